@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every benchmark program built from bench/*.c and prints its figures.
+set -euo pipefail
+build=${1:-build}
+shopt -s nullglob
+for b in "$build"/bench_*; do
+  [ -x "$b" ] || continue
+  echo "== $(basename "$b")"
+  "$b"
+done

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every Debian package a2m's build, tests, benchmarks and fuzzing need.
+# Idempotent: packages already present are skipped; safe to run on every build.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  clang libclang-rt-14-dev libomp-14-dev  # libFuzzer targets + sanitizers
+  libsndfile1-dev                     # audio in (WAV/FLAC/OGG)
+  libsoxr-dev                         # resampling (librosa's soxr_hq)
+  libfftw3-dev                        # FFTW3 single precision (CQT)
+  libopenblas-dev                     # CBLAS GEMM
+  libjansson-dev                      # JSON
+  libcairo2-dev                       # plots (PNG/SVG/PDF)
+  python3-numpy                       # interop test: numpy loads our .npy
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

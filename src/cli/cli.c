@@ -1,0 +1,161 @@
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "a2m/error.h"
+
+int cli_fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("a2m: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "a2m %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'a2m %s --help'.\n", cmd);
+    va_end(ap);
+    return 2;
+}
+
+int cli_lib_fail(int rc) {
+    const char *d = a2m_errmsg();
+    if (d && d[0]) fprintf(stderr, "a2m: %s\n", d);
+    else fprintf(stderr, "a2m: %s\n", a2m_strerror(rc));
+    return 1;
+}
+
+void cli_warn(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("a2m: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
+
+int cli_opt(int argc, char **argv, int *i, const char *opt, const char **value) {
+    const char *a = argv[*i];
+    size_t n = strlen(opt);
+    if (strncmp(a, opt, n) != 0) return 0;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0') return 0;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "a2m %s: option %s needs a value\nTry 'a2m %s --help'.\n", argv[0], opt, argv[0]);
+        return -1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "a2m %s: %s expects a whole number from %ld to %ld, got '%s'\n", cmd, opt, lo, hi, s);
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "a2m %s: %s expects a number from %g to %g, got '%s'\n", cmd, opt, lo, hi, s);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+struct cli_progress {
+    char label[64];
+    size_t total;
+    int tty;
+    double start, last;
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+cli_progress *cli_progress_new(const char *label, size_t total) {
+    cli_progress *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    snprintf(p->label, sizeof p->label, "%s", label);
+    p->total = total;
+    p->tty = isatty(fileno(stderr));
+    p->start = p->last = now_s();
+    return p;
+}
+
+static void fmt_time(char *buf, size_t n, double s) {
+    if (!(s >= 0) || s > 360000) snprintf(buf, n, "--:--");
+    else if (s >= 3600) snprintf(buf, n, "%d:%02d:%02d", (int)s / 3600, ((int)s / 60) % 60, (int)s % 60);
+    else snprintf(buf, n, "%02d:%02d", (int)s / 60, (int)s % 60);
+}
+
+void cli_progress_update(cli_progress *p, size_t done, const char *extra) {
+    if (!p) return;
+    double t = now_s();
+    int final = done >= p->total;
+    if (!final && t - p->last < (p->tty ? 0.1 : 5.0)) return;
+    p->last = t;
+    double el = t - p->start;
+    double eta = done ? el * (double)(p->total - (done > p->total ? p->total : done)) / (double)done : -1;
+    char e1[32], e2[32];
+    fmt_time(e1, sizeof e1, el);
+    fmt_time(e2, sizeof e2, eta);
+    double frac = p->total ? (double)done / (double)p->total : 1.0;
+    if (frac > 1) frac = 1;
+    if (p->tty) {
+        char bar[31];
+        int w = (int)(frac * 30);
+        for (int i = 0; i < 30; i++) bar[i] = i < w ? '#' : '.';
+        bar[30] = '\0';
+        fprintf(stderr, "\r\033[K%s [%s] %zu/%zu %3.0f%% %s<%s %s", p->label, bar, done, p->total, 100 * frac, e1, e2,
+                extra ? extra : "");
+    } else {
+        fprintf(stderr, "%s: %zu/%zu (%.0f%%) elapsed %s eta %s %s\n", p->label, done, p->total, 100 * frac, e1, e2,
+                extra ? extra : "");
+    }
+    fflush(stderr);
+}
+
+void cli_progress_done(cli_progress *p, const char *extra) {
+    if (!p) return;
+    p->last = 0;
+    cli_progress_update(p, p->total, extra);
+    if (p->tty) fputc('\n', stderr);
+    free(p);
+}
+
+void cli_progress_cb(void *user, size_t done, size_t total, const char *what) {
+    cli_progress *p = user;
+    if (!p) return;
+    p->total = total;
+    cli_progress_update(p, done, what);
+}

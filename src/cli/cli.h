@@ -1,0 +1,44 @@
+/* Shared helpers of the a2m command line. Exit codes: 0 success,
+ * 1 the work failed (bad input, I/O), 2 usage error. */
+#ifndef A2M_CLI_H
+#define A2M_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;               /* one line for `a2m help` */
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} cli_command;
+
+extern const cli_command cli_commands[];
+extern const size_t cli_n_commands;
+
+/* Prints "a2m: <message>" to stderr and returns 1 (work failed). */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "a2m <cmd>: <message>\nTry 'a2m <cmd> --help'." and returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the library's last error ("a2m: take.wav: not an audio file") and returns 1. */
+int cli_lib_fail(int rc);
+/* Prints "a2m: warning: ..." to stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cli_is_help(const char *a); /* -h / --help */
+/* For "--opt VALUE" and "--opt=VALUE": if argv[*i] is opt, stores the value,
+ * advances *i and returns 1; returns -1 (after printing) when the value is missing. */
+int cli_opt(int argc, char **argv, int *i, const char *opt, const char **value);
+/* Strict number parsing; print an error naming opt and return 0 on failure. */
+int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out);
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+
+/* Progress for long work: a bar with ETA on a terminal, plain log lines
+ * (at most one every few seconds) otherwise. Writes to stderr. */
+typedef struct cli_progress cli_progress;
+cli_progress *cli_progress_new(const char *label, size_t total);
+void cli_progress_update(cli_progress *p, size_t done, const char *extra);
+void cli_progress_done(cli_progress *p, const char *extra);
+/* Adapter with the library's a2m_progress_fn signature (user = cli_progress*). */
+void cli_progress_cb(void *user, size_t done, size_t total, const char *what);
+
+#endif

@@ -1,0 +1,201 @@
+/* numpy .npy reader/writer. The header is an ASCII Python dict literal; we
+ * accept exactly the keys numpy writes ('descr', 'fortran_order', 'shape')
+ * and check that the data length matches the shape before touching it. */
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "core/reader.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NPY_MAX_FILE ((size_t)8 << 30)
+
+static const struct { const char *descr; a2m_dtype t; size_t size; } dtypes[] = {
+    {"<f4", A2M_F32, 4}, {"<f8", A2M_F64, 8}, {"<i8", A2M_I64, 8},
+    {"<i4", A2M_I32, 4}, {"|u1", A2M_U8, 1},  {"|b1", A2M_U8, 1}, {"<i2", A2M_I16, 2},
+};
+
+size_t a2m_dtype_size(a2m_dtype t) {
+    switch (t) {
+    case A2M_F32: return 4;
+    case A2M_F64: return 8;
+    case A2M_I64: return 8;
+    case A2M_I32: return 4;
+    case A2M_U8: return 1;
+    case A2M_I16: return 2;
+    }
+    return 0;
+}
+
+static const char *dtype_descr(a2m_dtype t) {
+    switch (t) {
+    case A2M_F32: return "<f4";
+    case A2M_F64: return "<f8";
+    case A2M_I64: return "<i8";
+    case A2M_I32: return "<i4";
+    case A2M_U8: return "|u1";
+    case A2M_I16: return "<i2";
+    }
+    return NULL;
+}
+
+size_t a2m_array_count(const a2m_array *a) {
+    size_t n = 1;
+    for (int i = 0; i < a->ndim; i++) n *= a->shape[i];
+    return n;
+}
+
+void a2m_array_free(a2m_array *a) {
+    if (!a) return;
+    free(a->data);
+    a->data = NULL;
+    a->ndim = 0;
+}
+
+/* Finds 'key': in the header dict and returns a pointer just past the colon. */
+static const char *find_key(const char *h, size_t n, const char *key) {
+    size_t k = strlen(key);
+    for (size_t i = 0; i + k + 2 < n; i++) {
+        if ((h[i] == '\'' || h[i] == '"') && memcmp(h + i + 1, key, k) == 0 && h[i + 1 + k] == h[i]) {
+            const char *p = h + i + k + 2;
+            while (p < h + n && isspace((unsigned char)*p)) p++;
+            if (p < h + n && *p == ':') return p + 1;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *out) {
+    memset(out, 0, sizeof *out);
+    a2m_reader r = a2m_reader_make(buf, len);
+    const uint8_t *magic = a2m_rd_bytes(&r, 6);
+    if (!magic || memcmp(magic, "\x93NUMPY", 6) != 0)
+        return a2m_error(A2M_ERR_FORMAT, "%s: not a .npy file", name);
+    uint8_t major = a2m_rd_u8(&r);
+    (void)a2m_rd_u8(&r);
+    size_t hlen;
+    if (major == 1) hlen = a2m_rd_u16le(&r);
+    else if (major == 2 || major == 3) hlen = a2m_rd_u32le(&r);
+    else return a2m_error(A2M_ERR_FORMAT, "%s: unsupported .npy version %u", name, major);
+    const char *h = (const char *)a2m_rd_bytes(&r, hlen);
+    if (!h) return a2m_error(A2M_ERR_FORMAT, "%s: truncated .npy header", name);
+
+    const char *p = find_key(h, hlen, "descr");
+    const char *end = h + hlen;
+    if (!p) return a2m_error(A2M_ERR_FORMAT, "%s: .npy header has no descr", name);
+    while (p < end && isspace((unsigned char)*p)) p++;
+    if (p + 5 > end || (*p != '\'' && *p != '"'))
+        return a2m_error(A2M_ERR_FORMAT, "%s: bad .npy descr", name);
+    int found = -1;
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (memcmp(p + 1, dtypes[i].descr, 3) == 0 && p[4] == p[0]) found = (int)i;
+    if (found < 0) return a2m_error(A2M_ERR_UNSUPPORTED, "%s: unsupported .npy dtype %.5s", name, p);
+
+    p = find_key(h, hlen, "fortran_order");
+    if (!p) return a2m_error(A2M_ERR_FORMAT, "%s: .npy header has no fortran_order", name);
+    while (p < end && isspace((unsigned char)*p)) p++;
+    if (p + 4 <= end && memcmp(p, "True", 4) == 0)
+        return a2m_error(A2M_ERR_UNSUPPORTED, "%s: Fortran-order .npy not supported", name);
+
+    p = find_key(h, hlen, "shape");
+    if (!p) return a2m_error(A2M_ERR_FORMAT, "%s: .npy header has no shape", name);
+    while (p < end && isspace((unsigned char)*p)) p++;
+    if (p >= end || *p != '(') return a2m_error(A2M_ERR_FORMAT, "%s: bad .npy shape", name);
+    p++;
+    int ndim = 0;
+    size_t count = 1;
+    size_t esize = dtypes[found].size;
+    for (;;) {
+        while (p < end && (isspace((unsigned char)*p) || *p == ',')) p++;
+        if (p >= end) return a2m_error(A2M_ERR_FORMAT, "%s: bad .npy shape", name);
+        if (*p == ')') break;
+        if (!isdigit((unsigned char)*p)) return a2m_error(A2M_ERR_FORMAT, "%s: bad .npy shape", name);
+        size_t v = 0;
+        while (p < end && isdigit((unsigned char)*p)) {
+            if (v > (SIZE_MAX - 9) / 10) return a2m_error(A2M_ERR_FORMAT, "%s: .npy shape too large", name);
+            v = v * 10 + (size_t)(*p - '0');
+            p++;
+        }
+        if (ndim == A2M_NPY_MAX_DIMS) return a2m_error(A2M_ERR_UNSUPPORTED, "%s: too many dimensions", name);
+        if (v != 0 && count > NPY_MAX_FILE / v) return a2m_error(A2M_ERR_FORMAT, "%s: .npy shape too large", name);
+        count *= v;
+        out->shape[ndim++] = v;
+    }
+    if (count > NPY_MAX_FILE / esize) return a2m_error(A2M_ERR_FORMAT, "%s: .npy shape too large", name);
+    size_t nbytes = count * esize;
+    if (a2m_reader_left(&r) < nbytes)
+        return a2m_error(A2M_ERR_FORMAT, "%s: truncated .npy data (%zu of %zu bytes)", name, a2m_reader_left(&r), nbytes);
+    out->data = malloc(nbytes ? nbytes : 1);
+    if (!out->data) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
+    memcpy(out->data, buf + r.pos, nbytes);
+    out->ndim = ndim;
+    out->dtype = dtypes[found].t;
+    return A2M_OK;
+}
+
+int a2m_npy_load(const char *path, a2m_array *out) {
+    memset(out, 0, sizeof *out);
+    uint8_t *buf;
+    size_t len;
+    int rc = a2m_read_file(path, &buf, &len, NPY_MAX_FILE);
+    if (rc) return rc;
+    rc = a2m_npy_parse(buf, len, path, out);
+    free(buf);
+    return rc;
+}
+
+int a2m_npy_load_f32(const char *path, a2m_array *out) {
+    int rc = a2m_npy_load(path, out);
+    if (rc || out->dtype == A2M_F32) return rc;
+    size_t n = a2m_array_count(out);
+    float *f = malloc(n ? n * sizeof(float) : 1);
+    if (!f) {
+        a2m_array_free(out);
+        return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
+    }
+    for (size_t i = 0; i < n; i++) {
+        switch (out->dtype) {
+        case A2M_F64: f[i] = (float)((double *)out->data)[i]; break;
+        case A2M_I64: f[i] = (float)((int64_t *)out->data)[i]; break;
+        case A2M_I32: f[i] = (float)((int32_t *)out->data)[i]; break;
+        case A2M_I16: f[i] = (float)((int16_t *)out->data)[i]; break;
+        case A2M_U8: f[i] = (float)((uint8_t *)out->data)[i]; break;
+        case A2M_F32: break;
+        }
+    }
+    free(out->data);
+    out->data = f;
+    out->dtype = A2M_F32;
+    return A2M_OK;
+}
+
+int a2m_npy_save(const char *path, a2m_dtype dtype, int ndim, const size_t *shape, const void *data) {
+    if (ndim < 0 || ndim > A2M_NPY_MAX_DIMS || !dtype_descr(dtype))
+        return a2m_error(A2M_ERR_ARG, "%s: bad array description", path);
+    char header[512];
+    int n = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': (", dtype_descr(dtype));
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) {
+        n += snprintf(header + n, sizeof header - (size_t)n, "%zu%s", shape[i], (ndim == 1 || i + 1 < ndim) ? ", " : "");
+        count *= shape[i];
+    }
+    if (ndim == 1) n -= 1; /* numpy writes (5,) */
+    n += snprintf(header + n, sizeof header - (size_t)n, "), }");
+    /* pad with spaces so magic(6)+version(2)+len(2)+header+'\n' is a multiple of 64 */
+    size_t total = 10 + (size_t)n + 1;
+    size_t pad = (64 - total % 64) % 64;
+    a2m_atomic_file f;
+    int rc = a2m_atomic_open(&f, path, 1);
+    if (rc) return rc;
+    uint16_t hl = (uint16_t)((size_t)n + pad + 1);
+    uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(hl & 0xff), (uint8_t)(hl >> 8)};
+    fwrite(pre, 1, 10, f.fp);
+    fwrite(header, 1, (size_t)n, f.fp);
+    for (size_t i = 0; i < pad; i++) fputc(' ', f.fp);
+    fputc('\n', f.fp);
+    if (count) fwrite(data, a2m_dtype_size(dtype), count, f.fp);
+    return a2m_atomic_commit(&f);
+}

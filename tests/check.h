@@ -1,0 +1,49 @@
+/* Minimal test harness: CHECK(...) counts failures, test_done() prints
+ * "N passed, N failed" and returns the exit code (77 = skipped for CTest). */
+#ifndef A2M_TEST_CHECK_H
+#define A2M_TEST_CHECK_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_passed, check_failed;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (cond) {                                                        \
+            check_passed++;                                                \
+        } else {                                                           \
+            check_failed++;                                                \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fputc('\n', stderr);                                           \
+        }                                                                  \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol, what)                                                     \
+    CHECK(fabs((double)(a) - (double)(b)) <= (tol), "%s: %.9g vs %.9g (tol %g)", what, \
+          (double)(a), (double)(b), (double)(tol))
+
+/* Folder with the shared data (../shared), from $A2M_SHARED; NULL + message if missing. */
+static inline const char *test_shared_dir(void) {
+    const char *d = getenv("A2M_SHARED");
+    if (!d) d = "../shared";
+    static char probe[4096];
+    snprintf(probe, sizeof probe, "%s/data/seed/split.json", d);
+    FILE *f = fopen(probe, "rb");
+    if (!f) {
+        fprintf(stderr, "SKIP: shared data not found at %s (set A2M_SHARED)\n", d);
+        return NULL;
+    }
+    fclose(f);
+    return d;
+}
+
+static inline int test_done(const char *name) {
+    printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);
+    return check_failed ? 1 : 0;
+}
+
+#endif

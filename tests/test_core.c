@@ -1,0 +1,91 @@
+/* Core: error codes, atomic output, .npy round trips and hostile .npy bytes. */
+#include <stdint.h>
+#include <unistd.h>
+
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "check.h"
+
+static void test_errors(void) {
+    CHECK(strcmp(a2m_strerror(A2M_OK), "ok") == 0, "strerror ok");
+    CHECK(strcmp(a2m_strerror(9999), "unknown error") == 0, "strerror unknown");
+    int rc = a2m_error(A2M_ERR_IO, "%s: cannot open", "x.wav");
+    CHECK(rc == A2M_ERR_IO && strcmp(a2m_errmsg(), "x.wav: cannot open") == 0, "detail '%s'", a2m_errmsg());
+}
+
+static void test_npy_roundtrip(void) {
+    char path[] = "/tmp/a2m_test_core_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    float v[6] = {1, 2, 3, 4.5f, -1e-3f, 1e30f};
+    size_t shape[2] = {2, 3};
+    CHECK(a2m_npy_save(path, A2M_F32, 2, shape, v) == A2M_OK, "save: %s", a2m_errmsg());
+    a2m_array a;
+    CHECK(a2m_npy_load(path, &a) == A2M_OK, "load: %s", a2m_errmsg());
+    CHECK(a.dtype == A2M_F32 && a.ndim == 2 && a.shape[0] == 2 && a.shape[1] == 3, "shape");
+    CHECK(a.data && memcmp(a.data, v, sizeof v) == 0, "values");
+    a2m_array_free(&a);
+
+    int64_t l[5] = {0, 1, 2, 3, -7};
+    size_t s1 = 5;
+    CHECK(a2m_npy_save(path, A2M_I64, 1, &s1, l) == A2M_OK, "save i64");
+    CHECK(a2m_npy_load_f32(path, &a) == A2M_OK && a.dtype == A2M_F32 && a.shape[0] == 5, "load i64 as f32");
+    CHECK(a.data && ((float *)a.data)[4] == -7.0f, "i64 -> f32 value");
+    a2m_array_free(&a);
+
+    /* numpy must load what we write, when numpy is installed */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c \"import numpy as n; a=n.load('%s'); assert a.dtype==n.int64 and a.shape==(5,) and a[4]==-7\" 2>/dev/null",
+             path);
+    if (system("python3 -c 'import numpy' 2>/dev/null") == 0) CHECK(system(cmd) == 0, "numpy loads our .npy");
+    unlink(path);
+}
+
+static void test_npy_hostile(void) {
+    a2m_array a;
+    const uint8_t junk[] = "not a numpy file at all";
+    CHECK(a2m_npy_parse(junk, sizeof junk, "junk", &a) == A2M_ERR_FORMAT, "junk rejected");
+    /* valid header claiming more data than present */
+    const char hdr[] = "\x93NUMPY\x01\x00\x36\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1000, 1000), }\n";
+    CHECK(a2m_npy_parse((const uint8_t *)hdr, sizeof hdr - 1, "big", &a) == A2M_ERR_FORMAT, "truncated data rejected: %s",
+          a2m_errmsg());
+    const char huge[] = "\x93NUMPY\x01\x00\x46\x00{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 9), }\n";
+    CHECK(a2m_npy_parse((const uint8_t *)huge, sizeof huge - 1, "huge", &a) != A2M_OK, "overflowing shape rejected");
+    /* header length beyond the buffer */
+    const uint8_t shorth[] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0xff, 0xff, '{'};
+    CHECK(a2m_npy_parse(shorth, sizeof shorth, "short", &a) == A2M_ERR_FORMAT, "short header rejected");
+    CHECK(a2m_npy_load("/nonexistent/x.npy", &a) == A2M_ERR_IO, "missing file");
+    CHECK(strstr(a2m_errmsg(), "/nonexistent/x.npy") != NULL, "message names file: %s", a2m_errmsg());
+    CHECK(a2m_npy_load("/tmp", &a) == A2M_ERR_IO, "folder rejected");
+}
+
+static void test_atomic(void) {
+    const char *p = "/tmp/a2m_test_atomic.txt";
+    unlink(p);
+    a2m_atomic_file f;
+    CHECK(a2m_atomic_open(&f, p, 0) == A2M_OK, "open");
+    fputs("hello", f.fp);
+    CHECK(!a2m_path_exists(p), "target absent before commit");
+    CHECK(a2m_atomic_commit(&f) == A2M_OK && a2m_path_exists(p), "commit");
+    CHECK(a2m_atomic_open(&f, p, 0) == A2M_ERR_EXISTS, "no overwrite without force");
+    CHECK(a2m_atomic_open(&f, p, 1) == A2M_OK, "overwrite");
+    fputs("partial", f.fp);
+    char *tmp = strdup(f.tmp_path);
+    a2m_atomic_abort(&f);
+    CHECK(!a2m_path_exists(tmp), "temporary removed on abort");
+    free(tmp);
+    uint8_t *buf;
+    size_t n;
+    CHECK(a2m_read_file(p, &buf, &n, 100) == A2M_OK && n == 5 && memcmp(buf, "hello", 5) == 0, "old content kept");
+    free(buf);
+    unlink(p);
+}
+
+int main(void) {
+    test_errors();
+    test_npy_roundtrip();
+    test_npy_hostile();
+    test_atomic();
+    return test_done("test_core");
+}
