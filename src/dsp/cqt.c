@@ -30,6 +30,7 @@ typedef struct cqt_octave {
     float *kre, *kim;       /* kernel values */
     float *frames;          /* [FRAME_BLOCK x n_fft], fftwf aligned */
     fftwf_complex *spec;    /* [FRAME_BLOCK x (n_fft/2+1)] */
+    float *xre, *xim;       /* [(n_fft/2+1) x FRAME_BLOCK] transposed spectra */
     fftwf_plan plan;
     float *signal;          /* padded signal of this octave: [n_fft/2 zeros | y | zeros] */
     size_t signal_cap;      /* floats */
@@ -64,6 +65,7 @@ void a2m_cqt_del(a2m_cqt *c) {
             pthread_mutex_unlock(&fftw_plan_lock);
             fftwf_free(o->frames);
             fftwf_free(o->spec);
+            fftwf_free(o->xre), fftwf_free(o->xim);
             free(o->row), free(o->col), free(o->kre), free(o->kim), free(o->signal);
             if (o->halve) soxr_delete(o->halve);
         }
@@ -219,7 +221,9 @@ int a2m_cqt_new(a2m_cqt_params p, size_t max_samples, a2m_cqt **out) {
         o->signal = calloc(o->signal_cap, sizeof *o->signal);
         o->frames = fftwf_alloc_real((size_t)FRAME_BLOCK * o->n_fft);
         o->spec = fftwf_alloc_complex((size_t)FRAME_BLOCK * (o->n_fft / 2 + 1));
-        if (!o->signal || !o->frames || !o->spec) {
+        o->xre = fftwf_alloc_real((size_t)FRAME_BLOCK * (o->n_fft / 2 + 1));
+        o->xim = fftwf_alloc_real((size_t)FRAME_BLOCK * (o->n_fft / 2 + 1));
+        if (!o->signal || !o->frames || !o->spec || !o->xre || !o->xim) {
             rc = A2M_ERR_NOMEM;
             break;
         }
@@ -282,18 +286,25 @@ static void octave_response(cqt_octave *o, size_t len, size_t n_frames, const do
             memcpy(o->frames + b * n_fft, s + (t0 + b) * o->hop, (size_t)n_fft * sizeof *s);
         if (nb < FRAME_BLOCK) memset(o->frames + nb * n_fft, 0, (FRAME_BLOCK - nb) * n_fft * sizeof *s);
         fftwf_execute(o->plan);
-        for (size_t b = 0; b < nb; b++) {
-            const fftwf_complex *X = o->spec + b * nf;
-            float *m = mag + (t0 + b) * n_bins_total + o->first_bin;
-            for (int k = 0; k < o->n_bins; k++) {
-                float re = 0, im = 0;
-                for (int j = o->row[k]; j < o->row[k + 1]; j++) {
-                    float xr = X[o->col[j]][0], xi = X[o->col[j]][1];
-                    re += o->kre[j] * xr - o->kim[j] * xi;
-                    im += o->kre[j] * xi + o->kim[j] * xr;
+        /* spectra to [FFT bin][frame] planes so the kernel loop runs over frames in SIMD */
+        float *xre = o->xre, *xim = o->xim;
+        for (int b = 0; b < FRAME_BLOCK; b++) {
+            const fftwf_complex *X = o->spec + (size_t)b * nf;
+            for (int f = 0; f < nf; f++) xre[f * FRAME_BLOCK + b] = X[f][0], xim[f * FRAME_BLOCK + b] = X[f][1];
+        }
+        for (int k = 0; k < o->n_bins; k++) {
+            float re[FRAME_BLOCK] = {0}, im[FRAME_BLOCK] = {0};
+            for (int j = o->row[k]; j < o->row[k + 1]; j++) {
+                const float kr = o->kre[j], ki = o->kim[j];
+                const float *ar = xre + (size_t)o->col[j] * FRAME_BLOCK, *ai = xim + (size_t)o->col[j] * FRAME_BLOCK;
+                for (int b = 0; b < FRAME_BLOCK; b++) {
+                    re[b] += kr * ar[b] - ki * ai[b];
+                    im[b] += kr * ai[b] + ki * ar[b];
                 }
-                m[k] = (float)(sqrtf(re * re + im * im) * inv_sqrt_len[o->first_bin + k]);
             }
+            const float w = (float)inv_sqrt_len[o->first_bin + k];
+            float *m = mag + t0 * n_bins_total + o->first_bin + k;
+            for (size_t b = 0; b < nb; b++) m[b * n_bins_total] = sqrtf(re[b] * re[b] + im[b] * im[b]) * w;
         }
     }
 }
