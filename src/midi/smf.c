@@ -171,7 +171,7 @@ int a2m_midi_parse(const uint8_t *buf, size_t len, const char *name, a2m_notes *
         free(l.e);
         return rc;
     }
-    qsort(l.e, l.n, sizeof *l.e, cmp_event);
+    if (l.n) qsort(l.e, l.n, sizeof *l.e, cmp_event);
 
     /* mido's iteration: seconds += delta_ticks * (tempo * 1e-6 / tpb) */
     double now = 0.0;
@@ -231,7 +231,7 @@ int a2m_midi_parse(const uint8_t *buf, size_t len, const char *name, a2m_notes *
         a2m_notes_free(out);
         return rc;
     }
-    qsort(out->notes, out->n, sizeof *out->notes, cmp_note);
+    if (out->n) qsort(out->notes, out->n, sizeof *out->notes, cmp_note);
     return A2M_OK;
 }
 
@@ -403,7 +403,7 @@ int a2m_notes_read_csv(const char *path, a2m_notes *out) {
         a2m_notes_free(out);
         return rc;
     }
-    qsort(out->notes, out->n, sizeof *out->notes, cmp_note);
+    if (out->n) qsort(out->notes, out->n, sizeof *out->notes, cmp_note);
     return A2M_OK;
 }
 
