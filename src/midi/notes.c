@@ -77,7 +77,7 @@ static int parse_csv(const char *text, size_t len, const char *name, a2m_notes *
         }
         out->notes[out->n++] = (a2m_note){v[0], v[1], v[2], 100, 0};
     }
-    qsort(out->notes, out->n, sizeof *out->notes, by_onset_then_pitch);
+    if (out->n) qsort(out->notes, out->n, sizeof *out->notes, by_onset_then_pitch);
     return A2M_OK;
 }
 

@@ -210,7 +210,7 @@ static int by_onset_then_pitch(const void *a, const void *b) {
 
 /* Walks the merged stream as mido does and pairs note-ons with note-offs. */
 static int build_notes(msg_list *msgs, int tpb, const char *name, a2m_notes *out) {
-    qsort(msgs->m, msgs->n, sizeof *msgs->m, by_tick_then_order);
+    if (msgs->n) qsort(msgs->m, msgs->n, sizeof *msgs->m, by_tick_then_order);
     note_builder *b = calloc(1, sizeof *b);
     if (!b) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
     uint32_t tempo = DEFAULT_TEMPO_US;
@@ -257,7 +257,7 @@ static int build_notes(msg_list *msgs, int tpb, const char *name, a2m_notes *out
         if (nt.offset < 0) nt.offset = time;
         if (nt.offset > nt.onset) b->notes[kept++] = nt;
     }
-    qsort(b->notes, kept, sizeof *b->notes, by_onset_then_pitch);
+    if (kept) qsort(b->notes, kept, sizeof *b->notes, by_onset_then_pitch);
     out->notes = b->notes;
     out->n = kept;
     b->notes = NULL;
