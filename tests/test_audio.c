@@ -4,6 +4,7 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "check.h"
+#include "pitch_check.h"
 
 #include <sndfile.h>
 #include <sys/stat.h>
@@ -227,6 +228,47 @@ static void test_stream(void) {
     fclose(fp);
 }
 
+static void test_synth(void) {
+    a2m_synth_params p = a2m_synth_default_params();
+    CHECK(p.rate == 16000 && p.n_harmonics == 12 && p.gain == 0.5 && p.vibrato_hz == 5.5, "default params");
+    a2m_note note = {0.1, 1.1, 60, 100, 0};
+    float *y = NULL, *y2 = NULL;
+    size_t n = 0, n2 = 0;
+    CHECK(a2m_synth_render(&note, 1, p, &y, &n) == A2M_OK, "render: %s", a2m_errmsg());
+    CHECK(n == (size_t)llround((1.1 + 0.08) * 16000), "length = last offset + release: %zu", n);
+    CHECK(fabs(peak(y, n) - 0.5) < 1e-6, "peak = gain: %g", peak(y, n));
+    CHECK(peak(y, 1600) == 0, "silent before the onset");
+    double f0 = test_f0_autocorr(y + 8000, 4800, 16000, 80, 1000);
+    CHECK(fabs(test_hz_to_midi(f0) - 60) < 0.3, "note 60 sounds at %.2f Hz (MIDI %.2f)", f0, test_hz_to_midi(f0));
+    CHECK(a2m_synth_render(&note, 1, p, &y2, &n2) == A2M_OK && n2 == n && memcmp(y, y2, n * sizeof *y) == 0,
+          "deterministic for a seed");
+    free(y2);
+    p.seed = 2;
+    CHECK(a2m_synth_render(&note, 1, p, &y2, &n2) == A2M_OK && n2 == n && memcmp(y, y2, n * sizeof *y) != 0,
+          "another seed, another take");
+    free(y2);
+    free(y);
+    p = a2m_synth_default_params();
+    p.transpose = -12;
+    p.duration_s = 2.0;
+    CHECK(a2m_synth_render(&note, 1, p, &y, &n) == A2M_OK && n == 32000, "duration sets the length");
+    f0 = test_f0_autocorr(y + 8000, 4800, 16000, 80, 1000);
+    CHECK(fabs(test_hz_to_midi(f0) - 48) < 0.3, "transposed to MIDI 48: %.2f Hz", f0);
+    CHECK(peak(y + 19200, 32000 - 19200) == 0, "silent after the release");
+    free(y);
+    /* no notes: silence of the given duration, or nothing to render */
+    CHECK(a2m_synth_render(NULL, 0, p, &y, &n) == A2M_OK && n == 32000 && peak(y, n) == 0, "silence");
+    free(y);
+    p.duration_s = 0;
+    CHECK(a2m_synth_render(NULL, 0, p, &y, &n) == A2M_ERR_EMPTY && y == NULL, "nothing to render");
+    a2m_note bad = {0.5, 0.2, 60, 100, 0};
+    CHECK(a2m_synth_render(&bad, 1, p, &y, &n) == A2M_ERR_RANGE, "offset before onset");
+    bad = (a2m_note){0.0, NAN, 60, 100, 0};
+    CHECK(a2m_synth_render(&bad, 1, p, &y, &n) == A2M_ERR_NONFINITE, "NaN note");
+    p.rate = 0;
+    CHECK(a2m_synth_render(&note, 1, p, &y, &n) == A2M_ERR_ARG, "bad rate");
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/a2m_test_audio.XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -236,6 +278,7 @@ int main(void) {
     test_bad_inputs();
     test_silence_and_write();
     test_stream();
+    test_synth();
     const char *shared = test_shared_dir();
     if (shared) test_long_take(shared);
     char cmd[600];

@@ -5,6 +5,7 @@
 #include "a2m/io.h"
 #include "a2m/midi.h"
 #include "check.h"
+#include "pitch_check.h"
 
 enum { TAKE_FRAMES = 666 }; /* 4.0 s at 16 kHz, hop 96, last frame dropped */
 
@@ -81,10 +82,65 @@ static void test_params(void) {
     CHECK(a2m_labels_from_notes(NULL, 0, p, lab, 200, NULL) == A2M_OK && lab[5] == 0, "empty -> silence");
 }
 
+/* Renders takes with the synthesizer and checks the audio against the labels
+ * of its own MIDI: labelled frames sound at the labelled pitch, frames far
+ * from every note are digital silence. */
+static void test_synth_matches_labels(const char *shared) {
+    static const int takes[] = {1, 2, 50, 150, 250};
+    const a2m_label_params lp = a2m_label_default_params();
+    int notes_checked = 0;
+    for (size_t k = 0; k < sizeof takes / sizeof takes[0]; k++) {
+        char mid[4096];
+        snprintf(mid, sizeof mid, "%s/data/seed/audio/midi_%03d.mid", shared, takes[k]);
+        a2m_notes notes;
+        if (a2m_midi_read(mid, &notes) != A2M_OK) {
+            CHECK(0, "%s", a2m_errmsg());
+            continue;
+        }
+        a2m_synth_params sp = a2m_synth_default_params();
+        sp.duration_s = 4.0;
+        float *y = NULL;
+        size_t n = 0;
+        CHECK(a2m_synth_render(notes.notes, notes.n, sp, &y, &n) == A2M_OK && n == 64000, "render take %d", takes[k]);
+        size_t n_frames = n / (size_t)lp.hop;
+        CHECK(n_frames == TAKE_FRAMES, "frames from the audio length: %zu", n_frames);
+        int64_t lab[TAKE_FRAMES];
+        a2m_labels_from_notes(notes.notes, notes.n, lp, lab, TAKE_FRAMES, NULL);
+        for (size_t i = 0; i < notes.n; i++) {
+            const a2m_note *nt = &notes.notes[i];
+            double mid_t = 0.5 * (nt->onset + fmin(nt->offset, 4.0));
+            if (fmin(nt->offset, 4.0) - nt->onset < 0.2) continue;
+            size_t at = (size_t)(mid_t * 16000);
+            double f0 = test_f0_autocorr(y + at - 800, 1600, 16000, 150, 600);
+            int cls = (int)lab[(size_t)(mid_t * 16000 / lp.hop)];
+            double want = cls ? lp.notes[cls - 1] : -1;
+            CHECK(fabs(test_hz_to_midi(f0) - want) < 0.5, "take %d note at %.2f s: %.1f Hz, label class %d",
+                  takes[k], mid_t, f0, cls);
+            notes_checked++;
+        }
+        int quiet_bad = 0;
+        for (size_t f = 0; f < n_frames; f++) {
+            double t0 = (double)f * lp.hop / 16000, t1 = (double)(f + 1) * lp.hop / 16000;
+            int near_note = 0;
+            for (size_t i = 0; i < notes.n; i++)
+                if (t1 > notes.notes[i].onset && t0 < notes.notes[i].offset + sp.release_s) near_note = 1;
+            if (near_note) continue;
+            double e = 0;
+            for (size_t j = f * (size_t)lp.hop; j < (f + 1) * (size_t)lp.hop; j++) e += fabs(y[j]);
+            if (e != 0 || lab[f] != 0) quiet_bad++;
+        }
+        CHECK(quiet_bad == 0, "take %d: %d frames away from notes are not silent", takes[k], quiet_bad);
+        free(y);
+        a2m_notes_free(&notes);
+    }
+    CHECK(notes_checked >= 10, "only %d notes checked", notes_checked);
+}
+
 int main(void) {
     test_params();
     const char *shared = test_shared_dir();
     if (!shared) return 77;
     test_reference_labels(shared);
+    test_synth_matches_labels(shared);
     return test_done("test_labels");
 }
