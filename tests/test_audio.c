@@ -116,8 +116,8 @@ static void test_resampling(void) {
         int rc = a2m_audio_read(path, 16000, &a);
         CHECK(rc == A2M_OK, "%s: %s", name, a2m_errmsg());
         if (rc) continue;
-        size_t want = (size_t)ceil((double)n * 16000.0 / rate);
-        CHECK(a.n == want, "%d -> 16000: n=%zu, expected ceil(n*16000/rate)=%zu", rate, a.n, want);
+        size_t want = (size_t)ceil((double)n * (16000.0 / rate)); /* librosa: ceil(n * ratio) */
+        CHECK(a.n == want, "%d -> 16000: n=%zu, expected ceil(n*ratio)=%zu", rate, a.n, want);
         double f = zero_cross_freq(a.samples, a.n, 16000);
         CHECK(fabs(f - 1000.0) < 0.5, "%d -> 16000: tone at %.3f Hz, expected 1000", rate, f);
         CHECK(fabs(peak(a.samples + a.n / 10, a.n * 8 / 10) - 0.5) < 0.01, "%d -> 16000: amplitude kept", rate);

@@ -238,14 +238,18 @@ int a2m_resample(const float *x, size_t n, double in_rate, double out_rate, floa
     *ny = 0;
     if (!(in_rate > 0) || !(out_rate > 0) || !isfinite(in_rate) || !isfinite(out_rate))
         return a2m_error(A2M_ERR_ARG, "resample: bad rates %g -> %g", in_rate, out_rate);
-    /* librosa: n_out = ceil(n * ratio); soxr's output is zero-padded or cut to it. */
-    double want = ceil((double)n * out_rate / in_rate);
-    if (want > (double)(SIZE_MAX / sizeof(float) / 2)) return a2m_error(A2M_ERR_RANGE, "resample: output too long");
-    size_t olen = (size_t)want;
-    float *out = calloc(olen ? olen : 1, sizeof *out);
+    /* python-soxr sizes its buffer as ceil(n * out / in); librosa then fixes the
+     * length to ceil(n * (out / in)), zero-padding or cutting. Both kept exactly. */
+    double soxr_len = ceil((double)n * out_rate / in_rate);
+    double librosa_len = ceil((double)n * (out_rate / in_rate));
+    double cap = fmax(soxr_len, librosa_len);
+    if (cap > (double)(SIZE_MAX / sizeof(float) / 2)) return a2m_error(A2M_ERR_RANGE, "resample: output too long");
+    size_t olen = (size_t)soxr_len, final_len = (size_t)librosa_len;
+    float *out = calloc(cap > 0 ? (size_t)cap : 1, sizeof *out);
     if (!out) return a2m_error(A2M_ERR_NOMEM, "resample: out of memory");
     if (n == 0 || olen == 0) {
         *y = out;
+        *ny = final_len;
         return A2M_OK;
     }
     soxr_error_t err = NULL;
@@ -277,7 +281,7 @@ int a2m_resample(const float *x, size_t n, double in_rate, double out_rate, floa
         return a2m_error(A2M_ERR_INTERNAL, "resample: soxr failed (%s)", err);
     }
     *y = out;
-    *ny = olen;
+    *ny = final_len;
     return A2M_OK;
 }
 
