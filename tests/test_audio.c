@@ -121,9 +121,36 @@ static void test_resampling(void) {
         double f = zero_cross_freq(a.samples, a.n, 16000);
         CHECK(fabs(f - 1000.0) < 0.5, "%d -> 16000: tone at %.3f Hz, expected 1000", rate, f);
         CHECK(fabs(peak(a.samples + a.n / 10, a.n * 8 / 10) - 0.5) < 0.01, "%d -> 16000: amplitude kept", rate);
-        printf("resample %5d -> 16000: %zu -> %zu samples, tone %.4f Hz\n", rate, n, a.n, f);
+        /* against the ideal 1 kHz sine at 16 kHz, away from the edges */
+        double err2 = 0, sig2 = 0;
+        for (size_t i = a.n / 10; i < a.n - a.n / 10; i++) {
+            double ideal = 0.5 * sin(2 * M_PI * 1000.0 * (double)i / 16000);
+            err2 += (a.samples[i] - ideal) * (a.samples[i] - ideal);
+            sig2 += ideal * ideal;
+        }
+        double snr_db = 10 * log10(sig2 / fmax(err2, 1e-300));
+        CHECK(snr_db > 80, "%d -> 16000: SNR %.1f dB against the ideal tone", rate, snr_db);
+        printf("resample %5d -> 16000: %zu -> %zu samples, tone %.4f Hz, SNR %.1f dB\n", rate, n, a.n, f, snr_db);
         a2m_audio_free(&a);
     }
+}
+
+/* A tone above the new Nyquist frequency must vanish, not fold back. */
+static void test_antialiasing(void) {
+    size_t n = 96000;
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = (float)(0.5 * sin(2 * M_PI * 12000.0 * (double)i / 96000));
+    float *y = NULL;
+    size_t ny = 0;
+    CHECK(a2m_resample(x, n, 96000, 16000, &y, &ny) == A2M_OK && ny == 16000, "resample 12 kHz tone");
+    double e = 0;
+    for (size_t i = 1600; i + 1600 < ny; i++) e += (double)y[i] * y[i];
+    double level_db = 10 * log10(e / (double)(ny - 3200) / 0.125 + 1e-300);
+    printf("resample 96000 -> 16000: a 12 kHz tone is left at %.1f dB\n", level_db);
+    CHECK(level_db < -100, "aliased tone at %.1f dB", level_db);
+    free(x);
+    free(y);
+    CHECK(a2m_resample(NULL, 0, 0, 16000, &y, &ny) == A2M_ERR_ARG, "rate 0 rejected");
 }
 
 static void test_long_take(const char *shared) {
@@ -275,6 +302,7 @@ int main(void) {
     test_formats();
     test_stereo_mean();
     test_resampling();
+    test_antialiasing();
     test_bad_inputs();
     test_silence_and_write();
     test_stream();
