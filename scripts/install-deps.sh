@@ -11,6 +11,7 @@ PACKAGES=(
   libfftw3-dev                        # FFTW3 single precision (CQT)
   libopenblas-dev                     # CBLAS GEMM
   libjansson-dev                      # JSON
+  zlib1g-dev                          # CRC-32 of dataset files
   libcairo2-dev                       # plots (PNG/SVG/PDF)
   python3-numpy                       # interop test: numpy loads our .npy
 )

@@ -36,9 +36,9 @@ static void test_npy_roundtrip(void) {
     /* numpy must load what we write, when numpy is installed */
     char cmd[512];
     snprintf(cmd, sizeof cmd,
-             "python3 -c \"import numpy as n; a=n.load('%s'); assert a.dtype==n.int64 and a.shape==(5,) and a[4]==-7\" 2>/dev/null",
+             "/usr/bin/python3 -c \"import numpy as n; a=n.load('%s'); assert a.dtype==n.int64 and a.shape==(5,) and a[4]==-7\" 2>/dev/null",
              path);
-    if (system("python3 -c 'import numpy' 2>/dev/null") == 0) CHECK(system(cmd) == 0, "numpy loads our .npy");
+    if (system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0) CHECK(system(cmd) == 0, "numpy loads our .npy");
     unlink(path);
 }
 

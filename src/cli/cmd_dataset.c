@@ -1,7 +1,91 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2m/dataset.h"
+#include "a2m/error.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 
+/* "60,64,67" -> notes; returns count or -1 */
+int cli_parse_note_list(const char *s, int *notes, int max) {
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > 127 || n == max) return -1;
+        notes[n++] = (int)v;
+        p = end;
+        if (*p == ',') p++;
+        else if (*p) return -1;
+    }
+    return n > 0 ? n : -1;
+}
+
+static const char *usage =
+    "usage: a2m dataset DIR -o DATASET [options]\n"
+    "Pairs DIR/voice_N.wav with DIR/midi_N.mid (and x.wav with x.mid), computes CQT dB features and\n"
+    "frame labels, one global mean/std, and writes the dataset folder DATASET\n"
+    "(index.json + features.npy + labels.npy).\n\n"
+    "options:\n"
+    "  --notes LIST          MIDI notes of classes 1.. (default 60,64,67; 0 is silence)\n"
+    "  --transpose N         semitones added to the MIDI before the class lookup (default 0)\n"
+    "  --take-seconds S      every take cut/padded to S seconds (default 4; 0 = keep lengths)\n"
+    "  --expect-frames N     frames each take must have (default 666; 0 = no check)\n";
+
 int cmd_dataset(int argc, char **argv) {
-    (void)argc;
-    return cli_fail("%s: not implemented yet", argv[0]);
+    const char *dir = NULL, *out = NULL, *v;
+    a2m_dataset_params p = a2m_dataset_default_params();
+    int expect = 666;
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if (cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) {
+            if (r < 0) return 2;
+            out = v;
+        } else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
+            if (r < 0) return 2;
+            p.labels.n_notes = cli_parse_note_list(v, p.labels.notes, A2M_MAX_CLASSES - 1);
+            if (p.labels.n_notes < 0) return cli_usage_error(argv[0], "--notes expects MIDI numbers like 60,64,67");
+        } else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) {
+            if (r < 0 || !cli_parse_int(argv[0], "--transpose", v, -48, 48, &p.labels.transpose)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--take-seconds", &v))) {
+            if (r < 0 || !cli_parse_double(argv[0], "--take-seconds", v, 0, 3600, &p.take_seconds)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--expect-frames", &v))) {
+            if (r < 0 || !cli_parse_int(argv[0], "--expect-frames", v, 0, 100000000, &expect)) return 2;
+        } else if (argv[i][0] == '-') {
+            return cli_usage_error(argv[0], "unknown option %s", argv[i]);
+        } else if (!dir) {
+            dir = argv[i];
+        } else {
+            return cli_usage_error(argv[0], "one input folder expected");
+        }
+    }
+    if (!dir || !out) return cli_usage_error(argv[0], "needs DIR and -o DATASET");
+    p.expect_frames = (size_t)expect;
+    if (p.take_seconds == 0) p.expect_frames = 0;
+    a2m_dataset d;
+    char *warnings = NULL;
+    cli_progress *bar = cli_progress_new("dataset", 1);
+    int rc = a2m_dataset_build(dir, p, cli_progress_cb, bar, &d, &warnings);
+    cli_progress_done(bar, NULL);
+    if (warnings) {
+        fprintf(stderr, "%s", warnings);
+        free(warnings);
+    }
+    if (rc) return cli_lib_fail(rc);
+    rc = a2m_dataset_save(&d, out);
+    if (rc) {
+        a2m_dataset_free(&d);
+        return cli_lib_fail(rc);
+    }
+    printf("%s: %zu takes, %zu frames x %d bins, mean %.4f dB, std %.4f dB\n", out, d.n_takes, d.total_frames, d.n_bins,
+           d.mean, d.std);
+    printf("class counts:");
+    for (int k = 0; k <= d.labels_p.n_notes; k++) printf(" %d=%lld", k, (long long)d.class_counts[k]);
+    printf("\n");
+    a2m_dataset_free(&d);
+    return 0;
 }

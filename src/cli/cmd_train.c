@@ -1,7 +1,142 @@
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "a2m/dataset.h"
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "a2m/train.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 
+static const char *usage =
+    "usage: a2m train DATASET --split SPLIT.json -o MODEL.safetensors [options]\n"
+    "Trains on the split's \"train\" takes, validates on \"val\" every epoch, keeps the best epoch.\n\n"
+    "options:\n"
+    "  --model ARCH               architecture (crnn)\n"
+    "  --hidden N                 LSTM hidden size (128)\n"
+    "  --lr X                     learning rate (9.34e-4)\n"
+    "  --batch N                  batch size (8)\n"
+    "  --epochs N                 maximum epochs (50)\n"
+    "  --seed N                   seed of initialisation and shuffling (0)\n"
+    "  --class-weight-power X     class weights (N/(C*count))^X; 0 = plain cross-entropy (0.75)\n"
+    "  --loss ce|focal            loss (ce); --gamma X focal gamma (2)\n"
+    "  --patience N               early stopping patience in epochs (15)\n"
+    "  --plateau N                ReduceLROnPlateau patience on val loss, factor 0.5 (5)\n"
+    "  --select f1|loss           best epoch by val macro F1 or val loss (f1)\n"
+    "  --weight-decay X --adamw   L2 (Adam) or decoupled (AdamW) weight decay (0)\n"
+    "  --clip X                   gradient-norm clipping (0 = none)\n"
+    "  --window FRAMES            train on windows of this many frames (0 = whole takes)\n"
+    "  --threads N                threads (1)\n"
+    "  --log LOG.csv              per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds\n"
+    "  --checkpoint CKPT          checkpoint written every epoch (default MODEL.ckpt)\n"
+    "  --resume                   continue from the checkpoint\n";
+
+typedef struct progress_ctx {
+    cli_progress *bar;
+    int tty;
+} progress_ctx;
+
+static void on_progress(void *user, const a2m_train_epoch *e) {
+    progress_ctx *c = user;
+    char extra[160];
+    if (!e->done) {
+        if (!c->tty) return;
+        if (!c->bar) c->bar = cli_progress_new("epoch", e->n_batches);
+        snprintf(extra, sizeof extra, "epoch %d/%d loss %.4f", e->epoch, e->epochs, e->train_loss);
+        cli_progress_update(c->bar, e->batch, extra);
+        return;
+    }
+    if (c->bar) {
+        cli_progress_done(c->bar, NULL);
+        c->bar = NULL;
+    }
+    fprintf(stderr, "epoch %3d/%d  train %.4f  val %.4f  acc %.4f  f1 %.4f  lr %.3g  %.1fs%s\n", e->epoch, e->epochs,
+            e->train_loss, e->val_loss, e->val_accuracy, e->val_f1_macro, e->lr, e->seconds,
+            e->best_epoch == e->epoch ? "  *best" : "");
+}
+
+#define NUM_OPT(flag, parse) \
+    else if ((r = cli_opt(argc, argv, &i, flag, &v))) { if (r < 0 || !(parse)) return 2; }
+
 int cmd_train(int argc, char **argv) {
-    (void)argc;
-    return cli_fail("%s: not implemented yet", argv[0]);
+    const char *ds = NULL, *split = NULL, *out = NULL, *v, *ckpt = NULL;
+    a2m_train_params p = a2m_train_default_params();
+    int seed = 0;
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if (cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) { if (r < 0) return 2; out = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--split", &v))) { if (r < 0) return 2; split = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--model", &v))) { if (r < 0) return 2; p.arch = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--log", &v))) { if (r < 0) return 2; p.log_path = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--checkpoint", &v))) { if (r < 0) return 2; ckpt = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--loss", &v))) {
+            if (r < 0) return 2;
+            if (!strcmp(v, "focal")) { if (p.focal_gamma == 0) p.focal_gamma = 2; }
+            else if (!strcmp(v, "ce")) p.focal_gamma = 0;
+            else return cli_usage_error(argv[0], "--loss is ce or focal");
+        } else if ((r = cli_opt(argc, argv, &i, "--select", &v))) {
+            if (r < 0) return 2;
+            if (!strcmp(v, "loss")) p.select_by_loss = 1;
+            else if (!strcmp(v, "f1")) p.select_by_loss = 0;
+            else return cli_usage_error(argv[0], "--select is f1 or loss");
+        }
+        NUM_OPT("--hidden", cli_parse_int(argv[0], "--hidden", v, 1, 4096, &p.hidden))
+        NUM_OPT("--lr", cli_parse_double(argv[0], "--lr", v, 1e-9, 10, &p.lr))
+        NUM_OPT("--batch", cli_parse_int(argv[0], "--batch", v, 1, 64, &p.batch))
+        NUM_OPT("--epochs", cli_parse_int(argv[0], "--epochs", v, 1, 100000, &p.epochs))
+        NUM_OPT("--seed", cli_parse_int(argv[0], "--seed", v, 0, 2147483647, &seed))
+        NUM_OPT("--class-weight-power", cli_parse_double(argv[0], "--class-weight-power", v, 0, 4, &p.class_weight_power))
+        NUM_OPT("--gamma", cli_parse_double(argv[0], "--gamma", v, 0, 10, &p.focal_gamma))
+        NUM_OPT("--patience", cli_parse_int(argv[0], "--patience", v, 1, 100000, &p.patience))
+        NUM_OPT("--plateau", cli_parse_int(argv[0], "--plateau", v, 0, 100000, &p.plateau))
+        NUM_OPT("--weight-decay", cli_parse_double(argv[0], "--weight-decay", v, 0, 1, &p.weight_decay))
+        NUM_OPT("--clip", cli_parse_double(argv[0], "--clip", v, 0, 1e6, &p.clip_norm))
+        NUM_OPT("--window", cli_parse_int(argv[0], "--window", v, 0, 10000000, &p.window))
+        NUM_OPT("--threads", cli_parse_int(argv[0], "--threads", v, 1, 256, &p.threads))
+        else if (!strcmp(argv[i], "--adamw")) p.adamw = 1;
+        else if (!strcmp(argv[i], "--resume")) p.resume = 1;
+        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
+        else if (!ds) ds = argv[i];
+        else return cli_usage_error(argv[0], "one dataset expected");
+    }
+    if (!ds || !split || !out) return cli_usage_error(argv[0], "needs DATASET, --split SPLIT.json and -o MODEL");
+    p.seed = (unsigned long long)seed;
+    char ckpt_default[4096];
+    if (!ckpt) {
+        snprintf(ckpt_default, sizeof ckpt_default, "%s.ckpt", out);
+        ckpt = ckpt_default;
+    }
+    p.checkpoint_path = ckpt;
+    a2m_dataset d;
+    int rc = a2m_dataset_load(ds, &d);
+    if (rc) return cli_lib_fail(rc);
+    size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
+    rc = a2m_split_load(split, "train", &d, &tr, &ntr);
+    if (!rc) rc = a2m_split_load(split, "val", &d, &va, &nva);
+    if (rc) {
+        a2m_dataset_free(&d);
+        free(tr);
+        return cli_lib_fail(rc);
+    }
+    fprintf(stderr, "a2m train: %zu train takes, %zu val takes, %s hidden %d, %d threads\n", ntr, nva, p.arch, p.hidden,
+            p.threads);
+    progress_ctx pc = {NULL, isatty(fileno(stderr))};
+    a2m_model *m = NULL;
+    a2m_train_result res;
+    rc = a2m_train(&d, tr, ntr, va, nva, p, on_progress, &pc, &m, &res);
+    if (pc.bar) cli_progress_done(pc.bar, NULL);
+    if (!rc) rc = a2m_model_save(m, out);
+    if (!rc) {
+        printf("%s: best epoch %d of %d, val accuracy %.4f, val macro F1 %.4f, %.2f s/epoch\n", out, res.best_epoch,
+               res.epochs_run, res.best_val_accuracy, res.best_val_f1, res.seconds_per_epoch);
+        unlink(ckpt); /* the finished model supersedes the checkpoint */
+    }
+    a2m_model_free(m);
+    a2m_dataset_free(&d);
+    free(tr), free(va);
+    return rc ? cli_lib_fail(rc) : 0;
 }

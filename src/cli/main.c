@@ -17,7 +17,8 @@ const cli_command cli_commands[] = {
     {"plot", "pictures: loss, confusion, cqt, pianoroll", cmd_plot},
     {"report", "metrics + pictures + Markdown summary of a model on a dataset", cmd_report},
     {"transcribe", "audio -> MIDI (+ notes CSV/JSON, frame probabilities)", cmd_transcribe},
-    {"info", "describe a model file or dataset", cmd_info},
+    {"import", "PyTorch state dict (safetensors) -> self-contained a2m model", cmd_import},
+    {"info", "describe a model file", cmd_info},
 };
 const size_t cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
 

@@ -1,0 +1,72 @@
+/* Training a model on a dataset split (see README "Training"). */
+#ifndef A2M_TRAIN_H
+#define A2M_TRAIN_H
+
+#include <stddef.h>
+
+#include "a2m/dataset.h"
+#include "a2m/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct a2m_train_params {
+    const char *arch;           /* "crnn" */
+    int hidden;                 /* 128 */
+    double lr;                  /* 9.34e-4 */
+    int batch;                  /* 8 */
+    int epochs;                 /* 50 */
+    unsigned long long seed;    /* 0 */
+    double class_weight_power;  /* 0.75: w_c = (N / (C * count_c))^power; 0 = plain cross-entropy */
+    double focal_gamma;         /* 0 = cross-entropy, > 0 = focal loss */
+    int patience;               /* 15 epochs without improvement of the selected metric -> stop */
+    int plateau;                /* 5: ReduceLROnPlateau patience (on val loss) */
+    double plateau_factor;      /* 0.5 */
+    int select_by_loss;         /* 0: keep the best val macro F1; 1: the best val loss */
+    int threads;                /* 1 */
+    int window;                 /* training window in frames; 0 = whole takes */
+    double weight_decay;        /* 0 */
+    int adamw;                  /* 0: Adam (L2 in gradient), 1: AdamW */
+    double clip_norm;           /* 0 = no clipping */
+    const char *log_path;       /* per-epoch CSV or NULL */
+    const char *checkpoint_path;/* written atomically every epoch, or NULL */
+    int resume;                 /* continue from checkpoint_path */
+} a2m_train_params;
+
+a2m_train_params a2m_train_default_params(void);
+
+typedef struct a2m_train_epoch {
+    int epoch, epochs;
+    size_t batch, n_batches;    /* progress inside the epoch */
+    double train_loss, val_loss, val_accuracy, val_f1_macro, lr, seconds;
+    int done;                   /* 1 when the epoch's validation is in */
+    int best_epoch;
+} a2m_train_epoch;
+
+typedef void (*a2m_train_progress_fn)(void *user, const a2m_train_epoch *e);
+
+typedef struct a2m_train_result {
+    int epochs_run, best_epoch;
+    double best_val_loss, best_val_f1, best_val_accuracy;
+    double seconds_per_epoch;
+} a2m_train_result;
+
+/* Trains on dataset takes train_idx, validates on val_idx each epoch, returns
+ * the best epoch's model (with metadata: features, normalisation, classes). */
+int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, const size_t *val_idx, size_t n_val,
+              a2m_train_params p, a2m_train_progress_fn progress, void *user, a2m_model **out,
+              a2m_train_result *result);
+
+/* Saves a model file (safetensors + metadata) atomically. */
+int a2m_model_save(const a2m_model *m, const char *path);
+
+/* Frame predictions (argmax) and optional probabilities for dataset takes.
+ * pred [sum of frames], probs [sum of frames x classes] or NULL. */
+int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, int threads,
+                            int64_t *pred, float *probs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

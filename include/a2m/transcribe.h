@@ -1,0 +1,61 @@
+/* Transcription: audio -> frame class probabilities -> notes.
+ * One a2m_transcriber per thread; the model is shared read-only. */
+#ifndef A2M_TRANSCRIBE_H
+#define A2M_TRANSCRIBE_H
+
+#include <stddef.h>
+
+#include "a2m/midi.h"
+#include "a2m/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct a2m_transcribe_params {
+    double window_s;     /* 4.0 = the training length; 0 = the whole recording as one sequence */
+    double hop_s;        /* window step, 2.0 (windows overlap by half); outputs are blended */
+    int batch;           /* windows per network call, 8 */
+    double max_gap_ms;   /* fill silence gaps shorter than this between runs of one note; <0: use frames */
+    double min_note_ms;  /* drop notes shorter than this */
+    int max_gap_frames;  /* 5 (the original's default), used when max_gap_ms < 0 */
+    int min_note_frames; /* 10 */
+} a2m_transcribe_params;
+a2m_transcribe_params a2m_transcribe_default_params(void);
+
+typedef struct a2m_transcribed_note {
+    a2m_note note;         /* onset/offset in seconds, pitch */
+    int cls;               /* model class */
+    size_t first_frame, n_frames;
+    double confidence;     /* mean probability of the class over the note's frames */
+    double confidence_var; /* its variance */
+} a2m_transcribed_note;
+
+typedef struct a2m_transcription {
+    size_t n_frames;
+    int n_classes;
+    double frame_seconds;     /* hop / sample rate */
+    float *probs;             /* [n_frames x n_classes] */
+    int *classes;             /* [n_frames] after post-processing */
+    a2m_transcribed_note *notes;
+    size_t n_notes;
+} a2m_transcription;
+
+typedef struct a2m_transcriber a2m_transcriber;
+
+int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcriber **out);
+void a2m_transcriber_del(a2m_transcriber *t);
+/* x: mono samples at the model's analysis rate. */
+int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_transcription *out);
+/* Reads any audio file a2m_audio_read handles, resamples, transcribes. */
+int a2m_transcribe_file(a2m_transcriber *t, const char *path, a2m_transcription *out);
+void a2m_transcription_free(a2m_transcription *r);
+
+/* Frame classes -> notes with the gap/min-length rules (classes edited in place). */
+int a2m_frames_to_notes(int *classes, const float *probs, size_t n_frames, int n_classes, const int *class_notes,
+                        double frame_seconds, int max_gap, int min_note, a2m_transcribed_note **notes, size_t *n_notes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

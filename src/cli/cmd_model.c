@@ -1,0 +1,123 @@
+/* Model commands: forward (debug/parity), import (PyTorch state dict -> a2m model), info. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "a2m/model.h"
+#include "a2m/train.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+#include "nn/arch.h"
+
+int cli_parse_note_list(const char *s, int *notes, int max);
+
+int cmd_forward(int argc, char **argv) {
+    const char *model = NULL, *feat = NULL, *out = NULL, *arch = NULL, *v;
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if (cli_is_help(argv[i])) {
+            puts("usage: a2m forward MODEL FEATURES.npy -o LOGITS.npy [--arch ARCH]\n"
+                 "Runs MODEL on already-normalised features [frames x bins]; writes logits [frames x classes].");
+            return 0;
+        } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) { if (r < 0) return 2; out = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--arch", &v))) { if (r < 0) return 2; arch = v; }
+        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
+        else if (!model) model = argv[i];
+        else if (!feat) feat = argv[i];
+        else return cli_usage_error(argv[0], "too many arguments");
+    }
+    if (!model || !feat || !out) return cli_usage_error(argv[0], "needs MODEL, FEATURES.npy and -o LOGITS.npy");
+    a2m_model *m;
+    int rc = a2m_model_load(model, arch, &m);
+    if (rc) return cli_lib_fail(rc);
+    a2m_array x;
+    rc = a2m_npy_load_f32(feat, &x);
+    const a2m_model_info *in = a2m_model_get_info(m);
+    if (!rc && (x.ndim != 2 || x.shape[1] != (size_t)in->n_bins || x.shape[0] == 0 || x.shape[0] > 100000000))
+        rc = a2m_error(A2M_ERR_SHAPE, "%s: expected [frames x %d] features", feat, in->n_bins);
+    for (size_t i = 0; !rc && i < a2m_array_count(&x); i++)
+        if (!isfinite(((float *)x.data)[i])) rc = a2m_error(A2M_ERR_NONFINITE, "%s: NaN or infinity in features", feat);
+    a2m_runner *r = NULL;
+    float *logits = NULL;
+    if (!rc) rc = a2m_runner_new(m, 1, (int)x.shape[0], &r);
+    if (!rc && !(logits = malloc(x.shape[0] * in->n_classes * sizeof *logits))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    if (!rc) rc = a2m_model_forward(r, x.data, 1, (int)x.shape[0], logits);
+    if (!rc) {
+        size_t shape[2] = {x.shape[0], (size_t)in->n_classes};
+        rc = a2m_npy_save(out, A2M_F32, 2, shape, logits);
+    }
+    free(logits);
+    a2m_runner_free(r);
+    a2m_array_free(&x);
+    a2m_model_free(m);
+    return rc ? cli_lib_fail(rc) : 0;
+}
+
+int cmd_import(int argc, char **argv) {
+    const char *in_path = NULL, *out = NULL, *arch = NULL, *v;
+    double mean = 0, std = 1;
+    int notes[A2M_MAX_CLASSES], n_notes = -1, transpose = 0, have_norm = 0;
+    for (int i = 1; i < argc; i++) {
+        int r;
+        if (cli_is_help(argv[i])) {
+            puts("usage: a2m import STATE_DICT.safetensors --mean M --std S -o MODEL.safetensors\n"
+                 "         [--arch crnn] [--notes 60,64,67] [--transpose N]\n"
+                 "Makes a self-contained a2m model (with feature parameters, normalisation and class map\n"
+                 "in its metadata) from a plain PyTorch state dict saved as safetensors.");
+            return 0;
+        } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) { if (r < 0) return 2; out = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--arch", &v))) { if (r < 0) return 2; arch = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--mean", &v))) { if (r < 0 || !cli_parse_double(argv[0], "--mean", v, -1000, 1000, &mean)) return 2; have_norm |= 1; }
+        else if ((r = cli_opt(argc, argv, &i, "--std", &v))) { if (r < 0 || !cli_parse_double(argv[0], "--std", v, 1e-9, 1000, &std)) return 2; have_norm |= 2; }
+        else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) { if (r < 0 || !cli_parse_int(argv[0], "--transpose", v, -48, 48, &transpose)) return 2; }
+        else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
+            if (r < 0) return 2;
+            if ((n_notes = cli_parse_note_list(v, notes, A2M_MAX_CLASSES - 1)) < 0) return cli_usage_error(argv[0], "bad --notes");
+        } else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
+        else if (!in_path) in_path = argv[i];
+        else return cli_usage_error(argv[0], "too many arguments");
+    }
+    if (!in_path || !out) return cli_usage_error(argv[0], "needs STATE_DICT and -o MODEL");
+    if (have_norm != 3) return cli_usage_error(argv[0], "needs --mean and --std (the dataset's global normalisation)");
+    a2m_model *m;
+    int rc = a2m_model_load(in_path, arch, &m);
+    if (rc) return cli_lib_fail(rc);
+    m->info.norm_mean = mean, m->info.norm_std = std, m->info.transpose = transpose;
+    if (n_notes >= 0) {
+        if (n_notes + 1 != m->info.n_classes) {
+            a2m_model_free(m);
+            return cli_fail("%s: %d notes given, the model has %d classes (silence + notes)", in_path, n_notes, m->info.n_classes);
+        }
+        for (int k = 0; k < n_notes; k++) m->info.class_notes[k + 1] = notes[k];
+    }
+    snprintf(m->info.summary, sizeof m->info.summary, "imported from %s", in_path);
+    rc = a2m_model_save(m, out);
+    a2m_model_free(m);
+    return rc ? cli_lib_fail(rc) : 0;
+}
+
+int cmd_info(int argc, char **argv) {
+    if (argc < 2 || cli_is_help(argv[1])) {
+        puts("usage: a2m info MODEL.safetensors\nPrints a model's architecture, size, classes, features and normalisation.");
+        return argc < 2 ? 2 : 0;
+    }
+    a2m_model *m;
+    int rc = a2m_model_load(argv[1], argc > 3 && !strcmp(argv[2], "--arch") ? argv[3] : NULL, &m);
+    if (rc) return cli_lib_fail(rc);
+    const a2m_model_info *in = a2m_model_get_info(m);
+    printf("model         %s\narchitecture  %s (hidden %d)\nparameters    %zu\ninput         %d bins\nclasses       %d: silence",
+           argv[1], in->arch, in->hidden, in->n_params, in->n_bins, in->n_classes);
+    for (int k = 1; k < in->n_classes; k++) {
+        char nm[8];
+        printf(", %s (%d)", a2m_note_name(in->class_notes[k], nm), in->class_notes[k]);
+    }
+    printf("\ntranspose     %d\nfeatures      CQT sr %g, hop %d, fmin %.4f, %d bins, %d per octave, ref %g, amin %g, top_db %g%s\n",
+           in->transpose, in->cqt.sample_rate, in->cqt.hop, in->cqt.fmin, in->cqt.n_bins, in->cqt.bins_per_octave, in->cqt.ref,
+           in->cqt.amin, in->cqt.top_db, in->cqt.drop_last_frame ? ", last frame dropped" : "");
+    printf("normalisation (dB - %.6f) / %.6f\n", in->norm_mean, in->norm_std);
+    if (in->summary[0]) printf("summary       %s\n", in->summary);
+    a2m_model_free(m);
+    return 0;
+}

@@ -1,0 +1,17 @@
+/* Printing and JSON of metrics, shared by eval and compare. */
+#ifndef A2M_CLI_REPORT_H
+#define A2M_CLI_REPORT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "a2m/metrics.h"
+
+/* class_notes[0] = -1 (silence), NULL = class numbers */
+void report_class_name(const int *class_notes, int c, char *buf, size_t n);
+void report_print_frame_metrics(FILE *out, const a2m_frame_metrics *fm, const int *class_notes);
+json_t *report_frame_metrics_json(const a2m_frame_metrics *fm, const int *class_notes);
+/* atomic write of a JSON document */
+int report_write_json(const char *path, json_t *o);
+
+#endif

@@ -1,0 +1,393 @@
+/* Dataset builder and loader: folder of features.npy, labels.npy, index.json. */
+#include <dirent.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "a2m/audio.h"
+#include "a2m/dataset.h"
+#include "a2m/error.h"
+#include "a2m/io.h"
+
+a2m_dataset_params a2m_dataset_default_params(void) {
+    a2m_dataset_params p;
+    p.cqt = a2m_cqt_default_params();
+    p.labels = a2m_label_default_params();
+    p.take_seconds = 4.0;
+    p.expect_frames = 666;
+    return p;
+}
+
+void a2m_dataset_free(a2m_dataset *d) {
+    if (!d) return;
+    if (d->names)
+        for (size_t i = 0; i < d->n_takes; i++) free(d->names[i]);
+    free(d->names), free(d->offsets), free(d->features), free(d->labels);
+    memset(d, 0, sizeof *d);
+}
+
+long a2m_dataset_find(const a2m_dataset *d, const char *name) {
+    for (size_t i = 0; i < d->n_takes; i++)
+        if (strcmp(d->names[i], name) == 0) return (long)i;
+    return -1;
+}
+
+typedef struct take_pair {
+    char *name;  /* audio base name */
+    char *wav, *mid;
+} take_pair;
+
+static int cmp_pair(const void *a, const void *b) { return strcmp(((const take_pair *)a)->name, ((const take_pair *)b)->name); }
+
+static int has_ext(const char *s, const char *ext) {
+    size_t n = strlen(s), e = strlen(ext);
+    return n > e && strcasecmp(s + n - e, ext) == 0;
+}
+
+/* The MIDI partner of an audio file: voice_N.wav -> midi_N.mid, x.wav -> x.mid. */
+static char *midi_partner(const char *dir, const char *base) {
+    char cand[2][4096];
+    snprintf(cand[0], sizeof cand[0], "%s/%s.mid", dir, base);
+    if (strncmp(base, "voice_", 6) == 0) snprintf(cand[1], sizeof cand[1], "%s/midi_%s.mid", dir, base + 6);
+    else cand[1][0] = '\0';
+    for (int i = 1; i >= 0; i--)
+        if (cand[i][0] && a2m_path_exists(cand[i])) return strdup(cand[i]);
+    return NULL;
+}
+
+static void append(char **text, const char *line) {
+    size_t a = *text ? strlen(*text) : 0, b = strlen(line);
+    char *n = realloc(*text, a + b + 2);
+    if (!n) return;
+    memcpy(n + a, line, b);
+    n[a + b] = '\n';
+    n[a + b + 1] = '\0';
+    *text = n;
+}
+
+int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn progress, void *user, a2m_dataset *out,
+                      char **warnings) {
+    memset(out, 0, sizeof *out);
+    if (warnings) *warnings = NULL;
+    if (!a2m_is_dir(dir)) return a2m_error(A2M_ERR_IO, "%s: not a folder", dir);
+    DIR *dp = opendir(dir);
+    if (!dp) return a2m_error(A2M_ERR_IO, "%s: cannot open folder", dir);
+    take_pair *pairs = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    char line[8192];
+    while ((de = readdir(dp))) {
+        const char *f = de->d_name;
+        if (!(has_ext(f, ".wav") || has_ext(f, ".flac") || has_ext(f, ".ogg"))) continue;
+        char base[4096];
+        snprintf(base, sizeof base, "%s", f);
+        *strrchr(base, '.') = '\0';
+        char *mid = midi_partner(dir, base);
+        if (!mid) {
+            snprintf(line, sizeof line, "%s/%s: no paired MIDI file, skipped", dir, f);
+            if (warnings) append(warnings, line);
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            take_pair *np = realloc(pairs, cap * sizeof *np);
+            if (!np) break;
+            pairs = np;
+        }
+        char wav[8192];
+        snprintf(wav, sizeof wav, "%s/%s", dir, f);
+        pairs[n++] = (take_pair){strdup(base), strdup(wav), mid};
+    }
+    closedir(dp);
+    int rc = A2M_OK;
+    if (n == 0) rc = a2m_error(A2M_ERR_EMPTY, "%s: no audio file with a paired MIDI file", dir);
+    if (!rc) qsort(pairs, n, sizeof *pairs, cmp_pair);
+
+    size_t samples = p.take_seconds > 0 ? (size_t)(p.take_seconds * p.cqt.sample_rate + 0.5) : 0;
+    a2m_cqt *cqt = NULL;
+    if (!rc && samples) rc = a2m_cqt_new(p.cqt, samples, &cqt);
+    size_t frames_each = cqt ? a2m_cqt_n_frames(cqt, samples) : 0;
+    if (!rc && p.expect_frames && frames_each && frames_each != p.expect_frames)
+        rc = a2m_error(A2M_ERR_SHAPE, "%s: %.3f s takes give %zu frames, not the expected %zu", dir, p.take_seconds,
+                       frames_each, p.expect_frames);
+    out->names = calloc(n ? n : 1, sizeof *out->names);
+    out->offsets = calloc(n + 1, sizeof *out->offsets);
+    size_t fcap = 0;
+    float *x = samples ? calloc(samples, sizeof *x) : NULL;
+    if (!rc && (!out->names || !out->offsets || (samples && !x))) rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
+    int nb = p.cqt.n_bins;
+    double sum = 0, sum2 = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        a2m_audio a;
+        rc = a2m_audio_read(pairs[i].wav, p.cqt.sample_rate, &a);
+        if (rc) break;
+        if (a2m_audio_is_silent(&a)) {
+            snprintf(line, sizeof line, "%s: silent audio", pairs[i].wav);
+            if (warnings) append(warnings, line);
+        }
+        size_t len = samples ? samples : a.n;
+        if (samples) { /* cut or zero-pad to the take length */
+            size_t m = a.n < samples ? a.n : samples;
+            memcpy(x, a.samples, m * sizeof *x);
+            memset(x + m, 0, (samples - m) * sizeof *x);
+        } else {
+            a2m_cqt_del(cqt);
+            cqt = NULL;
+            rc = a2m_cqt_new(p.cqt, a.n, &cqt);
+            if (rc) {
+                a2m_audio_free(&a);
+                break;
+            }
+        }
+        const float *src = samples ? x : a.samples;
+        size_t frames = a2m_cqt_n_frames(cqt, len);
+        if (p.expect_frames && frames != p.expect_frames) {
+            rc = a2m_error(A2M_ERR_SHAPE, "%s: %zu frames, expected %zu", pairs[i].wav, frames, p.expect_frames);
+            a2m_audio_free(&a);
+            break;
+        }
+        size_t off = out->offsets[i];
+        if (off + frames > fcap) {
+            size_t nc = fcap ? fcap : 4096;
+            while (nc < off + frames) nc *= 2;
+            float *nf = realloc(out->features, nc * nb * sizeof *nf);
+            int64_t *nl = nf ? realloc(out->labels, nc * sizeof *nl) : NULL;
+            if (nf) out->features = nf;
+            if (nl) out->labels = nl;
+            if (!nf || !nl) {
+                rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
+                a2m_audio_free(&a);
+                break;
+            }
+            fcap = nc;
+        }
+        rc = a2m_cqt_db(cqt, src, len, out->features + off * nb);
+        a2m_audio_free(&a);
+        if (rc) {
+            a2m_error(rc, "%s: %s", pairs[i].wav, a2m_errmsg());
+            break;
+        }
+        a2m_notes notes;
+        rc = a2m_midi_read(pairs[i].mid, &notes);
+        if (rc) break;
+        size_t unmapped = 0;
+        rc = a2m_labels_from_notes(notes.notes, notes.n, p.labels, out->labels + off, frames, &unmapped);
+        if (notes.n == 0 || unmapped) {
+            snprintf(line, sizeof line, "%s: %zu notes, %zu not in the class map", pairs[i].mid, notes.n, unmapped);
+            if (warnings) append(warnings, line);
+        }
+        a2m_notes_free(&notes);
+        if (rc) break;
+        for (size_t j = 0; j < frames * nb; j++) {
+            double v = out->features[off * nb + j];
+            sum += v, sum2 += v * v;
+        }
+        out->names[i] = strdup(pairs[i].name);
+        out->offsets[i + 1] = off + frames;
+        out->n_takes = i + 1;
+        if (progress) progress(user, i + 1, n, pairs[i].name);
+    }
+    a2m_cqt_del(cqt);
+    free(x);
+    for (size_t i = 0; i < n; i++) free(pairs[i].name), free(pairs[i].wav), free(pairs[i].mid);
+    free(pairs);
+    if (rc) {
+        a2m_dataset_free(out);
+        return rc;
+    }
+    out->total_frames = out->offsets[out->n_takes];
+    out->n_bins = nb;
+    double cnt = (double)out->total_frames * nb;
+    out->mean = sum / cnt;
+    out->std = sqrt(sum2 / cnt - out->mean * out->mean);
+    out->cqt = p.cqt;
+    out->labels_p = p.labels;
+    out->take_seconds = p.take_seconds;
+    for (size_t f = 0; f < out->total_frames; f++)
+        if (out->labels[f] >= 0 && out->labels[f] < A2M_MAX_CLASSES) out->class_counts[out->labels[f]]++;
+    return A2M_OK;
+}
+
+static uint32_t file_crc(const char *path, int *ok) {
+    uint8_t *buf;
+    size_t len;
+    *ok = a2m_read_file(path, &buf, &len, (size_t)16 << 30) == A2M_OK;
+    if (!*ok) return 0;
+    uint32_t c = (uint32_t)crc32(0L, buf, (uInt)0);
+    size_t pos = 0;
+    while (pos < len) {
+        uInt chunk = (uInt)(len - pos > (1u << 30) ? (1u << 30) : len - pos);
+        c = (uint32_t)crc32(c, buf + pos, chunk);
+        pos += chunk;
+    }
+    free(buf);
+    return c;
+}
+
+static json_t *cqt_to_json(a2m_cqt_params c) {
+    return json_pack("{s:f,s:i,s:f,s:i,s:i,s:f,s:f,s:f,s:b}", "sample_rate", c.sample_rate, "hop", c.hop, "fmin", c.fmin,
+                     "n_bins", c.n_bins, "bins_per_octave", c.bins_per_octave, "ref", c.ref, "amin", c.amin, "top_db",
+                     c.top_db, "drop_last_frame", c.drop_last_frame);
+}
+
+int a2m_dataset_save(const a2m_dataset *d, const char *dir) {
+    char *tmp = a2m_temp_path_for(dir);
+    if (!tmp) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
+    int rc = a2m_mkdirs(tmp);
+    char fpath[8192], lpath[8192], ipath[8192];
+    snprintf(fpath, sizeof fpath, "%s/features.npy", tmp);
+    snprintf(lpath, sizeof lpath, "%s/labels.npy", tmp);
+    snprintf(ipath, sizeof ipath, "%s/index.json", tmp);
+    size_t fshape[2] = {d->total_frames, (size_t)d->n_bins}, lshape[1] = {d->total_frames};
+    if (!rc) rc = a2m_npy_save(fpath, A2M_F32, 2, fshape, d->features);
+    if (!rc) rc = a2m_npy_save(lpath, A2M_I64, 1, lshape, d->labels);
+    int ok1 = 0, ok2 = 0;
+    uint32_t cf = rc ? 0 : file_crc(fpath, &ok1), cl = rc ? 0 : file_crc(lpath, &ok2);
+    if (!rc && (!ok1 || !ok2)) rc = a2m_error(A2M_ERR_IO, "%s: cannot read back what was written", dir);
+    if (!rc) {
+        json_t *names = json_array(), *frames = json_array(), *notes = json_array(), *counts = json_array();
+        for (size_t i = 0; i < d->n_takes; i++) {
+            json_array_append_new(names, json_string(d->names[i]));
+            json_array_append_new(frames, json_integer((json_int_t)(d->offsets[i + 1] - d->offsets[i])));
+        }
+        for (int k = 0; k < d->labels_p.n_notes; k++) json_array_append_new(notes, json_integer(d->labels_p.notes[k]));
+        for (int k = 0; k <= d->labels_p.n_notes; k++) json_array_append_new(counts, json_integer(d->class_counts[k]));
+        json_t *root = json_pack(
+            "{s:s,s:i,s:o,s:o,s:I,s:i,s:f,s:f,s:f,s:o,s:{s:o,s:i,s:f,s:i},s:o,s:{s:s,s:I,s:s,s:I}}", "format", "a2m-dataset",
+            "version", A2M_DATASET_VERSION, "names", names, "frames", frames, "total_frames", (json_int_t)d->total_frames,
+            "n_bins", d->n_bins, "mean", d->mean, "std", d->std, "take_seconds", d->take_seconds, "cqt",
+            cqt_to_json(d->cqt), "labels", "notes", notes, "transpose", d->labels_p.transpose, "sample_rate",
+            d->labels_p.sample_rate, "hop", d->labels_p.hop, "class_counts", counts, "files", "features",
+            "features.npy", "features_crc32", (json_int_t)cf, "labels", "labels.npy", "labels_crc32", (json_int_t)cl);
+        if (!root || json_dump_file(root, ipath, JSON_INDENT(1)) != 0) rc = a2m_error(A2M_ERR_IO, "%s: cannot write index.json", dir);
+        json_decref(root);
+    }
+    if (!rc) {
+        /* replace an older dataset folder: move it aside, rename, then remove */
+        if (a2m_path_exists(dir)) {
+            char old[8192];
+            snprintf(old, sizeof old, "%s.old.%ld", dir, (long)getpid());
+            if (rename(dir, old) == 0) {
+                char p1[8300];
+                const char *files[] = {"features.npy", "labels.npy", "index.json"};
+                for (int i = 0; i < 3; i++) snprintf(p1, sizeof p1, "%s/%s", old, files[i]), unlink(p1);
+                rmdir(old);
+            }
+        }
+        if (rename(tmp, dir) != 0) rc = a2m_error(A2M_ERR_IO, "%s: cannot move the dataset into place", dir);
+    }
+    if (rc) {
+        unlink(fpath), unlink(lpath), unlink(ipath), rmdir(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+int a2m_dataset_load(const char *dir, a2m_dataset *d) {
+    memset(d, 0, sizeof *d);
+    char ipath[8192], fpath[8192], lpath[8192];
+    snprintf(ipath, sizeof ipath, "%s/index.json", dir);
+    snprintf(fpath, sizeof fpath, "%s/features.npy", dir);
+    snprintf(lpath, sizeof lpath, "%s/labels.npy", dir);
+    if (!a2m_is_dir(dir)) return a2m_error(A2M_ERR_IO, "%s: not a dataset folder", dir);
+    json_error_t jerr;
+    json_t *root = json_load_file(ipath, 0, &jerr);
+    if (!root) return a2m_error(A2M_ERR_FORMAT, "%s: cannot read index.json (%s)", dir, jerr.text);
+    int rc = A2M_OK;
+    json_t *names = json_object_get(root, "names"), *frames = json_object_get(root, "frames");
+    json_t *cq = json_object_get(root, "cqt"), *lb = json_object_get(root, "labels"), *files = json_object_get(root, "files");
+    int version = (int)json_integer_value(json_object_get(root, "version"));
+    if (version != A2M_DATASET_VERSION || !json_is_array(names) || !json_is_array(frames) || !cq || !lb || !files ||
+        json_array_size(names) != json_array_size(frames))
+        rc = a2m_error(A2M_ERR_FORMAT, "%s: index.json is not an a2m dataset of version %d", dir, A2M_DATASET_VERSION);
+    if (!rc) {
+        int ok;
+        uint32_t cf = file_crc(fpath, &ok);
+        if (!ok || cf != (uint32_t)json_integer_value(json_object_get(files, "features_crc32")))
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: features.npy is missing or its checksum does not match", dir);
+        uint32_t cl = rc ? 0 : file_crc(lpath, &ok);
+        if (!rc && (!ok || cl != (uint32_t)json_integer_value(json_object_get(files, "labels_crc32"))))
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: labels.npy is missing or its checksum does not match", dir);
+    }
+    a2m_array fa = {0}, la = {0};
+    if (!rc) rc = a2m_npy_load(fpath, &fa);
+    if (!rc) rc = a2m_npy_load(lpath, &la);
+    if (!rc) {
+        d->n_takes = json_array_size(names);
+        d->names = calloc(d->n_takes ? d->n_takes : 1, sizeof *d->names);
+        d->offsets = calloc(d->n_takes + 1, sizeof *d->offsets);
+        for (size_t i = 0; i < d->n_takes && d->names && d->offsets; i++) {
+            d->names[i] = strdup(json_string_value(json_array_get(names, i)) ? json_string_value(json_array_get(names, i)) : "");
+            d->offsets[i + 1] = d->offsets[i] + (size_t)json_integer_value(json_array_get(frames, i));
+        }
+        d->total_frames = d->offsets ? d->offsets[d->n_takes] : 0;
+        d->n_bins = (int)json_integer_value(json_object_get(root, "n_bins"));
+        if (fa.dtype != A2M_F32 || fa.ndim != 2 || fa.shape[0] != d->total_frames || fa.shape[1] != (size_t)d->n_bins ||
+            la.dtype != A2M_I64 || la.ndim != 1 || la.shape[0] != d->total_frames)
+            rc = a2m_error(A2M_ERR_SHAPE, "%s: features/labels shapes do not match index.json", dir);
+    }
+    if (!rc) {
+        d->features = fa.data, d->labels = la.data;
+        fa.data = la.data = NULL;
+        d->mean = json_real_value(json_object_get(root, "mean"));
+        d->std = json_real_value(json_object_get(root, "std"));
+        d->take_seconds = json_real_value(json_object_get(root, "take_seconds"));
+        d->cqt.sample_rate = json_real_value(json_object_get(cq, "sample_rate"));
+        d->cqt.hop = (int)json_integer_value(json_object_get(cq, "hop"));
+        d->cqt.fmin = json_real_value(json_object_get(cq, "fmin"));
+        d->cqt.n_bins = (int)json_integer_value(json_object_get(cq, "n_bins"));
+        d->cqt.bins_per_octave = (int)json_integer_value(json_object_get(cq, "bins_per_octave"));
+        d->cqt.ref = json_real_value(json_object_get(cq, "ref"));
+        d->cqt.amin = json_real_value(json_object_get(cq, "amin"));
+        d->cqt.top_db = json_real_value(json_object_get(cq, "top_db"));
+        d->cqt.drop_last_frame = json_is_true(json_object_get(cq, "drop_last_frame"));
+        d->labels_p = a2m_label_default_params();
+        json_t *notes = json_object_get(lb, "notes");
+        d->labels_p.n_notes = (int)json_array_size(notes);
+        if (d->labels_p.n_notes >= A2M_MAX_CLASSES) rc = a2m_error(A2M_ERR_FORMAT, "%s: too many classes", dir);
+        for (int k = 0; k < d->labels_p.n_notes && !rc; k++) d->labels_p.notes[k] = (int)json_integer_value(json_array_get(notes, k));
+        d->labels_p.transpose = (int)json_integer_value(json_object_get(lb, "transpose"));
+        d->labels_p.hop = (int)json_integer_value(json_object_get(lb, "hop"));
+        d->labels_p.sample_rate = json_real_value(json_object_get(lb, "sample_rate"));
+        for (size_t f = 0; f < d->total_frames && !rc; f++) {
+            if (d->labels[f] < 0 || d->labels[f] > d->labels_p.n_notes)
+                rc = a2m_error(A2M_ERR_FORMAT, "%s: label %lld out of range", dir, (long long)d->labels[f]);
+            else d->class_counts[d->labels[f]]++;
+        }
+    }
+    a2m_array_free(&fa), a2m_array_free(&la);
+    json_decref(root);
+    if (rc) a2m_dataset_free(d);
+    return rc;
+}
+
+int a2m_split_load(const char *path, const char *split, const a2m_dataset *d, size_t **idx, size_t *n) {
+    *idx = NULL;
+    *n = 0;
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root) return a2m_error(A2M_ERR_FORMAT, "%s: cannot read split file (%s)", path, jerr.text);
+    json_t *arr = json_object_get(root, split);
+    int rc = A2M_OK;
+    if (!json_is_array(arr)) rc = a2m_error(A2M_ERR_FORMAT, "%s: no \"%s\" list", path, split);
+    size_t m = rc ? 0 : json_array_size(arr);
+    size_t *out = rc ? NULL : malloc((m ? m : 1) * sizeof *out);
+    if (!rc && !out) rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < m && !rc; i++) {
+        const char *name = json_string_value(json_array_get(arr, i));
+        long k = name ? a2m_dataset_find(d, name) : -1;
+        if (k < 0) rc = a2m_error(A2M_ERR_FORMAT, "%s: take \"%s\" of split \"%s\" is not in the dataset", path, name ? name : "?", split);
+        else out[i] = (size_t)k;
+    }
+    json_decref(root);
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    *idx = out;
+    *n = m;
+    return A2M_OK;
+}

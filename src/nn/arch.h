@@ -1,0 +1,73 @@
+/* Architectures: each model file (crnn.c, ...) fills one a2m_arch and lists
+ * it in arch.c's table. The machinery (parameters in one allocation, file
+ * I/O, runners, training) is shared; an architecture only says which tensors
+ * it has and how to run forward and backward over them. */
+#ifndef A2M_NN_ARCH_H
+#define A2M_NN_ARCH_H
+
+#include <stddef.h>
+
+#include "a2m/model.h"
+
+#define A2M_MAX_TENSORS 64
+
+typedef struct nn_tensor {
+    char name[64];
+    int ndim;
+    int shape[4];
+    size_t offset;   /* floats into the parameter array */
+    size_t count;
+} nn_tensor;
+
+struct a2m_model {
+    a2m_model_info info;
+    const struct a2m_arch *arch;
+    nn_tensor tensors[A2M_MAX_TENSORS];
+    int n_tensors;
+    float *params;   /* [n_params] one allocation */
+    size_t n_params;
+};
+
+/* Activations/scratch for one batch shape, owned by a runner or a trainer. */
+typedef struct nn_buffers {
+    float *acts;     /* kept from forward for backward */
+    float *scratch;  /* temporary */
+    int max_batch, max_frames;
+} nn_buffers;
+
+typedef struct a2m_arch {
+    const char *name;
+    /* Tensor list (names as PyTorch's state dict, shapes) from info's hyperparameters. */
+    int (*layout)(const a2m_model_info *info, nn_tensor *t, int max);
+    /* Fills hyperparameters of info from a file's tensor shapes; 0 if not this arch. */
+    int (*recognise)(const char *const *names, const int (*shapes)[4], const int *ndims, int n, a2m_model_info *info);
+    size_t (*act_floats)(const a2m_model *m, int B, int T);
+    size_t (*scratch_floats)(const a2m_model *m, int B, int T);
+    /* x [B x T x n_bins] -> logits [B x T x n_classes]; lengths [B] or NULL */
+    void (*forward)(const a2m_model *m, const float *params, nn_buffers *buf, const float *x, const int *lengths,
+                    int B, int T, float *logits, int n_threads, int training);
+    /* adds parameter gradients into grads [n_params] from dlogits */
+    void (*backward)(const a2m_model *m, const float *params, float *grads, nn_buffers *buf, const float *x,
+                     const int *lengths, const float *dlogits, int B, int T, int n_threads);
+    /* PyTorch's default initialisation for each tensor */
+    void (*init)(const a2m_model *m, float *params, unsigned long long seed);
+} a2m_arch;
+
+const a2m_arch *nn_arch_find(const char *name);
+/* Builds an empty (zero) model of arch from info; tensors laid out. */
+int nn_model_create(const char *arch, const a2m_model_info *info, a2m_model **out);
+const nn_tensor *nn_model_tensor(const a2m_model *m, const char *name);
+/* Saves m with its metadata; params may differ from m->params (e.g. the best epoch's). */
+int nn_model_save(const a2m_model *m, const float *params, const char *path);
+a2m_model_info nn_model_default_info(void);
+
+/* Deterministic uniform random numbers for initialisation and shuffling. */
+typedef struct nn_rng {
+    unsigned long long s;
+} nn_rng;
+unsigned long long nn_rng_next(nn_rng *r);
+double nn_rng_uniform(nn_rng *r); /* [0, 1) */
+
+extern const a2m_arch nn_arch_crnn;
+
+#endif

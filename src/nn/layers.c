@@ -1,0 +1,352 @@
+#include "nn/layers.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+void nn_zero(float *x, size_t n) { memset(x, 0, n * sizeof *x); }
+
+/* ---------------------------------------------------------------- Conv1d */
+
+size_t conv1d_scratch_floats(int B, int T, int Cin, int K) { return (size_t)B * T * Cin * K; }
+
+/* col[(b*T+t)][ci*K+k] = in[b][t+k-K/2][ci] (0 outside the sequence): the
+ * PyTorch weight [Cout x Cin x K] then multiplies col rows directly. */
+static void im2col(float *col, const float *in, int B, int T, int Cin, int K) {
+    int pad = K / 2;
+    size_t ck = (size_t)Cin * K;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            float *row = col + ((size_t)b * T + t) * ck;
+            for (int k = 0; k < K; k++) {
+                int ts = t + k - pad;
+                if (ts < 0 || ts >= T) {
+                    for (int ci = 0; ci < Cin; ci++) row[(size_t)ci * K + k] = 0.0f;
+                    continue;
+                }
+                const float *src = in + ((size_t)b * T + ts) * Cin;
+                for (int ci = 0; ci < Cin; ci++) row[(size_t)ci * K + k] = src[ci];
+            }
+        }
+}
+
+static void col2im_add(float *din, const float *col, int B, int T, int Cin, int K) {
+    int pad = K / 2;
+    size_t ck = (size_t)Cin * K;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            const float *row = col + ((size_t)b * T + t) * ck;
+            for (int k = 0; k < K; k++) {
+                int ts = t + k - pad;
+                if (ts < 0 || ts >= T) continue;
+                float *dst = din + ((size_t)b * T + ts) * Cin;
+                for (int ci = 0; ci < Cin; ci++) dst[ci] += row[(size_t)ci * K + k];
+            }
+        }
+}
+
+void conv1d_forward(float *out, const float *in, const float *w, const float *b, float *col, int B, int T, int Cin,
+                    int Cout, int K) {
+    int N = B * T, CK = Cin * K;
+    im2col(col, in, B, T, Cin, K);
+    for (int n = 0; n < N; n++) memcpy(out + (size_t)n * Cout, b, (size_t)Cout * sizeof *out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Cout, CK, 1.0f, col, CK, w, CK, 1.0f, out, Cout);
+}
+
+void conv1d_backward(float *din, float *dw, float *db, const float *dout, float *col, const float *w, int B, int T,
+                     int Cin, int Cout, int K) {
+    int N = B * T, CK = Cin * K;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cout, CK, N, 1.0f, dout, Cout, col, CK, 1.0f, dw, CK);
+    for (int n = 0; n < N; n++) {
+        const float *d = dout + (size_t)n * Cout;
+        for (int c = 0; c < Cout; c++) db[c] += d[c];
+    }
+    if (!din) return;
+    /* dcol = dout W, reusing the im2col buffer */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, CK, Cout, 1.0f, dout, Cout, w, CK, 0.0f, col, CK);
+    col2im_add(din, col, B, T, Cin, K);
+}
+
+/* ------------------------------------------------------------------ ReLU */
+
+void relu_forward(float *out, const float *in, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+void relu_backward(float *din, const float *dout, const float *out, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (out[i] > 0.0f) din[i] += dout[i];
+}
+
+/* ---------------------------------------------------------------- Linear */
+
+void linear_forward(float *out, const float *in, const float *w, const float *b, int N, int Cin, int Cout) {
+    float beta = 0.0f;
+    if (b) {
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * Cout, b, (size_t)Cout * sizeof *out);
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Cout, Cin, 1.0f, in, Cin, w, Cin, beta, out, Cout);
+}
+
+void linear_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int N,
+                     int Cin, int Cout) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cout, Cin, N, 1.0f, dout, Cout, in, Cin, 1.0f, dw, Cin);
+    if (db)
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < Cout; c++) db[c] += dout[(size_t)n * Cout + c];
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Cin, Cout, 1.0f, dout, Cout, w, Cin, 1.0f, din, Cin);
+}
+
+/* ------------------------------------------------------------------ LSTM */
+
+/* Cache layout: x_tm [T*B*In] (time-major input), then per direction
+ * gates [T*B*4H] (activated i,f,g,o), c [T*B*H], h [T*B*H], state h,c [2*B*H]. */
+static size_t lstm_dir_floats(int B, int T, int H) { return (size_t)T * B * 6 * H + (size_t)2 * B * H; }
+
+size_t lstm_cache_floats(int B, int T, int In, int H) { return (size_t)T * B * In + 2 * lstm_dir_floats(B, T, H); }
+
+size_t lstm_scratch_floats(int B, int T, int In, int H) {
+    return 2 * ((size_t)T * B * 4 * H + (size_t)T * B * In + (size_t)2 * B * H);
+}
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+static void lstm_dir_forward(float *out, const float *x_tm, const lstm_weights *w, const int *lengths, float *dc,
+                             int d, int B, int T, int In, int H) {
+    int G4 = 4 * H;
+    size_t TB = (size_t)T * B;
+    float *gates = dc, *c = gates + TB * G4, *h = c + TB * H, *hs = h + TB * H, *cs = hs + (size_t)B * H;
+    /* input projections of every step at once, plus both biases */
+    for (size_t r = 0; r < TB; r++)
+        for (int j = 0; j < G4; j++) gates[r * G4 + j] = w->b_ih[j] + w->b_hh[j];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)TB, G4, In, 1.0f, x_tm, In, w->w_ih, In, 1.0f, gates, G4);
+    memset(hs, 0, (size_t)2 * B * H * sizeof *hs);
+    for (int s = 0; s < T; s++) {
+        int t = d == 0 ? s : T - 1 - s;
+        float *g = gates + (size_t)t * B * G4;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G4, H, 1.0f, hs, H, w->w_hh, H, 1.0f, g, G4);
+        for (int b = 0; b < B; b++) {
+            float *gb = g + (size_t)b * G4;
+            float *cb = c + ((size_t)t * B + b) * H, *hb = h + ((size_t)t * B + b) * H;
+            float *hsb = hs + (size_t)b * H, *csb = cs + (size_t)b * H;
+            float *ob = out + ((size_t)b * T + t) * 2 * H + (size_t)d * H;
+            if (lengths && t >= lengths[b]) { /* padding: state untouched, output 0 */
+                memset(cb, 0, (size_t)H * sizeof *cb);
+                memset(hb, 0, (size_t)H * sizeof *hb);
+                memset(ob, 0, (size_t)H * sizeof *ob);
+                continue;
+            }
+            for (int j = 0; j < H; j++) {
+                float ig = sigmoidf(gb[j]), fg = sigmoidf(gb[H + j]);
+                float gg = tanhf(gb[2 * H + j]), og = sigmoidf(gb[3 * H + j]);
+                gb[j] = ig, gb[H + j] = fg, gb[2 * H + j] = gg, gb[3 * H + j] = og;
+                float cn = fg * csb[j] + ig * gg;
+                float hn = og * tanhf(cn);
+                cb[j] = csb[j] = cn;
+                hb[j] = hsb[j] = ob[j] = hn;
+            }
+        }
+    }
+}
+
+static void set_blas_threads_for(int n_threads, int *saved) {
+    *saved = openblas_get_num_threads();
+    if (n_threads > 1) openblas_set_num_threads(1);
+}
+
+void bilstm_forward(float *out, const float *in, const lstm_weights w[2], const int *lengths, float *cache, int B,
+                    int T, int In, int H, int n_threads) {
+    float *x_tm = cache;
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++)
+            memcpy(x_tm + ((size_t)t * B + b) * In, in + ((size_t)b * T + t) * In, (size_t)In * sizeof *x_tm);
+    float *dir_cache = cache + (size_t)T * B * In;
+    size_t per_dir = lstm_dir_floats(B, T, H);
+    int saved;
+    set_blas_threads_for(n_threads, &saved);
+#pragma omp parallel for num_threads(n_threads > 1 ? 2 : 1) schedule(static, 1)
+    for (int d = 0; d < 2; d++) lstm_dir_forward(out, x_tm, &w[d], lengths, dir_cache + d * per_dir, d, B, T, In, H);
+    openblas_set_num_threads(saved);
+}
+
+static void lstm_dir_backward(float *dx_tm, const lstm_grads *g, const float *dout, const float *x_tm,
+                              const lstm_weights *w, const int *lengths, const float *dc, float *dG, float *dh,
+                              float *dcn, int d, int B, int T, int In, int H) {
+    int G4 = 4 * H;
+    size_t TB = (size_t)T * B;
+    const float *gates = dc, *c = gates + TB * G4, *h = c + TB * H;
+    memset(dh, 0, (size_t)B * H * sizeof *dh);
+    memset(dcn, 0, (size_t)B * H * sizeof *dcn);
+    for (int s = T - 1; s >= 0; s--) {
+        int t = d == 0 ? s : T - 1 - s;
+        int tp = d == 0 ? t - 1 : t + 1; /* the step processed just before t */
+        float *dg = dG + (size_t)t * B * G4;
+        for (int b = 0; b < B; b++) {
+            float *dgb = dg + (size_t)b * G4;
+            if (lengths && t >= lengths[b]) {
+                memset(dgb, 0, (size_t)G4 * sizeof *dgb);
+                memset(dcn + (size_t)b * H, 0, (size_t)H * sizeof *dcn);
+                continue;
+            }
+            const float *gb = gates + ((size_t)t * B + b) * G4;
+            const float *cb = c + ((size_t)t * B + b) * H;
+            const float *cp = (tp >= 0 && tp < T) ? c + ((size_t)tp * B + b) * H : NULL;
+            const float *db_out = dout + ((size_t)b * T + t) * 2 * H + (size_t)d * H;
+            float *dhb = dh + (size_t)b * H, *dcb = dcn + (size_t)b * H;
+            for (int j = 0; j < H; j++) {
+                float ig = gb[j], fg = gb[H + j], gg = gb[2 * H + j], og = gb[3 * H + j];
+                float tc = tanhf(cb[j]);
+                float dhj = db_out[j] + dhb[j];
+                float dcj = dcb[j] + dhj * og * (1.0f - tc * tc);
+                float cprev = cp ? cp[j] : 0.0f;
+                dgb[j] = dcj * gg * ig * (1.0f - ig);
+                dgb[H + j] = dcj * cprev * fg * (1.0f - fg);
+                dgb[2 * H + j] = dcj * ig * (1.0f - gg * gg);
+                dgb[3 * H + j] = dhj * tc * og * (1.0f - og);
+                dcb[j] = dcj * fg;
+            }
+        }
+        /* gradient into the previous step's h */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, G4, 1.0f, dg, G4, w->w_hh, H, 0.0f, dh, H);
+    }
+    /* weight gradients for all steps at once */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G4, In, (int)TB, 1.0f, dG, G4, x_tm, In, 1.0f, g->w_ih, In);
+    if (T > 1) {
+        size_t rows = (size_t)(T - 1) * B;
+        const float *dg_from = d == 0 ? dG + (size_t)B * G4 : dG; /* steps with a previous h */
+        const float *h_prev = d == 0 ? h : h + (size_t)B * H;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G4, H, (int)rows, 1.0f, dg_from, G4, h_prev, H, 1.0f,
+                    g->w_hh, H);
+    }
+    for (size_t r = 0; r < TB; r++)
+        for (int j = 0; j < G4; j++) {
+            g->b_ih[j] += dG[r * G4 + j];
+            g->b_hh[j] += dG[r * G4 + j];
+        }
+    if (dx_tm)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)TB, In, G4, 1.0f, dG, G4, w->w_ih, In, 0.0f, dx_tm,
+                    In);
+}
+
+void bilstm_backward(float *din, const lstm_grads g[2], const float *dout, const float *in, const lstm_weights w[2],
+                     const int *lengths, const float *cache, float *scratch, int B, int T, int In, int H,
+                     int n_threads) {
+    (void)in;
+    const float *x_tm = cache;
+    const float *dir_cache = cache + (size_t)T * B * In;
+    size_t per_dir = lstm_dir_floats(B, T, H);
+    size_t TB = (size_t)T * B;
+    size_t per_scratch = TB * 4 * H + TB * In + (size_t)2 * B * H;
+    int saved;
+    set_blas_threads_for(n_threads, &saved);
+#pragma omp parallel for num_threads(n_threads > 1 ? 2 : 1) schedule(static, 1)
+    for (int d = 0; d < 2; d++) {
+        float *s = scratch + d * per_scratch;
+        float *dG = s, *dx = dG + TB * 4 * H, *dh = dx + TB * In, *dcn = dh + (size_t)B * H;
+        lstm_dir_backward(din ? dx : NULL, &g[d], dout, x_tm, &w[d], lengths, dir_cache + d * per_dir, dG, dh, dcn, d,
+                          B, T, In, H);
+    }
+    openblas_set_num_threads(saved);
+    if (!din) return;
+    const float *dx0 = scratch + TB * 4 * H, *dx1 = scratch + per_scratch + TB * 4 * H;
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            float *dst = din + ((size_t)b * T + t) * In;
+            const float *a0 = dx0 + ((size_t)t * B + b) * In, *a1 = dx1 + ((size_t)t * B + b) * In;
+            for (int i = 0; i < In; i++) dst[i] += a0[i] + a1[i];
+        }
+}
+
+/* ------------------------------------------------------------------ Loss */
+
+void softmax_rows(float *p, const float *logits, int N, int C) {
+    for (int n = 0; n < N; n++) {
+        const float *z = logits + (size_t)n * C;
+        float *q = p + (size_t)n * C;
+        float m = z[0];
+        for (int c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
+        double s = 0;
+        for (int c = 0; c < C; c++) s += (q[c] = expf(z[c] - m));
+        for (int c = 0; c < C; c++) q[c] = (float)(q[c] / s);
+    }
+}
+
+double softmax_xent_forward_backward(float *dlogits, const float *logits, const int64_t *labels, const float *class_w,
+                                     double gamma, int N, int C, double *weight_sum) {
+    double loss = 0, wsum = 0;
+    for (int n = 0; n < N; n++) {
+        int64_t y = labels[n];
+        if (y < 0 || y >= C) continue;
+        wsum += class_w ? class_w[y] : 1.0;
+    }
+    if (weight_sum) *weight_sum = wsum;
+    for (int n = 0; n < N; n++) {
+        const float *z = logits + (size_t)n * C;
+        float *dz = dlogits ? dlogits + (size_t)n * C : NULL;
+        int64_t y = labels[n];
+        if (y < 0 || y >= C || wsum <= 0) {
+            if (dz) memset(dz, 0, (size_t)C * sizeof *dz);
+            continue;
+        }
+        double m = z[0];
+        for (int c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
+        double s = 0;
+        for (int c = 0; c < C; c++) s += exp(z[c] - m);
+        double logp = z[y] - m - log(s);
+        double p = exp(logp);
+        double wy = (class_w ? class_w[y] : 1.0) / wsum;
+        double dl_dp_times_p; /* p * dL/dp, so dL/dz_j = that * (delta_jy - p_j) */
+        if (gamma == 0.0) {
+            loss += -wy * logp;
+            dl_dp_times_p = -wy;
+        } else {
+            double q = 1.0 - p;
+            double qg = pow(q, gamma);
+            loss += -wy * qg * logp;
+            /* d/dp [-(1-p)^g log p] = g (1-p)^(g-1) log p - (1-p)^g / p */
+            double qg1 = q > 0 ? pow(q, gamma - 1.0) : 0.0;
+            dl_dp_times_p = wy * (gamma * qg1 * logp * p - qg);
+        }
+        if (dz)
+            for (int c = 0; c < C; c++) {
+                double pc = exp(z[c] - m) / s;
+                dz[c] = (float)(dl_dp_times_p * ((c == y ? 1.0 : 0.0) - pc));
+            }
+    }
+    return loss;
+}
+
+/* ------------------------------------------------------------- Optimiser */
+
+adam_params adam_default_params(void) {
+    adam_params p = {1e-3, 0.9, 0.999, 1e-8, 0.0, 0};
+    return p;
+}
+
+void adam_update(float *param, const float *grad, float *m, float *v, size_t n, adam_params p, long step) {
+    double bc1 = 1.0 - pow(p.beta1, (double)step), bc2 = 1.0 - pow(p.beta2, (double)step);
+    float step_size = (float)(p.lr / bc1);
+    float sqrt_bc2 = (float)sqrt(bc2);
+    float b1 = (float)p.beta1, b2 = (float)p.beta2, eps = (float)p.eps, wd = (float)p.weight_decay;
+    float decay = p.decoupled ? (float)(1.0 - p.lr * p.weight_decay) : 1.0f;
+    for (size_t i = 0; i < n; i++) {
+        float g = grad[i];
+        if (!p.decoupled && wd != 0.0f) g += wd * param[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * g;
+        v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+        param[i] = param[i] * decay - step_size * m[i] / (sqrtf(v[i]) / sqrt_bc2 + eps);
+    }
+}
+
+double clip_grad_norm(float *grad, size_t n, double max_norm) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)grad[i] * grad[i];
+    double norm = sqrt(s);
+    if (max_norm > 0 && norm > max_norm) {
+        float k = (float)(max_norm / (norm + 1e-6));
+        for (size_t i = 0; i < n; i++) grad[i] *= k;
+    }
+    return norm;
+}

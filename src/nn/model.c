@@ -1,0 +1,278 @@
+/* Model files, the architecture table, runners. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2m/error.h"
+#include "nn/arch.h"
+#include "nn/safetensors.h"
+
+static const a2m_arch *const arches[] = {&nn_arch_crnn};
+
+const a2m_arch *nn_arch_find(const char *name) {
+    for (size_t i = 0; i < sizeof arches / sizeof *arches; i++)
+        if (strcmp(arches[i]->name, name) == 0) return arches[i];
+    return NULL;
+}
+
+unsigned long long nn_rng_next(nn_rng *r) { /* splitmix64 */
+    unsigned long long z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+double nn_rng_uniform(nn_rng *r) { return (double)(nn_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+
+a2m_model_info nn_model_default_info(void) {
+    a2m_model_info in;
+    memset(&in, 0, sizeof in);
+    snprintf(in.arch, sizeof in.arch, "crnn");
+    in.n_bins = 252, in.n_classes = 4, in.hidden = 128;
+    in.class_notes[0] = -1, in.class_notes[1] = 60, in.class_notes[2] = 64, in.class_notes[3] = 67;
+    in.cqt = a2m_cqt_default_params();
+    in.norm_mean = 0.0, in.norm_std = 1.0;
+    return in;
+}
+
+void a2m_model_free(a2m_model *m) {
+    if (!m) return;
+    free(m->params);
+    free(m);
+}
+
+const a2m_model_info *a2m_model_get_info(const a2m_model *m) { return &m->info; }
+
+const nn_tensor *nn_model_tensor(const a2m_model *m, const char *name) {
+    for (int i = 0; i < m->n_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
+    return NULL; /* a bug in an arch file: every name it uses is in its layout */
+}
+
+int nn_model_create(const char *arch, const a2m_model_info *info, a2m_model **out) {
+    *out = NULL;
+    const a2m_arch *a = nn_arch_find(arch);
+    if (!a) return a2m_error(A2M_ERR_ARCH, "unknown architecture '%s'", arch);
+    if (info->n_bins <= 0 || info->n_classes < 2 || info->n_classes > A2M_MAX_CLASSES || info->hidden <= 0 ||
+        info->hidden > 4096 || info->n_bins > 8192)
+        return a2m_error(A2M_ERR_ARG, "%s: bad hyperparameters", arch);
+    a2m_model *m = calloc(1, sizeof *m);
+    if (!m) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    m->info = *info;
+    snprintf(m->info.arch, sizeof m->info.arch, "%s", arch);
+    m->arch = a;
+    m->n_tensors = a->layout(&m->info, m->tensors, A2M_MAX_TENSORS);
+    size_t off = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        nn_tensor *t = &m->tensors[i];
+        t->count = 1;
+        for (int d = 0; d < t->ndim; d++) t->count *= (size_t)t->shape[d];
+        t->offset = off;
+        off += t->count;
+    }
+    m->n_params = off;
+    m->info.n_params = off;
+    m->params = calloc(off ? off : 1, sizeof *m->params);
+    if (!m->params) {
+        a2m_model_free(m);
+        return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    }
+    *out = m;
+    return A2M_OK;
+}
+
+/* ---- metadata ---- */
+
+static void meta_set(json_t *o, const char *k, const char *fmt, double v) {
+    char b[64];
+    snprintf(b, sizeof b, fmt, v);
+    json_object_set_new(o, k, json_string(b));
+}
+
+int nn_model_save(const a2m_model *m, const float *params, const char *path) {
+    st_out_tensor t[A2M_MAX_TENSORS];
+    for (int i = 0; i < m->n_tensors; i++) {
+        t[i].name = m->tensors[i].name;
+        t[i].ndim = m->tensors[i].ndim;
+        for (int d = 0; d < t[i].ndim; d++) t[i].shape[d] = m->tensors[i].shape[d];
+        t[i].data = params + m->tensors[i].offset;
+    }
+    const a2m_model_info *in = &m->info;
+    json_t *meta = json_object();
+    json_object_set_new(meta, "format", json_string("a2m-model"));
+    json_object_set_new(meta, "format_version", json_string("1"));
+    json_object_set_new(meta, "arch", json_string(in->arch));
+    meta_set(meta, "n_bins", "%.0f", in->n_bins);
+    meta_set(meta, "n_classes", "%.0f", in->n_classes);
+    meta_set(meta, "hidden", "%.0f", in->hidden);
+    char notes[512] = "";
+    for (int k = 1; k < in->n_classes; k++) {
+        size_t l = strlen(notes);
+        snprintf(notes + l, sizeof notes - l, "%s%d", k > 1 ? "," : "", in->class_notes[k]);
+    }
+    json_object_set_new(meta, "class_notes", json_string(notes));
+    meta_set(meta, "transpose", "%.0f", in->transpose);
+    meta_set(meta, "cqt.sample_rate", "%.17g", in->cqt.sample_rate);
+    meta_set(meta, "cqt.hop", "%.0f", in->cqt.hop);
+    meta_set(meta, "cqt.fmin", "%.17g", in->cqt.fmin);
+    meta_set(meta, "cqt.n_bins", "%.0f", in->cqt.n_bins);
+    meta_set(meta, "cqt.bins_per_octave", "%.0f", in->cqt.bins_per_octave);
+    meta_set(meta, "cqt.ref", "%.17g", in->cqt.ref);
+    meta_set(meta, "cqt.amin", "%.17g", in->cqt.amin);
+    meta_set(meta, "cqt.top_db", "%.17g", in->cqt.top_db);
+    meta_set(meta, "cqt.drop_last_frame", "%.0f", in->cqt.drop_last_frame);
+    meta_set(meta, "norm_mean", "%.17g", in->norm_mean);
+    meta_set(meta, "norm_std", "%.17g", in->norm_std);
+    json_object_set_new(meta, "summary", json_string(in->summary));
+    int rc = st_write(path, t, (size_t)m->n_tensors, meta);
+    json_decref(meta);
+    return rc;
+}
+
+static int meta_num(const st_file *f, const char *k, double *v) {
+    const char *s = st_meta(f, k);
+    if (!s) return 0;
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s || *end) return 0;
+    *v = x;
+    return 1;
+}
+
+int a2m_model_load(const char *path, const char *arch, a2m_model **out) {
+    *out = NULL;
+    st_file f;
+    int rc = st_read(path, &f);
+    if (rc) return rc;
+    a2m_model_info info = nn_model_default_info();
+    const char *meta_arch = st_meta(&f, "arch");
+    if (!arch) arch = meta_arch;
+    double v;
+    if (meta_arch) { /* an a2m model file */
+        if (meta_num(&f, "n_bins", &v)) info.n_bins = (int)v;
+        if (meta_num(&f, "n_classes", &v)) info.n_classes = (int)v;
+        if (meta_num(&f, "hidden", &v)) info.hidden = (int)v;
+        if (meta_num(&f, "transpose", &v)) info.transpose = (int)v;
+        if (meta_num(&f, "cqt.sample_rate", &v)) info.cqt.sample_rate = v;
+        if (meta_num(&f, "cqt.hop", &v)) info.cqt.hop = (int)v;
+        if (meta_num(&f, "cqt.fmin", &v)) info.cqt.fmin = v;
+        if (meta_num(&f, "cqt.n_bins", &v)) info.cqt.n_bins = (int)v;
+        if (meta_num(&f, "cqt.bins_per_octave", &v)) info.cqt.bins_per_octave = (int)v;
+        if (meta_num(&f, "cqt.ref", &v)) info.cqt.ref = v;
+        if (meta_num(&f, "cqt.amin", &v)) info.cqt.amin = v;
+        if (meta_num(&f, "cqt.top_db", &v)) info.cqt.top_db = v;
+        if (meta_num(&f, "cqt.drop_last_frame", &v)) info.cqt.drop_last_frame = (int)v;
+        if (meta_num(&f, "norm_mean", &v)) info.norm_mean = v;
+        if (meta_num(&f, "norm_std", &v)) info.norm_std = v;
+        const char *s = st_meta(&f, "summary");
+        if (s) snprintf(info.summary, sizeof info.summary, "%s", s);
+    } else if (f.n <= A2M_MAX_TENSORS) { /* a plain state dict: recognise the arch from tensor names */
+        const char *names[A2M_MAX_TENSORS];
+        int shapes[A2M_MAX_TENSORS][4] = {{0}}, ndims[A2M_MAX_TENSORS];
+        for (size_t i = 0; i < f.n; i++) {
+            names[i] = f.t[i].name;
+            ndims[i] = f.t[i].ndim;
+            for (int d = 0; d < f.t[i].ndim && d < 4; d++) shapes[i][d] = (int)f.t[i].shape[d];
+        }
+        const a2m_arch *found = NULL;
+        for (size_t i = 0; i < sizeof arches / sizeof *arches; i++) {
+            if (arch && strcmp(arch, arches[i]->name) != 0) continue;
+            if (arches[i]->recognise(names, (const int(*)[4])shapes, ndims, (int)f.n, &info)) {
+                found = arches[i];
+                break;
+            }
+        }
+        if (!found) {
+            st_free(&f);
+            return a2m_error(A2M_ERR_ARCH, "%s: tensors match no known architecture%s%s", path, arch ? " of type " : "",
+                             arch ? arch : " (give one with --arch)");
+        }
+        arch = found->name;
+        for (int k = 1; k < info.n_classes && k < A2M_MAX_CLASSES; k++) info.class_notes[k] = k <= 3 ? (int[]){0, 60, 64, 67}[k] : 59 + k;
+    }
+    if (!arch) {
+        st_free(&f);
+        return a2m_error(A2M_ERR_ARCH, "%s: no architecture in the file's metadata", path);
+    }
+    const char *notes = st_meta(&f, "class_notes");
+    if (notes) {
+        int k = 1;
+        for (const char *p = notes; *p && k < A2M_MAX_CLASSES; k++) {
+            info.class_notes[k] = (int)strtol(p, (char **)&p, 10);
+            if (*p == ',') p++;
+        }
+    }
+    a2m_model *m;
+    rc = nn_model_create(arch, &info, &m);
+    if (rc) {
+        st_free(&f);
+        return a2m_error(rc, "%s: %s", path, a2m_errmsg());
+    }
+    for (int i = 0; i < m->n_tensors && !rc; i++) {
+        const nn_tensor *t = &m->tensors[i];
+        const st_tensor *s = st_find(&f, t->name);
+        if (!s) {
+            rc = a2m_error(A2M_ERR_ARCH, "%s: tensor %s of architecture %s is missing", path, t->name, arch);
+            break;
+        }
+        int same = s->ndim == t->ndim;
+        for (int d = 0; same && d < t->ndim; d++) same = s->shape[d] == t->shape[d];
+        if (!same) {
+            rc = a2m_error(A2M_ERR_SHAPE, "%s: tensor %s has the wrong shape for %s (hidden %d, %d bins, %d classes)", path,
+                           t->name, arch, info.hidden, info.n_bins, info.n_classes);
+            break;
+        }
+        memcpy(m->params + t->offset, s->data, t->count * sizeof(float));
+    }
+    if (!rc && (size_t)m->n_tensors != f.n) rc = a2m_error(A2M_ERR_ARCH, "%s: extra tensors for architecture %s", path, arch);
+    for (size_t i = 0; i < m->n_params && !rc; i++)
+        if (!isfinite(m->params[i])) rc = a2m_error(A2M_ERR_NONFINITE, "%s: NaN or infinite weight", path);
+    st_free(&f);
+    if (rc) {
+        a2m_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return A2M_OK;
+}
+
+/* ---- runners ---- */
+
+struct a2m_runner {
+    const a2m_model *m;
+    nn_buffers buf;
+    int n_threads;
+};
+
+int a2m_runner_new(const a2m_model *m, int max_batch, int max_frames, a2m_runner **out) {
+    *out = NULL;
+    if (max_batch <= 0 || max_frames <= 0) return a2m_error(A2M_ERR_ARG, "runner: bad batch shape");
+    a2m_runner *r = calloc(1, sizeof *r);
+    if (!r) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    r->m = m;
+    r->n_threads = 1;
+    r->buf.max_batch = max_batch, r->buf.max_frames = max_frames;
+    r->buf.acts = malloc(m->arch->act_floats(m, max_batch, max_frames) * sizeof(float));
+    if (!r->buf.acts) {
+        a2m_runner_free(r);
+        return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    }
+    *out = r;
+    return A2M_OK;
+}
+
+void a2m_runner_free(a2m_runner *r) {
+    if (!r) return;
+    free(r->buf.acts);
+    free(r->buf.scratch);
+    free(r);
+}
+
+int a2m_model_forward(a2m_runner *r, const float *x, int B, int T, float *logits) {
+    if (B <= 0 || T <= 0 || B > r->buf.max_batch || T > r->buf.max_frames)
+        return a2m_error(A2M_ERR_ARG, "forward: batch %dx%d exceeds the runner's %dx%d", B, T, r->buf.max_batch,
+                         r->buf.max_frames);
+    /* activations are laid out for (B, T): reuse the buffer sized for the maximum */
+    r->m->arch->forward(r->m, r->m->params, &r->buf, x, NULL, B, T, logits, r->n_threads, 0);
+    return A2M_OK;
+}

@@ -1,0 +1,416 @@
+/* Mini-batch training with validation, early stopping, ReduceLROnPlateau,
+ * best-epoch weights, CSV log and atomic per-epoch checkpoints. */
+#include "a2m/train.h"
+
+#include <cblas.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "a2m/metrics.h"
+#include "nn/arch.h"
+#include "nn/layers.h"
+#include "nn/safetensors.h"
+
+a2m_train_params a2m_train_default_params(void) {
+    a2m_train_params p;
+    memset(&p, 0, sizeof p);
+    p.arch = "crnn";
+    p.hidden = 128;
+    p.lr = 9.34e-4;
+    p.batch = 8;
+    p.epochs = 50;
+    p.class_weight_power = 0.75;
+    p.patience = 15;
+    p.plateau = 5;
+    p.plateau_factor = 0.5;
+    p.threads = 1;
+    return p;
+}
+
+int a2m_model_save(const a2m_model *m, const char *path) { return nn_model_save(m, m->params, path); }
+
+typedef struct sample {
+    size_t take, start;
+    int len;
+} sample;
+
+/* Buffers for one batch shape [B x T]. */
+typedef struct batch_buf {
+    nn_buffers nn;
+    float *x, *logits, *dlogits;
+    int64_t *labels;
+    int *lengths;
+    int B, T;
+} batch_buf;
+
+static void batch_free(batch_buf *b) {
+    free(b->nn.acts), free(b->nn.scratch), free(b->x), free(b->logits), free(b->dlogits), free(b->labels), free(b->lengths);
+    memset(b, 0, sizeof *b);
+}
+
+static int batch_alloc(batch_buf *b, const a2m_model *m, int B, int T, int with_backward) {
+    memset(b, 0, sizeof *b);
+    size_t BT = (size_t)B * T;
+    b->B = B, b->T = T;
+    b->nn.acts = malloc(m->arch->act_floats(m, B, T) * sizeof(float));
+    b->nn.scratch = with_backward ? malloc(m->arch->scratch_floats(m, B, T) * sizeof(float)) : NULL;
+    b->x = malloc(BT * m->info.n_bins * sizeof(float));
+    b->logits = malloc(BT * m->info.n_classes * sizeof(float));
+    b->dlogits = malloc(BT * m->info.n_classes * sizeof(float));
+    b->labels = malloc(BT * sizeof(int64_t));
+    b->lengths = malloc((size_t)B * sizeof(int));
+    if (!b->nn.acts || (with_backward && !b->nn.scratch) || !b->x || !b->logits || !b->dlogits || !b->labels || !b->lengths) {
+        batch_free(b);
+        return a2m_error(A2M_ERR_NOMEM, "training: out of memory for batch %dx%d", B, T);
+    }
+    return A2M_OK;
+}
+
+/* Fills x (normalised, zero padded), labels (-1 on padding) and lengths; returns T used. */
+static int fill_batch(batch_buf *b, const a2m_dataset *d, const sample *s, int nb, double mean, double std) {
+    int T = 0, F = d->n_bins;
+    for (int i = 0; i < nb; i++) T = s[i].len > T ? s[i].len : T;
+    float inv = (float)(1.0 / std), mu = (float)mean;
+    for (int i = 0; i < nb; i++) {
+        const float *src = d->features + (d->offsets[s[i].take] + s[i].start) * F;
+        const int64_t *lab = d->labels + d->offsets[s[i].take] + s[i].start;
+        float *dst = b->x + (size_t)i * T * F;
+        for (size_t k = 0; k < (size_t)s[i].len * F; k++) dst[k] = (src[k] - mu) * inv;
+        memset(dst + (size_t)s[i].len * F, 0, (size_t)(T - s[i].len) * F * sizeof *dst);
+        for (int t = 0; t < T; t++) b->labels[(size_t)i * T + t] = t < s[i].len ? lab[t] : -1;
+        b->lengths[i] = s[i].len;
+    }
+    return T;
+}
+
+static void argmax_rows(const float *logits, int64_t *pred, size_t n, int C) {
+    for (size_t i = 0; i < n; i++) {
+        const float *z = logits + i * C;
+        int a = 0;
+        for (int c = 1; c < C; c++)
+            if (z[c] > z[a]) a = c;
+        pred[i] = a;
+    }
+}
+
+/* Whole-take evaluation: loss, predictions for every frame of the takes. */
+static int evaluate(const a2m_model *m, const float *params, const a2m_dataset *d, const size_t *idx, size_t n,
+                    const float *class_w, double gamma, batch_buf *b, int threads, double *loss, int64_t *pred,
+                    int64_t *truth, float *probs) {
+    double lsum = 0, wsum = 0;
+    size_t pos = 0;
+    int C = m->info.n_classes;
+    for (size_t i0 = 0; i0 < n; i0 += (size_t)b->B) {
+        int nb = (int)(n - i0 < (size_t)b->B ? n - i0 : (size_t)b->B);
+        sample s[64];
+        for (int i = 0; i < nb; i++) {
+            size_t t = idx[i0 + i];
+            s[i] = (sample){t, 0, (int)(d->offsets[t + 1] - d->offsets[t])};
+            if (s[i].len > b->T) return a2m_error(A2M_ERR_RANGE, "take %s longer than the evaluation buffer", d->names[t]);
+        }
+        int T = fill_batch(b, d, s, nb, m->info.norm_mean, m->info.norm_std);
+        m->arch->forward(m, params, &b->nn, b->x, b->lengths, nb, T, b->logits, threads, 0);
+        double ws;
+        double l = softmax_xent_forward_backward(NULL, b->logits, b->labels, class_w, gamma, nb * T, C, &ws);
+        lsum += l * ws, wsum += ws;
+        for (int i = 0; i < nb; i++) {
+            const float *z = b->logits + (size_t)i * T * C;
+            if (pred) argmax_rows(z, pred + pos, (size_t)s[i].len, C);
+            if (truth) memcpy(truth + pos, b->labels + (size_t)i * T, (size_t)s[i].len * sizeof *truth);
+            if (probs) softmax_rows(probs + pos * C, z, s[i].len, C);
+            pos += (size_t)s[i].len;
+        }
+    }
+    if (loss) *loss = wsum > 0 ? lsum / wsum : 0;
+    return A2M_OK;
+}
+
+int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, int threads,
+                            int64_t *pred, float *probs) {
+    int maxT = 1;
+    for (size_t i = 0; i < n; i++) {
+        int len = (int)(d->offsets[idx[i] + 1] - d->offsets[idx[i]]);
+        maxT = len > maxT ? len : maxT;
+    }
+    if (d->n_bins != m->info.n_bins)
+        return a2m_error(A2M_ERR_SHAPE, "dataset has %d bins, the model expects %d", d->n_bins, m->info.n_bins);
+    batch_buf b;
+    int rc = batch_alloc(&b, m, 8, maxT, 0);
+    if (rc) return rc;
+    rc = evaluate(m, m->params, d, idx, n, NULL, 0, &b, threads, NULL, pred, NULL, probs);
+    batch_free(&b);
+    return rc;
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Training state saved in checkpoints. */
+typedef struct train_state {
+    int epoch;            /* epochs completed */
+    long step;
+    double lr;
+    nn_rng rng;
+    double best_metric, plateau_best;
+    int best_epoch, bad_epochs, plateau_bad;
+    char *log;            /* CSV rows so far */
+} train_state;
+
+static void log_append(train_state *s, const char *row) {
+    size_t a = s->log ? strlen(s->log) : 0, b = strlen(row);
+    char *n = realloc(s->log, a + b + 1);
+    if (!n) return;
+    memcpy(n + a, row, b + 1);
+    s->log = n;
+}
+
+static int write_log(const char *path, const char *rows) {
+    a2m_atomic_file f;
+    int rc = a2m_atomic_open(&f, path, 1);
+    if (rc) return rc;
+    fputs("epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds\n", f.fp);
+    if (rows) fputs(rows, f.fp);
+    return a2m_atomic_commit(&f);
+}
+
+static int save_checkpoint(const char *path, const a2m_model *m, const float *opt, const train_state *s) {
+    int64_t n = (int64_t)m->n_params;
+    st_out_tensor t[4] = {{"params", 1, {n}, m->params}, {"adam_m", 1, {n}, opt + n},
+                          {"adam_v", 1, {n}, opt + 2 * n}, {"best", 1, {n}, opt + 3 * n}};
+    json_t *meta = json_object();
+    char b[64];
+#define META(k, fmt, v) (snprintf(b, sizeof b, fmt, v), json_object_set_new(meta, k, json_string(b)))
+    META("epoch", "%d", s->epoch);
+    META("step", "%ld", s->step);
+    META("lr", "%.17g", s->lr);
+    META("rng", "%llu", s->rng.s);
+    META("best_metric", "%.17g", s->best_metric);
+    META("plateau_best", "%.17g", s->plateau_best);
+    META("best_epoch", "%d", s->best_epoch);
+    META("bad_epochs", "%d", s->bad_epochs);
+    META("plateau_bad", "%d", s->plateau_bad);
+    META("n_params", "%lld", (long long)n);
+#undef META
+    json_object_set_new(meta, "log", json_string(s->log ? s->log : ""));
+    int rc = st_write(path, t, 4, meta);
+    json_decref(meta);
+    return rc;
+}
+
+static int load_checkpoint(const char *path, a2m_model *m, float *opt, train_state *s) {
+    st_file f;
+    int rc = st_read(path, &f);
+    if (rc) return rc;
+    const char *names[4] = {"params", "adam_m", "adam_v", "best"};
+    float *dst[4] = {m->params, opt + m->n_params, opt + 2 * m->n_params, opt + 3 * m->n_params};
+    for (int i = 0; i < 4 && !rc; i++) {
+        const st_tensor *t = st_find(&f, names[i]);
+        if (!t || t->count != m->n_params) rc = a2m_error(A2M_ERR_SHAPE, "%s: checkpoint does not fit this model", path);
+        else memcpy(dst[i], t->data, t->count * sizeof(float));
+    }
+    const char *v;
+    if (!rc && !(v = st_meta(&f, "epoch"))) rc = a2m_error(A2M_ERR_FORMAT, "%s: not an a2m checkpoint", path);
+    if (!rc) {
+        s->epoch = atoi(st_meta(&f, "epoch"));
+        s->step = atol(st_meta(&f, "step"));
+        s->lr = strtod(st_meta(&f, "lr"), NULL);
+        s->rng.s = strtoull(st_meta(&f, "rng"), NULL, 10);
+        s->best_metric = strtod(st_meta(&f, "best_metric"), NULL);
+        s->plateau_best = strtod(st_meta(&f, "plateau_best"), NULL);
+        s->best_epoch = atoi(st_meta(&f, "best_epoch"));
+        s->bad_epochs = atoi(st_meta(&f, "bad_epochs"));
+        s->plateau_bad = atoi(st_meta(&f, "plateau_bad"));
+        free(s->log);
+        s->log = strdup(st_meta(&f, "log") ? st_meta(&f, "log") : "");
+    }
+    st_free(&f);
+    return rc;
+}
+
+int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, const size_t *val_idx, size_t n_val,
+              a2m_train_params p, a2m_train_progress_fn progress, void *user, a2m_model **out, a2m_train_result *result) {
+    *out = NULL;
+    if (n_train == 0) return a2m_error(A2M_ERR_EMPTY, "training: no training takes");
+    if (p.batch <= 0 || p.batch > 64 || p.epochs <= 0 || !(p.lr > 0) || p.threads <= 0 || p.window < 0)
+        return a2m_error(A2M_ERR_ARG, "training: bad parameters");
+    a2m_model_info info = nn_model_default_info();
+    info.n_bins = d->n_bins;
+    info.n_classes = d->labels_p.n_notes + 1;
+    info.hidden = p.hidden;
+    info.class_notes[0] = -1;
+    for (int k = 0; k < d->labels_p.n_notes; k++) info.class_notes[k + 1] = d->labels_p.notes[k];
+    info.transpose = d->labels_p.transpose;
+    info.cqt = d->cqt;
+    info.norm_mean = d->mean, info.norm_std = d->std;
+    a2m_model *m;
+    int rc = nn_model_create(p.arch, &info, &m);
+    if (rc) return rc;
+    int C = info.n_classes;
+    size_t np = m->n_params;
+    float *opt = calloc(4 * np, sizeof *opt); /* grads | adam m | adam v | best params */
+    float *grads = opt, *am = opt + np, *av = opt + 2 * np, *best = opt + 3 * np;
+
+    /* samples: whole takes or windows of p.window frames */
+    size_t n_samples = 0, cap = 0;
+    sample *samples = NULL;
+    int maxT = 1;
+    for (size_t i = 0; i < n_train && opt; i++) {
+        size_t t = train_idx[i], len = d->offsets[t + 1] - d->offsets[t];
+        size_t w = p.window > 0 ? (size_t)p.window : len;
+        for (size_t s0 = 0; s0 < len; s0 += w) {
+            if (n_samples == cap) {
+                cap = cap ? 2 * cap : 256;
+                sample *ns = realloc(samples, cap * sizeof *ns);
+                if (!ns) break;
+                samples = ns;
+            }
+            int l = (int)(len - s0 < w ? len - s0 : w);
+            samples[n_samples++] = (sample){t, s0, l};
+            maxT = l > maxT ? l : maxT;
+        }
+    }
+    int maxV = 1;
+    for (size_t i = 0; i < n_val; i++) {
+        int l = (int)(d->offsets[val_idx[i] + 1] - d->offsets[val_idx[i]]);
+        maxV = l > maxV ? l : maxV;
+    }
+    /* class weights from the training frames */
+    float class_w[A2M_MAX_CLASSES];
+    double counts[A2M_MAX_CLASSES] = {0}, total = 0;
+    for (size_t i = 0; i < n_train; i++)
+        for (size_t f = d->offsets[train_idx[i]]; f < d->offsets[train_idx[i] + 1]; f++)
+            if (d->labels[f] >= 0 && d->labels[f] < C) counts[d->labels[f]]++, total++;
+    for (int c = 0; c < C; c++)
+        class_w[c] = p.class_weight_power == 0 || counts[c] == 0 ? 1.0f
+                                                                 : (float)pow(total / (C * counts[c]), p.class_weight_power);
+    const float *cw = p.class_weight_power == 0 ? NULL : class_w;
+
+    batch_buf tb = {0}, vb = {0};
+    if (!opt || !samples) rc = a2m_error(A2M_ERR_NOMEM, "training: out of memory");
+    if (!rc) rc = batch_alloc(&tb, m, p.batch, maxT, 1);
+    if (!rc && n_val) rc = batch_alloc(&vb, m, p.batch, maxV, 0);
+    size_t n_val_frames = 0;
+    for (size_t i = 0; i < n_val; i++) n_val_frames += d->offsets[val_idx[i] + 1] - d->offsets[val_idx[i]];
+    int64_t *vpred = malloc((n_val_frames + 1) * sizeof *vpred), *vtrue = malloc((n_val_frames + 1) * sizeof *vtrue);
+    if (!rc && (!vpred || !vtrue)) rc = a2m_error(A2M_ERR_NOMEM, "training: out of memory");
+
+    int saved_threads = openblas_get_num_threads();
+    openblas_set_num_threads(p.threads);
+    train_state st = {0, 0, p.lr, {p.seed * 0x2545F4914F6CDD1Dull + 12345}, p.select_by_loss ? INFINITY : -INFINITY,
+                      INFINITY, 0, 0, 0, NULL};
+    if (!rc) {
+        m->arch->init(m, m->params, p.seed);
+        memcpy(best, m->params, np * sizeof *best);
+        if (p.resume && p.checkpoint_path && a2m_path_exists(p.checkpoint_path))
+            rc = load_checkpoint(p.checkpoint_path, m, opt, &st);
+    }
+    adam_params ap = adam_default_params();
+    ap.weight_decay = p.weight_decay, ap.decoupled = p.adamw;
+    a2m_train_epoch ep = {0};
+    ep.epochs = p.epochs;
+    double t_total = 0;
+    int epochs_run = 0;
+    size_t n_batches = (n_samples + (size_t)p.batch - 1) / (size_t)p.batch;
+    for (int e = st.epoch; e < p.epochs && !rc; e++) {
+        double t0 = now_s();
+        for (size_t i = n_samples - 1; i > 0; i--) { /* Fisher-Yates with our own RNG */
+            size_t j = (size_t)(nn_rng_next(&st.rng) % (i + 1));
+            sample tmp = samples[i];
+            samples[i] = samples[j], samples[j] = tmp;
+        }
+        double loss_sum = 0, w_sum = 0;
+        ap.lr = st.lr;
+        for (size_t bi = 0; bi < n_batches; bi++) {
+            int nb = (int)(n_samples - bi * p.batch < (size_t)p.batch ? n_samples - bi * p.batch : (size_t)p.batch);
+            int T = fill_batch(&tb, d, samples + bi * p.batch, nb, info.norm_mean, info.norm_std);
+            m->arch->forward(m, m->params, &tb.nn, tb.x, tb.lengths, nb, T, tb.logits, p.threads, 1);
+            double ws;
+            double l = softmax_xent_forward_backward(tb.dlogits, tb.logits, tb.labels, cw, p.focal_gamma, nb * T, C, &ws);
+            loss_sum += l * ws, w_sum += ws;
+            nn_zero(grads, np);
+            m->arch->backward(m, m->params, grads, &tb.nn, tb.x, tb.lengths, tb.dlogits, nb, T, p.threads);
+            if (p.clip_norm > 0) clip_grad_norm(grads, np, p.clip_norm);
+            adam_update(m->params, grads, am, av, np, ap, ++st.step);
+            if (progress) {
+                ep.epoch = e + 1, ep.batch = bi + 1, ep.n_batches = n_batches, ep.train_loss = loss_sum / w_sum;
+                ep.lr = st.lr, ep.done = 0;
+                progress(user, &ep);
+            }
+        }
+        for (size_t i = 0; i < np; i++)
+            if (!isfinite(m->params[i])) {
+                rc = a2m_error(A2M_ERR_NONFINITE, "training diverged at epoch %d (NaN weights): lower --lr", e + 1);
+                break;
+            }
+        if (rc) break;
+        double vloss = 0;
+        a2m_frame_metrics fm = {0};
+        if (n_val) {
+            rc = evaluate(m, m->params, d, val_idx, n_val, cw, p.focal_gamma, &vb, p.threads, &vloss, vpred, vtrue, NULL);
+            if (!rc) rc = a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
+            if (rc) break;
+        }
+        double seconds = now_s() - t0;
+        t_total += seconds;
+        epochs_run++;
+        double metric = p.select_by_loss ? vloss : fm.f1_macro;
+        int better = p.select_by_loss ? metric < st.best_metric : metric > st.best_metric;
+        if (better || !n_val) {
+            st.best_metric = metric, st.best_epoch = e + 1, st.bad_epochs = 0;
+            memcpy(best, m->params, np * sizeof *best);
+        } else {
+            st.bad_epochs++;
+        }
+        char row[256];
+        snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", e + 1, loss_sum / w_sum, vloss, fm.accuracy,
+                 fm.f1_macro, st.lr, seconds);
+        log_append(&st, row);
+        /* ReduceLROnPlateau (mode min on val loss, relative threshold 1e-4) */
+        if (vloss < st.plateau_best * (1 - 1e-4)) st.plateau_best = vloss, st.plateau_bad = 0;
+        else if (++st.plateau_bad > p.plateau) st.lr *= p.plateau_factor, st.plateau_bad = 0;
+        st.epoch = e + 1;
+        if (p.log_path && (rc = write_log(p.log_path, st.log))) break;
+        if (p.checkpoint_path && (rc = save_checkpoint(p.checkpoint_path, m, opt, &st))) break;
+        if (progress) {
+            ep.epoch = e + 1, ep.train_loss = loss_sum / w_sum, ep.val_loss = vloss, ep.val_accuracy = fm.accuracy;
+            ep.val_f1_macro = fm.f1_macro, ep.lr = st.lr, ep.seconds = seconds, ep.done = 1, ep.best_epoch = st.best_epoch;
+            progress(user, &ep);
+        }
+        if (n_val && st.bad_epochs >= p.patience) break;
+    }
+    openblas_set_num_threads(saved_threads);
+    if (!rc) {
+        memcpy(m->params, best, np * sizeof *best);
+        double bl = 0;
+        a2m_frame_metrics fm = {0};
+        if (n_val) {
+            evaluate(m, m->params, d, val_idx, n_val, cw, p.focal_gamma, &vb, p.threads, &bl, vpred, vtrue, NULL);
+            a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
+        }
+        snprintf(m->info.summary, sizeof m->info.summary,
+                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d; "
+                 "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
+                 p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, st.epoch,
+                 st.best_epoch, bl, fm.accuracy, fm.f1_macro, n_train, n_val);
+        if (result) {
+            result->epochs_run = st.epoch, result->best_epoch = st.best_epoch;
+            result->best_val_loss = bl, result->best_val_f1 = fm.f1_macro, result->best_val_accuracy = fm.accuracy;
+            result->seconds_per_epoch = epochs_run ? t_total / epochs_run : 0;
+        }
+        *out = m;
+    } else {
+        a2m_model_free(m);
+    }
+    batch_free(&tb), batch_free(&vb);
+    free(opt), free(samples), free(vpred), free(vtrue), free(st.log);
+    return rc;
+}

@@ -1,0 +1,268 @@
+/* Windowed transcription. Each window is a training-length take: its CQT is
+ * computed alone (so librosa's top_db floor is relative to the window's own
+ * maximum, as it was for every 4 s training take), normalised with the
+ * model's stored mean/std, and run through the network in batches. Window
+ * probabilities are blended with a sine taper, so frames near a window edge,
+ * where the BiLSTM lacks context, count less than frames in its middle. */
+#include "a2m/transcribe.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2m/audio.h"
+#include "a2m/cqt.h"
+#include "a2m/error.h"
+#include "nn/layers.h"
+
+a2m_transcribe_params a2m_transcribe_default_params(void) {
+    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10};
+    return p;
+}
+
+struct a2m_transcriber {
+    const a2m_model *m;
+    a2m_transcribe_params p;
+    a2m_cqt *cqt;          /* window-sized */
+    a2m_runner *runner;    /* batch x window frames */
+    size_t win_samples, hop_samples;
+    int win_frames;
+    float *x, *logits, *wave;  /* [batch x frames x bins], [batch x frames x classes], [win_samples] */
+    float *taper;              /* [win_frames] */
+};
+
+void a2m_transcriber_del(a2m_transcriber *t) {
+    if (!t) return;
+    a2m_cqt_del(t->cqt);
+    a2m_runner_free(t->runner);
+    free(t->x), free(t->logits), free(t->wave), free(t->taper);
+    free(t);
+}
+
+int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcriber **out) {
+    *out = NULL;
+    const a2m_model_info *in = a2m_model_get_info(m);
+    if (p.window_s < 0 || p.batch <= 0 || p.batch > 256 || (p.window_s > 0 && !(p.hop_s > 0 && p.hop_s <= p.window_s)))
+        return a2m_error(A2M_ERR_ARG, "transcribe: bad window parameters");
+    a2m_transcriber *t = calloc(1, sizeof *t);
+    if (!t) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    t->m = m;
+    t->p = p;
+    if (p.window_s > 0) {
+        int hop = in->cqt.hop;
+        t->win_samples = (size_t)llround(p.window_s * in->cqt.sample_rate);
+        /* window starts on the frame grid so window frames line up with recording frames */
+        size_t hop_frames = (size_t)llround(p.hop_s * in->cqt.sample_rate / hop);
+        if (hop_frames == 0) hop_frames = 1;
+        t->hop_samples = hop_frames * (size_t)hop;
+        int rc = a2m_cqt_new(in->cqt, t->win_samples, &t->cqt);
+        if (rc) {
+            a2m_transcriber_del(t);
+            return rc;
+        }
+        t->win_frames = (int)a2m_cqt_n_frames(t->cqt, t->win_samples);
+        rc = a2m_runner_new(m, p.batch, t->win_frames, &t->runner);
+        t->x = malloc((size_t)p.batch * t->win_frames * in->n_bins * sizeof *t->x);
+        t->logits = malloc((size_t)p.batch * t->win_frames * in->n_classes * sizeof *t->logits);
+        t->wave = malloc(t->win_samples * sizeof *t->wave);
+        t->taper = malloc((size_t)t->win_frames * sizeof *t->taper);
+        if (rc || !t->x || !t->logits || !t->wave || !t->taper) {
+            a2m_transcriber_del(t);
+            return rc ? rc : a2m_error(A2M_ERR_NOMEM, "out of memory");
+        }
+        for (int j = 0; j < t->win_frames; j++) t->taper[j] = (float)(1e-3 + sin(M_PI * (j + 0.5) / t->win_frames));
+    }
+    *out = t;
+    return A2M_OK;
+}
+
+void a2m_transcription_free(a2m_transcription *r) {
+    if (!r) return;
+    free(r->probs), free(r->classes), free(r->notes);
+    memset(r, 0, sizeof *r);
+}
+
+static void normalise(float *x, size_t n, double mean, double std) {
+    float mu = (float)mean, inv = (float)(1.0 / std);
+    for (size_t i = 0; i < n; i++) x[i] = (x[i] - mu) * inv;
+}
+
+/* One sequence: the CQT of the whole recording, one forward pass. */
+static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *probs, size_t frames) {
+    const a2m_model_info *in = a2m_model_get_info(t->m);
+    a2m_cqt *c = NULL;
+    a2m_runner *r = NULL;
+    float *feat = NULL, *logits = NULL;
+    int rc = a2m_cqt_new(in->cqt, n, &c);
+    if (!rc) rc = a2m_runner_new(t->m, 1, (int)frames, &r);
+    if (!rc && (!(feat = malloc(frames * in->n_bins * sizeof *feat)) || !(logits = malloc(frames * in->n_classes * sizeof *logits))))
+        rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    if (!rc) rc = a2m_cqt_db(c, x, n, feat);
+    if (!rc) {
+        normalise(feat, frames * in->n_bins, in->norm_mean, in->norm_std);
+        rc = a2m_model_forward(r, feat, 1, (int)frames, logits);
+    }
+    if (!rc) softmax_rows(probs, logits, (int)frames, in->n_classes);
+    free(feat), free(logits);
+    a2m_runner_free(r);
+    a2m_cqt_del(c);
+    return rc;
+}
+
+static int probs_windows(a2m_transcriber *t, const float *x, size_t n, float *probs, size_t frames) {
+    const a2m_model_info *in = a2m_model_get_info(t->m);
+    int C = in->n_classes, F = in->n_bins, W = t->win_frames, hop = in->cqt.hop;
+    float *wsum = calloc(frames, sizeof *wsum);
+    if (!wsum) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    memset(probs, 0, frames * C * sizeof *probs);
+    /* window starts: every hop_samples, the last one reaching the end */
+    size_t n_win = n <= t->win_samples ? 1 : 1 + (n - t->win_samples + t->hop_samples - 1) / t->hop_samples;
+    int rc = A2M_OK;
+    float *p = malloc((size_t)W * C * sizeof *p);
+    if (!p) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    for (size_t w0 = 0; w0 < n_win && !rc; w0 += (size_t)t->p.batch) {
+        int nb = (int)(n_win - w0 < (size_t)t->p.batch ? n_win - w0 : (size_t)t->p.batch);
+        for (int b = 0; b < nb && !rc; b++) {
+            size_t s0 = (w0 + b) * t->hop_samples, len = n - s0 < t->win_samples ? n - s0 : t->win_samples;
+            memcpy(t->wave, x + s0, len * sizeof *x);
+            memset(t->wave + len, 0, (t->win_samples - len) * sizeof *x);
+            rc = a2m_cqt_db(t->cqt, t->wave, t->win_samples, t->x + (size_t)b * W * F);
+        }
+        if (rc) break;
+        normalise(t->x, (size_t)nb * W * F, in->norm_mean, in->norm_std);
+        rc = a2m_model_forward(t->runner, t->x, nb, W, t->logits);
+        for (int b = 0; b < nb && !rc; b++) {
+            size_t f0 = (w0 + b) * t->hop_samples / hop;
+            softmax_rows(p, t->logits + (size_t)b * W * C, W, C);
+            for (int j = 0; j < W && f0 + j < frames; j++) {
+                float w = t->taper[j];
+                for (int c = 0; c < C; c++) probs[(f0 + j) * C + c] += w * p[(size_t)j * C + c];
+                wsum[f0 + j] += w;
+            }
+        }
+    }
+    for (size_t f = 0; f < frames && !rc; f++)
+        for (int c = 0; c < C; c++) probs[f * C + c] /= wsum[f] > 0 ? wsum[f] : 1.0f;
+    free(p), free(wsum);
+    return rc;
+}
+
+static int frames_from_ms(double ms, int frames, double frame_s) {
+    return ms < 0 ? frames : (int)ceil(ms / 1000.0 / frame_s - 1e-9);
+}
+
+int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_transcription *out) {
+    memset(out, 0, sizeof *out);
+    const a2m_model_info *in = a2m_model_get_info(t->m);
+    int hop = in->cqt.hop, C = in->n_classes;
+    if (n == 0) return a2m_error(A2M_ERR_EMPTY, "transcribe: no samples");
+    size_t frames = n / (size_t)hop + (in->cqt.drop_last_frame ? 0 : 1);
+    if (frames == 0) return a2m_error(A2M_ERR_RANGE, "transcribe: shorter than one frame (%d samples)", hop);
+    out->probs = malloc(frames * C * sizeof *out->probs);
+    out->classes = malloc(frames * sizeof *out->classes);
+    if (!out->probs || !out->classes) {
+        a2m_transcription_free(out);
+        return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    }
+    out->n_frames = frames, out->n_classes = C, out->frame_seconds = hop / in->cqt.sample_rate;
+    int rc = t->p.window_s > 0 ? probs_windows(t, x, n, out->probs, frames) : probs_whole(t, x, n, out->probs, frames);
+    if (!rc) {
+        for (size_t f = 0; f < frames; f++) {
+            const float *q = out->probs + f * C;
+            int a = 0;
+            for (int c = 1; c < C; c++)
+                if (q[c] > q[a]) a = c;
+            out->classes[f] = a;
+        }
+        int gap = frames_from_ms(t->p.max_gap_ms, t->p.max_gap_frames, out->frame_seconds);
+        int minl = frames_from_ms(t->p.min_note_ms, t->p.min_note_frames, out->frame_seconds);
+        rc = a2m_frames_to_notes(out->classes, out->probs, frames, C, in->class_notes, out->frame_seconds, gap, minl,
+                                 &out->notes, &out->n_notes);
+    }
+    if (rc) a2m_transcription_free(out);
+    return rc;
+}
+
+int a2m_transcribe_file(a2m_transcriber *t, const char *path, a2m_transcription *out) {
+    memset(out, 0, sizeof *out);
+    a2m_audio a;
+    int rc = a2m_audio_read(path, a2m_model_get_info(t->m)->cqt.sample_rate, &a);
+    if (rc) return rc;
+    rc = a2m_transcribe_samples(t, a.samples, a.n, out);
+    if (rc) a2m_error(rc, "%s: %s", path, a2m_errmsg());
+    a2m_audio_free(&a);
+    return rc;
+}
+
+/* ---- post-processing ---- */
+
+typedef struct run {
+    size_t start, len;
+    int cls;
+} run;
+
+static size_t runs_of(const int *c, size_t n, run *r) {
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && c[j] == c[i]) j++;
+        r[k++] = (run){i, j - i, c[i]};
+        i = j;
+    }
+    return k;
+}
+
+/* silence runs shorter than max_gap between two runs of one note become that note */
+static void fill_gaps(int *c, size_t n, run *r, int max_gap) {
+    size_t k = runs_of(c, n, r);
+    for (size_t i = 1; i + 1 < k; i++)
+        if (r[i].cls == 0 && r[i].len < (size_t)max_gap && r[i - 1].cls == r[i + 1].cls && r[i - 1].cls != 0)
+            for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) c[f] = r[i - 1].cls;
+}
+
+int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const int *class_notes, double frame_s,
+                        int max_gap, int min_note, a2m_transcribed_note **notes, size_t *n_notes) {
+    *notes = NULL;
+    *n_notes = 0;
+    run *r = malloc((n + 1) * sizeof *r);
+    if (!r) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    fill_gaps(classes, n, r, max_gap);
+    /* a short run of another note inside a note is a wobble of that note; other short runs are dropped */
+    size_t k = runs_of(classes, n, r);
+    for (size_t i = 0; i < k; i++) {
+        if (r[i].cls == 0 || r[i].len >= (size_t)min_note) continue;
+        int to = (i > 0 && i + 1 < k && r[i - 1].cls == r[i + 1].cls) ? r[i - 1].cls : 0;
+        for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) classes[f] = to;
+    }
+    fill_gaps(classes, n, r, max_gap);
+    k = runs_of(classes, n, r);
+    for (size_t i = 0; i < k; i++)
+        if (r[i].cls != 0 && r[i].len < (size_t)min_note)
+            for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) classes[f] = 0;
+    k = runs_of(classes, n, r);
+    a2m_transcribed_note *out = malloc((k + 1) * sizeof *out);
+    if (!out) {
+        free(r);
+        return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (r[i].cls == 0) continue;
+        double s = 0, s2 = 0;
+        for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) {
+            double q = probs ? probs[f * C + r[i].cls] : 1.0;
+            s += q, s2 += q * q;
+        }
+        double mean = s / r[i].len;
+        a2m_transcribed_note *t = &out[m++];
+        t->note = (a2m_note){r[i].start * frame_s, (r[i].start + r[i].len) * frame_s, class_notes[r[i].cls], 100, 0};
+        t->cls = r[i].cls;
+        t->first_frame = r[i].start, t->n_frames = r[i].len;
+        t->confidence = mean;
+        t->confidence_var = fmax(0.0, s2 / r[i].len - mean * mean);
+    }
+    free(r);
+    *notes = out;
+    *n_notes = m;
+    return A2M_OK;
+}

@@ -1,0 +1,96 @@
+/* CQT against librosa 0.10's values for 12 takes, plus pitch and bad-parameter checks. */
+#include <stdint.h>
+
+#include "a2m/audio.h"
+#include "a2m/cqt.h"
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "check.h"
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_reference(const char *shared) {
+    static const int takes[] = {1, 2, 3, 50, 101, 102, 150, 199, 201, 202, 250, 300};
+    a2m_cqt *c;
+    CHECK(a2m_cqt_new(a2m_cqt_default_params(), 64000, &c) == A2M_OK, "new: %s", a2m_errmsg());
+    size_t total = 0, cap = 12 * 666 * 252;
+    float *diffs = malloc(cap * sizeof *diffs);
+    double sum = 0, worst = 0;
+    int found = 0;
+    for (size_t i = 0; i < sizeof takes / sizeof *takes; i++) {
+        char wav[4096], ref[4096];
+        snprintf(wav, sizeof wav, "%s/data/seed/audio/voice_%03d.wav", shared, takes[i]);
+        snprintf(ref, sizeof ref, "%s/data/reference/librosa_cqt/voice_%03d.npy", shared, takes[i]);
+        a2m_array r;
+        if (a2m_npy_load(ref, &r)) continue;
+        a2m_audio a;
+        CHECK(a2m_audio_read(wav, 16000, &a) == A2M_OK, "read %s", wav);
+        CHECK(a.n == 64000, "4 s take");
+        CHECK(a2m_cqt_n_frames(c, a.n) == 666, "666 frames");
+        float *db = malloc(666 * 252 * sizeof *db);
+        CHECK(a2m_cqt_db(c, a.samples, a.n, db) == A2M_OK, "cqt: %s", a2m_errmsg());
+        const float *rv = r.data;
+        for (size_t j = 0; j < 666 * 252; j++) {
+            float d = fabsf(db[j] - rv[j]);
+            diffs[total++] = d;
+            sum += d;
+            if (d > worst) worst = d;
+        }
+        found++;
+        free(db);
+        a2m_audio_free(&a);
+        a2m_array_free(&r);
+    }
+    CHECK(found == 12, "12 reference takes found (%d)", found);
+    qsort(diffs, total, sizeof *diffs, cmp_float);
+    double mad = sum / (double)total, p99 = diffs[(size_t)(0.99 * (double)(total - 1))];
+    printf("CQT vs librosa over %d takes: mean abs diff %.4f dB, p99 %.4f dB, max %.3f dB\n", found, mad, p99, worst);
+    CHECK(mad <= 0.1, "mean abs diff %.4f dB", mad);
+    CHECK(p99 <= 1.0, "p99 %.4f dB", p99);
+    free(diffs);
+    a2m_cqt_del(c);
+}
+
+static void test_pitch(void) {
+    a2m_cqt_params p = a2m_cqt_default_params();
+    a2m_cqt *c;
+    CHECK(a2m_cqt_new(p, 16000, &c) == A2M_OK, "new");
+    float *x = malloc(16000 * sizeof *x), *db = malloc(a2m_cqt_n_frames(c, 16000) * 252 * sizeof *db);
+    int bins[] = {36, 100, 150, 200, 240};
+    for (size_t b = 0; b < sizeof bins / sizeof *bins; b++) {
+        double f = a2m_cqt_bin_freq(p, bins[b]);
+        for (int i = 0; i < 16000; i++) x[i] = (float)(0.5 * sin(2 * M_PI * f * i / 16000.0));
+        a2m_cqt_db(c, x, 16000, db);
+        const float *mid = db + 80 * 252;
+        int arg = 0;
+        for (int k = 1; k < 252; k++)
+            if (mid[k] > mid[arg]) arg = k;
+        CHECK(arg == bins[b], "tone at bin %d peaks at %d", bins[b], arg);
+    }
+    x[5] = NAN;
+    CHECK(a2m_cqt_db(c, x, 16000, db) == A2M_ERR_NONFINITE, "NaN input rejected");
+    CHECK(a2m_cqt_db(c, x, 16001, db) == A2M_ERR_RANGE, "input longer than prepared");
+    CHECK(a2m_cqt_db(c, x, 0, db) == A2M_ERR_EMPTY, "empty input");
+    free(x), free(db);
+    a2m_cqt_del(c);
+    a2m_cqt *bad = NULL;
+    p.hop = 0;
+    CHECK(a2m_cqt_new(p, 1000, &bad) == A2M_ERR_ARG && !bad, "hop 0 rejected");
+    p = a2m_cqt_default_params();
+    p.sample_rate = 8000; /* top bin ~4.1 kHz above Nyquist */
+    CHECK(a2m_cqt_new(p, 1000, &bad) == A2M_ERR_ARG, "top bin above Nyquist rejected");
+    p = a2m_cqt_default_params();
+    p.sample_rate = 44100, p.hop = 256, p.n_bins = 84, p.bins_per_octave = 12;
+    CHECK(a2m_cqt_new(p, 44100, &bad) == A2M_OK, "other parameters: %s", a2m_errmsg());
+    a2m_cqt_del(bad);
+}
+
+int main(void) {
+    test_pitch();
+    const char *shared = test_shared_dir();
+    if (shared) test_reference(shared);
+    return test_done("test_cqt");
+}

@@ -1,0 +1,129 @@
+/* Model files: the original project's PyTorch CRNN reproduces its logits;
+ * save/load round trip; wrong architectures and shapes are clear errors;
+ * the whole CRNN's gradient passes a finite-difference check. */
+#include <unistd.h>
+
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "a2m/model.h"
+#include "check.h"
+#include "gradcheck.h"
+#include "nn/arch.h"
+#include "nn/layers.h"
+#include "nn/safetensors.h"
+
+static double max_abs_diff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+static void test_seed_parity(const char *shared) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/reference/seed_crnn/seed_crnn.safetensors", shared);
+    a2m_model *m;
+    CHECK(a2m_model_load(path, NULL, &m) == A2M_OK, "load seed: %s", a2m_errmsg());
+    if (!m) return;
+    const a2m_model_info *in = a2m_model_get_info(m);
+    CHECK(!strcmp(in->arch, "crnn") && in->hidden == 128 && in->n_bins == 252 && in->n_classes == 4, "recognised crnn");
+    a2m_runner *r;
+    CHECK(a2m_runner_new(m, 1, 666, &r) == A2M_OK, "runner");
+    const char *takes[] = {"voice_001", "voice_150", "voice_250"};
+    double worst = 0;
+    for (int i = 0; i < 3; i++) {
+        a2m_array x, y;
+        snprintf(path, sizeof path, "%s/data/reference/seed_crnn/%s_input.npy", shared, takes[i]);
+        CHECK(a2m_npy_load(path, &x) == A2M_OK, "input");
+        snprintf(path, sizeof path, "%s/data/reference/seed_crnn/%s_logits.npy", shared, takes[i]);
+        CHECK(a2m_npy_load(path, &y) == A2M_OK, "logits");
+        float logits[666 * 4];
+        CHECK(a2m_model_forward(r, x.data, 1, 666, logits) == A2M_OK, "forward");
+        double d = max_abs_diff(logits, y.data, 666 * 4);
+        if (d > worst) worst = d;
+        a2m_array_free(&x), a2m_array_free(&y);
+    }
+    printf("seed CRNN vs PyTorch logits: max abs error %.3g\n", worst);
+    CHECK(worst <= 1e-4, "max abs error %.3g", worst);
+    a2m_runner_free(r);
+
+    /* round trip through an a2m model file with metadata */
+    const char *tmp = "/tmp/a2m_test_model.safetensors";
+    a2m_model_info info = *in;
+    CHECK(nn_model_save(m, m->params, tmp) == A2M_OK, "save");
+    a2m_model *m2;
+    CHECK(a2m_model_load(tmp, NULL, &m2) == A2M_OK, "reload: %s", a2m_errmsg());
+    if (m2) {
+        CHECK(memcmp(m->params, m2->params, m->n_params * sizeof(float)) == 0, "weights identical");
+        CHECK(a2m_model_get_info(m2)->class_notes[3] == 67 && a2m_model_get_info(m2)->cqt.hop == info.cqt.hop, "metadata");
+        a2m_model_free(m2);
+    }
+    /* bad inputs */
+    CHECK(a2m_model_load(tmp, "unet-nonexistent", &m2) == A2M_ERR_ARCH, "unknown arch: %s", a2m_errmsg());
+    snprintf(path, sizeof path, "%s/data/reference/seed_crnn/voice_001_input.npy", shared);
+    CHECK(a2m_model_load(path, NULL, &m2) == A2M_ERR_FORMAT, "not a model: %s", a2m_errmsg());
+    CHECK(a2m_model_load("/nonexistent.safetensors", NULL, &m2) == A2M_ERR_IO, "missing");
+    a2m_model_info small = nn_model_default_info();
+    small.hidden = 16;
+    a2m_model *ms;
+    nn_model_create("crnn", &small, &ms);
+    nn_model_save(ms, ms->params, tmp);
+    a2m_model_free(ms);
+    uint8_t *buf;
+    size_t len;
+    a2m_read_file(tmp, &buf, &len, 1 << 30);
+    /* truncations of a valid file must fail cleanly */
+    int bad = 0;
+    for (size_t cut = 0; cut < len; cut += len / 50 + 1) {
+        st_file f;
+        if (st_parse(buf, cut, "cut", &f) == A2M_OK) bad++, st_free(&f);
+    }
+    CHECK(bad == 0, "%d truncated files parsed", bad);
+    free(buf);
+    unlink(tmp);
+    a2m_model_free(m);
+}
+
+/* whole-model gradient: loss = CE(logits) through the CRNN */
+static a2m_model *gm;
+static nn_buffers gbuf;
+static float gx[2 * 5 * 6];
+static int64_t glab[2 * 5] = {0, 1, 2, 3, -1, 3, 2, 1, 0, 0};
+static int glen[2] = {5, 4};
+static double model_loss(void *ctx) {
+    (void)ctx;
+    float logits[2 * 5 * 4];
+    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, 2, 5, logits, 1, 1);
+    int64_t lab[10];
+    memcpy(lab, glab, sizeof lab);
+    lab[9] = -1; /* padding frame of sequence 2 */
+    return softmax_xent_forward_backward(NULL, logits, lab, NULL, 0, 10, 4, NULL);
+}
+
+static void test_model_gradient(void) {
+    a2m_model_info in = nn_model_default_info();
+    in.n_bins = 6, in.hidden = 3;
+    CHECK(nn_model_create("crnn", &in, &gm) == A2M_OK, "create");
+    gm->arch->init(gm, gm->params, 7);
+    for (size_t i = 0; i < sizeof gx / sizeof *gx; i++) gx[i] = (float)sin(1.7 * i);
+    gbuf.acts = malloc(gm->arch->act_floats(gm, 2, 5) * sizeof(float));
+    gbuf.scratch = malloc(gm->arch->scratch_floats(gm, 2, 5) * sizeof(float));
+    float logits[40], dlogits[40];
+    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, 2, 5, logits, 1, 1);
+    int64_t lab[10];
+    memcpy(lab, glab, sizeof lab);
+    lab[9] = -1;
+    softmax_xent_forward_backward(dlogits, logits, lab, NULL, 0, 10, 4, NULL);
+    float *grads = calloc(gm->n_params, sizeof *grads);
+    gm->arch->backward(gm, gm->params, grads, &gbuf, gx, glen, dlogits, 2, 5, 1);
+    CHECK(gradcheck("crnn all parameters", gm->params, grads, gm->n_params, model_loss, NULL, 1e-2, 2e-2, 400) == 0,
+          "crnn gradient");
+    free(grads), free(gbuf.acts), free(gbuf.scratch);
+    a2m_model_free(gm);
+}
+
+int main(void) {
+    test_model_gradient();
+    const char *shared = test_shared_dir();
+    if (shared) test_seed_parity(shared);
+    return test_done("test_model");
+}
