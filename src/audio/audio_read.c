@@ -1,20 +1,288 @@
-/* Audio in through libsndfile, to mono by channel mean, resampled by libsoxr (HQ). */
-#include <math.h>
-#include <sndfile.h>
-#include <soxr.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
+/* Audio input and WAV output: libsndfile decodes, the channels are averaged
+ * to mono (as librosa.to_mono does), libsoxr HQ resamples (as librosa.load's
+ * default res_type "soxr_hq" does, including its output length). */
 #include "a2m/audio.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
 
-void a2m_audio_free(a2m_audio *a) {
-    if (!a) return;
-    free(a->samples);
-    a->samples = NULL;
-    a->n = 0;
+#include <errno.h>
+#include <math.h>
+#include <sndfile.h>
+#include <soxr.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+enum { DECODE_CHUNK_FRAMES = 16384 };
+/* Input stream cap (stdin is buffered whole so libsndfile can seek): 4 GiB. */
+static const size_t STREAM_MAX_BYTES = (size_t)4 << 30;
+
+/* ---- growable mono sample buffer (amortized doubling: linear memory) ---- */
+typedef struct sample_buf {
+    float *x;   /* [cap] */
+    size_t n, cap;
+} sample_buf;
+
+static int sample_buf_reserve(sample_buf *b, size_t extra, const char *name) {
+    if (b->n + extra <= b->cap) return A2M_OK;
+    size_t cap = b->cap ? b->cap : DECODE_CHUNK_FRAMES;
+    while (cap < b->n + extra) {
+        if (cap > SIZE_MAX / 2 / sizeof(float)) return a2m_error(A2M_ERR_NOMEM, "%s: audio too long", name);
+        cap *= 2;
+    }
+    float *x = realloc(b->x, cap * sizeof *x);
+    if (!x) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
+    b->x = x;
+    b->cap = cap;
+    return A2M_OK;
+}
+
+/* Decodes every frame of an open file, averaging channels into out. */
+static int decode_mono(SNDFILE *sf, const SF_INFO *info, const char *name, sample_buf *out) {
+    int channels = info->channels;
+    if (channels <= 0 || channels > 1024) return a2m_error(A2M_ERR_FORMAT, "%s: bad channel count %d", name, channels);
+    float *frames = malloc((size_t)DECODE_CHUNK_FRAMES * (size_t)channels * sizeof *frames); /* [chunk, channels] */
+    if (!frames) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
+    int rc = A2M_OK;
+    for (;;) {
+        sf_count_t got = sf_readf_float(sf, frames, DECODE_CHUNK_FRAMES);
+        if (got <= 0) break;
+        rc = sample_buf_reserve(out, (size_t)got, name);
+        if (rc) break;
+        float *dst = out->x + out->n;
+        for (sf_count_t f = 0; f < got; f++) {
+            const float *fr = frames + (size_t)f * (size_t)channels;
+            if (channels == 1) {
+                dst[f] = fr[0];
+            } else {
+                float sum = 0.0f;
+                for (int c = 0; c < channels; c++) sum += fr[c];
+                dst[f] = sum / (float)channels;
+            }
+        }
+        out->n += (size_t)got;
+    }
+    free(frames);
+    if (!rc && sf_error(sf) != SF_ERR_NO_ERROR)
+        rc = a2m_error(A2M_ERR_FORMAT, "%s: decoding failed (%s)", name, sf_strerror(sf));
+    return rc;
+}
+
+/* Empty / non-finite checks, then resampling to target_rate (<= 0: keep). Takes b->x. */
+static int finish_audio(sample_buf *b, double rate, double target_rate, const char *name, a2m_audio *out) {
+    if (b->n == 0) {
+        free(b->x);
+        return a2m_error(A2M_ERR_EMPTY, "%s: no audio samples", name);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (!isfinite(b->x[i])) {
+            free(b->x);
+            return a2m_error(A2M_ERR_NONFINITE, "%s: sample %zu is not a finite number", name, i);
+        }
+    }
+    if (target_rate <= 0 || target_rate == rate) {
+        out->samples = b->x;
+        out->n = b->n;
+        out->rate = rate;
+        return A2M_OK;
+    }
+    float *y = NULL;
+    size_t ny = 0;
+    int rc = a2m_resample(b->x, b->n, rate, target_rate, &y, &ny);
+    free(b->x);
+    if (rc) {
+        char detail[256];
+        snprintf(detail, sizeof detail, "%s", a2m_errmsg());
+        return a2m_error(rc, "%s: %s", name, detail);
+    }
+    out->samples = y;
+    out->n = ny;
+    out->rate = target_rate;
+    return A2M_OK;
+}
+
+static int read_sndfile(SNDFILE *sf, const SF_INFO *info, const char *name, double target_rate, a2m_audio *out) {
+    sample_buf b = {0};
+    int rc = decode_mono(sf, info, name, &b);
+    sf_close(sf);
+    if (rc) {
+        free(b.x);
+        return rc;
+    }
+    if (info->samplerate <= 0) {
+        free(b.x);
+        return a2m_error(A2M_ERR_FORMAT, "%s: bad sample rate %d", name, info->samplerate);
+    }
+    return finish_audio(&b, (double)info->samplerate, target_rate, name, out);
+}
+
+int a2m_audio_read(const char *path, double target_rate, a2m_audio *out) {
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(path, &st) != 0) return a2m_error(A2M_ERR_IO, "%s: no such file", path);
+    if (S_ISDIR(st.st_mode)) return a2m_error(A2M_ERR_IO, "%s: is a folder, not an audio file", path);
+    if (st.st_size == 0) return a2m_error(A2M_ERR_EMPTY, "%s: empty file", path);
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf) return a2m_error(A2M_ERR_FORMAT, "%s: not an audio file (%s)", path, sf_strerror(NULL));
+    return read_sndfile(sf, &info, path, target_rate, out);
+}
+
+/* ---- streams: bytes buffered in memory, decoded through libsndfile's virtual I/O ---- */
+typedef struct mem_stream {
+    const uint8_t *p;
+    sf_count_t len, pos;
+} mem_stream;
+
+static sf_count_t mem_len(void *u) { return ((mem_stream *)u)->len; }
+static sf_count_t mem_tell(void *u) { return ((mem_stream *)u)->pos; }
+static sf_count_t mem_seek(sf_count_t off, int whence, void *u) {
+    mem_stream *m = u;
+    sf_count_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->len : 0;
+    if (off < -base || off > m->len - base) return -1;
+    m->pos = base + off;
+    return m->pos;
+}
+static sf_count_t mem_read(void *dst, sf_count_t n, void *u) {
+    mem_stream *m = u;
+    sf_count_t left = m->len - m->pos;
+    if (n > left) n = left;
+    if (n <= 0) return 0;
+    memcpy(dst, m->p + m->pos, (size_t)n);
+    m->pos += n;
+    return n;
+}
+static sf_count_t mem_write(const void *src, sf_count_t n, void *u) {
+    (void)src; (void)n; (void)u;
+    return 0;
+}
+
+static int slurp_stream(FILE *fp, const char *name, uint8_t **buf, size_t *len) {
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *b = malloc(cap);
+    if (!b) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
+    for (;;) {
+        if (n == cap) {
+            if (cap >= STREAM_MAX_BYTES) {
+                free(b);
+                return a2m_error(A2M_ERR_RANGE, "%s: stream larger than %zu bytes", name, STREAM_MAX_BYTES);
+            }
+            uint8_t *nb = realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(fp)) {
+        free(b);
+        return a2m_error(A2M_ERR_IO, "%s: read error", name);
+    }
+    *buf = b;
+    *len = n;
+    return A2M_OK;
+}
+
+int a2m_audio_read_stream(FILE *fp, const char *name, double raw_rate, double target_rate, a2m_audio *out) {
+    memset(out, 0, sizeof *out);
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    int rc = slurp_stream(fp, name, &bytes, &len);
+    if (rc) return rc;
+    if (len == 0) {
+        free(bytes);
+        return a2m_error(A2M_ERR_EMPTY, "%s: empty stream", name);
+    }
+    if (raw_rate > 0) {
+        if (len % 4 != 0) {
+            free(bytes);
+            return a2m_error(A2M_ERR_FORMAT, "%s: raw float32 stream length %zu is not a multiple of 4", name, len);
+        }
+        sample_buf b = {malloc(len), len / 4, len / 4};
+        if (!b.x) {
+            free(bytes);
+            return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
+        }
+        for (size_t i = 0; i < b.n; i++) {
+            uint32_t u = (uint32_t)bytes[4 * i] | ((uint32_t)bytes[4 * i + 1] << 8) |
+                         ((uint32_t)bytes[4 * i + 2] << 16) | ((uint32_t)bytes[4 * i + 3] << 24);
+            memcpy(&b.x[i], &u, sizeof u);
+        }
+        free(bytes);
+        return finish_audio(&b, raw_rate, target_rate, name, out);
+    }
+    mem_stream m = {bytes, (sf_count_t)len, 0};
+    SF_VIRTUAL_IO vio = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
+    if (!sf) {
+        free(bytes);
+        return a2m_error(A2M_ERR_FORMAT, "%s: not an audio stream (%s)", name, sf_strerror(NULL));
+    }
+    rc = read_sndfile(sf, &info, name, target_rate, out);
+    free(bytes);
+    return rc;
+}
+
+/* ---- resampling ---- */
+int a2m_resample(const float *x, size_t n, double in_rate, double out_rate, float **y, size_t *ny) {
+    *y = NULL;
+    *ny = 0;
+    if (!(in_rate > 0) || !(out_rate > 0) || !isfinite(in_rate) || !isfinite(out_rate))
+        return a2m_error(A2M_ERR_ARG, "resample: bad rates %g -> %g", in_rate, out_rate);
+    /* python-soxr sizes its buffer as ceil(n * out / in); librosa then fixes the
+     * length to ceil(n * (out / in)), zero-padding or cutting. Both kept exactly. */
+    double soxr_len = ceil((double)n * out_rate / in_rate);
+    double librosa_len = ceil((double)n * (out_rate / in_rate));
+    double cap = fmax(soxr_len, librosa_len);
+    if (cap > (double)(SIZE_MAX / sizeof(float) / 2)) return a2m_error(A2M_ERR_RANGE, "resample: output too long");
+    size_t olen = (size_t)soxr_len, final_len = (size_t)librosa_len;
+    float *out = calloc(cap > 0 ? (size_t)cap : 1, sizeof *out);
+    if (!out) return a2m_error(A2M_ERR_NOMEM, "resample: out of memory");
+    if (n == 0 || olen == 0) {
+        *y = out;
+        *ny = final_len;
+        return A2M_OK;
+    }
+    soxr_error_t err = NULL;
+    soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+    soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+    soxr_t s = soxr_create(in_rate, out_rate, 1, &err, &io, &q, NULL);
+    if (err || !s) {
+        free(out);
+        return a2m_error(A2M_ERR_INTERNAL, "resample: soxr_create failed (%s)", err ? err : "?");
+    }
+    /* Fed in chunks (as python-soxr does) so long inputs stay fast. */
+    size_t chunk = (size_t)(48000.0 * in_rate / out_rate);
+    if (chunk < 1) chunk = 1;
+    size_t pos = 0, done_total = 0, odone = 0;
+    while (!err && pos < n) {
+        size_t len = n - pos < chunk ? n - pos : chunk;
+        err = soxr_process(s, x + pos, len, NULL, out + done_total, olen - done_total, &odone);
+        done_total += odone;
+        pos += len;
+    }
+    /* One flush of the filter tail, as python-soxr does; any shortfall stays zero. */
+    if (!err && done_total < olen) {
+        err = soxr_process(s, NULL, 0, NULL, out + done_total, olen - done_total, &odone);
+        done_total += odone;
+    }
+    soxr_delete(s);
+    if (err) {
+        free(out);
+        return a2m_error(A2M_ERR_INTERNAL, "resample: soxr failed (%s)", err);
+    }
+    *y = out;
+    *ny = final_len;
+    return A2M_OK;
 }
 
 int a2m_audio_is_silent(const a2m_audio *a) {
@@ -23,167 +291,40 @@ int a2m_audio_is_silent(const a2m_audio *a) {
     return 1;
 }
 
-int a2m_resample(const float *x, size_t n, double in_rate, double out_rate, float **y, size_t *ny) {
-    *y = NULL;
-    *ny = 0;
-    if (!(in_rate > 0) || !(out_rate > 0)) return a2m_error(A2M_ERR_ARG, "resample: bad rates %g -> %g", in_rate, out_rate);
-    size_t olen = (size_t)((double)n * out_rate / in_rate + 0.5);
-    float *out = malloc((olen ? olen : 1) * sizeof *out);
-    if (!out) return a2m_error(A2M_ERR_NOMEM, "resample: out of memory");
-    if (in_rate == out_rate) {
-        memcpy(out, x, n * sizeof *x);
-        *y = out;
-        *ny = n;
-        return A2M_OK;
-    }
-    soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
-    soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-    size_t odone = 0;
-    soxr_error_t err = soxr_oneshot(in_rate, out_rate, 1, x, n, NULL, out, olen, &odone, &io, &q, NULL);
-    if (err) {
-        free(out);
-        return a2m_error(A2M_ERR_INTERNAL, "resample: soxr: %s", err);
-    }
-    *y = out;
-    *ny = odone;
-    return A2M_OK;
-}
-
-/* Reads every frame of an open SNDFILE, mixes to mono and resamples. */
-static int read_sndfile(SNDFILE *sf, const SF_INFO *info, const char *name, double target_rate, a2m_audio *out) {
-    int ch = info->channels;
-    if (ch <= 0 || info->samplerate <= 0) return a2m_error(A2M_ERR_FORMAT, "%s: bad channel count or rate", name);
-    size_t cap = 1 << 16, n = 0;
-    float *mono = malloc(cap * sizeof *mono);
-    float *block = malloc((size_t)4096 * ch * sizeof *block);
-    if (!mono || !block) {
-        free(mono), free(block);
-        return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
-    }
-    for (;;) {
-        sf_count_t got = sf_readf_float(sf, block, 4096);
-        if (got <= 0) break;
-        if (n + (size_t)got > cap) {
-            while (n + (size_t)got > cap) cap *= 2;
-            float *nm = realloc(mono, cap * sizeof *mono);
-            if (!nm) {
-                free(mono), free(block);
-                return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
-            }
-            mono = nm;
-        }
-        for (sf_count_t i = 0; i < got; i++) {
-            double s = 0;
-            for (int c = 0; c < ch; c++) s += block[i * ch + c];
-            float v = (float)(s / ch);
-            if (!isfinite(v)) {
-                free(mono), free(block);
-                return a2m_error(A2M_ERR_NONFINITE, "%s: NaN or infinite sample at %.3f s", name,
-                                 (double)(n + (size_t)i) / info->samplerate);
-            }
-            mono[n + (size_t)i] = v;
-        }
-        n += (size_t)got;
-    }
-    free(block);
-    if (n == 0) {
-        free(mono);
-        return a2m_error(A2M_ERR_EMPTY, "%s: no audio samples", name);
-    }
-    double rate = info->samplerate;
-    if (target_rate > 0 && target_rate != rate) {
-        float *y;
-        size_t ny;
-        int rc = a2m_resample(mono, n, rate, target_rate, &y, &ny);
-        free(mono);
-        if (rc) return rc;
-        mono = y, n = ny, rate = target_rate;
-    }
-    out->samples = mono;
-    out->n = n;
-    out->rate = rate;
-    return A2M_OK;
-}
-
-int a2m_audio_read(const char *path, double target_rate, a2m_audio *out) {
-    memset(out, 0, sizeof *out);
-    if (!a2m_path_exists(path)) return a2m_error(A2M_ERR_IO, "%s: no such file", path);
-    if (a2m_is_dir(path)) return a2m_error(A2M_ERR_IO, "%s: is a folder, not an audio file", path);
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
-    if (!sf) return a2m_error(A2M_ERR_FORMAT, "%s: not an audio file libsndfile can read (%s)", path, sf_strerror(NULL));
-    int rc = read_sndfile(sf, &info, path, target_rate, out);
-    sf_close(sf);
-    return rc;
-}
-
-int a2m_audio_read_stream(FILE *fp, const char *name, double raw_rate, double target_rate, a2m_audio *out) {
-    memset(out, 0, sizeof *out);
-    if (raw_rate > 0) { /* raw float32 little-endian mono */
-        size_t cap = 1 << 16, n = 0;
-        float *x = malloc(cap * sizeof *x);
-        if (!x) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
-        size_t got;
-        while ((got = fread(x + n, sizeof *x, cap - n, fp)) > 0) {
-            n += got;
-            if (n == cap) {
-                float *nx = realloc(x, 2 * cap * sizeof *x);
-                if (!nx) {
-                    free(x);
-                    return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
-                }
-                x = nx, cap *= 2;
-            }
-        }
-        for (size_t i = 0; i < n; i++)
-            if (!isfinite(x[i])) {
-                free(x);
-                return a2m_error(A2M_ERR_NONFINITE, "%s: NaN or infinite sample", name);
-            }
-        if (n == 0) {
-            free(x);
-            return a2m_error(A2M_ERR_EMPTY, "%s: no audio samples", name);
-        }
-        out->samples = x, out->n = n, out->rate = raw_rate;
-        if (target_rate > 0 && target_rate != raw_rate) {
-            float *y;
-            size_t ny;
-            int rc = a2m_resample(x, n, raw_rate, target_rate, &y, &ny);
-            free(x);
-            memset(out, 0, sizeof *out);
-            if (rc) return rc;
-            out->samples = y, out->n = ny, out->rate = target_rate;
-        }
-        return A2M_OK;
-    }
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open_fd(fileno(fp), SFM_READ, &info, 0);
-    if (!sf) return a2m_error(A2M_ERR_FORMAT, "%s: not an audio stream libsndfile can read (%s)", name, sf_strerror(NULL));
-    int rc = read_sndfile(sf, &info, name, target_rate, out);
-    sf_close(sf);
-    return rc;
+void a2m_audio_free(a2m_audio *a) {
+    if (!a) return;
+    free(a->samples);
+    a->samples = NULL;
+    a->n = 0;
 }
 
 int a2m_audio_write_wav(const char *path, const float *x, size_t n, int rate) {
+    if (rate <= 0) return a2m_error(A2M_ERR_ARG, "%s: bad sample rate %d", path, rate);
+    if (a2m_is_dir(path)) return a2m_error(A2M_ERR_IO, "%s: is a folder", path);
     char *tmp = a2m_temp_path_for(path);
     if (!tmp) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
-    SF_INFO info = {.samplerate = rate, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    info.samplerate = rate;
+    info.channels = 1;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
     SNDFILE *sf = sf_open(tmp, SFM_WRITE, &info);
     if (!sf) {
+        int rc = a2m_error(A2M_ERR_IO, "%s: cannot write (%s)", path, sf_strerror(NULL));
         free(tmp);
-        return a2m_error(A2M_ERR_IO, "%s: cannot write (%s)", path, sf_strerror(NULL));
+        return rc;
     }
     sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
-    sf_count_t w = sf_writef_float(sf, x, (sf_count_t)n);
-    sf_close(sf);
-    if (w != (sf_count_t)n) {
-        unlink(tmp);
-        free(tmp);
-        return a2m_error(A2M_ERR_IO, "%s: write failed", path);
+    sf_count_t wrote = n ? sf_writef_float(sf, x, (sf_count_t)n) : 0;
+    int bad = wrote != (sf_count_t)n;
+    bad |= sf_close(sf) != 0;
+    int rc;
+    if (bad) {
+        remove(tmp);
+        rc = a2m_error(A2M_ERR_IO, "%s: write failed (disk full?)", path);
+    } else {
+        rc = a2m_rename_into(tmp, path);
     }
-    int rc = a2m_rename_into(tmp, path);
     free(tmp);
     return rc;
 }

@@ -1,0 +1,118 @@
+/* Note lists from CSV ("onset_s,offset_s,midi_pitch", header optional, extra
+ * columns ignored), from a file of either kind, and note names. */
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "a2m/midi.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const size_t CSV_MAX_BYTES = (size_t)64 << 20;
+enum { CSV_MAX_NOTES = 1 << 22 };
+
+/* Parses one number field ending at ',' or the end of the line; advances *s. */
+static int parse_field(const char **s, const char *end, double *v) {
+    const char *p = *s;
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    char tmp[64];
+    size_t n = 0;
+    while (p + n < end && p[n] != ',' && n < sizeof tmp - 1) {
+        tmp[n] = p[n];
+        n++;
+    }
+    if (p + n < end && p[n] != ',') return 0; /* field too long */
+    while (n > 0 && isspace((unsigned char)tmp[n - 1])) n--;
+    tmp[n] = '\0';
+    if (n == 0) return 0;
+    char *stop = NULL;
+    *v = strtod(tmp, &stop);
+    if (*stop != '\0') return 0;
+    p += n;
+    while (p < end && *p != ',') p++;
+    *s = p < end ? p + 1 : p;
+    return 1;
+}
+
+static int by_onset_then_pitch(const void *a, const void *b) {
+    const a2m_note *x = a, *y = b;
+    if (x->onset != y->onset) return x->onset < y->onset ? -1 : 1;
+    if (x->pitch != y->pitch) return x->pitch < y->pitch ? -1 : 1;
+    return 0;
+}
+
+static int parse_csv(const char *text, size_t len, const char *name, a2m_notes *out) {
+    size_t cap = 0;
+    const char *p = text, *end = text + len;
+    for (size_t line = 1; p < end; line++) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol) eol = end;
+        const char *stop = eol;
+        if (stop > p && stop[-1] == '\r') stop--;
+        const char *s = p;
+        p = eol < end ? eol + 1 : end;
+        while (s < stop && isspace((unsigned char)*s)) s++;
+        if (s == stop || *s == '#') continue;
+        double v[3];
+        const char *f = s;
+        int ok = parse_field(&f, stop, &v[0]) && parse_field(&f, stop, &v[1]) && parse_field(&f, stop, &v[2]);
+        if (!ok) {
+            if (out->n == 0 && isalpha((unsigned char)*s)) continue; /* a header line */
+            return a2m_error(A2M_ERR_FORMAT, "%s: line %zu: expected onset_s,offset_s,midi_pitch", name, line);
+        }
+        if (!isfinite(v[0]) || !isfinite(v[1]) || !isfinite(v[2]))
+            return a2m_error(A2M_ERR_NONFINITE, "%s: line %zu: non-finite value", name, line);
+        if (v[0] < 0 || v[1] <= v[0])
+            return a2m_error(A2M_ERR_FORMAT, "%s: line %zu: need 0 <= onset < offset", name, line);
+        if (v[2] < 0 || v[2] > 127)
+            return a2m_error(A2M_ERR_FORMAT, "%s: line %zu: pitch %g outside 0..127", name, line, v[2]);
+        if (out->n == cap) {
+            if (cap >= CSV_MAX_NOTES) return a2m_error(A2M_ERR_RANGE, "%s: more than %d notes", name, CSV_MAX_NOTES);
+            cap = cap ? cap * 2 : 64;
+            a2m_note *nn = realloc(out->notes, cap * sizeof *nn);
+            if (!nn) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
+            out->notes = nn;
+        }
+        out->notes[out->n++] = (a2m_note){v[0], v[1], v[2], 100, 0};
+    }
+    if (out->n) qsort(out->notes, out->n, sizeof *out->notes, by_onset_then_pitch);
+    return A2M_OK;
+}
+
+int a2m_notes_read_csv(const char *path, a2m_notes *out) {
+    memset(out, 0, sizeof *out);
+    out->first_tempo_bpm = 120.0;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = a2m_read_file(path, &buf, &len, CSV_MAX_BYTES);
+    if (rc) return rc;
+    if (memchr(buf, '\0', len)) rc = a2m_error(A2M_ERR_FORMAT, "%s: not a text file", path);
+    if (!rc) rc = parse_csv((const char *)buf, len, path, out);
+    free(buf);
+    if (rc) a2m_notes_free(out);
+    return rc;
+}
+
+static int has_ext(const char *path, const char *ext) {
+    size_t n = strlen(path), e = strlen(ext);
+    return n > e && strcasecmp(path + n - e, ext) == 0;
+}
+
+int a2m_notes_read_any(const char *path, a2m_notes *out) {
+    if (has_ext(path, ".mid") || has_ext(path, ".midi") || has_ext(path, ".smf")) return a2m_midi_read(path, out);
+    if (has_ext(path, ".csv") || has_ext(path, ".txt")) return a2m_notes_read_csv(path, out);
+    memset(out, 0, sizeof *out);
+    return a2m_error(A2M_ERR_ARG, "%s: unknown note file type (expected .mid, .midi or .csv)", path);
+}
+
+const char *a2m_note_name(int midi, char *buf) {
+    static const char *names[12] = {"C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"};
+    if (midi < 0 || midi > 127) {
+        snprintf(buf, 8, "?");
+        return buf;
+    }
+    snprintf(buf, 8, "%s%d", names[midi % 12], midi / 12 - 1);
+    return buf;
+}

@@ -1,0 +1,101 @@
+/* Writes the fuzz seed corpora with a2m's own writers (never copies of shared data):
+ *   cc -std=c11 -D_DEFAULT_SOURCE -Iinclude -Isrc tests/fuzz/make_corpus.c build/liba2m.a -lm -o /tmp/make_corpus
+ *   /tmp/make_corpus tests/fuzz/corpus
+ * MIDI seeds: encoder output at several resolutions and tempos, plus hand-made
+ * files with running status, sysex, a tempo change and format 1 tracks.
+ * .npy seeds: one small array of every dtype, 1-3 dimensions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2m/io.h"
+#include "a2m/midi.h"
+
+static void save(const char *dir, const char *name, const void *b, size_t n) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(b, 1, n, f) != n) perror(path);
+    if (f) fclose(f);
+}
+
+struct track_body {
+    const uint8_t *b;
+    size_t n;
+};
+
+/* A Standard MIDI File around hand-written track bodies. */
+static void save_smf(const char *dir, const char *name, int format, int tpb, const struct track_body *t, int n) {
+    uint8_t buf[1024];
+    size_t len = 0;
+    const uint8_t head[14] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, (uint8_t)format, 0, (uint8_t)n, (uint8_t)(tpb >> 8), (uint8_t)tpb};
+    memcpy(buf, head, sizeof head);
+    len += sizeof head;
+    for (int k = 0; k < n; k++) {
+        const uint8_t chunk[8] = {'M', 'T', 'r', 'k', 0, 0, (uint8_t)(t[k].n >> 8), (uint8_t)t[k].n};
+        memcpy(buf + len, chunk, 8);
+        memcpy(buf + len + 8, t[k].b, t[k].n);
+        len += 8 + t[k].n;
+    }
+    save(dir, name, buf, len);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) return 2;
+    char midi_dir[900], npy_dir[900];
+    snprintf(midi_dir, sizeof midi_dir, "%s/fuzz_midi", argv[1]);
+    snprintf(npy_dir, sizeof npy_dir, "%s/fuzz_npy", argv[1]);
+    a2m_mkdirs(midi_dir);
+    a2m_mkdirs(npy_dir);
+
+    const a2m_note notes[] = {
+        {0.05, 0.5, 60, 92, 0}, {0.5, 1.0, 64, 89, 0}, {0.9, 1.4, 67, 93, 0}, {1.2, 3.5, 60, 70, 0},
+        {2.0, 2.1, 60, 50, 0},
+    };
+    const struct { int tpb; double bpm; size_t n; } variants[] = {{96, 120, 5}, {480, 90, 3}, {24, 200, 1}, {960, 60, 0}};
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        a2m_midi_write_params p = a2m_midi_write_default_params();
+        p.ticks_per_beat = variants[v].tpb;
+        p.tempo_bpm = variants[v].bpm;
+        uint8_t *buf;
+        size_t len;
+        if (a2m_midi_encode(notes, variants[v].n, p, &buf, &len) == 0) {
+            char name[64];
+            snprintf(name, sizeof name, "encoded_%zu.mid", v);
+            save(midi_dir, name, buf, len);
+            free(buf);
+        }
+    }
+    /* running status, sysex F0/F7, meta text, velocity-0 note-off, tempo change, pitch bend */
+    static const uint8_t running[] = {
+        0, 0xff, 0x03, 3, 'v', 'o', 'x', 0, 0xf0, 3, 0x7e, 0x09, 0xf7, 0, 0x90, 60, 100, 50, 64, 90,
+        50, 60, 0, 0, 0xff, 0x51, 3, 0x03, 0xd0, 0x90, 0, 0xf7, 1, 1, 0, 0xe0, 0, 64, 100, 0x80, 64, 0,
+        0, 0xff, 0x2f, 0};
+    const struct track_body one[] = {{running, sizeof running}};
+    save_smf(midi_dir, "running_status.mid", 0, 100, one, 1);
+    /* format 1: tempo track + note track on channel 2 */
+    static const uint8_t tempo_track[] = {0, 0xff, 0x51, 3, 0x0f, 0x42, 0x40, 50, 0xff, 0x2f, 0};
+    static const uint8_t note_track[] = {100, 0x92, 64, 70, 7, 0x82, 64, 0, 0, 0xc2, 5, 0, 0xff, 0x2f, 0};
+    const struct track_body two[] = {{tempo_track, sizeof tempo_track}, {note_track, sizeof note_track}};
+    save_smf(midi_dir, "format1.mid", 1, 96, two, 2);
+
+    static const float f32[6] = {1, -2.5f, 3, 0.25f, -0.0f, 1e-30f};
+    static const double f64[3] = {1.5, -2, 3e300};
+    static const int64_t i64[4] = {0, 1, 2, 3};
+    static const int32_t i32[2] = {-7, 7};
+    static const int16_t i16[3] = {-1, 0, 1};
+    static const uint8_t u8[4] = {0, 1, 255, 7};
+    size_t s2x3[2] = {2, 3}, s4[1] = {4}, s3[1] = {3}, s2[1] = {2}, s1x2x2[3] = {1, 2, 2}, s0[1] = {0};
+    struct { const char *name; a2m_dtype t; int ndim; size_t *shape; const void *data; } arrays[] = {
+        {"f32_2x3.npy", A2M_F32, 2, s2x3, f32}, {"f64_3.npy", A2M_F64, 1, s3, f64},
+        {"i64_4.npy", A2M_I64, 1, s4, i64},     {"i32_2.npy", A2M_I32, 1, s2, i32},
+        {"i16_3.npy", A2M_I16, 1, s3, i16},     {"u8_1x2x2.npy", A2M_U8, 3, s1x2x2, u8},
+        {"f32_empty.npy", A2M_F32, 1, s0, f32},
+    };
+    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", npy_dir, arrays[k].name);
+        a2m_npy_save(path, arrays[k].t, arrays[k].ndim, arrays[k].shape, arrays[k].data);
+    }
+    return 0;
+}

@@ -1,0 +1,316 @@
+/* Audio input: every libsndfile format we claim, mono mixing, resampling
+ * keeps frequency and length, the long reference take, and bad inputs. */
+#include "a2m/audio.h"
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "check.h"
+#include "pitch_check.h"
+
+#include <sndfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static const char *tmp_file(const char *name) {
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    return path;
+}
+
+/* Writes channels x n frames of a sine (channel c scaled by (c+1)/channels) with libsndfile. */
+static int write_tone(const char *path, int format, int rate, int channels, size_t n, double freq, double amp) {
+    SF_INFO info = {0};
+    info.samplerate = rate;
+    info.channels = channels;
+    info.format = format;
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    if (!sf) {
+        fprintf(stderr, "cannot write %s: %s\n", path, sf_strerror(NULL));
+        return 0;
+    }
+    float *x = malloc(n * (size_t)channels * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < channels; c++)
+            x[i * (size_t)channels + (size_t)c] =
+                (float)(amp * (c + 1) / channels * sin(2 * M_PI * freq * (double)i / rate));
+    sf_count_t w = sf_writef_float(sf, x, (sf_count_t)n);
+    free(x);
+    sf_close(sf);
+    return w == (sf_count_t)n;
+}
+
+/* Dominant frequency by counting rising zero crossings over the middle of the signal. */
+static double zero_cross_freq(const float *x, size_t n, double rate) {
+    size_t a = n / 10, b = n - n / 10, first = 0, last = 0, count = 0;
+    for (size_t i = a + 1; i < b; i++) {
+        if (x[i - 1] < 0 && x[i] >= 0) {
+            if (!count) first = i;
+            last = i;
+            count++;
+        }
+    }
+    if (count < 2) return 0;
+    return (double)(count - 1) * rate / (double)(last - first);
+}
+
+static double peak(const float *x, size_t n) {
+    double p = 0;
+    for (size_t i = 0; i < n; i++) p = fmax(p, fabs(x[i]));
+    return p;
+}
+
+static void test_formats(void) {
+    static const struct { const char *name; int format; double tol; } fmts[] = {
+        {"pcm16.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1e-4},
+        {"pcm24.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_24, 1e-6},
+        {"pcm32.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_32, 1e-6},
+        {"float.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 1e-7},
+        {"tone.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 1e-4},
+        {"tone.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 0.05},
+    };
+    for (size_t k = 0; k < sizeof fmts / sizeof fmts[0]; k++) {
+        const char *path = tmp_file(fmts[k].name);
+        CHECK(write_tone(path, fmts[k].format, 16000, 1, 16000, 440.0, 0.5), "%s written", fmts[k].name);
+        a2m_audio a;
+        int rc = a2m_audio_read(path, 16000, &a);
+        CHECK(rc == A2M_OK, "%s: %s", fmts[k].name, a2m_errmsg());
+        if (rc) continue;
+        CHECK(a.n == 16000, "%s: n=%zu", fmts[k].name, a.n);
+        CHECK(a.rate == 16000, "%s: rate", fmts[k].name);
+        double maxerr = 0;
+        for (size_t i = 0; i < a.n; i++)
+            maxerr = fmax(maxerr, fabs(a.samples[i] - 0.5 * sin(2 * M_PI * 440.0 * (double)i / 16000)));
+        CHECK(maxerr <= fmts[k].tol, "%s: max error %g > %g", fmts[k].name, maxerr, fmts[k].tol);
+        CHECK(!a2m_audio_is_silent(&a), "%s: not silent", fmts[k].name);
+        a2m_audio_free(&a);
+    }
+}
+
+static void test_stereo_mean(void) {
+    const char *path = tmp_file("stereo.wav");
+    CHECK(write_tone(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 16000, 2, 8000, 300.0, 0.4), "stereo written");
+    a2m_audio a;
+    CHECK(a2m_audio_read(path, 0, &a) == A2M_OK, "stereo: %s", a2m_errmsg());
+    /* channels carry 0.2 and 0.4 amplitude: the mean is 0.3 */
+    double maxerr = 0;
+    for (size_t i = 0; i < a.n; i++) {
+        float l = (float)(0.4 * 1 / 2 * sin(2 * M_PI * 300.0 * (double)i / 16000));
+        float r = (float)(0.4 * 2 / 2 * sin(2 * M_PI * 300.0 * (double)i / 16000));
+        maxerr = fmax(maxerr, fabs(a.samples[i] - (l + r) / 2.0f));
+    }
+    CHECK(a.n == 8000 && maxerr == 0, "stereo mean: n=%zu err=%g", a.n, maxerr);
+    a2m_audio_free(&a);
+}
+
+static void test_resampling(void) {
+    static const int rates[] = {8000, 22050, 44100, 48000, 96000};
+    for (size_t k = 0; k < sizeof rates / sizeof rates[0]; k++) {
+        int rate = rates[k];
+        size_t n = (size_t)rate * 3 / 2 + 7; /* 1.5 s and a few samples */
+        char name[64];
+        snprintf(name, sizeof name, "tone_%d.wav", rate);
+        const char *path = tmp_file(name);
+        CHECK(write_tone(path, SF_FORMAT_WAV | SF_FORMAT_FLOAT, rate, 1, n, 1000.0, 0.5), "%s written", name);
+        a2m_audio a;
+        int rc = a2m_audio_read(path, 16000, &a);
+        CHECK(rc == A2M_OK, "%s: %s", name, a2m_errmsg());
+        if (rc) continue;
+        size_t want = (size_t)ceil((double)n * (16000.0 / rate)); /* librosa: ceil(n * ratio) */
+        CHECK(a.n == want, "%d -> 16000: n=%zu, expected ceil(n*ratio)=%zu", rate, a.n, want);
+        double f = zero_cross_freq(a.samples, a.n, 16000);
+        CHECK(fabs(f - 1000.0) < 0.5, "%d -> 16000: tone at %.3f Hz, expected 1000", rate, f);
+        CHECK(fabs(peak(a.samples + a.n / 10, a.n * 8 / 10) - 0.5) < 0.01, "%d -> 16000: amplitude kept", rate);
+        /* against the ideal 1 kHz sine at 16 kHz, away from the edges */
+        double err2 = 0, sig2 = 0;
+        for (size_t i = a.n / 10; i < a.n - a.n / 10; i++) {
+            double ideal = 0.5 * sin(2 * M_PI * 1000.0 * (double)i / 16000);
+            err2 += (a.samples[i] - ideal) * (a.samples[i] - ideal);
+            sig2 += ideal * ideal;
+        }
+        double snr_db = 10 * log10(sig2 / fmax(err2, 1e-300));
+        CHECK(snr_db > 80, "%d -> 16000: SNR %.1f dB against the ideal tone", rate, snr_db);
+        printf("resample %5d -> 16000: %zu -> %zu samples, tone %.4f Hz, SNR %.1f dB\n", rate, n, a.n, f, snr_db);
+        a2m_audio_free(&a);
+    }
+}
+
+/* A tone above the new Nyquist frequency must vanish, not fold back. */
+static void test_antialiasing(void) {
+    size_t n = 96000;
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = (float)(0.5 * sin(2 * M_PI * 12000.0 * (double)i / 96000));
+    float *y = NULL;
+    size_t ny = 0;
+    CHECK(a2m_resample(x, n, 96000, 16000, &y, &ny) == A2M_OK && ny == 16000, "resample 12 kHz tone");
+    double e = 0;
+    for (size_t i = 1600; i + 1600 < ny; i++) e += (double)y[i] * y[i];
+    double level_db = 10 * log10(e / (double)(ny - 3200) / 0.125 + 1e-300);
+    printf("resample 96000 -> 16000: a 12 kHz tone is left at %.1f dB\n", level_db);
+    CHECK(level_db < -100, "aliased tone at %.1f dB", level_db);
+    free(x);
+    free(y);
+    CHECK(a2m_resample(NULL, 0, 0, 16000, &y, &ny) == A2M_ERR_ARG, "rate 0 rejected");
+}
+
+static void test_long_take(const char *shared) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/seed/long/Prueba.wav", shared);
+    a2m_audio a;
+    int rc = a2m_audio_read(path, 16000, &a);
+    CHECK(rc == A2M_OK, "Prueba.wav: %s", a2m_errmsg());
+    if (rc) return;
+    double seconds = (double)a.n / a.rate;
+    printf("Prueba.wav: %zu samples at 16 kHz = %.3f s\n", a.n, seconds);
+    CHECK(seconds > 23.0 && seconds < 25.5, "Prueba.wav: %.3f s, expected ~24", seconds);
+    CHECK(!a2m_audio_is_silent(&a) && peak(a.samples, a.n) <= 1.0, "Prueba.wav: level");
+    a2m_audio_free(&a);
+}
+
+static void expect_error(const char *path, int code, const char *what) {
+    a2m_audio a;
+    int rc = a2m_audio_read(path, 16000, &a);
+    CHECK(rc == code, "%s: rc=%d (%s), expected %d", what, rc, a2m_errmsg(), code);
+    CHECK(strstr(a2m_errmsg(), path) != NULL, "%s: message names the file: %s", what, a2m_errmsg());
+    CHECK(a.samples == NULL, "%s: no samples returned", what);
+}
+
+static void test_bad_inputs(void) {
+    expect_error(tmp_file("missing.wav"), A2M_ERR_IO, "missing file");
+    expect_error(tmpdir, A2M_ERR_IO, "folder");
+    FILE *f = fopen(tmp_file("text.wav"), "wb");
+    fputs("this is not audio at all, just some words\n", f);
+    fclose(f);
+    expect_error(tmp_file("text.wav"), A2M_ERR_FORMAT, "text file");
+    f = fopen(tmp_file("zero_bytes.wav"), "wb");
+    fclose(f);
+    expect_error(tmp_file("zero_bytes.wav"), A2M_ERR_EMPTY, "zero-byte file");
+    CHECK(write_tone(tmp_file("zero_frames.wav"), SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 0, 440, 0.5), "0 frames");
+    expect_error(tmp_file("zero_frames.wav"), A2M_ERR_EMPTY, "WAV with zero samples");
+
+    SF_INFO info = {0};
+    info.samplerate = 16000;
+    info.channels = 1;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    SNDFILE *sf = sf_open(tmp_file("nan.wav"), SFM_WRITE, &info);
+    float x[100] = {0};
+    x[50] = NAN;
+    sf_writef_float(sf, x, 100);
+    sf_close(sf);
+    expect_error(tmp_file("nan.wav"), A2M_ERR_NONFINITE, "NaN float WAV");
+}
+
+static void test_silence_and_write(void) {
+    float x[1600] = {0};
+    const char *path = tmp_file("silence.wav");
+    CHECK(a2m_audio_write_wav(path, x, 1600, 16000) == A2M_OK, "write silence: %s", a2m_errmsg());
+    a2m_audio a;
+    CHECK(a2m_audio_read(path, 16000, &a) == A2M_OK && a.n == 1600, "silence read back");
+    CHECK(a2m_audio_is_silent(&a), "silence detected");
+    a2m_audio_free(&a);
+
+    for (int i = 0; i < 1600; i++) x[i] = (float)(0.7 * sin(2 * M_PI * 250.0 * i / 16000.0));
+    x[10] = 3.0f; /* clipped, not wrapped */
+    CHECK(a2m_audio_write_wav(path, x, 1600, 16000) == A2M_OK, "write tone");
+    CHECK(a2m_audio_read(path, 0, &a) == A2M_OK && a.n == 1600, "tone read back");
+    double maxerr = 0;
+    for (int i = 0; i < 1600; i++) if (i != 10) maxerr = fmax(maxerr, fabs(a.samples[i] - x[i]));
+    CHECK(maxerr < 1.0 / 32767 + 1e-7, "16-bit round trip error %g", maxerr);
+    CHECK(a.samples[10] > 0.99f, "clipping keeps the sign: %g", a.samples[10]);
+    a2m_audio_free(&a);
+    CHECK(a2m_audio_write_wav(tmpdir, x, 10, 16000) == A2M_ERR_IO, "writing onto a folder fails");
+}
+
+static void test_stream(void) {
+    /* a WAV through a stream */
+    const char *path = tmp_file("pcm16.wav");
+    FILE *fp = fopen(path, "rb");
+    a2m_audio a;
+    CHECK(fp && a2m_audio_read_stream(fp, "stdin", 0, 16000, &a) == A2M_OK, "WAV stream: %s", a2m_errmsg());
+    CHECK(a.n == 16000, "WAV stream length %zu", a.n);
+    a2m_audio_free(&a);
+    if (fp) fclose(fp);
+    /* raw float32 at 8 kHz, resampled */
+    fp = tmpfile();
+    for (int i = 0; i < 8000; i++) {
+        float v = (float)(0.5 * sin(2 * M_PI * 500.0 * i / 8000.0));
+        fwrite(&v, 4, 1, fp);
+    }
+    rewind(fp);
+    CHECK(a2m_audio_read_stream(fp, "stdin", 8000, 16000, &a) == A2M_OK, "raw stream: %s", a2m_errmsg());
+    CHECK(a.n == 16000 && fabs(zero_cross_freq(a.samples, a.n, 16000) - 500) < 0.5, "raw stream resampled");
+    a2m_audio_free(&a);
+    fclose(fp);
+    /* truncated raw stream, empty stream, garbage stream */
+    fp = tmpfile();
+    fwrite("abcdefg", 1, 7, fp);
+    rewind(fp);
+    CHECK(a2m_audio_read_stream(fp, "stdin", 16000, 16000, &a) == A2M_ERR_FORMAT, "raw length not /4");
+    rewind(fp);
+    CHECK(a2m_audio_read_stream(fp, "stdin", 0, 16000, &a) == A2M_ERR_FORMAT, "garbage stream");
+    CHECK(strstr(a2m_errmsg(), "stdin") != NULL, "stream message names the stream");
+    fclose(fp);
+    fp = tmpfile();
+    CHECK(a2m_audio_read_stream(fp, "stdin", 0, 16000, &a) == A2M_ERR_EMPTY, "empty stream");
+    fclose(fp);
+}
+
+static void test_synth(void) {
+    a2m_synth_params p = a2m_synth_default_params();
+    CHECK(p.rate == 16000 && p.n_harmonics == 12 && p.gain == 0.5 && p.vibrato_hz == 5.5, "default params");
+    a2m_note note = {0.1, 1.1, 60, 100, 0};
+    float *y = NULL, *y2 = NULL;
+    size_t n = 0, n2 = 0;
+    CHECK(a2m_synth_render(&note, 1, p, &y, &n) == A2M_OK, "render: %s", a2m_errmsg());
+    CHECK(n == (size_t)llround((1.1 + 0.08) * 16000), "length = last offset + release: %zu", n);
+    CHECK(fabs(peak(y, n) - 0.5) < 1e-6, "peak = gain: %g", peak(y, n));
+    CHECK(peak(y, 1600) == 0, "silent before the onset");
+    double f0 = test_f0_autocorr(y + 8000, 4800, 16000, 80, 1000);
+    CHECK(fabs(test_hz_to_midi(f0) - 60) < 0.3, "note 60 sounds at %.2f Hz (MIDI %.2f)", f0, test_hz_to_midi(f0));
+    CHECK(a2m_synth_render(&note, 1, p, &y2, &n2) == A2M_OK && n2 == n && memcmp(y, y2, n * sizeof *y) == 0,
+          "deterministic for a seed");
+    free(y2);
+    p.seed = 2;
+    CHECK(a2m_synth_render(&note, 1, p, &y2, &n2) == A2M_OK && n2 == n && memcmp(y, y2, n * sizeof *y) != 0,
+          "another seed, another take");
+    free(y2);
+    free(y);
+    p = a2m_synth_default_params();
+    p.transpose = -12;
+    p.duration_s = 2.0;
+    CHECK(a2m_synth_render(&note, 1, p, &y, &n) == A2M_OK && n == 32000, "duration sets the length");
+    f0 = test_f0_autocorr(y + 8000, 4800, 16000, 80, 1000);
+    CHECK(fabs(test_hz_to_midi(f0) - 48) < 0.3, "transposed to MIDI 48: %.2f Hz", f0);
+    CHECK(peak(y + 19200, 32000 - 19200) == 0, "silent after the release");
+    free(y);
+    /* no notes: silence of the given duration, or nothing to render */
+    CHECK(a2m_synth_render(NULL, 0, p, &y, &n) == A2M_OK && n == 32000 && peak(y, n) == 0, "silence");
+    free(y);
+    p.duration_s = 0;
+    CHECK(a2m_synth_render(NULL, 0, p, &y, &n) == A2M_ERR_EMPTY && y == NULL, "nothing to render");
+    a2m_note bad = {0.5, 0.2, 60, 100, 0};
+    CHECK(a2m_synth_render(&bad, 1, p, &y, &n) == A2M_ERR_RANGE, "offset before onset");
+    bad = (a2m_note){0.0, NAN, 60, 100, 0};
+    CHECK(a2m_synth_render(&bad, 1, p, &y, &n) == A2M_ERR_NONFINITE, "NaN note");
+    p.rate = 0;
+    CHECK(a2m_synth_render(&note, 1, p, &y, &n) == A2M_ERR_ARG, "bad rate");
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/a2m_test_audio.XXXXXX");
+    if (!mkdtemp(tmpdir)) return 1;
+    test_formats();
+    test_stereo_mean();
+    test_resampling();
+    test_antialiasing();
+    test_bad_inputs();
+    test_silence_and_write();
+    test_stream();
+    test_synth();
+    const char *shared = test_shared_dir();
+    if (shared) test_long_take(shared);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot clean %s\n", tmpdir);
+    return test_done("test_audio");
+}
