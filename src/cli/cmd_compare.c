@@ -12,7 +12,7 @@
 
 static const char *usage =
     "usage: a2m compare REF EST [--json] [--onset-tolerance S] [--pitch-tolerance CENTS]\n"
-    "                           [--offset-ratio R] [--offset-min S]\n"
+    "                           [--offset-ratio R] [--offset-min S] [--list]\n"
     "       a2m compare --frames REF.npy EST.npy [--classes N] [--json]\n"
     "Note metrics as mir_eval.transcription (COnPOff, COnP, COn: precision, recall, F1, average overlap)\n"
     "of two MIDI files or notes CSVs (onset_s,offset_s,midi_pitch); or frame metrics as scikit-learn\n"
@@ -42,7 +42,7 @@ static int load_labels(const char *path, int64_t **v, size_t *n) {
 
 int cmd_compare(int argc, char **argv) {
     const char *ref = NULL, *est = NULL, *v;
-    int json = 0, frames = 0, classes = 0;
+    int json = 0, frames = 0, classes = 0, list = 0;
     a2m_note_metric_params p = a2m_note_metric_default_params();
     for (int i = 1; i < argc; i++) {
         int r = 0;
@@ -51,6 +51,7 @@ int cmd_compare(int argc, char **argv) {
             return 0;
         }
         if (!strcmp(argv[i], "--json")) json = r = 1;
+        else if (!strcmp(argv[i], "--list")) list = r = 1;
         else if (!strcmp(argv[i], "--frames")) frames = r = 1;
         else if ((r = cli_opt(argc, argv, &i, "--classes", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--classes", v, 1, A2M_MAX_CLASSES, &classes) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--onset-tolerance", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--onset-tolerance", v, 0, 10, &p.onset_tolerance) ? 1 : -1;
@@ -105,6 +106,12 @@ int cmd_compare(int argc, char **argv) {
             json_decref(o);
         } else {
             printf("reference %s: %zu notes; estimate %s: %zu notes\n", ref, r.n, est, e.n);
+            for (size_t i = 0; list && i < (r.n > e.n ? r.n : e.n); i++) {
+                char a[64] = "", b[64] = "";
+                if (i < r.n) snprintf(a, sizeof a, "%8.3f %8.3f %5.1f", r.notes[i].onset, r.notes[i].offset, r.notes[i].pitch);
+                if (i < e.n) snprintf(b, sizeof b, "%8.3f %8.3f %5.1f", e.notes[i].onset, e.notes[i].offset, e.notes[i].pitch);
+                printf("  ref %-26s   est %s\n", a, b);
+            }
             printf("%-8s %9s %9s %9s %9s\n", "", "precision", "recall", "f1", "overlap");
             const a2m_prf *rows[3] = {&nm.onset_pitch_offset, &nm.onset_pitch, &nm.onset};
             const char *names[3] = {"COnPOff", "COnP", "COn"};
