@@ -138,15 +138,12 @@ static void lstm_dir_forward(float *out, const float *x_tm, const lstm_weights *
                 memset(ob, 0, (size_t)H * sizeof *ob);
                 continue;
             }
-            for (int j = 0; j < H; j++) {
-                float ig = sigmoidf(gb[j]), fg = sigmoidf(gb[H + j]);
-                float gg = tanhf(gb[2 * H + j]), og = sigmoidf(gb[3 * H + j]);
-                gb[j] = ig, gb[H + j] = fg, gb[2 * H + j] = gg, gb[3 * H + j] = og;
-                float cn = fg * csb[j] + ig * gg;
-                float hn = og * tanhf(cn);
-                cb[j] = csb[j] = cn;
-                hb[j] = hsb[j] = ob[j] = hn;
-            }
+            /* activations as whole-vector loops so they vectorise (libmvec expf/tanhf) */
+            for (int j = 0; j < 2 * H; j++) gb[j] = sigmoidf(gb[j]);
+            for (int j = 2 * H; j < 3 * H; j++) gb[j] = tanhf(gb[j]);
+            for (int j = 3 * H; j < 4 * H; j++) gb[j] = sigmoidf(gb[j]);
+            for (int j = 0; j < H; j++) cb[j] = csb[j] = gb[H + j] * csb[j] + gb[j] * gb[2 * H + j];
+            for (int j = 0; j < H; j++) hb[j] = hsb[j] = ob[j] = gb[3 * H + j] * tanhf(cb[j]);
         }
     }
 }
