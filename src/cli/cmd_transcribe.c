@@ -1,7 +1,269 @@
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "a2m/audio.h"
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "a2m/transcribe.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/report.h"
+
+static const char *usage =
+    "usage: a2m transcribe [--model MODEL] INPUT... [-o OUT] [options]\n"
+    "Audio (any format libsndfile reads, any rate, any length) -> MIDI.\n"
+    "With one input, -o is the MIDI file (default: INPUT with .mid); with several, -o is a folder.\n"
+    "INPUT '-' reads audio from standard input (a WAV stream, or raw float32 with --raw-rate).\n\n"
+    "options:\n"
+    "  --model M            model file (default: $A2M_MODEL, else models/a2m-crnn.safetensors)\n"
+    "  --window S           window length in seconds (4 = training length); 0 = one sequence\n"
+    "  --hop S              window step in seconds (2); overlapping windows are blended\n"
+    "  --max-gap N[ms]      fill silence gaps shorter than N frames (5) or N ms\n"
+    "  --min-note N[ms]     drop notes shorter than N frames (10) or N ms\n"
+    "  --csv / --json       also write notes (onset, offset, pitch, name, confidence mean/variance)\n"
+    "  --probs              also write frame probabilities .npy [frames x classes]\n"
+    "  --print              print the notes to standard output\n"
+    "  --tempo BPM --ticks-per-beat N --program P   MIDI writer settings (120, 480, 0)\n"
+    "  --jobs N             inputs transcribed in parallel (1)\n"
+    "  --raw-rate HZ        standard input is raw float32 mono at this rate\n"
+    "  --force              overwrite existing outputs\n";
+
+typedef struct tr_opts {
+    a2m_transcribe_params tp;
+    a2m_midi_write_params mp;
+    int csv, json, probs, print, force, jobs;
+    double raw_rate;
+} tr_opts;
+
+/* "10" (frames) or "120ms" */
+static int parse_frames_or_ms(const char *cmd, const char *opt, const char *v, int *frames, double *ms) {
+    size_t n = strlen(v);
+    if (n > 2 && !strcmp(v + n - 2, "ms")) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.*s", (int)(n - 2), v);
+        return cli_parse_double(cmd, opt, buf, 0, 1e6, ms);
+    }
+    *ms = -1;
+    return cli_parse_int(cmd, opt, v, 0, 1000000, frames);
+}
+
+/* Default model: $A2M_MODEL, then models/ beside the executable's source tree, then ./models. */
+static const char *default_model(char *buf, size_t n) {
+    const char *env = getenv("A2M_MODEL");
+    if (env && *env) return env;
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *dir = dirname(exe);
+        const char *rel[] = {"%s/../models/a2m-crnn.safetensors", "%s/models/a2m-crnn.safetensors",
+                             "%s/../share/a2m/models/a2m-crnn.safetensors"};
+        for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
+            snprintf(buf, n, rel[i], dir);
+            if (a2m_path_exists(buf)) return buf;
+        }
+    }
+    snprintf(buf, n, "models/a2m-crnn.safetensors");
+    return buf;
+}
+
+static void out_name(char *dst, size_t n, const char *base, const char *ext) {
+    snprintf(dst, n, "%s%s", base, ext);
+}
+
+static int write_notes_csv(const char *path, const a2m_transcription *r, int force) {
+    a2m_atomic_file f;
+    int rc = a2m_atomic_open(&f, path, force);
+    if (rc) return rc;
+    fputs("onset_s,offset_s,midi_pitch,note,confidence,confidence_var\n", f.fp);
+    for (size_t i = 0; i < r->n_notes; i++) {
+        char nm[8];
+        const a2m_transcribed_note *t = &r->notes[i];
+        fprintf(f.fp, "%.6f,%.6f,%d,%s,%.4f,%.6f\n", t->note.onset, t->note.offset, (int)t->note.pitch,
+                a2m_note_name((int)t->note.pitch, nm), t->confidence, t->confidence_var);
+    }
+    return a2m_atomic_commit(&f);
+}
+
+static int write_notes_json(const char *path, const char *input, const a2m_transcription *r, int force) {
+    if (!force && a2m_path_exists(path)) return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to overwrite)", path);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < r->n_notes; i++) {
+        char nm[8];
+        const a2m_transcribed_note *t = &r->notes[i];
+        json_array_append_new(arr, json_pack("{s:f,s:f,s:i,s:s,s:f,s:f}", "onset", t->note.onset, "offset", t->note.offset,
+                                             "pitch", (int)t->note.pitch, "name", a2m_note_name((int)t->note.pitch, nm),
+                                             "confidence", t->confidence, "confidence_var", t->confidence_var));
+    }
+    json_t *o = json_pack("{s:s,s:f,s:I,s:o}", "input", input, "frame_seconds", r->frame_seconds, "frames",
+                          (json_int_t)r->n_frames, "notes", arr);
+    int rc = report_write_json(path, o);
+    json_decref(o);
+    return rc;
+}
+
+static int write_outputs(const char *input, const char *midi_path, const a2m_transcription *r, const tr_opts *o) {
+    char base[PATH_MAX], p[PATH_MAX + 16];
+    snprintf(base, sizeof base, "%s", midi_path);
+    char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
+    if (dot && (!slash || dot > slash)) *dot = '\0';
+    /* check every output first, so nothing is half-written when one exists */
+    const char *exts[4] = {NULL, o->csv ? ".csv" : NULL, o->json ? ".json" : NULL, o->probs ? ".probs.npy" : NULL};
+    for (int i = 0; i < 4 && !o->force; i++) {
+        if (i == 0) snprintf(p, sizeof p, "%s", midi_path);
+        else if (exts[i]) out_name(p, sizeof p, base, exts[i]);
+        else continue;
+        if (a2m_path_exists(p)) return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to overwrite)", p);
+    }
+    a2m_note *notes = malloc((r->n_notes + 1) * sizeof *notes);
+    if (!notes) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < r->n_notes; i++) notes[i] = r->notes[i].note;
+    int rc = a2m_midi_write(midi_path, notes, r->n_notes, o->mp);
+    free(notes);
+    if (!rc && o->csv) out_name(p, sizeof p, base, ".csv"), rc = write_notes_csv(p, r, 1);
+    if (!rc && o->json) out_name(p, sizeof p, base, ".json"), rc = write_notes_json(p, input, r, 1);
+    if (!rc && o->probs) {
+        out_name(p, sizeof p, base, ".probs.npy");
+        size_t shape[2] = {r->n_frames, (size_t)r->n_classes};
+        rc = a2m_npy_save(p, A2M_F32, 2, shape, r->probs);
+    }
+    return rc;
+}
+
+static void print_notes(FILE *out, const char *input, const a2m_transcription *r) {
+    fprintf(out, "# %s: %zu notes\n", input, r->n_notes);
+    for (size_t i = 0; i < r->n_notes; i++) {
+        char nm[8];
+        const a2m_transcribed_note *t = &r->notes[i];
+        fprintf(out, "%8.3f %8.3f  %-4s (%d)  confidence %.2f\n", t->note.onset, t->note.offset,
+                a2m_note_name((int)t->note.pitch, nm), (int)t->note.pitch, t->confidence);
+    }
+}
+
+/* stdin: the stream is read to its end, then transcribed; notes are printed as CSV lines. */
+static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *o) {
+    a2m_audio a;
+    int rc = a2m_audio_read_stream(stdin, "<stdin>", o->raw_rate, a2m_model_get_info(m)->cqt.sample_rate, &a);
+    if (rc) return rc;
+    a2m_transcriber *t;
+    rc = a2m_transcriber_new(m, o->tp, &t);
+    a2m_transcription r;
+    if (!rc) rc = a2m_transcribe_samples(t, a.samples, a.n, &r);
+    if (!rc) {
+        for (size_t i = 0; i < r.n_notes; i++)
+            printf("%.6f,%.6f,%d,%.4f\n", r.notes[i].note.onset, r.notes[i].note.offset, (int)r.notes[i].note.pitch,
+                   r.notes[i].confidence);
+        fflush(stdout);
+        if (out) rc = write_outputs("<stdin>", out, &r, o);
+        a2m_transcription_free(&r);
+    }
+    a2m_transcriber_del(t);
+    a2m_audio_free(&a);
+    return rc;
+}
 
 int cmd_transcribe(int argc, char **argv) {
-    (void)argc;
-    return cli_fail("%s: not implemented yet", argv[0]);
+    tr_opts o = {a2m_transcribe_default_params(), a2m_midi_write_default_params(), 0, 0, 0, 0, 0, 1, 0};
+    const char *model = NULL, *out = NULL, *v;
+    const char **inputs = calloc((size_t)argc, sizeof *inputs);
+    int n_in = 0;
+    if (!inputs) return cli_fail("out of memory");
+    for (int i = 1; i < argc; i++) {
+        int r = 0;
+        if (cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            free(inputs);
+            return 0;
+        }
+        if ((r = cli_opt(argc, argv, &i, "--model", &v))) model = v;
+        else if ((r = cli_opt(argc, argv, &i, "-o", &v))) out = v;
+        else if ((r = cli_opt(argc, argv, &i, "--window", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--window", v, 0, 3600, &o.tp.window_s) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--hop", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--hop", v, 0.01, 3600, &o.tp.hop_s) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--max-gap", &v))) r = r < 0 ? r : parse_frames_or_ms(argv[0], "--max-gap", v, &o.tp.max_gap_frames, &o.tp.max_gap_ms) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--min-note", &v))) r = r < 0 ? r : parse_frames_or_ms(argv[0], "--min-note", v, &o.tp.min_note_frames, &o.tp.min_note_ms) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--tempo", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--tempo", v, 1, 1000, &o.mp.tempo_bpm) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--ticks-per-beat", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--ticks-per-beat", v, 1, 32767, &o.mp.ticks_per_beat) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--program", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--program", v, 0, 127, &o.mp.program) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--jobs", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--jobs", v, 1, 256, &o.jobs) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--raw-rate", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--raw-rate", v, 100, 1e6, &o.raw_rate) ? 1 : -1;
+        else if (!strcmp(argv[i], "--csv")) o.csv = r = 1;
+        else if (!strcmp(argv[i], "--json")) o.json = r = 1;
+        else if (!strcmp(argv[i], "--probs")) o.probs = r = 1;
+        else if (!strcmp(argv[i], "--print")) o.print = r = 1;
+        else if (!strcmp(argv[i], "--force")) o.force = r = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) {
+            free(inputs);
+            return cli_usage_error(argv[0], "unknown option %s", argv[i]);
+        } else inputs[n_in++] = argv[i], r = 1;
+        if (r < 0) {
+            free(inputs);
+            return 2;
+        }
+    }
+    if (n_in == 0) {
+        free(inputs);
+        return cli_usage_error(argv[0], "needs at least one input");
+    }
+    char mbuf[PATH_MAX];
+    if (!model) model = default_model(mbuf, sizeof mbuf);
+    a2m_model *m;
+    int rc = a2m_model_load(model, NULL, &m);
+    if (rc) {
+        free(inputs);
+        return cli_lib_fail(rc);
+    }
+    if (n_in == 1 && !strcmp(inputs[0], "-")) {
+        rc = transcribe_stdin(m, out, &o);
+        a2m_model_free(m);
+        free(inputs);
+        return rc ? cli_lib_fail(rc) : 0;
+    }
+    if (n_in > 1 && out && (rc = a2m_mkdirs(out))) {
+        a2m_model_free(m);
+        free(inputs);
+        return cli_lib_fail(rc);
+    }
+    int failed = 0;
+    cli_progress *bar = n_in > 1 ? cli_progress_new("transcribe", (size_t)n_in) : NULL;
+    size_t done = 0;
+#pragma omp parallel for num_threads(o.jobs) schedule(dynamic, 1) reduction(+ : failed)
+    for (int i = 0; i < n_in; i++) {
+        a2m_transcriber *t = NULL;
+        a2m_transcription r;
+        int lrc = a2m_transcriber_new(m, o.tp, &t);
+        if (!lrc) lrc = a2m_transcribe_file(t, inputs[i], &r);
+        char midi[PATH_MAX + 8];
+        if (!lrc) {
+            char stem[PATH_MAX];
+            snprintf(stem, sizeof stem, "%s", inputs[i]);
+            char *dot = strrchr(stem, '.'), *slash = strrchr(stem, '/');
+            if (dot && (!slash || dot > slash)) *dot = '\0';
+            if (n_in == 1 && out) snprintf(midi, sizeof midi, "%s", out);
+            else if (out) snprintf(midi, sizeof midi, "%s/%s.mid", out, slash ? strrchr(stem, '/') + 1 : stem);
+            else snprintf(midi, sizeof midi, "%s.mid", stem);
+            lrc = write_outputs(inputs[i], midi, &r, &o);
+#pragma omp critical
+            {
+                if (o.print) print_notes(stdout, inputs[i], &r);
+                if (!lrc && n_in == 1 && !o.print)
+                    fprintf(stderr, "%s: %zu notes -> %s\n", inputs[i], r.n_notes, midi);
+            }
+            a2m_transcription_free(&r);
+        }
+        a2m_transcriber_del(t);
+#pragma omp critical
+        {
+            if (lrc) cli_lib_fail(lrc);
+            cli_progress_update(bar, ++done, inputs[i]);
+        }
+        failed += lrc != 0;
+    }
+    if (bar) cli_progress_done(bar, NULL);
+    a2m_model_free(m);
+    free(inputs);
+    return failed ? 1 : 0;
 }

@@ -294,8 +294,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
                                                                  : (float)pow(total / (C * counts[c]), p.class_weight_power);
     const float *cw = p.class_weight_power == 0 ? NULL : class_w;
 
+    sample *canonical = samples ? malloc(n_samples * sizeof *canonical) : NULL;
+    if (canonical) memcpy(canonical, samples, n_samples * sizeof *canonical);
     batch_buf tb = {0}, vb = {0};
-    if (!opt || !samples) rc = a2m_error(A2M_ERR_NOMEM, "training: out of memory");
+    if (!opt || !samples || !canonical) rc = a2m_error(A2M_ERR_NOMEM, "training: out of memory");
     if (!rc) rc = batch_alloc(&tb, m, p.batch, maxT, 1);
     if (!rc && n_val) rc = batch_alloc(&vb, m, p.batch, maxV, 0);
     size_t n_val_frames = 0;
@@ -322,6 +324,8 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     size_t n_batches = (n_samples + (size_t)p.batch - 1) / (size_t)p.batch;
     for (int e = st.epoch; e < p.epochs && !rc; e++) {
         double t0 = now_s();
+        /* each epoch shuffles the canonical order (so a resumed run shuffles as an uninterrupted one) */
+        memcpy(samples, canonical, n_samples * sizeof *samples);
         for (size_t i = n_samples - 1; i > 0; i--) { /* Fisher-Yates with our own RNG */
             size_t j = (size_t)(nn_rng_next(&st.rng) % (i + 1));
             sample tmp = samples[i];
@@ -411,6 +415,6 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         a2m_model_free(m);
     }
     batch_free(&tb), batch_free(&vb);
-    free(opt), free(samples), free(vpred), free(vtrue), free(st.log);
+    free(opt), free(samples), free(canonical), free(vpred), free(vtrue), free(st.log);
     return rc;
 }
