@@ -54,6 +54,9 @@ expect_fail 1 "$tmp/missing.wav" "$tmp/o_b.npy" -- "$bin" labels "$shared/data/s
 expect_fail 1 "$tmp/folder.mid" "" -- "$bin" labels "$shared/data/seed/audio/midi_001.mid" -o "$tmp/folder.mid"
 expect_fail 1 "$tmp/folder.mid" "$tmp/both.wav" -- "$bin" synth --notes "60:0-1" -o "$tmp/both.wav" --write-midi "$tmp/folder.mid"
 expect_fail 1 "$tmp/folder.mid" "" -- "$bin" synth --notes "60:0-1" -o "$tmp/folder.mid"
+printf '0,4000,60\n' >"$tmp/long.csv"
+expect_fail 1 "$tmp/long.csv" "$tmp/long.wav" -- "$bin" synth "$tmp/long.csv" -o "$tmp/long.wav"
+expect_fail 1 "--notes" "$tmp/long.wav" -- "$bin" synth --notes "60:0-4000" -o "$tmp/long.wav"
 ls "$tmp"/*.tmp.* >/dev/null 2>&1 && bad "temporary files left: $(ls "$tmp"/*.tmp.*)" || ok
 
 # --- reference-exact labels ---

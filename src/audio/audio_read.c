@@ -69,6 +69,9 @@ static int decode_mono(SNDFILE *sf, const SF_INFO *info, const char *name, sampl
     return rc;
 }
 
+static int resample_named(const float *x, size_t n, double in_rate, double out_rate, const char *name, float **y,
+                          size_t *ny);
+
 /* Empty / non-finite checks, then resampling to target_rate (<= 0: keep). Takes b->x. */
 static int finish_audio(sample_buf *b, double rate, double target_rate, const char *name, a2m_audio *out) {
     if (b->n == 0) {
@@ -82,20 +85,17 @@ static int finish_audio(sample_buf *b, double rate, double target_rate, const ch
         }
     }
     if (target_rate <= 0 || target_rate == rate) {
-        out->samples = b->x;
+        float *fit = realloc(b->x, b->n * sizeof *fit); /* give back the growth slack */
+        out->samples = fit ? fit : b->x;
         out->n = b->n;
         out->rate = rate;
         return A2M_OK;
     }
     float *y = NULL;
     size_t ny = 0;
-    int rc = a2m_resample(b->x, b->n, rate, target_rate, &y, &ny);
+    int rc = resample_named(b->x, b->n, rate, target_rate, name, &y, &ny);
     free(b->x);
-    if (rc) {
-        char detail[256];
-        snprintf(detail, sizeof detail, "%s", a2m_errmsg());
-        return a2m_error(rc, "%s: %s", name, detail);
-    }
+    if (rc) return rc;
     out->samples = y;
     out->n = ny;
     out->rate = target_rate;
@@ -234,19 +234,25 @@ int a2m_audio_read_stream(FILE *fp, const char *name, double raw_rate, double ta
 
 /* ---- resampling ---- */
 int a2m_resample(const float *x, size_t n, double in_rate, double out_rate, float **y, size_t *ny) {
+    return resample_named(x, n, in_rate, out_rate, "resample", y, ny);
+}
+
+/* a2m_resample with name (the file) in error messages. */
+static int resample_named(const float *x, size_t n, double in_rate, double out_rate, const char *name, float **y,
+                          size_t *ny) {
     *y = NULL;
     *ny = 0;
     if (!(in_rate > 0) || !(out_rate > 0) || !isfinite(in_rate) || !isfinite(out_rate))
-        return a2m_error(A2M_ERR_ARG, "resample: bad rates %g -> %g", in_rate, out_rate);
+        return a2m_error(A2M_ERR_ARG, "%s: bad sample rates %g -> %g", name, in_rate, out_rate);
     /* python-soxr sizes its buffer as ceil(n * out / in); librosa then fixes the
      * length to ceil(n * (out / in)), zero-padding or cutting. Both kept exactly. */
     double soxr_len = ceil((double)n * out_rate / in_rate);
     double librosa_len = ceil((double)n * (out_rate / in_rate));
     double cap = fmax(soxr_len, librosa_len);
-    if (cap > (double)(SIZE_MAX / sizeof(float) / 2)) return a2m_error(A2M_ERR_RANGE, "resample: output too long");
+    if (cap > (double)(SIZE_MAX / sizeof(float) / 2)) return a2m_error(A2M_ERR_RANGE, "%s: resampled audio too long", name);
     size_t olen = (size_t)soxr_len, final_len = (size_t)librosa_len;
     float *out = calloc(cap > 0 ? (size_t)cap : 1, sizeof *out);
-    if (!out) return a2m_error(A2M_ERR_NOMEM, "resample: out of memory");
+    if (!out) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
     if (n == 0 || olen == 0) {
         *y = out;
         *ny = final_len;
@@ -258,7 +264,7 @@ int a2m_resample(const float *x, size_t n, double in_rate, double out_rate, floa
     soxr_t s = soxr_create(in_rate, out_rate, 1, &err, &io, &q, NULL);
     if (err || !s) {
         free(out);
-        return a2m_error(A2M_ERR_INTERNAL, "resample: soxr_create failed (%s)", err ? err : "?");
+        return a2m_error(A2M_ERR_INTERNAL, "%s: soxr_create failed (%s)", name, err ? err : "?");
     }
     /* Fed in chunks (as python-soxr does) so long inputs stay fast. */
     size_t chunk = (size_t)(48000.0 * in_rate / out_rate);
@@ -278,7 +284,7 @@ int a2m_resample(const float *x, size_t n, double in_rate, double out_rate, floa
     soxr_delete(s);
     if (err) {
         free(out);
-        return a2m_error(A2M_ERR_INTERNAL, "resample: soxr failed (%s)", err);
+        return a2m_error(A2M_ERR_INTERNAL, "%s: soxr failed (%s)", name, err);
     }
     *y = out;
     *ny = final_len;

@@ -127,7 +127,11 @@ int cmd_synth(int argc, char **argv) {
     float *y = NULL;
     size_t n = 0;
     int rc = a2m_synth_render(notes.notes, notes.n, p, &y, &n);
-    if (!rc) rc = a2m_audio_write_wav(out, y, n, p.rate);
+    if (rc) {
+        a2m_notes_free(&notes);
+        return cli_fail("%s: %s", in ? in : "--notes", a2m_errmsg()); /* name the input */
+    }
+    rc = a2m_audio_write_wav(out, y, n, p.rate);
     free(y);
     if (!rc && midi_out) {
         /* the MIDI describes the audio: transposed notes */

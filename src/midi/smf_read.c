@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_NOTES = 1 << 20 };
+enum { MAX_NOTES = 1 << 20, MAX_EVENTS = 1 << 22 };
 static const size_t MIDI_MAX_BYTES = (size_t)16 << 20;
 static const uint32_t DEFAULT_TEMPO_US = 500000;
 
@@ -40,6 +40,7 @@ typedef struct msg_list {
 } msg_list;
 
 static int msg_push(msg_list *l, midi_msg m, const char *name) {
+    if (l->n >= MAX_EVENTS) return a2m_error(A2M_ERR_RANGE, "%s: more than %d MIDI events", name, MAX_EVENTS);
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 256;
         midi_msg *nm = realloc(l->m, cap * sizeof *nm);

@@ -68,38 +68,42 @@ static int by_tick_off_first(const void *a, const void *b) {
 /* Largest tick a variable-length quantity can hold. */
 static const double MAX_TICK = 268435455.0;
 
-static int check_params(a2m_midi_write_params p) {
+static int check_params(a2m_midi_write_params p, const char *name) {
     if (p.ticks_per_beat < 1 || p.ticks_per_beat > 32767)
-        return a2m_error(A2M_ERR_ARG, "MIDI: ticks per beat %d outside 1..32767", p.ticks_per_beat);
+        return a2m_error(A2M_ERR_ARG, "%s: ticks per beat %d outside 1..32767", name, p.ticks_per_beat);
     if (!(p.tempo_bpm >= 4.0 && p.tempo_bpm <= 1000.0))
-        return a2m_error(A2M_ERR_ARG, "MIDI: tempo %g bpm outside 4..1000", p.tempo_bpm);
-    if (p.program < 0 || p.program > 127) return a2m_error(A2M_ERR_ARG, "MIDI: program %d outside 0..127", p.program);
-    if (p.channel < 0 || p.channel > 15) return a2m_error(A2M_ERR_ARG, "MIDI: channel %d outside 0..15", p.channel);
-    if (p.velocity < 1 || p.velocity > 127) return a2m_error(A2M_ERR_ARG, "MIDI: velocity %d outside 1..127", p.velocity);
+        return a2m_error(A2M_ERR_ARG, "%s: tempo %g bpm outside 4..1000", name, p.tempo_bpm);
+    if (p.program < 0 || p.program > 127)
+        return a2m_error(A2M_ERR_ARG, "%s: program %d outside 0..127", name, p.program);
+    if (p.channel < 0 || p.channel > 15) return a2m_error(A2M_ERR_ARG, "%s: channel %d outside 0..15", name, p.channel);
+    if (p.velocity < 1 || p.velocity > 127)
+        return a2m_error(A2M_ERR_ARG, "%s: velocity %d outside 1..127", name, p.velocity);
     return A2M_OK;
 }
 
-int a2m_midi_encode(const a2m_note *notes, size_t n, a2m_midi_write_params p, uint8_t **buf, size_t *len) {
+/* a2m_midi_encode with name (the output file) in error messages. */
+static int encode_named(const a2m_note *notes, size_t n, a2m_midi_write_params p, const char *name, uint8_t **buf,
+                        size_t *len) {
     *buf = NULL;
     *len = 0;
-    int rc = check_params(p);
+    int rc = check_params(p, name);
     if (rc) return rc;
     uint32_t tempo_us = (uint32_t)lround(60e6 / p.tempo_bpm);
     double seconds_per_tick = (double)tempo_us * 1e-6 / p.ticks_per_beat;
     note_event *ev = malloc((n ? n : 1) * 2 * sizeof *ev);
-    if (!ev) return a2m_error(A2M_ERR_NOMEM, "MIDI: out of memory");
+    if (!ev) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
     for (size_t i = 0; i < n; i++) {
         const a2m_note *nt = &notes[i];
         if (!isfinite(nt->onset) || !isfinite(nt->offset) || !isfinite(nt->pitch)) {
             free(ev);
-            return a2m_error(A2M_ERR_NONFINITE, "MIDI: note %zu has a non-finite time or pitch", i);
+            return a2m_error(A2M_ERR_NONFINITE, "%s: note %zu has a non-finite time or pitch", name, i);
         }
         double on = round(nt->onset / seconds_per_tick), off = round(nt->offset / seconds_per_tick);
         double pitch = round(nt->pitch);
         if (on < 0 || off > MAX_TICK || nt->offset <= nt->onset || pitch < 0 || pitch > 127) {
             free(ev);
-            return a2m_error(A2M_ERR_RANGE, "MIDI: note %zu (%.3f-%.3f s, pitch %g) out of range", i, nt->onset,
-                             nt->offset, nt->pitch);
+            return a2m_error(A2M_ERR_RANGE, "%s: note %zu (%.3f-%.3f s, pitch %g) out of range", name, i,
+                             nt->onset, nt->offset, nt->pitch);
         }
         if (off <= on) off = on + 1; /* never shorter than one tick */
         uint8_t vel = (uint8_t)(nt->velocity >= 1 && nt->velocity <= 127 ? nt->velocity : p.velocity);
@@ -140,22 +144,22 @@ int a2m_midi_encode(const a2m_note *notes, size_t n, a2m_midi_write_params p, ui
     free(track.b);
     if (failed) {
         free(file.b);
-        return a2m_error(A2M_ERR_NOMEM, "MIDI: out of memory");
+        return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
     }
     *buf = file.b;
     *len = file.n;
     return A2M_OK;
 }
 
+int a2m_midi_encode(const a2m_note *notes, size_t n, a2m_midi_write_params p, uint8_t **buf, size_t *len) {
+    return encode_named(notes, n, p, "MIDI", buf, len);
+}
+
 int a2m_midi_write(const char *path, const a2m_note *notes, size_t n, a2m_midi_write_params p) {
     uint8_t *buf = NULL;
     size_t len = 0;
-    int rc = a2m_midi_encode(notes, n, p, &buf, &len);
-    if (rc) {
-        char detail[256];
-        snprintf(detail, sizeof detail, "%s", a2m_errmsg());
-        return a2m_error(rc, "%s: %s", path, detail);
-    }
+    int rc = encode_named(notes, n, p, path, &buf, &len);
+    if (rc) return rc;
     a2m_atomic_file f;
     rc = a2m_atomic_open(&f, path, 1);
     if (!rc) {
