@@ -1,7 +1,186 @@
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2m/dataset.h"
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "a2m/plot.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/plots.h"
+
+static const char *usage =
+    "usage: a2m plot loss LOG.csv [-o OUT.png]\n"
+    "       a2m plot confusion EVAL.json [-o OUT.png]\n"
+    "       a2m plot cqt AUDIO [--labels MIDI] [-o OUT.png]\n"
+    "       a2m plot pianoroll AUDIO --ref REF.mid --est EST.mid [-o OUT.png]\n"
+    "PNG by default; SVG or PDF when OUT ends in .svg or .pdf. Options: --width W --height H,\n"
+    "--notes 60,64,67 (classes of --labels), --transpose N (semitones added to drawn notes: -12 draws\n"
+    "the seed data's MIDI where the singer sings it).\n";
+
+
+/* Reads the training log CSV (header epoch,train_loss,val_loss,val_accuracy,val_f1_macro,...). */
+static int read_log(const char *path, double **cols, size_t *n) {
+    uint8_t *buf;
+    size_t len;
+    int rc = a2m_read_file(path, &buf, &len, (size_t)64 << 20);
+    if (rc) return rc;
+    char *text = realloc(buf, len + 1);
+    if (!text) {
+        free(buf);
+        return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    }
+    text[len] = '\0';
+    if (strncmp(text, "epoch,train_loss,val_loss,val_accuracy,val_f1_macro", 51) != 0) {
+        free(text);
+        return a2m_error(A2M_ERR_FORMAT, "%s: not an a2m training log (header epoch,train_loss,val_loss,...)", path);
+    }
+    size_t cap = 0;
+    *n = 0;
+    char *save = NULL;
+    strtok_r(text, "\n", &save);
+    for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        double v[5];
+        if (sscanf(line, "%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4]) != 5) continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            for (int c = 0; c < 5; c++) {
+                double *g = realloc(cols[c], cap * sizeof *g);
+                if (!g) {
+                    free(text);
+                    return a2m_error(A2M_ERR_NOMEM, "out of memory");
+                }
+                cols[c] = g;
+            }
+        }
+        for (int c = 0; c < 5; c++) cols[c][*n] = v[c];
+        (*n)++;
+    }
+    free(text);
+    if (*n == 0) return a2m_error(A2M_ERR_EMPTY, "%s: the training log has no epochs", path);
+    return A2M_OK;
+}
+
+int plot_loss_file(const char *log, const char *out, a2m_plot_size size) {
+    double *cols[5] = {NULL};
+    size_t n = 0;
+    int rc = read_log(log, cols, &n);
+    if (!rc) {
+        a2m_loss_curve c = {n, cols[0], cols[1], cols[2], cols[3], cols[4]};
+        rc = a2m_plot_loss(out, &c, size);
+    }
+    for (int i = 0; i < 5; i++) free(cols[i]);
+    return rc;
+}
+
+int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size size) {
+    json_error_t err;
+    json_t *root = json_load_file(json_path, 0, &err);
+    if (!root) return a2m_error(A2M_ERR_FORMAT, "%s: not JSON (%s)", json_path, err.text);
+    json_t *conf = json_object_get(root, "confusion"), *names = json_object_get(root, "class_names");
+    int n = (int)json_array_size(conf), rc = A2M_OK;
+    if (n <= 0 || n > 64) rc = a2m_error(A2M_ERR_FORMAT, "%s: no \"confusion\" matrix", json_path);
+    int64_t *counts = rc ? NULL : calloc((size_t)n * n, sizeof *counts);
+    const char *nm[64];
+    char fallback[64][8];
+    for (int r = 0; !rc && r < n; r++) {
+        json_t *row = json_array_get(conf, (size_t)r);
+        if ((int)json_array_size(row) != n) rc = a2m_error(A2M_ERR_FORMAT, "%s: confusion matrix is not square", json_path);
+        for (int c = 0; !rc && c < n; c++) counts[r * n + c] = json_integer_value(json_array_get(row, (size_t)c));
+        snprintf(fallback[r], sizeof fallback[r], "%d", r);
+        nm[r] = json_string_value(json_array_get(names, (size_t)r)) ? json_string_value(json_array_get(names, (size_t)r)) : fallback[r];
+    }
+    if (!rc) rc = a2m_plot_confusion(out, counts, n, nm, size);
+    free(counts);
+    json_decref(root);
+    return rc;
+}
+
+int plot_cqt_file(const char *audio, const char *labels_midi, const char *ref, const char *est, const int *notes, int n_notes,
+                  double transpose, const char *out, a2m_plot_size size) {
+    a2m_cqt_params p = a2m_cqt_default_params();
+    float *db;
+    size_t frames;
+    int rc = a2m_features_from_file(audio, p, &db, &frames);
+    if (rc) return rc;
+    a2m_cqt_overlay ov = {0};
+    ov.note_transpose = transpose;
+    int64_t *labels = NULL;
+    int class_notes[A2M_MAX_CLASSES] = {-1};
+    a2m_notes lm = {0}, rn = {0}, en = {0};
+    if (labels_midi) {
+        rc = a2m_notes_read_any(labels_midi, &lm);
+        a2m_label_params lp = a2m_label_default_params();
+        if (n_notes > 0) {
+            lp.n_notes = n_notes;
+            memcpy(lp.notes, notes, (size_t)n_notes * sizeof *notes);
+        }
+        for (int k = 0; k < lp.n_notes; k++) class_notes[k + 1] = lp.notes[k];
+        if (!rc && !(labels = malloc(frames * sizeof *labels))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+        if (!rc) rc = a2m_labels_from_notes(lm.notes, lm.n, lp, labels, frames, NULL);
+        ov.labels = labels, ov.class_notes = class_notes;
+    }
+    if (!rc && ref && !(rc = a2m_notes_read_any(ref, &rn))) ov.ref = rn.notes, ov.n_ref = rn.n;
+    if (!rc && est && !(rc = a2m_notes_read_any(est, &en))) ov.est = en.notes, ov.n_est = en.n;
+    if (!rc) {
+        const char *base = strrchr(audio, '/') ? strrchr(audio, '/') + 1 : audio;
+        char title[512];
+        snprintf(title, sizeof title, "%s%s", base, ref ? ": reference vs transcription" : labels_midi ? ": CQT + frame labels" : ": CQT");
+        rc = a2m_plot_cqt(out, db, frames, p, &ov, title, size);
+    }
+    free(db), free(labels);
+    a2m_notes_free(&lm), a2m_notes_free(&rn), a2m_notes_free(&en);
+    return rc;
+}
 
 int cmd_plot(int argc, char **argv) {
-    (void)argc;
-    return cli_fail("%s: not implemented yet", argv[0]);
+    if (argc < 2 || cli_is_help(argv[1])) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *kind = argv[1], *in = NULL, *out = NULL, *labels = NULL, *ref = NULL, *est = NULL, *v;
+    a2m_plot_size size = {1000, 600};
+    int notes[A2M_MAX_CLASSES], n_notes = 0, transpose = 0;
+    for (int i = 2; i < argc; i++) {
+        int r = 0;
+        if (cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if ((r = cli_opt(argc, argv, &i, "-o", &v))) out = v;
+        else if ((r = cli_opt(argc, argv, &i, "--labels", &v))) labels = v;
+        else if ((r = cli_opt(argc, argv, &i, "--ref", &v))) ref = v;
+        else if ((r = cli_opt(argc, argv, &i, "--est", &v))) est = v;
+        else if ((r = cli_opt(argc, argv, &i, "--width", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--width", v, 200, 10000, &size.width) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--height", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--height", v, 200, 10000, &size.height) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--transpose", v, -48, 48, &transpose) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
+            if (r > 0 && (n_notes = cli_parse_note_list(v, notes, A2M_MAX_CLASSES - 1)) < 0) return cli_usage_error(argv[0], "bad --notes");
+        } else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
+        else if (!in) in = argv[i], r = 1;
+        else return cli_usage_error(argv[0], "too many arguments");
+        if (r < 0) return 2;
+    }
+    if (!in) return cli_usage_error(argv[0], "%s needs an input", kind);
+    char def[4096];
+    if (!out) {
+        snprintf(def, sizeof def, "%s", in);
+        char *dot = strrchr(def, '.'), *slash = strrchr(def, '/');
+        if (dot && (!slash || dot > slash)) *dot = '\0';
+        size_t l = strlen(def);
+        snprintf(def + l, sizeof def - l, ".%s.png", kind);
+        out = def;
+    }
+    int rc;
+    if (!strcmp(kind, "loss")) rc = plot_loss_file(in, out, size);
+    else if (!strcmp(kind, "confusion")) rc = plot_confusion_file(in, out, size);
+    else if (!strcmp(kind, "cqt")) rc = plot_cqt_file(in, labels, NULL, NULL, notes, n_notes, transpose, out, size);
+    else if (!strcmp(kind, "pianoroll")) {
+        if (!ref || !est) return cli_usage_error(argv[0], "pianoroll needs --ref and --est");
+        rc = plot_cqt_file(in, NULL, ref, est, notes, n_notes, transpose, out, size);
+    } else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, cqt, pianoroll)", kind);
+    if (rc) return cli_lib_fail(rc);
+    fprintf(stderr, "%s\n", out);
+    return 0;
 }

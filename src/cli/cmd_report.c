@@ -1,7 +1,114 @@
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "a2m/transcribe.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/plots.h"
+
+static const char *usage =
+    "usage: a2m report MODEL DATASET -o DIR [--split test] [--splits SPLIT.json] [--log LOG.csv]\n"
+    "                  [--audio-dir DIR] [--transpose N]\n"
+    "Writes DIR/eval.json, DIR/confusion.png, DIR/loss.png (with --log), for the split's first take\n"
+    "DIR/<take>.cqt.png (CQT + frame labels) and DIR/<take>.pianoroll.png (reference vs transcription),\n"
+    "and DIR/README.md linking them. Audio and MIDI of the takes come from --audio-dir\n"
+    "(default ../shared/data/seed/audio).\n";
+
+static int run(const char *prog, char *const args[]) {
+    /* the report is made of the same commands a user would run */
+    extern const char *report_self;
+    char cmd[8192] = "";
+    size_t n = (size_t)snprintf(cmd, sizeof cmd, "'%s'", report_self);
+    for (int i = 0; args[i]; i++) n += (size_t)snprintf(cmd + n, sizeof cmd - n, " '%s'", args[i]);
+    snprintf(cmd + n, sizeof cmd - n, " >/dev/null");
+    (void)prog;
+    return system(cmd) == 0 ? A2M_OK : a2m_error(A2M_ERR_INTERNAL, "report: '%s' failed", cmd);
+}
+
+const char *report_self = "a2m";
 
 int cmd_report(int argc, char **argv) {
-    (void)argc;
-    return cli_fail("%s: not implemented yet", argv[0]);
+    const char *model = NULL, *ds = NULL, *dir = NULL, *split = "test", *splits = "../shared/data/seed/split.json",
+               *log = NULL, *audio_dir = "../shared/data/seed/audio", *v;
+    int transpose = -12;
+    for (int i = 1; i < argc; i++) {
+        int r = 0;
+        if (cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if ((r = cli_opt(argc, argv, &i, "-o", &v))) dir = v;
+        else if ((r = cli_opt(argc, argv, &i, "--split", &v))) split = v;
+        else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) splits = v;
+        else if ((r = cli_opt(argc, argv, &i, "--log", &v))) log = v;
+        else if ((r = cli_opt(argc, argv, &i, "--audio-dir", &v))) audio_dir = v;
+        else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--transpose", v, -48, 48, &transpose) ? 1 : -1;
+        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
+        else if (!model) model = argv[i], r = 1;
+        else if (!ds) ds = argv[i], r = 1;
+        else return cli_usage_error(argv[0], "too many arguments");
+        if (r < 0) return 2;
+    }
+    if (!model || !ds || !dir) return cli_usage_error(argv[0], "needs MODEL, DATASET and -o DIR");
+    static char self[4096];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (sl > 0) self[sl] = '\0', report_self = self;
+    int rc = a2m_mkdirs(dir);
+    char eval_json[4096], conf[4096], loss[4096], cqt[4096], roll[4096], est[4096], wav[4096], mid[4096], md[4096];
+    snprintf(eval_json, sizeof eval_json, "%s/eval.json", dir);
+    snprintf(conf, sizeof conf, "%s/confusion.png", dir);
+    snprintf(loss, sizeof loss, "%s/loss.png", dir);
+    if (!rc) {
+        char *args[] = {"eval", (char *)model, (char *)ds, "--split", (char *)split, "--splits", (char *)splits, "--json", eval_json, NULL};
+        rc = run("eval", args);
+    }
+    a2m_plot_size size = {1000, 600};
+    if (!rc) rc = plot_confusion_file(eval_json, conf, size);
+    if (!rc && log) rc = plot_loss_file(log, loss, size);
+    /* first take of the split */
+    char take[256] = "";
+    json_error_t err;
+    json_t *sp = rc ? NULL : json_load_file(splits, 0, &err);
+    if (sp && json_string_value(json_array_get(json_object_get(sp, split), 0)))
+        snprintf(take, sizeof take, "%s", json_string_value(json_array_get(json_object_get(sp, split), 0)));
+    if (sp) json_decref(sp);
+    json_t *ev = rc ? NULL : json_load_file(eval_json, 0, &err);
+    if (!rc && take[0]) {
+        snprintf(wav, sizeof wav, "%s/%s.wav", audio_dir, take);
+        snprintf(mid, sizeof mid, "%s/midi_%s.mid", audio_dir, strncmp(take, "voice_", 6) ? take : take + 6);
+        snprintf(cqt, sizeof cqt, "%s/%s.cqt.png", dir, take);
+        snprintf(roll, sizeof roll, "%s/%s.pianoroll.png", dir, take);
+        snprintf(est, sizeof est, "%s/%s.transcribed.mid", dir, take);
+        if (a2m_path_exists(wav) && a2m_path_exists(mid)) {
+            rc = plot_cqt_file(wav, mid, NULL, NULL, NULL, 0, transpose, cqt, size);
+            char *args[] = {"transcribe", "--model", (char *)model, wav, "-o", est, "--force", NULL};
+            if (!rc) rc = run("transcribe", args);
+            if (!rc) rc = plot_cqt_file(wav, NULL, mid, est, NULL, 0, transpose, roll, size);
+        } else take[0] = '\0';
+    }
+    if (!rc) {
+        snprintf(md, sizeof md, "%s/README.md", dir);
+        a2m_atomic_file f;
+        rc = a2m_atomic_open(&f, md, 1);
+        if (!rc) {
+            fprintf(f.fp, "# a2m report\n\nModel `%s` on dataset `%s`, split `%s`.\n\n", model, ds, split);
+            fprintf(f.fp, "| metric | value |\n|---|---|\n");
+            const char *keys[] = {"accuracy", "balanced_accuracy", "f1_macro", "f1_weighted"};
+            for (int k = 0; k < 4; k++) fprintf(f.fp, "| %s | %.4f |\n", keys[k], json_real_value(json_object_get(ev, keys[k])));
+            fprintf(f.fp, "\nAll metrics: [eval.json](eval.json).\n\n## Confusion matrix\n\n![confusion](confusion.png)\n");
+            if (log) fprintf(f.fp, "\n## Training\n\n![loss](loss.png)\n");
+            if (take[0])
+                fprintf(f.fp, "\n## Take %s\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
+                        "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", take, take, take);
+            rc = a2m_atomic_commit(&f);
+        }
+    }
+    if (ev) json_decref(ev);
+    if (rc) return cli_lib_fail(rc);
+    printf("%s/README.md\n", dir);
+    return 0;
 }

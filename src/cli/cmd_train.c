@@ -30,7 +30,8 @@ static const char *usage =
     "  --threads N                threads (1)\n"
     "  --log LOG.csv              per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds\n"
     "  --checkpoint CKPT          checkpoint written every epoch (default MODEL.ckpt)\n"
-    "  --resume                   continue from the checkpoint\n";
+    "  --resume                   continue from the checkpoint\n"
+    "  --train-on LIST            splits to train on, comma-separated (train); --val-on NAME (val, or none)\n";
 
 typedef struct progress_ctx {
     cli_progress *bar;
@@ -60,7 +61,7 @@ static void on_progress(void *user, const a2m_train_epoch *e) {
     else if ((r = cli_opt(argc, argv, &i, flag, &v))) { if (r < 0 || !(parse)) return 2; }
 
 int cmd_train(int argc, char **argv) {
-    const char *ds = NULL, *split = NULL, *out = NULL, *v, *ckpt = NULL;
+    const char *ds = NULL, *split = NULL, *out = NULL, *v, *ckpt = NULL, *train_on = "train", *val_on = "val";
     a2m_train_params p = a2m_train_default_params();
     int seed = 0;
     for (int i = 1; i < argc; i++) {
@@ -72,6 +73,8 @@ int cmd_train(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--split", &v))) { if (r < 0) return 2; split = v; }
         else if ((r = cli_opt(argc, argv, &i, "--model", &v))) { if (r < 0) return 2; p.arch = v; }
         else if ((r = cli_opt(argc, argv, &i, "--log", &v))) { if (r < 0) return 2; p.log_path = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--train-on", &v))) { if (r < 0) return 2; train_on = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--val-on", &v))) { if (r < 0) return 2; val_on = v; }
         else if ((r = cli_opt(argc, argv, &i, "--checkpoint", &v))) { if (r < 0) return 2; ckpt = v; }
         else if ((r = cli_opt(argc, argv, &i, "--loss", &v))) {
             if (r < 0) return 2;
@@ -115,8 +118,18 @@ int cmd_train(int argc, char **argv) {
     int rc = a2m_dataset_load(ds, &d);
     if (rc) return cli_lib_fail(rc);
     size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
-    rc = a2m_split_load(split, "train", &d, &tr, &ntr);
-    if (!rc) rc = a2m_split_load(split, "val", &d, &va, &nva);
+    char names[256];
+    snprintf(names, sizeof names, "%s", train_on);
+    char *save = NULL;
+    for (char *tok = strtok_r(names, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        size_t *part = NULL, np = 0;
+        rc = a2m_split_load(split, tok, &d, &part, &np);
+        size_t *grown = rc ? NULL : realloc(tr, (ntr + np + 1) * sizeof *tr);
+        if (!rc && !grown) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+        if (!rc) memcpy(grown + ntr, part, np * sizeof *part), tr = grown, ntr += np;
+        free(part);
+    }
+    if (!rc && strcmp(val_on, "none") != 0) rc = a2m_split_load(split, val_on, &d, &va, &nva);
     if (rc) {
         a2m_dataset_free(&d);
         free(tr);

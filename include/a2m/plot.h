@@ -1,0 +1,48 @@
+/* Pictures with cairo: PNG, SVG or PDF chosen by the output's extension,
+ * written to a temporary file and renamed. */
+#ifndef A2M_PLOT_H
+#define A2M_PLOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "a2m/cqt.h"
+#include "a2m/midi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct a2m_plot_size {
+    int width, height; /* pixels (points for SVG/PDF) */
+} a2m_plot_size;
+
+/* Training log columns epoch,train_loss,val_loss,val_accuracy,val_f1_macro,... */
+typedef struct a2m_loss_curve {
+    size_t n;
+    const double *epoch, *train_loss, *val_loss, *val_accuracy, *val_f1;
+} a2m_loss_curve;
+int a2m_plot_loss(const char *path, const a2m_loss_curve *c, a2m_plot_size size);
+
+/* Confusion heatmap: counts [n x n] (rows = reference), class names. */
+int a2m_plot_confusion(const char *path, const int64_t *counts, int n, const char *const *names, a2m_plot_size size);
+
+/* CQT image (dB [frames x bins]) with optional frame labels (classes -> MIDI notes,
+ * drawn as bands at the note's frequency) and two optional note layers
+ * (reference, estimate) drawn as translucent rectangles. */
+typedef struct a2m_cqt_overlay {
+    const int64_t *labels;      /* [frames] or NULL */
+    const int *class_notes;     /* class -> MIDI, [0] = silence */
+    const a2m_note *ref;        /* or NULL */
+    size_t n_ref;
+    const a2m_note *est;        /* or NULL */
+    size_t n_est;
+    double note_transpose;      /* semitones added to drawn notes (the seed singer: -12) */
+} a2m_cqt_overlay;
+int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_params p, const a2m_cqt_overlay *ov,
+                 const char *title, a2m_plot_size size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

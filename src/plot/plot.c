@@ -1,0 +1,392 @@
+/* Pictures with cairo. One surface helper picks PNG/SVG/PDF from the file
+ * name; every figure is drawn into a temporary file and renamed. */
+#include "a2m/plot.h"
+
+#include <cairo-pdf.h>
+#include <cairo-svg.h>
+#include <cairo.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "a2m/error.h"
+#include "a2m/io.h"
+
+typedef struct figure {
+    cairo_surface_t *surface;
+    cairo_t *cr;
+    char *tmp;
+    const char *path;
+    int png;
+} figure;
+
+static int ends_with(const char *s, const char *ext) {
+    size_t n = strlen(s), e = strlen(ext);
+    return n >= e && strcasecmp(s + n - e, ext) == 0;
+}
+
+static int figure_open(figure *f, const char *path, a2m_plot_size size) {
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    f->tmp = a2m_temp_path_for(path);
+    if (!f->tmp) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
+    if (ends_with(path, ".svg")) f->surface = cairo_svg_surface_create(f->tmp, size.width, size.height);
+    else if (ends_with(path, ".pdf")) f->surface = cairo_pdf_surface_create(f->tmp, size.width, size.height);
+    else f->png = 1, f->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, size.width, size.height);
+    if (cairo_surface_status(f->surface) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(f->surface);
+        remove(f->tmp);
+        free(f->tmp);
+        return a2m_error(A2M_ERR_IO, "%s: cannot create the picture", path);
+    }
+    f->cr = cairo_create(f->surface);
+    cairo_set_source_rgb(f->cr, 1, 1, 1);
+    cairo_paint(f->cr);
+    cairo_select_font_face(f->cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(f->cr, 13);
+    return A2M_OK;
+}
+
+static int figure_close(figure *f) {
+    int rc = A2M_OK;
+    cairo_destroy(f->cr);
+    if (f->png && cairo_surface_write_to_png(f->surface, f->tmp) != CAIRO_STATUS_SUCCESS)
+        rc = a2m_error(A2M_ERR_IO, "%s: cannot write PNG", f->path);
+    cairo_surface_finish(f->surface);
+    if (!rc && cairo_surface_status(f->surface) != CAIRO_STATUS_SUCCESS) rc = a2m_error(A2M_ERR_IO, "%s: cannot write", f->path);
+    cairo_surface_destroy(f->surface);
+    if (!rc) rc = a2m_rename_into(f->tmp, f->path);
+    else remove(f->tmp);
+    free(f->tmp);
+    return rc;
+}
+
+/* viridis-like colour map, t in [0, 1] */
+static void colormap(double t, double *r, double *g, double *b) {
+    static const double k[5][3] = {{0.267, 0.005, 0.329}, {0.229, 0.322, 0.546}, {0.128, 0.567, 0.551},
+                                   {0.369, 0.789, 0.383}, {0.993, 0.906, 0.144}};
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    double x = t * 4;
+    int i = (int)x;
+    if (i >= 4) i = 3;
+    double u = x - i;
+    *r = k[i][0] + u * (k[i + 1][0] - k[i][0]);
+    *g = k[i][1] + u * (k[i + 1][1] - k[i][1]);
+    *b = k[i][2] + u * (k[i + 1][2] - k[i][2]);
+}
+
+static void text_at(cairo_t *cr, double x, double y, const char *s, double ax, double ay) {
+    cairo_text_extents_t e;
+    cairo_text_extents(cr, s, &e);
+    cairo_move_to(cr, x - ax * e.width - e.x_bearing, y + ay * e.height);
+    cairo_show_text(cr, s);
+}
+
+static void text_vertical(cairo_t *cr, double x, double y, const char *s) {
+    cairo_save(cr);
+    cairo_translate(cr, x, y);
+    cairo_rotate(cr, -M_PI / 2);
+    text_at(cr, 0, 0, s, 0.5, 0.5);
+    cairo_restore(cr);
+}
+
+static double nice_step(double range, int ticks) {
+    double raw = range / ticks, p = pow(10, floor(log10(raw))), m = raw / p;
+    return (m < 1.5 ? 1 : m < 3 ? 2 : m < 7 ? 5 : 10) * p;
+}
+
+/* Plot area with a frame, x ticks (values) and a label. */
+typedef struct axes {
+    double x0, y0, w, h;       /* pixels */
+    double xmin, xmax, ymin, ymax;
+} axes;
+
+static double ax_x(const axes *a, double v) { return a->x0 + (v - a->xmin) / (a->xmax - a->xmin) * a->w; }
+static double ax_y(const axes *a, double v) { return a->y0 + a->h - (v - a->ymin) / (a->ymax - a->ymin) * a->h; }
+
+static void draw_frame_and_xticks(cairo_t *cr, const axes *a, const char *xlabel) {
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, a->x0, a->y0, a->w, a->h);
+    cairo_stroke(cr);
+    double st = nice_step(a->xmax - a->xmin, 8);
+    char buf[32];
+    for (double v = ceil(a->xmin / st) * st; v <= a->xmax + 1e-9; v += st) {
+        double x = ax_x(a, v);
+        cairo_move_to(cr, x, a->y0 + a->h);
+        cairo_line_to(cr, x, a->y0 + a->h + 5);
+        cairo_stroke(cr);
+        snprintf(buf, sizeof buf, "%g", v);
+        text_at(cr, x, a->y0 + a->h + 9, buf, 0.5, 1);
+    }
+    text_at(cr, a->x0 + a->w / 2, a->y0 + a->h + 30, xlabel, 0.5, 1);
+}
+
+static void draw_yticks(cairo_t *cr, const axes *a, int right, const char *label, const char *fmt) {
+    double st = nice_step(a->ymax - a->ymin, 6);
+    char buf[32];
+    double x = right ? a->x0 + a->w : a->x0;
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    for (double v = ceil(a->ymin / st) * st; v <= a->ymax + 1e-9; v += st) {
+        double y = ax_y(a, v);
+        cairo_move_to(cr, x, y);
+        cairo_line_to(cr, right ? x + 5 : x - 5, y);
+        cairo_stroke(cr);
+        snprintf(buf, sizeof buf, fmt, v);
+        text_at(cr, right ? x + 8 : x - 8, y, buf, right ? 0 : 1, 0.5);
+    }
+    text_vertical(cr, right ? x + 58 : x - 58, a->y0 + a->h / 2, label);
+}
+
+static void polyline(cairo_t *cr, const axes *a, const double *x, const double *y, size_t n) {
+    int started = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(y[i])) continue;
+        if (!started) cairo_move_to(cr, ax_x(a, x[i]), ax_y(a, y[i])), started = 1;
+        else cairo_line_to(cr, ax_x(a, x[i]), ax_y(a, y[i]));
+    }
+    cairo_stroke(cr);
+}
+
+static void legend_entry(cairo_t *cr, double x, double y, double r, double g, double b, int dashed, const char *s) {
+    cairo_set_source_rgb(cr, r, g, b);
+    cairo_set_line_width(cr, 2.5);
+    double d[1] = {5};
+    cairo_set_dash(cr, d, dashed ? 1 : 0, 0);
+    cairo_move_to(cr, x, y);
+    cairo_line_to(cr, x + 24, y);
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    text_at(cr, x + 30, y, s, 0, 0.5);
+}
+
+int a2m_plot_loss(const char *path, const a2m_loss_curve *c, a2m_plot_size size) {
+    if (c->n == 0) return a2m_error(A2M_ERR_EMPTY, "%s: the training log has no epochs", path);
+    figure f;
+    int rc = figure_open(&f, path, size);
+    if (rc) return rc;
+    cairo_t *cr = f.cr;
+    axes a = {80, 50, size.width - 170.0, size.height - 110.0, c->epoch[0], c->epoch[c->n - 1], 0, 0};
+    if (a.xmax <= a.xmin) a.xmax = a.xmin + 1;
+    double lmax = 0;
+    size_t best = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        lmax = fmax(lmax, fmax(c->train_loss[i], c->val_loss[i]));
+        if (c->val_f1[i] > c->val_f1[best]) best = i;
+    }
+    a.ymax = lmax > 0 ? lmax * 1.05 : 1;
+    axes b = a;
+    b.ymin = 0, b.ymax = 1;
+    double accmin = 1;
+    for (size_t i = 0; i < c->n; i++) accmin = fmin(accmin, fmin(c->val_accuracy[i], c->val_f1[i]));
+    b.ymin = floor(fmax(0, accmin - 0.02) * 20) / 20;
+    /* best epoch marker */
+    cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+    double dash[1] = {4};
+    cairo_set_dash(cr, dash, 1, 0);
+    cairo_move_to(cr, ax_x(&a, c->epoch[best]), a.y0);
+    cairo_line_to(cr, ax_x(&a, c->epoch[best]), a.y0 + a.h);
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+    char buf[96];
+    snprintf(buf, sizeof buf, "best epoch %g (val F1 %.4f)", c->epoch[best], c->val_f1[best]);
+    text_at(cr, ax_x(&a, c->epoch[best]) + 4, a.y0 + 6, buf, 0, 1);
+    cairo_set_line_width(cr, 2.5);
+    cairo_set_source_rgb(cr, 0.12, 0.47, 0.71);
+    polyline(cr, &a, c->epoch, c->train_loss, c->n);
+    cairo_set_source_rgb(cr, 1.0, 0.5, 0.05);
+    polyline(cr, &a, c->epoch, c->val_loss, c->n);
+    cairo_set_dash(cr, dash, 1, 0);
+    cairo_set_source_rgb(cr, 0.17, 0.63, 0.17);
+    polyline(cr, &b, c->epoch, c->val_accuracy, c->n);
+    cairo_set_source_rgb(cr, 0.84, 0.15, 0.16);
+    polyline(cr, &b, c->epoch, c->val_f1, c->n);
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_set_line_width(cr, 1);
+    draw_frame_and_xticks(cr, &a, "epoch");
+    draw_yticks(cr, &a, 0, "cross-entropy loss", "%.2f");
+    draw_yticks(cr, &b, 1, "validation accuracy / macro F1", "%.2f");
+    cairo_set_font_size(cr, 15);
+    text_at(cr, a.x0 + a.w / 2, 18, "training log", 0.5, 0.5);
+    cairo_set_font_size(cr, 12);
+    double lx = a.x0 + a.w - 190, ly = a.y0 + a.h * 0.35;
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
+    cairo_rectangle(cr, lx - 8, ly - 12, 190, 82);
+    cairo_fill(cr);
+    legend_entry(cr, lx, ly, 0.12, 0.47, 0.71, 0, "train loss");
+    legend_entry(cr, lx, ly + 19, 1.0, 0.5, 0.05, 0, "val loss");
+    legend_entry(cr, lx, ly + 38, 0.17, 0.63, 0.17, 1, "val accuracy (right)");
+    legend_entry(cr, lx, ly + 57, 0.84, 0.15, 0.16, 1, "val macro F1 (right)");
+    return figure_close(&f);
+}
+
+static void colorbar(cairo_t *cr, double x, double y, double w, double h, double vmin, double vmax, const char *label,
+                     const char *fmt) {
+    for (int i = 0; i < (int)h; i++) {
+        double r, g, b;
+        colormap(1.0 - i / h, &r, &g, &b);
+        cairo_set_source_rgb(cr, r, g, b);
+        cairo_rectangle(cr, x, y + i, w, 1.5);
+        cairo_fill(cr);
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_stroke(cr);
+    axes a = {x, y, w, h, 0, 1, vmin, vmax};
+    draw_yticks(cr, &a, 1, label, fmt);
+}
+
+int a2m_plot_confusion(const char *path, const int64_t *counts, int n, const char *const *names, a2m_plot_size size) {
+    if (n <= 0) return a2m_error(A2M_ERR_EMPTY, "%s: empty confusion matrix", path);
+    figure f;
+    int rc = figure_open(&f, path, size);
+    if (rc) return rc;
+    cairo_t *cr = f.cr;
+    double side = fmin(size.width - 260.0, size.height - 150.0), cell = side / n;
+    double x0 = 130, y0 = 50;
+    for (int r = 0; r < n; r++) {
+        int64_t row = 0;
+        for (int c = 0; c < n; c++) row += counts[r * n + c];
+        for (int c = 0; c < n; c++) {
+            double frac = row ? (double)counts[r * n + c] / (double)row : 0;
+            double cr_, cg, cb;
+            colormap(frac, &cr_, &cg, &cb);
+            cairo_set_source_rgb(cr, cr_, cg, cb);
+            cairo_rectangle(cr, x0 + c * cell, y0 + r * cell, cell, cell);
+            cairo_fill(cr);
+            if (frac > 0.6) cairo_set_source_rgb(cr, 0, 0, 0);
+            else cairo_set_source_rgb(cr, 1, 1, 1);
+            char buf[64];
+            snprintf(buf, sizeof buf, "%lld", (long long)counts[r * n + c]);
+            text_at(cr, x0 + (c + 0.5) * cell, y0 + (r + 0.5) * cell - 8, buf, 0.5, 0.5);
+            snprintf(buf, sizeof buf, "%.1f%%", 100 * frac);
+            text_at(cr, x0 + (c + 0.5) * cell, y0 + (r + 0.5) * cell + 10, buf, 0.5, 0.5);
+        }
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_rectangle(cr, x0, y0, side, side);
+    cairo_stroke(cr);
+    for (int i = 0; i < n; i++) {
+        text_at(cr, x0 - 8, y0 + (i + 0.5) * cell, names[i], 1, 0.5);
+        text_at(cr, x0 + (i + 0.5) * cell, y0 + side + 10, names[i], 0.5, 1);
+    }
+    text_vertical(cr, 20, y0 + side / 2, "reference");
+    text_at(cr, x0 + side / 2, y0 + side + 36, "predicted", 0.5, 1);
+    cairo_set_font_size(cr, 15);
+    text_at(cr, x0 + side / 2, 20, "confusion matrix (colour: share of the reference row)", 0.5, 0.5);
+    cairo_set_font_size(cr, 12);
+    colorbar(cr, x0 + side + 25, y0, 18, side, 0, 100, "% of row", "%.0f");
+    return figure_close(&f);
+}
+
+static double midi_hz(double m) { return 440.0 * pow(2.0, (m - 69.0) / 12.0); }
+
+int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_params p, const a2m_cqt_overlay *ov,
+                 const char *title, a2m_plot_size size) {
+    if (frames == 0) return a2m_error(A2M_ERR_EMPTY, "%s: nothing to draw", path);
+    figure f;
+    int rc = figure_open(&f, path, size);
+    if (rc) return rc;
+    cairo_t *cr = f.cr;
+    int nb = p.n_bins;
+    double frame_s = p.hop / p.sample_rate, dur = frames * frame_s;
+    axes a = {80, 45, size.width - 190.0, size.height - 105.0, 0, dur, 0, nb};
+    float vmin = INFINITY, vmax = -INFINITY;
+    for (size_t i = 0; i < frames * (size_t)nb; i++) vmin = fminf(vmin, db[i]), vmax = fmaxf(vmax, db[i]);
+    if (!(vmax > vmin)) vmax = vmin + 1;
+    /* the image: one pixel per (frame, bin), scaled */
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)frames, nb);
+    unsigned char *data = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img);
+    for (int k = 0; k < nb; k++)
+        for (size_t t = 0; t < frames; t++) {
+            double r, g, b;
+            colormap((db[t * nb + k] - vmin) / (vmax - vmin), &r, &g, &b);
+            uint32_t *px = (uint32_t *)(data + (size_t)(nb - 1 - k) * stride) + t;
+            *px = ((uint32_t)(r * 255) << 16) | ((uint32_t)(g * 255) << 8) | (uint32_t)(b * 255);
+        }
+    cairo_surface_mark_dirty(img);
+    cairo_save(cr);
+    cairo_rectangle(cr, a.x0, a.y0, a.w, a.h);
+    cairo_clip(cr);
+    cairo_translate(cr, a.x0, a.y0);
+    cairo_scale(cr, a.w / frames, a.h / nb);
+    cairo_set_source_surface(cr, img, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+    cairo_paint(cr);
+    cairo_restore(cr);
+    cairo_surface_destroy(img);
+    double bins_per_semitone = p.bins_per_octave / 12.0;
+#define BIN_OF_MIDI(m) (log2(midi_hz(m) / p.fmin) * p.bins_per_octave)
+    if (ov && ov->labels && ov->class_notes) { /* label bands */
+        static const double col[4][3] = {{1, 1, 1}, {1, 0.2, 0.2}, {0.2, 0.9, 1}, {1, 0.6, 0.1}};
+        for (size_t t = 0; t < frames;) {
+            size_t u = t;
+            while (u < frames && ov->labels[u] == ov->labels[t]) u++;
+            int64_t cls = ov->labels[t];
+            if (cls > 0) {
+                double bin = BIN_OF_MIDI(ov->class_notes[cls] + ov->note_transpose);
+                const double *cc = col[1 + (cls - 1) % 3];
+                cairo_set_source_rgba(cr, cc[0], cc[1], cc[2], 0.75);
+                cairo_rectangle(cr, ax_x(&a, t * frame_s), ax_y(&a, bin + bins_per_semitone / 2), (u - t) * frame_s / dur * a.w,
+                                bins_per_semitone / nb * a.h);
+                cairo_fill(cr);
+            }
+            t = u;
+        }
+    }
+    for (int layer = 0; ov && layer < 2; layer++) {
+        const a2m_note *notes = layer ? ov->est : ov->ref;
+        size_t n = layer ? ov->n_est : ov->n_ref;
+        if (!notes) continue;
+        for (size_t i = 0; i < n; i++) {
+            double bin = BIN_OF_MIDI(notes[i].pitch + ov->note_transpose);
+            double x = ax_x(&a, notes[i].onset), w = (notes[i].offset - notes[i].onset) / dur * a.w;
+            double y = ax_y(&a, bin + bins_per_semitone * (layer ? 0.3 : 0.6)), h = bins_per_semitone * 0.9 / nb * a.h;
+            if (layer) cairo_set_source_rgba(cr, 1.0, 0.35, 0.1, 0.55);
+            else cairo_set_source_rgba(cr, 1.0, 1.0, 1.0, 0.55);
+            cairo_rectangle(cr, x, y, w, h);
+            cairo_fill_preserve(cr);
+            cairo_set_source_rgba(cr, layer ? 1.0 : 1.0, layer ? 0.35 : 1.0, layer ? 0.1 : 1.0, 1);
+            cairo_set_line_width(cr, 1.5);
+            cairo_stroke(cr);
+        }
+    }
+    draw_frame_and_xticks(cr, &a, "time (s)");
+    /* y axis: note names at every C and at the labelled notes */
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    for (int m = 0; m < 128; m += 12) {
+        double bin = BIN_OF_MIDI(m);
+        if (bin < 0 || bin >= nb) continue;
+        char nm[8];
+        double y = ax_y(&a, bin);
+        cairo_move_to(cr, a.x0 - 5, y);
+        cairo_line_to(cr, a.x0, y);
+        cairo_stroke(cr);
+        text_at(cr, a.x0 - 8, y, a2m_note_name(m, nm), 1, 0.5);
+    }
+    text_vertical(cr, 22, a.y0 + a.h / 2, "pitch (CQT bin, note names)");
+    cairo_set_font_size(cr, 15);
+    text_at(cr, a.x0 + a.w / 2, 18, title ? title : "CQT", 0.5, 0.5);
+    cairo_set_font_size(cr, 12);
+    if (ov && (ov->ref || ov->est)) {
+        double lx = a.x0 + 10, ly = a.y0 + 12;
+        cairo_set_source_rgba(cr, 0, 0, 0, 0.6);
+        cairo_rectangle(cr, lx - 5, ly - 10, 200, 42);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_rectangle(cr, lx, ly - 5, 18, 10);
+        cairo_fill(cr);
+        text_at(cr, lx + 25, ly, "reference", 0, 0.5);
+        cairo_set_source_rgb(cr, 1, 0.35, 0.1);
+        cairo_rectangle(cr, lx, ly + 15, 18, 10);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        text_at(cr, lx + 25, ly + 20, "transcription", 0, 0.5);
+    }
+    colorbar(cr, a.x0 + a.w + 20, a.y0, 16, a.h, vmin, vmax, "dB", "%.0f");
+    return figure_close(&f);
+}
