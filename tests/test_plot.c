@@ -1,0 +1,115 @@
+/* Pictures: valid files of the requested size and format, with the expected
+ * content where it can be checked by pixel: a diagonal confusion matrix has
+ * its brightest cells on the diagonal; the label overlay colours the frames
+ * of a note at the note's pitch; a bad log leaves no file. */
+#include <cairo.h>
+#include <unistd.h>
+
+#include "a2m/audio.h"
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "a2m/plot.h"
+#include "check.h"
+
+static double luminance(cairo_surface_t *s, int x, int y) {
+    unsigned char *d = cairo_image_surface_get_data(s);
+    uint32_t px = *(uint32_t *)(d + (size_t)y * cairo_image_surface_get_stride(s) + 4 * (size_t)x);
+    return 0.299 * ((px >> 16) & 255) + 0.587 * ((px >> 8) & 255) + 0.114 * (px & 255);
+}
+static void rgb(cairo_surface_t *s, int x, int y, int *r, int *g, int *b) {
+    unsigned char *d = cairo_image_surface_get_data(s);
+    uint32_t px = *(uint32_t *)(d + (size_t)y * cairo_image_surface_get_stride(s) + 4 * (size_t)x);
+    *r = (px >> 16) & 255, *g = (px >> 8) & 255, *b = px & 255;
+}
+
+static void test_confusion(void) {
+    const char *path = "/tmp/a2m_test_conf.png";
+    int64_t m[9] = {90, 5, 5, 2, 96, 2, 1, 1, 98};
+    const char *names[3] = {"silence", "C4", "E4"};
+    a2m_plot_size size = {800, 500};
+    CHECK(a2m_plot_confusion(path, m, 3, names, size) == A2M_OK, "confusion: %s", a2m_errmsg());
+    cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+    CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, "valid PNG");
+    CHECK(cairo_image_surface_get_width(s) == 800 && cairo_image_surface_get_height(s) == 500, "size");
+    double side = fmin(800 - 260.0, 500 - 150.0), cell = side / 3;
+    int ok = 1;
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++)
+            if (r != c) {
+                double diag = luminance(s, (int)(130 + r * cell + 4), (int)(50 + r * cell + 4));
+                double off = luminance(s, (int)(130 + c * cell + 4), (int)(50 + r * cell + 4));
+                if (!(diag > off + 50)) ok = 0;
+            }
+    CHECK(ok, "diagonal cells are the brightest");
+    cairo_surface_destroy(s);
+    unlink(path);
+}
+
+static void test_labels_overlay(void) {
+    /* a C4 tone (MIDI 60) from 1 s to 2 s, labels from the same note */
+    const char *path = "/tmp/a2m_test_cqt.png";
+    size_t n = 3 * 16000;
+    float *x = calloc(n, sizeof *x);
+    for (size_t i = 16000; i < 32000; i++) x[i] = (float)(0.3 * sin(2 * M_PI * 261.6256 * i / 16000.0));
+    a2m_cqt *c;
+    a2m_cqt_params p = a2m_cqt_default_params();
+    CHECK(a2m_cqt_new(p, n, &c) == A2M_OK, "cqt");
+    size_t frames = a2m_cqt_n_frames(c, n);
+    float *db = malloc(frames * 252 * sizeof *db);
+    a2m_cqt_db(c, x, n, db);
+    a2m_note note = {1.0, 2.0, 60, 100, 0};
+    int64_t *labels = malloc(frames * sizeof *labels);
+    a2m_labels_from_notes(&note, 1, a2m_label_default_params(), labels, frames, NULL);
+    int class_notes[4] = {-1, 60, 64, 67};
+    a2m_cqt_overlay ov = {labels, class_notes, NULL, 0, NULL, 0, 0};
+    a2m_plot_size size = {1000, 600};
+    CHECK(a2m_plot_cqt(path, db, frames, p, &ov, "test", size) == A2M_OK, "cqt plot: %s", a2m_errmsg());
+    cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+    CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, "valid PNG");
+    /* axes: x0 80, y0 45, w = W-190, h = H-105; C4 = bin 36*log2(261.63/32.70) = 108 */
+    double w = 1000 - 190.0, h = 600 - 105.0, dur = frames * 96 / 16000.0;
+    int y = (int)(45 + h - (108.0 / 252) * h);
+    int r, g, b;
+    rgb(s, (int)(80 + 1.5 / dur * w), y, &r, &g, &b);
+    CHECK(r > 200 && g < 150 && b < 150, "the note's frames are coloured at its pitch (rgb %d %d %d)", r, g, b);
+    rgb(s, (int)(80 + 0.5 / dur * w), y, &r, &g, &b);
+    CHECK(!(r > 200 && g < 150 && b < 150), "silence frames are not (rgb %d %d %d)", r, g, b);
+    cairo_surface_destroy(s);
+    unlink(path);
+    /* other formats */
+    const char *svg = "/tmp/a2m_test_cqt.svg", *pdf = "/tmp/a2m_test_cqt.pdf";
+    CHECK(a2m_plot_cqt(svg, db, frames, p, NULL, NULL, size) == A2M_OK, "svg");
+    CHECK(a2m_plot_cqt(pdf, db, frames, p, NULL, NULL, size) == A2M_OK, "pdf");
+    uint8_t *buf;
+    size_t len;
+    CHECK(a2m_read_file(svg, &buf, &len, 1 << 26) == A2M_OK && len > 100 && strstr((char *)buf, "<svg") != NULL, "SVG content");
+    free(buf);
+    CHECK(a2m_read_file(pdf, &buf, &len, 1 << 26) == A2M_OK && len > 100 && memcmp(buf, "%PDF", 4) == 0, "PDF content");
+    free(buf);
+    unlink(svg), unlink(pdf);
+    free(x), free(db), free(labels);
+    a2m_cqt_del(c);
+}
+
+static void test_loss_and_bad(void) {
+    double e[3] = {1, 2, 3}, tl[3] = {0.6, 0.3, 0.2}, vl[3] = {0.4, 0.3, 0.35}, va[3] = {0.8, 0.9, 0.88}, vf[3] = {0.8, 0.91, 0.87};
+    a2m_loss_curve cv = {3, e, tl, vl, va, vf};
+    a2m_plot_size size = {900, 500};
+    const char *path = "/tmp/a2m_test_loss.png";
+    CHECK(a2m_plot_loss(path, &cv, size) == A2M_OK, "loss plot");
+    cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+    CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(s) == 900, "loss PNG");
+    cairo_surface_destroy(s);
+    unlink(path);
+    cv.n = 0;
+    CHECK(a2m_plot_loss(path, &cv, size) == A2M_ERR_EMPTY && !a2m_path_exists(path), "empty log: error, no file");
+    CHECK(a2m_plot_confusion("/nonexistent-dir/x.png", (int64_t[1]){1}, 1, (const char *[]){"a"}, size) != A2M_OK,
+          "unwritable path");
+}
+
+int main(void) {
+    test_confusion();
+    test_labels_overlay();
+    test_loss_and_bad();
+    return test_done("test_plot");
+}
