@@ -36,6 +36,10 @@ const char *a2m_errmsg(void);
  * failure site reads: return a2m_error(A2M_ERR_IO, "%s: cannot open", path); */
 int a2m_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Prefixes this thread's detail with "prefix: " (unless it already starts
+ * with it) and returns err: adds the file name to a lower layer's message. */
+int a2m_error_prefix(int err, const char *prefix);
+
 /* Clears this thread's detail. */
 void a2m_error_clear(void);
 

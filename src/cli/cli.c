@@ -153,6 +153,11 @@ void cli_progress_done(cli_progress *p, const char *extra) {
     free(p);
 }
 
+void cli_progress_free(cli_progress *p) {
+    if (p && p->tty) fputs("\r\033[K", stderr);
+    free(p);
+}
+
 void cli_progress_cb(void *user, size_t done, size_t total, const char *what) {
     cli_progress *p = user;
     if (!p) return;

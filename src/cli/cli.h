@@ -38,6 +38,8 @@ typedef struct cli_progress cli_progress;
 cli_progress *cli_progress_new(const char *label, size_t total);
 void cli_progress_update(cli_progress *p, size_t done, const char *extra);
 void cli_progress_done(cli_progress *p, const char *extra);
+/* Frees without printing (the work failed). */
+void cli_progress_free(cli_progress *p);
 /* Adapter with the library's a2m_progress_fn signature (user = cli_progress*). */
 void cli_progress_cb(void *user, size_t done, size_t total, const char *what);
 

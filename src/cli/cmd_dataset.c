@@ -70,9 +70,11 @@ int cmd_dataset(int argc, char **argv) {
     char *warnings = NULL;
     cli_progress *bar = cli_progress_new("dataset", 1);
     int rc = a2m_dataset_build(dir, p, cli_progress_cb, bar, &d, &warnings);
-    cli_progress_done(bar, NULL);
+    if (rc) cli_progress_free(bar);
+    else cli_progress_done(bar, NULL);
     if (warnings) {
-        fprintf(stderr, "%s", warnings);
+        char *save = NULL;
+        for (char *line = strtok_r(warnings, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) cli_warn("%s", line);
         free(warnings);
     }
     if (rc) return cli_lib_fail(rc);

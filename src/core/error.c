@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char detail[512];
 
@@ -35,5 +36,14 @@ int a2m_error(int err, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
+    return err;
+}
+
+int a2m_error_prefix(int err, const char *prefix) {
+    size_t n = strlen(prefix);
+    if (strncmp(detail, prefix, n) == 0) return err; /* already names it */
+    char old[sizeof detail];
+    memcpy(old, detail, sizeof old);
+    snprintf(detail, sizeof detail, "%s: %s", prefix, old);
     return err;
 }

@@ -167,7 +167,7 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
         rc = a2m_cqt_db(cqt, src, len, out->features + off * nb);
         a2m_audio_free(&a);
         if (rc) {
-            a2m_error(rc, "%s: %s", pairs[i].wav, a2m_errmsg());
+            a2m_error_prefix(rc, pairs[i].wav);
             break;
         }
         a2m_notes notes;

@@ -19,7 +19,7 @@ int a2m_features_from_file(const char *path, a2m_cqt_params p, float **db, size_
         else if ((rc = a2m_cqt_db(c, a.samples, a.n, *db))) {
             free(*db);
             *db = NULL;
-            a2m_error(rc, "%s: %s", path, a2m_errmsg());
+            a2m_error_prefix(rc, path);
         } else *n_frames = frames;
     }
     a2m_cqt_del(c);

@@ -206,7 +206,7 @@ int a2m_model_load(const char *path, const char *arch, a2m_model **out) {
     rc = nn_model_create(arch, &info, &m);
     if (rc) {
         st_free(&f);
-        return a2m_error(rc, "%s: %s", path, a2m_errmsg());
+        return a2m_error_prefix(rc, path);
     }
     for (int i = 0; i < m->n_tensors && !rc; i++) {
         const nn_tensor *t = &m->tensors[i];

@@ -189,7 +189,7 @@ int a2m_transcribe_file(a2m_transcriber *t, const char *path, a2m_transcription 
     int rc = a2m_audio_read(path, a2m_model_get_info(t->m)->cqt.sample_rate, &a);
     if (rc) return rc;
     rc = a2m_transcribe_samples(t, a.samples, a.n, out);
-    if (rc) a2m_error(rc, "%s: %s", path, a2m_errmsg());
+    if (rc) a2m_error_prefix(rc, path);
     a2m_audio_free(&a);
     return rc;
 }

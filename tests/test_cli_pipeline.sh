@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# CLI tests of the pipeline: features, dataset, train, eval, import/forward/info,
+# transcribe, compare, plot, report — a small end-to-end run on synthetic takes
+# plus every bad input -> non-zero exit, a one-line message naming the file,
+# and no output left behind.
+set -u
+bin=${A2M_BIN:?A2M_BIN not set}
+shared=${A2M_SHARED:-../shared}
+tmp=$(mktemp -d /tmp/a2m_test_cli_pipe.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0; passes=0
+ok() { passes=$((passes + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+expect_fail() {
+  local code=$1 name=$2 output=$3; shift 4
+  "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"; local rc=$?
+  if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, expected $code ($(cat "$tmp/err.txt"))"; return; fi
+  if [ "$code" -eq 1 ]; then
+    # exactly one error line (warnings and progress log lines aside)
+    if [ "$(grep '^a2m: ' "$tmp/err.txt" | grep -vc '^a2m: warning')" -ne 1 ]; then bad "$*: not one error line: $(cat "$tmp/err.txt")"; return; fi
+    if ! grep -qF -- "$name" "$tmp/err.txt"; then bad "$*: message does not name $name: $(cat "$tmp/err.txt")"; return; fi
+  fi
+  if [ -n "$output" ] && ls "$output"* >/dev/null 2>&1; then bad "$*: left $(ls "$output"*)"; return; fi
+  ok
+}
+run() { "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" && ok || bad "$* -> $(cat "$tmp/err.txt")"; }
+
+# --- a tiny dataset of synthetic takes (4 s, voice_N.wav + midi_N.mid) ---
+mkdir -p "$tmp/takes"
+for i in 1 2 3 4 5 6; do
+  a=$(( (i % 3) )); n1=$((60 + 4 * a)); n2=$((64 + 3 * (i % 2)))
+  run "$bin" synth --notes "$n1:0.3-1.6,$n2:2.0-3.5" --write-midi "$tmp/takes/midi_00$i.mid" -o "$tmp/takes/plain_$i.wav"
+  run "$bin" synth "$tmp/takes/midi_00$i.mid" --transpose -12 --duration 4 --seed $i -o "$tmp/takes/voice_00$i.wav"
+  rm -f "$tmp/takes/plain_$i.wav"
+done
+cat >"$tmp/split.json" <<JSON
+{"train": ["voice_001", "voice_002", "voice_003", "voice_004"], "val": ["voice_005"], "test": ["voice_006"]}
+JSON
+run "$bin" dataset "$tmp/takes" -o "$tmp/ds"
+grep -q "6 takes, 3996 frames" "$tmp/out.txt" && ok || bad "dataset summary: $(cat "$tmp/out.txt")"
+[ -f "$tmp/ds/index.json" ] && [ -f "$tmp/ds/features.npy" ] && [ -f "$tmp/ds/labels.npy" ] && ok || bad "dataset files"
+run "$bin" features "$tmp/takes/voice_001.wav" -o "$tmp/f1.npy"
+run "$bin" features "$tmp/takes" -o "$tmp/feats"
+[ "$(ls "$tmp/feats" | wc -l)" -eq 6 ] && ok || bad "features folder"
+run "$bin" train "$tmp/ds" --split "$tmp/split.json" --hidden 16 --epochs 3 --log "$tmp/log.csv" -o "$tmp/m.safetensors"
+head -1 "$tmp/log.csv" | grep -q "^epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds$" && ok || bad "log header"
+[ "$(wc -l <"$tmp/log.csv")" -eq 4 ] && ok || bad "log rows"
+[ ! -e "$tmp/m.safetensors.ckpt" ] && ok || bad "checkpoint left after a finished run"
+run "$bin" info "$tmp/m.safetensors"
+grep -q "crnn (hidden 16)" "$tmp/out.txt" && ok || bad "info"
+run "$bin" eval "$tmp/m.safetensors" "$tmp/ds" --splits "$tmp/split.json" --json "$tmp/eval.json"
+grep -q '"f1_macro"' "$tmp/eval.json" && ok || bad "eval json"
+run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid" --csv --json --probs
+[ -f "$tmp/t1.mid" ] && [ -f "$tmp/t1.csv" ] && [ -f "$tmp/t1.json" ] && [ -f "$tmp/t1.probs.npy" ] && ok || bad "transcribe outputs"
+expect_fail 1 "t1.mid" "" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid"
+run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid" --force
+run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" "$tmp/takes/voice_002.wav" -o "$tmp/many" --jobs 2
+[ -f "$tmp/many/voice_001.mid" ] && [ -f "$tmp/many/voice_002.mid" ] && ok || bad "many inputs"
+"$bin" transcribe --model "$tmp/m.safetensors" - -o "$tmp/stdin.mid" <"$tmp/takes/voice_001.wav" >"$tmp/stdin.csv" 2>"$tmp/err.txt" && ok || bad "stdin: $(cat "$tmp/err.txt")"
+[ -f "$tmp/stdin.mid" ] && ok || bad "stdin midi"
+run "$bin" compare "$tmp/takes/midi_001.mid" "$tmp/t1.mid" --json
+grep -q '"COnPOff"' "$tmp/out.txt" && grep -q '"average_overlap"' "$tmp/out.txt" && ok || bad "compare json"
+run "$bin" compare "$tmp/takes/midi_001.mid" "$tmp/t1.csv"
+run "$bin" labels "$tmp/takes/midi_001.mid" -o "$tmp/l1.npy"
+run "$bin" compare --frames "$tmp/l1.npy" "$tmp/l1.npy" --json
+grep -q '"accuracy": 1' "$tmp/out.txt" && ok || bad "frames compare: $(cat "$tmp/out.txt")"
+run "$bin" plot loss "$tmp/log.csv" -o "$tmp/loss.png"
+run "$bin" plot confusion "$tmp/eval.json" -o "$tmp/conf.svg"
+run "$bin" plot cqt "$tmp/takes/voice_001.wav" --labels "$tmp/takes/midi_001.mid" --transpose -12 -o "$tmp/cqt.pdf"
+run "$bin" plot pianoroll "$tmp/takes/voice_001.wav" --ref "$tmp/takes/midi_001.mid" --est "$tmp/t1.mid" -o "$tmp/roll.png"
+run "$bin" report "$tmp/m.safetensors" "$tmp/ds" --splits "$tmp/split.json" --audio-dir "$tmp/takes" --log "$tmp/log.csv" -o "$tmp/report"
+[ -f "$tmp/report/README.md" ] && [ -f "$tmp/report/confusion.png" ] && [ -f "$tmp/report/voice_006.pianoroll.png" ] && ok || bad "report files"
+
+# --- resume from a checkpoint ---
+run "$bin" train "$tmp/ds" --split "$tmp/split.json" --hidden 16 --epochs 2 --checkpoint "$tmp/keep.ckpt" -o "$tmp/r2.safetensors"
+
+# --- bad inputs ---
+echo "not audio" >"$tmp/text.wav"
+: >"$tmp/empty.wav"
+echo "not json" >"$tmp/bad.json"
+expect_fail 1 "nope.wav" "$tmp/o.npy" -- "$bin" features "$tmp/nope.wav" -o "$tmp/o.npy"
+expect_fail 1 "text.wav" "$tmp/o.npy" -- "$bin" features "$tmp/text.wav" -o "$tmp/o.npy"
+expect_fail 1 "empty.wav" "$tmp/o.npy" -- "$bin" features "$tmp/empty.wav" -o "$tmp/o.npy"
+expect_fail 1 "nodir" "$tmp/ods" -- "$bin" dataset "$tmp/nodir" -o "$tmp/ods"
+mkdir -p "$tmp/unpaired" && cp "$tmp/takes/voice_001.wav" "$tmp/unpaired/lonely.wav"
+expect_fail 1 "unpaired" "$tmp/ods" -- "$bin" dataset "$tmp/unpaired" -o "$tmp/ods"
+grep -q "a2m: warning: .*lonely.wav: no paired MIDI" "$tmp/err.txt" && ok || bad "unpaired file named: $(cat "$tmp/err.txt")"
+expect_fail 1 "index.json" "$tmp/om" -- "$bin" train "$tmp/takes" --split "$tmp/split.json" -o "$tmp/om"
+expect_fail 1 "bad.json" "$tmp/om" -- "$bin" train "$tmp/ds" --split "$tmp/bad.json" -o "$tmp/om"
+expect_fail 2 "" "$tmp/om" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --lr -1 -o "$tmp/om"
+expect_fail 1 "f1.npy" "" -- "$bin" eval "$tmp/f1.npy" "$tmp/ds" --splits "$tmp/split.json"
+expect_fail 1 "text.wav" "$tmp/tt.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/text.wav" -o "$tmp/tt.mid"
+expect_fail 1 "empty.wav" "$tmp/tt.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/empty.wav" -o "$tmp/tt.mid"
+expect_fail 1 "nomodel.safetensors" "$tmp/tt.mid" -- "$bin" transcribe --model "$tmp/nomodel.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/tt.mid"
+expect_fail 1 "text.wav" "" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/text.wav" "$tmp/takes/voice_002.wav" -o "$tmp/mixed"
+[ -f "$tmp/mixed/voice_002.mid" ] && ok || bad "the good input of a mixed batch is still transcribed"
+expect_fail 1 "takes" "" -- "$bin" compare "$tmp/takes" "$tmp/t1.mid"
+expect_fail 1 "text.wav" "" -- "$bin" compare "$tmp/text.wav" "$tmp/t1.mid"
+expect_fail 1 "bad.json" "$tmp/pc.png" -- "$bin" plot confusion "$tmp/bad.json" -o "$tmp/pc.png"
+expect_fail 1 "eval.json" "$tmp/pl.png" -- "$bin" plot loss "$tmp/eval.json" -o "$tmp/pl.png"
+expect_fail 2 "" "" -- "$bin" plot nonsense x
+expect_fail 1 "l1.npy" "$tmp/lg.npy" -- "$bin" forward "$tmp/m.safetensors" "$tmp/l1.npy" -o "$tmp/lg.npy"
+expect_fail 1 "arch" "$tmp/imp.safetensors" -- "$bin" import "$tmp/m.safetensors" --arch unet --mean 0 --std 1 -o "$tmp/imp.safetensors"
+expect_fail 2 "" "" -- "$bin" nosuchcommand
+
+if [ -n "$shared" ] && [ -f "$shared/data/reference/seed_crnn/seed_crnn.safetensors" ]; then
+  S=$shared/data/reference
+  run "$bin" import "$S/seed_crnn/seed_crnn.safetensors" --mean -41.04758378 --std 15.35801788 -o "$tmp/seed.safetensors"
+  run "$bin" forward "$tmp/seed.safetensors" "$S/seed_crnn/voice_001_input.npy" -o "$tmp/logits.npy"
+  if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    /usr/bin/python3 -c "import numpy as n; a=n.load('$tmp/logits.npy'); b=n.load('$S/seed_crnn/voice_001_logits.npy'); assert abs(a-b).max() < 1e-4, abs(a-b).max()" && ok || bad "forward logits vs PyTorch"
+  fi
+else
+  echo "SKIP: shared data missing, seed model checks skipped"
+fi
+
+echo "test_cli_pipeline: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
