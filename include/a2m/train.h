@@ -29,6 +29,8 @@ typedef struct a2m_train_params {
     double weight_decay;        /* 0 */
     int adamw;                  /* 0: Adam (L2 in gradient), 1: AdamW */
     double clip_norm;           /* 0 = no clipping */
+    double augment_gain_db;     /* random loudness change of each training sample, +-dB (0 = off) */
+    int augment_shift_bins;     /* random pitch shift of each training sample, +-bins (0 = off) */
     const char *log_path;       /* per-epoch CSV or NULL */
     const char *checkpoint_path;/* written atomically every epoch, or NULL */
     int resume;                 /* continue from checkpoint_path */

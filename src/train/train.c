@@ -73,6 +73,23 @@ static int batch_alloc(batch_buf *b, const a2m_model *m, int B, int T, int with_
 }
 
 /* Fills x (normalised, zero padded), labels (-1 on padding) and lengths; returns T used. */
+/* Training-time augmentation of one sample in place, in the dB domain before
+ * normalisation: a loudness change (dB offset, floored like the CQT's
+ * 80 dB range) and a small pitch/tuning shift (whole bins, edge repeated). */
+static void augment(float *x, int len, int F, double gain_db, int shift) {
+    float g = (float)gain_db;
+    for (size_t k = 0; k < (size_t)len * F; k++) x[k] += g;
+    if (!shift) return;
+    for (int t = 0; t < len; t++) {
+        float *row = x + (size_t)t * F;
+        if (shift > 0) {
+            for (int k = F - 1; k >= shift; k--) row[k] = row[k - shift];
+        } else {
+            for (int k = 0; k < F + shift; k++) row[k] = row[k - shift];
+        }
+    }
+}
+
 static int fill_batch(batch_buf *b, const a2m_dataset *d, const sample *s, int nb, double mean, double std) {
     int T = 0, F = d->n_bins;
     for (int i = 0; i < nb; i++) T = s[i].len > T ? s[i].len : T;
@@ -336,6 +353,11 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         for (size_t bi = 0; bi < n_batches; bi++) {
             int nb = (int)(n_samples - bi * p.batch < (size_t)p.batch ? n_samples - bi * p.batch : (size_t)p.batch);
             int T = fill_batch(&tb, d, samples + bi * p.batch, nb, info.norm_mean, info.norm_std);
+            for (int i = 0; p.augment_gain_db > 0 || p.augment_shift_bins > 0 ? i < nb : 0; i++) {
+                double gdb = p.augment_gain_db * (2 * nn_rng_uniform(&st.rng) - 1);
+                int sh = p.augment_shift_bins ? (int)(nn_rng_next(&st.rng) % (2 * p.augment_shift_bins + 1)) - p.augment_shift_bins : 0;
+                augment(tb.x + (size_t)i * T * d->n_bins, samples[bi * p.batch + i].len, d->n_bins, gdb / info.norm_std, sh);
+            }
             m->arch->forward(m, m->params, &tb.nn, tb.x, tb.lengths, nb, T, tb.logits, p.threads, 1);
             double ws;
             double l = softmax_xent_forward_backward(tb.dlogits, tb.logits, tb.labels, cw, p.focal_gamma, nb * T, C, &ws);
@@ -401,9 +423,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
         }
         snprintf(m->info.summary, sizeof m->info.summary,
-                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d; "
+                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, augment %g dB %d bins; "
                  "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
-                 p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, st.epoch,
+                 p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, p.augment_gain_db,
+                 p.augment_shift_bins, st.epoch,
                  st.best_epoch, bl, fm.accuracy, fm.f1_macro, n_train, n_val);
         if (result) {
             result->epochs_run = st.epoch, result->best_epoch = st.best_epoch;
