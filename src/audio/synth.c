@@ -44,15 +44,17 @@ static uint64_t rng_next(uint64_t *s) {
 }
 static double rng_uniform(uint64_t *s) { return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0); }
 
-/* Spectral envelope of a sung vowel at frequency f: formant resonances over a
- * -6 dB/octave source tilt. */
-static double vowel_envelope(double f) {
-    double a = 0.05; /* floor between formants */
+/* Amplitude of harmonic number h (1 = fundamental) at frequency f of a sung
+ * vowel: a glottal source falling 6 dB per octave of harmonic number, shaped
+ * by the vowel's formant resonances over a floor. The fundamental stays the
+ * strongest partial, as in the chest voice of the seed recordings. */
+static double vowel_envelope(double f, int h) {
+    double a = 0.6; /* floor between formants */
     for (int k = 0; k < 3; k++) {
         double d = (f - FORMANT_HZ[k]) / (0.5 * FORMANT_BW_HZ[k]);
         a += FORMANT_GAIN[k] / (1.0 + d * d);
     }
-    return a * 200.0 / fmax(f, 200.0);
+    return a / h;
 }
 
 /* Raised-cosine rise over [0, len]: 0 -> 1. */
@@ -87,7 +89,7 @@ static void render_note(const a2m_note *note, const a2m_synth_params *p, uint64_
     double attack = fmin(p->attack_s, 0.5 * length);
     double vib_phase = 2 * M_PI * rng_uniform(rng);
     double amp[64];
-    for (int k = 0; k < p->n_harmonics; k++) amp[k] = vowel_envelope(f0 * (k + 1));
+    for (int k = 0; k < p->n_harmonics; k++) amp[k] = vowel_envelope(f0 * (k + 1), k + 1);
     size_t first = (size_t)ceil(note->onset * rate);
     double end_t = note->offset + p->release_s;
     size_t last = (size_t)fmin(ceil(end_t * rate), (double)n_out);
