@@ -58,6 +58,22 @@ run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" "$
 [ -f "$tmp/many/voice_001.mid" ] && [ -f "$tmp/many/voice_002.mid" ] && ok || bad "many inputs"
 "$bin" transcribe --model "$tmp/m.safetensors" - -o "$tmp/stdin.mid" <"$tmp/takes/voice_001.wav" >"$tmp/stdin.csv" 2>"$tmp/err.txt" && ok || bad "stdin: $(cat "$tmp/err.txt")"
 [ -f "$tmp/stdin.mid" ] && ok || bad "stdin midi"
+# streaming: notes come out while the input is still open. The producer sends the first 12 s of a
+# 20 s melody, then waits (up to 60 s) for a note line before it sends the rest and closes the pipe.
+defmodel="${A2M_SOURCE:-.}/models/a2m-crnn.safetensors"
+"$bin" synth --notes "60:0.5-1.5,64:2-3,67:3.5-4.5,60:5-6,64:6.5-7.5,67:8-9,60:12-13,64:15-16" --transpose -12 --duration 20 -o "$tmp/long.wav" >/dev/null 2>&1
+mkfifo "$tmp/audio.fifo"
+size=$(stat -c %s "$tmp/long.wav"); head_bytes=$((44 + 12 * 16000 * 2))
+( head -c "$head_bytes" "$tmp/long.wav"
+  for _ in $(seq 600); do [ -s "$tmp/stream.csv" ] && break; sleep 0.1; done
+  [ -s "$tmp/stream.csv" ] && head -n 1 "$tmp/stream.csv" >"$tmp/first_note.txt"
+  tail -c $((size - head_bytes)) "$tmp/long.wav" ) >"$tmp/audio.fifo" &
+producer=$!
+"$bin" transcribe --model "$defmodel" - <"$tmp/audio.fifo" >"$tmp/stream.csv" 2>"$tmp/err.txt"
+wait "$producer"
+if [ -s "$tmp/first_note.txt" ] && [ "$(wc -l <"$tmp/stream.csv")" -ge 6 ]; then ok; else bad "streaming: no note before the input ended ($(cat "$tmp/stream.csv" "$tmp/err.txt"))"; fi
+"$bin" transcribe --model "$defmodel" "$tmp/long.wav" -o "$tmp/long.mid" --csv >/dev/null 2>&1
+diff <(cut -d, -f1-3 "$tmp/stream.csv") <(tail -n +2 "$tmp/long.csv" | cut -d, -f1-3) >/dev/null && ok || bad "streamed notes differ from the file's"
 run "$bin" compare "$tmp/takes/midi_001.mid" "$tmp/t1.mid" --json
 grep -q '"COnPOff"' "$tmp/out.txt" && grep -q '"average_overlap"' "$tmp/out.txt" && ok || bad "compare json"
 run "$bin" compare "$tmp/takes/midi_001.mid" "$tmp/t1.csv"

@@ -51,6 +51,22 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
 int a2m_transcribe_file(a2m_transcriber *t, const char *path, a2m_transcription *out);
 void a2m_transcription_free(a2m_transcription *r);
 
+/* Streaming transcription (window mode only): push samples at the model's
+ * analysis rate as they arrive; each call hands out the notes decided by it
+ * (valid until the next call). Windows run as soon as they are complete, and a
+ * note is decided once no later sample can change it, so the notes, in order,
+ * are exactly those of a2m_transcribe_samples on the whole recording.
+ * keep_frames: also keep every frame's probabilities and classes and every
+ * note for a2m_stream_result (memory then grows with the audio). */
+typedef struct a2m_stream a2m_stream;
+int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames, a2m_stream **out);
+void a2m_stream_del(a2m_stream *s);
+int a2m_stream_push(a2m_stream *s, const float *x, size_t n, const a2m_transcribed_note **notes, size_t *n_notes);
+/* End of input: runs the last (zero-padded) windows and decides the rest. */
+int a2m_stream_finish(a2m_stream *s, const a2m_transcribed_note **notes, size_t *n_notes);
+/* After finish with keep_frames: the whole transcription (moved out; free with a2m_transcription_free). */
+int a2m_stream_result(a2m_stream *s, a2m_transcription *out);
+
 /* Frame classes -> notes with the gap/min-length rules (classes edited in place). */
 int a2m_frames_to_notes(int *classes, const float *probs, size_t n_frames, int n_classes, const int *class_notes,
                         double frame_seconds, int max_gap, int min_note, a2m_transcribed_note **notes, size_t *n_notes);

@@ -144,25 +144,64 @@ static void print_notes(FILE *out, const char *input, const a2m_transcription *r
     }
 }
 
-/* stdin: the stream is read to its end, then transcribed; notes are printed as CSV lines. */
+static void print_stream_notes(const a2m_transcribed_note *n, size_t k) {
+    for (size_t i = 0; i < k; i++)
+        printf("%.6f,%.6f,%d,%.4f\n", n[i].note.onset, n[i].note.offset, (int)n[i].note.pitch, n[i].confidence);
+    if (k) fflush(stdout);
+}
+
+/* stdin: windows run as the audio arrives and each note is printed as a CSV line
+ * (onset_s,offset_s,midi_pitch,confidence) the moment it is decided; with -o the
+ * files are written at the end. --window 0 needs the whole recording first. */
 static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *o) {
-    a2m_audio a;
-    int rc = a2m_audio_read_stream(stdin, "<stdin>", o->raw_rate, a2m_model_get_info(m)->cqt.sample_rate, &a);
-    if (rc) return rc;
-    a2m_transcriber *t;
-    rc = a2m_transcriber_new(m, o->tp, &t);
-    a2m_transcription r;
-    if (!rc) rc = a2m_transcribe_samples(t, a.samples, a.n, &r);
-    if (!rc) {
-        for (size_t i = 0; i < r.n_notes; i++)
-            printf("%.6f,%.6f,%d,%.4f\n", r.notes[i].note.onset, r.notes[i].note.offset, (int)r.notes[i].note.pitch,
-                   r.notes[i].confidence);
-        fflush(stdout);
-        if (out) rc = write_outputs("<stdin>", out, &r, o);
+    const char *name = "<stdin>";
+    double rate = a2m_model_get_info(m)->cqt.sample_rate;
+    if (!(o->tp.window_s > 0)) {
+        a2m_audio a;
+        int rc = a2m_audio_read_stream(stdin, name, o->raw_rate, rate, &a);
+        if (rc) return rc;
+        a2m_transcriber *t;
+        rc = a2m_transcriber_new(m, o->tp, &t);
+        a2m_transcription r;
+        if (!rc) rc = a2m_transcribe_samples(t, a.samples, a.n, &r);
+        if (!rc) {
+            print_stream_notes(r.notes, r.n_notes);
+            if (out) rc = write_outputs(name, out, &r, o);
+            a2m_transcription_free(&r);
+        }
+        a2m_transcriber_del(t);
+        a2m_audio_free(&a);
+        return rc;
+    }
+    if (out && !o->force && a2m_path_exists(out))
+        return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to overwrite)", out);
+    a2m_audio_stream *in = NULL;
+    a2m_stream *st = NULL;
+    enum { PIECE = 4096 };
+    float *buf = malloc(PIECE * sizeof *buf);
+    int rc = buf ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "out of memory");
+    if (!rc) rc = a2m_audio_stream_open(stdin, name, o->raw_rate, rate, &in);
+    if (!rc) rc = a2m_stream_new(m, o->tp, out != NULL, &st);
+    const a2m_transcribed_note *notes;
+    size_t k, got = 0;
+    while (!rc) {
+        rc = a2m_audio_stream_read(in, buf, PIECE, &got);
+        if (rc || got == 0) break;
+        rc = a2m_stream_push(st, buf, got, &notes, &k);
+        if (!rc) print_stream_notes(notes, k);
+    }
+    if (!rc) rc = a2m_stream_finish(st, &notes, &k);
+    if (!rc) print_stream_notes(notes, k);
+    if (!rc && out) {
+        a2m_transcription r;
+        rc = a2m_stream_result(st, &r);
+        if (!rc) rc = write_outputs(name, out, &r, o);
         a2m_transcription_free(&r);
     }
-    a2m_transcriber_del(t);
-    a2m_audio_free(&a);
+    if (rc) a2m_error_prefix(rc, name);
+    a2m_stream_del(st);
+    a2m_audio_stream_close(in);
+    free(buf);
     return rc;
 }
 

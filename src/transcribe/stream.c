@@ -1,0 +1,301 @@
+/* Streaming transcription: samples arrive in pieces, windows are run as soon
+ * as they are complete, and a note is handed out as soon as nothing that can
+ * still arrive can change it. The result equals a2m_transcribe_samples on
+ * the whole recording in window mode, note for note and bit for bit:
+ *  - windows are the same (start k * hop, training length, zero-padded at the
+ *    end), blended in the same order, so a frame's probabilities are final once
+ *    the window after the last one covering it has started;
+ *  - the gap/min-length rules cannot reach across a silence run of at least
+ *    max(max_gap, 1) frames (gap filling needs a shorter one; the other rules
+ *    look one run to each side), so everything before such a run is decided. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2m/cqt.h"
+#include "a2m/error.h"
+#include "a2m/transcribe.h"
+#include "nn/layers.h"
+#include "transcribe/window.h"
+
+struct a2m_stream {
+    const a2m_model *m;
+    a2m_transcribe_params p;
+    int C, F, W, hop, hop_frames, gap, min_note, keep;
+    size_t win_samples, hop_samples;
+    a2m_cqt *cqt;
+    a2m_runner *runner;
+    float *x, *logits, *p_win, *taper; /* [W x F], [W x C], [W x C], [W] */
+    /* samples not yet behind every future window: absolute index wave_start.. */
+    float *wave, *wave_tmp;            /* [wave_cap], [win_samples] */
+    size_t wave_start, wave_n, wave_cap;
+    size_t next_window;                /* index of the next window to run */
+    /* blended probabilities of frames not yet final: absolute frame acc_start.. */
+    float *acc, *acc_w;                /* [2W x C], [2W] */
+    size_t acc_start;
+    /* final frames not yet decided: absolute frame pend_start.. */
+    float *pend_p;                     /* [pend_cap x C] */
+    int *pend_c, *work_c;              /* [pend_cap] */
+    size_t pend_start, pend_n, pend_cap;
+    /* everything, when keep_frames: probs and post-processed classes of all frames */
+    float *all_p;                      /* [all_pn x C] */
+    int *all_c;                        /* [all_n] */
+    size_t all_pn, all_pcap, all_n, all_cap;
+    a2m_transcribed_note *out;         /* notes decided by the last call */
+    size_t out_n, out_cap;
+    a2m_transcribed_note *all_notes;   /* every note, when keep_frames */
+    size_t all_notes_n, all_notes_cap;
+    int finished;
+    size_t total_samples;
+};
+
+void a2m_stream_del(a2m_stream *s) {
+    if (!s) return;
+    a2m_cqt_del(s->cqt);
+    a2m_runner_free(s->runner);
+    free(s->x), free(s->logits), free(s->p_win), free(s->taper), free(s->wave), free(s->wave_tmp);
+    free(s->acc), free(s->acc_w), free(s->pend_p), free(s->pend_c), free(s->work_c);
+    free(s->all_p), free(s->all_c), free(s->out), free(s->all_notes);
+    free(s);
+}
+
+int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames, a2m_stream **out) {
+    *out = NULL;
+    if (!(p.window_s > 0)) return a2m_error(A2M_ERR_ARG, "stream: needs window mode (--window > 0)");
+    if (!(p.hop_s > 0 && p.hop_s <= p.window_s)) return a2m_error(A2M_ERR_ARG, "stream: bad window hop");
+    const a2m_model_info *in = a2m_model_get_info(m);
+    a2m_stream *s = calloc(1, sizeof *s);
+    if (!s) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    s->m = m, s->p = p, s->keep = keep_frames;
+    s->C = in->n_classes, s->F = in->n_bins, s->hop = in->cqt.hop;
+    transcribe_window_geometry(in, p, &s->win_samples, &s->hop_samples);
+    s->hop_frames = (int)(s->hop_samples / (size_t)s->hop);
+    double frame_s = s->hop / in->cqt.sample_rate;
+    s->gap = transcribe_frames_from_ms(p.max_gap_ms, p.max_gap_frames, frame_s);
+    s->min_note = transcribe_frames_from_ms(p.min_note_ms, p.min_note_frames, frame_s);
+    int rc = a2m_cqt_new(in->cqt, s->win_samples, &s->cqt);
+    if (!rc) {
+        s->W = (int)a2m_cqt_n_frames(s->cqt, s->win_samples);
+        rc = a2m_runner_new(m, 1, s->W, &s->runner);
+    }
+    if (!rc) {
+        size_t W = (size_t)s->W, C = (size_t)s->C;
+        s->wave_cap = 2 * s->win_samples;
+        s->pend_cap = 4 * W;
+        s->x = malloc(W * s->F * sizeof *s->x);
+        s->logits = malloc(W * C * sizeof *s->logits);
+        s->p_win = malloc(W * C * sizeof *s->p_win);
+        s->taper = malloc(W * sizeof *s->taper);
+        s->wave = malloc(s->wave_cap * sizeof *s->wave);
+        s->wave_tmp = malloc(s->win_samples * sizeof *s->wave_tmp);
+        s->acc = calloc(2 * W * C, sizeof *s->acc);
+        s->acc_w = calloc(2 * W, sizeof *s->acc_w);
+        s->pend_p = malloc(s->pend_cap * C * sizeof *s->pend_p);
+        s->pend_c = malloc(s->pend_cap * sizeof *s->pend_c);
+        s->work_c = malloc(s->pend_cap * sizeof *s->work_c);
+        if (!s->x || !s->logits || !s->p_win || !s->taper || !s->wave || !s->wave_tmp || !s->acc || !s->acc_w || !s->pend_p ||
+            !s->pend_c || !s->work_c)
+            rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+        else
+            transcribe_window_taper(s->taper, s->W);
+    }
+    if (rc) {
+        a2m_stream_del(s);
+        return rc;
+    }
+    *out = s;
+    return A2M_OK;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return A2M_OK;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    *p = q;
+    *cap = c;
+    return A2M_OK;
+}
+
+/* Pending arrays (probs, raw classes, work copy) grown together. */
+static int pend_reserve(a2m_stream *s, size_t need) {
+    if (need <= s->pend_cap) return A2M_OK;
+    size_t c = s->pend_cap;
+    while (c < need) c *= 2;
+    float *p = realloc(s->pend_p, c * (size_t)s->C * sizeof *p);
+    if (!p) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    s->pend_p = p;
+    int *a = realloc(s->pend_c, c * sizeof *a);
+    if (!a) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    s->pend_c = a;
+    int *b = realloc(s->work_c, c * sizeof *b);
+    if (!b) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    s->work_c = b;
+    s->pend_cap = c;
+    return A2M_OK;
+}
+
+/* Applies the note rules to pending frames [0, upto) and hands out their notes. */
+static int decide(a2m_stream *s, size_t upto) {
+    if (upto == 0) return A2M_OK;
+    const a2m_model_info *in = a2m_model_get_info(s->m);
+    memcpy(s->work_c, s->pend_c, upto * sizeof *s->work_c);
+    a2m_transcribed_note *notes = NULL;
+    size_t n = 0;
+    int rc = a2m_frames_to_notes(s->work_c, s->pend_p, upto, s->C, in->class_notes, s->hop / in->cqt.sample_rate,
+                                 s->gap, s->min_note, &notes, &n);
+    if (rc) return rc;
+    double frame_s = s->hop / in->cqt.sample_rate;
+    rc = grow((void **)&s->out, &s->out_cap, s->out_n + n + 1, sizeof *s->out);
+    for (size_t i = 0; i < n && !rc; i++) {
+        a2m_transcribed_note t = notes[i];
+        t.first_frame += s->pend_start;
+        /* times from absolute frame numbers, as the whole-recording pass computes them */
+        t.note.onset = t.first_frame * frame_s;
+        t.note.offset = (t.first_frame + t.n_frames) * frame_s;
+        s->out[s->out_n++] = t;
+    }
+    free(notes);
+    if (!rc && s->keep) rc = grow((void **)&s->all_notes, &s->all_notes_cap, s->all_notes_n + s->out_n + 1, sizeof *s->all_notes);
+    if (!rc && s->keep) {
+        /* the notes this decision added are the last n of out */
+        memcpy(s->all_notes + s->all_notes_n, s->out + s->out_n - n, n * sizeof *s->all_notes);
+        s->all_notes_n += n;
+        rc = grow((void **)&s->all_c, &s->all_cap, s->all_n + upto, sizeof *s->all_c);
+        if (!rc) memcpy(s->all_c + s->all_n, s->work_c, upto * sizeof *s->all_c);
+        s->all_n += upto;
+    }
+    if (rc) return rc;
+    s->pend_n -= upto;
+    memmove(s->pend_c, s->pend_c + upto, s->pend_n * sizeof *s->pend_c);
+    memmove(s->pend_p, s->pend_p + upto * s->C, s->pend_n * s->C * sizeof *s->pend_p);
+    s->pend_start += upto;
+    return A2M_OK;
+}
+
+/* Start of the last silence run of at least max(gap, 1) frames in the pending frames, or 0. */
+static size_t last_barrier(const a2m_stream *s) {
+    size_t need = s->gap > 1 ? (size_t)s->gap : 1, i = s->pend_n;
+    while (i > 0) {
+        size_t end = i;
+        while (i > 0 && s->pend_c[i - 1] == 0) i--;
+        if (end - i >= need && i > 0) return i;
+        while (i > 0 && s->pend_c[i - 1] != 0) i--;
+    }
+    return 0;
+}
+
+/* Frames [acc_start, upto) are final: blend, argmax, keep, and decide what can be decided. */
+static int finalise_frames(a2m_stream *s, size_t upto) {
+    size_t n = upto - s->acc_start, C = (size_t)s->C;
+    int rc = pend_reserve(s, s->pend_n + n);
+    if (!rc && s->keep) rc = grow((void **)&s->all_p, &s->all_pcap, (s->all_pn + n) * C, sizeof *s->all_p);
+    if (rc) return rc;
+    for (size_t f = 0; f < n; f++) {
+        float *q = s->pend_p + (s->pend_n + f) * C;
+        float w = s->acc_w[f] > 0 ? s->acc_w[f] : 1.0f;
+        int a = 0;
+        for (size_t c = 0; c < C; c++) q[c] = s->acc[f * C + c] / w;
+        for (size_t c = 1; c < C; c++)
+            if (q[c] > q[a]) a = (int)c;
+        s->pend_c[s->pend_n + f] = a;
+    }
+    if (s->keep) {
+        memcpy(s->all_p + s->all_pn * C, s->pend_p + s->pend_n * C, n * C * sizeof *s->all_p);
+        s->all_pn += n;
+    }
+    s->pend_n += n;
+    size_t rest = 2 * (size_t)s->W - n; /* slide the accumulators */
+    memmove(s->acc, s->acc + n * C, rest * C * sizeof *s->acc);
+    memmove(s->acc_w, s->acc_w + n, rest * sizeof *s->acc_w);
+    memset(s->acc + rest * C, 0, n * C * sizeof *s->acc);
+    memset(s->acc_w + rest, 0, n * sizeof *s->acc_w);
+    s->acc_start = upto;
+    return decide(s, last_barrier(s));
+}
+
+/* Runs window k over samples [k * hop, k * hop + len) (zero-padded to the window) and blends it. */
+static int run_window(a2m_stream *s, size_t k, size_t len) {
+    const a2m_model_info *in = a2m_model_get_info(s->m);
+    size_t s0 = k * s->hop_samples, C = (size_t)s->C;
+    const float *src = s->wave + (s0 - s->wave_start);
+    float *buf = s->wave_tmp;
+    memcpy(buf, src, len * sizeof *buf);
+    memset(buf + len, 0, (s->win_samples - len) * sizeof *buf);
+    int rc = transcribe_window_probs(s->cqt, s->runner, in, buf, s->win_samples, 1, s->W, s->x, s->logits, s->p_win);
+    if (rc) return rc;
+    size_t f0 = k * (size_t)s->hop_frames;
+    for (int j = 0; j < s->W; j++) {
+        size_t f = f0 + (size_t)j - s->acc_start;
+        float w = s->taper[j];
+        for (size_t c = 0; c < C; c++) s->acc[f * C + c] += w * s->p_win[(size_t)j * C + c];
+        s->acc_w[f] += w;
+    }
+    s->next_window = k + 1;
+    return A2M_OK;
+}
+
+int a2m_stream_push(a2m_stream *s, const float *x, size_t n, const a2m_transcribed_note **notes, size_t *n_notes) {
+    s->out_n = 0;
+    *notes = NULL, *n_notes = 0;
+    int rc = A2M_OK;
+    while (n > 0 && !rc) {
+        size_t room = s->wave_cap - s->wave_n, take = n < room ? n : room;
+        memcpy(s->wave + s->wave_n, x, take * sizeof *x);
+        s->wave_n += take, s->total_samples += take, x += take, n -= take;
+        /* every window complete in the buffer runs now; its frames before the next window's start are final */
+        for (;;) {
+            size_t s0 = s->next_window * s->hop_samples;
+            if (s0 + s->win_samples > s->wave_start + s->wave_n) break;
+            if ((rc = run_window(s, s->next_window, s->win_samples))) break;
+            if ((rc = finalise_frames(s, s->next_window * (size_t)s->hop_frames))) break;
+        }
+        /* samples before the next window's start are not needed any more */
+        size_t drop = s->next_window * s->hop_samples - s->wave_start;
+        if (drop > s->wave_n) drop = s->wave_n;
+        memmove(s->wave, s->wave + drop, (s->wave_n - drop) * sizeof *s->wave);
+        s->wave_n -= drop, s->wave_start += drop;
+    }
+    *notes = s->out, *n_notes = s->out_n;
+    return rc;
+}
+
+int a2m_stream_finish(a2m_stream *s, const a2m_transcribed_note **notes, size_t *n_notes) {
+    s->out_n = 0;
+    *notes = NULL, *n_notes = 0;
+    const a2m_model_info *in = a2m_model_get_info(s->m);
+    size_t n = s->total_samples;
+    if (n == 0) return a2m_error(A2M_ERR_EMPTY, "stream: no samples");
+    size_t frames = n / (size_t)s->hop + (in->cqt.drop_last_frame ? 0 : 1);
+    if (frames == 0) return a2m_error(A2M_ERR_RANGE, "stream: shorter than one frame (%d samples)", s->hop);
+    /* the same windows as the whole-recording pass: the last one reaches the end */
+    size_t n_win = n <= s->win_samples ? 1 : 1 + (n - s->win_samples + s->hop_samples - 1) / s->hop_samples;
+    int rc = A2M_OK;
+    for (size_t k = s->next_window; k < n_win && !rc; k++) {
+        size_t s0 = k * s->hop_samples, len = n - s0 < s->win_samples ? n - s0 : s->win_samples;
+        rc = run_window(s, k, len);
+        /* frames past the recording's end are dropped below; the others are final after the last window */
+        size_t upto = k + 1 < n_win ? (k + 1) * (size_t)s->hop_frames : frames;
+        if (!rc && upto > s->acc_start) rc = finalise_frames(s, upto < frames ? upto : frames);
+    }
+    if (!rc && s->acc_start < frames) rc = finalise_frames(s, frames);
+    if (!rc) rc = decide(s, s->pend_n);
+    s->finished = !rc;
+    *notes = s->out, *n_notes = s->out_n;
+    return rc;
+}
+
+int a2m_stream_result(a2m_stream *s, a2m_transcription *out) {
+    memset(out, 0, sizeof *out);
+    if (!s->keep || !s->finished) return a2m_error(A2M_ERR_ARG, "stream: result needs keep_frames and a finished stream");
+    const a2m_model_info *in = a2m_model_get_info(s->m);
+    out->n_frames = s->all_n;
+    out->n_classes = s->C;
+    out->frame_seconds = s->hop / in->cqt.sample_rate;
+    out->probs = s->all_p, out->classes = s->all_c, out->notes = s->all_notes, out->n_notes = s->all_notes_n;
+    s->all_p = NULL, s->all_c = NULL, s->all_notes = NULL;
+    s->all_pn = s->all_pcap = s->all_n = s->all_cap = s->all_notes_n = s->all_notes_cap = 0;
+    if (!out->notes) out->notes = malloc(sizeof *out->notes); /* callers may index notes[0..n) only */
+    return A2M_OK;
+}

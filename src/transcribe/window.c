@@ -1,0 +1,42 @@
+#include "transcribe/window.h"
+
+#include <math.h>
+
+#include "nn/layers.h"
+
+void transcribe_window_geometry(const a2m_model_info *in, a2m_transcribe_params p, size_t *win_samples,
+                                size_t *hop_samples) {
+    int hop = in->cqt.hop;
+    *win_samples = (size_t)llround(p.window_s * in->cqt.sample_rate);
+    /* windows start on the frame grid so window frames line up with recording frames */
+    size_t hop_frames = (size_t)llround(p.hop_s * in->cqt.sample_rate / hop);
+    if (hop_frames == 0) hop_frames = 1;
+    *hop_samples = hop_frames * (size_t)hop;
+}
+
+void transcribe_window_taper(float *taper, int W) {
+    for (int j = 0; j < W; j++) taper[j] = (float)(1e-3 + sin(M_PI * (j + 0.5) / W));
+}
+
+int transcribe_frames_from_ms(double ms, int frames, double frame_s) {
+    return ms < 0 ? frames : (int)ceil(ms / 1000.0 / frame_s - 1e-9);
+}
+
+void transcribe_normalise(float *x, size_t n, double mean, double std) {
+    float mu = (float)mean, inv = (float)(1.0 / std);
+    for (size_t i = 0; i < n; i++) x[i] = (x[i] - mu) * inv;
+}
+
+int transcribe_window_probs(a2m_cqt *cqt, a2m_runner *runner, const a2m_model_info *in, const float *wave,
+                            size_t win_samples, int nb, int W, float *x, float *logits, float *probs) {
+    int F = in->n_bins, C = in->n_classes;
+    for (int b = 0; b < nb; b++) {
+        int rc = a2m_cqt_db(cqt, wave + (size_t)b * win_samples, win_samples, x + (size_t)b * W * F);
+        if (rc) return rc;
+    }
+    transcribe_normalise(x, (size_t)nb * W * F, in->norm_mean, in->norm_std);
+    int rc = a2m_model_forward(runner, x, nb, W, logits);
+    if (rc) return rc;
+    softmax_rows(probs, logits, nb * W, C);
+    return 0;
+}
