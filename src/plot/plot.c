@@ -193,7 +193,9 @@ int a2m_plot_loss(const char *path, const a2m_loss_curve *c, a2m_plot_size size)
     cairo_set_dash(cr, NULL, 0, 0);
     char buf[96];
     snprintf(buf, sizeof buf, "best epoch %g (val F1 %.4f)", c->epoch[best], c->val_f1[best]);
-    text_at(cr, ax_x(&a, c->epoch[best]) + 4, a.y0 + 6, buf, 0, 1);
+    /* the label sits on the side of the marker with room for it */
+    int label_left = ax_x(&a, c->epoch[best]) > a.x0 + a.w * 0.6;
+    text_at(cr, ax_x(&a, c->epoch[best]) + (label_left ? -4 : 4), a.y0 + 6, buf, label_left ? 1 : 0, 1);
     cairo_set_line_width(cr, 2.5);
     cairo_set_source_rgb(cr, 0.12, 0.47, 0.71);
     polyline(cr, &a, c->epoch, c->train_loss, c->n);
@@ -212,7 +214,20 @@ int a2m_plot_loss(const char *path, const a2m_loss_curve *c, a2m_plot_size size)
     cairo_set_font_size(cr, 15);
     text_at(cr, a.x0 + a.w / 2, 18, "training log", 0.5, 0.5);
     cairo_set_font_size(cr, 12);
+    /* legend: of six places (left/right x top/middle/bottom), the one that hides the fewest curve points */
     double lx = a.x0 + a.w - 190, ly = a.y0 + a.h * 0.35;
+    size_t fewest = (size_t)-1;
+    for (int pos = 0; pos < 6; pos++) {
+        double cx = pos % 2 ? a.x0 + a.w - 190 : a.x0 + 20, cy = a.y0 + 24 + (a.h - 110) * (pos / 2) / 2.0;
+        size_t hidden = 0;
+        for (size_t i = 0; i < c->n; i++) {
+            double x = ax_x(&a, c->epoch[i]);
+            double ys[4] = {ax_y(&a, c->train_loss[i]), ax_y(&a, c->val_loss[i]), ax_y(&b, c->val_accuracy[i]),
+                            ax_y(&b, c->val_f1[i])};
+            for (int k = 0; k < 4; k++) hidden += x >= cx - 8 && x <= cx + 182 && ys[k] >= cy - 12 && ys[k] <= cy + 70;
+        }
+        if (hidden < fewest) fewest = hidden, lx = cx, ly = cy;
+    }
     cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
     cairo_rectangle(cr, lx - 8, ly - 12, 190, 82);
     cairo_fill(cr);
