@@ -47,6 +47,42 @@ typedef struct a2m_note_metrics {
 int a2m_note_metrics_compute(const a2m_note *ref, size_t n_ref, const a2m_note *est, size_t n_est,
                              a2m_note_metric_params p, a2m_note_metrics *out);
 
+/* Calibration of a classifier's probabilities (Guo et al. 2017, "On
+ * Calibration of Modern Neural Networks"). The prediction of a frame is its
+ * most probable class (the first one on ties) and its confidence that top
+ * probability. Frames are binned by confidence into A2M_RELIABILITY_BINS equal
+ * bins ((m-1)/B, m/B] (confidence 0 joins the first bin, above 1 the last). */
+#define A2M_RELIABILITY_BINS 10
+
+typedef struct a2m_reliability {
+    int n_classes;
+    size_t n;                                  /* frames */
+    /* per confidence bin; 0 where the bin is empty */
+    double bin_confidence[A2M_RELIABILITY_BINS]; /* mean confidence */
+    double bin_accuracy[A2M_RELIABILITY_BINS];   /* share of correct predictions */
+    int64_t bin_count[A2M_RELIABILITY_BINS];
+    double ece;             /* expected calibration error: sum_b n_b/N |acc_b - conf_b| */
+    double mce;             /* maximum calibration error: max over non-empty bins |acc_b - conf_b| */
+    double mean_confidence; /* mean top probability over all frames */
+    double accuracy;        /* share of frames whose most probable class is the reference */
+    double mean_entropy;    /* mean predictive entropy -sum_c p_c ln p_c (nats; p = 0 adds 0) */
+    /* per class c, over the frames predicted as c (0 when none is). Since the
+     * prediction is the most probable class, p(c) is those frames' top
+     * probability: prob_mean equals mean_confidence by construction;
+     * prob_variance (population variance, as numpy's var) is the spread. */
+    int64_t pred_count[A2M_MAX_CLASSES];
+    double class_confidence[A2M_MAX_CLASSES];   /* mean top probability */
+    double class_precision[A2M_MAX_CLASSES];    /* correct / predicted */
+    double class_prob_mean[A2M_MAX_CLASSES];    /* mean of p(c) */
+    double class_prob_variance[A2M_MAX_CLASSES];/* variance of p(c) */
+} a2m_reliability;
+
+/* probs [n x n_classes] (rows need not sum to 1: softmax output in float
+ * rounding is fine). NaN or infinite probabilities are A2M_ERR_NONFINITE,
+ * negative ones and reference classes outside 0..n_classes-1 A2M_ERR_RANGE;
+ * the message names the frame. n = 0 gives all zeros. */
+int a2m_reliability_compute(const int64_t *y_true, const float *probs, size_t n, int n_classes, a2m_reliability *out);
+
 #ifdef __cplusplus
 }
 #endif
