@@ -1,5 +1,6 @@
 #include "cli/report.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "a2m/error.h"
@@ -90,6 +91,52 @@ json_t *report_frame_metrics_json(const a2m_frame_metrics *fm, const int *class_
     return json_pack("{s:f,s:f,s:f,s:f,s:o,s:o,s:o}", "accuracy", fm->accuracy, "balanced_accuracy", fm->balanced_accuracy,
                      "f1_macro", fm->f1_macro, "f1_weighted", fm->f1_weighted, "confusion", conf, "per_class", per,
                      "class_names", names);
+}
+
+void report_print_reliability(FILE *out, const a2m_reliability *r, const int *class_notes) {
+    fprintf(out, "\nreliability (frames binned by their top probability; Guo et al. 2017):\n");
+    int worst = -1;
+    for (int b = 0; b < A2M_RELIABILITY_BINS; b++)
+        if (r->bin_count[b] && (worst < 0 || fabs(r->bin_accuracy[b] - r->bin_confidence[b]) >
+                                                  fabs(r->bin_accuracy[worst] - r->bin_confidence[worst])))
+            worst = b;
+    fprintf(out, "ECE %.4f  MCE %.4f", r->ece, r->mce);
+    if (worst >= 0)
+        fprintf(out, " (bin (%.1f, %.1f], %lld frames)", (double)worst / A2M_RELIABILITY_BINS,
+                (double)(worst + 1) / A2M_RELIABILITY_BINS, (long long)r->bin_count[worst]);
+    fprintf(out, "  mean confidence %.4f  accuracy %.4f  mean entropy %.4f nats\n", r->mean_confidence, r->accuracy,
+            r->mean_entropy);
+    fprintf(out, "gap = accuracy - confidence (negative: overconfident)\n\n");
+    fprintf(out, "%14s %9s %9s %9s %9s\n", "confidence", "frames", "mean conf", "accuracy", "gap");
+    for (int b = 0; b < A2M_RELIABILITY_BINS; b++) {
+        char bin[32];
+        snprintf(bin, sizeof bin, "(%.1f, %.1f]", (double)b / A2M_RELIABILITY_BINS, (double)(b + 1) / A2M_RELIABILITY_BINS);
+        if (!r->bin_count[b]) fprintf(out, "%14s %9d %9s %9s %9s\n", bin, 0, "-", "-", "-");
+        else
+            fprintf(out, "%14s %9lld %9.4f %9.4f %+9.4f\n", bin, (long long)r->bin_count[b], r->bin_confidence[b],
+                    r->bin_accuracy[b], r->bin_accuracy[b] - r->bin_confidence[b]);
+    }
+    fprintf(out, "\nper predicted class: mean top probability vs precision, variance of p(class)\n");
+    fprintf(out, "%14s %9s %10s %9s %9s %13s\n", "", "predicted", "confidence", "precision", "gap", "p(c) variance");
+    char name[32];
+    for (int c = 0; c < r->n_classes; c++) {
+        report_class_name(class_notes, c, name, sizeof name);
+        fprintf(out, "%14s %9lld %10.4f %9.4f %+9.4f %13.6f\n", name, (long long)r->pred_count[c], r->class_confidence[c],
+                r->class_precision[c], r->class_precision[c] - r->class_confidence[c], r->class_prob_variance[c]);
+    }
+}
+
+json_t *report_reliability_json(const a2m_reliability *r) {
+    json_t *bins = json_array(), *per = json_array();
+    for (int b = 0; b < A2M_RELIABILITY_BINS; b++)
+        json_array_append_new(bins, json_pack("{s:f,s:f,s:I}", "confidence", r->bin_confidence[b], "accuracy", r->bin_accuracy[b],
+                                              "count", (json_int_t)r->bin_count[b]));
+    for (int c = 0; c < r->n_classes; c++)
+        json_array_append_new(per, json_pack("{s:f,s:f,s:f,s:f,s:I}", "mean_confidence", r->class_confidence[c], "precision",
+                                             r->class_precision[c], "prob_mean", r->class_prob_mean[c], "prob_variance",
+                                             r->class_prob_variance[c], "count", (json_int_t)r->pred_count[c]));
+    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:o,s:o}", "ece", r->ece, "mce", r->mce, "mean_confidence", r->mean_confidence,
+                     "accuracy", r->accuracy, "mean_entropy", r->mean_entropy, "bins", bins, "per_class", per);
 }
 
 int report_write_json(const char *path, json_t *o) {

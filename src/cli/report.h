@@ -11,6 +11,10 @@
 void report_class_name(const int *class_notes, int c, char *buf, size_t n);
 void report_print_frame_metrics(FILE *out, const a2m_frame_metrics *fm, const int *class_notes);
 json_t *report_frame_metrics_json(const a2m_frame_metrics *fm, const int *class_notes);
+/* the "reliability" section of eval: ECE/MCE, the confidence bins, per class confidence vs precision */
+void report_print_reliability(FILE *out, const a2m_reliability *r, const int *class_notes);
+/* {"ece", "mce", "mean_confidence", "accuracy", "mean_entropy", "bins": [...], "per_class": [...]} */
+json_t *report_reliability_json(const a2m_reliability *r);
 /* atomic write of a JSON document */
 int report_write_json(const char *path, json_t *o);
 
