@@ -1,7 +1,8 @@
 /* Pictures: valid files of the requested size and format, with the expected
  * content where it can be checked by pixel: a diagonal confusion matrix has
  * its brightest cells on the diagonal; the label overlay colours the frames
- * of a note at the note's pitch; a bad log leaves no file. */
+ * of a note at the note's pitch; a perfectly calibrated reliability diagram has
+ * its bars' top edges on the diagonal; bad inputs leave no file. */
 #include <cairo.h>
 #include <unistd.h>
 
@@ -107,7 +108,74 @@ static void test_loss_and_bad(void) {
           "unwritable path");
 }
 
+/* Reliability diagram. Upper panel: x0 80, y0 45, h = 0.72 (H - 121); its width depends on the
+ * legend's text, so the test finds the frame's right edge on a row through the middle of the panel. */
+static void test_reliability(void) {
+    const char *path = "/tmp/a2m_test_rel.png";
+    double conf[10], acc[10];
+    int64_t count[10];
+    for (int b = 0; b < 10; b++) conf[b] = acc[b] = 0.05 + 0.1 * b, count[b] = 10 + 5 * b;
+    count[1] = 0, conf[1] = acc[1] = 0;            /* an empty bin draws nothing */
+    conf[8] = 0.85, acc[8] = 0.5;                  /* one overconfident bin: a gap from 0.5 to 0.85 */
+    a2m_reliability_curve c = {10, conf, acc, count, 0.01, 0.35};
+    a2m_plot_size size = {1000, 600};
+    CHECK(a2m_plot_reliability(path, &c, size) == A2M_OK, "reliability plot: %s", a2m_errmsg());
+    cairo_surface_t *s = cairo_image_surface_create_from_png(path);
+    CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, "valid PNG");
+    CHECK(cairo_image_surface_get_width(s) == 1000 && cairo_image_surface_get_height(s) == 600, "size");
+    double x0 = 80, y0 = 45, h = 0.72 * (600 - 45 - 62 - 14);
+    int right = 999;
+    while (right > 100 && luminance(s, right, (int)(y0 + h / 2)) > 200) right--;
+    double w = right - x0;
+    CHECK(w > 500 && w < 900, "upper panel found (width %.0f)", w);
+#define PX(v) ((int)lround(x0 + (v) * w))
+#define PY(v) ((int)lround(y0 + h - (v) * h))
+    int r, g, b, blue_ok = 1, white_ok = 1;
+    for (int k = 0; k < 10; k++) {
+        if (k == 1 || k == 8) continue;
+        /* perfectly calibrated bins: the bar's top edge is where the diagonal crosses the bar's middle */
+        rgb(s, PX(conf[k]), PY(conf[k]) + 4, &r, &g, &b);
+        if (!(b > 140 && r < 80 && g > 90 && g < 150)) blue_ok = 0, fprintf(stderr, "bin %d below: %d %d %d\n", k, r, g, b);
+        rgb(s, PX(conf[k]), PY(conf[k]) - 4, &r, &g, &b);
+        if (!(r > 235 && g > 235 && b > 235)) white_ok = 0, fprintf(stderr, "bin %d above: %d %d %d\n", k, r, g, b);
+    }
+    CHECK(blue_ok, "bars reach the diagonal");
+    CHECK(white_ok, "and stop there");
+    rgb(s, PX(0.15), PY(0.01), &r, &g, &b);
+    CHECK(r > 235 && g > 235 && b > 235, "empty bin: no bar (rgb %d %d %d)", r, g, b);
+    rgb(s, PX(0.85) + 10, PY(0.3), &r, &g, &b);
+    CHECK(b > 140 && r < 80, "overconfident bin: bar up to its accuracy (rgb %d %d %d)", r, g, b);
+    rgb(s, PX(0.85) + 10, PY(0.7), &r, &g, &b);
+    CHECK(r > 200 && g < 200 && g > 120 && b < 200, "then the gap to its confidence (rgb %d %d %d)", r, g, b);
+    rgb(s, PX(0.85) + 10, PY(0.95), &r, &g, &b);
+    CHECK(r > 235 && g > 235 && b > 235, "and nothing above (rgb %d %d %d)", r, g, b);
+#undef PX
+#undef PY
+    cairo_surface_destroy(s);
+    unlink(path);
+    const char *svg = "/tmp/a2m_test_rel.svg", *pdf = "/tmp/a2m_test_rel.pdf";
+    CHECK(a2m_plot_reliability(svg, &c, size) == A2M_OK && a2m_plot_reliability(pdf, &c, size) == A2M_OK, "svg, pdf");
+    uint8_t *buf;
+    size_t len;
+    CHECK(a2m_read_file(svg, &buf, &len, 1 << 26) == A2M_OK && strstr((char *)buf, "<svg") != NULL, "SVG content");
+    free(buf);
+    CHECK(a2m_read_file(pdf, &buf, &len, 1 << 26) == A2M_OK && memcmp(buf, "%PDF", 4) == 0, "PDF content");
+    free(buf);
+    unlink(svg), unlink(pdf);
+    /* bad inputs: no file */
+    int64_t zero[10] = {0};
+    a2m_reliability_curve e = {10, conf, acc, zero, 0, 0};
+    CHECK(a2m_plot_reliability(path, &e, size) == A2M_ERR_EMPTY && !a2m_path_exists(path), "no frames: error, no file");
+    acc[3] = NAN;
+    CHECK(a2m_plot_reliability(path, &c, size) == A2M_ERR_NONFINITE && !a2m_path_exists(path), "NaN: error, no file");
+    acc[3] = 0.35, count[3] = -1;
+    CHECK(a2m_plot_reliability(path, &c, size) == A2M_ERR_RANGE && !a2m_path_exists(path), "negative count: error, no file");
+    e.n_bins = 0;
+    CHECK(a2m_plot_reliability(path, &e, size) != A2M_OK && !a2m_path_exists(path), "no bins");
+}
+
 int main(void) {
+    test_reliability();
     test_confusion();
     test_labels_overlay();
     test_loss_and_bad();

@@ -27,6 +27,19 @@ int a2m_plot_loss(const char *path, const a2m_loss_curve *c, a2m_plot_size size)
 /* Confusion heatmap: counts [n x n] (rows = reference), class names. */
 int a2m_plot_confusion(const char *path, const int64_t *counts, int n, const char *const *names, a2m_plot_size size);
 
+/* Reliability diagram: n_bins equal confidence bins over (0, 1] with each
+ * bin's mean confidence, accuracy and frame count (a2m_reliability's bins);
+ * ece and mce go into the title. Upper panel: accuracy bars, the gap to the
+ * bin's mean confidence, the diagonal of perfect calibration; lower panel:
+ * share of frames per bin with the counts. */
+typedef struct a2m_reliability_curve {
+    int n_bins;
+    const double *confidence, *accuracy; /* [n_bins], in [0, 1] */
+    const int64_t *count;                /* [n_bins] */
+    double ece, mce;
+} a2m_reliability_curve;
+int a2m_plot_reliability(const char *path, const a2m_reliability_curve *c, a2m_plot_size size);
+
 /* CQT image (dB [frames x bins]) with optional frame labels (classes -> MIDI notes,
  * drawn as bands at the note's frequency) and two optional note layers
  * (reference, estimate) drawn as translucent rectangles. */

@@ -13,8 +13,11 @@
 static const char *usage =
     "usage: a2m plot loss LOG.csv [-o OUT.png]\n"
     "       a2m plot confusion EVAL.json [-o OUT.png]\n"
+    "       a2m plot reliability EVAL.json [-o OUT.png]\n"
     "       a2m plot cqt AUDIO [--labels MIDI] [-o OUT.png]\n"
     "       a2m plot pianoroll AUDIO --ref REF.mid --est EST.mid [-o OUT.png]\n"
+    "reliability draws the \"reliability\" of `a2m eval --json`: accuracy per confidence bin against the\n"
+    "diagonal of perfect calibration, frames per bin below, ECE and MCE in the title.\n"
     "PNG by default; SVG or PDF when OUT ends in .svg or .pdf. Options: --width W --height H,\n"
     "--notes 60,64,67 (classes of --labels), --transpose N (semitones added to drawn notes: -12 draws\n"
     "the seed data's MIDI where the singer sings it).\n";
@@ -97,6 +100,36 @@ int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size si
     return rc;
 }
 
+int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size size) {
+    json_error_t err;
+    json_t *root = json_load_file(json_path, 0, &err);
+    if (!root) return a2m_error(A2M_ERR_FORMAT, "%s: not JSON (%s)", json_path, err.text);
+    json_t *rel = json_object_get(root, "reliability"), *bins = json_object_get(rel, "bins");
+    json_t *ece = json_object_get(rel, "ece"), *mce = json_object_get(rel, "mce");
+    int n = (int)json_array_size(bins), rc = A2M_OK;
+    if (!json_is_object(rel)) rc = a2m_error(A2M_ERR_FORMAT, "%s: no \"reliability\" (made by a2m eval --json?)", json_path);
+    else if (!json_is_number(ece) || !json_is_number(mce))
+        rc = a2m_error(A2M_ERR_FORMAT, "%s: \"reliability\" has no \"ece\" or \"mce\"", json_path);
+    else if (n <= 0 || n > 1000) rc = a2m_error(A2M_ERR_FORMAT, "%s: \"reliability\" has no \"bins\"", json_path);
+    double *conf = rc ? NULL : calloc((size_t)n, sizeof *conf), *acc = rc ? NULL : calloc((size_t)n, sizeof *acc);
+    int64_t *count = rc ? NULL : calloc((size_t)n, sizeof *count);
+    if (!rc && (!conf || !acc || !count)) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    for (int b = 0; !rc && b < n; b++) {
+        json_t *o = json_array_get(bins, (size_t)b), *jc = json_object_get(o, "confidence"), *ja = json_object_get(o, "accuracy"),
+               *jn = json_object_get(o, "count");
+        if (!json_is_number(jc) || !json_is_number(ja) || !json_is_integer(jn))
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: reliability bin %d lacks \"confidence\", \"accuracy\" or \"count\"", json_path, b);
+        else conf[b] = json_number_value(jc), acc[b] = json_number_value(ja), count[b] = json_integer_value(jn);
+    }
+    if (!rc) {
+        a2m_reliability_curve c = {n, conf, acc, count, json_number_value(ece), json_number_value(mce)};
+        rc = a2m_plot_reliability(out, &c, size);
+    }
+    free(conf), free(acc), free(count);
+    json_decref(root);
+    return rc;
+}
+
 int plot_cqt_file(const char *audio, const char *labels_midi, const char *ref, const char *est, const int *notes, int n_notes,
                   double transpose, const char *out, a2m_plot_size size) {
     a2m_cqt_params p = a2m_cqt_default_params();
@@ -175,11 +208,12 @@ int cmd_plot(int argc, char **argv) {
     int rc;
     if (!strcmp(kind, "loss")) rc = plot_loss_file(in, out, size);
     else if (!strcmp(kind, "confusion")) rc = plot_confusion_file(in, out, size);
+    else if (!strcmp(kind, "reliability")) rc = plot_reliability_file(in, out, size);
     else if (!strcmp(kind, "cqt")) rc = plot_cqt_file(in, labels, NULL, NULL, notes, n_notes, transpose, out, size);
     else if (!strcmp(kind, "pianoroll")) {
         if (!ref || !est) return cli_usage_error(argv[0], "pianoroll needs --ref and --est");
         rc = plot_cqt_file(in, NULL, ref, est, notes, n_notes, transpose, out, size);
-    } else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, cqt, pianoroll)", kind);
+    } else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, reliability, cqt, pianoroll)", kind);
     if (rc) return cli_lib_fail(rc);
     fprintf(stderr, "%s\n", out);
     return 0;

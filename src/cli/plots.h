@@ -4,6 +4,8 @@
 #include "a2m/plot.h"
 int plot_loss_file(const char *log, const char *out, a2m_plot_size size);
 int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size size);
+/* the "reliability" of an `a2m eval --json` file */
+int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size size);
 int plot_cqt_file(const char *audio, const char *labels_midi, const char *ref, const char *est, const int *notes,
                   int n_notes, double transpose, const char *out, a2m_plot_size size);
 int cli_parse_note_list(const char *s, int *notes, int max);

@@ -297,6 +297,131 @@ int a2m_plot_confusion(const char *path, const int64_t *counts, int n, const cha
     return figure_close(&f);
 }
 
+int a2m_plot_reliability(const char *path, const a2m_reliability_curve *c, a2m_plot_size size) {
+    int nb = c->n_bins;
+    if (nb < 1 || nb > 1000) return a2m_error(A2M_ERR_EMPTY, "%s: %d confidence bins", path, nb);
+    int64_t total = 0, max_count = 0;
+    double acc = 0, conf = 0;
+    for (int b = 0; b < nb; b++) {
+        if (!isfinite(c->confidence[b]) || !isfinite(c->accuracy[b]))
+            return a2m_error(A2M_ERR_NONFINITE, "%s: bin %d is not finite", path, b);
+        if (c->count[b] < 0) return a2m_error(A2M_ERR_RANGE, "%s: bin %d has a negative count", path, b);
+        total += c->count[b];
+        if (c->count[b] > max_count) max_count = c->count[b];
+        acc += c->accuracy[b] * (double)c->count[b], conf += c->confidence[b] * (double)c->count[b];
+    }
+    if (!total) return a2m_error(A2M_ERR_EMPTY, "%s: no frames in the reliability bins", path);
+    figure f;
+    int rc = figure_open(&f, path, size);
+    if (rc) return rc;
+    cairo_t *cr = f.cr;
+    /* upper panel (accuracy) and lower panel (share of frames) share the x axis */
+    /* the legend at the right gets the width of its longest line */
+    static const char *legend[3] = {"accuracy of the bin", "gap to mean confidence (line)", "perfect calibration"};
+    double legend_w = 0;
+    cairo_set_font_size(cr, 12);
+    for (int i = 0; i < 3; i++) {
+        cairo_text_extents_t e;
+        cairo_text_extents(cr, legend[i], &e);
+        legend_w = fmax(legend_w, 30 + e.x_advance);
+    }
+    double top = 45, bottom = 62, gap = 14, avail = size.height - top - bottom - gap;
+    axes a = {80, top, fmax(100, size.width - 80 - 22 - legend_w - 12), avail * 0.72, 0, 1, 0, 1};
+    double max_share = 100.0 * (double)max_count / (double)total;
+    axes h = {80, top + a.h + gap, a.w, avail - a.h, 0, 1, 0, max_share * 1.3};
+    double pad = 0.08 / nb; /* space between bars, in confidence units */
+    for (int b = 0; b < nb; b++) {
+        if (!c->count[b]) continue;
+        double l = (double)b / nb + pad, r = (double)(b + 1) / nb - pad;
+        double ac = fmin(1, fmax(0, c->accuracy[b])), cf = fmin(1, fmax(0, c->confidence[b]));
+        cairo_set_source_rgb(cr, 0.12, 0.47, 0.71);
+        cairo_rectangle(cr, ax_x(&a, l), ax_y(&a, ac), ax_x(&a, r) - ax_x(&a, l), ax_y(&a, 0) - ax_y(&a, ac));
+        cairo_fill(cr);
+        /* gap between the bin's accuracy and its mean confidence */
+        cairo_set_source_rgba(cr, 0.84, 0.15, 0.16, 0.4);
+        cairo_rectangle(cr, ax_x(&a, l), ax_y(&a, fmax(ac, cf)), ax_x(&a, r) - ax_x(&a, l), ax_y(&a, fmin(ac, cf)) - ax_y(&a, fmax(ac, cf)));
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, 0.84, 0.15, 0.16);
+        cairo_set_line_width(cr, 1.5);
+        cairo_move_to(cr, ax_x(&a, l), ax_y(&a, cf));
+        cairo_line_to(cr, ax_x(&a, r), ax_y(&a, cf));
+        cairo_stroke(cr);
+        /* histogram bar and its count */
+        double share = 100.0 * (double)c->count[b] / (double)total;
+        cairo_set_source_rgb(cr, 0.55, 0.55, 0.55);
+        cairo_rectangle(cr, ax_x(&h, l), ax_y(&h, share), ax_x(&h, r) - ax_x(&h, l), ax_y(&h, 0) - ax_y(&h, share));
+        cairo_fill(cr);
+        char buf[32];
+        snprintf(buf, sizeof buf, "%lld", (long long)c->count[b]);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_set_font_size(cr, 11);
+        text_at(cr, ax_x(&h, (l + r) / 2), ax_y(&h, share) - 4, buf, 0.5, 0);
+        cairo_set_font_size(cr, 13);
+    }
+    /* the diagonal of perfect calibration */
+    double dash[1] = {6};
+    cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+    cairo_set_line_width(cr, 1.5);
+    cairo_set_dash(cr, dash, 1, 0);
+    cairo_move_to(cr, ax_x(&a, 0), ax_y(&a, 0));
+    cairo_line_to(cr, ax_x(&a, 1), ax_y(&a, 1));
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_set_line_width(cr, 1);
+    /* upper frame with tick marks only (the labels are under the lower panel) */
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_rectangle(cr, a.x0, a.y0, a.w, a.h);
+    cairo_stroke(cr);
+    for (int b = 0; b <= nb; b++) {
+        double x = ax_x(&a, (double)b / nb);
+        cairo_move_to(cr, x, a.y0 + a.h);
+        cairo_line_to(cr, x, a.y0 + a.h - 4);
+        cairo_stroke(cr);
+    }
+    draw_yticks(cr, &a, 0, "accuracy", "%.1f");
+    draw_frame_and_xticks(cr, &h, "confidence (top probability of the frame)");
+    draw_yticks(cr, &h, 0, "% of frames", "%.0f");
+    char title[160];
+    snprintf(title, sizeof title, "reliability diagram: ECE %.4f, MCE %.4f", c->ece, c->mce);
+    cairo_set_font_size(cr, 15);
+    text_at(cr, a.x0 + a.w / 2, 18, title, 0.5, 0.5);
+    cairo_set_font_size(cr, 12);
+    /* legend and totals at the right */
+    double lx = a.x0 + a.w + 22, ly = a.y0 + 12;
+    cairo_set_source_rgb(cr, 0.12, 0.47, 0.71);
+    cairo_rectangle(cr, lx, ly - 6, 24, 12);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    text_at(cr, lx + 30, ly, legend[0], 0, 0.5);
+    cairo_set_source_rgba(cr, 0.84, 0.15, 0.16, 0.4);
+    cairo_rectangle(cr, lx, ly + 19 - 6, 24, 12);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, 0.84, 0.15, 0.16);
+    cairo_set_line_width(cr, 1.5);
+    cairo_move_to(cr, lx, ly + 19 - 6);
+    cairo_line_to(cr, lx + 24, ly + 19 - 6);
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    text_at(cr, lx + 30, ly + 19, legend[1], 0, 0.5);
+    cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+    cairo_set_dash(cr, dash, 1, 0);
+    cairo_move_to(cr, lx, ly + 38);
+    cairo_line_to(cr, lx + 24, ly + 38);
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    text_at(cr, lx + 30, ly + 38, legend[2], 0, 0.5);
+    char buf[96];
+    snprintf(buf, sizeof buf, "%lld frames", (long long)total);
+    text_at(cr, lx, ly + 72, buf, 0, 0.5);
+    snprintf(buf, sizeof buf, "accuracy %.4f", acc / (double)total);
+    text_at(cr, lx, ly + 91, buf, 0, 0.5);
+    snprintf(buf, sizeof buf, "mean confidence %.4f", conf / (double)total);
+    text_at(cr, lx, ly + 110, buf, 0, 0.5);
+    text_at(cr, lx, h.y0 + 12, "frames per bin", 0, 0.5);
+    return figure_close(&f);
+}
+
 static double midi_hz(double m) { return 440.0 * pow(2.0, (m - 69.0) / 12.0); }
 
 int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_params p, const a2m_cqt_overlay *ov,
