@@ -13,10 +13,11 @@
 static const char *usage =
     "usage: a2m report MODEL DATASET -o DIR [--split test] [--splits SPLIT.json] [--log LOG.csv]\n"
     "                  [--audio-dir DIR] [--transpose N]\n"
-    "Writes DIR/eval.json, DIR/confusion.png, DIR/loss.png (with --log), for the split's first take\n"
-    "DIR/<take>.cqt.png (CQT + frame labels) and DIR/<take>.pianoroll.png (reference vs transcription),\n"
-    "and DIR/README.md linking them. Audio and MIDI of the takes come from --audio-dir\n"
-    "(default ../shared/data/seed/audio).\n";
+    "Writes DIR/eval.json, DIR/confusion.png, DIR/reliability.png, DIR/loss.png (with --log); for the\n"
+    "split's first take and for the take with the lowest accuracy DIR/<take>.cqt.png (CQT + frame labels)\n"
+    "and DIR/<take>.pianoroll.png (reference vs transcription); and DIR/README.md linking them, with the\n"
+    "calibration (ECE, MCE) and a table of the five takes with the lowest accuracy. Audio and MIDI of the\n"
+    "takes come from --audio-dir (default ../shared/data/seed/audio).\n";
 
 static int run(const char *prog, char *const args[]) {
     /* the report is made of the same commands a user would run */
@@ -30,6 +31,62 @@ static int run(const char *prog, char *const args[]) {
 }
 
 const char *report_self = "a2m";
+
+/* Indices into per_take of the (up to) five takes with the lowest accuracy, lowest first
+ * (the first of equals first); *frames, *correct: totals over the takes with frames. */
+static int worst_takes(json_t *per_take, size_t order[5], double *frames, double *correct) {
+    int shown = 0;
+    *frames = *correct = 0;
+    for (size_t i = 0; i < json_array_size(per_take); i++) {
+        json_t *t = json_array_get(per_take, i);
+        if (!json_is_number(json_object_get(t, "accuracy"))) continue;
+        double len = (double)json_integer_value(json_object_get(t, "frames")), a = json_number_value(json_object_get(t, "accuracy"));
+        *frames += len, *correct += len * a;
+        int k = shown < 5 ? shown++ : 5;
+        while (k > 0 && json_number_value(json_object_get(json_array_get(per_take, order[k - 1]), "accuracy")) > a) {
+            if (k < 5) order[k] = order[k - 1];
+            k--;
+        }
+        if (k < 5) order[k] = i;
+    }
+    return shown;
+}
+
+static void write_worst_takes(FILE *fp, json_t *per_take, double split_accuracy) {
+    size_t order[5];
+    double frames, correct;
+    int shown = worst_takes(per_take, order, &frames, &correct);
+    if (!shown) return;
+    fprintf(fp, "\n## Takes with the lowest accuracy\n\nSplit accuracy %.4f.\n\n| take | frames | accuracy | split accuracy without it |\n"
+                "|---|---|---|---|\n", split_accuracy);
+    for (int k = 0; k < shown; k++) {
+        json_t *t = json_array_get(per_take, order[k]);
+        const char *name = json_string_value(json_object_get(t, "name"));
+        double len = (double)json_integer_value(json_object_get(t, "frames")), a = json_number_value(json_object_get(t, "accuracy"));
+        fprintf(fp, "| %s | %.0f | %.4f |", name ? name : "?", len, a);
+        if (frames > len) fprintf(fp, " %.4f |\n", (correct - a * len) / (frames - len));
+        else fprintf(fp, " - |\n");
+    }
+}
+
+/* DIR/<take>.cqt.png and DIR/<take>.pianoroll.png; *made = 0 when the take's audio or MIDI is missing. */
+static int take_figures(const char *model, const char *take, const char *audio_dir, const char *dir, int transpose,
+                        a2m_plot_size size, int *made) {
+    char wav[4096], mid[4096], cqt[4096], roll[4096], est[4096];
+    snprintf(wav, sizeof wav, "%s/%s.wav", audio_dir, take);
+    snprintf(mid, sizeof mid, "%s/midi_%s.mid", audio_dir, strncmp(take, "voice_", 6) ? take : take + 6);
+    snprintf(cqt, sizeof cqt, "%s/%s.cqt.png", dir, take);
+    snprintf(roll, sizeof roll, "%s/%s.pianoroll.png", dir, take);
+    snprintf(est, sizeof est, "%s/%s.transcribed.mid", dir, take);
+    *made = 0;
+    if (!a2m_path_exists(wav) || !a2m_path_exists(mid)) return A2M_OK;
+    int rc = plot_cqt_file(wav, mid, NULL, NULL, NULL, 0, transpose, cqt, size);
+    char *args[] = {"transcribe", "--model", (char *)model, wav, "-o", est, "--force", NULL};
+    if (!rc) rc = run("transcribe", args);
+    if (!rc) rc = plot_cqt_file(wav, NULL, mid, est, NULL, 0, transpose, roll, size);
+    *made = !rc;
+    return rc;
+}
 
 int cmd_report(int argc, char **argv) {
     const char *model = NULL, *ds = NULL, *dir = NULL, *split = "test", *splits = "../shared/data/seed/split.json",
@@ -58,9 +115,10 @@ int cmd_report(int argc, char **argv) {
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl > 0) self[sl] = '\0', report_self = self;
     int rc = a2m_mkdirs(dir);
-    char eval_json[4096], conf[4096], loss[4096], cqt[4096], roll[4096], est[4096], wav[4096], mid[4096], md[4096];
+    char eval_json[4096], conf[4096], rel[4096], loss[4096], md[4096];
     snprintf(eval_json, sizeof eval_json, "%s/eval.json", dir);
     snprintf(conf, sizeof conf, "%s/confusion.png", dir);
+    snprintf(rel, sizeof rel, "%s/reliability.png", dir);
     snprintf(loss, sizeof loss, "%s/loss.png", dir);
     if (!rc) {
         char *args[] = {"eval", (char *)model, (char *)ds, "--split", (char *)split, "--splits", (char *)splits, "--json", eval_json, NULL};
@@ -68,6 +126,7 @@ int cmd_report(int argc, char **argv) {
     }
     a2m_plot_size size = {1000, 600};
     if (!rc) rc = plot_confusion_file(eval_json, conf, size);
+    if (!rc) rc = plot_reliability_file(eval_json, rel, size);
     if (!rc && log) rc = plot_loss_file(log, loss, size);
     /* first take of the split */
     char take[256] = "";
@@ -77,18 +136,16 @@ int cmd_report(int argc, char **argv) {
         snprintf(take, sizeof take, "%s", json_string_value(json_array_get(json_object_get(sp, split), 0)));
     if (sp) json_decref(sp);
     json_t *ev = rc ? NULL : json_load_file(eval_json, 0, &err);
-    if (!rc && take[0]) {
-        snprintf(wav, sizeof wav, "%s/%s.wav", audio_dir, take);
-        snprintf(mid, sizeof mid, "%s/midi_%s.mid", audio_dir, strncmp(take, "voice_", 6) ? take : take + 6);
-        snprintf(cqt, sizeof cqt, "%s/%s.cqt.png", dir, take);
-        snprintf(roll, sizeof roll, "%s/%s.pianoroll.png", dir, take);
-        snprintf(est, sizeof est, "%s/%s.transcribed.mid", dir, take);
-        if (a2m_path_exists(wav) && a2m_path_exists(mid)) {
-            rc = plot_cqt_file(wav, mid, NULL, NULL, NULL, 0, transpose, cqt, size);
-            char *args[] = {"transcribe", "--model", (char *)model, wav, "-o", est, "--force", NULL};
-            if (!rc) rc = run("transcribe", args);
-            if (!rc) rc = plot_cqt_file(wav, NULL, mid, est, NULL, 0, transpose, roll, size);
-        } else take[0] = '\0';
+    int have_take = 0, have_worst = 0;
+    if (!rc && take[0]) rc = take_figures(model, take, audio_dir, dir, transpose, size, &have_take);
+    /* and the take with the lowest accuracy, where the trouble shows */
+    char worst[256] = "";
+    size_t order[5];
+    double wf, wc;
+    json_t *per_take = json_object_get(ev, "per_take");
+    if (!rc && worst_takes(per_take, order, &wf, &wc) && json_string_value(json_object_get(json_array_get(per_take, order[0]), "name"))) {
+        snprintf(worst, sizeof worst, "%s", json_string_value(json_object_get(json_array_get(per_take, order[0]), "name")));
+        if (strcmp(worst, take) != 0 && !strchr(worst, '/')) rc = take_figures(model, worst, audio_dir, dir, transpose, size, &have_worst);
     }
     if (!rc) {
         snprintf(md, sizeof md, "%s/README.md", dir);
@@ -100,10 +157,19 @@ int cmd_report(int argc, char **argv) {
             const char *keys[] = {"accuracy", "balanced_accuracy", "f1_macro", "f1_weighted"};
             for (int k = 0; k < 4; k++) fprintf(f.fp, "| %s | %.4f |\n", keys[k], json_real_value(json_object_get(ev, keys[k])));
             fprintf(f.fp, "\nAll metrics: [eval.json](eval.json).\n\n## Confusion matrix\n\n![confusion](confusion.png)\n");
+            json_t *rj = json_object_get(ev, "reliability");
+            fprintf(f.fp, "\n## Calibration\n\nExpected calibration error %.4f, maximum %.4f, mean confidence %.4f "
+                    "(frames binned by their top probability):\n\n![reliability](reliability.png)\n",
+                    json_number_value(json_object_get(rj, "ece")), json_number_value(json_object_get(rj, "mce")),
+                    json_number_value(json_object_get(rj, "mean_confidence")));
+            write_worst_takes(f.fp, json_object_get(ev, "per_take"), json_number_value(json_object_get(ev, "accuracy")));
             if (log) fprintf(f.fp, "\n## Training\n\n![loss](loss.png)\n");
-            if (take[0])
+            if (have_take)
                 fprintf(f.fp, "\n## Take %s\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
                         "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", take, take, take);
+            if (have_worst)
+                fprintf(f.fp, "\n## Take %s (the lowest accuracy)\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
+                        "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", worst, worst, worst);
             rc = a2m_atomic_commit(&f);
         }
     }
