@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CLI tests of the pipeline: features, dataset, train, eval, import/forward/info,
-# transcribe, compare, plot, report — a small end-to-end run on synthetic takes
+# transcribe, compare, plot (also reliability), report — a small end-to-end run on synthetic takes
 # plus every bad input -> non-zero exit, a one-line message naming the file,
 # and no output left behind.
 set -u
@@ -50,6 +50,32 @@ run "$bin" info "$tmp/m.safetensors"
 grep -q "crnn (hidden 16)" "$tmp/out.txt" && ok || bad "info"
 run "$bin" eval "$tmp/m.safetensors" "$tmp/ds" --splits "$tmp/split.json" --json "$tmp/eval.json"
 grep -q '"f1_macro"' "$tmp/eval.json" && ok || bad "eval json"
+# every earlier section is still printed, then reliability and the worst takes
+for line in "precision    recall  f1-score   support" "balanced accuracy" "confusion matrix (rows: reference" \
+            "most common confusions:" "reliability (frames binned by their top probability" "ECE " \
+            "per predicted class: mean top probability vs precision" "takes with the lowest accuracy (of 1;"; do
+  grep -qF -- "$line" "$tmp/out.txt" && ok || bad "eval output lacks '$line': $(cat "$tmp/out.txt")"
+done
+grep -q "^  voice_006 " "$tmp/out.txt" && ok || bad "eval worst takes: $(cat "$tmp/out.txt")"
+for key in accuracy balanced_accuracy f1_weighted confusion per_class class_names split model n_takes \
+           reliability ece mce mean_confidence bins count prob_mean prob_variance mean_entropy per_take; do
+  grep -q "\"$key\":" "$tmp/eval.json" && ok || bad "eval json lacks \"$key\""
+done
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+  /usr/bin/python3 - "$tmp/eval.json" <<'PY' && ok || bad "eval json reliability/per_take content"
+import json, sys
+e = json.load(open(sys.argv[1]))
+r = e["reliability"]
+assert len(r["bins"]) == 10 and sum(b["count"] for b in r["bins"]) == 666, r["bins"]
+assert all(set(b) == {"confidence", "accuracy", "count"} for b in r["bins"])
+assert abs(r["ece"] - sum(b["count"] / 666 * abs(b["accuracy"] - b["confidence"]) for b in r["bins"])) < 1e-9
+assert 0 <= r["ece"] <= r["mce"] <= 1 and 0 < r["mean_confidence"] <= 1 and r["mean_entropy"] >= 0
+assert len(r["per_class"]) == 4 and all({"mean_confidence", "precision", "prob_mean", "prob_variance"} <= set(c) for c in r["per_class"])
+for c, m in zip(r["per_class"], e["per_class"]):
+    assert abs(c["precision"] - m["precision"]) < 1e-9, (c, m)
+assert e["per_take"] == [{"name": "voice_006", "frames": 666, "accuracy": e["accuracy"]}], e["per_take"]
+PY
+fi
 run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid" --csv --json --probs
 [ -f "$tmp/t1.mid" ] && [ -f "$tmp/t1.csv" ] && [ -f "$tmp/t1.json" ] && [ -f "$tmp/t1.probs.npy" ] && ok || bad "transcribe outputs"
 expect_fail 1 "t1.mid" "" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid"
@@ -83,9 +109,15 @@ grep -q '"accuracy": 1' "$tmp/out.txt" && ok || bad "frames compare: $(cat "$tmp
 run "$bin" plot loss "$tmp/log.csv" -o "$tmp/loss.png"
 run "$bin" plot confusion "$tmp/eval.json" -o "$tmp/conf.svg"
 run "$bin" plot cqt "$tmp/takes/voice_001.wav" --labels "$tmp/takes/midi_001.mid" --transpose -12 -o "$tmp/cqt.pdf"
+run "$bin" plot reliability "$tmp/eval.json" -o "$tmp/rel.png"
+[ "$(head -c 8 "$tmp/rel.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] && ok || bad "reliability PNG"
+run "$bin" plot reliability "$tmp/eval.json" -o "$tmp/rel.svg"
+grep -q "<svg" "$tmp/rel.svg" && ok || bad "reliability SVG"
 run "$bin" plot pianoroll "$tmp/takes/voice_001.wav" --ref "$tmp/takes/midi_001.mid" --est "$tmp/t1.mid" -o "$tmp/roll.png"
 run "$bin" report "$tmp/m.safetensors" "$tmp/ds" --splits "$tmp/split.json" --audio-dir "$tmp/takes" --log "$tmp/log.csv" -o "$tmp/report"
 [ -f "$tmp/report/README.md" ] && [ -f "$tmp/report/confusion.png" ] && [ -f "$tmp/report/voice_006.pianoroll.png" ] && ok || bad "report files"
+[ -f "$tmp/report/reliability.png" ] && grep -q '!\[reliability\](reliability.png)' "$tmp/report/README.md" && ok || bad "report reliability"
+grep -q "^## Takes with the lowest accuracy" "$tmp/report/README.md" && grep -q "^| voice_006 | 666 | " "$tmp/report/README.md" && ok || bad "report worst takes: $(cat "$tmp/report/README.md")"
 
 # --- resume from a checkpoint ---
 run "$bin" train "$tmp/ds" --split "$tmp/split.json" --hidden 16 --epochs 2 --checkpoint "$tmp/keep.ckpt" -o "$tmp/r2.safetensors"
@@ -113,6 +145,16 @@ expect_fail 1 "text.wav" "" -- "$bin" transcribe --model "$tmp/m.safetensors" "$
 expect_fail 1 "takes" "" -- "$bin" compare "$tmp/takes" "$tmp/t1.mid"
 expect_fail 1 "text.wav" "" -- "$bin" compare "$tmp/text.wav" "$tmp/t1.mid"
 expect_fail 1 "bad.json" "$tmp/pc.png" -- "$bin" plot confusion "$tmp/bad.json" -o "$tmp/pc.png"
+expect_fail 1 "bad.json" "$tmp/pr.png" -- "$bin" plot reliability "$tmp/bad.json" -o "$tmp/pr.png"
+expect_fail 1 "log.csv" "$tmp/pr.png" -- "$bin" plot reliability "$tmp/log.csv" -o "$tmp/pr.png"
+echo '{"accuracy": 0.5}' >"$tmp/norel.json"
+expect_fail 1 "norel.json" "$tmp/pr.png" -- "$bin" plot reliability "$tmp/norel.json" -o "$tmp/pr.png"
+echo '{"reliability": {"mce": 0.1, "bins": [{"confidence": 0.95, "accuracy": 0.9, "count": 3}]}}' >"$tmp/noece.json"
+expect_fail 1 "noece.json" "$tmp/pr.png" -- "$bin" plot reliability "$tmp/noece.json" -o "$tmp/pr.png"
+echo '{"reliability": {"ece": 0.1, "mce": 0.1, "bins": [{"confidence": 0.95, "count": 3}]}}' >"$tmp/nobinacc.json"
+expect_fail 1 "nobinacc.json" "$tmp/pr.png" -- "$bin" plot reliability "$tmp/nobinacc.json" -o "$tmp/pr.png"
+echo '{"reliability": {"ece": 0, "mce": 0, "bins": [{"confidence": 0, "accuracy": 0, "count": 0}]}}' >"$tmp/nofr.json"
+expect_fail 1 "nofr.json" "$tmp/pr.png" -- "$bin" plot reliability "$tmp/nofr.json" -o "$tmp/pr.png"
 expect_fail 1 "eval.json" "$tmp/pl.png" -- "$bin" plot loss "$tmp/eval.json" -o "$tmp/pl.png"
 expect_fail 2 "" "" -- "$bin" plot nonsense x
 expect_fail 1 "l1.npy" "$tmp/lg.npy" -- "$bin" forward "$tmp/m.safetensors" "$tmp/l1.npy" -o "$tmp/lg.npy"

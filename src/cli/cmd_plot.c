@@ -112,7 +112,7 @@ int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size 
         rc = a2m_error(A2M_ERR_FORMAT, "%s: \"reliability\" has no \"ece\" or \"mce\"", json_path);
     else if (n <= 0 || n > 1000) rc = a2m_error(A2M_ERR_FORMAT, "%s: \"reliability\" has no \"bins\"", json_path);
     double *conf = rc ? NULL : calloc((size_t)n, sizeof *conf), *acc = rc ? NULL : calloc((size_t)n, sizeof *acc);
-    int64_t *count = rc ? NULL : calloc((size_t)n, sizeof *count);
+    int64_t *count = rc ? NULL : calloc((size_t)n, sizeof *count), total = 0;
     if (!rc && (!conf || !acc || !count)) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     for (int b = 0; !rc && b < n; b++) {
         json_t *o = json_array_get(bins, (size_t)b), *jc = json_object_get(o, "confidence"), *ja = json_object_get(o, "accuracy"),
@@ -120,7 +120,10 @@ int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size 
         if (!json_is_number(jc) || !json_is_number(ja) || !json_is_integer(jn))
             rc = a2m_error(A2M_ERR_FORMAT, "%s: reliability bin %d lacks \"confidence\", \"accuracy\" or \"count\"", json_path, b);
         else conf[b] = json_number_value(jc), acc[b] = json_number_value(ja), count[b] = json_integer_value(jn);
+        if (!rc && count[b] < 0) rc = a2m_error(A2M_ERR_FORMAT, "%s: reliability bin %d has a negative count", json_path, b);
+        total += rc ? 0 : count[b];
     }
+    if (!rc && !total) rc = a2m_error(A2M_ERR_EMPTY, "%s: no frames in the reliability bins", json_path);
     if (!rc) {
         a2m_reliability_curve c = {n, conf, acc, count, json_number_value(ece), json_number_value(mce)};
         rc = a2m_plot_reliability(out, &c, size);
