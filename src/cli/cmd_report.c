@@ -1,7 +1,13 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "a2m/error.h"
 #include "a2m/io.h"
@@ -20,14 +26,26 @@ static const char *usage =
     "takes come from --audio-dir (default ../shared/data/seed/audio).\n";
 
 static int run(const char *prog, char *const args[]) {
-    /* the report is made of the same commands a user would run */
+    /* the report is made of the same commands a user would run: spawned directly (no shell, so any
+     * file name works), their standard output discarded, their errors passed through */
     extern const char *report_self;
-    char cmd[8192] = "";
-    size_t n = (size_t)snprintf(cmd, sizeof cmd, "'%s'", report_self);
-    for (int i = 0; args[i]; i++) n += (size_t)snprintf(cmd + n, sizeof cmd - n, " '%s'", args[i]);
-    snprintf(cmd + n, sizeof cmd - n, " >/dev/null");
-    (void)prog;
-    return system(cmd) == 0 ? A2M_OK : a2m_error(A2M_ERR_INTERNAL, "report: '%s' failed", cmd);
+    char *argv[64];
+    int n = 0;
+    argv[n++] = (char *)report_self;
+    for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int err = posix_spawn(&pid, report_self, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    if (!err && waitpid(pid, &status, 0) < 0) err = errno;
+    if (err || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return a2m_error(A2M_ERR_INTERNAL, "report: 'a2m %s' failed (%s)", prog,
+                         err ? strerror(err) : WIFEXITED(status) ? "non-zero exit" : "killed");
+    return A2M_OK;
 }
 
 const char *report_self = "a2m";
@@ -81,7 +99,7 @@ static int take_figures(const char *model, const char *take, const char *audio_d
     *made = 0;
     if (!a2m_path_exists(wav) || !a2m_path_exists(mid)) return A2M_OK;
     int rc = plot_cqt_file(wav, mid, NULL, NULL, NULL, 0, transpose, cqt, size);
-    char *args[] = {"transcribe", "--model", (char *)model, wav, "-o", est, "--force", NULL};
+    char *args[] = {"transcribe", "--model", (char *)model, wav, "-o", est, "--force", "--print", NULL}; /* --print: the summary goes to the discarded stdout */
     if (!rc) rc = run("transcribe", args);
     if (!rc) rc = plot_cqt_file(wav, NULL, mid, est, NULL, 0, transpose, roll, size);
     *made = !rc;
