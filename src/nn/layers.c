@@ -49,15 +49,16 @@ void conv1d_forward(float *out, const float *in, const float *w, const float *b,
                     int Cout, int K) {
     int N = B * T, CK = Cin * K;
     im2col(col, in, B, T, Cin, K);
-    for (int n = 0; n < N; n++) memcpy(out + (size_t)n * Cout, b, (size_t)Cout * sizeof *out);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Cout, CK, 1.0f, col, CK, w, CK, 1.0f, out, Cout);
+    if (b)
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * Cout, b, (size_t)Cout * sizeof *out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Cout, CK, 1.0f, col, CK, w, CK, b ? 1.0f : 0.0f, out, Cout);
 }
 
 void conv1d_backward(float *din, float *dw, float *db, const float *dout, float *col, const float *w, int B, int T,
                      int Cin, int Cout, int K) {
     int N = B * T, CK = Cin * K;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cout, CK, N, 1.0f, dout, Cout, col, CK, 1.0f, dw, CK);
-    for (int n = 0; n < N; n++) {
+    for (int n = 0; db && n < N; n++) {
         const float *d = dout + (size_t)n * Cout;
         for (int c = 0; c < Cout; c++) db[c] += d[c];
     }

@@ -17,13 +17,13 @@ size_t conv1d_scratch_floats(int B, int T, int Cin, int K);
 void conv1d_forward(float *out,       /* [B x T x Cout] */
                     const float *in,  /* [B x T x Cin] */
                     const float *w,   /* [Cout x Cin x K] */
-                    const float *b,   /* [Cout] */
+                    const float *b,   /* [Cout] or NULL (no bias, as before a BatchNorm) */
                     float *col,       /* scratch [B*T x Cin*K], left holding im2col(in) */
                     int B, int T, int Cin, int Cout, int K);
 /* col must still hold im2col(in) from the forward pass; it is overwritten. */
 void conv1d_backward(float *din,        /* [B x T x Cin] or NULL */
                      float *dw,         /* [Cout x Cin x K] */
-                     float *db,         /* [Cout] */
+                     float *db,         /* [Cout] or NULL */
                      const float *dout, /* [B x T x Cout] */
                      float *col,        /* scratch from forward [B*T x Cin*K] */
                      const float *w,    /* [Cout x Cin x K] */
