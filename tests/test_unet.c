@@ -298,6 +298,24 @@ static void test_training(void) {
         CHECK(same == FRAMES, "runner and predict_takes agree on %d/%d frames", same, FRAMES);
         a2m_runner_free(run);
     }
+    /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight (running statistics and dropout masks included) */
+    {
+        const char *ckpt = "/tmp/a2m_test_unet.ckpt";
+        unlink(ckpt);
+        a2m_train_params q = p;
+        q.epochs = 4, q.select_by_loss = 1;
+        a2m_model *straight = NULL, *c = NULL;
+        CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &straight, NULL) == A2M_OK, "straight");
+        q.checkpoint_path = ckpt, q.epochs = 2;
+        CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "first half");
+        a2m_model_free(c);
+        q.epochs = 4, q.resume = 1;
+        CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "resumed: %s", a2m_errmsg());
+        CHECK(c && straight && memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0,
+              "resumed unet run equals the straight run");
+        a2m_model_free(c), a2m_model_free(straight);
+        unlink(ckpt);
+    }
     p.dropout = 1.0;
     a2m_model *bad;
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &bad, NULL) == A2M_ERR_ARG, "dropout 1 refused");
