@@ -12,7 +12,7 @@ extern "C" {
 #endif
 
 typedef struct a2m_train_params {
-    const char *arch;           /* "crnn" */
+    const char *arch;           /* "crnn" or "unet" */
     int hidden;                 /* 128 */
     double lr;                  /* 9.34e-4 */
     int batch;                  /* 8 */
@@ -31,6 +31,7 @@ typedef struct a2m_train_params {
     double clip_norm;           /* 0 = no clipping */
     double augment_gain_db;     /* random loudness change of each training sample, +-dB (0 = off) */
     int augment_shift_bins;     /* random pitch shift of each training sample, +-bins (0 = off) */
+    double dropout;             /* 0.25: dropout probability of architectures with a dropout layer (unet) */
     const char *log_path;       /* per-epoch CSV or NULL */
     const char *checkpoint_path;/* written atomically every epoch, or NULL */
     int resume;                 /* continue from checkpoint_path */

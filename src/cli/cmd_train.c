@@ -13,8 +13,9 @@ static const char *usage =
     "usage: a2m train DATASET --split SPLIT.json -o MODEL.safetensors [options]\n"
     "Trains on the split's \"train\" takes, validates on \"val\" every epoch, keeps the best epoch.\n\n"
     "options:\n"
-    "  --model ARCH               architecture (crnn)\n"
+    "  --model ARCH               architecture: crnn, or unet (U-Net over time + BiLSTM) (crnn)\n"
     "  --hidden N                 LSTM hidden size (128)\n"
+    "  --dropout P                dropout before the output layer, unet only (0.25)\n"
     "  --lr X                     learning rate (9.34e-4)\n"
     "  --batch N                  batch size (8)\n"
     "  --epochs N                 maximum epochs (50)\n"
@@ -91,6 +92,7 @@ int cmd_train(int argc, char **argv) {
         }
         NUM_OPT("--hidden", cli_parse_int(argv[0], "--hidden", v, 1, 4096, &p.hidden))
         NUM_OPT("--lr", cli_parse_double(argv[0], "--lr", v, 1e-9, 10, &p.lr))
+        NUM_OPT("--dropout", cli_parse_double(argv[0], "--dropout", v, 0, 0.95, &p.dropout))
         NUM_OPT("--batch", cli_parse_int(argv[0], "--batch", v, 1, 64, &p.batch))
         NUM_OPT("--epochs", cli_parse_int(argv[0], "--epochs", v, 1, 100000, &p.epochs))
         NUM_OPT("--seed", cli_parse_int(argv[0], "--seed", v, 0, 2147483647, &seed))

@@ -17,6 +17,7 @@ typedef struct nn_tensor {
     int shape[4];
     size_t offset;   /* floats into the parameter array */
     size_t count;
+    int buffer;      /* 1 = not trained by the optimiser (BatchNorm running statistics) */
 } nn_tensor;
 
 struct a2m_model {
@@ -33,6 +34,9 @@ typedef struct nn_buffers {
     float *acts;     /* kept from forward for backward */
     float *scratch;  /* temporary */
     int max_batch, max_frames;
+    /* training forward only: dropout probability and the seed of this batch's masks */
+    float dropout;
+    unsigned long long seed;
 } nn_buffers;
 
 typedef struct a2m_arch {
@@ -51,6 +55,10 @@ typedef struct a2m_arch {
                      const int *lengths, const float *dlogits, int B, int T, int n_threads);
     /* PyTorch's default initialisation for each tensor */
     void (*init)(const a2m_model *m, float *params, unsigned long long seed);
+    /* NULL, or: after a training forward over (B, T), updates the buffer
+     * tensors (BatchNorm running statistics) from the batch statistics the
+     * forward kept in buf. The forward itself never writes parameters. */
+    void (*update_buffers)(const a2m_model *m, float *params, const nn_buffers *buf, int B, int T);
 } a2m_arch;
 
 const a2m_arch *nn_arch_find(const char *name);
@@ -69,5 +77,6 @@ unsigned long long nn_rng_next(nn_rng *r);
 double nn_rng_uniform(nn_rng *r); /* [0, 1) */
 
 extern const a2m_arch nn_arch_crnn;
+extern const a2m_arch nn_arch_unet;
 
 #endif

@@ -161,5 +161,5 @@ static void crnn_init(const a2m_model *m, float *params, unsigned long long seed
 }
 
 const a2m_arch nn_arch_crnn = {
-    "crnn", crnn_layout, crnn_recognise, crnn_act_floats, crnn_scratch_floats, crnn_forward, crnn_backward, crnn_init,
+    "crnn", crnn_layout, crnn_recognise, crnn_act_floats, crnn_scratch_floats, crnn_forward, crnn_backward, crnn_init, NULL,
 };

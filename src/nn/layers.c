@@ -49,15 +49,16 @@ void conv1d_forward(float *out, const float *in, const float *w, const float *b,
                     int Cout, int K) {
     int N = B * T, CK = Cin * K;
     im2col(col, in, B, T, Cin, K);
-    for (int n = 0; n < N; n++) memcpy(out + (size_t)n * Cout, b, (size_t)Cout * sizeof *out);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Cout, CK, 1.0f, col, CK, w, CK, 1.0f, out, Cout);
+    if (b)
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * Cout, b, (size_t)Cout * sizeof *out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Cout, CK, 1.0f, col, CK, w, CK, b ? 1.0f : 0.0f, out, Cout);
 }
 
 void conv1d_backward(float *din, float *dw, float *db, const float *dout, float *col, const float *w, int B, int T,
                      int Cin, int Cout, int K) {
     int N = B * T, CK = Cin * K;
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cout, CK, N, 1.0f, dout, Cout, col, CK, 1.0f, dw, CK);
-    for (int n = 0; n < N; n++) {
+    for (int n = 0; db && n < N; n++) {
         const float *d = dout + (size_t)n * Cout;
         for (int c = 0; c < Cout; c++) db[c] += d[c];
     }
@@ -346,4 +347,289 @@ double clip_grad_norm(float *grad, size_t n, double max_norm) {
         for (size_t i = 0; i < n; i++) grad[i] *= k;
     }
     return norm;
+}
+
+/* ---------------------------------------------------------------- Dropout */
+
+static inline uint64_t mix64(uint64_t z) { /* splitmix64 finaliser */
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void dropout_forward(float *out, const float *in, float *mask, size_t n, float p, uint64_t seed, int training) {
+    if (!training || p <= 0.0f) {
+        for (size_t i = 0; i < n; i++) mask[i] = 1.0f, out[i] = in[i];
+        return;
+    }
+    float keep = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+    uint64_t base = mix64(seed + 0x9E3779B97F4A7C15ull);
+    for (size_t i = 0; i < n; i++) {
+        /* u uniform in [0, 1) from the top 24 bits of a hash of (seed, i) */
+        float u = (float)(mix64(base + (uint64_t)i * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f);
+        mask[i] = u < p ? 0.0f : keep;
+        out[i] = in[i] * mask[i];
+    }
+}
+
+void dropout_backward(float *din, const float *dout, const float *mask, size_t n) {
+    for (size_t i = 0; i < n; i++) din[i] += dout[i] * mask[i];
+}
+
+/* ------------------------------------------------------------- BatchNorm */
+
+/* Valid frames of sequence b. */
+static inline int valid_len(const int *lengths, int b, int T) {
+    if (!lengths) return T;
+    return lengths[b] < 0 ? 0 : lengths[b] > T ? T : lengths[b];
+}
+
+enum { BN_BLOCK = 64 }; /* channels per pass: per-channel sums in double without allocating */
+
+size_t batchnorm_forward(float *out, const float *in, const float *weight, const float *bias, const float *running_mean,
+                         const float *running_var, float *save, const int *lengths, int B, int T, int C, float eps,
+                         int training) {
+    float *mean = save, *var = save + C;
+    size_t n = 0;
+    for (int b = 0; b < B; b++) n += (size_t)valid_len(lengths, b, T);
+    if (training) {
+        for (int c0 = 0; c0 < C; c0 += BN_BLOCK) {
+            int nc = C - c0 < BN_BLOCK ? C - c0 : BN_BLOCK;
+            double s[BN_BLOCK] = {0}, q[BN_BLOCK] = {0};
+            for (int b = 0; b < B; b++)
+                for (int t = 0, L = valid_len(lengths, b, T); t < L; t++) {
+                    const float *x = in + ((size_t)b * T + t) * C + c0;
+                    for (int c = 0; c < nc; c++) s[c] += x[c];
+                }
+            for (int c = 0; c < nc; c++) s[c] = n ? s[c] / (double)n : 0.0;
+            for (int b = 0; b < B; b++) /* two-pass variance */
+                for (int t = 0, L = valid_len(lengths, b, T); t < L; t++) {
+                    const float *x = in + ((size_t)b * T + t) * C + c0;
+                    for (int c = 0; c < nc; c++) {
+                        double d = x[c] - s[c];
+                        q[c] += d * d;
+                    }
+                }
+            for (int c = 0; c < nc; c++) mean[c0 + c] = (float)s[c], var[c0 + c] = n ? (float)(q[c] / (double)n) : 0.0f;
+        }
+    } else {
+        memcpy(mean, running_mean, (size_t)C * sizeof *mean);
+        memcpy(var, running_var, (size_t)C * sizeof *var);
+    }
+    for (int b = 0; b < B; b++) {
+        int L = valid_len(lengths, b, T);
+        for (int t = 0; t < T; t++) {
+            const float *x = in + ((size_t)b * T + t) * C;
+            float *y = out + ((size_t)b * T + t) * C;
+            if (t >= L) {
+                memset(y, 0, (size_t)C * sizeof *y);
+                continue;
+            }
+            for (int c = 0; c < C; c++) y[c] = (x[c] - mean[c]) / sqrtf(var[c] + eps) * weight[c] + bias[c];
+        }
+    }
+    return n;
+}
+
+void batchnorm_update_running(float *running_mean, float *running_var, const float *save, size_t n, int C,
+                              float momentum) {
+    double unbias = n > 1 ? (double)n / (double)(n - 1) : 1.0;
+    for (int c = 0; c < C; c++) {
+        running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * save[c];
+        running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * save[C + c] * unbias);
+    }
+}
+
+void batchnorm_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                        const float *weight, const float *save, const int *lengths, int B, int T, int C, float eps,
+                        int training) {
+    const float *mean = save, *var = save + C;
+    size_t n = 0;
+    for (int b = 0; b < B; b++) n += (size_t)valid_len(lengths, b, T);
+    for (int c0 = 0; c0 < C; c0 += BN_BLOCK) {
+        int nc = C - c0 < BN_BLOCK ? C - c0 : BN_BLOCK;
+        double sdy[BN_BLOCK] = {0}, sdyx[BN_BLOCK] = {0};
+        float inv[BN_BLOCK];
+        for (int c = 0; c < nc; c++) inv[c] = 1.0f / sqrtf(var[c0 + c] + eps);
+        for (int b = 0; b < B; b++)
+            for (int t = 0, L = valid_len(lengths, b, T); t < L; t++) {
+                size_t r = ((size_t)b * T + t) * C + c0;
+                for (int c = 0; c < nc; c++) {
+                    double xh = (in[r + c] - mean[c0 + c]) * inv[c];
+                    sdy[c] += dout[r + c];
+                    sdyx[c] += dout[r + c] * xh;
+                }
+            }
+        for (int c = 0; c < nc; c++) {
+            if (dweight) dweight[c0 + c] += (float)sdyx[c];
+            if (dbias) dbias[c0 + c] += (float)sdy[c];
+        }
+        if (!din) continue;
+        /* training: dx = w * inv * (dy - mean(dy) - xhat * mean(dy * xhat)) over the batch */
+        float a[BN_BLOCK], m1[BN_BLOCK], m2[BN_BLOCK];
+        for (int c = 0; c < nc; c++) {
+            a[c] = weight[c0 + c] * inv[c];
+            m1[c] = training && n ? (float)(sdy[c] / (double)n) : 0.0f;
+            m2[c] = training && n ? (float)(sdyx[c] / (double)n) : 0.0f;
+        }
+        for (int b = 0; b < B; b++)
+            for (int t = 0, L = valid_len(lengths, b, T); t < L; t++) {
+                size_t r = ((size_t)b * T + t) * C + c0;
+                for (int c = 0; c < nc; c++) {
+                    float xh = (in[r + c] - mean[c0 + c]) * inv[c];
+                    din[r + c] += a[c] * (dout[r + c] - m1[c] - xh * m2[c]);
+                }
+            }
+    }
+}
+
+/* --------------------------------------------------------------- MaxPool */
+
+void maxpool1d_forward(float *out, const float *in, int B, int T, int C, int K) {
+    int To = T / K;
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < To; j++) {
+            float *y = out + ((size_t)b * To + j) * C;
+            const float *x = in + ((size_t)b * T + (size_t)j * K) * C;
+            memcpy(y, x, (size_t)C * sizeof *y);
+            for (int k = 1; k < K; k++)
+                for (int c = 0; c < C; c++)
+                    if (x[(size_t)k * C + c] > y[c]) y[c] = x[(size_t)k * C + c]; /* strict: ties keep the first */
+        }
+}
+
+void maxpool1d_backward(float *din, const float *dout, const float *in, int B, int T, int C, int K) {
+    int To = T / K;
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < To; j++) {
+            const float *dy = dout + ((size_t)b * To + j) * C;
+            const float *x = in + ((size_t)b * T + (size_t)j * K) * C;
+            float *dx = din + ((size_t)b * T + (size_t)j * K) * C;
+            for (int c = 0; c < C; c++) {
+                int a = 0;
+                for (int k = 1; k < K; k++)
+                    if (x[(size_t)k * C + c] > x[(size_t)a * C + c]) a = k;
+                dx[(size_t)a * C + c] += dy[c];
+            }
+        }
+}
+
+/* ------------------------------------------------------- ConvTranspose1d */
+
+size_t conv_transpose1d_scratch_floats(int B, int T, int Cout, int K) { return (size_t)B * T * Cout * K; }
+
+void conv_transpose1d_forward(float *out, const float *in, const float *w, const float *b, float *col, int B, int T,
+                              int Cin, int Cout, int K, int stride) {
+    int N = B * T, CK = Cout * K, To = conv_transpose1d_out_len(T, K, stride);
+    /* col[bt][co*K + k] = sum_ci in[bt][ci] w[ci][co][k] */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, CK, Cin, 1.0f, in, Cin, w, CK, 0.0f, col, CK);
+    for (int bb = 0; bb < B; bb++) {
+        float *ob = out + (size_t)bb * To * Cout;
+        for (int t = 0; t < To; t++) {
+            if (b) memcpy(ob + (size_t)t * Cout, b, (size_t)Cout * sizeof *ob);
+            else memset(ob + (size_t)t * Cout, 0, (size_t)Cout * sizeof *ob);
+        }
+        for (int t = 0; t < T; t++) {
+            const float *row = col + ((size_t)bb * T + t) * CK;
+            for (int k = 0; k < K; k++) {
+                float *y = ob + ((size_t)t * stride + k) * Cout;
+                for (int co = 0; co < Cout; co++) y[co] += row[(size_t)co * K + k];
+            }
+        }
+    }
+}
+
+void conv_transpose1d_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                               float *col, int B, int T, int Cin, int Cout, int K, int stride) {
+    int N = B * T, CK = Cout * K, To = conv_transpose1d_out_len(T, K, stride);
+    /* dcol[bt][co*K + k] = dout[b][t*stride + k][co] */
+    for (int bb = 0; bb < B; bb++)
+        for (int t = 0; t < T; t++) {
+            float *row = col + ((size_t)bb * T + t) * CK;
+            for (int k = 0; k < K; k++) {
+                const float *dy = dout + ((size_t)bb * To + (size_t)t * stride + k) * Cout;
+                for (int co = 0; co < Cout; co++) row[(size_t)co * K + k] = dy[co];
+            }
+        }
+    if (db)
+        for (size_t r = 0; r < (size_t)B * To; r++)
+            for (int co = 0; co < Cout; co++) db[co] += dout[r * Cout + co];
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, CK, N, 1.0f, in, Cin, col, CK, 1.0f, dw, CK);
+    if (din) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Cin, CK, 1.0f, col, CK, w, CK, 1.0f, din, Cin);
+}
+
+/* ------------------------------------------------- Squeeze-excitation */
+
+size_t se_cache_floats(int B, int C, int Cr) { return (size_t)B * (2 * C + Cr); }
+size_t se_scratch_floats(int B, int C, int Cr) { return (size_t)B * (2 * C + Cr); }
+
+void se_forward(float *out, const float *in, const float *w1, const float *b1, const float *w2, const float *b2,
+                float *cache, const int *lengths, int B, int T, int C, int Cr) {
+    float *z = cache, *h = z + (size_t)B * C, *s = h + (size_t)B * Cr;
+    for (int b = 0; b < B; b++) {
+        int L = valid_len(lengths, b, T);
+        for (int c0 = 0; c0 < C; c0 += BN_BLOCK) {
+            int nc = C - c0 < BN_BLOCK ? C - c0 : BN_BLOCK;
+            double acc[BN_BLOCK] = {0};
+            for (int t = 0; t < L; t++) {
+                const float *x = in + ((size_t)b * T + t) * C + c0;
+                for (int c = 0; c < nc; c++) acc[c] += x[c];
+            }
+            for (int c = 0; c < nc; c++) z[(size_t)b * C + c0 + c] = L ? (float)(acc[c] / L) : 0.0f;
+        }
+    }
+    linear_forward(h, z, w1, b1, B, C, Cr);
+    relu_forward(h, h, (size_t)B * Cr);
+    linear_forward(s, h, w2, b2, B, Cr, C);
+    for (size_t i = 0; i < (size_t)B * C; i++) s[i] = sigmoidf(s[i]);
+    for (int b = 0; b < B; b++) {
+        int L = valid_len(lengths, b, T);
+        const float *sb = s + (size_t)b * C;
+        for (int t = 0; t < T; t++) {
+            const float *x = in + ((size_t)b * T + t) * C;
+            float *y = out + ((size_t)b * T + t) * C;
+            if (t >= L) memset(y, 0, (size_t)C * sizeof *y);
+            else
+                for (int c = 0; c < C; c++) y[c] = x[c] * sb[c];
+        }
+    }
+}
+
+void se_backward(float *din, float *dw1, float *db1, float *dw2, float *db2, const float *dout, const float *in,
+                 const float *w1, const float *w2, const float *cache, float *scratch, const int *lengths, int B, int T,
+                 int C, int Cr) {
+    const float *z = cache, *h = z + (size_t)B * C, *s = h + (size_t)B * Cr;
+    float *ds = scratch, *dh = ds + (size_t)B * C, *dz = dh + (size_t)B * Cr;
+    /* ds = sum_t dout * in, then through the sigmoid */
+    for (int b = 0; b < B; b++) {
+        int L = valid_len(lengths, b, T);
+        for (int c0 = 0; c0 < C; c0 += BN_BLOCK) {
+            int nc = C - c0 < BN_BLOCK ? C - c0 : BN_BLOCK;
+            double acc[BN_BLOCK] = {0};
+            for (int t = 0; t < L; t++) {
+                size_t r = ((size_t)b * T + t) * C + c0;
+                for (int c = 0; c < nc; c++) acc[c] += (double)dout[r + c] * in[r + c];
+            }
+            for (int c = 0; c < nc; c++) {
+                float sv = s[(size_t)b * C + c0 + c];
+                ds[(size_t)b * C + c0 + c] = (float)acc[c] * sv * (1.0f - sv);
+            }
+        }
+    }
+    nn_zero(dh, (size_t)B * Cr);
+    linear_backward(dh, dw2, db2, ds, h, w2, B, Cr, C);
+    for (size_t i = 0; i < (size_t)B * Cr; i++)
+        if (!(h[i] > 0.0f)) dh[i] = 0.0f;
+    nn_zero(dz, (size_t)B * C);
+    linear_backward(din ? dz : NULL, dw1, db1, dh, z, w1, B, C, Cr);
+    if (!din) return;
+    for (int b = 0; b < B; b++) {
+        int L = valid_len(lengths, b, T);
+        const float *sb = s + (size_t)b * C, *dzb = dz + (size_t)b * C;
+        float invL = L ? 1.0f / (float)L : 0.0f;
+        for (int t = 0; t < L; t++) {
+            size_t r = ((size_t)b * T + t) * C;
+            for (int c = 0; c < C; c++) din[r + c] += dout[r + c] * sb[c] + dzb[c] * invL;
+        }
+    }
 }

@@ -17,13 +17,13 @@ size_t conv1d_scratch_floats(int B, int T, int Cin, int K);
 void conv1d_forward(float *out,       /* [B x T x Cout] */
                     const float *in,  /* [B x T x Cin] */
                     const float *w,   /* [Cout x Cin x K] */
-                    const float *b,   /* [Cout] */
+                    const float *b,   /* [Cout] or NULL (no bias, as before a BatchNorm) */
                     float *col,       /* scratch [B*T x Cin*K], left holding im2col(in) */
                     int B, int T, int Cin, int Cout, int K);
 /* col must still hold im2col(in) from the forward pass; it is overwritten. */
 void conv1d_backward(float *din,        /* [B x T x Cin] or NULL */
                      float *dw,         /* [Cout x Cin x K] */
-                     float *db,         /* [Cout] */
+                     float *db,         /* [Cout] or NULL */
                      const float *dout, /* [B x T x Cout] */
                      float *col,        /* scratch from forward [B*T x Cin*K] */
                      const float *w,    /* [Cout x Cin x K] */
@@ -104,5 +104,119 @@ adam_params adam_default_params(void);
 void adam_update(float *param, const float *grad, float *m, float *v, size_t n, adam_params p, long step);
 /* Scales grad so its L2 norm is at most max_norm; returns the norm before. */
 double clip_grad_norm(float *grad, size_t n, double max_norm);
+
+/* ---- Dropout, inverted (PyTorch nn.Dropout) ----
+ * training: mask[i] = 0 with probability p, else 1/(1-p); out = in * mask.
+ * The mask comes from a counter-based hash of (seed, i), so a seed gives the
+ * same mask every call (and any thread split gives the same mask).
+ * eval (training == 0) or p == 0: out = in, mask filled with 1. In place allowed. */
+void dropout_forward(float *out,      /* [n] */
+                     const float *in, /* [n] */
+                     float *mask,     /* [n] written, kept for backward */
+                     size_t n, float p, uint64_t seed, int training);
+/* din += dout * mask */
+void dropout_backward(float *din, const float *dout, const float *mask, size_t n);
+
+/* ---- BatchNorm1d over the channels of [B x T x C] (PyTorch semantics) ----
+ * training: statistics of the batch over the valid frames (B*T, or
+ * sum(lengths)): mean_c, biased var_c; y = (x - mean) / sqrt(var + eps) * w + b.
+ * eval: the same with running_mean / running_var.
+ * lengths[b] (or NULL = all T): frames t >= lengths[b] are padding: excluded
+ * from the statistics, output 0, no gradient.
+ * save [2*C] receives the mean and (biased) variance used, for backward.
+ * Running statistics are updated separately (batchnorm_update_running), so
+ * the forward pass only reads parameters. Returns the number of frames counted. */
+size_t batchnorm_forward(float *out,                /* [B x T x C] (in place allowed) */
+                         const float *in,           /* [B x T x C] */
+                         const float *weight,       /* [C] */
+                         const float *bias,         /* [C] */
+                         const float *running_mean, /* [C] (read in eval) */
+                         const float *running_var,  /* [C] (read in eval) */
+                         float *save,               /* [2*C] mean, biased var used */
+                         const int *lengths,        /* [B] or NULL */
+                         int B, int T, int C, float eps, int training);
+/* PyTorch's running update from a training batch of n frames:
+ *   running_mean = (1 - momentum) * running_mean + momentum * mean
+ *   running_var  = (1 - momentum) * running_var  + momentum * var * n / (n - 1)
+ * (the unbiased variance; n == 1 uses var as is). momentum 0.1 is PyTorch's default. */
+void batchnorm_update_running(float *running_mean, /* [C] */
+                              float *running_var,  /* [C] */
+                              const float *save,   /* [2*C] from a training forward */
+                              size_t n, int C, float momentum);
+/* training: full gradient through the batch statistics; eval: statistics are constants.
+ * in must be the forward's input (so not overwritten in place). */
+void batchnorm_backward(float *din,          /* [B x T x C] or NULL */
+                        float *dweight,      /* [C] or NULL */
+                        float *dbias,        /* [C] or NULL */
+                        const float *dout,   /* [B x T x C] */
+                        const float *in,     /* [B x T x C] */
+                        const float *weight, /* [C] */
+                        const float *save,   /* [2*C] from forward */
+                        const int *lengths,  /* [B] or NULL */
+                        int B, int T, int C, float eps, int training);
+
+/* ---- MaxPool1d over time, kernel K = stride K, no padding (PyTorch: Tout = T / K, floor) ----
+ * Ties: the first maximum wins (its input frame gets the gradient). */
+void maxpool1d_forward(float *out,      /* [B x T/K x C] */
+                       const float *in, /* [B x T x C] */
+                       int B, int T, int C, int K);
+/* Recomputes the argmax from in: din[argmax] += dout. Frames past (T/K)*K get nothing. */
+void maxpool1d_backward(float *din,        /* [B x T x C] */
+                        const float *dout, /* [B x T/K x C] */
+                        const float *in,   /* [B x T x C] */
+                        int B, int T, int C, int K);
+
+/* ---- ConvTranspose1d over time, no padding, Tout = (T - 1) * stride + K ----
+ * PyTorch weight layout [Cin x Cout x K]:
+ *   out[b, t*stride + k, co] += bias[co] + sum_ci in[b, t, ci] * w[ci, co, k]
+ * (K == stride == 2 doubles the length without overlap, the U-Net upsampling).
+ * One GEMM: col[BT x Cout*K] = in[BT x Cin] . w[Cin x Cout*K], then scattered. */
+size_t conv_transpose1d_scratch_floats(int B, int T, int Cout, int K);
+static inline int conv_transpose1d_out_len(int T, int K, int stride) { return (T - 1) * stride + K; }
+void conv_transpose1d_forward(float *out,      /* [B x Tout x Cout] */
+                              const float *in, /* [B x T x Cin] */
+                              const float *w,  /* [Cin x Cout x K] */
+                              const float *b,  /* [Cout] or NULL */
+                              float *col,      /* scratch [B*T x Cout*K] */
+                              int B, int T, int Cin, int Cout, int K, int stride);
+void conv_transpose1d_backward(float *din,        /* [B x T x Cin] or NULL */
+                               float *dw,         /* [Cin x Cout x K] */
+                               float *db,         /* [Cout] or NULL */
+                               const float *dout, /* [B x Tout x Cout] */
+                               const float *in,   /* [B x T x Cin] */
+                               const float *w,    /* [Cin x Cout x K] */
+                               float *col,        /* scratch [B*T x Cout*K] */
+                               int B, int T, int Cin, int Cout, int K, int stride);
+
+/* ---- Squeeze-excitation over channels ----
+ *   z[b] = mean over valid t of in[b, t, :]          [B x C]
+ *   h = relu(z W1^T + b1)                            [B x Cr]   (W1 [Cr x C])
+ *   s = sigmoid(h W2^T + b2)                         [B x C]    (W2 [C x Cr])
+ *   out[b, t, c] = in[b, t, c] * s[b, c]
+ * lengths[b] (or NULL = all T): the mean is over t < lengths[b]; padding
+ * frames output 0 and get no gradient. */
+size_t se_cache_floats(int B, int C, int Cr);   /* z, h, s */
+size_t se_scratch_floats(int B, int C, int Cr);
+void se_forward(float *out,        /* [B x T x C] (not in place: backward needs in) */
+                const float *in,   /* [B x T x C] */
+                const float *w1,   /* [Cr x C] */
+                const float *b1,   /* [Cr] */
+                const float *w2,   /* [C x Cr] */
+                const float *b2,   /* [C] */
+                float *cache,      /* se_cache_floats(): z [B x C], h [B x Cr], s [B x C] */
+                const int *lengths,
+                int B, int T, int C, int Cr);
+void se_backward(float *din,        /* [B x T x C] or NULL */
+                 float *dw1,        /* [Cr x C] */
+                 float *db1,        /* [Cr] */
+                 float *dw2,        /* [C x Cr] */
+                 float *db2,        /* [C] */
+                 const float *dout, /* [B x T x C] */
+                 const float *in,   /* [B x T x C] */
+                 const float *w1, const float *w2,
+                 const float *cache,  /* from forward */
+                 float *scratch,      /* se_scratch_floats() */
+                 const int *lengths,
+                 int B, int T, int C, int Cr);
 
 #endif

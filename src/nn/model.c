@@ -8,7 +8,7 @@
 #include "nn/arch.h"
 #include "nn/safetensors.h"
 
-static const a2m_arch *const arches[] = {&nn_arch_crnn};
+static const a2m_arch *const arches[] = {&nn_arch_crnn, &nn_arch_unet};
 
 const a2m_arch *nn_arch_find(const char *name) {
     for (size_t i = 0; i < sizeof arches / sizeof *arches; i++)

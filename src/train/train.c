@@ -30,6 +30,7 @@ a2m_train_params a2m_train_default_params(void) {
     p.plateau = 5;
     p.plateau_factor = 0.5;
     p.threads = 1;
+    p.dropout = 0.25;
     return p;
 }
 
@@ -165,6 +166,22 @@ int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size
     return rc;
 }
 
+/* Adam over the trained tensors only: buffers (BatchNorm running statistics)
+ * are left to the architecture's update_buffers. Tensors are contiguous in
+ * layout order, so runs of trained tensors are single updates. */
+static void optimiser_step(const a2m_model *m, const float *grads, float *am, float *av, adam_params ap, long step) {
+    int i = 0;
+    while (i < m->n_tensors) {
+        if (m->tensors[i].buffer) {
+            i++;
+            continue;
+        }
+        size_t s = m->tensors[i].offset, e = s;
+        for (; i < m->n_tensors && !m->tensors[i].buffer; i++) e = m->tensors[i].offset + m->tensors[i].count;
+        adam_update(m->params + s, grads + s, am + s, av + s, e - s, ap, step);
+    }
+}
+
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -257,7 +274,8 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
               a2m_train_params p, a2m_train_progress_fn progress, void *user, a2m_model **out, a2m_train_result *result) {
     *out = NULL;
     if (n_train == 0) return a2m_error(A2M_ERR_EMPTY, "training: no training takes");
-    if (p.batch <= 0 || p.batch > 64 || p.epochs <= 0 || !(p.lr > 0) || p.threads <= 0 || p.window < 0)
+    if (p.batch <= 0 || p.batch > 64 || p.epochs <= 0 || !(p.lr > 0) || p.threads <= 0 || p.window < 0 ||
+        !(p.dropout >= 0 && p.dropout < 1))
         return a2m_error(A2M_ERR_ARG, "training: bad parameters");
     a2m_model_info info = nn_model_default_info();
     info.n_bins = d->n_bins;
@@ -358,14 +376,18 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
                 int sh = p.augment_shift_bins ? (int)(nn_rng_next(&st.rng) % (2 * p.augment_shift_bins + 1)) - p.augment_shift_bins : 0;
                 augment(tb.x + (size_t)i * T * d->n_bins, samples[bi * p.batch + i].len, d->n_bins, gdb / info.norm_std, sh);
             }
+            /* dropout masks: deterministic per (seed, step), so a resumed run draws the same */
+            tb.nn.dropout = (float)p.dropout;
+            tb.nn.seed = (p.seed + 1) * 0xD1B54A32D192ED03ull + (unsigned long long)st.step;
             m->arch->forward(m, m->params, &tb.nn, tb.x, tb.lengths, nb, T, tb.logits, p.threads, 1);
             double ws;
             double l = softmax_xent_forward_backward(tb.dlogits, tb.logits, tb.labels, cw, p.focal_gamma, nb * T, C, &ws);
             loss_sum += l * ws, w_sum += ws;
             nn_zero(grads, np);
             m->arch->backward(m, m->params, grads, &tb.nn, tb.x, tb.lengths, tb.dlogits, nb, T, p.threads);
+            if (m->arch->update_buffers) m->arch->update_buffers(m, m->params, &tb.nn, nb, T);
             if (p.clip_norm > 0) clip_grad_norm(grads, np, p.clip_norm);
-            adam_update(m->params, grads, am, av, np, ap, ++st.step);
+            optimiser_step(m, grads, am, av, ap, ++st.step);
             if (progress) {
                 ep.epoch = e + 1, ep.batch = bi + 1, ep.n_batches = n_batches, ep.train_loss = loss_sum / w_sum;
                 ep.lr = st.lr, ep.done = 0;
@@ -416,6 +438,8 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     openblas_set_num_threads(saved_threads);
     if (!rc) {
         memcpy(m->params, best, np * sizeof *best);
+        char drop[32] = "";
+        if (!strcmp(p.arch, "unet")) snprintf(drop, sizeof drop, ", dropout %g", p.dropout);
         double bl = 0;
         a2m_frame_metrics fm = {0};
         if (n_val) {
@@ -423,10 +447,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
         }
         snprintf(m->info.summary, sizeof m->info.summary,
-                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, augment %g dB %d bins; "
+                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, augment %g dB %d bins%s; "
                  "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
                  p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, p.augment_gain_db,
-                 p.augment_shift_bins, st.epoch,
+                 p.augment_shift_bins, drop, st.epoch,
                  st.best_epoch, bl, fm.accuracy, fm.f1_macro, n_train, n_val);
         if (result) {
             result->epochs_run = st.epoch, result->best_epoch = st.best_epoch;
