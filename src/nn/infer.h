@@ -27,7 +27,7 @@ int lstm_infer_pack(lstm_infer_w *p, const lstm_weights w[2], int In, int H);
 void lstm_infer_free(lstm_infer_w *p);
 
 /* Both directions over T steps; the input projections are made in chunks of
- * steps (GEMMs of ~64 rows, so they stay in cache) just before the steps use them.
+ * steps (GEMMs of ~256 rows, about L2-sized) just before the steps use them.
  *   x      [T x B x In] time-major input
  *   lengths [B] or NULL: frames t >= lengths[b] are padding (output 0, state
  *          untouched; the reverse direction starts at lengths[b]-1)

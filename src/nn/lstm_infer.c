@@ -228,7 +228,7 @@ static int use_avx2(void) { return 0; }
 /* -------------------------------------------------------------- driver */
 
 /* input projections are made for chunks of steps, about this many rows per GEMM */
-enum { CHUNK_ROWS = 64 };
+enum { CHUNK_ROWS = 256 };
 
 static int chunk_steps(int B) { return B >= CHUNK_ROWS ? 1 : CHUNK_ROWS / B; }
 
