@@ -59,6 +59,12 @@ typedef struct a2m_arch {
      * tensors (BatchNorm running statistics) from the batch statistics the
      * forward kept in buf. The forward itself never writes parameters. */
     void (*update_buffers)(const a2m_model *m, float *params, const nn_buffers *buf, int B, int T);
+    /* Optional inference-only forward (no gradients; NULL = runners use forward):
+     * state with packed weights and buffers for up to max_batch x max_frames,
+     * or NULL when the shapes are not supported (runners then use forward). */
+    void *(*infer_new)(const a2m_model *m, const float *params, int max_batch, int max_frames);
+    void (*infer_forward)(void *state, const float *x, const int *lengths, int B, int T, float *logits);
+    void (*infer_del)(void *state);
 } a2m_arch;
 
 const a2m_arch *nn_arch_find(const char *name);

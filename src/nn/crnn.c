@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nn/arch.h"
+#include "nn/infer.h"
 #include "nn/layers.h"
 
 enum { C1 = 64, C2 = 128, KS = 3 };
@@ -160,6 +161,15 @@ static void crnn_init(const a2m_model *m, float *params, unsigned long long seed
     }
 }
 
+static void *crnn_infer_new_v(const a2m_model *m, const float *params, int max_batch, int max_frames) {
+    return crnn_infer_new(m, params, max_batch, max_frames);
+}
+static void crnn_infer_forward_v(void *s, const float *x, const int *lengths, int B, int T, float *logits) {
+    crnn_infer_forward(s, x, lengths, B, T, logits);
+}
+static void crnn_infer_del_v(void *s) { crnn_infer_del(s); }
+
 const a2m_arch nn_arch_crnn = {
     "crnn", crnn_layout, crnn_recognise, crnn_act_floats, crnn_scratch_floats, crnn_forward, crnn_backward, crnn_init, NULL,
+    crnn_infer_new_v, crnn_infer_forward_v, crnn_infer_del_v,
 };

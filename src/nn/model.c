@@ -240,7 +240,8 @@ int a2m_model_load(const char *path, const char *arch, a2m_model **out) {
 
 struct a2m_runner {
     const a2m_model *m;
-    nn_buffers buf;
+    nn_buffers buf;    /* the training forward's buffers, when there is no inference path */
+    void *infer;       /* the arch's inference-only state */
     int n_threads;
 };
 
@@ -252,8 +253,9 @@ int a2m_runner_new(const a2m_model *m, int max_batch, int max_frames, a2m_runner
     r->m = m;
     r->n_threads = 1;
     r->buf.max_batch = max_batch, r->buf.max_frames = max_frames;
-    r->buf.acts = malloc(m->arch->act_floats(m, max_batch, max_frames) * sizeof(float));
-    if (!r->buf.acts) {
+    if (m->arch->infer_new) r->infer = m->arch->infer_new(m, m->params, max_batch, max_frames);
+    if (!r->infer) r->buf.acts = malloc(m->arch->act_floats(m, max_batch, max_frames) * sizeof(float));
+    if (!r->infer && !r->buf.acts) {
         a2m_runner_free(r);
         return a2m_error(A2M_ERR_NOMEM, "out of memory");
     }
@@ -263,6 +265,7 @@ int a2m_runner_new(const a2m_model *m, int max_batch, int max_frames, a2m_runner
 
 void a2m_runner_free(a2m_runner *r) {
     if (!r) return;
+    if (r->infer) r->m->arch->infer_del(r->infer);
     free(r->buf.acts);
     free(r->buf.scratch);
     free(r);
@@ -272,6 +275,10 @@ int a2m_model_forward(a2m_runner *r, const float *x, int B, int T, float *logits
     if (B <= 0 || T <= 0 || B > r->buf.max_batch || T > r->buf.max_frames)
         return a2m_error(A2M_ERR_ARG, "forward: batch %dx%d exceeds the runner's %dx%d", B, T, r->buf.max_batch,
                          r->buf.max_frames);
+    if (r->infer) {
+        r->m->arch->infer_forward(r->infer, x, NULL, B, T, logits);
+        return A2M_OK;
+    }
     /* activations are laid out for (B, T): reuse the buffer sized for the maximum */
     r->m->arch->forward(r->m, r->m->params, &r->buf, x, NULL, B, T, logits, r->n_threads, 0);
     return A2M_OK;

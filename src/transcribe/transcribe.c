@@ -16,7 +16,7 @@
 #include "nn/layers.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10};
+    a2m_transcribe_params p = {4.0, 3.0, 8, -1, -1, 5, 10};
     return p;
 }
 
@@ -29,6 +29,11 @@ struct a2m_transcriber {
     int win_frames;
     float *x, *logits, *wave;  /* [batch x frames x bins], [batch x frames x classes], [win_samples] */
     float *taper;              /* [win_frames] */
+    /* whole-recording mode: kept between calls, grown when a longer recording comes */
+    a2m_cqt *whole_cqt;
+    a2m_runner *whole_runner;
+    size_t whole_samples, whole_frames;
+    float *whole_feat, *whole_logits;
 };
 
 void a2m_transcriber_del(a2m_transcriber *t) {
@@ -36,6 +41,9 @@ void a2m_transcriber_del(a2m_transcriber *t) {
     a2m_cqt_del(t->cqt);
     a2m_runner_free(t->runner);
     free(t->x), free(t->logits), free(t->wave), free(t->taper);
+    a2m_cqt_del(t->whole_cqt);
+    a2m_runner_free(t->whole_runner);
+    free(t->whole_feat), free(t->whole_logits);
     free(t);
 }
 
@@ -87,25 +95,36 @@ static void normalise(float *x, size_t n, double mean, double std) {
     for (size_t i = 0; i < n; i++) x[i] = (x[i] - mu) * inv;
 }
 
-/* One sequence: the CQT of the whole recording, one forward pass. */
+/* One sequence: the CQT of the whole recording, one forward pass. The CQT
+ * plans and the runner are kept for the next recording (remade only when a
+ * longer one comes: FFT planning and weight packing cost milliseconds). */
 static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *probs, size_t frames) {
     const a2m_model_info *in = a2m_model_get_info(t->m);
-    a2m_cqt *c = NULL;
-    a2m_runner *r = NULL;
-    float *feat = NULL, *logits = NULL;
-    int rc = a2m_cqt_new(in->cqt, n, &c);
-    if (!rc) rc = a2m_runner_new(t->m, 1, (int)frames, &r);
-    if (!rc && (!(feat = malloc(frames * in->n_bins * sizeof *feat)) || !(logits = malloc(frames * in->n_classes * sizeof *logits))))
-        rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
-    if (!rc) rc = a2m_cqt_db(c, x, n, feat);
-    if (!rc) {
-        normalise(feat, frames * in->n_bins, in->norm_mean, in->norm_std);
-        rc = a2m_model_forward(r, feat, 1, (int)frames, logits);
+    int rc = A2M_OK;
+    if (n > t->whole_samples) {
+        a2m_cqt_del(t->whole_cqt);
+        t->whole_cqt = NULL, t->whole_samples = 0;
+        rc = a2m_cqt_new(in->cqt, n, &t->whole_cqt);
+        if (rc) return rc;
+        t->whole_samples = n;
     }
-    if (!rc) softmax_rows(probs, logits, (int)frames, in->n_classes);
-    free(feat), free(logits);
-    a2m_runner_free(r);
-    a2m_cqt_del(c);
+    if (frames > t->whole_frames) {
+        a2m_runner_free(t->whole_runner);
+        free(t->whole_feat), free(t->whole_logits);
+        t->whole_runner = NULL, t->whole_feat = t->whole_logits = NULL, t->whole_frames = 0;
+        rc = a2m_runner_new(t->m, 1, (int)frames, &t->whole_runner);
+        if (rc) return rc;
+        t->whole_feat = malloc(frames * in->n_bins * sizeof *t->whole_feat);
+        t->whole_logits = malloc(frames * in->n_classes * sizeof *t->whole_logits);
+        if (!t->whole_feat || !t->whole_logits) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+        t->whole_frames = frames;
+    }
+    rc = a2m_cqt_db(t->whole_cqt, x, n, t->whole_feat);
+    if (!rc) {
+        normalise(t->whole_feat, frames * in->n_bins, in->norm_mean, in->norm_std);
+        rc = a2m_model_forward(t->whole_runner, t->whole_feat, 1, (int)frames, t->whole_logits);
+    }
+    if (!rc) softmax_rows(probs, t->whole_logits, (int)frames, in->n_classes);
     return rc;
 }
 

@@ -1,0 +1,65 @@
+/* CRNN inference speed on one thread, no training first (bench_train trains
+ * 3 epochs before its inference figure): the runner's path (inference-only
+ * when the arch has one) against the training forward, for one 4 s take
+ * (666 frames), a batch of 8 takes and one 30 s sequence (5000 frames).
+ *   bench_infer [MODEL] [REPS] [CASE 0-2, default all] */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "a2m/error.h"
+#include "a2m/model.h"
+#include "nn/arch.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); /* CPU time: robust on a shared machine */
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+    const char *path = argc > 1 ? argv[1] : "models/a2m-crnn.safetensors";
+    int reps = argc > 2 ? atoi(argv[2]) : 20, only = argc > 3 ? atoi(argv[3]) : -1;
+    openblas_set_num_threads(1);
+    a2m_model *m;
+    if (a2m_model_load(path, NULL, &m)) {
+        fprintf(stderr, "bench_infer: %s\n", a2m_errmsg());
+        return 1;
+    }
+    int F = m->info.n_bins, C = m->info.n_classes;
+    struct { int B, T; const char *name; } cases[] = {{1, 666, "take"}, {8, 666, "batch8_per_take"}, {1, 5000, "seq30s"}};
+    for (int ci = 0; ci < 3; ci++) {
+        if (only >= 0 && ci != only) continue;
+        int B = cases[ci].B, T = cases[ci].T;
+        size_t n = (size_t)B * T;
+        float *x = malloc(n * F * sizeof *x), *z = malloc(n * C * sizeof *z), *z2 = malloc(n * C * sizeof *z2);
+        for (size_t i = 0; i < n * F; i++) x[i] = (float)sin(0.001 * i) * 1.5f;
+        a2m_runner *r;
+        a2m_runner_new(m, B, T, &r);
+        double best = 1e9;
+        for (int k = 0; k < reps; k++) {
+            double t0 = now();
+            a2m_model_forward(r, x, B, T, z);
+            double t = now() - t0;
+            best = t < best ? t : best;
+        }
+        nn_buffers buf = {malloc(m->arch->act_floats(m, B, T) * sizeof(float)), NULL, B, T, 0.0f, 0};
+        double best2 = 1e9;
+        for (int k = 0; k < (reps + 3) / 4; k++) {
+            double t0 = now();
+            m->arch->forward(m, m->params, &buf, x, NULL, B, T, z2, 1, 0);
+            double t = now() - t0;
+            best2 = t < best2 ? t : best2;
+        }
+        double md = 0;
+        for (size_t i = 0; i < n * C; i++) md = fmax(md, fabs(z[i] - z2[i]));
+        printf("infer_%s_ms %.3f  (training forward %.3f ms; max abs logit diff %.2g)\n", cases[ci].name, 1e3 * best / B,
+               1e3 * best2 / B, md);
+        a2m_runner_free(r);
+        free(buf.acts), free(x), free(z), free(z2);
+    }
+    a2m_model_free(m);
+    return 0;
+}

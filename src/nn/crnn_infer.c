@@ -1,0 +1,120 @@
+/* The CRNN's inference-only forward: same numbers as crnn_forward, less work.
+ * - Conv1d (k3, same padding) as three shifted GEMMs accumulating into the
+ *   output (no im2col matrix), one sequence at a time, bias + ReLU + padding
+ *   mask in one pass after them.
+ * - Activations are time-major [T x B x C] (the GEMMs write with a stride),
+ *   so a chunk of steps of every sequence is a block of contiguous rows.
+ * - The LSTM input projections (in chunks of steps), recurrence, cell update
+ *   and output layer run in lstm_infer.c. */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/infer.h"
+#include "nn/layers.h"
+
+enum { C1 = 64, C2 = 128, KS = 3 };
+
+struct crnn_infer {
+    int F, H, C, max_b, max_t;
+    float *w1, *b1;    /* [3][F x C1], [C1] */
+    float *w2, *b2;    /* [3][C1 x C2], [C2] */
+    float *fc_w, *fc_b;
+    lstm_infer_w lw;
+    float *h1, *h2, *work;
+};
+
+void crnn_infer_del(crnn_infer *s) {
+    if (!s) return;
+    free(s->w1), free(s->b1), free(s->w2), free(s->b2), free(s->fc_w), free(s->fc_b);
+    lstm_infer_free(&s->lw);
+    free(s->h1), free(s->h2), free(s->work);
+    free(s);
+}
+
+static float *dup(const float *p, size_t n) {
+    float *q = malloc(n * sizeof *q);
+    if (q) memcpy(q, p, n * sizeof *q);
+    return q;
+}
+
+/* PyTorch [Cout x Cin x K] -> [K][Cin x Cout] */
+static float *pack_conv(const float *w, int Cin, int Cout) {
+    float *p = malloc((size_t)KS * Cin * Cout * sizeof *p);
+    if (!p) return NULL;
+    for (int k = 0; k < KS; k++)
+        for (int ci = 0; ci < Cin; ci++)
+            for (int co = 0; co < Cout; co++)
+                p[((size_t)k * Cin + ci) * Cout + co] = w[((size_t)co * Cin + ci) * KS + k];
+    return p;
+}
+
+#define P(name) (params + nn_model_tensor(m, name)->offset)
+
+crnn_infer *crnn_infer_new(const a2m_model *m, const float *params, int max_batch, int max_frames) {
+    int F = m->info.n_bins, H = m->info.hidden, C = m->info.n_classes;
+    if (H % 8 || max_batch <= 0 || max_frames <= 0) return NULL;
+    crnn_infer *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->F = F, s->H = H, s->C = C, s->max_b = max_batch, s->max_t = max_frames;
+    s->w1 = pack_conv(P("conv.0.weight"), F, C1);
+    s->b1 = dup(P("conv.0.bias"), C1);
+    s->w2 = pack_conv(P("conv.2.weight"), C1, C2);
+    s->b2 = dup(P("conv.2.bias"), C2);
+    s->fc_w = dup(P("fc.weight"), (size_t)C * 2 * H);
+    s->fc_b = dup(P("fc.bias"), (size_t)C);
+    lstm_weights w[2] = {
+        {P("lstm.weight_ih_l0"), P("lstm.weight_hh_l0"), P("lstm.bias_ih_l0"), P("lstm.bias_hh_l0")},
+        {P("lstm.weight_ih_l0_reverse"), P("lstm.weight_hh_l0_reverse"), P("lstm.bias_ih_l0_reverse"),
+         P("lstm.bias_hh_l0_reverse")}};
+    size_t BT = (size_t)max_batch * max_frames;
+    s->h1 = malloc(BT * C1 * sizeof *s->h1);
+    s->h2 = malloc(BT * C2 * sizeof *s->h2);
+    s->work = malloc(lstm_infer_work_floats(max_batch, H) * sizeof *s->work);
+    if (!s->w1 || !s->b1 || !s->w2 || !s->b2 || !s->fc_w || !s->fc_b || !s->h1 || !s->h2 || !s->work ||
+        lstm_infer_pack(&s->lw, w, C2, H)) {
+        crnn_infer_del(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* out[t] = sum_k in[t+k-1] W_k over t in [0, T) (zero outside), rows strided */
+static void conv3(float *out, size_t ldo, const float *in, size_t ldi, const float *w, int T, int Cin, int Cout) {
+    size_t wk = (size_t)Cin * Cout;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, Cout, Cin, 1.0f, in, (int)ldi, w + wk, Cout, 0.0f, out,
+                (int)ldo);
+    if (T < 2) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T - 1, Cout, Cin, 1.0f, in, (int)ldi, w, Cout, 1.0f,
+                out + ldo, (int)ldo);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T - 1, Cout, Cin, 1.0f, in + ldi, (int)ldi, w + 2 * wk,
+                Cout, 1.0f, out, (int)ldo);
+}
+
+/* row = max(row + bias, 0) for t < len, 0 after */
+static void bias_relu_mask(float *out, size_t ldo, const float *bias, int T, int len, int Cout) {
+    for (int t = 0; t < T; t++) {
+        float *r = out + (size_t)t * ldo;
+        if (t >= len) {
+            memset(r, 0, (size_t)Cout * sizeof *r);
+            continue;
+        }
+        for (int c = 0; c < Cout; c++) {
+            float v = r[c] + bias[c];
+            r[c] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
+void crnn_infer_forward(crnn_infer *s, const float *x, const int *lengths, int B, int T, float *logits) {
+    int F = s->F, C = s->C;
+    for (int b = 0; b < B; b++) {
+        int len = lengths ? lengths[b] : T;
+        float *h1 = s->h1 + (size_t)b * C1, *h2 = s->h2 + (size_t)b * C2;
+        conv3(h1, (size_t)B * C1, x + (size_t)b * T * F, (size_t)F, s->w1, T, F, C1);
+        bias_relu_mask(h1, (size_t)B * C1, s->b1, T, len, C1);
+        conv3(h2, (size_t)B * C2, h1, (size_t)B * C1, s->w2, T, C1, C2);
+        bias_relu_mask(h2, (size_t)B * C2, s->b2, T, len, C2);
+    }
+    bilstm_infer(&s->lw, s->h2, lengths, s->fc_w, s->fc_b, logits, s->work, B, T, C);
+}

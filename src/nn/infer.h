@@ -1,0 +1,48 @@
+/* Inference-only forward passes (no gradients, nothing kept for backward).
+ * Weights are repacked once per runner into layouts the kernels stream
+ * (src/nn/crnn_infer.c, src/nn/lstm_infer.c); the numbers equal the training
+ * forward (crnn_forward) to float rounding (tests/test_infer.c). */
+#ifndef A2M_NN_INFER_H
+#define A2M_NN_INFER_H
+
+#include <stddef.h>
+
+#include "nn/arch.h"
+#include "nn/layers.h"
+
+/* ---- BiLSTM recurrence on precomputed input projections ----
+ * Gate order inside a direction's 4H columns is blocked: for each block of 8
+ * hidden units jb, 32 columns [i(8) f(8) g(8) o(8)]; H % 8 == 0. */
+typedef struct lstm_infer_w {
+    int In, H;
+    float *whh;   /* per direction [H/8 blocks][H k][32]: whh[d][jb][k][q*8+jj] = w_hh[q*H + jb*8 + jj][k] */
+    float *bias;  /* per direction [4H] blocked: b_ih + b_hh */
+    float *wih;   /* [In x 8H]: row k = w_ih[.][k] of the forward then the reverse direction, blocked */
+} lstm_infer_w;
+
+/* Row of PyTorch's gate-major [4H x .] weights at blocked position p (0..4H-1). */
+int lstm_infer_col(int p, int H);
+/* Packs both directions' weights; 0 on success, -1 out of memory or H % 8 != 0. */
+int lstm_infer_pack(lstm_infer_w *p, const lstm_weights w[2], int In, int H);
+void lstm_infer_free(lstm_infer_w *p);
+
+/* Both directions over T steps; the input projections are made in chunks of
+ * steps (GEMMs of ~256 rows, about L2-sized) just before the steps use them.
+ *   x      [T x B x In] time-major input
+ *   lengths [B] or NULL: frames t >= lengths[b] are padding (output 0, state
+ *          untouched; the reverse direction starts at lengths[b]-1)
+ *   fc_w [C x 2H], fc_b [C]: the output layer, fused: logits [B x T x C]
+ *   work: lstm_infer_work_floats(B, H) floats */
+size_t lstm_infer_work_floats(int B, int H);
+void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w, const float *fc_b,
+                  float *logits, float *work, int B, int T, int C);
+
+/* ---- the CRNN ---- */
+typedef struct crnn_infer crnn_infer;
+/* NULL if out of memory or the shapes are not supported (H % 8 != 0): use the training forward then. */
+crnn_infer *crnn_infer_new(const a2m_model *m, const float *params, int max_batch, int max_frames);
+void crnn_infer_del(crnn_infer *s);
+/* x [B x T x n_bins] -> logits [B x T x n_classes]; lengths [B] or NULL; B, T within the maxima. */
+void crnn_infer_forward(crnn_infer *s, const float *x, const int *lengths, int B, int T, float *logits);
+
+#endif

@@ -1,0 +1,286 @@
+/* BiLSTM recurrence for inference. The input projections of every frame come
+ * precomputed (one GEMM, crnn_infer.c); what is left per step and direction is
+ * gates = g_t + W_hh h_{t-1} and the cell update. W_hh is packed per block of
+ * 8 hidden units as a [H x 32] panel holding that block's i, f, g, o rows, so
+ * a step streams the matrix once, front to back, and each block's cell update
+ * follows its matrix-vector product directly (no gates buffer). The forward
+ * and reverse directions alternate step by step (independent chains), the
+ * output layer is fused (logits accumulate both directions' h).
+ * AVX2+FMA kernels are chosen at run time (the library also builds without
+ * -march flags, e.g. under the sanitizers); a scalar version is the fallback. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/infer.h"
+
+int lstm_infer_col(int p, int H) {
+    int jb = p / 32, q = (p % 32) / 8, jj = p % 8;
+    return q * H + jb * 8 + jj;
+}
+
+int lstm_infer_pack(lstm_infer_w *p, const lstm_weights w[2], int In, int H) {
+    memset(p, 0, sizeof *p);
+    if (H <= 0 || H % 8 || In <= 0) return -1;
+    size_t G4 = (size_t)4 * H;
+    p->H = H, p->In = In;
+    p->whh = aligned_alloc(64, 2 * G4 * H * sizeof *p->whh);
+    p->bias = aligned_alloc(64, 2 * G4 * sizeof *p->bias);
+    p->wih = malloc((size_t)In * 2 * G4 * sizeof *p->wih);
+    if (!p->whh || !p->bias || !p->wih) {
+        lstm_infer_free(p);
+        return -1;
+    }
+    for (int d = 0; d < 2; d++) {
+        float *W = p->whh + d * G4 * H, *b = p->bias + d * G4;
+        for (int jb = 0; jb < H / 8; jb++)
+            for (int k = 0; k < H; k++)
+                for (int c = 0; c < 32; c++) {
+                    int row = lstm_infer_col(jb * 32 + c, H);
+                    W[((size_t)jb * H + k) * 32 + c] = w[d].w_hh[(size_t)row * H + k];
+                }
+        for (size_t pc = 0; pc < G4; pc++) {
+            int row = lstm_infer_col((int)pc, H);
+            b[pc] = w[d].b_ih[row] + w[d].b_hh[row];
+            for (int k = 0; k < In; k++) p->wih[(size_t)k * 2 * G4 + d * G4 + pc] = w[d].w_ih[(size_t)row * In + k];
+        }
+    }
+    return 0;
+}
+
+void lstm_infer_free(lstm_infer_w *p) {
+    free(p->whh), free(p->bias), free(p->wih);
+    p->whh = p->bias = p->wih = NULL;
+}
+
+
+/* ---------------------------------------------------------------- scalar */
+
+static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+static void step_scalar(const float *W, const float *bias, const float *g, const float *hp, float *hn, float *c, int H) {
+    float a[32];
+    for (int jb = 0; jb < H / 8; jb++) {
+        const float *Wb = W + (size_t)jb * H * 32;
+        for (int q = 0; q < 32; q++) a[q] = g[jb * 32 + q] + bias[jb * 32 + q];
+        for (int k = 0; k < H; k++)
+            for (int q = 0; q < 32; q++) a[q] += Wb[(size_t)k * 32 + q] * hp[k];
+        for (int jj = 0; jj < 8; jj++) {
+            float i = sigm(a[jj]), f = sigm(a[8 + jj]), gg = tanhf(a[16 + jj]), o = sigm(a[24 + jj]);
+            float cn = f * c[jb * 8 + jj] + i * gg;
+            c[jb * 8 + jj] = cn;
+            hn[jb * 8 + jj] = o * tanhf(cn);
+        }
+    }
+}
+
+static void fc_add_scalar(float *z, const float *fc_w, size_t ldw, const float *h, int H, int C) {
+    for (int cl = 0; cl < C; cl++) {
+        float s = 0;
+        for (int j = 0; j < H; j++) s += fc_w[(size_t)cl * ldw + j] * h[j];
+        z[cl] += s;
+    }
+}
+
+/* ------------------------------------------------------------------ AVX2 */
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_X86_KERNELS 1
+#include <immintrin.h>
+#define TGT __attribute__((target("avx2,fma")))
+
+/* exp with Cephes' polynomial: relative error ~2e-7 over [-87, 88] */
+TGT static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
+    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
+    __m256 y = _mm256_set1_ps(1.9875691500e-4f);
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
+    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
+    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+TGT static inline __m256 sigm8(__m256 x) {
+    __m256 one = _mm256_set1_ps(1.0f);
+    return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+}
+/* tanh x = 2 sigmoid(2x) - 1 (absolute error ~1e-7) */
+TGT static inline __m256 tanh8(__m256 x) {
+    __m256 one = _mm256_set1_ps(1.0f);
+    __m256 s = _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(one, exp8(_mm256_mul_ps(x, _mm256_set1_ps(-2.0f)))));
+    return _mm256_sub_ps(s, one);
+}
+
+TGT static inline void cell8(__m256 ai, __m256 af, __m256 ag, __m256 ao, float *c, float *hn) {
+    __m256 i = sigm8(ai), f = sigm8(af), g = tanh8(ag), o = sigm8(ao);
+    __m256 cn = _mm256_fmadd_ps(f, _mm256_loadu_ps(c), _mm256_mul_ps(i, g));
+    _mm256_storeu_ps(c, cn);
+    _mm256_storeu_ps(hn, _mm256_mul_ps(o, tanh8(cn)));
+}
+
+/* block jb of one sequence: even and odd k in separate accumulators (8 independent FMA chains) */
+TGT static inline void blk1_avx2(const float *w, const float *bb, const float *gb, const float *hp, float *c,
+                                 float *hn, int H) {
+    __m256 a0 = _mm256_add_ps(_mm256_loadu_ps(gb), _mm256_load_ps(bb));
+    __m256 a1 = _mm256_add_ps(_mm256_loadu_ps(gb + 8), _mm256_load_ps(bb + 8));
+    __m256 a2 = _mm256_add_ps(_mm256_loadu_ps(gb + 16), _mm256_load_ps(bb + 16));
+    __m256 a3 = _mm256_add_ps(_mm256_loadu_ps(gb + 24), _mm256_load_ps(bb + 24));
+    __m256 e0 = _mm256_setzero_ps(), e1 = e0, e2 = e0, e3 = e0;
+    for (int k = 0; k < H; k += 2, w += 64) {
+        __m256 h0 = _mm256_broadcast_ss(hp + k), h1 = _mm256_broadcast_ss(hp + k + 1);
+        a0 = _mm256_fmadd_ps(_mm256_load_ps(w), h0, a0);
+        a1 = _mm256_fmadd_ps(_mm256_load_ps(w + 8), h0, a1);
+        a2 = _mm256_fmadd_ps(_mm256_load_ps(w + 16), h0, a2);
+        a3 = _mm256_fmadd_ps(_mm256_load_ps(w + 24), h0, a3);
+        e0 = _mm256_fmadd_ps(_mm256_load_ps(w + 32), h1, e0);
+        e1 = _mm256_fmadd_ps(_mm256_load_ps(w + 40), h1, e1);
+        e2 = _mm256_fmadd_ps(_mm256_load_ps(w + 48), h1, e2);
+        e3 = _mm256_fmadd_ps(_mm256_load_ps(w + 56), h1, e3);
+    }
+    cell8(_mm256_add_ps(a0, e0), _mm256_add_ps(a1, e1), _mm256_add_ps(a2, e2), _mm256_add_ps(a3, e3), c, hn);
+}
+
+/* block jb of two sequences sharing each panel load */
+TGT static inline void blk2_avx2(const float *w, const float *bb, const float *g0, const float *g1, const float *hp0,
+                                 const float *hp1, float *c0, float *c1, float *hn0, float *hn1, int H) {
+    __m256 b0 = _mm256_load_ps(bb), b1 = _mm256_load_ps(bb + 8), b2 = _mm256_load_ps(bb + 16),
+           b3 = _mm256_load_ps(bb + 24);
+    __m256 a0 = _mm256_add_ps(_mm256_loadu_ps(g0), b0), a1 = _mm256_add_ps(_mm256_loadu_ps(g0 + 8), b1);
+    __m256 a2 = _mm256_add_ps(_mm256_loadu_ps(g0 + 16), b2), a3 = _mm256_add_ps(_mm256_loadu_ps(g0 + 24), b3);
+    __m256 e0 = _mm256_add_ps(_mm256_loadu_ps(g1), b0), e1 = _mm256_add_ps(_mm256_loadu_ps(g1 + 8), b1);
+    __m256 e2 = _mm256_add_ps(_mm256_loadu_ps(g1 + 16), b2), e3 = _mm256_add_ps(_mm256_loadu_ps(g1 + 24), b3);
+    for (int k = 0; k < H; k++, w += 32) {
+        __m256 h0 = _mm256_broadcast_ss(hp0 + k), h1 = _mm256_broadcast_ss(hp1 + k);
+        __m256 w0 = _mm256_load_ps(w), w1 = _mm256_load_ps(w + 8), w2 = _mm256_load_ps(w + 16),
+               w3 = _mm256_load_ps(w + 24);
+        a0 = _mm256_fmadd_ps(w0, h0, a0), e0 = _mm256_fmadd_ps(w0, h1, e0);
+        a1 = _mm256_fmadd_ps(w1, h0, a1), e1 = _mm256_fmadd_ps(w1, h1, e1);
+        a2 = _mm256_fmadd_ps(w2, h0, a2), e2 = _mm256_fmadd_ps(w2, h1, e2);
+        a3 = _mm256_fmadd_ps(w3, h0, a3), e3 = _mm256_fmadd_ps(w3, h1, e3);
+    }
+    cell8(a0, a1, a2, a3, c0, hn0);
+    cell8(e0, e1, e2, e3, c1, hn1);
+}
+
+/* one step of one direction for the na sequences act[]: each [H x 32] panel
+ * is loaded from L2 once and reused from L1 for every sequence */
+TGT static void step_avx2(const float *W, const float *bias, const float *g, size_t ldg, const float *hp, float *hn,
+                          float *c, const int *act, int na, int H) {
+    for (int jb = 0; jb < H / 8; jb++) {
+        const float *w = W + (size_t)jb * H * 32, *bb = bias + jb * 32;
+        size_t o = (size_t)jb * 32, o8 = (size_t)jb * 8;
+        int i = 0;
+        for (; i + 2 <= na; i += 2) {
+            size_t b0 = (size_t)act[i], b1 = (size_t)act[i + 1];
+            blk2_avx2(w, bb, g + b0 * ldg + o, g + b1 * ldg + o, hp + b0 * H, hp + b1 * H, c + b0 * H + o8,
+                      c + b1 * H + o8, hn + b0 * H + o8, hn + b1 * H + o8, H);
+        }
+        if (i < na) {
+            size_t b0 = (size_t)act[i];
+            blk1_avx2(w, bb, g + b0 * ldg + o, hp + b0 * H, c + b0 * H + o8, hn + b0 * H + o8, H);
+        }
+    }
+}
+
+TGT static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+TGT static void fc_add_avx2(float *z, const float *fc_w, size_t ldw, const float *h, int H, int C) {
+    int cl = 0;
+    for (; cl + 4 <= C; cl += 4) {
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        const float *w = fc_w + (size_t)cl * ldw;
+        for (int j = 0; j < H; j += 8) {
+            __m256 hv = _mm256_loadu_ps(h + j);
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + j), hv, s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + ldw + j), hv, s1);
+            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + 2 * ldw + j), hv, s2);
+            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + 3 * ldw + j), hv, s3);
+        }
+        z[cl] += hsum8(s0), z[cl + 1] += hsum8(s1), z[cl + 2] += hsum8(s2), z[cl + 3] += hsum8(s3);
+    }
+    if (cl < C) fc_add_scalar(z + cl, fc_w + (size_t)cl * ldw, ldw, h, H, C - cl);
+}
+
+static int use_avx2(void) {
+    static int cached = -1; /* benign race: every thread computes the same value */
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+#else
+static int use_avx2(void) { return 0; }
+#endif
+
+/* -------------------------------------------------------------- driver */
+
+/* input projections are made for chunks of steps, about this many rows per GEMM */
+enum { CHUNK_ROWS = 256 };
+
+static int chunk_steps(int B) { return B >= CHUNK_ROWS ? 1 : CHUNK_ROWS / B; }
+
+size_t lstm_infer_work_floats(int B, int H) {
+    return (size_t)6 * B * H + (size_t)2 * chunk_steps(B) * B * 4 * H + (size_t)B + 16;
+}
+
+void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w, const float *fc_b,
+                  float *logits, float *work, int B, int T, int C) {
+    int H = p->H, In = p->In, G4 = 4 * H, avx = use_avx2(), S = chunk_steps(B);
+    size_t BH = (size_t)B * H;
+    float *h = work, *c = work + 4 * BH, *gf = work + 6 * BH, *gr = gf + (size_t)S * B * G4;
+    int *act = (int *)(gr + (size_t)S * B * G4);
+    (void)avx;
+    memset(work, 0, 6 * BH * sizeof *work);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) memcpy(logits + ((size_t)b * T + t) * C, fc_b, (size_t)C * sizeof *logits);
+    int cur[2] = {0, 0};
+    for (int s0 = 0; s0 < T; s0 += S) {
+        int n = T - s0 < S ? T - s0 : S, r0 = T - s0 - n; /* forward frames s0.., reverse frames r0.. */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n * B, G4, In, 1.0f, x + (size_t)s0 * B * In, In, p->wih,
+                    2 * G4, 0.0f, gf, G4);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n * B, G4, In, 1.0f, x + (size_t)r0 * B * In, In,
+                    p->wih + G4, 2 * G4, 0.0f, gr, G4);
+        for (int s = s0; s < s0 + n; s++)
+            for (int d = 0; d < 2; d++) {
+                int t = d == 0 ? s : T - 1 - s;
+                const float *W = p->whh + (size_t)d * G4 * H, *bias = p->bias + (size_t)d * G4;
+                float *hp = h + (size_t)(2 * d + cur[d]) * BH, *hn = h + (size_t)(2 * d + 1 - cur[d]) * BH;
+                float *cd = c + (size_t)d * BH;
+                const float *gt = d == 0 ? gf + (size_t)(t - s0) * B * G4 : gr + (size_t)(t - r0) * B * G4;
+                int na = 0;
+                for (int b = 0; b < B; b++) {
+                    if (!lengths || t < lengths[b]) act[na++] = b;
+                    else memcpy(hn + (size_t)b * H, hp + (size_t)b * H, (size_t)H * sizeof *hn);
+                }
+#ifdef HAVE_X86_KERNELS
+                if (avx) {
+                    step_avx2(W, bias, gt, (size_t)G4, hp, hn, cd, act, na, H);
+                    for (int k = 0; k < na; k++) {
+                        size_t b0 = (size_t)act[k];
+                        fc_add_avx2(logits + (b0 * T + t) * C, fc_w + (size_t)d * H, (size_t)2 * H, hn + b0 * H, H, C);
+                    }
+                    na = 0;
+                }
+#endif
+                for (int i = 0; i < na; i++) {
+                    size_t b0 = (size_t)act[i];
+                    step_scalar(W, bias, gt + b0 * G4, hp + b0 * H, hn + b0 * H, cd + b0 * H, H);
+                    fc_add_scalar(logits + (b0 * T + t) * C, fc_w + (size_t)d * H, (size_t)2 * H, hn + b0 * H, H, C);
+                }
+                cur[d] = 1 - cur[d];
+            }
+    }
+}

@@ -1,0 +1,89 @@
+/* The inference-only CRNN forward (src/nn/crnn_infer.c, lstm_infer.c) equals
+ * the training forward (max abs logit difference <= 1e-4) on random weights
+ * and inputs, for several batch sizes and lengths, with and without padding;
+ * unsupported shapes fall back to the training forward in runners. */
+#include "a2m/error.h"
+#include "a2m/model.h"
+#include "check.h"
+#include "nn/arch.h"
+#include "nn/infer.h"
+
+static unsigned long long rs = 88172645463325252ull;
+static float frand(void) { /* uniform [-1, 1) */
+    rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+    return (float)((rs >> 40) / 8388608.0 - 1.0);
+}
+
+static double compare(a2m_model *m, crnn_infer *s, int B, int T, const int *lengths) {
+    int F = m->info.n_bins, C = m->info.n_classes;
+    size_t n = (size_t)B * T;
+    float *x = malloc(n * F * sizeof *x), *z0 = malloc(n * C * sizeof *z0), *z1 = malloc(n * C * sizeof *z1);
+    for (size_t i = 0; i < n * F; i++) x[i] = 2.0f * frand(); /* padding frames hold values too */
+    nn_buffers buf = {malloc(m->arch->act_floats(m, B, T) * sizeof(float)), NULL, B, T, 0.0f, 0};
+    m->arch->forward(m, m->params, &buf, x, lengths, B, T, z0, 1, 0);
+    for (size_t i = 0; i < n * C; i++) z1[i] = NAN;
+    crnn_infer_forward(s, x, lengths, B, T, z1);
+    double md = 0;
+    for (size_t i = 0; i < n * C; i++) md = fmax(md, isnan(z1[i]) ? INFINITY : fabs((double)z0[i] - z1[i]));
+    free(x), free(z0), free(z1), free(buf.acts);
+    return md;
+}
+
+static void test_parity(int n_bins, int hidden, float weight_gain) {
+    a2m_model_info in = nn_model_default_info();
+    in.n_bins = n_bins, in.hidden = hidden;
+    a2m_model *m;
+    CHECK(nn_model_create("crnn", &in, &m) == A2M_OK, "create");
+    m->arch->init(m, m->params, 11);
+    for (size_t i = 0; i < m->n_params; i++) m->params[i] *= weight_gain; /* saturate gates more than the init does */
+    int maxB = 8, maxT = 150;
+    crnn_infer *s = crnn_infer_new(m, m->params, maxB, maxT);
+    CHECK(s != NULL, "inference state for hidden %d", hidden);
+    if (!s) return;
+    const int Bs[] = {1, 2, 3, 8}, Ts[] = {1, 2, 7, 64, 65, 150};
+    double worst = 0;
+    for (size_t bi = 0; bi < sizeof Bs / sizeof *Bs; bi++)
+        for (size_t ti = 0; ti < sizeof Ts / sizeof *Ts; ti++) {
+            int B = Bs[bi], T = Ts[ti];
+            double d = compare(m, s, B, T, NULL);
+            CHECK(d <= 1e-4, "B %d T %d: max abs diff %.3g", B, T, d);
+            worst = fmax(worst, d);
+            int len[8];
+            for (int b = 0; b < B; b++) len[b] = b == 0 ? T : 1 + (int)((frand() + 1.0f) * 0.5f * T) % T;
+            d = compare(m, s, B, T, len);
+            CHECK(d <= 1e-4, "B %d T %d padded: max abs diff %.3g", B, T, d);
+            worst = fmax(worst, d);
+        }
+    printf("bins %d hidden %d gain %.1f: inference vs training forward max abs logit diff %.3g\n", n_bins, hidden,
+           weight_gain, worst);
+    crnn_infer_del(s);
+    a2m_model_free(m);
+}
+
+/* hidden % 8 != 0: no inference state; the runner uses the training forward */
+static void test_fallback(void) {
+    a2m_model_info in = nn_model_default_info();
+    in.n_bins = 6, in.hidden = 3;
+    a2m_model *m;
+    CHECK(nn_model_create("crnn", &in, &m) == A2M_OK, "create");
+    m->arch->init(m, m->params, 3);
+    CHECK(crnn_infer_new(m, m->params, 2, 10) == NULL, "hidden 3 unsupported");
+    a2m_runner *r;
+    CHECK(a2m_runner_new(m, 2, 10, &r) == A2M_OK, "runner");
+    float x[2 * 10 * 6], z[2 * 10 * 4];
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = frand();
+    CHECK(a2m_model_forward(r, x, 2, 10, z) == A2M_OK, "forward");
+    int finite = 1;
+    for (size_t i = 0; i < sizeof z / sizeof *z; i++) finite &= isfinite(z[i]) != 0;
+    CHECK(finite, "finite logits");
+    a2m_runner_free(r);
+    a2m_model_free(m);
+}
+
+int main(void) {
+    test_parity(252, 128, 1.0f);
+    test_parity(252, 128, 4.0f);
+    test_parity(20, 16, 3.0f);
+    test_fallback();
+    return test_done("test_infer");
+}
