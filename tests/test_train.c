@@ -97,6 +97,20 @@ int main(void) {
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK && isfinite(ra.best_val_loss), "windowed focal training");
     a2m_model_free(c);
 
+    /* concatenated samples: 3 windows back to back per batch element (the last element shorter) */
+    p = small_params();
+    p.window = 15, p.concat = 3;
+    a2m_model *c2 = NULL;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK, "concatenated training: %s", a2m_errmsg());
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c2, NULL) == A2M_OK, "concatenated again");
+    CHECK(c && c2 && memcmp(c->params, c2->params, c->n_params * sizeof(float)) == 0, "concatenated runs repeat");
+    CHECK(c && a->n_params == c->n_params && memcmp(a->params, c->params, a->n_params * sizeof(float)) != 0,
+          "concatenation changes what is learned");
+    CHECK(ra.best_val_accuracy > 0.5, "concatenated training learns (val accuracy %.3f)", ra.best_val_accuracy);
+    a2m_model_free(c), a2m_model_free(c2);
+    p.concat = 0;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "concat 0 refused");
+
     /* bad parameters */
     p = small_params();
     p.batch = 0;

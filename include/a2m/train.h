@@ -26,6 +26,8 @@ typedef struct a2m_train_params {
     int select_by_loss;         /* 0: keep the best val macro F1; 1: the best val loss */
     int threads;                /* 1 */
     int window;                 /* training window in frames; 0 = whole takes */
+    int concat;                 /* 1: a batch element is one take (or window); N: N of them back to back, so the
+                                 * network also learns across take boundaries, as in long recordings */
     double weight_decay;        /* 0 */
     int adamw;                  /* 0: Adam (L2 in gradient), 1: AdamW */
     double clip_norm;           /* 0 = no clipping */

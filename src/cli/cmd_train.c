@@ -30,6 +30,7 @@ static const char *usage =
     "  --window FRAMES            train on windows of this many frames (0 = whole takes)\n"
     "  --augment-gain DB          random loudness change per sample, +-DB (0 = off)\n"
     "  --augment-shift BINS       random pitch shift per sample, +-BINS CQT bins (0 = off)\n"
+    "  --concat N                 each batch element is N shuffled takes (or windows) back to back (1)\n"
     "  --threads N                threads (1)\n"
     "  --log LOG.csv              per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds\n"
     "  --checkpoint CKPT          checkpoint written every epoch (default MODEL.ckpt)\n"
@@ -104,6 +105,7 @@ int cmd_train(int argc, char **argv) {
         NUM_OPT("--clip", cli_parse_double(argv[0], "--clip", v, 0, 1e6, &p.clip_norm))
         NUM_OPT("--augment-gain", cli_parse_double(argv[0], "--augment-gain", v, 0, 60, &p.augment_gain_db))
         NUM_OPT("--augment-shift", cli_parse_int(argv[0], "--augment-shift", v, 0, 12, &p.augment_shift_bins))
+        NUM_OPT("--concat", cli_parse_int(argv[0], "--concat", v, 1, 64, &p.concat))
         NUM_OPT("--window", cli_parse_int(argv[0], "--window", v, 0, 10000000, &p.window))
         NUM_OPT("--threads", cli_parse_int(argv[0], "--threads", v, 1, 256, &p.threads))
         else if (!strcmp(argv[i], "--adamw")) p.adamw = 1;

@@ -31,6 +31,7 @@ a2m_train_params a2m_train_default_params(void) {
     p.plateau_factor = 0.5;
     p.threads = 1;
     p.dropout = 0.25;
+    p.concat = 1;
     return p;
 }
 
@@ -91,20 +92,38 @@ static void augment(float *x, int len, int F, double gain_db, int shift) {
     }
 }
 
-static int fill_batch(batch_buf *b, const a2m_dataset *d, const sample *s, int nb, double mean, double std) {
+/* Fills x (normalised, zero padded), labels (-1 on padding) and lengths from nb batch elements, element i
+ * being samples s[i*group .. i*group+group) back to back (the last element may have fewer: n_s in all);
+ * returns the T used. */
+static int fill_batch_grouped(batch_buf *b, const a2m_dataset *d, const sample *s, int nb, int group, size_t n_s,
+                              double mean, double std) {
     int T = 0, F = d->n_bins;
-    for (int i = 0; i < nb; i++) T = s[i].len > T ? s[i].len : T;
+    for (int i = 0; i < nb; i++) {
+        int len = 0;
+        for (size_t j = (size_t)i * group; j < (size_t)(i + 1) * group && j < n_s; j++) len += s[j].len;
+        T = len > T ? len : T;
+    }
     float inv = (float)(1.0 / std), mu = (float)mean;
     for (int i = 0; i < nb; i++) {
-        const float *src = d->features + (d->offsets[s[i].take] + s[i].start) * F;
-        const int64_t *lab = d->labels + d->offsets[s[i].take] + s[i].start;
         float *dst = b->x + (size_t)i * T * F;
-        for (size_t k = 0; k < (size_t)s[i].len * F; k++) dst[k] = (src[k] - mu) * inv;
-        memset(dst + (size_t)s[i].len * F, 0, (size_t)(T - s[i].len) * F * sizeof *dst);
-        for (int t = 0; t < T; t++) b->labels[(size_t)i * T + t] = t < s[i].len ? lab[t] : -1;
-        b->lengths[i] = s[i].len;
+        int64_t *lab = b->labels + (size_t)i * T;
+        int t0 = 0;
+        for (size_t j = (size_t)i * group; j < (size_t)(i + 1) * group && j < n_s; j++) {
+            const float *src = d->features + (d->offsets[s[j].take] + s[j].start) * F;
+            const int64_t *sl = d->labels + d->offsets[s[j].take] + s[j].start;
+            for (size_t k = 0; k < (size_t)s[j].len * F; k++) dst[(size_t)t0 * F + k] = (src[k] - mu) * inv;
+            memcpy(lab + t0, sl, (size_t)s[j].len * sizeof *lab);
+            t0 += s[j].len;
+        }
+        memset(dst + (size_t)t0 * F, 0, (size_t)(T - t0) * F * sizeof *dst);
+        for (int t = t0; t < T; t++) lab[t] = -1;
+        b->lengths[i] = t0;
     }
     return T;
+}
+
+static int fill_batch(batch_buf *b, const a2m_dataset *d, const sample *s, int nb, double mean, double std) {
+    return fill_batch_grouped(b, d, s, nb, 1, (size_t)nb, mean, std);
 }
 
 static void argmax_rows(const float *logits, int64_t *pred, size_t n, int C) {
@@ -275,7 +294,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     *out = NULL;
     if (n_train == 0) return a2m_error(A2M_ERR_EMPTY, "training: no training takes");
     if (p.batch <= 0 || p.batch > 64 || p.epochs <= 0 || !(p.lr > 0) || p.threads <= 0 || p.window < 0 ||
-        !(p.dropout >= 0 && p.dropout < 1))
+        !(p.dropout >= 0 && p.dropout < 1) || p.concat < 1 || p.concat > 64)
         return a2m_error(A2M_ERR_ARG, "training: bad parameters");
     a2m_model_info info = nn_model_default_info();
     info.n_bins = d->n_bins;
@@ -333,7 +352,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     if (canonical) memcpy(canonical, samples, n_samples * sizeof *canonical);
     batch_buf tb = {0}, vb = {0};
     if (!opt || !samples || !canonical) rc = a2m_error(A2M_ERR_NOMEM, "training: out of memory");
-    if (!rc) rc = batch_alloc(&tb, m, p.batch, maxT, 1);
+    if (!rc) rc = batch_alloc(&tb, m, p.batch, maxT * p.concat, 1);
     if (!rc && n_val) rc = batch_alloc(&vb, m, p.batch, maxV, 0);
     size_t n_val_frames = 0;
     for (size_t i = 0; i < n_val; i++) n_val_frames += d->offsets[val_idx[i] + 1] - d->offsets[val_idx[i]];
@@ -356,7 +375,9 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     ep.epochs = p.epochs;
     double t_total = 0;
     int epochs_run = 0;
-    size_t n_batches = (n_samples + (size_t)p.batch - 1) / (size_t)p.batch;
+    /* a batch element is p.concat samples back to back (1: one take or window) */
+    size_t per_batch = (size_t)p.batch * (size_t)p.concat;
+    size_t n_batches = (n_samples + per_batch - 1) / per_batch;
     for (int e = st.epoch; e < p.epochs && !rc; e++) {
         double t0 = now_s();
         /* each epoch shuffles the canonical order (so a resumed run shuffles as an uninterrupted one) */
@@ -369,12 +390,13 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         double loss_sum = 0, w_sum = 0;
         ap.lr = st.lr;
         for (size_t bi = 0; bi < n_batches; bi++) {
-            int nb = (int)(n_samples - bi * p.batch < (size_t)p.batch ? n_samples - bi * p.batch : (size_t)p.batch);
-            int T = fill_batch(&tb, d, samples + bi * p.batch, nb, info.norm_mean, info.norm_std);
+            size_t first = bi * per_batch, n_s = n_samples - first < per_batch ? n_samples - first : per_batch;
+            int nb = (int)((n_s + (size_t)p.concat - 1) / (size_t)p.concat);
+            int T = fill_batch_grouped(&tb, d, samples + first, nb, p.concat, n_s, info.norm_mean, info.norm_std);
             for (int i = 0; p.augment_gain_db > 0 || p.augment_shift_bins > 0 ? i < nb : 0; i++) {
                 double gdb = p.augment_gain_db * (2 * nn_rng_uniform(&st.rng) - 1);
                 int sh = p.augment_shift_bins ? (int)(nn_rng_next(&st.rng) % (2 * p.augment_shift_bins + 1)) - p.augment_shift_bins : 0;
-                augment(tb.x + (size_t)i * T * d->n_bins, samples[bi * p.batch + i].len, d->n_bins, gdb / info.norm_std, sh);
+                augment(tb.x + (size_t)i * T * d->n_bins, tb.lengths[i], d->n_bins, gdb / info.norm_std, sh);
             }
             /* dropout masks: deterministic per (seed, step), so a resumed run draws the same */
             tb.nn.dropout = (float)p.dropout;
@@ -447,10 +469,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
         }
         snprintf(m->info.summary, sizeof m->info.summary,
-                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, augment %g dB %d bins%s; "
+                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins%s; "
                  "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
-                 p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, p.augment_gain_db,
-                 p.augment_shift_bins, drop, st.epoch,
+                 p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, p.concat,
+                 p.augment_gain_db, p.augment_shift_bins, drop, st.epoch,
                  st.best_epoch, bl, fm.accuracy, fm.f1_macro, n_train, n_val);
         if (result) {
             result->epochs_run = st.epoch, result->best_epoch = st.best_epoch;
