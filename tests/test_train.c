@@ -6,39 +6,12 @@
 #include "a2m/error.h"
 #include "a2m/train.h"
 #include "check.h"
+#include "synth_dataset.h"
 #include "nn/arch.h"
 
 enum { TAKES = 6, FRAMES = 40, BINS = 8 };
 
-static void make_dataset(a2m_dataset *d) {
-    memset(d, 0, sizeof *d);
-    d->n_takes = TAKES;
-    d->names = calloc(TAKES, sizeof *d->names);
-    d->offsets = calloc(TAKES + 1, sizeof *d->offsets);
-    d->features = malloc((size_t)TAKES * FRAMES * BINS * sizeof(float));
-    d->labels = malloc((size_t)TAKES * FRAMES * sizeof(int64_t));
-    unsigned s = 1;
-    for (int t = 0; t < TAKES; t++) {
-        char name[16];
-        snprintf(name, sizeof name, "take%d", t);
-        d->names[t] = strdup(name);
-        d->offsets[t + 1] = (size_t)(t + 1) * FRAMES;
-        for (int f = 0; f < FRAMES; f++) {
-            int cls = ((f + 7 * t) / 8) % 4;
-            d->labels[t * FRAMES + f] = cls;
-            for (int b = 0; b < BINS; b++) {
-                s = s * 1103515245u + 12345u;
-                float noise = (float)((s >> 16) & 0x7fff) / 32768.0f - 0.5f;
-                d->features[((size_t)t * FRAMES + f) * BINS + b] = (b == 2 * cls ? 3.0f : 0.0f) + noise;
-            }
-        }
-    }
-    d->total_frames = (size_t)TAKES * FRAMES;
-    d->n_bins = BINS;
-    d->mean = 0.3, d->std = 1.0;
-    d->cqt = a2m_cqt_default_params();
-    d->labels_p = a2m_label_default_params();
-}
+static void make_dataset(a2m_dataset *d) { make_synth_dataset(d, TAKES, FRAMES, BINS); }
 
 static a2m_train_params small_params(void) {
     a2m_train_params p = a2m_train_default_params();
