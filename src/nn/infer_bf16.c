@@ -1,7 +1,11 @@
 /* The CRNN's reduced-precision inference path (A2M_PRECISION_BF16, opt-in).
  * Weights are rounded to bfloat16 once per runner; the activations that feed
- * a matrix product (the normalised CQT, both conv outputs, the LSTM's h) are
- * rounded to bf16 as they are written. Products are summed in fp32 by
+ * a matrix product (both conv outputs, the LSTM's h) are rounded to bf16 as
+ * they are written. The network's input is the exception: it is split into
+ * hi + lo bf16 parts (x = hi + lo to ~16 bits) and conv1 runs on both with
+ * the same weights. Rounding the input alone moved the reference takes'
+ * logits by up to 0.03 (everything: 0.048); split, the total is 0.030, for
+ * ~10% more time (conv1's K doubles). Products are summed in fp32 by
  * AVX512_BF16's vdpbf16ps (pairs of bf16 products into fp32 lanes); biases,
  * ReLU, the LSTM gate pre-activations, gate functions, cell state and the
  * output layer stay fp32.
@@ -66,13 +70,14 @@ static int gate_row(int p, int H) {
 
 struct crnn_bf16 {
     int F, Fp, H, C, max_b, max_t, S;
-    bf16 *w1, *w2;     /* conv panels (32 columns): [3Fp x C1], [3C1 x C2] */
+    int xs, Xw;        /* input parts per frame (2: x = hi + lo, both bf16), row width xs * Fp */
+    bf16 *w1, *w2;     /* conv panels (32 columns): [3Xw x C1], [3C1 x C2] */
     float *b1, *b2;
     bf16 *wih[2];      /* per direction [C2 x 4H] panels (32 columns), gate columns as gate_row */
     float *bih[2];     /* b_ih + b_hh, same order */
     bf16 *whh[2];      /* per direction [H x 4H] panels of 64 columns = one block of 16 units each */
     float *fc_w, *fc_b;
-    bf16 *xb, *h1b, *h2b; /* [(T+2) x Fp], [(T+2) x C1], [T x B x C2] */
+    bf16 *xb, *h1b, *h2b; /* [(T+2) x Xw], [(T+2) x C1], [T x B x C2] */
     float *gates;      /* [2][S*B x 4H] */
     bf16 *hb;          /* [2 directions][2][B x H] */
     float *c, *hf;     /* [2][B x H], [B x H] */
@@ -127,6 +132,26 @@ BF static void cvt_row(bf16 *dst, const float *src, int n, int n_pad) {
         _mm256_storeu_si256((__m256i *)(dst + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + i)));
     for (; i < n; i++) dst[i] = f2bf(src[i]);
     for (; i < n_pad; i++) dst[i] = 0;
+}
+
+/* src fp32 [n] -> hi + lo, both bf16 (x - hi rounded again: ~16 bits of mantissa), zeros up to n_pad */
+BF static void cvt_row_split(bf16 *hi, bf16 *lo, const float *src, int n, int n_pad) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(src + i);
+        __m256i h = (__m256i)_mm512_cvtneps_pbh(v);
+        __m512 back = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+        _mm256_storeu_si256((__m256i *)(hi + i), h);
+        _mm256_storeu_si256((__m256i *)(lo + i), (__m256i)_mm512_cvtneps_pbh(_mm512_sub_ps(v, back)));
+    }
+    for (; i < n; i++) {
+        hi[i] = f2bf(src[i]);
+        uint32_t u = (uint32_t)hi[i] << 16;
+        float back;
+        memcpy(&back, &u, sizeof back);
+        lo[i] = f2bf(src[i] - back);
+    }
+    for (; i < n_pad; i++) hi[i] = lo[i] = 0;
 }
 
 /* ---- GEMM: C[M x N] = A[M x 2 K2] (bf16, row stride lda) B (panels of 32 columns), N % 32 == 0 ---- */
@@ -357,17 +382,22 @@ BF static void bilstm_bf16(crnn_bf16 *s, const int *lengths, int B, int T, float
 }
 
 BF static void forward_bf16(crnn_bf16 *s, const float *x, const int *lengths, int B, int T, float *logits) {
-    int F = s->F, Fp = s->Fp;
+    int F = s->F, Fp = s->Fp, Xw = s->Xw;
     for (int b = 0; b < B; b++) {
         int len = lengths ? lengths[b] : T;
         /* zero rows around the sequence: conv padding, and the im2col view stays in bounds */
-        memset(s->xb, 0, (size_t)Fp * sizeof *s->xb);
-        memset(s->xb + (size_t)(T + 1) * Fp, 0, (size_t)Fp * sizeof *s->xb);
-        for (int t = 0; t < T; t++) cvt_row(s->xb + (size_t)(t + 1) * Fp, x + ((size_t)b * T + t) * F, F, Fp);
+        memset(s->xb, 0, (size_t)Xw * sizeof *s->xb);
+        memset(s->xb + (size_t)(T + 1) * Xw, 0, (size_t)Xw * sizeof *s->xb);
+        for (int t = 0; t < T; t++) {
+            bf16 *row = s->xb + (size_t)(t + 1) * Xw;
+            const float *xr = x + ((size_t)b * T + t) * F;
+            if (s->xs == 2) cvt_row_split(row, row + Fp, xr, F, Fp);
+            else cvt_row(row, xr, F, Fp);
+        }
         memset(s->h1b, 0, C1 * sizeof *s->h1b);
         memset(s->h1b + (size_t)(T + 1) * C1, 0, C1 * sizeof *s->h1b);
         gemm_out o1 = {s->h1b + C1, C1, 1, s->b1, 1, len};
-        gemm_bf16(T, C1, 3 * Fp / 2, s->xb, (size_t)Fp, s->w1, &o1);
+        gemm_bf16(T, C1, 3 * Xw / 2, s->xb, (size_t)Xw, s->w1, &o1);
         gemm_out o2 = {s->h2b + (size_t)b * C2, (size_t)B * C2, 1, s->b2, 1, len};
         gemm_bf16(T, C2, 3 * C1 / 2, s->h1b, C1, s->w2, &o2);
     }
@@ -396,10 +426,10 @@ crnn_bf16 *crnn_bf16_new(const a2m_model *m, const float *params, int max_batch,
     if (!infer_bf16_available() || H % UB || max_batch <= 0 || max_frames <= 0) return NULL;
     crnn_bf16 *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-    int Fp = F + (F & 1);
-    s->F = F, s->Fp = Fp, s->H = H, s->C = C, s->max_b = max_batch, s->max_t = max_frames;
+    int Fp = F + (F & 1), xs = 2, Xw = xs * Fp;
+    s->F = F, s->Fp = Fp, s->xs = xs, s->Xw = Xw, s->H = H, s->C = C, s->max_b = max_batch, s->max_t = max_frames;
     s->S = chunk_steps(max_batch);
-    size_t tmp_n = (size_t)3 * Fp * C1;
+    size_t tmp_n = (size_t)3 * Xw * C1;
     if (tmp_n < (size_t)3 * C1 * C2) tmp_n = (size_t)3 * C1 * C2;
     if (tmp_n < (size_t)(C2 > H ? C2 : H) * G4) tmp_n = (size_t)(C2 > H ? C2 : H) * G4;
     float *tmp = calloc(tmp_n, sizeof *tmp);
@@ -409,8 +439,10 @@ crnn_bf16 *crnn_bf16_new(const a2m_model *m, const float *params, int max_batch,
         const float *w = P("conv.0.weight"); /* [C1 x F x 3] */
         for (int k = 0; k < 3; k++)
             for (int ci = 0; ci < F; ci++)
-                for (int co = 0; co < C1; co++) tmp[((size_t)k * Fp + ci) * C1 + co] = w[((size_t)co * F + ci) * 3 + k];
-        ok = (s->w1 = pack_panels(tmp, 3 * Fp, C1, 32)) != NULL;
+                for (int co = 0; co < C1; co++)
+                    for (int part = 0; part < xs; part++)
+                        tmp[((size_t)k * Xw + part * Fp + ci) * C1 + co] = w[((size_t)co * F + ci) * 3 + k];
+        ok = (s->w1 = pack_panels(tmp, 3 * Xw, C1, 32)) != NULL;
     }
     if (ok) {
         const float *w = P("conv.2.weight"); /* [C2 x C1 x 3] */
@@ -441,7 +473,7 @@ crnn_bf16 *crnn_bf16_new(const a2m_model *m, const float *params, int max_batch,
     if (ok) {
         s->b1 = amalloc(C1 * sizeof(float)), s->b2 = amalloc(C2 * sizeof(float));
         s->fc_w = amalloc((size_t)C * 2 * H * sizeof(float)), s->fc_b = amalloc((size_t)C * sizeof(float));
-        s->xb = amalloc(((size_t)max_frames + 2) * Fp * sizeof(bf16));
+        s->xb = amalloc(((size_t)max_frames + 2) * Xw * sizeof(bf16));
         s->h1b = amalloc(((size_t)max_frames + 2) * C1 * sizeof(bf16));
         s->h2b = amalloc(BT * C2 * sizeof(bf16));
         s->gates = amalloc((size_t)2 * s->S * max_batch * G4 * sizeof(float));
