@@ -165,20 +165,15 @@ static void test_api(int have_bf16) {
     a2m_model_free(m);
 }
 
-/* a transcriber asked for bf16 gives nearly the same notes as fp32 (whole-sequence and window mode) */
-static void test_transcribe(const char *model_path) {
+/* a transcriber asked for bf16 gives the same notes as fp32 on Prueba (window and whole-sequence mode) */
+static void test_transcribe(const char *model_path, const char *shared) {
     a2m_model *m;
     if (a2m_model_load(model_path, NULL, &m) != A2M_OK) {
         CHECK(0, "load %s", model_path);
         return;
     }
-    size_t n = 16000 * 9;
-    float *x = malloc(n * sizeof *x);
-    for (size_t i = 0; i < n; i++) { /* three sung-like tones with vibrato, gaps between */
-        double t = i / 16000.0, f = (t < 3 ? 261.6 : t < 6 ? 329.6 : 392.0) * (1 + 0.01 * sin(2 * M_PI * 5 * t));
-        double env = fmod(t, 3.0) < 2.5 ? 0.3 : 0.0;
-        x[i] = (float)(env * sin(2 * M_PI * f * t));
-    }
+    char wav[4096];
+    snprintf(wav, sizeof wav, "%s/data/seed/long/Prueba.wav", shared);
     for (int mode = 0; mode < 2; mode++) {
         a2m_transcribe_params p = a2m_transcribe_default_params();
         if (mode) p.window_s = 0;
@@ -187,23 +182,28 @@ static void test_transcribe(const char *model_path) {
         CHECK(a2m_transcriber_new(m, p, &t32) == A2M_OK, "transcriber");
         p.precision = A2M_PRECISION_BF16;
         CHECK(a2m_transcriber_new(m, p, &t16) == A2M_OK, "bf16 transcriber");
-        CHECK(a2m_transcribe_samples(t32, x, n, &r32) == A2M_OK, "transcribe");
-        CHECK(a2m_transcribe_samples(t16, x, n, &r16) == A2M_OK, "transcribe bf16");
-        size_t agree = 0;
+        CHECK(a2m_transcribe_file(t32, wav, &r32) == A2M_OK, "transcribe");
+        CHECK(a2m_transcribe_file(t16, wav, &r16) == A2M_OK, "transcribe bf16");
+        size_t agree = 0, same_notes = r32.n_notes == r16.n_notes;
         double pd = 0;
         for (size_t f = 0; f < r32.n_frames && f < r16.n_frames; f++) {
             agree += r32.classes[f] == r16.classes[f];
             for (int k = 0; k < r32.n_classes; k++)
                 pd = fmax(pd, fabs((double)r32.probs[f * r32.n_classes + k] - r16.probs[f * r16.n_classes + k]));
         }
-        printf("transcribe %s: %zu vs %zu notes, classes agree on %.2f%% of frames, max prob diff %.4f\n",
-               mode ? "whole" : "windows", r32.n_notes, r16.n_notes, 100.0 * agree / r32.n_frames, pd);
-        CHECK(r32.n_frames == r16.n_frames && r32.n_notes == r16.n_notes, "same notes count");
+        for (size_t i = 0; same_notes && i < r32.n_notes; i++)
+            same_notes = r32.notes[i].note.pitch == r16.notes[i].note.pitch &&
+                         fabs(r32.notes[i].note.onset - r16.notes[i].note.onset) < 0.05 &&
+                         fabs(r32.notes[i].note.offset - r16.notes[i].note.offset) < 0.05;
+        printf("Prueba %s: %zu vs %zu notes%s, classes agree on %.2f%% of %zu frames, max prob diff %.4f\n",
+               mode ? "whole" : "windows", r32.n_notes, r16.n_notes, same_notes ? " (same within 50 ms)" : "",
+               100.0 * agree / r32.n_frames, r32.n_frames, pd);
+        CHECK(r32.n_frames == r16.n_frames && r32.n_notes > 10, "frames and notes");
+        CHECK(same_notes, "the same notes (pitch, onset and offset within 50 ms)");
         CHECK(agree >= MIN_AGREE * r32.n_frames, "classes agree");
         a2m_transcription_free(&r32), a2m_transcription_free(&r16);
         a2m_transcriber_del(t32), a2m_transcriber_del(t16);
     }
-    free(x);
     a2m_model_free(m);
 }
 
@@ -228,7 +228,7 @@ int main(void) {
         snprintf(seed, sizeof seed, "%s/data/reference/seed_crnn/seed_crnn.safetensors", shared);
         test_reference(seed, shared, "seed CRNN, 3 reference takes");
         test_reference(model, shared, "default model, 3 reference takes");
+        test_transcribe(model, shared);
     }
-    test_transcribe(model);
     return test_done("test_bf16");
 }
