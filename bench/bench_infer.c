@@ -3,7 +3,9 @@
  * when the arch has one) against the training forward, for one 4 s take
  * (666 frames), a batch of 8 takes and one 30 s sequence (5000 frames);
  * then the same with bf16 runners (A2M_PRECISION_BF16) when the CPU has
- * avx512_bf16, with their logits' distance from the fp32 runner's.
+ * avx512_bf16, with their logits' distance from the fp32 runner's (on this
+ * synthetic input, a sine over frames and bins, the distance is larger than
+ * on real takes: tests/test_bf16.c measures those).
  *   bench_infer [MODEL] [REPS] [CASE 0-2, default all] */
 #include <cblas.h>
 #include <math.h>
@@ -80,7 +82,7 @@ int main(int argc, char **argv) {
                 }
                 agree += a0 == a1;
             }
-            printf("infer_%s_bf16_ms %.3f  (%.2fx fp32; max abs logit diff to fp32 %.3g, frame argmax agreement %.2f%%)\n",
+            printf("infer_%s_bf16_ms %.3f  (%.2fx fp32; synthetic input: max abs logit diff to fp32 %.3g, argmax agreement %.2f%%)\n",
                    cases[ci].name, 1e3 * best3 / B, best / best3, mdb, 100.0 * agree / n);
         } else
             printf("infer_%s_bf16_ms n/a  (no avx512_bf16 on this CPU, or A2M_FORCE_FP32 set)\n", cases[ci].name);

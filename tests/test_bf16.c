@@ -148,12 +148,15 @@ static void test_api(int have_bf16) {
     CHECK(a2m_runner_new_ex(m, 2, 10, A2M_PRECISION_BF16, &r) == A2M_OK, "bf16 runner");
     CHECK(a2m_runner_precision(r) == (have_bf16 ? A2M_PRECISION_BF16 : A2M_PRECISION_FP32), "bf16 where available");
     a2m_runner_free(r);
+    char *saved = getenv("A2M_FORCE_FP32") ? strdup(getenv("A2M_FORCE_FP32")) : NULL;
     setenv("A2M_FORCE_FP32", "1", 1);
     CHECK(!a2m_precision_available(A2M_PRECISION_BF16), "forced off");
     CHECK(a2m_runner_new_ex(m, 2, 10, A2M_PRECISION_BF16, &r) == A2M_OK && a2m_runner_precision(r) == A2M_PRECISION_FP32,
           "A2M_FORCE_FP32 runs fp32");
     a2m_runner_free(r);
-    unsetenv("A2M_FORCE_FP32");
+    if (saved) setenv("A2M_FORCE_FP32", saved, 1);
+    else unsetenv("A2M_FORCE_FP32");
+    free(saved);
     /* hidden not a multiple of 16: fp32 path */
     a2m_model_free(m);
     in.hidden = 24;
@@ -208,11 +211,10 @@ static void test_transcribe(const char *model_path, const char *shared) {
 }
 
 int main(void) {
-    unsetenv("A2M_FORCE_FP32");
     int have = a2m_precision_available(A2M_PRECISION_BF16);
     test_api(have);
     if (!have) {
-        printf("SKIP bf16 comparisons: this CPU has no avx512_bf16 (runners asked for bf16 run fp32)\n");
+        printf("SKIP bf16 comparisons: no avx512_bf16 on this CPU or A2M_FORCE_FP32 set (runners asked for bf16 run fp32)\n");
         return test_done("test_bf16");
     }
     test_random(252, 128, 1.0f);
