@@ -1,7 +1,11 @@
 /* CRNN inference speed on one thread, no training first (bench_train trains
  * 3 epochs before its inference figure): the runner's path (inference-only
  * when the arch has one) against the training forward, for one 4 s take
- * (666 frames), a batch of 8 takes and one 30 s sequence (5000 frames).
+ * (666 frames), a batch of 8 takes and one 30 s sequence (5000 frames);
+ * then the same with bf16 runners (A2M_PRECISION_BF16) when the CPU has
+ * avx512_bf16, with their logits' distance from the fp32 runner's (on this
+ * synthetic input, a sine over frames and bins, the distance is larger than
+ * on real takes: tests/test_bf16.c measures those).
  *   bench_infer [MODEL] [REPS] [CASE 0-2, default all] */
 #include <cblas.h>
 #include <math.h>
@@ -57,6 +61,32 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < n * C; i++) md = fmax(md, fabs(z[i] - z2[i]));
         printf("infer_%s_ms %.3f  (training forward %.3f ms; max abs logit diff %.2g)\n", cases[ci].name, 1e3 * best / B,
                1e3 * best2 / B, md);
+        a2m_runner *rb;
+        a2m_runner_new_ex(m, B, T, A2M_PRECISION_BF16, &rb);
+        if (a2m_runner_precision(rb) == A2M_PRECISION_BF16) {
+            double best3 = 1e9;
+            for (int k = 0; k < reps; k++) {
+                double t0 = now();
+                a2m_model_forward(rb, x, B, T, z2);
+                double t = now() - t0;
+                best3 = t < best3 ? t : best3;
+            }
+            double mdb = 0;
+            size_t agree = 0;
+            for (size_t f = 0; f < n; f++) {
+                int a0 = 0, a1 = 0;
+                for (int c = 0; c < C; c++) {
+                    mdb = fmax(mdb, fabs(z[f * C + c] - z2[f * C + c]));
+                    if (z[f * C + c] > z[f * C + a0]) a0 = c;
+                    if (z2[f * C + c] > z2[f * C + a1]) a1 = c;
+                }
+                agree += a0 == a1;
+            }
+            printf("infer_%s_bf16_ms %.3f  (%.2fx fp32; synthetic input: max abs logit diff to fp32 %.3g, argmax agreement %.2f%%)\n",
+                   cases[ci].name, 1e3 * best3 / B, best / best3, mdb, 100.0 * agree / n);
+        } else
+            printf("infer_%s_bf16_ms n/a  (no avx512_bf16 on this CPU, or A2M_FORCE_FP32 set)\n", cases[ci].name);
+        a2m_runner_free(rb);
         a2m_runner_free(r);
         free(buf.acts), free(x), free(z), free(z2);
     }

@@ -80,6 +80,10 @@ run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o
 [ -f "$tmp/t1.mid" ] && [ -f "$tmp/t1.csv" ] && [ -f "$tmp/t1.json" ] && [ -f "$tmp/t1.probs.npy" ] && ok || bad "transcribe outputs"
 expect_fail 1 "t1.mid" "" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid"
 run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid" --force
+# --precision: bf16 runs where the CPU has avx512_bf16 (fp32 with a warning elsewhere); anything else is a usage error
+run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1b.mid" --precision bf16 --window 0
+[ -f "$tmp/t1b.mid" ] && ok || bad "transcribe --precision bf16"
+expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --precision fp16
 run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" "$tmp/takes/voice_002.wav" -o "$tmp/many" --jobs 2
 [ -f "$tmp/many/voice_001.mid" ] && [ -f "$tmp/many/voice_002.mid" ] && ok || bad "many inputs"
 "$bin" transcribe --model "$tmp/m.safetensors" - -o "$tmp/stdin.mid" <"$tmp/takes/voice_001.wav" >"$tmp/stdin.csv" 2>"$tmp/err.txt" && ok || bad "stdin: $(cat "$tmp/err.txt")"
@@ -158,6 +162,7 @@ expect_fail 1 "nofr.json" "$tmp/pr.png" -- "$bin" plot reliability "$tmp/nofr.js
 expect_fail 1 "eval.json" "$tmp/pl.png" -- "$bin" plot loss "$tmp/eval.json" -o "$tmp/pl.png"
 expect_fail 2 "" "" -- "$bin" plot nonsense x
 expect_fail 1 "l1.npy" "$tmp/lg.npy" -- "$bin" forward "$tmp/m.safetensors" "$tmp/l1.npy" -o "$tmp/lg.npy"
+expect_fail 2 "" "$tmp/lg.npy" -- "$bin" forward "$tmp/m.safetensors" "$tmp/l1.npy" -o "$tmp/lg.npy" --precision half
 expect_fail 1 "arch" "$tmp/imp.safetensors" -- "$bin" import "$tmp/m.safetensors" --arch unet --mean 0 --std 1 -o "$tmp/imp.safetensors"
 expect_fail 2 "" "" -- "$bin" nosuchcommand
 
@@ -165,8 +170,10 @@ if [ -n "$shared" ] && [ -f "$shared/data/reference/seed_crnn/seed_crnn.safetens
   S=$shared/data/reference
   run "$bin" import "$S/seed_crnn/seed_crnn.safetensors" --mean -41.04758378 --std 15.35801788 -o "$tmp/seed.safetensors"
   run "$bin" forward "$tmp/seed.safetensors" "$S/seed_crnn/voice_001_input.npy" -o "$tmp/logits.npy"
+  run "$bin" forward "$tmp/seed.safetensors" "$S/seed_crnn/voice_001_input.npy" -o "$tmp/logits_bf16.npy" --precision bf16
   if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
     /usr/bin/python3 -c "import numpy as n; a=n.load('$tmp/logits.npy'); b=n.load('$S/seed_crnn/voice_001_logits.npy'); assert abs(a-b).max() < 1e-4, abs(a-b).max()" && ok || bad "forward logits vs PyTorch"
+    /usr/bin/python3 -c "import numpy as n; a=n.load('$tmp/logits_bf16.npy'); b=n.load('$S/seed_crnn/voice_001_logits.npy'); assert abs(a-b).max() < 0.05, abs(a-b).max()" && ok || bad "forward --precision bf16 logits vs PyTorch"
   fi
 else
   echo "SKIP: shared data missing, seed model checks skipped"

@@ -35,8 +35,28 @@ int a2m_model_load(const char *path, const char *arch, a2m_model **out);
 void a2m_model_free(a2m_model *m);
 const a2m_model_info *a2m_model_get_info(const a2m_model *m);
 
-/* Buffers for batches of up to max_batch sequences of up to max_frames frames. */
+/* Arithmetic of the inference path, as whisper.cpp offers f16 weights.
+ *  FP32: exact (PyTorch parity to ~1e-5); the default everywhere.
+ *  BF16: opt-in, weights and the activations fed to matrix products rounded to
+ *        bfloat16 (products summed in fp32; LSTM cell state and gate functions
+ *        stay fp32), run with AVX512_BF16 instructions. Logits move by up to a
+ *        few hundredths (tests/test_bf16.c states the tolerance). On CPUs
+ *        without avx512_bf16, or with the environment variable A2M_FORCE_FP32
+ *        set (non-empty, not "0"), a BF16 request runs the FP32 path. */
+typedef enum a2m_precision { A2M_PRECISION_FP32 = 0, A2M_PRECISION_BF16 = 1 } a2m_precision;
+/* "fp32" / "bf16" */
+const char *a2m_precision_name(a2m_precision p);
+/* 0 and *p set for "fp32" or "bf16"; -1 for anything else */
+int a2m_precision_parse(const char *s, a2m_precision *p);
+/* 1 if runners asked for p run it on this machine (BF16: CPU support and no A2M_FORCE_FP32) */
+int a2m_precision_available(a2m_precision p);
+
+/* Buffers for batches of up to max_batch sequences of up to max_frames frames (FP32). */
 int a2m_runner_new(const a2m_model *m, int max_batch, int max_frames, a2m_runner **out);
+/* The same with a precision; BF16 falls back to FP32 when unavailable (or for
+ * architectures/shapes without a BF16 path): a2m_runner_precision tells which runs. */
+int a2m_runner_new_ex(const a2m_model *m, int max_batch, int max_frames, a2m_precision precision, a2m_runner **out);
+a2m_precision a2m_runner_precision(const a2m_runner *r);
 void a2m_runner_free(a2m_runner *r);
 /* x: [B x T x n_bins] normalised features; logits: [B x T x n_classes]. */
 int a2m_model_forward(a2m_runner *r, const float *x, int B, int T, float *logits);

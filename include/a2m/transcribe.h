@@ -20,6 +20,7 @@ typedef struct a2m_transcribe_params {
     double min_note_ms;  /* drop notes shorter than this */
     int max_gap_frames;  /* 5 (the original's default), used when max_gap_ms < 0 */
     int min_note_frames; /* 10 */
+    a2m_precision precision; /* A2M_PRECISION_FP32 (exact); BF16 is faster on CPUs with avx512_bf16 */
 } a2m_transcribe_params;
 a2m_transcribe_params a2m_transcribe_default_params(void);
 

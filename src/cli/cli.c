@@ -89,6 +89,19 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo,
     return 1;
 }
 
+int cli_parse_precision(const char *cmd, const char *s, a2m_precision *out) {
+    a2m_precision p;
+    if (a2m_precision_parse(s, &p)) {
+        fprintf(stderr, "a2m %s: --precision expects fp32 or bf16, got '%s'\n", cmd, s);
+        return 0;
+    }
+    if (!a2m_precision_available(p))
+        cli_warn("%s: %s inference needs a CPU with avx512_bf16 (and A2M_FORCE_FP32 unset); running fp32", cmd,
+                 a2m_precision_name(p));
+    *out = p;
+    return 1;
+}
+
 struct cli_progress {
     char label[64];
     size_t total;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "a2m/model.h"
+
 typedef struct cli_command {
     const char *name;
     const char *summary;               /* one line for `a2m help` */
@@ -31,6 +33,8 @@ int cli_opt(int argc, char **argv, int *i, const char *opt, const char **value);
 /* Strict number parsing; print an error naming opt and return 0 on failure. */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
+/* --precision fp32|bf16 (out: an a2m_precision); warns when bf16 cannot run here (fp32 runs then) */
+int cli_parse_precision(const char *cmd, const char *s, a2m_precision *out);
 
 /* Progress for long work: a bar with ETA on a terminal, plain log lines
  * (at most one every few seconds) otherwise. Writes to stderr. */

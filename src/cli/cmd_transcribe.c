@@ -24,6 +24,8 @@ static const char *usage =
     "  --hop S              window step in seconds (3); overlapping windows are blended\n"
     "  --max-gap N[ms]      fill silence gaps shorter than N frames (5) or N ms\n"
     "  --min-note N[ms]     drop notes shorter than N frames (10) or N ms\n"
+    "  --precision P        fp32 (exact, default) or bf16 (about 2x faster network on CPUs with\n"
+    "                       avx512_bf16; logits within ~0.05 of fp32; elsewhere fp32 runs)\n"
     "  --csv / --json       also write notes (onset, offset, pitch, name, confidence mean/variance)\n"
     "  --probs              also write frame probabilities .npy [frames x classes]\n"
     "  --print              print the notes to standard output\n"
@@ -221,6 +223,7 @@ int cmd_transcribe(int argc, char **argv) {
         if ((r = cli_opt(argc, argv, &i, "--model", &v))) model = v;
         else if ((r = cli_opt(argc, argv, &i, "-o", &v))) out = v;
         else if ((r = cli_opt(argc, argv, &i, "--window", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--window", v, 0, 3600, &o.tp.window_s) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--precision", &v))) r = r < 0 ? r : cli_parse_precision(argv[0], v, &o.tp.precision) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--hop", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--hop", v, 0.01, 3600, &o.tp.hop_s) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--max-gap", &v))) r = r < 0 ? r : parse_frames_or_ms(argv[0], "--max-gap", v, &o.tp.max_gap_frames, &o.tp.max_gap_ms) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--min-note", &v))) r = r < 0 ? r : parse_frames_or_ms(argv[0], "--min-note", v, &o.tp.min_note_frames, &o.tp.min_note_ms) ? 1 : -1;

@@ -61,8 +61,10 @@ typedef struct a2m_arch {
     void (*update_buffers)(const a2m_model *m, float *params, const nn_buffers *buf, int B, int T);
     /* Optional inference-only forward (no gradients; NULL = runners use forward):
      * state with packed weights and buffers for up to max_batch x max_frames,
-     * or NULL when the shapes are not supported (runners then use forward). */
-    void *(*infer_new)(const a2m_model *m, const float *params, int max_batch, int max_frames);
+     * or NULL when the shapes are not supported (runners then use forward).
+     * precision: a2m_precision asked for; infer_precision tells what the state runs. */
+    void *(*infer_new)(const a2m_model *m, const float *params, int max_batch, int max_frames, int precision);
+    int (*infer_precision)(const void *state);
     void (*infer_forward)(void *state, const float *x, const int *lengths, int B, int T, float *logits);
     void (*infer_del)(void *state);
 } a2m_arch;

@@ -161,15 +161,16 @@ static void crnn_init(const a2m_model *m, float *params, unsigned long long seed
     }
 }
 
-static void *crnn_infer_new_v(const a2m_model *m, const float *params, int max_batch, int max_frames) {
-    return crnn_infer_new(m, params, max_batch, max_frames);
+static void *crnn_infer_new_v(const a2m_model *m, const float *params, int max_batch, int max_frames, int precision) {
+    return crnn_infer_new_ex(m, params, max_batch, max_frames, precision);
 }
 static void crnn_infer_forward_v(void *s, const float *x, const int *lengths, int B, int T, float *logits) {
     crnn_infer_forward(s, x, lengths, B, T, logits);
 }
 static void crnn_infer_del_v(void *s) { crnn_infer_del(s); }
+static int crnn_infer_precision_v(const void *s) { return crnn_infer_precision(s); }
 
 const a2m_arch nn_arch_crnn = {
     "crnn", crnn_layout, crnn_recognise, crnn_act_floats, crnn_scratch_floats, crnn_forward, crnn_backward, crnn_init, NULL,
-    crnn_infer_new_v, crnn_infer_forward_v, crnn_infer_del_v,
+    crnn_infer_new_v, crnn_infer_precision_v, crnn_infer_forward_v, crnn_infer_del_v,
 };

@@ -22,10 +22,12 @@ struct crnn_infer {
     float *fc_w, *fc_b;
     lstm_infer_w lw;
     float *h1, *h2, *work;
+    crnn_bf16 *bf;     /* non-NULL: the bf16 path runs instead */
 };
 
 void crnn_infer_del(crnn_infer *s) {
     if (!s) return;
+    crnn_bf16_del(s->bf);
     free(s->w1), free(s->b1), free(s->w2), free(s->b2), free(s->fc_w), free(s->fc_b);
     lstm_infer_free(&s->lw);
     free(s->h1), free(s->h2), free(s->work);
@@ -52,10 +54,17 @@ static float *pack_conv(const float *w, int Cin, int Cout) {
 #define P(name) (params + nn_model_tensor(m, name)->offset)
 
 crnn_infer *crnn_infer_new(const a2m_model *m, const float *params, int max_batch, int max_frames) {
+    return crnn_infer_new_ex(m, params, max_batch, max_frames, A2M_PRECISION_FP32);
+}
+
+int crnn_infer_precision(const crnn_infer *s) { return s->bf ? A2M_PRECISION_BF16 : A2M_PRECISION_FP32; }
+
+crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_batch, int max_frames, int precision) {
     int F = m->info.n_bins, H = m->info.hidden, C = m->info.n_classes;
     if (H % 8 || max_batch <= 0 || max_frames <= 0) return NULL;
     crnn_infer *s = calloc(1, sizeof *s);
     if (!s) return NULL;
+    if (precision == A2M_PRECISION_BF16 && (s->bf = crnn_bf16_new(m, params, max_batch, max_frames))) return s;
     s->F = F, s->H = H, s->C = C, s->max_b = max_batch, s->max_t = max_frames;
     s->w1 = pack_conv(P("conv.0.weight"), F, C1);
     s->b1 = dup(P("conv.0.bias"), C1);
@@ -107,6 +116,10 @@ static void bias_relu_mask(float *out, size_t ldo, const float *bias, int T, int
 }
 
 void crnn_infer_forward(crnn_infer *s, const float *x, const int *lengths, int B, int T, float *logits) {
+    if (s->bf) {
+        crnn_bf16_forward(s->bf, x, lengths, B, T, logits);
+        return;
+    }
     int F = s->F, C = s->C;
     for (int b = 0; b < B; b++) {
         int len = lengths ? lengths[b] : T;

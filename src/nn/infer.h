@@ -41,8 +41,21 @@ void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, con
 typedef struct crnn_infer crnn_infer;
 /* NULL if out of memory or the shapes are not supported (H % 8 != 0): use the training forward then. */
 crnn_infer *crnn_infer_new(const a2m_model *m, const float *params, int max_batch, int max_frames);
+/* precision A2M_PRECISION_BF16: the bf16 path when available and the shapes
+ * allow it (H % 16 == 0, 64/128 conv channels), else the fp32 path. */
+crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_batch, int max_frames, int precision);
+int crnn_infer_precision(const crnn_infer *s); /* the a2m_precision it runs */
 void crnn_infer_del(crnn_infer *s);
 /* x [B x T x n_bins] -> logits [B x T x n_classes]; lengths [B] or NULL; B, T within the maxima. */
 void crnn_infer_forward(crnn_infer *s, const float *x, const int *lengths, int B, int T, float *logits);
+
+/* ---- bf16 kernels (src/nn/infer_bf16.c): AVX512_BF16, chosen at run time ---- */
+/* CPU has avx512f/bw/vl/bf16 and A2M_FORCE_FP32 is not set */
+int infer_bf16_available(void);
+typedef struct crnn_bf16 crnn_bf16;
+/* NULL if unavailable, out of memory or shapes it does not handle */
+crnn_bf16 *crnn_bf16_new(const a2m_model *m, const float *params, int max_batch, int max_frames);
+void crnn_bf16_del(crnn_bf16 *s);
+void crnn_bf16_forward(crnn_bf16 *s, const float *x, const int *lengths, int B, int T, float *logits);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "a2m/error.h"
 #include "nn/arch.h"
+#include "nn/infer.h"
 #include "nn/safetensors.h"
 
 static const a2m_arch *const arches[] = {&nn_arch_crnn, &nn_arch_unet};
@@ -245,15 +246,41 @@ struct a2m_runner {
     int n_threads;
 };
 
+const char *a2m_precision_name(a2m_precision p) { return p == A2M_PRECISION_BF16 ? "bf16" : "fp32"; }
+
+int a2m_precision_parse(const char *s, a2m_precision *p) {
+    if (!s) return -1;
+    if (!strcmp(s, "fp32")) *p = A2M_PRECISION_FP32;
+    else if (!strcmp(s, "bf16")) *p = A2M_PRECISION_BF16;
+    else return -1;
+    return 0;
+}
+
+int a2m_precision_available(a2m_precision p) {
+    if (p == A2M_PRECISION_FP32) return 1;
+    return p == A2M_PRECISION_BF16 && infer_bf16_available();
+}
+
 int a2m_runner_new(const a2m_model *m, int max_batch, int max_frames, a2m_runner **out) {
+    return a2m_runner_new_ex(m, max_batch, max_frames, A2M_PRECISION_FP32, out);
+}
+
+a2m_precision a2m_runner_precision(const a2m_runner *r) {
+    return r->infer && r->m->arch->infer_precision ? (a2m_precision)r->m->arch->infer_precision(r->infer)
+                                                   : A2M_PRECISION_FP32;
+}
+
+int a2m_runner_new_ex(const a2m_model *m, int max_batch, int max_frames, a2m_precision precision, a2m_runner **out) {
     *out = NULL;
     if (max_batch <= 0 || max_frames <= 0) return a2m_error(A2M_ERR_ARG, "runner: bad batch shape");
+    if (precision != A2M_PRECISION_FP32 && precision != A2M_PRECISION_BF16)
+        return a2m_error(A2M_ERR_ARG, "runner: unknown precision %d", (int)precision);
     a2m_runner *r = calloc(1, sizeof *r);
     if (!r) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     r->m = m;
     r->n_threads = 1;
     r->buf.max_batch = max_batch, r->buf.max_frames = max_frames;
-    if (m->arch->infer_new) r->infer = m->arch->infer_new(m, m->params, max_batch, max_frames);
+    if (m->arch->infer_new) r->infer = m->arch->infer_new(m, m->params, max_batch, max_frames, (int)precision);
     if (!r->infer) r->buf.acts = malloc(m->arch->act_floats(m, max_batch, max_frames) * sizeof(float));
     if (!r->infer && !r->buf.acts) {
         a2m_runner_free(r);

@@ -76,7 +76,7 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
     int rc = a2m_cqt_new(in->cqt, s->win_samples, &s->cqt);
     if (!rc) {
         s->W = (int)a2m_cqt_n_frames(s->cqt, s->win_samples);
-        rc = a2m_runner_new(m, 1, s->W, &s->runner);
+        rc = a2m_runner_new_ex(m, 1, s->W, p.precision, &s->runner);
     }
     if (!rc) {
         size_t W = (size_t)s->W, C = (size_t)s->C;

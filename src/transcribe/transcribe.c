@@ -16,7 +16,7 @@
 #include "nn/layers.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 3.0, 8, -1, -1, 5, 10};
+    a2m_transcribe_params p = {4.0, 3.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32};
     return p;
 }
 
@@ -69,7 +69,7 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
             return rc;
         }
         t->win_frames = (int)a2m_cqt_n_frames(t->cqt, t->win_samples);
-        rc = a2m_runner_new(m, p.batch, t->win_frames, &t->runner);
+        rc = a2m_runner_new_ex(m, p.batch, t->win_frames, p.precision, &t->runner);
         t->x = malloc((size_t)p.batch * t->win_frames * in->n_bins * sizeof *t->x);
         t->logits = malloc((size_t)p.batch * t->win_frames * in->n_classes * sizeof *t->logits);
         t->wave = malloc(t->win_samples * sizeof *t->wave);
@@ -112,7 +112,7 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
         a2m_runner_free(t->whole_runner);
         free(t->whole_feat), free(t->whole_logits);
         t->whole_runner = NULL, t->whole_feat = t->whole_logits = NULL, t->whole_frames = 0;
-        rc = a2m_runner_new(t->m, 1, (int)frames, &t->whole_runner);
+        rc = a2m_runner_new_ex(t->m, 1, (int)frames, t->p.precision, &t->whole_runner);
         if (rc) return rc;
         t->whole_feat = malloc(frames * in->n_bins * sizeof *t->whole_feat);
         t->whole_logits = malloc(frames * in->n_classes * sizeof *t->whole_logits);
