@@ -14,6 +14,7 @@
 #include "a2m/cqt.h"
 #include "a2m/error.h"
 #include "nn/layers.h"
+#include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
     a2m_transcribe_params p = {4.0, 3.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32};
@@ -27,7 +28,8 @@ struct a2m_transcriber {
     a2m_runner *runner;    /* batch x window frames */
     size_t win_samples, hop_samples;
     int win_frames;
-    float *x, *logits, *wave;  /* [batch x frames x bins], [batch x frames x classes], [win_samples] */
+    float *x, *logits, *probs; /* [batch x frames x bins], [batch x frames x classes] x 2 */
+    float *wave;               /* [batch x win_samples] */
     float *taper;              /* [win_frames] */
     /* whole-recording mode: kept between calls, grown when a longer recording comes */
     a2m_cqt *whole_cqt;
@@ -40,7 +42,7 @@ void a2m_transcriber_del(a2m_transcriber *t) {
     if (!t) return;
     a2m_cqt_del(t->cqt);
     a2m_runner_free(t->runner);
-    free(t->x), free(t->logits), free(t->wave), free(t->taper);
+    free(t->x), free(t->logits), free(t->probs), free(t->wave), free(t->taper);
     a2m_cqt_del(t->whole_cqt);
     a2m_runner_free(t->whole_runner);
     free(t->whole_feat), free(t->whole_logits);
@@ -57,12 +59,7 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
     t->m = m;
     t->p = p;
     if (p.window_s > 0) {
-        int hop = in->cqt.hop;
-        t->win_samples = (size_t)llround(p.window_s * in->cqt.sample_rate);
-        /* window starts on the frame grid so window frames line up with recording frames */
-        size_t hop_frames = (size_t)llround(p.hop_s * in->cqt.sample_rate / hop);
-        if (hop_frames == 0) hop_frames = 1;
-        t->hop_samples = hop_frames * (size_t)hop;
+        transcribe_window_geometry(in, p, &t->win_samples, &t->hop_samples);
         int rc = a2m_cqt_new(in->cqt, t->win_samples, &t->cqt);
         if (rc) {
             a2m_transcriber_del(t);
@@ -72,13 +69,14 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
         rc = a2m_runner_new_ex(m, p.batch, t->win_frames, p.precision, &t->runner);
         t->x = malloc((size_t)p.batch * t->win_frames * in->n_bins * sizeof *t->x);
         t->logits = malloc((size_t)p.batch * t->win_frames * in->n_classes * sizeof *t->logits);
-        t->wave = malloc(t->win_samples * sizeof *t->wave);
+        t->wave = malloc((size_t)p.batch * t->win_samples * sizeof *t->wave);
+        t->probs = malloc((size_t)p.batch * t->win_frames * in->n_classes * sizeof *t->probs);
         t->taper = malloc((size_t)t->win_frames * sizeof *t->taper);
-        if (rc || !t->x || !t->logits || !t->wave || !t->taper) {
+        if (rc || !t->x || !t->logits || !t->wave || !t->probs || !t->taper) {
             a2m_transcriber_del(t);
             return rc ? rc : a2m_error(A2M_ERR_NOMEM, "out of memory");
         }
-        for (int j = 0; j < t->win_frames; j++) t->taper[j] = (float)(1e-3 + sin(M_PI * (j + 0.5) / t->win_frames));
+        transcribe_window_taper(t->taper, t->win_frames);
     }
     *out = t;
     return A2M_OK;
@@ -88,11 +86,6 @@ void a2m_transcription_free(a2m_transcription *r) {
     if (!r) return;
     free(r->probs), free(r->classes), free(r->notes);
     memset(r, 0, sizeof *r);
-}
-
-static void normalise(float *x, size_t n, double mean, double std) {
-    float mu = (float)mean, inv = (float)(1.0 / std);
-    for (size_t i = 0; i < n; i++) x[i] = (x[i] - mu) * inv;
 }
 
 /* One sequence: the CQT of the whole recording, one forward pass. The CQT
@@ -121,7 +114,7 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
     }
     rc = a2m_cqt_db(t->whole_cqt, x, n, t->whole_feat);
     if (!rc) {
-        normalise(t->whole_feat, frames * in->n_bins, in->norm_mean, in->norm_std);
+        transcribe_normalise(t->whole_feat, frames * in->n_bins, in->norm_mean, in->norm_std);
         rc = a2m_model_forward(t->whole_runner, t->whole_feat, 1, (int)frames, t->whole_logits);
     }
     if (!rc) softmax_rows(probs, t->whole_logits, (int)frames, in->n_classes);
@@ -130,29 +123,25 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
 
 static int probs_windows(a2m_transcriber *t, const float *x, size_t n, float *probs, size_t frames) {
     const a2m_model_info *in = a2m_model_get_info(t->m);
-    int C = in->n_classes, F = in->n_bins, W = t->win_frames, hop = in->cqt.hop;
+    int C = in->n_classes, W = t->win_frames, hop = in->cqt.hop;
     float *wsum = calloc(frames, sizeof *wsum);
     if (!wsum) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     memset(probs, 0, frames * C * sizeof *probs);
     /* window starts: every hop_samples, the last one reaching the end */
     size_t n_win = n <= t->win_samples ? 1 : 1 + (n - t->win_samples + t->hop_samples - 1) / t->hop_samples;
     int rc = A2M_OK;
-    float *p = malloc((size_t)W * C * sizeof *p);
-    if (!p) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     for (size_t w0 = 0; w0 < n_win && !rc; w0 += (size_t)t->p.batch) {
         int nb = (int)(n_win - w0 < (size_t)t->p.batch ? n_win - w0 : (size_t)t->p.batch);
-        for (int b = 0; b < nb && !rc; b++) {
+        for (int b = 0; b < nb; b++) {
             size_t s0 = (w0 + b) * t->hop_samples, len = n - s0 < t->win_samples ? n - s0 : t->win_samples;
-            memcpy(t->wave, x + s0, len * sizeof *x);
-            memset(t->wave + len, 0, (t->win_samples - len) * sizeof *x);
-            rc = a2m_cqt_db(t->cqt, t->wave, t->win_samples, t->x + (size_t)b * W * F);
+            float *wave = t->wave + (size_t)b * t->win_samples;
+            memcpy(wave, x + s0, len * sizeof *x);
+            memset(wave + len, 0, (t->win_samples - len) * sizeof *x);
         }
-        if (rc) break;
-        normalise(t->x, (size_t)nb * W * F, in->norm_mean, in->norm_std);
-        rc = a2m_model_forward(t->runner, t->x, nb, W, t->logits);
+        rc = transcribe_window_probs(t->cqt, t->runner, in, t->wave, t->win_samples, nb, W, t->x, t->logits, t->probs);
         for (int b = 0; b < nb && !rc; b++) {
             size_t f0 = (w0 + b) * t->hop_samples / hop;
-            softmax_rows(p, t->logits + (size_t)b * W * C, W, C);
+            const float *p = t->probs + (size_t)b * W * C;
             for (int j = 0; j < W && f0 + j < frames; j++) {
                 float w = t->taper[j];
                 for (int c = 0; c < C; c++) probs[(f0 + j) * C + c] += w * p[(size_t)j * C + c];
@@ -162,12 +151,8 @@ static int probs_windows(a2m_transcriber *t, const float *x, size_t n, float *pr
     }
     for (size_t f = 0; f < frames && !rc; f++)
         for (int c = 0; c < C; c++) probs[f * C + c] /= wsum[f] > 0 ? wsum[f] : 1.0f;
-    free(p), free(wsum);
+    free(wsum);
     return rc;
-}
-
-static int frames_from_ms(double ms, int frames, double frame_s) {
-    return ms < 0 ? frames : (int)ceil(ms / 1000.0 / frame_s - 1e-9);
 }
 
 int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_transcription *out) {
@@ -193,8 +178,8 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
                 if (q[c] > q[a]) a = c;
             out->classes[f] = a;
         }
-        int gap = frames_from_ms(t->p.max_gap_ms, t->p.max_gap_frames, out->frame_seconds);
-        int minl = frames_from_ms(t->p.min_note_ms, t->p.min_note_frames, out->frame_seconds);
+        int gap = transcribe_frames_from_ms(t->p.max_gap_ms, t->p.max_gap_frames, out->frame_seconds);
+        int minl = transcribe_frames_from_ms(t->p.min_note_ms, t->p.min_note_frames, out->frame_seconds);
         rc = a2m_frames_to_notes(out->classes, out->probs, frames, C, in->class_notes, out->frame_seconds, gap, minl,
                                  &out->notes, &out->n_notes);
     }
