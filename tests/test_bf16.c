@@ -1,7 +1,7 @@
 /* The opt-in bf16 inference path (A2M_PRECISION_BF16, src/nn/infer_bf16.c)
  * stays close to the exact fp32 path:
  *   - the 3 reference takes of the seed CRNN and the default model: max abs
- *     logit difference <= TOL_ABS, frame argmax agreement >= 99.5%;
+ *     logit difference <= TOL_REL of the largest |logit|, frame argmax agreement >= 99.5%;
  *   - random weights and inputs, several batch shapes, with and without padded
  *     lengths: the same bounds, and padding frames exactly as the fp32 path
  *     leaves them (output bias only);
@@ -19,7 +19,9 @@
 #include "nn/arch.h"
 #include "nn/infer.h"
 
-#define TOL_ABS 0.05   /* max abs logit difference bf16 vs fp32 */
+/* max abs logit difference bf16 vs fp32, relative to the largest |logit| (bf16 keeps 8 bits of mantissa, so
+ * errors scale with the logits: 0.003 of the range for the seed CRNN, 0.017 for the shipped model) */
+#define TOL_REL 0.03
 #define MIN_AGREE 0.995 /* frame argmax agreement */
 
 static unsigned long long rs = 0x2545F4914F6CDD1Dull;
@@ -51,7 +53,8 @@ static void report(const char *what, const cmp *c) {
     double agree = c->frames ? (double)c->agree / c->frames : 1;
     printf("%s: bf16 vs fp32 max abs logit diff %.4f (max |logit| %.1f), frame argmax agreement %.2f%% of %zu\n", what,
            c->max_abs, c->max_logit, 100 * agree, c->frames);
-    CHECK(c->max_abs <= TOL_ABS, "%s: max abs logit diff %.4f > %g", what, c->max_abs, TOL_ABS);
+    CHECK(c->max_abs <= TOL_REL * fmax(c->max_logit, 1.0), "%s: max abs logit diff %.4f > %g x max |logit| %.2f", what,
+          c->max_abs, TOL_REL, c->max_logit);
     CHECK(agree >= MIN_AGREE, "%s: argmax agreement %.4f < %g", what, agree, MIN_AGREE);
 }
 

@@ -14,7 +14,7 @@ extern "C" {
 
 typedef struct a2m_transcribe_params {
     double window_s;     /* 4.0 = the training length; 0 = the whole recording as one sequence */
-    double hop_s;        /* window step, 3.0 (windows overlap by 1 s); outputs are blended with a sine taper */
+    double hop_s;        /* window step, 2.0 (windows overlap by half, so every frame has >= 1 s of context on both sides in some window); outputs are blended with a sine taper */
     int batch;           /* windows per network call, 8 */
     double max_gap_ms;   /* fill silence gaps shorter than this between runs of one note; <0: use frames */
     double min_note_ms;  /* drop notes shorter than this */

@@ -21,7 +21,7 @@ static const char *usage =
     "options:\n"
     "  --model M            model file (default: $A2M_MODEL, else models/a2m-crnn.safetensors)\n"
     "  --window S           window length in seconds (4 = training length); 0 = one sequence\n"
-    "  --hop S              window step in seconds (3); overlapping windows are blended\n"
+    "  --hop S              window step in seconds (2); overlapping windows are blended\n"
     "  --max-gap N[ms]      fill silence gaps shorter than N frames (5) or N ms\n"
     "  --min-note N[ms]     drop notes shorter than N frames (10) or N ms\n"
     "  --precision P        fp32 (exact, default) or bf16 (about 2x faster network on CPUs with\n"

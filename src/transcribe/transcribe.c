@@ -17,7 +17,7 @@
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 3.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32};
+    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32};
     return p;
 }
 
