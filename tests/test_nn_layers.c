@@ -4,21 +4,9 @@
 
 #include "check.h"
 #include "gradcheck.h"
+#include "test_rand.h"
 #include "nn/layers.h"
 
-static unsigned rng_state = 12345;
-static float frand(void) { /* uniform in [-1, 1) */
-    rng_state = rng_state * 1664525u + 1013904223u;
-    return (float)((rng_state >> 8) / 8388608.0 - 1.0);
-}
-static void fill(float *x, size_t n, float scale) {
-    for (size_t i = 0; i < n; i++) x[i] = scale * frand();
-}
-static double dot(const float *a, const float *b, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
-    return s;
-}
 
 /* ---- conv1d ---- */
 enum { CB = 2, CT = 5, CI = 3, CO = 4, CK = 3 };

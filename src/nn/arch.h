@@ -70,6 +70,9 @@ typedef struct a2m_arch {
 } a2m_arch;
 
 const a2m_arch *nn_arch_find(const char *name);
+/* For recognise(): the shape of tensor `want` with nd dimensions among a file's tensors; 1 if found. */
+int nn_find_shape(const char *const *names, const int (*shapes)[4], const int *ndims, int n, const char *want, int nd,
+                  int out[4]);
 /* Builds an empty (zero) model of arch from info; tensors laid out. */
 int nn_model_create(const char *arch, const a2m_model_info *info, a2m_model **out);
 const nn_tensor *nn_model_tensor(const a2m_model *m, const char *name);

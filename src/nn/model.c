@@ -11,6 +11,16 @@
 
 static const a2m_arch *const arches[] = {&nn_arch_crnn, &nn_arch_unet};
 
+int nn_find_shape(const char *const *names, const int (*shapes)[4], const int *ndims, int n, const char *want,
+                  int nd, int out[4]) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], want) == 0 && ndims[i] == nd) {
+            memcpy(out, shapes[i], sizeof(int) * 4);
+            return 1;
+        }
+    return 0;
+}
+
 const a2m_arch *nn_arch_find(const char *name) {
     for (size_t i = 0; i < sizeof arches / sizeof *arches; i++)
         if (strcmp(arches[i]->name, name) == 0) return arches[i];

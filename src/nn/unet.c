@@ -69,23 +69,14 @@ static int unet_layout(const a2m_model_info *in, nn_tensor *t, int max) {
     return n <= max ? n : -1;
 }
 
-static int find_shape(const char *const *names, const int (*shapes)[4], const int *ndims, int n, const char *want,
-                      int nd, int out[4]) {
-    for (int i = 0; i < n; i++)
-        if (strcmp(names[i], want) == 0 && ndims[i] == nd) {
-            memcpy(out, shapes[i], sizeof(int) * 4);
-            return 1;
-        }
-    return 0;
-}
 
 static int unet_recognise(const char *const *names, const int (*shapes)[4], const int *ndims, int n,
                           a2m_model_info *info) {
     int c0[4], hh[4], fc[4], up[4];
-    if (!find_shape(names, shapes, ndims, n, "enc1.0.weight", 3, c0) ||
-        !find_shape(names, shapes, ndims, n, "up2.weight", 3, up) ||
-        !find_shape(names, shapes, ndims, n, "lstm.weight_hh_l0", 2, hh) ||
-        !find_shape(names, shapes, ndims, n, "fc.weight", 2, fc))
+    if (!nn_find_shape(names, shapes, ndims, n, "enc1.0.weight", 3, c0) ||
+        !nn_find_shape(names, shapes, ndims, n, "up2.weight", 3, up) ||
+        !nn_find_shape(names, shapes, ndims, n, "lstm.weight_hh_l0", 2, hh) ||
+        !nn_find_shape(names, shapes, ndims, n, "fc.weight", 2, fc))
         return 0;
     info->n_bins = c0[1];
     info->hidden = hh[1];
