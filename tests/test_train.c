@@ -84,6 +84,16 @@ int main(void) {
     p.concat = 0;
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "concat 0 refused");
 
+    /* SpecAugment masks: still learns, repeats, and changes what is learned */
+    p = small_params();
+    p.augment_mask_frames = 6, p.augment_mask_bins = 2;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK, "masked training: %s", a2m_errmsg());
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c2, NULL) == A2M_OK, "masked again");
+    CHECK(c && c2 && memcmp(c->params, c2->params, c->n_params * sizeof(float)) == 0, "masked runs repeat");
+    CHECK(c && memcmp(a->params, c->params, a->n_params * sizeof(float)) != 0, "masks change what is learned");
+    CHECK(ra.best_val_accuracy > 0.5, "masked training learns (val accuracy %.3f)", ra.best_val_accuracy);
+    a2m_model_free(c), a2m_model_free(c2);
+
     /* bad parameters */
     p = small_params();
     p.batch = 0;

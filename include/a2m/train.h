@@ -33,6 +33,8 @@ typedef struct a2m_train_params {
     double clip_norm;           /* 0 = no clipping */
     double augment_gain_db;     /* random loudness change of each training sample, +-dB (0 = off) */
     int augment_shift_bins;     /* random pitch shift of each training sample, +-bins (0 = off) */
+    int augment_mask_frames;    /* SpecAugment: one time mask of up to this many frames per sample (0 = off) */
+    int augment_mask_bins;      /* SpecAugment: one frequency mask of up to this many bins per sample (0 = off) */
     double dropout;             /* 0.25: dropout probability of architectures with a dropout layer (unet) */
     const char *log_path;       /* per-epoch CSV or NULL */
     const char *checkpoint_path;/* written atomically every epoch, or NULL */

@@ -30,6 +30,7 @@ static const char *usage =
     "  --window FRAMES            train on windows of this many frames (0 = whole takes)\n"
     "  --augment-gain DB          random loudness change per sample, +-DB (0 = off)\n"
     "  --augment-shift BINS       random pitch shift per sample, +-BINS CQT bins (0 = off)\n"
+    "  --augment-mask T,F         SpecAugment: a time mask of up to T frames and a band of up to F bins per sample\n"
     "  --concat N                 each batch element is N shuffled takes (or windows) back to back (1)\n"
     "  --threads N                threads (1)\n"
     "  --log LOG.csv              per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds\n"
@@ -105,6 +106,11 @@ int cmd_train(int argc, char **argv) {
         NUM_OPT("--clip", cli_parse_double(argv[0], "--clip", v, 0, 1e6, &p.clip_norm))
         NUM_OPT("--augment-gain", cli_parse_double(argv[0], "--augment-gain", v, 0, 60, &p.augment_gain_db))
         NUM_OPT("--augment-shift", cli_parse_int(argv[0], "--augment-shift", v, 0, 12, &p.augment_shift_bins))
+        else if ((r = cli_opt(argc, argv, &i, "--augment-mask", &v))) {
+            if (r < 0 || sscanf(v, "%d,%d", &p.augment_mask_frames, &p.augment_mask_bins) != 2 ||
+                p.augment_mask_frames < 0 || p.augment_mask_bins < 0 || p.augment_mask_frames > 100000 || p.augment_mask_bins > 10000)
+                return cli_usage_error(argv[0], "--augment-mask takes FRAMES,BINS (e.g. 40,24), got '%s'", v ? v : "");
+        }
         NUM_OPT("--concat", cli_parse_int(argv[0], "--concat", v, 1, 64, &p.concat))
         NUM_OPT("--window", cli_parse_int(argv[0], "--window", v, 0, 10000000, &p.window))
         NUM_OPT("--threads", cli_parse_int(argv[0], "--threads", v, 1, 256, &p.threads))

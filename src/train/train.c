@@ -95,6 +95,21 @@ static void augment(float *x, int len, int F, double gain_db, int shift) {
 /* Fills x (normalised, zero padded), labels (-1 on padding) and lengths from nb batch elements, element i
  * being samples s[i*group .. i*group+group) back to back (the last element may have fewer: n_s in all);
  * returns the T used. */
+/* SpecAugment-style masking of one normalised sample in place: one run of up to max_t frames and one band of
+ * up to max_f bins set to 0 (the dataset mean), lengths and positions uniform; labels are kept, so the
+ * network learns to bridge what it cannot see from context. */
+static void mask_sample(float *x, int len, int F, int max_t, int max_f, nn_rng *rng) {
+    if (max_t > 0 && len > 0) {
+        int w = (int)(nn_rng_next(rng) % (unsigned long long)(max_t + 1)), t0 = (int)(nn_rng_next(rng) % (unsigned long long)len);
+        for (int t = t0; t < t0 + w && t < len; t++) memset(x + (size_t)t * F, 0, (size_t)F * sizeof *x);
+    }
+    if (max_f > 0) {
+        int w = (int)(nn_rng_next(rng) % (unsigned long long)(max_f + 1)), f0 = (int)(nn_rng_next(rng) % (unsigned long long)F);
+        for (int t = 0; t < len; t++)
+            for (int f = f0; f < f0 + w && f < F; f++) x[(size_t)t * F + f] = 0.0f;
+    }
+}
+
 static int fill_batch_grouped(batch_buf *b, const a2m_dataset *d, const sample *s, int nb, int group, size_t n_s,
                               double mean, double std) {
     int T = 0, F = d->n_bins;
@@ -398,6 +413,9 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
                 int sh = p.augment_shift_bins ? (int)(nn_rng_next(&st.rng) % (2 * p.augment_shift_bins + 1)) - p.augment_shift_bins : 0;
                 augment(tb.x + (size_t)i * T * d->n_bins, tb.lengths[i], d->n_bins, gdb / info.norm_std, sh);
             }
+            for (int i = 0; p.augment_mask_frames > 0 || p.augment_mask_bins > 0 ? i < nb : 0; i++)
+                mask_sample(tb.x + (size_t)i * T * d->n_bins, tb.lengths[i], d->n_bins, p.augment_mask_frames,
+                            p.augment_mask_bins, &st.rng);
             /* dropout masks: deterministic per (seed, step), so a resumed run draws the same */
             tb.nn.dropout = (float)p.dropout;
             tb.nn.seed = (p.seed + 1) * 0xD1B54A32D192ED03ull + (unsigned long long)st.step;
@@ -469,10 +487,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
         }
         snprintf(m->info.summary, sizeof m->info.summary,
-                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins%s; "
+                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins, masks %d frames %d bins%s; "
                  "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
                  p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, p.concat,
-                 p.augment_gain_db, p.augment_shift_bins, drop, st.epoch,
+                 p.augment_gain_db, p.augment_shift_bins, p.augment_mask_frames, p.augment_mask_bins, drop, st.epoch,
                  st.best_epoch, bl, fm.accuracy, fm.f1_macro, n_train, n_val);
         if (result) {
             result->epochs_run = st.epoch, result->best_epoch = st.best_epoch;
