@@ -79,7 +79,7 @@ crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_b
     size_t BT = (size_t)max_batch * max_frames;
     s->h1 = malloc(BT * C1 * sizeof *s->h1);
     s->h2 = malloc(BT * C2 * sizeof *s->h2);
-    s->work = malloc(lstm_infer_work_floats(max_batch, H) * sizeof *s->work);
+    s->work = malloc(lstm_infer_work_floats(max_batch, C2, H) * sizeof *s->work);
     if (!s->w1 || !s->b1 || !s->w2 || !s->b2 || !s->fc_w || !s->fc_b || !s->h1 || !s->h2 || !s->work ||
         lstm_infer_pack(&s->lw, w, C2, H)) {
         crnn_infer_del(s);

@@ -15,6 +15,8 @@
 
 #include "nn/infer.h"
 
+enum { PW = 64 }; /* column panel width of the sparse input projection */
+
 int lstm_infer_col(int p, int H) {
     int jb = p / 32, q = (p % 32) / 8, jj = p % 8;
     return q * H + jb * 8 + jj;
@@ -28,7 +30,8 @@ int lstm_infer_pack(lstm_infer_w *p, const lstm_weights w[2], int In, int H) {
     p->whh = aligned_alloc(64, 2 * G4 * H * sizeof *p->whh);
     p->bias = aligned_alloc(64, 2 * G4 * sizeof *p->bias);
     p->wih = malloc((size_t)In * 2 * G4 * sizeof *p->wih);
-    if (!p->whh || !p->bias || !p->wih) {
+    if (G4 % PW == 0) p->wihp = aligned_alloc(64, (size_t)In * 2 * G4 * sizeof *p->wihp);
+    if (!p->whh || !p->bias || !p->wih || (G4 % PW == 0 && !p->wihp)) {
         lstm_infer_free(p);
         return -1;
     }
@@ -46,12 +49,18 @@ int lstm_infer_pack(lstm_infer_w *p, const lstm_weights w[2], int In, int H) {
             for (int k = 0; k < In; k++) p->wih[(size_t)k * 2 * G4 + d * G4 + pc] = w[d].w_ih[(size_t)row * In + k];
         }
     }
+    if (p->wihp)
+        for (int d = 0; d < 2; d++)
+            for (size_t pn = 0; pn < G4 / PW; pn++)
+                for (int k = 0; k < In; k++)
+                    memcpy(p->wihp + ((d * G4 / PW + pn) * In + k) * PW, p->wih + (size_t)k * 2 * G4 + d * G4 + pn * PW,
+                           PW * sizeof *p->wihp);
     return 0;
 }
 
 void lstm_infer_free(lstm_infer_w *p) {
-    free(p->whh), free(p->bias), free(p->wih);
-    p->whh = p->bias = p->wih = NULL;
+    free(p->whh), free(p->bias), free(p->wih), free(p->wihp);
+    p->whh = p->bias = p->wih = p->wihp = NULL;
 }
 
 
@@ -213,16 +222,76 @@ TGT static void fc_add_avx2(float *z, const float *fc_w, size_t ldw, const float
     if (cl < C) fc_add_scalar(z + cl, fc_w + (size_t)cl * ldw, ldw, h, H, C - cl);
 }
 
-static int use_avx2(void) {
+/* out[r][0..64) = sum over row r's nonzeros (offsets k*64 into the panel, values) of val * panel[k] */
+TGT static void proj_panel_avx2(const float *wp, const int *off, const float *val, const int *cnt, size_t ldnz, int nr,
+                                float *out, size_t ldo) {
+    for (int r = 0; r < nr; r++, out += ldo) {
+        const int *o = off + (size_t)r * ldnz;
+        const float *v = val + (size_t)r * ldnz;
+        __m256 a[8];
+        for (int q = 0; q < 8; q++) a[q] = _mm256_setzero_ps();
+        for (int j = 0; j < cnt[r]; j++) {
+            __m256 x = _mm256_broadcast_ss(v + j);
+            const float *w = wp + o[j];
+            for (int q = 0; q < 8; q++) a[q] = _mm256_fmadd_ps(_mm256_load_ps(w + 8 * q), x, a[q]);
+        }
+        for (int q = 0; q < 8; q++) _mm256_storeu_ps(out + 8 * q, a[q]);
+    }
+}
+
+#define TGT512 __attribute__((target("avx512f")))
+/* the same with 4 zmm accumulators, even and odd nonzeros apart (8 chains) */
+TGT512 static void proj_panel_avx512(const float *wp, const int *off, const float *val, const int *cnt, size_t ldnz,
+                                     int nr, float *out, size_t ldo) {
+    for (int r = 0; r < nr; r++, out += ldo) {
+        const int *o = off + (size_t)r * ldnz;
+        const float *v = val + (size_t)r * ldnz;
+        int n = cnt[r], j = 0;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;
+        for (; j + 2 <= n; j += 2) {
+            __m512 x0 = _mm512_set1_ps(v[j]), x1 = _mm512_set1_ps(v[j + 1]);
+            const float *w0 = wp + o[j], *w1 = wp + o[j + 1];
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(w0), x0, a0);
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 16), x0, a1);
+            a2 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 32), x0, a2);
+            a3 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 48), x0, a3);
+            e0 = _mm512_fmadd_ps(_mm512_load_ps(w1), x1, e0);
+            e1 = _mm512_fmadd_ps(_mm512_load_ps(w1 + 16), x1, e1);
+            e2 = _mm512_fmadd_ps(_mm512_load_ps(w1 + 32), x1, e2);
+            e3 = _mm512_fmadd_ps(_mm512_load_ps(w1 + 48), x1, e3);
+        }
+        if (j < n) {
+            __m512 x0 = _mm512_set1_ps(v[j]);
+            const float *w0 = wp + o[j];
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(w0), x0, a0);
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 16), x0, a1);
+            a2 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 32), x0, a2);
+            a3 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 48), x0, a3);
+        }
+        _mm512_storeu_ps(out, _mm512_add_ps(a0, e0));
+        _mm512_storeu_ps(out + 16, _mm512_add_ps(a1, e1));
+        _mm512_storeu_ps(out + 32, _mm512_add_ps(a2, e2));
+        _mm512_storeu_ps(out + 48, _mm512_add_ps(a3, e3));
+    }
+}
+
+static int isa_cap = 2;
+void lstm_infer_cap_isa(int level) { isa_cap = level; }
+
+/* 0 scalar, 1 AVX2+FMA, 2 AVX-512F too; at most isa_cap */
+static int isa_level(void) {
     static int cached = -1; /* benign race: every thread computes the same value */
     if (cached < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        cached = !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 0
+                 : __builtin_cpu_supports("avx512f")                                ? 2
+                                                                                    : 1;
     }
-    return cached;
+    return cached < isa_cap ? cached : isa_cap;
 }
 #else
-static int use_avx2(void) { return 0; }
+void lstm_infer_cap_isa(int level) { (void)level; }
+static int isa_level(void) { return 0; }
 #endif
 
 /* -------------------------------------------------------------- driver */
@@ -232,16 +301,51 @@ enum { CHUNK_ROWS = 256 };
 
 static int chunk_steps(int B) { return B >= CHUNK_ROWS ? 1 : CHUNK_ROWS / B; }
 
-size_t lstm_infer_work_floats(int B, int H) {
-    return (size_t)6 * B * H + (size_t)2 * chunk_steps(B) * B * 4 * H + (size_t)B + 16;
+size_t lstm_infer_work_floats(int B, int In, int H) {
+    size_t rows = (size_t)chunk_steps(B) * B;
+    return (size_t)6 * B * H + 2 * rows * 4 * H + (size_t)B + 2 * rows * (2 * (size_t)In + 1) + 16;
+}
+
+/* offsets (k * PW) and values of x's nonzeros; their count */
+static int nonzeros(const float *x, int In, int *off, float *val) {
+    int n = 0;
+    for (int k = 0; k < In; k++) {
+        off[n] = k * PW, val[n] = x[k];
+        n += x[k] != 0.0f;
+    }
+    return n;
+}
+
+/* g [rows x 4H] = x [rows x In] times direction d's W_ih^T (blocked columns);
+ * off, val [rows x In], cnt [rows]: scratch */
+static void project(const lstm_infer_w *p, int d, const float *x, int rows, float *g, int *off, float *val, int *cnt,
+                    int isa) {
+    int In = p->In, G4 = 4 * p->H;
+#ifdef HAVE_X86_KERNELS
+    if (isa && p->wihp) {
+        for (int r = 0; r < rows; r++)
+            cnt[r] = nonzeros(x + (size_t)r * In, In, off + (size_t)r * In, val + (size_t)r * In);
+        for (int pn = 0; pn < G4 / PW; pn++) {
+            const float *wp = p->wihp + ((size_t)d * G4 / PW + pn) * In * PW;
+            if (isa == 2) proj_panel_avx512(wp, off, val, cnt, (size_t)In, rows, g + pn * PW, (size_t)G4);
+            else proj_panel_avx2(wp, off, val, cnt, (size_t)In, rows, g + pn * PW, (size_t)G4);
+        }
+        return;
+    }
+#else
+    (void)off, (void)val, (void)cnt, (void)isa;
+#endif
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, G4, In, 1.0f, x, In, p->wih + (size_t)d * G4, 2 * G4,
+                0.0f, g, G4);
 }
 
 void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w, const float *fc_b,
                   float *logits, float *work, int B, int T, int C) {
-    int H = p->H, In = p->In, G4 = 4 * H, avx = use_avx2(), S = chunk_steps(B);
-    size_t BH = (size_t)B * H;
-    float *h = work, *c = work + 4 * BH, *gf = work + 6 * BH, *gr = gf + (size_t)S * B * G4;
-    int *act = (int *)(gr + (size_t)S * B * G4);
+    int H = p->H, In = p->In, G4 = 4 * H, isa = isa_level(), avx = isa > 0, S = chunk_steps(B);
+    size_t BH = (size_t)B * H, rows = (size_t)S * B;
+    float *h = work, *c = work + 4 * BH, *gf = work + 6 * BH, *gr = gf + rows * G4;
+    int *act = (int *)(gr + rows * G4), *off = act + B, *cnt = off + 2 * rows * In;
+    float *val = (float *)(cnt + 2 * rows);
     (void)avx;
     memset(work, 0, 6 * BH * sizeof *work);
     for (int b = 0; b < B; b++)
@@ -249,10 +353,8 @@ void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, con
     int cur[2] = {0, 0};
     for (int s0 = 0; s0 < T; s0 += S) {
         int n = T - s0 < S ? T - s0 : S, r0 = T - s0 - n; /* forward frames s0.., reverse frames r0.. */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n * B, G4, In, 1.0f, x + (size_t)s0 * B * In, In, p->wih,
-                    2 * G4, 0.0f, gf, G4);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n * B, G4, In, 1.0f, x + (size_t)r0 * B * In, In,
-                    p->wih + G4, 2 * G4, 0.0f, gr, G4);
+        project(p, 0, x + (size_t)s0 * B * In, n * B, gf, off, val, cnt, isa);
+        project(p, 1, x + (size_t)r0 * B * In, n * B, gr, off + rows * In, val + rows * In, cnt + rows, isa);
         for (int s = s0; s < s0 + n; s++)
             for (int d = 0; d < 2; d++) {
                 int t = d == 0 ? s : T - 1 - s;
