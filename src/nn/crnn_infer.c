@@ -17,7 +17,9 @@ enum { C1 = 64, C2 = 128, KS = 3 };
 
 struct crnn_infer {
     int F, H, C, max_b, max_t;
-    float *w1, *b1;    /* [3][F x C1], [C1] */
+    float *w1, *b1;    /* Winograd F(2,3) [4][F x C1], [C1] */
+    float *u1, *m1;    /* [4][WT x F], [4][WT x C1]: transformed input, products of one block of tiles */
+    float *zero;       /* [F] zeros: the input outside [0, T) */
     float *w2, *b2;    /* [3][C1 x C2], [C2] */
     float *fc_w, *fc_b;
     lstm_infer_w lw;
@@ -30,7 +32,7 @@ void crnn_infer_del(crnn_infer *s) {
     crnn_bf16_del(s->bf);
     free(s->w1), free(s->b1), free(s->w2), free(s->b2), free(s->fc_w), free(s->fc_b);
     lstm_infer_free(&s->lw);
-    free(s->h1), free(s->h2), free(s->work);
+    free(s->h1), free(s->h2), free(s->work), free(s->u1), free(s->m1), free(s->zero);
     free(s);
 }
 
@@ -51,6 +53,26 @@ static float *pack_conv(const float *w, int Cin, int Cout) {
     return p;
 }
 
+/* Conv1 as Winograd F(2,3) (1.5x fewer multiply-adds than three shifted GEMMs):
+ * outputs 2i, 2i+1 from inputs d0..d3 = x[2i-1..2i+2] and taps g0..g2 as
+ *   m0 = (d0 - d2) g0, m1 = (d1 + d2)(g0 + g1 + g2)/2, m2 = (d2 - d1)(g0 - g1 + g2)/2, m3 = (d1 - d3) g2
+ *   y[2i] = m0 + m1 + m2, y[2i+1] = m1 - m2 - m3
+ * each m a GEMM over a block of WT tiles; [4][Cin x Cout] transformed taps here */
+enum { WT = 64 };
+static float *pack_conv_wino(const float *w, int Cin, int Cout) {
+    float *p = malloc((size_t)4 * Cin * Cout * sizeof *p);
+    if (!p) return NULL;
+    size_t n = (size_t)Cin * Cout;
+    for (int ci = 0; ci < Cin; ci++)
+        for (int co = 0; co < Cout; co++) {
+            const float *g = w + ((size_t)co * Cin + ci) * KS;
+            size_t o = (size_t)ci * Cout + co;
+            p[o] = g[0], p[n + o] = 0.5f * (g[0] + g[1] + g[2]), p[2 * n + o] = 0.5f * (g[0] - g[1] + g[2]);
+            p[3 * n + o] = g[2];
+        }
+    return p;
+}
+
 #define P(name) (params + nn_model_tensor(m, name)->offset)
 
 crnn_infer *crnn_infer_new(const a2m_model *m, const float *params, int max_batch, int max_frames) {
@@ -66,7 +88,10 @@ crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_b
     if (!s) return NULL;
     if (precision == A2M_PRECISION_BF16 && (s->bf = crnn_bf16_new(m, params, max_batch, max_frames))) return s;
     s->F = F, s->H = H, s->C = C, s->max_b = max_batch, s->max_t = max_frames;
-    s->w1 = pack_conv(P("conv.0.weight"), F, C1);
+    s->w1 = pack_conv_wino(P("conv.0.weight"), F, C1);
+    s->u1 = malloc((size_t)4 * WT * F * sizeof *s->u1);
+    s->m1 = malloc((size_t)4 * WT * C1 * sizeof *s->m1);
+    s->zero = calloc((size_t)F, sizeof *s->zero);
     s->b1 = dup(P("conv.0.bias"), C1);
     s->w2 = pack_conv(P("conv.2.weight"), C1, C2);
     s->b2 = dup(P("conv.2.bias"), C2);
@@ -80,7 +105,7 @@ crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_b
     s->h1 = malloc(BT * C1 * sizeof *s->h1);
     s->h2 = malloc(BT * C2 * sizeof *s->h2);
     s->work = malloc(lstm_infer_work_floats(max_batch, C2, H) * sizeof *s->work);
-    if (!s->w1 || !s->b1 || !s->w2 || !s->b2 || !s->fc_w || !s->fc_b || !s->h1 || !s->h2 || !s->work ||
+    if (!s->w1 || !s->u1 || !s->m1 || !s->zero || !s->b1 || !s->w2 || !s->b2 || !s->fc_w || !s->fc_b || !s->h1 || !s->h2 || !s->work ||
         lstm_infer_pack(&s->lw, w, C2, H)) {
         crnn_infer_del(s);
         return NULL;
@@ -100,6 +125,41 @@ static void conv3(float *out, size_t ldo, const float *in, size_t ldi, const flo
                 Cout, 1.0f, out, (int)ldo);
 }
 
+/* conv1 (Winograd, see pack_conv_wino): out[t] over t in [0, T), rows strided */
+static void conv3_wino(crnn_infer *s, float *out, size_t ldo, const float *in, size_t ldi, int T, int Cin, int Cout) {
+    size_t nu = (size_t)WT * Cin, nm = (size_t)WT * Cout, nw = (size_t)Cin * Cout;
+    int nt = (T + 1) / 2;
+    for (int i0 = 0; i0 < nt; i0 += WT) {
+        int n = nt - i0 < WT ? nt - i0 : WT;
+        for (int i = 0; i < n; i++) {
+            int t = 2 * (i0 + i);
+            const float *restrict d0 = t >= 1 ? in + (size_t)(t - 1) * ldi : s->zero;
+            const float *restrict d1 = in + (size_t)t * ldi;
+            const float *restrict d2 = t + 1 < T ? in + (size_t)(t + 1) * ldi : s->zero;
+            const float *restrict d3 = t + 2 < T ? in + (size_t)(t + 2) * ldi : s->zero;
+            float *restrict u0 = s->u1 + (size_t)i * Cin, *restrict u1 = u0 + nu, *restrict u2 = u1 + nu,
+                            *restrict u3 = u2 + nu;
+#pragma omp simd
+            for (int c = 0; c < Cin; c++)
+                u0[c] = d0[c] - d2[c], u1[c] = d1[c] + d2[c], u2[c] = d2[c] - d1[c], u3[c] = d1[c] - d3[c];
+        }
+        for (int j = 0; j < 4; j++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, Cout, Cin, 1.0f, s->u1 + j * nu, Cin,
+                        s->w1 + j * nw, Cout, 0.0f, s->m1 + j * nm, Cout);
+        for (int i = 0; i < n; i++) {
+            int t = 2 * (i0 + i);
+            const float *restrict m0 = s->m1 + (size_t)i * Cout, *restrict m1 = m0 + nm, *restrict m2 = m1 + nm,
+                                  *restrict m3 = m2 + nm;
+            float *restrict y0 = out + (size_t)t * ldo, *restrict y1 = y0 + ldo;
+#pragma omp simd
+            for (int c = 0; c < Cout; c++) y0[c] = m0[c] + m1[c] + m2[c];
+            if (t + 1 < T)
+#pragma omp simd
+                for (int c = 0; c < Cout; c++) y1[c] = m1[c] - m2[c] - m3[c];
+        }
+    }
+}
+
 /* row = max(row + bias, 0) for t < len, 0 after */
 static void bias_relu_mask(float *out, size_t ldo, const float *bias, int T, int len, int Cout) {
     for (int t = 0; t < T; t++) {
@@ -108,6 +168,7 @@ static void bias_relu_mask(float *out, size_t ldo, const float *bias, int T, int
             memset(r, 0, (size_t)Cout * sizeof *r);
             continue;
         }
+#pragma omp simd
         for (int c = 0; c < Cout; c++) {
             float v = r[c] + bias[c];
             r[c] = v > 0.0f ? v : 0.0f;
@@ -124,7 +185,7 @@ void crnn_infer_forward(crnn_infer *s, const float *x, const int *lengths, int B
     for (int b = 0; b < B; b++) {
         int len = lengths ? lengths[b] : T;
         float *h1 = s->h1 + (size_t)b * C1, *h2 = s->h2 + (size_t)b * C2;
-        conv3(h1, (size_t)B * C1, x + (size_t)b * T * F, (size_t)F, s->w1, T, F, C1);
+        conv3_wino(s, h1, (size_t)B * C1, x + (size_t)b * T * F, (size_t)F, T, F, C1);
         bias_relu_mask(h1, (size_t)B * C1, s->b1, T, len, C1);
         conv3(h2, (size_t)B * C2, h1, (size_t)B * C1, s->w2, T, C1, C2);
         bias_relu_mask(h2, (size_t)B * C2, s->b2, T, len, C2);
