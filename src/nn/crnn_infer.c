@@ -13,7 +13,7 @@
 #include "nn/infer.h"
 #include "nn/layers.h"
 
-enum { C1 = 64, C2 = 128, KS = 3 };
+enum { C1 = 64, C2 = 128, KS = 3, NZR = 64 };
 
 struct crnn_infer {
     int F, H, C, max_b, max_t;
@@ -21,6 +21,10 @@ struct crnn_infer {
     float *u1, *m1;    /* [4][WT x F], [4][WT x C1]: transformed input, products of one block of tiles */
     float *zero;       /* [F] zeros: the input outside [0, T) */
     float *w2, *b2;    /* [3][C1 x C2], [C2] */
+    float *w2p;        /* conv2 for the sparse kernel: [C2/64 panels][3 C1 rows: tap, channel][64] */
+    int *nzo;          /* [NZR][3 C1] nonzero offsets and values of conv2's input windows */
+    float *nzv;
+    int nzc[64];
     float *fc_w, *fc_b;
     lstm_infer_w lw;
     float *h1, *h2, *work;
@@ -32,7 +36,7 @@ void crnn_infer_del(crnn_infer *s) {
     crnn_bf16_del(s->bf);
     free(s->w1), free(s->b1), free(s->w2), free(s->b2), free(s->fc_w), free(s->fc_b);
     lstm_infer_free(&s->lw);
-    free(s->h1), free(s->h2), free(s->work), free(s->u1), free(s->m1), free(s->zero);
+    free(s->h1), free(s->h2), free(s->work), free(s->u1), free(s->m1), free(s->zero), free(s->w2p), free(s->nzo), free(s->nzv);
     free(s);
 }
 
@@ -94,6 +98,14 @@ crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_b
     s->zero = calloc((size_t)F, sizeof *s->zero);
     s->b1 = dup(P("conv.0.bias"), C1);
     s->w2 = pack_conv(P("conv.2.weight"), C1, C2);
+    s->w2p = aligned_alloc(64, (size_t)KS * C1 * C2 * sizeof *s->w2p);
+    s->nzo = malloc((size_t)NZR * KS * C1 * sizeof *s->nzo);
+    s->nzv = malloc((size_t)NZR * KS * C1 * sizeof *s->nzv);
+    if (s->w2 && s->w2p)
+        for (int pn = 0; pn < C2 / INFER_PW; pn++)
+            for (int k = 0; k < KS * C1; k++)
+                memcpy(s->w2p + ((size_t)pn * KS * C1 + k) * INFER_PW, s->w2 + (size_t)k * C2 + pn * INFER_PW,
+                       INFER_PW * sizeof *s->w2p);
     s->b2 = dup(P("conv.2.bias"), C2);
     s->fc_w = dup(P("fc.weight"), (size_t)C * 2 * H);
     s->fc_b = dup(P("fc.bias"), (size_t)C);
@@ -105,7 +117,7 @@ crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_b
     s->h1 = malloc(BT * C1 * sizeof *s->h1);
     s->h2 = malloc(BT * C2 * sizeof *s->h2);
     s->work = malloc(lstm_infer_work_floats(max_batch, C2, H) * sizeof *s->work);
-    if (!s->w1 || !s->u1 || !s->m1 || !s->zero || !s->b1 || !s->w2 || !s->b2 || !s->fc_w || !s->fc_b || !s->h1 || !s->h2 || !s->work ||
+    if (!s->w1 || !s->u1 || !s->m1 || !s->zero || !s->w2p || !s->nzo || !s->nzv || !s->b1 || !s->w2 || !s->b2 || !s->fc_w || !s->fc_b || !s->h1 || !s->h2 || !s->work ||
         lstm_infer_pack(&s->lw, w, C2, H)) {
         crnn_infer_del(s);
         return NULL;
@@ -176,19 +188,47 @@ static void bias_relu_mask(float *out, size_t ldo, const float *bias, int T, int
     }
 }
 
+/* conv2 + bias + ReLU with the sparse kernel (its input, a ReLU's output, is
+ * mostly zeros): each output frame's window of 3 input rows as one list of
+ * nonzeros over the [3 C1] rows of the panels; frames >= len are zeros */
+static void conv2_sparse(crnn_infer *s, float *out, size_t ldo, const float *in, size_t ldi, int T, int len, int isa) {
+    size_t ld = (size_t)KS * C1;
+    for (int t0 = 0; t0 < len; t0 += NZR) {
+        int n = len - t0 < NZR ? len - t0 : NZR;
+        for (int i = 0; i < n; i++) {
+            int t = t0 + i, c = 0;
+            int *o = s->nzo + i * ld;
+            float *v = s->nzv + i * ld;
+            for (int k = 0; k < KS; k++) {
+                int tt = t + k - 1;
+                if (tt >= 0 && tt < T)
+                    c += infer_nonzeros(in + (size_t)tt * ldi, C1, k * C1 * INFER_PW, o + c, v + c, isa);
+            }
+            s->nzc[i] = c;
+        }
+        for (int pn = 0; pn < C2 / INFER_PW; pn++)
+            infer_sparse_panel(s->w2p + (size_t)pn * ld * INFER_PW, s->nzo, s->nzv, s->nzc, ld, n,
+                               out + (size_t)t0 * ldo + pn * INFER_PW, ldo, s->b2 + pn * INFER_PW, 1, isa);
+    }
+    for (int t = len; t < T; t++) memset(out + (size_t)t * ldo, 0, C2 * sizeof *out);
+}
+
 void crnn_infer_forward(crnn_infer *s, const float *x, const int *lengths, int B, int T, float *logits) {
     if (s->bf) {
         crnn_bf16_forward(s->bf, x, lengths, B, T, logits);
         return;
     }
-    int F = s->F, C = s->C;
+    int F = s->F, C = s->C, isa = infer_isa_level();
     for (int b = 0; b < B; b++) {
         int len = lengths ? lengths[b] : T;
         float *h1 = s->h1 + (size_t)b * C1, *h2 = s->h2 + (size_t)b * C2;
         conv3_wino(s, h1, (size_t)B * C1, x + (size_t)b * T * F, (size_t)F, T, F, C1);
         bias_relu_mask(h1, (size_t)B * C1, s->b1, T, len, C1);
-        conv3(h2, (size_t)B * C2, h1, (size_t)B * C1, s->w2, T, C1, C2);
-        bias_relu_mask(h2, (size_t)B * C2, s->b2, T, len, C2);
+        if (isa) conv2_sparse(s, h2, (size_t)B * C2, h1, (size_t)B * C1, T, len, isa);
+        else {
+            conv3(h2, (size_t)B * C2, h1, (size_t)B * C1, s->w2, T, C1, C2);
+            bias_relu_mask(h2, (size_t)B * C2, s->b2, T, len, C2);
+        }
     }
     bilstm_infer(&s->lw, s->h2, lengths, s->fc_w, s->fc_b, logits, s->work, B, T, C);
 }

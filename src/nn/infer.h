@@ -10,6 +10,19 @@
 #include "nn/arch.h"
 #include "nn/layers.h"
 
+/* ---- sparse-input kernels (lstm_infer.c): rows with many zeros (ReLU outputs)
+ * times a column panel of INFER_PW columns, W [K][INFER_PW] ---- */
+enum { INFER_PW = 64 };
+/* 0 scalar, 1 AVX2+FMA, 2 AVX-512F (at most the lstm_infer_cap_isa level) */
+int infer_isa_level(void);
+/* offsets base + k * INFER_PW and values of x[0..n)'s nonzeros (NaN counts as
+ * nonzero) written to off, val (room for n); returns their count */
+int infer_nonzeros(const float *x, int n, int base, int *off, float *val, int isa);
+/* out[r][0..INFER_PW) = init + sum_j val[r][j] * wp[off[r][j] ..], then max(., 0) if relu;
+ * row r's list at off/val + r * ldnz, cnt[r] entries; init [INFER_PW] or NULL (zeros) */
+void infer_sparse_panel(const float *wp, const int *off, const float *val, const int *cnt, size_t ldnz, int nr,
+                        float *out, size_t ldo, const float *init, int relu, int isa);
+
 /* ---- BiLSTM recurrence on precomputed input projections ----
  * Gate order inside a direction's 4H columns is blocked: for each block of 8
  * hidden units jb, 32 columns [i(8) f(8) g(8) o(8)]; H % 8 == 0. */

@@ -15,7 +15,6 @@
 
 #include "nn/infer.h"
 
-enum { PW = 64 }; /* column panel width of the sparse input projection */
 
 int lstm_infer_col(int p, int H) {
     int jb = p / 32, q = (p % 32) / 8, jj = p % 8;
@@ -30,8 +29,8 @@ int lstm_infer_pack(lstm_infer_w *p, const lstm_weights w[2], int In, int H) {
     p->whh = aligned_alloc(64, 2 * G4 * H * sizeof *p->whh);
     p->bias = aligned_alloc(64, 2 * G4 * sizeof *p->bias);
     p->wih = malloc((size_t)In * 2 * G4 * sizeof *p->wih);
-    if (G4 % PW == 0) p->wihp = aligned_alloc(64, (size_t)In * 2 * G4 * sizeof *p->wihp);
-    if (!p->whh || !p->bias || !p->wih || (G4 % PW == 0 && !p->wihp)) {
+    if (G4 % INFER_PW == 0) p->wihp = aligned_alloc(64, (size_t)In * 2 * G4 * sizeof *p->wihp);
+    if (!p->whh || !p->bias || !p->wih || (G4 % INFER_PW == 0 && !p->wihp)) {
         lstm_infer_free(p);
         return -1;
     }
@@ -51,10 +50,10 @@ int lstm_infer_pack(lstm_infer_w *p, const lstm_weights w[2], int In, int H) {
     }
     if (p->wihp)
         for (int d = 0; d < 2; d++)
-            for (size_t pn = 0; pn < G4 / PW; pn++)
+            for (size_t pn = 0; pn < G4 / INFER_PW; pn++)
                 for (int k = 0; k < In; k++)
-                    memcpy(p->wihp + ((d * G4 / PW + pn) * In + k) * PW, p->wih + (size_t)k * 2 * G4 + d * G4 + pn * PW,
-                           PW * sizeof *p->wihp);
+                    memcpy(p->wihp + ((d * G4 / INFER_PW + pn) * In + k) * INFER_PW, p->wih + (size_t)k * 2 * G4 + d * G4 + pn * INFER_PW,
+                           INFER_PW * sizeof *p->wihp);
     return 0;
 }
 
@@ -222,19 +221,21 @@ TGT static void fc_add_avx2(float *z, const float *fc_w, size_t ldw, const float
     if (cl < C) fc_add_scalar(z + cl, fc_w + (size_t)cl * ldw, ldw, h, H, C - cl);
 }
 
-/* out[r][0..64) = sum over row r's nonzeros (offsets k*64 into the panel, values) of val * panel[k] */
+/* infer_sparse_panel with AVX2 */
 TGT static void proj_panel_avx2(const float *wp, const int *off, const float *val, const int *cnt, size_t ldnz, int nr,
-                                float *out, size_t ldo) {
+                                float *out, size_t ldo, const float *init, int relu) {
     for (int r = 0; r < nr; r++, out += ldo) {
         const int *o = off + (size_t)r * ldnz;
         const float *v = val + (size_t)r * ldnz;
         __m256 a[8];
-        for (int q = 0; q < 8; q++) a[q] = _mm256_setzero_ps();
+        for (int q = 0; q < 8; q++) a[q] = init ? _mm256_loadu_ps(init + 8 * q) : _mm256_setzero_ps();
         for (int j = 0; j < cnt[r]; j++) {
             __m256 x = _mm256_broadcast_ss(v + j);
             const float *w = wp + o[j];
             for (int q = 0; q < 8; q++) a[q] = _mm256_fmadd_ps(_mm256_load_ps(w + 8 * q), x, a[q]);
         }
+        if (relu)
+            for (int q = 0; q < 8; q++) a[q] = _mm256_max_ps(a[q], _mm256_setzero_ps());
         for (int q = 0; q < 8; q++) _mm256_storeu_ps(out + 8 * q, a[q]);
     }
 }
@@ -242,12 +243,15 @@ TGT static void proj_panel_avx2(const float *wp, const int *off, const float *va
 #define TGT512 __attribute__((target("avx512f")))
 /* the same with 4 zmm accumulators, even and odd nonzeros apart (8 chains) */
 TGT512 static void proj_panel_avx512(const float *wp, const int *off, const float *val, const int *cnt, size_t ldnz,
-                                     int nr, float *out, size_t ldo) {
+                                     int nr, float *out, size_t ldo, const float *init, int relu) {
     for (int r = 0; r < nr; r++, out += ldo) {
         const int *o = off + (size_t)r * ldnz;
         const float *v = val + (size_t)r * ldnz;
         int n = cnt[r], j = 0;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;
+        __m512 e0 = _mm512_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, a0 = e0, a1 = e0, a2 = e0, a3 = e0;
+        if (init)
+            a0 = _mm512_loadu_ps(init), a1 = _mm512_loadu_ps(init + 16), a2 = _mm512_loadu_ps(init + 32),
+            a3 = _mm512_loadu_ps(init + 48);
         for (; j + 2 <= n; j += 2) {
             __m512 x0 = _mm512_set1_ps(v[j]), x1 = _mm512_set1_ps(v[j + 1]);
             const float *w0 = wp + o[j], *w1 = wp + o[j + 1];
@@ -268,28 +272,34 @@ TGT512 static void proj_panel_avx512(const float *wp, const int *off, const floa
             a2 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 32), x0, a2);
             a3 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 48), x0, a3);
         }
-        _mm512_storeu_ps(out, _mm512_add_ps(a0, e0));
-        _mm512_storeu_ps(out + 16, _mm512_add_ps(a1, e1));
-        _mm512_storeu_ps(out + 32, _mm512_add_ps(a2, e2));
-        _mm512_storeu_ps(out + 48, _mm512_add_ps(a3, e3));
+        a0 = _mm512_add_ps(a0, e0), a1 = _mm512_add_ps(a1, e1), a2 = _mm512_add_ps(a2, e2), a3 = _mm512_add_ps(a3, e3);
+        if (relu) {
+            __m512 z = _mm512_setzero_ps();
+            a0 = _mm512_max_ps(a0, z), a1 = _mm512_max_ps(a1, z), a2 = _mm512_max_ps(a2, z), a3 = _mm512_max_ps(a3, z);
+        }
+        _mm512_storeu_ps(out, a0);
+        _mm512_storeu_ps(out + 16, a1);
+        _mm512_storeu_ps(out + 32, a2);
+        _mm512_storeu_ps(out + 48, a3);
     }
 }
 
 /* nonzeros() with AVX-512 compresses (register forms: the memory forms are slow on Zen 4) */
-TGT512 static int nonzeros_avx512(const float *x, int In, int *off, float *val) {
+TGT512 static int nonzeros_avx512(const float *x, int In, int base, int *off, float *val) {
     int n = 0, k = 0;
-    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                     _mm512_set1_epi32(PW));
+    __m512i idx = _mm512_add_epi32(
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(INFER_PW)),
+        _mm512_set1_epi32(base));
     for (; k + 16 <= In; k += 16) { /* n <= k: the 16-wide stores stay within the row */
         __m512 v = _mm512_loadu_ps(x + k);
         __mmask16 m = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
         _mm512_storeu_ps(val + n, _mm512_maskz_compress_ps(m, v));
         _mm512_storeu_si512(off + n, _mm512_maskz_compress_epi32(m, idx));
         n += __builtin_popcount(m);
-        idx = _mm512_add_epi32(idx, _mm512_set1_epi32(16 * PW));
+        idx = _mm512_add_epi32(idx, _mm512_set1_epi32(16 * INFER_PW));
     }
     for (; k < In; k++) {
-        off[n] = k * PW, val[n] = x[k];
+        off[n] = base + k * INFER_PW, val[n] = x[k];
         n += x[k] != 0.0f;
     }
     return n;
@@ -326,15 +336,43 @@ size_t lstm_infer_work_floats(int B, int In, int H) {
     return (size_t)6 * B * H + 2 * rows * 4 * H + (size_t)B + 2 * rows * (2 * (size_t)In + 1) + 16;
 }
 
-/* offsets (k * PW) and values of x's nonzeros; their count */
-static int nonzeros(const float *x, int In, int *off, float *val) {
-    int n = 0;
-    for (int k = 0; k < In; k++) {
-        off[n] = k * PW, val[n] = x[k];
-        n += x[k] != 0.0f;
+int infer_nonzeros(const float *x, int n, int base, int *off, float *val, int isa) {
+#ifdef HAVE_X86_KERNELS
+    if (isa == 2) return nonzeros_avx512(x, n, base, off, val);
+#endif
+    (void)isa;
+    int c = 0;
+    for (int k = 0; k < n; k++) {
+        off[c] = base + k * INFER_PW, val[c] = x[k];
+        c += x[k] != 0.0f;
     }
-    return n;
+    return c;
 }
+
+void infer_sparse_panel(const float *wp, const int *off, const float *val, const int *cnt, size_t ldnz, int nr,
+                        float *out, size_t ldo, const float *init, int relu, int isa) {
+#ifdef HAVE_X86_KERNELS
+    if (isa == 2) {
+        proj_panel_avx512(wp, off, val, cnt, ldnz, nr, out, ldo, init, relu);
+        return;
+    }
+    if (isa == 1) {
+        proj_panel_avx2(wp, off, val, cnt, ldnz, nr, out, ldo, init, relu);
+        return;
+    }
+#endif
+    for (int r = 0; r < nr; r++, out += ldo) {
+        const int *o = off + (size_t)r * ldnz;
+        const float *v = val + (size_t)r * ldnz;
+        for (int c = 0; c < INFER_PW; c++) out[c] = init ? init[c] : 0.0f;
+        for (int j = 0; j < cnt[r]; j++)
+            for (int c = 0; c < INFER_PW; c++) out[c] += v[j] * wp[o[j] + c];
+        if (relu)
+            for (int c = 0; c < INFER_PW; c++) out[c] = out[c] > 0.0f ? out[c] : 0.0f;
+    }
+}
+
+int infer_isa_level(void) { return isa_level(); }
 
 /* g [rows x 4H] = x [rows x In] times direction d's W_ih^T (blocked columns);
  * off, val [rows x In], cnt [rows]: scratch */
@@ -344,12 +382,10 @@ static void project(const lstm_infer_w *p, int d, const float *x, int rows, floa
 #ifdef HAVE_X86_KERNELS
     if (isa && p->wihp) {
         for (int r = 0; r < rows; r++)
-            cnt[r] = isa == 2 ? nonzeros_avx512(x + (size_t)r * In, In, off + (size_t)r * In, val + (size_t)r * In)
-                              : nonzeros(x + (size_t)r * In, In, off + (size_t)r * In, val + (size_t)r * In);
-        for (int pn = 0; pn < G4 / PW; pn++) {
-            const float *wp = p->wihp + ((size_t)d * G4 / PW + pn) * In * PW;
-            if (isa == 2) proj_panel_avx512(wp, off, val, cnt, (size_t)In, rows, g + pn * PW, (size_t)G4);
-            else proj_panel_avx2(wp, off, val, cnt, (size_t)In, rows, g + pn * PW, (size_t)G4);
+            cnt[r] = infer_nonzeros(x + (size_t)r * In, In, 0, off + (size_t)r * In, val + (size_t)r * In, isa);
+        for (int pn = 0; pn < G4 / INFER_PW; pn++) {
+            const float *wp = p->wihp + ((size_t)d * G4 / INFER_PW + pn) * In * INFER_PW;
+            infer_sparse_panel(wp, off, val, cnt, (size_t)In, rows, g + pn * INFER_PW, (size_t)G4, NULL, 0, isa);
         }
         return;
     }
