@@ -179,6 +179,71 @@ TGT static inline void blk2_avx2(const float *w, const float *bb, const float *g
 
 /* one step of one direction for the na sequences act[]: each [H x 32] panel
  * is loaded from L2 once and reused from L1 for every sequence */
+/* one sequence with AVX-512 (same panels; a zmm holds a block's [i f] or [g o]
+ * for one k): half the FMA instructions, four k apart (8 chains) */
+#define TGT512C __attribute__((target("avx512f,avx2,fma")))
+TGT512C static inline __m256 hi256(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
+/* exp8 on 16 lanes (the same polynomial; 2^n by scalef) */
+TGT512C static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(y, fx);
+}
+/* the cell on a block's [i f] and [g o] pre-activations: sigmoid of both
+ * halves of each at once, tanh g = 2 sigmoid(2g) - 1 */
+TGT512C static inline void cell16(__m512 aif, __m512 ago, float *c, float *hn) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 ns = _mm512_setr_ps(-2, -2, -2, -2, -2, -2, -2, -2, -1, -1, -1, -1, -1, -1, -1, -1);
+    __m512 sif = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), aif))));
+    __m512 sgo = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_mul_ps(ago, ns))));
+    __m256 i = _mm512_castps512_ps256(sif), f = hi256(sif), o = hi256(sgo);
+    __m256 g = _mm256_fmsub_ps(_mm256_set1_ps(2.0f), _mm512_castps512_ps256(sgo), _mm256_set1_ps(1.0f));
+    __m256 cn = _mm256_fmadd_ps(f, _mm256_loadu_ps(c), _mm256_mul_ps(i, g));
+    _mm256_storeu_ps(c, cn);
+    _mm256_storeu_ps(hn, _mm256_mul_ps(o, tanh8(cn)));
+}
+
+TGT512C static void step1_avx512(const float *W, const float *bias, const float *g, const float *hp, float *hn,
+                                 float *c, int H) {
+    for (int jb = 0; jb < H / 8; jb++) {
+        const float *w = W + (size_t)jb * H * 32, *bb = bias + jb * 32, *gb = g + jb * 32;
+        __m512 a0 = _mm512_add_ps(_mm512_loadu_ps(gb), _mm512_load_ps(bb));
+        __m512 a1 = _mm512_add_ps(_mm512_loadu_ps(gb + 16), _mm512_load_ps(bb + 16));
+        __m512 b0 = _mm512_setzero_ps(), b1 = b0, c0 = b0, c1 = b0, d0 = b0, d1 = b0;
+        int k = 0;
+        for (; k + 4 <= H; k += 4, w += 128) {
+            __m512 h0 = _mm512_set1_ps(hp[k]), h1 = _mm512_set1_ps(hp[k + 1]);
+            __m512 h2 = _mm512_set1_ps(hp[k + 2]), h3 = _mm512_set1_ps(hp[k + 3]);
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(w), h0, a0);
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(w + 16), h0, a1);
+            b0 = _mm512_fmadd_ps(_mm512_load_ps(w + 32), h1, b0);
+            b1 = _mm512_fmadd_ps(_mm512_load_ps(w + 48), h1, b1);
+            c0 = _mm512_fmadd_ps(_mm512_load_ps(w + 64), h2, c0);
+            c1 = _mm512_fmadd_ps(_mm512_load_ps(w + 80), h2, c1);
+            d0 = _mm512_fmadd_ps(_mm512_load_ps(w + 96), h3, d0);
+            d1 = _mm512_fmadd_ps(_mm512_load_ps(w + 112), h3, d1);
+        }
+        for (; k < H; k++, w += 32) {
+            __m512 h0 = _mm512_set1_ps(hp[k]);
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(w), h0, a0);
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(w + 16), h0, a1);
+        }
+        a0 = _mm512_add_ps(_mm512_add_ps(a0, b0), _mm512_add_ps(c0, d0));
+        a1 = _mm512_add_ps(_mm512_add_ps(a1, b1), _mm512_add_ps(c1, d1));
+        cell16(a0, a1, c + jb * 8, hn + jb * 8);
+    }
+}
+
 TGT static void step_avx2(const float *W, const float *bias, const float *g, size_t ldg, const float *hp, float *hn,
                           float *c, const int *act, int na, int H) {
     for (int jb = 0; jb < H / 8; jb++) {
@@ -426,7 +491,11 @@ void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, con
                 }
 #ifdef HAVE_X86_KERNELS
                 if (avx) {
-                    step_avx2(W, bias, gt, (size_t)G4, hp, hn, cd, act, na, H);
+                    if (isa == 2 && na == 1) {
+                        size_t b0 = (size_t)act[0];
+                        step1_avx512(W, bias, gt + b0 * G4, hp + b0 * H, hn + b0 * H, cd + b0 * H, H);
+                    } else
+                        step_avx2(W, bias, gt, (size_t)G4, hp, hn, cd, act, na, H);
                     for (int k = 0; k < na; k++) {
                         size_t b0 = (size_t)act[k];
                         fc_add_avx2(logits + (b0 * T + t) * C, fc_w + (size_t)d * H, (size_t)2 * H, hn + b0 * H, H, C);
