@@ -1,7 +1,11 @@
 /* The CRNN's inference-only forward: same numbers as crnn_forward, less work.
- * - Conv1d (k3, same padding) as three shifted GEMMs accumulating into the
- *   output (no im2col matrix), one sequence at a time, bias + ReLU + padding
- *   mask in one pass after them.
+ * - Conv1 (k3, same padding) as Winograd F(2,3): four GEMMs over blocks of
+ *   64 output pairs (2/3 of the multiply-adds of three shifted GEMMs), then
+ *   bias + ReLU + padding mask in one pass; one sequence at a time.
+ * - Conv2's input is conv1's ReLU output (~50-65% zeros on real takes): with
+ *   AVX2/AVX-512 each output frame is its 3-row window's list of nonzeros
+ *   times 64-column panels of the weights, bias and ReLU fused (lstm_infer.c's
+ *   sparse kernel); else three shifted GEMMs.
  * - Activations are time-major [T x B x C] (the GEMMs write with a stride),
  *   so a chunk of steps of every sequence is a block of contiguous rows.
  * - The LSTM input projections (in chunks of steps), recurrence, cell update
