@@ -84,6 +84,14 @@ int main(void) {
     test_parity(252, 128, 1.0f);
     test_parity(252, 128, 4.0f);
     test_parity(20, 16, 3.0f);
+    test_parity(20, 24, 3.0f); /* 4H % 64 != 0: the projection is a GEMM */
+    for (int level = 1; level >= 0; level--) { /* the AVX2 and scalar kernels too */
+        printf("kernels up to level %d (0 scalar, 1 AVX2)\n", level);
+        lstm_infer_cap_isa(level);
+        test_parity(252, 128, 4.0f);
+        test_parity(20, 16, 3.0f);
+    }
+    lstm_infer_cap_isa(2);
     test_fallback();
     return test_done("test_infer");
 }

@@ -10,6 +10,19 @@
 #include "nn/arch.h"
 #include "nn/layers.h"
 
+/* ---- sparse-input kernels (lstm_infer.c): rows with many zeros (ReLU outputs)
+ * times a column panel of INFER_PW columns, W [K][INFER_PW] ---- */
+enum { INFER_PW = 64 };
+/* 0 scalar, 1 AVX2+FMA, 2 AVX-512F (at most the lstm_infer_cap_isa level) */
+int infer_isa_level(void);
+/* offsets base + k * INFER_PW and values of x[0..n)'s nonzeros (NaN counts as
+ * nonzero) written to off, val (room for n); returns their count */
+int infer_nonzeros(const float *x, int n, int base, int *off, float *val, int isa);
+/* out[r][0..INFER_PW) = init + sum_j val[r][j] * wp[off[r][j] ..], then max(., 0) if relu;
+ * row r's list at off/val + r * ldnz, cnt[r] entries; init [INFER_PW] or NULL (zeros) */
+void infer_sparse_panel(const float *wp, const int *off, const float *val, const int *cnt, size_t ldnz, int nr,
+                        float *out, size_t ldo, const float *init, int relu, int isa);
+
 /* ---- BiLSTM recurrence on precomputed input projections ----
  * Gate order inside a direction's 4H columns is blocked: for each block of 8
  * hidden units jb, 32 columns [i(8) f(8) g(8) o(8)]; H % 8 == 0. */
@@ -18,6 +31,8 @@ typedef struct lstm_infer_w {
     float *whh;   /* per direction [H/8 blocks][H k][32]: whh[d][jb][k][q*8+jj] = w_hh[q*H + jb*8 + jj][k] */
     float *bias;  /* per direction [4H] blocked: b_ih + b_hh */
     float *wih;   /* [In x 8H]: row k = w_ih[.][k] of the forward then the reverse direction, blocked */
+    float *wihp;  /* NULL, or when 4H % 64 == 0 the same in column panels for the sparse projection:
+                   * [2 directions][4H/64 panels][In][64], panel p = blocked columns p*64.. */
 } lstm_infer_w;
 
 /* Row of PyTorch's gate-major [4H x .] weights at blocked position p (0..4H-1). */
@@ -27,13 +42,18 @@ int lstm_infer_pack(lstm_infer_w *p, const lstm_weights w[2], int In, int H);
 void lstm_infer_free(lstm_infer_w *p);
 
 /* Both directions over T steps; the input projections are made in chunks of
- * steps (GEMMs of ~256 rows, about L2-sized) just before the steps use them.
+ * steps (~256 rows, about L2-sized) just before the steps use them. The input
+ * is a ReLU's output (about 60% zeros on real takes): with AVX2 or AVX-512 the
+ * projection skips each row's zeros (lists of its nonzeros, column panels of
+ * W_ih kept in L1), else it is a GEMM.
  *   x      [T x B x In] time-major input
  *   lengths [B] or NULL: frames t >= lengths[b] are padding (output 0, state
  *          untouched; the reverse direction starts at lengths[b]-1)
  *   fc_w [C x 2H], fc_b [C]: the output layer, fused: logits [B x T x C]
- *   work: lstm_infer_work_floats(B, H) floats */
-size_t lstm_infer_work_floats(int B, int H);
+ *   work: lstm_infer_work_floats(B, In, H) floats */
+size_t lstm_infer_work_floats(int B, int In, int H);
+/* Tests: use kernels up to this level (0 scalar, 1 AVX2+FMA, 2 AVX-512F; default 2, not thread-safe). */
+void lstm_infer_cap_isa(int level);
 void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w, const float *fc_b,
                   float *logits, float *work, int B, int T, int C);
 

@@ -1,19 +1,27 @@
-/* BiLSTM recurrence for inference. The input projections of every frame come
- * precomputed (one GEMM, crnn_infer.c); what is left per step and direction is
+/* BiLSTM recurrence for inference. The input projections are made for chunks
+ * of ~256 steps before the steps use them, skipping the zeros of the input (a
+ * ReLU's output, ~60% zeros on real takes: lists of each row's nonzeros times
+ * 64-column panels of W_ih that stay in L1; a GEMM without AVX2 or when
+ * 4H % 64 != 0); what is left per step and direction is
  * gates = g_t + W_hh h_{t-1} and the cell update. W_hh is packed per block of
  * 8 hidden units as a [H x 32] panel holding that block's i, f, g, o rows, so
  * a step streams the matrix once, front to back, and each block's cell update
  * follows its matrix-vector product directly (no gates buffer). The forward
  * and reverse directions alternate step by step (independent chains), the
  * output layer is fused (logits accumulate both directions' h).
- * AVX2+FMA kernels are chosen at run time (the library also builds without
- * -march flags, e.g. under the sanitizers); a scalar version is the fallback. */
+ * AVX2+FMA and AVX-512F kernels are chosen at run time (the library also
+ * builds without -march flags, e.g. under the sanitizers); a scalar version is
+ * the fallback. At B = 1 a step is bound by streaming W_hh (512 KB for both
+ * directions at H = 128) from L2: ~3.0 ms per 666 steps on Zen 4 at ~34 B per
+ * cycle, the same from L3; extra arithmetic interleaved with the stream adds
+ * its own time (measured), so the other layers are made cheaper instead. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/infer.h"
+
 
 int lstm_infer_col(int p, int H) {
     int jb = p / 32, q = (p % 32) / 8, jj = p % 8;
@@ -28,7 +36,8 @@ int lstm_infer_pack(lstm_infer_w *p, const lstm_weights w[2], int In, int H) {
     p->whh = aligned_alloc(64, 2 * G4 * H * sizeof *p->whh);
     p->bias = aligned_alloc(64, 2 * G4 * sizeof *p->bias);
     p->wih = malloc((size_t)In * 2 * G4 * sizeof *p->wih);
-    if (!p->whh || !p->bias || !p->wih) {
+    if (G4 % INFER_PW == 0) p->wihp = aligned_alloc(64, (size_t)In * 2 * G4 * sizeof *p->wihp);
+    if (!p->whh || !p->bias || !p->wih || (G4 % INFER_PW == 0 && !p->wihp)) {
         lstm_infer_free(p);
         return -1;
     }
@@ -46,12 +55,18 @@ int lstm_infer_pack(lstm_infer_w *p, const lstm_weights w[2], int In, int H) {
             for (int k = 0; k < In; k++) p->wih[(size_t)k * 2 * G4 + d * G4 + pc] = w[d].w_ih[(size_t)row * In + k];
         }
     }
+    if (p->wihp)
+        for (int d = 0; d < 2; d++)
+            for (size_t pn = 0; pn < G4 / INFER_PW; pn++)
+                for (int k = 0; k < In; k++)
+                    memcpy(p->wihp + ((d * G4 / INFER_PW + pn) * In + k) * INFER_PW, p->wih + (size_t)k * 2 * G4 + d * G4 + pn * INFER_PW,
+                           INFER_PW * sizeof *p->wihp);
     return 0;
 }
 
 void lstm_infer_free(lstm_infer_w *p) {
-    free(p->whh), free(p->bias), free(p->wih);
-    p->whh = p->bias = p->wih = NULL;
+    free(p->whh), free(p->bias), free(p->wih), free(p->wihp);
+    p->whh = p->bias = p->wih = p->wihp = NULL;
 }
 
 
@@ -171,6 +186,71 @@ TGT static inline void blk2_avx2(const float *w, const float *bb, const float *g
 
 /* one step of one direction for the na sequences act[]: each [H x 32] panel
  * is loaded from L2 once and reused from L1 for every sequence */
+/* one sequence with AVX-512 (same panels; a zmm holds a block's [i f] or [g o]
+ * for one k): half the FMA instructions, four k apart (8 chains) */
+#define TGT512C __attribute__((target("avx512f,avx2,fma")))
+TGT512C static inline __m256 hi256(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
+/* exp8 on 16 lanes (the same polynomial; 2^n by scalef) */
+TGT512C static inline __m512 exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(y, fx);
+}
+/* the cell on a block's [i f] and [g o] pre-activations: sigmoid of both
+ * halves of each at once, tanh g = 2 sigmoid(2g) - 1 */
+TGT512C static inline void cell16(__m512 aif, __m512 ago, float *c, float *hn) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 ns = _mm512_setr_ps(-2, -2, -2, -2, -2, -2, -2, -2, -1, -1, -1, -1, -1, -1, -1, -1);
+    __m512 sif = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), aif))));
+    __m512 sgo = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_mul_ps(ago, ns))));
+    __m256 i = _mm512_castps512_ps256(sif), f = hi256(sif), o = hi256(sgo);
+    __m256 g = _mm256_fmsub_ps(_mm256_set1_ps(2.0f), _mm512_castps512_ps256(sgo), _mm256_set1_ps(1.0f));
+    __m256 cn = _mm256_fmadd_ps(f, _mm256_loadu_ps(c), _mm256_mul_ps(i, g));
+    _mm256_storeu_ps(c, cn);
+    _mm256_storeu_ps(hn, _mm256_mul_ps(o, tanh8(cn)));
+}
+
+TGT512C static void step1_avx512(const float *W, const float *bias, const float *g, const float *hp, float *hn,
+                                 float *c, int H) {
+    for (int jb = 0; jb < H / 8; jb++) {
+        const float *w = W + (size_t)jb * H * 32, *bb = bias + jb * 32, *gb = g + jb * 32;
+        __m512 a0 = _mm512_add_ps(_mm512_loadu_ps(gb), _mm512_load_ps(bb));
+        __m512 a1 = _mm512_add_ps(_mm512_loadu_ps(gb + 16), _mm512_load_ps(bb + 16));
+        __m512 b0 = _mm512_setzero_ps(), b1 = b0, c0 = b0, c1 = b0, d0 = b0, d1 = b0;
+        int k = 0;
+        for (; k + 4 <= H; k += 4, w += 128) {
+            __m512 h0 = _mm512_set1_ps(hp[k]), h1 = _mm512_set1_ps(hp[k + 1]);
+            __m512 h2 = _mm512_set1_ps(hp[k + 2]), h3 = _mm512_set1_ps(hp[k + 3]);
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(w), h0, a0);
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(w + 16), h0, a1);
+            b0 = _mm512_fmadd_ps(_mm512_load_ps(w + 32), h1, b0);
+            b1 = _mm512_fmadd_ps(_mm512_load_ps(w + 48), h1, b1);
+            c0 = _mm512_fmadd_ps(_mm512_load_ps(w + 64), h2, c0);
+            c1 = _mm512_fmadd_ps(_mm512_load_ps(w + 80), h2, c1);
+            d0 = _mm512_fmadd_ps(_mm512_load_ps(w + 96), h3, d0);
+            d1 = _mm512_fmadd_ps(_mm512_load_ps(w + 112), h3, d1);
+        }
+        for (; k < H; k++, w += 32) {
+            __m512 h0 = _mm512_set1_ps(hp[k]);
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(w), h0, a0);
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(w + 16), h0, a1);
+        }
+        a0 = _mm512_add_ps(_mm512_add_ps(a0, b0), _mm512_add_ps(c0, d0));
+        a1 = _mm512_add_ps(_mm512_add_ps(a1, b1), _mm512_add_ps(c1, d1));
+        cell16(a0, a1, c + jb * 8, hn + jb * 8);
+    }
+}
+
 TGT static void step_avx2(const float *W, const float *bias, const float *g, size_t ldg, const float *hp, float *hn,
                           float *c, const int *act, int na, int H) {
     for (int jb = 0; jb < H / 8; jb++) {
@@ -213,16 +293,107 @@ TGT static void fc_add_avx2(float *z, const float *fc_w, size_t ldw, const float
     if (cl < C) fc_add_scalar(z + cl, fc_w + (size_t)cl * ldw, ldw, h, H, C - cl);
 }
 
-static int use_avx2(void) {
+/* infer_sparse_panel with AVX2 */
+TGT static void proj_panel_avx2(const float *wp, const int *off, const float *val, const int *cnt, size_t ldnz, int nr,
+                                float *out, size_t ldo, const float *init, int relu) {
+    for (int r = 0; r < nr; r++, out += ldo) {
+        const int *o = off + (size_t)r * ldnz;
+        const float *v = val + (size_t)r * ldnz;
+        __m256 a[8];
+        for (int q = 0; q < 8; q++) a[q] = init ? _mm256_loadu_ps(init + 8 * q) : _mm256_setzero_ps();
+        for (int j = 0; j < cnt[r]; j++) {
+            __m256 x = _mm256_broadcast_ss(v + j);
+            const float *w = wp + o[j];
+            for (int q = 0; q < 8; q++) a[q] = _mm256_fmadd_ps(_mm256_load_ps(w + 8 * q), x, a[q]);
+        }
+        if (relu)
+            for (int q = 0; q < 8; q++) a[q] = _mm256_max_ps(a[q], _mm256_setzero_ps());
+        for (int q = 0; q < 8; q++) _mm256_storeu_ps(out + 8 * q, a[q]);
+    }
+}
+
+#define TGT512 __attribute__((target("avx512f")))
+/* the same with 4 zmm accumulators, even and odd nonzeros apart (8 chains) */
+TGT512 static void proj_panel_avx512(const float *wp, const int *off, const float *val, const int *cnt, size_t ldnz,
+                                     int nr, float *out, size_t ldo, const float *init, int relu) {
+    for (int r = 0; r < nr; r++, out += ldo) {
+        const int *o = off + (size_t)r * ldnz;
+        const float *v = val + (size_t)r * ldnz;
+        int n = cnt[r], j = 0;
+        __m512 e0 = _mm512_setzero_ps(), e1 = e0, e2 = e0, e3 = e0, a0 = e0, a1 = e0, a2 = e0, a3 = e0;
+        if (init)
+            a0 = _mm512_loadu_ps(init), a1 = _mm512_loadu_ps(init + 16), a2 = _mm512_loadu_ps(init + 32),
+            a3 = _mm512_loadu_ps(init + 48);
+        for (; j + 2 <= n; j += 2) {
+            __m512 x0 = _mm512_set1_ps(v[j]), x1 = _mm512_set1_ps(v[j + 1]);
+            const float *w0 = wp + o[j], *w1 = wp + o[j + 1];
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(w0), x0, a0);
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 16), x0, a1);
+            a2 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 32), x0, a2);
+            a3 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 48), x0, a3);
+            e0 = _mm512_fmadd_ps(_mm512_load_ps(w1), x1, e0);
+            e1 = _mm512_fmadd_ps(_mm512_load_ps(w1 + 16), x1, e1);
+            e2 = _mm512_fmadd_ps(_mm512_load_ps(w1 + 32), x1, e2);
+            e3 = _mm512_fmadd_ps(_mm512_load_ps(w1 + 48), x1, e3);
+        }
+        if (j < n) {
+            __m512 x0 = _mm512_set1_ps(v[j]);
+            const float *w0 = wp + o[j];
+            a0 = _mm512_fmadd_ps(_mm512_load_ps(w0), x0, a0);
+            a1 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 16), x0, a1);
+            a2 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 32), x0, a2);
+            a3 = _mm512_fmadd_ps(_mm512_load_ps(w0 + 48), x0, a3);
+        }
+        a0 = _mm512_add_ps(a0, e0), a1 = _mm512_add_ps(a1, e1), a2 = _mm512_add_ps(a2, e2), a3 = _mm512_add_ps(a3, e3);
+        if (relu) {
+            __m512 z = _mm512_setzero_ps();
+            a0 = _mm512_max_ps(a0, z), a1 = _mm512_max_ps(a1, z), a2 = _mm512_max_ps(a2, z), a3 = _mm512_max_ps(a3, z);
+        }
+        _mm512_storeu_ps(out, a0);
+        _mm512_storeu_ps(out + 16, a1);
+        _mm512_storeu_ps(out + 32, a2);
+        _mm512_storeu_ps(out + 48, a3);
+    }
+}
+
+/* nonzeros() with AVX-512 compresses (register forms: the memory forms are slow on Zen 4) */
+TGT512 static int nonzeros_avx512(const float *x, int In, int base, int *off, float *val) {
+    int n = 0, k = 0;
+    __m512i idx = _mm512_add_epi32(
+        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(INFER_PW)),
+        _mm512_set1_epi32(base));
+    for (; k + 16 <= In; k += 16) { /* n <= k: the 16-wide stores stay within the row */
+        __m512 v = _mm512_loadu_ps(x + k);
+        __mmask16 m = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+        _mm512_storeu_ps(val + n, _mm512_maskz_compress_ps(m, v));
+        _mm512_storeu_si512(off + n, _mm512_maskz_compress_epi32(m, idx));
+        n += __builtin_popcount(m);
+        idx = _mm512_add_epi32(idx, _mm512_set1_epi32(16 * INFER_PW));
+    }
+    for (; k < In; k++) {
+        off[n] = base + k * INFER_PW, val[n] = x[k];
+        n += x[k] != 0.0f;
+    }
+    return n;
+}
+
+static int isa_cap = 2;
+void lstm_infer_cap_isa(int level) { isa_cap = level; }
+
+/* 0 scalar, 1 AVX2+FMA, 2 AVX-512F too; at most isa_cap */
+static int isa_level(void) {
     static int cached = -1; /* benign race: every thread computes the same value */
     if (cached < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        cached = !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 0
+                 : __builtin_cpu_supports("avx512f")                                ? 2
+                                                                                    : 1;
     }
-    return cached;
+    return cached < isa_cap ? cached : isa_cap;
 }
 #else
-static int use_avx2(void) { return 0; }
+void lstm_infer_cap_isa(int level) { (void)level; }
+static int isa_level(void) { return 0; }
 #endif
 
 /* -------------------------------------------------------------- driver */
@@ -232,16 +403,78 @@ enum { CHUNK_ROWS = 256 };
 
 static int chunk_steps(int B) { return B >= CHUNK_ROWS ? 1 : CHUNK_ROWS / B; }
 
-size_t lstm_infer_work_floats(int B, int H) {
-    return (size_t)6 * B * H + (size_t)2 * chunk_steps(B) * B * 4 * H + (size_t)B + 16;
+size_t lstm_infer_work_floats(int B, int In, int H) {
+    size_t rows = (size_t)chunk_steps(B) * B;
+    return (size_t)6 * B * H + 2 * rows * 4 * H + (size_t)B + 2 * rows * (2 * (size_t)In + 1) + 16;
+}
+
+int infer_nonzeros(const float *x, int n, int base, int *off, float *val, int isa) {
+#ifdef HAVE_X86_KERNELS
+    if (isa == 2) return nonzeros_avx512(x, n, base, off, val);
+#endif
+    (void)isa;
+    int c = 0;
+    for (int k = 0; k < n; k++) {
+        off[c] = base + k * INFER_PW, val[c] = x[k];
+        c += x[k] != 0.0f;
+    }
+    return c;
+}
+
+void infer_sparse_panel(const float *wp, const int *off, const float *val, const int *cnt, size_t ldnz, int nr,
+                        float *out, size_t ldo, const float *init, int relu, int isa) {
+#ifdef HAVE_X86_KERNELS
+    if (isa == 2) {
+        proj_panel_avx512(wp, off, val, cnt, ldnz, nr, out, ldo, init, relu);
+        return;
+    }
+    if (isa == 1) {
+        proj_panel_avx2(wp, off, val, cnt, ldnz, nr, out, ldo, init, relu);
+        return;
+    }
+#endif
+    for (int r = 0; r < nr; r++, out += ldo) {
+        const int *o = off + (size_t)r * ldnz;
+        const float *v = val + (size_t)r * ldnz;
+        for (int c = 0; c < INFER_PW; c++) out[c] = init ? init[c] : 0.0f;
+        for (int j = 0; j < cnt[r]; j++)
+            for (int c = 0; c < INFER_PW; c++) out[c] += v[j] * wp[o[j] + c];
+        if (relu)
+            for (int c = 0; c < INFER_PW; c++) out[c] = out[c] > 0.0f ? out[c] : 0.0f;
+    }
+}
+
+int infer_isa_level(void) { return isa_level(); }
+
+/* g [rows x 4H] = x [rows x In] times direction d's W_ih^T (blocked columns);
+ * off, val [rows x In], cnt [rows]: scratch */
+static void project(const lstm_infer_w *p, int d, const float *x, int rows, float *g, int *off, float *val, int *cnt,
+                    int isa) {
+    int In = p->In, G4 = 4 * p->H;
+#ifdef HAVE_X86_KERNELS
+    if (isa && p->wihp) {
+        for (int r = 0; r < rows; r++)
+            cnt[r] = infer_nonzeros(x + (size_t)r * In, In, 0, off + (size_t)r * In, val + (size_t)r * In, isa);
+        for (int pn = 0; pn < G4 / INFER_PW; pn++) {
+            const float *wp = p->wihp + ((size_t)d * G4 / INFER_PW + pn) * In * INFER_PW;
+            infer_sparse_panel(wp, off, val, cnt, (size_t)In, rows, g + pn * INFER_PW, (size_t)G4, NULL, 0, isa);
+        }
+        return;
+    }
+#else
+    (void)off, (void)val, (void)cnt, (void)isa;
+#endif
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, G4, In, 1.0f, x, In, p->wih + (size_t)d * G4, 2 * G4,
+                0.0f, g, G4);
 }
 
 void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w, const float *fc_b,
                   float *logits, float *work, int B, int T, int C) {
-    int H = p->H, In = p->In, G4 = 4 * H, avx = use_avx2(), S = chunk_steps(B);
-    size_t BH = (size_t)B * H;
-    float *h = work, *c = work + 4 * BH, *gf = work + 6 * BH, *gr = gf + (size_t)S * B * G4;
-    int *act = (int *)(gr + (size_t)S * B * G4);
+    int H = p->H, In = p->In, G4 = 4 * H, isa = isa_level(), avx = isa > 0, S = chunk_steps(B);
+    size_t BH = (size_t)B * H, rows = (size_t)S * B;
+    float *h = work, *c = work + 4 * BH, *gf = work + 6 * BH, *gr = gf + rows * G4;
+    int *act = (int *)(gr + rows * G4), *off = act + B, *cnt = off + 2 * rows * In;
+    float *val = (float *)(cnt + 2 * rows);
     (void)avx;
     memset(work, 0, 6 * BH * sizeof *work);
     for (int b = 0; b < B; b++)
@@ -249,10 +482,8 @@ void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, con
     int cur[2] = {0, 0};
     for (int s0 = 0; s0 < T; s0 += S) {
         int n = T - s0 < S ? T - s0 : S, r0 = T - s0 - n; /* forward frames s0.., reverse frames r0.. */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n * B, G4, In, 1.0f, x + (size_t)s0 * B * In, In, p->wih,
-                    2 * G4, 0.0f, gf, G4);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n * B, G4, In, 1.0f, x + (size_t)r0 * B * In, In,
-                    p->wih + G4, 2 * G4, 0.0f, gr, G4);
+        project(p, 0, x + (size_t)s0 * B * In, n * B, gf, off, val, cnt, isa);
+        project(p, 1, x + (size_t)r0 * B * In, n * B, gr, off + rows * In, val + rows * In, cnt + rows, isa);
         for (int s = s0; s < s0 + n; s++)
             for (int d = 0; d < 2; d++) {
                 int t = d == 0 ? s : T - 1 - s;
@@ -267,7 +498,11 @@ void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, con
                 }
 #ifdef HAVE_X86_KERNELS
                 if (avx) {
-                    step_avx2(W, bias, gt, (size_t)G4, hp, hn, cd, act, na, H);
+                    if (isa == 2 && na == 1) {
+                        size_t b0 = (size_t)act[0];
+                        step1_avx512(W, bias, gt + b0 * G4, hp + b0 * H, hn + b0 * H, cd + b0 * H, H);
+                    } else
+                        step_avx2(W, bias, gt, (size_t)G4, hp, hn, cd, act, na, H);
                     for (int k = 0; k < na; k++) {
                         size_t b0 = (size_t)act[k];
                         fc_add_avx2(logits + (b0 * T + t) * C, fc_w + (size_t)d * H, (size_t)2 * H, hn + b0 * H, H, C);
