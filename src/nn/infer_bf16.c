@@ -98,6 +98,7 @@ void crnn_bf16_del(crnn_bf16 *s) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HAVE_BF16_KERNELS 1
 #include <immintrin.h>
+#include "nn/vexp512.h"
 #define BF __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define AI inline __attribute__((always_inline))
 
@@ -220,28 +221,13 @@ BF static void gemm_bf16(int M, int N, int K2, const bf16 *A, size_t lda, const 
 }
 
 /* ---- gate functions, fp32 (the AVX2 versions of lstm_infer.c on 16 lanes) ---- */
-BF static AI __m512 exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
-    __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
-    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
-    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
-    y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(y, fx);
-}
 BF static AI __m512 sigm16(__m512 x) {
     __m512 one = _mm512_set1_ps(1.0f);
-    return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+    return _mm512_div_ps(one, _mm512_add_ps(one, nn_exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
 }
 BF static AI __m512 tanh16(__m512 x) {
     __m512 one = _mm512_set1_ps(1.0f);
-    __m512 s = _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(one, exp16(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f)))));
+    __m512 s = _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(one, nn_exp16(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f)))));
     return _mm512_sub_ps(s, one);
 }
 

@@ -103,6 +103,7 @@ static void fc_add_scalar(float *z, const float *fc_w, size_t ldw, const float *
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HAVE_X86_KERNELS 1
 #include <immintrin.h>
+#include "nn/vexp512.h"
 #define TGT __attribute__((target("avx2,fma")))
 
 /* exp with Cephes' polynomial: relative error ~2e-7 over [-87, 88] */
@@ -190,29 +191,13 @@ TGT static inline void blk2_avx2(const float *w, const float *bb, const float *g
  * for one k): half the FMA instructions, four k apart (8 chains) */
 #define TGT512C __attribute__((target("avx512f,avx2,fma")))
 TGT512C static inline __m256 hi256(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
-/* exp8 on 16 lanes (the same polynomial; 2^n by scalef) */
-TGT512C static inline __m512 exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
-    __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
-    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
-    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
-    y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(y, fx);
-}
 /* the cell on a block's [i f] and [g o] pre-activations: sigmoid of both
  * halves of each at once, tanh g = 2 sigmoid(2g) - 1 */
 TGT512C static inline void cell16(__m512 aif, __m512 ago, float *c, float *hn) {
     __m512 one = _mm512_set1_ps(1.0f);
     __m512 ns = _mm512_setr_ps(-2, -2, -2, -2, -2, -2, -2, -2, -1, -1, -1, -1, -1, -1, -1, -1);
-    __m512 sif = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), aif))));
-    __m512 sgo = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_mul_ps(ago, ns))));
+    __m512 sif = _mm512_div_ps(one, _mm512_add_ps(one, nn_exp16(_mm512_sub_ps(_mm512_setzero_ps(), aif))));
+    __m512 sgo = _mm512_div_ps(one, _mm512_add_ps(one, nn_exp16(_mm512_mul_ps(ago, ns))));
     __m256 i = _mm512_castps512_ps256(sif), f = hi256(sif), o = hi256(sgo);
     __m256 g = _mm256_fmsub_ps(_mm256_set1_ps(2.0f), _mm512_castps512_ps256(sgo), _mm256_set1_ps(1.0f));
     __m256 cn = _mm256_fmadd_ps(f, _mm256_loadu_ps(c), _mm256_mul_ps(i, g));
