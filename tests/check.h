@@ -41,6 +41,18 @@ static inline const char *test_shared_dir(void) {
     return d;
 }
 
+#include <unistd.h>
+
+/* A temporary path unique to this test process ("/tmp/a2m_test_<pid>_<name>"), so test runs that overlap
+ * (two builds tested at once) do not share files. Eight live at a time. */
+static inline const char *test_tmp(const char *name) {
+    static char buf[8][256];
+    static int next;
+    char *b = buf[next++ % 8];
+    snprintf(b, sizeof buf[0], "/tmp/a2m_test_%ld_%s", (long)getpid(), name);
+    return b;
+}
+
 static inline int test_done(const char *name) {
     printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);
     return check_failed ? 1 : 0;

@@ -61,7 +61,7 @@ static void test_npy_hostile(void) {
 }
 
 static void test_atomic(void) {
-    const char *p = "/tmp/a2m_test_atomic.txt";
+    const char *p = test_tmp("atomic.txt");
     unlink(p);
     a2m_atomic_file f;
     CHECK(a2m_atomic_open(&f, p, 0) == A2M_OK, "open");

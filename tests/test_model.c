@@ -47,7 +47,7 @@ static void test_seed_parity(const char *shared) {
     a2m_runner_free(r);
 
     /* round trip through an a2m model file with metadata */
-    const char *tmp = "/tmp/a2m_test_model.safetensors";
+    const char *tmp = test_tmp("model.safetensors");
     a2m_model_info info = *in;
     CHECK(nn_model_save(m, m->params, tmp) == A2M_OK, "save");
     a2m_model *m2;

@@ -24,7 +24,7 @@ static void rgb(cairo_surface_t *s, int x, int y, int *r, int *g, int *b) {
 }
 
 static void test_confusion(void) {
-    const char *path = "/tmp/a2m_test_conf.png";
+    const char *path = test_tmp("conf.png");
     int64_t m[9] = {90, 5, 5, 2, 96, 2, 1, 1, 98};
     const char *names[3] = {"silence", "C4", "E4"};
     a2m_plot_size size = {800, 500};
@@ -48,7 +48,7 @@ static void test_confusion(void) {
 
 static void test_labels_overlay(void) {
     /* a C4 tone (MIDI 60) from 1 s to 2 s, labels from the same note */
-    const char *path = "/tmp/a2m_test_cqt.png";
+    const char *path = test_tmp("cqt.png");
     size_t n = 3 * 16000;
     float *x = calloc(n, sizeof *x);
     for (size_t i = 16000; i < 32000; i++) x[i] = (float)(0.3 * sin(2 * M_PI * 261.6256 * i / 16000.0));
@@ -78,7 +78,7 @@ static void test_labels_overlay(void) {
     cairo_surface_destroy(s);
     unlink(path);
     /* other formats */
-    const char *svg = "/tmp/a2m_test_cqt.svg", *pdf = "/tmp/a2m_test_cqt.pdf";
+    const char *svg = test_tmp("cqt.svg"), *pdf = test_tmp("cqt.pdf");
     CHECK(a2m_plot_cqt(svg, db, frames, p, NULL, NULL, size) == A2M_OK, "svg");
     CHECK(a2m_plot_cqt(pdf, db, frames, p, NULL, NULL, size) == A2M_OK, "pdf");
     uint8_t *buf;
@@ -96,7 +96,7 @@ static void test_loss_and_bad(void) {
     double e[3] = {1, 2, 3}, tl[3] = {0.6, 0.3, 0.2}, vl[3] = {0.4, 0.3, 0.35}, va[3] = {0.8, 0.9, 0.88}, vf[3] = {0.8, 0.91, 0.87};
     a2m_loss_curve cv = {3, e, tl, vl, va, vf};
     a2m_plot_size size = {900, 500};
-    const char *path = "/tmp/a2m_test_loss.png";
+    const char *path = test_tmp("loss.png");
     CHECK(a2m_plot_loss(path, &cv, size) == A2M_OK, "loss plot");
     cairo_surface_t *s = cairo_image_surface_create_from_png(path);
     CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(s) == 900, "loss PNG");
@@ -111,7 +111,7 @@ static void test_loss_and_bad(void) {
 /* Reliability diagram. Upper panel: x0 80, y0 45, h = 0.72 (H - 121); its width depends on the
  * legend's text, so the test finds the frame's right edge on a row through the middle of the panel. */
 static void test_reliability(void) {
-    const char *path = "/tmp/a2m_test_rel.png";
+    const char *path = test_tmp("rel.png");
     double conf[10], acc[10];
     int64_t count[10];
     for (int b = 0; b < 10; b++) conf[b] = acc[b] = 0.05 + 0.1 * b, count[b] = 10 + 5 * b;
@@ -153,7 +153,7 @@ static void test_reliability(void) {
 #undef PY
     cairo_surface_destroy(s);
     unlink(path);
-    const char *svg = "/tmp/a2m_test_rel.svg", *pdf = "/tmp/a2m_test_rel.pdf";
+    const char *svg = test_tmp("rel.svg"), *pdf = test_tmp("rel.pdf");
     CHECK(a2m_plot_reliability(svg, &c, size) == A2M_OK && a2m_plot_reliability(pdf, &c, size) == A2M_OK, "svg, pdf");
     uint8_t *buf;
     size_t len;

@@ -39,7 +39,7 @@ int main(void) {
     a2m_model_free(long_run);
 
     /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight (no early stop involved) */
-    const char *ckpt = "/tmp/a2m_test_train.ckpt", *log = "/tmp/a2m_test_train.csv";
+    const char *ckpt = test_tmp("train.ckpt"), *log = test_tmp("train.csv");
     unlink(ckpt);
     p = small_params();
     p.select_by_loss = 1;

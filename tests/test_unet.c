@@ -182,7 +182,7 @@ static void test_running_stats(void) {
 
 static void test_file_round_trip(void) {
     if (!gm) return;
-    const char *tmp = "/tmp/a2m_test_unet.safetensors";
+    const char *tmp = test_tmp("unet.safetensors");
     CHECK(nn_model_save(gm, gm->params, tmp) == A2M_OK, "save");
     st_file f;
     CHECK(st_read(tmp, &f) == A2M_OK, "read back");
@@ -200,7 +200,7 @@ static void test_file_round_trip(void) {
         out[i].name = f.t[i].name, out[i].ndim = f.t[i].ndim, out[i].data = f.t[i].data;
         for (int d = 0; d < f.t[i].ndim; d++) out[i].shape[d] = f.t[i].shape[d];
     }
-    const char *plain = "/tmp/a2m_test_unet_plain.safetensors";
+    const char *plain = test_tmp("unet_plain.safetensors");
     CHECK(st_write(plain, out, f.n, NULL) == A2M_OK, "plain state dict");
     st_free(&f);
     a2m_model *m2;
@@ -273,7 +273,7 @@ static void test_training(void) {
     }
     /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight (running statistics and dropout masks included) */
     {
-        const char *ckpt = "/tmp/a2m_test_unet.ckpt";
+        const char *ckpt = test_tmp("unet.ckpt");
         unlink(ckpt);
         a2m_train_params q = p;
         q.epochs = 4, q.select_by_loss = 1;
