@@ -94,6 +94,16 @@ int main(void) {
     CHECK(ra.best_val_accuracy > 0.5, "masked training learns (val accuracy %.3f)", ra.best_val_accuracy);
     a2m_model_free(c), a2m_model_free(c2);
 
+    /* label smoothing: learns, changes the weights; a target of 1 is refused */
+    p = small_params();
+    p.label_smoothing = 0.2;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK, "smoothed training: %s", a2m_errmsg());
+    CHECK(ra.best_val_accuracy > 0.5, "smoothed training learns (val accuracy %.3f)", ra.best_val_accuracy);
+    CHECK(c && memcmp(a->params, c->params, a->n_params * sizeof(float)) != 0, "smoothing changes what is learned");
+    a2m_model_free(c);
+    p.label_smoothing = 1.0;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "smoothing 1 refused");
+
     /* bad parameters */
     p = small_params();
     p.batch = 0;

@@ -20,6 +20,7 @@ typedef struct a2m_train_params {
     unsigned long long seed;    /* 0 */
     double class_weight_power;  /* 0.75: w_c = (N / (C * count_c))^power; 0 = plain cross-entropy */
     double focal_gamma;         /* 0 = cross-entropy, > 0 = focal loss */
+    double label_smoothing;     /* 0 = none; eps: target (1 - eps) on the label, eps / C everywhere (cross-entropy only) */
     int patience;               /* 15 epochs without improvement of the selected metric -> stop */
     int plateau;                /* 5: ReduceLROnPlateau patience (on val loss) */
     double plateau_factor;      /* 0.5 */

@@ -31,6 +31,7 @@ static const char *usage =
     "  --augment-gain DB          random loudness change per sample, +-DB (0 = off)\n"
     "  --augment-shift BINS       random pitch shift per sample, +-BINS CQT bins (0 = off)\n"
     "  --augment-mask T,F         SpecAugment: a time mask of up to T frames and a band of up to F bins per sample\n"
+    "  --label-smoothing X        cross-entropy towards (1 - X) on the label and X / classes on every class (0)\n"
     "  --concat N                 each batch element is N shuffled takes (or windows) back to back (1)\n"
     "  --threads N                threads (1)\n"
     "  --log LOG.csv              per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds\n"
@@ -111,6 +112,7 @@ int cmd_train(int argc, char **argv) {
                 p.augment_mask_frames < 0 || p.augment_mask_bins < 0 || p.augment_mask_frames > 100000 || p.augment_mask_bins > 10000)
                 return cli_usage_error(argv[0], "--augment-mask takes FRAMES,BINS (e.g. 40,24), got '%s'", v ? v : "");
         }
+        NUM_OPT("--label-smoothing", cli_parse_double(argv[0], "--label-smoothing", v, 0, 0.99, &p.label_smoothing))
         NUM_OPT("--concat", cli_parse_int(argv[0], "--concat", v, 1, 64, &p.concat))
         NUM_OPT("--window", cli_parse_int(argv[0], "--window", v, 0, 10000000, &p.window))
         NUM_OPT("--threads", cli_parse_int(argv[0], "--threads", v, 1, 256, &p.threads))

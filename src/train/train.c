@@ -309,7 +309,8 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     *out = NULL;
     if (n_train == 0) return a2m_error(A2M_ERR_EMPTY, "training: no training takes");
     if (p.batch <= 0 || p.batch > 64 || p.epochs <= 0 || !(p.lr > 0) || p.threads <= 0 || p.window < 0 ||
-        !(p.dropout >= 0 && p.dropout < 1) || p.concat < 1 || p.concat > 64)
+        !(p.dropout >= 0 && p.dropout < 1) || p.concat < 1 || p.concat > 64 ||
+        !(p.label_smoothing >= 0 && p.label_smoothing < 1))
         return a2m_error(A2M_ERR_ARG, "training: bad parameters");
     a2m_model_info info = nn_model_default_info();
     info.n_bins = d->n_bins;
@@ -421,7 +422,8 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             tb.nn.seed = (p.seed + 1) * 0xD1B54A32D192ED03ull + (unsigned long long)st.step;
             m->arch->forward(m, m->params, &tb.nn, tb.x, tb.lengths, nb, T, tb.logits, p.threads, 1);
             double ws;
-            double l = softmax_xent_forward_backward(tb.dlogits, tb.logits, tb.labels, cw, p.focal_gamma, nb * T, C, &ws);
+            double l = softmax_xent_smooth_forward_backward(tb.dlogits, tb.logits, tb.labels, cw, p.focal_gamma,
+                                                            p.label_smoothing, nb * T, C, &ws);
             loss_sum += l * ws, w_sum += ws;
             nn_zero(grads, np);
             m->arch->backward(m, m->params, grads, &tb.nn, tb.x, tb.lengths, tb.dlogits, nb, T, p.threads);
@@ -487,10 +489,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
         }
         snprintf(m->info.summary, sizeof m->info.summary,
-                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins, masks %d frames %d bins%s; "
+                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins, masks %d frames %d bins, label smoothing %g%s; "
                  "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
                  p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, p.concat,
-                 p.augment_gain_db, p.augment_shift_bins, p.augment_mask_frames, p.augment_mask_bins, drop, st.epoch,
+                 p.augment_gain_db, p.augment_shift_bins, p.augment_mask_frames, p.augment_mask_bins, p.label_smoothing, drop, st.epoch,
                  st.best_epoch, bl, fm.accuracy, fm.f1_macro, n_train, n_val);
         if (result) {
             result->epochs_run = st.epoch, result->best_epoch = st.best_epoch;
