@@ -107,16 +107,21 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
     return A2M_OK;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return A2M_OK;
+/* Room for `need` elements of `elem` bytes at p (capacity *cap, doubling): the (maybe moved) array, or p itself
+ * with *rc set to A2M_ERR_NOMEM. Used through GROW, so each pointer keeps its own type (no void ** punning). */
+static void *grown(void *p, size_t *cap, size_t need, size_t elem, int *rc) {
+    if (need <= *cap) return p;
     size_t c = *cap ? *cap : 64;
     while (c < need) c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    *p = q;
+    void *q = realloc(p, c * elem);
+    if (!q) {
+        *rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+        return p;
+    }
     *cap = c;
-    return A2M_OK;
+    return q;
 }
+#define GROW(ptr, cap, need, rc) ((ptr) = grown((ptr), &(cap), (need), sizeof *(ptr), &(rc)))
 
 /* Pending arrays (probs, raw classes, work copy) grown together. */
 static int pend_reserve(a2m_stream *s, size_t need) {
@@ -147,7 +152,7 @@ static int decide(a2m_stream *s, size_t upto) {
                                  s->gap, s->min_note, &notes, &n);
     if (rc) return rc;
     double frame_s = s->hop / in->cqt.sample_rate;
-    rc = grow((void **)&s->out, &s->out_cap, s->out_n + n + 1, sizeof *s->out);
+    GROW(s->out, s->out_cap, s->out_n + n + 1, rc);
     for (size_t i = 0; i < n && !rc; i++) {
         a2m_transcribed_note t = notes[i];
         t.first_frame += s->pend_start;
@@ -157,12 +162,12 @@ static int decide(a2m_stream *s, size_t upto) {
         s->out[s->out_n++] = t;
     }
     free(notes);
-    if (!rc && s->keep) rc = grow((void **)&s->all_notes, &s->all_notes_cap, s->all_notes_n + s->out_n + 1, sizeof *s->all_notes);
+    if (!rc && s->keep) GROW(s->all_notes, s->all_notes_cap, s->all_notes_n + s->out_n + 1, rc);
     if (!rc && s->keep) {
         /* the notes this decision added are the last n of out */
         memcpy(s->all_notes + s->all_notes_n, s->out + s->out_n - n, n * sizeof *s->all_notes);
         s->all_notes_n += n;
-        rc = grow((void **)&s->all_c, &s->all_cap, s->all_n + upto, sizeof *s->all_c);
+        GROW(s->all_c, s->all_cap, s->all_n + upto, rc);
         if (!rc) memcpy(s->all_c + s->all_n, s->work_c, upto * sizeof *s->all_c);
         s->all_n += upto;
     }
@@ -190,7 +195,7 @@ static size_t last_barrier(const a2m_stream *s) {
 static int finalise_frames(a2m_stream *s, size_t upto) {
     size_t n = upto - s->acc_start, C = (size_t)s->C;
     int rc = pend_reserve(s, s->pend_n + n);
-    if (!rc && s->keep) rc = grow((void **)&s->all_p, &s->all_pcap, (s->all_pn + n) * C, sizeof *s->all_p);
+    if (!rc && s->keep) GROW(s->all_p, s->all_pcap, (s->all_pn + n) * C, rc);
     if (rc) return rc;
     for (size_t f = 0; f < n; f++) {
         float *q = s->pend_p + (s->pend_n + f) * C;
