@@ -4,6 +4,7 @@
 #include "a2m/audio.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
+#include "audio/pcm.h"
 
 #include <errno.h>
 #include <math.h>
@@ -50,17 +51,7 @@ static int decode_mono(SNDFILE *sf, const SF_INFO *info, const char *name, sampl
         if (got <= 0) break;
         rc = sample_buf_reserve(out, (size_t)got, name);
         if (rc) break;
-        float *dst = out->x + out->n;
-        for (sf_count_t f = 0; f < got; f++) {
-            const float *fr = frames + (size_t)f * (size_t)channels;
-            if (channels == 1) {
-                dst[f] = fr[0];
-            } else {
-                float sum = 0.0f;
-                for (int c = 0; c < channels; c++) sum += fr[c];
-                dst[f] = sum / (float)channels;
-            }
-        }
+        pcm_mix_mono(out->x + out->n, frames, (size_t)got, channels);
         out->n += (size_t)got;
     }
     free(frames);
@@ -210,11 +201,7 @@ int a2m_audio_read_stream(FILE *fp, const char *name, double raw_rate, double ta
             free(bytes);
             return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
         }
-        for (size_t i = 0; i < b.n; i++) {
-            uint32_t u = (uint32_t)bytes[4 * i] | ((uint32_t)bytes[4 * i + 1] << 8) |
-                         ((uint32_t)bytes[4 * i + 2] << 16) | ((uint32_t)bytes[4 * i + 3] << 24);
-            memcpy(&b.x[i], &u, sizeof u);
-        }
+        pcm_f32le_decode(b.x, bytes, b.n);
         free(bytes);
         return finish_audio(&b, raw_rate, target_rate, name, out);
     }

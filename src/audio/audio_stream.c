@@ -14,6 +14,7 @@
 
 #include "a2m/audio.h"
 #include "a2m/error.h"
+#include "audio/pcm.h"
 
 enum { STREAM_CHUNK = 4096 }; /* input frames decoded per read */
 
@@ -99,12 +100,7 @@ static int decode_chunk(a2m_audio_stream *s, size_t *got) {
         sf_count_t n = sf_readf_float(s->sf, s->frames, STREAM_CHUNK);
         if (n < 0 || sf_error(s->sf) != SF_ERR_NO_ERROR)
             return a2m_error(A2M_ERR_FORMAT, "%s: decoding failed (%s)", s->name, sf_strerror(s->sf));
-        for (sf_count_t f = 0; f < n; f++) {
-            const float *fr = s->frames + (size_t)f * (size_t)s->channels;
-            float sum = 0.0f;
-            for (int c = 0; c < s->channels; c++) sum += fr[c];
-            s->mono[f] = s->channels == 1 ? fr[0] : sum / (float)s->channels;
-        }
+        pcm_mix_mono(s->mono, s->frames, (size_t)n, s->channels);
         *got = (size_t)n;
     } else {
         /* raw float32 little-endian: whole samples only */
@@ -113,11 +109,7 @@ static int decode_chunk(a2m_audio_stream *s, size_t *got) {
         while (n % 4 && !feof(s->fp) && !ferror(s->fp)) n += fread(bytes + n, 1, 4 - n % 4, s->fp);
         if (ferror(s->fp)) return a2m_error(A2M_ERR_IO, "%s: read error", s->name);
         if (n % 4) return a2m_error(A2M_ERR_FORMAT, "%s: raw float32 stream ends inside a sample", s->name);
-        for (size_t i = 0; i < n / 4; i++) {
-            uint32_t u = (uint32_t)bytes[4 * i] | ((uint32_t)bytes[4 * i + 1] << 8) | ((uint32_t)bytes[4 * i + 2] << 16) |
-                         ((uint32_t)bytes[4 * i + 3] << 24);
-            memcpy(&s->mono[i], &u, sizeof u);
-        }
+        pcm_f32le_decode(s->mono, bytes, n / 4);
         *got = n / 4;
     }
     for (size_t i = 0; i < *got; i++)
