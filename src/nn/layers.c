@@ -577,6 +577,23 @@ void conv_transpose1d_backward(float *din, float *dw, float *db, const float *do
 
 /* ------------------------------------------------- Squeeze-excitation */
 
+/* out[c] = sum over the L valid frames of sequence b of a[b,t,c] (times w[b,t,c] when w is given), divided by
+ * div; summed in double, BN_BLOCK channels at a time, so nothing is allocated. a, w: [B x T x C]. */
+static void channel_time_sum(float *out, const float *a, const float *w, int b, int L, int T, int C, double div) {
+    for (int c0 = 0; c0 < C; c0 += BN_BLOCK) {
+        int nc = C - c0 < BN_BLOCK ? C - c0 : BN_BLOCK;
+        double acc[BN_BLOCK] = {0};
+        for (int t = 0; t < L; t++) {
+            size_t r = ((size_t)b * T + t) * C + c0;
+            if (w)
+                for (int c = 0; c < nc; c++) acc[c] += (double)a[r + c] * w[r + c];
+            else
+                for (int c = 0; c < nc; c++) acc[c] += a[r + c];
+        }
+        for (int c = 0; c < nc; c++) out[c0 + c] = (float)(acc[c] / div);
+    }
+}
+
 size_t se_cache_floats(int B, int C, int Cr) { return (size_t)B * (2 * C + Cr); }
 size_t se_scratch_floats(int B, int C, int Cr) { return (size_t)B * (2 * C + Cr); }
 
@@ -585,15 +602,7 @@ void se_forward(float *out, const float *in, const float *w1, const float *b1, c
     float *z = cache, *h = z + (size_t)B * C, *s = h + (size_t)B * Cr;
     for (int b = 0; b < B; b++) {
         int L = valid_len(lengths, b, T);
-        for (int c0 = 0; c0 < C; c0 += BN_BLOCK) {
-            int nc = C - c0 < BN_BLOCK ? C - c0 : BN_BLOCK;
-            double acc[BN_BLOCK] = {0};
-            for (int t = 0; t < L; t++) {
-                const float *x = in + ((size_t)b * T + t) * C + c0;
-                for (int c = 0; c < nc; c++) acc[c] += x[c];
-            }
-            for (int c = 0; c < nc; c++) z[(size_t)b * C + c0 + c] = L ? (float)(acc[c] / L) : 0.0f;
-        }
+        channel_time_sum(z + (size_t)b * C, in, NULL, b, L, T, C, L ? L : 1);
     }
     linear_forward(h, z, w1, b1, B, C, Cr);
     relu_forward(h, h, (size_t)B * Cr);
@@ -619,18 +628,10 @@ void se_backward(float *din, float *dw1, float *db1, float *dw2, float *db2, con
     float *ds = scratch, *dh = ds + (size_t)B * C, *dz = dh + (size_t)B * Cr;
     /* ds = sum_t dout * in, then through the sigmoid */
     for (int b = 0; b < B; b++) {
-        int L = valid_len(lengths, b, T);
-        for (int c0 = 0; c0 < C; c0 += BN_BLOCK) {
-            int nc = C - c0 < BN_BLOCK ? C - c0 : BN_BLOCK;
-            double acc[BN_BLOCK] = {0};
-            for (int t = 0; t < L; t++) {
-                size_t r = ((size_t)b * T + t) * C + c0;
-                for (int c = 0; c < nc; c++) acc[c] += (double)dout[r + c] * in[r + c];
-            }
-            for (int c = 0; c < nc; c++) {
-                float sv = s[(size_t)b * C + c0 + c];
-                ds[(size_t)b * C + c0 + c] = (float)acc[c] * sv * (1.0f - sv);
-            }
+        channel_time_sum(ds + (size_t)b * C, dout, in, b, valid_len(lengths, b, T), T, C, 1);
+        for (int c = 0; c < C; c++) {
+            float sv = s[(size_t)b * C + c];
+            ds[(size_t)b * C + c] *= sv * (1.0f - sv);
         }
     }
     nn_zero(dh, (size_t)B * Cr);
