@@ -140,6 +140,13 @@ grep -q "a2m: warning: .*lonely.wav: no paired MIDI" "$tmp/err.txt" && ok || bad
 expect_fail 1 "index.json" "$tmp/om" -- "$bin" train "$tmp/takes" --split "$tmp/split.json" -o "$tmp/om"
 expect_fail 1 "bad.json" "$tmp/om" -- "$bin" train "$tmp/ds" --split "$tmp/bad.json" -o "$tmp/om"
 expect_fail 2 "" "$tmp/om" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --lr -1 -o "$tmp/om"
+expect_fail 2 "" "$tmp/om" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --augment-mask 40 -o "$tmp/om"
+expect_fail 2 "" "$tmp/om" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --augment-mask 40,-3 -o "$tmp/om"
+expect_fail 2 "" "$tmp/om" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --label-smoothing 1.5 -o "$tmp/om"
+expect_fail 2 "" "$tmp/om" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --concat 0 -o "$tmp/om"
+# standard input that is not audio, or raw float32 that ends inside a sample: one line naming <stdin>, no output
+expect_fail 1 "<stdin>" "$tmp/sx.mid" -- bash -c "printf 'not audio at all' | '$bin' transcribe --model '$tmp/m.safetensors' - -o '$tmp/sx.mid'"
+expect_fail 1 "<stdin>" "$tmp/sx.mid" -- bash -c "printf 'abcdefg' | '$bin' transcribe --model '$tmp/m.safetensors' - --raw-rate 16000 -o '$tmp/sx.mid'"
 expect_fail 1 "f1.npy" "" -- "$bin" eval "$tmp/f1.npy" "$tmp/ds" --splits "$tmp/split.json"
 expect_fail 1 "text.wav" "$tmp/tt.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/text.wav" -o "$tmp/tt.mid"
 expect_fail 1 "empty.wav" "$tmp/tt.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/empty.wav" -o "$tmp/tt.mid"
