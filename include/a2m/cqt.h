@@ -36,6 +36,31 @@ size_t a2m_cqt_n_frames(const a2m_cqt *c, size_t n_samples);
 int a2m_cqt_magnitude(a2m_cqt *c, const float *x, size_t n, float *mag /* [frames x n_bins] */);
 /* dB features [frames x bins] as the dataset uses them. */
 int a2m_cqt_db(a2m_cqt *c, const float *x, size_t n, float *db /* [frames x n_bins] */);
+/* amplitude_to_db of power frames |C|^2 [n_keep x n_bins], floored at the
+ * loudest of the first n_max (>= n_keep) frames minus top_db: a2m_cqt_db's
+ * last step, for callers holding power frames (the streaming CQT's). */
+void a2m_cqt_power_db(a2m_cqt_params p, const float *power, size_t n_max, size_t n_keep, float *db);
+
+/* Streaming CQT: the power frames |C|^2 of a signal that arrives in pieces,
+ * equal bit for bit to those of the one-shot transform of the whole signal
+ * (a2m_cqt_magnitude squared), each handed out as soon as no later sample
+ * can change it (2.7-4 s after its centre for the default parameters: the
+ * lowest octave's kernels reach 1 s ahead, its five libsoxr halvers delay
+ * it by 1.7 s more).
+ * Memory does not grow with the signal's length. */
+typedef struct a2m_cqt_stream a2m_cqt_stream;
+int a2m_cqt_stream_new(a2m_cqt_params p, a2m_cqt_stream **out);
+void a2m_cqt_stream_del(a2m_cqt_stream *s);   /* safe on NULL */
+void a2m_cqt_stream_reset(a2m_cqt_stream *s); /* for a new signal */
+/* n samples (x may be NULL when n is 0); A2M_ERR_NONFINITE on NaN/inf. */
+int a2m_cqt_stream_push(a2m_cqt_stream *s, const float *x, size_t n);
+/* The signal has ended: its remaining frames become ready (a2m_cqt_n_frames of the total, in all). */
+int a2m_cqt_stream_finish(a2m_cqt_stream *s);
+/* Frames ready and not yet pulled. */
+size_t a2m_cqt_stream_ready(const a2m_cqt_stream *s);
+/* Moves up to max_frames ready frames into power [frames x n_bins]; returns how many. */
+size_t a2m_cqt_stream_pull(a2m_cqt_stream *s, float *power, size_t max_frames);
+
 /* Centre frequency of bin k in Hz. */
 double a2m_cqt_bin_freq(a2m_cqt_params p, int k);
 

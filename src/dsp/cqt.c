@@ -33,6 +33,9 @@
 #include <string.h>
 
 #include "a2m/error.h"
+#include "dsp/cqt_internal.h"
+
+static pthread_mutex_t fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* GCC/clang vector extensions: AVX2 in Release (-march=x86-64-v3), lowered to
  * SSE pairs elsewhere. Loads and stores through the _u types (element
@@ -46,51 +49,6 @@ typedef double v4df_u __attribute__((vector_size(32), aligned(8), may_alias));
 #define ld4(p) (*(const v4df_u *)(p))
 #define st4(p, v) (*(v4df_u *)(p) = (v))
 
-#define FRAME_BLOCK 32  /* frames per FFTW execution / kernel product pass */
-#define BIN_ALIGN 16    /* nj is a multiple of this (>= the 8-bin panels of the sliding DFT) */
-#ifndef SLIDE_MAX_HOP
-#define SLIDE_MAX_HOP 48 /* octaves with hop <= this use the sliding DFT */
-#endif
-
-static pthread_mutex_t fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;
-
-typedef struct cqt_octave {
-    int first_bin, n_bins;  /* output bins [first_bin, first_bin + n_bins) */
-    int n_fft, hop;
-    double sr;
-    int j0, nj;             /* DFT bins [j0, j0 + nj) cover every kept kernel entry; nj % BIN_ALIGN == 0 */
-    int *row;               /* [n_bins + 1] CSR row starts */
-    int *col;               /* DFT bin - j0 of each kept kernel entry */
-    float *kre, *kim;       /* kernel values */
-    float *xre, *xim;       /* [nj x FRAME_BLOCK] spectra of a block of frames, bin-major */
-    int sliding;            /* 1: sliding DFT, 0: FFT of every frame */
-    /* FFT front end */
-    float *frames;          /* [FRAME_BLOCK x n_fft], fftwf aligned */
-    fftwf_complex *spec;    /* [FRAME_BLOCK x (n_fft/2+1)] */
-    fftwf_plan plan;
-    /* sliding DFT front end */
-    int lead;               /* zeros before the frame-0 padding, a multiple of hop, >= n_fft/2 */
-    double *tw_re, *tw_im;  /* e^{-2 pi i (j0+q) m / n_fft} in panels of 8 bins: [nj/8][hop][8] */
-    double *rot_re, *rot_im;/* [nj] e^{2 pi i (j0+q) hop / n_fft} */
-    double *st_re, *st_im;  /* [nj] DFT of the current frame */
-    double *dd;             /* [(FRAME_BLOCK + 2) x hop] samples entering minus samples leaving */
-    double *u_re, *u_im;    /* [FRAME_BLOCK x nj] the update of each step before the rotation */
-    float *signal;          /* [lead zeros | n_fft/2 zeros | y | zeros] */
-    size_t off;             /* y starts at signal + off */
-    size_t signal_cap;      /* floats */
-    size_t max_len;         /* samples of y at this octave for max_samples input */
-    soxr_t halve;           /* to the next octave, NULL if the next one keeps the rate */
-} cqt_octave;
-
-struct a2m_cqt {
-    a2m_cqt_params p;
-    size_t max_samples;
-    int n_octaves;
-    cqt_octave *oct;
-    double *inv_sqrt_len;   /* [n_bins] 1/sqrt(filter length at the input rate) */
-    float *power;           /* [max_frames x n_bins] |response|^2 scratch */
-    size_t max_frames;
-};
 
 a2m_cqt_params a2m_cqt_default_params(void) {
     a2m_cqt_params p = {16000.0, 96, 32.70319566257483, 252, 36, 1.0, 1e-5, 80.0, 1};
@@ -136,9 +94,6 @@ static void filter_lengths(const double *freqs, int n, double sr, double *length
     }
 }
 
-typedef struct mag_idx {
-    double mag;
-} mag_idx;
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -363,7 +318,7 @@ size_t a2m_cqt_n_frames(const a2m_cqt *c, size_t n) {
  * [steps x hop] x [hop x nj] product, 3 frames x 8 bins at a time, so a
  * twiddle panel is read from L1 for a whole block) come before the
  * sequential rotations. */
-static void slide(cqt_octave *o, const float *p, int steps, int n_out) {
+void cqt_slide(cqt_octave *o, const float *p, int steps, int n_out) {
     const int nj = o->nj, hop = o->hop, n_fft = o->n_fft;
     const int groups = (steps + 2) / 3;
     double *dd = o->dd, *u_re = o->u_re, *u_im = o->u_im;
@@ -406,19 +361,41 @@ static void slide(cqt_octave *o, const float *p, int steps, int n_out) {
     }
 }
 
-/* Spectra (bins [j0, j0+nj)) of frames [t0, t0+nb) into xre/xim[bin][frame]. */
-static void fft_block(cqt_octave *o, size_t t0, size_t nb) {
+/* Spectra (bins [j0, j0+nj)) of nb frames, the first starting at s, into xre/xim[bin][frame]. */
+void cqt_fft_block(cqt_octave *o, const float *s, size_t nb) {
     const int n_fft = o->n_fft, nf = n_fft / 2 + 1, nj = o->nj, j0 = o->j0;
     const int nq = nj < nf - j0 ? nj : nf - j0;
-    const float *s = o->signal + o->lead;
     for (size_t b = 0; b < nb; b++)
-        memcpy(o->frames + b * n_fft, s + (t0 + b) * o->hop, (size_t)n_fft * sizeof *s);
+        memcpy(o->frames + b * n_fft, s + b * o->hop, (size_t)n_fft * sizeof *s);
     if (nb < FRAME_BLOCK) memset(o->frames + nb * n_fft, 0, (FRAME_BLOCK - nb) * n_fft * sizeof *s);
     fftwf_execute(o->plan);
     float *xre = o->xre, *xim = o->xim;
     for (int b = 0; b < FRAME_BLOCK; b++) {
         const fftwf_complex *X = o->spec + (size_t)b * nf + j0;
         for (int q = 0; q < nq; q++) xre[q * FRAME_BLOCK + b] = X[q][0], xim[q * FRAME_BLOCK + b] = X[q][1];
+    }
+}
+
+/* The octave's kernels applied to the nb spectra in xre/xim: |response|^2
+ * into rows [0, nb) of power (row stride n_bins_total, this octave's bins). */
+void cqt_kernel_power(const cqt_octave *o, size_t nb, const double *inv_sqrt_len, float *power, int n_bins_total) {
+    const float *xre = o->xre, *xim = o->xim;
+    for (int k = 0; k < o->n_bins; k++) {
+        v8sf re0 = {0}, re1 = {0}, re2 = {0}, re3 = {0}, im0 = {0}, im1 = {0}, im2 = {0}, im3 = {0};
+        for (int j = o->row[k]; j < o->row[k + 1]; j++) {
+            const float kr = o->kre[j], ki = o->kim[j];
+            const float *ar = xre + (size_t)o->col[j] * FRAME_BLOCK, *ai = xim + (size_t)o->col[j] * FRAME_BLOCK;
+            v8sf r0 = ld8(ar), r1 = ld8(ar + 8), r2 = ld8(ar + 16), r3 = ld8(ar + 24);
+            v8sf i0 = ld8(ai), i1 = ld8(ai + 8), i2 = ld8(ai + 16), i3 = ld8(ai + 24);
+            re0 += kr * r0 - ki * i0, re1 += kr * r1 - ki * i1, re2 += kr * r2 - ki * i2, re3 += kr * r3 - ki * i3;
+            im0 += kr * i0 + ki * r0, im1 += kr * i1 + ki * r1, im2 += kr * i2 + ki * r2, im3 += kr * i3 + ki * r3;
+        }
+        const float w2 = (float)(inv_sqrt_len[o->first_bin + k] * inv_sqrt_len[o->first_bin + k]);
+        float pw[FRAME_BLOCK];
+        st8(pw, (re0 * re0 + im0 * im0) * w2), st8(pw + 8, (re1 * re1 + im1 * im1) * w2);
+        st8(pw + 16, (re2 * re2 + im2 * im2) * w2), st8(pw + 24, (re3 * re3 + im3 * im3) * w2);
+        float *m = power + o->first_bin + k;
+        for (size_t b = 0; b < nb; b++) m[b * n_bins_total] = pw[b];
     }
 }
 
@@ -434,33 +411,16 @@ static void octave_response(cqt_octave *o, size_t len, size_t n_frames, const do
         memset(o->st_re, 0, (size_t)nj * sizeof *o->st_re);
         memset(o->st_im, 0, (size_t)nj * sizeof *o->st_im);
         for (int t = 0, k = o->lead / hop; t < k; t += FRAME_BLOCK)
-            slide(o, s + (size_t)t * hop, k - t < FRAME_BLOCK ? k - t : FRAME_BLOCK, 0);
+            cqt_slide(o, s + (size_t)t * hop, k - t < FRAME_BLOCK ? k - t : FRAME_BLOCK, 0);
     }
     for (size_t t0 = 0; t0 < n_frames; t0 += FRAME_BLOCK) {
         size_t nb = n_frames - t0 < FRAME_BLOCK ? n_frames - t0 : FRAME_BLOCK;
-        float *xre = o->xre, *xim = o->xim;
         if (o->sliding) {
-            slide(o, s + o->lead + t0 * hop, (int)(t0 + nb < n_frames ? nb : nb - 1), (int)nb);
+            cqt_slide(o, s + o->lead + t0 * hop, (int)(t0 + nb < n_frames ? nb : nb - 1), (int)nb);
         } else {
-            fft_block(o, t0, nb);
+            cqt_fft_block(o, s + o->lead + t0 * hop, nb);
         }
-        for (int k = 0; k < o->n_bins; k++) {
-            v8sf re0 = {0}, re1 = {0}, re2 = {0}, re3 = {0}, im0 = {0}, im1 = {0}, im2 = {0}, im3 = {0};
-            for (int j = o->row[k]; j < o->row[k + 1]; j++) {
-                const float kr = o->kre[j], ki = o->kim[j];
-                const float *ar = xre + (size_t)o->col[j] * FRAME_BLOCK, *ai = xim + (size_t)o->col[j] * FRAME_BLOCK;
-                v8sf r0 = ld8(ar), r1 = ld8(ar + 8), r2 = ld8(ar + 16), r3 = ld8(ar + 24);
-                v8sf i0 = ld8(ai), i1 = ld8(ai + 8), i2 = ld8(ai + 16), i3 = ld8(ai + 24);
-                re0 += kr * r0 - ki * i0, re1 += kr * r1 - ki * i1, re2 += kr * r2 - ki * i2, re3 += kr * r3 - ki * i3;
-                im0 += kr * i0 + ki * r0, im1 += kr * i1 + ki * r1, im2 += kr * i2 + ki * r2, im3 += kr * i3 + ki * r3;
-            }
-            const float w2 = (float)(inv_sqrt_len[o->first_bin + k] * inv_sqrt_len[o->first_bin + k]);
-            float pw[FRAME_BLOCK];
-            st8(pw, (re0 * re0 + im0 * im0) * w2), st8(pw + 8, (re1 * re1 + im1 * im1) * w2);
-            st8(pw + 16, (re2 * re2 + im2 * im2) * w2), st8(pw + 24, (re3 * re3 + im3 * im3) * w2);
-            float *m = power + t0 * n_bins_total + o->first_bin + k;
-            for (size_t b = 0; b < nb; b++) m[b * n_bins_total] = pw[b];
-        }
+        cqt_kernel_power(o, nb, inv_sqrt_len, power + t0 * n_bins_total, n_bins_total);
     }
 }
 
@@ -536,30 +496,34 @@ static inline float db_of_power(float pw) {
 }
 
 /* amplitude_to_db(ref, amin, top_db): 10 log10(max(amin^2, |C|^2)) - 10 log10(max(amin^2, ref^2)),
- * floored at (max over every frame, before the last-frame drop) - top_db. */
-int a2m_cqt_db(a2m_cqt *c, const float *x, size_t n, float *db) {
-    size_t all;
-    int rc = compute_magnitude(c, x, n, &all);
-    if (rc) return rc;
-    size_t count = all * (size_t)c->p.n_bins, keep = a2m_cqt_n_frames(c, n) * (size_t)c->p.n_bins;
-    float amin2 = (float)(c->p.amin * c->p.amin);
+ * floored at (max over the first n_max frames) - top_db. */
+void a2m_cqt_power_db(a2m_cqt_params p, const float *power, size_t n_max, size_t n_keep, float *db) {
+    size_t count = n_max * (size_t)p.n_bins, keep = n_keep * (size_t)p.n_bins;
+    float amin2 = (float)(p.amin * p.amin);
     if (!(amin2 >= FLT_MIN)) amin2 = FLT_MIN;
-    float ref_db = (float)(10.0 * log10(fmax(c->p.amin * c->p.amin, c->p.ref * c->p.ref)));
+    float ref_db = (float)(10.0 * log10(fmax(p.amin * p.amin, p.ref * p.ref)));
     /* the loudest frame is the one with the largest power: max over the bits of non-negative floats */
-    const float *pw = c->power;
     uint32_t top_bits = 0;
     for (size_t i = 0; i < count; i++) {
         uint32_t b;
-        memcpy(&b, &pw[i], sizeof b);
+        memcpy(&b, &power[i], sizeof b);
         top_bits = b > top_bits ? b : top_bits;
     }
     float top_pw;
     memcpy(&top_pw, &top_bits, sizeof top_pw);
-    float floor_db = c->p.top_db > 0 ? db_of_power(top_pw > amin2 ? top_pw : amin2) - ref_db - (float)c->p.top_db
-                                     : -INFINITY;
+    float floor_db =
+        p.top_db > 0 ? db_of_power(top_pw > amin2 ? top_pw : amin2) - ref_db - (float)p.top_db : -INFINITY;
     for (size_t i = 0; i < keep; i++) {
-        float d = db_of_power(pw[i] > amin2 ? pw[i] : amin2) - ref_db;
+        float d = db_of_power(power[i] > amin2 ? power[i] : amin2) - ref_db;
         db[i] = d > floor_db ? d : floor_db;
     }
+}
+
+/* the floor is relative to every frame, the dropped last one included */
+int a2m_cqt_db(a2m_cqt *c, const float *x, size_t n, float *db) {
+    size_t all;
+    int rc = compute_magnitude(c, x, n, &all);
+    if (rc) return rc;
+    a2m_cqt_power_db(c->p, c->power, all, a2m_cqt_n_frames(c, n), db);
     return A2M_OK;
 }
