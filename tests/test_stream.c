@@ -104,16 +104,17 @@ int main(void) {
     a2m_model *m;
     CHECK(a2m_model_load(model_path, NULL, &m) == A2M_OK, "default model: %s", a2m_errmsg());
 
-    /* synthetic: notes rendered by the synthesizer, 11 s (not a whole number of windows) */
-    a2m_note mel[] = {{0.3, 1.2, 48, 100, 0}, {1.5, 2.4, 52, 100, 0}, {2.9, 3.5, 55, 100, 0}, {4.0, 5.1, 52, 100, 0},
-                      {5.6, 6.0, 48, 100, 0}, {6.5, 8.2, 55, 100, 0}, {8.6, 9.4, 48, 100, 0}, {9.9, 10.6, 52, 100, 0}};
+    /* synthetic: notes rendered by the synthesizer, 21 s (not a whole number of windows): a melody and its repeat */
+    a2m_note mel[16] = {{0.3, 1.2, 48, 100, 0}, {1.5, 2.4, 52, 100, 0}, {2.9, 3.5, 55, 100, 0}, {4.0, 5.1, 52, 100, 0},
+                        {5.6, 6.0, 48, 100, 0}, {6.5, 8.2, 55, 100, 0}, {8.6, 9.4, 48, 100, 0}, {9.9, 10.6, 52, 100, 0}};
+    for (int i = 0; i < 8; i++) mel[8 + i] = mel[i], mel[8 + i].onset += 10, mel[8 + i].offset += 10;
     a2m_synth_params sp = a2m_synth_default_params();
-    sp.duration_s = 11.03;
+    sp.duration_s = 21.03;
     float *x;
     size_t n;
     CHECK(a2m_synth_render(mel, sizeof mel / sizeof *mel, sp, &x, &n) == A2M_OK, "synth");
     size_t pieces[] = {1, 97, 4096, 32000, 1000000};
-    for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) test_stream_equals_whole(m, x, n, pieces[i], "synth 11 s");
+    for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) test_stream_equals_whole(m, x, n, pieces[i], "synth 21 s");
     test_stream_equals_whole(m, x, 1000, 333, "1000 samples (shorter than a window)");
     free(x);
 

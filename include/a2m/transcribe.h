@@ -54,14 +54,18 @@ void a2m_transcription_free(a2m_transcription *r);
 
 /* Streaming transcription (window mode only): push samples at the model's
  * analysis rate as they arrive; each call hands out the notes decided by it
- * (valid until the next call). Windows run as soon as they are complete, and a
- * note is decided once no later sample can change it, so the notes, in order,
- * are exactly those of a2m_transcribe_samples on the whole recording.
- * keep_frames: also keep every frame's probabilities and classes and every
- * note for a2m_stream_result (memory then grows with the audio). */
+ * (valid until the next call). The CQT is computed as the audio comes (a
+ * frame is final 2.7-4 s after its time), windows run as soon as their frames
+ * exist, and a note is decided once no later sample can change it, so the
+ * notes, in order, are exactly those of a2m_transcribe_samples on the whole
+ * recording (which runs this same pass). Memory does not grow with the audio,
+ * except with keep_frames: then every frame's probabilities and classes and
+ * every note are also kept, for a2m_stream_result. */
 typedef struct a2m_stream a2m_stream;
 int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames, a2m_stream **out);
 void a2m_stream_del(a2m_stream *s);
+/* Ready for a new recording (plans and weights kept). */
+void a2m_stream_reset(a2m_stream *s);
 int a2m_stream_push(a2m_stream *s, const float *x, size_t n, const a2m_transcribed_note **notes, size_t *n_notes);
 /* End of input: runs the last (zero-padded) windows and decides the rest. */
 int a2m_stream_finish(a2m_stream *s, const a2m_transcribed_note **notes, size_t *n_notes);

@@ -1,11 +1,16 @@
-/* Streaming transcription: samples arrive in pieces, windows are run as soon
- * as they are complete, and a note is handed out as soon as nothing that can
- * still arrive can change it. The result equals a2m_transcribe_samples on
- * the whole recording in window mode, note for note and bit for bit:
- *  - windows are the same (start k * hop, training length, zero-padded at the
- *    end), blended in the same order, so a frame's probabilities are final once
- *    the window after the last one covering it has started;
- *  - the gap/min-length rules cannot reach across a silence run of at least
+/* Windowed transcription, fed in pieces. It serves both the streaming API
+ * and a2m_transcribe_samples' window mode (which pushes the whole recording),
+ * so the two give the same notes and probabilities by construction.
+ *  - Features: one streaming CQT over the recording (a2m_cqt_stream, equal to
+ *    the one-shot transform of the whole signal), so overlapping windows share
+ *    it and window edges see the real signal around them; each window's dB
+ *    floor is relative to its own loudest frame, as each 4 s training take's
+ *    was; frames past the end of the recording are silent (zero power).
+ *  - Windows start every hop frames (the last one reaches the end), run in
+ *    batches as soon as their frames exist, and are blended with a sine taper
+ *    in window order, so a frame's probabilities are final once the window
+ *    after the last one covering it has run.
+ *  - The gap/min-length rules cannot reach across a silence run of at least
  *    max(max_gap, 1) frames (gap filling needs a shorter one; the other rules
  *    look one run to each side), so everything before such a run is decided. */
 #include <math.h>
@@ -22,13 +27,12 @@ struct a2m_stream {
     const a2m_model *m;
     a2m_transcribe_params p;
     int C, F, W, hop, hop_frames, gap, min_note, keep;
-    size_t win_samples, hop_samples;
-    a2m_cqt *cqt;
-    a2m_runner *runner;
-    float *x, *logits, *p_win, *taper; /* [W x F], [W x C], [W x C], [W] */
-    /* samples not yet behind every future window: absolute index wave_start.. */
-    float *wave, *wave_tmp;            /* [wave_cap], [win_samples] */
-    size_t wave_start, wave_n, wave_cap;
+    a2m_cqt_stream *cqt;
+    a2m_runner *runner;                /* p.batch windows */
+    float *x, *logits, *p_win, *taper; /* [batch x W x F], [batch x W x C] x 2, [W] */
+    /* power frames not yet behind every future window: absolute frame pw_start.. */
+    float *pw;                         /* [pw_cap x F] */
+    size_t pw_start, pw_n, pw_cap;
     size_t next_window;                /* index of the next window to run */
     /* blended probabilities of frames not yet final: absolute frame acc_start.. */
     float *acc, *acc_w;                /* [2W x C], [2W] */
@@ -51,50 +55,65 @@ struct a2m_stream {
 
 void a2m_stream_del(a2m_stream *s) {
     if (!s) return;
-    a2m_cqt_del(s->cqt);
+    a2m_cqt_stream_del(s->cqt);
     a2m_runner_free(s->runner);
-    free(s->x), free(s->logits), free(s->p_win), free(s->taper), free(s->wave), free(s->wave_tmp);
+    free(s->x), free(s->logits), free(s->p_win), free(s->taper), free(s->pw);
     free(s->acc), free(s->acc_w), free(s->pend_p), free(s->pend_c), free(s->work_c);
     free(s->all_p), free(s->all_c), free(s->out), free(s->all_notes);
     free(s);
+}
+
+void a2m_stream_reset(a2m_stream *s) {
+    a2m_cqt_stream_reset(s->cqt);
+    s->pw_start = s->pw_n = s->next_window = s->acc_start = 0;
+    memset(s->acc, 0, 2 * (size_t)s->W * s->C * sizeof *s->acc);
+    memset(s->acc_w, 0, 2 * (size_t)s->W * sizeof *s->acc_w);
+    s->pend_start = s->pend_n = 0;
+    free(s->all_p), free(s->all_c), free(s->all_notes);
+    s->all_p = NULL, s->all_c = NULL, s->all_notes = NULL;
+    s->all_pn = s->all_pcap = s->all_n = s->all_cap = s->all_notes_n = s->all_notes_cap = 0;
+    s->out_n = 0;
+    s->finished = 0;
+    s->total_samples = 0;
 }
 
 int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames, a2m_stream **out) {
     *out = NULL;
     if (!(p.window_s > 0)) return a2m_error(A2M_ERR_ARG, "stream: needs window mode (--window > 0)");
     if (!(p.hop_s > 0 && p.hop_s <= p.window_s)) return a2m_error(A2M_ERR_ARG, "stream: bad window hop");
+    if (p.batch <= 0 || p.batch > 256) return a2m_error(A2M_ERR_ARG, "stream: batch %d outside 1..256", p.batch);
     const a2m_model_info *in = a2m_model_get_info(m);
     a2m_stream *s = calloc(1, sizeof *s);
     if (!s) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     s->m = m, s->p = p, s->keep = keep_frames;
     s->C = in->n_classes, s->F = in->n_bins, s->hop = in->cqt.hop;
-    transcribe_window_geometry(in, p, &s->win_samples, &s->hop_samples);
-    s->hop_frames = (int)(s->hop_samples / (size_t)s->hop);
+    size_t win_samples, hop_samples;
+    transcribe_window_geometry(in, p, &win_samples, &hop_samples);
+    s->hop_frames = (int)(hop_samples / (size_t)s->hop);
     double frame_s = s->hop / in->cqt.sample_rate;
     s->gap = transcribe_frames_from_ms(p.max_gap_ms, p.max_gap_frames, frame_s);
     s->min_note = transcribe_frames_from_ms(p.min_note_ms, p.min_note_frames, frame_s);
-    int rc = a2m_cqt_new(in->cqt, s->win_samples, &s->cqt);
+    int rc = a2m_cqt_stream_new(in->cqt, &s->cqt);
     if (!rc) {
-        s->W = (int)a2m_cqt_n_frames(s->cqt, s->win_samples);
-        rc = a2m_runner_new_ex(m, 1, s->W, p.precision, &s->runner);
+        /* a window has the frames of a training-length take */
+        s->W = (int)(win_samples / (size_t)s->hop + (in->cqt.drop_last_frame ? 0 : 1));
+        if (s->W < 1) rc = a2m_error(A2M_ERR_ARG, "stream: window shorter than one frame");
     }
+    if (!rc) rc = a2m_runner_new_ex(m, p.batch, s->W, p.precision, &s->runner);
     if (!rc) {
-        size_t W = (size_t)s->W, C = (size_t)s->C;
-        s->wave_cap = 2 * s->win_samples;
+        size_t W = (size_t)s->W, C = (size_t)s->C, B = (size_t)p.batch;
         s->pend_cap = 4 * W;
-        s->x = malloc(W * s->F * sizeof *s->x);
-        s->logits = malloc(W * C * sizeof *s->logits);
-        s->p_win = malloc(W * C * sizeof *s->p_win);
+        s->x = malloc(B * W * s->F * sizeof *s->x);
+        s->logits = malloc(B * W * C * sizeof *s->logits);
+        s->p_win = malloc(B * W * C * sizeof *s->p_win);
         s->taper = malloc(W * sizeof *s->taper);
-        s->wave = malloc(s->wave_cap * sizeof *s->wave);
-        s->wave_tmp = malloc(s->win_samples * sizeof *s->wave_tmp);
         s->acc = calloc(2 * W * C, sizeof *s->acc);
         s->acc_w = calloc(2 * W, sizeof *s->acc_w);
         s->pend_p = malloc(s->pend_cap * C * sizeof *s->pend_p);
         s->pend_c = malloc(s->pend_cap * sizeof *s->pend_c);
         s->work_c = malloc(s->pend_cap * sizeof *s->work_c);
-        if (!s->x || !s->logits || !s->p_win || !s->taper || !s->wave || !s->wave_tmp || !s->acc || !s->acc_w || !s->pend_p ||
-            !s->pend_c || !s->work_c)
+        if (!s->x || !s->logits || !s->p_win || !s->taper || !s->acc || !s->acc_w || !s->pend_p || !s->pend_c ||
+            !s->work_c)
             rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
         else
             transcribe_window_taper(s->taper, s->W);
@@ -220,47 +239,68 @@ static int finalise_frames(a2m_stream *s, size_t upto) {
     return decide(s, last_barrier(s));
 }
 
-/* Runs window k over samples [k * hop, k * hop + len) (zero-padded to the window) and blends it. */
-static int run_window(a2m_stream *s, size_t k, size_t len) {
-    const a2m_model_info *in = a2m_model_get_info(s->m);
-    size_t s0 = k * s->hop_samples, C = (size_t)s->C;
-    const float *src = s->wave + (s0 - s->wave_start);
-    float *buf = s->wave_tmp;
-    memcpy(buf, src, len * sizeof *buf);
-    memset(buf + len, 0, (s->win_samples - len) * sizeof *buf);
-    int rc = transcribe_window_probs(s->cqt, s->runner, in, buf, s->win_samples, 1, s->W, s->x, s->logits, s->p_win);
-    if (rc) return rc;
-    size_t f0 = k * (size_t)s->hop_frames;
-    for (int j = 0; j < s->W; j++) {
-        size_t f = f0 + (size_t)j - s->acc_start;
-        float w = s->taper[j];
-        for (size_t c = 0; c < C; c++) s->acc[f * C + c] += w * s->p_win[(size_t)j * C + c];
-        s->acc_w[f] += w;
+/* Moves the CQT frames that are ready into pw, first dropping the frames no window to come needs. */
+static int pull_frames(a2m_stream *s) {
+    size_t F = (size_t)s->F, keep_from = s->next_window * (size_t)s->hop_frames;
+    if (keep_from > s->pw_start) {
+        size_t drop = keep_from - s->pw_start < s->pw_n ? keep_from - s->pw_start : s->pw_n;
+        memmove(s->pw, s->pw + drop * F, (s->pw_n - drop) * F * sizeof *s->pw);
+        s->pw_n -= drop, s->pw_start += drop;
     }
-    s->next_window = k + 1;
-    return A2M_OK;
+    size_t ready = a2m_cqt_stream_ready(s->cqt);
+    int rc = A2M_OK;
+    GROW(s->pw, s->pw_cap, (s->pw_n + ready) * F, rc);
+    if (!rc) s->pw_n += a2m_cqt_stream_pull(s->cqt, s->pw + s->pw_n * F, ready);
+    return rc;
+}
+
+/* Runs windows [k0, k0 + nb) in one network call and blends them in order. Frames before the next window's start are
+ * final after each; when the recording has ended (n_win > 0), its last window finalises everything up to `frames`. */
+static int run_windows(a2m_stream *s, size_t k0, int nb, size_t n_win, size_t frames) {
+    const a2m_model_info *in = a2m_model_get_info(s->m);
+    size_t W = (size_t)s->W, F = (size_t)s->F, C = (size_t)s->C, hf = (size_t)s->hop_frames;
+    for (int b = 0; b < nb; b++) {
+        const float *pw = s->pw + ((k0 + (size_t)b) * hf - s->pw_start) * F;
+        a2m_cqt_power_db(in->cqt, pw, W, W, s->x + (size_t)b * W * F);
+    }
+    transcribe_normalise(s->x, (size_t)nb * W * F, in->norm_mean, in->norm_std);
+    int rc = a2m_model_forward(s->runner, s->x, nb, (int)W, s->logits);
+    if (rc) return rc;
+    softmax_rows(s->p_win, s->logits, nb * (int)W, (int)C);
+    for (int b = 0; b < nb && !rc; b++) {
+        size_t k = k0 + (size_t)b, f0 = k * hf - s->acc_start;
+        const float *p = s->p_win + (size_t)b * W * C;
+        for (size_t j = 0; j < W; j++) {
+            float w = s->taper[j];
+            for (size_t c = 0; c < C; c++) s->acc[(f0 + j) * C + c] += w * p[j * C + c];
+            s->acc_w[f0 + j] += w;
+        }
+        s->next_window = k + 1;
+        size_t upto = n_win && k + 1 >= n_win ? frames : (k + 1) * hf;
+        if (upto > s->acc_start) rc = finalise_frames(s, upto);
+    }
+    return rc;
 }
 
 int a2m_stream_push(a2m_stream *s, const float *x, size_t n, const a2m_transcribed_note **notes, size_t *n_notes) {
     s->out_n = 0;
     *notes = NULL, *n_notes = 0;
+    if (s->finished) return a2m_error(A2M_ERR_ARG, "stream: push after finish");
+    /* in pieces of a batch of window steps: memory stays bounded whatever n is, and batches fill */
+    size_t hf = (size_t)s->hop_frames, W = (size_t)s->W, piece = (size_t)s->p.batch * hf * (size_t)s->hop;
     int rc = A2M_OK;
     while (n > 0 && !rc) {
-        size_t room = s->wave_cap - s->wave_n, take = n < room ? n : room;
-        memcpy(s->wave + s->wave_n, x, take * sizeof *x);
-        s->wave_n += take, s->total_samples += take, x += take, n -= take;
-        /* every window complete in the buffer runs now; its frames before the next window's start are final */
-        for (;;) {
-            size_t s0 = s->next_window * s->hop_samples;
-            if (s0 + s->win_samples > s->wave_start + s->wave_n) break;
-            if ((rc = run_window(s, s->next_window, s->win_samples))) break;
-            if ((rc = finalise_frames(s, s->next_window * (size_t)s->hop_frames))) break;
+        size_t take = n < piece ? n : piece;
+        rc = a2m_cqt_stream_push(s->cqt, x, take);
+        if (!rc) rc = pull_frames(s);
+        s->total_samples += take, x += take, n -= take;
+        while (!rc) { /* the windows whose frames all exist */
+            size_t have = s->pw_start + s->pw_n;
+            int nb = 0;
+            while (nb < s->p.batch && (s->next_window + (size_t)nb) * hf + W <= have) nb++;
+            if (nb == 0) break;
+            rc = run_windows(s, s->next_window, nb, 0, 0);
         }
-        /* samples before the next window's start are not needed any more */
-        size_t drop = s->next_window * s->hop_samples - s->wave_start;
-        if (drop > s->wave_n) drop = s->wave_n;
-        memmove(s->wave, s->wave + drop, (s->wave_n - drop) * sizeof *s->wave);
-        s->wave_n -= drop, s->wave_start += drop;
     }
     *notes = s->out, *n_notes = s->out_n;
     return rc;
@@ -269,20 +309,25 @@ int a2m_stream_push(a2m_stream *s, const float *x, size_t n, const a2m_transcrib
 int a2m_stream_finish(a2m_stream *s, const a2m_transcribed_note **notes, size_t *n_notes) {
     s->out_n = 0;
     *notes = NULL, *n_notes = 0;
-    const a2m_model_info *in = a2m_model_get_info(s->m);
-    size_t n = s->total_samples;
-    if (n == 0) return a2m_error(A2M_ERR_EMPTY, "stream: no samples");
-    size_t frames = n / (size_t)s->hop + (in->cqt.drop_last_frame ? 0 : 1);
+    if (s->finished) return a2m_error(A2M_ERR_ARG, "stream: already finished");
+    if (s->total_samples == 0) return a2m_error(A2M_ERR_EMPTY, "stream: no samples");
+    int rc = a2m_cqt_stream_finish(s->cqt);
+    if (!rc) rc = pull_frames(s);
+    if (rc) return rc;
+    size_t frames = s->pw_start + s->pw_n, W = (size_t)s->W, F = (size_t)s->F, hf = (size_t)s->hop_frames;
     if (frames == 0) return a2m_error(A2M_ERR_RANGE, "stream: shorter than one frame (%d samples)", s->hop);
-    /* the same windows as the whole-recording pass: the last one reaches the end */
-    size_t n_win = n <= s->win_samples ? 1 : 1 + (n - s->win_samples + s->hop_samples - 1) / s->hop_samples;
-    int rc = A2M_OK;
-    for (size_t k = s->next_window; k < n_win && !rc; k++) {
-        size_t s0 = k * s->hop_samples, len = n - s0 < s->win_samples ? n - s0 : s->win_samples;
-        rc = run_window(s, k, len);
-        /* frames past the recording's end are dropped below; the others are final after the last window */
-        size_t upto = k + 1 < n_win ? (k + 1) * (size_t)s->hop_frames : frames;
-        if (!rc && upto > s->acc_start) rc = finalise_frames(s, upto < frames ? upto : frames);
+    /* the same windows as ever: every hop frames, the last one reaching the end, silent past it */
+    size_t n_win = frames <= W ? 1 : 1 + (frames - W + hf - 1) / hf, end = (n_win - 1) * hf + W;
+    if (end > frames) {
+        size_t at = s->pw_n;
+        GROW(s->pw, s->pw_cap, (end - s->pw_start) * F, rc);
+        if (rc) return rc;
+        s->pw_n = end - s->pw_start;
+        memset(s->pw + at * F, 0, (s->pw_n - at) * F * sizeof *s->pw);
+    }
+    for (size_t k = s->next_window; k < n_win && !rc; k = s->next_window) {
+        int nb = (int)(n_win - k < (size_t)s->p.batch ? n_win - k : (size_t)s->p.batch);
+        rc = run_windows(s, k, nb, n_win, frames);
     }
     if (!rc && s->acc_start < frames) rc = finalise_frames(s, frames);
     if (!rc) rc = decide(s, s->pend_n);

@@ -1,9 +1,6 @@
-/* Windowed transcription. Each window is a training-length take: its CQT is
- * computed alone (so librosa's top_db floor is relative to the window's own
- * maximum, as it was for every 4 s training take), normalised with the
- * model's stored mean/std, and run through the network in batches. Window
- * probabilities are blended with a sine taper, so frames near a window edge,
- * where the BiLSTM lacks context, count less than frames in its middle. */
+/* Transcription of a whole recording: window mode runs the streaming pass
+ * (stream.c) over it, so a file and the same audio streamed give the same
+ * result; whole-sequence mode runs one CQT and one forward pass. */
 #include "a2m/transcribe.h"
 
 #include <math.h>
@@ -24,13 +21,7 @@ a2m_transcribe_params a2m_transcribe_default_params(void) {
 struct a2m_transcriber {
     const a2m_model *m;
     a2m_transcribe_params p;
-    a2m_cqt *cqt;          /* window-sized */
-    a2m_runner *runner;    /* batch x window frames */
-    size_t win_samples, hop_samples;
-    int win_frames;
-    float *x, *logits, *probs; /* [batch x frames x bins], [batch x frames x classes] x 2 */
-    float *wave;               /* [batch x win_samples] */
-    float *taper;              /* [win_frames] */
+    a2m_stream *stream;    /* window mode */
     /* whole-recording mode: kept between calls, grown when a longer recording comes */
     a2m_cqt *whole_cqt;
     a2m_runner *whole_runner;
@@ -40,9 +31,7 @@ struct a2m_transcriber {
 
 void a2m_transcriber_del(a2m_transcriber *t) {
     if (!t) return;
-    a2m_cqt_del(t->cqt);
-    a2m_runner_free(t->runner);
-    free(t->x), free(t->logits), free(t->probs), free(t->wave), free(t->taper);
+    a2m_stream_del(t->stream);
     a2m_cqt_del(t->whole_cqt);
     a2m_runner_free(t->whole_runner);
     free(t->whole_feat), free(t->whole_logits);
@@ -51,7 +40,6 @@ void a2m_transcriber_del(a2m_transcriber *t) {
 
 int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcriber **out) {
     *out = NULL;
-    const a2m_model_info *in = a2m_model_get_info(m);
     if (p.window_s < 0 || p.batch <= 0 || p.batch > 256 || (p.window_s > 0 && !(p.hop_s > 0 && p.hop_s <= p.window_s)))
         return a2m_error(A2M_ERR_ARG, "transcribe: bad window parameters");
     a2m_transcriber *t = calloc(1, sizeof *t);
@@ -59,24 +47,11 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
     t->m = m;
     t->p = p;
     if (p.window_s > 0) {
-        transcribe_window_geometry(in, p, &t->win_samples, &t->hop_samples);
-        int rc = a2m_cqt_new(in->cqt, t->win_samples, &t->cqt);
+        int rc = a2m_stream_new(m, p, 1, &t->stream);
         if (rc) {
             a2m_transcriber_del(t);
             return rc;
         }
-        t->win_frames = (int)a2m_cqt_n_frames(t->cqt, t->win_samples);
-        rc = a2m_runner_new_ex(m, p.batch, t->win_frames, p.precision, &t->runner);
-        t->x = malloc((size_t)p.batch * t->win_frames * in->n_bins * sizeof *t->x);
-        t->logits = malloc((size_t)p.batch * t->win_frames * in->n_classes * sizeof *t->logits);
-        t->wave = malloc((size_t)p.batch * t->win_samples * sizeof *t->wave);
-        t->probs = malloc((size_t)p.batch * t->win_frames * in->n_classes * sizeof *t->probs);
-        t->taper = malloc((size_t)t->win_frames * sizeof *t->taper);
-        if (rc || !t->x || !t->logits || !t->wave || !t->probs || !t->taper) {
-            a2m_transcriber_del(t);
-            return rc ? rc : a2m_error(A2M_ERR_NOMEM, "out of memory");
-        }
-        transcribe_window_taper(t->taper, t->win_frames);
     }
     *out = t;
     return A2M_OK;
@@ -121,40 +96,6 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
     return rc;
 }
 
-static int probs_windows(a2m_transcriber *t, const float *x, size_t n, float *probs, size_t frames) {
-    const a2m_model_info *in = a2m_model_get_info(t->m);
-    int C = in->n_classes, W = t->win_frames, hop = in->cqt.hop;
-    float *wsum = calloc(frames, sizeof *wsum);
-    if (!wsum) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    memset(probs, 0, frames * C * sizeof *probs);
-    /* window starts: every hop_samples, the last one reaching the end */
-    size_t n_win = n <= t->win_samples ? 1 : 1 + (n - t->win_samples + t->hop_samples - 1) / t->hop_samples;
-    int rc = A2M_OK;
-    for (size_t w0 = 0; w0 < n_win && !rc; w0 += (size_t)t->p.batch) {
-        int nb = (int)(n_win - w0 < (size_t)t->p.batch ? n_win - w0 : (size_t)t->p.batch);
-        for (int b = 0; b < nb; b++) {
-            size_t s0 = (w0 + b) * t->hop_samples, len = n - s0 < t->win_samples ? n - s0 : t->win_samples;
-            float *wave = t->wave + (size_t)b * t->win_samples;
-            memcpy(wave, x + s0, len * sizeof *x);
-            memset(wave + len, 0, (t->win_samples - len) * sizeof *x);
-        }
-        rc = transcribe_window_probs(t->cqt, t->runner, in, t->wave, t->win_samples, nb, W, t->x, t->logits, t->probs);
-        for (int b = 0; b < nb && !rc; b++) {
-            size_t f0 = (w0 + b) * t->hop_samples / hop;
-            const float *p = t->probs + (size_t)b * W * C;
-            for (int j = 0; j < W && f0 + j < frames; j++) {
-                float w = t->taper[j];
-                for (int c = 0; c < C; c++) probs[(f0 + j) * C + c] += w * p[(size_t)j * C + c];
-                wsum[f0 + j] += w;
-            }
-        }
-    }
-    for (size_t f = 0; f < frames && !rc; f++)
-        for (int c = 0; c < C; c++) probs[f * C + c] /= wsum[f] > 0 ? wsum[f] : 1.0f;
-    free(wsum);
-    return rc;
-}
-
 int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_transcription *out) {
     memset(out, 0, sizeof *out);
     const a2m_model_info *in = a2m_model_get_info(t->m);
@@ -162,6 +103,15 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
     if (n == 0) return a2m_error(A2M_ERR_EMPTY, "transcribe: no samples");
     size_t frames = n / (size_t)hop + (in->cqt.drop_last_frame ? 0 : 1);
     if (frames == 0) return a2m_error(A2M_ERR_RANGE, "transcribe: shorter than one frame (%d samples)", hop);
+    if (t->p.window_s > 0) {
+        a2m_stream_reset(t->stream);
+        const a2m_transcribed_note *decided;
+        size_t k;
+        int rc = a2m_stream_push(t->stream, x, n, &decided, &k);
+        if (!rc) rc = a2m_stream_finish(t->stream, &decided, &k);
+        if (!rc) rc = a2m_stream_result(t->stream, out);
+        return rc;
+    }
     out->probs = malloc(frames * C * sizeof *out->probs);
     out->classes = malloc(frames * sizeof *out->classes);
     if (!out->probs || !out->classes) {
@@ -169,7 +119,7 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
         return a2m_error(A2M_ERR_NOMEM, "out of memory");
     }
     out->n_frames = frames, out->n_classes = C, out->frame_seconds = hop / in->cqt.sample_rate;
-    int rc = t->p.window_s > 0 ? probs_windows(t, x, n, out->probs, frames) : probs_whole(t, x, n, out->probs, frames);
+    int rc = probs_whole(t, x, n, out->probs, frames);
     if (!rc) {
         for (size_t f = 0; f < frames; f++) {
             const float *q = out->probs + f * C;

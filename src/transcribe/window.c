@@ -26,17 +26,3 @@ void transcribe_normalise(float *x, size_t n, double mean, double std) {
     float mu = (float)mean, inv = (float)(1.0 / std);
     for (size_t i = 0; i < n; i++) x[i] = (x[i] - mu) * inv;
 }
-
-int transcribe_window_probs(a2m_cqt *cqt, a2m_runner *runner, const a2m_model_info *in, const float *wave,
-                            size_t win_samples, int nb, int W, float *x, float *logits, float *probs) {
-    int F = in->n_bins, C = in->n_classes;
-    for (int b = 0; b < nb; b++) {
-        int rc = a2m_cqt_db(cqt, wave + (size_t)b * win_samples, win_samples, x + (size_t)b * W * F);
-        if (rc) return rc;
-    }
-    transcribe_normalise(x, (size_t)nb * W * F, in->norm_mean, in->norm_std);
-    int rc = a2m_model_forward(runner, x, nb, W, logits);
-    if (rc) return rc;
-    softmax_rows(probs, logits, nb * W, C);
-    return 0;
-}

@@ -19,12 +19,5 @@ void transcribe_window_taper(float *taper /* [W] */, int W);
 int transcribe_frames_from_ms(double ms, int frames, double frame_s);
 /* (x - mean) / std in place, in float as training normalised. */
 void transcribe_normalise(float *x, size_t n, double mean, double std);
-/* Class probabilities of nb windows: CQT of each, normalised, one network call, softmax. */
-int transcribe_window_probs(a2m_cqt *cqt, a2m_runner *runner, const a2m_model_info *in,
-                            const float *wave,  /* [nb x win_samples] */
-                            size_t win_samples, int nb, int W,
-                            float *x,           /* scratch [nb x W x n_bins] */
-                            float *logits,      /* scratch [nb x W x n_classes] */
-                            float *probs);      /* [nb x W x n_classes] */
 
 #endif
