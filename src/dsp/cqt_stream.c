@@ -264,6 +264,7 @@ size_t a2m_cqt_stream_ready(const a2m_cqt_stream *s) {
 size_t a2m_cqt_stream_pull(a2m_cqt_stream *s, float *power, size_t max_frames) {
     size_t k = a2m_cqt_stream_ready(s), nb = (size_t)s->c->p.n_bins;
     if (k > max_frames) k = max_frames;
+    if (k == 0) return 0;
     memcpy(power, s->power + (s->n_out - s->pw_base) * nb, k * nb * sizeof *power);
     s->n_out += k;
     return k;
