@@ -104,6 +104,27 @@ int main(void) {
     p.label_smoothing = 1.0;
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "smoothing 1 refused");
 
+    /* moving average of the weights: learns, differs from the plain run, resumes exactly, d >= 1 refused */
+    p = small_params();
+    p.ema = 0.9;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK, "ema training: %s", a2m_errmsg());
+    CHECK(ra.best_val_accuracy > 0.5, "ema training learns (val accuracy %.3f)", ra.best_val_accuracy);
+    CHECK(c && memcmp(a->params, c->params, a->n_params * sizeof(float)) != 0, "the average is not the weights");
+    a2m_model_free(c);
+    unlink(ckpt);
+    p.select_by_loss = 1, p.epochs = 4;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &straight, NULL) == A2M_OK, "ema straight");
+    p.checkpoint_path = ckpt, p.epochs = 2;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "ema first half");
+    a2m_model_free(c);
+    p.epochs = 4, p.resume = 1;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "ema resumed: %s", a2m_errmsg());
+    CHECK(memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0, "resumed ema run equals the straight run");
+    a2m_model_free(c), a2m_model_free(straight);
+    p = small_params();
+    p.ema = 1.0;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "ema 1 refused");
+
     /* bad parameters */
     p = small_params();
     p.batch = 0;

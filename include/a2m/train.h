@@ -36,6 +36,9 @@ typedef struct a2m_train_params {
     int augment_shift_bins;     /* random pitch shift of each training sample, +-bins (0 = off) */
     int augment_mask_frames;    /* SpecAugment: one time mask of up to this many frames per sample (0 = off) */
     int augment_mask_bins;      /* SpecAugment: one frequency mask of up to this many bins per sample (0 = off) */
+    double ema;                 /* 0 = off; d in (0, 1): validate and keep an exponential moving average of the
+                                 * weights, w_ema = d w_ema + (1 - d) w after every step (d warmed up as
+                                 * min(d, (1 + step) / (10 + step))), instead of the weights themselves */
     double dropout;             /* 0.25: dropout probability of architectures with a dropout layer (unet) */
     const char *log_path;       /* per-epoch CSV or NULL */
     const char *checkpoint_path;/* written atomically every epoch, or NULL */

@@ -32,6 +32,7 @@ static const char *usage =
     "  --augment-shift BINS       random pitch shift per sample, +-BINS CQT bins (0 = off)\n"
     "  --augment-mask T,F         SpecAugment: a time mask of up to T frames and a band of up to F bins per sample\n"
     "  --label-smoothing X        cross-entropy towards (1 - X) on the label and X / classes on every class (0)\n"
+    "  --ema D                    validate and keep a moving average of the weights, decay D (0 = off; e.g. 0.99)\n"
     "  --concat N                 each batch element is N shuffled takes (or windows) back to back (1)\n"
     "  --threads N                threads (1)\n"
     "  --log LOG.csv              per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds\n"
@@ -113,6 +114,7 @@ int cmd_train(int argc, char **argv) {
                 return cli_usage_error(argv[0], "--augment-mask takes FRAMES,BINS (e.g. 40,24), got '%s'", v ? v : "");
         }
         NUM_OPT("--label-smoothing", cli_parse_double(argv[0], "--label-smoothing", v, 0, 0.99, &p.label_smoothing))
+        NUM_OPT("--ema", cli_parse_double(argv[0], "--ema", v, 0, 0.9999, &p.ema))
         NUM_OPT("--concat", cli_parse_int(argv[0], "--concat", v, 1, 64, &p.concat))
         NUM_OPT("--window", cli_parse_int(argv[0], "--window", v, 0, 10000000, &p.window))
         NUM_OPT("--threads", cli_parse_int(argv[0], "--threads", v, 1, 256, &p.threads))

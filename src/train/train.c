@@ -250,10 +250,11 @@ static int write_log(const char *path, const char *rows) {
     return a2m_atomic_commit(&f);
 }
 
-static int save_checkpoint(const char *path, const a2m_model *m, const float *opt, const train_state *s) {
+/* opt: grads | adam m | adam v | best | the weights' moving average (when with_ema) */
+static int save_checkpoint(const char *path, const a2m_model *m, const float *opt, int with_ema, const train_state *s) {
     int64_t n = (int64_t)m->n_params;
-    st_out_tensor t[4] = {{"params", 1, {n}, m->params}, {"adam_m", 1, {n}, opt + n},
-                          {"adam_v", 1, {n}, opt + 2 * n}, {"best", 1, {n}, opt + 3 * n}};
+    st_out_tensor t[5] = {{"params", 1, {n}, m->params}, {"adam_m", 1, {n}, opt + n},
+                          {"adam_v", 1, {n}, opt + 2 * n}, {"best", 1, {n}, opt + 3 * n}, {"ema", 1, {n}, opt + 4 * n}};
     json_t *meta = json_object();
     char b[64];
 #define META(k, fmt, v) (snprintf(b, sizeof b, fmt, v), json_object_set_new(meta, k, json_string(b)))
@@ -269,18 +270,18 @@ static int save_checkpoint(const char *path, const a2m_model *m, const float *op
     META("n_params", "%lld", (long long)n);
 #undef META
     json_object_set_new(meta, "log", json_string(s->log ? s->log : ""));
-    int rc = st_write(path, t, 4, meta);
+    int rc = st_write(path, t, with_ema ? 5 : 4, meta);
     json_decref(meta);
     return rc;
 }
 
-static int load_checkpoint(const char *path, a2m_model *m, float *opt, train_state *s) {
+static int load_checkpoint(const char *path, a2m_model *m, float *opt, int with_ema, train_state *s) {
     st_file f;
     int rc = st_read(path, &f);
     if (rc) return rc;
-    const char *names[4] = {"params", "adam_m", "adam_v", "best"};
-    float *dst[4] = {m->params, opt + m->n_params, opt + 2 * m->n_params, opt + 3 * m->n_params};
-    for (int i = 0; i < 4 && !rc; i++) {
+    const char *names[5] = {"params", "adam_m", "adam_v", "best", "ema"};
+    float *dst[5] = {m->params, opt + m->n_params, opt + 2 * m->n_params, opt + 3 * m->n_params, opt + 4 * m->n_params};
+    for (int i = 0; i < 4 + with_ema && !rc; i++) {
         const st_tensor *t = st_find(&f, names[i]);
         if (!t || t->count != m->n_params) rc = a2m_error(A2M_ERR_SHAPE, "%s: checkpoint does not fit this model", path);
         else memcpy(dst[i], t->data, t->count * sizeof(float));
@@ -310,7 +311,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     if (n_train == 0) return a2m_error(A2M_ERR_EMPTY, "training: no training takes");
     if (p.batch <= 0 || p.batch > 64 || p.epochs <= 0 || !(p.lr > 0) || p.threads <= 0 || p.window < 0 ||
         !(p.dropout >= 0 && p.dropout < 1) || p.concat < 1 || p.concat > 64 ||
-        !(p.label_smoothing >= 0 && p.label_smoothing < 1))
+        !(p.label_smoothing >= 0 && p.label_smoothing < 1) || !(p.ema >= 0 && p.ema < 1))
         return a2m_error(A2M_ERR_ARG, "training: bad parameters");
     a2m_model_info info = nn_model_default_info();
     info.n_bins = d->n_bins;
@@ -326,8 +327,11 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     if (rc) return rc;
     int C = info.n_classes;
     size_t np = m->n_params;
-    float *opt = calloc(4 * np, sizeof *opt); /* grads | adam m | adam v | best params */
+    int with_ema = p.ema > 0;
+    float *opt = calloc((4 + (size_t)with_ema) * np, sizeof *opt); /* grads | adam m | adam v | best | ema */
     float *grads = opt, *am = opt + np, *av = opt + 2 * np, *best = opt + 3 * np;
+    float *ema = with_ema ? opt + 4 * np : NULL;
+    const float *validated = with_ema ? ema : NULL; /* the weights validated and kept: the average, or the weights */
 
     /* samples: whole takes or windows of p.window frames */
     size_t n_samples = 0, cap = 0;
@@ -382,9 +386,11 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     if (!rc) {
         m->arch->init(m, m->params, p.seed);
         memcpy(best, m->params, np * sizeof *best);
+        if (ema) memcpy(ema, m->params, np * sizeof *ema);
         if (p.resume && p.checkpoint_path && a2m_path_exists(p.checkpoint_path))
-            rc = load_checkpoint(p.checkpoint_path, m, opt, &st);
+            rc = load_checkpoint(p.checkpoint_path, m, opt, with_ema, &st);
     }
+    if (!validated) validated = m->params;
     adam_params ap = adam_default_params();
     ap.weight_decay = p.weight_decay, ap.decoupled = p.adamw;
     a2m_train_epoch ep = {0};
@@ -430,6 +436,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             if (m->arch->update_buffers) m->arch->update_buffers(m, m->params, &tb.nn, nb, T);
             if (p.clip_norm > 0) clip_grad_norm(grads, np, p.clip_norm);
             optimiser_step(m, grads, am, av, ap, ++st.step);
+            if (ema) {
+                float dk = (float)fmin(p.ema, (1.0 + (double)st.step) / (10.0 + (double)st.step)), wk = 1.0f - dk;
+                for (size_t i = 0; i < np; i++) ema[i] = dk * ema[i] + wk * m->params[i];
+            }
             if (progress) {
                 ep.epoch = e + 1, ep.batch = bi + 1, ep.n_batches = n_batches, ep.train_loss = loss_sum / w_sum;
                 ep.lr = st.lr, ep.done = 0;
@@ -445,7 +455,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         double vloss = 0;
         a2m_frame_metrics fm = {0};
         if (n_val) {
-            rc = evaluate(m, m->params, d, val_idx, n_val, cw, p.focal_gamma, &vb, p.threads, &vloss, vpred, vtrue, NULL);
+            rc = evaluate(m, validated, d, val_idx, n_val, cw, p.focal_gamma, &vb, p.threads, &vloss, vpred, vtrue, NULL);
             if (!rc) rc = a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
             if (rc) break;
         }
@@ -456,7 +466,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         int better = p.select_by_loss ? metric < st.best_metric : metric > st.best_metric;
         if (better || !n_val) {
             st.best_metric = metric, st.best_epoch = e + 1, st.bad_epochs = 0;
-            memcpy(best, m->params, np * sizeof *best);
+            memcpy(best, validated, np * sizeof *best);
         } else {
             st.bad_epochs++;
         }
@@ -469,7 +479,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         else if (++st.plateau_bad > p.plateau) st.lr *= p.plateau_factor, st.plateau_bad = 0;
         st.epoch = e + 1;
         if (p.log_path && (rc = write_log(p.log_path, st.log))) break;
-        if (p.checkpoint_path && (rc = save_checkpoint(p.checkpoint_path, m, opt, &st))) break;
+        if (p.checkpoint_path && (rc = save_checkpoint(p.checkpoint_path, m, opt, with_ema, &st))) break;
         if (progress) {
             ep.epoch = e + 1, ep.train_loss = loss_sum / w_sum, ep.val_loss = vloss, ep.val_accuracy = fm.accuracy;
             ep.val_f1_macro = fm.f1_macro, ep.lr = st.lr, ep.seconds = seconds, ep.done = 1, ep.best_epoch = st.best_epoch;
@@ -489,10 +499,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
         }
         snprintf(m->info.summary, sizeof m->info.summary,
-                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins, masks %d frames %d bins, label smoothing %g%s; "
+                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins, masks %d frames %d bins, label smoothing %g, ema %g%s; "
                  "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
                  p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, p.concat,
-                 p.augment_gain_db, p.augment_shift_bins, p.augment_mask_frames, p.augment_mask_bins, p.label_smoothing, drop, st.epoch,
+                 p.augment_gain_db, p.augment_shift_bins, p.augment_mask_frames, p.augment_mask_bins, p.label_smoothing, p.ema, drop, st.epoch,
                  st.best_epoch, bl, fm.accuracy, fm.f1_macro, n_train, n_val);
         if (result) {
             result->epochs_run = st.epoch, result->best_epoch = st.best_epoch;
