@@ -32,6 +32,11 @@ int a2m_audio_read_stream(FILE *fp, const char *name, double raw_rate, double ta
  * equal a2m_audio_read_stream's for the same bytes. */
 typedef struct a2m_audio_stream a2m_audio_stream;
 int a2m_audio_stream_open(FILE *fp, const char *name, double raw_rate, double target_rate, a2m_audio_stream **out);
+/* A file read as a stream (any format libsndfile reads): the same samples as
+ * a2m_audio_read, in memory that does not grow with the file. */
+int a2m_audio_stream_open_file(const char *path, double target_rate, a2m_audio_stream **out);
+/* The checks every file reader makes first: exists, not a folder, not empty. */
+int a2m_audio_check_path(const char *path);
 /* Up to cap samples; *n == 0 means the stream has ended. An empty stream is A2M_ERR_EMPTY. */
 int a2m_audio_stream_read(a2m_audio_stream *s, float *buf, size_t cap, size_t *n);
 double a2m_audio_stream_rate(const a2m_audio_stream *s);

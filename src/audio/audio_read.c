@@ -108,12 +108,18 @@ static int read_sndfile(SNDFILE *sf, const SF_INFO *info, const char *name, doub
     return finish_audio(&b, (double)info->samplerate, target_rate, name, out);
 }
 
-int a2m_audio_read(const char *path, double target_rate, a2m_audio *out) {
-    memset(out, 0, sizeof *out);
+int a2m_audio_check_path(const char *path) {
     struct stat st;
     if (stat(path, &st) != 0) return a2m_error(A2M_ERR_IO, "%s: no such file", path);
     if (S_ISDIR(st.st_mode)) return a2m_error(A2M_ERR_IO, "%s: is a folder, not an audio file", path);
     if (st.st_size == 0) return a2m_error(A2M_ERR_EMPTY, "%s: empty file", path);
+    return A2M_OK;
+}
+
+int a2m_audio_read(const char *path, double target_rate, a2m_audio *out) {
+    memset(out, 0, sizeof *out);
+    int rc = a2m_audio_check_path(path);
+    if (rc) return rc;
     SF_INFO info;
     memset(&info, 0, sizeof info);
     SNDFILE *sf = sf_open(path, SFM_READ, &info);

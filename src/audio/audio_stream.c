@@ -41,6 +41,45 @@ void a2m_audio_stream_close(a2m_audio_stream *s) {
     free(s);
 }
 
+/* Buffers and the resampler of a stream whose input (channels, in_rate) is known. */
+static int stream_setup(a2m_audio_stream *s, double target_rate, a2m_audio_stream **out) {
+    s->out_rate = target_rate > 0 ? target_rate : s->in_rate;
+    s->frames = malloc((size_t)STREAM_CHUNK * (size_t)s->channels * sizeof *s->frames);
+    s->mono = malloc(STREAM_CHUNK * sizeof *s->mono);
+    double ratio = s->out_rate / s->in_rate;
+    s->held_cap = (size_t)(STREAM_CHUNK * ratio) + 4096;
+    s->held = malloc(s->held_cap * sizeof *s->held);
+    if (!s->frames || !s->mono || !s->held) {
+        a2m_audio_stream_close(s);
+        return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", s->name);
+    }
+    if (s->out_rate != s->in_rate) {
+        soxr_error_t err = NULL;
+        soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+        soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+        s->soxr = soxr_create(s->in_rate, s->out_rate, 1, &err, &io, &q, NULL);
+        if (err || !s->soxr) {
+            a2m_audio_stream_close(s);
+            return a2m_error(A2M_ERR_INTERNAL, "%s: soxr_create failed (%s)", s->name, err ? err : "?");
+        }
+    }
+    *out = s;
+    return A2M_OK;
+}
+
+/* The stream's format from libsndfile's header. */
+static int stream_from_sndfile(a2m_audio_stream *s, const SF_INFO *info) {
+    if (info->channels <= 0 || info->channels > 1024 || info->samplerate <= 0) {
+        int rc = a2m_error(A2M_ERR_FORMAT, "%s: bad header (%d channels, %d Hz)", s->name, info->channels,
+                           info->samplerate);
+        a2m_audio_stream_close(s);
+        return rc;
+    }
+    s->channels = info->channels;
+    s->in_rate = info->samplerate;
+    return A2M_OK;
+}
+
 int a2m_audio_stream_open(FILE *fp, const char *name, double raw_rate, double target_rate, a2m_audio_stream **out) {
     *out = NULL;
     a2m_audio_stream *s = calloc(1, sizeof *s);
@@ -59,36 +98,28 @@ int a2m_audio_stream_open(FILE *fp, const char *name, double raw_rate, double ta
             a2m_audio_stream_close(s);
             return a2m_error(A2M_ERR_FORMAT, "%s: not an audio stream (%s)", name, sf_strerror(NULL));
         }
-        if (info.channels <= 0 || info.channels > 1024 || info.samplerate <= 0) {
-            a2m_audio_stream_close(s);
-            return a2m_error(A2M_ERR_FORMAT, "%s: bad stream header (%d channels, %d Hz)", name, info.channels,
-                             info.samplerate);
-        }
-        s->channels = info.channels;
-        s->in_rate = info.samplerate;
+        int rc = stream_from_sndfile(s, &info);
+        if (rc) return rc;
     }
-    s->out_rate = target_rate > 0 ? target_rate : s->in_rate;
-    s->frames = malloc((size_t)STREAM_CHUNK * (size_t)s->channels * sizeof *s->frames);
-    s->mono = malloc(STREAM_CHUNK * sizeof *s->mono);
-    double ratio = s->out_rate / s->in_rate;
-    s->held_cap = (size_t)(STREAM_CHUNK * ratio) + 4096;
-    s->held = malloc(s->held_cap * sizeof *s->held);
-    if (!s->frames || !s->mono || !s->held) {
+    return stream_setup(s, target_rate, out);
+}
+
+int a2m_audio_stream_open_file(const char *path, double target_rate, a2m_audio_stream **out) {
+    *out = NULL;
+    int rc = a2m_audio_check_path(path);
+    if (rc) return rc;
+    a2m_audio_stream *s = calloc(1, sizeof *s);
+    if (!s) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
+    s->name = path;
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    s->sf = sf_open(path, SFM_READ, &info);
+    if (!s->sf) {
         a2m_audio_stream_close(s);
-        return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
+        return a2m_error(A2M_ERR_FORMAT, "%s: not an audio file (%s)", path, sf_strerror(NULL));
     }
-    if (s->out_rate != s->in_rate) {
-        soxr_error_t err = NULL;
-        soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
-        soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-        s->soxr = soxr_create(s->in_rate, s->out_rate, 1, &err, &io, &q, NULL);
-        if (err || !s->soxr) {
-            a2m_audio_stream_close(s);
-            return a2m_error(A2M_ERR_INTERNAL, "%s: soxr_create failed (%s)", name, err ? err : "?");
-        }
-    }
-    *out = s;
-    return A2M_OK;
+    rc = stream_from_sndfile(s, &info);
+    return rc ? rc : stream_setup(s, target_rate, out);
 }
 
 double a2m_audio_stream_rate(const a2m_audio_stream *s) { return s->out_rate; }

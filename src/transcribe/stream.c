@@ -310,12 +310,12 @@ int a2m_stream_finish(a2m_stream *s, const a2m_transcribed_note **notes, size_t 
     s->out_n = 0;
     *notes = NULL, *n_notes = 0;
     if (s->finished) return a2m_error(A2M_ERR_ARG, "stream: already finished");
-    if (s->total_samples == 0) return a2m_error(A2M_ERR_EMPTY, "stream: no samples");
+    if (s->total_samples == 0) return a2m_error(A2M_ERR_EMPTY, "transcribe: no samples");
     int rc = a2m_cqt_stream_finish(s->cqt);
     if (!rc) rc = pull_frames(s);
     if (rc) return rc;
     size_t frames = s->pw_start + s->pw_n, W = (size_t)s->W, F = (size_t)s->F, hf = (size_t)s->hop_frames;
-    if (frames == 0) return a2m_error(A2M_ERR_RANGE, "stream: shorter than one frame (%d samples)", s->hop);
+    if (frames == 0) return a2m_error(A2M_ERR_RANGE, "transcribe: shorter than one frame (%d samples)", s->hop);
     /* the same windows as ever: every hop frames, the last one reaching the end, silent past it */
     size_t n_win = frames <= W ? 1 : 1 + (frames - W + hf - 1) / hf, end = (n_win - 1) * hf + W;
     if (end > frames) {

@@ -139,8 +139,28 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
 
 int a2m_transcribe_file(a2m_transcriber *t, const char *path, a2m_transcription *out) {
     memset(out, 0, sizeof *out);
+    double rate = a2m_model_get_info(t->m)->cqt.sample_rate;
+    int rc;
+    if (t->p.window_s > 0) { /* read as a stream: memory does not grow with the file */
+        a2m_audio_stream *in;
+        if ((rc = a2m_audio_stream_open_file(path, rate, &in))) return rc;
+        enum { PIECE = 1 << 16 };
+        float *buf = malloc(PIECE * sizeof *buf);
+        rc = buf ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "out of memory");
+        a2m_stream_reset(t->stream);
+        const a2m_transcribed_note *decided;
+        size_t got, k;
+        while (!rc && !(rc = a2m_audio_stream_read(in, buf, PIECE, &got)) && got > 0)
+            rc = a2m_stream_push(t->stream, buf, got, &decided, &k);
+        a2m_audio_stream_close(in);
+        free(buf);
+        if (!rc) rc = a2m_stream_finish(t->stream, &decided, &k);
+        if (!rc) rc = a2m_stream_result(t->stream, out);
+        if (rc && rc != A2M_ERR_NOMEM && !strstr(a2m_errmsg(), path)) a2m_error_prefix(rc, path);
+        return rc;
+    }
     a2m_audio a;
-    int rc = a2m_audio_read(path, a2m_model_get_info(t->m)->cqt.sample_rate, &a);
+    rc = a2m_audio_read(path, rate, &a);
     if (rc) return rc;
     rc = a2m_transcribe_samples(t, a.samples, a.n, out);
     if (rc) a2m_error_prefix(rc, path);
