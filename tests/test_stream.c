@@ -40,6 +40,19 @@ static void test_reader(const char *wav, double rate) {
     for (size_t i = 0; i < ny && i < a.n; i++) diff += y[i] != a.samples[i];
     CHECK(diff == 0, "%s at %g Hz: %zu samples differ", wav, rate, diff);
     free(y);
+    /* the same file opened as a file stream (what window-mode transcription reads) */
+    a2m_audio_stream *fs;
+    CHECK(a2m_audio_stream_open_file(wav, rate, &fs) == A2M_OK, "open_file %s: %s", wav, a2m_errmsg());
+    size_t nf = 0, got = 0;
+    diff = 0;
+    float buf[1009];
+    while (fs && a2m_audio_stream_read(fs, buf, 1009, &got) == A2M_OK && got > 0) {
+        for (size_t i = 0; i < got; i++) diff += nf + i >= a.n || buf[i] != a.samples[nf + i];
+        nf += got;
+    }
+    CHECK(nf == a.n && diff == 0, "%s at %g Hz as a file stream: %zu samples (file %zu), %zu differ", wav, rate, nf,
+          a.n, diff);
+    a2m_audio_stream_close(fs);
     a2m_audio_free(&a);
 }
 
@@ -154,6 +167,12 @@ int main(void) {
     a2m_audio_stream *as = NULL;
     CHECK(a2m_audio_stream_open(f, "text", 0, 16000, &as) == A2M_ERR_FORMAT && !as, "text is not audio: %s", a2m_errmsg());
     fclose(f);
+    /* files opened as streams: not audio, missing, a folder */
+    CHECK(a2m_audio_stream_open_file(tmpl, 16000, &as) == A2M_ERR_FORMAT && !as &&
+              strstr(a2m_errmsg(), "not an audio file") && strstr(a2m_errmsg(), tmpl),
+          "text file: %s", a2m_errmsg());
+    CHECK(a2m_audio_stream_open_file("/nonexistent/x.wav", 16000, &as) == A2M_ERR_IO && !as, "missing file");
+    CHECK(a2m_audio_stream_open_file("/tmp", 16000, &as) == A2M_ERR_IO && !as, "folder");
     f = fopen(tmpl, "rb"); /* libsndfile read the descriptor: a fresh handle for the next case */
     CHECK(a2m_audio_stream_open(f, "raw", 16000, 16000, &as) == A2M_OK, "raw open");
     float buf[64];
