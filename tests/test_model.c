@@ -121,7 +121,39 @@ static void test_model_gradient(void) {
     a2m_model_free(gm);
 }
 
+/* PyTorch state dicts carry BatchNorm's int64 step counter: skipped; other int64 tensors are refused. */
+static void test_counter_tensor(void) {
+    static const char *cases[3][2] = {
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[8,16]}}", "ok"},
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"steps\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[8,16]}}", "unsupported"},
+        {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+         "\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[8,20]}}", "format"}};
+    for (int c = 0; c < 3; c++) {
+        size_t hl = strlen(cases[c][0]), len = 8 + hl + 16;
+        uint8_t *buf = calloc(len + 8, 1);
+        for (int i = 0; i < 8; i++) buf[i] = (uint8_t)((uint64_t)hl >> (8 * i));
+        memcpy(buf + 8, cases[c][0], hl);
+        float w[2] = {1.5f, -2.0f};
+        memcpy(buf + 8 + hl, w, sizeof w);
+        int64_t steps = 1234;
+        memcpy(buf + 8 + hl + 8, &steps, sizeof steps);
+        st_file f;
+        int rc = st_parse(buf, len, "counter", &f);
+        if (c == 0) {
+            CHECK(rc == A2M_OK && f.n == 1 && f.t[0].count == 2 && f.t[0].data[1] == -2.0f,
+                  "num_batches_tracked skipped: %s", rc ? a2m_errmsg() : "");
+            if (!rc) st_free(&f);
+        } else {
+            CHECK(rc == (c == 1 ? A2M_ERR_UNSUPPORTED : A2M_ERR_FORMAT), "%s int64 tensor refused: %d", cases[c][1], rc);
+        }
+        free(buf);
+    }
+}
+
 int main(void) {
+    test_counter_tensor();
     test_model_gradient();
     const char *shared = test_shared_dir();
     if (shared) test_seed_parity(shared);

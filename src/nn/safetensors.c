@@ -78,6 +78,17 @@ int st_parse(const uint8_t *buf, size_t len, const char *name, st_file *out) {
         }
         const char *dts = json_string_value(dt);
         size_t esize = !strcmp(dts, "F32") ? 4 : !strcmp(dts, "F64") ? 8 : (!strcmp(dts, "F16") || !strcmp(dts, "BF16")) ? 2 : 0;
+        /* PyTorch's BatchNorm step counter (int64, one value): bookkeeping a2m neither needs nor keeps */
+        size_t kl = strlen(key), sl = strlen("num_batches_tracked");
+        int counter = !strcmp(dts, "I64") && kl >= sl && !strcmp(key + kl - sl, "num_batches_tracked");
+        if (counter) {
+            json_int_t b = json_integer_value(json_array_get(off, 0)), e = json_integer_value(json_array_get(off, 1));
+            if (json_array_size(sh) != 0 || b < 0 || e != b + 8 || (uint64_t)e > data_len) {
+                rc = a2m_error(A2M_ERR_FORMAT, "%s: tensor %s is not one int64", name, key);
+                break;
+            }
+            continue;
+        }
         if (!esize) {
             rc = a2m_error(A2M_ERR_UNSUPPORTED, "%s: tensor %s has dtype %s (F32, F64, F16, BF16 are read)", name, key, dts);
             break;
