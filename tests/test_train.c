@@ -19,6 +19,37 @@ static a2m_train_params small_params(void) {
     return p;
 }
 
+/* A training option: trains, learns, changes what is learned (against `plain`); `bad` is refused. */
+static void check_option(a2m_dataset *d, size_t *tr, size_t *va, const a2m_model *plain, a2m_train_params p,
+                         a2m_train_params bad, const char *what) {
+    a2m_model *c = NULL;
+    a2m_train_result r;
+    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, &r) == A2M_OK, "%s training: %s", what, a2m_errmsg());
+    CHECK(r.best_val_accuracy > 0.5, "%s training learns (val accuracy %.3f)", what, r.best_val_accuracy);
+    CHECK(c && memcmp(plain->params, c->params, plain->n_params * sizeof(float)) != 0, "%s changes what is learned",
+          what);
+    a2m_model_free(c);
+    c = NULL;
+    CHECK(a2m_train(d, tr, 4, va, 2, bad, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "bad %s refused", what);
+}
+
+/* 2 epochs, then 2 more from the checkpoint == 4 straight (selected by loss: no early stop involved) */
+static void check_resume(a2m_dataset *d, size_t *tr, size_t *va, a2m_train_params p, const char *ckpt,
+                         const char *log, const char *what) {
+    unlink(ckpt);
+    p.select_by_loss = 1, p.epochs = 4;
+    a2m_model *straight = NULL, *c = NULL;
+    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &straight, NULL) == A2M_OK, "%s straight", what);
+    p.checkpoint_path = ckpt, p.log_path = log, p.epochs = 2;
+    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "%s first half", what);
+    a2m_model_free(c);
+    p.epochs = 4, p.resume = 1;
+    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "%s resumed: %s", what, a2m_errmsg());
+    CHECK(c && straight && memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0,
+          "%s: resumed run equals the straight run", what);
+    a2m_model_free(c), a2m_model_free(straight);
+}
+
 int main(void) {
     a2m_dataset d;
     make_dataset(&d);
@@ -38,29 +69,16 @@ int main(void) {
     CHECK(rl.best_val_accuracy >= 0.9, "25 epochs reach %.3f val accuracy", rl.best_val_accuracy);
     a2m_model_free(long_run);
 
-    /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight (no early stop involved) */
+    /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight */
     const char *ckpt = test_tmp("train.ckpt"), *log = test_tmp("train.csv");
-    unlink(ckpt);
-    p = small_params();
-    p.select_by_loss = 1;
-    p.epochs = 4;
-    a2m_model *straight;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &straight, NULL) == A2M_OK, "straight");
-    p.checkpoint_path = ckpt, p.log_path = log, p.epochs = 2;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "first half");
-    a2m_model_free(c);
-    p.epochs = 4, p.resume = 1;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "resumed: %s", a2m_errmsg());
-    CHECK(memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0, "resumed run equals the straight run");
+    check_resume(&d, tr, va, small_params(), ckpt, log, "plain");
     FILE *f = fopen(log, "r");
     int lines = 0;
     char buf[256];
     while (f && fgets(buf, sizeof buf, f)) lines++;
     if (f) fclose(f);
     CHECK(lines == 5, "log has a header and 4 epochs (%d lines)", lines);
-    a2m_model_free(c);
-    a2m_model_free(straight);
-    unlink(ckpt), unlink(log);
+    unlink(log);
 
     /* windows shorter than a take, with a padded last window */
     p = small_params();
@@ -94,36 +112,15 @@ int main(void) {
     CHECK(ra.best_val_accuracy > 0.5, "masked training learns (val accuracy %.3f)", ra.best_val_accuracy);
     a2m_model_free(c), a2m_model_free(c2);
 
-    /* label smoothing: learns, changes the weights; a target of 1 is refused */
-    p = small_params();
-    p.label_smoothing = 0.2;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK, "smoothed training: %s", a2m_errmsg());
-    CHECK(ra.best_val_accuracy > 0.5, "smoothed training learns (val accuracy %.3f)", ra.best_val_accuracy);
-    CHECK(c && memcmp(a->params, c->params, a->n_params * sizeof(float)) != 0, "smoothing changes what is learned");
-    a2m_model_free(c);
-    p.label_smoothing = 1.0;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "smoothing 1 refused");
-
-    /* moving average of the weights: learns, differs from the plain run, resumes exactly, d >= 1 refused */
-    p = small_params();
-    p.ema = 0.9;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK, "ema training: %s", a2m_errmsg());
-    CHECK(ra.best_val_accuracy > 0.5, "ema training learns (val accuracy %.3f)", ra.best_val_accuracy);
-    CHECK(c && memcmp(a->params, c->params, a->n_params * sizeof(float)) != 0, "the average is not the weights");
-    a2m_model_free(c);
+    /* label smoothing and the weights' moving average: learn, change the weights, bad values refused */
+    a2m_train_params good = small_params(), bad = small_params();
+    good.label_smoothing = 0.2, bad.label_smoothing = 1.0;
+    check_option(&d, tr, va, a, good, bad, "label smoothing");
+    good = small_params(), bad = small_params();
+    good.ema = 0.9, bad.ema = 1.0;
+    check_option(&d, tr, va, a, good, bad, "ema");
+    check_resume(&d, tr, va, good, ckpt, NULL, "ema");
     unlink(ckpt);
-    p.select_by_loss = 1, p.epochs = 4;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &straight, NULL) == A2M_OK, "ema straight");
-    p.checkpoint_path = ckpt, p.epochs = 2;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "ema first half");
-    a2m_model_free(c);
-    p.epochs = 4, p.resume = 1;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "ema resumed: %s", a2m_errmsg());
-    CHECK(memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0, "resumed ema run equals the straight run");
-    a2m_model_free(c), a2m_model_free(straight);
-    p = small_params();
-    p.ema = 1.0;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "ema 1 refused");
 
     /* bad parameters */
     p = small_params();
