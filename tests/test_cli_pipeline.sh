@@ -86,6 +86,14 @@ run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o
 expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --precision fp16
 run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" "$tmp/takes/voice_002.wav" -o "$tmp/many" --jobs 2
 [ -f "$tmp/many/voice_001.mid" ] && [ -f "$tmp/many/voice_002.mid" ] && ok || bad "many inputs"
+# a folder as input: its audio files, the outputs mirroring its tree (two x.wav in a/ and b/ stay apart)
+mkdir -p "$tmp/tree/a" "$tmp/tree/b" "$tmp/tree/empty"
+cp "$tmp/takes/voice_001.wav" "$tmp/tree/a/x.wav"; cp "$tmp/takes/voice_002.wav" "$tmp/tree/b/x.wav"
+echo "not audio" >"$tmp/tree/notes.txt"
+run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/tree" -o "$tmp/mirror" --jobs 2 --csv
+[ -f "$tmp/mirror/a/x.mid" ] && [ -f "$tmp/mirror/b/x.mid" ] && [ -f "$tmp/mirror/b/x.csv" ] && ok || bad "folder input mirrored: $(find "$tmp/mirror" -type f)"
+expect_fail 1 "would both write" "$tmp/twice" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/tree/a/x.wav" "$tmp/tree/a/x.wav" -o "$tmp/twice"
+expect_fail 1 "$tmp/tree/empty" "$tmp/none" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/tree/empty" -o "$tmp/none"
 "$bin" transcribe --model "$tmp/m.safetensors" - -o "$tmp/stdin.mid" <"$tmp/takes/voice_001.wav" >"$tmp/stdin.csv" 2>"$tmp/err.txt" && ok || bad "stdin: $(cat "$tmp/err.txt")"
 [ -f "$tmp/stdin.mid" ] && ok || bad "stdin midi"
 # streaming: notes come out while the input is still open. The producer sends the first 12 s of a

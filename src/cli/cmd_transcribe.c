@@ -2,6 +2,7 @@
 #include <libgen.h>
 #include <cblas.h>
 #include <limits.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,12 +13,15 @@
 #include "a2m/transcribe.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/inputs.h"
 #include "cli/report.h"
 
 static const char *usage =
     "usage: a2m transcribe [--model MODEL] INPUT... [-o OUT] [options]\n"
     "Audio (any format libsndfile reads, any rate, any length) -> MIDI.\n"
-    "With one input, -o is the MIDI file (default: INPUT with .mid); with several, -o is a folder.\n"
+    "With one input, -o is the MIDI file (default: INPUT with .mid). An INPUT folder stands for the audio\n"
+    "files under it; with several inputs or a folder, -o is a folder: files land at its top, folders are\n"
+    "mirrored below it (takes/a/x.wav -> OUT/a/x.mid). Two inputs that would write one output are an error.\n"
     "INPUT '-' reads audio from standard input (a WAV stream, or raw float32 with --raw-rate).\n\n"
     "options:\n"
     "  --model M            model file (default: $A2M_MODEL, else models/a2m-crnn.safetensors)\n"
@@ -267,48 +271,54 @@ int cmd_transcribe(int argc, char **argv) {
         free(inputs);
         return rc ? cli_lib_fail(rc) : 0;
     }
-    if (n_in > 1 && out && (rc = a2m_mkdirs(out))) {
+    cli_inputs ins;
+    if ((rc = cli_inputs_expand(inputs, n_in, out, &ins))) {
         a2m_model_free(m);
         free(inputs);
         return cli_lib_fail(rc);
     }
+    free(inputs);
+    n_in = ins.n;
     int failed = 0;
     cli_progress *bar = n_in > 1 ? cli_progress_new("transcribe", (size_t)n_in) : NULL;
     size_t done = 0;
+    /* one transcriber per thread, kept across its inputs (CQT plans and packed weights are made once) */
+    a2m_transcriber **per_thread = calloc((size_t)o.jobs, sizeof *per_thread);
+    if (!per_thread) n_in = 0, failed = 1, cli_fail("out of memory");
 #pragma omp parallel for num_threads(o.jobs) schedule(dynamic, 1) reduction(+ : failed)
     for (int i = 0; i < n_in; i++) {
-        a2m_transcriber *t = NULL;
+        a2m_transcriber **t = &per_thread[omp_get_thread_num()];
         a2m_transcription r;
-        int lrc = a2m_transcriber_new(m, o.tp, &t);
-        if (!lrc) lrc = a2m_transcribe_file(t, inputs[i], &r);
-        char midi[PATH_MAX + 8];
+        int lrc = *t ? A2M_OK : a2m_transcriber_new(m, o.tp, t), have = 0;
+        if (!lrc) lrc = a2m_transcribe_file(*t, ins.paths[i], &r), have = !lrc;
+        const char *midi = ins.midis[i];
+        if (!lrc) { /* the output's folder (outputs mirroring a folder tree) */
+            char dir[PATH_MAX];
+            snprintf(dir, sizeof dir, "%s", midi);
+            char *slash = strrchr(dir, '/');
+            if (slash && slash != dir) *slash = '\0', lrc = a2m_mkdirs(dir);
+        }
         if (!lrc) {
-            char stem[PATH_MAX];
-            snprintf(stem, sizeof stem, "%s", inputs[i]);
-            char *dot = strrchr(stem, '.'), *slash = strrchr(stem, '/');
-            if (dot && (!slash || dot > slash)) *dot = '\0';
-            if (n_in == 1 && out) snprintf(midi, sizeof midi, "%s", out);
-            else if (out) snprintf(midi, sizeof midi, "%s/%s.mid", out, slash ? strrchr(stem, '/') + 1 : stem);
-            else snprintf(midi, sizeof midi, "%s.mid", stem);
-            lrc = write_outputs(inputs[i], midi, &r, &o);
+            lrc = write_outputs(ins.paths[i], midi, &r, &o);
 #pragma omp critical
             {
-                if (o.print) print_notes(stdout, inputs[i], &r);
+                if (o.print) print_notes(stdout, ins.paths[i], &r);
                 if (!lrc && n_in == 1 && !o.print)
-                    fprintf(stderr, "%s: %zu notes -> %s\n", inputs[i], r.n_notes, midi);
+                    fprintf(stderr, "%s: %zu notes -> %s\n", ins.paths[i], r.n_notes, midi);
             }
-            a2m_transcription_free(&r);
         }
-        a2m_transcriber_del(t);
+        if (have) a2m_transcription_free(&r);
 #pragma omp critical
         {
             if (lrc) cli_lib_fail(lrc);
-            cli_progress_update(bar, ++done, inputs[i]);
+            cli_progress_update(bar, ++done, ins.paths[i]);
         }
         failed += lrc != 0;
     }
+    for (int j = 0; per_thread && j < o.jobs; j++) a2m_transcriber_del(per_thread[j]);
+    free(per_thread);
     if (bar) cli_progress_done(bar, NULL);
     a2m_model_free(m);
-    free(inputs);
+    cli_inputs_free(&ins);
     return failed ? 1 : 0;
 }
