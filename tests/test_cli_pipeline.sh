@@ -76,6 +76,11 @@ for c, m in zip(r["per_class"], e["per_class"]):
 assert e["per_take"] == [{"name": "voice_006", "frames": 666, "accuracy": e["accuracy"]}], e["per_take"]
 PY
 fi
+# distillation from a trained model; --distill alone is a usage error; a teacher that is not a model is named
+run "$bin" train "$tmp/ds" --split "$tmp/split.json" --epochs 2 --hidden 8 --teacher "$tmp/m.safetensors" --distill 0.7 --ema 0.9 -o "$tmp/student.safetensors"
+[ -f "$tmp/student.safetensors" ] && ok || bad "student model"
+expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --distill 0.5 -o "$tmp/st2.safetensors"
+expect_fail 1 "split.json" "$tmp/st3" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --teacher "$tmp/split.json" -o "$tmp/st3.safetensors"
 run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid" --csv --json --probs
 [ -f "$tmp/t1.mid" ] && [ -f "$tmp/t1.csv" ] && [ -f "$tmp/t1.json" ] && [ -f "$tmp/t1.probs.npy" ] && ok || bad "transcribe outputs"
 expect_fail 1 "t1.mid" "" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid"

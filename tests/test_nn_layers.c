@@ -108,24 +108,34 @@ static void test_lstm(int threads) {
 enum { XN = 5, XC = 4 };
 static float x_logits[XN * XC], x_w[XC] = {1.0f, 2.0f, 0.5f, 1.5f};
 static int64_t x_lab[XN] = {0, 3, -1, 2, 1};
-static double x_gamma, x_eps;
+static double x_gamma, x_eps, x_alpha;
+static float x_soft[XN * XC];
 static double xent_loss(void *ctx) {
-    return softmax_xent_smooth_forward_backward(NULL, x_logits, x_lab, ctx ? x_w : NULL, x_gamma, x_eps, XN, XC, NULL);
+    return softmax_xent_smooth_forward_backward(NULL, x_logits, x_lab, ctx ? x_w : NULL, x_gamma, x_eps,
+                                                x_alpha > 0 ? x_soft : NULL, x_alpha, XN, XC, NULL);
 }
 static void test_losses(void) {
     fill(x_logits, XN * XC, 2);
-    for (int variant = 0; variant < 5; variant++) {
+    for (int n = 0; n < XN; n++) { /* soft targets: a softmax of random numbers per row */
+        double s = 0;
+        for (int c = 0; c < XC; c++) s += (x_soft[n * XC + c] = expf(2 * frand()));
+        for (int c = 0; c < XC; c++) x_soft[n * XC + c] /= (float)s;
+    }
+    for (int variant = 0; variant < 7; variant++) {
         x_gamma = variant == 2 ? 2.0 : 0.0;
-        x_eps = variant >= 3 ? 0.1 : 0.0;
-        void *ctx = variant == 1 || variant == 2 || variant == 4 ? x_w : NULL;
+        x_eps = variant == 3 || variant == 4 || variant == 6 ? 0.1 : 0.0;
+        x_alpha = variant >= 5 ? 0.6 : 0.0;
+        void *ctx = variant == 1 || variant == 2 || variant == 4 || variant == 6 ? x_w : NULL;
         float dz[XN * XC];
-        softmax_xent_smooth_forward_backward(dz, x_logits, x_lab, ctx ? x_w : NULL, x_gamma, x_eps, XN, XC, NULL);
-        const char *names[] = {"xent", "weighted xent", "focal", "smoothed xent", "weighted smoothed xent"};
+        softmax_xent_smooth_forward_backward(dz, x_logits, x_lab, ctx ? x_w : NULL, x_gamma, x_eps,
+                                             x_alpha > 0 ? x_soft : NULL, x_alpha, XN, XC, NULL);
+        const char *names[] = {"xent", "weighted xent", "focal", "smoothed xent", "weighted smoothed xent",
+                               "soft-target xent", "weighted smoothed soft-target xent"};
         CHECK(gradcheck(names[variant], x_logits, dz, XN * XC, xent_loss, ctx, 1e-3, 1e-3, 100) == 0, "%s", names[variant]);
         CHECK(dz[2 * XC] == 0 && dz[2 * XC + 3] == 0, "masked row has no gradient");
     }
     /* hand value with smoothing eps: mean over rows of logsumexp - (1 - eps) z_y - eps/C sum_c z_c */
-    x_gamma = 0, x_eps = 0.1;
+    x_gamma = 0, x_eps = 0.1, x_alpha = 0;
     double sref = 0;
     for (int n = 0; n < XN; n++) {
         if (x_lab[n] < 0) continue;
@@ -135,6 +145,18 @@ static void test_losses(void) {
         sref += log(lse) - 0.9 * z[x_lab[n]] - 0.1 / XC * zs;
     }
     CHECK_NEAR(xent_loss(NULL), sref / 4, 1e-9, "smoothed cross-entropy hand value");
+    /* hand value with soft targets and alpha 1: mean over rows of logsumexp - sum_c soft_c z_c (labels only mask) */
+    x_eps = 0, x_alpha = 1.0;
+    sref = 0;
+    for (int n = 0; n < XN; n++) {
+        if (x_lab[n] < 0) continue;
+        const float *z = x_logits + n * XC;
+        double lse = 0, zs = 0;
+        for (int c = 0; c < XC; c++) lse += exp(z[c]), zs += x_soft[n * XC + c] * z[c];
+        sref += log(lse) - zs;
+    }
+    CHECK_NEAR(xent_loss(NULL), sref / 4, 1e-6, "soft-target cross-entropy hand value");
+    x_alpha = 0;
     x_eps = 0;
     /* hand value: unweighted CE = mean over unmasked rows of logsumexp - z_y */
     x_gamma = 0;

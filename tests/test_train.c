@@ -121,6 +121,15 @@ int main(void) {
     check_option(&d, tr, va, a, good, bad, "ema");
     check_resume(&d, tr, va, good, ckpt, NULL, "ema");
     unlink(ckpt);
+    /* distillation: the first model's probabilities as soft targets; a weight without targets is refused */
+    size_t all[TAKES];
+    for (size_t i = 0; i < TAKES; i++) all[i] = i;
+    float *soft = malloc(d.total_frames * (size_t)a->info.n_classes * sizeof *soft);
+    CHECK(a2m_model_predict_takes(a, &d, all, TAKES, 1, NULL, soft) == A2M_OK, "teacher probabilities");
+    good = small_params(), bad = small_params();
+    good.soft_targets = soft, good.distill = 0.5, bad.distill = 0.5;
+    check_option(&d, tr, va, a, good, bad, "distillation");
+    free(soft);
 
     /* bad parameters */
     p = small_params();

@@ -39,6 +39,9 @@ typedef struct a2m_train_params {
     double ema;                 /* 0 = off; d in (0, 1): validate and keep an exponential moving average of the
                                  * weights, w_ema = d w_ema + (1 - d) w after every step (d warmed up as
                                  * min(d, (1 + step) / (10 + step))), instead of the weights themselves */
+    const float *soft_targets;  /* distillation: target distributions of every dataset frame [total_frames x classes]
+                                 * (e.g. the mean of teacher models' probabilities), or NULL */
+    double distill;             /* weight of soft_targets in the target: (1 - w) label (smoothed) + w soft target */
     double dropout;             /* 0.25: dropout probability of architectures with a dropout layer (unet) */
     const char *log_path;       /* per-epoch CSV or NULL */
     const char *checkpoint_path;/* written atomically every epoch, or NULL */

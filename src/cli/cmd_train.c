@@ -32,6 +32,8 @@ static const char *usage =
     "  --augment-shift BINS       random pitch shift per sample, +-BINS CQT bins (0 = off)\n"
     "  --augment-mask T,F         SpecAugment: a time mask of up to T frames and a band of up to F bins per sample\n"
     "  --label-smoothing X        cross-entropy towards (1 - X) on the label and X / classes on every class (0)\n"
+    "  --teacher M1[,M2...]       distillation: also learn the mean probabilities of these trained models\n"
+    "  --distill W                weight of the teachers' probabilities in the target (0.5 with --teacher)\n"
     "  --ema D                    validate and keep a moving average of the weights, decay D (0 = off; e.g. 0.99)\n"
     "  --concat N                 each batch element is N shuffled takes (or windows) back to back (1)\n"
     "  --threads N                threads (1)\n"
@@ -64,11 +66,51 @@ static void on_progress(void *user, const a2m_train_epoch *e) {
             e->best_epoch == e->epoch ? "  *best" : "");
 }
 
+/* The mean class probabilities of the teacher models (comma-separated paths) for every frame of d. */
+static int teacher_targets(const char *list, const a2m_dataset *d, int threads, float **out) {
+    *out = NULL;
+    size_t *all = malloc((d->n_takes + 1) * sizeof *all);
+    int64_t *pred = malloc((d->total_frames + 1) * sizeof *pred);
+    float *probs = NULL, *sum = NULL;
+    int rc = all && pred ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < d->n_takes; i++) all[i] = i;
+    char paths[4096];
+    snprintf(paths, sizeof paths, "%s", list);
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(paths, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save), n++) {
+        a2m_model *t;
+        if ((rc = a2m_model_load(tok, NULL, &t))) break;
+        const a2m_model_info *ti = a2m_model_get_info(t);
+        int C = d->labels_p.n_notes + 1;
+        if (ti->n_bins != d->n_bins || ti->n_classes != C)
+            rc = a2m_error(A2M_ERR_SHAPE, "%s: teacher has %d bins and %d classes, the dataset %d and %d", tok,
+                           ti->n_bins, ti->n_classes, d->n_bins, C);
+        size_t count = d->total_frames * (size_t)C;
+        if (!rc && !sum) {
+            sum = calloc(count + 1, sizeof *sum), probs = malloc((count + 1) * sizeof *probs);
+            if (!sum || !probs) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+        }
+        if (!rc) rc = a2m_model_predict_takes(t, d, all, d->n_takes, threads, pred, probs);
+        if (rc) a2m_error_prefix(rc, tok);
+        for (size_t k = 0; !rc && k < count; k++) sum[k] += probs[k];
+        a2m_model_free(t);
+    }
+    if (!rc && n == 0) rc = a2m_error(A2M_ERR_ARG, "--teacher: no model given");
+    for (size_t k = 0; !rc && k < d->total_frames * (size_t)(d->labels_p.n_notes + 1); k++) sum[k] /= (float)n;
+    free(all), free(pred), free(probs);
+    if (rc) free(sum);
+    else *out = sum, fprintf(stderr, "a2m train: distilling from %d teacher%s\n", n, n == 1 ? "" : "s");
+    return rc;
+}
+
 #define NUM_OPT(flag, parse) \
     else if ((r = cli_opt(argc, argv, &i, flag, &v))) { if (r < 0 || !(parse)) return 2; }
 
 int cmd_train(int argc, char **argv) {
     const char *ds = NULL, *split = NULL, *out = NULL, *v, *ckpt = NULL, *train_on = "train", *val_on = "val";
+    const char *teachers = NULL;
+    int distill_set = 0;
     a2m_train_params p = a2m_train_default_params();
     int seed = 0;
     for (int i = 1; i < argc; i++) {
@@ -83,6 +125,11 @@ int cmd_train(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--train-on", &v))) { if (r < 0) return 2; train_on = v; }
         else if ((r = cli_opt(argc, argv, &i, "--val-on", &v))) { if (r < 0) return 2; val_on = v; }
         else if ((r = cli_opt(argc, argv, &i, "--checkpoint", &v))) { if (r < 0) return 2; ckpt = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--teacher", &v))) { if (r < 0) return 2; teachers = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--distill", &v))) {
+            if (r < 0 || !cli_parse_double(argv[0], "--distill", v, 0, 1, &p.distill)) return 2;
+            distill_set = 1;
+        }
         else if ((r = cli_opt(argc, argv, &i, "--loss", &v))) {
             if (r < 0) return 2;
             if (!strcmp(v, "focal")) { if (p.focal_gamma == 0) p.focal_gamma = 2; }
@@ -125,6 +172,8 @@ int cmd_train(int argc, char **argv) {
         else return cli_usage_error(argv[0], "one dataset expected");
     }
     if (!ds || !split || !out) return cli_usage_error(argv[0], "needs DATASET, --split SPLIT.json and -o MODEL");
+    if (distill_set && !teachers) return cli_usage_error(argv[0], "--distill needs --teacher");
+    if (teachers && !distill_set) p.distill = 0.5;
     p.seed = (unsigned long long)seed;
     char ckpt_default[4096];
     if (!ckpt) {
@@ -153,6 +202,13 @@ int cmd_train(int argc, char **argv) {
         free(tr);
         return cli_lib_fail(rc);
     }
+    float *soft = NULL;
+    if (teachers && (rc = teacher_targets(teachers, &d, p.threads, &soft))) {
+        a2m_dataset_free(&d);
+        free(tr), free(va);
+        return cli_lib_fail(rc);
+    }
+    p.soft_targets = soft;
     fprintf(stderr, "a2m train: %zu train takes, %zu val takes, %s hidden %d, %d threads\n", ntr, nva, p.arch, p.hidden,
             p.threads);
     progress_ctx pc = {NULL, isatty(fileno(stderr))};
@@ -168,6 +224,6 @@ int cmd_train(int argc, char **argv) {
     }
     a2m_model_free(m);
     a2m_dataset_free(&d);
-    free(tr), free(va);
+    free(tr), free(va), free(soft);
     return rc ? cli_lib_fail(rc) : 0;
 }

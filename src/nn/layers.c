@@ -273,12 +273,14 @@ void softmax_rows(float *p, const float *logits, int N, int C) {
 
 double softmax_xent_forward_backward(float *dlogits, const float *logits, const int64_t *labels, const float *class_w,
                                      double gamma, int N, int C, double *weight_sum) {
-    return softmax_xent_smooth_forward_backward(dlogits, logits, labels, class_w, gamma, 0.0, N, C, weight_sum);
+    return softmax_xent_smooth_forward_backward(dlogits, logits, labels, class_w, gamma, 0.0, NULL, 0.0, N, C,
+                                                weight_sum);
 }
 
 double softmax_xent_smooth_forward_backward(float *dlogits, const float *logits, const int64_t *labels,
-                                            const float *class_w, double gamma, double eps, int N, int C,
-                                            double *weight_sum) {
+                                            const float *class_w, double gamma, double eps, const float *soft,
+                                            double alpha, int N, int C, double *weight_sum) {
+    if (!soft) alpha = 0.0;
     double loss = 0, wsum = 0;
     for (int n = 0; n < N; n++) {
         int64_t y = labels[n];
@@ -302,11 +304,12 @@ double softmax_xent_smooth_forward_backward(float *dlogits, const float *logits,
         double p = exp(logp);
         double wy = (class_w ? class_w[y] : 1.0) / wsum;
         double dl_dp_times_p; /* p * dL/dp, so dL/dz_j = that * (delta_jy - p_j) */
-        if (gamma == 0.0 && eps > 0.0) {
-            /* smoothed target q: loss -sum q_c log p_c, gradient w (p_c - q_c) */
+        if (gamma == 0.0 && (eps > 0.0 || alpha > 0.0)) {
+            /* target q (smoothed label, mixed with the soft target): loss -sum q_c log p_c, gradient w (p_c - q_c) */
             double lsum = 0;
             for (int c = 0; c < C; c++) {
-                double q = (c == y ? 1.0 - eps : 0.0) + eps / C;
+                double q = (1.0 - alpha) * ((c == y ? 1.0 - eps : 0.0) + eps / C) +
+                           (alpha > 0.0 ? alpha * soft[(size_t)n * C + c] : 0.0);
                 lsum += q * (z[c] - m - log(s));
                 if (dz) dz[c] = (float)(wy * (exp(z[c] - m) / s - q));
             }

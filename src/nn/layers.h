@@ -92,12 +92,13 @@ double softmax_xent_forward_backward(float *dlogits,        /* [N x C] or NULL *
                                      const int64_t *labels, /* [N], < 0 = masked */
                                      const float *class_w,  /* [C] or NULL */
                                      double gamma, int N, int C, double *weight_sum);
-/* The same with label smoothing (PyTorch's label_smoothing): the target is (1 - eps) on y and eps / C on every
- * class, l_i = -sum_c q_c log p_c, dl/dz = p - q; eps = 0 is the function above. Focal loss (gamma > 0) does not
- * combine with it (eps is ignored there). */
+/* The same with label smoothing (PyTorch's label_smoothing) and, for distillation, soft targets: the target
+ * is q = (1 - alpha) ((1 - eps) on y, eps / C on every class) + alpha soft[n] (soft [N x C] rows summing to 1,
+ * or NULL with alpha 0), l_i = -sum_c q_c log p_c, dl/dz = p - q; eps = alpha = 0 is the function above. Focal
+ * loss (gamma > 0) does not combine with them (eps and soft are ignored there). */
 double softmax_xent_smooth_forward_backward(float *dlogits, const float *logits, const int64_t *labels,
-                                            const float *class_w, double gamma, double eps, int N, int C,
-                                            double *weight_sum);
+                                            const float *class_w, double gamma, double eps, const float *soft,
+                                            double alpha, int N, int C, double *weight_sum);
 void softmax_rows(float *p, const float *logits, int N, int C);
 
 /* ---- Optimisers over one flat parameter array ---- */

@@ -46,6 +46,7 @@ typedef struct sample {
 typedef struct batch_buf {
     nn_buffers nn;
     float *x, *logits, *dlogits;
+    float *soft;      /* [B x T x C] distillation targets, or NULL */
     int64_t *labels;
     int *lengths;
     int B, T;
@@ -53,10 +54,11 @@ typedef struct batch_buf {
 
 static void batch_free(batch_buf *b) {
     free(b->nn.acts), free(b->nn.scratch), free(b->x), free(b->logits), free(b->dlogits), free(b->labels), free(b->lengths);
+    free(b->soft);
     memset(b, 0, sizeof *b);
 }
 
-static int batch_alloc(batch_buf *b, const a2m_model *m, int B, int T, int with_backward) {
+static int batch_alloc(batch_buf *b, const a2m_model *m, int B, int T, int with_backward, int with_soft) {
     memset(b, 0, sizeof *b);
     size_t BT = (size_t)B * T;
     b->B = B, b->T = T;
@@ -67,7 +69,9 @@ static int batch_alloc(batch_buf *b, const a2m_model *m, int B, int T, int with_
     b->dlogits = malloc(BT * m->info.n_classes * sizeof(float));
     b->labels = malloc(BT * sizeof(int64_t));
     b->lengths = malloc((size_t)B * sizeof(int));
-    if (!b->nn.acts || (with_backward && !b->nn.scratch) || !b->x || !b->logits || !b->dlogits || !b->labels || !b->lengths) {
+    b->soft = with_soft ? malloc(BT * m->info.n_classes * sizeof(float)) : NULL;
+    if (!b->nn.acts || (with_backward && !b->nn.scratch) || !b->x || !b->logits || !b->dlogits || !b->labels || !b->lengths ||
+        (with_soft && !b->soft)) {
         batch_free(b);
         return a2m_error(A2M_ERR_NOMEM, "training: out of memory for batch %dx%d", B, T);
     }
@@ -110,8 +114,9 @@ static void mask_sample(float *x, int len, int F, int max_t, int max_f, nn_rng *
     }
 }
 
+/* soft: distillation targets of the dataset's frames [total_frames x C] (copied when the batch has room), or NULL */
 static int fill_batch_grouped(batch_buf *b, const a2m_dataset *d, const sample *s, int nb, int group, size_t n_s,
-                              double mean, double std) {
+                              double mean, double std, const float *soft, int C) {
     int T = 0, F = d->n_bins;
     for (int i = 0; i < nb; i++) {
         int len = 0;
@@ -128,6 +133,9 @@ static int fill_batch_grouped(batch_buf *b, const a2m_dataset *d, const sample *
             const int64_t *sl = d->labels + d->offsets[s[j].take] + s[j].start;
             for (size_t k = 0; k < (size_t)s[j].len * F; k++) dst[(size_t)t0 * F + k] = (src[k] - mu) * inv;
             memcpy(lab + t0, sl, (size_t)s[j].len * sizeof *lab);
+            if (soft && b->soft)
+                memcpy(b->soft + ((size_t)i * T + t0) * C, soft + (d->offsets[s[j].take] + s[j].start) * C,
+                       (size_t)s[j].len * C * sizeof *b->soft);
             t0 += s[j].len;
         }
         memset(dst + (size_t)t0 * F, 0, (size_t)(T - t0) * F * sizeof *dst);
@@ -138,7 +146,7 @@ static int fill_batch_grouped(batch_buf *b, const a2m_dataset *d, const sample *
 }
 
 static int fill_batch(batch_buf *b, const a2m_dataset *d, const sample *s, int nb, double mean, double std) {
-    return fill_batch_grouped(b, d, s, nb, 1, (size_t)nb, mean, std);
+    return fill_batch_grouped(b, d, s, nb, 1, (size_t)nb, mean, std, NULL, 0);
 }
 
 static void argmax_rows(const float *logits, int64_t *pred, size_t n, int C) {
@@ -193,7 +201,7 @@ int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size
     if (d->n_bins != m->info.n_bins)
         return a2m_error(A2M_ERR_SHAPE, "dataset has %d bins, the model expects %d", d->n_bins, m->info.n_bins);
     batch_buf b;
-    int rc = batch_alloc(&b, m, 8, maxT, 0);
+    int rc = batch_alloc(&b, m, 8, maxT, 0, 0);
     if (rc) return rc;
     rc = evaluate(m, m->params, d, idx, n, NULL, 0, &b, threads, NULL, pred, NULL, probs);
     batch_free(&b);
@@ -311,7 +319,8 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     if (n_train == 0) return a2m_error(A2M_ERR_EMPTY, "training: no training takes");
     if (p.batch <= 0 || p.batch > 64 || p.epochs <= 0 || !(p.lr > 0) || p.threads <= 0 || p.window < 0 ||
         !(p.dropout >= 0 && p.dropout < 1) || p.concat < 1 || p.concat > 64 ||
-        !(p.label_smoothing >= 0 && p.label_smoothing < 1) || !(p.ema >= 0 && p.ema < 1))
+        !(p.label_smoothing >= 0 && p.label_smoothing < 1) || !(p.ema >= 0 && p.ema < 1) ||
+        !(p.distill >= 0 && p.distill <= 1) || (p.distill > 0 && !p.soft_targets))
         return a2m_error(A2M_ERR_ARG, "training: bad parameters");
     a2m_model_info info = nn_model_default_info();
     info.n_bins = d->n_bins;
@@ -372,8 +381,8 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     if (canonical) memcpy(canonical, samples, n_samples * sizeof *canonical);
     batch_buf tb = {0}, vb = {0};
     if (!opt || !samples || !canonical) rc = a2m_error(A2M_ERR_NOMEM, "training: out of memory");
-    if (!rc) rc = batch_alloc(&tb, m, p.batch, maxT * p.concat, 1);
-    if (!rc && n_val) rc = batch_alloc(&vb, m, p.batch, maxV, 0);
+    if (!rc) rc = batch_alloc(&tb, m, p.batch, maxT * p.concat, 1, p.soft_targets != NULL);
+    if (!rc && n_val) rc = batch_alloc(&vb, m, p.batch, maxV, 0, 0);
     size_t n_val_frames = 0;
     for (size_t i = 0; i < n_val; i++) n_val_frames += d->offsets[val_idx[i] + 1] - d->offsets[val_idx[i]];
     int64_t *vpred = malloc((n_val_frames + 1) * sizeof *vpred), *vtrue = malloc((n_val_frames + 1) * sizeof *vtrue);
@@ -414,7 +423,8 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         for (size_t bi = 0; bi < n_batches; bi++) {
             size_t first = bi * per_batch, n_s = n_samples - first < per_batch ? n_samples - first : per_batch;
             int nb = (int)((n_s + (size_t)p.concat - 1) / (size_t)p.concat);
-            int T = fill_batch_grouped(&tb, d, samples + first, nb, p.concat, n_s, info.norm_mean, info.norm_std);
+            int T = fill_batch_grouped(&tb, d, samples + first, nb, p.concat, n_s, info.norm_mean, info.norm_std,
+                                       p.soft_targets, C);
             for (int i = 0; p.augment_gain_db > 0 || p.augment_shift_bins > 0 ? i < nb : 0; i++) {
                 double gdb = p.augment_gain_db * (2 * nn_rng_uniform(&st.rng) - 1);
                 int sh = p.augment_shift_bins ? (int)(nn_rng_next(&st.rng) % (2 * p.augment_shift_bins + 1)) - p.augment_shift_bins : 0;
@@ -429,7 +439,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             m->arch->forward(m, m->params, &tb.nn, tb.x, tb.lengths, nb, T, tb.logits, p.threads, 1);
             double ws;
             double l = softmax_xent_smooth_forward_backward(tb.dlogits, tb.logits, tb.labels, cw, p.focal_gamma,
-                                                            p.label_smoothing, nb * T, C, &ws);
+                                                            p.label_smoothing, tb.soft, p.distill, nb * T, C, &ws);
             loss_sum += l * ws, w_sum += ws;
             nn_zero(grads, np);
             m->arch->backward(m, m->params, grads, &tb.nn, tb.x, tb.lengths, tb.dlogits, nb, T, p.threads);
@@ -499,10 +509,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
         }
         snprintf(m->info.summary, sizeof m->info.summary,
-                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins, masks %d frames %d bins, label smoothing %g, ema %g%s; "
+                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins, masks %d frames %d bins, label smoothing %g, ema %g, distill %g%s; "
                  "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
                  p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, p.concat,
-                 p.augment_gain_db, p.augment_shift_bins, p.augment_mask_frames, p.augment_mask_bins, p.label_smoothing, p.ema, drop, st.epoch,
+                 p.augment_gain_db, p.augment_shift_bins, p.augment_mask_frames, p.augment_mask_bins, p.label_smoothing, p.ema, p.soft_targets ? p.distill : 0.0, drop, st.epoch,
                  st.best_epoch, bl, fm.accuracy, fm.f1_macro, n_train, n_val);
         if (result) {
             result->epochs_run = st.epoch, result->best_epoch = st.best_epoch;
