@@ -68,7 +68,7 @@ static int expand_dir(cli_inputs *r, size_t *cap, const char *dir, size_t root, 
         if (!rc && !(names[n++] = strdup(e->d_name))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     }
     closedir(dp);
-    if (!rc) qsort(names, n, sizeof *names, cmp_str);
+    if (!rc && n > 1) qsort(names, n, sizeof *names, cmp_str);
     size_t dl = strlen(dir);
     int slash = dl > 0 && dir[dl - 1] == '/';
     for (size_t i = 0; i < n && !rc; i++) {
