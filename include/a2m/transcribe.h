@@ -71,6 +71,13 @@ int a2m_stream_push(a2m_stream *s, const float *x, size_t n, const a2m_transcrib
 int a2m_stream_finish(a2m_stream *s, const a2m_transcribed_note **notes, size_t *n_notes);
 /* After finish with keep_frames: the whole transcription (moved out; free with a2m_transcription_free). */
 int a2m_stream_result(a2m_stream *s, a2m_transcription *out);
+/* A whole recording through s (reset first): every sample of in, or x[0..n) when in is NULL. on_notes (or NULL)
+ * gets the notes as they are decided; out (or NULL; needs keep_frames) gets the whole transcription. Errors of
+ * the stream (not of the reader, whose messages name their input) are prefixed with `name`. */
+typedef struct a2m_audio_stream a2m_audio_stream;
+typedef void (*a2m_notes_fn)(void *user, const a2m_transcribed_note *notes, size_t n);
+int a2m_stream_run(a2m_stream *s, a2m_audio_stream *in, const float *x, size_t n, const char *name,
+                   a2m_notes_fn on_notes, void *user, a2m_transcription *out);
 
 /* Frame classes -> notes with the gap/min-length rules (classes edited in place). */
 int a2m_frames_to_notes(int *classes, const float *probs, size_t n_frames, int n_classes, const int *class_notes,

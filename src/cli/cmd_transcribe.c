@@ -151,7 +151,8 @@ static void print_notes(FILE *out, const char *input, const a2m_transcription *r
     }
 }
 
-static void print_stream_notes(const a2m_transcribed_note *n, size_t k) {
+static void print_stream_notes(void *user, const a2m_transcribed_note *n, size_t k) {
+    (void)user;
     for (size_t i = 0; i < k; i++)
         printf("%.6f,%.6f,%d,%.4f\n", n[i].note.onset, n[i].note.offset, (int)n[i].note.pitch, n[i].confidence);
     if (k) fflush(stdout);
@@ -172,7 +173,7 @@ static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *
         a2m_transcription r;
         if (!rc) rc = a2m_transcribe_samples(t, a.samples, a.n, &r);
         if (!rc) {
-            print_stream_notes(r.notes, r.n_notes);
+            print_stream_notes(NULL, r.notes, r.n_notes);
             if (out) rc = write_outputs(name, out, &r, o);
             a2m_transcription_free(&r);
         }
@@ -184,31 +185,16 @@ static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *
         return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to overwrite)", out);
     a2m_audio_stream *in = NULL;
     a2m_stream *st = NULL;
-    enum { PIECE = 4096 };
-    float *buf = malloc(PIECE * sizeof *buf);
-    int rc = buf ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "out of memory");
-    if (!rc) rc = a2m_audio_stream_open(stdin, name, o->raw_rate, rate, &in);
+    int rc = a2m_audio_stream_open(stdin, name, o->raw_rate, rate, &in);
     if (!rc) rc = a2m_stream_new(m, o->tp, out != NULL, &st);
-    const a2m_transcribed_note *notes;
-    size_t k, got = 0;
-    while (!rc) {
-        rc = a2m_audio_stream_read(in, buf, PIECE, &got);
-        if (rc || got == 0) break;
-        rc = a2m_stream_push(st, buf, got, &notes, &k);
-        if (!rc) print_stream_notes(notes, k);
-    }
-    if (!rc) rc = a2m_stream_finish(st, &notes, &k);
-    if (!rc) print_stream_notes(notes, k);
+    a2m_transcription r;
+    if (!rc) rc = a2m_stream_run(st, in, NULL, 0, name, print_stream_notes, NULL, out ? &r : NULL);
     if (!rc && out) {
-        a2m_transcription r;
-        rc = a2m_stream_result(st, &r);
-        if (!rc) rc = write_outputs(name, out, &r, o);
+        rc = write_outputs(name, out, &r, o);
         a2m_transcription_free(&r);
     }
-    if (rc) a2m_error_prefix(rc, name);
     a2m_stream_del(st);
     a2m_audio_stream_close(in);
-    free(buf);
     return rc;
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "a2m/audio.h"
 #include "a2m/cqt.h"
 #include "a2m/error.h"
 #include "a2m/transcribe.h"
@@ -348,4 +349,33 @@ int a2m_stream_result(a2m_stream *s, a2m_transcription *out) {
     s->all_pn = s->all_pcap = s->all_n = s->all_cap = s->all_notes_n = s->all_notes_cap = 0;
     if (!out->notes) out->notes = malloc(sizeof *out->notes); /* callers may index notes[0..n) only */
     return A2M_OK;
+}
+
+int a2m_stream_run(a2m_stream *s, a2m_audio_stream *in, const float *x, size_t n, const char *name,
+                   a2m_notes_fn on_notes, void *user, a2m_transcription *out) {
+    if (out) memset(out, 0, sizeof *out);
+    a2m_stream_reset(s);
+    /* samples read per push: with someone waiting for notes a quarter second, so a note comes out soon after it is
+     * decided; otherwise a batch of window steps, so the network runs full batches */
+    size_t piece = on_notes ? 4096 : (size_t)s->p.batch * (size_t)s->hop_frames * (size_t)s->hop;
+    float *buf = in ? malloc(piece * sizeof *buf) : NULL;
+    const a2m_transcribed_note *notes;
+    size_t k = 0, got = 0;
+    int rc = in && !buf ? a2m_error(A2M_ERR_NOMEM, "out of memory") : A2M_OK, reader_failed = 0;
+    if (!in) {
+        rc = a2m_stream_push(s, x, n, &notes, &k);
+        if (!rc && on_notes) on_notes(user, notes, k);
+    }
+    while (in && !rc) {
+        if ((rc = a2m_audio_stream_read(in, buf, piece, &got))) reader_failed = 1;
+        if (rc || got == 0) break;
+        rc = a2m_stream_push(s, buf, got, &notes, &k);
+        if (!rc && on_notes) on_notes(user, notes, k);
+    }
+    if (!rc) rc = a2m_stream_finish(s, &notes, &k);
+    if (!rc && on_notes) on_notes(user, notes, k);
+    if (!rc && out) rc = a2m_stream_result(s, out);
+    free(buf);
+    if (rc && !reader_failed && name && rc != A2M_ERR_NOMEM) a2m_error_prefix(rc, name);
+    return rc;
 }

@@ -103,15 +103,7 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
     if (n == 0) return a2m_error(A2M_ERR_EMPTY, "transcribe: no samples");
     size_t frames = n / (size_t)hop + (in->cqt.drop_last_frame ? 0 : 1);
     if (frames == 0) return a2m_error(A2M_ERR_RANGE, "transcribe: shorter than one frame (%d samples)", hop);
-    if (t->p.window_s > 0) {
-        a2m_stream_reset(t->stream);
-        const a2m_transcribed_note *decided;
-        size_t k;
-        int rc = a2m_stream_push(t->stream, x, n, &decided, &k);
-        if (!rc) rc = a2m_stream_finish(t->stream, &decided, &k);
-        if (!rc) rc = a2m_stream_result(t->stream, out);
-        return rc;
-    }
+    if (t->p.window_s > 0) return a2m_stream_run(t->stream, NULL, x, n, NULL, NULL, NULL, out);
     out->probs = malloc(frames * C * sizeof *out->probs);
     out->classes = malloc(frames * sizeof *out->classes);
     if (!out->probs || !out->classes) {
@@ -144,19 +136,8 @@ int a2m_transcribe_file(a2m_transcriber *t, const char *path, a2m_transcription 
     if (t->p.window_s > 0) { /* read as a stream: memory does not grow with the file */
         a2m_audio_stream *in;
         if ((rc = a2m_audio_stream_open_file(path, rate, &in))) return rc;
-        enum { PIECE = 1 << 16 };
-        float *buf = malloc(PIECE * sizeof *buf);
-        rc = buf ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "out of memory");
-        a2m_stream_reset(t->stream);
-        const a2m_transcribed_note *decided;
-        size_t got, k;
-        while (!rc && !(rc = a2m_audio_stream_read(in, buf, PIECE, &got)) && got > 0)
-            rc = a2m_stream_push(t->stream, buf, got, &decided, &k);
+        rc = a2m_stream_run(t->stream, in, NULL, 0, path, NULL, NULL, out);
         a2m_audio_stream_close(in);
-        free(buf);
-        if (!rc) rc = a2m_stream_finish(t->stream, &decided, &k);
-        if (!rc) rc = a2m_stream_result(t->stream, out);
-        if (rc && rc != A2M_ERR_NOMEM && !strstr(a2m_errmsg(), path)) a2m_error_prefix(rc, path);
         return rc;
     }
     a2m_audio a;
