@@ -80,6 +80,10 @@ fi
 run "$bin" train "$tmp/ds" --split "$tmp/split.json" --epochs 2 --hidden 8 --teacher "$tmp/m.safetensors" --distill 0.7 --ema 0.9 -o "$tmp/student.safetensors"
 [ -f "$tmp/student.safetensors" ] && ok || bad "student model"
 expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --distill 0.5 -o "$tmp/st2.safetensors"
+expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --teacher "$tmp/m.safetensors" --distill 2 -o "$tmp/st2.safetensors"
+expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --ema 1.5 -o "$tmp/st2.safetensors"
+run "$bin" synth --notes "60:0-0.003" --duration 0.004 -o "$tmp/short.wav"   # 64 samples: less than one frame
+expect_fail 1 "short.wav" "$tmp/short.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/short.wav" -o "$tmp/short.mid"
 expect_fail 1 "split.json" "$tmp/st3" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --teacher "$tmp/split.json" -o "$tmp/st3.safetensors"
 run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid" --csv --json --probs
 [ -f "$tmp/t1.mid" ] && [ -f "$tmp/t1.csv" ] && [ -f "$tmp/t1.json" ] && [ -f "$tmp/t1.probs.npy" ] && ok || bad "transcribe outputs"

@@ -141,6 +141,14 @@ int main(void) {
     const a2m_transcribed_note *got;
     size_t k;
     CHECK(a2m_stream_finish(s, &got, &k) == A2M_ERR_EMPTY, "finish without samples is an error");
+    float quiet[2000] = {0};
+    CHECK(a2m_stream_push(s, quiet, 2000, &got, &k) == A2M_OK && a2m_stream_finish(s, &got, &k) == A2M_OK,
+          "a short silent stream finishes");
+    CHECK(a2m_stream_push(s, quiet, 10, &got, &k) == A2M_ERR_ARG, "push after finish refused");
+    CHECK(a2m_stream_finish(s, &got, &k) == A2M_ERR_ARG, "second finish refused");
+    a2m_stream_reset(s);
+    CHECK(a2m_stream_push(s, quiet, 50, &got, &k) == A2M_OK && a2m_stream_finish(s, &got, &k) == A2M_ERR_RANGE,
+          "after a reset, 50 samples are shorter than one frame: %s", a2m_errmsg());
     a2m_stream_del(s);
     a2m_stream_del(NULL);
 

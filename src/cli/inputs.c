@@ -16,7 +16,7 @@
 
 static int is_audio_name(const char *name) {
     static const char *ext[] = {".wav", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aifc", ".au",
-                                ".snd", ".caf", ".w64", ".rf64", ".mp3", ".wv", ".voc", ".sf", ".mat"};
+                                ".snd", ".caf", ".w64", ".rf64", ".mp3", ".wv", ".voc"};
     const char *dot = strrchr(name, '.');
     if (!dot || name[0] == '.') return 0;
     for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
