@@ -38,20 +38,22 @@ expect_fail 2 "" "$tmp/u.wav" -- "$bin" synth --notes "60:0-1,x" -o "$tmp/u.wav"
 expect_fail 2 "" "$tmp/u.wav" -- "$bin" synth --notes "60:0-1" --sr 10 -o "$tmp/u.wav"
 
 # --- bad inputs ---
+# a valid MIDI made here, so these checks run without ../shared too
+"$bin" synth --notes "60:0.5-1.5,64:2-3" -o "$tmp/good.wav" --write-midi "$tmp/good.mid" >/dev/null || bad "synth good.mid"
 printf 'not a midi file\n' >"$tmp/text.mid"
 : >"$tmp/empty.mid"
 mkdir "$tmp/folder.mid"
-head -c 40 "$shared/data/seed/audio/midi_001.mid" >"$tmp/truncated.mid" 2>/dev/null
+head -c 40 "$tmp/good.mid" >"$tmp/truncated.mid"
 printf 'MThd\0\0\0\6\0\0\0\1\xe7\x28MTrk\0\0\0\4\0\xff\x2f\0' >"$tmp/smpte.mid"
 printf 'hello' >"$tmp/text.wav"
 for f in missing.mid text.mid empty.mid folder.mid truncated.mid smpte.mid; do
   expect_fail 1 "$tmp/$f" "$tmp/o_$f.npy" -- "$bin" labels "$tmp/$f" -o "$tmp/o_$f.npy"
   expect_fail 1 "$tmp/$f" "$tmp/o_$f.wav" -- "$bin" synth "$tmp/$f" -o "$tmp/o_$f.wav"
 done
-expect_fail 1 "$tmp/text.wav" "$tmp/o_a.npy" -- "$bin" labels "$shared/data/seed/audio/midi_001.mid" --audio "$tmp/text.wav" -o "$tmp/o_a.npy"
-expect_fail 1 "$tmp/missing.wav" "$tmp/o_b.npy" -- "$bin" labels "$shared/data/seed/audio/midi_001.mid" --audio "$tmp/missing.wav" -o "$tmp/o_b.npy"
+expect_fail 1 "$tmp/text.wav" "$tmp/o_a.npy" -- "$bin" labels "$tmp/good.mid" --audio "$tmp/text.wav" -o "$tmp/o_a.npy"
+expect_fail 1 "$tmp/missing.wav" "$tmp/o_b.npy" -- "$bin" labels "$tmp/good.mid" --audio "$tmp/missing.wav" -o "$tmp/o_b.npy"
 # output onto a folder; MIDI output onto a folder leaves no WAV either
-expect_fail 1 "$tmp/folder.mid" "" -- "$bin" labels "$shared/data/seed/audio/midi_001.mid" -o "$tmp/folder.mid"
+expect_fail 1 "$tmp/folder.mid" "" -- "$bin" labels "$tmp/good.mid" -o "$tmp/folder.mid"
 expect_fail 1 "$tmp/folder.mid" "$tmp/both.wav" -- "$bin" synth --notes "60:0-1" -o "$tmp/both.wav" --write-midi "$tmp/folder.mid"
 expect_fail 1 "$tmp/folder.mid" "" -- "$bin" synth --notes "60:0-1" -o "$tmp/folder.mid"
 printf '0,4000,60\n' >"$tmp/long.csv"
