@@ -60,7 +60,14 @@ typedef struct a2m_label_params {
     int n_notes;          /* 3: classes 1..n_notes; 0 is silence */
     int notes[A2M_MAX_CLASSES - 1]; /* {60, 64, 67} */
     int transpose;        /* semitones added to MIDI pitches before the class lookup */
+    int onset_frames;     /* 0: none; N > 0: one more class, n_notes + 1 ("onset"), on the first N frames of
+                           * every mapped note (an onset target for note segmentation: a repeated pitch
+                           * or a legato step starts a new note) */
 } a2m_label_params;
+/* Classes of a label map: silence, the notes, and the onset class when onset_frames > 0. */
+int a2m_label_n_classes(const a2m_label_params *p);
+/* class_notes value of the onset class in models (silence is -1) */
+#define A2M_CLASS_ONSET (-2)
 a2m_label_params a2m_label_default_params(void);
 /* Class of each of n_frames frames: frame of time t is floor(t*sr/hop); later
  * notes overwrite earlier ones; frames clamped to [0, n_frames). Notes whose

@@ -34,6 +34,9 @@ typedef struct a2m_train_params {
     double clip_norm;           /* 0 = no clipping */
     double augment_gain_db;     /* random loudness change of each training sample, +-dB (0 = off) */
     int augment_shift_bins;     /* random pitch shift of each training sample, +-bins (0 = off) */
+    int augment_transpose;      /* random transposition of each training sample by up to +-this many semitones,
+                                 * labels moved with it (needs consecutive semitone classes; the shift is drawn
+                                 * among those that keep every labelled note inside the class range) */
     int augment_mask_frames;    /* SpecAugment: one time mask of up to this many frames per sample (0 = off) */
     int augment_mask_bins;      /* SpecAugment: one frequency mask of up to this many bins per sample (0 = off) */
     double ema;                 /* 0 = off; d in (0, 1): validate and keep an exponential moving average of the

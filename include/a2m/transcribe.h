@@ -21,6 +21,8 @@ typedef struct a2m_transcribe_params {
     int max_gap_frames;  /* 5 (the original's default), used when max_gap_ms < 0 */
     int min_note_frames; /* 10 */
     a2m_precision precision; /* A2M_PRECISION_FP32 (exact); BF16 is faster on CPUs with avx512_bf16 */
+    double onset_threshold;  /* 0.3: models with an onset class split notes where p(onset) peaks above this */
+    double min_voicing;      /* 0.6: models with an onset class drop notes whose mean p(sung) is below this */
 } a2m_transcribe_params;
 a2m_transcribe_params a2m_transcribe_default_params(void);
 
@@ -79,9 +81,21 @@ typedef void (*a2m_notes_fn)(void *user, const a2m_transcribed_note *notes, size
 int a2m_stream_run(a2m_stream *s, a2m_audio_stream *in, const float *x, size_t n, const char *name,
                    a2m_notes_fn on_notes, void *user, a2m_transcription *out);
 
-/* Frame classes -> notes with the gap/min-length rules (classes edited in place). */
+/* The rules that turn frame classes into notes. */
+typedef struct a2m_note_rules {
+    int max_gap;            /* silence runs shorter than this between two runs of one note are filled (frames) */
+    int min_note;           /* shorter notes are dropped; shorter runs of another note inside a note absorbed */
+    double onset_threshold; /* models with an onset class: a note is split where p(onset) peaks at or above this,
+                             * min_note frames from either end (a repeated pitch, a legato step) */
+    double min_voicing;     /* models with an onset class: notes whose mean 1 - p(silence) is below this are
+                             * dropped (noise, hum: frames the model is unsure are sung) */
+} a2m_note_rules;
+/* The rules of transcription parameters p at frame_seconds per frame. */
+a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_seconds);
+
+/* Frame classes -> notes with the rules (classes edited in place). probs [n_frames x n_classes] or NULL. */
 int a2m_frames_to_notes(int *classes, const float *probs, size_t n_frames, int n_classes, const int *class_notes,
-                        double frame_seconds, int max_gap, int min_note, a2m_transcribed_note **notes, size_t *n_notes);
+                        double frame_seconds, a2m_note_rules rules, a2m_transcribed_note **notes, size_t *n_notes);
 
 #ifdef __cplusplus
 }

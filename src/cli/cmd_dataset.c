@@ -6,16 +6,24 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 
-/* "60,64,67" -> notes; returns count or -1 */
+/* "60,64,67" or ranges "36-84" (both ends included), mixed: "36-40,60" -> notes; returns count or -1 */
 int cli_parse_note_list(const char *s, int *notes, int max) {
     int n = 0;
     const char *p = s;
     while (*p) {
         char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 0 || v > 127 || n == max) return -1;
-        notes[n++] = (int)v;
+        long v = strtol(p, &end, 10), last = v;
+        if (end == p || v < 0 || v > 127) return -1;
         p = end;
+        if (*p == '-') {
+            last = strtol(p + 1, &end, 10);
+            if (end == p + 1 || last < v || last > 127) return -1;
+            p = end;
+        }
+        for (long k = v; k <= last; k++) {
+            if (n == max) return -1;
+            notes[n++] = (int)k;
+        }
         if (*p == ',') p++;
         else if (*p) return -1;
     }
@@ -28,7 +36,9 @@ static const char *usage =
     "frame labels, one global mean/std, and writes the dataset folder DATASET\n"
     "(index.json + features.npy + labels.npy).\n\n"
     "options:\n"
-    "  --notes LIST          MIDI notes of classes 1.. (default 60,64,67; 0 is silence)\n"
+    "  --notes LIST          MIDI notes of classes 1.. (default 60,64,67; ranges: 36-84; 0 is silence)\n"
+    "  --onset-frames N      one more class, \"onset\", on the first N frames of every note (default 0 = none;\n"
+    "                        the any-pitch model uses 3)\n"
     "  --transpose N         semitones added to the MIDI before the class lookup (default 0)\n"
     "  --take-seconds S      every take cut/padded to S seconds (default 4; 0 = keep lengths)\n"
     "  --expect-frames N     frames each take must have (default 666; 0 = no check)\n";
@@ -51,6 +61,8 @@ int cmd_dataset(int argc, char **argv) {
             if (p.labels.n_notes < 0) return cli_usage_error(argv[0], "--notes expects MIDI numbers like 60,64,67");
         } else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) {
             if (r < 0 || !cli_parse_int(argv[0], "--transpose", v, -48, 48, &p.labels.transpose)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--onset-frames", &v))) {
+            if (r < 0 || !cli_parse_int(argv[0], "--onset-frames", v, 0, 100, &p.labels.onset_frames)) return 2;
         } else if ((r = cli_opt(argc, argv, &i, "--take-seconds", &v))) {
             if (r < 0 || !cli_parse_double(argv[0], "--take-seconds", v, 0, 3600, &p.take_seconds)) return 2;
         } else if ((r = cli_opt(argc, argv, &i, "--expect-frames", &v))) {
@@ -64,6 +76,8 @@ int cmd_dataset(int argc, char **argv) {
         }
     }
     if (!dir || !out) return cli_usage_error(argv[0], "needs DIR and -o DATASET");
+    if (p.labels.onset_frames > 0 && p.labels.n_notes > A2M_MAX_CLASSES - 2)
+        return cli_usage_error(argv[0], "--onset-frames needs one class more: at most %d notes", A2M_MAX_CLASSES - 2);
     p.expect_frames = (size_t)expect;
     if (p.take_seconds == 0) p.expect_frames = 0;
     a2m_dataset d;
@@ -86,7 +100,7 @@ int cmd_dataset(int argc, char **argv) {
     printf("%s: %zu takes, %zu frames x %d bins, mean %.4f dB, std %.4f dB\n", out, d.n_takes, d.total_frames, d.n_bins,
            d.mean, d.std);
     printf("class counts:");
-    for (int k = 0; k <= d.labels_p.n_notes; k++) printf(" %d=%lld", k, (long long)d.class_counts[k]);
+    for (int k = 0; k < a2m_label_n_classes(&d.labels_p); k++) printf(" %d=%lld", k, (long long)d.class_counts[k]);
     printf("\n");
     a2m_dataset_free(&d);
     return 0;

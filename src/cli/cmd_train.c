@@ -30,6 +30,8 @@ static const char *usage =
     "  --window FRAMES            train on windows of this many frames (0 = whole takes)\n"
     "  --augment-gain DB          random loudness change per sample, +-DB (0 = off)\n"
     "  --augment-shift BINS       random pitch shift per sample, +-BINS CQT bins (0 = off)\n"
+    "  --augment-transpose N      random transposition per sample, +-N semitones, labels moved (0 = off;\n"
+    "                             needs consecutive semitone classes, e.g. a dataset made with --notes 36-84)\n"
     "  --augment-mask T,F         SpecAugment: a time mask of up to T frames and a band of up to F bins per sample\n"
     "  --label-smoothing X        cross-entropy towards (1 - X) on the label and X / classes on every class (0)\n"
     "  --teacher M1[,M2...]       distillation: also learn the mean probabilities of these trained models\n"
@@ -155,6 +157,7 @@ int cmd_train(int argc, char **argv) {
         NUM_OPT("--clip", cli_parse_double(argv[0], "--clip", v, 0, 1e6, &p.clip_norm))
         NUM_OPT("--augment-gain", cli_parse_double(argv[0], "--augment-gain", v, 0, 60, &p.augment_gain_db))
         NUM_OPT("--augment-shift", cli_parse_int(argv[0], "--augment-shift", v, 0, 12, &p.augment_shift_bins))
+        NUM_OPT("--augment-transpose", cli_parse_int(argv[0], "--augment-transpose", v, 0, 48, &p.augment_transpose))
         else if ((r = cli_opt(argc, argv, &i, "--augment-mask", &v))) {
             if (r < 0 || sscanf(v, "%d,%d", &p.augment_mask_frames, &p.augment_mask_bins) != 2 ||
                 p.augment_mask_frames < 0 || p.augment_mask_bins < 0 || p.augment_mask_frames > 100000 || p.augment_mask_bins > 10000)

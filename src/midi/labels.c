@@ -21,6 +21,8 @@ a2m_label_params a2m_label_default_params(void) {
     return p;
 }
 
+int a2m_label_n_classes(const a2m_label_params *p) { return p->n_notes + 1 + (p->onset_frames > 0); }
+
 /* Class of a MIDI pitch (1..n_notes), 0 if it is not in the map. */
 static int class_of(double pitch, const a2m_label_params *p) {
     for (int k = 0; k < p->n_notes; k++)
@@ -36,10 +38,22 @@ static size_t frame_clamped(double position, size_t n_frames) {
     return (size_t)f;
 }
 
+/* The onset class on the first onset_frames frames of every mapped note (after all pitches are painted, so a
+ * legato note's onset is not overwritten by the note before it). */
+static void paint_onsets(const a2m_note *notes, size_t n, const a2m_label_params *p, int64_t *labels, size_t n_frames) {
+    for (size_t i = 0; i < n; i++) {
+        if (!class_of(notes[i].pitch + p->transpose, p)) continue;
+        size_t start = frame_clamped(notes[i].onset * p->sample_rate / p->hop, n_frames);
+        size_t end = frame_clamped(notes[i].offset * p->sample_rate / p->hop, n_frames);
+        for (size_t f = start; f < end && f < start + (size_t)p->onset_frames; f++) labels[f] = p->n_notes + 1;
+    }
+}
+
 int a2m_labels_from_notes(const a2m_note *notes, size_t n, a2m_label_params p, int64_t *labels, size_t n_frames,
                           size_t *n_unmapped) {
     if (n_unmapped) *n_unmapped = 0;
-    if (!(p.sample_rate > 0) || p.hop <= 0 || p.n_notes < 0 || p.n_notes > A2M_MAX_CLASSES - 1)
+    if (!(p.sample_rate > 0) || p.hop <= 0 || p.n_notes < 0 || p.n_notes > A2M_MAX_CLASSES - 1 - (p.onset_frames > 0) ||
+        p.onset_frames < 0 || p.onset_frames > 1000)
         return a2m_error(A2M_ERR_ARG, "labels: bad parameters (sr %g, hop %d, %d notes)", p.sample_rate, p.hop,
                          p.n_notes);
     memset(labels, 0, n_frames * sizeof *labels);
@@ -54,5 +68,6 @@ int a2m_labels_from_notes(const a2m_note *notes, size_t n, a2m_label_params p, i
         size_t end = frame_clamped(notes[i].offset * p.sample_rate / p.hop, n_frames);
         for (size_t f = start; f < end; f++) labels[f] = cls;
     }
+    if (p.onset_frames > 0) paint_onsets(notes, n, &p, labels, n_frames);
     return A2M_OK;
 }

@@ -96,6 +96,28 @@ static void augment(float *x, int len, int F, double gain_db, int shift) {
     }
 }
 
+/* Pitch classes 1..n_notes of a label map, when they are consecutive semitones (else 0): what transposition needs. */
+static int semitone_classes(const a2m_label_params *lp) {
+    for (int k = 1; k < lp->n_notes; k++)
+        if (lp->notes[k] != lp->notes[k - 1] + 1) return 0;
+    return lp->n_notes;
+}
+
+/* Draws a transposition in [-max, max] semitones that keeps the pitch labels of one sample inside 1..n_pitch,
+ * moves them, and returns it (0 when none fits). Silence, onset and padding labels stay. */
+static int transpose_labels(int64_t *lab, int len, int n_pitch, int max, nn_rng *rng) {
+    int64_t lo = n_pitch + 1, hi = 0;
+    for (int t = 0; t < len; t++)
+        if (lab[t] >= 1 && lab[t] <= n_pitch) lo = lab[t] < lo ? lab[t] : lo, hi = lab[t] > hi ? lab[t] : hi;
+    int down = hi ? (int)(1 - lo) : -max, up = hi ? (int)(n_pitch - hi) : max; /* allowed range */
+    down = down < -max ? -max : down, up = up > max ? max : up;
+    if (up < down) return 0;
+    int s = down + (int)(nn_rng_next(rng) % (unsigned long long)(up - down + 1));
+    for (int t = 0; t < len && s; t++)
+        if (lab[t] >= 1 && lab[t] <= n_pitch) lab[t] += s;
+    return s;
+}
+
 /* Fills x (normalised, zero padded), labels (-1 on padding) and lengths from nb batch elements, element i
  * being samples s[i*group .. i*group+group) back to back (the last element may have fewer: n_s in all);
  * returns the T used. */
@@ -324,10 +346,15 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         return a2m_error(A2M_ERR_ARG, "training: bad parameters");
     a2m_model_info info = nn_model_default_info();
     info.n_bins = d->n_bins;
-    info.n_classes = d->labels_p.n_notes + 1;
+    info.n_classes = a2m_label_n_classes(&d->labels_p);
     info.hidden = p.hidden;
     info.class_notes[0] = -1;
     for (int k = 0; k < d->labels_p.n_notes; k++) info.class_notes[k + 1] = d->labels_p.notes[k];
+    if (d->labels_p.onset_frames > 0) info.class_notes[d->labels_p.n_notes + 1] = A2M_CLASS_ONSET;
+    int n_pitch = semitone_classes(&d->labels_p), bins_per_semitone = d->cqt.bins_per_octave / 12;
+    if (p.augment_transpose > 0 && (!n_pitch || d->cqt.bins_per_octave % 12))
+        return a2m_error(A2M_ERR_ARG, "training: --augment-transpose needs classes of consecutive semitones "
+                                      "(e.g. --notes 36-84) and a CQT with a multiple of 12 bins per octave");
     info.transpose = d->labels_p.transpose;
     info.cqt = d->cqt;
     info.norm_mean = d->mean, info.norm_std = d->std;
@@ -425,9 +452,13 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             int nb = (int)((n_s + (size_t)p.concat - 1) / (size_t)p.concat);
             int T = fill_batch_grouped(&tb, d, samples + first, nb, p.concat, n_s, info.norm_mean, info.norm_std,
                                        p.soft_targets, C);
-            for (int i = 0; p.augment_gain_db > 0 || p.augment_shift_bins > 0 ? i < nb : 0; i++) {
+            for (int i = 0; p.augment_gain_db > 0 || p.augment_shift_bins > 0 || p.augment_transpose > 0 ? i < nb : 0; i++) {
                 double gdb = p.augment_gain_db * (2 * nn_rng_uniform(&st.rng) - 1);
                 int sh = p.augment_shift_bins ? (int)(nn_rng_next(&st.rng) % (2 * p.augment_shift_bins + 1)) - p.augment_shift_bins : 0;
+                if (p.augment_transpose > 0)
+                    sh += bins_per_semitone * transpose_labels(tb.labels + (size_t)i * T, tb.lengths[i], n_pitch,
+                                                               p.augment_transpose, &st.rng);
+                sh = sh >= d->n_bins ? d->n_bins - 1 : sh <= -d->n_bins ? 1 - d->n_bins : sh;
                 augment(tb.x + (size_t)i * T * d->n_bins, tb.lengths[i], d->n_bins, gdb / info.norm_std, sh);
             }
             for (int i = 0; p.augment_mask_frames > 0 || p.augment_mask_bins > 0 ? i < nb : 0; i++)
@@ -509,10 +540,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
         }
         snprintf(m->info.summary, sizeof m->info.summary,
-                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins, masks %d frames %d bins, label smoothing %g, ema %g, distill %g%s; "
+                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins transpose %d, masks %d frames %d bins, label smoothing %g, ema %g, distill %g%s; "
                  "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
                  p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, p.concat,
-                 p.augment_gain_db, p.augment_shift_bins, p.augment_mask_frames, p.augment_mask_bins, p.label_smoothing, p.ema, p.soft_targets ? p.distill : 0.0, drop, st.epoch,
+                 p.augment_gain_db, p.augment_shift_bins, p.augment_transpose, p.augment_mask_frames, p.augment_mask_bins, p.label_smoothing, p.ema, p.soft_targets ? p.distill : 0.0, drop, st.epoch,
                  st.best_epoch, bl, fm.accuracy, fm.f1_macro, n_train, n_val);
         if (result) {
             result->epochs_run = st.epoch, result->best_epoch = st.best_epoch;

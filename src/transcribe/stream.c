@@ -28,6 +28,7 @@ struct a2m_stream {
     const a2m_model *m;
     a2m_transcribe_params p;
     int C, F, W, hop, hop_frames, gap, min_note, keep;
+    int onset;                         /* the model's onset class, or -1 */
     a2m_cqt_stream *cqt;
     a2m_runner *runner;                /* p.batch windows */
     float *x, *logits, *p_win, *taper; /* [batch x W x F], [batch x W x C] x 2, [W] */
@@ -88,6 +89,7 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
     if (!s) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     s->m = m, s->p = p, s->keep = keep_frames;
     s->C = in->n_classes, s->F = in->n_bins, s->hop = in->cqt.hop;
+    s->onset = transcribe_onset_class(in->class_notes, in->n_classes);
     size_t win_samples, hop_samples;
     transcribe_window_geometry(in, p, &win_samples, &hop_samples);
     s->hop_frames = (int)(hop_samples / (size_t)s->hop);
@@ -168,8 +170,9 @@ static int decide(a2m_stream *s, size_t upto) {
     memcpy(s->work_c, s->pend_c, upto * sizeof *s->work_c);
     a2m_transcribed_note *notes = NULL;
     size_t n = 0;
+    a2m_note_rules rules = {s->gap, s->min_note, s->p.onset_threshold, s->p.min_voicing};
     int rc = a2m_frames_to_notes(s->work_c, s->pend_p, upto, s->C, in->class_notes, s->hop / in->cqt.sample_rate,
-                                 s->gap, s->min_note, &notes, &n);
+                                 rules, &notes, &n);
     if (rc) return rc;
     double frame_s = s->hop / in->cqt.sample_rate;
     GROW(s->out, s->out_cap, s->out_n + n + 1, rc);
@@ -220,11 +223,8 @@ static int finalise_frames(a2m_stream *s, size_t upto) {
     for (size_t f = 0; f < n; f++) {
         float *q = s->pend_p + (s->pend_n + f) * C;
         float w = s->acc_w[f] > 0 ? s->acc_w[f] : 1.0f;
-        int a = 0;
         for (size_t c = 0; c < C; c++) q[c] = s->acc[f * C + c] / w;
-        for (size_t c = 1; c < C; c++)
-            if (q[c] > q[a]) a = (int)c;
-        s->pend_c[s->pend_n + f] = a;
+        s->pend_c[s->pend_n + f] = transcribe_frame_class(q, (int)C, s->onset);
     }
     if (s->keep) {
         memcpy(s->all_p + s->all_pn * C, s->pend_p + s->pend_n * C, n * C * sizeof *s->all_p);

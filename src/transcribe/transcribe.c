@@ -14,8 +14,17 @@
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32};
+    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6};
     return p;
+}
+
+a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_s) {
+    a2m_note_rules r;
+    r.max_gap = transcribe_frames_from_ms(p.max_gap_ms, p.max_gap_frames, frame_s);
+    r.min_note = transcribe_frames_from_ms(p.min_note_ms, p.min_note_frames, frame_s);
+    r.onset_threshold = p.onset_threshold;
+    r.min_voicing = p.min_voicing;
+    return r;
 }
 
 struct a2m_transcriber {
@@ -113,17 +122,10 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
     out->n_frames = frames, out->n_classes = C, out->frame_seconds = hop / in->cqt.sample_rate;
     int rc = probs_whole(t, x, n, out->probs, frames);
     if (!rc) {
-        for (size_t f = 0; f < frames; f++) {
-            const float *q = out->probs + f * C;
-            int a = 0;
-            for (int c = 1; c < C; c++)
-                if (q[c] > q[a]) a = c;
-            out->classes[f] = a;
-        }
-        int gap = transcribe_frames_from_ms(t->p.max_gap_ms, t->p.max_gap_frames, out->frame_seconds);
-        int minl = transcribe_frames_from_ms(t->p.min_note_ms, t->p.min_note_frames, out->frame_seconds);
-        rc = a2m_frames_to_notes(out->classes, out->probs, frames, C, in->class_notes, out->frame_seconds, gap, minl,
-                                 &out->notes, &out->n_notes);
+        int onset = transcribe_onset_class(in->class_notes, C);
+        for (size_t f = 0; f < frames; f++) out->classes[f] = transcribe_frame_class(out->probs + f * C, C, onset);
+        rc = a2m_frames_to_notes(out->classes, out->probs, frames, C, in->class_notes, out->frame_seconds,
+                                 a2m_note_rules_from_params(t->p, out->frame_seconds), &out->notes, &out->n_notes);
     }
     if (rc) a2m_transcription_free(out);
     return rc;
@@ -175,10 +177,54 @@ static void fill_gaps(int *c, size_t n, run *r, int max_gap) {
             for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) c[f] = r[i - 1].cls;
 }
 
+/* Where a note of frames [start, start + len) is split: frames where p(onset) peaks (a local maximum over +-2
+ * frames) at or above the threshold, at least min_note frames from the note's ends and from the previous cut.
+ * The cut is one frame before the peak: onset targets cover a note's first frames. Returns the number of cuts. */
+static size_t onset_cuts(const float *probs, int C, int onset, size_t start, size_t len, const a2m_note_rules *r,
+                         size_t *cuts, size_t max) {
+    size_t k = 0, mn = r->min_note > 1 ? (size_t)r->min_note : 1, last = start;
+    for (size_t f = start + mn + 1; f + mn < start + len && k < max; f++) {
+        float o = probs[f * C + onset];
+        if (o < r->onset_threshold || f - 1 - last < mn) continue;
+        int peak = 1;
+        for (size_t g = f - 2; g <= f + 2 && peak; g++)
+            if (g != f && g >= start && g < start + len && probs[g * C + onset] > o) peak = 0;
+        if (peak) cuts[k++] = last = f - 1;
+    }
+    return k;
+}
+
+/* One note over frames [start, start + len) of class cls, with its confidence (mean and variance of p(cls)). */
+static a2m_transcribed_note make_note(const float *probs, int C, const int *class_notes, double frame_s, size_t start,
+                                      size_t len, int cls) {
+    double s = 0, s2 = 0;
+    for (size_t f = start; f < start + len; f++) {
+        double q = probs ? probs[f * C + cls] : 1.0;
+        s += q, s2 += q * q;
+    }
+    double mean = s / len;
+    a2m_transcribed_note t;
+    t.note = (a2m_note){start * frame_s, (start + len) * frame_s, class_notes[cls], 100, 0};
+    t.cls = cls;
+    t.first_frame = start, t.n_frames = len;
+    t.confidence = mean;
+    t.confidence_var = fmax(0.0, s2 / len - mean * mean);
+    return t;
+}
+
+/* Mean p(sung) = 1 - p(silence) over frames [start, start + len). */
+static double mean_voicing(const float *probs, int C, size_t start, size_t len) {
+    double s = 0;
+    for (size_t f = start; f < start + len; f++) s += 1.0 - probs[f * C];
+    return s / len;
+}
+
 int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const int *class_notes, double frame_s,
-                        int max_gap, int min_note, a2m_transcribed_note **notes, size_t *n_notes) {
+                        a2m_note_rules rules, a2m_transcribed_note **notes, size_t *n_notes) {
     *notes = NULL;
     *n_notes = 0;
+    int max_gap = rules.max_gap, min_note = rules.min_note;
+    int onset = probs ? transcribe_onset_class(class_notes, C) : -1;
     run *r = malloc((n + 1) * sizeof *r);
     if (!r) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     fill_gaps(classes, n, r, max_gap);
@@ -192,31 +238,32 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
     fill_gaps(classes, n, r, max_gap);
     k = runs_of(classes, n, r);
     for (size_t i = 0; i < k; i++)
-        if (r[i].cls != 0 && r[i].len < (size_t)min_note)
+        if (r[i].cls != 0 && (r[i].len < (size_t)min_note ||
+                              (onset >= 0 && mean_voicing(probs, C, r[i].start, r[i].len) < rules.min_voicing)))
             for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) classes[f] = 0;
     k = runs_of(classes, n, r);
-    a2m_transcribed_note *out = malloc((k + 1) * sizeof *out);
-    if (!out) {
-        free(r);
+    /* every onset cut adds a note; a cut needs min_note frames on each side, so a run has at most len / min_note */
+    size_t cap = k + 1;
+    for (size_t i = 0; onset >= 0 && i < k; i++)
+        if (r[i].cls != 0) cap += r[i].len / (size_t)(min_note > 1 ? min_note : 1);
+    a2m_transcribed_note *out = malloc(cap * sizeof *out);
+    size_t *cuts = onset >= 0 ? malloc((n + 1) * sizeof *cuts) : NULL;
+    if (!out || (onset >= 0 && !cuts)) {
+        free(r), free(out), free(cuts);
         return a2m_error(A2M_ERR_NOMEM, "out of memory");
     }
     size_t m = 0;
     for (size_t i = 0; i < k; i++) {
         if (r[i].cls == 0) continue;
-        double s = 0, s2 = 0;
-        for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) {
-            double q = probs ? probs[f * C + r[i].cls] : 1.0;
-            s += q, s2 += q * q;
+        size_t nc = onset >= 0 ? onset_cuts(probs, C, onset, r[i].start, r[i].len, &rules, cuts, n + 1) : 0;
+        size_t s0 = r[i].start;
+        for (size_t c = 0; c <= nc; c++) {
+            size_t e = c < nc ? cuts[c] : r[i].start + r[i].len;
+            out[m++] = make_note(probs, C, class_notes, frame_s, s0, e - s0, r[i].cls);
+            s0 = e;
         }
-        double mean = s / r[i].len;
-        a2m_transcribed_note *t = &out[m++];
-        t->note = (a2m_note){r[i].start * frame_s, (r[i].start + r[i].len) * frame_s, class_notes[r[i].cls], 100, 0};
-        t->cls = r[i].cls;
-        t->first_frame = r[i].start, t->n_frames = r[i].len;
-        t->confidence = mean;
-        t->confidence_var = fmax(0.0, s2 / r[i].len - mean * mean);
     }
-    free(r);
+    free(r), free(cuts);
     *notes = out;
     *n_notes = m;
     return A2M_OK;

@@ -26,3 +26,17 @@ void transcribe_normalise(float *x, size_t n, double mean, double std) {
     float mu = (float)mean, inv = (float)(1.0 / std);
     for (size_t i = 0; i < n; i++) x[i] = (x[i] - mu) * inv;
 }
+
+int transcribe_onset_class(const int *class_notes, int C) {
+    for (int c = 1; c < C; c++)
+        if (class_notes[c] == A2M_CLASS_ONSET) return c;
+    return -1;
+}
+
+int transcribe_frame_class(const float *q, int C, int onset) {
+    int a = onset >= 0 ? -1 : 0;
+    if (onset >= 0 && q[0] >= 0.5f) return 0;
+    for (int c = onset >= 0 ? 1 : 0; c < C; c++)
+        if (c != onset && (a < 0 || q[c] > q[a])) a = c;
+    return a < 0 ? 0 : a;
+}

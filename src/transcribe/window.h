@@ -20,4 +20,10 @@ int transcribe_frames_from_ms(double ms, int frames, double frame_s);
 /* (x - mean) / std in place, in float as training normalised. */
 void transcribe_normalise(float *x, size_t n, double mean, double std);
 
+/* Index of the onset class of a model (its class_notes entry is A2M_CLASS_ONSET), or -1. */
+int transcribe_onset_class(const int *class_notes, int C);
+/* A frame's class from its probabilities q [C]: the argmax; with an onset class (onset >= 0), silence when
+ * p(silence) >= 0.5, else the most likely pitch (the onset class is a segmentation cue, not a pitch). */
+int transcribe_frame_class(const float *q, int C, int onset);
+
 #endif
