@@ -33,6 +33,10 @@ typedef struct a2m_runner a2m_runner;
  * Wrong shapes or an unknown architecture -> A2M_ERR_ARCH / A2M_ERR_SHAPE. */
 int a2m_model_load(const char *path, const char *arch, a2m_model **out);
 void a2m_model_free(a2m_model *m);
+/* A2M_OK when the model can run on audio: it knows its input normalisation (norm_mean/norm_std) and its CQT
+ * gives its n_bins; else A2M_ERR_FORMAT naming path. A plain PyTorch state dict loads (forward, info, import)
+ * but cannot transcribe or evaluate. */
+int a2m_model_check_for_audio(const a2m_model *m, const char *path);
 const a2m_model_info *a2m_model_get_info(const a2m_model *m);
 
 /* Arithmetic of the inference path, as whisper.cpp offers f16 weights.

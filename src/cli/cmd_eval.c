@@ -68,7 +68,7 @@ static void print_worst_takes(take_stat *ts, size_t n, const a2m_dataset *d, con
             char a[32], b[32];
             report_class_name(class_notes, br, a, sizeof a);
             report_class_name(class_notes, bc, b, sizeof b);
-            snprintf(what, sizeof what, "%s predicted as %s: %lld frames", a, b, (long long)best);
+            snprintf(what, sizeof what, "%s predicted as %s: %lld frame%s", a, b, (long long)best, cli_s((size_t)best));
         }
         size_t rest = frames - t->len;
         char without[16] = "-";
@@ -101,6 +101,7 @@ int cmd_eval(int argc, char **argv) {
     if (!model || !ds) return cli_usage_error(argv[0], "needs MODEL and DATASET");
     a2m_model *m;
     int rc = a2m_model_load(model, NULL, &m);
+    if (!rc && (rc = a2m_model_check_for_audio(m, model))) a2m_model_free(m);
     if (rc) return cli_lib_fail(rc);
     a2m_dataset d;
     rc = a2m_dataset_load(ds, &d);
@@ -137,7 +138,7 @@ int cmd_eval(int argc, char **argv) {
     }
     if (!rc) rc = a2m_reliability_compute(truth, probs, frames, C, &rel);
     if (!rc) {
-        printf("model %s on %s, split '%s': %zu takes, %zu frames\n\n", model, ds, split, n, frames);
+        printf("model %s on %s, split '%s': %zu take%s, %zu frame%s\n\n", model, ds, split, n, cli_s(n), frames, cli_s(frames));
         report_print_frame_metrics(stdout, &fm, in->class_notes);
         report_print_reliability(stdout, &rel, in->class_notes);
         print_worst_takes(ts, n, &d, truth, pred, C, in->class_notes, frames);

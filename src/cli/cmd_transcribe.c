@@ -142,7 +142,7 @@ static int write_outputs(const char *input, const char *midi_path, const a2m_tra
 }
 
 static void print_notes(FILE *out, const char *input, const a2m_transcription *r) {
-    fprintf(out, "# %s: %zu notes\n", input, r->n_notes);
+    fprintf(out, "# %s: %zu note%s\n", input, r->n_notes, cli_s(r->n_notes));
     for (size_t i = 0; i < r->n_notes; i++) {
         char nm[8];
         const a2m_transcribed_note *t = &r->notes[i];
@@ -245,6 +245,7 @@ int cmd_transcribe(int argc, char **argv) {
     if (!model) model = default_model(mbuf, sizeof mbuf);
     a2m_model *m;
     int rc = a2m_model_load(model, NULL, &m);
+    if (!rc && (rc = a2m_model_check_for_audio(m, model))) a2m_model_free(m);
     if (rc) {
         free(inputs);
         return cli_lib_fail(rc);
@@ -290,7 +291,7 @@ int cmd_transcribe(int argc, char **argv) {
             {
                 if (o.print) print_notes(stdout, ins.paths[i], &r);
                 if (!lrc && n_in == 1 && !o.print)
-                    fprintf(stderr, "%s: %zu notes -> %s\n", ins.paths[i], r.n_notes, midi);
+                    fprintf(stderr, "%s: %zu note%s -> %s\n", ins.paths[i], r.n_notes, cli_s(r.n_notes), midi);
             }
         }
         if (have) a2m_transcription_free(&r);

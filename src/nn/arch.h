@@ -27,6 +27,7 @@ struct a2m_model {
     int n_tensors;
     float *params;   /* [n_params] one allocation */
     size_t n_params;
+    int has_norm;    /* normalisation known: created with it, or norm_mean/norm_std in the file (not a state dict) */
 };
 
 /* Activations/scratch for one batch shape, owned by a runner or a trainer. */

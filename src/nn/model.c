@@ -70,6 +70,7 @@ int nn_model_create(const char *arch, const a2m_model_info *info, a2m_model **ou
     a2m_model *m = calloc(1, sizeof *m);
     if (!m) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     m->info = *info;
+    m->has_norm = 1;
     snprintf(m->info.arch, sizeof m->info.arch, "%s", arch);
     m->arch = a;
     m->n_tensors = a->layout(&m->info, m->tensors, A2M_MAX_TENSORS);
@@ -140,14 +141,116 @@ int nn_model_save(const a2m_model *m, const float *params, const char *path) {
     return rc;
 }
 
-static int meta_num(const st_file *f, const char *k, double *v) {
-    const char *s = st_meta(f, k);
+/* Limits of a model file's metadata: those `a2m features` puts on the same options (cmd_features.c) and
+ * nn_model_create's, so a file cannot ask for work the command line would refuse (a hop of 0 divided by
+ * zero in a2m_stream_new; a sample rate of 1e8 made a 1 s window take minutes). */
+typedef struct meta_limit {
+    const char *key;
+    double lo, hi;
+    int integer;
+} meta_limit;
+
+static const meta_limit meta_limits[] = {
+    {"n_bins", 1, 4096, 1},           {"n_classes", 2, A2M_MAX_CLASSES, 1}, {"hidden", 1, 4096, 1},
+    {"transpose", -127, 127, 1},      {"cqt.sample_rate", 1000, 384000, 0}, {"cqt.hop", 1, 65536, 1},
+    {"cqt.fmin", 1, 20000, 0},        {"cqt.n_bins", 2, 4096, 1},           {"cqt.bins_per_octave", 1, 512, 1},
+    {"cqt.ref", 1e-12, 1e12, 0},      {"cqt.amin", 1e-20, 1, 0},            {"cqt.top_db", 0, 1000, 0},
+    {"cqt.drop_last_frame", 0, 1, 1}, {"norm_mean", -1000, 1000, 0},        {"norm_std", 1e-6, 1000, 0},
+};
+
+/* Field k of the metadata into *v: 0 when absent (*v kept), 1 when valid, an error when malformed or out of range. */
+static int meta_num(const st_file *f, const char *path, const meta_limit *l, double *v) {
+    const char *s = st_meta(f, l->key);
     if (!s) return 0;
     char *end;
     double x = strtod(s, &end);
-    if (end == s || *end) return 0;
+    if (end == s || *end || !isfinite(x) || x < l->lo || x > l->hi || (l->integer && x != floor(x)))
+        return a2m_error(A2M_ERR_FORMAT, "%s: metadata %s = '%.40s' is not a%s number in [%g, %g]", path, l->key, s,
+                         l->integer ? "n integer" : "", l->lo, l->hi);
     *v = x;
     return 1;
+}
+
+/* Every numeric field of an a2m model file's metadata, checked, into info; *has_norm: both norm fields present. */
+static int meta_read_all(const st_file *f, const char *path, a2m_model_info *info, int *has_norm) {
+    double v[sizeof meta_limits / sizeof *meta_limits];
+    int got[sizeof meta_limits / sizeof *meta_limits];
+    for (size_t i = 0; i < sizeof meta_limits / sizeof *meta_limits; i++) {
+        got[i] = meta_num(f, path, &meta_limits[i], &v[i]);
+        if (got[i] > 1) return got[i]; /* an error code */
+    }
+    int *ints[] = {&info->n_bins, &info->n_classes, &info->hidden, &info->transpose};
+    for (int i = 0; i < 4; i++)
+        if (got[i]) *ints[i] = (int)v[i];
+    a2m_cqt_params *c = &info->cqt;
+    if (got[4]) c->sample_rate = v[4];
+    if (got[5]) c->hop = (int)v[5];
+    if (got[6]) c->fmin = v[6];
+    if (got[7]) c->n_bins = (int)v[7];
+    if (got[8]) c->bins_per_octave = (int)v[8];
+    if (got[9]) c->ref = v[9];
+    if (got[10]) c->amin = v[10];
+    if (got[11]) c->top_db = v[11];
+    if (got[12]) c->drop_last_frame = (int)v[12];
+    if (got[13]) info->norm_mean = v[13];
+    if (got[14]) info->norm_std = v[14];
+    *has_norm = got[13] && got[14];
+    /* a2m_cqt_new's test (top bin plus half its Hann bandwidth below Nyquist), here so the file is named */
+    double fmax = a2m_cqt_bin_freq(*c, c->n_bins - 1);
+    if (fmax * (1.0 + 0.5 * 1.50018310546875 * 0.019) >= c->sample_rate / 2)
+        return a2m_error(A2M_ERR_FORMAT, "%s: metadata cqt: top bin %.1f Hz is above the Nyquist frequency of %.0f Hz",
+                         path, fmax, c->sample_rate / 2);
+    const char *s = st_meta(f, "summary");
+    if (s) snprintf(info->summary, sizeof info->summary, "%s", s);
+    return A2M_OK;
+}
+
+/* "60,64,67": exactly n_classes - 1 notes, each a MIDI note, -1 (silence) or A2M_CLASS_ONSET. */
+static int meta_class_notes(const char *notes, const char *path, a2m_model_info *info) {
+    const char *p = notes;
+    for (int k = 1; k < info->n_classes; k++) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p || x < A2M_CLASS_ONSET || x > 127 || (*end != ',' && *end) || (k + 1 < info->n_classes) != (*end == ','))
+            return a2m_error(A2M_ERR_FORMAT, "%s: metadata class_notes '%.60s' is not %d notes in %d..127", path, notes,
+                             info->n_classes - 1, A2M_CLASS_ONSET);
+        info->class_notes[k] = (int)x;
+        p = *end ? end + 1 : end;
+    }
+    return A2M_OK;
+}
+
+/* The tensors of a plain state dict name its architecture (arch, when given, restricts the search). */
+static int recognise_arch(const st_file *f, const char *path, const char **arch, a2m_model_info *info) {
+    if (f->n > A2M_MAX_TENSORS) return a2m_error(A2M_ERR_ARCH, "%s: %zu tensors: more than any architecture has", path, f->n);
+    const char *names[A2M_MAX_TENSORS];
+    int shapes[A2M_MAX_TENSORS][4] = {{0}}, ndims[A2M_MAX_TENSORS];
+    for (size_t i = 0; i < f->n; i++) {
+        names[i] = f->t[i].name;
+        ndims[i] = f->t[i].ndim;
+        for (int d = 0; d < f->t[i].ndim && d < 4; d++) shapes[i][d] = (int)f->t[i].shape[d];
+    }
+    for (size_t i = 0; i < sizeof arches / sizeof *arches; i++) {
+        if (*arch && strcmp(*arch, arches[i]->name) != 0) continue;
+        if (arches[i]->recognise(names, (const int(*)[4])shapes, ndims, (int)f->n, info)) {
+            *arch = arches[i]->name;
+            for (int k = 1; k < info->n_classes && k < A2M_MAX_CLASSES; k++)
+                info->class_notes[k] = k <= 3 ? (int[]){0, 60, 64, 67}[k] : 59 + k;
+            return A2M_OK;
+        }
+    }
+    return a2m_error(A2M_ERR_ARCH, "%s: tensors match no known architecture%s%s", path, *arch ? " of type " : "",
+                     *arch ? *arch : " (give one with --arch)");
+}
+
+int a2m_model_check_for_audio(const a2m_model *m, const char *path) {
+    if (!m->has_norm)
+        return a2m_error(A2M_ERR_FORMAT,
+                         "%s: no normalisation (norm_mean/norm_std): a PyTorch state dict; convert it with `a2m import`", path);
+    if (m->info.n_bins != m->info.cqt.n_bins) /* the CQT would hand the network frames of the wrong width */
+        return a2m_error(A2M_ERR_FORMAT, "%s: metadata n_bins %d differs from cqt.n_bins %d", path, m->info.n_bins,
+                         m->info.cqt.n_bins);
+    return A2M_OK;
 }
 
 int a2m_model_load(const char *path, const char *arch, a2m_model **out) {
@@ -158,60 +261,18 @@ int a2m_model_load(const char *path, const char *arch, a2m_model **out) {
     a2m_model_info info = nn_model_default_info();
     const char *meta_arch = st_meta(&f, "arch");
     if (!arch) arch = meta_arch;
-    double v;
-    if (meta_arch) { /* an a2m model file */
-        if (meta_num(&f, "n_bins", &v)) info.n_bins = (int)v;
-        if (meta_num(&f, "n_classes", &v)) info.n_classes = (int)v;
-        if (meta_num(&f, "hidden", &v)) info.hidden = (int)v;
-        if (meta_num(&f, "transpose", &v)) info.transpose = (int)v;
-        if (meta_num(&f, "cqt.sample_rate", &v)) info.cqt.sample_rate = v;
-        if (meta_num(&f, "cqt.hop", &v)) info.cqt.hop = (int)v;
-        if (meta_num(&f, "cqt.fmin", &v)) info.cqt.fmin = v;
-        if (meta_num(&f, "cqt.n_bins", &v)) info.cqt.n_bins = (int)v;
-        if (meta_num(&f, "cqt.bins_per_octave", &v)) info.cqt.bins_per_octave = (int)v;
-        if (meta_num(&f, "cqt.ref", &v)) info.cqt.ref = v;
-        if (meta_num(&f, "cqt.amin", &v)) info.cqt.amin = v;
-        if (meta_num(&f, "cqt.top_db", &v)) info.cqt.top_db = v;
-        if (meta_num(&f, "cqt.drop_last_frame", &v)) info.cqt.drop_last_frame = (int)v;
-        if (meta_num(&f, "norm_mean", &v)) info.norm_mean = v;
-        if (meta_num(&f, "norm_std", &v)) info.norm_std = v;
-        const char *s = st_meta(&f, "summary");
-        if (s) snprintf(info.summary, sizeof info.summary, "%s", s);
-    } else if (f.n <= A2M_MAX_TENSORS) { /* a plain state dict: recognise the arch from tensor names */
-        const char *names[A2M_MAX_TENSORS];
-        int shapes[A2M_MAX_TENSORS][4] = {{0}}, ndims[A2M_MAX_TENSORS];
-        for (size_t i = 0; i < f.n; i++) {
-            names[i] = f.t[i].name;
-            ndims[i] = f.t[i].ndim;
-            for (int d = 0; d < f.t[i].ndim && d < 4; d++) shapes[i][d] = (int)f.t[i].shape[d];
-        }
-        const a2m_arch *found = NULL;
-        for (size_t i = 0; i < sizeof arches / sizeof *arches; i++) {
-            if (arch && strcmp(arch, arches[i]->name) != 0) continue;
-            if (arches[i]->recognise(names, (const int(*)[4])shapes, ndims, (int)f.n, &info)) {
-                found = arches[i];
-                break;
-            }
-        }
-        if (!found) {
-            st_free(&f);
-            return a2m_error(A2M_ERR_ARCH, "%s: tensors match no known architecture%s%s", path, arch ? " of type " : "",
-                             arch ? arch : " (give one with --arch)");
-        }
-        arch = found->name;
-        for (int k = 1; k < info.n_classes && k < A2M_MAX_CLASSES; k++) info.class_notes[k] = k <= 3 ? (int[]){0, 60, 64, 67}[k] : 59 + k;
-    }
-    if (!arch) {
+    int has_norm = 0;
+    if (meta_arch) rc = meta_read_all(&f, path, &info, &has_norm); /* an a2m model file */
+    else rc = recognise_arch(&f, path, &arch, &info);
+    if (!rc && !arch) rc = a2m_error(A2M_ERR_ARCH, "%s: no architecture in the file's metadata", path);
+    if (rc) {
         st_free(&f);
-        return a2m_error(A2M_ERR_ARCH, "%s: no architecture in the file's metadata", path);
+        return rc;
     }
     const char *notes = st_meta(&f, "class_notes");
-    if (notes) {
-        int k = 1;
-        for (const char *p = notes; *p && k < A2M_MAX_CLASSES; k++) {
-            info.class_notes[k] = (int)strtol(p, (char **)&p, 10);
-            if (*p == ',') p++;
-        }
+    if (notes && (rc = meta_class_notes(notes, path, &info))) {
+        st_free(&f);
+        return rc;
     }
     a2m_model *m;
     rc = nn_model_create(arch, &info, &m);
@@ -243,6 +304,7 @@ int a2m_model_load(const char *path, const char *arch, a2m_model **out) {
         a2m_model_free(m);
         return rc;
     }
+    m->has_norm = has_norm;
     *out = m;
     return A2M_OK;
 }
