@@ -91,6 +91,10 @@ grep -q "class 1 C4 (60): 167" "$tmp/out.txt" && ok || bad "class counts: $(cat 
 "$bin" labels "$tmp/low.mid" -o "$tmp/low.npy" >/dev/null 2>"$tmp/err.txt" && grep -q "2 of 2 notes are not in the class map" "$tmp/err.txt" && ok || bad "unmapped warning: $(cat "$tmp/err.txt")"
 "$bin" labels "$tmp/low.mid" --transpose 12 -o "$tmp/low.npy" >"$tmp/out.txt" 2>"$tmp/err.txt" && ! [ -s "$tmp/err.txt" ] &&
   grep -q "class 2 E4 (64): 167" "$tmp/out.txt" && ok || bad "transpose: $(cat "$tmp/out.txt" "$tmp/err.txt")"
+# one note is "1 note"; "--" ends the options, so a file may start with '-'
+"$bin" synth --notes "60:0.5-1.5" -o "$tmp/one.wav" --write-midi "$tmp/-one.mid" >"$tmp/out.txt" && grep -q ": 1 note, " "$tmp/out.txt" && ok || bad "synth 1 note: $(cat "$tmp/out.txt")"
+(cd "$tmp" && "$bin" labels --duration 2 -o one.npy -- -one.mid) >"$tmp/out.txt" 2>&1 && grep -q "333 frames (2.000 s at 16000 Hz, hop 96), 1 note ->" "$tmp/out.txt" && ok || bad "labels -- -one.mid: $(cat "$tmp/out.txt")"
+expect_fail 2 "" "$tmp/two.npy" -- bash -c "cd '$tmp' && '$bin' labels --duration 2 -o two.npy -one.mid"
 # a notes CSV works as input too
 printf 'onset_s,offset_s,midi_pitch\n0.5,1.5,60\n' >"$tmp/n.csv"
 "$bin" labels "$tmp/n.csv" --notes 60 -o "$tmp/csv.npy" >"$tmp/out.txt" && grep -q "class 1 C4 (60): 167" "$tmp/out.txt" && ok || bad "CSV labels: $(cat "$tmp/out.txt")"

@@ -48,6 +48,34 @@ void cli_warn(const char *fmt, ...) {
 
 int cli_is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
 
+int cli_end_options(int argc, char **argv, char ***owned) {
+    *owned = NULL;
+    int k = 1;
+    while (k < argc && strcmp(argv[k], "--") != 0) k++;
+    if (k >= argc) return argc;
+    /* "./-x" names the same file as "-x" and cannot be taken for an option; "-" (stdin) stays */
+    char **kept = calloc((size_t)argc + 1, sizeof *kept);
+    if (!kept) return -1;
+    int n = 0;
+    for (int j = k + 1; j < argc; j++) {
+        if (argv[j][0] == '-' && argv[j][1]) {
+            size_t len = strlen(argv[j]);
+            if (!(kept[n] = malloc(len + 3))) return *owned = kept, -1;
+            memcpy(kept[n], "./", 2), memcpy(kept[n] + 2, argv[j], len + 1);
+            argv[j] = kept[n++];
+        }
+        argv[j - 1] = argv[j];
+    }
+    argv[argc - 1] = NULL;
+    *owned = kept;
+    return argc - 1;
+}
+
+void cli_free_owned(char **owned) {
+    for (size_t i = 0; owned && owned[i]; i++) free(owned[i]);
+    free(owned);
+}
+
 int cli_opt(int argc, char **argv, int *i, const char *opt, const char **value) {
     const char *a = argv[*i];
     size_t n = strlen(opt);

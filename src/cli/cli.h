@@ -26,7 +26,14 @@ int cli_lib_fail(int rc);
 /* Prints "a2m: warning: ..." to stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* "s" unless n is 1: "%zu note%s", n, cli_s(n) */
+static inline const char *cli_s(size_t n) { return n == 1 ? "" : "s"; }
 int cli_is_help(const char *a); /* -h / --help */
+/* "--" ends the options of every command: removes the first "--" from argv and turns each later
+ * argument that starts with '-' (but "-", standard input) into "./-..." (the same file, never an
+ * option). Returns the new argc (-1: out of memory); *owned holds the new strings for cli_free_owned. */
+int cli_end_options(int argc, char **argv, char ***owned);
+void cli_free_owned(char **owned);
 /* For "--opt VALUE" and "--opt=VALUE": if argv[*i] is opt, stores the value,
  * advances *i and returns 1; returns -1 (after printing) when the value is missing. */
 int cli_opt(int argc, char **argv, int *i, const char *opt, const char **value);

@@ -105,7 +105,7 @@ int cmd_compare(int argc, char **argv) {
             report_write_json("-", o);
             json_decref(o);
         } else {
-            printf("reference %s: %zu notes; estimate %s: %zu notes\n", ref, r.n, est, e.n);
+            printf("reference %s: %zu note%s; estimate %s: %zu note%s\n", ref, r.n, cli_s(r.n), est, e.n, cli_s(e.n));
             for (size_t i = 0; list && i < (r.n > e.n ? r.n : e.n); i++) {
                 char a[64] = "", b[64] = "";
                 if (i < r.n) snprintf(a, sizeof a, "%8.3f %8.3f %5.1f", r.notes[i].onset, r.notes[i].offset, r.notes[i].pitch);

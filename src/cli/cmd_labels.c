@@ -129,12 +129,12 @@ int cmd_labels(int argc, char **argv) {
         return cli_lib_fail(rc);
     }
     if (notes.n == 0) cli_warn("%s: no notes: the labels are all silence", in);
-    if (unmapped) cli_warn("%s: %zu of %zu notes are not in the class map (ignored)", in, unmapped, notes.n);
+    if (unmapped) cli_warn("%s: %zu of %zu note%s %s not in the class map (ignored)", in, unmapped, notes.n, cli_s(notes.n), unmapped == 1 ? "is" : "are");
 
     size_t counts[A2M_MAX_CLASSES] = {0};
     for (size_t f = 0; f < n_frames; f++) counts[labels[f]]++;
-    printf("%s: %zu frames (%.3f s at %g Hz, hop %d), %zu notes -> %s\n", in, n_frames, (double)n_samples / sr, sr,
-           p.hop, notes.n, out);
+    printf("%s: %zu frame%s (%.3f s at %g Hz, hop %d), %zu note%s -> %s\n", in, n_frames, cli_s(n_frames),
+           (double)n_samples / sr, sr, p.hop, notes.n, cli_s(notes.n), out);
     printf("  class 0 silence: %zu\n", counts[0]);
     for (int k = 0; k < p.n_notes; k++) {
         char name[8];

@@ -143,7 +143,7 @@ int cmd_synth(int argc, char **argv) {
         a2m_notes_free(&notes);
         return cli_lib_fail(rc);
     }
-    printf("%s: %zu notes, %.3f s at %d Hz%s%s\n", out, notes.n, (double)n / p.rate, p.rate,
+    printf("%s: %zu note%s, %.3f s at %d Hz%s%s\n", out, notes.n, cli_s(notes.n), (double)n / p.rate, p.rate,
            midi_out ? ", MIDI: " : "", midi_out ? midi_out : "");
     a2m_notes_free(&notes);
     return 0;

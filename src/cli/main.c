@@ -51,7 +51,13 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < cli_n_commands; i++)
-        if (strcmp(name, cli_commands[i].name) == 0) return cli_commands[i].run(argc - 1, argv + 1);
+        if (strcmp(name, cli_commands[i].name) == 0) {
+            char **owned;
+            int n = cli_end_options(argc - 1, argv + 1, &owned);
+            int rc = n < 0 ? cli_fail("out of memory") : cli_commands[i].run(n, argv + 1);
+            cli_free_owned(owned);
+            return rc;
+        }
     fprintf(stderr, "a2m: unknown command '%s'\n", name);
     usage(stderr);
     return 2;

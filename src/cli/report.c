@@ -67,7 +67,7 @@ void report_print_frame_metrics(FILE *out, const a2m_frame_metrics *fm, const in
                     char a[32], b[32];
                     report_class_name(class_notes, r, a, sizeof a);
                     report_class_name(class_notes, c, b, sizeof b);
-                    fprintf(out, "  %s predicted as %s: %lld frames\n", a, b, (long long)best);
+                    fprintf(out, "  %s predicted as %s: %lld frame%s\n", a, b, (long long)best, best == 1 ? "" : "s");
                     shown++;
                 }
         last = best;
@@ -102,8 +102,8 @@ void report_print_reliability(FILE *out, const a2m_reliability *r, const int *cl
             worst = b;
     fprintf(out, "ECE %.4f  MCE %.4f", r->ece, r->mce);
     if (worst >= 0)
-        fprintf(out, " (bin (%.1f, %.1f], %lld frames)", (double)worst / A2M_RELIABILITY_BINS,
-                (double)(worst + 1) / A2M_RELIABILITY_BINS, (long long)r->bin_count[worst]);
+        fprintf(out, " (bin (%.1f, %.1f], %lld frame%s)", (double)worst / A2M_RELIABILITY_BINS,
+                (double)(worst + 1) / A2M_RELIABILITY_BINS, (long long)r->bin_count[worst], r->bin_count[worst] == 1 ? "" : "s");
     fprintf(out, "  mean confidence %.4f  accuracy %.4f  mean entropy %.4f nats\n", r->mean_confidence, r->accuracy,
             r->mean_entropy);
     fprintf(out, "gap = accuracy - confidence (negative: overconfident)\n\n");

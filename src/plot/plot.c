@@ -412,7 +412,7 @@ int a2m_plot_reliability(const char *path, const a2m_reliability_curve *c, a2m_p
     cairo_set_source_rgb(cr, 0, 0, 0);
     text_at(cr, lx + 30, ly + 38, legend[2], 0, 0.5);
     char buf[96];
-    snprintf(buf, sizeof buf, "%lld frames", (long long)total);
+    snprintf(buf, sizeof buf, "%lld frame%s", (long long)total, total == 1 ? "" : "s");
     text_at(cr, lx, ly + 72, buf, 0, 0.5);
     snprintf(buf, sizeof buf, "accuracy %.4f", acc / (double)total);
     text_at(cr, lx, ly + 91, buf, 0, 0.5);
