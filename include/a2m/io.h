@@ -12,23 +12,47 @@
 extern "C" {
 #endif
 
-/* ---- atomic output ---------------------------------------------------- */
+/* ---- atomic output ----------------------------------------------------
+ * What an output path is decides how it is written (a2m_output_kind_of):
+ *   missing or a regular file: a temporary beside it, renamed over it at the end;
+ *   a symbolic link to a regular file: the same beside its target, so the link stays a link;
+ *   a character device, FIFO (also through a link) or "/dev/stdout" (standard output, the file
+ *     descriptor itself): written into directly (a2m_atomic_*) or copied in from a temporary in
+ *     $TMPDIR (a2m_rename_into): the node is never replaced;
+ *   a folder, block device, socket or a link to nothing: refused (A2M_ERR_IO naming the path).
+ * Temporaries are registered and a2m_temp_cleanup() (async-signal-safe) removes them. */
+typedef enum a2m_output_kind {
+    A2M_OUTPUT_NEW = 0,    /* nothing there yet */
+    A2M_OUTPUT_FILE = 1,   /* an existing regular file (perhaps through a symbolic link): replaced */
+    A2M_OUTPUT_STREAM = 2  /* device, FIFO or standard output: written through */
+} a2m_output_kind;
+int a2m_output_kind_of(const char *path, a2m_output_kind *kind);
+
 typedef struct a2m_atomic_file {
     FILE *fp;        /* write here */
     char *path;      /* final name */
-    char *tmp_path;  /* "<path>.tmp.<pid>.<n>" in the same folder */
+    char *tmp_path;  /* "<path>.tmp.<pid>.<n>" beside the (link's target) file; NULL when written through */
 } a2m_atomic_file;
 
-/* Opens a temporary file beside path. If !overwrite and path exists: A2M_ERR_EXISTS. */
+/* Opens a temporary file beside path (or path itself when it is written through).
+ * If !overwrite and path is an existing file: A2M_ERR_EXISTS. */
 int a2m_atomic_open(a2m_atomic_file *f, const char *path, int overwrite);
 /* Flushes, closes and renames onto path. On any failure the temporary is removed. */
 int a2m_atomic_commit(a2m_atomic_file *f);
 /* Closes and removes the temporary; safe to call twice or after commit. */
 void a2m_atomic_abort(a2m_atomic_file *f);
-/* A unique temporary name beside path (caller frees), for libraries that open
- * files themselves (libsndfile, cairo): write there, then a2m_rename_into(). */
+/* A unique temporary name for path (caller frees; registered for a2m_temp_cleanup), for libraries that
+ * open files themselves (libsndfile, cairo): write there, then a2m_rename_into() (which forgets it). */
 char *a2m_temp_path_for(const char *path);
 int a2m_rename_into(const char *tmp_path, const char *path);
+
+/* Temporaries (files, or folders of files) to remove if the process is interrupted: a fixed table of
+ * 64 names; a2m_temp_path_for registers, a2m_rename_into/commit/abort forget. a2m_temp_cleanup removes
+ * every registered one (a folder with the files in it) using only async-signal-safe calls: call it
+ * from a SIGINT/SIGTERM handler. Whoever renames a registered temporary itself calls a2m_temp_forget. */
+void a2m_temp_register(const char *path);
+void a2m_temp_forget(const char *path);
+void a2m_temp_cleanup(void);
 
 /* Reads a whole regular file (not a folder) of at most max_bytes. Caller frees *buf. */
 int a2m_read_file(const char *path, uint8_t **buf, size_t *len, size_t max_bytes);

@@ -1,14 +1,18 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "a2m/error.h"
+#include "a2m/io.h"
 
 int cli_fail(const char *fmt, ...) {
     va_list ap;
@@ -129,6 +133,77 @@ int cli_parse_precision(const char *cmd, const char *s, a2m_precision *out) {
     *out = p;
     return 1;
 }
+
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int cli_check_output(const char *cmd, const char **out, const char *const *inputs, int n_inputs, int force, int flags) {
+    if (!strcmp(*out, "-")) {
+        if (!(flags & CLI_OUT_STDOUT)) return cli_usage_error(cmd, "-o -: this output cannot go to standard output");
+        *out = "/dev/stdout";
+    }
+    for (int i = 0; i < n_inputs; i++)
+        if (inputs[i] && strcmp(inputs[i], "-") && same_file(*out, inputs[i]))
+            return cli_fail("%s: is the input %s (refused, even with --force)", *out, inputs[i]);
+    if (flags & CLI_OUT_FOLDER) {
+        struct stat st, ls;
+        int there = lstat(*out, &ls) == 0;
+        if (there && (S_ISLNK(ls.st_mode) || stat(*out, &st) != 0 || !S_ISDIR(st.st_mode)))
+            return cli_fail("%s: exists and is not a folder (refused)", *out);
+        if (there && !force) return cli_fail("%s: exists (use --force to replace it)", *out);
+        return 0;
+    }
+    a2m_output_kind kind;
+    int rc = a2m_output_kind_of(*out, &kind);
+    if (rc) return cli_lib_fail(rc);
+    if (kind == A2M_OUTPUT_FILE && !force) return cli_fail("%s: exists (use --force to replace it)", *out);
+    return 0;
+}
+
+int cli_finish_stdout(int rc) {
+    int bad = ferror(stdout), e = 0;
+    errno = 0;
+    if (fflush(stdout) != 0) bad = 1, e = errno;
+    if (!bad) return rc;
+    if (e) fprintf(stderr, "a2m: standard output: write error: %s\n", strerror(e));
+    else fprintf(stderr, "a2m: standard output: write error\n");
+    return rc ? rc : 1;
+}
+
+static volatile sig_atomic_t graceful, interrupted;
+
+static void on_signal(int sig) {
+    if (graceful && !interrupted) {
+        int e = errno, fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        interrupted = sig;
+        if (fd >= 0) dup2(fd, STDIN_FILENO), close(fd); /* the reader's next read (or restarted read) ends */
+        errno = e;
+        return;
+    }
+    a2m_temp_cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig); /* delivered when the handler returns: the exit status says which signal */
+}
+
+void cli_signals_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        struct sigaction old;
+        /* a signal ignored by the parent (nohup, a background job without job control) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+void cli_signals_graceful(void) { graceful = 1; }
+int cli_interrupted(void) { return interrupted; }
 
 struct cli_progress {
     char label[64];

@@ -43,6 +43,29 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo,
 /* --precision fp32|bf16 (out: an a2m_precision); warns when bf16 cannot run here (fp32 runs then) */
 int cli_parse_precision(const char *cmd, const char *s, a2m_precision *out);
 
+/* ---- outputs ------------------------------------------------------------
+ * Every command checks each output before any work (the rules of include/a2m/io.h, plus):
+ * an existing file is kept unless force ("a2m: OUT: exists (use --force to replace it)", 1); an output that
+ * is one of the inputs (same device and inode: through links, ./ paths, hard links) is refused even with
+ * force (1); "-" is standard output when flags has CLI_OUT_STDOUT (*out becomes "/dev/stdout"), else a
+ * usage error (2); CLI_OUT_FOLDER: a folder the command replaces as a whole (dataset): an existing one
+ * needs force and anything else there is refused. inputs may hold NULLs. Returns 0 when out may be written. */
+enum { CLI_OUT_STDOUT = 1, CLI_OUT_FOLDER = 2 };
+int cli_check_output(const char *cmd, const char **out, const char *const *inputs, int n_inputs, int force, int flags);
+/* After the command: flushes standard output; a write error (a full disk, /dev/full) is reported as
+ * "a2m: standard output: write error: REASON" and turns a success into 1. Returns the exit code. */
+int cli_finish_stdout(int rc);
+
+/* ---- interrupts -----------------------------------------------------------
+ * cli_signals_install (main, before the command): SIGINT, SIGTERM and SIGHUP remove the registered
+ * temporaries (a2m_temp_cleanup) and end the process by that signal. cli_signals_graceful (the streaming
+ * transcription): the first such signal instead ends standard input (it becomes /dev/null, so the reader
+ * sees the end of the stream and what was decided is finished and written); a second one ends the process.
+ * cli_interrupted(): the signal received in graceful mode, or 0. */
+void cli_signals_install(void);
+void cli_signals_graceful(void);
+int cli_interrupted(void);
+
 /* Progress for long work: a bar with ETA on a terminal, plain log lines
  * (at most one every few seconds) otherwise. Writes to stderr. */
 typedef struct cli_progress cli_progress;

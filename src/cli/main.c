@@ -33,7 +33,7 @@ static int usage(FILE *out) {
     return out == stdout ? 0 : 2;
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
     const char *name = argv[1];
     if (strcmp(name, "help") == 0 || cli_is_help(name)) {
@@ -61,4 +61,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "a2m: unknown command '%s'\n", name);
     usage(stderr);
     return 2;
+}
+
+/* stdout is checked once here, after any command (help, results, notes): a write error is exit 1 */
+int main(int argc, char **argv) {
+    cli_signals_install();
+    return cli_finish_stdout(run(argc, argv));
 }

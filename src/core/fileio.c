@@ -2,29 +2,168 @@
 #include "a2m/io.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static atomic_uint temp_counter;
 
+/* ---- temporaries to remove on an interrupt ------------------------------
+ * A fixed table, so the signal handler touches no allocator or lock: a slot is
+ * 0 free, 1 being filled, 2 live. Registration and removal take a mutex (job
+ * threads write outputs at once); the handler only reads live slots. */
+#define TEMP_SLOTS 64
+static char temp_names[TEMP_SLOTS][1024];
+static atomic_int temp_state[TEMP_SLOTS];
+static pthread_mutex_t temp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void a2m_temp_register(const char *path) {
+    if (!path || strlen(path) >= sizeof temp_names[0]) return; /* best effort: not removed on an interrupt */
+    pthread_mutex_lock(&temp_lock);
+    for (int i = 0; i < TEMP_SLOTS; i++)
+        if (atomic_load(&temp_state[i]) == 0) {
+            atomic_store(&temp_state[i], 1);
+            strcpy(temp_names[i], path);
+            atomic_store(&temp_state[i], 2);
+            break;
+        }
+    pthread_mutex_unlock(&temp_lock);
+}
+
+void a2m_temp_forget(const char *path) {
+    if (!path) return;
+    pthread_mutex_lock(&temp_lock);
+    for (int i = 0; i < TEMP_SLOTS; i++)
+        if (atomic_load(&temp_state[i]) == 2 && !strcmp(temp_names[i], path)) {
+            atomic_store(&temp_state[i], 0);
+            break;
+        }
+    pthread_mutex_unlock(&temp_lock);
+}
+
+struct dirent64_raw { /* the kernel's linux_dirent64 (getdents64), as no libc header declares it */
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+/* Removes a temporary file, or a temporary folder and the files in it (a dataset being written), with
+ * async-signal-safe calls only (open, getdents64, unlinkat, rmdir). */
+static void remove_temp(const char *path) {
+    if (unlink(path) == 0 || (errno != EISDIR && errno != EPERM)) return;
+    static char buf[8192]; /* only the signal handler or a2m_temp_cleanup use it */
+    for (int pass = 0; pass < 4 && rmdir(path) != 0 && errno == ENOTEMPTY; pass++) {
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) return;
+        long n;
+        while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+            for (long off = 0; off < n;) {
+                struct dirent64_raw *d = (struct dirent64_raw *)(void *)(buf + off);
+                if (strcmp(d->name, ".") && strcmp(d->name, "..")) unlinkat(fd, d->name, 0);
+                off += d->reclen;
+            }
+        close(fd);
+    }
+}
+
+void a2m_temp_cleanup(void) {
+    int e = errno;
+    for (int i = TEMP_SLOTS - 1; i >= 0; i--) /* newest first: files inside a temporary folder before it */
+        if (atomic_load(&temp_state[i]) == 2) {
+            remove_temp(temp_names[i]);
+            atomic_store(&temp_state[i], 0);
+        }
+    errno = e;
+}
+
+/* ---- what an output path is ---------------------------------------------- */
+static int is_stdout_path(const char *path) { return !strcmp(path, "/dev/stdout"); }
+
+/* Classifies path (following a symbolic link) and, for a regular file, stores in `real` (PATH_MAX) the name
+ * to rename onto: the link's target, so a link stays a link. Refuses folders, block devices, sockets and
+ * links to nothing. */
+static int classify(const char *path, a2m_output_kind *kind, char *real) {
+    struct stat ls, st;
+    *kind = A2M_OUTPUT_NEW;
+    if (real) snprintf(real, PATH_MAX, "%s", path);
+    if (is_stdout_path(path)) return *kind = A2M_OUTPUT_STREAM, A2M_OK;
+    if (lstat(path, &ls) != 0) return A2M_OK; /* missing (or unreachable: opening it will say why) */
+    if (S_ISLNK(ls.st_mode) && stat(path, &st) != 0)
+        return a2m_error(A2M_ERR_IO, "%s: is a symbolic link to nothing (refused: give the file itself)", path);
+    if (!S_ISLNK(ls.st_mode)) st = ls;
+    if (S_ISDIR(st.st_mode)) return a2m_error(A2M_ERR_IO, "%s: is a folder", path);
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) return *kind = A2M_OUTPUT_STREAM, A2M_OK;
+    if (!S_ISREG(st.st_mode))
+        return a2m_error(A2M_ERR_IO, "%s: is a %s (refused)", path, S_ISBLK(st.st_mode) ? "block device" : "socket");
+    *kind = A2M_OUTPUT_FILE;
+    if (real && S_ISLNK(ls.st_mode) && !realpath(path, real))
+        return a2m_error(A2M_ERR_IO, "%s: cannot resolve the symbolic link (%s)", path, strerror(errno));
+    return A2M_OK;
+}
+
+int a2m_output_kind_of(const char *path, a2m_output_kind *kind) { return classify(path, kind, NULL); }
+
+/* Opens a device, FIFO or standard output to write into it (no O_CREAT: it exists, and nothing is created). */
+static int open_stream(const char *path) {
+    if (is_stdout_path(path)) return fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
+    return open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+}
+
 char *a2m_temp_path_for(const char *path) {
-    size_t n = strlen(path) + 64;
+    char real[PATH_MAX];
+    a2m_output_kind kind;
+    const char *base = path;
+    if (classify(path, &kind, real) == A2M_OK && kind == A2M_OUTPUT_FILE) base = real; /* refusals: at the rename */
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    size_t n = strlen(base) + strlen(dir) + 64;
     char *tmp = malloc(n);
     if (!tmp) return NULL;
-    snprintf(tmp, n, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&temp_counter, 1));
+    unsigned k = atomic_fetch_add(&temp_counter, 1);
+    if (kind == A2M_OUTPUT_STREAM) /* a device's folder (/dev) is no place for files: copied in at the end */
+        snprintf(tmp, n, "%s/a2m.tmp.%ld.%u", dir, (long)getpid(), k);
+    else
+        snprintf(tmp, n, "%s.tmp.%ld.%u", base, (long)getpid(), k);
+    a2m_temp_register(tmp);
     return tmp;
 }
 
-int a2m_rename_into(const char *tmp_path, const char *path) {
-    if (rename(tmp_path, path) != 0) {
-        int e = errno;
-        unlink(tmp_path);
-        return a2m_error(A2M_ERR_IO, "%s: cannot write (%s)", path, strerror(e));
+/* Copies the finished temporary into a device, FIFO or standard output. */
+static int copy_into(const char *tmp_path, const char *path) {
+    int in = open(tmp_path, O_RDONLY | O_CLOEXEC), out = in < 0 ? -1 : open_stream(path), e = 0;
+    if (in < 0 || out < 0) e = errno;
+    static const size_t cap = 1 << 16;
+    char *buf = e ? NULL : malloc(cap);
+    if (!e && !buf) e = ENOMEM;
+    for (ssize_t got; !e && (got = read(in, buf, cap)) != 0;) {
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) e = errno;
+        for (ssize_t put = 0, w; !e && put < got; put += w)
+            if ((w = write(out, buf + put, (size_t)(got - put))) < 0) e = errno == EINTR ? 0 : errno, w = 0;
     }
-    return A2M_OK;
+    free(buf);
+    if (in >= 0) close(in);
+    if (out >= 0 && close(out) != 0 && !e && errno != EINTR) e = errno;
+    return e ? a2m_error(A2M_ERR_IO, "%s: cannot write (%s)", path, strerror(e)) : A2M_OK;
+}
+
+int a2m_rename_into(const char *tmp_path, const char *path) {
+    char real[PATH_MAX];
+    a2m_output_kind kind;
+    int rc = classify(path, &kind, real);
+    if (!rc && kind == A2M_OUTPUT_STREAM) rc = copy_into(tmp_path, path);
+    else if (!rc && rename(tmp_path, real) != 0) rc = a2m_error(A2M_ERR_IO, "%s: cannot write (%s)", path, strerror(errno));
+    unlink(tmp_path);
+    a2m_temp_forget(tmp_path);
+    return rc;
 }
 
 int a2m_path_exists(const char *path) {
@@ -60,18 +199,23 @@ int a2m_mkdirs(const char *path) {
 
 int a2m_atomic_open(a2m_atomic_file *f, const char *path, int overwrite) {
     memset(f, 0, sizeof *f);
-    if (!overwrite && a2m_path_exists(path))
-        return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to overwrite)", path);
-    if (a2m_is_dir(path)) return a2m_error(A2M_ERR_IO, "%s: is a folder", path);
+    a2m_output_kind kind;
+    int rc = classify(path, &kind, NULL);
+    if (rc) return rc;
+    if (!overwrite && kind == A2M_OUTPUT_FILE)
+        return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to replace it)", path);
     f->path = strdup(path);
-    f->tmp_path = a2m_temp_path_for(path);
-    if (!f->path || !f->tmp_path) {
+    f->tmp_path = kind == A2M_OUTPUT_STREAM ? NULL : a2m_temp_path_for(path);
+    if (!f->path || (kind != A2M_OUTPUT_STREAM && !f->tmp_path)) {
         a2m_atomic_abort(f);
         return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
     }
-    f->fp = fopen(f->tmp_path, "wb");
+    /* a device, FIFO or standard output is written into directly: there is no file to replace */
+    int fd = kind == A2M_OUTPUT_STREAM ? open_stream(path) : -1;
+    f->fp = kind == A2M_OUTPUT_STREAM ? (fd < 0 ? NULL : fdopen(fd, "wb")) : fopen(f->tmp_path, "wb");
     if (!f->fp) {
         int e = errno;
+        if (fd >= 0) close(fd);
         a2m_atomic_abort(f);
         return a2m_error(A2M_ERR_IO, "%s: cannot write (%s)", path, strerror(e));
     }
@@ -80,15 +224,15 @@ int a2m_atomic_open(a2m_atomic_file *f, const char *path, int overwrite) {
 
 int a2m_atomic_commit(a2m_atomic_file *f) {
     if (!f->fp) return a2m_error(A2M_ERR_INTERNAL, "atomic file committed twice");
-    int bad = ferror(f->fp);
-    bad |= fflush(f->fp) != 0;
-    bad |= fclose(f->fp) != 0;
+    int e = ferror(f->fp) ? EIO : 0;
+    if (fflush(f->fp) != 0 && !e) e = errno;
+    if (fclose(f->fp) != 0 && !e) e = errno;
     f->fp = NULL;
     int rc = A2M_OK;
-    if (bad) {
-        rc = a2m_error(A2M_ERR_IO, "%s: write failed (disk full?)", f->path);
-        unlink(f->tmp_path);
-    } else {
+    if (e) {
+        rc = a2m_error(A2M_ERR_IO, "%s: write failed (%s)", f->path, strerror(e));
+        if (f->tmp_path) unlink(f->tmp_path), a2m_temp_forget(f->tmp_path);
+    } else if (f->tmp_path) {
         rc = a2m_rename_into(f->tmp_path, f->path);
     }
     free(f->path);
@@ -102,7 +246,7 @@ void a2m_atomic_abort(a2m_atomic_file *f) {
         fclose(f->fp);
         f->fp = NULL;
     }
-    if (f->tmp_path) unlink(f->tmp_path);
+    if (f->tmp_path) unlink(f->tmp_path), a2m_temp_forget(f->tmp_path);
     free(f->path);
     free(f->tmp_path);
     f->path = f->tmp_path = NULL;
