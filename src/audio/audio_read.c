@@ -39,16 +39,34 @@ static int sample_buf_reserve(sample_buf *b, size_t extra, const char *name) {
     return A2M_OK;
 }
 
-/* Decodes every frame of an open file, averaging channels into out. */
+/* A header's rate, or a raw stream's, within [PCM_MIN_RATE, PCM_MAX_RATE]. */
+static int check_rate(double rate, const char *name) {
+    if (!(rate >= PCM_MIN_RATE && rate <= PCM_MAX_RATE))
+        return a2m_error(A2M_ERR_FORMAT, "%s: sample rate %g Hz is outside %g..%g Hz", name, rate, PCM_MIN_RATE,
+                         PCM_MAX_RATE);
+    return A2M_OK;
+}
+
+/* Decodes every frame of an open file, averaging channels into out (at most PCM_MAX_SECONDS of audio). */
 static int decode_mono(SNDFILE *sf, const SF_INFO *info, const char *name, sample_buf *out) {
     int channels = info->channels;
     if (channels <= 0 || channels > 1024) return a2m_error(A2M_ERR_FORMAT, "%s: bad channel count %d", name, channels);
+    int rc = check_rate(info->samplerate, name);
+    if (rc) return rc;
+    size_t max_n = (size_t)(PCM_MAX_SECONDS * info->samplerate);
+    if (info->frames > 0 && (double)info->frames > (double)max_n)
+        return a2m_error(A2M_ERR_RANGE, "%s: longer than %.0f hours (one-shot read; `transcribe` streams)", name,
+                         PCM_MAX_SECONDS / 3600);
     float *frames = malloc((size_t)DECODE_CHUNK_FRAMES * (size_t)channels * sizeof *frames); /* [chunk, channels] */
     if (!frames) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
-    int rc = A2M_OK;
     for (;;) {
         sf_count_t got = sf_readf_float(sf, frames, DECODE_CHUNK_FRAMES);
         if (got <= 0) break;
+        if (out->n + (size_t)got > max_n) {
+            rc = a2m_error(A2M_ERR_RANGE, "%s: longer than %.0f hours (one-shot read; `transcribe` streams)", name,
+                           PCM_MAX_SECONDS / 3600);
+            break;
+        }
         rc = sample_buf_reserve(out, (size_t)got, name);
         if (rc) break;
         pcm_mix_mono(out->x + out->n, frames, (size_t)got, channels);
@@ -100,10 +118,6 @@ static int read_sndfile(SNDFILE *sf, const SF_INFO *info, const char *name, doub
     if (rc) {
         free(b.x);
         return rc;
-    }
-    if (info->samplerate <= 0) {
-        free(b.x);
-        return a2m_error(A2M_ERR_FORMAT, "%s: bad sample rate %d", name, info->samplerate);
     }
     return finish_audio(&b, (double)info->samplerate, target_rate, name, out);
 }
@@ -198,6 +212,12 @@ int a2m_audio_read_stream(FILE *fp, const char *name, double raw_rate, double ta
         return a2m_error(A2M_ERR_EMPTY, "%s: empty stream", name);
     }
     if (raw_rate > 0) {
+        if ((rc = check_rate(raw_rate, name)) == A2M_OK && (double)len / 4 > PCM_MAX_SECONDS * raw_rate)
+            rc = a2m_error(A2M_ERR_RANGE, "%s: longer than %.0f hours", name, PCM_MAX_SECONDS / 3600);
+        if (rc) {
+            free(bytes);
+            return rc;
+        }
         if (len % 4 != 0) {
             free(bytes);
             return a2m_error(A2M_ERR_FORMAT, "%s: raw float32 stream length %zu is not a multiple of 4", name, len);

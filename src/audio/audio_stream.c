@@ -69,9 +69,9 @@ static int stream_setup(a2m_audio_stream *s, double target_rate, a2m_audio_strea
 
 /* The stream's format from libsndfile's header. */
 static int stream_from_sndfile(a2m_audio_stream *s, const SF_INFO *info) {
-    if (info->channels <= 0 || info->channels > 1024 || info->samplerate <= 0) {
-        int rc = a2m_error(A2M_ERR_FORMAT, "%s: bad header (%d channels, %d Hz)", s->name, info->channels,
-                           info->samplerate);
+    if (info->channels <= 0 || info->channels > 1024 || info->samplerate < PCM_MIN_RATE || info->samplerate > PCM_MAX_RATE) {
+        int rc = a2m_error(A2M_ERR_FORMAT, "%s: bad header (%d channels, %d Hz; rates %g..%g Hz are read)", s->name,
+                           info->channels, info->samplerate, PCM_MIN_RATE, PCM_MAX_RATE);
         a2m_audio_stream_close(s);
         return rc;
     }
@@ -87,6 +87,11 @@ int a2m_audio_stream_open(FILE *fp, const char *name, double raw_rate, double ta
     s->name = name;
     s->fp = fp;
     if (raw_rate > 0) {
+        if (!(raw_rate >= PCM_MIN_RATE && raw_rate <= PCM_MAX_RATE)) {
+            a2m_audio_stream_close(s);
+            return a2m_error(A2M_ERR_ARG, "%s: raw sample rate %g Hz is outside %g..%g Hz", name, raw_rate, PCM_MIN_RATE,
+                             PCM_MAX_RATE);
+        }
         s->channels = 1;
         s->in_rate = raw_rate;
     } else {
