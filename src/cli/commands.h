@@ -14,4 +14,5 @@ int cmd_report(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_gendata(int argc, char **argv);
 #endif

@@ -9,6 +9,7 @@ const cli_command cli_commands[] = {
     {"features", "CQT dB features of audio files or a folder -> .npy", cmd_features},
     {"labels", "MIDI -> one class per frame -> .npy", cmd_labels},
     {"synth", "render a MIDI file with a voice-like tone -> .wav", cmd_synth},
+    {"gendata", "training data: random melodies sung (synth, fluid) or seed takes pitch-shifted, augmented", cmd_gendata},
     {"dataset", "pair voice_N.wav with midi_N.mid in a folder -> dataset", cmd_dataset},
     {"train", "train a model on a dataset -> .safetensors", cmd_train},
     {"forward", "run a model on normalised features -> logits .npy", cmd_forward},

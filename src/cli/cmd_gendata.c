@@ -1,0 +1,428 @@
+/* a2m gendata: training data for the any-pitch model. Take i of a run draws
+ * every random choice from a2m_gen_seed(seed, source, i), so the files do not
+ * depend on --jobs or on which other takes are made. */
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2m/audio.h"
+#include "a2m/error.h"
+#include "a2m/gen.h"
+#include "a2m/io.h"
+#include "a2m/midi.h"
+#include "cli/cli.h"
+#include "cli/commands.h"
+
+enum { RATE = 16000, ROW_MAX = 2048, MAX_SOUNDFONTS = 8 };
+static const char *const DEFAULT_SOUNDFONTS = "/usr/share/sounds/sf3/FluidR3Mono_GM.sf3,/usr/share/sounds/sf3/MuseScore_General_Lite.sf3";
+static const char *const MANIFEST_HEADER =
+    "name,source,seconds,n_notes,pitch_lo,pitch_hi,voice,detune_cents,drift_cents,vibrato_hz,vibrato_cents,"
+    "vibrato_delay_s,glide_s,take,shift,augment\n";
+
+static const char *const GENDATA_HELP =
+    "usage: a2m gendata -o DIR --source synth|fluid|seed --count N [options]\n"
+    "\n"
+    "Writes DIR/<source>_<NNNNN>.wav (16 kHz mono 16-bit) and .mid (the notes meant, at the\n"
+    "pitch sung, format 0) for N takes, and adds one row per take to DIR/manifest.csv with every\n"
+    "random choice (performance, voice, augmentation chain). Take i depends only on (--seed,\n"
+    "source, i): any --jobs gives the same bytes.\n"
+    "\n"
+    "sources:\n"
+    "  synth   random melodies (MIDI 36-84, steps and leaps, rests, legato) sung by the additive\n"
+    "          voice: vowels a e i o u per note, detune, drift, vibrato, portamento, loudness\n"
+    "  fluid   the same melodies through libfluidsynth's voice presets (Choir Aahs, Voice Oohs,\n"
+    "          Synth Voice, Solo Vox, ... of --soundfont), pitch bends for the performance\n"
+    "  seed    the seed takes (--seed-dir, voice_NNN.wav + midi_NNN.mid, in order, cycling)\n"
+    "          pitch-shifted by librubberband (formants kept) by a shift drawn from --shifts;\n"
+    "          MIDI = the take's notes - 12 (the pitch actually sung) + shift\n"
+    "\n"
+    "options:\n"
+    "  -o DIR              output folder; an existing one is refused unless --force\n"
+    "  --source S          synth, fluid or seed (required)\n"
+    "  --count N           takes to write (required; for seed: (take, shift) pairs)\n"
+    "  --seed S            run seed (default 1)\n"
+    "  --seconds S         take length for synth/fluid (default 8; seed takes keep their 4 s)\n"
+    "  --augment P         probability of a random phone-like chain per take: EQ, room reverb,\n"
+    "                      band-limiting, noise (white/pink/brown/hum/babble, SNR 0-40 dB), gain\n"
+    "                      (default 0: clean)\n"
+    "  --shifts LO..HI     seed shifts in semitones, drawn uniformly (default -12..12)\n"
+    "  --seed-dir DIR      seed takes (default $A2M_SHARED/data/seed/audio or ../shared/data/seed/audio)\n"
+    "  --soundfont F[,F]   soundfonts for fluid (default the Debian FluidR3Mono and MuseScore Lite)\n"
+    "  --jobs N            worker threads (default 1)\n"
+    "  --force             write into an existing DIR (takes of the same names are replaced)\n";
+
+typedef enum { SRC_SYNTH, SRC_FLUID, SRC_SEED } source_kind;
+static const char *const SOURCE_NAMES[] = {"synth", "fluid", "seed"};
+
+typedef struct options {
+    const char *dir, *seed_dir, *soundfonts;
+    source_kind source;
+    int count, seed, jobs, force, shift_lo, shift_hi;
+    double seconds, augment;
+} options;
+
+typedef struct seed_take {
+    char wav[4096], mid[4096];
+} seed_take;
+
+typedef struct run {
+    const options *o;
+    const char *sf[MAX_SOUNDFONTS];
+    size_t n_sf;
+    seed_take *takes;
+    size_t n_takes;
+    char **rows;           /* [count] manifest rows */
+    pthread_mutex_t lock;  /* next, done, failed, error, progress */
+    size_t next, done;
+    int failed;
+    char error[1024];
+    cli_progress *progress;
+} run;
+
+/* ---- one take ---- */
+
+typedef struct take {
+    a2m_note *notes;
+    size_t n;
+    float *y;
+    size_t ny;
+    char voice[512];
+    a2m_perf perf;
+    int has_perf, seed_index, shift;
+} take;
+
+static void note_range(const take *t, int *lo, int *hi) {
+    *lo = 127, *hi = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        int p = (int)lround(t->notes[i].pitch);
+        *lo = p < *lo ? p : *lo;
+        *hi = p > *hi ? p : *hi;
+    }
+}
+
+/* The additive voice: brighter formants for higher melodies (a 48 -> 72 centre moves them up 25%). */
+static int make_synth_take(const run *r, uint64_t s, take *t) {
+    uint64_t rng = a2m_gen_seed(s, "voice", 0);
+    int lo, hi;
+    note_range(t, &lo, &hi);
+    a2m_voice_params vp = a2m_voice_default_params();
+    vp.seconds = r->o->seconds;
+    vp.formant_scale = 1.0 + 0.25 * fmin(1, fmax(0, (0.5 * (lo + hi) - 48) / 24)) + a2m_gen_range(&rng, -0.05, 0.05);
+    vp.tilt = a2m_gen_range(&rng, 0.7, 1.6);
+    vp.breath = a2m_gen_range(&rng, 0.005, 0.06);
+    vp.attack_s = a2m_gen_range(&rng, 0.02, 0.08);
+    vp.release_s = a2m_gen_range(&rng, 0.05, 0.15);
+    vp.peak = a2m_gen_range(&rng, 0.3, 0.9);
+    vp.seed = a2m_gen_next(&rng);
+    int k = snprintf(t->voice, sizeof t->voice, "additive formants x%.2f tilt %.2f breath %.3f vowels ", vp.formant_scale,
+                     vp.tilt, vp.breath);
+    for (size_t i = 0; i < t->n && k + 2 < (int)sizeof t->voice; i++) t->voice[k++] = a2m_voice_vowel(vp.seed, i);
+    t->voice[k] = 0;
+    return a2m_voice_render(t->notes, t->n, &t->perf, vp, &t->y, &t->ny);
+}
+
+static int make_fluid_take(const run *r, a2m_fluid *f, uint64_t s, take *t) {
+    uint64_t rng = a2m_gen_seed(s, "preset", 0);
+    size_t preset = (size_t)(a2m_gen_uniform(&rng) * (double)a2m_fluid_n_presets(f));
+    snprintf(t->voice, sizeof t->voice, "%s", a2m_fluid_preset_name(f, preset));
+    return a2m_fluid_render(f, preset, t->notes, t->n, &t->perf, r->o->seconds, a2m_gen_range(&rng, 0.3, 0.9), &t->y, &t->ny);
+}
+
+/* Seed take i % n_takes shifted by a drawn shift; its notes - 12 + shift. */
+static int make_seed_take(const run *r, size_t i, uint64_t s, take *t) {
+    const seed_take *st = &r->takes[i % r->n_takes];
+    uint64_t rng = a2m_gen_seed(s, "shift", 0);
+    t->seed_index = (int)(i % r->n_takes);
+    t->shift = r->o->shift_lo + (int)(a2m_gen_uniform(&rng) * (r->o->shift_hi - r->o->shift_lo + 1));
+    a2m_audio a = {0};
+    a2m_notes mid = {0};
+    int rc = a2m_audio_read(st->wav, RATE, &a);
+    if (!rc) rc = a2m_midi_read(st->mid, &mid);
+    if (!rc && (rc = a2m_pitch_shift(a.samples, a.n, RATE, t->shift, &t->y, &t->ny))) a2m_error_prefix(rc, st->wav);
+    a2m_audio_free(&a);
+    t->notes = mid.notes;
+    t->n = mid.n;
+    for (size_t k = 0; k < t->n; k++) t->notes[k].pitch += t->shift - 12;
+    const char *base = strrchr(st->wav, '/');
+    snprintf(t->voice, sizeof t->voice, "%s", base ? base + 1 : st->wav);
+    return rc;
+}
+
+static void format_row(const run *r, const char *name, const take *t, const a2m_augment_info *aug, char *row) {
+    int lo, hi;
+    note_range(t, &lo, &hi);
+    char chain[512], perf[256] = ",,,,,", seed[64] = ",";
+    a2m_augment_describe(aug, chain, sizeof chain);
+    const a2m_perf *q = &t->perf;
+    if (t->has_perf)
+        snprintf(perf, sizeof perf, "%.1f,%.1f,%.2f,%.1f,%.3f,%.3f", q->detune_cents, q->drift_cents, q->vibrato_hz,
+                 q->vibrato_cents, q->vibrato_delay_s, q->glide_s);
+    if (r->o->source == SRC_SEED) snprintf(seed, sizeof seed, "%d,%+d", t->seed_index + 1, t->shift);
+    snprintf(row, ROW_MAX, "%s,%s,%.3f,%zu,%d,%d,%s,%s,%s,%s\n", name, SOURCE_NAMES[r->o->source], (double)t->ny / RATE,
+             t->n, lo, hi, t->voice, perf, seed, chain);
+}
+
+static int write_take(const run *r, size_t i, a2m_fluid *f, char *row) {
+    const options *o = r->o;
+    uint64_t s = a2m_gen_seed((uint64_t)o->seed, SOURCE_NAMES[o->source], i);
+    take t = {0};
+    int rc = A2M_OK;
+    if (o->source == SRC_SEED) {
+        rc = make_seed_take(r, i, s, &t);
+    } else {
+        a2m_melody_params mp = a2m_melody_default_params();
+        mp.seconds = o->seconds;
+        t.perf = a2m_perf_random(a2m_gen_seed(s, "perf", 0));
+        t.has_perf = 1;
+        rc = a2m_melody_random(mp, a2m_gen_seed(s, "melody", 0), &t.notes, &t.n);
+        if (!rc) rc = o->source == SRC_SYNTH ? make_synth_take(r, s, &t) : make_fluid_take(r, f, s, &t);
+    }
+    a2m_augment_info aug;
+    if (!rc) rc = a2m_augment(t.y, t.ny, RATE, o->augment, a2m_gen_seed(s, "augment", 0), &aug);
+    char name[64], path[4200];
+    snprintf(name, sizeof name, "%s_%05zu", SOURCE_NAMES[o->source], i);
+    snprintf(path, sizeof path, "%s/%s.wav", o->dir, name);
+    if (!rc) rc = a2m_audio_write_wav(path, t.y, t.ny, RATE);
+    snprintf(path, sizeof path, "%s/%s.mid", o->dir, name);
+    if (!rc) rc = a2m_midi_write(path, t.notes, t.n, a2m_midi_write_default_params());
+    if (!rc) format_row(r, name, &t, &aug, row);
+    free(t.notes);
+    free(t.y);
+    return rc;
+}
+
+/* ---- workers ---- */
+
+static void *worker(void *arg) {
+    run *r = arg;
+    a2m_fluid *f = NULL;
+    int rc = r->o->source == SRC_FLUID ? a2m_fluid_new(r->sf, r->n_sf, RATE, &f) : A2M_OK;
+    char *row = malloc(ROW_MAX);
+    if (!rc && !row) rc = a2m_error(A2M_ERR_NOMEM, "gendata: out of memory");
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        size_t i = r->next++;
+        int stop = rc || r->failed || i >= (size_t)r->o->count;
+        if (rc && !r->failed) {
+            r->failed = 1;
+            snprintf(r->error, sizeof r->error, "%s", a2m_errmsg());
+        }
+        pthread_mutex_unlock(&r->lock);
+        if (stop) break;
+        rc = write_take(r, i, f, row);
+        pthread_mutex_lock(&r->lock);
+        if (!rc) {
+            r->rows[i] = strdup(row);
+            cli_progress_update(r->progress, ++r->done, NULL);
+        }
+        pthread_mutex_unlock(&r->lock);
+    }
+    free(row);
+    a2m_fluid_del(f);
+    return NULL;
+}
+
+static int run_workers(run *r) {
+    pthread_t th[64];
+    int n = r->o->jobs, started = 0;
+    for (; started < n; started++)
+        if (pthread_create(&th[started], NULL, worker, r)) break;
+    if (started == 0) worker(r);
+    for (int k = 0; k < started; k++) pthread_join(th[k], NULL);
+    return r->failed;
+}
+
+/* ---- manifest: earlier rows kept (except takes rewritten now), new rows in take order ---- */
+
+static int rewritten(const run *r, const char *line) {
+    size_t len = strlen(SOURCE_NAMES[r->o->source]);
+    if (strncmp(line, SOURCE_NAMES[r->o->source], len) || line[len] != '_') return 0;
+    char *end;
+    long i = strtol(line + len + 1, &end, 10);
+    return *end == ',' && i >= 0 && i < r->o->count;
+}
+
+static int write_manifest(const run *r) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.csv", r->o->dir);
+    uint8_t *old = NULL;
+    size_t old_len = 0;
+    if (a2m_path_exists(path)) {
+        int rc = a2m_read_file(path, &old, &old_len, (size_t)1 << 30);
+        if (rc) return rc;
+    }
+    a2m_atomic_file f;
+    int rc = a2m_atomic_open(&f, path, 1);
+    if (rc) {
+        free(old);
+        return rc;
+    }
+    fputs(MANIFEST_HEADER, f.fp);
+    char *text = old ? realloc(old, old_len + 1) : NULL;
+    if (text) text[old_len] = 0;
+    else free(old); /* realloc failed: the old rows are dropped rather than the run */
+    for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+        if (strncmp(line, "name,", 5) && !rewritten(r, line)) fprintf(f.fp, "%s\n", line);
+    free(text);
+    for (int i = 0; i < r->o->count; i++) fputs(r->rows[i], f.fp);
+    return a2m_atomic_commit(&f);
+}
+
+/* ---- inputs ---- */
+
+static int cmp_takes(const void *a, const void *b) { return strcmp(((const seed_take *)a)->wav, ((const seed_take *)b)->wav); }
+
+/* voice_NNN.wav files of dir that have a midi_NNN.mid, sorted. */
+static int list_seed_takes(run *r, const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return cli_fail("%s: cannot open the seed folder", dir);
+    size_t cap = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        unsigned num;
+        char tail;
+        if (sscanf(e->d_name, "voice_%u.wa%c", &num, &tail) != 2 || tail != 'v' || strlen(e->d_name) > 200) continue;
+        if (r->n_takes == cap) {
+            seed_take *t = realloc(r->takes, (cap = cap ? 2 * cap : 64) * sizeof *t);
+            if (!t) break;
+            r->takes = t;
+        }
+        seed_take *t = &r->takes[r->n_takes];
+        snprintf(t->wav, sizeof t->wav, "%s/%s", dir, e->d_name);
+        snprintf(t->mid, sizeof t->mid, "%s/midi_%.*s.mid", dir, (int)(strlen(e->d_name) - 10), e->d_name + 6);
+        if (a2m_path_exists(t->mid)) r->n_takes++;
+    }
+    closedir(d);
+    if (r->n_takes == 0) return cli_fail("%s: no voice_NNN.wav with a midi_NNN.mid", dir);
+    qsort(r->takes, r->n_takes, sizeof *r->takes, cmp_takes);
+    return 0;
+}
+
+/* Splits --soundfont and checks that a synthesizer loads them (the error names the file). */
+static int check_soundfonts(run *r, char *list) {
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (r->n_sf == MAX_SOUNDFONTS) return cli_usage_error("gendata", "--soundfont: at most %d files", MAX_SOUNDFONTS);
+        r->sf[r->n_sf++] = tok;
+    }
+    if (r->n_sf == 0) return cli_usage_error("gendata", "--soundfont: no file given");
+    a2m_fluid *f;
+    int rc = a2m_fluid_new(r->sf, r->n_sf, RATE, &f);
+    if (rc) return cli_lib_fail(rc);
+    a2m_fluid_del(f);
+    return 0;
+}
+
+static const char *default_seed_dir(char *buf, size_t cap) {
+    const char *shared = getenv("A2M_SHARED");
+    snprintf(buf, cap, "%s/data/seed/audio", shared && shared[0] ? shared : "../shared");
+    return buf;
+}
+
+/* ---- options ---- */
+
+static int parse_shifts(const char *v, options *o) {
+    char tail;
+    if (sscanf(v, "%d..%d%c", &o->shift_lo, &o->shift_hi, &tail) != 2 || o->shift_lo > o->shift_hi || o->shift_lo < -24 ||
+        o->shift_hi > 24)
+        return cli_usage_error("gendata", "--shifts: '%s' is not LO..HI within -24..24", v);
+    return 0;
+}
+
+static int parse_source(const char *v, options *o) {
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(v, SOURCE_NAMES[k])) {
+            o->source = (source_kind)k;
+            return 0;
+        }
+    return cli_usage_error("gendata", "--source: '%s' is not synth, fluid or seed", v);
+}
+
+static int parse_args(int argc, char **argv, options *o) {
+    int have_source = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int r;
+        if (cli_is_help(argv[i])) {
+            fputs(GENDATA_HELP, stdout);
+            return -1;
+        } else if ((r = cli_opt(argc, argv, &i, "-o", &v)) || (r = cli_opt(argc, argv, &i, "--output", &v))) {
+            if (r < 0) return 2;
+            o->dir = v;
+        } else if ((r = cli_opt(argc, argv, &i, "--source", &v))) {
+            if (r < 0 || parse_source(v, o)) return 2;
+            have_source = 1;
+        } else if ((r = cli_opt(argc, argv, &i, "--count", &v))) {
+            if (r < 0 || !cli_parse_int("gendata", "--count", v, 1, 1000000, &o->count)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) {
+            if (r < 0 || !cli_parse_int("gendata", "--seed", v, 0, 2147483647, &o->seed)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--seconds", &v))) {
+            if (r < 0 || !cli_parse_double("gendata", "--seconds", v, 1, 600, &o->seconds)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--augment", &v))) {
+            if (r < 0 || !cli_parse_double("gendata", "--augment", v, 0, 1, &o->augment)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--shifts", &v))) {
+            if (r < 0 || parse_shifts(v, o)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--seed-dir", &v))) {
+            if (r < 0) return 2;
+            o->seed_dir = v;
+        } else if ((r = cli_opt(argc, argv, &i, "--soundfont", &v))) {
+            if (r < 0) return 2;
+            o->soundfonts = v;
+        } else if ((r = cli_opt(argc, argv, &i, "--jobs", &v))) {
+            if (r < 0 || !cli_parse_int("gendata", "--jobs", v, 1, 64, &o->jobs)) return 2;
+        } else if (!strcmp(argv[i], "--force")) {
+            o->force = 1;
+        } else {
+            return cli_usage_error("gendata", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!o->dir) return cli_usage_error("gendata", "missing -o DIR");
+    if (!have_source) return cli_usage_error("gendata", "missing --source synth|fluid|seed");
+    if (!o->count) return cli_usage_error("gendata", "missing --count N");
+    return 0;
+}
+
+static int prepare(run *r, char *sf_list) {
+    const options *o = r->o;
+    char buf[4096];
+    int rc = 0;
+    if (o->source == SRC_SEED) rc = list_seed_takes(r, o->seed_dir ? o->seed_dir : default_seed_dir(buf, sizeof buf));
+    if (!rc && o->source == SRC_FLUID) rc = check_soundfonts(r, sf_list);
+    if (rc) return rc;
+    if (a2m_path_exists(o->dir) && !a2m_is_dir(o->dir)) return cli_fail("%s: exists and is not a folder", o->dir);
+    if (a2m_path_exists(o->dir) && !o->force) return cli_fail("%s: exists (--force writes into it)", o->dir);
+    if ((rc = a2m_mkdirs(o->dir))) return cli_lib_fail(rc);
+    return 0;
+}
+
+int cmd_gendata(int argc, char **argv) {
+    options o = {.seed = 1, .jobs = 1, .seconds = 8, .shift_lo = -12, .shift_hi = 12};
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    run r;
+    memset(&r, 0, sizeof r);
+    r.o = &o;
+    char *sf_list = strdup(o.soundfonts ? o.soundfonts : DEFAULT_SOUNDFONTS);
+    r.rows = calloc((size_t)o.count, sizeof *r.rows);
+    if (!sf_list || !r.rows) rc = cli_fail("out of memory");
+    if (!rc) rc = prepare(&r, sf_list);
+    if (!rc) {
+        pthread_mutex_init(&r.lock, NULL);
+        r.progress = cli_progress_new("gendata", (size_t)o.count);
+        if (run_workers(&r)) {
+            cli_progress_free(r.progress);
+            rc = cli_fail("%s", r.error);
+        } else {
+            cli_progress_done(r.progress, NULL);
+            int mrc = write_manifest(&r);
+            rc = mrc ? cli_lib_fail(mrc) : 0;
+        }
+        pthread_mutex_destroy(&r.lock);
+    }
+    if (!rc) printf("%s: %d %s takes\n", o.dir, o.count, SOURCE_NAMES[o.source]);
+    for (int i = 0; r.rows && i < o.count; i++) free(r.rows[i]);
+    free(r.rows);
+    free(r.takes);
+    free(sf_list);
+    return rc;
+}

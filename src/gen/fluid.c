@@ -1,0 +1,203 @@
+/* Soundfont voices through libfluidsynth, offline: notes become note-on/off
+ * events at 64-sample block boundaries (4 ms at 16 kHz), and the performance
+ * (glides, detune, drift, vibrato) becomes pitch bends updated every block
+ * with a bend range of 12 semitones (8192 steps: 0.15 cent resolution).
+ * Consecutive notes alternate between two channels so a note's release keeps
+ * its own bend (frozen at its offset) while the next note glides. No reverb or
+ * chorus: the augmentation chain adds rooms. */
+#include "a2m/error.h"
+#include "a2m/gen.h"
+#include "a2m/io.h"
+
+#include <ctype.h>
+#include <fluidsynth.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { BLOCK = 64, MAX_PRESETS = 64, BEND_RANGE = 12 };
+
+typedef struct preset {
+    int sfont_id, bank, num;
+    char name[128];
+} preset;
+
+struct a2m_fluid {
+    fluid_settings_t *settings;
+    fluid_synth_t *synth;
+    int rate;
+    size_t n_presets;
+    preset presets[MAX_PRESETS];
+};
+
+static void quiet_log(int level, const char *message, void *data) {
+    (void)level, (void)message, (void)data; /* the library never prints */
+}
+static void silence_fluid(void) {
+    for (int level = FLUID_PANIC; level <= FLUID_DBG; level++) fluid_set_log_function(level, quiet_log, NULL);
+}
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+static int is_voice_name(const char *name) {
+    static const char *const KEYS[] = {"aah", "ooh", "vox", "voice", "choir"};
+    char low[128];
+    size_t k = 0;
+    for (; name[k] && k + 1 < sizeof low; k++) low[k] = (char)tolower((unsigned char)name[k]);
+    low[k] = 0;
+    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
+        if (strstr(low, KEYS[i])) return 1;
+    return 0;
+}
+
+/* Lists sfont id's voice presets into f. */
+static void find_presets(a2m_fluid *f, int id, const char *path) {
+    fluid_sfont_t *sf = fluid_synth_get_sfont_by_id(f->synth, id);
+    if (!sf) return;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    fluid_sfont_iteration_start(sf);
+    for (fluid_preset_t *p; (p = fluid_sfont_iteration_next(sf)) && f->n_presets < MAX_PRESETS;) {
+        const char *name = fluid_preset_get_name(p);
+        if (!name || !is_voice_name(name) || fluid_preset_get_banknum(p) >= 128) continue; /* no drum kits */
+        preset *q = &f->presets[f->n_presets++];
+        q->sfont_id = id;
+        q->bank = fluid_preset_get_banknum(p);
+        q->num = fluid_preset_get_num(p);
+        snprintf(q->name, sizeof q->name, "%s:%03d:%03d %s", base, q->bank, q->num, name);
+    }
+}
+
+static int make_synth(a2m_fluid *f, int rate) {
+    f->settings = new_fluid_settings();
+    if (!f->settings) return a2m_error(A2M_ERR_NOMEM, "fluid: cannot create settings");
+    fluid_settings_setnum(f->settings, "synth.sample-rate", rate);
+    fluid_settings_setint(f->settings, "synth.reverb.active", 0);
+    fluid_settings_setint(f->settings, "synth.chorus.active", 0);
+    fluid_settings_setint(f->settings, "synth.dynamic-sample-loading", 1); /* decode only the presets played */
+    fluid_settings_setnum(f->settings, "synth.gain", 0.5);
+    f->synth = new_fluid_synth(f->settings);
+    if (!f->synth) return a2m_error(A2M_ERR_NOMEM, "fluid: cannot create a synthesizer at %d Hz", rate);
+    f->rate = rate;
+    return A2M_OK;
+}
+
+int a2m_fluid_new(const char *const *soundfonts, size_t n_sf, int rate, a2m_fluid **out) {
+    *out = NULL;
+    pthread_once(&log_once, silence_fluid);
+    if (rate < 8000 || rate > 96000) return a2m_error(A2M_ERR_ARG, "fluid: rate %d outside 8000..96000", rate);
+    if (n_sf == 0) return a2m_error(A2M_ERR_ARG, "fluid: no soundfont given");
+    a2m_fluid *f = calloc(1, sizeof *f);
+    if (!f) return a2m_error(A2M_ERR_NOMEM, "fluid: out of memory");
+    int rc = make_synth(f, rate);
+    for (size_t i = 0; !rc && i < n_sf; i++) {
+        if (!a2m_path_exists(soundfonts[i]) || a2m_is_dir(soundfonts[i])) {
+            rc = a2m_error(A2M_ERR_IO, "%s: no such soundfont file", soundfonts[i]);
+            break;
+        }
+        int id = fluid_synth_sfload(f->synth, soundfonts[i], 0);
+        if (id == FLUID_FAILED) rc = a2m_error(A2M_ERR_FORMAT, "%s: not a soundfont fluidsynth can load", soundfonts[i]);
+        else find_presets(f, id, soundfonts[i]);
+    }
+    if (!rc && f->n_presets == 0) rc = a2m_error(A2M_ERR_FORMAT, "%s: no voice preset (Aah/Ooh/Vox/Voice/Choir)", soundfonts[0]);
+    if (rc) {
+        a2m_fluid_del(f);
+        return rc;
+    }
+    *out = f;
+    return A2M_OK;
+}
+
+void a2m_fluid_del(a2m_fluid *f) {
+    if (!f) return;
+    if (f->synth) delete_fluid_synth(f->synth);
+    if (f->settings) delete_fluid_settings(f->settings);
+    free(f);
+}
+
+size_t a2m_fluid_n_presets(const a2m_fluid *f) { return f ? f->n_presets : 0; }
+const char *a2m_fluid_preset_name(const a2m_fluid *f, size_t i) { return f && i < f->n_presets ? f->presets[i].name : ""; }
+
+static void set_bend(fluid_synth_t *s, int chan, double semitones) {
+    double v = 8192.0 + semitones / BEND_RANGE * 8192.0;
+    fluid_synth_pitch_bend(s, chan, (int)fmin(16383, fmax(0, lround(v))));
+}
+
+static size_t block_of(double t, int rate) { return (size_t)llround(t * rate / BLOCK); }
+/* A note lasts at least one block, so its note-off never precedes its note-on. */
+static size_t off_block(const a2m_note *nt, int rate) {
+    size_t on = block_of(nt->onset, rate), off = block_of(nt->offset, rate);
+    return off > on ? off : on + 1;
+}
+
+/* Starts the synthesizer afresh: no voice, both channels on the preset, 12-semitone bends. */
+static void reset_channels(a2m_fluid *f, const preset *q) {
+    fluid_synth_system_reset(f->synth);
+    for (int c = 0; c < 2; c++) {
+        fluid_synth_program_select(f->synth, c, q->sfont_id, q->bank, q->num);
+        fluid_synth_pitch_wheel_sens(f->synth, c, BEND_RANGE);
+        fluid_synth_cc(f->synth, c, 7, 127);
+        set_bend(f->synth, c, 0);
+    }
+}
+
+/* Sends block b's events and bends. next: the next note to start. */
+static void block_events(a2m_fluid *f, const a2m_note *notes, size_t n, const a2m_perf *perf, size_t b, size_t *next) {
+    double t = (double)(b * BLOCK) / f->rate;
+    for (size_t i = *next >= 2 ? *next - 2 : 0; i < *next; i++) /* offs before ons: legato notes share the block */
+        if (off_block(&notes[i], f->rate) == b) fluid_synth_noteoff(f->synth, (int)(i % 2), (int)lround(notes[i].pitch));
+    while (*next < n && block_of(notes[*next].onset, f->rate) <= b) {
+        size_t i = (*next)++;
+        int key = (int)lround(notes[i].pitch);
+        set_bend(f->synth, (int)(i % 2), a2m_perf_pitch(perf, notes, n, fmax(t, notes[i].onset)) - key);
+        fluid_synth_noteon(f->synth, (int)(i % 2), key, notes[i].velocity >= 1 && notes[i].velocity <= 127 ? notes[i].velocity : 100);
+    }
+    for (size_t i = *next >= 2 ? *next - 2 : 0; i < *next; i++) /* bends of sounding notes; frozen in release */
+        if (t >= notes[i].onset && t < notes[i].offset)
+            set_bend(f->synth, (int)(i % 2), a2m_perf_pitch(perf, notes, n, t) - lround(notes[i].pitch));
+}
+
+static int check_notes(const a2m_note *notes, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const a2m_note *nt = &notes[i];
+        if (!(nt->onset >= 0 && nt->offset > nt->onset && nt->offset <= 3600 && nt->pitch >= 0 && nt->pitch <= 127))
+            return a2m_error(A2M_ERR_RANGE, "fluid: note %zu (%.3f-%.3f s, pitch %g) out of range", i, nt->onset, nt->offset, nt->pitch);
+        if (i > 0 && (nt->onset < notes[i - 1].onset || nt->onset < notes[i - 1].offset - 1e-9))
+            return a2m_error(A2M_ERR_ARG, "fluid: notes must be sorted and not overlap (note %zu)", i);
+    }
+    return A2M_OK;
+}
+
+int a2m_fluid_render(a2m_fluid *f, size_t pi, const a2m_note *notes, size_t n, const a2m_perf *perf, double seconds,
+                     double peak, float **out, size_t *n_out) {
+    *out = NULL;
+    *n_out = 0;
+    if (!f || pi >= f->n_presets || !(peak > 0 && peak <= 1) || !(seconds <= 3600))
+        return a2m_error(A2M_ERR_ARG, "fluid: bad preset %zu, peak or length", pi);
+    int rc = check_notes(notes, n);
+    if (rc) return rc;
+    double total = seconds > 0 ? seconds : (n ? notes[n - 1].offset + 0.5 : 0);
+    size_t len = (size_t)llround(total * f->rate);
+    if (len == 0) return a2m_error(A2M_ERR_EMPTY, "fluid: nothing to render");
+    size_t n_blocks = (len + BLOCK - 1) / BLOCK;
+    float *y = calloc(n_blocks * BLOCK, sizeof *y), right[BLOCK];
+    if (!y) return a2m_error(A2M_ERR_NOMEM, "fluid: out of memory");
+    reset_channels(f, &f->presets[pi]);
+    size_t next = 0;
+    for (size_t b = 0; b < n_blocks; b++) {
+        block_events(f, notes, n, perf, b, &next);
+        if (fluid_synth_write_float(f->synth, BLOCK, y + b * BLOCK, 0, 1, right, 0, 1) != FLUID_OK) {
+            free(y);
+            return a2m_error(A2M_ERR_INTERNAL, "fluid: rendering failed");
+        }
+        for (int k = 0; k < BLOCK; k++) y[b * BLOCK + k] = 0.5f * (y[b * BLOCK + k] + right[k]);
+    }
+    fluid_synth_system_reset(f->synth);
+    float mx = 0;
+    for (size_t i = 0; i < len; i++) mx = fmaxf(mx, fabsf(y[i]));
+    if (mx > 0)
+        for (size_t i = 0; i < len; i++) y[i] *= (float)peak / mx;
+    *out = y;
+    *n_out = len;
+    return A2M_OK;
+}

@@ -1,0 +1,64 @@
+/* Pitch shifting of recorded takes with librubberband (offline, R3 "finer"
+ * engine, formants preserved, duration kept): a shifted take still sounds like
+ * the same singer, and its notes move by exactly the shift. */
+#include "a2m/error.h"
+#include "a2m/gen.h"
+
+#include <math.h>
+#include <rubberband/rubberband-c.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CHUNK = 4096 };
+
+/* Feeds x through an offline stretcher (study pass done) and collects n samples into y. */
+static void run_stretcher(RubberBandState rb, const float *x, size_t n, float *y) {
+    size_t fed = 0, got = 0;
+    while (got < n) {
+        if (fed < n) {
+            size_t k = n - fed < CHUNK ? n - fed : CHUNK;
+            const float *in[1] = {x + fed};
+            fed += k;
+            rubberband_process(rb, in, (unsigned)k, fed == n);
+        }
+        int avail = rubberband_available(rb);
+        if (avail < 0) break; /* finished */
+        if (avail == 0 && fed == n) break;
+        size_t want = (size_t)avail < n - got ? (size_t)avail : n - got;
+        float *out[1] = {y + got};
+        got += rubberband_retrieve(rb, out, (unsigned)want);
+    }
+    /* anything the stretcher did not deliver stays zero (calloc'd) */
+}
+
+int a2m_pitch_shift(const float *x, size_t n, int rate, double semitones, float **y, size_t *ny) {
+    *y = NULL;
+    *ny = 0;
+    if (!(fabs(semitones) <= 36) || rate < 1000) return a2m_error(A2M_ERR_ARG, "shift: %g semitones outside -36..36", semitones);
+    if (n == 0 || n > (size_t)1 << 30) return a2m_error(A2M_ERR_EMPTY, "shift: %zu samples", n);
+    float *out = calloc(n, sizeof *out);
+    if (!out) return a2m_error(A2M_ERR_NOMEM, "shift: out of memory");
+    if (semitones == 0) {
+        memcpy(out, x, n * sizeof *out);
+    } else {
+        RubberBandOptions opt = RubberBandOptionProcessOffline | RubberBandOptionEngineFiner |
+                                RubberBandOptionFormantPreserved | RubberBandOptionPitchHighQuality;
+        RubberBandState rb = rubberband_new((unsigned)rate, 1, opt, 1.0, pow(2.0, semitones / 12.0));
+        if (!rb) {
+            free(out);
+            return a2m_error(A2M_ERR_NOMEM, "shift: rubberband_new failed");
+        }
+        rubberband_set_expected_input_duration(rb, (unsigned)n);
+        rubberband_set_max_process_size(rb, CHUNK);
+        for (size_t fed = 0; fed < n; fed += CHUNK) {
+            const float *in[1] = {x + fed};
+            size_t k = n - fed < CHUNK ? n - fed : CHUNK;
+            rubberband_study(rb, in, (unsigned)k, fed + k == n);
+        }
+        run_stretcher(rb, x, n, out);
+        rubberband_delete(rb);
+    }
+    *y = out;
+    *ny = n;
+    return A2M_OK;
+}
