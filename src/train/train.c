@@ -280,13 +280,56 @@ static int write_log(const char *path, const char *rows) {
     return a2m_atomic_commit(&f);
 }
 
+/* The options a checkpoint's numbers depend on, "--lr=0.000934;--batch=8;...": recorded in the checkpoint, so a
+ * --resume with other values is refused instead of silently keeping the checkpoint's and recording the new
+ * ones in the model's summary. --epochs, --patience and --threads may change on resume. */
+static void train_recipe(const a2m_train_params *p, char *buf, size_t n) {
+    snprintf(buf, n,
+             "--model=%s;--hidden=%d;--lr=%.17g;--batch=%d;--seed=%llu;--class-weight-power=%.17g;--gamma=%.17g;"
+             "--label-smoothing=%.17g;--window=%d;--concat=%d;--weight-decay=%.17g;--adamw=%d;--clip=%.17g;"
+             "--augment-gain=%.17g;--augment-shift=%d;--augment-transpose=%d;--augment-mask=%d,%d;--ema=%.17g;"
+             "--distill=%.17g;--dropout=%.17g;--plateau=%d;--select=%s;",
+             p->arch, p->hidden, p->lr, p->batch, p->seed, p->class_weight_power, p->focal_gamma, p->label_smoothing,
+             p->window, p->concat, p->weight_decay, p->adamw, p->clip_norm, p->augment_gain_db, p->augment_shift_bins,
+             p->augment_transpose, p->augment_mask_frames, p->augment_mask_bins, p->ema, p->soft_targets ? p->distill : 0.0,
+             p->dropout, p->plateau, p->select_by_loss ? "loss" : "f1");
+}
+
+/* The value of entry "key=" (kl bytes with the '=') of a recipe, up to its ';' (NULL if absent). */
+static const char *recipe_value(const char *recipe, const char *key, size_t kl) {
+    for (const char *e = recipe; e && *e; e = strchr(e, ';') ? strchr(e, ';') + 1 : NULL)
+        if (strncmp(e, key, kl) == 0) return e + kl;
+    return NULL;
+}
+
+/* Refuses a resume whose recipe differs from the checkpoint's, listing each differing option. */
+static int recipe_check(const char *path, const char *saved, const a2m_train_params *p) {
+    char now[1024], diff[1024] = "";
+    train_recipe(p, now, sizeof now);
+    for (const char *a = now; *a;) {
+        const char *eq = strchr(a, '='), *end = strchr(a, ';');
+        size_t kl = (size_t)(eq - a) + 1, vl = (size_t)(end - eq) - 1;
+        const char *fv = recipe_value(saved, a, kl), *fe = fv ? strchr(fv, ';') : NULL;
+        if (!fe || (size_t)(fe - fv) != vl || strncmp(fv, eq + 1, vl) != 0) {
+            size_t l = strlen(diff);
+            snprintf(diff + l, sizeof diff - l, "%s%.*s %.*s (checkpoint: %.*s)", l ? ", " : "", (int)(kl - 1), a, (int)vl,
+                     eq + 1, fe ? (int)(fe - fv) : 7, fe ? fv : "missing");
+        }
+        a = end + 1;
+    }
+    if (!diff[0]) return A2M_OK;
+    return a2m_error(A2M_ERR_ARG, "%s: --resume with options that differ from the checkpoint's: %s; resume with its options or start over", path, diff);
+}
+
 /* opt: grads | adam m | adam v | best | the weights' moving average (when with_ema) */
-static int save_checkpoint(const char *path, const a2m_model *m, const float *opt, int with_ema, const train_state *s) {
+static int save_checkpoint(const char *path, const a2m_model *m, const float *opt, int with_ema, const train_state *s,
+                           const a2m_train_params *p) {
     int64_t n = (int64_t)m->n_params;
     st_out_tensor t[5] = {{"params", 1, {n}, m->params}, {"adam_m", 1, {n}, opt + n},
                           {"adam_v", 1, {n}, opt + 2 * n}, {"best", 1, {n}, opt + 3 * n}, {"ema", 1, {n}, opt + 4 * n}};
     json_t *meta = json_object();
-    char b[64];
+    if (!meta) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
+    char b[64], recipe[1024];
 #define META(k, fmt, v) (snprintf(b, sizeof b, fmt, v), json_object_set_new(meta, k, json_string(b)))
     META("epoch", "%d", s->epoch);
     META("step", "%ld", s->step);
@@ -299,13 +342,27 @@ static int save_checkpoint(const char *path, const a2m_model *m, const float *op
     META("plateau_bad", "%d", s->plateau_bad);
     META("n_params", "%lld", (long long)n);
 #undef META
+    train_recipe(p, recipe, sizeof recipe);
+    json_object_set_new(meta, "recipe", json_string(recipe));
     json_object_set_new(meta, "log", json_string(s->log ? s->log : ""));
     int rc = st_write(path, t, with_ema ? 5 : 4, meta);
     json_decref(meta);
     return rc;
 }
 
-static int load_checkpoint(const char *path, a2m_model *m, float *opt, int with_ema, train_state *s) {
+/* Checkpoint key k as a number in [lo, hi]: missing or unparsable is an error naming the checkpoint. */
+static int ck_num(const st_file *f, const char *path, const char *k, double lo, double hi, double *v) {
+    const char *s = st_meta(f, k);
+    char *end = NULL;
+    double x = s ? strtod(s, &end) : NAN;
+    if (!s || end == s || *end || isnan(x) || x < lo || x > hi)
+        return a2m_error(A2M_ERR_FORMAT, "%s: checkpoint key \"%s\" is %s", path, k, s ? "not a valid number" : "missing");
+    *v = x;
+    return A2M_OK;
+}
+
+static int load_checkpoint(const char *path, a2m_model *m, float *opt, int with_ema, train_state *s,
+                           const a2m_train_params *p) {
     st_file f;
     int rc = st_read(path, &f);
     if (rc) return rc;
@@ -316,20 +373,25 @@ static int load_checkpoint(const char *path, a2m_model *m, float *opt, int with_
         if (!t || t->count != m->n_params) rc = a2m_error(A2M_ERR_SHAPE, "%s: checkpoint does not fit this model", path);
         else memcpy(dst[i], t->data, t->count * sizeof(float));
     }
-    const char *v;
-    if (!rc && !(v = st_meta(&f, "epoch"))) rc = a2m_error(A2M_ERR_FORMAT, "%s: not an a2m checkpoint", path);
+    const char *recipe = st_meta(&f, "recipe"), *rng = st_meta(&f, "rng"), *log = st_meta(&f, "log");
+    if (!rc && recipe) rc = recipe_check(path, recipe, p); /* checkpoints of older a2m versions have none */
+    double v[9];
+    const char *keys[9] = {"epoch", "step", "lr", "best_metric", "plateau_best", "best_epoch", "bad_epochs", "plateau_bad", "n_params"};
+    const double lo[9] = {0, 0, 0, -INFINITY, -INFINITY, 0, 0, 0, (double)m->n_params};
+    const double hi[9] = {1e9, 1e18, 1e6, INFINITY, INFINITY, 1e9, 1e9, 1e9, (double)m->n_params};
+    for (int i = 0; i < 9 && !rc; i++) rc = ck_num(&f, path, keys[i], lo[i], hi[i], &v[i]);
+    char *end = NULL;
+    unsigned long long r = rng ? strtoull(rng, &end, 10) : 0;
+    if (!rc && (!rng || end == rng || *end))
+        rc = a2m_error(A2M_ERR_FORMAT, "%s: checkpoint key \"rng\" is %s", path, rng ? "not a valid number" : "missing");
+    if (!rc && !log) rc = a2m_error(A2M_ERR_FORMAT, "%s: checkpoint key \"log\" is missing", path);
+    char *log_copy = rc ? NULL : strdup(log);
+    if (!rc && !log_copy) rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
     if (!rc) {
-        s->epoch = atoi(st_meta(&f, "epoch"));
-        s->step = atol(st_meta(&f, "step"));
-        s->lr = strtod(st_meta(&f, "lr"), NULL);
-        s->rng.s = strtoull(st_meta(&f, "rng"), NULL, 10);
-        s->best_metric = strtod(st_meta(&f, "best_metric"), NULL);
-        s->plateau_best = strtod(st_meta(&f, "plateau_best"), NULL);
-        s->best_epoch = atoi(st_meta(&f, "best_epoch"));
-        s->bad_epochs = atoi(st_meta(&f, "bad_epochs"));
-        s->plateau_bad = atoi(st_meta(&f, "plateau_bad"));
+        s->epoch = (int)v[0], s->step = (long)v[1], s->lr = v[2], s->best_metric = v[3], s->plateau_best = v[4];
+        s->best_epoch = (int)v[5], s->bad_epochs = (int)v[6], s->plateau_bad = (int)v[7], s->rng.s = r;
         free(s->log);
-        s->log = strdup(st_meta(&f, "log") ? st_meta(&f, "log") : "");
+        s->log = log_copy;
     }
     st_free(&f);
     return rc;
@@ -372,16 +434,19 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     /* samples: whole takes or windows of p.window frames */
     size_t n_samples = 0, cap = 0;
     sample *samples = NULL;
-    int maxT = 1;
-    for (size_t i = 0; i < n_train && opt; i++) {
+    int maxT = 1, oom = !opt; /* a failed realloc stops both loops and keeps cap true (it once corrupted the heap) */
+    for (size_t i = 0; i < n_train && !oom; i++) {
         size_t t = train_idx[i], len = d->offsets[t + 1] - d->offsets[t];
         size_t w = p.window > 0 ? (size_t)p.window : len;
-        for (size_t s0 = 0; s0 < len; s0 += w) {
+        for (size_t s0 = 0; s0 < len && !oom; s0 += w) {
             if (n_samples == cap) {
-                cap = cap ? 2 * cap : 256;
-                sample *ns = realloc(samples, cap * sizeof *ns);
-                if (!ns) break;
-                samples = ns;
+                size_t ncap = cap ? 2 * cap : 256;
+                sample *ns = realloc(samples, ncap * sizeof *ns);
+                if (!ns) {
+                    oom = 1;
+                    break;
+                }
+                samples = ns, cap = ncap;
             }
             int l = (int)(len - s0 < w ? len - s0 : w);
             samples[n_samples++] = (sample){t, s0, l};
@@ -404,10 +469,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
                                                                  : (float)pow(total / (C * counts[c]), p.class_weight_power);
     const float *cw = p.class_weight_power == 0 ? NULL : class_w;
 
-    sample *canonical = samples ? malloc(n_samples * sizeof *canonical) : NULL;
+    sample *canonical = samples && !oom ? malloc(n_samples * sizeof *canonical) : NULL;
     if (canonical) memcpy(canonical, samples, n_samples * sizeof *canonical);
     batch_buf tb = {0}, vb = {0};
-    if (!opt || !samples || !canonical) rc = a2m_error(A2M_ERR_NOMEM, "training: out of memory");
+    if (oom || !samples || !canonical) rc = a2m_error(A2M_ERR_NOMEM, "training: out of memory");
     if (!rc) rc = batch_alloc(&tb, m, p.batch, maxT * p.concat, 1, p.soft_targets != NULL);
     if (!rc && n_val) rc = batch_alloc(&vb, m, p.batch, maxV, 0, 0);
     size_t n_val_frames = 0;
@@ -424,7 +489,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         memcpy(best, m->params, np * sizeof *best);
         if (ema) memcpy(ema, m->params, np * sizeof *ema);
         if (p.resume && p.checkpoint_path && a2m_path_exists(p.checkpoint_path))
-            rc = load_checkpoint(p.checkpoint_path, m, opt, with_ema, &st);
+            rc = load_checkpoint(p.checkpoint_path, m, opt, with_ema, &st, &p);
     }
     if (!validated) validated = m->params;
     adam_params ap = adam_default_params();
@@ -520,7 +585,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         else if (++st.plateau_bad > p.plateau) st.lr *= p.plateau_factor, st.plateau_bad = 0;
         st.epoch = e + 1;
         if (p.log_path && (rc = write_log(p.log_path, st.log))) break;
-        if (p.checkpoint_path && (rc = save_checkpoint(p.checkpoint_path, m, opt, with_ema, &st))) break;
+        if (p.checkpoint_path && (rc = save_checkpoint(p.checkpoint_path, m, opt, with_ema, &st, &p))) break;
         if (progress) {
             ep.epoch = e + 1, ep.train_loss = loss_sum / w_sum, ep.val_loss = vloss, ep.val_accuracy = fm.accuracy;
             ep.val_f1_macro = fm.f1_macro, ep.lr = st.lr, ep.seconds = seconds, ep.done = 1, ep.best_epoch = st.best_epoch;
