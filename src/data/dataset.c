@@ -47,25 +47,80 @@ static int has_ext(const char *s, const char *ext) {
     return n > e && strcasecmp(s + n - e, ext) == 0;
 }
 
-/* The MIDI partner of an audio file: voice_N.wav -> midi_N.mid, x.wav -> x.mid. */
-static char *midi_partner(const char *dir, const char *base) {
+/* The MIDI partner of an audio file: voice_N.wav -> midi_N.mid, x.wav -> x.mid (*mid NULL when there is none). */
+static int midi_partner(const char *dir, const char *base, char **mid) {
     char cand[2][4096];
+    *mid = NULL;
     snprintf(cand[0], sizeof cand[0], "%s/%s.mid", dir, base);
     if (strncmp(base, "voice_", 6) == 0) snprintf(cand[1], sizeof cand[1], "%s/midi_%s.mid", dir, base + 6);
     else cand[1][0] = '\0';
     for (int i = 1; i >= 0; i--)
-        if (cand[i][0] && a2m_path_exists(cand[i])) return strdup(cand[i]);
-    return NULL;
+        if (cand[i][0] && a2m_path_exists(cand[i])) {
+            *mid = strdup(cand[i]);
+            return *mid ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
+        }
+    return A2M_OK;
 }
 
-static void append(char **text, const char *line) {
+/* Appends line + '\n' to *text (NULL text: warnings not wanted). */
+static int append(char **text, const char *line) {
+    if (!text) return A2M_OK;
     size_t a = *text ? strlen(*text) : 0, b = strlen(line);
     char *n = realloc(*text, a + b + 2);
-    if (!n) return;
+    if (!n) return a2m_error(A2M_ERR_NOMEM, "dataset warnings: out of memory");
     memcpy(n + a, line, b);
     n[a + b] = '\n';
     n[a + b + 1] = '\0';
     *text = n;
+    return A2M_OK;
+}
+
+static void free_pairs(take_pair *pairs, size_t n) {
+    for (size_t i = 0; i < n; i++) free(pairs[i].name), free(pairs[i].wav), free(pairs[i].mid);
+    free(pairs);
+}
+
+/* The audio files of dir with a MIDI partner; every allocation checked (a failure once built a partial dataset). */
+static int collect_pairs(const char *dir, DIR *dp, take_pair **out, size_t *out_n, char **warnings) {
+    take_pair *pairs = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    char line[8192];
+    int rc = A2M_OK;
+    while (!rc && (de = readdir(dp))) {
+        const char *f = de->d_name;
+        if (!(has_ext(f, ".wav") || has_ext(f, ".flac") || has_ext(f, ".ogg"))) continue;
+        char base[4096];
+        snprintf(base, sizeof base, "%s", f);
+        *strrchr(base, '.') = '\0';
+        char *mid;
+        if ((rc = midi_partner(dir, base, &mid))) break;
+        if (!mid) {
+            snprintf(line, sizeof line, "%s/%s: no paired MIDI file, skipped", dir, f);
+            rc = append(warnings, line);
+            continue;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            take_pair *np = realloc(pairs, ncap * sizeof *np);
+            if (!np) {
+                free(mid);
+                rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
+                break;
+            }
+            pairs = np, cap = ncap;
+        }
+        char wav[8192];
+        snprintf(wav, sizeof wav, "%s/%s", dir, f);
+        pairs[n++] = (take_pair){strdup(base), strdup(wav), mid};
+        if (!pairs[n - 1].name || !pairs[n - 1].wav) rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
+    }
+    if (rc) {
+        free_pairs(pairs, n);
+        return rc;
+    }
+    *out = pairs, *out_n = n;
+    return A2M_OK;
 }
 
 int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn progress, void *user, a2m_dataset *out,
@@ -76,34 +131,11 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
     DIR *dp = opendir(dir);
     if (!dp) return a2m_error(A2M_ERR_IO, "%s: cannot open folder", dir);
     take_pair *pairs = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *de;
+    size_t n = 0;
     char line[8192];
-    while ((de = readdir(dp))) {
-        const char *f = de->d_name;
-        if (!(has_ext(f, ".wav") || has_ext(f, ".flac") || has_ext(f, ".ogg"))) continue;
-        char base[4096];
-        snprintf(base, sizeof base, "%s", f);
-        *strrchr(base, '.') = '\0';
-        char *mid = midi_partner(dir, base);
-        if (!mid) {
-            snprintf(line, sizeof line, "%s/%s: no paired MIDI file, skipped", dir, f);
-            if (warnings) append(warnings, line);
-            continue;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            take_pair *np = realloc(pairs, cap * sizeof *np);
-            if (!np) break;
-            pairs = np;
-        }
-        char wav[8192];
-        snprintf(wav, sizeof wav, "%s/%s", dir, f);
-        pairs[n++] = (take_pair){strdup(base), strdup(wav), mid};
-    }
+    int rc = collect_pairs(dir, dp, &pairs, &n, warnings);
     closedir(dp);
-    int rc = A2M_OK;
-    if (n == 0) rc = a2m_error(A2M_ERR_EMPTY, "%s: no audio file with a paired MIDI file", dir);
+    if (!rc && n == 0) rc = a2m_error(A2M_ERR_EMPTY, "%s: no audio file with a paired MIDI file", dir);
     if (!rc) qsort(pairs, n, sizeof *pairs, cmp_pair);
 
     size_t samples = p.take_seconds > 0 ? (size_t)(p.take_seconds * p.cqt.sample_rate + 0.5) : 0;
@@ -126,7 +158,10 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
         if (rc) break;
         if (a2m_audio_is_silent(&a)) {
             snprintf(line, sizeof line, "%s: silent audio", pairs[i].wav);
-            if (warnings) append(warnings, line);
+            if ((rc = append(warnings, line))) {
+                a2m_audio_free(&a);
+                break;
+            }
         }
         size_t len = samples ? samples : a.n;
         if (samples) { /* cut or zero-pad to the take length */
@@ -175,9 +210,9 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
         if (rc) break;
         size_t unmapped = 0;
         rc = a2m_labels_from_notes(notes.notes, notes.n, p.labels, out->labels + off, frames, &unmapped);
-        if (notes.n == 0 || unmapped) {
+        if (!rc && (notes.n == 0 || unmapped)) {
             snprintf(line, sizeof line, "%s: %zu notes, %zu not in the class map", pairs[i].mid, notes.n, unmapped);
-            if (warnings) append(warnings, line);
+            rc = append(warnings, line);
         }
         a2m_notes_free(&notes);
         if (rc) break;
@@ -185,15 +220,17 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
             double v = out->features[off * nb + j];
             sum += v, sum2 += v * v;
         }
-        out->names[i] = strdup(pairs[i].name);
+        if (!(out->names[i] = strdup(pairs[i].name))) {
+            rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
+            break;
+        }
         out->offsets[i + 1] = off + frames;
         out->n_takes = i + 1;
         if (progress) progress(user, i + 1, n, pairs[i].name);
     }
     a2m_cqt_del(cqt);
     free(x);
-    for (size_t i = 0; i < n; i++) free(pairs[i].name), free(pairs[i].wav), free(pairs[i].mid);
-    free(pairs);
+    free_pairs(pairs, n);
     if (rc) {
         a2m_dataset_free(out);
         return rc;
