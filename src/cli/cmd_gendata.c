@@ -41,7 +41,7 @@ static const char *const GENDATA_HELP =
     "options:\n"
     "  -o DIR              output folder; an existing one is refused unless --force\n"
     "  --source S          synth, fluid or seed (required)\n"
-    "  --count N           takes to write (required; for seed: (take, shift) pairs)\n"
+    "  --count N           takes to write, 1..100000 (required; for seed: (take, shift) pairs)\n"
     "  --seed S            run seed (default 1)\n"
     "  --seconds S         take length for synth/fluid (default 8; seed takes keep their 4 s)\n"
     "  --augment P         probability of a random phone-like chain per take: EQ, room reverb,\n"
@@ -234,7 +234,7 @@ static int run_workers(run *r) {
     return r->failed;
 }
 
-/* ---- manifest: earlier rows kept (except takes rewritten now), new rows in take order ---- */
+/* ---- manifest: earlier rows kept (except takes rewritten now) and the new ones, sorted by name ---- */
 
 static int rewritten(const run *r, const char *line) {
     size_t len = strlen(SOURCE_NAMES[r->o->source]);
@@ -244,30 +244,51 @@ static int rewritten(const run *r, const char *line) {
     return *end == ',' && i >= 0 && i < r->o->count;
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Rows of the old manifest text (modified in place) that stay, then the new rows; *lines malloc'd. */
+static int collect_rows(const run *r, char *text, size_t text_len, char ***lines, size_t *n) {
+    size_t cap = (size_t)r->o->count + 1;
+    for (size_t i = 0; i < text_len; i++) cap += text[i] == '\n';
+    char **v = malloc(cap * sizeof *v);
+    if (!v) return a2m_error(A2M_ERR_NOMEM, "gendata: out of memory");
+    size_t k = 0;
+    for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+        if (strncmp(line, "name,", 5) && !rewritten(r, line)) v[k++] = line;
+    for (int i = 0; i < r->o->count; i++) {
+        r->rows[i][strcspn(r->rows[i], "\n")] = 0;
+        v[k++] = r->rows[i];
+    }
+    qsort(v, k, sizeof *v, cmp_str);
+    *lines = v;
+    *n = k;
+    return A2M_OK;
+}
+
 static int write_manifest(const run *r) {
     char path[4200];
     snprintf(path, sizeof path, "%s/manifest.csv", r->o->dir);
     uint8_t *old = NULL;
-    size_t old_len = 0;
-    if (a2m_path_exists(path)) {
-        int rc = a2m_read_file(path, &old, &old_len, (size_t)1 << 30);
-        if (rc) return rc;
-    }
-    a2m_atomic_file f;
-    int rc = a2m_atomic_open(&f, path, 1);
-    if (rc) {
-        free(old);
-        return rc;
-    }
-    fputs(MANIFEST_HEADER, f.fp);
+    size_t old_len = 0, n = 0;
+    int rc = a2m_path_exists(path) ? a2m_read_file(path, &old, &old_len, (size_t)1 << 30) : A2M_OK;
     char *text = old ? realloc(old, old_len + 1) : NULL;
+    if (old && !text) {
+        free(old);
+        rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
+    }
     if (text) text[old_len] = 0;
-    else free(old); /* realloc failed: the old rows are dropped rather than the run */
-    for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
-        if (strncmp(line, "name,", 5) && !rewritten(r, line)) fprintf(f.fp, "%s\n", line);
+    char **lines = NULL;
+    if (!rc) rc = collect_rows(r, text, old_len, &lines, &n);
+    a2m_atomic_file f;
+    if (!rc) rc = a2m_atomic_open(&f, path, 1);
+    if (!rc) {
+        fputs(MANIFEST_HEADER, f.fp);
+        for (size_t i = 0; i < n; i++) fprintf(f.fp, "%s\n", lines[i]);
+        rc = a2m_atomic_commit(&f);
+    }
+    free(lines);
     free(text);
-    for (int i = 0; i < r->o->count; i++) fputs(r->rows[i], f.fp);
-    return a2m_atomic_commit(&f);
+    return rc;
 }
 
 /* ---- inputs ---- */
@@ -353,7 +374,7 @@ static int parse_args(int argc, char **argv, options *o) {
             if (r < 0 || parse_source(v, o)) return 2;
             have_source = 1;
         } else if ((r = cli_opt(argc, argv, &i, "--count", &v))) {
-            if (r < 0 || !cli_parse_int("gendata", "--count", v, 1, 1000000, &o->count)) return 2;
+            if (r < 0 || !cli_parse_int("gendata", "--count", v, 1, 100000, &o->count)) return 2;
         } else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) {
             if (r < 0 || !cli_parse_int("gendata", "--seed", v, 0, 2147483647, &o->seed)) return 2;
         } else if ((r = cli_opt(argc, argv, &i, "--seconds", &v))) {

@@ -19,15 +19,23 @@
 
 enum { BLOCK = 64, MAX_PRESETS = 64, BEND_RANGE = 12 };
 
+enum { MAX_SOUNDFONTS = 8 };
+
 typedef struct preset {
-    int sfont_id, bank, num;
+    int sf, bank, num; /* sf: index into paths */
     char name[128];
 } preset;
 
+/* A synthesizer carries state from one rendering to the next however it is
+ * reset (measured: a second rendering of the same notes differed from the
+ * first), so every rendering gets a fresh one: the same take gives the same
+ * bytes in any thread and order. Loading costs ~10 ms (samples decoded on use). */
 struct a2m_fluid {
     fluid_settings_t *settings;
-    fluid_synth_t *synth;
+    fluid_synth_t *synth; /* only while listing presets or rendering */
     int rate;
+    size_t n_paths;
+    char *paths[MAX_SOUNDFONTS];
     size_t n_presets;
     preset presets[MAX_PRESETS];
 };
@@ -51,8 +59,8 @@ static int is_voice_name(const char *name) {
     return 0;
 }
 
-/* Lists sfont id's voice presets into f. */
-static void find_presets(a2m_fluid *f, int id, const char *path) {
+/* Lists sfont id's (soundfont sf's) voice presets into f. */
+static void find_presets(a2m_fluid *f, int id, int sf_index, const char *path) {
     fluid_sfont_t *sf = fluid_synth_get_sfont_by_id(f->synth, id);
     if (!sf) return;
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -61,14 +69,14 @@ static void find_presets(a2m_fluid *f, int id, const char *path) {
         const char *name = fluid_preset_get_name(p);
         if (!name || !is_voice_name(name) || fluid_preset_get_banknum(p) >= 128) continue; /* no drum kits */
         preset *q = &f->presets[f->n_presets++];
-        q->sfont_id = id;
+        q->sf = sf_index;
         q->bank = fluid_preset_get_banknum(p);
         q->num = fluid_preset_get_num(p);
         snprintf(q->name, sizeof q->name, "%s:%03d:%03d %s", base, q->bank, q->num, name);
     }
 }
 
-static int make_synth(a2m_fluid *f, int rate) {
+static int make_settings(a2m_fluid *f, int rate) {
     f->settings = new_fluid_settings();
     if (!f->settings) return a2m_error(A2M_ERR_NOMEM, "fluid: cannot create settings");
     fluid_settings_setnum(f->settings, "synth.sample-rate", rate);
@@ -76,9 +84,39 @@ static int make_synth(a2m_fluid *f, int rate) {
     fluid_settings_setint(f->settings, "synth.chorus.active", 0);
     fluid_settings_setint(f->settings, "synth.dynamic-sample-loading", 1); /* decode only the presets played */
     fluid_settings_setnum(f->settings, "synth.gain", 0.5);
-    f->synth = new_fluid_synth(f->settings);
-    if (!f->synth) return a2m_error(A2M_ERR_NOMEM, "fluid: cannot create a synthesizer at %d Hz", rate);
     f->rate = rate;
+    return A2M_OK;
+}
+
+static int new_synth(a2m_fluid *f) {
+    f->synth = new_fluid_synth(f->settings);
+    return f->synth ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "fluid: cannot create a synthesizer at %d Hz", f->rate);
+}
+
+static void end_synth(a2m_fluid *f) {
+    if (f->synth) delete_fluid_synth(f->synth);
+    f->synth = NULL;
+}
+
+/* "RIFF" size "sfbk": checked before fluidsynth sees the file (its DLS loader prints on other bytes). */
+static int check_soundfont_file(const char *path) {
+    if (!a2m_path_exists(path) || a2m_is_dir(path)) return a2m_error(A2M_ERR_IO, "%s: no such soundfont file", path);
+    unsigned char h[12] = {0};
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return a2m_error(A2M_ERR_IO, "%s: cannot open", path);
+    size_t got = fread(h, 1, sizeof h, fp);
+    fclose(fp);
+    if (got != sizeof h || memcmp(h, "RIFF", 4) || memcmp(h + 8, "sfbk", 4))
+        return a2m_error(A2M_ERR_FORMAT, "%s: not a soundfont (no RIFF sfbk header)", path);
+    return A2M_OK;
+}
+
+static int load_soundfont(a2m_fluid *f, const char *path, int sf_index) {
+    int rc = check_soundfont_file(path);
+    if (rc) return rc;
+    int id = fluid_synth_sfload(f->synth, path, 0);
+    if (id == FLUID_FAILED) return a2m_error(A2M_ERR_FORMAT, "%s: not a soundfont fluidsynth can load", path);
+    if (sf_index >= 0) find_presets(f, id, sf_index, path);
     return A2M_OK;
 }
 
@@ -87,18 +125,17 @@ int a2m_fluid_new(const char *const *soundfonts, size_t n_sf, int rate, a2m_flui
     pthread_once(&log_once, silence_fluid);
     if (rate < 8000 || rate > 96000) return a2m_error(A2M_ERR_ARG, "fluid: rate %d outside 8000..96000", rate);
     if (n_sf == 0) return a2m_error(A2M_ERR_ARG, "fluid: no soundfont given");
+    if (n_sf > MAX_SOUNDFONTS) return a2m_error(A2M_ERR_ARG, "fluid: more than %d soundfonts", MAX_SOUNDFONTS);
     a2m_fluid *f = calloc(1, sizeof *f);
     if (!f) return a2m_error(A2M_ERR_NOMEM, "fluid: out of memory");
-    int rc = make_synth(f, rate);
+    int rc = make_settings(f, rate);
+    if (!rc) rc = new_synth(f);
     for (size_t i = 0; !rc && i < n_sf; i++) {
-        if (!a2m_path_exists(soundfonts[i]) || a2m_is_dir(soundfonts[i])) {
-            rc = a2m_error(A2M_ERR_IO, "%s: no such soundfont file", soundfonts[i]);
-            break;
-        }
-        int id = fluid_synth_sfload(f->synth, soundfonts[i], 0);
-        if (id == FLUID_FAILED) rc = a2m_error(A2M_ERR_FORMAT, "%s: not a soundfont fluidsynth can load", soundfonts[i]);
-        else find_presets(f, id, soundfonts[i]);
+        f->paths[f->n_paths] = strdup(soundfonts[i]);
+        if (!f->paths[f->n_paths++]) rc = a2m_error(A2M_ERR_NOMEM, "fluid: out of memory");
+        else rc = load_soundfont(f, soundfonts[i], (int)i);
     }
+    end_synth(f);
     if (!rc && f->n_presets == 0) rc = a2m_error(A2M_ERR_FORMAT, "%s: no voice preset (Aah/Ooh/Vox/Voice/Choir)", soundfonts[0]);
     if (rc) {
         a2m_fluid_del(f);
@@ -110,7 +147,8 @@ int a2m_fluid_new(const char *const *soundfonts, size_t n_sf, int rate, a2m_flui
 
 void a2m_fluid_del(a2m_fluid *f) {
     if (!f) return;
-    if (f->synth) delete_fluid_synth(f->synth);
+    end_synth(f);
+    for (size_t i = 0; i < f->n_paths; i++) free(f->paths[i]);
     if (f->settings) delete_fluid_settings(f->settings);
     free(f);
 }
@@ -130,15 +168,19 @@ static size_t off_block(const a2m_note *nt, int rate) {
     return off > on ? off : on + 1;
 }
 
-/* Starts the synthesizer afresh: no voice, both channels on the preset, 12-semitone bends. */
-static void reset_channels(a2m_fluid *f, const preset *q) {
-    fluid_synth_system_reset(f->synth);
+/* A fresh synthesizer with the preset's soundfont: both channels on the preset, 12-semitone bends. */
+static int start_synth(a2m_fluid *f, const preset *q) {
+    int rc = new_synth(f);
+    if (rc) return rc;
+    int id = fluid_synth_sfload(f->synth, f->paths[q->sf], 0);
+    if (id == FLUID_FAILED) return a2m_error(A2M_ERR_IO, "%s: cannot load the soundfont again", f->paths[q->sf]);
     for (int c = 0; c < 2; c++) {
-        fluid_synth_program_select(f->synth, c, q->sfont_id, q->bank, q->num);
+        fluid_synth_program_select(f->synth, c, id, q->bank, q->num);
         fluid_synth_pitch_wheel_sens(f->synth, c, BEND_RANGE);
         fluid_synth_cc(f->synth, c, 7, 127);
         set_bend(f->synth, c, 0);
     }
+    return A2M_OK;
 }
 
 /* Sends block b's events and bends. next: the next note to start. */
@@ -182,17 +224,19 @@ int a2m_fluid_render(a2m_fluid *f, size_t pi, const a2m_note *notes, size_t n, c
     size_t n_blocks = (len + BLOCK - 1) / BLOCK;
     float *y = calloc(n_blocks * BLOCK, sizeof *y), right[BLOCK];
     if (!y) return a2m_error(A2M_ERR_NOMEM, "fluid: out of memory");
-    reset_channels(f, &f->presets[pi]);
+    rc = start_synth(f, &f->presets[pi]);
     size_t next = 0;
-    for (size_t b = 0; b < n_blocks; b++) {
+    for (size_t b = 0; !rc && b < n_blocks; b++) {
         block_events(f, notes, n, perf, b, &next);
-        if (fluid_synth_write_float(f->synth, BLOCK, y + b * BLOCK, 0, 1, right, 0, 1) != FLUID_OK) {
-            free(y);
-            return a2m_error(A2M_ERR_INTERNAL, "fluid: rendering failed");
-        }
+        if (fluid_synth_write_float(f->synth, BLOCK, y + b * BLOCK, 0, 1, right, 0, 1) != FLUID_OK)
+            rc = a2m_error(A2M_ERR_INTERNAL, "fluid: rendering failed");
         for (int k = 0; k < BLOCK; k++) y[b * BLOCK + k] = 0.5f * (y[b * BLOCK + k] + right[k]);
     }
-    fluid_synth_system_reset(f->synth);
+    end_synth(f);
+    if (rc) {
+        free(y);
+        return rc;
+    }
     float mx = 0;
     for (size_t i = 0; i < len; i++) mx = fmaxf(mx, fabsf(y[i]));
     if (mx > 0)

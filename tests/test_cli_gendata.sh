@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# CLI tests of `a2m gendata`: usage errors (exit 2), missing seed folder or
+# soundfont (exit 1, one line naming the file), an existing folder refused
+# without --force, and the same bytes whatever --jobs for every source.
+set -u
+bin=${A2M_BIN:?A2M_BIN not set}
+shared=${A2M_SHARED:-../shared}
+sf=/usr/share/sounds/sf3/FluidR3Mono_GM.sf3
+tmp=$(mktemp -d /tmp/a2m_test_cli_gendata.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0; passes=0
+ok() { passes=$((passes + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect_fail CODE NAME_IN_MESSAGE OUTPUT -- command...
+expect_fail() {
+  local code=$1 name=$2 output=$3; shift 4
+  "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"; local rc=$?
+  if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, expected $code ($(cat "$tmp/err.txt"))"; return; fi
+  if [ "$code" -eq 1 ]; then
+    if [ "$(wc -l <"$tmp/err.txt")" -ne 1 ]; then bad "$*: message is not one line: $(cat "$tmp/err.txt")"; return; fi
+    if ! grep -qF -- "$name" "$tmp/err.txt"; then bad "$*: message does not name $name: $(cat "$tmp/err.txt")"; return; fi
+  fi
+  if [ -n "$output" ] && [ -e "$output" ]; then bad "$*: left $output"; return; fi
+  ok
+}
+
+# same_dirs A B: every file byte-identical
+same_dirs() {
+  if diff -r "$1" "$2" >/dev/null; then ok; else bad "$1 and $2 differ: $(diff -rq "$1" "$2" | head -3)"; fi
+}
+
+# --- usage ---
+"$bin" gendata --help | grep -q "usage: a2m gendata" && ok || bad "gendata --help"
+"$bin" help 2>&1 | grep -q "gendata" && ok || bad "gendata not in a2m help"
+o="$tmp/u"
+expect_fail 2 "" "$o" -- "$bin" gendata --source synth --count 2
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --count 2
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source piano --count 2
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 0
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2x
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2 --augment 1.5
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2 --seconds 0
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2 --jobs 0
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source seed --count 2 --shifts 5..1
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source seed --count 2 --shifts -30..0
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2 --bogus
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count
+
+# --- missing inputs: exit 1 naming the file, nothing written ---
+expect_fail 1 "$tmp/no_seed" "$o" -- "$bin" gendata -o "$o" --source seed --count 2 --seed-dir "$tmp/no_seed"
+mkdir -p "$tmp/empty_seed"
+expect_fail 1 "$tmp/empty_seed" "$o" -- "$bin" gendata -o "$o" --source seed --count 2 --seed-dir "$tmp/empty_seed"
+expect_fail 1 "$tmp/none.sf2" "$o" -- "$bin" gendata -o "$o" --source fluid --count 2 --soundfont "$tmp/none.sf2"
+echo "not a soundfont" >"$tmp/bad.sf2"
+expect_fail 1 "$tmp/bad.sf2" "$o" -- "$bin" gendata -o "$o" --source fluid --count 2 --soundfont "$tmp/bad.sf2"
+
+# --- synth: deterministic across --jobs, manifest, existing folder ---
+if "$bin" gendata -o "$tmp/s1" --source synth --count 5 --seed 3 --seconds 3 --augment 0.5 --jobs 1 >/dev/null 2>&1 &&
+   "$bin" gendata -o "$tmp/s2" --source synth --count 5 --seed 3 --seconds 3 --augment 0.5 --jobs 2 >/dev/null 2>&1; then
+  ok
+  same_dirs "$tmp/s1" "$tmp/s2"
+  [ "$(ls "$tmp/s1"/synth_*.wav | wc -l)" -eq 5 ] && [ "$(ls "$tmp/s1"/synth_*.mid | wc -l)" -eq 5 ] && ok || bad "5 wav + 5 mid"
+  [ "$(wc -l <"$tmp/s1/manifest.csv")" -eq 6 ] && ok || bad "manifest has $(wc -l <"$tmp/s1/manifest.csv") lines, 6 expected"
+  head -1 "$tmp/s1/manifest.csv" | grep -q "^name,source,.*detune_cents.*augment$" && ok || bad "manifest header"
+  # 3 s at 16 kHz, 16-bit mono: 96000 bytes of samples + 44 of header
+  [ "$(stat -c %s "$tmp/s1/synth_00000.wav")" -eq 96044 ] && ok || bad "synth_00000.wav is $(stat -c %s "$tmp/s1/synth_00000.wav") bytes"
+  "$bin" compare "$tmp/s1/synth_00001.mid" "$tmp/s1/synth_00001.mid" >/dev/null 2>&1 && ok || bad "MIDI does not read back"
+  expect_fail 1 "$tmp/s1" "" -- "$bin" gendata -o "$tmp/s1" --source synth --count 2
+  # --force: takes rewritten, their manifest rows not repeated
+  "$bin" gendata -o "$tmp/s1" --source synth --count 2 --seed 3 --seconds 3 --augment 0.5 --force >/dev/null 2>&1 && ok || bad "--force"
+  [ "$(wc -l <"$tmp/s1/manifest.csv")" -eq 6 ] && ok || bad "--force: manifest has $(wc -l <"$tmp/s1/manifest.csv") lines"
+  same_dirs "$tmp/s1" "$tmp/s2"
+  "$bin" gendata -o "$tmp/s3" --source synth --count 2 --seed 4 --seconds 3 >/dev/null 2>&1
+  cmp -s "$tmp/s1/synth_00000.wav" "$tmp/s3/synth_00000.wav" && bad "another --seed gave the same take" || ok
+else
+  bad "gendata --source synth failed"
+fi
+touch "$tmp/file"
+expect_fail 1 "$tmp/file" "" -- "$bin" gendata -o "$tmp/file" --source synth --count 1 --force
+
+# --- fluid ---
+if [ -f "$sf" ]; then
+  "$bin" gendata -o "$tmp/f1" --source fluid --count 3 --seconds 3 --soundfont "$sf" --jobs 1 >/dev/null 2>&1 &&
+  "$bin" gendata -o "$tmp/f2" --source fluid --count 3 --seconds 3 --soundfont "$sf" --jobs 2 >/dev/null 2>&1 && ok || bad "fluid"
+  same_dirs "$tmp/f1" "$tmp/f2"
+  grep -q "FluidR3Mono_GM.sf3:000:05" "$tmp/f1/manifest.csv" && ok || bad "fluid manifest names no preset"
+else
+  echo "SKIP fluid part: $sf missing"
+fi
+
+# --- seed ---
+if [ -d "$shared/data/seed/audio" ]; then
+  "$bin" gendata -o "$tmp/d1" --source seed --count 3 --augment 1 --jobs 1 --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1 &&
+  "$bin" gendata -o "$tmp/d2" --source seed --count 3 --augment 1 --jobs 2 --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1 && ok || bad "seed"
+  same_dirs "$tmp/d1" "$tmp/d2"
+  # take 1 (voice_001: written 60/64/67, sung 48/52/55) shifted by the manifest's shift
+  shift1=$(awk -F, 'NR == 2 {print $15}' "$tmp/d1/manifest.csv")
+  take1=$(awk -F, 'NR == 2 {print $14}' "$tmp/d1/manifest.csv")
+  lo=$(awk -F, 'NR == 2 {print $5}' "$tmp/d1/manifest.csv")
+  [ "$take1" = 1 ] && [ "$lo" -eq $((48 + shift1)) ] && ok || bad "seed_00000: take $take1, lowest note $lo, shift $shift1"
+  "$bin" gendata -o "$tmp/d3" --source seed --count 2 --shifts 3..3 --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1
+  [ "$(awk -F, 'NR > 1 {print $15}' "$tmp/d3/manifest.csv" | sort -u)" = "+3" ] && ok || bad "--shifts 3..3"
+else
+  echo "SKIP seed part: $shared/data/seed/audio missing"
+fi
+
+echo "test_cli_gendata: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]

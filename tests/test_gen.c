@@ -1,0 +1,310 @@
+/* Training-data generation: melodies stay in range and follow their seed,
+ * the performance is audible at the asked pitch (detune, vibrato) in the
+ * additive voice and through fluidsynth, rubberband shifts by the asked
+ * semitones and keeps the length, noise lands at the asked SNR. */
+#include <complex.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2m/error.h"
+#include "a2m/gen.h"
+#include "check.h"
+
+static const char *const SOUNDFONT = "/usr/share/sounds/sf3/FluidR3Mono_GM.sf3";
+
+/* |DFT| of x at frequency f under a Hann window. */
+static double dft_mag(const float *x, size_t n, double rate, double f) {
+    double complex s = 0, w = cexp(-2 * M_PI * I * f / rate), z = 1;
+    for (size_t i = 0; i < n; i++, z *= w) s += x[i] * (0.5 - 0.5 * cos(2 * M_PI * (double)i / (double)n)) * z;
+    return cabs(s);
+}
+
+/* Fundamental near guess_hz (within +-100 cents) by the peak of the windowed
+ * DFT: a 1-cent grid, then a parabola through the best three points. */
+static double f0_near(const float *x, size_t n, double rate, double guess_hz) {
+    double best = -1, mags[201];
+    int bi = 0;
+    for (int c = -100; c <= 100; c++) {
+        mags[c + 100] = dft_mag(x, n, rate, guess_hz * pow(2, c / 1200.0));
+        if (mags[c + 100] > best) best = mags[c + 100], bi = c + 100;
+    }
+    double off = 0;
+    if (bi > 0 && bi < 200) {
+        double a = mags[bi - 1], b = mags[bi], c = mags[bi + 1];
+        off = 0.5 * (a - c) / (a - 2 * b + c);
+    }
+    return guess_hz * pow(2, (bi - 100 + off) / 1200.0);
+}
+static double cents(double f, double ref) { return 1200 * log2(f / ref); }
+static double hz(double midi) { return 440 * pow(2, (midi - 69) / 12); }
+static double rms(const float *x, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return sqrt(s / (double)n);
+}
+
+static void test_melody(void) {
+    a2m_melody_params p = a2m_melody_default_params();
+    size_t transitions = 0, legato = 0, repeats = 0, steps = 0, big = 0, bad = 0, notes_total = 0;
+    int lo_seen = 127, hi_seen = 0;
+    for (uint64_t seed = 0; seed < 300; seed++) {
+        a2m_note *v;
+        size_t n;
+        CHECK(a2m_melody_random(p, seed, &v, &n) == A2M_OK && n >= 1, "seed %llu", (unsigned long long)seed);
+        int lo = 127, hi = 0;
+        for (size_t i = 0; i < n; i++) {
+            int q = (int)v[i].pitch;
+            lo = q < lo ? q : lo, hi = q > hi ? q : hi;
+            double d = v[i].offset - v[i].onset;
+            bad += q != v[i].pitch || q < 36 || q > 84 || d < 0.08 - 1e-9 || d > 1.5 + 1e-9 || v[i].velocity < 1 ||
+                   v[i].velocity > 127 || v[i].onset < 0.2 || v[i].offset > 8 - 0.2 + 1e-9;
+            if (i == 0) continue;
+            transitions++;
+            bad += v[i].onset < v[i - 1].offset - 1e-9;
+            legato += fabs(v[i].onset - v[i - 1].offset) < 1e-9;
+            int iv = abs(q - (int)v[i - 1].pitch);
+            repeats += iv == 0, steps += iv == 1 || iv == 2, big += iv >= 8;
+        }
+        bad += hi - lo > 18;
+        lo_seen = lo < lo_seen ? lo : lo_seen, hi_seen = hi > hi_seen ? hi : hi_seen;
+        notes_total += n;
+        free(v);
+    }
+    CHECK(bad == 0, "%zu notes out of range/length/order", bad);
+    CHECK(lo_seen <= 38 && hi_seen >= 82, "300 takes reach %d..%d (36..84 allowed)", lo_seen, hi_seen);
+    double fl = (double)legato / transitions, fr = (double)repeats / transitions, fs = (double)steps / transitions;
+    CHECK(fl > 0.5 && fl < 0.7, "legato share %.3f (0.6 asked)", fl);
+    CHECK(fr > 0.11 && fr < 0.19, "repeated-note share %.3f (0.15 asked)", fr);
+    CHECK(fs > 0.38 && fs < 0.52, "step share %.3f (0.45 asked)", fs);
+    CHECK((double)big / transitions < 0.06, "leaps of 8+ semitones %.3f (0.03 asked)", (double)big / transitions);
+    CHECK(notes_total / 300 >= 8 && notes_total / 300 <= 30, "%zu notes per 8 s take", notes_total / 300);
+
+    a2m_note *a, *b;
+    size_t na, nb;
+    a2m_melody_random(p, 42, &a, &na);
+    a2m_melody_random(p, 42, &b, &nb);
+    CHECK(na == nb && !memcmp(a, b, na * sizeof *a), "same seed, same melody");
+    free(b);
+    a2m_melody_random(p, 43, &b, &nb);
+    CHECK(na != nb || memcmp(a, b, na * sizeof *a), "another seed, another melody");
+    free(a);
+    free(b);
+    p.seconds = 0.5;
+    CHECK(a2m_melody_random(p, 1, &a, &na) == A2M_ERR_ARG && a == NULL, "0.5 s take refused");
+    p = a2m_melody_default_params();
+    p.p_rest = 0.6;
+    CHECK(a2m_melody_random(p, 1, &a, &na) == A2M_ERR_ARG, "rest + legato probabilities above 1 refused");
+}
+
+static void test_perf_pitch(void) {
+    a2m_note v[2] = {{0.5, 1.5, 60, 100, 0}, {1.5, 2.5, 64, 100, 0}};
+    a2m_perf q = a2m_perf_none();
+    q.detune_cents = 20;
+    CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.0), 60.2, 1e-12, "detune +20 cents");
+    q.glide_s = 0.1;
+    CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.5), 62.2, 1e-9, "legato boundary: halfway");
+    CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.44), 60.2, 1e-9, "before the glide");
+    CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.56), 64.2, 1e-9, "after the glide");
+    CHECK(a2m_perf_pitch(&q, v, 2, 1.47) > 60.3 && a2m_perf_pitch(&q, v, 2, 1.47) < 62.2, "inside the glide");
+    v[1].onset = 1.6; /* not legato: no glide */
+    CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.49), 60.2, 1e-9, "no glide across a gap");
+    a2m_perf r1 = a2m_perf_random(5), r2 = a2m_perf_random(5);
+    CHECK(!memcmp(&r1, &r2, sizeof r1), "same seed, same performance");
+    CHECK(fabs(r1.detune_cents) <= 35 && r1.drift_cents <= 20 && r1.vibrato_hz >= 4.5 && r1.vibrato_hz <= 7 &&
+              r1.vibrato_cents <= 60 && r1.glide_s >= 0.03 && r1.glide_s <= 0.12, "drawn within the ranges");
+}
+
+/* One long note 57 (220 Hz): the measured pitch carries the detune; vibrato swings +-depth. */
+static void test_voice_pitch(void) {
+    a2m_note v[1] = {{0.1, 2.1, 57, 100, 0}};
+    a2m_perf q = a2m_perf_none();
+    q.detune_cents = 23;
+    a2m_voice_params p = a2m_voice_default_params();
+    p.breath = 0;
+    float *y;
+    size_t n;
+    CHECK(a2m_voice_render(v, 1, &q, p, &y, &n) == A2M_OK && n == (size_t)((2.1 + 0.08) * 16000 + 0.5), "rendered %zu", n);
+    double f = f0_near(y + 8000, 16000, 16000, 220);
+    CHECK_NEAR(cents(f, hz(57)), 23, 2, "detuned note (cents)");
+    free(y);
+    q = a2m_perf_none();
+    q.vibrato_cents = 50;
+    q.vibrato_hz = 5;
+    CHECK(a2m_voice_render(v, 1, &q, p, &y, &n) == A2M_OK, "vibrato render");
+    double mx = -1e9, mn = 1e9;
+    for (size_t s = 8000; s + 640 < 28000; s += 160) { /* 40 ms windows over 1.25 s */
+        double c = cents(f0_near(y + s, 640, 16000, 220), hz(57));
+        mx = fmax(mx, c), mn = fmin(mn, c);
+    }
+    CHECK(mx > 35 && mx < 60 && mn < -35 && mn > -60, "vibrato swings %.1f..%.1f cents (+-50 asked)", mn, mx);
+    free(y);
+    float *y2;
+    size_t n2;
+    a2m_voice_render(v, 1, &q, p, &y, &n);
+    a2m_voice_render(v, 1, &q, p, &y2, &n2);
+    CHECK(n == n2 && !memcmp(y, y2, n * sizeof *y), "same seed, same samples");
+    free(y);
+    free(y2);
+    a2m_note badn[1] = {{1.0, 0.5, 60, 100, 0}};
+    CHECK(a2m_voice_render(badn, 1, &q, p, &y, &n) == A2M_ERR_RANGE && y == NULL, "offset before onset refused");
+    p.rate = 100;
+    CHECK(a2m_voice_render(v, 1, &q, p, &y, &n) == A2M_ERR_ARG, "rate 100 refused");
+}
+
+static void test_fluid(void) {
+    FILE *fp = fopen(SOUNDFONT, "rb");
+    if (!fp) {
+        fprintf(stderr, "SKIP fluid: %s missing (apt-get install fluidr3mono-gm-soundfont)\n", SOUNDFONT);
+        return;
+    }
+    fclose(fp);
+    const char *sf[1] = {SOUNDFONT};
+    a2m_fluid *f;
+    CHECK(a2m_fluid_new(sf, 1, 16000, &f) == A2M_OK && a2m_fluid_n_presets(f) >= 3, "voice presets found");
+    if (!f) return;
+    size_t choir = 0, oohs = 0;
+    for (size_t i = 0; i < a2m_fluid_n_presets(f); i++) {
+        if (strstr(a2m_fluid_preset_name(f, i), "000:052")) choir = i;
+        if (strstr(a2m_fluid_preset_name(f, i), "000:053")) oohs = i;
+    }
+    CHECK(strstr(a2m_fluid_preset_name(f, choir), "Choir"), "GM 52 is a choir: %s", a2m_fluid_preset_name(f, choir));
+    a2m_note v[1] = {{0.1, 2.1, 57, 100, 0}};
+    a2m_perf q = a2m_perf_none();
+    float *y, *y0;
+    size_t n;
+    /* Ohh Voices is sampled in tune (-1 cent at 220 Hz); the choir's layers are not (-35/-21 cents at
+     * the fundamental/2nd harmonic), so it is checked by the difference a bend makes */
+    CHECK(a2m_fluid_render(f, oohs, v, 1, &q, 2.5, 0.5, &y0, &n) == A2M_OK && n == 40000, "fluid render %zu", n);
+    q.detune_cents = 30;
+    CHECK(a2m_fluid_render(f, oohs, v, 1, &q, 2.5, 0.5, &y, &n) == A2M_OK && n == 40000, "fluid render %zu", n);
+    if (!y || !y0) return;
+    CHECK(rms(y + 8000, 16000) > 0.05, "not silent: RMS %.4f", rms(y + 8000, 16000));
+    CHECK(rms(y + 38400, 1600) < 0.2 * rms(y + 8000, 16000), "released after the offset");
+    CHECK_NEAR(cents(f0_near(y + 8000, 16000, 16000, 220), hz(57)), 30, 5, "oohs pitch with a 30-cent bend (cents)");
+    CHECK_NEAR(cents(f0_near(y0 + 8000, 16000, 16000, 220), hz(57)), 0, 5, "oohs pitch without bend (cents)");
+    free(y);
+    free(y0);
+    q.detune_cents = 0;
+    a2m_fluid_render(f, choir, v, 1, &q, 2.5, 0.5, &y0, &n);
+    q.detune_cents = -40;
+    a2m_fluid_render(f, choir, v, 1, &q, 2.5, 0.5, &y, &n);
+    double d = cents(f0_near(y + 8000, 16000, 16000, 440), f0_near(y0 + 8000, 16000, 16000, 440));
+    CHECK_NEAR(d, -40, 3, "choir: a -40-cent bend moves the 2nd harmonic by (cents)");
+    free(y);
+    free(y0);
+    a2m_note badn[2] = {{0.1, 1.0, 57, 100, 0}, {0.5, 1.5, 60, 100, 0}};
+    CHECK(a2m_fluid_render(f, choir, badn, 2, &q, 2, 0.5, &y, &n) == A2M_ERR_ARG, "overlapping notes refused");
+    CHECK(a2m_fluid_render(f, 999, v, 1, &q, 2, 0.5, &y, &n) == A2M_ERR_ARG, "preset out of range refused");
+    a2m_fluid_del(f);
+    const char *missing[1] = {"/nonexistent/x.sf2"};
+    CHECK(a2m_fluid_new(missing, 1, 16000, &f) == A2M_ERR_IO && strstr(a2m_errmsg(), "/nonexistent/x.sf2"), "missing: %s",
+          a2m_errmsg());
+}
+
+/* First sample whose 10 ms RMS passes 0.1 of the peak RMS. */
+static size_t onset_sample(const float *x, size_t n) {
+    double peak = 0;
+    for (size_t s = 0; s + 160 <= n; s += 16) peak = fmax(peak, rms(x + s, 160));
+    for (size_t s = 0; s + 160 <= n; s += 16)
+        if (rms(x + s, 160) > 0.1 * peak) return s;
+    return n;
+}
+
+static void test_shift(void) {
+    a2m_note v[1] = {{0.3, 1.8, 57, 100, 0}};
+    a2m_perf q = a2m_perf_none();
+    a2m_voice_params p = a2m_voice_default_params();
+    p.seconds = 2.2;
+    p.breath = 0;
+    float *x, *y;
+    size_t n, ny;
+    a2m_voice_render(v, 1, &q, p, &x, &n);
+    for (int k = 0; k < 3; k++) {
+        double st = (double[]){5, -7, 12}[k];
+        CHECK(a2m_pitch_shift(x, n, 16000, st, &y, &ny) == A2M_OK && ny == n, "shift %g keeps %zu samples", st, n);
+        if (!y) continue;
+        double f = f0_near(y + 8000, 16000, 16000, hz(57 + st));
+        CHECK_NEAR(cents(f, hz(57 + st)), 0, 10, "shifted pitch (cents off)");
+        long lag = (long)onset_sample(y, ny) - (long)onset_sample(x, n);
+        CHECK(labs(lag) <= 320, "onset moved by %ld samples (20 ms allowed)", lag);
+        free(y);
+    }
+    CHECK(a2m_pitch_shift(x, n, 16000, 40, &y, &ny) == A2M_ERR_ARG, "40 semitones refused");
+    CHECK(a2m_pitch_shift(x, 0, 16000, 3, &y, &ny) == A2M_ERR_EMPTY, "no samples refused");
+    free(x);
+}
+
+static void test_noise(void) {
+    a2m_note v[1] = {{0.1, 1.5, 62, 100, 0}};
+    a2m_perf q = a2m_perf_none();
+    a2m_voice_params p = a2m_voice_default_params();
+    p.seconds = 2;
+    float *x, *y = malloc(32000 * sizeof *y);
+    size_t n;
+    a2m_voice_render(v, 1, &q, p, &x, &n);
+    for (int kind = 0; kind < A2M_NOISE_KINDS_; kind++) {
+        for (int k = 0; k < 3; k++) {
+            double snr = (double[]){0, 12.5, 40}[k];
+            memcpy(y, x, n * sizeof *y);
+            CHECK(a2m_add_noise(y, n, 16000, (a2m_noise_kind)kind, snr, 9) == A2M_OK, "noise %d", kind);
+            double ps = 0, pn = 0;
+            for (size_t i = 0; i < n; i++) ps += (double)x[i] * x[i], pn += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
+            CHECK_NEAR(10 * log10(ps / pn), snr, 0.5, a2m_noise_name((a2m_noise_kind)kind));
+        }
+    }
+    memcpy(y, x, n * sizeof *y);
+    CHECK(a2m_reverb(y, n, 16000, 0.6, 3, 4) == A2M_OK, "reverb");
+    CHECK_NEAR(rms(y, n), rms(x, n), 1e-3 * rms(x, n), "reverb keeps the RMS");
+    CHECK(rms(x + 26000, 1600) == 0 && rms(y + 26000, 1600) > 0.01 * rms(y, n), "reverb tail after the note: %.4f",
+          rms(y + 26000, 1600));
+    /* low-pass 1 kHz: a 3 kHz tone loses >= 15 dB (12 dB/octave, 1.6 octaves) */
+    for (size_t i = 0; i < n; i++) y[i] = (float)sin(2 * M_PI * 3000 * (double)i / 16000);
+    double before = rms(y + 1000, 30000);
+    a2m_biquad(y, n, 16000, 'L', 1000, 0.7071, 0);
+    CHECK(20 * log10(rms(y + 1000, 30000) / before) < -15, "low-pass: %.1f dB", 20 * log10(rms(y + 1000, 30000) / before));
+    CHECK(a2m_biquad(y, n, 16000, 'L', 9000, 0.7, 0) == A2M_ERR_ARG, "cut-off above Nyquist refused");
+    CHECK(a2m_biquad(y, n, 16000, 'x', 100, 0.7, 0) == A2M_ERR_ARG, "unknown biquad refused");
+    memset(y, 0, n * sizeof *y);
+    CHECK(a2m_add_noise(y, n, 16000, A2M_NOISE_WHITE, 10, 1) == A2M_ERR_EMPTY, "silence has no SNR");
+    CHECK(a2m_add_noise(x, n, 16000, A2M_NOISE_KINDS_, 10, 1) == A2M_ERR_ARG, "unknown noise refused");
+
+    a2m_augment_info info;
+    memcpy(y, x, n * sizeof *y);
+    CHECK(a2m_augment(y, n, 16000, 0, 3, &info) == A2M_OK && !info.applied && !memcmp(x, y, n * sizeof *y), "p = 0: untouched");
+    int applied = 0, noisy = 0;
+    for (uint64_t s = 0; s < 40; s++) {
+        memcpy(y, x, n * sizeof *y);
+        CHECK(a2m_augment(y, n, 16000, 1, s, &info) == A2M_OK && info.applied, "p = 1: applied");
+        float peak = 0;
+        for (size_t i = 0; i < n; i++) peak = fmaxf(peak, fabsf(y[i]));
+        CHECK(peak <= 0.99f + 1e-6f && isfinite(peak), "peak %.4f", peak);
+        applied += info.applied, noisy += info.noise >= 0;
+        CHECK(info.noise < 0 || (info.snr_db >= 0 && info.snr_db <= 40), "SNR %.1f", info.snr_db);
+    }
+    CHECK(noisy >= 24 && noisy <= 39, "noise in %d of 40 chains (80%% asked)", noisy);
+    char d1[512], d2[512];
+    float *z = malloc(n * sizeof *z);
+    memcpy(y, x, n * sizeof *y);
+    memcpy(z, x, n * sizeof *z);
+    a2m_augment(y, n, 16000, 1, 77, &info);
+    a2m_augment_describe(&info, d1, sizeof d1);
+    a2m_augment(z, n, 16000, 1, 77, &info);
+    a2m_augment_describe(&info, d2, sizeof d2);
+    CHECK(!memcmp(y, z, n * sizeof *y) && !strcmp(d1, d2) && !strchr(d1, ','), "same seed, same chain: %s", d1);
+    CHECK(a2m_augment(y, n, 16000, 1.5, 1, &info) == A2M_ERR_ARG, "p 1.5 refused");
+    free(z);
+    free(x);
+    free(y);
+}
+
+int main(void) {
+    test_melody();
+    test_perf_pitch();
+    test_voice_pitch();
+    test_fluid();
+    test_shift();
+    test_noise();
+    return test_done("test_gen");
+}
