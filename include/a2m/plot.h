@@ -17,6 +17,11 @@ typedef struct a2m_plot_size {
     int width, height; /* pixels (points for SVG/PDF) */
 } a2m_plot_size;
 
+/* "png", "svg" or "pdf" from the name's extension (any case; no extension: "png"); NULL for any
+ * other extension: the a2m_plot_* functions refuse those (A2M_ERR_UNSUPPORTED) rather than write
+ * PNG bytes to x.jpg. */
+const char *a2m_plot_format(const char *path);
+
 /* Training log columns epoch,train_loss,val_loss,val_accuracy,val_f1_macro,... */
 typedef struct a2m_loss_curve {
     size_t n;
@@ -24,8 +29,12 @@ typedef struct a2m_loss_curve {
 } a2m_loss_curve;
 int a2m_plot_loss(const char *path, const a2m_loss_curve *c, a2m_plot_size size);
 
-/* Confusion heatmap: counts [n x n] (rows = reference), class names. */
+/* Confusion heatmap: counts [n x n] (rows = reference), class names, n from 1 to A2M_MAX_CLASSES.
+ * The label font, the cell text (count and %, % alone, none) and vertical column labels follow
+ * the cell size; the matrix is centred. a2m_plot_confusion_size(n): a figure size that fits n
+ * classes (740 x 600 up to 18 classes, then 22 px more a class, at most 1840 x 1700). */
 int a2m_plot_confusion(const char *path, const int64_t *counts, int n, const char *const *names, a2m_plot_size size);
+a2m_plot_size a2m_plot_confusion_size(int n);
 
 /* Reliability diagram: n_bins equal confidence bins over (0, 1] with each
  * bin's mean confidence, accuracy and frame count (a2m_reliability's bins);

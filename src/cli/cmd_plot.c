@@ -77,6 +77,7 @@ int plot_loss_file(const char *log, const char *out, a2m_plot_size size) {
     return rc;
 }
 
+/* size {0, 0}: a2m_plot_confusion_size of the matrix's class count */
 int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size size) {
     json_error_t err;
     json_t *root = json_load_file(json_path, 0, &err);
@@ -94,6 +95,7 @@ int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size si
         snprintf(fallback[r], sizeof fallback[r], "%d", r);
         nm[r] = json_string_value(json_array_get(names, (size_t)r)) ? json_string_value(json_array_get(names, (size_t)r)) : fallback[r];
     }
+    if (!rc && size.width == 0) size = a2m_plot_confusion_size(n); /* not given: one that fits n classes */
     if (!rc) rc = a2m_plot_confusion(out, counts, n, nm, size);
     free(counts);
     json_decref(root);
@@ -177,7 +179,7 @@ int cmd_plot(int argc, char **argv) {
     }
     const char *kind = argv[1], *in = NULL, *out = NULL, *labels = NULL, *ref = NULL, *est = NULL, *v;
     a2m_plot_size size = {1000, 600};
-    int notes[A2M_MAX_CLASSES], n_notes = 0, transpose = 0;
+    int notes[A2M_MAX_CLASSES], n_notes = 0, transpose = 0, sized = 0;
     for (int i = 2; i < argc; i++) {
         int r = 0;
         if (cli_is_help(argv[i])) {
@@ -188,8 +190,8 @@ int cmd_plot(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--labels", &v))) labels = v;
         else if ((r = cli_opt(argc, argv, &i, "--ref", &v))) ref = v;
         else if ((r = cli_opt(argc, argv, &i, "--est", &v))) est = v;
-        else if ((r = cli_opt(argc, argv, &i, "--width", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--width", v, 200, 10000, &size.width) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--height", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--height", v, 200, 10000, &size.height) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--width", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--width", v, 200, 10000, &size.width) ? sized = 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--height", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--height", v, 200, 10000, &size.height) ? sized = 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--transpose", v, -48, 48, &transpose) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
             if (r > 0 && (n_notes = cli_parse_note_list(v, notes, A2M_MAX_CLASSES - 1)) < 0) return cli_usage_error(argv[0], "bad --notes");
@@ -199,6 +201,8 @@ int cmd_plot(int argc, char **argv) {
         if (r < 0) return 2;
     }
     if (!in) return cli_usage_error(argv[0], "%s needs an input", kind);
+    if (out && !a2m_plot_format(out))
+        return cli_usage_error(argv[0], "-o %s: unknown picture format '%s' (png, svg or pdf)", out, strrchr(out, '.') + 1);
     char def[4096];
     if (!out) {
         snprintf(def, sizeof def, "%s", in);
@@ -210,7 +214,7 @@ int cmd_plot(int argc, char **argv) {
     }
     int rc;
     if (!strcmp(kind, "loss")) rc = plot_loss_file(in, out, size);
-    else if (!strcmp(kind, "confusion")) rc = plot_confusion_file(in, out, size);
+    else if (!strcmp(kind, "confusion")) rc = plot_confusion_file(in, out, sized ? size : (a2m_plot_size){0, 0});
     else if (!strcmp(kind, "reliability")) rc = plot_reliability_file(in, out, size);
     else if (!strcmp(kind, "cqt")) rc = plot_cqt_file(in, labels, NULL, NULL, notes, n_notes, transpose, out, size);
     else if (!strcmp(kind, "pianoroll")) {

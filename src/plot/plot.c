@@ -22,18 +22,25 @@ typedef struct figure {
     int png;
 } figure;
 
-static int ends_with(const char *s, const char *ext) {
-    size_t n = strlen(s), e = strlen(ext);
-    return n >= e && strcasecmp(s + n - e, ext) == 0;
+const char *a2m_plot_format(const char *path) {
+    static const char *const ext[3] = {"png", "svg", "pdf"};
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash)) return ext[0]; /* no extension (/dev/stdout): PNG */
+    for (int i = 0; i < 3; i++)
+        if (strcasecmp(dot + 1, ext[i]) == 0) return ext[i];
+    return NULL;
 }
 
 static int figure_open(figure *f, const char *path, a2m_plot_size size) {
     memset(f, 0, sizeof *f);
     f->path = path;
+    /* a .jpg name used to get PNG bytes: only the formats cairo writes are accepted */
+    const char *fmt = a2m_plot_format(path);
+    if (!fmt) return a2m_error(A2M_ERR_UNSUPPORTED, "%s: unknown picture format (the name must end in .png, .svg or .pdf)", path);
     f->tmp = a2m_temp_path_for(path);
     if (!f->tmp) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
-    if (ends_with(path, ".svg")) f->surface = cairo_svg_surface_create(f->tmp, size.width, size.height);
-    else if (ends_with(path, ".pdf")) f->surface = cairo_pdf_surface_create(f->tmp, size.width, size.height);
+    if (!strcmp(fmt, "svg")) f->surface = cairo_svg_surface_create(f->tmp, size.width, size.height);
+    else if (!strcmp(fmt, "pdf")) f->surface = cairo_pdf_surface_create(f->tmp, size.width, size.height);
     else f->png = 1, f->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, size.width, size.height);
     if (cairo_surface_status(f->surface) != CAIRO_STATUS_SUCCESS) {
         cairo_surface_destroy(f->surface);
@@ -101,7 +108,16 @@ static double nice_step(double range, int ticks) {
 typedef struct axes {
     double x0, y0, w, h;       /* pixels */
     double xmin, xmax, ymin, ymax;
+    int x_integer;             /* x ticks at whole numbers only (epochs) */
 } axes;
+
+/* Data is drawn clipped to the plot area: a value outside the axis range stops at the frame
+ * (cairo_restore ends the clip). */
+static void clip_to(cairo_t *cr, const axes *a) {
+    cairo_save(cr);
+    cairo_rectangle(cr, a->x0, a->y0, a->w, a->h);
+    cairo_clip(cr);
+}
 
 static double ax_x(const axes *a, double v) { return a->x0 + (v - a->xmin) / (a->xmax - a->xmin) * a->w; }
 static double ax_y(const axes *a, double v) { return a->y0 + a->h - (v - a->ymin) / (a->ymax - a->ymin) * a->h; }
@@ -112,8 +128,9 @@ static void draw_frame_and_xticks(cairo_t *cr, const axes *a, const char *xlabel
     cairo_rectangle(cr, a->x0, a->y0, a->w, a->h);
     cairo_stroke(cr);
     double st = nice_step(a->xmax - a->xmin, 8);
+    if (a->x_integer) st = fmax(1, round(st)); /* 3 epochs gave ticks 1, 1.25, 1.5, ... */
     char buf[32];
-    for (double v = ceil(a->xmin / st) * st; v <= a->xmax + 1e-9; v += st) {
+    for (double v = ceil(a->xmin / st - 1e-9) * st; v <= a->xmax + 1e-9; v += st) {
         double x = ax_x(a, v);
         cairo_move_to(cr, x, a->y0 + a->h);
         cairo_line_to(cr, x, a->y0 + a->h + 5);
@@ -163,69 +180,46 @@ static void legend_entry(cairo_t *cr, double x, double y, double r, double g, do
     text_at(cr, x + 30, y, s, 0, 0.5);
 }
 
-int a2m_plot_loss(const char *path, const a2m_loss_curve *c, a2m_plot_size size) {
-    if (c->n == 0) return a2m_error(A2M_ERR_EMPTY, "%s: the training log has no epochs", path);
-    figure f;
-    int rc = figure_open(&f, path, size);
-    if (rc) return rc;
-    cairo_t *cr = f.cr;
-    axes a = {80, 50, size.width - 170.0, size.height - 110.0, c->epoch[0], c->epoch[c->n - 1], 0, 0};
-    if (a.xmax <= a.xmin) a.xmax = a.xmin + 1;
-    double lmax = 0;
-    size_t best = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        lmax = fmax(lmax, fmax(c->train_loss[i], c->val_loss[i]));
-        if (c->val_f1[i] > c->val_f1[best]) best = i;
-    }
-    a.ymax = lmax > 0 ? lmax * 1.05 : 1;
-    axes b = a;
-    b.ymin = 0, b.ymax = 1;
-    double accmin = 1;
-    for (size_t i = 0; i < c->n; i++) accmin = fmin(accmin, fmin(c->val_accuracy[i], c->val_f1[i]));
-    b.ymin = floor(fmax(0, accmin - 0.02) * 20) / 20;
-    /* best epoch marker */
-    cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+/* One curve: a line, and a dot per epoch when there are few epochs (a one-epoch log is one dot
+ * per series instead of an empty chart). */
+static void curve(cairo_t *cr, const axes *a, const a2m_loss_curve *c, const double *y, int dashed) {
     double dash[1] = {4};
-    cairo_set_dash(cr, dash, 1, 0);
-    cairo_move_to(cr, ax_x(&a, c->epoch[best]), a.y0);
-    cairo_line_to(cr, ax_x(&a, c->epoch[best]), a.y0 + a.h);
-    cairo_stroke(cr);
-    cairo_set_dash(cr, NULL, 0, 0);
-    char buf[96];
-    snprintf(buf, sizeof buf, "best epoch %g (val F1 %.4f)", c->epoch[best], c->val_f1[best]);
-    /* the label sits on the side of the marker with room for it */
-    int label_left = ax_x(&a, c->epoch[best]) > a.x0 + a.w * 0.6;
-    text_at(cr, ax_x(&a, c->epoch[best]) + (label_left ? -4 : 4), a.y0 + 6, buf, label_left ? 1 : 0, 1);
     cairo_set_line_width(cr, 2.5);
-    cairo_set_source_rgb(cr, 0.12, 0.47, 0.71);
-    polyline(cr, &a, c->epoch, c->train_loss, c->n);
-    cairo_set_source_rgb(cr, 1.0, 0.5, 0.05);
-    polyline(cr, &a, c->epoch, c->val_loss, c->n);
-    cairo_set_dash(cr, dash, 1, 0);
-    cairo_set_source_rgb(cr, 0.17, 0.63, 0.17);
-    polyline(cr, &b, c->epoch, c->val_accuracy, c->n);
-    cairo_set_source_rgb(cr, 0.84, 0.15, 0.16);
-    polyline(cr, &b, c->epoch, c->val_f1, c->n);
+    cairo_set_dash(cr, dash, dashed ? 1 : 0, 0);
+    polyline(cr, a, c->epoch, y, c->n);
     cairo_set_dash(cr, NULL, 0, 0);
-    cairo_set_line_width(cr, 1);
-    draw_frame_and_xticks(cr, &a, "epoch");
-    draw_yticks(cr, &a, 0, "cross-entropy loss", "%.2f");
-    draw_yticks(cr, &b, 1, "validation accuracy / macro F1", "%.2f");
-    cairo_set_font_size(cr, 15);
-    text_at(cr, a.x0 + a.w / 2, 18, "training log", 0.5, 0.5);
-    cairo_set_font_size(cr, 12);
-    /* legend: of six places (left/right x top/middle/bottom), the one that hides the fewest curve points */
-    double lx = a.x0 + a.w - 190, ly = a.y0 + a.h * 0.35;
+    for (size_t i = 0; c->n <= 30 && i < c->n; i++) {
+        if (!isfinite(y[i])) continue;
+        cairo_arc(cr, ax_x(a, c->epoch[i]), ax_y(a, y[i]), c->n == 1 ? 5 : 3.5, 0, 2 * M_PI);
+        cairo_fill(cr);
+    }
+}
+
+/* how much of the four curves (sampled 16 times between epochs, so a line crossing the box counts
+ * and not only its points) lies in the legend box at (cx, cy) */
+static size_t legend_hides(const axes *a, const axes *b, const a2m_loss_curve *c, double cx, double cy) {
+    const double *ys[4] = {c->train_loss, c->val_loss, c->val_accuracy, c->val_f1};
+    size_t hidden = 0;
+    for (int k = 0; k < 4; k++) {
+        const axes *ax = k < 2 ? a : b;
+        for (size_t i = 0; i < c->n; i++)
+            for (int s = 0; s < (i + 1 < c->n ? 16 : 1); s++) {
+                double t = s / 16.0, e = c->epoch[i], y = ys[k][i];
+                if (t > 0) e += t * (c->epoch[i + 1] - e), y += t * (ys[k][i + 1] - y);
+                double x = ax_x(ax, e), py = ax_y(ax, y);
+                hidden += x >= cx - 8 && x <= cx + 182 && py >= cy - 12 && py <= cy + 70;
+            }
+    }
+    return hidden;
+}
+
+/* of six places (left/right x top/middle/bottom), the one that hides the least of the curves */
+static void loss_legend(cairo_t *cr, const axes *a, const axes *b, const a2m_loss_curve *c) {
+    double lx = a->x0 + a->w - 190, ly = a->y0 + a->h * 0.35;
     size_t fewest = (size_t)-1;
     for (int pos = 0; pos < 6; pos++) {
-        double cx = pos % 2 ? a.x0 + a.w - 190 : a.x0 + 20, cy = a.y0 + 24 + (a.h - 110) * (pos / 2) / 2.0;
-        size_t hidden = 0;
-        for (size_t i = 0; i < c->n; i++) {
-            double x = ax_x(&a, c->epoch[i]);
-            double ys[4] = {ax_y(&a, c->train_loss[i]), ax_y(&a, c->val_loss[i]), ax_y(&b, c->val_accuracy[i]),
-                            ax_y(&b, c->val_f1[i])};
-            for (int k = 0; k < 4; k++) hidden += x >= cx - 8 && x <= cx + 182 && ys[k] >= cy - 12 && ys[k] <= cy + 70;
-        }
+        double cx = pos % 2 ? a->x0 + a->w - 190 : a->x0 + 20, cy = a->y0 + 24 + (a->h - 110) * (pos / 2) / 2.0;
+        size_t hidden = legend_hides(a, b, c, cx, cy);
         if (hidden < fewest) fewest = hidden, lx = cx, ly = cy;
     }
     cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
@@ -235,6 +229,67 @@ int a2m_plot_loss(const char *path, const a2m_loss_curve *c, a2m_plot_size size)
     legend_entry(cr, lx, ly + 19, 1.0, 0.5, 0.05, 0, "val loss");
     legend_entry(cr, lx, ly + 38, 0.17, 0.63, 0.17, 1, "val accuracy (right)");
     legend_entry(cr, lx, ly + 57, 0.84, 0.15, 0.16, 1, "val macro F1 (right)");
+}
+
+/* the loss axis (a) and the accuracy / F1 axis (b) share the epochs */
+static size_t loss_axes(const a2m_loss_curve *c, a2m_plot_size size, axes *a, axes *b) {
+    *a = (axes){80, 50, size.width - 170.0, size.height - 110.0, c->epoch[0], c->epoch[c->n - 1], 0, 0, 1};
+    double margin = 0.02 * (a->xmax - a->xmin); /* the first and last dots inside the frame */
+    a->xmin -= margin, a->xmax += margin;
+    if (a->xmax <= a->xmin) a->xmin -= 0.5, a->xmax += 0.5; /* one epoch: its dot in the middle */
+    double lmax = 0, accmin = 1;
+    size_t best = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        lmax = fmax(lmax, fmax(c->train_loss[i], c->val_loss[i]));
+        accmin = fmin(accmin, fmin(c->val_accuracy[i], c->val_f1[i]));
+        if (c->val_f1[i] > c->val_f1[best]) best = i;
+    }
+    a->ymax = lmax > 0 ? lmax * 1.05 : 1;
+    *b = *a;
+    b->ymin = floor(fmax(0, accmin - 0.02) * 20) / 20, b->ymax = 1;
+    return best;
+}
+
+int a2m_plot_loss(const char *path, const a2m_loss_curve *c, a2m_plot_size size) {
+    if (c->n == 0) return a2m_error(A2M_ERR_EMPTY, "%s: the training log has no epochs", path);
+    figure f;
+    int rc = figure_open(&f, path, size);
+    if (rc) return rc;
+    cairo_t *cr = f.cr;
+    axes a, b;
+    size_t best = loss_axes(c, size, &a, &b);
+    clip_to(cr, &a);
+    /* best epoch marker */
+    cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+    double dash[1] = {4};
+    cairo_set_dash(cr, dash, 1, 0);
+    cairo_move_to(cr, ax_x(&a, c->epoch[best]), a.y0);
+    cairo_line_to(cr, ax_x(&a, c->epoch[best]), a.y0 + a.h);
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_set_source_rgb(cr, 0.12, 0.47, 0.71);
+    curve(cr, &a, c, c->train_loss, 0);
+    cairo_set_source_rgb(cr, 1.0, 0.5, 0.05);
+    curve(cr, &a, c, c->val_loss, 0);
+    cairo_set_source_rgb(cr, 0.17, 0.63, 0.17);
+    curve(cr, &b, c, c->val_accuracy, 1);
+    cairo_set_source_rgb(cr, 0.84, 0.15, 0.16);
+    curve(cr, &b, c, c->val_f1, 1);
+    cairo_restore(cr);
+    char buf[96];
+    snprintf(buf, sizeof buf, "best epoch %g (val F1 %.4f)", c->epoch[best], c->val_f1[best]);
+    /* the label sits on the side of the marker with room for it */
+    int label_left = ax_x(&a, c->epoch[best]) > a.x0 + a.w * 0.6;
+    cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+    text_at(cr, ax_x(&a, c->epoch[best]) + (label_left ? -4 : 4), a.y0 + 6, buf, label_left ? 1 : 0, 1);
+    cairo_set_line_width(cr, 1);
+    draw_frame_and_xticks(cr, &a, "epoch");
+    draw_yticks(cr, &a, 0, "cross-entropy loss", "%.2f");
+    draw_yticks(cr, &b, 1, "validation accuracy / macro F1", "%.2f");
+    cairo_set_font_size(cr, 15);
+    text_at(cr, a.x0 + a.w / 2, 18, "training log", 0.5, 0.5);
+    cairo_set_font_size(cr, 12);
+    loss_legend(cr, &a, &b, c);
     return figure_close(&f);
 }
 
@@ -250,51 +305,124 @@ static void colorbar(cairo_t *cr, double x, double y, double w, double h, double
     cairo_set_source_rgb(cr, 0, 0, 0);
     cairo_rectangle(cr, x, y, w, h);
     cairo_stroke(cr);
-    axes a = {x, y, w, h, 0, 1, vmin, vmax};
+    axes a = {x, y, w, h, 0, 1, vmin, vmax, 0};
     draw_yticks(cr, &a, 1, label, fmt);
 }
 
+/* Confusion layout: the label font follows the cell size (13 px down to 7 px), column labels turn
+ * vertical when they are wider than a cell, and the matrix with its colour bar is centred, so a
+ * wide figure has no empty third and 64 classes fit without overlapping labels. */
+typedef struct conf_layout {
+    double x0, y0, side, cell, font, label_w;
+    int vertical;
+} conf_layout;
+
+static double widest(cairo_t *cr, const char *const *names, int n, double font) {
+    double w = 0;
+    cairo_set_font_size(cr, font);
+    for (int i = 0; i < n; i++) {
+        cairo_text_extents_t e;
+        cairo_text_extents(cr, names[i], &e);
+        w = fmax(w, e.x_advance);
+    }
+    return w;
+}
+
+static conf_layout confusion_layout(cairo_t *cr, int n, const char *const *names, a2m_plot_size size) {
+    conf_layout L = {0, 50, 0, 0, 13, 0, 0};
+    const double right = 25 + 18 + 75; /* colour bar, its ticks and label */
+    double left = 0;
+    for (int pass = 0; pass < 3; pass++) { /* the font depends on the cell, the margins on the font */
+        L.label_w = widest(cr, names, n, L.font);
+        left = 36 + L.label_w + 8;
+        double bottom = 10 + (L.vertical ? L.label_w : L.font) + 40;
+        L.side = fmax(20, fmin(size.width - left - right, size.height - L.y0 - bottom));
+        L.cell = L.side / n;
+        L.font = fmax(7, fmin(13, floor(L.cell * 0.55)));
+        L.vertical = widest(cr, names, n, L.font) > L.cell - 4;
+    }
+    L.label_w = widest(cr, names, n, L.font);
+    L.x0 = fmax(0, (size.width - (left + L.side + right)) / 2) + left;
+    return L;
+}
+
+/* count and share in big cells, the share (%) alone in middle ones, colour only in small ones */
+static void confusion_cell_text(cairo_t *cr, const conf_layout *L, int r, int c, int64_t count, double frac) {
+    double x = L->x0 + (c + 0.5) * L->cell, y = L->y0 + (r + 0.5) * L->cell;
+    char buf[64];
+    cairo_set_source_rgb(cr, frac > 0.6 ? 0 : 1, frac > 0.6 ? 0 : 1, frac > 0.6 ? 0 : 1);
+    if (L->cell >= 60) {
+        cairo_set_font_size(cr, 13);
+        snprintf(buf, sizeof buf, "%lld", (long long)count);
+        text_at(cr, x, y - 8, buf, 0.5, 0.5);
+        snprintf(buf, sizeof buf, "%.1f%%", 100 * frac);
+        text_at(cr, x, y + 10, buf, 0.5, 0.5);
+    } else if (L->cell >= 16 && count > 0) {
+        cairo_set_font_size(cr, fmin(12, floor(L->cell * 0.42)));
+        snprintf(buf, sizeof buf, "%.0f", 100 * frac);
+        text_at(cr, x, y, buf, 0.5, 0.5);
+    }
+}
+
+static void confusion_labels(cairo_t *cr, const conf_layout *L, int n, const char *const *names) {
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_font_size(cr, L->font);
+    for (int i = 0; i < n; i++) {
+        double mid = (i + 0.5) * L->cell;
+        text_at(cr, L->x0 - 6, L->y0 + mid, names[i], 1, 0.5);
+        if (!L->vertical) {
+            text_at(cr, L->x0 + mid, L->y0 + L->side + 8, names[i], 0.5, 1);
+            continue;
+        }
+        cairo_save(cr); /* read from the bottom up, ending under the column */
+        cairo_translate(cr, L->x0 + mid, L->y0 + L->side + 6);
+        cairo_rotate(cr, -M_PI / 2);
+        text_at(cr, 0, 0, names[i], 1, 0.5);
+        cairo_restore(cr);
+    }
+    double below = 8 + (L->vertical ? L->label_w : L->font) + 10;
+    cairo_set_font_size(cr, 13);
+    text_vertical(cr, L->x0 - L->label_w - 24, L->y0 + L->side / 2, "reference");
+    text_at(cr, L->x0 + L->side / 2, L->y0 + L->side + below, "predicted", 0.5, 1);
+}
+
 int a2m_plot_confusion(const char *path, const int64_t *counts, int n, const char *const *names, a2m_plot_size size) {
-    if (n <= 0) return a2m_error(A2M_ERR_EMPTY, "%s: empty confusion matrix", path);
+    if (n <= 0 || n > A2M_MAX_CLASSES)
+        return a2m_error(n <= 0 ? A2M_ERR_EMPTY : A2M_ERR_RANGE, "%s: %d classes (1 to %d)", path, n, A2M_MAX_CLASSES);
     figure f;
     int rc = figure_open(&f, path, size);
     if (rc) return rc;
     cairo_t *cr = f.cr;
-    double side = fmin(size.width - 260.0, size.height - 150.0), cell = side / n;
-    double x0 = 130, y0 = 50;
+    conf_layout L = confusion_layout(cr, n, names, size);
     for (int r = 0; r < n; r++) {
         int64_t row = 0;
         for (int c = 0; c < n; c++) row += counts[r * n + c];
         for (int c = 0; c < n; c++) {
-            double frac = row ? (double)counts[r * n + c] / (double)row : 0;
-            double cr_, cg, cb;
+            double frac = row ? (double)counts[r * n + c] / (double)row : 0, cr_, cg, cb;
             colormap(frac, &cr_, &cg, &cb);
             cairo_set_source_rgb(cr, cr_, cg, cb);
-            cairo_rectangle(cr, x0 + c * cell, y0 + r * cell, cell, cell);
+            cairo_rectangle(cr, L.x0 + c * L.cell, L.y0 + r * L.cell, L.cell + 0.5, L.cell + 0.5);
             cairo_fill(cr);
-            if (frac > 0.6) cairo_set_source_rgb(cr, 0, 0, 0);
-            else cairo_set_source_rgb(cr, 1, 1, 1);
-            char buf[64];
-            snprintf(buf, sizeof buf, "%lld", (long long)counts[r * n + c]);
-            text_at(cr, x0 + (c + 0.5) * cell, y0 + (r + 0.5) * cell - 8, buf, 0.5, 0.5);
-            snprintf(buf, sizeof buf, "%.1f%%", 100 * frac);
-            text_at(cr, x0 + (c + 0.5) * cell, y0 + (r + 0.5) * cell + 10, buf, 0.5, 0.5);
+            confusion_cell_text(cr, &L, r, c, counts[r * n + c], frac);
         }
     }
     cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_rectangle(cr, x0, y0, side, side);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, L.x0, L.y0, L.side, L.side);
     cairo_stroke(cr);
-    for (int i = 0; i < n; i++) {
-        text_at(cr, x0 - 8, y0 + (i + 0.5) * cell, names[i], 1, 0.5);
-        text_at(cr, x0 + (i + 0.5) * cell, y0 + side + 10, names[i], 0.5, 1);
-    }
-    text_vertical(cr, 20, y0 + side / 2, "reference");
-    text_at(cr, x0 + side / 2, y0 + side + 36, "predicted", 0.5, 1);
+    confusion_labels(cr, &L, n, names);
     cairo_set_font_size(cr, 15);
-    text_at(cr, x0 + side / 2, 20, "confusion matrix (colour: share of the reference row)", 0.5, 0.5);
+    text_at(cr, size.width / 2.0, 20, "confusion matrix (colour: share of the reference row)", 0.5, 0.5);
     cairo_set_font_size(cr, 12);
-    colorbar(cr, x0 + side + 25, y0, 18, side, 0, 100, "% of row", "%.0f");
+    colorbar(cr, L.x0 + L.side + 25, L.y0, 18, L.side, 0, 100, "% of row", "%.0f");
     return figure_close(&f);
+}
+
+a2m_plot_size a2m_plot_confusion_size(int n) {
+    /* about 22 px a class from 20 classes on: 26 classes 772 px high, 64 classes 1608 */
+    int h = 200 + 22 * n;
+    h = h < 600 ? 600 : h > 1700 ? 1700 : h;
+    return (a2m_plot_size){h + 140, h};
 }
 
 int a2m_plot_reliability(const char *path, const a2m_reliability_curve *c, a2m_plot_size size) {
@@ -326,10 +454,13 @@ int a2m_plot_reliability(const char *path, const a2m_reliability_curve *c, a2m_p
         legend_w = fmax(legend_w, 30 + e.x_advance);
     }
     double top = 45, bottom = 62, gap = 14, avail = size.height - top - bottom - gap;
-    axes a = {80, top, fmax(100, size.width - 80 - 22 - legend_w - 12), avail * 0.72, 0, 1, 0, 1};
+    axes a = {80, top, fmax(100, size.width - 80 - 22 - legend_w - 12), avail * 0.72, 0, 1, 0, 1, 0};
     double max_share = 100.0 * (double)max_count / (double)total;
-    axes h = {80, top + a.h + gap, a.w, avail - a.h, 0, 1, 0, max_share * 1.3};
+    axes h = {80, top + a.h + gap, a.w, avail - a.h, 0, 1, 0, max_share * 1.3, 0};
     double pad = 0.08 / nb; /* space between bars, in confidence units */
+    axes both = a;
+    both.h = h.y0 + h.h - a.y0;
+    clip_to(cr, &both);
     for (int b = 0; b < nb; b++) {
         if (!c->count[b]) continue;
         double l = (double)b / nb + pad, r = (double)(b + 1) / nb - pad;
@@ -358,6 +489,7 @@ int a2m_plot_reliability(const char *path, const a2m_reliability_curve *c, a2m_p
         text_at(cr, ax_x(&h, (l + r) / 2), ax_y(&h, share) - 4, buf, 0.5, 0);
         cairo_set_font_size(cr, 13);
     }
+    cairo_restore(cr);
     /* the diagonal of perfect calibration */
     double dash[1] = {6};
     cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
@@ -433,7 +565,7 @@ int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_param
     cairo_t *cr = f.cr;
     int nb = p.n_bins;
     double frame_s = p.hop / p.sample_rate, dur = frames * frame_s;
-    axes a = {80, 45, size.width - 190.0, size.height - 105.0, 0, dur, 0, nb};
+    axes a = {80, 45, size.width - 190.0, size.height - 105.0, 0, dur, 0, nb, 0};
     float vmin = INFINITY, vmax = -INFINITY;
     for (size_t i = 0; i < frames * (size_t)nb; i++) vmin = fminf(vmin, db[i]), vmax = fmaxf(vmax, db[i]);
     if (!(vmax > vmin)) vmax = vmin + 1;
@@ -461,6 +593,7 @@ int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_param
     cairo_surface_destroy(img);
     double bins_per_semitone = p.bins_per_octave / 12.0;
 #define BIN_OF_MIDI(m) (log2(midi_hz(m) / p.fmin) * p.bins_per_octave)
+    clip_to(cr, &a); /* notes above the top bin or past the end of the audio stop at the frame */
     if (ov && ov->labels && ov->class_notes) { /* label bands */
         static const double col[4][3] = {{1, 1, 1}, {1, 0.2, 0.2}, {0.2, 0.9, 1}, {1, 0.6, 0.1}};
         for (size_t t = 0; t < frames;) {
@@ -495,6 +628,7 @@ int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_param
             cairo_stroke(cr);
         }
     }
+    cairo_restore(cr);
     draw_frame_and_xticks(cr, &a, "time (s)");
     /* y axis: note names at every C and at the labelled notes */
     cairo_set_source_rgb(cr, 0, 0, 0);
