@@ -112,8 +112,6 @@ size_t lstm_scratch_floats(int B, int T, int In, int H) {
     return 2 * ((size_t)T * B * 4 * H + (size_t)T * B * In + (size_t)2 * B * H);
 }
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-
 static void lstm_dir_forward(float *out, const float *x_tm, const lstm_weights *w, const int *lengths, float *dc,
                              int d, int B, int T, int In, int H) {
     int G4 = 4 * H;
@@ -139,12 +137,12 @@ static void lstm_dir_forward(float *out, const float *x_tm, const lstm_weights *
                 memset(ob, 0, (size_t)H * sizeof *ob);
                 continue;
             }
-            /* activations as whole-vector loops so they vectorise (libmvec expf/tanhf) */
-            for (int j = 0; j < 2 * H; j++) gb[j] = sigmoidf(gb[j]);
-            for (int j = 2 * H; j < 3 * H; j++) gb[j] = tanhf(gb[j]);
-            for (int j = 3 * H; j < 4 * H; j++) gb[j] = sigmoidf(gb[j]);
+            /* activations as whole-vector loops so they vectorise (layers.h: no libm, no -ffast-math) */
+            for (int j = 0; j < 2 * H; j++) gb[j] = nn_sigmoidf(gb[j]);
+            for (int j = 2 * H; j < 3 * H; j++) gb[j] = nn_tanhf(gb[j]);
+            for (int j = 3 * H; j < 4 * H; j++) gb[j] = nn_sigmoidf(gb[j]);
             for (int j = 0; j < H; j++) cb[j] = csb[j] = gb[H + j] * csb[j] + gb[j] * gb[2 * H + j];
-            for (int j = 0; j < H; j++) hb[j] = hsb[j] = ob[j] = gb[3 * H + j] * tanhf(cb[j]);
+            for (int j = 0; j < H; j++) hb[j] = hsb[j] = ob[j] = gb[3 * H + j] * nn_tanhf(cb[j]);
         }
     }
 }
@@ -195,7 +193,7 @@ static void lstm_dir_backward(float *dx_tm, const lstm_grads *g, const float *do
             float *dhb = dh + (size_t)b * H, *dcb = dcn + (size_t)b * H;
             for (int j = 0; j < H; j++) {
                 float ig = gb[j], fg = gb[H + j], gg = gb[2 * H + j], og = gb[3 * H + j];
-                float tc = tanhf(cb[j]);
+                float tc = nn_tanhf(cb[j]);
                 float dhj = db_out[j] + dhb[j];
                 float dcj = dcb[j] + dhj * og * (1.0f - tc * tc);
                 float cprev = cp ? cp[j] : 0.0f;
@@ -266,7 +264,7 @@ void softmax_rows(float *p, const float *logits, int N, int C) {
         float m = z[0];
         for (int c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
         double s = 0;
-        for (int c = 0; c < C; c++) s += (q[c] = expf(z[c] - m));
+        for (int c = 0; c < C; c++) s += (q[c] = nn_expf(z[c] - m)); /* z - m may be -inf: clamped */
         for (int c = 0; c < C; c++) q[c] = (float)(q[c] / s);
     }
 }
@@ -610,7 +608,7 @@ void se_forward(float *out, const float *in, const float *w1, const float *b1, c
     linear_forward(h, z, w1, b1, B, C, Cr);
     relu_forward(h, h, (size_t)B * Cr);
     linear_forward(s, h, w2, b2, B, Cr, C);
-    for (size_t i = 0; i < (size_t)B * C; i++) s[i] = sigmoidf(s[i]);
+    for (size_t i = 0; i < (size_t)B * C; i++) s[i] = nn_sigmoidf(s[i]);
     for (int b = 0; b < B; b++) {
         int L = valid_len(lengths, b, T);
         const float *sb = s + (size_t)b * C;

@@ -8,8 +8,57 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 void nn_zero(float *x, size_t n);
+
+/* ---- Activations: finite for every finite input, in every build ----
+ * Plain C without libm calls, so loops over them vectorise at -O3 without
+ * -ffast-math (which made 1/(1+expf(-x)) NaN for x <= -100 in release builds
+ * and diverged training at --lr 0.01). NaN inputs give NaN. */
+
+/* exp(x) with the argument clamped to [-87, 88] (results 1.6e-38 .. 1.65e38),
+ * Cephes' polynomial: relative error < 2e-7 of expf inside that range
+ * (tests/test_numerics.c). 2^n is built from the bits of x/ln2 + 1.5*2^23,
+ * whose low mantissa bits hold round(x/ln2): no float-to-int conversion. */
+static inline float nn_expf(float x) {
+    x = x > 88.0f ? 88.0f : x;
+    x = x < -87.0f ? -87.0f : x;
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    float t = x * 1.44269504088896341f + magic, fx = t - magic;
+    x = x - fx * 0.693359375f;
+    x = x - fx * -2.12194440e-4f;
+    float y = 1.9875691500e-4f;
+    y = y * x + 1.3981999507e-3f;
+    y = y * x + 8.3334519073e-3f;
+    y = y * x + 4.1665795894e-2f;
+    y = y * x + 1.6666665459e-1f;
+    y = y * x + 5.0000001201e-1f;
+    y = y * (x * x) + (x + 1.0f);
+    uint32_t tb, mb, pb;
+    memcpy(&tb, &t, sizeof tb);
+    memcpy(&mb, &magic, sizeof mb);
+    pb = (tb - mb + 127u) << 23; /* 2^n, n in [-126, 127] */
+    float p2;
+    memcpy(&p2, &pb, sizeof p2);
+    return y * p2;
+}
+
+/* 1 / (1 + e^-x): in [6e-39, 1] for every finite x */
+static inline float nn_sigmoidf(float x) { return 1.0f / (1.0f + nn_expf(-x)); }
+
+/* tanh, Cephes' tanhf: x + x^3 P(x^2) for |x| <= 0.625, else 1 - 2 / (e^2|x| + 1)
+ * with the sign of x; both computed and one selected, so loops vectorise. */
+static inline float nn_tanhf(float x) {
+    float a = x < 0.0f ? -x : x;
+    float big = 1.0f - 2.0f / (nn_expf(2.0f * a) + 1.0f);
+    big = x < 0.0f ? -big : big;
+    float z = a > 0.625f ? 0.0f : x * x; /* no overflow in the branch not taken */
+    float small =
+        ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
+         3.33332819422e-1f) * z * x + x;
+    return a > 0.625f ? big : small;
+}
 
 /* ---- Conv1d, kernel K (odd), stride 1, "same" zero padding K/2 ---- */
 /* scratch: conv1d_scratch_floats() floats (the im2col matrix) */

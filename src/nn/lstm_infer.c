@@ -72,7 +72,7 @@ void lstm_infer_free(lstm_infer_w *p) {
 
 /* ---------------------------------------------------------------- scalar */
 
-static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float sigm(float x) { return nn_sigmoidf(x); }
 
 static void step_scalar(const float *W, const float *bias, const float *g, const float *hp, float *hn, float *c, int H) {
     float a[32];
@@ -82,10 +82,10 @@ static void step_scalar(const float *W, const float *bias, const float *g, const
         for (int k = 0; k < H; k++)
             for (int q = 0; q < 32; q++) a[q] += Wb[(size_t)k * 32 + q] * hp[k];
         for (int jj = 0; jj < 8; jj++) {
-            float i = sigm(a[jj]), f = sigm(a[8 + jj]), gg = tanhf(a[16 + jj]), o = sigm(a[24 + jj]);
+            float i = sigm(a[jj]), f = sigm(a[8 + jj]), gg = nn_tanhf(a[16 + jj]), o = sigm(a[24 + jj]);
             float cn = f * c[jb * 8 + jj] + i * gg;
             c[jb * 8 + jj] = cn;
-            hn[jb * 8 + jj] = o * tanhf(cn);
+            hn[jb * 8 + jj] = o * nn_tanhf(cn);
         }
     }
 }
