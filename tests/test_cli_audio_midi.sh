@@ -89,7 +89,7 @@ grep -q "class 1 C4 (60): 167" "$tmp/out.txt" && ok || bad "class counts: $(cat 
 # notes outside the class map warn; transpose maps them
 "$bin" synth --notes "48:0-1,52:1-2" -o "$tmp/low.wav" --write-midi "$tmp/low.mid" >/dev/null || bad "synth low"
 "$bin" labels "$tmp/low.mid" -o "$tmp/low.npy" >/dev/null 2>"$tmp/err.txt" && grep -q "2 of 2 notes are not in the class map" "$tmp/err.txt" && ok || bad "unmapped warning: $(cat "$tmp/err.txt")"
-"$bin" labels "$tmp/low.mid" --transpose 12 -o "$tmp/low.npy" >"$tmp/out.txt" 2>"$tmp/err.txt" && ! [ -s "$tmp/err.txt" ] &&
+"$bin" labels "$tmp/low.mid" --transpose 12 -o "$tmp/low.npy" --force >"$tmp/out.txt" 2>"$tmp/err.txt" && ! [ -s "$tmp/err.txt" ] &&
   grep -q "class 2 E4 (64): 167" "$tmp/out.txt" && ok || bad "transpose: $(cat "$tmp/out.txt" "$tmp/err.txt")"
 # one note is "1 note"; "--" ends the options, so a file may start with '-'
 "$bin" synth --notes "60:0.5-1.5" -o "$tmp/one.wav" --write-midi "$tmp/-one.mid" >"$tmp/out.txt" && grep -q ": 1 note, " "$tmp/out.txt" && ok || bad "synth 1 note: $(cat "$tmp/out.txt")"

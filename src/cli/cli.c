@@ -139,26 +139,33 @@ static int same_file(const char *a, const char *b) {
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+int cli_output_problem(const char *out, const char *const *inputs, int n_inputs, int force) {
+    for (int i = 0; i < n_inputs; i++)
+        if (inputs[i] && strcmp(inputs[i], "-") && same_file(out, inputs[i]))
+            return a2m_error(A2M_ERR_ARG, "%s: is the input %s (refused, even with --force)", out, inputs[i]);
+    a2m_output_kind kind;
+    int rc = a2m_output_kind_of(out, &kind);
+    if (!rc && kind == A2M_OUTPUT_FILE && !force) rc = a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to replace it)", out);
+    return rc;
+}
+
 int cli_check_output(const char *cmd, const char **out, const char *const *inputs, int n_inputs, int force, int flags) {
     if (!strcmp(*out, "-")) {
         if (!(flags & CLI_OUT_STDOUT)) return cli_usage_error(cmd, "-o -: this output cannot go to standard output");
         *out = "/dev/stdout";
     }
-    for (int i = 0; i < n_inputs; i++)
-        if (inputs[i] && strcmp(inputs[i], "-") && same_file(*out, inputs[i]))
-            return cli_fail("%s: is the input %s (refused, even with --force)", *out, inputs[i]);
-    if (flags & CLI_OUT_FOLDER) {
-        struct stat st, ls;
-        int there = lstat(*out, &ls) == 0;
-        if (there && (S_ISLNK(ls.st_mode) || stat(*out, &st) != 0 || !S_ISDIR(st.st_mode)))
-            return cli_fail("%s: exists and is not a folder (refused)", *out);
-        if (there && !force) return cli_fail("%s: exists (use --force to replace it)", *out);
-        return 0;
+    if (!(flags & CLI_OUT_FOLDER)) {
+        int rc = cli_output_problem(*out, inputs, n_inputs, force);
+        return rc ? cli_lib_fail(rc) : 0;
     }
-    a2m_output_kind kind;
-    int rc = a2m_output_kind_of(*out, &kind);
-    if (rc) return cli_lib_fail(rc);
-    if (kind == A2M_OUTPUT_FILE && !force) return cli_fail("%s: exists (use --force to replace it)", *out);
+    for (int i = 0; i < n_inputs; i++)
+        if (inputs[i] && same_file(*out, inputs[i]))
+            return cli_fail("%s: is the input %s (refused, even with --force)", *out, inputs[i]);
+    struct stat st, ls;
+    int there = lstat(*out, &ls) == 0;
+    if (there && (S_ISLNK(ls.st_mode) || stat(*out, &st) != 0 || !S_ISDIR(st.st_mode)))
+        return cli_fail("%s: exists and is not a folder (refused)", *out);
+    if (there && !force) return cli_fail("%s: exists (use --force to replace it)", *out);
     return 0;
 }
 

@@ -52,6 +52,8 @@ int cli_parse_precision(const char *cmd, const char *s, a2m_precision *out);
  * needs force and anything else there is refused. inputs may hold NULLs. Returns 0 when out may be written. */
 enum { CLI_OUT_STDOUT = 1, CLI_OUT_FOLDER = 2 };
 int cli_check_output(const char *cmd, const char **out, const char *const *inputs, int n_inputs, int force, int flags);
+/* The same checks for one output file without printing (for job threads): an a2m_error code or 0. */
+int cli_output_problem(const char *out, const char *const *inputs, int n_inputs, int force);
 /* After the command: flushes standard output; a write error (a full disk, /dev/full) is reported as
  * "a2m: standard output: write error: REASON" and turns a success into 1. Returns the exit code. */
 int cli_finish_stdout(int rc);

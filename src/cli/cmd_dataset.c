@@ -41,12 +41,13 @@ static const char *usage =
     "                        the any-pitch model uses 3)\n"
     "  --transpose N         semitones added to the MIDI before the class lookup (default 0)\n"
     "  --take-seconds S      every take cut/padded to S seconds (default 4; 0 = keep lengths)\n"
-    "  --expect-frames N     frames each take must have (default 666; 0 = no check)\n";
+    "  --expect-frames N     frames each take must have (default 666; 0 = no check)\n"
+    "  --force               replace an existing DATASET folder (never the input folder)\n";
 
 int cmd_dataset(int argc, char **argv) {
     const char *dir = NULL, *out = NULL, *v;
     a2m_dataset_params p = a2m_dataset_default_params();
-    int expect = 666;
+    int expect = 666, force = 0;
     for (int i = 1; i < argc; i++) {
         int r;
         if (cli_is_help(argv[i])) {
@@ -67,6 +68,8 @@ int cmd_dataset(int argc, char **argv) {
             if (r < 0 || !cli_parse_double(argv[0], "--take-seconds", v, 0, 3600, &p.take_seconds)) return 2;
         } else if ((r = cli_opt(argc, argv, &i, "--expect-frames", &v))) {
             if (r < 0 || !cli_parse_int(argv[0], "--expect-frames", v, 0, 100000000, &expect)) return 2;
+        } else if (!strcmp(argv[i], "--force")) {
+            force = 1;
         } else if (argv[i][0] == '-') {
             return cli_usage_error(argv[0], "unknown option %s", argv[i]);
         } else if (!dir) {
@@ -80,6 +83,8 @@ int cmd_dataset(int argc, char **argv) {
         return cli_usage_error(argv[0], "--onset-frames needs one class more: at most %d notes", A2M_MAX_CLASSES - 2);
     p.expect_frames = (size_t)expect;
     if (p.take_seconds == 0) p.expect_frames = 0;
+    int crc = cli_check_output(argv[0], &out, &dir, 1, force, CLI_OUT_FOLDER);
+    if (crc) return crc;
     a2m_dataset d;
     char *warnings = NULL;
     cli_progress *bar = cli_progress_new("dataset", 1);

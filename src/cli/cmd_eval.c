@@ -13,7 +13,7 @@
 #include "cli/report.h"
 
 static const char *usage =
-    "usage: a2m eval MODEL DATASET [--split test] [--splits SPLIT.json] [--json FILE] [--threads N]\n"
+    "usage: a2m eval MODEL DATASET [--split test] [--splits SPLIT.json] [--json FILE] [--threads N] [--force]\n"
     "Frame metrics of MODEL on one split of DATASET (scikit-learn's definitions): accuracy, balanced\n"
     "accuracy, macro/weighted F1, per-class precision/recall/F1/support, confusion matrix and the most\n"
     "common confusions; the calibration of the network's probabilities (reliability: frames binned by\n"
@@ -82,7 +82,7 @@ static void print_worst_takes(take_stat *ts, size_t n, const a2m_dataset *d, con
 
 int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *ds = NULL, *split = "test", *splits = "../shared/data/seed/split.json", *json = NULL, *v;
-    int threads = 1;
+    int threads = 1, force = 0;
     for (int i = 1; i < argc; i++) {
         int r;
         if (cli_is_help(argv[i])) {
@@ -93,12 +93,17 @@ int cmd_eval(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--json", &v))) { if (r < 0) return 2; json = v; }
         else if ((r = cli_opt(argc, argv, &i, "--threads", &v))) {
             if (r < 0 || !cli_parse_int(argv[0], "--threads", v, 1, 256, &threads)) return 2;
-        } else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
+        } else if (!strcmp(argv[i], "--force")) force = 1;
+        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
         else if (!model) model = argv[i];
         else if (!ds) ds = argv[i];
         else return cli_usage_error(argv[0], "too many arguments");
     }
     if (!model || !ds) return cli_usage_error(argv[0], "needs MODEL and DATASET");
+    if (json && strcmp(json, "-")) { /* "-": the JSON alone on standard output */
+        int crc = cli_check_output(argv[0], &json, (const char *[]){model, ds, splits}, 3, force, 0);
+        if (crc) return crc;
+    }
     a2m_model *m;
     int rc = a2m_model_load(model, NULL, &m);
     if (!rc && (rc = a2m_model_check_for_audio(m, model))) a2m_model_free(m);

@@ -20,7 +20,8 @@ static const char *const LABELS_HELP =
     "features, whose last frame is dropped) or of round(duration*sr).\n"
     "\n"
     "options:\n"
-    "  -o, --output OUT.npy  where to write the labels (required)\n"
+    "  -o, --output OUT.npy  where to write the labels (required; - = standard output)\n"
+    "  --force               replace an existing OUT.npy (never an input)\n"
     "  --audio IN.wav        take the length from this audio file (resampled to --sr)\n"
     "  --duration S          length in seconds (default 4.0, the takes' length)\n"
     "  --sr HZ               analysis sample rate (default 16000)\n"
@@ -57,7 +58,7 @@ static int parse_note_list(const char *s, a2m_label_params *p) {
 int cmd_labels(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *audio = NULL, *v = NULL;
     double duration = 4.0, sr = 16000;
-    int have_duration = 0;
+    int have_duration = 0, force = 0;
     a2m_label_params p = a2m_label_default_params();
     for (int i = 1; i < argc; i++) {
         int r;
@@ -81,6 +82,8 @@ int cmd_labels(int argc, char **argv) {
             if (r < 0 || !parse_note_list(v, &p)) return 2;
         } else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) {
             if (r < 0 || !cli_parse_int("labels", "--transpose", v, -127, 127, &p.transpose)) return 2;
+        } else if (!strcmp(argv[i], "--force")) {
+            force = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             return cli_usage_error("labels", "unknown option '%s'", argv[i]);
         } else if (!in) {
@@ -93,6 +96,10 @@ int cmd_labels(int argc, char **argv) {
     if (!out) return cli_usage_error("labels", "missing -o OUT.npy");
     if (audio && have_duration) return cli_usage_error("labels", "give --audio or --duration, not both");
     p.sample_rate = sr;
+    const char *ins[2] = {in, audio};
+    int crc = cli_check_output("labels", &out, ins, 2, force, CLI_OUT_STDOUT);
+    if (crc) return crc;
+    FILE *info = strcmp(out, "/dev/stdout") ? stdout : stderr; /* -o -: the labels own standard output */
 
     a2m_notes notes;
     int rc = a2m_notes_read_any(in, &notes);
@@ -133,12 +140,12 @@ int cmd_labels(int argc, char **argv) {
 
     size_t counts[A2M_MAX_CLASSES] = {0};
     for (size_t f = 0; f < n_frames; f++) counts[labels[f]]++;
-    printf("%s: %zu frame%s (%.3f s at %g Hz, hop %d), %zu note%s -> %s\n", in, n_frames, cli_s(n_frames),
+    fprintf(info, "%s: %zu frame%s (%.3f s at %g Hz, hop %d), %zu note%s -> %s\n", in, n_frames, cli_s(n_frames),
            (double)n_samples / sr, sr, p.hop, notes.n, cli_s(notes.n), out);
-    printf("  class 0 silence: %zu\n", counts[0]);
+    fprintf(info, "  class 0 silence: %zu\n", counts[0]);
     for (int k = 0; k < p.n_notes; k++) {
         char name[8];
-        printf("  class %d %s (%d): %zu\n", k + 1, a2m_note_name(p.notes[k], name), p.notes[k], counts[k + 1]);
+        fprintf(info, "  class %d %s (%d): %zu\n", k + 1, a2m_note_name(p.notes[k], name), p.notes[k], counts[k + 1]);
     }
     free(labels);
     a2m_notes_free(&notes);

@@ -20,7 +20,8 @@ static const char *usage =
     "diagonal of perfect calibration, frames per bin below, ECE and MCE in the title.\n"
     "PNG by default; SVG or PDF when OUT ends in .svg or .pdf. Options: --width W --height H,\n"
     "--notes 60,64,67 (classes of --labels), --transpose N (semitones added to drawn notes: -12 draws\n"
-    "the seed data's MIDI where the singer sings it).\n";
+    "the seed data's MIDI where the singer sings it). -o - writes to standard output; an existing OUT\n"
+    "is replaced only with --force.\n";
 
 
 /* Reads the training log CSV (header epoch,train_loss,val_loss,val_accuracy,val_f1_macro,...). */
@@ -179,7 +180,7 @@ int cmd_plot(int argc, char **argv) {
     }
     const char *kind = argv[1], *in = NULL, *out = NULL, *labels = NULL, *ref = NULL, *est = NULL, *v;
     a2m_plot_size size = {1000, 600};
-    int notes[A2M_MAX_CLASSES], n_notes = 0, transpose = 0, sized = 0;
+    int notes[A2M_MAX_CLASSES], n_notes = 0, transpose = 0, force = 0, sized = 0;
     for (int i = 2; i < argc; i++) {
         int r = 0;
         if (cli_is_help(argv[i])) {
@@ -195,7 +196,8 @@ int cmd_plot(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--transpose", v, -48, 48, &transpose) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
             if (r > 0 && (n_notes = cli_parse_note_list(v, notes, A2M_MAX_CLASSES - 1)) < 0) return cli_usage_error(argv[0], "bad --notes");
-        } else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
+        } else if (!strcmp(argv[i], "--force")) force = r = 1;
+        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
         else if (!in) in = argv[i], r = 1;
         else return cli_usage_error(argv[0], "too many arguments");
         if (r < 0) return 2;
@@ -212,7 +214,8 @@ int cmd_plot(int argc, char **argv) {
         snprintf(def + l, sizeof def - l, ".%s.png", kind);
         out = def;
     }
-    int rc;
+    int rc = cli_check_output(argv[0], &out, (const char *[]){in, labels, ref, est}, 4, force, CLI_OUT_STDOUT);
+    if (rc) return rc;
     if (!strcmp(kind, "loss")) rc = plot_loss_file(in, out, size);
     else if (!strcmp(kind, "confusion")) rc = plot_confusion_file(in, out, sized ? size : (a2m_plot_size){0, 0});
     else if (!strcmp(kind, "reliability")) rc = plot_reliability_file(in, out, size);

@@ -18,12 +18,17 @@ extern char **environ;
 
 static const char *usage =
     "usage: a2m report MODEL DATASET -o DIR [--split test] [--splits SPLIT.json] [--log LOG.csv]\n"
-    "                  [--audio-dir DIR] [--transpose N]\n"
+    "                  [--audio-dir DIR] [--transpose N] [--force]\n"
     "Writes DIR/eval.json, DIR/confusion.png, DIR/reliability.png, DIR/loss.png (with --log); for the\n"
     "split's first take and for the take with the lowest accuracy DIR/<take>.cqt.png (CQT + frame labels)\n"
     "and DIR/<take>.pianoroll.png (reference vs transcription); and DIR/README.md linking them, with the\n"
     "calibration (ECE, MCE) and a table of the five takes with the lowest accuracy. Audio and MIDI of the\n"
-    "takes come from --audio-dir (default ../shared/data/seed/audio).\n";
+    "takes come from --audio-dir (default ../shared/data/seed/audio). An existing DIR needs --force.\n"
+    "--transpose N (default -12) is added to the MIDI notes drawn over the take figures: the seed singer\n"
+    "sings an octave below the written notes; give 0 for a pitch-true dataset. Each pictured take is\n"
+    "transcribed by MODEL into DIR/<take>.transcribed.mid (the orange notes of its piano roll). A take\n"
+    "whose audio or MIDI is not in --audio-dir gets no figures: a warning names the missing file and\n"
+    "README.md says which takes were left out.\n";
 
 static int run(const char *prog, char *const args[]) {
     /* the report is made of the same commands a user would run: spawned directly (no shell, so any
@@ -97,7 +102,11 @@ static int take_figures(const char *model, const char *take, const char *audio_d
     snprintf(roll, sizeof roll, "%s/%s.pianoroll.png", dir, take);
     snprintf(est, sizeof est, "%s/%s.transcribed.mid", dir, take);
     *made = 0;
-    if (!a2m_path_exists(wav) || !a2m_path_exists(mid)) return A2M_OK;
+    if (!a2m_path_exists(wav) || !a2m_path_exists(mid)) { /* outside the project: said, not silent */
+        cli_warn("report: %s: not found: take %s gets no CQT and piano-roll figures (see --audio-dir)",
+                 a2m_path_exists(wav) ? mid : wav, take);
+        return A2M_OK;
+    }
     int rc = plot_cqt_file(wav, mid, NULL, NULL, NULL, 0, transpose, cqt, size);
     char *args[] = {"transcribe", "--model", (char *)model, wav, "-o", est, "--force", "--print", NULL}; /* --print: the summary goes to the discarded stdout */
     if (!rc) rc = run("transcribe", args);
@@ -109,7 +118,7 @@ static int take_figures(const char *model, const char *take, const char *audio_d
 int cmd_report(int argc, char **argv) {
     const char *model = NULL, *ds = NULL, *dir = NULL, *split = "test", *splits = "../shared/data/seed/split.json",
                *log = NULL, *audio_dir = "../shared/data/seed/audio", *v;
-    int transpose = -12;
+    int transpose = -12, force = 0;
     for (int i = 1; i < argc; i++) {
         int r = 0;
         if (cli_is_help(argv[i])) {
@@ -122,6 +131,7 @@ int cmd_report(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--log", &v))) log = v;
         else if ((r = cli_opt(argc, argv, &i, "--audio-dir", &v))) audio_dir = v;
         else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--transpose", v, -48, 48, &transpose) ? 1 : -1;
+        else if (!strcmp(argv[i], "--force")) force = r = 1;
         else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
         else if (!model) model = argv[i], r = 1;
         else if (!ds) ds = argv[i], r = 1;
@@ -129,6 +139,9 @@ int cmd_report(int argc, char **argv) {
         if (r < 0) return 2;
     }
     if (!model || !ds || !dir) return cli_usage_error(argv[0], "needs MODEL, DATASET and -o DIR");
+    /* DIR is the report's own folder: an existing one (an older report) is replaced file by file with --force */
+    int crc = cli_check_output(argv[0], &dir, (const char *[]){model, ds, splits, log}, 4, force, CLI_OUT_FOLDER);
+    if (crc) return crc;
     static char self[4096];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl > 0) self[sl] = '\0', report_self = self;
@@ -139,7 +152,7 @@ int cmd_report(int argc, char **argv) {
     snprintf(rel, sizeof rel, "%s/reliability.png", dir);
     snprintf(loss, sizeof loss, "%s/loss.png", dir);
     if (!rc) {
-        char *args[] = {"eval", (char *)model, (char *)ds, "--split", (char *)split, "--splits", (char *)splits, "--json", eval_json, NULL};
+        char *args[] = {"eval", (char *)model, (char *)ds, "--split", (char *)split, "--splits", (char *)splits, "--json", eval_json, "--force", NULL};
         rc = run("eval", args);
     }
     a2m_plot_size size = {1000, 600};
@@ -188,6 +201,10 @@ int cmd_report(int argc, char **argv) {
             if (have_worst)
                 fprintf(f.fp, "\n## Take %s (the lowest accuracy)\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
                         "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", worst, worst, worst);
+            if ((take[0] && !have_take) || (worst[0] && strcmp(worst, take) && !have_worst))
+                fprintf(f.fp, "\nTake figures left out: the audio or MIDI of %s%s%s is not in `%s` (`--audio-dir`).\n",
+                        take[0] && !have_take ? take : "", take[0] && !have_take && worst[0] && strcmp(worst, take) && !have_worst ? " and " : "",
+                        worst[0] && strcmp(worst, take) && !have_worst ? worst : "", audio_dir);
             rc = a2m_atomic_commit(&f);
         }
     }

@@ -4,6 +4,7 @@
 
 #include "a2m/audio.h"
 #include "a2m/error.h"
+#include "a2m/io.h"
 #include "a2m/midi.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
@@ -18,7 +19,8 @@ static const char *const SYNTH_HELP =
     "IN may be a MIDI file or a notes CSV (onset_s,offset_s,midi_pitch).\n"
     "\n"
     "options:\n"
-    "  -o, --output OUT.wav  where to write the audio (required)\n"
+    "  -o, --output OUT.wav  where to write the audio (required; - = standard output)\n"
+    "  --force               replace existing outputs (never the input)\n"
     "  --notes LIST          inline notes PITCH:ONSET-OFFSET[,...] (MIDI number, seconds)\n"
     "  --write-midi OUT.mid  also write the (transposed) notes as a MIDI file\n"
     "  --sr HZ               sample rate (default 16000)\n"
@@ -71,6 +73,7 @@ static int parse_inline_notes(const char *s, a2m_note **out, size_t *n_out) {
 
 int cmd_synth(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *inline_notes = NULL, *midi_out = NULL, *v = NULL;
+    int force = 0;
     a2m_synth_params p = a2m_synth_default_params();
     for (int i = 1; i < argc; i++) {
         int r, seed = 0;
@@ -101,6 +104,8 @@ int cmd_synth(int argc, char **argv) {
             if (r < 0 || !cli_parse_double("synth", "--vibrato-cents", v, 0, 200, &p.vibrato_cents)) return 2;
         } else if ((r = cli_opt(argc, argv, &i, "--breath", &v))) {
             if (r < 0 || !cli_parse_double("synth", "--breath", v, 0, 1, &p.breath)) return 2;
+        } else if (!strcmp(argv[i], "--force")) {
+            force = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             return cli_usage_error("synth", "unknown option '%s'", argv[i]);
         } else if (!in) {
@@ -112,6 +117,12 @@ int cmd_synth(int argc, char **argv) {
     if (!in && !inline_notes) return cli_usage_error("synth", "give an input MIDI file or --notes");
     if (in && inline_notes) return cli_usage_error("synth", "give an input MIDI file or --notes, not both");
     if (!out) return cli_usage_error("synth", "missing -o OUT.wav");
+    a2m_output_kind was = A2M_OUTPUT_NEW;
+    int crc = cli_check_output("synth", &out, &in, 1, force, CLI_OUT_STDOUT);
+    if (!crc && midi_out) crc = cli_check_output("synth", &midi_out, (const char *[]){in, out}, 2, force, CLI_OUT_STDOUT);
+    if (crc) return crc;
+    a2m_output_kind_of(out, &was);
+    FILE *info = strcmp(out, "/dev/stdout") && strcmp(midi_out ? midi_out : "", "/dev/stdout") ? stdout : stderr;
 
     a2m_notes notes = {0};
     if (inline_notes) {
@@ -137,13 +148,13 @@ int cmd_synth(int argc, char **argv) {
         /* the MIDI describes the audio: transposed notes */
         for (size_t i = 0; i < notes.n; i++) notes.notes[i].pitch += p.transpose;
         rc = a2m_midi_write(midi_out, notes.notes, notes.n, a2m_midi_write_default_params());
-        if (rc) remove(out); /* all outputs or none */
+        if (rc && was == A2M_OUTPUT_NEW) remove(out); /* all outputs or none (what was there before is gone) */
     }
     if (rc) {
         a2m_notes_free(&notes);
         return cli_lib_fail(rc);
     }
-    printf("%s: %zu note%s, %.3f s at %d Hz%s%s\n", out, notes.n, cli_s(notes.n), (double)n / p.rate, p.rate,
+    fprintf(info, "%s: %zu note%s, %.3f s at %d Hz%s%s\n", out, notes.n, cli_s(notes.n), (double)n / p.rate, p.rate,
            midi_out ? ", MIDI: " : "", midi_out ? midi_out : "");
     a2m_notes_free(&notes);
     return 0;

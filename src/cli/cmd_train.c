@@ -41,6 +41,7 @@ static const char *usage =
     "  --threads N                threads (1)\n"
     "  --log LOG.csv              per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds\n"
     "  --checkpoint CKPT          checkpoint written every epoch (default MODEL.ckpt)\n"
+    "  --force                    replace an existing model, log or checkpoint (--resume reuses the last two)\n"
     "  --resume                   continue from the checkpoint\n"
     "  --train-on LIST            splits to train on, comma-separated (train); --val-on NAME (val, or none)\n";
 
@@ -109,10 +110,24 @@ static int teacher_targets(const char *list, const a2m_dataset *d, int threads, 
 #define NUM_OPT(flag, parse) \
     else if ((r = cli_opt(argc, argv, &i, flag, &v))) { if (r < 0 || !(parse)) return 2; }
 
+/* The model, log and checkpoint: none may be an input; existing ones need --force (the log and checkpoint
+ * of a --resume are continued). */
+static int check_outputs(const char *cmd, const char *out, const char *log, const char *ckpt, const char *ds,
+                         const char *split, int force, int resume) {
+    char f[3][4200];
+    const char *files[] = {"features.npy", "labels.npy", "index.json"};
+    for (int i = 0; i < 3; i++) snprintf(f[i], sizeof f[i], "%s/%s", ds, files[i]);
+    const char *ins[] = {ds, split, f[0], f[1], f[2]};
+    int rc = cli_check_output(cmd, &out, ins, 5, force, 0);
+    if (!rc && log) rc = cli_check_output(cmd, &log, ins, 5, force || resume, 0);
+    if (!rc) rc = cli_check_output(cmd, &ckpt, ins, 5, force || resume, 0);
+    return rc;
+}
+
 int cmd_train(int argc, char **argv) {
     const char *ds = NULL, *split = NULL, *out = NULL, *v, *ckpt = NULL, *train_on = "train", *val_on = "val";
     const char *teachers = NULL;
-    int distill_set = 0;
+    int distill_set = 0, force = 0;
     a2m_train_params p = a2m_train_default_params();
     int seed = 0;
     for (int i = 1; i < argc; i++) {
@@ -170,6 +185,7 @@ int cmd_train(int argc, char **argv) {
         NUM_OPT("--threads", cli_parse_int(argv[0], "--threads", v, 1, 256, &p.threads))
         else if (!strcmp(argv[i], "--adamw")) p.adamw = 1;
         else if (!strcmp(argv[i], "--resume")) p.resume = 1;
+        else if (!strcmp(argv[i], "--force")) force = 1;
         else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
         else if (!ds) ds = argv[i];
         else return cli_usage_error(argv[0], "one dataset expected");
@@ -178,14 +194,16 @@ int cmd_train(int argc, char **argv) {
     if (distill_set && !teachers) return cli_usage_error(argv[0], "--distill needs --teacher");
     if (teachers && !distill_set) p.distill = 0.5;
     p.seed = (unsigned long long)seed;
+    int rc;
     char ckpt_default[4096];
     if (!ckpt) {
         snprintf(ckpt_default, sizeof ckpt_default, "%s.ckpt", out);
         ckpt = ckpt_default;
     }
     p.checkpoint_path = ckpt;
+    if ((rc = check_outputs(argv[0], out, p.log_path, ckpt, ds, split, force, p.resume))) return rc;
     a2m_dataset d;
-    int rc = a2m_dataset_load(ds, &d);
+    rc = a2m_dataset_load(ds, &d);
     if (rc) return cli_lib_fail(rc);
     size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
     char names[256];

@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "a2m/audio.h"
@@ -37,7 +38,10 @@ static const char *usage =
     "  --tempo BPM --ticks-per-beat N --program P   MIDI writer settings (120, 480, 0)\n"
     "  --jobs N             inputs transcribed in parallel (1)\n"
     "  --raw-rate HZ        standard input is raw float32 mono at this rate\n"
-    "  --force              overwrite existing outputs\n";
+    "  --force              replace existing outputs (never an input or the model)\n"
+    "-o OUT/ (a trailing slash) is a folder even for one input; -o - writes the MIDI of one input file to\n"
+    "standard output. Ctrl-C (SIGINT/SIGTERM) while reading '-' ends the input there: the notes decided are\n"
+    "printed and written, and the exit code is 130/143.\n";
 
 typedef struct tr_opts {
     a2m_transcribe_params tp;
@@ -97,7 +101,7 @@ static int write_notes_csv(const char *path, const a2m_transcription *r, int for
 }
 
 static int write_notes_json(const char *path, const char *input, const a2m_transcription *r, int force) {
-    if (!force && a2m_path_exists(path)) return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to overwrite)", path);
+    if (!force && a2m_path_exists(path)) return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to replace it)", path);
     json_t *arr = json_array();
     for (size_t i = 0; i < r->n_notes; i++) {
         char nm[8];
@@ -113,23 +117,38 @@ static int write_notes_json(const char *path, const char *input, const a2m_trans
     return rc;
 }
 
+static const char *model_path; /* an input too: no output may be it */
+
+/* Every output of one input, checked before any is written (nothing half-written when one exists): none
+ * may be the input or the model, an existing one needs --force, devices and FIFOs are written through. */
+static int check_outputs(const char *input, const char *midi_path, const tr_opts *o) {
+    char base[PATH_MAX], p[PATH_MAX + 16];
+    snprintf(base, sizeof base, "%s", midi_path);
+    char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
+    if (dot && (!slash || dot > slash)) *dot = '\0';
+    const char *exts[4] = {NULL, o->csv ? ".csv" : NULL, o->json ? ".json" : NULL, o->probs ? ".probs.npy" : NULL};
+    const char *ins[2] = {input, model_path};
+    int rc = A2M_OK;
+    for (int i = 0; i < 4 && !rc; i++) {
+        if (i == 0) snprintf(p, sizeof p, "%s", midi_path);
+        else if (exts[i]) out_name(p, sizeof p, base, exts[i]);
+        else continue;
+        rc = cli_output_problem(p, ins, 2, o->force);
+    }
+    return rc;
+}
+
 static int write_outputs(const char *input, const char *midi_path, const a2m_transcription *r, const tr_opts *o) {
     char base[PATH_MAX], p[PATH_MAX + 16];
     snprintf(base, sizeof base, "%s", midi_path);
     char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
     if (dot && (!slash || dot > slash)) *dot = '\0';
-    /* check every output first, so nothing is half-written when one exists */
-    const char *exts[4] = {NULL, o->csv ? ".csv" : NULL, o->json ? ".json" : NULL, o->probs ? ".probs.npy" : NULL};
-    for (int i = 0; i < 4 && !o->force; i++) {
-        if (i == 0) snprintf(p, sizeof p, "%s", midi_path);
-        else if (exts[i]) out_name(p, sizeof p, base, exts[i]);
-        else continue;
-        if (a2m_path_exists(p)) return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to overwrite)", p);
-    }
+    int rc = check_outputs(input, midi_path, o);
+    if (rc) return rc;
     a2m_note *notes = malloc((r->n_notes + 1) * sizeof *notes);
     if (!notes) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < r->n_notes; i++) notes[i] = r->notes[i].note;
-    int rc = a2m_midi_write(midi_path, notes, r->n_notes, o->mp);
+    rc = a2m_midi_write(midi_path, notes, r->n_notes, o->mp);
     free(notes);
     if (!rc && o->csv) out_name(p, sizeof p, base, ".csv"), rc = write_notes_csv(p, r, 1);
     if (!rc && o->json) out_name(p, sizeof p, base, ".json"), rc = write_notes_json(p, input, r, 1);
@@ -164,6 +183,10 @@ static void print_stream_notes(void *user, const a2m_transcribed_note *n, size_t
 static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *o) {
     const char *name = "<stdin>";
     double rate = a2m_model_get_info(m)->cqt.sample_rate;
+    int crc = out ? check_outputs(name, out, o) : A2M_OK;
+    if (crc) return crc;
+    /* Ctrl-C (SIGINT/SIGTERM) ends the input instead of the process: what was decided is written */
+    cli_signals_graceful();
     if (!(o->tp.window_s > 0)) {
         a2m_audio a;
         int rc = a2m_audio_read_stream(stdin, name, o->raw_rate, rate, &a);
@@ -181,8 +204,6 @@ static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *
         a2m_audio_free(&a);
         return rc;
     }
-    if (out && !o->force && a2m_path_exists(out))
-        return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to overwrite)", out);
     a2m_audio_stream *in = NULL;
     a2m_stream *st = NULL;
     int rc = a2m_audio_stream_open(stdin, name, o->raw_rate, rate, &in);
@@ -196,6 +217,23 @@ static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *
     a2m_stream_del(st);
     a2m_audio_stream_close(in);
     return rc;
+}
+
+/* -o: "-" is standard output for one input file and the MIDI alone; with several inputs or a folder input
+ * OUT is a folder (a MIDI-like name is a mistake, not a folder to make). */
+static int check_out_arg(const char *cmd, const char **out, const char **inputs, int n_in, const tr_opts *o) {
+    if (!*out) return 0;
+    int many = n_in > 1 || (strcmp(inputs[0], "-") && a2m_is_dir(inputs[0]));
+    if (!strcmp(*out, "-")) {
+        if (many || !strcmp(inputs[0], "-") || o->csv || o->json || o->probs || o->print)
+            return cli_usage_error(cmd, "-o - (the MIDI on standard output) needs one input file and no --csv/--json/--probs/--print");
+        *out = "/dev/stdout";
+        return 0;
+    }
+    const char *dot = strrchr(*out, '.');
+    if (many && dot && !strchr(dot, '/') && (!strcasecmp(dot, ".mid") || !strcasecmp(dot, ".midi")))
+        return cli_usage_error(cmd, "-o %s: several inputs write a folder of MIDI files: give -o FOLDER/", *out);
+    return 0;
 }
 
 int cmd_transcribe(int argc, char **argv) {
@@ -241,10 +279,16 @@ int cmd_transcribe(int argc, char **argv) {
         free(inputs);
         return cli_usage_error(argv[0], "needs at least one input");
     }
+    int rc = check_out_arg(argv[0], &out, inputs, n_in, &o);
+    if (rc) {
+        free(inputs);
+        return rc;
+    }
     char mbuf[PATH_MAX];
     if (!model) model = default_model(mbuf, sizeof mbuf);
+    model_path = model;
     a2m_model *m;
-    int rc = a2m_model_load(model, NULL, &m);
+    rc = a2m_model_load(model, NULL, &m);
     if (!rc && (rc = a2m_model_check_for_audio(m, model))) a2m_model_free(m);
     if (rc) {
         free(inputs);
@@ -256,7 +300,10 @@ int cmd_transcribe(int argc, char **argv) {
         rc = transcribe_stdin(m, out, &o);
         a2m_model_free(m);
         free(inputs);
-        return rc ? cli_lib_fail(rc) : 0;
+        if (rc) return cli_lib_fail(rc);
+        if (!cli_interrupted()) return 0;
+        fprintf(stderr, "a2m: interrupted: the input ended there%s\n", out ? "; the notes decided were written" : "");
+        return 128 + cli_interrupted(); /* 130 (SIGINT), 143 (SIGTERM): stopped, its outputs complete */
     }
     cli_inputs ins;
     if ((rc = cli_inputs_expand(inputs, n_in, out, &ins))) {

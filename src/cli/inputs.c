@@ -99,14 +99,18 @@ int cli_inputs_expand(const char *const *args, int n_args, const char *out, cli_
     }
     if (!rc) r->midis = calloc((size_t)r->n + 1, sizeof *r->midis);
     if (!rc && !r->midis) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
-    int single = r->n == 1 && !folders;
+    /* a trailing slash or an existing folder makes -o a folder even for one input */
+    size_t ol = out ? strlen(out) : 0;
+    int out_dir = out && ((ol && out[ol - 1] == '/') || a2m_is_dir(out));
+    int single = r->n == 1 && !folders && !out_dir;
     for (int i = 0; i < r->n && !rc; i++) {
         char stem[PATH_MAX], midi[PATH_MAX + 8];
         snprintf(stem, sizeof stem, "%s", r->paths[i]);
         char *dot = strrchr(stem, '.'), *slash = strrchr(stem, '/');
         if (dot && (!slash || dot > slash)) *dot = '\0';
         if (single && out) snprintf(midi, sizeof midi, "%s", out);
-        else if (out) snprintf(midi, sizeof midi, "%s/%s.mid", out, stem + r->roots[i]);
+        else if (out) snprintf(midi, sizeof midi, "%.*s/%s.mid", (int)(ol > 1 && out[ol - 1] == '/' ? ol - 1 : ol), out,
+                               stem + r->roots[i]);
         else snprintf(midi, sizeof midi, "%s.mid", stem);
         if (!(r->midis[i] = strdup(midi))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     }

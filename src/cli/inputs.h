@@ -11,7 +11,8 @@ typedef struct cli_inputs {
     int n;
 } cli_inputs;
 
-/* Output names: without out, next to each input (x.wav -> x.mid); one file and out: out itself; otherwise
+/* Output names: without out, next to each input (x.wav -> x.mid); one file and out (no trailing '/', not an
+ * existing folder): out itself; otherwise
  * out/<file name>.mid for a file argument and out/<path below the folder>.mid for the files of a folder
  * argument. Two inputs naming one output is an error. */
 int cli_inputs_expand(const char *const *args, int n_args, const char *out, cli_inputs *r);
