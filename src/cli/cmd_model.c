@@ -15,23 +15,27 @@ int cli_parse_note_list(const char *s, int *notes, int max);
 
 int cmd_forward(int argc, char **argv) {
     const char *model = NULL, *feat = NULL, *out = NULL, *arch = NULL, *v;
+    int force = 0;
     a2m_precision prec = A2M_PRECISION_FP32;
     for (int i = 1; i < argc; i++) {
         int r;
         if (cli_is_help(argv[i])) {
-            puts("usage: a2m forward MODEL FEATURES.npy -o LOGITS.npy [--arch ARCH] [--precision fp32|bf16]\n"
+            puts("usage: a2m forward MODEL FEATURES.npy -o LOGITS.npy [--arch ARCH] [--precision fp32|bf16] [--force]\n"
                  "Runs MODEL on already-normalised features [frames x bins]; writes logits [frames x classes].\n"
                  "fp32 (default) matches PyTorch to ~1e-5; bf16 (CPUs with avx512_bf16) to a few hundredths.");
             return 0;
         } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) { if (r < 0) return 2; out = v; }
         else if ((r = cli_opt(argc, argv, &i, "--precision", &v))) { if (r < 0 || !cli_parse_precision(argv[0], v, &prec)) return 2; }
         else if ((r = cli_opt(argc, argv, &i, "--arch", &v))) { if (r < 0) return 2; arch = v; }
+        else if (!strcmp(argv[i], "--force")) force = 1;
         else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
         else if (!model) model = argv[i];
         else if (!feat) feat = argv[i];
         else return cli_usage_error(argv[0], "too many arguments");
     }
     if (!model || !feat || !out) return cli_usage_error(argv[0], "needs MODEL, FEATURES.npy and -o LOGITS.npy");
+    int crc = cli_check_output(argv[0], &out, (const char *[]){model, feat}, 2, force, CLI_OUT_STDOUT);
+    if (crc) return crc;
     a2m_model *m;
     int rc = a2m_model_load(model, arch, &m);
     if (rc) return cli_lib_fail(rc);
@@ -61,12 +65,13 @@ int cmd_forward(int argc, char **argv) {
 int cmd_import(int argc, char **argv) {
     const char *in_path = NULL, *out = NULL, *arch = NULL, *v;
     double mean = 0, std = 1;
+    int force = 0;
     int notes[A2M_MAX_CLASSES], n_notes = -1, transpose = 0, have_norm = 0;
     for (int i = 1; i < argc; i++) {
         int r;
         if (cli_is_help(argv[i])) {
             puts("usage: a2m import STATE_DICT.safetensors --mean M --std S -o MODEL.safetensors\n"
-                 "         [--arch crnn] [--notes 60,64,67] [--transpose N]\n"
+                 "         [--arch crnn] [--notes 60,64,67] [--transpose N] [--force]\n"
                  "Makes a self-contained a2m model (with feature parameters, normalisation and class map\n"
                  "in its metadata) from a plain PyTorch state dict saved as safetensors.");
             return 0;
@@ -78,12 +83,15 @@ int cmd_import(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
             if (r < 0) return 2;
             if ((n_notes = cli_parse_note_list(v, notes, A2M_MAX_CLASSES - 1)) < 0) return cli_usage_error(argv[0], "bad --notes");
-        } else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
+        } else if (!strcmp(argv[i], "--force")) force = 1;
+        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
         else if (!in_path) in_path = argv[i];
         else return cli_usage_error(argv[0], "too many arguments");
     }
     if (!in_path || !out) return cli_usage_error(argv[0], "needs STATE_DICT and -o MODEL");
     if (have_norm != 3) return cli_usage_error(argv[0], "needs --mean and --std (the dataset's global normalisation)");
+    int crc = cli_check_output(argv[0], &out, &in_path, 1, force, CLI_OUT_STDOUT);
+    if (crc) return crc;
     a2m_model *m;
     int rc = a2m_model_load(in_path, arch, &m);
     if (rc) return cli_lib_fail(rc);
