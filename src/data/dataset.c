@@ -248,11 +248,12 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
     return A2M_OK;
 }
 
-static uint32_t file_crc(const char *path, int *ok) {
+/* CRC-32 of a file into *crc; the read's error (A2M_ERR_NOMEM stays A2M_ERR_NOMEM) otherwise. */
+static int file_crc(const char *path, uint32_t *crc) {
     uint8_t *buf;
     size_t len;
-    *ok = a2m_read_file(path, &buf, &len, (size_t)16 << 30) == A2M_OK;
-    if (!*ok) return 0;
+    int rc = a2m_read_file(path, &buf, &len, (size_t)16 << 30);
+    if (rc) return rc;
     uint32_t c = (uint32_t)crc32(0L, buf, (uInt)0);
     size_t pos = 0;
     while (pos < len) {
@@ -261,7 +262,8 @@ static uint32_t file_crc(const char *path, int *ok) {
         pos += chunk;
     }
     free(buf);
-    return c;
+    *crc = c;
+    return A2M_OK;
 }
 
 static json_t *cqt_to_json(a2m_cqt_params c) {
@@ -281,9 +283,8 @@ int a2m_dataset_save(const a2m_dataset *d, const char *dir) {
     size_t fshape[2] = {d->total_frames, (size_t)d->n_bins}, lshape[1] = {d->total_frames};
     if (!rc) rc = a2m_npy_save(fpath, A2M_F32, 2, fshape, d->features);
     if (!rc) rc = a2m_npy_save(lpath, A2M_I64, 1, lshape, d->labels);
-    int ok1 = 0, ok2 = 0;
-    uint32_t cf = rc ? 0 : file_crc(fpath, &ok1), cl = rc ? 0 : file_crc(lpath, &ok2);
-    if (!rc && (!ok1 || !ok2)) rc = a2m_error(A2M_ERR_IO, "%s: cannot read back what was written", dir);
+    uint32_t cf = 0, cl = 0;
+    if (!rc && (rc = file_crc(fpath, &cf)) == A2M_OK) rc = file_crc(lpath, &cl);
     if (!rc) {
         json_t *names = json_array(), *frames = json_array(), *notes = json_array(), *counts = json_array();
         for (size_t i = 0; i < d->n_takes; i++) {
@@ -341,12 +342,14 @@ int a2m_dataset_load(const char *dir, a2m_dataset *d) {
         json_array_size(names) != json_array_size(frames))
         rc = a2m_error(A2M_ERR_FORMAT, "%s: index.json is not an a2m dataset of version %d", dir, A2M_DATASET_VERSION);
     if (!rc) {
-        int ok;
-        uint32_t cf = file_crc(fpath, &ok);
-        if (!ok || cf != (uint32_t)json_integer_value(json_object_get(files, "features_crc32")))
+        uint32_t cf = 0, cl = 0;
+        int r1 = file_crc(fpath, &cf);
+        if (r1 == A2M_ERR_NOMEM) rc = r1;
+        else if (r1 || cf != (uint32_t)json_integer_value(json_object_get(files, "features_crc32")))
             rc = a2m_error(A2M_ERR_FORMAT, "%s: features.npy is missing or its checksum does not match", dir);
-        uint32_t cl = rc ? 0 : file_crc(lpath, &ok);
-        if (!rc && (!ok || cl != (uint32_t)json_integer_value(json_object_get(files, "labels_crc32"))))
+        int r2 = rc ? 0 : file_crc(lpath, &cl);
+        if (r2 == A2M_ERR_NOMEM) rc = r2;
+        else if (!rc && (r2 || cl != (uint32_t)json_integer_value(json_object_get(files, "labels_crc32"))))
             rc = a2m_error(A2M_ERR_FORMAT, "%s: labels.npy is missing or its checksum does not match", dir);
     }
     a2m_array fa = {0}, la = {0};
@@ -420,7 +423,9 @@ int a2m_split_load(const char *path, const char *split, const a2m_dataset *d, si
     for (size_t i = 0; i < m && !rc; i++) {
         const char *name = json_string_value(json_array_get(arr, i));
         long k = name ? a2m_dataset_find(d, name) : -1;
-        if (k < 0) rc = a2m_error(A2M_ERR_FORMAT, "%s: take \"%s\" of split \"%s\" is not in the dataset", path, name ? name : "?", split);
+        if (!name) /* a number or list where a take name belongs: say which entry (it used to print take "?") */
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: entry %zu of split \"%s\" is not a take name (a string)", path, i + 1, split);
+        else if (k < 0) rc = a2m_error(A2M_ERR_FORMAT, "%s: take \"%s\" of split \"%s\" is not in the dataset", path, name, split);
         else out[i] = (size_t)k;
     }
     json_decref(root);

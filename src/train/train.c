@@ -263,12 +263,14 @@ typedef struct train_state {
     char *log;            /* CSV rows so far */
 } train_state;
 
-static void log_append(train_state *s, const char *row) {
+/* A row of the log kept in checkpoints (a row it could not keep was dropped silently: now A2M_ERR_NOMEM). */
+static int log_append(train_state *s, const char *row) {
     size_t a = s->log ? strlen(s->log) : 0, b = strlen(row);
     char *n = realloc(s->log, a + b + 1);
-    if (!n) return;
+    if (!n) return a2m_error(A2M_ERR_NOMEM, "training log: out of memory");
     memcpy(n + a, row, b + 1);
     s->log = n;
+    return A2M_OK;
 }
 
 static int write_log(const char *path, const char *rows) {
@@ -579,7 +581,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         char row[256];
         snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", e + 1, loss_sum / w_sum, vloss, fm.accuracy,
                  fm.f1_macro, st.lr, seconds);
-        log_append(&st, row);
+        if ((rc = log_append(&st, row))) break;
         /* ReduceLROnPlateau (mode min on val loss, relative threshold 1e-4) */
         if (vloss < st.plateau_best * (1 - 1e-4)) st.plateau_best = vloss, st.plateau_bad = 0;
         else if (++st.plateau_bad > p.plateau) st.lr *= p.plateau_factor, st.plateau_bad = 0;

@@ -1,0 +1,400 @@
+/* Allocation-failure harness, as SQLite's test suite fails its Nth malloc: a library call is run once
+ * counting the allocations a2m makes, then once per allocation with exactly that one failing. Each run
+ * must return A2M_OK (an optional allocation, e.g. a shrinking realloc) or A2M_ERR_NOMEM, never crash,
+ * leave no allocation of a2m's live after the caller's cleanup, and leave no output (or temporary) file.
+ *
+ * How: this binary defines malloc, calloc, realloc, aligned_alloc, strdup and free, forwarding to glibc's
+ * __libc_* entry points. a2m is a static library, so its code lies in this executable's text
+ * [__executable_start, etext): an allocation is counted, tracked and eligible to fail only when its return
+ * address is there (a2m's own call sites, and this test's). Allocations made inside FFTW, OpenBLAS,
+ * libsndfile, libsoxr, jansson, libgomp or glibc (stdio) are served and never failed: FFTW aborts on NULL
+ * (fftw_malloc_plain), and a failure there would come back to a2m as that library's own error, not as a
+ * NULL a2m must handle. Frees from anywhere remove a tracked pointer, so "no leak" means every pointer
+ * a2m allocated during the call was freed by the call or by the caller's documented cleanup.
+ *
+ * ASan replaces malloc itself; its build skips this test (exit 77) and checks leaks its own way. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <pthread.h>
+
+#include "a2m/audio.h"
+#include "a2m/dataset.h"
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "a2m/midi.h"
+#include "a2m/model.h"
+#include "a2m/train.h"
+#include "a2m/transcribe.h"
+#include "check.h"
+#include "synth_dataset.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ALLOC_FAIL_SKIP 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ALLOC_FAIL_SKIP 1
+#endif
+#endif
+
+#ifdef ALLOC_FAIL_SKIP
+int main(void) {
+    printf("SKIP: the allocation-failure harness replaces malloc, which AddressSanitizer owns (runs in release builds)\n");
+    return 77;
+}
+#else
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+extern char __executable_start[], etext[];
+
+/* ---- the interposer ---- */
+
+enum { LIVE_SLOTS = 1 << 20 }; /* open addressing; a2m holds far fewer live blocks during these calls */
+static void *live[LIVE_SLOTS];
+static void *live_ra[LIVE_SLOTS]; /* where each was allocated: named in leak messages */
+static void *const TOMB = (void *)1;
+static long live_n;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int armed;      /* counting (and failing) allocations of a2m's code */
+static long calls;     /* a2m allocations since arming */
+static long fail_at;   /* 1-based allocation to fail, 0 = none */
+static long failed;    /* how many were failed */
+static void *failed_ra; /* the call site of the failed allocation, for messages (addr2line -f -e test_alloc_fail) */
+
+static size_t slot_of(void *p) { return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull >> 44) & (LIVE_SLOTS - 1); }
+
+static void live_add(void *p, void *ra) {
+    size_t i = slot_of(p);
+    while (live[i] && live[i] != TOMB) i = (i + 1) & (LIVE_SLOTS - 1);
+    live[i] = p;
+    live_ra[i] = ra;
+    live_n++;
+}
+
+static void live_del(void *p) {
+    for (size_t i = slot_of(p); live[i]; i = (i + 1) & (LIVE_SLOTS - 1))
+        if (live[i] == p) {
+            live[i] = TOMB;
+            live_n--;
+            return;
+        }
+}
+
+static void live_reset(void) {
+    memset(live, 0, sizeof live);
+    live_n = 0;
+}
+
+static int ours(void *ra) { return (char *)ra >= __executable_start && (char *)ra < etext; }
+
+/* 1: this allocation (from ra) fails; else counts it. */
+static int should_fail(void *ra) {
+    if (!armed || !ours(ra)) return 0;
+    pthread_mutex_lock(&lock);
+    int fail = ++calls == fail_at;
+    failed += fail;
+    if (fail) failed_ra = ra;
+    pthread_mutex_unlock(&lock);
+    return fail;
+}
+
+static void *track(void *p, void *ra) {
+    if (p && armed && ours(ra)) {
+        pthread_mutex_lock(&lock);
+        live_add(p, ra);
+        pthread_mutex_unlock(&lock);
+    }
+    return p;
+}
+
+void *malloc(size_t n) {
+    void *ra = __builtin_return_address(0);
+    return should_fail(ra) ? NULL : track(__libc_malloc(n), ra);
+}
+
+void *calloc(size_t n, size_t m) {
+    void *ra = __builtin_return_address(0);
+    return should_fail(ra) ? NULL : track(__libc_calloc(n, m), ra);
+}
+
+void *aligned_alloc(size_t a, size_t n) {
+    void *ra = __builtin_return_address(0);
+    return should_fail(ra) ? NULL : track(__libc_memalign(a, n), ra);
+}
+
+void free(void *p) {
+    if (!p) return;
+    if (armed) {
+        pthread_mutex_lock(&lock);
+        live_del(p);
+        pthread_mutex_unlock(&lock);
+    }
+    __libc_free(p);
+}
+
+void *realloc(void *p, size_t n) {
+    void *ra = __builtin_return_address(0);
+    if (should_fail(ra)) return NULL;
+    void *q = __libc_realloc(p, n);
+    if (q && armed) {
+        pthread_mutex_lock(&lock);
+        if (p) live_del(p);
+        if (ours(ra)) live_add(q, ra);
+        pthread_mutex_unlock(&lock);
+    }
+    return q;
+}
+
+char *strdup(const char *s) {
+    void *ra = __builtin_return_address(0);
+    if (should_fail(ra)) return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = __libc_malloc(n);
+    if (p) memcpy(p, s, n);
+    return track(p, ra);
+}
+
+/* ---- running a call under injection ---- */
+
+typedef int (*case_fn)(void *ctx); /* runs the call and its caller's cleanup; returns the call's code */
+
+static char tmpdir[256];
+
+/* Files in tmpdir/out (the only place the cases write outputs): must be none after a failed call. */
+static int out_files(void) {
+    char d[300];
+    snprintf(d, sizeof d, "%s/out", tmpdir);
+    DIR *dp = opendir(d);
+    if (!dp) return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(dp)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) n++;
+    closedir(dp);
+    return n;
+}
+
+static void clear_out(void) {
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/out/'* '%s/out/'.[!.]*", tmpdir, tmpdir);
+    if (out_files() && system(cmd) != 0) fprintf(stderr, "cannot clear %s/out\n", tmpdir);
+}
+
+/* The failed call site as an offset into this executable (for addr2line). */
+static void *site(void) { return (void *)((char *)failed_ra - __executable_start); }
+
+/* Where a block still live was allocated (offset, as site()). */
+static void *leaked_site(void) {
+    for (size_t i = 0; i < LIVE_SLOTS; i++)
+        if (live[i] && live[i] != TOMB) return (void *)((char *)live_ra[i] - __executable_start);
+    return NULL;
+}
+
+static int run_once(case_fn fn, void *ctx, long fail, long *n_calls, long *leaked) {
+    clear_out();
+    live_reset();
+    calls = 0, failed = 0, fail_at = fail;
+    armed = 1;
+    int rc = fn(ctx);
+    armed = 0;
+    *n_calls = calls;
+    *leaked = live_n;
+    return rc;
+}
+
+/* Every allocation of the call failed in turn (every `stride`-th past the first 400, to bound the time). */
+static void harness(const char *what, case_fn fn, void *ctx) {
+    long n, leaked;
+    int rc = run_once(fn, ctx, 0, &n, &leaked);
+    CHECK(rc == A2M_OK, "%s: the call itself fails: %s", what, a2m_errmsg());
+    CHECK(leaked == 0, "%s: %ld blocks live after a successful call", what, leaked);
+    long stride = n > 400 ? (n - 400) / 400 + 1 : 1, tried = 0, nomem = 0, ok = 0, other = 0, leaks = 0, outputs = 0;
+    for (long k = 1; k <= n; k += k <= 400 ? 1 : stride) {
+        long nk;
+        rc = run_once(fn, ctx, k, &nk, &leaked);
+        tried++;
+        if (rc == A2M_ERR_NOMEM) nomem++;
+        else if (rc == A2M_OK) {
+            ok++;
+            if (getenv("A2M_ALLOC_VERBOSE")) fprintf(stderr, "%s: allocation %ld (at %p) failed: ok\n", what, k, site());
+        }
+        else {
+            other++;
+            if (other <= 3)
+                fprintf(stderr, "%s: allocation %ld (at %p) failed: code %d (%s)\n", what, k, site(), rc, a2m_errmsg());
+        }
+        if (leaked) {
+            leaks++;
+            if (leaks <= 3)
+                fprintf(stderr, "%s: allocation %ld (at %p) failed: %ld blocks leaked, one allocated at %p\n", what, k,
+                        site(), leaked, leaked_site());
+        }
+        if (rc && out_files()) {
+            outputs++;
+            if (outputs <= 3) fprintf(stderr, "%s: allocation %ld failed: an output was left\n", what, k);
+        }
+    }
+    clear_out();
+    printf("%-24s %5ld allocations, %4ld failed in turn: %ld A2M_ERR_NOMEM, %ld ok (optional), %ld other codes, "
+           "%ld leaks, %ld outputs left\n", what, n, tried, nomem, ok, other, leaks, outputs);
+    CHECK(n > 0, "%s: no allocation seen (the interposer is not working)", what);
+    CHECK(other == 0, "%s: %ld failures gave a code other than A2M_ERR_NOMEM", what, other);
+    CHECK(leaks == 0, "%s: %ld failures leaked", what, leaks);
+    CHECK(outputs == 0, "%s: %ld failures left an output", what, outputs);
+    CHECK(nomem > 0, "%s: no failure reached the caller as A2M_ERR_NOMEM", what);
+}
+
+/* ---- the cases ---- */
+
+typedef struct ctx {
+    char model[512], wav[512], data[512], out[600];
+    a2m_model *m;
+    a2m_dataset ds;
+    float *x;
+    size_t n;
+} ctx;
+
+static int case_model_load(void *p) {
+    ctx *c = p;
+    a2m_model *m;
+    int rc = a2m_model_load(c->model, NULL, &m);
+    a2m_model_free(m);
+    return rc;
+}
+
+static int case_dataset_build(void *p) {
+    ctx *c = p;
+    a2m_dataset d;
+    char *warn = NULL;
+    a2m_dataset_params dp = a2m_dataset_default_params();
+    int rc = a2m_dataset_build(c->data, dp, NULL, NULL, &d, &warn);
+    if (!rc) rc = a2m_dataset_save(&d, c->out);
+    free(warn);
+    a2m_dataset_free(&d);
+    return rc;
+}
+
+static int case_train(void *p) {
+    ctx *c = p;
+    a2m_train_params tp = a2m_train_default_params();
+    tp.hidden = 8, tp.epochs = 1, tp.batch = 2;
+    char ckpt[700];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", c->out);
+    tp.checkpoint_path = ckpt; /* written after the epoch: a failure before it leaves none, one after it a whole one */
+    size_t tr[3] = {0, 1, 2}, va[1] = {3};
+    a2m_model *m = NULL;
+    a2m_train_result res;
+    int rc = a2m_train(&c->ds, tr, 3, va, 1, tp, NULL, NULL, &m, &res);
+    if (!rc) rc = a2m_model_save(m, c->out);
+    remove(ckpt);
+    a2m_model_free(m);
+    return rc;
+}
+
+static int case_stream(void *p) {
+    ctx *c = p;
+    a2m_stream *s;
+    int rc = a2m_stream_new(c->m, a2m_transcribe_default_params(), 0, &s);
+    if (rc) return rc;
+    const a2m_transcribed_note *notes;
+    size_t nn, total = 0;
+    for (size_t i = 0; i < c->n && !rc; i += 16000) {
+        rc = a2m_stream_push(s, c->x + i, c->n - i < 16000 ? c->n - i : 16000, &notes, &nn);
+        total += nn;
+    }
+    if (!rc) rc = a2m_stream_finish(s, &notes, &nn);
+    a2m_stream_del(s);
+    (void)total;
+    return rc;
+}
+
+static int case_transcribe_file(void *p) {
+    ctx *c = p;
+    a2m_transcriber *t;
+    int rc = a2m_transcriber_new(c->m, a2m_transcribe_default_params(), &t);
+    if (rc) return rc;
+    a2m_transcription r;
+    memset(&r, 0, sizeof r);
+    rc = a2m_transcribe_file(t, c->wav, &r);
+    if (!rc) {
+        a2m_note *notes = malloc((r.n_notes + 1) * sizeof *notes);
+        for (size_t i = 0; notes && i < r.n_notes; i++) notes[i] = r.notes[i].note;
+        rc = notes ? a2m_midi_write(c->out, notes, r.n_notes, a2m_midi_write_default_params()) : A2M_ERR_NOMEM;
+        free(notes);
+    }
+    a2m_transcription_free(&r);
+    a2m_transcriber_del(t);
+    return rc;
+}
+
+/* ---- fixtures ---- */
+
+static int write_take(const char *dir, int i, const a2m_note *notes, size_t n) {
+    a2m_synth_params sp = a2m_synth_default_params();
+    sp.duration_s = 4.0, sp.seed = (unsigned)i + 1;
+    float *x;
+    size_t nx;
+    int rc = a2m_synth_render(notes, n, sp, &x, &nx);
+    if (rc) return rc;
+    char path[600];
+    snprintf(path, sizeof path, "%s/voice_%03d.wav", dir, i);
+    rc = a2m_audio_write_wav(path, x, nx, sp.rate);
+    free(x);
+    snprintf(path, sizeof path, "%s/midi_%03d.mid", dir, i);
+    return rc ? rc : a2m_midi_write(path, notes, n, a2m_midi_write_default_params());
+}
+
+int main(void) {
+    const char *src = getenv("A2M_SOURCE");
+    ctx c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.model, sizeof c.model, "%s/models/a2m-crnn.safetensors", src ? src : ".");
+    if (!a2m_path_exists(c.model)) {
+        printf("SKIP: %s not found (set A2M_SOURCE)\n", c.model);
+        return 77;
+    }
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/a2m_alloc_fail_%d", (int)getpid());
+    snprintf(c.data, sizeof c.data, "%s/data", tmpdir);
+    snprintf(c.out, sizeof c.out, "%s/out/result", tmpdir);
+    char outdir[300];
+    snprintf(outdir, sizeof outdir, "%s/out", tmpdir);
+    CHECK(a2m_mkdirs(c.data) == A2M_OK && a2m_mkdirs(outdir) == A2M_OK, "mkdirs: %s", a2m_errmsg());
+    a2m_note a[2] = {{0.5, 1.5, 60, 100, 0}, {2.0, 3.2, 64, 100, 0}}, b[1] = {{1.0, 3.0, 67, 100, 0}};
+    CHECK(write_take(c.data, 1, a, 2) == A2M_OK && write_take(c.data, 2, b, 1) == A2M_OK, "fixtures: %s", a2m_errmsg());
+    snprintf(c.wav, sizeof c.wav, "%s/voice_001.wav", c.data);
+
+    /* the allocation counter must see a2m's allocations and only those */
+    long n, leaked;
+    CHECK(run_once(case_model_load, &c, 0, &n, &leaked) == A2M_OK && n >= 2 && leaked == 0,
+          "model load: %ld allocations, %ld leaked: %s", n, leaked, a2m_errmsg());
+
+    harness("a2m_model_load", case_model_load, &c);
+    harness("a2m_dataset_build+save", case_dataset_build, &c);
+    make_synth_dataset(&c.ds, 4, 48, 8);
+    harness("a2m_train+model_save", case_train, &c);
+    a2m_dataset_free(&c.ds);
+    CHECK(a2m_model_load(c.model, NULL, &c.m) == A2M_OK, "model: %s", a2m_errmsg());
+    a2m_audio au;
+    CHECK(a2m_audio_read(c.wav, 16000, &au) == A2M_OK, "audio: %s", a2m_errmsg());
+    c.x = au.samples, c.n = au.n;
+    if (c.m && c.x) {
+        harness("a2m_stream push/finish", case_stream, &c);
+        harness("a2m_transcribe_file+midi", case_transcribe_file, &c);
+    }
+    a2m_audio_free(&au);
+    a2m_model_free(c.m);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    CHECK(system(cmd) == 0, "cleanup");
+    printf("test_alloc_fail: %d passed, %d failed\n", check_passed, check_failed);
+    return check_failed ? 1 : 0;
+}
+#endif
