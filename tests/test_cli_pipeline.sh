@@ -139,6 +139,25 @@ run "$bin" report "$tmp/m.safetensors" "$tmp/ds" --splits "$tmp/split.json" --au
 [ -f "$tmp/report/README.md" ] && [ -f "$tmp/report/confusion.png" ] && [ -f "$tmp/report/voice_006.pianoroll.png" ] && ok || bad "report files"
 [ -f "$tmp/report/reliability.png" ] && grep -q '!\[reliability\](reliability.png)' "$tmp/report/README.md" && ok || bad "report reliability"
 grep -q "^## Takes with the lowest accuracy" "$tmp/report/README.md" && grep -q "^| voice_006 | 666 | " "$tmp/report/README.md" && ok || bad "report worst takes: $(cat "$tmp/report/README.md")"
+[ -f "$tmp/report/voice_006.transcribed.mid" ] && ok || bad "report transcription of the pictured take"
+# outside the project (no take audio): the report is made, a warning names the missing file, README says so
+mkdir -p "$tmp/noaudio"
+"$bin" report "$tmp/m.safetensors" "$tmp/ds" --splits "$tmp/split.json" --audio-dir "$tmp/noaudio" -o "$tmp/report2" >"$tmp/out.txt" 2>"$tmp/err.txt" &&
+  grep -q "^a2m: warning: report: $tmp/noaudio/voice_006.wav: not found: take voice_006 gets no CQT and piano-roll figures" "$tmp/err.txt" &&
+  grep -q "^Take figures left out: the audio or MIDI of voice_006 is not in" "$tmp/report2/README.md" && [ ! -e "$tmp/report2/voice_006.cqt.png" ] &&
+  ok || bad "report without take audio: $(cat "$tmp/err.txt")"
+"$bin" report --help | grep -q -- "--transpose N (default -12)" && "$bin" report --help | grep -q "transcribed.mid" && ok || bad "report --help"
+# plot: only png/svg/pdf names; a one-epoch log draws (a dot per series)
+expect_fail 2 "" "$tmp/x.jpg" -- "$bin" plot loss "$tmp/log.csv" -o "$tmp/x.jpg"
+grep -q "unknown picture format 'jpg' (png, svg or pdf)" "$tmp/err.txt" && ok || bad "x.jpg message: $(cat "$tmp/err.txt")"
+head -2 "$tmp/log.csv" >"$tmp/log1.csv"
+run "$bin" plot loss "$tmp/log1.csv" -o "$tmp/loss1.png"
+[ -s "$tmp/loss1.png" ] && ok || bad "one-epoch loss plot"
+# forward: raw dB features (a2m features) are refused, or normalised with --raw-db
+expect_fail 1 "f1.npy: looks like raw dB" "$tmp/lr.npy" -- "$bin" forward "$tmp/m.safetensors" "$tmp/f1.npy" -o "$tmp/lr.npy"
+grep -q -- "add --raw-db" "$tmp/err.txt" && ok || bad "raw dB message: $(cat "$tmp/err.txt")"
+run "$bin" forward "$tmp/m.safetensors" "$tmp/f1.npy" -o "$tmp/lr.npy" --raw-db
+[ "$(stat -c %s "$tmp/lr.npy")" -eq $((128 + 666 * 4 * 4)) ] && ok || bad "forward --raw-db output size"
 
 # --- resume from a checkpoint ---
 run "$bin" train "$tmp/ds" --split "$tmp/split.json" --hidden 16 --epochs 2 --checkpoint "$tmp/keep.ckpt" -o "$tmp/r2.safetensors"

@@ -177,7 +177,12 @@ int cmd_report(int argc, char **argv) {
     if (!rc && worst_takes(per_take, order, &wf, &wc) && json_string_value(json_object_get(json_array_get(per_take, order[0]), "name"))) {
         snprintf(worst, sizeof worst, "%s", json_string_value(json_object_get(json_array_get(per_take, order[0]), "name")));
         if (strcmp(worst, take) != 0 && !strchr(worst, '/')) rc = take_figures(model, worst, audio_dir, dir, transpose, size, &have_worst);
+        else have_worst = -1; /* no figures of its own */
     }
+    char left_out[600] = ""; /* takes whose figures could not be made, for README.md */
+    if (take[0] && !have_take) snprintf(left_out, sizeof left_out, "%s", take);
+    if (worst[0] && !have_worst)
+        snprintf(left_out + strlen(left_out), sizeof left_out - strlen(left_out), "%s%s", left_out[0] ? " and " : "", worst);
     if (!rc) {
         snprintf(md, sizeof md, "%s/README.md", dir);
         a2m_atomic_file f;
@@ -198,13 +203,11 @@ int cmd_report(int argc, char **argv) {
             if (have_take)
                 fprintf(f.fp, "\n## Take %s\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
                         "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", take, take, take);
-            if (have_worst)
+            if (have_worst > 0)
                 fprintf(f.fp, "\n## Take %s (the lowest accuracy)\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
                         "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", worst, worst, worst);
-            if ((take[0] && !have_take) || (worst[0] && strcmp(worst, take) && !have_worst))
-                fprintf(f.fp, "\nTake figures left out: the audio or MIDI of %s%s%s is not in `%s` (`--audio-dir`).\n",
-                        take[0] && !have_take ? take : "", take[0] && !have_take && worst[0] && strcmp(worst, take) && !have_worst ? " and " : "",
-                        worst[0] && strcmp(worst, take) && !have_worst ? worst : "", audio_dir);
+            if (left_out[0])
+                fprintf(f.fp, "\nTake figures left out: the audio or MIDI of %s is not in `%s` (`--audio-dir`).\n", left_out, audio_dir);
             rc = a2m_atomic_commit(&f);
         }
     }
