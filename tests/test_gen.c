@@ -128,6 +128,14 @@ static void test_voice_pitch(void) {
     CHECK(a2m_voice_render(v, 1, &q, p, &y, &n) == A2M_OK && n == (size_t)((2.1 + 0.08) * 16000 + 0.5), "rendered %zu", n);
     double f = f0_near(y + 8000, 16000, 16000, 220);
     CHECK_NEAR(cents(f, hz(57)), 23, 2, "detuned note (cents)");
+    double c;
+    CHECK(a2m_gen_pitch_offset(y + 8000, 16000, 16000, 57, &c) == A2M_OK, "pitch offset");
+    CHECK_NEAR(c, 23, 1, "a2m_gen_pitch_offset of the detuned note (cents)");
+    CHECK(a2m_gen_pitch_offset(y + 8000, 16000, 16000, 58, &c) == A2M_OK, "pitch offset");
+    CHECK_NEAR(c, -77, 1, "the same note from 58 (cents)");
+    float zeros[1000] = {0};
+    CHECK(a2m_gen_pitch_offset(zeros, 1000, 16000, 57, &c) == A2M_ERR_EMPTY, "silence has no pitch");
+    CHECK(a2m_gen_pitch_offset(y, 100, 16000, 57, &c) == A2M_ERR_ARG, "100 samples refused");
     free(y);
     q = a2m_perf_none();
     q.vibrato_cents = 50;
@@ -186,7 +194,15 @@ static void test_fluid(void) {
     CHECK_NEAR(cents(f0_near(y0 + 8000, 16000, 16000, 220), hz(57)), 0, 5, "oohs pitch without bend (cents)");
     free(y);
     free(y0);
+    /* FluidR3's Ahh Choir at key 52 is sampled ~40 cents flat; renders bend it back */
+    double raw, after;
+    CHECK(a2m_fluid_key_tuning(f, choir, 52, &raw) == A2M_OK && raw < -25 && raw > -55, "Ahh Choir key 52: %.1f cents", raw);
+    a2m_note v52[1] = {{0.0, 1.6, 52, 100, 0}};
     q.detune_cents = 0;
+    a2m_fluid_render(f, choir, v52, 1, &q, 1.6, 0.5, &y, &n);
+    a2m_gen_pitch_offset(y + 4800, 20000, 16000, 52, &after);
+    CHECK(fabs(after) < 8, "Ahh Choir key 52 after the tuning bend: %.1f cents", after);
+    free(y);
     a2m_fluid_render(f, choir, v, 1, &q, 2.5, 0.5, &y0, &n);
     q.detune_cents = -40;
     a2m_fluid_render(f, choir, v, 1, &q, 2.5, 0.5, &y, &n);

@@ -60,6 +60,11 @@ a2m_perf a2m_perf_random(uint64_t seed);
  * vibrato. Notes sorted by onset. */
 double a2m_perf_pitch(const a2m_perf *perf, const a2m_note *notes, size_t n, double t);
 
+/* Cents by which a steady tone x[n] sits off MIDI note midi (within -100..100):
+ * the peak of its first four harmonics' summed windowed DFT, 0.25-cent steps.
+ * Silent x: A2M_ERR_EMPTY. */
+int a2m_gen_pitch_offset(const float *x, size_t n, int rate, double midi, double *cents);
+
 /* ---- additive voice ---- */
 typedef struct a2m_voice_params {
     int rate;               /* 16000 */
@@ -82,16 +87,22 @@ char a2m_voice_vowel(uint64_t seed, size_t i);
 /* ---- libfluidsynth ---- */
 typedef struct a2m_fluid a2m_fluid;
 /* Loads soundfonts (.sf2/.sf3) for offline rendering at rate and lists their
- * voice presets (names containing Aah, Ooh, Vox, Voice, Choir). A missing or
+ * voice presets of bank 0 (names containing Aah, Ooh, Vox, Voice, Choir). A missing or
  * unreadable file is A2M_ERR_IO naming it; none with a voice preset is
  * A2M_ERR_FORMAT. fluidsynth's log output is silenced. */
 int a2m_fluid_new(const char *const *soundfonts, size_t n_soundfonts, int rate, a2m_fluid **out);
 void a2m_fluid_del(a2m_fluid *f);
 size_t a2m_fluid_n_presets(const a2m_fluid *f);
 const char *a2m_fluid_preset_name(const a2m_fluid *f, size_t i); /* "FluidR3Mono_GM.sf3:000:052 Choir Aahs" */
+/* Cents by which preset i's key sounds off when played plainly (a2m_gen_pitch_offset
+ * of a 1.25 s note over its last second; FluidR3's Ahh Choir: -30..-40 at keys 36-52,
+ * Voice Oohs within 10 everywhere). Measured once per (preset, key) and kept in f. */
+int a2m_fluid_key_tuning(a2m_fluid *f, size_t preset, int key, double *cents);
 /* Renders notes with voice preset i, pitch bends following perf (bend range
  * 12 semitones, consecutive notes on alternating channels so a release keeps
- * its own pitch), peak-normalised to peak; length seconds (<= 0: last offset + 0.5 s). */
+ * its own pitch), peak-normalised to peak; length seconds (<= 0: last offset + 0.5 s).
+ * Each key's sampled tuning (a2m_fluid_key_tuning) is bent away, so the pitch
+ * sounding is the note plus perf's deviations. */
 int a2m_fluid_render(a2m_fluid *f, size_t preset, const a2m_note *notes, size_t n, const a2m_perf *perf,
                      double seconds, double peak, float **out, size_t *n_out);
 
