@@ -304,6 +304,21 @@ static const char *recipe_value(const char *recipe, const char *key, size_t kl) 
     return NULL;
 }
 
+/* A recipe value of n bytes for messages: numbers as their shortest exact form (0.000934, not 0.00093400000000000004). */
+static void recipe_show(const char *v, size_t n, char out[64]) {
+    snprintf(out, 64, "%.*s", (int)n, v);
+    char *end;
+    double x = strtod(out, &end);
+    for (int prec = 6; *end == '\0' && end != out && prec <= 17; prec++) {
+        char b[64];
+        snprintf(b, sizeof b, "%.*g", prec, x);
+        if (strtod(b, NULL) == x) {
+            snprintf(out, 64, "%s", b);
+            break;
+        }
+    }
+}
+
 /* Refuses a resume whose recipe differs from the checkpoint's, listing each differing option. */
 static int recipe_check(const char *path, const char *saved, const a2m_train_params *p) {
     char now[1024], diff[1024] = "";
@@ -313,9 +328,12 @@ static int recipe_check(const char *path, const char *saved, const a2m_train_par
         size_t kl = (size_t)(eq - a) + 1, vl = (size_t)(end - eq) - 1;
         const char *fv = recipe_value(saved, a, kl), *fe = fv ? strchr(fv, ';') : NULL;
         if (!fe || (size_t)(fe - fv) != vl || strncmp(fv, eq + 1, vl) != 0) {
+            char now_v[64], was_v[64];
+            recipe_show(eq + 1, vl, now_v);
+            if (fe) recipe_show(fv, (size_t)(fe - fv), was_v);
+            else snprintf(was_v, sizeof was_v, "missing");
             size_t l = strlen(diff);
-            snprintf(diff + l, sizeof diff - l, "%s%.*s %.*s (checkpoint: %.*s)", l ? ", " : "", (int)(kl - 1), a, (int)vl,
-                     eq + 1, fe ? (int)(fe - fv) : 7, fe ? fv : "missing");
+            snprintf(diff + l, sizeof diff - l, "%s%.*s %s (checkpoint: %s)", l ? ", " : "", (int)(kl - 1), a, now_v, was_v);
         }
         a = end + 1;
     }

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Hostile inputs through every command (issue 12, "Hostile files and resource bounds"): models with
+# absurd metadata, plain state dicts, truncated/empty/garbage/folder files; WAVs whose header says 1 Hz
+# or 100 MHz or more data than there is, NaN/inf samples; MIDI files with absurd lengths, track counts,
+# tempo 0, deltas of hours; checkpoints lacking keys, resumed with other options or after the run ended.
+# Every run has 10 s (timeout). Counted: crashes (exit >= 128), hangs (timeout), failures whose message
+# is not one line or does not name the file, hostile inputs accepted where a refusal is required, and
+# outputs left behind or replaced by a failed run. Prints the counts; fails if any is non-zero.
+# The inputs are written by tests/hostile/make_hostile.py (python3, standard library only).
+set -u
+bin=${A2M_BIN:?A2M_BIN not set}
+src=${A2M_SOURCE:?A2M_SOURCE not set}
+model=$src/models/a2m-crnn.safetensors
+if [ ! -f "$model" ]; then echo "SKIP: $model not found"; exit 77; fi
+if ! command -v python3 >/dev/null; then echo "SKIP: python3 not found (writes the hostile inputs)"; exit 77; fi
+tmp=$(mktemp -d /tmp/a2m_test_hostile.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+h=$tmp/h
+python3 "$src/tests/hostile/make_hostile.py" "$h" "$model" || { echo "FAIL: make_hostile.py"; exit 1; }
+
+runs=0 crashes=0 hangs=0 multiline=0 unnamed=0 accepted=0 left=0 setup_fail=0
+say() { echo "  $*"; }
+
+# hostile EXPECT NAME OUTPUT -- command...
+#   EXPECT: fail (exit 1 required) or any (0 or 1: the input is odd but usable);
+#   NAME: what the one-line message must contain; OUTPUT: a path that must not exist after a failure,
+#   or "keep:PATH": PATH holds a sentinel the failed run (given --force) must leave untouched.
+#   STDIN (environment): a file fed to standard input.
+hostile() {
+  local expect=$1 name=$2 out=$3; shift 4
+  local keep=""
+  case $out in keep:*) keep=${out#keep:}; out=""; echo SENTINEL >"$keep" ;; esac
+  runs=$((runs + 1))
+  local rc
+  timeout -k 2 10 "$@" <"${STDIN:-/dev/null}" >"$tmp/out.txt" 2>"$tmp/err.txt"; rc=$?
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then hangs=$((hangs + 1)); say "HANG: $*"; return; fi
+  if [ "$rc" -ge 128 ]; then crashes=$((crashes + 1)); say "CRASH ($rc): $*"; return; fi
+  if [ "$rc" -eq 1 ]; then
+    # the error is the last line, "a2m: ..."; before it only progress ("features: 3/9 ...") and
+    # information lines ("a2m train: 2 train takes, ...") may appear
+    local extra
+    extra=$(tr '\r' '\n' <"$tmp/err.txt" | sed '$d' | grep -cvE '^(a2m [a-z]+: |[a-z]+: [0-9]+/[0-9]+ |$)')
+    if [ "$(tail -n 1 "$tmp/err.txt" | grep -c '^a2m: ')" -ne 1 ] || [ "$extra" -ne 0 ]; then
+      multiline=$((multiline + 1)); say "NOT ONE LINE: $*: $(head -c 300 "$tmp/err.txt")"
+    fi
+    if ! grep -qF -- "$name" "$tmp/err.txt"; then unnamed=$((unnamed + 1)); say "DOES NOT NAME $name: $*: $(head -c 300 "$tmp/err.txt")"; fi
+    if [ -n "$out" ] && ls -d "$out"* >/dev/null 2>&1; then left=$((left + 1)); say "LEFT $(ls -d "$out"*): $*"; fi
+    if [ -n "$keep" ] && [ "$(cat "$keep")" != SENTINEL ]; then left=$((left + 1)); say "REPLACED $keep: $*"; fi
+  elif [ "$rc" -eq 0 ]; then
+    if [ "$expect" = fail ]; then accepted=$((accepted + 1)); say "ACCEPTED: $*"; fi
+  else
+    accepted=$((accepted + 1)); say "EXIT $rc: $*: $(head -c 300 "$tmp/err.txt")"
+  fi
+  rm -rf "${out:-$tmp/none}" "$tmp"/o.*
+}
+
+setup() { "$@" >"$tmp/setup.txt" 2>&1 || { setup_fail=$((setup_fail + 1)); say "SETUP FAILED: $*: $(cat "$tmp/setup.txt")"; }; }
+
+# --- good fixtures, made by a2m itself ---
+good=$tmp/good
+mkdir -p "$good"
+setup "$bin" synth --notes "60:0.5-1.5,64:2-3" --duration 4 -o "$good/voice_001.wav" --write-midi "$good/midi_001.mid"
+setup "$bin" synth --notes "67:0.5-2,60:2.5-3.5" --duration 4 --seed 2 -o "$good/voice_002.wav" --write-midi "$good/midi_002.mid"
+gw=$good/voice_001.wav gm=$good/midi_001.mid
+setup "$bin" dataset "$good" -o "$tmp/ds"
+printf '{"train": ["voice_001"], "val": ["voice_002"], "test": ["voice_002"]}\n' >"$tmp/split.json"
+setup "$bin" features "$gw" -o "$tmp/db.npy"
+# normalised features for `forward`: (dB - mean) / std with the seed data's figures
+python3 - "$tmp/db.npy" "$tmp/feat.npy" <<'PY' || { setup_fail=$((setup_fail + 1)); echo "  SETUP FAILED: feat.npy"; }
+import array, struct, sys
+b = open(sys.argv[1], "rb").read()
+start = 10 + struct.unpack("<H", b[8:10])[0]
+x = array.array("f", b[start:])
+x = array.array("f", ((v + 41.0476) / 15.3580 for v in x))
+open(sys.argv[2], "wb").write(b[:start] + x.tobytes())
+PY
+o=$tmp/o
+
+# --- models ---
+for m in "$h"/m_*; do
+  # a state dict, or a model without normalisation, still runs on features (forward), describes itself, imports
+  case $(basename "$m") in m_plain.* | m_nonorm.*) ok_plain=any ;; *) ok_plain=fail ;; esac
+  hostile fail "$m" "keep:$o.keep.mid" -- "$bin" transcribe "$gw" --model "$m" -o "$o.keep.mid" --force
+  hostile fail "$m" "$o.mid" -- "$bin" transcribe "$gw" --model "$m" -o "$o.mid"
+  hostile fail "$m" "$o.json" -- "$bin" eval "$m" "$tmp/ds" --splits "$tmp/split.json" --split val --json "$o.json"
+  hostile "$ok_plain" "$m" "" -- "$bin" info "$m"
+  hostile "$ok_plain" "$m" "$o.npy" -- "$bin" forward "$m" "$tmp/feat.npy" -o "$o.npy"
+  hostile "$ok_plain" "$m" "$o.safetensors" -- "$bin" import "$m" --mean -41 --std 15 -o "$o.safetensors"
+done
+
+# --- audio ---
+for a in "$h"/a_*; do
+  # shorter than a frame, or a data chunk longer than the file (its samples are read, as sox and librosa do)
+  case $(basename "$a") in a_short.wav | a_trunc.wav) e=any ;; *) e=fail ;; esac
+  # a folder is an input of `features` and `transcribe` (its audio files: none here), written to a folder
+  mo=$o.mid; mk=$o.keep.mid; [ -d "$a" ] && mo=$o.d/ && mk=$o.d/
+  hostile "$e" "$a" "$o.npy" -- "$bin" features "$a" -o "$o.npy"
+  hostile "$e" "$a" "$o.npy" -- "$bin" labels "$gm" --audio "$a" -o "$o.npy"
+  hostile "$e" "$a" "$o.png" -- "$bin" plot cqt "$a" -o "$o.png"
+  hostile "$e" "$a" "$o.png" -- "$bin" plot pianoroll "$a" --ref "$gm" --est "$gm" -o "$o.png"
+  hostile "$e" "$a" "$mo" -- "$bin" transcribe "$a" --model "$model" -o "$mo"
+  [ -d "$a" ] || hostile "$e" "$a" "keep:$mk" -- "$bin" transcribe "$a" --model "$model" -o "$mk" --force
+  if [ -f "$a" ]; then
+    STDIN=$a hostile "$e" "<stdin>" "$o.mid" -- "$bin" transcribe - --model "$model" -o "$o.mid"
+  fi
+  rm -rf "$tmp/dsin"; mkdir -p "$tmp/dsin"
+  cp -r "$a" "$tmp/dsin/voice_001.wav"; cp "$gm" "$tmp/dsin/midi_001.mid"
+  cp "$good/voice_002.wav" "$good/midi_002.mid" "$tmp/dsin/"
+  hostile "$e" "voice_001.wav" "$o.ds" -- "$bin" dataset "$tmp/dsin" -o "$o.ds"
+done
+
+# --- MIDI ---
+for m in "$h"/mid_*; do
+  hostile any "$m" "$o.npy" -- "$bin" labels "$m" --duration 4 -o "$o.npy"
+  hostile any "$m" "$o.npy" -- "$bin" labels "$m" -o "$o.npy"
+  hostile any "$m" "$o.wav" -- "$bin" synth "$m" -o "$o.wav"
+  hostile any "$m" "$o.png" -- "$bin" plot cqt "$gw" --labels "$m" -o "$o.png"
+  hostile any "$m" "$o.png" -- "$bin" plot pianoroll "$gw" --ref "$m" --est "$gm" -o "$o.png"
+  hostile any "$m" "" -- "$bin" compare "$m" "$gm"
+  rm -rf "$tmp/dsin"; mkdir -p "$tmp/dsin"
+  cp -r "$m" "$tmp/dsin/midi_001.mid"; cp "$gw" "$tmp/dsin/voice_001.wav"
+  cp "$good/voice_002.wav" "$good/midi_002.mid" "$tmp/dsin/"
+  hostile any "midi_001.mid" "$o.ds" -- "$bin" dataset "$tmp/dsin" -o "$o.ds"
+done
+
+# --- checkpoints and --resume ---
+train=("$bin" train "$tmp/ds" --split "$tmp/split.json" --epochs 2 --hidden 8 --batch 1)
+# a run whose model cannot be written keeps its checkpoint (the model's folder is a file)
+: >"$tmp/notadir"
+"${train[@]}" -o "$tmp/notadir/m.safetensors" --checkpoint "$tmp/c.ckpt" >/dev/null 2>&1
+if [ -f "$tmp/c.ckpt" ]; then
+  python3 - "$tmp/c.ckpt" "$tmp" <<'PY'
+import json, struct, sys
+src, out = sys.argv[1], sys.argv[2]
+b = open(src, "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+hdr, data = json.loads(b[8:8 + n]), b[8 + n:]
+def put(name, edit):
+    h = json.loads(json.dumps(hdr))
+    edit(h["__metadata__"])
+    t = json.dumps(h).encode()
+    t += b" " * (-len(t) % 8)
+    open(f"{out}/{name}.ckpt", "wb").write(struct.pack("<Q", len(t)) + t + data)
+for key in ["step", "epoch", "lr", "rng", "best_metric", "plateau_best", "best_epoch", "bad_epochs", "plateau_bad", "n_params", "log"]:
+    put("nokey_" + key, lambda m, k=key: m.pop(k))
+put("bad_step", lambda m: m.update(step="abc"))
+put("bad_epoch", lambda m: m.update(epoch="-3"))
+put("bad_lr", lambda m: m.update(lr="nan"))
+put("bad_nparams", lambda m: m.update(n_params="12"))
+put("bad_recipe", lambda m: m.update(recipe="--model=crnn;--hidden=8;--lr=1;"))
+open(f"{out}/trunc.ckpt", "wb").write(b[: len(b) // 2])
+open(f"{out}/empty.ckpt", "wb").close()
+PY
+  for c in "$tmp"/nokey_*.ckpt "$tmp"/bad_*.ckpt "$tmp"/trunc.ckpt "$tmp"/empty.ckpt; do
+    hostile fail "$c" "$o.safetensors" -- "${train[@]}" -o "$o.safetensors" --checkpoint "$c" --resume
+  done
+  hostile fail "--lr" "$o.safetensors" -- "${train[@]}" -o "$o.safetensors" --checkpoint "$tmp/c.ckpt" --resume --lr 0.01
+  hostile fail "--batch" "$o.safetensors" -- "${train[@]}" -o "$o.safetensors" --checkpoint "$tmp/c.ckpt" --resume --batch 2
+else
+  setup_fail=$((setup_fail + 1)); say "SETUP FAILED: no checkpoint left by a run whose model could not be written"
+fi
+# --resume after the run finished (its checkpoint deleted): refused, the model kept
+setup "${train[@]}" -o "$tmp/fin.safetensors"
+cp "$tmp/fin.safetensors" "$tmp/fin.copy"
+hostile fail "fin.safetensors" "" -- "${train[@]}" -o "$tmp/fin.safetensors" --resume
+cmp -s "$tmp/fin.safetensors" "$tmp/fin.copy" || { left=$((left + 1)); say "REPLACED $tmp/fin.safetensors by --resume"; }
+
+echo "test_hostile: $runs runs: $crashes crashes, $hangs hangs (> 10 s), $multiline messages not one line, $unnamed not naming the file, $accepted hostile inputs accepted or odd exit codes, $left outputs left or replaced, $setup_fail setup failures"
+[ $((crashes + hangs + multiline + unnamed + accepted + left + setup_fail)) -eq 0 ]
