@@ -162,7 +162,7 @@ fi
 # --resume after the run finished (its checkpoint deleted): refused, the model kept
 setup "${train[@]}" -o "$tmp/fin.safetensors"
 cp "$tmp/fin.safetensors" "$tmp/fin.copy"
-hostile fail "fin.safetensors" "" -- "${train[@]}" -o "$tmp/fin.safetensors" --resume
+hostile fail "already finished" "" -- "${train[@]}" -o "$tmp/fin.safetensors" --resume
 cmp -s "$tmp/fin.safetensors" "$tmp/fin.copy" || { left=$((left + 1)); say "REPLACED $tmp/fin.safetensors by --resume"; }
 
 echo "test_hostile: $runs runs: $crashes crashes, $hangs hangs (> 10 s), $multiline messages not one line, $unnamed not naming the file, $accepted hostile inputs accepted or odd exit codes, $left outputs left or replaced, $setup_fail setup failures"

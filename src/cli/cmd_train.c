@@ -201,6 +201,8 @@ int cmd_train(int argc, char **argv) {
         ckpt = ckpt_default;
     }
     p.checkpoint_path = ckpt;
+    if (p.resume && !force && !a2m_path_exists(ckpt) && a2m_path_exists(out)) /* it once restarted at epoch 1 */
+        return cli_fail("%s: --resume, but no checkpoint %s: already finished? use --force to start over", out, ckpt);
     if ((rc = check_outputs(argv[0], out, p.log_path, ckpt, ds, split, force, p.resume))) return rc;
     a2m_dataset d;
     rc = a2m_dataset_load(ds, &d);
