@@ -421,6 +421,12 @@ static int parse_opt(int argc, char **argv, int *i, compare_opts *o) {
     return 0;
 }
 
+/* A folder, or a path written as one (ending in '/'). */
+static int is_folder_arg(const char *path) {
+    size_t n = strlen(path);
+    return a2m_is_dir(path) || (n && path[n - 1] == '/');
+}
+
 int cmd_compare(int argc, char **argv) {
     const char *ref = NULL, *est = NULL;
     compare_opts o = {.p = a2m_note_metric_default_params()};
@@ -438,7 +444,9 @@ int cmd_compare(int argc, char **argv) {
         else return cli_usage_error(argv[0], "two inputs expected");
     }
     if (!ref || !est) return cli_usage_error(argv[0], "needs REF and EST");
-    int dirs = a2m_is_dir(ref) + a2m_is_dir(est);
+    /* a folder beside a missing path is two folders, one of them missing (exit 1 naming it, not a usage error) */
+    int dirs = is_folder_arg(ref) + is_folder_arg(est);
+    if (dirs == 1 && (!a2m_path_exists(ref) || !a2m_path_exists(est))) dirs = 2;
     if (dirs == 1) return cli_usage_error(argv[0], "REF and EST must both be folders or both be files (%s, %s)", ref, est);
     if (dirs == 2 && o.frames) return cli_usage_error(argv[0], "--frames compares two label files, not folders");
     if (dirs == 0 && (o.csv || o.skip_missing || o.force))
