@@ -45,6 +45,7 @@ expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2 --secon
 expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2 --jobs 0
 expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source seed --count 2 --shifts 5..1
 expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source seed --count 2 --shifts -30..0
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source seed --count 2 --seed-pitch sung
 expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2 --bogus
 expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count
 
@@ -77,6 +78,9 @@ if "$bin" gendata -o "$tmp/s1" --source synth --count 5 --seed 3 --seconds 3 --a
 else
   bad "gendata --source synth failed"
 fi
+mkdir -p "$tmp/seedcopy"
+[ -d "$shared/data/seed/audio" ] && cp "$shared/data/seed/audio/voice_001.wav" "$shared/data/seed/audio/midi_001.mid" "$tmp/seedcopy/"
+expect_fail 1 "$tmp/seedcopy" "" -- "$bin" gendata -o "$tmp/seedcopy" --source seed --count 1 --seed-dir "$tmp/seedcopy" --force
 touch "$tmp/file"
 expect_fail 1 "$tmp/file" "" -- "$bin" gendata -o "$tmp/file" --source synth --count 1 --force
 
@@ -102,6 +106,9 @@ if [ -d "$shared/data/seed/audio" ]; then
   [ "$take1" = 1 ] && [ "$lo" -eq $((48 + shift1)) ] && ok || bad "seed_00000: take $take1, lowest note $lo, shift $shift1"
   "$bin" gendata -o "$tmp/d3" --source seed --count 2 --shifts 3..3 --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1
   [ "$(awk -F, 'NR > 1 {print $15}' "$tmp/d3/manifest.csv" | sort -u)" = "+3" ] && ok || bad "--shifts 3..3"
+  # voice_001 as sung: its first "60" at ~49.1, so measured labels start a semitone above written - 12
+  "$bin" gendata -o "$tmp/d4" --source seed --count 1 --shifts 0..0 --seed-pitch measured --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1
+  grep -q "^seed_00000,seed,4.000,4,49,55,voice_001.wav cents +1[0-9][0-9]/" "$tmp/d4/manifest.csv" && ok || bad "--seed-pitch measured: $(tail -1 "$tmp/d4/manifest.csv")"
 else
   echo "SKIP seed part: $shared/data/seed/audio missing"
 fi

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "a2m/audio.h"
 #include "a2m/error.h"
 #include "a2m/gen.h"
 #include "check.h"
@@ -252,6 +253,38 @@ static void test_shift(void) {
     free(x);
 }
 
+/* A real seed take: its first note moves by the shift (within 10 cents) under rubberband. */
+static void test_shift_seed(void) {
+    const char *shared = test_shared_dir();
+    if (!shared) return;
+    char wav[4200], mid[4200];
+    snprintf(wav, sizeof wav, "%s/data/seed/audio/voice_001.wav", shared);
+    snprintf(mid, sizeof mid, "%s/data/seed/audio/midi_001.mid", shared);
+    a2m_audio a = {0};
+    a2m_notes m = {0};
+    CHECK(a2m_audio_read(wav, 16000, &a) == A2M_OK && a2m_midi_read(mid, &m) == A2M_OK && m.n >= 1, "voice_001");
+    if (!a.samples || !m.n) return;
+    /* the middle 60% of the first note, sung an octave below its written pitch */
+    double len = m.notes[0].offset - m.notes[0].onset, sung = m.notes[0].pitch - 12;
+    size_t from = (size_t)((m.notes[0].onset + 0.2 * len) * 16000), n = (size_t)(0.6 * len * 16000);
+    double c0, c1;
+    CHECK(from + n <= a.n && a2m_gen_pitch_offset(a.samples + from, n, 16000, sung, &c0) == A2M_OK, "seed note pitch");
+    /* the seed singer's "60" here is sung ~1 semitone sharp (autocorrelation: MIDI 49.2) */
+    CHECK(c0 > 80 && c0 <= 105, "voice_001's first note is %.1f cents off %g", c0, sung);
+    for (int k = 0; k < 2; k++) {
+        double st = k ? -12 : 7;
+        float *y;
+        size_t ny;
+        CHECK(a2m_pitch_shift(a.samples, a.n, 16000, st, &y, &ny) == A2M_OK && ny == a.n, "shift %g", st);
+        if (!y) continue;
+        a2m_gen_pitch_offset(y + from, n, 16000, sung + st, &c1);
+        CHECK_NEAR(c1, c0, 10, "shifted seed note (cents off its new pitch vs the original's)");
+        free(y);
+    }
+    a2m_audio_free(&a);
+    a2m_notes_free(&m);
+}
+
 static void test_noise(void) {
     a2m_note v[1] = {{0.1, 1.5, 62, 100, 0}};
     a2m_perf q = a2m_perf_none();
@@ -321,6 +354,7 @@ int main(void) {
     test_voice_pitch();
     test_fluid();
     test_shift();
+    test_shift_seed();
     test_noise();
     return test_done("test_gen");
 }

@@ -2,6 +2,7 @@
  * every random choice from a2m_gen_seed(seed, source, i), so the files do not
  * depend on --jobs or on which other takes are made. */
 #include <dirent.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -48,6 +49,9 @@ static const char *const GENDATA_HELP =
     "                      band-limiting, noise (white/pink/brown/hum/babble, SNR 0-40 dB), gain\n"
     "                      (default 0: clean)\n"
     "  --shifts LO..HI     seed shifts in semitones, drawn uniformly (default -12..12)\n"
+    "  --seed-pitch M      seed labels: written (the take's MIDI - 12, default) or measured (each\n"
+    "                      note at the semitone nearest its sung pitch: the seed singer is often\n"
+    "                      50-100 cents off); the manifest's voice column lists each note's cents\n"
     "  --seed-dir DIR      seed takes (default $A2M_SHARED/data/seed/audio or ../shared/data/seed/audio)\n"
     "  --soundfont F[,F]   soundfonts for fluid (default the Debian FluidR3Mono and MuseScore Lite)\n"
     "  --jobs N            worker threads (default 1)\n"
@@ -59,7 +63,7 @@ static const char *const SOURCE_NAMES[] = {"synth", "fluid", "seed"};
 typedef struct options {
     const char *dir, *seed_dir, *soundfonts;
     source_kind source;
-    int count, seed, jobs, force, shift_lo, shift_hi;
+    int count, seed, jobs, force, shift_lo, shift_hi, measured;
     double seconds, augment;
 } options;
 
@@ -130,7 +134,31 @@ static int make_fluid_take(const run *r, a2m_fluid *f, uint64_t s, take *t) {
     return a2m_fluid_render(f, preset, t->notes, t->n, &t->perf, r->o->seconds, a2m_gen_range(&rng, 0.3, 0.9), &t->y, &t->ny);
 }
 
-/* Seed take i % n_takes shifted by a drawn shift; its notes - 12 + shift. */
+/* How far each note of a seed take is sung off its written pitch - 12, in cents
+ * (within +-100; 0 for notes under 0.1 s), over the middle 60% of the note.
+ * The seed singer's intonation spreads: voice_001's first "60" is sung at 49.1. */
+static int measure_seed_notes(const a2m_audio *a, const a2m_notes *mid, double *cents) {
+    for (size_t k = 0; k < mid->n; k++) {
+        const a2m_note *nt = &mid->notes[k];
+        double len = nt->offset - nt->onset;
+        size_t from = (size_t)((nt->onset + 0.2 * len) * RATE), n = (size_t)(0.6 * len * RATE);
+        cents[k] = 0;
+        if (len < 0.1 || from + n > a->n) continue;
+        int rc = a2m_gen_pitch_offset(a->samples + from, n, RATE, nt->pitch - 12, &cents[k]);
+        if (rc && rc != A2M_ERR_EMPTY) return rc;
+    }
+    return A2M_OK;
+}
+
+/* "voice_001.wav cents +105/+45/+40/+3" */
+static void describe_seed(const char *wav, const double *cents, size_t n, char *buf, size_t cap) {
+    const char *base = strrchr(wav, '/');
+    size_t k = (size_t)snprintf(buf, cap, "%s cents ", base ? base + 1 : wav);
+    for (size_t i = 0; i < n && k + 8 < cap; i++) k += (size_t)snprintf(buf + k, cap - k, "%s%+.0f", i ? "/" : "", cents[i]);
+}
+
+/* Seed take i % n_takes shifted by a drawn shift; its notes - 12 (or, --seed-pitch measured,
+ * the nearest semitone to the pitch sung) + shift. */
 static int make_seed_take(const run *r, size_t i, uint64_t s, take *t) {
     const seed_take *st = &r->takes[i % r->n_takes];
     uint64_t rng = a2m_gen_seed(s, "shift", 0);
@@ -140,13 +168,17 @@ static int make_seed_take(const run *r, size_t i, uint64_t s, take *t) {
     a2m_notes mid = {0};
     int rc = a2m_audio_read(st->wav, RATE, &a);
     if (!rc) rc = a2m_midi_read(st->mid, &mid);
+    double *cents = calloc(mid.n + 1, sizeof *cents);
+    if (!rc && !cents) rc = a2m_error(A2M_ERR_NOMEM, "gendata: out of memory");
+    if (!rc && (rc = measure_seed_notes(&a, &mid, cents))) a2m_error_prefix(rc, st->wav);
     if (!rc && (rc = a2m_pitch_shift(a.samples, a.n, RATE, t->shift, &t->y, &t->ny))) a2m_error_prefix(rc, st->wav);
     a2m_audio_free(&a);
     t->notes = mid.notes;
     t->n = mid.n;
-    for (size_t k = 0; k < t->n; k++) t->notes[k].pitch += t->shift - 12;
-    const char *base = strrchr(st->wav, '/');
-    snprintf(t->voice, sizeof t->voice, "%s", base ? base + 1 : st->wav);
+    for (size_t k = 0; !rc && k < t->n; k++)
+        t->notes[k].pitch += t->shift - 12 + (r->o->measured ? round(cents[k] / 100) : 0);
+    if (!rc) describe_seed(st->wav, cents, t->n, t->voice, sizeof t->voice);
+    free(cents);
     return rc;
 }
 
@@ -391,6 +423,11 @@ static int parse_args(int argc, char **argv, options *o) {
             o->soundfonts = v;
         } else if ((r = cli_opt(argc, argv, &i, "--jobs", &v))) {
             if (r < 0 || !cli_parse_int("gendata", "--jobs", v, 1, 64, &o->jobs)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--seed-pitch", &v))) {
+            if (r < 0) return 2;
+            if (strcmp(v, "written") && strcmp(v, "measured"))
+                return cli_usage_error("gendata", "--seed-pitch: '%s' is not written or measured", v);
+            o->measured = !strcmp(v, "measured");
         } else if (!strcmp(argv[i], "--force")) {
             o->force = 1;
         } else {
@@ -405,9 +442,12 @@ static int parse_args(int argc, char **argv, options *o) {
 
 static int prepare(run *r, char *sf_list) {
     const options *o = r->o;
-    char buf[4096];
+    char buf[4096], in_real[PATH_MAX], out_real[PATH_MAX];
+    const char *seed_dir = o->seed_dir ? o->seed_dir : default_seed_dir(buf, sizeof buf);
     int rc = 0;
-    if (o->source == SRC_SEED) rc = list_seed_takes(r, o->seed_dir ? o->seed_dir : default_seed_dir(buf, sizeof buf));
+    if (o->source == SRC_SEED && realpath(seed_dir, in_real) && realpath(o->dir, out_real) && !strcmp(in_real, out_real))
+        return cli_fail("%s: is the seed folder, an input", o->dir);
+    if (o->source == SRC_SEED) rc = list_seed_takes(r, seed_dir);
     if (!rc && o->source == SRC_FLUID) rc = check_soundfonts(r, sf_list);
     if (rc) return rc;
     if (a2m_path_exists(o->dir) && !a2m_is_dir(o->dir)) return cli_fail("%s: exists and is not a folder", o->dir);
