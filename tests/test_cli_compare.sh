@@ -76,6 +76,9 @@ json_check "$tmp/f.json" "n(d['files'][0]['COnP']['precision'], .75) and n(d['fi
 "$bin" compare "$tmp/ref" "$tmp/est" --json --skip-missing >"$tmp/s.json" 2>/dev/null || bad "--skip-missing"
 json_check "$tmp/s.json" "d['n_files'] == 2 and d['missing'] == ['c'] and len(d['files']) == 2"
 json_check "$tmp/s.json" "n(d['mean']['COnPOff']['f1'], (6/7+.25)/2) and n(d['mean']['COnP']['recall'], .75) and n(d['mean']['COn']['precision'], .75)"
+# the tolerances apply to every pair: at 0.6 s b's estimate 65:3.5-4 finds its reference (COn 4/4)
+"$bin" compare "$tmp/ref" "$tmp/est" --json --onset-tolerance 0.6 >"$tmp/t.json" 2>/dev/null || bad "--onset-tolerance"
+json_check "$tmp/t.json" "n(d['files'][1]['COn']['f1'], 1) and n(d['files'][0]['COn']['f1'], 6/7)"
 # the one-pair JSON keeps its shape
 "$bin" compare "$tmp/ref/b.csv" "$tmp/est/b.mid" --json >"$tmp/p.json" || bad "pair --json"
 json_check "$tmp/p.json" "sorted(d) == ['COn', 'COnP', 'COnPOff'] and sorted(d['COn']) == ['average_overlap', 'f1', 'precision', 'recall'] and n(d['COnP']['f1'], .5)"
@@ -153,6 +156,14 @@ awk 'BEGIN { for (i = 0; i < 50000; i++) if (i % 10) printf "%.3f,%.3f,%d\n", 0.
 "$bin" compare "$tmp/big_ref.csv" "$tmp/big_est.csv" --json >"$tmp/big.json" || bad "50,000 notes"
 json_check "$tmp/big.json" "n(d['COn']['precision'], 1) and n(d['COn']['recall'], .9) and n(d['COn']['f1'], 1.8/1.9)"
 json_check "$tmp/big.json" "n(d['COnP']['precision'], 8/9) and n(d['COnP']['recall'], .8) and n(d['COnPOff']['precision'], 7/9) and n(d['COnPOff']['recall'], .7)"
+
+# a maximum matching, not a greedy one: reference 1 (0.10-0.50) matches both estimates, reference 2 (0.12-0.42)
+# only the first (0.11-0.45; the second, 0.13-0.52, ends 0.10 after it, past its 0.06 offset tolerance). Taking
+# the first estimate for reference 1 leaves reference 2 without one: COnPOff 1/2; the augmenting path gives 2/2.
+printf '0.10,0.50,60\n0.12,0.42,60\n' >"$tmp/aug_ref.csv"
+printf '0.11,0.45,60\n0.13,0.52,60\n' >"$tmp/aug_est.csv"
+"$bin" compare "$tmp/aug_ref.csv" "$tmp/aug_est.csv" --json >"$tmp/aug.json" || bad "augmenting case"
+json_check "$tmp/aug.json" "n(d['COnPOff']['f1'], 1) and n(d['COnP']['f1'], 1)"
 
 # --- real data: singreal against itself is perfect ---
 if [ -d "$shared/data/singreal" ]; then

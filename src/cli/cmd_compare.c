@@ -26,8 +26,9 @@ static const char *usage =
     "(when a folder holds several of one x, .mid is taken, then .midi, then .csv); prints each file's\n"
     "F1s and the mean over files of precision, recall and F1. A reference with no estimate is a failed\n"
     "transcription: it counts as 0 in the mean (--skip-missing leaves it out); an estimate with no\n"
-    "reference is ignored with a warning. --csv writes one row per file; --json prints\n"
-    "{\"files\", \"mean\", \"n_files\", \"missing\"}.\n";
+    "reference is ignored with a warning. --csv writes one row per file (an existing file is kept\n"
+    "unless --force); --json prints {\"files\", \"mean\", \"n_files\", \"missing\"}. The tolerances\n"
+    "apply to every pair.\n";
 
 typedef struct compare_opts {
     int json, frames, classes, list, skip_missing, force;
@@ -196,8 +197,12 @@ static int note_dir_list(const char *dir, note_dir *d) {
     int rc = A2M_OK;
     for (struct dirent *e; !rc && (e = readdir(dp));) rc = note_dir_add(d, &cap, dir, e->d_name);
     closedir(dp);
-    if (!rc && d->n > 1) qsort(d->f, d->n, sizeof *d->f, by_base_then_rank);
-    size_t kept = 0;
+    if (rc) {
+        note_dir_free(d);
+        return rc;
+    }
+    if (d->n > 1) qsort(d->f, d->n, sizeof *d->f, by_base_then_rank);
+    size_t kept = 0; /* the preferred file of each base: the first of its run */
     for (size_t i = 0; i < d->n; i++) {
         if (kept && !strcmp(d->f[kept - 1].base, d->f[i].base)) {
             free(d->f[i].base), free(d->f[i].path);
@@ -206,16 +211,15 @@ static int note_dir_list(const char *dir, note_dir *d) {
         d->f[kept++] = d->f[i];
     }
     d->n = kept;
-    if (rc) note_dir_free(d);
-    return rc;
+    return A2M_OK;
 }
 
+/* The file of base name `base` (bases are sorted and unique after note_dir_list), or NULL. */
 static const note_file *note_dir_find(const note_dir *d, const char *base) {
-    note_file key = {(char *)base, NULL, 0};
     size_t lo = 0, hi = d->n;
-    while (lo < hi) { /* bsearch on the base alone: ranks are unique per base after note_dir_list */
+    while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(d->f[mid].base, key.base);
+        int c = strcmp(d->f[mid].base, base);
         if (c == 0) return &d->f[mid];
         if (c < 0) lo = mid + 1;
         else hi = mid;
