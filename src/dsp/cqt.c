@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "a2m/error.h"
+#include "core/isa.h"
 #include "dsp/cqt_internal.h"
 
 static pthread_mutex_t fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -319,7 +320,7 @@ size_t a2m_cqt_n_frames(const a2m_cqt *c, size_t n) {
  * [steps x hop] x [hop x nj] product, 3 frames x 8 bins at a time, so a
  * twiddle panel is read from L1 for a whole block) come before the
  * sequential rotations. */
-void cqt_slide(cqt_octave *o, const float *p, int steps, int n_out) {
+A2M_DISPATCH void cqt_slide(cqt_octave *o, const float *p, int steps, int n_out) {
     const int nj = o->nj, hop = o->hop, n_fft = o->n_fft;
     const int groups = (steps + 2) / 3;
     double *dd = o->dd, *u_re = o->u_re, *u_im = o->u_im;
@@ -379,7 +380,8 @@ void cqt_fft_block(cqt_octave *o, const float *s, size_t nb) {
 
 /* The octave's kernels applied to the nb spectra in xre/xim: |response|^2
  * into rows [0, nb) of power (row stride n_bins_total, this octave's bins). */
-void cqt_kernel_power(const cqt_octave *o, size_t nb, const double *inv_sqrt_len, float *power, int n_bins_total) {
+A2M_DISPATCH void cqt_kernel_power(const cqt_octave *o, size_t nb, const double *inv_sqrt_len, float *power,
+                                   int n_bins_total) {
     const float *xre = o->xre, *xim = o->xim;
     for (int k = 0; k < o->n_bins; k++) {
         v8sf re0 = {0}, re1 = {0}, re2 = {0}, re3 = {0}, im0 = {0}, im1 = {0}, im2 = {0}, im3 = {0};
@@ -498,7 +500,7 @@ static inline float db_of_power(float pw) {
 
 /* amplitude_to_db(ref, amin, top_db): 10 log10(max(amin^2, |C|^2)) - 10 log10(max(amin^2, ref^2)),
  * floored at (max over the first n_max frames) - top_db. */
-void a2m_cqt_power_db(a2m_cqt_params p, const float *power, size_t n_max, size_t n_keep, float *db) {
+A2M_DISPATCH void a2m_cqt_power_db(a2m_cqt_params p, const float *power, size_t n_max, size_t n_keep, float *db) {
     size_t count = n_max * (size_t)p.n_bins, keep = n_keep * (size_t)p.n_bins;
     float amin2 = (float)(p.amin * p.amin);
     if (!(amin2 >= FLT_MIN)) amin2 = FLT_MIN;

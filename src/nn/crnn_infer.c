@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/isa.h"
 #include "nn/infer.h"
 #include "nn/layers.h"
 
@@ -142,6 +143,7 @@ static void conv3(float *out, size_t ldo, const float *in, size_t ldi, const flo
 }
 
 /* conv1 (Winograd, see pack_conv_wino): out[t] over t in [0, T), rows strided */
+A2M_DISPATCH
 static void conv3_wino(crnn_infer *s, float *out, size_t ldo, const float *in, size_t ldi, int T, int Cin, int Cout) {
     size_t nu = (size_t)WT * Cin, nm = (size_t)WT * Cout, nw = (size_t)Cin * Cout;
     int nt = (T + 1) / 2;
@@ -177,7 +179,7 @@ static void conv3_wino(crnn_infer *s, float *out, size_t ldo, const float *in, s
 }
 
 /* row = max(row + bias, 0) for t < len, 0 after */
-static void bias_relu_mask(float *out, size_t ldo, const float *bias, int T, int len, int Cout) {
+A2M_DISPATCH static void bias_relu_mask(float *out, size_t ldo, const float *bias, int T, int len, int Cout) {
     for (int t = 0; t < T; t++) {
         float *r = out + (size_t)t * ldo;
         if (t >= len) {

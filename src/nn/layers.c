@@ -1,4 +1,5 @@
 #include "nn/layers.h"
+#include "core/isa.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -112,6 +113,7 @@ size_t lstm_scratch_floats(int B, int T, int In, int H) {
     return 2 * ((size_t)T * B * 4 * H + (size_t)T * B * In + (size_t)2 * B * H);
 }
 
+A2M_DISPATCH
 static void lstm_dir_forward(float *out, const float *x_tm, const lstm_weights *w, const int *lengths, float *dc,
                              int d, int B, int T, int In, int H) {
     int G4 = 4 * H;
@@ -167,6 +169,7 @@ void bilstm_forward(float *out, const float *in, const lstm_weights w[2], const 
     openblas_set_num_threads(saved);
 }
 
+A2M_DISPATCH
 static void lstm_dir_backward(float *dx_tm, const lstm_grads *g, const float *dout, const float *x_tm,
                               const lstm_weights *w, const int *lengths, const float *dc, float *dG, float *dh,
                               float *dcn, int d, int B, int T, int In, int H) {
@@ -257,7 +260,7 @@ void bilstm_backward(float *din, const lstm_grads g[2], const float *dout, const
 
 /* ------------------------------------------------------------------ Loss */
 
-void softmax_rows(float *p, const float *logits, int N, int C) {
+A2M_DISPATCH void softmax_rows(float *p, const float *logits, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *z = logits + (size_t)n * C;
         float *q = p + (size_t)n * C;
@@ -341,7 +344,7 @@ adam_params adam_default_params(void) {
     return p;
 }
 
-void adam_update(float *param, const float *grad, float *m, float *v, size_t n, adam_params p, long step) {
+A2M_DISPATCH void adam_update(float *param, const float *grad, float *m, float *v, size_t n, adam_params p, long step) {
     double bc1 = 1.0 - pow(p.beta1, (double)step), bc2 = 1.0 - pow(p.beta2, (double)step);
     float step_size = (float)(p.lr / bc1);
     float sqrt_bc2 = (float)sqrt(bc2);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/isa.h"
 #include "nn/infer.h"
 
 
@@ -453,6 +454,7 @@ static void project(const lstm_infer_w *p, int d, const float *x, int rows, floa
                 0.0f, g, G4);
 }
 
+A2M_DISPATCH
 void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w, const float *fc_b,
                   float *logits, float *work, int B, int T, int C) {
     int H = p->H, In = p->In, G4 = 4 * H, isa = isa_level(), avx = isa > 0, S = chunk_steps(B);
