@@ -8,6 +8,7 @@
 #include "a2m/transcribe.h"
 #include "check.h"
 #include "nn/arch.h"
+#include "transcribe/window.h"
 
 static void test_rules(void) {
     /* 0 0 1x12 0x3 1x12 0 2x4 0 3x11 : gap of 3 filled, 4-frame note dropped */
@@ -35,8 +36,48 @@ static void test_rules(void) {
     free(notes);
 }
 
+/* Any-pitch rules: a model with classes silence, 60, 61, onset. Probabilities are made by hand: a 60 sung for
+ * 40 frames with an onset peak at frame 21 (a repeated note), then 30 frames of weakly voiced 61 (noise). */
+static void test_onset_rules(void) {
+    enum { N = 80, C = 4 };
+    float probs[N * C];
+    int cls[N], notes_map[C] = {-1, 60, 61, A2M_CLASS_ONSET};
+    for (int f = 0; f < N; f++) {
+        float *q = probs + f * C;
+        if (f < 5) q[0] = 0.9f, q[1] = 0.05f, q[2] = 0.03f, q[3] = 0.02f;
+        else if (f < 45) q[0] = 0.05f, q[1] = 0.8f, q[2] = 0.05f, q[3] = 0.1f;
+        else q[0] = 0.45f, q[1] = 0.05f, q[2] = 0.45f, q[3] = 0.05f; /* p(sung) 0.55 < 0.6 */
+        if (f == 20) q[3] = 0.35f, q[1] = 0.55f;
+        if (f == 21) q[3] = 0.5f, q[1] = 0.4f; /* the peak: cut before it, at frame 20 */
+        if (f == 22) q[3] = 0.3f, q[1] = 0.6f;
+    }
+    CHECK(transcribe_onset_class(notes_map, C) == 3, "onset class found");
+    for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
+    CHECK(cls[0] == 0 && cls[21] == 1 && cls[60] == 2, "frame classes: onset frames take their pitch (%d %d %d)",
+          cls[0], cls[21], cls[60]);
+    a2m_transcribed_note *notes;
+    size_t nn;
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6}, &notes, &nn) == A2M_OK,
+          "onset rules");
+    CHECK(nn == 2, "repeated note split in two, weak note dropped (%zu notes)", nn);
+    if (nn == 2) {
+        CHECK(notes[0].first_frame == 5 && notes[0].n_frames == 15 && notes[1].first_frame == 20 &&
+                  notes[1].n_frames == 25 && notes[0].note.pitch == 60 && notes[1].note.pitch == 60,
+              "cut at frame 20: %zu+%zu, %zu+%zu", notes[0].first_frame, notes[0].n_frames, notes[1].first_frame,
+              notes[1].n_frames);
+    }
+    free(notes);
+    /* a higher threshold keeps one note; min_voicing 0.5 keeps the weak one */
+    for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.6, 0.5}, &notes, &nn) == A2M_OK &&
+              nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
+          "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
+    free(notes);
+}
+
 int main(void) {
     test_rules();
+    test_onset_rules();
     const char *shared = test_shared_dir();
     if (!shared) return test_done("test_transcribe");
     char path[4096];

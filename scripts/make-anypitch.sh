@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Rebuilds the any-pitch model (models/a2m-anypitch.safetensors) from nothing but ../shared/data and a2m:
+#   1. training data: `a2m gendata` (seed takes pitch-shifted by rubberband, synthetic melodies sung by the
+#      additive voice and by fluidsynth's voice presets, phone-like augmentation), every choice seeded;
+#   2. one folder of links to those takes and to the singreal recordings (as sr_NAME);
+#   3. one dataset: CQT dB, classes silence + MIDI 36..84 + onset (first 3 frames of a note);
+#   4. training, resumable (a checkpoint every epoch; run the same command again after an interruption).
+# Usage: scripts/make-anypitch.sh BUILD_DIR [FOLD]
+#   FOLD "all" (default): trains on every singreal file -> models/a2m-anypitch.safetensors
+#   FOLD 0, 1 or 2: leaves singreal files i with i % 3 == FOLD out of training (cross-validation) ->
+#   $A2M_WORK/cv-FOLD.safetensors, to be scored on those files only (scripts/eval-anypitch.sh).
+# Environment: A2M_WORK (default data/anypitch), A2M_SHARED (default ../shared), THREADS (2),
+#   EPOCHS, HIDDEN, SOURCES ("seed synth fluid singreal": what goes into training, for ablations).
+set -euo pipefail
+build=${1:-build}
+fold=${2:-all}
+a2m="$build/a2m"
+shared=${A2M_SHARED:-../shared}
+work=${A2M_WORK:-data/anypitch}
+threads=${THREADS:-2}
+epochs=${EPOCHS:-24}
+hidden=${HIDDEN:-96}
+sources=${SOURCES:-seed synth fluid singreal}
+singreal="$shared/data/singreal"
+[ -x "$a2m" ] || { echo "make-anypitch: $a2m not built" >&2; exit 1; }
+[ -d "$shared/data/seed/audio" ] || { echo "make-anypitch: $shared/data/seed/audio missing" >&2; exit 1; }
+mkdir -p "$work/gen"
+
+# 1. generated takes (a folder is complete once its .done exists; an interrupted one is made again)
+gen() { # NAME SOURCE COUNT SEED [options]
+  local name=$1 src=$2 count=$3 seed=$4; shift 4
+  [ -f "$work/gen/$name/.done" ] && return 0
+  "$a2m" gendata -o "$work/gen/$name" --source "$src" --count "$count" --seed "$seed" --jobs "$threads" --force "$@"
+  touch "$work/gen/$name/.done"
+}
+gen seed seed 1200 3 --augment 0.5 --seed-dir "$shared/data/seed/audio"
+gen synth synth 800 1 --augment 0.6
+gen fluid fluid 800 2 --augment 0.6
+
+# 2. links: every take under one folder, names unique per source
+all="$work/all"
+rm -rf "$all" && mkdir -p "$all"
+for src in seed synth fluid; do
+  for f in "$work/gen/$src"/*.wav; do
+    b=$(basename "$f" .wav)
+    ln -s "$(realpath "$f")" "$all/$b.wav" && ln -s "$(realpath "${f%.wav}.mid")" "$all/$b.mid"
+  done
+done
+mapfile -t sr < <(cd "$singreal" && ls *.wav | LC_ALL=C sort)
+for f in "${sr[@]}"; do
+  b=${f%.wav}
+  ln -s "$(realpath "$singreal/$b.wav")" "$all/sr_$b.wav" && ln -s "$(realpath "$singreal/$b.mid")" "$all/sr_$b.mid"
+done
+
+# 3. the dataset (made again only when the takes changed)
+stamp=$(ls -l "$all" | md5sum | cut -c1-16)
+if [ ! -f "$work/ds/index.json" ] || [ "$(cat "$work/ds.stamp" 2>/dev/null)" != "$stamp" ]; then
+  rm -rf "$work/ds"
+  "$a2m" dataset "$all" -o "$work/ds" --notes 36-84 --onset-frames 3 --take-seconds 0 --expect-frames 0
+  echo "$stamp" > "$work/ds.stamp"
+fi
+
+# 4. the split: every 20th generated take validates (epoch choice, learning-rate schedule); the rest and
+#    the singreal files outside FOLD train, singreal repeated 8 times (5.8 min against ~4 h generated)
+split="$work/split-$fold.json"
+{
+  echo '{"train": ['
+  first=1
+  emit() { if [ $first = 1 ]; then first=0; else echo ','; fi; printf '"%s"' "$1"; }
+  for src in seed synth fluid; do
+    case " $sources " in *" $src "*) ;; *) continue ;; esac
+    i=0
+    for f in "$work/gen/$src"/*.wav; do
+      [ $((i % 20)) -ne 0 ] && emit "$(basename "$f" .wav)"
+      i=$((i + 1))
+    done
+  done
+  case " $sources " in *" singreal "*)
+    for rep in 1 2 3 4 5 6 7 8; do
+      i=0
+      for f in "${sr[@]}"; do
+        if [ "$fold" = all ] || [ $((i % 3)) -ne "$fold" ]; then emit "sr_${f%.wav}"; fi
+        i=$((i + 1))
+      done
+    done ;;
+  esac
+  echo '], "val": ['
+  first=1
+  for src in seed synth fluid; do
+    i=0
+    for f in "$work/gen/$src"/*.wav; do
+      [ $((i % 20)) -eq 0 ] && emit "$(basename "$f" .wav)"
+      i=$((i + 1))
+    done
+  done
+  echo ']}'
+} > "$split"
+
+if [ "$fold" = all ]; then out=models/a2m-anypitch.safetensors log=models/a2m-anypitch.log.csv
+else out="$work/cv-$fold.safetensors" log="$work/cv-$fold.log.csv"; fi
+"$a2m" train "$work/ds" --split "$split" --hidden "$hidden" --epochs "$epochs" --window 666 --batch 16 \
+  --augment-transpose 12 --augment-shift 1 --augment-gain 6 --class-weight-power 0 --label-smoothing 0.05 \
+  --ema 0.999 --patience 100 --seed 0 --threads "$threads" \
+  --checkpoint "$work/ckpt-$fold" --resume --log "$log" -o "$out" --force
