@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Reproduces models/a2m-crnn.safetensors from ../shared/data with a2m itself.
-# Deterministic for the same seed and thread count (2 threads here) and the same build.
+# Bit for bit (the same sha256, printed at the end) for the same source, a release build made as the README
+# says (`make build`: CMake Release, A2M_MARCH default), the same seed and --threads (2 here) and the same
+# machine kind (CPU model: its OpenBLAS kernels and the AVX2 clones of the hot loops; the shipped file was made
+# on 2 cores of an AMD EPYC Zen 4). Another thread count, a Debug/ASan build (the CQT contracts multiply-adds
+# only in release), another CPU kind or a change of the training numerics give another file
+# (tests/test_train_reproducible.sh checks two processes byte for byte).
 set -euo pipefail
 build=${1:-build}
 shared=${A2M_SHARED:-../shared}
@@ -26,5 +31,6 @@ trap 'rm -rf "$work"' EXIT
 "$a2m" train "$work/seed-dataset" --split "$shared/data/seed/split.json" --train-on train,val --val-on val \
   --model crnn --hidden 64 --lr 9.34e-4 --batch 8 --epochs 60 --patience 100 --plateau 5 --seed 0 \
   --class-weight-power 0 --augment-gain 6 --augment-shift 1 --label-smoothing 0.1 --ema 0.995 --threads 2 \
-  --log models/a2m-crnn.log.csv -o models/a2m-crnn.safetensors
+  --force --log models/a2m-crnn.log.csv -o models/a2m-crnn.safetensors
 "$a2m" eval models/a2m-crnn.safetensors "$work/seed-dataset" --splits "$shared/data/seed/split.json" --split test
+sha256sum models/a2m-crnn.safetensors
