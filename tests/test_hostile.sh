@@ -116,7 +116,7 @@ for m in "$h"/mid_*; do
   hostile any "$m" "$o.wav" -- "$bin" synth "$m" -o "$o.wav"
   hostile any "$m" "$o.png" -- "$bin" plot cqt "$gw" --labels "$m" -o "$o.png"
   hostile any "$m" "$o.png" -- "$bin" plot pianoroll "$gw" --ref "$m" --est "$gm" -o "$o.png"
-  hostile any "$m" "" -- "$bin" compare "$m" "$gm"
+  [ -d "$m" ] || hostile any "$m" "" -- "$bin" compare "$m" "$gm" # two folders are compared file by file
   rm -rf "$tmp/dsin"; mkdir -p "$tmp/dsin"
   cp -r "$m" "$tmp/dsin/midi_001.mid"; cp "$gw" "$tmp/dsin/voice_001.wav"
   cp "$good/voice_002.wav" "$good/midi_002.mid" "$tmp/dsin/"
