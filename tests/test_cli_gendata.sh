@@ -94,6 +94,16 @@ else
   echo "SKIP fluid part: $sf missing"
 fi
 
+# --- festival ---
+if command -v text2wave >/dev/null; then
+  "$bin" gendata -o "$tmp/v1" --source festival --count 2 --seconds 3 --jobs 1 >/dev/null 2>&1 &&
+  "$bin" gendata -o "$tmp/v2" --source festival --count 2 --seconds 3 --jobs 2 >/dev/null 2>&1 && ok || bad "festival"
+  same_dirs "$tmp/v1" "$tmp/v2"
+  [ "$(awk -F, 'NR > 1 && $6 > 70' "$tmp/v1/manifest.csv" | wc -l)" -eq 0 ] && ok || bad "festival notes above 70"
+else
+  echo "SKIP festival part: text2wave missing"
+fi
+
 # --- seed ---
 if [ -d "$shared/data/seed/audio" ]; then
   "$bin" gendata -o "$tmp/d1" --source seed --count 3 --augment 1 --jobs 1 --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1 &&

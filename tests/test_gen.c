@@ -220,6 +220,32 @@ static void test_fluid(void) {
           a2m_errmsg());
 }
 
+static void test_festival(void) {
+    a2m_note v[3] = {{0.3, 0.8, 57, 100, 0}, {0.8, 1.3, 60, 100, 0}, {1.6, 2.2, 50, 100, 0}};
+    a2m_perf q = a2m_perf_none();
+    float *y, *y2;
+    size_t n, n2;
+    int rc = a2m_festival_render(v, 3, &q, 2.5, 7, 0.5, &y, &n);
+    if (rc == A2M_ERR_IO && strstr(a2m_errmsg(), "cannot run")) {
+        fprintf(stderr, "SKIP festival: %s\n", a2m_errmsg());
+        return;
+    }
+    CHECK(rc == A2M_OK && n == 40000, "festival: %s", a2m_errmsg());
+    if (rc) return;
+    for (int i = 0; i < 3; i++) { /* the middle 40% of each note */
+        double len = v[i].offset - v[i].onset, c = 999;
+        a2m_gen_pitch_offset(y + (size_t)((v[i].onset + 0.3 * len) * 16000), (size_t)(0.4 * len * 16000), 16000, v[i].pitch, &c);
+        CHECK(fabs(c) < 30, "festival note %d (MIDI %g) sung %.1f cents off", i, v[i].pitch, c);
+    }
+    CHECK(rms(y + 22000, 2400) < 0.1 * rms(y + 6400, 4000), "rest between the notes: %.4f", rms(y + 22000, 2400));
+    CHECK(a2m_festival_render(v, 3, &q, 2.5, 7, 0.5, &y2, &n2) == A2M_OK && n2 == n && !memcmp(y, y2, n * sizeof *y),
+          "same score, same samples");
+    free(y);
+    free(y2);
+    a2m_note high[1] = {{0.1, 0.5, 72, 100, 0}};
+    CHECK(a2m_festival_render(high, 1, &q, 1, 7, 0.5, &y, &n) == A2M_ERR_RANGE, "MIDI 72 refused (text2wave crashes)");
+}
+
 /* First sample whose 10 ms RMS passes 0.1 of the peak RMS. */
 static size_t onset_sample(const float *x, size_t n) {
     double peak = 0;
@@ -355,6 +381,7 @@ int main(void) {
     test_fluid();
     test_shift();
     test_shift_seed();
+    test_festival();
     test_noise();
     return test_done("test_gen");
 }

@@ -106,6 +106,16 @@ int a2m_fluid_key_tuning(a2m_fluid *f, size_t preset, int key, double *cents);
 int a2m_fluid_render(a2m_fluid *f, size_t preset, const a2m_note *notes, size_t n, const a2m_perf *perf,
                      double seconds, double peak, float **out, size_t *n_out);
 
+/* ---- festival (a subprocess) ---- */
+/* Sings notes (sorted, not overlapping, MIDI 24..71: its voice crashes above ~510 Hz) with festival's singing
+ * mode (`text2wave -mode singing`, the kal diphone voice): one syllable per note
+ * (la, doo, ah, ... drawn from seed), each at the frequency perf gives at the
+ * note's middle without vibrato (festival glides between notes by itself);
+ * seconds long at 16 kHz, peak-normalised. text2wave missing or failing: A2M_ERR_IO. */
+int a2m_festival_render(const a2m_note *notes, size_t n, const a2m_perf *perf, double seconds, uint64_t seed,
+                        double peak, float **out, size_t *n_out);
+const char *a2m_festival_syllable(uint64_t seed, size_t i);
+
 /* ---- librubberband ---- */
 /* Shifts pitch by semitones keeping duration and formants (offline, finer
  * engine); *y malloc'd, *ny == n. */

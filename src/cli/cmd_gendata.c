@@ -23,7 +23,7 @@ static const char *const MANIFEST_HEADER =
     "vibrato_delay_s,glide_s,take,shift,augment\n";
 
 static const char *const GENDATA_HELP =
-    "usage: a2m gendata -o DIR --source synth|fluid|seed --count N [options]\n"
+    "usage: a2m gendata -o DIR --source synth|fluid|seed|festival --count N [options]\n"
     "\n"
     "Writes DIR/<source>_<NNNNN>.wav (16 kHz mono 16-bit) and .mid (the notes meant, at the\n"
     "pitch sung, format 0) for N takes, and adds one row per take to DIR/manifest.csv with every\n"
@@ -38,6 +38,9 @@ static const char *const GENDATA_HELP =
     "  seed    the seed takes (--seed-dir, voice_NNN.wav + midi_NNN.mid, in order, cycling)\n"
     "          pitch-shifted by librubberband (formants kept) by a shift drawn from --shifts;\n"
     "          MIDI = the take's notes - 12 (the pitch actually sung) + shift\n"
+    "  festival the same melodies sung by festival's singing mode (text2wave, kal voice), one\n"
+    "          syllable per note, detune and drift per note (no vibrato; festival glides);\n"
+    "          MIDI 36-70 (its voice crashes above ~510 Hz)\n"
     "\n"
     "options:\n"
     "  -o DIR              output folder; an existing one is refused unless --force\n"
@@ -57,8 +60,8 @@ static const char *const GENDATA_HELP =
     "  --jobs N            worker threads (default 1)\n"
     "  --force             write into an existing DIR (takes of the same names are replaced)\n";
 
-typedef enum { SRC_SYNTH, SRC_FLUID, SRC_SEED } source_kind;
-static const char *const SOURCE_NAMES[] = {"synth", "fluid", "seed"};
+typedef enum { SRC_SYNTH, SRC_FLUID, SRC_SEED, SRC_FESTIVAL } source_kind;
+static const char *const SOURCE_NAMES[] = {"synth", "fluid", "seed", "festival"};
 
 typedef struct options {
     const char *dir, *seed_dir, *soundfonts;
@@ -134,6 +137,17 @@ static int make_fluid_take(const run *r, a2m_fluid *f, uint64_t s, take *t) {
     return a2m_fluid_render(f, preset, t->notes, t->n, &t->perf, r->o->seconds, a2m_gen_range(&rng, 0.3, 0.9), &t->y, &t->ny);
 }
 
+/* Festival: no vibrato, its own glides (the manifest says so). */
+static int make_festival_take(const run *r, uint64_t s, take *t) {
+    uint64_t rng = a2m_gen_seed(s, "festival", 0), syl = a2m_gen_next(&rng);
+    t->perf.vibrato_cents = 0;
+    t->perf.glide_s = 0;
+    int k = snprintf(t->voice, sizeof t->voice, "festival kal syllables ");
+    for (size_t i = 0; i < t->n && k + 8 < (int)sizeof t->voice; i++)
+        k += snprintf(t->voice + k, sizeof t->voice - (size_t)k, "%s%s", i ? "/" : "", a2m_festival_syllable(syl, i));
+    return a2m_festival_render(t->notes, t->n, &t->perf, r->o->seconds, syl, a2m_gen_range(&rng, 0.3, 0.9), &t->y, &t->ny);
+}
+
 /* How far each note of a seed take is sung off its written pitch - 12, in cents
  * (within +-100; 0 for notes under 0.1 s), over the middle 60% of the note.
  * The seed singer's intonation spreads: voice_001's first "60" is sung at 49.1. */
@@ -206,10 +220,13 @@ static int write_take(const run *r, size_t i, a2m_fluid *f, char *row) {
     } else {
         a2m_melody_params mp = a2m_melody_default_params();
         mp.seconds = o->seconds;
+        if (o->source == SRC_FESTIVAL) mp.hi = 70; /* festival's voice crashes above ~510 Hz (MIDI 71.4) */
         t.perf = a2m_perf_random(a2m_gen_seed(s, "perf", 0));
         t.has_perf = 1;
         rc = a2m_melody_random(mp, a2m_gen_seed(s, "melody", 0), &t.notes, &t.n);
-        if (!rc) rc = o->source == SRC_SYNTH ? make_synth_take(r, s, &t) : make_fluid_take(r, f, s, &t);
+        if (!rc && o->source == SRC_SYNTH) rc = make_synth_take(r, s, &t);
+        else if (!rc && o->source == SRC_FLUID) rc = make_fluid_take(r, f, s, &t);
+        else if (!rc) rc = make_festival_take(r, s, &t);
     }
     a2m_augment_info aug;
     if (!rc) rc = a2m_augment(t.y, t.ny, RATE, o->augment, a2m_gen_seed(s, "augment", 0), &aug);
@@ -383,12 +400,12 @@ static int parse_shifts(const char *v, options *o) {
 }
 
 static int parse_source(const char *v, options *o) {
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         if (!strcmp(v, SOURCE_NAMES[k])) {
             o->source = (source_kind)k;
             return 0;
         }
-    return cli_usage_error("gendata", "--source: '%s' is not synth, fluid or seed", v);
+    return cli_usage_error("gendata", "--source: '%s' is not synth, fluid, seed or festival", v);
 }
 
 static int parse_args(int argc, char **argv, options *o) {
@@ -435,7 +452,7 @@ static int parse_args(int argc, char **argv, options *o) {
         }
     }
     if (!o->dir) return cli_usage_error("gendata", "missing -o DIR");
-    if (!have_source) return cli_usage_error("gendata", "missing --source synth|fluid|seed");
+    if (!have_source) return cli_usage_error("gendata", "missing --source synth|fluid|seed|festival");
     if (!o->count) return cli_usage_error("gendata", "missing --count N");
     return 0;
 }
