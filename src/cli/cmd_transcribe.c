@@ -260,7 +260,7 @@ int cmd_transcribe(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--ticks-per-beat", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--ticks-per-beat", v, 1, 32767, &o.mp.ticks_per_beat) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--program", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--program", v, 0, 127, &o.mp.program) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--jobs", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--jobs", v, 1, 256, &o.jobs) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--raw-rate", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--raw-rate", v, 100, 1e6, &o.raw_rate) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--raw-rate", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--raw-rate", v, 1000, 768000, &o.raw_rate) ? 1 : -1;
         else if (!strcmp(argv[i], "--csv")) o.csv = r = 1;
         else if (!strcmp(argv[i], "--json")) o.json = r = 1;
         else if (!strcmp(argv[i], "--probs")) o.probs = r = 1;
