@@ -255,7 +255,7 @@ static void harness(const char *what, case_fn fn, void *ctx) {
 /* ---- the cases ---- */
 
 typedef struct ctx {
-    char model[512], wav[512], data[512], out[600];
+    char model[512], wav[512], data[512], out[600], saved_ds[600];
     a2m_model *m;
     a2m_dataset ds;
     float *x;
@@ -335,6 +335,42 @@ static int case_transcribe_file(void *p) {
     return rc;
 }
 
+static int case_audio_read(void *p) {
+    ctx *c = p;
+    a2m_audio a;
+    int rc = a2m_audio_read(c->wav, 22050, &a); /* resampled, as for a model at another rate */
+    a2m_audio_free(&a);
+    return rc;
+}
+
+static int case_midi_read(void *p) {
+    ctx *c = p;
+    char mid[600];
+    snprintf(mid, sizeof mid, "%s/midi_001.mid", c->data);
+    a2m_notes n;
+    int rc = a2m_midi_read(mid, &n);
+    if (!rc) a2m_notes_free(&n);
+    return rc;
+}
+
+static int case_features(void *p) {
+    ctx *c = p;
+    float *db = NULL;
+    size_t nf = 0;
+    int rc = a2m_features_from_file(c->wav, a2m_cqt_default_params(), &db, &nf);
+    if (!rc) rc = a2m_npy_save(c->out, A2M_F32, 2, (size_t[]){nf, 252}, db);
+    free(db);
+    return rc;
+}
+
+static int case_dataset_load(void *p) {
+    ctx *c = p;
+    a2m_dataset d;
+    int rc = a2m_dataset_load(c->saved_ds, &d);
+    if (!rc) a2m_dataset_free(&d);
+    return rc;
+}
+
 /* ---- fixtures ---- */
 
 static int write_take(const char *dir, int i, const a2m_note *notes, size_t n) {
@@ -377,7 +413,18 @@ int main(void) {
           "model load: %ld allocations, %ld leaked: %s", n, leaked, a2m_errmsg());
 
     harness("a2m_model_load", case_model_load, &c);
+    harness("a2m_audio_read", case_audio_read, &c);
+    harness("a2m_midi_read", case_midi_read, &c);
+    harness("a2m_features+npy_save", case_features, &c);
     harness("a2m_dataset_build+save", case_dataset_build, &c);
+    snprintf(c.saved_ds, sizeof c.saved_ds, "%s/ds", tmpdir);
+    a2m_dataset built;
+    char *warn = NULL;
+    CHECK(a2m_dataset_build(c.data, a2m_dataset_default_params(), NULL, NULL, &built, &warn) == A2M_OK &&
+              a2m_dataset_save(&built, c.saved_ds) == A2M_OK, "dataset: %s", a2m_errmsg());
+    a2m_dataset_free(&built);
+    free(warn);
+    harness("a2m_dataset_load", case_dataset_load, &c);
     make_synth_dataset(&c.ds, 4, 48, 8);
     harness("a2m_train+model_save", case_train, &c);
     a2m_dataset_free(&c.ds);

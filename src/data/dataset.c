@@ -359,14 +359,16 @@ int a2m_dataset_load(const char *dir, a2m_dataset *d) {
         d->n_takes = json_array_size(names);
         d->names = calloc(d->n_takes ? d->n_takes : 1, sizeof *d->names);
         d->offsets = calloc(d->n_takes + 1, sizeof *d->offsets);
-        for (size_t i = 0; i < d->n_takes && d->names && d->offsets; i++) {
-            d->names[i] = strdup(json_string_value(json_array_get(names, i)) ? json_string_value(json_array_get(names, i)) : "");
+        if (!d->names || !d->offsets) rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
+        for (size_t i = 0; i < d->n_takes && !rc; i++) { /* unchecked, a failure read as a shape mismatch */
+            const char *nm = json_string_value(json_array_get(names, i));
+            if (!(d->names[i] = strdup(nm ? nm : ""))) rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
             d->offsets[i + 1] = d->offsets[i] + (size_t)json_integer_value(json_array_get(frames, i));
         }
         d->total_frames = d->offsets ? d->offsets[d->n_takes] : 0;
         d->n_bins = (int)json_integer_value(json_object_get(root, "n_bins"));
-        if (fa.dtype != A2M_F32 || fa.ndim != 2 || fa.shape[0] != d->total_frames || fa.shape[1] != (size_t)d->n_bins ||
-            la.dtype != A2M_I64 || la.ndim != 1 || la.shape[0] != d->total_frames)
+        if (!rc && (fa.dtype != A2M_F32 || fa.ndim != 2 || fa.shape[0] != d->total_frames || fa.shape[1] != (size_t)d->n_bins ||
+            la.dtype != A2M_I64 || la.ndim != 1 || la.shape[0] != d->total_frames))
             rc = a2m_error(A2M_ERR_SHAPE, "%s: features/labels shapes do not match index.json", dir);
     }
     if (!rc) {
