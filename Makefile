@@ -6,7 +6,7 @@ JOBS       ?= 2
 FUZZ_SECONDS ?= 15
 A2M        := $(BUILD)/a2m
 
-.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model clean
+.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model gendata clean
 
 all: build
 
@@ -45,6 +45,10 @@ bench: build
 
 model: build
 	@bash scripts/make-model.sh $(BUILD)
+
+# Training data for the any-pitch model into data/gen/ (docs/gendata.md)
+gendata: build
+	@bash scripts/gendata.sh $(BUILD) data/gen
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
