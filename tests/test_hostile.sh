@@ -25,7 +25,7 @@ say() { echo "  $*"; }
 #   EXPECT: fail (exit 1 required) or any (0 or 1: the input is odd but usable);
 #   NAME: what the one-line message must contain; OUTPUT: a path that must not exist after a failure,
 #   or "keep:PATH": PATH holds a sentinel the failed run (given --force) must leave untouched.
-#   STDIN (environment): a file fed to standard input.
+#   STDIN (environment): a file fed to standard input; WANT: text the message must also contain.
 hostile() {
   local expect=$1 name=$2 out=$3; shift 4
   local keep=""
@@ -44,6 +44,7 @@ hostile() {
       multiline=$((multiline + 1)); say "NOT ONE LINE: $*: $(head -c 300 "$tmp/err.txt")"
     fi
     if ! grep -qF -- "$name" "$tmp/err.txt"; then unnamed=$((unnamed + 1)); say "DOES NOT NAME $name: $*: $(head -c 300 "$tmp/err.txt")"; fi
+    if [ -n "${WANT:-}" ] && ! grep -qF -- "$WANT" "$tmp/err.txt"; then unnamed=$((unnamed + 1)); say "DOES NOT SAY $WANT: $*: $(head -c 300 "$tmp/err.txt")"; fi
     if [ -n "$out" ] && ls -d "$out"* >/dev/null 2>&1; then left=$((left + 1)); say "LEFT $(ls -d "$out"*): $*"; fi
     if [ -n "$keep" ] && [ "$(cat "$keep")" != SENTINEL ]; then left=$((left + 1)); say "REPLACED $keep: $*"; fi
   elif [ "$rc" -eq 0 ]; then
@@ -75,6 +76,13 @@ x = array.array("f", ((v + 41.0476) / 15.3580 for v in x))
 open(sys.argv[2], "wb").write(b[:start] + x.tobytes())
 PY
 o=$tmp/o
+
+# --- the problem named: the field, the rate, the key, the option, the way out ---
+WANT="cqt.hop" hostile fail "$h/m_hop0.safetensors" "$o.mid" -- "$bin" transcribe "$gw" --model "$h/m_hop0.safetensors" -o "$o.mid"
+WANT="cqt.sample_rate" hostile fail "$h/m_sr1e8.safetensors" "$o.mid" -- "$bin" transcribe "$gw" --model "$h/m_sr1e8.safetensors" -o "$o.mid"
+WANT="norm_std" hostile fail "$h/m_stdnan.safetensors" "$o.mid" -- "$bin" transcribe "$gw" --model "$h/m_stdnan.safetensors" -o "$o.mid"
+WANT="a2m import" hostile fail "$h/m_plain.safetensors" "$o.mid" -- "$bin" transcribe "$gw" --model "$h/m_plain.safetensors" -o "$o.mid"
+WANT="1 Hz" hostile fail "$h/a_1hz.wav" "$o.npy" -- "$bin" features "$h/a_1hz.wav" -o "$o.npy"
 
 # --- models ---
 for m in "$h"/m_*; do
@@ -152,17 +160,19 @@ open(f"{out}/trunc.ckpt", "wb").write(b[: len(b) // 2])
 open(f"{out}/empty.ckpt", "wb").close()
 PY
   for c in "$tmp"/nokey_*.ckpt "$tmp"/bad_*.ckpt "$tmp"/trunc.ckpt "$tmp"/empty.ckpt; do
-    hostile fail "$c" "$o.safetensors" -- "${train[@]}" -o "$o.safetensors" --checkpoint "$c" --resume
+    k=$(basename "$c" .ckpt); k=${k#nokey_}
+    case $c in */nokey_*) w="\"$k\" is missing" ;; *) w="" ;; esac
+    WANT=$w hostile fail "$c" "$o.safetensors" -- "${train[@]}" -o "$o.safetensors" --checkpoint "$c" --resume
   done
-  hostile fail "--lr" "$o.safetensors" -- "${train[@]}" -o "$o.safetensors" --checkpoint "$tmp/c.ckpt" --resume --lr 0.01
-  hostile fail "--batch" "$o.safetensors" -- "${train[@]}" -o "$o.safetensors" --checkpoint "$tmp/c.ckpt" --resume --batch 2
+  WANT="--lr 0.01 (checkpoint: 0.000934)" hostile fail "$tmp/c.ckpt" "$o.safetensors" -- "${train[@]}" -o "$o.safetensors" --checkpoint "$tmp/c.ckpt" --resume --lr 0.01
+  WANT="--batch 2 (checkpoint: 1)" hostile fail "$tmp/c.ckpt" "$o.safetensors" -- "${train[@]}" -o "$o.safetensors" --checkpoint "$tmp/c.ckpt" --resume --batch 2
 else
   setup_fail=$((setup_fail + 1)); say "SETUP FAILED: no checkpoint left by a run whose model could not be written"
 fi
 # --resume after the run finished (its checkpoint deleted): refused, the model kept
 setup "${train[@]}" -o "$tmp/fin.safetensors"
 cp "$tmp/fin.safetensors" "$tmp/fin.copy"
-hostile fail "already finished" "" -- "${train[@]}" -o "$tmp/fin.safetensors" --resume
+WANT="already finished" hostile fail "fin.safetensors" "" -- "${train[@]}" -o "$tmp/fin.safetensors" --resume
 cmp -s "$tmp/fin.safetensors" "$tmp/fin.copy" || { left=$((left + 1)); say "REPLACED $tmp/fin.safetensors by --resume"; }
 
 echo "test_hostile: $runs runs: $crashes crashes, $hangs hangs (> 10 s), $multiline messages not one line, $unnamed not naming the file, $accepted hostile inputs accepted or odd exit codes, $left outputs left or replaced, $setup_fail setup failures"
