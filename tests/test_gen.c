@@ -92,6 +92,15 @@ static void test_melody(void) {
     CHECK(na != nb || memcmp(a, b, na * sizeof *a), "another seed, another melody");
     free(a);
     free(b);
+    for (int k = 0; k < 4; k++) { /* short takes: every note inside */
+        p.seconds = (double[]){1, 1.5, 3, 30}[k];
+        for (uint64_t seed = 0; seed < 50; seed++) {
+            CHECK(a2m_melody_random(p, seed, &a, &na) == A2M_OK && na >= 1, "%g s", p.seconds);
+            CHECK(a[na - 1].offset <= p.seconds - 0.2 + 1e-9 && a[0].onset >= 0.2 - 1e-9, "%g s take: last offset %.3f",
+                  p.seconds, a[na - 1].offset);
+            free(a);
+        }
+    }
     p.seconds = 0.5;
     CHECK(a2m_melody_random(p, 1, &a, &na) == A2M_ERR_ARG && a == NULL, "0.5 s take refused");
     p = a2m_melody_default_params();

@@ -77,7 +77,8 @@ int a2m_melody_random(a2m_melody_params p, uint64_t seed, a2m_note **notes, size
     range = range / 2 + (int)((range - range / 2 + 1) * a2m_gen_uniform(&rng)); /* half to all of max_range */
     int lo = p.lo + (int)((p.hi - p.lo - range + 1) * a2m_gen_uniform(&rng)), hi = lo + range;
     double tempo = a2m_gen_range(&rng, 0.6, 1.6);
-    double t = a2m_gen_range(&rng, 0.2, 1.0), end = p.seconds - a2m_gen_range(&rng, 0.2, 1.0);
+    double edge = fmin(1.0, 0.25 * p.seconds); /* short takes keep room for notes */
+    double t = a2m_gen_range(&rng, 0.2, edge), end = p.seconds - a2m_gen_range(&rng, 0.2, edge);
     size_t cap = (size_t)(p.seconds / p.min_dur_s) + 2;
     a2m_note *v = calloc(cap, sizeof *v);
     if (!v) return a2m_error(A2M_ERR_NOMEM, "melody: out of memory");
