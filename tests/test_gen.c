@@ -120,10 +120,18 @@ static void test_perf_pitch(void) {
     CHECK(a2m_perf_pitch(&q, v, 2, 1.47) > 60.3 && a2m_perf_pitch(&q, v, 2, 1.47) < 62.2, "inside the glide");
     v[1].onset = 1.6; /* not legato: no glide */
     CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.49), 60.2, 1e-9, "no glide across a gap");
+    q.scoop_cents = 80;
+    q.scoop_s = 0.1;
+    CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.6), 63.4, 1e-9, "a detached note scoops up from 80 cents below");
+    CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.65), 63.8, 1e-9, "half way");
+    CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.7), 64.2, 1e-9, "and is there after scoop_s");
+    v[1].onset = 1.5;
+    CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.56), 64.2, 1e-9, "a legato note does not scoop");
     a2m_perf r1 = a2m_perf_random(5), r2 = a2m_perf_random(5);
     CHECK(!memcmp(&r1, &r2, sizeof r1), "same seed, same performance");
     CHECK(fabs(r1.detune_cents) <= 35 && r1.drift_cents <= 20 && r1.vibrato_hz >= 4.5 && r1.vibrato_hz <= 7 &&
-              r1.vibrato_cents <= 60 && r1.glide_s >= 0.03 && r1.glide_s <= 0.12, "drawn within the ranges");
+              r1.vibrato_cents <= 60 && r1.glide_s >= 0.03 && r1.glide_s <= 0.12 && r1.scoop_cents <= 120 &&
+              r1.scoop_s >= 0.04 && r1.scoop_s <= 0.12, "drawn within the ranges");
 }
 
 /* One long note 57 (220 Hz): the measured pitch carries the detune; vibrato swings +-depth. */

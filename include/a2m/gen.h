@@ -49,6 +49,8 @@ typedef struct a2m_perf {
     double vibrato_cents;    /* depth (peak), 0..60 */
     double vibrato_delay_s;  /* after each onset before vibrato reaches full depth, 0.05..0.4 */
     double glide_s;          /* portamento between legato notes (centred on the boundary), 0.03..0.12 */
+    double scoop_cents;      /* a note not tied to the previous one starts this far below, 0 (half the takes) or 20..120 */
+    double scoop_s;          /* and reaches its pitch after this long, 0.04..0.12 */
     double phase[4];         /* drift and vibrato phases, radians */
     double drift_hz[3];
 } a2m_perf;
@@ -56,8 +58,8 @@ typedef struct a2m_perf {
 a2m_perf a2m_perf_none(void);
 a2m_perf a2m_perf_random(uint64_t seed);
 /* Pitch (fractional MIDI) sung at time t: the note sounding at t (or the last
- * one begun before t), with the glide of a legato boundary, detune, drift and
- * vibrato. Notes sorted by onset. */
+ * one begun before t), with the glide of a legato boundary, the scoop up into
+ * a detached note, detune, drift and vibrato. Notes sorted by onset. */
 double a2m_perf_pitch(const a2m_perf *perf, const a2m_note *notes, size_t n, double t);
 
 /* Cents by which a steady tone x[n] sits off MIDI note midi (within -100..100):

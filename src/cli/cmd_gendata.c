@@ -20,7 +20,7 @@ enum { RATE = 16000, ROW_MAX = 2048, MAX_SOUNDFONTS = 8 };
 static const char *const DEFAULT_SOUNDFONTS = "/usr/share/sounds/sf3/FluidR3Mono_GM.sf3,/usr/share/sounds/sf3/MuseScore_General_Lite.sf3";
 static const char *const MANIFEST_HEADER =
     "name,source,seconds,n_notes,pitch_lo,pitch_hi,voice,detune_cents,drift_cents,vibrato_hz,vibrato_cents,"
-    "vibrato_delay_s,glide_s,take,shift,augment\n";
+    "vibrato_delay_s,glide_s,scoop_cents,scoop_s,take,shift,augment\n";
 
 static const char *const GENDATA_HELP =
     "usage: a2m gendata -o DIR --source synth|fluid|seed|festival --count N [options]\n"
@@ -142,6 +142,7 @@ static int make_festival_take(const run *r, uint64_t s, take *t) {
     uint64_t rng = a2m_gen_seed(s, "festival", 0), syl = a2m_gen_next(&rng);
     t->perf.vibrato_cents = 0;
     t->perf.glide_s = 0;
+    t->perf.scoop_cents = 0;
     int k = snprintf(t->voice, sizeof t->voice, "festival kal syllables ");
     for (size_t i = 0; i < t->n && k + 8 < (int)sizeof t->voice; i++)
         k += snprintf(t->voice + k, sizeof t->voice - (size_t)k, "%s%s", i ? "/" : "", a2m_festival_syllable(syl, i));
@@ -199,12 +200,12 @@ static int make_seed_take(const run *r, size_t i, uint64_t s, take *t) {
 static void format_row(const run *r, const char *name, const take *t, const a2m_augment_info *aug, char *row) {
     int lo, hi;
     note_range(t, &lo, &hi);
-    char chain[512], perf[256] = ",,,,,", seed[64] = ",";
+    char chain[512], perf[256] = ",,,,,,,", seed[64] = ",";
     a2m_augment_describe(aug, chain, sizeof chain);
     const a2m_perf *q = &t->perf;
     if (t->has_perf)
-        snprintf(perf, sizeof perf, "%.1f,%.1f,%.2f,%.1f,%.3f,%.3f", q->detune_cents, q->drift_cents, q->vibrato_hz,
-                 q->vibrato_cents, q->vibrato_delay_s, q->glide_s);
+        snprintf(perf, sizeof perf, "%.1f,%.1f,%.2f,%.1f,%.3f,%.3f,%.1f,%.3f", q->detune_cents, q->drift_cents, q->vibrato_hz,
+                 q->vibrato_cents, q->vibrato_delay_s, q->glide_s, q->scoop_cents, q->scoop_s);
     if (r->o->source == SRC_SEED) snprintf(seed, sizeof seed, "%d,%+d", t->seed_index + 1, t->shift);
     snprintf(row, ROW_MAX, "%s,%s,%.3f,%zu,%d,%d,%s,%s,%s,%s\n", name, SOURCE_NAMES[r->o->source], (double)t->ny / RATE,
              t->n, lo, hi, t->voice, perf, seed, chain);
@@ -262,10 +263,8 @@ static void *worker(void *arg) {
         if (stop) break;
         rc = write_take(r, i, f, row);
         pthread_mutex_lock(&r->lock);
-        if (!rc) {
-            r->rows[i] = strdup(row);
-            cli_progress_update(r->progress, ++r->done, NULL);
-        }
+        if (!rc && !(r->rows[i] = strdup(row))) rc = a2m_error(A2M_ERR_NOMEM, "gendata: out of memory");
+        if (!rc) cli_progress_update(r->progress, ++r->done, NULL);
         pthread_mutex_unlock(&r->lock);
     }
     free(row);
@@ -319,7 +318,7 @@ static int write_manifest(const run *r) {
     snprintf(path, sizeof path, "%s/manifest.csv", r->o->dir);
     uint8_t *old = NULL;
     size_t old_len = 0, n = 0;
-    int rc = a2m_path_exists(path) ? a2m_read_file(path, &old, &old_len, (size_t)1 << 30) : A2M_OK;
+    int rc = a2m_path_exists(path) ? a2m_read_file(path, &old, &old_len, (size_t)256 << 20) : A2M_OK;
     char *text = old ? realloc(old, old_len + 1) : NULL;
     if (old && !text) {
         free(old);
@@ -350,9 +349,9 @@ static int list_seed_takes(run *r, const char *dir) {
     if (!d) return cli_fail("%s: cannot open the seed folder", dir);
     size_t cap = 0;
     for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
         unsigned num;
-        char tail;
-        if (sscanf(e->d_name, "voice_%u.wa%c", &num, &tail) != 2 || tail != 'v' || strlen(e->d_name) > 200) continue;
+        if (len < 11 || len > 200 || strcmp(e->d_name + len - 4, ".wav") || sscanf(e->d_name, "voice_%u", &num) != 1) continue;
         if (r->n_takes == cap) {
             seed_take *t = realloc(r->takes, (cap = cap ? 2 * cap : 64) * sizeof *t);
             if (!t) break;
@@ -360,7 +359,7 @@ static int list_seed_takes(run *r, const char *dir) {
         }
         seed_take *t = &r->takes[r->n_takes];
         snprintf(t->wav, sizeof t->wav, "%s/%s", dir, e->d_name);
-        snprintf(t->mid, sizeof t->mid, "%s/midi_%.*s.mid", dir, (int)(strlen(e->d_name) - 10), e->d_name + 6);
+        snprintf(t->mid, sizeof t->mid, "%s/midi_%.*s.mid", dir, (int)(len - 10), e->d_name + 6);
         if (a2m_path_exists(t->mid)) r->n_takes++;
     }
     closedir(d);

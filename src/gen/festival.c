@@ -43,6 +43,7 @@ static void write_score(FILE *fp, const a2m_note *notes, size_t n, const a2m_per
     a2m_perf steady = *perf; /* detune and drift only: festival glides by itself and has no vibrato */
     steady.vibrato_cents = 0;
     steady.glide_s = 0;
+    steady.scoop_cents = 0;
     fprintf(fp, "<?xml version=\"1.0\"?>\n<!DOCTYPE SINGING PUBLIC \"-//SINGING//DTD SINGING mark up//EN\" "
                 "\"Singing.v0_1.dtd\" []>\n<SINGING BPM=\"60\">\n");
     double t = 0;

@@ -117,6 +117,9 @@ a2m_perf a2m_perf_random(uint64_t seed) {
     q.glide_s = a2m_gen_range(&rng, 0.03, 0.12);
     for (int k = 0; k < 4; k++) q.phase[k] = a2m_gen_range(&rng, 0, 2 * M_PI);
     for (int k = 0; k < 3; k++) q.drift_hz[k] = a2m_gen_range(&rng, 0.03, 0.3);
+    /* amateur singers often scoop up into a note they start afresh */
+    q.scoop_cents = a2m_gen_uniform(&rng) < 0.5 ? a2m_gen_range(&rng, 20, 120) : 0;
+    q.scoop_s = a2m_gen_range(&rng, 0.04, 0.12);
     return q;
 }
 
@@ -149,6 +152,9 @@ double a2m_perf_pitch(const a2m_perf *q, const a2m_note *notes, size_t n, double
     g = i > 0 ? half_glide(q, notes, n, i - 1) : 0; /* and ends g after it */
     if (g > 0 && t < notes[i].onset + g)
         pitch += (notes[i - 1].pitch - pitch) * (1 - smoothstep((t - notes[i].onset + g) / (2 * g)));
+    int tied = i > 0 && fabs(notes[i - 1].offset - notes[i].onset) <= 1e-9;
+    if (!tied && q->scoop_s > 0 && t >= notes[i].onset && t < notes[i].onset + q->scoop_s)
+        pitch -= q->scoop_cents / 100.0 * (1 - smoothstep((t - notes[i].onset) / q->scoop_s));
     double drift = 0;
     for (int k = 0; k < 3; k++) drift += sin(2 * M_PI * q->drift_hz[k] * t + q->phase[k]);
     double since = t - notes[i].onset;
