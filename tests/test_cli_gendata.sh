@@ -81,6 +81,12 @@ fi
 mkdir -p "$tmp/seedcopy"
 [ -d "$shared/data/seed/audio" ] && cp "$shared/data/seed/audio/voice_001.wav" "$shared/data/seed/audio/midi_001.mid" "$tmp/seedcopy/"
 expect_fail 1 "$tmp/seedcopy" "" -- "$bin" gendata -o "$tmp/seedcopy" --source seed --count 1 --seed-dir "$tmp/seedcopy" --force
+# a seed folder whose take is not audio: exit 1 naming it
+mkdir -p "$tmp/badseed"
+echo "not audio" >"$tmp/badseed/voice_001.wav"
+[ -d "$shared/data/seed/audio" ] && cp "$shared/data/seed/audio/midi_001.mid" "$tmp/badseed/" || printf 'MThd' >"$tmp/badseed/midi_001.mid"
+expect_fail 1 "voice_001.wav" "" -- "$bin" gendata -o "$tmp/bs" --source seed --count 1 --seed-dir "$tmp/badseed"
+[ -e "$tmp/bs/manifest.csv" ] && bad "a failed run wrote a manifest" || ok
 touch "$tmp/file"
 expect_fail 1 "$tmp/file" "" -- "$bin" gendata -o "$tmp/file" --source synth --count 1 --force
 
