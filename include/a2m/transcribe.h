@@ -23,7 +23,11 @@ typedef struct a2m_transcribe_params {
     a2m_precision precision; /* A2M_PRECISION_FP32 (exact); BF16 is faster on CPUs with avx512_bf16 */
     double onset_threshold;  /* 0.3: models with an onset class split notes where p(onset) peaks above this */
     double min_voicing;      /* 0.6: models with an onset class drop notes whose mean p(sung) is below this */
+    int notes_only;          /* 0: results keep every frame's probabilities and class; 1: notes and the frame
+                              * count only (probs and classes NULL), so memory does not grow with the recording */
 } a2m_transcribe_params;
+/* One sequence (window_s 0) holds the whole recording's features and activations: longer ones are refused. */
+#define A2M_WHOLE_MAX_SECONDS 900.0
 a2m_transcribe_params a2m_transcribe_default_params(void);
 
 typedef struct a2m_transcribed_note {

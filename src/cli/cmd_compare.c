@@ -16,7 +16,7 @@
 
 static const char *usage =
     "usage: a2m compare REF EST [--json] [--onset-tolerance S] [--pitch-tolerance CENTS]\n"
-    "                           [--offset-ratio R] [--offset-min S] [--list]\n"
+    "                           [--offset-ratio R] [--offset-min S] [--transpose-ref N] [--list]\n"
     "       a2m compare REF_DIR EST_DIR [--csv PER_FILE.csv [--force]] [--skip-missing] [--json] [tolerances]\n"
     "       a2m compare --frames REF.npy EST.npy [--classes N] [--json]\n"
     "Note metrics as mir_eval.transcription (COnPOff, COnP, COn: precision, recall, F1, average overlap)\n"
@@ -28,10 +28,12 @@ static const char *usage =
     "transcription: it counts as 0 in the mean (--skip-missing leaves it out); an estimate with no\n"
     "reference is ignored with a warning. --csv writes one row per file (an existing file is kept\n"
     "unless --force); --json prints {\"files\", \"mean\", \"n_files\", \"missing\"}. The tolerances\n"
-    "apply to every pair.\n";
+    "apply to every pair. --transpose-ref N adds N semitones to the reference's pitches (Prueba.mid is\n"
+    "written an octave above the singing: --transpose-ref -12).\n";
 
 typedef struct compare_opts {
     int json, frames, classes, list, skip_missing, force;
+    int transpose_ref; /* semitones added to the reference's pitches (a MIDI written an octave off the singing) */
     const char *csv;
     a2m_note_metric_params p;
 } compare_opts;
@@ -104,9 +106,16 @@ static void print_pair(const char *ref, const a2m_notes *r, const char *est, con
     }
 }
 
+/* The reference's notes, moved by --transpose-ref. */
+static int read_ref(const char *path, const compare_opts *o, a2m_notes *r) {
+    int rc = a2m_notes_read_any(path, r);
+    for (size_t i = 0; !rc && i < r->n; i++) r->notes[i].pitch += o->transpose_ref;
+    return rc;
+}
+
 static int run_pair(const char *ref, const char *est, const compare_opts *o) {
     a2m_notes r, e;
-    int rc = a2m_notes_read_any(ref, &r);
+    int rc = read_ref(ref, o, &r);
     if (rc) return cli_lib_fail(rc);
     rc = a2m_notes_read_any(est, &e);
     if (rc) {
@@ -247,7 +256,7 @@ static int counted(const file_score *s, const compare_opts *o) { return s->est |
 
 static int score_file(file_score *s, const compare_opts *o) {
     a2m_notes r, e = {0};
-    int rc = a2m_notes_read_any(s->ref->path, &r);
+    int rc = read_ref(s->ref->path, o, &r);
     if (rc) return rc;
     if (s->est) rc = a2m_notes_read_any(s->est->path, &e);
     if (!rc) rc = a2m_note_metrics_compute(r.notes, r.n, e.notes, e.n, o->p, &s->m);
@@ -418,6 +427,7 @@ static int parse_opt(int argc, char **argv, int *i, compare_opts *o) {
     if (!strcmp(a, "--force")) return o->force = 1;
     if ((r = cli_opt(argc, argv, i, "--csv", &v))) return r < 0 ? r : (o->csv = v, 1);
     if ((r = cli_opt(argc, argv, i, "--classes", &v))) return r < 0 ? r : cli_parse_int(cmd, "--classes", v, 1, A2M_MAX_CLASSES, &o->classes) ? 1 : -1;
+    if ((r = cli_opt(argc, argv, i, "--transpose-ref", &v))) return r < 0 ? r : cli_parse_int(cmd, "--transpose-ref", v, -48, 48, &o->transpose_ref) ? 1 : -1;
     if ((r = cli_opt(argc, argv, i, "--onset-tolerance", &v))) return r < 0 ? r : cli_parse_double(cmd, "--onset-tolerance", v, 0, 10, &o->p.onset_tolerance) ? 1 : -1;
     if ((r = cli_opt(argc, argv, i, "--pitch-tolerance", &v))) return r < 0 ? r : cli_parse_double(cmd, "--pitch-tolerance", v, 0, 1200, &o->p.pitch_tolerance) ? 1 : -1;
     if ((r = cli_opt(argc, argv, i, "--offset-ratio", &v))) return r < 0 ? r : cli_parse_double(cmd, "--offset-ratio", v, 0, 10, &o->p.offset_ratio) ? 1 : -1;

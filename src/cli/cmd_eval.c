@@ -9,6 +9,7 @@
 #include "a2m/metrics.h"
 #include "a2m/train.h"
 #include "cli/cli.h"
+#include "transcribe/window.h"
 #include "cli/commands.h"
 #include "cli/report.h"
 
@@ -128,6 +129,10 @@ int cmd_eval(int argc, char **argv) {
     take_stat *ts = rc ? NULL : calloc(n + 1, sizeof *ts);
     if (!rc && (!pred || !truth || !probs || !ts)) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     if (!rc) rc = a2m_model_predict_takes(m, &d, idx, n, threads, pred, probs);
+    /* a model's onset class is a segmentation cue: against labels without one, an onset frame counts as its note */
+    int onset = transcribe_onset_class(in->class_notes, C);
+    if (!rc && onset >= 0 && d.labels_p.onset_frames == 0)
+        for (size_t f = 0; f < frames; f++) pred[f] = transcribe_frame_class(probs + f * C, C, onset);
     a2m_frame_metrics fm;
     a2m_reliability rel;
     if (!rc) {

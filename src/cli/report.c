@@ -9,6 +9,7 @@
 
 void report_class_name(const int *class_notes, int c, char *buf, size_t n) {
     if (!class_notes) snprintf(buf, n, "%d", c);
+    else if (class_notes[c] == A2M_CLASS_ONSET) snprintf(buf, n, "onset");
     else if (c == 0 || class_notes[c] < 0) snprintf(buf, n, "silence");
     else {
         char nm[8];

@@ -29,6 +29,7 @@ struct a2m_stream {
     a2m_transcribe_params p;
     int C, F, W, hop, hop_frames, gap, min_note, keep;
     int onset;                         /* the model's onset class, or -1 */
+    int keep_frames;                   /* keep && !p.notes_only: frames kept too, not only the notes */
     a2m_cqt_stream *cqt;
     a2m_runner *runner;                /* p.batch windows */
     float *x, *logits, *p_win, *taper; /* [batch x W x F], [batch x W x C] x 2, [W] */
@@ -87,7 +88,7 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
     const a2m_model_info *in = a2m_model_get_info(m);
     a2m_stream *s = calloc(1, sizeof *s);
     if (!s) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    s->m = m, s->p = p, s->keep = keep_frames;
+    s->m = m, s->p = p, s->keep = keep_frames, s->keep_frames = keep_frames && !p.notes_only;
     s->C = in->n_classes, s->F = in->n_bins, s->hop = in->cqt.hop;
     s->onset = transcribe_onset_class(in->class_notes, in->n_classes);
     size_t win_samples, hop_samples;
@@ -190,8 +191,8 @@ static int decide(a2m_stream *s, size_t upto) {
         /* the notes this decision added are the last n of out */
         memcpy(s->all_notes + s->all_notes_n, s->out + s->out_n - n, n * sizeof *s->all_notes);
         s->all_notes_n += n;
-        GROW(s->all_c, s->all_cap, s->all_n + upto, rc);
-        if (!rc) memcpy(s->all_c + s->all_n, s->work_c, upto * sizeof *s->all_c);
+        if (s->keep_frames) GROW(s->all_c, s->all_cap, s->all_n + upto, rc);
+        if (!rc && s->keep_frames) memcpy(s->all_c + s->all_n, s->work_c, upto * sizeof *s->all_c);
         s->all_n += upto;
     }
     if (rc) return rc;
@@ -218,7 +219,7 @@ static size_t last_barrier(const a2m_stream *s) {
 static int finalise_frames(a2m_stream *s, size_t upto) {
     size_t n = upto - s->acc_start, C = (size_t)s->C;
     int rc = pend_reserve(s, s->pend_n + n);
-    if (!rc && s->keep) GROW(s->all_p, s->all_pcap, (s->all_pn + n) * C, rc);
+    if (!rc && s->keep_frames) GROW(s->all_p, s->all_pcap, (s->all_pn + n) * C, rc);
     if (rc) return rc;
     for (size_t f = 0; f < n; f++) {
         float *q = s->pend_p + (s->pend_n + f) * C;
@@ -226,7 +227,7 @@ static int finalise_frames(a2m_stream *s, size_t upto) {
         for (size_t c = 0; c < C; c++) q[c] = s->acc[f * C + c] / w;
         s->pend_c[s->pend_n + f] = transcribe_frame_class(q, (int)C, s->onset);
     }
-    if (s->keep) {
+    if (s->keep_frames) {
         memcpy(s->all_p + s->all_pn * C, s->pend_p + s->pend_n * C, n * C * sizeof *s->all_p);
         s->all_pn += n;
     }

@@ -14,7 +14,7 @@
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6};
+    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 0};
     return p;
 }
 
@@ -113,6 +113,10 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
     size_t frames = n / (size_t)hop + (in->cqt.drop_last_frame ? 0 : 1);
     if (frames == 0) return a2m_error(A2M_ERR_RANGE, "transcribe: shorter than one frame (%d samples)", hop);
     if (t->p.window_s > 0) return a2m_stream_run(t->stream, NULL, x, n, NULL, NULL, NULL, out);
+    /* one sequence: ~1.3 KB of features and activations per frame (3 GB for an hour, measured) */
+    if ((double)n > A2M_WHOLE_MAX_SECONDS * in->cqt.sample_rate)
+        return a2m_error(A2M_ERR_RANGE, "%.0f s is too long for one sequence (--window 0 holds it all in memory): at most "
+                         "%.0f s; windows (the default) take any length", n / in->cqt.sample_rate, A2M_WHOLE_MAX_SECONDS);
     out->probs = malloc(frames * C * sizeof *out->probs);
     out->classes = malloc(frames * sizeof *out->classes);
     if (!out->probs || !out->classes) {
