@@ -231,12 +231,12 @@ static int write_take(const run *r, size_t i, a2m_fluid *f, char *row) {
     }
     a2m_augment_info aug;
     if (!rc) rc = a2m_augment(t.y, t.ny, RATE, o->augment, a2m_gen_seed(s, "augment", 0), &aug);
-    char name[64], path[4200];
+    char name[64], wav[4200], mid[4200];
     snprintf(name, sizeof name, "%s_%05zu", SOURCE_NAMES[o->source], i);
-    snprintf(path, sizeof path, "%s/%s.wav", o->dir, name);
-    if (!rc) rc = a2m_audio_write_wav(path, t.y, t.ny, RATE);
-    snprintf(path, sizeof path, "%s/%s.mid", o->dir, name);
-    if (!rc) rc = a2m_midi_write(path, t.notes, t.n, a2m_midi_write_default_params());
+    snprintf(wav, sizeof wav, "%s/%s.wav", o->dir, name);
+    snprintf(mid, sizeof mid, "%s/%s.mid", o->dir, name);
+    if (!rc) rc = a2m_audio_write_wav(wav, t.y, t.ny, RATE);
+    if (!rc && (rc = a2m_midi_write(mid, t.notes, t.n, a2m_midi_write_default_params()))) remove(wav); /* both or neither */
     if (!rc) format_row(r, name, &t, &aug, row);
     free(t.notes);
     free(t.y);
