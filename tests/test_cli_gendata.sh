@@ -116,12 +116,12 @@ if [ -d "$shared/data/seed/audio" ]; then
   "$bin" gendata -o "$tmp/d2" --source seed --count 3 --augment 1 --jobs 2 --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1 && ok || bad "seed"
   same_dirs "$tmp/d1" "$tmp/d2"
   # take 1 (voice_001: written 60/64/67, sung 48/52/55) shifted by the manifest's shift
-  shift1=$(awk -F, 'NR == 2 {print $17}' "$tmp/d1/manifest.csv")
-  take1=$(awk -F, 'NR == 2 {print $16}' "$tmp/d1/manifest.csv")
+  shift1=$(awk -F, 'NR == 2 {print $18}' "$tmp/d1/manifest.csv")
+  take1=$(awk -F, 'NR == 2 {print $17}' "$tmp/d1/manifest.csv")
   lo=$(awk -F, 'NR == 2 {print $5}' "$tmp/d1/manifest.csv")
   [ "$take1" = 1 ] && [ "$lo" -eq $((48 + shift1)) ] && ok || bad "seed_00000: take $take1, lowest note $lo, shift $shift1"
   "$bin" gendata -o "$tmp/d3" --source seed --count 2 --shifts 3..3 --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1
-  [ "$(awk -F, 'NR > 1 {print $17}' "$tmp/d3/manifest.csv" | sort -u)" = "+3" ] && ok || bad "--shifts 3..3"
+  [ "$(awk -F, 'NR > 1 {print $18}' "$tmp/d3/manifest.csv" | sort -u)" = "+3" ] && ok || bad "--shifts 3..3"
   # voice_001 as sung: its first "60" at ~49.1, so measured labels start a semitone above written - 12
   "$bin" gendata -o "$tmp/d4" --source seed --count 1 --shifts 0..0 --seed-pitch measured --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1
   grep -q "^seed_00000,seed,4.000,4,49,55,voice_001.wav cents +1[0-9][0-9]/" "$tmp/d4/manifest.csv" && ok || bad "--seed-pitch measured: $(tail -1 "$tmp/d4/manifest.csv")"

@@ -127,11 +127,25 @@ static void test_perf_pitch(void) {
     CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.7), 64.2, 1e-9, "and is there after scoop_s");
     v[1].onset = 1.5;
     CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.56), 64.2, 1e-9, "a legato note does not scoop");
+    /* intonation: each note off by its own error, the same whatever slice of the notes is given */
+    q = a2m_perf_none();
+    q.intonation_cents = 20;
+    q.note_seed = 99;
+    double e0 = a2m_perf_pitch(&q, v, 2, 1.0) - 60, e1 = a2m_perf_pitch(&q, v, 2, 2.0) - 64;
+    CHECK(fabs(e0) <= 0.4 && fabs(e1) <= 0.4 && e0 != e1 && e0 != 0, "note errors %.3f, %.3f semitones", e0, e1);
+    CHECK_NEAR(a2m_perf_pitch(&q, v + 1, 1, 2.0) - 64, e1, 1e-12, "second note alone: same error");
+    CHECK_NEAR(a2m_perf_pitch(&q, v, 2, 1.2) - 60, e0, 1e-12, "steady within the note");
+    double sum2 = 0;
+    a2m_note many[400];
+    for (int k = 0; k < 400; k++) many[k] = (a2m_note){0.5 * k, 0.5 * k + 0.4, 60, 100, 0};
+    for (int k = 0; k < 400; k++) sum2 += pow(a2m_perf_pitch(&q, many, 400, 0.5 * k + 0.2) - 60, 2);
+    CHECK(sqrt(sum2 / 400) > 0.16 && sqrt(sum2 / 400) < 0.22, "note errors' RMS %.3f semitones (0.2 asked, clipped at 2x)",
+          sqrt(sum2 / 400));
     a2m_perf r1 = a2m_perf_random(5), r2 = a2m_perf_random(5);
     CHECK(!memcmp(&r1, &r2, sizeof r1), "same seed, same performance");
     CHECK(fabs(r1.detune_cents) <= 35 && r1.drift_cents <= 20 && r1.vibrato_hz >= 4.5 && r1.vibrato_hz <= 7 &&
               r1.vibrato_cents <= 60 && r1.glide_s >= 0.03 && r1.glide_s <= 0.12 && r1.scoop_cents <= 120 &&
-              r1.scoop_s >= 0.04 && r1.scoop_s <= 0.12, "drawn within the ranges");
+              r1.scoop_s >= 0.04 && r1.scoop_s <= 0.12 && r1.intonation_cents <= 25, "drawn within the ranges");
 }
 
 /* One long note 57 (220 Hz): the measured pitch carries the detune; vibrato swings +-depth. */

@@ -51,6 +51,8 @@ typedef struct a2m_perf {
     double glide_s;          /* portamento between legato notes (centred on the boundary), 0.03..0.12 */
     double scoop_cents;      /* a note not tied to the previous one starts this far below, 0 (half the takes) or 20..120 */
     double scoop_s;          /* and reaches its pitch after this long, 0.04..0.12 */
+    double intonation_cents; /* each note sung off by N(0, this) cents (clipped at 2x), 0..25 */
+    uint64_t note_seed;      /* draws each note's error from its onset time */
     double phase[4];         /* drift and vibrato phases, radians */
     double drift_hz[3];
 } a2m_perf;
@@ -58,8 +60,9 @@ typedef struct a2m_perf {
 a2m_perf a2m_perf_none(void);
 a2m_perf a2m_perf_random(uint64_t seed);
 /* Pitch (fractional MIDI) sung at time t: the note sounding at t (or the last
- * one begun before t), with the glide of a legato boundary, the scoop up into
- * a detached note, detune, drift and vibrato. Notes sorted by onset. */
+ * one begun before t) off by its own intonation error, with the glide of a
+ * legato boundary, the scoop up into a detached note, detune, drift and
+ * vibrato. Notes sorted by onset. */
 double a2m_perf_pitch(const a2m_perf *perf, const a2m_note *notes, size_t n, double t);
 
 /* Cents by which a steady tone x[n] sits off MIDI note midi (within -100..100):

@@ -20,7 +20,7 @@ enum { RATE = 16000, ROW_MAX = 2048, MAX_SOUNDFONTS = 8 };
 static const char *const DEFAULT_SOUNDFONTS = "/usr/share/sounds/sf3/FluidR3Mono_GM.sf3,/usr/share/sounds/sf3/MuseScore_General_Lite.sf3";
 static const char *const MANIFEST_HEADER =
     "name,source,seconds,n_notes,pitch_lo,pitch_hi,voice,detune_cents,drift_cents,vibrato_hz,vibrato_cents,"
-    "vibrato_delay_s,glide_s,scoop_cents,scoop_s,take,shift,augment\n";
+    "vibrato_delay_s,glide_s,scoop_cents,scoop_s,intonation_cents,take,shift,augment\n";
 
 static const char *const GENDATA_HELP =
     "usage: a2m gendata -o DIR --source synth|fluid|seed|festival --count N [options]\n"
@@ -200,12 +200,13 @@ static int make_seed_take(const run *r, size_t i, uint64_t s, take *t) {
 static void format_row(const run *r, const char *name, const take *t, const a2m_augment_info *aug, char *row) {
     int lo, hi;
     note_range(t, &lo, &hi);
-    char chain[512], perf[256] = ",,,,,,,", seed[64] = ",";
+    char chain[512], perf[256] = ",,,,,,,,", seed[64] = ",";
     a2m_augment_describe(aug, chain, sizeof chain);
     const a2m_perf *q = &t->perf;
     if (t->has_perf)
-        snprintf(perf, sizeof perf, "%.1f,%.1f,%.2f,%.1f,%.3f,%.3f,%.1f,%.3f", q->detune_cents, q->drift_cents, q->vibrato_hz,
-                 q->vibrato_cents, q->vibrato_delay_s, q->glide_s, q->scoop_cents, q->scoop_s);
+        snprintf(perf, sizeof perf, "%.1f,%.1f,%.2f,%.1f,%.3f,%.3f,%.1f,%.3f,%.1f", q->detune_cents, q->drift_cents,
+                 q->vibrato_hz, q->vibrato_cents, q->vibrato_delay_s, q->glide_s, q->scoop_cents, q->scoop_s,
+                 q->intonation_cents);
     if (r->o->source == SRC_SEED) snprintf(seed, sizeof seed, "%d,%+d", t->seed_index + 1, t->shift);
     snprintf(row, ROW_MAX, "%s,%s,%.3f,%zu,%d,%d,%s,%s,%s,%s\n", name, SOURCE_NAMES[r->o->source], (double)t->ny / RATE,
              t->n, lo, hi, t->voice, perf, seed, chain);
