@@ -75,7 +75,11 @@ int a2m_melody_random(a2m_melody_params p, uint64_t seed, a2m_note **notes, size
     uint64_t rng = seed;
     int range = (int)fmin(p.max_range, p.hi - p.lo);
     range = range / 2 + (int)((range - range / 2 + 1) * a2m_gen_uniform(&rng)); /* half to all of max_range */
-    int lo = p.lo + (int)((p.hi - p.lo - range + 1) * a2m_gen_uniform(&rng)), hi = lo + range;
+    /* the singer's centre is uniform over lo..hi and the window is cut at the ends: a window kept
+     * whole inside 36..84 left MIDI 36 and 84 without a single frame in 60 takes */
+    double centre = a2m_gen_range(&rng, p.lo, p.hi);
+    int lo = (int)fmax(p.lo, lround(centre - 0.5 * range)), hi = (int)fmin(p.hi, lround(centre + 0.5 * range));
+    range = hi - lo;
     double tempo = a2m_gen_range(&rng, 0.6, 1.6);
     double edge = fmin(1.0, 0.25 * p.seconds); /* short takes keep room for notes */
     double t = a2m_gen_range(&rng, 0.2, edge), end = p.seconds - a2m_gen_range(&rng, 0.2, edge);
