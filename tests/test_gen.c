@@ -232,7 +232,24 @@ static void test_fluid(void) {
     free(y0);
     /* FluidR3's Ahh Choir at key 52 is sampled ~40 cents flat; renders bend it back */
     double raw, after;
-    CHECK(a2m_fluid_key_tuning(f, choir, 52, &raw) == A2M_OK && raw < -25 && raw > -55, "Ahh Choir key 52: %.1f cents", raw);
+    double lead;
+    CHECK(a2m_fluid_key_tuning(f, choir, 52, &raw, &lead) == A2M_OK && raw < -25 && raw > -55, "Ahh Choir key 52: %.1f cents", raw);
+    CHECK(lead > 0.03 && lead < 0.2, "Ahh Choir key 52 reaches half level after %.3f s", lead);
+    /* started early by its lead, a note is at half level at its onset */
+    a2m_note at05[1] = {{0.5, 1.5, 52, 100, 0}};
+    a2m_fluid_render(f, choir, at05, 1, &q, 1.6, 0.5, &y, &n);
+    double steady = rms(y + 12800, 8000), half_at = -1;
+    for (size_t s = 0; s + 80 <= 16000 && half_at < 0; s += 80)
+        if (rms(y + s, 80) >= 0.5 * steady) half_at = (double)s / 16000;
+    CHECK(fabs(half_at - 0.5) < 0.025, "Ahh Choir key 52 at half level at %.3f s (onset 0.5)", half_at);
+    free(y);
+    /* release x0.25: 20 dB down within 0.15 s of the offset (x1: 0.3 s) */
+    CHECK(a2m_fluid_set_envelope(f, 1, 0.25) == A2M_OK, "envelope");
+    a2m_fluid_render(f, choir, at05, 1, &q, 2.0, 0.5, &y, &n);
+    CHECK(rms(y + 26400, 800) < 0.1 * steady, "released x0.25: %.4f vs %.4f at 0.15-0.2 s after the offset", rms(y + 26400, 800), steady);
+    free(y);
+    CHECK(a2m_fluid_set_envelope(f, 1, 0) == A2M_ERR_ARG, "release scale 0 refused");
+    a2m_fluid_set_envelope(f, 1, 1);
     a2m_note v52[1] = {{0.0, 1.6, 52, 100, 0}};
     q.detune_cents = 0;
     a2m_fluid_render(f, choir, v52, 1, &q, 1.6, 0.5, &y, &n);

@@ -101,13 +101,22 @@ size_t a2m_fluid_n_presets(const a2m_fluid *f);
 const char *a2m_fluid_preset_name(const a2m_fluid *f, size_t i); /* "FluidR3Mono_GM.sf3:000:052 Choir Aahs" */
 /* Cents by which preset i's key sounds off when played plainly (a2m_gen_pitch_offset
  * of a 1.25 s note over its last second; FluidR3's Ahh Choir: -30..-40 at keys 36-52,
- * Voice Oohs within 10 everywhere). Measured once per (preset, key) and kept in f. */
-int a2m_fluid_key_tuning(a2m_fluid *f, size_t preset, int key, double *cents);
+ * Voice Oohs within 10 everywhere), and (lead_s, may be NULL) the seconds its sample
+ * takes to reach half its level (choirs 60-170 ms). Measured once per (preset, key)
+ * and kept in f. */
+int a2m_fluid_key_tuning(a2m_fluid *f, size_t preset, int key, double *cents, double *lead_s);
+/* Scales the presets' envelope attack and release times (0.01..4; 1 = as
+ * sampled) for the renders to come (release: 200-670 ms to fall 20 dB after a
+ * note-off, x0.25 -> 50-200 ms; a choir's slow onset is in its samples, not its
+ * envelope: renders start each note early by its key's lead instead). */
+int a2m_fluid_set_envelope(a2m_fluid *f, double attack_scale, double release_scale);
 /* Renders notes with voice preset i, pitch bends following perf (bend range
  * 12 semitones, consecutive notes on alternating channels so a release keeps
  * its own pitch), peak-normalised to peak; length seconds (<= 0: last offset + 0.5 s).
  * Each key's sampled tuning (a2m_fluid_key_tuning) is bent away, so the pitch
- * sounding is the note plus perf's deviations. */
+ * sounding is the note plus perf's deviations, and each note starts its key's
+ * lead early (at most half the time since the previous onset), so it is at half
+ * level at its onset. */
 int a2m_fluid_render(a2m_fluid *f, size_t preset, const a2m_note *notes, size_t n, const a2m_perf *perf,
                      double seconds, double peak, float **out, size_t *n_out);
 

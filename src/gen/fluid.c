@@ -39,6 +39,8 @@ struct a2m_fluid {
     size_t n_presets;
     preset presets[MAX_PRESETS];
     float tuning[MAX_PRESETS][128]; /* cents off per key, NAN until measured */
+    float lead[MAX_PRESETS][128];   /* seconds a key's sample takes to reach half its level */
+    float attack_tc, release_tc;    /* envelope offsets (timecents) for the renders to come */
 };
 
 static void quiet_log(int level, const char *message, void *data) {
@@ -172,8 +174,9 @@ static size_t off_block(const a2m_note *nt, int rate) {
     return off > on ? off : on + 1;
 }
 
-/* A fresh synthesizer with the preset's soundfont: both channels on the preset, 12-semitone bends. */
-static int start_synth(a2m_fluid *f, const preset *q) {
+/* A fresh synthesizer with the preset's soundfont: both channels on the preset, 12-semitone bends,
+ * the envelope offsets when envelope is set. */
+static int start_synth(a2m_fluid *f, const preset *q, int envelope) {
     int rc = new_synth(f);
     if (rc) return rc;
     int id = fluid_synth_sfload(f->synth, f->paths[q->sf], 0);
@@ -183,26 +186,40 @@ static int start_synth(a2m_fluid *f, const preset *q) {
         fluid_synth_pitch_wheel_sens(f->synth, c, BEND_RANGE);
         fluid_synth_cc(f->synth, c, 7, 127);
         set_bend(f->synth, c, 0);
+        if (envelope) { /* offsets added to the preset's own generators, as NRPNs are */
+            fluid_synth_set_gen(f->synth, c, GEN_VOLENVATTACK, f->attack_tc);
+            fluid_synth_set_gen(f->synth, c, GEN_VOLENVRELEASE, f->release_tc);
+        }
     }
     return A2M_OK;
 }
 
-/* Sends block b's events and bends (minus each key's tuning, tune[key] cents). next: the next note to start. */
-static void block_events(a2m_fluid *f, const float *tune, const a2m_note *notes, size_t n, const a2m_perf *perf, size_t b,
-                         size_t *next) {
+/* When note i is sent: its onset minus its key's lead (so the sample is at half level at the
+ * onset), at most half the time since the previous onset, so a note never starts before the one
+ * two back (on its channel) has ended. */
+static double start_time(const a2m_note *notes, size_t i, const float *lead) {
+    if (!lead) return notes[i].onset;
+    double room = i ? 0.5 * (notes[i].onset - notes[i - 1].onset) : notes[i].onset;
+    return notes[i].onset - fmin(lead[(int)lround(notes[i].pitch)], room);
+}
+
+/* Sends block b's events and bends (minus each key's tuning, tune[key] cents, and started lead[key]
+ * early, if given). next: the next note to start. */
+static void block_events(a2m_fluid *f, const float *tune, const float *lead, const a2m_note *notes, size_t n,
+                         const a2m_perf *perf, size_t b, size_t *next) {
     double t = (double)(b * BLOCK) / f->rate;
     for (size_t i = *next >= 2 ? *next - 2 : 0; i < *next; i++) /* offs before ons: legato notes share the block */
         if (off_block(&notes[i], f->rate) == b) fluid_synth_noteoff(f->synth, (int)(i % 2), (int)lround(notes[i].pitch));
-    while (*next < n && block_of(notes[*next].onset, f->rate) <= b) {
+    while (*next < n && block_of(start_time(notes, *next, lead), f->rate) <= b) {
         size_t i = (*next)++;
         int key = (int)lround(notes[i].pitch);
-        set_bend(f->synth, (int)(i % 2), a2m_perf_pitch(perf, notes, n, fmax(t, notes[i].onset)) - key - tune[key] / 100);
+        set_bend(f->synth, (int)(i % 2), a2m_perf_pitch(perf, notes, n, fmax(t, notes[i].onset)) - key - (tune ? tune[key] / 100 : 0));
         fluid_synth_noteon(f->synth, (int)(i % 2), key, notes[i].velocity >= 1 && notes[i].velocity <= 127 ? notes[i].velocity : 100);
     }
     for (size_t i = *next >= 2 ? *next - 2 : 0; i < *next; i++) /* bends of sounding notes; frozen in release */
         if (t >= notes[i].onset && t < notes[i].offset) {
             long key = lround(notes[i].pitch);
-            set_bend(f->synth, (int)(i % 2), a2m_perf_pitch(perf, notes, n, t) - key - tune[key] / 100);
+            set_bend(f->synth, (int)(i % 2), a2m_perf_pitch(perf, notes, n, t) - key - (tune ? tune[key] / 100 : 0));
         }
 }
 
@@ -218,13 +235,13 @@ static int check_notes(const a2m_note *notes, size_t n) {
 }
 
 /* Renders len samples (a multiple of BLOCK) into y with tuning tune[128] (cents). */
-static int render_raw(a2m_fluid *f, size_t pi, const float *tune, const a2m_note *notes, size_t n, const a2m_perf *perf,
-                      float *y, size_t len) {
+static int render_raw(a2m_fluid *f, size_t pi, const float *tune, const float *lead, const a2m_note *notes, size_t n,
+                      const a2m_perf *perf, float *y, size_t len) {
     float right[BLOCK];
-    int rc = start_synth(f, &f->presets[pi]);
+    int rc = start_synth(f, &f->presets[pi], tune != NULL);
     size_t next = 0;
     for (size_t b = 0; !rc && b < len / BLOCK; b++) {
-        block_events(f, tune, notes, n, perf, b, &next);
+        block_events(f, tune, lead, notes, n, perf, b, &next);
         if (fluid_synth_write_float(f->synth, BLOCK, y + b * BLOCK, 0, 1, right, 0, 1) != FLUID_OK)
             rc = a2m_error(A2M_ERR_INTERNAL, "fluid: rendering failed");
         for (int k = 0; k < BLOCK; k++) y[b * BLOCK + k] = 0.5f * (y[b * BLOCK + k] + right[k]);
@@ -233,27 +250,52 @@ static int render_raw(a2m_fluid *f, size_t pi, const float *tune, const a2m_note
     return rc;
 }
 
-int a2m_fluid_key_tuning(a2m_fluid *f, size_t pi, int key, double *cents) {
+int a2m_fluid_set_envelope(a2m_fluid *f, double attack_scale, double release_scale) {
+    if (!f || !(attack_scale >= 0.01 && attack_scale <= 4) || !(release_scale >= 0.01 && release_scale <= 4))
+        return a2m_error(A2M_ERR_ARG, "fluid: envelope scales %g, %g outside 0.01..4", attack_scale, release_scale);
+    f->attack_tc = (float)(1200 * log2(attack_scale)); /* timecents: 1200 per doubling */
+    f->release_tc = (float)(1200 * log2(release_scale));
+    return A2M_OK;
+}
+
+/* Seconds until the 5 ms RMS of y first reaches half the level of y[0.5 s..1 s] (at most 0.3). */
+static double half_level_time(const float *y, int rate) {
+    double steady = 0;
+    for (int i = rate / 2; i < rate; i++) steady += (double)y[i] * y[i];
+    steady = sqrt(steady / (rate / 2));
+    int w = rate / 200;
+    for (int s = 0; s + w <= (int)(0.3 * rate); s += w) {
+        double e = 0;
+        for (int i = s; i < s + w; i++) e += (double)y[i] * y[i];
+        if (sqrt(e / w) >= 0.5 * steady) return (double)s / rate;
+    }
+    return 0.3;
+}
+
+int a2m_fluid_key_tuning(a2m_fluid *f, size_t pi, int key, double *cents, double *lead_s) {
     *cents = 0;
+    if (lead_s) *lead_s = 0;
     if (!f || pi >= f->n_presets || key < 0 || key > 127) return a2m_error(A2M_ERR_ARG, "fluid: bad preset %zu or key %d", pi, key);
     if (!isnan(f->tuning[pi][key])) {
         *cents = f->tuning[pi][key];
+        if (lead_s) *lead_s = f->lead[pi][key];
         return A2M_OK;
     }
     /* 1.25 s at 16 kHz, measured over its last second: sampled voices wander (Ohh Voices +-12 cents
      * at 5 Hz, Ahh Choir's low keys -10..-60 cents over 2 s), so shorter windows disagree by 20 cents */
     enum { LEN = 313 * BLOCK };
-    static const float flat[128] = {0};
     float *y = calloc(LEN, sizeof *y);
     if (!y) return a2m_error(A2M_ERR_NOMEM, "fluid: out of memory");
     a2m_note nt = {0, (double)LEN / f->rate, key, 100, 0};
     a2m_perf plain = a2m_perf_none();
-    int rc = render_raw(f, pi, flat, &nt, 1, &plain, y, LEN);
+    int rc = render_raw(f, pi, NULL, NULL, &nt, 1, &plain, y, LEN);
     size_t from = LEN / 5;
     if (!rc) rc = a2m_gen_pitch_offset(y + from, LEN - from, f->rate, key, cents);
+    double lead = rc ? 0 : half_level_time(y, f->rate);
     free(y);
     if (rc == A2M_ERR_EMPTY) *cents = 0, rc = A2M_OK; /* a silent key: nothing to correct */
-    if (!rc) f->tuning[pi][key] = (float)*cents;
+    if (!rc) f->tuning[pi][key] = (float)*cents, f->lead[pi][key] = (float)lead;
+    if (!rc && lead_s) *lead_s = lead;
     return rc;
 }
 
@@ -265,7 +307,7 @@ int a2m_fluid_render(a2m_fluid *f, size_t pi, const a2m_note *notes, size_t n, c
         return a2m_error(A2M_ERR_ARG, "fluid: bad preset %zu, peak or length", pi);
     int rc = check_notes(notes, n);
     double cents;
-    for (size_t i = 0; !rc && i < n; i++) rc = a2m_fluid_key_tuning(f, pi, (int)lround(notes[i].pitch), &cents);
+    for (size_t i = 0; !rc && i < n; i++) rc = a2m_fluid_key_tuning(f, pi, (int)lround(notes[i].pitch), &cents, NULL);
     if (rc) return rc;
     double total = seconds > 0 ? seconds : (n ? notes[n - 1].offset + 0.5 : 0);
     size_t len = (size_t)llround(total * f->rate);
@@ -273,7 +315,7 @@ int a2m_fluid_render(a2m_fluid *f, size_t pi, const a2m_note *notes, size_t n, c
     size_t padded = (len + BLOCK - 1) / BLOCK * BLOCK;
     float *y = calloc(padded, sizeof *y);
     if (!y) return a2m_error(A2M_ERR_NOMEM, "fluid: out of memory");
-    rc = render_raw(f, pi, f->tuning[pi], notes, n, perf, y, padded);
+    rc = render_raw(f, pi, f->tuning[pi], f->lead[pi], notes, n, perf, y, padded);
     if (rc) {
         free(y);
         return rc;
