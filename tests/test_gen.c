@@ -191,6 +191,28 @@ static void test_voice_pitch(void) {
     CHECK(n == n2 && !memcmp(y, y2, n * sizeof *y), "same seed, same samples");
     free(y);
     free(y2);
+    /* consonants: a fricative's hiss before a detached onset, a plosive's closure between tied notes */
+    a2m_note two[2] = {{0.5, 1.0, 57, 100, 0}, {1.0, 1.5, 57, 100, 0}};
+    p.consonants = 1;
+    size_t sh = 0, pl = 0;
+    for (p.seed = 0; p.seed < 64 && !(sh && pl); p.seed++) { /* find seeds giving an 's' first and a 'p' second */
+        if (!sh && a2m_voice_consonant(&p, 0) == 's') sh = p.seed + 1;
+        if (!pl && a2m_voice_consonant(&p, 1) == 'p') pl = p.seed + 1;
+    }
+    CHECK(sh && pl, "seeds for s and p");
+    p.seed = sh - 1;
+    a2m_voice_render(two, 2, &q, p, &y, &n);
+    double hiss = rms(y + 7000, 600), before = rms(y + 4000, 600); /* 0.44-0.475 s vs 0.25-0.29 s */
+    CHECK(hiss > 0.01 && before == 0, "hiss before the onset: %.4f (silence before it: %.4f)", hiss, before);
+    free(y);
+    p.seed = pl - 1;
+    a2m_voice_render(two, 2, &q, p, &y, &n);
+    double closure = rms(y + 15600, 160), vowel = rms(y + 12000, 1600); /* 0.975-0.985 s vs 0.75-0.85 s */
+    CHECK(closure < 0.2 * vowel, "plosive closure %.4f vs the vowel %.4f", closure, vowel);
+    free(y);
+    p.consonants = 1.5;
+    CHECK(a2m_voice_render(two, 2, &q, p, &y, &n) == A2M_ERR_ARG, "consonants 1.5 refused");
+    p.consonants = 0;
     a2m_note badn[1] = {{1.0, 0.5, 60, 100, 0}};
     CHECK(a2m_voice_render(badn, 1, &q, p, &y, &n) == A2M_ERR_RANGE && y == NULL, "offset before onset refused");
     p.rate = 100;

@@ -81,6 +81,7 @@ typedef struct a2m_voice_params {
     double release_s;       /* 0.08 */
     double peak;            /* output peak, 0.5 */
     uint64_t seed;          /* vowels per note (a e i o u) and noise */
+    double consonants;      /* probability of a consonant before a note (lyrics), 0 */
 } a2m_voice_params;
 a2m_voice_params a2m_voice_default_params(void);
 /* Renders notes as performed by perf (legato notes as one continuous tone). */
@@ -88,6 +89,9 @@ int a2m_voice_render(const a2m_note *notes, size_t n, const a2m_perf *perf, a2m_
                      size_t *n_out);
 /* Vowel of note i for a seed: 'a', 'e', 'i', 'o' or 'u'. */
 char a2m_voice_vowel(uint64_t seed, size_t i);
+/* Consonant before note i: 0 none, 'p' plosive (closure + burst), 's', 'S' (sh)
+ * fricative (hiss before the onset), 'm' nasal (a dip between tied notes). */
+char a2m_voice_consonant(const a2m_voice_params *p, size_t i);
 
 /* ---- libfluidsynth ---- */
 typedef struct a2m_fluid a2m_fluid;

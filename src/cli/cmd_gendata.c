@@ -123,10 +123,14 @@ static int make_synth_take(const run *r, uint64_t s, take *t) {
     vp.release_s = a2m_gen_range(&rng, 0.05, 0.15);
     vp.peak = a2m_gen_range(&rng, 0.3, 0.9);
     vp.seed = a2m_gen_next(&rng);
-    int k = snprintf(t->voice, sizeof t->voice, "additive formants x%.2f tilt %.2f breath %.3f vowels ", vp.formant_scale,
+    vp.consonants = a2m_gen_range(&rng, 0, 0.8);
+    int k = snprintf(t->voice, sizeof t->voice, "additive formants x%.2f tilt %.2f breath %.3f syllables ", vp.formant_scale,
                      vp.tilt, vp.breath);
-    for (size_t i = 0; i < t->n && k + 2 < (int)sizeof t->voice; i++) t->voice[k++] = a2m_voice_vowel(vp.seed, i);
-    t->voice[k] = 0;
+    for (size_t i = 0; i < t->n && k + 8 < (int)sizeof t->voice; i++) { /* "pa/o/sha/mi" */
+        char c = a2m_voice_consonant(&vp, i);
+        k += snprintf(t->voice + k, sizeof t->voice - (size_t)k, "%s%s%c", i ? "/" : "", c == 'S' ? "sh" : c ? (char[2]){c, 0} : "",
+                      a2m_voice_vowel(vp.seed, i));
+    }
     return a2m_voice_render(t->notes, t->n, &t->perf, vp, &t->y, &t->ny);
 }
 

@@ -4,7 +4,9 @@
  * 1/h^tilt under the formants of a vowel drawn per note (a e i o u, Peterson
  * & Barney's adult male values times formant_scale, cross-faded over 60 ms at
  * legato boundaries), loudness from each note's velocity, breath noise.
- * Pitch, loudness and harmonic amplitudes are updated every 32 samples (2 ms
+ * Optional consonants before notes (plosive closure and burst, s/sh hiss, a
+ * nasal dip) give the onsets lyrics give. Pitch, loudness, harmonic amplitudes
+ * and consonant levels are updated every 32 samples (2 ms
  * at 16 kHz) and interpolated; harmonics come from one sin/cos per sample by
  * complex rotation, so 8 s take costs about 30 ms. */
 #include "a2m/error.h"
@@ -23,8 +25,16 @@ static const double FORMANT_GAIN[3] = {1.0, 0.6, 0.3};
 static const double VOWEL_FADE_S = 0.06, LEVEL_FADE_S = 0.03;
 
 a2m_voice_params a2m_voice_default_params(void) {
-    a2m_voice_params p = {16000, 0, 1.0, 1.0, 0.02, 0.04, 0.08, 0.5, 1};
+    a2m_voice_params p = {16000, 0, 1.0, 1.0, 0.02, 0.04, 0.08, 0.5, 1, 0};
     return p;
+}
+
+/* Consonant before note i of a take: 0 none, 'p' plosive, 's' and 'S' (sh) fricatives, 'm' nasal. */
+char a2m_voice_consonant(const a2m_voice_params *p, size_t i) {
+    if (!(p->consonants > 0)) return 0;
+    uint64_t s = a2m_gen_seed(p->seed, "consonant", i);
+    if (!(a2m_gen_uniform(&s) < p->consonants)) return 0;
+    return "psSm"[(int)(4 * a2m_gen_uniform(&s))];
 }
 
 static int vowel_index(uint64_t seed, size_t i) {
@@ -77,6 +87,36 @@ static void phrase_state(const phrase *ph, const a2m_voice_params *p, double t, 
     *level = lv * env;
 }
 
+/* A consonant's effect at time since = t - onset of its note: the tone's gain (a closure or a dip
+ * when the note is tied to the previous one) and the level of its noise. Plosive: 40 ms closure,
+ * a 12 ms burst at the onset; fricative: 80 ms of hiss before the onset; nasal: a dip to 0.35. */
+static void consonant_shape(char kind, double since, int tied, double *gain, double *hiss) {
+    *gain = 1, *hiss = 0;
+    if (kind == 'p') {
+        if (tied && since > -0.05 && since < 0.015) *gain = 0.05 + 0.95 * fmax(1 - rise(since + 0.05, 0.01), rise(since, 0.015));
+        if (since >= 0 && since < 0.012) *hiss = 1.2 * (1 - since / 0.012);
+    } else if (kind == 's' || kind == 'S') {
+        if (since > -0.08 && since < 0) *hiss = 0.5 * rise(since + 0.08, 0.015) * (1 - rise(since + 0.01, 0.01));
+        if (tied && since > -0.09 && since < 0.01) *gain = 0.15 + 0.85 * fmax(1 - rise(since + 0.09, 0.015), rise(since, 0.01));
+    } else if (kind == 'm' && tied && since > -0.05 && since < 0.03) {
+        *gain = 1 - 0.65 * (1 - rise(fabs(since + 0.01), 0.04));
+    }
+}
+
+/* The consonant around time t in a phrase: the tone's gain, the noise level (times the note's
+ * level) and its band (low and high cut-off, Hz). */
+static void consonant_state(const phrase *ph, const a2m_voice_params *p, double t, double *gain, double *hiss, double band[2]) {
+    size_t j = 0;
+    while (j < ph->n && t >= ph->notes[j].onset + 0.02) j++; /* the note starting next, or just now */
+    *gain = 1, *hiss = 0;
+    if (j == ph->n) return;
+    char kind = a2m_voice_consonant(p, ph->first_index + j);
+    consonant_shape(kind, t - ph->notes[j].onset, j > 0, gain, hiss);
+    *hiss *= note_level(&ph->notes[j]);
+    band[0] = kind == 's' ? 4000 : kind == 'S' ? 1800 : 500;
+    band[1] = kind == 's' ? 7500 : kind == 'S' ? 4500 : 6000;
+}
+
 static void harmonic_amps(const double F[3], double f0, double tilt, int nh, double *amp) {
     for (int h = 1; h <= nh; h++) {
         double f = f0 * h, a = 0.3;
@@ -95,17 +135,20 @@ static double hz(double midi) { return 440.0 * pow(2.0, (midi - 69.0) / 12.0); }
 static void render_phrase(const phrase *ph, const a2m_perf *perf,
                           const a2m_voice_params *p, uint64_t *rng, float *y, size_t len) {
     double rate = p->rate;
-    size_t i0 = (size_t)ceil(ph->notes[0].onset * rate);
+    size_t i0 = (size_t)ceil(fmax(0, ph->notes[0].onset - 0.1) * rate); /* room for a consonant */
     size_t i1 = (size_t)fmin((double)len, ceil((ph->notes[ph->n - 1].offset + p->release_s) * rate));
     double phase = 2 * M_PI * a2m_gen_uniform(rng), lp = 0, bp = 0;
     double noise_coef = 1.0 - exp(-2 * M_PI * fmin(3000.0, 0.4 * rate) / rate);
-    double amp[MAX_H], F[3], level0, level1;
+    double amp[MAX_H], F[3], level0, level1, gain0, gain1, hiss0, hiss1, band[2] = {500, 6000}, c_lo = 0, c_hi = 0;
     double f_a = hz(a2m_perf_pitch(perf, ph->notes, ph->n, (double)i0 / rate));
     phrase_state(ph, p, (double)i0 / rate, F, &level0);
+    consonant_state(ph, p, (double)i0 / rate, &gain0, &hiss0, band);
     for (size_t b = i0; b < i1; b += BLOCK) {
         size_t e = b + BLOCK < i1 ? b + BLOCK : i1;
         double f_b = hz(a2m_perf_pitch(perf, ph->notes, ph->n, (double)e / rate));
         phrase_state(ph, p, (double)e / rate, F, &level1);
+        consonant_state(ph, p, (double)e / rate, &gain1, &hiss1, band);
+        double a_lo = 1 - exp(-2 * M_PI * band[0] / rate), a_hi = 1 - exp(-2 * M_PI * fmin(band[1], 0.45 * rate) / rate);
         int nh = (int)fmin(MAX_H, 0.45 * rate / fmax(f_a, f_b));
         harmonic_amps(F, 0.5 * (f_a + f_b), p->tilt, nh, amp);
         for (size_t i = b; i < e; i++) {
@@ -122,11 +165,18 @@ static void render_phrase(const phrase *ph, const a2m_perf *perf,
             double white = 2 * a2m_gen_uniform(rng) - 1;
             lp += noise_coef * (white - lp);
             bp += 0.05 * (lp - bp);
-            double level = level0 + w * (level1 - level0);
-            y[i] += (float)(level * (tone + p->breath * 8.0 * (lp - bp)));
+            double level = level0 + w * (level1 - level0), gain = gain0 + w * (gain1 - gain0);
+            double hiss = hiss0 + w * (hiss1 - hiss0);
+            if (hiss0 > 0 || hiss1 > 0) { /* band-passed noise: one-pole high-pass, then low-pass */
+                c_lo += a_lo * (white - c_lo);
+                c_hi += a_hi * ((white - c_lo) - c_hi);
+            }
+            y[i] += (float)(level * gain * (tone + p->breath * 8.0 * (lp - bp)) + hiss * c_hi);
         }
         f_a = f_b;
         level0 = level1;
+        gain0 = gain1;
+        hiss0 = hiss1;
     }
 }
 
@@ -134,7 +184,8 @@ static int check_voice(const a2m_note *notes, size_t n, const a2m_voice_params *
     if (p->rate < 8000 || p->rate > 192000) return a2m_error(A2M_ERR_ARG, "voice: rate %d outside 8000..192000", p->rate);
     if (!(p->formant_scale >= 0.5 && p->formant_scale <= 2) || !(p->tilt >= 0 && p->tilt <= 4) ||
         !(p->breath >= 0 && p->breath <= 1) || !(p->attack_s >= 0 && p->attack_s <= 2) ||
-        !(p->release_s >= 0 && p->release_s <= 2) || !(p->peak > 0 && p->peak <= 1) || !(p->seconds <= 3600))
+        !(p->release_s >= 0 && p->release_s <= 2) || !(p->peak > 0 && p->peak <= 1) || !(p->seconds <= 3600) ||
+        !(p->consonants >= 0 && p->consonants <= 1))
         return a2m_error(A2M_ERR_ARG, "voice: a parameter is out of range");
     for (size_t i = 0; i < n; i++) {
         const a2m_note *nt = &notes[i];
