@@ -124,7 +124,7 @@ if [ -d "$shared/data/seed/audio" ]; then
   [ "$(awk -F, 'NR > 1 {print $18}' "$tmp/d3/manifest.csv" | sort -u)" = "+3" ] && ok || bad "--shifts 3..3"
   # voice_001 as sung: its first "60" at ~49.1, so measured labels start a semitone above written - 12
   "$bin" gendata -o "$tmp/d4" --source seed --count 1 --shifts 0..0 --seed-pitch measured --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1
-  grep -q "^seed_00000,seed,4.000,4,49,55,voice_001.wav cents +1[0-9][0-9]/" "$tmp/d4/manifest.csv" && ok || bad "--seed-pitch measured: $(tail -1 "$tmp/d4/manifest.csv")"
+  grep -q "^seed_00000,seed,4.000,4,49,55,voice_001.wav formants x[01].[0-9][0-9] cents +1[0-9][0-9]/" "$tmp/d4/manifest.csv" && ok || bad "--seed-pitch measured: $(tail -1 "$tmp/d4/manifest.csv")"
 else
   echo "SKIP seed part: $shared/data/seed/audio missing"
 fi

@@ -348,6 +348,25 @@ static void test_shift(void) {
         CHECK(labs(lag) <= 320, "onset moved by %ld samples (20 ms allowed)", lag);
         free(y);
     }
+    /* formants x1.25 at the same pitch: pitch kept, the harmonics' centroid moves up */
+    float *z;
+    size_t nz;
+    CHECK(a2m_pitch_shift_formant(x, n, 16000, 0, 1.0, &y, &ny) == A2M_OK && !memcmp(x, y, n * sizeof *x), "no shift: a copy");
+    free(y);
+    CHECK(a2m_pitch_shift_formant(x, n, 16000, 0.01, 1.25, &z, &nz) == A2M_OK && nz == n, "formants x1.25");
+    CHECK(a2m_pitch_shift_formant(x, n, 16000, 0.01, 1.0, &y, &ny) == A2M_OK && ny == n, "formants kept");
+    if (y && z) {
+        CHECK_NEAR(cents(f0_near(z + 8000, 16000, 16000, hz(57)), hz(57)), 1, 10, "formant-shifted pitch (cents off)");
+        double c1 = 0, e1 = 0, c2 = 0, e2 = 0;
+        for (int h = 1; h <= 30; h++) {
+            double a1 = dft_mag(y + 8000, 8000, 16000, h * hz(57)), a2 = dft_mag(z + 8000, 8000, 16000, h * hz(57));
+            c1 += h * a1 * a1, e1 += a1 * a1, c2 += h * a2 * a2, e2 += a2 * a2;
+        }
+        CHECK(c2 / e2 > 1.1 * (c1 / e1), "harmonic centroid %.2f -> %.2f", c1 / e1, c2 / e2);
+    }
+    free(y);
+    free(z);
+    CHECK(a2m_pitch_shift_formant(x, n, 16000, 0, 3, &y, &ny) == A2M_ERR_ARG, "formants x3 refused");
     CHECK(a2m_pitch_shift(x, n, 16000, 40, &y, &ny) == A2M_ERR_ARG, "40 semitones refused");
     CHECK(a2m_pitch_shift(x, 0, 16000, 3, &y, &ny) == A2M_ERR_EMPTY, "no samples refused");
     free(x);

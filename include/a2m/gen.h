@@ -138,6 +138,10 @@ const char *a2m_festival_syllable(uint64_t seed, size_t i);
 /* Shifts pitch by semitones keeping duration and formants (offline, finer
  * engine); *y malloc'd, *ny == n. */
 int a2m_pitch_shift(const float *x, size_t n, int rate, double semitones, float **y, size_t *ny);
+/* Same with the formants moved by formant_scale (0.5..2; 1 = kept): another
+ * singer's vocal tract (higher voices have higher formants). */
+int a2m_pitch_shift_formant(const float *x, size_t n, int rate, double semitones, double formant_scale, float **y,
+                            size_t *ny);
 
 /* ---- augmentation ---- */
 typedef enum a2m_noise_kind {

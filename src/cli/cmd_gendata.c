@@ -174,10 +174,10 @@ static int measure_seed_notes(const a2m_audio *a, const a2m_notes *mid, double *
     return A2M_OK;
 }
 
-/* "voice_001.wav cents +105/+45/+40/+3" */
-static void describe_seed(const char *wav, const double *cents, size_t n, char *buf, size_t cap) {
+/* "voice_001.wav formants x1.12 cents +105/+45/+40/+3" */
+static void describe_seed(const char *wav, double formants, const double *cents, size_t n, char *buf, size_t cap) {
     const char *base = strrchr(wav, '/');
-    size_t k = (size_t)snprintf(buf, cap, "%s cents ", base ? base + 1 : wav);
+    size_t k = (size_t)snprintf(buf, cap, "%s formants x%.2f cents ", base ? base + 1 : wav, formants);
     for (size_t i = 0; i < n && k + 8 < cap; i++) k += (size_t)snprintf(buf + k, cap - k, "%s%+.0f", i ? "/" : "", cents[i]);
 }
 
@@ -188,6 +188,8 @@ static int make_seed_take(const run *r, size_t i, uint64_t s, take *t) {
     uint64_t rng = a2m_gen_seed(s, "shift", 0);
     t->seed_index = (int)(i % r->n_takes);
     t->shift = r->o->shift_lo + (int)(a2m_gen_uniform(&rng) * (r->o->shift_hi - r->o->shift_lo + 1));
+    /* another singer: formants follow the shift by 0-40% (higher voices, higher formants) +-7% */
+    double formants = fmin(1.45, fmax(0.7, pow(2, (t->shift * a2m_gen_range(&rng, 0, 0.4) + a2m_gen_range(&rng, -1.2, 1.2)) / 12)));
     a2m_audio a = {0};
     a2m_notes mid = {0};
     int rc = a2m_audio_read(st->wav, RATE, &a);
@@ -195,13 +197,14 @@ static int make_seed_take(const run *r, size_t i, uint64_t s, take *t) {
     double *cents = calloc(mid.n + 1, sizeof *cents);
     if (!rc && !cents) rc = a2m_error(A2M_ERR_NOMEM, "gendata: out of memory");
     if (!rc && (rc = measure_seed_notes(&a, &mid, cents))) a2m_error_prefix(rc, st->wav);
-    if (!rc && (rc = a2m_pitch_shift(a.samples, a.n, RATE, t->shift, &t->y, &t->ny))) a2m_error_prefix(rc, st->wav);
+    if (!rc && (rc = a2m_pitch_shift_formant(a.samples, a.n, RATE, t->shift, formants, &t->y, &t->ny)))
+        a2m_error_prefix(rc, st->wav);
     a2m_audio_free(&a);
     t->notes = mid.notes;
     t->n = mid.n;
     for (size_t k = 0; !rc && k < t->n; k++)
         t->notes[k].pitch += t->shift - 12 + (r->o->measured ? round(cents[k] / 100) : 0);
-    if (!rc) describe_seed(st->wav, cents, t->n, t->voice, sizeof t->voice);
+    if (!rc) describe_seed(st->wav, formants, cents, t->n, t->voice, sizeof t->voice);
     free(cents);
     return rc;
 }

@@ -32,13 +32,19 @@ static void run_stretcher(RubberBandState rb, const float *x, size_t n, float *y
 }
 
 int a2m_pitch_shift(const float *x, size_t n, int rate, double semitones, float **y, size_t *ny) {
+    return a2m_pitch_shift_formant(x, n, rate, semitones, 1.0, y, ny);
+}
+
+int a2m_pitch_shift_formant(const float *x, size_t n, int rate, double semitones, double formant_scale, float **y,
+                            size_t *ny) {
     *y = NULL;
     *ny = 0;
     if (!(fabs(semitones) <= 36) || rate < 1000) return a2m_error(A2M_ERR_ARG, "shift: %g semitones outside -36..36", semitones);
+    if (!(formant_scale >= 0.5 && formant_scale <= 2)) return a2m_error(A2M_ERR_ARG, "shift: formant scale %g outside 0.5..2", formant_scale);
     if (n == 0 || n > (size_t)1 << 30) return a2m_error(A2M_ERR_EMPTY, "shift: %zu samples", n);
     float *out = calloc(n, sizeof *out);
     if (!out) return a2m_error(A2M_ERR_NOMEM, "shift: out of memory");
-    if (semitones == 0) {
+    if (semitones == 0 && formant_scale == 1) {
         memcpy(out, x, n * sizeof *out);
     } else {
         RubberBandOptions opt = RubberBandOptionProcessOffline | RubberBandOptionEngineFiner |
@@ -48,6 +54,7 @@ int a2m_pitch_shift(const float *x, size_t n, int rate, double semitones, float 
             free(out);
             return a2m_error(A2M_ERR_NOMEM, "shift: rubberband_new failed");
         }
+        if (formant_scale != 1) rubberband_set_formant_scale(rb, formant_scale);
         rubberband_set_expected_input_duration(rb, (unsigned)n);
         rubberband_set_max_process_size(rb, CHUNK);
         for (size_t fed = 0; fed < n; fed += CHUNK) {
