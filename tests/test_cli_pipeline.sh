@@ -153,6 +153,13 @@ grep -q "unknown picture format 'jpg' (png, svg or pdf)" "$tmp/err.txt" && ok ||
 head -2 "$tmp/log.csv" >"$tmp/log1.csv"
 run "$bin" plot loss "$tmp/log1.csv" -o "$tmp/loss1.png"
 [ -s "$tmp/loss1.png" ] && ok || bad "one-epoch loss plot"
+# help names every picture; the bf16 error is stated as measured (tests/test_bf16.c)
+"$bin" help | grep -q "plot loss|confusion|reliability|cqt|pianoroll" && ok || bad "help lacks the plot kinds"
+"$bin" transcribe --help | grep -q "logits within 0.013 of fp32 for models/a2m-crnn.safetensors" && ok || bad "transcribe --help bf16"
+"$bin" forward --help | grep -q "logits within 0.013 of fp32" && ok || bad "forward --help bf16"
+# a split entry that is not a name is named by its position (it printed take "?")
+printf '{"test": ["voice_006", 12]}\n' >"$tmp/numsplit.json"
+expect_fail 1 'entry 2 of split "test" is not a take name' "$tmp/ns.json" -- "$bin" eval "$tmp/m.safetensors" "$tmp/ds" --splits "$tmp/numsplit.json" --json "$tmp/ns.json"
 # forward: raw dB features (a2m features) are refused, or normalised with --raw-db
 expect_fail 1 "f1.npy: looks like raw dB" "$tmp/lr.npy" -- "$bin" forward "$tmp/m.safetensors" "$tmp/f1.npy" -o "$tmp/lr.npy"
 grep -q -- "add --raw-db" "$tmp/err.txt" && ok || bad "raw dB message: $(cat "$tmp/err.txt")"
