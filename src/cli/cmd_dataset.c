@@ -102,8 +102,8 @@ int cmd_dataset(int argc, char **argv) {
         a2m_dataset_free(&d);
         return cli_lib_fail(rc);
     }
-    printf("%s: %zu takes, %zu frames x %d bins, mean %.4f dB, std %.4f dB\n", out, d.n_takes, d.total_frames, d.n_bins,
-           d.mean, d.std);
+    printf("%s: %zu take%s, %zu frame%s x %d bins, mean %.4f dB, std %.4f dB\n", out, d.n_takes, cli_s(d.n_takes),
+           d.total_frames, cli_s(d.total_frames), d.n_bins, d.mean, d.std);
     printf("class counts:");
     for (int k = 0; k < a2m_label_n_classes(&d.labels_p); k++) printf(" %d=%lld", k, (long long)d.class_counts[k]);
     printf("\n");

@@ -232,8 +232,8 @@ int cmd_train(int argc, char **argv) {
         return cli_lib_fail(rc);
     }
     p.soft_targets = soft;
-    fprintf(stderr, "a2m train: %zu train takes, %zu val takes, %s hidden %d, %d threads\n", ntr, nva, p.arch, p.hidden,
-            p.threads);
+    fprintf(stderr, "a2m train: %zu train take%s, %zu val take%s, %s hidden %d, %d thread%s\n", ntr, cli_s(ntr), nva,
+            cli_s(nva), p.arch, p.hidden, p.threads, cli_s((size_t)p.threads));
     progress_ctx pc = {NULL, isatty(fileno(stderr))};
     a2m_model *m = NULL;
     a2m_train_result res;
