@@ -434,6 +434,21 @@ static void test_noise(void) {
     CHECK(20 * log10(rms(y + 1000, 30000) / before) < -15, "low-pass: %.1f dB", 20 * log10(rms(y + 1000, 30000) / before));
     CHECK(a2m_biquad(y, n, 16000, 'L', 9000, 0.7, 0) == A2M_ERR_ARG, "cut-off above Nyquist refused");
     CHECK(a2m_biquad(y, n, 16000, 'x', 100, 0.7, 0) == A2M_ERR_ARG, "unknown biquad refused");
+    /* AGC: a loud half and a half 20 dB quieter come within 8 dB (ratio 4 above -30 dB: ~5 dB) */
+    for (size_t i = 0; i < n; i++) y[i] = (float)((i < n / 2 ? 0.8 : 0.08) * sin(2 * M_PI * 300 * (double)i / 16000));
+    double loud = rms(y + 2000, 12000), quiet = rms(y + 18000, 12000), pw = rms(y, n);
+    CHECK(a2m_compress(y, n, 16000, -30, 4, 0.01, 0.15) == A2M_OK, "compress");
+    double diff = 20 * log10(rms(y + 2000, 12000) / rms(y + 18000, 12000));
+    CHECK(20 * log10(loud / quiet) > 19.9 && diff < 8 && diff > 2, "AGC: 20 dB between the halves -> %.1f dB", diff);
+    CHECK_NEAR(rms(y, n), pw, 1e-3 * pw, "AGC keeps the loudness");
+    CHECK(a2m_compress(y, n, 16000, -30, 0.5, 0.01, 0.15) == A2M_ERR_ARG, "ratio 0.5 refused");
+    /* clipping: a sine driven 12 dB comes out squarer (RMS/peak 0.707 -> above 0.85), peak kept */
+    for (size_t i = 0; i < n; i++) y[i] = (float)(0.5 * sin(2 * M_PI * 300 * (double)i / 16000));
+    CHECK(a2m_soft_clip(y, n, 12) == A2M_OK, "clip");
+    float cp = 0;
+    for (size_t i = 0; i < n; i++) cp = fmaxf(cp, fabsf(y[i]));
+    CHECK(fabsf(cp - 0.5f) < 1e-3f && rms(y, n) / cp > 0.85, "clipped sine: peak %.4f, RMS/peak %.3f", cp, rms(y, n) / cp);
+    CHECK(a2m_soft_clip(y, n, -1) == A2M_ERR_ARG, "negative drive refused");
     memset(y, 0, n * sizeof *y);
     CHECK(a2m_add_noise(y, n, 16000, A2M_NOISE_WHITE, 10, 1) == A2M_ERR_EMPTY, "silence has no SNR");
     CHECK(a2m_add_noise(x, n, 16000, A2M_NOISE_KINDS_, 10, 1) == A2M_ERR_ARG, "unknown noise refused");

@@ -158,6 +158,12 @@ int a2m_reverb(float *x, size_t n, int rate, double rt60_s, double drr_db, uint6
 /* RBJ biquads in place: kind 'p' peaking, 'l' low shelf, 'h' high shelf,
  * 'H' high-pass, 'L' low-pass (q = 0.7071 for Butterworth). */
 int a2m_biquad(float *x, size_t n, int rate, char kind, double f_hz, double q, double gain_db);
+/* Compressor with make-up gain, as a phone's AGC: above threshold_db (relative
+ * to x's peak) the level grows 1/ratio as fast; peak envelope with attack and
+ * release times; the mean power is kept. */
+int a2m_compress(float *x, size_t n, int rate, double threshold_db, double ratio, double attack_s, double release_s);
+/* tanh saturation driven drive_db above x's peak, peak kept. */
+int a2m_soft_clip(float *x, size_t n, double drive_db);
 
 typedef struct a2m_augment_info {
     int applied;              /* 0: the take is clean */
@@ -169,10 +175,13 @@ typedef struct a2m_augment_info {
     double rt60_s, drr_db;    /* rt60 0: no reverb */
     int noise;                /* -1 none, else a2m_noise_kind */
     double snr_db;
+    double comp_threshold_db, comp_ratio; /* ratio 0: no AGC */
+    double clip_drive_db;     /* 0: no clipping */
 } a2m_augment_info;
-/* With probability p the take gets a random chain (EQ 50%, reverb 50%,
- * band-limiting 50%, noise 80%, then gain -20..+6 dB, peak-limited to 0.99);
- * otherwise nothing. info may be NULL. */
+/* With probability p the take gets a random chain (reverb 50%, noise 80%,
+ * band-limiting 50%, EQ 50%, AGC 30% (threshold -35..-15 dB, ratio 2..8),
+ * soft clipping 10% (drive 3..12 dB), then gain -20..+6 dB, peak-limited to
+ * 0.99); otherwise nothing. info may be NULL. */
 int a2m_augment(float *x, size_t n, int rate, double p, uint64_t seed, a2m_augment_info *info);
 /* "gain -3.2dB; eq peak 1200Hz q1.1 +4.0dB; reverb rt60 0.45s drr 6.0dB; ..." (no commas) */
 void a2m_augment_describe(const a2m_augment_info *info, char *buf, size_t cap);

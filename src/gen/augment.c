@@ -204,6 +204,37 @@ int a2m_biquad(float *x, size_t n, int rate, char kind, double f, double q, doub
     return A2M_OK;
 }
 
+int a2m_compress(float *x, size_t n, int rate, double threshold_db, double ratio, double attack_s, double release_s) {
+    if (!(threshold_db >= -60 && threshold_db <= 0) || !(ratio >= 1 && ratio <= 20) || !(attack_s > 0 && attack_s <= 2) ||
+        !(release_s > 0 && release_s <= 2) || rate <= 0)
+        return a2m_error(A2M_ERR_ARG, "augment: compressor %g dB, ratio %g, %g/%g s out of range", threshold_db, ratio, attack_s,
+                         release_s);
+    float peak = 0;
+    for (size_t i = 0; i < n; i++) peak = fmaxf(peak, fabsf(x[i]));
+    if (!(peak > 0)) return A2M_OK;
+    double thr = peak * pow(10, threshold_db / 20), before = mean_power(x, n), env = 0;
+    double a_att = exp(-1 / (attack_s * rate)), a_rel = exp(-1 / (release_s * rate));
+    for (size_t i = 0; i < n; i++) { /* peak envelope, gain above the threshold divided by ratio (in dB) */
+        double a = fabs(x[i]);
+        env = a > env ? a_att * env + (1 - a_att) * a : a_rel * env + (1 - a_rel) * a;
+        if (env > thr) x[i] *= (float)pow(env / thr, 1 / ratio - 1);
+    }
+    double after = mean_power(x, n); /* make-up gain: the loudness is kept, quiet parts come up (AGC) */
+    if (after > 0)
+        for (size_t i = 0; i < n; i++) x[i] *= (float)sqrt(before / after);
+    return A2M_OK;
+}
+
+int a2m_soft_clip(float *x, size_t n, double drive_db) {
+    if (!(drive_db >= 0 && drive_db <= 40)) return a2m_error(A2M_ERR_ARG, "augment: clipping drive %g dB outside 0..40", drive_db);
+    float peak = 0;
+    for (size_t i = 0; i < n; i++) peak = fmaxf(peak, fabsf(x[i]));
+    if (!(peak > 0) || drive_db == 0) return A2M_OK;
+    double g = pow(10, drive_db / 20), norm = tanh(g);
+    for (size_t i = 0; i < n; i++) x[i] = (float)(peak * tanh(g * x[i] / peak) / norm);
+    return A2M_OK;
+}
+
 /* Draws the chain (no signal touched). */
 static void draw_chain(uint64_t *rng, int rate, a2m_augment_info *in) {
     static const char EQ_KINDS[3] = {'p', 'l', 'h'};
@@ -232,9 +263,14 @@ static void draw_chain(uint64_t *rng, int rate, a2m_augment_info *in) {
         in->snr_db = a2m_gen_range(rng, 0, 40);
     }
     in->gain_db = a2m_gen_range(rng, -20, 6);
+    if (a2m_gen_uniform(rng) < 0.3) { /* a phone's automatic gain control */
+        in->comp_threshold_db = a2m_gen_range(rng, -35, -15);
+        in->comp_ratio = a2m_gen_range(rng, 2, 8);
+    }
+    if (a2m_gen_uniform(rng) < 0.1) in->clip_drive_db = a2m_gen_range(rng, 3, 12); /* an overdriven input */
 }
 
-/* Applies a drawn chain: room, noise, phone band, EQ, gain with a 0.99 peak limit. */
+/* Applies a drawn chain: room, noise, phone band, EQ, AGC, clipping, gain with a 0.99 peak limit. */
 static int apply_chain(float *x, size_t n, int rate, const a2m_augment_info *in, uint64_t *rng) {
     int rc = A2M_OK;
     if (in->rt60_s > 0) rc = a2m_reverb(x, n, rate, in->rt60_s, in->drr_db, a2m_gen_next(rng));
@@ -243,6 +279,8 @@ static int apply_chain(float *x, size_t n, int rate, const a2m_augment_info *in,
     if (!rc && in->hp_hz > 0) rc = a2m_biquad(x, n, rate, 'H', in->hp_hz, 0.7071, 0);
     if (!rc && in->lp_hz > 0) rc = a2m_biquad(x, n, rate, 'L', in->lp_hz, 0.7071, 0);
     for (int k = 0; !rc && k < in->n_eq; k++) rc = a2m_biquad(x, n, rate, in->eq_kind[k], in->eq_hz[k], in->eq_q[k], in->eq_db[k]);
+    if (!rc && in->comp_ratio > 0) rc = a2m_compress(x, n, rate, in->comp_threshold_db, in->comp_ratio, 0.01, 0.15);
+    if (!rc && in->clip_drive_db > 0) rc = a2m_soft_clip(x, n, in->clip_drive_db);
     if (rc) return rc;
     float g = (float)pow(10, in->gain_db / 20), peak = 0;
     for (size_t i = 0; i < n; i++) peak = fmaxf(peak, fabsf(x[i] *= g));
@@ -279,5 +317,7 @@ void a2m_augment_describe(const a2m_augment_info *in, char *buf, size_t cap) {
     if (in->rt60_s > 0) ADD("; reverb rt60 %.2fs drr %.1fdB", in->rt60_s, in->drr_db);
     if (in->hp_hz > 0) ADD("; band %.0f-%.0fHz", in->hp_hz, in->lp_hz);
     if (in->noise >= 0) ADD("; noise %s snr %.1fdB", a2m_noise_name((a2m_noise_kind)in->noise), in->snr_db);
+    if (in->comp_ratio > 0) ADD("; agc %.1fdB ratio %.1f", in->comp_threshold_db, in->comp_ratio);
+    if (in->clip_drive_db > 0) ADD("; clip drive %.1fdB", in->clip_drive_db);
 #undef ADD
 }
