@@ -427,6 +427,19 @@ static void test_noise(void) {
     CHECK_NEAR(rms(y, n), rms(x, n), 1e-3 * rms(x, n), "reverb keeps the RMS");
     CHECK(rms(x + 26000, 1600) == 0 && rms(y + 26000, 1600) > 0.01 * rms(y, n), "reverb tail after the note: %.4f",
           rms(y + 26000, 1600));
+    /* the room darkens as it decays: the impulse response's share of high frequencies (energy of
+     * the first difference over energy) falls from its first 50 ms to 0.4-0.5 s */
+    memset(y, 0, n * sizeof *y);
+    y[1000] = 1;
+    a2m_reverb(y, n, 16000, 0.8, 0, 5);
+    double hf[2];
+    for (int k = 0; k < 2; k++) {
+        size_t from = 1000 + (k ? 6400 : 320), len = k ? 1600 : 480;
+        double d = 0, e = 0;
+        for (size_t i = from; i < from + len; i++) d += pow(y[i] - y[i - 1], 2), e += (double)y[i] * y[i];
+        hf[k] = d / e;
+    }
+    CHECK(hf[1] < 0.75 * hf[0], "high-frequency share early %.3f, late %.3f (white noise: 2)", hf[0], hf[1]);
     /* low-pass 1 kHz: a 3 kHz tone loses >= 15 dB (12 dB/octave, 1.6 octaves) */
     for (size_t i = 0; i < n; i++) y[i] = (float)sin(2 * M_PI * 3000 * (double)i / 16000);
     double before = rms(y + 1000, 30000);

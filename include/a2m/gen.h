@@ -152,8 +152,9 @@ const char *a2m_noise_name(a2m_noise_kind k);
  * buffer). Silent x: A2M_ERR_EMPTY. */
 int a2m_add_noise(float *x, size_t n, int rate, a2m_noise_kind kind, double snr_db, uint64_t seed);
 /* Convolves x with a synthetic room (direct path + exponentially decaying
- * noise after a 5-20 ms predelay, RT60 rt60_s, direct-to-reverberant ratio
- * drr_db); length kept, loudness (RMS) kept. */
+ * noise after a 5-20 ms predelay, darker as it decays (low-passed down to
+ * 0.6-2.5 kHz at rt60), RT60 rt60_s, direct-to-reverberant ratio drr_db); length
+ * kept, loudness (RMS) kept. */
 int a2m_reverb(float *x, size_t n, int rate, double rt60_s, double drr_db, uint64_t seed);
 /* RBJ biquads in place: kind 'p' peaking, 'l' low shelf, 'h' high shelf,
  * 'H' high-pass, 'L' low-pass (q = 0.7071 for Butterworth). */

@@ -158,8 +158,14 @@ int a2m_reverb(float *x, size_t n, int rate, double rt60_s, double drr_db, uint6
     double *h = calloc(nh, sizeof *h), tail = 0;
     if (!h) return a2m_error(A2M_ERR_NOMEM, "augment: out of memory");
     double decay = -6.907755 / (rt60_s * rate); /* ln(1e-3): -60 dB after rt60 */
+    /* walls absorb highs first: the tail's noise is low-passed from 0.45 of the rate down to
+     * 0.6-2.5 kHz at rt60 (two one-pole filters whose cut-off falls exponentially) */
+    double fc0 = 0.45 * rate, fc1 = fmin(fc0, a2m_gen_range(&rng, 600, 2500)), lp = 0, lp2 = 0;
     for (size_t i = pre; i < nh; i++) {
-        h[i] = a2m_gen_normal(&rng) * exp(decay * (double)(i - pre));
+        double u = (double)(i - pre) / (rt60_s * rate), a = 1 - exp(-2 * M_PI * fc0 * pow(fc1 / fc0, u) / rate);
+        lp += a * (a2m_gen_normal(&rng) - lp);
+        lp2 += a * (lp - lp2);
+        h[i] = lp2 * exp(decay * (double)(i - pre));
         tail += h[i] * h[i];
     }
     double scale = sqrt(pow(10, -drr_db / 10) / tail); /* direct energy 1 */
