@@ -18,7 +18,7 @@ a2m="$build/a2m"
 shared=${A2M_SHARED:-../shared}
 work=${A2M_WORK:-data/anypitch}
 threads=${THREADS:-2}
-epochs=${EPOCHS:-24}
+epochs=${EPOCHS:-12}
 hidden=${HIDDEN:-96}
 sources=${SOURCES:-seed synth fluid singreal}
 singreal="$shared/data/singreal"
@@ -53,7 +53,8 @@ for f in "${sr[@]}"; do
 done
 
 # 3. the dataset (made again only when the takes changed)
-stamp=$(ls -l "$all" | md5sum | cut -c1-16)
+stamp=$(cd "$all" && ls -lL --time-style=+%s | md5sum | cut -c1-16) # the takes' sizes and times, not the links'
+
 if [ ! -f "$work/ds/index.json" ] || [ "$(cat "$work/ds.stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$work/ds"
   "$a2m" dataset "$all" -o "$work/ds" --notes 36-84 --onset-frames 3 --take-seconds 0 --expect-frames 0
@@ -99,6 +100,6 @@ split="$work/split-$fold.json"
 if [ "$fold" = all ]; then out=models/a2m-anypitch.safetensors log=models/a2m-anypitch.log.csv
 else out="$work/cv-$fold.safetensors" log="$work/cv-$fold.log.csv"; fi
 "$a2m" train "$work/ds" --split "$split" --hidden "$hidden" --epochs "$epochs" --window 666 --batch 16 \
-  --augment-transpose 12 --augment-shift 1 --augment-gain 6 --class-weight-power 0 --label-smoothing 0.05 \
-  --ema 0.999 --patience 100 --seed 0 --threads "$threads" \
+  --lr 1.5e-3 --plateau 2 --augment-transpose 12 --augment-shift 1 --augment-gain 6 --class-weight-power 0 \
+  --label-smoothing 0.05 --ema 0.999 --patience 100 --seed 0 --threads "$threads" \
   --checkpoint "$work/ckpt-$fold" --resume --log "$log" -o "$out" --force

@@ -25,7 +25,7 @@ static void test_rules(void) {
     int notes_map[4] = {-1, 60, 64, 67};
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6}, &notes, &nn) == A2M_OK, "rules");
+    CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0}, &notes, &nn) == A2M_OK, "rules");
     CHECK(nn == 2, "two notes (%zu)", nn);
     if (nn == 2) {
         CHECK(notes[0].note.pitch == 60 && notes[0].first_frame == 2 && notes[0].n_frames == 27, "gap filled: %zu+%zu",
@@ -57,7 +57,7 @@ static void test_onset_rules(void) {
           cls[0], cls[21], cls[60]);
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6}, &notes, &nn) == A2M_OK,
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0}, &notes, &nn) == A2M_OK,
           "onset rules");
     CHECK(nn == 2, "repeated note split in two, weak note dropped (%zu notes)", nn);
     if (nn == 2) {
@@ -69,15 +69,47 @@ static void test_onset_rules(void) {
     free(notes);
     /* a higher threshold keeps one note; min_voicing 0.5 keeps the weak one */
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.6, 0.5}, &notes, &nn) == A2M_OK &&
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0}, &notes, &nn) == A2M_OK &&
               nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
           "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
     free(notes);
 }
 
+/* A scoop: 12 frames of 61 sliding into 40 frames of 60 (legato, one silent frame between) is one note of 60
+ * from the scoop's start when glides are joined; a Viterbi path with a pitch-change cost removes a 3-frame
+ * wobble to 61 that the frame argmax keeps. */
+static void test_glide_and_path(void) {
+    enum { N = 60, C = 4 };
+    float probs[N * C];
+    int cls[N], notes_map[C] = {-1, 60, 61, A2M_CLASS_ONSET};
+    for (int f = 0; f < N; f++) {
+        float *q = probs + f * C;
+        int sil = f < 4 || f == 16 || f >= 57, high = (f >= 4 && f < 16) || (f >= 30 && f < 33);
+        q[0] = sil ? 0.9f : 0.05f, q[3] = 0.02f;
+        q[1] = sil ? 0.04f : high ? 0.33f : 0.88f, q[2] = 1.0f - q[0] - q[1] - q[3];
+    }
+    /* argmax path, nothing joined: 61 60 61 60; the Viterbi path drops the wobble (3 frames x 0.6 nats < two
+     * changes at 6) but keeps the scoop (12 x 0.6 > 6); glides joined as well: one note from the scoop's start */
+    const struct { a2m_note_rules r; size_t n; } cases[3] = {
+        {{5, 3, 0.3, 0.6, 0, 0, 0}, 4}, {{5, 3, 0.3, 0.6, 6, 2, 0}, 2}, {{5, 3, 0.3, 0.6, 6, 2, 17}, 1}};
+    for (int k = 0; k < 3; k++) {
+        a2m_transcribed_note *notes;
+        size_t nn;
+        for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
+        CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, cases[k].r, &notes, &nn) == A2M_OK &&
+                  nn == cases[k].n,
+              "case %d: %zu notes, expected %zu", k, nn, cases[k].n);
+        if (k == 2 && nn == 1)
+            CHECK(notes[0].first_frame == 4 && notes[0].n_frames == 53 && notes[0].note.pitch == 60,
+                  "one 60 over frames 4..56 (%zu+%zu, %g)", notes[0].first_frame, notes[0].n_frames, notes[0].note.pitch);
+        free(notes);
+    }
+}
+
 int main(void) {
     test_rules();
     test_onset_rules();
+    test_glide_and_path();
     const char *shared = test_shared_dir();
     if (!shared) return test_done("test_transcribe");
     char path[4096];

@@ -23,6 +23,9 @@ typedef struct a2m_transcribe_params {
     a2m_precision precision; /* A2M_PRECISION_FP32 (exact); BF16 is faster on CPUs with avx512_bf16 */
     double onset_threshold;  /* 0.3: models with an onset class split notes where p(onset) peaks above this */
     double min_voicing;      /* 0.6: models with an onset class drop notes whose mean p(sung) is below this */
+    double pitch_cost;       /* 6: models with an onset class: cost (nats) of a pitch change in the smoothed path */
+    double voicing_cost;     /* 2: ... of a change between silence and singing */
+    double glide_ms;         /* 100: models with an onset class: shorter pitch runs inside a legato line are glides */
     int notes_only;          /* 0: results keep every frame's probabilities and class; 1: notes and the frame
                               * count only (probs and classes NULL), so memory does not grow with the recording */
 } a2m_transcribe_params;
@@ -93,6 +96,13 @@ typedef struct a2m_note_rules {
                              * min_note frames from either end (a repeated pitch, a legato step) */
     double min_voicing;     /* models with an onset class: notes whose mean 1 - p(silence) is below this are
                              * dropped (noise, hum: frames the model is unsure are sung) */
+    double pitch_cost;      /* models with an onset class: frame classes are the most likely path (Viterbi) under
+                             * the frame probabilities, a change of pitch costing this many nats (a wobble to a
+                             * neighbouring semitone must be more likely for a while to become a note) */
+    double voicing_cost;    /* ... and a change between silence and singing this many */
+    int glide;              /* models with an onset class: a pitch run shorter than this (frames) joined to another
+                             * pitch run without silence is a glide (a scoop into a note, a slide out of it): it
+                             * becomes part of the next note (or of the previous one at the end of a phrase) */
 } a2m_note_rules;
 /* The rules of transcription parameters p at frame_seconds per frame. */
 a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_seconds);

@@ -171,7 +171,7 @@ static int decide(a2m_stream *s, size_t upto) {
     memcpy(s->work_c, s->pend_c, upto * sizeof *s->work_c);
     a2m_transcribed_note *notes = NULL;
     size_t n = 0;
-    a2m_note_rules rules = {s->gap, s->min_note, s->p.onset_threshold, s->p.min_voicing};
+    a2m_note_rules rules = a2m_note_rules_from_params(s->p, s->hop / in->cqt.sample_rate);
     int rc = a2m_frames_to_notes(s->work_c, s->pend_p, upto, s->C, in->class_notes, s->hop / in->cqt.sample_rate,
                                  rules, &notes, &n);
     if (rc) return rc;

@@ -14,7 +14,7 @@
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 0};
+    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 6.0, 2.0, 100.0, 0};
     return p;
 }
 
@@ -24,6 +24,9 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
     r.min_note = transcribe_frames_from_ms(p.min_note_ms, p.min_note_frames, frame_s);
     r.onset_threshold = p.onset_threshold;
     r.min_voicing = p.min_voicing;
+    r.pitch_cost = p.pitch_cost;
+    r.voicing_cost = p.voicing_cost;
+    r.glide = transcribe_frames_from_ms(p.glide_ms, 0, frame_s);
     return r;
 }
 
@@ -181,6 +184,93 @@ static void fill_gaps(int *c, size_t n, run *r, int max_gap) {
             for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) c[f] = r[i - 1].cls;
 }
 
+/* The pitch run next to run i in direction d (+1/-1) in a legato line: the adjacent run, or the one beyond a
+ * silence shorter than max_gap; -1 if there is none. */
+static long legato_neighbour(const run *r, size_t k, size_t i, int d, int max_gap) {
+    long j = (long)i + d;
+    if (j < 0 || j >= (long)k) return -1;
+    if (r[j].cls != 0) return j;
+    if (r[j].len >= (size_t)max_gap || j + d < 0 || j + d >= (long)k) return -1;
+    return r[j + d].cls != 0 ? j + d : -1;
+}
+
+/* Pitch runs shorter than glide frames in a legato line take the class of the next pitch run (a scoop into a
+ * note) or else of the previous one (a slide at a phrase end), with the silence gap between; repeated until
+ * nothing changes, so a glide over several semitones (55 54 53 -> 52) joins the note it reaches. */
+static void join_glides(int *c, size_t n, run *r, int glide, int max_gap) {
+    for (int changed = 1; changed && glide > 0;) {
+        changed = 0;
+        size_t k = runs_of(c, n, r);
+        for (size_t i = 0; i < k && !changed; i++) {
+            if (r[i].cls == 0 || r[i].len >= (size_t)glide) continue;
+            long j = legato_neighbour(r, k, i, +1, max_gap);
+            if (j < 0) j = legato_neighbour(r, k, i, -1, max_gap);
+            if (j < 0) continue;
+            size_t a = j > (long)i ? r[i].start : r[j].start + r[j].len, b = j > (long)i ? r[j].start : r[i].start + r[i].len;
+            for (size_t f = a; f < b; f++) c[f] = r[j].cls;
+            changed = 1; /* runs changed: recount */
+        }
+    }
+}
+
+/* log p(state) of one frame: state 0 silence, else pitch class c; the onset class's mass is shared among the
+ * pitches in proportion (an onset frame is a sung frame of some pitch). */
+static float state_logp(const float *q, int onset, int c, float pitch_sum) {
+    float v = q[c];
+    if (c != 0 && pitch_sum > 0) v += q[onset] * q[c] / pitch_sum;
+    return logf(v > 1e-6f ? v : 1e-6f);
+}
+
+/* The most likely class path (Viterbi) of frames [0, n): staying costs nothing, a change of pitch pitch_cost, a
+ * change between silence and a pitch voicing_cost. O(n C) with the best and second-best pitch of the previous
+ * frame; back pointers [n x C] (the onset class is never a state). */
+static int viterbi_classes(const float *probs, size_t n, int C, int onset, const a2m_note_rules *r, int *classes) {
+    float *v = malloc(2 * (size_t)C * sizeof *v);
+    int *back = malloc((n ? n : 1) * (size_t)C * sizeof *back);
+    if (!v || !back) {
+        free(v), free(back);
+        return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    }
+    float *prev = v, *cur = v + C, pc = (float)r->pitch_cost, vc = (float)r->voicing_cost;
+    for (size_t f = 0; f < n; f++) {
+        const float *q = probs + f * C;
+        float ps = 0;
+        for (int c = 1; c < C; c++) ps += c == onset ? 0 : q[c];
+        int b1 = -1, b2 = -1; /* best and second-best pitch of the previous frame */
+        for (int c = 1; f > 0 && c < C; c++) {
+            if (c == onset) continue;
+            if (b1 < 0 || prev[c] > prev[b1]) b2 = b1, b1 = c;
+            else if (b2 < 0 || prev[c] > prev[b2]) b2 = c;
+        }
+        int *bk = back + f * C;
+        for (int c = 0; c < C; c++) {
+            if (c == onset) continue;
+            float e = state_logp(q, onset, c, ps), best = 0;
+            int from = c;
+            if (f > 0) {
+                best = prev[c];
+                int other = c == 0 ? b1 : (b1 == c ? b2 : b1); /* best state of another class */
+                float oc = c == 0 ? vc : pc;
+                if (other >= 0 && prev[other] - oc > best) best = prev[other] - oc, from = other;
+                if (c != 0 && prev[0] - vc > best) best = prev[0] - vc, from = 0;
+            }
+            cur[c] = best + e, bk[c] = from;
+        }
+        if (onset >= 0) cur[onset] = -INFINITY;
+        float *t = prev;
+        prev = cur, cur = t;
+    }
+    int s = 0;
+    for (int c = 1; c < C; c++)
+        if (c != onset && prev[c] > prev[s]) s = c;
+    for (size_t f = n; f-- > 0;) {
+        classes[f] = s;
+        s = back[f * C + s];
+    }
+    free(v), free(back);
+    return A2M_OK;
+}
+
 /* Where a note of frames [start, start + len) is split: frames where p(onset) peaks (a local maximum over +-2
  * frames) at or above the threshold, at least min_note frames from the note's ends and from the previous cut.
  * The cut is one frame before the peak: onset targets cover a note's first frames. Returns the number of cuts. */
@@ -229,6 +319,10 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
     *n_notes = 0;
     int max_gap = rules.max_gap, min_note = rules.min_note;
     int onset = probs ? transcribe_onset_class(class_notes, C) : -1;
+    if (onset >= 0 && rules.pitch_cost > 0) {
+        int rc = viterbi_classes(probs, n, C, onset, &rules, classes);
+        if (rc) return rc;
+    }
     run *r = malloc((n + 1) * sizeof *r);
     if (!r) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     fill_gaps(classes, n, r, max_gap);
@@ -240,6 +334,7 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
         for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) classes[f] = to;
     }
     fill_gaps(classes, n, r, max_gap);
+    if (onset >= 0) join_glides(classes, n, r, rules.glide, max_gap);
     k = runs_of(classes, n, r);
     for (size_t i = 0; i < k; i++)
         if (r[i].cls != 0 && (r[i].len < (size_t)min_note ||
