@@ -196,7 +196,9 @@ expect_fail 1 "empty.wav" "$tmp/tt.mid" -- "$bin" transcribe --model "$tmp/m.saf
 expect_fail 1 "nomodel.safetensors" "$tmp/tt.mid" -- "$bin" transcribe --model "$tmp/nomodel.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/tt.mid"
 expect_fail 1 "text.wav" "" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/text.wav" "$tmp/takes/voice_002.wav" -o "$tmp/mixed"
 [ -f "$tmp/mixed/voice_002.mid" ] && ok || bad "the good input of a mixed batch is still transcribed"
-expect_fail 1 "takes" "" -- "$bin" compare "$tmp/takes" "$tmp/t1.mid"
+# a folder beside a file is a usage error since compare takes two folders (it was a failure naming the folder)
+expect_fail 2 "" "" -- "$bin" compare "$tmp/takes" "$tmp/t1.mid"
+grep -qF "must both be folders or both be files" "$tmp/err.txt" && ok || bad "compare folder + file: $(cat "$tmp/err.txt")"
 expect_fail 1 "text.wav" "" -- "$bin" compare "$tmp/text.wav" "$tmp/t1.mid"
 expect_fail 1 "bad.json" "$tmp/pc.png" -- "$bin" plot confusion "$tmp/bad.json" -o "$tmp/pc.png"
 expect_fail 1 "bad.json" "$tmp/pr.png" -- "$bin" plot reliability "$tmp/bad.json" -o "$tmp/pr.png"
