@@ -135,7 +135,7 @@ static void draw_frame_and_xticks(cairo_t *cr, const axes *a, const char *xlabel
         cairo_move_to(cr, x, a->y0 + a->h);
         cairo_line_to(cr, x, a->y0 + a->h + 5);
         cairo_stroke(cr);
-        snprintf(buf, sizeof buf, "%g", v);
+        snprintf(buf, sizeof buf, "%g", fabs(v) < 1e-9 * st ? 0.0 : v); /* the margin left of epoch 1 gave "-0" */
         text_at(cr, x, a->y0 + a->h + 9, buf, 0.5, 1);
     }
     text_at(cr, a->x0 + a->w / 2, a->y0 + a->h + 30, xlabel, 0.5, 1);
