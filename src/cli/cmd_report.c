@@ -156,7 +156,7 @@ int cmd_report(int argc, char **argv) {
         rc = run("eval", args);
     }
     a2m_plot_size size = {1000, 600};
-    if (!rc) rc = plot_confusion_file(eval_json, conf, size);
+    if (!rc) rc = plot_confusion_file(eval_json, conf, (a2m_plot_size){0, 0}); /* sized by the class count */
     if (!rc) rc = plot_reliability_file(eval_json, rel, size);
     if (!rc && log) rc = plot_loss_file(log, loss, size);
     /* first take of the split */
