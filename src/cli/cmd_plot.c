@@ -18,7 +18,9 @@ static const char *usage =
     "       a2m plot pianoroll AUDIO --ref REF.mid --est EST.mid [-o OUT.png]\n"
     "reliability draws the \"reliability\" of `a2m eval --json`: accuracy per confidence bin against the\n"
     "diagonal of perfect calibration, frames per bin below, ECE and MCE in the title.\n"
-    "PNG by default; SVG or PDF when OUT ends in .svg or .pdf. Options: --width W --height H,\n"
+    "PNG by default; SVG or PDF when OUT ends in .svg or .pdf (any other extension is a usage error).\n"
+    "Figures are 1000 x 600 but confusion matrices, sized to their class count (740 x 600 up to 18\n"
+    "classes, 1748 x 1608 for 64). Options: --width W --height H,\n"
     "--notes 60,64,67 (classes of --labels), --transpose N (semitones added to drawn notes: -12 draws\n"
     "the seed data's MIDI where the singer sings it). -o - writes to standard output; an existing OUT\n"
     "is replaced only with --force.\n";
