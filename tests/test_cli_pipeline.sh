@@ -150,6 +150,10 @@ mkdir -p "$tmp/noaudio"
 # plot: only png/svg/pdf names; a one-epoch log draws (a dot per series)
 expect_fail 2 "" "$tmp/x.jpg" -- "$bin" plot loss "$tmp/log.csv" -o "$tmp/x.jpg"
 grep -q "unknown picture format 'jpg' (png, svg or pdf)" "$tmp/err.txt" && ok || bad "x.jpg message: $(cat "$tmp/err.txt")"
+# a 26-class confusion matrix (no class names: numbers) gets a figure sized to it: 912 x 772 (PNG header)
+awk 'BEGIN { printf "{\"confusion\": ["; for (r = 0; r < 26; r++) { printf "%s[", r ? "," : ""; for (c = 0; c < 26; c++) printf "%s%d", c ? "," : "", r == c ? 100 : 1; printf "]" } print "]}" }' >"$tmp/c26.json"
+run "$bin" plot confusion "$tmp/c26.json" -o "$tmp/c26.png"
+[ "$(od -An -tu1 -j16 -N8 "$tmp/c26.png" | tr -s ' ')" = " 0 0 3 144 0 0 3 4" ] && ok || bad "26-class figure size: $(od -An -tu1 -j16 -N8 "$tmp/c26.png")"
 head -2 "$tmp/log.csv" >"$tmp/log1.csv"
 run "$bin" plot loss "$tmp/log1.csv" -o "$tmp/loss1.png"
 [ -s "$tmp/loss1.png" ] && ok || bad "one-epoch loss plot"
