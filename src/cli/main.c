@@ -15,7 +15,9 @@ const cli_command cli_commands[] = {
     {"forward", "run a model on normalised features (or --raw-db: a2m features output) -> logits .npy", cmd_forward},
     {"eval", "frame metrics of a model on a dataset split", cmd_eval},
     {"compare", "note (mir_eval) or frame (scikit-learn) metrics of two transcriptions", cmd_compare},
-    {"plot", "pictures (.png/.svg/.pdf): plot loss|confusion|reliability|cqt|pianoroll", cmd_plot},
+    {"plot", "pictures (.png/.svg/.pdf): plot loss LOG.csv, plot confusion EVAL.json,\n"
+             "              plot reliability EVAL.json, plot cqt AUDIO, plot pianoroll AUDIO",
+     cmd_plot},
     {"report", "eval + figures + README.md of a model on a dataset split, in one folder", cmd_report},
     {"transcribe", "audio -> MIDI (+ notes CSV/JSON, frame probabilities)", cmd_transcribe},
     {"import", "PyTorch state dict (safetensors) -> self-contained a2m model", cmd_import},
