@@ -39,8 +39,9 @@ static const char *const GENDATA_HELP =
     "          pitch-shifted by librubberband (formants kept) by a shift drawn from --shifts;\n"
     "          MIDI = the take's notes - 12 (the pitch actually sung) + shift\n"
     "  festival the same melodies sung by festival's singing mode (text2wave, kal voice), one\n"
-    "          syllable per note, detune and drift per note (no vibrato; festival glides);\n"
-    "          MIDI 36-70 (its voice crashes above ~510 Hz)\n"
+    "          syllable per note, detune and drift per note (no vibrato; festival glides), sung\n"
+    "          shifted into MIDI 36-70 (its voice crashes above ~510 Hz) and shifted back by\n"
+    "          rubberband with new formants\n"
     "\n"
     "options:\n"
     "  -o DIR              output folder; an existing one is refused unless --force\n"
@@ -52,6 +53,8 @@ static const char *const GENDATA_HELP =
     "                      band-limiting, noise (white/pink/brown/hum/babble, SNR 0-40 dB), gain\n"
     "                      (default 0: clean)\n"
     "  --shifts LO..HI     seed shifts in semitones, drawn uniformly (default -12..12)\n"
+    "  --pitches LO..HI    synth/fluid/festival melodies inside MIDI LO..HI (default 36..84; wider ranges\n"
+    "                      teach a model what lies beyond its classes)\n"
     "  --seed-pitch M      seed labels: written (the take's MIDI - 12, default) or measured (each\n"
     "                      note at the semitone nearest its sung pitch: the seed singer is often\n"
     "                      50-100 cents off); the manifest's voice column lists each note's cents\n"
@@ -67,6 +70,7 @@ typedef struct options {
     const char *dir, *seed_dir, *soundfonts;
     source_kind source;
     int count, seed, jobs, force, shift_lo, shift_hi, measured;
+    int pitch_lo, pitch_hi; /* --pitches: the melodies' range (synth, fluid, festival) */
     double seconds, augment;
 } options;
 
@@ -146,16 +150,38 @@ static int make_fluid_take(const run *r, a2m_fluid *f, uint64_t s, take *t) {
     return a2m_fluid_render(f, preset, t->notes, t->n, &t->perf, r->o->seconds, a2m_gen_range(&rng, 0.3, 0.9), &t->y, &t->ny);
 }
 
-/* Festival: no vibrato, its own glides (the manifest says so). */
+/* A take's formants for a voice shifted by shift semitones: they follow the shift by 0-40%
+ * (higher voices, higher formants), +-7%. */
+static double random_formants(uint64_t *rng, int shift) {
+    return fmin(1.45, fmax(0.7, pow(2, (shift * a2m_gen_range(rng, 0, 0.4) + a2m_gen_range(rng, -1.2, 1.2)) / 12)));
+}
+
+/* Festival: no vibrato, its own glides (the manifest says so). Its one male voice crashes above
+ * ~510 Hz, so it sings the melody shifted into 36..70 by -shift semitones and rubberband shifts it
+ * back with new formants: any pitch 36..84, and more than one voice. */
 static int make_festival_take(const run *r, uint64_t s, take *t) {
     uint64_t rng = a2m_gen_seed(s, "festival", 0), syl = a2m_gen_next(&rng);
     t->perf.vibrato_cents = 0;
     t->perf.glide_s = 0;
     t->perf.scoop_cents = 0;
-    int k = snprintf(t->voice, sizeof t->voice, "festival kal syllables ");
+    int lo, hi;
+    note_range(t, &lo, &hi);
+    int s_lo = (int)fmax(-12, hi - 70), s_hi = (int)fmin(fmin(24, lo - 36), s_lo + 12); /* shifts kept small */
+    int shift = s_lo + (int)(a2m_gen_uniform(&rng) * (s_hi - s_lo + 1));
+    double formants = random_formants(&rng, shift), peak = a2m_gen_range(&rng, 0.3, 0.9);
+    int k = snprintf(t->voice, sizeof t->voice, "festival kal shift %+d formants x%.2f syllables ", shift, formants);
     for (size_t i = 0; i < t->n && k + 8 < (int)sizeof t->voice; i++)
         k += snprintf(t->voice + k, sizeof t->voice - (size_t)k, "%s%s", i ? "/" : "", a2m_festival_syllable(syl, i));
-    return a2m_festival_render(t->notes, t->n, &t->perf, r->o->seconds, syl, a2m_gen_range(&rng, 0.3, 0.9), &t->y, &t->ny);
+    a2m_note *sung = malloc(t->n * sizeof *sung);
+    if (!sung) return a2m_error(A2M_ERR_NOMEM, "gendata: out of memory");
+    for (size_t i = 0; i < t->n; i++) sung[i] = t->notes[i], sung[i].pitch -= shift;
+    float *raw = NULL;
+    size_t n_raw = 0;
+    int rc = a2m_festival_render(sung, t->n, &t->perf, r->o->seconds, syl, peak, &raw, &n_raw);
+    free(sung);
+    if (!rc) rc = a2m_pitch_shift_formant(raw, n_raw, RATE, shift, formants, &t->y, &t->ny);
+    free(raw);
+    return rc;
 }
 
 /* How far each note of a seed take is sung off its written pitch - 12, in cents
@@ -188,8 +214,7 @@ static int make_seed_take(const run *r, size_t i, uint64_t s, take *t) {
     uint64_t rng = a2m_gen_seed(s, "shift", 0);
     t->seed_index = (int)(i % r->n_takes);
     t->shift = r->o->shift_lo + (int)(a2m_gen_uniform(&rng) * (r->o->shift_hi - r->o->shift_lo + 1));
-    /* another singer: formants follow the shift by 0-40% (higher voices, higher formants) +-7% */
-    double formants = fmin(1.45, fmax(0.7, pow(2, (t->shift * a2m_gen_range(&rng, 0, 0.4) + a2m_gen_range(&rng, -1.2, 1.2)) / 12)));
+    double formants = random_formants(&rng, t->shift); /* another singer */
     a2m_audio a = {0};
     a2m_notes mid = {0};
     int rc = a2m_audio_read(st->wav, RATE, &a);
@@ -234,7 +259,7 @@ static int write_take(const run *r, size_t i, a2m_fluid *f, char *row) {
     } else {
         a2m_melody_params mp = a2m_melody_default_params();
         mp.seconds = o->seconds;
-        if (o->source == SRC_FESTIVAL) mp.hi = 70; /* festival's voice crashes above ~510 Hz (MIDI 71.4) */
+        mp.lo = o->pitch_lo, mp.hi = o->pitch_hi;
         t.perf = a2m_perf_random(a2m_gen_seed(s, "perf", 0));
         t.has_perf = 1;
         rc = a2m_melody_random(mp, a2m_gen_seed(s, "melody", 0), &t.notes, &t.n);
@@ -411,6 +436,14 @@ static int parse_shifts(const char *v, options *o) {
     return 0;
 }
 
+static int parse_pitches(const char *v, options *o) {
+    char tail;
+    if (sscanf(v, "%d..%d%c", &o->pitch_lo, &o->pitch_hi, &tail) != 2 || o->pitch_lo > o->pitch_hi || o->pitch_lo < 12 ||
+        o->pitch_hi > 108)
+        return cli_usage_error("gendata", "--pitches: '%s' is not LO..HI within 12..108", v);
+    return 0;
+}
+
 static int parse_source(const char *v, options *o) {
     for (int k = 0; k < 4; k++)
         if (!strcmp(v, SOURCE_NAMES[k])) {
@@ -444,6 +477,8 @@ static int parse_args(int argc, char **argv, options *o) {
             if (r < 0 || !cli_parse_double("gendata", "--augment", v, 0, 1, &o->augment)) return 2;
         } else if ((r = cli_opt(argc, argv, &i, "--shifts", &v))) {
             if (r < 0 || parse_shifts(v, o)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--pitches", &v))) {
+            if (r < 0 || parse_pitches(v, o)) return 2;
         } else if ((r = cli_opt(argc, argv, &i, "--seed-dir", &v))) {
             if (r < 0) return 2;
             o->seed_dir = v;
@@ -486,7 +521,7 @@ static int prepare(run *r, char *sf_list) {
 }
 
 int cmd_gendata(int argc, char **argv) {
-    options o = {.seed = 1, .jobs = 1, .seconds = 8, .shift_lo = -12, .shift_hi = 12};
+    options o = {.seed = 1, .jobs = 1, .seconds = 8, .shift_lo = -12, .shift_hi = 12, .pitch_lo = 36, .pitch_hi = 84};
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     run r;
