@@ -8,3 +8,8 @@ for b in "$build"/bench_*; do
   echo "== $(basename "$b")"
   "$b"
 done
+# whole-process benchmarks (hyperfine, beside the reference systems)
+for s in bench/*.sh; do
+  echo "== $(basename "$s")"
+  bash "$s" "$build"
+done

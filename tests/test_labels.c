@@ -136,7 +136,29 @@ static void test_synth_matches_labels(const char *shared) {
     CHECK(notes_checked >= 10, "only %d notes checked", notes_checked);
 }
 
+/* Any-pitch label maps: a range of semitones, the onset class on a note's first frames (also after a legato
+ * step), and below/above classes for notes outside the range. Frames of 0.1 s (sr 1000, hop 100). */
+static void test_onset_and_range_classes(void) {
+    a2m_label_params p = a2m_label_default_params();
+    p.sample_rate = 1000, p.hop = 100, p.n_notes = 3, p.notes[0] = 60, p.notes[1] = 61, p.notes[2] = 62;
+    p.onset_frames = 2, p.range_classes = 1;
+    CHECK(a2m_label_n_classes(&p) == 7, "silence + 3 notes + onset + below + above = 7 (%d)", a2m_label_n_classes(&p));
+    a2m_note n[4] = {{0.2, 0.6, 61, 100, 0}, {0.6, 0.9, 62, 100, 0}, {1.0, 1.3, 48, 100, 0}, {1.3, 1.6, 90, 100, 0}};
+    int64_t lab[17];
+    size_t unmapped = 9;
+    CHECK(a2m_labels_from_notes(n, 4, p, lab, 17, &unmapped) == A2M_OK && unmapped == 0, "labels (%zu unmapped)", unmapped);
+    const int64_t want[17] = {0, 0, 4, 4, 2, 2, 4, 4, 3, 0, 4, 4, 5, 4, 4, 6, 0};
+    int same = 1;
+    for (int f = 0; f < 17; f++) same &= lab[f] == want[f];
+    CHECK(same, "onsets on the first 2 frames of each note, 48 below, 90 above: %lld %lld %lld %lld %lld %lld", (long long)lab[6],
+          (long long)lab[8], (long long)lab[10], (long long)lab[12], (long long)lab[13], (long long)lab[15]);
+    p.range_classes = 0;
+    CHECK(a2m_labels_from_notes(n, 4, p, lab, 17, &unmapped) == A2M_OK && unmapped == 2 && lab[12] == 0,
+          "without range classes the outside notes are left out (%zu)", unmapped);
+}
+
 int main(void) {
+    test_onset_and_range_classes();
     test_params();
     const char *shared = test_shared_dir();
     if (!shared) return 77;

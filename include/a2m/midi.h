@@ -63,11 +63,17 @@ typedef struct a2m_label_params {
     int onset_frames;     /* 0: none; N > 0: one more class, n_notes + 1 ("onset"), on the first N frames of
                            * every mapped note (an onset target for note segmentation: a repeated pitch
                            * or a legato step starts a new note) */
+    int range_classes;    /* 0: notes outside the map are ignored; 1: two more classes after the others,
+                           * "below" and "above" the map's range, for notes under its lowest / over its highest
+                           * note (a model then says a pitch is out of its range instead of folding it in) */
 } a2m_label_params;
-/* Classes of a label map: silence, the notes, and the onset class when onset_frames > 0. */
+/* Classes of a label map: silence, the notes, the onset class when onset_frames > 0, then below and above when
+ * range_classes. */
 int a2m_label_n_classes(const a2m_label_params *p);
-/* class_notes value of the onset class in models (silence is -1) */
+/* class_notes values of the special classes in models (silence is -1) */
 #define A2M_CLASS_ONSET (-2)
+#define A2M_CLASS_BELOW (-3)
+#define A2M_CLASS_ABOVE (-4)
 a2m_label_params a2m_label_default_params(void);
 /* Class of each of n_frames frames: frame of time t is floor(t*sr/hop); later
  * notes overwrite earlier ones; frames clamped to [0, n_frames). Notes whose

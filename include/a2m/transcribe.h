@@ -39,6 +39,8 @@ typedef struct a2m_transcribed_note {
     size_t first_frame, n_frames;
     double confidence;     /* mean probability of the class over the note's frames */
     double confidence_var; /* its variance */
+    int out_of_range;      /* models with below/above classes: -1 sung below the model's lowest note (pitch is then
+                            * that note - 1), +1 above its highest (pitch: that note + 1), 0 inside the range */
 } a2m_transcribed_note;
 
 typedef struct a2m_transcription {

@@ -39,6 +39,8 @@ static const char *usage =
     "  --notes LIST          MIDI notes of classes 1.. (default 60,64,67; ranges: 36-84; 0 is silence)\n"
     "  --onset-frames N      one more class, \"onset\", on the first N frames of every note (default 0 = none;\n"
     "                        the any-pitch model uses 3)\n"
+    "  --range-classes       two more classes, \"below\" and \"above\", for notes outside the --notes range\n"
+    "                        (otherwise they are left out): a model then reports them instead of folding them in\n"
     "  --transpose N         semitones added to the MIDI before the class lookup (default 0)\n"
     "  --take-seconds S      every take cut/padded to S seconds (default 4; 0 = keep lengths)\n"
     "  --expect-frames N     frames each take must have (default 666; 0 = no check)\n"
@@ -62,6 +64,8 @@ int cmd_dataset(int argc, char **argv) {
             if (p.labels.n_notes < 0) return cli_usage_error(argv[0], "--notes expects MIDI numbers like 60,64,67");
         } else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) {
             if (r < 0 || !cli_parse_int(argv[0], "--transpose", v, -48, 48, &p.labels.transpose)) return 2;
+        } else if (!strcmp(argv[i], "--range-classes")) {
+            p.labels.range_classes = 1;
         } else if ((r = cli_opt(argc, argv, &i, "--onset-frames", &v))) {
             if (r < 0 || !cli_parse_int(argv[0], "--onset-frames", v, 0, 100, &p.labels.onset_frames)) return 2;
         } else if ((r = cli_opt(argc, argv, &i, "--take-seconds", &v))) {
@@ -79,8 +83,8 @@ int cmd_dataset(int argc, char **argv) {
         }
     }
     if (!dir || !out) return cli_usage_error(argv[0], "needs DIR and -o DATASET");
-    if (p.labels.onset_frames > 0 && p.labels.n_notes > A2M_MAX_CLASSES - 2)
-        return cli_usage_error(argv[0], "--onset-frames needs one class more: at most %d notes", A2M_MAX_CLASSES - 2);
+    if (a2m_label_n_classes(&p.labels) > A2M_MAX_CLASSES)
+        return cli_usage_error(argv[0], "%d classes with --onset-frames/--range-classes: at most %d", a2m_label_n_classes(&p.labels), A2M_MAX_CLASSES);
     p.expect_frames = (size_t)expect;
     if (p.take_seconds == 0) p.expect_frames = 0;
     int crc = cli_check_output(argv[0], &out, &dir, 1, force, CLI_OUT_FOLDER);

@@ -294,11 +294,11 @@ int a2m_dataset_save(const a2m_dataset *d, const char *dir) {
         for (int k = 0; k < d->labels_p.n_notes; k++) json_array_append_new(notes, json_integer(d->labels_p.notes[k]));
         for (int k = 0; k < a2m_label_n_classes(&d->labels_p); k++) json_array_append_new(counts, json_integer(d->class_counts[k]));
         json_t *root = json_pack(
-            "{s:s,s:i,s:o,s:o,s:I,s:i,s:f,s:f,s:f,s:o,s:{s:o,s:i,s:f,s:i,s:i},s:o,s:{s:s,s:I,s:s,s:I}}", "format", "a2m-dataset",
+            "{s:s,s:i,s:o,s:o,s:I,s:i,s:f,s:f,s:f,s:o,s:{s:o,s:i,s:f,s:i,s:i,s:b},s:o,s:{s:s,s:I,s:s,s:I}}", "format", "a2m-dataset",
             "version", A2M_DATASET_VERSION, "names", names, "frames", frames, "total_frames", (json_int_t)d->total_frames,
             "n_bins", d->n_bins, "mean", d->mean, "std", d->std, "take_seconds", d->take_seconds, "cqt",
             cqt_to_json(d->cqt), "labels", "notes", notes, "transpose", d->labels_p.transpose, "sample_rate",
-            d->labels_p.sample_rate, "hop", d->labels_p.hop, "onset_frames", d->labels_p.onset_frames, "class_counts", counts, "files", "features",
+            d->labels_p.sample_rate, "hop", d->labels_p.hop, "onset_frames", d->labels_p.onset_frames, "range_classes", d->labels_p.range_classes != 0, "class_counts", counts, "files", "features",
             "features.npy", "features_crc32", (json_int_t)cf, "labels", "labels.npy", "labels_crc32", (json_int_t)cl);
         if (!root || json_dump_file(root, ipath, JSON_INDENT(1)) != 0) rc = a2m_error(A2M_ERR_IO, "%s: cannot write index.json", dir);
         json_decref(root);
@@ -398,6 +398,8 @@ int a2m_dataset_load(const char *dir, a2m_dataset *d) {
         if (onset < 0 || onset > 1000 || (onset > 0 && d->labels_p.n_notes + 2 > A2M_MAX_CLASSES))
             rc = a2m_error(A2M_ERR_FORMAT, "%s: bad onset_frames", dir);
         d->labels_p.onset_frames = (int)onset;
+        d->labels_p.range_classes = json_is_true(json_object_get(lb, "range_classes")); /* absent: 0 */
+        if (!rc && a2m_label_n_classes(&d->labels_p) > A2M_MAX_CLASSES) rc = a2m_error(A2M_ERR_FORMAT, "%s: too many classes", dir);
         for (size_t f = 0; f < d->total_frames && !rc; f++) {
             if (d->labels[f] < 0 || d->labels[f] >= a2m_label_n_classes(&d->labels_p))
                 rc = a2m_error(A2M_ERR_FORMAT, "%s: label %lld out of range", dir, (long long)d->labels[f]);

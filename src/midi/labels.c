@@ -21,13 +21,22 @@ a2m_label_params a2m_label_default_params(void) {
     return p;
 }
 
-int a2m_label_n_classes(const a2m_label_params *p) { return p->n_notes + 1 + (p->onset_frames > 0); }
+int a2m_label_n_classes(const a2m_label_params *p) {
+    return p->n_notes + 1 + (p->onset_frames > 0) + 2 * (p->range_classes != 0);
+}
 
-/* Class of a MIDI pitch (1..n_notes), 0 if it is not in the map. */
+/* Class of a MIDI pitch (1..n_notes), 0 if it is not in the map; with range classes, a pitch under the map's
+ * lowest note is "below" and one over its highest "above" (the last two classes). */
 static int class_of(double pitch, const a2m_label_params *p) {
-    for (int k = 0; k < p->n_notes; k++)
+    int lo = 0, hi = 0;
+    for (int k = 0; k < p->n_notes; k++) {
         if (pitch == (double)p->notes[k]) return k + 1;
-    return 0;
+        if (p->notes[k] < p->notes[lo]) lo = k;
+        if (p->notes[k] > p->notes[hi]) hi = k;
+    }
+    if (!p->range_classes || p->n_notes == 0) return 0;
+    int n = a2m_label_n_classes(p);
+    return pitch < p->notes[lo] ? n - 2 : pitch > p->notes[hi] ? n - 1 : 0;
 }
 
 /* floor(position) clamped to [0, n_frames]. */
@@ -52,7 +61,8 @@ static void paint_onsets(const a2m_note *notes, size_t n, const a2m_label_params
 int a2m_labels_from_notes(const a2m_note *notes, size_t n, a2m_label_params p, int64_t *labels, size_t n_frames,
                           size_t *n_unmapped) {
     if (n_unmapped) *n_unmapped = 0;
-    if (!(p.sample_rate > 0) || p.hop <= 0 || p.n_notes < 0 || p.n_notes > A2M_MAX_CLASSES - 1 - (p.onset_frames > 0) ||
+    if (!(p.sample_rate > 0) || p.hop <= 0 || p.n_notes < 0 ||
+        p.n_notes > A2M_MAX_CLASSES - 1 - (p.onset_frames > 0) - 2 * (p.range_classes != 0) ||
         p.onset_frames < 0 || p.onset_frames > 1000)
         return a2m_error(A2M_ERR_ARG, "labels: bad parameters (sr %g, hop %d, %d notes)", p.sample_rate, p.hop,
                          p.n_notes);

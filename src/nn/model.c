@@ -205,15 +205,16 @@ static int meta_read_all(const st_file *f, const char *path, a2m_model_info *inf
     return A2M_OK;
 }
 
-/* "60,64,67": exactly n_classes - 1 notes, each a MIDI note, -1 (silence) or A2M_CLASS_ONSET. */
+/* "60,64,67": exactly n_classes - 1 notes, each a MIDI note, -1 (silence) or a special class (A2M_CLASS_ONSET,
+ * A2M_CLASS_BELOW, A2M_CLASS_ABOVE: the lowest of them). */
 static int meta_class_notes(const char *notes, const char *path, a2m_model_info *info) {
     const char *p = notes;
     for (int k = 1; k < info->n_classes; k++) {
         char *end;
         long x = strtol(p, &end, 10);
-        if (end == p || x < A2M_CLASS_ONSET || x > 127 || (*end != ',' && *end) || (k + 1 < info->n_classes) != (*end == ','))
+        if (end == p || x < A2M_CLASS_ABOVE || x > 127 || (*end != ',' && *end) || (k + 1 < info->n_classes) != (*end == ','))
             return a2m_error(A2M_ERR_FORMAT, "%s: metadata class_notes '%.60s' is not %d notes in %d..127", path, notes,
-                             info->n_classes - 1, A2M_CLASS_ONSET);
+                             info->n_classes - 1, A2M_CLASS_ABOVE);
         info->class_notes[k] = (int)x;
         p = *end ? end + 1 : end;
     }

@@ -104,12 +104,19 @@ static int semitone_classes(const a2m_label_params *lp) {
 }
 
 /* Draws a transposition in [-max, max] semitones that keeps the pitch labels of one sample inside 1..n_pitch,
- * moves them, and returns it (0 when none fits). Silence, onset and padding labels stay. */
-static int transpose_labels(int64_t *lab, int len, int n_pitch, int max, nn_rng *rng) {
+ * moves them, and returns it (0 when none fits). Silence, onset, below/above (class `below` and the next, or
+ * below 0: none) and padding labels stay; a sample with a note below the range is only moved down, one above
+ * only up, so those labels stay true. */
+static int transpose_labels(int64_t *lab, int len, int n_pitch, int below, int max, nn_rng *rng) {
     int64_t lo = n_pitch + 1, hi = 0;
-    for (int t = 0; t < len; t++)
+    int has_below = 0, has_above = 0;
+    for (int t = 0; t < len; t++) {
         if (lab[t] >= 1 && lab[t] <= n_pitch) lo = lab[t] < lo ? lab[t] : lo, hi = lab[t] > hi ? lab[t] : hi;
+        has_below |= below > 0 && lab[t] == below, has_above |= below > 0 && lab[t] == below + 1;
+    }
     int down = hi ? (int)(1 - lo) : -max, up = hi ? (int)(n_pitch - hi) : max; /* allowed range */
+    if (has_below) up = up < 0 ? up : 0; /* a note below the range may not be moved up into it */
+    if (has_above) down = down > 0 ? down : 0;
     down = down < -max ? -max : down, up = up > max ? max : up;
     if (up < down) return 0;
     int s = down + (int)(nn_rng_next(rng) % (unsigned long long)(up - down + 1));
@@ -428,12 +435,15 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         return a2m_error(A2M_ERR_ARG, "training: bad parameters");
     a2m_model_info info = nn_model_default_info();
     info.n_bins = d->n_bins;
-    info.n_classes = a2m_label_n_classes(&d->labels_p);
+    int C_all = a2m_label_n_classes(&d->labels_p);
+    info.n_classes = C_all;
     info.hidden = p.hidden;
     info.class_notes[0] = -1;
     for (int k = 0; k < d->labels_p.n_notes; k++) info.class_notes[k + 1] = d->labels_p.notes[k];
     if (d->labels_p.onset_frames > 0) info.class_notes[d->labels_p.n_notes + 1] = A2M_CLASS_ONSET;
+    if (d->labels_p.range_classes) info.class_notes[C_all - 2] = A2M_CLASS_BELOW, info.class_notes[C_all - 1] = A2M_CLASS_ABOVE;
     int n_pitch = semitone_classes(&d->labels_p), bins_per_semitone = d->cqt.bins_per_octave / 12;
+    int below_class = d->labels_p.range_classes ? C_all - 2 : 0;
     if (p.augment_transpose > 0 && (!n_pitch || d->cqt.bins_per_octave % 12))
         return a2m_error(A2M_ERR_ARG, "training: --augment-transpose needs classes of consecutive semitones "
                                       "(e.g. --notes 36-84) and a CQT with a multiple of 12 bins per octave");
@@ -542,7 +552,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
                 int sh = p.augment_shift_bins ? (int)(nn_rng_next(&st.rng) % (2 * p.augment_shift_bins + 1)) - p.augment_shift_bins : 0;
                 if (p.augment_transpose > 0)
                     sh += bins_per_semitone * transpose_labels(tb.labels + (size_t)i * T, tb.lengths[i], n_pitch,
-                                                               p.augment_transpose, &st.rng);
+                                                               below_class, p.augment_transpose, &st.rng);
                 sh = sh >= d->n_bins ? d->n_bins - 1 : sh <= -d->n_bins ? 1 - d->n_bins : sh;
                 augment(tb.x + (size_t)i * T * d->n_bins, tb.lengths[i], d->n_bins, gdb / info.norm_std, sh);
             }

@@ -298,7 +298,15 @@ static a2m_transcribed_note make_note(const float *probs, int C, const int *clas
     }
     double mean = s / len;
     a2m_transcribed_note t;
-    t.note = (a2m_note){start * frame_s, (start + len) * frame_s, class_notes[cls], 100, 0};
+    t.out_of_range = class_notes[cls] == A2M_CLASS_BELOW ? -1 : class_notes[cls] == A2M_CLASS_ABOVE ? 1 : 0;
+    int pitch = class_notes[cls];
+    if (t.out_of_range) { /* the range's edge note, one step outside */
+        int lo = 127, hi = 0;
+        for (int c = 0; c < C; c++)
+            if (class_notes[c] >= 0) lo = class_notes[c] < lo ? class_notes[c] : lo, hi = class_notes[c] > hi ? class_notes[c] : hi;
+        pitch = t.out_of_range < 0 ? lo - 1 : hi + 1;
+    }
+    t.note = (a2m_note){start * frame_s, (start + len) * frame_s, pitch, 100, 0};
     t.cls = cls;
     t.first_frame = start, t.n_frames = len;
     t.confidence = mean;
