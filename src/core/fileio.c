@@ -224,13 +224,15 @@ int a2m_atomic_open(a2m_atomic_file *f, const char *path, int overwrite) {
 
 int a2m_atomic_commit(a2m_atomic_file *f) {
     if (!f->fp) return a2m_error(A2M_ERR_INTERNAL, "atomic file committed twice");
-    int e = ferror(f->fp) ? EIO : 0;
-    if (fflush(f->fp) != 0 && !e) e = errno;
-    if (fclose(f->fp) != 0 && !e) e = errno;
+    errno = 0;
+    int e = fflush(f->fp) != 0 ? (errno ? errno : EIO) : 0;
+    if (!e && ferror(f->fp)) e = -1; /* an earlier write failed; stdio kept no reason */
+    if (fclose(f->fp) != 0 && !e) e = errno ? errno : EIO;
     f->fp = NULL;
     int rc = A2M_OK;
     if (e) {
-        rc = a2m_error(A2M_ERR_IO, "%s: write failed (%s)", f->path, strerror(e));
+        rc = a2m_error(A2M_ERR_IO, "%s: write failed%s%s%s", f->path, e > 0 ? " (" : "", e > 0 ? strerror(e) : "",
+                       e > 0 ? ")" : " (disk or device full?)");
         if (f->tmp_path) unlink(f->tmp_path), a2m_temp_forget(f->tmp_path);
     } else if (f->tmp_path) {
         rc = a2m_rename_into(f->tmp_path, f->path);
