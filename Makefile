@@ -46,6 +46,17 @@ bench: build
 model: build
 	@bash scripts/make-model.sh $(BUILD)
 
+# The any-pitch model from nothing but ../shared: data generation, dataset, training (resumable: run it again
+# after an interruption). FOLD=0/1/2 trains a cross-validation model without a third of singreal instead.
+FOLD ?= all
+model-anypitch: build
+	@bash scripts/make-anypitch.sh $(BUILD) $(FOLD)
+
+# Scores a model on singreal (FOLD's files), Prueba at the pitch sung and the seed test split.
+MODEL ?= models/a2m-anypitch.safetensors
+eval-anypitch: build
+	@bash scripts/eval-anypitch.sh $(BUILD) $(MODEL) $(FOLD)
+
 # Training data for the any-pitch model into data/gen/ (docs/gendata.md)
 gendata: build
 	@bash scripts/gendata.sh $(BUILD) data/gen

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds the any-pitch model (models/a2m-anypitch.safetensors) from nothing but ../shared/data and a2m:
 #   1. training data: `a2m gendata` (seed takes pitch-shifted by rubberband, synthetic melodies sung by the
-#      additive voice and by fluidsynth's voice presets, phone-like augmentation), every choice seeded;
+#      additive voice, by fluidsynth's voice presets and by festival, phone-like augmentation), every choice
+#      seeded;
 #   2. one folder of links to those takes and to the singreal recordings (as sr_NAME);
 #   3. one dataset: CQT dB, classes silence + MIDI 36..84 + onset (first 3 frames of a note) + below/above
 #      the range (melodies of MIDI 24..100 teach the model to say so instead of folding them in);
@@ -11,7 +12,7 @@
 #   FOLD 0, 1 or 2: leaves singreal files i with i % 3 == FOLD out of training (cross-validation) ->
 #   $A2M_WORK/cv-FOLD.safetensors, to be scored on those files only (scripts/eval-anypitch.sh).
 # Environment: A2M_WORK (default data/anypitch), A2M_SHARED (default ../shared), THREADS (2),
-#   EPOCHS, HIDDEN, SOURCES ("seed synth fluid wide singreal": what goes into training, for ablations).
+#   EPOCHS, HIDDEN, SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations).
 set -euo pipefail
 build=${1:-build}
 fold=${2:-all}
@@ -19,9 +20,9 @@ a2m="$build/a2m"
 shared=${A2M_SHARED:-../shared}
 work=${A2M_WORK:-data/anypitch}
 threads=${THREADS:-2}
-epochs=${EPOCHS:-12}
+epochs=${EPOCHS:-10}
 hidden=${HIDDEN:-96}
-sources=${SOURCES:-seed synth fluid wide singreal}
+sources=${SOURCES:-seed synth fluid wide festival singreal}
 singreal="$shared/data/singreal"
 [ -x "$a2m" ] || { echo "make-anypitch: $a2m not built" >&2; exit 1; }
 [ -d "$shared/data/seed/audio" ] || { echo "make-anypitch: $shared/data/seed/audio missing" >&2; exit 1; }
@@ -39,11 +40,12 @@ gen synth synth 800 1 --augment 0.6
 gen fluid fluid 800 2 --augment 0.6
 # melodies reaching beyond the classes (MIDI 24..100): their notes outside 36..84 are labelled "below"/"above"
 gen wide synth 400 4 --augment 0.6 --pitches 24..100
+gen festival festival 200 5 --augment 0.6
 
 # 2. links: every take under one folder, names unique per source
 all="$work/all"
 rm -rf "$all" && mkdir -p "$all"
-for src in seed synth fluid wide; do
+for src in seed synth fluid wide festival; do
   for f in "$work/gen/$src"/*.wav; do
     b=$(basename "$f" .wav)
     ln -s "$(realpath "$f")" "$all/$b.wav" && ln -s "$(realpath "${f%.wav}.mid")" "$all/$b.mid"
@@ -71,7 +73,7 @@ split="$work/split-$fold.json"
   echo '{"train": ['
   first=1
   emit() { if [ $first = 1 ]; then first=0; else echo ','; fi; printf '"%s"' "$1"; }
-  for src in seed synth fluid wide; do
+  for src in seed synth fluid wide festival; do
     case " $sources " in *" $src "*) ;; *) continue ;; esac
     i=0
     for f in "$work/gen/$src"/*.wav; do
@@ -90,7 +92,7 @@ split="$work/split-$fold.json"
   esac
   echo '], "val": ['
   first=1
-  for src in seed synth fluid wide; do
+  for src in seed synth fluid wide festival; do
     i=0
     for f in "$work/gen/$src"/*.wav; do
       [ $((i % 20)) -eq 0 ] && emit "$(basename "$f" .wav)"
