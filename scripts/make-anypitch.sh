@@ -4,7 +4,7 @@
 #      additive voice, by fluidsynth's voice presets and by festival, phone-like augmentation), every choice
 #      seeded;
 #   2. one folder of links to those takes and to the singreal recordings (as sr_NAME);
-#   3. one dataset: CQT dB, classes silence + MIDI 36..84 + onset (first 3 frames of a note) + below/above
+#   3. one dataset: CQT dB, classes silence + MIDI 36..84 + onset (first 4 frames of a note, 24 ms) + below/above
 #      the range (melodies of MIDI 24..100 teach the model to say so instead of folding them in);
 #   4. training, resumable (a checkpoint every epoch; run the same command again after an interruption).
 # Usage: scripts/make-anypitch.sh BUILD_DIR [FOLD]
@@ -62,7 +62,7 @@ stamp=$(cd "$all" && ls -lL --time-style=+%s | md5sum | cut -c1-16) # the takes'
 
 if [ ! -f "$work/ds/index.json" ] || [ "$(cat "$work/ds.stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$work/ds"
-  "$a2m" dataset "$all" -o "$work/ds" --notes 36-84 --onset-frames 3 --range-classes --take-seconds 0 --expect-frames 0
+  "$a2m" dataset "$all" -o "$work/ds" --notes 36-84 --onset-frames 4 --range-classes --take-seconds 0 --expect-frames 0
   echo "$stamp" > "$work/ds.stamp"
 fi
 
@@ -106,5 +106,5 @@ if [ "$fold" = all ]; then out=models/a2m-anypitch.safetensors log=models/a2m-an
 else out="$work/cv-$fold.safetensors" log="$work/cv-$fold.log.csv"; fi
 "$a2m" train "$work/ds" --split "$split" --hidden "$hidden" --epochs "$epochs" --window 666 --batch 16 \
   --lr 1.5e-3 --plateau 2 --augment-transpose 12 --augment-shift 1 --augment-gain 6 --class-weight-power 0 \
-  --label-smoothing 0.05 --ema 0.999 --patience 100 --seed 0 --threads "$threads" \
+  --onset-weight 4 --label-smoothing 0.05 --ema 0.999 --patience 100 --seed 0 --threads "$threads" \
   --checkpoint "$work/ckpt-$fold" --resume --log "$log" -o "$out" --force

@@ -19,6 +19,8 @@ typedef struct a2m_train_params {
     int epochs;                 /* 50 */
     unsigned long long seed;    /* 0 */
     double class_weight_power;  /* 0.75: w_c = (N / (C * count_c))^power; 0 = plain cross-entropy */
+    double onset_weight;        /* 1: the onset class (datasets made with --onset-frames) weighs this many times more
+                                 * in the loss (it is rare: ~3% of frames, and a repeated note's onset is subtle) */
     double focal_gamma;         /* 0 = cross-entropy, > 0 = focal loss */
     double label_smoothing;     /* 0 = none; eps: target (1 - eps) on the label, eps / C everywhere (cross-entropy only) */
     int patience;               /* 15 epochs without improvement of the selected metric -> stop */

@@ -30,6 +30,7 @@ static const char *usage =
     "  --window FRAMES            train on windows of this many frames (0 = whole takes)\n"
     "  --augment-gain DB          random loudness change per sample, +-DB (0 = off)\n"
     "  --augment-shift BINS       random pitch shift per sample, +-BINS CQT bins (0 = off)\n"
+    "  --onset-weight W           the onset class (datasets with --onset-frames) weighs W times more (1)\n"
     "  --augment-transpose N      random transposition per sample, +-N semitones, labels moved (0 = off;\n"
     "                             needs consecutive semitone classes, e.g. a dataset made with --notes 36-84)\n"
     "  --augment-mask T,F         SpecAugment: a time mask of up to T frames and a band of up to F bins per sample\n"
@@ -165,6 +166,7 @@ int cmd_train(int argc, char **argv) {
         NUM_OPT("--epochs", cli_parse_int(argv[0], "--epochs", v, 1, 100000, &p.epochs))
         NUM_OPT("--seed", cli_parse_int(argv[0], "--seed", v, 0, 2147483647, &seed))
         NUM_OPT("--class-weight-power", cli_parse_double(argv[0], "--class-weight-power", v, 0, 4, &p.class_weight_power))
+        NUM_OPT("--onset-weight", cli_parse_double(argv[0], "--onset-weight", v, 0.01, 100, &p.onset_weight))
         NUM_OPT("--gamma", cli_parse_double(argv[0], "--gamma", v, 0, 10, &p.focal_gamma))
         NUM_OPT("--patience", cli_parse_int(argv[0], "--patience", v, 1, 100000, &p.patience))
         NUM_OPT("--plateau", cli_parse_int(argv[0], "--plateau", v, 0, 100000, &p.plateau))

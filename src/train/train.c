@@ -26,6 +26,7 @@ a2m_train_params a2m_train_default_params(void) {
     p.batch = 8;
     p.epochs = 50;
     p.class_weight_power = 0.75;
+    p.onset_weight = 1;
     p.patience = 15;
     p.plateau = 5;
     p.plateau_factor = 0.5;
@@ -297,11 +298,11 @@ static void train_recipe(const a2m_train_params *p, char *buf, size_t n) {
              "--model=%s;--hidden=%d;--lr=%.17g;--batch=%d;--seed=%llu;--class-weight-power=%.17g;--gamma=%.17g;"
              "--label-smoothing=%.17g;--window=%d;--concat=%d;--weight-decay=%.17g;--adamw=%d;--clip=%.17g;"
              "--augment-gain=%.17g;--augment-shift=%d;--augment-transpose=%d;--augment-mask=%d,%d;--ema=%.17g;"
-             "--distill=%.17g;--dropout=%.17g;--plateau=%d;--select=%s;",
+             "--distill=%.17g;--dropout=%.17g;--plateau=%d;--select=%s;--onset-weight=%.17g;",
              p->arch, p->hidden, p->lr, p->batch, p->seed, p->class_weight_power, p->focal_gamma, p->label_smoothing,
              p->window, p->concat, p->weight_decay, p->adamw, p->clip_norm, p->augment_gain_db, p->augment_shift_bins,
              p->augment_transpose, p->augment_mask_frames, p->augment_mask_bins, p->ema, p->soft_targets ? p->distill : 0.0,
-             p->dropout, p->plateau, p->select_by_loss ? "loss" : "f1");
+             p->dropout, p->plateau, p->select_by_loss ? "loss" : "f1", p->onset_weight);
 }
 
 /* The value of entry "key=" (kl bytes with the '=') of a recipe, up to its ';' (NULL if absent). */
@@ -431,7 +432,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     if (p.batch <= 0 || p.batch > 64 || p.epochs <= 0 || !(p.lr > 0) || p.threads <= 0 || p.window < 0 ||
         !(p.dropout >= 0 && p.dropout < 1) || p.concat < 1 || p.concat > 64 ||
         !(p.label_smoothing >= 0 && p.label_smoothing < 1) || !(p.ema >= 0 && p.ema < 1) ||
-        !(p.distill >= 0 && p.distill <= 1) || (p.distill > 0 && !p.soft_targets))
+        !(p.distill >= 0 && p.distill <= 1) || (p.distill > 0 && !p.soft_targets) || !(p.onset_weight > 0 && p.onset_weight <= 100))
         return a2m_error(A2M_ERR_ARG, "training: bad parameters");
     a2m_model_info info = nn_model_default_info();
     info.n_bins = d->n_bins;
@@ -497,7 +498,8 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     for (int c = 0; c < C; c++)
         class_w[c] = p.class_weight_power == 0 || counts[c] == 0 ? 1.0f
                                                                  : (float)pow(total / (C * counts[c]), p.class_weight_power);
-    const float *cw = p.class_weight_power == 0 ? NULL : class_w;
+    if (d->labels_p.onset_frames > 0) class_w[d->labels_p.n_notes + 1] *= (float)p.onset_weight;
+    const float *cw = p.class_weight_power == 0 && p.onset_weight == 1 ? NULL : class_w;
 
     sample *canonical = samples && !oom ? malloc(n_samples * sizeof *canonical) : NULL;
     if (canonical) memcpy(canonical, samples, n_samples * sizeof *canonical);
@@ -635,10 +637,10 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
         }
         snprintf(m->info.summary, sizeof m->info.summary,
-                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins transpose %d, masks %d frames %d bins, label smoothing %g, ema %g, distill %g%s; "
+                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins transpose %d, masks %d frames %d bins, label smoothing %g, onset weight %g, ema %g, distill %g%s; "
                  "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
                  p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, p.concat,
-                 p.augment_gain_db, p.augment_shift_bins, p.augment_transpose, p.augment_mask_frames, p.augment_mask_bins, p.label_smoothing, p.ema, p.soft_targets ? p.distill : 0.0, drop, st.epoch,
+                 p.augment_gain_db, p.augment_shift_bins, p.augment_transpose, p.augment_mask_frames, p.augment_mask_bins, p.label_smoothing, p.onset_weight, p.ema, p.soft_targets ? p.distill : 0.0, drop, st.epoch,
                  st.best_epoch, bl, fm.accuracy, fm.f1_macro, n_train, n_val);
         if (result) {
             result->epochs_run = st.epoch, result->best_epoch = st.best_epoch;
