@@ -5,8 +5,9 @@
  * octave high ("A4" = MIDI 57), so the score gives frequencies (FREQ), not
  * names. Measured on a test score: voiced onsets within 40 ms of the score's,
  * pitch within 20 cents of FREQ; it crashes above ~510 Hz, so notes stop at
- * MIDI 71. Festival has no vibrato; the performance's
- * detune and drift (at each note's middle) set each note's frequency. */
+ * MIDI 71 (gendata sings higher melodies shifted down and shifts them back).
+ * Festival has no vibrato; the performance's detune, drift and intonation
+ * error (at each note's middle) set each note's frequency. */
 #include "a2m/audio.h"
 #include "a2m/error.h"
 #include "a2m/gen.h"

@@ -3,8 +3,11 @@
  * (glides, detune, drift, vibrato) becomes pitch bends updated every block
  * with a bend range of 12 semitones (8192 steps: 0.15 cent resolution).
  * Consecutive notes alternate between two channels so a note's release keeps
- * its own bend (frozen at its offset) while the next note glides. No reverb or
- * chorus: the augmentation chain adds rooms. */
+ * its own bend (frozen at its offset) while the next note glides. Each
+ * (preset, key) is measured once: its sampled tuning is bent away and its
+ * note-on sent early by the time its sample takes to reach half level. Every
+ * rendering runs on a fresh synthesizer (a reused one gave other samples). No
+ * reverb or chorus: the augmentation chain adds rooms. */
 #include "a2m/error.h"
 #include "a2m/gen.h"
 #include "a2m/io.h"

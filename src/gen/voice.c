@@ -6,9 +6,9 @@
  * legato boundaries), loudness from each note's velocity, breath noise.
  * Optional consonants before notes (plosive closure and burst, s/sh hiss, a
  * nasal dip) give the onsets lyrics give. Pitch, loudness, harmonic amplitudes
- * and consonant levels are updated every 32 samples (2 ms
- * at 16 kHz) and interpolated; harmonics come from one sin/cos per sample by
- * complex rotation, so 8 s take costs about 30 ms. */
+ * and consonant levels are updated every 32 samples (2 ms at 16 kHz) and
+ * interpolated; harmonics come from one sin/cos per sample by complex
+ * rotation, so an 8 s take costs about 25 ms. */
 #include "a2m/error.h"
 #include "a2m/gen.h"
 
