@@ -25,11 +25,15 @@ static const char *usage =
     "mirrored below it (takes/a/x.wav -> OUT/a/x.mid). Two inputs that would write one output are an error.\n"
     "INPUT '-' reads audio from standard input (a WAV stream, or raw float32 with --raw-rate).\n\n"
     "options:\n"
-    "  --model M            model file (default: $A2M_MODEL, else models/a2m-crnn.safetensors)\n"
+    "  --model M            a model file, or a shipped model: anypitch (any melody, MIDI 36-84; the\n"
+    "                       default, unless $A2M_MODEL names a file) or seed (the seed project's C/E/G)\n"
     "  --window S           window length in seconds (4 = training length); 0 = one sequence\n"
     "  --hop S              window step in seconds (2); overlapping windows are blended\n"
     "  --max-gap N[ms]      fill silence gaps shorter than N frames (5) or N ms\n"
     "  --min-note N[ms]     drop notes shorter than N frames (10) or N ms\n"
+    "  --onset-threshold P  models with an onset class (anypitch): split a note where p(onset) peaks\n"
+    "                       at or above P (0.3)\n"
+    "  --min-voicing P      models with an onset class: drop notes whose mean p(sung) is below P (0.6)\n"
     "  --precision P        fp32 (exact, default) or bf16 (about 2x faster network on CPUs with\n"
     "                       avx512_bf16; logits within 0.013 of fp32 for models/a2m-crnn.safetensors\n"
     "                       (0.028 for the seed CRNN); elsewhere fp32 runs)\n"
@@ -63,23 +67,35 @@ static int parse_frames_or_ms(const char *cmd, const char *opt, const char *v, i
     return cli_parse_int(cmd, opt, v, 0, 1000000, frames);
 }
 
-/* Default model: $A2M_MODEL, then models/ beside the executable's source tree, then ./models. */
-static const char *default_model(char *buf, size_t n) {
+/* Shipped models by name: `--model anypitch` (the default: any melody, MIDI 36-84) and `--model seed` (the seed
+ * project's three classes, C/E/G as written). */
+static const char *shipped_file(const char *name) {
+    if (!strcmp(name, "anypitch")) return "a2m-anypitch.safetensors";
+    if (!strcmp(name, "seed")) return "a2m-crnn.safetensors";
+    return NULL;
+}
+
+/* The model file of --model M: a shipped model's name (looked up in models/ beside the executable's source tree,
+ * an installed share/a2m/models, then ./models), else M itself as a path. Without --model: $A2M_MODEL, else the
+ * shipped "anypitch". */
+static const char *model_path_of(const char *arg, char *buf, size_t n) {
     const char *env = getenv("A2M_MODEL");
-    if (env && *env) return env;
+    if (!arg && env && *env) return env;
+    if (arg && a2m_path_exists(arg)) return arg; /* a file of that name wins over a shipped name */
+    const char *file = shipped_file(arg ? arg : "anypitch");
+    if (!file) return arg;
     char exe[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (len > 0) {
         exe[len] = '\0';
         char *dir = dirname(exe);
-        const char *rel[] = {"%s/../models/a2m-crnn.safetensors", "%s/models/a2m-crnn.safetensors",
-                             "%s/../share/a2m/models/a2m-crnn.safetensors"};
+        const char *rel[] = {"%s/../models/%s", "%s/models/%s", "%s/../share/a2m/models/%s"};
         for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
-            snprintf(buf, n, rel[i], dir);
+            snprintf(buf, n, rel[i], dir, file);
             if (a2m_path_exists(buf)) return buf;
         }
     }
-    snprintf(buf, n, "models/a2m-crnn.safetensors");
+    snprintf(buf, n, "models/%s", file);
     return buf;
 }
 
@@ -91,12 +107,12 @@ static int write_notes_csv(const char *path, const a2m_transcription *r, int for
     a2m_atomic_file f;
     int rc = a2m_atomic_open(&f, path, force);
     if (rc) return rc;
-    fputs("onset_s,offset_s,midi_pitch,note,confidence,confidence_var\n", f.fp);
+    fputs("onset_s,offset_s,midi_pitch,note,confidence,confidence_var,out_of_range\n", f.fp);
     for (size_t i = 0; i < r->n_notes; i++) {
         char nm[8];
         const a2m_transcribed_note *t = &r->notes[i];
-        fprintf(f.fp, "%.6f,%.6f,%d,%s,%.4f,%.6f\n", t->note.onset, t->note.offset, (int)t->note.pitch,
-                a2m_note_name((int)t->note.pitch, nm), t->confidence, t->confidence_var);
+        fprintf(f.fp, "%.6f,%.6f,%d,%s,%.4f,%.6f,%d\n", t->note.onset, t->note.offset, (int)t->note.pitch,
+                a2m_note_name((int)t->note.pitch, nm), t->confidence, t->confidence_var, t->out_of_range);
     }
     return a2m_atomic_commit(&f);
 }
@@ -107,9 +123,10 @@ static int write_notes_json(const char *path, const char *input, const a2m_trans
     for (size_t i = 0; i < r->n_notes; i++) {
         char nm[8];
         const a2m_transcribed_note *t = &r->notes[i];
-        json_array_append_new(arr, json_pack("{s:f,s:f,s:i,s:s,s:f,s:f}", "onset", t->note.onset, "offset", t->note.offset,
+        json_array_append_new(arr, json_pack("{s:f,s:f,s:i,s:s,s:f,s:f,s:i}", "onset", t->note.onset, "offset", t->note.offset,
                                              "pitch", (int)t->note.pitch, "name", a2m_note_name((int)t->note.pitch, nm),
-                                             "confidence", t->confidence, "confidence_var", t->confidence_var));
+                                             "confidence", t->confidence, "confidence_var", t->confidence_var,
+                                             "out_of_range", t->out_of_range));
     }
     json_t *o = json_pack("{s:s,s:f,s:I,s:o}", "input", input, "frame_seconds", r->frame_seconds, "frames",
                           (json_int_t)r->n_frames, "notes", arr);
@@ -148,8 +165,10 @@ static int write_outputs(const char *input, const char *midi_path, const a2m_tra
     if (rc) return rc;
     a2m_note *notes = malloc((r->n_notes + 1) * sizeof *notes);
     if (!notes) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < r->n_notes; i++) notes[i] = r->notes[i].note;
-    rc = a2m_midi_write(midi_path, notes, r->n_notes, o->mp);
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_notes; i++)
+        if (!r->notes[i].out_of_range) notes[k++] = r->notes[i].note;
+    rc = a2m_midi_write(midi_path, notes, k, o->mp);
     free(notes);
     if (!rc && o->csv) out_name(p, sizeof p, base, ".csv"), rc = write_notes_csv(p, r, 1);
     if (!rc && o->json) out_name(p, sizeof p, base, ".json"), rc = write_notes_json(p, input, r, 1);
@@ -166,15 +185,39 @@ static void print_notes(FILE *out, const char *input, const a2m_transcription *r
     for (size_t i = 0; i < r->n_notes; i++) {
         char nm[8];
         const a2m_transcribed_note *t = &r->notes[i];
-        fprintf(out, "%8.3f %8.3f  %-4s (%d)  confidence %.2f\n", t->note.onset, t->note.offset,
-                a2m_note_name((int)t->note.pitch, nm), (int)t->note.pitch, t->confidence);
+        fprintf(out, "%8.3f %8.3f  %-4s (%d)  confidence %.2f%s\n", t->note.onset, t->note.offset,
+                a2m_note_name((int)t->note.pitch, nm), (int)t->note.pitch, t->confidence,
+                t->out_of_range < 0 ? "  below the model's range" : t->out_of_range > 0 ? "  above the model's range" : "");
     }
+}
+
+/* Notes the model says are sung below or above its range are left out of the MIDI and said, never folded into
+ * the range (nor into another octave). */
+static void warn_out_of_range(const a2m_model *m, const char *input, const a2m_transcription *r) {
+    const a2m_model_info *in = a2m_model_get_info(m);
+    size_t below = 0, above = 0;
+    double first = -1;
+    for (size_t i = 0; i < r->n_notes; i++) {
+        below += r->notes[i].out_of_range < 0, above += r->notes[i].out_of_range > 0;
+        if (r->notes[i].out_of_range && first < 0) first = r->notes[i].note.onset;
+    }
+    int lo = 127, hi = 0;
+    for (int c = 0; c < in->n_classes; c++)
+        if (in->class_notes[c] >= 0) lo = in->class_notes[c] < lo ? in->class_notes[c] : lo, hi = in->class_notes[c] > hi ? in->class_notes[c] : hi;
+    if (below + above)
+        cli_warn("%s: %zu note%s below and %zu above the model's range (MIDI %d-%d), the first at %.2f s: left out "
+                 "of the MIDI (in --csv/--json with out_of_range)", input, below, cli_s(below), above, lo, hi, first);
 }
 
 static void print_stream_notes(void *user, const a2m_transcribed_note *n, size_t k) {
     (void)user;
-    for (size_t i = 0; i < k; i++)
-        printf("%.6f,%.6f,%d,%.4f\n", n[i].note.onset, n[i].note.offset, (int)n[i].note.pitch, n[i].confidence);
+    for (size_t i = 0; i < k; i++) {
+        if (n[i].out_of_range)
+            cli_warn("<stdin>: a note %s the model's range at %.2f-%.2f s", n[i].out_of_range < 0 ? "below" : "above",
+                     n[i].note.onset, n[i].note.offset);
+        else
+            printf("%.6f,%.6f,%d,%.4f\n", n[i].note.onset, n[i].note.offset, (int)n[i].note.pitch, n[i].confidence);
+    }
     if (k) fflush(stdout);
 }
 
@@ -254,6 +297,8 @@ int cmd_transcribe(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "-o", &v))) out = v;
         else if ((r = cli_opt(argc, argv, &i, "--window", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--window", v, 0, 3600, &o.tp.window_s) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--precision", &v))) r = r < 0 ? r : cli_parse_precision(argv[0], v, &o.tp.precision) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--onset-threshold", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--onset-threshold", v, 0, 1, &o.tp.onset_threshold) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--min-voicing", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--min-voicing", v, 0, 1, &o.tp.min_voicing) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--hop", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--hop", v, 0.01, 3600, &o.tp.hop_s) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--max-gap", &v))) r = r < 0 ? r : parse_frames_or_ms(argv[0], "--max-gap", v, &o.tp.max_gap_frames, &o.tp.max_gap_ms) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--min-note", &v))) r = r < 0 ? r : parse_frames_or_ms(argv[0], "--min-note", v, &o.tp.min_note_frames, &o.tp.min_note_ms) ? 1 : -1;
@@ -286,7 +331,8 @@ int cmd_transcribe(int argc, char **argv) {
         return rc;
     }
     char mbuf[PATH_MAX];
-    if (!model) model = default_model(mbuf, sizeof mbuf);
+    model = model_path_of(model, mbuf, sizeof mbuf);
+    o.tp.notes_only = !o.probs; /* frames are kept only to be written: memory stays flat over long files */
     model_path = model;
     a2m_model *m;
     rc = a2m_model_load(model, NULL, &m);
@@ -338,6 +384,7 @@ int cmd_transcribe(int argc, char **argv) {
 #pragma omp critical
             {
                 if (o.print) print_notes(stdout, ins.paths[i], &r);
+                warn_out_of_range(m, ins.paths[i], &r);
                 if (!lrc && n_in == 1 && !o.print)
                     fprintf(stderr, "%s: %zu note%s -> %s\n", ins.paths[i], r.n_notes, cli_s(r.n_notes), midi);
             }
