@@ -169,6 +169,9 @@ if [ -c /dev/full ]; then
 fi
 
 # --- interrupts ----------------------------------------------------------------------------------------
+# a reader that goes away (SIGPIPE) while a temporary is copied to standard output: no temporary left
+"$bin" synth --notes "60:0-60" -o - 2>/dev/null | head -c 4 >"$tmp/head.bin"
+[ "$(cat "$tmp/head.bin")" = RIFF ] && [ -z "$(ls "$TMPDIR")" ] && ok || bad "synth -o - | head: $(ls "$TMPDIR")"
 # A background job of a script ignores SIGINT unless job control is on (set -m), and a2m keeps an ignored
 # signal ignored (nohup): SIGINT is sent to jobs started under set -m.
 "$bin" synth --notes "60:0-600" -o "$o/long.wav" >/dev/null 2>&1

@@ -182,7 +182,7 @@ int cli_finish_stdout(int rc) {
 static volatile sig_atomic_t graceful, interrupted;
 
 static void on_signal(int sig) {
-    if (graceful && !interrupted) {
+    if (graceful && !interrupted && (sig == SIGINT || sig == SIGTERM)) {
         int e = errno, fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         interrupted = sig;
         if (fd >= 0) dup2(fd, STDIN_FILENO), close(fd); /* the reader's next read (or restarted read) ends */
@@ -200,8 +200,9 @@ void cli_signals_install(void) {
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    for (int i = 0; i < 3; i++) {
+    /* SIGPIPE too: `a2m synth -o - | head -c 4` ends in it while a temporary is being copied out */
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (int i = 0; i < 4; i++) {
         struct sigaction old;
         /* a signal ignored by the parent (nohup, a background job without job control) stays ignored */
         if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;

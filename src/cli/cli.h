@@ -59,9 +59,9 @@ int cli_output_problem(const char *out, const char *const *inputs, int n_inputs,
 int cli_finish_stdout(int rc);
 
 /* ---- interrupts -----------------------------------------------------------
- * cli_signals_install (main, before the command): SIGINT, SIGTERM and SIGHUP remove the registered
+ * cli_signals_install (main, before the command): SIGINT, SIGTERM, SIGHUP and SIGPIPE remove the registered
  * temporaries (a2m_temp_cleanup) and end the process by that signal. cli_signals_graceful (the streaming
- * transcription): the first such signal instead ends standard input (it becomes /dev/null, so the reader
+ * transcription): the first SIGINT or SIGTERM instead ends standard input (it becomes /dev/null, so the reader
  * sees the end of the stream and what was decided is finished and written); a second one ends the process.
  * cli_interrupted(): the signal received in graceful mode, or 0. */
 void cli_signals_install(void);
