@@ -316,6 +316,9 @@ static void test_festival(void) {
           "same score, same samples");
     free(y);
     free(y2);
+    CHECK(a2m_festival_render(v, 0, &q, 1, 7, 0.5, &y, &n) == A2M_ERR_ARG, "no notes refused");
+    a2m_note overlap[2] = {{0.1, 0.6, 50, 100, 0}, {0.5, 0.9, 52, 100, 0}};
+    CHECK(a2m_festival_render(overlap, 2, &q, 1, 7, 0.5, &y, &n) == A2M_ERR_RANGE, "overlapping notes refused");
     a2m_note high[1] = {{0.1, 0.5, 72, 100, 0}};
     CHECK(a2m_festival_render(high, 1, &q, 1, 7, 0.5, &y, &n) == A2M_ERR_RANGE, "MIDI 72 refused (text2wave crashes)");
 }
@@ -445,6 +448,9 @@ static void test_noise(void) {
     double before = rms(y + 1000, 30000);
     a2m_biquad(y, n, 16000, 'L', 1000, 0.7071, 0);
     CHECK(20 * log10(rms(y + 1000, 30000) / before) < -15, "low-pass: %.1f dB", 20 * log10(rms(y + 1000, 30000) / before));
+    CHECK(a2m_reverb(y, n, 16000, 0, 3, 1) == A2M_ERR_ARG && a2m_reverb(y, n, 16000, 9, 3, 1) == A2M_ERR_ARG,
+          "RT60 0 and 9 s refused");
+    CHECK(a2m_reverb(y, n, 16000, 0.5, NAN, 1) == A2M_ERR_ARG, "NaN DRR refused");
     CHECK(a2m_biquad(y, n, 16000, 'L', 9000, 0.7, 0) == A2M_ERR_ARG, "cut-off above Nyquist refused");
     CHECK(a2m_biquad(y, n, 16000, 'x', 100, 0.7, 0) == A2M_ERR_ARG, "unknown biquad refused");
     /* AGC: a loud half and a half 20 dB quieter come within 8 dB (ratio 4 above -30 dB: ~5 dB) */
