@@ -151,7 +151,7 @@ int cli_output_problem(const char *out, const char *const *inputs, int n_inputs,
 
 int cli_check_output(const char *cmd, const char **out, const char *const *inputs, int n_inputs, int force, int flags) {
     if (!strcmp(*out, "-")) {
-        if (!(flags & CLI_OUT_STDOUT)) return cli_usage_error(cmd, "-o -: this output cannot go to standard output");
+        if (!(flags & CLI_OUT_STDOUT)) return cli_usage_error(cmd, "'-' (standard output) is not possible for this output");
         *out = "/dev/stdout";
     }
     if (!(flags & CLI_OUT_FOLDER)) {
