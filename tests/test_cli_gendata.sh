@@ -46,6 +46,8 @@ expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2 --jobs 
 expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source seed --count 2 --shifts 5..1
 expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source seed --count 2 --shifts -30..0
 expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source seed --count 2 --seed-pitch sung
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2 --pitches 60..50
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2 --pitches 0..60
 expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count 2 --bogus
 expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source synth --count
 
@@ -87,6 +89,10 @@ echo "not audio" >"$tmp/badseed/voice_001.wav"
 [ -d "$shared/data/seed/audio" ] && cp "$shared/data/seed/audio/midi_001.mid" "$tmp/badseed/" || printf 'MThd' >"$tmp/badseed/midi_001.mid"
 expect_fail 1 "voice_001.wav" "" -- "$bin" gendata -o "$tmp/bs" --source seed --count 1 --seed-dir "$tmp/badseed"
 [ -e "$tmp/bs/manifest.csv" ] && bad "a failed run wrote a manifest" || ok
+# --pitches: every note inside
+"$bin" gendata -o "$tmp/p1" --source synth --count 4 --seconds 2 --pitches 60..62 >/dev/null 2>&1 &&
+  [ "$(awk -F, 'NR > 1 && ($5 < 60 || $6 > 62)' "$tmp/p1/manifest.csv" | wc -l)" -eq 0 ] &&
+  [ "$(wc -l <"$tmp/p1/manifest.csv")" -eq 5 ] && ok || bad "--pitches 60..62: $(cat "$tmp/p1/manifest.csv")"
 touch "$tmp/file"
 expect_fail 1 "$tmp/file" "" -- "$bin" gendata -o "$tmp/file" --source synth --count 1 --force
 

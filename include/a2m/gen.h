@@ -135,8 +135,8 @@ int a2m_festival_render(const a2m_note *notes, size_t n, const a2m_perf *perf, d
 const char *a2m_festival_syllable(uint64_t seed, size_t i);
 
 /* ---- librubberband ---- */
-/* Shifts pitch by semitones keeping duration and formants (offline, finer
- * engine); *y malloc'd, *ny == n. */
+/* Shifts pitch by semitones (-48..48) keeping duration and formants (offline,
+ * finer engine); *y malloc'd, *ny == n. */
 int a2m_pitch_shift(const float *x, size_t n, int rate, double semitones, float **y, size_t *ny);
 /* Same with the formants moved by formant_scale (0.5..2; 1 = kept): another
  * singer's vocal tract (higher voices have higher formants). */

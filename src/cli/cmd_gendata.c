@@ -168,6 +168,7 @@ static int make_festival_take(const run *r, uint64_t s, take *t) {
     note_range(t, &lo, &hi);
     int s_lo = (int)fmax(-12, hi - 70), s_hi = (int)fmin(fmin(24, lo - 36), s_lo + 12); /* shifts kept small */
     int shift = s_lo + (int)(a2m_gen_uniform(&rng) * (s_hi - s_lo + 1));
+    if (s_hi < s_lo) shift = s_lo; /* --pitches beyond 36..84: the smallest shift that fits */
     double formants = random_formants(&rng, shift), peak = a2m_gen_range(&rng, 0.3, 0.9);
     int k = snprintf(t->voice, sizeof t->voice, "festival kal shift %+d formants x%.2f syllables ", shift, formants);
     for (size_t i = 0; i < t->n && k + 8 < (int)sizeof t->voice; i++)
