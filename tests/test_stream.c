@@ -109,6 +109,33 @@ static void test_stream_equals_whole(const a2m_model *m, const float *x, size_t 
     a2m_transcriber_del(t);
 }
 
+/* 75 s of legato singing with no silence at all: notes must still come out while the audio is pushed (the
+ * pending frames are decided after at most 30 s), so a stream's memory stays bounded on any input; and
+ * they are still exactly the file mode's notes. */
+static void test_legato_bounded(const a2m_model *m) {
+    a2m_note mel[50];
+    for (int i = 0; i < 50; i++) mel[i] = (a2m_note){0.2 + 1.5 * i, 0.2 + 1.5 * (i + 1), (int[]){48, 52, 55}[i % 3], 100, 0};
+    a2m_synth_params sp = a2m_synth_default_params();
+    sp.duration_s = 75.5, sp.release_s = 0.01, sp.attack_s = 0.01;
+    float *x;
+    size_t n;
+    CHECK(a2m_synth_render(mel, 50, sp, &x, &n) == A2M_OK, "synth legato");
+    a2m_stream *s;
+    CHECK(a2m_stream_new(m, a2m_transcribe_default_params(), 0, &s) == A2M_OK, "stream");
+    size_t early = 0, piece = 16000;
+    const a2m_transcribed_note *got;
+    size_t k;
+    for (size_t at = 0; at < n; at += piece) {
+        CHECK(a2m_stream_push(s, x + at, n - at < piece ? n - at : piece, &got, &k) == A2M_OK, "push");
+        early += k;
+    }
+    CHECK(a2m_stream_finish(s, &got, &k) == A2M_OK, "finish");
+    CHECK(early >= 10, "legato: %zu notes decided before the end of 75 s without a silence", early);
+    a2m_stream_del(s);
+    test_stream_equals_whole(m, x, n, 16000, "legato 75 s");
+    free(x);
+}
+
 int main(void) {
     const char *shared = test_shared_dir();
     const char *src = getenv("A2M_SOURCE") ? getenv("A2M_SOURCE") : ".";
@@ -130,6 +157,8 @@ int main(void) {
     for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) test_stream_equals_whole(m, x, n, pieces[i], "synth 21 s");
     test_stream_equals_whole(m, x, 1000, 333, "1000 samples (shorter than a window)");
     free(x);
+
+    test_legato_bounded(m);
 
     /* bad use */
     a2m_stream *s;

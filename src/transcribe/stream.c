@@ -215,6 +215,18 @@ static size_t last_barrier(const a2m_stream *s) {
     return 0;
 }
 
+/* Pending frames are decided at the latest after this long without a silence barrier (a legato line), so memory
+ * stays bounded on any input: 30 s at 166.7 frames/s. */
+#define STREAM_MAX_PENDING_S 30.0
+
+/* Where to decide when no silence came for STREAM_MAX_PENDING_S: the last change of frame class in the older
+ * half of the pending frames (a note boundary the rules would keep), else the middle. */
+static size_t forced_cut(const a2m_stream *s) {
+    for (size_t i = s->pend_n / 2; i > 1; i--)
+        if (s->pend_c[i] != s->pend_c[i - 1]) return i;
+    return s->pend_n / 2;
+}
+
 /* Frames [acc_start, upto) are final: blend, argmax, keep, and decide what can be decided. */
 static int finalise_frames(a2m_stream *s, size_t upto) {
     size_t n = upto - s->acc_start, C = (size_t)s->C;
@@ -238,7 +250,10 @@ static int finalise_frames(a2m_stream *s, size_t upto) {
     memset(s->acc + rest * C, 0, n * C * sizeof *s->acc);
     memset(s->acc_w + rest, 0, n * sizeof *s->acc_w);
     s->acc_start = upto;
-    return decide(s, last_barrier(s));
+    size_t barrier = last_barrier(s);
+    const a2m_model_info *in = a2m_model_get_info(s->m);
+    if (barrier == 0 && s->pend_n > (size_t)(STREAM_MAX_PENDING_S * in->cqt.sample_rate / s->hop)) barrier = forced_cut(s);
+    return decide(s, barrier);
 }
 
 /* Moves the CQT frames that are ready into pw, first dropping the frames no window to come needs. */
