@@ -3,7 +3,8 @@
  * 1/(1+expf(-x)) was NaN for x <= -100 and training diverged at --lr 0.01):
  *   - nn_expf / nn_sigmoidf / nn_tanhf at 0, denormals, +-1e-4 .. +-1e30,
  *     +-FLT_MAX, +-inf: finite, in range, and within 3e-7 (relative) of libm
- *     on a dense sweep; NaN stays NaN;
+ *     on a dense sweep; NaN stays NaN; the AVX-512 nn_exp16 (vexp512.h) and
+ *     the sigmoid/tanh the LSTM kernels build on it, at the same values;
  *   - the loops that use them: softmax_rows and the cross-entropy on logits
  *     of +-FLT_MAX, the training BiLSTM forward/backward and the inference
  *     BiLSTM (every kernel level) on pre-activations of +-1e30 and +-FLT_MAX;
@@ -68,6 +69,34 @@ static void test_accuracy(void) {
     printf("max relative error over [-87, 88] step 1e-4: exp %.3g, sigmoid %.3g, tanh %.3g\n", we, ws, wt);
     CHECK(we < 3e-7 && ws < 3e-7 && wt < 3e-7, "relative errors %.3g %.3g %.3g >= 3e-7", we, ws, wt);
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include "nn/vexp512.h"
+/* the AVX-512 exp of the fp32 and bf16 LSTM kernels, and their sigmoid and tanh built on it */
+__attribute__((target("avx512f"))) static void exp16_extremes(float *e, float *s, float *t, const float *x) {
+    __m512 v = _mm512_loadu_ps(x), one = _mm512_set1_ps(1.0f);
+    _mm512_storeu_ps(e, nn_exp16(v));
+    _mm512_storeu_ps(s, _mm512_div_ps(one, _mm512_add_ps(one, nn_exp16(_mm512_sub_ps(_mm512_setzero_ps(), v)))));
+    __m512 e2 = nn_exp16(_mm512_mul_ps(v, _mm512_set1_ps(-2.0f)));
+    _mm512_storeu_ps(t, _mm512_sub_ps(_mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(one, e2)), one));
+}
+static void test_exp16(void) {
+    if (!__builtin_cpu_supports("avx512f")) {
+        printf("no avx512f: nn_exp16 not checked\n");
+        return;
+    }
+    for (size_t i0 = 0; i0 < N_OF(extremes); i0 += 16) {
+        float x[16], e[16], s[16], t[16];
+        for (int k = 0; k < 16; k++) x[k] = extremes[(i0 + k) % N_OF(extremes)];
+        exp16_extremes(e, s, t, x);
+        for (int k = 0; k < 16; k++)
+            CHECK(isfinite(e[k]) && e[k] > 0 && s[k] >= 0 && s[k] <= 1 && t[k] >= -1 && t[k] <= 1,
+                  "AVX-512 exp/sigmoid/tanh(%g) = %g %g %g", x[k], e[k], s[k], t[k]);
+    }
+}
+#else
+static void test_exp16(void) {}
+#endif
 
 static void test_softmax_xent(void) {
     enum { N = 4, C = 4 };
@@ -198,6 +227,7 @@ static void test_cqt_db(void) {
 int main(void) {
     test_scalar_extremes();
     test_accuracy();
+    test_exp16();
     test_softmax_xent();
     test_lstm_extremes();
     test_crnn_scaled_inputs();
