@@ -38,8 +38,8 @@
 
 static pthread_mutex_t fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* GCC/clang vector extensions: AVX2 in Release (-march=x86-64-v3), lowered to
- * SSE pairs elsewhere. Loads and stores through the _u types (element
+/* GCC/clang vector extensions: AVX2 in the x86-64-v3 clones of the hot loops
+ * (A2M_DISPATCH, chosen at run time on AVX2 CPUs), lowered to SSE pairs elsewhere. Loads and stores through the _u types (element
  * alignment, may alias their elements). */
 typedef float v8sf __attribute__((vector_size(32)));
 typedef double v4df __attribute__((vector_size(32)));

@@ -18,8 +18,8 @@
  * - Recurrence: W_hh in bf16 panels of 16 hidden units x [i f g o] (64
  *   columns, k in pairs), 128 KB a direction instead of 256 KB: the B=1 step
  *   is bound by streaming W_hh from L2, so half the bytes is most of the gain.
- * The kernels are compiled for AVX-512 with target attributes (the library's
- * flags are x86-64-v3) and chosen at run time (infer_bf16_available). */
+ * The kernels are compiled for AVX-512 with target attributes (the library is
+ * built for the x86-64 baseline) and chosen at run time (infer_bf16_available). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
