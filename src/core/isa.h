@@ -2,8 +2,11 @@
  * for the baseline (A2M_MARCH, default x86-64: every x86-64 CPU runs it);
  * A2M_DISPATCH on a function compiles it twice, for x86-64-v3 (AVX2, FMA)
  * and for the baseline, and the loader picks one by the CPU at start-up
- * (GCC/clang target_clones, an ifunc). Helpers a dispatched function calls
- * must be static inline to be compiled into its clones. Floating-point
+ * (GCC/clang target_clones, an ifunc). Only on static functions: clang 14
+ * names an external function's ifunc NAME.ifunc, so calls from other files
+ * would not link; an external entry point calls a dispatched static body.
+ * Helpers a dispatched function calls must be static inline to be compiled
+ * into its clones. Floating-point
  * contraction stays as the file's flags say (off in ISO C mode), so the two
  * clones give the same numbers except in files built with -ffp-contract=fast
  * (the CQT: its v3 clone fuses multiply-adds, as the v3 build always did).

@@ -39,8 +39,9 @@
 static pthread_mutex_t fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* GCC/clang vector extensions: AVX2 in the x86-64-v3 clones of the hot loops
- * (A2M_DISPATCH, chosen at run time on AVX2 CPUs), lowered to SSE pairs elsewhere. Loads and stores through the _u types (element
- * alignment, may alias their elements). */
+ * (A2M_DISPATCH, chosen at run time on AVX2 CPUs), lowered to SSE pairs
+ * elsewhere. Loads and stores through the _u types (element alignment, may
+ * alias their elements). */
 typedef float v8sf __attribute__((vector_size(32)));
 typedef double v4df __attribute__((vector_size(32)));
 typedef float v8sf_u __attribute__((vector_size(32), aligned(4), may_alias));
@@ -320,7 +321,7 @@ size_t a2m_cqt_n_frames(const a2m_cqt *c, size_t n) {
  * [steps x hop] x [hop x nj] product, 3 frames x 8 bins at a time, so a
  * twiddle panel is read from L1 for a whole block) come before the
  * sequential rotations. */
-A2M_DISPATCH void cqt_slide(cqt_octave *o, const float *p, int steps, int n_out) {
+A2M_DISPATCH static void cqt_slide_body(cqt_octave *o, const float *p, int steps, int n_out) {
     const int nj = o->nj, hop = o->hop, n_fft = o->n_fft;
     const int groups = (steps + 2) / 3;
     double *dd = o->dd, *u_re = o->u_re, *u_im = o->u_im;
@@ -363,6 +364,10 @@ A2M_DISPATCH void cqt_slide(cqt_octave *o, const float *p, int steps, int n_out)
     }
 }
 
+void cqt_slide(cqt_octave *o, const float *p, int steps, int n_out) {
+    cqt_slide_body(o, p, steps, n_out);
+}
+
 /* Spectra (bins [j0, j0+nj)) of nb frames, the first starting at s, into xre/xim[bin][frame]. */
 void cqt_fft_block(cqt_octave *o, const float *s, size_t nb) {
     const int n_fft = o->n_fft, nf = n_fft / 2 + 1, nj = o->nj, j0 = o->j0;
@@ -380,8 +385,8 @@ void cqt_fft_block(cqt_octave *o, const float *s, size_t nb) {
 
 /* The octave's kernels applied to the nb spectra in xre/xim: |response|^2
  * into rows [0, nb) of power (row stride n_bins_total, this octave's bins). */
-A2M_DISPATCH void cqt_kernel_power(const cqt_octave *o, size_t nb, const double *inv_sqrt_len, float *power,
-                                   int n_bins_total) {
+A2M_DISPATCH static void cqt_kernel_power_body(const cqt_octave *o, size_t nb, const double *inv_sqrt_len,
+                                                float *power, int n_bins_total) {
     const float *xre = o->xre, *xim = o->xim;
     for (int k = 0; k < o->n_bins; k++) {
         v8sf re0 = {0}, re1 = {0}, re2 = {0}, re3 = {0}, im0 = {0}, im1 = {0}, im2 = {0}, im3 = {0};
@@ -400,6 +405,10 @@ A2M_DISPATCH void cqt_kernel_power(const cqt_octave *o, size_t nb, const double 
         float *m = power + o->first_bin + k;
         for (size_t b = 0; b < nb; b++) m[b * n_bins_total] = pw[b];
     }
+}
+
+void cqt_kernel_power(const cqt_octave *o, size_t nb, const double *inv_sqrt_len, float *power, int n_bins_total) {
+    cqt_kernel_power_body(o, nb, inv_sqrt_len, power, n_bins_total);
 }
 
 /* y (len samples, already in o->signal at o->off) -> |response|^2 into power columns */
@@ -500,7 +509,8 @@ static inline float db_of_power(float pw) {
 
 /* amplitude_to_db(ref, amin, top_db): 10 log10(max(amin^2, |C|^2)) - 10 log10(max(amin^2, ref^2)),
  * floored at (max over the first n_max frames) - top_db. */
-A2M_DISPATCH void a2m_cqt_power_db(a2m_cqt_params p, const float *power, size_t n_max, size_t n_keep, float *db) {
+A2M_DISPATCH
+static void a2m_cqt_power_db_body(a2m_cqt_params p, const float *power, size_t n_max, size_t n_keep, float *db) {
     size_t count = n_max * (size_t)p.n_bins, keep = n_keep * (size_t)p.n_bins;
     float amin2 = (float)(p.amin * p.amin);
     if (!(amin2 >= FLT_MIN)) amin2 = FLT_MIN;
@@ -520,6 +530,10 @@ A2M_DISPATCH void a2m_cqt_power_db(a2m_cqt_params p, const float *power, size_t 
         float d = db_of_power(power[i] > amin2 ? power[i] : amin2) - ref_db;
         db[i] = d > floor_db ? d : floor_db;
     }
+}
+
+void a2m_cqt_power_db(a2m_cqt_params p, const float *power, size_t n_max, size_t n_keep, float *db) {
+    a2m_cqt_power_db_body(p, power, n_max, n_keep, db);
 }
 
 /* the floor is relative to every frame, the dropped last one included */

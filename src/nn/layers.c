@@ -260,7 +260,7 @@ void bilstm_backward(float *din, const lstm_grads g[2], const float *dout, const
 
 /* ------------------------------------------------------------------ Loss */
 
-A2M_DISPATCH void softmax_rows(float *p, const float *logits, int N, int C) {
+A2M_DISPATCH static void softmax_rows_body(float *p, const float *logits, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *z = logits + (size_t)n * C;
         float *q = p + (size_t)n * C;
@@ -270,6 +270,10 @@ A2M_DISPATCH void softmax_rows(float *p, const float *logits, int N, int C) {
         for (int c = 0; c < C; c++) s += (q[c] = nn_expf(z[c] - m)); /* z - m may be -inf: clamped */
         for (int c = 0; c < C; c++) q[c] = (float)(q[c] / s);
     }
+}
+
+void softmax_rows(float *p, const float *logits, int N, int C) {
+    softmax_rows_body(p, logits, N, C);
 }
 
 double softmax_xent_forward_backward(float *dlogits, const float *logits, const int64_t *labels, const float *class_w,
@@ -344,7 +348,8 @@ adam_params adam_default_params(void) {
     return p;
 }
 
-A2M_DISPATCH void adam_update(float *param, const float *grad, float *m, float *v, size_t n, adam_params p, long step) {
+A2M_DISPATCH
+static void adam_update_body(float *param, const float *grad, float *m, float *v, size_t n, adam_params p, long step) {
     double bc1 = 1.0 - pow(p.beta1, (double)step), bc2 = 1.0 - pow(p.beta2, (double)step);
     float step_size = (float)(p.lr / bc1);
     float sqrt_bc2 = (float)sqrt(bc2);
@@ -357,6 +362,10 @@ A2M_DISPATCH void adam_update(float *param, const float *grad, float *m, float *
         v[i] = b2 * v[i] + (1.0f - b2) * g * g;
         param[i] = param[i] * decay - step_size * m[i] / (sqrtf(v[i]) / sqrt_bc2 + eps);
     }
+}
+
+void adam_update(float *param, const float *grad, float *m, float *v, size_t n, adam_params p, long step) {
+    adam_update_body(param, grad, m, v, n, p, step);
 }
 
 double clip_grad_norm(float *grad, size_t n, double max_norm) {

@@ -455,8 +455,8 @@ static void project(const lstm_infer_w *p, int d, const float *x, int rows, floa
 }
 
 A2M_DISPATCH
-void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w, const float *fc_b,
-                  float *logits, float *work, int B, int T, int C) {
+static void bilstm_infer_body(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w,
+                              const float *fc_b, float *logits, float *work, int B, int T, int C) {
     int H = p->H, In = p->In, G4 = 4 * H, isa = isa_level(), avx = isa > 0, S = chunk_steps(B);
     size_t BH = (size_t)B * H, rows = (size_t)S * B;
     float *h = work, *c = work + 4 * BH, *gf = work + 6 * BH, *gr = gf + rows * G4;
@@ -505,4 +505,9 @@ void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, con
                 cur[d] = 1 - cur[d];
             }
     }
+}
+
+void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w, const float *fc_b,
+                  float *logits, float *work, int B, int T, int C) {
+    bilstm_infer_body(p, x, lengths, fc_w, fc_b, logits, work, B, T, C);
 }
