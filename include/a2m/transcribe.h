@@ -26,6 +26,11 @@ typedef struct a2m_transcribe_params {
     double pitch_cost;       /* 6: models with an onset class: cost (nats) of a pitch change in the smoothed path */
     double voicing_cost;     /* 2: ... of a change between silence and singing */
     double glide_ms;         /* 100: models with an onset class: shorter pitch runs inside a legato line are glides */
+    double dip_depth;        /* 0.15: models with an onset class: a note is also split where p(silence) peaks this
+                              * far above its surroundings (a breath or consonant between two notes of one pitch) */
+    double delay_ms;         /* 20: models with an onset class: added to every note's onset and offset (annotation
+                              * conventions differ: singreal's notes start ~40 ms after the sound does (measured
+                              * median on 6 files), Prueba's ~15 ms before; 20 ms serves both within 50 ms) */
     int notes_only;          /* 0: results keep every frame's probabilities and class; 1: notes and the frame
                               * count only (probs and classes NULL), so memory does not grow with the recording */
 } a2m_transcribe_params;
@@ -105,6 +110,9 @@ typedef struct a2m_note_rules {
     int glide;              /* models with an onset class: a pitch run shorter than this (frames) joined to another
                              * pitch run without silence is a glide (a scoop into a note, a slide out of it): it
                              * becomes part of the next note (or of the previous one at the end of a phrase) */
+    double dip_depth;       /* models with an onset class: a note is also split where p(silence) is a local maximum
+                             * of at least 0.25 rising this far above its minima 12 frames either side (0: off) */
+    double delay_s;         /* models with an onset class: added to every note's onset and offset */
 } a2m_note_rules;
 /* The rules of transcription parameters p at frame_seconds per frame. */
 a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_seconds);

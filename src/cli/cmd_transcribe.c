@@ -34,6 +34,13 @@ static const char *usage =
     "  --onset-threshold P  models with an onset class (anypitch): split a note where p(onset) peaks\n"
     "                       at or above P (0.3)\n"
     "  --min-voicing P      models with an onset class: drop notes whose mean p(sung) is below P (0.6)\n"
+    "  --pitch-cost N       models with an onset class: a pitch change in the smoothed path costs N nats (6)\n"
+    "  --glide MS           models with an onset class: shorter pitch runs in a legato line join the note\n"
+    "                       they lead to (100)\n"
+    "  --delay MS           models with an onset class: added to every note's onset and offset (20;\n"
+    "                       annotation conventions differ: singreal's onsets are ~40 ms after the sound's)\n"
+    "  --dip D              models with an onset class: split a note where p(silence) rises D above its\n"
+    "                       surroundings (0.15; 0 = off)\n"
     "  --precision P        fp32 (exact, default) or bf16 (about 2x faster network on CPUs with\n"
     "                       avx512_bf16; logits within 0.013 of fp32 for models/a2m-crnn.safetensors\n"
     "                       (0.028 for the seed CRNN); elsewhere fp32 runs)\n"
@@ -298,6 +305,10 @@ int cmd_transcribe(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--window", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--window", v, 0, 3600, &o.tp.window_s) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--precision", &v))) r = r < 0 ? r : cli_parse_precision(argv[0], v, &o.tp.precision) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--onset-threshold", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--onset-threshold", v, 0, 1, &o.tp.onset_threshold) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--delay", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--delay", v, -1000, 1000, &o.tp.delay_ms) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--glide", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--glide", v, 0, 10000, &o.tp.glide_ms) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--pitch-cost", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--pitch-cost", v, 0, 1000, &o.tp.pitch_cost) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--dip", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--dip", v, 0, 1, &o.tp.dip_depth) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--min-voicing", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--min-voicing", v, 0, 1, &o.tp.min_voicing) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--hop", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--hop", v, 0.01, 3600, &o.tp.hop_s) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--max-gap", &v))) r = r < 0 ? r : parse_frames_or_ms(argv[0], "--max-gap", v, &o.tp.max_gap_frames, &o.tp.max_gap_ms) ? 1 : -1;

@@ -181,8 +181,9 @@ static int decide(a2m_stream *s, size_t upto) {
         a2m_transcribed_note t = notes[i];
         t.first_frame += s->pend_start;
         /* times from absolute frame numbers, as the whole-recording pass computes them */
-        t.note.onset = t.first_frame * frame_s;
-        t.note.offset = (t.first_frame + t.n_frames) * frame_s;
+        double delay = s->onset >= 0 ? rules.delay_s : 0;
+        t.note.onset = t.first_frame * frame_s + delay;
+        t.note.offset = (t.first_frame + t.n_frames) * frame_s + delay;
         s->out[s->out_n++] = t;
     }
     free(notes);

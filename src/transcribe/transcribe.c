@@ -14,7 +14,7 @@
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 6.0, 2.0, 100.0, 0};
+    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 6.0, 2.0, 100.0, 0.15, 20.0, 0};
     return p;
 }
 
@@ -27,6 +27,8 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
     r.pitch_cost = p.pitch_cost;
     r.voicing_cost = p.voicing_cost;
     r.glide = transcribe_frames_from_ms(p.glide_ms, 0, frame_s);
+    r.dip_depth = p.dip_depth;
+    r.delay_s = p.delay_ms / 1000.0;
     return r;
 }
 
@@ -274,23 +276,41 @@ static int viterbi_classes(const float *probs, size_t n, int C, int onset, const
 /* Where a note of frames [start, start + len) is split: frames where p(onset) peaks (a local maximum over +-2
  * frames) at or above the threshold, at least min_note frames from the note's ends and from the previous cut.
  * The cut is one frame before the peak: onset targets cover a note's first frames. Returns the number of cuts. */
+/* 1 if v[f * C + c] is the largest over frames f-2..f+2 inside [start, end). */
+static int local_peak(const float *probs, int C, int c, size_t f, size_t start, size_t end) {
+    for (size_t g = f - 2; g <= f + 2; g++)
+        if (g != f && g >= start && g < end && probs[g * C + c] > probs[f * C + c]) return 0;
+    return 1;
+}
+
+/* How far p(silence) at f rises above the higher of its minima over the 12 frames on either side (inside
+ * [start, end)): a dip in the singing between two notes of one pitch (a breath, a consonant). */
+static float voicing_dip(const float *probs, int C, size_t f, size_t start, size_t end) {
+    float l = 1, r = 1;
+    for (size_t g = f > start + 12 ? f - 12 : start; g < f; g++) l = fminf(l, probs[g * C]);
+    for (size_t g = f + 1; g < end && g <= f + 12; g++) r = fminf(r, probs[g * C]);
+    return probs[f * C] - fmaxf(l, r);
+}
+
 static size_t onset_cuts(const float *probs, int C, int onset, size_t start, size_t len, const a2m_note_rules *r,
                          size_t *cuts, size_t max) {
-    size_t k = 0, mn = r->min_note > 1 ? (size_t)r->min_note : 1, last = start;
-    for (size_t f = start + mn + 1; f + mn < start + len && k < max; f++) {
+    size_t k = 0, mn = r->min_note > 1 ? (size_t)r->min_note : 1, last = start, end = start + len;
+    for (size_t f = start + mn + 1; f + mn < end && k < max; f++) {
+        if (f - 1 - last < mn) continue;
         float o = probs[f * C + onset];
-        if (o < r->onset_threshold || f - 1 - last < mn) continue;
-        int peak = 1;
-        for (size_t g = f - 2; g <= f + 2 && peak; g++)
-            if (g != f && g >= start && g < start + len && probs[g * C + onset] > o) peak = 0;
-        if (peak) cuts[k++] = last = f - 1;
+        if (o >= r->onset_threshold && local_peak(probs, C, onset, f, start, end)) {
+            cuts[k++] = last = f - 1; /* onset targets cover a note's first frames: the cut is just before */
+        } else if (r->dip_depth > 0 && probs[f * C] >= 0.25f && local_peak(probs, C, 0, f, start, end) &&
+                   voicing_dip(probs, C, f, start, end) >= r->dip_depth) {
+            cuts[k++] = last = f;
+        }
     }
     return k;
 }
 
 /* One note over frames [start, start + len) of class cls, with its confidence (mean and variance of p(cls)). */
-static a2m_transcribed_note make_note(const float *probs, int C, const int *class_notes, double frame_s, size_t start,
-                                      size_t len, int cls) {
+static a2m_transcribed_note make_note(const float *probs, int C, const int *class_notes, double frame_s, double delay_s,
+                                      size_t start, size_t len, int cls) {
     double s = 0, s2 = 0;
     for (size_t f = start; f < start + len; f++) {
         double q = probs ? probs[f * C + cls] : 1.0;
@@ -306,7 +326,7 @@ static a2m_transcribed_note make_note(const float *probs, int C, const int *clas
             if (class_notes[c] >= 0) lo = class_notes[c] < lo ? class_notes[c] : lo, hi = class_notes[c] > hi ? class_notes[c] : hi;
         pitch = t.out_of_range < 0 ? lo - 1 : hi + 1;
     }
-    t.note = (a2m_note){start * frame_s, (start + len) * frame_s, pitch, 100, 0};
+    t.note = (a2m_note){start * frame_s + delay_s, (start + len) * frame_s + delay_s, pitch, 100, 0};
     t.cls = cls;
     t.first_frame = start, t.n_frames = len;
     t.confidence = mean;
@@ -366,7 +386,7 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
         size_t s0 = r[i].start;
         for (size_t c = 0; c <= nc; c++) {
             size_t e = c < nc ? cuts[c] : r[i].start + r[i].len;
-            out[m++] = make_note(probs, C, class_notes, frame_s, s0, e - s0, r[i].cls);
+            out[m++] = make_note(probs, C, class_notes, frame_s, onset >= 0 ? rules.delay_s : 0, s0, e - s0, r[i].cls);
             s0 = e;
         }
     }
