@@ -59,14 +59,14 @@ struct dirent64_raw { /* the kernel's linux_dirent64 (getdents64), as no libc he
  * async-signal-safe calls only (open, getdents64, unlinkat, rmdir). */
 static void remove_temp(const char *path) {
     if (unlink(path) == 0 || (errno != EISDIR && errno != EPERM)) return;
-    static char buf[8192]; /* only the signal handler or a2m_temp_cleanup use it */
+    static uint64_t buf[1024]; /* records are 8-byte aligned; only the signal handler or a2m_temp_cleanup use it */
     for (int pass = 0; pass < 4 && rmdir(path) != 0 && errno == ENOTEMPTY; pass++) {
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) return;
         long n;
         while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
             for (long off = 0; off < n;) {
-                struct dirent64_raw *d = (struct dirent64_raw *)(void *)(buf + off);
+                struct dirent64_raw *d = (struct dirent64_raw *)(void *)((char *)buf + off);
                 if (strcmp(d->name, ".") && strcmp(d->name, "..")) unlinkat(fd, d->name, 0);
                 off += d->reclen;
             }
@@ -76,7 +76,7 @@ static void remove_temp(const char *path) {
 
 void a2m_temp_cleanup(void) {
     int e = errno;
-    for (int i = TEMP_SLOTS - 1; i >= 0; i--) /* newest first: files inside a temporary folder before it */
+    for (int i = 0; i < TEMP_SLOTS; i++) /* a temporary folder goes with the files in it */
         if (atomic_load(&temp_state[i]) == 2) {
             remove_temp(temp_names[i]);
             atomic_store(&temp_state[i], 0);
