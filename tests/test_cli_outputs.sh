@@ -117,6 +117,7 @@ for c in $cmds; do case_file_rules "$c"; done
 "$bin" plot loss "$in/log.csv" -o - 2>/dev/null | head -c 4 | grep -q PNG && ok || bad "plot -o -"
 expect 2 "dataset -o -" -- "$bin" dataset "$in" -o - && ok
 expect 2 "transcribe two inputs -o -" -- "$bin" transcribe --model "$model" "$wav" "$in/voice_002.wav" -o - && ok
+expect 2 "transcribe -o /dev/null --csv (would make /dev/null.csv)" -- "$bin" transcribe --model "$model" "$wav" -o /dev/null --csv && [ ! -e /dev/null.csv ] && ok
 
 # --- folder outputs (dataset, report) -------------------------------------------------------------------
 o="$tmp/o_folders"; mkdir -p "$o"
@@ -178,7 +179,7 @@ fi
 for sig in INT TERM; do
   rm -f "$o/long.npy"*
   set -m; "$bin" features "$o/long.wav" -o "$o/long.npy" >/dev/null 2>&1 & pid=$!; set +m
-  for _ in $(seq 1500); do ls "$o"/long.npy.tmp.* >/dev/null 2>&1 && break; kill -0 $pid 2>/dev/null || break; sleep 0.02; done
+  for _ in $(seq 6000); do ls "$o"/long.npy.tmp.* >/dev/null 2>&1 && break; kill -0 $pid 2>/dev/null || break; sleep 0.02; done
   seen=$(ls "$o"/long.npy.tmp.* 2>/dev/null | wc -l)
   kill -$sig $pid 2>/dev/null; wait $pid; rc=$?
   want=$((128 + $(kill -l $sig)))
@@ -189,7 +190,7 @@ done
 mkdir -p "$o/bigds"; cp "$o/long.wav" "$o/bigds/voice_1.wav"; cp "$o/long.wav" "$o/bigds/voice_2.wav"
 "$bin" synth --notes "60:0-600" --write-midi "$o/bigds/midi_1.mid" -o /dev/null >/dev/null 2>&1; cp "$o/bigds/midi_1.mid" "$o/bigds/midi_2.mid"
 set -m; "$bin" dataset "$o/bigds" -o "$o/big.ds" --take-seconds 0 >/dev/null 2>&1 & pid=$!; set +m
-for _ in $(seq 3000); do ls -d "$o"/big.ds.tmp.* >/dev/null 2>&1 && break; kill -0 $pid 2>/dev/null || break; sleep 0.02; done
+for _ in $(seq 6000); do compgen -G "$o/big.ds.tmp.*/features.npy*" >/dev/null && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
 seen=$(ls -d "$o"/big.ds.tmp.* 2>/dev/null | wc -l)
 kill -INT $pid 2>/dev/null; wait $pid; rc=$?
 if [ "$seen" -eq 0 ]; then echo "note: dataset finished before its temporary folder was seen"; ok

@@ -284,6 +284,9 @@ static int check_out_arg(const char *cmd, const char **out, const char **inputs,
     const char *dot = strrchr(*out, '.');
     if (many && dot && !strchr(dot, '/') && (!strcasecmp(dot, ".mid") || !strcasecmp(dot, ".midi")))
         return cli_usage_error(cmd, "-o %s: several inputs write a folder of MIDI files: give -o FOLDER/", *out);
+    a2m_output_kind kind = A2M_OUTPUT_NEW;
+    if (!many && (o->csv || o->json || o->probs) && !a2m_output_kind_of(*out, &kind) && kind == A2M_OUTPUT_STREAM)
+        return cli_usage_error(cmd, "-o %s: --csv/--json/--probs are named after -o: give a file name", *out); /* not /dev/null.csv */
     return 0;
 }
 
