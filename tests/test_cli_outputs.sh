@@ -119,6 +119,16 @@ expect 2 "dataset -o -" -- "$bin" dataset "$in" -o - && ok
 expect 2 "transcribe two inputs -o -" -- "$bin" transcribe --model "$model" "$wav" "$in/voice_002.wav" -o - && ok
 expect 2 "transcribe -o /dev/null --csv (would make /dev/null.csv)" -- "$bin" transcribe --model "$model" "$wav" -o /dev/null --csv && [ ! -e /dev/null.csv ] && ok
 
+# a finished run removes its checkpoint: only a regular file (a link given as --checkpoint stays; as root,
+# --checkpoint /dev/null was unlinked)
+echo old >"$tmp/ck_target"; ln -s ck_target "$tmp/ck_link"
+expect 0 "train --checkpoint LINK" -- "$bin" train "$tmp/ds" --split "$in/split.json" --hidden 8 --epochs 1 --checkpoint "$tmp/ck_link" --force -o "$tmp/ckm.safetensors" &&
+  [ -L "$tmp/ck_link" ] && [ -s "$tmp/ck_target" ] && ok || bad "train: the checkpoint link was removed"
+if [ "$(id -u)" = 0 ]; then
+  expect 0 "train --checkpoint /dev/null" -- "$bin" train "$tmp/ds" --split "$in/split.json" --hidden 8 --epochs 1 --checkpoint /dev/null -o "$tmp/ckn.safetensors"
+  [ -c /dev/null ] && ok || { bad "train removed /dev/null: recreating it"; rm -f /dev/null; mknod -m 666 /dev/null c 1 3; }
+fi
+
 # --- folder outputs (dataset, report) -------------------------------------------------------------------
 o="$tmp/o_folders"; mkdir -p "$o"
 expect 0 "dataset: new" -- "$bin" dataset "$in" -o "$o/ds" && ok

@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "a2m/dataset.h"
@@ -245,7 +246,8 @@ int cmd_train(int argc, char **argv) {
     if (!rc) {
         printf("%s: best epoch %d of %d, val accuracy %.4f, val macro F1 %.4f, %.2f s/epoch\n", out, res.best_epoch,
                res.epochs_run, res.best_val_accuracy, res.best_val_f1, res.seconds_per_epoch);
-        unlink(ckpt); /* the finished model supersedes the checkpoint */
+        struct stat st; /* the finished model supersedes the checkpoint; a device, FIFO or link given as one stays */
+        if (lstat(ckpt, &st) == 0 && S_ISREG(st.st_mode)) unlink(ckpt);
     }
     a2m_model_free(m);
     a2m_dataset_free(&d);
