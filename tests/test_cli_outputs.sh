@@ -100,8 +100,8 @@ case_file_rules() { # NAME: every rule for a command writing one file
   wait $reader
   [ -p "$o/fifo" ] && [ -s "$o/from_fifo" ] && ok || bad "$c: FIFO not written through ($(stat -c %F "$o/fifo"), $(stat -c %s "$o/from_fifo") bytes)"
   mkdir "$o/folder"
-  if [ "$c" = transcribe ]; then # an existing folder is where the MIDI goes
-    expect 0 "$c: a folder" -- $w "$o/folder" && [ -f "$o/folder/voice_001.mid" ] && ok || bad "$c: into a folder"
+  if [ "$c" = transcribe ] || [ "$c" = features ]; then # an existing folder is where the output goes
+    expect 0 "$c: a folder" -- $w "$o/folder" && { [ -f "$o/folder/voice_001.mid" ] || [ -f "$o/folder/voice_001.npy" ]; } && ok || bad "$c: into a folder"
   else
     expect 1 "$c: a folder" -- $w "$o/folder" --force && [ -d "$o/folder" ] && [ -z "$(ls "$o/folder")" ] && ok || bad "$c: folder"
   fi

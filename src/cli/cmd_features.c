@@ -26,7 +26,8 @@ static const char *usage =
     "  --top-db X         dynamic range below the maximum (80; 0 = none)\n"
     "  --keep-last-frame  keep the last frame (the dataset convention drops it)\n"
     "  --force            replace existing outputs (never an input)\n"
-    "-o - writes the .npy to standard output; -o OUT/ (trailing slash) writes OUT/<name>.npy.\n";
+    "-o - writes the .npy to standard output; -o OUT/ (a trailing slash, or an existing folder) writes\n"
+    "OUT/<name>.npy.\n";
 
 static int one_file(const char *in, const char *out, a2m_cqt_params p) {
     float *db;
@@ -123,7 +124,7 @@ int cmd_features(int argc, char **argv) {
     }
     if (!in || !out) return cli_usage_error(argv[0], "needs an input and -o OUTPUT");
     size_t ol = strlen(out);
-    if (!a2m_is_dir(in) && !(ol && out[ol - 1] == '/')) {
+    if (!a2m_is_dir(in) && !(ol && out[ol - 1] == '/') && !a2m_is_dir(out)) { /* else: OUT/<name>.npy */
         int rc = cli_check_output(argv[0], &out, &in, 1, force, CLI_OUT_STDOUT);
         if (rc) return rc;
         rc = one_file(in, out, p);
