@@ -29,12 +29,11 @@ JSON
 "$bin" dataset "$in" -o "$tmp/ds" >/dev/null 2>&1 || bad "setup: dataset"
 "$bin" train "$tmp/ds" --split "$in/split.json" --hidden 8 --epochs 1 --log "$in/log.csv" -o "$in/m.safetensors" >/dev/null 2>&1 || bad "setup: train"
 "$bin" eval "$in/m.safetensors" "$tmp/ds" --splits "$in/split.json" --json "$in/eval.json" >/dev/null 2>&1 || bad "setup: eval"
-python3 - "$in/norm.npy" <<'PY' || bad "setup: norm.npy"
-import struct, sys
-h = "{'descr': '<f4', 'fortran_order': False, 'shape': (8, 252), }"
-h += " " * (127 - 10 - len(h)) + "\n"
-open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + b"\0" * (8 * 252 * 4))
-PY
+{ # normalised features for forward: float32 zeros [8 x 252] (.npy v1: 10-byte preamble, header padded to 128)
+  printf '\x93NUMPY\x01\x00\x76\x00'
+  printf '%-117s\n' "{'descr': '<f4', 'fortran_order': False, 'shape': (8, 252), }"
+  head -c $((8 * 252 * 4)) /dev/zero
+} >"$in/norm.npy"
 wav="$in/voice_001.wav"; mid="$in/midi_001.mid"; model="$in/m.safetensors"
 ln -s log.csv "$in/log.png" # plot writes only .png/.svg/.pdf names: the log under such a name
 [ -f "$model" ] && [ -f "$in/eval.json" ] && [ -f "$tmp/ds/index.json" ] || { echo "setup failed"; exit 1; }
