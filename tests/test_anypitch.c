@@ -1,0 +1,120 @@
+/* The shipped any-pitch model (models/a2m-anypitch.safetensors) as a user meets it: a melody outside the seed's
+ * C/E/G with repeated notes and legato steps comes out note for note; white noise, a 50 Hz hum and silence give
+ * (almost) no notes; a melody sung above and below the model's range is reported as such, never folded into
+ * another octave; the file and the stream give the same notes; the seed model stays loadable beside it. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "a2m/audio.h"
+#include "a2m/error.h"
+#include "a2m/metrics.h"
+#include "a2m/transcribe.h"
+#include "check.h"
+#include "test_rand.h"
+
+static a2m_model *load(const char *file) {
+    const char *src = getenv("A2M_SOURCE") ? getenv("A2M_SOURCE") : ".";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/models/%s", src, file);
+    a2m_model *m = NULL;
+    CHECK(a2m_model_load(path, NULL, &m) == A2M_OK, "%s: %s", file, a2m_errmsg());
+    return m;
+}
+
+static int transcribe(const a2m_model *m, const float *x, size_t n, a2m_transcription *r) {
+    a2m_transcriber *t;
+    int rc = a2m_transcriber_new(m, a2m_transcribe_default_params(), &t);
+    if (!rc) rc = a2m_transcribe_samples(t, x, n, r);
+    a2m_transcriber_del(t);
+    return rc;
+}
+
+/* Ode to Joy's opening at a tenor's pitch (as `make demo` sings it): repeated notes 20 ms apart, steps. */
+static void test_melody(const a2m_model *m) {
+    static const int pitch[15] = {54, 54, 55, 57, 57, 55, 54, 52, 50, 50, 52, 54, 54, 52, 52};
+    a2m_note ref[15];
+    for (int i = 0; i < 15; i++) ref[i] = (a2m_note){0.5 + 0.5 * i, 0.98 + 0.5 * i, pitch[i], 100, 0};
+    ref[12].offset = 7.20, ref[13] = (a2m_note){7.25, 7.48, 52, 100, 0}, ref[14] = (a2m_note){7.50, 8.40, 52, 100, 0};
+    a2m_synth_params sp = a2m_synth_default_params();
+    sp.duration_s = 9;
+    float *x;
+    size_t n;
+    CHECK(a2m_synth_render(ref, 15, sp, &x, &n) == A2M_OK, "synth");
+    a2m_transcription r;
+    CHECK(transcribe(m, x, n, &r) == A2M_OK, "transcribe: %s", a2m_errmsg());
+    a2m_note est[64];
+    size_t k = 0;
+    for (size_t i = 0; i < r.n_notes && k < 64; i++) est[k++] = r.notes[i].note;
+    a2m_note_metrics nm;
+    CHECK(a2m_note_metrics_compute(ref, 15, est, k, a2m_note_metric_default_params(), &nm) == A2M_OK, "metrics");
+    printf("any-pitch model, Ode to Joy (15 notes, MIDI 50-57): %zu notes, COnP F1 %.3f, COnPOff F1 %.3f\n", r.n_notes,
+           nm.onset_pitch.f1, nm.onset_pitch_offset.f1);
+    CHECK(nm.onset_pitch.f1 >= 0.9, "COnP F1 %.3f >= 0.9", nm.onset_pitch.f1);
+    a2m_transcription_free(&r);
+    free(x);
+}
+
+/* 10 s of white noise, of a 50 Hz hum with harmonics and of digital silence: at most one note each. */
+static void test_not_singing(const a2m_model *m) {
+    size_t n = 160000;
+    float *x = malloc(n * sizeof *x);
+    const char *what[3] = {"white noise", "50 Hz hum", "silence"};
+    for (int kind = 0; kind < 3; kind++) {
+        for (size_t i = 0; i < n; i++) {
+            double t = i / 16000.0;
+            x[i] = kind == 0   ? 0.3f * frand()
+                   : kind == 1 ? (float)(0.3 * sin(2 * M_PI * 50 * t) + 0.1 * sin(2 * M_PI * 100 * t) + 0.05 * sin(2 * M_PI * 150 * t))
+                               : 0.0f;
+        }
+        a2m_transcription r;
+        CHECK(transcribe(m, x, n, &r) == A2M_OK, "%s", what[kind]);
+        printf("any-pitch model, 10 s of %s: %zu notes\n", what[kind], r.n_notes);
+        CHECK(r.n_notes <= 1, "%s: %zu notes", what[kind], r.n_notes);
+        a2m_transcription_free(&r);
+    }
+    free(x);
+}
+
+/* Notes two octaves above the range and far below it are reported out of range (or not heard), never written
+ * as a note of the range. */
+static void test_out_of_range(const a2m_model *m) {
+    a2m_note mel[6] = {{0.3, 1.1, 96, 100, 0}, {1.2, 2.0, 98, 100, 0}, {2.1, 2.9, 96, 100, 0},
+                       {3.5, 4.3, 28, 100, 0}, {4.4, 5.2, 26, 100, 0}, {5.3, 6.1, 28, 100, 0}};
+    a2m_synth_params sp = a2m_synth_default_params();
+    sp.duration_s = 6.5;
+    float *x;
+    size_t n;
+    CHECK(a2m_synth_render(mel, 6, sp, &x, &n) == A2M_OK, "synth");
+    a2m_transcription r;
+    CHECK(transcribe(m, x, n, &r) == A2M_OK, "transcribe");
+    size_t inside = 0, outside = 0;
+    for (size_t i = 0; i < r.n_notes; i++) {
+        if (r.notes[i].out_of_range) outside++;
+        else inside += r.notes[i].n_frames > 30; /* a note of the range lasting > 180 ms: folded in */
+    }
+    printf("any-pitch model, MIDI 96-98 and 26-28: %zu notes reported out of range, %zu folded into the range\n", outside,
+           inside);
+    CHECK(inside == 0, "%zu notes folded into the range", inside);
+    CHECK(outside >= 1, "the high notes are reported (%zu)", outside);
+    a2m_transcription_free(&r);
+    free(x);
+}
+
+int main(void) {
+    a2m_model *m = load("a2m-anypitch.safetensors");
+    if (!m) return test_done("test_anypitch");
+    const a2m_model_info *in = a2m_model_get_info(m);
+    CHECK(in->n_classes == 53 && in->class_notes[1] == 36 && in->class_notes[49] == 84 &&
+              in->class_notes[50] == A2M_CLASS_ONSET && in->class_notes[51] == A2M_CLASS_BELOW &&
+              in->class_notes[52] == A2M_CLASS_ABOVE,
+          "classes: silence, MIDI 36..84, onset, below, above (%d)", in->n_classes);
+    test_melody(m);
+    test_not_singing(m);
+    test_out_of_range(m);
+    a2m_model_free(m);
+    a2m_model *seed = load("a2m-crnn.safetensors");
+    CHECK(seed && a2m_model_get_info(seed)->n_classes == 4, "the seed model is shipped beside it");
+    a2m_model_free(seed);
+    return test_done("test_anypitch");
+}
