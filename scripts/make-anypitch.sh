@@ -45,16 +45,20 @@ gen festival festival 200 5 --augment 0.6
 # 2. links: every take under one folder, names unique per source
 all="$work/all"
 rm -rf "$all" && mkdir -p "$all"
+# a take's name in the dataset: its folder's name and number (wide/synth_00007.wav -> wide_00007)
+take_name() { local b; b=$(basename "$2" .wav); echo "${1}_${b##*_}"; }
 for src in seed synth fluid wide festival; do
   for f in "$work/gen/$src"/*.wav; do
-    b=$(basename "$f" .wav)
-    ln -s "$(realpath "$f")" "$all/$b.wav" && ln -s "$(realpath "${f%.wav}.mid")" "$all/$b.mid"
+    b=$(take_name "$src" "$f")
+    ln -s "$(realpath "$f")" "$all/$b.wav"
+    ln -s "$(realpath "${f%.wav}.mid")" "$all/$b.mid"
   done
 done
 mapfile -t sr < <(cd "$singreal" && ls *.wav | LC_ALL=C sort)
 for f in "${sr[@]}"; do
   b=${f%.wav}
-  ln -s "$(realpath "$singreal/$b.wav")" "$all/sr_$b.wav" && ln -s "$(realpath "$singreal/$b.mid")" "$all/sr_$b.mid"
+  ln -s "$(realpath "$singreal/$b.wav")" "$all/sr_$b.wav"
+  ln -s "$(realpath "$singreal/$b.mid")" "$all/sr_$b.mid"
 done
 
 # 3. the dataset (made again only when the takes changed)
@@ -69,38 +73,26 @@ fi
 # 4. the split: every 20th generated take validates (epoch choice, learning-rate schedule); the rest and
 #    the singreal files outside FOLD train, singreal repeated 8 times (5.8 min against ~4 h generated)
 split="$work/split-$fold.json"
-{
-  echo '{"train": ['
-  first=1
-  emit() { if [ $first = 1 ]; then first=0; else echo ','; fi; printf '"%s"' "$1"; }
-  for src in seed synth fluid wide festival; do
-    case " $sources " in *" $src "*) ;; *) continue ;; esac
+train=() val=()
+for src in seed synth fluid wide festival; do
+  i=0
+  for f in "$work/gen/$src"/*.wav; do
+    if [ $((i % 20)) -eq 0 ]; then val+=("$(take_name "$src" "$f")")
+    else case " $sources " in *" $src "*) train+=("$(take_name "$src" "$f")") ;; esac; fi
+    i=$((i + 1))
+  done
+done
+case " $sources " in *" singreal "*)
+  for rep in 1 2 3 4 5 6 7 8; do
     i=0
-    for f in "$work/gen/$src"/*.wav; do
-      [ $((i % 20)) -ne 0 ] && emit "$(basename "$f" .wav)"
+    for f in "${sr[@]}"; do
+      if [ "$fold" = all ] || [ $((i % 3)) -ne "$fold" ]; then train+=("sr_${f%.wav}"); fi
       i=$((i + 1))
     done
-  done
-  case " $sources " in *" singreal "*)
-    for rep in 1 2 3 4 5 6 7 8; do
-      i=0
-      for f in "${sr[@]}"; do
-        if [ "$fold" = all ] || [ $((i % 3)) -ne "$fold" ]; then emit "sr_${f%.wav}"; fi
-        i=$((i + 1))
-      done
-    done ;;
-  esac
-  echo '], "val": ['
-  first=1
-  for src in seed synth fluid wide festival; do
-    i=0
-    for f in "$work/gen/$src"/*.wav; do
-      [ $((i % 20)) -eq 0 ] && emit "$(basename "$f" .wav)"
-      i=$((i + 1))
-    done
-  done
-  echo ']}'
-} > "$split"
+  done ;;
+esac
+json_list() { local first=1 x; for x in "$@"; do [ $first = 1 ] || echo ','; first=0; printf '"%s"' "$x"; done; }
+{ echo '{"train": ['; json_list "${train[@]}"; echo '], "val": ['; json_list "${val[@]}"; echo ']}'; } > "$split"
 
 if [ "$fold" = all ]; then out=models/a2m-anypitch.safetensors log=models/a2m-anypitch.log.csv
 else out="$work/cv-$fold.safetensors" log="$work/cv-$fold.log.csv"; fi
