@@ -88,8 +88,34 @@ static void test_pitch(void) {
     a2m_cqt_del(bad);
 }
 
+/* FFTW wisdom: saved after a CQT measured its plans, loaded back, the same dB to the last bit (the plan is the
+ * wisdom's); a corrupt file is refused and changes nothing. */
+static void test_wisdom(void) {
+    a2m_cqt_params p = a2m_cqt_default_params();
+    size_t n = 16000, frames = n / 96;
+    float *x = malloc(n * sizeof *x), *a = malloc(frames * 252 * sizeof *a), *b = malloc(frames * 252 * sizeof *b);
+    for (size_t i = 0; i < n; i++) x[i] = (float)sin(2 * M_PI * 220 * i / 16000.0);
+    a2m_cqt *c;
+    CHECK(a2m_cqt_new(p, n, &c) == A2M_OK && a2m_cqt_db(c, x, n, a) == A2M_OK, "cqt");
+    a2m_cqt_del(c);
+    const char *path = test_tmp("wisdom");
+    CHECK(a2m_fftw_wisdom_save(path) == A2M_OK && !a2m_fftw_wisdom_new(), "wisdom saved: %s", a2m_errmsg());
+    CHECK(a2m_fftw_wisdom_load(path) == A2M_OK, "wisdom loaded");
+    CHECK(a2m_cqt_new(p, n, &c) == A2M_OK && a2m_cqt_db(c, x, n, b) == A2M_OK, "cqt with wisdom");
+    a2m_cqt_del(c);
+    CHECK(!a2m_fftw_wisdom_new(), "no plan measured again");
+    CHECK(memcmp(a, b, frames * 252 * sizeof *a) == 0, "the same dB to the last bit");
+    FILE *f = fopen(path, "w");
+    if (f) fputs("(fftw-3.3.10 not really wisdom", f), fclose(f);
+    CHECK(a2m_fftw_wisdom_load(path) == A2M_ERR_IO, "a corrupt wisdom file is refused");
+    CHECK(a2m_fftw_wisdom_save("/nonexistent/dir/wisdom") == A2M_ERR_IO, "an unwritable path is an error");
+    remove(path);
+    free(x), free(a), free(b);
+}
+
 int main(void) {
     test_pitch();
+    test_wisdom();
     const char *shared = test_shared_dir();
     if (shared) test_reference(shared);
     return test_done("test_cqt");

@@ -28,6 +28,16 @@ a2m_cqt_params a2m_cqt_default_params(void);
 typedef struct a2m_cqt a2m_cqt;
 
 /* Prepares kernels and FFT plans for inputs of up to max_samples samples. */
+/* FFTW wisdom (process-wide, as FFTW keeps it): the CQT's top-octave transforms are planned with FFTW_MEASURE,
+ * which costs ~40 ms at every process start; with the plans of an earlier run loaded, none is measured again
+ * and the same plan (so the same bits) is used. Load before making CQTs; 0 when loaded, A2M_ERR_IO when the
+ * file is missing, unreadable, corrupt or from another FFTW build (the caller goes on without it). */
+int a2m_fftw_wisdom_load(const char *path);
+/* 1 when a CQT has measured a plan that the wisdom did not have (worth saving). */
+int a2m_fftw_wisdom_new(void);
+/* Writes the wisdom atomically (a temporary file renamed over path). */
+int a2m_fftw_wisdom_save(const char *path);
+
 int a2m_cqt_new(a2m_cqt_params p, size_t max_samples, a2m_cqt **out);
 void a2m_cqt_del(a2m_cqt *c);   /* safe on NULL and on half-built objects */
 /* Frames produced for n samples (after the optional last-frame drop). */

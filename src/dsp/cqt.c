@@ -29,14 +29,46 @@
 #include <pthread.h>
 #include <soxr.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "a2m/error.h"
 #include "core/isa.h"
 #include "dsp/cqt_internal.h"
 
 static pthread_mutex_t fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;
+static int wisdom_grew; /* a plan was measured that the loaded wisdom lacked (under fftw_plan_lock) */
+
+int a2m_fftw_wisdom_load(const char *path) {
+    pthread_mutex_lock(&fftw_plan_lock);
+    int ok = fftwf_import_wisdom_from_filename(path);
+    pthread_mutex_unlock(&fftw_plan_lock);
+    return ok ? A2M_OK : a2m_error(A2M_ERR_IO, "%s: no FFTW wisdom (missing, corrupt or another FFTW build)", path);
+}
+
+int a2m_fftw_wisdom_new(void) {
+    pthread_mutex_lock(&fftw_plan_lock);
+    int grew = wisdom_grew;
+    pthread_mutex_unlock(&fftw_plan_lock);
+    return grew;
+}
+
+int a2m_fftw_wisdom_save(const char *path) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return a2m_error(A2M_ERR_ARG, "%s: path too long", path);
+    pthread_mutex_lock(&fftw_plan_lock);
+    int ok = fftwf_export_wisdom_to_filename(tmp);
+    if (ok) wisdom_grew = 0;
+    pthread_mutex_unlock(&fftw_plan_lock);
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return a2m_error(A2M_ERR_IO, "%s: cannot write FFTW wisdom", path);
+    }
+    return A2M_OK;
+}
 
 /* GCC/clang vector extensions: AVX2 in the x86-64-v3 clones of the hot loops
  * (A2M_DISPATCH, chosen at run time on AVX2 CPUs), lowered to SSE pairs
@@ -231,8 +263,14 @@ static int prepare_front_end(cqt_octave *o, size_t frames, size_t len) {
     o->spec = fftwf_alloc_complex((size_t)FRAME_BLOCK * nf);
     if (!o->frames || !o->spec) return A2M_ERR_NOMEM;
     pthread_mutex_lock(&fftw_plan_lock);
+    /* the wisdom's plan when it has one, else measured (and the wisdom has grown) */
     o->plan = fftwf_plan_many_dft_r2c(1, &o->n_fft, FRAME_BLOCK, o->frames, NULL, 1, n_fft, o->spec, NULL, 1, nf,
-                                      FFTW_MEASURE);
+                                      FFTW_MEASURE | FFTW_WISDOM_ONLY);
+    if (!o->plan) {
+        o->plan = fftwf_plan_many_dft_r2c(1, &o->n_fft, FRAME_BLOCK, o->frames, NULL, 1, n_fft, o->spec, NULL, 1, nf,
+                                          FFTW_MEASURE);
+        wisdom_grew = 1;
+    }
     pthread_mutex_unlock(&fftw_plan_lock);
     return o->plan ? A2M_OK : A2M_ERR_INTERNAL;
 }
