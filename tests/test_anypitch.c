@@ -51,6 +51,20 @@ static void test_melody(const a2m_model *m) {
     printf("any-pitch model, Ode to Joy (15 notes, MIDI 50-57): %zu notes, COnP F1 %.3f, COnPOff F1 %.3f\n", r.n_notes,
            nm.onset_pitch.f1, nm.onset_pitch_offset.f1);
     CHECK(nm.onset_pitch.f1 >= 0.9, "COnP F1 %.3f >= 0.9", nm.onset_pitch.f1);
+    /* the same audio streamed in pieces of 997 samples: the same notes, to the bit */
+    a2m_stream *s;
+    CHECK(a2m_stream_new(m, a2m_transcribe_default_params(), 0, &s) == A2M_OK, "stream");
+    size_t got = 0, same = 1;
+    const a2m_transcribed_note *nt;
+    for (size_t at = 0; at <= n; at += 997) {
+        size_t k2;
+        int rc = at < n ? a2m_stream_push(s, x + at, n - at < 997 ? n - at : 997, &nt, &k2) : a2m_stream_finish(s, &nt, &k2);
+        CHECK(rc == A2M_OK, "stream piece");
+        for (size_t i = 0; i < k2; i++, got++)
+            same &= got < r.n_notes && memcmp(&nt[i].note, &r.notes[got].note, sizeof nt[i].note) == 0;
+    }
+    CHECK(same && got == r.n_notes, "streamed notes equal the file's (%zu of %zu)", got, r.n_notes);
+    a2m_stream_del(s);
     a2m_transcription_free(&r);
     free(x);
 }

@@ -1,6 +1,8 @@
 /* Transcription: frames -> notes rules, window mode vs whole-sequence mode on
  * the long recording (>= 99% of frames agree), notes against Prueba.mid with
  * the original project's CRNN, bad inputs. */
+#include <math.h>
+
 #include "a2m/audio.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
@@ -25,7 +27,7 @@ static void test_rules(void) {
     int notes_map[4] = {-1, 60, 64, 67};
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0}, &notes, &nn) == A2M_OK, "rules");
+    CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0}, &notes, &nn) == A2M_OK, "rules");
     CHECK(nn == 2, "two notes (%zu)", nn);
     if (nn == 2) {
         CHECK(notes[0].note.pitch == 60 && notes[0].first_frame == 2 && notes[0].n_frames == 27, "gap filled: %zu+%zu",
@@ -57,7 +59,7 @@ static void test_onset_rules(void) {
           cls[0], cls[21], cls[60]);
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0}, &notes, &nn) == A2M_OK,
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0}, &notes, &nn) == A2M_OK,
           "onset rules");
     CHECK(nn == 2, "repeated note split in two, weak note dropped (%zu notes)", nn);
     if (nn == 2) {
@@ -69,7 +71,7 @@ static void test_onset_rules(void) {
     free(notes);
     /* a higher threshold keeps one note; min_voicing 0.5 keeps the weak one */
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0}, &notes, &nn) == A2M_OK &&
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0}, &notes, &nn) == A2M_OK &&
               nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
           "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
     free(notes);
@@ -91,7 +93,7 @@ static void test_glide_and_path(void) {
     /* argmax path, nothing joined: 61 60 61 60; the Viterbi path drops the wobble (3 frames x 0.6 nats < two
      * changes at 6) but keeps the scoop (12 x 0.6 > 6); glides joined as well: one note from the scoop's start */
     const struct { a2m_note_rules r; size_t n; } cases[3] = {
-        {{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0}, 4}, {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0}, 2}, {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0}, 1}};
+        {{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0}, 4}, {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0}, 2}, {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0}, 1}};
     for (int k = 0; k < 3; k++) {
         a2m_transcribed_note *notes;
         size_t nn;
@@ -106,8 +108,35 @@ static void test_glide_and_path(void) {
     }
 }
 
+/* Legato: a 60 of 20 frames, 8 silent frames, a 61 of 20 frames: with legato 10 the 60 ends where the 61
+ * begins; with legato 5 the silence is a rest. */
+static void test_legato(void) {
+    enum { N = 50, C = 4 };
+    float probs[N * C];
+    int cls[N], notes_map[C] = {-1, 60, 61, A2M_CLASS_ONSET};
+    for (int f = 0; f < N; f++) {
+        float *q = probs + f * C;
+        int sil = f < 1 || (f >= 21 && f < 29) || f >= 49;
+        q[0] = sil ? 0.9f : 0.05f, q[3] = 0.02f, q[1] = sil ? 0.04f : f < 21 ? 0.9f : 0.01f, q[2] = 1 - q[0] - q[1] - q[3];
+    }
+    for (int legato = 5; legato <= 10; legato += 5) {
+        a2m_transcribed_note *notes;
+        size_t nn;
+        for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
+        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato};
+        CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "legato %d", legato);
+        if (nn == 2)
+            CHECK(notes[0].first_frame == 1 && notes[0].n_frames == (legato == 10 ? 28u : 20u) &&
+                      fabs(notes[0].note.offset - (legato == 10 ? notes[1].note.onset : 21 * 0.006)) < 1e-9,
+                  "legato %d: first note %zu+%zu, offset %g", legato, notes[0].first_frame, notes[0].n_frames,
+                  notes[0].note.offset);
+        free(notes);
+    }
+}
+
 int main(void) {
     test_rules();
+    test_legato();
     test_onset_rules();
     test_glide_and_path();
     const char *shared = test_shared_dir();

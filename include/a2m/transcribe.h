@@ -28,6 +28,9 @@ typedef struct a2m_transcribe_params {
     double glide_ms;         /* 100: models with an onset class: shorter pitch runs inside a legato line are glides */
     double dip_depth;        /* 0.15: models with an onset class: a note is also split where p(silence) peaks this
                               * far above its surroundings (a breath or consonant between two notes of one pitch) */
+    double legato_ms;        /* 250: models with an onset class: a note ends where the next begins when the silence
+                              * between them is shorter than this (singers join notes; a pause in the sound, a
+                              * consonant, is not a rest: singreal fold 0 COnPOff 0.19 -> 0.34) */
     double delay_ms;         /* 20: models with an onset class: added to every note's onset and offset (annotation
                               * conventions differ: singreal's notes start ~40 ms after the sound does (measured
                               * median on 6 files), Prueba's ~15 ms before; 20 ms serves both within 50 ms) */
@@ -113,6 +116,8 @@ typedef struct a2m_note_rules {
     double dip_depth;       /* models with an onset class: a note is also split where p(silence) is a local maximum
                              * of at least 0.25 rising this far above its minima 12 frames either side (0: off) */
     double delay_s;         /* models with an onset class: added to every note's onset and offset */
+    int legato;             /* models with an onset class: a silence shorter than this (frames) between two notes
+                             * is not a rest: the first note ends where the second begins */
 } a2m_note_rules;
 /* The rules of transcription parameters p at frame_seconds per frame. */
 a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_seconds);

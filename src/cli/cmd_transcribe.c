@@ -37,6 +37,8 @@ static const char *usage =
     "  --pitch-cost N       models with an onset class: a pitch change in the smoothed path costs N nats (6)\n"
     "  --glide MS           models with an onset class: shorter pitch runs in a legato line join the note\n"
     "                       they lead to (100)\n"
+    "  --legato MS          models with an onset class: a silence shorter than MS between two notes is no\n"
+    "                       rest: the first note ends where the next begins (250)\n"
     "  --delay MS           models with an onset class: added to every note's onset and offset (20;\n"
     "                       annotation conventions differ: singreal's onsets are ~40 ms after the sound's)\n"
     "  --dip D              models with an onset class: split a note where p(silence) rises D above its\n"
@@ -308,6 +310,7 @@ int cmd_transcribe(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--window", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--window", v, 0, 3600, &o.tp.window_s) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--precision", &v))) r = r < 0 ? r : cli_parse_precision(argv[0], v, &o.tp.precision) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--onset-threshold", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--onset-threshold", v, 0, 1, &o.tp.onset_threshold) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--legato", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--legato", v, 0, 10000, &o.tp.legato_ms) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--delay", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--delay", v, -1000, 1000, &o.tp.delay_ms) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--glide", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--glide", v, 0, 10000, &o.tp.glide_ms) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--pitch-cost", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--pitch-cost", v, 0, 1000, &o.tp.pitch_cost) ? 1 : -1;

@@ -30,6 +30,7 @@ struct a2m_stream {
     int C, F, W, hop, hop_frames, gap, min_note, keep;
     int onset;                         /* the model's onset class, or -1 */
     int keep_frames;                   /* keep && !p.notes_only: frames kept too, not only the notes */
+    int legato;                        /* frames: the legato rule's reach (onset models) */
     a2m_cqt_stream *cqt;
     a2m_runner *runner;                /* p.batch windows */
     float *x, *logits, *p_win, *taper; /* [batch x W x F], [batch x W x C] x 2, [W] */
@@ -91,6 +92,7 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
     s->m = m, s->p = p, s->keep = keep_frames, s->keep_frames = keep_frames && !p.notes_only;
     s->C = in->n_classes, s->F = in->n_bins, s->hop = in->cqt.hop;
     s->onset = transcribe_onset_class(in->class_notes, in->n_classes);
+    s->legato = a2m_note_rules_from_params(p, s->hop / in->cqt.sample_rate).legato;
     size_t win_samples, hop_samples;
     transcribe_window_geometry(in, p, &win_samples, &hop_samples);
     s->hop_frames = (int)(hop_samples / (size_t)s->hop);
@@ -206,7 +208,9 @@ static int decide(a2m_stream *s, size_t upto) {
 
 /* Start of the last silence run of at least max(gap, 1) frames in the pending frames, or 0. */
 static size_t last_barrier(const a2m_stream *s) {
-    size_t need = s->gap > 1 ? (size_t)s->gap : 1, i = s->pend_n;
+    /* the rules reach across shorter silences: gap filling, and with an onset class the legato joining */
+    int reach = s->onset >= 0 && s->legato > s->gap ? s->legato : s->gap;
+    size_t need = reach > 1 ? (size_t)reach : 1, i = s->pend_n;
     while (i > 0) {
         size_t end = i;
         while (i > 0 && s->pend_c[i - 1] == 0) i--;

@@ -14,7 +14,7 @@
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 6.0, 2.0, 100.0, 0.15, 20.0, 0};
+    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 6.0, 2.0, 100.0, 0.15, 250.0, 20.0, 0};
     return p;
 }
 
@@ -29,6 +29,7 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
     r.glide = transcribe_frames_from_ms(p.glide_ms, 0, frame_s);
     r.dip_depth = p.dip_depth;
     r.delay_s = p.delay_ms / 1000.0;
+    r.legato = transcribe_frames_from_ms(p.legato_ms, 0, frame_s);
     return r;
 }
 
@@ -391,6 +392,13 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
         }
     }
     free(r), free(cuts);
+    for (size_t i = 0; onset >= 0 && i + 1 < m; i++) { /* legato: a short silence is not a rest */
+        size_t end = out[i].first_frame + out[i].n_frames;
+        if (out[i + 1].first_frame - end < (size_t)rules.legato) {
+            out[i].n_frames = out[i + 1].first_frame - out[i].first_frame;
+            out[i].note.offset = out[i + 1].note.onset;
+        }
+    }
     *notes = out;
     *n_notes = m;
     return A2M_OK;
