@@ -25,9 +25,11 @@ typedef struct a2m_transcribe_params {
     double min_voicing;      /* 0.6: models with an onset class drop notes whose mean p(sung) is below this */
     double pitch_cost;       /* 6: models with an onset class: cost (nats) of a pitch change in the smoothed path */
     double voicing_cost;     /* 2: ... of a change between silence and singing */
-    double glide_ms;         /* 100: models with an onset class: shorter pitch runs inside a legato line are glides */
-    double dip_depth;        /* 0.15: models with an onset class: a note is also split where p(silence) peaks this
-                              * far above its surroundings (a breath or consonant between two notes of one pitch) */
+    double glide_ms;         /* 180: models with an onset class: shorter pitch runs inside a legato line are glides */
+    double dip_depth;        /* 0 (off): models with an onset class: a note is also split where p(silence) peaks this
+                              * far above its surroundings (a breath or consonant between two notes of one pitch;
+                              * 0.15 split more right notes than wrong ones with an earlier model, not with the
+                              * shipped one, whose onset class is weighted) */
     double legato_ms;        /* 250: models with an onset class: a note ends where the next begins when the silence
                               * between them is shorter than this (singers join notes; a pause in the sound, a
                               * consonant, is not a rest: singreal fold 0 COnPOff 0.19 -> 0.34) */

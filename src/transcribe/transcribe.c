@@ -14,7 +14,7 @@
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 6.0, 2.0, 100.0, 0.15, 250.0, 20.0, 0};
+    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 6.0, 2.0, 180.0, 0.0, 250.0, 20.0, 0};
     return p;
 }
 
