@@ -32,4 +32,5 @@ echo "singreal ($fold):"
 
 # seed test split at the pitch sung: frame classes silence + MIDI 36..84 (an onset frame counts as its note)
 "$a2m" dataset "$shared/data/seed/audio" -o "$work/seed-sung" --notes 36-84 --transpose -12 >/dev/null 2>&1
-"$a2m" eval "$model" "$work/seed-sung" --splits "$shared/data/seed/split.json" --split test | grep -iE "^accuracy|macro"
+"$a2m" eval "$model" "$work/seed-sung" --splits "$shared/data/seed/split.json" --split test 2>/dev/null |
+  grep -E "^ +(accuracy|macro avg)" | sed 's/^ */seed test split (sung pitch) /'

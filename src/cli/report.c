@@ -10,6 +10,8 @@
 void report_class_name(const int *class_notes, int c, char *buf, size_t n) {
     if (!class_notes) snprintf(buf, n, "%d", c);
     else if (class_notes[c] == A2M_CLASS_ONSET) snprintf(buf, n, "onset");
+    else if (class_notes[c] == A2M_CLASS_BELOW) snprintf(buf, n, "below range");
+    else if (class_notes[c] == A2M_CLASS_ABOVE) snprintf(buf, n, "above range");
     else if (c == 0 || class_notes[c] < 0) snprintf(buf, n, "silence");
     else {
         char nm[8];
