@@ -5,7 +5,8 @@
 # machine kind (CPU model: its OpenBLAS kernels and the AVX2 clones of the hot loops; the shipped file was made
 # on 2 cores of an AMD EPYC Zen 4). Another thread count, a Debug/ASan build (the CQT contracts multiply-adds
 # only in release), another CPU kind or a change of the training numerics give another file
-# (tests/test_train_reproducible.sh checks two processes byte for byte).
+# (tests/test_train_reproducible.sh checks two processes byte for byte). Checked: clean exports of bf0bea7 and
+# 43b32a3, each built and run here, gave the same file (sha256 5d76297a...).
 set -euo pipefail
 build=${1:-build}
 shared=${A2M_SHARED:-../shared}
