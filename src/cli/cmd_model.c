@@ -41,7 +41,7 @@ int cmd_forward(int argc, char **argv) {
                  "Runs MODEL on normalised features [frames x bins], (dB - mean) / std with the model's mean and std\n"
                  "(a2m info shows them); writes logits [frames x classes]. Input with a mean beyond +-5 is raw dB\n"
                  "(a2m features): refused, or normalised here with --raw-db.\n"
-                 "fp32 (default) matches PyTorch to ~1e-5; bf16 (CPUs with avx512_bf16): logits within 0.013 of fp32\n"
+                 "fp32 (default) matches PyTorch to ~1e-5; bf16 (CPUs with avx512_bf16): logits within 0.015 of fp32\n"
                  "for models/a2m-crnn.safetensors (0.028 for the seed CRNN).");
             return 0;
         } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) { if (r < 0) return 2; out = v; }

@@ -44,7 +44,7 @@ static const char *usage =
     "  --dip D              models with an onset class: split a note where p(silence) rises D above its\n"
     "                       surroundings (0 = off, the default)\n"
     "  --precision P        fp32 (exact, default) or bf16 (about 2x faster network on CPUs with\n"
-    "                       avx512_bf16; logits within 0.013 of fp32 for models/a2m-crnn.safetensors\n"
+    "                       avx512_bf16; logits within 0.015 of fp32 for models/a2m-crnn.safetensors\n"
     "                       (0.028 for the seed CRNN); elsewhere fp32 runs)\n"
     "  --csv / --json       also write notes (onset, offset, pitch, name, confidence mean/variance)\n"
     "  --probs              also write frame probabilities .npy [frames x classes]\n"
