@@ -30,17 +30,23 @@ static int transcribe(const a2m_model *m, const float *x, size_t n, a2m_transcri
     return rc;
 }
 
+/* notes rendered by `a2m synth`'s voice over `seconds`: the samples (malloc'd) */
+static float *sing(const a2m_note *notes, size_t n_notes, double seconds, size_t *n) {
+    a2m_synth_params sp = a2m_synth_default_params();
+    sp.duration_s = seconds;
+    float *x = NULL;
+    CHECK(a2m_synth_render(notes, n_notes, sp, &x, n) == A2M_OK, "synth");
+    return x;
+}
+
 /* Ode to Joy's opening at a tenor's pitch (as `make demo` sings it): repeated notes 20 ms apart, steps. */
 static void test_melody(const a2m_model *m) {
     static const int pitch[15] = {54, 54, 55, 57, 57, 55, 54, 52, 50, 50, 52, 54, 54, 52, 52};
     a2m_note ref[15];
     for (int i = 0; i < 15; i++) ref[i] = (a2m_note){0.5 + 0.5 * i, 0.98 + 0.5 * i, pitch[i], 100, 0};
     ref[12].offset = 7.20, ref[13] = (a2m_note){7.25, 7.48, 52, 100, 0}, ref[14] = (a2m_note){7.50, 8.40, 52, 100, 0};
-    a2m_synth_params sp = a2m_synth_default_params();
-    sp.duration_s = 9;
-    float *x;
     size_t n;
-    CHECK(a2m_synth_render(ref, 15, sp, &x, &n) == A2M_OK, "synth");
+    float *x = sing(ref, 15, 9, &n);
     a2m_transcription r;
     CHECK(transcribe(m, x, n, &r) == A2M_OK, "transcribe: %s", a2m_errmsg());
     a2m_note est[64];
@@ -100,11 +106,8 @@ static void test_not_singing(const a2m_model *m) {
 static void test_out_of_range(const a2m_model *m) {
     a2m_note mel[6] = {{0.3, 1.1, 96, 100, 0}, {1.2, 2.0, 98, 100, 0}, {2.1, 2.9, 96, 100, 0},
                        {3.5, 4.3, 28, 100, 0}, {4.4, 5.2, 26, 100, 0}, {5.3, 6.1, 28, 100, 0}};
-    a2m_synth_params sp = a2m_synth_default_params();
-    sp.duration_s = 6.5;
-    float *x;
     size_t n;
-    CHECK(a2m_synth_render(mel, 6, sp, &x, &n) == A2M_OK, "synth");
+    float *x = sing(mel, 6, 6.5, &n);
     a2m_transcription r;
     CHECK(transcribe(m, x, n, &r) == A2M_OK, "transcribe");
     size_t inside = 0, outside = 0;
