@@ -76,6 +76,14 @@ json_check "$tmp/f.json" "n(d['files'][0]['COnP']['precision'], .75) and n(d['fi
 "$bin" compare "$tmp/ref" "$tmp/est" --json --skip-missing >"$tmp/s.json" 2>/dev/null || bad "--skip-missing"
 json_check "$tmp/s.json" "d['n_files'] == 2 and d['missing'] == ['c'] and len(d['files']) == 2"
 json_check "$tmp/s.json" "n(d['mean']['COnPOff']['f1'], (6/7+.25)/2) and n(d['mean']['COnP']['recall'], .75) and n(d['mean']['COn']['precision'], .75)"
+# --transpose-ref: a MIDI written an octave above the singing (as Prueba.mid) scores 0 on pitch as it is, 1 moved
+printf 'onset_s,offset_s,midi_pitch\n0.5,1.0,60\n1.5,2.0,64\n' >"$tmp/oct_ref.csv"
+printf 'onset_s,offset_s,midi_pitch\n0.5,1.0,48\n1.5,2.0,52\n' >"$tmp/oct_est.csv"
+"$bin" compare "$tmp/oct_ref.csv" "$tmp/oct_est.csv" --json >"$tmp/o1.json" 2>/dev/null || bad "compare octave pair"
+json_check "$tmp/o1.json" "d['COnP']['f1'] == 0 and d['COn']['f1'] == 1"
+"$bin" compare "$tmp/oct_ref.csv" "$tmp/oct_est.csv" --json --transpose-ref -12 >"$tmp/o2.json" 2>/dev/null || bad "--transpose-ref -12"
+json_check "$tmp/o2.json" "d['COnP']['f1'] == 1 and d['COnPOff']['f1'] == 1"
+expect_fail 2 "" -- "$bin" compare "$tmp/oct_ref.csv" "$tmp/oct_est.csv" --transpose-ref 60
 # the tolerances apply to every pair: at 0.6 s b's estimate 65:3.5-4 finds its reference (COn 4/4)
 "$bin" compare "$tmp/ref" "$tmp/est" --json --onset-tolerance 0.6 >"$tmp/t.json" 2>/dev/null || bad "--onset-tolerance"
 json_check "$tmp/t.json" "n(d['files'][1]['COn']['f1'], 1) and n(d['files'][0]['COn']['f1'], 6/7)"

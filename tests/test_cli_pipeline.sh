@@ -82,6 +82,9 @@ run "$bin" train "$tmp/ds" --split "$tmp/split.json" --epochs 2 --hidden 8 --tea
 expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --distill 0.5 -o "$tmp/st2.safetensors"
 expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --teacher "$tmp/m.safetensors" --distill 2 -o "$tmp/st2.safetensors"
 expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --ema 1.5 -o "$tmp/st2.safetensors"
+expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --onset-weight 0 -o "$tmp/st2.safetensors"
+expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --augment-transpose -1 -o "$tmp/st2.safetensors"
+expect_fail 1 "augment-transpose" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --augment-transpose 3 --epochs 1 -o "$tmp/st2.safetensors"
 run "$bin" synth --notes "60:0-0.003" --duration 0.004 -o "$tmp/short.wav"   # 64 samples: less than one frame
 expect_fail 1 "short.wav" "$tmp/short.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/short.wav" -o "$tmp/short.mid"
 expect_fail 1 "split.json" "$tmp/st3" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --teacher "$tmp/split.json" -o "$tmp/st3.safetensors"
