@@ -90,12 +90,16 @@ expect_fail 1 "short.wav" "$tmp/short.mid" -- "$bin" transcribe --model "$tmp/m.
 expect_fail 1 "split.json" "$tmp/st3" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --teacher "$tmp/split.json" -o "$tmp/st3.safetensors"
 run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid" --csv --json --probs
 [ -f "$tmp/t1.mid" ] && [ -f "$tmp/t1.csv" ] && [ -f "$tmp/t1.json" ] && [ -f "$tmp/t1.probs.npy" ] && ok || bad "transcribe outputs"
+grep -q '"tuning_cents": 0' "$tmp/t1.json" && ok || bad "transcribe --json: tuning_cents 0 for a model without an onset class"
 expect_fail 1 "t1.mid" "" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid"
 run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid" --force
 # --precision: bf16 runs where the CPU has avx512_bf16 (fp32 with a warning elsewhere); anything else is a usage error
 run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1b.mid" --precision bf16 --window 0
 [ -f "$tmp/t1b.mid" ] && ok || bad "transcribe --precision bf16"
 expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --precision fp16
+for t in 51 -50.5 sharp ""; do
+  expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --tuning "$t"
+done
 run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" "$tmp/takes/voice_002.wav" -o "$tmp/many" --jobs 2
 [ -f "$tmp/many/voice_001.mid" ] && [ -f "$tmp/many/voice_002.mid" ] && ok || bad "many inputs"
 # a folder as input: its audio files, the outputs mirroring its tree (two x.wav in a/ and b/ stay apart)

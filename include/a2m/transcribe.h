@@ -12,6 +12,8 @@
 extern "C" {
 #endif
 
+typedef enum a2m_tuning_mode { A2M_TUNING_OFF = 0, A2M_TUNING_AUTO = 1, A2M_TUNING_FIXED = 2 } a2m_tuning_mode;
+
 typedef struct a2m_transcribe_params {
     double window_s;     /* 4.0 = the training length; 0 = the whole recording as one sequence */
     double hop_s;        /* window step, 2.0 (windows overlap by half, so every frame has >= 1 s of context on both sides in some window); outputs are blended with a sine taper */
@@ -38,6 +40,12 @@ typedef struct a2m_transcribe_params {
                               * median on 6 files), Prueba's ~15 ms before; 20 ms serves both within 50 ms) */
     int notes_only;          /* 0: results keep every frame's probabilities and class; 1: notes and the frame
                               * count only (probs and classes NULL), so memory does not grow with the recording */
+    a2m_tuning_mode tuning;  /* A2M_TUNING_AUTO: models with an onset class (any-pitch) estimate the recording's
+                              * tuning from the CQT and shift the features onto the semitone grid before the
+                              * network (singreal 3-fold: see docs/anypitch.md); OFF; FIXED: tuning_cents */
+    double tuning_cents;     /* A2M_TUNING_FIXED: the recording's tuning, -50..50 cents (+ = sharp) */
+    double tuning_lookahead_s; /* 20: windows wait for this much audio (or the end) before the first runs, so
+                              * the first notes are read with an estimate from 20 s of singing, not 4 */
 } a2m_transcribe_params;
 /* One sequence (window_s 0) holds the whole recording's features and activations: longer ones are refused. */
 #define A2M_WHOLE_MAX_SECONDS 900.0
@@ -61,6 +69,8 @@ typedef struct a2m_transcription {
     int *classes;             /* [n_frames] after post-processing */
     a2m_transcribed_note *notes;
     size_t n_notes;
+    double tuning_cents;      /* the shift the features were read with (A2M_TUNING_AUTO: the estimate over the
+                               * whole recording; 0 when off or for models without an onset class) */
 } a2m_transcription;
 
 typedef struct a2m_transcriber a2m_transcriber;

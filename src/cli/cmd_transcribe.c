@@ -41,6 +41,9 @@ static const char *usage =
     "                       rest: the first note ends where the next begins (250)\n"
     "  --delay MS           models with an onset class: added to every note's onset and offset (20;\n"
     "                       annotation conventions differ: singreal's onsets are ~40 ms after the sound's)\n"
+    "  --tuning T           models with an onset class: auto (estimate the recording's tuning from the\n"
+    "                       spectrum, shift it onto the semitone grid), off, or the tuning in cents\n"
+    "                       (-50..50, + = sharp) (auto)\n"
     "  --dip D              models with an onset class: split a note where p(silence) rises D above its\n"
     "                       surroundings (0 = off, the default)\n"
     "  --precision P        fp32 (exact, default) or bf16 (about 2x faster network on CPUs with\n"
@@ -74,6 +77,16 @@ static int parse_frames_or_ms(const char *cmd, const char *opt, const char *v, i
     }
     *ms = -1;
     return cli_parse_int(cmd, opt, v, 0, 1000000, frames);
+}
+
+/* "auto", "off" or a tuning in cents */
+static int parse_tuning(const char *cmd, const char *v, a2m_transcribe_params *tp) {
+    if (!strcmp(v, "auto") || !strcmp(v, "off")) {
+        tp->tuning = v[0] == 'a' ? A2M_TUNING_AUTO : A2M_TUNING_OFF;
+        return 1;
+    }
+    tp->tuning = A2M_TUNING_FIXED;
+    return cli_parse_double(cmd, "--tuning", v, -50, 50, &tp->tuning_cents);
 }
 
 /* Shipped models by name: `--model anypitch` (the default: any melody, MIDI 36-84) and `--model seed` (the seed
@@ -137,8 +150,8 @@ static int write_notes_json(const char *path, const char *input, const a2m_trans
                                              "confidence", t->confidence, "confidence_var", t->confidence_var,
                                              "out_of_range", t->out_of_range));
     }
-    json_t *o = json_pack("{s:s,s:f,s:I,s:o}", "input", input, "frame_seconds", r->frame_seconds, "frames",
-                          (json_int_t)r->n_frames, "notes", arr);
+    json_t *o = json_pack("{s:s,s:f,s:I,s:f,s:o}", "input", input, "frame_seconds", r->frame_seconds, "frames",
+                          (json_int_t)r->n_frames, "tuning_cents", r->tuning_cents, "notes", arr);
     int rc = report_write_json(path, o);
     json_decref(o);
     return rc;
@@ -312,6 +325,7 @@ int cmd_transcribe(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--onset-threshold", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--onset-threshold", v, 0, 1, &o.tp.onset_threshold) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--legato", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--legato", v, 0, 10000, &o.tp.legato_ms) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--delay", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--delay", v, -1000, 1000, &o.tp.delay_ms) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--tuning", &v))) r = r < 0 ? r : parse_tuning(argv[0], v, &o.tp) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--glide", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--glide", v, 0, 10000, &o.tp.glide_ms) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--pitch-cost", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--pitch-cost", v, 0, 1000, &o.tp.pitch_cost) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--dip", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--dip", v, 0, 1, &o.tp.dip_depth) ? 1 : -1;

@@ -22,6 +22,7 @@
 #include "a2m/error.h"
 #include "a2m/transcribe.h"
 #include "nn/layers.h"
+#include "transcribe/tuning.h"
 #include "transcribe/window.h"
 
 struct a2m_stream {
@@ -55,6 +56,12 @@ struct a2m_stream {
     size_t all_notes_n, all_notes_cap;
     int finished;
     size_t total_samples;
+    /* the recording's tuning (tuning.h): estimated from frames 0..tune_upto, or fixed */
+    a2m_tuning_mode tune_mode;         /* OFF for models without an onset class */
+    transcribe_tuning tune;
+    size_t tune_upto, tune_ahead;      /* frames accumulated; frames the first window waits for */
+    double tune_bins;                  /* the shift the last window ran with */
+    float *tune_row;                   /* [F] */
 };
 
 void a2m_stream_del(a2m_stream *s) {
@@ -63,7 +70,7 @@ void a2m_stream_del(a2m_stream *s) {
     a2m_runner_free(s->runner);
     free(s->x), free(s->logits), free(s->p_win), free(s->taper), free(s->pw);
     free(s->acc), free(s->acc_w), free(s->pend_p), free(s->pend_c), free(s->work_c);
-    free(s->all_p), free(s->all_c), free(s->out), free(s->all_notes);
+    free(s->all_p), free(s->all_c), free(s->out), free(s->all_notes), free(s->tune_row);
     free(s);
 }
 
@@ -79,6 +86,9 @@ void a2m_stream_reset(a2m_stream *s) {
     s->out_n = 0;
     s->finished = 0;
     s->total_samples = 0;
+    transcribe_tuning_init(&s->tune, a2m_model_get_info(s->m)->cqt.bins_per_octave);
+    s->tune_upto = 0;
+    s->tune_bins = s->tune_mode == A2M_TUNING_FIXED ? s->p.tuning_cents / 100.0 * s->tune.bins_per_semitone : 0;
 }
 
 int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames, a2m_stream **out) {
@@ -86,12 +96,16 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
     if (!(p.window_s > 0)) return a2m_error(A2M_ERR_ARG, "stream: needs window mode (--window > 0)");
     if (!(p.hop_s > 0 && p.hop_s <= p.window_s)) return a2m_error(A2M_ERR_ARG, "stream: bad window hop");
     if (p.batch <= 0 || p.batch > 256) return a2m_error(A2M_ERR_ARG, "stream: batch %d outside 1..256", p.batch);
+    if (!(p.tuning_cents >= -50 && p.tuning_cents <= 50) || !(p.tuning_lookahead_s >= 0 && p.tuning_lookahead_s <= 600))
+        return a2m_error(A2M_ERR_ARG, "stream: tuning %g cents outside -50..50 or look-ahead %g s outside 0..600",
+                         p.tuning_cents, p.tuning_lookahead_s);
     const a2m_model_info *in = a2m_model_get_info(m);
     a2m_stream *s = calloc(1, sizeof *s);
     if (!s) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     s->m = m, s->p = p, s->keep = keep_frames, s->keep_frames = keep_frames && !p.notes_only;
     s->C = in->n_classes, s->F = in->n_bins, s->hop = in->cqt.hop;
     s->onset = transcribe_onset_class(in->class_notes, in->n_classes);
+    s->tune_mode = s->onset >= 0 ? p.tuning : A2M_TUNING_OFF;
     s->legato = a2m_note_rules_from_params(p, s->hop / in->cqt.sample_rate).legato;
     size_t win_samples, hop_samples;
     transcribe_window_geometry(in, p, &win_samples, &hop_samples);
@@ -118,11 +132,17 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
         s->pend_p = malloc(s->pend_cap * C * sizeof *s->pend_p);
         s->pend_c = malloc(s->pend_cap * sizeof *s->pend_c);
         s->work_c = malloc(s->pend_cap * sizeof *s->work_c);
+        s->tune_row = malloc((size_t)s->F * sizeof *s->tune_row);
         if (!s->x || !s->logits || !s->p_win || !s->taper || !s->acc || !s->acc_w || !s->pend_p || !s->pend_c ||
-            !s->work_c)
+            !s->work_c || !s->tune_row)
             rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
         else
             transcribe_window_taper(s->taper, s->W);
+    }
+    if (!rc) {
+        double frames_per_s = in->cqt.sample_rate / s->hop;
+        s->tune_ahead = s->tune_mode == A2M_TUNING_AUTO ? (size_t)ceil(p.tuning_lookahead_s * frames_per_s) : 0;
+        a2m_stream_reset(s);
     }
     if (rc) {
         a2m_stream_del(s);
@@ -276,6 +296,26 @@ static int pull_frames(a2m_stream *s) {
     return rc;
 }
 
+/* The frames window k's tuning estimate reads: its own and those before, and at least the look-ahead's, so the
+ * estimate depends on frame indices only, never on how the audio was cut into pushes. */
+static size_t tuning_end(const a2m_stream *s, size_t k) {
+    size_t end = k * (size_t)s->hop_frames + (size_t)s->W;
+    return end > s->tune_ahead ? end : s->tune_ahead;
+}
+
+/* Window k's shift in bins: the estimate over frames [0, tuning_end(k)) (those that exist), or the fixed one. */
+static double window_tuning(a2m_stream *s, size_t k) {
+    if (s->tune_mode != A2M_TUNING_AUTO) return s->tune_bins;
+    size_t end = tuning_end(s, k), have = s->pw_start + s->pw_n;
+    if (end > have) end = have;
+    if (s->tune_upto < s->pw_start) s->tune_upto = s->pw_start; /* not reached: windows read past their hop */
+    if (end > s->tune_upto) {
+        transcribe_tuning_add(&s->tune, s->pw + (s->tune_upto - s->pw_start) * (size_t)s->F, end - s->tune_upto, s->F, 0);
+        s->tune_upto = end;
+    }
+    return s->tune_bins = transcribe_tuning_bins(&s->tune);
+}
+
 /* Runs windows [k0, k0 + nb) in one network call and blends them in order. Frames before the next window's start are
  * final after each; when the recording has ended (n_win > 0), its last window finalises everything up to `frames`. */
 static int run_windows(a2m_stream *s, size_t k0, int nb, size_t n_win, size_t frames) {
@@ -283,7 +323,9 @@ static int run_windows(a2m_stream *s, size_t k0, int nb, size_t n_win, size_t fr
     size_t W = (size_t)s->W, F = (size_t)s->F, C = (size_t)s->C, hf = (size_t)s->hop_frames;
     for (int b = 0; b < nb; b++) {
         const float *pw = s->pw + ((k0 + (size_t)b) * hf - s->pw_start) * F;
+        double shift = window_tuning(s, k0 + (size_t)b);
         a2m_cqt_power_db(in->cqt, pw, W, W, s->x + (size_t)b * W * F);
+        transcribe_tuning_shift(s->x + (size_t)b * W * F, W, s->F, shift, s->tune_row);
     }
     transcribe_normalise(s->x, (size_t)nb * W * F, in->norm_mean, in->norm_std);
     int rc = a2m_model_forward(s->runner, s->x, nb, (int)W, s->logits);
@@ -319,7 +361,9 @@ int a2m_stream_push(a2m_stream *s, const float *x, size_t n, const a2m_transcrib
         while (!rc) { /* the windows whose frames all exist */
             size_t have = s->pw_start + s->pw_n;
             int nb = 0;
-            while (nb < s->p.batch && (s->next_window + (size_t)nb) * hf + W <= have) nb++;
+            while (nb < s->p.batch && (s->next_window + (size_t)nb) * hf + W <= have &&
+                   (s->tune_mode != A2M_TUNING_AUTO || tuning_end(s, s->next_window + (size_t)nb) <= have))
+                nb++;
             if (nb == 0) break;
             rc = run_windows(s, s->next_window, nb, 0, 0);
         }
@@ -366,6 +410,7 @@ int a2m_stream_result(a2m_stream *s, a2m_transcription *out) {
     out->n_classes = s->C;
     out->frame_seconds = s->hop / in->cqt.sample_rate;
     out->probs = s->all_p, out->classes = s->all_c, out->notes = s->all_notes, out->n_notes = s->all_notes_n;
+    out->tuning_cents = s->tune.bins_per_semitone ? s->tune_bins * 100.0 / s->tune.bins_per_semitone : 0;
     s->all_p = NULL, s->all_c = NULL, s->all_notes = NULL;
     s->all_pn = s->all_pcap = s->all_n = s->all_cap = s->all_notes_n = s->all_notes_cap = 0;
     if (!out->notes) out->notes = malloc(sizeof *out->notes); /* callers may index notes[0..n) only */

@@ -11,10 +11,12 @@
 #include "a2m/cqt.h"
 #include "a2m/error.h"
 #include "nn/layers.h"
+#include "transcribe/tuning.h"
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 6.0, 2.0, 180.0, 0.0, 250.0, 20.0, 0};
+    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 6.0, 2.0, 180.0, 0.0, 250.0, 20.0, 0,
+                                  A2M_TUNING_AUTO, 0.0, 20.0};
     return p;
 }
 
@@ -42,6 +44,7 @@ struct a2m_transcriber {
     a2m_runner *whole_runner;
     size_t whole_samples, whole_frames;
     float *whole_feat, *whole_logits;
+    double tuning_cents;   /* the last recording's, one-sequence mode */
 };
 
 void a2m_transcriber_del(a2m_transcriber *t) {
@@ -78,6 +81,26 @@ void a2m_transcription_free(a2m_transcription *r) {
     memset(r, 0, sizeof *r);
 }
 
+/* One sequence: the recording's tuning from all its frames (the stream's estimate once it has them all). */
+static int tune_whole(a2m_transcriber *t, size_t frames) {
+    const a2m_model_info *in = a2m_model_get_info(t->m);
+    a2m_tuning_mode mode = transcribe_onset_class(in->class_notes, in->n_classes) >= 0 ? t->p.tuning : A2M_TUNING_OFF;
+    if (mode == A2M_TUNING_OFF) return A2M_OK;
+    transcribe_tuning tune;
+    transcribe_tuning_init(&tune, in->cqt.bins_per_octave);
+    double bins = mode == A2M_TUNING_FIXED ? t->p.tuning_cents / 100.0 * tune.bins_per_semitone : 0;
+    if (mode == A2M_TUNING_AUTO) {
+        transcribe_tuning_add(&tune, t->whole_feat, frames, in->n_bins, 1);
+        bins = transcribe_tuning_bins(&tune);
+    }
+    float *row = malloc((size_t)in->n_bins * sizeof *row);
+    if (!row) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    transcribe_tuning_shift(t->whole_feat, frames, in->n_bins, bins, row);
+    free(row);
+    t->tuning_cents = tune.bins_per_semitone ? bins * 100.0 / tune.bins_per_semitone : 0;
+    return A2M_OK;
+}
+
 /* One sequence: the CQT of the whole recording, one forward pass. The CQT
  * plans and the runner are kept for the next recording (remade only when a
  * longer one comes: FFT planning and weight packing cost milliseconds). */
@@ -103,6 +126,7 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
         t->whole_frames = frames;
     }
     rc = a2m_cqt_db(t->whole_cqt, x, n, t->whole_feat);
+    if (!rc) rc = tune_whole(t, frames);
     if (!rc) {
         transcribe_normalise(t->whole_feat, frames * in->n_bins, in->norm_mean, in->norm_std);
         rc = a2m_model_forward(t->whole_runner, t->whole_feat, 1, (int)frames, t->whole_logits);
@@ -131,6 +155,7 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
     }
     out->n_frames = frames, out->n_classes = C, out->frame_seconds = hop / in->cqt.sample_rate;
     int rc = probs_whole(t, x, n, out->probs, frames);
+    out->tuning_cents = t->tuning_cents;
     if (!rc) {
         int onset = transcribe_onset_class(in->class_notes, C);
         for (size_t f = 0; f < frames; f++) out->classes[f] = transcribe_frame_class(out->probs + f * C, C, onset);

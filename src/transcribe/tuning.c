@@ -1,0 +1,55 @@
+/* A recording's tuning from the CQT (see tuning.h for the reason and the measured numbers). */
+#include "transcribe/tuning.h"
+
+#include <math.h>
+#include <string.h>
+
+void transcribe_tuning_init(transcribe_tuning *t, int bins_per_octave) {
+    t->re = t->im = 0;
+    t->bins_per_semitone = bins_per_octave > 0 && bins_per_octave % 12 == 0 ? bins_per_octave / 12 : 0;
+}
+
+static double db_of(const float *row, int k, int is_db) {
+    return is_db ? row[k] : 10.0 * log10(row[k] > 1e-30f ? row[k] : 1e-30f);
+}
+
+/* Peaks within 6 dB of the frame's loudest bin (a factor 10^0.6 in power). */
+static void add_frame(transcribe_tuning *t, const float *row, int F, int is_db) {
+    int top = 0;
+    for (int k = 1; k < F; k++)
+        if (row[k] > row[top]) top = k;
+    double top_db = db_of(row, top, is_db);
+    float thr = is_db ? (float)(top_db - 6.0) : (float)(row[top] * 0.25118864315095801);
+    for (int k = 1; k + 1 < F; k++) {
+        if (!(row[k] > row[k - 1] && row[k] >= row[k + 1] && row[k] > thr)) continue;
+        double y0 = db_of(row, k - 1, is_db), y1 = db_of(row, k, is_db), y2 = db_of(row, k + 1, is_db);
+        double den = y0 - 2 * y1 + y2, pos = k + (den != 0 ? 0.5 * (y0 - y2) / den : 0.0);
+        double w = pow(10.0, y1 / 20.0), a = 2 * M_PI * pos / t->bins_per_semitone;
+        t->re += w * cos(a), t->im += w * sin(a);
+    }
+}
+
+void transcribe_tuning_add(transcribe_tuning *t, const float *frames, size_t n, int F, int is_db) {
+    if (!t->bins_per_semitone || F < 3) return;
+    for (size_t i = 0; i < n; i++) add_frame(t, frames + i * (size_t)F, F, is_db);
+}
+
+double transcribe_tuning_bins(const transcribe_tuning *t) {
+    if (!t->bins_per_semitone || (t->re == 0 && t->im == 0)) return 0;
+    return atan2(t->im, t->re) * t->bins_per_semitone / (2 * M_PI);
+}
+
+void transcribe_tuning_shift(float *db, size_t n, int F, double bins, float *scratch) {
+    if (bins == 0 || F < 2) return;
+    int i0 = (int)floor(bins);
+    float a = (float)(bins - i0);
+    for (size_t f = 0; f < n; f++) {
+        float *row = db + f * (size_t)F;
+        memcpy(scratch, row, (size_t)F * sizeof *scratch);
+        for (int k = 0; k < F; k++) {
+            int j = k + i0, j1 = j + 1;
+            float lo = scratch[j < 0 ? 0 : j >= F ? F - 1 : j], hi = scratch[j1 < 0 ? 0 : j1 >= F ? F - 1 : j1];
+            row[k] = lo + a * (hi - lo);
+        }
+    }
+}
