@@ -11,6 +11,7 @@
 #include "a2m/metrics.h"
 #include "a2m/transcribe.h"
 #include "check.h"
+#include "transcribe/key.h"
 #include "transcribe/tuning.h"
 #include "test_rand.h"
 
@@ -109,6 +110,27 @@ static void test_tuning_estimate(void) {
     transcribe_tuning_init(&t, 20);
     transcribe_tuning_add(&t, db, N, F, 1);
     CHECK(t.bins_per_semitone == 0 && transcribe_tuning_bins(&t) == 0, "20 bins an octave: no semitone grid");
+}
+
+/* The scale: frames of D major's notes (D E F# G A C#: only D major holds them all) and one F natural give tonic D
+ * (2), share 6/7; the prior costs the pitches outside D major only (F natural), never silence or the onset class. */
+static void test_key(void) {
+    enum { C = 9, N = 7 };
+    const int notes[C] = {-1, 50, 52, 54, 55, 57, 61, 53, A2M_CLASS_ONSET}; /* silence, D E F# G A C#, F, onset */
+    float probs[N * C] = {0};
+    for (int f = 0; f < N; f++) probs[f * C + 1 + f] = 0.9f, probs[f * C] = 0.1f; /* frame 6: F natural */
+    transcribe_key k;
+    transcribe_key_init(&k);
+    double share;
+    CHECK(transcribe_key_tonic(&k, &share) == 0 && share == 0, "no frames: share 0");
+    transcribe_key_add(&k, probs, N, C, notes);
+    int tonic = transcribe_key_tonic(&k, &share);
+    CHECK(tonic == 2 && fabs(share - 6.0 / 7.0) < 1e-6, "tonic %d (D = 2), share %.3f (6/7)", tonic, share);
+    float prior[C];
+    transcribe_key_logprior(tonic, 2.0, notes, C, prior);
+    CHECK(prior[0] == 0 && prior[1] == 0 && prior[3] == 0 && prior[6] == 0 && prior[7] == -2.0f && prior[8] == 0,
+          "prior: silence %g, D %g, F# %g, C# %g, F %g, onset %g", prior[0], prior[1], prior[3], prior[6], prior[7],
+          prior[8]);
 }
 
 /* The melody sung 45 cents flat by the synthetic voice, three times (24 s: past the 20 s the first window waits
@@ -220,6 +242,7 @@ int main(void) {
               in->class_notes[52] == A2M_CLASS_ABOVE,
           "classes: silence, MIDI 36..84, onset, below, above (%d)", in->n_classes);
     test_tuning_estimate();
+    test_key();
     test_melody(m);
     test_detuned(m);
     test_not_singing(m);

@@ -44,6 +44,8 @@ typedef struct a2m_transcribe_params {
                               * tuning from the CQT and shift the features onto the semitone grid before the
                               * network (singreal 3-fold: see docs/anypitch.md); OFF; FIXED: tuning_cents */
     double tuning_cents;     /* A2M_TUNING_FIXED: the recording's tuning, -50..50 cents (+ = sharp) */
+    double key_weight;       /* 0 (off): models with an onset class: pitches outside the melody's major scale (estimated
+                              * from the frame probabilities, key.h) cost this many nats a frame in the Viterbi path */
     double tuning_lookahead_s; /* 20: windows wait for this much audio (or the end) before the first runs, so
                               * the first notes are read with an estimate from 20 s of singing, not 4 */
 } a2m_transcribe_params;
@@ -130,6 +132,8 @@ typedef struct a2m_note_rules {
     double delay_s;         /* models with an onset class: added to every note's onset and offset */
     int legato;             /* models with an onset class: a silence shorter than this (frames) between two notes
                              * is not a rest: the first note ends where the second begins */
+    const float *class_logprior; /* [n_classes] or NULL: added to each class's log probability in the Viterbi path
+                             * (the key's scale: see a2m_transcribe_params.key_weight) */
 } a2m_note_rules;
 /* The rules of transcription parameters p at frame_seconds per frame. */
 a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_seconds);

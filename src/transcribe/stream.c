@@ -22,6 +22,7 @@
 #include "a2m/error.h"
 #include "a2m/transcribe.h"
 #include "nn/layers.h"
+#include "transcribe/key.h"
 #include "transcribe/tuning.h"
 #include "transcribe/window.h"
 
@@ -62,6 +63,11 @@ struct a2m_stream {
     size_t tune_upto, tune_ahead;      /* frames accumulated; frames the first window waits for */
     double tune_bins;                  /* the shift the last window ran with */
     float *tune_row;                   /* [F] */
+    /* the melody's scale (key.h): from every final frame so far; no decision before key_ahead frames are final */
+    int key_on;
+    transcribe_key key;
+    size_t key_ahead;
+    float *key_prior;                  /* [C] */
 };
 
 void a2m_stream_del(a2m_stream *s) {
@@ -70,7 +76,7 @@ void a2m_stream_del(a2m_stream *s) {
     a2m_runner_free(s->runner);
     free(s->x), free(s->logits), free(s->p_win), free(s->taper), free(s->pw);
     free(s->acc), free(s->acc_w), free(s->pend_p), free(s->pend_c), free(s->work_c);
-    free(s->all_p), free(s->all_c), free(s->out), free(s->all_notes), free(s->tune_row);
+    free(s->all_p), free(s->all_c), free(s->out), free(s->all_notes), free(s->tune_row), free(s->key_prior);
     free(s);
 }
 
@@ -88,6 +94,7 @@ void a2m_stream_reset(a2m_stream *s) {
     s->total_samples = 0;
     transcribe_tuning_init(&s->tune, a2m_model_get_info(s->m)->cqt.bins_per_octave);
     s->tune_upto = 0;
+    transcribe_key_init(&s->key);
     s->tune_bins = s->tune_mode == A2M_TUNING_FIXED ? s->p.tuning_cents / 100.0 * s->tune.bins_per_semitone : 0;
 }
 
@@ -133,7 +140,8 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
         s->pend_c = malloc(s->pend_cap * sizeof *s->pend_c);
         s->work_c = malloc(s->pend_cap * sizeof *s->work_c);
         s->tune_row = malloc((size_t)s->F * sizeof *s->tune_row);
-        if (!s->x || !s->logits || !s->p_win || !s->taper || !s->acc || !s->acc_w || !s->pend_p || !s->pend_c ||
+        s->key_prior = malloc(C * sizeof *s->key_prior);
+        if (!s->key_prior || !s->x || !s->logits || !s->p_win || !s->taper || !s->acc || !s->acc_w || !s->pend_p || !s->pend_c ||
             !s->work_c || !s->tune_row)
             rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
         else
@@ -142,6 +150,8 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
     if (!rc) {
         double frames_per_s = in->cqt.sample_rate / s->hop;
         s->tune_ahead = s->tune_mode == A2M_TUNING_AUTO ? (size_t)ceil(p.tuning_lookahead_s * frames_per_s) : 0;
+        s->key_on = s->onset >= 0 && p.key_weight > 0;
+        s->key_ahead = s->key_on ? (size_t)ceil(p.tuning_lookahead_s * frames_per_s) : 0;
         a2m_stream_reset(s);
     }
     if (rc) {
@@ -194,6 +204,12 @@ static int decide(a2m_stream *s, size_t upto) {
     a2m_transcribed_note *notes = NULL;
     size_t n = 0;
     a2m_note_rules rules = a2m_note_rules_from_params(s->p, s->hop / in->cqt.sample_rate);
+    if (s->key_on) {
+        double share;
+        int tonic = transcribe_key_tonic(&s->key, &share);
+        transcribe_key_logprior(tonic, s->p.key_weight, in->class_notes, s->C, s->key_prior);
+        rules.class_logprior = s->key_prior;
+    }
     int rc = a2m_frames_to_notes(s->work_c, s->pend_p, upto, s->C, in->class_notes, s->hop / in->cqt.sample_rate,
                                  rules, &notes, &n);
     if (rc) return rc;
@@ -268,6 +284,7 @@ static int finalise_frames(a2m_stream *s, size_t upto) {
         memcpy(s->all_p + s->all_pn * C, s->pend_p + s->pend_n * C, n * C * sizeof *s->all_p);
         s->all_pn += n;
     }
+    if (s->key_on) transcribe_key_add(&s->key, s->pend_p + s->pend_n * C, n, (int)C, a2m_model_get_info(s->m)->class_notes);
     s->pend_n += n;
     size_t rest = 2 * (size_t)s->W - n; /* slide the accumulators */
     memmove(s->acc, s->acc + n * C, rest * C * sizeof *s->acc);
@@ -275,6 +292,7 @@ static int finalise_frames(a2m_stream *s, size_t upto) {
     memset(s->acc + rest * C, 0, n * C * sizeof *s->acc);
     memset(s->acc_w + rest, 0, n * sizeof *s->acc_w);
     s->acc_start = upto;
+    if (s->pend_start + s->pend_n < s->key_ahead) return A2M_OK; /* the scale needs more frames (finish decides) */
     size_t barrier = last_barrier(s);
     const a2m_model_info *in = a2m_model_get_info(s->m);
     if (barrier == 0 && s->pend_n > (size_t)(STREAM_MAX_PENDING_S * in->cqt.sample_rate / s->hop)) barrier = forced_cut(s);

@@ -11,12 +11,13 @@
 #include "a2m/cqt.h"
 #include "a2m/error.h"
 #include "nn/layers.h"
+#include "transcribe/key.h"
 #include "transcribe/tuning.h"
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
     a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 6.0, 2.0, 180.0, 0.0, 250.0, 20.0, 0,
-                                  A2M_TUNING_AUTO, 0.0, 20.0};
+                                  A2M_TUNING_AUTO, 0.0, 2.0, 20.0};
     return p;
 }
 
@@ -32,6 +33,7 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
     r.dip_depth = p.dip_depth;
     r.delay_s = p.delay_ms / 1000.0;
     r.legato = transcribe_frames_from_ms(p.legato_ms, 0, frame_s);
+    r.class_logprior = NULL;
     return r;
 }
 
@@ -159,8 +161,21 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
     if (!rc) {
         int onset = transcribe_onset_class(in->class_notes, C);
         for (size_t f = 0; f < frames; f++) out->classes[f] = transcribe_frame_class(out->probs + f * C, C, onset);
-        rc = a2m_frames_to_notes(out->classes, out->probs, frames, C, in->class_notes, out->frame_seconds,
-                                 a2m_note_rules_from_params(t->p, out->frame_seconds), &out->notes, &out->n_notes);
+        a2m_note_rules rules = a2m_note_rules_from_params(t->p, out->frame_seconds);
+        float *prior = onset >= 0 && t->p.key_weight > 0 ? malloc((size_t)C * sizeof *prior) : NULL;
+        if (prior) { /* the scale of the whole recording (the stream's, once it has every frame) */
+            transcribe_key key;
+            double share;
+            transcribe_key_init(&key);
+            transcribe_key_add(&key, out->probs, frames, C, in->class_notes);
+            transcribe_key_logprior(transcribe_key_tonic(&key, &share), t->p.key_weight, in->class_notes, C, prior);
+            rules.class_logprior = prior;
+        }
+        rc = onset >= 0 && t->p.key_weight > 0 && !prior
+                 ? a2m_error(A2M_ERR_NOMEM, "out of memory")
+                 : a2m_frames_to_notes(out->classes, out->probs, frames, C, in->class_notes, out->frame_seconds, rules,
+                                       &out->notes, &out->n_notes);
+        free(prior);
     }
     if (rc) a2m_transcription_free(out);
     return rc;
@@ -273,7 +288,7 @@ static int viterbi_classes(const float *probs, size_t n, int C, int onset, const
         int *bk = back + f * C;
         for (int c = 0; c < C; c++) {
             if (c == onset) continue;
-            float e = state_logp(q, onset, c, ps), best = 0;
+            float e = state_logp(q, onset, c, ps) + (r->class_logprior ? r->class_logprior[c] : 0.0f), best = 0;
             int from = c;
             if (f > 0) {
                 best = prev[c];
