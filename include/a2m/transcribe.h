@@ -20,12 +20,15 @@ typedef struct a2m_transcribe_params {
     int batch;           /* windows per network call, 8 */
     double max_gap_ms;   /* fill silence gaps shorter than this between runs of one note; <0: use frames */
     double min_note_ms;  /* drop notes shorter than this */
-    int max_gap_frames;  /* 5 (the original's default), used when max_gap_ms < 0 */
-    int min_note_frames; /* 10 */
+    int max_gap_frames;  /* used when max_gap_ms < 0; -1 (the default): the model's kind's, 5 (the original's) for
+                          * models without an onset class, 10 (60 ms) for any-pitch models */
+    int min_note_frames; /* -1: 10 for models without an onset class, 18 (108 ms) for any-pitch models (a sung
+                          * note's consonant or breath otherwise splits it: singreal 3-fold with 10 frames, 5 gap
+                          * frames and pitch cost 6: COnPOff 0.418, COnP 0.594; with 18, 10 and 10: 0.459, 0.620) */
     a2m_precision precision; /* A2M_PRECISION_FP32 (exact); BF16 is faster on CPUs with avx512_bf16 */
     double onset_threshold;  /* 0.3: models with an onset class split notes where p(onset) peaks above this */
     double min_voicing;      /* 0.6: models with an onset class drop notes whose mean p(sung) is below this */
-    double pitch_cost;       /* 6: models with an onset class: cost (nats) of a pitch change in the smoothed path */
+    double pitch_cost;       /* 10: models with an onset class: cost (nats) of a pitch change in the smoothed path */
     double voicing_cost;     /* 2: ... of a change between silence and singing */
     double glide_ms;         /* 180: models with an onset class: shorter pitch runs inside a legato line are glides */
     double dip_depth;        /* 0 (off): models with an onset class: a note is also split where p(silence) peaks this

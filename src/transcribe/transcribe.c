@@ -16,8 +16,15 @@
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, 5, 10, A2M_PRECISION_FP32, 0.3, 0.6, 6.0, 2.0, 180.0, 0.0, 250.0, 20.0, 0,
+    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, -1, -1, A2M_PRECISION_FP32, 0.3, 0.6, 10.0, 2.0, 180.0, 0.0, 250.0, 20.0, 0,
                                   A2M_TUNING_AUTO, 0.0, 2.0, 20.0};
+    return p;
+}
+
+a2m_transcribe_params transcribe_params_for_model(a2m_transcribe_params p, const a2m_model_info *in) {
+    int any_pitch = transcribe_onset_class(in->class_notes, in->n_classes) >= 0;
+    if (p.max_gap_frames < 0) p.max_gap_frames = any_pitch ? 10 : 5;
+    if (p.min_note_frames < 0) p.min_note_frames = any_pitch ? 18 : 10;
     return p;
 }
 
@@ -65,7 +72,7 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
     a2m_transcriber *t = calloc(1, sizeof *t);
     if (!t) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     t->m = m;
-    t->p = p;
+    t->p = p = transcribe_params_for_model(p, a2m_model_get_info(m));
     if (p.window_s > 0) {
         int rc = a2m_stream_new(m, p, 1, &t->stream);
         if (rc) {

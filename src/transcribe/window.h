@@ -20,6 +20,9 @@ int transcribe_frames_from_ms(double ms, int frames, double frame_s);
 /* (x - mean) / std in place, in float as training normalised. */
 void transcribe_normalise(float *x, size_t n, double mean, double std);
 
+/* p with the rules left at -1 (max_gap_frames, min_note_frames) set to the model's kind's defaults. */
+a2m_transcribe_params transcribe_params_for_model(a2m_transcribe_params p, const a2m_model_info *in);
+
 /* Index of the onset class of a model (its class_notes entry is A2M_CLASS_ONSET), or -1. */
 int transcribe_onset_class(const int *class_notes, int C);
 /* A frame's class from its probabilities q [C]: the argmax; with an onset class (onset >= 0), silence when
