@@ -65,6 +65,11 @@ void a2m_runner_free(a2m_runner *r);
 /* x: [B x T x n_bins] normalised features; logits: [B x T x n_classes]. */
 int a2m_model_forward(a2m_runner *r, const float *x, int B, int T, float *logits);
 
+/* The per-frame features the network's output layer reads (crnn: the BiLSTM output, [T x 2 hidden]) for one
+ * sequence x [T x n_bins] of normalised features, by the training forward (exact fp32). *dim: their size;
+ * out NULL asks only that. A2M_ERR_UNSUPPORTED for architectures without them (unet). */
+int a2m_model_hidden(const a2m_model *m, const float *x, int T, int n_threads, float *out, int *dim);
+
 #ifdef __cplusplus
 }
 #endif

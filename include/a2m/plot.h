@@ -64,6 +64,15 @@ typedef struct a2m_cqt_overlay {
 int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_params p, const a2m_cqt_overlay *ov,
                  const char *title, a2m_plot_size size);
 
+/* Scatter of a 2-D embedding xy [n x 2] (a2m embed), coloured by codes [n] (EMB.labels.npy: a MIDI note, -1
+ * silence, -2 onset, -3 below range, -4 above range; any other value "class N"), at most A2M_EMBED_MAX_CLASSES
+ * distinct; both axes on one scale; a legend with each class's count; title may be NULL. */
+#define A2M_EMBED_MAX_CLASSES 64
+int a2m_plot_embed(const char *path, const float *xy, const int64_t *codes, size_t n, const char *title,
+                   a2m_plot_size size);
+/* "silence", "C4 (60)", "onset", "below range", "above range", "class N" */
+const char *a2m_embed_label_name(int64_t code, char *buf, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

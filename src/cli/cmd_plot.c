@@ -16,8 +16,11 @@ static const char *usage =
     "       a2m plot reliability EVAL.json [-o OUT.png]\n"
     "       a2m plot cqt AUDIO [--labels MIDI] [-o OUT.png]\n"
     "       a2m plot pianoroll AUDIO --ref REF.mid --est EST.mid [-o OUT.png]\n"
+    "       a2m plot embed EMB.npy [--labels EMB.labels.npy] [-o OUT.png]\n"
     "reliability draws the \"reliability\" of `a2m eval --json`: accuracy per confidence bin against the\n"
     "diagonal of perfect calibration, frames per bin below, ECE and MCE in the title.\n"
+    "embed draws the points of `a2m embed` coloured by class (--labels: the .labels.npy beside EMB.npy by\n"
+    "default), one scale on both axes, a legend with each class's frame count; 1000 x 760.\n"
     "PNG by default; SVG or PDF when OUT ends in .svg or .pdf (any other extension is a usage error).\n"
     "Figures are 1000 x 600 but confusion matrices, sized to their class count (740 x 600 up to 18\n"
     "classes, 1748 x 1608 for 64). Options: --width W --height H,\n"
@@ -225,7 +228,8 @@ int cmd_plot(int argc, char **argv) {
     else if (!strcmp(kind, "pianoroll")) {
         if (!ref || !est) return cli_usage_error(argv[0], "pianoroll needs --ref and --est");
         rc = plot_cqt_file(in, NULL, ref, est, notes, n_notes, transpose, out, size);
-    } else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, reliability, cqt, pianoroll)", kind);
+    } else if (!strcmp(kind, "embed")) rc = plot_embed_file(in, labels, out, sized ? size : (a2m_plot_size){1000, 760});
+    else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, reliability, cqt, pianoroll, embed)", kind);
     if (rc) return cli_lib_fail(rc);
     fprintf(stderr, "%s\n", out);
     return 0;

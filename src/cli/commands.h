@@ -15,4 +15,6 @@ int cmd_transcribe(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_gendata(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_trustworthiness(int argc, char **argv);
 #endif

@@ -18,6 +18,8 @@ const cli_command cli_commands[] = {
     {"forward", "run a model on normalised features (or --raw-db: a2m features output) -> logits .npy", cmd_forward},
     {"eval", "frame metrics of a model on a dataset split", cmd_eval},
     {"compare", "note (mir_eval) or frame (scikit-learn) metrics of two transcriptions", cmd_compare},
+    {"embed", "UMAP of a dataset split's frames (features or hidden states) -> EMB.npy + EMB.labels.npy", cmd_embed},
+    {"trustworthiness", "scikit-learn's trustworthiness of an embedding (X.npy, EMB.npy)", cmd_trustworthiness},
     {"plot", "pictures (.png/.svg/.pdf): plot loss LOG.csv, plot confusion EVAL.json,\n"
              "              plot reliability EVAL.json, plot cqt AUDIO, plot pianoroll AUDIO",
      cmd_plot},

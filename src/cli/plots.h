@@ -8,5 +8,7 @@ int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size si
 int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size size);
 int plot_cqt_file(const char *audio, const char *labels_midi, const char *ref, const char *est, const int *notes,
                   int n_notes, double transpose, const char *out, a2m_plot_size size);
+/* the points of `a2m embed` (EMB.npy) coloured by EMB.labels.npy (labels NULL: the one beside EMB.npy) */
+int plot_embed_file(const char *emb, const char *labels, const char *out, a2m_plot_size size);
 int cli_parse_note_list(const char *s, int *notes, int max);
 #endif

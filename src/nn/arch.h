@@ -68,6 +68,9 @@ typedef struct a2m_arch {
     int (*infer_precision)(const void *state);
     void (*infer_forward)(void *state, const float *x, const int *lengths, int B, int T, float *logits);
     void (*infer_del)(void *state);
+    /* Optional (NULL: none): the per-frame features the output layer reads (crnn: the BiLSTM output) of one
+     * sequence x [T x n_bins], into out [T x dim] (buf sized for (1, T)); returns dim, or that alone for out NULL. */
+    int (*hidden)(const a2m_model *m, nn_buffers *buf, const float *x, int T, float *out, int n_threads);
 } a2m_arch;
 
 const a2m_arch *nn_arch_find(const char *name);

@@ -2,6 +2,7 @@
  * Conv1d(64->128,k3) ReLU BiLSTM(128->hidden) Linear(2*hidden->classes). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn/arch.h"
@@ -161,7 +162,19 @@ static void crnn_infer_forward_v(void *s, const float *x, const int *lengths, in
 static void crnn_infer_del_v(void *s) { crnn_infer_del(s); }
 static int crnn_infer_precision_v(const void *s) { return crnn_infer_precision(s); }
 
+/* the BiLSTM output lo [T x 2H] of a forward over one sequence */
+static int crnn_hidden(const a2m_model *m, nn_buffers *buf, const float *x, int T, float *out, int n_threads) {
+    int H2 = 2 * m->info.hidden;
+    if (!out) return H2;
+    float *logits = malloc((size_t)T * m->info.n_classes * sizeof *logits);
+    if (!logits) return -1;
+    crnn_forward(m, m->params, buf, x, NULL, 1, T, logits, n_threads, 0);
+    memcpy(out, crnn_split(m, buf->acts, 1, T).lo, (size_t)T * H2 * sizeof *out);
+    free(logits);
+    return H2;
+}
+
 const a2m_arch nn_arch_crnn = {
     "crnn", crnn_layout, crnn_recognise, crnn_act_floats, crnn_scratch_floats, crnn_forward, crnn_backward, crnn_init, NULL,
-    crnn_infer_new_v, crnn_infer_precision_v, crnn_infer_forward_v, crnn_infer_del_v,
+    crnn_infer_new_v, crnn_infer_precision_v, crnn_infer_forward_v, crnn_infer_del_v, crnn_hidden,
 };

@@ -383,3 +383,16 @@ int a2m_model_forward(a2m_runner *r, const float *x, int B, int T, float *logits
     r->m->arch->forward(r->m, r->m->params, &r->buf, x, NULL, B, T, logits, r->n_threads, 0);
     return A2M_OK;
 }
+
+int a2m_model_hidden(const a2m_model *m, const float *x, int T, int n_threads, float *out, int *dim) {
+    if (!m->arch->hidden) return a2m_error(A2M_ERR_UNSUPPORTED, "%s models: no hidden states to read", m->info.arch);
+    *dim = m->arch->hidden(m, NULL, NULL, T, NULL, n_threads);
+    if (!out) return A2M_OK;
+    if (T <= 0) return a2m_error(A2M_ERR_ARG, "hidden states: %d frames", T);
+    nn_buffers buf = {0};
+    buf.max_batch = 1, buf.max_frames = T;
+    buf.acts = malloc(m->arch->act_floats(m, 1, T) * sizeof(float));
+    int d = buf.acts ? m->arch->hidden(m, &buf, x, T, out, n_threads) : -1;
+    free(buf.acts);
+    return d < 0 ? a2m_error(A2M_ERR_NOMEM, "hidden states: out of memory for %d frames", T) : A2M_OK;
+}

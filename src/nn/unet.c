@@ -428,5 +428,5 @@ static void unet_init(const a2m_model *m, float *params, unsigned long long seed
 
 const a2m_arch nn_arch_unet = {
     "unet",       unet_layout,   unet_recognise, unet_act_floats, unet_scratch_floats, unet_forward, unet_backward,
-    unet_init,    unet_update_buffers, NULL, NULL, NULL, NULL,
+    unet_init,    unet_update_buffers, NULL, NULL, NULL, NULL, NULL,
 };

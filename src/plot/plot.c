@@ -13,14 +13,7 @@
 
 #include "a2m/error.h"
 #include "a2m/io.h"
-
-typedef struct figure {
-    cairo_surface_t *surface;
-    cairo_t *cr;
-    char *tmp;
-    const char *path;
-    int png;
-} figure;
+#include "plot/plot_internal.h"
 
 const char *a2m_plot_format(const char *path) {
     static const char *const ext[3] = {"png", "svg", "pdf"};
@@ -31,7 +24,7 @@ const char *a2m_plot_format(const char *path) {
     return NULL;
 }
 
-static int figure_open(figure *f, const char *path, a2m_plot_size size) {
+int figure_open(figure *f, const char *path, a2m_plot_size size) {
     memset(f, 0, sizeof *f);
     f->path = path;
     /* a .jpg name used to get PNG bytes: only the formats cairo writes are accepted */
@@ -56,7 +49,7 @@ static int figure_open(figure *f, const char *path, a2m_plot_size size) {
     return A2M_OK;
 }
 
-static int figure_close(figure *f) {
+int figure_close(figure *f) {
     int rc = A2M_OK;
     cairo_destroy(f->cr);
     if (f->png && cairo_surface_write_to_png(f->surface, f->tmp) != CAIRO_STATUS_SUCCESS)
@@ -84,7 +77,7 @@ static void colormap(double t, double *r, double *g, double *b) {
     *b = k[i][2] + u * (k[i + 1][2] - k[i][2]);
 }
 
-static void text_at(cairo_t *cr, double x, double y, const char *s, double ax, double ay) {
+void text_at(cairo_t *cr, double x, double y, const char *s, double ax, double ay) {
     cairo_text_extents_t e;
     cairo_text_extents(cr, s, &e);
     cairo_move_to(cr, x - ax * e.width - e.x_bearing, y + ay * e.height);
@@ -99,7 +92,7 @@ static void text_vertical(cairo_t *cr, double x, double y, const char *s) {
     cairo_restore(cr);
 }
 
-static double nice_step(double range, int ticks) {
+double nice_step(double range, int ticks) {
     double raw = range / ticks, p = pow(10, floor(log10(raw))), m = raw / p;
     return (m < 1.5 ? 1 : m < 3 ? 2 : m < 7 ? 5 : 10) * p;
 }
