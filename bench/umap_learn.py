@@ -5,7 +5,7 @@ reference numbers in docs/embed.md: the same frames, parameters and output layou
 usage: umap_learn.py DATASET SPLIT.json SPLIT OUT.npy [--n-neighbors 5] [--min-dist 0.01] [--seed 0]
            [--features-out X.npy] [--max-frames N]
 Writes OUT.npy (float32 [n x 2]); --features-out also writes the frames embedded (float32 [n x bins]) so
-`a2m trustworthiness X.npy OUT.npy` scores it. Prints the seconds of the fit alone (numba's compilation
+`a2m trust X.npy OUT.npy` scores it. Prints the seconds of the fit alone (numba's compilation
 included: it happens in every new process)."""
 import argparse, json, os, sys, time
 import numpy as np

@@ -1,5 +1,5 @@
 /* a2m embed: UMAP of a dataset split's frames (features or a model's hidden states) -> EMB.npy + EMB.labels.npy;
- * a2m trustworthiness: scikit-learn's trustworthiness of any embedding of any points. */
+ * a2m trust: scikit-learn's trustworthiness of any embedding of any points. */
 #include <cblas.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -255,6 +255,10 @@ int cmd_embed(int argc, char **argv) {
     o.p = a2m_umap_default_params();
     int rc = embed_parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    a2m_output_kind kind;
+    if (strcmp(o.out, "-") && !a2m_output_kind_of(o.out, &kind) && kind == A2M_OUTPUT_STREAM)
+        return cli_usage_error(argv[0], "-o %s: a device or FIFO (EMB.labels.npy goes beside EMB.npy: -o names a file)",
+                               o.out);
     char *lab = labels_path(o.out);
     if (!lab) return cli_fail("out of memory");
     const char *ins[3] = {o.ds, o.splits, o.model};
@@ -288,7 +292,7 @@ int cmd_embed(int argc, char **argv) {
 }
 
 static const char *trust_usage =
-    "usage: a2m trustworthiness X.npy EMB.npy [--k 5] [--threads N] [--json]\n"
+    "usage: a2m trust X.npy EMB.npy [--k 5] [--threads N] [--json]\n"
     "scikit-learn's sklearn.manifold.trustworthiness(X, EMB, n_neighbors=k) (Euclidean): how far each point's k\n"
     "nearest neighbours in the embedding EMB [n x e] rank among its neighbours in X [n x d] (1: every embedded\n"
     "neighbour is among the k nearest in X). Any numeric .npy of 1 or 2 dimensions; k < n / 2.\n";

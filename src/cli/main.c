@@ -19,9 +19,9 @@ const cli_command cli_commands[] = {
     {"eval", "frame metrics of a model on a dataset split", cmd_eval},
     {"compare", "note (mir_eval) or frame (scikit-learn) metrics of two transcriptions", cmd_compare},
     {"embed", "UMAP of a dataset split's frames (features or hidden states) -> EMB.npy + EMB.labels.npy", cmd_embed},
-    {"trustworthiness", "scikit-learn's trustworthiness of an embedding (X.npy, EMB.npy)", cmd_trustworthiness},
+    {"trust", "trustworthiness (scikit-learn's, k 5) of an embedding: X.npy EMB.npy", cmd_trustworthiness},
     {"plot", "pictures (.png/.svg/.pdf): plot loss LOG.csv, plot confusion EVAL.json,\n"
-             "              plot reliability EVAL.json, plot cqt AUDIO, plot pianoroll AUDIO",
+             "              plot reliability EVAL.json, plot cqt AUDIO, plot pianoroll AUDIO, plot embed EMB.npy",
      cmd_plot},
     {"report", "eval + figures + README.md of a model on a dataset split, in one folder", cmd_report},
     {"transcribe", "audio -> MIDI (+ notes CSV/JSON, frame probabilities)", cmd_transcribe},
