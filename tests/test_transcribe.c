@@ -27,7 +27,7 @@ static void test_rules(void) {
     int notes_map[4] = {-1, 60, 64, 67};
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, NULL}, &notes, &nn) == A2M_OK, "rules");
+    CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL}, &notes, &nn) == A2M_OK, "rules");
     CHECK(nn == 2, "two notes (%zu)", nn);
     if (nn == 2) {
         CHECK(notes[0].note.pitch == 60 && notes[0].first_frame == 2 && notes[0].n_frames == 27, "gap filled: %zu+%zu",
@@ -59,7 +59,7 @@ static void test_onset_rules(void) {
           cls[0], cls[21], cls[60]);
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, NULL}, &notes, &nn) == A2M_OK,
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL}, &notes, &nn) == A2M_OK,
           "onset rules");
     CHECK(nn == 2, "repeated note split in two, weak note dropped (%zu notes)", nn);
     if (nn == 2) {
@@ -71,7 +71,7 @@ static void test_onset_rules(void) {
     free(notes);
     /* a higher threshold keeps one note; min_voicing 0.5 keeps the weak one */
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, NULL}, &notes, &nn) == A2M_OK &&
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL}, &notes, &nn) == A2M_OK &&
               nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
           "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
     free(notes);
@@ -93,8 +93,8 @@ static void test_glide_and_path(void) {
     /* argmax path, nothing joined: 61 60 61 60; the Viterbi path drops the wobble (3 frames x 0.6 nats < two
      * changes at 6) but keeps the scoop (12 x 0.6 > 6); glides joined as well: one note from the scoop's start */
     const struct { a2m_note_rules r; size_t n; } cases[3] = {
-        {{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, NULL}, 4}, {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, NULL}, 2},
-        {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, NULL}, 1}};
+        {{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL}, 4}, {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL}, 2},
+        {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL}, 1}};
     for (int k = 0; k < 3; k++) {
         a2m_transcribed_note *notes;
         size_t nn;
@@ -124,7 +124,7 @@ static void test_legato(void) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, NULL};
+        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL};
         CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "legato %d", legato);
         if (nn == 2)
             CHECK(notes[0].first_frame == 1 && notes[0].n_frames == (legato == 10 ? 28u : 20u) &&
@@ -135,9 +135,40 @@ static void test_legato(void) {
     }
 }
 
+/* Onset snap: a 60 over frames 1..29 and a 61 over 30..49 (legato), p(onset) peaking at frame 26 (0.5) and at
+ * frame 5 (0.05, below the 0.1 a move needs): with a reach of 6 frames the 61 starts at 26 and the 60 ends
+ * there; the 60 stays at frame 1; with reach 3 nothing moves (26 is 4 frames away). */
+static void test_onset_snap(void) {
+    enum { N = 52, C = 4 };
+    float probs[N * C];
+    int cls[N], notes_map[C] = {-1, 60, 61, A2M_CLASS_ONSET};
+    for (int f = 0; f < N; f++) {
+        float *q = probs + f * C;
+        int sil = f < 1 || f >= 50;
+        q[3] = f == 26 ? 0.5f : f == 5 ? 0.05f : 0.01f;
+        q[0] = sil ? 0.9f : 0.05f, q[1] = sil ? 0.04f : f < 30 ? 0.9f - q[3] : 0.01f, q[2] = 1 - q[0] - q[1] - q[3];
+    }
+    for (int reach = 3; reach <= 6; reach += 3) {
+        a2m_transcribed_note *notes;
+        size_t nn;
+        for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
+        a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL};
+        CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "snap %d", reach);
+        size_t at = reach == 6 ? 26 : 30;
+        if (nn == 2)
+            CHECK(notes[0].first_frame == 1 && notes[0].n_frames == at - 1 && notes[1].first_frame == at &&
+                      notes[1].n_frames == 50 - at && fabs(notes[1].note.onset - at * 0.006) < 1e-9 &&
+                      notes[0].note.offset == notes[1].note.onset,
+                  "snap %d: %zu+%zu, %zu+%zu (onset %g)", reach, notes[0].first_frame, notes[0].n_frames,
+                  notes[1].first_frame, notes[1].n_frames, notes[1].note.onset);
+        free(notes);
+    }
+}
+
 int main(void) {
     test_rules();
     test_legato();
+    test_onset_snap();
     test_onset_rules();
     test_glide_and_path();
     const char *shared = test_shared_dir();

@@ -39,10 +39,12 @@ static const char *usage =
     "                       they lead to (180)\n"
     "  --legato MS          models with an onset class: a silence shorter than MS between two notes is no\n"
     "                       rest: the first note ends where the next begins (250)\n"
-    "  --delay MS           models with an onset class: added to every note's onset and offset (20;\n"
+    "  --delay MS           models with an onset class: added to every note's onset and offset (15;\n"
     "                       annotation conventions differ: singreal's onsets are ~40 ms after the sound's)\n"
     "  --key-weight N       models with an onset class: a pitch outside the melody's major scale (estimated\n"
     "                       from the whole recording) costs N nats a frame in the smoothed path; 0 = off (2)\n"
+    "  --onset-snap MS      models with an onset class: a note's onset moves to the peak of p(onset)\n"
+    "                       within MS when it reaches 0.1 (48; 0 = off)\n"
     "  --tuning T           models with an onset class: auto (estimate the recording's tuning from the\n"
     "                       spectrum, shift it onto the semitone grid), off, or the tuning in cents\n"
     "                       (-50..50, + = sharp) (auto)\n"
@@ -328,6 +330,7 @@ int cmd_transcribe(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--legato", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--legato", v, 0, 10000, &o.tp.legato_ms) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--delay", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--delay", v, -1000, 1000, &o.tp.delay_ms) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--key-weight", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--key-weight", v, 0, 100, &o.tp.key_weight) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--onset-snap", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--onset-snap", v, 0, 1000, &o.tp.onset_snap_ms) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--tuning", &v))) r = r < 0 ? r : parse_tuning(argv[0], v, &o.tp) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--glide", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--glide", v, 0, 10000, &o.tp.glide_ms) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--pitch-cost", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--pitch-cost", v, 0, 1000, &o.tp.pitch_cost) ? 1 : -1;

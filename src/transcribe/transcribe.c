@@ -16,8 +16,8 @@
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, -1, -1, A2M_PRECISION_FP32, 0.3, 0.6, 10.0, 2.0, 180.0, 0.0, 250.0, 20.0, 0,
-                                  A2M_TUNING_AUTO, 0.0, 2.0, 20.0};
+    a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, -1, -1, A2M_PRECISION_FP32, 0.3, 0.6, 10.0, 2.0, 180.0, 0.0, 250.0, 15.0, 0,
+                                  A2M_TUNING_AUTO, 0.0, 2.0, 48.0, 20.0};
     return p;
 }
 
@@ -40,6 +40,7 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
     r.dip_depth = p.dip_depth;
     r.delay_s = p.delay_ms / 1000.0;
     r.legato = transcribe_frames_from_ms(p.legato_ms, 0, frame_s);
+    r.onset_snap = transcribe_frames_from_ms(p.onset_snap_ms, 0, frame_s);
     r.class_logprior = NULL;
     return r;
 }
@@ -383,6 +384,35 @@ static a2m_transcribed_note make_note(const float *probs, int C, const int *clas
 }
 
 /* Mean p(sung) = 1 - p(silence) over frames [start, start + len). */
+/* p(onset) must reach this at a peak for an onset to move to it */
+#define SNAP_MIN_ONSET 0.1f
+
+/* Each note's onset moves to the strongest p(onset) within rules->onset_snap frames, staying after the previous
+ * note's onset and before its own end; the previous note ends there if it reached or passed that frame (legato). */
+static void snap_onsets(a2m_transcribed_note *out, size_t m, const float *probs, size_t n, int C, int onset,
+                        const a2m_note_rules *rules, double frame_s) {
+    size_t R = rules->onset_snap > 0 ? (size_t)rules->onset_snap : 0;
+    for (size_t i = 0; R && i < m; i++) {
+        size_t f0 = out[i].first_frame, end = f0 + out[i].n_frames;
+        size_t lo = f0 > R ? f0 - R : 0, hi = f0 + R + 1 < end ? f0 + R + 1 : end - 1;
+        if (i > 0 && lo <= out[i - 1].first_frame) lo = out[i - 1].first_frame + 1;
+        if (hi > n) hi = n;
+        size_t best = f0;
+        for (size_t f = lo; f < hi; f++)
+            if (probs[f * (size_t)C + onset] > probs[best * (size_t)C + onset]) best = f;
+        if (best == f0 || probs[best * (size_t)C + onset] < SNAP_MIN_ONSET) continue;
+        out[i].first_frame = best, out[i].n_frames = end - best;
+        out[i].note.onset = best * frame_s + rules->delay_s;
+        if (i > 0) {
+            size_t pend = out[i - 1].first_frame + out[i - 1].n_frames;
+            if (pend >= f0 || pend > best) { /* contiguous before (legato), or overlapping now */
+                out[i - 1].n_frames = best - out[i - 1].first_frame;
+                out[i - 1].note.offset = out[i].note.onset;
+            }
+        }
+    }
+}
+
 static double mean_voicing(const float *probs, int C, size_t start, size_t len) {
     double s = 0;
     for (size_t f = start; f < start + len; f++) s += 1.0 - probs[f * C];
@@ -446,6 +476,7 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
             out[i].note.offset = out[i + 1].note.onset;
         }
     }
+    if (onset >= 0) snap_onsets(out, m, probs, n, C, onset, &rules, frame_s);
     *notes = out;
     *n_notes = m;
     return A2M_OK;
