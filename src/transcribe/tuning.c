@@ -9,8 +9,9 @@ void transcribe_tuning_init(transcribe_tuning *t, int bins_per_octave) {
     t->bins_per_semitone = bins_per_octave > 0 && bins_per_octave % 12 == 0 ? bins_per_octave / 12 : 0;
 }
 
-static double db_of(const float *row, int k, int is_db) {
-    return is_db ? row[k] : 10.0 * log10(row[k] > 1e-30f ? row[k] : 1e-30f);
+/* dB of bin k: 10 log10 of the power, or the value itself (float: this runs on every peak of every frame) */
+static float db_of(const float *row, int k, int is_db) {
+    return is_db ? row[k] : 4.3429448f * logf(row[k] > 1e-30f ? row[k] : 1e-30f);
 }
 
 /* Peaks within 6 dB of the frame's loudest bin (a factor 10^0.6 in power). */
@@ -18,15 +19,16 @@ static void add_frame(transcribe_tuning *t, const float *row, int F, int is_db) 
     int top = 0;
     for (int k = 1; k < F; k++)
         if (row[k] > row[top]) top = k;
-    double top_db = db_of(row, top, is_db);
-    float thr = is_db ? (float)(top_db - 6.0) : (float)(row[top] * 0.25118864315095801);
+    float thr = is_db ? row[top] - 6.0f : row[top] * 0.25118864f, turn = 2.0f * (float)M_PI / t->bins_per_semitone;
+    double re = 0, im = 0;
     for (int k = 1; k + 1 < F; k++) {
         if (!(row[k] > row[k - 1] && row[k] >= row[k + 1] && row[k] > thr)) continue;
-        double y0 = db_of(row, k - 1, is_db), y1 = db_of(row, k, is_db), y2 = db_of(row, k + 1, is_db);
-        double den = y0 - 2 * y1 + y2, pos = k + (den != 0 ? 0.5 * (y0 - y2) / den : 0.0);
-        double w = pow(10.0, y1 / 20.0), a = 2 * M_PI * pos / t->bins_per_semitone;
-        t->re += w * cos(a), t->im += w * sin(a);
+        float y0 = db_of(row, k - 1, is_db), y1 = db_of(row, k, is_db), y2 = db_of(row, k + 1, is_db);
+        float den = y0 - 2 * y1 + y2, pos = (float)(k % t->bins_per_semitone) + (den != 0 ? 0.5f * (y0 - y2) / den : 0.0f);
+        float w = is_db ? expf(0.11512925f * y1) : sqrtf(row[k]); /* amplitude */
+        re += w * cosf(turn * pos), im += w * sinf(turn * pos);
     }
+    t->re += re, t->im += im;
 }
 
 void transcribe_tuning_add(transcribe_tuning *t, const float *frames, size_t n, int F, int is_db) {
