@@ -22,7 +22,7 @@ static void add_frame(transcribe_tuning *t, const float *row, int F, int is_db) 
     float thr = is_db ? row[top] - 6.0f : row[top] * 0.25118864f, turn = 2.0f * (float)M_PI / t->bins_per_semitone;
     double re = 0, im = 0;
     for (int k = 1; k + 1 < F; k++) {
-        if (!(row[k] > row[k - 1] && row[k] >= row[k + 1] && row[k] > thr)) continue;
+        if (!(row[k] > thr && row[k] > row[k - 1] && row[k] >= row[k + 1])) continue;
         float y0 = db_of(row, k - 1, is_db), y1 = db_of(row, k, is_db), y2 = db_of(row, k + 1, is_db);
         float den = y0 - 2 * y1 + y2, pos = (float)(k % t->bins_per_semitone) + (den != 0 ? 0.5f * (y0 - y2) / den : 0.0f);
         float w = is_db ? expf(0.11512925f * y1) : sqrtf(row[k]); /* amplitude */
@@ -41,17 +41,27 @@ double transcribe_tuning_bins(const transcribe_tuning *t) {
     return atan2(t->im, t->re) * t->bins_per_semitone / (2 * M_PI);
 }
 
+/* Interior bins (k + i0 and k + i0 + 1 both inside) in one loop that vectorises; edge bins clamp. */
 void transcribe_tuning_shift(float *db, size_t n, int F, double bins, float *scratch) {
     if (bins == 0 || F < 2) return;
     int i0 = (int)floor(bins);
     float a = (float)(bins - i0);
+    int lo = i0 < 0 ? -i0 : 0, hi = F - 1 - i0 < F ? F - 1 - i0 : F; /* k in [lo, hi): both neighbours inside */
+    if (lo > F) lo = F;
+    if (hi < lo) hi = lo;
     for (size_t f = 0; f < n; f++) {
         float *row = db + f * (size_t)F;
         memcpy(scratch, row, (size_t)F * sizeof *scratch);
-        for (int k = 0; k < F; k++) {
+        for (int k = 0; k < lo; k++) {
             int j = k + i0, j1 = j + 1;
-            float lo = scratch[j < 0 ? 0 : j >= F ? F - 1 : j], hi = scratch[j1 < 0 ? 0 : j1 >= F ? F - 1 : j1];
-            row[k] = lo + a * (hi - lo);
+            float y0 = scratch[j < 0 ? 0 : j], y1 = scratch[j1 < 0 ? 0 : j1];
+            row[k] = y0 + a * (y1 - y0);
+        }
+        for (int k = lo; k < hi; k++) row[k] = scratch[k + i0] + a * (scratch[k + i0 + 1] - scratch[k + i0]);
+        for (int k = hi; k < F; k++) {
+            int j = k + i0, j1 = j + 1;
+            float y0 = scratch[j >= F ? F - 1 : j], y1 = scratch[j1 >= F ? F - 1 : j1];
+            row[k] = y0 + a * (y1 - y0);
         }
     }
 }
