@@ -70,6 +70,9 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
     *out = NULL;
     if (p.window_s < 0 || p.batch <= 0 || p.batch > 256 || (p.window_s > 0 && !(p.hop_s > 0 && p.hop_s <= p.window_s)))
         return a2m_error(A2M_ERR_ARG, "transcribe: bad window parameters");
+    if (!(p.tuning_cents >= -50 && p.tuning_cents <= 50) || !(p.key_weight >= 0) || !(p.onset_snap_ms >= 0))
+        return a2m_error(A2M_ERR_ARG, "transcribe: tuning %g cents outside -50..50, or a negative key weight or snap",
+                         p.tuning_cents);
     a2m_transcriber *t = calloc(1, sizeof *t);
     if (!t) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     t->m = m;
