@@ -6,7 +6,7 @@ JOBS       ?= 2
 FUZZ_SECONDS ?= 15
 A2M        := $(BUILD)/a2m
 
-.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model gendata clean
+.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model gendata clean compare-features
 
 all: build
 
@@ -45,6 +45,10 @@ bench: build
 
 model: build
 	@bash scripts/make-model.sh $(BUILD)
+
+# docs/features.md's table: each feature kind x {kNN, logistic regression, CRNN} on the seed split (long: niced)
+compare-features: build
+	@bash scripts/compare-features.sh $(BUILD)
 
 # The any-pitch model from nothing but ../shared: data generation, dataset, training (resumable: run it again
 # after an interruption). FOLD=0/1/2 trains a cross-validation model without a third of singreal instead.

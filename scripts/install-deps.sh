@@ -19,6 +19,7 @@ PACKAGES=(
   fluidr3mono-gm-soundfont musescore-general-soundfont-small  # MIT soundfonts: Choir Aahs, Voice Oohs, ...
   librubberband-dev                   # a2m gendata --source seed (formant-preserving pitch shift)
   festival festvox-kallpc16k sox      # singing synthesis (festival's singing mode), audio tools
+  jq                                  # scripts/compare-features.sh reads the JSON of knn/linear/eval
 )
 
 missing=()

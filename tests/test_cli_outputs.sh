@@ -49,13 +49,15 @@ w_train() { cnt=$((cnt + 1)); "$bin" train "$tmp/ds" --split "$in/split.json" --
 w_train_log() { cnt=$((cnt + 1)); "$bin" train "$tmp/ds" --split "$in/split.json" --hidden 8 --epochs 1 -o "$tmp/tl_$cnt.safetensors" --log "$@"; }
 w_forward() { "$bin" forward "$model" "$in/norm.npy" -o "$@"; }
 w_eval() { "$bin" eval "$model" "$tmp/ds" --splits "$in/split.json" --json "$@"; }
+w_knn() { "$bin" knn "$tmp/ds" --splits "$in/split.json" --k 1 --json "$@"; }
+w_linear() { "$bin" linear "$tmp/ds" --splits "$in/split.json" --epochs 1 --json "$@"; }
 w_plot() { "$bin" plot loss "$in/log.csv" -o "$@"; }
 w_transcribe() { "$bin" transcribe --model "$model" "$wav" -o "$@"; }
 w_import() { "$bin" import "$model" --mean -41 --std 15 -o "$@"; }
 declare -A input_of=([features]="$wav" [labels]="$mid" [synth]="$mid" [synth_midi]="" [train]="$in/split.json"
-  [train_log]="$in/split.json" [forward]="$in/norm.npy" [eval]="$in/split.json" [plot]="$in/log.png"
+  [train_log]="$in/split.json" [forward]="$in/norm.npy" [eval]="$in/split.json" [knn]="$in/split.json" [linear]="$in/split.json" [plot]="$in/log.png"
   [transcribe]="$wav" [import]="$model")
-cmds="features labels synth synth_midi train train_log forward eval plot transcribe import"
+cmds="features labels synth synth_midi train train_log forward eval knn linear plot transcribe import"
 declare -A per_cmd
 
 # expect CODE DESCRIPTION -- COMMAND...: the exit code, stderr kept in $tmp/err.txt
@@ -171,6 +173,8 @@ if [ -c /dev/full ]; then
   full "compare --json" "$bin" compare "$mid" "$mid" --json
   full eval "$bin" eval "$model" "$tmp/ds" --splits "$in/split.json"
   full "eval --json -" "$bin" eval "$model" "$tmp/ds" --splits "$in/split.json" --json -
+  full "knn --json -" "$bin" knn "$tmp/ds" --splits "$in/split.json" --k 1 --json -
+  full "linear" "$bin" linear "$tmp/ds" --splits "$in/split.json" --epochs 1
   full labels "$bin" labels "$mid" -o "$o/l_full.npy"
   full "transcribe --print" "$bin" transcribe --model "$model" "$wav" -o "$o/p_full.mid" --print
   "$bin" transcribe --model "$model" - <"$wav" >/dev/full 2>"$tmp/err.txt"; rc=$?

@@ -17,4 +17,6 @@ int cmd_import(int argc, char **argv);
 int cmd_gendata(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_trustworthiness(int argc, char **argv);
+int cmd_knn(int argc, char **argv);
+int cmd_linear(int argc, char **argv);
 #endif

@@ -17,6 +17,8 @@ const cli_command cli_commands[] = {
     {"train", "train a model on a dataset -> .safetensors", cmd_train},
     {"forward", "run a model on normalised features (or --raw-db: a2m features output) -> logits .npy", cmd_forward},
     {"eval", "frame metrics of a model on a dataset split", cmd_eval},
+    {"knn", "k-nearest-neighbour frame classifier on a dataset split (a baseline: eval's metrics)", cmd_knn},
+    {"linear", "multinomial logistic regression on frames, trained and scored (a baseline)", cmd_linear},
     {"compare", "note (mir_eval) or frame (scikit-learn) metrics of two transcriptions", cmd_compare},
     {"embed", "UMAP of a dataset split's frames (features or hidden states) -> EMB.npy + EMB.labels.npy", cmd_embed},
     {"trust", "trustworthiness (scikit-learn's, k 5) of an embedding: X.npy EMB.npy", cmd_trustworthiness},
