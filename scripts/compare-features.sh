@@ -22,12 +22,12 @@ log="$work/log.txt"
 run() { echo "+ $*" >>"$log"; nice -n 10 "$@" >>"$log" 2>&1; }
 now() { date +%s.%N; }
 
-# the dataset options of each kind (a2m dataset --kind, --bpo/--bins for the CQT)
+# the dataset options of each kind (a2m dataset --kind; --bpo for the CQT)
 opts_of() {
   case $1 in
     cqt36) echo "" ;;
-    cqt24) echo "--kind cqt --bpo 24 --bins 168" ;;
-    cqt12) echo "--kind cqt --bpo 12 --bins 84" ;;
+    cqt24) echo "--bpo 24" ;;  # the same 7 octaves: 168 bins
+    cqt12) echo "--bpo 12" ;;  # 84 bins
     mel) echo "--kind mel" ;;
     mfcc) echo "--kind mfcc" ;;
     lpc) echo "--kind lpc" ;;
