@@ -1,0 +1,188 @@
+/* Transformer layers (src/nn/attention.c): LayerNorm, GELU, positional
+ * encoding and multi-head self-attention with key padding and attention
+ * dropout. Forward values against direct double-precision formulas, every
+ * input and parameter gradient against finite differences. Loss = sum(out * R)
+ * for a fixed random R, so dout = R. */
+#include <stdint.h>
+
+#include "check.h"
+#include "gradcheck.h"
+#include "test_rand.h"
+#include "nn/attention.h"
+
+#define N_OF(a) (sizeof(a) / sizeof *(a))
+
+/* ------------------------------------------------------------ layernorm */
+enum { LN = 6, LC = 8 };
+static float l_in[LN * LC], l_out[LN * LC], l_r[LN * LC], l_w[LC], l_b[LC], l_save[2 * LN];
+static double ln_loss(void *ctx) {
+    (void)ctx;
+    layernorm_forward(l_out, l_save, l_in, l_w, l_b, LN, LC, 1e-5f);
+    return dot(l_out, l_r, N_OF(l_out));
+}
+static void test_layernorm(void) {
+    fill(l_in, N_OF(l_in), 3), fill(l_r, N_OF(l_r), 1), fill(l_w, LC, 1), fill(l_b, LC, 1);
+    ln_loss(NULL);
+    double worst = 0;
+    for (int n = 0; n < LN; n++) {
+        double m = 0, v = 0;
+        for (int c = 0; c < LC; c++) m += l_in[n * LC + c] / (double)LC;
+        for (int c = 0; c < LC; c++) v += (l_in[n * LC + c] - m) * (l_in[n * LC + c] - m) / LC;
+        for (int c = 0; c < LC; c++) {
+            double y = (l_in[n * LC + c] - m) / sqrt(v + 1e-5) * l_w[c] + l_b[c];
+            worst = fmax(worst, fabs(y - l_out[n * LC + c]));
+        }
+    }
+    CHECK(worst < 1e-5, "layernorm values vs the formula: %g", worst);
+    float din[N_OF(l_in)] = {0}, dw[LC] = {0}, db[LC] = {0};
+    layernorm_backward(din, dw, db, l_r, l_in, l_w, l_save, LN, LC);
+    CHECK(gradcheck("layernorm din", l_in, din, N_OF(l_in), ln_loss, NULL, 1e-3, 2e-3, 100) == 0, "ln din");
+    CHECK(gradcheck("layernorm dw", l_w, dw, LC, ln_loss, NULL, 1e-3, 2e-3, 100) == 0, "ln dw");
+    CHECK(gradcheck("layernorm db", l_b, db, LC, ln_loss, NULL, 1e-3, 2e-3, 100) == 0, "ln db");
+}
+
+/* ----------------------------------------------------------------- GELU */
+enum { GN = 40 };
+static float g_in[GN], g_out[GN], g_r[GN];
+static double gelu_loss(void *ctx) {
+    (void)ctx;
+    gelu_forward(g_out, g_in, GN);
+    return dot(g_out, g_r, GN);
+}
+static void test_gelu(void) {
+    fill(g_in, GN, 4), fill(g_r, GN, 1);
+    gelu_loss(NULL);
+    /* PyTorch: gelu(1) = 0.8413447, gelu(-1) = -0.1586553 */
+    float x[4] = {1.0f, -1.0f, 0.0f, 30.0f}, y[4];
+    gelu_forward(y, x, 4);
+    CHECK_NEAR(y[0], 0.8413447, 1e-6, "gelu(1)");
+    CHECK_NEAR(y[1], -0.1586553, 1e-6, "gelu(-1)");
+    CHECK(y[2] == 0.0f && y[3] == 30.0f, "gelu(0) = 0, gelu(30) = 30");
+    float big[2] = {-1e30f, 1e30f}, gb[2] = {0, 0}, one[2] = {1, 1};
+    gelu_backward(gb, one, big, 2);
+    CHECK(gb[0] == 0.0f && gb[1] == 1.0f, "gelu' at +-1e30: %g %g", gb[0], gb[1]);
+    float din[GN] = {0};
+    gelu_backward(din, g_r, g_in, GN);
+    CHECK(gradcheck("gelu din", g_in, din, GN, gelu_loss, NULL, 1e-3, 1e-3, 100) == 0, "gelu din");
+}
+
+/* ---------------------------------------------------- positional encoding */
+static void test_posenc(void) {
+    enum { ML = 50, D = 8 };
+    static float pe[ML * D];
+    posenc_fill(pe, ML, D);
+    double worst = 0;
+    for (int t = 0; t < ML; t++)
+        for (int c = 0; c < D; c++) {
+            double a = t * exp(-(c & ~1) * log(10000.0) / D);
+            worst = fmax(worst, fabs(pe[t * D + c] - ((c & 1) ? cos(a) : sin(a))));
+        }
+    CHECK(worst < 1e-5, "pe vs the formula: %g", worst);
+    CHECK(pe[0] == 0.0f && pe[1] == 1.0f, "pe[0] = (sin 0, cos 0)");
+    /* rows past max_len come from the formula: a table of 20 rows gives the same as one of 50 */
+    float x[2 * 30 * D] = {0}, y[2 * 30 * D] = {0};
+    posenc_add(x, pe, ML, 2, 30, D);
+    posenc_add(y, pe, 20, 2, 30, D);
+    float diff = 0;
+    for (size_t i = 0; i < N_OF(x); i++) diff = fmaxf(diff, fabsf(x[i] - y[i]));
+    CHECK(diff < 1e-6f, "rows past the table: %g", diff);
+    CHECK(x[30 * D + 5 * D + 3] == pe[5 * D + 3], "every sequence gets pe[t]");
+}
+
+/* ------------------------------------------------------------ attention */
+enum { AB = 2, AT = 5, AD = 8, AH = 2 };
+static float a_qkv[AB * AT * 3 * AD], a_ctx[AB * AT * AD], a_r[AB * AT * AD];
+static float a_p[AB * AH * AT * AT], a_scr[2 * AT * AT];
+static int a_len[AB] = {AT, 3};
+static const int *a_lens;
+static float a_drop;
+static double attn_loss(void *ctx) {
+    (void)ctx;
+    attn_forward(a_ctx, a_p, a_qkv, a_lens, a_scr, AB, AT, AD, AH, a_drop, 99, 1, 1);
+    return dot(a_ctx, a_r, N_OF(a_ctx));
+}
+
+/* ctx of (b, query i) by the definition, in double, no dropout */
+static void attn_reference(double *out, int b, int i, int L) {
+    int dh = AD / AH;
+    for (int h = 0; h < AH; h++) {
+        double s[AT], mx = -1e300, z = 0;
+        const float *q = a_qkv + ((size_t)b * AT + i) * 3 * AD + h * dh;
+        for (int j = 0; j < L; j++) {
+            const float *k = a_qkv + ((size_t)b * AT + j) * 3 * AD + AD + h * dh;
+            s[j] = 0;
+            for (int c = 0; c < dh; c++) s[j] += (double)q[c] * k[c] / sqrt(dh);
+            mx = fmax(mx, s[j]);
+        }
+        for (int j = 0; j < L; j++) s[j] = exp(s[j] - mx), z += s[j];
+        for (int c = 0; c < dh; c++) {
+            out[h * dh + c] = 0;
+            for (int j = 0; j < L; j++) out[h * dh + c] += s[j] / z * a_qkv[((size_t)b * AT + j) * 3 * AD + 2 * AD + h * dh + c];
+        }
+    }
+}
+
+static void test_attention_values(void) {
+    fill(a_qkv, N_OF(a_qkv), 1.5f), fill(a_r, N_OF(a_r), 1);
+    a_lens = a_len, a_drop = 0;
+    attn_loss(NULL);
+    double worst = 0, pad = 0;
+    for (int b = 0; b < AB; b++)
+        for (int i = 0; i < AT; i++) {
+            double ref[AD];
+            if (i >= a_len[b]) {
+                for (int c = 0; c < AD; c++) pad = fmax(pad, fabs(a_ctx[((size_t)b * AT + i) * AD + c]));
+                continue;
+            }
+            attn_reference(ref, b, i, a_len[b]);
+            for (int c = 0; c < AD; c++) worst = fmax(worst, fabs(ref[c] - a_ctx[((size_t)b * AT + i) * AD + c]));
+        }
+    CHECK(worst < 1e-6, "attention vs the definition (keys past the length masked): %g", worst);
+    CHECK(pad == 0, "padding queries output 0");
+    /* a take alone gives what it gives padded in a batch */
+    float ctx1[3 * AD], p1[AH * 3 * 3], s1[2 * 9], qkv1[3 * 3 * AD];
+    memcpy(qkv1, a_qkv + (size_t)AT * 3 * AD, sizeof qkv1);
+    attn_forward(ctx1, p1, qkv1, NULL, s1, 1, 3, AD, AH, 0, 0, 0, 1);
+    float d = 0;
+    for (int i = 0; i < 3 * AD; i++) d = fmaxf(d, fabsf(ctx1[i] - a_ctx[(size_t)AT * AD + i]));
+    CHECK(d < 1e-6f, "alone vs padded: %g", d);
+    /* dropout: eval ignores it; training drops about p of the weights, deterministically per seed */
+    attn_forward(a_ctx, a_p, a_qkv, NULL, a_scr, AB, AT, AD, AH, 0.5f, 5, 0, 1);
+    float e0 = a_ctx[7];
+    attn_forward(a_ctx, a_p, a_qkv, NULL, a_scr, AB, AT, AD, AH, 0.0f, 5, 1, 1);
+    CHECK(a_ctx[7] == e0, "eval mode = no dropout");
+    float t1[N_OF(a_ctx)], t2[N_OF(a_ctx)];
+    attn_forward(t1, a_p, a_qkv, NULL, a_scr, AB, AT, AD, AH, 0.5f, 5, 1, 1);
+    attn_forward(t2, a_p, a_qkv, NULL, a_scr, AB, AT, AD, AH, 0.5f, 5, 1, 1);
+    CHECK(memcmp(t1, t2, sizeof t1) == 0 && t1[7] != e0, "training dropout: deterministic per seed, not the identity");
+}
+
+static void test_attention_grad(void) {
+    const int *lens[2] = {NULL, a_len};
+    float drops[2] = {0.0f, 0.3f};
+    for (int li = 0; li < 2; li++)
+        for (int di = 0; di < 2; di++) {
+            a_lens = lens[li], a_drop = drops[di];
+            attn_loss(NULL);
+            float dqkv[N_OF(a_qkv)];
+            attn_backward(dqkv, a_r, a_qkv, a_p, a_lens, a_scr, AB, AT, AD, AH, a_drop, 99, 1, 1);
+            char what[64];
+            snprintf(what, sizeof what, "attention dqkv (%s, dropout %g)", li ? "padded" : "full", (double)a_drop);
+            CHECK(gradcheck(what, a_qkv, dqkv, N_OF(a_qkv), attn_loss, NULL, 1e-3, 2e-3, 400) == 0, "%s", what);
+            if (li) { /* padding rows of sequence 1 get no gradient and influence nothing */
+                float m = 0;
+                for (int i = 3; i < AT; i++)
+                    for (int c = 0; c < 3 * AD; c++) m = fmaxf(m, fabsf(dqkv[((size_t)AT + i) * 3 * AD + c]));
+                CHECK(m == 0, "no gradient into padding");
+            }
+        }
+}
+
+int main(void) {
+    test_layernorm();
+    test_gelu();
+    test_posenc();
+    test_attention_values();
+    test_attention_grad();
+    return test_done("test_nn_layers3");
+}
