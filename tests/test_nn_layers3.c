@@ -92,7 +92,7 @@ static void test_posenc(void) {
 /* ------------------------------------------------------------ attention */
 enum { AB = 2, AT = 5, AD = 8, AH = 2 };
 static float a_qkv[AB * AT * 3 * AD], a_ctx[AB * AT * AD], a_r[AB * AT * AD];
-static float a_p[AB * AH * AT * AT], a_scr[2 * AT * AT];
+static float a_p[AB * AH * AT * AT], *a_scr;
 static int a_len[AB] = {AT, 3};
 static const int *a_lens;
 static float a_drop;
@@ -140,9 +140,10 @@ static void test_attention_values(void) {
     CHECK(worst < 1e-6, "attention vs the definition (keys past the length masked): %g", worst);
     CHECK(pad == 0, "padding queries output 0");
     /* a take alone gives what it gives padded in a batch */
-    float ctx1[3 * AD], p1[AH * 3 * 3], s1[2 * 9], qkv1[3 * 3 * AD];
+    float ctx1[3 * AD], p1[AH * 3 * 3], qkv1[3 * 3 * AD], *s1 = malloc(attn_scratch_floats(3) * sizeof *s1);
     memcpy(qkv1, a_qkv + (size_t)AT * 3 * AD, sizeof qkv1);
     attn_forward(ctx1, p1, qkv1, NULL, s1, 1, 3, AD, AH, 0, 0, 0, 1);
+    free(s1);
     float d = 0;
     for (int i = 0; i < 3 * AD; i++) d = fmaxf(d, fabsf(ctx1[i] - a_ctx[(size_t)AT * AD + i]));
     CHECK(d < 1e-6f, "alone vs padded: %g", d);
@@ -178,11 +179,73 @@ static void test_attention_grad(void) {
         }
 }
 
+/* T past the 64-query blocks: two blocks and a padded third sequence; values and gradients */
+enum { LB = 2, LT = 70, LD = 8, LH = 2 };
+static float *lg_qkv, *lg_ctx, *lg_r, *lg_p, *lg_s;
+static int lg_len[LB] = {LT, 67};
+static double long_loss(void *ctx) {
+    (void)ctx;
+    attn_forward(lg_ctx, lg_p, lg_qkv, lg_len, lg_s, LB, LT, LD, LH, 0.2f, 7, 1, 2);
+    return dot(lg_ctx, lg_r, (size_t)LB * LT * LD);
+}
+static void test_attention_blocks(void) {
+    size_t nq = (size_t)LB * LT * 3 * LD, nc = (size_t)LB * LT * LD;
+    lg_qkv = malloc(nq * sizeof *lg_qkv), lg_ctx = malloc(nc * sizeof *lg_ctx), lg_r = malloc(nc * sizeof *lg_r);
+    lg_p = malloc(attn_p_floats(LB, LT, LH) * sizeof *lg_p), lg_s = malloc(attn_scratch_floats(LT) * sizeof *lg_s);
+    float *dq = malloc(nq * sizeof *dq);
+    fill(lg_qkv, nq, 1.5f), fill(lg_r, nc, 1);
+    /* dropout off: the definition */
+    attn_forward(lg_ctx, lg_p, lg_qkv, lg_len, lg_s, LB, LT, LD, LH, 0.0f, 7, 1, 2);
+    double worst = 0;
+    int dh = LD / LH;
+    for (int b = 0; b < LB; b++)
+        for (int i = 0; i < lg_len[b]; i += 3)
+            for (int h = 0; h < LH; h++) {
+                double sc[LT], mx = -1e300, z = 0;
+                const float *q = lg_qkv + ((size_t)b * LT + i) * 3 * LD + h * dh;
+                for (int j = 0; j < lg_len[b]; j++) {
+                    sc[j] = 0;
+                    for (int c = 0; c < dh; c++) sc[j] += (double)q[c] * lg_qkv[((size_t)b * LT + j) * 3 * LD + LD + h * dh + c] / sqrt(dh);
+                    mx = fmax(mx, sc[j]);
+                }
+                for (int j = 0; j < lg_len[b]; j++) sc[j] = exp(sc[j] - mx), z += sc[j];
+                for (int c = 0; c < dh; c++) {
+                    double o = 0;
+                    for (int j = 0; j < lg_len[b]; j++) o += sc[j] / z * lg_qkv[((size_t)b * LT + j) * 3 * LD + 2 * LD + h * dh + c];
+                    worst = fmax(worst, fabs(o - lg_ctx[((size_t)b * LT + i) * LD + h * dh + c]));
+                }
+            }
+    CHECK(worst < 1e-6, "attention over 64-query blocks vs the definition: %g", worst);
+    long_loss(NULL);
+    attn_backward(dq, lg_r, lg_qkv, lg_p, lg_len, lg_s, LB, LT, LD, LH, 0.2f, 7, 1, 2);
+    CHECK(gradcheck("attention dqkv (2 blocks, padded, dropout 0.2, 2 threads)", lg_qkv, dq, nq, long_loss, NULL, 1e-3,
+                    2e-3, 300) == 0, "blocks gradient");
+    free(dq), free(lg_qkv), free(lg_ctx), free(lg_r), free(lg_p), free(lg_s);
+}
+
+/* The share of attention weights dropout zeroes is p (one head of 200 x 200 weights, all 1/200). */
+static void test_attention_drop_rate(void) {
+    enum { T = 200, D = 2 };
+    float *qkv = calloc((size_t)T * 3 * D, sizeof *qkv), *ctx = malloc((size_t)T * D * sizeof *ctx);
+    float *p = malloc(attn_p_floats(1, T, 1) * sizeof *p), *s = malloc(attn_scratch_floats(T) * sizeof *s);
+    for (int t = 0; t < T; t++) qkv[t * 3 * D + 2 * D] = 1.0f; /* V = 1: ctx = sum of the kept weights */
+    attn_forward(ctx, p, qkv, NULL, s, 1, T, D, 1, 0.3f, 11, 1, 1);
+    double mean = 0;
+    for (int t = 0; t < T; t++) mean += ctx[t * D] / T;
+    /* ctx = (kept / T) / (1 - p): its mean over rows is 1 within sampling noise (40000 weights: sd 0.003) */
+    CHECK(fabs(mean - 1.0) < 0.015, "inverted attention dropout keeps the mean: %g", mean);
+    free(qkv), free(ctx), free(p), free(s);
+}
+
 int main(void) {
+    a_scr = malloc(attn_scratch_floats(AT) * sizeof *a_scr);
+    test_attention_blocks();
+    test_attention_drop_rate();
     test_layernorm();
     test_gelu();
     test_posenc();
     test_attention_values();
     test_attention_grad();
+    free(a_scr);
     return test_done("test_nn_layers3");
 }

@@ -14,9 +14,10 @@ static const char *usage =
     "usage: a2m train DATASET --split SPLIT.json -o MODEL.safetensors [options]\n"
     "Trains on the split's \"train\" takes, validates on \"val\" every epoch, keeps the best epoch.\n\n"
     "options:\n"
-    "  --model ARCH               architecture: crnn, or unet (U-Net over time + BiLSTM) (crnn)\n"
-    "  --hidden N                 LSTM hidden size (128)\n"
-    "  --dropout P                dropout before the output layer, unet only (0.25)\n"
+    "  --model ARCH               architecture: crnn, unet (U-Net over time + BiLSTM) or transformer (the\n"
+    "                             original's AudioTransNet: conv embedding, 3 encoder layers, 4 heads) (crnn)\n"
+    "  --hidden N                 LSTM hidden size; the transformer's d_model, a multiple of 8 (128)\n"
+    "  --dropout P                dropout: unet before the output layer (0.25); transformer everywhere (0.1)\n"
     "  --lr X                     learning rate (9.34e-4)\n"
     "  --batch N                  batch size (8)\n"
     "  --epochs N                 maximum epochs (50)\n"
@@ -129,7 +130,7 @@ static int check_outputs(const char *cmd, const char *out, const char *log, cons
 int cmd_train(int argc, char **argv) {
     const char *ds = NULL, *split = NULL, *out = NULL, *v, *ckpt = NULL, *train_on = "train", *val_on = "val";
     const char *teachers = NULL;
-    int distill_set = 0, force = 0;
+    int distill_set = 0, force = 0, dropout_set = 0;
     a2m_train_params p = a2m_train_default_params();
     int seed = 0;
     for (int i = 1; i < argc; i++) {
@@ -162,7 +163,10 @@ int cmd_train(int argc, char **argv) {
         }
         NUM_OPT("--hidden", cli_parse_int(argv[0], "--hidden", v, 1, 4096, &p.hidden))
         NUM_OPT("--lr", cli_parse_double(argv[0], "--lr", v, 1e-9, 10, &p.lr))
-        NUM_OPT("--dropout", cli_parse_double(argv[0], "--dropout", v, 0, 0.95, &p.dropout))
+        else if ((r = cli_opt(argc, argv, &i, "--dropout", &v))) {
+            if (r < 0 || !cli_parse_double(argv[0], "--dropout", v, 0, 0.95, &p.dropout)) return 2;
+            dropout_set = 1;
+        }
         NUM_OPT("--batch", cli_parse_int(argv[0], "--batch", v, 1, 64, &p.batch))
         NUM_OPT("--epochs", cli_parse_int(argv[0], "--epochs", v, 1, 100000, &p.epochs))
         NUM_OPT("--seed", cli_parse_int(argv[0], "--seed", v, 0, 2147483647, &seed))
@@ -196,6 +200,7 @@ int cmd_train(int argc, char **argv) {
     if (!ds || !split || !out) return cli_usage_error(argv[0], "needs DATASET, --split SPLIT.json and -o MODEL");
     if (distill_set && !teachers) return cli_usage_error(argv[0], "--distill needs --teacher");
     if (teachers && !distill_set) p.distill = 0.5;
+    if (!dropout_set && !strcmp(p.arch, "transformer")) p.dropout = 0.1; /* the original's */
     p.seed = (unsigned long long)seed;
     int rc;
     char ckpt_default[4096];

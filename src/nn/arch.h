@@ -93,5 +93,6 @@ double nn_rng_uniform(nn_rng *r); /* [0, 1) */
 
 extern const a2m_arch nn_arch_crnn;
 extern const a2m_arch nn_arch_unet;
+extern const a2m_arch nn_arch_transformer;
 
 #endif

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/isa.h"
 #include "nn/layers.h"
 
 /* ------------------------------------------------------------ LayerNorm */
@@ -93,41 +94,77 @@ static inline uint64_t mix64(uint64_t z) { /* splitmix64 finaliser, as dropout_f
     return z ^ (z >> 31);
 }
 
-/* inverted-dropout multiplier of element idx: 0 with probability p, else 1/(1-p) */
-static inline float keep_mult(uint64_t base, uint64_t idx, float p, float keep) {
-    float u = (float)(mix64(base + idx * 0x9E3779B97F4A7C15ull) >> 40) * (1.0f / 16777216.0f);
-    return u < p ? 0.0f : keep;
-}
+/* Rows are processed in blocks of RB queries: a block's scores [RB x L] stay in L2 between the GEMM
+ * that makes them, the softmax, the dropout and the GEMM that uses them (a whole head's [T x T] at
+ * T = 666 is 1.8 MB and went to memory between each). */
+enum { RB = 64 };
 
 size_t attn_p_floats(int B, int T, int H) { return (size_t)B * H * T * T; }
-size_t attn_scratch_floats(int T) { return (size_t)2 * T * T; }
+size_t attn_scratch_floats(int T) { return (size_t)2 * RB * T; }
 
 static int seq_len(const int *lengths, int b, int T) {
     if (!lengths) return T;
     return lengths[b] < 0 ? 0 : lengths[b] > T ? T : lengths[b];
 }
 
-/* p [L x L] (row stride T) <- softmax of its rows */
-static void softmax_block(float *p, int L, int T, int n_threads) {
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int i = 0; i < L; i++) {
-        float *r = p + (size_t)i * T, mx = r[0], s = 0;
-        for (int j = 1; j < L; j++) mx = r[j] > mx ? r[j] : mx;
-        for (int j = 0; j < L; j++) r[j] = nn_expf(r[j] - mx), s += r[j];
-        float inv = 1.0f / s; /* s >= 1: the maximum contributes exp(0) */
-        for (int j = 0; j < L; j++) r[j] *= inv;
+/* The dropout hash of a row: 32 bits from (seed's base, row). */
+static uint32_t row_seed(uint64_t base, uint64_t row) { return (uint32_t)(mix64(base + row * 0xD1B54A32D192ED03ull) >> 32); }
+
+/* y[j] = a[j] * (inverted-dropout multiplier of element j of the row with hash rs), j in [0, L): a 32-bit
+ * murmur3 finaliser of (rs ^ j) per element, u = its top 24 bits, dropped when u < p 2^24; 32-bit
+ * arithmetic vectorises (a 64-bit hash per element was 23% of a training epoch). y may be a. */
+A2M_DISPATCH static void dropped_row(float *y, const float *a, uint32_t rs, int L, uint32_t thr, float keep) {
+#pragma omp simd
+    for (int j = 0; j < L; j++) {
+        uint32_t h = (rs ^ (uint32_t)j) * 0x9E3779B1u;
+        h ^= h >> 16, h *= 0x85EBCA6Bu, h ^= h >> 13, h *= 0xC2B2AE35u, h ^= h >> 16;
+        y[j] = (h >> 8) < thr ? 0.0f : a[j] * keep;
     }
 }
 
-/* pd [L x L] = p * dropout mask of block (b, h) */
-static void dropped_block(float *pd, const float *p, int L, int T, uint64_t base, size_t block, float p_drop,
-                          int n_threads) {
-    float keep = 1.0f / (1.0f - p_drop);
+/* r[0..L) <- softmax(r) */
+A2M_DISPATCH static void softmax_row(float *r, int L) {
+    float mx = r[0], s = 0;
+#pragma omp simd reduction(max : mx)
+    for (int j = 0; j < L; j++) mx = r[j] > mx ? r[j] : mx;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < L; j++) r[j] = nn_expf(r[j] - mx), s += r[j];
+    float inv = 1.0f / s; /* s >= 1: the maximum contributes exp(0) */
+#pragma omp simd
+    for (int j = 0; j < L; j++) r[j] *= inv;
+}
+
+/* g <- scale * r * (g - sum(r * g)) */
+A2M_DISPATCH static void softmax_grad_row(float *g, const float *r, int L, float scale) {
+    float s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < L; j++) s += r[j] * g[j];
+#pragma omp simd
+    for (int j = 0; j < L; j++) g[j] = scale * r[j] * (g[j] - s);
+}
+
+typedef struct drop_cfg {
+    int on;
+    uint64_t base;
+    uint32_t thr;
+    float keep;
+} drop_cfg;
+
+static drop_cfg drop_make(float p_drop, uint64_t seed, int training) {
+    drop_cfg c = {training && p_drop > 0.0f, mix64(seed + 0x9E3779B97F4A7C15ull), 0, 1.0f};
+    if (c.on) c.thr = (uint32_t)((double)p_drop * 16777216.0 + 0.5), c.keep = 1.0f / (1.0f - p_drop);
+    return c;
+}
+
+/* Forward of query rows [i0, i0 + n) of head block blk: p rows softmaxed in place, pd (stride T) their
+ * dropped copy when dropout is on. */
+static void rows_forward(float *p, float *pd, int n, int L, int T, size_t blk, int i0, drop_cfg dc, int n_threads) {
 #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int i = 0; i < L; i++) {
-        uint64_t row = ((uint64_t)block * T + (uint64_t)i) * T;
-        for (int j = 0; j < L; j++)
-            pd[(size_t)i * T + j] = p[(size_t)i * T + j] * keep_mult(base, row + (uint64_t)j, p_drop, keep);
+    for (int i = 0; i < n; i++) {
+        softmax_row(p + (size_t)i * T, L);
+        if (dc.on)
+            dropped_row(pd + (size_t)i * T, p + (size_t)i * T, row_seed(dc.base, (uint64_t)blk * T + (uint64_t)(i0 + i)),
+                        L, dc.thr, dc.keep);
     }
 }
 
@@ -135,41 +172,41 @@ void attn_forward(float *ctx, float *P, const float *qkv, const int *lengths, fl
                   int H, float p_drop, uint64_t seed, int training, int n_threads) {
     int dh = d / H, ld = 3 * d;
     float scale = 1.0f / sqrtf((float)dh);
-    int drop = training && p_drop > 0.0f;
-    uint64_t base = mix64(seed + 0x9E3779B97F4A7C15ull);
+    drop_cfg dc = drop_make(p_drop, seed, training);
     for (int b = 0; b < B; b++) {
         int L = seq_len(lengths, b, T);
         float *cb = ctx + (size_t)b * T * d;
         if (L < T) memset(cb + (size_t)L * d, 0, (size_t)(T - L) * d * sizeof *cb);
-        if (L == 0) continue;
         for (int h = 0; h < H; h++) {
+            size_t blk = (size_t)b * H + h;
             const float *q = qkv + (size_t)b * T * ld + h * dh, *k = q + d, *v = q + 2 * d;
-            float *p = P + (size_t)(b * H + h) * T * T;
-            /* S = Q K^T / sqrt(dh) [L x L] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, dh, scale, q, ld, k, ld, 0.0f, p, T);
-            softmax_block(p, L, T, n_threads);
-            const float *pv = p;
-            if (drop) dropped_block(scratch, p, L, T, base, (size_t)b * H + h, p_drop, n_threads), pv = scratch;
-            /* ctx_h = P V [L x dh] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, dh, L, 1.0f, pv, T, v, ld, 0.0f, cb + h * dh, d);
+            for (int i0 = 0; i0 < L; i0 += RB) {
+                int n = L - i0 < RB ? L - i0 : RB;
+                float *p = P + blk * T * T + (size_t)i0 * T;
+                /* S = Q K^T / sqrt(dh) [n x L] */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L, dh, scale, q + (size_t)i0 * ld, ld, k, ld,
+                            0.0f, p, T);
+                rows_forward(p, scratch, n, L, T, blk, i0, dc, n_threads);
+                /* ctx_h = dropout(P) V [n x dh] */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, L, 1.0f, dc.on ? scratch : p, T, v, ld,
+                            0.0f, cb + (size_t)i0 * d + h * dh, d);
+            }
         }
     }
 }
 
-/* ds [L x L] <- scale * P * (dP - rowsum(P * dP)), dP = dPd * mask (dPd given in ds) */
-static void softmax_block_backward(float *ds, const float *p, int L, int T, float scale, int drop, uint64_t base,
-                                   size_t block, float p_drop, int n_threads) {
-    float keep = drop ? 1.0f / (1.0f - p_drop) : 1.0f;
+/* Backward of query rows [i0, i0 + n): pd = dropout(P) rows (when on), ds (given d dropout(P)) <- dS. */
+static void rows_backward(float *ds, float *pd, const float *p, int n, int L, int T, size_t blk, int i0, float scale,
+                          drop_cfg dc, int n_threads) {
 #pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (int i = 0; i < L; i++) {
+    for (int i = 0; i < n; i++) {
         float *g = ds + (size_t)i * T;
-        const float *r = p + (size_t)i * T;
-        uint64_t row = ((uint64_t)block * T + (uint64_t)i) * T;
-        if (drop)
-            for (int j = 0; j < L; j++) g[j] *= keep_mult(base, row + (uint64_t)j, p_drop, keep);
-        float s = 0;
-        for (int j = 0; j < L; j++) s += r[j] * g[j];
-        for (int j = 0; j < L; j++) g[j] = scale * r[j] * (g[j] - s);
+        if (dc.on) {
+            uint32_t rs = row_seed(dc.base, (uint64_t)blk * T + (uint64_t)(i0 + i));
+            dropped_row(pd + (size_t)i * T, p + (size_t)i * T, rs, L, dc.thr, dc.keep);
+            dropped_row(g, g, rs, L, dc.thr, dc.keep);
+        }
+        softmax_grad_row(g, p + (size_t)i * T, L, scale);
     }
 }
 
@@ -178,27 +215,30 @@ void attn_backward(float *dqkv, const float *dctx, const float *qkv, const float
                    int n_threads) {
     int dh = d / H, ld = 3 * d;
     float scale = 1.0f / sqrtf((float)dh);
-    int drop = training && p_drop > 0.0f;
-    uint64_t base = mix64(seed + 0x9E3779B97F4A7C15ull);
-    float *pd = scratch, *ds = scratch + (size_t)T * T;
+    drop_cfg dc = drop_make(p_drop, seed, training);
+    float *pd = scratch, *ds = scratch + (size_t)RB * T;
     memset(dqkv, 0, (size_t)B * T * ld * sizeof *dqkv);
     for (int b = 0; b < B; b++) {
         int L = seq_len(lengths, b, T);
-        if (L == 0) continue;
         for (int h = 0; h < H; h++) {
             size_t blk = (size_t)b * H + h, row0 = (size_t)b * T * ld + (size_t)h * dh;
-            const float *q = qkv + row0, *k = q + d, *v = q + 2 * d, *p = P + blk * T * T, *pv = p;
-            const float *dc = dctx + (size_t)b * T * d + h * dh;
+            const float *q = qkv + row0, *k = q + d, *v = q + 2 * d;
             float *dq = dqkv + row0, *dk = dq + d, *dv = dq + 2 * d;
-            if (drop) dropped_block(pd, p, L, T, base, blk, p_drop, n_threads), pv = pd;
-            /* dV = dropout(P)^T dctx_h [L x dh] */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, dh, L, 1.0f, pv, T, dc, d, 0.0f, dv, ld);
-            /* d dropout(P) = dctx_h V^T [L x L], then through the mask and the softmax */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, dh, 1.0f, dc, d, v, ld, 0.0f, ds, T);
-            softmax_block_backward(ds, p, L, T, scale, drop, base, blk, p_drop, n_threads);
-            /* dQ = dS K, dK = dS^T Q */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, dh, L, 1.0f, ds, T, k, ld, 0.0f, dq, ld);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, dh, L, 1.0f, ds, T, q, ld, 0.0f, dk, ld);
+            for (int i0 = 0; i0 < L; i0 += RB) {
+                int n = L - i0 < RB ? L - i0 : RB;
+                const float *p = P + blk * T * T + (size_t)i0 * T;
+                const float *dc_h = dctx + ((size_t)b * T + i0) * d + h * dh;
+                /* d dropout(P) = dctx_h V^T [n x L], then through the mask and the softmax */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L, dh, 1.0f, dc_h, d, v, ld, 0.0f, ds, T);
+                rows_backward(ds, pd, p, n, L, T, blk, i0, scale, dc, n_threads);
+                /* dV += dropout(P)^T dctx_h [L x dh]; dQ = dS K [n x dh]; dK += dS^T Q [L x dh] */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, dh, n, 1.0f, dc.on ? pd : p, T, dc_h, d, 1.0f,
+                            dv, ld);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, L, 1.0f, ds, T, k, ld, 0.0f,
+                            dq + (size_t)i0 * ld, ld);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, L, dh, n, 1.0f, ds, T, q + (size_t)i0 * ld, ld,
+                            1.0f, dk, ld);
+            }
         }
     }
 }

@@ -49,9 +49,10 @@ void posenc_add(float *x, const float *pe, int max_len, int B, int T, int d);
  *   ctx[:, h*dh..] = dropout(P) V        [L x dh]
  * Query rows t >= L (padding) get ctx 0 and no gradient. Attention dropout
  * (training, p > 0) is inverted dropout with a mask hashed from (seed, b, h,
- * i, j): never stored, recomputed in backward.
+ * i, j) (p resolved to 2^-24): never stored, recomputed in backward.
  * P is kept for backward: attn_p_floats(B, T, H) floats ([B x H x T x T],
- * row stride T). scratch: attn_scratch_floats(T) floats.
+ * row stride T). scratch: attn_scratch_floats(T) floats. Queries go in blocks
+ * of 64 rows, so a block's scores stay in cache from one step to the next.
  * Matrix products are OpenBLAS GEMMs (threads as the caller set them); the
  * softmax rows run on n_threads OpenMP threads. */
 size_t attn_p_floats(int B, int T, int H);

@@ -9,7 +9,7 @@
 #include "nn/infer.h"
 #include "nn/safetensors.h"
 
-static const a2m_arch *const arches[] = {&nn_arch_crnn, &nn_arch_unet};
+static const a2m_arch *const arches[] = {&nn_arch_crnn, &nn_arch_unet, &nn_arch_transformer};
 
 int nn_find_shape(const char *const *names, const int (*shapes)[4], const int *ndims, int n, const char *want,
                   int nd, int out[4]) {
@@ -74,6 +74,10 @@ int nn_model_create(const char *arch, const a2m_model_info *info, a2m_model **ou
     snprintf(m->info.arch, sizeof m->info.arch, "%s", arch);
     m->arch = a;
     m->n_tensors = a->layout(&m->info, m->tensors, A2M_MAX_TENSORS);
+    if (m->n_tensors < 0) { /* e.g. a transformer width its heads do not divide */
+        a2m_model_free(m);
+        return a2m_error(A2M_ERR_ARG, "%s: bad hyperparameters (hidden %d)", arch, info->hidden);
+    }
     size_t off = 0;
     for (int i = 0; i < m->n_tensors; i++) {
         nn_tensor *t = &m->tensors[i];

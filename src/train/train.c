@@ -629,7 +629,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     if (!rc) {
         memcpy(m->params, best, np * sizeof *best);
         char drop[32] = "";
-        if (!strcmp(p.arch, "unet")) snprintf(drop, sizeof drop, ", dropout %g", p.dropout);
+        if (!strcmp(p.arch, "unet") || !strcmp(p.arch, "transformer")) snprintf(drop, sizeof drop, ", dropout %g", p.dropout);
         double bl = 0;
         a2m_frame_metrics fm = {0};
         if (n_val) {

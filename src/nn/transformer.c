@@ -1,0 +1,460 @@
+/* The original project's AudioTransNet. As a PyTorch module (tensor names are
+ * its state dict's; d = d_model = info.hidden, 128 in the original):
+ *
+ *   conv_embedding = Sequential(Conv1d(bins, 64, 3, padding=1), BatchNorm1d(64), ReLU,
+ *                               Conv1d(64, d, 3, padding=1), BatchNorm1d(d), ReLU)
+ *   pos_encoder: x + pe[t] (sinusoidal, buffer pe [1 x 2000 x d], no scaling), Dropout(p)
+ *   transformer_encoder = 3 x TransformerEncoderLayer(d, nhead 4, dim_feedforward 4d,
+ *                               dropout p, ReLU, batch_first, post-norm):
+ *       x = norm1(x + dropout1(self_attn(x)));  x = norm2(x + dropout2(linear2(dropout(relu(linear1(x))))))
+ *   fc = Linear(d, classes)
+ *
+ * p = 0.1 in the original (--dropout; the attention weights are dropped with the same p).
+ * Padding (past lengths[b]) is exact: the convolutions see zeros there and
+ * BatchNorm statistics leave it out (as the CRNN/U-Net), and the attention
+ * masks those keys (PyTorch's src_key_padding_mask), so a take gets the same
+ * logits alone or padded in a batch. --concat takes back to back are one
+ * sequence to the attention, as they are to the CRNN's LSTM.
+ * Frames past the table's 2000 take the formula's value (PyTorch would fail). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/arch.h"
+#include "nn/attention.h"
+#include "nn/layers.h"
+
+enum { C1 = 64, KS = 3, NL = 3, NH = 4, MAX_LEN = 2000 };
+#define BN_EPS 1e-5f
+#define LN_EPS 1e-5f
+#define BN_MOMENTUM 0.1f
+
+static const char *const layer_names[12] = {
+    "self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight", "self_attn.out_proj.bias",
+    "linear1.weight",           "linear1.bias",           "linear2.weight",            "linear2.bias",
+    "norm1.weight",             "norm1.bias",             "norm2.weight",              "norm2.bias"};
+
+static int tf_layout(const a2m_model_info *in, nn_tensor *t, int max) {
+    int d = in->hidden, F = in->n_bins, C = in->n_classes, n = 0;
+    if (d % (2 * NH) != 0 || NL * 12 + 17 > max) return -1; /* heads of even width; the table fits */
+#define TN(nm, nd, a, b, c, buf)                                                               \
+    (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = (nd), t[n].shape[0] = (a), \
+     t[n].shape[1] = (b), t[n].shape[2] = (c), t[n].buffer = (buf), n++)
+    char nm[64];
+    int conv[2][3] = {{0, F, C1}, {3, C1, d}};
+    for (int i = 0; i < 2; i++) {
+        int k = conv[i][0], cin = conv[i][1], cout = conv[i][2];
+        snprintf(nm, sizeof nm, "conv_embedding.%d.weight", k), TN(nm, 3, cout, cin, KS, 0);
+        snprintf(nm, sizeof nm, "conv_embedding.%d.bias", k), TN(nm, 1, cout, 0, 0, 0);
+        snprintf(nm, sizeof nm, "conv_embedding.%d.weight", k + 1), TN(nm, 1, cout, 0, 0, 0);
+        snprintf(nm, sizeof nm, "conv_embedding.%d.bias", k + 1), TN(nm, 1, cout, 0, 0, 0);
+        snprintf(nm, sizeof nm, "conv_embedding.%d.running_mean", k + 1), TN(nm, 1, cout, 0, 0, 1);
+        snprintf(nm, sizeof nm, "conv_embedding.%d.running_var", k + 1), TN(nm, 1, cout, 0, 0, 1);
+        snprintf(nm, sizeof nm, "conv_embedding.%d.num_batches_tracked", k + 1), TN(nm, 0, 0, 0, 0, 1);
+    }
+    TN("pos_encoder.pe", 3, 1, MAX_LEN, d, 1);
+    int shapes[12][2] = {{3 * d, d}, {3 * d, 0}, {d, d}, {d, 0}, {4 * d, d}, {4 * d, 0},
+                         {d, 4 * d}, {d, 0},     {d, 0}, {d, 0}, {d, 0},     {d, 0}};
+    for (int l = 0; l < NL; l++)
+        for (int k = 0; k < 12; k++) {
+            snprintf(nm, sizeof nm, "transformer_encoder.layers.%d.%s", l, layer_names[k]);
+            TN(nm, shapes[k][1] ? 2 : 1, shapes[k][0], shapes[k][1], 0, 0);
+        }
+    TN("fc.weight", 2, C, d, 0, 0);
+    TN("fc.bias", 1, C, 0, 0, 0);
+#undef TN
+    return n;
+}
+
+static int tf_recognise(const char *const *names, const int (*shapes)[4], const int *ndims, int n,
+                        a2m_model_info *info) {
+    int c0[4], ip[4], fc[4];
+    if (!nn_find_shape(names, shapes, ndims, n, "conv_embedding.0.weight", 3, c0) ||
+        !nn_find_shape(names, shapes, ndims, n, "transformer_encoder.layers.0.self_attn.in_proj_weight", 2, ip) ||
+        !nn_find_shape(names, shapes, ndims, n, "fc.weight", 2, fc) || n != NL * 12 + 17)
+        return 0;
+    info->n_bins = c0[1];
+    info->hidden = ip[1];
+    info->n_classes = fc[0];
+    return 1;
+}
+
+/* ------------------------------------------------------------ weights */
+
+/* The parameters (or their gradients: the same offsets) bound by name once per pass, llm.c's ParameterTensors. */
+enum { IN_W, IN_B, OUT_W, OUT_B, L1_W, L1_B, L2_W, L2_B, N1_W, N1_B, N2_W, N2_B }; /* layer_names order */
+typedef struct tf_layer_w {
+    float *p[12];
+} tf_layer_w;
+typedef struct tf_bn_w {
+    float *w, *b, *rm, *rv, *nbt;
+} tf_bn_w;
+typedef struct tf_weights {
+    float *c0_w, *c0_b, *c3_w, *c3_b;
+    tf_bn_w bn[2];
+    float *pe;
+    tf_layer_w layer[NL];
+    float *fc_w, *fc_b;
+} tf_weights;
+
+static float *at(const a2m_model *m, const float *base, const char *name) {
+    return (float *)base + nn_model_tensor(m, name)->offset;
+}
+
+static tf_weights tf_bind(const a2m_model *m, const float *base) {
+    tf_weights w;
+    w.c0_w = at(m, base, "conv_embedding.0.weight"), w.c0_b = at(m, base, "conv_embedding.0.bias");
+    w.c3_w = at(m, base, "conv_embedding.3.weight"), w.c3_b = at(m, base, "conv_embedding.3.bias");
+    char nm[96];
+    const char *bn_f[5] = {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"};
+    for (int i = 0; i < 2; i++) {
+        float **f[5] = {&w.bn[i].w, &w.bn[i].b, &w.bn[i].rm, &w.bn[i].rv, &w.bn[i].nbt};
+        for (int k = 0; k < 5; k++) {
+            snprintf(nm, sizeof nm, "conv_embedding.%d.%s", i ? 4 : 1, bn_f[k]);
+            *f[k] = at(m, base, nm);
+        }
+    }
+    w.pe = at(m, base, "pos_encoder.pe");
+    for (int l = 0; l < NL; l++) {
+        for (int k = 0; k < 12; k++) {
+            snprintf(nm, sizeof nm, "transformer_encoder.layers.%d.%s", l, layer_names[k]);
+            w.layer[l].p[k] = at(m, base, nm);
+        }
+    }
+    w.fc_w = at(m, base, "fc.weight"), w.fc_b = at(m, base, "fc.bias");
+    return w;
+}
+
+/* ---------------------------------------------------------- activations */
+
+/* Kept from forward for backward, per encoder layer (BT = B*T rows). */
+typedef struct tf_layer_acts {
+    float *qkv;     /* [BT x 3d] */
+    float *P;       /* attn_p_floats(B, T, NH) attention weights */
+    float *ctx;     /* [BT x d] heads concatenated */
+    float *m1, *x1; /* [BT x d] dropout1 mask, x + dropout1(out_proj(ctx)) = norm1's input */
+    float *s1, *y1; /* [2 x BT] norm1 mean/rstd, [BT x d] its output */
+    float *f1;      /* [BT x 4d] relu(linear1(y1)) */
+    float *mf, *f1d;/* [BT x 4d] its dropout mask and output */
+    float *m2, *x2; /* [BT x d] dropout2 mask, norm2's input */
+    float *s2;      /* [2 x BT] norm2 mean/rstd */
+} tf_layer_acts;
+
+typedef struct tf_acts {
+    int *len;             /* [B] valid frames (ints stored in the float buffer) */
+    float *col1, *c1, *h1;/* [BT x 3F] im2col, [BT x 64] conv out, BN + ReLU out */
+    float *col2, *c2, *h2;/* [BT x 192], [BT x d], [BT x d] */
+    float *xm;            /* [BT x F] the input with padding frames zeroed (when there is padding) */
+    float *bn_save;       /* [2 x 64 + 2 x d] BatchNorm mean, var of both */
+    float *m0;            /* [BT x d] positional-encoding dropout mask */
+    float *X[NL + 1];     /* [BT x d] each layer's input; X[NL] feeds fc */
+    float *ascr;          /* attn_scratch_floats(T) */
+    tf_layer_acts L[NL];
+} tf_acts;
+
+#define TAKE(ptr, nfl) ((ptr) = base ? (void *)(base + off) : NULL, off += (nfl))
+
+/* shared_p: every layer uses one attention-weight buffer (inference keeps nothing for backward) */
+static size_t tf_acts_split(const a2m_model *m, float *base, int B, int T, int shared_p, tf_acts *a) {
+    int F = m->info.n_bins, d = m->info.hidden;
+    size_t BT = (size_t)B * T, off = 0;
+    TAKE(a->len, (size_t)B);
+    TAKE(a->col1, BT * F * KS), TAKE(a->c1, BT * C1), TAKE(a->h1, BT * C1);
+    TAKE(a->col2, BT * C1 * KS), TAKE(a->c2, BT * d), TAKE(a->h2, BT * d);
+    TAKE(a->xm, BT * F);
+    TAKE(a->bn_save, 2 * (size_t)C1 + 2 * (size_t)d);
+    TAKE(a->m0, BT * d);
+    for (int l = 0; l <= NL; l++) TAKE(a->X[l], BT * d);
+    TAKE(a->ascr, attn_scratch_floats(T));
+    for (int l = 0; l < NL; l++) {
+        tf_layer_acts *L = &a->L[l];
+        TAKE(L->qkv, BT * 3 * d);
+        if (!shared_p || l == 0) TAKE(L->P, attn_p_floats(B, T, NH));
+        else L->P = a->L[0].P;
+        TAKE(L->ctx, BT * d), TAKE(L->m1, BT * d), TAKE(L->x1, BT * d);
+        TAKE(L->s1, 2 * BT), TAKE(L->y1, BT * d);
+        TAKE(L->f1, BT * 4 * d), TAKE(L->mf, BT * 4 * d), TAKE(L->f1d, BT * 4 * d);
+        TAKE(L->m2, BT * d), TAKE(L->x2, BT * d), TAKE(L->s2, 2 * BT);
+    }
+    return off;
+}
+
+static size_t tf_act_floats(const a2m_model *m, int B, int T) {
+    tf_acts a;
+    return tf_acts_split(m, NULL, B, T, 0, &a);
+}
+
+/* Backward scratch: gradients of the activations. */
+typedef struct tf_grads {
+    float *dXa, *dXb;       /* [BT x d] gradient of a layer's output / input */
+    float *dx2, *dy1, *dx1; /* [BT x d] */
+    float *dproj, *dctx;    /* [BT x d] */
+    float *df1, *df1r;      /* [BT x 4d] */
+    float *dqkv;            /* [BT x 3d] */
+    float *dh1, *dc1;       /* [BT x 64] */
+} tf_grads;
+
+static size_t tf_grads_split(const a2m_model *m, float *base, int B, int T, tf_grads *g) {
+    int d = m->info.hidden;
+    size_t BT = (size_t)B * T, off = 0;
+    TAKE(g->dXa, BT * d), TAKE(g->dXb, BT * d);
+    TAKE(g->dx2, BT * d), TAKE(g->dy1, BT * d), TAKE(g->dx1, BT * d);
+    TAKE(g->dproj, BT * d), TAKE(g->dctx, BT * d);
+    TAKE(g->df1, BT * 4 * d), TAKE(g->df1r, BT * 4 * d);
+    TAKE(g->dqkv, BT * 3 * d);
+    TAKE(g->dh1, BT * C1), TAKE(g->dc1, BT * C1);
+    return off;
+}
+#undef TAKE
+
+static size_t tf_scratch_floats(const a2m_model *m, int B, int T) {
+    tf_grads g;
+    return tf_grads_split(m, NULL, B, T, &g);
+}
+
+static void mask_padding(float *x, const int *len, int B, int T, int C) {
+    for (int b = 0; b < B; b++)
+        if (len[b] < T) memset(x + ((size_t)b * T + len[b]) * C, 0, (size_t)(T - len[b]) * C * sizeof *x);
+}
+
+static void add_into(float *y, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+/* the seed of dropout k (0..4) of layer l (l = NL: the positional encoding's) */
+static unsigned long long drop_seed(unsigned long long seed, int l, int k) {
+    return seed + 0x9E3779B97F4A7C15ull * (unsigned long long)(l * 5 + k + 1);
+}
+
+/* ------------------------------------------------------------- forward */
+
+/* One post-norm encoder layer: xin [BT x d] -> xout [BT x d]. */
+static void layer_forward(const tf_layer_w *w, tf_layer_acts *L, float *ascr, const float *xin, float *xout,
+                          const int *len, int B, int T, int d, float p, unsigned long long seed, int l, int training,
+                          int n_threads) {
+    int BT = B * T;
+    size_t nd = (size_t)BT * d, nf = (size_t)BT * 4 * d;
+    linear_forward(L->qkv, xin, w->p[IN_W], w->p[IN_B], BT, d, 3 * d);
+    attn_forward(L->ctx, L->P, L->qkv, len, ascr, B, T, d, NH, p, drop_seed(seed, l, 0), training, n_threads);
+    linear_forward(L->x1, L->ctx, w->p[OUT_W], w->p[OUT_B], BT, d, d);
+    dropout_forward(L->x1, L->x1, L->m1, nd, p, drop_seed(seed, l, 1), training);
+    add_into(L->x1, xin, nd);
+    layernorm_forward(L->y1, L->s1, L->x1, w->p[N1_W], w->p[N1_B], BT, d, LN_EPS);
+    linear_forward(L->f1, L->y1, w->p[L1_W], w->p[L1_B], BT, d, 4 * d);
+    relu_forward(L->f1, L->f1, nf);
+    dropout_forward(L->f1d, L->f1, L->mf, nf, p, drop_seed(seed, l, 2), training);
+    linear_forward(L->x2, L->f1d, w->p[L2_W], w->p[L2_B], BT, 4 * d, d);
+    dropout_forward(L->x2, L->x2, L->m2, nd, p, drop_seed(seed, l, 3), training);
+    add_into(L->x2, L->y1, nd);
+    layernorm_forward(xout, L->s2, L->x2, w->p[N2_W], w->p[N2_B], BT, d, LN_EPS);
+}
+
+/* conv_embedding, positional encoding, encoder layers, fc */
+static void tf_run(const a2m_model *m, const float *params, tf_acts *a, const float *x, const int *lengths, int B,
+                   int T, float *logits, float p, unsigned long long seed, int n_threads, int training) {
+    int F = m->info.n_bins, d = m->info.hidden, C = m->info.n_classes, BT = B * T;
+    tf_weights w = tf_bind(m, params);
+    int padded = 0;
+    for (int b = 0; b < B; b++) {
+        a->len[b] = lengths ? (lengths[b] < 0 ? 0 : lengths[b] > T ? T : lengths[b]) : T;
+        padded |= a->len[b] < T;
+    }
+    if (padded) { /* the first convolution sees zeros past a sequence's end, as at the end of a take alone */
+        memcpy(a->xm, x, (size_t)BT * F * sizeof *x);
+        mask_padding(a->xm, a->len, B, T, F);
+        x = a->xm;
+    }
+    conv1d_forward(a->c1, x, w.c0_w, w.c0_b, a->col1, B, T, F, C1, KS);
+    batchnorm_forward(a->h1, a->c1, w.bn[0].w, w.bn[0].b, w.bn[0].rm, w.bn[0].rv, a->bn_save, a->len, B, T, C1, BN_EPS,
+                      training);
+    relu_forward(a->h1, a->h1, (size_t)BT * C1); /* padding stays 0 */
+    conv1d_forward(a->c2, a->h1, w.c3_w, w.c3_b, a->col2, B, T, C1, d, KS);
+    batchnorm_forward(a->h2, a->c2, w.bn[1].w, w.bn[1].b, w.bn[1].rm, w.bn[1].rv, a->bn_save + 2 * C1, a->len, B, T, d,
+                      BN_EPS, training);
+    relu_forward(a->h2, a->h2, (size_t)BT * d);
+    memcpy(a->X[0], a->h2, (size_t)BT * d * sizeof *a->X[0]);
+    posenc_add(a->X[0], w.pe, MAX_LEN, B, T, d);
+    dropout_forward(a->X[0], a->X[0], a->m0, (size_t)BT * d, p, drop_seed(seed, NL, 0), training);
+    for (int l = 0; l < NL; l++)
+        layer_forward(&w.layer[l], &a->L[l], a->ascr, a->X[l], a->X[l + 1], a->len, B, T, d, p, seed, l, training,
+                      n_threads);
+    linear_forward(logits, a->X[NL], w.fc_w, w.fc_b, BT, d, C);
+}
+
+static void tf_forward(const a2m_model *m, const float *params, nn_buffers *buf, const float *x, const int *lengths,
+                       int B, int T, float *logits, int n_threads, int training) {
+    tf_acts a;
+    tf_acts_split(m, buf->acts, B, T, 0, &a);
+    tf_run(m, params, &a, x, lengths, B, T, logits, training ? buf->dropout : 0.0f, buf->seed, n_threads, training);
+}
+
+/* ------------------------------------------------------------ backward */
+
+/* dxin = d(xin) from dxout (overwritten); parameter gradients added into g. */
+static void layer_backward(const tf_layer_w *w, const tf_layer_w *g, const tf_layer_acts *L, float *ascr,
+                           const float *xin, const float *xout_grad, float *dxin, tf_grads *s, const int *len, int B,
+                           int T, int d, float p, unsigned long long seed, int l, int n_threads) {
+    int BT = B * T;
+    size_t nd = (size_t)BT * d, nf = (size_t)BT * 4 * d;
+    /* xout = norm2(x2), x2 = y1 + dropout2(linear2(f1d)) */
+    nn_zero(s->dx2, nd);
+    layernorm_backward(s->dx2, g->p[N2_W], g->p[N2_B], xout_grad, L->x2, w->p[N2_W], L->s2, BT, d);
+    memcpy(s->dy1, s->dx2, nd * sizeof *s->dy1);
+    nn_zero(s->dproj, nd);
+    dropout_backward(s->dproj, s->dx2, L->m2, nd);
+    nn_zero(s->df1, nf);
+    linear_backward(s->df1, g->p[L2_W], g->p[L2_B], s->dproj, L->f1d, w->p[L2_W], BT, 4 * d, d);
+    nn_zero(s->df1r, nf);
+    dropout_backward(s->df1r, s->df1, L->mf, nf);
+    nn_zero(s->df1, nf);
+    relu_backward(s->df1, s->df1r, L->f1, nf);
+    linear_backward(s->dy1, g->p[L1_W], g->p[L1_B], s->df1, L->y1, w->p[L1_W], BT, d, 4 * d);
+    /* y1 = norm1(x1), x1 = xin + dropout1(out_proj(ctx)) */
+    nn_zero(s->dx1, nd);
+    layernorm_backward(s->dx1, g->p[N1_W], g->p[N1_B], s->dy1, L->x1, w->p[N1_W], L->s1, BT, d);
+    memcpy(dxin, s->dx1, nd * sizeof *dxin);
+    nn_zero(s->dproj, nd);
+    dropout_backward(s->dproj, s->dx1, L->m1, nd);
+    nn_zero(s->dctx, nd);
+    linear_backward(s->dctx, g->p[OUT_W], g->p[OUT_B], s->dproj, L->ctx, w->p[OUT_W], BT, d, d);
+    attn_backward(s->dqkv, s->dctx, L->qkv, L->P, len, ascr, B, T, d, NH, p, drop_seed(seed, l, 0), 1, n_threads);
+    linear_backward(dxin, g->p[IN_W], g->p[IN_B], s->dqkv, xin, w->p[IN_W], BT, d, 3 * d);
+}
+
+static void tf_backward(const a2m_model *m, const float *params, float *grads, nn_buffers *buf, const float *x,
+                        const int *lengths, const float *dlogits, int B, int T, int n_threads) {
+    (void)x, (void)lengths; /* the forward kept both (a.len) */
+    int F = m->info.n_bins, d = m->info.hidden, C = m->info.n_classes, BT = B * T;
+    size_t nd = (size_t)BT * d;
+    float p = buf->dropout;
+    tf_acts a;
+    tf_acts_split(m, buf->acts, B, T, 0, &a);
+    tf_grads s;
+    tf_grads_split(m, buf->scratch, B, T, &s);
+    tf_weights w = tf_bind(m, params), g = tf_bind(m, grads);
+    nn_zero(s.dXa, nd);
+    linear_backward(s.dXa, g.fc_w, g.fc_b, dlogits, a.X[NL], w.fc_w, BT, d, C);
+    float *dout = s.dXa, *din = s.dXb;
+    for (int l = NL - 1; l >= 0; l--) {
+        layer_backward(&w.layer[l], &g.layer[l], &a.L[l], a.ascr, a.X[l], dout, din, &s, a.len, B, T, d, p, buf->seed,
+                       l, n_threads);
+        float *t = dout;
+        dout = din, din = t;
+    }
+    /* X0 = dropout(h2 + pe): dh2 (in din) then through ReLU, BatchNorm, conv 3 */
+    nn_zero(din, nd);
+    dropout_backward(din, dout, a.m0, nd);
+    mask_padding(din, a.len, B, T, d);
+    nn_zero(dout, nd);
+    relu_backward(dout, din, a.h2, nd);
+    nn_zero(din, nd);
+    batchnorm_backward(din, g.bn[1].w, g.bn[1].b, dout, a.c2, w.bn[1].w, a.bn_save + 2 * C1, a.len, B, T, d, BN_EPS, 1);
+    nn_zero(s.dh1, (size_t)BT * C1);
+    conv1d_backward(s.dh1, g.c3_w, g.c3_b, din, a.col2, w.c3_w, B, T, C1, d, KS);
+    mask_padding(s.dh1, a.len, B, T, C1);
+    nn_zero(s.dc1, (size_t)BT * C1);
+    relu_backward(s.dc1, s.dh1, a.h1, (size_t)BT * C1);
+    nn_zero(s.dh1, (size_t)BT * C1);
+    batchnorm_backward(s.dh1, g.bn[0].w, g.bn[0].b, s.dc1, a.c1, w.bn[0].w, a.bn_save, a.len, B, T, C1, BN_EPS, 1);
+    conv1d_backward(NULL, g.c0_w, g.c0_b, s.dh1, a.col1, w.c0_w, B, T, F, C1, KS);
+}
+
+static void tf_update_buffers(const a2m_model *m, float *params, const nn_buffers *buf, int B, int T) {
+    tf_acts a;
+    tf_acts_split(m, buf->acts, B, T, 0, &a);
+    tf_weights w = tf_bind(m, params);
+    size_t n = 0;
+    for (int b = 0; b < B; b++) n += (size_t)a.len[b];
+    int chans[2] = {C1, m->info.hidden};
+    for (int i = 0; i < 2; i++) {
+        batchnorm_update_running(w.bn[i].rm, w.bn[i].rv, a.bn_save + (size_t)i * 2 * C1, n, chans[i],
+                                 BN_MOMENTUM);
+        *w.bn[i].nbt += 1.0f;
+    }
+}
+
+/* PyTorch's defaults: Conv1d/Linear weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BatchNorm and
+ * LayerNorm weight 1, bias 0 (running mean 0, var 1); MultiheadAttention in_proj_weight xavier_uniform
+ * (bound sqrt(6 / (d + 3d))), in_proj_bias and out_proj.bias 0; pe the sinusoid table. */
+static void tf_init(const a2m_model *m, float *params, unsigned long long seed) {
+    nn_rng r = {seed * 0x9E3779B97F4A7C15ull + 1};
+    int d = m->info.hidden;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const nn_tensor *t = &m->tensors[i];
+        float *p = params + t->offset;
+        const char *nm = t->name, *dot = strrchr(nm, '.');
+        int bn = !strncmp(nm, "conv_embedding.1.", 17) || !strncmp(nm, "conv_embedding.4.", 17);
+        double bound = 0, one = 0;
+        if (!strcmp(nm, "pos_encoder.pe")) {
+            posenc_fill(p, MAX_LEN, d);
+            continue;
+        } else if (bn || strstr(nm, ".norm")) {
+            one = !strcmp(dot, ".weight") || !strcmp(dot, ".running_var");
+        } else if (strstr(nm, "in_proj_weight")) {
+            bound = sqrt(6.0 / (d + 3.0 * d));
+        } else if (strstr(nm, "in_proj_bias") || strstr(nm, "out_proj.bias")) {
+            bound = 0;
+        } else {
+            const nn_tensor *wt = t;
+            if (!strcmp(dot, ".bias")) { /* the bias takes its weight's fan_in */
+                char wn[64];
+                snprintf(wn, sizeof wn, "%.*sweight", (int)(dot - nm + 1), nm);
+                wt = nn_model_tensor(m, wn);
+            }
+            size_t fan_in = 1;
+            for (int k = 1; k < wt->ndim; k++) fan_in *= (size_t)wt->shape[k];
+            bound = 1.0 / sqrt((double)fan_in);
+        }
+        for (size_t k = 0; k < t->count; k++)
+            p[k] = bound > 0 ? (float)((2 * nn_rng_uniform(&r) - 1) * bound) : (float)one;
+    }
+}
+
+/* ---------------------------------------------------------- inference */
+
+/* Inference state: the forward's buffers with one attention-weight buffer for all layers. */
+typedef struct tf_infer {
+    const a2m_model *m;
+    const float *params;
+    float *acts;
+    int max_batch, max_frames;
+} tf_infer;
+
+static void *tf_infer_new(const a2m_model *m, const float *params, int max_batch, int max_frames, int precision) {
+    (void)precision; /* fp32 only */
+    tf_infer *s = calloc(1, sizeof *s);
+    tf_acts a;
+    if (s) s->acts = malloc(tf_acts_split(m, NULL, max_batch, max_frames, 1, &a) * sizeof(float));
+    if (!s || !s->acts) {
+        if (s) free(s);
+        return NULL;
+    }
+    s->m = m, s->params = params, s->max_batch = max_batch, s->max_frames = max_frames;
+    return s;
+}
+
+static int tf_infer_precision(const void *s) {
+    (void)s;
+    return A2M_PRECISION_FP32;
+}
+
+static void tf_infer_forward(void *state, const float *x, const int *lengths, int B, int T, float *logits) {
+    tf_infer *s = state;
+    tf_acts a;
+    tf_acts_split(s->m, s->acts, B, T, 1, &a);
+    tf_run(s->m, s->params, &a, x, lengths, B, T, logits, 0.0f, 0, 1, 0);
+}
+
+static void tf_infer_del(void *state) {
+    tf_infer *s = state;
+    if (!s) return;
+    free(s->acts);
+    free(s);
+}
+
+const a2m_arch nn_arch_transformer = {
+    "transformer", tf_layout,         tf_recognise,       tf_act_floats,    tf_scratch_floats,
+    tf_forward,    tf_backward,       tf_init,            tf_update_buffers, tf_infer_new,
+    tf_infer_precision, tf_infer_forward, tf_infer_del,
+};

@@ -1,0 +1,300 @@
+/* The transformer architecture (src/nn/transformer.c): the original's trained
+ * AudioTransNet state dict loads as is and gives PyTorch's logits on the
+ * reference takes (both the training forward and the inference state);
+ * finite-difference check of every tensor's gradient through the whole model
+ * (training mode: batch statistics, dropout with a fixed seed, a padded
+ * sequence); padding is exact in eval mode; BatchNorm running statistics and
+ * num_batches_tracked follow PyTorch; a short training lowers the loss and
+ * resumes exactly. */
+#include <unistd.h>
+
+#include "a2m/error.h"
+#include "a2m/io.h"
+#include "a2m/train.h"
+#include "check.h"
+#include "synth_dataset.h"
+#include "nn/arch.h"
+#include "nn/attention.h"
+#include "nn/layers.h"
+
+enum { GB = 2, GT = 9, GF = 6, GC = 4, GD = 8 };
+static a2m_model *gm;
+static nn_buffers gbuf;
+static float gx[GB * GT * GF];
+static int64_t glab[GB * GT];
+static int glen[GB] = {GT, 6};
+
+static double model_loss(void *ctx) {
+    float logits[GB * GT * GC];
+    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, GB, GT, logits, 1, 1);
+    return *(double *)ctx * softmax_xent_forward_backward(NULL, logits, glab, NULL, 0, GB * GT, GC, NULL);
+}
+
+/* gradcheck_steps with gradcheck's kink test at each step: a step whose one-sided slopes disagree
+ * (a ReLU input crossed 0: the feed-forward's 4d ReLUs per frame and the embedding's make that common
+ * at every step for some points) says nothing about the gradient and is skipped; a point counts when
+ * a step without a kink agrees within tol. A wrong gradient fails at every kink-free step. At most a
+ * quarter of the points may be all kinks. */
+static int gradcheck_kinks(const char *what, float *p, const float *g, size_t n, void *ctx, double tol,
+                           size_t max_checks, double *worst) {
+    static const double steps[4] = {1e-2, 3e-3, 1e-3, 3e-4};
+    size_t stride = n > max_checks ? n / max_checks : 1;
+    int failures = 0, checked = 0, kinks = 0;
+    *worst = 0;
+    for (size_t i = 0; i < n; i += stride) {
+        double best = INFINITY, best_num = 0;
+        int smooth = 0;
+        for (int s = 0; s < 4 && best > tol; s++) {
+            float saved = p[i];
+            p[i] = (float)(saved + steps[s]);
+            double fp = model_loss(ctx);
+            p[i] = (float)(saved - steps[s]);
+            double fm = model_loss(ctx);
+            p[i] = saved;
+            double f0 = model_loss(ctx), num = (fp - fm) / (2 * steps[s]);
+            double right = (fp - f0) / steps[s], left = (f0 - fm) / steps[s];
+            double scale = fmax(1.0, fmax(fabs(num), fabs((double)g[i])));
+            if (fabs(right - left) > 10 * tol * scale + 1e-3) continue; /* kink at this step */
+            smooth = 1;
+            double err = fabs(num - g[i]) / scale;
+            if (err < best) best = err, best_num = num;
+        }
+        if (!smooth) {
+            kinks++;
+            continue;
+        }
+        checked++;
+        if (best > *worst) *worst = best;
+        if (best > tol) {
+            if (failures < 5)
+                fprintf(stderr, "gradcheck %s[%zu]: analytic %.6g numeric %.6g (rel err %.3g)\n", what, i, (double)g[i],
+                        best_num, best);
+            failures++;
+        }
+    }
+    fprintf(stderr, "gradcheck %s: %d checked, %d all kinks, worst rel err %.3g, %d failed\n", what, checked, kinks,
+            *worst, failures);
+    return checked && kinks * 3 <= checked ? failures : failures + 1;
+}
+
+static void alloc_buffers(const a2m_model *m, nn_buffers *b, int B, int T) {
+    memset(b, 0, sizeof *b);
+    b->acts = malloc(m->arch->act_floats(m, B, T) * sizeof(float));
+    b->scratch = malloc(m->arch->scratch_floats(m, B, T) * sizeof(float));
+    b->max_batch = B, b->max_frames = T;
+}
+
+static void test_gradient(void) {
+    a2m_model_info in = nn_model_default_info();
+    in.n_bins = GF, in.hidden = GD, in.n_classes = GC;
+    CHECK(nn_model_create("transformer", &in, &gm) == A2M_OK, "create transformer: %s", a2m_errmsg());
+    if (!gm) return;
+    gm->arch->init(gm, gm->params, 5);
+    /* norm affine parameters and zero-initialised biases away from 1/0 so their gradients are not special */
+    for (int i = 0; i < gm->n_tensors; i++) {
+        const nn_tensor *t = &gm->tensors[i];
+        if (t->ndim == 1 && !t->buffer)
+            for (size_t k = 0; k < t->count; k++) gm->params[t->offset + k] += 0.3f * (float)sin(3.1 * k + i);
+    }
+    for (size_t i = 0; i < sizeof gx / sizeof *gx; i++) gx[i] = (float)sin(1.3 * i) + 0.3f * (float)cos(0.37 * i * i);
+    for (int b = 0; b < GB; b++)
+        for (int t = 0; t < GT; t++) glab[b * GT + t] = t < glen[b] ? (t * 3 + b) % GC : -1;
+    alloc_buffers(gm, &gbuf, GB, GT);
+    gbuf.dropout = 0.2f, gbuf.seed = 99;
+    float logits[GB * GT * GC], dlogits[GB * GT * GC];
+    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, GB, GT, logits, 1, 1);
+    softmax_xent_forward_backward(dlogits, logits, glab, NULL, 0, GB * GT, GC, NULL);
+    float *grads = calloc(gm->n_params, sizeof *grads);
+    gm->arch->backward(gm, gm->params, grads, &gbuf, gx, glen, dlogits, GB, GT, 1);
+    /* each tensor's loss scaled so its largest gradient is 1 (as test_unet.c) */
+    int failed = 0, n_checked = 0;
+    double worst_all = 0;
+    for (int i = 0; i < gm->n_tensors; i++) {
+        const nn_tensor *t = &gm->tensors[i];
+        if (t->buffer) continue;
+        double mx = 0, mx_all = 0;
+        for (size_t k = 0; k < gm->n_params; k++) mx_all = fmax(mx_all, fabs(grads[k]));
+        if (!strcmp(t->name, "conv_embedding.0.bias") || !strcmp(t->name, "conv_embedding.3.bias")) {
+            /* a bias before a training-mode BatchNorm: its true gradient is 0 (rounding noise remains) */
+            for (size_t k = 0; k < t->count; k++) mx = fmax(mx, fabs(grads[t->offset + k]));
+            CHECK(mx < 1e-6 * mx_all, "%s: gradient %.3g, not 0", t->name, mx);
+            continue;
+        }
+        for (size_t k = 0; k < t->count; k++) mx = fmax(mx, fabs(grads[t->offset + k]));
+        CHECK(mx > 0, "%s has a gradient", t->name);
+        double scale = mx > 0 ? 1.0 / mx : 1.0;
+        float *g = malloc(t->count * sizeof *g);
+        for (size_t k = 0; k < t->count; k++) g[k] = (float)(grads[t->offset + k] * scale);
+        char what[96];
+        snprintf(what, sizeof what, "transformer %s", t->name);
+        double worst;
+        int bad = gradcheck_kinks(what, gm->params + t->offset, g, t->count, &scale, 2e-2, 12, &worst);
+        if (worst > worst_all) worst_all = worst;
+        failed += bad != 0, n_checked++;
+        free(g);
+    }
+    printf("transformer whole-model gradient check: %d tensors, worst relative error %.3g\n", n_checked, worst_all);
+    CHECK(failed == 0 && n_checked == 3 * 12 + 8, "%d of %d transformer tensors fail the gradient check", failed,
+          n_checked);
+    free(grads);
+}
+
+/* eval mode: a take alone gives the same logits as padded in a batch with a longer one */
+static void test_padding_exact(void) {
+    if (!gm) return;
+    for (int i = 0; i < gm->n_tensors; i++) {
+        const nn_tensor *t = &gm->tensors[i];
+        if (t->buffer && strstr(t->name, "running"))
+            for (size_t k = 0; k < t->count; k++)
+                gm->params[t->offset + k] =
+                    strstr(t->name, "var") ? 0.5f + 0.4f * (float)sin(k + 1.0) : 0.1f * (float)cos(k * 1.3);
+    }
+    int L = glen[1];
+    float batch[GB * GT * GC], alone[GT * GC];
+    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, GB, GT, batch, 1, 0);
+    nn_buffers b1;
+    alloc_buffers(gm, &b1, 1, L);
+    gm->arch->forward(gm, gm->params, &b1, gx + GT * GF, NULL, 1, L, alone, 1, 0);
+    double d = 0;
+    for (int k = 0; k < L * GC; k++) d = fmax(d, fabs(alone[k] - batch[GT * GC + k]));
+    CHECK(d < 1e-5, "padded sequence differs from the same take alone by %.3g", d);
+    /* the runner (inference state, one attention buffer for all layers) gives the training forward's numbers */
+    a2m_runner *r;
+    CHECK(a2m_runner_new(gm, GB, GT, &r) == A2M_OK, "runner");
+    float full[GB * GT * GC];
+    int lens_full[GB] = {GT, GT};
+    gm->arch->forward(gm, gm->params, &gbuf, gx, lens_full, GB, GT, batch, 1, 0);
+    a2m_model_forward(r, gx, GB, GT, full);
+    d = 0;
+    for (int k = 0; k < GB * GT * GC; k++) d = fmax(d, fabs(full[k] - batch[k]));
+    CHECK(d < 1e-6, "runner vs training forward: %.3g", d);
+    a2m_runner_free(r);
+    free(b1.acts), free(b1.scratch);
+}
+
+static void test_running_stats(void) {
+    if (!gm) return;
+    const nn_tensor *rm = nn_model_tensor(gm, "conv_embedding.4.running_mean"),
+                    *nb = nn_model_tensor(gm, "conv_embedding.4.num_batches_tracked");
+    CHECK(rm && nb && rm->buffer && nb->buffer && nb->ndim == 0 && nb->count == 1, "buffer flags");
+    CHECK(nn_model_tensor(gm, "pos_encoder.pe")->buffer && !nn_model_tensor(gm, "fc.weight")->buffer, "pe is a buffer");
+    float before = gm->params[rm->offset], n0 = gm->params[nb->offset];
+    float logits[GB * GT * GC];
+    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, GB, GT, logits, 1, 1);
+    gm->arch->update_buffers(gm, gm->params, &gbuf, GB, GT);
+    CHECK(gm->params[nb->offset] == n0 + 1.0f, "num_batches_tracked counts batches");
+    CHECK(gm->params[rm->offset] != before, "running mean moved");
+}
+
+/* The original's trained model (PyTorch state dict) on the reference takes: logits within 1e-4. */
+static void test_reference(void) {
+    const char *shared = test_shared_dir();
+    if (!shared) return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/reference/seed_transformer/seed_transformer.safetensors", shared);
+    a2m_model *m;
+    if (access(path, R_OK) != 0) {
+        fprintf(stderr, "SKIP reference: %s missing\n", path);
+        return;
+    }
+    CHECK(a2m_model_load(path, NULL, &m) == A2M_OK, "load: %s", a2m_errmsg());
+    if (!m) return;
+    const a2m_model_info *in = a2m_model_get_info(m);
+    CHECK(!strcmp(in->arch, "transformer") && in->hidden == 128 && in->n_bins == 252 && in->n_classes == 4,
+          "recognised from the tensor names");
+    /* a2m's own table equals PyTorch's buffer to float rounding */
+    const nn_tensor *pt = nn_model_tensor(m, "pos_encoder.pe");
+    float *pe = malloc(pt->count * sizeof *pe);
+    posenc_fill(pe, 2000, 128);
+    double dpe = 0;
+    for (size_t k = 0; k < pt->count; k++) dpe = fmax(dpe, fabs(pe[k] - m->params[pt->offset + k]));
+    /* float32 angles t * div as PyTorch computes them: an ulp of exp's div moves the angle at t = 1999 by
+     * ~1e-4 (measured 1.2e-4; the same table in double differs by 1.15e-4) */
+    printf("positional encoding vs PyTorch's buffer: max abs diff %.3g\n", dpe);
+    CHECK(dpe < 2e-4, "pe table vs PyTorch's: %.3g", dpe);
+    free(pe);
+    const char *takes[3] = {"voice_001", "voice_150", "voice_250"};
+    a2m_runner *r = NULL;
+    CHECK(a2m_runner_new(m, 1, 666, &r) == A2M_OK, "runner");
+    nn_buffers b;
+    alloc_buffers(m, &b, 1, 666);
+    double worst = 0, worst_train = 0;
+    for (int i = 0; i < 3 && r; i++) {
+        a2m_array x, y;
+        snprintf(path, sizeof path, "%s/data/reference/seed_transformer/%s_input.npy", shared, takes[i]);
+        CHECK(a2m_npy_load(path, &x) == A2M_OK, "%s", a2m_errmsg());
+        snprintf(path, sizeof path, "%s/data/reference/seed_transformer/%s_logits.npy", shared, takes[i]);
+        CHECK(a2m_npy_load(path, &y) == A2M_OK, "%s", a2m_errmsg());
+        const float *ref = y.data;
+        if (x.dtype == A2M_F32 && y.dtype == A2M_F32 && a2m_array_count(&x) == 666 * 252 && a2m_array_count(&y) == 666 * 4) {
+            float z[666 * 4];
+            a2m_model_forward(r, x.data, 1, 666, z);
+            for (int k = 0; k < 666 * 4; k++) worst = fmax(worst, fabs(z[k] - ref[k]));
+            m->arch->forward(m, m->params, &b, x.data, NULL, 1, 666, z, 1, 0);
+            for (int k = 0; k < 666 * 4; k++) worst_train = fmax(worst_train, fabs(z[k] - ref[k]));
+        }
+        a2m_array_free(&x), a2m_array_free(&y);
+    }
+    printf("seed transformer vs PyTorch, 3 takes: max abs logit error %.3g (inference), %.3g (training forward)\n",
+           worst, worst_train);
+    CHECK(worst < 1e-4 && worst_train < 1e-4, "logits within 1e-4 of PyTorch's: %.3g, %.3g", worst, worst_train);
+    a2m_runner_free(r);
+    free(b.acts), free(b.scratch);
+    a2m_model_free(m);
+}
+
+/* ---- smoke training ---- */
+enum { TAKES = 6, FRAMES = 42, BINS = 8 };
+static double epoch_loss[16];
+static void on_epoch(void *user, const a2m_train_epoch *e) {
+    (void)user;
+    if (e->done && e->epoch <= 16) epoch_loss[e->epoch - 1] = e->train_loss;
+}
+
+static void test_training(void) {
+    a2m_dataset d;
+    make_synth_dataset(&d, TAKES, FRAMES, BINS);
+    size_t tr[4] = {0, 1, 2, 3}, va[2] = {4, 5};
+    a2m_train_params p = a2m_train_default_params();
+    p.arch = "transformer", p.hidden = 16, p.batch = 2, p.epochs = 6, p.lr = 3e-3, p.seed = 1, p.patience = 100;
+    p.dropout = 0.1, p.window = 15, p.clip_norm = 1.0;
+    a2m_model *m = NULL;
+    a2m_train_result r;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, on_epoch, NULL, &m, &r) == A2M_OK, "transformer trains: %s", a2m_errmsg());
+    if (m) {
+        printf("transformer smoke training: train loss %.4f -> %.4f, best val accuracy %.3f\n", epoch_loss[0],
+               epoch_loss[5], r.best_val_accuracy);
+        CHECK(epoch_loss[5] < 0.7 * epoch_loss[0], "loss decreases: %.4f -> %.4f", epoch_loss[0], epoch_loss[5]);
+        CHECK(r.best_val_accuracy > 0.5, "learns the synthetic task (val accuracy %.3f)", r.best_val_accuracy);
+    }
+    /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight */
+    const char *ckpt = test_tmp("transformer.ckpt");
+    unlink(ckpt);
+    a2m_train_params q = p;
+    q.epochs = 4, q.select_by_loss = 1;
+    a2m_model *straight = NULL, *c = NULL;
+    CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &straight, NULL) == A2M_OK, "straight");
+    q.checkpoint_path = ckpt, q.epochs = 2;
+    CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "first half");
+    a2m_model_free(c);
+    q.epochs = 4, q.resume = 1;
+    CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "resumed: %s", a2m_errmsg());
+    CHECK(c && straight && memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0,
+          "resumed transformer run equals the straight run");
+    a2m_model_free(c), a2m_model_free(straight), a2m_model_free(m);
+    unlink(ckpt);
+    /* a width the 4 heads do not divide into even parts is refused */
+    p.hidden = 12;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &m, NULL) == A2M_ERR_ARG, "hidden 12 refused");
+    a2m_dataset_free(&d);
+}
+
+int main(void) {
+    test_gradient();
+    test_padding_exact();
+    test_running_stats();
+    test_reference();
+    test_training();
+    if (gm) free(gbuf.acts), free(gbuf.scratch), a2m_model_free(gm);
+    return test_done("test_transformer");
+}
