@@ -6,7 +6,7 @@ JOBS       ?= 2
 FUZZ_SECONDS ?= 15
 A2M        := $(BUILD)/a2m
 
-.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model gendata clean compare-features
+.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model model-transformer gendata clean compare-features
 
 all: build
 
@@ -49,6 +49,10 @@ model: build
 # docs/features.md's table: each feature kind x {kNN, logistic regression, CRNN} on the seed split (long: niced)
 compare-features: build
 	@bash scripts/compare-features.sh $(BUILD)
+
+# The original's Transformer trained by a2m on the seed split (resumable; data/transformer/, scripts/make-transformer.sh)
+model-transformer: build
+	@bash scripts/make-transformer.sh $(BUILD)
 
 # The any-pitch model from nothing but ../shared: data generation, dataset, training (resumable: run it again
 # after an interruption). FOLD=0/1/2 trains a cross-validation model without a third of singreal instead.

@@ -244,6 +244,28 @@ if [ -n "$shared" ] && [ -f "$shared/data/reference/seed_crnn/seed_crnn.safetens
 else
   echo "SKIP: shared data missing, seed model checks skipped"
 fi
+# the original's Transformer: its PyTorch state dict, recognised from the tensor names, imported and run
+if [ -n "$shared" ] && [ -f "$shared/data/reference/seed_transformer/seed_transformer.safetensors" ]; then
+  S=$shared/data/reference/seed_transformer
+  run "$bin" info "$S/seed_transformer.safetensors"
+  grep -q "transformer (hidden 128)" "$tmp/out.txt" && ok || bad "info transformer: $(cat "$tmp/out.txt")"
+  run "$bin" import "$S/seed_transformer.safetensors" --mean -41.04758378 --std 15.35801788 -o "$tmp/tf.safetensors"
+  run "$bin" forward "$tmp/tf.safetensors" "$S/voice_150_input.npy" -o "$tmp/tf_logits.npy"
+  if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    /usr/bin/python3 -c "import numpy as n; a=n.load('$tmp/tf_logits.npy'); b=n.load('$S/voice_150_logits.npy'); assert abs(a-b).max() < 1e-4, abs(a-b).max()" && ok || bad "transformer forward logits vs PyTorch"
+  fi
+  run "$bin" transcribe "$tmp/takes/voice_001.wav" --model "$tmp/tf.safetensors" -o "$tmp/tf.mid"
+  [ -s "$tmp/tf.mid" ] && ok || bad "transcribe with the transformer"
+else
+  echo "SKIP: shared data missing, seed transformer checks skipped"
+fi
+# --model transformer trains, evaluates and transcribes (a tiny width); a width 4 heads cannot split is refused
+run "$bin" train "$tmp/ds" --split "$tmp/split.json" --model transformer --hidden 16 --epochs 2 -o "$tmp/tfm.safetensors"
+run "$bin" info "$tmp/tfm.safetensors"
+grep -q "transformer (hidden 16)" "$tmp/out.txt" && grep -q "dropout 0.1" "$tmp/out.txt" && ok || bad "info trained transformer: $(cat "$tmp/out.txt")"
+run "$bin" eval "$tmp/tfm.safetensors" "$tmp/ds" --splits "$tmp/split.json"
+run "$bin" transcribe "$tmp/takes/voice_002.wav" --model "$tmp/tfm.safetensors" --window 0 -o "$tmp/tfm.mid"
+expect_fail 1 "hidden 12" "$tmp/tf12.safetensors" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --model transformer --hidden 12 --epochs 1 -o "$tmp/tf12.safetensors"
 
 echo "test_cli_pipeline: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -93,9 +93,10 @@ int cmd_import(int argc, char **argv) {
         int r;
         if (cli_is_help(argv[i])) {
             puts("usage: a2m import STATE_DICT.safetensors --mean M --std S -o MODEL.safetensors\n"
-                 "         [--arch crnn] [--notes 60,64,67] [--transpose N] [--force]\n"
+                 "         [--arch crnn|unet|transformer] [--notes 60,64,67] [--transpose N] [--force]\n"
                  "Makes a self-contained a2m model (with feature parameters, normalisation and class map\n"
-                 "in its metadata) from a plain PyTorch state dict saved as safetensors.");
+                 "in its metadata) from a plain PyTorch state dict saved as safetensors; the architecture is\n"
+                 "recognised from the tensor names (the original's CRNN and AudioTransNet, a2m's U-Net).");
             return 0;
         } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) { if (r < 0) return 2; out = v; }
         else if ((r = cli_opt(argc, argv, &i, "--arch", &v))) { if (r < 0) return 2; arch = v; }
