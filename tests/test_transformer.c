@@ -169,6 +169,19 @@ static void test_padding_exact(void) {
     for (int k = 0; k < GB * GT * GC; k++) d = fmax(d, fabs(full[k] - batch[k]));
     CHECK(d < 1e-6, "runner vs training forward: %.3g", d);
     a2m_runner_free(r);
+    /* hidden states (a2m embed): the last layer's output, which fc maps to the logits */
+    int dim = 0;
+    float hid[GT * GD];
+    CHECK(a2m_model_hidden(gm, gx, GT, 1, hid, &dim) == A2M_OK && dim == GD, "hidden states: %s", a2m_errmsg());
+    const nn_tensor *fw = nn_model_tensor(gm, "fc.weight"), *fb = nn_model_tensor(gm, "fc.bias");
+    d = 0;
+    for (int t = 0; t < GT; t++)
+        for (int c = 0; c < GC; c++) {
+            double z = gm->params[fb->offset + c];
+            for (int k = 0; k < GD; k++) z += (double)hid[t * GD + k] * gm->params[fw->offset + c * GD + k];
+            d = fmax(d, fabs(z - batch[t * GC + c]));
+        }
+    CHECK(d < 1e-5, "fc(hidden) = logits: %.3g", d);
     free(b1.acts), free(b1.scratch);
 }
 

@@ -453,8 +453,22 @@ static void tf_infer_del(void *state) {
     free(s);
 }
 
+/* the features fc reads: the last encoder layer's output [T x d] */
+static int tf_hidden(const a2m_model *m, nn_buffers *buf, const float *x, int T, float *out, int n_threads) {
+    int d = m->info.hidden;
+    if (!out) return d;
+    float *logits = malloc((size_t)T * m->info.n_classes * sizeof *logits);
+    if (!logits) return -1;
+    tf_acts a;
+    tf_acts_split(m, buf->acts, 1, T, 0, &a);
+    tf_run(m, m->params, &a, x, NULL, 1, T, logits, 0.0f, 0, n_threads, 0);
+    memcpy(out, a.X[NL], (size_t)T * d * sizeof *out);
+    free(logits);
+    return d;
+}
+
 const a2m_arch nn_arch_transformer = {
     "transformer", tf_layout,         tf_recognise,       tf_act_floats,    tf_scratch_floats,
     tf_forward,    tf_backward,       tf_init,            tf_update_buffers, tf_infer_new,
-    tf_infer_precision, tf_infer_forward, tf_infer_del,
+    tf_infer_precision, tf_infer_forward, tf_infer_del,   tf_hidden,
 };
