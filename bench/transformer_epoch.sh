@@ -27,8 +27,7 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 json.dump({"train": s["train"][:int(sys.argv[2])], "val": s["val"], "test": s["test"]}, open(sys.argv[3], "w"))
 EOF
-/usr/bin/python3 "$here/transformer_epoch_torch.py" "$tmp/seed.ds" "$tmp/split.json" 2 \
-  "$shared/data/reference/seed_transformer" | head -1
+/usr/bin/python3 "$here/transformer_epoch_torch.py" --check "$shared/data/reference/seed_transformer"
 train="$a2m train $tmp/seed.ds --split $tmp/split.json --model transformer --lr 5e-4 --batch 8 --epochs 1 --clip 1 \
   --class-weight-power 0 --force -o $tmp/m.safetensors --checkpoint $tmp/m.ckpt"
 torch="/usr/bin/python3 $here/transformer_epoch_torch.py $tmp/seed.ds $tmp/split.json"

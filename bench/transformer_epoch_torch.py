@@ -3,10 +3,11 @@
 bench/transformer_epoch.sh: the same model, data, batch, optimiser and validation as
 `a2m train --model transformer --epochs 1`.
 
-usage: transformer_epoch_torch.py DATASET SPLIT.json THREADS [REFERENCE_DIR]
-DATASET is an `a2m dataset` folder (features.npy raw dB, labels.npy, index.json). With
-REFERENCE_DIR (../shared/data/reference/seed_transformer) the model first loads the
-original's trained state dict and must give its stored logits: this is the same network.
+usage: transformer_epoch_torch.py DATASET SPLIT.json THREADS
+       transformer_epoch_torch.py --check REFERENCE_DIR
+DATASET is an `a2m dataset` folder (features.npy raw dB, labels.npy, index.json). --check loads the
+original's trained state dict (../shared/data/reference/seed_transformer) into the model here, which
+must give its stored logits: this is the same network.
 Prints 'epoch_seconds S' (training batches + validation, as a2m's log counts them)."""
 import json
 import math
@@ -78,13 +79,14 @@ def check_reference(model, ref):
 
 
 def main():
+    if sys.argv[1] == "--check":
+        torch.set_num_threads(1)
+        check_reference(AudioTransNet(), sys.argv[2])
+        return
     ds, split_path, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = AudioTransNet()
-    if len(sys.argv) > 4:
-        check_reference(model, sys.argv[4])
-        model = AudioTransNet()
     index = json.load(open(os.path.join(ds, "index.json")))
     split = json.load(open(split_path))
     feats = np.load(os.path.join(ds, "features.npy"), mmap_mode="r")
