@@ -136,7 +136,7 @@ int main(void) {
     p.batch = 0;
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "batch 0 refused");
     p = small_params();
-    p.arch = "transformer";
+    p.arch = "nonesuch";
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARCH, "unknown arch refused");
     CHECK(a2m_train(&d, tr, 0, va, 2, small_params(), NULL, NULL, &c, NULL) == A2M_ERR_EMPTY, "no training takes");
 
