@@ -68,6 +68,15 @@ e 1 "$bin" linear "$tmp/nothing" --splits "$in/split.json"
 echo '{"train": ["voice_009"], "test": ["voice_006"]}' >"$in/unknown.json"
 e 1 "$bin" knn "$tmp/ds" --splits "$in/unknown.json"
 grep -q "voice_009" "$tmp/err.txt" && ok || bad "unknown take: $(cat "$tmp/err.txt")"
+# a damaged dataset: features.npy cut short, a split that is not JSON
+cp -r "$tmp/ds" "$tmp/cut"; head -c 5000 "$tmp/ds/features.npy" >"$tmp/cut/features.npy"
+for c in knn linear; do
+  e 1 "$bin" $c "$tmp/cut" --splits "$in/split.json"
+  [ "$(wc -l <"$tmp/err.txt")" -eq 1 ] && grep -q "features.npy" "$tmp/err.txt" && ok || bad "$c on a cut dataset: $(cat "$tmp/err.txt")"
+done
+echo '{"train": [' >"$in/broken.json"
+e 1 "$bin" linear "$tmp/ds" --splits "$in/broken.json"
+grep -q "broken.json" "$tmp/err.txt" && ok || bad "broken split: $(cat "$tmp/err.txt")"
 "$bin" help | grep -q "^  knn " && "$bin" help | grep -q "^  linear " && ok || bad "help lists knn and linear"
 echo "baseline CLI: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
