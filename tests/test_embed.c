@@ -39,7 +39,7 @@ static void test_find_ab(void) {
 
 /* brute force in double: the k nearest of each row, itself first */
 static void test_knn(void) {
-    enum { N = 700, D = 13, K = 6 };
+    enum { N = 2300, D = 13, K = 6 }; /* 3 blocks of 1024: diagonal and off-diagonal tiles */
     float *x = malloc(N * D * sizeof *x), dist[N * K];
     int32_t idx[N * K];
     uint64_t s = 5;

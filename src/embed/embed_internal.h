@@ -18,7 +18,8 @@ typedef struct emb_points {
 } emb_points;
 int emb_points_new(const float *x, size_t n, size_t dim, emb_points *out);
 void emb_points_free(emb_points *p);
-/* tile[r][c] = |q_r - d_c|^2 (float, clamped at 0) for rows q0.., nq of them, and columns d0.., nd of them */
+/* tile[r][c] = -2 q_r . d_c for rows q0.., nq of them, and columns d0.., nd of them: |q_r - d_c|^2 is
+ * max(0, tile[r][c] + norm[q0 + r] + norm[d0 + c]) (float) */
 void emb_tile(const emb_points *p, size_t q0, int nq, size_t d0, int nd, float *tile);
 /* exact squared distance of rows i and j (double) */
 double emb_dist2(const emb_points *p, size_t i, size_t j);

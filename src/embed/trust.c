@@ -22,16 +22,23 @@ static double block_penalty(const emb_points *p, size_t q0, int nq, const int32_
         int nd = (int)(p->n - d0 < EMB_TILE_D ? p->n - d0 : EMB_TILE_D);
         emb_tile(p, q0, nq, d0, nd, tile);
         for (int r = 0; r < nq; r++) {
-            const float *t = tile + (size_t)r * nd;
+            float *t = tile + (size_t)r * nd, nr = p->norm[q0 + r];
+            const float *nc = p->norm + d0;
+            for (int u = 0; u < nd; u++) t[u] = fmaxf(t[u] + nr + nc[u], 0.0f);
             size_t i = q0 + r;
             for (int m = 0; m < k; m++) {
+                /* v < th (double) for a float v is v < the least float >= th: a float compare, vectorised */
                 double th = thr[r * k + m];
-                size_t c = 0, j = (size_t)nb[i * (k + 1) + 1 + m];
-                for (int u = 0; u < nd; u++) c += t[u] < th;
+                float tf = (float)th;
+                if ((double)tf < th) tf = nextafterf(tf, INFINITY);
+                int c = 0;
+#pragma omp simd reduction(+ : c)
+                for (int u = 0; u < nd; u++) c += t[u] < tf;
+                size_t j = (size_t)nb[i * (k + 1) + 1 + m];
                 /* i itself and j (rounding may put it under its own threshold) are no closer points */
-                if (i >= d0 && i - d0 < (size_t)nd) c -= t[i - d0] < th;
-                if (j >= d0 && j - d0 < (size_t)nd) c -= t[j - d0] < th;
-                cnt[r * k + m] += c;
+                if (i >= d0 && i - d0 < (size_t)nd) c -= t[i - d0] < tf;
+                if (j >= d0 && j - d0 < (size_t)nd) c -= t[j - d0] < tf;
+                cnt[r * k + m] += (size_t)c;
             }
         }
     }
