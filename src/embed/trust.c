@@ -24,7 +24,10 @@ static double block_penalty(const emb_points *p, size_t q0, int nq, const int32_
         for (int r = 0; r < nq; r++) {
             float *t = tile + (size_t)r * nd, nr = p->norm[q0 + r];
             const float *nc = p->norm + d0;
-            for (int u = 0; u < nd; u++) t[u] = fmaxf(t[u] + nr + nc[u], 0.0f);
+            for (int u = 0; u < nd; u++) {
+                float v = t[u] + nr + nc[u];
+                t[u] = v > 0 ? v : 0;
+            }
             size_t i = q0 + r;
             for (int m = 0; m < k; m++) {
                 /* v < th (double) for a float v is v < the least float >= th: a float compare, vectorised */
