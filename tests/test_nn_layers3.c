@@ -81,8 +81,8 @@ static void test_posenc(void) {
     CHECK(pe[0] == 0.0f && pe[1] == 1.0f, "pe[0] = (sin 0, cos 0)");
     /* rows past max_len come from the formula: a table of 20 rows gives the same as one of 50 */
     float x[2 * 30 * D] = {0}, y[2 * 30 * D] = {0};
-    posenc_add(x, pe, ML, 2, 30, D);
-    posenc_add(y, pe, 20, 2, 30, D);
+    posenc_add(x, pe, ML, NULL, 2, 30, D);
+    posenc_add(y, pe, 20, NULL, 2, 30, D);
     float diff = 0;
     for (size_t i = 0; i < N_OF(x); i++) diff = fmaxf(diff, fabsf(x[i] - y[i]));
     CHECK(diff < 1e-6f, "rows past the table: %g", diff);
@@ -94,11 +94,13 @@ enum { AB = 2, AT = 5, AD = 8, AH = 2 };
 static float a_qkv[AB * AT * 3 * AD], a_ctx[AB * AT * AD], a_r[AB * AT * AD];
 static float a_p[AB * AH * AT * AT], *a_scr;
 static int a_len[AB] = {AT, 3};
-static const int *a_lens;
+static const int *a_lens, *a_seg;
+/* sequence 0: two segments, frames 0-1 and 2-4; sequence 1: one */
+static const int a_segs[AB * AT] = {0, 0, 2, 2, 2, 0, 0, 0, 0, 0};
 static float a_drop;
 static double attn_loss(void *ctx) {
     (void)ctx;
-    attn_forward(a_ctx, a_p, a_qkv, a_lens, a_scr, AB, AT, AD, AH, a_drop, 99, 1, 1);
+    attn_forward(a_ctx, a_p, a_qkv, a_lens, a_seg, a_scr, AB, AT, AD, AH, a_drop, 99, 1, 1);
     return dot(a_ctx, a_r, N_OF(a_ctx));
 }
 
@@ -142,35 +144,59 @@ static void test_attention_values(void) {
     /* a take alone gives what it gives padded in a batch */
     float ctx1[3 * AD], p1[AH * 3 * 3], qkv1[3 * 3 * AD], *s1 = malloc(attn_scratch_floats(3) * sizeof *s1);
     memcpy(qkv1, a_qkv + (size_t)AT * 3 * AD, sizeof qkv1);
-    attn_forward(ctx1, p1, qkv1, NULL, s1, 1, 3, AD, AH, 0, 0, 0, 1);
+    attn_forward(ctx1, p1, qkv1, NULL, NULL, s1, 1, 3, AD, AH, 0, 0, 0, 1);
     free(s1);
     float d = 0;
     for (int i = 0; i < 3 * AD; i++) d = fmaxf(d, fabsf(ctx1[i] - a_ctx[(size_t)AT * AD + i]));
     CHECK(d < 1e-6f, "alone vs padded: %g", d);
     /* dropout: eval ignores it; training drops about p of the weights, deterministically per seed */
-    attn_forward(a_ctx, a_p, a_qkv, NULL, a_scr, AB, AT, AD, AH, 0.5f, 5, 0, 1);
+    attn_forward(a_ctx, a_p, a_qkv, NULL, NULL, a_scr, AB, AT, AD, AH, 0.5f, 5, 0, 1);
     float e0 = a_ctx[7];
-    attn_forward(a_ctx, a_p, a_qkv, NULL, a_scr, AB, AT, AD, AH, 0.0f, 5, 1, 1);
+    attn_forward(a_ctx, a_p, a_qkv, NULL, NULL, a_scr, AB, AT, AD, AH, 0.0f, 5, 1, 1);
     CHECK(a_ctx[7] == e0, "eval mode = no dropout");
     float t1[N_OF(a_ctx)], t2[N_OF(a_ctx)];
-    attn_forward(t1, a_p, a_qkv, NULL, a_scr, AB, AT, AD, AH, 0.5f, 5, 1, 1);
-    attn_forward(t2, a_p, a_qkv, NULL, a_scr, AB, AT, AD, AH, 0.5f, 5, 1, 1);
+    attn_forward(t1, a_p, a_qkv, NULL, NULL, a_scr, AB, AT, AD, AH, 0.5f, 5, 1, 1);
+    attn_forward(t2, a_p, a_qkv, NULL, NULL, a_scr, AB, AT, AD, AH, 0.5f, 5, 1, 1);
     CHECK(memcmp(t1, t2, sizeof t1) == 0 && t1[7] != e0, "training dropout: deterministic per seed, not the identity");
 }
 
+/* segments: each attends within itself, as if alone; positions restart at each segment */
+static void test_attention_segments(void) {
+    fill(a_qkv, N_OF(a_qkv), 1.5f);
+    a_lens = NULL, a_seg = a_segs, a_drop = 0;
+    attn_loss(NULL);
+    float alone[3 * AD], p1[AH * 9], *s1 = malloc(attn_scratch_floats(3) * sizeof *s1);
+    double d = 0;
+    for (int part = 0; part < 2; part++) { /* frames 0-1, then 2-4 of sequence 0 */
+        int t0 = part ? 2 : 0, n = part ? 3 : 2;
+        attn_forward(alone, p1, a_qkv + (size_t)t0 * 3 * AD, NULL, NULL, s1, 1, n, AD, AH, 0, 0, 0, 1);
+        for (int i = 0; i < n * AD; i++) d = fmax(d, fabs(alone[i] - a_ctx[(size_t)t0 * AD + i]));
+    }
+    CHECK(d < 1e-6, "segments attend as if alone: %g", d);
+    free(s1);
+    enum { D = 4 };
+    float pe[10 * D], x[2 * 5 * D] = {0};
+    posenc_fill(pe, 10, D);
+    posenc_add(x, pe, 10, a_segs, 2, 5, D);
+    CHECK(x[2 * D + 1] == pe[1] && x[4 * D + 2] == pe[2 * D + 2] && x[(5 + 4) * D] == pe[4 * D],
+          "positions count from each segment's start");
+    a_seg = NULL;
+}
+
 static void test_attention_grad(void) {
-    const int *lens[2] = {NULL, a_len};
+    const int *lens[3] = {NULL, a_len, NULL};
     float drops[2] = {0.0f, 0.3f};
-    for (int li = 0; li < 2; li++)
+    for (int li = 0; li < 3; li++)
         for (int di = 0; di < 2; di++) {
-            a_lens = lens[li], a_drop = drops[di];
+            a_lens = lens[li], a_drop = drops[di], a_seg = li == 2 ? a_segs : NULL;
             attn_loss(NULL);
             float dqkv[N_OF(a_qkv)];
             attn_backward(dqkv, a_r, a_qkv, a_p, a_lens, a_scr, AB, AT, AD, AH, a_drop, 99, 1, 1);
             char what[64];
-            snprintf(what, sizeof what, "attention dqkv (%s, dropout %g)", li ? "padded" : "full", (double)a_drop);
+            snprintf(what, sizeof what, "attention dqkv (%s, dropout %g)", li == 2 ? "segments" : li ? "padded" : "full",
+                     (double)a_drop);
             CHECK(gradcheck(what, a_qkv, dqkv, N_OF(a_qkv), attn_loss, NULL, 1e-3, 2e-3, 400) == 0, "%s", what);
-            if (li) { /* padding rows of sequence 1 get no gradient and influence nothing */
+            if (li == 1) { /* padding rows of sequence 1 get no gradient and influence nothing */
                 float m = 0;
                 for (int i = 3; i < AT; i++)
                     for (int c = 0; c < 3 * AD; c++) m = fmaxf(m, fabsf(dqkv[((size_t)AT + i) * 3 * AD + c]));
@@ -185,7 +211,7 @@ static float *lg_qkv, *lg_ctx, *lg_r, *lg_p, *lg_s;
 static int lg_len[LB] = {LT, 67};
 static double long_loss(void *ctx) {
     (void)ctx;
-    attn_forward(lg_ctx, lg_p, lg_qkv, lg_len, lg_s, LB, LT, LD, LH, 0.2f, 7, 1, 1);
+    attn_forward(lg_ctx, lg_p, lg_qkv, lg_len, NULL, lg_s, LB, LT, LD, LH, 0.2f, 7, 1, 1);
     return dot(lg_ctx, lg_r, (size_t)LB * LT * LD);
 }
 static void test_attention_blocks(void) {
@@ -195,7 +221,7 @@ static void test_attention_blocks(void) {
     float *dq = malloc(nq * sizeof *dq);
     fill(lg_qkv, nq, 1.5f), fill(lg_r, nc, 1);
     /* dropout off: the definition */
-    attn_forward(lg_ctx, lg_p, lg_qkv, lg_len, lg_s, LB, LT, LD, LH, 0.0f, 7, 1, 2);
+    attn_forward(lg_ctx, lg_p, lg_qkv, lg_len, NULL, lg_s, LB, LT, LD, LH, 0.0f, 7, 1, 2);
     double worst = 0;
     int dh = LD / LH;
     for (int b = 0; b < LB; b++)
@@ -218,7 +244,7 @@ static void test_attention_blocks(void) {
     CHECK(worst < 1e-6, "attention over 64-query blocks vs the definition: %g", worst);
     /* 2 threads give the same numbers as 1 (rows are split between threads, each row computed alike) */
     float *c2 = malloc(nc * sizeof *c2), *dq2 = malloc(nq * sizeof *dq2);
-    attn_forward(c2, lg_p, lg_qkv, lg_len, lg_s, LB, LT, LD, LH, 0.2f, 7, 1, 2);
+    attn_forward(c2, lg_p, lg_qkv, lg_len, NULL, lg_s, LB, LT, LD, LH, 0.2f, 7, 1, 2);
     attn_backward(dq2, lg_r, lg_qkv, lg_p, lg_len, lg_s, LB, LT, LD, LH, 0.2f, 7, 1, 2);
     long_loss(NULL);
     attn_backward(dq, lg_r, lg_qkv, lg_p, lg_len, lg_s, LB, LT, LD, LH, 0.2f, 7, 1, 1);
@@ -235,7 +261,7 @@ static void test_attention_drop_rate(void) {
     float *qkv = calloc((size_t)T * 3 * D, sizeof *qkv), *ctx = malloc((size_t)T * D * sizeof *ctx);
     float *p = malloc(attn_p_floats(1, T, 1) * sizeof *p), *s = malloc(attn_scratch_floats(T) * sizeof *s);
     for (int t = 0; t < T; t++) qkv[t * 3 * D + 2 * D] = 1.0f; /* V = 1: ctx = sum of the kept weights */
-    attn_forward(ctx, p, qkv, NULL, s, 1, T, D, 1, 0.3f, 11, 1, 1);
+    attn_forward(ctx, p, qkv, NULL, NULL, s, 1, T, D, 1, 0.3f, 11, 1, 1);
     double mean = 0;
     for (int t = 0; t < T; t++) mean += ctx[t * D] / T;
     /* ctx = (kept / T) / (1 - p): its mean over rows is 1 within sampling noise (40000 weights: sd 0.003) */
@@ -251,6 +277,7 @@ int main(void) {
     test_gelu();
     test_posenc();
     test_attention_values();
+    test_attention_segments();
     test_attention_grad();
     free(a_scr);
     return test_done("test_nn_layers3");

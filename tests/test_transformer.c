@@ -296,6 +296,14 @@ static void test_training(void) {
           "resumed transformer run equals the straight run");
     a2m_model_free(c), a2m_model_free(straight), a2m_model_free(m);
     unlink(ckpt);
+    /* --concat 2: two windows back to back per sequence, attending within each (nn_buffers.seg) */
+    a2m_train_params cc = p;
+    cc.concat = 2, cc.epochs = 6;
+    memset(epoch_loss, 0, sizeof epoch_loss);
+    CHECK(a2m_train(&d, tr, 4, va, 2, cc, on_epoch, NULL, &c, &r) == A2M_OK, "concat 2: %s", a2m_errmsg());
+    CHECK(c && epoch_loss[5] < 0.7 * epoch_loss[0] && r.best_val_accuracy > 0.5, "concat 2 learns: %.4f -> %.4f, %.3f",
+          epoch_loss[0], epoch_loss[5], r.best_val_accuracy);
+    a2m_model_free(c);
     /* a width the 4 heads do not divide into even parts is refused */
     p.hidden = 12;
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &m, NULL) == A2M_ERR_ARG, "hidden 12 refused");

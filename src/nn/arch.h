@@ -38,6 +38,9 @@ typedef struct nn_buffers {
     /* training forward only: dropout probability and the seed of this batch's masks */
     float dropout;
     unsigned long long seed;
+    /* training forward only, or NULL: [B x T] the first frame of each frame's take when a sequence holds
+     * several takes back to back (--concat); the transformer attends and counts positions within a take */
+    const int *seg;
 } nn_buffers;
 
 typedef struct a2m_arch {

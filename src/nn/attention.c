@@ -75,14 +75,15 @@ void posenc_fill(float *pe, int max_len, int d) {
         for (int c = 0; c < d; c++) pe[(size_t)t * d + c] = posenc_value(t, c, d);
 }
 
-void posenc_add(float *x, const float *pe, int max_len, int B, int T, int d) {
+void posenc_add(float *x, const float *pe, int max_len, const int *seg, int B, int T, int d) {
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++) {
             float *r = x + ((size_t)b * T + t) * d;
-            if (t < max_len)
-                for (int c = 0; c < d; c++) r[c] += pe[(size_t)t * d + c];
+            int u = seg ? t - seg[(size_t)b * T + t] : t;
+            if (u < max_len)
+                for (int c = 0; c < d; c++) r[c] += pe[(size_t)u * d + c];
             else
-                for (int c = 0; c < d; c++) r[c] += posenc_value(t, c, d);
+                for (int c = 0; c < d; c++) r[c] += posenc_value(u, c, d);
         }
 }
 
@@ -156,19 +157,37 @@ static drop_cfg drop_make(float p_drop, uint64_t seed, int training) {
     return c;
 }
 
-/* Forward of query rows [i0, i0 + n) of head block blk: p rows softmaxed in place, pd (stride T) their
- * dropped copy when dropout is on. */
-static void rows_forward(float *p, float *pd, int n, int L, int T, size_t blk, int i0, drop_cfg dc, int n_threads) {
+/* The keys [*k0, *k1) query q of a sequence of L valid frames attends to: its segment's, or all. */
+static void key_range(const int *sg, int q, int L, int *k0, int *k1) {
+    if (!sg) {
+        *k0 = 0, *k1 = L;
+        return;
+    }
+    int s = sg[q], e = q + 1;
+    while (e < L && sg[e] == s) e++;
+    *k0 = s < 0 ? 0 : s > q ? q : s, *k1 = e;
+}
+
+/* Forward of query rows [i0, i0 + n) of head block blk: p rows softmaxed in place over their keys (0
+ * elsewhere), pd (stride T) their dropped copy when dropout is on. sg: the sequence's [T] segment starts. */
+static void rows_forward(float *p, float *pd, int n, int L, int T, size_t blk, int i0, const int *sg, drop_cfg dc,
+                         int n_threads) {
 #pragma omp parallel for num_threads(n_threads) schedule(static)
     for (int i = 0; i < n; i++) {
-        softmax_row(p + (size_t)i * T, L);
+        float *r = p + (size_t)i * T;
+        int k0, k1;
+        key_range(sg, i0 + i, L, &k0, &k1);
+        softmax_row(r + k0, k1 - k0);
+        if (k0 > 0) memset(r, 0, (size_t)k0 * sizeof *r);
+        if (k1 < L) memset(r + k1, 0, (size_t)(L - k1) * sizeof *r);
         if (dc.on)
             dropped_row(pd + (size_t)i * T, p + (size_t)i * T, row_seed(dc.base, (uint64_t)blk * T + (uint64_t)(i0 + i)),
                         L, dc.thr, dc.keep);
     }
 }
 
-void attn_forward(float *ctx, float *P, const float *qkv, const int *lengths, float *scratch, int B, int T, int d,
+void attn_forward(float *ctx, float *P, const float *qkv, const int *lengths, const int *seg, float *scratch, int B,
+                  int T, int d,
                   int H, float p_drop, uint64_t seed, int training, int n_threads) {
     int dh = d / H, ld = 3 * d;
     float scale = 1.0f / sqrtf((float)dh);
@@ -186,7 +205,7 @@ void attn_forward(float *ctx, float *P, const float *qkv, const int *lengths, fl
                 /* S = Q K^T / sqrt(dh) [n x L] */
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, L, dh, scale, q + (size_t)i0 * ld, ld, k, ld,
                             0.0f, p, T);
-                rows_forward(p, scratch, n, L, T, blk, i0, dc, n_threads);
+                rows_forward(p, scratch, n, L, T, blk, i0, seg ? seg + (size_t)b * T : NULL, dc, n_threads);
                 /* ctx_h = dropout(P) V [n x dh] */
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, L, 1.0f, dc.on ? scratch : p, T, v, ld,
                             0.0f, cb + (size_t)i0 * d + h * dh, d);

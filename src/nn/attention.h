@@ -36,9 +36,10 @@ void gelu_backward(float *din, const float *dout, const float *in, size_t n);
 /* ---- Sinusoidal positional encoding (the PyTorch tutorial's PositionalEncoding) ----
  * pe[t][2i] = sin(t * exp(-2i ln(10000) / d)), pe[t][2i+1] = cos(same); d even. */
 void posenc_fill(float *pe, int max_len, int d);
-/* x[b][t] += pe[t] for t < max_len, the formula beyond (in place). Its
- * backward is the identity. */
-void posenc_add(float *x, const float *pe, int max_len, int B, int T, int d);
+/* x[b][t] += pe[t'] (the table for t' < max_len, the formula beyond; in place), t' = t, or with seg
+ * ([B x T] the first frame of each frame's segment) t - seg[b][t]: positions count from each segment's
+ * start. Its backward is the identity. */
+void posenc_add(float *x, const float *pe, int max_len, const int *seg, int B, int T, int d);
 
 /* ---- Multi-head scaled dot-product self-attention on packed projections ----
  * qkv [B*T x 3d] = x W_in^T + b_in (columns q | k | v, head h at h*dh,
@@ -57,10 +58,14 @@ void posenc_add(float *x, const float *pe, int max_len, int B, int T, int d);
  * softmax rows run on n_threads OpenMP threads. */
 size_t attn_p_floats(int B, int T, int H);
 size_t attn_scratch_floats(int T);
+/* seg [B x T] or NULL: the first frame of each frame's segment (takes back to back): a query attends
+ * to the keys of its own segment only (the others get weight 0). Backward needs nothing more: P holds
+ * those zeros. */
 void attn_forward(float *ctx,         /* [B*T x d] */
                   float *P,           /* attn_p_floats */
                   const float *qkv,   /* [B*T x 3d] */
                   const int *lengths, /* [B] or NULL */
+                  const int *seg,     /* [B x T] or NULL */
                   float *scratch, int B, int T, int d, int H, float p_drop, uint64_t seed, int training,
                   int n_threads);
 /* dqkv is OVERWRITTEN (padding rows 0). */

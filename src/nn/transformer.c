@@ -13,8 +13,10 @@
  * Padding (past lengths[b]) is exact: the convolutions see zeros there and
  * BatchNorm statistics leave it out (as the CRNN/U-Net), and the attention
  * masks those keys (PyTorch's src_key_padding_mask), so a take gets the same
- * logits alone or padded in a batch. --concat takes back to back are one
- * sequence to the attention, as they are to the CRNN's LSTM.
+ * logits alone or padded in a batch. With --concat (takes back to back in a
+ * training sequence, nn_buffers.seg) a frame attends only to its own take's
+ * frames and positions count from its take's start; the convolutions still
+ * see the neighbouring take's edge frames, as the CRNN's do.
  * Frames past the table's 2000 take the formula's value (PyTorch would fail). */
 #include <math.h>
 #include <stdio.h>
@@ -231,12 +233,12 @@ static unsigned long long drop_seed(unsigned long long seed, int l, int k) {
 
 /* One post-norm encoder layer: xin [BT x d] -> xout [BT x d]. */
 static void layer_forward(const tf_layer_w *w, tf_layer_acts *L, float *ascr, const float *xin, float *xout,
-                          const int *len, int B, int T, int d, float p, unsigned long long seed, int l, int training,
+                          const int *len, const int *seg, int B, int T, int d, float p, unsigned long long seed, int l, int training,
                           int n_threads) {
     int BT = B * T;
     size_t nd = (size_t)BT * d, nf = (size_t)BT * 4 * d;
     linear_forward(L->qkv, xin, w->p[IN_W], w->p[IN_B], BT, d, 3 * d);
-    attn_forward(L->ctx, L->P, L->qkv, len, ascr, B, T, d, NH, p, drop_seed(seed, l, 0), training, n_threads);
+    attn_forward(L->ctx, L->P, L->qkv, len, seg, ascr, B, T, d, NH, p, drop_seed(seed, l, 0), training, n_threads);
     linear_forward(L->x1, L->ctx, w->p[OUT_W], w->p[OUT_B], BT, d, d);
     dropout_forward(L->x1, L->x1, L->m1, nd, p, drop_seed(seed, l, 1), training);
     add_into(L->x1, xin, nd);
@@ -251,8 +253,9 @@ static void layer_forward(const tf_layer_w *w, tf_layer_acts *L, float *ascr, co
 }
 
 /* conv_embedding, positional encoding, encoder layers, fc */
-static void tf_run(const a2m_model *m, const float *params, tf_acts *a, const float *x, const int *lengths, int B,
-                   int T, float *logits, float p, unsigned long long seed, int n_threads, int training) {
+static void tf_run(const a2m_model *m, const float *params, tf_acts *a, const float *x, const int *lengths,
+                   const int *seg, int B, int T, float *logits, float p, unsigned long long seed, int n_threads,
+                   int training) {
     int F = m->info.n_bins, d = m->info.hidden, C = m->info.n_classes, BT = B * T;
     tf_weights w = tf_bind(m, params);
     int padded = 0;
@@ -274,11 +277,11 @@ static void tf_run(const a2m_model *m, const float *params, tf_acts *a, const fl
                       BN_EPS, training);
     relu_forward(a->h2, a->h2, (size_t)BT * d);
     memcpy(a->X[0], a->h2, (size_t)BT * d * sizeof *a->X[0]);
-    posenc_add(a->X[0], w.pe, MAX_LEN, B, T, d);
+    posenc_add(a->X[0], w.pe, MAX_LEN, seg, B, T, d);
     dropout_forward(a->X[0], a->X[0], a->m0, (size_t)BT * d, p, drop_seed(seed, NL, 0), training);
     for (int l = 0; l < NL; l++)
-        layer_forward(&w.layer[l], &a->L[l], a->ascr, a->X[l], a->X[l + 1], a->len, B, T, d, p, seed, l, training,
-                      n_threads);
+        layer_forward(&w.layer[l], &a->L[l], a->ascr, a->X[l], a->X[l + 1], a->len, seg, B, T, d, p, seed, l,
+                      training, n_threads);
     linear_forward(logits, a->X[NL], w.fc_w, w.fc_b, BT, d, C);
 }
 
@@ -286,7 +289,8 @@ static void tf_forward(const a2m_model *m, const float *params, nn_buffers *buf,
                        int B, int T, float *logits, int n_threads, int training) {
     tf_acts a;
     tf_acts_split(m, buf->acts, B, T, 0, &a);
-    tf_run(m, params, &a, x, lengths, B, T, logits, training ? buf->dropout : 0.0f, buf->seed, n_threads, training);
+    tf_run(m, params, &a, x, lengths, training ? buf->seg : NULL, B, T, logits, training ? buf->dropout : 0.0f,
+           buf->seed, n_threads, training);
 }
 
 /* ------------------------------------------------------------ backward */
@@ -443,7 +447,7 @@ static void tf_infer_forward(void *state, const float *x, const int *lengths, in
     tf_infer *s = state;
     tf_acts a;
     tf_acts_split(s->m, s->acts, B, T, 1, &a);
-    tf_run(s->m, s->params, &a, x, lengths, B, T, logits, 0.0f, 0, 1, 0);
+    tf_run(s->m, s->params, &a, x, lengths, NULL, B, T, logits, 0.0f, 0, 1, 0);
 }
 
 static void tf_infer_del(void *state) {
@@ -461,7 +465,7 @@ static int tf_hidden(const a2m_model *m, nn_buffers *buf, const float *x, int T,
     if (!logits) return -1;
     tf_acts a;
     tf_acts_split(m, buf->acts, 1, T, 0, &a);
-    tf_run(m, m->params, &a, x, NULL, 1, T, logits, 0.0f, 0, n_threads, 0);
+    tf_run(m, m->params, &a, x, NULL, NULL, 1, T, logits, 0.0f, 0, n_threads, 0);
     memcpy(out, a.X[NL], (size_t)T * d * sizeof *out);
     free(logits);
     return d;

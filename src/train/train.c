@@ -50,11 +50,13 @@ typedef struct batch_buf {
     float *soft;      /* [B x T x C] distillation targets, or NULL */
     int64_t *labels;
     int *lengths;
+    int *seg;         /* [B x T] first frame of each frame's take (concatenated takes) */
     int B, T;
 } batch_buf;
 
 static void batch_free(batch_buf *b) {
     free(b->nn.acts), free(b->nn.scratch), free(b->x), free(b->logits), free(b->dlogits), free(b->labels), free(b->lengths);
+    free(b->seg);
     free(b->soft);
     memset(b, 0, sizeof *b);
 }
@@ -70,8 +72,9 @@ static int batch_alloc(batch_buf *b, const a2m_model *m, int B, int T, int with_
     b->dlogits = malloc(BT * m->info.n_classes * sizeof(float));
     b->labels = malloc(BT * sizeof(int64_t));
     b->lengths = malloc((size_t)B * sizeof(int));
+    b->seg = malloc(BT * sizeof(int));
     b->soft = with_soft ? malloc(BT * m->info.n_classes * sizeof(float)) : NULL;
-    if (!b->nn.acts || (with_backward && !b->nn.scratch) || !b->x || !b->logits || !b->dlogits || !b->labels || !b->lengths ||
+    if (!b->nn.acts || (with_backward && !b->nn.scratch) || !b->x || !b->logits || !b->dlogits || !b->labels || !b->lengths || !b->seg ||
         (with_soft && !b->soft)) {
         batch_free(b);
         return a2m_error(A2M_ERR_NOMEM, "training: out of memory for batch %dx%d", B, T);
@@ -166,8 +169,10 @@ static int fill_batch_grouped(batch_buf *b, const a2m_dataset *d, const sample *
             if (soft && b->soft)
                 memcpy(b->soft + ((size_t)i * T + t0) * C, soft + (d->offsets[s[j].take] + s[j].start) * C,
                        (size_t)s[j].len * C * sizeof *b->soft);
+            for (int t = t0; t < t0 + s[j].len; t++) b->seg[(size_t)i * T + t] = t0;
             t0 += s[j].len;
         }
+        for (int t = t0; t < T; t++) b->seg[(size_t)i * T + t] = t0;
         memset(dst + (size_t)t0 * F, 0, (size_t)(T - t0) * F * sizeof *dst);
         for (int t = t0; t < T; t++) lab[t] = -1;
         b->lengths[i] = t0;
@@ -564,6 +569,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             /* dropout masks: deterministic per (seed, step), so a resumed run draws the same */
             tb.nn.dropout = (float)p.dropout;
             tb.nn.seed = (p.seed + 1) * 0xD1B54A32D192ED03ull + (unsigned long long)st.step;
+            tb.nn.seg = p.concat > 1 ? tb.seg : NULL;
             m->arch->forward(m, m->params, &tb.nn, tb.x, tb.lengths, nb, T, tb.logits, p.threads, 1);
             double ws;
             double l = softmax_xent_smooth_forward_backward(tb.dlogits, tb.logits, tb.labels, cw, p.focal_gamma,
