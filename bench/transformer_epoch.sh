@@ -7,6 +7,7 @@
 # Usage: bench/transformer_epoch.sh BUILD_DIR
 #   A2M_BENCH_TAKES=N   train takes per epoch (default all 210 of the seed split; val is always its 45)
 #   A2M_BENCH_RUNS=N    hyperfine runs per command (default 2)
+#   A2M_BENCH_A2M_THREADS="1 2"  a2m thread counts to time (default both)
 # On a loaded machine compare the CPU times (user + system) beside the wall times: a2m's 2-thread run
 # spins in OpenBLAS/OpenMP waits when the cores are oversubscribed.
 set -euo pipefail
@@ -32,15 +33,13 @@ train="$a2m train $tmp/seed.ds --split $tmp/split.json --model transformer --lr 
   --class-weight-power 0 --force -o $tmp/m.safetensors --checkpoint $tmp/m.ckpt"
 torch="/usr/bin/python3 $here/transformer_epoch_torch.py $tmp/seed.ds $tmp/split.json"
 export OMP_NUM_THREADS=2
-hyperfine --runs "$runs" --export-json "$tmp/h.json" \
-  -n "a2m train --threads 1" "OPENBLAS_NUM_THREADS=1 $train --threads 1" \
-  -n "a2m train --threads 2" "$train --threads 2" \
-  -n "PyTorch 1.13, 2 threads (reference)" "$torch 2" \
-  -n "PyTorch 1.13, 1 thread" "$torch 1" | grep -vE "^\s*$"
+cmds=(-n "PyTorch 1.13, 2 threads (reference)" "$torch 2" -n "PyTorch 1.13, 1 thread" "$torch 1")
+for t in ${A2M_BENCH_A2M_THREADS:-1 2}; do cmds+=(-n "a2m train --threads $t" "OPENBLAS_NUM_THREADS=$t $train --threads $t"); done
+hyperfine --runs "$runs" --export-json "$tmp/h.json" "${cmds[@]}" | grep -vE "^\s*$"
 /usr/bin/python3 - "$tmp/h.json" "$takes" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-ref = r[2]
+ref = r[0]
 print(f"one epoch, {sys.argv[2]} train takes + 45 val, whole process (mean of runs):")
 for x in r:
     cpu = x["user"] + x["system"]
