@@ -60,6 +60,19 @@ static void test_npy_hostile(void) {
     CHECK(a2m_npy_load("/tmp", &a) == A2M_ERR_IO, "folder rejected");
 }
 
+/* numpy.save of a transposed view writes Fortran order: read back in C order. */
+static void test_npy_fortran(void) {
+    char buf[128] = "\x93NUMPY\x01\x00\x46\x00{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3), }           \n"; /* data at 80 */
+    const int16_t col_major[6] = {0, 3, 1, 4, 2, 5}; /* [[0 1 2] [3 4 5]] */
+    memcpy(buf + 80, col_major, sizeof col_major);
+    a2m_array a;
+    CHECK(a2m_npy_parse((const uint8_t *)buf, 80 + sizeof col_major, "f", &a) == A2M_OK, "%s", a2m_errmsg());
+    const int16_t *v = a.data;
+    CHECK(a.ndim == 2 && a.shape[0] == 2 && a.shape[1] == 3, "shape");
+    for (int i = 0; i < 6; i++) CHECK(v[i] == i, "element %d is %d", i, v[i]);
+    a2m_array_free(&a);
+}
+
 static void test_atomic(void) {
     const char *p = test_tmp("atomic.txt");
     unlink(p);
@@ -86,6 +99,7 @@ int main(void) {
     test_errors();
     test_npy_roundtrip();
     test_npy_hostile();
+    test_npy_fortran();
     test_atomic();
     return test_done("test_core");
 }

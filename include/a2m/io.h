@@ -77,7 +77,7 @@ typedef struct a2m_array {
 size_t a2m_dtype_size(a2m_dtype t);
 size_t a2m_array_count(const a2m_array *a);
 void a2m_array_free(a2m_array *a);
-/* Parses .npy bytes (versions 1-3, C order, little-endian <f4 <f8 <i8 <i4 <i2 |u1 |b1).
+/* Parses .npy bytes (versions 1-3, C or Fortran order (returned in C order), little-endian <f4 <f8 <i8 <i4 <i2 |u1 |b1).
  * name is used in error messages only. */
 int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *out);
 int a2m_npy_load(const char *path, a2m_array *out);

@@ -5,38 +5,37 @@
 #include <string.h>
 
 #include "a2m/audio.h"
-#include "a2m/dataset.h"
+#include "a2m/features.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/feat_opts.h"
 
-static const char *usage =
+static const char *usage_head =
     "usage: a2m features IN.wav -o OUT.npy [options]\n"
     "       a2m features DIR -o OUTDIR [options]   (every audio file -> OUTDIR/<name>.npy)\n"
-    "CQT in dB as librosa 0.10 computes it, float32 [frames x bins].\n\n"
-    "options:\n"
-    "  --sr HZ            analysis rate (default 16000; audio is resampled with soxr HQ)\n"
-    "  --hop N            hop in samples (96)\n"
-    "  --fmin HZ          lowest bin (32.7032 = C1)\n"
-    "  --bins N           number of bins (252)\n"
-    "  --bpo N            bins per octave (36)\n"
-    "  --ref X            dB reference amplitude (1.0)\n"
-    "  --amin X           amplitude floor (1e-5)\n"
-    "  --top-db X         dynamic range below the maximum (80; 0 = none)\n"
-    "  --keep-last-frame  keep the last frame (the dataset convention drops it)\n"
+    "Frame features as librosa 0.10 computes them, float32 [frames x values]: the CQT in dB (252 bins),\n"
+    "the mel spectrogram in dB (128 bands), MFCC (20) or LPC (17: a[0] = 1, Burg). docs/features.md.\n\n"
+    "options:\n";
+static const char *usage_tail =
     "  --force            replace existing outputs (never an input)\n"
     "-o - writes the .npy to standard output; -o OUT/ (a trailing slash, or an existing folder) writes\n"
-    "OUT/<name>.npy.\n";
+    "OUT/<name>.npy. A folder's files share one extractor (plans and filters made once).\n";
 
-static int one_file(const char *in, const char *out, a2m_cqt_params p) {
-    float *db;
+typedef struct feat_run {
+    cli_feat_opts o;
+    a2m_feat *e; /* reused across files */
+} feat_run;
+
+static int one_file(const char *in, const char *out, feat_run *r) {
+    float *x;
     size_t frames;
-    int rc = a2m_features_from_file(in, p, &db, &frames);
+    int rc = a2m_feat_from_file(in, r->o.cqt, r->o.feat, &r->e, &x, &frames);
     if (rc) return rc;
-    size_t shape[2] = {frames, (size_t)p.n_bins};
-    rc = a2m_npy_save(out, A2M_F32, 2, shape, db);
-    free(db);
+    size_t shape[2] = {frames, (size_t)a2m_feat_dim(r->o.cqt, r->o.feat)};
+    rc = a2m_npy_save(out, A2M_F32, 2, shape, x);
+    free(x);
     return rc;
 }
 
@@ -47,7 +46,7 @@ static int is_audio_name(const char *f) {
 
 /* Output of one input file below the folder out, checked like any output; the folder is made when the
  * first file is ready, so a run that writes nothing leaves no empty folder behind. */
-static int one_into_dir(const char *src, const char *name, const char *out, a2m_cqt_params p, int force) {
+static int one_into_dir(const char *src, const char *name, const char *out, feat_run *p, int force) {
     char dst[8192];
     size_t ol = strlen(out);
     snprintf(dst, sizeof dst, "%s%s%.*s.npy", out, ol && out[ol - 1] == '/' ? "" : "/",
@@ -60,7 +59,7 @@ static int one_into_dir(const char *src, const char *name, const char *out, a2m_
 }
 
 /* DIR (or one file with -o OUT/): every audio file -> OUT/<name>.npy. */
-static int features_dir(const char *in, const char *out, a2m_cqt_params p, int force) {
+static int features_dir(const char *in, const char *out, feat_run *p, int force) {
     if (!a2m_is_dir(in)) {
         const char *slash = strrchr(in, '/');
         return one_into_dir(in, slash ? slash + 1 : in, out, p, force);
@@ -99,23 +98,15 @@ static int features_dir(const char *in, const char *out, a2m_cqt_params p, int f
 int cmd_features(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *v;
     int force = 0;
-    a2m_cqt_params p = a2m_cqt_default_params();
+    feat_run run = {cli_feat_opts_default(), NULL};
     for (int i = 1; i < argc; i++) {
         int r = 0;
         if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
+            printf("%s%s%s", usage_head, cli_feat_usage, usage_tail);
             return 0;
         }
         if ((r = cli_opt(argc, argv, &i, "-o", &v))) out = v;
-        else if ((r = cli_opt(argc, argv, &i, "--sr", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--sr", v, 1000, 384000, &p.sample_rate) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--hop", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--hop", v, 1, 65536, &p.hop) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--fmin", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--fmin", v, 1, 20000, &p.fmin) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--bins", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--bins", v, 2, 4096, &p.n_bins) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--bpo", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--bpo", v, 1, 512, &p.bins_per_octave) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--ref", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--ref", v, 1e-12, 1e12, &p.ref) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--amin", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--amin", v, 1e-20, 1, &p.amin) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--top-db", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--top-db", v, 0, 1000, &p.top_db) ? 1 : -1;
-        else if (!strcmp(argv[i], "--keep-last-frame")) p.drop_last_frame = 0, r = 1;
+        else if ((r = cli_feat_opt(argc, argv, &i, &run.o))) (void)0;
         else if (!strcmp(argv[i], "--force")) force = r = 1;
         else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(argv[0], "unknown option %s", argv[i]);
         else if (!in) in = argv[i], r = 1;
@@ -123,13 +114,14 @@ int cmd_features(int argc, char **argv) {
         if (r < 0) return 2;
     }
     if (!in || !out) return cli_usage_error(argv[0], "needs an input and -o OUTPUT");
+    if (cli_feat_finish(argv[0], &run.o)) return 2;
     size_t ol = strlen(out);
+    int rc;
     if (!a2m_is_dir(in) && !(ol && out[ol - 1] == '/') && !a2m_is_dir(out)) { /* else: OUT/<name>.npy */
-        int rc = cli_check_output(argv[0], &out, &in, 1, force, CLI_OUT_STDOUT);
-        if (rc) return rc;
-        rc = one_file(in, out, p);
-        return rc ? cli_lib_fail(rc) : 0;
-    }
-    if (!strcmp(out, "-")) return cli_usage_error(argv[0], "-o -: a folder input writes a folder of files");
-    return features_dir(in, out, p, force);
+        rc = cli_check_output(argv[0], &out, &in, 1, force, CLI_OUT_STDOUT);
+        if (!rc && (rc = one_file(in, out, &run))) rc = cli_lib_fail(rc);
+    } else if (!strcmp(out, "-")) rc = cli_usage_error(argv[0], "-o -: a folder input writes a folder of files");
+    else rc = features_dir(in, out, &run, force);
+    a2m_feat_del(run.e);
+    return rc;
 }

@@ -9,7 +9,7 @@
 #include "cli/commands.h"
 
 const cli_command cli_commands[] = {
-    {"features", "CQT dB features of audio files or a folder -> .npy", cmd_features},
+    {"features", "CQT, mel, MFCC or LPC features of audio files or a folder -> .npy", cmd_features},
     {"labels", "MIDI -> one class per frame -> .npy", cmd_labels},
     {"synth", "render a MIDI file with a voice-like tone -> .wav", cmd_synth},
     {"gendata", "training data: random melodies sung (synth, fluid) or seed takes pitch-shifted, augmented", cmd_gendata},

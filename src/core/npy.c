@@ -68,6 +68,19 @@ static const char *find_key(const char *h, size_t n, const char *key) {
     return NULL;
 }
 
+/* Fortran-order elements (the first index fastest) into C order (the last index fastest). */
+static void from_fortran(const uint8_t *src, const size_t *shape, int ndim, size_t esize, void *dst) {
+    size_t idx[A2M_NPY_MAX_DIMS] = {0}, stride[A2M_NPY_MAX_DIMS], count = 1;
+    for (int k = 0; k < ndim; k++) stride[k] = k ? stride[k - 1] * shape[k - 1] : 1, count *= shape[k];
+    uint8_t *d = dst;
+    for (size_t i = 0; i < count; i++) {
+        size_t at = 0;
+        for (int k = 0; k < ndim; k++) at += idx[k] * stride[k];
+        memcpy(d + i * esize, src + at * esize, esize);
+        for (int k = ndim - 1; k >= 0 && ++idx[k] == shape[k]; k--) idx[k] = 0;
+    }
+}
+
 int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *out) {
     memset(out, 0, sizeof *out);
     a2m_reader r = a2m_reader_make(buf, len);
@@ -97,8 +110,7 @@ int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *o
     p = find_key(h, hlen, "fortran_order");
     if (!p) return a2m_error(A2M_ERR_FORMAT, "%s: .npy header has no fortran_order", name);
     while (p < end && isspace((unsigned char)*p)) p++;
-    if (p + 4 <= end && memcmp(p, "True", 4) == 0)
-        return a2m_error(A2M_ERR_UNSUPPORTED, "%s: Fortran-order .npy not supported", name);
+    int fortran = p + 4 <= end && memcmp(p, "True", 4) == 0; /* numpy saves a transposed view so */
 
     p = find_key(h, hlen, "shape");
     if (!p) return a2m_error(A2M_ERR_FORMAT, "%s: .npy header has no shape", name);
@@ -130,7 +142,8 @@ int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *o
         return a2m_error(A2M_ERR_FORMAT, "%s: truncated .npy data (%zu of %zu bytes)", name, a2m_reader_left(&r), nbytes);
     out->data = malloc(nbytes ? nbytes : 1);
     if (!out->data) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
-    memcpy(out->data, buf + r.pos, nbytes);
+    if (fortran && ndim > 1) from_fortran(buf + r.pos, out->shape, ndim, esize, out->data);
+    else memcpy(out->data, buf + r.pos, nbytes);
     out->ndim = ndim;
     out->dtype = dtypes[found].t;
     return A2M_OK;

@@ -70,6 +70,28 @@ int a2m_fftw_wisdom_save(const char *path) {
     return A2M_OK;
 }
 
+/* A batched r2c plan (howmany transforms of n, contiguous) from the wisdom when it has one, else measured
+ * (the wisdom has grown); under the process-wide planning lock. */
+fftwf_plan dsp_plan_r2c_many(int n, int howmany, float *in, fftwf_complex *out) {
+    int nf = n / 2 + 1;
+    pthread_mutex_lock(&fftw_plan_lock);
+    fftwf_plan plan = fftwf_plan_many_dft_r2c(1, &n, howmany, in, NULL, 1, n, out, NULL, 1, nf,
+                                              FFTW_MEASURE | FFTW_WISDOM_ONLY);
+    if (!plan) {
+        plan = fftwf_plan_many_dft_r2c(1, &n, howmany, in, NULL, 1, n, out, NULL, 1, nf, FFTW_MEASURE);
+        wisdom_grew = 1;
+    }
+    pthread_mutex_unlock(&fftw_plan_lock);
+    return plan;
+}
+
+void dsp_plan_destroy(fftwf_plan plan) {
+    if (!plan) return;
+    pthread_mutex_lock(&fftw_plan_lock);
+    fftwf_destroy_plan(plan);
+    pthread_mutex_unlock(&fftw_plan_lock);
+}
+
 /* GCC/clang vector extensions: AVX2 in the x86-64-v3 clones of the hot loops
  * (A2M_DISPATCH, chosen at run time on AVX2 CPUs), lowered to SSE pairs
  * elsewhere. Loads and stores through the _u types (element alignment, may
@@ -262,16 +284,7 @@ static int prepare_front_end(cqt_octave *o, size_t frames, size_t len) {
     o->frames = fftwf_alloc_real((size_t)FRAME_BLOCK * n_fft);
     o->spec = fftwf_alloc_complex((size_t)FRAME_BLOCK * nf);
     if (!o->frames || !o->spec) return A2M_ERR_NOMEM;
-    pthread_mutex_lock(&fftw_plan_lock);
-    /* the wisdom's plan when it has one, else measured (and the wisdom has grown) */
-    o->plan = fftwf_plan_many_dft_r2c(1, &o->n_fft, FRAME_BLOCK, o->frames, NULL, 1, n_fft, o->spec, NULL, 1, nf,
-                                      FFTW_MEASURE | FFTW_WISDOM_ONLY);
-    if (!o->plan) {
-        o->plan = fftwf_plan_many_dft_r2c(1, &o->n_fft, FRAME_BLOCK, o->frames, NULL, 1, n_fft, o->spec, NULL, 1, nf,
-                                          FFTW_MEASURE);
-        wisdom_grew = 1;
-    }
-    pthread_mutex_unlock(&fftw_plan_lock);
+    o->plan = dsp_plan_r2c_many(n_fft, FRAME_BLOCK, o->frames, o->spec);
     return o->plan ? A2M_OK : A2M_ERR_INTERNAL;
 }
 

@@ -55,6 +55,10 @@ struct a2m_cqt {
     size_t max_frames;
 };
 
+/* FFTW planning shared by every feature kind (FFTW planning is not thread-safe: one process-wide lock). */
+fftwf_plan dsp_plan_r2c_many(int n, int howmany, float *in, fftwf_complex *out);
+void dsp_plan_destroy(fftwf_plan plan); /* safe on NULL */
+
 /* Sliding DFT: writes X_t .. X_{t+n_out-1} (p at frame t's first sample) into
  * xre/xim and takes `steps` steps; each step's arithmetic does not depend on
  * how steps are grouped into calls. */

@@ -1,0 +1,47 @@
+/* Internal to src/dsp: the feature extractor behind a2m/features.h, its STFT kinds (stft.c: mel, mfcc)
+ * and linear prediction (lpc.c). */
+#ifndef A2M_DSP_FEAT_INTERNAL_H
+#define A2M_DSP_FEAT_INTERNAL_H
+
+#include <fftw3.h>
+#include <stddef.h>
+
+#include "a2m/features.h"
+
+#define STFT_BLOCK 32 /* frames per FFTW execution */
+
+struct a2m_feat {
+    a2m_cqt_params c;
+    a2m_feat_params f;
+    size_t max_samples, max_frames; /* frames before the last-frame drop */
+    int dim;
+    a2m_cqt *cqt;                   /* kind cqt */
+    size_t pad;                     /* samples added on each side: n_fft/2 (stft) or frame_length/2 (lpc) */
+    float *padded;                  /* [pad | x | pad] */
+    /* mel, mfcc */
+    int n_fft, nf;
+    float *window;                  /* [n_fft] periodic Hann */
+    float *frames;                  /* [STFT_BLOCK x n_fft], fftwf aligned */
+    fftwf_complex *spec;            /* [STFT_BLOCK x nf] */
+    float *spow;                    /* [STFT_BLOCK x nf] |X|^2 */
+    fftwf_plan plan;
+    int *mel_start, *mel_len;       /* [n_mels]: band m weighs DFT bins [start, start + len) */
+    float *mel_w;                   /* the weights of every band, back to back */
+    size_t *mel_off;                /* [n_mels] offset of band m's weights in mel_w */
+    float *power;                   /* [max_frames x n_mels] mel power */
+    float *db;                      /* [max_frames x n_mels] dB mel (mfcc) */
+    double *dct;                    /* [n_mfcc x n_mels] orthonormal DCT-II rows */
+    /* lpc */
+    double *fwd, *bwd;              /* [frame_length] prediction errors */
+};
+
+/* Frames of n samples before the last-frame drop (0 when none fits). */
+size_t feat_frames_all(const a2m_feat *e, size_t n);
+int stft_prepare(a2m_feat *e);      /* window, plan, mel bank, dct, scratch */
+void stft_free(a2m_feat *e);
+int stft_features(a2m_feat *e, size_t n, size_t all, size_t keep, float *out); /* e->padded holds the signal */
+int lpc_prepare(a2m_feat *e);
+void lpc_free(a2m_feat *e);
+void lpc_features(a2m_feat *e, size_t keep, float *out);
+
+#endif

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# CLI tests of the feature kinds: `a2m features --kind mel|mfcc|lpc` (shapes, a folder through one extractor,
+# the librosa references when ../shared is there), bad options (usage errors) and bad input (one line naming
+# the file, no output left).
+set -u
+bin=${A2M_BIN:?A2M_BIN not set}
+shared=${A2M_SHARED:-../shared}
+tmp=$(mktemp -d /tmp/a2m_test_cli_feat.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0; passes=0
+ok() { passes=$((passes + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+expect_fail() {
+  local code=$1 name=$2 output=$3; shift 4
+  "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"; local rc=$?
+  if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, expected $code ($(cat "$tmp/err.txt"))"; return; fi
+  if [ "$(grep -c '^a2m' "$tmp/err.txt")" -ne 1 ]; then bad "$*: not one error line: $(cat "$tmp/err.txt")"; return; fi
+  if ! grep -qF -- "$name" "$tmp/err.txt"; then bad "$*: message does not name '$name': $(cat "$tmp/err.txt")"; return; fi
+  if [ -n "$output" ] && ls "$output"* >/dev/null 2>&1; then bad "$*: left $(ls "$output"*)"; return; fi
+  ok
+}
+run() { "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" && ok || bad "$* -> $(cat "$tmp/err.txt")"; }
+# shape of a .npy from its header: "(667, 128)"
+shape() { head -c 128 "$1" | tr -d '\0' | grep -ao "'shape': ([0-9, ]*)" | sed "s/'shape': //"; }
+
+mkdir -p "$tmp/takes"
+for i in 1 2 3; do
+  run "$bin" synth --notes "$((57 + i)):0.3-1.6,$((61 + i)):2.0-3.5" --duration 4 --seed $i -o "$tmp/takes/voice_00$i.wav"
+done
+w="$tmp/takes/voice_001.wav"
+
+# --- shapes: 4 s at hop 96 = 667 frames, 666 with the last dropped (the dataset convention) ---
+run "$bin" features --kind mel "$w" -o "$tmp/mel.npy";   [ "$(shape "$tmp/mel.npy")" = "(666, 128)" ] && ok || bad "mel shape $(shape "$tmp/mel.npy")"
+run "$bin" features --kind mfcc "$w" -o "$tmp/mfcc.npy"; [ "$(shape "$tmp/mfcc.npy")" = "(666, 20)" ] && ok || bad "mfcc shape"
+run "$bin" features --kind lpc "$w" -o "$tmp/lpc.npy";   [ "$(shape "$tmp/lpc.npy")" = "(666, 17)" ] && ok || bad "lpc shape"
+run "$bin" features --kind mel --n-mels 40 --n-fft 1024 --fmin 50 --fmax 4000 --keep-last-frame "$w" -o "$tmp/m40.npy"
+[ "$(shape "$tmp/m40.npy")" = "(667, 40)" ] && ok || bad "mel 40 shape $(shape "$tmp/m40.npy")"
+run "$bin" features --kind mfcc --n-mfcc 13 --hop 160 "$w" -o "$tmp/m13.npy"; [ "$(shape "$tmp/m13.npy")" = "(400, 13)" ] && ok || bad "mfcc 13 shape $(shape "$tmp/m13.npy")"
+run "$bin" features --kind lpc --order 8 --frame-length 512 "$w" -o "$tmp/l8.npy"; [ "$(shape "$tmp/l8.npy")" = "(666, 9)" ] && ok || bad "lpc 8 shape"
+run "$bin" features --bpo 12 "$w" -o "$tmp/cqt12.npy"; [ "$(shape "$tmp/cqt12.npy")" = "(666, 84)" ] && ok || bad "cqt --bpo 12: 7 octaves $(shape "$tmp/cqt12.npy")"
+run "$bin" features --bpo 24 --fmin 65.406 --bins 120 "$w" -o "$tmp/cqt24.npy"; [ "$(shape "$tmp/cqt24.npy")" = "(666, 120)" ] && ok || bad "cqt 24 shape"
+# a folder: every file through one extractor gives the same bytes as one file at a time
+run "$bin" features --kind mfcc "$tmp/takes" -o "$tmp/dir"
+cmp -s "$tmp/dir/voice_001.npy" "$tmp/mfcc.npy" && ok || bad "folder output differs from the single file's"
+[ "$(ls "$tmp/dir" | wc -l)" -eq 3 ] && ok || bad "folder: $(ls "$tmp/dir")"
+
+# --- the librosa references (../shared) ---
+ref="$shared/data/reference/librosa_features"
+if [ -d "$ref" ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  for k in mel mfcc lpc; do run "$bin" features --kind $k --keep-last-frame "$shared/data/seed/audio/voice_150.wav" -o "$tmp/r.$k.npy"; done
+  /usr/bin/python3 - "$tmp" "$ref" <<'PY' && ok || bad "features differ from librosa's"
+import numpy as np, sys
+t, r = sys.argv[1], sys.argv[2]
+m = np.abs(np.load(f"{t}/r.mel.npy") - np.load(f"{r}/voice_150.mel.npy"))
+c, cr = np.load(f"{t}/r.mfcc.npy"), np.load(f"{r}/voice_150.mfcc.npy")
+l = np.abs(np.load(f"{t}/r.lpc.npy") - np.load(f"{r}/voice_150.lpc.npy"))
+rel = (np.abs(c - cr) / (cr.max(0) - cr.min(0))).max()
+print(f"mel mean {m.mean():.2g} max {m.max():.2g} dB, mfcc {rel:.2g} of range, lpc {l.max():.2g}")
+sys.exit(0 if m.mean() <= 0.01 and m.max() <= 0.1 and rel <= 1e-3 and l.max() <= 1e-4 else 1)
+PY
+else
+  echo "note: $ref or numpy missing: reference comparison skipped (test_features covers it in C)"
+fi
+
+# --- bad options: usage errors (exit 2) naming the option, nothing written ---
+expect_fail 2 "--kind" "$tmp/x.npy" -- "$bin" features --kind chroma "$w" -o "$tmp/x.npy"
+expect_fail 2 "n_mfcc" "$tmp/x.npy" -- "$bin" features --kind mfcc --n-mfcc 200 "$w" -o "$tmp/x.npy"
+expect_fail 2 "fmax" "$tmp/x.npy" -- "$bin" features --kind mel --fmax 9000 "$w" -o "$tmp/x.npy"
+expect_fail 2 "fmin" "$tmp/x.npy" -- "$bin" features --kind mel --fmin 5000 --fmax 4000 "$w" -o "$tmp/x.npy"
+expect_fail 2 "--order" "$tmp/x.npy" -- "$bin" features --kind lpc --order 0 "$w" -o "$tmp/x.npy"
+expect_fail 2 "frame length" "$tmp/x.npy" -- "$bin" features --kind lpc --frame-length 10 "$w" -o "$tmp/x.npy"
+expect_fail 2 "--n-fft" "$tmp/x.npy" -- "$bin" features --kind mel --n-fft 8 "$w" -o "$tmp/x.npy"
+expect_fail 2 "--pad" "$tmp/x.npy" -- "$bin" features --kind mel --pad edge "$w" -o "$tmp/x.npy"
+expect_fail 2 "--n-mels" "$tmp/x.npy" -- "$bin" features --kind mel --n-mels "$w" -o "$tmp/x.npy"
+# --- bad input: one line naming the file ---
+run "$bin" synth --notes "60:0-0.01" --duration 0.02 -o "$tmp/short.wav"
+expect_fail 1 "short.wav" "$tmp/x.npy" -- "$bin" features --kind lpc "$tmp/short.wav" -o "$tmp/x.npy"
+printf 'not audio' >"$tmp/text.wav"
+expect_fail 1 "text.wav" "$tmp/x.npy" -- "$bin" features --kind mel "$tmp/text.wav" -o "$tmp/x.npy"
+
+echo "test_cli_features: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
