@@ -4,7 +4,7 @@
  * On disk a dataset is a folder (see README "Dataset format"):
  *   index.json     version, names, frames per take, feature and label
  *                  parameters, mean/std, class counts, CRC-32 of each .npy
- *   features.npy   float32 [total_frames x n_bins]  raw dB (not normalised)
+ *   features.npy   float32 [total_frames x n_bins]  raw features (CQT/mel dB, MFCC, LPC; not normalised)
  *   labels.npy     int64   [total_frames]
  * Takes are stored back to back; take i spans frames offsets[i]..offsets[i+1]. */
 #ifndef A2M_DATASET_H
@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "a2m/cqt.h"
+#include "a2m/features.h"
 #include "a2m/midi.h"
 
 #ifdef __cplusplus
@@ -30,7 +31,8 @@ typedef struct a2m_dataset {
     float *features;       /* [total_frames x n_bins] raw dB */
     int64_t *labels;       /* [total_frames] */
     double mean, std;      /* global normalisation: (x - mean) / std */
-    a2m_cqt_params cqt;
+    a2m_cqt_params cqt;    /* sample rate, hop, dB step, last-frame drop (every kind); the CQT's bins */
+    a2m_feat_params feat;  /* the kind of features and the parameters of mel, MFCC, LPC */
     a2m_label_params labels_p;
     double take_seconds;   /* 4.0: duration used for the frame count; <= 0: from audio */
     int64_t class_counts[A2M_MAX_CLASSES];
@@ -38,6 +40,7 @@ typedef struct a2m_dataset {
 
 typedef struct a2m_dataset_params {
     a2m_cqt_params cqt;
+    a2m_feat_params feat;     /* kind cqt by default */
     a2m_label_params labels;
     double take_seconds;      /* 4.0: every take is cut/padded to this length; <= 0 keeps each take's length */
     size_t expect_frames;     /* 666: takes with another frame count are named and rejected; 0 = no check */

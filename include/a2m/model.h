@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include "a2m/cqt.h"
+#include "a2m/features.h"
 #include "a2m/midi.h"
 
 #ifdef __cplusplus
@@ -20,7 +21,8 @@ typedef struct a2m_model_info {
     int hidden;                 /* LSTM hidden size: 128 */
     int class_notes[A2M_MAX_CLASSES]; /* class -> MIDI note; [0] = -1 (silence) */
     int transpose;              /* semitones the dataset's MIDI was shifted by */
-    a2m_cqt_params cqt;         /* features the model was trained on */
+    a2m_cqt_params cqt;         /* features the model was trained on: rate, hop, dB step (and the CQT's bins) */
+    a2m_feat_params feat;       /* their kind (metadata feat.*, absent for the CQT) and mel/MFCC/LPC parameters */
     double norm_mean, norm_std; /* (dB - mean) / std */
     size_t n_params;
     char summary[1024];         /* training summary text ("" if none) */
@@ -33,11 +35,14 @@ typedef struct a2m_runner a2m_runner;
  * Wrong shapes or an unknown architecture -> A2M_ERR_ARCH / A2M_ERR_SHAPE. */
 int a2m_model_load(const char *path, const char *arch, a2m_model **out);
 void a2m_model_free(a2m_model *m);
-/* A2M_OK when the model can run on audio: it knows its input normalisation (norm_mean/norm_std) and its CQT
- * gives its n_bins; else A2M_ERR_FORMAT naming path. A plain PyTorch state dict loads (forward, info, import)
+/* A2M_OK when the model can run on audio: it knows its input normalisation (norm_mean/norm_std) and its
+ * features give its n_bins; else A2M_ERR_FORMAT naming path. A plain PyTorch state dict loads (forward, info, import)
  * but cannot transcribe or evaluate. */
 int a2m_model_check_for_audio(const a2m_model *m, const char *path);
 const a2m_model_info *a2m_model_get_info(const a2m_model *m);
+/* A2M_OK when features made with (c, f) are those the model was trained on (kind, rate, hop, and each
+ * parameter of the kind), else A2M_ERR_FORMAT naming path and the first difference. */
+int a2m_model_check_features(const a2m_model *m, a2m_cqt_params c, a2m_feat_params f, const char *path);
 
 /* Arithmetic of the inference path, as whisper.cpp offers f16 weights.
  *  FP32: exact (PyTorch parity to ~1e-5); the default everywhere.

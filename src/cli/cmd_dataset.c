@@ -5,6 +5,7 @@
 #include "a2m/error.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/feat_opts.h"
 
 /* "60,64,67" or ranges "36-84" (both ends included), mixed: "36-40,60" -> notes; returns count or -1 */
 int cli_parse_note_list(const char *s, int *notes, int max) {
@@ -32,9 +33,9 @@ int cli_parse_note_list(const char *s, int *notes, int max) {
 
 static const char *usage =
     "usage: a2m dataset DIR -o DATASET [options]\n"
-    "Pairs DIR/voice_N.wav with DIR/midi_N.mid (and x.wav with x.mid), computes CQT dB features and\n"
-    "frame labels, one global mean/std, and writes the dataset folder DATASET\n"
-    "(index.json + features.npy + labels.npy).\n\n"
+    "Pairs DIR/voice_N.wav with DIR/midi_N.mid (and x.wav with x.mid), computes features (CQT dB by default;\n"
+    "--kind mel|mfcc|lpc, kept in the dataset and in the models trained on it) and frame labels, one global\n"
+    "mean/std, and writes the dataset folder DATASET (index.json + features.npy + labels.npy).\n\n"
     "options:\n"
     "  --notes LIST          MIDI notes of classes 1.. (default 60,64,67; ranges: 36-84; 0 is silence)\n"
     "  --onset-frames N      one more class, \"onset\", on the first N frames of every note (default 0 = none;\n"
@@ -43,18 +44,23 @@ static const char *usage =
     "                        (otherwise they are left out): a model then reports them instead of folding them in\n"
     "  --transpose N         semitones added to the MIDI before the class lookup (default 0)\n"
     "  --take-seconds S      every take cut/padded to S seconds (default 4; 0 = keep lengths)\n"
-    "  --expect-frames N     frames each take must have (default 666; 0 = no check)\n"
-    "  --force               replace an existing DATASET folder (never the input folder)\n";
+    "  --expect-frames N     frames each take must have (default 666 at 16 kHz, hop 96; else 0 = no check)\n"
+    "  --force               replace an existing DATASET folder (never the input folder)\n"
+    "features (as `a2m features`; the labels follow --sr and --hop):\n";
 
 int cmd_dataset(int argc, char **argv) {
     const char *dir = NULL, *out = NULL, *v;
     a2m_dataset_params p = a2m_dataset_default_params();
-    int expect = 666, force = 0;
+    cli_feat_opts fo = cli_feat_opts_default();
+    int expect = -1, force = 0;
     for (int i = 1; i < argc; i++) {
         int r;
         if (cli_is_help(argv[i])) {
             fputs(usage, stdout);
+            fputs(cli_feat_usage, stdout);
             return 0;
+        } else if ((r = cli_feat_opt(argc, argv, &i, &fo))) {
+            if (r < 0) return 2;
         } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) {
             if (r < 0) return 2;
             out = v;
@@ -85,6 +91,11 @@ int cmd_dataset(int argc, char **argv) {
     if (!dir || !out) return cli_usage_error(argv[0], "needs DIR and -o DATASET");
     if (a2m_label_n_classes(&p.labels) > A2M_MAX_CLASSES)
         return cli_usage_error(argv[0], "%d classes with --onset-frames/--range-classes: at most %d", a2m_label_n_classes(&p.labels), A2M_MAX_CLASSES);
+    if (cli_feat_finish(argv[0], &fo)) return 2;
+    p.cqt = fo.cqt, p.feat = fo.feat;
+    p.labels.sample_rate = p.cqt.sample_rate, p.labels.hop = p.cqt.hop;
+    if (expect < 0) /* 666: 4 s at 16 kHz, hop 96, the last frame dropped */
+        expect = p.cqt.sample_rate == 16000 && p.cqt.hop == 96 && p.cqt.drop_last_frame ? 666 : 0;
     p.expect_frames = (size_t)expect;
     if (p.take_seconds == 0) p.expect_frames = 0;
     int crc = cli_check_output(argv[0], &out, &dir, 1, force, CLI_OUT_FOLDER);
@@ -106,8 +117,10 @@ int cmd_dataset(int argc, char **argv) {
         a2m_dataset_free(&d);
         return cli_lib_fail(rc);
     }
-    printf("%s: %zu take%s, %zu frame%s x %d bins, mean %.4f dB, std %.4f dB\n", out, d.n_takes, cli_s(d.n_takes),
-           d.total_frames, cli_s(d.total_frames), d.n_bins, d.mean, d.std);
+    int db = d.feat.kind == A2M_FEAT_CQT || d.feat.kind == A2M_FEAT_MEL;
+    printf("%s: %zu take%s, %zu frame%s x %d bins%s%s, mean %.4f%s, std %.4f%s\n", out, d.n_takes, cli_s(d.n_takes),
+           d.total_frames, cli_s(d.total_frames), d.n_bins, d.feat.kind ? " of " : "",
+           d.feat.kind ? a2m_feat_kind_name(d.feat.kind) : "", d.mean, db ? " dB" : "", d.std, db ? " dB" : "");
     printf("class counts:");
     for (int k = 0; k < a2m_label_n_classes(&d.labels_p); k++) printf(" %d=%lld", k, (long long)d.class_counts[k]);
     printf("\n");

@@ -115,6 +115,11 @@ int cmd_eval(int argc, char **argv) {
         a2m_model_free(m);
         return cli_lib_fail(rc);
     }
+    if ((rc = a2m_model_check_features(m, d.cqt, d.feat, model))) {
+        a2m_dataset_free(&d);
+        a2m_model_free(m);
+        return cli_lib_fail(rc);
+    }
     const a2m_model_info *in = a2m_model_get_info(m);
     if (fabs(in->norm_mean - d.mean) > 1e-3 || fabs(in->norm_std - d.std) > 1e-3)
         cli_warn("model normalisation (%.4f, %.4f) differs from the dataset's (%.4f, %.4f); using the model's",

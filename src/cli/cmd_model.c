@@ -147,9 +147,21 @@ int cmd_info(int argc, char **argv) {
         char nm[8];
         printf(", %s (%d)", a2m_note_name(in->class_notes[k], nm), in->class_notes[k]);
     }
-    printf("\ntranspose     %d\nfeatures      CQT sr %g, hop %d, fmin %.4f, %d bins, %d per octave, ref %g, amin %g, top_db %g%s\n",
-           in->transpose, in->cqt.sample_rate, in->cqt.hop, in->cqt.fmin, in->cqt.n_bins, in->cqt.bins_per_octave, in->cqt.ref,
-           in->cqt.amin, in->cqt.top_db, in->cqt.drop_last_frame ? ", last frame dropped" : "");
+    const a2m_feat_params *f = &in->feat;
+    printf("\ntranspose     %d\n", in->transpose);
+    if (f->kind == A2M_FEAT_CQT)
+        printf("features      CQT sr %g, hop %d, fmin %.4f, %d bins, %d per octave, ref %g, amin %g, top_db %g%s\n",
+               in->cqt.sample_rate, in->cqt.hop, in->cqt.fmin, in->cqt.n_bins, in->cqt.bins_per_octave, in->cqt.ref,
+               in->cqt.amin, in->cqt.top_db, in->cqt.drop_last_frame ? ", last frame dropped" : "");
+    else if (f->kind == A2M_FEAT_LPC)
+        printf("features      LPC sr %g, hop %d, order %d, frame %d%s\n", in->cqt.sample_rate, in->cqt.hop, f->order,
+               f->frame_length, in->cqt.drop_last_frame ? ", last frame dropped" : "");
+    else {
+        printf("features      %s sr %g, hop %d, n_fft %d, %d mels %g-%g Hz", f->kind == A2M_FEAT_MEL ? "mel" : "MFCC",
+               in->cqt.sample_rate, in->cqt.hop, f->n_fft, f->n_mels, f->fmin, f->fmax > 0 ? f->fmax : in->cqt.sample_rate / 2);
+        if (f->kind == A2M_FEAT_MFCC) printf(", %d coefficients", f->n_mfcc);
+        printf(", top_db %g%s\n", in->cqt.top_db, in->cqt.drop_last_frame ? ", last frame dropped" : "");
+    }
     printf("normalisation (dB - %.6f) / %.6f\n", in->norm_mean, in->norm_std);
     if (in->summary[0]) printf("summary       %s\n", in->summary);
     a2m_model_free(m);

@@ -92,6 +92,7 @@ static int teacher_targets(const char *list, const a2m_dataset *d, int threads, 
         if (ti->n_bins != d->n_bins || ti->n_classes != C)
             rc = a2m_error(A2M_ERR_SHAPE, "%s: teacher has %d bins and %d classes, the dataset %d and %d", tok,
                            ti->n_bins, ti->n_classes, d->n_bins, C);
+        if (!rc) rc = a2m_model_check_features(t, d->cqt, d->feat, tok);
         size_t count = d->total_frames * (size_t)C;
         if (!rc && !sum) {
             sum = calloc(count + 1, sizeof *sum), probs = malloc((count + 1) * sizeof *probs);

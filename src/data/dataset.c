@@ -15,6 +15,7 @@
 a2m_dataset_params a2m_dataset_default_params(void) {
     a2m_dataset_params p;
     p.cqt = a2m_cqt_default_params();
+    p.feat = a2m_feat_default_params();
     p.labels = a2m_label_default_params();
     p.take_seconds = 4.0;
     p.expect_frames = 666;
@@ -139,9 +140,9 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
     if (!rc) qsort(pairs, n, sizeof *pairs, cmp_pair);
 
     size_t samples = p.take_seconds > 0 ? (size_t)(p.take_seconds * p.cqt.sample_rate + 0.5) : 0;
-    a2m_cqt *cqt = NULL;
-    if (!rc && samples) rc = a2m_cqt_new(p.cqt, samples, &cqt);
-    size_t frames_each = cqt ? a2m_cqt_n_frames(cqt, samples) : 0;
+    a2m_feat *cqt = NULL;
+    if (!rc && samples) rc = a2m_feat_new(p.cqt, p.feat, samples, &cqt);
+    size_t frames_each = cqt ? a2m_feat_n_frames(cqt, samples) : 0;
     if (!rc && p.expect_frames && frames_each && frames_each != p.expect_frames)
         rc = a2m_error(A2M_ERR_SHAPE, "%s: %.3f s takes give %zu frames, not the expected %zu", dir, p.take_seconds,
                        frames_each, p.expect_frames);
@@ -150,7 +151,7 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
     size_t fcap = 0;
     float *x = samples ? calloc(samples, sizeof *x) : NULL;
     if (!rc && (!out->names || !out->offsets || (samples && !x))) rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
-    int nb = p.cqt.n_bins;
+    int nb = a2m_feat_dim(p.cqt, p.feat);
     double sum = 0, sum2 = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         a2m_audio a;
@@ -169,16 +170,16 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
             memcpy(x, a.samples, m * sizeof *x);
             memset(x + m, 0, (samples - m) * sizeof *x);
         } else {
-            a2m_cqt_del(cqt);
+            a2m_feat_del(cqt);
             cqt = NULL;
-            rc = a2m_cqt_new(p.cqt, a.n, &cqt);
+            rc = a2m_feat_new(p.cqt, p.feat, a.n, &cqt);
             if (rc) {
                 a2m_audio_free(&a);
                 break;
             }
         }
         const float *src = samples ? x : a.samples;
-        size_t frames = a2m_cqt_n_frames(cqt, len);
+        size_t frames = a2m_feat_n_frames(cqt, len);
         if (p.expect_frames && frames != p.expect_frames) {
             rc = a2m_error(A2M_ERR_SHAPE, "%s: %zu frames, expected %zu", pairs[i].wav, frames, p.expect_frames);
             a2m_audio_free(&a);
@@ -199,7 +200,7 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
             }
             fcap = nc;
         }
-        rc = a2m_cqt_db(cqt, src, len, out->features + off * nb);
+        rc = a2m_feat_do(cqt, src, len, out->features + off * nb);
         a2m_audio_free(&a);
         if (rc) {
             a2m_error_prefix(rc, pairs[i].wav);
@@ -228,7 +229,7 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
         out->n_takes = i + 1;
         if (progress) progress(user, i + 1, n, pairs[i].name);
     }
-    a2m_cqt_del(cqt);
+    a2m_feat_del(cqt);
     free(x);
     free_pairs(pairs, n);
     if (rc) {
@@ -241,6 +242,7 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
     out->mean = sum / cnt;
     out->std = sqrt(sum2 / cnt - out->mean * out->mean);
     out->cqt = p.cqt;
+    out->feat = p.feat;
     out->labels_p = p.labels;
     out->take_seconds = p.take_seconds;
     for (size_t f = 0; f < out->total_frames; f++)
@@ -272,6 +274,35 @@ static json_t *cqt_to_json(a2m_cqt_params c) {
                      c.top_db, "drop_last_frame", c.drop_last_frame);
 }
 
+static json_t *feat_to_json(a2m_feat_params f) {
+    return json_pack("{s:s,s:i,s:i,s:f,s:f,s:i,s:i,s:i,s:b}", "kind", a2m_feat_kind_name(f.kind), "n_fft", f.n_fft,
+                     "n_mels", f.n_mels, "fmin", f.fmin, "fmax", f.fmax, "n_mfcc", f.n_mfcc, "order", f.order,
+                     "frame_length", f.frame_length, "reflect_pad", f.reflect_pad);
+}
+
+/* "feature_params" of index.json; absent (datasets made before the kinds): the CQT. Checked as the
+ * command line checks the options, and against n_bins. */
+static int feat_from_json(const json_t *j, const char *dir, a2m_dataset *d) {
+    d->feat = a2m_feat_default_params();
+    if (!j) return d->n_bins == d->cqt.n_bins ? A2M_OK : a2m_error(A2M_ERR_FORMAT, "%s: n_bins differs from the CQT's", dir);
+    a2m_feat_params *f = &d->feat;
+    if (a2m_feat_kind_parse(json_string_value(json_object_get(j, "kind")), &f->kind))
+        return a2m_error(A2M_ERR_FORMAT, "%s: index.json: unknown feature kind", dir);
+    f->n_fft = (int)json_integer_value(json_object_get(j, "n_fft"));
+    f->n_mels = (int)json_integer_value(json_object_get(j, "n_mels"));
+    f->fmin = json_number_value(json_object_get(j, "fmin"));
+    f->fmax = json_number_value(json_object_get(j, "fmax"));
+    f->n_mfcc = (int)json_integer_value(json_object_get(j, "n_mfcc"));
+    f->order = (int)json_integer_value(json_object_get(j, "order"));
+    f->frame_length = (int)json_integer_value(json_object_get(j, "frame_length"));
+    f->reflect_pad = json_is_true(json_object_get(j, "reflect_pad"));
+    if (a2m_feat_check(d->cqt, *f)) return a2m_error(A2M_ERR_FORMAT, "%s: index.json: %s", dir, a2m_errmsg());
+    if (a2m_feat_dim(d->cqt, *f) != d->n_bins)
+        return a2m_error(A2M_ERR_FORMAT, "%s: index.json: n_bins %d is not the %d values of %s features", dir, d->n_bins,
+                         a2m_feat_dim(d->cqt, *f), a2m_feat_kind_name(f->kind));
+    return A2M_OK;
+}
+
 int a2m_dataset_save(const a2m_dataset *d, const char *dir) {
     char *tmp = a2m_temp_path_for(dir);
     if (!tmp) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
@@ -300,6 +331,7 @@ int a2m_dataset_save(const a2m_dataset *d, const char *dir) {
             cqt_to_json(d->cqt), "labels", "notes", notes, "transpose", d->labels_p.transpose, "sample_rate",
             d->labels_p.sample_rate, "hop", d->labels_p.hop, "onset_frames", d->labels_p.onset_frames, "range_classes", d->labels_p.range_classes != 0, "class_counts", counts, "files", "features",
             "features.npy", "features_crc32", (json_int_t)cf, "labels", "labels.npy", "labels_crc32", (json_int_t)cl);
+        if (root && json_object_set_new(root, "feature_params", feat_to_json(d->feat))) json_decref(root), root = NULL;
         if (!root || json_dump_file(root, ipath, JSON_INDENT(1)) != 0) rc = a2m_error(A2M_ERR_IO, "%s: cannot write index.json", dir);
         json_decref(root);
     }
@@ -386,6 +418,7 @@ int a2m_dataset_load(const char *dir, a2m_dataset *d) {
         d->cqt.amin = json_real_value(json_object_get(cq, "amin"));
         d->cqt.top_db = json_real_value(json_object_get(cq, "top_db"));
         d->cqt.drop_last_frame = json_is_true(json_object_get(cq, "drop_last_frame"));
+        rc = feat_from_json(json_object_get(root, "feature_params"), dir, d);
         d->labels_p = a2m_label_default_params();
         json_t *notes = json_object_get(lb, "notes");
         d->labels_p.n_notes = (int)json_array_size(notes);

@@ -42,6 +42,7 @@ a2m_model_info nn_model_default_info(void) {
     in.n_bins = 252, in.n_classes = 4, in.hidden = 128;
     in.class_notes[0] = -1, in.class_notes[1] = 60, in.class_notes[2] = 64, in.class_notes[3] = 67;
     in.cqt = a2m_cqt_default_params();
+    in.feat = a2m_feat_default_params();
     in.norm_mean = 0.0, in.norm_std = 1.0;
     return in;
 }
@@ -137,6 +138,18 @@ int nn_model_save(const a2m_model *m, const float *params, const char *path) {
     meta_set(meta, "cqt.amin", "%.17g", in->cqt.amin);
     meta_set(meta, "cqt.top_db", "%.17g", in->cqt.top_db);
     meta_set(meta, "cqt.drop_last_frame", "%.0f", in->cqt.drop_last_frame);
+    if (in->feat.kind != A2M_FEAT_CQT) { /* CQT models' files stay as they were (byte-identical rebuilds) */
+        const a2m_feat_params *f = &in->feat;
+        json_object_set_new(meta, "feat.kind", json_string(a2m_feat_kind_name(f->kind)));
+        meta_set(meta, "feat.n_fft", "%.0f", f->n_fft);
+        meta_set(meta, "feat.n_mels", "%.0f", f->n_mels);
+        meta_set(meta, "feat.fmin", "%.17g", f->fmin);
+        meta_set(meta, "feat.fmax", "%.17g", f->fmax);
+        meta_set(meta, "feat.n_mfcc", "%.0f", f->n_mfcc);
+        meta_set(meta, "feat.order", "%.0f", f->order);
+        meta_set(meta, "feat.frame_length", "%.0f", f->frame_length);
+        meta_set(meta, "feat.reflect_pad", "%.0f", f->reflect_pad);
+    }
     meta_set(meta, "norm_mean", "%.17g", in->norm_mean);
     meta_set(meta, "norm_std", "%.17g", in->norm_std);
     json_object_set_new(meta, "summary", json_string(in->summary));
@@ -160,6 +173,9 @@ static const meta_limit meta_limits[] = {
     {"cqt.fmin", 1, 20000, 0},        {"cqt.n_bins", 2, 4096, 1},           {"cqt.bins_per_octave", 1, 512, 1},
     {"cqt.ref", 1e-12, 1e12, 0},      {"cqt.amin", 1e-20, 1, 0},            {"cqt.top_db", 0, 1000, 0},
     {"cqt.drop_last_frame", 0, 1, 1}, {"norm_mean", -1000, 1000, 0},        {"norm_std", 1e-6, 1000, 0},
+    {"feat.n_fft", 16, 65536, 1},     {"feat.n_mels", 1, 1024, 1},          {"feat.fmin", 0, 384000, 0},
+    {"feat.fmax", 0, 384000, 0},      {"feat.n_mfcc", 1, 1024, 1},          {"feat.order", 1, 256, 1},
+    {"feat.frame_length", 2, 65536, 1}, {"feat.reflect_pad", 0, 1, 1},
 };
 
 /* Field k of the metadata into *v: 0 when absent (*v kept), 1 when valid, an error when malformed or out of range. */
@@ -173,6 +189,22 @@ static int meta_num(const st_file *f, const char *path, const meta_limit *l, dou
                          l->integer ? "n integer" : "", l->lo, l->hi);
     *v = x;
     return 1;
+}
+
+/* feat.kind and the feat.* numbers (v, got: theirs in meta_limits order) into info->feat, checked as
+ * `a2m features` checks its options. */
+static int meta_feat(const st_file *f, const char *path, a2m_model_info *info, const double *v, const int *got) {
+    a2m_feat_params *p = &info->feat;
+    const char *kind = st_meta(f, "feat.kind");
+    if (kind && a2m_feat_kind_parse(kind, &p->kind))
+        return a2m_error(A2M_ERR_FORMAT, "%s: metadata feat.kind '%.20s' is not cqt, mel, mfcc or lpc", path, kind);
+    int *ints[] = {&p->n_fft, &p->n_mels, NULL, NULL, &p->n_mfcc, &p->order, &p->frame_length, &p->reflect_pad};
+    for (int i = 0; i < 8; i++)
+        if (got[i] && ints[i]) *ints[i] = (int)v[i];
+    if (got[2]) p->fmin = v[2];
+    if (got[3]) p->fmax = v[3];
+    if (a2m_feat_check(info->cqt, *p)) return a2m_error(A2M_ERR_FORMAT, "%s: metadata: %s", path, a2m_errmsg());
+    return A2M_OK;
 }
 
 /* Every numeric field of an a2m model file's metadata, checked, into info; *has_norm: both norm fields present. */
@@ -199,6 +231,8 @@ static int meta_read_all(const st_file *f, const char *path, a2m_model_info *inf
     if (got[13]) info->norm_mean = v[13];
     if (got[14]) info->norm_std = v[14];
     *has_norm = got[13] && got[14];
+    int rc = meta_feat(f, path, info, v + 15, got + 15);
+    if (rc) return rc;
     /* a2m_cqt_new's test (top bin plus half its Hann bandwidth below Nyquist), here so the file is named */
     double fmax = a2m_cqt_bin_freq(*c, c->n_bins - 1);
     if (fmax * (1.0 + 0.5 * 1.50018310546875 * 0.019) >= c->sample_rate / 2)
@@ -252,10 +286,32 @@ int a2m_model_check_for_audio(const a2m_model *m, const char *path) {
     if (!m->has_norm)
         return a2m_error(A2M_ERR_FORMAT,
                          "%s: no normalisation (norm_mean/norm_std): a PyTorch state dict; convert it with `a2m import`", path);
-    if (m->info.n_bins != m->info.cqt.n_bins) /* the CQT would hand the network frames of the wrong width */
-        return a2m_error(A2M_ERR_FORMAT, "%s: metadata n_bins %d differs from cqt.n_bins %d", path, m->info.n_bins,
-                         m->info.cqt.n_bins);
+    int dim = a2m_feat_dim(m->info.cqt, m->info.feat);
+    if (m->info.n_bins != dim) /* the features would hand the network frames of the wrong width */
+        return a2m_error(A2M_ERR_FORMAT, "%s: metadata n_bins %d differs from the %d values of its %s features%s", path,
+                         m->info.n_bins, dim, a2m_feat_kind_name(m->info.feat.kind),
+                         m->info.feat.kind == A2M_FEAT_CQT ? " (cqt.n_bins)" : "");
     return A2M_OK;
+}
+
+int a2m_model_check_features(const a2m_model *m, a2m_cqt_params c, a2m_feat_params f, const char *path) {
+    const a2m_cqt_params *mc = &m->info.cqt;
+    const a2m_feat_params *mf = &m->info.feat;
+    const char *what = NULL;
+    if (f.kind != mf->kind) what = "kind";
+    else if (c.sample_rate != mc->sample_rate || c.hop != mc->hop) what = "sample rate or hop";
+    else if (c.drop_last_frame != mc->drop_last_frame) what = "last-frame drop";
+    else if (f.kind != A2M_FEAT_LPC && (c.ref != mc->ref || c.amin != mc->amin || c.top_db != mc->top_db)) what = "dB step";
+    else if (f.kind == A2M_FEAT_CQT && (c.fmin != mc->fmin || c.n_bins != mc->n_bins || c.bins_per_octave != mc->bins_per_octave))
+        what = "CQT bins";
+    else if ((f.kind == A2M_FEAT_MEL || f.kind == A2M_FEAT_MFCC) &&
+             (f.n_fft != mf->n_fft || f.n_mels != mf->n_mels || f.fmin != mf->fmin || f.fmax != mf->fmax ||
+              f.reflect_pad != mf->reflect_pad || (f.kind == A2M_FEAT_MFCC && f.n_mfcc != mf->n_mfcc)))
+        what = "mel parameters";
+    else if (f.kind == A2M_FEAT_LPC && (f.order != mf->order || f.frame_length != mf->frame_length)) what = "LPC parameters";
+    if (!what) return A2M_OK;
+    return a2m_error(A2M_ERR_FORMAT, "%s: trained on %s features; these %s features differ in %s", path,
+                     a2m_feat_kind_name(mf->kind), a2m_feat_kind_name(f.kind), what);
 }
 
 int a2m_model_load(const char *path, const char *arch, a2m_model **out) {

@@ -453,8 +453,13 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     if (p.augment_transpose > 0 && (!n_pitch || d->cqt.bins_per_octave % 12))
         return a2m_error(A2M_ERR_ARG, "training: --augment-transpose needs classes of consecutive semitones "
                                       "(e.g. --notes 36-84) and a CQT with a multiple of 12 bins per octave");
+    if (d->feat.kind != A2M_FEAT_CQT && (p.augment_transpose > 0 || p.augment_shift_bins > 0 ||
+                                         (d->feat.kind != A2M_FEAT_MEL && p.augment_gain_db > 0)))
+        return a2m_error(A2M_ERR_ARG, "training: %s features: pitch augmentation shifts CQT bins%s", a2m_feat_kind_name(d->feat.kind),
+                         d->feat.kind != A2M_FEAT_MEL ? " and gain adds dB to every value (CQT and mel only)" : " (CQT only)");
     info.transpose = d->labels_p.transpose;
     info.cqt = d->cqt;
+    info.feat = d->feat;
     info.norm_mean = d->mean, info.norm_std = d->std;
     a2m_model *m;
     int rc = nn_model_create(p.arch, &info, &m);

@@ -107,6 +107,9 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
         return a2m_error(A2M_ERR_ARG, "stream: tuning %g cents outside -50..50 or look-ahead %g s outside 0..600",
                          p.tuning_cents, p.tuning_lookahead_s);
     const a2m_model_info *in = a2m_model_get_info(m);
+    if (in->feat.kind != A2M_FEAT_CQT) /* the streaming front end is the CQT's (cqt_stream.c) */
+        return a2m_error(A2M_ERR_ARG, "stream: a model on %s features transcribes whole files only (no streaming)",
+                         a2m_feat_kind_name(in->feat.kind));
     p = transcribe_params_for_model(p, in);
     a2m_stream *s = calloc(1, sizeof *s);
     if (!s) return a2m_error(A2M_ERR_NOMEM, "out of memory");

@@ -1,6 +1,7 @@
 /* Transcription of a whole recording: window mode runs the streaming pass
  * (stream.c) over it, so a file and the same audio streamed give the same
- * result; whole-sequence mode runs one CQT and one forward pass. */
+ * result; whole-sequence mode runs one feature pass (CQT, or the mel, MFCC or
+ * LPC a model was trained on: those always run so) and one forward pass. */
 #include "a2m/transcribe.h"
 
 #include <math.h>
@@ -9,6 +10,7 @@
 
 #include "a2m/audio.h"
 #include "a2m/cqt.h"
+#include "a2m/features.h"
 #include "a2m/error.h"
 #include "nn/layers.h"
 #include "transcribe/key.h"
@@ -50,7 +52,7 @@ struct a2m_transcriber {
     a2m_transcribe_params p;
     a2m_stream *stream;    /* window mode */
     /* whole-recording mode: kept between calls, grown when a longer recording comes */
-    a2m_cqt *whole_cqt;
+    a2m_feat *whole_cqt;
     a2m_runner *whole_runner;
     size_t whole_samples, whole_frames;
     float *whole_feat, *whole_logits;
@@ -60,7 +62,7 @@ struct a2m_transcriber {
 void a2m_transcriber_del(a2m_transcriber *t) {
     if (!t) return;
     a2m_stream_del(t->stream);
-    a2m_cqt_del(t->whole_cqt);
+    a2m_feat_del(t->whole_cqt);
     a2m_runner_free(t->whole_runner);
     free(t->whole_feat), free(t->whole_logits);
     free(t);
@@ -76,6 +78,7 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
     a2m_transcriber *t = calloc(1, sizeof *t);
     if (!t) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     t->m = m;
+    if (a2m_model_get_info(m)->feat.kind != A2M_FEAT_CQT) p.window_s = 0; /* no streaming front end but the CQT's */
     t->p = p = transcribe_params_for_model(p, a2m_model_get_info(m));
     if (p.window_s > 0) {
         int rc = a2m_stream_new(m, p, 1, &t->stream);
@@ -98,7 +101,7 @@ void a2m_transcription_free(a2m_transcription *r) {
 static int tune_whole(a2m_transcriber *t, size_t frames) {
     const a2m_model_info *in = a2m_model_get_info(t->m);
     a2m_tuning_mode mode = transcribe_onset_class(in->class_notes, in->n_classes) >= 0 ? t->p.tuning : A2M_TUNING_OFF;
-    if (mode == A2M_TUNING_OFF) return A2M_OK;
+    if (mode == A2M_TUNING_OFF || in->feat.kind != A2M_FEAT_CQT) return A2M_OK; /* a shift along CQT bins */
     transcribe_tuning tune;
     transcribe_tuning_init(&tune, in->cqt.bins_per_octave);
     double bins = mode == A2M_TUNING_FIXED ? t->p.tuning_cents / 100.0 * tune.bins_per_semitone : 0;
@@ -114,19 +117,24 @@ static int tune_whole(a2m_transcriber *t, size_t frames) {
     return A2M_OK;
 }
 
-/* One sequence: the CQT of the whole recording, one forward pass. The CQT
+/* The extractor for n samples: kept, remade only for a longer recording. */
+static int whole_features(a2m_transcriber *t, size_t n) {
+    if (n <= t->whole_samples) return A2M_OK;
+    const a2m_model_info *in = a2m_model_get_info(t->m);
+    a2m_feat_del(t->whole_cqt);
+    t->whole_cqt = NULL, t->whole_samples = 0;
+    int rc = a2m_feat_new(in->cqt, in->feat, n, &t->whole_cqt);
+    if (!rc) t->whole_samples = n;
+    return rc;
+}
+
+/* One sequence: the features of the whole recording, one forward pass. The feature
  * plans and the runner are kept for the next recording (remade only when a
  * longer one comes: FFT planning and weight packing cost milliseconds). */
 static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *probs, size_t frames) {
     const a2m_model_info *in = a2m_model_get_info(t->m);
-    int rc = A2M_OK;
-    if (n > t->whole_samples) {
-        a2m_cqt_del(t->whole_cqt);
-        t->whole_cqt = NULL, t->whole_samples = 0;
-        rc = a2m_cqt_new(in->cqt, n, &t->whole_cqt);
-        if (rc) return rc;
-        t->whole_samples = n;
-    }
+    int rc = whole_features(t, n);
+    if (rc) return rc;
     if (frames > t->whole_frames) {
         a2m_runner_free(t->whole_runner);
         free(t->whole_feat), free(t->whole_logits);
@@ -138,7 +146,7 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
         if (!t->whole_feat || !t->whole_logits) return a2m_error(A2M_ERR_NOMEM, "out of memory");
         t->whole_frames = frames;
     }
-    rc = a2m_cqt_db(t->whole_cqt, x, n, t->whole_feat);
+    rc = a2m_feat_do(t->whole_cqt, x, n, t->whole_feat);
     if (!rc) rc = tune_whole(t, frames);
     if (!rc) {
         transcribe_normalise(t->whole_feat, frames * in->n_bins, in->norm_mean, in->norm_std);
@@ -154,6 +162,11 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
     int hop = in->cqt.hop, C = in->n_classes;
     if (n == 0) return a2m_error(A2M_ERR_EMPTY, "transcribe: no samples");
     size_t frames = n / (size_t)hop + (in->cqt.drop_last_frame ? 0 : 1);
+    if (in->feat.kind != A2M_FEAT_CQT) { /* LPC frames need more than half a frame of samples */
+        int rc = (double)n > A2M_WHOLE_MAX_SECONDS * in->cqt.sample_rate ? A2M_OK : whole_features(t, n);
+        if (rc) return rc;
+        frames = t->whole_cqt ? a2m_feat_n_frames(t->whole_cqt, n) : frames;
+    }
     if (frames == 0) return a2m_error(A2M_ERR_RANGE, "transcribe: shorter than one frame (%d samples)", hop);
     if (t->p.window_s > 0) return a2m_stream_run(t->stream, NULL, x, n, NULL, NULL, NULL, out);
     /* one sequence: ~1.3 KB of features and activations per frame (3 GB for an hour, measured) */
