@@ -111,5 +111,15 @@ run "$bin" train "$tmp/lpc.ds" --split "$tmp/split.json" --hidden 8 --epochs 1 -
 run "$bin" transcribe "$w" --model "$tmp/lpc.safetensors" -o "$tmp/l.mid"
 expect_fail 2 "--kind" "$tmp/bad.ds" -- "$bin" dataset "$tmp/takes" --kind cepstrum -o "$tmp/bad.ds"
 
+# --- pictures of the features (docs/features.md) ---
+for k in mel mfcc lpc cqt; do
+  run "$bin" plot features "$w" --kind $k --labels "$tmp/takes/midi_001.mid" -o "$tmp/f_$k.png"
+  head -c 8 "$tmp/f_$k.png" | grep -q PNG && ok || bad "plot features --kind $k: no PNG"
+done
+run "$bin" plot distances "$w" --kind mfcc --labels "$tmp/takes/midi_001.mid" -o "$tmp/d.svg"
+grep -q "<svg" "$tmp/d.svg" && ok || bad "plot distances: no SVG"
+expect_fail 2 "--kind" "$tmp/p.png" -- "$bin" plot features "$w" --kind chroma -o "$tmp/p.png"
+expect_fail 1 "text.wav" "$tmp/p.png" -- "$bin" plot distances "$tmp/text.wav" --kind mel -o "$tmp/p.png"
+
 echo "test_cli_features: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

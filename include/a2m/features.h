@@ -52,6 +52,12 @@ size_t a2m_feat_n_frames(const a2m_feat *e, size_t n);
 /* Features of n <= max_samples samples into out [a2m_feat_n_frames x a2m_feat_dim]. */
 int a2m_feat_do(a2m_feat *e, const float *x, size_t n, float *out);
 
+/* Where a frequency falls among the mel bands: band m's triangle peaks at m (fractional; for axis ticks). */
+double a2m_mel_band_of_hz(a2m_cqt_params c, a2m_feat_params f, double hz);
+/* The all-pole envelope of LPC rows a [frames x (order + 1)]: -20 log10 |sum_k a_k e^{-i w k}| in dB at n_freqs
+ * frequencies w from 0 to pi (Nyquist), into out [frames x n_freqs]: where the vocal tract resonates. */
+void a2m_lpc_envelope_db(const float *a, size_t frames, int order, int n_freqs, float *out);
+
 /* Reads audio (resampled to c.sample_rate) and computes its features (malloc'd [frames x dim]). e may be
  * NULL (one is made for this file) or an extractor to reuse, replaced by a larger one when the file is
  * longer than it was made for (*e updated; the caller frees it). */

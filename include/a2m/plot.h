@@ -72,6 +72,24 @@ int a2m_plot_embed(const char *path, const float *xy, const int64_t *codes, size
                    a2m_plot_size size);
 /* "silence", "C4 (60)", "onset", "below range", "above range", "class N" */
 const char *a2m_embed_label_name(int64_t code, char *buf, size_t n);
+/* A matrix as an image: values [n_x x n_y] (column t, row k at values[t * n_y + k]; row 0 at the bottom), the
+ * x axis from 0 to x_max (seconds), rows named at the given tick positions, an optional class per column drawn
+ * as a strip of colours above the image (silence left blank), and a colour bar from the clip_percent-th to the
+ * (100 - clip_percent)-th percentile of the values (0: min to max), so one extreme row (MFCC 0) does not
+ * wash out the rest. */
+typedef struct a2m_heatmap {
+    const float *values;
+    size_t n_x;
+    int n_y;
+    double x_max;
+    const char *x_label, *y_label, *unit;
+    int n_yticks;
+    const double *ytick_pos;          /* row positions (fractional) */
+    const char *const *ytick_text;
+    const int64_t *labels;            /* [n_x] classes or NULL */
+    double clip_percent;
+} a2m_heatmap;
+int a2m_plot_heatmap(const char *path, const a2m_heatmap *h, const char *title, a2m_plot_size size);
 
 #ifdef __cplusplus
 }

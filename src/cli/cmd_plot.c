@@ -17,6 +17,11 @@ static const char *usage =
     "       a2m plot cqt AUDIO [--labels MIDI] [-o OUT.png]\n"
     "       a2m plot pianoroll AUDIO --ref REF.mid --est EST.mid [-o OUT.png]\n"
     "       a2m plot embed EMB.npy [--labels EMB.labels.npy] [-o OUT.png]\n"
+    "       a2m plot features AUDIO --kind mel|mfcc|lpc|cqt [--labels MIDI] [feature options] [-o OUT.png]\n"
+    "       a2m plot distances AUDIO --kind K [--labels MIDI] [feature options] [-o OUT.png]\n"
+    "features draws the features as `a2m features` computes them (LPC: its spectral envelope); distances the\n"
+    "Euclidean distance between every two frames (what a nearest-neighbour classifier compares), the\n"
+    "--labels classes as a strip above. The feature options are those of `a2m features --help`.\n"
     "reliability draws the \"reliability\" of `a2m eval --json`: accuracy per confidence bin against the\n"
     "diagonal of perfect calibration, frames per bin below, ECE and MCE in the title.\n"
     "embed draws the points of `a2m embed` coloured by class (--labels: the .labels.npy beside EMB.npy by\n"
@@ -186,6 +191,7 @@ int cmd_plot(int argc, char **argv) {
     const char *kind = argv[1], *in = NULL, *out = NULL, *labels = NULL, *ref = NULL, *est = NULL, *v;
     a2m_plot_size size = {1000, 600};
     int notes[A2M_MAX_CLASSES], n_notes = 0, transpose = 0, force = 0, sized = 0;
+    cli_feat_opts fo = cli_feat_opts_default();
     for (int i = 2; i < argc; i++) {
         int r = 0;
         if (cli_is_help(argv[i])) {
@@ -202,12 +208,14 @@ int cmd_plot(int argc, char **argv) {
         else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
             if (r > 0 && (n_notes = cli_parse_note_list(v, notes, A2M_MAX_CLASSES - 1)) < 0) return cli_usage_error(argv[0], "bad --notes");
         } else if (!strcmp(argv[i], "--force")) force = r = 1;
+        else if ((r = cli_feat_opt(argc, argv, &i, &fo))) (void)0;
         else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
         else if (!in) in = argv[i], r = 1;
         else return cli_usage_error(argv[0], "too many arguments");
         if (r < 0) return 2;
     }
     if (!in) return cli_usage_error(argv[0], "%s needs an input", kind);
+    if (cli_feat_finish(argv[0], &fo)) return 2;
     if (out && !a2m_plot_format(out))
         return cli_usage_error(argv[0], "-o %s: unknown picture format '%s' (png, svg or pdf)", out, strrchr(out, '.') + 1);
     char def[4096];
@@ -229,7 +237,9 @@ int cmd_plot(int argc, char **argv) {
         if (!ref || !est) return cli_usage_error(argv[0], "pianoroll needs --ref and --est");
         rc = plot_cqt_file(in, NULL, ref, est, notes, n_notes, transpose, out, size);
     } else if (!strcmp(kind, "embed")) rc = plot_embed_file(in, labels, out, sized ? size : (a2m_plot_size){1000, 760});
-    else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, reliability, cqt, pianoroll, embed)", kind);
+    else if (!strcmp(kind, "features") || !strcmp(kind, "distances"))
+        rc = plot_features_file(in, labels, notes, n_notes, &fo, kind[0] == 'd', out, size);
+    else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, reliability, cqt, pianoroll, embed, features, distances)", kind);
     if (rc) return cli_lib_fail(rc);
     fprintf(stderr, "%s\n", out);
     return 0;

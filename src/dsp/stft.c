@@ -156,3 +156,9 @@ int stft_features(a2m_feat *e, size_t n, size_t all, size_t keep, float *out) {
     mfcc_of_db(e, e->db, keep, out);
     return A2M_OK;
 }
+
+double a2m_mel_band_of_hz(a2m_cqt_params c, a2m_feat_params f, double hz) {
+    double f_hi = f.fmax > 0 ? f.fmax : c.sample_rate / 2, lo = hz_to_mel(f.fmin);
+    double step = (hz_to_mel(f_hi) - lo) / (f.n_mels + 1);
+    return (hz_to_mel(hz) - lo) / step - 1.0;
+}

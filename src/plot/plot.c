@@ -657,3 +657,94 @@ int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_param
     colorbar(cr, a.x0 + a.w + 20, a.y0, 16, a.h, vmin, vmax, "dB", "%.0f");
     return figure_close(&f);
 }
+
+static int cmp_f32(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The colour scale: the clip-th and (100 - clip)-th percentiles of the finite values. */
+static int heat_range(const a2m_heatmap *h, float *vmin, float *vmax) {
+    size_t n = h->n_x * (size_t)h->n_y, m = 0;
+    float *v = malloc(n * sizeof *v);
+    if (!v) return A2M_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(h->values[i])) v[m++] = h->values[i];
+    if (m == 0) m = 1, v[0] = 0;
+    qsort(v, m, sizeof *v, cmp_f32);
+    double c = h->clip_percent > 0 && h->clip_percent < 50 ? h->clip_percent / 100 : 0;
+    *vmin = v[(size_t)(c * (double)(m - 1))], *vmax = v[(size_t)((1 - c) * (double)(m - 1))];
+    if (!(*vmax > *vmin)) *vmax = *vmin + 1;
+    free(v);
+    return A2M_OK;
+}
+
+static void heat_image(cairo_t *cr, const axes *a, const a2m_heatmap *h, float vmin, float vmax) {
+    int nx = (int)h->n_x, ny = h->n_y;
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, nx, ny);
+    unsigned char *data = cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img);
+    for (int k = 0; k < ny; k++)
+        for (int t = 0; t < nx; t++) {
+            double r, g, b;
+            colormap((h->values[(size_t)t * ny + k] - vmin) / (vmax - vmin), &r, &g, &b);
+            uint32_t *px = (uint32_t *)(data + (size_t)(ny - 1 - k) * stride) + t;
+            *px = ((uint32_t)(r * 255) << 16) | ((uint32_t)(g * 255) << 8) | (uint32_t)(b * 255);
+        }
+    cairo_surface_mark_dirty(img);
+    cairo_save(cr);
+    cairo_rectangle(cr, a->x0, a->y0, a->w, a->h);
+    cairo_clip(cr);
+    cairo_translate(cr, a->x0, a->y0);
+    cairo_scale(cr, a->w / nx, a->h / ny);
+    cairo_set_source_surface(cr, img, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
+    cairo_paint(cr);
+    cairo_restore(cr);
+    cairo_surface_destroy(img);
+}
+
+/* One colour per class in a strip above the image (the CQT figure's label colours). */
+static void heat_labels(cairo_t *cr, const axes *a, const a2m_heatmap *h) {
+    static const double col[3][3] = {{1, 0.2, 0.2}, {0.2, 0.6, 1}, {1, 0.6, 0.1}};
+    for (size_t t = 0; t < h->n_x;) {
+        size_t u = t;
+        while (u < h->n_x && h->labels[u] == h->labels[t]) u++;
+        if (h->labels[t] > 0) {
+            const double *c = col[(h->labels[t] - 1) % 3];
+            cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+            cairo_rectangle(cr, a->x0 + a->w * t / h->n_x, a->y0 - 9, a->w * (u - t) / h->n_x, 7);
+            cairo_fill(cr);
+        }
+        t = u;
+    }
+}
+
+int a2m_plot_heatmap(const char *path, const a2m_heatmap *h, const char *title, a2m_plot_size size) {
+    if (h->n_x == 0 || h->n_y <= 0 || h->n_x > 100000) return a2m_error(A2M_ERR_EMPTY, "%s: nothing to draw", path);
+    float vmin, vmax;
+    if (heat_range(h, &vmin, &vmax)) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
+    figure f;
+    int rc = figure_open(&f, path, size);
+    if (rc) return rc;
+    cairo_t *cr = f.cr;
+    axes a = {80, 45, size.width - 190.0, size.height - 105.0, 0, h->x_max, 0, h->n_y, 0};
+    heat_image(cr, &a, h, vmin, vmax);
+    if (h->labels) heat_labels(cr, &a, h);
+    draw_frame_and_xticks(cr, &a, h->x_label ? h->x_label : "time (s)");
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    for (int i = 0; i < h->n_yticks; i++) {
+        double y = ax_y(&a, h->ytick_pos[i]);
+        if (h->ytick_pos[i] < 0 || h->ytick_pos[i] > h->n_y) continue;
+        cairo_move_to(cr, a.x0 - 5, y);
+        cairo_line_to(cr, a.x0, y);
+        cairo_stroke(cr);
+        text_at(cr, a.x0 - 8, y, h->ytick_text[i], 1, 0.5);
+    }
+    text_vertical(cr, 11, a.y0 + a.h / 2, h->y_label ? h->y_label : "");
+    cairo_set_font_size(cr, 15);
+    text_at(cr, a.x0 + a.w / 2, 18, title ? title : "", 0.5, 0.5);
+    cairo_set_font_size(cr, 12);
+    colorbar(cr, a.x0 + a.w + 20, a.y0, 16, a.h, vmin, vmax, h->unit ? h->unit : "", "%.3g");
+    return figure_close(&f);
+}
