@@ -102,6 +102,15 @@ run "$bin" dataset "$tmp/takes" -o "$tmp/cqt.ds"
 expect_fail 1 "differ in kind" "" -- "$bin" eval "$tmp/mel.safetensors" "$tmp/cqt.ds" --splits "$tmp/split.json"
 run "$bin" dataset "$tmp/takes" --kind mfcc --n-mfcc 64 --n-mels 64 -o "$tmp/mfcc.ds"
 expect_fail 1 "mel.safetensors" "" -- "$bin" eval "$tmp/mel.safetensors" "$tmp/mfcc.ds" --splits "$tmp/split.json"
+# hostile feature metadata (same-length edits of the header): one line naming the model
+sed 's/"feat.kind":"mel"/"feat.kind":"xyz"/' "$tmp/mel.safetensors" >"$tmp/h1.safetensors"
+sed 's/"feat.n_mels":"64"/"feat.n_mels":"65"/' "$tmp/mel.safetensors" >"$tmp/h2.safetensors"
+sed 's/"feat.n_fft":"2048"/"feat.n_fft":"0008"/' "$tmp/mel.safetensors" >"$tmp/h3.safetensors"
+sed 's/"feat.kind":"mel"/"feat.kind":"lpc"/' "$tmp/mel.safetensors" >"$tmp/h4.safetensors"
+for h in 1 2 3 4; do
+  cmp -s "$tmp/h$h.safetensors" "$tmp/mel.safetensors" && bad "h$h: the edit did not apply"
+  expect_fail 1 "h$h.safetensors" "$tmp/h.mid" -- "$bin" transcribe "$w" --model "$tmp/h$h.safetensors" -o "$tmp/h.mid"
+done
 # streaming needs the CQT's front end; pitch augmentation needs CQT bins
 expect_fail 1 "no streaming" "" -- "$bin" transcribe - --model "$tmp/mel.safetensors" -o "$tmp/s.mid" < "$w"
 expect_fail 1 "pitch augmentation" "$tmp/aug" -- "$bin" train "$tmp/mfcc.ds" --split "$tmp/split.json" --epochs 1 --augment-shift 2 -o "$tmp/aug.safetensors"
