@@ -97,5 +97,13 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/%s", npy_dir, arrays[k].name);
         a2m_npy_save(path, arrays[k].t, arrays[k].ndim, arrays[k].shape, arrays[k].data);
     }
+    /* Fortran order (numpy.save of a transposed view, as the librosa references are): [[0 1 2] [3 4 5]] */
+    char path[1024], hdr[81] = "\x93NUMPY\x01\x00\x46\x00{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3), }";
+    size_t at = 10 + strlen(hdr + 10); /* the dict, spaces, the newline at byte 79 (data at 80) */
+    memset(hdr + at, ' ', 79 - at), hdr[79] = '\n';
+    static const int16_t col_major[6] = {0, 3, 1, 4, 2, 5};
+    snprintf(path, sizeof path, "%s/i16_2x3_fortran.npy", npy_dir);
+    FILE *fp = fopen(path, "wb");
+    if (fp) fwrite(hdr, 1, 80, fp), fwrite(col_major, sizeof col_major, 1, fp), fclose(fp);
     return 0;
 }
