@@ -111,6 +111,8 @@ for h in 1 2 3 4; do
   cmp -s "$tmp/h$h.safetensors" "$tmp/mel.safetensors" && bad "h$h: the edit did not apply"
   expect_fail 1 "h$h.safetensors" "$tmp/h.mid" -- "$bin" transcribe "$w" --model "$tmp/h$h.safetensors" -o "$tmp/h.mid"
 done
+# the baselines read the kind from the dataset
+expect_fail 1 "holds mel features, not cqt" "" -- "$bin" knn "$tmp/mel.ds" --splits "$tmp/split.json" --features cqt
 # streaming needs the CQT's front end; pitch augmentation needs CQT bins
 expect_fail 1 "no streaming" "" -- "$bin" transcribe - --model "$tmp/mel.safetensors" -o "$tmp/s.mid" < "$w"
 expect_fail 1 "pitch augmentation" "$tmp/aug" -- "$bin" train "$tmp/mfcc.ds" --split "$tmp/split.json" --epochs 1 --augment-shift 2 -o "$tmp/aug.safetensors"

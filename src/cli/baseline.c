@@ -15,11 +15,8 @@ double bl_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* the kind of features a dataset holds (every dataset so far: the CQT) */
-static const char *dataset_kind(const a2m_dataset *d) {
-    (void)d;
-    return "cqt";
-}
+/* the kind of features a dataset holds (index.json's feature_params; older datasets: the CQT) */
+static const char *dataset_kind(const a2m_dataset *d) { return a2m_feat_kind_name(d->feat.kind); }
 
 /* class_notes as models carry them: silence -1, the notes, onset, below/above */
 static void class_notes_of(const a2m_label_params *p, int *notes, int *n_classes) {
