@@ -27,7 +27,7 @@ print(r['mean'] * 1000 / $takes, (r['user'] + r['system']) * 1000 / $takes)" "$t
   if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
     read -r r rc < <(/usr/bin/python3 "$(dirname "$0")/features_numpy.py" "$tmp/test" $k 3)
     printf "%-5s a2m %6.2f ms a take (%5.2f CPU; whole process / %d)   numpy in-process %7.2f ms (%6.2f CPU)   %5.1fx (%5.1fx CPU)\n" \
-      $k "$a" "$ac" "$takes" "$r" "$rc" "$(echo "$r / $a" | bc -l)" "$(echo "$rc / $ac" | bc -l)"
+      $k "$a" "$ac" "$takes" "$r" "$rc" "$(awk "BEGIN { print $r / $a }")" "$(awk "BEGIN { print $rc / $ac }")"
   else
     printf "%-5s a2m %6.2f ms a take (%5.2f CPU; whole process / %d)   (numpy missing: no reference)\n" $k "$a" "$ac" "$takes"
   fi
