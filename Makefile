@@ -6,7 +6,7 @@ JOBS       ?= 2
 FUZZ_SECONDS ?= 15
 A2M        := $(BUILD)/a2m
 
-.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model model-transformer gendata clean compare-features
+.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model model-transformer gendata clean compare-features eval-anypitch-cv
 
 all: build
 
@@ -64,6 +64,11 @@ model-anypitch: build
 MODEL ?= models/a2m-anypitch.safetensors
 eval-anypitch: build
 	@bash scripts/eval-anypitch.sh $(BUILD) $(MODEL) $(FOLD)
+
+# The cross-validated singreal score: each fold's files by the fold model that never heard them (needs the three
+# models of `make model-anypitch FOLD=0/1/2`).
+eval-anypitch-cv: build
+	@bash scripts/eval-anypitch-cv.sh $(BUILD)
 
 # Training data for the any-pitch model into data/gen/ (docs/gendata.md)
 gendata: build
