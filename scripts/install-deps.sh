@@ -15,6 +15,7 @@ PACKAGES=(
   libcairo2-dev                       # plots (PNG/SVG/PDF)
   python3-numpy                       # interop test: numpy loads our .npy
   hyperfine aubio-tools               # bench: whole-process timings beside a reference transcriber
+  umap-learn                          # bench/embed_process.sh: umap-learn beside a2m embed (tests need it not)
   libfluidsynth-dev                   # a2m gendata --source fluid (soundfont voices)
   fluidr3mono-gm-soundfont musescore-general-soundfont-small  # MIT soundfonts: Choir Aahs, Voice Oohs, ...
   librubberband-dev                   # a2m gendata --source seed (formant-preserving pitch shift)

@@ -9,6 +9,8 @@
 #include "a2m/io.h"
 #include "check.h"
 #include "embed/embed_internal.h"
+#include "a2m/model.h"
+#include "nn/arch.h"
 
 static const char *ref_path(const char *name) {
     static char buf[4][4096];
@@ -186,7 +188,41 @@ static void test_umap(const a2m_array *x) {
     a2m_array_free(&ref);
 }
 
+/* --source hidden: the BiLSTM output h of the shipped model; its output layer on h gives the model's logits */
+static void test_hidden(void) {
+    const char *src = getenv("A2M_SOURCE") ? getenv("A2M_SOURCE") : ".";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/models/a2m-crnn.safetensors", src);
+    a2m_model *m;
+    if (a2m_model_load(path, NULL, &m)) {
+        CHECK(0, "%s: %s", path, a2m_errmsg());
+        return;
+    }
+    enum { T = 40 };
+    int F = a2m_model_get_info(m)->n_bins, C = a2m_model_get_info(m)->n_classes, dim = 0;
+    float *x = malloc((size_t)T * F * sizeof *x), *h = malloc((size_t)T * 256 * sizeof *h), logits[T * 8];
+    uint64_t s = 9;
+    for (int t = 0; t < T * F; t++) x[t] = (float)(2 * emb_uniform(&s) - 1);
+    CHECK(a2m_model_hidden(m, x, T, 1, NULL, &dim) == 0 && dim == 128, "hidden size %d", dim);
+    CHECK(a2m_model_hidden(m, x, T, 1, h, &dim) == 0, "hidden: %s", a2m_errmsg());
+    a2m_runner *r;
+    CHECK(a2m_runner_new(m, 1, T, &r) == 0 && a2m_model_forward(r, x, 1, T, logits) == 0, "forward");
+    const float *W = m->params + nn_model_tensor(m, "fc.weight")->offset, *b = m->params + nn_model_tensor(m, "fc.bias")->offset;
+    double err = 0;
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < C; c++) {
+            double v = b[c];
+            for (int k = 0; k < dim; k++) v += (double)W[c * dim + k] * h[t * dim + k];
+            err = fmax(err, fabs(v - logits[t * C + c]));
+        }
+    CHECK(err < 1e-4, "fc(hidden) vs the model's logits: %g", err);
+    a2m_runner_free(r);
+    a2m_model_free(m);
+    free(x), free(h);
+}
+
 int main(void) {
+    test_hidden();
     test_find_ab();
     test_knn();
     test_spectral_ring();
