@@ -18,10 +18,10 @@ void dstev_(const char *jobz, const int *n, double *d, double *e, double *z, con
 void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
             const int *lwork, int *info);
 
-/* Lanczos steps for a large component. On the 30,000 test frames (one component of 29,000 points, the rest in
- * small ones) the trustworthiness of the final layout was 0.808 after 128 steps, 0.834 after 256, 0.832 after
- * 400 and 0.829 after 800 (the last three within seed noise, 800 costing 16 s more): 256. umap-learn's ARPACK
- * keeps sqrt(n) = 173 vectors and restarts to tolerance 1e-4. */
+/* Lanczos steps for a large component. On the 30,000 test frames the trustworthiness of the final layout was
+ * 0.808 after 128 steps, 0.834 after 256, 0.832 after 400 and 0.829 after 800 (the last three within seed
+ * noise; 800 cost 20 s more CPU than 256): 256. umap-learn's ARPACK keeps sqrt(n) = 173 vectors and restarts
+ * to tolerance 1e-4. */
 enum { LANCZOS_MAX = 256 };
 
 /* one component as a local CSR with D^-1/2 folded into the values */
