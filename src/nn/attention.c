@@ -119,7 +119,8 @@ A2M_DISPATCH static void dropped_row(float *y, const float *a, uint32_t rs, int 
     for (int j = 0; j < L; j++) {
         uint32_t h = (rs ^ (uint32_t)j) * 0x9E3779B1u;
         h ^= h >> 16, h *= 0x85EBCA6Bu, h ^= h >> 13, h *= 0xC2B2AE35u, h ^= h >> 16;
-        y[j] = (h >> 8) < thr ? 0.0f : a[j] * keep;
+        float k = (int32_t)(h >> 8) < (int32_t)thr ? 0.0f : keep; /* 24-bit values: a signed compare vectorises */
+        y[j] = a[j] * k;
     }
 }
 
