@@ -40,12 +40,14 @@ static double current_rss_mb(void) {
 
 static double epoch_rss[64];
 static int n_epoch_rss;
-static void on_epoch(void *user, const a2m_train_epoch *e) {
+static int on_epoch(void *user, const a2m_train_epoch *e) {
     (void)user;
     if (e->done && n_epoch_rss < 64) epoch_rss[n_epoch_rss++] = current_rss_mb();
+    return 0;
 }
 
 int main(int argc, char **argv) {
+    openblas_set_num_threads(1); /* as a2m's main: parallel work is the library's n_threads */
     const char *shared = getenv("A2M_SHARED") ? getenv("A2M_SHARED") : "../shared";
     int full = 0;
     for (int i = 1; i < argc; i++) {
@@ -88,7 +90,6 @@ int main(int argc, char **argv) {
     printf("  (growth epoch 2 -> %d: %.1f MB)\n", n_epoch_rss, n_epoch_rss > 1 ? epoch_rss[n_epoch_rss - 1] - epoch_rss[1] : 0.0);
 
     /* inference: one 4 s take, one thread */
-    openblas_set_num_threads(1);
     a2m_runner *r;
     a2m_runner_new(m, 1, 666, &r);
     float *x = malloc(666 * 252 * sizeof *x), *logits = malloc(666 * 4 * sizeof *logits);

@@ -29,7 +29,7 @@ static double compare(a2m_model *m, crnn_infer *s, int B, int T, const int *leng
     return md;
 }
 
-static void test_parity(int n_bins, int hidden, float weight_gain) {
+static void test_parity(int n_bins, int hidden, float weight_gain, int isa) {
     a2m_model_info in = nn_model_default_info();
     in.n_bins = n_bins, in.hidden = hidden;
     a2m_model *m;
@@ -40,6 +40,7 @@ static void test_parity(int n_bins, int hidden, float weight_gain) {
     crnn_infer *s = crnn_infer_new(m, m->params, maxB, maxT);
     CHECK(s != NULL, "inference state for hidden %d", hidden);
     if (!s) return;
+    crnn_infer_cap_isa(s, isa);
     const int Bs[] = {1, 2, 3, 8}, Ts[] = {1, 2, 7, 64, 65, 150};
     double worst = 0;
     for (size_t bi = 0; bi < sizeof Bs / sizeof *Bs; bi++)
@@ -81,17 +82,22 @@ static void test_fallback(void) {
 }
 
 int main(void) {
-    test_parity(252, 128, 1.0f);
-    test_parity(252, 128, 4.0f);
-    test_parity(20, 16, 3.0f);
-    test_parity(20, 24, 3.0f); /* 4H % 64 != 0: the projection is a GEMM */
+    test_parity(252, 128, 1.0f, 2);
+    test_parity(252, 128, 4.0f, 2);
+    test_parity(20, 16, 3.0f, 2);
+    test_parity(20, 24, 3.0f, 2); /* 4H % 64 != 0: the projection is a GEMM */
     for (int level = 1; level >= 0; level--) { /* the AVX2 and scalar kernels too */
         printf("kernels up to level %d (0 scalar, 1 AVX2)\n", level);
-        lstm_infer_cap_isa(level);
-        test_parity(252, 128, 4.0f);
-        test_parity(20, 16, 3.0f);
+        test_parity(252, 128, 4.0f, level);
+        test_parity(20, 16, 3.0f, level);
     }
-    lstm_infer_cap_isa(2);
     test_fallback();
+    /* $A2M_ISA caps the kernel level runners are made with (0 scalar, 1 AVX2, 2 AVX-512); anything else is ignored */
+    int native = infer_isa_level();
+    setenv("A2M_ISA", "0", 1);
+    CHECK(infer_isa_level() == 0, "A2M_ISA=0: level %d", infer_isa_level());
+    setenv("A2M_ISA", "7", 1);
+    CHECK(infer_isa_level() == native, "A2M_ISA=7 ignored: level %d", infer_isa_level());
+    unsetenv("A2M_ISA");
     return test_done("test_infer");
 }

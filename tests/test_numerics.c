@@ -160,11 +160,9 @@ static void test_lstm_extremes(void) {
         for (int t = 0; t < LT; t++) xt[t * LB + b] = xs[b * LT + t];
     float *work = malloc(lstm_infer_work_floats(LB, 1, LH) * sizeof *work);
     for (int level = 0; level <= 2; level++) {
-        lstm_infer_cap_isa(level);
-        bilstm_infer(&pk, xt, NULL, fc_w, fc_b, z[level], work, LB, LT, 4);
+        bilstm_infer(&pk, xt, NULL, fc_w, fc_b, z[level], work, LB, LT, 4, level);
         CHECK(all_finite(z[level], N_OF(z[level])), "inference BiLSTM logits finite at kernel level %d", level);
     }
-    lstm_infer_cap_isa(2);
     double md = 0;
     for (size_t i = 0; i < N_OF(z[0]); i++) md = fmax(md, fmax(fabs(z[0][i] - z[1][i]), fabs(z[0][i] - z[2][i])));
     CHECK(md < 1e-4, "kernel levels agree on saturated gates: %g", md);
@@ -188,15 +186,14 @@ static void test_crnn_scaled_inputs(void) {
     softmax_rows(p, z, B * T, C);
     CHECK(all_finite(z, (size_t)B * T * C) && all_finite(p, (size_t)B * T * C), "training forward finite");
     for (int level = 2; level >= 0; level--) {
-        lstm_infer_cap_isa(level);
         crnn_infer *s = crnn_infer_new(m, m->params, B, T);
         CHECK(s != NULL, "inference state");
         if (!s) break;
+        crnn_infer_cap_isa(s, level);
         crnn_infer_forward(s, x, NULL, B, T, z);
         CHECK(all_finite(z, (size_t)B * T * C), "fp32 inference finite at kernel level %d", level);
         crnn_infer_del(s);
     }
-    lstm_infer_cap_isa(2);
     crnn_infer *s = crnn_infer_new_ex(m, m->params, B, T, A2M_PRECISION_BF16);
     if (s && crnn_infer_precision(s) == A2M_PRECISION_BF16) {
         crnn_infer_forward(s, x, NULL, B, T, z);

@@ -22,9 +22,10 @@ typedef struct losses {
     double train[EPOCHS], val[EPOCHS];
 } losses;
 
-static void on_epoch(void *user, const a2m_train_epoch *e) {
+static int on_epoch(void *user, const a2m_train_epoch *e) {
     losses *l = user;
     if (e->done && l->n < EPOCHS) l->train[l->n] = e->train_loss, l->val[l->n] = e->val_loss, l->n++;
+    return 0;
 }
 
 static int train(losses *l) {

@@ -50,6 +50,43 @@ static void check_resume(a2m_dataset *d, size_t *tr, size_t *va, a2m_train_param
     a2m_model_free(c), a2m_model_free(straight);
 }
 
+/* A host stops training from its progress callback (call `stop_at`, counting from 1; 4 train takes at batch 2 make
+ * 2 batch calls and 1 epoch call an epoch): A2M_ERR_CANCELLED at once, no model, no further call; the checkpoint
+ * of the last finished epoch resumes into the straight run. */
+typedef struct {
+    int calls, stop_at;
+} stopper;
+static int stop_after(void *user, const a2m_train_epoch *e) {
+    (void)e;
+    stopper *s = user;
+    return ++s->calls >= s->stop_at;
+}
+
+static void check_cancel(a2m_dataset *d, size_t *tr, size_t *va) {
+    a2m_train_params p = small_params();
+    p.select_by_loss = 1;
+    a2m_model *c = (a2m_model *)&p, *straight = NULL;
+    stopper s = {0, 4}; /* epoch 2, batch 1 */
+    CHECK(a2m_train(d, tr, 4, va, 2, p, stop_after, &s, &c, NULL) == A2M_ERR_CANCELLED && c == NULL,
+          "stopped inside an epoch: %s", a2m_errmsg());
+    CHECK(s.calls == 4 && strstr(a2m_errmsg(), "epoch 2, batch 1"), "no call after the stop (%d): %s", s.calls,
+          a2m_errmsg());
+    const char *ckpt = test_tmp("cancel.ckpt");
+    unlink(ckpt);
+    p.checkpoint_path = ckpt;
+    s = (stopper){0, 6}; /* after epoch 2 */
+    CHECK(a2m_train(d, tr, 4, va, 2, p, stop_after, &s, &c, NULL) == A2M_ERR_CANCELLED && s.calls == 6,
+          "stopped after an epoch: %s", a2m_errmsg());
+    p.resume = 1;
+    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "resumed after the stop: %s", a2m_errmsg());
+    p.checkpoint_path = NULL, p.resume = 0;
+    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &straight, NULL) == A2M_OK, "straight");
+    CHECK(c && straight && memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0,
+          "a stopped run resumed equals the straight run");
+    a2m_model_free(c), a2m_model_free(straight);
+    unlink(ckpt);
+}
+
 int main(void) {
     a2m_dataset d;
     make_dataset(&d);
@@ -130,6 +167,8 @@ int main(void) {
     good.soft_targets = soft, good.distill = 0.5, bad.distill = 0.5;
     check_option(&d, tr, va, a, good, bad, "distillation");
     free(soft);
+
+    check_cancel(&d, tr, va);
 
     /* bad parameters */
     p = small_params();

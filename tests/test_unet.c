@@ -225,9 +225,10 @@ enum { TAKES = 6, FRAMES = 42, BINS = 8 };
 static void make_dataset(a2m_dataset *d) { make_synth_dataset(d, TAKES, FRAMES, BINS); }
 
 static double epoch_loss[16];
-static void on_epoch(void *user, const a2m_train_epoch *e) {
+static int on_epoch(void *user, const a2m_train_epoch *e) {
     (void)user;
     if (e->done && e->epoch <= 16) epoch_loss[e->epoch - 1] = e->train_loss;
+    return 0;
 }
 
 static void test_training(void) {

@@ -23,6 +23,7 @@ typedef enum a2m_err {
     A2M_ERR_UNSUPPORTED = 10,/* valid but not supported (e.g. SMPTE time division) */
     A2M_ERR_RANGE = 11,      /* value out of the allowed range (too long, too short) */
     A2M_ERR_INTERNAL = 12,   /* a bug: please report */
+    A2M_ERR_CANCELLED = 13,  /* stopped by the caller (a progress callback asked to stop) */
     A2M_ERR_COUNT_
 } a2m_err;
 

@@ -27,7 +27,9 @@ typedef struct a2m_train_params {
     int plateau;                /* 5: ReduceLROnPlateau patience (on val loss) */
     double plateau_factor;      /* 0.5 */
     int select_by_loss;         /* 0: keep the best val macro F1; 1: the best val loss */
-    int threads;                /* 1 */
+    int threads;                /* 1: threads of the OpenMP parts (the two LSTM directions). BLAS threads are the
+                                 * program's (openblas_set_num_threads in its main; a2m's is 1): the library never
+                                 * changes them */
     int window;                 /* training window in frames; 0 = whole takes */
     int concat;                 /* 1: a batch element is one take (or window); N: N of them back to back, so the
                                  * network also learns across take boundaries, as in long recordings */
@@ -63,7 +65,10 @@ typedef struct a2m_train_epoch {
     int best_epoch;
 } a2m_train_epoch;
 
-typedef void (*a2m_train_progress_fn)(void *user, const a2m_train_epoch *e);
+/* Called after every batch and every epoch; returns 0 to go on, non-zero to stop (as ggml's abort callback):
+ * a2m_train then returns A2M_ERR_CANCELLED at once, without a model (the checkpoint of the last finished
+ * epoch, when asked for, is there to resume from). */
+typedef int (*a2m_train_progress_fn)(void *user, const a2m_train_epoch *e);
 
 typedef struct a2m_train_result {
     int epochs_run, best_epoch;

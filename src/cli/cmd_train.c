@@ -53,15 +53,15 @@ typedef struct progress_ctx {
     int tty;
 } progress_ctx;
 
-static void on_progress(void *user, const a2m_train_epoch *e) {
+static int on_progress(void *user, const a2m_train_epoch *e) {
     progress_ctx *c = user;
     char extra[160];
     if (!e->done) {
-        if (!c->tty) return;
+        if (!c->tty) return 0;
         if (!c->bar) c->bar = cli_progress_new("epoch", e->n_batches);
         snprintf(extra, sizeof extra, "epoch %d/%d loss %.4f", e->epoch, e->epochs, e->train_loss);
         cli_progress_update(c->bar, e->batch, extra);
-        return;
+        return 0;
     }
     if (c->bar) {
         cli_progress_done(c->bar, NULL);
@@ -70,6 +70,7 @@ static void on_progress(void *user, const a2m_train_epoch *e) {
     fprintf(stderr, "epoch %3d/%d  train %.4f  val %.4f  acc %.4f  f1 %.4f  lr %.3g  %.1fs%s\n", e->epoch, e->epochs,
             e->train_loss, e->val_loss, e->val_accuracy, e->val_f1_macro, e->lr, e->seconds,
             e->best_epoch == e->epoch ? "  *best" : "");
+    return 0;
 }
 
 /* The mean class probabilities of the teacher models (comma-separated paths) for every frame of d. */

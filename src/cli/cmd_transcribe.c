@@ -1,6 +1,5 @@
 #include <jansson.h>
 #include <libgen.h>
-#include <cblas.h>
 #include <limits.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -379,8 +378,6 @@ int cmd_transcribe(int argc, char **argv) {
         free(inputs);
         return cli_lib_fail(rc);
     }
-    /* one thread per input (--jobs): BLAS threads spinning beside each job only cost time on these small products */
-    openblas_set_num_threads(1);
     if (n_in == 1 && !strcmp(inputs[0], "-")) {
         rc = transcribe_stdin(m, out, &o);
         a2m_model_free(m);

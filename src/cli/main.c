@@ -1,4 +1,5 @@
 /* a2m: sing -> MIDI. A thin command line over liba2m: one file per command. */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,10 @@ static void wisdom_keep(const char *path) {
 /* stdout is checked once here, after any command (help, results, notes): a write error is exit 1 */
 int main(int argc, char **argv) {
     cli_signals_install();
+    /* BLAS threads are set here only (the library never changes them): one, as parallel work is the library's
+     * n_threads (training's two LSTM directions, --jobs inputs); BLAS threads spinning beside them only cost time
+     * on these small products, and results do not depend on --threads */
+    openblas_set_num_threads(1);
     char buf[4096];
     const char *wisdom = wisdom_path(buf, sizeof buf);
     if (wisdom) a2m_fftw_wisdom_load(wisdom); /* a missing or foreign cache is measured anew */

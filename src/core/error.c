@@ -20,6 +20,7 @@ static const char *const messages[A2M_ERR_COUNT_] = {
     [A2M_ERR_UNSUPPORTED] = "unsupported",
     [A2M_ERR_RANGE] = "value out of range",
     [A2M_ERR_INTERNAL] = "internal error",
+    [A2M_ERR_CANCELLED] = "cancelled",
 };
 
 const char *a2m_strerror(int err) {

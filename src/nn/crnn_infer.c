@@ -22,6 +22,7 @@ enum { C1 = 64, C2 = 128, KS = 3, NZR = 64 };
 
 struct crnn_infer {
     int F, H, C, max_b, max_t;
+    int isa;           /* kernel level (infer_isa_level at creation, crnn_infer_cap_isa) */
     float *w1, *b1;    /* Winograd F(2,3) [4][F x C1], [C1] */
     float *u1, *m1;    /* [4][WT x F], [4][WT x C1]: transformed input, products of one block of tiles */
     float *zero;       /* [F] zeros: the input outside [0, T) */
@@ -88,6 +89,10 @@ crnn_infer *crnn_infer_new(const a2m_model *m, const float *params, int max_batc
     return crnn_infer_new_ex(m, params, max_batch, max_frames, A2M_PRECISION_FP32);
 }
 
+void crnn_infer_cap_isa(crnn_infer *s, int level) {
+    if (level < s->isa) s->isa = level < 0 ? 0 : level;
+}
+
 int crnn_infer_precision(const crnn_infer *s) { return s->bf ? A2M_PRECISION_BF16 : A2M_PRECISION_FP32; }
 
 crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_batch, int max_frames, int precision) {
@@ -96,7 +101,7 @@ crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_b
     crnn_infer *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     if (precision == A2M_PRECISION_BF16 && (s->bf = crnn_bf16_new(m, params, max_batch, max_frames))) return s;
-    s->F = F, s->H = H, s->C = C, s->max_b = max_batch, s->max_t = max_frames;
+    s->F = F, s->H = H, s->C = C, s->max_b = max_batch, s->max_t = max_frames, s->isa = infer_isa_level();
     s->w1 = pack_conv_wino(P("conv.0.weight"), F, C1);
     s->u1 = malloc((size_t)4 * WT * F * sizeof *s->u1);
     s->m1 = malloc((size_t)4 * WT * C1 * sizeof *s->m1);
@@ -224,7 +229,7 @@ void crnn_infer_forward(crnn_infer *s, const float *x, const int *lengths, int B
         crnn_bf16_forward(s->bf, x, lengths, B, T, logits);
         return;
     }
-    int F = s->F, C = s->C, isa = infer_isa_level();
+    int F = s->F, C = s->C, isa = s->isa;
     for (int b = 0; b < B; b++) {
         int len = lengths ? lengths[b] : T;
         float *h1 = s->h1 + (size_t)b * C1, *h2 = s->h2 + (size_t)b * C2;
@@ -236,5 +241,5 @@ void crnn_infer_forward(crnn_infer *s, const float *x, const int *lengths, int B
             bias_relu_mask(h2, (size_t)B * C2, s->b2, T, len, C2);
         }
     }
-    bilstm_infer(&s->lw, s->h2, lengths, s->fc_w, s->fc_b, logits, s->work, B, T, C);
+    bilstm_infer(&s->lw, s->h2, lengths, s->fc_w, s->fc_b, logits, s->work, B, T, C, isa);
 }

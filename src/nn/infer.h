@@ -13,7 +13,7 @@
 /* ---- sparse-input kernels (lstm_infer.c): rows with many zeros (ReLU outputs)
  * times a column panel of INFER_PW columns, W [K][INFER_PW] ---- */
 enum { INFER_PW = 64 };
-/* 0 scalar, 1 AVX2+FMA, 2 AVX-512F (at most the lstm_infer_cap_isa level) */
+/* 0 scalar, 1 AVX2+FMA, 2 AVX-512F: what this CPU runs, at most $A2M_ISA when set (0, 1 or 2) */
 int infer_isa_level(void);
 /* offsets base + k * INFER_PW and values of x[0..n)'s nonzeros (NaN counts as
  * nonzero) written to off, val (room for n); returns their count */
@@ -52,10 +52,9 @@ void lstm_infer_free(lstm_infer_w *p);
  *   fc_w [C x 2H], fc_b [C]: the output layer, fused: logits [B x T x C]
  *   work: lstm_infer_work_floats(B, In, H) floats */
 size_t lstm_infer_work_floats(int B, int In, int H);
-/* Tests: use kernels up to this level (0 scalar, 1 AVX2+FMA, 2 AVX-512F; default 2, not thread-safe). */
-void lstm_infer_cap_isa(int level);
+/* isa: kernels up to this level (0 scalar, 1 AVX2+FMA, 2 AVX-512F), capped at infer_isa_level() */
 void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w, const float *fc_b,
-                  float *logits, float *work, int B, int T, int C);
+                  float *logits, float *work, int B, int T, int C, int isa);
 
 /* ---- the CRNN ---- */
 typedef struct crnn_infer crnn_infer;
@@ -65,6 +64,8 @@ crnn_infer *crnn_infer_new(const a2m_model *m, const float *params, int max_batc
  * allow it (H % 16 == 0, 64/128 conv channels), else the fp32 path. */
 crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_batch, int max_frames, int precision);
 int crnn_infer_precision(const crnn_infer *s); /* the a2m_precision it runs */
+/* Kernels up to this level from now on (0 scalar, 1 AVX2+FMA, 2 AVX-512F; made with infer_isa_level()): tests. */
+void crnn_infer_cap_isa(crnn_infer *s, int level);
 void crnn_infer_del(crnn_infer *s);
 /* x [B x T x n_bins] -> logits [B x T x n_classes]; lengths [B] or NULL; B, T within the maxima. */
 void crnn_infer_forward(crnn_infer *s, const float *x, const int *lengths, int B, int T, float *logits);

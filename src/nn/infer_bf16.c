@@ -20,6 +20,7 @@
  *   is bound by streaming W_hh from L2, so half the bytes is most of the gain.
  * The kernels are compiled for AVX-512 with target attributes (the library is
  * built for the x86-64 baseline) and chosen at run time (infer_bf16_available). */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,16 +103,20 @@ void crnn_bf16_del(crnn_bf16 *s) {
 #define BF __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 #define AI inline __attribute__((always_inline))
 
+/* detected once (pthread_once: runners made on several threads race on nothing) */
+static int bf16_cpu;
+static pthread_once_t bf16_once = PTHREAD_ONCE_INIT;
+static void bf16_detect(void) {
+    __builtin_cpu_init();
+    bf16_cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+}
+
 int infer_bf16_available(void) {
-    static int cached = -1; /* benign race: every thread computes the same value */
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
-    }
+    pthread_once(&bf16_once, bf16_detect);
     const char *e = getenv("A2M_FORCE_FP32");
     if (e && *e && strcmp(e, "0") != 0) return 0;
-    return cached;
+    return bf16_cpu;
 }
 
 static AI int32_t ld32(const bf16 *p) { /* a pair of bf16 as one lane */

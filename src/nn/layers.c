@@ -149,11 +149,6 @@ static void lstm_dir_forward(float *out, const float *x_tm, const lstm_weights *
     }
 }
 
-static void set_blas_threads_for(int n_threads, int *saved) {
-    *saved = openblas_get_num_threads();
-    if (n_threads > 1) openblas_set_num_threads(1);
-}
-
 void bilstm_forward(float *out, const float *in, const lstm_weights w[2], const int *lengths, float *cache, int B,
                     int T, int In, int H, int n_threads) {
     float *x_tm = cache;
@@ -162,11 +157,8 @@ void bilstm_forward(float *out, const float *in, const lstm_weights w[2], const 
             memcpy(x_tm + ((size_t)t * B + b) * In, in + ((size_t)b * T + t) * In, (size_t)In * sizeof *x_tm);
     float *dir_cache = cache + (size_t)T * B * In;
     size_t per_dir = lstm_dir_floats(B, T, H);
-    int saved;
-    set_blas_threads_for(n_threads, &saved);
 #pragma omp parallel for num_threads(n_threads > 1 ? 2 : 1) schedule(static, 1)
     for (int d = 0; d < 2; d++) lstm_dir_forward(out, x_tm, &w[d], lengths, dir_cache + d * per_dir, d, B, T, In, H);
-    openblas_set_num_threads(saved);
 }
 
 A2M_DISPATCH
@@ -238,8 +230,6 @@ void bilstm_backward(float *din, const lstm_grads g[2], const float *dout, const
     size_t per_dir = lstm_dir_floats(B, T, H);
     size_t TB = (size_t)T * B;
     size_t per_scratch = TB * 4 * H + TB * In + (size_t)2 * B * H;
-    int saved;
-    set_blas_threads_for(n_threads, &saved);
 #pragma omp parallel for num_threads(n_threads > 1 ? 2 : 1) schedule(static, 1)
     for (int d = 0; d < 2; d++) {
         float *s = scratch + d * per_scratch;
@@ -247,7 +237,6 @@ void bilstm_backward(float *din, const lstm_grads g[2], const float *dout, const
         lstm_dir_backward(din ? dx : NULL, &g[d], dout, x_tm, &w[d], lengths, dir_cache + d * per_dir, dG, dh, dcn, d,
                           B, T, In, H);
     }
-    openblas_set_num_threads(saved);
     if (!din) return;
     const float *dx0 = scratch + TB * 4 * H, *dx1 = scratch + per_scratch + TB * 4 * H;
     for (int t = 0; t < T; t++)

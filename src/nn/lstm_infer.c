@@ -17,6 +17,7 @@
  * its own time (measured), so the other layers are made cheaper instead. */
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -363,22 +364,24 @@ TGT512 static int nonzeros_avx512(const float *x, int In, int base, int *off, fl
     return n;
 }
 
-static int isa_cap = 2;
-void lstm_infer_cap_isa(int level) { isa_cap = level; }
-
-/* 0 scalar, 1 AVX2+FMA, 2 AVX-512F too; at most isa_cap */
+/* 0 scalar, 1 AVX2+FMA, 2 AVX-512F too: detected once (pthread_once: no data race between runners made on
+ * several threads), then capped by $A2M_ISA (0, 1 or 2; tests and users comparing kernel levels). */
+static int isa_detected;
+static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+static void isa_detect(void) {
+    __builtin_cpu_init();
+    isa_detected = !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 0
+                   : __builtin_cpu_supports("avx512f")                                ? 2
+                                                                                      : 1;
+}
 static int isa_level(void) {
-    static int cached = -1; /* benign race: every thread computes the same value */
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 0
-                 : __builtin_cpu_supports("avx512f")                                ? 2
-                                                                                    : 1;
-    }
-    return cached < isa_cap ? cached : isa_cap;
+    pthread_once(&isa_once, isa_detect);
+    const char *cap = getenv("A2M_ISA");
+    int level = isa_detected;
+    if (cap && *cap >= '0' && *cap <= '2' && cap[1] == '\0' && *cap - '0' < level) level = *cap - '0';
+    return level;
 }
 #else
-void lstm_infer_cap_isa(int level) { (void)level; }
 static int isa_level(void) { return 0; }
 #endif
 
@@ -456,8 +459,8 @@ static void project(const lstm_infer_w *p, int d, const float *x, int rows, floa
 
 A2M_DISPATCH
 static void bilstm_infer_body(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w,
-                              const float *fc_b, float *logits, float *work, int B, int T, int C) {
-    int H = p->H, In = p->In, G4 = 4 * H, isa = isa_level(), avx = isa > 0, S = chunk_steps(B);
+                              const float *fc_b, float *logits, float *work, int B, int T, int C, int isa) {
+    int H = p->H, In = p->In, G4 = 4 * H, avx = isa > 0, S = chunk_steps(B);
     size_t BH = (size_t)B * H, rows = (size_t)S * B;
     float *h = work, *c = work + 4 * BH, *gf = work + 6 * BH, *gr = gf + rows * G4;
     int *act = (int *)(gr + rows * G4), *off = act + B, *cnt = off + 2 * rows * In;
@@ -508,6 +511,7 @@ static void bilstm_infer_body(const lstm_infer_w *p, const float *x, const int *
 }
 
 void bilstm_infer(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w, const float *fc_b,
-                  float *logits, float *work, int B, int T, int C) {
-    bilstm_infer_body(p, x, lengths, fc_w, fc_b, logits, work, B, T, C);
+                  float *logits, float *work, int B, int T, int C, int isa) {
+    int level = infer_isa_level();
+    bilstm_infer_body(p, x, lengths, fc_w, fc_b, logits, work, B, T, C, isa < level ? isa : level);
 }

@@ -522,8 +522,6 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     int64_t *vpred = malloc((n_val_frames + 1) * sizeof *vpred), *vtrue = malloc((n_val_frames + 1) * sizeof *vtrue);
     if (!rc && (!vpred || !vtrue)) rc = a2m_error(A2M_ERR_NOMEM, "training: out of memory");
 
-    int saved_threads = openblas_get_num_threads();
-    openblas_set_num_threads(p.threads);
     train_state st = {0, 0, p.lr, {p.seed * 0x2545F4914F6CDD1Dull + 12345}, p.select_by_loss ? INFINITY : -INFINITY,
                       INFINITY, 0, 0, 0, NULL};
     if (!rc) {
@@ -592,9 +590,13 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
             if (progress) {
                 ep.epoch = e + 1, ep.batch = bi + 1, ep.n_batches = n_batches, ep.train_loss = loss_sum / w_sum;
                 ep.lr = st.lr, ep.done = 0;
-                progress(user, &ep);
+                if (progress(user, &ep)) {
+                    rc = a2m_error(A2M_ERR_CANCELLED, "training: stopped by the caller (epoch %d, batch %zu)", e + 1, bi + 1);
+                    break;
+                }
             }
         }
+        if (rc) break;
         for (size_t i = 0; i < np; i++)
             if (!isfinite(m->params[i])) {
                 rc = a2m_error(A2M_ERR_NONFINITE, "training diverged at epoch %d (NaN weights): lower --lr", e + 1);
@@ -632,11 +634,13 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         if (progress) {
             ep.epoch = e + 1, ep.train_loss = loss_sum / w_sum, ep.val_loss = vloss, ep.val_accuracy = fm.accuracy;
             ep.val_f1_macro = fm.f1_macro, ep.lr = st.lr, ep.seconds = seconds, ep.done = 1, ep.best_epoch = st.best_epoch;
-            progress(user, &ep);
+            if (progress(user, &ep)) {
+                rc = a2m_error(A2M_ERR_CANCELLED, "training: stopped by the caller after epoch %d", e + 1);
+                break;
+            }
         }
         if (n_val && st.bad_epochs >= p.patience) break;
     }
-    openblas_set_num_threads(saved_threads);
     if (!rc) {
         memcpy(m->params, best, np * sizeof *best);
         char drop[32] = "";
