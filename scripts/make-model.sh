@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Reproduces models/a2m-crnn.safetensors from ../shared/data with a2m itself.
 # Bit for bit (the same sha256, printed at the end) for the same source, a release build made as the README
-# says (`make build`: CMake Release, A2M_MARCH default), the same seed and --threads (2 here) and the same
-# machine kind (CPU model: its OpenBLAS kernels and the AVX2 clones of the hot loops; the shipped file was made
-# on 2 cores of an AMD EPYC Zen 4). Another thread count, a Debug/ASan build (the CQT contracts multiply-adds
-# only in release), another CPU kind or a change of the training numerics give another file
-# (tests/test_train_reproducible.sh checks two processes byte for byte). Checked: clean exports of bf0bea7 and
-# 43b32a3, each built and run here, gave the same file (sha256 5d76297a...).
+# says (`make build`: CMake Release, A2M_MARCH default), the same seed and the same machine kind (CPU model:
+# its OpenBLAS kernels and the AVX2 clones of the hot loops; the shipped file was made on 2 cores of an AMD EPYC
+# Zen 4). A Debug/ASan build (the CQT contracts multiply-adds only in release), another CPU kind or a change of
+# the training numerics give another file (tests/test_train_reproducible.sh checks two processes byte for byte).
+# Checked: clean exports of bf0bea7 and 43b32a3, each built and run here, gave the same file (sha256
+# 5d76297a...). Since issue 13 OpenBLAS runs on one thread whatever --threads says (it had two here before):
+# the recipe now gives other last bits than the shipped file (not re-run).
 set -euo pipefail
 build=${1:-build}
 shared=${A2M_SHARED:-../shared}
