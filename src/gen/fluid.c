@@ -11,9 +11,9 @@
 #include "a2m/error.h"
 #include "a2m/gen.h"
 #include "a2m/io.h"
+#include "gen/fluid_dl.h"
 
 #include <ctype.h>
-#include <fluidsynth.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -136,6 +136,7 @@ static int load_soundfont(a2m_fluid *f, const char *path, int sf_index) {
 
 int a2m_fluid_new(const char *const *soundfonts, size_t n_sf, int rate, a2m_fluid **out) {
     *out = NULL;
+    if (a2m_fluidsynth_load()) return a2m_error_prefix(A2M_ERR_UNSUPPORTED, "fluid");
     pthread_once(&log_once, silence_fluid);
     if (rate < 8000 || rate > 96000) return a2m_error(A2M_ERR_ARG, "fluid: rate %d outside 8000..96000", rate);
     if (n_sf == 0) return a2m_error(A2M_ERR_ARG, "fluid: no soundfont given");

@@ -3,9 +3,9 @@
  * the same singer, and its notes move by exactly the shift. */
 #include "a2m/error.h"
 #include "a2m/gen.h"
+#include "gen/rubberband_dl.h"
 
 #include <math.h>
-#include <rubberband/rubberband-c.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +46,9 @@ int a2m_pitch_shift_formant(const float *x, size_t n, int rate, double semitones
     if (!out) return a2m_error(A2M_ERR_NOMEM, "shift: out of memory");
     if (semitones == 0 && formant_scale == 1) {
         memcpy(out, x, n * sizeof *out);
+    } else if (a2m_rubberband_load()) {
+        free(out);
+        return a2m_error_prefix(A2M_ERR_UNSUPPORTED, "shift");
     } else {
         RubberBandOptions opt = RubberBandOptionProcessOffline | RubberBandOptionEngineFiner |
                                 RubberBandOptionFormantPreserved | RubberBandOptionPitchHighQuality;

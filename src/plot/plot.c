@@ -2,9 +2,6 @@
  * name; every figure is drawn into a temporary file and renamed. */
 #include "a2m/plot.h"
 
-#include <cairo-pdf.h>
-#include <cairo-svg.h>
-#include <cairo.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +24,8 @@ const char *a2m_plot_format(const char *path) {
 int figure_open(figure *f, const char *path, a2m_plot_size size) {
     memset(f, 0, sizeof *f);
     f->path = path;
+    int rc = a2m_cairo_load();
+    if (rc) return a2m_error_prefix(rc, path);
     /* a .jpg name used to get PNG bytes: only the formats cairo writes are accepted */
     const char *fmt = a2m_plot_format(path);
     if (!fmt) return a2m_error(A2M_ERR_UNSUPPORTED, "%s: unknown picture format (the name must end in .png, .svg or .pdf)", path);

@@ -2,7 +2,7 @@
 #ifndef A2M_PLOT_INTERNAL_H
 #define A2M_PLOT_INTERNAL_H
 
-#include <cairo.h>
+#include "plot/cairo_dl.h" /* cairo, opened when first used */
 
 #include "a2m/plot.h"
 
