@@ -259,9 +259,10 @@ static void test_reference(void) {
 /* ---- smoke training ---- */
 enum { TAKES = 6, FRAMES = 42, BINS = 8 };
 static double epoch_loss[16];
-static void on_epoch(void *user, const a2m_train_epoch *e) {
+static int on_epoch(void *user, const a2m_train_epoch *e) {
     (void)user;
     if (e->done && e->epoch <= 16) epoch_loss[e->epoch - 1] = e->train_loss;
+    return 0;
 }
 
 static void test_training(void) {
