@@ -93,8 +93,8 @@ static int covariance(const a2m_frame_map *m, const float *x, size_t n, double *
 
 /* the leading `k` eigenvectors of the covariance as the columns of m->w (largest first) */
 static int principal_axes(a2m_frame_map *m, double *cov, size_t n, int k) {
-    int D = m->dim, il = D - k + 1, iu = D, found = 0, info = 0, lwork = -1, liwork = -1, iwq;
-    double vl = 0, vu = 0, abstol = 0, wq;
+    int D = m->dim, il = D - k + 1, iu = D, found = 0, info = 0, lwork = -1, liwork = -1, iwq = 1;
+    double vl = 0, vu = 0, abstol = 0, wq = 1; /* the workspace query's answers (1: no query ran) */
     double *ev = malloc((size_t)D * sizeof *ev), *z = malloc((size_t)D * k * sizeof *z);
     int *supp = malloc(2 * (size_t)D * sizeof *supp);
     double total = 0;
