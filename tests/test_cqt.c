@@ -105,7 +105,27 @@ static void test_wisdom(void) {
     a2m_cqt_del(c);
     CHECK(!a2m_fftw_wisdom_new(), "no plan measured again");
     CHECK(memcmp(a, b, frames * 252 * sizeof *a) == 0, "the same dB to the last bit");
-    FILE *f = fopen(path, "w");
+    /* another FFTW build: the preamble's configuration hashes differ; a truncated file: both refused, and the
+     * wisdom already loaded stays whole (FFTW restores its table), so the plan is not measured again */
+    char text[65536] = "";
+    FILE *f = fopen(path, "rb");
+    size_t len = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f) fclose(f);
+    char *hash = strstr(text, "#x");
+    CHECK(len > 100 && hash, "wisdom text: %zu bytes", len);
+    if (hash) {
+        hash[2] = hash[2] == '1' ? '2' : '1';
+        f = fopen(path, "wb");
+        if (f) fwrite(text, 1, len, f), fclose(f);
+        CHECK(a2m_fftw_wisdom_load(path) == A2M_ERR_IO, "wisdom of another FFTW configuration refused");
+        hash[2] = hash[2] == '1' ? '2' : '1';
+        f = fopen(path, "wb");
+        if (f) fwrite(text, 1, len / 2, f), fclose(f);
+        CHECK(a2m_fftw_wisdom_load(path) == A2M_ERR_IO, "truncated wisdom refused");
+        CHECK(a2m_cqt_new(p, n, &c) == A2M_OK && !a2m_fftw_wisdom_new(), "the loaded wisdom kept its plan");
+        a2m_cqt_del(c);
+    }
+    f = fopen(path, "w");
     if (f) fputs("(fftw-3.3.10 not really wisdom", f), fclose(f);
     CHECK(a2m_fftw_wisdom_load(path) == A2M_ERR_IO, "a corrupt wisdom file is refused");
     CHECK(a2m_fftw_wisdom_save("/nonexistent/dir/wisdom") == A2M_ERR_IO, "an unwritable path is an error");
@@ -113,8 +133,31 @@ static void test_wisdom(void) {
     free(x), free(a), free(b);
 }
 
+/* One CQT for inputs of any length (a2m_cqt_reserve): grown from 1 s to 3 s, then used for 1 s again, the same
+ * bits as CQTs made for each length. */
+static void test_reserve(void) {
+    a2m_cqt_params p = a2m_cqt_default_params();
+    size_t n1 = 16000, n3 = 48000;
+    float *x = malloc(n3 * sizeof *x), *a = malloc(n3 / 96 * 252 * sizeof *a), *b = malloc(n3 / 96 * 252 * sizeof *b);
+    for (size_t i = 0; i < n3; i++) x[i] = (float)(0.3 * sin(2 * M_PI * (110 + i * 0.01) * i / 16000.0));
+    a2m_cqt *grown, *fresh;
+    CHECK(a2m_cqt_new(p, n1, &grown) == A2M_OK, "new");
+    CHECK(a2m_cqt_db(grown, x, n3, a) == A2M_ERR_RANGE, "longer than prepared");
+    CHECK(a2m_cqt_reserve(grown, n3) == A2M_OK && a2m_cqt_db(grown, x, n3, a) == A2M_OK, "grown: %s", a2m_errmsg());
+    CHECK(a2m_cqt_new(p, n3, &fresh) == A2M_OK && a2m_cqt_db(fresh, x, n3, b) == A2M_OK, "fresh 3 s");
+    size_t f3 = a2m_cqt_n_frames(fresh, n3), f1 = a2m_cqt_n_frames(fresh, n1);
+    CHECK(memcmp(a, b, f3 * 252 * sizeof *a) == 0, "grown CQT: the same bits as one made for 3 s");
+    a2m_cqt_del(fresh);
+    CHECK(a2m_cqt_reserve(grown, n1) == A2M_OK && a2m_cqt_db(grown, x, n1, a) == A2M_OK, "1 s again");
+    CHECK(a2m_cqt_new(p, n1, &fresh) == A2M_OK && a2m_cqt_db(fresh, x, n1, b) == A2M_OK, "fresh 1 s");
+    CHECK(memcmp(a, b, f1 * 252 * sizeof *a) == 0, "after a longer input: the same bits as one made for 1 s");
+    a2m_cqt_del(fresh), a2m_cqt_del(grown);
+    free(x), free(a), free(b);
+}
+
 int main(void) {
     test_pitch();
+    test_reserve();
     test_wisdom();
     const char *shared = test_shared_dir();
     if (shared) test_reference(shared);

@@ -40,6 +40,11 @@ int a2m_fftw_wisdom_save(const char *path);
 
 int a2m_cqt_new(a2m_cqt_params p, size_t max_samples, a2m_cqt **out);
 void a2m_cqt_del(a2m_cqt *c);   /* safe on NULL and on half-built objects */
+/* Room for inputs of up to max_samples: the kernels and FFT plans (most of a2m_cqt_new's time) are kept, only
+ * the signal buffers grow. One CQT per parameter set (and thread) serves files of any length. */
+int a2m_cqt_reserve(a2m_cqt *c, size_t max_samples);
+/* dB features [frames x n_bins] (malloc'd) of an audio file read at the CQT's rate, the CQT grown as needed. */
+int a2m_cqt_db_file(a2m_cqt *c, const char *path, float **db, size_t *n_frames);
 /* Frames produced for n samples (after the optional last-frame drop). */
 size_t a2m_cqt_n_frames(const a2m_cqt *c, size_t n_samples);
 /* Magnitude |CQT| [frames x bins] (no dB), for callers that want linear. */

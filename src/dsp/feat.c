@@ -153,7 +153,11 @@ int a2m_feat_from_file(const char *path, a2m_cqt_params c, a2m_feat_params f, a2
     int rc = a2m_audio_read(path, c.sample_rate, &a);
     if (rc) return rc;
     a2m_feat *own = NULL, **use = e ? e : &own;
-    if (!*use || a2m_feat_max_samples(*use) < a.n) {
+    if (*use && (*use)->cqt && (*use)->max_samples < a.n && a.n) { /* CQT: grown, its kernels and plans kept */
+        rc = a2m_cqt_reserve((*use)->cqt, a.n);
+        if (!rc) (*use)->max_samples = a.n;
+    }
+    if (!rc && (!*use || a2m_feat_max_samples(*use) < a.n)) {
         a2m_feat_del(*use);
         *use = NULL;
         rc = a.n ? a2m_feat_new(c, f, a.n, use) : a2m_error(A2M_ERR_EMPTY, "no samples");
