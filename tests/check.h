@@ -22,6 +22,18 @@ static int check_passed, check_failed;
         }                                                                  \
     } while (0)
 
+/* A set-up step the rest of the test needs (a model loaded, a file made): on failure it counts and reports as
+ * CHECK, then stops the test (exit 1) instead of going on to dereference what failed. */
+#define REQUIRE(cond, ...)                                                              \
+    do {                                                                                \
+        CHECK(cond, __VA_ARGS__);                                                       \
+        if (!(cond)) {                                                                  \
+            fprintf(stderr, "stopped: a set-up step failed (%d passed, %d failed)\n",   \
+                    check_passed, check_failed);                                        \
+            exit(1);                                                                    \
+        }                                                                               \
+    } while (0)
+
 #define CHECK_NEAR(a, b, tol, what)                                                     \
     CHECK(fabs((double)(a) - (double)(b)) <= (tol), "%s: %.9g vs %.9g (tol %g)", what, \
           (double)(a), (double)(b), (double)(tol))

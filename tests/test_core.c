@@ -9,6 +9,14 @@
 static void test_errors(void) {
     CHECK(strcmp(a2m_strerror(A2M_OK), "ok") == 0, "strerror ok");
     CHECK(strcmp(a2m_strerror(9999), "unknown error") == 0, "strerror unknown");
+    /* every code has its own message (a code added without one would print "(null)" or repeat another's) */
+    for (int e = 0; e < A2M_ERR_COUNT_; e++) {
+        const char *m = a2m_strerror(e);
+        CHECK(m && *m && strcmp(m, "unknown error") != 0, "code %d has a message", e);
+        for (int f = 0; m && f < e; f++) CHECK(strcmp(m, a2m_strerror(f)) != 0, "codes %d and %d share '%s'", f, e, m);
+    }
+    CHECK(strcmp(a2m_strerror(A2M_ERR_COUNT_), "unknown error") == 0 && strcmp(a2m_strerror(-1), "unknown error") == 0,
+          "codes outside the table");
     int rc = a2m_error(A2M_ERR_IO, "%s: cannot open", "x.wav");
     CHECK(rc == A2M_ERR_IO && strcmp(a2m_errmsg(), "x.wav: cannot open") == 0, "detail '%s'", a2m_errmsg());
 }

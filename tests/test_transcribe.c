@@ -176,10 +176,10 @@ int main(void) {
     char path[4096];
     snprintf(path, sizeof path, "%s/data/reference/seed_crnn/seed_crnn.safetensors", shared);
     a2m_model *m;
-    CHECK(a2m_model_load(path, NULL, &m) == A2M_OK, "seed model");
+    REQUIRE(a2m_model_load(path, NULL, &m) == A2M_OK, "seed model: %s", a2m_errmsg());
     snprintf(path, sizeof path, "%s/data/reference/librosa_cqt/cqt_mean_std.npy", shared);
     a2m_array ms;
-    CHECK(a2m_npy_load(path, &ms) == A2M_OK && ms.dtype == A2M_F64, "mean/std");
+    REQUIRE(a2m_npy_load(path, &ms) == A2M_OK && ms.dtype == A2M_F64 && ms.shape[0] >= 2, "mean/std: %s", a2m_errmsg());
     m->info.norm_mean = ((double *)ms.data)[0], m->info.norm_std = ((double *)ms.data)[1];
     a2m_array_free(&ms);
 
