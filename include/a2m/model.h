@@ -26,6 +26,11 @@ typedef struct a2m_model_info {
     double norm_mean, norm_std; /* (dB - mean) / std */
     size_t n_params;
     char summary[1024];         /* training summary text ("" if none) */
+    double temperature;         /* 1 = none; T > 0: probabilities are softmax(logits / T) (temperature scaling fitted
+                                 * on validation by `a2m calibrate`, metadata "temperature") */
+    double dropout;             /* dropout before the output layer (metadata "dropout"; crnn: 0 unless trained with
+                                 * --dropout, unet files without the key: 0.25, its training default); used by
+                                 * Monte-Carlo dropout runners */
 } a2m_model_info;
 
 typedef struct a2m_model a2m_model;

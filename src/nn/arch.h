@@ -41,6 +41,9 @@ typedef struct nn_buffers {
     /* training forward only, or NULL: [B x T] the first frame of each frame's take when a sequence holds
      * several takes back to back (--concat); the transformer attends and counts positions within a take */
     const int *seg;
+    /* 1: Monte-Carlo dropout: an inference forward (training 0: BatchNorm running statistics) with dropout active
+     * at probability `dropout`, masks from `seed` */
+    int mc;
 } nn_buffers;
 
 typedef struct a2m_arch {
@@ -97,5 +100,6 @@ double nn_rng_uniform(nn_rng *r); /* [0, 1) */
 extern const a2m_arch nn_arch_crnn;
 extern const a2m_arch nn_arch_unet;
 extern const a2m_arch nn_arch_transformer;
+extern const a2m_arch nn_arch_two_stage; /* two_stage.c: a voicing crnn and a pitch crnn */
 
 #endif

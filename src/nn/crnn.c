@@ -1,5 +1,7 @@
 /* CRNN, exactly the original project's: Conv1d(bins->64,k3) ReLU
- * Conv1d(64->128,k3) ReLU BiLSTM(128->hidden) Linear(2*hidden->classes). */
+ * Conv1d(64->128,k3) ReLU BiLSTM(128->hidden) Linear(2*hidden->classes);
+ * optionally (train --dropout P, the original had none) dropout before the
+ * Linear, which Monte-Carlo dropout keeps on at inference. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,15 +48,15 @@ static int crnn_recognise(const char *const *names, const int (*shapes)[4], cons
 }
 
 /* Activation layout (floats): col1 [BT x F*3], h1 [BT x 64], col2 [BT x 64*3],
- * h2 [BT x 128], lstm cache, lstm out [BT x 2H]. */
+ * h2 [BT x 128], lstm cache, lstm out [BT x 2H], dropout mask and output [BT x 2H] each. */
 typedef struct crnn_acts {
-    float *col1, *h1, *col2, *h2, *cache, *lo;
+    float *col1, *h1, *col2, *h2, *cache, *lo, *dmask, *lod;
 } crnn_acts;
 
 static size_t crnn_act_floats(const a2m_model *m, int B, int T) {
     size_t BT = (size_t)B * T;
     int F = m->info.n_bins, H = m->info.hidden;
-    return BT * F * KS + BT * C1 + BT * C1 * KS + BT * C2 + lstm_cache_floats(B, T, C2, H) + BT * 2 * H;
+    return BT * F * KS + BT * C1 + BT * C1 * KS + BT * C2 + lstm_cache_floats(B, T, C2, H) + BT * 2 * H * 3;
 }
 
 static crnn_acts crnn_split(const a2m_model *m, float *a, int B, int T) {
@@ -66,15 +68,17 @@ static crnn_acts crnn_split(const a2m_model *m, float *a, int B, int T) {
     s.col2 = a, a += BT * C1 * KS;
     s.h2 = a, a += BT * C2;
     s.cache = a, a += lstm_cache_floats(B, T, C2, H);
-    s.lo = a;
+    s.lo = a, a += BT * 2 * H;
+    s.dmask = a, a += BT * 2 * H;
+    s.lod = a;
     return s;
 }
 
-/* scratch for backward: dlo [BT x 2H], dh2 [BT x 128], dh1 [BT x 64], lstm scratch */
+/* scratch for backward: dlo [BT x 2H], dh2 [BT x 128], dh1 [BT x 64], lstm scratch, dlod [BT x 2H] */
 static size_t crnn_scratch_floats(const a2m_model *m, int B, int T) {
     size_t BT = (size_t)B * T;
     int H = m->info.hidden;
-    return BT * 2 * H + BT * C2 * 2 + BT * C1 * 2 + lstm_scratch_floats(B, T, C2, H);
+    return BT * 2 * H * 2 + BT * C2 * 2 + BT * C1 * 2 + lstm_scratch_floats(B, T, C2, H);
 }
 
 #define P(name) (params + nn_model_tensor(m, name)->offset)
@@ -94,7 +98,6 @@ static void lstm_bind(const a2m_model *m, const float *params, lstm_weights w[2]
 
 static void crnn_forward(const a2m_model *m, const float *params, nn_buffers *buf, const float *x, const int *lengths,
                          int B, int T, float *logits, int n_threads, int training) {
-    (void)training;
     int F = m->info.n_bins, H = m->info.hidden, C = m->info.n_classes;
     size_t BT = (size_t)B * T;
     crnn_acts a = crnn_split(m, buf->acts, B, T);
@@ -107,7 +110,12 @@ static void crnn_forward(const a2m_model *m, const float *params, nn_buffers *bu
     lstm_weights w[2];
     lstm_bind(m, params, w);
     bilstm_forward(a.lo, a.h2, w, lengths, a.cache, B, T, C2, H, n_threads);
-    linear_forward(logits, a.lo, P("fc.weight"), P("fc.bias"), (int)BT, 2 * H, C);
+    const float *fc_in = a.lo;
+    if ((training || buf->mc) && buf->dropout > 0) {
+        dropout_forward(a.lod, a.lo, a.dmask, BT * 2 * H, buf->dropout, buf->seed, 1);
+        fc_in = a.lod;
+    }
+    linear_forward(logits, fc_in, P("fc.weight"), P("fc.bias"), (int)BT, 2 * H, C);
 }
 
 static void crnn_backward(const a2m_model *m, const float *params, float *grads, nn_buffers *buf, const float *x,
@@ -117,9 +125,15 @@ static void crnn_backward(const a2m_model *m, const float *params, float *grads,
     size_t BT = (size_t)B * T;
     crnn_acts a = crnn_split(m, buf->acts, B, T);
     float *dlo = buf->scratch, *dh2 = dlo + BT * 2 * H, *dp2 = dh2 + BT * C2, *dh1 = dp2 + BT * C2, *dp1 = dh1 + BT * C1;
-    float *ls = dp1 + BT * C1;
+    float *ls = dp1 + BT * C1, *dlod = ls + lstm_scratch_floats(B, T, C2, H);
     nn_zero(dlo, BT * 2 * H);
-    linear_backward(dlo, G("fc.weight"), G("fc.bias"), dlogits, a.lo, P("fc.weight"), (int)BT, 2 * H, C);
+    if (buf->dropout > 0) { /* the training forward dropped a.lo into a.lod */
+        nn_zero(dlod, BT * 2 * H);
+        linear_backward(dlod, G("fc.weight"), G("fc.bias"), dlogits, a.lod, P("fc.weight"), (int)BT, 2 * H, C);
+        dropout_backward(dlo, dlod, a.dmask, BT * 2 * H);
+    } else {
+        linear_backward(dlo, G("fc.weight"), G("fc.bias"), dlogits, a.lo, P("fc.weight"), (int)BT, 2 * H, C);
+    }
     lstm_weights w[2];
     lstm_bind(m, params, w);
     lstm_grads g[2] = {{G("lstm.weight_ih_l0"), G("lstm.weight_hh_l0"), G("lstm.bias_ih_l0"), G("lstm.bias_hh_l0")},

@@ -9,7 +9,7 @@
 #include "nn/infer.h"
 #include "nn/safetensors.h"
 
-static const a2m_arch *const arches[] = {&nn_arch_crnn, &nn_arch_unet, &nn_arch_transformer};
+static const a2m_arch *const arches[] = {&nn_arch_crnn, &nn_arch_unet, &nn_arch_transformer, &nn_arch_two_stage};
 
 int nn_find_shape(const char *const *names, const int (*shapes)[4], const int *ndims, int n, const char *want,
                   int nd, int out[4]) {
@@ -44,6 +44,7 @@ a2m_model_info nn_model_default_info(void) {
     in.cqt = a2m_cqt_default_params();
     in.feat = a2m_feat_default_params();
     in.norm_mean = 0.0, in.norm_std = 1.0;
+    in.temperature = 1.0;
     return in;
 }
 
@@ -152,6 +153,9 @@ int nn_model_save(const a2m_model *m, const float *params, const char *path) {
     }
     meta_set(meta, "norm_mean", "%.17g", in->norm_mean);
     meta_set(meta, "norm_std", "%.17g", in->norm_std);
+    /* written only when set, so the files of models without them keep their bytes */
+    if (in->temperature != 1.0) meta_set(meta, "temperature", "%.17g", in->temperature);
+    if (in->dropout > 0) meta_set(meta, "dropout", "%.17g", in->dropout);
     json_object_set_new(meta, "summary", json_string(in->summary));
     int rc = st_write(path, t, (size_t)m->n_tensors, meta);
     json_decref(meta);
@@ -238,6 +242,11 @@ static int meta_read_all(const st_file *f, const char *path, a2m_model_info *inf
     if (fmax * (1.0 + 0.5 * 1.50018310546875 * 0.019) >= c->sample_rate / 2)
         return a2m_error(A2M_ERR_FORMAT, "%s: metadata cqt: top bin %.1f Hz is above the Nyquist frequency of %.0f Hz",
                          path, fmax, c->sample_rate / 2);
+    static const meta_limit opt[2] = {{"temperature", 0.01, 100, 0}, {"dropout", 0, 0.95, 0}};
+    rc = meta_num(f, path, &opt[0], &info->temperature);
+    if (rc > 1) return rc;
+    if ((rc = meta_num(f, path, &opt[1], &info->dropout)) > 1) return rc;
+    if (!rc && !strcmp(st_meta(f, "arch") ? st_meta(f, "arch") : "", "unet")) info->dropout = 0.25; /* unet's default */
     const char *s = st_meta(f, "summary");
     if (s) snprintf(info->summary, sizeof info->summary, "%s", s);
     return A2M_OK;

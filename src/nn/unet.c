@@ -303,7 +303,8 @@ static void unet_forward(const a2m_model *m, const float *params, nn_buffers *bu
     lstm_weights w[2];
     lstm_bind(m, params, w);
     bilstm_forward(a.lo, a.lin, w, lengths, a.cache, B, T, C1, H, n_threads);
-    dropout_forward(a.lod, a.lo, a.dmask, BT * 2 * H, training ? buf->dropout : 0.0f, buf->seed, training);
+    int drop = training || buf->mc;
+    dropout_forward(a.lod, a.lo, a.dmask, BT * 2 * H, drop ? buf->dropout : 0.0f, buf->seed, drop);
     linear_forward(logits, a.lod, P("fc.weight"), P("fc.bias"), (int)BT, 2 * H, C);
 }
 

@@ -13,6 +13,7 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "a2m/metrics.h"
+#include "a2m/uncertainty.h"
 #include "nn/arch.h"
 #include "nn/layers.h"
 #include "nn/safetensors.h"
@@ -31,7 +32,8 @@ a2m_train_params a2m_train_default_params(void) {
     p.plateau = 5;
     p.plateau_factor = 0.5;
     p.threads = 1;
-    p.dropout = 0.25;
+    p.dropout = -1; /* the architecture's default: unet and transformer 0.25 (the CLI gives the transformer the
+                     * original's 0.1), crnn and two-stage none */
     p.concat = 1;
     return p;
 }
@@ -52,6 +54,7 @@ typedef struct batch_buf {
     int *lengths;
     int *seg;         /* [B x T] first frame of each frame's take (concatenated takes) */
     int B, T;
+    unsigned long long mc_seed; /* Monte-Carlo dropout (nn.mc): masks of the batch at take i0 from mc_seed + i0 */
 } batch_buf;
 
 static void batch_free(batch_buf *b) {
@@ -197,7 +200,7 @@ static void argmax_rows(const float *logits, int64_t *pred, size_t n, int C) {
 /* Whole-take evaluation: loss, predictions for every frame of the takes. */
 static int evaluate(const a2m_model *m, const float *params, const a2m_dataset *d, const size_t *idx, size_t n,
                     const float *class_w, double gamma, batch_buf *b, int threads, double *loss, int64_t *pred,
-                    int64_t *truth, float *probs) {
+                    int64_t *truth, float *probs, float *logits) {
     double lsum = 0, wsum = 0;
     size_t pos = 0;
     int C = m->info.n_classes;
@@ -210,6 +213,7 @@ static int evaluate(const a2m_model *m, const float *params, const a2m_dataset *
             if (s[i].len > b->T) return a2m_error(A2M_ERR_RANGE, "take %s longer than the evaluation buffer", d->names[t]);
         }
         int T = fill_batch(b, d, s, nb, m->info.norm_mean, m->info.norm_std);
+        if (b->nn.mc) b->nn.seed = (b->mc_seed + i0) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
         m->arch->forward(m, params, &b->nn, b->x, b->lengths, nb, T, b->logits, threads, 0);
         double ws;
         double l = softmax_xent_forward_backward(NULL, b->logits, b->labels, class_w, gamma, nb * T, C, &ws);
@@ -218,7 +222,9 @@ static int evaluate(const a2m_model *m, const float *params, const a2m_dataset *
             const float *z = b->logits + (size_t)i * T * C;
             if (pred) argmax_rows(z, pred + pos, (size_t)s[i].len, C);
             if (truth) memcpy(truth + pos, b->labels + (size_t)i * T, (size_t)s[i].len * sizeof *truth);
-            if (probs) softmax_rows(probs + pos * C, z, s[i].len, C);
+            if (probs && m->info.temperature != 1.0) a2m_softmax_temperature(probs + pos * C, z, (size_t)s[i].len, C, m->info.temperature);
+            else if (probs) softmax_rows(probs + pos * C, z, s[i].len, C);
+            if (logits) memcpy(logits + pos * C, z, (size_t)s[i].len * C * sizeof *logits);
             pos += (size_t)s[i].len;
         }
     }
@@ -238,7 +244,26 @@ int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size
     batch_buf b;
     int rc = batch_alloc(&b, m, 8, maxT, 0, 0);
     if (rc) return rc;
-    rc = evaluate(m, m->params, d, idx, n, NULL, 0, &b, threads, NULL, pred, NULL, probs);
+    rc = evaluate(m, m->params, d, idx, n, NULL, 0, &b, threads, NULL, pred, NULL, probs, NULL);
+    batch_free(&b);
+    return rc;
+}
+
+int a2m_model_logits_takes(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, int threads,
+                           double mc_dropout, unsigned long long seed, float *logits) {
+    if (!(mc_dropout >= 0 && mc_dropout < 1)) return a2m_error(A2M_ERR_ARG, "Monte-Carlo dropout %g outside [0, 1)", mc_dropout);
+    int maxT = 1;
+    for (size_t i = 0; i < n; i++) {
+        int len = (int)(d->offsets[idx[i] + 1] - d->offsets[idx[i]]);
+        maxT = len > maxT ? len : maxT;
+    }
+    if (d->n_bins != m->info.n_bins)
+        return a2m_error(A2M_ERR_SHAPE, "dataset has %d bins, the model expects %d", d->n_bins, m->info.n_bins);
+    batch_buf b;
+    int rc = batch_alloc(&b, m, 8, maxT, 0, 0);
+    if (rc) return rc;
+    b.nn.mc = mc_dropout > 0, b.nn.dropout = (float)mc_dropout, b.mc_seed = seed;
+    rc = evaluate(m, m->params, d, idx, n, NULL, 0, &b, threads, NULL, NULL, NULL, NULL, logits);
     batch_free(&b);
     return rc;
 }
@@ -434,6 +459,8 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
               a2m_train_params p, a2m_train_progress_fn progress, void *user, a2m_model **out, a2m_train_result *result) {
     *out = NULL;
     if (n_train == 0) return a2m_error(A2M_ERR_EMPTY, "training: no training takes");
+    if (p.dropout < 0 && p.dropout != -1) return a2m_error(A2M_ERR_ARG, "training: bad parameters");
+    if (p.dropout == -1) p.dropout = p.arch && (!strcmp(p.arch, "unet") || !strcmp(p.arch, "transformer")) ? 0.25 : 0.0;
     if (p.batch <= 0 || p.batch > 64 || p.epochs <= 0 || !(p.lr > 0) || p.threads <= 0 || p.window < 0 ||
         !(p.dropout >= 0 && p.dropout < 1) || p.concat < 1 || p.concat > 64 ||
         !(p.label_smoothing >= 0 && p.label_smoothing < 1) || !(p.ema >= 0 && p.ema < 1) ||
@@ -461,6 +488,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     info.cqt = d->cqt;
     info.feat = d->feat;
     info.norm_mean = d->mean, info.norm_std = d->std;
+    info.dropout = p.dropout;
     a2m_model *m;
     int rc = nn_model_create(p.arch, &info, &m);
     if (rc) return rc;
@@ -606,7 +634,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
         double vloss = 0;
         a2m_frame_metrics fm = {0};
         if (n_val) {
-            rc = evaluate(m, validated, d, val_idx, n_val, cw, p.focal_gamma, &vb, p.threads, &vloss, vpred, vtrue, NULL);
+            rc = evaluate(m, validated, d, val_idx, n_val, cw, p.focal_gamma, &vb, p.threads, &vloss, vpred, vtrue, NULL, NULL);
             if (!rc) rc = a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
             if (rc) break;
         }
@@ -644,11 +672,12 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     if (!rc) {
         memcpy(m->params, best, np * sizeof *best);
         char drop[32] = "";
-        if (!strcmp(p.arch, "unet") || !strcmp(p.arch, "transformer")) snprintf(drop, sizeof drop, ", dropout %g", p.dropout);
+        if (!strcmp(p.arch, "unet") || !strcmp(p.arch, "transformer") || p.dropout > 0)
+            snprintf(drop, sizeof drop, ", dropout %g", p.dropout);
         double bl = 0;
         a2m_frame_metrics fm = {0};
         if (n_val) {
-            evaluate(m, m->params, d, val_idx, n_val, cw, p.focal_gamma, &vb, p.threads, &bl, vpred, vtrue, NULL);
+            evaluate(m, m->params, d, val_idx, n_val, cw, p.focal_gamma, &vb, p.threads, &bl, vpred, vtrue, NULL, NULL);
             a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
         }
         snprintf(m->info.summary, sizeof m->info.summary,
