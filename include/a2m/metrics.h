@@ -83,6 +83,22 @@ typedef struct a2m_reliability {
  * the message names the frame. n = 0 gives all zeros. */
 int a2m_reliability_compute(const int64_t *y_true, const float *probs, size_t n, int n_classes, a2m_reliability *out);
 
+/* Frame errors split into pitch and voicing errors (class 0 is silence, every other class sung). Runs of
+ * frames with one kind of voicing error and one reference class are classified whole:
+ *  pitch   reference and prediction sung, another class;
+ *  onset   at a reference note's start: sung too early (reference silent up to a note) or heard silent
+ *          over a note's first frames (a late onset);
+ *  offset  at a note's end: sung on after it (also a silence between two notes bridged) or silent over its
+ *          last frames (an early offset);
+ *  missed  reference sung, heard silent over the whole note or inside it (touching neither end);
+ *  extra   reference silent, heard sung, touching no reference note.
+ * A note's ends are where the reference class changes (a legato step ends one note and starts the next). */
+typedef struct a2m_error_split {
+    size_t frames, errors, pitch, onset, offset, missed, extra;
+} a2m_error_split;
+/* One take (runs do not cross takes); adds into *out (zero it first). */
+void a2m_error_split_add(const int64_t *truth, const int64_t *pred, size_t n, a2m_error_split *out);
+
 #ifdef __cplusplus
 }
 #endif

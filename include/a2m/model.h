@@ -71,6 +71,13 @@ int a2m_runner_new(const a2m_model *m, int max_batch, int max_frames, a2m_runner
  * architectures/shapes without a BF16 path): a2m_runner_precision tells which runs. */
 int a2m_runner_new_ex(const a2m_model *m, int max_batch, int max_frames, a2m_precision precision, a2m_runner **out);
 a2m_precision a2m_runner_precision(const a2m_runner *r);
+/* Monte-Carlo dropout (FP32, the training forward without its batch statistics): dropout before the output layer
+ * stays on at probability `dropout` (the model's info.dropout is what it was trained with); the masks of the
+ * k-th forward call come from (seed, k), so the same seed and calls give the same outputs. */
+int a2m_runner_new_mc(const a2m_model *m, int max_batch, int max_frames, double dropout, unsigned long long seed,
+                      a2m_runner **out);
+/* Temperature scaling: stored in the model's info (and its file's metadata when saved); t in [0.01, 100]. */
+int a2m_model_set_temperature(a2m_model *m, double t);
 void a2m_runner_free(a2m_runner *r);
 /* x: [B x T x n_bins] normalised features; logits: [B x T x n_classes]. */
 int a2m_model_forward(a2m_runner *r, const float *x, int B, int T, float *logits);

@@ -90,6 +90,17 @@ typedef struct a2m_heatmap {
     double clip_percent;
 } a2m_heatmap;
 int a2m_plot_heatmap(const char *path, const a2m_heatmap *h, const char *title, a2m_plot_size size);
+/* Uncertainty: for each measure (max probability, entropy, variance, mutual information; up to 4 panels)
+ * the empirical CDFs of the measure over right and wrong frames (`a2m eval --json` "uncertainty"), the
+ * AUROC of detecting a wrong frame in the panel's title. */
+typedef struct a2m_cdf_panel {
+    const char *name;
+    int n;                                /* points, >= 2 */
+    const double *x, *right, *wrong;      /* [n]: x increasing, CDFs in [0, 1] */
+    double auroc;                         /* NaN: not shown */
+} a2m_cdf_panel;
+int a2m_plot_uncertainty(const char *path, const a2m_cdf_panel *panels, int n_panels, const char *title,
+                         a2m_plot_size size);
 
 #ifdef __cplusplus
 }

@@ -56,6 +56,9 @@ typedef struct a2m_transcribe_params {
                               * the attack: singreal 3-fold COn 0.708 -> 0.76); 0 = off */
     double tuning_lookahead_s; /* 20: windows wait for this much audio (or the end) before the first runs, so
                               * the first notes are read with an estimate from 20 s of singing, not 4 */
+    double mc_dropout;       /* 0: off; p in (0, 1): Monte-Carlo dropout, the network's dropout kept on at p (one
+                              * stochastic pass; `a2m transcribe --mc-dropout T` averages T of them) */
+    unsigned long long mc_seed; /* the masks of that pass */
 } a2m_transcribe_params;
 /* One sequence (window_s 0) holds the whole recording's features and activations: longer ones are refused. */
 #define A2M_WHOLE_MAX_SECONDS 900.0

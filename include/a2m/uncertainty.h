@@ -58,6 +58,10 @@ int a2m_ecdf_pair(const double *values, const unsigned char *group, size_t n, in
 int a2m_fit_temperature(const float *logits, const int64_t *labels, size_t n, int C, double *temperature,
                         double *nll_before, double *nll_after);
 
+/* The mean negative log-likelihood of softmax(logits / T) for the labels (checked as the fit checks them: 0 when
+ * they are not valid). */
+double a2m_nll_temperature(const float *logits, const int64_t *labels, size_t n, int C, double temperature);
+
 /* probs [n x C] = softmax(logits / T) (T = 1: the plain softmax), in double internally. */
 void a2m_softmax_temperature(float *probs, const float *logits, size_t n, int C, double temperature);
 

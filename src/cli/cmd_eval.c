@@ -11,10 +11,14 @@
 #include "cli/cli.h"
 #include "transcribe/window.h"
 #include "cli/commands.h"
+#include "cli/members.h"
 #include "cli/report.h"
+#include "a2m/uncertainty.h"
 
 static const char *usage =
     "usage: a2m eval MODEL DATASET [--split test] [--splits SPLIT.json] [--json FILE] [--threads N] [--force]\n"
+    "                [--mc-dropout T] [--seed S]\n"
+    "       a2m eval DATASET --ensemble M1,M2,... [same options]\n"
     "Frame metrics of MODEL on one split of DATASET (scikit-learn's definitions): accuracy, balanced\n"
     "accuracy, macro/weighted F1, per-class precision/recall/F1/support, confusion matrix and the most\n"
     "common confusions; the calibration of the network's probabilities (reliability: frames binned by\n"
@@ -22,7 +26,14 @@ static const char *usage =
     "and the variance of p(class) per predicted class, mean entropy); the takes with the lowest accuracy\n"
     "with their most common confusion and the split's accuracy without them. --json adds \"reliability\"\n"
     "and \"per_take\" ({name, frames, accuracy} in dataset order) to the metrics; `a2m plot reliability`\n"
-    "draws the reliability diagram from it. --splits defaults to ../shared/data/seed/split.json.\n";
+    "draws the reliability diagram from it. --splits defaults to ../shared/data/seed/split.json.\n"
+    "Errors are split into pitch errors and voicing errors at a note's onset or offset, missed or extra\n"
+    "(\"error_split\" in --json). The probabilities are the mean over samples: the models of --ensemble, each\n"
+    "run T times with --mc-dropout T (dropout kept on, masks from --seed, default 0; the model must have\n"
+    "been trained with --dropout), or the one model once. For each uncertainty measure (max probability,\n"
+    "predictive entropy, variance of p(class), mutual information) the AUROC of detecting a wrong frame and\n"
+    "the empirical CDFs for right and wrong frames go into --json as \"uncertainty\" (`a2m plot uncertainty`).\n"
+    "A model's temperature (a2m calibrate) is applied to its probabilities.\n";
 
 /* one take of the split: its frames in the concatenated arrays */
 typedef struct take_stat {
@@ -37,6 +48,13 @@ static int by_accuracy(const void *a, const void *b) {
     double ax = take_acc(x), ay = take_acc(y);
     if (ax != ay) return ax < ay ? -1 : 1;
     return x->dataset_index < y->dataset_index ? -1 : x->dataset_index > y->dataset_index;
+}
+
+static int argmax_class(const float *p, int C) {
+    int a = 0;
+    for (int c = 1; c < C; c++)
+        if (p[c] > p[a]) a = c;
+    return a;
 }
 
 static int by_dataset_index(const void *a, const void *b) {
@@ -81,100 +99,161 @@ static void print_worst_takes(take_stat *ts, size_t n, const a2m_dataset *d, con
     qsort(ts, n, sizeof *ts, by_dataset_index);
 }
 
-int cmd_eval(int argc, char **argv) {
-    const char *model = NULL, *ds = NULL, *split = "test", *splits = "../shared/data/seed/split.json", *json = NULL, *v;
-    int threads = 1, force = 0;
+typedef struct eval_opts {
+    const char *model, *ds, *split, *splits, *json, *ensemble;
+    int threads, force, mc;
+    unsigned long long seed;
+} eval_opts;
+
+static int parse_eval(int argc, char **argv, eval_opts *o) {
+    const char *v;
+    *o = (eval_opts){NULL, NULL, "test", "../shared/data/seed/split.json", NULL, NULL, 1, 0, 0, 0};
     for (int i = 1; i < argc; i++) {
         int r;
         if (cli_is_help(argv[i])) {
             fputs(usage, stdout);
-            return 0;
-        } else if ((r = cli_opt(argc, argv, &i, "--split", &v))) { if (r < 0) return 2; split = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) { if (r < 0) return 2; splits = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--json", &v))) { if (r < 0) return 2; json = v; }
+            return -1;
+        } else if ((r = cli_opt(argc, argv, &i, "--split", &v))) { if (r < 0) return 2; o->split = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) { if (r < 0) return 2; o->splits = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--json", &v))) { if (r < 0) return 2; o->json = v; }
+        else if ((r = cli_opt(argc, argv, &i, "--ensemble", &v))) { if (r < 0) return 2; o->ensemble = v; }
         else if ((r = cli_opt(argc, argv, &i, "--threads", &v))) {
-            if (r < 0 || !cli_parse_int(argv[0], "--threads", v, 1, 256, &threads)) return 2;
-        } else if (!strcmp(argv[i], "--force")) force = 1;
+            if (r < 0 || !cli_parse_int(argv[0], "--threads", v, 1, 256, &o->threads)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--mc-dropout", &v))) {
+            if (r < 0 || !cli_parse_int(argv[0], "--mc-dropout", v, 1, 1000, &o->mc)) return 2;
+        } else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) {
+            int s;
+            if (r < 0 || !cli_parse_int(argv[0], "--seed", v, 0, 2147483647, &s)) return 2;
+            o->seed = (unsigned long long)s;
+        } else if (!strcmp(argv[i], "--force")) o->force = 1;
         else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!model) model = argv[i];
-        else if (!ds) ds = argv[i];
+        else if (!o->model && !o->ensemble) o->model = argv[i];
+        else if (!o->ds) o->ds = argv[i];
         else return cli_usage_error(argv[0], "too many arguments");
     }
-    if (!model || !ds) return cli_usage_error(argv[0], "needs MODEL and DATASET");
-    if (json && strcmp(json, "-")) { /* "-": the JSON alone on standard output */
-        int crc = cli_check_output(argv[0], &json, (const char *[]){model, ds, splits}, 3, force, 0);
-        if (crc) return crc;
+    if (o->ensemble && o->model && !o->ds) o->ds = o->model, o->model = NULL; /* the option came after DATASET */
+    if (o->ensemble && o->model) return cli_usage_error(argv[0], "--ensemble replaces MODEL: a2m eval DATASET --ensemble M1,M2");
+    if ((!o->model && !o->ensemble) || !o->ds) return cli_usage_error(argv[0], "needs MODEL and DATASET");
+    return 0;
+}
+
+static json_t *error_split_json(const a2m_error_split *e) {
+    return json_pack("{s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I}}", "frames", (json_int_t)e->frames, "errors", (json_int_t)e->errors,
+                     "pitch", (json_int_t)e->pitch, "voicing", "onset", (json_int_t)e->onset, "offset",
+                     (json_int_t)e->offset, "missed", (json_int_t)e->missed, "extra", (json_int_t)e->extra);
+}
+
+static void print_error_split(const a2m_error_split *e) {
+    double n = e->frames ? (double)e->frames : 1;
+    printf("\nerrors: %zu of %zu frames (%.2f%%): pitch %zu (%.2f%%); voicing: onset %zu (%.2f%%), offset %zu (%.2f%%), "
+           "missed %zu (%.2f%%), extra %zu (%.2f%%)\n", e->errors, e->frames, 100 * e->errors / n, e->pitch, 100 * e->pitch / n,
+           e->onset, 100 * e->onset / n, e->offset, 100 * e->offset / n, e->missed, 100 * e->missed / n, e->extra,
+           100 * e->extra / n);
+}
+
+/* everything eval computes from the predictions, printed and (with --json) written */
+static int eval_report(const eval_opts *o, const cli_members *e, const a2m_dataset *d, take_stat *ts, size_t n,
+                       const int64_t *truth, const int64_t *pred, const float *probs, const float *measures, size_t frames) {
+    const a2m_model_info *in = a2m_model_get_info(e->m[0]);
+    int C = in->n_classes;
+    a2m_frame_metrics fm;
+    a2m_reliability rel;
+    a2m_error_split es = {0};
+    for (size_t i = 0; i < n; i++) a2m_error_split_add(truth + ts[i].start, pred + ts[i].start, ts[i].len, &es);
+    int rc = a2m_frame_metrics_compute(truth, pred, frames, C, &fm);
+    if (!rc) rc = a2m_reliability_compute(truth, probs, frames, C, &rel);
+    json_t *u = rc ? NULL : cli_uncertainty_json(e, truth, pred, measures, frames, 101);
+    if (!rc && !u) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    if (rc) return rc;
+    const char *name = o->model ? o->model : o->ensemble;
+    printf("%s %s on %s, split '%s': %zu take%s, %zu frame%s\n\n", o->model ? "model" : "ensemble", name, o->ds, o->split,
+           n, cli_s(n), frames, cli_s(frames));
+    report_print_frame_metrics(stdout, &fm, in->class_notes);
+    report_print_reliability(stdout, &rel, in->class_notes);
+    print_error_split(&es);
+    cli_uncertainty_print(stdout, u);
+    print_worst_takes(ts, n, d, truth, pred, C, in->class_notes, frames);
+    if (o->json) {
+        json_t *j = report_frame_metrics_json(&fm, in->class_notes);
+        json_object_set_new(j, "split", json_string(o->split));
+        json_object_set_new(j, "model", json_string(name));
+        json_object_set_new(j, "n_takes", json_integer((json_int_t)n));
+        json_object_set_new(j, "reliability", report_reliability_json(&rel));
+        json_object_set_new(j, "temperature", json_real(in->temperature));
+        json_object_set_new(j, "error_split", error_split_json(&es));
+        json_object_set_new(j, "uncertainty", json_incref(u));
+        json_t *per = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(per, json_pack("{s:s,s:I,s:o}", "name", d->names[ts[i].dataset_index], "frames",
+                                                 (json_int_t)ts[i].len,
+                                                 "accuracy", ts[i].len ? json_real(take_acc(&ts[i])) : json_null()));
+        json_object_set_new(j, "per_take", per);
+        rc = report_write_json(o->json, j);
+        json_decref(j);
     }
-    a2m_model *m;
-    int rc = a2m_model_load(model, NULL, &m);
-    if (!rc && (rc = a2m_model_check_for_audio(m, model))) a2m_model_free(m);
-    if (rc) return cli_lib_fail(rc);
-    a2m_dataset d;
-    rc = a2m_dataset_load(ds, &d);
-    if (rc) {
-        a2m_model_free(m);
-        return cli_lib_fail(rc);
+    json_decref(u);
+    return rc;
+}
+
+static int eval_run(const eval_opts *o, const cli_members *e, const a2m_dataset *d) {
+    const a2m_model_info *in = a2m_model_get_info(e->m[0]);
+    for (int k = 0; k < e->n; k++) {
+        int rc = a2m_model_check_features(e->m[k], d->cqt, d->feat, e->path[k]); /* the features it was trained on */
+        if (rc) return rc;
+        const a2m_model_info *mi = a2m_model_get_info(e->m[k]);
+        if (fabs(mi->norm_mean - d->mean) > 1e-3 || fabs(mi->norm_std - d->std) > 1e-3)
+            cli_warn("%s: model normalisation (%.4f, %.4f) differs from the dataset's (%.4f, %.4f); using the model's",
+                     e->path[k], mi->norm_mean, mi->norm_std, d->mean, d->std);
     }
-    if ((rc = a2m_model_check_features(m, d.cqt, d.feat, model))) {
-        a2m_dataset_free(&d);
-        a2m_model_free(m);
-        return cli_lib_fail(rc);
-    }
-    const a2m_model_info *in = a2m_model_get_info(m);
-    if (fabs(in->norm_mean - d.mean) > 1e-3 || fabs(in->norm_std - d.std) > 1e-3)
-        cli_warn("model normalisation (%.4f, %.4f) differs from the dataset's (%.4f, %.4f); using the model's",
-                 in->norm_mean, in->norm_std, d.mean, d.std);
     size_t *idx = NULL, n = 0;
-    rc = a2m_split_load(splits, split, &d, &idx, &n);
+    int rc = a2m_split_load(o->splits, o->split, d, &idx, &n);
     size_t frames = 0;
-    for (size_t i = 0; !rc && i < n; i++) frames += d.offsets[idx[i] + 1] - d.offsets[idx[i]];
+    for (size_t i = 0; !rc && i < n; i++) frames += d->offsets[idx[i] + 1] - d->offsets[idx[i]];
     int C = in->n_classes;
     int64_t *pred = rc ? NULL : malloc((frames + 1) * sizeof *pred), *truth = rc ? NULL : malloc((frames + 1) * sizeof *truth);
     float *probs = rc ? NULL : malloc((frames + 1) * (size_t)C * sizeof *probs);
+    float *measures = rc ? NULL : malloc((frames + 1) * A2M_UNC_MEASURES * sizeof *measures);
     take_stat *ts = rc ? NULL : calloc(n + 1, sizeof *ts);
-    if (!rc && (!pred || !truth || !probs || !ts)) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
-    if (!rc) rc = a2m_model_predict_takes(m, &d, idx, n, threads, pred, probs);
+    if (!rc && (!pred || !truth || !probs || !ts || !measures)) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    if (!rc) rc = cli_members_predict(e, d, idx, n, frames, o->threads, probs, measures);
     /* a model's onset class is a segmentation cue: against labels without one, an onset frame counts as its note */
     int onset = transcribe_onset_class(in->class_notes, C);
-    if (!rc && onset >= 0 && d.labels_p.onset_frames == 0)
-        for (size_t f = 0; f < frames; f++) pred[f] = transcribe_frame_class(probs + f * C, C, onset);
-    a2m_frame_metrics fm;
-    a2m_reliability rel;
-    if (!rc) {
-        size_t pos = 0;
-        for (size_t i = 0; i < n; i++) {
-            size_t len = d.offsets[idx[i] + 1] - d.offsets[idx[i]];
-            memcpy(truth + pos, d.labels + d.offsets[idx[i]], len * sizeof *truth);
-            ts[i] = (take_stat){i, pos, len, idx[i], 0};
-            for (size_t f = pos; f < pos + len; f++) ts[i].correct += truth[f] == pred[f];
-            pos += len;
-        }
-        rc = a2m_frame_metrics_compute(truth, pred, frames, C, &fm);
+    for (size_t f = 0; !rc && f < frames; f++)
+        pred[f] = onset >= 0 && d->labels_p.onset_frames == 0 ? transcribe_frame_class(probs + f * C, C, onset)
+                                                              : argmax_class(probs + f * C, C);
+    for (size_t i = 0, pos = 0; !rc && i < n; i++) {
+        size_t len = d->offsets[idx[i] + 1] - d->offsets[idx[i]];
+        memcpy(truth + pos, d->labels + d->offsets[idx[i]], len * sizeof *truth);
+        ts[i] = (take_stat){i, pos, len, idx[i], 0};
+        for (size_t f = pos; f < pos + len; f++) ts[i].correct += truth[f] == pred[f];
+        pos += len;
     }
-    if (!rc) rc = a2m_reliability_compute(truth, probs, frames, C, &rel);
-    if (!rc) {
-        printf("model %s on %s, split '%s': %zu take%s, %zu frame%s\n\n", model, ds, split, n, cli_s(n), frames, cli_s(frames));
-        report_print_frame_metrics(stdout, &fm, in->class_notes);
-        report_print_reliability(stdout, &rel, in->class_notes);
-        print_worst_takes(ts, n, &d, truth, pred, C, in->class_notes, frames);
-        if (json) {
-            json_t *o = report_frame_metrics_json(&fm, in->class_notes);
-            json_object_set_new(o, "split", json_string(split));
-            json_object_set_new(o, "model", json_string(model));
-            json_object_set_new(o, "n_takes", json_integer((json_int_t)n));
-            json_object_set_new(o, "reliability", report_reliability_json(&rel));
-            json_t *per = json_array();
-            for (size_t i = 0; i < n; i++)
-                json_array_append_new(per, json_pack("{s:s,s:I,s:o}", "name", d.names[ts[i].dataset_index], "frames",
-                                                     (json_int_t)ts[i].len,
-                                                     "accuracy", ts[i].len ? json_real(take_acc(&ts[i])) : json_null()));
-            json_object_set_new(o, "per_take", per);
-            rc = report_write_json(json, o);
-            json_decref(o);
-        }
+    if (!rc) rc = eval_report(o, e, d, ts, n, truth, pred, probs, measures, frames);
+    free(pred), free(truth), free(probs), free(measures), free(ts), free(idx);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv) {
+    eval_opts o;
+    int rc = parse_eval(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
+    cli_members e;
+    if ((rc = cli_members_load(&e, argv[0], o.model, o.ensemble, o.mc, o.seed))) {
+        cli_members_free(&e);
+        return rc;
     }
-    free(pred), free(truth), free(probs), free(ts), free(idx);
-    a2m_dataset_free(&d);
-    a2m_model_free(m);
-    return rc ? cli_lib_fail(rc) : 0;
+    if (o.json && strcmp(o.json, "-")) { /* "-": the JSON alone on standard output */
+        const char *ins[CLI_MAX_MEMBERS + 2] = {o.ds, o.splits};
+        for (int k = 0; k < e.n; k++) ins[2 + k] = e.path[k];
+        rc = cli_check_output(argv[0], &o.json, ins, 2 + e.n, o.force, 0);
+    }
+    a2m_dataset d;
+    if (!rc && (rc = a2m_dataset_load(o.ds, &d))) rc = cli_lib_fail(rc);
+    else if (!rc) {
+        rc = eval_run(&o, &e, &d);
+        if (rc) rc = cli_lib_fail(rc);
+        a2m_dataset_free(&d);
+    }
+    cli_members_free(&e);
+    return rc;
 }

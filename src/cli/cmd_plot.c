@@ -8,12 +8,14 @@
 #include "a2m/plot.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/members.h"
 #include "cli/plots.h"
 
 static const char *usage =
     "usage: a2m plot loss LOG.csv [-o OUT.png]\n"
     "       a2m plot confusion EVAL.json [-o OUT.png]\n"
     "       a2m plot reliability EVAL.json [-o OUT.png]\n"
+    "       a2m plot uncertainty EVAL.json [-o OUT.png]\n"
     "       a2m plot cqt AUDIO [--labels MIDI] [-o OUT.png]\n"
     "       a2m plot pianoroll AUDIO --ref REF.mid --est EST.mid [-o OUT.png]\n"
     "       a2m plot embed EMB.npy [--labels EMB.labels.npy] [-o OUT.png]\n"
@@ -23,7 +25,8 @@ static const char *usage =
     "Euclidean distance between every two frames (what a nearest-neighbour classifier compares), the\n"
     "--labels classes as a strip above. The feature options are those of `a2m features --help`.\n"
     "reliability draws the \"reliability\" of `a2m eval --json`: accuracy per confidence bin against the\n"
-    "diagonal of perfect calibration, frames per bin below, ECE and MCE in the title.\n"
+    "diagonal of perfect calibration, frames per bin below, ECE and MCE in the title. uncertainty draws\n"
+    "its \"uncertainty\": per measure the CDFs over right and wrong frames, the AUROC in the title (1000 x 800).\n"
     "embed draws the points of `a2m embed` coloured by class (--labels: the .labels.npy beside EMB.npy by\n"
     "default), one scale on both axes, a legend with each class's frame count; 1000 x 760.\n"
     "PNG by default; SVG or PDF when OUT ends in .svg or .pdf (any other extension is a usage error).\n"
@@ -232,6 +235,7 @@ int cmd_plot(int argc, char **argv) {
     if (!strcmp(kind, "loss")) rc = plot_loss_file(in, out, size);
     else if (!strcmp(kind, "confusion")) rc = plot_confusion_file(in, out, sized ? size : (a2m_plot_size){0, 0});
     else if (!strcmp(kind, "reliability")) rc = plot_reliability_file(in, out, size);
+    else if (!strcmp(kind, "uncertainty")) rc = plot_uncertainty_file(in, out, sized ? size : (a2m_plot_size){1000, 800});
     else if (!strcmp(kind, "cqt")) rc = plot_cqt_file(in, labels, NULL, NULL, notes, n_notes, transpose, out, size);
     else if (!strcmp(kind, "pianoroll")) {
         if (!ref || !est) return cli_usage_error(argv[0], "pianoroll needs --ref and --est");
@@ -239,7 +243,7 @@ int cmd_plot(int argc, char **argv) {
     } else if (!strcmp(kind, "embed")) rc = plot_embed_file(in, labels, out, sized ? size : (a2m_plot_size){1000, 760});
     else if (!strcmp(kind, "features") || !strcmp(kind, "distances"))
         rc = plot_features_file(in, labels, notes, n_notes, &fo, kind[0] == 'd', out, size);
-    else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, reliability, cqt, pianoroll, embed, features, distances)", kind);
+    else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, reliability, uncertainty, cqt, pianoroll, embed, features, distances)", kind);
     if (rc) return cli_lib_fail(rc);
     fprintf(stderr, "%s\n", out);
     return 0;

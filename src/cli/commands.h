@@ -19,4 +19,5 @@ int cmd_embed(int argc, char **argv);
 int cmd_trustworthiness(int argc, char **argv);
 int cmd_knn(int argc, char **argv);
 int cmd_linear(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 #endif

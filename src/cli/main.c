@@ -20,11 +20,13 @@ const cli_command cli_commands[] = {
     {"eval", "frame metrics of a model on a dataset split", cmd_eval},
     {"knn", "k-nearest-neighbour frame classifier on a dataset split (a baseline: eval's metrics)", cmd_knn},
     {"linear", "multinomial logistic regression on frames, trained and scored (a baseline)", cmd_linear},
+    {"calibrate", "temperature scaling of a model's probabilities, fitted on a validation split", cmd_calibrate},
     {"compare", "note (mir_eval) or frame (scikit-learn) metrics of two transcriptions", cmd_compare},
     {"embed", "UMAP of a dataset split's frames (features or hidden states) -> EMB.npy + EMB.labels.npy", cmd_embed},
     {"trust", "trustworthiness (scikit-learn's, k 5) of an embedding: X.npy EMB.npy", cmd_trustworthiness},
     {"plot", "pictures (.png/.svg/.pdf): plot loss LOG.csv, plot confusion EVAL.json,\n"
-             "              plot reliability EVAL.json, plot cqt AUDIO, plot pianoroll AUDIO, plot embed EMB.npy",
+             "              plot reliability EVAL.json, plot uncertainty EVAL.json, plot cqt AUDIO, plot pianoroll AUDIO,\n"
+             "              plot embed EMB.npy",
      cmd_plot},
     {"report", "eval + figures + README.md of a model on a dataset split, in one folder", cmd_report},
     {"transcribe", "audio -> MIDI (+ notes CSV/JSON, frame probabilities)", cmd_transcribe},

@@ -195,6 +195,12 @@ int a2m_fit_temperature(const float *logits, const int64_t *labels, size_t n, in
     return A2M_OK;
 }
 
+double a2m_nll_temperature(const float *logits, const int64_t *labels, size_t n, int C, double temperature) {
+    for (size_t i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= C) return 0;
+    return n && temperature > 0 ? nll_at(logits, labels, n, C, 1.0 / temperature) : 0;
+}
+
 void a2m_softmax_temperature(float *probs, const float *logits, size_t n, int C, double temperature) {
     double beta = 1.0 / temperature;
     for (size_t i = 0; i < n; i++) {

@@ -56,6 +56,12 @@ void a2m_model_free(a2m_model *m) {
 
 const a2m_model_info *a2m_model_get_info(const a2m_model *m) { return &m->info; }
 
+int a2m_model_set_temperature(a2m_model *m, double t) {
+    if (!(t >= 0.01 && t <= 100)) return a2m_error(A2M_ERR_RANGE, "temperature %g outside [0.01, 100]", t);
+    m->info.temperature = t;
+    return A2M_OK;
+}
+
 const nn_tensor *nn_model_tensor(const a2m_model *m, const char *name) {
     for (int i = 0; i < m->n_tensors; i++)
         if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
@@ -386,6 +392,7 @@ struct a2m_runner {
     nn_buffers buf;    /* the training forward's buffers, when there is no inference path */
     void *infer;       /* the arch's inference-only state */
     int n_threads;
+    unsigned long long mc_seed, mc_calls; /* Monte-Carlo dropout runners: call k's masks from (mc_seed, k) */
 };
 
 const char *a2m_precision_name(a2m_precision p) { return p == A2M_PRECISION_BF16 ? "bf16" : "fp32"; }
@@ -432,6 +439,25 @@ int a2m_runner_new_ex(const a2m_model *m, int max_batch, int max_frames, a2m_pre
     return A2M_OK;
 }
 
+int a2m_runner_new_mc(const a2m_model *m, int max_batch, int max_frames, double dropout, unsigned long long seed,
+                      a2m_runner **out) {
+    *out = NULL;
+    if (max_batch <= 0 || max_frames <= 0) return a2m_error(A2M_ERR_ARG, "runner: bad batch shape");
+    if (!(dropout > 0 && dropout < 1)) return a2m_error(A2M_ERR_ARG, "runner: Monte-Carlo dropout %g outside (0, 1)", dropout);
+    a2m_runner *r = calloc(1, sizeof *r);
+    if (!r) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    r->m = m, r->n_threads = 1, r->mc_seed = seed;
+    r->buf.max_batch = max_batch, r->buf.max_frames = max_frames;
+    r->buf.mc = 1, r->buf.dropout = (float)dropout;
+    r->buf.acts = malloc(m->arch->act_floats(m, max_batch, max_frames) * sizeof(float));
+    if (!r->buf.acts) {
+        a2m_runner_free(r);
+        return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    }
+    *out = r;
+    return A2M_OK;
+}
+
 void a2m_runner_free(a2m_runner *r) {
     if (!r) return;
     if (r->infer) r->m->arch->infer_del(r->infer);
@@ -449,6 +475,7 @@ int a2m_model_forward(a2m_runner *r, const float *x, int B, int T, float *logits
         return A2M_OK;
     }
     /* activations are laid out for (B, T): reuse the buffer sized for the maximum */
+    if (r->buf.mc) r->buf.seed = (r->mc_seed * 0x9E3779B97F4A7C15ull + r->mc_calls++) * 0xBF58476D1CE4E5B9ull + 1;
     r->m->arch->forward(r->m, r->m->params, &r->buf, x, NULL, B, T, logits, r->n_threads, 0);
     return A2M_OK;
 }

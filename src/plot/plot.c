@@ -747,3 +747,56 @@ int a2m_plot_heatmap(const char *path, const a2m_heatmap *h, const char *title, 
     colorbar(cr, a.x0 + a.w + 20, a.y0, 16, a.h, vmin, vmax, h->unit ? h->unit : "", "%.3g");
     return figure_close(&f);
 }
+
+/* ---- uncertainty CDFs ---- */
+
+static void cdf_panel(cairo_t *cr, const axes *a, const a2m_cdf_panel *p) {
+    char t[96];
+    draw_frame_and_xticks(cr, a, p->name);
+    draw_yticks(cr, a, 0, "share of frames <= x", "%.1f");
+    if (isfinite(p->auroc)) snprintf(t, sizeof t, "%s: AUROC %.3f", p->name, p->auroc);
+    else snprintf(t, sizeof t, "%s", p->name);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    text_at(cr, a->x0 + a->w / 2, a->y0 - 10, t, 0.5, 0);
+    clip_to(cr, a);
+    cairo_set_line_width(cr, 2.5);
+    cairo_set_source_rgb(cr, 0.13, 0.47, 0.71);
+    polyline(cr, a, p->x, p->right, (size_t)p->n);
+    cairo_set_source_rgb(cr, 0.84, 0.15, 0.16);
+    double d[1] = {6};
+    cairo_set_dash(cr, d, 1, 0);
+    polyline(cr, a, p->x, p->wrong, (size_t)p->n);
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_restore(cr);
+    /* the legend where the curves are not: top left when the CDFs rise late (max probability), else bottom right */
+    int late = p->right[p->n / 2] < 0.5 && p->wrong[p->n / 2] < 0.5;
+    double lx = late ? a->x0 + 14 : a->x0 + a->w - 150, ly = late ? a->y0 + 18 : a->y0 + a->h - 44;
+    legend_entry(cr, lx, ly, 0.13, 0.47, 0.71, 0, "right frames");
+    legend_entry(cr, lx, ly + 22, 0.84, 0.15, 0.16, 1, "wrong frames");
+}
+
+int a2m_plot_uncertainty(const char *path, const a2m_cdf_panel *panels, int n_panels, const char *title,
+                         a2m_plot_size size) {
+    if (n_panels < 1 || n_panels > 4) return a2m_error(A2M_ERR_ARG, "%s: %d uncertainty panels (1 to 4)", path, n_panels);
+    for (int k = 0; k < n_panels; k++) {
+        const a2m_cdf_panel *p = &panels[k];
+        if (p->n < 2) return a2m_error(A2M_ERR_ARG, "%s: panel %s has %d points", path, p->name, p->n);
+        for (int i = 0; i < p->n; i++)
+            if (!isfinite(p->x[i]) || (i && p->x[i] < p->x[i - 1]))
+                return a2m_error(A2M_ERR_RANGE, "%s: panel %s: x not finite and increasing at point %d", path, p->name, i);
+    }
+    figure f;
+    int rc = figure_open(&f, path, size);
+    if (rc) return rc;
+    cairo_t *cr = f.cr;
+    int cols = n_panels > 1 ? 2 : 1, rows = (n_panels + 1) / 2;
+    double cw = (double)size.width / cols, rh = (double)(size.height - 40) / rows;
+    text_at(cr, size.width / 2.0, 12, title ? title : "uncertainty: CDFs of right and wrong frames", 0.5, 1);
+    for (int k = 0; k < n_panels; k++) {
+        const a2m_cdf_panel *p = &panels[k];
+        axes a = {(k % cols) * cw + 80, 40 + (k / cols) * rh + 30, cw - 110, rh - 90, p->x[0], p->x[p->n - 1], 0, 1.02, 0};
+        if (!(a.xmax > a.xmin)) a.xmin -= 0.5, a.xmax += 0.5; /* one value: a unit range around it */
+        cdf_panel(cr, &a, p);
+    }
+    return figure_close(&f);
+}

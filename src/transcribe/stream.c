@@ -21,6 +21,7 @@
 #include "a2m/cqt.h"
 #include "a2m/error.h"
 #include "a2m/transcribe.h"
+#include "a2m/uncertainty.h"
 #include "nn/layers.h"
 #include "transcribe/key.h"
 #include "transcribe/tuning.h"
@@ -130,7 +131,8 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
         s->W = (int)(win_samples / (size_t)s->hop + (in->cqt.drop_last_frame ? 0 : 1));
         if (s->W < 1) rc = a2m_error(A2M_ERR_ARG, "stream: window shorter than one frame");
     }
-    if (!rc) rc = a2m_runner_new_ex(m, p.batch, s->W, p.precision, &s->runner);
+    if (!rc && p.mc_dropout > 0) rc = a2m_runner_new_mc(m, p.batch, s->W, p.mc_dropout, p.mc_seed, &s->runner);
+    else if (!rc) rc = a2m_runner_new_ex(m, p.batch, s->W, p.precision, &s->runner);
     if (!rc) {
         size_t W = (size_t)s->W, C = (size_t)s->C, B = (size_t)p.batch;
         s->pend_cap = 4 * W;
@@ -352,7 +354,11 @@ static int run_windows(a2m_stream *s, size_t k0, int nb, size_t n_win, size_t fr
     transcribe_normalise(s->x, (size_t)nb * W * F, in->norm_mean, in->norm_std);
     int rc = a2m_model_forward(s->runner, s->x, nb, (int)W, s->logits);
     if (rc) return rc;
-    softmax_rows(s->p_win, s->logits, nb * (int)W, (int)C);
+    double temp = a2m_model_get_info(s->m)->temperature; /* temperature scaling (a2m calibrate) */
+    if (temp != 1.0)
+        a2m_softmax_temperature(s->p_win, s->logits, (size_t)nb * W, (int)C, temp);
+    else
+        softmax_rows(s->p_win, s->logits, nb * (int)W, (int)C);
     for (int b = 0; b < nb && !rc; b++) {
         size_t k = k0 + (size_t)b, f0 = k * hf - s->acc_start;
         const float *p = s->p_win + (size_t)b * W * C;

@@ -12,6 +12,7 @@
 #include "a2m/cqt.h"
 #include "a2m/features.h"
 #include "a2m/error.h"
+#include "a2m/uncertainty.h"
 #include "nn/layers.h"
 #include "transcribe/key.h"
 #include "transcribe/tuning.h"
@@ -19,7 +20,7 @@
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
     a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, -1, -1, A2M_PRECISION_FP32, 0.3, 0.6, 10.0, 2.0, 180.0, 0.0, 250.0, 15.0, 0,
-                                  A2M_TUNING_AUTO, 0.0, 2.0, 48.0, 20.0};
+                                  A2M_TUNING_AUTO, 0.0, 2.0, 48.0, 20.0, 0.0, 0};
     return p;
 }
 
@@ -139,7 +140,8 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
         a2m_runner_free(t->whole_runner);
         free(t->whole_feat), free(t->whole_logits);
         t->whole_runner = NULL, t->whole_feat = t->whole_logits = NULL, t->whole_frames = 0;
-        rc = a2m_runner_new_ex(t->m, 1, (int)frames, t->p.precision, &t->whole_runner);
+        rc = t->p.mc_dropout > 0 ? a2m_runner_new_mc(t->m, 1, (int)frames, t->p.mc_dropout, t->p.mc_seed, &t->whole_runner)
+                                 : a2m_runner_new_ex(t->m, 1, (int)frames, t->p.precision, &t->whole_runner);
         if (rc) return rc;
         t->whole_feat = malloc(frames * in->n_bins * sizeof *t->whole_feat);
         t->whole_logits = malloc(frames * in->n_classes * sizeof *t->whole_logits);
@@ -152,7 +154,8 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
         transcribe_normalise(t->whole_feat, frames * in->n_bins, in->norm_mean, in->norm_std);
         rc = a2m_model_forward(t->whole_runner, t->whole_feat, 1, (int)frames, t->whole_logits);
     }
-    if (!rc) softmax_rows(probs, t->whole_logits, (int)frames, in->n_classes);
+    if (!rc && in->temperature != 1.0) a2m_softmax_temperature(probs, t->whole_logits, frames, in->n_classes, in->temperature);
+    else if (!rc) softmax_rows(probs, t->whole_logits, (int)frames, in->n_classes);
     return rc;
 }
 
