@@ -119,7 +119,22 @@ static void test_temperature(json_t *cases) {
     }
 }
 
+/* a hand-made take: each kind of error once or more (see a2m_error_split in metrics.h) */
+static void test_error_split(void) {
+    const int64_t truth[24] = {0, 0, 1, 1, 1, 1, 0, 0, 2, 2, 2, 2, 0, 0, 0, 0, 3, 3, 3, 0, 1, 1, 1, 0};
+    const int64_t pred[24] = {0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 2, 2, 0, 3, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0};
+    /* f1 early onset, f6 late offset, f8-9 late onset, f13 extra, f17 pitch, f18 early offset, f20-22 missed */
+    a2m_error_split e = {0};
+    a2m_error_split_add(truth, pred, 24, &e);
+    CHECK(e.frames == 24 && e.errors == 10 && e.pitch == 1 && e.onset == 3 && e.offset == 2 && e.missed == 3 && e.extra == 1,
+          "split: %zu errors, pitch %zu onset %zu offset %zu missed %zu extra %zu", e.errors, e.pitch, e.onset, e.offset,
+          e.missed, e.extra);
+    a2m_error_split_add(truth, truth, 24, &e); /* adds: a perfect take counts frames only */
+    CHECK(e.frames == 48 && e.errors == 10, "a right take adds frames only");
+}
+
 int main(void) {
+    test_error_split();
     const char *src = getenv("A2M_SOURCE") ? getenv("A2M_SOURCE") : ".";
     char path[4096];
     snprintf(path, sizeof path, "%s/tests/ref/uncertainty_cases.json", src);

@@ -13,8 +13,11 @@
 #include "a2m/transcribe.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "a2m/uncertainty.h"
 #include "cli/inputs.h"
+#include "cli/members.h"
 #include "cli/report.h"
+#include "transcribe/window.h"
 
 static const char *usage =
     "usage: a2m transcribe [--model MODEL] INPUT... [-o OUT] [options]\n"
@@ -50,6 +53,12 @@ static const char *usage =
     "                       (-50..50, + = sharp) (auto)\n"
     "  --dip D              models with an onset class: split a note where p(silence) rises D above its\n"
     "                       surroundings (0 = off, the default)\n"
+    "  --ensemble M1,M2,... the mean of several models' frame probabilities (instead of --model)\n"
+    "  --mc-dropout T       Monte-Carlo dropout: the mean of T passes with the network's dropout kept on\n"
+    "                       (models trained with --dropout; masks from --seed S, 0). With --ensemble or\n"
+    "                       --mc-dropout, --json gives each note the mean over its frames of the predictive\n"
+    "                       uncertainty (max_probability, entropy, variance of p(class), mutual_information)\n"
+    "                       and --probs also writes .uncertainty.npy [frames x those 4]\n"
     "  --precision P        fp32 (exact, default) or bf16 (about 2x faster network on CPUs with\n"
     "                       avx512_bf16; logits within 0.015 of fp32 for models/a2m-crnn.safetensors\n"
     "                       (0.028 for the seed CRNN); elsewhere fp32 runs)\n"
@@ -69,6 +78,10 @@ typedef struct tr_opts {
     a2m_midi_write_params mp;
     int csv, json, probs, print, force, jobs;
     double raw_rate;
+    const char *ensemble;   /* --ensemble M1,M2,... */
+    int mc;                 /* --mc-dropout T */
+    int seed;               /* --seed S: the Monte-Carlo masks */
+    const cli_members *members; /* with ensemble or mc: the models averaged */
 } tr_opts;
 
 /* "10" (frames) or "120ms" */
@@ -143,7 +156,19 @@ static int write_notes_csv(const char *path, const a2m_transcription *r, int for
     return a2m_atomic_commit(&f);
 }
 
-static int write_notes_json(const char *path, const char *input, const a2m_transcription *r, int force) {
+/* the mean of each uncertainty measure over a note's frames */
+static json_t *note_uncertainty(const a2m_transcribed_note *t, const float *measures, size_t n_frames) {
+    double s[A2M_UNC_MEASURES] = {0};
+    size_t k = 0;
+    for (size_t f = t->first_frame; f < t->first_frame + t->n_frames && f < n_frames; f++, k++)
+        for (int q = 0; q < A2M_UNC_MEASURES; q++) s[q] += measures[f * A2M_UNC_MEASURES + q];
+    json_t *o = json_object();
+    for (int q = 0; q < A2M_UNC_MEASURES; q++) json_object_set_new(o, a2m_unc_measure_name(q), json_real(k ? s[q] / (double)k : 0));
+    return o;
+}
+
+static int write_notes_json(const char *path, const char *input, const a2m_transcription *r, const float *measures,
+                            int force) {
     if (!force && a2m_path_exists(path)) return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to replace it)", path);
     json_t *arr = json_array();
     for (size_t i = 0; i < r->n_notes; i++) {
@@ -153,6 +178,7 @@ static int write_notes_json(const char *path, const char *input, const a2m_trans
                                              "pitch", (int)t->note.pitch, "name", a2m_note_name((int)t->note.pitch, nm),
                                              "confidence", t->confidence, "confidence_var", t->confidence_var,
                                              "out_of_range", t->out_of_range));
+        if (measures) json_object_set_new(json_array_get(arr, i), "uncertainty", note_uncertainty(t, measures, r->n_frames));
     }
     json_t *o = json_pack("{s:s,s:f,s:I,s:f,s:o}", "input", input, "frame_seconds", r->frame_seconds, "frames",
                           (json_int_t)r->n_frames, "tuning_cents", r->tuning_cents, "notes", arr);
@@ -170,10 +196,11 @@ static int check_outputs(const char *input, const char *midi_path, const tr_opts
     snprintf(base, sizeof base, "%s", midi_path);
     char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
     if (dot && (!slash || dot > slash)) *dot = '\0';
-    const char *exts[4] = {NULL, o->csv ? ".csv" : NULL, o->json ? ".json" : NULL, o->probs ? ".probs.npy" : NULL};
+    const char *exts[5] = {NULL, o->csv ? ".csv" : NULL, o->json ? ".json" : NULL, o->probs ? ".probs.npy" : NULL,
+                           o->probs && o->members ? ".uncertainty.npy" : NULL};
     const char *ins[2] = {input, model_path};
     int rc = A2M_OK;
-    for (int i = 0; i < 4 && !rc; i++) {
+    for (int i = 0; i < 5 && !rc; i++) {
         if (i == 0) snprintf(p, sizeof p, "%s", midi_path);
         else if (exts[i]) out_name(p, sizeof p, base, exts[i]);
         else continue;
@@ -182,7 +209,8 @@ static int check_outputs(const char *input, const char *midi_path, const tr_opts
     return rc;
 }
 
-static int write_outputs(const char *input, const char *midi_path, const a2m_transcription *r, const tr_opts *o) {
+static int write_outputs(const char *input, const char *midi_path, const a2m_transcription *r, const float *measures,
+                         const tr_opts *o) {
     char base[PATH_MAX], p[PATH_MAX + 16];
     snprintf(base, sizeof base, "%s", midi_path);
     char *dot = strrchr(base, '.'), *slash = strrchr(base, '/');
@@ -197,11 +225,16 @@ static int write_outputs(const char *input, const char *midi_path, const a2m_tra
     rc = a2m_midi_write(midi_path, notes, k, o->mp);
     free(notes);
     if (!rc && o->csv) out_name(p, sizeof p, base, ".csv"), rc = write_notes_csv(p, r, 1);
-    if (!rc && o->json) out_name(p, sizeof p, base, ".json"), rc = write_notes_json(p, input, r, 1);
+    if (!rc && o->json) out_name(p, sizeof p, base, ".json"), rc = write_notes_json(p, input, r, measures, 1);
     if (!rc && o->probs) {
         out_name(p, sizeof p, base, ".probs.npy");
         size_t shape[2] = {r->n_frames, (size_t)r->n_classes};
         rc = a2m_npy_save(p, A2M_F32, 2, shape, r->probs);
+    }
+    if (!rc && o->probs && measures) {
+        out_name(p, sizeof p, base, ".uncertainty.npy");
+        size_t shape[2] = {r->n_frames, A2M_UNC_MEASURES};
+        rc = a2m_npy_save(p, A2M_F32, 2, shape, measures);
     }
     return rc;
 }
@@ -267,7 +300,7 @@ static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *
         if (!rc) rc = a2m_transcribe_samples(t, a.samples, a.n, &r);
         if (!rc) {
             print_stream_notes(NULL, r.notes, r.n_notes);
-            if (out) rc = write_outputs(name, out, &r, o);
+            if (out) rc = write_outputs(name, out, &r, NULL, o);
             a2m_transcription_free(&r);
         }
         a2m_transcriber_del(t);
@@ -281,7 +314,7 @@ static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *
     a2m_transcription r;
     if (!rc) rc = a2m_stream_run(st, in, NULL, 0, name, print_stream_notes, NULL, out ? &r : NULL);
     if (!rc && out) {
-        rc = write_outputs(name, out, &r, o);
+        rc = write_outputs(name, out, &r, NULL, o);
         a2m_transcription_free(&r);
     }
     a2m_stream_del(st);
@@ -309,8 +342,50 @@ static int check_out_arg(const char *cmd, const char **out, const char **inputs,
     return 0;
 }
 
+/* --ensemble / --mc-dropout: every model (t[k], made here on first use) run over the file, each --mc-dropout
+ * times (a Monte-Carlo runner draws new masks at every call), the mean probabilities decoded into notes as one
+ * transcription does (a2m_frames_to_notes over the whole recording); *measures [frames x A2M_UNC_MEASURES]. */
+static int transcribe_mean(const tr_opts *o, a2m_transcriber **t, const char *path, a2m_transcription *out,
+                           float **measures) {
+    const cli_members *e = o->members;
+    a2m_predictive acc = {0};
+    int rc = A2M_OK, passes = o->mc ? o->mc : 1;
+    *measures = NULL;
+    memset(out, 0, sizeof *out);
+    for (int k = 0; !rc && k < e->n; k++) {
+        a2m_transcribe_params tp = o->tp;
+        tp.notes_only = 0, tp.mc_dropout = o->mc ? a2m_model_get_info(e->m[k])->dropout : 0, tp.mc_seed = (unsigned)o->seed;
+        if (!t[k]) rc = a2m_transcriber_new(e->m[k], tp, &t[k]);
+        for (int p = 0; !rc && p < passes; p++) {
+            a2m_transcription r;
+            if ((rc = a2m_transcribe_file(t[k], path, &r))) break;
+            if (!acc.sum) rc = a2m_predictive_init(&acc, r.n_frames, r.n_classes);
+            if (!rc && r.n_frames != acc.n)
+                rc = a2m_error(A2M_ERR_SHAPE, "%s: %s gives %zu frames, %s %zu: an ensemble's models share their features",
+                               path, e->path[k], r.n_frames, e->path[0], acc.n);
+            if (!rc) rc = a2m_predictive_add(&acc, r.probs);
+            if (!rc && !out->probs) *out = r; /* the first: its buffers take the mean */
+            else a2m_transcription_free(&r);
+        }
+    }
+    if (!rc && !(*measures = malloc((acc.n + 1) * A2M_UNC_MEASURES * sizeof **measures))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    if (!rc) rc = a2m_predictive_finish(&acc, out->probs, *measures);
+    if (!rc) {
+        const a2m_model_info *in = a2m_model_get_info(e->m[0]);
+        int C = out->n_classes, onset = transcribe_onset_class(in->class_notes, C);
+        for (size_t f = 0; f < out->n_frames; f++) out->classes[f] = transcribe_frame_class(out->probs + f * C, C, onset);
+        free(out->notes);
+        out->notes = NULL, out->n_notes = 0;
+        rc = a2m_frames_to_notes(out->classes, out->probs, out->n_frames, C, in->class_notes, out->frame_seconds,
+                                 a2m_note_rules_from_params(o->tp, out->frame_seconds), &out->notes, &out->n_notes);
+    }
+    a2m_predictive_free(&acc);
+    if (rc) a2m_transcription_free(out), free(*measures), *measures = NULL;
+    return rc;
+}
+
 int cmd_transcribe(int argc, char **argv) {
-    tr_opts o = {a2m_transcribe_default_params(), a2m_midi_write_default_params(), 0, 0, 0, 0, 0, 1, 0};
+    tr_opts o = {a2m_transcribe_default_params(), a2m_midi_write_default_params(), 0, 0, 0, 0, 0, 1, 0, NULL, 0, 0, NULL};
     const char *model = NULL, *out = NULL, *v;
     const char **inputs = calloc((size_t)argc, sizeof *inputs);
     int n_in = 0;
@@ -324,6 +399,9 @@ int cmd_transcribe(int argc, char **argv) {
         }
         if ((r = cli_opt(argc, argv, &i, "--model", &v))) model = v;
         else if ((r = cli_opt(argc, argv, &i, "-o", &v))) out = v;
+        else if ((r = cli_opt(argc, argv, &i, "--ensemble", &v))) o.ensemble = v;
+        else if ((r = cli_opt(argc, argv, &i, "--mc-dropout", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--mc-dropout", v, 1, 1000, &o.mc) ? 1 : -1;
+        else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--seed", v, 0, 2147483647, &o.seed) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--window", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--window", v, 0, 3600, &o.tp.window_s) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--precision", &v))) r = r < 0 ? r : cli_parse_precision(argv[0], v, &o.tp.precision) ? 1 : -1;
         else if ((r = cli_opt(argc, argv, &i, "--onset-threshold", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--onset-threshold", v, 0, 1, &o.tp.onset_threshold) ? 1 : -1;
@@ -363,6 +441,9 @@ int cmd_transcribe(int argc, char **argv) {
         return cli_usage_error(argv[0], "needs at least one input");
     }
     int rc = check_out_arg(argv[0], &out, inputs, n_in, &o);
+    if (!rc && o.ensemble && model) rc = cli_usage_error(argv[0], "--ensemble replaces --model");
+    if (!rc && (o.ensemble || o.mc) && n_in == 1 && !strcmp(inputs[0], "-"))
+        rc = cli_usage_error(argv[0], "--ensemble and --mc-dropout read files (several passes), not standard input");
     if (rc) {
         free(inputs);
         return rc;
@@ -371,16 +452,24 @@ int cmd_transcribe(int argc, char **argv) {
     model = model_path_of(model, mbuf, sizeof mbuf);
     o.tp.notes_only = !o.probs; /* frames are kept only to be written: memory stays flat over long files */
     model_path = model;
-    a2m_model *m;
-    rc = a2m_model_load(model, NULL, &m);
-    if (!rc && (rc = a2m_model_check_for_audio(m, model))) a2m_model_free(m);
+    a2m_model *m = NULL;
+    static cli_members mem; /* with --ensemble / --mc-dropout: the models averaged (m is the first) */
+    if (o.ensemble || o.mc) {
+        rc = cli_members_load(&mem, argv[0], model, o.ensemble, o.mc, (unsigned)o.seed);
+        if (rc) cli_members_free(&mem), free(inputs);
+        if (rc) return rc;
+        o.members = &mem, m = mem.m[0], model_path = mem.path[0];
+    } else {
+        rc = a2m_model_load(model, NULL, &m);
+        if (!rc && (rc = a2m_model_check_for_audio(m, model))) a2m_model_free(m);
+    }
     if (rc) {
         free(inputs);
         return cli_lib_fail(rc);
     }
     if (n_in == 1 && !strcmp(inputs[0], "-")) {
         rc = transcribe_stdin(m, out, &o);
-        a2m_model_free(m);
+        a2m_model_free(m); /* not averaging: m is the one model */
         free(inputs);
         if (rc) return cli_lib_fail(rc);
         if (!cli_interrupted()) return 0;
@@ -389,7 +478,8 @@ int cmd_transcribe(int argc, char **argv) {
     }
     cli_inputs ins;
     if ((rc = cli_inputs_expand(inputs, n_in, out, &ins))) {
-        a2m_model_free(m);
+        if (o.members) cli_members_free(&mem);
+        else a2m_model_free(m);
         free(inputs);
         return cli_lib_fail(rc);
     }
@@ -399,14 +489,17 @@ int cmd_transcribe(int argc, char **argv) {
     cli_progress *bar = n_in > 1 ? cli_progress_new("transcribe", (size_t)n_in) : NULL;
     size_t done = 0;
     /* one transcriber per thread, kept across its inputs (CQT plans and packed weights are made once) */
-    a2m_transcriber **per_thread = calloc((size_t)o.jobs, sizeof *per_thread);
+    int per = o.members ? o.members->n : 1; /* transcribers per thread: one per model averaged */
+    a2m_transcriber **per_thread = calloc((size_t)o.jobs * (size_t)per, sizeof *per_thread);
     if (!per_thread) n_in = 0, failed = 1, cli_fail("out of memory");
 #pragma omp parallel for num_threads(o.jobs) schedule(dynamic, 1) reduction(+ : failed)
     for (int i = 0; i < n_in; i++) {
-        a2m_transcriber **t = &per_thread[omp_get_thread_num()];
+        a2m_transcriber **t = &per_thread[omp_get_thread_num() * per];
         a2m_transcription r;
-        int lrc = *t ? A2M_OK : a2m_transcriber_new(m, o.tp, t), have = 0;
-        if (!lrc) lrc = a2m_transcribe_file(*t, ins.paths[i], &r), have = !lrc;
+        float *measures = NULL;
+        int lrc = *t || o.members ? A2M_OK : a2m_transcriber_new(m, o.tp, t), have = 0;
+        if (!lrc && o.members) lrc = transcribe_mean(&o, t, ins.paths[i], &r, &measures), have = !lrc;
+        else if (!lrc) lrc = a2m_transcribe_file(*t, ins.paths[i], &r), have = !lrc;
         const char *midi = ins.midis[i];
         if (!lrc) { /* the output's folder (outputs mirroring a folder tree) */
             char dir[PATH_MAX];
@@ -415,7 +508,7 @@ int cmd_transcribe(int argc, char **argv) {
             if (slash && slash != dir) *slash = '\0', lrc = a2m_mkdirs(dir);
         }
         if (!lrc) {
-            lrc = write_outputs(ins.paths[i], midi, &r, &o);
+            lrc = write_outputs(ins.paths[i], midi, &r, measures, &o);
 #pragma omp critical
             {
                 if (o.print) print_notes(stdout, ins.paths[i], &r);
@@ -425,6 +518,7 @@ int cmd_transcribe(int argc, char **argv) {
             }
         }
         if (have) a2m_transcription_free(&r);
+        free(measures);
 #pragma omp critical
         {
             if (lrc) cli_lib_fail(lrc);
@@ -432,10 +526,11 @@ int cmd_transcribe(int argc, char **argv) {
         }
         failed += lrc != 0;
     }
-    for (int j = 0; per_thread && j < o.jobs; j++) a2m_transcriber_del(per_thread[j]);
+    for (int j = 0; per_thread && j < o.jobs * per; j++) a2m_transcriber_del(per_thread[j]);
     free(per_thread);
     if (bar) cli_progress_done(bar, NULL);
-    a2m_model_free(m);
+    if (o.members) cli_members_free(&mem);
+    else a2m_model_free(m);
     cli_inputs_free(&ins);
     return failed ? 1 : 0;
 }
