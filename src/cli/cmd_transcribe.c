@@ -17,6 +17,7 @@
 #include "cli/inputs.h"
 #include "cli/members.h"
 #include "cli/report.h"
+#include "transcribe/key.h"
 #include "transcribe/window.h"
 
 static const char *usage =
@@ -376,8 +377,17 @@ static int transcribe_mean(const tr_opts *o, a2m_transcriber **t, const char *pa
         for (size_t f = 0; f < out->n_frames; f++) out->classes[f] = transcribe_frame_class(out->probs + f * C, C, onset);
         free(out->notes);
         out->notes = NULL, out->n_notes = 0;
-        rc = a2m_frames_to_notes(out->classes, out->probs, out->n_frames, C, in->class_notes, out->frame_seconds,
-                                 a2m_note_rules_from_params(o->tp, out->frame_seconds), &out->notes, &out->n_notes);
+        a2m_note_rules rules = a2m_note_rules_from_params(o->tp, out->frame_seconds);
+        float prior[A2M_MAX_CLASSES];
+        if (onset >= 0 && o->tp.key_weight > 0) { /* the melody's scale, from the whole recording's mean (key.h) */
+            transcribe_key k;
+            transcribe_key_init(&k);
+            transcribe_key_add(&k, out->probs, out->n_frames, C, in->class_notes);
+            transcribe_key_logprior(transcribe_key_tonic(&k, NULL), o->tp.key_weight, in->class_notes, C, prior);
+            rules.class_logprior = prior;
+        }
+        rc = a2m_frames_to_notes(out->classes, out->probs, out->n_frames, C, in->class_notes, out->frame_seconds, rules,
+                                 &out->notes, &out->n_notes);
     }
     a2m_predictive_free(&acc);
     if (rc) a2m_transcription_free(out), free(*measures), *measures = NULL;
