@@ -6,7 +6,7 @@ JOBS       ?= 2
 FUZZ_SECONDS ?= 15
 A2M        := $(BUILD)/a2m
 
-.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model model-transformer gendata clean compare-features eval-anypitch-cv
+.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model model-transformer gendata clean compare-features eval-anypitch-cv two-stage uncertainty
 
 all: build
 
@@ -53,6 +53,14 @@ compare-features: build
 # The original's Transformer trained by a2m on the seed split (resumable; data/transformer/, scripts/make-transformer.sh)
 model-transformer: build
 	@bash scripts/make-transformer.sh $(BUILD)
+
+# One-stage vs two-stage on the seed test split and Prueba (docs/two-stage.md); the uncertainty and calibration
+# table (docs/uncertainty.md). Both train their models into STAGES_WORK first (reused when there).
+STAGES_WORK ?= /tmp/a2m-stages
+two-stage: build
+	@bash scripts/compare-stages.sh $(BUILD) $(STAGES_WORK)
+uncertainty: build
+	@bash scripts/uncertainty-table.sh $(BUILD) $(STAGES_WORK)
 
 # The any-pitch model from nothing but ../shared: data generation, dataset, training (resumable: run it again
 # after an interruption). FOLD=0/1/2 trains a cross-validation model without a third of singreal instead.

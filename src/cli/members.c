@@ -112,8 +112,10 @@ json_t *cli_uncertainty_json(const cli_members *e, const int64_t *truth, const i
 void cli_uncertainty_print(FILE *out, const json_t *u) {
     int samples = (int)json_integer_value(json_object_get(u, "samples")), models = (int)json_integer_value(json_object_get(u, "models"));
     int passes = (int)json_integer_value(json_object_get(u, "mc_passes"));
-    fprintf(out, "\nuncertainty (%d model%s x %d Monte-Carlo pass%s = %d sample%s), detecting the %lld wrong frames of %lld:\n",
-            models, cli_s((size_t)models), passes ? passes : 1, passes > 1 ? "es" : "", samples, cli_s((size_t)samples),
+    char how[64] = ", one pass each";
+    if (passes) snprintf(how, sizeof how, " x %d Monte-Carlo pass%s", passes, passes > 1 ? "es" : "");
+    fprintf(out, "\nuncertainty (%d model%s%s = %d sample%s), detecting the %lld wrong frames of %lld:\n", models,
+            cli_s((size_t)models), how, samples, cli_s((size_t)samples),
             (long long)json_integer_value(json_object_get(u, "wrong_frames")),
             (long long)json_integer_value(json_object_get(u, "frames")));
     fprintf(out, "  %-20s %7s %13s %13s\n", "measure", "AUROC", "mean (right)", "mean (wrong)");
