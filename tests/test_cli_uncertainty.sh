@@ -65,6 +65,20 @@ expect_fail 2 "" "$bin" eval "$tmp/plain.safetensors" "$tmp/ds" --mc-dropout 0
 echo '{"accuracy": 1}' >"$tmp/no_unc.json"
 expect_fail 1 "$tmp/no_unc.json" "$bin" plot uncertainty "$tmp/no_unc.json" -o "$tmp/x.png"
 [ ! -e "$tmp/x.png" ] && ok || bad "failed plot left a file"
+# hostile "uncertainty": wrong lengths, strings, x not increasing, NaN -> one-line errors, no picture
+cdf() { echo "{\"uncertainty\": {\"measures\": {\"entropy\": {\"auroc\": 0.7, \"cdf\": {\"x\": $1, \"right\": $2, \"wrong\": $3}}}}}"; }
+cdf '[0, 1, 2]' '[0, 1]' '[0, 0.5, 1]' >"$tmp/h1.json"
+cdf '[0, 1]' '["a", 1]' '[0, 1]' >"$tmp/h2.json"
+cdf '[1, 0]' '[0, 1]' '[0, 1]' >"$tmp/h3.json"
+cdf '[0]' '[0]' '[0]' >"$tmp/h4.json"
+echo '{"uncertainty": {"measures": {"entropy": {"cdf": {"x": [0, NaN], "right": [0, 1], "wrong": [0, 1]}}}}}' >"$tmp/h5.json"
+for h in h1 h2 h3 h4 h5; do
+  expect_fail 1 "$tmp/$h.json" "$bin" plot uncertainty "$tmp/$h.json" -o "$tmp/$h.png"
+  [ ! -e "$tmp/$h.png" ] && ok || bad "$h: picture left"
+done
+cdf '[0, 0.5, 1]' '[0, 0.5, 1]' '[0, 0.2, 1]' >"$tmp/one_panel.json"
+run "$bin" plot uncertainty "$tmp/one_panel.json" -o "$tmp/one_panel.svg"
+grep -q "<svg" "$tmp/one_panel.svg" && ok || bad "one-panel svg"
 
 # calibrate: fitted on val, stored, applied by eval
 run "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}" -o "$tmp/cal.safetensors"

@@ -157,6 +157,9 @@ int plot_uncertainty_file(const char *json_path, const char *out, a2m_plot_size 
                 if (!json_is_number(x)) rc = a2m_error(A2M_ERR_FORMAT, "%s: %s cdf \"%s\"[%d] is not a number", json_path,
                                                        a2m_unc_measure_name(q), keys[k], i);
                 else v[np][k][i] = json_number_value(x);
+                if (!rc && (k == 0 ? i && v[np][0][i] < v[np][0][i - 1] : !(v[np][k][i] >= 0 && v[np][k][i] <= 1)))
+                    rc = a2m_error(A2M_ERR_RANGE, "%s: %s cdf \"%s\"[%d] = %g: %s", json_path, a2m_unc_measure_name(q),
+                                   keys[k], i, v[np][k][i], k == 0 ? "x must not decrease" : "not a share in [0, 1]");
             }
         }
         if (!rc) p[np] = (a2m_cdf_panel){a2m_unc_measure_name(q), n, v[np][0], v[np][1], v[np][2], json_is_number(a) ? json_number_value(a) : NAN};
