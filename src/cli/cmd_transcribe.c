@@ -377,13 +377,14 @@ static int transcribe_mean(const tr_opts *o, a2m_transcriber **t, const char *pa
         for (size_t f = 0; f < out->n_frames; f++) out->classes[f] = transcribe_frame_class(out->probs + f * C, C, onset);
         free(out->notes);
         out->notes = NULL, out->n_notes = 0;
-        a2m_note_rules rules = a2m_note_rules_from_params(o->tp, out->frame_seconds);
+        a2m_transcribe_params tp = transcribe_params_for_model(o->tp, in); /* the model kind's defaults, as a transcriber's */
+        a2m_note_rules rules = a2m_note_rules_from_params(tp, out->frame_seconds);
         float prior[A2M_MAX_CLASSES];
-        if (onset >= 0 && o->tp.key_weight > 0) { /* the melody's scale, from the whole recording's mean (key.h) */
+        if (onset >= 0 && tp.key_weight > 0) { /* the melody's scale, from the whole recording's mean (key.h) */
             transcribe_key k;
             transcribe_key_init(&k);
             transcribe_key_add(&k, out->probs, out->n_frames, C, in->class_notes);
-            transcribe_key_logprior(transcribe_key_tonic(&k, NULL), o->tp.key_weight, in->class_notes, C, prior);
+            transcribe_key_logprior(transcribe_key_tonic(&k, NULL), tp.key_weight, in->class_notes, C, prior);
             rules.class_logprior = prior;
         }
         rc = a2m_frames_to_notes(out->classes, out->probs, out->n_frames, C, in->class_notes, out->frame_seconds, rules,

@@ -162,5 +162,5 @@ static void ts_init(const a2m_model *m, float *params, unsigned long long seed) 
 
 const a2m_arch nn_arch_two_stage = {
     "two-stage", ts_layout, ts_recognise, ts_act_floats, ts_scratch_floats, ts_forward, ts_backward, ts_init, NULL,
-    NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL,
 };
