@@ -46,4 +46,4 @@ ev "crnn, T=1" "$work/crnn.safetensors" "$work/seed.ds"
 for m in crnn drop1 drop2; do ev "$m calibrated" "$work/$m.cal.safetensors" "$work/seed.ds"; done
 ev "drop1 calibrated, MC dropout T=10" "$work/drop1.cal.safetensors" "$work/seed.ds" --mc-dropout 10
 ev "ensemble of 3 calibrated" "$work/seed.ds" --ensemble "$work/crnn.cal.safetensors,$work/drop1.cal.safetensors,$work/drop2.cal.safetensors"
-ev "ensemble of 3, each MC T=5 (drop1, drop2 only)" "$work/seed.ds" --ensemble "$work/drop1.cal.safetensors,$work/drop2.cal.safetensors" --mc-dropout 5
+ev "drop1 + drop2 calibrated, each MC T=5" "$work/seed.ds" --ensemble "$work/drop1.cal.safetensors,$work/drop2.cal.safetensors" --mc-dropout 5
