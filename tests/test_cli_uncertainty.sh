@@ -86,6 +86,17 @@ grep -q "^temperature [0-9.]*" "$tmp/out.txt" && ok || bad "calibrate output: $(
 t=$(sed -n 's/^temperature \([0-9.]*\).*/\1/p' "$tmp/out.txt")
 run "$bin" eval "$tmp/cal.safetensors" "$tmp/ds" "${S[@]}" --json "$tmp/cal.json"
 [ "$(jget "$tmp/cal.json" "'%.4f' % d['temperature']")" = "$t" ] && ok || bad "eval applies the stored temperature $t"
+# a temperature or dropout out of range in a model file: refused at load, naming the file and the field
+for kv in temperature=0 temperature=nan dropout=1 dropout=x; do
+  python3 - "$tmp/cal.safetensors" "$tmp/badmeta.safetensors" "${kv%%=*}" "${kv#*=}" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read(); n = struct.unpack("<Q", b[:8])[0]; h = json.loads(b[8:8 + n])
+h["__metadata__"][sys.argv[3]] = sys.argv[4]
+t = json.dumps(h).encode(); t += b" " * (-len(t) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(t)) + t + b[8 + n:])
+PY
+  expect_fail 1 "metadata ${kv%%=*}" "$bin" eval "$tmp/badmeta.safetensors" "$tmp/ds" "${S[@]}"
+done
 expect_fail 2 "" "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}"
 expect_fail 1 "$tmp/cal.safetensors" "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}" -o "$tmp/cal.safetensors"
 expect_fail 1 "nosuch" "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}" --split nosuch -o "$tmp/cal2.safetensors"
