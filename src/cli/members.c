@@ -23,6 +23,8 @@ static int member_add(cli_members *e, const char *cmd, const char *path) {
         b->n_bins != a->n_bins)
         return cli_fail("%s: %d classes (%d bins), not those of %s: an ensemble's models share their classes", path,
                         b->n_classes, b->n_bins, e->path[0]);
+    if (e->mc && strcmp(b->arch, "crnn") && strcmp(b->arch, "unet") && strcmp(b->arch, "two-stage"))
+        return cli_fail("%s: Monte-Carlo dropout runs crnn, unet and two-stage models, not %s", path, b->arch);
     if (e->mc && !(b->dropout > 0))
         return cli_fail("%s: no dropout to sample for --mc-dropout (train with --dropout P, e.g. 0.25)", path);
     return 0;
