@@ -69,6 +69,8 @@ expect_fail 1 "exists" "" -- "$bin" embed "$tmp/ds" --splits "$tmp/split.json" -
 expect_fail 1 "split.json" "$tmp/x" -- "$bin" embed "$tmp/ds" --splits "$tmp/split.json" --split nosuch -o "$tmp/x.npy"
 expect_fail 1 "$tmp/nods" "$tmp/x" -- "$bin" embed "$tmp/nods" --splits "$tmp/split.json" -o "$tmp/x.npy"
 expect_fail 1 "e.json" "$tmp/x" -- "$bin" embed "$tmp/ds" --splits "$tmp/split.json" --source hidden --model "$tmp/e.json" -o "$tmp/x.npy"
+run "$bin" train "$tmp/ds" --split "$tmp/split.json" --model unet --epochs 1 -o "$tmp/unet.safetensors"
+expect_fail 1 "unet.safetensors" "$tmp/x" -- "$bin" embed "$tmp/ds" --splits "$tmp/split.json" --source hidden --model "$tmp/unet.safetensors" -o "$tmp/x.npy"
 expect_fail 1 "labels.npy" "$tmp/x" -- "$bin" plot embed "$tmp/e.npy" --labels "$tmp/m.labels.npy" -o "$tmp/x.png"
 expect_fail 1 "e.labels.npy" "$tmp/x" -- "$bin" plot embed "$tmp/e.labels.npy" -o "$tmp/x.png"
 expect_fail 1 "m.npy" "" -- "$bin" trust "$tmp/e.npy" "$tmp/m.npy"

@@ -116,8 +116,8 @@ static int64_t class_note(const a2m_label_params *lp, int64_t c) {
 }
 
 /* the split's frames: rows of features (or hidden states when m is given) and their note codes */
-static int gather(const a2m_dataset *d, const size_t *idx, size_t n_takes, const a2m_model *m, int threads,
-                  frames *f) {
+static int gather(const a2m_dataset *d, const size_t *idx, size_t n_takes, const a2m_model *m, const char *model,
+                  int threads, frames *f) {
     memset(f, 0, sizeof *f);
     size_t total = 0, maxT = 1;
     for (size_t i = 0; i < n_takes; i++) {
@@ -125,7 +125,7 @@ static int gather(const a2m_dataset *d, const size_t *idx, size_t n_takes, const
         total += len, maxT = len > maxT ? len : maxT;
     }
     int dim = d->n_bins, rc = A2M_OK;
-    if (m && (rc = a2m_model_hidden(m, NULL, 1, threads, NULL, &dim))) return rc;
+    if (m && (rc = a2m_model_hidden(m, NULL, 1, threads, NULL, &dim))) return a2m_error_prefix(rc, model);
     f->x = malloc((total ? total : 1) * (size_t)dim * sizeof *f->x);
     f->note = malloc((total ? total : 1) * sizeof *f->note);
     float *norm = m ? malloc(maxT * (size_t)d->n_bins * sizeof *norm) : NULL;
@@ -238,7 +238,7 @@ static int load_frames(const embed_opts *o, frames *f) {
     if (!rc && m && a2m_model_get_info(m)->n_bins != d.n_bins)
         rc = a2m_error(A2M_ERR_SHAPE, "%s: %d bins, the dataset %s has %d", o->model, a2m_model_get_info(m)->n_bins,
                        o->ds, d.n_bins);
-    if (!rc) rc = gather(&d, idx, n, m, o->p.n_threads, f);
+    if (!rc) rc = gather(&d, idx, n, m, o->model, o->p.n_threads, f);
     if (!rc) rc = subsample(f, (size_t)o->max_frames, o->p.seed);
     if (!rc && f->n < (size_t)o->p.n_neighbors)
         rc = a2m_error(A2M_ERR_EMPTY, "%s: split '%s' has %zu frames, fewer than --n-neighbors %d", o->ds, o->split, f->n,
