@@ -5,6 +5,7 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "check.h"
+#include "core/grow.h"
 
 static void test_errors(void) {
     CHECK(strcmp(a2m_strerror(A2M_OK), "ok") == 0, "strerror ok");
@@ -103,8 +104,23 @@ static void test_atomic(void) {
     unlink(p);
 }
 
+/* a2m_grow: doubling from the first size, the contents kept; an overflowing size refused, the array kept */
+static void test_grow(void) {
+    int *a = NULL;
+    size_t cap = 0;
+    CHECK(a2m_grow(&a, &cap, 1, sizeof *a, 4) == A2M_OK && a && cap == 4, "first: cap %zu", cap);
+    for (int i = 0; i < 4 && a; i++) a[i] = i;
+    CHECK(a2m_grow(&a, &cap, 4, sizeof *a, 4) == A2M_OK && cap == 4, "already room");
+    CHECK(a2m_grow(&a, &cap, 9, sizeof *a, 4) == A2M_OK && cap == 16 && a[3] == 3, "doubled to 16, kept: %zu", cap);
+    int *kept = a;
+    CHECK(a2m_grow(&a, &cap, SIZE_MAX / 2, sizeof *a, 4) == A2M_ERR_NOMEM && a == kept && cap == 16,
+          "overflowing size refused, array kept");
+    free(a);
+}
+
 int main(void) {
     test_errors();
+    test_grow();
     test_npy_roundtrip();
     test_npy_hostile();
     test_npy_fortran();

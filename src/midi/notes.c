@@ -3,6 +3,7 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "a2m/midi.h"
+#include "core/grow.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -70,10 +71,8 @@ static int parse_csv(const char *text, size_t len, const char *name, a2m_notes *
             return a2m_error(A2M_ERR_FORMAT, "%s: line %zu: pitch %g outside 0..127", name, line, v[2]);
         if (out->n == cap) {
             if (cap >= CSV_MAX_NOTES) return a2m_error(A2M_ERR_RANGE, "%s: more than %d notes", name, CSV_MAX_NOTES);
-            cap = cap ? cap * 2 : 64;
-            a2m_note *nn = realloc(out->notes, cap * sizeof *nn);
-            if (!nn) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
-            out->notes = nn;
+            if (a2m_grow(&out->notes, &cap, out->n + 1, sizeof *out->notes, 64))
+                return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
         }
         out->notes[out->n++] = (a2m_note){v[0], v[1], v[2], 100, 0};
     }

@@ -15,6 +15,7 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "a2m/midi.h"
+#include "core/grow.h"
 #include "core/reader.h"
 
 #include <stdlib.h>
@@ -41,13 +42,7 @@ typedef struct msg_list {
 
 static int msg_push(msg_list *l, midi_msg m, const char *name) {
     if (l->n >= MAX_EVENTS) return a2m_error(A2M_ERR_RANGE, "%s: more than %d MIDI events", name, MAX_EVENTS);
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        midi_msg *nm = realloc(l->m, cap * sizeof *nm);
-        if (!nm) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
-        l->m = nm;
-        l->cap = cap;
-    }
+    if (a2m_grow(&l->m, &l->cap, l->n + 1, sizeof *l->m, 256)) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
     m.order = l->n;
     l->m[l->n++] = m;
     return A2M_OK;
@@ -166,26 +161,16 @@ static void note_builder_free(note_builder *b) {
 
 static int note_start(note_builder *b, const midi_msg *m, double t, const char *name) {
     if (b->n >= MAX_NOTES) return a2m_error(A2M_ERR_RANGE, "%s: more than %d notes", name, MAX_NOTES);
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        a2m_note *nn = realloc(b->notes, cap * sizeof *nn);
-        if (!nn) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
-        b->notes = nn;
-        b->cap = cap;
-    }
+    if (a2m_grow(&b->notes, &b->cap, b->n + 1, sizeof *b->notes, 64))
+        return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
     open_notes *o = &b->open[m->channel * 128 + m->pitch];
     if (o->head + o->n == o->cap) {
         if (o->head > 0) { /* compact the queue before growing it */
             memmove(o->idx, o->idx + o->head, o->n * sizeof *o->idx);
             o->head = 0;
         }
-        if (o->n == o->cap) {
-            size_t cap = o->cap ? o->cap * 2 : 4;
-            size_t *ni = realloc(o->idx, cap * sizeof *ni);
-            if (!ni) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
-            o->idx = ni;
-            o->cap = cap;
-        }
+        if (a2m_grow(&o->idx, &o->cap, o->n + 1, sizeof *o->idx, 4))
+            return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
     }
     o->idx[o->head + o->n++] = b->n;
     a2m_note note = {t, -1.0, (double)m->pitch, m->velocity, m->channel};

@@ -4,8 +4,10 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "a2m/midi.h"
+#include "core/grow.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,16 +24,9 @@ typedef struct byte_buf {
 
 static void put(byte_buf *o, const uint8_t *src, size_t n) {
     if (o->failed) return;
-    if (o->n + n > o->cap) {
-        size_t cap = o->cap ? o->cap : 256;
-        while (cap < o->n + n) cap *= 2;
-        uint8_t *nb = realloc(o->b, cap);
-        if (!nb) {
-            o->failed = 1;
-            return;
-        }
-        o->b = nb;
-        o->cap = cap;
+    if (n > SIZE_MAX - o->n || a2m_grow(&o->b, &o->cap, o->n + n, 1, 256)) {
+        o->failed = 1;
+        return;
     }
     memcpy(o->b + o->n, src, n);
     o->n += n;
