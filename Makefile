@@ -6,7 +6,7 @@ JOBS       ?= 2
 FUZZ_SECONDS ?= 15
 A2M        := $(BUILD)/a2m
 
-.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model model-transformer gendata clean compare-features eval-anypitch-cv two-stage uncertainty
+.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model model-transformer gendata clean compare-features eval-anypitch-cv two-stage uncertainty search-seed
 
 all: build
 
@@ -77,6 +77,10 @@ eval-anypitch: build
 # models of `make model-anypitch FOLD=0/1/2`).
 eval-anypitch-cv: build
 	@bash scripts/eval-anypitch-cv.sh $(BUILD)
+
+# a2m search on the seed data with the original's space (docs/search.md); TRIALS=, EPOCHS=, THREADS= override
+search-seed: build
+	@bash scripts/search-seed.sh $(BUILD)
 
 # Training data for the any-pitch model into data/gen/ (docs/gendata.md)
 gendata: build

@@ -21,6 +21,9 @@ PACKAGES=(
   librubberband-dev                   # a2m gendata --source seed (formant-preserving pitch shift)
   festival festvox-kallpc16k sox      # singing synthesis (festival's singing mode), audio tools
   jq                                  # scripts/compare-features.sh reads the JSON of knn/linear/eval
+  libsqlite3-dev libpq-dev            # a2m search: study database (SQLite file or PostgreSQL server)
+  postgresql                          # test_search_pg: a throwaway server (initdb, pg_ctl)
+  python3-optuna                      # bench/search_optuna.py: the reference sampler (Optuna 3.1)
 )
 
 missing=()

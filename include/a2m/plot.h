@@ -101,6 +101,21 @@ typedef struct a2m_cdf_panel {
 } a2m_cdf_panel;
 int a2m_plot_uncertainty(const char *path, const a2m_cdf_panel *panels, int n_panels, const char *title,
                          a2m_plot_size size);
+/* A scatter figure (a2m plot search: optimisation history and per-parameter slices): points (x, y) coloured by
+ * their order (dark first, yellow last) or, with hollow[i], drawn as rings (pruned trials); an optional
+ * line (line_y through the points' x in order: the best so far); a log10 x axis, or categories (x = index,
+ * ticks named). Points with a non-finite y are left out. */
+typedef struct a2m_scatter_plot {
+    const char *title, *xlabel, *ylabel;
+    size_t n;
+    const double *x, *y;
+    const int *hollow;          /* or NULL */
+    const double *line_y;       /* or NULL */
+    int log_x;
+    int n_categories;
+    const char *const *categories;
+} a2m_scatter_plot;
+int a2m_plot_scatter(const char *path, const a2m_scatter_plot *p, a2m_plot_size size);
 
 #ifdef __cplusplus
 }

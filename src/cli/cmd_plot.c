@@ -24,6 +24,7 @@ static const char *usage =
     "features draws the features as `a2m features` computes them (LPC: its spectral envelope); distances the\n"
     "Euclidean distance between every two frames (what a nearest-neighbour classifier compares), the\n"
     "--labels classes as a strip above. The feature options are those of `a2m features --help`.\n"
+    "       a2m plot search STUDY.db -o DIR   (a2m search: history and per-parameter slices; plot search --help)\n"
     "reliability draws the \"reliability\" of `a2m eval --json`: accuracy per confidence bin against the\n"
     "diagonal of perfect calibration, frames per bin below, ECE and MCE in the title. uncertainty draws\n"
     "its \"uncertainty\": per measure the CDFs over right and wrong frames, the AUROC in the title (1000 x 800).\n"
@@ -191,6 +192,7 @@ int cmd_plot(int argc, char **argv) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "search")) return cmd_plot_search(argc, argv); /* -o is a folder */
     const char *kind = argv[1], *in = NULL, *out = NULL, *labels = NULL, *ref = NULL, *est = NULL, *v;
     a2m_plot_size size = {1000, 600};
     int notes[A2M_MAX_CLASSES], n_notes = 0, transpose = 0, force = 0, sized = 0;
@@ -243,7 +245,7 @@ int cmd_plot(int argc, char **argv) {
     } else if (!strcmp(kind, "embed")) rc = plot_embed_file(in, labels, out, sized ? size : (a2m_plot_size){1000, 760});
     else if (!strcmp(kind, "features") || !strcmp(kind, "distances"))
         rc = plot_features_file(in, labels, notes, n_notes, &fo, kind[0] == 'd', out, size);
-    else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, reliability, uncertainty, cqt, pianoroll, embed, features, distances)", kind);
+    else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, reliability, uncertainty, cqt, pianoroll, embed, features, distances, search)", kind);
     if (rc) return cli_lib_fail(rc);
     fprintf(stderr, "%s\n", out);
     return 0;

@@ -20,4 +20,6 @@ int cmd_trustworthiness(int argc, char **argv);
 int cmd_knn(int argc, char **argv);
 int cmd_linear(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_plot_search(int argc, char **argv); /* a2m plot search (src/cli/plot_search.c) */
 #endif

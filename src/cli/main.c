@@ -17,6 +17,8 @@ const cli_command cli_commands[] = {
     {"dataset", "pair voice_N.wav with midi_N.mid in a folder -> dataset", cmd_dataset},
     {"train", "train a model on a dataset -> .safetensors", cmd_train},
     {"forward", "run a model on normalised features (or --raw-db: a2m features output) -> logits .npy", cmd_forward},
+    {"search", "hyperparameter search (TPE/random, median pruner) over train options in a shared study database",
+     cmd_search},
     {"eval", "frame metrics of a model on a dataset split", cmd_eval},
     {"knn", "k-nearest-neighbour frame classifier on a dataset split (a baseline: eval's metrics)", cmd_knn},
     {"linear", "multinomial logistic regression on frames, trained and scored (a baseline)", cmd_linear},
@@ -26,7 +28,7 @@ const cli_command cli_commands[] = {
     {"trust", "trustworthiness (scikit-learn's, k 5) of an embedding: X.npy EMB.npy", cmd_trustworthiness},
     {"plot", "pictures (.png/.svg/.pdf): plot loss LOG.csv, plot confusion EVAL.json,\n"
              "              plot reliability EVAL.json, plot uncertainty EVAL.json, plot cqt AUDIO, plot pianoroll AUDIO,\n"
-             "              plot embed EMB.npy",
+             "              plot embed EMB.npy, plot search STUDY.db -o DIR",
      cmd_plot},
     {"report", "eval + figures + README.md of a model on a dataset split, in one folder", cmd_report},
     {"transcribe", "audio -> MIDI (+ notes CSV/JSON, frame probabilities)", cmd_transcribe},

@@ -800,3 +800,86 @@ int a2m_plot_uncertainty(const char *path, const a2m_cdf_panel *panels, int n_pa
     }
     return figure_close(&f);
 }
+
+/* ---- scatter (a2m plot search) ----------------------------------------------------------------------- */
+static void scatter_xticks(cairo_t *cr, const axes *a, const a2m_scatter_plot *p) {
+    if (!p->log_x && !p->n_categories) {
+        draw_frame_and_xticks(cr, a, p->xlabel);
+        return;
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, a->x0, a->y0, a->w, a->h);
+    cairo_stroke(cr);
+    char buf[64];
+    int n = p->n_categories ? p->n_categories : (int)(floor(a->xmax) - ceil(a->xmin)) + 1;
+    for (int k = 0; k < n; k++) {
+        double v = p->n_categories ? k : ceil(a->xmin) + k, x = ax_x(a, v);
+        cairo_move_to(cr, x, a->y0 + a->h);
+        cairo_line_to(cr, x, a->y0 + a->h + 5);
+        cairo_stroke(cr);
+        if (p->n_categories) snprintf(buf, sizeof buf, "%s", p->categories[k]);
+        else snprintf(buf, sizeof buf, "%g", pow(10, v));
+        text_at(cr, x, a->y0 + a->h + 9, buf, 0.5, 1);
+    }
+    text_at(cr, a->x0 + a->w / 2, a->y0 + a->h + 30, p->xlabel, 0.5, 1);
+}
+
+/* the axes' ranges from the finite points, with a margin */
+static int scatter_axes(const a2m_scatter_plot *p, a2m_plot_size size, axes *a) {
+    *a = (axes){90, 40, size.width - 130, size.height - 100, INFINITY, -INFINITY, INFINITY, -INFINITY, 0};
+    for (size_t i = 0; i < p->n; i++) {
+        double x = p->log_x ? log10(p->x[i]) : p->x[i];
+        if (!isfinite(p->y[i]) || !isfinite(x)) continue;
+        a->xmin = fmin(a->xmin, x), a->xmax = fmax(a->xmax, x);
+        a->ymin = fmin(a->ymin, p->y[i]), a->ymax = fmax(a->ymax, p->y[i]);
+    }
+    if (!(a->xmin <= a->xmax)) return 0;
+    if (p->n_categories) a->xmin = 0, a->xmax = p->n_categories - 1;
+    if (p->log_x) a->xmin = fmin(a->xmin, floor(a->xmin)), a->xmax = fmax(a->xmax, ceil(a->xmax));
+    double dx = a->xmax - a->xmin, dy = a->ymax - a->ymin;
+    if (dx <= 0) dx = 1;
+    if (dy <= 0) dy = fmax(fabs(a->ymax) * 0.1, 1e-3);
+    a->xmin -= 0.05 * dx, a->xmax += 0.05 * dx, a->ymin -= 0.08 * dy, a->ymax += 0.08 * dy;
+    return 1;
+}
+
+int a2m_plot_scatter(const char *path, const a2m_scatter_plot *p, a2m_plot_size size) {
+    axes a;
+    if (!scatter_axes(p, size, &a)) return a2m_error(A2M_ERR_EMPTY, "%s: no point to draw (no finished trial)", path);
+    figure f;
+    int rc = figure_open(&f, path, size);
+    if (rc) return rc;
+    cairo_t *cr = f.cr;
+    clip_to(cr, &a);
+    if (p->line_y) { /* a step line: the best so far */
+        cairo_set_source_rgb(cr, 0.84, 0.15, 0.16);
+        cairo_set_line_width(cr, 2);
+        double prev = NAN;
+        for (size_t i = 0; i < p->n; i++) {
+            if (!isfinite(p->line_y[i])) continue;
+            double x = ax_x(&a, p->x[i]), y = ax_y(&a, p->line_y[i]);
+            if (isnan(prev)) cairo_move_to(cr, x, y);
+            else cairo_line_to(cr, x, prev), cairo_line_to(cr, x, y);
+            prev = y;
+        }
+        cairo_stroke(cr);
+    }
+    cairo_set_line_width(cr, 1.5);
+    for (size_t i = 0; i < p->n; i++) {
+        double x = p->log_x ? log10(p->x[i]) : p->x[i], r, g, b;
+        if (!isfinite(p->y[i]) || !isfinite(x)) continue;
+        colormap(p->n > 1 ? (double)i / (double)(p->n - 1) : 0.5, &r, &g, &b);
+        cairo_set_source_rgb(cr, r, g, b);
+        cairo_new_sub_path(cr);
+        cairo_arc(cr, ax_x(&a, x), ax_y(&a, p->y[i]), 4, 0, 2 * M_PI);
+        if (p->hollow && p->hollow[i]) cairo_stroke(cr);
+        else cairo_fill(cr);
+    }
+    cairo_restore(cr);
+    scatter_xticks(cr, &a, p);
+    draw_yticks(cr, &a, 0, p->ylabel, "%.3g");
+    cairo_set_font_size(cr, 15);
+    text_at(cr, a.x0 + a.w / 2, 18, p->title, 0.5, 0.5);
+    return figure_close(&f);
+}
