@@ -68,11 +68,11 @@ run "$bin" plot search --storage "$url" --study shared -o "$tmp/plots"
 [ $? -eq 1 ] && grep -q "no study named other" "$tmp/o.txt" && ok || bad "a missing study: $(cat "$tmp/o.txt")"
 
 # kill -9: the trial is failed and re-run by the next worker
-"${S[@]}" --study killed --trials 2 --epochs 400 --pruner none --heartbeat 0.3 >"$tmp/k.txt" 2>&1 & pk=$!; pids+=($pk)
-for _ in $(seq 600); do grep -q "trial 0 epoch" "$tmp/k.txt" && break; sleep 0.1; done
+"${S[@]}" --study killed --trials 2 --epochs 40 --pruner none --heartbeat 0.3 >"$tmp/k.txt" 2>&1 & pk=$!; pids+=($pk)
+for _ in $(seq 3000); do grep -q "trial 0 epoch" "$tmp/k.txt" && break; sleep 0.1; done
 kill -9 $pk; wait $pk 2>/dev/null
 sleep 1
-run "${S[@]}" --study killed --trials 2 --epochs 400 --pruner none --heartbeat 0.3
+run "${S[@]}" --study killed --trials 2 --epochs 40 --pruner none --heartbeat 0.3
 "$bin" search --show --study killed --storage "$url" >"$tmp/k2.txt"
 grep -qE '^ +0  failed ' "$tmp/k2.txt" && [ "$(grep -cE '^ +[0-9]+  complete ' "$tmp/k2.txt")" -eq 2 ] && ok ||
   bad "after kill -9 and a second worker: $(cat "$tmp/k2.txt")"
