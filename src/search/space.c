@@ -22,7 +22,7 @@ typedef struct opt_def {
 
 #define F(f) offsetof(a2m_train_params, f)
 static const opt_def opts[] = {
-    {"model", 's', 0, 0, 0, "crnn unet"},
+    {"model", 's', 0, 0, 0, "crnn unet transformer"},
     {"hidden", 'i', 1, 4096, F(hidden), NULL},
     {"dropout", 'd', 0, 0.95, F(dropout), NULL},
     {"lr", 'd', 1e-9, 10, F(lr), NULL},
@@ -252,7 +252,8 @@ void a2m_search_format_value(const a2m_search_param *p, double v, char *buf, siz
 static int set_opt(a2m_train_params *p, const opt_def *o, const char *text, int *focal) {
     if (o->kind == 's') {
         int k = word_index(o->words, text);
-        if (!strcmp(o->name, "model")) p->arch = k == 1 ? "unet" : "crnn";
+        static const char *archs[] = {"crnn", "unet", "transformer"};
+        if (!strcmp(o->name, "model")) p->arch = archs[k >= 0 && k < 3 ? k : 0];
         else if (!strcmp(o->name, "loss")) *focal = k;
         else if (!strcmp(o->name, "select")) p->select_by_loss = k;
         else p->adamw = k;
@@ -275,6 +276,9 @@ int a2m_search_apply(const a2m_search_space *s, const double *values, a2m_train_
         if (s->p[i].kind != A2M_PARAM_CHOICE) snprintf(text, sizeof text, "%.17g", values[i]);
         rc = o ? set_opt(p, o, text, &focal) : a2m_error(A2M_ERR_ARG, "search: unknown option %s", s->p[i].name);
     }
+    int dropout_set = 0;
+    for (int i = 0; i < s->n; i++) dropout_set |= !strcmp(s->p[i].name, "dropout");
+    if (!dropout_set && !strcmp(p->arch, "transformer")) p->dropout = 0.1; /* as `a2m train --model transformer` */
     /* as `a2m train --loss`: ce is gamma 0; focal keeps a --gamma given, else 2 */
     if (focal == 0) p->focal_gamma = 0;
     else if (focal == 1 && p->focal_gamma == 0) p->focal_gamma = gamma_before > 0 ? gamma_before : 2;
