@@ -63,6 +63,12 @@ grep -q "this worker ran 0 trials" "$tmp/err.txt" && ok || bad "a finished study
 expect_fail 1 "$tmp/a.db" "${S[@]}" --study "$tmp/a.db" --epochs 4
 expect_fail 1 "$tmp/a.db" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/a.db" --objective val_f1
 
+# --- maximising val_f1 with random search ---
+run "${S[@]}" --study "$tmp/f.db" --trials 2 --epochs 2 --objective val_f1 --sampler random
+"$bin" search --show "$tmp/f.db" --json >"$tmp/f.json"
+grep -q '"direction": "maximize"' "$tmp/f.json" && grep -q '"sampler": "random"' "$tmp/f.json" && ok || bad "val_f1 study: $(head -8 "$tmp/f.json")"
+"$bin" search --show "$tmp/f.db" | grep -q "^best: trial [01], val_f1 0\.[0-9]" && ok || bad "val_f1 best"
+
 # --- plot search ---
 run "$bin" plot search "$tmp/a.db" -o "$tmp/plots"
 for f in history.png slice_hidden.png slice_lr.png slice_label-smoothing.png; do
