@@ -22,6 +22,7 @@
     X(cairo_image_surface_get_stride) \
     X(cairo_line_to) \
     X(cairo_move_to) \
+    X(cairo_new_sub_path) \
     X(cairo_paint) \
     X(cairo_pattern_set_filter) \
     X(cairo_pdf_surface_create) \
@@ -68,6 +69,7 @@ int a2m_cairo_load(void);
 #define cairo_image_surface_get_stride a2m_cairo.cairo_image_surface_get_stride
 #define cairo_line_to a2m_cairo.cairo_line_to
 #define cairo_move_to a2m_cairo.cairo_move_to
+#define cairo_new_sub_path a2m_cairo.cairo_new_sub_path
 #define cairo_paint a2m_cairo.cairo_paint
 #define cairo_pattern_set_filter a2m_cairo.cairo_pattern_set_filter
 #define cairo_pdf_surface_create a2m_cairo.cairo_pdf_surface_create
