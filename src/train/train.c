@@ -232,8 +232,8 @@ static int evaluate(const a2m_model *m, const float *params, const a2m_dataset *
     return A2M_OK;
 }
 
-int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, int threads,
-                            int64_t *pred, float *probs) {
+/* A batch buffer for evaluating takes idx[0..n) of d with m (8 takes a call, the longest take's length). */
+static int takes_batch(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, batch_buf *b) {
     int maxT = 1;
     for (size_t i = 0; i < n; i++) {
         int len = (int)(d->offsets[idx[i] + 1] - d->offsets[idx[i]]);
@@ -241,8 +241,13 @@ int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size
     }
     if (d->n_bins != m->info.n_bins)
         return a2m_error(A2M_ERR_SHAPE, "dataset has %d bins, the model expects %d", d->n_bins, m->info.n_bins);
+    return batch_alloc(b, m, 8, maxT, 0, 0);
+}
+
+int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, int threads,
+                            int64_t *pred, float *probs) {
     batch_buf b;
-    int rc = batch_alloc(&b, m, 8, maxT, 0, 0);
+    int rc = takes_batch(m, d, idx, n, &b);
     if (rc) return rc;
     rc = evaluate(m, m->params, d, idx, n, NULL, 0, &b, threads, NULL, pred, NULL, probs, NULL);
     batch_free(&b);
@@ -252,15 +257,8 @@ int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size
 int a2m_model_logits_takes(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, int threads,
                            double mc_dropout, unsigned long long seed, float *logits) {
     if (!(mc_dropout >= 0 && mc_dropout < 1)) return a2m_error(A2M_ERR_ARG, "Monte-Carlo dropout %g outside [0, 1)", mc_dropout);
-    int maxT = 1;
-    for (size_t i = 0; i < n; i++) {
-        int len = (int)(d->offsets[idx[i] + 1] - d->offsets[idx[i]]);
-        maxT = len > maxT ? len : maxT;
-    }
-    if (d->n_bins != m->info.n_bins)
-        return a2m_error(A2M_ERR_SHAPE, "dataset has %d bins, the model expects %d", d->n_bins, m->info.n_bins);
     batch_buf b;
-    int rc = batch_alloc(&b, m, 8, maxT, 0, 0);
+    int rc = takes_batch(m, d, idx, n, &b);
     if (rc) return rc;
     b.nn.mc = mc_dropout > 0, b.nn.dropout = (float)mc_dropout, b.mc_seed = seed;
     rc = evaluate(m, m->params, d, idx, n, NULL, 0, &b, threads, NULL, NULL, NULL, NULL, logits);
