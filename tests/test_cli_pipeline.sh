@@ -98,6 +98,7 @@ run "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o
 [ -f "$tmp/t1b.mid" ] && ok || bad "transcribe --precision bf16"
 expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --precision fp16
 expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --key-weight -1
+expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --onset-snap -5
 for t in 51 -50.5 sharp ""; do
   expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --tuning "$t"
 done
