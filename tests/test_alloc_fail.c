@@ -20,7 +20,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <execinfo.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/mman.h>
 
 #include "a2m/audio.h"
 #include "a2m/dataset.h"
@@ -115,19 +120,79 @@ static void *track(void *p, void *ra) {
     return p;
 }
 
+/* ---- guarded blocks: a2m's allocations during a call end at an inaccessible page ----
+ * AddressSanitizer never sees the failure paths (it owns malloc, so this harness is skipped there), so a read
+ * or write past a block on a path taken only when an allocation fails would go unnoticed, or crash only where
+ * the heap happens to end at a page (a CI machine crashed here while this one passed). Every allocation of
+ * a2m's code while armed is placed at the end of its own pages, before a PROT_NONE page, and is never reused:
+ * an overrun of the block's rounding slack (16 bytes, or the alignment) faults at once, and a use after free
+ * faults too (freed pages go back to PROT_NONE). Fresh blocks are filled with 0xA5 (as SQLite's test malloc), so
+ * reading memory never written fails the same way on every machine. */
+enum { PAGE = 4096 };
+static const size_t GUARD_SPAN = (size_t)1 << 38; /* 256 GB of address space reserved, touched only as used */
+static char *guard_base, *guard_next;
+
+typedef struct guard_head { size_t n, pages; } guard_head; /* at the start of a block's first page */
+
+static int guarded(const void *p) { return guard_base && (const char *)p >= guard_base && (const char *)p < guard_base + GUARD_SPAN; }
+
+static void *guard_alloc(size_t n, size_t align) {
+    if (align < 16) align = 16;
+    size_t body = (n + align - 1) / align * align;
+    size_t pages = (body + sizeof(guard_head) + PAGE - 1) / PAGE; /* data pages; the guard page follows */
+    pthread_mutex_lock(&lock);
+    char *start = guard_next;
+    if (!guard_base || start + (pages + 1) * PAGE > guard_base + GUARD_SPAN) start = NULL;
+    else guard_next += (pages + 1) * PAGE;
+    pthread_mutex_unlock(&lock);
+    if (!start || mprotect(start, pages * PAGE, PROT_READ | PROT_WRITE) != 0) return NULL;
+    guard_head *h = (guard_head *)(void *)start;
+    h->n = n, h->pages = pages;
+    char *p = start + pages * PAGE - body;
+    memset(p, 0xA5, body);
+    return p;
+}
+
+/* p - start = pages * PAGE - body lies in [sizeof head, PAGE + sizeof head): the head is on p's page or the one before */
+static guard_head *guard_head_of(void *p) {
+    char *page = (char *)((uintptr_t)p & ~(uintptr_t)(PAGE - 1));
+    return (guard_head *)(void *)((char *)p - page >= (ptrdiff_t)sizeof(guard_head) ? page : page - PAGE);
+}
+
+/* back to PROT_NONE, its memory released: a later touch faults */
+static void guard_free(void *p) {
+    guard_head *h = guard_head_of(p);
+    mmap(h, h->pages * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+}
+
+static void guard_init(void) {
+    void *r = mmap(NULL, GUARD_SPAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r != MAP_FAILED) guard_base = guard_next = r;
+}
+
+/* an allocation a2m makes during a call: guarded; any other: glibc's */
+static void *get(size_t n, size_t align, void *ra) {
+    if (armed && ours(ra) && guard_base) return guard_alloc(n ? n : 1, align);
+    return align > 16 ? __libc_memalign(align, n) : __libc_malloc(n);
+}
+
 void *malloc(size_t n) {
     void *ra = __builtin_return_address(0);
-    return should_fail(ra) ? NULL : track(__libc_malloc(n), ra);
+    return should_fail(ra) ? NULL : track(get(n, 16, ra), ra);
 }
 
 void *calloc(size_t n, size_t m) {
     void *ra = __builtin_return_address(0);
-    return should_fail(ra) ? NULL : track(__libc_calloc(n, m), ra);
+    if (should_fail(ra)) return NULL;
+    if (m && n > SIZE_MAX / m) return NULL;
+    void *p = get(n * m, 16, ra);
+    if (p) memset(p, 0, n * m);
+    return track(p, ra);
 }
 
 void *aligned_alloc(size_t a, size_t n) {
     void *ra = __builtin_return_address(0);
-    return should_fail(ra) ? NULL : track(__libc_memalign(a, n), ra);
+    return should_fail(ra) ? NULL : track(get(n, a, ra), ra);
 }
 
 void free(void *p) {
@@ -137,13 +202,28 @@ void free(void *p) {
         live_del(p);
         pthread_mutex_unlock(&lock);
     }
-    __libc_free(p);
+    if (guarded(p)) guard_free(p);
+    else __libc_free(p);
 }
 
 void *realloc(void *p, size_t n) {
     void *ra = __builtin_return_address(0);
     if (should_fail(ra)) return NULL;
-    void *q = __libc_realloc(p, n);
+    void *q;
+    if ((p && guarded(p)) || (armed && ours(ra) && guard_base)) { /* moved into a fresh guarded block */
+        if (!n && p) {
+            free(p);
+            return NULL;
+        }
+        q = get(n, 16, ra);
+        if (q && p) {
+            size_t old = guarded(p) ? guard_head_of(p)->n : malloc_usable_size(p);
+            memcpy(q, p, old < n ? old : n);
+            if (guarded(p)) guard_free(p);
+            else __libc_free(p);
+        }
+    } else
+        q = __libc_realloc(p, n);
     if (q && armed) {
         pthread_mutex_lock(&lock);
         if (p) live_del(p);
@@ -157,9 +237,41 @@ char *strdup(const char *s) {
     void *ra = __builtin_return_address(0);
     if (should_fail(ra)) return NULL;
     size_t n = strlen(s) + 1;
-    char *p = __libc_malloc(n);
+    char *p = get(n, 16, ra);
     if (p) memcpy(p, s, n);
     return track(p, ra);
+}
+
+/* ---- a crash names the case and the failed allocation (stdout is a pipe under ctest: lost at a crash) ---- */
+static const char *current_case = "set-up";
+static long current_k;
+
+static void put(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
+
+static void put_num(long v) {
+    char b[24], *e = b + sizeof b;
+    *--e = 0;
+    unsigned long u = v < 0 ? 0 : (unsigned long)v;
+    do *--e = (char)('0' + u % 10); while ((u /= 10));
+    put(e);
+}
+
+static void on_crash(int sig) {
+    put("test_alloc_fail: signal "), put_num(sig), put(" in case "), put(current_case), put(" with allocation ");
+    put_num(current_k), put(" failed (site offset "), put_num((long)((char *)failed_ra - __executable_start));
+    put("; addr2line -f -e test_alloc_fail 0x<offset in hex>)\n");
+    void *frames[32];
+    int n = backtrace(frames, 32);
+    backtrace_symbols_fd(frames, n, 2);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void crash_reporter_init(void) {
+    void *warm[1];
+    backtrace(warm, 1); /* loads libgcc's unwinder now, not inside the handler */
+    signal(SIGSEGV, on_crash), signal(SIGBUS, on_crash), signal(SIGABRT, on_crash), signal(SIGFPE, on_crash);
+    signal(SIGILL, on_crash);
 }
 
 /* ---- running a call under injection ---- */
@@ -199,6 +311,7 @@ static void *leaked_site(void) {
 }
 
 static int run_once(case_fn fn, void *ctx, long fail, long *n_calls, long *leaked) {
+    current_k = fail;
     clear_out();
     live_reset();
     calls = 0, failed = 0, fail_at = fail;
@@ -212,6 +325,7 @@ static int run_once(case_fn fn, void *ctx, long fail, long *n_calls, long *leake
 
 /* Every allocation of the call failed in turn (every `stride`-th past the first 400, to bound the time). */
 static void harness(const char *what, case_fn fn, void *ctx) {
+    current_case = what;
     long n, leaked;
     int rc = run_once(fn, ctx, 0, &n, &leaked);
     CHECK(rc == A2M_OK, "%s: the call itself fails: %s", what, a2m_errmsg());
@@ -389,6 +503,9 @@ static int write_take(const char *dir, int i, const a2m_note *notes, size_t n) {
 }
 
 int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    guard_init();
+    crash_reporter_init();
     const char *src = getenv("A2M_SOURCE");
     ctx c;
     memset(&c, 0, sizeof c);

@@ -49,9 +49,10 @@ static int stream_setup(a2m_audio_stream *s, double target_rate, a2m_audio_strea
     double ratio = s->out_rate / s->in_rate;
     s->held_cap = (size_t)(STREAM_CHUNK * ratio) + 4096;
     s->held = malloc(s->held_cap * sizeof *s->held);
-    if (!s->frames || !s->mono || !s->held) {
+    if (!s->frames || !s->mono || !s->held) { /* the error names the stream before it is freed */
+        int rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", s->name);
         a2m_audio_stream_close(s);
-        return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", s->name);
+        return rc;
     }
     if (s->out_rate != s->in_rate) {
         soxr_error_t err = NULL;
@@ -59,8 +60,9 @@ static int stream_setup(a2m_audio_stream *s, double target_rate, a2m_audio_strea
         soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
         s->soxr = soxr_create(s->in_rate, s->out_rate, 1, &err, &io, &q, NULL);
         if (err || !s->soxr) {
+            int rc = a2m_error(A2M_ERR_INTERNAL, "%s: soxr_create failed (%s)", s->name, err ? err : "?");
             a2m_audio_stream_close(s);
-            return a2m_error(A2M_ERR_INTERNAL, "%s: soxr_create failed (%s)", s->name, err ? err : "?");
+            return rc;
         }
     }
     *out = s;

@@ -301,8 +301,9 @@ static int load_2d(const char *path, a2m_array *a, size_t *n, size_t *d) {
     int rc = a2m_npy_load_f32(path, a);
     if (rc) return rc;
     if (a->ndim < 1 || a->ndim > 2) {
+        rc = a2m_error(A2M_ERR_SHAPE, "%s: %d dimensions (need [n] or [n x d])", path, a->ndim);
         a2m_array_free(a);
-        return a2m_error(A2M_ERR_SHAPE, "%s: %d dimensions (need [n] or [n x d])", path, a->ndim);
+        return rc;
     }
     *n = a->shape[0], *d = a->ndim == 2 ? a->shape[1] : 1;
     if (*d == 0) {

@@ -121,8 +121,10 @@ int cmd_import(int argc, char **argv) {
     m->info.norm_mean = mean, m->info.norm_std = std, m->info.transpose = transpose;
     if (n_notes >= 0) {
         if (n_notes + 1 != m->info.n_classes) {
+            int n_classes = m->info.n_classes;
             a2m_model_free(m);
-            return cli_fail("%s: %d note%s given, the model has %d classes (silence + notes)", in_path, n_notes, cli_s((size_t)n_notes), m->info.n_classes);
+            return cli_fail("%s: %d note%s given, the model has %d classes (silence + notes)", in_path, n_notes,
+                            cli_s((size_t)n_notes), n_classes);
         }
         for (int k = 0; k < n_notes; k++) m->info.class_notes[k + 1] = notes[k];
     }
