@@ -14,6 +14,7 @@
 #include "a2m/io.h"
 #include "a2m/metrics.h"
 #include "a2m/uncertainty.h"
+#include "core/grow.h"
 #include "nn/arch.h"
 #include "nn/layers.h"
 #include "nn/safetensors.h"
@@ -453,247 +454,376 @@ static int load_checkpoint(const char *path, a2m_model *m, float *opt, int with_
     return rc;
 }
 
-int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, const size_t *val_idx, size_t n_val,
-              a2m_train_params p, a2m_train_progress_fn progress, void *user, a2m_model **out, a2m_train_result *result) {
-    *out = NULL;
+/* Everything one training run owns: the model, the optimiser's buffers, the samples, the batches and the state a
+ * checkpoint keeps. The epoch loop (a2m_train) reads as llm.c's: augment; forward; zero_grad; backward; update. */
+typedef struct trainer {
+    const a2m_dataset *d;
+    const size_t *train_idx, *val_idx;
+    size_t n_train, n_val;
+    a2m_train_params p;
+    a2m_train_progress_fn progress;
+    void *user;
+    a2m_train_epoch ep;              /* what progress is shown (kept across calls: a batch's keeps the last val) */
+    a2m_model *m;
+    size_t np;                       /* parameters */
+    int C;                           /* classes */
+    float *opt;                      /* grads | adam m | adam v | best | ema (when p.ema > 0): one allocation */
+    float *grads, *am, *av, *best, *ema;
+    const float *validated;          /* the weights validated and kept: the average (ema), or the weights */
+    sample *samples, *canonical;     /* this epoch's order; the order every epoch shuffles from */
+    size_t n_samples;
+    int maxT;                        /* the longest sample */
+    float class_w[A2M_MAX_CLASSES];
+    const float *cw;                 /* class_w, or NULL for plain cross-entropy */
+    int n_pitch, bins_per_semitone, below_class; /* what transposition needs (semitone_classes, transpose_labels) */
+    batch_buf tb, vb;                /* training [batch x maxT*concat], validation [batch x longest val take] */
+    int64_t *vpred, *vtrue;          /* [frames of the val takes] */
+    size_t n_val_frames;
+    adam_params ap;
+    train_state st;
+    double t_total;                  /* seconds of the epochs run in this call */
+    int epochs_run;
+} trainer;
+
+/* The parameters' ranges; dropout -1 becomes the architecture's default. */
+static int check_params(a2m_train_params *p, size_t n_train) {
     if (n_train == 0) return a2m_error(A2M_ERR_EMPTY, "training: no training takes");
-    if (p.dropout < 0 && p.dropout != -1) return a2m_error(A2M_ERR_ARG, "training: bad parameters");
-    if (p.dropout == -1) p.dropout = p.arch && (!strcmp(p.arch, "unet") || !strcmp(p.arch, "transformer")) ? 0.25 : 0.0;
-    if (p.batch <= 0 || p.batch > 64 || p.epochs <= 0 || !(p.lr > 0) || p.threads <= 0 || p.window < 0 ||
-        !(p.dropout >= 0 && p.dropout < 1) || p.concat < 1 || p.concat > 64 ||
-        !(p.label_smoothing >= 0 && p.label_smoothing < 1) || !(p.ema >= 0 && p.ema < 1) ||
-        !(p.distill >= 0 && p.distill <= 1) || (p.distill > 0 && !p.soft_targets) || !(p.onset_weight > 0 && p.onset_weight <= 100))
+    if (p->dropout < 0 && p->dropout != -1) return a2m_error(A2M_ERR_ARG, "training: bad parameters");
+    if (p->dropout == -1)
+        p->dropout = p->arch && (!strcmp(p->arch, "unet") || !strcmp(p->arch, "transformer")) ? 0.25 : 0.0;
+    if (p->batch <= 0 || p->batch > 64 || p->epochs <= 0 || !(p->lr > 0) || p->threads <= 0 || p->window < 0 ||
+        !(p->dropout >= 0 && p->dropout < 1) || p->concat < 1 || p->concat > 64 ||
+        !(p->label_smoothing >= 0 && p->label_smoothing < 1) || !(p->ema >= 0 && p->ema < 1) ||
+        !(p->distill >= 0 && p->distill <= 1) || (p->distill > 0 && !p->soft_targets) ||
+        !(p->onset_weight > 0 && p->onset_weight <= 100))
         return a2m_error(A2M_ERR_ARG, "training: bad parameters");
-    a2m_model_info info = nn_model_default_info();
-    info.n_bins = d->n_bins;
-    int C_all = a2m_label_n_classes(&d->labels_p);
-    info.n_classes = C_all;
-    info.hidden = p.hidden;
-    info.class_notes[0] = -1;
-    for (int k = 0; k < d->labels_p.n_notes; k++) info.class_notes[k + 1] = d->labels_p.notes[k];
-    if (d->labels_p.onset_frames > 0) info.class_notes[d->labels_p.n_notes + 1] = A2M_CLASS_ONSET;
-    if (d->labels_p.range_classes) info.class_notes[C_all - 2] = A2M_CLASS_BELOW, info.class_notes[C_all - 1] = A2M_CLASS_ABOVE;
-    int n_pitch = semitone_classes(&d->labels_p), bins_per_semitone = d->cqt.bins_per_octave / 12;
-    int below_class = d->labels_p.range_classes ? C_all - 2 : 0;
-    if (p.augment_transpose > 0 && (!n_pitch || d->cqt.bins_per_octave % 12))
+    return A2M_OK;
+}
+
+/* Augmentation the dataset's features and classes allow: transposition needs semitone classes and whole
+ * semitones of CQT bins; shifts and gains only make sense on CQT (gain also on mel) dB values. */
+static int check_augmentation(const a2m_dataset *d, const a2m_train_params *p) {
+    if (p->augment_transpose > 0 && (!semitone_classes(&d->labels_p) || d->cqt.bins_per_octave % 12))
         return a2m_error(A2M_ERR_ARG, "training: --augment-transpose needs classes of consecutive semitones "
                                       "(e.g. --notes 36-84) and a CQT with a multiple of 12 bins per octave");
-    if (d->feat.kind != A2M_FEAT_CQT && (p.augment_transpose > 0 || p.augment_shift_bins > 0 ||
-                                         (d->feat.kind != A2M_FEAT_MEL && p.augment_gain_db > 0)))
+    if (d->feat.kind != A2M_FEAT_CQT && (p->augment_transpose > 0 || p->augment_shift_bins > 0 ||
+                                         (d->feat.kind != A2M_FEAT_MEL && p->augment_gain_db > 0)))
         return a2m_error(A2M_ERR_ARG, "training: %s features: pitch augmentation shifts CQT bins%s", a2m_feat_kind_name(d->feat.kind),
                          d->feat.kind != A2M_FEAT_MEL ? " and gain adds dB to every value (CQT and mel only)" : " (CQT only)");
-    info.transpose = d->labels_p.transpose;
+    return A2M_OK;
+}
+
+/* The new model's metadata from the dataset: features, normalisation, classes (what each class means). */
+static a2m_model_info model_info(const a2m_dataset *d, const a2m_train_params *p) {
+    a2m_model_info info = nn_model_default_info();
+    const a2m_label_params *lp = &d->labels_p;
+    int C = a2m_label_n_classes(lp);
+    info.n_bins = d->n_bins;
+    info.n_classes = C;
+    info.hidden = p->hidden;
+    info.class_notes[0] = -1;
+    for (int k = 0; k < lp->n_notes; k++) info.class_notes[k + 1] = lp->notes[k];
+    if (lp->onset_frames > 0) info.class_notes[lp->n_notes + 1] = A2M_CLASS_ONSET;
+    if (lp->range_classes) info.class_notes[C - 2] = A2M_CLASS_BELOW, info.class_notes[C - 1] = A2M_CLASS_ABOVE;
+    info.transpose = lp->transpose;
     info.cqt = d->cqt;
     info.feat = d->feat;
     info.norm_mean = d->mean, info.norm_std = d->std;
-    info.dropout = p.dropout;
-    a2m_model *m;
-    int rc = nn_model_create(p.arch, &info, &m);
-    if (rc) return rc;
-    int C = info.n_classes;
-    size_t np = m->n_params;
-    int with_ema = p.ema > 0;
-    float *opt = calloc((4 + (size_t)with_ema) * np, sizeof *opt); /* grads | adam m | adam v | best | ema */
-    float *grads = opt, *am = opt + np, *av = opt + 2 * np, *best = opt + 3 * np;
-    float *ema = with_ema ? opt + 4 * np : NULL;
-    const float *validated = with_ema ? ema : NULL; /* the weights validated and kept: the average, or the weights */
+    info.dropout = p->dropout;
+    return info;
+}
 
-    /* samples: whole takes or windows of p.window frames */
-    size_t n_samples = 0, cap = 0;
-    sample *samples = NULL;
-    int maxT = 1, oom = !opt; /* a failed realloc stops both loops and keeps cap true (it once corrupted the heap) */
-    for (size_t i = 0; i < n_train && !oom; i++) {
-        size_t t = train_idx[i], len = d->offsets[t + 1] - d->offsets[t];
-        size_t w = p.window > 0 ? (size_t)p.window : len;
-        for (size_t s0 = 0; s0 < len && !oom; s0 += w) {
-            if (n_samples == cap) {
-                size_t ncap = cap ? 2 * cap : 256;
-                sample *ns = realloc(samples, ncap * sizeof *ns);
-                if (!ns) {
-                    oom = 1;
-                    break;
-                }
-                samples = ns, cap = ncap;
-            }
+/* The training samples: whole takes, or windows of p.window frames; canonical keeps their first order. */
+static int make_samples(trainer *tr) {
+    size_t cap = 0;
+    for (size_t i = 0; i < tr->n_train; i++) {
+        size_t t = tr->train_idx[i], len = tr->d->offsets[t + 1] - tr->d->offsets[t];
+        size_t w = tr->p.window > 0 ? (size_t)tr->p.window : len;
+        for (size_t s0 = 0; s0 < len; s0 += w) {
+            if (a2m_grow(&tr->samples, &cap, tr->n_samples + 1, sizeof *tr->samples, 256))
+                return a2m_error(A2M_ERR_NOMEM, "training: out of memory");
             int l = (int)(len - s0 < w ? len - s0 : w);
-            samples[n_samples++] = (sample){t, s0, l};
-            maxT = l > maxT ? l : maxT;
+            tr->samples[tr->n_samples++] = (sample){t, s0, l};
+            tr->maxT = l > tr->maxT ? l : tr->maxT;
         }
     }
-    int maxV = 1;
-    for (size_t i = 0; i < n_val; i++) {
-        int l = (int)(d->offsets[val_idx[i] + 1] - d->offsets[val_idx[i]]);
-        maxV = l > maxV ? l : maxV;
-    }
-    /* class weights from the training frames */
-    float class_w[A2M_MAX_CLASSES];
+    if (!tr->n_samples) return a2m_error(A2M_ERR_EMPTY, "training: the training takes have no frames");
+    tr->canonical = malloc(tr->n_samples * sizeof *tr->canonical);
+    if (!tr->canonical) return a2m_error(A2M_ERR_NOMEM, "training: out of memory");
+    memcpy(tr->canonical, tr->samples, tr->n_samples * sizeof *tr->canonical);
+    return A2M_OK;
+}
+
+/* Class weights (N / (C count_c))^power from the training frames, the onset class times onset_weight. */
+static void class_weights(trainer *tr) {
+    const a2m_dataset *d = tr->d;
+    const a2m_train_params *p = &tr->p;
     double counts[A2M_MAX_CLASSES] = {0}, total = 0;
-    for (size_t i = 0; i < n_train; i++)
-        for (size_t f = d->offsets[train_idx[i]]; f < d->offsets[train_idx[i] + 1]; f++)
-            if (d->labels[f] >= 0 && d->labels[f] < C) counts[d->labels[f]]++, total++;
-    for (int c = 0; c < C; c++)
-        class_w[c] = p.class_weight_power == 0 || counts[c] == 0 ? 1.0f
-                                                                 : (float)pow(total / (C * counts[c]), p.class_weight_power);
-    if (d->labels_p.onset_frames > 0) class_w[d->labels_p.n_notes + 1] *= (float)p.onset_weight;
-    const float *cw = p.class_weight_power == 0 && p.onset_weight == 1 ? NULL : class_w;
+    for (size_t i = 0; i < tr->n_train; i++)
+        for (size_t f = d->offsets[tr->train_idx[i]]; f < d->offsets[tr->train_idx[i] + 1]; f++)
+            if (d->labels[f] >= 0 && d->labels[f] < tr->C) counts[d->labels[f]]++, total++;
+    for (int c = 0; c < tr->C; c++)
+        tr->class_w[c] = p->class_weight_power == 0 || counts[c] == 0
+                             ? 1.0f
+                             : (float)pow(total / (tr->C * counts[c]), p->class_weight_power);
+    if (d->labels_p.onset_frames > 0) tr->class_w[d->labels_p.n_notes + 1] *= (float)p->onset_weight;
+    tr->cw = p->class_weight_power == 0 && p->onset_weight == 1 ? NULL : tr->class_w;
+}
 
-    sample *canonical = samples && !oom ? malloc(n_samples * sizeof *canonical) : NULL;
-    if (canonical) memcpy(canonical, samples, n_samples * sizeof *canonical);
-    batch_buf tb = {0}, vb = {0};
-    if (oom || !samples || !canonical) rc = a2m_error(A2M_ERR_NOMEM, "training: out of memory");
-    if (!rc) rc = batch_alloc(&tb, m, p.batch, maxT * p.concat, 1, p.soft_targets != NULL);
-    if (!rc && n_val) rc = batch_alloc(&vb, m, p.batch, maxV, 0, 0);
-    size_t n_val_frames = 0;
-    for (size_t i = 0; i < n_val; i++) n_val_frames += d->offsets[val_idx[i] + 1] - d->offsets[val_idx[i]];
-    int64_t *vpred = malloc((n_val_frames + 1) * sizeof *vpred), *vtrue = malloc((n_val_frames + 1) * sizeof *vtrue);
-    if (!rc && (!vpred || !vtrue)) rc = a2m_error(A2M_ERR_NOMEM, "training: out of memory");
+/* The optimiser's buffers, the samples and the batches of a created model. */
+static int trainer_alloc(trainer *tr) {
+    size_t np = tr->np = tr->m->n_params;
+    int with_ema = tr->p.ema > 0;
+    tr->opt = calloc((4 + (size_t)with_ema) * np, sizeof *tr->opt);
+    if (!tr->opt) return a2m_error(A2M_ERR_NOMEM, "training: out of memory");
+    tr->grads = tr->opt, tr->am = tr->opt + np, tr->av = tr->opt + 2 * np, tr->best = tr->opt + 3 * np;
+    tr->ema = with_ema ? tr->opt + 4 * np : NULL;
+    tr->validated = with_ema ? tr->ema : tr->m->params;
+    int rc = make_samples(tr);
+    if (rc) return rc;
+    int maxV = 1;
+    for (size_t i = 0; i < tr->n_val; i++) {
+        size_t l = tr->d->offsets[tr->val_idx[i] + 1] - tr->d->offsets[tr->val_idx[i]];
+        maxV = (int)l > maxV ? (int)l : maxV;
+        tr->n_val_frames += l;
+    }
+    if ((rc = batch_alloc(&tr->tb, tr->m, tr->p.batch, tr->maxT * tr->p.concat, 1, tr->p.soft_targets != NULL))) return rc;
+    if (tr->n_val && (rc = batch_alloc(&tr->vb, tr->m, tr->p.batch, maxV, 0, 0))) return rc;
+    tr->vpred = malloc((tr->n_val_frames + 1) * sizeof *tr->vpred);
+    tr->vtrue = malloc((tr->n_val_frames + 1) * sizeof *tr->vtrue);
+    if (!tr->vpred || !tr->vtrue) return a2m_error(A2M_ERR_NOMEM, "training: out of memory");
+    return A2M_OK;
+}
 
-    train_state st = {0, 0, p.lr, {p.seed * 0x2545F4914F6CDD1Dull + 12345}, p.select_by_loss ? INFINITY : -INFINITY,
-                      INFINITY, 0, 0, 0, NULL};
-    if (!rc) {
-        m->arch->init(m, m->params, p.seed);
-        memcpy(best, m->params, np * sizeof *best);
-        if (ema) memcpy(ema, m->params, np * sizeof *ema);
-        if (p.resume && p.checkpoint_path && a2m_path_exists(p.checkpoint_path))
-            rc = load_checkpoint(p.checkpoint_path, m, opt, with_ema, &st, &p);
+/* Initial weights (their copies as the best and the average), or the checkpoint's when resuming. */
+static int trainer_start(trainer *tr) {
+    const a2m_train_params *p = &tr->p;
+    tr->st = (train_state){0, 0, p->lr, {p->seed * 0x2545F4914F6CDD1Dull + 12345}, p->select_by_loss ? INFINITY : -INFINITY,
+                           INFINITY, 0, 0, 0, NULL};
+    tr->m->arch->init(tr->m, tr->m->params, p->seed);
+    memcpy(tr->best, tr->m->params, tr->np * sizeof *tr->best);
+    if (tr->ema) memcpy(tr->ema, tr->m->params, tr->np * sizeof *tr->ema);
+    tr->ap = adam_default_params();
+    tr->ap.weight_decay = p->weight_decay, tr->ap.decoupled = p->adamw;
+    tr->ep.epochs = p->epochs;
+    if (p->resume && p->checkpoint_path && a2m_path_exists(p->checkpoint_path))
+        return load_checkpoint(p->checkpoint_path, tr->m, tr->opt, tr->ema != NULL, &tr->st, p);
+    return A2M_OK;
+}
+
+static void trainer_free(trainer *tr) {
+    batch_free(&tr->tb), batch_free(&tr->vb);
+    free(tr->opt), free(tr->samples), free(tr->canonical), free(tr->vpred), free(tr->vtrue), free(tr->st.log);
+}
+
+/* Each epoch shuffles the canonical order (so a resumed run shuffles as an uninterrupted one): Fisher-Yates with
+ * our own RNG. */
+static void shuffle_samples(trainer *tr) {
+    memcpy(tr->samples, tr->canonical, tr->n_samples * sizeof *tr->samples);
+    for (size_t i = tr->n_samples - 1; i > 0; i--) {
+        size_t j = (size_t)(nn_rng_next(&tr->st.rng) % (i + 1));
+        sample tmp = tr->samples[i];
+        tr->samples[i] = tr->samples[j], tr->samples[j] = tmp;
     }
-    if (!validated) validated = m->params;
-    adam_params ap = adam_default_params();
-    ap.weight_decay = p.weight_decay, ap.decoupled = p.adamw;
-    a2m_train_epoch ep = {0};
-    ep.epochs = p.epochs;
-    double t_total = 0;
-    int epochs_run = 0;
-    /* a batch element is p.concat samples back to back (1: one take or window) */
-    size_t per_batch = (size_t)p.batch * (size_t)p.concat;
-    size_t n_batches = (n_samples + per_batch - 1) / per_batch;
-    for (int e = st.epoch; e < p.epochs && !rc; e++) {
-        double t0 = now_s();
-        /* each epoch shuffles the canonical order (so a resumed run shuffles as an uninterrupted one) */
-        memcpy(samples, canonical, n_samples * sizeof *samples);
-        for (size_t i = n_samples - 1; i > 0; i--) { /* Fisher-Yates with our own RNG */
-            size_t j = (size_t)(nn_rng_next(&st.rng) % (i + 1));
-            sample tmp = samples[i];
-            samples[i] = samples[j], samples[j] = tmp;
-        }
-        double loss_sum = 0, w_sum = 0;
-        ap.lr = st.lr;
-        for (size_t bi = 0; bi < n_batches; bi++) {
-            size_t first = bi * per_batch, n_s = n_samples - first < per_batch ? n_samples - first : per_batch;
-            int nb = (int)((n_s + (size_t)p.concat - 1) / (size_t)p.concat);
-            int T = fill_batch_grouped(&tb, d, samples + first, nb, p.concat, n_s, info.norm_mean, info.norm_std,
-                                       p.soft_targets, C);
-            for (int i = 0; p.augment_gain_db > 0 || p.augment_shift_bins > 0 || p.augment_transpose > 0 ? i < nb : 0; i++) {
-                double gdb = p.augment_gain_db * (2 * nn_rng_uniform(&st.rng) - 1);
-                int sh = p.augment_shift_bins ? (int)(nn_rng_next(&st.rng) % (2 * p.augment_shift_bins + 1)) - p.augment_shift_bins : 0;
-                if (p.augment_transpose > 0)
-                    sh += bins_per_semitone * transpose_labels(tb.labels + (size_t)i * T, tb.lengths[i], n_pitch,
-                                                               below_class, p.augment_transpose, &st.rng);
-                sh = sh >= d->n_bins ? d->n_bins - 1 : sh <= -d->n_bins ? 1 - d->n_bins : sh;
-                augment(tb.x + (size_t)i * T * d->n_bins, tb.lengths[i], d->n_bins, gdb / info.norm_std, sh);
-            }
-            for (int i = 0; p.augment_mask_frames > 0 || p.augment_mask_bins > 0 ? i < nb : 0; i++)
-                mask_sample(tb.x + (size_t)i * T * d->n_bins, tb.lengths[i], d->n_bins, p.augment_mask_frames,
-                            p.augment_mask_bins, &st.rng);
-            /* dropout masks: deterministic per (seed, step), so a resumed run draws the same */
-            tb.nn.dropout = (float)p.dropout;
-            tb.nn.seed = (p.seed + 1) * 0xD1B54A32D192ED03ull + (unsigned long long)st.step;
-            tb.nn.seg = p.concat > 1 ? tb.seg : NULL;
-            m->arch->forward(m, m->params, &tb.nn, tb.x, tb.lengths, nb, T, tb.logits, p.threads, 1);
-            double ws;
-            double l = softmax_xent_smooth_forward_backward(tb.dlogits, tb.logits, tb.labels, cw, p.focal_gamma,
-                                                            p.label_smoothing, tb.soft, p.distill, nb * T, C, &ws);
-            loss_sum += l * ws, w_sum += ws;
-            nn_zero(grads, np);
-            m->arch->backward(m, m->params, grads, &tb.nn, tb.x, tb.lengths, tb.dlogits, nb, T, p.threads);
-            if (m->arch->update_buffers) m->arch->update_buffers(m, m->params, &tb.nn, nb, T);
-            if (p.clip_norm > 0) clip_grad_norm(grads, np, p.clip_norm);
-            optimiser_step(m, grads, am, av, ap, ++st.step);
-            if (ema) {
-                float dk = (float)fmin(p.ema, (1.0 + (double)st.step) / (10.0 + (double)st.step)), wk = 1.0f - dk;
-                for (size_t i = 0; i < np; i++) ema[i] = dk * ema[i] + wk * m->params[i];
-            }
-            if (progress) {
-                ep.epoch = e + 1, ep.batch = bi + 1, ep.n_batches = n_batches, ep.train_loss = loss_sum / w_sum;
-                ep.lr = st.lr, ep.done = 0;
-                if (progress(user, &ep)) {
-                    rc = a2m_error(A2M_ERR_CANCELLED, "training: stopped by the caller (epoch %d, batch %zu)", e + 1, bi + 1);
-                    break;
-                }
-            }
-        }
-        if (rc) break;
-        for (size_t i = 0; i < np; i++)
-            if (!isfinite(m->params[i])) {
-                rc = a2m_error(A2M_ERR_NONFINITE, "training diverged at epoch %d (NaN weights): lower --lr", e + 1);
-                break;
-            }
-        if (rc) break;
-        double vloss = 0;
-        a2m_frame_metrics fm = {0};
-        if (n_val) {
-            rc = evaluate(m, validated, d, val_idx, n_val, cw, p.focal_gamma, &vb, p.threads, &vloss, vpred, vtrue, NULL, NULL);
-            if (!rc) rc = a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
-            if (rc) break;
-        }
-        double seconds = now_s() - t0;
-        t_total += seconds;
-        epochs_run++;
-        double metric = p.select_by_loss ? vloss : fm.f1_macro;
-        int better = p.select_by_loss ? metric < st.best_metric : metric > st.best_metric;
-        if (better || !n_val) {
-            st.best_metric = metric, st.best_epoch = e + 1, st.bad_epochs = 0;
-            memcpy(best, validated, np * sizeof *best);
-        } else {
-            st.bad_epochs++;
-        }
-        char row[256];
-        snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", e + 1, loss_sum / w_sum, vloss, fm.accuracy,
-                 fm.f1_macro, st.lr, seconds);
-        if ((rc = log_append(&st, row))) break;
-        /* ReduceLROnPlateau (mode min on val loss, relative threshold 1e-4) */
-        if (vloss < st.plateau_best * (1 - 1e-4)) st.plateau_best = vloss, st.plateau_bad = 0;
-        else if (++st.plateau_bad > p.plateau) st.lr *= p.plateau_factor, st.plateau_bad = 0;
-        st.epoch = e + 1;
-        if (p.log_path && (rc = write_log(p.log_path, st.log))) break;
-        if (p.checkpoint_path && (rc = save_checkpoint(p.checkpoint_path, m, opt, with_ema, &st, &p))) break;
-        if (progress) {
-            ep.epoch = e + 1, ep.train_loss = loss_sum / w_sum, ep.val_loss = vloss, ep.val_accuracy = fm.accuracy;
-            ep.val_f1_macro = fm.f1_macro, ep.lr = st.lr, ep.seconds = seconds, ep.done = 1, ep.best_epoch = st.best_epoch;
-            if (progress(user, &ep)) {
-                rc = a2m_error(A2M_ERR_CANCELLED, "training: stopped by the caller after epoch %d", e + 1);
-                break;
-            }
-        }
-        if (n_val && st.bad_epochs >= p.patience) break;
+}
+
+/* Random gain, bin shift and transposition (labels moved), then SpecAugment masks, of the nb elements of the
+ * training batch [nb x T], in this order of draws from the run's RNG. */
+static void augment_batch(trainer *tr, int nb, int T) {
+    const a2m_train_params *p = &tr->p;
+    batch_buf *b = &tr->tb;
+    int F = tr->d->n_bins;
+    for (int i = 0; p->augment_gain_db > 0 || p->augment_shift_bins > 0 || p->augment_transpose > 0 ? i < nb : 0; i++) {
+        double gdb = p->augment_gain_db * (2 * nn_rng_uniform(&tr->st.rng) - 1);
+        int sh = p->augment_shift_bins ? (int)(nn_rng_next(&tr->st.rng) % (2 * p->augment_shift_bins + 1)) - p->augment_shift_bins : 0;
+        if (p->augment_transpose > 0)
+            sh += tr->bins_per_semitone * transpose_labels(b->labels + (size_t)i * T, b->lengths[i], tr->n_pitch,
+                                                           tr->below_class, p->augment_transpose, &tr->st.rng);
+        sh = sh >= F ? F - 1 : sh <= -F ? 1 - F : sh;
+        augment(b->x + (size_t)i * T * F, b->lengths[i], F, gdb / tr->m->info.norm_std, sh);
     }
-    if (!rc) {
-        memcpy(m->params, best, np * sizeof *best);
-        char drop[32] = "";
-        if (!strcmp(p.arch, "unet") || !strcmp(p.arch, "transformer") || p.dropout > 0)
-            snprintf(drop, sizeof drop, ", dropout %g", p.dropout);
-        double bl = 0;
-        a2m_frame_metrics fm = {0};
-        if (n_val) {
-            evaluate(m, m->params, d, val_idx, n_val, cw, p.focal_gamma, &vb, p.threads, &bl, vpred, vtrue, NULL, NULL);
-            a2m_frame_metrics_compute(vtrue, vpred, n_val_frames, C, &fm);
-        }
-        snprintf(m->info.summary, sizeof m->info.summary,
-                 "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins transpose %d, masks %d frames %d bins, label smoothing %g, onset weight %g, ema %g, distill %g%s; "
-                 "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
-                 p.arch, p.hidden, p.lr, p.batch, p.seed, p.class_weight_power, p.focal_gamma, p.window, p.concat,
-                 p.augment_gain_db, p.augment_shift_bins, p.augment_transpose, p.augment_mask_frames, p.augment_mask_bins, p.label_smoothing, p.onset_weight, p.ema, p.soft_targets ? p.distill : 0.0, drop, st.epoch,
-                 st.best_epoch, bl, fm.accuracy, fm.f1_macro, n_train, n_val);
-        if (result) {
-            result->epochs_run = st.epoch, result->best_epoch = st.best_epoch;
-            result->best_val_loss = bl, result->best_val_f1 = fm.f1_macro, result->best_val_accuracy = fm.accuracy;
-            result->seconds_per_epoch = epochs_run ? t_total / epochs_run : 0;
-        }
-        *out = m;
+    for (int i = 0; p->augment_mask_frames > 0 || p->augment_mask_bins > 0 ? i < nb : 0; i++)
+        mask_sample(b->x + (size_t)i * T * F, b->lengths[i], F, p->augment_mask_frames, p->augment_mask_bins, &tr->st.rng);
+}
+
+/* Forward and loss of the training batch [nb x T]: the mean loss (weight *ws), dlogits filled. Dropout masks
+ * are deterministic per (seed, step), so a resumed run draws the same. */
+static double forward_loss(trainer *tr, int nb, int T, double *ws) {
+    const a2m_train_params *p = &tr->p;
+    batch_buf *b = &tr->tb;
+    b->nn.dropout = (float)p->dropout;
+    b->nn.seed = (p->seed + 1) * 0xD1B54A32D192ED03ull + (unsigned long long)tr->st.step;
+    b->nn.seg = p->concat > 1 ? b->seg : NULL;
+    tr->m->arch->forward(tr->m, tr->m->params, &b->nn, b->x, b->lengths, nb, T, b->logits, p->threads, 1);
+    return softmax_xent_smooth_forward_backward(b->dlogits, b->logits, b->labels, tr->cw, p->focal_gamma, p->label_smoothing,
+                                                b->soft, p->distill, nb * T, tr->C, ws);
+}
+
+/* Gradients of the training batch's loss (zeroed first), and the BatchNorm running statistics. */
+static void backward(trainer *tr, int nb, int T) {
+    batch_buf *b = &tr->tb;
+    nn_zero(tr->grads, tr->np);
+    tr->m->arch->backward(tr->m, tr->m->params, tr->grads, &b->nn, b->x, b->lengths, b->dlogits, nb, T, tr->p.threads);
+    if (tr->m->arch->update_buffers) tr->m->arch->update_buffers(tr->m, tr->m->params, &b->nn, nb, T);
+}
+
+/* Clipping, one Adam step, and the weights' moving average w_ema = d w_ema + (1 - d) w (d warmed up). */
+static void update(trainer *tr) {
+    if (tr->p.clip_norm > 0) clip_grad_norm(tr->grads, tr->np, tr->p.clip_norm);
+    optimiser_step(tr->m, tr->grads, tr->am, tr->av, tr->ap, ++tr->st.step);
+    if (!tr->ema) return;
+    float dk = (float)fmin(tr->p.ema, (1.0 + (double)tr->st.step) / (10.0 + (double)tr->st.step)), wk = 1.0f - dk;
+    for (size_t i = 0; i < tr->np; i++) tr->ema[i] = dk * tr->ema[i] + wk * tr->m->params[i];
+}
+
+/* The caller's progress callback after batch bi of epoch e (0-based); A2M_ERR_CANCELLED when it says stop. */
+static int report_batch(trainer *tr, int e, size_t bi, size_t n_batches, double train_loss) {
+    if (!tr->progress) return A2M_OK;
+    a2m_train_epoch *ep = &tr->ep;
+    ep->epoch = e + 1, ep->batch = bi + 1, ep->n_batches = n_batches, ep->train_loss = train_loss;
+    ep->lr = tr->st.lr, ep->done = 0;
+    if (tr->progress(tr->user, ep))
+        return a2m_error(A2M_ERR_CANCELLED, "training: stopped by the caller (epoch %d, batch %zu)", e + 1, bi + 1);
+    return A2M_OK;
+}
+
+/* One pass over the shuffled samples, a batch element being p.concat samples back to back; *train_loss: the
+ * weighted mean of the batches' losses. */
+static int train_epoch(trainer *tr, int e, double *train_loss) {
+    size_t per_batch = (size_t)tr->p.batch * (size_t)tr->p.concat;
+    size_t n_batches = (tr->n_samples + per_batch - 1) / per_batch;
+    double loss_sum = 0, w_sum = 0;
+    shuffle_samples(tr);
+    tr->ap.lr = tr->st.lr;
+    for (size_t bi = 0; bi < n_batches; bi++) {
+        size_t first = bi * per_batch, n_s = tr->n_samples - first < per_batch ? tr->n_samples - first : per_batch;
+        int nb = (int)((n_s + (size_t)tr->p.concat - 1) / (size_t)tr->p.concat);
+        int T = fill_batch_grouped(&tr->tb, tr->d, tr->samples + first, nb, tr->p.concat, n_s, tr->m->info.norm_mean,
+                                   tr->m->info.norm_std, tr->p.soft_targets, tr->C);
+        augment_batch(tr, nb, T);
+        double ws, l = forward_loss(tr, nb, T, &ws);
+        backward(tr, nb, T);
+        update(tr);
+        loss_sum += l * ws, w_sum += ws;
+        int rc = report_batch(tr, e, bi, n_batches, loss_sum / w_sum);
+        if (rc) return rc;
+    }
+    *train_loss = loss_sum / w_sum;
+    for (size_t i = 0; i < tr->np; i++)
+        if (!isfinite(tr->m->params[i]))
+            return a2m_error(A2M_ERR_NONFINITE, "training diverged at epoch %d (NaN weights): lower --lr", e + 1);
+    return A2M_OK;
+}
+
+/* Loss and frame metrics of weights w on the validation takes (zeros without any). */
+static int validate(trainer *tr, const float *w, double *vloss, a2m_frame_metrics *fm) {
+    *vloss = 0;
+    memset(fm, 0, sizeof *fm);
+    if (!tr->n_val) return A2M_OK;
+    int rc = evaluate(tr->m, w, tr->d, tr->val_idx, tr->n_val, tr->cw, tr->p.focal_gamma, &tr->vb, tr->p.threads, vloss,
+                      tr->vpred, tr->vtrue, NULL, NULL);
+    return rc ? rc : a2m_frame_metrics_compute(tr->vtrue, tr->vpred, tr->n_val_frames, tr->C, fm);
+}
+
+/* Keeps the validated weights when the selected metric improved (always without validation takes), counts the
+ * epochs without improvement, and steps ReduceLROnPlateau (mode min on val loss, relative threshold 1e-4). */
+static void select_and_schedule(trainer *tr, int e, double vloss, const a2m_frame_metrics *fm) {
+    train_state *st = &tr->st;
+    double metric = tr->p.select_by_loss ? vloss : fm->f1_macro;
+    int better = tr->p.select_by_loss ? metric < st->best_metric : metric > st->best_metric;
+    if (better || !tr->n_val) {
+        st->best_metric = metric, st->best_epoch = e + 1, st->bad_epochs = 0;
+        memcpy(tr->best, tr->validated, tr->np * sizeof *tr->best);
     } else {
-        a2m_model_free(m);
+        st->bad_epochs++;
     }
-    batch_free(&tb), batch_free(&vb);
-    free(opt), free(samples), free(canonical), free(vpred), free(vtrue), free(st.log);
+    if (vloss < st->plateau_best * (1 - 1e-4)) st->plateau_best = vloss, st->plateau_bad = 0;
+    else if (++st->plateau_bad > tr->p.plateau) st->lr *= tr->p.plateau_factor, st->plateau_bad = 0;
+}
+
+/* The epoch's log row (in the checkpoint and the CSV), the checkpoint, and the caller's progress callback. */
+static int end_epoch(trainer *tr, int e, double train_loss, double vloss, const a2m_frame_metrics *fm, double seconds) {
+    const a2m_train_params *p = &tr->p;
+    char row[256];
+    snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", e + 1, train_loss, vloss, fm->accuracy, fm->f1_macro,
+             tr->st.lr, seconds);
+    int rc = log_append(&tr->st, row);
+    if (rc) return rc;
+    select_and_schedule(tr, e, vloss, fm);
+    tr->st.epoch = e + 1;
+    if (p->log_path && (rc = write_log(p->log_path, tr->st.log))) return rc;
+    if (p->checkpoint_path && (rc = save_checkpoint(p->checkpoint_path, tr->m, tr->opt, tr->ema != NULL, &tr->st, p)))
+        return rc;
+    if (!tr->progress) return A2M_OK;
+    a2m_train_epoch *ep = &tr->ep;
+    ep->epoch = e + 1, ep->train_loss = train_loss, ep->val_loss = vloss, ep->val_accuracy = fm->accuracy;
+    ep->val_f1_macro = fm->f1_macro, ep->lr = tr->st.lr, ep->seconds = seconds, ep->done = 1, ep->best_epoch = tr->st.best_epoch;
+    if (tr->progress(tr->user, ep)) return a2m_error(A2M_ERR_CANCELLED, "training: stopped by the caller after epoch %d", e + 1);
+    return A2M_OK;
+}
+
+/* The best weights back into the model, validated once more for the model's summary and the result. */
+static int summarise(trainer *tr, a2m_train_result *result) {
+    const a2m_train_params *p = &tr->p;
+    memcpy(tr->m->params, tr->best, tr->np * sizeof *tr->best);
+    double bl;
+    a2m_frame_metrics fm;
+    int rc = validate(tr, tr->m->params, &bl, &fm);
+    if (rc) return rc;
+    char drop[32] = "";
+    if (!strcmp(p->arch, "unet") || !strcmp(p->arch, "transformer") || p->dropout > 0)
+        snprintf(drop, sizeof drop, ", dropout %g", p->dropout);
+    snprintf(tr->m->info.summary, sizeof tr->m->info.summary,
+             "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins transpose %d, masks %d frames %d bins, label smoothing %g, onset weight %g, ema %g, distill %g%s; "
+             "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
+             p->arch, p->hidden, p->lr, p->batch, p->seed, p->class_weight_power, p->focal_gamma, p->window, p->concat,
+             p->augment_gain_db, p->augment_shift_bins, p->augment_transpose, p->augment_mask_frames, p->augment_mask_bins,
+             p->label_smoothing, p->onset_weight, p->ema, p->soft_targets ? p->distill : 0.0, drop, tr->st.epoch,
+             tr->st.best_epoch, bl, fm.accuracy, fm.f1_macro, tr->n_train, tr->n_val);
+    if (result) {
+        result->epochs_run = tr->st.epoch, result->best_epoch = tr->st.best_epoch;
+        result->best_val_loss = bl, result->best_val_f1 = fm.f1_macro, result->best_val_accuracy = fm.accuracy;
+        result->seconds_per_epoch = tr->epochs_run ? tr->t_total / tr->epochs_run : 0;
+    }
+    return A2M_OK;
+}
+
+/* Until p.epochs, or p.patience epochs without improvement: train; validate; keep the best; schedule; log. */
+static int train_epochs(trainer *tr) {
+    int rc = A2M_OK;
+    for (int e = tr->st.epoch; e < tr->p.epochs && !rc; e++) {
+        double t0 = now_s(), train_loss, vloss;
+        a2m_frame_metrics fm;
+        if ((rc = train_epoch(tr, e, &train_loss))) break;
+        if ((rc = validate(tr, tr->validated, &vloss, &fm))) break;
+        double seconds = now_s() - t0;
+        tr->t_total += seconds, tr->epochs_run++;
+        if ((rc = end_epoch(tr, e, train_loss, vloss, &fm, seconds))) break;
+        if (tr->n_val && tr->st.bad_epochs >= tr->p.patience) break;
+    }
+    return rc;
+}
+
+int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, const size_t *val_idx, size_t n_val,
+              a2m_train_params p, a2m_train_progress_fn progress, void *user, a2m_model **out, a2m_train_result *result) {
+    *out = NULL;
+    int rc = check_params(&p, n_train);
+    if (!rc) rc = check_augmentation(d, &p);
+    if (rc) return rc;
+    trainer tr = {.d = d, .train_idx = train_idx, .val_idx = val_idx, .n_train = n_train, .n_val = n_val, .p = p,
+                  .progress = progress, .user = user, .maxT = 1};
+    a2m_model_info info = model_info(d, &p);
+    if ((rc = nn_model_create(p.arch, &info, &tr.m))) return rc;
+    tr.C = info.n_classes;
+    tr.n_pitch = semitone_classes(&d->labels_p), tr.bins_per_semitone = d->cqt.bins_per_octave / 12;
+    tr.below_class = d->labels_p.range_classes ? tr.C - 2 : 0;
+    class_weights(&tr);
+    rc = trainer_alloc(&tr);
+    if (!rc) rc = trainer_start(&tr);
+    if (!rc) rc = train_epochs(&tr);
+    if (!rc) rc = summarise(&tr, result);
+    if (!rc) *out = tr.m;
+    else a2m_model_free(tr.m);
+    trainer_free(&tr);
     return rc;
 }
