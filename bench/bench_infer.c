@@ -17,6 +17,13 @@
 #include "a2m/model.h"
 #include "nn/arch.h"
 
+/* A runner of batch x frames at a precision (the library's defaults otherwise). */
+static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
+    a2m_runner_params p = a2m_runner_default_params();
+    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
+    return p;
+}
+
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); /* CPU time: robust on a shared machine */
@@ -41,11 +48,11 @@ int main(int argc, char **argv) {
         float *x = malloc(n * F * sizeof *x), *z = malloc(n * C * sizeof *z), *z2 = malloc(n * C * sizeof *z2);
         for (size_t i = 0; i < n * F; i++) x[i] = (float)sin(0.001 * i) * 1.5f;
         a2m_runner *r;
-        a2m_runner_new(m, B, T, &r);
+        a2m_runner_new(m, runner_params(B, T, A2M_PRECISION_FP32), &r);
         double best = 1e9;
         for (int k = 0; k < reps; k++) {
             double t0 = now();
-            a2m_model_forward(r, x, B, T, z);
+            a2m_runner_forward(r, x, B, T, z);
             double t = now() - t0;
             best = t < best ? t : best;
         }
@@ -62,12 +69,12 @@ int main(int argc, char **argv) {
         printf("infer_%s_ms %.3f  (training forward %.3f ms; max abs logit diff %.2g)\n", cases[ci].name, 1e3 * best / B,
                1e3 * best2 / B, md);
         a2m_runner *rb;
-        a2m_runner_new_ex(m, B, T, A2M_PRECISION_BF16, &rb);
+        a2m_runner_new(m, runner_params(B, T, A2M_PRECISION_BF16), &rb);
         if (a2m_runner_precision(rb) == A2M_PRECISION_BF16) {
             double best3 = 1e9;
             for (int k = 0; k < reps; k++) {
                 double t0 = now();
-                a2m_model_forward(rb, x, B, T, z2);
+                a2m_runner_forward(rb, x, B, T, z2);
                 double t = now() - t0;
                 best3 = t < best3 ? t : best3;
             }
@@ -86,10 +93,10 @@ int main(int argc, char **argv) {
                    cases[ci].name, 1e3 * best3 / B, best / best3, mdb, 100.0 * agree / n);
         } else
             printf("infer_%s_bf16_ms n/a  (no avx512_bf16 on this CPU, or A2M_FORCE_FP32 set)\n", cases[ci].name);
-        a2m_runner_free(rb);
-        a2m_runner_free(r);
+        a2m_runner_del(rb);
+        a2m_runner_del(r);
         free(buf.acts), free(x), free(z), free(z2);
     }
-    a2m_model_free(m);
+    a2m_model_del(m);
     return 0;
 }

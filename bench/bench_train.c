@@ -18,6 +18,13 @@
 #include "a2m/model.h"
 #include "a2m/train.h"
 
+/* A runner of batch x frames at a precision (the library's defaults otherwise). */
+static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
+    a2m_runner_params p = a2m_runner_default_params();
+    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
+    return p;
+}
+
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -91,19 +98,19 @@ int main(int argc, char **argv) {
 
     /* inference: one 4 s take, one thread */
     a2m_runner *r;
-    a2m_runner_new(m, 1, 666, &r);
+    a2m_runner_new(m, runner_params(1, 666, A2M_PRECISION_FP32), &r);
     float *x = malloc(666 * 252 * sizeof *x), *logits = malloc(666 * 4 * sizeof *logits);
     for (size_t i = 0; i < 666 * 252; i++) x[i] = (d.features[i] - (float)d.mean) / (float)d.std;
     double best = 1e9;
     for (int rep = 0; rep < 20; rep++) {
         t0 = now();
-        a2m_model_forward(r, x, 1, 666, logits);
+        a2m_runner_forward(r, x, 1, 666, logits);
         double t = now() - t0;
         best = t < best ? t : best;
     }
     printf("crnn_inference_ms_per_take %.2f  (one thread; target <= 5 ms)\n", 1e3 * best);
-    a2m_runner_free(r);
-    a2m_model_free(m);
+    a2m_runner_del(r);
+    a2m_model_del(m);
     free(x), free(logits);
 
     if (full) {
@@ -128,7 +135,7 @@ int main(int argc, char **argv) {
                res.best_val_accuracy);
         printf("test_frame_accuracy %.4f  macro F1 %.4f  (target >= 0.93; PyTorch 0.925-0.93)\n", fm.accuracy, fm.f1_macro);
         free(pred), free(truth);
-        a2m_model_free(m);
+        a2m_model_del(m);
     }
     free(tr), free(va), free(te);
     a2m_dataset_free(&d);

@@ -62,7 +62,7 @@ int main(int argc, char **argv) {
             for (int rep = 0; rep < 5; rep++) {
                 double t0 = now();
                 a2m_transcription r;
-                if (a2m_transcribe_file(t, wav, &r)) return 1;
+                if (a2m_transcriber_run_file(t, wav, &r)) return 1;
                 a2m_note *notes = malloc((r.n_notes + 1) * sizeof *notes);
                 for (size_t i = 0; i < r.n_notes; i++) notes[i] = r.notes[i].note;
                 a2m_midi_write(mid, notes, r.n_notes, a2m_midi_write_default_params());
@@ -86,7 +86,7 @@ int main(int argc, char **argv) {
         a2m_transcriber *t;
         a2m_transcriber_new(m, p, &t);
         a2m_transcription r;
-        a2m_transcribe_file(t, path, &r);
+        a2m_transcriber_run_file(t, path, &r);
         a2m_note *est = malloc((r.n_notes + 1) * sizeof *est);
         for (size_t i = 0; i < r.n_notes; i++) est[i] = r.notes[i].note;
         a2m_note_metrics nm;
@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
     }
     a2m_transcription_free(&r32);
     a2m_notes_free(&ref);
-    a2m_model_free(m);
+    a2m_model_del(m);
     a2m_audio_free(&a);
     free(x);
     unlink(wav), unlink(mid);

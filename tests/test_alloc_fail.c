@@ -380,7 +380,7 @@ static int case_model_load(void *p) {
     ctx *c = p;
     a2m_model *m;
     int rc = a2m_model_load(c->model, NULL, &m);
-    a2m_model_free(m);
+    a2m_model_del(m);
     return rc;
 }
 
@@ -409,23 +409,23 @@ static int case_train(void *p) {
     int rc = a2m_train(&c->ds, tr, 3, va, 1, tp, NULL, NULL, &m, &res);
     if (!rc) rc = a2m_model_save(m, c->out);
     remove(ckpt);
-    a2m_model_free(m);
+    a2m_model_del(m);
     return rc;
 }
 
 static int case_stream(void *p) {
     ctx *c = p;
-    a2m_stream *s;
-    int rc = a2m_stream_new(c->m, a2m_transcribe_default_params(), 0, &s);
+    a2m_transcribe_stream *s;
+    int rc = a2m_transcribe_stream_new(c->m, a2m_transcribe_default_params(), 0, &s);
     if (rc) return rc;
     const a2m_transcribed_note *notes;
     size_t nn, total = 0;
     for (size_t i = 0; i < c->n && !rc; i += 16000) {
-        rc = a2m_stream_push(s, c->x + i, c->n - i < 16000 ? c->n - i : 16000, &notes, &nn);
+        rc = a2m_transcribe_stream_push(s, c->x + i, c->n - i < 16000 ? c->n - i : 16000, &notes, &nn);
         total += nn;
     }
-    if (!rc) rc = a2m_stream_finish(s, &notes, &nn);
-    a2m_stream_del(s);
+    if (!rc) rc = a2m_transcribe_stream_finish(s, &notes, &nn);
+    a2m_transcribe_stream_del(s);
     (void)total;
     return rc;
 }
@@ -437,7 +437,7 @@ static int case_transcribe_file(void *p) {
     if (rc) return rc;
     a2m_transcription r;
     memset(&r, 0, sizeof r);
-    rc = a2m_transcribe_file(t, c->wav, &r);
+    rc = a2m_transcriber_run_file(t, c->wav, &r);
     if (!rc) {
         a2m_note *notes = malloc((r.n_notes + 1) * sizeof *notes);
         for (size_t i = 0; notes && i < r.n_notes; i++) notes[i] = r.notes[i].note;
@@ -471,7 +471,7 @@ static int case_features(void *p) {
     ctx *c = p;
     float *db = NULL;
     size_t nf = 0;
-    int rc = a2m_features_from_file(c->wav, a2m_cqt_default_params(), &db, &nf);
+    int rc = a2m_cqt_db_from_file(c->wav, a2m_cqt_default_params(), &db, &nf);
     if (!rc) rc = a2m_npy_save(c->out, A2M_F32, 2, (size_t[]){nf, 252}, db);
     free(db);
     return rc;
@@ -550,11 +550,11 @@ int main(void) {
     CHECK(a2m_audio_read(c.wav, 16000, &au) == A2M_OK, "audio: %s", a2m_errmsg());
     c.x = au.samples, c.n = au.n;
     if (c.m && c.x) {
-        harness("a2m_stream push/finish", case_stream, &c);
-        harness("a2m_transcribe_file+midi", case_transcribe_file, &c);
+        harness("a2m_transcribe_stream push/finish", case_stream, &c);
+        harness("a2m_transcriber_run_file+midi", case_transcribe_file, &c);
     }
     a2m_audio_free(&au);
-    a2m_model_free(c.m);
+    a2m_model_del(c.m);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     CHECK(system(cmd) == 0, "cleanup");

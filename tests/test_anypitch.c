@@ -27,7 +27,7 @@ static a2m_model *load(const char *file) {
 static int transcribe(const a2m_model *m, const float *x, size_t n, a2m_transcription *r) {
     a2m_transcriber *t;
     int rc = a2m_transcriber_new(m, a2m_transcribe_default_params(), &t);
-    if (!rc) rc = a2m_transcribe_samples(t, x, n, r);
+    if (!rc) rc = a2m_transcriber_run(t, x, n, r);
     a2m_transcriber_del(t);
     return rc;
 }
@@ -44,21 +44,21 @@ static float *sing(const a2m_note *notes, size_t n_notes, double seconds, size_t
 /* x streamed in pieces of `piece` samples gives the notes of r (the file's), to the bit. */
 static void check_stream_equals(const a2m_model *m, a2m_transcribe_params p, const float *x, size_t n, size_t piece,
                                 const a2m_transcription *r) {
-    a2m_stream *s;
-    CHECK(a2m_stream_new(m, p, 0, &s) == A2M_OK, "stream");
+    a2m_transcribe_stream *s;
+    CHECK(a2m_transcribe_stream_new(m, p, 0, &s) == A2M_OK, "stream");
     if (!s) return;
     size_t got = 0, same = 1;
     const a2m_transcribed_note *nt;
     for (size_t at = 0; at < n + piece; at += piece) { /* the last turn finishes */
         size_t k;
-        int rc = at < n ? a2m_stream_push(s, x + at, n - at < piece ? n - at : piece, &nt, &k) : a2m_stream_finish(s, &nt, &k);
+        int rc = at < n ? a2m_transcribe_stream_push(s, x + at, n - at < piece ? n - at : piece, &nt, &k) : a2m_transcribe_stream_finish(s, &nt, &k);
         CHECK(rc == A2M_OK, "stream piece at %zu", at);
         for (size_t i = 0; rc == A2M_OK && i < k; i++, got++)
             same &= got < r->n_notes && memcmp(&nt[i].note, &r->notes[got].note, sizeof nt[i].note) == 0;
     }
     CHECK(same && got == r->n_notes, "streamed in pieces of %zu: notes equal the file's (%zu of %zu)", piece, got,
           r->n_notes);
-    a2m_stream_del(s);
+    a2m_transcribe_stream_del(s);
 }
 
 /* Ode to Joy's opening at a tenor's pitch (as `make demo` sings it): repeated notes 20 ms apart, steps. */
@@ -161,7 +161,7 @@ static void test_detuned(const a2m_model *m) {
         p.tuning_cents = 45;
         a2m_transcriber *t;
         a2m_transcription r;
-        CHECK(a2m_transcriber_new(m, p, &t) == A2M_OK && a2m_transcribe_samples(t, x, n, &r) == A2M_OK, "transcribe");
+        CHECK(a2m_transcriber_new(m, p, &t) == A2M_OK && a2m_transcriber_run(t, x, n, &r) == A2M_OK, "transcribe");
         a2m_note est[96];
         size_t k = 0;
         for (size_t i = 0; i < r.n_notes && k < 96; i++) est[k++] = r.notes[i].note;
@@ -243,9 +243,9 @@ int main(void) {
     test_detuned(m);
     test_not_singing(m);
     test_out_of_range(m);
-    a2m_model_free(m);
+    a2m_model_del(m);
     a2m_model *seed = load("a2m-crnn.safetensors");
     CHECK(seed && a2m_model_get_info(seed)->n_classes == 4, "the seed model is shipped beside it");
-    a2m_model_free(seed);
+    a2m_model_del(seed);
     return test_done("test_anypitch");
 }

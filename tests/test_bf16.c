@@ -19,6 +19,13 @@
 #include "nn/arch.h"
 #include "nn/infer.h"
 
+/* A runner of batch x frames at a precision (the library's defaults otherwise). */
+static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
+    a2m_runner_params p = a2m_runner_default_params();
+    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
+    return p;
+}
+
 /* max abs logit difference bf16 vs fp32, relative to the largest |logit| (bf16 keeps 8 bits of mantissa, so
  * errors scale with the logits: 0.003 of the range for the seed CRNN, 0.017 for the shipped model) */
 #define TOL_REL 0.03
@@ -65,8 +72,8 @@ static void test_reference(const char *model_path, const char *shared, const cha
         return;
     }
     a2m_runner *r32, *r16;
-    CHECK(a2m_runner_new(m, 1, 666, &r32) == A2M_OK, "runner");
-    CHECK(a2m_runner_new_ex(m, 1, 666, A2M_PRECISION_BF16, &r16) == A2M_OK, "bf16 runner");
+    CHECK(a2m_runner_new(m, runner_params(1, 666, A2M_PRECISION_FP32), &r32) == A2M_OK, "runner");
+    CHECK(a2m_runner_new(m, runner_params(1, 666, A2M_PRECISION_BF16), &r16) == A2M_OK, "bf16 runner");
     CHECK(a2m_runner_precision(r16) == A2M_PRECISION_BF16, "bf16 runner runs bf16");
     const char *takes[] = {"voice_001", "voice_150", "voice_250"};
     cmp c = {0};
@@ -79,14 +86,14 @@ static void test_reference(const char *model_path, const char *shared, const cha
             continue;
         }
         float z32[666 * 4], z16[666 * 4];
-        CHECK(a2m_model_forward(r32, x.data, 1, 666, z32) == A2M_OK, "forward");
-        CHECK(a2m_model_forward(r16, x.data, 1, 666, z16) == A2M_OK, "forward bf16");
+        CHECK(a2m_runner_forward(r32, x.data, 1, 666, z32) == A2M_OK, "forward");
+        CHECK(a2m_runner_forward(r16, x.data, 1, 666, z16) == A2M_OK, "forward bf16");
         compare(&c, z32, z16, 666, 4);
         a2m_array_free(&x);
     }
     report(what, &c);
-    a2m_runner_free(r32), a2m_runner_free(r16);
-    a2m_model_free(m);
+    a2m_runner_del(r32), a2m_runner_del(r16);
+    a2m_model_del(m);
 }
 
 /* random weights (PyTorch's init, optionally scaled up) and inputs; B x T with padded lengths */
@@ -128,7 +135,7 @@ static void test_random(int n_bins, int hidden, float gain) {
     CHECK(pad_ok, "padding frames as the fp32 path");
     free(x), free(z32), free(z16);
     crnn_infer_del(s32), crnn_infer_del(s16);
-    a2m_model_free(m);
+    a2m_model_del(m);
 }
 
 /* precision plumbing that holds on any CPU */
@@ -145,30 +152,30 @@ static void test_api(int have_bf16) {
     CHECK(nn_model_create("crnn", &in, &m) == A2M_OK, "create");
     m->arch->init(m, m->params, 9);
     a2m_runner *r;
-    CHECK(a2m_runner_new(m, 2, 10, &r) == A2M_OK && a2m_runner_precision(r) == A2M_PRECISION_FP32, "default fp32");
-    a2m_runner_free(r);
-    CHECK(a2m_runner_new_ex(m, 2, 10, (a2m_precision)7, &r) == A2M_ERR_ARG, "bad precision rejected");
-    CHECK(a2m_runner_new_ex(m, 2, 10, A2M_PRECISION_BF16, &r) == A2M_OK, "bf16 runner");
+    CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_FP32), &r) == A2M_OK && a2m_runner_precision(r) == A2M_PRECISION_FP32, "default fp32");
+    a2m_runner_del(r);
+    CHECK(a2m_runner_new(m, runner_params(2, 10, (a2m_precision)7), &r) == A2M_ERR_ARG, "bad precision rejected");
+    CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_BF16), &r) == A2M_OK, "bf16 runner");
     CHECK(a2m_runner_precision(r) == (have_bf16 ? A2M_PRECISION_BF16 : A2M_PRECISION_FP32), "bf16 where available");
-    a2m_runner_free(r);
+    a2m_runner_del(r);
     char *saved = getenv("A2M_FORCE_FP32") ? strdup(getenv("A2M_FORCE_FP32")) : NULL;
     setenv("A2M_FORCE_FP32", "1", 1);
     CHECK(!a2m_precision_available(A2M_PRECISION_BF16), "forced off");
-    CHECK(a2m_runner_new_ex(m, 2, 10, A2M_PRECISION_BF16, &r) == A2M_OK && a2m_runner_precision(r) == A2M_PRECISION_FP32,
+    CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_BF16), &r) == A2M_OK && a2m_runner_precision(r) == A2M_PRECISION_FP32,
           "A2M_FORCE_FP32 runs fp32");
-    a2m_runner_free(r);
+    a2m_runner_del(r);
     if (saved) setenv("A2M_FORCE_FP32", saved, 1);
     else unsetenv("A2M_FORCE_FP32");
     free(saved);
     /* hidden not a multiple of 16: fp32 path */
-    a2m_model_free(m);
+    a2m_model_del(m);
     in.hidden = 24;
     CHECK(nn_model_create("crnn", &in, &m) == A2M_OK, "create");
     m->arch->init(m, m->params, 9);
-    CHECK(a2m_runner_new_ex(m, 2, 10, A2M_PRECISION_BF16, &r) == A2M_OK && a2m_runner_precision(r) == A2M_PRECISION_FP32,
+    CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_BF16), &r) == A2M_OK && a2m_runner_precision(r) == A2M_PRECISION_FP32,
           "hidden 24: fp32");
-    a2m_runner_free(r);
-    a2m_model_free(m);
+    a2m_runner_del(r);
+    a2m_model_del(m);
 }
 
 /* a transcriber asked for bf16 gives the same notes as fp32 on Prueba (window and whole-sequence mode) */
@@ -188,8 +195,8 @@ static void test_transcribe(const char *model_path, const char *shared) {
         CHECK(a2m_transcriber_new(m, p, &t32) == A2M_OK, "transcriber");
         p.precision = A2M_PRECISION_BF16;
         CHECK(a2m_transcriber_new(m, p, &t16) == A2M_OK, "bf16 transcriber");
-        CHECK(a2m_transcribe_file(t32, wav, &r32) == A2M_OK, "transcribe");
-        CHECK(a2m_transcribe_file(t16, wav, &r16) == A2M_OK, "transcribe bf16");
+        CHECK(a2m_transcriber_run_file(t32, wav, &r32) == A2M_OK, "transcribe");
+        CHECK(a2m_transcriber_run_file(t16, wav, &r16) == A2M_OK, "transcribe bf16");
         size_t agree = 0, same_notes = r32.n_notes == r16.n_notes;
         double pd = 0;
         for (size_t f = 0; f < r32.n_frames && f < r16.n_frames; f++) {
@@ -210,7 +217,7 @@ static void test_transcribe(const char *model_path, const char *shared) {
         a2m_transcription_free(&r32), a2m_transcription_free(&r16);
         a2m_transcriber_del(t32), a2m_transcriber_del(t16);
     }
-    a2m_model_free(m);
+    a2m_model_del(m);
 }
 
 int main(void) {

@@ -12,6 +12,13 @@
 #include "a2m/model.h"
 #include "nn/arch.h"
 
+/* A runner of batch x frames at a precision (the library's defaults otherwise). */
+static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
+    a2m_runner_params p = a2m_runner_default_params();
+    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
+    return p;
+}
+
 static const char *ref_path(const char *name) {
     static char buf[4][4096];
     static int next;
@@ -206,7 +213,7 @@ static void test_hidden(void) {
     CHECK(a2m_model_hidden(m, x, T, 1, NULL, &dim) == 0 && dim == 128, "hidden size %d", dim);
     CHECK(a2m_model_hidden(m, x, T, 1, h, &dim) == 0, "hidden: %s", a2m_errmsg());
     a2m_runner *r;
-    CHECK(a2m_runner_new(m, 1, T, &r) == 0 && a2m_model_forward(r, x, 1, T, logits) == 0, "forward");
+    CHECK(a2m_runner_new(m, runner_params(1, T, A2M_PRECISION_FP32), &r) == 0 && a2m_runner_forward(r, x, 1, T, logits) == 0, "forward");
     const float *W = m->params + nn_model_tensor(m, "fc.weight")->offset, *b = m->params + nn_model_tensor(m, "fc.bias")->offset;
     double err = 0;
     for (int t = 0; t < T; t++)
@@ -216,8 +223,8 @@ static void test_hidden(void) {
             err = fmax(err, fabs(v - logits[t * C + c]));
         }
     CHECK(err < 1e-4, "fc(hidden) vs the model's logits: %g", err);
-    a2m_runner_free(r);
-    a2m_model_free(m);
+    a2m_runner_del(r);
+    a2m_model_del(m);
     free(x), free(h);
 }
 

@@ -8,6 +8,13 @@
 #include "nn/arch.h"
 #include "nn/infer.h"
 
+/* A runner of batch x frames at a precision (the library's defaults otherwise). */
+static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
+    a2m_runner_params p = a2m_runner_default_params();
+    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
+    return p;
+}
+
 static unsigned long long rs = 88172645463325252ull;
 static float frand(void) { /* uniform [-1, 1) */
     rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
@@ -58,7 +65,7 @@ static void test_parity(int n_bins, int hidden, float weight_gain, int isa) {
     printf("bins %d hidden %d gain %.1f: inference vs training forward max abs logit diff %.3g\n", n_bins, hidden,
            weight_gain, worst);
     crnn_infer_del(s);
-    a2m_model_free(m);
+    a2m_model_del(m);
 }
 
 /* hidden % 8 != 0: no inference state; the runner uses the training forward */
@@ -70,15 +77,15 @@ static void test_fallback(void) {
     m->arch->init(m, m->params, 3);
     CHECK(crnn_infer_new(m, m->params, 2, 10) == NULL, "hidden 3 unsupported");
     a2m_runner *r;
-    CHECK(a2m_runner_new(m, 2, 10, &r) == A2M_OK, "runner");
+    CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_FP32), &r) == A2M_OK, "runner");
     float x[2 * 10 * 6], z[2 * 10 * 4];
     for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = frand();
-    CHECK(a2m_model_forward(r, x, 2, 10, z) == A2M_OK, "forward");
+    CHECK(a2m_runner_forward(r, x, 2, 10, z) == A2M_OK, "forward");
     int finite = 1;
     for (size_t i = 0; i < sizeof z / sizeof *z; i++) finite &= isfinite(z[i]) != 0;
     CHECK(finite, "finite logits");
-    a2m_runner_free(r);
-    a2m_model_free(m);
+    a2m_runner_del(r);
+    a2m_model_del(m);
 }
 
 int main(void) {

@@ -12,6 +12,13 @@
 #include "nn/layers.h"
 #include "nn/safetensors.h"
 
+/* A runner of batch x frames at a precision (the library's defaults otherwise). */
+static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
+    a2m_runner_params p = a2m_runner_default_params();
+    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
+    return p;
+}
+
 static double max_abs_diff(const float *a, const float *b, size_t n) {
     double m = 0;
     for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
@@ -27,7 +34,7 @@ static void test_seed_parity(const char *shared) {
     const a2m_model_info *in = a2m_model_get_info(m);
     CHECK(!strcmp(in->arch, "crnn") && in->hidden == 128 && in->n_bins == 252 && in->n_classes == 4, "recognised crnn");
     a2m_runner *r;
-    CHECK(a2m_runner_new(m, 1, 666, &r) == A2M_OK, "runner");
+    CHECK(a2m_runner_new(m, runner_params(1, 666, A2M_PRECISION_FP32), &r) == A2M_OK, "runner");
     const char *takes[] = {"voice_001", "voice_150", "voice_250"};
     double worst = 0;
     for (int i = 0; i < 3; i++) {
@@ -37,14 +44,14 @@ static void test_seed_parity(const char *shared) {
         snprintf(path, sizeof path, "%s/data/reference/seed_crnn/%s_logits.npy", shared, takes[i]);
         CHECK(a2m_npy_load(path, &y) == A2M_OK, "logits");
         float logits[666 * 4];
-        CHECK(a2m_model_forward(r, x.data, 1, 666, logits) == A2M_OK, "forward");
+        CHECK(a2m_runner_forward(r, x.data, 1, 666, logits) == A2M_OK, "forward");
         double d = max_abs_diff(logits, y.data, 666 * 4);
         if (d > worst) worst = d;
         a2m_array_free(&x), a2m_array_free(&y);
     }
     printf("seed CRNN vs PyTorch logits: max abs error %.3g\n", worst);
     CHECK(worst <= 1e-4, "max abs error %.3g", worst);
-    a2m_runner_free(r);
+    a2m_runner_del(r);
 
     /* round trip through an a2m model file with metadata */
     const char *tmp = test_tmp("model.safetensors");
@@ -55,7 +62,7 @@ static void test_seed_parity(const char *shared) {
     if (m2) {
         CHECK(memcmp(m->params, m2->params, m->n_params * sizeof(float)) == 0, "weights identical");
         CHECK(a2m_model_get_info(m2)->class_notes[3] == 67 && a2m_model_get_info(m2)->cqt.hop == info.cqt.hop, "metadata");
-        a2m_model_free(m2);
+        a2m_model_del(m2);
     }
     /* bad inputs */
     CHECK(a2m_model_load(tmp, "unet-nonexistent", &m2) == A2M_ERR_ARCH, "unknown arch: %s", a2m_errmsg());
@@ -67,7 +74,7 @@ static void test_seed_parity(const char *shared) {
     a2m_model *ms;
     nn_model_create("crnn", &small, &ms);
     nn_model_save(ms, ms->params, tmp);
-    a2m_model_free(ms);
+    a2m_model_del(ms);
     uint8_t *buf;
     size_t len;
     a2m_read_file(tmp, &buf, &len, 1 << 30);
@@ -80,7 +87,7 @@ static void test_seed_parity(const char *shared) {
     CHECK(bad == 0, "%d truncated files parsed", bad);
     free(buf);
     unlink(tmp);
-    a2m_model_free(m);
+    a2m_model_del(m);
 }
 
 /* whole-model gradient: loss = CE(logits) through the CRNN */
@@ -118,7 +125,7 @@ static void test_model_gradient(void) {
     CHECK(gradcheck("crnn all parameters", gm->params, grads, gm->n_params, model_loss, NULL, 1e-2, 2e-2, 400) == 0,
           "crnn gradient");
     free(grads), free(gbuf.acts), free(gbuf.scratch);
-    a2m_model_free(gm);
+    a2m_model_del(gm);
 }
 
 /* PyTorch state dicts carry BatchNorm's int64 step counter: skipped; other int64 tensors are refused. */

@@ -203,7 +203,7 @@ static void test_crnn_scaled_inputs(void) {
     }
     crnn_infer_del(s);
     free(x), free(buf.acts);
-    a2m_model_free(m);
+    a2m_model_del(m);
 }
 
 static void test_cqt_db(void) {

@@ -39,7 +39,7 @@ static int train(losses *l) {
     memset(l, 0, sizeof *l);
     int rc = a2m_train(&d, tr, 6, va, 2, p, on_epoch, l, &m, NULL);
     CHECK(rc == A2M_OK, "training: %s", a2m_errmsg());
-    a2m_model_free(m);
+    a2m_model_del(m);
     a2m_dataset_free(&d);
     return rc;
 }

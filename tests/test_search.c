@@ -177,8 +177,8 @@ static void check_study(void) {
           "\"categorical\", \"choices\": [4, 8]}}", &want.space);
     a2m_study *st = NULL, *st2 = NULL;
     a2m_study_info in;
-    CHECK(a2m_study_open_existing(db, "default", &st, &in) != A2M_OK && !st, "a missing study is not made by --show");
-    CHECK(a2m_study_open(db, "default", &want, &st, &in) == A2M_OK, "open: %s", a2m_errmsg());
+    CHECK(a2m_study_new_existing(db, "default", &st, &in) != A2M_OK && !st, "a missing study is not made by --show");
+    CHECK(a2m_study_new(db, "default", &want, &st, &in) == A2M_OK, "open: %s", a2m_errmsg());
     if (!st) return;
     CHECK(in.epochs == 3 && in.seed == 7 && in.space.n == 2, "stored settings");
     double v[A2M_SEARCH_MAX_PARAMS], v1[A2M_SEARCH_MAX_PARAMS];
@@ -188,7 +188,7 @@ static void check_study(void) {
     CHECK(a2m_study_finish(st, n0, A2M_TRIAL_COMPLETE, 0.5, 0) == A2M_OK, "finish: %s", a2m_errmsg());
     CHECK(a2m_study_next_trial(st, 3, 60, "w1", a2m_tpe_default_params(), &n1, v1) == A2M_OK && n1 == 1, "trial 1");
     /* a second worker: trial 1's heartbeat is "older than 0 s": it is failed and re-run with its parameters */
-    CHECK(a2m_study_open(db, "default", &want, &st2, NULL) == A2M_OK, "second worker: %s", a2m_errmsg());
+    CHECK(a2m_study_new(db, "default", &want, &st2, NULL) == A2M_OK, "second worker: %s", a2m_errmsg());
     usleep(2000);
     CHECK(a2m_study_next_trial(st2, 3, 0.001, "w2", a2m_tpe_default_params(), &n2, v) == A2M_OK && n2 == 2, "trial 2");
     CHECK(v[0] == v1[0] && v[1] == v1[1], "the failed trial's parameters re-run: %g %g vs %g %g", v[0], v[1], v1[0], v1[1]);
@@ -210,14 +210,14 @@ static void check_study(void) {
     a2m_study_info other = want;
     other.epochs = 4;
     a2m_study *st3 = NULL;
-    CHECK(a2m_study_open(db, "default", &other, &st3, NULL) == A2M_ERR_ARG && strstr(a2m_errmsg(), "epochs"),
+    CHECK(a2m_study_new(db, "default", &other, &st3, NULL) == A2M_ERR_ARG && strstr(a2m_errmsg(), "epochs"),
           "another epoch count is refused: %s", a2m_errmsg());
-    a2m_study_close(st), a2m_study_close(st2);
+    a2m_study_del(st), a2m_study_del(st2);
     unlink(db), unlink(wal), unlink(shm);
     FILE *f = fopen(db, "wb");
     fputs("this is not a database, just text long enough to be looked at by SQLite as a header ....", f);
     fclose(f);
-    CHECK(a2m_study_open_existing(db, "default", &st, &in) != A2M_OK && strstr(a2m_errmsg(), db), "not a database: %s",
+    CHECK(a2m_study_new_existing(db, "default", &st, &in) != A2M_OK && strstr(a2m_errmsg(), db), "not a database: %s",
           a2m_errmsg());
     unlink(db), unlink(wal), unlink(shm);
 }

@@ -15,7 +15,7 @@ static int stream_file(const char *path, double raw_rate, double rate, float **o
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
     a2m_audio_stream *s;
-    int rc = a2m_audio_stream_open(f, path, raw_rate, rate, &s);
+    int rc = a2m_audio_stream_new(f, path, raw_rate, rate, &s);
     size_t cap = 1 << 16, got;
     *out = malloc(cap * sizeof **out), *n = 0;
     while (!rc) {
@@ -24,7 +24,7 @@ static int stream_file(const char *path, double raw_rate, double rate, float **o
         if (!rc && got == 0) break;
         *n += got;
     }
-    if (!rc) a2m_audio_stream_close(s);
+    if (!rc) a2m_audio_stream_del(s);
     fclose(f);
     return rc;
 }
@@ -42,7 +42,7 @@ static void test_reader(const char *wav, double rate) {
     free(y);
     /* the same file opened as a file stream (what window-mode transcription reads) */
     a2m_audio_stream *fs;
-    CHECK(a2m_audio_stream_open_file(wav, rate, &fs) == A2M_OK, "open_file %s: %s", wav, a2m_errmsg());
+    CHECK(a2m_audio_stream_new_file(wav, rate, &fs) == A2M_OK, "open_file %s: %s", wav, a2m_errmsg());
     size_t nf = 0, got = 0;
     diff = 0;
     float buf[1009];
@@ -52,7 +52,7 @@ static void test_reader(const char *wav, double rate) {
     }
     CHECK(nf == a.n && diff == 0, "%s at %g Hz as a file stream: %zu samples (file %zu), %zu differ", wav, rate, nf,
           a.n, diff);
-    a2m_audio_stream_close(fs);
+    a2m_audio_stream_del(fs);
     a2m_audio_free(&a);
 }
 
@@ -71,14 +71,14 @@ static void test_stream_equals_whole(const a2m_model *m, const float *x, size_t 
     a2m_transcriber *t;
     a2m_transcription whole;
     CHECK(a2m_transcriber_new(m, p, &t) == A2M_OK, "transcriber");
-    CHECK(a2m_transcribe_samples(t, x, n, &whole) == A2M_OK, "%s: whole: %s", what, a2m_errmsg());
-    a2m_stream *s;
-    CHECK(a2m_stream_new(m, p, 1, &s) == A2M_OK, "stream: %s", a2m_errmsg());
+    CHECK(a2m_transcriber_run(t, x, n, &whole) == A2M_OK, "%s: whole: %s", what, a2m_errmsg());
+    a2m_transcribe_stream *s;
+    CHECK(a2m_transcribe_stream_new(m, p, 1, &s) == A2M_OK, "stream: %s", a2m_errmsg());
     const a2m_transcribed_note *got;
     size_t k, n_seen = 0, decided_early = 0, mismatch = 0, push_failed = 0;
     for (size_t i = 0; i < n; i += piece) {
         size_t len = n - i < piece ? n - i : piece;
-        if (a2m_stream_push(s, x + i, len, &got, &k) != A2M_OK) push_failed++, k = 0;
+        if (a2m_transcribe_stream_push(s, x + i, len, &got, &k) != A2M_OK) push_failed++, k = 0;
         for (size_t j = 0; j < k; j++, n_seen++) {
             /* decided before the end: its offset lies well before the samples pushed so far */
             decided_early++;
@@ -86,7 +86,7 @@ static void test_stream_equals_whole(const a2m_model *m, const float *x, size_t 
         }
     }
     CHECK(push_failed == 0, "%s: %zu pushes failed: %s", what, push_failed, a2m_errmsg());
-    CHECK(a2m_stream_finish(s, &got, &k) == A2M_OK, "finish: %s", a2m_errmsg());
+    CHECK(a2m_transcribe_stream_finish(s, &got, &k) == A2M_OK, "finish: %s", a2m_errmsg());
     for (size_t j = 0; j < k; j++, n_seen++)
         mismatch += !same_note(&got[j], whole.notes, whole.n_notes, n_seen);
     CHECK(n_seen == whole.n_notes && mismatch == 0, "%s, pieces of %zu: %zu notes streamed (%zu differ), %zu whole",
@@ -95,7 +95,7 @@ static void test_stream_equals_whole(const a2m_model *m, const float *x, size_t 
         CHECK(decided_early * 2 >= whole.n_notes, "%s: only %zu of %zu notes decided before the end", what,
               decided_early, whole.n_notes);
     a2m_transcription r;
-    CHECK(a2m_stream_result(s, &r) == A2M_OK, "result");
+    CHECK(a2m_transcribe_stream_result(s, &r) == A2M_OK, "result");
     CHECK(r.n_frames == whole.n_frames, "%s: %zu frames vs %zu", what, r.n_frames, whole.n_frames);
     if (r.n_frames == whole.n_frames) {
         double worst = 0;
@@ -105,7 +105,7 @@ static void test_stream_equals_whole(const a2m_model *m, const float *x, size_t 
     }
     a2m_transcription_free(&r);
     a2m_transcription_free(&whole);
-    a2m_stream_del(s);
+    a2m_transcribe_stream_del(s);
     a2m_transcriber_del(t);
 }
 
@@ -120,18 +120,18 @@ static void test_legato_bounded(const a2m_model *m) {
     float *x;
     size_t n;
     CHECK(a2m_synth_render(mel, 50, sp, &x, &n) == A2M_OK, "synth legato");
-    a2m_stream *s;
-    CHECK(a2m_stream_new(m, a2m_transcribe_default_params(), 0, &s) == A2M_OK, "stream");
+    a2m_transcribe_stream *s;
+    CHECK(a2m_transcribe_stream_new(m, a2m_transcribe_default_params(), 0, &s) == A2M_OK, "stream");
     size_t early = 0, piece = 16000;
     const a2m_transcribed_note *got;
     size_t k;
     for (size_t at = 0; at < n; at += piece) {
-        CHECK(a2m_stream_push(s, x + at, n - at < piece ? n - at : piece, &got, &k) == A2M_OK, "push");
+        CHECK(a2m_transcribe_stream_push(s, x + at, n - at < piece ? n - at : piece, &got, &k) == A2M_OK, "push");
         early += k;
     }
-    CHECK(a2m_stream_finish(s, &got, &k) == A2M_OK, "finish");
+    CHECK(a2m_transcribe_stream_finish(s, &got, &k) == A2M_OK, "finish");
     CHECK(early >= 10, "legato: %zu notes decided before the end of 75 s without a silence", early);
-    a2m_stream_del(s);
+    a2m_transcribe_stream_del(s);
     test_stream_equals_whole(m, x, n, 16000, "legato 75 s");
     free(x);
 }
@@ -161,25 +161,25 @@ int main(void) {
     test_legato_bounded(m);
 
     /* bad use */
-    a2m_stream *s;
+    a2m_transcribe_stream *s;
     a2m_transcribe_params p = a2m_transcribe_default_params();
     p.window_s = 0;
-    CHECK(a2m_stream_new(m, p, 0, &s) == A2M_ERR_ARG && s == NULL, "whole-sequence mode cannot stream");
+    CHECK(a2m_transcribe_stream_new(m, p, 0, &s) == A2M_ERR_ARG && s == NULL, "whole-sequence mode cannot stream");
     p = a2m_transcribe_default_params();
-    CHECK(a2m_stream_new(m, p, 0, &s) == A2M_OK, "stream");
+    CHECK(a2m_transcribe_stream_new(m, p, 0, &s) == A2M_OK, "stream");
     const a2m_transcribed_note *got;
     size_t k;
-    CHECK(a2m_stream_finish(s, &got, &k) == A2M_ERR_EMPTY, "finish without samples is an error");
+    CHECK(a2m_transcribe_stream_finish(s, &got, &k) == A2M_ERR_EMPTY, "finish without samples is an error");
     float quiet[2000] = {0};
-    CHECK(a2m_stream_push(s, quiet, 2000, &got, &k) == A2M_OK && a2m_stream_finish(s, &got, &k) == A2M_OK,
+    CHECK(a2m_transcribe_stream_push(s, quiet, 2000, &got, &k) == A2M_OK && a2m_transcribe_stream_finish(s, &got, &k) == A2M_OK,
           "a short silent stream finishes");
-    CHECK(a2m_stream_push(s, quiet, 10, &got, &k) == A2M_ERR_ARG, "push after finish refused");
-    CHECK(a2m_stream_finish(s, &got, &k) == A2M_ERR_ARG, "second finish refused");
-    a2m_stream_reset(s);
-    CHECK(a2m_stream_push(s, quiet, 50, &got, &k) == A2M_OK && a2m_stream_finish(s, &got, &k) == A2M_ERR_RANGE,
+    CHECK(a2m_transcribe_stream_push(s, quiet, 10, &got, &k) == A2M_ERR_ARG, "push after finish refused");
+    CHECK(a2m_transcribe_stream_finish(s, &got, &k) == A2M_ERR_ARG, "second finish refused");
+    a2m_transcribe_stream_reset(s);
+    CHECK(a2m_transcribe_stream_push(s, quiet, 50, &got, &k) == A2M_OK && a2m_transcribe_stream_finish(s, &got, &k) == A2M_ERR_RANGE,
           "after a reset, 50 samples are shorter than one frame: %s", a2m_errmsg());
-    a2m_stream_del(s);
-    a2m_stream_del(NULL);
+    a2m_transcribe_stream_del(s);
+    a2m_transcribe_stream_del(NULL);
 
     if (shared) {
         snprintf(path, sizeof path, "%s/data/seed/long/Prueba.wav", shared); /* 22.05 kHz stereo 24-bit */
@@ -202,37 +202,37 @@ int main(void) {
     fputs("this is not audio at all, just some text bytes", f);
     rewind(f);
     a2m_audio_stream *as = NULL;
-    CHECK(a2m_audio_stream_open(f, "text", 0, 16000, &as) == A2M_ERR_FORMAT && !as, "text is not audio: %s", a2m_errmsg());
+    CHECK(a2m_audio_stream_new(f, "text", 0, 16000, &as) == A2M_ERR_FORMAT && !as, "text is not audio: %s", a2m_errmsg());
     fclose(f);
     /* files opened as streams: not audio, missing, a folder */
-    CHECK(a2m_audio_stream_open_file(tmpl, 16000, &as) == A2M_ERR_FORMAT && !as &&
+    CHECK(a2m_audio_stream_new_file(tmpl, 16000, &as) == A2M_ERR_FORMAT && !as &&
               strstr(a2m_errmsg(), "not an audio file") && strstr(a2m_errmsg(), tmpl),
           "text file: %s", a2m_errmsg());
-    CHECK(a2m_audio_stream_open_file("/nonexistent/x.wav", 16000, &as) == A2M_ERR_IO && !as, "missing file");
-    CHECK(a2m_audio_stream_open_file("/tmp", 16000, &as) == A2M_ERR_IO && !as, "folder");
+    CHECK(a2m_audio_stream_new_file("/nonexistent/x.wav", 16000, &as) == A2M_ERR_IO && !as, "missing file");
+    CHECK(a2m_audio_stream_new_file("/tmp", 16000, &as) == A2M_ERR_IO && !as, "folder");
     f = fopen(tmpl, "rb"); /* libsndfile read the descriptor: a fresh handle for the next case */
-    CHECK(a2m_audio_stream_open(f, "raw", 16000, 16000, &as) == A2M_OK, "raw open");
+    CHECK(a2m_audio_stream_new(f, "raw", 16000, 16000, &as) == A2M_OK, "raw open");
     float buf[64];
     size_t got_n;
     int rc = A2M_OK;
     do rc = a2m_audio_stream_read(as, buf, 64, &got_n); while (!rc && got_n);
     /* 47 bytes: 11 whole samples and 3 stray bytes */
     CHECK(rc == A2M_ERR_FORMAT, "raw stream ending inside a sample: %d %s", rc, a2m_errmsg());
-    a2m_audio_stream_close(as);
+    a2m_audio_stream_del(as);
     fclose(f);
     f = fopen(tmpl, "w+b");
-    CHECK(a2m_audio_stream_open(f, "empty", 16000, 16000, &as) == A2M_OK, "empty raw open");
+    CHECK(a2m_audio_stream_new(f, "empty", 16000, 16000, &as) == A2M_OK, "empty raw open");
     CHECK(a2m_audio_stream_read(as, buf, 64, &got_n) == A2M_ERR_EMPTY, "empty raw stream");
-    a2m_audio_stream_close(as);
+    a2m_audio_stream_del(as);
     float nan_samples[3] = {0.1f, NAN, 0.2f};
     fwrite(nan_samples, sizeof nan_samples, 1, f);
     fclose(f);
     f = fopen(tmpl, "rb");
-    CHECK(a2m_audio_stream_open(f, "nan", 16000, 16000, &as) == A2M_OK, "nan raw open");
+    CHECK(a2m_audio_stream_new(f, "nan", 16000, 16000, &as) == A2M_OK, "nan raw open");
     CHECK(a2m_audio_stream_read(as, buf, 64, &got_n) == A2M_ERR_NONFINITE, "NaN in a raw stream");
-    a2m_audio_stream_close(as);
+    a2m_audio_stream_del(as);
     fclose(f);
     remove(tmpl);
-    a2m_model_free(m);
+    a2m_model_del(m);
     return test_done("test_stream");
 }

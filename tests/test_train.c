@@ -28,7 +28,7 @@ static void check_option(a2m_dataset *d, size_t *tr, size_t *va, const a2m_model
     CHECK(r.best_val_accuracy > 0.5, "%s training learns (val accuracy %.3f)", what, r.best_val_accuracy);
     CHECK(c && memcmp(plain->params, c->params, plain->n_params * sizeof(float)) != 0, "%s changes what is learned",
           what);
-    a2m_model_free(c);
+    a2m_model_del(c);
     c = NULL;
     CHECK(a2m_train(d, tr, 4, va, 2, bad, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "bad %s refused", what);
 }
@@ -42,12 +42,12 @@ static void check_resume(a2m_dataset *d, size_t *tr, size_t *va, a2m_train_param
     CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &straight, NULL) == A2M_OK, "%s straight", what);
     p.checkpoint_path = ckpt, p.log_path = log, p.epochs = 2;
     CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "%s first half", what);
-    a2m_model_free(c);
+    a2m_model_del(c);
     p.epochs = 4, p.resume = 1;
     CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "%s resumed: %s", what, a2m_errmsg());
     CHECK(c && straight && memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0,
           "%s: resumed run equals the straight run", what);
-    a2m_model_free(c), a2m_model_free(straight);
+    a2m_model_del(c), a2m_model_del(straight);
 }
 
 /* A host stops training from its progress callback (call `stop_at`, counting from 1; 4 train takes at batch 2 make
@@ -83,7 +83,7 @@ static void check_cancel(a2m_dataset *d, size_t *tr, size_t *va) {
     CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &straight, NULL) == A2M_OK, "straight");
     CHECK(c && straight && memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0,
           "a stopped run resumed equals the straight run");
-    a2m_model_free(c), a2m_model_free(straight);
+    a2m_model_del(c), a2m_model_del(straight);
     unlink(ckpt);
 }
 
@@ -104,7 +104,7 @@ int main(void) {
     a2m_train_result rl;
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &long_run, &rl) == A2M_OK, "longer run");
     CHECK(rl.best_val_accuracy >= 0.9, "25 epochs reach %.3f val accuracy", rl.best_val_accuracy);
-    a2m_model_free(long_run);
+    a2m_model_del(long_run);
 
     /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight */
     const char *ckpt = test_tmp("train.ckpt"), *log = test_tmp("train.csv");
@@ -123,7 +123,7 @@ int main(void) {
     p.focal_gamma = 2;
     p.adamw = 1, p.weight_decay = 0.01, p.clip_norm = 1.0;
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK && isfinite(ra.best_val_loss), "windowed focal training");
-    a2m_model_free(c);
+    a2m_model_del(c);
 
     /* concatenated samples: 3 windows back to back per batch element (the last element shorter) */
     p = small_params();
@@ -135,7 +135,7 @@ int main(void) {
     CHECK(c && a->n_params == c->n_params && memcmp(a->params, c->params, a->n_params * sizeof(float)) != 0,
           "concatenation changes what is learned");
     CHECK(ra.best_val_accuracy > 0.5, "concatenated training learns (val accuracy %.3f)", ra.best_val_accuracy);
-    a2m_model_free(c), a2m_model_free(c2);
+    a2m_model_del(c), a2m_model_del(c2);
     p.concat = 0;
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "concat 0 refused");
 
@@ -147,7 +147,7 @@ int main(void) {
     CHECK(c && c2 && memcmp(c->params, c2->params, c->n_params * sizeof(float)) == 0, "masked runs repeat");
     CHECK(c && memcmp(a->params, c->params, a->n_params * sizeof(float)) != 0, "masks change what is learned");
     CHECK(ra.best_val_accuracy > 0.5, "masked training learns (val accuracy %.3f)", ra.best_val_accuracy);
-    a2m_model_free(c), a2m_model_free(c2);
+    a2m_model_del(c), a2m_model_del(c2);
 
     /* label smoothing and the weights' moving average: learn, change the weights, bad values refused */
     a2m_train_params good = small_params(), bad = small_params();
@@ -179,7 +179,7 @@ int main(void) {
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARCH, "unknown arch refused");
     CHECK(a2m_train(&d, tr, 0, va, 2, small_params(), NULL, NULL, &c, NULL) == A2M_ERR_EMPTY, "no training takes");
 
-    a2m_model_free(a), a2m_model_free(b);
+    a2m_model_del(a), a2m_model_del(b);
     a2m_dataset_free(&d);
     return test_done("test_train");
 }

@@ -196,7 +196,7 @@ int main(void) {
         pf.window_s = 0;
         a2m_transcription aw, af;
         CHECK(a2m_transcriber_new(dm, pw, &dw) == A2M_OK && a2m_transcriber_new(dm, pf, &df) == A2M_OK, "transcribers");
-        CHECK(a2m_transcribe_file(dw, path, &aw) == A2M_OK && a2m_transcribe_file(df, path, &af) == A2M_OK, "both modes");
+        CHECK(a2m_transcriber_run_file(dw, path, &aw) == A2M_OK && a2m_transcriber_run_file(df, path, &af) == A2M_OK, "both modes");
         CHECK(aw.n_frames == af.n_frames && aw.n_frames == 4000, "24 s = 4000 frames (%zu)", aw.n_frames);
         size_t same = 0;
         for (size_t f = 0; f < aw.n_frames; f++) {
@@ -222,7 +222,7 @@ int main(void) {
         a2m_notes_free(&pref);
         a2m_transcription_free(&aw), a2m_transcription_free(&af);
         a2m_transcriber_del(dw), a2m_transcriber_del(df);
-        a2m_model_free(dm);
+        a2m_model_del(dm);
     } else {
         CHECK(0, "default model %s: %s", model_path, a2m_errmsg());
     }
@@ -231,7 +231,7 @@ int main(void) {
     a2m_transcriber *tw;
     CHECK(a2m_transcriber_new(m, p, &tw) == A2M_OK, "window transcriber");
     a2m_transcription rw;
-    CHECK(a2m_transcribe_file(tw, path, &rw) == A2M_OK, "window mode: %s", a2m_errmsg());
+    CHECK(a2m_transcriber_run_file(tw, path, &rw) == A2M_OK, "window mode: %s", a2m_errmsg());
     a2m_notes ref;
     snprintf(path, sizeof path, "%s/data/seed/long/Prueba.mid", shared);
     CHECK(a2m_midi_read(path, &ref) == A2M_OK, "Prueba.mid");
@@ -249,16 +249,16 @@ int main(void) {
     /* bad inputs */
     a2m_transcription r;
     float x[50] = {0};
-    CHECK(a2m_transcribe_samples(tw, x, 0, &r) == A2M_ERR_EMPTY, "no samples");
-    CHECK(a2m_transcribe_samples(tw, x, 50, &r) == A2M_ERR_RANGE, "shorter than a frame");
-    CHECK(a2m_transcribe_file(tw, "/nonexistent.wav", &r) == A2M_ERR_IO, "missing file");
+    CHECK(a2m_transcriber_run(tw, x, 0, &r) == A2M_ERR_EMPTY, "no samples");
+    CHECK(a2m_transcriber_run(tw, x, 50, &r) == A2M_ERR_RANGE, "shorter than a frame");
+    CHECK(a2m_transcriber_run_file(tw, "/nonexistent.wav", &r) == A2M_ERR_IO, "missing file");
     CHECK(strstr(a2m_errmsg(), "/nonexistent.wav") != NULL, "message names the file");
     x[3] = NAN;
     float y[20000] = {0};
     y[100] = NAN;
-    CHECK(a2m_transcribe_samples(tw, y, 20000, &r) == A2M_ERR_NONFINITE, "NaN samples: %s", a2m_errmsg());
+    CHECK(a2m_transcriber_run(tw, y, 20000, &r) == A2M_ERR_NONFINITE, "NaN samples: %s", a2m_errmsg());
     a2m_transcription_free(&rw);
     a2m_transcriber_del(tw);
-    a2m_model_free(m);
+    a2m_model_del(m);
     return test_done("test_transcribe");
 }

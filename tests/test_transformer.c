@@ -17,6 +17,13 @@
 #include "nn/attention.h"
 #include "nn/layers.h"
 
+/* A runner of batch x frames at a precision (the library's defaults otherwise). */
+static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
+    a2m_runner_params p = a2m_runner_default_params();
+    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
+    return p;
+}
+
 enum { GB = 2, GT = 9, GF = 6, GC = 4, GD = 8 };
 static a2m_model *gm;
 static nn_buffers gbuf;
@@ -160,15 +167,15 @@ static void test_padding_exact(void) {
     CHECK(d < 1e-5, "padded sequence differs from the same take alone by %.3g", d);
     /* the runner (inference state, one attention buffer for all layers) gives the training forward's numbers */
     a2m_runner *r;
-    CHECK(a2m_runner_new(gm, GB, GT, &r) == A2M_OK, "runner");
+    CHECK(a2m_runner_new(gm, runner_params(GB, GT, A2M_PRECISION_FP32), &r) == A2M_OK, "runner");
     float full[GB * GT * GC];
     int lens_full[GB] = {GT, GT};
     gm->arch->forward(gm, gm->params, &gbuf, gx, lens_full, GB, GT, batch, 1, 0);
-    a2m_model_forward(r, gx, GB, GT, full);
+    a2m_runner_forward(r, gx, GB, GT, full);
     d = 0;
     for (int k = 0; k < GB * GT * GC; k++) d = fmax(d, fabs(full[k] - batch[k]));
     CHECK(d < 1e-6, "runner vs training forward: %.3g", d);
-    a2m_runner_free(r);
+    a2m_runner_del(r);
     /* hidden states (a2m embed): the last layer's output, which fc maps to the logits */
     int dim = 0;
     float hid[GT * GD];
@@ -228,7 +235,7 @@ static void test_reference(void) {
     free(pe);
     const char *takes[3] = {"voice_001", "voice_150", "voice_250"};
     a2m_runner *r = NULL;
-    CHECK(a2m_runner_new(m, 1, 666, &r) == A2M_OK, "runner");
+    CHECK(a2m_runner_new(m, runner_params(1, 666, A2M_PRECISION_FP32), &r) == A2M_OK, "runner");
     nn_buffers b;
     alloc_buffers(m, &b, 1, 666);
     double worst = 0, worst_train = 0;
@@ -241,7 +248,7 @@ static void test_reference(void) {
         const float *ref = y.data;
         if (x.dtype == A2M_F32 && y.dtype == A2M_F32 && a2m_array_count(&x) == 666 * 252 && a2m_array_count(&y) == 666 * 4) {
             float z[666 * 4];
-            a2m_model_forward(r, x.data, 1, 666, z);
+            a2m_runner_forward(r, x.data, 1, 666, z);
             for (int k = 0; k < 666 * 4; k++) worst = fmax(worst, fabs(z[k] - ref[k]));
             m->arch->forward(m, m->params, &b, x.data, NULL, 1, 666, z, 1, 0);
             for (int k = 0; k < 666 * 4; k++) worst_train = fmax(worst_train, fabs(z[k] - ref[k]));
@@ -251,9 +258,9 @@ static void test_reference(void) {
     printf("seed transformer vs PyTorch, 3 takes: max abs logit error %.3g (inference), %.3g (training forward)\n",
            worst, worst_train);
     CHECK(worst < 1e-4 && worst_train < 1e-4, "logits within 1e-4 of PyTorch's: %.3g, %.3g", worst, worst_train);
-    a2m_runner_free(r);
+    a2m_runner_del(r);
     free(b.acts), free(b.scratch);
-    a2m_model_free(m);
+    a2m_model_del(m);
 }
 
 /* ---- smoke training ---- */
@@ -290,12 +297,12 @@ static void test_training(void) {
     CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &straight, NULL) == A2M_OK, "straight");
     q.checkpoint_path = ckpt, q.epochs = 2;
     CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "first half");
-    a2m_model_free(c);
+    a2m_model_del(c);
     q.epochs = 4, q.resume = 1;
     CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "resumed: %s", a2m_errmsg());
     CHECK(c && straight && memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0,
           "resumed transformer run equals the straight run");
-    a2m_model_free(c), a2m_model_free(straight), a2m_model_free(m);
+    a2m_model_del(c), a2m_model_del(straight), a2m_model_del(m);
     unlink(ckpt);
     /* --concat 2: two windows back to back per sequence, attending within each (nn_buffers.seg) */
     a2m_train_params cc = p;
@@ -304,7 +311,7 @@ static void test_training(void) {
     CHECK(a2m_train(&d, tr, 4, va, 2, cc, on_epoch, NULL, &c, &r) == A2M_OK, "concat 2: %s", a2m_errmsg());
     CHECK(c && epoch_loss[5] < 0.7 * epoch_loss[0] && r.best_val_accuracy > 0.5, "concat 2 learns: %.4f -> %.4f, %.3f",
           epoch_loss[0], epoch_loss[5], r.best_val_accuracy);
-    a2m_model_free(c);
+    a2m_model_del(c);
     /* a width the 4 heads do not divide into even parts is refused */
     p.hidden = 12;
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &m, NULL) == A2M_ERR_ARG, "hidden 12 refused");
@@ -317,6 +324,6 @@ int main(void) {
     test_running_stats();
     test_reference();
     test_training();
-    if (gm) free(gbuf.acts), free(gbuf.scratch), a2m_model_free(gm);
+    if (gm) free(gbuf.acts), free(gbuf.scratch), a2m_model_del(gm);
     return test_done("test_transformer");
 }

@@ -56,7 +56,7 @@ static void check_gradient(const char *arch, float dropout) {
         CHECK(worst < 1e-5, "two-stage outputs are log-probabilities (|sum p - 1| %.2g)", worst);
     }
     free(grads), free(gbuf.acts), free(gbuf.scratch);
-    a2m_model_free(gm);
+    a2m_model_del(gm);
     gm = NULL;
 }
 
@@ -83,7 +83,7 @@ static void check_training(void) {
         a2m_model_logits_takes(back, &d, all, 6, 1, 0, 0, z2);
         CHECK(!memcmp(z1, z2, n * 4 * sizeof *z1), "reloaded two-stage model gives the same logits");
     }
-    a2m_model_free(back), a2m_model_free(m);
+    a2m_model_del(back), a2m_model_del(m);
     unlink(path);
 
     /* crnn with dropout: trains, stores its dropout; Monte-Carlo passes repeat per seed, differ between seeds */
@@ -109,7 +109,7 @@ static void check_training(void) {
         CHECK(a2m_model_logits_takes(m, &d, all, 6, 1, 1.0, 5, z1) == A2M_ERR_ARG, "dropout 1 refused");
         free(pred), free(probs);
     }
-    a2m_model_free(m);
+    a2m_model_del(m);
     free(z1), free(z2), free(z3);
     a2m_dataset_free(&d);
 }

@@ -15,6 +15,13 @@
 #include "nn/layers.h"
 #include "nn/safetensors.h"
 
+/* A runner of batch x frames at a precision (the library's defaults otherwise). */
+static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
+    a2m_runner_params p = a2m_runner_default_params();
+    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
+    return p;
+}
+
 enum { GB = 2, GT = 11, GF = 6, GC = 4 };
 static a2m_model *gm;
 static nn_buffers gbuf;
@@ -209,13 +216,13 @@ static void test_file_round_trip(void) {
         CHECK(!strcmp(a2m_model_get_info(m2)->arch, "unet") && m2->n_params == gm->n_params &&
                   memcmp(m2->params, gm->params, gm->n_params * sizeof(float)) == 0,
               "identical after the round trip");
-        a2m_model_free(m2);
+        a2m_model_del(m2);
     }
     CHECK(a2m_model_load(plain, NULL, &m2) == A2M_OK, "plain load: %s", a2m_errmsg());
     if (m2) {
         const a2m_model_info *i2 = a2m_model_get_info(m2);
         CHECK(!strcmp(i2->arch, "unet") && i2->n_bins == GF && i2->hidden == 3 && i2->n_classes == GC, "recognised");
-        a2m_model_free(m2);
+        a2m_model_del(m2);
     }
     unlink(tmp), unlink(plain);
 }
@@ -258,10 +265,10 @@ static void test_training(void) {
         size_t idx = 4;
         CHECK(a2m_model_predict_takes(m, &d, &idx, 1, 1, pred, NULL) == A2M_OK, "predict");
         a2m_runner *run;
-        CHECK(a2m_runner_new(m, 1, FRAMES, &run) == A2M_OK, "runner");
+        CHECK(a2m_runner_new(m, runner_params(1, FRAMES, A2M_PRECISION_FP32), &run) == A2M_OK, "runner");
         float x[FRAMES * BINS], logits[FRAMES * 4];
         for (int k = 0; k < FRAMES * BINS; k++) x[k] = (float)((d.features[4 * FRAMES * BINS + k] - d.mean) / d.std);
-        a2m_model_forward(run, x, 1, FRAMES, logits);
+        a2m_runner_forward(run, x, 1, FRAMES, logits);
         int same = 0;
         for (int t = 0; t < FRAMES; t++) {
             int a = 0;
@@ -270,7 +277,7 @@ static void test_training(void) {
             same += a == pred[t];
         }
         CHECK(same == FRAMES, "runner and predict_takes agree on %d/%d frames", same, FRAMES);
-        a2m_runner_free(run);
+        a2m_runner_del(run);
     }
     /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight (running statistics and dropout masks included) */
     {
@@ -282,18 +289,18 @@ static void test_training(void) {
         CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &straight, NULL) == A2M_OK, "straight");
         q.checkpoint_path = ckpt, q.epochs = 2;
         CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "first half");
-        a2m_model_free(c);
+        a2m_model_del(c);
         q.epochs = 4, q.resume = 1;
         CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "resumed: %s", a2m_errmsg());
         CHECK(c && straight && memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0,
               "resumed unet run equals the straight run");
-        a2m_model_free(c), a2m_model_free(straight);
+        a2m_model_del(c), a2m_model_del(straight);
         unlink(ckpt);
     }
     p.dropout = 1.0;
     a2m_model *bad;
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &bad, NULL) == A2M_ERR_ARG, "dropout 1 refused");
-    a2m_model_free(m), a2m_model_free(m2);
+    a2m_model_del(m), a2m_model_del(m2);
     a2m_dataset_free(&d);
 }
 
@@ -303,6 +310,6 @@ int main(void) {
     test_running_stats();
     test_file_round_trip();
     test_training();
-    if (gm) free(gbuf.acts), free(gbuf.scratch), a2m_model_free(gm);
+    if (gm) free(gbuf.acts), free(gbuf.scratch), a2m_model_del(gm);
     return test_done("test_unet");
 }

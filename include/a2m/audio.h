@@ -31,16 +31,16 @@ int a2m_audio_read_stream(FILE *fp, const char *name, double raw_rate, double ta
  * with a streaming soxr HQ resampler to target_rate. The samples, concatenated,
  * equal a2m_audio_read_stream's for the same bytes. */
 typedef struct a2m_audio_stream a2m_audio_stream;
-int a2m_audio_stream_open(FILE *fp, const char *name, double raw_rate, double target_rate, a2m_audio_stream **out);
+int a2m_audio_stream_new(FILE *fp, const char *name, double raw_rate, double target_rate, a2m_audio_stream **out);
 /* A file read as a stream (any format libsndfile reads): the same samples as
  * a2m_audio_read, in memory that does not grow with the file. */
-int a2m_audio_stream_open_file(const char *path, double target_rate, a2m_audio_stream **out);
+int a2m_audio_stream_new_file(const char *path, double target_rate, a2m_audio_stream **out);
 /* The checks every file reader makes first: exists, not a folder, not empty. */
 int a2m_audio_check_path(const char *path);
 /* Up to cap samples; *n == 0 means the stream has ended. An empty stream is A2M_ERR_EMPTY. */
 int a2m_audio_stream_read(a2m_audio_stream *s, float *buf, size_t cap, size_t *n);
 double a2m_audio_stream_rate(const a2m_audio_stream *s);
-void a2m_audio_stream_close(a2m_audio_stream *s);
+void a2m_audio_stream_del(a2m_audio_stream *s);
 /* Resamples x (mono) from in_rate to out_rate with libsoxr HQ; *y malloc'd. */
 int a2m_resample(const float *x, size_t n, double in_rate, double out_rate, float **y, size_t *ny);
 int a2m_audio_is_silent(const a2m_audio *a); /* peak below 1e-6 */

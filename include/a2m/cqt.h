@@ -45,6 +45,8 @@ void a2m_cqt_del(a2m_cqt *c);   /* safe on NULL and on half-built objects */
 int a2m_cqt_reserve(a2m_cqt *c, size_t max_samples);
 /* dB features [frames x n_bins] (malloc'd) of an audio file read at the CQT's rate, the CQT grown as needed. */
 int a2m_cqt_db_file(a2m_cqt *c, const char *path, float **db, size_t *n_frames);
+/* The same with a CQT made for this one file (callers reading several files keep one and use a2m_cqt_db_file). */
+int a2m_cqt_db_from_file(const char *path, a2m_cqt_params p, float **db, size_t *n_frames);
 /* Frames produced for n samples (after the optional last-frame drop). */
 size_t a2m_cqt_n_frames(const a2m_cqt *c, size_t n_samples);
 /* Magnitude |CQT| [frames x bins] (no dB), for callers that want linear. */

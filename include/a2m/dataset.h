@@ -64,9 +64,6 @@ long a2m_dataset_find(const a2m_dataset *d, const char *name);
  * with dataset indices of the named split; unknown names are an error. */
 int a2m_split_load(const char *path, const char *split, const a2m_dataset *d, size_t **idx, size_t *n);
 
-/* Reads audio and computes dB features [frames x bins] (malloc'd). */
-int a2m_features_from_file(const char *path, a2m_cqt_params p, float **db, size_t *n_frames);
-
 #ifdef __cplusplus
 }
 #endif

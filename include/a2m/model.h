@@ -6,7 +6,10 @@
 #define A2M_MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
+
 #include "a2m/cqt.h"
+#include "a2m/dataset.h"
 #include "a2m/features.h"
 #include "a2m/midi.h"
 
@@ -39,7 +42,7 @@ typedef struct a2m_runner a2m_runner;
 /* arch NULL: from the file's metadata, else recognised from tensor names.
  * Wrong shapes or an unknown architecture -> A2M_ERR_ARCH / A2M_ERR_SHAPE. */
 int a2m_model_load(const char *path, const char *arch, a2m_model **out);
-void a2m_model_free(a2m_model *m);
+void a2m_model_del(a2m_model *m);
 /* A2M_OK when the model can run on audio: it knows its input normalisation (norm_mean/norm_std) and its
  * features give its n_bins; else A2M_ERR_FORMAT naming path. A plain PyTorch state dict loads (forward, info, import)
  * but cannot transcribe or evaluate. */
@@ -48,6 +51,19 @@ const a2m_model_info *a2m_model_get_info(const a2m_model *m);
 /* A2M_OK when features made with (c, f) are those the model was trained on (kind, rate, hop, and each
  * parameter of the kind), else A2M_ERR_FORMAT naming path and the first difference. */
 int a2m_model_check_features(const a2m_model *m, a2m_cqt_params c, a2m_feat_params f, const char *path);
+
+/* Saves a model file (safetensors + metadata) atomically. */
+int a2m_model_save(const a2m_model *m, const char *path);
+
+/* Frame predictions (argmax) and optional probabilities for dataset takes.
+ * pred [sum of frames], probs [sum of frames x classes] or NULL. */
+int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, int threads,
+                            int64_t *pred, float *probs);
+/* The network's logits [sum of frames x classes] for dataset takes (before any temperature). mc_dropout > 0:
+ * one Monte-Carlo dropout pass, dropout kept on at that probability (the model's info.dropout is what it was
+ * trained with) with masks drawn from seed (the same seed, the same pass). */
+int a2m_model_logits_takes(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, int threads,
+                           double mc_dropout, unsigned long long seed, float *logits);
 
 /* Arithmetic of the inference path, as whisper.cpp offers f16 weights.
  *  FP32: exact (PyTorch parity to ~1e-5); the default everywhere.
@@ -65,22 +81,30 @@ int a2m_precision_parse(const char *s, a2m_precision *p);
 /* 1 if runners asked for p run it on this machine (BF16: CPU support and no A2M_FORCE_FP32) */
 int a2m_precision_available(a2m_precision p);
 
-/* Buffers for batches of up to max_batch sequences of up to max_frames frames (FP32). */
-int a2m_runner_new(const a2m_model *m, int max_batch, int max_frames, a2m_runner **out);
-/* The same with a precision; BF16 falls back to FP32 when unavailable (or for
- * architectures/shapes without a BF16 path): a2m_runner_precision tells which runs. */
-int a2m_runner_new_ex(const a2m_model *m, int max_batch, int max_frames, a2m_precision precision, a2m_runner **out);
+/* A runner's shape and arithmetic (from a2m_runner_default_params()). */
+typedef struct a2m_runner_params {
+    int max_batch;           /* 1: sequences per forward call */
+    int max_frames;          /* 666: frames per sequence (a 4 s take) */
+    a2m_precision precision; /* A2M_PRECISION_FP32; BF16 falls back to FP32 when unavailable (or for
+                              * architectures/shapes without a BF16 path): a2m_runner_precision tells which runs */
+    int n_threads;           /* 1: threads of the training forward's OpenMP parts (runners without an inference path) */
+    double mc_dropout;       /* 0: off; p in (0, 1): Monte-Carlo dropout (FP32, the training forward without its
+                              * batch statistics): dropout before the output layer stays on at probability p (the
+                              * model's info.dropout is what it was trained with); precision is then ignored */
+    unsigned long long mc_seed; /* the masks of the k-th forward call come from (mc_seed, k), so the same seed and
+                              * calls give the same outputs */
+} a2m_runner_params;
+a2m_runner_params a2m_runner_default_params(void);
+
+/* Buffers for batches of up to p.max_batch sequences of up to p.max_frames frames. */
+int a2m_runner_new(const a2m_model *m, a2m_runner_params p, a2m_runner **out);
+void a2m_runner_del(a2m_runner *r);
 a2m_precision a2m_runner_precision(const a2m_runner *r);
-/* Monte-Carlo dropout (FP32, the training forward without its batch statistics): dropout before the output layer
- * stays on at probability `dropout` (the model's info.dropout is what it was trained with); the masks of the
- * k-th forward call come from (seed, k), so the same seed and calls give the same outputs. */
-int a2m_runner_new_mc(const a2m_model *m, int max_batch, int max_frames, double dropout, unsigned long long seed,
-                      a2m_runner **out);
+/* x: [B x T x n_bins] normalised features; logits: [B x T x n_classes]. */
+int a2m_runner_forward(a2m_runner *r, const float *x, int B, int T, float *logits);
+
 /* Temperature scaling: stored in the model's info (and its file's metadata when saved); t in [0.01, 100]. */
 int a2m_model_set_temperature(a2m_model *m, double t);
-void a2m_runner_free(a2m_runner *r);
-/* x: [B x T x n_bins] normalised features; logits: [B x T x n_classes]. */
-int a2m_model_forward(a2m_runner *r, const float *x, int B, int T, float *logits);
 
 /* The per-frame features the network's output layer reads (crnn: the BiLSTM output, [T x 2 hidden]) for one
  * sequence x [T x n_bins] of normalised features, by the training forward (exact fp32). *dim: their size;

@@ -117,11 +117,11 @@ typedef struct a2m_study_info {
  * "postgresql://" / "postgres://" URL (then name is the study's name in that database; SQLite files hold one
  * study). When the study exists and want is not NULL, its objective and space must be want's. info receives
  * the stored settings. */
-int a2m_study_open(const char *target, const char *name, const a2m_study_info *want, a2m_study **out,
+int a2m_study_new(const char *target, const char *name, const a2m_study_info *want, a2m_study **out,
                    a2m_study_info *info);
 /* Opens an existing study (--show, plot); a missing file is an error, nothing is created. */
-int a2m_study_open_existing(const char *target, const char *name, a2m_study **out, a2m_study_info *info);
-void a2m_study_close(a2m_study *st);
+int a2m_study_new_existing(const char *target, const char *name, a2m_study **out, a2m_study_info *info);
+void a2m_study_del(a2m_study *st);
 
 /* In one transaction: running trials whose heartbeat is older than stale_s seconds become failed; when the
  * study has n_trials counted trials (every trial but failed ones to be or already re-run) *number = -1;

@@ -82,19 +82,6 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
               a2m_train_params p, a2m_train_progress_fn progress, void *user, a2m_model **out,
               a2m_train_result *result);
 
-/* Saves a model file (safetensors + metadata) atomically. */
-int a2m_model_save(const a2m_model *m, const char *path);
-
-/* Frame predictions (argmax) and optional probabilities for dataset takes.
- * pred [sum of frames], probs [sum of frames x classes] or NULL. */
-int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, int threads,
-                            int64_t *pred, float *probs);
-/* The network's logits [sum of frames x classes] for dataset takes (before any temperature). mc_dropout > 0:
- * one Monte-Carlo dropout pass, dropout kept on at that probability (the model's info.dropout is what it was
- * trained with) with masks drawn from seed (the same seed, the same pass). */
-int a2m_model_logits_takes(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, int threads,
-                           double mc_dropout, unsigned long long seed, float *logits);
-
 #ifdef __cplusplus
 }
 #endif

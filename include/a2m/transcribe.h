@@ -91,9 +91,9 @@ typedef struct a2m_transcriber a2m_transcriber;
 int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcriber **out);
 void a2m_transcriber_del(a2m_transcriber *t);
 /* x: mono samples at the model's analysis rate. */
-int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_transcription *out);
+int a2m_transcriber_run(a2m_transcriber *t, const float *x, size_t n, a2m_transcription *out);
 /* Reads any audio file a2m_audio_read handles, resamples, transcribes. */
-int a2m_transcribe_file(a2m_transcriber *t, const char *path, a2m_transcription *out);
+int a2m_transcriber_run_file(a2m_transcriber *t, const char *path, a2m_transcription *out);
 void a2m_transcription_free(a2m_transcription *r);
 
 /* Streaming transcription (window mode only): push samples at the model's
@@ -101,27 +101,29 @@ void a2m_transcription_free(a2m_transcription *r);
  * (valid until the next call). The CQT is computed as the audio comes (a
  * frame is final 2.7-4 s after its time), windows run as soon as their frames
  * exist, and a note is decided once no later sample can change it, so the
- * notes, in order, are exactly those of a2m_transcribe_samples on the whole
+ * notes, in order, are exactly those of a2m_transcriber_run on the whole
  * recording (which runs this same pass). Memory does not grow with the audio,
  * except with keep_frames: then every frame's probabilities and classes and
- * every note are also kept, for a2m_stream_result. */
-typedef struct a2m_stream a2m_stream;
-int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames, a2m_stream **out);
-void a2m_stream_del(a2m_stream *s);
+ * every note are also kept, for a2m_transcribe_stream_result. */
+typedef struct a2m_transcribe_stream a2m_transcribe_stream;
+int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
+                              a2m_transcribe_stream **out);
+void a2m_transcribe_stream_del(a2m_transcribe_stream *s);
 /* Ready for a new recording (plans and weights kept). */
-void a2m_stream_reset(a2m_stream *s);
-int a2m_stream_push(a2m_stream *s, const float *x, size_t n, const a2m_transcribed_note **notes, size_t *n_notes);
+void a2m_transcribe_stream_reset(a2m_transcribe_stream *s);
+int a2m_transcribe_stream_push(a2m_transcribe_stream *s, const float *x, size_t n, const a2m_transcribed_note **notes,
+                               size_t *n_notes);
 /* End of input: runs the last (zero-padded) windows and decides the rest. */
-int a2m_stream_finish(a2m_stream *s, const a2m_transcribed_note **notes, size_t *n_notes);
+int a2m_transcribe_stream_finish(a2m_transcribe_stream *s, const a2m_transcribed_note **notes, size_t *n_notes);
 /* After finish with keep_frames: the whole transcription (moved out; free with a2m_transcription_free). */
-int a2m_stream_result(a2m_stream *s, a2m_transcription *out);
+int a2m_transcribe_stream_result(a2m_transcribe_stream *s, a2m_transcription *out);
 /* A whole recording through s (reset first): every sample of in, or x[0..n) when in is NULL. on_notes (or NULL)
  * gets the notes as they are decided; out (or NULL; needs keep_frames) gets the whole transcription. Errors of
  * the stream (not of the reader, whose messages name their input) are prefixed with `name`. */
 typedef struct a2m_audio_stream a2m_audio_stream;
 typedef void (*a2m_notes_fn)(void *user, const a2m_transcribed_note *notes, size_t n);
-int a2m_stream_run(a2m_stream *s, a2m_audio_stream *in, const float *x, size_t n, const char *name,
-                   a2m_notes_fn on_notes, void *user, a2m_transcription *out);
+int a2m_transcribe_stream_run(a2m_transcribe_stream *s, a2m_audio_stream *in, const float *x, size_t n,
+                              const char *name, a2m_notes_fn on_notes, void *user, a2m_transcription *out);
 
 /* The rules that turn frame classes into notes. */
 typedef struct a2m_note_rules {

@@ -33,7 +33,7 @@ struct a2m_audio_stream {
     int eof, flushed;
 };
 
-void a2m_audio_stream_close(a2m_audio_stream *s) {
+void a2m_audio_stream_del(a2m_audio_stream *s) {
     if (!s) return;
     if (s->sf) sf_close(s->sf);
     if (s->soxr) soxr_delete(s->soxr);
@@ -51,7 +51,7 @@ static int stream_setup(a2m_audio_stream *s, double target_rate, a2m_audio_strea
     s->held = malloc(s->held_cap * sizeof *s->held);
     if (!s->frames || !s->mono || !s->held) { /* the error names the stream before it is freed */
         int rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", s->name);
-        a2m_audio_stream_close(s);
+        a2m_audio_stream_del(s);
         return rc;
     }
     if (s->out_rate != s->in_rate) {
@@ -61,7 +61,7 @@ static int stream_setup(a2m_audio_stream *s, double target_rate, a2m_audio_strea
         s->soxr = soxr_create(s->in_rate, s->out_rate, 1, &err, &io, &q, NULL);
         if (err || !s->soxr) {
             int rc = a2m_error(A2M_ERR_INTERNAL, "%s: soxr_create failed (%s)", s->name, err ? err : "?");
-            a2m_audio_stream_close(s);
+            a2m_audio_stream_del(s);
             return rc;
         }
     }
@@ -74,7 +74,7 @@ static int stream_from_sndfile(a2m_audio_stream *s, const SF_INFO *info) {
     if (info->channels <= 0 || info->channels > 1024 || info->samplerate < PCM_MIN_RATE || info->samplerate > PCM_MAX_RATE) {
         int rc = a2m_error(A2M_ERR_FORMAT, "%s: bad header (%d channels, %d Hz; rates %g..%g Hz are read)", s->name,
                            info->channels, info->samplerate, PCM_MIN_RATE, PCM_MAX_RATE);
-        a2m_audio_stream_close(s);
+        a2m_audio_stream_del(s);
         return rc;
     }
     s->channels = info->channels;
@@ -82,7 +82,7 @@ static int stream_from_sndfile(a2m_audio_stream *s, const SF_INFO *info) {
     return A2M_OK;
 }
 
-int a2m_audio_stream_open(FILE *fp, const char *name, double raw_rate, double target_rate, a2m_audio_stream **out) {
+int a2m_audio_stream_new(FILE *fp, const char *name, double raw_rate, double target_rate, a2m_audio_stream **out) {
     *out = NULL;
     a2m_audio_stream *s = calloc(1, sizeof *s);
     if (!s) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
@@ -90,7 +90,7 @@ int a2m_audio_stream_open(FILE *fp, const char *name, double raw_rate, double ta
     s->fp = fp;
     if (raw_rate > 0) {
         if (!(raw_rate >= PCM_MIN_RATE && raw_rate <= PCM_MAX_RATE)) {
-            a2m_audio_stream_close(s);
+            a2m_audio_stream_del(s);
             return a2m_error(A2M_ERR_ARG, "%s: raw sample rate %g Hz is outside %g..%g Hz", name, raw_rate, PCM_MIN_RATE,
                              PCM_MAX_RATE);
         }
@@ -102,7 +102,7 @@ int a2m_audio_stream_open(FILE *fp, const char *name, double raw_rate, double ta
         /* libsndfile reads WAV, AU, raw-headed formats from a pipe without seeking */
         s->sf = sf_open_fd(fileno(fp), SFM_READ, &info, SF_FALSE);
         if (!s->sf) {
-            a2m_audio_stream_close(s);
+            a2m_audio_stream_del(s);
             return a2m_error(A2M_ERR_FORMAT, "%s: not an audio stream (%s)", name, sf_strerror(NULL));
         }
         int rc = stream_from_sndfile(s, &info);
@@ -111,7 +111,7 @@ int a2m_audio_stream_open(FILE *fp, const char *name, double raw_rate, double ta
     return stream_setup(s, target_rate, out);
 }
 
-int a2m_audio_stream_open_file(const char *path, double target_rate, a2m_audio_stream **out) {
+int a2m_audio_stream_new_file(const char *path, double target_rate, a2m_audio_stream **out) {
     *out = NULL;
     int rc = a2m_audio_check_path(path);
     if (rc) return rc;
@@ -122,7 +122,7 @@ int a2m_audio_stream_open_file(const char *path, double target_rate, a2m_audio_s
     memset(&info, 0, sizeof info);
     s->sf = sf_open(path, SFM_READ, &info);
     if (!s->sf) {
-        a2m_audio_stream_close(s);
+        a2m_audio_stream_del(s);
         return a2m_error(A2M_ERR_FORMAT, "%s: not an audio file (%s)", path, sf_strerror(NULL));
     }
     rc = stream_from_sndfile(s, &info);

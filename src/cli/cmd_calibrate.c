@@ -93,12 +93,12 @@ int cmd_calibrate(int argc, char **argv) {
     if ((rc = a2m_model_load(model, NULL, &m))) return cli_lib_fail(rc);
     a2m_dataset d;
     if ((rc = a2m_model_check_for_audio(m, model)) || (rc = a2m_dataset_load(ds, &d))) {
-        a2m_model_free(m);
+        a2m_model_del(m);
         return cli_lib_fail(rc);
     }
     if ((rc = a2m_model_check_features(m, d.cqt, d.feat, model))) {
         a2m_dataset_free(&d);
-        a2m_model_free(m);
+        a2m_model_del(m);
         return cli_lib_fail(rc);
     }
     double t = 1, old = a2m_model_get_info(m)->temperature;
@@ -109,6 +109,6 @@ int cmd_calibrate(int argc, char **argv) {
     if (!rc) rc = a2m_model_set_temperature(m, t);
     if (!rc) rc = a2m_model_save(m, out);
     a2m_dataset_free(&d);
-    a2m_model_free(m);
+    a2m_model_del(m);
     return rc ? cli_lib_fail(rc) : 0;
 }

@@ -245,7 +245,7 @@ static int load_frames(const embed_opts *o, frames *f) {
                        o->p.n_neighbors);
     if (rc) frames_free(f);
     free(idx);
-    a2m_model_free(m);
+    a2m_model_del(m);
     a2m_dataset_free(&d);
     return rc;
 }

@@ -70,17 +70,19 @@ int cmd_forward(int argc, char **argv) {
     if (!rc) rc = check_normalised(feat, x.data, a2m_array_count(&x), in, raw_db);
     a2m_runner *r = NULL;
     float *logits = NULL;
-    if (!rc) rc = a2m_runner_new_ex(m, 1, (int)x.shape[0], prec, &r);
+    a2m_runner_params rp = a2m_runner_default_params();
+    rp.max_frames = (int)x.shape[0], rp.precision = prec;
+    if (!rc) rc = a2m_runner_new(m, rp, &r);
     if (!rc && !(logits = malloc(x.shape[0] * in->n_classes * sizeof *logits))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
-    if (!rc) rc = a2m_model_forward(r, x.data, 1, (int)x.shape[0], logits);
+    if (!rc) rc = a2m_runner_forward(r, x.data, 1, (int)x.shape[0], logits);
     if (!rc) {
         size_t shape[2] = {x.shape[0], (size_t)in->n_classes};
         rc = a2m_npy_save(out, A2M_F32, 2, shape, logits);
     }
     free(logits);
-    a2m_runner_free(r);
+    a2m_runner_del(r);
     a2m_array_free(&x);
-    a2m_model_free(m);
+    a2m_model_del(m);
     return rc ? cli_lib_fail(rc) : 0;
 }
 
@@ -122,7 +124,7 @@ int cmd_import(int argc, char **argv) {
     if (n_notes >= 0) {
         if (n_notes + 1 != m->info.n_classes) {
             int n_classes = m->info.n_classes;
-            a2m_model_free(m);
+            a2m_model_del(m);
             return cli_fail("%s: %d note%s given, the model has %d classes (silence + notes)", in_path, n_notes,
                             cli_s((size_t)n_notes), n_classes);
         }
@@ -130,7 +132,7 @@ int cmd_import(int argc, char **argv) {
     }
     snprintf(m->info.summary, sizeof m->info.summary, "imported from %s", in_path);
     rc = a2m_model_save(m, out);
-    a2m_model_free(m);
+    a2m_model_del(m);
     return rc ? cli_lib_fail(rc) : 0;
 }
 
@@ -166,6 +168,6 @@ int cmd_info(int argc, char **argv) {
     }
     printf("normalisation (dB - %.6f) / %.6f\n", in->norm_mean, in->norm_std);
     if (in->summary[0]) printf("summary       %s\n", in->summary);
-    a2m_model_free(m);
+    a2m_model_del(m);
     return 0;
 }

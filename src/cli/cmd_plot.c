@@ -155,7 +155,7 @@ int plot_cqt_file(const char *audio, const char *labels_midi, const char *ref, c
     a2m_cqt_params p = a2m_cqt_default_params();
     float *db;
     size_t frames;
-    int rc = a2m_features_from_file(audio, p, &db, &frames);
+    int rc = a2m_cqt_db_from_file(audio, p, &db, &frames);
     if (rc) return rc;
     a2m_cqt_overlay ov = {0};
     ov.note_transpose = transpose;

@@ -179,12 +179,12 @@ static int show(const search_opts *o) {
     a2m_study *st;
     a2m_study_info in;
     const char *target = o->storage ? o->storage : o->study;
-    int rc = a2m_study_open_existing(target, o->storage ? o->study : "default", &st, &in);
+    int rc = a2m_study_new_existing(target, o->storage ? o->study : "default", &st, &in);
     if (rc) return cli_lib_fail(rc);
     a2m_search_trial *t;
     size_t n;
     rc = a2m_study_trials(st, &t, &n);
-    a2m_study_close(st);
+    a2m_study_del(st);
     if (rc) return cli_lib_fail(rc);
     int best = best_trial(t, n, !strcmp(in.objective, "val_f1"));
     char args[2048] = "";
@@ -296,7 +296,7 @@ static int run_trial(const search_opts *o, a2m_study *st, const a2m_study_info *
     a2m_train_result res;
     if (!rc) rc = a2m_train(&x->d, x->tr, x->ntr, x->va, x->nva, p, on_progress, &c, &m, &res);
     if (c.bar) cli_progress_free(c.bar);
-    a2m_model_free(m);
+    a2m_model_del(m);
     if (cli_interrupted()) {
         int frc = a2m_study_finish(st, number, A2M_TRIAL_FAILED, NAN, 1);
         fprintf(stderr, "a2m search: interrupted: trial %d marked failed%s\n", number,
@@ -324,8 +324,8 @@ static int run_trial(const search_opts *o, a2m_study *st, const a2m_study_info *
 static int settings(search_opts *o, const char *target, const char *name) {
     a2m_study *st;
     a2m_study_info have;
-    int exists = (o->storage || a2m_path_exists(target)) && a2m_study_open_existing(target, name, &st, &have) == 0;
-    if (exists) a2m_study_close(st);
+    int exists = (o->storage || a2m_path_exists(target)) && a2m_study_new_existing(target, name, &st, &have) == 0;
+    if (exists) a2m_study_del(st);
     a2m_error_clear();
     a2m_study_info *w = &o->want;
     if (o->space_path) {
@@ -355,7 +355,7 @@ static int work(search_opts *o) {
     if ((rc = load_data(o->ds, o->splits, &x))) return cli_lib_fail(rc);
     a2m_study *st;
     a2m_study_info in;
-    if ((rc = a2m_study_open(target, name, &o->want, &st, &in))) {
+    if ((rc = a2m_study_new(target, name, &o->want, &st, &in))) {
         a2m_dataset_free(&x.d), free(x.tr), free(x.va);
         return cli_lib_fail(rc);
     }
@@ -380,7 +380,7 @@ static int work(search_opts *o) {
         done++;
     }
     if (!rc && cli_interrupted()) rc = 128 + cli_interrupted();
-    a2m_study_close(st);
+    a2m_study_del(st);
     a2m_dataset_free(&x.d), free(x.tr), free(x.va);
     if (!rc) fprintf(stderr, "a2m search: this worker ran %d trial%s; a2m search --show %s%s%s for the results\n", done,
                      cli_s((size_t)done), o->storage ? o->study : target, o->storage ? " --storage " : "", o->storage ? o->storage : "");

@@ -106,7 +106,7 @@ static int teacher_targets(const char *list, const a2m_dataset *d, int threads, 
         if (!rc) rc = a2m_model_predict_takes(t, d, all, d->n_takes, threads, pred, probs);
         if (rc) a2m_error_prefix(rc, tok);
         for (size_t k = 0; !rc && k < count; k++) sum[k] += probs[k];
-        a2m_model_free(t);
+        a2m_model_del(t);
     }
     if (!rc && n == 0) rc = a2m_error(A2M_ERR_ARG, "--teacher: no model given");
     for (size_t k = 0; !rc && k < d->total_frames * (size_t)(d->labels_p.n_notes + 1); k++) sum[k] /= (float)n;
@@ -260,7 +260,7 @@ int cmd_train(int argc, char **argv) {
         struct stat st; /* the finished model supersedes the checkpoint; a device, FIFO or link given as one stays */
         if (lstat(ckpt, &st) == 0 && S_ISREG(st.st_mode)) unlink(ckpt);
     }
-    a2m_model_free(m);
+    a2m_model_del(m);
     a2m_dataset_free(&d);
     free(tr), free(va), free(soft);
     return rc ? cli_lib_fail(rc) : 0;

@@ -298,7 +298,7 @@ static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *
         a2m_transcriber *t;
         rc = a2m_transcriber_new(m, o->tp, &t);
         a2m_transcription r;
-        if (!rc) rc = a2m_transcribe_samples(t, a.samples, a.n, &r);
+        if (!rc) rc = a2m_transcriber_run(t, a.samples, a.n, &r);
         if (!rc) {
             print_stream_notes(NULL, r.notes, r.n_notes);
             if (out) rc = write_outputs(name, out, &r, NULL, o);
@@ -309,17 +309,17 @@ static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *
         return rc;
     }
     a2m_audio_stream *in = NULL;
-    a2m_stream *st = NULL;
-    int rc = a2m_audio_stream_open(stdin, name, o->raw_rate, rate, &in);
-    if (!rc) rc = a2m_stream_new(m, o->tp, out != NULL, &st);
+    a2m_transcribe_stream *st = NULL;
+    int rc = a2m_audio_stream_new(stdin, name, o->raw_rate, rate, &in);
+    if (!rc) rc = a2m_transcribe_stream_new(m, o->tp, out != NULL, &st);
     a2m_transcription r;
-    if (!rc) rc = a2m_stream_run(st, in, NULL, 0, name, print_stream_notes, NULL, out ? &r : NULL);
+    if (!rc) rc = a2m_transcribe_stream_run(st, in, NULL, 0, name, print_stream_notes, NULL, out ? &r : NULL);
     if (!rc && out) {
         rc = write_outputs(name, out, &r, NULL, o);
         a2m_transcription_free(&r);
     }
-    a2m_stream_del(st);
-    a2m_audio_stream_close(in);
+    a2m_transcribe_stream_del(st);
+    a2m_audio_stream_del(in);
     return rc;
 }
 
@@ -359,7 +359,7 @@ static int transcribe_mean(const tr_opts *o, a2m_transcriber **t, const char *pa
         if (!t[k]) rc = a2m_transcriber_new(e->m[k], tp, &t[k]);
         for (int p = 0; !rc && p < passes; p++) {
             a2m_transcription r;
-            if ((rc = a2m_transcribe_file(t[k], path, &r))) break;
+            if ((rc = a2m_transcriber_run_file(t[k], path, &r))) break;
             if (!acc.sum) rc = a2m_predictive_init(&acc, r.n_frames, r.n_classes);
             if (!rc && r.n_frames != acc.n)
                 rc = a2m_error(A2M_ERR_SHAPE, "%s: %s gives %zu frames, %s %zu: an ensemble's models share their features",
@@ -472,7 +472,7 @@ int cmd_transcribe(int argc, char **argv) {
         o.members = &mem, m = mem.m[0], model_path = mem.path[0];
     } else {
         rc = a2m_model_load(model, NULL, &m);
-        if (!rc && (rc = a2m_model_check_for_audio(m, model))) a2m_model_free(m);
+        if (!rc && (rc = a2m_model_check_for_audio(m, model))) a2m_model_del(m);
     }
     if (rc) {
         free(inputs);
@@ -480,7 +480,7 @@ int cmd_transcribe(int argc, char **argv) {
     }
     if (n_in == 1 && !strcmp(inputs[0], "-")) {
         rc = transcribe_stdin(m, out, &o);
-        a2m_model_free(m); /* not averaging: m is the one model */
+        a2m_model_del(m); /* not averaging: m is the one model */
         free(inputs);
         if (rc) return cli_lib_fail(rc);
         if (!cli_interrupted()) return 0;
@@ -490,7 +490,7 @@ int cmd_transcribe(int argc, char **argv) {
     cli_inputs ins;
     if ((rc = cli_inputs_expand(inputs, n_in, out, &ins))) {
         if (o.members) cli_members_free(&mem);
-        else a2m_model_free(m);
+        else a2m_model_del(m);
         free(inputs);
         return cli_lib_fail(rc);
     }
@@ -510,7 +510,7 @@ int cmd_transcribe(int argc, char **argv) {
         float *measures = NULL;
         int lrc = *t || o.members ? A2M_OK : a2m_transcriber_new(m, o.tp, t), have = 0;
         if (!lrc && o.members) lrc = transcribe_mean(&o, t, ins.paths[i], &r, &measures), have = !lrc;
-        else if (!lrc) lrc = a2m_transcribe_file(*t, ins.paths[i], &r), have = !lrc;
+        else if (!lrc) lrc = a2m_transcriber_run_file(*t, ins.paths[i], &r), have = !lrc;
         const char *midi = ins.midis[i];
         if (!lrc) { /* the output's folder (outputs mirroring a folder tree) */
             char dir[PATH_MAX];
@@ -541,7 +541,7 @@ int cmd_transcribe(int argc, char **argv) {
     free(per_thread);
     if (bar) cli_progress_done(bar, NULL);
     if (o.members) cli_members_free(&mem);
-    else a2m_model_free(m);
+    else a2m_model_del(m);
     cli_inputs_free(&ins);
     return failed ? 1 : 0;
 }

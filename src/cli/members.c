@@ -15,7 +15,7 @@ static int member_add(cli_members *e, const char *cmd, const char *path) {
     if (e->n == CLI_MAX_MEMBERS) return cli_usage_error(cmd, "--ensemble: more than %d models", CLI_MAX_MEMBERS);
     a2m_model *m;
     int rc = a2m_model_load(path, NULL, &m);
-    if (!rc && (rc = a2m_model_check_for_audio(m, path))) a2m_model_free(m);
+    if (!rc && (rc = a2m_model_check_for_audio(m, path))) a2m_model_del(m);
     if (rc) return cli_lib_fail(rc);
     e->m[e->n] = m, e->path[e->n++] = path;
     const a2m_model_info *a = a2m_model_get_info(e->m[0]), *b = a2m_model_get_info(m);
@@ -45,7 +45,7 @@ int cli_members_load(cli_members *e, const char *cmd, const char *model, const c
 }
 
 void cli_members_free(cli_members *e) {
-    for (int i = 0; i < e->n; i++) a2m_model_free(e->m[i]);
+    for (int i = 0; i < e->n; i++) a2m_model_del(e->m[i]);
     e->n = 0;
 }
 

@@ -82,11 +82,12 @@ int cmd_plot_search(int argc, char **argv) {
     if (rc) return rc;
     a2m_study *st;
     a2m_study_info in;
-    if ((rc = a2m_study_open_existing(storage ? storage : study, storage ? name : "default", &st, &in))) return cli_lib_fail(rc);
+    rc = a2m_study_new_existing(storage ? storage : study, storage ? name : "default", &st, &in);
+    if (rc) return cli_lib_fail(rc);
     a2m_search_trial *t;
     size_t n;
     rc = a2m_study_trials(st, &t, &n);
-    a2m_study_close(st);
+    a2m_study_del(st);
     if (rc) return cli_lib_fail(rc);
     size_t drawable = 0;
     for (size_t i = 0; i < n; i++) {

@@ -1,7 +1,7 @@
 #include <stdlib.h>
 
 #include "a2m/audio.h"
-#include "a2m/dataset.h"
+#include "a2m/cqt.h"
 #include "a2m/error.h"
 #include "dsp/cqt_internal.h"
 
@@ -24,7 +24,7 @@ int a2m_cqt_db_file(a2m_cqt *c, const char *path, float **db, size_t *n_frames) 
     return rc;
 }
 
-int a2m_features_from_file(const char *path, a2m_cqt_params p, float **db, size_t *n_frames) {
+int a2m_cqt_db_from_file(const char *path, a2m_cqt_params p, float **db, size_t *n_frames) {
     *db = NULL;
     *n_frames = 0;
     a2m_cqt *c = NULL;

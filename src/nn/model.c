@@ -48,7 +48,7 @@ a2m_model_info nn_model_default_info(void) {
     return in;
 }
 
-void a2m_model_free(a2m_model *m) {
+void a2m_model_del(a2m_model *m) {
     if (!m) return;
     free(m->params);
     free(m);
@@ -83,7 +83,7 @@ int nn_model_create(const char *arch, const a2m_model_info *info, a2m_model **ou
     m->arch = a;
     m->n_tensors = a->layout(&m->info, m->tensors, A2M_MAX_TENSORS);
     if (m->n_tensors < 0) { /* e.g. a transformer width its heads do not divide */
-        a2m_model_free(m);
+        a2m_model_del(m);
         return a2m_error(A2M_ERR_ARG, "%s: bad hyperparameters (hidden %d)", arch, info->hidden);
     }
     size_t off = 0;
@@ -98,7 +98,7 @@ int nn_model_create(const char *arch, const a2m_model_info *info, a2m_model **ou
     m->info.n_params = off;
     m->params = calloc(off ? off : 1, sizeof *m->params);
     if (!m->params) {
-        a2m_model_free(m);
+        a2m_model_del(m);
         return a2m_error(A2M_ERR_NOMEM, "out of memory");
     }
     *out = m;
@@ -168,9 +168,11 @@ int nn_model_save(const a2m_model *m, const float *params, const char *path) {
     return rc;
 }
 
+int a2m_model_save(const a2m_model *m, const char *path) { return nn_model_save(m, m->params, path); }
+
 /* Limits of a model file's metadata: those `a2m features` puts on the same options (cmd_features.c) and
  * nn_model_create's, so a file cannot ask for work the command line would refuse (a hop of 0 divided by
- * zero in a2m_stream_new; a sample rate of 1e8 made a 1 s window take minutes). */
+ * zero in a2m_transcribe_stream_new; a sample rate of 1e8 made a 1 s window take minutes). */
 typedef struct meta_limit {
     const char *key;
     double lo, hi;
@@ -377,7 +379,7 @@ int a2m_model_load(const char *path, const char *arch, a2m_model **out) {
         if (!isfinite(m->params[i])) rc = a2m_error(A2M_ERR_NONFINITE, "%s: NaN or infinite weight", path);
     st_free(&f);
     if (rc) {
-        a2m_model_free(m);
+        a2m_model_del(m);
         return rc;
     }
     m->has_norm = has_norm;
@@ -410,8 +412,9 @@ int a2m_precision_available(a2m_precision p) {
     return p == A2M_PRECISION_BF16 && infer_bf16_available();
 }
 
-int a2m_runner_new(const a2m_model *m, int max_batch, int max_frames, a2m_runner **out) {
-    return a2m_runner_new_ex(m, max_batch, max_frames, A2M_PRECISION_FP32, out);
+a2m_runner_params a2m_runner_default_params(void) {
+    a2m_runner_params p = {.max_batch = 1, .max_frames = 666, .precision = A2M_PRECISION_FP32, .n_threads = 1};
+    return p;
 }
 
 a2m_precision a2m_runner_precision(const a2m_runner *r) {
@@ -419,46 +422,41 @@ a2m_precision a2m_runner_precision(const a2m_runner *r) {
                                                    : A2M_PRECISION_FP32;
 }
 
-int a2m_runner_new_ex(const a2m_model *m, int max_batch, int max_frames, a2m_precision precision, a2m_runner **out) {
+static int runner_check_params(a2m_runner_params p) {
+    if (p.max_batch <= 0 || p.max_frames <= 0)
+        return a2m_error(A2M_ERR_ARG, "runner: bad batch shape %dx%d", p.max_batch, p.max_frames);
+    if (p.precision != A2M_PRECISION_FP32 && p.precision != A2M_PRECISION_BF16)
+        return a2m_error(A2M_ERR_ARG, "runner: unknown precision %d", (int)p.precision);
+    if (p.n_threads < 1) return a2m_error(A2M_ERR_ARG, "runner: %d threads", p.n_threads);
+    if (p.mc_dropout != 0 && !(p.mc_dropout > 0 && p.mc_dropout < 1))
+        return a2m_error(A2M_ERR_ARG, "runner: Monte-Carlo dropout %g outside (0, 1)", p.mc_dropout);
+    return A2M_OK;
+}
+
+int a2m_runner_new(const a2m_model *m, a2m_runner_params p, a2m_runner **out) {
     *out = NULL;
-    if (max_batch <= 0 || max_frames <= 0) return a2m_error(A2M_ERR_ARG, "runner: bad batch shape");
-    if (precision != A2M_PRECISION_FP32 && precision != A2M_PRECISION_BF16)
-        return a2m_error(A2M_ERR_ARG, "runner: unknown precision %d", (int)precision);
+    int rc = runner_check_params(p);
+    if (rc) return rc;
     a2m_runner *r = calloc(1, sizeof *r);
     if (!r) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    r->m = m;
-    r->n_threads = 1;
-    r->buf.max_batch = max_batch, r->buf.max_frames = max_frames;
-    if (m->arch->infer_new) r->infer = m->arch->infer_new(m, m->params, max_batch, max_frames, (int)precision);
-    if (!r->infer) r->buf.acts = malloc(m->arch->act_floats(m, max_batch, max_frames) * sizeof(float));
+    r->m = m, r->n_threads = p.n_threads;
+    r->buf.max_batch = p.max_batch, r->buf.max_frames = p.max_frames;
+    if (p.mc_dropout > 0) { /* the training forward, dropout on: no inference path has dropout */
+        r->mc_seed = p.mc_seed;
+        r->buf.mc = 1, r->buf.dropout = (float)p.mc_dropout;
+    } else if (m->arch->infer_new) {
+        r->infer = m->arch->infer_new(m, m->params, p.max_batch, p.max_frames, (int)p.precision);
+    }
+    if (!r->infer) r->buf.acts = malloc(m->arch->act_floats(m, p.max_batch, p.max_frames) * sizeof(float));
     if (!r->infer && !r->buf.acts) {
-        a2m_runner_free(r);
+        a2m_runner_del(r);
         return a2m_error(A2M_ERR_NOMEM, "out of memory");
     }
     *out = r;
     return A2M_OK;
 }
 
-int a2m_runner_new_mc(const a2m_model *m, int max_batch, int max_frames, double dropout, unsigned long long seed,
-                      a2m_runner **out) {
-    *out = NULL;
-    if (max_batch <= 0 || max_frames <= 0) return a2m_error(A2M_ERR_ARG, "runner: bad batch shape");
-    if (!(dropout > 0 && dropout < 1)) return a2m_error(A2M_ERR_ARG, "runner: Monte-Carlo dropout %g outside (0, 1)", dropout);
-    a2m_runner *r = calloc(1, sizeof *r);
-    if (!r) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    r->m = m, r->n_threads = 1, r->mc_seed = seed;
-    r->buf.max_batch = max_batch, r->buf.max_frames = max_frames;
-    r->buf.mc = 1, r->buf.dropout = (float)dropout;
-    r->buf.acts = malloc(m->arch->act_floats(m, max_batch, max_frames) * sizeof(float));
-    if (!r->buf.acts) {
-        a2m_runner_free(r);
-        return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    }
-    *out = r;
-    return A2M_OK;
-}
-
-void a2m_runner_free(a2m_runner *r) {
+void a2m_runner_del(a2m_runner *r) {
     if (!r) return;
     if (r->infer) r->m->arch->infer_del(r->infer);
     free(r->buf.acts);
@@ -466,7 +464,7 @@ void a2m_runner_free(a2m_runner *r) {
     free(r);
 }
 
-int a2m_model_forward(a2m_runner *r, const float *x, int B, int T, float *logits) {
+int a2m_runner_forward(a2m_runner *r, const float *x, int B, int T, float *logits) {
     if (B <= 0 || T <= 0 || B > r->buf.max_batch || T > r->buf.max_frames)
         return a2m_error(A2M_ERR_ARG, "forward: batch %dx%d exceeds the runner's %dx%d", B, T, r->buf.max_batch,
                          r->buf.max_frames);

@@ -129,7 +129,7 @@ static int study_open(const char *target, const char *name, const a2m_study_info
         if (rc) sdb_rollback(st->db);
     }
     if (rc) {
-        a2m_study_close(st);
+        a2m_study_del(st);
         return rc;
     }
     if (info) *info = st->info;
@@ -137,18 +137,18 @@ static int study_open(const char *target, const char *name, const a2m_study_info
     return A2M_OK;
 }
 
-int a2m_study_open(const char *target, const char *name, const a2m_study_info *want, a2m_study **out,
+int a2m_study_new(const char *target, const char *name, const a2m_study_info *want, a2m_study **out,
                    a2m_study_info *info) {
     return study_open(target, name, want, 1, out, info);
 }
 
-int a2m_study_open_existing(const char *target, const char *name, a2m_study **out, a2m_study_info *info) {
+int a2m_study_new_existing(const char *target, const char *name, a2m_study **out, a2m_study_info *info) {
     int rc = study_open(target, name, NULL, 0, out, info);
     /* a file that is no SQLite database says so in the first statement */
     return rc;
 }
 
-void a2m_study_close(a2m_study *st) {
+void a2m_study_del(a2m_study *st) {
     if (!st) return;
     sdb_close(st->db);
     free(st);

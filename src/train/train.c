@@ -39,8 +39,6 @@ a2m_train_params a2m_train_default_params(void) {
     return p;
 }
 
-int a2m_model_save(const a2m_model *m, const char *path) { return nn_model_save(m, m->params, path); }
-
 typedef struct sample {
     size_t take, start;
     int len;
@@ -823,7 +821,7 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     if (!rc) rc = train_epochs(&tr);
     if (!rc) rc = summarise(&tr, result);
     if (!rc) *out = tr.m;
-    else a2m_model_free(tr.m);
+    else a2m_model_del(tr.m);
     trainer_free(&tr);
     return rc;
 }

@@ -1,5 +1,5 @@
 /* Windowed transcription, fed in pieces. It serves both the streaming API
- * and a2m_transcribe_samples' window mode (which pushes the whole recording),
+ * and a2m_transcriber_run' window mode (which pushes the whole recording),
  * so the two give the same notes and probabilities by construction.
  *  - Features: one streaming CQT over the recording (a2m_cqt_stream, equal to
  *    the one-shot transform of the whole signal), so overlapping windows share
@@ -27,7 +27,7 @@
 #include "transcribe/tuning.h"
 #include "transcribe/window.h"
 
-struct a2m_stream {
+struct a2m_transcribe_stream {
     const a2m_model *m;
     a2m_transcribe_params p;
     int C, F, W, hop, hop_frames, gap, min_note, keep;
@@ -71,17 +71,17 @@ struct a2m_stream {
     float *key_prior;                  /* [C] */
 };
 
-void a2m_stream_del(a2m_stream *s) {
+void a2m_transcribe_stream_del(a2m_transcribe_stream *s) {
     if (!s) return;
     a2m_cqt_stream_del(s->cqt);
-    a2m_runner_free(s->runner);
+    a2m_runner_del(s->runner);
     free(s->x), free(s->logits), free(s->p_win), free(s->taper), free(s->pw);
     free(s->acc), free(s->acc_w), free(s->pend_p), free(s->pend_c), free(s->work_c);
     free(s->all_p), free(s->all_c), free(s->out), free(s->all_notes), free(s->tune_row), free(s->key_prior);
     free(s);
 }
 
-void a2m_stream_reset(a2m_stream *s) {
+void a2m_transcribe_stream_reset(a2m_transcribe_stream *s) {
     a2m_cqt_stream_reset(s->cqt);
     s->pw_start = s->pw_n = s->next_window = s->acc_start = 0;
     memset(s->acc, 0, 2 * (size_t)s->W * s->C * sizeof *s->acc);
@@ -99,7 +99,8 @@ void a2m_stream_reset(a2m_stream *s) {
     s->tune_bins = s->tune_mode == A2M_TUNING_FIXED ? s->p.tuning_cents / 100.0 * s->tune.bins_per_semitone : 0;
 }
 
-int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames, a2m_stream **out) {
+int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
+                              a2m_transcribe_stream **out) {
     *out = NULL;
     if (!(p.window_s > 0)) return a2m_error(A2M_ERR_ARG, "stream: needs window mode (--window > 0)");
     if (!(p.hop_s > 0 && p.hop_s <= p.window_s)) return a2m_error(A2M_ERR_ARG, "stream: bad window hop");
@@ -112,7 +113,7 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
         return a2m_error(A2M_ERR_ARG, "stream: a model on %s features transcribes whole files only (no streaming)",
                          a2m_feat_kind_name(in->feat.kind));
     p = transcribe_params_for_model(p, in);
-    a2m_stream *s = calloc(1, sizeof *s);
+    a2m_transcribe_stream *s = calloc(1, sizeof *s);
     if (!s) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     s->m = m, s->p = p, s->keep = keep_frames, s->keep_frames = keep_frames && !p.notes_only;
     s->C = in->n_classes, s->F = in->n_bins, s->hop = in->cqt.hop;
@@ -131,8 +132,7 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
         s->W = (int)(win_samples / (size_t)s->hop + (in->cqt.drop_last_frame ? 0 : 1));
         if (s->W < 1) rc = a2m_error(A2M_ERR_ARG, "stream: window shorter than one frame");
     }
-    if (!rc && p.mc_dropout > 0) rc = a2m_runner_new_mc(m, p.batch, s->W, p.mc_dropout, p.mc_seed, &s->runner);
-    else if (!rc) rc = a2m_runner_new_ex(m, p.batch, s->W, p.precision, &s->runner);
+    if (!rc) rc = a2m_runner_new(m, transcribe_runner_params(p, p.batch, s->W), &s->runner);
     if (!rc) {
         size_t W = (size_t)s->W, C = (size_t)s->C, B = (size_t)p.batch;
         s->pend_cap = 4 * W;
@@ -158,10 +158,10 @@ int a2m_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
         s->tune_ahead = s->tune_mode == A2M_TUNING_AUTO ? (size_t)ceil(p.tuning_lookahead_s * frames_per_s) : 0;
         s->key_on = s->onset >= 0 && p.key_weight > 0;
         s->key_ahead = s->key_on ? (size_t)ceil(p.tuning_lookahead_s * frames_per_s) : 0;
-        a2m_stream_reset(s);
+        a2m_transcribe_stream_reset(s);
     }
     if (rc) {
-        a2m_stream_del(s);
+        a2m_transcribe_stream_del(s);
         return rc;
     }
     *out = s;
@@ -185,7 +185,7 @@ static void *grown(void *p, size_t *cap, size_t need, size_t elem, int *rc) {
 #define GROW(ptr, cap, need, rc) ((ptr) = grown((ptr), &(cap), (need), sizeof *(ptr), &(rc)))
 
 /* Pending arrays (probs, raw classes, work copy) grown together. */
-static int pend_reserve(a2m_stream *s, size_t need) {
+static int pend_reserve(a2m_transcribe_stream *s, size_t need) {
     if (need <= s->pend_cap) return A2M_OK;
     size_t c = s->pend_cap;
     while (c < need) c *= 2;
@@ -203,7 +203,7 @@ static int pend_reserve(a2m_stream *s, size_t need) {
 }
 
 /* Applies the note rules to pending frames [0, upto) and hands out their notes. */
-static int decide(a2m_stream *s, size_t upto) {
+static int decide(a2m_transcribe_stream *s, size_t upto) {
     if (upto == 0) return A2M_OK;
     const a2m_model_info *in = a2m_model_get_info(s->m);
     memcpy(s->work_c, s->pend_c, upto * sizeof *s->work_c);
@@ -249,7 +249,7 @@ static int decide(a2m_stream *s, size_t upto) {
 }
 
 /* Start of the last silence run of at least max(gap, 1) frames in the pending frames, or 0. */
-static size_t last_barrier(const a2m_stream *s) {
+static size_t last_barrier(const a2m_transcribe_stream *s) {
     /* the rules reach across shorter silences: gap filling, and with an onset class the legato joining */
     int reach = s->onset >= 0 && s->legato > s->gap ? s->legato : s->gap;
     size_t need = reach > 1 ? (size_t)reach : 1, i = s->pend_n;
@@ -268,14 +268,14 @@ static size_t last_barrier(const a2m_stream *s) {
 
 /* Where to decide when no silence came for STREAM_MAX_PENDING_S: the last change of frame class in the older
  * half of the pending frames (a note boundary the rules would keep), else the middle. */
-static size_t forced_cut(const a2m_stream *s) {
+static size_t forced_cut(const a2m_transcribe_stream *s) {
     for (size_t i = s->pend_n / 2; i > 1; i--)
         if (s->pend_c[i] != s->pend_c[i - 1]) return i;
     return s->pend_n / 2;
 }
 
 /* Frames [acc_start, upto) are final: blend, argmax, keep, and decide what can be decided. */
-static int finalise_frames(a2m_stream *s, size_t upto) {
+static int finalise_frames(a2m_transcribe_stream *s, size_t upto) {
     size_t n = upto - s->acc_start, C = (size_t)s->C;
     int rc = pend_reserve(s, s->pend_n + n);
     if (!rc && s->keep_frames) GROW(s->all_p, s->all_pcap, (s->all_pn + n) * C, rc);
@@ -306,7 +306,7 @@ static int finalise_frames(a2m_stream *s, size_t upto) {
 }
 
 /* Moves the CQT frames that are ready into pw, first dropping the frames no window to come needs. */
-static int pull_frames(a2m_stream *s) {
+static int pull_frames(a2m_transcribe_stream *s) {
     size_t F = (size_t)s->F, keep_from = s->next_window * (size_t)s->hop_frames;
     if (keep_from > s->pw_start) {
         size_t drop = keep_from - s->pw_start < s->pw_n ? keep_from - s->pw_start : s->pw_n;
@@ -322,13 +322,13 @@ static int pull_frames(a2m_stream *s) {
 
 /* The frames window k's tuning estimate reads: its own and those before, and at least the look-ahead's, so the
  * estimate depends on frame indices only, never on how the audio was cut into pushes. */
-static size_t tuning_end(const a2m_stream *s, size_t k) {
+static size_t tuning_end(const a2m_transcribe_stream *s, size_t k) {
     size_t end = k * (size_t)s->hop_frames + (size_t)s->W;
     return end > s->tune_ahead ? end : s->tune_ahead;
 }
 
 /* Window k's shift in bins: the estimate over frames [0, tuning_end(k)) (those that exist), or the fixed one. */
-static double window_tuning(a2m_stream *s, size_t k) {
+static double window_tuning(a2m_transcribe_stream *s, size_t k) {
     if (s->tune_mode != A2M_TUNING_AUTO) return s->tune_bins;
     size_t end = tuning_end(s, k), have = s->pw_start + s->pw_n;
     if (end > have) end = have;
@@ -342,7 +342,7 @@ static double window_tuning(a2m_stream *s, size_t k) {
 
 /* Runs windows [k0, k0 + nb) in one network call and blends them in order. Frames before the next window's start are
  * final after each; when the recording has ended (n_win > 0), its last window finalises everything up to `frames`. */
-static int run_windows(a2m_stream *s, size_t k0, int nb, size_t n_win, size_t frames) {
+static int run_windows(a2m_transcribe_stream *s, size_t k0, int nb, size_t n_win, size_t frames) {
     const a2m_model_info *in = a2m_model_get_info(s->m);
     size_t W = (size_t)s->W, F = (size_t)s->F, C = (size_t)s->C, hf = (size_t)s->hop_frames;
     for (int b = 0; b < nb; b++) {
@@ -352,7 +352,7 @@ static int run_windows(a2m_stream *s, size_t k0, int nb, size_t n_win, size_t fr
         transcribe_tuning_shift(s->x + (size_t)b * W * F, W, s->F, shift, s->tune_row);
     }
     transcribe_normalise(s->x, (size_t)nb * W * F, in->norm_mean, in->norm_std);
-    int rc = a2m_model_forward(s->runner, s->x, nb, (int)W, s->logits);
+    int rc = a2m_runner_forward(s->runner, s->x, nb, (int)W, s->logits);
     if (rc) return rc;
     double temp = a2m_model_get_info(s->m)->temperature; /* temperature scaling (a2m calibrate) */
     if (temp != 1.0)
@@ -374,7 +374,8 @@ static int run_windows(a2m_stream *s, size_t k0, int nb, size_t n_win, size_t fr
     return rc;
 }
 
-int a2m_stream_push(a2m_stream *s, const float *x, size_t n, const a2m_transcribed_note **notes, size_t *n_notes) {
+int a2m_transcribe_stream_push(a2m_transcribe_stream *s, const float *x, size_t n, const a2m_transcribed_note **notes,
+                               size_t *n_notes) {
     s->out_n = 0;
     *notes = NULL, *n_notes = 0;
     if (s->finished) return a2m_error(A2M_ERR_ARG, "stream: push after finish");
@@ -400,7 +401,7 @@ int a2m_stream_push(a2m_stream *s, const float *x, size_t n, const a2m_transcrib
     return rc;
 }
 
-int a2m_stream_finish(a2m_stream *s, const a2m_transcribed_note **notes, size_t *n_notes) {
+int a2m_transcribe_stream_finish(a2m_transcribe_stream *s, const a2m_transcribed_note **notes, size_t *n_notes) {
     s->out_n = 0;
     *notes = NULL, *n_notes = 0;
     if (s->finished) return a2m_error(A2M_ERR_ARG, "stream: already finished");
@@ -430,7 +431,7 @@ int a2m_stream_finish(a2m_stream *s, const a2m_transcribed_note **notes, size_t 
     return rc;
 }
 
-int a2m_stream_result(a2m_stream *s, a2m_transcription *out) {
+int a2m_transcribe_stream_result(a2m_transcribe_stream *s, a2m_transcription *out) {
     memset(out, 0, sizeof *out);
     if (!s->keep || !s->finished) return a2m_error(A2M_ERR_ARG, "stream: result needs keep_frames and a finished stream");
     const a2m_model_info *in = a2m_model_get_info(s->m);
@@ -445,10 +446,10 @@ int a2m_stream_result(a2m_stream *s, a2m_transcription *out) {
     return A2M_OK;
 }
 
-int a2m_stream_run(a2m_stream *s, a2m_audio_stream *in, const float *x, size_t n, const char *name,
-                   a2m_notes_fn on_notes, void *user, a2m_transcription *out) {
+int a2m_transcribe_stream_run(a2m_transcribe_stream *s, a2m_audio_stream *in, const float *x, size_t n,
+                              const char *name, a2m_notes_fn on_notes, void *user, a2m_transcription *out) {
     if (out) memset(out, 0, sizeof *out);
-    a2m_stream_reset(s);
+    a2m_transcribe_stream_reset(s);
     /* samples read per push: with someone waiting for notes a quarter second, so a note comes out soon after it is
      * decided; otherwise a batch of window steps, so the network runs full batches */
     size_t piece = on_notes ? 4096 : (size_t)s->p.batch * (size_t)s->hop_frames * (size_t)s->hop;
@@ -457,18 +458,18 @@ int a2m_stream_run(a2m_stream *s, a2m_audio_stream *in, const float *x, size_t n
     size_t k = 0, got = 0;
     int rc = in && !buf ? a2m_error(A2M_ERR_NOMEM, "out of memory") : A2M_OK, reader_failed = 0;
     if (!in) {
-        rc = a2m_stream_push(s, x, n, &notes, &k);
+        rc = a2m_transcribe_stream_push(s, x, n, &notes, &k);
         if (!rc && on_notes) on_notes(user, notes, k);
     }
     while (in && !rc) {
         if ((rc = a2m_audio_stream_read(in, buf, piece, &got))) reader_failed = 1;
         if (rc || got == 0) break;
-        rc = a2m_stream_push(s, buf, got, &notes, &k);
+        rc = a2m_transcribe_stream_push(s, buf, got, &notes, &k);
         if (!rc && on_notes) on_notes(user, notes, k);
     }
-    if (!rc) rc = a2m_stream_finish(s, &notes, &k);
+    if (!rc) rc = a2m_transcribe_stream_finish(s, &notes, &k);
     if (!rc && on_notes) on_notes(user, notes, k);
-    if (!rc && out) rc = a2m_stream_result(s, out);
+    if (!rc && out) rc = a2m_transcribe_stream_result(s, out);
     free(buf);
     if (rc && !reader_failed && name && rc != A2M_ERR_NOMEM) a2m_error_prefix(rc, name);
     return rc;

@@ -51,7 +51,7 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
 struct a2m_transcriber {
     const a2m_model *m;
     a2m_transcribe_params p;
-    a2m_stream *stream;    /* window mode */
+    a2m_transcribe_stream *stream;    /* window mode */
     /* whole-recording mode: kept between calls, grown when a longer recording comes */
     a2m_feat *whole_cqt;
     a2m_runner *whole_runner;
@@ -62,9 +62,9 @@ struct a2m_transcriber {
 
 void a2m_transcriber_del(a2m_transcriber *t) {
     if (!t) return;
-    a2m_stream_del(t->stream);
+    a2m_transcribe_stream_del(t->stream);
     a2m_feat_del(t->whole_cqt);
-    a2m_runner_free(t->whole_runner);
+    a2m_runner_del(t->whole_runner);
     free(t->whole_feat), free(t->whole_logits);
     free(t);
 }
@@ -82,7 +82,7 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
     if (a2m_model_get_info(m)->feat.kind != A2M_FEAT_CQT) p.window_s = 0; /* no streaming front end but the CQT's */
     t->p = p = transcribe_params_for_model(p, a2m_model_get_info(m));
     if (p.window_s > 0) {
-        int rc = a2m_stream_new(m, p, 1, &t->stream);
+        int rc = a2m_transcribe_stream_new(m, p, 1, &t->stream);
         if (rc) {
             a2m_transcriber_del(t);
             return rc;
@@ -137,11 +137,10 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
     int rc = whole_features(t, n);
     if (rc) return rc;
     if (frames > t->whole_frames) {
-        a2m_runner_free(t->whole_runner);
+        a2m_runner_del(t->whole_runner);
         free(t->whole_feat), free(t->whole_logits);
         t->whole_runner = NULL, t->whole_feat = t->whole_logits = NULL, t->whole_frames = 0;
-        rc = t->p.mc_dropout > 0 ? a2m_runner_new_mc(t->m, 1, (int)frames, t->p.mc_dropout, t->p.mc_seed, &t->whole_runner)
-                                 : a2m_runner_new_ex(t->m, 1, (int)frames, t->p.precision, &t->whole_runner);
+        rc = a2m_runner_new(t->m, transcribe_runner_params(t->p, 1, (int)frames), &t->whole_runner);
         if (rc) return rc;
         t->whole_feat = malloc(frames * in->n_bins * sizeof *t->whole_feat);
         t->whole_logits = malloc(frames * in->n_classes * sizeof *t->whole_logits);
@@ -152,14 +151,14 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
     if (!rc) rc = tune_whole(t, frames);
     if (!rc) {
         transcribe_normalise(t->whole_feat, frames * in->n_bins, in->norm_mean, in->norm_std);
-        rc = a2m_model_forward(t->whole_runner, t->whole_feat, 1, (int)frames, t->whole_logits);
+        rc = a2m_runner_forward(t->whole_runner, t->whole_feat, 1, (int)frames, t->whole_logits);
     }
     if (!rc && in->temperature != 1.0) a2m_softmax_temperature(probs, t->whole_logits, frames, in->n_classes, in->temperature);
     else if (!rc) softmax_rows(probs, t->whole_logits, (int)frames, in->n_classes);
     return rc;
 }
 
-int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_transcription *out) {
+int a2m_transcriber_run(a2m_transcriber *t, const float *x, size_t n, a2m_transcription *out) {
     memset(out, 0, sizeof *out);
     const a2m_model_info *in = a2m_model_get_info(t->m);
     int hop = in->cqt.hop, C = in->n_classes;
@@ -171,7 +170,7 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
         frames = t->whole_cqt ? a2m_feat_n_frames(t->whole_cqt, n) : frames;
     }
     if (frames == 0) return a2m_error(A2M_ERR_RANGE, "transcribe: shorter than one frame (%d samples)", hop);
-    if (t->p.window_s > 0) return a2m_stream_run(t->stream, NULL, x, n, NULL, NULL, NULL, out);
+    if (t->p.window_s > 0) return a2m_transcribe_stream_run(t->stream, NULL, x, n, NULL, NULL, NULL, out);
     /* one sequence: ~1.3 KB of features and activations per frame (3 GB for an hour, measured) */
     if ((double)n > A2M_WHOLE_MAX_SECONDS * in->cqt.sample_rate)
         return a2m_error(A2M_ERR_RANGE, "%.0f s is too long for one sequence (--window 0 holds it all in memory): at most "
@@ -208,21 +207,21 @@ int a2m_transcribe_samples(a2m_transcriber *t, const float *x, size_t n, a2m_tra
     return rc;
 }
 
-int a2m_transcribe_file(a2m_transcriber *t, const char *path, a2m_transcription *out) {
+int a2m_transcriber_run_file(a2m_transcriber *t, const char *path, a2m_transcription *out) {
     memset(out, 0, sizeof *out);
     double rate = a2m_model_get_info(t->m)->cqt.sample_rate;
     int rc;
     if (t->p.window_s > 0) { /* read as a stream: memory does not grow with the file */
         a2m_audio_stream *in;
-        if ((rc = a2m_audio_stream_open_file(path, rate, &in))) return rc;
-        rc = a2m_stream_run(t->stream, in, NULL, 0, path, NULL, NULL, out);
-        a2m_audio_stream_close(in);
+        if ((rc = a2m_audio_stream_new_file(path, rate, &in))) return rc;
+        rc = a2m_transcribe_stream_run(t->stream, in, NULL, 0, path, NULL, NULL, out);
+        a2m_audio_stream_del(in);
         return rc;
     }
     a2m_audio a;
     rc = a2m_audio_read(path, rate, &a);
     if (rc) return rc;
-    rc = a2m_transcribe_samples(t, a.samples, a.n, out);
+    rc = a2m_transcriber_run(t, a.samples, a.n, out);
     if (rc) a2m_error_prefix(rc, path);
     a2m_audio_free(&a);
     return rc;

@@ -22,6 +22,13 @@ int transcribe_frames_from_ms(double ms, int frames, double frame_s) {
     return ms < 0 ? frames : (int)ceil(ms / 1000.0 / frame_s - 1e-9);
 }
 
+a2m_runner_params transcribe_runner_params(a2m_transcribe_params p, int batch, int frames) {
+    a2m_runner_params rp = a2m_runner_default_params();
+    rp.max_batch = batch, rp.max_frames = frames, rp.precision = p.precision;
+    if (p.mc_dropout > 0) rp.mc_dropout = p.mc_dropout, rp.mc_seed = p.mc_seed;
+    return rp;
+}
+
 void transcribe_normalise(float *x, size_t n, double mean, double std) {
     float mu = (float)mean, inv = (float)(1.0 / std);
     for (size_t i = 0; i < n; i++) x[i] = (x[i] - mu) * inv;

@@ -17,6 +17,8 @@ void transcribe_window_geometry(const a2m_model_info *in, a2m_transcribe_params 
 void transcribe_window_taper(float *taper /* [W] */, int W);
 /* A duration in ms as frames (rounded up), or `frames` when ms < 0. */
 int transcribe_frames_from_ms(double ms, int frames, double frame_s);
+/* The runner of batches of `batch` windows of `frames` frames: p's precision, or p's Monte-Carlo dropout pass. */
+a2m_runner_params transcribe_runner_params(a2m_transcribe_params p, int batch, int frames);
 /* (x - mean) / std in place, in float as training normalised. */
 void transcribe_normalise(float *x, size_t n, double mean, double std);
 
