@@ -1,6 +1,6 @@
 /* Constant-Q transform equal to librosa 0.10's cqt() followed by
  * amplitude_to_db(). Plans and kernels are made once in a2m_cqt_new (under a
- * mutex: FFTW planning is not thread-safe) and reused; a2m_cqt_do allocates
+ * mutex: FFTW planning is not thread-safe) and reused; a2m_cqt_db and a2m_cqt_magnitude allocate
  * nothing, so one a2m_cqt per thread runs freely. */
 #ifndef A2M_CQT_H
 #define A2M_CQT_H
