@@ -115,9 +115,9 @@ static const char *shipped_file(const char *name) {
     return NULL;
 }
 
-/* The model file of --model M: a shipped model's name (looked up in models/ beside the executable's source tree,
- * an installed share/a2m/models, then ./models), else M itself as a path. Without --model: $A2M_MODEL, else the
- * shipped "anypitch". */
+/* The model file of --model M: a shipped model's name (looked up in the installed PREFIX/share/a2m/models beside
+ * PREFIX/bin/a2m, then in models/ of the source tree the executable was built in, then ./models), else M itself as
+ * a path. Without --model: $A2M_MODEL, else the shipped "anypitch". */
 static const char *model_path_of(const char *arg, char *buf, size_t n) {
     const char *env = getenv("A2M_MODEL");
     if (!arg && env && *env) return env;
@@ -129,7 +129,7 @@ static const char *model_path_of(const char *arg, char *buf, size_t n) {
     if (len > 0) {
         exe[len] = '\0';
         char *dir = dirname(exe);
-        const char *rel[] = {"%s/../models/%s", "%s/models/%s", "%s/../share/a2m/models/%s"};
+        const char *rel[] = {"%s/../share/a2m/models/%s", "%s/../models/%s", "%s/models/%s"};
         for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
             snprintf(buf, n, rel[i], dir, file);
             if (a2m_path_exists(buf)) return buf;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# cmake --install into a temporary prefix (then moved: the tree is relocatable): every file where the README says,
+# liba2m.so exporting exactly the functions of the public headers, examples/ built through pkg-config against
+# liba2m.so and liba2m.a, both transcribing a synthetic take to its notes, and the installed a2m finding its
+# shipped model in PREFIX/share/a2m/models (run outside any source tree) with the same MIDI as the example.
+set -euo pipefail
+command -v pkg-config >/dev/null || { echo "SKIP: pkg-config is not installed"; exit 77; }
+command -v make >/dev/null || { echo "SKIP: make is not installed"; exit 77; }
+: "${A2M_BIN:?}" "${A2M_SOURCE:?}" "${A2M_BUILD_DIR:?set by CMake}"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+cmake --install "$A2M_BUILD_DIR" --prefix "$tmp/first" >/dev/null
+mv "$tmp/first" "$tmp/prefix"
+prefix=$tmp/prefix
+pc=$(find "$prefix" -name a2m.pc)
+[ -n "$pc" ] || fail "no a2m.pc installed"
+export PKG_CONFIG_PATH=$(dirname "$pc")
+libdir=$(pkg-config --variable=libdir a2m)
+modeldir=$(pkg-config --variable=modeldir a2m)
+for f in "$prefix/bin/a2m" "$prefix/include/a2m.h" "$libdir/liba2m.a" "$libdir/liba2m.so" \
+         "$modeldir/a2m-anypitch.safetensors" "$modeldir/a2m-crnn.safetensors"; do
+  [ -f "$f" ] || fail "not installed: $f"
+done
+# every per-domain header is installed and in the umbrella header
+for h in "$A2M_SOURCE"/include/a2m/*.h; do
+  h=$(basename "$h")
+  [ -f "$prefix/include/a2m/$h" ] || fail "not installed: include/a2m/$h"
+  grep -q "^#include \"a2m/$h\"" "$prefix/include/a2m.h" || fail "include/a2m.h does not include a2m/$h"
+done
+version=$("$prefix/bin/a2m" --version)
+[ "$version" = "a2m $(pkg-config --modversion a2m)" ] || fail "a2m --version '$version' vs a2m.pc $(pkg-config --modversion a2m)"
+
+# liba2m.so: the public API and nothing else (build/a2m.map lists the headers' functions)
+nm -D --defined-only "$libdir/liba2m.so" | awk '$2 ~ /^[TWDBR]$/ {print $3}' | sort -u >"$tmp/exported"
+grep -oE '^ +a2m_[A-Za-z0-9_]+;' "$A2M_BUILD_DIR/a2m.map" | tr -d ' ;' | sort -u >"$tmp/declared"
+[ "$(wc -l <"$tmp/declared")" -gt 100 ] || fail "a2m.map lists $(wc -l <"$tmp/declared") functions"
+extra=$(comm -23 "$tmp/exported" "$tmp/declared" | head -5)
+[ -z "$extra" ] || fail "liba2m.so exports symbols no public header declares: $extra"
+missing=$(comm -13 "$tmp/exported" "$tmp/declared" | head -5)
+[ -z "$missing" ] || fail "declared in include/a2m/ but not in liba2m.so: $missing"
+soname=$(readelf -d "$libdir/liba2m.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = "liba2m.so.${version#a2m }" ] || [ "$soname" = "liba2m.so.$(echo "${version#a2m }" | cut -d. -f1)" ] ||
+  fail "soname '$soname'"
+
+# the example, against liba2m.so and liba2m.a (ASan builds: the example carries the sanitizer runtime)
+cp "$A2M_SOURCE/examples/transcribe.c" "$A2M_SOURCE/examples/Makefile" "$tmp/"
+cflags="-O2 -Wall -Wextra -Werror -std=c11"
+[ "${A2M_SANITIZE:-OFF}" = ON ] && cflags="$cflags -fsanitize=address,undefined"
+make -s -C "$tmp" CFLAGS="$cflags" transcribe transcribe-static >"$tmp/make.log" 2>&1 || { cat "$tmp/make.log"; fail "make"; }
+readelf -d "$tmp/transcribe" | grep -q 'NEEDED.*liba2m\.so' || fail "transcribe is not linked with liba2m.so"
+readelf -d "$tmp/transcribe-static" | grep -q 'NEEDED.*liba2m' && fail "transcribe-static needs liba2m.so"
+
+cd "$tmp"
+"$prefix/bin/a2m" synth --notes "60:0.3-1.0,64:1.2-1.9,67:2.1-2.9,62:3.1-3.7" --duration 4 -o take.wav >/dev/null
+for ex in transcribe transcribe-static; do
+  "./$ex" "$modeldir/a2m-anypitch.safetensors" take.wav "$ex.mid" >"$ex.txt"
+  pitches=$(awk '{printf "%s ", $3}' "$ex.txt")
+  [ "$pitches" = "60 64 67 62 " ] || { cat "$ex.txt"; fail "$ex: pitches '$pitches'"; }
+done
+cmp -s transcribe.mid transcribe-static.mid || fail "the two examples' MIDI files differ"
+# a second run refuses to replace its output, with one line naming it
+if ./transcribe "$modeldir/a2m-anypitch.safetensors" take.wav transcribe.mid 2>err.txt; then fail "replaced"; fi
+grep -q 'transcribe.mid' err.txt || fail "error message: $(cat err.txt)"
+# the installed command: --model anypitch found in share/a2m/models (no models/ here), the same notes
+"$prefix/bin/a2m" transcribe take.wav -o cli.mid >/dev/null
+"$prefix/bin/a2m" transcribe take.wav --model anypitch -o cli2.mid >/dev/null
+cmp -s cli.mid transcribe.mid || fail "a2m transcribe and the example differ"
+cmp -s cli2.mid cli.mid || fail "--model anypitch and the default differ"
+"$prefix/bin/a2m" transcribe take.wav --model seed -o seed.mid >/dev/null || fail "--model seed not found"
+echo "install: $(wc -l <"$tmp/declared") functions exported, example (shared and static) and installed a2m agree"
