@@ -11,8 +11,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s MODEL.safetensors IN.wav OUT.mid\n", argv[0]);
         return 2;
     }
-    a2m_model *model = NULL;       /* read-only weights: one per process, shared by threads */
-    a2m_transcriber *tr = NULL;    /* buffers of one transcription at a time: one per thread */
+    a2m_model *model = NULL;    /* read-only weights: one per process, shared by threads */
+    a2m_transcriber *tr = NULL; /* buffers of one transcription at a time: one per thread */
     a2m_transcription r = {0};
     a2m_note *notes = NULL;
     int rc = a2m_path_exists(argv[3]) ? a2m_error(A2M_ERR_EXISTS, "%s: exists", argv[3]) : A2M_OK;
