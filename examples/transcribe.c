@@ -18,7 +18,7 @@ int main(int argc, char **argv) {
     int rc = a2m_path_exists(argv[3]) ? a2m_error(A2M_ERR_EXISTS, "%s: exists", argv[3]) : A2M_OK;
     if (!rc) rc = a2m_model_load(argv[1], NULL, &model);
     if (!rc) rc = a2m_transcriber_new(model, a2m_transcribe_default_params(), &tr);
-    if (!rc) rc = a2m_transcribe_file(tr, argv[2], &r);
+    if (!rc) rc = a2m_transcriber_run_file(tr, argv[2], &r);
     if (!rc && !(notes = malloc((r.n_notes + 1) * sizeof *notes))) rc = a2m_error(A2M_ERR_NOMEM, "notes");
     for (size_t i = 0; !rc && i < r.n_notes; i++) {
         char name[8];
@@ -31,6 +31,6 @@ int main(int argc, char **argv) {
     free(notes);
     a2m_transcription_free(&r);
     a2m_transcriber_del(tr);
-    a2m_model_free(model);
+    a2m_model_del(model);
     return rc ? 1 : 0;
 }

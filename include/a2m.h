@@ -5,8 +5,10 @@
  * Rules the whole API follows (README "Install and use as a library"):
  *   - every function that can fail returns A2M_OK (0) or an a2m_err code and records a one-line detail naming the
  *     file and the problem, read with a2m_errmsg() (thread-local); the library never prints and never exits;
- *   - opaque objects are made by a2m_X_new(...) and released by their own destructor; plain structs the caller
- *     owns (a2m_audio, a2m_notes, ...) keep a2m_X_free(&x) releasing what they hold;
+ *   - opaque objects are made by a2m_X_new(..., params, &out) and released by a2m_X_del(x) (safe on NULL); their
+ *     methods are a2m_X_verb(a2m_X *, ...); plain value structs the caller owns (a2m_audio, a2m_notes,
+ *     a2m_transcription, ...) keep a2m_X_free(&x) releasing what they hold; params structs come from
+ *     a2m_X_default_params();
  *   - no process-wide state: thread counts are passed per object or call; the BLAS thread count is the program's.
  * Plotting (a2m/plot.h) opens libcairo.so.2 when first used: it is no link dependency of liba2m; without cairo
  * installed the plot functions return A2M_ERR_UNSUPPORTED naming the library. The same holds for fluidsynth and
