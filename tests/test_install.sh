@@ -31,6 +31,9 @@ done
 version=$("$prefix/bin/a2m" --version)
 [ "$version" = "a2m $(pkg-config --modversion a2m)" ] || fail "a2m --version '$version' vs a2m.pc $(pkg-config --modversion a2m)"
 
+hv=$(awk '/#define A2M_VERSION_(MAJOR|MINOR|PATCH)/ {v = v (v == "" ? "" : ".") $3} END {print v}' "$prefix/include/a2m.h")
+[ "$hv" = "${version#a2m }" ] || fail "a2m.h says version $hv, a2m --version ${version#a2m }"
+
 # liba2m.so: the public API and nothing else (build/a2m.map lists the headers' functions)
 nm -D --defined-only "$libdir/liba2m.so" | awk '$2 ~ /^[TWDBR]$/ {print $3}' | sort -u >"$tmp/exported"
 grep -oE '^ +a2m_[A-Za-z0-9_]+;' "$A2M_BUILD_DIR/a2m.map" | tr -d ' ;' | sort -u >"$tmp/declared"
@@ -42,6 +45,12 @@ missing=$(comm -13 "$tmp/exported" "$tmp/declared" | head -5)
 soname=$(readelf -d "$libdir/liba2m.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = "liba2m.so.${version#a2m }" ] || [ "$soname" = "liba2m.so.$(echo "${version#a2m }" | cut -d. -f1)" ] ||
   fail "soname '$soname'"
+
+# cairo, fluidsynth, rubberband and libpq are opened when first used, never linked (README: a program that does
+# not plot does not load cairo)
+needed=$(readelf -d "$libdir/liba2m.so" | grep NEEDED || true)
+if echo "$needed" | grep -Eq 'cairo|fluidsynth|rubberband|libpq'; then fail "liba2m.so links $needed"; fi
+if pkg-config --static --libs a2m | grep -Eq 'cairo|fluidsynth|rubberband|lpq'; then fail "a2m.pc lists a dlopen'ed library"; fi
 
 # the example, against liba2m.so and liba2m.a (ASan builds: the example carries the sanitizer runtime)
 cp "$A2M_SOURCE/examples/transcribe.c" "$A2M_SOURCE/examples/Makefile" "$tmp/"
