@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "a2m.h"
 #include "a2m/cqt.h"
 #include "a2m/io.h"
 #include "cli/cli.h"
@@ -62,7 +63,7 @@ static int run(int argc, char **argv) {
         return usage(stdout);
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
-        printf("a2m 0.1.0\n");
+        printf("a2m %d.%d.%d\n", A2M_VERSION_MAJOR, A2M_VERSION_MINOR, A2M_VERSION_PATCH);
         return 0;
     }
     for (size_t i = 0; i < cli_n_commands; i++)
