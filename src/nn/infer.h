@@ -49,7 +49,7 @@ void lstm_infer_free(lstm_infer_w *p);
  *   x      [T x B x In] time-major input
  *   lengths [B] or NULL: frames t >= lengths[b] are padding (output 0, state
  *          untouched; the reverse direction starts at lengths[b]-1)
- *   fc_w [C x 2H], fc_b [C]: the output layer, fused: logits [B x T x C]
+ *   fc_w [C x 2H], fc_b [C]: the output layer (GEMMs per chunk of steps): logits [B x T x C]
  *   work: lstm_infer_work_floats(B, In, H) floats */
 size_t lstm_infer_work_floats(int B, int In, int H);
 /* isa: kernels up to this level (0 scalar, 1 AVX2+FMA, 2 AVX-512F), capped at infer_isa_level() */

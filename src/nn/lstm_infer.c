@@ -7,8 +7,8 @@
  * 8 hidden units as a [H x 32] panel holding that block's i, f, g, o rows, so
  * a step streams the matrix once, front to back, and each block's cell update
  * follows its matrix-vector product directly (no gates buffer). The forward
- * and reverse directions alternate step by step (independent chains), the
- * output layer is fused (logits accumulate both directions' h).
+ * and reverse directions alternate step by step (independent chains); the
+ * output layer runs as GEMMs over each chunk's hidden states (fc_chunk).
  * AVX2+FMA and AVX-512F kernels are chosen at run time (the library also
  * builds without -march flags, e.g. under the sanitizers); a scalar version is
  * the fallback. At B = 1 a step is bound by streaming W_hh (512 KB for both
@@ -89,14 +89,6 @@ static void step_scalar(const float *W, const float *bias, const float *g, const
             c[jb * 8 + jj] = cn;
             hn[jb * 8 + jj] = o * nn_tanhf(cn);
         }
-    }
-}
-
-static void fc_add_scalar(float *z, const float *fc_w, size_t ldw, const float *h, int H, int C) {
-    for (int cl = 0; cl < C; cl++) {
-        float s = 0;
-        for (int j = 0; j < H; j++) s += fc_w[(size_t)cl * ldw + j] * h[j];
-        z[cl] += s;
     }
 }
 
@@ -238,6 +230,58 @@ TGT512C static void step1_avx512(const float *W, const float *bias, const float 
     }
 }
 
+/* block jb of four sequences with AVX-512: a zmm holds the block's [i f] or [g o] for one k, the panel is loaded
+ * once per k for all four (blk2_avx2 loads it once per pair: the loads, not the multiply-adds, bound that loop on
+ * Zen 4). Lane for lane the same multiply-adds in the same order as blk2_avx2, and the same cell: the same bits. */
+TGT512C static inline void blk4_avx512(const float *w, const float *bb, const float *const g[4], const float *const hp[4],
+                                       float *const c[4], float *const hn[4], int H) {
+    __m512 b0 = _mm512_load_ps(bb), b1 = _mm512_load_ps(bb + 16), a[4][2];
+    for (int s = 0; s < 4; s++)
+        a[s][0] = _mm512_add_ps(_mm512_loadu_ps(g[s]), b0), a[s][1] = _mm512_add_ps(_mm512_loadu_ps(g[s] + 16), b1);
+    const float *h0 = hp[0], *h1 = hp[1], *h2 = hp[2], *h3 = hp[3];
+    for (int k = 0; k < H; k++, w += 32) {
+        __m512 w0 = _mm512_load_ps(w), w1 = _mm512_load_ps(w + 16);
+        __m512 x0 = _mm512_set1_ps(h0[k]), x1 = _mm512_set1_ps(h1[k]), x2 = _mm512_set1_ps(h2[k]),
+               x3 = _mm512_set1_ps(h3[k]);
+        a[0][0] = _mm512_fmadd_ps(w0, x0, a[0][0]), a[0][1] = _mm512_fmadd_ps(w1, x0, a[0][1]);
+        a[1][0] = _mm512_fmadd_ps(w0, x1, a[1][0]), a[1][1] = _mm512_fmadd_ps(w1, x1, a[1][1]);
+        a[2][0] = _mm512_fmadd_ps(w0, x2, a[2][0]), a[2][1] = _mm512_fmadd_ps(w1, x2, a[2][1]);
+        a[3][0] = _mm512_fmadd_ps(w0, x3, a[3][0]), a[3][1] = _mm512_fmadd_ps(w1, x3, a[3][1]);
+    }
+    for (int s = 0; s < 4; s++)
+        cell8(_mm512_castps512_ps256(a[s][0]), hi256(a[s][0]), _mm512_castps512_ps256(a[s][1]), hi256(a[s][1]), c[s],
+              hn[s]);
+}
+
+/* one step of one direction for the na sequences act[] (na >= 2) with AVX-512: fours, then blk2_avx2/blk1_avx2 for
+ * what is left, as step_avx2 would (so a sequence's numbers do not depend on the kernel level 1 or 2) */
+TGT512C static void step_avx512(const float *W, const float *bias, const float *g, size_t ldg, const float *hp,
+                                float *hn, float *c, const int *act, int na, int H) {
+    for (int jb = 0; jb < H / 8; jb++) {
+        const float *w = W + (size_t)jb * H * 32, *bb = bias + jb * 32;
+        size_t o = (size_t)jb * 32, o8 = (size_t)jb * 8;
+        int i = 0;
+        for (; i + 4 <= na; i += 4) {
+            const float *gs[4], *hs[4];
+            float *cs[4], *hns[4];
+            for (int q = 0; q < 4; q++) {
+                size_t b = (size_t)act[i + q];
+                gs[q] = g + b * ldg + o, hs[q] = hp + b * H, cs[q] = c + b * H + o8, hns[q] = hn + b * H + o8;
+            }
+            blk4_avx512(w, bb, gs, hs, cs, hns, H);
+        }
+        for (; i + 2 <= na; i += 2) {
+            size_t b0 = (size_t)act[i], b1 = (size_t)act[i + 1];
+            blk2_avx2(w, bb, g + b0 * ldg + o, g + b1 * ldg + o, hp + b0 * H, hp + b1 * H, c + b0 * H + o8,
+                      c + b1 * H + o8, hn + b0 * H + o8, hn + b1 * H + o8, H);
+        }
+        if (i < na) {
+            size_t b0 = (size_t)act[i];
+            blk1_avx2(w, bb, g + b0 * ldg + o, hp + b0 * H, c + b0 * H + o8, hn + b0 * H + o8, H);
+        }
+    }
+}
+
 TGT static void step_avx2(const float *W, const float *bias, const float *g, size_t ldg, const float *hp, float *hn,
                           float *c, const int *act, int na, int H) {
     for (int jb = 0; jb < H / 8; jb++) {
@@ -254,30 +298,6 @@ TGT static void step_avx2(const float *W, const float *bias, const float *g, siz
             blk1_avx2(w, bb, g + b0 * ldg + o, hp + b0 * H, c + b0 * H + o8, hn + b0 * H + o8, H);
         }
     }
-}
-
-TGT static inline float hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-TGT static void fc_add_avx2(float *z, const float *fc_w, size_t ldw, const float *h, int H, int C) {
-    int cl = 0;
-    for (; cl + 4 <= C; cl += 4) {
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-        const float *w = fc_w + (size_t)cl * ldw;
-        for (int j = 0; j < H; j += 8) {
-            __m256 hv = _mm256_loadu_ps(h + j);
-            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + j), hv, s0);
-            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + ldw + j), hv, s1);
-            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + 2 * ldw + j), hv, s2);
-            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + 3 * ldw + j), hv, s3);
-        }
-        z[cl] += hsum8(s0), z[cl + 1] += hsum8(s1), z[cl + 2] += hsum8(s2), z[cl + 3] += hsum8(s3);
-    }
-    if (cl < C) fc_add_scalar(z + cl, fc_w + (size_t)cl * ldw, ldw, h, H, C - cl);
 }
 
 /* infer_sparse_panel with AVX2 */
@@ -394,7 +414,7 @@ static int chunk_steps(int B) { return B >= CHUNK_ROWS ? 1 : CHUNK_ROWS / B; }
 
 size_t lstm_infer_work_floats(int B, int In, int H) {
     size_t rows = (size_t)chunk_steps(B) * B;
-    return (size_t)6 * B * H + 2 * rows * 4 * H + (size_t)B + 2 * rows * (2 * (size_t)In + 1) + 16;
+    return (size_t)6 * B * H + 2 * rows * 4 * H + (size_t)B + 2 * rows * (2 * (size_t)In + 1) + 2 * rows * H + 16;
 }
 
 int infer_nonzeros(const float *x, int n, int base, int *off, float *val, int isa) {
@@ -457,6 +477,21 @@ static void project(const lstm_infer_w *p, int d, const float *x, int rows, floa
                 0.0f, g, G4);
 }
 
+/* The output layer for one direction's hidden states of a chunk of steps: logits[b][t] += fc_w_d h_d[t][b] for the
+ * frames base..base+n of each sequence that are not padding, one GEMM per sequence (hs [n x B x H] time-major, the
+ * rows of sequence b B*H apart). Fused into the steps it was 7% of a 60 s transcription (53 short dot products and
+ * their horizontal sums per step); as GEMMs over the chunk, ~1%. */
+static void fc_chunk(const float *hs, const int *lengths, const float *fc_w_d, float *logits, int B, int T, int H, int C,
+                     int base, int n) {
+    for (int b = 0; b < B; b++) {
+        int m = (lengths ? lengths[b] : T) - base;
+        if (m > n) m = n;
+        if (m <= 0) continue;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, C, H, 1.0f, hs + (size_t)b * H, B * H, fc_w_d, 2 * H,
+                    1.0f, logits + ((size_t)b * T + base) * C, C);
+    }
+}
+
 A2M_DISPATCH
 static void bilstm_infer_body(const lstm_infer_w *p, const float *x, const int *lengths, const float *fc_w,
                               const float *fc_b, float *logits, float *work, int B, int T, int C, int isa) {
@@ -464,7 +499,7 @@ static void bilstm_infer_body(const lstm_infer_w *p, const float *x, const int *
     size_t BH = (size_t)B * H, rows = (size_t)S * B;
     float *h = work, *c = work + 4 * BH, *gf = work + 6 * BH, *gr = gf + rows * G4;
     int *act = (int *)(gr + rows * G4), *off = act + B, *cnt = off + 2 * rows * In;
-    float *val = (float *)(cnt + 2 * rows);
+    float *val = (float *)(cnt + 2 * rows), *hsf = val + 2 * rows * In, *hsr = hsf + rows * H;
     (void)avx;
     memset(work, 0, 6 * BH * sizeof *work);
     for (int b = 0; b < B; b++)
@@ -491,22 +526,22 @@ static void bilstm_infer_body(const lstm_infer_w *p, const float *x, const int *
                     if (isa == 2 && na == 1) {
                         size_t b0 = (size_t)act[0];
                         step1_avx512(W, bias, gt + b0 * G4, hp + b0 * H, hn + b0 * H, cd + b0 * H, H);
-                    } else
+                    } else if (isa == 2)
+                        step_avx512(W, bias, gt, (size_t)G4, hp, hn, cd, act, na, H);
+                    else
                         step_avx2(W, bias, gt, (size_t)G4, hp, hn, cd, act, na, H);
-                    for (int k = 0; k < na; k++) {
-                        size_t b0 = (size_t)act[k];
-                        fc_add_avx2(logits + (b0 * T + t) * C, fc_w + (size_t)d * H, (size_t)2 * H, hn + b0 * H, H, C);
-                    }
                     na = 0;
                 }
 #endif
                 for (int i = 0; i < na; i++) {
                     size_t b0 = (size_t)act[i];
                     step_scalar(W, bias, gt + b0 * G4, hp + b0 * H, hn + b0 * H, cd + b0 * H, H);
-                    fc_add_scalar(logits + (b0 * T + t) * C, fc_w + (size_t)d * H, (size_t)2 * H, hn + b0 * H, H, C);
                 }
+                memcpy((d == 0 ? hsf + (size_t)(t - s0) * BH : hsr + (size_t)(t - r0) * BH), hn, BH * sizeof *hn);
                 cur[d] = 1 - cur[d];
             }
+        fc_chunk(hsf, lengths, fc_w, logits, B, T, H, C, s0, n);
+        fc_chunk(hsr, lengths, fc_w + H, logits, B, T, H, C, r0, n);
     }
 }
 
