@@ -1,5 +1,6 @@
 /* a2m: sing -> MIDI. A thin command line over liba2m: one file per command. */
 #include <cblas.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,13 +101,24 @@ static void wisdom_keep(const char *path) {
     a2m_fftw_wisdom_save(path);
 }
 
+/* OpenBLAS starts its thread pool in its library constructor, before main (one thread per core unless
+ * $OPENBLAS_NUM_THREADS says otherwise: setting it from an executable's .preinit_array is too early, libc's own
+ * constructor then resets the environment); openblas_set_num_threads(1) alone leaves those threads spinning in
+ * sched_yield until their timeout, ~5% of a 60 s transcription's CPU time. So they are stopped first, with the call
+ * OpenBLAS's own fork handler makes (looked up: not in cblas.h, and absent from other BLAS libraries). */
+static void blas_one_thread(void) {
+    openblas_set_num_threads(1); /* first: it starts the pool again when there is none */
+    int (*shutdown)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "blas_thread_shutdown_");
+    if (shutdown) shutdown();
+}
+
 /* stdout is checked once here, after any command (help, results, notes): a write error is exit 1 */
 int main(int argc, char **argv) {
     cli_signals_install();
     /* BLAS threads are set here only (the library never changes them): one, as parallel work is the library's
      * n_threads (training's two LSTM directions, --jobs inputs); BLAS threads spinning beside them only cost time
      * on these small products, and results do not depend on --threads */
-    openblas_set_num_threads(1);
+    blas_one_thread();
     char buf[4096];
     const char *wisdom = wisdom_path(buf, sizeof buf);
     if (wisdom) a2m_fftw_wisdom_load(wisdom); /* a missing or foreign cache is measured anew */
