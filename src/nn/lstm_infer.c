@@ -230,6 +230,40 @@ TGT512C static void step1_avx512(const float *W, const float *bias, const float 
     }
 }
 
+/* cell8 of two sequences on zmm, lane for lane the same operations (so the same bits; half the instructions: the
+ * cell was a third of the four-sequence step): [i f] and [g o] pre-activations of each, then both new cells' tanh
+ * in one zmm. Lanes of o take 1 / (1 + exp(-o)) as sigm8 does (-o as o * -1: exp gives the same for +-0), those of
+ * g 2 / (1 + exp(-2 g)) - 1 as tanh8; nn_exp16 equals exp8 per lane (2^n by scalef or by the exponent bits: exact). */
+TGT512C static inline __m512 tanh16(__m512 x) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 s = _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(one, nn_exp16(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f)))));
+    return _mm512_sub_ps(s, one);
+}
+TGT512C static inline __m512 sigm16(__m512 x) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, nn_exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
+TGT512C static inline __m512 tanh_sigm16(__m512 ago) { /* [tanh g, sigmoid o] */
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 ns = _mm512_setr_ps(-2, -2, -2, -2, -2, -2, -2, -2, -1, -1, -1, -1, -1, -1, -1, -1);
+    __m512 num = _mm512_setr_ps(2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1);
+    __m512 sub = _mm512_setr_ps(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    return _mm512_sub_ps(_mm512_div_ps(num, _mm512_add_ps(one, nn_exp16(_mm512_mul_ps(ago, ns)))), sub);
+}
+TGT512C static inline void cell8x2(__m512 aif0, __m512 ago0, __m512 aif1, __m512 ago1, float *c0, float *c1, float *hn0,
+                                   float *hn1) {
+    __m512 if0 = sigm16(aif0), go0 = tanh_sigm16(ago0), if1 = sigm16(aif1), go1 = tanh_sigm16(ago1);
+    __m256 cn0 = _mm256_fmadd_ps(hi256(if0), _mm256_loadu_ps(c0), _mm256_mul_ps(_mm512_castps512_ps256(if0),
+                                                                                 _mm512_castps512_ps256(go0)));
+    __m256 cn1 = _mm256_fmadd_ps(hi256(if1), _mm256_loadu_ps(c1), _mm256_mul_ps(_mm512_castps512_ps256(if1),
+                                                                                 _mm512_castps512_ps256(go1)));
+    _mm256_storeu_ps(c0, cn0);
+    _mm256_storeu_ps(c1, cn1);
+    __m512 t = tanh16(_mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(cn0)), _mm256_castps_pd(cn1), 1)));
+    _mm256_storeu_ps(hn0, _mm256_mul_ps(hi256(go0), _mm512_castps512_ps256(t)));
+    _mm256_storeu_ps(hn1, _mm256_mul_ps(hi256(go1), hi256(t)));
+}
+
 /* block jb of four sequences with AVX-512: a zmm holds the block's [i f] or [g o] for one k, the panel is loaded
  * once per k for all four (blk2_avx2 loads it once per pair: the loads, not the multiply-adds, bound that loop on
  * Zen 4). Lane for lane the same multiply-adds in the same order as blk2_avx2, and the same cell: the same bits. */
@@ -248,9 +282,8 @@ TGT512C static inline void blk4_avx512(const float *w, const float *bb, const fl
         a[2][0] = _mm512_fmadd_ps(w0, x2, a[2][0]), a[2][1] = _mm512_fmadd_ps(w1, x2, a[2][1]);
         a[3][0] = _mm512_fmadd_ps(w0, x3, a[3][0]), a[3][1] = _mm512_fmadd_ps(w1, x3, a[3][1]);
     }
-    for (int s = 0; s < 4; s++)
-        cell8(_mm512_castps512_ps256(a[s][0]), hi256(a[s][0]), _mm512_castps512_ps256(a[s][1]), hi256(a[s][1]), c[s],
-              hn[s]);
+    cell8x2(a[0][0], a[0][1], a[1][0], a[1][1], c[0], c[1], hn[0], hn[1]);
+    cell8x2(a[2][0], a[2][1], a[3][0], a[3][1], c[2], c[3], hn[2], hn[3]);
 }
 
 /* one step of one direction for the na sequences act[] (na >= 2) with AVX-512: fours, then blk2_avx2/blk1_avx2 for
