@@ -44,6 +44,10 @@ void a2m_audio_stream_del(a2m_audio_stream *s);
 /* Resamples x (mono) from in_rate to out_rate with libsoxr HQ; *y malloc'd. */
 int a2m_resample(const float *x, size_t n, double in_rate, double out_rate, float **y, size_t *ny);
 int a2m_audio_is_silent(const a2m_audio *a); /* peak below 1e-6 */
+/* 1 when a file name has an audio extension a2m reads from folders (.wav .flac .ogg .aiff .mp3 ...: what
+ * libsndfile decodes; case ignored), 0 otherwise and for hidden names (".x"). The one list of the folder
+ * readers (dataset, features DIR, transcribe DIR). */
+int a2m_audio_is_file_name(const char *name);
 void a2m_audio_free(a2m_audio *a);
 /* Writes mono 16-bit PCM WAV atomically. */
 int a2m_audio_write_wav(const char *path, const float *x, size_t n, int rate);

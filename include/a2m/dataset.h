@@ -57,6 +57,10 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
 int a2m_dataset_save(const a2m_dataset *d, const char *dir);
 int a2m_dataset_load(const char *dir, a2m_dataset *out);
 void a2m_dataset_free(a2m_dataset *d);
+/* The MIDI file paired with take `take` (an audio file's name without its extension) in dir, the rule
+ * a2m_dataset_build pairs by: dir/midi_N.mid for voice_N, else dir/<take>.mid. 1 with the path in out [n] when
+ * one exists, 0 when none does. */
+int a2m_dataset_midi_partner(const char *dir, const char *take, char *out, size_t n);
 /* Index of take `name` or -1. */
 long a2m_dataset_find(const a2m_dataset *d, const char *name);
 

@@ -5,6 +5,7 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "audio/pcm.h"
+#include "core/grow.h"
 
 #include <errno.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 enum { DECODE_CHUNK_FRAMES = 16384 };
@@ -26,17 +28,19 @@ typedef struct sample_buf {
 } sample_buf;
 
 static int sample_buf_reserve(sample_buf *b, size_t extra, const char *name) {
-    if (b->n + extra <= b->cap) return A2M_OK;
-    size_t cap = b->cap ? b->cap : DECODE_CHUNK_FRAMES;
-    while (cap < b->n + extra) {
-        if (cap > SIZE_MAX / 2 / sizeof(float)) return a2m_error(A2M_ERR_NOMEM, "%s: audio too long", name);
-        cap *= 2;
-    }
-    float *x = realloc(b->x, cap * sizeof *x);
-    if (!x) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
-    b->x = x;
-    b->cap = cap;
+    if (extra > SIZE_MAX - b->n || a2m_grow(&b->x, &b->cap, b->n + extra, sizeof *b->x, DECODE_CHUNK_FRAMES))
+        return a2m_error(A2M_ERR_NOMEM, "%s: out of memory (audio too long?)", name);
     return A2M_OK;
+}
+
+int a2m_audio_is_file_name(const char *name) {
+    static const char *ext[] = {".wav", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aifc", ".au",
+                                ".snd", ".caf", ".w64", ".rf64", ".mp3", ".wv", ".voc"};
+    const char *dot = strrchr(name, '.');
+    if (!dot || name[0] == '.') return 0;
+    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+        if (!strcasecmp(dot, ext[i])) return 1;
+    return 0;
 }
 
 /* A header's rate, or a raw stream's, within [PCM_MIN_RATE, PCM_MAX_RATE]. */
@@ -180,13 +184,10 @@ static int slurp_stream(FILE *fp, const char *name, uint8_t **buf, size_t *len) 
                 free(b);
                 return a2m_error(A2M_ERR_RANGE, "%s: stream larger than %zu bytes", name, STREAM_MAX_BYTES);
             }
-            uint8_t *nb = realloc(b, cap * 2);
-            if (!nb) {
+            if (a2m_grow(&b, &cap, cap + 1, 1, 0)) {
                 free(b);
                 return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
             }
-            b = nb;
-            cap *= 2;
         }
         size_t got = fread(b + n, 1, cap - n, fp);
         n += got;

@@ -54,13 +54,7 @@ int a2m_logreg_predict(const a2m_logreg *m, const float *x, size_t n, int64_t *p
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
         size_t rows = n - r0 < chunk ? n - r0 : chunk;
         linear_forward(lg, x + r0 * D, m->w, m->b, (int)rows, D, C);
-        for (size_t r = 0; r < rows; r++) {
-            const float *l = lg + r * C;
-            int best = 0;
-            for (int c = 1; c < C; c++)
-                if (l[c] > l[best]) best = c;
-            pred[r0 + r] = best;
-        }
+        for (size_t r = 0; r < rows; r++) pred[r0 + r] = nn_argmax(lg + r * C, C);
         if (probs) softmax_rows(probs + r0 * C, lg, (int)rows, C);
     }
     free(lg);

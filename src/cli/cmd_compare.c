@@ -10,6 +10,7 @@
 #include "a2m/io.h"
 #include "a2m/metrics.h"
 #include "a2m/midi.h"
+#include "core/grow.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/report.h"
@@ -181,12 +182,7 @@ static int note_dir_add(note_dir *d, size_t *cap, const char *dir, const char *n
     if (rank < 0 || snprintf(path, sizeof path, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", name) >= (int)sizeof path ||
         stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return A2M_OK;
-    if (d->n == *cap) {
-        size_t c = *cap ? 2 * *cap : 64;
-        note_file *f = realloc(d->f, c * sizeof *f);
-        if (!f) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
-        d->f = f, *cap = c;
-    }
+    if (a2m_grow(&d->f, cap, d->n + 1, sizeof *d->f, 64)) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
     note_file *f = &d->f[d->n];
     *f = (note_file){strndup(name, blen), strdup(path), rank};
     if (!f->base || !f->path) {

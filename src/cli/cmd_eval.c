@@ -50,13 +50,6 @@ static int by_accuracy(const void *a, const void *b) {
     return x->dataset_index < y->dataset_index ? -1 : x->dataset_index > y->dataset_index;
 }
 
-static int argmax_class(const float *p, int C) {
-    int a = 0;
-    for (int c = 1; c < C; c++)
-        if (p[c] > p[a]) a = c;
-    return a;
-}
-
 static int by_dataset_index(const void *a, const void *b) {
     const take_stat *x = a, *y = b;
     return x->dataset_index < y->dataset_index ? -1 : x->dataset_index > y->dataset_index;
@@ -218,9 +211,8 @@ static int eval_run(const eval_opts *o, const cli_members *e, const a2m_dataset 
     if (!rc) rc = cli_members_predict(e, d, idx, n, frames, o->threads, probs, measures);
     /* a model's onset class is a segmentation cue: against labels without one, an onset frame counts as its note */
     int onset = transcribe_onset_class(in->class_notes, C);
-    for (size_t f = 0; !rc && f < frames; f++)
-        pred[f] = onset >= 0 && d->labels_p.onset_frames == 0 ? transcribe_frame_class(probs + f * C, C, onset)
-                                                              : argmax_class(probs + f * C, C);
+    if (d->labels_p.onset_frames > 0) onset = -1; /* the labels have the onset class: the plain argmax */
+    for (size_t f = 0; !rc && f < frames; f++) pred[f] = transcribe_frame_class(probs + f * C, C, onset);
     for (size_t i = 0, pos = 0; !rc && i < n; i++) {
         size_t len = d->offsets[idx[i] + 1] - d->offsets[idx[i]];
         memcpy(truth + pos, d->labels + d->offsets[idx[i]], len * sizeof *truth);

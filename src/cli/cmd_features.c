@@ -8,6 +8,7 @@
 #include "a2m/features.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
+#include "core/grow.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/feat_opts.h"
@@ -39,11 +40,6 @@ static int one_file(const char *in, const char *out, feat_run *r) {
     return rc;
 }
 
-static int is_audio_name(const char *f) {
-    const char *e = strrchr(f, '.');
-    return e && (!strcasecmp(e, ".wav") || !strcasecmp(e, ".flac") || !strcasecmp(e, ".ogg") || !strcasecmp(e, ".aiff"));
-}
-
 /* Output of one input file below the folder out, checked like any output; the folder is made when the
  * first file is ready, so a run that writes nothing leaves no empty folder behind. */
 static int one_into_dir(const char *src, const char *name, const char *out, feat_run *p, int force) {
@@ -69,13 +65,11 @@ static int features_dir(const char *in, const char *out, feat_run *p, int force)
     DIR *dp = opendir(in);
     if (!dp) return cli_fail("%s: cannot open folder", in);
     char **names = NULL;
-    size_t n = 0;
+    size_t n = 0, cap = 0;
     struct dirent *de;
     while ((de = readdir(dp)))
-        if (is_audio_name(de->d_name)) {
-            char **nn = realloc(names, (n + 1) * sizeof *nn);
-            if (!nn) break;
-            names = nn;
+        if (a2m_audio_is_file_name(de->d_name)) {
+            if (a2m_grow(&names, &cap, n + 1, sizeof *names, 64)) break;
             names[n++] = strdup(de->d_name);
         }
     closedir(dp);

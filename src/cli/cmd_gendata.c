@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "a2m/audio.h"
+#include "a2m/dataset.h"
 #include "a2m/error.h"
 #include "a2m/gen.h"
 #include "a2m/io.h"
 #include "a2m/midi.h"
+#include "core/grow.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 
@@ -391,15 +393,12 @@ static int list_seed_takes(run *r, const char *dir) {
         size_t len = strlen(e->d_name);
         unsigned num;
         if (len < 11 || len > 200 || strcmp(e->d_name + len - 4, ".wav") || sscanf(e->d_name, "voice_%u", &num) != 1) continue;
-        if (r->n_takes == cap) {
-            seed_take *t = realloc(r->takes, (cap = cap ? 2 * cap : 64) * sizeof *t);
-            if (!t) break;
-            r->takes = t;
-        }
+        if (a2m_grow(&r->takes, &cap, r->n_takes + 1, sizeof *r->takes, 64)) break;
         seed_take *t = &r->takes[r->n_takes];
         snprintf(t->wav, sizeof t->wav, "%s/%s", dir, e->d_name);
-        snprintf(t->mid, sizeof t->mid, "%s/midi_%.*s.mid", dir, (int)(len - 10), e->d_name + 6);
-        if (a2m_path_exists(t->mid)) r->n_takes++;
+        char take[256];
+        snprintf(take, sizeof take, "%.*s", (int)(len - 4), e->d_name);
+        if (a2m_dataset_midi_partner(dir, take, t->mid, sizeof t->mid)) r->n_takes++;
     }
     closedir(d);
     if (r->n_takes == 0) return cli_fail("%s: no voice_NNN.wav with a midi_NNN.mid", dir);

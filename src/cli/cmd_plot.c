@@ -6,6 +6,7 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "a2m/plot.h"
+#include "core/grow.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/members.h"
@@ -61,17 +62,16 @@ static int read_log(const char *path, double **cols, size_t *n) {
     for (char *line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         double v[5];
         if (sscanf(line, "%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4]) != 5) continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 64;
-            for (int c = 0; c < 5; c++) {
-                double *g = realloc(cols[c], cap * sizeof *g);
-                if (!g) {
-                    free(text);
-                    return a2m_error(A2M_ERR_NOMEM, "out of memory");
-                }
-                cols[c] = g;
+        size_t grown = cap; /* the five columns grown together */
+        for (int c = 0; c < 5; c++) {
+            size_t cc = cap;
+            if (a2m_grow(&cols[c], &cc, *n + 1, sizeof *cols[c], 64)) {
+                free(text);
+                return a2m_error(A2M_ERR_NOMEM, "out of memory");
             }
+            grown = cc;
         }
+        cap = grown;
         for (int c = 0; c < 5; c++) cols[c][*n] = v[c];
         (*n)++;
     }

@@ -9,6 +9,7 @@
 
 extern char **environ;
 
+#include "a2m/dataset.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "a2m/transcribe.h"
@@ -97,7 +98,8 @@ static int take_figures(const char *model, const char *take, const char *audio_d
                         a2m_plot_size size, int *made) {
     char wav[4096], mid[4096], cqt[4096], roll[4096], est[4096];
     snprintf(wav, sizeof wav, "%s/%s.wav", audio_dir, take);
-    snprintf(mid, sizeof mid, "%s/midi_%s.mid", audio_dir, strncmp(take, "voice_", 6) ? take : take + 6);
+    if (!a2m_dataset_midi_partner(audio_dir, take, mid, sizeof mid))
+        snprintf(mid, sizeof mid, "%s/midi_%s.mid", audio_dir, strncmp(take, "voice_", 6) ? take : take + 6); /* named when missing */
     snprintf(cqt, sizeof cqt, "%s/%s.cqt.png", dir, take);
     snprintf(roll, sizeof roll, "%s/%s.pianoroll.png", dir, take);
     snprintf(est, sizeof est, "%s/%s.transcribed.mid", dir, take);

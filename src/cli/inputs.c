@@ -9,20 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "a2m/audio.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
-
-static int is_audio_name(const char *name) {
-    static const char *ext[] = {".wav", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aifc", ".au",
-                                ".snd", ".caf", ".w64", ".rf64", ".mp3", ".wv", ".voc"};
-    const char *dot = strrchr(name, '.');
-    if (!dot || name[0] == '.') return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
-        if (!strcasecmp(dot, ext[i])) return 1;
-    return 0;
-}
+#include "core/grow.h"
 
 /* Length of the folder part (with its '/') of path. */
 static size_t dir_len(const char *path) {
@@ -32,14 +23,11 @@ static size_t dir_len(const char *path) {
 
 /* Adds path; its output is named after the part of it past `root` characters. */
 static int push_path(cli_inputs *r, size_t *cap, const char *path, size_t root) {
-    if ((size_t)r->n == *cap) {
-        size_t c = *cap ? 2 * *cap : 16;
-        char **p = realloc(r->paths, c * sizeof *p);
-        size_t *q = p ? realloc(r->roots, c * sizeof *q) : NULL;
-        if (p) r->paths = p;
-        if (!p || !q) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-        r->roots = q, *cap = c;
-    }
+    size_t cp = *cap, cr = *cap; /* paths and roots grown together */
+    if (a2m_grow(&r->paths, &cp, (size_t)r->n + 1, sizeof *r->paths, 16) ||
+        a2m_grow(&r->roots, &cr, (size_t)r->n + 1, sizeof *r->roots, 16))
+        return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    *cap = cp;
     r->roots[r->n] = root;
     if (!(r->paths[r->n] = strdup(path))) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     r->n++;
@@ -59,12 +47,7 @@ static int expand_dir(cli_inputs *r, size_t *cap, const char *dir, size_t root, 
     struct dirent *e;
     while (!rc && (e = readdir(dp))) {
         if (e->d_name[0] == '.') continue;
-        if (n == ncap) {
-            ncap = ncap ? 2 * ncap : 64;
-            char **p = realloc(names, ncap * sizeof *p);
-            if (!p) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
-            else names = p;
-        }
+        if (a2m_grow(&names, &ncap, n + 1, sizeof *names, 64)) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
         if (!rc && !(names[n++] = strdup(e->d_name))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     }
     closedir(dp);
@@ -75,7 +58,7 @@ static int expand_dir(cli_inputs *r, size_t *cap, const char *dir, size_t root, 
         char path[PATH_MAX];
         if (snprintf(path, sizeof path, "%s%s%s", dir, slash ? "" : "/", names[i]) >= (int)sizeof path) continue;
         if (a2m_is_dir(path)) rc = expand_dir(r, cap, path, root, depth + 1);
-        else if (is_audio_name(names[i])) rc = push_path(r, cap, path, root);
+        else if (a2m_audio_is_file_name(names[i])) rc = push_path(r, cap, path, root);
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);

@@ -275,7 +275,7 @@ int a2m_read_file(const char *path, uint8_t **buf, size_t *len, size_t max_bytes
                 fclose(fp);
                 return a2m_error(A2M_ERR_RANGE, "%s: larger than %zu bytes", path, max_bytes);
             }
-            size_t ncap = cap * 2 > max_bytes ? max_bytes : cap * 2;
+            size_t ncap = cap * 2 > max_bytes ? max_bytes : cap * 2; /* doubling capped at max_bytes: not a2m_grow */
             uint8_t *nb = realloc(b, ncap);
             if (!nb) {
                 free(b);

@@ -11,6 +11,7 @@
 #include "a2m/dataset.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
+#include "core/grow.h"
 
 a2m_dataset_params a2m_dataset_default_params(void) {
     a2m_dataset_params p;
@@ -43,24 +44,23 @@ typedef struct take_pair {
 
 static int cmp_pair(const void *a, const void *b) { return strcmp(((const take_pair *)a)->name, ((const take_pair *)b)->name); }
 
-static int has_ext(const char *s, const char *ext) {
-    size_t n = strlen(s), e = strlen(ext);
-    return n > e && strcasecmp(s + n - e, ext) == 0;
-}
-
-/* The MIDI partner of an audio file: voice_N.wav -> midi_N.mid, x.wav -> x.mid (*mid NULL when there is none). */
-static int midi_partner(const char *dir, const char *base, char **mid) {
+int a2m_dataset_midi_partner(const char *dir, const char *take, char *out, size_t n) {
     char cand[2][4096];
-    *mid = NULL;
-    snprintf(cand[0], sizeof cand[0], "%s/%s.mid", dir, base);
-    if (strncmp(base, "voice_", 6) == 0) snprintf(cand[1], sizeof cand[1], "%s/midi_%s.mid", dir, base + 6);
+    snprintf(cand[0], sizeof cand[0], "%s/%s.mid", dir, take);
+    if (strncmp(take, "voice_", 6) == 0) snprintf(cand[1], sizeof cand[1], "%s/midi_%s.mid", dir, take + 6);
     else cand[1][0] = '\0';
     for (int i = 1; i >= 0; i--)
-        if (cand[i][0] && a2m_path_exists(cand[i])) {
-            *mid = strdup(cand[i]);
-            return *mid ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
-        }
-    return A2M_OK;
+        if (cand[i][0] && a2m_path_exists(cand[i]) && snprintf(out, n, "%s", cand[i]) < (int)n) return 1;
+    return 0;
+}
+
+/* The MIDI partner of an audio file as a malloc'd path (*mid NULL when there is none). */
+static int midi_partner(const char *dir, const char *base, char **mid) {
+    char path[4096];
+    *mid = NULL;
+    if (!a2m_dataset_midi_partner(dir, base, path, sizeof path)) return A2M_OK;
+    *mid = strdup(path);
+    return *mid ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
 }
 
 /* Appends line + '\n' to *text (NULL text: warnings not wanted). */
@@ -90,7 +90,7 @@ static int collect_pairs(const char *dir, DIR *dp, take_pair **out, size_t *out_
     int rc = A2M_OK;
     while (!rc && (de = readdir(dp))) {
         const char *f = de->d_name;
-        if (!(has_ext(f, ".wav") || has_ext(f, ".flac") || has_ext(f, ".ogg"))) continue;
+        if (!a2m_audio_is_file_name(f)) continue;
         char base[4096];
         snprintf(base, sizeof base, "%s", f);
         *strrchr(base, '.') = '\0';
@@ -101,15 +101,10 @@ static int collect_pairs(const char *dir, DIR *dp, take_pair **out, size_t *out_
             rc = append(warnings, line);
             continue;
         }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            take_pair *np = realloc(pairs, ncap * sizeof *np);
-            if (!np) {
-                free(mid);
-                rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
-                break;
-            }
-            pairs = np, cap = ncap;
+        if (a2m_grow(&pairs, &cap, n + 1, sizeof *pairs, 64)) {
+            free(mid);
+            rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
+            break;
         }
         char wav[8192];
         snprintf(wav, sizeof wav, "%s/%s", dir, f);
@@ -186,19 +181,16 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
             break;
         }
         size_t off = out->offsets[i];
-        if (off + frames > fcap) {
-            size_t nc = fcap ? fcap : 4096;
-            while (nc < off + frames) nc *= 2;
-            float *nf = realloc(out->features, nc * nb * sizeof *nf);
-            int64_t *nl = nf ? realloc(out->labels, nc * sizeof *nl) : NULL;
-            if (nf) out->features = nf;
-            if (nl) out->labels = nl;
-            if (!nf || !nl) {
+        if (off + frames > fcap) { /* features [fcap x nb] and labels [fcap], grown together */
+            size_t cf = fcap, cl = fcap;
+            int bad = a2m_grow(&out->features, &cf, off + frames, nb * sizeof *out->features, 4096) ||
+                      a2m_grow(&out->labels, &cl, off + frames, sizeof *out->labels, 4096);
+            if (bad) {
                 rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
                 a2m_audio_free(&a);
                 break;
             }
-            fcap = nc;
+            fcap = cf;
         }
         rc = a2m_feat_do(cqt, src, len, out->features + off * nb);
         a2m_audio_free(&a);

@@ -20,6 +20,7 @@
 
 #include "a2m/cqt.h"
 #include "a2m/error.h"
+#include "core/grow.h"
 #include "dsp/cqt_internal.h"
 
 #define HALVED_CHUNK 4096 /* soxr output per call */
@@ -100,11 +101,8 @@ static int signal_reserve(a2m_cqt_stream *s, int i, size_t more) {
         S->n -= drop, S->base += drop;
     }
     if (S->n + more <= o->signal_cap) return A2M_OK;
-    size_t cap = o->signal_cap ? o->signal_cap : 1024;
-    while (cap < S->n + more) cap *= 2;
-    float *p = realloc(o->signal, cap * sizeof *p);
-    if (!p) return a2m_error(A2M_ERR_NOMEM, "cqt stream: out of memory");
-    o->signal = p, o->signal_cap = cap;
+    if (a2m_grow(&o->signal, &o->signal_cap, S->n + more, sizeof *o->signal, 1024))
+        return a2m_error(A2M_ERR_NOMEM, "cqt stream: out of memory");
     return A2M_OK;
 }
 
@@ -167,11 +165,7 @@ static float *power_row(a2m_cqt_stream *s, size_t t, size_t rows) {
         memmove(s->power, s->power + drop * nb, (s->pw_cap - drop) * nb * sizeof *s->power);
         s->pw_base = s->n_out;
         if (t + rows > s->pw_base + s->pw_cap) {
-            size_t cap = s->pw_cap;
-            while (t + rows > s->pw_base + cap) cap *= 2;
-            float *p = realloc(s->power, cap * nb * sizeof *p);
-            if (!p) return NULL;
-            s->power = p, s->pw_cap = cap;
+            if (a2m_grow(&s->power, &s->pw_cap, t + rows - s->pw_base, nb * sizeof *s->power, 1)) return NULL;
         }
     }
     return s->power + (t - s->pw_base) * nb;

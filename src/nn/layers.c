@@ -7,6 +7,13 @@
 
 void nn_zero(float *x, size_t n) { memset(x, 0, n * sizeof *x); }
 
+int nn_argmax(const float *x, int n) {
+    int a = 0;
+    for (int c = 1; c < n; c++)
+        if (x[c] > x[a]) a = c;
+    return a;
+}
+
 /* ---------------------------------------------------------------- Conv1d */
 
 size_t conv1d_scratch_floats(int B, int T, int Cin, int K) { return (size_t)B * T * Cin * K; }

@@ -11,6 +11,9 @@
 #include <string.h>
 
 void nn_zero(float *x, size_t n);
+/* Index of the largest of x[0..n) (the first of equals); 0 when n <= 0. Frame predictions of training, the
+ * baselines and eval: one rule for ties. */
+int nn_argmax(const float *x, int n);
 
 /* ---- Activations: finite for every finite input, in every build ----
  * Plain C without libm calls, so loops over them vectorise at -O3 without

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "a2m/error.h"
+#include "core/grow.h"
 #include "search/pq_dl.h"
 
 struct sdb {
@@ -132,17 +133,14 @@ static int exec_lite(sdb *db, const char *sql, int n, const char *const *args, s
         int at = sqlite3_bind_parameter_index(st, name);
         if (at > 0 && args[i]) sqlite3_bind_text(st, at, args[i], -1, SQLITE_TRANSIENT);
     }
-    int rc = A2M_OK, nc = sqlite3_column_count(st), nr = 0, cap = 0, s;
+    int rc = A2M_OK, nc = sqlite3_column_count(st), nr = 0, s;
+    size_t cap = 0; /* rows of nc cells (one at least: never a zero-byte allocation) */
     char **cells = NULL;
     while ((s = sqlite3_step(st)) == SQLITE_ROW && !rc) {
         if (!rows) continue;
-        if (nr == cap) {
-            char **g = realloc(cells, ((size_t)(cap = cap ? 2 * cap : 16) * nc + 1) * sizeof *g);
-            if (!g) {
-                rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
-                break;
-            }
-            cells = g;
+        if (a2m_grow(&cells, &cap, (size_t)nr + 1, (size_t)(nc > 0 ? nc : 1) * sizeof *cells, 16)) {
+            rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+            break;
         }
         memset(cells + (size_t)nr * nc, 0, (size_t)nc * sizeof *cells);
         rc = lite_row(st, cells + (size_t)nr * nc, nc);

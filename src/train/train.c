@@ -187,13 +187,7 @@ static int fill_batch(batch_buf *b, const a2m_dataset *d, const sample *s, int n
 }
 
 static void argmax_rows(const float *logits, int64_t *pred, size_t n, int C) {
-    for (size_t i = 0; i < n; i++) {
-        const float *z = logits + i * C;
-        int a = 0;
-        for (int c = 1; c < C; c++)
-            if (z[c] > z[a]) a = c;
-        pred[i] = a;
-    }
+    for (size_t i = 0; i < n; i++) pred[i] = nn_argmax(logits + i * C, C);
 }
 
 /* Whole-take evaluation: loss, predictions for every frame of the takes. */

@@ -22,6 +22,7 @@
 #include "a2m/error.h"
 #include "a2m/transcribe.h"
 #include "a2m/uncertainty.h"
+#include "core/grow.h"
 #include "nn/layers.h"
 #include "transcribe/key.h"
 #include "transcribe/tuning.h"
@@ -168,38 +169,21 @@ int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int k
     return A2M_OK;
 }
 
-/* Room for `need` elements of `elem` bytes at p (capacity *cap, doubling): the (maybe moved) array, or p itself
- * with *rc set to A2M_ERR_NOMEM. Used through GROW, so each pointer keeps its own type (no void ** punning). */
-static void *grown(void *p, size_t *cap, size_t need, size_t elem, int *rc) {
-    if (need <= *cap) return p;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *q = realloc(p, c * elem);
-    if (!q) {
-        *rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
-        return p;
-    }
-    *cap = c;
-    return q;
+/* a2m_grow from 64 elements, raising its error: 0 or A2M_ERR_NOMEM. Used through GROW, which keeps an error
+ * already raised. */
+static int grow(void *pp, size_t *cap, size_t need, size_t elem) {
+    return a2m_grow(pp, cap, need, elem, 64) ? a2m_error(A2M_ERR_NOMEM, "out of memory") : A2M_OK;
 }
-#define GROW(ptr, cap, need, rc) ((ptr) = grown((ptr), &(cap), (need), sizeof *(ptr), &(rc)))
+#define GROW(ptr, cap, need, rc) ((rc) = (rc) ? (rc) : grow(&(ptr), &(cap), (need), sizeof *(ptr)))
 
-/* Pending arrays (probs, raw classes, work copy) grown together. */
+/* Pending arrays (probs [cap x C], raw classes, work copy) grown together: one capacity, each grown from it. */
 static int pend_reserve(a2m_transcribe_stream *s, size_t need) {
-    if (need <= s->pend_cap) return A2M_OK;
-    size_t c = s->pend_cap;
-    while (c < need) c *= 2;
-    float *p = realloc(s->pend_p, c * (size_t)s->C * sizeof *p);
-    if (!p) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    s->pend_p = p;
-    int *a = realloc(s->pend_c, c * sizeof *a);
-    if (!a) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    s->pend_c = a;
-    int *b = realloc(s->work_c, c * sizeof *b);
-    if (!b) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    s->work_c = b;
-    s->pend_cap = c;
-    return A2M_OK;
+    size_t cp = s->pend_cap, ca = s->pend_cap, cb = s->pend_cap;
+    int rc = grow(&s->pend_p, &cp, need, (size_t)s->C * sizeof *s->pend_p);
+    if (!rc) rc = grow(&s->pend_c, &ca, need, sizeof *s->pend_c);
+    if (!rc) rc = grow(&s->work_c, &cb, need, sizeof *s->work_c);
+    if (!rc) s->pend_cap = cp;
+    return rc;
 }
 
 /* Applies the note rules to pending frames [0, upto) and hands out their notes. */

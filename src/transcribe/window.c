@@ -41,9 +41,10 @@ int transcribe_onset_class(const int *class_notes, int C) {
 }
 
 int transcribe_frame_class(const float *q, int C, int onset) {
-    int a = onset >= 0 ? -1 : 0;
-    if (onset >= 0 && q[0] >= 0.5f) return 0;
-    for (int c = onset >= 0 ? 1 : 0; c < C; c++)
+    if (onset < 0) return nn_argmax(q, C);
+    if (q[0] >= 0.5f) return 0;
+    int a = -1;
+    for (int c = 1; c < C; c++)
         if (c != onset && (a < 0 || q[c] > q[a])) a = c;
     return a < 0 ? 0 : a;
 }
