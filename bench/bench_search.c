@@ -54,13 +54,12 @@ static double curve_at(const double *v, int e, uint64_t trial) {
 }
 
 /* One study of n trials of up to E epochs with or without the median pruner (as a worker runs it: each epoch
- * reported, the pruner asked). Returns the best value; *epochs = epochs trained in all; *to_reach = epochs
- * trained until the best first reached target (-1: never). */
-static double pruned_study(const a2m_search_space *s, uint64_t seed, int n, int E, int prune, double target,
-                           long *epochs, long *to_reach) {
+ * reported, the pruner asked with mp). Returns the best value; *epochs = epochs trained in all. */
+static double pruned_study(const a2m_search_space *s, uint64_t seed, int n, int E, int prune, a2m_median_params mp,
+                           long *epochs) {
     a2m_search_trial *t = calloc((size_t)n, sizeof *t);
     double *steps = calloc((size_t)n * E, sizeof *steps), best = INFINITY;
-    *epochs = 0, *to_reach = -1;
+    *epochs = 0;
     for (int i = 0; t && steps && i < n; i++) {
         uint64_t rng = seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)i + 1) * 0xD1B54A32D192ED03ull;
         a2m_search_sample(s, t, (size_t)i, 0, A2M_SAMPLER_TPE, a2m_tpe_default_params(), &rng, t[i].params);
@@ -70,45 +69,72 @@ static double pruned_study(const a2m_search_space *s, uint64_t seed, int n, int 
             t[i].steps[e - 1] = curve_at(t[i].params, e, seed * 1000 + (uint64_t)i), t[i].n_steps = e;
             b = fmin(b, t[i].steps[e - 1]);
             ++*epochs;
-            if (prune && a2m_search_median_prune(t, (size_t)i, t[i].steps, e, 0, a2m_median_default_params())) {
+            if (prune && a2m_search_median_prune(t, (size_t)i, t[i].steps, e, 0, mp)) {
                 t[i].state = A2M_TRIAL_PRUNED;
                 break;
             }
         }
         if (t[i].state == A2M_TRIAL_RUNNING) t[i].state = A2M_TRIAL_COMPLETE, t[i].value = b, best = fmin(best, b);
-        if (*to_reach < 0 && best <= target) *to_reach = *epochs;
     }
     free(t), free(steps);
     return best;
 }
 
-/* The pruner's saving at an equal best value: a study without pruner (trials x 30 epochs) reaches a best B;
- * the same seed with the pruner runs until its best reaches B (up to 3x the trials): epochs compared. */
-static void bench_pruner(int trials, int seeds) {
+typedef struct prune_cmp {
+    double saved, saved_sd;  /* fraction of epochs saved: mean, standard deviation over seeds */
+    double b0, b0_sd, b1, b1_sd;  /* best without / with the pruner: mean, standard deviation */
+    double diff, diff_se;    /* mean paired difference best(pruner) - best(none), its standard error */
+} prune_cmp;
+
+/* The same trial budget with and without the pruner, per seed (the sampler, the curves' noise and each trial's
+ * number the same on both sides): epochs saved and the paired difference of the best values. per_seed: print
+ * a row a seed. */
+static prune_cmp compare_pruner(const a2m_search_space *s, int trials, int seeds, a2m_median_params mp, int per_seed) {
+    double sum[4] = {0}, sq[4] = {0}; /* saved, b0, b1, b1 - b0 */
+    for (int seed = 1; seed <= seeds; seed++) {
+        long e0, e1;
+        double b0 = pruned_study(s, (uint64_t)seed, trials, 30, 0, mp, &e0);
+        double b1 = pruned_study(s, (uint64_t)seed, trials, 30, 1, mp, &e1);
+        double x[4] = {1.0 - (double)e1 / (double)e0, b0, b1, b1 - b0};
+        for (int k = 0; k < 4; k++) sum[k] += x[k], sq[k] += x[k] * x[k];
+        if (per_seed)
+            printf("  seed %2d: best %.5f without pruner (%ld epochs), %.5f with (%ld epochs, %.0f%% fewer)\n", seed, b0,
+                   e0, b1, e1, 100 * x[0]);
+    }
+    double mean[4], sd[4];
+    for (int k = 0; k < 4; k++) {
+        mean[k] = sum[k] / seeds;
+        sd[k] = seeds > 1 ? sqrt(fmax(0.0, (sq[k] - seeds * mean[k] * mean[k]) / (seeds - 1))) : 0.0;
+    }
+    return (prune_cmp){mean[0], sd[0], mean[1], sd[1], mean[2], sd[2], mean[3], sd[3] / sqrt((double)seeds)};
+}
+
+/* The median pruner at an equal trial budget: TRIALS trials of 30 epochs with and without it, per seed. With
+ * sweep, the same for several warm-ups and start-up counts (how the defaults were chosen). */
+static void bench_pruner(int trials, int seeds, int sweep) {
     a2m_search_space s;
     a2m_search_space_default(&s);
-    double b0 = 0, b1 = 0, saved = 0;
-    long e0 = 0, e1 = 0, never = 0, same_trials = 0, total_pruned = 0;
-    for (int seed = 1; seed <= seeds; seed++) {
-        long a, b, reach, unused;
-        double best0 = pruned_study(&s, (uint64_t)seed, trials, 30, 0, -INFINITY, &a, &unused);
-        b1 += pruned_study(&s, (uint64_t)seed, trials, 30, 1, -INFINITY, &total_pruned, &unused);
-        same_trials += total_pruned;
-        pruned_study(&s, (uint64_t)seed, 3 * trials, 30, 1, best0, &b, &reach);
-        b0 += best0, e0 += a;
-        if (reach < 0) never++, reach = b;
-        e1 += reach, saved += 1.0 - (double)reach / (double)a;
-    }
-    printf("a2m median pruner: %d trials of 30 epochs, %d seeds: the best without pruner reached with %.0f%% fewer "
-           "epochs (mean; %ld epochs vs %ld in all; %ld seed%s never reached it in %d trials); the same %d trials: "
-           "%.0f%% fewer epochs, mean best %.5f vs %.5f\n",
-           trials, seeds, 100 * saved / seeds, e1, e0, never, never == 1 ? "" : "s", 3 * trials, trials,
-           100.0 * (1 - (double)same_trials / (double)e0), b1 / seeds, b0 / seeds);
+    a2m_median_params d = a2m_median_default_params();
+    printf("a2m median pruner (n_startup_trials %d, n_warmup_steps %d): %d trials of 30 epochs, %d seeds, with and "
+           "without it:\n", d.n_startup_trials, d.n_warmup_steps, trials, seeds);
+    prune_cmp c = compare_pruner(&s, trials, seeds, d, 1);
+    printf("a2m median pruner: %.0f%% fewer epochs (sd %.0f%%), mean best %.5f (sd %.5f) vs %.5f (sd %.5f) without; "
+           "paired difference %+.5f (standard error %.5f)\n",
+           100 * c.saved, 100 * c.saved_sd, c.b1, c.b1_sd, c.b0, c.b0_sd, c.diff, c.diff_se);
+    if (!sweep) return;
+    int warm[] = {0, 2, 4, 6, 8, 10}, start[] = {5, 10};
+    for (size_t i = 0; i < sizeof start / sizeof *start; i++)
+        for (size_t j = 0; j < sizeof warm / sizeof *warm; j++) {
+            c = compare_pruner(&s, trials, seeds, (a2m_median_params){start[i], warm[j]}, 0);
+            printf("  startup %2d warmup %2d: %3.0f%% fewer epochs, best %.5f vs %.5f, difference %+.5f (se %.5f)\n",
+                   start[i], warm[j], 100 * c.saved, c.b1, c.b0, c.diff, c.diff_se);
+        }
 }
 
 int main(int argc, char **argv) {
     int trials = argc > 1 ? atoi(argv[1]) : 50, seeds = argc > 2 ? atoi(argv[2]) : 10;
-    if (trials < 11 || seeds < 1) return fprintf(stderr, "usage: bench_search [TRIALS > 10] [SEEDS]\n"), 2;
+    int sweep = argc > 3 && !strcmp(argv[3], "sweep");
+    if (trials < 11 || seeds < 1) return fprintf(stderr, "usage: bench_search [TRIALS > 10] [SEEDS] [sweep]\n"), 2;
     a2m_search_space sq, st;
     a2m_search_space_parse(quad_space, strlen(quad_space), "quad space", &sq);
     a2m_search_space_default(&st);
@@ -131,6 +157,6 @@ int main(int argc, char **argv) {
                "random %.5f\n", names[o], trials, seeds, frac / seeds, bt / seeds, br / seeds);
     }
     free(ct);
-    bench_pruner(trials, seeds);
+    bench_pruner(trials, seeds, sweep);
     return 0;
 }

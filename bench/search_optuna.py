@@ -73,10 +73,9 @@ def train_like_values(v):
             + 0.03 * (v["loss"] == "focal") + 0.1 * v["label-smoothing"])
 
 
-def pruned_study(seed, n, prune, target=-math.inf):
-    st = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed),
-                             pruner=optuna.pruners.MedianPruner() if prune else optuna.pruners.NopPruner())
-    count = {"epochs": 0, "reach": None}
+def pruned_study(seed, n, pruner):
+    st = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner)
+    count = {"epochs": 0}
 
     def obj(t):
         v = {"hidden": t.suggest_categorical("hidden", [32, 64, 128, 256]),
@@ -96,25 +95,25 @@ def pruned_study(seed, n, prune, target=-math.inf):
                 raise optuna.TrialPruned()
         return b
 
-    def cb(study, trial):
-        done = [x.value for x in study.trials if x.state == optuna.trial.TrialState.COMPLETE]
-        if count["reach"] is None and done and min(done) <= target:
-            count["reach"] = count["epochs"]
-    st.optimize(obj, n_trials=n, callbacks=[cb])
+    st.optimize(obj, n_trials=n)
     done = [x.value for x in st.trials if x.state == optuna.trial.TrialState.COMPLETE]
-    return min(done), count["epochs"], count["reach"]
+    return min(done), count["epochs"]
 
 
-saved, never, e0s, e1s = 0.0, 0, 0, 0
-for seed in range(1, SEEDS + 1):
-    b0, e0, _ = pruned_study(seed, TRIALS, False)
-    _, e1, reach = pruned_study(seed, 3 * TRIALS, True, b0)
-    if reach is None:
-        never += 1
-        reach = e1
-    saved += 1 - reach / e0
-    e0s += e0
-    e1s += reach
-print("optuna median pruner: %d trials of 30 epochs, %d seeds: the best without pruner reached with %.0f%% fewer "
-      "epochs (mean; %d vs %d; %d seeds never reached it in %d trials)" % (TRIALS, SEEDS, 100 * saved / SEEDS, e1s, e0s,
-                                                                       never, 3 * TRIALS))
+def mean_sd(x):
+    m = sum(x) / len(x)
+    return m, (sum((y - m) ** 2 for y in x) / max(1, len(x) - 1)) ** 0.5
+
+
+# the same trial budget with and without the pruner, per seed (as bench_search.c's compare_pruner)
+for warmup in (0, 6):
+    saved, b0s, b1s, diffs = [], [], [], []
+    for seed in range(1, SEEDS + 1):
+        b0, e0 = pruned_study(seed, TRIALS, optuna.pruners.NopPruner())
+        b1, e1 = pruned_study(seed, TRIALS, optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup))
+        saved.append(1 - e1 / e0), b0s.append(b0), b1s.append(b1), diffs.append(b1 - b0)
+    (s, ssd), (m1, sd1), (m0, sd0), (dm, dsd) = mean_sd(saved), mean_sd(b1s), mean_sd(b0s), mean_sd(diffs)
+    print("optuna MedianPruner(n_startup_trials=5, n_warmup_steps=%d): %d trials of 30 epochs, %d seeds: %.0f%% fewer "
+          "epochs (sd %.0f%%), mean best %.5f (sd %.5f) vs %.5f (sd %.5f) without; paired difference %+.5f "
+          "(standard error %.5f)" % (warmup, TRIALS, SEEDS, 100 * s, 100 * ssd, m1, sd1, m0, sd0, dm,
+                                     dsd / SEEDS ** 0.5))

@@ -147,6 +147,11 @@ static void check_median(void) {
     memset(t, 0, sizeof t);
     for (int i = 0; i < 6; i++) t[i].state = A2M_TRIAL_COMPLETE, t[i].steps = i % 2 ? b : a, t[i].n_steps = 3;
     a2m_median_params mp = a2m_median_default_params();
+    CHECK(mp.n_startup_trials == 5 && mp.n_warmup_steps == 6, "defaults: 5 start-up trials, 6 warm-up epochs");
+    double worse[3] = {9, 9, 9};
+    CHECK(!a2m_search_median_prune(t, 6, worse, 3, 0, mp), "a trial worse than all is kept in the warm-up");
+    CHECK(a2m_search_median_prune(t, 6, worse, 3, 0, (a2m_median_params){5, 2}), "and pruned after it");
+    mp = (a2m_median_params){5, 0}; /* Optuna's MedianPruner() */
     /* step 1: best 0.55 vs median of {0.5 x3, 0.6 x3} = 0.55: not worse */
     CHECK(!a2m_search_median_prune(t, 6, mine, 1, 0, mp), "0.55 = median at step 1 is kept");
     mine[0] = 0.56;
@@ -155,8 +160,8 @@ static void check_median(void) {
     CHECK(!a2m_search_median_prune(t, 4, mine, 1, 0, mp), "4 complete trials < 5 start-up: never pruned");
     mp.n_warmup_steps = 1;
     CHECK(!a2m_search_median_prune(t, 6, mine, 1, 0, mp), "warm-up step");
-    mp = a2m_median_default_params();
-    CHECK(a2m_search_median_prune(t, 6, mine, 1, 1, a2m_median_default_params()) == 0, "maximising: 0.56 beats 0.55");
+    mp.n_warmup_steps = 0;
+    CHECK(a2m_search_median_prune(t, 6, mine, 1, 1, mp) == 0, "maximising: 0.56 beats 0.55");
     t[5].state = A2M_TRIAL_PRUNED; /* only complete trials make the median: {0.5 x3, 0.6 x2} -> 0.5 */
     mine[0] = 0.52;
     CHECK(a2m_search_median_prune(t, 6, mine, 1, 0, mp), "median of complete trials only");

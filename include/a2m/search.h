@@ -89,10 +89,10 @@ a2m_tpe_params a2m_tpe_default_params(void);
 int a2m_search_sample(const a2m_search_space *s, const a2m_search_trial *trials, size_t n, int maximize,
                       a2m_sampler_kind kind, a2m_tpe_params tp, uint64_t *rng, double *values);
 
-/* Median pruner, Optuna's MedianPruner defaults. */
+/* Median pruner, Optuna's MedianPruner with a warm-up (docs/search.md: why 6). */
 typedef struct a2m_median_params {
     int n_startup_trials;         /* 5: no pruning before this many complete trials */
-    int n_warmup_steps;           /* 0: no pruning at steps (epochs) <= this */
+    int n_warmup_steps;           /* 6 (Optuna's default: 0): no pruning at steps (epochs) <= this */
 } a2m_median_params;
 a2m_median_params a2m_median_default_params(void);
 /* 1 when the trial whose intermediate values are mine[0..step-1] should stop at step (1-based): its best

@@ -20,7 +20,11 @@
 #include "search/tpe_internal.h"
 
 a2m_tpe_params a2m_tpe_default_params(void) { return (a2m_tpe_params){10, 24, 1.0, 1, 0}; }
-a2m_median_params a2m_median_default_params(void) { return (a2m_median_params){5, 0}; }
+/* Optuna's MedianPruner() start-up (5 complete trials) but a warm-up of 6 epochs, not 0: on bench_search's
+ * learning curves (50 trials of 30 epochs, 40 seeds, the same trial budget) no warm-up saves 62% of the epochs
+ * but its best is 0.0037 worse (paired, standard error 0.0025: slow starters pruned at epoch 1-5 that would
+ * have ended best); 6 epochs save 41% at +0.0013 (se 0.0020), within the seeds' spread (sd 0.011). */
+a2m_median_params a2m_median_default_params(void) { return (a2m_median_params){5, 6}; }
 
 const char *a2m_trial_state_name(int state) {
     static const char *names[] = {"running", "complete", "pruned", "failed"};
