@@ -136,13 +136,49 @@ A2M_DISPATCH static void softmax_row(float *r, int L) {
     for (int j = 0; j < L; j++) r[j] *= inv;
 }
 
-/* g <- scale * r * (g - sum(r * g)) */
-A2M_DISPATCH static void softmax_grad_row(float *g, const float *r, int L, float scale) {
-    float s = 0;
+/* softmax_row, and pd[0..L) <- dropped_row(r) in its last pass (one pass less over the row) */
+A2M_DISPATCH static void softmax_drop_row(float *r, float *pd, int L, uint32_t rs, uint32_t thr, float keep) {
+    float mx = r[0], s = 0;
+#pragma omp simd reduction(max : mx)
+    for (int j = 0; j < L; j++) mx = r[j] > mx ? r[j] : mx;
 #pragma omp simd reduction(+ : s)
-    for (int j = 0; j < L; j++) s += r[j] * g[j];
+    for (int j = 0; j < L; j++) r[j] = nn_expf(r[j] - mx), s += r[j];
+    float inv = 1.0f / s;
+#pragma omp simd
+    for (int j = 0; j < L; j++) {
+        uint32_t h = (rs ^ (uint32_t)j) * 0x9E3779B1u;
+        h ^= h >> 16, h *= 0x85EBCA6Bu, h ^= h >> 13, h *= 0xC2B2AE35u, h ^= h >> 16;
+        float k = (int32_t)(h >> 8) < (int32_t)thr ? 0.0f : keep;
+        r[j] *= inv;
+        pd[j] = r[j] * k;
+    }
+}
+
+/* g <- scale * r * (g - s), s = sum(r * g) (computed here when have_s is 0) */
+A2M_DISPATCH static void softmax_grad_row(float *g, const float *r, int L, float scale, int have_s, float s) {
+    if (!have_s) {
+        s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int j = 0; j < L; j++) s += r[j] * g[j];
+    }
 #pragma omp simd
     for (int j = 0; j < L; j++) g[j] = scale * r[j] * (g[j] - s);
+}
+
+/* dropped_row of p into pd and of g in place with one hash per element (the same mask), returning
+ * sum(p * g) of the masked g for the softmax's gradient: one pass where there were three. */
+A2M_DISPATCH static float dropped_pair(float *pd, const float *p, float *g, uint32_t rs, int L, uint32_t thr,
+                                       float keep) {
+    float s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < L; j++) {
+        uint32_t h = (rs ^ (uint32_t)j) * 0x9E3779B1u;
+        h ^= h >> 16, h *= 0x85EBCA6Bu, h ^= h >> 13, h *= 0xC2B2AE35u, h ^= h >> 16;
+        float k = (int32_t)(h >> 8) < (int32_t)thr ? 0.0f : keep;
+        float gj = g[j] * k;
+        pd[j] = p[j] * k, g[j] = gj, s += p[j] * gj;
+    }
+    return s;
 }
 
 typedef struct drop_cfg {
@@ -178,6 +214,11 @@ static void rows_forward(float *p, float *pd, int n, int L, int T, size_t blk, i
         float *r = p + (size_t)i * T;
         int k0, k1;
         key_range(sg, i0 + i, L, &k0, &k1);
+        if (dc.on && k0 == 0 && k1 == L) {
+            softmax_drop_row(r, pd + (size_t)i * T, L, row_seed(dc.base, (uint64_t)blk * T + (uint64_t)(i0 + i)),
+                             dc.thr, dc.keep);
+            continue;
+        }
         softmax_row(r + k0, k1 - k0);
         if (k0 > 0) memset(r, 0, (size_t)k0 * sizeof *r);
         if (k1 < L) memset(r + k1, 0, (size_t)(L - k1) * sizeof *r);
@@ -220,13 +261,12 @@ static void rows_backward(float *ds, float *pd, const float *p, int n, int L, in
                           drop_cfg dc, int n_threads) {
 #pragma omp parallel for num_threads(n_threads) schedule(static)
     for (int i = 0; i < n; i++) {
-        float *g = ds + (size_t)i * T;
+        float *g = ds + (size_t)i * T, s = 0;
         if (dc.on) {
             uint32_t rs = row_seed(dc.base, (uint64_t)blk * T + (uint64_t)(i0 + i));
-            dropped_row(pd + (size_t)i * T, p + (size_t)i * T, rs, L, dc.thr, dc.keep);
-            dropped_row(g, g, rs, L, dc.thr, dc.keep);
+            s = dropped_pair(pd + (size_t)i * T, p + (size_t)i * T, g, rs, L, dc.thr, dc.keep);
         }
-        softmax_grad_row(g, p + (size_t)i * T, L, scale);
+        softmax_grad_row(g, p + (size_t)i * T, L, scale, dc.on, s);
     }
 }
 
@@ -262,3 +302,66 @@ void attn_backward(float *dqkv, const float *dctx, const float *qkv, const float
         }
     }
 }
+
+/* ------------------------------------------- the encoder's fused steps */
+
+/* One 32-bit murmur3 finaliser of (rs ^ i) per element (as dropped_row): 32-bit arithmetic vectorises, where
+ * dropout_forward's 64-bit hash per element was 5% of a training epoch and its mask pass plus the separate
+ * ReLU, residual add and their backward passes another 12%. */
+A2M_DISPATCH static void tdrop_kernel(float *out, float *in, const float *res, float *mask, size_t n, uint32_t rs,
+                                      uint32_t thr, float keep, int relu) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        uint32_t h = (rs ^ (uint32_t)i) * 0x9E3779B1u;
+        h ^= h >> 16, h *= 0x85EBCA6Bu, h ^= h >> 13, h *= 0xC2B2AE35u, h ^= h >> 16;
+        float k = (int32_t)(h >> 8) < (int32_t)thr ? 0.0f : keep;
+        float x = relu && in[i] < 0.0f ? 0.0f : in[i];
+        in[i] = x;
+        mask[i] = k;
+        out[i] = res ? x * k + res[i] : x * k;
+    }
+}
+
+A2M_DISPATCH static void tdrop_off(float *out, float *in, const float *res, size_t n, int relu) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float x = relu && in[i] < 0.0f ? 0.0f : in[i];
+        in[i] = x;
+        out[i] = res ? x + res[i] : x;
+    }
+}
+
+void tdrop_forward(float *out, float *in, const float *res, float *mask, size_t n, float p, uint64_t seed,
+                   int training, int relu) {
+    drop_cfg c = drop_make(p, seed, training);
+    if (c.on)
+        tdrop_kernel(out, in, res, mask, n, (uint32_t)(c.base >> 32), c.thr, c.keep, relu);
+    else {
+        tdrop_off(out, in, res, n, relu);
+        if (training)
+            for (size_t i = 0; i < n; i++) mask[i] = 1.0f;
+    }
+}
+
+A2M_DISPATCH static void tdrop_bwd_kernel(float *din, const float *dout, const float *mask, const float *gate,
+                                          size_t n) {
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float g = mask ? dout[i] * mask[i] : dout[i];
+        din[i] = gate && !(gate[i] > 0.0f) ? 0.0f : g;
+    }
+}
+
+void tdrop_backward(float *din, const float *dout, const float *mask, const float *gate, size_t n) {
+    tdrop_bwd_kernel(din, dout, mask, gate, n);
+}
+
+A2M_DISPATCH static void colsum_kernel(float *db, const float *d, int N, int C) {
+    for (int n = 0; n < N; n++) {
+        const float *r = d + (size_t)n * C;
+#pragma omp simd
+        for (int c = 0; c < C; c++) db[c] += r[c];
+    }
+}
+
+void colsum_add(float *db, const float *d, int N, int C) { colsum_kernel(db, d, N, C); }

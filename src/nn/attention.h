@@ -76,4 +76,17 @@ void attn_backward(float *dqkv,        /* [B*T x 3d] */
                    const int *lengths, float *scratch, int B, int T, int d, int H, float p_drop, uint64_t seed,
                    int training, int n_threads);
 
+/* ---- The encoder layer's fused elementwise steps ----
+ * Inverted dropout (p resolved to 2^-24) with a 32-bit hash of (seed, i) per element: first in[i] = max(in[i], 0)
+ * when relu, then out[i] = in[i] * mask[i] (+ res[i] when res is not NULL), mask[i] in {0, 1 / (1 - p)}. Off
+ * (!training or p <= 0): out = in (+ res), and mask all 1 when training (inference leaves mask alone; it may
+ * be NULL then). out may be in. */
+void tdrop_forward(float *out, float *in, const float *res, float *mask, size_t n, float p, uint64_t seed,
+                   int training, int relu);
+/* din[i] = dout[i] * mask[i] (mask NULL: 1), 0 where gate is given and gate[i] <= 0 (the ReLU's output).
+ * OVERWRITES din; din may be dout. */
+void tdrop_backward(float *din, const float *dout, const float *mask, const float *gate, size_t n);
+/* db[c] += sum over rows n of d[n][c]  (d [N x C]) */
+void colsum_add(float *db, const float *d, int N, int C);
+
 #endif

@@ -18,6 +18,7 @@
  * frames and positions count from its take's start; the convolutions still
  * see the neighbouring take's edge frames, as the CRNN's do.
  * Frames past the table's 2000 take the formula's value (PyTorch would fail). */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,11 +137,11 @@ typedef struct tf_layer_acts {
     float *P;       /* attn_p_floats(B, T, NH) attention weights */
     float *ctx;     /* [BT x d] heads concatenated */
     float *m1, *x1; /* [BT x d] dropout1 mask, x + dropout1(out_proj(ctx)) = norm1's input */
-    float *s1, *y1; /* [2 x BT] norm1 mean/rstd, [BT x d] its output */
+    float *s1, *y1; /* [B x 2 x T] norm1 mean/rstd of each sequence's frames, [BT x d] its output */
     float *f1;      /* [BT x 4d] relu(linear1(y1)) */
     float *mf, *f1d;/* [BT x 4d] its dropout mask and output */
     float *m2, *x2; /* [BT x d] dropout2 mask, norm2's input */
-    float *s2;      /* [2 x BT] norm2 mean/rstd */
+    float *s2;      /* [B x 2 x T] norm2 mean/rstd */
 } tf_layer_acts;
 
 typedef struct tf_acts {
@@ -151,7 +152,7 @@ typedef struct tf_acts {
     float *bn_save;       /* [2 x 64 + 2 x d] BatchNorm mean, var of both */
     float *m0;            /* [BT x d] positional-encoding dropout mask */
     float *X[NL + 1];     /* [BT x d] each layer's input; X[NL] feeds fc */
-    float *ascr;          /* attn_scratch_floats(T) */
+    float *ascr;          /* [B x attn_scratch_floats(T)] one a sequence */
     tf_layer_acts L[NL];
 } tf_acts;
 
@@ -168,7 +169,7 @@ static size_t tf_acts_split(const a2m_model *m, float *base, int B, int T, int s
     TAKE(a->bn_save, 2 * (size_t)C1 + 2 * (size_t)d);
     TAKE(a->m0, BT * d);
     for (int l = 0; l <= NL; l++) TAKE(a->X[l], BT * d);
-    TAKE(a->ascr, attn_scratch_floats(T));
+    TAKE(a->ascr, (size_t)B * attn_scratch_floats(T));
     for (int l = 0; l < NL; l++) {
         tf_layer_acts *L = &a->L[l];
         TAKE(L->qkv, BT * 3 * d);
@@ -187,14 +188,20 @@ static size_t tf_act_floats(const a2m_model *m, int B, int T) {
     return tf_acts_split(m, NULL, B, T, 0, &a);
 }
 
+/* The encoder's and fc's parameters: one range at the end of the parameter vector (tf_layout's order). */
+static size_t tail_start(const a2m_model *m) {
+    return nn_model_tensor(m, "transformer_encoder.layers.0.self_attn.in_proj_weight")->offset;
+}
+
 /* Backward scratch: gradients of the activations. */
 typedef struct tf_grads {
     float *dXa, *dXb;       /* [BT x d] gradient of a layer's output / input */
     float *dx2, *dy1, *dx1; /* [BT x d] */
     float *dproj, *dctx;    /* [BT x d] */
-    float *df1, *df1r;      /* [BT x 4d] */
+    float *df1;             /* [BT x 4d] */
     float *dqkv;            /* [BT x 3d] */
     float *dh1, *dc1;       /* [BT x 64] */
+    float *gseq;            /* [B x (n_params - tail_start)] each sequence's encoder and fc gradients */
 } tf_grads;
 
 static size_t tf_grads_split(const a2m_model *m, float *base, int B, int T, tf_grads *g) {
@@ -203,9 +210,10 @@ static size_t tf_grads_split(const a2m_model *m, float *base, int B, int T, tf_g
     TAKE(g->dXa, BT * d), TAKE(g->dXb, BT * d);
     TAKE(g->dx2, BT * d), TAKE(g->dy1, BT * d), TAKE(g->dx1, BT * d);
     TAKE(g->dproj, BT * d), TAKE(g->dctx, BT * d);
-    TAKE(g->df1, BT * 4 * d), TAKE(g->df1r, BT * 4 * d);
+    TAKE(g->df1, BT * 4 * d);
     TAKE(g->dqkv, BT * 3 * d);
     TAKE(g->dh1, BT * C1), TAKE(g->dc1, BT * C1);
+    TAKE(g->gseq, (size_t)B * (m->n_params - tail_start(m)));
     return off;
 }
 #undef TAKE
@@ -220,43 +228,76 @@ static void mask_padding(float *x, const int *len, int B, int T, int C) {
         if (len[b] < T) memset(x + ((size_t)b * T + len[b]) * C, 0, (size_t)(T - len[b]) * C * sizeof *x);
 }
 
-static void add_into(float *y, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] += x[i];
+/* the seed of dropout k (0..4) of layer l (l = NL: the positional encoding's) in sequence b of a batch */
+static unsigned long long drop_seed(unsigned long long seed, int l, int k, int b) {
+    return seed + 0x9E3779B97F4A7C15ull * (unsigned long long)(l * 5 + k + 1) +
+           0xD1B54A32D192ED03ull * (unsigned long long)(b + 1);
 }
 
-/* the seed of dropout k (0..4) of layer l (l = NL: the positional encoding's) */
-static unsigned long long drop_seed(unsigned long long seed, int l, int k) {
-    return seed + 0x9E3779B97F4A7C15ull * (unsigned long long)(l * 5 + k + 1);
+/* ------------------------------------------------------- one sequence */
+
+/* Every step of the encoder works on one sequence at a time: sequence b's rows (b T ..) of each batch-wide
+ * buffer. The sequences of a batch then run on n_threads OpenMP threads with no barrier from the positional
+ * encoding to the logits (one GEMM a thread, BLAS on one thread as main() sets it; threads inside the small
+ * products and the softmax rows spent minutes in hand-offs on a loaded machine), and every n_threads gives
+ * the same numbers: masks hash the sequence's number, parameter gradients are summed in sequence order. */
+static tf_layer_acts layer_rows(const tf_layer_acts *L, int b, int T, int d) {
+    size_t r = (size_t)b * T, nd = r * d;
+    return (tf_layer_acts){L->qkv + 3 * nd, L->P + (size_t)b * NH * T * T, L->ctx + nd, L->m1 + nd, L->x1 + nd,
+                           L->s1 + 2 * r, L->y1 + nd, L->f1 + 4 * nd, L->mf + 4 * nd, L->f1d + 4 * nd,
+                           L->m2 + nd, L->x2 + nd, L->s2 + 2 * r};
+}
+
+static tf_grads grads_rows(const tf_grads *s, int b, int T, int d) {
+    size_t nd = (size_t)b * T * d;
+    tf_grads v = *s;
+    v.dXa += nd, v.dXb += nd, v.dx2 += nd, v.dy1 += nd, v.dx1 += nd, v.dproj += nd, v.dctx += nd;
+    v.df1 += 4 * nd, v.dqkv += 3 * nd;
+    return v;
 }
 
 /* ------------------------------------------------------------- forward */
 
-/* One post-norm encoder layer: xin [BT x d] -> xout [BT x d]. */
-static void layer_forward(const tf_layer_w *w, tf_layer_acts *L, float *ascr, const float *xin, float *xout,
-                          const int *len, const int *seg, int B, int T, int d, float p, unsigned long long seed, int l, int training,
-                          int n_threads) {
-    int BT = B * T;
-    size_t nd = (size_t)BT * d, nf = (size_t)BT * 4 * d;
-    linear_forward(L->qkv, xin, w->p[IN_W], w->p[IN_B], BT, d, 3 * d);
-    attn_forward(L->ctx, L->P, L->qkv, len, seg, ascr, B, T, d, NH, p, drop_seed(seed, l, 0), training, n_threads);
-    linear_forward(L->x1, L->ctx, w->p[OUT_W], w->p[OUT_B], BT, d, d);
-    dropout_forward(L->x1, L->x1, L->m1, nd, p, drop_seed(seed, l, 1), training);
-    add_into(L->x1, xin, nd);
-    layernorm_forward(L->y1, L->s1, L->x1, w->p[N1_W], w->p[N1_B], BT, d, LN_EPS);
-    linear_forward(L->f1, L->y1, w->p[L1_W], w->p[L1_B], BT, d, 4 * d);
-    relu_forward(L->f1, L->f1, nf);
-    dropout_forward(L->f1d, L->f1, L->mf, nf, p, drop_seed(seed, l, 2), training);
-    linear_forward(L->x2, L->f1d, w->p[L2_W], w->p[L2_B], BT, 4 * d, d);
-    dropout_forward(L->x2, L->x2, L->m2, nd, p, drop_seed(seed, l, 3), training);
-    add_into(L->x2, L->y1, nd);
-    layernorm_forward(xout, L->s2, L->x2, w->p[N2_W], w->p[N2_B], BT, d, LN_EPS);
+/* One post-norm encoder layer on one sequence of T frames: xin [T x d] -> xout [T x d]. */
+static void layer_forward(const tf_layer_w *w, const tf_layer_acts *L, float *ascr, const float *xin, float *xout,
+                          const int *len, const int *seg, int T, int d, float p, unsigned long long seed, int l, int b,
+                          int training) {
+    size_t nd = (size_t)T * d, nf = nd * 4;
+    linear_forward(L->qkv, xin, w->p[IN_W], w->p[IN_B], T, d, 3 * d);
+    attn_forward(L->ctx, L->P, L->qkv, len, seg, ascr, 1, T, d, NH, p, drop_seed(seed, l, 0, b), training, 1);
+    linear_forward(L->x1, L->ctx, w->p[OUT_W], w->p[OUT_B], T, d, d);
+    tdrop_forward(L->x1, L->x1, xin, L->m1, nd, p, drop_seed(seed, l, 1, b), training, 0); /* xin + dropout1 */
+    layernorm_forward(L->y1, L->s1, L->x1, w->p[N1_W], w->p[N1_B], T, d, LN_EPS);
+    linear_forward(L->f1, L->y1, w->p[L1_W], w->p[L1_B], T, d, 4 * d);
+    tdrop_forward(L->f1d, L->f1, NULL, L->mf, nf, p, drop_seed(seed, l, 2, b), training, 1); /* relu, dropout */
+    linear_forward(L->x2, L->f1d, w->p[L2_W], w->p[L2_B], T, 4 * d, d);
+    tdrop_forward(L->x2, L->x2, L->y1, L->m2, nd, p, drop_seed(seed, l, 3, b), training, 0); /* y1 + dropout2 */
+    layernorm_forward(xout, L->s2, L->x2, w->p[N2_W], w->p[N2_B], T, d, LN_EPS);
 }
 
-/* conv_embedding, positional encoding, encoder layers, fc */
+/* Sequence b from the embedding's output h2 to its logits [T x C]: positional encoding, encoder layers, fc. */
+static void seq_forward(const tf_weights *w, const tf_acts *a, const int *seg, int b, int T, int d, int C,
+                        float *logits, float p, unsigned long long seed, int training) {
+    size_t r = (size_t)b * T;
+    const int *sg = seg ? seg + r : NULL;
+    float *x0 = a->X[0] + r * d, *ascr = a->ascr + (size_t)b * attn_scratch_floats(T);
+    memcpy(x0, a->h2 + r * d, (size_t)T * d * sizeof *x0);
+    posenc_add(x0, w->pe, MAX_LEN, sg, 1, T, d);
+    tdrop_forward(x0, x0, NULL, a->m0 + r * d, (size_t)T * d, p, drop_seed(seed, NL, 0, b), training, 0);
+    for (int l = 0; l < NL; l++) {
+        tf_layer_acts L = layer_rows(&a->L[l], b, T, d);
+        layer_forward(&w->layer[l], &L, ascr, a->X[l] + r * d, a->X[l + 1] + r * d, &a->len[b], sg, T, d, p, seed, l,
+                      b, training);
+    }
+    linear_forward(logits + r * C, a->X[NL] + r * d, w->fc_w, w->fc_b, T, d, C);
+}
+
+/* conv_embedding (sequences in parallel, BatchNorm over the batch), then each sequence's seq_forward */
 static void tf_run(const a2m_model *m, const float *params, tf_acts *a, const float *x, const int *lengths,
                    const int *seg, int B, int T, float *logits, float p, unsigned long long seed, int n_threads,
                    int training) {
     int F = m->info.n_bins, d = m->info.hidden, C = m->info.n_classes, BT = B * T;
+    int nt = n_threads < 1 ? 1 : n_threads > B ? B : n_threads;
     tf_weights w = tf_bind(m, params);
     int padded = 0;
     for (int b = 0; b < B; b++) {
@@ -268,21 +309,22 @@ static void tf_run(const a2m_model *m, const float *params, tf_acts *a, const fl
         mask_padding(a->xm, a->len, B, T, F);
         x = a->xm;
     }
-    conv1d_forward(a->c1, x, w.c0_w, w.c0_b, a->col1, B, T, F, C1, KS);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int b = 0; b < B; b++)
+        conv1d_forward(a->c1 + (size_t)b * T * C1, x + (size_t)b * T * F, w.c0_w, w.c0_b,
+                       a->col1 + (size_t)b * T * F * KS, 1, T, F, C1, KS);
     batchnorm_forward(a->h1, a->c1, w.bn[0].w, w.bn[0].b, w.bn[0].rm, w.bn[0].rv, a->bn_save, a->len, B, T, C1, BN_EPS,
                       training);
     relu_forward(a->h1, a->h1, (size_t)BT * C1); /* padding stays 0 */
-    conv1d_forward(a->c2, a->h1, w.c3_w, w.c3_b, a->col2, B, T, C1, d, KS);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int b = 0; b < B; b++)
+        conv1d_forward(a->c2 + (size_t)b * T * d, a->h1 + (size_t)b * T * C1, w.c3_w, w.c3_b,
+                       a->col2 + (size_t)b * T * C1 * KS, 1, T, C1, d, KS);
     batchnorm_forward(a->h2, a->c2, w.bn[1].w, w.bn[1].b, w.bn[1].rm, w.bn[1].rv, a->bn_save + 2 * C1, a->len, B, T, d,
                       BN_EPS, training);
     relu_forward(a->h2, a->h2, (size_t)BT * d);
-    memcpy(a->X[0], a->h2, (size_t)BT * d * sizeof *a->X[0]);
-    posenc_add(a->X[0], w.pe, MAX_LEN, seg, B, T, d);
-    dropout_forward(a->X[0], a->X[0], a->m0, (size_t)BT * d, p, drop_seed(seed, NL, 0), training);
-    for (int l = 0; l < NL; l++)
-        layer_forward(&w.layer[l], &a->L[l], a->ascr, a->X[l], a->X[l + 1], a->len, seg, B, T, d, p, seed, l,
-                      training, n_threads);
-    linear_forward(logits, a->X[NL], w.fc_w, w.fc_b, BT, d, C);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int b = 0; b < B; b++) seq_forward(&w, a, seg, b, T, d, C, logits, p, seed, training);
 }
 
 static void tf_forward(const a2m_model *m, const float *params, nn_buffers *buf, const float *x, const int *lengths,
@@ -295,70 +337,103 @@ static void tf_forward(const a2m_model *m, const float *params, nn_buffers *buf,
 
 /* ------------------------------------------------------------ backward */
 
-/* dxin = d(xin) from dxout (overwritten); parameter gradients added into g. */
-static void layer_backward(const tf_layer_w *w, const tf_layer_w *g, const tf_layer_acts *L, float *ascr,
-                           const float *xin, const float *xout_grad, float *dxin, tf_grads *s, const int *len, int B,
-                           int T, int d, float p, unsigned long long seed, int l, int n_threads) {
-    int BT = B * T;
-    size_t nd = (size_t)BT * d, nf = (size_t)BT * 4 * d;
-    /* xout = norm2(x2), x2 = y1 + dropout2(linear2(f1d)) */
-    nn_zero(s->dx2, nd);
-    layernorm_backward(s->dx2, g->p[N2_W], g->p[N2_B], xout_grad, L->x2, w->p[N2_W], L->s2, BT, d);
-    memcpy(s->dy1, s->dx2, nd * sizeof *s->dy1);
-    nn_zero(s->dproj, nd);
-    dropout_backward(s->dproj, s->dx2, L->m2, nd);
-    nn_zero(s->df1, nf);
-    linear_backward(s->df1, g->p[L2_W], g->p[L2_B], s->dproj, L->f1d, w->p[L2_W], BT, 4 * d, d);
-    nn_zero(s->df1r, nf);
-    dropout_backward(s->df1r, s->df1, L->mf, nf);
-    nn_zero(s->df1, nf);
-    relu_backward(s->df1, s->df1r, L->f1, nf);
-    linear_backward(s->dy1, g->p[L1_W], g->p[L1_B], s->df1, L->y1, w->p[L1_W], BT, d, 4 * d);
-    /* y1 = norm1(x1), x1 = xin + dropout1(out_proj(ctx)) */
-    nn_zero(s->dx1, nd);
-    layernorm_backward(s->dx1, g->p[N1_W], g->p[N1_B], s->dy1, L->x1, w->p[N1_W], L->s1, BT, d);
-    memcpy(dxin, s->dx1, nd * sizeof *dxin);
-    nn_zero(s->dproj, nd);
-    dropout_backward(s->dproj, s->dx1, L->m1, nd);
-    nn_zero(s->dctx, nd);
-    linear_backward(s->dctx, g->p[OUT_W], g->p[OUT_B], s->dproj, L->ctx, w->p[OUT_W], BT, d, d);
-    attn_backward(s->dqkv, s->dctx, L->qkv, L->P, len, ascr, B, T, d, NH, p, drop_seed(seed, l, 0), 1, n_threads);
-    linear_backward(dxin, g->p[IN_W], g->p[IN_B], s->dqkv, xin, w->p[IN_W], BT, d, 3 * d);
+/* linear_backward with din = beta din + dout W (beta 0: overwritten, no zeroing pass) */
+static void lin_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, int N,
+                         int Cin, int Cout, float beta) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cout, Cin, N, 1.0f, dout, Cout, in, Cin, 1.0f, dw, Cin);
+    colsum_add(db, dout, N, Cout);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Cin, Cout, 1.0f, dout, Cout, w, Cin, beta, din, Cin);
 }
 
+/* One layer of one sequence: dxin = d(xin) from dxout (overwritten); parameter gradients added into g. */
+static void layer_backward(const tf_layer_w *w, const tf_layer_w *g, const tf_layer_acts *L, float *ascr,
+                           const float *xin, const float *dxout, float *dxin, const tf_grads *s, const int *len, int T,
+                           int d, float p, unsigned long long seed, int l, int b) {
+    size_t nd = (size_t)T * d, nf = nd * 4;
+    /* xout = norm2(x2), x2 = y1 + dropout2(linear2(f1d)), f1d = dropout(relu(linear1(y1))) */
+    nn_zero(s->dx2, nd);
+    layernorm_backward(s->dx2, g->p[N2_W], g->p[N2_B], dxout, L->x2, w->p[N2_W], L->s2, T, d);
+    tdrop_backward(s->dproj, s->dx2, L->m2, NULL, nd);
+    lin_backward(s->df1, g->p[L2_W], g->p[L2_B], s->dproj, L->f1d, w->p[L2_W], T, 4 * d, d, 0.0f);
+    tdrop_backward(s->df1, s->df1, L->mf, L->f1, nf);
+    memcpy(s->dy1, s->dx2, nd * sizeof *s->dy1);
+    lin_backward(s->dy1, g->p[L1_W], g->p[L1_B], s->df1, L->y1, w->p[L1_W], T, d, 4 * d, 1.0f);
+    /* y1 = norm1(x1), x1 = xin + dropout1(out_proj(ctx)) */
+    nn_zero(s->dx1, nd);
+    layernorm_backward(s->dx1, g->p[N1_W], g->p[N1_B], s->dy1, L->x1, w->p[N1_W], L->s1, T, d);
+    tdrop_backward(s->dproj, s->dx1, L->m1, NULL, nd);
+    lin_backward(s->dctx, g->p[OUT_W], g->p[OUT_B], s->dproj, L->ctx, w->p[OUT_W], T, d, d, 0.0f);
+    attn_backward(s->dqkv, s->dctx, L->qkv, L->P, len, ascr, 1, T, d, NH, p, drop_seed(seed, l, 0, b), 1, 1);
+    memcpy(dxin, s->dx1, nd * sizeof *dxin);
+    lin_backward(dxin, g->p[IN_W], g->p[IN_B], s->dqkv, xin, w->p[IN_W], T, d, 3 * d, 1.0f);
+}
+
+/* g's encoder and fc pointers moved from the range starting at from to the one starting at to */
+static tf_weights tail_moved(const tf_weights *g, const float *from, float *to) {
+    tf_weights v = *g;
+    for (int l = 0; l < NL; l++)
+        for (int k = 0; k < 12; k++) v.layer[l].p[k] = to + (g->layer[l].p[k] - from);
+    v.fc_w = to + (g->fc_w - from), v.fc_b = to + (g->fc_b - from);
+    return v;
+}
+
+/* Sequence b from dlogits to d(h2) (in s->dx2's rows): fc and the layers' gradients into gb (its own). */
+static void seq_backward(const tf_weights *w, const tf_weights *gb, const tf_acts *a, const tf_grads *s,
+                         const float *dlogits, int b, int T, int d, int C, float p, unsigned long long seed) {
+    size_t r = (size_t)b * T, nd = (size_t)T * d;
+    tf_grads sb = grads_rows(s, b, T, d);
+    float *ascr = a->ascr + (size_t)b * attn_scratch_floats(T);
+    lin_backward(sb.dXa, gb->fc_w, gb->fc_b, dlogits + r * C, a->X[NL] + r * d, w->fc_w, T, d, C, 0.0f);
+    float *dout = sb.dXa, *din = sb.dXb;
+    for (int l = NL - 1; l >= 0; l--) {
+        tf_layer_acts L = layer_rows(&a->L[l], b, T, d);
+        layer_backward(&w->layer[l], &gb->layer[l], &L, ascr, a->X[l] + r * d, dout, din, &sb, &a->len[b], T, d, p,
+                       seed, l, b);
+        float *t = dout;
+        dout = din, din = t;
+    }
+    tdrop_backward(sb.dx2, dout, a->m0 + r * d, NULL, nd); /* X0 = dropout(h2 + pe) */
+}
+
+/* The encoder of each sequence (in parallel, gradients apart), their gradients summed in sequence order, then
+ * the embedding (BatchNorm over the batch). */
 static void tf_backward(const a2m_model *m, const float *params, float *grads, nn_buffers *buf, const float *x,
                         const int *lengths, const float *dlogits, int B, int T, int n_threads) {
     (void)x, (void)lengths; /* the forward kept both (a.len) */
     int F = m->info.n_bins, d = m->info.hidden, C = m->info.n_classes, BT = B * T;
-    size_t nd = (size_t)BT * d;
+    int nt = n_threads < 1 ? 1 : n_threads > B ? B : n_threads;
+    size_t nd = (size_t)BT * d, t0 = tail_start(m), tn = m->n_params - t0;
     float p = buf->dropout;
     tf_acts a;
     tf_acts_split(m, buf->acts, B, T, 0, &a);
     tf_grads s;
     tf_grads_split(m, buf->scratch, B, T, &s);
     tf_weights w = tf_bind(m, params), g = tf_bind(m, grads);
-    nn_zero(s.dXa, nd);
-    linear_backward(s.dXa, g.fc_w, g.fc_b, dlogits, a.X[NL], w.fc_w, BT, d, C);
-    float *dout = s.dXa, *din = s.dXb;
-    for (int l = NL - 1; l >= 0; l--) {
-        layer_backward(&w.layer[l], &g.layer[l], &a.L[l], a.ascr, a.X[l], dout, din, &s, a.len, B, T, d, p, buf->seed,
-                       l, n_threads);
-        float *t = dout;
-        dout = din, din = t;
+#pragma omp parallel num_threads(nt)
+    {
+#pragma omp for schedule(static)
+        for (int b = 0; b < B; b++) {
+            float *gs = s.gseq + (size_t)b * tn;
+            nn_zero(gs, tn);
+            tf_weights gb = tail_moved(&g, grads + t0, gs);
+            seq_backward(&w, &gb, &a, &s, dlogits, b, T, d, C, p, buf->seed);
+        }
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < tn; i++) {
+            float acc = 0.0f;
+            for (int b = 0; b < B; b++) acc += s.gseq[(size_t)b * tn + i];
+            grads[t0 + i] += acc;
+        }
     }
-    /* X0 = dropout(h2 + pe): dh2 (in din) then through ReLU, BatchNorm, conv 3 */
-    nn_zero(din, nd);
-    dropout_backward(din, dout, a.m0, nd);
-    mask_padding(din, a.len, B, T, d);
-    nn_zero(dout, nd);
-    relu_backward(dout, din, a.h2, nd);
-    nn_zero(din, nd);
-    batchnorm_backward(din, g.bn[1].w, g.bn[1].b, dout, a.c2, w.bn[1].w, a.bn_save + 2 * C1, a.len, B, T, d, BN_EPS, 1);
+    /* d(h2) in s.dx2: through ReLU, BatchNorm, conv 3, ReLU, BatchNorm, conv 0 */
+    mask_padding(s.dx2, a.len, B, T, d);
+    tdrop_backward(s.dy1, s.dx2, NULL, a.h2, nd);
+    nn_zero(s.dx1, nd);
+    batchnorm_backward(s.dx1, g.bn[1].w, g.bn[1].b, s.dy1, a.c2, w.bn[1].w, a.bn_save + 2 * C1, a.len, B, T, d, BN_EPS, 1);
     nn_zero(s.dh1, (size_t)BT * C1);
-    conv1d_backward(s.dh1, g.c3_w, g.c3_b, din, a.col2, w.c3_w, B, T, C1, d, KS);
+    conv1d_backward(s.dh1, g.c3_w, g.c3_b, s.dx1, a.col2, w.c3_w, B, T, C1, d, KS);
     mask_padding(s.dh1, a.len, B, T, C1);
-    nn_zero(s.dc1, (size_t)BT * C1);
-    relu_backward(s.dc1, s.dh1, a.h1, (size_t)BT * C1);
+    tdrop_backward(s.dc1, s.dh1, NULL, a.h1, (size_t)BT * C1);
     nn_zero(s.dh1, (size_t)BT * C1);
     batchnorm_backward(s.dh1, g.bn[0].w, g.bn[0].b, s.dc1, a.c1, w.bn[0].w, a.bn_save, a.len, B, T, C1, BN_EPS, 1);
     conv1d_backward(NULL, g.c0_w, g.c0_b, s.dh1, a.col1, w.c0_w, B, T, F, C1, KS);
