@@ -3,7 +3,9 @@
  * best after TRIALS trials, and the first trial at which TPE's best reaches it; printed as the mean fraction
  * of TRIALS (target <= 0.60) with the mean best values. The objectives go through a2m_search_sample exactly
  * as a study's trials do (the same space parsing, history and sampler code); only training is replaced.
- * usage: bench_search [TRIALS] [SEEDS] */
+ * The median pruner: the same trial budget (TRIALS trials of 30 epochs on learning curves) with and without it,
+ * per seed: epochs saved and the paired difference of the best values (docs/search.md).
+ * usage: bench_search [TRIALS] [SEEDS (40)] [sweep: the pruner at several warm-ups and start-ups] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +134,7 @@ static void bench_pruner(int trials, int seeds, int sweep) {
 }
 
 int main(int argc, char **argv) {
-    int trials = argc > 1 ? atoi(argv[1]) : 50, seeds = argc > 2 ? atoi(argv[2]) : 10;
+    int trials = argc > 1 ? atoi(argv[1]) : 50, seeds = argc > 2 ? atoi(argv[2]) : 40;
     int sweep = argc > 3 && !strcmp(argv[3], "sweep");
     if (trials < 11 || seeds < 1) return fprintf(stderr, "usage: bench_search [TRIALS > 10] [SEEDS] [sweep]\n"), 2;
     a2m_search_space sq, st;
