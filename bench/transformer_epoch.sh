@@ -8,8 +8,9 @@
 #   A2M_BENCH_TAKES=N   train takes per epoch (default all 210 of the seed split; val is always its 45)
 #   A2M_BENCH_RUNS=N    hyperfine runs per command (default 2)
 #   A2M_BENCH_A2M_THREADS="1 2"  a2m thread counts to time (default both)
-# On a loaded machine compare the CPU times (user + system) beside the wall times: a2m's 2-thread run
-# spins in OpenBLAS/OpenMP waits when the cores are oversubscribed.
+#   A2M_BENCH_TORCH_THREADS="2 1"  PyTorch thread counts (default both; the first is the reference)
+# On a loaded machine compare the CPU times (user + system) beside the wall times. a2m --threads N runs the
+# sequences of a batch on N threads (BLAS on one thread each): a handful of barriers a batch.
 set -euo pipefail
 build=${1:-build}
 a2m="$(cd "$build" && pwd)/a2m"
@@ -33,7 +34,10 @@ train="$a2m train $tmp/seed.ds --split $tmp/split.json --model transformer --lr 
   --class-weight-power 0 --force -o $tmp/m.safetensors --checkpoint $tmp/m.ckpt"
 torch="/usr/bin/python3 $here/transformer_epoch_torch.py $tmp/seed.ds $tmp/split.json"
 export OMP_NUM_THREADS=2
-cmds=(-n "PyTorch 1.13, 2 threads (reference)" "$torch 2" -n "PyTorch 1.13, 1 thread" "$torch 1")
+cmds=()
+for t in ${A2M_BENCH_TORCH_THREADS:-2 1}; do
+  cmds+=(-n "PyTorch 1.13, $t thread$([ "$t" = 1 ] || echo s)$([ ${#cmds[@]} = 0 ] && echo " (reference)")" "$torch $t")
+done
 for t in ${A2M_BENCH_A2M_THREADS:-1 2}; do cmds+=(-n "a2m train --threads $t" "OPENBLAS_NUM_THREADS=$t $train --threads $t"); done
 hyperfine --runs "$runs" --export-json "$tmp/h.json" "${cmds[@]}" | grep -vE "^\s*$"
 /usr/bin/python3 - "$tmp/h.json" "$takes" <<'EOF'
@@ -43,6 +47,6 @@ ref = r[0]
 print(f"one epoch, {sys.argv[2]} train takes + 45 val, whole process (mean of runs):")
 for x in r:
     cpu = x["user"] + x["system"]
-    print(f"  {x['command']:38s} wall {x['mean']:8.2f} s  cpu {cpu:8.2f} s   PyTorch 2 threads / this: "
+    print(f"  {x['command']:38s} wall {x['mean']:8.2f} s  cpu {cpu:8.2f} s   reference / this: "
           f"wall {ref['mean'] / x['mean']:5.1f}x  cpu {(ref['user'] + ref['system']) / cpu:5.1f}x")
 EOF
