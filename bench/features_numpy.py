@@ -1,11 +1,21 @@
-"""The reference side of bench/features_process.sh: librosa 0.10's mel / MFCC / LPC written out in numpy, as
-librosa computes them (python3-librosa is not packaged by Debian 12 and PyPI is out of reach, so librosa
-itself cannot run here). Checked against the librosa references in ../shared: mel within 1.5e-4 dB,
-MFCC within 2e-6 of each coefficient's range, LPC within 1.2e-7. Timed in-process, per take, after the
-audio is loaded and the mel filterbank built (librosa caches it too): a fair floor for librosa's own time.
-Usage: python3 bench/features_numpy.py DIR KIND [REPEATS] -> ms per take: wall clock, CPU time (best run)."""
+"""The reference side of bench/features_process.sh: librosa 0.10's mel / MFCC / LPC written out in numpy and
+scipy, as librosa computes them (python3-librosa is not packaged by Debian 12 and PyPI is out of reach, so
+librosa itself cannot run here). mel and MFCC follow librosa 0.10.0's code path call by call, doing the work
+librosa does on every call: util.valid_audio (isfinite over the signal), scipy.signal.get_window("hann"),
+np.pad of the whole signal, util.frame's strided [n_fft x frames] view, rfft of blocks of MAX_MEM_BLOCK
+(256 KB) columns along axis -2 into a complex64 Fortran-order matrix, np.abs() ** 2, the mel filterbank
+built again (filters.mel: librosa's cache is off unless LIBROSA_CACHE_DIR is set), einsum with
+optimize=True, power_to_db's three passes, and for MFCC scipy.fftpack.dct of all n_mels rows, of which
+the first 20 are kept. What it leaves out is librosa's Python-level overhead (argument checks, decorators,
+dtype helpers): the numbers are a floor for librosa's time. Checked against the librosa references in
+../shared (--check): mel within 1.5e-4 dB, MFCC within 2e-6 of each coefficient's range, LPC within 1.2e-7.
+Timed in-process, per take, after the audio is loaded.
+Usage: python3 bench/features_numpy.py DIR KIND [REPEATS] -> ms per take: wall clock, CPU time (best run)
+       python3 bench/features_numpy.py --check SHARED -> the largest differences from the references."""
 import sys, time, wave, os
 import numpy as np
+import scipy.fftpack
+import scipy.signal
 
 
 def load(path):
@@ -21,7 +31,7 @@ def mel_to_hz(m):
     return np.where(m >= 15, 1000 * np.exp(np.log(6.4) / 27 * (m - 15)), 200 / 3 * m)
 
 
-def mel_basis(sr=16000, n_fft=2048, n_mels=128):  # librosa.filters.mel(norm="slaney")
+def mel_basis(sr=16000, n_fft=2048, n_mels=128):  # librosa.filters.mel(norm="slaney"), built on every call
     w = np.zeros((n_mels, 1 + n_fft // 2), np.float32)
     fft = np.fft.rfftfreq(n_fft, 1 / sr)
     mf = mel_to_hz(np.linspace(hz_to_mel(np.float64(0)), hz_to_mel(np.float64(sr / 2)), n_mels + 2))
@@ -29,21 +39,42 @@ def mel_basis(sr=16000, n_fft=2048, n_mels=128):  # librosa.filters.mel(norm="sl
     for i in range(n_mels):
         w[i] = np.maximum(0, np.minimum(-ramps[i] / fd[i], ramps[i + 2] / fd[i + 1]))
     w *= (2.0 / (mf[2:n_mels + 2] - mf[:n_mels]))[:, None]
+    if not np.all((mf[:-2] == 0) | (w.max(axis=1) > 0)):  # librosa's empty-filter warning check
+        print("empty mel filters", file=sys.stderr)
     return w
 
 
-def mel_db(y, basis, n_fft=2048, hop=96):  # melspectrogram (centred, zero pad) + power_to_db
-    yp = np.pad(y, n_fft // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(yp, n_fft)[::hop]
-    win = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
-    S = np.abs(np.fft.rfft(frames * win, axis=1).astype(np.complex64)) ** 2
-    M = np.einsum("tf,mf->mt", S, basis, optimize=True)
-    d = 10 * np.log10(np.maximum(1e-10, M))
-    return np.maximum(d, d.max() - 80.0)
+MAX_MEM_BLOCK = 2 ** 8 * 2 ** 10  # librosa.util.MAX_MEM_BLOCK
 
 
-def mfcc(y, basis, dct):
-    return dct @ mel_db(y, basis)
+def stft(y, n_fft=2048, hop=96):  # librosa 0.10.0 core.stft(center=True, pad_mode="constant", window="hann")
+    if not np.isfinite(y).all():  # util.valid_audio
+        raise ValueError("non-finite audio")
+    win = scipy.signal.get_window("hann", n_fft, fftbins=True).reshape(-1, 1)  # float64, [n_fft x 1]
+    yp = np.pad(y, (n_fft // 2, n_fft // 2), mode="constant")
+    frames = np.lib.stride_tricks.as_strided(yp, shape=(n_fft, 1 + (len(yp) - n_fft) // hop),
+                                             strides=(yp.itemsize, hop * yp.itemsize), writeable=False)
+    D = np.empty((1 + n_fft // 2, frames.shape[1]), dtype=np.complex64, order="F")
+    cols = max(MAX_MEM_BLOCK // (D.shape[0] * D.itemsize), 1)
+    for s in range(0, D.shape[1], cols):
+        t = min(s + cols, D.shape[1])
+        D[:, s:t] = np.fft.rfft(win * frames[:, s:t], axis=-2)
+    return D
+
+
+def power_to_db(S, amin=1e-10, top_db=80.0):  # librosa.power_to_db(ref=1.0)
+    log_spec = 10.0 * np.log10(np.maximum(amin, S))
+    log_spec -= 10.0 * np.log10(np.maximum(amin, np.abs(1.0)))
+    return np.maximum(log_spec, log_spec.max() - top_db)
+
+
+def mel_db(y):  # power_to_db(melspectrogram(y, sr=16000, n_fft=2048, hop_length=96, n_mels=128)): [n_mels x frames]
+    S = np.abs(stft(y)) ** 2.0
+    return power_to_db(np.einsum("...ft,mf->...mt", S, mel_basis(), optimize=True))
+
+
+def mfcc(y, n_mfcc=20):  # librosa.feature.mfcc(y, sr=16000, n_mfcc=20, n_fft=2048, hop_length=96, n_mels=128)
+    return scipy.fftpack.dct(mel_db(y), axis=-2, type=2, norm="ortho")[..., :n_mfcc, :]
 
 
 def lpc(y, order=16, fl=1024, hop=96):  # librosa.lpc on frame(pad(y, 512, reflect)): Burg over every frame at once
@@ -64,14 +95,25 @@ def lpc(y, order=16, fl=1024, hop=96):  # librosa.lpc on frame(pad(y, 512, refle
     return a.T
 
 
+def check(shared):
+    ref = os.path.join(shared, "data", "reference", "librosa_features")
+    for kind, fn in (("mel", mel_db), ("mfcc", mfcc), ("lpc", lambda y: lpc(y).T)):
+        worst_abs, worst_rel = 0.0, 0.0
+        for f in sorted(n for n in os.listdir(ref) if n.endswith(f".{kind}.npy")):
+            r = np.load(os.path.join(ref, f))
+            got = fn(load(os.path.join(shared, "data", "seed", "audio", f.split(".")[0] + ".wav"))).T
+            d = np.abs(got.astype(np.float64) - r)
+            worst_abs, worst_rel = max(worst_abs, d.max()), max(worst_rel, (d.max(0) / np.ptp(r, 0)).max())
+        print(f"{kind}: max abs difference {worst_abs:.3g}, max / coefficient range {worst_rel:.3g}")
+
+
 def main():
+    if sys.argv[1] == "--check":
+        return check(sys.argv[2])
     folder, kind = sys.argv[1], sys.argv[2]
     reps = int(sys.argv[3]) if len(sys.argv) > 3 else 3
     takes = [load(os.path.join(folder, n)) for n in sorted(os.listdir(folder)) if n.endswith(".wav")]
-    basis = mel_basis()
-    k, n = np.arange(20)[:, None], np.arange(128)[None, :]
-    dct = np.cos(np.pi * k * (2 * n + 1) / 256) * np.sqrt(2 / 128); dct[0] /= np.sqrt(2)
-    fn = {"mel": lambda y: mel_db(y, basis), "mfcc": lambda y: mfcc(y, basis, dct), "lpc": lpc}[kind]
+    fn = {"mel": mel_db, "mfcc": mfcc, "lpc": lpc}[kind]
     best, best_cpu = float("inf"), float("inf")
     for _ in range(reps):
         t0, c0 = time.perf_counter(), time.process_time()

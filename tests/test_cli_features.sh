@@ -45,6 +45,13 @@ run "$bin" features --bpo 24 --fmin 65.406 --bins 120 "$w" -o "$tmp/cqt24.npy"; 
 run "$bin" features --kind mfcc "$tmp/takes" -o "$tmp/dir"
 cmp -s "$tmp/dir/voice_001.npy" "$tmp/mfcc.npy" && ok || bad "folder output differs from the single file's"
 [ "$(ls "$tmp/dir" | wc -l)" -eq 4 ] && ok || bad "folder: $(ls "$tmp/dir")"
+# --threads: the files shared by 3 workers, each with its own extractor: the same bytes; a broken file among
+# them fails alone (exit 1 naming it), the others written; --threads 0 is a usage error
+mkdir -p "$tmp/tk"; cp "$tmp"/takes/*.wav "$tmp/tk/"
+printf 'RIFF\x10\0\0\0WAVEjunk' >"$tmp/tk/voice_009.wav"
+expect_fail 1 voice_009.wav "" -- "$bin" features --kind mfcc "$tmp/tk" -o "$tmp/dir3" --threads 3
+for i in 1 2 3 4; do cmp -s "$tmp/dir3/voice_00$i.npy" "$tmp/dir/voice_00$i.npy" || bad "--threads 3: voice_00$i differs"; done; ok
+expect_fail 2 "--threads" "$tmp/dir4" -- "$bin" features --kind mfcc "$tmp/tk" -o "$tmp/dir4" --threads 0
 
 # --- the librosa references (../shared) ---
 ref="$shared/data/reference/librosa_features"

@@ -85,6 +85,19 @@ fftwf_plan dsp_plan_r2c_many(int n, int howmany, float *in, fftwf_complex *out) 
     return plan;
 }
 
+/* The same for howmany forward complex transforms of n, contiguous, in place or not. */
+fftwf_plan dsp_plan_c2c_many(int n, int howmany, fftwf_complex *in, fftwf_complex *out) {
+    pthread_mutex_lock(&fftw_plan_lock);
+    fftwf_plan plan = fftwf_plan_many_dft(1, &n, howmany, in, NULL, 1, n, out, NULL, 1, n, FFTW_FORWARD,
+                                          FFTW_MEASURE | FFTW_WISDOM_ONLY);
+    if (!plan) {
+        plan = fftwf_plan_many_dft(1, &n, howmany, in, NULL, 1, n, out, NULL, 1, n, FFTW_FORWARD, FFTW_MEASURE);
+        wisdom_grew = 1;
+    }
+    pthread_mutex_unlock(&fftw_plan_lock);
+    return plan;
+}
+
 void dsp_plan_destroy(fftwf_plan plan) {
     if (!plan) return;
     pthread_mutex_lock(&fftw_plan_lock);

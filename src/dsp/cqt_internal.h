@@ -57,6 +57,7 @@ struct a2m_cqt {
 
 /* FFTW planning shared by every feature kind (FFTW planning is not thread-safe: one process-wide lock). */
 fftwf_plan dsp_plan_r2c_many(int n, int howmany, float *in, fftwf_complex *out);
+fftwf_plan dsp_plan_c2c_many(int n, int howmany, fftwf_complex *in, fftwf_complex *out);
 void dsp_plan_destroy(fftwf_plan plan); /* safe on NULL */
 
 /* Sliding DFT: writes X_t .. X_{t+n_out-1} (p at frame t's first sample) into

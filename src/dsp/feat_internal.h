@@ -8,7 +8,7 @@
 
 #include "a2m/features.h"
 
-#define STFT_BLOCK 32 /* frames per FFTW execution */
+#define STFT_BLOCK 32 /* frames per FFTW execution (even: two frames a complex transform) */
 
 struct a2m_feat {
     a2m_cqt_params c;
@@ -21,16 +21,16 @@ struct a2m_feat {
     /* mel, mfcc */
     int n_fft, nf;
     float *window;                  /* [n_fft] periodic Hann */
-    float *frames;                  /* [STFT_BLOCK x n_fft], fftwf aligned */
-    fftwf_complex *spec;            /* [STFT_BLOCK x nf] */
-    float *spow;                    /* [STFT_BLOCK x nf] |X|^2 */
+    fftwf_complex *frames;          /* [STFT_BLOCK/2 x n_fft] frame 2p + i frame 2p+1, fftwf aligned */
+    fftwf_complex *spec;            /* [STFT_BLOCK/2 x n_fft] their DFTs */
+    float *spow;                    /* [nf x STFT_BLOCK] |X|^2, bin-major: a bin of every frame together */
     fftwf_plan plan;
     int *mel_start, *mel_len;       /* [n_mels]: band m weighs DFT bins [start, start + len) */
     float *mel_w;                   /* the weights of every band, back to back */
     size_t *mel_off;                /* [n_mels] offset of band m's weights in mel_w */
     float *power;                   /* [max_frames x n_mels] mel power */
     float *db;                      /* [max_frames x n_mels] dB mel (mfcc) */
-    double *dct;                    /* [n_mfcc x n_mels] orthonormal DCT-II rows */
+    float *dct;                     /* [n_mels x n_mfcc padded to 8] orthonormal DCT-II, column k = coefficient k */
     /* lpc */
     double *fwd, *bwd;              /* [frame_length] prediction errors */
 };
