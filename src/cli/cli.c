@@ -134,6 +134,60 @@ int cli_parse_precision(const char *cmd, const char *s, a2m_precision *out) {
     return 1;
 }
 
+int cli_opt_precision(const char *cmd, const char *name, const char *value, void *dst) {
+    (void)name;
+    return cli_parse_precision(cmd, value, dst);
+}
+
+int cli_show_precision(const void *value, char *buf, size_t n) {
+    snprintf(buf, n, "%s", a2m_precision_name(*(const a2m_precision *)value));
+    return 1;
+}
+
+/* "60,64,67" or ranges "36-84" (both ends included), mixed: "36-40,60" -> notes; returns count or -1 */
+int cli_parse_note_list(const char *s, int *notes, int max) {
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10), last = v;
+        if (end == p || v < 0 || v > 127) return -1;
+        p = end;
+        if (*p == '-') {
+            last = strtol(p + 1, &end, 10);
+            if (end == p + 1 || last < v || last > 127) return -1;
+            p = end;
+        }
+        for (long k = v; k <= last; k++) {
+            if (n == max) return -1;
+            notes[n++] = (int)k;
+        }
+        if (*p == ',') p++;
+        else if (*p) return -1;
+    }
+    return n > 0 ? n : -1;
+}
+
+int cli_opt_notes(const char *cmd, const char *name, const char *v, void *dst) {
+    a2m_label_params *l = dst;
+    if ((l->n_notes = cli_parse_note_list(v, l->notes, A2M_MAX_CLASSES - 1)) > 0) return 1;
+    return cli_usage_error(cmd, "%s expects MIDI numbers like 60,64,67", name), 0;
+}
+
+/* "60,64,67" (a range of 3 or more consecutive notes as "36-84") */
+int cli_show_notes(const void *v, char *buf, size_t n) {
+    const a2m_label_params *l = v;
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < l->n_notes && k + 16 < n;) {
+        int j = i;
+        while (j + 1 < l->n_notes && l->notes[j + 1] == l->notes[j] + 1) j++;
+        if (j - i >= 2) k += (size_t)snprintf(buf + k, n - k, "%s%d-%d", i ? "," : "", l->notes[i], l->notes[j]), i = j + 1;
+        else k += (size_t)snprintf(buf + k, n - k, "%s%d", i ? "," : "", l->notes[i]), i++;
+    }
+    return 1;
+}
+
 static int same_file(const char *a, const char *b) {
     struct stat sa, sb;
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "a2m/midi.h"
 #include "a2m/model.h"
 
 typedef struct cli_command {
@@ -16,6 +17,9 @@ typedef struct cli_command {
 
 extern const cli_command cli_commands[];
 extern const size_t cli_n_commands;
+
+/* --splits of eval, knn, linear, calibrate, embed when not given: the seed data's split */
+#define CLI_SEED_SPLITS "../shared/data/seed/split.json"
 
 /* Prints "a2m: <message>" to stderr and returns 1 (work failed). */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -42,6 +46,14 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);
 /* --precision fp32|bf16 (out: an a2m_precision); warns when bf16 cannot run here (fp32 runs then) */
 int cli_parse_precision(const char *cmd, const char *s, a2m_precision *out);
+/* The same as an option table's parse and show functions (src/cli/opts.h; dst: an a2m_precision) */
+int cli_opt_precision(const char *cmd, const char *name, const char *value, void *dst);
+int cli_show_precision(const void *value, char *buf, size_t n);
+/* "60,64,67" or ranges "36-84" (both ends included), mixed: "36-40,60" -> notes; returns the count or -1 */
+int cli_parse_note_list(const char *s, int *notes, int max);
+/* --notes LIST as an option table's parse and show functions (dst: an a2m_label_params' notes and n_notes) */
+int cli_opt_notes(const char *cmd, const char *name, const char *value, void *dst);
+int cli_show_notes(const void *value, char *buf, size_t n);
 
 /* ---- outputs ------------------------------------------------------------
  * Every command checks each output before any work (the rules of include/a2m/io.h, plus):

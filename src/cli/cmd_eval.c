@@ -12,6 +12,7 @@
 #include "transcribe/window.h"
 #include "cli/commands.h"
 #include "cli/members.h"
+#include "cli/opts.h"
 #include "cli/report.h"
 #include "a2m/uncertainty.h"
 
@@ -98,34 +99,27 @@ typedef struct eval_opts {
     unsigned long long seed;
 } eval_opts;
 
+/* 0, -1 after --help, or the exit code of a usage error */
 static int parse_eval(int argc, char **argv, eval_opts *o) {
-    const char *v;
     *o = (eval_opts){NULL, NULL, "test", "../shared/data/seed/split.json", NULL, NULL, 1, 0, 0, 0};
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
-            return -1;
-        } else if ((r = cli_opt(argc, argv, &i, "--split", &v))) { if (r < 0) return 2; o->split = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) { if (r < 0) return 2; o->splits = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--json", &v))) { if (r < 0) return 2; o->json = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--ensemble", &v))) { if (r < 0) return 2; o->ensemble = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--threads", &v))) {
-            if (r < 0 || !cli_parse_int(argv[0], "--threads", v, 1, 256, &o->threads)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--mc-dropout", &v))) {
-            if (r < 0 || !cli_parse_int(argv[0], "--mc-dropout", v, 1, 1000, &o->mc)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) {
-            int s;
-            if (r < 0 || !cli_parse_int(argv[0], "--seed", v, 0, 2147483647, &s)) return 2;
-            o->seed = (unsigned long long)s;
-        } else if (!strcmp(argv[i], "--force")) o->force = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!o->model && !o->ensemble) o->model = argv[i];
-        else if (!o->ds) o->ds = argv[i];
-        else return cli_usage_error(argv[0], "too many arguments");
-    }
-    if (o->ensemble && o->model && !o->ds) o->ds = o->model, o->model = NULL; /* the option came after DATASET */
-    if (o->ensemble && o->model) return cli_usage_error(argv[0], "--ensemble replaces MODEL: a2m eval DATASET --ensemble M1,M2");
+    const cli_option opts[] = {
+        {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split evaluated"},
+        {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_STR_OPT("--json", &o->json), .meta = "FILE", .help = "also write the metrics as JSON (- = standard output alone)"},
+        {CLI_STR_OPT("--ensemble", &o->ensemble), .meta = "M1,M2,...", .help = "the mean of several models (instead of MODEL)"},
+        {CLI_INT_OPT("--threads", &o->threads, 1, 256), .meta = "N", .help = "threads"},
+        {CLI_INT_OPT("--mc-dropout", &o->mc, 1, 1000), .meta = "T", .nodef = 1,
+         .help = "Monte-Carlo dropout: the mean of T passes with dropout kept on"},
+        {CLI_ULL_OPT("--seed", &o->seed, 0, 2147483647), .meta = "S", .help = "the Monte-Carlo dropout masks"},
+        {CLI_FLAG_OPT("--force", &o->force), .help = "replace an existing --json file"},
+        {.name = NULL}};
+    const cli_spec spec = {"eval", usage, {{NULL, opts}}, NULL};
+    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc ? rc : -1;
+    if (n_pos > 2) return cli_usage_error(argv[0], "too many arguments");
+    if (o->ensemble && n_pos == 2) return cli_usage_error(argv[0], "--ensemble replaces MODEL: a2m eval DATASET --ensemble M1,M2");
+    if (o->ensemble) o->ds = n_pos ? argv[1] : NULL;
+    else o->model = n_pos ? argv[1] : NULL, o->ds = n_pos > 1 ? argv[2] : NULL;
     if ((!o->model && !o->ensemble) || !o->ds) return cli_usage_error(argv[0], "needs MODEL and DATASET");
     return 0;
 }

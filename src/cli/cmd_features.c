@@ -21,11 +21,8 @@ static const char *usage_head =
     "usage: a2m features IN.wav -o OUT.npy [options]\n"
     "       a2m features DIR -o OUTDIR [options]   (every audio file -> OUTDIR/<name>.npy)\n"
     "Frame features as librosa 0.10 computes them, float32 [frames x values]: the CQT in dB (252 bins),\n"
-    "the mel spectrogram in dB (128 bands), MFCC (20) or LPC (17: a[0] = 1, Burg). docs/features.md.\n\n"
-    "options:\n";
+    "the mel spectrogram in dB (128 bands), MFCC (20) or LPC (17: a[0] = 1, Burg). docs/features.md.\n";
 static const char *usage_tail =
-    "  --threads N        files of a folder at once (default 1): N extractors, one a thread\n"
-    "  --force            replace existing outputs (never an input)\n"
     "-o - writes the .npy to standard output; -o OUT/ (a trailing slash, or an existing folder) writes\n"
     "OUT/<name>.npy. A folder's files share one extractor (plans and filters made once).\n";
 
@@ -138,29 +135,24 @@ static int features_dir(const char *in, const char *out, feat_run *p, int force,
 }
 
 int cmd_features(int argc, char **argv) {
-    const char *in = NULL, *out = NULL, *v;
-    int force = 0, threads = 1;
+    const char *in = NULL, *out = NULL;
+    int force = 0, threads = 1, n_pos;
     feat_run run = {cli_feat_opts_default(), NULL};
-    for (int i = 1; i < argc; i++) {
-        int r = 0;
-        if (cli_is_help(argv[i])) {
-            printf("%s%s%s", usage_head, cli_feat_usage, usage_tail);
-            return 0;
-        }
-        if ((r = cli_opt(argc, argv, &i, "-o", &v))) out = v;
-        else if ((r = cli_feat_opt(argc, argv, &i, &run.o))) (void)0;
-        else if ((r = cli_opt(argc, argv, &i, "--threads", &v))) {
-            if (r < 0 || !cli_parse_int(argv[0], "--threads", v, 1, 64, &threads)) return 2;
-        } else if (!strcmp(argv[i], "--force")) force = r = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!in) in = argv[i], r = 1;
-        else return cli_usage_error(argv[0], "one input expected");
-        if (r < 0) return 2;
-    }
+    cli_option feat[CLI_FEAT_N_OPTS + 1];
+    cli_feat_options(&run.o, feat);
+    const cli_option opts[] = {
+        {CLI_STR_OPT("-o", &out), .meta = "OUT", .help = "the .npy file, or a folder (OUT/ or an existing one)"},
+        {CLI_INT_OPT("--threads", &threads, 1, 64), .meta = "N", .help = "files of a folder at once: N extractors, one a thread"},
+        {CLI_FLAG_OPT("--force", &force), .help = "replace existing outputs (never an input)"},
+        {.name = NULL}};
+    const cli_spec spec = {"features", usage_head, {{NULL, opts}, {"features:", feat}}, usage_tail};
+    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc;
+    if (n_pos > 1) return cli_usage_error(argv[0], "one input expected");
+    in = n_pos ? argv[1] : NULL;
     if (!in || !out) return cli_usage_error(argv[0], "needs an input and -o OUTPUT");
     if (cli_feat_finish(argv[0], &run.o)) return 2;
     size_t ol = strlen(out);
-    int rc;
     if (!a2m_is_dir(in) && !(ol && out[ol - 1] == '/') && !a2m_is_dir(out)) { /* else: OUT/<name>.npy */
         rc = cli_check_output(argv[0], &out, &in, 1, force, CLI_OUT_STDOUT);
         if (!rc && (rc = one_file(in, out, &run))) rc = cli_lib_fail(rc);

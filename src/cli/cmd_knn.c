@@ -8,6 +8,7 @@
 #include "cli/baseline.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 
 static const char *usage =
     "usage: a2m knn DATASET [--splits SPLIT.json] [--split test] [--features KIND] [--k K] [--context C]\n"
@@ -20,7 +21,7 @@ static const char *usage =
     "best accuracy on the \"val\" split (ties: the smaller k). --features KIND: the dataset must hold that kind\n"
     "of features (cqt, mel, mfcc, lpc). Prints `a2m eval`'s frame metrics and the time to fit and to predict;\n"
     "--json FILE (\"-\": standard output) writes them with eval's fields plus k, the validation accuracy of each\n"
-    "k tried, seconds_train, seconds_predict. --splits defaults to ../shared/data/seed/split.json.\n";
+    "k tried, seconds_train, seconds_predict.\n";
 
 static const int k_grid[] = {1, 3, 5, 7, 9, 11, 15, 21, 31, 45, 63, 91, 127};
 enum { N_GRID = sizeof k_grid / sizeof k_grid[0] };
@@ -31,27 +32,24 @@ typedef struct knn_opts {
 } knn_opts;
 
 static int parse(int argc, char **argv, knn_opts *o) {
-    *o = (knn_opts){NULL, "../shared/data/seed/split.json", "test", NULL, NULL, 0, 0, 0, 1, 0};
-    const char *v, *cmd = argv[0];
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
-            return -1;
-        } else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) { if (r < 0) return 2; o->splits = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--split", &v))) { if (r < 0) return 2; o->split = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--features", &v))) { if (r < 0) return 2; o->kind = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--json", &v))) { if (r < 0) return 2; o->json = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--k", &v))) { if (r < 0 || !cli_parse_int(cmd, "--k", v, 1, 1000, &o->k)) return 2; }
-        else if ((r = cli_opt(argc, argv, &i, "--context", &v))) { if (r < 0 || !cli_parse_int(cmd, "--context", v, 0, 100, &o->context)) return 2; }
-        else if ((r = cli_opt(argc, argv, &i, "--pca", &v))) { if (r < 0 || !cli_parse_int(cmd, "--pca", v, 1, 100000, &o->pca)) return 2; }
-        else if ((r = cli_opt(argc, argv, &i, "--threads", &v))) { if (r < 0 || !cli_parse_int(cmd, "--threads", v, 1, 256, &o->threads)) return 2; }
-        else if (!strcmp(argv[i], "--force")) o->force = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(cmd, "unknown option %s", argv[i]);
-        else if (!o->ds) o->ds = argv[i];
-        else return cli_usage_error(cmd, "too many arguments");
-    }
-    if (!o->ds) return cli_usage_error(cmd, "needs DATASET");
+    *o = (knn_opts){NULL, CLI_SEED_SPLITS, "test", NULL, NULL, 0, 0, 0, 1, 0};
+    const char *cmd = argv[0];
+    const cli_option opts[] = {
+        {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split scored"},
+        {CLI_STR_OPT("--features", &o->kind), .meta = "KIND", .help = "the kind of features the dataset must hold (cqt, mel, mfcc, lpc)"},
+        {CLI_INT_OPT("--context", &o->context, 0, 100), .meta = "C", .help = "stack C frames each side (within a take)"},
+        {CLI_INT_OPT("--pca", &o->pca, 1, 100000), .meta = "D", .nodef = 1, .help = "keep the D leading principal axes of the training frames"},
+        {CLI_INT_OPT("--threads", &o->threads, 1, 256), .meta = "N", .help = "threads"},
+        {CLI_STR_OPT("--json", &o->json), .meta = "FILE", .help = "also write the metrics as JSON (- = standard output alone)"},
+        {CLI_FLAG_OPT("--force", &o->force), .help = "replace an existing --json file"},
+        {CLI_INT_OPT("--k", &o->k, 1, 1000), .meta = "K", .nodef = 1, .help = "neighbours (not given: chosen on the \"val\" split)"},
+        {.name = NULL}};
+    const cli_spec spec = {"knn", usage, {{NULL, opts}}, NULL};
+    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc ? rc : -1;
+    if (n_pos > 1) return cli_usage_error(cmd, "too many arguments");
+    if (!(o->ds = n_pos ? argv[1] : NULL)) return cli_usage_error(cmd, "needs DATASET");
     if (o->kind && strcmp(o->kind, "cqt") && strcmp(o->kind, "mel") && strcmp(o->kind, "mfcc") && strcmp(o->kind, "lpc"))
         return cli_usage_error(cmd, "--features %s: must be cqt, mel, mfcc or lpc", o->kind);
     if (o->json && strcmp(o->json, "-"))

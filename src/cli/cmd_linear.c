@@ -8,10 +8,11 @@
 #include "cli/baseline.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 
 static const char *usage =
     "usage: a2m linear DATASET [--splits SPLIT.json] [--split test] [--features KIND] [--context C] [--pca D]\n"
-    "               [--epochs 30] [--batch 256] [--lr 0.01] [--l2 1e-4] [--seed 0] [--json FILE] [--force]\n"
+    "               [--epochs N] [--batch N] [--lr X] [--l2 X] [--seed S] [--json FILE] [--force]\n"
     "Multinomial logistic regression on frames (the original's linear prediction model): class\n"
     "probabilities softmax(W x + b) of each frame's values x, each value standardised by the training\n"
     "frames' mean and deviation, trained by a2m with mini-batch Adam on cross-entropy + l2/2 |W|^2 on the\n"
@@ -26,46 +27,29 @@ typedef struct lin_opts {
     a2m_logreg_params p;
 } lin_opts;
 
-static int parse_num(int argc, char **argv, int *i, lin_opts *o, int *r) {
-    const char *v, *cmd = argv[0];
-    double d;
-    int n;
-    if ((*r = cli_opt(argc, argv, i, "--epochs", &v))) return *r < 0 || !cli_parse_int(cmd, "--epochs", v, 1, 100000, &o->p.epochs);
-    if ((*r = cli_opt(argc, argv, i, "--batch", &v))) return *r < 0 || !cli_parse_int(cmd, "--batch", v, 1, 1 << 20, &o->p.batch);
-    if ((*r = cli_opt(argc, argv, i, "--lr", &v))) return *r < 0 || !cli_parse_double(cmd, "--lr", v, 1e-9, 10, &o->p.lr);
-    if ((*r = cli_opt(argc, argv, i, "--l2", &v))) return *r < 0 || !cli_parse_double(cmd, "--l2", v, 0, 100, &o->p.l2);
-    if ((*r = cli_opt(argc, argv, i, "--seed", &v))) {
-        if (*r < 0 || !cli_parse_int(cmd, "--seed", v, 0, 2147483647, &n)) return 1;
-        o->p.seed = (uint64_t)n;
-        return 0;
-    }
-    if ((*r = cli_opt(argc, argv, i, "--threads", &v))) return *r < 0 || !cli_parse_int(cmd, "--threads", v, 1, 256, &o->p.n_threads);
-    if ((*r = cli_opt(argc, argv, i, "--context", &v))) return *r < 0 || !cli_parse_int(cmd, "--context", v, 0, 100, &o->context);
-    if ((*r = cli_opt(argc, argv, i, "--pca", &v))) return *r < 0 || !cli_parse_int(cmd, "--pca", v, 1, 100000, &o->pca);
-    (void)d;
-    return 0;
-}
-
 static int parse(int argc, char **argv, lin_opts *o) {
-    *o = (lin_opts){NULL, "../shared/data/seed/split.json", "test", NULL, NULL, 0, 0, 0, a2m_logreg_default_params()};
-    const char *v, *cmd = argv[0];
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
-            return -1;
-        } else if (parse_num(argc, argv, &i, o, &r)) return 2;
-        else if (r) continue;
-        else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) { if (r < 0) return 2; o->splits = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--split", &v))) { if (r < 0) return 2; o->split = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--features", &v))) { if (r < 0) return 2; o->kind = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--json", &v))) { if (r < 0) return 2; o->json = v; }
-        else if (!strcmp(argv[i], "--force")) o->force = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(cmd, "unknown option %s", argv[i]);
-        else if (!o->ds) o->ds = argv[i];
-        else return cli_usage_error(cmd, "too many arguments");
-    }
-    if (!o->ds) return cli_usage_error(cmd, "needs DATASET");
+    *o = (lin_opts){NULL, CLI_SEED_SPLITS, "test", NULL, NULL, 0, 0, 0, a2m_logreg_default_params()};
+    const char *cmd = argv[0];
+    const cli_option opts[] = {
+        {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split scored"},
+        {CLI_STR_OPT("--features", &o->kind), .meta = "KIND", .help = "the kind of features the dataset must hold (cqt, mel, mfcc, lpc)"},
+        {CLI_INT_OPT("--context", &o->context, 0, 100), .meta = "C", .help = "stack C frames each side (within a take)"},
+        {CLI_INT_OPT("--pca", &o->pca, 1, 100000), .meta = "D", .nodef = 1, .help = "keep the D leading principal axes of the training frames"},
+        {CLI_INT_OPT("--threads", &o->p.n_threads, 1, 256), .meta = "N", .help = "threads"},
+        {CLI_STR_OPT("--json", &o->json), .meta = "FILE", .help = "also write the metrics as JSON (- = standard output alone)"},
+        {CLI_FLAG_OPT("--force", &o->force), .help = "replace an existing --json file"},
+        {CLI_INT_OPT("--epochs", &o->p.epochs, 1, 100000), .meta = "N", .help = "epochs"},
+        {CLI_INT_OPT("--batch", &o->p.batch, 1, 1 << 20), .meta = "N", .help = "frames per mini-batch"},
+        {CLI_DBL_OPT("--lr", &o->p.lr, 1e-9, 10), .meta = "X", .help = "Adam's learning rate"},
+        {CLI_DBL_OPT("--l2", &o->p.l2, 0, 100), .meta = "X", .help = "weight decay: loss += l2/2 |W|^2"},
+        {CLI_U64_OPT("--seed", &o->p.seed, 0, 2147483647), .meta = "S", .help = "the shuffle of each epoch"},
+        {.name = NULL}};
+    const cli_spec spec = {"linear", usage, {{NULL, opts}}, NULL};
+    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc ? rc : -1;
+    if (n_pos > 1) return cli_usage_error(cmd, "too many arguments");
+    if (!(o->ds = n_pos ? argv[1] : NULL)) return cli_usage_error(cmd, "needs DATASET");
     if (o->kind && strcmp(o->kind, "cqt") && strcmp(o->kind, "mel") && strcmp(o->kind, "mfcc") && strcmp(o->kind, "lpc"))
         return cli_usage_error(cmd, "--features %s: must be cqt, mel, mfcc or lpc", o->kind);
     if (o->json && strcmp(o->json, "-"))

@@ -11,7 +11,6 @@
 #include "cli/commands.h"
 #include "nn/arch.h"
 
-int cli_parse_note_list(const char *s, int *notes, int max);
 
 /* Normalised features have a mean near 0: even an all-silent take is (-80 - -41.05) / 15.36 = -2.5;
  * raw CQT dB have a mean near the model's norm_mean (-41 for the seed data). --raw-db normalises them. */

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/members.h"
+#include "cli/opts.h"
 #include "cli/plots.h"
 
 static const char *usage =
@@ -33,10 +34,7 @@ static const char *usage =
     "default), one scale on both axes, a legend with each class's frame count; 1000 x 760.\n"
     "PNG by default; SVG or PDF when OUT ends in .svg or .pdf (any other extension is a usage error).\n"
     "Figures are 1000 x 600 but confusion matrices, sized to their class count (740 x 600 up to 18\n"
-    "classes, 1748 x 1608 for 64). Options: --width W --height H,\n"
-    "--notes 60,64,67 (classes of --labels), --transpose N (semitones added to drawn notes: -12 draws\n"
-    "the seed data's MIDI where the singer sings it). -o - writes to standard output; an existing OUT\n"
-    "is replaced only with --force.\n";
+    "classes, 1748 x 1608 for 64).\n";
 
 
 /* Reads the training log CSV (header epoch,train_loss,val_loss,val_accuracy,val_f1_macro,...). */
@@ -187,38 +185,51 @@ int plot_cqt_file(const char *audio, const char *labels_midi, const char *ref, c
     return rc;
 }
 
+typedef struct plot_args {
+    const char *in, *out, *labels, *ref, *est;
+    a2m_plot_size size;
+    a2m_label_params lp; /* --notes */
+    int notes_given, transpose, force, sized;
+    cli_feat_opts fo;
+} plot_args;
+
+/* argv[0] is the picture's kind: -1, or the exit code */
+static int parse_args(int argc, char **argv, plot_args *a) {
+    cli_option feat[CLI_FEAT_N_OPTS + 1];
+    cli_feat_options(&a->fo, feat);
+    const cli_option opts[] = {
+        {CLI_STR_OPT("-o", &a->out), .meta = "OUT", .help = "the picture (default: the input's name with .KIND.png;\n- = standard output)"},
+        {CLI_STR_OPT("--labels", &a->labels), .meta = "FILE",
+         .help = "cqt, features, distances: the MIDI of the frame labels; embed: EMB.labels.npy\n(default: the one beside EMB.npy)"},
+        {CLI_STR_OPT("--ref", &a->ref), .meta = "REF.mid", .help = "pianoroll: the reference notes"},
+        {CLI_STR_OPT("--est", &a->est), .meta = "EST.mid", .help = "pianoroll: the transcription's notes"},
+        {CLI_INT_OPT("--width", &a->size.width, 200, 10000), .meta = "W", .given = &a->sized, .help = "picture width"},
+        {CLI_INT_OPT("--height", &a->size.height, 200, 10000), .meta = "H", .given = &a->sized, .help = "picture height"},
+        {CLI_CUSTOM_OPT("--notes", &a->lp, cli_opt_notes, cli_show_notes), .meta = "LIST", .given = &a->notes_given,
+         .help = "classes of --labels"},
+        {CLI_INT_OPT("--transpose", &a->transpose, -48, 48), .meta = "N",
+         .help = "semitones added to drawn notes (-12 draws the seed data's MIDI where the\nsinger sings it)"},
+        {CLI_FLAG_OPT("--force", &a->force), .help = "replace an existing OUT"},
+        {.name = NULL}};
+    const cli_spec spec = {"plot", usage, {{NULL, opts}, {"features and distances (as `a2m features`):", feat}}, NULL};
+    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc;
+    if (n_pos > 1) return cli_usage_error("plot", "too many arguments");
+    a->in = n_pos ? argv[1] : NULL;
+    return -1;
+}
+
 int cmd_plot(int argc, char **argv) {
-    if (argc < 2 || cli_is_help(argv[1])) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    if (argc < 2) return fputs(usage, stderr), 2;
     if (!strcmp(argv[1], "search")) return cmd_plot_search(argc, argv); /* -o is a folder */
-    const char *kind = argv[1], *in = NULL, *out = NULL, *labels = NULL, *ref = NULL, *est = NULL, *v;
-    a2m_plot_size size = {1000, 600};
-    int notes[A2M_MAX_CLASSES], n_notes = 0, transpose = 0, force = 0, sized = 0;
-    cli_feat_opts fo = cli_feat_opts_default();
-    for (int i = 2; i < argc; i++) {
-        int r = 0;
-        if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
-            return 0;
-        }
-        if ((r = cli_opt(argc, argv, &i, "-o", &v))) out = v;
-        else if ((r = cli_opt(argc, argv, &i, "--labels", &v))) labels = v;
-        else if ((r = cli_opt(argc, argv, &i, "--ref", &v))) ref = v;
-        else if ((r = cli_opt(argc, argv, &i, "--est", &v))) est = v;
-        else if ((r = cli_opt(argc, argv, &i, "--width", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--width", v, 200, 10000, &size.width) ? sized = 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--height", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--height", v, 200, 10000, &size.height) ? sized = 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--transpose", v, -48, 48, &transpose) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
-            if (r > 0 && (n_notes = cli_parse_note_list(v, notes, A2M_MAX_CLASSES - 1)) < 0) return cli_usage_error(argv[0], "bad --notes");
-        } else if (!strcmp(argv[i], "--force")) force = r = 1;
-        else if ((r = cli_feat_opt(argc, argv, &i, &fo))) (void)0;
-        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!in) in = argv[i], r = 1;
-        else return cli_usage_error(argv[0], "too many arguments");
-        if (r < 0) return 2;
-    }
+    plot_args a = {.size = {1000, 600}, .lp = a2m_label_default_params(), .fo = cli_feat_opts_default()};
+    const char *kind = argv[1];
+    int shift = !cli_is_help(kind), rc = parse_args(argc - shift, argv + shift, &a); /* "a2m plot --help" too */
+    if (rc >= 0) return rc;
+    const char *in = a.in, *out = a.out, *labels = a.labels, *ref = a.ref, *est = a.est;
+    a2m_plot_size size = a.size;
+    int *notes = a.lp.notes, n_notes = a.notes_given ? a.lp.n_notes : 0, transpose = a.transpose, force = a.force, sized = a.sized;
+    cli_feat_opts fo = a.fo;
     if (!in) return cli_usage_error(argv[0], "%s needs an input", kind);
     if (cli_feat_finish(argv[0], &fo)) return 2;
     if (out && !a2m_plot_format(out))
@@ -232,8 +243,7 @@ int cmd_plot(int argc, char **argv) {
         snprintf(def + l, sizeof def - l, ".%s.png", kind);
         out = def;
     }
-    int rc = cli_check_output(argv[0], &out, (const char *[]){in, labels, ref, est}, 4, force, CLI_OUT_STDOUT);
-    if (rc) return rc;
+    if ((rc = cli_check_output(argv[0], &out, (const char *[]){in, labels, ref, est}, 4, force, CLI_OUT_STDOUT))) return rc;
     if (!strcmp(kind, "loss")) rc = plot_loss_file(in, out, size);
     else if (!strcmp(kind, "confusion")) rc = plot_confusion_file(in, out, sized ? size : (a2m_plot_size){0, 0});
     else if (!strcmp(kind, "reliability")) rc = plot_reliability_file(in, out, size);

@@ -8,28 +8,57 @@
 #include "a2m/midi.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 
-static const char *const SYNTH_HELP =
+static const char *const usage =
     "usage: a2m synth IN.mid -o OUT.wav [options]\n"
     "       a2m synth --notes \"60:0.5-1.5,64:2-3\" -o OUT.wav [--write-midi OUT.mid] [options]\n"
     "\n"
     "Renders notes with a voice-like tone (harmonics under a sung-vowel formant\n"
     "envelope, vibrato, breath noise, attack and release) as a mono 16-bit WAV,\n"
     "normalized to --gain peak. The same input and --seed give the same samples.\n"
-    "IN may be a MIDI file or a notes CSV (onset_s,offset_s,midi_pitch).\n"
-    "\n"
-    "options:\n"
-    "  -o, --output OUT.wav  where to write the audio (required; - = standard output)\n"
-    "  --force               replace existing outputs (never the input)\n"
-    "  --notes LIST          inline notes PITCH:ONSET-OFFSET[,...] (MIDI number, seconds)\n"
-    "  --write-midi OUT.mid  also write the (transposed) notes as a MIDI file\n"
-    "  --sr HZ               sample rate (default 16000)\n"
-    "  --transpose N         semitones added to every note (default 0; may be fractional)\n"
-    "  --duration S          total length in seconds (default: last offset + release)\n"
-    "  --seed N              noise and vibrato seed (default 1)\n"
-    "  --gain G              peak level 0..1 (default 0.5)\n"
-    "  --vibrato-cents C     vibrato depth (default 30)\n"
-    "  --breath B            breath noise level relative to the tone (default 0.02)\n";
+    "IN may be a MIDI file or a notes CSV (onset_s,offset_s,midi_pitch).\n";
+
+static int show_duration(const void *v, char *buf, size_t n) {
+    double d = *(const double *)v;
+    return d > 0 ? snprintf(buf, n, "%g", d) : snprintf(buf, n, "last offset + release"), 1;
+}
+
+typedef struct synth_args {
+    const char *in, *out, *inline_notes, *midi_out;
+    int force;
+} synth_args;
+
+/* The options into p and a: -1, or the exit code */
+static int parse_args(int argc, char **argv, a2m_synth_params *p, synth_args *a) {
+    const cli_option opts[] = {
+        {CLI_STR_OPT("--output", &a->out), .alias = "-o", .meta = "OUT.wav",
+         .help = "where to write the audio (required; - = standard output)"},
+        {CLI_FLAG_OPT("--force", &a->force), .help = "replace existing outputs (never the input)"},
+        {CLI_STR_OPT("--notes", &a->inline_notes), .meta = "LIST",
+         .help = "inline notes PITCH:ONSET-OFFSET[,...] (MIDI number, seconds)"},
+        {CLI_STR_OPT("--write-midi", &a->midi_out), .meta = "OUT.mid",
+         .help = "also write the (transposed) notes as a MIDI file"},
+        {CLI_INT_OPT("--sr", &p->rate, 1000, 384000), .meta = "HZ", .help = "sample rate"},
+        {CLI_DBL_OPT("--transpose", &p->transpose, -48, 48), .meta = "N",
+         .help = "semitones added to every note (may be fractional)"},
+        {CLI_DBL_OPT("--duration", &p->duration_s, 1e-3, 3600), .meta = "S", .show = show_duration,
+         .help = "total length in seconds"},
+        {CLI_UINT_OPT("--seed", &p->seed, 0, 2147483647), .meta = "N", .help = "noise and vibrato seed"},
+        {CLI_DBL_OPT("--gain", &p->gain, 1e-3, 1), .meta = "G", .help = "peak level"},
+        {CLI_DBL_OPT("--vibrato-cents", &p->vibrato_cents, 0, 200), .meta = "C", .help = "vibrato depth"},
+        {CLI_DBL_OPT("--breath", &p->breath, 0, 1), .meta = "B", .help = "breath noise level relative to the tone"},
+        {.name = NULL}};
+    const cli_spec spec = {"synth", usage, {{NULL, opts}}, NULL};
+    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc;
+    if (n_pos > 1) return cli_usage_error("synth", "unexpected argument '%s'", argv[2]);
+    a->in = n_pos ? argv[1] : NULL;
+    if (!a->in && !a->inline_notes) return cli_usage_error("synth", "give an input MIDI file or --notes");
+    if (a->in && a->inline_notes) return cli_usage_error("synth", "give an input MIDI file or --notes, not both");
+    if (!a->out) return cli_usage_error("synth", "missing -o OUT.wav");
+    return -1;
+}
 
 /* "60:0.5-1.5,64:2-3" -> notes (malloc'd); 0 on error (printed). */
 static int parse_inline_notes(const char *s, a2m_note **out, size_t *n_out) {
@@ -72,51 +101,12 @@ static int parse_inline_notes(const char *s, a2m_note **out, size_t *n_out) {
 }
 
 int cmd_synth(int argc, char **argv) {
-    const char *in = NULL, *out = NULL, *inline_notes = NULL, *midi_out = NULL, *v = NULL;
-    int force = 0;
     a2m_synth_params p = a2m_synth_default_params();
-    for (int i = 1; i < argc; i++) {
-        int r, seed = 0;
-        if (cli_is_help(argv[i])) {
-            fputs(SYNTH_HELP, stdout);
-            return 0;
-        } else if ((r = cli_opt(argc, argv, &i, "-o", &v)) || (r = cli_opt(argc, argv, &i, "--output", &v))) {
-            if (r < 0) return 2;
-            out = v;
-        } else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
-            if (r < 0) return 2;
-            inline_notes = v;
-        } else if ((r = cli_opt(argc, argv, &i, "--write-midi", &v))) {
-            if (r < 0) return 2;
-            midi_out = v;
-        } else if ((r = cli_opt(argc, argv, &i, "--sr", &v))) {
-            if (r < 0 || !cli_parse_int("synth", "--sr", v, 1000, 384000, &p.rate)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) {
-            if (r < 0 || !cli_parse_double("synth", "--transpose", v, -48, 48, &p.transpose)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--duration", &v))) {
-            if (r < 0 || !cli_parse_double("synth", "--duration", v, 1e-3, 3600, &p.duration_s)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) {
-            if (r < 0 || !cli_parse_int("synth", "--seed", v, 0, 2147483647, &seed)) return 2;
-            p.seed = (unsigned)seed;
-        } else if ((r = cli_opt(argc, argv, &i, "--gain", &v))) {
-            if (r < 0 || !cli_parse_double("synth", "--gain", v, 1e-3, 1, &p.gain)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--vibrato-cents", &v))) {
-            if (r < 0 || !cli_parse_double("synth", "--vibrato-cents", v, 0, 200, &p.vibrato_cents)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--breath", &v))) {
-            if (r < 0 || !cli_parse_double("synth", "--breath", v, 0, 1, &p.breath)) return 2;
-        } else if (!strcmp(argv[i], "--force")) {
-            force = 1;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return cli_usage_error("synth", "unknown option '%s'", argv[i]);
-        } else if (!in) {
-            in = argv[i];
-        } else {
-            return cli_usage_error("synth", "unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!in && !inline_notes) return cli_usage_error("synth", "give an input MIDI file or --notes");
-    if (in && inline_notes) return cli_usage_error("synth", "give an input MIDI file or --notes, not both");
-    if (!out) return cli_usage_error("synth", "missing -o OUT.wav");
+    synth_args a = {0};
+    int rc = parse_args(argc, argv, &p, &a);
+    if (rc >= 0) return rc;
+    const char *in = a.in, *out = a.out, *inline_notes = a.inline_notes, *midi_out = a.midi_out;
+    int force = a.force;
     a2m_output_kind was = A2M_OUTPUT_NEW;
     int crc = cli_check_output("synth", &out, &in, 1, force, CLI_OUT_STDOUT);
     if (!crc && midi_out) crc = cli_check_output("synth", &midi_out, (const char *[]){in, out}, 2, force, CLI_OUT_STDOUT);
@@ -128,7 +118,7 @@ int cmd_synth(int argc, char **argv) {
     if (inline_notes) {
         if (!parse_inline_notes(inline_notes, &notes.notes, &notes.n)) return 2;
     } else {
-        int rc = a2m_notes_read_any(in, &notes);
+        rc = a2m_notes_read_any(in, &notes);
         if (rc) return cli_lib_fail(rc);
         if (notes.n == 0 && p.duration_s <= 0) {
             a2m_notes_free(&notes);
@@ -137,7 +127,7 @@ int cmd_synth(int argc, char **argv) {
     }
     float *y = NULL;
     size_t n = 0;
-    int rc = a2m_synth_render(notes.notes, notes.n, p, &y, &n);
+    rc = a2m_synth_render(notes.notes, notes.n, p, &y, &n);
     if (rc) {
         a2m_notes_free(&notes);
         return cli_fail("%s: %s", in ? in : "--notes", a2m_errmsg()); /* name the input */

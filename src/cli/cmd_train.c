@@ -9,48 +9,15 @@
 #include "a2m/train.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 
 static const char *usage =
     "usage: a2m train DATASET --split SPLIT.json -o MODEL.safetensors [options]\n"
-    "Trains on the split's \"train\" takes, validates on \"val\" every epoch, keeps the best epoch.\n\n"
-    "options:\n"
-    "  --model ARCH               architecture: crnn, unet (U-Net over time + BiLSTM), transformer (the\n"
-    "                             original's AudioTransNet: conv embedding, 3 encoder layers, 4 heads) or\n"
-    "                             two-stage (a voicing crnn, silence or sung, then a pitch crnn on the sung\n"
-    "                             frames) (crnn)\n"
-    "  --hidden N                 LSTM hidden size; the transformer's d_model, a multiple of 8 (128)\n"
-    "  --dropout P                dropout: unet before the output layer (0.25); transformer everywhere (0.1);\n"
-    "                             crnn and two-stage before the output layer, none by default (what\n"
-    "                             `--mc-dropout` of eval/transcribe samples)\n"
-    "  --lr X                     learning rate (9.34e-4)\n"
-    "  --batch N                  batch size (8)\n"
-    "  --epochs N                 maximum epochs (50)\n"
-    "  --seed N                   seed of initialisation and shuffling (0)\n"
-    "  --class-weight-power X     class weights (N/(C*count))^X; 0 = plain cross-entropy (0.75)\n"
-    "  --loss ce|focal            loss (ce); --gamma X focal gamma (2)\n"
-    "  --patience N               early stopping patience in epochs (15)\n"
-    "  --plateau N                ReduceLROnPlateau patience on val loss, factor 0.5 (5)\n"
-    "  --select f1|loss           best epoch by val macro F1 or val loss (f1)\n"
-    "  --weight-decay X --adamw   L2 (Adam) or decoupled (AdamW) weight decay (0)\n"
-    "  --clip X                   gradient-norm clipping (0 = none)\n"
-    "  --window FRAMES            train on windows of this many frames (0 = whole takes)\n"
-    "  --augment-gain DB          random loudness change per sample, +-DB (0 = off)\n"
-    "  --augment-shift BINS       random pitch shift per sample, +-BINS CQT bins (0 = off)\n"
-    "  --onset-weight W           the onset class (datasets with --onset-frames) weighs W times more (1)\n"
-    "  --augment-transpose N      random transposition per sample, +-N semitones, labels moved (0 = off;\n"
-    "                             needs consecutive semitone classes, e.g. a dataset made with --notes 36-84)\n"
-    "  --augment-mask T,F         SpecAugment: a time mask of up to T frames and a band of up to F bins per sample\n"
-    "  --label-smoothing X        cross-entropy towards (1 - X) on the label and X / classes on every class (0)\n"
-    "  --teacher M1[,M2...]       distillation: also learn the mean probabilities of these trained models\n"
-    "  --distill W                weight of the teachers' probabilities in the target (0.5 with --teacher)\n"
-    "  --ema D                    validate and keep a moving average of the weights, decay D (0 = off; e.g. 0.99)\n"
-    "  --concat N                 each batch element is N shuffled takes (or windows) back to back (1)\n"
-    "  --threads N                threads (1)\n"
-    "  --log LOG.csv              per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds\n"
-    "  --checkpoint CKPT          checkpoint written every epoch (default MODEL.ckpt)\n"
-    "  --force                    replace an existing model, log or checkpoint (--resume reuses the last two)\n"
-    "  --resume                   continue from the checkpoint\n"
-    "  --train-on LIST            splits to train on, comma-separated (train); --val-on NAME (val, or none)\n";
+    "Trains on the split's \"train\" takes, validates on \"val\" every epoch, keeps the best epoch.\n";
+
+/* The CLI's own defaults, where the library's params have none: a transformer's dropout (the original's), the
+ * distillation weight with --teacher and the focal loss's gamma with --loss focal */
+static const double transformer_dropout = 0.1, teacher_distill = 0.5, focal_gamma = 2;
 
 typedef struct progress_ctx {
     cli_progress *bar;
@@ -116,9 +83,6 @@ static int teacher_targets(const char *list, const a2m_dataset *d, int threads, 
     return rc;
 }
 
-#define NUM_OPT(flag, parse) \
-    else if ((r = cli_opt(argc, argv, &i, flag, &v))) { if (r < 0 || !(parse)) return 2; }
-
 /* The model, log and checkpoint: none may be an input; existing ones need --force (the log and checkpoint
  * of a --resume are continued). */
 static int check_outputs(const char *cmd, const char *out, const char *log, const char *ckpt, const char *ds,
@@ -133,82 +97,126 @@ static int check_outputs(const char *cmd, const char *out, const char *log, cons
     return rc;
 }
 
+/* --augment-mask T,F */
+static int parse_mask(const char *cmd, const char *name, const char *v, void *dst) {
+    a2m_train_params *p = dst;
+    int t, f;
+    char tail;
+    if (sscanf(v, "%d,%d%c", &t, &f, &tail) != 2 || t < 0 || f < 0 || t > 100000 || f > 10000)
+        return cli_usage_error(cmd, "%s takes FRAMES,BINS (e.g. 40,24), got '%s'", name, v), 0;
+    p->augment_mask_frames = t, p->augment_mask_bins = f;
+    return 1;
+}
+
+static int show_mask(const void *v, char *buf, size_t n) {
+    const a2m_train_params *p = v;
+    return snprintf(buf, n, "%d,%d", p->augment_mask_frames, p->augment_mask_bins), 1;
+}
+
+/* -1: the library's per-architecture default (a2m_train), but the transformer's, which the CLI sets */
+static int show_dropout(const void *v, char *buf, size_t n) {
+    double d = *(const double *)v;
+    if (d < 0) return snprintf(buf, n, "the architecture's; the transformer %g", transformer_dropout), 1;
+    return snprintf(buf, n, "%g; the transformer %g", d, transformer_dropout), 1;
+}
+
+static int show_gamma(const void *v, char *buf, size_t n) {
+    return snprintf(buf, n, "%g; with --loss focal %g", *(const double *)v, focal_gamma), 1;
+}
+
+typedef struct train_args {
+    const char *ds, *split, *out, *ckpt, *train_on, *val_on, *teachers;
+    int force;
+} train_args;
+
+/* The options into p and a (the library's defaults where not given): -1, or the exit code */
+static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a) {
+    int distill_set = 0, dropout_set = 0, gamma_set = 0, loss = p->focal_gamma > 0, loss_set = 0, n_pos;
+    const cli_option opts[] = {
+        {CLI_STR_OPT("-o", &a->out), .meta = "MODEL", .help = "the trained model (.safetensors)"},
+        {CLI_STR_OPT("--split", &a->split), .meta = "SPLIT.json", .help = "the split file (names of takes per split)"},
+        {CLI_STR_OPT("--model", &p->arch), .meta = "ARCH",
+         .help = "architecture: crnn, unet (U-Net over time + BiLSTM), transformer (the\n"
+                 "original's AudioTransNet: conv embedding, 3 encoder layers, 4 heads) or\n"
+                 "two-stage (a voicing crnn, silence or sung, then a pitch crnn on the sung frames)"},
+        {CLI_INT_OPT("--hidden", &p->hidden, 1, 4096), .meta = "N",
+         .help = "LSTM hidden size; the transformer's d_model, a multiple of 8"},
+        {CLI_DBL_OPT("--dropout", &p->dropout, 0, 0.95), .meta = "P", .given = &dropout_set, .show = show_dropout,
+         .help = "dropout: unet before the output layer (0.25); crnn and two-stage before the output\n"
+                 "layer, none by default (what `--mc-dropout` of eval/transcribe samples); the\n"
+                 "transformer everywhere"},
+        {CLI_DBL_OPT("--lr", &p->lr, 1e-9, 10), .meta = "X", .help = "learning rate"},
+        {CLI_INT_OPT("--batch", &p->batch, 1, 64), .meta = "N", .help = "batch size"},
+        {CLI_INT_OPT("--epochs", &p->epochs, 1, 100000), .meta = "N", .help = "maximum epochs"},
+        {CLI_ULL_OPT("--seed", &p->seed, 0, 2147483647), .meta = "N", .help = "seed of initialisation and shuffling"},
+        {CLI_DBL_OPT("--class-weight-power", &p->class_weight_power, 0, 4), .meta = "X",
+         .help = "class weights (N/(C*count))^X; 0 = plain cross-entropy"},
+        {CLI_CHOICE_OPT("--loss", &loss, "ce|focal"), .given = &loss_set, .help = "loss: cross-entropy or focal"},
+        {CLI_DBL_OPT("--gamma", &p->focal_gamma, 0, 10), .meta = "X", .given = &gamma_set, .show = show_gamma,
+         .help = "focal gamma"},
+        {CLI_INT_OPT("--patience", &p->patience, 1, 100000), .meta = "N", .help = "early stopping patience in epochs"},
+        {CLI_INT_OPT("--plateau", &p->plateau, 0, 100000), .meta = "N",
+         .help = "ReduceLROnPlateau patience on val loss, factor 0.5"},
+        {CLI_CHOICE_OPT("--select", &p->select_by_loss, "f1|loss"), .help = "best epoch by val macro F1 or val loss"},
+        {CLI_DBL_OPT("--weight-decay", &p->weight_decay, 0, 1), .meta = "X",
+         .help = "L2 (Adam) or, with --adamw, decoupled weight decay"},
+        {CLI_FLAG_OPT("--adamw", &p->adamw), .help = "AdamW: decoupled weight decay"},
+        {CLI_DBL_OPT("--clip", &p->clip_norm, 0, 1e6), .meta = "X", .help = "gradient-norm clipping (0 = none)"},
+        {CLI_INT_OPT("--window", &p->window, 0, 10000000), .meta = "FRAMES",
+         .help = "train on windows of this many frames (0 = whole takes)"},
+        {CLI_DBL_OPT("--augment-gain", &p->augment_gain_db, 0, 60), .meta = "DB",
+         .help = "random loudness change per sample, +-DB (0 = off)"},
+        {CLI_INT_OPT("--augment-shift", &p->augment_shift_bins, 0, 12), .meta = "BINS",
+         .help = "random pitch shift per sample, +-BINS CQT bins (0 = off)"},
+        {CLI_DBL_OPT("--onset-weight", &p->onset_weight, 0.01, 100), .meta = "W",
+         .help = "the onset class (datasets with --onset-frames) weighs W times more"},
+        {CLI_INT_OPT("--augment-transpose", &p->augment_transpose, 0, 48), .meta = "N",
+         .help = "random transposition per sample, +-N semitones, labels moved (0 = off;\n"
+                 "needs consecutive semitone classes, e.g. a dataset made with --notes 36-84)"},
+        {CLI_CUSTOM_OPT("--augment-mask", p, parse_mask, show_mask), .meta = "T,F",
+         .help = "SpecAugment: a time mask of up to T frames and a band of up to F bins per sample"},
+        {CLI_DBL_OPT("--label-smoothing", &p->label_smoothing, 0, 0.99), .meta = "X",
+         .help = "cross-entropy towards (1 - X) on the label and X / classes on every class"},
+        {CLI_STR_OPT("--teacher", &a->teachers), .meta = "M1[,M2...]",
+         .help = "distillation: also learn the mean probabilities of these trained models"},
+        {CLI_DBL_OPT("--distill", &p->distill, 0, 1), .meta = "W", .given = &distill_set, .def = &teacher_distill,
+         .help = "weight of the teachers' probabilities in the target (with --teacher)"},
+        {CLI_DBL_OPT("--ema", &p->ema, 0, 0.9999), .meta = "D",
+         .help = "validate and keep a moving average of the weights, decay D (0 = off; e.g. 0.99)"},
+        {CLI_INT_OPT("--concat", &p->concat, 1, 64), .meta = "N",
+         .help = "each batch element is N shuffled takes (or windows) back to back"},
+        {CLI_INT_OPT("--threads", &p->threads, 1, 256), .meta = "N", .help = "threads"},
+        {CLI_STR_OPT("--log", &p->log_path), .meta = "LOG.csv",
+         .help = "per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds"},
+        {CLI_STR_OPT("--checkpoint", &a->ckpt), .meta = "CKPT", .help = "checkpoint written every epoch (default MODEL.ckpt)"},
+        {CLI_FLAG_OPT("--force", &a->force),
+         .help = "replace an existing model, log or checkpoint (--resume reuses the last two)"},
+        {CLI_FLAG_OPT("--resume", &p->resume), .help = "continue from the checkpoint"},
+        {CLI_STR_OPT("--train-on", &a->train_on), .meta = "LIST", .help = "splits to train on, comma-separated"},
+        {CLI_STR_OPT("--val-on", &a->val_on), .meta = "NAME", .help = "the split to validate on, or none"},
+        {.name = NULL}};
+    const cli_spec spec = {"train", usage, {{NULL, opts}}, NULL};
+    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc;
+    if (n_pos > 1) return cli_usage_error(argv[0], "one dataset expected");
+    a->ds = n_pos ? argv[1] : NULL;
+    if (!a->ds || !a->split || !a->out) return cli_usage_error(argv[0], "needs DATASET, --split SPLIT.json and -o MODEL");
+    if (distill_set && !a->teachers) return cli_usage_error(argv[0], "--distill needs --teacher");
+    if (a->teachers && !distill_set) p->distill = teacher_distill;
+    if (!dropout_set && !strcmp(p->arch, "transformer")) p->dropout = transformer_dropout;
+    if (loss_set && loss == 0) p->focal_gamma = 0; /* ce */
+    else if (loss_set && !gamma_set && p->focal_gamma == 0) p->focal_gamma = focal_gamma;
+    return -1;
+}
+
 int cmd_train(int argc, char **argv) {
-    const char *ds = NULL, *split = NULL, *out = NULL, *v, *ckpt = NULL, *train_on = "train", *val_on = "val";
-    const char *teachers = NULL;
-    int distill_set = 0, force = 0, dropout_set = 0;
     a2m_train_params p = a2m_train_default_params();
-    int seed = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
-            return 0;
-        } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) { if (r < 0) return 2; out = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--split", &v))) { if (r < 0) return 2; split = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--model", &v))) { if (r < 0) return 2; p.arch = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--log", &v))) { if (r < 0) return 2; p.log_path = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--train-on", &v))) { if (r < 0) return 2; train_on = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--val-on", &v))) { if (r < 0) return 2; val_on = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--checkpoint", &v))) { if (r < 0) return 2; ckpt = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--teacher", &v))) { if (r < 0) return 2; teachers = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--distill", &v))) {
-            if (r < 0 || !cli_parse_double(argv[0], "--distill", v, 0, 1, &p.distill)) return 2;
-            distill_set = 1;
-        }
-        else if ((r = cli_opt(argc, argv, &i, "--loss", &v))) {
-            if (r < 0) return 2;
-            if (!strcmp(v, "focal")) { if (p.focal_gamma == 0) p.focal_gamma = 2; }
-            else if (!strcmp(v, "ce")) p.focal_gamma = 0;
-            else return cli_usage_error(argv[0], "--loss is ce or focal");
-        } else if ((r = cli_opt(argc, argv, &i, "--select", &v))) {
-            if (r < 0) return 2;
-            if (!strcmp(v, "loss")) p.select_by_loss = 1;
-            else if (!strcmp(v, "f1")) p.select_by_loss = 0;
-            else return cli_usage_error(argv[0], "--select is f1 or loss");
-        }
-        NUM_OPT("--hidden", cli_parse_int(argv[0], "--hidden", v, 1, 4096, &p.hidden))
-        NUM_OPT("--lr", cli_parse_double(argv[0], "--lr", v, 1e-9, 10, &p.lr))
-        else if ((r = cli_opt(argc, argv, &i, "--dropout", &v))) {
-            if (r < 0 || !cli_parse_double(argv[0], "--dropout", v, 0, 0.95, &p.dropout)) return 2;
-            dropout_set = 1;
-        }
-        NUM_OPT("--batch", cli_parse_int(argv[0], "--batch", v, 1, 64, &p.batch))
-        NUM_OPT("--epochs", cli_parse_int(argv[0], "--epochs", v, 1, 100000, &p.epochs))
-        NUM_OPT("--seed", cli_parse_int(argv[0], "--seed", v, 0, 2147483647, &seed))
-        NUM_OPT("--class-weight-power", cli_parse_double(argv[0], "--class-weight-power", v, 0, 4, &p.class_weight_power))
-        NUM_OPT("--onset-weight", cli_parse_double(argv[0], "--onset-weight", v, 0.01, 100, &p.onset_weight))
-        NUM_OPT("--gamma", cli_parse_double(argv[0], "--gamma", v, 0, 10, &p.focal_gamma))
-        NUM_OPT("--patience", cli_parse_int(argv[0], "--patience", v, 1, 100000, &p.patience))
-        NUM_OPT("--plateau", cli_parse_int(argv[0], "--plateau", v, 0, 100000, &p.plateau))
-        NUM_OPT("--weight-decay", cli_parse_double(argv[0], "--weight-decay", v, 0, 1, &p.weight_decay))
-        NUM_OPT("--clip", cli_parse_double(argv[0], "--clip", v, 0, 1e6, &p.clip_norm))
-        NUM_OPT("--augment-gain", cli_parse_double(argv[0], "--augment-gain", v, 0, 60, &p.augment_gain_db))
-        NUM_OPT("--augment-shift", cli_parse_int(argv[0], "--augment-shift", v, 0, 12, &p.augment_shift_bins))
-        NUM_OPT("--augment-transpose", cli_parse_int(argv[0], "--augment-transpose", v, 0, 48, &p.augment_transpose))
-        else if ((r = cli_opt(argc, argv, &i, "--augment-mask", &v))) {
-            if (r < 0 || sscanf(v, "%d,%d", &p.augment_mask_frames, &p.augment_mask_bins) != 2 ||
-                p.augment_mask_frames < 0 || p.augment_mask_bins < 0 || p.augment_mask_frames > 100000 || p.augment_mask_bins > 10000)
-                return cli_usage_error(argv[0], "--augment-mask takes FRAMES,BINS (e.g. 40,24), got '%s'", v ? v : "");
-        }
-        NUM_OPT("--label-smoothing", cli_parse_double(argv[0], "--label-smoothing", v, 0, 0.99, &p.label_smoothing))
-        NUM_OPT("--ema", cli_parse_double(argv[0], "--ema", v, 0, 0.9999, &p.ema))
-        NUM_OPT("--concat", cli_parse_int(argv[0], "--concat", v, 1, 64, &p.concat))
-        NUM_OPT("--window", cli_parse_int(argv[0], "--window", v, 0, 10000000, &p.window))
-        NUM_OPT("--threads", cli_parse_int(argv[0], "--threads", v, 1, 256, &p.threads))
-        else if (!strcmp(argv[i], "--adamw")) p.adamw = 1;
-        else if (!strcmp(argv[i], "--resume")) p.resume = 1;
-        else if (!strcmp(argv[i], "--force")) force = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!ds) ds = argv[i];
-        else return cli_usage_error(argv[0], "one dataset expected");
-    }
-    if (!ds || !split || !out) return cli_usage_error(argv[0], "needs DATASET, --split SPLIT.json and -o MODEL");
-    if (distill_set && !teachers) return cli_usage_error(argv[0], "--distill needs --teacher");
-    if (teachers && !distill_set) p.distill = 0.5;
-    if (!dropout_set && !strcmp(p.arch, "transformer")) p.dropout = 0.1; /* the original's */
-    p.seed = (unsigned long long)seed;
-    int rc;
+    train_args a = {.train_on = "train", .val_on = "val"};
+    int rc = parse_args(argc, argv, &p, &a);
+    if (rc >= 0) return rc;
+    const char *ds = a.ds, *split = a.split, *out = a.out, *ckpt = a.ckpt, *train_on = a.train_on, *val_on = a.val_on;
+    const char *teachers = a.teachers;
+    int force = a.force;
     char ckpt_default[4096];
     if (!ckpt) {
         snprintf(ckpt_default, sizeof ckpt_default, "%s.ckpt", out);

@@ -16,6 +16,7 @@
 #include "a2m/uncertainty.h"
 #include "cli/inputs.h"
 #include "cli/members.h"
+#include "cli/opts.h"
 #include "cli/report.h"
 #include "transcribe/key.h"
 #include "transcribe/window.h"
@@ -26,50 +27,9 @@ static const char *usage =
     "With one input, -o is the MIDI file (default: INPUT with .mid). An INPUT folder stands for the audio\n"
     "files under it; with several inputs or a folder, -o is a folder: files land at its top, folders are\n"
     "mirrored below it (takes/a/x.wav -> OUT/a/x.mid). Two inputs that would write one output are an error.\n"
-    "INPUT '-' reads audio from standard input (a WAV stream, or raw float32 with --raw-rate).\n\n"
-    "options:\n"
-    "  --model M            a model file, or a shipped model: anypitch (any melody, MIDI 36-84; the\n"
-    "                       default, unless $A2M_MODEL names a file) or seed (the seed project's C/E/G)\n"
-    "  --window S           window length in seconds (4 = training length); 0 = one sequence (models on\n"
-    "                       mel, MFCC or LPC features always run so, up to 900 s; `-` needs a CQT model)\n"
-    "  --hop S              window step in seconds (2); overlapping windows are blended\n"
-    "  --max-gap N[ms]      fill silence gaps shorter than N frames or N ms (5; any-pitch models 10)\n"
-    "  --min-note N[ms]     drop notes shorter than N frames or N ms (10; any-pitch models 18)\n"
-    "  --onset-threshold P  models with an onset class (anypitch): split a note where p(onset) peaks\n"
-    "                       at or above P (0.3)\n"
-    "  --min-voicing P      models with an onset class: drop notes whose mean p(sung) is below P (0.6)\n"
-    "  --pitch-cost N       models with an onset class: a pitch change in the smoothed path costs N nats (10)\n"
-    "  --glide MS           models with an onset class: shorter pitch runs in a legato line join the note\n"
-    "                       they lead to (180)\n"
-    "  --legato MS          models with an onset class: a silence shorter than MS between two notes is no\n"
-    "                       rest: the first note ends where the next begins (250)\n"
-    "  --delay MS           models with an onset class: added to every note's onset and offset (15;\n"
-    "                       annotation conventions differ: singreal's onsets are ~40 ms after the sound's)\n"
-    "  --key-weight N       models with an onset class: a pitch outside the melody's major scale (estimated\n"
-    "                       from the whole recording) costs N nats a frame in the smoothed path; 0 = off (2)\n"
-    "  --onset-snap MS      models with an onset class: a note's onset moves to the peak of p(onset)\n"
-    "                       within MS when it reaches 0.1 (48; 0 = off)\n"
-    "  --tuning T           models with an onset class: auto (estimate the recording's tuning from the\n"
-    "                       spectrum, shift it onto the semitone grid), off, or the tuning in cents\n"
-    "                       (-50..50, + = sharp) (auto)\n"
-    "  --dip D              models with an onset class: split a note where p(silence) rises D above its\n"
-    "                       surroundings (0 = off, the default)\n"
-    "  --ensemble M1,M2,... the mean of several models' frame probabilities (instead of --model)\n"
-    "  --mc-dropout T       Monte-Carlo dropout: the mean of T passes with the network's dropout kept on\n"
-    "                       (models trained with --dropout; masks from --seed S, 0). With --ensemble or\n"
-    "                       --mc-dropout, --json gives each note the mean over its frames of the predictive\n"
-    "                       uncertainty (max_probability, entropy, variance of p(class), mutual_information)\n"
-    "                       and --probs also writes .uncertainty.npy [frames x those 4]\n"
-    "  --precision P        fp32 (exact, default) or bf16 (about 2x faster network on CPUs with\n"
-    "                       avx512_bf16; logits within 0.015 of fp32 for models/a2m-crnn.safetensors\n"
-    "                       (0.028 for the seed CRNN); elsewhere fp32 runs)\n"
-    "  --csv / --json       also write notes (onset, offset, pitch, name, confidence mean/variance)\n"
-    "  --probs              also write frame probabilities .npy [frames x classes]\n"
-    "  --print              print the notes to standard output\n"
-    "  --tempo BPM --ticks-per-beat N --program P   MIDI writer settings (120, 480, 0)\n"
-    "  --jobs N             inputs transcribed in parallel (1)\n"
-    "  --raw-rate HZ        standard input is raw float32 mono at this rate\n"
-    "  --force              replace existing outputs (never an input or the model)\n"
+    "INPUT '-' reads audio from standard input (a WAV stream, or raw float32 with --raw-rate).\n"
+    "Options marked * act on models with an onset class (anypitch) only.\n";
+static const char *epilog =
     "-o OUT/ (a trailing slash) is a folder even for one input; -o - writes the MIDI of one input file to\n"
     "standard output. Ctrl-C (SIGINT/SIGTERM) while reading '-' ends the input there: the notes decided are\n"
     "printed and written, and the exit code is 130/143.\n";
@@ -97,14 +57,49 @@ static int parse_frames_or_ms(const char *cmd, const char *opt, const char *v, i
     return cli_parse_int(cmd, opt, v, 0, 1000000, frames);
 }
 
+static int parse_max_gap(const char *cmd, const char *opt, const char *v, void *dst) {
+    a2m_transcribe_params *tp = dst;
+    return parse_frames_or_ms(cmd, opt, v, &tp->max_gap_frames, &tp->max_gap_ms);
+}
+
+static int parse_min_note(const char *cmd, const char *opt, const char *v, void *dst) {
+    a2m_transcribe_params *tp = dst;
+    return parse_frames_or_ms(cmd, opt, v, &tp->min_note_frames, &tp->min_note_ms);
+}
+
+/* The default of --max-gap (which 0) or --min-note (1): "Nms", "N", or the model kind's (the library's rule,
+ * transcribe_params_for_model, asked for a model without and with an onset class) */
+static int show_frames_or_ms(const a2m_transcribe_params *tp, int which, char *buf, size_t n) {
+    double ms = which ? tp->min_note_ms : tp->max_gap_ms;
+    int frames = which ? tp->min_note_frames : tp->max_gap_frames;
+    if (ms >= 0) return snprintf(buf, n, "%gms", ms), 1;
+    if (frames >= 0) return snprintf(buf, n, "%d", frames), 1;
+    a2m_model_info plain = {.n_classes = 2, .class_notes = {-1, 60}}, onset = plain;
+    onset.class_notes[1] = A2M_CLASS_ONSET;
+    a2m_transcribe_params a = transcribe_params_for_model(*tp, &plain), b = transcribe_params_for_model(*tp, &onset);
+    return snprintf(buf, n, "%d; models with an onset class %d", which ? a.min_note_frames : a.max_gap_frames,
+                    which ? b.min_note_frames : b.max_gap_frames), 1;
+}
+
+static int show_max_gap(const void *v, char *buf, size_t n) { return show_frames_or_ms(v, 0, buf, n); }
+static int show_min_note(const void *v, char *buf, size_t n) { return show_frames_or_ms(v, 1, buf, n); }
+
 /* "auto", "off" or a tuning in cents */
-static int parse_tuning(const char *cmd, const char *v, a2m_transcribe_params *tp) {
+static int parse_tuning(const char *cmd, const char *opt, const char *v, void *dst) {
+    a2m_transcribe_params *tp = dst;
     if (!strcmp(v, "auto") || !strcmp(v, "off")) {
         tp->tuning = v[0] == 'a' ? A2M_TUNING_AUTO : A2M_TUNING_OFF;
         return 1;
     }
     tp->tuning = A2M_TUNING_FIXED;
-    return cli_parse_double(cmd, "--tuning", v, -50, 50, &tp->tuning_cents);
+    return cli_parse_double(cmd, opt, v, -50, 50, &tp->tuning_cents);
+}
+
+static int show_tuning(const void *v, char *buf, size_t n) {
+    const a2m_transcribe_params *tp = v;
+    if (tp->tuning == A2M_TUNING_FIXED) snprintf(buf, n, "%g", tp->tuning_cents);
+    else snprintf(buf, n, "%s", tp->tuning == A2M_TUNING_AUTO ? "auto" : "off");
+    return 1;
 }
 
 /* Shipped models by name: `--model anypitch` (the default: any melody, MIDI 36-84) and `--model seed` (the seed
@@ -395,153 +390,198 @@ static int transcribe_mean(const tr_opts *o, a2m_transcriber **t, const char *pa
     return rc;
 }
 
-int cmd_transcribe(int argc, char **argv) {
-    tr_opts o = {a2m_transcribe_default_params(), a2m_midi_write_default_params(), 0, 0, 0, 0, 0, 1, 0, NULL, 0, 0, NULL};
-    const char *model = NULL, *out = NULL, *v;
-    const char **inputs = calloc((size_t)argc, sizeof *inputs);
-    int n_in = 0;
-    if (!inputs) return cli_fail("out of memory");
-    for (int i = 1; i < argc; i++) {
-        int r = 0;
-        if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
-            free(inputs);
-            return 0;
-        }
-        if ((r = cli_opt(argc, argv, &i, "--model", &v))) model = v;
-        else if ((r = cli_opt(argc, argv, &i, "-o", &v))) out = v;
-        else if ((r = cli_opt(argc, argv, &i, "--ensemble", &v))) o.ensemble = v;
-        else if ((r = cli_opt(argc, argv, &i, "--mc-dropout", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--mc-dropout", v, 1, 1000, &o.mc) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--seed", v, 0, 2147483647, &o.seed) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--window", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--window", v, 0, 3600, &o.tp.window_s) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--precision", &v))) r = r < 0 ? r : cli_parse_precision(argv[0], v, &o.tp.precision) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--onset-threshold", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--onset-threshold", v, 0, 1, &o.tp.onset_threshold) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--legato", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--legato", v, 0, 10000, &o.tp.legato_ms) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--delay", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--delay", v, -1000, 1000, &o.tp.delay_ms) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--key-weight", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--key-weight", v, 0, 100, &o.tp.key_weight) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--onset-snap", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--onset-snap", v, 0, 1000, &o.tp.onset_snap_ms) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--tuning", &v))) r = r < 0 ? r : parse_tuning(argv[0], v, &o.tp) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--glide", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--glide", v, 0, 10000, &o.tp.glide_ms) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--pitch-cost", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--pitch-cost", v, 0, 1000, &o.tp.pitch_cost) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--dip", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--dip", v, 0, 1, &o.tp.dip_depth) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--min-voicing", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--min-voicing", v, 0, 1, &o.tp.min_voicing) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--hop", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--hop", v, 0.01, 3600, &o.tp.hop_s) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--max-gap", &v))) r = r < 0 ? r : parse_frames_or_ms(argv[0], "--max-gap", v, &o.tp.max_gap_frames, &o.tp.max_gap_ms) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--min-note", &v))) r = r < 0 ? r : parse_frames_or_ms(argv[0], "--min-note", v, &o.tp.min_note_frames, &o.tp.min_note_ms) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--tempo", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--tempo", v, 1, 1000, &o.mp.tempo_bpm) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--ticks-per-beat", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--ticks-per-beat", v, 1, 32767, &o.mp.ticks_per_beat) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--program", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--program", v, 0, 127, &o.mp.program) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--jobs", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--jobs", v, 1, 256, &o.jobs) ? 1 : -1;
-        else if ((r = cli_opt(argc, argv, &i, "--raw-rate", &v))) r = r < 0 ? r : cli_parse_double(argv[0], "--raw-rate", v, 1000, 768000, &o.raw_rate) ? 1 : -1;
-        else if (!strcmp(argv[i], "--csv")) o.csv = r = 1;
-        else if (!strcmp(argv[i], "--json")) o.json = r = 1;
-        else if (!strcmp(argv[i], "--probs")) o.probs = r = 1;
-        else if (!strcmp(argv[i], "--print")) o.print = r = 1;
-        else if (!strcmp(argv[i], "--force")) o.force = r = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) {
-            free(inputs);
-            return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        } else inputs[n_in++] = argv[i], r = 1;
-        if (r < 0) {
-            free(inputs);
-            return 2;
-        }
-    }
-    if (n_in == 0) {
-        free(inputs);
-        return cli_usage_error(argv[0], "needs at least one input");
-    }
-    int rc = check_out_arg(argv[0], &out, inputs, n_in, &o);
-    if (!rc && o.ensemble && model) rc = cli_usage_error(argv[0], "--ensemble replaces --model");
-    if (!rc && (o.ensemble || o.mc) && n_in == 1 && !strcmp(inputs[0], "-"))
-        rc = cli_usage_error(argv[0], "--ensemble and --mc-dropout read files (several passes), not standard input");
-    if (rc) {
-        free(inputs);
-        return rc;
-    }
-    char mbuf[PATH_MAX];
+/* The options into o (the library's defaults where not given), the inputs to argv[1 .. *n_in]: -1, or the exit
+ * code (0 after --help, 2 after a usage error). */
+static int parse_args(int argc, char **argv, tr_opts *o, const char **model, const char **out, int *n_in) {
+    a2m_transcribe_params *tp = &o->tp;
+    const cli_option opts[] = {
+        {CLI_STR_OPT("--model", model), .meta = "M",
+         .help = "a model file, or a shipped model: anypitch (any melody, MIDI 36-84; the default,\n"
+                 "unless $A2M_MODEL names a file) or seed (the seed project's C/E/G)"},
+        {CLI_STR_OPT("-o", out), .meta = "OUT", .help = "the MIDI file, or the folder of several inputs' MIDI files"},
+        {CLI_DBL_OPT("--window", &tp->window_s, 0, 3600), .meta = "S",
+         .help = "window length in seconds (the training length); 0 = one sequence (models on\n"
+                 "mel, MFCC or LPC features always run so, up to 900 s; `-` needs a CQT model)"},
+        {CLI_DBL_OPT("--hop", &tp->hop_s, 0.01, 3600), .meta = "S",
+         .help = "window step in seconds; overlapping windows are blended"},
+        {CLI_CUSTOM_OPT("--max-gap", tp, parse_max_gap, show_max_gap), .meta = "N[ms]",
+         .help = "fill silence gaps shorter than N frames or N ms"},
+        {CLI_CUSTOM_OPT("--min-note", tp, parse_min_note, show_min_note), .meta = "N[ms]",
+         .help = "drop notes shorter than N frames or N ms"},
+        {CLI_DBL_OPT("--onset-threshold", &tp->onset_threshold, 0, 1), .meta = "P",
+         .help = "* split a note where p(onset) peaks at or above P"},
+        {CLI_DBL_OPT("--min-voicing", &tp->min_voicing, 0, 1), .meta = "P",
+         .help = "* drop notes whose mean p(sung) is below P"},
+        {CLI_DBL_OPT("--pitch-cost", &tp->pitch_cost, 0, 1000), .meta = "N",
+         .help = "* a pitch change in the smoothed path costs N nats"},
+        {CLI_DBL_OPT("--glide", &tp->glide_ms, 0, 10000), .meta = "MS",
+         .help = "* shorter pitch runs in a legato line join the note they lead to"},
+        {CLI_DBL_OPT("--legato", &tp->legato_ms, 0, 10000), .meta = "MS",
+         .help = "* a silence shorter than MS between two notes is no rest: the first note ends\n"
+                 "where the next begins"},
+        {CLI_DBL_OPT("--delay", &tp->delay_ms, -1000, 1000), .meta = "MS",
+         .help = "* added to every note's onset and offset (annotation conventions differ:\n"
+                 "singreal's onsets are ~40 ms after the sound's)"},
+        {CLI_DBL_OPT("--key-weight", &tp->key_weight, 0, 100), .meta = "N",
+         .help = "* a pitch outside the melody's major scale (estimated from the whole recording)\n"
+                 "costs N nats a frame in the smoothed path; 0 = off"},
+        {CLI_DBL_OPT("--onset-snap", &tp->onset_snap_ms, 0, 1000), .meta = "MS",
+         .help = "* a note's onset moves to the peak of p(onset) within MS when it reaches 0.1; 0 = off"},
+        {CLI_CUSTOM_OPT("--tuning", tp, parse_tuning, show_tuning), .meta = "T",
+         .help = "* auto (estimate the recording's tuning from the spectrum, shift it onto the\n"
+                 "semitone grid), off, or the tuning in cents (-50..50, + = sharp)"},
+        {CLI_DBL_OPT("--dip", &tp->dip_depth, 0, 1), .meta = "D",
+         .help = "* split a note where p(silence) rises D above its surroundings; 0 = off"},
+        {CLI_STR_OPT("--ensemble", &o->ensemble), .meta = "M1,M2,...",
+         .help = "the mean of several models' frame probabilities (instead of --model)"},
+        {CLI_INT_OPT("--mc-dropout", &o->mc, 1, 1000), .meta = "T", .nodef = 1,
+         .help = "Monte-Carlo dropout: the mean of T passes with the network's dropout kept on\n"
+                 "(models trained with --dropout). With --ensemble or --mc-dropout, --json gives\n"
+                 "each note the mean over its frames of the predictive uncertainty (max_probability,\n"
+                 "entropy, variance of p(class), mutual_information) and --probs also writes\n"
+                 ".uncertainty.npy [frames x those 4]"},
+        {CLI_INT_OPT("--seed", &o->seed, 0, 2147483647), .meta = "S", .help = "the Monte-Carlo dropout masks"},
+        {CLI_CUSTOM_OPT("--precision", &tp->precision, cli_opt_precision, cli_show_precision), .meta = "P",
+         .help = "fp32 (exact) or bf16 (about 2x faster network on CPUs with avx512_bf16;\n"
+                 "logits within 0.015 of fp32 for models/a2m-crnn.safetensors (0.028 for the\n"
+                 "seed CRNN); elsewhere fp32 runs)"},
+        {CLI_FLAG_OPT("--csv", &o->csv), .help = "also write notes (onset, offset, pitch, name, confidence mean/variance)"},
+        {CLI_FLAG_OPT("--json", &o->json), .help = "also write the notes as JSON"},
+        {CLI_FLAG_OPT("--probs", &o->probs), .help = "also write frame probabilities .npy [frames x classes]"},
+        {CLI_FLAG_OPT("--print", &o->print), .help = "print the notes to standard output"},
+        {CLI_DBL_OPT("--tempo", &o->mp.tempo_bpm, 1, 1000), .meta = "BPM", .help = "MIDI tempo"},
+        {CLI_INT_OPT("--ticks-per-beat", &o->mp.ticks_per_beat, 1, 32767), .meta = "N", .help = "MIDI resolution"},
+        {CLI_INT_OPT("--program", &o->mp.program, 0, 127), .meta = "P", .help = "MIDI program (instrument)"},
+        {CLI_INT_OPT("--jobs", &o->jobs, 1, 256), .meta = "N", .help = "inputs transcribed in parallel"},
+        {CLI_DBL_OPT("--raw-rate", &o->raw_rate, 1000, 768000), .meta = "HZ", .nodef = 1,
+         .help = "standard input is raw float32 mono at this rate"},
+        {CLI_FLAG_OPT("--force", &o->force), .help = "replace existing outputs (never an input or the model)"},
+        {.name = NULL}};
+    const cli_spec spec = {"transcribe", usage, {{NULL, opts}}, epilog};
+    int rc = cli_parse(argc, argv, &spec, n_in);
+    if (rc >= 0) return rc;
+    const char **inputs = (const char **)argv + 1;
+    if (*n_in == 0) return cli_usage_error(argv[0], "needs at least one input");
+    if ((rc = check_out_arg(argv[0], out, inputs, *n_in, o))) return rc;
+    if (o->ensemble && *model) return cli_usage_error(argv[0], "--ensemble replaces --model");
+    if ((o->ensemble || o->mc) && *n_in == 1 && !strcmp(inputs[0], "-"))
+        return cli_usage_error(argv[0], "--ensemble and --mc-dropout read files (several passes), not standard input");
+    return -1;
+}
+
+static cli_members mem; /* with --ensemble / --mc-dropout: the models averaged (the first is the model) */
+
+/* The model (or the models averaged) into *m; 0 or the exit code (the error printed) */
+static int load_models(const char *cmd, const char *model, tr_opts *o, a2m_model **m) {
+    static char mbuf[PATH_MAX]; /* model_path outlives this call */
     model = model_path_of(model, mbuf, sizeof mbuf);
-    o.tp.notes_only = !o.probs; /* frames are kept only to be written: memory stays flat over long files */
-    model_path = model;
-    a2m_model *m = NULL;
-    static cli_members mem; /* with --ensemble / --mc-dropout: the models averaged (m is the first) */
-    if (o.ensemble || o.mc) {
-        rc = cli_members_load(&mem, argv[0], model, o.ensemble, o.mc, (unsigned)o.seed);
-        if (rc) cli_members_free(&mem), free(inputs);
-        if (rc) return rc;
-        o.members = &mem, m = mem.m[0], model_path = mem.path[0];
+    int rc;
+    if (o->ensemble || o->mc) {
+        if ((rc = cli_members_load(&mem, cmd, model, o->ensemble, o->mc, (unsigned)o->seed))) {
+            cli_members_free(&mem);
+            return rc;
+        }
+        o->members = &mem, *m = mem.m[0], model = mem.path[0];
     } else {
-        rc = a2m_model_load(model, NULL, &m);
-        if (!rc && (rc = a2m_model_check_for_audio(m, model))) a2m_model_del(m);
-    }
-    if (rc) {
-        free(inputs);
-        return cli_lib_fail(rc);
-    }
-    if (n_in == 1 && !strcmp(inputs[0], "-")) {
-        rc = transcribe_stdin(m, out, &o);
-        a2m_model_del(m); /* not averaging: m is the one model */
-        free(inputs);
+        rc = a2m_model_load(model, NULL, m);
+        if (!rc && (rc = a2m_model_check_for_audio(*m, model))) a2m_model_del(*m);
         if (rc) return cli_lib_fail(rc);
-        if (!cli_interrupted()) return 0;
-        fprintf(stderr, "a2m: interrupted: the input ended there%s\n", out ? "; the notes decided were written" : "");
-        return 128 + cli_interrupted(); /* 130 (SIGINT), 143 (SIGTERM): stopped, its outputs complete */
     }
-    cli_inputs ins;
-    if ((rc = cli_inputs_expand(inputs, n_in, out, &ins))) {
-        if (o.members) cli_members_free(&mem);
-        else a2m_model_del(m);
-        free(inputs);
-        return cli_lib_fail(rc);
+    model_path = model;
+    return 0;
+}
+
+static void free_models(const tr_opts *o, a2m_model *m) {
+    if (o->members) cli_members_free(&mem);
+    else a2m_model_del(m);
+}
+
+/* The MIDI's folder (outputs mirroring a folder tree) */
+static int make_out_dir(const char *midi) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", midi);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) return *slash = '\0', a2m_mkdirs(dir);
+    return 0;
+}
+
+/* One input file with the thread's transcribers t: written, printed and said; an a2m_error code or 0 */
+static int transcribe_one(const a2m_model *m, a2m_transcriber **t, const char *path, const char *midi, int n_in,
+                          const tr_opts *o) {
+    a2m_transcription r;
+    float *measures = NULL;
+    int rc = *t || o->members ? A2M_OK : a2m_transcriber_new(m, o->tp, t), have = 0;
+    if (!rc && o->members) rc = transcribe_mean(o, t, path, &r, &measures), have = !rc;
+    else if (!rc) rc = a2m_transcriber_run_file(*t, path, &r), have = !rc;
+    if (!rc) rc = make_out_dir(midi);
+    if (!rc) {
+        rc = write_outputs(path, midi, &r, measures, o);
+#pragma omp critical
+        {
+            if (o->print) print_notes(stdout, path, &r);
+            warn_out_of_range(m, path, &r);
+            if (!rc && n_in == 1 && !o->print) fprintf(stderr, "%s: %zu note%s -> %s\n", path, r.n_notes, cli_s(r.n_notes), midi);
+        }
     }
-    free(inputs);
-    n_in = ins.n;
-    int failed = 0;
+    if (have) a2m_transcription_free(&r);
+    free(measures);
+    return rc;
+}
+
+/* Every input (in parallel with --jobs): one transcriber per thread (and per model averaged), kept across its
+ * inputs (CQT plans and packed weights are made once). The number of inputs that failed. */
+static int transcribe_all(const a2m_model *m, const cli_inputs *ins, const tr_opts *o) {
+    int n_in = ins->n, failed = 0, per = o->members ? o->members->n : 1;
     cli_progress *bar = n_in > 1 ? cli_progress_new("transcribe", (size_t)n_in) : NULL;
     size_t done = 0;
-    /* one transcriber per thread, kept across its inputs (CQT plans and packed weights are made once) */
-    int per = o.members ? o.members->n : 1; /* transcribers per thread: one per model averaged */
-    a2m_transcriber **per_thread = calloc((size_t)o.jobs * (size_t)per, sizeof *per_thread);
+    a2m_transcriber **per_thread = calloc((size_t)o->jobs * (size_t)per, sizeof *per_thread);
     if (!per_thread) n_in = 0, failed = 1, cli_fail("out of memory");
-#pragma omp parallel for num_threads(o.jobs) schedule(dynamic, 1) reduction(+ : failed)
+#pragma omp parallel for num_threads(o->jobs) schedule(dynamic, 1) reduction(+ : failed)
     for (int i = 0; i < n_in; i++) {
-        a2m_transcriber **t = &per_thread[omp_get_thread_num() * per];
-        a2m_transcription r;
-        float *measures = NULL;
-        int lrc = *t || o.members ? A2M_OK : a2m_transcriber_new(m, o.tp, t), have = 0;
-        if (!lrc && o.members) lrc = transcribe_mean(&o, t, ins.paths[i], &r, &measures), have = !lrc;
-        else if (!lrc) lrc = a2m_transcriber_run_file(*t, ins.paths[i], &r), have = !lrc;
-        const char *midi = ins.midis[i];
-        if (!lrc) { /* the output's folder (outputs mirroring a folder tree) */
-            char dir[PATH_MAX];
-            snprintf(dir, sizeof dir, "%s", midi);
-            char *slash = strrchr(dir, '/');
-            if (slash && slash != dir) *slash = '\0', lrc = a2m_mkdirs(dir);
-        }
-        if (!lrc) {
-            lrc = write_outputs(ins.paths[i], midi, &r, measures, &o);
-#pragma omp critical
-            {
-                if (o.print) print_notes(stdout, ins.paths[i], &r);
-                warn_out_of_range(m, ins.paths[i], &r);
-                if (!lrc && n_in == 1 && !o.print)
-                    fprintf(stderr, "%s: %zu note%s -> %s\n", ins.paths[i], r.n_notes, cli_s(r.n_notes), midi);
-            }
-        }
-        if (have) a2m_transcription_free(&r);
-        free(measures);
+        int lrc = transcribe_one(m, &per_thread[omp_get_thread_num() * per], ins->paths[i], ins->midis[i], n_in, o);
 #pragma omp critical
         {
             if (lrc) cli_lib_fail(lrc);
-            cli_progress_update(bar, ++done, ins.paths[i]);
+            cli_progress_update(bar, ++done, ins->paths[i]);
         }
         failed += lrc != 0;
     }
-    for (int j = 0; per_thread && j < o.jobs * per; j++) a2m_transcriber_del(per_thread[j]);
+    for (int j = 0; per_thread && j < o->jobs * per; j++) a2m_transcriber_del(per_thread[j]);
     free(per_thread);
     if (bar) cli_progress_done(bar, NULL);
-    if (o.members) cli_members_free(&mem);
-    else a2m_model_del(m);
+    return failed;
+}
+
+/* Standard input: the exit code (128 + the signal when Ctrl-C ended the input) */
+static int stdin_exit(const a2m_model *m, const char *out, const tr_opts *o) {
+    int rc = transcribe_stdin(m, out, o);
+    if (rc) return cli_lib_fail(rc);
+    if (!cli_interrupted()) return 0;
+    fprintf(stderr, "a2m: interrupted: the input ended there%s\n", out ? "; the notes decided were written" : "");
+    return 128 + cli_interrupted(); /* 130 (SIGINT), 143 (SIGTERM): stopped, its outputs complete */
+}
+
+int cmd_transcribe(int argc, char **argv) {
+    tr_opts o = {a2m_transcribe_default_params(), a2m_midi_write_default_params(), 0, 0, 0, 0, 0, 1, 0, NULL, 0, 0, NULL};
+    const char *model = NULL, *out = NULL;
+    int n_in, rc = parse_args(argc, argv, &o, &model, &out, &n_in);
+    if (rc >= 0) return rc;
+    const char **inputs = (const char **)argv + 1;
+    o.tp.notes_only = !o.probs; /* frames are kept only to be written: memory stays flat over long files */
+    a2m_model *m = NULL;
+    if ((rc = load_models(argv[0], model, &o, &m))) return rc;
+    if (n_in == 1 && !strcmp(inputs[0], "-")) {
+        rc = stdin_exit(m, out, &o);
+        free_models(&o, m);
+        return rc;
+    }
+    cli_inputs ins;
+    if ((rc = cli_inputs_expand(inputs, n_in, out, &ins))) {
+        free_models(&o, m);
+        return cli_lib_fail(rc);
+    }
+    int failed = transcribe_all(m, &ins, &o);
+    free_models(&o, m);
     cli_inputs_free(&ins);
     return failed ? 1 : 0;
 }

@@ -6,70 +6,61 @@
 #include "a2m/error.h"
 #include "cli/cli.h"
 
-const char cli_feat_usage[] =
-    "  --kind K           cqt (default), mel, mfcc or lpc\n"
-    "  --sr HZ            analysis rate (default 16000; audio is resampled with soxr HQ)\n"
-    "  --hop N            hop in samples (96)\n"
-    "  --fmin HZ          cqt: lowest bin (32.7032 = C1); mel/mfcc: lowest mel band edge (0)\n"
-    "  --bins N           cqt: number of bins (252; with --bpo alone, 7 octaves)\n"
-    "  --bpo N            cqt: bins per octave (36; 12 or 24 for coarser pitch)\n"
-    "  --n-fft N          mel/mfcc: FFT size (2048)\n"
-    "  --n-mels N         mel/mfcc: mel bands (128)\n"
-    "  --fmax HZ          mel/mfcc: highest mel band edge (sample rate / 2)\n"
-    "  --pad constant|reflect  mel/mfcc: centring pad (constant = zeros, librosa 0.10's default)\n"
-    "  --n-mfcc N         mfcc: coefficients (20)\n"
-    "  --order N          lpc: prediction order (16: 17 values a frame, a[0] = 1)\n"
-    "  --frame-length N   lpc: samples per frame (1024)\n"
-    "  --ref X            dB reference amplitude (1.0)\n"
-    "  --amin X           amplitude floor (1e-5; a power floor of 1e-10)\n"
-    "  --top-db X         dynamic range below the maximum (80; 0 = none)\n"
-    "  --keep-last-frame  keep the last frame (the dataset convention drops it)\n";
-
 cli_feat_opts cli_feat_opts_default(void) {
     cli_feat_opts o = {a2m_cqt_default_params(), a2m_feat_default_params(), -1.0, 0, 0};
     return o;
 }
 
-static int num_opt(int argc, char **argv, int *i, const char *name, double lo, double hi, double *d, int *n) {
-    const char *v;
-    int r = cli_opt(argc, argv, i, name, &v);
-    if (r <= 0) return r;
-    if (d) return cli_parse_double(argv[0], name, v, lo, hi, d) ? 1 : -1;
-    return cli_parse_int(argv[0], name, v, (long)lo, (long)hi, n) ? 1 : -1;
+static int parse_kind(const char *cmd, const char *name, const char *v, void *dst) {
+    if (!a2m_feat_kind_parse(v, dst)) return 1;
+    return cli_usage_error(cmd, "%s expects cqt, mel, mfcc or lpc, got '%s'", name, v), 0;
 }
 
-int cli_feat_opt(int argc, char **argv, int *i, cli_feat_opts *o) {
+static int show_kind(const void *v, char *buf, size_t n) {
+    return snprintf(buf, n, "%s", a2m_feat_kind_name(*(const a2m_feat_kind *)v)), 1;
+}
+
+/* --fmin's two defaults (v: the cli_feat_opts) */
+static int show_fmin(const void *v, char *buf, size_t n) {
+    const cli_feat_opts *o = v;
+    return snprintf(buf, n, "cqt %.6g (C1); mel/mfcc %g", o->cqt.fmin, o->feat.fmin), 1;
+}
+
+static int show_fmax(const void *v, char *buf, size_t n) {
+    double f = *(const double *)v;
+    return f > 0 ? snprintf(buf, n, "%g", f) : snprintf(buf, n, "sample rate / 2"), 1;
+}
+
+void cli_feat_options(cli_feat_opts *o, cli_option *opts) {
     a2m_cqt_params *p = &o->cqt;
     a2m_feat_params *f = &o->feat;
-    const char *v;
-    int r;
-    if ((r = cli_opt(argc, argv, i, "--kind", &v))) {
-        if (r > 0 && a2m_feat_kind_parse(v, &f->kind))
-            return cli_usage_error(argv[0], "--kind expects cqt, mel, mfcc or lpc, got '%s'", v), -1;
-        return r;
-    }
-    if ((r = cli_opt(argc, argv, i, "--pad", &v))) {
-        if (r > 0 && strcmp(v, "constant") && strcmp(v, "reflect"))
-            return cli_usage_error(argv[0], "--pad expects constant or reflect, got '%s'", v), -1;
-        if (r > 0) f->reflect_pad = !strcmp(v, "reflect");
-        return r;
-    }
-    if (!strcmp(argv[*i], "--keep-last-frame")) return p->drop_last_frame = 0, 1;
-    if ((r = num_opt(argc, argv, i, "--bins", 2, 4096, NULL, &p->n_bins))) return o->bins_given = 1, r;
-    if ((r = num_opt(argc, argv, i, "--bpo", 1, 512, NULL, &p->bins_per_octave))) return o->bpo_given = 1, r;
-    if ((r = num_opt(argc, argv, i, "--sr", 1000, 384000, &p->sample_rate, NULL))) return r;
-    if ((r = num_opt(argc, argv, i, "--hop", 1, 65536, NULL, &p->hop))) return r;
-    if ((r = num_opt(argc, argv, i, "--fmin", 0, 20000, &o->fmin, NULL))) return r;
-    if ((r = num_opt(argc, argv, i, "--ref", 1e-12, 1e12, &p->ref, NULL))) return r;
-    if ((r = num_opt(argc, argv, i, "--amin", 1e-20, 1, &p->amin, NULL))) return r;
-    if ((r = num_opt(argc, argv, i, "--top-db", 0, 1000, &p->top_db, NULL))) return r;
-    if ((r = num_opt(argc, argv, i, "--n-fft", 16, 65536, NULL, &f->n_fft))) return r;
-    if ((r = num_opt(argc, argv, i, "--n-mels", 1, 1024, NULL, &f->n_mels))) return r;
-    if ((r = num_opt(argc, argv, i, "--fmax", 1, 384000, &f->fmax, NULL))) return r;
-    if ((r = num_opt(argc, argv, i, "--n-mfcc", 1, 1024, NULL, &f->n_mfcc))) return r;
-    if ((r = num_opt(argc, argv, i, "--order", 1, 256, NULL, &f->order))) return r;
-    if ((r = num_opt(argc, argv, i, "--frame-length", 2, 65536, NULL, &f->frame_length))) return r;
-    return 0;
+    const cli_option t[CLI_FEAT_N_OPTS + 1] = {
+        {CLI_CUSTOM_OPT("--kind", &f->kind, parse_kind, show_kind), .meta = "K", .help = "cqt, mel, mfcc or lpc"},
+        {CLI_DBL_OPT("--sr", &p->sample_rate, 1000, 384000), .meta = "HZ",
+         .help = "analysis rate (audio is resampled with soxr HQ)"},
+        {CLI_INT_OPT("--hop", &p->hop, 1, 65536), .meta = "N", .help = "hop in samples"},
+        {CLI_DBL_OPT("--fmin", &o->fmin, 0, 20000), .meta = "HZ", .def = o, .show = show_fmin,
+         .help = "cqt: lowest bin; mel/mfcc: lowest mel band edge"},
+        {CLI_INT_OPT("--bins", &p->n_bins, 2, 4096), .meta = "N", .given = &o->bins_given,
+         .help = "cqt: number of bins (with --bpo alone, 7 octaves)"},
+        {CLI_INT_OPT("--bpo", &p->bins_per_octave, 1, 512), .meta = "N", .given = &o->bpo_given,
+         .help = "cqt: bins per octave (12 or 24 for coarser pitch)"},
+        {CLI_INT_OPT("--n-fft", &f->n_fft, 16, 65536), .meta = "N", .help = "mel/mfcc: FFT size"},
+        {CLI_INT_OPT("--n-mels", &f->n_mels, 1, 1024), .meta = "N", .help = "mel/mfcc: mel bands"},
+        {CLI_DBL_OPT("--fmax", &f->fmax, 1, 384000), .meta = "HZ", .show = show_fmax,
+         .help = "mel/mfcc: highest mel band edge"},
+        {CLI_CHOICE_OPT("--pad", &f->reflect_pad, "constant|reflect"),
+         .help = "mel/mfcc: centring pad (constant = zeros, librosa 0.10's default)"},
+        {CLI_INT_OPT("--n-mfcc", &f->n_mfcc, 1, 1024), .meta = "N", .help = "mfcc: coefficients"},
+        {CLI_INT_OPT("--order", &f->order, 1, 256), .meta = "N", .help = "lpc: prediction order (order + 1 values a frame, a[0] = 1)"},
+        {CLI_INT_OPT("--frame-length", &f->frame_length, 2, 65536), .meta = "N", .help = "lpc: samples per frame"},
+        {CLI_DBL_OPT("--ref", &p->ref, 1e-12, 1e12), .meta = "X", .help = "dB reference amplitude"},
+        {CLI_DBL_OPT("--amin", &p->amin, 1e-20, 1), .meta = "X", .help = "amplitude floor (a power floor of its square)"},
+        {CLI_DBL_OPT("--top-db", &p->top_db, 0, 1000), .meta = "X", .help = "dynamic range below the maximum (0 = none)"},
+        {.name = "--keep-last-frame", .type = CLI_FLAG_OFF, .dst = &p->drop_last_frame,
+         .help = "keep the last frame (the dataset convention drops it)"},
+        {.name = NULL}};
+    memcpy(opts, t, sizeof t);
 }
 
 int cli_feat_finish(const char *cmd, cli_feat_opts *o) {

@@ -3,6 +3,7 @@
 #define A2M_CLI_FEAT_OPTS_H
 
 #include "a2m/features.h"
+#include "cli/opts.h"
 
 typedef struct cli_feat_opts {
     a2m_cqt_params cqt;
@@ -11,11 +12,11 @@ typedef struct cli_feat_opts {
     int bins_given, bpo_given;
 } cli_feat_opts;
 
-extern const char cli_feat_usage[];
+#define CLI_FEAT_N_OPTS 17
 
 cli_feat_opts cli_feat_opts_default(void);
-/* 1: argv[*i] was a feature option (consumed, with its value); 0: not one; -1: a usage error was printed. */
-int cli_feat_opt(int argc, char **argv, int *i, cli_feat_opts *o);
+/* The options' table (for a cli_spec group) into opts[CLI_FEAT_N_OPTS + 1], pointing into o. */
+void cli_feat_options(cli_feat_opts *o, cli_option *opts);
 /* After the options: --fmin to its kind, --bpo without --bins keeps 7 octaves, the whole checked.
  * 0 or 2 (a usage error printed). */
 int cli_feat_finish(const char *cmd, cli_feat_opts *o);

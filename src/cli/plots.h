@@ -14,5 +14,4 @@ int plot_embed_file(const char *emb, const char *labels, const char *out, a2m_pl
 /* plot features / plot distances: the features of o (dist: the distances between their frames), labels from MIDI */
 int plot_features_file(const char *audio, const char *labels_midi, const int *notes, int n_notes, const cli_feat_opts *o,
                        int dist, const char *out, a2m_plot_size size);
-int cli_parse_note_list(const char *s, int *notes, int max);
 #endif
