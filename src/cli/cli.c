@@ -80,23 +80,6 @@ void cli_free_owned(char **owned) {
     free(owned);
 }
 
-int cli_opt(int argc, char **argv, int *i, const char *opt, const char **value) {
-    const char *a = argv[*i];
-    size_t n = strlen(opt);
-    if (strncmp(a, opt, n) != 0) return 0;
-    if (a[n] == '=') {
-        *value = a + n + 1;
-        return 1;
-    }
-    if (a[n] != '\0') return 0;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "a2m %s: option %s needs a value\nTry 'a2m %s --help'.\n", argv[0], opt, argv[0]);
-        return -1;
-    }
-    *value = argv[++*i];
-    return 1;
-}
-
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out) {
     char *end;
     errno = 0;

@@ -38,9 +38,7 @@ int cli_is_help(const char *a); /* -h / --help */
  * option). Returns the new argc (-1: out of memory); *owned holds the new strings for cli_free_owned. */
 int cli_end_options(int argc, char **argv, char ***owned);
 void cli_free_owned(char **owned);
-/* For "--opt VALUE" and "--opt=VALUE": if argv[*i] is opt, stores the value,
- * advances *i and returns 1; returns -1 (after printing) when the value is missing. */
-int cli_opt(int argc, char **argv, int *i, const char *opt, const char **value);
+/* Options: one table per command, parsed by cli_parse (src/cli/opts.h). */
 /* Strict number parsing; print an error naming opt and return 0 on failure. */
 int cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, int *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out);

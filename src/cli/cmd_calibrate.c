@@ -10,6 +10,7 @@
 #include "a2m/uncertainty.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 
 static const char *usage =
     "usage: a2m calibrate MODEL DATASET -o OUT [--splits SPLIT.json] [--split val] [--check test] [--threads N] [--force]\n"
@@ -17,8 +18,7 @@ static const char *usage =
     "one split (val: never the split a model is scored on) and writes MODEL with it to OUT; eval and\n"
     "transcribe then use softmax(logits / T). Prints the NLL and the expected calibration error (ECE, 10\n"
     "bins, as eval) before and after, on the fitting split and on --check (test; `--check none` skips it).\n"
-    "A temperature already in MODEL is replaced (the fit uses the raw logits). --splits defaults to\n"
-    "../shared/data/seed/split.json.\n";
+    "A temperature already in MODEL is replaced (the fit uses the raw logits).\n";
 
 /* logits and labels of a split */
 static int split_logits(const a2m_model *m, const a2m_dataset *d, const char *splits, const char *split, int threads,
@@ -66,29 +66,23 @@ static int report_split(const a2m_model *m, const a2m_dataset *d, const char *sp
 }
 
 int cmd_calibrate(int argc, char **argv) {
-    const char *model = NULL, *ds = NULL, *out = NULL, *split = "val", *check = "test", *v;
-    const char *splits = "../shared/data/seed/split.json";
-    int threads = 1, force = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
-            return 0;
-        } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) { if (r < 0) return 2; out = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--split", &v))) { if (r < 0) return 2; split = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) { if (r < 0) return 2; splits = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--check", &v))) { if (r < 0) return 2; check = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--threads", &v))) {
-            if (r < 0 || !cli_parse_int(argv[0], "--threads", v, 1, 256, &threads)) return 2;
-        } else if (!strcmp(argv[i], "--force")) force = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!model) model = argv[i];
-        else if (!ds) ds = argv[i];
-        else return cli_usage_error(argv[0], "too many arguments");
-    }
+    const char *model = NULL, *ds = NULL, *out = NULL, *split = "val", *check = "test", *splits = CLI_SEED_SPLITS;
+    int threads = 1, force = 0, n_pos;
+    const cli_option opts[] = {
+        {CLI_STR_OPT("-o", &out), .meta = "OUT", .help = "the model with its temperature"},
+        {CLI_STR_OPT("--splits", &splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_STR_OPT("--split", &split), .meta = "NAME", .help = "the split the temperature is fitted on"},
+        {CLI_STR_OPT("--check", &check), .meta = "NAME", .help = "the split scored before and after (none: skipped)"},
+        {CLI_INT_OPT("--threads", &threads, 1, 256), .meta = "N", .help = "threads"},
+        {CLI_FLAG_OPT("--force", &force), .help = "replace an existing OUT"},
+        {.name = NULL}};
+    const cli_spec spec = {"calibrate", usage, {{NULL, opts}}, NULL};
+    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc;
+    if (n_pos > 2) return cli_usage_error(argv[0], "too many arguments");
+    model = n_pos > 0 ? argv[1] : NULL, ds = n_pos > 1 ? argv[2] : NULL;
     if (!model || !ds || !out) return cli_usage_error(argv[0], "needs MODEL, DATASET and -o OUT");
-    int rc = cli_check_output(argv[0], &out, (const char *[]){model, ds, splits}, 3, force, 0);
-    if (rc) return rc;
+    if ((rc = cli_check_output(argv[0], &out, (const char *[]){model, ds, splits}, 3, force, 0))) return rc;
     a2m_model *m;
     if ((rc = a2m_model_load(model, NULL, &m))) return cli_lib_fail(rc);
     a2m_dataset d;

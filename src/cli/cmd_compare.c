@@ -13,6 +13,7 @@
 #include "core/grow.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 #include "cli/report.h"
 
 static const char *usage =
@@ -412,25 +413,6 @@ static int run_folders(const char *ref_dir, const char *est_dir, const compare_o
 
 /* ---- options ---------------------------------------------------------- */
 
-/* Returns 1 when argv[*i] was an option, 0 when not one of these, -1 on a bad value (printed). */
-static int parse_opt(int argc, char **argv, int *i, compare_opts *o) {
-    const char *cmd = argv[0], *a = argv[*i], *v;
-    int r;
-    if (!strcmp(a, "--json")) return o->json = 1;
-    if (!strcmp(a, "--list")) return o->list = 1;
-    if (!strcmp(a, "--frames")) return o->frames = 1;
-    if (!strcmp(a, "--skip-missing")) return o->skip_missing = 1;
-    if (!strcmp(a, "--force")) return o->force = 1;
-    if ((r = cli_opt(argc, argv, i, "--csv", &v))) return r < 0 ? r : (o->csv = v, 1);
-    if ((r = cli_opt(argc, argv, i, "--classes", &v))) return r < 0 ? r : cli_parse_int(cmd, "--classes", v, 1, A2M_MAX_CLASSES, &o->classes) ? 1 : -1;
-    if ((r = cli_opt(argc, argv, i, "--transpose-ref", &v))) return r < 0 ? r : cli_parse_int(cmd, "--transpose-ref", v, -48, 48, &o->transpose_ref) ? 1 : -1;
-    if ((r = cli_opt(argc, argv, i, "--onset-tolerance", &v))) return r < 0 ? r : cli_parse_double(cmd, "--onset-tolerance", v, 0, 10, &o->p.onset_tolerance) ? 1 : -1;
-    if ((r = cli_opt(argc, argv, i, "--pitch-tolerance", &v))) return r < 0 ? r : cli_parse_double(cmd, "--pitch-tolerance", v, 0, 1200, &o->p.pitch_tolerance) ? 1 : -1;
-    if ((r = cli_opt(argc, argv, i, "--offset-ratio", &v))) return r < 0 ? r : cli_parse_double(cmd, "--offset-ratio", v, 0, 10, &o->p.offset_ratio) ? 1 : -1;
-    if ((r = cli_opt(argc, argv, i, "--offset-min", &v))) return r < 0 ? r : cli_parse_double(cmd, "--offset-min", v, 0, 10, &o->p.offset_min_tolerance) ? 1 : -1;
-    return 0;
-}
-
 /* A folder, or a path written as one (ending in '/'). */
 static int is_folder_arg(const char *path) {
     size_t n = strlen(path);
@@ -440,19 +422,29 @@ static int is_folder_arg(const char *path) {
 int cmd_compare(int argc, char **argv) {
     const char *ref = NULL, *est = NULL;
     compare_opts o = {.p = a2m_note_metric_default_params()};
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
-            return 0;
-        }
-        int r = parse_opt(argc, argv, &i, &o);
-        if (r < 0) return 2;
-        if (r) continue;
-        if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        if (!ref) ref = argv[i];
-        else if (!est) est = argv[i];
-        else return cli_usage_error(argv[0], "two inputs expected");
-    }
+    const cli_option opts[] = {
+        {CLI_FLAG_OPT("--json", &o.json), .help = "print the metrics as JSON"},
+        {CLI_FLAG_OPT("--list", &o.list), .help = "two files: also list every note and what it matched"},
+        {CLI_FLAG_OPT("--frames", &o.frames), .help = "frame metrics of two label files (.npy)"},
+        {CLI_INT_OPT("--classes", &o.classes, 1, A2M_MAX_CLASSES), .meta = "N", .nodef = 1,
+         .help = "--frames: the class count (not given: the largest label + 1)"},
+        {CLI_DBL_OPT("--onset-tolerance", &o.p.onset_tolerance, 0, 10), .meta = "S", .help = "onset tolerance in seconds"},
+        {CLI_DBL_OPT("--pitch-tolerance", &o.p.pitch_tolerance, 0, 1200), .meta = "CENTS", .help = "pitch tolerance"},
+        {CLI_DBL_OPT("--offset-ratio", &o.p.offset_ratio, 0, 10), .meta = "R",
+         .help = "offset tolerance as a ratio of the reference note's length"},
+        {CLI_DBL_OPT("--offset-min", &o.p.offset_min_tolerance, 0, 10), .meta = "S",
+         .help = "the least offset tolerance in seconds"},
+        {CLI_INT_OPT("--transpose-ref", &o.transpose_ref, -48, 48), .meta = "N",
+         .help = "semitones added to the reference's pitches"},
+        {CLI_STR_OPT("--csv", &o.csv), .meta = "PER_FILE.csv", .help = "two folders: one row per file"},
+        {CLI_FLAG_OPT("--skip-missing", &o.skip_missing), .help = "two folders: leave out references without an estimate"},
+        {CLI_FLAG_OPT("--force", &o.force), .help = "replace an existing --csv file"},
+        {.name = NULL}};
+    const cli_spec spec = {"compare", usage, {{NULL, opts}}, NULL};
+    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc;
+    if (n_pos > 2) return cli_usage_error(argv[0], "two inputs expected");
+    ref = n_pos > 0 ? argv[1] : NULL, est = n_pos > 1 ? argv[2] : NULL;
     if (!ref || !est) return cli_usage_error(argv[0], "needs REF and EST");
     /* a folder beside a missing path is two folders, one of them missing (exit 1 naming it, not a usage error) */
     int dirs = is_folder_arg(ref) + is_folder_arg(est);

@@ -13,12 +13,13 @@
 #include "a2m/model.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 #include "cli/plots.h"
 #include "cli/report.h"
 
 static const char *embed_usage =
     "usage: a2m embed DATASET [--splits SPLIT.json] [--split test] [--source features|hidden --model M]\n"
-    "                 [--n-neighbors 5] [--min-dist 0.01] [--epochs N] [--max-frames N] [--seed S]\n"
+    "                 [--n-neighbors N] [--min-dist D] [--epochs N] [--max-frames N] [--seed S]\n"
     "                 [--init spectral|random] [--threads N] [--trust] [--json FILE|-] [--force] -o EMB.npy\n"
     "UMAP (McInnes et al., as umap-learn 0.5 computes it: exact kNN graph, smooth-kNN memberships, fuzzy union,\n"
     "spectral initialisation, SGD with negative sampling on the a/b curve fitted to --min-dist) of the frames of\n"
@@ -38,48 +39,34 @@ typedef struct embed_opts {
 } embed_opts;
 
 static int embed_parse(int argc, char **argv, embed_opts *o) {
-    const char *v, *init = "spectral";
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (cli_is_help(argv[i])) return fputs(embed_usage, stdout), -1;
-        else if ((r = cli_opt(argc, argv, &i, "--split", &v))) { if (r < 0) return 2; o->split = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) { if (r < 0) return 2; o->splits = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--source", &v))) { if (r < 0) return 2; o->source = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--model", &v))) { if (r < 0) return 2; o->model = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--json", &v))) { if (r < 0) return 2; o->json = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--init", &v))) { if (r < 0) return 2; init = v; }
-        else if ((r = cli_opt(argc, argv, &i, "-o", &v)) || (r = cli_opt(argc, argv, &i, "--output", &v))) {
-            if (r < 0) return 2;
-            o->out = v;
-        } else if ((r = cli_opt(argc, argv, &i, "--n-neighbors", &v))) {
-            if (r < 0 || !cli_parse_int(argv[0], "--n-neighbors", v, 2, 64, &o->p.n_neighbors)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--min-dist", &v))) {
-            if (r < 0 || !cli_parse_double(argv[0], "--min-dist", v, 0, 3, &o->p.min_dist)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--epochs", &v))) {
-            if (r < 0 || !cli_parse_int(argv[0], "--epochs", v, 0, 100000, &o->p.n_epochs)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--max-frames", &v))) {
-            if (r < 0 || !cli_parse_int(argv[0], "--max-frames", v, 1, 1 << 30, &o->max_frames)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) {
-            int s;
-            if (r < 0 || !cli_parse_int(argv[0], "--seed", v, 0, 2147483647, &s)) return 2;
-            o->p.seed = (uint64_t)s;
-        } else if ((r = cli_opt(argc, argv, &i, "--threads", &v))) {
-            if (r < 0 || !cli_parse_int(argv[0], "--threads", v, 1, 256, &o->p.n_threads)) return 2;
-        } else if (!strcmp(argv[i], "--force")) o->force = 1;
-        else if (!strcmp(argv[i], "--trust")) o->trust = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!o->ds) o->ds = argv[i];
-        else return cli_usage_error(argv[0], "too many arguments");
-    }
+    int source = 0, init = !o->p.spectral_init, n_pos;
+    const cli_option opts[] = {
+        {CLI_STR_OPT("--output", &o->out), .alias = "-o", .meta = "EMB.npy", .help = "the embedding (EMB.labels.npy beside it)"},
+        {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split embedded"},
+        {CLI_CHOICE_OPT("--source", &source, "features|hidden"), .help = "the dataset's features or a network's hidden states"},
+        {CLI_STR_OPT("--model", &o->model), .meta = "M", .help = "--source hidden: the trained model"},
+        {CLI_INT_OPT("--n-neighbors", &o->p.n_neighbors, 2, 64), .meta = "N", .help = "neighbours of the kNN graph (the point itself counted)"},
+        {CLI_DBL_OPT("--min-dist", &o->p.min_dist, 0, 3), .meta = "D", .help = "UMAP's min_dist"},
+        {CLI_INT_OPT("--epochs", &o->p.n_epochs, 0, 100000), .meta = "N", .help = "SGD epochs (0: umap-learn's choice)"},
+        {CLI_INT_OPT("--max-frames", &o->max_frames, 1, 1 << 30), .meta = "N", .nodef = 1, .help = "embed N frames drawn at random (--seed)"},
+        {CLI_U64_OPT("--seed", &o->p.seed, 0, 2147483647), .meta = "S", .help = "the random draws"},
+        {CLI_CHOICE_OPT("--init", &init, "spectral|random"), .help = "initial layout"},
+        {CLI_INT_OPT("--threads", &o->p.n_threads, 1, 256), .meta = "N", .help = "threads of the kNN search"},
+        {CLI_FLAG_OPT("--trust", &o->trust), .help = "also compute the trustworthiness (k 5)"},
+        {CLI_STR_OPT("--json", &o->json), .meta = "FILE", .help = "the figures as JSON (- = standard output)"},
+        {CLI_FLAG_OPT("--force", &o->force), .help = "replace existing outputs"},
+        {.name = NULL}};
+    const cli_spec spec = {"embed", embed_usage, {{NULL, opts}}, NULL};
+    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc ? rc : -1;
+    if (n_pos > 1) return cli_usage_error(argv[0], "too many arguments");
+    o->ds = n_pos ? argv[1] : NULL;
+    o->source = source ? "hidden" : "features", o->p.spectral_init = !init;
     if (!o->ds) return cli_usage_error(argv[0], "needs DATASET");
     if (!o->out) return cli_usage_error(argv[0], "missing -o EMB.npy");
-    if (strcmp(o->source, "features") && strcmp(o->source, "hidden"))
-        return cli_usage_error(argv[0], "--source is features or hidden, not '%s'", o->source);
     if (!strcmp(o->source, "hidden") != !!o->model)
         return cli_usage_error(argv[0], o->model ? "--model goes with --source hidden" : "--source hidden needs --model M");
-    if (strcmp(init, "spectral") && strcmp(init, "random"))
-        return cli_usage_error(argv[0], "--init is spectral or random, not '%s'", init);
-    o->p.spectral_init = !strcmp(init, "spectral");
     return 0;
 }
 
@@ -251,7 +238,7 @@ static int load_frames(const embed_opts *o, frames *f) {
 }
 
 int cmd_embed(int argc, char **argv) {
-    embed_opts o = {.splits = "../shared/data/seed/split.json", .split = "test", .source = "features"};
+    embed_opts o = {.splits = CLI_SEED_SPLITS, .split = "test", .source = "features"};
     o.p = a2m_umap_default_params();
     int rc = embed_parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
@@ -292,7 +279,7 @@ int cmd_embed(int argc, char **argv) {
 }
 
 static const char *trust_usage =
-    "usage: a2m trust X.npy EMB.npy [--k 5] [--threads N] [--json]\n"
+    "usage: a2m trust X.npy EMB.npy [--k K] [--threads N] [--json]\n"
     "scikit-learn's sklearn.manifold.trustworthiness(X, EMB, n_neighbors=k) (Euclidean): how far each point's k\n"
     "nearest neighbours in the embedding EMB [n x e] rank among its neighbours in X [n x d] (1: every embedded\n"
     "neighbour is among the k nearest in X). Any numeric .npy of 1 or 2 dimensions; k < n / 2.\n";
@@ -314,27 +301,24 @@ static int load_2d(const char *path, a2m_array *a, size_t *n, size_t *d) {
 }
 
 int cmd_trustworthiness(int argc, char **argv) {
-    const char *x_path = NULL, *e_path = NULL, *v;
-    int k = 5, threads = 1, json = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (cli_is_help(argv[i])) return fputs(trust_usage, stdout), 0;
-        else if ((r = cli_opt(argc, argv, &i, "--k", &v))) {
-            if (r < 0 || !cli_parse_int(argv[0], "--k", v, 1, 63, &k)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--threads", &v))) {
-            if (r < 0 || !cli_parse_int(argv[0], "--threads", v, 1, 256, &threads)) return 2;
-        } else if (!strcmp(argv[i], "--json")) json = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!x_path) x_path = argv[i];
-        else if (!e_path) e_path = argv[i];
-        else return cli_usage_error(argv[0], "too many arguments");
-    }
+    const char *x_path = NULL, *e_path = NULL;
+    int k = 5, threads = 1, json = 0, n_pos; /* k: what embed --trust uses */
+    const cli_option opts[] = {
+        {CLI_INT_OPT("--k", &k, 1, 63), .meta = "K", .help = "neighbours"},
+        {CLI_INT_OPT("--threads", &threads, 1, 256), .meta = "N", .help = "threads"},
+        {CLI_FLAG_OPT("--json", &json), .help = "print the figure as JSON"},
+        {.name = NULL}};
+    const cli_spec spec = {"trust", trust_usage, {{NULL, opts}}, NULL};
+    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc;
+    if (n_pos > 2) return cli_usage_error(argv[0], "too many arguments");
+    x_path = n_pos > 0 ? argv[1] : NULL, e_path = n_pos > 1 ? argv[2] : NULL;
     if (!x_path || !e_path) return cli_usage_error(argv[0], "needs X.npy and EMB.npy");
     openblas_set_num_threads(1);
     a2m_array x = {0}, e = {0};
     size_t n, d, ne, de;
     double t = 0;
-    int rc = load_2d(x_path, &x, &n, &d);
+    rc = load_2d(x_path, &x, &n, &d);
     if (!rc && !(rc = load_2d(e_path, &e, &ne, &de)) && ne != n)
         rc = a2m_error(A2M_ERR_SHAPE, "%s: %zu rows, %s has %zu", e_path, ne, x_path, n);
     if (!rc) rc = a2m_trustworthiness(x.data, n, d, e.data, de, k, threads, &t);

@@ -17,6 +17,7 @@
 #include "core/grow.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 
 enum { RATE = 16000, ROW_MAX = 2048, MAX_SOUNDFONTS = 8 };
 static const char *const DEFAULT_SOUNDFONTS = "/usr/share/sounds/sf3/FluidR3Mono_GM.sf3,/usr/share/sounds/sf3/MuseScore_General_Lite.sf3";
@@ -44,26 +45,7 @@ static const char *const GENDATA_HELP =
     "          syllable per note, detune and drift per note (no vibrato; festival glides), sung\n"
     "          shifted into MIDI 36-70 (its voice crashes above ~510 Hz) and shifted back by\n"
     "          rubberband with new formants\n"
-    "\n"
-    "options:\n"
-    "  -o DIR              output folder; an existing one is refused unless --force\n"
-    "  --source S          synth, fluid or seed (required)\n"
-    "  --count N           takes to write, 1..100000 (required; for seed: (take, shift) pairs)\n"
-    "  --seed S            run seed (default 1)\n"
-    "  --seconds S         take length for synth/fluid (default 8; seed takes keep their 4 s)\n"
-    "  --augment P         probability of a random phone-like chain per take: EQ, room reverb,\n"
-    "                      band-limiting, noise (white/pink/brown/hum/babble, SNR 0-40 dB), gain\n"
-    "                      (default 0: clean)\n"
-    "  --shifts LO..HI     seed shifts in semitones, drawn uniformly (default -12..12)\n"
-    "  --pitches LO..HI    synth/fluid/festival melodies inside MIDI LO..HI (default 36..84; wider ranges\n"
-    "                      teach a model what lies beyond its classes)\n"
-    "  --seed-pitch M      seed labels: written (the take's MIDI - 12, default) or measured (each\n"
-    "                      note at the semitone nearest its sung pitch: the seed singer is often\n"
-    "                      50-100 cents off); the manifest's voice column lists each note's cents\n"
-    "  --seed-dir DIR      seed takes (default $A2M_SHARED/data/seed/audio or ../shared/data/seed/audio)\n"
-    "  --soundfont F[,F]   soundfonts for fluid (default the Debian FluidR3Mono and MuseScore Lite)\n"
-    "  --jobs N            worker threads (default 1)\n"
-    "  --force             write into an existing DIR (takes of the same names are replaced)\n";
+;
 
 typedef enum { SRC_SYNTH, SRC_FLUID, SRC_SEED, SRC_FESTIVAL } source_kind;
 static const char *const SOURCE_NAMES[] = {"synth", "fluid", "seed", "festival"};
@@ -71,8 +53,9 @@ static const char *const SOURCE_NAMES[] = {"synth", "fluid", "seed", "festival"}
 typedef struct options {
     const char *dir, *seed_dir, *soundfonts;
     source_kind source;
-    int count, seed, jobs, force, shift_lo, shift_hi, measured;
-    int pitch_lo, pitch_hi; /* --pitches: the melodies' range (synth, fluid, festival) */
+    int count, seed, jobs, force, measured;
+    int shifts[2];  /* --shifts LO..HI (seed) */
+    int pitches[2]; /* --pitches LO..HI: the melodies' range (synth, fluid, festival) */
     double seconds, augment;
 } options;
 
@@ -216,7 +199,7 @@ static int make_seed_take(const run *r, size_t i, uint64_t s, take *t) {
     const seed_take *st = &r->takes[i % r->n_takes];
     uint64_t rng = a2m_gen_seed(s, "shift", 0);
     t->seed_index = (int)(i % r->n_takes);
-    t->shift = r->o->shift_lo + (int)(a2m_gen_uniform(&rng) * (r->o->shift_hi - r->o->shift_lo + 1));
+    t->shift = r->o->shifts[0] + (int)(a2m_gen_uniform(&rng) * (r->o->shifts[1] - r->o->shifts[0] + 1));
     double formants = random_formants(&rng, t->shift); /* another singer */
     a2m_audio a = {0};
     a2m_notes mid = {0};
@@ -262,7 +245,7 @@ static int write_take(const run *r, size_t i, a2m_fluid *f, char *row) {
     } else {
         a2m_melody_params mp = a2m_melody_default_params();
         mp.seconds = o->seconds;
-        mp.lo = o->pitch_lo, mp.hi = o->pitch_hi;
+        mp.lo = o->pitches[0], mp.hi = o->pitches[1];
         t.perf = a2m_perf_random(a2m_gen_seed(s, "perf", 0));
         t.has_perf = 1;
         rc = a2m_melody_random(mp, a2m_gen_seed(s, "melody", 0), &t.notes, &t.n);
@@ -428,76 +411,74 @@ static const char *default_seed_dir(char *buf, size_t cap) {
 
 /* ---- options ---- */
 
-static int parse_shifts(const char *v, options *o) {
+/* --shifts / --pitches LO..HI (dst: two ints) within lo..hi */
+static int parse_range(const char *name, const char *v, int *r, int lo, int hi) {
     char tail;
-    if (sscanf(v, "%d..%d%c", &o->shift_lo, &o->shift_hi, &tail) != 2 || o->shift_lo > o->shift_hi || o->shift_lo < -24 ||
-        o->shift_hi > 24)
-        return cli_usage_error("gendata", "--shifts: '%s' is not LO..HI within -24..24", v);
-    return 0;
+    int a, b;
+    if (sscanf(v, "%d..%d%c", &a, &b, &tail) != 2 || a > b || a < lo || b > hi)
+        return cli_usage_error("gendata", "%s: '%s' is not LO..HI within %d..%d", name, v, lo, hi), 0;
+    r[0] = a, r[1] = b;
+    return 1;
 }
 
-static int parse_pitches(const char *v, options *o) {
-    char tail;
-    if (sscanf(v, "%d..%d%c", &o->pitch_lo, &o->pitch_hi, &tail) != 2 || o->pitch_lo > o->pitch_hi || o->pitch_lo < 12 ||
-        o->pitch_hi > 108)
-        return cli_usage_error("gendata", "--pitches: '%s' is not LO..HI within 12..108", v);
-    return 0;
+static int parse_shifts(const char *cmd, const char *name, const char *v, void *dst) {
+    (void)cmd;
+    return parse_range(name, v, dst, -24, 24);
 }
 
-static int parse_source(const char *v, options *o) {
-    for (int k = 0; k < 4; k++)
-        if (!strcmp(v, SOURCE_NAMES[k])) {
-            o->source = (source_kind)k;
-            return 0;
-        }
-    return cli_usage_error("gendata", "--source: '%s' is not synth, fluid, seed or festival", v);
+static int parse_pitches(const char *cmd, const char *name, const char *v, void *dst) {
+    (void)cmd;
+    return parse_range(name, v, dst, 12, 108);
+}
+
+static int show_range(const void *v, char *buf, size_t n) {
+    const int *r = v;
+    return snprintf(buf, n, "%d..%d", r[0], r[1]), 1;
+}
+
+static int show_soundfonts(const void *v, char *buf, size_t n) {
+    (void)v;
+    return snprintf(buf, n, "%s", DEFAULT_SOUNDFONTS), 1;
+}
+
+static int show_seed_dir(const void *v, char *buf, size_t n) {
+    (void)v;
+    return snprintf(buf, n, "$A2M_SHARED/data/seed/audio or ../shared/data/seed/audio"), 1;
 }
 
 static int parse_args(int argc, char **argv, options *o) {
-    int have_source = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if (cli_is_help(argv[i])) {
-            fputs(GENDATA_HELP, stdout);
-            return -1;
-        } else if ((r = cli_opt(argc, argv, &i, "-o", &v)) || (r = cli_opt(argc, argv, &i, "--output", &v))) {
-            if (r < 0) return 2;
-            o->dir = v;
-        } else if ((r = cli_opt(argc, argv, &i, "--source", &v))) {
-            if (r < 0 || parse_source(v, o)) return 2;
-            have_source = 1;
-        } else if ((r = cli_opt(argc, argv, &i, "--count", &v))) {
-            if (r < 0 || !cli_parse_int("gendata", "--count", v, 1, 100000, &o->count)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--seed", &v))) {
-            if (r < 0 || !cli_parse_int("gendata", "--seed", v, 0, 2147483647, &o->seed)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--seconds", &v))) {
-            if (r < 0 || !cli_parse_double("gendata", "--seconds", v, 1, 600, &o->seconds)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--augment", &v))) {
-            if (r < 0 || !cli_parse_double("gendata", "--augment", v, 0, 1, &o->augment)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--shifts", &v))) {
-            if (r < 0 || parse_shifts(v, o)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--pitches", &v))) {
-            if (r < 0 || parse_pitches(v, o)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--seed-dir", &v))) {
-            if (r < 0) return 2;
-            o->seed_dir = v;
-        } else if ((r = cli_opt(argc, argv, &i, "--soundfont", &v))) {
-            if (r < 0) return 2;
-            o->soundfonts = v;
-        } else if ((r = cli_opt(argc, argv, &i, "--jobs", &v))) {
-            if (r < 0 || !cli_parse_int("gendata", "--jobs", v, 1, 64, &o->jobs)) return 2;
-        } else if ((r = cli_opt(argc, argv, &i, "--seed-pitch", &v))) {
-            if (r < 0) return 2;
-            if (strcmp(v, "written") && strcmp(v, "measured"))
-                return cli_usage_error("gendata", "--seed-pitch: '%s' is not written or measured", v);
-            o->measured = !strcmp(v, "measured");
-        } else if (!strcmp(argv[i], "--force")) {
-            o->force = 1;
-        } else {
-            return cli_usage_error("gendata", "unexpected argument '%s'", argv[i]);
-        }
-    }
+    int have_source = 0, source = 0, n_pos;
+    const cli_option opts[] = {
+        {CLI_STR_OPT("--output", &o->dir), .alias = "-o", .meta = "DIR",
+         .help = "output folder; an existing one is refused unless --force"},
+        {CLI_CHOICE_OPT("--source", &source, "synth|fluid|seed|festival"), .given = &have_source, .nodef = 1,
+         .help = "where the takes come from (required)"},
+        {CLI_INT_OPT("--count", &o->count, 1, 100000), .meta = "N", .nodef = 1,
+         .help = "takes to write (required; for seed: (take, shift) pairs)"},
+        {CLI_INT_OPT("--seed", &o->seed, 0, 2147483647), .meta = "S", .help = "run seed"},
+        {CLI_DBL_OPT("--seconds", &o->seconds, 1, 600), .meta = "S", .help = "take length for synth/fluid (seed takes keep their 4 s)"},
+        {CLI_DBL_OPT("--augment", &o->augment, 0, 1), .meta = "P",
+         .help = "probability of a random phone-like chain per take: EQ, room reverb,\n"
+                 "band-limiting, noise (white/pink/brown/hum/babble, SNR 0-40 dB), gain (0: clean)"},
+        {CLI_CUSTOM_OPT("--shifts", o->shifts, parse_shifts, show_range), .meta = "LO..HI",
+         .help = "seed shifts in semitones, drawn uniformly"},
+        {CLI_CUSTOM_OPT("--pitches", o->pitches, parse_pitches, show_range), .meta = "LO..HI",
+         .help = "synth/fluid/festival melodies inside MIDI LO..HI (wider ranges teach a model\n"
+                 "what lies beyond its classes)"},
+        {CLI_CHOICE_OPT("--seed-pitch", &o->measured, "written|measured"),
+         .help = "seed labels: written (the take's MIDI - 12) or measured (each note at the semitone\n"
+                 "nearest its sung pitch: the seed singer is often 50-100 cents off); the manifest's\n"
+                 "voice column lists each note's cents"},
+        {CLI_STR_OPT("--seed-dir", &o->seed_dir), .meta = "DIR", .show = show_seed_dir, .help = "seed takes"},
+        {CLI_STR_OPT("--soundfont", &o->soundfonts), .meta = "F[,F]", .show = show_soundfonts, .help = "soundfonts for fluid"},
+        {CLI_INT_OPT("--jobs", &o->jobs, 1, 64), .meta = "N", .help = "worker threads"},
+        {CLI_FLAG_OPT("--force", &o->force), .help = "write into an existing DIR (takes of the same names are replaced)"},
+        {.name = NULL}};
+    const cli_spec spec = {"gendata", GENDATA_HELP, {{NULL, opts}}, NULL};
+    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc ? rc : -1;
+    if (n_pos) return cli_usage_error("gendata", "unexpected argument '%s'", argv[1]);
+    o->source = (source_kind)source;
     if (!o->dir) return cli_usage_error("gendata", "missing -o DIR");
     if (!have_source) return cli_usage_error("gendata", "missing --source synth|fluid|seed|festival");
     if (!o->count) return cli_usage_error("gendata", "missing --count N");
@@ -521,7 +502,9 @@ static int prepare(run *r, char *sf_list) {
 }
 
 int cmd_gendata(int argc, char **argv) {
-    options o = {.seed = 1, .jobs = 1, .seconds = 8, .shift_lo = -12, .shift_hi = 12, .pitch_lo = 36, .pitch_hi = 84};
+    a2m_melody_params mp = a2m_melody_default_params(); /* the melodies' length and range */
+    options o = {.seed = 1, .jobs = 1, .seconds = mp.seconds, .shifts = {-12, 12},
+                 .pitches = {mp.lo, mp.hi}};
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     run r;

@@ -9,6 +9,7 @@
 #include "a2m/train.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 #include "nn/arch.h"
 
 
@@ -28,34 +29,32 @@ static int check_normalised(const char *feat, float *x, size_t n, const a2m_mode
     return A2M_OK;
 }
 
+static const char *forward_usage =
+    "usage: a2m forward MODEL FEATURES.npy -o LOGITS.npy [--arch ARCH] [--precision fp32|bf16] [--raw-db] [--force]\n"
+    "Runs MODEL on normalised features [frames x bins], (dB - mean) / std with the model's mean and std\n"
+    "(a2m info shows them); writes logits [frames x classes]. Input with a mean beyond +-5 is raw dB\n"
+    "(a2m features): refused, or normalised here with --raw-db.\n";
+
 int cmd_forward(int argc, char **argv) {
-    const char *model = NULL, *feat = NULL, *out = NULL, *arch = NULL, *v;
-    int force = 0;
+    const char *model = NULL, *feat = NULL, *out = NULL, *arch = NULL;
+    int force = 0, raw_db = 0, n_pos;
     a2m_precision prec = A2M_PRECISION_FP32;
-    int raw_db = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            puts("usage: a2m forward MODEL FEATURES.npy -o LOGITS.npy [--arch ARCH] [--precision fp32|bf16] [--raw-db] [--force]\n"
-                 "Runs MODEL on normalised features [frames x bins], (dB - mean) / std with the model's mean and std\n"
-                 "(a2m info shows them); writes logits [frames x classes]. Input with a mean beyond +-5 is raw dB\n"
-                 "(a2m features): refused, or normalised here with --raw-db.\n"
-                 "fp32 (default) matches PyTorch to ~1e-5; bf16 (CPUs with avx512_bf16): logits within 0.015 of fp32\n"
-                 "for models/a2m-crnn.safetensors (0.028 for the seed CRNN).");
-            return 0;
-        } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) { if (r < 0) return 2; out = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--precision", &v))) { if (r < 0 || !cli_parse_precision(argv[0], v, &prec)) return 2; }
-        else if ((r = cli_opt(argc, argv, &i, "--arch", &v))) { if (r < 0) return 2; arch = v; }
-        else if (!strcmp(argv[i], "--raw-db")) raw_db = 1;
-        else if (!strcmp(argv[i], "--force")) force = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!model) model = argv[i];
-        else if (!feat) feat = argv[i];
-        else return cli_usage_error(argv[0], "too many arguments");
-    }
+    const cli_option opts[] = {
+        {CLI_STR_OPT("-o", &out), .meta = "LOGITS.npy", .help = "the logits (- = standard output)"},
+        {CLI_CUSTOM_OPT("--precision", &prec, cli_opt_precision, cli_show_precision), .meta = "P",
+         .help = "fp32 matches PyTorch to ~1e-5; bf16 (CPUs with avx512_bf16): logits within 0.015 of fp32\n"
+                 "for models/a2m-crnn.safetensors (0.028 for the seed CRNN)"},
+        {CLI_STR_OPT("--arch", &arch), .meta = "ARCH", .help = "the architecture (not given: from the file)"},
+        {CLI_FLAG_OPT("--raw-db", &raw_db), .help = "the features are raw dB: normalise them with the model's mean and std"},
+        {CLI_FLAG_OPT("--force", &force), .help = "replace an existing LOGITS.npy"},
+        {.name = NULL}};
+    const cli_spec spec = {"forward", forward_usage, {{NULL, opts}}, NULL};
+    int crc = cli_parse(argc, argv, &spec, &n_pos);
+    if (crc >= 0) return crc;
+    if (n_pos > 2) return cli_usage_error(argv[0], "too many arguments");
+    model = n_pos > 0 ? argv[1] : NULL, feat = n_pos > 1 ? argv[2] : NULL;
     if (!model || !feat || !out) return cli_usage_error(argv[0], "needs MODEL, FEATURES.npy and -o LOGITS.npy");
-    int crc = cli_check_output(argv[0], &out, (const char *[]){model, feat}, 2, force, CLI_OUT_STDOUT);
-    if (crc) return crc;
+    if ((crc = cli_check_output(argv[0], &out, (const char *[]){model, feat}, 2, force, CLI_OUT_STDOUT))) return crc;
     a2m_model *m;
     int rc = a2m_model_load(model, arch, &m);
     if (rc) return cli_lib_fail(rc);
@@ -85,37 +84,39 @@ int cmd_forward(int argc, char **argv) {
     return rc ? cli_lib_fail(rc) : 0;
 }
 
+static const char *import_usage =
+    "usage: a2m import STATE_DICT.safetensors --mean M --std S -o MODEL.safetensors\n"
+    "         [--arch crnn|unet|transformer] [--notes LIST] [--transpose N] [--force]\n"
+    "Makes a self-contained a2m model (with feature parameters, normalisation and class map\n"
+    "in its metadata) from a plain PyTorch state dict saved as safetensors; the architecture is\n"
+    "recognised from the tensor names (the original's CRNN and AudioTransNet, a2m's U-Net).\n";
+
 int cmd_import(int argc, char **argv) {
-    const char *in_path = NULL, *out = NULL, *arch = NULL, *v;
+    const char *in_path = NULL, *out = NULL, *arch = NULL;
     double mean = 0, std = 1;
-    int force = 0;
-    int notes[A2M_MAX_CLASSES], n_notes = -1, transpose = 0, have_norm = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            puts("usage: a2m import STATE_DICT.safetensors --mean M --std S -o MODEL.safetensors\n"
-                 "         [--arch crnn|unet|transformer] [--notes 60,64,67] [--transpose N] [--force]\n"
-                 "Makes a self-contained a2m model (with feature parameters, normalisation and class map\n"
-                 "in its metadata) from a plain PyTorch state dict saved as safetensors; the architecture is\n"
-                 "recognised from the tensor names (the original's CRNN and AudioTransNet, a2m's U-Net).");
-            return 0;
-        } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) { if (r < 0) return 2; out = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--arch", &v))) { if (r < 0) return 2; arch = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--mean", &v))) { if (r < 0 || !cli_parse_double(argv[0], "--mean", v, -1000, 1000, &mean)) return 2; have_norm |= 1; }
-        else if ((r = cli_opt(argc, argv, &i, "--std", &v))) { if (r < 0 || !cli_parse_double(argv[0], "--std", v, 1e-9, 1000, &std)) return 2; have_norm |= 2; }
-        else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) { if (r < 0 || !cli_parse_int(argv[0], "--transpose", v, -48, 48, &transpose)) return 2; }
-        else if ((r = cli_opt(argc, argv, &i, "--notes", &v))) {
-            if (r < 0) return 2;
-            if ((n_notes = cli_parse_note_list(v, notes, A2M_MAX_CLASSES - 1)) < 0) return cli_usage_error(argv[0], "bad --notes");
-        } else if (!strcmp(argv[i], "--force")) force = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!in_path) in_path = argv[i];
-        else return cli_usage_error(argv[0], "too many arguments");
-    }
+    int force = 0, transpose = 0, have_mean = 0, have_std = 0, have_notes = 0, n_pos;
+    a2m_label_params lp = a2m_label_default_params();
+    const cli_option opts[] = {
+        {CLI_STR_OPT("-o", &out), .meta = "MODEL", .help = "the a2m model"},
+        {CLI_DBL_OPT("--mean", &mean, -1000, 1000), .meta = "M", .given = &have_mean, .nodef = 1,
+         .help = "the dataset's global mean (dB; required)"},
+        {CLI_DBL_OPT("--std", &std, 1e-9, 1000), .meta = "S", .given = &have_std, .nodef = 1,
+         .help = "the dataset's global standard deviation (dB; required)"},
+        {CLI_STR_OPT("--arch", &arch), .meta = "ARCH", .help = "crnn, unet or transformer (not given: from the tensor names)"},
+        {CLI_CUSTOM_OPT("--notes", &lp, cli_opt_notes, cli_show_notes), .meta = "LIST", .given = &have_notes, .nodef = 1,
+         .help = "MIDI notes of classes 1.. (not given: the recognised model's class map)"},
+        {CLI_INT_OPT("--transpose", &transpose, -48, 48), .meta = "N", .help = "semitones the dataset's MIDI was shifted by"},
+        {CLI_FLAG_OPT("--force", &force), .help = "replace an existing MODEL"},
+        {.name = NULL}};
+    const cli_spec spec = {"import", import_usage, {{NULL, opts}}, NULL};
+    int crc = cli_parse(argc, argv, &spec, &n_pos);
+    if (crc >= 0) return crc;
+    if (n_pos > 1) return cli_usage_error(argv[0], "too many arguments");
+    in_path = n_pos ? argv[1] : NULL;
+    int *notes = lp.notes, n_notes = have_notes ? lp.n_notes : -1;
     if (!in_path || !out) return cli_usage_error(argv[0], "needs STATE_DICT and -o MODEL");
-    if (have_norm != 3) return cli_usage_error(argv[0], "needs --mean and --std (the dataset's global normalisation)");
-    int crc = cli_check_output(argv[0], &out, &in_path, 1, force, CLI_OUT_STDOUT);
-    if (crc) return crc;
+    if (!have_mean || !have_std) return cli_usage_error(argv[0], "needs --mean and --std (the dataset's global normalisation)");
+    if ((crc = cli_check_output(argv[0], &out, &in_path, 1, force, CLI_OUT_STDOUT))) return crc;
     a2m_model *m;
     int rc = a2m_model_load(in_path, arch, &m);
     if (rc) return cli_lib_fail(rc);
@@ -136,12 +137,17 @@ int cmd_import(int argc, char **argv) {
 }
 
 int cmd_info(int argc, char **argv) {
-    if (argc < 2 || cli_is_help(argv[1])) {
-        puts("usage: a2m info MODEL.safetensors\nPrints a model's architecture, size, classes, features and normalisation.");
-        return argc < 2 ? 2 : 0;
-    }
+    const char *arch = NULL;
+    const cli_option opts[] = {
+        {CLI_STR_OPT("--arch", &arch), .meta = "ARCH", .help = "the architecture (not given: from the file)"},
+        {.name = NULL}};
+    const cli_spec spec = {"info", "usage: a2m info MODEL.safetensors\nPrints a model's architecture, size, classes, features and normalisation.\n",
+                           {{NULL, opts}}, NULL};
+    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc;
+    if (n_pos != 1) return cli_usage_error(argv[0], "needs one MODEL");
     a2m_model *m;
-    int rc = a2m_model_load(argv[1], argc > 3 && !strcmp(argv[2], "--arch") ? argv[3] : NULL, &m);
+    rc = a2m_model_load(argv[1], arch, &m);
     if (rc) return cli_lib_fail(rc);
     const a2m_model_info *in = a2m_model_get_info(m);
     printf("model         %s\narchitecture  %s (hidden %d)\nparameters    %zu\ninput         %d bins\nclasses       %d: silence",

@@ -15,6 +15,7 @@ extern char **environ;
 #include "a2m/transcribe.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 #include "cli/plots.h"
 
 static const char *usage =
@@ -24,8 +25,8 @@ static const char *usage =
     "split's first take and for the take with the lowest accuracy DIR/<take>.cqt.png (CQT + frame labels)\n"
     "and DIR/<take>.pianoroll.png (reference vs transcription); and DIR/README.md linking them, with the\n"
     "calibration (ECE, MCE) and a table of the five takes with the lowest accuracy. Audio and MIDI of the\n"
-    "takes come from --audio-dir (default ../shared/data/seed/audio). An existing DIR needs --force.\n"
-    "--transpose N (default -12) is added to the MIDI notes drawn over the take figures: the seed singer\n"
+    "takes come from --audio-dir. An existing DIR needs --force.\n"
+    "--transpose N is added to the MIDI notes drawn over the take figures: the seed singer\n"
     "sings an octave below the written notes; give 0 for a pitch-true dataset. Each pictured take is\n"
     "transcribed by MODEL into DIR/<take>.transcribed.mid (the orange notes of its piano roll). A take\n"
     "whose audio or MIDI is not in --audio-dir gets no figures: a warning names the missing file and\n"
@@ -117,37 +118,77 @@ static int take_figures(const char *model, const char *take, const char *audio_d
     return rc;
 }
 
-int cmd_report(int argc, char **argv) {
-    const char *model = NULL, *ds = NULL, *dir = NULL, *split = "test", *splits = "../shared/data/seed/split.json",
-               *log = NULL, *audio_dir = "../shared/data/seed/audio", *v;
-    int transpose = -12, force = 0;
-    for (int i = 1; i < argc; i++) {
-        int r = 0;
-        if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
-            return 0;
-        }
-        if ((r = cli_opt(argc, argv, &i, "-o", &v))) dir = v;
-        else if ((r = cli_opt(argc, argv, &i, "--split", &v))) split = v;
-        else if ((r = cli_opt(argc, argv, &i, "--splits", &v))) splits = v;
-        else if ((r = cli_opt(argc, argv, &i, "--log", &v))) log = v;
-        else if ((r = cli_opt(argc, argv, &i, "--audio-dir", &v))) audio_dir = v;
-        else if ((r = cli_opt(argc, argv, &i, "--transpose", &v))) r = r < 0 ? r : cli_parse_int(argv[0], "--transpose", v, -48, 48, &transpose) ? 1 : -1;
-        else if (!strcmp(argv[i], "--force")) force = r = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!model) model = argv[i], r = 1;
-        else if (!ds) ds = argv[i], r = 1;
-        else return cli_usage_error(argv[0], "too many arguments");
-        if (r < 0) return 2;
+typedef struct report_args {
+    const char *model, *ds, *dir, *split, *splits, *log, *audio_dir;
+    int transpose, force;
+} report_args;
+
+/* The options into a: -1, or the exit code */
+static int parse_args(int argc, char **argv, report_args *a) {
+    const cli_option opts[] = {
+        {CLI_STR_OPT("-o", &a->dir), .meta = "DIR", .help = "the report's folder"},
+        {CLI_STR_OPT("--split", &a->split), .meta = "NAME", .help = "the split evaluated"},
+        {CLI_STR_OPT("--splits", &a->splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_STR_OPT("--log", &a->log), .meta = "LOG.csv", .help = "the training log (a2m train --log): DIR/loss.png"},
+        {CLI_STR_OPT("--audio-dir", &a->audio_dir), .meta = "DIR", .help = "the takes' audio and MIDI"},
+        {CLI_INT_OPT("--transpose", &a->transpose, -48, 48), .meta = "N", .help = "semitones added to the MIDI notes drawn"},
+        {CLI_FLAG_OPT("--force", &a->force), .help = "replace an existing DIR's files"},
+        {.name = NULL}};
+    const cli_spec spec = {"report", usage, {{NULL, opts}}, NULL};
+    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc;
+    if (n_pos > 2) return cli_usage_error(argv[0], "too many arguments");
+    a->model = n_pos > 0 ? argv[1] : NULL, a->ds = n_pos > 1 ? argv[2] : NULL;
+    if (!a->model || !a->ds || !a->dir) return cli_usage_error(argv[0], "needs MODEL, DATASET and -o DIR");
+    return -1;
+}
+
+/* DIR/README.md: the metrics, the figures, the worst takes, and which takes have no figures */
+static int write_readme(const char *md, const report_args *a, json_t *ev, const char *take, int have_take,
+                        const char *worst, int have_worst, const char *left_out) {
+    const char *model = a->model, *ds = a->ds, *split = a->split, *log = a->log, *audio_dir = a->audio_dir;
+    a2m_atomic_file f;
+    int rc = a2m_atomic_open(&f, md, 1);
+    if (!rc) {
+        fprintf(f.fp, "# a2m report\n\nModel `%s` on dataset `%s`, split `%s`.\n\n", model, ds, split);
+        fprintf(f.fp, "| metric | value |\n|---|---|\n");
+        const char *keys[] = {"accuracy", "balanced_accuracy", "f1_macro", "f1_weighted"};
+        for (int k = 0; k < 4; k++) fprintf(f.fp, "| %s | %.4f |\n", keys[k], json_real_value(json_object_get(ev, keys[k])));
+        fprintf(f.fp, "\nAll metrics: [eval.json](eval.json).\n\n## Confusion matrix\n\n![confusion](confusion.png)\n");
+        json_t *rj = json_object_get(ev, "reliability");
+        fprintf(f.fp, "\n## Calibration\n\nExpected calibration error %.4f, maximum %.4f, mean confidence %.4f "
+                "(frames binned by their top probability):\n\n![reliability](reliability.png)\n",
+                json_number_value(json_object_get(rj, "ece")), json_number_value(json_object_get(rj, "mce")),
+                json_number_value(json_object_get(rj, "mean_confidence")));
+        write_worst_takes(f.fp, json_object_get(ev, "per_take"), json_number_value(json_object_get(ev, "accuracy")));
+        if (log) fprintf(f.fp, "\n## Training\n\n![loss](loss.png)\n");
+        if (have_take)
+            fprintf(f.fp, "\n## Take %s\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
+                    "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", take, take, take);
+        if (have_worst > 0)
+            fprintf(f.fp, "\n## Take %s (the lowest accuracy)\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
+                    "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", worst, worst, worst);
+        if (left_out[0])
+            fprintf(f.fp, "\nTake figures left out: the audio or MIDI of %s is not in `%s` (`--audio-dir`).\n", left_out, audio_dir);
+        rc = a2m_atomic_commit(&f);
     }
-    if (!model || !ds || !dir) return cli_usage_error(argv[0], "needs MODEL, DATASET and -o DIR");
+    return rc;
+}
+
+int cmd_report(int argc, char **argv) {
+    /* --transpose -12: the seed singer sings an octave below the written notes */
+    report_args a = {.split = "test", .splits = CLI_SEED_SPLITS, .audio_dir = "../shared/data/seed/audio", .transpose = -12};
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0) return rc;
+    const char *model = a.model, *ds = a.ds, *dir = a.dir, *split = a.split, *splits = a.splits, *log = a.log,
+               *audio_dir = a.audio_dir;
+    int transpose = a.transpose, force = a.force;
     /* DIR is the report's own folder: an existing one (an older report) is replaced file by file with --force */
-    int crc = cli_check_output(argv[0], &dir, (const char *[]){model, ds, splits, log}, 4, force, CLI_OUT_FOLDER);
-    if (crc) return crc;
+    if ((rc = cli_check_output(argv[0], &dir, (const char *[]){model, ds, splits, log}, 4, force, CLI_OUT_FOLDER))) return rc;
     static char self[4096];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl > 0) self[sl] = '\0', report_self = self;
-    int rc = a2m_mkdirs(dir);
+    rc = a2m_mkdirs(dir);
     char eval_json[4096], conf[4096], rel[4096], loss[4096], md[4096];
     snprintf(eval_json, sizeof eval_json, "%s/eval.json", dir);
     snprintf(conf, sizeof conf, "%s/confusion.png", dir);
@@ -187,31 +228,7 @@ int cmd_report(int argc, char **argv) {
         snprintf(left_out + strlen(left_out), sizeof left_out - strlen(left_out), "%s%s", left_out[0] ? " and " : "", worst);
     if (!rc) {
         snprintf(md, sizeof md, "%s/README.md", dir);
-        a2m_atomic_file f;
-        rc = a2m_atomic_open(&f, md, 1);
-        if (!rc) {
-            fprintf(f.fp, "# a2m report\n\nModel `%s` on dataset `%s`, split `%s`.\n\n", model, ds, split);
-            fprintf(f.fp, "| metric | value |\n|---|---|\n");
-            const char *keys[] = {"accuracy", "balanced_accuracy", "f1_macro", "f1_weighted"};
-            for (int k = 0; k < 4; k++) fprintf(f.fp, "| %s | %.4f |\n", keys[k], json_real_value(json_object_get(ev, keys[k])));
-            fprintf(f.fp, "\nAll metrics: [eval.json](eval.json).\n\n## Confusion matrix\n\n![confusion](confusion.png)\n");
-            json_t *rj = json_object_get(ev, "reliability");
-            fprintf(f.fp, "\n## Calibration\n\nExpected calibration error %.4f, maximum %.4f, mean confidence %.4f "
-                    "(frames binned by their top probability):\n\n![reliability](reliability.png)\n",
-                    json_number_value(json_object_get(rj, "ece")), json_number_value(json_object_get(rj, "mce")),
-                    json_number_value(json_object_get(rj, "mean_confidence")));
-            write_worst_takes(f.fp, json_object_get(ev, "per_take"), json_number_value(json_object_get(ev, "accuracy")));
-            if (log) fprintf(f.fp, "\n## Training\n\n![loss](loss.png)\n");
-            if (have_take)
-                fprintf(f.fp, "\n## Take %s\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
-                        "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", take, take, take);
-            if (have_worst > 0)
-                fprintf(f.fp, "\n## Take %s (the lowest accuracy)\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
-                        "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", worst, worst, worst);
-            if (left_out[0])
-                fprintf(f.fp, "\nTake figures left out: the audio or MIDI of %s is not in `%s` (`--audio-dir`).\n", left_out, audio_dir);
-            rc = a2m_atomic_commit(&f);
-        }
+        rc = write_readme(md, &a, ev, take, have_take, worst, have_worst, left_out);
     }
     if (ev) json_decref(ev);
     if (rc) return cli_lib_fail(rc);

@@ -12,6 +12,7 @@
 #include "a2m/train.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 
 static const char *usage =
     "usage: a2m search DATASET --splits SPLIT.json --study STUDY.db [options]\n"
@@ -20,24 +21,24 @@ static const char *usage =
     "the \"val\" takes every epoch. The study is a database (SQLite file, or --storage postgresql://...) that\n"
     "several workers share: start `a2m search` with the same --study again, here or elsewhere, and each takes\n"
     "the next trial. A worker killed (kill -9) stops sending heartbeats; its trial is marked failed by the next\n"
-    "worker and re-run with the same parameters. Ctrl-C marks the running trial failed (to be re-run), exit 130.\n\n"
-    "options:\n"
-    "  --space SPACE.json        parameters and ranges (docs/search.md); default: hidden, lr (log), batch,\n"
-    "                            dropout, class-weight-power, loss, label-smoothing\n"
-    "  --trials N                trials of the study in all, over every worker (20)\n"
-    "  --sampler tpe|random      TPE (Optuna's defaults: 10 random start-up trials, 24 candidates) or random (tpe)\n"
-    "  --pruner median|none      stop a trial at an epoch where its best value is worse than the median of the\n"
-    "                            complete trials at that epoch, once 5 trials are complete (median)\n"
-    "  --epochs E                maximum epochs of a trial (50)\n"
-    "  --seed S                  seed of the sampler and of every trial's training (0)\n"
-    "  --objective val_loss|val_f1  minimise the best validation loss or maximise the best macro F1 (val_loss)\n"
-    "  --storage URL             a PostgreSQL server (postgresql://user@host/db); --study is then the study's name\n"
-    "  --threads N               training threads (1)\n"
-    "  --heartbeat S             seconds between heartbeats; a running trial silent for 2 S is failed (30)\n"
-    "  --show                    print the study: every trial, the best, and the `a2m train` options\n"
-    "                            reproducing it (--json: as JSON)\n"
+    "worker and re-run with the same parameters. Ctrl-C marks the running trial failed (to be re-run), exit 130.\n";
+static const char *epilog =
     "The study keeps the objective, space, epochs, sampler, pruner and seed it was made with: later workers\n"
     "must ask for the same (or leave them out).\n";
+
+static const char *const samplers = "tpe|random", *const pruners = "median|none", *const objectives = "val_loss|val_f1";
+
+/* the sampler's and the pruner's settings, from the library's defaults */
+static int show_sampler(const void *v, char *buf, size_t n) {
+    a2m_tpe_params t = a2m_tpe_default_params();
+    return snprintf(buf, n, "%s; tpe: %d random start-up trials, %d candidates", *(const int *)v ? "random" : "tpe",
+                    t.n_startup_trials, t.n_ei_candidates), 1;
+}
+
+static int show_pruner(const void *v, char *buf, size_t n) {
+    a2m_median_params m = a2m_median_default_params();
+    return snprintf(buf, n, "%s; median: once %d trials are complete", *(const int *)v ? "none" : "median", m.n_startup_trials), 1;
+}
 
 typedef struct search_opts {
     const char *ds, *splits, *study, *space_path, *storage;
@@ -47,49 +48,45 @@ typedef struct search_opts {
     int given_sampler, given_pruner, given_seed, given_objective, given_epochs;
 } search_opts;
 
+/* 0, -1 after --help, or the exit code of a usage error */
 static int parse(int argc, char **argv, search_opts *o) {
     memset(o, 0, sizeof *o);
     o->trials = 20, o->epochs = 50, o->threads = 1, o->heartbeat = 30;
-    snprintf(o->want.objective, sizeof o->want.objective, "val_loss");
-    snprintf(o->want.sampler, sizeof o->want.sampler, "tpe");
-    snprintf(o->want.pruner, sizeof o->want.pruner, "median");
-    int seed = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
-            return -1;
-        }
-#define STR(flag, dst) else if ((r = cli_opt(argc, argv, &i, flag, &v))) { if (r < 0) return 2; dst = v; }
-#define NUM(flag, parse) else if ((r = cli_opt(argc, argv, &i, flag, &v))) { if (r < 0 || !(parse)) return 2; }
-        STR("--splits", o->splits) STR("--study", o->study) STR("--space", o->space_path) STR("--storage", o->storage)
-        NUM("--trials", cli_parse_int(argv[0], "--trials", v, 1, 1000000, &o->trials))
-        NUM("--epochs", (o->given_epochs = cli_parse_int(argv[0], "--epochs", v, 1, 100000, &o->epochs)))
-        NUM("--threads", cli_parse_int(argv[0], "--threads", v, 1, 256, &o->threads))
-        NUM("--seed", (o->given_seed = cli_parse_int(argv[0], "--seed", v, 0, 2147483647, &seed)))
-        NUM("--heartbeat", cli_parse_double(argv[0], "--heartbeat", v, 0.1, 86400, &o->heartbeat))
-        else if ((r = cli_opt(argc, argv, &i, "--sampler", &v))) {
-            if (r < 0) return 2;
-            if (strcmp(v, "tpe") && strcmp(v, "random")) return cli_usage_error(argv[0], "--sampler is tpe or random");
-            snprintf(o->want.sampler, sizeof o->want.sampler, "%s", v), o->given_sampler = 1;
-        } else if ((r = cli_opt(argc, argv, &i, "--pruner", &v))) {
-            if (r < 0) return 2;
-            if (strcmp(v, "median") && strcmp(v, "none")) return cli_usage_error(argv[0], "--pruner is median or none");
-            snprintf(o->want.pruner, sizeof o->want.pruner, "%s", v), o->given_pruner = 1;
-        } else if ((r = cli_opt(argc, argv, &i, "--objective", &v))) {
-            if (r < 0) return 2;
-            if (strcmp(v, "val_loss") && strcmp(v, "val_f1")) return cli_usage_error(argv[0], "--objective is val_loss or val_f1");
-            snprintf(o->want.objective, sizeof o->want.objective, "%s", v), o->given_objective = 1;
-        }
-#undef STR
-#undef NUM
-        else if (!strcmp(argv[i], "--show")) o->show = 1;
-        else if (!strcmp(argv[i], "--json")) o->json = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!o->ds) o->ds = argv[i];
-        else return cli_usage_error(argv[0], "one dataset expected");
-    }
+    int seed = 0, sampler = 0, pruner = 0, objective = 0, n_pos;
+    const cli_option opts[] = {
+        {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_STR_OPT("--study", &o->study), .meta = "STUDY.db", .help = "the study (a SQLite file, or its name with --storage)"},
+        {CLI_STR_OPT("--space", &o->space_path), .meta = "SPACE.json",
+         .help = "parameters and ranges (docs/search.md); default: hidden, lr (log), batch,\n"
+                 "dropout, class-weight-power, loss, label-smoothing"},
+        {CLI_INT_OPT("--trials", &o->trials, 1, 1000000), .meta = "N", .help = "trials of the study in all, over every worker"},
+        {CLI_CHOICE_OPT("--sampler", &sampler, samplers), .given = &o->given_sampler, .show = show_sampler,
+         .help = "TPE (Optuna's defaults) or random"},
+        {CLI_CHOICE_OPT("--pruner", &pruner, pruners), .given = &o->given_pruner, .show = show_pruner,
+         .help = "stop a trial at an epoch where its best value is worse than the median of the\n"
+                 "complete trials at that epoch"},
+        {CLI_INT_OPT("--epochs", &o->epochs, 1, 100000), .meta = "E", .given = &o->given_epochs, .help = "maximum epochs of a trial"},
+        {CLI_INT_OPT("--seed", &seed, 0, 2147483647), .meta = "S", .given = &o->given_seed,
+         .help = "seed of the sampler and of every trial's training"},
+        {CLI_CHOICE_OPT("--objective", &objective, objectives), .given = &o->given_objective,
+         .help = "minimise the best validation loss or maximise the best macro F1"},
+        {CLI_STR_OPT("--storage", &o->storage), .meta = "URL",
+         .help = "a PostgreSQL server (postgresql://user@host/db); --study is then the study's name"},
+        {CLI_INT_OPT("--threads", &o->threads, 1, 256), .meta = "N", .help = "training threads"},
+        {CLI_DBL_OPT("--heartbeat", &o->heartbeat, 0.1, 86400), .meta = "S",
+         .help = "seconds between heartbeats; a running trial silent for 2 S is failed"},
+        {CLI_FLAG_OPT("--show", &o->show), .help = "print the study: every trial, the best, and the `a2m train` options\nreproducing it"},
+        {CLI_FLAG_OPT("--json", &o->json), .help = "--show: as JSON"},
+        {.name = NULL}};
+    const cli_spec spec = {"search", usage, {{NULL, opts}}, epilog};
+    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    if (rc >= 0) return rc ? rc : -1;
+    if (n_pos > 1) return cli_usage_error(argv[0], "one dataset expected");
+    o->ds = n_pos ? argv[1] : NULL;
+    const char *const names[3][2] = {{"tpe", "random"}, {"median", "none"}, {"val_loss", "val_f1"}};
+    snprintf(o->want.sampler, sizeof o->want.sampler, "%s", names[0][sampler]);
+    snprintf(o->want.pruner, sizeof o->want.pruner, "%s", names[1][pruner]);
+    snprintf(o->want.objective, sizeof o->want.objective, "%s", names[2][objective]);
     o->want.seed = seed;
     o->want.epochs = o->epochs;
     return 0;

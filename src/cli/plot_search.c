@@ -9,6 +9,7 @@
 #include "a2m/search.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/opts.h"
 
 static const char *usage =
     "usage: a2m plot search STUDY.db -o DIR [--storage URL --study NAME] [--force] [--width W --height H]\n"
@@ -58,28 +59,25 @@ static int draw_all(const char *dir, const a2m_study_info *in, const a2m_search_
 }
 
 int cmd_plot_search(int argc, char **argv) {
-    const char *study = NULL, *out = NULL, *storage = NULL, *name = NULL, *v;
+    const char *study = NULL, *out = NULL, *storage = NULL, *name = NULL;
     a2m_plot_size size = {1000, 600};
-    int force = 0;
-    for (int i = 2; i < argc; i++) {
-        int r;
-        if (cli_is_help(argv[i])) {
-            fputs(usage, stdout);
-            return 0;
-        } else if ((r = cli_opt(argc, argv, &i, "-o", &v))) { if (r < 0) return 2; out = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--storage", &v))) { if (r < 0) return 2; storage = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--study", &v))) { if (r < 0) return 2; name = v; }
-        else if ((r = cli_opt(argc, argv, &i, "--width", &v))) { if (r < 0 || !cli_parse_int(argv[0], "--width", v, 200, 10000, &size.width)) return 2; }
-        else if ((r = cli_opt(argc, argv, &i, "--height", &v))) { if (r < 0 || !cli_parse_int(argv[0], "--height", v, 200, 10000, &size.height)) return 2; }
-        else if (!strcmp(argv[i], "--force")) force = 1;
-        else if (argv[i][0] == '-') return cli_usage_error(argv[0], "unknown option %s", argv[i]);
-        else if (!study) study = argv[i];
-        else return cli_usage_error(argv[0], "one study expected");
-    }
+    int force = 0, n_pos;
+    const cli_option opts[] = {
+        {CLI_STR_OPT("-o", &out), .meta = "DIR", .help = "the pictures' folder"},
+        {CLI_STR_OPT("--storage", &storage), .meta = "URL", .help = "a PostgreSQL server; --study names the study"},
+        {CLI_STR_OPT("--study", &name), .meta = "NAME", .help = "the study's name with --storage"},
+        {CLI_INT_OPT("--width", &size.width, 200, 10000), .meta = "W", .help = "picture width"},
+        {CLI_INT_OPT("--height", &size.height, 200, 10000), .meta = "H", .help = "picture height"},
+        {CLI_FLAG_OPT("--force", &force), .help = "replace an existing DIR"},
+        {.name = NULL}};
+    const cli_spec spec = {"plot search", usage, {{NULL, opts}}, NULL};
+    int rc = cli_parse(argc - 1, argv + 1, &spec, &n_pos); /* argv[1] is "search" */
+    if (rc >= 0) return rc;
+    if (n_pos > 1) return cli_usage_error(argv[0], "one study expected");
+    study = n_pos ? argv[2] : NULL;
     if (storage && !name) name = study;
     if (!(storage ? name : study) || !out) return cli_usage_error(argv[0], "plot search needs STUDY.db (or --storage URL --study NAME) and -o DIR");
-    int rc = cli_check_output(argv[0], &out, (const char *[]){storage ? NULL : study}, 1, force, CLI_OUT_FOLDER);
-    if (rc) return rc;
+    if ((rc = cli_check_output(argv[0], &out, (const char *[]){storage ? NULL : study}, 1, force, CLI_OUT_FOLDER))) return rc;
     a2m_study *st;
     a2m_study_info in;
     rc = a2m_study_new_existing(storage ? storage : study, storage ? name : "default", &st, &in);

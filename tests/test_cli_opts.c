@@ -1,0 +1,337 @@
+/* The command line's option tables (src/cli/opts.c): the parser against a table of every value type (values,
+ * ranges, choices, aliases, "--opt=VALUE", positionals, the usage errors' exit code 2, --help storing nothing), and
+ * every command's --help against the library: each option it lists is one the parser takes, and the defaults it
+ * prints are the *_default_params() values (the built a2m, $A2M_BIN). */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "a2m/audio.h"
+#include "a2m/baseline.h"
+#include "a2m/cqt.h"
+#include "a2m/dataset.h"
+#include "a2m/embed.h"
+#include "a2m/features.h"
+#include "a2m/gen.h"
+#include "a2m/metrics.h"
+#include "a2m/midi.h"
+#include "a2m/train.h"
+#include "a2m/transcribe.h"
+#include "check.h"
+#include "cli/cli.h"
+#include "cli/opts.h"
+
+#define T(c) CHECK(c, "%s", "")
+#define REQ(c) REQUIRE(c, "%s", "")
+
+typedef struct vals {
+    int flag, off, i, i_given, choice;
+    unsigned u;
+    unsigned long long ull;
+    uint64_t u64;
+    double d;
+    const char *s;
+    a2m_label_params lp;
+} vals;
+
+static vals defaults(void) {
+    vals v = {.off = 1, .i = 7, .u = 3, .ull = 5, .u64 = 9, .d = 0.5, .s = "dflt", .lp = a2m_label_default_params()};
+    return v;
+}
+
+/* Parses the NULL-ended args (after the command name "t") into *v: cli_parse's return, positionals in pos */
+static int parse(vals *v, const char *const *args, int *n_pos, char **pos) {
+    const cli_option opts[] = {
+        {CLI_FLAG_OPT("--flag", &v->flag), .help = "a flag"},
+        {.name = "--keep", .type = CLI_FLAG_OFF, .dst = &v->off, .help = "turns off"},
+        {CLI_INT_OPT("--int", &v->i, -5, 10), .alias = "-i", .meta = "N", .given = &v->i_given, .help = "an int"},
+        {CLI_UINT_OPT("--uint", &v->u, 0, 100), .meta = "N", .help = "unsigned"},
+        {CLI_ULL_OPT("--ull", &v->ull, 0, 2147483647), .meta = "N", .help = "unsigned long long"},
+        {CLI_U64_OPT("--u64", &v->u64, 0, 1000), .meta = "N", .help = "uint64_t"},
+        {CLI_DBL_OPT("--dbl", &v->d, -1, 1), .meta = "X", .help = "a number\nover two lines"},
+        {CLI_STR_OPT("--str", &v->s), .meta = "S", .help = "text"},
+        {CLI_CHOICE_OPT("--choice", &v->choice, "ab|cd|ef"), .help = "one of three"},
+        {CLI_CUSTOM_OPT("--notes", &v->lp, cli_opt_notes, cli_show_notes), .meta = "LIST", .help = "notes"},
+        {.name = NULL}};
+    const cli_spec spec = {"t", "usage: a2m t [options] ARG...\n", {{NULL, opts}}, "after\n"};
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = "t";
+    for (int k = 0; args[k]; k++) argv[argc++] = (char *)args[k];
+    argv[argc] = NULL;
+    int rc = cli_parse(argc, argv, &spec, n_pos);
+    for (int k = 0; rc < 0 && k < *n_pos; k++) pos[k] = argv[1 + k];
+    return rc;
+}
+
+static void test_parser(void) {
+    vals v = defaults();
+    char *pos[32];
+    int n;
+    const char *a1[] = {"x", "--flag", "--keep", "--int", "-5", "--uint=100", "--ull", "2147483647", "--u64", "1000",
+                        "--dbl=-0.25", "-", "--str", "--not-an-option", "--choice", "cd", "--notes", "36-38,60", "y", NULL};
+    T(parse(&v, a1, &n, pos) == -1);
+    T(v.flag == 1 && v.off == 0 && v.i == -5 && v.i_given && v.u == 100 && v.ull == 2147483647ULL && v.u64 == 1000);
+    T(v.d == -0.25 && !strcmp(v.s, "--not-an-option") && v.choice == 1);
+    T(v.lp.n_notes == 4 && v.lp.notes[0] == 36 && v.lp.notes[2] == 38 && v.lp.notes[3] == 60);
+    T(n == 3 && !strcmp(pos[0], "x") && !strcmp(pos[1], "-") && !strcmp(pos[2], "y")); /* in order, "-" too */
+    v = defaults();
+    T(parse(&v, (const char *[]){"-i", "3", NULL}, &n, pos) == -1 && v.i == 3 && n == 0); /* the alias */
+    T(parse(&v, (const char *[]){"-i=4", NULL}, &n, pos) == -1 && v.i == 4);
+    /* usage errors: exit code 2 */
+    const char *bad[][3] = {{"--bogus", NULL}, {"--int", NULL}, {"--int", "11"}, {"--int", "1.5"}, {"--int", ""},
+                            {"--uint", "-1"}, {"--dbl", "1.01"}, {"--dbl", "nan"}, {"--dbl", "inf"}, {"--choice", "a"},
+                            {"--choice", "abc"}, {"--notes", "60,x"}, {"--notes", "128"}, {"--flag=1", NULL},
+                            {"--u64", "1001"}, {"--intx", "1"}};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        v = defaults();
+        T(parse(&v, bad[k], &n, pos) == 2);
+    }
+    /* --help anywhere prints the help and stores nothing; an option's value "-h" is no request for help */
+    v = defaults();
+    fflush(stdout);
+    FILE *saved = stdout;
+    stdout = tmpfile();
+    int rc = parse(&v, (const char *[]){"--int", "9", "--help", NULL}, &n, pos);
+    rewind(stdout);
+    char buf[8192];
+    size_t len = fread(buf, 1, sizeof buf - 1, stdout);
+    buf[len] = '\0';
+    fclose(stdout);
+    stdout = saved;
+    T(rc == 0 && v.i == 7 && !v.i_given);
+    T(strstr(buf, "usage: a2m t [options] ARG...\n\noptions:\n") != NULL);
+    T(strstr(buf, "  -i, --int N           an int [integer -5..10, default 7]\n") != NULL);
+    T(strstr(buf, "  --dbl X               a number\n                        over two lines [number -1..1, default 0.5]\n"));
+    T(strstr(buf, "  --choice ab|cd|ef     one of three [default ab]\n") != NULL);
+    T(strstr(buf, "  --notes LIST          notes [default 60,64,67]\n") != NULL);
+    T(strstr(buf, "  --str S               text [default dflt]\n") != NULL);
+    T(strstr(buf, "  --flag                a flag\n") != NULL);
+    T(strstr(buf, "\nafter\n") != NULL);
+    v = defaults();
+    T(parse(&v, (const char *[]){"--str", "-h", NULL}, &n, pos) == -1 && !strcmp(v.s, "-h"));
+}
+
+/* ---- every command's help against the library --------------------------------------------------------------- */
+
+static char *run_out(const char *cmd) {
+    FILE *p = popen(cmd, "r");
+    if (!p) return NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *s = malloc(cap);
+    for (size_t r; s && (r = fread(s + len, 1, cap - 1 - len, p)) > 0;) {
+        len += r;
+        if (len + 1 == cap) {
+            char *g = realloc(s, cap *= 2);
+            if (!g) break;
+            s = g;
+        }
+    }
+    pclose(p);
+    if (s) s[len] = '\0';
+    return s;
+}
+
+/* The default printed for option opt in help ("" when none): the text after "default " up to ']' */
+static void shown_default(const char *help, const char *opt, char *out, size_t n) {
+    out[0] = '\0';
+    char key[64];
+    snprintf(key, sizeof key, "%s ", opt);
+    for (const char *line = help; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        const char *name = line + 2;
+        if (strncmp(line, "  -", 3)) continue;
+        if (!strncmp(name, "-o, ", 4)) name += 4;
+        if (strncmp(name, key, strlen(key)) && !(strncmp(name, opt, strlen(opt)) == 0 && name[strlen(opt)] == '\n'))
+            continue;
+        const char *end = line; /* the option's block: up to the next option line or a blank line */
+        while ((end = strchr(end + 1, '\n')) && end[1] == ' ' && end[2] == ' ' && end[3] == ' ') {}
+        const char *d = strstr(line, "default ");
+        if (!d || (end && d > end)) return;
+        d += 8;
+        size_t k = strcspn(d, "]");
+        snprintf(out, n, "%.*s", (int)(k < n ? k : n - 1), d);
+        return;
+    }
+}
+
+static char *help_of(const char *bin, const char *cmd) {
+    char line[4200];
+    snprintf(line, sizeof line, "'%s' %s --help 2>&1", bin, cmd);
+    return run_out(line);
+}
+
+/* opt's default in cmd's help is expect (as %.6g for numbers) */
+static void check_default(const char *help, const char *cmd, const char *opt, const char *expect) {
+    char got[256];
+    shown_default(help, opt, got, sizeof got);
+    char next = got[strlen(expect)]; /* after the value: its end, or words ("; the transformer 0.1", " at 16000 Hz") */
+    if (strncmp(got, expect, strlen(expect)) != 0 || isalnum((unsigned char)next) || next == '.' || next == ',') {
+        fprintf(stderr, "a2m %s --help: %s shows default '%s', the library's is '%s'\n", cmd, opt, got, expect);
+        check_failed++;
+    }
+}
+
+/* a number's default, as the help prints it */
+static void def_d(const char *help, const char *cmd, const char *opt, double x) {
+    char e[64];
+    snprintf(e, sizeof e, "%.6g", x);
+    check_default(help, cmd, opt, e);
+}
+#define DEF_D(help, cmd, opt, x) def_d(help, cmd, opt, (double)(x))
+
+static void check_transcribe(const char *bin) {
+    char *h = help_of(bin, "transcribe");
+    a2m_transcribe_params p = a2m_transcribe_default_params();
+    a2m_midi_write_params m = a2m_midi_write_default_params();
+    REQ(h != NULL);
+    DEF_D(h, "transcribe", "--window", p.window_s), DEF_D(h, "transcribe", "--hop", p.hop_s);
+    DEF_D(h, "transcribe", "--onset-threshold", p.onset_threshold), DEF_D(h, "transcribe", "--min-voicing", p.min_voicing);
+    DEF_D(h, "transcribe", "--pitch-cost", p.pitch_cost), DEF_D(h, "transcribe", "--glide", p.glide_ms);
+    DEF_D(h, "transcribe", "--legato", p.legato_ms), DEF_D(h, "transcribe", "--delay", p.delay_ms);
+    DEF_D(h, "transcribe", "--key-weight", p.key_weight), DEF_D(h, "transcribe", "--onset-snap", p.onset_snap_ms);
+    DEF_D(h, "transcribe", "--dip", p.dip_depth), DEF_D(h, "transcribe", "--tempo", m.tempo_bpm);
+    DEF_D(h, "transcribe", "--ticks-per-beat", m.ticks_per_beat), DEF_D(h, "transcribe", "--program", m.program);
+    check_default(h, "transcribe", "--precision", a2m_precision_name(p.precision));
+    check_default(h, "transcribe", "--tuning", p.tuning == A2M_TUNING_AUTO ? "auto" : "off");
+    free(h);
+}
+
+static void check_train(const char *bin) {
+    char *h = help_of(bin, "train");
+    a2m_train_params p = a2m_train_default_params();
+    REQ(h != NULL);
+    DEF_D(h, "train", "--hidden", p.hidden), DEF_D(h, "train", "--lr", p.lr), DEF_D(h, "train", "--batch", p.batch);
+    DEF_D(h, "train", "--epochs", p.epochs), DEF_D(h, "train", "--seed", p.seed);
+    DEF_D(h, "train", "--class-weight-power", p.class_weight_power), DEF_D(h, "train", "--patience", p.patience);
+    DEF_D(h, "train", "--plateau", p.plateau), DEF_D(h, "train", "--weight-decay", p.weight_decay);
+    DEF_D(h, "train", "--clip", p.clip_norm), DEF_D(h, "train", "--window", p.window);
+    DEF_D(h, "train", "--augment-gain", p.augment_gain_db), DEF_D(h, "train", "--augment-shift", p.augment_shift_bins);
+    DEF_D(h, "train", "--onset-weight", p.onset_weight), DEF_D(h, "train", "--augment-transpose", p.augment_transpose);
+    DEF_D(h, "train", "--label-smoothing", p.label_smoothing), DEF_D(h, "train", "--ema", p.ema);
+    DEF_D(h, "train", "--concat", p.concat), DEF_D(h, "train", "--threads", p.threads);
+    DEF_D(h, "train", "--gamma", p.focal_gamma);
+    check_default(h, "train", "--model", p.arch);
+    check_default(h, "train", "--select", p.select_by_loss ? "loss" : "f1");
+    free(h);
+}
+
+static void check_features(const char *bin, const char *cmd) {
+    char *h = help_of(bin, cmd);
+    a2m_cqt_params c = a2m_cqt_default_params();
+    a2m_feat_params f = a2m_feat_default_params();
+    REQ(h != NULL);
+    DEF_D(h, cmd, "--sr", c.sample_rate), DEF_D(h, cmd, "--hop", c.hop), DEF_D(h, cmd, "--bins", c.n_bins);
+    DEF_D(h, cmd, "--bpo", c.bins_per_octave), DEF_D(h, cmd, "--ref", c.ref), DEF_D(h, cmd, "--amin", c.amin);
+    DEF_D(h, cmd, "--top-db", c.top_db), DEF_D(h, cmd, "--n-fft", f.n_fft), DEF_D(h, cmd, "--n-mels", f.n_mels);
+    DEF_D(h, cmd, "--n-mfcc", f.n_mfcc), DEF_D(h, cmd, "--order", f.order), DEF_D(h, cmd, "--frame-length", f.frame_length);
+    check_default(h, cmd, "--kind", a2m_feat_kind_name(f.kind));
+    char e[64];
+    snprintf(e, sizeof e, "cqt %.6g", c.fmin);
+    check_default(h, cmd, "--fmin", e);
+    free(h);
+}
+
+static void check_data_commands(const char *bin) {
+    a2m_dataset_params d = a2m_dataset_default_params();
+    a2m_label_params l = a2m_label_default_params();
+    char *h = help_of(bin, "dataset"), notes[64] = "";
+    REQ(h != NULL);
+    DEF_D(h, "dataset", "--take-seconds", d.take_seconds), DEF_D(h, "dataset", "--expect-frames", d.expect_frames);
+    DEF_D(h, "dataset", "--onset-frames", d.labels.onset_frames), DEF_D(h, "dataset", "--transpose", d.labels.transpose);
+    for (int k = 0; k < l.n_notes; k++) snprintf(notes + strlen(notes), sizeof notes - strlen(notes), "%s%d", k ? "," : "", l.notes[k]);
+    check_default(h, "dataset", "--notes", notes);
+    free(h);
+    REQ((h = help_of(bin, "labels")) != NULL);
+    DEF_D(h, "labels", "--sr", l.sample_rate), DEF_D(h, "labels", "--hop", l.hop), DEF_D(h, "labels", "--duration", d.take_seconds);
+    check_default(h, "labels", "--notes", notes);
+    free(h);
+    a2m_synth_params s = a2m_synth_default_params();
+    REQ((h = help_of(bin, "synth")) != NULL);
+    DEF_D(h, "synth", "--sr", s.rate), DEF_D(h, "synth", "--seed", s.seed), DEF_D(h, "synth", "--gain", s.gain);
+    DEF_D(h, "synth", "--vibrato-cents", s.vibrato_cents), DEF_D(h, "synth", "--breath", s.breath);
+    DEF_D(h, "synth", "--transpose", s.transpose);
+    free(h);
+    a2m_melody_params m = a2m_melody_default_params();
+    REQ((h = help_of(bin, "gendata")) != NULL);
+    DEF_D(h, "gendata", "--seconds", m.seconds);
+    char range[32];
+    snprintf(range, sizeof range, "%d..%d", m.lo, m.hi);
+    check_default(h, "gendata", "--pitches", range);
+    free(h);
+}
+
+static void check_other_commands(const char *bin) {
+    a2m_logreg_params lr = a2m_logreg_default_params();
+    char *h = help_of(bin, "linear");
+    REQ(h != NULL);
+    DEF_D(h, "linear", "--epochs", lr.epochs), DEF_D(h, "linear", "--batch", lr.batch), DEF_D(h, "linear", "--lr", lr.lr);
+    DEF_D(h, "linear", "--l2", lr.l2), DEF_D(h, "linear", "--seed", lr.seed), DEF_D(h, "linear", "--threads", lr.n_threads);
+    free(h);
+    a2m_umap_params u = a2m_umap_default_params();
+    REQ((h = help_of(bin, "embed")) != NULL);
+    DEF_D(h, "embed", "--n-neighbors", u.n_neighbors), DEF_D(h, "embed", "--min-dist", u.min_dist);
+    DEF_D(h, "embed", "--epochs", u.n_epochs), DEF_D(h, "embed", "--seed", u.seed), DEF_D(h, "embed", "--threads", u.n_threads);
+    check_default(h, "embed", "--init", u.spectral_init ? "spectral" : "random");
+    free(h);
+    a2m_note_metric_params c = a2m_note_metric_default_params();
+    REQ((h = help_of(bin, "compare")) != NULL);
+    DEF_D(h, "compare", "--onset-tolerance", c.onset_tolerance), DEF_D(h, "compare", "--pitch-tolerance", c.pitch_tolerance);
+    DEF_D(h, "compare", "--offset-ratio", c.offset_ratio), DEF_D(h, "compare", "--offset-min", c.offset_min_tolerance);
+    free(h);
+}
+
+/* Every option an --help lists (at a line's start) is one its parser takes: given without its value, an option
+ * with a value is refused as "needs a value", never as unknown. cmd: "transcribe" or "plot search". */
+static void check_listed_options(const char *bin, const char *cmd) {
+    char *h = help_of(bin, cmd);
+    REQ(h != NULL);
+    int n = 0;
+    for (const char *line = h; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, "  -", 3)) continue;
+        const char *name = !strncmp(line + 2, "-o, ", 4) ? line + 6 : line + 2;
+        size_t len = strcspn(name, " \n");
+        if (name[len] != ' ' || name[len + 1] == ' ') continue; /* a flag: no value's name after it */
+        char run[4400];
+        snprintf(run, sizeof run, "'%s' %s %.*s 2>&1 >/dev/null; echo \"exit $?\"", bin, cmd, (int)len, name);
+        char *out = run_out(run), expect[128];
+        snprintf(expect, sizeof expect, "option %.*s needs a value", (int)len, name);
+        if (!out || !strstr(out, expect) || !strstr(out, "exit 2")) {
+            fprintf(stderr, "a2m %s %.*s: not taken as the option its --help lists: %s\n", cmd, (int)len, name, out ? out : "");
+            check_failed++;
+        }
+        free(out), n++;
+    }
+    T(n > 0);
+    free(h);
+}
+
+static void test_commands(void) {
+    const char *bin = getenv("A2M_BIN");
+    if (!bin || access(bin, X_OK)) {
+        printf("skip: the commands' --help (A2M_BIN not set or not there)\n");
+        return;
+    }
+    check_transcribe(bin), check_train(bin), check_features(bin, "features"), check_features(bin, "dataset");
+    check_data_commands(bin), check_other_commands(bin);
+    char *h = run_out("true"), line[4200];
+    free(h);
+    snprintf(line, sizeof line, "'%s' help", bin);
+    REQ((h = run_out(line)) != NULL);
+    int n = 0;
+    for (const char *l = strstr(h, "commands:\n"); l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        char name[32];
+        if (l[0] != ' ' || l[1] != ' ' || l[2] == ' ' || sscanf(l + 2, "%31s", name) != 1) continue;
+        check_listed_options(bin, strcmp(name, "plot") ? name : "plot cqt"), n++; /* plot's options follow a kind */
+    }
+    check_listed_options(bin, "plot search");
+    T(n >= 20);
+    free(h);
+}
+
+int main(void) {
+    test_parser();
+    test_commands();
+    return test_done("test_cli_opts");
+}
