@@ -37,7 +37,8 @@ static int show_sampler(const void *v, char *buf, size_t n) {
 
 static int show_pruner(const void *v, char *buf, size_t n) {
     a2m_median_params m = a2m_median_default_params();
-    return snprintf(buf, n, "%s; median: once %d trials are complete", *(const int *)v ? "none" : "median", m.n_startup_trials), 1;
+    return snprintf(buf, n, "%s; median: once %d trials are complete, after epoch %d", *(const int *)v ? "none" : "median",
+                    m.n_startup_trials, m.n_warmup_steps), 1;
 }
 
 typedef struct search_opts {
