@@ -13,11 +13,11 @@
 #include "cli/opts.h"
 
 static const char *usage =
-    "usage: a2m calibrate MODEL DATASET -o OUT [--splits SPLIT.json] [--split val] [--check test] [--threads N] [--force]\n"
+    "usage: a2m calibrate MODEL DATASET -o OUT [--splits SPLIT.json] [--split NAME] [--check NAME] [--threads N] [--force]\n"
     "Fits the temperature T minimising the negative log-likelihood of softmax(logits / T) on the frames of\n"
     "one split (val: never the split a model is scored on) and writes MODEL with it to OUT; eval and\n"
     "transcribe then use softmax(logits / T). Prints the NLL and the expected calibration error (ECE, 10\n"
-    "bins, as eval) before and after, on the fitting split and on --check (test; `--check none` skips it).\n"
+    "bins, as eval) before and after, on the fitting split and on --check (`--check none` skips it).\n"
     "A temperature already in MODEL is replaced (the fit uses the raw logits).\n";
 
 /* logits and labels of a split */

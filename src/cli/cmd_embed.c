@@ -18,7 +18,7 @@
 #include "cli/report.h"
 
 static const char *embed_usage =
-    "usage: a2m embed DATASET [--splits SPLIT.json] [--split test] [--source features|hidden --model M]\n"
+    "usage: a2m embed DATASET [--splits SPLIT.json] [--split NAME] [--source features|hidden --model M]\n"
     "                 [--n-neighbors N] [--min-dist D] [--epochs N] [--max-frames N] [--seed S]\n"
     "                 [--init spectral|random] [--threads N] [--trust] [--json FILE|-] [--force] -o EMB.npy\n"
     "UMAP (McInnes et al., as umap-learn 0.5 computes it: exact kNN graph, smooth-kNN memberships, fuzzy union,\n"

@@ -17,7 +17,7 @@
 #include "a2m/uncertainty.h"
 
 static const char *usage =
-    "usage: a2m eval MODEL DATASET [--split test] [--splits SPLIT.json] [--json FILE] [--threads N] [--force]\n"
+    "usage: a2m eval MODEL DATASET [--split NAME] [--splits SPLIT.json] [--json FILE] [--threads N] [--force]\n"
     "                [--mc-dropout T] [--seed S]\n"
     "       a2m eval DATASET --ensemble M1,M2,... [same options]\n"
     "Frame metrics of MODEL on one split of DATASET (scikit-learn's definitions): accuracy, balanced\n"
@@ -27,10 +27,10 @@ static const char *usage =
     "and the variance of p(class) per predicted class, mean entropy); the takes with the lowest accuracy\n"
     "with their most common confusion and the split's accuracy without them. --json adds \"reliability\"\n"
     "and \"per_take\" ({name, frames, accuracy} in dataset order) to the metrics; `a2m plot reliability`\n"
-    "draws the reliability diagram from it. --splits defaults to ../shared/data/seed/split.json.\n"
+    "draws the reliability diagram from it.\n"
     "Errors are split into pitch errors and voicing errors at a note's onset or offset, missed or extra\n"
     "(\"error_split\" in --json). The probabilities are the mean over samples: the models of --ensemble, each\n"
-    "run T times with --mc-dropout T (dropout kept on, masks from --seed, default 0; the model must have\n"
+    "run T times with --mc-dropout T (dropout kept on, masks from --seed; the model must have\n"
     "been trained with --dropout), or the one model once. For each uncertainty measure (max probability,\n"
     "predictive entropy, variance of p(class), mutual information) the AUROC of detecting a wrong frame and\n"
     "the empirical CDFs for right and wrong frames go into --json as \"uncertainty\" (`a2m plot uncertainty`).\n"

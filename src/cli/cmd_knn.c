@@ -11,10 +11,10 @@
 #include "cli/opts.h"
 
 static const char *usage =
-    "usage: a2m knn DATASET [--splits SPLIT.json] [--split test] [--features KIND] [--k K] [--context C]\n"
+    "usage: a2m knn DATASET [--splits SPLIT.json] [--split NAME] [--features KIND] [--k K] [--context C]\n"
     "               [--pca D] [--threads N] [--json FILE] [--force]\n"
     "k-nearest-neighbour frame classifier (scikit-learn's KNeighborsClassifier: Euclidean distance, uniform\n"
-    "votes, ties to the smallest class): every frame of the split (default test) takes the class most of its\n"
+    "votes, ties to the smallest class): every frame of the split (--split) takes the class most of its\n"
     "K nearest training frames have. Exact search: distances by BLAS GEMM in tiles (memory bounded whatever\n"
     "the training size). --context C stacks C frames each side (within a take); --pca D keeps the D leading\n"
     "principal axes of the training frames; without --k, k is the one of 1,3,5,...,31,45,63,91,127 with the\n"

@@ -11,7 +11,7 @@
 #include "cli/opts.h"
 
 static const char *usage =
-    "usage: a2m linear DATASET [--splits SPLIT.json] [--split test] [--features KIND] [--context C] [--pca D]\n"
+    "usage: a2m linear DATASET [--splits SPLIT.json] [--split NAME] [--features KIND] [--context C] [--pca D]\n"
     "               [--epochs N] [--batch N] [--lr X] [--l2 X] [--seed S] [--json FILE] [--force]\n"
     "Multinomial logistic regression on frames (the original's linear prediction model): class\n"
     "probabilities softmax(W x + b) of each frame's values x, each value standardised by the training\n"
@@ -19,7 +19,7 @@ static const char *usage =
     "\"train\" split; the epoch with the best \"val\" accuracy is kept. --context C stacks C frames each side,\n"
     "--pca D keeps D principal axes, --features KIND checks the dataset's kind (cqt, mel, mfcc, lpc: LPC\n"
     "coefficients are what `a2m dataset --kind lpc` stores). Prints `a2m eval`'s frame metrics on the split\n"
-    "(default test) and the time to train and to predict; --json FILE as `a2m knn`.\n";
+    "(--split) and the time to train and to predict; --json FILE as `a2m knn`.\n";
 
 typedef struct lin_opts {
     const char *ds, *splits, *split, *kind, *json;

@@ -19,7 +19,7 @@ extern char **environ;
 #include "cli/plots.h"
 
 static const char *usage =
-    "usage: a2m report MODEL DATASET -o DIR [--split test] [--splits SPLIT.json] [--log LOG.csv]\n"
+    "usage: a2m report MODEL DATASET -o DIR [--split NAME] [--splits SPLIT.json] [--log LOG.csv]\n"
     "                  [--audio-dir DIR] [--transpose N] [--force]\n"
     "Writes DIR/eval.json, DIR/confusion.png, DIR/reliability.png, DIR/loss.png (with --log); for the\n"
     "split's first take and for the take with the lowest accuracy DIR/<take>.cqt.png (CQT + frame labels)\n"
