@@ -1,6 +1,8 @@
 # Writes the linker version script of liba2m.so: every function declared in the public headers (DIR/*.h) is
 # global, everything else local (the internal layers, kernels and dlopen tables are not API).
-# cmake -DDIR=include/a2m -DOUT=a2m.map -P scripts/export-map.cmake
+# With -DKEEP=a2m.keep it also writes the same names one a line: objcopy --keep-global-symbols makes every other
+# global of liba2m.a's one relocatable object local (CMakeLists.txt), so both libraries export one list.
+# cmake -DDIR=include/a2m -DOUT=a2m.map [-DKEEP=a2m.keep] -P scripts/export-map.cmake
 file(GLOB headers "${DIR}/*.h")
 set(names "")
 foreach(h ${headers})
@@ -27,3 +29,8 @@ endforeach()
 string(APPEND map "  local:\n    *;\n};\n")
 file(WRITE "${OUT}.tmp" "${map}")
 file(RENAME "${OUT}.tmp" "${OUT}")
+if(KEEP)
+  list(JOIN names "\n" keep)
+  file(WRITE "${KEEP}.tmp" "${keep}\n")
+  file(RENAME "${KEEP}.tmp" "${KEEP}")
+endif()

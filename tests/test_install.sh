@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cmake --install into a temporary prefix (then moved: the tree is relocatable): every file where the README says,
-# liba2m.so exporting exactly the functions of the public headers, examples/ built through pkg-config against
-# liba2m.so and liba2m.a, both transcribing a synthetic take to its notes, and the installed a2m finding its
+# liba2m.so and liba2m.a exporting exactly the functions of the public headers, examples/ built through pkg-config
+# and through find_package(a2m) against liba2m.so and liba2m.a, all transcribing a synthetic take to its notes, and the installed a2m finding its
 # shipped model in PREFIX/share/a2m/models (run outside any source tree) with the same MIDI as the example.
 set -euo pipefail
 command -v pkg-config >/dev/null || { echo "SKIP: pkg-config is not installed"; exit 77; }
@@ -19,7 +19,8 @@ export PKG_CONFIG_PATH=$(dirname "$pc")
 libdir=$(pkg-config --variable=libdir a2m)
 modeldir=$(pkg-config --variable=modeldir a2m)
 for f in "$prefix/bin/a2m" "$prefix/include/a2m.h" "$libdir/liba2m.a" "$libdir/liba2m.so" \
-         "$modeldir/a2m-anypitch.safetensors" "$modeldir/a2m-crnn.safetensors"; do
+         "$modeldir/a2m-anypitch.safetensors" "$modeldir/a2m-crnn.safetensors" \
+         "$libdir/cmake/a2m/a2mConfig.cmake" "$libdir/cmake/a2m/a2mConfigVersion.cmake"; do
   [ -f "$f" ] || fail "not installed: $f"
 done
 # every per-domain header is installed and in the umbrella header
@@ -42,6 +43,13 @@ extra=$(comm -23 "$tmp/exported" "$tmp/declared" | head -5)
 [ -z "$extra" ] || fail "liba2m.so exports symbols no public header declares: $extra"
 missing=$(comm -13 "$tmp/exported" "$tmp/declared" | head -5)
 [ -z "$missing" ] || fail "declared in include/a2m/ but not in liba2m.so: $missing"
+# liba2m.a: the same names and no other global (internal ones such as bilstm_forward made local: no clash with a
+# host program's own)
+nm -g --defined-only "$libdir/liba2m.a" | awk 'NF == 3 {print $3}' | sort -u >"$tmp/archived"
+extra=$(comm -23 "$tmp/archived" "$tmp/declared" | head -5)
+[ -z "$extra" ] || fail "liba2m.a defines globals no public header declares: $extra"
+missing=$(comm -13 "$tmp/archived" "$tmp/declared" | head -5)
+[ -z "$missing" ] || fail "declared in include/a2m/ but not in liba2m.a: $missing"
 soname=$(readelf -d "$libdir/liba2m.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = "liba2m.so.${version#a2m }" ] || [ "$soname" = "liba2m.so.$(echo "${version#a2m }" | cut -d. -f1)" ] ||
   fail "soname '$soname'"
@@ -68,6 +76,29 @@ for ex in transcribe transcribe-static; do
   [ "$pitches" = "60 64 67 62 " ] || { cat "$ex.txt"; fail "$ex: pitches '$pitches'"; }
 done
 cmp -s transcribe.mid transcribe-static.mid || fail "the two examples' MIDI files differ"
+# the same example through find_package(a2m) (lib/cmake/a2m): a2m::a2m (liba2m.so) and a2m::a2m_static
+if command -v cmake >/dev/null; then
+  mkdir cmake-src && cp "$A2M_SOURCE/examples/transcribe.c" "$A2M_SOURCE/examples/CMakeLists.txt" cmake-src/
+  cmake -S cmake-src -B cmake-build -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_C_FLAGS="$cflags" >cmake.log 2>&1 && cmake --build cmake-build >>cmake.log 2>&1 ||
+    { cat cmake.log; fail "cmake build of examples/ against the installed package"; }
+  readelf -d cmake-build/transcribe | grep -q 'NEEDED.*liba2m\.so' || fail "a2m::a2m is not liba2m.so"
+  readelf -d cmake-build/transcribe-static | grep -q 'NEEDED.*liba2m' && fail "a2m::a2m_static needs liba2m.so"
+  for ex in transcribe transcribe-static; do
+    "cmake-build/$ex" "$modeldir/a2m-anypitch.safetensors" take.wav "cmake-$ex.mid" >/dev/null
+    cmp -s "cmake-$ex.mid" transcribe.mid || fail "cmake-built $ex and the pkg-config one differ"
+  done
+  # the version file: this major.minor is found, a later one is not
+  v=${version#a2m }
+  mkdir later && printf 'cmake_minimum_required(VERSION 3.20)\nproject(l LANGUAGES NONE)\nfind_package(a2m %s REQUIRED)\n' \
+    "$(echo "$v" | awk -F. '{print $1 "." $2 + 1}')" >later/CMakeLists.txt
+  if cmake -S later -B later/build -DCMAKE_PREFIX_PATH="$prefix" >later.log 2>&1; then
+    fail "find_package(a2m) accepted a later version than $v"
+  fi
+  cmake_note=", and through find_package(a2m)"
+else
+  echo "note: cmake not installed: the find_package(a2m) build is skipped"
+fi
 # a second run refuses to replace its output, with one line naming it
 if ./transcribe "$modeldir/a2m-anypitch.safetensors" take.wav transcribe.mid 2>err.txt; then fail "replaced"; fi
 grep -q 'transcribe.mid' err.txt || fail "error message: $(cat err.txt)"
@@ -77,4 +108,4 @@ grep -q 'transcribe.mid' err.txt || fail "error message: $(cat err.txt)"
 cmp -s cli.mid transcribe.mid || fail "a2m transcribe and the example differ"
 cmp -s cli2.mid cli.mid || fail "--model anypitch and the default differ"
 "$prefix/bin/a2m" transcribe take.wav --model seed -o seed.mid >/dev/null || fail "--model seed not found"
-echo "install: $(wc -l <"$tmp/declared") functions exported, example (shared and static) and installed a2m agree"
+echo "install: $(wc -l <"$tmp/declared") functions exported (liba2m.so and liba2m.a), example (shared and static${cmake_note:-}) and installed a2m agree"
