@@ -92,8 +92,21 @@ static void test_reliability(void) {
     CHECK(a2m_reliability_compute(y, &p[0][0], 6, 4, &r) == A2M_OK, "good again");
 }
 
+/* The lowest accuracies first, the first of equals first, takes without frames (NaN) never listed, at most k. */
+static void test_worst_takes(void) {
+    const double acc[7] = {0.9, 0.5, NAN, 0.7, 0.5, 0.95, 0.1};
+    size_t order[5];
+    size_t n = a2m_worst_takes(acc, 7, 5, order);
+    const size_t want[5] = {6, 1, 4, 3, 0};
+    CHECK(n == 5, "five of six takes with frames: %zu", n);
+    for (size_t i = 0; i < 5 && n == 5; i++) CHECK(order[i] == want[i], "worst %zu: take %zu, want %zu", i, order[i], want[i]);
+    CHECK(a2m_worst_takes(acc, 3, 5, order) == 2 && order[0] == 1 && order[1] == 0, "fewer takes than k");
+    CHECK(a2m_worst_takes(acc + 2, 1, 5, order) == 0, "a take without frames only");
+}
+
 int main(void) {
     test_reliability();
+    test_worst_takes();
     const char *shared = test_shared_dir();
     /* hand case: perfect and empty */
     a2m_note one = {1.0, 2.0, 60, 100, 0}, off = {1.04, 2.5, 60.4, 100, 0};

@@ -47,6 +47,11 @@ typedef struct a2m_note_metrics {
 int a2m_note_metrics_compute(const a2m_note *ref, size_t n_ref, const a2m_note *est, size_t n_est,
                              a2m_note_metric_params p, a2m_note_metrics *out);
 
+/* The takes with the lowest accuracy: indices into accuracy[0..n) of up to k of them, lowest first, the first of
+ * equals first; a NaN accuracy (a take without frames) is never listed. Returns how many were written to order.
+ * What `a2m eval` prints and `a2m report` tabulates. */
+size_t a2m_worst_takes(const double *accuracy, size_t n, size_t k, size_t *order);
+
 /* Calibration of a classifier's probabilities (Guo et al. 2017, "On
  * Calibration of Modern Neural Networks"). The prediction of a frame is its
  * most probable class (the first one on ties) and its confidence that top

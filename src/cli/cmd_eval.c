@@ -44,30 +44,25 @@ typedef struct take_stat {
 
 static double take_acc(const take_stat *t) { return t->len ? (double)t->correct / (double)t->len : 0.0; }
 
-static int by_accuracy(const void *a, const void *b) {
-    const take_stat *x = a, *y = b;
-    double ax = take_acc(x), ay = take_acc(y);
-    if (ax != ay) return ax < ay ? -1 : 1;
-    return x->dataset_index < y->dataset_index ? -1 : x->dataset_index > y->dataset_index;
-}
-
 static int by_dataset_index(const void *a, const void *b) {
     const take_stat *x = a, *y = b;
     return x->dataset_index < y->dataset_index ? -1 : x->dataset_index > y->dataset_index;
 }
 
-/* Prints the worst takes (sorts ts by accuracy), then leaves ts in dataset order. */
+/* Prints the five takes with the lowest accuracy (a2m_worst_takes: of equals, the first of ts, in dataset order). */
 static void print_worst_takes(take_stat *ts, size_t n, const a2m_dataset *d, const int64_t *truth, const int64_t *pred,
                               int C, const int *class_notes, size_t frames) {
     int64_t correct = 0;
+    double *acc = malloc((n + 1) * sizeof *acc);
+    size_t order[5], shown = 0;
     for (size_t i = 0; i < n; i++) correct += ts[i].correct;
-    qsort(ts, n, sizeof *ts, by_accuracy);
-    size_t shown = 0;
+    for (size_t i = 0; acc && i < n; i++) acc[i] = ts[i].len ? take_acc(&ts[i]) : NAN;
+    size_t n_worst = acc ? a2m_worst_takes(acc, n, 5, order) : 0;
+    free(acc);
     printf("\ntakes with the lowest accuracy (of %zu; split accuracy %.4f):\n", n, frames ? (double)correct / (double)frames : 0.0);
     printf("  %-12s %8s %7s %10s  %s\n", "take", "accuracy", "frames", "without it", "most common confusion");
-    for (size_t i = 0; i < n && shown < 5; i++) {
-        const take_stat *t = &ts[i];
-        if (!t->len) continue;
+    for (size_t w = 0; w < n_worst; w++) {
+        const take_stat *t = &ts[order[w]];
         static int64_t conf[A2M_MAX_CLASSES][A2M_MAX_CLASSES];
         memset(conf, 0, sizeof conf);
         for (size_t f = t->start; f < t->start + t->len; f++) conf[truth[f]][pred[f]]++;
@@ -90,18 +85,18 @@ static void print_worst_takes(take_stat *ts, size_t n, const a2m_dataset *d, con
         shown++;
     }
     if (!shown) printf("  none\n");
-    qsort(ts, n, sizeof *ts, by_dataset_index);
 }
 
 typedef struct eval_opts {
     const char *model, *ds, *split, *splits, *json, *ensemble;
     int threads, force, mc;
     unsigned long long seed;
+    int quiet; /* nothing printed: the JSON alone (cli_eval_json) */
 } eval_opts;
 
 /* 0, -1 after --help, or the exit code of a usage error */
 static int parse_eval(int argc, char **argv, eval_opts *o) {
-    *o = (eval_opts){NULL, NULL, "test", "../shared/data/seed/split.json", NULL, NULL, 1, 0, 0, 0};
+    *o = (eval_opts){NULL, NULL, "test", "../shared/data/seed/split.json", NULL, NULL, 1, 0, 0, 0, 0};
     const cli_option opts[] = {
         {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split evaluated"},
         {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
@@ -153,13 +148,16 @@ static int eval_report(const eval_opts *o, const cli_members *e, const a2m_datas
     if (!rc && !u) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     if (rc) return rc;
     const char *name = o->model ? o->model : o->ensemble;
-    printf("%s %s on %s, split '%s': %zu take%s, %zu frame%s\n\n", o->model ? "model" : "ensemble", name, o->ds, o->split,
-           n, cli_s(n), frames, cli_s(frames));
-    report_print_frame_metrics(stdout, &fm, in->class_notes);
-    report_print_reliability(stdout, &rel, in->class_notes);
-    print_error_split(&es);
-    cli_uncertainty_print(stdout, u);
-    print_worst_takes(ts, n, d, truth, pred, C, in->class_notes, frames);
+    qsort(ts, n, sizeof *ts, by_dataset_index); /* per_take in dataset order */
+    if (!o->quiet) {
+        printf("%s %s on %s, split '%s': %zu take%s, %zu frame%s\n\n", o->model ? "model" : "ensemble", name, o->ds,
+               o->split, n, cli_s(n), frames, cli_s(frames));
+        report_print_frame_metrics(stdout, &fm, in->class_notes);
+        report_print_reliability(stdout, &rel, in->class_notes);
+        print_error_split(&es);
+        cli_uncertainty_print(stdout, u);
+        print_worst_takes(ts, n, d, truth, pred, C, in->class_notes, frames);
+    }
     if (o->json) {
         json_t *j = report_frame_metrics_json(&fm, in->class_notes);
         json_object_set_new(j, "split", json_string(o->split));
@@ -242,4 +240,23 @@ int cmd_eval(int argc, char **argv) {
     }
     cli_members_free(&e);
     return rc;
+}
+
+/* What `a2m eval MODEL DATASET --split S --splits F --json PATH` writes, printing nothing: report's eval.json.
+ * Returns the exit code (failures said in one line). */
+int cli_eval_json(const char *model, const char *ds, const char *split, const char *splits, const char *json) {
+    eval_opts o = {model, ds, split, splits, json, NULL, 1, 1, 0, 0, 1};
+    cli_members e;
+    int rc = cli_members_load(&e, "report", model, NULL, 0, 0);
+    if (rc) {
+        cli_members_free(&e);
+        return rc;
+    }
+    a2m_dataset d;
+    if (!(rc = a2m_dataset_load(ds, &d))) {
+        rc = eval_run(&o, &e, &d);
+        a2m_dataset_free(&d);
+    }
+    cli_members_free(&e);
+    return rc ? cli_lib_fail(rc) : 0;
 }

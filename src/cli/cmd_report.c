@@ -1,22 +1,20 @@
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char **environ;
 
 #include "a2m/dataset.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
+#include "a2m/metrics.h"
+#include "a2m/midi.h"
 #include "a2m/transcribe.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/opts.h"
+#include "cli/members.h"
 #include "cli/plots.h"
+#include "cli/report.h"
 
 static const char *usage =
     "usage: a2m report MODEL DATASET -o DIR [--split NAME] [--splits SPLIT.json] [--log LOG.csv]\n"
@@ -32,49 +30,43 @@ static const char *usage =
     "whose audio or MIDI is not in --audio-dir gets no figures: a warning names the missing file and\n"
     "README.md says which takes were left out.\n";
 
-static int run(const char *prog, char *const args[]) {
-    /* the report is made of the same commands a user would run: spawned directly (no shell, so any
-     * file name works), their standard output discarded, their errors passed through */
-    extern const char *report_self;
-    char *argv[64];
-    int n = 0;
-    argv[n++] = (char *)report_self;
-    for (int i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    int err = posix_spawn(&pid, report_self, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    if (!err && waitpid(pid, &status, 0) < 0) err = errno;
-    if (err || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return a2m_error(A2M_ERR_INTERNAL, "report: 'a2m %s' failed (%s)", prog,
-                         err ? strerror(err) : WIFEXITED(status) ? "non-zero exit" : "killed");
-    return A2M_OK;
+/* Indices into per_take of the (up to) five takes with the lowest accuracy (a2m_worst_takes); *frames, *correct:
+ * totals over the takes with frames. */
+static int worst_takes(json_t *per_take, size_t order[5], double *frames, double *correct) {
+    size_t n = json_array_size(per_take);
+    double *acc = malloc((n + 1) * sizeof *acc);
+    if (!acc) return 0;
+    *frames = *correct = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = json_array_get(per_take, i), *a = json_object_get(t, "accuracy");
+        double len = (double)json_integer_value(json_object_get(t, "frames"));
+        acc[i] = json_is_number(a) ? json_number_value(a) : NAN;
+        if (json_is_number(a)) *frames += len, *correct += len * acc[i];
+    }
+    int shown = (int)a2m_worst_takes(acc, n, 5, order);
+    free(acc);
+    return shown;
 }
 
-const char *report_self = "a2m";
-
-/* Indices into per_take of the (up to) five takes with the lowest accuracy, lowest first
- * (the first of equals first); *frames, *correct: totals over the takes with frames. */
-static int worst_takes(json_t *per_take, size_t order[5], double *frames, double *correct) {
-    int shown = 0;
-    *frames = *correct = 0;
-    for (size_t i = 0; i < json_array_size(per_take); i++) {
-        json_t *t = json_array_get(per_take, i);
-        if (!json_is_number(json_object_get(t, "accuracy"))) continue;
-        double len = (double)json_integer_value(json_object_get(t, "frames")), a = json_number_value(json_object_get(t, "accuracy"));
-        *frames += len, *correct += len * a;
-        int k = shown < 5 ? shown++ : 5;
-        while (k > 0 && json_number_value(json_object_get(json_array_get(per_take, order[k - 1]), "accuracy")) > a) {
-            if (k < 5) order[k] = order[k - 1];
-            k--;
-        }
-        if (k < 5) order[k] = i;
+/* DIR/<take>.transcribed.mid: the take transcribed by m as `a2m transcribe` does with its defaults (the notes
+ * outside the model's range left out). */
+static int transcribe_take(const a2m_model *m, const char *wav, const char *est) {
+    a2m_transcribe_params tp = a2m_transcribe_default_params();
+    tp.notes_only = 1;
+    a2m_transcriber *t = NULL;
+    int rc = a2m_transcriber_new(m, tp, &t);
+    a2m_transcription r;
+    if (!rc && !(rc = a2m_transcriber_run_file(t, wav, &r))) {
+        a2m_note *notes = malloc((r.n_notes + 1) * sizeof *notes);
+        size_t k = 0;
+        for (size_t i = 0; notes && i < r.n_notes; i++)
+            if (!r.notes[i].out_of_range) notes[k++] = r.notes[i].note;
+        rc = notes ? a2m_midi_write(est, notes, k, a2m_midi_write_default_params()) : a2m_error(A2M_ERR_NOMEM, "out of memory");
+        free(notes);
+        a2m_transcription_free(&r);
     }
-    return shown;
+    a2m_transcriber_del(t);
+    return rc;
 }
 
 static void write_worst_takes(FILE *fp, json_t *per_take, double split_accuracy) {
@@ -95,7 +87,7 @@ static void write_worst_takes(FILE *fp, json_t *per_take, double split_accuracy)
 }
 
 /* DIR/<take>.cqt.png and DIR/<take>.pianoroll.png; *made = 0 when the take's audio or MIDI is missing. */
-static int take_figures(const char *model, const char *take, const char *audio_dir, const char *dir, int transpose,
+static int take_figures(const a2m_model *model, const char *take, const char *audio_dir, const char *dir, int transpose,
                         a2m_plot_size size, int *made) {
     char wav[4096], mid[4096], cqt[4096], roll[4096], est[4096];
     snprintf(wav, sizeof wav, "%s/%s.wav", audio_dir, take);
@@ -111,8 +103,7 @@ static int take_figures(const char *model, const char *take, const char *audio_d
         return A2M_OK;
     }
     int rc = plot_cqt_file(wav, mid, NULL, NULL, NULL, 0, transpose, cqt, size);
-    char *args[] = {"transcribe", "--model", (char *)model, wav, "-o", est, "--force", "--print", NULL}; /* --print: the summary goes to the discarded stdout */
-    if (!rc) rc = run("transcribe", args);
+    if (!rc) rc = transcribe_take(model, wav, est);
     if (!rc) rc = plot_cqt_file(wav, NULL, mid, est, NULL, 0, transpose, roll, size);
     *made = !rc;
     return rc;
@@ -185,19 +176,17 @@ int cmd_report(int argc, char **argv) {
     int transpose = a.transpose, force = a.force;
     /* DIR is the report's own folder: an existing one (an older report) is replaced file by file with --force */
     if ((rc = cli_check_output(argv[0], &dir, (const char *[]){model, ds, splits, log}, 4, force, CLI_OUT_FOLDER))) return rc;
-    static char self[4096];
-    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (sl > 0) self[sl] = '\0', report_self = self;
     rc = a2m_mkdirs(dir);
     char eval_json[4096], conf[4096], rel[4096], loss[4096], md[4096];
     snprintf(eval_json, sizeof eval_json, "%s/eval.json", dir);
     snprintf(conf, sizeof conf, "%s/confusion.png", dir);
     snprintf(rel, sizeof rel, "%s/reliability.png", dir);
     snprintf(loss, sizeof loss, "%s/loss.png", dir);
-    if (!rc) {
-        char *args[] = {"eval", (char *)model, (char *)ds, "--split", (char *)split, "--splits", (char *)splits, "--json", eval_json, "--force", NULL};
-        rc = run("eval", args);
-    }
+    if (rc) return cli_lib_fail(rc);
+    cli_members mem; /* the model, for the takes' transcriptions */
+    int ec = cli_eval_json(model, ds, split, splits, eval_json);
+    if (!ec && (ec = cli_members_load(&mem, argv[0], model, NULL, 0, 0))) cli_members_free(&mem);
+    if (ec) return ec;
     a2m_plot_size size = {1000, 600};
     if (!rc) rc = plot_confusion_file(eval_json, conf, (a2m_plot_size){0, 0}); /* sized by the class count */
     if (!rc) rc = plot_reliability_file(eval_json, rel, size);
@@ -211,7 +200,7 @@ int cmd_report(int argc, char **argv) {
     if (sp) json_decref(sp);
     json_t *ev = rc ? NULL : json_load_file(eval_json, 0, &err);
     int have_take = 0, have_worst = 0;
-    if (!rc && take[0]) rc = take_figures(model, take, audio_dir, dir, transpose, size, &have_take);
+    if (!rc && take[0]) rc = take_figures(mem.m[0], take, audio_dir, dir, transpose, size, &have_take);
     /* and the take with the lowest accuracy, where the trouble shows */
     char worst[256] = "";
     size_t order[5];
@@ -219,7 +208,7 @@ int cmd_report(int argc, char **argv) {
     json_t *per_take = json_object_get(ev, "per_take");
     if (!rc && worst_takes(per_take, order, &wf, &wc) && json_string_value(json_object_get(json_array_get(per_take, order[0]), "name"))) {
         snprintf(worst, sizeof worst, "%s", json_string_value(json_object_get(json_array_get(per_take, order[0]), "name")));
-        if (strcmp(worst, take) != 0 && !strchr(worst, '/')) rc = take_figures(model, worst, audio_dir, dir, transpose, size, &have_worst);
+        if (strcmp(worst, take) != 0 && !strchr(worst, '/')) rc = take_figures(mem.m[0], worst, audio_dir, dir, transpose, size, &have_worst);
         else have_worst = -1; /* no figures of its own */
     }
     char left_out[600] = ""; /* takes whose figures could not be made, for README.md */
@@ -231,6 +220,7 @@ int cmd_report(int argc, char **argv) {
         rc = write_readme(md, &a, ev, take, have_take, worst, have_worst, left_out);
     }
     if (ev) json_decref(ev);
+    cli_members_free(&mem);
     if (rc) return cli_lib_fail(rc);
     printf("%s/README.md\n", dir);
     return 0;

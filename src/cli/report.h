@@ -17,5 +17,7 @@ void report_print_reliability(FILE *out, const a2m_reliability *r, const int *cl
 json_t *report_reliability_json(const a2m_reliability *r);
 /* atomic write of a JSON document */
 int report_write_json(const char *path, json_t *o);
+/* eval's --json document of MODEL on a split, nothing printed (cmd_eval.c); returns the exit code */
+int cli_eval_json(const char *model, const char *ds, const char *split, const char *splits, const char *json);
 
 #endif

@@ -2,6 +2,7 @@
  * union of the labels present in y_true and y_pred (sklearn's default when
  * labels= is not given); per-class arrays still span 0..n_classes-1, with
  * zeros for absent classes, which do not enter the averages. */
+#include <math.h>
 #include <string.h>
 
 #include "a2m/error.h"
@@ -46,4 +47,19 @@ int a2m_frame_metrics_compute(const int64_t *y_true, const int64_t *y_pred, size
     out->f1_weighted = n ? f1_w / (double)n : 0.0;
     out->balanced_accuracy = with_true ? recall_sum / with_true : 0.0;
     return A2M_OK;
+}
+
+size_t a2m_worst_takes(const double *accuracy, size_t n, size_t k, size_t *order) {
+    size_t shown = 0;
+    for (size_t i = 0; i < n; i++) { /* insertion into the sorted first k: strictly lower moves ahead */
+        double a = accuracy[i];
+        if (isnan(a)) continue;
+        size_t j = shown < k ? shown++ : k;
+        while (j > 0 && accuracy[order[j - 1]] > a) {
+            if (j < k) order[j] = order[j - 1];
+            j--;
+        }
+        if (j < k) order[j] = i;
+    }
+    return shown;
 }
