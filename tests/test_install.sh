@@ -68,6 +68,27 @@ make -s -C "$tmp" CFLAGS="$cflags" transcribe transcribe-static >"$tmp/make.log"
 readelf -d "$tmp/transcribe" | grep -q 'NEEDED.*liba2m\.so' || fail "transcribe is not linked with liba2m.so"
 readelf -d "$tmp/transcribe-static" | grep -q 'NEEDED.*liba2m' && fail "transcribe-static needs liba2m.so"
 
+# a host program with functions of its own named as the library's internal ones (they were global in liba2m.a:
+# a duplicate definition at the link, or the library calling the host's) links liba2m.a and keeps its own
+cat >"$tmp/host.c" <<'EOF_C'
+#include <a2m.h>
+#include <stdio.h>
+int bilstm_forward(void) { return 1; }
+int adam_update(void) { return 2; }
+int st_parse(void) { return 4; }
+int main(int argc, char **argv) {
+    a2m_model *m = NULL;
+    if (argc > 1 && a2m_model_load(argv[1], NULL, &m) == 0) a2m_model_del(m); /* links the model code */
+    printf("%d\n", bilstm_forward() + adam_update() + st_parse());
+    return 0;
+}
+EOF_C
+# shellcheck disable=SC2086
+cc $cflags $(pkg-config --cflags a2m) "$tmp/host.c" -o "$tmp/host" \
+  $(pkg-config --static --libs a2m | sed 's/-la2m /-l:liba2m.a /') >"$tmp/host.log" 2>&1 ||
+  { cat "$tmp/host.log"; fail "a program defining bilstm_forward, adam_update, st_parse does not link liba2m.a"; }
+[ "$("$tmp/host" "$modeldir/a2m-anypitch.safetensors")" = 7 ] || fail "the host program's own functions were not called"
+
 cd "$tmp"
 "$prefix/bin/a2m" synth --notes "60:0.3-1.0,64:1.2-1.9,67:2.1-2.9,62:3.1-3.7" --duration 4 -o take.wav >/dev/null
 for ex in transcribe transcribe-static; do
