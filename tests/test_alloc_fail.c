@@ -27,7 +27,17 @@
 #include <stddef.h>
 #include <sys/mman.h>
 
+#include <math.h>
+
 #include "a2m/audio.h"
+#include "a2m/baseline.h"
+#include "a2m/embed.h"
+#include "a2m/features.h"
+#include "a2m/gen.h"
+#include "a2m/metrics.h"
+#include "a2m/plot.h"
+#include "a2m/search.h"
+#include "a2m/uncertainty.h"
 #include "a2m/dataset.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
@@ -36,6 +46,8 @@
 #include "a2m/train.h"
 #include "a2m/transcribe.h"
 #include "check.h"
+#include "nn/arch.h"
+#include "nn/safetensors.h"
 #include "synth_dataset.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -323,8 +335,11 @@ static int run_once(case_fn fn, void *ctx, long fail, long *n_calls, long *leake
     return rc;
 }
 
-/* Every allocation of the call failed in turn (every `stride`-th past the first 400, to bound the time). */
+/* Every allocation of the call failed in turn (every `stride`-th past the first 400, to bound the time).
+ * A2M_ALLOC_ONLY=study runs the cases whose name holds "study"; A2M_ALLOC_VERBOSE=1 names the optional ones. */
 static void harness(const char *what, case_fn fn, void *ctx) {
+    const char *only = getenv("A2M_ALLOC_ONLY"); /* a case's name or part of it: that case alone (debugging) */
+    if (only && !strstr(what, only)) return;
     current_case = what;
     long n, leaked;
     int rc = run_once(fn, ctx, 0, &n, &leaked);
@@ -485,6 +500,360 @@ static int case_dataset_load(void *p) {
     return rc;
 }
 
+
+/* ---- every other public entry point that allocates (tiny inputs: each case a fraction of a second) ---- */
+
+typedef struct ctx2 {
+    ctx *c;
+    a2m_model *anypitch, *tiny; /* tiny: a model made here (transformer, two-stage) */
+    float x[2 * 9 * 6];         /* tiny model input */
+    float x300[300 * 8];        /* UMAP input */
+    const char *arch;
+    a2m_feat_kind kind;
+    a2m_dataset ds;             /* synthetic, 6 bins */
+    char npy[600], db[600], space[600];
+} ctx2;
+
+/* the any-pitch model's decoder: tuning estimate, key prior, onset snap, range notes */
+static int case_anypitch(void *p) {
+    ctx2 *c = p;
+    a2m_transcribe_params tp = a2m_transcribe_default_params();
+    tp.key_weight = 1.0, tp.dip_depth = 0.15; /* both off by default: their paths run only when asked */
+    a2m_transcriber *t;
+    int rc = a2m_transcriber_new(c->anypitch, tp, &t);
+    if (rc) return rc;
+    a2m_transcription r;
+    memset(&r, 0, sizeof r);
+    rc = a2m_transcriber_run_file(t, c->c->wav, &r);
+    a2m_transcription_free(&r);
+    a2m_transcriber_del(t);
+    return rc;
+}
+
+static int case_feat(void *p) {
+    ctx2 *c = p;
+    a2m_feat_params f = a2m_feat_default_params();
+    f.kind = c->kind;
+    a2m_feat *e = NULL;
+    float *out = NULL;
+    size_t nf = 0;
+    int rc = a2m_feat_from_file(c->c->wav, a2m_cqt_default_params(), f, &e, &out, &nf);
+    free(out);
+    a2m_feat_del(e);
+    return rc;
+}
+
+/* a runner on a tiny model: fp32, then Monte-Carlo dropout */
+static int case_runner(void *p) {
+    ctx2 *c = p;
+    float logits[2 * 9 * 4];
+    a2m_runner_params rp = a2m_runner_default_params();
+    rp.max_batch = 2, rp.max_frames = 9;
+    int rc = A2M_OK;
+    for (int mc = 0; mc < 2 && !rc; mc++) {
+        rp.mc_dropout = mc ? 0.3 : 0, rp.mc_seed = 5;
+        a2m_runner *r = NULL;
+        rc = a2m_runner_new(c->tiny, rp, &r);
+        if (!rc) rc = a2m_runner_forward(r, c->x, 2, 9, logits);
+        a2m_runner_del(r);
+    }
+    return rc;
+}
+
+/* a2m_model_logits_takes with MC dropout, a2m_model_predict_takes, a2m_model_hidden (tiny two-stage/crnn) */
+static int case_model_takes(void *p) {
+    ctx2 *c = p;
+    size_t idx[2] = {0, 2};
+    float logits[2 * 24 * 4];
+    int64_t pred[2 * 24];
+    int rc = a2m_model_logits_takes(c->tiny, &c->ds, idx, 2, 1, 0.3, 7, logits);
+    if (!rc) rc = a2m_model_predict_takes(c->tiny, &c->ds, idx, 2, 1, pred, logits);
+    return rc;
+}
+
+static int case_midi_write(void *p) {
+    ctx2 *c = p;
+    a2m_note n[3] = {{0.5, 1.0, 60, 90, 0}, {1.0, 1.5, 62, 90, 0}, {2.0, 2.25, 64, 90, 0}};
+    uint8_t *buf = NULL;
+    size_t len;
+    int rc = a2m_midi_encode(n, 3, a2m_midi_write_default_params(), &buf, &len);
+    free(buf);
+    if (!rc) rc = a2m_midi_write(c->c->out, n, 3, a2m_midi_write_default_params());
+    return rc;
+}
+
+static int case_npy_load(void *p) {
+    ctx2 *c = p;
+    a2m_array a;
+    int rc = a2m_npy_load(c->npy, &a);
+    if (!rc) a2m_array_free(&a);
+    if (!rc) rc = a2m_npy_load_f32(c->npy, &a);
+    if (!rc) a2m_array_free(&a);
+    return rc;
+}
+
+static int case_st_parse(void *p) {
+    ctx2 *c = p;
+    uint8_t *buf;
+    size_t len;
+    int rc = a2m_read_file(c->c->model, &buf, &len, (size_t)1 << 26);
+    if (rc) return rc;
+    st_file f;
+    rc = st_parse(buf, len, c->c->model, &f);
+    if (!rc) st_free(&f);
+    free(buf);
+    return rc;
+}
+
+static int case_metrics(void *p) {
+    (void)p;
+    int64_t y[12] = {0, 1, 1, 2, 2, 2, 0, 3, 3, 0, 1, 1}, z[12] = {0, 1, 2, 2, 2, 0, 0, 3, 1, 0, 1, 0};
+    a2m_frame_metrics fm;
+    int rc = a2m_frame_metrics_compute(y, z, 12, 4, &fm);
+    a2m_note ref[3] = {{0.5, 1.0, 60, 90, 0}, {1.0, 1.5, 62, 90, 0}, {2.0, 2.5, 64, 90, 0}};
+    a2m_note est[2] = {{0.52, 1.1, 60, 90, 0}, {2.3, 2.5, 65, 90, 0}};
+    a2m_note_metrics nm;
+    if (!rc) rc = a2m_note_metrics_compute(ref, 3, est, 2, a2m_note_metric_default_params(), &nm);
+    float probs[12 * 4];
+    for (int i = 0; i < 48; i++) probs[i] = (float)((i * 7) % 5 + 1) / 10.0f;
+    a2m_reliability rel;
+    if (!rc) rc = a2m_reliability_compute(y, probs, 12, 4, &rel);
+    return rc;
+}
+
+/* kNN over frames: gather, standardise + PCA, search, vote */
+static int case_knn(void *p) {
+    ctx2 *c = p;
+    size_t tr[2] = {0, 1}, te[1] = {2};
+    float *x = NULL, *q = NULL;
+    int64_t *y = NULL, *yq = NULL, pred[24];
+    size_t n = 0, nq = 0;
+    int dim, dimq;
+    int32_t nbr[24 * 3];
+    a2m_frame_map m;
+    memset(&m, 0, sizeof m);
+    int rc = a2m_frames_gather(&c->ds, tr, 2, 1, &x, &y, &n, &dim);
+    if (!rc) rc = a2m_frames_gather(&c->ds, te, 1, 1, &q, &yq, &nq, &dimq);
+    if (!rc) rc = a2m_frame_map_fit(x, n, dim, 1, 4, 1, &m);
+    float *xm = rc ? NULL : malloc(n * 4 * sizeof *xm), *qm = rc ? NULL : malloc(nq * 4 * sizeof *qm);
+    if (!rc && (!xm || !qm)) rc = A2M_ERR_NOMEM;
+    if (!rc) rc = a2m_frame_map_apply(&m, x, n, xm, 1);
+    if (!rc) rc = a2m_frame_map_apply(&m, q, nq, qm, 1);
+    if (!rc) rc = a2m_knn_search(xm, n, qm, nq, 4, 3, 1, NULL, NULL, nbr);
+    if (!rc) rc = a2m_knn_vote(nbr, nq, 3, 3, y, 4, pred);
+    free(x), free(y), free(q), free(yq), free(xm), free(qm);
+    a2m_frame_map_free(&m);
+    return rc;
+}
+
+static int case_logreg(void *p) {
+    ctx2 *c = p;
+    a2m_logreg_params lp = a2m_logreg_default_params();
+    lp.epochs = 2, lp.batch = 16;
+    const float *x = c->ds.features;
+    const int64_t *y = c->ds.labels;
+    a2m_logreg m;
+    memset(&m, 0, sizeof m);
+    int best;
+    int rc = a2m_logreg_train(x, y, 48, x + 48 * 6, y + 48, 24, 6, 4, lp, NULL, NULL, &m, &best);
+    int64_t pred[24];
+    float probs[24 * 4];
+    if (!rc) rc = a2m_logreg_predict(&m, x, 24, pred, probs);
+    a2m_logreg_free(&m);
+    return rc;
+}
+
+/* UMAP of 300 points (3 clusters in 8 dimensions), then the trustworthiness of the embedding */
+static int case_umap(void *p) {
+    ctx2 *c = p;
+    a2m_umap_params up = a2m_umap_default_params();
+    up.n_epochs = 20;
+    float emb[300 * 2];
+    double tw;
+    int rc = a2m_umap(c->x300, 300, 8, up, NULL, NULL, emb);
+    if (!rc) rc = a2m_trustworthiness(c->x300, 300, 8, emb, 2, 5, 1, &tw);
+    return rc;
+}
+
+/* Monte-Carlo passes / ensemble members into a predictive distribution, its measures, calibration */
+static int case_uncertainty(void *p) {
+    ctx2 *c = p;
+    enum { N = 48, C = 4 };
+    float probs[N * C], mean[N * C], meas[N * A2M_UNC_MEASURES];
+    a2m_predictive pd;
+    memset(&pd, 0, sizeof pd);
+    int rc = a2m_predictive_init(&pd, N, C);
+    for (int s = 0; s < 3 && !rc; s++) {
+        for (int i = 0; i < N * C; i++) probs[i] = 0.1f + 0.2f * (float)((i * (s + 3)) % 4) / 3.0f;
+        rc = a2m_predictive_add(&pd, probs);
+    }
+    if (!rc) rc = a2m_predictive_finish(&pd, mean, meas);
+    a2m_predictive_free(&pd);
+    double v[N], x[8], c0[8], c1[8], t, b, a;
+    unsigned char wrong[N];
+    for (int i = 0; i < N; i++)
+        v[i] = meas[i * A2M_UNC_MEASURES + A2M_UNC_ENTROPY], wrong[i] = (unsigned char)(i % 3 == 0);
+    if (!rc) rc = a2m_ecdf_pair(v, wrong, N, 8, x, c0, c1);
+    if (!rc) rc = a2m_auroc(v, wrong, N, &a);
+    if (!rc) rc = a2m_fit_temperature(c->ds.features, c->ds.labels, N, C, &t, &b, &a);
+    return rc;
+}
+
+static int case_space_parse(void *p) {
+    ctx2 *c = p;
+    static const char js[] = "{\"lr\": {\"type\": \"float\", \"low\": 1e-4, \"high\": 1e-2, \"log\": true}, "
+                             "\"hidden\": {\"type\": \"int\", \"low\": 32, \"high\": 128, \"step\": 32}, "
+                             "\"loss\": {\"type\": \"categorical\", \"choices\": [\"ce\", \"focal\"]}, "
+                             "\"class-weight-power\": 0}";
+    a2m_search_space s;
+    int rc = a2m_search_space_parse(js, sizeof js - 1, "space.json", &s);
+    if (!rc) rc = a2m_search_space_load(c->space, &s);
+    return rc;
+}
+
+/* a study in a fresh SQLite file: two trials asked, reported, told; the trials read back */
+static int case_study(void *p) {
+    ctx2 *c = p;
+    char side[700];
+    remove(c->db);
+    snprintf(side, sizeof side, "%s-wal", c->db), remove(side);
+    snprintf(side, sizeof side, "%s-shm", c->db), remove(side);
+    a2m_study_info want;
+    memset(&want, 0, sizeof want);
+    snprintf(want.objective, sizeof want.objective, "val_loss");
+    snprintf(want.sampler, sizeof want.sampler, "tpe");
+    snprintf(want.pruner, sizeof want.pruner, "median");
+    want.epochs = 3, want.seed = 7;
+    int rc = a2m_search_space_load(c->space, &want.space);
+    a2m_study *st = NULL;
+    a2m_study_info in;
+    if (!rc) rc = a2m_study_new(c->db, "default", &want, &st, &in);
+    if (rc) return rc;
+    double v[A2M_SEARCH_MAX_PARAMS];
+    int num, prune;
+    for (int t = 0; t < 3 && !rc; t++) {
+        rc = a2m_study_next_trial(st, 10, 60, "w", a2m_tpe_default_params(), &num, v);
+        if (!rc) rc = a2m_study_report(st, num, 1, 0.5 - 0.1 * t, a2m_median_default_params(), &prune);
+        if (!rc) rc = a2m_study_finish(st, num, A2M_TRIAL_COMPLETE, 0.5 - 0.1 * t, 0);
+    }
+    a2m_search_trial *tr = NULL;
+    size_t n = 0;
+    if (!rc) rc = a2m_study_trials(st, &tr, &n);
+    if (!rc) a2m_search_trials_free(tr, n);
+    a2m_study_del(st);
+    if (!rc) { /* --show's way in */
+        rc = a2m_study_new_existing(c->db, "default", &st, &in);
+        a2m_study_del(st);
+    }
+    return rc;
+}
+
+/* the renderers without an external library: random melody, additive voice with a performance, augmentation */
+static int case_gen(void *p) {
+    (void)p;
+    a2m_melody_params mp = a2m_melody_default_params();
+    mp.seconds = 2;
+    a2m_note *notes = NULL;
+    size_t n = 0, nx = 0;
+    int rc = a2m_melody_random(mp, 3, &notes, &n);
+    a2m_voice_params vp = a2m_voice_default_params();
+    vp.consonants = 0.5;
+    a2m_perf perf = a2m_perf_random(4);
+    float *x = NULL;
+    if (!rc) rc = a2m_voice_render(notes, n, &perf, vp, &x, &nx);
+    a2m_augment_info info;
+    if (!rc) rc = a2m_augment(x, nx, vp.rate, 1.0, 5, &info);
+    if (!rc) rc = a2m_reverb(x, nx, vp.rate, 0.4, 5, 6);
+    for (int k = 0; k < A2M_NOISE_KINDS_ && !rc; k++) rc = a2m_add_noise(x, nx, vp.rate, (a2m_noise_kind)k, 20, 7);
+    a2m_synth_params sp = a2m_synth_default_params();
+    sp.duration_s = 2.0;
+    float *y = NULL;
+    size_t ny;
+    if (!rc) rc = a2m_synth_render(notes, n, sp, &y, &ny);
+    free(y), free(x), free(notes);
+    return rc;
+}
+
+int a2m_cairo_load(void); /* src/plot/cairo_dl.h, without cairo's headers */
+
+static int case_plot(void *p) {
+    ctx2 *c = p;
+    double ep[3] = {1, 2, 3}, tl[3] = {1.2, 0.9, 0.7}, vl[3] = {1.3, 1.0, 0.9}, va[3] = {0.5, 0.6, 0.7};
+    double vf[3] = {0.4, 0.5, 0.6};
+    a2m_loss_curve lc = {3, ep, tl, vl, va, vf};
+    a2m_plot_size sz = {200, 150};
+    char path[700];
+    snprintf(path, sizeof path, "%s.png", c->c->out);
+    int rc = a2m_plot_loss(path, &lc, sz);
+    if (!rc) remove(path); /* only the last call's output may remain */
+    int64_t counts[16] = {5, 1, 0, 0, 1, 6, 1, 0, 0, 2, 7, 1, 0, 0, 1, 8};
+    const char *names[4] = {"rest", "C4", "E4", "G4"};
+    snprintf(path, sizeof path, "%s.svg", c->c->out);
+    if (!rc) rc = a2m_plot_confusion(path, counts, 4, names, sz);
+    return rc;
+}
+
+static int make_tiny(const char *arch, a2m_model **m) {
+    a2m_model_info in = nn_model_default_info();
+    in.n_bins = 6, in.hidden = 8, in.n_classes = 4, in.dropout = 0.25;
+    int rc = nn_model_create(arch, &in, m);
+    if (!rc) (*m)->arch->init(*m, (*m)->params, 5);
+    return rc;
+}
+
+static void fixtures2(ctx2 *c) {
+    for (size_t i = 0; i < sizeof c->x / sizeof *c->x; i++) c->x[i] = (float)sin(1.7 * i);
+    for (int i = 0; i < 300; i++)
+        for (int d = 0; d < 8; d++) c->x300[i * 8 + d] = (float)(3 * (i % 3 == d % 3) + 0.3 * sin(0.37 * i * (d + 1)));
+    make_synth_dataset(&c->ds, 3, 24, 6);
+    snprintf(c->npy, sizeof c->npy, "%s/x.npy", tmpdir);
+    snprintf(c->db, sizeof c->db, "%s/study.db", tmpdir);
+    snprintf(c->space, sizeof c->space, "%s/space.json", tmpdir);
+    CHECK(a2m_npy_save(c->npy, A2M_F32, 2, (size_t[]){50, 8}, c->x300) == A2M_OK, "npy: %s", a2m_errmsg());
+    FILE *f = fopen(c->space, "w");
+    CHECK(f && fputs("{\"lr\": {\"type\": \"float\", \"low\": 1e-4, \"high\": 1e-2, \"log\": true}, \"batch\": "
+                     "{\"type\": \"categorical\", \"choices\": [4, 8]}}", f) >= 0 && fclose(f) == 0, "space file");
+}
+
+static void more_cases(ctx *c0) {
+    static ctx2 c;
+    c.c = c0;
+    fixtures2(&c);
+    char path[600];
+    const char *src = getenv("A2M_SOURCE");
+    snprintf(path, sizeof path, "%s/models/a2m-anypitch.safetensors", src ? src : ".");
+    CHECK(a2m_model_load(path, NULL, &c.anypitch) == A2M_OK, "any-pitch model: %s", a2m_errmsg());
+    if (c.anypitch) harness("anypitch transcriber_run_file", case_anypitch, &c);
+    a2m_model_del(c.anypitch);
+    static const a2m_feat_kind kinds[3] = {A2M_FEAT_MEL, A2M_FEAT_MFCC, A2M_FEAT_LPC};
+    static const char *const kind_names[3] = {"a2m_feat_from_file mel", "a2m_feat_from_file mfcc",
+                                              "a2m_feat_from_file lpc"};
+    for (int k = 0; k < 3; k++) c.kind = kinds[k], harness(kind_names[k], case_feat, &c);
+    static const char *const archs[3] = {"transformer", "two-stage", "crnn"};
+    static const char *const runner_names[3] = {"runner transformer", "runner two-stage", "runner crnn"};
+    for (int a = 0; a < 3; a++) {
+        CHECK(make_tiny(archs[a], &c.tiny) == A2M_OK, "tiny %s: %s", archs[a], a2m_errmsg());
+        if (c.tiny) harness(runner_names[a], case_runner, &c);
+        if (c.tiny && a == 1) harness("model_logits_takes mc", case_model_takes, &c);
+        a2m_model_del(c.tiny);
+        c.tiny = NULL;
+    }
+    harness("a2m_midi_encode+write", case_midi_write, &c);
+    harness("a2m_npy_load", case_npy_load, &c);
+    harness("st_parse", case_st_parse, &c);
+    harness("metrics", case_metrics, &c);
+    harness("knn", case_knn, &c);
+    harness("logreg", case_logreg, &c);
+    harness("a2m_umap+trustworthiness", case_umap, &c);
+    harness("uncertainty+calibration", case_uncertainty, &c);
+    harness("a2m_search_space_parse", case_space_parse, &c);
+    harness("a2m_study", case_study, &c);
+    harness("gen renderers", case_gen, &c);
+    if (a2m_cairo_load() == A2M_OK) harness("a2m_plot", case_plot, &c);
+    else printf("plots skipped: %s\n", a2m_errmsg());
+    a2m_dataset_free(&c.ds);
+}
+
 /* ---- fixtures ---- */
 
 static int write_take(const char *dir, int i, const a2m_note *notes, size_t n) {
@@ -555,6 +924,7 @@ int main(void) {
     }
     a2m_audio_free(&au);
     a2m_model_del(c.m);
+    more_cases(&c);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     CHECK(system(cmd) == 0, "cleanup");

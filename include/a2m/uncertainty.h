@@ -40,10 +40,11 @@ int a2m_predictive_add(a2m_predictive *p, const float *probs);
 /* mean [n x C] (or NULL), measures [n x A2M_UNC_MEASURES] (or NULL); needs >= 1 sample. */
 int a2m_predictive_finish(const a2m_predictive *p, float *mean, float *measures);
 
-/* Area under the ROC curve of score for detecting positive[i] != 0, as
- * sklearn.metrics.roc_auc_score (ties count one half). NaN when one of the
- * two groups is empty. */
-double a2m_auroc(const double *score, const unsigned char *positive, size_t n);
+/* *auc = the area under the ROC curve of score for detecting positive[i] != 0, as
+ * sklearn.metrics.roc_auc_score (ties count one half); NaN when one of the
+ * two groups is empty. A2M_ERR_NOMEM when its sort buffer cannot be had (a
+ * NaN then would read as "one group empty"). */
+int a2m_auroc(const double *score, const unsigned char *positive, size_t n, double *auc);
 
 /* Empirical CDFs of values for the frames with group 0 and group 1 on a
  * common grid x[0..K-1] from the smallest to the largest value (K >= 2):

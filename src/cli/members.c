@@ -97,9 +97,15 @@ json_t *cli_uncertainty_json(const cli_members *e, const int64_t *truth, const i
             if (wrong[f]) sw += v[f];
             else sr += v[f];
         }
-        a2m_ecdf_pair(v, wrong, n, K, x, x + K, x + 2 * K);
+        double auc;
+        int rc = a2m_ecdf_pair(v, wrong, n, K, x, x + K, x + 2 * K);
         for (size_t f = 0; f < n; f++) v[f] *= a2m_unc_measure_sign(q); /* larger: more likely wrong */
-        double auc = a2m_auroc(v, wrong, n);
+        if (!rc) rc = a2m_auroc(v, wrong, n, &auc);
+        if (rc) { /* out of memory: no half-filled measures */
+            json_decref(ms), json_decref(o);
+            free(wrong), free(v), free(x);
+            return NULL;
+        }
         json_t *m = json_pack("{s:o,s:o,s:o,s:{s:o,s:o,s:o}}", "auroc", isnan(auc) ? json_null() : json_real(auc),
                               "mean_right", n > n_wrong ? json_real(sr / (double)(n - n_wrong)) : json_null(),
                               "mean_wrong", n_wrong ? json_real(sw / (double)n_wrong) : json_null(), "cdf", "x",

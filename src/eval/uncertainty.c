@@ -91,15 +91,16 @@ static int by_score(const void *a, const void *b) {
 
 /* Mann-Whitney: (sum of the positives' ranks - n+(n+ + 1)/2) / (n+ n-), tied scores sharing their mean rank,
  * which is roc_auc_score's trapezoid area exactly. */
-double a2m_auroc(const double *score, const unsigned char *positive, size_t n) {
+int a2m_auroc(const double *score, const unsigned char *positive, size_t n, double *auc) {
+    *auc = NAN;
     scored *v = malloc((n + 1) * sizeof *v);
-    if (!v) return NAN;
+    if (!v) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     double npos = 0;
     for (size_t i = 0; i < n; i++) v[i] = (scored){score[i], positive[i] != 0}, npos += v[i].pos;
     double nneg = (double)n - npos;
     if (npos == 0 || nneg == 0) {
         free(v);
-        return NAN;
+        return A2M_OK;
     }
     qsort(v, n, sizeof *v, by_score);
     double rank_sum = 0;
@@ -111,7 +112,8 @@ double a2m_auroc(const double *score, const unsigned char *positive, size_t n) {
         i = j;
     }
     free(v);
-    return (rank_sum - npos * (npos + 1) / 2) / (npos * nneg);
+    *auc = (rank_sum - npos * (npos + 1) / 2) / (npos * nneg);
+    return A2M_OK;
 }
 
 static int by_double(const void *a, const void *b) {
