@@ -71,7 +71,12 @@ static double pruned_study(const a2m_search_space *s, uint64_t seed, int n, int 
             t[i].steps[e - 1] = curve_at(t[i].params, e, seed * 1000 + (uint64_t)i), t[i].n_steps = e;
             b = fmin(b, t[i].steps[e - 1]);
             ++*epochs;
-            if (prune && a2m_search_median_prune(t, (size_t)i, t[i].steps, e, 0, mp)) {
+            int stop = 0;
+            if (prune && a2m_search_median_prune(t, (size_t)i, t[i].steps, e, 0, mp, &stop)) {
+                free(t), free(steps);
+                return NAN; /* out of memory */
+            }
+            if (stop) {
                 t[i].state = A2M_TRIAL_PRUNED;
                 break;
             }

@@ -141,6 +141,14 @@ static void check_tpe_beats_random(void) {
     CHECK(frac <= 0.4, "TPE reaches random's best in %.2f of its trials (measured 0.33)", frac);
 }
 
+/* the pruner's decision (-1 when it fails) */
+static int prune_of(const a2m_search_trial *t, size_t n, const double *mine, int step, int maximize,
+                    a2m_median_params mp) {
+    int prune = -1;
+    CHECK(a2m_search_median_prune(t, n, mine, step, maximize, mp, &prune) == A2M_OK, "median pruner: %s", a2m_errmsg());
+    return prune;
+}
+
 static void check_median(void) {
     double a[3] = {0.5, 0.4, 0.3}, b[3] = {0.6, 0.5, 0.2}, mine[3] = {0.55, 0.45, 0.1};
     a2m_search_trial t[6];
@@ -149,22 +157,22 @@ static void check_median(void) {
     a2m_median_params mp = a2m_median_default_params();
     CHECK(mp.n_startup_trials == 5 && mp.n_warmup_steps == 6, "defaults: 5 start-up trials, 6 warm-up epochs");
     double worse[3] = {9, 9, 9};
-    CHECK(!a2m_search_median_prune(t, 6, worse, 3, 0, mp), "a trial worse than all is kept in the warm-up");
-    CHECK(a2m_search_median_prune(t, 6, worse, 3, 0, (a2m_median_params){5, 2}), "and pruned after it");
+    CHECK(0 == prune_of(t, 6, worse, 3, 0, mp), "a trial worse than all is kept in the warm-up");
+    CHECK(1 == prune_of(t, 6, worse, 3, 0, (a2m_median_params){5, 2}), "and pruned after it");
     mp = (a2m_median_params){5, 0}; /* Optuna's MedianPruner() */
     /* step 1: best 0.55 vs median of {0.5 x3, 0.6 x3} = 0.55: not worse */
-    CHECK(!a2m_search_median_prune(t, 6, mine, 1, 0, mp), "0.55 = median at step 1 is kept");
+    CHECK(0 == prune_of(t, 6, mine, 1, 0, mp), "0.55 = median at step 1 is kept");
     mine[0] = 0.56;
-    CHECK(a2m_search_median_prune(t, 6, mine, 1, 0, mp), "0.56 > median 0.55 at step 1 is pruned");
-    CHECK(!a2m_search_median_prune(t, 6, mine, 3, 0, mp), "step 3: best 0.1 under the median 0.25");
-    CHECK(!a2m_search_median_prune(t, 4, mine, 1, 0, mp), "4 complete trials < 5 start-up: never pruned");
+    CHECK(1 == prune_of(t, 6, mine, 1, 0, mp), "0.56 > median 0.55 at step 1 is pruned");
+    CHECK(0 == prune_of(t, 6, mine, 3, 0, mp), "step 3: best 0.1 under the median 0.25");
+    CHECK(0 == prune_of(t, 4, mine, 1, 0, mp), "4 complete trials < 5 start-up: never pruned");
     mp.n_warmup_steps = 1;
-    CHECK(!a2m_search_median_prune(t, 6, mine, 1, 0, mp), "warm-up step");
+    CHECK(0 == prune_of(t, 6, mine, 1, 0, mp), "warm-up step");
     mp.n_warmup_steps = 0;
-    CHECK(a2m_search_median_prune(t, 6, mine, 1, 1, mp) == 0, "maximising: 0.56 beats 0.55");
+    CHECK(0 == prune_of(t, 6, mine, 1, 1, mp), "maximising: 0.56 beats 0.55");
     t[5].state = A2M_TRIAL_PRUNED; /* only complete trials make the median: {0.5 x3, 0.6 x2} -> 0.5 */
     mine[0] = 0.52;
-    CHECK(a2m_search_median_prune(t, 6, mine, 1, 0, mp), "median of complete trials only");
+    CHECK(1 == prune_of(t, 6, mine, 1, 0, mp), "median of complete trials only");
 }
 
 static void check_study(void) {

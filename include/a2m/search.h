@@ -95,10 +95,11 @@ typedef struct a2m_median_params {
     int n_warmup_steps;           /* 6 (Optuna's default: 0): no pruning at steps (epochs) <= this */
 } a2m_median_params;
 a2m_median_params a2m_median_default_params(void);
-/* 1 when the trial whose intermediate values are mine[0..step-1] should stop at step (1-based): its best
- * value so far is worse than the median of the complete trials' values at that step. */
+/* *prune = 1 when the trial whose intermediate values are mine[0..step-1] should stop at step (1-based): its
+ * best value so far is worse than the median of the complete trials' values at that step; else 0. A2M_OK, or
+ * A2M_ERR_NOMEM (the median's buffer: a silent "keep" would hide it). */
 int a2m_search_median_prune(const a2m_search_trial *trials, size_t n, const double *mine, int step, int maximize,
-                            a2m_median_params mp);
+                            a2m_median_params mp, int *prune);
 
 /* ---- the study database ----------------------------------------------------------------------------- */
 typedef struct a2m_study a2m_study;

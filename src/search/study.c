@@ -360,8 +360,8 @@ int a2m_study_report(a2m_study *st, int number, int step, double value, a2m_medi
         rc = a2m_study_trials(st, &t, &n);
         a2m_search_trial *me = rc ? NULL : by_number(t, n, number);
         if (me && me->n_steps >= step)
-            *prune = a2m_search_median_prune(t, n, me->steps, step, !strcmp(st->info.objective, "val_f1"), mp);
-        if (!rc) a2m_search_trials_free(t, n);
+            rc = a2m_search_median_prune(t, n, me->steps, step, !strcmp(st->info.objective, "val_f1"), mp, prune);
+        if (me || !rc) a2m_search_trials_free(t, n); /* read (me is only found in trials read) */
     }
     if (!rc) rc = sdb_commit(st->db);
     if (rc) sdb_rollback(st->db);

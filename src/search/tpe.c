@@ -287,28 +287,28 @@ static int cmp_dbl(const void *a, const void *b) {
 }
 
 int a2m_search_median_prune(const a2m_search_trial *trials, size_t n, const double *mine, int step, int maximize,
-                            a2m_median_params mp) {
-    if (step <= mp.n_warmup_steps || step < 1) return 0;
+                            a2m_median_params mp, int *prune) {
+    *prune = 0;
+    if (step <= mp.n_warmup_steps || step < 1) return A2M_OK;
     double sign = maximize ? -1 : 1, best = INFINITY;
     for (int k = 0; k < step; k++)
         if (!isnan(mine[k])) best = fmin(best, sign * mine[k]);
-    if (isnan(mine[step - 1])) return 1; /* as Optuna: a NaN is pruned */
+    if (isnan(mine[step - 1])) return *prune = 1, A2M_OK; /* as Optuna: a NaN is pruned */
     int complete = 0, m = 0;
     double *v = malloc((n + 1) * sizeof *v);
-    if (!v) return 0;
+    if (!v) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         if (trials[i].state != A2M_TRIAL_COMPLETE) continue;
         complete++;
         if (trials[i].n_steps >= step && !isnan(trials[i].steps[step - 1])) v[m++] = sign * trials[i].steps[step - 1];
     }
-    int prune = 0;
     if (complete >= mp.n_startup_trials && m > 0) {
         qsort(v, (size_t)m, sizeof *v, cmp_dbl);
         double median = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
-        prune = best > median;
+        *prune = best > median;
     }
     free(v);
-    return prune;
+    return A2M_OK;
 }
 
 /* ---- test hooks (tpe_internal.h) -------------------------------------------------------------------- */
