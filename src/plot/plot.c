@@ -548,69 +548,67 @@ int a2m_plot_reliability(const char *path, const a2m_reliability_curve *c, a2m_p
 
 static double midi_hz(double m) { return 440.0 * pow(2.0, (m - 69.0) / 12.0); }
 
-int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_params p, const a2m_cqt_overlay *ov,
-                 const char *title, a2m_plot_size size) {
-    if (frames == 0) return a2m_error(A2M_ERR_EMPTY, "%s: nothing to draw", path);
-    figure f;
-    int rc = figure_open(&f, path, size);
-    if (rc) return rc;
-    cairo_t *cr = f.cr;
-    int nb = p.n_bins;
-    double frame_s = p.hop / p.sample_rate, dur = frames * frame_s;
-    axes a = {80, 45, size.width - 190.0, size.height - 105.0, 0, dur, 0, nb, 0};
-    float vmin = INFINITY, vmax = -INFINITY;
-    for (size_t i = 0; i < frames * (size_t)nb; i++) vmin = fminf(vmin, db[i]), vmax = fmaxf(vmax, db[i]);
-    if (!(vmax > vmin)) vmax = vmin + 1;
-    /* the image: one pixel per (frame, bin), scaled */
+/* The CQT bin of a MIDI note (fractional; below 0 or past the top outside the image). */
+static double bin_of_midi(const a2m_cqt_params *p, double m) { return log2(midi_hz(m) / p->fmin) * p->bins_per_octave; }
+
+/* The dB image [frames x bins] in the axes, one pixel per (frame, bin) scaled; *vmin, *vmax: its colour range. */
+static void cqt_image(cairo_t *cr, const axes *a, const float *db, size_t frames, int nb, float *vmin, float *vmax) {
+    *vmin = INFINITY, *vmax = -INFINITY;
+    for (size_t i = 0; i < frames * (size_t)nb; i++) *vmin = fminf(*vmin, db[i]), *vmax = fmaxf(*vmax, db[i]);
+    if (!(*vmax > *vmin)) *vmax = *vmin + 1;
     cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)frames, nb);
     unsigned char *data = cairo_image_surface_get_data(img);
     int stride = cairo_image_surface_get_stride(img);
     for (int k = 0; k < nb; k++)
         for (size_t t = 0; t < frames; t++) {
             double r, g, b;
-            colormap((db[t * nb + k] - vmin) / (vmax - vmin), &r, &g, &b);
+            colormap((db[t * nb + k] - *vmin) / (*vmax - *vmin), &r, &g, &b);
             uint32_t *px = (uint32_t *)(data + (size_t)(nb - 1 - k) * stride) + t;
             *px = ((uint32_t)(r * 255) << 16) | ((uint32_t)(g * 255) << 8) | (uint32_t)(b * 255);
         }
     cairo_surface_mark_dirty(img);
     cairo_save(cr);
-    cairo_rectangle(cr, a.x0, a.y0, a.w, a.h);
+    cairo_rectangle(cr, a->x0, a->y0, a->w, a->h);
     cairo_clip(cr);
-    cairo_translate(cr, a.x0, a.y0);
-    cairo_scale(cr, a.w / frames, a.h / nb);
+    cairo_translate(cr, a->x0, a->y0);
+    cairo_scale(cr, a->w / frames, a->h / nb);
     cairo_set_source_surface(cr, img, 0, 0);
     cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
     cairo_paint(cr);
     cairo_restore(cr);
     cairo_surface_destroy(img);
-    double bins_per_semitone = p.bins_per_octave / 12.0;
-#define BIN_OF_MIDI(m) (log2(midi_hz(m) / p.fmin) * p.bins_per_octave)
-    clip_to(cr, &a); /* notes above the top bin or past the end of the audio stop at the frame */
-    if (ov && ov->labels && ov->class_notes) { /* label bands */
-        static const double col[4][3] = {{1, 1, 1}, {1, 0.2, 0.2}, {0.2, 0.9, 1}, {1, 0.6, 0.1}};
-        for (size_t t = 0; t < frames;) {
-            size_t u = t;
-            while (u < frames && ov->labels[u] == ov->labels[t]) u++;
-            int64_t cls = ov->labels[t];
-            if (cls > 0) {
-                double bin = BIN_OF_MIDI(ov->class_notes[cls] + ov->note_transpose);
-                const double *cc = col[1 + (cls - 1) % 3];
-                cairo_set_source_rgba(cr, cc[0], cc[1], cc[2], 0.75);
-                cairo_rectangle(cr, ax_x(&a, t * frame_s), ax_y(&a, bin + bins_per_semitone / 2), (u - t) * frame_s / dur * a.w,
-                                bins_per_semitone / nb * a.h);
-                cairo_fill(cr);
-            }
-            t = u;
+}
+
+/* The frame labels as bands at their notes' bins, one colour of three per class. */
+static void cqt_label_bands(cairo_t *cr, const axes *a, const a2m_cqt_params *p, const a2m_cqt_overlay *ov, size_t frames) {
+    static const double col[4][3] = {{1, 1, 1}, {1, 0.2, 0.2}, {0.2, 0.9, 1}, {1, 0.6, 0.1}};
+    double frame_s = p->hop / p->sample_rate, dur = frames * frame_s, bps = p->bins_per_octave / 12.0;
+    for (size_t t = 0; t < frames;) {
+        size_t u = t;
+        while (u < frames && ov->labels[u] == ov->labels[t]) u++;
+        int64_t cls = ov->labels[t];
+        if (cls > 0) {
+            double bin = bin_of_midi(p, ov->class_notes[cls] + ov->note_transpose);
+            const double *cc = col[1 + (cls - 1) % 3];
+            cairo_set_source_rgba(cr, cc[0], cc[1], cc[2], 0.75);
+            cairo_rectangle(cr, ax_x(a, t * frame_s), ax_y(a, bin + bps / 2), (u - t) * frame_s / dur * a->w, bps / p->n_bins * a->h);
+            cairo_fill(cr);
         }
+        t = u;
     }
-    for (int layer = 0; ov && layer < 2; layer++) {
+}
+
+/* Reference notes (white) and transcribed ones (orange, a little lower) as outlined boxes. */
+static void cqt_notes(cairo_t *cr, const axes *a, const a2m_cqt_params *p, const a2m_cqt_overlay *ov, double dur) {
+    double bps = p->bins_per_octave / 12.0;
+    for (int layer = 0; layer < 2; layer++) {
         const a2m_note *notes = layer ? ov->est : ov->ref;
         size_t n = layer ? ov->n_est : ov->n_ref;
         if (!notes) continue;
         for (size_t i = 0; i < n; i++) {
-            double bin = BIN_OF_MIDI(notes[i].pitch + ov->note_transpose);
-            double x = ax_x(&a, notes[i].onset), w = (notes[i].offset - notes[i].onset) / dur * a.w;
-            double y = ax_y(&a, bin + bins_per_semitone * (layer ? 0.3 : 0.6)), h = bins_per_semitone * 0.9 / nb * a.h;
+            double bin = bin_of_midi(p, notes[i].pitch + ov->note_transpose);
+            double x = ax_x(a, notes[i].onset), w = (notes[i].offset - notes[i].onset) / dur * a->w;
+            double y = ax_y(a, bin + bps * (layer ? 0.3 : 0.6)), h = bps * 0.9 / p->n_bins * a->h;
             if (layer) cairo_set_source_rgba(cr, 1.0, 0.35, 0.1, 0.55);
             else cairo_set_source_rgba(cr, 1.0, 1.0, 1.0, 0.55);
             cairo_rectangle(cr, x, y, w, h);
@@ -620,39 +618,58 @@ int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_param
             cairo_stroke(cr);
         }
     }
-    cairo_restore(cr);
-    draw_frame_and_xticks(cr, &a, "time (s)");
-    /* y axis: note names at every C and at the labelled notes */
+}
+
+/* The y axis (note names at every C), the title, and the legend of the note layers. */
+static void cqt_axes_text(cairo_t *cr, const axes *a, const a2m_cqt_params *p, const a2m_cqt_overlay *ov, const char *title) {
     cairo_set_source_rgb(cr, 0, 0, 0);
     for (int m = 0; m < 128; m += 12) {
-        double bin = BIN_OF_MIDI(m);
-        if (bin < 0 || bin >= nb) continue;
+        double bin = bin_of_midi(p, m);
+        if (bin < 0 || bin >= p->n_bins) continue;
         char nm[8];
-        double y = ax_y(&a, bin);
-        cairo_move_to(cr, a.x0 - 5, y);
-        cairo_line_to(cr, a.x0, y);
+        double y = ax_y(a, bin);
+        cairo_move_to(cr, a->x0 - 5, y);
+        cairo_line_to(cr, a->x0, y);
         cairo_stroke(cr);
-        text_at(cr, a.x0 - 8, y, a2m_note_name(m, nm), 1, 0.5);
+        text_at(cr, a->x0 - 8, y, a2m_note_name(m, nm), 1, 0.5);
     }
-    text_vertical(cr, 22, a.y0 + a.h / 2, "pitch (CQT bin, note names)");
+    text_vertical(cr, 22, a->y0 + a->h / 2, "pitch (CQT bin, note names)");
     cairo_set_font_size(cr, 15);
-    text_at(cr, a.x0 + a.w / 2, 18, title ? title : "CQT", 0.5, 0.5);
+    text_at(cr, a->x0 + a->w / 2, 18, title ? title : "CQT", 0.5, 0.5);
     cairo_set_font_size(cr, 12);
-    if (ov && (ov->ref || ov->est)) {
-        double lx = a.x0 + 10, ly = a.y0 + 12;
-        cairo_set_source_rgba(cr, 0, 0, 0, 0.6);
-        cairo_rectangle(cr, lx - 5, ly - 10, 200, 42);
-        cairo_fill(cr);
-        cairo_set_source_rgb(cr, 1, 1, 1);
-        cairo_rectangle(cr, lx, ly - 5, 18, 10);
-        cairo_fill(cr);
-        text_at(cr, lx + 25, ly, "reference", 0, 0.5);
-        cairo_set_source_rgb(cr, 1, 0.35, 0.1);
-        cairo_rectangle(cr, lx, ly + 15, 18, 10);
-        cairo_fill(cr);
-        cairo_set_source_rgb(cr, 1, 1, 1);
-        text_at(cr, lx + 25, ly + 20, "transcription", 0, 0.5);
-    }
+    if (!ov || !(ov->ref || ov->est)) return;
+    double lx = a->x0 + 10, ly = a->y0 + 12;
+    cairo_set_source_rgba(cr, 0, 0, 0, 0.6);
+    cairo_rectangle(cr, lx - 5, ly - 10, 200, 42);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_rectangle(cr, lx, ly - 5, 18, 10);
+    cairo_fill(cr);
+    text_at(cr, lx + 25, ly, "reference", 0, 0.5);
+    cairo_set_source_rgb(cr, 1, 0.35, 0.1);
+    cairo_rectangle(cr, lx, ly + 15, 18, 10);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    text_at(cr, lx + 25, ly + 20, "transcription", 0, 0.5);
+}
+
+int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_params p, const a2m_cqt_overlay *ov,
+                 const char *title, a2m_plot_size size) {
+    if (frames == 0) return a2m_error(A2M_ERR_EMPTY, "%s: nothing to draw", path);
+    figure f;
+    int rc = figure_open(&f, path, size);
+    if (rc) return rc;
+    cairo_t *cr = f.cr;
+    double dur = frames * (p.hop / p.sample_rate);
+    axes a = {80, 45, size.width - 190.0, size.height - 105.0, 0, dur, 0, p.n_bins, 0};
+    float vmin, vmax;
+    cqt_image(cr, &a, db, frames, p.n_bins, &vmin, &vmax);
+    clip_to(cr, &a); /* notes above the top bin or past the end of the audio stop at the frame */
+    if (ov && ov->labels && ov->class_notes) cqt_label_bands(cr, &a, &p, ov, frames);
+    if (ov) cqt_notes(cr, &a, &p, ov, dur);
+    cairo_restore(cr);
+    draw_frame_and_xticks(cr, &a, "time (s)");
+    cqt_axes_text(cr, &a, &p, ov, title);
     colorbar(cr, a.x0 + a.w + 20, a.y0, 16, a.h, vmin, vmax, "dB", "%.0f");
     return figure_close(&f);
 }
