@@ -5,6 +5,8 @@
 #include "a2m/error.h"
 #include "a2m/model.h"
 #include "check.h"
+#include <string.h>
+#include <unistd.h>
 #include "nn/arch.h"
 #include "nn/infer.h"
 
@@ -88,7 +90,63 @@ static void test_fallback(void) {
     a2m_model_del(m);
 }
 
+/* An onset-head model (train --onset-head): the file records it (metadata onset_head), a file saying so without an
+ * onset class is refused naming the file, and the packed runner gives the same p(onset) = sigmoid(logit) and pitch
+ * softmax as the training forward. */
+static void test_onset_head(void) {
+    enum { F = 20, C = 6, B = 2, T = 40 };
+    a2m_model_info in = nn_model_default_info();
+    in.n_bins = F, in.hidden = 16, in.n_classes = C, in.onset_head = 1;
+    const int notes[C] = {-1, 60, 61, 62, A2M_CLASS_ONSET, A2M_CLASS_BELOW};
+    memcpy(in.class_notes, notes, sizeof notes);
+    a2m_model *m0, *m;
+    CHECK(nn_model_create("crnn", &in, &m0) == A2M_OK, "create");
+    m0->arch->init(m0, m0->params, 5);
+    for (size_t i = 0; i < m0->n_params; i++) m0->params[i] *= 3.0f;
+    const char *tmp = test_tmp("onset_head.safetensors");
+    CHECK(nn_model_save(m0, m0->params, tmp) == A2M_OK, "save");
+    CHECK(a2m_model_load(tmp, NULL, &m) == A2M_OK, "load: %s", a2m_errmsg());
+    CHECK(m->info.onset_head == 1 && nn_onset_class(&m->info) == 4, "onset head read back (%d)", m->info.onset_head);
+    float x[B * T * F], z0[B * T * C], z1[B * T * C], p0[B * T * C], p1[B * T * C];
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = 2.0f * frand();
+    nn_buffers buf = {malloc(m->arch->act_floats(m, B, T) * sizeof(float)), NULL, B, T, 0.0f, 0, NULL, 0};
+    m->arch->forward(m, m->params, &buf, x, NULL, B, T, z0, 1, 0);
+    a2m_runner *r;
+    CHECK(a2m_runner_new(m, B, T, &r) == A2M_OK && crnn_infer_new(m, m->params, B, T) != NULL, "packed runner");
+    CHECK(a2m_model_forward(r, x, B, T, z1) == A2M_OK, "runner forward");
+    a2m_model_probs(&m->info, z0, (size_t)B * T, p0);
+    a2m_model_probs(&m->info, z1, (size_t)B * T, p1);
+    double d_on = 0, d_sig = 0, d_sum = 0, lo = 1, hi = 0;
+    for (int i = 0; i < B * T; i++) {
+        double s = 0, sg = 1.0 / (1.0 + exp(-(double)z0[i * C + 4]));
+        for (int c = 0; c < C; c++) s += c == 4 ? 0 : p1[i * C + c];
+        d_on = fmax(d_on, fabs((double)p0[i * C + 4] - p1[i * C + 4]));
+        d_sig = fmax(d_sig, fabs(p0[i * C + 4] - sg)), d_sum = fmax(d_sum, fabs(s - 1));
+        lo = fmin(lo, p0[i * C + 4]), hi = fmax(hi, p0[i * C + 4]);
+    }
+    printf("onset head: packed vs training forward p(onset) max diff %.3g (p(onset) %.3f..%.3f)\n", d_on, lo, hi);
+    CHECK(d_on <= 1e-5, "p(onset) of the packed runner vs the training forward: %.3g", d_on);
+    CHECK(d_sig <= 1e-6 && d_sum <= 1e-5, "p(onset) is the sigmoid (%.3g), the other classes sum to 1 (%.3g)", d_sig, d_sum);
+    CHECK(hi - lo > 0.2, "p(onset) varies over frames (%.3f..%.3f)", lo, hi);
+    a2m_runner_free(r);
+    free(buf.acts);
+    a2m_model_free(m);
+    /* onset_head = 1 without an onset class: refused, naming the file */
+    m0->info.class_notes[4] = 63;
+    CHECK(nn_model_save(m0, m0->params, tmp) == A2M_OK, "save");
+    CHECK(a2m_model_load(tmp, NULL, &m) == A2M_ERR_FORMAT && strstr(a2m_errmsg(), tmp) && strstr(a2m_errmsg(), "onset_head"),
+          "no onset class refused: %s", a2m_errmsg());
+    /* without the key (every older model file): no onset head */
+    m0->info.onset_head = 0, m0->info.class_notes[4] = A2M_CLASS_ONSET;
+    CHECK(nn_model_save(m0, m0->params, tmp) == A2M_OK, "save");
+    CHECK(a2m_model_load(tmp, NULL, &m) == A2M_OK && m->info.onset_head == 0, "no key: no onset head");
+    a2m_model_free(m);
+    a2m_model_free(m0);
+    unlink(tmp);
+}
+
 int main(void) {
+    test_onset_head();
     test_parity(252, 128, 1.0f, 2);
     test_parity(252, 128, 4.0f, 2);
     test_parity(20, 16, 3.0f, 2);

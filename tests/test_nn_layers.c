@@ -172,6 +172,42 @@ static void test_losses(void) {
     CHECK_NEAR(xent_loss(NULL), ref / cnt, 1e-6, "cross-entropy value");
 }
 
+/* ---- the onset head's loss: a softmax over every column but one, a sigmoid BCE on that one ---- */
+enum { ON = 6, OC = 5, OO = 2 };
+static float o_logits[ON * OC], o_t[ON] = {0.0f, 1.0f, 0.5f, 0.0f, 1.0f, 1.0f}, o_w[OC] = {1.0f, 2.0f, 1.0f, 0.5f, 1.5f};
+static int64_t o_lab[ON] = {0, 4, -1, 3, 1, OO}; /* -1 and the onset column itself are masked */
+static double o_eps;
+static double onset_loss(void *ctx) {
+    return softmax_onset_xent_forward_backward(NULL, o_logits, o_lab, o_t, ctx ? o_w : NULL, o_eps, OO, 3.0, 0.7, ON, OC, NULL);
+}
+static void test_onset_loss(void) {
+    fill(o_logits, ON * OC, 2);
+    for (int variant = 0; variant < 3; variant++) {
+        o_eps = variant == 2 ? 0.1 : 0.0;
+        void *ctx = variant >= 1 ? o_w : NULL;
+        float dz[ON * OC];
+        softmax_onset_xent_forward_backward(dz, o_logits, o_lab, o_t, ctx ? o_w : NULL, o_eps, OO, 3.0, 0.7, ON, OC, NULL);
+        const char *names[] = {"onset-head xent", "weighted onset-head xent", "weighted smoothed onset-head xent"};
+        CHECK(gradcheck(names[variant], o_logits, dz, ON * OC, onset_loss, ctx, 1e-3, 1e-3, 100) == 0, "%s", names[variant]);
+        int masked = 1;
+        for (int c = 0; c < OC; c++) masked &= dz[2 * OC + c] == 0 && dz[5 * OC + c] == 0;
+        CHECK(masked, "masked rows (label -1 or the onset column) have no gradient");
+    }
+    /* hand value, unweighted, no smoothing: mean over the 4 rows of logsumexp_{c != 2} - z_y, plus 0.7 times the
+     * mean of -(3 t log s + (1 - t) log(1 - s)) with s = sigmoid(z_2) */
+    o_eps = 0;
+    double ce = 0, bce = 0;
+    for (int n = 0; n < ON; n++) {
+        if (o_lab[n] < 0 || o_lab[n] == OO) continue;
+        const float *z = o_logits + n * OC;
+        double se = 0, sg = 1 / (1 + exp(-(double)z[OO]));
+        for (int c = 0; c < OC; c++) se += c == OO ? 0 : exp(z[c]);
+        ce += log(se) - z[o_lab[n]];
+        bce += -(3 * o_t[n] * log(sg) + (1 - o_t[n]) * log(1 - sg));
+    }
+    CHECK_NEAR(onset_loss(NULL), ce / 4 + 0.7 * bce / 4, 1e-6, "onset-head loss hand value");
+}
+
 static void test_adam(void) {
     float p[2] = {1.0f, -2.0f}, g[2] = {0.5f, -0.25f}, m[2] = {0}, v[2] = {0};
     adam_params ap = adam_default_params();
@@ -195,6 +231,7 @@ int main(void) {
     test_lstm(1);
     test_lstm(2);
     test_losses();
+    test_onset_loss();
     test_adam();
     return test_done("test_nn_layers");
 }

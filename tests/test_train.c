@@ -8,6 +8,7 @@
 #include "check.h"
 #include "synth_dataset.h"
 #include "nn/arch.h"
+#include "train/onset.h"
 
 enum { TAKES = 6, FRAMES = 40, BINS = 8 };
 
@@ -87,7 +88,28 @@ static void check_cancel(a2m_dataset *d, size_t *tr, size_t *va) {
     unlink(ckpt);
 }
 
+/* The onset head's targets: two takes, classes 0 silence, 1..3 pitches, 4 onset. */
+static void test_onset_targets(void) {
+    int64_t labels[] = {0, 4, 4, 4, 4, 2, 2, 2, 4, 4, 4, 4, 3, 3, 0, /* take 0: two notes, legato */
+                        4, 4, 1, 1, 1, 0, 4, 4, 4, 0};             /* take 1: one at frame 0, a short one at its end */
+    size_t offsets[] = {0, 15, 25};
+    a2m_dataset d;
+    memset(&d, 0, sizeof d);
+    d.n_takes = 2, d.offsets = offsets, d.total_frames = 25, d.labels = labels;
+    int64_t lab[25];
+    float tgt[25];
+    train_onset_head_targets(&d, 4, lab, tgt);
+    const int64_t want_lab[25] = {0, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 0, 1, 1, 1, 1, 1, 0, -1, -1, -1, 0};
+    const float want_t[25] = {0.5f, 1, 1, 1, 0.5f, 0, 0, 0.5f, 1, 1, 1, 0.5f, 0, 0, 0,
+                              1, 1, 1, 0.5f, 0, 0.5f, 1, 1, 1, 0.5f};
+    int same_lab = 1, same_t = 1;
+    for (int f = 0; f < 25; f++) same_lab &= lab[f] == want_lab[f], same_t &= tgt[f] == want_t[f];
+    CHECK(same_lab, "onset frames keep their note's pitch (masked before silence)");
+    CHECK(same_t, "targets 0.5 1 1 1 0.5 around each start, none before a take's first frame");
+}
+
 int main(void) {
+    test_onset_targets();
     a2m_dataset d;
     make_dataset(&d);
     size_t tr[4] = {0, 1, 2, 3}, va[2] = {4, 5};

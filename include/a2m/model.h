@@ -34,6 +34,9 @@ typedef struct a2m_model_info {
     double dropout;             /* dropout before the output layer (metadata "dropout"; crnn: 0 unless trained with
                                  * --dropout, unet files without the key: 0.25, its training default); used by
                                  * Monte-Carlo dropout runners */
+    int onset_head;             /* 1: the onset class's logit is an onset head of its own, p(onset) = sigmoid(logit),
+                                 * beside a softmax over the other classes (train --onset-head; metadata
+                                 * "onset_head", absent = 0: the onset class is one of the softmax's) */
 } a2m_model_info;
 
 typedef struct a2m_model a2m_model;
@@ -48,6 +51,9 @@ void a2m_model_del(a2m_model *m);
  * but cannot transcribe or evaluate. */
 int a2m_model_check_for_audio(const a2m_model *m, const char *path);
 const a2m_model_info *a2m_model_get_info(const a2m_model *m);
+/* Frame probabilities [n x n_classes] from a model's logits [n x n_classes]: softmax(logits / temperature), or with
+ * an onset head (info->onset_head) the softmax over every class but the onset class and sigmoid(logit) in its column. */
+void a2m_model_probs(const a2m_model_info *info, const float *logits, size_t n, float *probs);
 /* A2M_OK when features made with (c, f) are those the model was trained on (kind, rate, hop, and each
  * parameter of the kind), else A2M_ERR_FORMAT naming path and the first difference. */
 int a2m_model_check_features(const a2m_model *m, a2m_cqt_params c, a2m_feat_params f, const char *path);

@@ -21,6 +21,10 @@ typedef struct a2m_train_params {
     double class_weight_power;  /* 0.75: w_c = (N / (C * count_c))^power; 0 = plain cross-entropy */
     double onset_weight;        /* 1: the onset class (datasets made with --onset-frames) weighs this many times more
                                  * in the loss (it is rare: ~3% of frames, and a repeated note's onset is subtle) */
+    int onset_head;             /* 0: the onset class is one of the softmax's classes; 1: an onset head of its own
+                                 * (sigmoid, binary cross-entropy, positives weighted onset_weight), the softmax keeping
+                                 * the note's pitch on onset frames; targets 0.5, 1, 1, 1, 0.5 over frames -1..3 of each
+                                 * note start (the starts of the dataset's onset runs: made with --onset-frames) */
     double focal_gamma;         /* 0 = cross-entropy, > 0 = focal loss */
     double label_smoothing;     /* 0 = none; eps: target (1 - eps) on the label, eps / C everywhere (cross-entropy only) */
     int patience;               /* 15 epochs without improvement of the selected metric -> stop */

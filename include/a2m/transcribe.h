@@ -148,6 +148,8 @@ typedef struct a2m_note_rules {
     int onset_snap;         /* models with an onset class: frames a note's onset may move to p(onset)'s peak (0: off) */
     const float *class_logprior; /* [n_classes] or NULL: added to each class's log probability in the Viterbi path
                              * (the key's scale: see a2m_transcribe_params.key_weight) */
+    int onset_sigmoid;      /* 1: the onset class's probability is an onset head's sigmoid (a2m_model_info.onset_head),
+                             * not a share of the softmax: it is not shared among the pitches */
 } a2m_note_rules;
 /* The rules of transcription parameters p at frame_seconds per frame. */
 a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_seconds);

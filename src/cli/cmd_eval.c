@@ -203,7 +203,7 @@ static int eval_run(const eval_opts *o, const cli_members *e, const a2m_dataset 
     if (!rc) rc = cli_members_predict(e, d, idx, n, frames, o->threads, probs, measures);
     /* a model's onset class is a segmentation cue: against labels without one, an onset frame counts as its note */
     int onset = transcribe_onset_class(in->class_notes, C);
-    if (d->labels_p.onset_frames > 0) onset = -1; /* the labels have the onset class: the plain argmax */
+    if (d->labels_p.onset_frames > 0 && !in->onset_head) onset = -1; /* labels with the onset class: plain argmax */
     for (size_t f = 0; !rc && f < frames; f++) pred[f] = transcribe_frame_class(probs + f * C, C, onset);
     for (size_t i = 0, pos = 0; !rc && i < n; i++) {
         size_t len = d->offsets[idx[i] + 1] - d->offsets[idx[i]];

@@ -170,6 +170,10 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
          .help = "random pitch shift per sample, +-BINS CQT bins (0 = off)"},
         {CLI_DBL_OPT("--onset-weight", &p->onset_weight, 0.01, 100), .meta = "W",
          .help = "the onset class (datasets with --onset-frames) weighs W times more"},
+        {CLI_FLAG_OPT("--onset-head", &p->onset_head),
+         .help = "the onset class as a head of its own: a sigmoid and binary cross-entropy on a window\n"
+                 "around each note start (positives weighted --onset-weight), the pitch softmax keeping\n"
+                 "the note on onset frames (datasets with --onset-frames)"},
         {CLI_INT_OPT("--augment-transpose", &p->augment_transpose, 0, 48), .meta = "N",
          .help = "random transposition per sample, +-N semitones, labels moved (0 = off;\n"
                  "needs consecutive semitone classes, e.g. a dataset made with --notes 36-84)"},

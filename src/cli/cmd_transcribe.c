@@ -374,6 +374,7 @@ static int transcribe_mean(const tr_opts *o, a2m_transcriber **t, const char *pa
         out->notes = NULL, out->n_notes = 0;
         a2m_transcribe_params tp = transcribe_params_for_model(o->tp, in); /* the model kind's defaults, as a transcriber's */
         a2m_note_rules rules = a2m_note_rules_from_params(tp, out->frame_seconds);
+        rules.onset_sigmoid = in->onset_head;
         float prior[A2M_MAX_CLASSES];
         if (onset >= 0 && tp.key_weight > 0) { /* the melody's scale, from the whole recording's mean (key.h) */
             transcribe_key k;

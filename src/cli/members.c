@@ -60,8 +60,7 @@ int cli_members_predict(const cli_members *e, const a2m_dataset *d, const size_t
         for (int t = 0; !rc && t < passes; t++) {
             rc = a2m_model_logits_takes(e->m[i], d, idx, n, threads, e->mc ? in->dropout : 0, e->seed + (unsigned)t, logits);
             if (rc) a2m_error_prefix(rc, e->path[i]);
-            else if (in->temperature == 1.0) softmax_rows(probs, logits, (int)frames, C); /* as a2m_model_predict_takes */
-            else a2m_softmax_temperature(probs, logits, frames, C, in->temperature);
+            else a2m_model_probs(in, logits, frames, probs); /* as a2m_model_predict_takes */
             if (!rc) rc = a2m_predictive_add(&acc, probs);
         }
     }

@@ -89,6 +89,8 @@ const nn_tensor *nn_model_tensor(const a2m_model *m, const char *name);
 /* Saves m with its metadata; params may differ from m->params (e.g. the best epoch's). */
 int nn_model_save(const a2m_model *m, const float *params, const char *path);
 a2m_model_info nn_model_default_info(void);
+/* The index of info's onset class (class_notes A2M_CLASS_ONSET), or -1. */
+int nn_onset_class(const a2m_model_info *info);
 
 /* Deterministic uniform random numbers for initialisation and shuffling. */
 typedef struct nn_rng {

@@ -337,6 +337,56 @@ double softmax_xent_smooth_forward_backward(float *dlogits, const float *logits,
     return loss;
 }
 
+/* -log sigmoid(z), stable for either sign */
+static double log1p_exp_neg(double z) { return z > 0 ? log1p(exp(-z)) : -z + log1p(exp(z)); }
+
+/* The softmax part of one row of softmax_onset_xent: classes c != onset, target (1 - eps) on y + eps / (C - 1);
+ * returns -sum q log p, writes w (p - q) into dz (dz[onset] left). */
+static double onset_row_softmax(float *dz, const float *z, int64_t y, int onset, double eps, double w, int C) {
+    double m = -INFINITY, s = 0, lsum = 0;
+    for (int c = 0; c < C; c++)
+        if (c != onset) m = z[c] > m ? z[c] : m;
+    for (int c = 0; c < C; c++)
+        if (c != onset) s += exp(z[c] - m);
+    double ls = log(s);
+    for (int c = 0; c < C; c++) {
+        if (c == onset) continue;
+        double q = (c == y ? 1.0 - eps : 0.0) + eps / (C - 1);
+        lsum += q * (z[c] - m - ls);
+        if (dz) dz[c] = (float)(w * (exp(z[c] - m - ls) - q));
+    }
+    return -lsum;
+}
+
+double softmax_onset_xent_forward_backward(float *dlogits, const float *logits, const int64_t *labels,
+                                           const float *target, const float *class_w, double eps, int onset,
+                                           double pos_w, double bce_w, int N, int C, double *weight_sum) {
+    double wsum = 0, loss = 0, bce = 0;
+    int nv = 0;
+    for (int n = 0; n < N; n++) {
+        int64_t y = labels[n];
+        if (y < 0 || y >= C || y == onset) continue;
+        wsum += class_w ? class_w[y] : 1.0;
+        nv++;
+    }
+    if (weight_sum) *weight_sum = wsum;
+    for (int n = 0; n < N; n++) {
+        const float *z = logits + (size_t)n * C;
+        float *dz = dlogits ? dlogits + (size_t)n * C : NULL;
+        int64_t y = labels[n];
+        if (y < 0 || y >= C || y == onset || wsum <= 0) {
+            if (dz) memset(dz, 0, (size_t)C * sizeof *dz);
+            continue;
+        }
+        double wy = (class_w ? class_w[y] : 1.0) / wsum;
+        loss += wy * onset_row_softmax(dz, z, y, onset, eps, wy, C);
+        double t = target[n], zo = z[onset], sg = 1.0 / (1.0 + exp(-zo));
+        bce += pos_w * t * log1p_exp_neg(zo) + (1.0 - t) * log1p_exp_neg(-zo);
+        if (dz) dz[onset] = (float)(bce_w / nv * (sg * (pos_w * t + 1.0 - t) - pos_w * t));
+    }
+    return loss + (nv ? bce_w * bce / nv : 0.0);
+}
+
 /* ------------------------------------------------------------- Optimiser */
 
 adam_params adam_default_params(void) {

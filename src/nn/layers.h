@@ -152,6 +152,18 @@ double softmax_xent_smooth_forward_backward(float *dlogits, const float *logits,
                                             const float *class_w, double gamma, double eps, const float *soft,
                                             double alpha, int N, int C, double *weight_sum);
 void softmax_rows(float *p, const float *logits, int N, int C);
+/* An onset head beside a pitch softmax (train --onset-head): column `onset` of each row is its own logit, the
+ * others one softmax. loss = softmax_xent_smooth over the C - 1 other columns (labels never `onset`; eps spread over
+ * C - 1 classes; class_w [C] or NULL; the label of a column above `onset` is that column's index) + bce_w * the mean
+ * over unmasked rows of the binary cross-entropy of sigmoid(z_onset) against target[n] in [0, 1], positives
+ * weighted pos_w: -(pos_w t log s + (1 - t) log(1 - s)), d/dz = s (pos_w t + 1 - t) - pos_w t.
+ * dlogits [N x C] or NULL (overwritten; masked rows 0); *weight_sum the softmax's sum of weights. */
+double softmax_onset_xent_forward_backward(float *dlogits,        /* [N x C] or NULL */
+                                           const float *logits,   /* [N x C] */
+                                           const int64_t *labels, /* [N], < 0 = masked */
+                                           const float *target,   /* [N] onset targets in [0, 1] */
+                                           const float *class_w, double eps, int onset, double pos_w, double bce_w,
+                                           int N, int C, double *weight_sum);
 
 /* ---- Optimisers over one flat parameter array ---- */
 typedef struct adam_params {

@@ -6,7 +6,9 @@
 
 #include "a2m/error.h"
 #include "nn/arch.h"
+#include "a2m/uncertainty.h"
 #include "nn/infer.h"
+#include "nn/layers.h"
 #include "nn/safetensors.h"
 
 static const a2m_arch *const arches[] = {&nn_arch_crnn, &nn_arch_unet, &nn_arch_transformer, &nn_arch_two_stage};
@@ -55,6 +57,31 @@ void a2m_model_del(a2m_model *m) {
 }
 
 const a2m_model_info *a2m_model_get_info(const a2m_model *m) { return &m->info; }
+
+int nn_onset_class(const a2m_model_info *in) {
+    for (int c = 1; c < in->n_classes && c < A2M_MAX_CLASSES; c++)
+        if (in->class_notes[c] == A2M_CLASS_ONSET) return c;
+    return -1;
+}
+
+/* One row of an onset-head model: softmax(z / temperature) over the classes but o, sigmoid(z[o]) at o. */
+static void probs_row_head(float *p, const float *z, int C, int o, double beta) {
+    double mx = -INFINITY, se = 0;
+    for (int c = 0; c < C; c++)
+        if (c != o) mx = fmax(mx, z[c]);
+    for (int c = 0; c < C; c++)
+        if (c != o) se += exp(beta * (z[c] - mx));
+    for (int c = 0; c < C; c++)
+        if (c != o) p[c] = (float)(exp(beta * (z[c] - mx)) / se);
+    p[o] = (float)(1.0 / (1.0 + exp(-(double)z[o])));
+}
+
+void a2m_model_probs(const a2m_model_info *in, const float *logits, size_t n, float *probs) {
+    int C = in->n_classes, o = in->onset_head ? nn_onset_class(in) : -1;
+    if (o < 0 && in->temperature != 1.0) a2m_softmax_temperature(probs, logits, n, C, in->temperature);
+    else if (o < 0) softmax_rows(probs, logits, (int)n, C);
+    for (size_t i = 0; o >= 0 && i < n; i++) probs_row_head(probs + i * C, logits + i * C, C, o, 1.0 / in->temperature);
+}
 
 int a2m_model_set_temperature(a2m_model *m, double t) {
     if (!(t >= 0.01 && t <= 100)) return a2m_error(A2M_ERR_RANGE, "temperature %g outside [0.01, 100]", t);
@@ -162,6 +189,7 @@ int nn_model_save(const a2m_model *m, const float *params, const char *path) {
     /* written only when set, so the files of models without them keep their bytes */
     if (in->temperature != 1.0) meta_set(meta, "temperature", "%.17g", in->temperature);
     if (in->dropout > 0) meta_set(meta, "dropout", "%.17g", in->dropout);
+    if (in->onset_head) meta_set(meta, "onset_head", "%.0f", in->onset_head);
     json_object_set_new(meta, "summary", json_string(in->summary));
     int rc = st_write(path, t, (size_t)m->n_tensors, meta);
     json_decref(meta);
@@ -250,7 +278,10 @@ static int meta_read_all(const st_file *f, const char *path, a2m_model_info *inf
     if (fmax * (1.0 + 0.5 * 1.50018310546875 * 0.019) >= c->sample_rate / 2)
         return a2m_error(A2M_ERR_FORMAT, "%s: metadata cqt: top bin %.1f Hz is above the Nyquist frequency of %.0f Hz",
                          path, fmax, c->sample_rate / 2);
-    static const meta_limit opt[2] = {{"temperature", 0.01, 100, 0}, {"dropout", 0, 0.95, 0}};
+    static const meta_limit opt[3] = {{"temperature", 0.01, 100, 0}, {"dropout", 0, 0.95, 0}, {"onset_head", 0, 1, 1}};
+    double head = 0;
+    if ((rc = meta_num(f, path, &opt[2], &head)) > 1) return rc;
+    info->onset_head = (int)head;
     rc = meta_num(f, path, &opt[0], &info->temperature);
     if (rc > 1) return rc;
     if ((rc = meta_num(f, path, &opt[1], &info->dropout)) > 1) return rc;
@@ -351,6 +382,11 @@ int a2m_model_load(const char *path, const char *arch, a2m_model **out) {
     if (notes && (rc = meta_class_notes(notes, path, &info))) {
         st_free(&f);
         return rc;
+    }
+    if (info.onset_head && nn_onset_class(&info) < 0) {
+        st_free(&f);
+        return a2m_error(A2M_ERR_FORMAT, "%s: metadata onset_head = 1 but class_notes has no onset class (%d)", path,
+                         A2M_CLASS_ONSET);
     }
     a2m_model *m;
     rc = nn_model_create(arch, &info, &m);

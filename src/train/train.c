@@ -18,6 +18,7 @@
 #include "nn/arch.h"
 #include "nn/layers.h"
 #include "nn/safetensors.h"
+#include "train/onset.h"
 
 a2m_train_params a2m_train_default_params(void) {
     a2m_train_params p;
@@ -49,6 +50,8 @@ typedef struct batch_buf {
     nn_buffers nn;
     float *x, *logits, *dlogits;
     float *soft;      /* [B x T x C] distillation targets, or NULL */
+    float *onset;     /* [B x T] onset-head targets (0 where onset_src is NULL) */
+    const float *onset_src; /* [total_frames] the dataset's onset-head targets, or NULL */
     int64_t *labels;
     int *lengths;
     int *seg;         /* [B x T] first frame of each frame's take (concatenated takes) */
@@ -59,7 +62,7 @@ typedef struct batch_buf {
 static void batch_free(batch_buf *b) {
     free(b->nn.acts), free(b->nn.scratch), free(b->x), free(b->logits), free(b->dlogits), free(b->labels), free(b->lengths);
     free(b->seg);
-    free(b->soft);
+    free(b->soft), free(b->onset);
     memset(b, 0, sizeof *b);
 }
 
@@ -75,8 +78,9 @@ static int batch_alloc(batch_buf *b, const a2m_model *m, int B, int T, int with_
     b->labels = malloc(BT * sizeof(int64_t));
     b->lengths = malloc((size_t)B * sizeof(int));
     b->seg = malloc(BT * sizeof(int));
+    b->onset = calloc(BT, sizeof(float));
     b->soft = with_soft ? malloc(BT * m->info.n_classes * sizeof(float)) : NULL;
-    if (!b->nn.acts || (with_backward && !b->nn.scratch) || !b->x || !b->logits || !b->dlogits || !b->labels || !b->lengths || !b->seg ||
+    if (!b->nn.acts || (with_backward && !b->nn.scratch) || !b->x || !b->logits || !b->dlogits || !b->labels || !b->lengths || !b->seg || !b->onset ||
         (with_soft && !b->soft)) {
         batch_free(b);
         return a2m_error(A2M_ERR_NOMEM, "training: out of memory for batch %dx%d", B, T);
@@ -168,6 +172,9 @@ static int fill_batch_grouped(batch_buf *b, const a2m_dataset *d, const sample *
             const int64_t *sl = d->labels + d->offsets[s[j].take] + s[j].start;
             for (size_t k = 0; k < (size_t)s[j].len * F; k++) dst[(size_t)t0 * F + k] = (src[k] - mu) * inv;
             memcpy(lab + t0, sl, (size_t)s[j].len * sizeof *lab);
+            if (b->onset_src)
+                memcpy(b->onset + (size_t)i * T + t0, b->onset_src + d->offsets[s[j].take] + s[j].start,
+                       (size_t)s[j].len * sizeof *b->onset);
             if (soft && b->soft)
                 memcpy(b->soft + ((size_t)i * T + t0) * C, soft + (d->offsets[s[j].take] + s[j].start) * C,
                        (size_t)s[j].len * C * sizeof *b->soft);
@@ -176,7 +183,7 @@ static int fill_batch_grouped(batch_buf *b, const a2m_dataset *d, const sample *
         }
         for (int t = t0; t < T; t++) b->seg[(size_t)i * T + t] = t0;
         memset(dst + (size_t)t0 * F, 0, (size_t)(T - t0) * F * sizeof *dst);
-        for (int t = t0; t < T; t++) lab[t] = -1;
+        for (int t = t0; t < T; t++) lab[t] = -1, b->onset[(size_t)i * T + t] = 0;
         b->lengths[i] = t0;
     }
     return T;
@@ -186,17 +193,34 @@ static int fill_batch(batch_buf *b, const a2m_dataset *d, const sample *s, int n
     return fill_batch_grouped(b, d, s, nb, 1, (size_t)nb, mean, std, NULL, 0);
 }
 
-static void argmax_rows(const float *logits, int64_t *pred, size_t n, int C) {
-    for (size_t i = 0; i < n; i++) pred[i] = nn_argmax(logits + i * C, C);
+/* skip: a column that is not a class of the softmax (an onset head), or -1 */
+static void argmax_rows(const float *logits, int64_t *pred, size_t n, int C, int skip) {
+    for (size_t i = 0; i < n; i++) {
+        const float *z = logits + i * C;
+        int a = skip == 0 ? 1 : 0;
+        if (skip < 0) a = nn_argmax(z, C);
+        for (int c = a + 1; skip >= 0 && c < C; c++)
+            if (c != skip && z[c] > z[a]) a = c;
+        pred[i] = a;
+    }
+}
+
+/* Drops the frames whose truth is masked (< 0: an onset head's note too short to have a pitch) from truth and
+ * pred [n]; returns the frames kept. */
+static size_t drop_masked(int64_t *truth, int64_t *pred, size_t n) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (truth[i] >= 0) truth[k] = truth[i], pred[k++] = pred[i];
+    return k;
 }
 
 /* Whole-take evaluation: loss, predictions for every frame of the takes. */
 static int evaluate(const a2m_model *m, const float *params, const a2m_dataset *d, const size_t *idx, size_t n,
-                    const float *class_w, double gamma, batch_buf *b, int threads, double *loss, int64_t *pred,
+                    const float *class_w, double gamma, double onset_w, batch_buf *b, int threads, double *loss, int64_t *pred,
                     int64_t *truth, float *probs, float *logits) {
     double lsum = 0, wsum = 0;
     size_t pos = 0;
-    int C = m->info.n_classes;
+    int C = m->info.n_classes, head = m->info.onset_head ? nn_onset_class(&m->info) : -1;
     for (size_t i0 = 0; i0 < n; i0 += (size_t)b->B) {
         int nb = (int)(n - i0 < (size_t)b->B ? n - i0 : (size_t)b->B);
         sample s[64];
@@ -209,14 +233,15 @@ static int evaluate(const a2m_model *m, const float *params, const a2m_dataset *
         if (b->nn.mc) b->nn.seed = (b->mc_seed + i0) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
         m->arch->forward(m, params, &b->nn, b->x, b->lengths, nb, T, b->logits, threads, 0);
         double ws;
-        double l = softmax_xent_forward_backward(NULL, b->logits, b->labels, class_w, gamma, nb * T, C, &ws);
+        double l = head >= 0 ? softmax_onset_xent_forward_backward(NULL, b->logits, b->labels, b->onset, class_w, 0.0, head,
+                                                                   onset_w, 1.0, nb * T, C, &ws)
+                             : softmax_xent_forward_backward(NULL, b->logits, b->labels, class_w, gamma, nb * T, C, &ws);
         lsum += l * ws, wsum += ws;
         for (int i = 0; i < nb; i++) {
             const float *z = b->logits + (size_t)i * T * C;
-            if (pred) argmax_rows(z, pred + pos, (size_t)s[i].len, C);
+            if (pred) argmax_rows(z, pred + pos, (size_t)s[i].len, C, head);
             if (truth) memcpy(truth + pos, b->labels + (size_t)i * T, (size_t)s[i].len * sizeof *truth);
-            if (probs && m->info.temperature != 1.0) a2m_softmax_temperature(probs + pos * C, z, (size_t)s[i].len, C, m->info.temperature);
-            else if (probs) softmax_rows(probs + pos * C, z, s[i].len, C);
+            if (probs) a2m_model_probs(&m->info, z, (size_t)s[i].len, probs + pos * C);
             if (logits) memcpy(logits + pos * C, z, (size_t)s[i].len * C * sizeof *logits);
             pos += (size_t)s[i].len;
         }
@@ -242,7 +267,7 @@ int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size
     batch_buf b;
     int rc = takes_batch(m, d, idx, n, &b);
     if (rc) return rc;
-    rc = evaluate(m, m->params, d, idx, n, NULL, 0, &b, threads, NULL, pred, NULL, probs, NULL);
+    rc = evaluate(m, m->params, d, idx, n, NULL, 0, 1, &b, threads, NULL, pred, NULL, probs, NULL);
     batch_free(&b);
     return rc;
 }
@@ -254,7 +279,7 @@ int a2m_model_logits_takes(const a2m_model *m, const a2m_dataset *d, const size_
     int rc = takes_batch(m, d, idx, n, &b);
     if (rc) return rc;
     b.nn.mc = mc_dropout > 0, b.nn.dropout = (float)mc_dropout, b.mc_seed = seed;
-    rc = evaluate(m, m->params, d, idx, n, NULL, 0, &b, threads, NULL, NULL, NULL, NULL, logits);
+    rc = evaluate(m, m->params, d, idx, n, NULL, 0, 1, &b, threads, NULL, NULL, NULL, NULL, logits);
     batch_free(&b);
     return rc;
 }
@@ -324,6 +349,8 @@ static void train_recipe(const a2m_train_params *p, char *buf, size_t n) {
              p->window, p->concat, p->weight_decay, p->adamw, p->clip_norm, p->augment_gain_db, p->augment_shift_bins,
              p->augment_transpose, p->augment_mask_frames, p->augment_mask_bins, p->ema, p->soft_targets ? p->distill : 0.0,
              p->dropout, p->plateau, p->select_by_loss ? "loss" : "f1", p->onset_weight);
+    size_t l = strlen(buf);
+    if (p->onset_head) snprintf(buf + l, n - l, "--onset-head=1;"); /* only when set: older checkpoints still resume */
 }
 
 /* The value of entry "key=" (kl bytes with the '=') of a recipe, up to its ';' (NULL if absent). */
@@ -470,6 +497,9 @@ typedef struct trainer {
     int n_pitch, bins_per_semitone, below_class; /* what transposition needs (semitone_classes, transpose_labels) */
     batch_buf tb, vb;                /* training [batch x maxT*concat], validation [batch x longest val take] */
     int64_t *vpred, *vtrue;          /* [frames of the val takes] */
+    a2m_dataset head_d;              /* an onset head's: the dataset with head_lab as its labels (d points here) */
+    int64_t *head_lab;               /* [total frames] onset frames given their note's pitch (train_onset_head_targets) */
+    float *head_tgt;                 /* [total frames] the onset head's targets */
     size_t n_val_frames;
     adam_params ap;
     train_state st;
@@ -489,12 +519,16 @@ static int check_params(a2m_train_params *p, size_t n_train) {
         !(p->distill >= 0 && p->distill <= 1) || (p->distill > 0 && !p->soft_targets) ||
         !(p->onset_weight > 0 && p->onset_weight <= 100))
         return a2m_error(A2M_ERR_ARG, "training: bad parameters");
+    if (p->onset_head && (p->focal_gamma > 0 || p->soft_targets))
+        return a2m_error(A2M_ERR_ARG, "training: an onset head combines with neither focal loss nor distillation");
     return A2M_OK;
 }
 
 /* Augmentation the dataset's features and classes allow: transposition needs semitone classes and whole
  * semitones of CQT bins; shifts and gains only make sense on CQT (gain also on mel) dB values. */
 static int check_augmentation(const a2m_dataset *d, const a2m_train_params *p) {
+    if (p->onset_head && d->labels_p.onset_frames <= 0)
+        return a2m_error(A2M_ERR_ARG, "training: an onset head needs a dataset made with --onset-frames (its note starts)");
     if (p->augment_transpose > 0 && (!semitone_classes(&d->labels_p) || d->cqt.bins_per_octave % 12))
         return a2m_error(A2M_ERR_ARG, "training: --augment-transpose needs classes of consecutive semitones "
                                       "(e.g. --notes 36-84) and a CQT with a multiple of 12 bins per octave");
@@ -522,6 +556,7 @@ static a2m_model_info model_info(const a2m_dataset *d, const a2m_train_params *p
     info.feat = d->feat;
     info.norm_mean = d->mean, info.norm_std = d->std;
     info.dropout = p->dropout;
+    info.onset_head = p->onset_head != 0;
     return info;
 }
 
@@ -558,7 +593,7 @@ static void class_weights(trainer *tr) {
         tr->class_w[c] = p->class_weight_power == 0 || counts[c] == 0
                              ? 1.0f
                              : (float)pow(total / (tr->C * counts[c]), p->class_weight_power);
-    if (d->labels_p.onset_frames > 0) tr->class_w[d->labels_p.n_notes + 1] *= (float)p->onset_weight;
+    if (d->labels_p.onset_frames > 0 && !p->onset_head) tr->class_w[d->labels_p.n_notes + 1] *= (float)p->onset_weight;
     tr->cw = p->class_weight_power == 0 && p->onset_weight == 1 ? NULL : tr->class_w;
 }
 
@@ -581,6 +616,7 @@ static int trainer_alloc(trainer *tr) {
     }
     if ((rc = batch_alloc(&tr->tb, tr->m, tr->p.batch, tr->maxT * tr->p.concat, 1, tr->p.soft_targets != NULL))) return rc;
     if (tr->n_val && (rc = batch_alloc(&tr->vb, tr->m, tr->p.batch, maxV, 0, 0))) return rc;
+    tr->tb.onset_src = tr->vb.onset_src = tr->head_tgt;
     tr->vpred = malloc((tr->n_val_frames + 1) * sizeof *tr->vpred);
     tr->vtrue = malloc((tr->n_val_frames + 1) * sizeof *tr->vtrue);
     if (!tr->vpred || !tr->vtrue) return a2m_error(A2M_ERR_NOMEM, "training: out of memory");
@@ -606,6 +642,7 @@ static int trainer_start(trainer *tr) {
 static void trainer_free(trainer *tr) {
     batch_free(&tr->tb), batch_free(&tr->vb);
     free(tr->opt), free(tr->samples), free(tr->canonical), free(tr->vpred), free(tr->vtrue), free(tr->st.log);
+    free(tr->head_lab), free(tr->head_tgt);
 }
 
 /* Each epoch shuffles the canonical order (so a resumed run shuffles as an uninterrupted one): Fisher-Yates with
@@ -647,6 +684,9 @@ static double forward_loss(trainer *tr, int nb, int T, double *ws) {
     b->nn.seed = (p->seed + 1) * 0xD1B54A32D192ED03ull + (unsigned long long)tr->st.step;
     b->nn.seg = p->concat > 1 ? b->seg : NULL;
     tr->m->arch->forward(tr->m, tr->m->params, &b->nn, b->x, b->lengths, nb, T, b->logits, p->threads, 1);
+    if (p->onset_head)
+        return softmax_onset_xent_forward_backward(b->dlogits, b->logits, b->labels, b->onset, tr->cw, p->label_smoothing,
+                                                   tr->d->labels_p.n_notes + 1, p->onset_weight, 1.0, nb * T, tr->C, ws);
     return softmax_xent_smooth_forward_backward(b->dlogits, b->logits, b->labels, tr->cw, p->focal_gamma, p->label_smoothing,
                                                 b->soft, p->distill, nb * T, tr->C, ws);
 }
@@ -712,9 +752,9 @@ static int validate(trainer *tr, const float *w, double *vloss, a2m_frame_metric
     *vloss = 0;
     memset(fm, 0, sizeof *fm);
     if (!tr->n_val) return A2M_OK;
-    int rc = evaluate(tr->m, w, tr->d, tr->val_idx, tr->n_val, tr->cw, tr->p.focal_gamma, &tr->vb, tr->p.threads, vloss,
-                      tr->vpred, tr->vtrue, NULL, NULL);
-    return rc ? rc : a2m_frame_metrics_compute(tr->vtrue, tr->vpred, tr->n_val_frames, tr->C, fm);
+    int rc = evaluate(tr->m, w, tr->d, tr->val_idx, tr->n_val, tr->cw, tr->p.focal_gamma, tr->p.onset_weight, &tr->vb,
+                      tr->p.threads, vloss, tr->vpred, tr->vtrue, NULL, NULL);
+    return rc ? rc : a2m_frame_metrics_compute(tr->vtrue, tr->vpred, drop_masked(tr->vtrue, tr->vpred, tr->n_val_frames), tr->C, fm);
 }
 
 /* Keeps the validated weights when the selected metric improved (always without validation takes), counts the
@@ -766,17 +806,49 @@ static int summarise(trainer *tr, a2m_train_result *result) {
     if (!strcmp(p->arch, "unet") || !strcmp(p->arch, "transformer") || p->dropout > 0)
         snprintf(drop, sizeof drop, ", dropout %g", p->dropout);
     snprintf(tr->m->info.summary, sizeof tr->m->info.summary,
-             "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins transpose %d, masks %d frames %d bins, label smoothing %g, onset weight %g, ema %g, distill %g%s; "
+             "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins transpose %d, masks %d frames %d bins, label smoothing %g, onset weight %g%s, ema %g, distill %g%s; "
              "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
              p->arch, p->hidden, p->lr, p->batch, p->seed, p->class_weight_power, p->focal_gamma, p->window, p->concat,
              p->augment_gain_db, p->augment_shift_bins, p->augment_transpose, p->augment_mask_frames, p->augment_mask_bins,
-             p->label_smoothing, p->onset_weight, p->ema, p->soft_targets ? p->distill : 0.0, drop, tr->st.epoch,
+             p->label_smoothing, p->onset_weight, p->onset_head ? " (onset head)" : "", p->ema, p->soft_targets ? p->distill : 0.0, drop, tr->st.epoch,
              tr->st.best_epoch, bl, fm.accuracy, fm.f1_macro, tr->n_train, tr->n_val);
     if (result) {
         result->epochs_run = tr->st.epoch, result->best_epoch = tr->st.best_epoch;
         result->best_val_loss = bl, result->best_val_f1 = fm.f1_macro, result->best_val_accuracy = fm.accuracy;
         result->seconds_per_epoch = tr->epochs_run ? tr->t_total / tr->epochs_run : 0;
     }
+    return A2M_OK;
+}
+
+void train_onset_head_targets(const a2m_dataset *d, int oc, int64_t *lab, float *tgt) {
+    static const float win[5] = {0.5f, 1, 1, 1, 0.5f};
+    for (size_t k = 0; k < d->n_takes; k++) {
+        size_t a = d->offsets[k], e = d->offsets[k + 1];
+        for (size_t f = a; f < e; f++) lab[f] = d->labels[f], tgt[f] = 0;
+        for (size_t f = a; f < e;) {
+            if (d->labels[f] != oc) {
+                f++;
+                continue;
+            }
+            size_t g = f;
+            while (g < e && d->labels[g] == oc) g++;
+            int64_t y = g < e && d->labels[g] > 0 ? d->labels[g] : -1;
+            for (size_t h = f; h < g; h++) lab[h] = y;
+            for (int j = -1; j <= 3; j++)
+                if ((j >= 0 || f > a) && f + j < e && tgt[f + j] < win[j + 1]) tgt[f + j] = win[j + 1];
+            f = g;
+        }
+    }
+}
+
+/* An onset head's labels and targets (train_onset_head_targets); the trainer reads the dataset through head_d. */
+static int onset_head_data(trainer *tr) {
+    const a2m_dataset *d = tr->d;
+    size_t total = d->offsets[d->n_takes];
+    tr->head_lab = malloc((total + 1) * sizeof *tr->head_lab), tr->head_tgt = malloc((total + 1) * sizeof *tr->head_tgt);
+    if (!tr->head_lab || !tr->head_tgt) return a2m_error(A2M_ERR_NOMEM, "training: out of memory for the onset head's targets");
+    train_onset_head_targets(d, d->labels_p.n_notes + 1, tr->head_lab, tr->head_tgt);
+    tr->head_d = *d, tr->head_d.labels = tr->head_lab, tr->d = &tr->head_d;
     return A2M_OK;
 }
 
@@ -809,8 +881,9 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
     tr.C = info.n_classes;
     tr.n_pitch = semitone_classes(&d->labels_p), tr.bins_per_semitone = d->cqt.bins_per_octave / 12;
     tr.below_class = d->labels_p.range_classes ? tr.C - 2 : 0;
-    class_weights(&tr);
-    rc = trainer_alloc(&tr);
+    if (p.onset_head) rc = onset_head_data(&tr);
+    if (!rc) class_weights(&tr);
+    if (!rc) rc = trainer_alloc(&tr);
     if (!rc) rc = trainer_start(&tr);
     if (!rc) rc = train_epochs(&tr);
     if (!rc) rc = summarise(&tr, result);

@@ -194,6 +194,7 @@ static int decide(a2m_transcribe_stream *s, size_t upto) {
     a2m_transcribed_note *notes = NULL;
     size_t n = 0;
     a2m_note_rules rules = a2m_note_rules_from_params(s->p, s->hop / in->cqt.sample_rate);
+    rules.onset_sigmoid = in->onset_head;
     if (s->key_on) {
         double share;
         int tonic = transcribe_key_tonic(&s->key, &share);
@@ -339,11 +340,7 @@ static int run_windows(a2m_transcribe_stream *s, size_t k0, int nb, size_t n_win
     }
     int rc = a2m_runner_forward(s->runner, s->x, nb, (int)W, s->logits);
     if (rc) return rc;
-    double temp = a2m_model_get_info(s->m)->temperature; /* temperature scaling (a2m calibrate) */
-    if (temp != 1.0)
-        a2m_softmax_temperature(s->p_win, s->logits, (size_t)nb * W, (int)C, temp);
-    else
-        softmax_rows(s->p_win, s->logits, nb * (int)W, (int)C);
+    a2m_model_probs(in, s->logits, (size_t)nb * W, s->p_win); /* temperature scaling (a2m calibrate), onset head */
     for (int b = 0; b < nb && !rc; b++) {
         size_t k = k0 + (size_t)b, f0 = k * hf - s->acc_start;
         const float *p = s->p_win + (size_t)b * W * C;

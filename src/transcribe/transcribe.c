@@ -45,6 +45,7 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
     r.legato = transcribe_frames_from_ms(p.legato_ms, 0, frame_s);
     r.onset_snap = transcribe_frames_from_ms(p.onset_snap_ms, 0, frame_s);
     r.class_logprior = NULL;
+    r.onset_sigmoid = 0;
     return r;
 }
 
@@ -153,8 +154,7 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
         transcribe_normalise(t->whole_feat, frames * in->n_bins, in->norm_mean, in->norm_std);
         rc = a2m_runner_forward(t->whole_runner, t->whole_feat, 1, (int)frames, t->whole_logits);
     }
-    if (!rc && in->temperature != 1.0) a2m_softmax_temperature(probs, t->whole_logits, frames, in->n_classes, in->temperature);
-    else if (!rc) softmax_rows(probs, t->whole_logits, (int)frames, in->n_classes);
+    if (!rc) a2m_model_probs(in, t->whole_logits, frames, probs);
     return rc;
 }
 
@@ -188,6 +188,7 @@ int a2m_transcriber_run(a2m_transcriber *t, const float *x, size_t n, a2m_transc
         int onset = transcribe_onset_class(in->class_notes, C);
         for (size_t f = 0; f < frames; f++) out->classes[f] = transcribe_frame_class(out->probs + f * C, C, onset);
         a2m_note_rules rules = a2m_note_rules_from_params(t->p, out->frame_seconds);
+        rules.onset_sigmoid = in->onset_head;
         float *prior = onset >= 0 && t->p.key_weight > 0 ? malloc((size_t)C * sizeof *prior) : NULL;
         if (prior) { /* the scale of the whole recording (the stream's, once it has every frame) */
             transcribe_key key;
@@ -283,7 +284,8 @@ static void join_glides(int *c, size_t n, run *r, int glide, int max_gap) {
 }
 
 /* log p(state) of one frame: state 0 silence, else pitch class c; the onset class's mass is shared among the
- * pitches in proportion (an onset frame is a sung frame of some pitch). */
+ * pitches in proportion (an onset frame is a sung frame of some pitch), unless it is an onset head's sigmoid
+ * (pitch_sum 0: the softmax already gives onset frames their pitch). */
 static float state_logp(const float *q, int onset, int c, float pitch_sum) {
     float v = q[c];
     if (c != 0 && pitch_sum > 0) v += q[onset] * q[c] / pitch_sum;
@@ -304,7 +306,7 @@ static int viterbi_classes(const float *probs, size_t n, int C, int onset, const
     for (size_t f = 0; f < n; f++) {
         const float *q = probs + f * C;
         float ps = 0;
-        for (int c = 1; c < C; c++) ps += c == onset ? 0 : q[c];
+        for (int c = 1; c < C && !r->onset_sigmoid; c++) ps += c == onset ? 0 : q[c];
         int b1 = -1, b2 = -1; /* best and second-best pitch of the previous frame */
         for (int c = 1; f > 0 && c < C; c++) {
             if (c == onset) continue;
