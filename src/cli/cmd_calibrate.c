@@ -85,6 +85,10 @@ int cmd_calibrate(int argc, char **argv) {
     if ((rc = cli_check_output(argv[0], &out, (const char *[]){model, ds, splits}, 3, force, 0))) return rc;
     a2m_model *m;
     if ((rc = a2m_model_load(model, NULL, &m))) return cli_lib_fail(rc);
+    if (a2m_model_get_info(m)->onset_head) { /* the fit is a softmax over every column; one of them is a sigmoid */
+        a2m_model_free(m);
+        return cli_fail("%s: a model with an onset head (train --onset-head): temperature scaling is not supported", model);
+    }
     a2m_dataset d;
     if ((rc = a2m_model_check_for_audio(m, model)) || (rc = a2m_dataset_load(ds, &d))) {
         a2m_model_del(m);
