@@ -27,7 +27,7 @@ static void test_rules(void) {
     int notes_map[4] = {-1, 60, 64, 67};
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0}, &notes, &nn) == A2M_OK, "rules");
+    CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes, &nn) == A2M_OK, "rules");
     CHECK(nn == 2, "two notes (%zu)", nn);
     if (nn == 2) {
         CHECK(notes[0].note.pitch == 60 && notes[0].first_frame == 2 && notes[0].n_frames == 27, "gap filled: %zu+%zu",
@@ -59,7 +59,7 @@ static void test_onset_rules(void) {
           cls[0], cls[21], cls[60]);
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0}, &notes, &nn) == A2M_OK,
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes, &nn) == A2M_OK,
           "onset rules");
     CHECK(nn == 2, "repeated note split in two, weak note dropped (%zu notes)", nn);
     if (nn == 2) {
@@ -71,7 +71,7 @@ static void test_onset_rules(void) {
     free(notes);
     /* a higher threshold keeps one note; min_voicing 0.5 keeps the weak one */
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0}, &notes, &nn) == A2M_OK &&
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes, &nn) == A2M_OK &&
               nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
           "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
     free(notes);
@@ -91,7 +91,7 @@ static void test_onset_head_rules(void) {
         else if (f < 60) q[0] = 0.05f, q[1] = 0.9f, q[2] = 0.05f, q[3] = f == 10 || f == 30 ? 0.95f : f == 29 || f == 31 ? 0.5f : 0.03f;
         else q[0] = 0.52f, q[1] = 0.46f, q[2] = 0.02f, q[3] = 0.9f;
     }
-    a2m_note_rules r = {5, 10, 0.5, 0.0, 6, 2, 0, 0, 0, 0, 0, NULL, 1};
+    a2m_note_rules r = {5, 10, 0.5, 0.0, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 1};
     a2m_transcribed_note *notes;
     size_t nn;
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
@@ -124,8 +124,8 @@ static void test_glide_and_path(void) {
     /* argmax path, nothing joined: 61 60 61 60; the Viterbi path drops the wobble (3 frames x 0.6 nats < two
      * changes at 6) but keeps the scoop (12 x 0.6 > 6); glides joined as well: one note from the scoop's start */
     const struct { a2m_note_rules r; size_t n; } cases[3] = {
-        {{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0}, 4}, {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0}, 2},
-        {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0}, 1}};
+        {{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, 4}, {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 0}, 2},
+        {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0, 0}, 1}};
     for (int k = 0; k < 3; k++) {
         a2m_transcribed_note *notes;
         size_t nn;
@@ -155,7 +155,7 @@ static void test_legato(void) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL, 0};
+        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL, 0, 0};
         CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "legato %d", legato);
         if (nn == 2)
             CHECK(notes[0].first_frame == 1 && notes[0].n_frames == (legato == 10 ? 28u : 20u) &&
@@ -183,7 +183,7 @@ static void test_onset_snap(void) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-        a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL, 0};
+        a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL, 0, 0};
         CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "snap %d", reach);
         size_t at = reach == 6 ? 26 : 30;
         if (nn == 2)

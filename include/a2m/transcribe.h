@@ -59,6 +59,8 @@ typedef struct a2m_transcribe_params {
     double mc_dropout;       /* 0: off; p in (0, 1): Monte-Carlo dropout, the network's dropout kept on at p (one
                               * stochastic pass; `a2m transcribe --mc-dropout T` averages T of them) */
     unsigned long long mc_seed; /* the masks of that pass */
+    double onset_gap_ms;     /* -1: a note is split at an onset peak only min_note from its ends and the previous cut;
+                              * >= 0: this far (a repeated note ~80 ms after the one before is missed otherwise) */
 } a2m_transcribe_params;
 /* One sequence (window_s 0) holds the whole recording's features and activations: longer ones are refused. */
 #define A2M_WHOLE_MAX_SECONDS 900.0
@@ -148,6 +150,7 @@ typedef struct a2m_note_rules {
     int onset_snap;         /* models with an onset class: frames a note's onset may move to p(onset)'s peak (0: off) */
     const float *class_logprior; /* [n_classes] or NULL: added to each class's log probability in the Viterbi path
                              * (the key's scale: see a2m_transcribe_params.key_weight) */
+    int onset_gap;          /* 0: onset cuts keep min_note frames from a note's ends and the previous cut; > 0: this many */
     int onset_sigmoid;      /* 1: the onset class's probability is an onset head's sigmoid (a2m_model_info.onset_head),
                              * not a share of the softmax: it is not shared among the pitches */
 } a2m_note_rules;

@@ -426,6 +426,9 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
         {CLI_DBL_OPT("--key-weight", &tp->key_weight, 0, 100), .meta = "N",
          .help = "* a pitch outside the melody's major scale (estimated from the whole recording)\n"
                  "costs N nats a frame in the smoothed path; 0 = off"},
+        {CLI_DBL_OPT("--onset-gap", &tp->onset_gap_ms, -1, 10000), .meta = "MS",
+         .help = "* a p(onset) peak of twice --onset-threshold may split a note MS from its ends and\n"
+                 "the previous split; -1 = --min-note, as any split"},
         {CLI_DBL_OPT("--onset-snap", &tp->onset_snap_ms, 0, 1000), .meta = "MS",
          .help = "* a note's onset moves to the peak of p(onset) within MS when it reaches 0.1; 0 = off"},
         {CLI_CUSTOM_OPT("--tuning", tp, parse_tuning, show_tuning), .meta = "T",

@@ -20,7 +20,7 @@
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
     a2m_transcribe_params p = {4.0, 2.0, 8, -1, -1, -1, -1, A2M_PRECISION_FP32, 0.3, 0.6, 10.0, 2.0, 180.0, 0.0, 250.0, 15.0, 0,
-                                  A2M_TUNING_AUTO, 0.0, 2.0, 48.0, 20.0, 0.0, 0};
+                                  A2M_TUNING_AUTO, 0.0, 2.0, 48.0, 20.0, 0.0, 0, -1.0};
     return p;
 }
 
@@ -46,6 +46,7 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
     r.onset_snap = transcribe_frames_from_ms(p.onset_snap_ms, 0, frame_s);
     r.class_logprior = NULL;
     r.onset_sigmoid = 0;
+    r.onset_gap = p.onset_gap_ms < 0 ? 0 : transcribe_frames_from_ms(p.onset_gap_ms, 0, frame_s);
     return r;
 }
 
@@ -361,15 +362,24 @@ static float voicing_dip(const float *probs, int C, size_t f, size_t start, size
     return probs[f * C] - fmaxf(l, r);
 }
 
+/* Whether frame f of a note [start, end) is at least gap frames from its ends and from the previous cut `last`. */
+static int cut_room(size_t f, size_t start, size_t end, size_t last, size_t gap) {
+    return f > start + gap && f + gap < end && f - 1 - last >= gap && f - 1 >= last;
+}
+
 static size_t onset_cuts(const float *probs, int C, int onset, size_t start, size_t len, const a2m_note_rules *r,
                          size_t *cuts, size_t max) {
     size_t k = 0, mn = r->min_note > 1 ? (size_t)r->min_note : 1, last = start, end = start + len;
-    for (size_t f = start + mn + 1; f + mn < end && k < max; f++) {
-        if (f - 1 - last < mn) continue;
+    /* a peak of twice the threshold may be onset_gap from the ends and the previous cut (a quick repeated note) */
+    size_t near = r->onset_gap > 0 && (size_t)r->onset_gap < mn ? (size_t)r->onset_gap : mn;
+    float strong = (float)fmin(2 * r->onset_threshold, 0.95);
+    for (size_t f = start + near + 1; f + near < end && k < max; f++) {
         float o = probs[f * C + onset];
+        int room = cut_room(f, start, end, last, mn);
+        if (!room && !(o >= strong && cut_room(f, start, end, last, near))) continue;
         if (o >= r->onset_threshold && local_peak(probs, C, onset, f, start, end)) {
             cuts[k++] = last = f - 1; /* onset targets cover a note's first frames: the cut is just before */
-        } else if (r->dip_depth > 0 && probs[f * C] >= 0.25f && local_peak(probs, C, 0, f, start, end) &&
+        } else if (room && r->dip_depth > 0 && probs[f * C] >= 0.25f && local_peak(probs, C, 0, f, start, end) &&
                    voicing_dip(probs, C, f, start, end) >= r->dip_depth) {
             cuts[k++] = last = f;
         }
@@ -467,10 +477,10 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
                               (onset >= 0 && mean_voicing(probs, C, r[i].start, r[i].len) < rules.min_voicing)))
             for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) classes[f] = 0;
     k = runs_of(classes, n, r);
-    /* every onset cut adds a note; a cut needs min_note frames on each side, so a run has at most len / min_note */
+    /* every onset cut adds a note; a cut needs min_note (or onset_gap) frames on each side: at most len / that */
     size_t cap = k + 1;
     for (size_t i = 0; onset >= 0 && i < k; i++)
-        if (r[i].cls != 0) cap += r[i].len / (size_t)(min_note > 1 ? min_note : 1);
+        if (r[i].cls != 0) cap += r[i].len / (size_t)(rules.onset_gap > 0 ? rules.onset_gap : min_note > 1 ? min_note : 1);
     a2m_transcribed_note *out = malloc(cap * sizeof *out);
     size_t *cuts = onset >= 0 ? malloc((n + 1) * sizeof *cuts) : NULL;
     if (!out || (onset >= 0 && !cuts)) {
