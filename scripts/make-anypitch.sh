@@ -5,15 +5,17 @@
 #      seeded;
 #   2. one folder of links to those takes and to the singreal recordings (as sr_NAME);
 #   3. one dataset: CQT dB, classes silence + MIDI 36..84 + onset (first 4 frames of a note, 24 ms) + below/above
-#      the range (melodies of MIDI 24..100 teach the model to say so instead of folding them in); the onset class
-#      becomes an onset head of its own in training (--onset-head: a sigmoid on frames -1..3 of each note start,
-#      the pitch softmax keeping the note on those frames);
+#      the range (melodies of MIDI 24..100 teach the model to say so instead of folding them in);
 #   4. training, resumable (a checkpoint every epoch; run the same command again after an interruption).
 # Usage: scripts/make-anypitch.sh BUILD_DIR [FOLD]
 #   FOLD "all" (default): trains on every singreal file -> models/a2m-anypitch.safetensors
 #   FOLD 0, 1 or 2: leaves singreal files i with i % 3 == FOLD out of training (cross-validation) ->
 #   $A2M_WORK/cv-FOLD.safetensors, to be scored on those files only (scripts/eval-anypitch.sh).
 #   OUT: another output file (e.g. to compare a FOLD=all model before it replaces the shipped one).
+#   RECIPE "shipped" (default): the shipped model's recipe. "onset": the onset class as an onset head of its own
+#   (train --onset-head: a sigmoid on frames -1..3 of each note start, the pitch softmax keeping the note on those
+#   frames) and seed takes of the seed split's train and val parts only (its test split's figure held out); use
+#   its own A2M_WORK (the seed takes differ). Measured against the shipped recipe in docs/anypitch.md.
 # Environment: A2M_WORK (default data/anypitch), A2M_SHARED (default ../shared), THREADS (2),
 #   EPOCHS, HIDDEN, SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations).
 set -euo pipefail
@@ -26,6 +28,8 @@ threads=${THREADS:-2}
 epochs=${EPOCHS:-10}
 hidden=${HIDDEN:-96}
 sources=${SOURCES:-seed synth fluid wide festival singreal}
+recipe=${RECIPE:-shipped}
+case $recipe in shipped|onset) ;; *) echo "make-anypitch: RECIPE is shipped or onset, not '$recipe'" >&2; exit 1 ;; esac
 singreal="$shared/data/singreal"
 [ -x "$a2m" ] || { echo "make-anypitch: $a2m not built" >&2; exit 1; }
 [ -d "$shared/data/seed/audio" ] || { echo "make-anypitch: $shared/data/seed/audio missing" >&2; exit 1; }
@@ -38,9 +42,10 @@ gen() { # NAME SOURCE COUNT SEED [options]
   "$a2m" gendata -o "$work/gen/$name" --source "$src" --count "$count" --seed "$seed" --jobs "$threads" --force "$@"
   touch "$work/gen/$name/.done"
 }
-# the seed takes of the seed split's train and val parts only, so the test split's frame accuracy is a held-out figure
-seeddir="$work/seed-trainval"
-if [ ! -f "$work/gen/seed/.done" ]; then
+# RECIPE=onset: the seed takes of the seed split's train and val parts only (the test split's figure held out)
+seeddir="$shared/data/seed/audio"
+if [ "$recipe" = onset ]; then seeddir="$work/seed-trainval"; fi
+if [ "$recipe" = onset ] && [ ! -f "$work/gen/seed/.done" ]; then
   rm -rf "$seeddir" && mkdir -p "$seeddir"
   for v in $(sed -n '/"test"/q;p' "$shared/data/seed/split.json" | grep -o 'voice_[0-9]*'); do
     ln -s "$(realpath "$shared/data/seed/audio/$v.wav")" "$seeddir/$v.wav"
@@ -111,5 +116,5 @@ else out="$work/cv-$fold.safetensors" log="$work/cv-$fold.log.csv"; fi
 if [ -n "${OUT:-}" ]; then out=$OUT log=${OUT%.safetensors}.log.csv; fi
 "$a2m" train "$work/ds" --split "$split" --hidden "$hidden" --epochs "$epochs" --window 666 --batch 16 \
   --lr 1.5e-3 --plateau 2 --augment-transpose 12 --augment-shift 1 --augment-gain 6 --class-weight-power 0 \
-  --onset-head --onset-weight 4 --label-smoothing 0.05 --ema 0.999 --patience 100 --seed 0 --threads "$threads" \
+  $([ "$recipe" = onset ] && echo --onset-head) --onset-weight 4 --label-smoothing 0.05 --ema 0.999 --patience 100 --seed 0 --threads "$threads" \
   --checkpoint "$work/ckpt-$fold" --resume --log "$log" -o "$out" --force

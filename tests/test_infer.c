@@ -113,9 +113,9 @@ static void test_onset_head(void) {
     m->arch->forward(m, m->params, &buf, x, NULL, B, T, z0, 1, 0);
     a2m_runner *r;
     crnn_infer *probe = crnn_infer_new(m, m->params, B, T); /* the runner's packed path exists for this shape */
-    CHECK(a2m_runner_new(m, B, T, &r) == A2M_OK && probe != NULL, "packed runner");
+    CHECK(a2m_runner_new(m, runner_params(B, T, A2M_PRECISION_FP32), &r) == A2M_OK && probe != NULL, "packed runner");
     crnn_infer_del(probe);
-    CHECK(a2m_model_forward(r, x, B, T, z1) == A2M_OK, "runner forward");
+    CHECK(a2m_runner_forward(r, x, B, T, z1) == A2M_OK, "runner forward");
     a2m_model_probs(&m->info, z0, (size_t)B * T, p0);
     a2m_model_probs(&m->info, z1, (size_t)B * T, p1);
     double d_on = 0, d_sig = 0, d_sum = 0, lo = 1, hi = 0;
@@ -130,9 +130,9 @@ static void test_onset_head(void) {
     CHECK(d_on <= 1e-5, "p(onset) of the packed runner vs the training forward: %.3g", d_on);
     CHECK(d_sig <= 1e-6 && d_sum <= 1e-5, "p(onset) is the sigmoid (%.3g), the other classes sum to 1 (%.3g)", d_sig, d_sum);
     CHECK(hi - lo > 0.2, "p(onset) varies over frames (%.3f..%.3f)", lo, hi);
-    a2m_runner_free(r);
+    a2m_runner_del(r);
     free(buf.acts);
-    a2m_model_free(m);
+    a2m_model_del(m);
     /* onset_head = 1 without an onset class: refused, naming the file */
     m0->info.class_notes[4] = 63;
     CHECK(nn_model_save(m0, m0->params, tmp) == A2M_OK, "save");
@@ -142,8 +142,8 @@ static void test_onset_head(void) {
     m0->info.onset_head = 0, m0->info.class_notes[4] = A2M_CLASS_ONSET;
     CHECK(nn_model_save(m0, m0->params, tmp) == A2M_OK, "save");
     CHECK(a2m_model_load(tmp, NULL, &m) == A2M_OK && m->info.onset_head == 0, "no key: no onset head");
-    a2m_model_free(m);
-    a2m_model_free(m0);
+    a2m_model_del(m);
+    a2m_model_del(m0);
     unlink(tmp);
 }
 

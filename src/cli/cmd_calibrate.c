@@ -86,7 +86,7 @@ int cmd_calibrate(int argc, char **argv) {
     a2m_model *m;
     if ((rc = a2m_model_load(model, NULL, &m))) return cli_lib_fail(rc);
     if (a2m_model_get_info(m)->onset_head) { /* the fit is a softmax over every column; one of them is a sigmoid */
-        a2m_model_free(m);
+        a2m_model_del(m);
         return cli_fail("%s: a model with an onset head (train --onset-head): temperature scaling is not supported", model);
     }
     a2m_dataset d;
