@@ -119,6 +119,115 @@ static int collect_pairs(const char *dir, DIR *dp, take_pair **out, size_t *out_
     return A2M_OK;
 }
 
+/* What building keeps across takes: the transform (one for every take when they are cut to one length), the
+ * cut take's samples, the features' capacity and their running sums (the global mean and std). */
+typedef struct builder {
+    const char *dir;
+    a2m_dataset_params p;
+    char **warnings;
+    a2m_dataset *out;
+    a2m_feat *cqt;
+    float *x;       /* [samples]: a take cut or zero-padded, when samples > 0 */
+    size_t samples; /* the take length, or 0 = each take its own */
+    size_t fcap;    /* frames out->features and out->labels have room for */
+    int nb;
+    double sum, sum2;
+} builder;
+
+/* Features of take i's audio a (cut or padded to b->samples) into out->features at its offset; *frames. */
+static int take_features(builder *b, size_t i, const char *wav, const a2m_audio *a, size_t *frames) {
+    a2m_dataset *out = b->out;
+    size_t len = b->samples ? b->samples : a->n;
+    if (b->samples) { /* cut or zero-pad to the take length */
+        size_t m = a->n < b->samples ? a->n : b->samples;
+        memcpy(b->x, a->samples, m * sizeof *b->x);
+        memset(b->x + m, 0, (b->samples - m) * sizeof *b->x);
+    } else {
+        a2m_feat_del(b->cqt);
+        b->cqt = NULL;
+        int rc = a2m_feat_new(b->p.cqt, b->p.feat, a->n, &b->cqt);
+        if (rc) return rc;
+    }
+    *frames = a2m_feat_n_frames(b->cqt, len);
+    if (b->p.expect_frames && *frames != b->p.expect_frames)
+        return a2m_error(A2M_ERR_SHAPE, "%s: %zu frames, expected %zu", wav, *frames, b->p.expect_frames);
+    size_t off = out->offsets[i], cf = b->fcap, cl = b->fcap; /* features [fcap x nb] and labels [fcap], grown together */
+    if (a2m_grow(&out->features, &cf, off + *frames, b->nb * sizeof *out->features, 4096) ||
+        a2m_grow(&out->labels, &cl, off + *frames, sizeof *out->labels, 4096))
+        return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", b->dir);
+    b->fcap = cf;
+    int rc = a2m_feat_do(b->cqt, b->samples ? b->x : a->samples, len, out->features + off * b->nb);
+    if (rc) a2m_error_prefix(rc, wav);
+    return rc;
+}
+
+/* Take i of the pairs: its features, its frame labels from the MIDI, the warnings (silent audio, notes outside the
+ * class map), the running sums; out->n_takes counts it. */
+static int build_take(builder *b, size_t i, const take_pair *pair) {
+    a2m_dataset *out = b->out;
+    char line[8192];
+    a2m_audio a;
+    int rc = a2m_audio_read(pair->wav, b->p.cqt.sample_rate, &a);
+    if (rc) return rc;
+    if (a2m_audio_is_silent(&a)) snprintf(line, sizeof line, "%s: silent audio", pair->wav), rc = append(b->warnings, line);
+    size_t frames = 0, off = out->offsets[i];
+    if (!rc) rc = take_features(b, i, pair->wav, &a, &frames);
+    a2m_audio_free(&a);
+    if (rc) return rc;
+    a2m_notes notes;
+    if ((rc = a2m_midi_read(pair->mid, &notes))) return rc;
+    size_t unmapped = 0;
+    rc = a2m_labels_from_notes(notes.notes, notes.n, b->p.labels, out->labels + off, frames, &unmapped);
+    if (!rc && (notes.n == 0 || unmapped)) {
+        snprintf(line, sizeof line, "%s: %zu notes, %zu not in the class map", pair->mid, notes.n, unmapped);
+        rc = append(b->warnings, line);
+    }
+    a2m_notes_free(&notes);
+    if (rc) return rc;
+    for (size_t j = 0; j < frames * b->nb; j++) {
+        double v = out->features[off * b->nb + j];
+        b->sum += v, b->sum2 += v * v;
+    }
+    if (!(out->names[i] = strdup(pair->name))) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", b->dir);
+    out->offsets[i + 1] = off + frames;
+    out->n_takes = i + 1;
+    return A2M_OK;
+}
+
+/* One transform for takes cut to p.take_seconds (checked against p.expect_frames), the names, offsets and buffer. */
+static int builder_start(builder *b, size_t n) {
+    const a2m_dataset_params *p = &b->p;
+    b->samples = p->take_seconds > 0 ? (size_t)(p->take_seconds * p->cqt.sample_rate + 0.5) : 0;
+    b->nb = a2m_feat_dim(p->cqt, p->feat);
+    int rc = b->samples ? a2m_feat_new(p->cqt, p->feat, b->samples, &b->cqt) : A2M_OK;
+    size_t frames_each = b->cqt ? a2m_feat_n_frames(b->cqt, b->samples) : 0;
+    if (!rc && p->expect_frames && frames_each && frames_each != p->expect_frames)
+        return a2m_error(A2M_ERR_SHAPE, "%s: %.3f s takes give %zu frames, not the expected %zu", b->dir, p->take_seconds,
+                         frames_each, p->expect_frames);
+    b->out->names = calloc(n ? n : 1, sizeof *b->out->names);
+    b->out->offsets = calloc(n + 1, sizeof *b->out->offsets);
+    b->x = b->samples ? calloc(b->samples, sizeof *b->x) : NULL;
+    if (!rc && (!b->out->names || !b->out->offsets || (b->samples && !b->x)))
+        rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", b->dir);
+    return rc;
+}
+
+/* The dataset's totals: frames, global mean and std of the features, class counts, the parameters. */
+static void builder_finish(builder *b) {
+    a2m_dataset *out = b->out;
+    out->total_frames = out->offsets[out->n_takes];
+    out->n_bins = b->nb;
+    double cnt = (double)out->total_frames * b->nb;
+    out->mean = b->sum / cnt;
+    out->std = sqrt(b->sum2 / cnt - out->mean * out->mean);
+    out->cqt = b->p.cqt;
+    out->feat = b->p.feat;
+    out->labels_p = b->p.labels;
+    out->take_seconds = b->p.take_seconds;
+    for (size_t f = 0; f < out->total_frames; f++)
+        if (out->labels[f] >= 0 && out->labels[f] < A2M_MAX_CLASSES) out->class_counts[out->labels[f]]++;
+}
+
 int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn progress, void *user, a2m_dataset *out,
                       char **warnings) {
     memset(out, 0, sizeof *out);
@@ -128,117 +237,24 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
     if (!dp) return a2m_error(A2M_ERR_IO, "%s: cannot open folder", dir);
     take_pair *pairs = NULL;
     size_t n = 0;
-    char line[8192];
     int rc = collect_pairs(dir, dp, &pairs, &n, warnings);
     closedir(dp);
     if (!rc && n == 0) rc = a2m_error(A2M_ERR_EMPTY, "%s: no audio file with a paired MIDI file", dir);
     if (!rc) qsort(pairs, n, sizeof *pairs, cmp_pair);
-
-    size_t samples = p.take_seconds > 0 ? (size_t)(p.take_seconds * p.cqt.sample_rate + 0.5) : 0;
-    a2m_feat *cqt = NULL;
-    if (!rc && samples) rc = a2m_feat_new(p.cqt, p.feat, samples, &cqt);
-    size_t frames_each = cqt ? a2m_feat_n_frames(cqt, samples) : 0;
-    if (!rc && p.expect_frames && frames_each && frames_each != p.expect_frames)
-        rc = a2m_error(A2M_ERR_SHAPE, "%s: %.3f s takes give %zu frames, not the expected %zu", dir, p.take_seconds,
-                       frames_each, p.expect_frames);
-    out->names = calloc(n ? n : 1, sizeof *out->names);
-    out->offsets = calloc(n + 1, sizeof *out->offsets);
-    size_t fcap = 0;
-    float *x = samples ? calloc(samples, sizeof *x) : NULL;
-    if (!rc && (!out->names || !out->offsets || (samples && !x))) rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
-    int nb = a2m_feat_dim(p.cqt, p.feat);
-    double sum = 0, sum2 = 0;
+    builder b = {.dir = dir, .p = p, .warnings = warnings, .out = out};
+    if (!rc) rc = builder_start(&b, n);
     for (size_t i = 0; i < n && !rc; i++) {
-        a2m_audio a;
-        rc = a2m_audio_read(pairs[i].wav, p.cqt.sample_rate, &a);
-        if (rc) break;
-        if (a2m_audio_is_silent(&a)) {
-            snprintf(line, sizeof line, "%s: silent audio", pairs[i].wav);
-            if ((rc = append(warnings, line))) {
-                a2m_audio_free(&a);
-                break;
-            }
-        }
-        size_t len = samples ? samples : a.n;
-        if (samples) { /* cut or zero-pad to the take length */
-            size_t m = a.n < samples ? a.n : samples;
-            memcpy(x, a.samples, m * sizeof *x);
-            memset(x + m, 0, (samples - m) * sizeof *x);
-        } else {
-            a2m_feat_del(cqt);
-            cqt = NULL;
-            rc = a2m_feat_new(p.cqt, p.feat, a.n, &cqt);
-            if (rc) {
-                a2m_audio_free(&a);
-                break;
-            }
-        }
-        const float *src = samples ? x : a.samples;
-        size_t frames = a2m_feat_n_frames(cqt, len);
-        if (p.expect_frames && frames != p.expect_frames) {
-            rc = a2m_error(A2M_ERR_SHAPE, "%s: %zu frames, expected %zu", pairs[i].wav, frames, p.expect_frames);
-            a2m_audio_free(&a);
-            break;
-        }
-        size_t off = out->offsets[i];
-        if (off + frames > fcap) { /* features [fcap x nb] and labels [fcap], grown together */
-            size_t cf = fcap, cl = fcap;
-            int bad = a2m_grow(&out->features, &cf, off + frames, nb * sizeof *out->features, 4096) ||
-                      a2m_grow(&out->labels, &cl, off + frames, sizeof *out->labels, 4096);
-            if (bad) {
-                rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
-                a2m_audio_free(&a);
-                break;
-            }
-            fcap = cf;
-        }
-        rc = a2m_feat_do(cqt, src, len, out->features + off * nb);
-        a2m_audio_free(&a);
-        if (rc) {
-            a2m_error_prefix(rc, pairs[i].wav);
-            break;
-        }
-        a2m_notes notes;
-        rc = a2m_midi_read(pairs[i].mid, &notes);
-        if (rc) break;
-        size_t unmapped = 0;
-        rc = a2m_labels_from_notes(notes.notes, notes.n, p.labels, out->labels + off, frames, &unmapped);
-        if (!rc && (notes.n == 0 || unmapped)) {
-            snprintf(line, sizeof line, "%s: %zu notes, %zu not in the class map", pairs[i].mid, notes.n, unmapped);
-            rc = append(warnings, line);
-        }
-        a2m_notes_free(&notes);
-        if (rc) break;
-        for (size_t j = 0; j < frames * nb; j++) {
-            double v = out->features[off * nb + j];
-            sum += v, sum2 += v * v;
-        }
-        if (!(out->names[i] = strdup(pairs[i].name))) {
-            rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
-            break;
-        }
-        out->offsets[i + 1] = off + frames;
-        out->n_takes = i + 1;
-        if (progress) progress(user, i + 1, n, pairs[i].name);
+        rc = build_take(&b, i, &pairs[i]);
+        if (!rc && progress) progress(user, i + 1, n, pairs[i].name);
     }
-    a2m_feat_del(cqt);
-    free(x);
+    a2m_feat_del(b.cqt);
+    free(b.x);
     free_pairs(pairs, n);
     if (rc) {
         a2m_dataset_free(out);
         return rc;
     }
-    out->total_frames = out->offsets[out->n_takes];
-    out->n_bins = nb;
-    double cnt = (double)out->total_frames * nb;
-    out->mean = sum / cnt;
-    out->std = sqrt(sum2 / cnt - out->mean * out->mean);
-    out->cqt = p.cqt;
-    out->feat = p.feat;
-    out->labels_p = p.labels;
-    out->take_seconds = p.take_seconds;
-    for (size_t f = 0; f < out->total_frames; f++)
-        if (out->labels[f] >= 0 && out->labels[f] < A2M_MAX_CLASSES) out->class_counts[out->labels[f]]++;
+    builder_finish(&b);
     return A2M_OK;
 }
 
