@@ -511,24 +511,8 @@ typedef struct ctx2 {
     const char *arch;
     a2m_feat_kind kind;
     a2m_dataset ds;             /* synthetic, 6 bins */
-    char npy[600], db[600], space[600];
+    char npy[600], db[600], space[600], csv[600];
 } ctx2;
-
-/* the any-pitch model's decoder: tuning estimate, key prior, onset snap, range notes */
-static int case_anypitch(void *p) {
-    ctx2 *c = p;
-    a2m_transcribe_params tp = a2m_transcribe_default_params();
-    tp.key_weight = 1.0, tp.dip_depth = 0.15; /* both off by default: their paths run only when asked */
-    a2m_transcriber *t;
-    int rc = a2m_transcriber_new(c->anypitch, tp, &t);
-    if (rc) return rc;
-    a2m_transcription r;
-    memset(&r, 0, sizeof r);
-    rc = a2m_transcriber_run_file(t, c->c->wav, &r);
-    a2m_transcription_free(&r);
-    a2m_transcriber_del(t);
-    return rc;
-}
 
 static int case_feat(void *p) {
     ctx2 *c = p;
@@ -793,6 +777,55 @@ static int case_plot(void *p) {
     return rc;
 }
 
+/* the any-pitch model's decoder (tuning estimate, key prior, dip split, onset snap, range notes) on a recording
+ * streamed from its file, every frame kept, the whole transcription taken out (a2m_transcriber_run_file runs this
+ * same stream: its case above, with the seed model) */
+static int case_stream_run(void *p) {
+    ctx2 *c = p;
+    a2m_transcribe_params tp = a2m_transcribe_default_params();
+    tp.key_weight = 1.0, tp.dip_depth = 0.15; /* both off by default: their paths run only when asked */
+    a2m_audio_stream *in = NULL;
+    a2m_transcribe_stream *s = NULL;
+    a2m_transcription r;
+    memset(&r, 0, sizeof r);
+    int rc = a2m_audio_stream_new_file(c->c->wav, 16000, &in);
+    if (!rc) rc = a2m_transcribe_stream_new(c->anypitch, tp, 1, &s);
+    if (!rc) rc = a2m_transcribe_stream_run(s, in, NULL, 0, c->c->wav, NULL, NULL, &r);
+    a2m_transcription_free(&r);
+    a2m_transcribe_stream_del(s);
+    a2m_audio_stream_del(in);
+    return rc;
+}
+
+/* notes from a CSV file, then frame labels with onset and range classes */
+static int case_notes_labels(void *p) {
+    ctx2 *c = p;
+    a2m_notes n;
+    int rc = a2m_notes_read_any(c->csv, &n);
+    if (rc) return rc;
+    a2m_label_params lp = a2m_label_default_params();
+    lp.onset_frames = 3, lp.range_classes = 1;
+    int64_t labels[400];
+    size_t unmapped;
+    rc = a2m_labels_from_notes(n.notes, n.n, lp, labels, 400, &unmapped);
+    a2m_notes_free(&n);
+    return rc;
+}
+
+/* a tiny transformer and two-stage model trained for an epoch and saved */
+static int case_train_arch(void *p) {
+    ctx2 *c = p;
+    a2m_train_params tp = a2m_train_default_params();
+    tp.arch = c->arch, tp.hidden = 8, tp.epochs = 1, tp.batch = 2;
+    size_t tr[2] = {0, 1}, va[1] = {2};
+    a2m_model *m = NULL;
+    a2m_train_result res;
+    int rc = a2m_train(&c->ds, tr, 2, va, 1, tp, NULL, NULL, &m, &res);
+    if (!rc) rc = a2m_model_save(m, c->c->out);
+    a2m_model_del(m);
+    return rc;
+}
+
 static int make_tiny(const char *arch, a2m_model **m) {
     a2m_model_info in = nn_model_default_info();
     in.n_bins = 6, in.hidden = 8, in.n_classes = 4, in.dropout = 0.25;
@@ -809,6 +842,10 @@ static void fixtures2(ctx2 *c) {
     snprintf(c->npy, sizeof c->npy, "%s/x.npy", tmpdir);
     snprintf(c->db, sizeof c->db, "%s/study.db", tmpdir);
     snprintf(c->space, sizeof c->space, "%s/space.json", tmpdir);
+    snprintf(c->csv, sizeof c->csv, "%s/notes.csv", tmpdir);
+    FILE *g = fopen(c->csv, "w");
+    CHECK(g && fputs("onset_s,offset_s,midi_pitch\n0.5,1.0,60\n1.0,1.5,64\n1.6,2.0,30\n2.0,2.2,90\n", g) >= 0 &&
+              fclose(g) == 0, "csv file");
     CHECK(a2m_npy_save(c->npy, A2M_F32, 2, (size_t[]){50, 8}, c->x300) == A2M_OK, "npy: %s", a2m_errmsg());
     FILE *f = fopen(c->space, "w");
     CHECK(f && fputs("{\"lr\": {\"type\": \"float\", \"low\": 1e-4, \"high\": 1e-2, \"log\": true}, \"batch\": "
@@ -823,7 +860,7 @@ static void more_cases(ctx *c0) {
     const char *src = getenv("A2M_SOURCE");
     snprintf(path, sizeof path, "%s/models/a2m-anypitch.safetensors", src ? src : ".");
     CHECK(a2m_model_load(path, NULL, &c.anypitch) == A2M_OK, "any-pitch model: %s", a2m_errmsg());
-    if (c.anypitch) harness("anypitch transcriber_run_file", case_anypitch, &c);
+    if (c.anypitch) harness("anypitch stream_run keep_frames", case_stream_run, &c);
     a2m_model_del(c.anypitch);
     static const a2m_feat_kind kinds[3] = {A2M_FEAT_MEL, A2M_FEAT_MFCC, A2M_FEAT_LPC};
     static const char *const kind_names[3] = {"a2m_feat_from_file mel", "a2m_feat_from_file mfcc",
@@ -840,6 +877,11 @@ static void more_cases(ctx *c0) {
     }
     harness("a2m_midi_encode+write", case_midi_write, &c);
     harness("a2m_npy_load", case_npy_load, &c);
+    harness("notes csv+labels", case_notes_labels, &c);
+    for (int a = 0; a < 2; a++) {
+        c.arch = archs[a];
+        harness(a ? "a2m_train two-stage" : "a2m_train transformer", case_train_arch, &c);
+    }
     harness("st_parse", case_st_parse, &c);
     harness("metrics", case_metrics, &c);
     harness("knn", case_knn, &c);
