@@ -61,11 +61,14 @@ int a2m_logreg_predict(const a2m_logreg *m, const float *x, size_t n, int64_t *p
     return A2M_OK;
 }
 
-static double accuracy_of(const a2m_logreg *m, const float *x, const int64_t *y, size_t n, int64_t *pred) {
-    if (a2m_logreg_predict(m, x, n, pred, NULL)) return -1;
+/* A2M_OK and *acc, or the prediction's A2M_ERR_NOMEM (it was read as an accuracy of -1: the epoch silently lost) */
+static int accuracy_of(const a2m_logreg *m, const float *x, const int64_t *y, size_t n, int64_t *pred, double *acc) {
+    int rc = a2m_logreg_predict(m, x, n, pred, NULL);
+    if (rc) return rc;
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) ok += pred[i] == y[i];
-    return n ? (double)ok / (double)n : 0;
+    *acc = n ? (double)ok / (double)n : 0;
+    return A2M_OK;
 }
 
 /* one epoch of Adam steps over a shuffled order, the rate annealed by a cosine from p.lr at the first step to 0
@@ -126,8 +129,9 @@ int a2m_logreg_train(const float *x, const int64_t *y, size_t n, const float *xv
     *best_epoch = 0;
     for (int e = 1; !rc && e <= p.epochs; e++) {
         double loss = train_epoch(&m, x, y, n, p, order, &rng, xb, yb, grad, mom, vel, lg, &step);
-        double acc = xv ? accuracy_of(&m, xv, yv, nv, pv) : 0;
+        double acc = 0;
         if (!isfinite(loss)) rc = a2m_error(A2M_ERR_NONFINITE, "logistic regression: loss not finite at epoch %d", e);
+        if (!rc && xv) rc = accuracy_of(&m, xv, yv, nv, pv, &acc);
         if (!rc && (!xv || acc > best_acc)) {
             best_acc = acc, *best_epoch = e;
             memcpy(best, m.w, nw * sizeof *best);
