@@ -765,7 +765,7 @@ static int case_plot(void *p) {
     double ep[3] = {1, 2, 3}, tl[3] = {1.2, 0.9, 0.7}, vl[3] = {1.3, 1.0, 0.9}, va[3] = {0.5, 0.6, 0.7};
     double vf[3] = {0.4, 0.5, 0.6};
     a2m_loss_curve lc = {3, ep, tl, vl, va, vf};
-    a2m_plot_size sz = {200, 150};
+    a2m_plot_size sz = {480, 360};
     char path[700];
     snprintf(path, sizeof path, "%s.png", c->c->out);
     int rc = a2m_plot_loss(path, &lc, sz);
@@ -774,6 +774,24 @@ static int case_plot(void *p) {
     const char *names[4] = {"rest", "C4", "E4", "G4"};
     snprintf(path, sizeof path, "%s.svg", c->c->out);
     if (!rc) rc = a2m_plot_confusion(path, counts, 4, names, sz);
+    if (!rc) remove(path);
+    double conf[2] = {0.4, 0.8}, acc[2] = {0.5, 0.7};
+    int64_t cnt[2] = {10, 30}, codes[40];
+    a2m_reliability_curve rc2 = {2, conf, acc, cnt, 0.05, 0.1};
+    if (!rc) rc = a2m_plot_reliability(path, &rc2, sz);
+    if (!rc) remove(path);
+    for (int i = 0; i < 40; i++) codes[i] = i % 4 ? 59 + i % 4 : -1;
+    if (!rc) rc = a2m_plot_embed(path, c->x300, codes, 40, "embedding", sz);
+    if (!rc) remove(path);
+    float db[20 * 84];
+    for (int i = 0; i < 20 * 84; i++) db[i] = (float)(-80 + (i * 13) % 80);
+    a2m_cqt_params cp = a2m_cqt_default_params();
+    cp.n_bins = 84;
+    int64_t labels[20] = {0, 0, 1, 1, 1, 2, 2, 2, 0, 0, 3, 3, 3, 3, 0, 0, 1, 1, 0, 0};
+    int class_notes[4] = {-1, 60, 64, 67};
+    a2m_note ref[2] = {{0.01, 0.05, 60, 90, 0}, {0.06, 0.1, 67, 90, 0}};
+    a2m_cqt_overlay ov = {labels, class_notes, ref, 2, ref, 1, 0};
+    if (!rc) rc = a2m_plot_cqt(path, db, 20, cp, &ov, "cqt", sz);
     return rc;
 }
 
