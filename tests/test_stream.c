@@ -91,8 +91,10 @@ static void test_stream_equals_whole(const a2m_model *m, const float *x, size_t 
         mismatch += !same_note(&got[j], whole.notes, whole.n_notes, n_seen);
     CHECK(n_seen == whole.n_notes && mismatch == 0, "%s, pieces of %zu: %zu notes streamed (%zu differ), %zu whole",
           what, piece, n_seen, mismatch, whole.n_notes);
+    /* a frame waits for its last window (6 s) and the CQT (2.7-4 s): the last ~10 s are decided at the end
+     * (synth 21 s: 7 of 16 notes before it with 6 s windows; at least 8 with the 4 s ones before) */
     if (whole.n_notes >= 4)
-        CHECK(decided_early * 2 >= whole.n_notes, "%s: only %zu of %zu notes decided before the end", what,
+        CHECK(decided_early * 5 >= whole.n_notes * 2, "%s: only %zu of %zu notes decided before the end", what,
               decided_early, whole.n_notes);
     a2m_transcription r;
     CHECK(a2m_transcribe_stream_result(s, &r) == A2M_OK, "result");

@@ -15,8 +15,11 @@ extern "C" {
 typedef enum a2m_tuning_mode { A2M_TUNING_OFF = 0, A2M_TUNING_AUTO = 1, A2M_TUNING_FIXED = 2 } a2m_tuning_mode;
 
 typedef struct a2m_transcribe_params {
-    double window_s;     /* 4.0 = the training length; 0 = the whole recording as one sequence */
-    double hop_s;        /* window step, 2.0 (windows overlap by half, so every frame has >= 1 s of context on both sides in some window); outputs are blended with a sine taper */
+    double window_s;     /* 6.0 (the BiLSTM was trained on 4 s takes; 6 s scores the same: see README); 0 = the
+                          * whole recording as one sequence */
+    double hop_s;        /* window step, 4.0: windows overlap by 2 s, so every frame still has >= 1 s of context on
+                          * both sides in some window, and the network runs 1.5 times per frame instead of the 2 times
+                          * of 4 s / 2 s; outputs are blended with a sine taper */
     int batch;           /* windows per network call, 8 */
     double max_gap_ms;   /* fill silence gaps shorter than this between runs of one note; <0: use frames */
     double min_note_ms;  /* drop notes shorter than this */
