@@ -401,7 +401,7 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
                  "unless $A2M_MODEL names a file) or seed (the seed project's C/E/G)"},
         {CLI_STR_OPT("-o", out), .meta = "OUT", .help = "the MIDI file, or the folder of several inputs' MIDI files"},
         {CLI_DBL_OPT("--window", &tp->window_s, 0, 3600), .meta = "S",
-         .help = "window length in seconds (the training length); 0 = one sequence (models on\n"
+         .help = "window length in seconds (1.5 training takes); 0 = one sequence (models on\n"
                  "mel, MFCC or LPC features always run so, up to 900 s; `-` needs a CQT model)"},
         {CLI_DBL_OPT("--hop", &tp->hop_s, 0.01, 3600), .meta = "S",
          .help = "window step in seconds; overlapping windows are blended"},
