@@ -71,7 +71,7 @@ int main(void) {
         best = dt < best ? dt : best;
         free(y);
     }
-    printf("synth 8 notes, %.2f s at 16 kHz, 12 harmonics: %.1f ms, %.0fx real time\n", (double)n / 16000,
-           best * 1e3, (double)n / 16000 / best);
+    printf("synth 8 notes, %.2f s at 16 kHz, 12 harmonics: %.1f ms, %.0fx real time\n", (double)n / 16000, best * 1e3,
+           (double)n / 16000 / best);
     return 0;
 }

@@ -42,8 +42,8 @@ static int run(const a2m_note *ref, a2m_note *est, size_t n, size_t skip) {
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("note metrics, %zu vs %zu notes (3 metrics): %.1f ms, peak RSS %.1f MB (COn F1 %.4f, COnPOff F1 %.4f)\n", n, ne,
-           best * 1e3, (double)ru.ru_maxrss / 1024.0, m.onset.f1, m.onset_pitch_offset.f1);
+    printf("note metrics, %zu vs %zu notes (3 metrics): %.1f ms, peak RSS %.1f MB (COn F1 %.4f, COnPOff F1 %.4f)\n", n,
+           ne, best * 1e3, (double)ru.ru_maxrss / 1024.0, m.onset.f1, m.onset_pitch_offset.f1);
     return 0;
 }
 

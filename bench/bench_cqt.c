@@ -99,7 +99,8 @@ int main(int argc, char **argv) {
         double t = now() - t0;
         if (t < best) best = t;
     }
-    printf("cqt_stream_ms_per_audio_second %.3f  (0.1 s pieces, %zu frames; the one-shot transform's frames bit for bit)\n",
+    printf("cqt_stream_ms_per_audio_second %.3f  (0.1 s pieces, %zu frames; the one-shot transform's frames bit for "
+           "bit)\n",
            1e3 * best / 60, frames);
     a2m_cqt_stream_del(st);
     for (int i = 0; i < loaded; i++) a2m_audio_free(&takes[i]);

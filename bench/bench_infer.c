@@ -40,7 +40,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     int F = m->info.n_bins, C = m->info.n_classes;
-    struct { int B, T; const char *name; } cases[] = {{1, 666, "take"}, {8, 666, "batch8_per_take"}, {1, 5000, "seq30s"}};
+    struct {
+        int B, T;
+        const char *name;
+    } cases[] = {{1, 666, "take"}, {8, 666, "batch8_per_take"}, {1, 5000, "seq30s"}};
     for (int ci = 0; ci < 3; ci++) {
         if (only >= 0 && ci != only) continue;
         int B = cases[ci].B, T = cases[ci].T;
@@ -66,8 +69,8 @@ int main(int argc, char **argv) {
         }
         double md = 0;
         for (size_t i = 0; i < n * C; i++) md = fmax(md, fabs(z[i] - z2[i]));
-        printf("infer_%s_ms %.3f  (training forward %.3f ms; max abs logit diff %.2g)\n", cases[ci].name, 1e3 * best / B,
-               1e3 * best2 / B, md);
+        printf("infer_%s_ms %.3f  (training forward %.3f ms; max abs logit diff %.2g)\n", cases[ci].name,
+               1e3 * best / B, 1e3 * best2 / B, md);
         a2m_runner *rb;
         a2m_runner_new(m, runner_params(B, T, A2M_PRECISION_BF16), &rb);
         if (a2m_runner_precision(rb) == A2M_PRECISION_BF16) {
@@ -89,10 +92,10 @@ int main(int argc, char **argv) {
                 }
                 agree += a0 == a1;
             }
-            printf("infer_%s_bf16_ms %.3f  (%.2fx fp32; synthetic input: max abs logit diff to fp32 %.3g, argmax agreement %.2f%%)\n",
+            printf("infer_%s_bf16_ms %.3f  (%.2fx fp32; synthetic input: max abs logit diff to fp32 %.3g, argmax "
+                   "agreement %.2f%%)\n",
                    cases[ci].name, 1e3 * best3 / B, best / best3, mdb, 100.0 * agree / n);
-        } else
-            printf("infer_%s_bf16_ms n/a  (no avx512_bf16 on this CPU, or A2M_FORCE_FP32 set)\n", cases[ci].name);
+        } else printf("infer_%s_bf16_ms n/a  (no avx512_bf16 on this CPU, or A2M_FORCE_FP32 set)\n", cases[ci].name);
         a2m_runner_del(rb);
         a2m_runner_del(r);
         free(buf.acts), free(x), free(z), free(z2);

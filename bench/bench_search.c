@@ -88,9 +88,9 @@ static double pruned_study(const a2m_search_space *s, uint64_t seed, int n, int 
 }
 
 typedef struct prune_cmp {
-    double saved, saved_sd;  /* fraction of epochs saved: mean, standard deviation over seeds */
-    double b0, b0_sd, b1, b1_sd;  /* best without / with the pruner: mean, standard deviation */
-    double diff, diff_se;    /* mean paired difference best(pruner) - best(none), its standard error */
+    double saved, saved_sd;      /* fraction of epochs saved: mean, standard deviation over seeds */
+    double b0, b0_sd, b1, b1_sd; /* best without / with the pruner: mean, standard deviation */
+    double diff, diff_se;        /* mean paired difference best(pruner) - best(none), its standard error */
 } prune_cmp;
 
 /* The same trial budget with and without the pruner, per seed (the sampler, the curves' noise and each trial's
@@ -105,8 +105,8 @@ static prune_cmp compare_pruner(const a2m_search_space *s, int trials, int seeds
         double x[4] = {1.0 - (double)e1 / (double)e0, b0, b1, b1 - b0};
         for (int k = 0; k < 4; k++) sum[k] += x[k], sq[k] += x[k] * x[k];
         if (per_seed)
-            printf("  seed %2d: best %.5f without pruner (%ld epochs), %.5f with (%ld epochs, %.0f%% fewer)\n", seed, b0,
-                   e0, b1, e1, 100 * x[0]);
+            printf("  seed %2d: best %.5f without pruner (%ld epochs), %.5f with (%ld epochs, %.0f%% fewer)\n", seed,
+                   b0, e0, b1, e1, 100 * x[0]);
     }
     double mean[4], sd[4];
     for (int k = 0; k < 4; k++) {
@@ -123,7 +123,8 @@ static void bench_pruner(int trials, int seeds, int sweep) {
     a2m_search_space_default(&s);
     a2m_median_params d = a2m_median_default_params();
     printf("a2m median pruner (n_startup_trials %d, n_warmup_steps %d): %d trials of 30 epochs, %d seeds, with and "
-           "without it:\n", d.n_startup_trials, d.n_warmup_steps, trials, seeds);
+           "without it:\n",
+           d.n_startup_trials, d.n_warmup_steps, trials, seeds);
     prune_cmp c = compare_pruner(&s, trials, seeds, d, 1);
     printf("a2m median pruner: %.0f%% fewer epochs (sd %.0f%%), mean best %.5f (sd %.5f) vs %.5f (sd %.5f) without; "
            "paired difference %+.5f (standard error %.5f)\n",
@@ -161,7 +162,8 @@ int main(int argc, char **argv) {
             frac += (double)(k + 1) / trials, bt += ct[trials - 1], br += cr[trials - 1];
         }
         printf("a2m %s: %d trials, %d seeds: TPE reaches random's best in %.2f of its trials (mean); best TPE %.5f "
-               "random %.5f\n", names[o], trials, seeds, frac / seeds, bt / seeds, br / seeds);
+               "random %.5f\n",
+               names[o], trials, seeds, frac / seeds, bt / seeds, br / seeds);
     }
     free(ct);
     bench_pruner(trials, seeds, sweep);

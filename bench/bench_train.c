@@ -89,12 +89,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_train: %s\n", a2m_errmsg());
         return 1;
     }
-    printf("train_epoch_s %.2f  (210 takes, batch 8, hidden 128, 2 threads; PyTorch 1.13 ~55 s: %.1fx faster; target <= 11 s)\n",
+    printf("train_epoch_s %.2f  (210 takes, batch 8, hidden 128, 2 threads; PyTorch 1.13 ~55 s: %.1fx faster; target "
+           "<= 11 s)\n",
            res.seconds_per_epoch, 55.0 / res.seconds_per_epoch);
     printf("train_peak_rss_mb %.0f\n", peak_rss_mb());
     printf("train_rss_mb_after_each_epoch");
     for (int i = 0; i < n_epoch_rss; i++) printf(" %.1f", epoch_rss[i]);
-    printf("  (growth epoch 2 -> %d: %.1f MB)\n", n_epoch_rss, n_epoch_rss > 1 ? epoch_rss[n_epoch_rss - 1] - epoch_rss[1] : 0.0);
+    printf("  (growth epoch 2 -> %d: %.1f MB)\n", n_epoch_rss,
+           n_epoch_rss > 1 ? epoch_rss[n_epoch_rss - 1] - epoch_rss[1] : 0.0);
 
     /* inference: one 4 s take, one thread */
     a2m_runner *r;
@@ -131,9 +133,10 @@ int main(int argc, char **argv) {
         }
         a2m_frame_metrics fm;
         a2m_frame_metrics_compute(truth, pred, frames, 4, &fm);
-        printf("full_training_s %.0f, best epoch %d of %d, val accuracy %.4f\n", now() - t0, res.best_epoch, res.epochs_run,
-               res.best_val_accuracy);
-        printf("test_frame_accuracy %.4f  macro F1 %.4f  (target >= 0.93; PyTorch 0.925-0.93)\n", fm.accuracy, fm.f1_macro);
+        printf("full_training_s %.0f, best epoch %d of %d, val accuracy %.4f\n", now() - t0, res.best_epoch,
+               res.epochs_run, res.best_val_accuracy);
+        printf("test_frame_accuracy %.4f  macro F1 %.4f  (target >= 0.93; PyTorch 0.925-0.93)\n", fm.accuracy,
+               fm.f1_macro);
         free(pred), free(truth);
         a2m_model_del(m);
     }

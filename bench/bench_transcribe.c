@@ -108,12 +108,12 @@ int main(int argc, char **argv) {
                 agree_raw += a0 == a1;
                 agree += r.classes[f] == r32.classes[f];
             }
-            printf("prueba_bf16_frame_agreement %.4f  (argmax before post-processing %.4f of %zu frames; max prob diff %.3g; "
+            printf("prueba_bf16_frame_agreement %.4f  (argmax before post-processing %.4f of %zu frames; max prob diff "
+                   "%.3g; "
                    "%zu notes vs %zu fp32)\n",
                    (double)agree / n, (double)agree_raw / n, n, pd, r.n_notes, r32.n_notes);
             a2m_transcription_free(&r);
-        } else
-            r32 = r;
+        } else r32 = r;
         a2m_transcriber_del(t);
     }
     a2m_transcription_free(&r32);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks C files against .clang-format (120 columns, 4 spaces, braces as the code writes them) without changing
-# them; not part of `make test` (the tree has not been reformatted wholesale: format what you touch).
+# them; tests/test_format.sh runs it in `make test` (the whole tree is formatted: run clang-format -i on what you touch).
 #   scripts/format-check.sh                  every tracked .c/.h
 #   scripts/format-check.sh --since main     the .c/.h files changed since main (committed or not)
 #   scripts/format-check.sh FILE...          these files

@@ -21,6 +21,7 @@ PACKAGES=(
   librubberband-dev                   # a2m gendata --source seed (formant-preserving pitch shift)
   festival festvox-kallpc16k sox      # singing synthesis (festival's singing mode), audio tools
   jq                                  # scripts/compare-features.sh reads the JSON of knn/linear/eval
+  clang-format                        # tests/test_format.sh: the tree as .clang-format (version 14) writes it
   libsqlite3-dev libpq-dev            # a2m search: study database (SQLite file or PostgreSQL server)
   postgresql                          # test_search_pg: a throwaway server (initdb, pg_ctl)
   python3-optuna                      # bench/search_optuna.py: the reference sampler (Optuna 3.1)

@@ -10,37 +10,36 @@
 
 static int check_passed, check_failed;
 
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (cond) {                                                        \
-            check_passed++;                                                \
-        } else {                                                           \
-            check_failed++;                                                \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-        }                                                                  \
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        if (cond) {                                                                                                    \
+            check_passed++;                                                                                            \
+        } else {                                                                                                       \
+            check_failed++;                                                                                            \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fputc('\n', stderr);                                                                                       \
+        }                                                                                                              \
     } while (0)
 
 /* A set-up step the rest of the test needs (a model loaded, a file made): on failure it counts and reports as
  * CHECK, then stops the test (exit 1) instead of going on to dereference what failed. */
-#define REQUIRE(cond, ...)                                                                    \
-    do { /* cond once: it is often the set-up call itself */                              \
-        if (cond) {                                                                       \
-            check_passed++;                                                               \
-        } else {                                                                          \
-            check_failed++;                                                               \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                 \
-            fprintf(stderr, "\nstopped: a set-up step failed (%d passed, %d failed)\n",   \
-                    check_passed, check_failed);                                          \
-            exit(1);                                                                      \
-        }                                                                                 \
+#define REQUIRE(cond, ...)                                                                                             \
+    do { /* cond once: it is often the set-up call itself */                                                           \
+        if (cond) {                                                                                                    \
+            check_passed++;                                                                                            \
+        } else {                                                                                                       \
+            check_failed++;                                                                                            \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fprintf(stderr, "\nstopped: a set-up step failed (%d passed, %d failed)\n", check_passed, check_failed);   \
+            exit(1);                                                                                                   \
+        }                                                                                                              \
     } while (0)
 
-#define CHECK_NEAR(a, b, tol, what)                                                     \
-    CHECK(fabs((double)(a) - (double)(b)) <= (tol), "%s: %.9g vs %.9g (tol %g)", what, \
-          (double)(a), (double)(b), (double)(tol))
+#define CHECK_NEAR(a, b, tol, what)                                                                                    \
+    CHECK(fabs((double)(a) - (double)(b)) <= (tol), "%s: %.9g vs %.9g (tol %g)", what, (double)(a), (double)(b),       \
+          (double)(tol))
 
 /* Folder with the shared data (../shared), from $A2M_SHARED; NULL + message if missing. */
 static inline const char *test_shared_dir(void) {

@@ -60,7 +60,8 @@
 
 #ifdef ALLOC_FAIL_SKIP
 int main(void) {
-    printf("SKIP: the allocation-failure harness replaces malloc, which AddressSanitizer owns (runs in release builds)\n");
+    printf(
+        "SKIP: the allocation-failure harness replaces malloc, which AddressSanitizer owns (runs in release builds)\n");
     return 77;
 }
 #else
@@ -80,13 +81,15 @@ static void *live_ra[LIVE_SLOTS]; /* where each was allocated: named in leak mes
 static void *const TOMB = (void *)1;
 static long live_n;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int armed;      /* counting (and failing) allocations of a2m's code */
-static long calls;     /* a2m allocations since arming */
-static long fail_at;   /* 1-based allocation to fail, 0 = none */
-static long failed;    /* how many were failed */
+static int armed;       /* counting (and failing) allocations of a2m's code */
+static long calls;      /* a2m allocations since arming */
+static long fail_at;    /* 1-based allocation to fail, 0 = none */
+static long failed;     /* how many were failed */
 static void *failed_ra; /* the call site of the failed allocation, for messages (addr2line -f -e test_alloc_fail) */
 
-static size_t slot_of(void *p) { return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull >> 44) & (LIVE_SLOTS - 1); }
+static size_t slot_of(void *p) {
+    return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull >> 44) & (LIVE_SLOTS - 1);
+}
 
 static void live_add(void *p, void *ra) {
     size_t i = slot_of(p);
@@ -144,9 +147,13 @@ enum { PAGE = 4096 };
 static const size_t GUARD_SPAN = (size_t)1 << 38; /* 256 GB of address space reserved, touched only as used */
 static char *guard_base, *guard_next;
 
-typedef struct guard_head { size_t n, pages; } guard_head; /* at the start of a block's first page */
+typedef struct guard_head {
+    size_t n, pages;
+} guard_head; /* at the start of a block's first page */
 
-static int guarded(const void *p) { return guard_base && (const char *)p >= guard_base && (const char *)p < guard_base + GUARD_SPAN; }
+static int guarded(const void *p) {
+    return guard_base && (const char *)p >= guard_base && (const char *)p < guard_base + GUARD_SPAN;
+}
 
 static void *guard_alloc(size_t n, size_t align) {
     if (align < 16) align = 16;
@@ -165,7 +172,8 @@ static void *guard_alloc(size_t n, size_t align) {
     return p;
 }
 
-/* p - start = pages * PAGE - body lies in [sizeof head, PAGE + sizeof head): the head is on p's page or the one before */
+/* p - start = pages * PAGE - body lies in [sizeof head, PAGE + sizeof head): the head is on p's page or the one
+ * before */
 static guard_head *guard_head_of(void *p) {
     char *page = (char *)((uintptr_t)p & ~(uintptr_t)(PAGE - 1));
     return (guard_head *)(void *)((char *)p - page >= (ptrdiff_t)sizeof(guard_head) ? page : page - PAGE);
@@ -234,8 +242,7 @@ void *realloc(void *p, size_t n) {
             if (guarded(p)) guard_free(p);
             else __libc_free(p);
         }
-    } else
-        q = __libc_realloc(p, n);
+    } else q = __libc_realloc(p, n);
     if (q && armed) {
         pthread_mutex_lock(&lock);
         if (p) live_del(p);
@@ -258,13 +265,17 @@ char *strdup(const char *s) {
 static const char *current_case = "set-up";
 static long current_k;
 
-static void put(const char *s) { ssize_t r = write(2, s, strlen(s)); (void)r; }
+static void put(const char *s) {
+    ssize_t r = write(2, s, strlen(s));
+    (void)r;
+}
 
 static void put_num(long v) {
     char b[24], *e = b + sizeof b;
     *--e = 0;
     unsigned long u = v < 0 ? 0 : (unsigned long)v;
-    do *--e = (char)('0' + u % 10); while ((u /= 10));
+    do *--e = (char)('0' + u % 10);
+    while ((u /= 10));
     put(e);
 }
 
@@ -353,9 +364,9 @@ static void harness(const char *what, case_fn fn, void *ctx) {
         if (rc == A2M_ERR_NOMEM) nomem++;
         else if (rc == A2M_OK) {
             ok++;
-            if (getenv("A2M_ALLOC_VERBOSE")) fprintf(stderr, "%s: allocation %ld (at %p) failed: ok\n", what, k, site());
-        }
-        else {
+            if (getenv("A2M_ALLOC_VERBOSE"))
+                fprintf(stderr, "%s: allocation %ld (at %p) failed: ok\n", what, k, site());
+        } else {
             other++;
             if (other <= 3)
                 fprintf(stderr, "%s: allocation %ld (at %p) failed: code %d (%s)\n", what, k, site(), rc, a2m_errmsg());
@@ -373,7 +384,8 @@ static void harness(const char *what, case_fn fn, void *ctx) {
     }
     clear_out();
     printf("%-24s %5ld allocations, %4ld failed in turn: %ld A2M_ERR_NOMEM, %ld ok (optional), %ld other codes, "
-           "%ld leaks, %ld outputs left\n", what, n, tried, nomem, ok, other, leaks, outputs);
+           "%ld leaks, %ld outputs left\n",
+           what, n, tried, nomem, ok, other, leaks, outputs);
     CHECK(n > 0, "%s: no allocation seen (the interposer is not working)", what);
     CHECK(other == 0, "%s: %ld failures gave a code other than A2M_ERR_NOMEM", what, other);
     CHECK(leaks == 0, "%s: %ld failures leaked", what, leaks);
@@ -500,7 +512,6 @@ static int case_dataset_load(void *p) {
     return rc;
 }
 
-
 /* ---- every other public entry point that allocates (tiny inputs: each case a fraction of a second) ---- */
 
 typedef struct ctx2 {
@@ -510,7 +521,7 @@ typedef struct ctx2 {
     float x300[300 * 8];        /* UMAP input */
     const char *arch;
     a2m_feat_kind kind;
-    a2m_dataset ds;             /* synthetic, 6 bins */
+    a2m_dataset ds; /* synthetic, 6 bins */
     char npy[600], db[600], space[600], csv[600];
 } ctx2;
 
@@ -863,11 +874,16 @@ static void fixtures2(ctx2 *c) {
     snprintf(c->csv, sizeof c->csv, "%s/notes.csv", tmpdir);
     FILE *g = fopen(c->csv, "w");
     CHECK(g && fputs("onset_s,offset_s,midi_pitch\n0.5,1.0,60\n1.0,1.5,64\n1.6,2.0,30\n2.0,2.2,90\n", g) >= 0 &&
-              fclose(g) == 0, "csv file");
+              fclose(g) == 0,
+          "csv file");
     CHECK(a2m_npy_save(c->npy, A2M_F32, 2, (size_t[]){50, 8}, c->x300) == A2M_OK, "npy: %s", a2m_errmsg());
     FILE *f = fopen(c->space, "w");
-    CHECK(f && fputs("{\"lr\": {\"type\": \"float\", \"low\": 1e-4, \"high\": 1e-2, \"log\": true}, \"batch\": "
-                     "{\"type\": \"categorical\", \"choices\": [4, 8]}}", f) >= 0 && fclose(f) == 0, "space file");
+    CHECK(f &&
+              fputs("{\"lr\": {\"type\": \"float\", \"low\": 1e-4, \"high\": 1e-2, \"log\": true}, \"batch\": "
+                    "{\"type\": \"categorical\", \"choices\": [4, 8]}}",
+                    f) >= 0 &&
+              fclose(f) == 0,
+          "space file");
 }
 
 static void more_cases(ctx *c0) {
@@ -967,7 +983,8 @@ int main(void) {
     a2m_dataset built;
     char *warn = NULL;
     CHECK(a2m_dataset_build(c.data, a2m_dataset_default_params(), NULL, NULL, &built, &warn) == A2M_OK &&
-              a2m_dataset_save(&built, c.saved_ds) == A2M_OK, "dataset: %s", a2m_errmsg());
+              a2m_dataset_save(&built, c.saved_ds) == A2M_OK,
+          "dataset: %s", a2m_errmsg());
     a2m_dataset_free(&built);
     free(warn);
     harness("a2m_dataset_load", case_dataset_load, &c);

@@ -51,7 +51,8 @@ static void check_stream_equals(const a2m_model *m, a2m_transcribe_params p, con
     const a2m_transcribed_note *nt;
     for (size_t at = 0; at < n + piece; at += piece) { /* the last turn finishes */
         size_t k;
-        int rc = at < n ? a2m_transcribe_stream_push(s, x + at, n - at < piece ? n - at : piece, &nt, &k) : a2m_transcribe_stream_finish(s, &nt, &k);
+        int rc = at < n ? a2m_transcribe_stream_push(s, x + at, n - at < piece ? n - at : piece, &nt, &k)
+                        : a2m_transcribe_stream_finish(s, &nt, &k);
         CHECK(rc == A2M_OK, "stream piece at %zu", at);
         for (size_t i = 0; rc == A2M_OK && i < k; i++, got++)
             same &= got < r->n_notes && memcmp(&nt[i].note, &r->notes[got].note, sizeof nt[i].note) == 0;
@@ -169,7 +170,9 @@ static void test_detuned(const a2m_model *m) {
         CHECK(a2m_note_metrics_compute(ref, 24, est, k, a2m_note_metric_default_params(), &nm) == A2M_OK, "metrics");
         f1[on] = nm.onset_pitch.f1;
         printf("melody 45 cents flat, tuning %s: %zu notes, COnP F1 %.3f, tuning %.1f cents\n",
-               on == 1 ? "auto" : on == 2 ? "+45 (the wrong way)" : "off",
+               on == 1   ? "auto"
+               : on == 2 ? "+45 (the wrong way)"
+                         : "off",
                r.n_notes, nm.onset_pitch.f1, r.tuning_cents);
         if (on == 1) {
             CHECK(fabs(r.tuning_cents + 45) < 12, "estimated %.1f cents, sung -45", r.tuning_cents);
@@ -178,8 +181,10 @@ static void test_detuned(const a2m_model *m) {
         a2m_transcription_free(&r);
         a2m_transcriber_del(t);
     }
-    CHECK(f1[0] >= 0.85 && f1[1] >= 0.85 && f1[2] <= 0.4, "COnP F1 untuned %.3f, auto %.3f (>= 0.85), the wrong way %.3f "
-          "(<= 0.4)", f1[0], f1[1], f1[2]);
+    CHECK(f1[0] >= 0.85 && f1[1] >= 0.85 && f1[2] <= 0.4,
+          "COnP F1 untuned %.3f, auto %.3f (>= 0.85), the wrong way %.3f "
+          "(<= 0.4)",
+          f1[0], f1[1], f1[2]);
     free(x);
 }
 
@@ -192,7 +197,8 @@ static void test_not_singing(const a2m_model *m) {
         for (size_t i = 0; i < n; i++) {
             double t = i / 16000.0;
             x[i] = kind == 0   ? 0.3f * frand()
-                   : kind == 1 ? (float)(0.3 * sin(2 * M_PI * 50 * t) + 0.1 * sin(2 * M_PI * 100 * t) + 0.05 * sin(2 * M_PI * 150 * t))
+                   : kind == 1 ? (float)(0.3 * sin(2 * M_PI * 50 * t) + 0.1 * sin(2 * M_PI * 100 * t) +
+                                         0.05 * sin(2 * M_PI * 150 * t))
                                : 0.0f;
         }
         a2m_transcription r;
@@ -221,8 +227,8 @@ static void test_out_of_range(const a2m_model *m) {
         if (r.notes[i].out_of_range) outside++;
         else inside += r.notes[i].n_frames > 30; /* a note of the range lasting > 180 ms: folded in */
     }
-    printf("any-pitch model, MIDI 96-98 and 26-28: %zu notes reported out of range, %zu folded into the range\n", outside,
-           inside);
+    printf("any-pitch model, MIDI 96-98 and 26-28: %zu notes reported out of range, %zu folded into the range\n",
+           outside, inside);
     CHECK(inside <= 1, "%zu notes folded into the range (measured 1: 240 ms of E2 as MIDI 28 ends)", inside);
     CHECK(outside >= 1, "the high notes are reported (%zu)", outside);
     a2m_transcription_free(&r);

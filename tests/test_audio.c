@@ -61,13 +61,14 @@ static double peak(const float *x, size_t n) {
 }
 
 static void test_formats(void) {
-    static const struct { const char *name; int format; double tol; } fmts[] = {
-        {"pcm16.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1e-4},
-        {"pcm24.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_24, 1e-6},
-        {"pcm32.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_32, 1e-6},
-        {"float.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 1e-7},
-        {"tone.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 1e-4},
-        {"tone.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 0.05},
+    static const struct {
+        const char *name;
+        int format;
+        double tol;
+    } fmts[] = {
+        {"pcm16.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1e-4},  {"pcm24.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_24, 1e-6},
+        {"pcm32.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_32, 1e-6},  {"float.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 1e-7},
+        {"tone.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 1e-4}, {"tone.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 0.05},
     };
     for (size_t k = 0; k < sizeof fmts / sizeof fmts[0]; k++) {
         const char *path = tmp_file(fmts[k].name);
@@ -214,7 +215,8 @@ static void test_silence_and_write(void) {
     CHECK(a2m_audio_write_wav(path, x, 1600, 16000) == A2M_OK, "write tone");
     CHECK(a2m_audio_read(path, 0, &a) == A2M_OK && a.n == 1600, "tone read back");
     double maxerr = 0;
-    for (int i = 0; i < 1600; i++) if (i != 10) maxerr = fmax(maxerr, fabs(a.samples[i] - x[i]));
+    for (int i = 0; i < 1600; i++)
+        if (i != 10) maxerr = fmax(maxerr, fabs(a.samples[i] - x[i]));
     CHECK(maxerr < 1.0 / 32767 + 1e-7, "16-bit round trip error %g", maxerr);
     CHECK(a.samples[10] > 0.99f, "clipping keeps the sign: %g", a.samples[10]);
     a2m_audio_free(&a);

@@ -81,8 +81,9 @@ static void test_gather(void) {
     int64_t *y;
     int dim;
     CHECK(a2m_frames_gather(&d, takes, 2, 1, &x, &y, &n, &dim) == A2M_OK && n == 5 && dim == 6, "gather");
-    const float want[] = {4, 40, 4, 40, 5, 50, /* take 1 first, as asked */ 4, 40, 5, 50, 5, 50,
-                          1, 10, 1, 10, 2, 20, 1, 10, 2, 20, 3, 30, 2, 20, 3, 30, 3, 30};
+    const float want[] = {
+        4, 40, 4, 40, 5, 50, /* take 1 first, as asked */ 4, 40, 5, 50, 5, 50, 1, 10, 1, 10, 2, 20, 1, 10, 2, 20, 3, 30,
+        2, 20, 3, 30, 3, 30};
     CHECK(!memcmp(x, want, sizeof want), "stacked frames");
     CHECK(y[0] == 3 && y[1] == 0 && y[2] == 0 && y[4] == 2, "labels follow the takes");
     free(x), free(y);
@@ -166,7 +167,8 @@ static void test_logreg_train(void) {
     CHECK(ok > 0.9 * NV, "validation accuracy %.3f (want > 0.9)", (double)ok / NV);
     a2m_logreg_free(&m);
     y[5] = 3;
-    CHECK(a2m_logreg_train(x, y, N, NULL, NULL, 0, D, 3, p, NULL, NULL, &m, &best) == A2M_ERR_RANGE, "bad label refused");
+    CHECK(a2m_logreg_train(x, y, N, NULL, NULL, 0, D, 3, p, NULL, NULL, &m, &best) == A2M_ERR_RANGE,
+          "bad label refused");
     CHECK(strstr(a2m_errmsg(), "frame 5") != NULL, "message names the frame: %s", a2m_errmsg());
     free(x), free(y), free(pred);
 }

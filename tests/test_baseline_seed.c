@@ -1,7 +1,8 @@
 /* The baselines on real frames against scikit-learn (tests/ref/baseline_seed.json, made by
  * scripts/ref-baseline.py): a seed subset's dataset built here (30 train, 12 val, 5 test takes), kNN
  * predictions for k 1, 5, 15 and, with one context frame and PCA to 16 axes, k 5; PCA's explained variance;
- * logistic regression (scikit-learn's C = 1 objective) within 0.01 of scikit-learn's lbfgs test accuracy. Skips (77) without the shared data. */
+ * logistic regression (scikit-learn's C = 1 objective) within 0.01 of scikit-learn's lbfgs test accuracy.
+ * Skips (77) without the shared data. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,8 @@ static void test_knn(seed *s, json_t *ref, int context, int pca, const char *key
         CHECK(a2m_knn_vote(nbr, nq, kmax, ks[i], yt, 4, pred) == A2M_OK, "vote");
         size_t cmp;
         double a = agreement(json_string_value(js), pred, nq, &cmp);
-        fprintf(stderr, "kNN k %d context %d pca %d: %.5f of %zu frames as scikit-learn\n", ks[i], context, pca, a, cmp);
+        fprintf(stderr, "kNN k %d context %d pca %d: %.5f of %zu frames as scikit-learn\n", ks[i], context, pca, a,
+                cmp);
         CHECK(a >= need, "k %d: agreement %.5f with scikit-learn (need %.4f)", ks[i], a, need);
     }
     a2m_frame_map_free(&m);
@@ -132,7 +134,8 @@ static void test_logistic(seed *s, json_t *ref) {
     size_t ok = 0;
     for (size_t i = 0; i < n[2]; i++) ok += pred[i] == y[2][i];
     double acc = (double)ok / (double)n[2], want = json_real_value(json_object_get(ref, "logistic_test_accuracy"));
-    fprintf(stderr, "logistic regression: test accuracy %.4f (best epoch %d), scikit-learn lbfgs %.4f\n", acc, best, want);
+    fprintf(stderr, "logistic regression: test accuracy %.4f (best epoch %d), scikit-learn lbfgs %.4f\n", acc, best,
+            want);
     /* the objective reached: never below scikit-learn's optimum (the same function), and near it */
     float *lg = malloc(n[0] * 4 * sizeof *lg);
     double obj = a2m_logreg_loss(&lr, x[0], y[0], (int)n[0], lp.l2, NULL, NULL, lg);

@@ -28,7 +28,7 @@ static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precis
 
 /* max abs logit difference bf16 vs fp32, relative to the largest |logit| (bf16 keeps 8 bits of mantissa, so
  * errors scale with the logits: 0.003 of the range for the seed CRNN, 0.017 for the shipped model) */
-#define TOL_REL 0.03
+#define TOL_REL   0.03
 #define MIN_AGREE 0.995 /* frame argmax agreement */
 
 static unsigned long long rs = 0x2545F4914F6CDD1Dull;
@@ -126,7 +126,8 @@ static void test_random(int n_bins, int hidden, float gain) {
                 for (int b = 0; b < B; b++) {
                     compare(&c, z32 + (size_t)b * T * C, z16 + (size_t)b * T * C, (size_t)len[b], C);
                     for (int t = len[b]; t < T; t++)
-                        for (int k = 0; k < C; k++) pad_ok &= z16[((size_t)b * T + t) * C + k] == z32[((size_t)b * T + t) * C + k];
+                        for (int k = 0; k < C; k++)
+                            pad_ok &= z16[((size_t)b * T + t) * C + k] == z32[((size_t)b * T + t) * C + k];
                 }
             }
     char what[96];
@@ -152,7 +153,9 @@ static void test_api(int have_bf16) {
     CHECK(nn_model_create("crnn", &in, &m) == A2M_OK, "create");
     m->arch->init(m, m->params, 9);
     a2m_runner *r;
-    CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_FP32), &r) == A2M_OK && a2m_runner_precision(r) == A2M_PRECISION_FP32, "default fp32");
+    CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_FP32), &r) == A2M_OK &&
+              a2m_runner_precision(r) == A2M_PRECISION_FP32,
+          "default fp32");
     a2m_runner_del(r);
     CHECK(a2m_runner_new(m, runner_params(2, 10, (a2m_precision)7), &r) == A2M_ERR_ARG, "bad precision rejected");
     CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_BF16), &r) == A2M_OK, "bf16 runner");
@@ -161,7 +164,8 @@ static void test_api(int have_bf16) {
     char *saved = getenv("A2M_FORCE_FP32") ? strdup(getenv("A2M_FORCE_FP32")) : NULL;
     setenv("A2M_FORCE_FP32", "1", 1);
     CHECK(!a2m_precision_available(A2M_PRECISION_BF16), "forced off");
-    CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_BF16), &r) == A2M_OK && a2m_runner_precision(r) == A2M_PRECISION_FP32,
+    CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_BF16), &r) == A2M_OK &&
+              a2m_runner_precision(r) == A2M_PRECISION_FP32,
           "A2M_FORCE_FP32 runs fp32");
     a2m_runner_del(r);
     if (saved) setenv("A2M_FORCE_FP32", saved, 1);
@@ -172,7 +176,8 @@ static void test_api(int have_bf16) {
     in.hidden = 24;
     CHECK(nn_model_create("crnn", &in, &m) == A2M_OK, "create");
     m->arch->init(m, m->params, 9);
-    CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_BF16), &r) == A2M_OK && a2m_runner_precision(r) == A2M_PRECISION_FP32,
+    CHECK(a2m_runner_new(m, runner_params(2, 10, A2M_PRECISION_BF16), &r) == A2M_OK &&
+              a2m_runner_precision(r) == A2M_PRECISION_FP32,
           "hidden 24: fp32");
     a2m_runner_del(r);
     a2m_model_del(m);
@@ -224,7 +229,8 @@ int main(void) {
     int have = a2m_precision_available(A2M_PRECISION_BF16);
     test_api(have);
     if (!have) {
-        printf("SKIP bf16 comparisons: no avx512_bf16 on this CPU or A2M_FORCE_FP32 set (runners asked for bf16 run fp32)\n");
+        printf("SKIP bf16 comparisons: no avx512_bf16 on this CPU or A2M_FORCE_FP32 set (runners asked for bf16 run "
+               "fp32)\n");
         return test_done("test_bf16");
     }
     test_random(252, 128, 1.0f);

@@ -23,7 +23,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 
-#define T(c) CHECK(c, "%s", "")
+#define T(c)   CHECK(c, "%s", "")
 #define REQ(c) REQUIRE(c, "%s", "")
 
 typedef struct vals {
@@ -70,8 +70,9 @@ static void test_parser(void) {
     vals v = defaults();
     char *pos[32];
     int n;
-    const char *a1[] = {"x", "--flag", "--keep", "--int", "-5", "--uint=100", "--ull", "2147483647", "--u64", "1000",
-                        "--dbl=-0.25", "-", "--str", "--not-an-option", "--choice", "cd", "--notes", "36-38,60", "y", NULL};
+    const char *a1[] = {"x",          "--flag", "--keep",  "--int",       "-5", "--uint=100", "--ull",
+                        "2147483647", "--u64",  "1000",    "--dbl=-0.25", "-",  "--str",      "--not-an-option",
+                        "--choice",   "cd",     "--notes", "36-38,60",    "y",  NULL};
     T(parse(&v, a1, &n, pos) == -1);
     T(v.flag == 1 && v.off == 0 && v.i == -5 && v.i_given && v.u == 100 && v.ull == 2147483647ULL && v.u64 == 1000);
     T(v.d == -0.25 && !strcmp(v.s, "--not-an-option") && v.choice == 1);
@@ -81,10 +82,10 @@ static void test_parser(void) {
     T(parse(&v, (const char *[]){"-i", "3", NULL}, &n, pos) == -1 && v.i == 3 && n == 0); /* the alias */
     T(parse(&v, (const char *[]){"-i=4", NULL}, &n, pos) == -1 && v.i == 4);
     /* usage errors: exit code 2 */
-    const char *bad[][3] = {{"--bogus", NULL}, {"--int", NULL}, {"--int", "11"}, {"--int", "1.5"}, {"--int", ""},
-                            {"--uint", "-1"}, {"--dbl", "1.01"}, {"--dbl", "nan"}, {"--dbl", "inf"}, {"--choice", "a"},
-                            {"--choice", "abc"}, {"--notes", "60,x"}, {"--notes", "128"}, {"--flag=1", NULL},
-                            {"--u64", "1001"}, {"--intx", "1"}};
+    const char *bad[][3] = {{"--bogus", NULL},  {"--int", NULL},    {"--int", "11"},     {"--int", "1.5"},
+                            {"--int", ""},      {"--uint", "-1"},   {"--dbl", "1.01"},   {"--dbl", "nan"},
+                            {"--dbl", "inf"},   {"--choice", "a"},  {"--choice", "abc"}, {"--notes", "60,x"},
+                            {"--notes", "128"}, {"--flag=1", NULL}, {"--u64", "1001"},   {"--intx", "1"}};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         v = defaults();
         T(parse(&v, bad[k], &n, pos) == 2);
@@ -104,7 +105,8 @@ static void test_parser(void) {
     T(rc == 0 && v.i == 7 && !v.i_given);
     T(strstr(buf, "usage: a2m t [options] ARG...\n\noptions:\n") != NULL);
     T(strstr(buf, "  -i, --int N           an int [integer -5..10, default 7]\n") != NULL);
-    T(strstr(buf, "  --dbl X               a number\n                        over two lines [number -1..1, default 0.5]\n"));
+    T(strstr(buf,
+             "  --dbl X               a number\n                        over two lines [number -1..1, default 0.5]\n"));
     T(strstr(buf, "  --choice ab|cd|ef     one of three [default ab]\n") != NULL);
     T(strstr(buf, "  --notes LIST          notes [default 60,64,67]\n") != NULL);
     T(strstr(buf, "  --str S               text [default dflt]\n") != NULL);
@@ -187,7 +189,8 @@ static void check_transcribe(const char *bin) {
     a2m_midi_write_params m = a2m_midi_write_default_params();
     REQ(h != NULL);
     DEF_D(h, "transcribe", "--window", p.window_s), DEF_D(h, "transcribe", "--hop", p.hop_s);
-    DEF_D(h, "transcribe", "--onset-threshold", p.onset_threshold), DEF_D(h, "transcribe", "--min-voicing", p.min_voicing);
+    DEF_D(h, "transcribe", "--onset-threshold", p.onset_threshold),
+        DEF_D(h, "transcribe", "--min-voicing", p.min_voicing);
     DEF_D(h, "transcribe", "--pitch-cost", p.pitch_cost), DEF_D(h, "transcribe", "--glide", p.glide_ms);
     DEF_D(h, "transcribe", "--legato", p.legato_ms), DEF_D(h, "transcribe", "--delay", p.delay_ms);
     DEF_D(h, "transcribe", "--key-weight", p.key_weight), DEF_D(h, "transcribe", "--onset-snap", p.onset_snap_ms);
@@ -225,7 +228,8 @@ static void check_features(const char *bin, const char *cmd) {
     DEF_D(h, cmd, "--sr", c.sample_rate), DEF_D(h, cmd, "--hop", c.hop), DEF_D(h, cmd, "--bins", c.n_bins);
     DEF_D(h, cmd, "--bpo", c.bins_per_octave), DEF_D(h, cmd, "--ref", c.ref), DEF_D(h, cmd, "--amin", c.amin);
     DEF_D(h, cmd, "--top-db", c.top_db), DEF_D(h, cmd, "--n-fft", f.n_fft), DEF_D(h, cmd, "--n-mels", f.n_mels);
-    DEF_D(h, cmd, "--n-mfcc", f.n_mfcc), DEF_D(h, cmd, "--order", f.order), DEF_D(h, cmd, "--frame-length", f.frame_length);
+    DEF_D(h, cmd, "--n-mfcc", f.n_mfcc), DEF_D(h, cmd, "--order", f.order),
+        DEF_D(h, cmd, "--frame-length", f.frame_length);
     check_default(h, cmd, "--kind", a2m_feat_kind_name(f.kind));
     char e[64];
     snprintf(e, sizeof e, "cqt %.6g", c.fmin);
@@ -239,12 +243,15 @@ static void check_data_commands(const char *bin) {
     char *h = help_of(bin, "dataset"), notes[64] = "";
     REQ(h != NULL);
     DEF_D(h, "dataset", "--take-seconds", d.take_seconds), DEF_D(h, "dataset", "--expect-frames", d.expect_frames);
-    DEF_D(h, "dataset", "--onset-frames", d.labels.onset_frames), DEF_D(h, "dataset", "--transpose", d.labels.transpose);
-    for (int k = 0; k < l.n_notes; k++) snprintf(notes + strlen(notes), sizeof notes - strlen(notes), "%s%d", k ? "," : "", l.notes[k]);
+    DEF_D(h, "dataset", "--onset-frames", d.labels.onset_frames),
+        DEF_D(h, "dataset", "--transpose", d.labels.transpose);
+    for (int k = 0; k < l.n_notes; k++)
+        snprintf(notes + strlen(notes), sizeof notes - strlen(notes), "%s%d", k ? "," : "", l.notes[k]);
     check_default(h, "dataset", "--notes", notes);
     free(h);
     REQ((h = help_of(bin, "labels")) != NULL);
-    DEF_D(h, "labels", "--sr", l.sample_rate), DEF_D(h, "labels", "--hop", l.hop), DEF_D(h, "labels", "--duration", d.take_seconds);
+    DEF_D(h, "labels", "--sr", l.sample_rate), DEF_D(h, "labels", "--hop", l.hop),
+        DEF_D(h, "labels", "--duration", d.take_seconds);
     check_default(h, "labels", "--notes", notes);
     free(h);
     a2m_synth_params s = a2m_synth_default_params();
@@ -266,18 +273,22 @@ static void check_other_commands(const char *bin) {
     a2m_logreg_params lr = a2m_logreg_default_params();
     char *h = help_of(bin, "linear");
     REQ(h != NULL);
-    DEF_D(h, "linear", "--epochs", lr.epochs), DEF_D(h, "linear", "--batch", lr.batch), DEF_D(h, "linear", "--lr", lr.lr);
-    DEF_D(h, "linear", "--l2", lr.l2), DEF_D(h, "linear", "--seed", lr.seed), DEF_D(h, "linear", "--threads", lr.n_threads);
+    DEF_D(h, "linear", "--epochs", lr.epochs), DEF_D(h, "linear", "--batch", lr.batch),
+        DEF_D(h, "linear", "--lr", lr.lr);
+    DEF_D(h, "linear", "--l2", lr.l2), DEF_D(h, "linear", "--seed", lr.seed),
+        DEF_D(h, "linear", "--threads", lr.n_threads);
     free(h);
     a2m_umap_params u = a2m_umap_default_params();
     REQ((h = help_of(bin, "embed")) != NULL);
     DEF_D(h, "embed", "--n-neighbors", u.n_neighbors), DEF_D(h, "embed", "--min-dist", u.min_dist);
-    DEF_D(h, "embed", "--epochs", u.n_epochs), DEF_D(h, "embed", "--seed", u.seed), DEF_D(h, "embed", "--threads", u.n_threads);
+    DEF_D(h, "embed", "--epochs", u.n_epochs), DEF_D(h, "embed", "--seed", u.seed),
+        DEF_D(h, "embed", "--threads", u.n_threads);
     check_default(h, "embed", "--init", u.spectral_init ? "spectral" : "random");
     free(h);
     a2m_note_metric_params c = a2m_note_metric_default_params();
     REQ((h = help_of(bin, "compare")) != NULL);
-    DEF_D(h, "compare", "--onset-tolerance", c.onset_tolerance), DEF_D(h, "compare", "--pitch-tolerance", c.pitch_tolerance);
+    DEF_D(h, "compare", "--onset-tolerance", c.onset_tolerance),
+        DEF_D(h, "compare", "--pitch-tolerance", c.pitch_tolerance);
     DEF_D(h, "compare", "--offset-ratio", c.offset_ratio), DEF_D(h, "compare", "--offset-min", c.offset_min_tolerance);
     free(h);
 }

@@ -45,7 +45,8 @@ static void test_npy_roundtrip(void) {
     /* numpy must load what we write, when numpy is installed */
     char cmd[512];
     snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 -c \"import numpy as n; a=n.load('%s'); assert a.dtype==n.int64 and a.shape==(5,) and a[4]==-7\" 2>/dev/null",
+             "/usr/bin/python3 -c \"import numpy as n; a=n.load('%s'); assert a.dtype==n.int64 and a.shape==(5,) and "
+             "a[4]==-7\" 2>/dev/null",
              path);
     if (system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") == 0) CHECK(system(cmd) == 0, "numpy loads our .npy");
     unlink(path);
@@ -57,9 +58,10 @@ static void test_npy_hostile(void) {
     CHECK(a2m_npy_parse(junk, sizeof junk, "junk", &a) == A2M_ERR_FORMAT, "junk rejected");
     /* valid header claiming more data than present */
     const char hdr[] = "\x93NUMPY\x01\x00\x36\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1000, 1000), }\n";
-    CHECK(a2m_npy_parse((const uint8_t *)hdr, sizeof hdr - 1, "big", &a) == A2M_ERR_FORMAT, "truncated data rejected: %s",
-          a2m_errmsg());
-    const char huge[] = "\x93NUMPY\x01\x00\x46\x00{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 9), }\n";
+    CHECK(a2m_npy_parse((const uint8_t *)hdr, sizeof hdr - 1, "big", &a) == A2M_ERR_FORMAT,
+          "truncated data rejected: %s", a2m_errmsg());
+    const char huge[] =
+        "\x93NUMPY\x01\x00\x46\x00{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 9), }\n";
     CHECK(a2m_npy_parse((const uint8_t *)huge, sizeof huge - 1, "huge", &a) != A2M_OK, "overflowing shape rejected");
     /* header length beyond the buffer */
     const uint8_t shorth[] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0xff, 0xff, '{'};
@@ -71,7 +73,8 @@ static void test_npy_hostile(void) {
 
 /* numpy.save of a transposed view writes Fortran order: read back in C order. */
 static void test_npy_fortran(void) {
-    char buf[128] = "\x93NUMPY\x01\x00\x46\x00{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3), }           \n"; /* data at 80 */
+    /* data at 80 */
+    char buf[128] = "\x93NUMPY\x01\x00\x46\x00{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3), }           \n";
     const int16_t col_major[6] = {0, 3, 1, 4, 2, 5}; /* [[0 1 2] [3 4 5]] */
     memcpy(buf + 80, col_major, sizeof col_major);
     a2m_array a;

@@ -61,8 +61,8 @@ static void compare(a2m_cqt_stream *s, const float *x, size_t n, const char *wha
         size_t d = count_diff(power, mag, (got < frames ? got : frames) * 252, &worst);
         CHECK(d == 0, "%s, pieces <= %zu: %zu of %zu values differ (worst relative %.3g)", what, max_piece, d,
               frames * 252, worst);
-        /* frames come out while the signal arrives: all but the last 4.2 s at most (the lowest octave's kernels reach ~1 s
-         * ahead, the five halvers delay it by ~1.7 s more) */
+        /* frames come out while the signal arrives: all but the last 4.2 s at most (the lowest octave's kernels
+         * reach ~1 s ahead, the five halvers delay it by ~1.7 s more) */
         if (n >= 64000 && max_piece < n)
             CHECK(before + 700 >= frames, "%s: only %zu of %zu frames before the end", what, before, frames);
     }

@@ -38,8 +38,10 @@ static void test_find_ab(void) {
     for (int i = 0; i < 3; i++) {
         double a, b;
         CHECK(a2m_umap_find_ab(1.0, r[3 * i], &a, &b) == 0, "find_ab %g", r[3 * i]);
-        CHECK(fabs(a - r[3 * i + 1]) < 1e-4 * r[3 * i + 1], "a(min_dist %g) %.8f vs umap-learn %.8f", r[3 * i], a, r[3 * i + 1]);
-        CHECK(fabs(b - r[3 * i + 2]) < 1e-4 * r[3 * i + 2], "b(min_dist %g) %.8f vs umap-learn %.8f", r[3 * i], b, r[3 * i + 2]);
+        CHECK(fabs(a - r[3 * i + 1]) < 1e-4 * r[3 * i + 1], "a(min_dist %g) %.8f vs umap-learn %.8f", r[3 * i], a,
+              r[3 * i + 1]);
+        CHECK(fabs(b - r[3 * i + 2]) < 1e-4 * r[3 * i + 2], "b(min_dist %g) %.8f vs umap-learn %.8f", r[3 * i], b,
+              r[3 * i + 2]);
     }
     a2m_array_free(&ab);
     double a, b;
@@ -63,7 +65,8 @@ static void test_knn(void) {
         for (int j = 0; j < N; j++) {
             if (j == i) continue;
             double d = 0;
-            for (int t = 0; t < D; t++) d += ((double)x[i * D + t] - x[j * D + t]) * ((double)x[i * D + t] - x[j * D + t]);
+            for (int t = 0; t < D; t++)
+                d += ((double)x[i * D + t] - x[j * D + t]) * ((double)x[i * D + t] - x[j * D + t]);
             if (!(d < best[K - 2])) continue; /* best[0..K-2]: the K-1 nearest others, ascending */
             int p = K - 2;
             for (; p > 0 && d < best[p - 1]; p--) best[p] = best[p - 1], bj[p] = bj[p - 1];
@@ -142,7 +145,8 @@ static void test_spectral_ring(void) {
     enum { N = 64 };
     emb_graph g = {0};
     g.n = N, g.nnz = 2 * N;
-    g.rowptr = malloc((N + 1) * sizeof *g.rowptr), g.col = malloc(2 * N * sizeof *g.col), g.val = malloc(2 * N * sizeof *g.val);
+    g.rowptr = malloc((N + 1) * sizeof *g.rowptr), g.col = malloc(2 * N * sizeof *g.col),
+    g.val = malloc(2 * N * sizeof *g.val);
     for (int i = 0; i <= N; i++) g.rowptr[i] = 2 * (size_t)i;
     for (int i = 0; i < N; i++) {
         int a = (i + N - 1) % N, b = (i + 1) % N;
@@ -161,7 +165,8 @@ static void test_spectral_ring(void) {
     double step = 0;
     for (int i = 0; i < N; i++) {
         int j = (i + 1) % N;
-        double da = fabs(remainder(atan2(init[2 * j + 1], init[2 * j]) - atan2(init[2 * i + 1], init[2 * i]), 2 * M_PI));
+        double da =
+            fabs(remainder(atan2(init[2 * j + 1], init[2 * j]) - atan2(init[2 * i + 1], init[2 * i]), 2 * M_PI));
         step = fmax(step, fabs(da - 2 * M_PI / N));
     }
     CHECK(step < 1e-6, "ring: angle steps off by %g", step);
@@ -213,8 +218,11 @@ static void test_hidden(void) {
     CHECK(a2m_model_hidden(m, x, T, 1, NULL, &dim) == 0 && dim == 128, "hidden size %d", dim);
     CHECK(a2m_model_hidden(m, x, T, 1, h, &dim) == 0, "hidden: %s", a2m_errmsg());
     a2m_runner *r;
-    CHECK(a2m_runner_new(m, runner_params(1, T, A2M_PRECISION_FP32), &r) == 0 && a2m_runner_forward(r, x, 1, T, logits) == 0, "forward");
-    const float *W = m->params + nn_model_tensor(m, "fc.weight")->offset, *b = m->params + nn_model_tensor(m, "fc.bias")->offset;
+    CHECK(a2m_runner_new(m, runner_params(1, T, A2M_PRECISION_FP32), &r) == 0 &&
+              a2m_runner_forward(r, x, 1, T, logits) == 0,
+          "forward");
+    const float *W = m->params + nn_model_tensor(m, "fc.weight")->offset,
+                *b = m->params + nn_model_tensor(m, "fc.bias")->offset;
     double err = 0;
     for (int t = 0; t < T; t++)
         for (int c = 0; c < C; c++) {

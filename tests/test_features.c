@@ -37,7 +37,8 @@ static void test_reference(const char *shared) {
             CHECK(a2m_npy_load(ref, &r) == A2M_OK, "%s", a2m_errmsg());
             CHECK(a2m_audio_read(wav, 16000, &a) == A2M_OK, "read %s", wav);
             size_t frames = a2m_feat_n_frames(e, a.n), dim = (size_t)a2m_feat_dim(c, kind(kinds[k]));
-            CHECK(frames == 667 && r.ndim == 2 && r.shape[0] == 667 && r.shape[1] == dim, "shape %zu x %zu", frames, dim);
+            CHECK(frames == 667 && r.ndim == 2 && r.shape[0] == 667 && r.shape[1] == dim, "shape %zu x %zu", frames,
+                  dim);
             float *x = malloc(frames * dim * sizeof *x);
             CHECK(a2m_feat_do(e, a.samples, a.n, x) == A2M_OK, "do: %s", a2m_errmsg());
             const float *rv = r.data;
@@ -56,7 +57,8 @@ static void test_reference(const char *shared) {
         }
         printf("%s vs librosa over 3 takes: mean abs diff %.3g, max %.3g, max / coefficient range %.3g\n",
                a2m_feat_kind_name(kinds[k]), sum / count, worst, worst_rel);
-        if (kinds[k] == A2M_FEAT_MEL) CHECK(sum / count <= 0.01 && worst <= 0.1, "mel %.4g / %.4g dB", sum / count, worst);
+        if (kinds[k] == A2M_FEAT_MEL)
+            CHECK(sum / count <= 0.01 && worst <= 0.1, "mel %.4g / %.4g dB", sum / count, worst);
         if (kinds[k] == A2M_FEAT_MFCC) CHECK(worst_rel <= 1e-3, "mfcc %.3g of the range", worst_rel);
         if (kinds[k] == A2M_FEAT_LPC) CHECK(worst <= 1e-4, "lpc %.3g", worst);
         a2m_feat_del(e);

@@ -48,7 +48,8 @@ static double rms(const float *x, size_t n) {
 
 static void test_melody(void) {
     a2m_melody_params p = a2m_melody_default_params();
-    size_t transitions = 0, legato = 0, repeats = 0, steps = 0, big = 0, bad = 0, notes_total = 0, low_notes = 0, high_notes = 0;
+    size_t transitions = 0, legato = 0, repeats = 0, steps = 0, big = 0, bad = 0, notes_total = 0, low_notes = 0,
+           high_notes = 0;
     int lo_seen = 127, hi_seen = 0;
     for (uint64_t seed = 0; seed < 300; seed++) {
         a2m_note *v;
@@ -77,8 +78,8 @@ static void test_melody(void) {
     CHECK(bad == 0, "%zu notes out of range/length/order", bad);
     CHECK(lo_seen == 36 && hi_seen == 84, "300 takes reach %d..%d (36..84 allowed)", lo_seen, hi_seen);
     /* the ends are sung too: a uniform spread would put 6% of the notes in 36..38 and in 82..84 */
-    CHECK((double)low_notes / notes_total > 0.03 && (double)high_notes / notes_total > 0.03, "notes in 36..38: %.3f, 82..84: %.3f",
-          (double)low_notes / notes_total, (double)high_notes / notes_total);
+    CHECK((double)low_notes / notes_total > 0.03 && (double)high_notes / notes_total > 0.03,
+          "notes in 36..38: %.3f, 82..84: %.3f", (double)low_notes / notes_total, (double)high_notes / notes_total);
     double fl = (double)legato / transitions, fr = (double)repeats / transitions, fs = (double)steps / transitions;
     CHECK(fl > 0.5 && fl < 0.7, "legato share %.3f (0.6 asked)", fl);
     CHECK(fr > 0.11 && fr < 0.19, "repeated-note share %.3f (0.15 asked)", fr);
@@ -143,13 +144,14 @@ static void test_perf_pitch(void) {
     a2m_note many[400];
     for (int k = 0; k < 400; k++) many[k] = (a2m_note){0.5 * k, 0.5 * k + 0.4, 60, 100, 0};
     for (int k = 0; k < 400; k++) sum2 += pow(a2m_perf_pitch(&q, many, 400, 0.5 * k + 0.2) - 60, 2);
-    CHECK(sqrt(sum2 / 400) > 0.16 && sqrt(sum2 / 400) < 0.22, "note errors' RMS %.3f semitones (0.2 asked, clipped at 2x)",
-          sqrt(sum2 / 400));
+    CHECK(sqrt(sum2 / 400) > 0.16 && sqrt(sum2 / 400) < 0.22,
+          "note errors' RMS %.3f semitones (0.2 asked, clipped at 2x)", sqrt(sum2 / 400));
     a2m_perf r1 = a2m_perf_random(5), r2 = a2m_perf_random(5);
     CHECK(!memcmp(&r1, &r2, sizeof r1), "same seed, same performance");
     CHECK(fabs(r1.detune_cents) <= 35 && r1.drift_cents <= 20 && r1.vibrato_hz >= 4.5 && r1.vibrato_hz <= 7 &&
               r1.vibrato_cents <= 60 && r1.glide_s >= 0.03 && r1.glide_s <= 0.12 && r1.scoop_cents <= 120 &&
-              r1.scoop_s >= 0.04 && r1.scoop_s <= 0.12 && r1.intonation_cents <= 25, "drawn within the ranges");
+              r1.scoop_s >= 0.04 && r1.scoop_s <= 0.12 && r1.intonation_cents <= 25,
+          "drawn within the ranges");
 }
 
 /* One long note 57 (220 Hz): the measured pitch carries the detune; vibrato swings +-depth. */
@@ -161,7 +163,8 @@ static void test_voice_pitch(void) {
     p.breath = 0;
     float *y;
     size_t n;
-    CHECK(a2m_voice_render(v, 1, &q, p, &y, &n) == A2M_OK && n == (size_t)((2.1 + 0.08) * 16000 + 0.5), "rendered %zu", n);
+    CHECK(a2m_voice_render(v, 1, &q, p, &y, &n) == A2M_OK && n == (size_t)((2.1 + 0.08) * 16000 + 0.5), "rendered %zu",
+          n);
     double f = f0_near(y + 8000, 16000, 16000, 220);
     CHECK_NEAR(cents(f, hz(57)), 23, 2, "detuned note (cents)");
     double c;
@@ -255,7 +258,8 @@ static void test_fluid(void) {
     /* FluidR3's Ahh Choir at key 52 is sampled ~40 cents flat; renders bend it back */
     double raw, after;
     double lead;
-    CHECK(a2m_fluid_key_tuning(f, choir, 52, &raw, &lead) == A2M_OK && raw < -25 && raw > -55, "Ahh Choir key 52: %.1f cents", raw);
+    CHECK(a2m_fluid_key_tuning(f, choir, 52, &raw, &lead) == A2M_OK && raw < -25 && raw > -55,
+          "Ahh Choir key 52: %.1f cents", raw);
     CHECK(lead > 0.03 && lead < 0.2, "Ahh Choir key 52 reaches half level after %.3f s", lead);
     /* started early by its lead, a note is at half level at its onset */
     a2m_note at05[1] = {{0.5, 1.5, 52, 100, 0}};
@@ -268,7 +272,8 @@ static void test_fluid(void) {
     /* release x0.25: 20 dB down within 0.15 s of the offset (x1: 0.3 s) */
     CHECK(a2m_fluid_set_envelope(f, 1, 0.25) == A2M_OK, "envelope");
     a2m_fluid_render(f, choir, at05, 1, &q, 2.0, 0.5, &y, &n);
-    CHECK(rms(y + 26400, 800) < 0.1 * steady, "released x0.25: %.4f vs %.4f at 0.15-0.2 s after the offset", rms(y + 26400, 800), steady);
+    CHECK(rms(y + 26400, 800) < 0.1 * steady, "released x0.25: %.4f vs %.4f at 0.15-0.2 s after the offset",
+          rms(y + 26400, 800), steady);
     free(y);
     CHECK(a2m_fluid_set_envelope(f, 1, 0) == A2M_ERR_ARG, "release scale 0 refused");
     a2m_fluid_set_envelope(f, 1, 1);
@@ -290,8 +295,8 @@ static void test_fluid(void) {
     CHECK(a2m_fluid_render(f, 999, v, 1, &q, 2, 0.5, &y, &n) == A2M_ERR_ARG, "preset out of range refused");
     a2m_fluid_del(f);
     const char *missing[1] = {"/nonexistent/x.sf2"};
-    CHECK(a2m_fluid_new(missing, 1, 16000, &f) == A2M_ERR_IO && strstr(a2m_errmsg(), "/nonexistent/x.sf2"), "missing: %s",
-          a2m_errmsg());
+    CHECK(a2m_fluid_new(missing, 1, 16000, &f) == A2M_ERR_IO && strstr(a2m_errmsg(), "/nonexistent/x.sf2"),
+          "missing: %s", a2m_errmsg());
 }
 
 static void test_festival(void) {
@@ -308,7 +313,8 @@ static void test_festival(void) {
     if (rc) return;
     for (int i = 0; i < 3; i++) { /* the middle 40% of each note */
         double len = v[i].offset - v[i].onset, c = 999;
-        a2m_gen_pitch_offset(y + (size_t)((v[i].onset + 0.3 * len) * 16000), (size_t)(0.4 * len * 16000), 16000, v[i].pitch, &c);
+        a2m_gen_pitch_offset(y + (size_t)((v[i].onset + 0.3 * len) * 16000), (size_t)(0.4 * len * 16000), 16000,
+                             v[i].pitch, &c);
         CHECK(fabs(c) < 30, "festival note %d (MIDI %g) sung %.1f cents off", i, v[i].pitch, c);
     }
     CHECK(rms(y + 22000, 2400) < 0.1 * rms(y + 6400, 4000), "rest between the notes: %.4f", rms(y + 22000, 2400));
@@ -354,7 +360,8 @@ static void test_shift(void) {
     /* formants x1.25 at the same pitch: pitch kept, the harmonics' centroid moves up */
     float *z;
     size_t nz;
-    CHECK(a2m_pitch_shift_formant(x, n, 16000, 0, 1.0, &y, &ny) == A2M_OK && !memcmp(x, y, n * sizeof *x), "no shift: a copy");
+    CHECK(a2m_pitch_shift_formant(x, n, 16000, 0, 1.0, &y, &ny) == A2M_OK && !memcmp(x, y, n * sizeof *x),
+          "no shift: a copy");
     free(y);
     CHECK(a2m_pitch_shift_formant(x, n, 16000, 0.01, 1.25, &z, &nz) == A2M_OK && nz == n, "formants x1.25");
     CHECK(a2m_pitch_shift_formant(x, n, 16000, 0.01, 1.0, &y, &ny) == A2M_OK && ny == n, "formants kept");
@@ -421,7 +428,8 @@ static void test_noise(void) {
             memcpy(y, x, n * sizeof *y);
             CHECK(a2m_add_noise(y, n, 16000, (a2m_noise_kind)kind, snr, 9) == A2M_OK, "noise %d", kind);
             double ps = 0, pn = 0;
-            for (size_t i = 0; i < n; i++) ps += (double)x[i] * x[i], pn += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
+            for (size_t i = 0; i < n; i++)
+                ps += (double)x[i] * x[i], pn += ((double)y[i] - x[i]) * ((double)y[i] - x[i]);
             CHECK_NEAR(10 * log10(ps / pn), snr, 0.5, a2m_noise_name((a2m_noise_kind)kind));
         }
     }
@@ -447,7 +455,8 @@ static void test_noise(void) {
     for (size_t i = 0; i < n; i++) y[i] = (float)sin(2 * M_PI * 3000 * (double)i / 16000);
     double before = rms(y + 1000, 30000);
     a2m_biquad(y, n, 16000, 'L', 1000, 0.7071, 0);
-    CHECK(20 * log10(rms(y + 1000, 30000) / before) < -15, "low-pass: %.1f dB", 20 * log10(rms(y + 1000, 30000) / before));
+    CHECK(20 * log10(rms(y + 1000, 30000) / before) < -15, "low-pass: %.1f dB",
+          20 * log10(rms(y + 1000, 30000) / before));
     CHECK(a2m_reverb(y, n, 16000, 0, 3, 1) == A2M_ERR_ARG && a2m_reverb(y, n, 16000, 9, 3, 1) == A2M_ERR_ARG,
           "RT60 0 and 9 s refused");
     CHECK(a2m_reverb(y, n, 16000, 0.5, NAN, 1) == A2M_ERR_ARG, "NaN DRR refused");
@@ -466,7 +475,8 @@ static void test_noise(void) {
     CHECK(a2m_soft_clip(y, n, 12) == A2M_OK, "clip");
     float cp = 0;
     for (size_t i = 0; i < n; i++) cp = fmaxf(cp, fabsf(y[i]));
-    CHECK(fabsf(cp - 0.5f) < 1e-3f && rms(y, n) / cp > 0.85, "clipped sine: peak %.4f, RMS/peak %.3f", cp, rms(y, n) / cp);
+    CHECK(fabsf(cp - 0.5f) < 1e-3f && rms(y, n) / cp > 0.85, "clipped sine: peak %.4f, RMS/peak %.3f", cp,
+          rms(y, n) / cp);
     CHECK(a2m_soft_clip(y, n, -1) == A2M_ERR_ARG, "negative drive refused");
     memset(y, 0, n * sizeof *y);
     CHECK(a2m_add_noise(y, n, 16000, A2M_NOISE_WHITE, 10, 1) == A2M_ERR_EMPTY, "silence has no SNR");
@@ -474,7 +484,8 @@ static void test_noise(void) {
 
     a2m_augment_info info;
     memcpy(y, x, n * sizeof *y);
-    CHECK(a2m_augment(y, n, 16000, 0, 3, &info) == A2M_OK && !info.applied && !memcmp(x, y, n * sizeof *y), "p = 0: untouched");
+    CHECK(a2m_augment(y, n, 16000, 0, 3, &info) == A2M_OK && !info.applied && !memcmp(x, y, n * sizeof *y),
+          "p = 0: untouched");
     int noisy = 0;
     for (uint64_t s = 0; s < 40; s++) {
         memcpy(y, x, n * sizeof *y);

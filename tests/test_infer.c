@@ -128,7 +128,8 @@ static void test_onset_head(void) {
     }
     printf("onset head: packed vs training forward p(onset) max diff %.3g (p(onset) %.3f..%.3f)\n", d_on, lo, hi);
     CHECK(d_on <= 1e-5, "p(onset) of the packed runner vs the training forward: %.3g", d_on);
-    CHECK(d_sig <= 1e-6 && d_sum <= 1e-5, "p(onset) is the sigmoid (%.3g), the other classes sum to 1 (%.3g)", d_sig, d_sum);
+    CHECK(d_sig <= 1e-6 && d_sum <= 1e-5, "p(onset) is the sigmoid (%.3g), the other classes sum to 1 (%.3g)", d_sig,
+          d_sum);
     CHECK(hi - lo > 0.2, "p(onset) varies over frames (%.3f..%.3f)", lo, hi);
     a2m_runner_del(r);
     free(buf.acts);
@@ -136,7 +137,8 @@ static void test_onset_head(void) {
     /* onset_head = 1 without an onset class: refused, naming the file */
     m0->info.class_notes[4] = 63;
     CHECK(nn_model_save(m0, m0->params, tmp) == A2M_OK, "save");
-    CHECK(a2m_model_load(tmp, NULL, &m) == A2M_ERR_FORMAT && strstr(a2m_errmsg(), tmp) && strstr(a2m_errmsg(), "onset_head"),
+    CHECK(a2m_model_load(tmp, NULL, &m) == A2M_ERR_FORMAT && strstr(a2m_errmsg(), tmp) &&
+              strstr(a2m_errmsg(), "onset_head"),
           "no onset class refused: %s", a2m_errmsg());
     /* without the key (every older model file): no onset head */
     m0->info.onset_head = 0, m0->info.class_notes[4] = A2M_CLASS_ONSET;
@@ -152,7 +154,7 @@ int main(void) {
     test_parity(252, 128, 1.0f, 2);
     test_parity(252, 128, 4.0f, 2);
     test_parity(20, 16, 3.0f, 2);
-    test_parity(20, 24, 3.0f, 2); /* 4H % 64 != 0: the projection is a GEMM */
+    test_parity(20, 24, 3.0f, 2);              /* 4H % 64 != 0: the projection is a GEMM */
     for (int level = 1; level >= 0; level--) { /* the AVX2 and scalar kernels too */
         printf("kernels up to level %d (0 scalar, 1 AVX2)\n", level);
         test_parity(252, 128, 4.0f, level);

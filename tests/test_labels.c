@@ -45,10 +45,10 @@ static void test_reference_labels(const char *shared) {
 
 static void test_params(void) {
     a2m_note notes[] = {
-        {0.0, 1.0, 60, 100, 0},   /* frames 0..166 */
-        {0.5, 0.75, 64, 100, 0},  /* overwrites frames 83..124 */
-        {0.9, 9.0, 67, 100, 0},   /* runs past the end: clamped */
-        {0.2, 0.3, 61, 100, 0},   /* not in the map */
+        {0.0, 1.0, 60, 100, 0},  /* frames 0..166 */
+        {0.5, 0.75, 64, 100, 0}, /* overwrites frames 83..124 */
+        {0.9, 9.0, 67, 100, 0},  /* runs past the end: clamped */
+        {0.2, 0.3, 61, 100, 0},  /* not in the map */
     };
     a2m_label_params p = a2m_label_default_params();
     int64_t lab[200];
@@ -114,8 +114,8 @@ static void test_synth_matches_labels(const char *shared) {
             double f0 = test_f0_autocorr(y + at - 800, 1600, 16000, 150, 600);
             int cls = (int)lab[(size_t)(mid_t * 16000 / lp.hop)];
             double want = cls ? lp.notes[cls - 1] : -1;
-            CHECK(fabs(test_hz_to_midi(f0) - want) < 0.5, "take %d note at %.2f s: %.1f Hz, label class %d",
-                  takes[k], mid_t, f0, cls);
+            CHECK(fabs(test_hz_to_midi(f0) - want) < 0.5, "take %d note at %.2f s: %.1f Hz, label class %d", takes[k],
+                  mid_t, f0, cls);
             notes_checked++;
         }
         int quiet_bad = 0;
@@ -146,12 +146,14 @@ static void test_onset_and_range_classes(void) {
     a2m_note n[4] = {{0.2, 0.6, 61, 100, 0}, {0.6, 0.9, 62, 100, 0}, {1.0, 1.3, 48, 100, 0}, {1.3, 1.6, 90, 100, 0}};
     int64_t lab[17];
     size_t unmapped = 9;
-    CHECK(a2m_labels_from_notes(n, 4, p, lab, 17, &unmapped) == A2M_OK && unmapped == 0, "labels (%zu unmapped)", unmapped);
+    CHECK(a2m_labels_from_notes(n, 4, p, lab, 17, &unmapped) == A2M_OK && unmapped == 0, "labels (%zu unmapped)",
+          unmapped);
     const int64_t want[17] = {0, 0, 4, 4, 2, 2, 4, 4, 3, 0, 4, 4, 5, 4, 4, 6, 0};
     int same = 1;
     for (int f = 0; f < 17; f++) same &= lab[f] == want[f];
-    CHECK(same, "onsets on the first 2 frames of each note, 48 below, 90 above: %lld %lld %lld %lld %lld %lld", (long long)lab[6],
-          (long long)lab[8], (long long)lab[10], (long long)lab[12], (long long)lab[13], (long long)lab[15]);
+    CHECK(same, "onsets on the first 2 frames of each note, 48 below, 90 above: %lld %lld %lld %lld %lld %lld",
+          (long long)lab[6], (long long)lab[8], (long long)lab[10], (long long)lab[12], (long long)lab[13],
+          (long long)lab[15]);
     p.range_classes = 0;
     CHECK(a2m_labels_from_notes(n, 4, p, lab, 17, &unmapped) == A2M_OK && unmapped == 2 && lab[12] == 0,
           "without range classes the outside notes are left out (%zu)", unmapped);

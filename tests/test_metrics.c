@@ -43,8 +43,8 @@ static void check_prf(const char *what, size_t k, const a2m_prf *got, json_t *wa
  * -> mean .75, variance .015625, precision 1. */
 static void test_reliability(void) {
     const int64_t y[6] = {0, 1, 1, 2, 1, 2};
-    float p[6][4] = {{.75f, .25f, 0, 0}, {.75f, .125f, .125f, 0}, {0, 1, 0, 0},
-                     {.25f, .125f, .625f, 0}, {.5f, .5f, 0, 0}, {.0625f, .0625f, .875f, 0}};
+    float p[6][4] = {{.75f, .25f, 0, 0},      {.75f, .125f, .125f, 0}, {0, 1, 0, 0},
+                     {.25f, .125f, .625f, 0}, {.5f, .5f, 0, 0},        {.0625f, .0625f, .875f, 0}};
     a2m_reliability r;
     CHECK(a2m_reliability_compute(y, &p[0][0], 6, 4, &r) == A2M_OK, "reliability: %s", a2m_errmsg());
     CHECK(r.n == 6 && r.n_classes == 4, "sizes");
@@ -99,7 +99,8 @@ static void test_worst_takes(void) {
     size_t n = a2m_worst_takes(acc, 7, 5, order);
     const size_t want[5] = {6, 1, 4, 3, 0};
     CHECK(n == 5, "five of six takes with frames: %zu", n);
-    for (size_t i = 0; i < 5 && n == 5; i++) CHECK(order[i] == want[i], "worst %zu: take %zu, want %zu", i, order[i], want[i]);
+    for (size_t i = 0; i < 5 && n == 5; i++)
+        CHECK(order[i] == want[i], "worst %zu: take %zu, want %zu", i, order[i], want[i]);
     CHECK(a2m_worst_takes(acc, 3, 5, order) == 2 && order[0] == 1 && order[1] == 0, "fewer takes than k");
     CHECK(a2m_worst_takes(acc + 2, 1, 5, order) == 0, "a take without frames only");
 }
@@ -115,7 +116,8 @@ int main(void) {
     CHECK(nm.onset_pitch_offset.f1 == 1.0 && nm.onset_pitch_offset.average_overlap == 1.0, "identical notes");
     a2m_note_metrics_compute(&one, 1, &off, 1, a2m_note_metric_default_params(), &nm);
     CHECK(nm.onset_pitch_offset.f1 == 0.0 && nm.onset_pitch.f1 == 1.0 && nm.onset.f1 == 1.0, "offset too far only");
-    CHECK(a2m_note_metrics_compute(&one, 1, NULL, 0, a2m_note_metric_default_params(), &nm) == A2M_OK && nm.onset.f1 == 0,
+    CHECK(a2m_note_metrics_compute(&one, 1, NULL, 0, a2m_note_metric_default_params(), &nm) == A2M_OK &&
+              nm.onset.f1 == 0,
           "empty estimate");
     int64_t yt[3] = {0, 1, 5};
     a2m_frame_metrics fm;
@@ -145,21 +147,26 @@ int main(void) {
         json_t *t = json_object_get(c, "y_true"), *p = json_object_get(c, "y_pred");
         size_t n = json_array_size(t);
         int64_t *a = malloc((n + 1) * sizeof *a), *b = malloc((n + 1) * sizeof *b);
-        for (size_t i = 0; i < n; i++) a[i] = json_integer_value(json_array_get(t, i)), b[i] = json_integer_value(json_array_get(p, i));
+        for (size_t i = 0; i < n; i++)
+            a[i] = json_integer_value(json_array_get(t, i)), b[i] = json_integer_value(json_array_get(p, i));
         int C = (int)json_integer_value(json_object_get(c, "classes"));
         CHECK(a2m_frame_metrics_compute(a, b, n, C, &fm) == A2M_OK, "frame case %zu", k);
         CHECK_NEAR(fm.accuracy, json_number_value(json_object_get(c, "accuracy")), 1e-6, "accuracy");
-        CHECK_NEAR(fm.balanced_accuracy, json_number_value(json_object_get(c, "balanced_accuracy")), 1e-6, "balanced accuracy");
+        CHECK_NEAR(fm.balanced_accuracy, json_number_value(json_object_get(c, "balanced_accuracy")), 1e-6,
+                   "balanced accuracy");
         CHECK_NEAR(fm.f1_macro, json_number_value(json_object_get(c, "f1_macro")), 1e-6, "macro F1");
         CHECK_NEAR(fm.f1_weighted, json_number_value(json_object_get(c, "f1_weighted")), 1e-6, "weighted F1");
         json_t *conf = json_object_get(c, "confusion");
         for (int r = 0; r < C; r++)
             for (int q = 0; q < C; q++)
-                CHECK(fm.confusion[r][q] == json_integer_value(json_array_get(json_array_get(conf, (size_t)r), (size_t)q)),
+                CHECK(fm.confusion[r][q] ==
+                          json_integer_value(json_array_get(json_array_get(conf, (size_t)r), (size_t)q)),
                       "confusion case %zu [%d][%d]", k, r, q);
         for (int q = 0; q < C; q++) {
-            CHECK_NEAR(fm.precision[q], json_number_value(json_array_get(json_object_get(c, "precision"), (size_t)q)), 1e-6, "precision");
-            CHECK_NEAR(fm.recall[q], json_number_value(json_array_get(json_object_get(c, "recall"), (size_t)q)), 1e-6, "recall");
+            CHECK_NEAR(fm.precision[q], json_number_value(json_array_get(json_object_get(c, "precision"), (size_t)q)),
+                       1e-6, "precision");
+            CHECK_NEAR(fm.recall[q], json_number_value(json_array_get(json_object_get(c, "recall"), (size_t)q)), 1e-6,
+                       "recall");
             CHECK_NEAR(fm.f1[q], json_number_value(json_array_get(json_object_get(c, "f1"), (size_t)q)), 1e-6, "f1");
         }
         free(a), free(b);

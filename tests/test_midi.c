@@ -98,7 +98,8 @@ static void test_reference_files(const char *shared) {
             double p = n.notes[i].pitch;
             if (p != 60 && p != 64 && p != 67) bad_pitch++;
             if (i) CHECK(n.notes[i].onset >= n.notes[i - 1].onset, "take %d: sorted by onset", k);
-            CHECK(n.notes[i].offset > n.notes[i].onset && n.notes[i].offset < 300, "take %d: note span (take 110 runs 214 s)", k);
+            CHECK(n.notes[i].offset > n.notes[i].onset && n.notes[i].offset < 300,
+                  "take %d: note span (take 110 runs 214 s)", k);
         }
         if (k == 1) {
             uint8_t *buf;
@@ -128,16 +129,16 @@ static void test_running_status_sysex_vel0(void) {
     smf s;
     b_header(&s, 0, 1, 100);
     b_track_begin(&s);
-    EV(&s, 0, 0xff, 0x03, 4, 'v', 'o', 'x', '!');   /* track name */
-    EV(&s, 0, 0xf0, 3, 0x7e, 0x09, 0xf7);            /* sysex */
-    EV(&s, 0, 0x90, 60, 100);                        /* note on */
-    EV(&s, 50, 64, 90);                              /* running status: note on 64 */
-    EV(&s, 50, 60, 0);                               /* running status, velocity 0 = note off */
-    EV(&s, 0, 0xf7, 2, 0x01, 0x02);                  /* escape sysex */
-    EV(&s, 0, 0xb0, 7, 100);                         /* control change */
-    EV(&s, 0, 0xc0, 5);                              /* program change: 1 data byte */
-    EV(&s, 100, 0x80, 64, 64);                       /* note off */
-    EV(&s, 0, 0x90, 67, 80);                         /* note left open */
+    EV(&s, 0, 0xff, 0x03, 4, 'v', 'o', 'x', '!'); /* track name */
+    EV(&s, 0, 0xf0, 3, 0x7e, 0x09, 0xf7);         /* sysex */
+    EV(&s, 0, 0x90, 60, 100);                     /* note on */
+    EV(&s, 50, 64, 90);                           /* running status: note on 64 */
+    EV(&s, 50, 60, 0);                            /* running status, velocity 0 = note off */
+    EV(&s, 0, 0xf7, 2, 0x01, 0x02);               /* escape sysex */
+    EV(&s, 0, 0xb0, 7, 100);                      /* control change */
+    EV(&s, 0, 0xc0, 5);                           /* program change: 1 data byte */
+    EV(&s, 100, 0x80, 64, 64);                    /* note off */
+    EV(&s, 0, 0x90, 67, 80);                      /* note left open */
     EV(&s, 20, 0xff, 0x2f, 0);
     b_track_end(&s);
     a2m_notes n;
@@ -167,10 +168,10 @@ static void test_tempo_change(void) {
     b_header(&s, 0, 1, 100);
     b_track_begin(&s);
     EV(&s, 0, 0x90, 60, 100);
-    EV(&s, 100, 0x80, 60, 0);                    /* 100 ticks at 120 bpm = 0.5 s */
-    EV(&s, 0, 0xff, 0x51, 3, 0x03, 0xd0, 0x90);  /* tempo 250000 us per beat (240 bpm) */
+    EV(&s, 100, 0x80, 60, 0);                   /* 100 ticks at 120 bpm = 0.5 s */
+    EV(&s, 0, 0xff, 0x51, 3, 0x03, 0xd0, 0x90); /* tempo 250000 us per beat (240 bpm) */
     EV(&s, 0, 0x90, 62, 100);
-    EV(&s, 100, 0x80, 62, 0);                    /* 100 ticks at 240 bpm = 0.25 s */
+    EV(&s, 100, 0x80, 62, 0); /* 100 ticks at 240 bpm = 0.25 s */
     EV(&s, 0, 0xff, 0x2f, 0);
     b_track_end(&s);
     a2m_notes n;
@@ -189,7 +190,7 @@ static void test_format1_merge(void) {
     EV(&s, 50, 0xff, 0x2f, 0);                  /* end of track at tick 50 */
     b_track_end(&s);
     b_track_begin(&s);
-    EV(&s, 100, 0x91, 64, 70);                  /* channel 1, tick 100 */
+    EV(&s, 100, 0x91, 64, 70); /* channel 1, tick 100 */
     EV(&s, 7, 0x81, 64, 0);
     EV(&s, 0, 0xff, 0x2f, 0);
     b_track_end(&s);
@@ -209,12 +210,12 @@ static void test_overlapping_notes(void) {
     b_header(&s, 0, 1, 100);
     b_track_begin(&s);
     EV(&s, 0, 0x90, 60, 100);
-    EV(&s, 10, 0x90, 60, 90);   /* same pitch again before the first ends */
-    EV(&s, 10, 0x80, 60, 0);    /* ends the first (FIFO) */
-    EV(&s, 10, 0x80, 60, 0);    /* ends the second */
-    EV(&s, 0, 0x80, 61, 0);     /* note off without note on: ignored */
+    EV(&s, 10, 0x90, 60, 90); /* same pitch again before the first ends */
+    EV(&s, 10, 0x80, 60, 0);  /* ends the first (FIFO) */
+    EV(&s, 10, 0x80, 60, 0);  /* ends the second */
+    EV(&s, 0, 0x80, 61, 0);   /* note off without note on: ignored */
     EV(&s, 0, 0x90, 62, 10);
-    EV(&s, 0, 0x80, 62, 10);    /* zero-length note: dropped */
+    EV(&s, 0, 0x80, 62, 10); /* zero-length note: dropped */
     EV(&s, 0, 0xff, 0x2f, 0);
     b_track_end(&s);
     a2m_notes n;
@@ -299,7 +300,10 @@ static void test_files(void) {
 
     /* write -> read: same ticks, repeated pitch re-triggers */
     a2m_note notes[] = {
-        {0.0, 0.5, 60, 100, 0}, {0.5, 1.0, 60, 80, 0}, {0.25, 2.0, 64, 0, 0}, {1.0 + 1.0 / 960, 1.5, 67.4, 127, 0},
+        {0.0, 0.5, 60, 100, 0},
+        {0.5, 1.0, 60, 80, 0},
+        {0.25, 2.0, 64, 0, 0},
+        {1.0 + 1.0 / 960, 1.5, 67.4, 127, 0},
     };
     a2m_midi_write_params wp = a2m_midi_write_default_params();
     snprintf(path, sizeof path, "%s/out.mid", dir);

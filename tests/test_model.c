@@ -61,7 +61,8 @@ static void test_seed_parity(const char *shared) {
     CHECK(a2m_model_load(tmp, NULL, &m2) == A2M_OK, "reload: %s", a2m_errmsg());
     if (m2) {
         CHECK(memcmp(m->params, m2->params, m->n_params * sizeof(float)) == 0, "weights identical");
-        CHECK(a2m_model_get_info(m2)->class_notes[3] == 67 && a2m_model_get_info(m2)->cqt.hop == info.cqt.hop, "metadata");
+        CHECK(a2m_model_get_info(m2)->class_notes[3] == 67 && a2m_model_get_info(m2)->cqt.hop == info.cqt.hop,
+              "metadata");
         a2m_model_del(m2);
     }
     /* bad inputs */
@@ -132,11 +133,14 @@ static void test_model_gradient(void) {
 static void test_counter_tensor(void) {
     static const char *cases[3][2] = {
         {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-         "\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[8,16]}}", "ok"},
+         "\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[8,16]}}",
+         "ok"},
         {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-         "\"steps\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[8,16]}}", "unsupported"},
+         "\"steps\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[8,16]}}",
+         "unsupported"},
         {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-         "\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[8,20]}}", "format"}};
+         "\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[8,20]}}",
+         "format"}};
     for (int c = 0; c < 3; c++) {
         size_t hl = strlen(cases[c][0]), len = 8 + hl + 16;
         uint8_t *buf = calloc(len + 8, 1);
@@ -153,7 +157,8 @@ static void test_counter_tensor(void) {
                   "num_batches_tracked skipped: %s", rc ? a2m_errmsg() : "");
             if (!rc) st_free(&f);
         } else {
-            CHECK(rc == (c == 1 ? A2M_ERR_UNSUPPORTED : A2M_ERR_FORMAT), "%s int64 tensor refused: %d", cases[c][1], rc);
+            CHECK(rc == (c == 1 ? A2M_ERR_UNSUPPORTED : A2M_ERR_FORMAT), "%s int64 tensor refused: %d", cases[c][1],
+                  rc);
         }
         free(buf);
     }

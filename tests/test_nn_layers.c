@@ -7,7 +7,6 @@
 #include "test_rand.h"
 #include "nn/layers.h"
 
-
 /* ---- conv1d ---- */
 enum { CB = 2, CT = 5, CI = 3, CO = 4, CK = 3 };
 static float c_in[CB * CT * CI], c_w[CO * CI * CK], c_b[CO], c_out[CB * CT * CO], c_r[CB * CT * CO];
@@ -92,7 +91,8 @@ static void test_lstm(int threads) {
     lstm_grads g[2];
     for (int d = 0; d < 2; d++) {
         float *p = dpar[d];
-        g[d].w_ih = p, g[d].w_hh = p + 4 * SH * SI, g[d].b_ih = p + 4 * SH * SI + 4 * SH * SH, g[d].b_hh = g[d].b_ih + 4 * SH;
+        g[d].w_ih = p, g[d].w_hh = p + 4 * SH * SI, g[d].b_ih = p + 4 * SH * SI + 4 * SH * SH,
+        g[d].b_hh = g[d].b_ih + 4 * SH;
     }
     bilstm_backward(din, g, s_r, s_in, s_w, s_len, s_cache, scratch, SB, ST, SI, SH, threads);
     CHECK(gradcheck("bilstm din", s_in, din, sizeof s_in / 4, lstm_loss, &threads, 1e-2, 2e-3, 100) == 0, "lstm din");
@@ -129,9 +129,15 @@ static void test_losses(void) {
         float dz[XN * XC];
         softmax_xent_smooth_forward_backward(dz, x_logits, x_lab, ctx ? x_w : NULL, x_gamma, x_eps,
                                              x_alpha > 0 ? x_soft : NULL, x_alpha, XN, XC, NULL);
-        const char *names[] = {"xent", "weighted xent", "focal", "smoothed xent", "weighted smoothed xent",
-                               "soft-target xent", "weighted smoothed soft-target xent"};
-        CHECK(gradcheck(names[variant], x_logits, dz, XN * XC, xent_loss, ctx, 1e-3, 1e-3, 100) == 0, "%s", names[variant]);
+        const char *names[] = {"xent",
+                               "weighted xent",
+                               "focal",
+                               "smoothed xent",
+                               "weighted smoothed xent",
+                               "soft-target xent",
+                               "weighted smoothed soft-target xent"};
+        CHECK(gradcheck(names[variant], x_logits, dz, XN * XC, xent_loss, ctx, 1e-3, 1e-3, 100) == 0, "%s",
+              names[variant]);
         CHECK(dz[2 * XC] == 0 && dz[2 * XC + 3] == 0, "masked row has no gradient");
     }
     /* hand value with smoothing eps: mean over rows of logsumexp - (1 - eps) z_y - eps/C sum_c z_c */
@@ -174,11 +180,13 @@ static void test_losses(void) {
 
 /* ---- the onset head's loss: a softmax over every column but one, a sigmoid BCE on that one ---- */
 enum { ON = 6, OC = 5, OO = 2 };
-static float o_logits[ON * OC], o_t[ON] = {0.0f, 1.0f, 0.5f, 0.0f, 1.0f, 1.0f}, o_w[OC] = {1.0f, 2.0f, 1.0f, 0.5f, 1.5f};
+static float o_logits[ON * OC], o_t[ON] = {0.0f, 1.0f, 0.5f, 0.0f, 1.0f, 1.0f},
+                                o_w[OC] = {1.0f, 2.0f, 1.0f, 0.5f, 1.5f};
 static int64_t o_lab[ON] = {0, 4, -1, 3, 1, OO}; /* -1 and the onset column itself are masked */
 static double o_eps;
 static double onset_loss(void *ctx) {
-    return softmax_onset_xent_forward_backward(NULL, o_logits, o_lab, o_t, ctx ? o_w : NULL, o_eps, OO, 3.0, 0.7, ON, OC, NULL);
+    return softmax_onset_xent_forward_backward(NULL, o_logits, o_lab, o_t, ctx ? o_w : NULL, o_eps, OO, 3.0, 0.7, ON,
+                                               OC, NULL);
 }
 static void test_onset_loss(void) {
     fill(o_logits, ON * OC, 2);
@@ -186,9 +194,11 @@ static void test_onset_loss(void) {
         o_eps = variant == 2 ? 0.1 : 0.0;
         void *ctx = variant >= 1 ? o_w : NULL;
         float dz[ON * OC];
-        softmax_onset_xent_forward_backward(dz, o_logits, o_lab, o_t, ctx ? o_w : NULL, o_eps, OO, 3.0, 0.7, ON, OC, NULL);
+        softmax_onset_xent_forward_backward(dz, o_logits, o_lab, o_t, ctx ? o_w : NULL, o_eps, OO, 3.0, 0.7, ON, OC,
+                                            NULL);
         const char *names[] = {"onset-head xent", "weighted onset-head xent", "weighted smoothed onset-head xent"};
-        CHECK(gradcheck(names[variant], o_logits, dz, ON * OC, onset_loss, ctx, 1e-3, 1e-3, 100) == 0, "%s", names[variant]);
+        CHECK(gradcheck(names[variant], o_logits, dz, ON * OC, onset_loss, ctx, 1e-3, 1e-3, 100) == 0, "%s",
+              names[variant]);
         int masked = 1;
         for (int c = 0; c < OC; c++) masked &= dz[2 * OC + c] == 0 && dz[5 * OC + c] == 0;
         CHECK(masked, "masked rows (label -1 or the onset column) have no gradient");

@@ -129,7 +129,8 @@ static void test_maxpool(void) {
     maxpool1d_forward(y, x, 1, 5, 1, 2);
     CHECK(y[0] == 3.0f && y[1] == 2.0f, "maxpool values %g %g", y[0], y[1]);
     maxpool1d_backward(dx, dy, x, 1, 5, 1, 2);
-    CHECK(dx[0] == 0 && dx[1] == 10 && dx[2] == 20 && dx[3] == 0 && dx[4] == 0, "argmax routing, first of a tie, tail frame ignored");
+    CHECK(dx[0] == 0 && dx[1] == 10 && dx[2] == 20 && dx[3] == 0 && dx[4] == 0,
+          "argmax routing, first of a tie, tail frame ignored");
     /* kernel 3 */
     float x3[6] = {5, -1, 4, 0, 7, 7}, y3[2];
     maxpool1d_forward(y3, x3, 1, 6, 1, 3);

@@ -119,7 +119,8 @@ static void attn_reference(double *out, int b, int i, int L) {
         for (int j = 0; j < L; j++) s[j] = exp(s[j] - mx), z += s[j];
         for (int c = 0; c < dh; c++) {
             out[h * dh + c] = 0;
-            for (int j = 0; j < L; j++) out[h * dh + c] += s[j] / z * a_qkv[((size_t)b * AT + j) * 3 * AD + 2 * AD + h * dh + c];
+            for (int j = 0; j < L; j++)
+                out[h * dh + c] += s[j] / z * a_qkv[((size_t)b * AT + j) * 3 * AD + 2 * AD + h * dh + c];
         }
     }
 }
@@ -193,7 +194,10 @@ static void test_attention_grad(void) {
             float dqkv[N_OF(a_qkv)];
             attn_backward(dqkv, a_r, a_qkv, a_p, a_lens, a_scr, AB, AT, AD, AH, a_drop, 99, 1, 1);
             char what[64];
-            snprintf(what, sizeof what, "attention dqkv (%s, dropout %g)", li == 2 ? "segments" : li ? "padded" : "full",
+            snprintf(what, sizeof what, "attention dqkv (%s, dropout %g)",
+                     li == 2 ? "segments"
+                     : li    ? "padded"
+                             : "full",
                      (double)a_drop);
             CHECK(gradcheck(what, a_qkv, dqkv, N_OF(a_qkv), attn_loss, NULL, 1e-3, 2e-3, 400) == 0, "%s", what);
             if (li == 1) { /* padding rows of sequence 1 get no gradient and influence nothing */
@@ -231,13 +235,15 @@ static void test_attention_blocks(void) {
                 const float *q = lg_qkv + ((size_t)b * LT + i) * 3 * LD + h * dh;
                 for (int j = 0; j < lg_len[b]; j++) {
                     sc[j] = 0;
-                    for (int c = 0; c < dh; c++) sc[j] += (double)q[c] * lg_qkv[((size_t)b * LT + j) * 3 * LD + LD + h * dh + c] / sqrt(dh);
+                    for (int c = 0; c < dh; c++)
+                        sc[j] += (double)q[c] * lg_qkv[((size_t)b * LT + j) * 3 * LD + LD + h * dh + c] / sqrt(dh);
                     mx = fmax(mx, sc[j]);
                 }
                 for (int j = 0; j < lg_len[b]; j++) sc[j] = exp(sc[j] - mx), z += sc[j];
                 for (int c = 0; c < dh; c++) {
                     double o = 0;
-                    for (int j = 0; j < lg_len[b]; j++) o += sc[j] / z * lg_qkv[((size_t)b * LT + j) * 3 * LD + 2 * LD + h * dh + c];
+                    for (int j = 0; j < lg_len[b]; j++)
+                        o += sc[j] / z * lg_qkv[((size_t)b * LT + j) * 3 * LD + 2 * LD + h * dh + c];
                     worst = fmax(worst, fabs(o - lg_ctx[((size_t)b * LT + i) * LD + h * dh + c]));
                 }
             }
@@ -250,8 +256,9 @@ static void test_attention_blocks(void) {
     attn_backward(dq, lg_r, lg_qkv, lg_p, lg_len, lg_s, LB, LT, LD, LH, 0.2f, 7, 1, 1);
     CHECK(memcmp(c2, lg_ctx, nc * sizeof *c2) == 0 && memcmp(dq2, dq, nq * sizeof *dq) == 0, "2 threads = 1 thread");
     free(c2), free(dq2);
-    CHECK(gradcheck("attention dqkv (2 blocks, padded, dropout 0.2)", lg_qkv, dq, nq, long_loss, NULL, 1e-3,
-                    2e-3, 300) == 0, "blocks gradient");
+    CHECK(gradcheck("attention dqkv (2 blocks, padded, dropout 0.2)", lg_qkv, dq, nq, long_loss, NULL, 1e-3, 2e-3,
+                    300) == 0,
+          "blocks gradient");
     free(dq), free(lg_qkv), free(lg_ctx), free(lg_r), free(lg_p), free(lg_s);
 }
 

@@ -24,10 +24,10 @@
 
 #define N_OF(a) (sizeof(a) / sizeof *(a))
 
-static const float extremes[] = {0.0f,   -0.0f,  1e-45f, -1e-45f, 1e-30f,  -1e-30f, 1e-4f,  -1e-4f,
-                                 0.5f,   -0.5f,  0.625f, -0.625f, 1.0f,    -1.0f,   10.0f,  -10.0f,
-                                 88.0f,  -88.0f, 100.0f, -100.0f, 1e4f,    -1e4f,   1e30f,  -1e30f,
-                                 FLT_MAX, -FLT_MAX, INFINITY, -INFINITY};
+static const float extremes[] = {0.0f,   -0.0f,  1e-45f, -1e-45f, 1e-30f,   -1e-30f,  1e-4f,
+                                 -1e-4f, 0.5f,   -0.5f,  0.625f,  -0.625f,  1.0f,     -1.0f,
+                                 10.0f,  -10.0f, 88.0f,  -88.0f,  100.0f,   -100.0f,  1e4f,
+                                 -1e4f,  1e30f,  -1e30f, FLT_MAX, -FLT_MAX, INFINITY, -INFINITY};
 
 static unsigned long long rs = 0x9E3779B97F4A7C15ull;
 static float frand(void) { /* uniform [-1, 1) */
@@ -100,8 +100,8 @@ static void test_exp16(void) {}
 
 static void test_softmax_xent(void) {
     enum { N = 4, C = 4 };
-    const float z[N * C] = {FLT_MAX, -FLT_MAX, 0.0f,    1e30f,  -FLT_MAX, -FLT_MAX, -FLT_MAX, -1e30f,
-                            1e-45f,  0.0f,     -1e-45f, 88.0f,  -100.0f,  100.0f,   -1e4f,    1e4f};
+    const float z[N * C] = {FLT_MAX, -FLT_MAX, 0.0f,    1e30f, -FLT_MAX, -FLT_MAX, -FLT_MAX, -1e30f,
+                            1e-45f,  0.0f,     -1e-45f, 88.0f, -100.0f,  100.0f,   -1e4f,    1e4f};
     const int64_t y[N] = {1, 3, 0, 2};
     float p[N * C], dz[N * C];
     softmax_rows(p, z, N, C);
@@ -217,8 +217,8 @@ static void test_cqt_db(void) {
           "FLT_MAX: %g dB, inf like it, floor 80 dB below: %g", db[3], db[0]);
     p.top_db = 0; /* no floor: amin 1e-5 -> -100 dB */
     a2m_cqt_power_db(p, pw, 2, 2, db);
-    CHECK(all_finite(db, 6) && fabsf(db[0] + 100.0f) < 1e-3f && fabsf(db[1] + 100.0f) < 1e-3f,
-          "no floor: %g %g", db[0], db[1]);
+    CHECK(all_finite(db, 6) && fabsf(db[0] + 100.0f) < 1e-3f && fabsf(db[1] + 100.0f) < 1e-3f, "no floor: %g %g", db[0],
+          db[1]);
 }
 
 int main(void) {

@@ -88,7 +88,8 @@ static void test_confusion_many(void) {
         a2m_plot_size size = a2m_plot_confusion_size(n);
         CHECK(a2m_plot_confusion(path, m, n, names, size) == A2M_OK, "%d classes: %s", n, a2m_errmsg());
         cairo_surface_t *s = cairo_image_surface_create_from_png(path);
-        CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_height(s) == size.height, "valid PNG");
+        CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_height(s) == size.height,
+              "valid PNG");
         double x0, side;
         find_matrix(s, &x0, &side);
         double cell = side / n;
@@ -96,7 +97,8 @@ static void test_confusion_many(void) {
         int ok = 1;
         for (int r = 0; r < n; r += 5) {
             int y = (int)(50 + (r + 0.5) * cell), c = (r + 1) % n;
-            if (!(luminance(s, (int)(x0 + (r + 0.2) * cell), y) > luminance(s, (int)(x0 + (c + 0.2) * cell), y) + 50)) ok = 0;
+            if (!(luminance(s, (int)(x0 + (r + 0.2) * cell), y) > luminance(s, (int)(x0 + (c + 0.2) * cell), y) + 50))
+                ok = 0;
         }
         CHECK(ok, "%d classes: diagonal brightest", n);
         /* the column labels end above the bottom ("predicted" under them, then white) */
@@ -106,12 +108,13 @@ static void test_confusion_many(void) {
         cairo_surface_destroy(s);
     }
     unlink(path);
-    CHECK(a2m_plot_confusion(path, m, 65, names, a2m_plot_confusion_size(65)) == A2M_ERR_RANGE && !a2m_path_exists(path),
+    CHECK(a2m_plot_confusion(path, m, 65, names, a2m_plot_confusion_size(65)) == A2M_ERR_RANGE &&
+              !a2m_path_exists(path),
           "65 classes: error, no file");
     CHECK(a2m_plot_confusion(path, m, 0, names, a2m_plot_confusion_size(0)) == A2M_ERR_EMPTY, "0 classes: error");
     a2m_plot_size s4 = a2m_plot_confusion_size(4), s64 = a2m_plot_confusion_size(64);
-    CHECK(s4.width == 740 && s4.height == 600 && s64.width == 1748 && s64.height == 1608, "sizes %dx%d, %dx%d", s4.width,
-          s4.height, s64.width, s64.height);
+    CHECK(s4.width == 740 && s4.height == 600 && s64.width == 1748 && s64.height == 1608, "sizes %dx%d, %dx%d",
+          s4.width, s4.height, s64.width, s64.height);
 }
 
 static void test_labels_overlay(void) {
@@ -151,7 +154,8 @@ static void test_labels_overlay(void) {
     CHECK(a2m_plot_cqt(pdf, db, frames, p, NULL, NULL, size) == A2M_OK, "pdf");
     uint8_t *buf;
     size_t len;
-    CHECK(a2m_read_file(svg, &buf, &len, 1 << 26) == A2M_OK && len > 100 && strstr((char *)buf, "<svg") != NULL, "SVG content");
+    CHECK(a2m_read_file(svg, &buf, &len, 1 << 26) == A2M_OK && len > 100 && strstr((char *)buf, "<svg") != NULL,
+          "SVG content");
     free(buf);
     CHECK(a2m_read_file(pdf, &buf, &len, 1 << 26) == A2M_OK && len > 100 && memcmp(buf, "%PDF", 4) == 0, "PDF content");
     free(buf);
@@ -163,7 +167,8 @@ static void test_labels_overlay(void) {
 /* Loss axes: x0 80, y0 50, w = W - 170, h = H - 110; epochs widened by 2% a side (one epoch: +-0.5);
  * the loss axis from 0 to 1.05 x the largest loss. */
 static void test_loss_and_bad(void) {
-    double e[3] = {1, 2, 3}, tl[3] = {0.6, 0.3, 0.2}, vl[3] = {0.4, 0.3, 0.35}, va[3] = {0.8, 0.9, 0.88}, vf[3] = {0.8, 0.91, 0.87};
+    double e[3] = {1, 2, 3}, tl[3] = {0.6, 0.3, 0.2}, vl[3] = {0.4, 0.3, 0.35}, va[3] = {0.8, 0.9, 0.88},
+           vf[3] = {0.8, 0.91, 0.87};
     a2m_loss_curve cv = {3, e, tl, vl, va, vf};
     a2m_plot_size size = {900, 500};
     const char *path = test_tmp("loss.png");
@@ -172,10 +177,11 @@ static void test_loss_and_bad(void) {
     CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS && cairo_image_surface_get_width(s) == 900, "loss PNG");
     /* tick marks (5 px under the frame) at epochs 1, 2, 3 only: 3 epochs used to get 1, 1.25, 1.5, ... */
     double w = 900 - 170.0, h = 500 - 110.0;
-#define EX(v) ((int)lround(80 + ((v) - 0.96) / 2.08 * w))
+#define EX(v) ((int)lround(80 + ((v)-0.96) / 2.08 * w))
     int ty = (int)(50 + h + 3);
     CHECK(!is_white(s, EX(1), ty) && !is_white(s, EX(2), ty) && !is_white(s, EX(3), ty), "ticks at whole epochs");
-    CHECK(is_white(s, EX(1.4), ty) && is_white(s, EX(1.6), ty) && is_white(s, EX(2.2), ty), "none between them (the 0.2 grid)");
+    CHECK(is_white(s, EX(1.4), ty) && is_white(s, EX(1.6), ty) && is_white(s, EX(2.2), ty),
+          "none between them (the 0.2 grid)");
 #undef EX
     cairo_surface_destroy(s);
     /* one epoch: a dot per series in the middle (the line of one point drew nothing) */
@@ -191,9 +197,10 @@ static void test_loss_and_bad(void) {
     unlink(path);
     cv.n = 3;
     /* only .png, .svg and .pdf (or no extension: PNG); x.jpg used to get PNG bytes */
-    CHECK(a2m_plot_format("a/x.PNG") && !strcmp(a2m_plot_format("a/x.PNG"), "png") && !strcmp(a2m_plot_format("x.svg"), "svg") &&
-          !strcmp(a2m_plot_format("x.pdf"), "pdf") && !strcmp(a2m_plot_format("/dev/stdout"), "png") &&
-          !strcmp(a2m_plot_format("a.b/x"), "png"), "formats");
+    CHECK(a2m_plot_format("a/x.PNG") && !strcmp(a2m_plot_format("a/x.PNG"), "png") &&
+              !strcmp(a2m_plot_format("x.svg"), "svg") && !strcmp(a2m_plot_format("x.pdf"), "pdf") &&
+              !strcmp(a2m_plot_format("/dev/stdout"), "png") && !strcmp(a2m_plot_format("a.b/x"), "png"),
+          "formats");
     const char *jpg = test_tmp("loss.jpg");
     CHECK(!a2m_plot_format(jpg) && a2m_plot_loss(jpg, &cv, size) == A2M_ERR_UNSUPPORTED && !a2m_path_exists(jpg),
           "x.jpg refused, no file");
@@ -210,8 +217,8 @@ static void test_reliability(void) {
     double conf[10], acc[10];
     int64_t count[10];
     for (int b = 0; b < 10; b++) conf[b] = acc[b] = 0.05 + 0.1 * b, count[b] = 10 + 5 * b;
-    count[1] = 0, conf[1] = acc[1] = 0;            /* an empty bin draws nothing */
-    conf[8] = 0.85, acc[8] = 0.5;                  /* one overconfident bin: a gap from 0.5 to 0.85 */
+    count[1] = 0, conf[1] = acc[1] = 0; /* an empty bin draws nothing */
+    conf[8] = 0.85, acc[8] = 0.5;       /* one overconfident bin: a gap from 0.5 to 0.85 */
     a2m_reliability_curve c = {10, conf, acc, count, 0.01, 0.35};
     a2m_plot_size size = {1000, 600};
     CHECK(a2m_plot_reliability(path, &c, size) == A2M_OK, "reliability plot: %s", a2m_errmsg());
@@ -223,14 +230,15 @@ static void test_reliability(void) {
     while (right > 100 && luminance(s, right, (int)(y0 + h / 2)) > 200) right--;
     double w = right - x0;
     CHECK(w > 500 && w < 900, "upper panel found (width %.0f)", w);
-#define PX(v) ((int)lround(x0 + (v) * w))
-#define PY(v) ((int)lround(y0 + h - (v) * h))
+#define PX(v) ((int)lround(x0 + (v)*w))
+#define PY(v) ((int)lround(y0 + h - (v)*h))
     int r, g, b, blue_ok = 1, white_ok = 1;
     for (int k = 0; k < 10; k++) {
         if (k == 1 || k == 8) continue;
         /* perfectly calibrated bins: the bar's top edge is where the diagonal crosses the bar's middle */
         rgb(s, PX(conf[k]), PY(conf[k]) + 4, &r, &g, &b);
-        if (!(b > 140 && r < 80 && g > 90 && g < 150)) blue_ok = 0, fprintf(stderr, "bin %d below: %d %d %d\n", k, r, g, b);
+        if (!(b > 140 && r < 80 && g > 90 && g < 150))
+            blue_ok = 0, fprintf(stderr, "bin %d below: %d %d %d\n", k, r, g, b);
         rgb(s, PX(conf[k]), PY(conf[k]) - 4, &r, &g, &b);
         if (!(r > 235 && g > 235 && b > 235)) white_ok = 0, fprintf(stderr, "bin %d above: %d %d %d\n", k, r, g, b);
     }
@@ -264,7 +272,8 @@ static void test_reliability(void) {
     acc[3] = NAN;
     CHECK(a2m_plot_reliability(path, &c, size) == A2M_ERR_NONFINITE && !a2m_path_exists(path), "NaN: error, no file");
     acc[3] = 0.35, count[3] = -1;
-    CHECK(a2m_plot_reliability(path, &c, size) == A2M_ERR_RANGE && !a2m_path_exists(path), "negative count: error, no file");
+    CHECK(a2m_plot_reliability(path, &c, size) == A2M_ERR_RANGE && !a2m_path_exists(path),
+          "negative count: error, no file");
     e.n_bins = 0;
     CHECK(a2m_plot_reliability(path, &e, size) != A2M_OK && !a2m_path_exists(path), "no bins");
 }
@@ -279,7 +288,8 @@ static void test_clipped(void) {
     a2m_note notes[2] = {{0.5, 5.0, 120, 100, 0}, {-1.0, 0.8, 62, 100, 0}}; /* 120: above C8; 5 s: past 1.2 s; -1 s */
     a2m_cqt_overlay ov = {NULL, NULL, notes, 2, notes, 2, 0};
     a2m_plot_size size = {1000, 600};
-    CHECK(a2m_plot_cqt(path, db, frames, a2m_cqt_default_params(), &ov, "clip", size) == A2M_OK, "cqt: %s", a2m_errmsg());
+    CHECK(a2m_plot_cqt(path, db, frames, a2m_cqt_default_params(), &ov, "clip", size) == A2M_OK, "cqt: %s",
+          a2m_errmsg());
     cairo_surface_t *s = cairo_image_surface_create_from_png(path);
     CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, "valid PNG");
     /* plot area: x0 80, y0 45, w 810, h 495; the colour bar starts 20 px right of it; note names end

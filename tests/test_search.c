@@ -9,24 +9,33 @@
 #include "ref/search_ref.h"
 #include "search/tpe_internal.h"
 
-static int parse(const char *json, a2m_search_space *s) { return a2m_search_space_parse(json, strlen(json), "sp.json", s); }
+static int parse(const char *json, a2m_search_space *s) {
+    return a2m_search_space_parse(json, strlen(json), "sp.json", s);
+}
 
 static void check_space(void) {
     a2m_search_space s;
-    CHECK(parse("{\"hidden\": {\"type\": \"int\", \"low\": 32, \"high\": 250, \"step\": 32}, \"lr\": {\"type\": \"float\", "
-                "\"low\": 1e-4, \"high\": 1e-2, \"log\": true}, \"loss\": {\"type\": \"categorical\", \"choices\": "
-                "[\"ce\", \"focal\"]}, \"gamma\": 1.5, \"optimizer\": \"adamw\", \"augment-mask-frames\": 40, "
-                "\"augment-mask-bins\": 24}", &s) == A2M_OK, "%s", a2m_errmsg());
-    CHECK(s.n == 7 && s.p[0].kind == A2M_PARAM_INT && s.p[0].high == 224, "int range cut to its step: high %g", s.p[0].high);
+    CHECK(
+        parse(
+            "{\"hidden\": {\"type\": \"int\", \"low\": 32, \"high\": 250, \"step\": 32}, \"lr\": {\"type\": \"float\", "
+            "\"low\": 1e-4, \"high\": 1e-2, \"log\": true}, \"loss\": {\"type\": \"categorical\", \"choices\": "
+            "[\"ce\", \"focal\"]}, \"gamma\": 1.5, \"optimizer\": \"adamw\", \"augment-mask-frames\": 40, "
+            "\"augment-mask-bins\": 24}",
+            &s) == A2M_OK,
+        "%s", a2m_errmsg());
+    CHECK(s.n == 7 && s.p[0].kind == A2M_PARAM_INT && s.p[0].high == 224, "int range cut to its step: high %g",
+          s.p[0].high);
     CHECK(s.p[1].log && s.p[2].n_choices == 2 && s.p[3].n_choices == 1, "kinds");
     double v[7] = {96, 0.00125, 1, 0, 0, 0, 0};
     a2m_train_params p = a2m_train_default_params();
     CHECK(a2m_search_apply(&s, v, &p) == A2M_OK, "apply: %s", a2m_errmsg());
     CHECK(p.hidden == 96 && p.lr == 0.00125 && p.focal_gamma == 1.5 && p.adamw == 1 && p.augment_mask_frames == 40 &&
-              p.augment_mask_bins == 24, "applied: hidden %d lr %g gamma %g adamw %d", p.hidden, p.lr, p.focal_gamma, p.adamw);
+              p.augment_mask_bins == 24,
+          "applied: hidden %d lr %g gamma %g adamw %d", p.hidden, p.lr, p.focal_gamma, p.adamw);
     char args[512];
     a2m_search_train_args(&s, v, args, sizeof args);
-    CHECK(!strcmp(args, "--hidden 96 --lr 0.00125 --loss focal --gamma 1.5 --adamw --augment-mask 40,24"), "args: %s", args);
+    CHECK(!strcmp(args, "--hidden 96 --lr 0.00125 --loss focal --gamma 1.5 --adamw --augment-mask 40,24"), "args: %s",
+          args);
     v[2] = 0; /* ce: gamma is not an option then (a2m train --loss ce --gamma 1.5 would be focal) */
     a2m_search_train_args(&s, v, args, sizeof args);
     CHECK(strstr(args, "--loss ce") && !strstr(args, "--gamma"), "ce args: %s", args);
@@ -41,15 +50,23 @@ static void check_space(void) {
     free(j);
     a2m_search_space_default(&s);
     CHECK(s.n == 7 && !strcmp(s.p[0].name, "hidden") && !strcmp(s.p[6].name, "label-smoothing"), "default space");
-    const char *bad[] = {"[]", "{}", "{\"nope\": 1}", "{\"lr\": {\"type\": \"float\", \"low\": 0.1, \"high\": 0.01}}",
+    const char *bad[] = {"[]",
+                         "{}",
+                         "{\"nope\": 1}",
+                         "{\"lr\": {\"type\": \"float\", \"low\": 0.1, \"high\": 0.01}}",
                          "{\"lr\": {\"type\": \"float\", \"low\": 0, \"high\": 1, \"log\": true}}",
-                         "{\"hidden\": {\"type\": \"float\", \"low\": 1, \"high\": 9}}", "{\"loss\": \"hinge\"}",
-                         "{\"batch\": {\"type\": \"int\", \"low\": 1, \"high\": 1000}}", "{\"hidden\": 1.5}",
-                         "{\"lr\": {\"type\": \"float\", \"low\": 0.1, \"high\": 1, \"lo\": 3}}", "{\"lr\": 0.1, \"lr\": 0.2}",
-                         "{\"batch\": {\"type\": \"categorical\", \"choices\": [8, 8]}}", "{\"batch\": {\"type\": \"x\"}}"};
+                         "{\"hidden\": {\"type\": \"float\", \"low\": 1, \"high\": 9}}",
+                         "{\"loss\": \"hinge\"}",
+                         "{\"batch\": {\"type\": \"int\", \"low\": 1, \"high\": 1000}}",
+                         "{\"hidden\": 1.5}",
+                         "{\"lr\": {\"type\": \"float\", \"low\": 0.1, \"high\": 1, \"lo\": 3}}",
+                         "{\"lr\": 0.1, \"lr\": 0.2}",
+                         "{\"batch\": {\"type\": \"categorical\", \"choices\": [8, 8]}}",
+                         "{\"batch\": {\"type\": \"x\"}}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = parse(bad[i], &s);
-        CHECK(rc == A2M_ERR_FORMAT && !strncmp(a2m_errmsg(), "sp.json: ", 9), "bad space %s: rc %d %s", bad[i], rc, a2m_errmsg());
+        CHECK(rc == A2M_ERR_FORMAT && !strncmp(a2m_errmsg(), "sp.json: ", 9), "bad space %s: rc %d %s", bad[i], rc,
+              a2m_errmsg());
     }
 }
 
@@ -78,7 +95,8 @@ static void check_parzen_vs_optuna(void) {
         double e_mu = 0, e_w = 0, e_lp = 0;
         for (int k = 0; k <= r->n_obs; k++) {
             e_w = fmax(e_w, fabs(w[k] - r->weights[k]));
-            if (p.kind != A2M_PARAM_CHOICE) e_mu = fmax(e_mu, fmax(fabs(mus[k] - r->mus[k]), fabs(sig[k] - r->sigmas[k])));
+            if (p.kind != A2M_PARAM_CHOICE)
+                e_mu = fmax(e_mu, fmax(fabs(mus[k] - r->mus[k]), fabs(sig[k] - r->sigmas[k])));
         }
         for (int i = 0; i < r->n_x; i++) e_lp = fmax(e_lp, fabs(lp[i] - r->log_pdf[i]));
         CHECK(e_mu < 1e-12 && e_w < 1e-12 && e_lp < 1e-9, "case %zu (%s): mus/sigmas %.3g weights %.3g log pdf %.3g", c,
@@ -91,7 +109,8 @@ static void check_split_vs_optuna(void) {
     double steps[4][5];
     memset(t, 0, sizeof t);
     for (int i = 0; i < 16; i++) {
-        t[i].number = i, t[i].state = i < 12 ? A2M_TRIAL_COMPLETE : A2M_TRIAL_PRUNED, t[i].value = i < 12 ? split_values[i] : NAN;
+        t[i].number = i, t[i].state = i < 12 ? A2M_TRIAL_COMPLETE : A2M_TRIAL_PRUNED,
+        t[i].value = i < 12 ? split_values[i] : NAN;
         if (i >= 12) {
             int s = split_steps[i - 12];
             for (int k = 0; k < 5; k++) steps[i - 12][k] = k == s - 1 ? split_values[i] : k < s ? 9 : NAN;
@@ -106,7 +125,9 @@ static void check_split_vs_optuna(void) {
 }
 
 /* f(x, y, c) = (x - 0.3)^2 + (log10 lr + 2.5)^2 / 4 + (c != 2) * 0.3 */
-static double quad(const double *v) { return (v[0] - 0.3) * (v[0] - 0.3) + pow(log10(v[1]) + 2.5, 2) / 4 + (v[2] != 2) * 0.3; }
+static double quad(const double *v) {
+    return (v[0] - 0.3) * (v[0] - 0.3) + pow(log10(v[1]) + 2.5, 2) / 4 + (v[2] != 2) * 0.3;
+}
 
 /* best-so-far curve of a study of n trials (the same per-trial generator as a study's) */
 static void run_study(a2m_sampler_kind kind, uint64_t seed, int n, const a2m_search_space *s, double *curve) {
@@ -129,8 +150,10 @@ static void run_study(a2m_sampler_kind kind, uint64_t seed, int n, const a2m_sea
  * Optuna 3.1: 0.43), best 0.0046 vs 0.096 */
 static void check_tpe_beats_random(void) {
     a2m_search_space s;
-    parse("{\"dropout\": {\"type\": \"float\", \"low\": 0, \"high\": 0.9}, \"lr\": {\"type\": \"float\", \"low\": 1e-5, "
-          "\"high\": 1, \"log\": true}, \"batch\": {\"type\": \"categorical\", \"choices\": [4, 8, 16, 32]}}", &s);
+    parse(
+        "{\"dropout\": {\"type\": \"float\", \"low\": 0, \"high\": 0.9}, \"lr\": {\"type\": \"float\", \"low\": 1e-5, "
+        "\"high\": 1, \"log\": true}, \"batch\": {\"type\": \"categorical\", \"choices\": [4, 8, 16, 32]}}",
+        &s);
     double frac = 0, ct[50], cr[50];
     for (uint64_t seed = 1; seed <= 10; seed++) {
         run_study(A2M_SAMPLER_TPE, seed, 50, &s, ct), run_study(A2M_SAMPLER_RANDOM, seed, 50, &s, cr);
@@ -187,7 +210,8 @@ static void check_study(void) {
     snprintf(want.pruner, sizeof want.pruner, "median");
     want.epochs = 3, want.seed = 7;
     parse("{\"lr\": {\"type\": \"float\", \"low\": 1e-4, \"high\": 1e-2, \"log\": true}, \"batch\": {\"type\": "
-          "\"categorical\", \"choices\": [4, 8]}}", &want.space);
+          "\"categorical\", \"choices\": [4, 8]}}",
+          &want.space);
     a2m_study *st = NULL, *st2 = NULL;
     a2m_study_info in;
     CHECK(a2m_study_new_existing(db, "default", &st, &in) != A2M_OK && !st, "a missing study is not made by --show");
@@ -204,19 +228,24 @@ static void check_study(void) {
     CHECK(a2m_study_new(db, "default", &want, &st2, NULL) == A2M_OK, "second worker: %s", a2m_errmsg());
     usleep(2000);
     CHECK(a2m_study_next_trial(st2, 3, 0.001, "w2", a2m_tpe_default_params(), &n2, v) == A2M_OK && n2 == 2, "trial 2");
-    CHECK(v[0] == v1[0] && v[1] == v1[1], "the failed trial's parameters re-run: %g %g vs %g %g", v[0], v[1], v1[0], v1[1]);
+    CHECK(v[0] == v1[0] && v[1] == v1[1], "the failed trial's parameters re-run: %g %g vs %g %g", v[0], v[1], v1[0],
+          v1[1]);
     int prune2;
-    CHECK(a2m_study_report(st, n1, 1, 0.4, a2m_median_default_params(), &prune2) == A2M_ERR_RANGE, "the stale worker is told");
+    CHECK(a2m_study_report(st, n1, 1, 0.4, a2m_median_default_params(), &prune2) == A2M_ERR_RANGE,
+          "the stale worker is told");
     CHECK(a2m_study_finish(st2, n2, A2M_TRIAL_PRUNED, NAN, 0) == A2M_OK, "pruned");
     CHECK(a2m_study_next_trial(st2, 3, 60, "w2", a2m_tpe_default_params(), &n3, v) == A2M_OK && n3 == 3, "trial 3");
     CHECK(a2m_study_finish(st2, n3, A2M_TRIAL_FAILED, NAN, 0) == A2M_OK, "failed (an error: counted, not re-run)");
-    CHECK(a2m_study_next_trial(st2, 3, 60, "w2", a2m_tpe_default_params(), &n3, v) == A2M_OK && n3 == -1, "3 trials counted: done");
+    CHECK(a2m_study_next_trial(st2, 3, 60, "w2", a2m_tpe_default_params(), &n3, v) == A2M_OK && n3 == -1,
+          "3 trials counted: done");
     a2m_search_trial *t;
     size_t n;
     CHECK(a2m_study_trials(st, &t, &n) == A2M_OK && n == 4, "4 trials stored");
     if (n == 4) {
-        CHECK(t[0].state == A2M_TRIAL_COMPLETE && t[0].value == 0.5 && t[0].n_steps == 1 && t[0].steps[0] == 0.5, "trial 0 stored");
-        CHECK(t[1].state == A2M_TRIAL_FAILED && t[2].state == A2M_TRIAL_PRUNED && t[3].state == A2M_TRIAL_FAILED, "states");
+        CHECK(t[0].state == A2M_TRIAL_COMPLETE && t[0].value == 0.5 && t[0].n_steps == 1 && t[0].steps[0] == 0.5,
+              "trial 0 stored");
+        CHECK(t[1].state == A2M_TRIAL_FAILED && t[2].state == A2M_TRIAL_PRUNED && t[3].state == A2M_TRIAL_FAILED,
+              "states");
         CHECK(t[1].params[0] == v1[0], "params stored exactly");
     }
     a2m_search_trials_free(t, n);

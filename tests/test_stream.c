@@ -87,8 +87,7 @@ static void test_stream_equals_whole(const a2m_model *m, const float *x, size_t 
     }
     CHECK(push_failed == 0, "%s: %zu pushes failed: %s", what, push_failed, a2m_errmsg());
     CHECK(a2m_transcribe_stream_finish(s, &got, &k) == A2M_OK, "finish: %s", a2m_errmsg());
-    for (size_t j = 0; j < k; j++, n_seen++)
-        mismatch += !same_note(&got[j], whole.notes, whole.n_notes, n_seen);
+    for (size_t j = 0; j < k; j++, n_seen++) mismatch += !same_note(&got[j], whole.notes, whole.n_notes, n_seen);
     CHECK(n_seen == whole.n_notes && mismatch == 0, "%s, pieces of %zu: %zu notes streamed (%zu differ), %zu whole",
           what, piece, n_seen, mismatch, whole.n_notes);
     /* a frame waits for its last window (6 s) and the CQT (2.7-4 s): the last ~10 s are decided at the end
@@ -101,7 +100,8 @@ static void test_stream_equals_whole(const a2m_model *m, const float *x, size_t 
     CHECK(r.n_frames == whole.n_frames, "%s: %zu frames vs %zu", what, r.n_frames, whole.n_frames);
     if (r.n_frames == whole.n_frames) {
         double worst = 0;
-        for (size_t i = 0; i < r.n_frames * (size_t)r.n_classes; i++) worst = fmax(worst, fabs(r.probs[i] - whole.probs[i]));
+        for (size_t i = 0; i < r.n_frames * (size_t)r.n_classes; i++)
+            worst = fmax(worst, fabs(r.probs[i] - whole.probs[i]));
         CHECK(worst <= 1e-5, "%s: probabilities differ by %g", what, worst);
         CHECK(memcmp(r.classes, whole.classes, r.n_frames * sizeof *r.classes) == 0, "%s: classes equal", what);
     }
@@ -116,7 +116,8 @@ static void test_stream_equals_whole(const a2m_model *m, const float *x, size_t 
  * they are still exactly the file mode's notes. */
 static void test_legato_bounded(const a2m_model *m) {
     a2m_note mel[50];
-    for (int i = 0; i < 50; i++) mel[i] = (a2m_note){0.2 + 1.5 * i, 0.2 + 1.5 * (i + 1), (int[]){48, 52, 55}[i % 3], 100, 0};
+    for (int i = 0; i < 50; i++)
+        mel[i] = (a2m_note){0.2 + 1.5 * i, 0.2 + 1.5 * (i + 1), (int[]){48, 52, 55}[i % 3], 100, 0};
     a2m_synth_params sp = a2m_synth_default_params();
     sp.duration_s = 75.5, sp.release_s = 0.01, sp.attack_s = 0.01;
     float *x;
@@ -147,8 +148,9 @@ int main(void) {
     CHECK(a2m_model_load(model_path, NULL, &m) == A2M_OK, "default model: %s", a2m_errmsg());
 
     /* synthetic: notes rendered by the synthesizer, 21 s (not a whole number of windows): a melody and its repeat */
-    a2m_note mel[16] = {{0.3, 1.2, 48, 100, 0}, {1.5, 2.4, 52, 100, 0}, {2.9, 3.5, 55, 100, 0}, {4.0, 5.1, 52, 100, 0},
-                        {5.6, 6.0, 48, 100, 0}, {6.5, 8.2, 55, 100, 0}, {8.6, 9.4, 48, 100, 0}, {9.9, 10.6, 52, 100, 0}};
+    a2m_note mel[16] = {{0.3, 1.2, 48, 100, 0}, {1.5, 2.4, 52, 100, 0}, {2.9, 3.5, 55, 100, 0},
+                        {4.0, 5.1, 52, 100, 0}, {5.6, 6.0, 48, 100, 0}, {6.5, 8.2, 55, 100, 0},
+                        {8.6, 9.4, 48, 100, 0}, {9.9, 10.6, 52, 100, 0}};
     for (int i = 0; i < 8; i++) mel[8 + i] = mel[i], mel[8 + i].onset += 10, mel[8 + i].offset += 10;
     a2m_synth_params sp = a2m_synth_default_params();
     sp.duration_s = 21.03;
@@ -156,7 +158,8 @@ int main(void) {
     size_t n;
     CHECK(a2m_synth_render(mel, sizeof mel / sizeof *mel, sp, &x, &n) == A2M_OK, "synth");
     size_t pieces[] = {1, 97, 4096, 32000, 1000000};
-    for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) test_stream_equals_whole(m, x, n, pieces[i], "synth 21 s");
+    for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++)
+        test_stream_equals_whole(m, x, n, pieces[i], "synth 21 s");
     test_stream_equals_whole(m, x, 1000, 333, "1000 samples (shorter than a window)");
     free(x);
 
@@ -173,12 +176,14 @@ int main(void) {
     size_t k;
     CHECK(a2m_transcribe_stream_finish(s, &got, &k) == A2M_ERR_EMPTY, "finish without samples is an error");
     float quiet[2000] = {0};
-    CHECK(a2m_transcribe_stream_push(s, quiet, 2000, &got, &k) == A2M_OK && a2m_transcribe_stream_finish(s, &got, &k) == A2M_OK,
+    CHECK(a2m_transcribe_stream_push(s, quiet, 2000, &got, &k) == A2M_OK &&
+              a2m_transcribe_stream_finish(s, &got, &k) == A2M_OK,
           "a short silent stream finishes");
     CHECK(a2m_transcribe_stream_push(s, quiet, 10, &got, &k) == A2M_ERR_ARG, "push after finish refused");
     CHECK(a2m_transcribe_stream_finish(s, &got, &k) == A2M_ERR_ARG, "second finish refused");
     a2m_transcribe_stream_reset(s);
-    CHECK(a2m_transcribe_stream_push(s, quiet, 50, &got, &k) == A2M_OK && a2m_transcribe_stream_finish(s, &got, &k) == A2M_ERR_RANGE,
+    CHECK(a2m_transcribe_stream_push(s, quiet, 50, &got, &k) == A2M_OK &&
+              a2m_transcribe_stream_finish(s, &got, &k) == A2M_ERR_RANGE,
           "after a reset, 50 samples are shorter than one frame: %s", a2m_errmsg());
     a2m_transcribe_stream_del(s);
     a2m_transcribe_stream_del(NULL);
@@ -204,7 +209,8 @@ int main(void) {
     fputs("this is not audio at all, just some text bytes", f);
     rewind(f);
     a2m_audio_stream *as = NULL;
-    CHECK(a2m_audio_stream_new(f, "text", 0, 16000, &as) == A2M_ERR_FORMAT && !as, "text is not audio: %s", a2m_errmsg());
+    CHECK(a2m_audio_stream_new(f, "text", 0, 16000, &as) == A2M_ERR_FORMAT && !as, "text is not audio: %s",
+          a2m_errmsg());
     fclose(f);
     /* files opened as streams: not audio, missing, a folder */
     CHECK(a2m_audio_stream_new_file(tmpl, 16000, &as) == A2M_ERR_FORMAT && !as &&
@@ -217,7 +223,8 @@ int main(void) {
     float buf[64];
     size_t got_n;
     int rc = A2M_OK;
-    do rc = a2m_audio_stream_read(as, buf, 64, &got_n); while (!rc && got_n);
+    do rc = a2m_audio_stream_read(as, buf, 64, &got_n);
+    while (!rc && got_n);
     /* 47 bytes: 11 whole samples and 3 stray bytes */
     CHECK(rc == A2M_ERR_FORMAT, "raw stream ending inside a sample: %d %s", rc, a2m_errmsg());
     a2m_audio_stream_del(as);

@@ -35,8 +35,8 @@ static void check_option(a2m_dataset *d, size_t *tr, size_t *va, const a2m_model
 }
 
 /* 2 epochs, then 2 more from the checkpoint == 4 straight (selected by loss: no early stop involved) */
-static void check_resume(a2m_dataset *d, size_t *tr, size_t *va, a2m_train_params p, const char *ckpt,
-                         const char *log, const char *what) {
+static void check_resume(a2m_dataset *d, size_t *tr, size_t *va, a2m_train_params p, const char *ckpt, const char *log,
+                         const char *what) {
     unlink(ckpt);
     p.select_by_loss = 1, p.epochs = 4;
     a2m_model *straight = NULL, *c = NULL;
@@ -91,7 +91,7 @@ static void check_cancel(a2m_dataset *d, size_t *tr, size_t *va) {
 /* The onset head's targets: two takes, classes 0 silence, 1..3 pitches, 4 onset. */
 static void test_onset_targets(void) {
     int64_t labels[] = {0, 4, 4, 4, 4, 2, 2, 2, 4, 4, 4, 4, 3, 3, 0, /* take 0: two notes, legato */
-                        4, 4, 1, 1, 1, 0, 4, 4, 4, 0};             /* take 1: one at frame 0, a short one at its end */
+                        4, 4, 1, 1, 1, 0, 4, 4, 4, 0}; /* take 1: one at frame 0, a short one at its end */
     size_t offsets[] = {0, 15, 25};
     a2m_dataset d;
     memset(&d, 0, sizeof d);
@@ -100,8 +100,8 @@ static void test_onset_targets(void) {
     float tgt[25];
     train_onset_head_targets(&d, 4, lab, tgt);
     const int64_t want_lab[25] = {0, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 0, 1, 1, 1, 1, 1, 0, -1, -1, -1, 0};
-    const float want_t[25] = {0.5f, 1, 1, 1, 0.5f, 0, 0, 0.5f, 1, 1, 1, 0.5f, 0, 0, 0,
-                              1, 1, 1, 0.5f, 0, 0.5f, 1, 1, 1, 0.5f};
+    const float want_t[25] = {0.5f, 1, 1, 1, 0.5f, 0,    0, 0.5f, 1, 1, 1, 0.5f, 0,
+                              0,    0, 1, 1, 1,    0.5f, 0, 0.5f, 1, 1, 1, 0.5f};
     int same_lab = 1, same_t = 1;
     for (int f = 0; f < 25; f++) same_lab &= lab[f] == want_lab[f], same_t &= tgt[f] == want_t[f];
     CHECK(same_lab, "onset frames keep their note's pitch (masked before silence)");
@@ -144,7 +144,8 @@ int main(void) {
     p.window = 15;
     p.focal_gamma = 2;
     p.adamw = 1, p.weight_decay = 0.01, p.clip_norm = 1.0;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK && isfinite(ra.best_val_loss), "windowed focal training");
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK && isfinite(ra.best_val_loss),
+          "windowed focal training");
     a2m_model_del(c);
 
     /* concatenated samples: 3 windows back to back per batch element (the last element shorter) */

@@ -27,7 +27,10 @@ static void test_rules(void) {
     int notes_map[4] = {-1, 60, 64, 67};
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes, &nn) == A2M_OK, "rules");
+    CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006,
+                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes,
+                              &nn) == A2M_OK,
+          "rules");
     CHECK(nn == 2, "two notes (%zu)", nn);
     if (nn == 2) {
         CHECK(notes[0].note.pitch == 60 && notes[0].first_frame == 2 && notes[0].n_frames == 27, "gap filled: %zu+%zu",
@@ -59,7 +62,9 @@ static void test_onset_rules(void) {
           cls[0], cls[21], cls[60]);
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes, &nn) == A2M_OK,
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
+                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes,
+                              &nn) == A2M_OK,
           "onset rules");
     CHECK(nn == 2, "repeated note split in two, weak note dropped (%zu notes)", nn);
     if (nn == 2) {
@@ -71,7 +76,9 @@ static void test_onset_rules(void) {
     free(notes);
     /* a higher threshold keeps one note; min_voicing 0.5 keeps the weak one */
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes, &nn) == A2M_OK &&
+    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
+                              (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes,
+                              &nn) == A2M_OK &&
               nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
           "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
     free(notes);
@@ -88,7 +95,11 @@ static void test_onset_head_rules(void) {
     for (int f = 0; f < N; f++) {
         float *q = probs + f * C;
         if (f < 10) q[0] = 0.9f, q[1] = 0.05f, q[2] = 0.05f, q[3] = 0.02f;
-        else if (f < 60) q[0] = 0.05f, q[1] = 0.9f, q[2] = 0.05f, q[3] = f == 10 || f == 30 ? 0.95f : f == 29 || f == 31 ? 0.5f : 0.03f;
+        else if (f < 60)
+            q[0] = 0.05f, q[1] = 0.9f, q[2] = 0.05f,
+            q[3] = f == 10 || f == 30   ? 0.95f
+                   : f == 29 || f == 31 ? 0.5f
+                                        : 0.03f;
         else q[0] = 0.52f, q[1] = 0.46f, q[2] = 0.02f, q[3] = 0.9f;
     }
     a2m_note_rules r = {5, 10, 0.5, 0.0, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 1};
@@ -123,9 +134,12 @@ static void test_glide_and_path(void) {
     }
     /* argmax path, nothing joined: 61 60 61 60; the Viterbi path drops the wobble (3 frames x 0.6 nats < two
      * changes at 6) but keeps the scoop (12 x 0.6 > 6); glides joined as well: one note from the scoop's start */
-    const struct { a2m_note_rules r; size_t n; } cases[3] = {
-        {{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, 4}, {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 0}, 2},
-        {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0, 0}, 1}};
+    const struct {
+        a2m_note_rules r;
+        size_t n;
+    } cases[3] = {{{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, 4},
+                  {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 0}, 2},
+                  {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0, 0}, 1}};
     for (int k = 0; k < 3; k++) {
         a2m_transcribed_note *notes;
         size_t nn;
@@ -135,7 +149,8 @@ static void test_glide_and_path(void) {
               "case %d: %zu notes, expected %zu", k, nn, cases[k].n);
         if (k == 2 && nn == 1)
             CHECK(notes[0].first_frame == 4 && notes[0].n_frames == 53 && notes[0].note.pitch == 60,
-                  "one 60 over frames 4..56 (%zu+%zu, %g)", notes[0].first_frame, notes[0].n_frames, notes[0].note.pitch);
+                  "one 60 over frames 4..56 (%zu+%zu, %g)", notes[0].first_frame, notes[0].n_frames,
+                  notes[0].note.pitch);
         free(notes);
     }
 }
@@ -149,14 +164,19 @@ static void test_legato(void) {
     for (int f = 0; f < N; f++) {
         float *q = probs + f * C;
         int sil = f < 1 || (f >= 21 && f < 29) || f >= 49;
-        q[0] = sil ? 0.9f : 0.05f, q[3] = 0.02f, q[1] = sil ? 0.04f : f < 21 ? 0.9f : 0.01f, q[2] = 1 - q[0] - q[1] - q[3];
+        q[0] = sil ? 0.9f : 0.05f, q[3] = 0.02f,
+        q[1] = sil      ? 0.04f
+               : f < 21 ? 0.9f
+                        : 0.01f,
+        q[2] = 1 - q[0] - q[1] - q[3];
     }
     for (int legato = 5; legato <= 10; legato += 5) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
         a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL, 0, 0};
-        CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "legato %d", legato);
+        CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "legato %d",
+              legato);
         if (nn == 2)
             CHECK(notes[0].first_frame == 1 && notes[0].n_frames == (legato == 10 ? 28u : 20u) &&
                       fabs(notes[0].note.offset - (legato == 10 ? notes[1].note.onset : 21 * 0.006)) < 1e-9,
@@ -184,7 +204,8 @@ static void test_onset_snap(void) {
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
         a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL, 0, 0};
-        CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "snap %d", reach);
+        CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "snap %d",
+              reach);
         size_t at = reach == 6 ? 26 : 30;
         if (nn == 2)
             CHECK(notes[0].first_frame == 1 && notes[0].n_frames == at - 1 && notes[1].first_frame == at &&
@@ -228,7 +249,8 @@ int main(void) {
         pf.window_s = 0;
         a2m_transcription aw, af;
         CHECK(a2m_transcriber_new(dm, pw, &dw) == A2M_OK && a2m_transcriber_new(dm, pf, &df) == A2M_OK, "transcribers");
-        CHECK(a2m_transcriber_run_file(dw, path, &aw) == A2M_OK && a2m_transcriber_run_file(df, path, &af) == A2M_OK, "both modes");
+        CHECK(a2m_transcriber_run_file(dw, path, &aw) == A2M_OK && a2m_transcriber_run_file(df, path, &af) == A2M_OK,
+              "both modes");
         CHECK(aw.n_frames == af.n_frames && aw.n_frames == 4000, "24 s = 4000 frames (%zu)", aw.n_frames);
         size_t same = 0;
         for (size_t f = 0; f < aw.n_frames; f++) {
@@ -249,7 +271,8 @@ int main(void) {
         for (size_t i = 0; i < ne; i++) est[i] = aw.notes[i].note;
         a2m_note_metrics dmm;
         a2m_note_metrics_compute(pref.notes, pref.n, est, ne, a2m_note_metric_default_params(), &dmm);
-        printf("default model on Prueba: COnP F1 %.3f, COnPOff F1 %.3f\n", dmm.onset_pitch.f1, dmm.onset_pitch_offset.f1);
+        printf("default model on Prueba: COnP F1 %.3f, COnPOff F1 %.3f\n", dmm.onset_pitch.f1,
+               dmm.onset_pitch_offset.f1);
         CHECK(dmm.onset_pitch.f1 >= 0.90 && dmm.onset_pitch_offset.f1 >= 0.85, "Prueba targets");
         a2m_notes_free(&pref);
         a2m_transcription_free(&aw), a2m_transcription_free(&af);
@@ -272,10 +295,13 @@ int main(void) {
     for (size_t i = 0; i < ne; i++) est[i] = rw.notes[i].note;
     a2m_note_metrics nm;
     a2m_note_metrics_compute(ref.notes, ref.n, est, ne, a2m_note_metric_default_params(), &nm);
-    printf("seed CRNN on Prueba (windows): COnP F1 %.3f, COnPOff F1 %.3f\n", nm.onset_pitch.f1, nm.onset_pitch_offset.f1);
-    CHECK(nm.onset_pitch.f1 >= 0.8, "the original's model with consistent features reaches ~0.83 COnP (%.3f)", nm.onset_pitch.f1);
+    printf("seed CRNN on Prueba (windows): COnP F1 %.3f, COnPOff F1 %.3f\n", nm.onset_pitch.f1,
+           nm.onset_pitch_offset.f1);
+    CHECK(nm.onset_pitch.f1 >= 0.8, "the original's model with consistent features reaches ~0.83 COnP (%.3f)",
+          nm.onset_pitch.f1);
     for (size_t i = 0; i < rw.n_notes; i++)
-        CHECK(rw.notes[i].confidence > 0 && rw.notes[i].confidence <= 1 && rw.notes[i].confidence_var >= 0, "confidence");
+        CHECK(rw.notes[i].confidence > 0 && rw.notes[i].confidence <= 1 && rw.notes[i].confidence_var >= 0,
+              "confidence");
     a2m_notes_free(&ref);
 
     /* bad inputs */

@@ -268,7 +268,8 @@ static void test_reference(void) {
         snprintf(path, sizeof path, "%s/data/reference/seed_transformer/%s_logits.npy", shared, takes[i]);
         CHECK(a2m_npy_load(path, &y) == A2M_OK, "%s", a2m_errmsg());
         const float *ref = y.data;
-        if (x.dtype == A2M_F32 && y.dtype == A2M_F32 && a2m_array_count(&x) == 666 * 252 && a2m_array_count(&y) == 666 * 4) {
+        if (x.dtype == A2M_F32 && y.dtype == A2M_F32 && a2m_array_count(&x) == 666 * 252 &&
+            a2m_array_count(&y) == 666 * 4) {
             float z[666 * 4];
             a2m_runner_forward(r, x.data, 1, 666, z);
             for (int k = 0; k < 666 * 4; k++) worst = fmax(worst, fabs(z[k] - ref[k]));

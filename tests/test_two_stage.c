@@ -44,7 +44,8 @@ static void check_gradient(const char *arch, float dropout) {
     gm->arch->backward(gm, gm->params, grads, &gbuf, gx, glen, dlogits, GB, GT, 1);
     char what[64];
     snprintf(what, sizeof what, "%s dropout %.1f", arch, dropout);
-    CHECK(gradcheck(what, gm->params, grads, gm->n_params, model_loss, NULL, 1e-2, 2e-2, 600) == 0, "%s gradient", what);
+    CHECK(gradcheck(what, gm->params, grads, gm->n_params, model_loss, NULL, 1e-2, 2e-2, 600) == 0, "%s gradient",
+          what);
     if (!strcmp(arch, "two-stage")) {
         /* softmax of the outputs = [p_v(0), p_v(1) p_p(1..C-1)]: the outputs are log-probabilities */
         double worst = 0;

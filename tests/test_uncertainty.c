@@ -40,7 +40,8 @@ static void test_predictive(json_t *cases) {
         int S = (int)json_integer_value(json_object_get(c, "S")), C = (int)json_integer_value(json_object_get(c, "C"));
         size_t n = (size_t)json_integer_value(json_object_get(c, "n")), ns;
         double *sd = doubles(json_object_get(c, "samples"), &ns);
-        float *sf = malloc(ns * sizeof *sf), *mean = malloc(n * C * sizeof *mean), *u = malloc(n * A2M_UNC_MEASURES * sizeof *u);
+        float *sf = malloc(ns * sizeof *sf), *mean = malloc(n * C * sizeof *mean),
+              *u = malloc(n * A2M_UNC_MEASURES * sizeof *u);
         for (size_t i = 0; i < ns; i++) sf[i] = (float)sd[i];
         a2m_predictive p;
         CHECK(a2m_predictive_init(&p, n, C) == 0, "init");
@@ -128,9 +129,10 @@ static void test_error_split(void) {
     /* f1 early onset, f6 late offset, f8-9 late onset, f13 extra, f17 pitch, f18 early offset, f20-22 missed */
     a2m_error_split e = {0};
     a2m_error_split_add(truth, pred, 24, &e);
-    CHECK(e.frames == 24 && e.errors == 10 && e.pitch == 1 && e.onset == 3 && e.offset == 2 && e.missed == 3 && e.extra == 1,
-          "split: %zu errors, pitch %zu onset %zu offset %zu missed %zu extra %zu", e.errors, e.pitch, e.onset, e.offset,
-          e.missed, e.extra);
+    CHECK(e.frames == 24 && e.errors == 10 && e.pitch == 1 && e.onset == 3 && e.offset == 2 && e.missed == 3 &&
+              e.extra == 1,
+          "split: %zu errors, pitch %zu onset %zu offset %zu missed %zu extra %zu", e.errors, e.pitch, e.onset,
+          e.offset, e.missed, e.extra);
     a2m_error_split_add(truth, truth, 24, &e); /* adds: a perfect take counts frames only */
     CHECK(e.frames == 48 && e.errors == 10, "a right take adds frames only");
 }

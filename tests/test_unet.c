@@ -138,7 +138,8 @@ static void test_padding_exact(void) {
         const nn_tensor *t = &gm->tensors[i];
         if (t->buffer)
             for (size_t k = 0; k < t->count; k++)
-                gm->params[t->offset + k] = strstr(t->name, "var") ? 0.5f + 0.4f * (float)sin(k + 1.0) : 0.1f * (float)cos(k * 1.3);
+                gm->params[t->offset + k] =
+                    strstr(t->name, "var") ? 0.5f + 0.4f * (float)sin(k + 1.0) : 0.1f * (float)cos(k * 1.3);
     }
     float batch[GB * GT * GC], alone[8 * GC];
     gm->arch->forward(gm, gm->params, &gbuf, gx, glen, GB, GT, batch, 1, 0);
@@ -279,7 +280,8 @@ static void test_training(void) {
         CHECK(same == FRAMES, "runner and predict_takes agree on %d/%d frames", same, FRAMES);
         a2m_runner_del(run);
     }
-    /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight (running statistics and dropout masks included) */
+    /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight (running statistics and dropout masks
+     * included) */
     {
         const char *ckpt = test_tmp("unet.ckpt");
         unlink(ckpt);

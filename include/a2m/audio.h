@@ -13,9 +13,9 @@ extern "C" {
 #endif
 
 typedef struct a2m_audio {
-    float *samples;   /* [n] mono, nominally in [-1, 1] */
+    float *samples; /* [n] mono, nominally in [-1, 1] */
     size_t n;
-    double rate;      /* samples per second */
+    double rate; /* samples per second */
 } a2m_audio;
 
 /* Reads path, mixes to mono, resamples to target_rate (<= 0: keep the file's rate).
@@ -54,17 +54,17 @@ int a2m_audio_write_wav(const char *path, const float *x, size_t n, int rate);
 
 /* ---- synthesizer ---- */
 typedef struct a2m_synth_params {
-    int rate;              /* 16000 */
-    int n_harmonics;       /* 12 */
-    double vibrato_hz;     /* 5.5 */
-    double vibrato_cents;  /* 30 */
-    double breath;         /* noise level relative to the tone, 0.02 */
-    double attack_s;       /* 0.04 */
-    double release_s;      /* 0.08 */
-    double gain;           /* peak level, 0.5 */
-    double transpose;      /* semitones added to every note, 0 */
-    double duration_s;     /* total length; <= 0: last offset + release */
-    unsigned seed;         /* noise seed */
+    int rate;             /* 16000 */
+    int n_harmonics;      /* 12 */
+    double vibrato_hz;    /* 5.5 */
+    double vibrato_cents; /* 30 */
+    double breath;        /* noise level relative to the tone, 0.02 */
+    double attack_s;      /* 0.04 */
+    double release_s;     /* 0.08 */
+    double gain;          /* peak level, 0.5 */
+    double transpose;     /* semitones added to every note, 0 */
+    double duration_s;    /* total length; <= 0: last offset + release */
+    unsigned seed;        /* noise seed */
 } a2m_synth_params;
 a2m_synth_params a2m_synth_default_params(void);
 /* Renders notes to mono samples (*out malloc'd, *n set). */

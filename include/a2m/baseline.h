@@ -55,8 +55,8 @@ int a2m_knn_search(const float *train, size_t n_train, const float *query, size_
                    int n_threads, a2m_progress_fn progress, void *user, int32_t *nbr);
 /* Uniform votes of the first k of each row's k_stride neighbours; the most voted class, ties to the
  * smallest class index (scikit-learn: scipy's mode). Labels outside 0..n_classes-1 are A2M_ERR_RANGE. */
-int a2m_knn_vote(const int32_t *nbr, size_t n_query, int k_stride, int k, const int64_t *train_labels,
-                 int n_classes, int64_t *pred);
+int a2m_knn_vote(const int32_t *nbr, size_t n_query, int k_stride, int k, const int64_t *train_labels, int n_classes,
+                 int64_t *pred);
 
 /* ---- multinomial logistic regression ---- */
 
@@ -67,12 +67,12 @@ typedef struct a2m_logreg {
 } a2m_logreg;
 
 typedef struct a2m_logreg_params {
-    int epochs;       /* 30 */
-    int batch;        /* 256 frames */
-    double lr;        /* 0.01 (Adam, betas 0.9/0.999) */
-    double l2;        /* 1e-4: loss += l2/2 |W|^2 (the bias is not decayed) */
-    uint64_t seed;    /* 0: the shuffle of each epoch */
-    int n_threads;    /* 1 */
+    int epochs;    /* 30 */
+    int batch;     /* 256 frames */
+    double lr;     /* 0.01 (Adam, betas 0.9/0.999) */
+    double l2;     /* 1e-4: loss += l2/2 |W|^2 (the bias is not decayed) */
+    uint64_t seed; /* 0: the shuffle of each epoch */
+    int n_threads; /* 1 */
 } a2m_logreg_params;
 a2m_logreg_params a2m_logreg_default_params(void);
 
@@ -85,9 +85,9 @@ double a2m_logreg_loss(const a2m_logreg *m, const float *x, const int64_t *y, in
 typedef void (*a2m_logreg_epoch_fn)(void *user, int epoch, int epochs, double loss, double val_accuracy);
 /* Mini-batch Adam from zero weights; the epoch with the best validation accuracy is kept (xv NULL:
  * the last). Labels outside 0..n_classes-1 are A2M_ERR_RANGE. */
-int a2m_logreg_train(const float *x, const int64_t *y, size_t n, const float *xv, const int64_t *yv, size_t nv,
-                     int dim, int n_classes, a2m_logreg_params p, a2m_logreg_epoch_fn cb, void *user,
-                     a2m_logreg *out, int *best_epoch);
+int a2m_logreg_train(const float *x, const int64_t *y, size_t n, const float *xv, const int64_t *yv, size_t nv, int dim,
+                     int n_classes, a2m_logreg_params p, a2m_logreg_epoch_fn cb, void *user, a2m_logreg *out,
+                     int *best_epoch);
 /* pred [n]; probs [n x C] or NULL */
 int a2m_logreg_predict(const a2m_logreg *m, const float *x, size_t n, int64_t *pred, float *probs);
 void a2m_logreg_free(a2m_logreg *m);

@@ -12,15 +12,15 @@ extern "C" {
 #endif
 
 typedef struct a2m_cqt_params {
-    double sample_rate;     /* 16000 */
-    int hop;                /* 96 */
-    double fmin;            /* 32.7031956626 (C1) */
-    int n_bins;             /* 252 */
-    int bins_per_octave;    /* 36 */
-    double ref;             /* amplitude_to_db ref: 1.0 */
-    double amin;            /* 1e-5 */
-    double top_db;          /* 80; <= 0 disables the floor */
-    int drop_last_frame;    /* 1: a 4.0 s take gives 666 frames (dataset convention) */
+    double sample_rate;  /* 16000 */
+    int hop;             /* 96 */
+    double fmin;         /* 32.7031956626 (C1) */
+    int n_bins;          /* 252 */
+    int bins_per_octave; /* 36 */
+    double ref;          /* amplitude_to_db ref: 1.0 */
+    double amin;         /* 1e-5 */
+    double top_db;       /* 80; <= 0 disables the floor */
+    int drop_last_frame; /* 1: a 4.0 s take gives 666 frames (dataset convention) */
 } a2m_cqt_params;
 
 a2m_cqt_params a2m_cqt_default_params(void);
@@ -39,7 +39,7 @@ int a2m_fftw_wisdom_new(void);
 int a2m_fftw_wisdom_save(const char *path);
 
 int a2m_cqt_new(a2m_cqt_params p, size_t max_samples, a2m_cqt **out);
-void a2m_cqt_del(a2m_cqt *c);   /* safe on NULL and on half-built objects */
+void a2m_cqt_del(a2m_cqt *c); /* safe on NULL and on half-built objects */
 /* Room for inputs of up to max_samples: the kernels and FFT plans (most of a2m_cqt_new's time) are kept, only
  * the signal buffers grow. One CQT per parameter set (and thread) serves files of any length. */
 int a2m_cqt_reserve(a2m_cqt *c, size_t max_samples);

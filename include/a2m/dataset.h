@@ -24,26 +24,26 @@ extern "C" {
 
 typedef struct a2m_dataset {
     size_t n_takes;
-    char **names;          /* [n_takes] "voice_001" (audio file name without extension) */
-    size_t *offsets;       /* [n_takes + 1] frame offsets */
+    char **names;    /* [n_takes] "voice_001" (audio file name without extension) */
+    size_t *offsets; /* [n_takes + 1] frame offsets */
     size_t total_frames;
     int n_bins;
-    float *features;       /* [total_frames x n_bins] raw dB */
-    int64_t *labels;       /* [total_frames] */
-    double mean, std;      /* global normalisation: (x - mean) / std */
-    a2m_cqt_params cqt;    /* sample rate, hop, dB step, last-frame drop (every kind); the CQT's bins */
-    a2m_feat_params feat;  /* the kind of features and the parameters of mel, MFCC, LPC */
+    float *features;      /* [total_frames x n_bins] raw dB */
+    int64_t *labels;      /* [total_frames] */
+    double mean, std;     /* global normalisation: (x - mean) / std */
+    a2m_cqt_params cqt;   /* sample rate, hop, dB step, last-frame drop (every kind); the CQT's bins */
+    a2m_feat_params feat; /* the kind of features and the parameters of mel, MFCC, LPC */
     a2m_label_params labels_p;
-    double take_seconds;   /* 4.0: duration used for the frame count; <= 0: from audio */
+    double take_seconds; /* 4.0: duration used for the frame count; <= 0: from audio */
     int64_t class_counts[A2M_MAX_CLASSES];
 } a2m_dataset;
 
 typedef struct a2m_dataset_params {
     a2m_cqt_params cqt;
-    a2m_feat_params feat;     /* kind cqt by default */
+    a2m_feat_params feat; /* kind cqt by default */
     a2m_label_params labels;
-    double take_seconds;      /* 4.0: every take is cut/padded to this length; <= 0 keeps each take's length */
-    size_t expect_frames;     /* 666: takes with another frame count are named and rejected; 0 = no check */
+    double take_seconds;  /* 4.0: every take is cut/padded to this length; <= 0 keeps each take's length */
+    size_t expect_frames; /* 666: takes with another frame count are named and rejected; 0 = no check */
 } a2m_dataset_params;
 a2m_dataset_params a2m_dataset_default_params(void);
 
@@ -52,8 +52,8 @@ typedef void (*a2m_progress_fn)(void *user, size_t done, size_t total, const cha
 
 /* Pairs DIR/voice_N.wav with DIR/midi_N.mid (and x.wav with x.mid), in name order.
  * Unpaired files are skipped and listed in *warnings (malloc'd text, may be NULL). */
-int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn progress, void *user,
-                      a2m_dataset *out, char **warnings);
+int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn progress, void *user, a2m_dataset *out,
+                      char **warnings);
 int a2m_dataset_save(const a2m_dataset *d, const char *dir);
 int a2m_dataset_load(const char *dir, a2m_dataset *out);
 void a2m_dataset_free(a2m_dataset *d);

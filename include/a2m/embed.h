@@ -44,8 +44,7 @@ int a2m_knn_exact(const float *x, size_t n, size_t dim, int k, int n_threads, a2
                   int32_t *idx, float *dist);
 
 /* UMAP of x [n x dim] into out [n x 2]. progress: what = "neighbours" then "epochs". */
-int a2m_umap(const float *x, size_t n, size_t dim, a2m_umap_params p, a2m_progress_fn progress, void *user,
-             float *out);
+int a2m_umap(const float *x, size_t n, size_t dim, a2m_umap_params p, a2m_progress_fn progress, void *user, float *out);
 
 /* scikit-learn's sklearn.manifold.trustworthiness(X, X_embedded, n_neighbors=k) (Euclidean):
  * 1 - 2 / (n k (2n - 3k - 1)) * sum over i and its k nearest in the embedding j of max(0, r(i, j) - k),

@@ -11,19 +11,19 @@ extern "C" {
 
 typedef enum a2m_err {
     A2M_OK = 0,
-    A2M_ERR_NOMEM = 1,       /* allocation failed */
-    A2M_ERR_IO = 2,          /* cannot open, read, write or rename a file */
-    A2M_ERR_FORMAT = 3,      /* bytes are not the expected format (truncated, hostile, wrong magic) */
-    A2M_ERR_ARG = 4,         /* invalid argument or parameter */
-    A2M_ERR_EMPTY = 5,       /* nothing to work on: zero-length or silent audio, MIDI without notes */
-    A2M_ERR_NONFINITE = 6,   /* NaN or infinity in input */
-    A2M_ERR_SHAPE = 7,       /* array or tensor shape mismatch */
-    A2M_ERR_ARCH = 8,        /* unknown or incompatible model architecture */
-    A2M_ERR_EXISTS = 9,      /* output exists and overwriting was not asked for */
-    A2M_ERR_UNSUPPORTED = 10,/* valid but not supported (e.g. SMPTE time division) */
-    A2M_ERR_RANGE = 11,      /* value out of the allowed range (too long, too short) */
-    A2M_ERR_INTERNAL = 12,   /* a bug: please report */
-    A2M_ERR_CANCELLED = 13,  /* stopped by the caller (a progress callback asked to stop) */
+    A2M_ERR_NOMEM = 1,        /* allocation failed */
+    A2M_ERR_IO = 2,           /* cannot open, read, write or rename a file */
+    A2M_ERR_FORMAT = 3,       /* bytes are not the expected format (truncated, hostile, wrong magic) */
+    A2M_ERR_ARG = 4,          /* invalid argument or parameter */
+    A2M_ERR_EMPTY = 5,        /* nothing to work on: zero-length or silent audio, MIDI without notes */
+    A2M_ERR_NONFINITE = 6,    /* NaN or infinity in input */
+    A2M_ERR_SHAPE = 7,        /* array or tensor shape mismatch */
+    A2M_ERR_ARCH = 8,         /* unknown or incompatible model architecture */
+    A2M_ERR_EXISTS = 9,       /* output exists and overwriting was not asked for */
+    A2M_ERR_UNSUPPORTED = 10, /* valid but not supported (e.g. SMPTE time division) */
+    A2M_ERR_RANGE = 11,       /* value out of the allowed range (too long, too short) */
+    A2M_ERR_INTERNAL = 12,    /* a bug: please report */
+    A2M_ERR_CANCELLED = 13,   /* stopped by the caller (a progress callback asked to stop) */
     A2M_ERR_COUNT_
 } a2m_err;
 

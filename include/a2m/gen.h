@@ -19,22 +19,22 @@ extern "C" {
 
 /* ---- random numbers (splitmix64) ---- */
 uint64_t a2m_gen_next(uint64_t *state);
-double a2m_gen_uniform(uint64_t *state);             /* [0, 1) */
+double a2m_gen_uniform(uint64_t *state); /* [0, 1) */
 double a2m_gen_range(uint64_t *state, double lo, double hi);
-double a2m_gen_normal(uint64_t *state);              /* N(0, 1) */
+double a2m_gen_normal(uint64_t *state); /* N(0, 1) */
 /* A seed for item i of a stream named by a string: (seed, name, i) -> state. */
 uint64_t a2m_gen_seed(uint64_t seed, const char *name, uint64_t i);
 
 /* ---- melodies ---- */
 typedef struct a2m_melody_params {
-    double seconds;     /* take length, 8; notes end before it minus a trailing silence */
-    int lo, hi;         /* 36, 84: every note inside [lo, hi] */
-    int max_range;      /* 18: a take spans at most this many semitones */
-    double min_dur_s;   /* 0.08 */
-    double max_dur_s;   /* 1.5 */
-    double median_dur_s;/* 0.3 (scaled by a per-take tempo factor 0.6..1.6) */
-    double p_rest;      /* 0.15: a transition is a rest of 0.05..0.8 s */
-    double p_legato;    /* 0.6: a transition is legato (offset = next onset); else a short gap */
+    double seconds;      /* take length, 8; notes end before it minus a trailing silence */
+    int lo, hi;          /* 36, 84: every note inside [lo, hi] */
+    int max_range;       /* 18: a take spans at most this many semitones */
+    double min_dur_s;    /* 0.08 */
+    double max_dur_s;    /* 1.5 */
+    double median_dur_s; /* 0.3 (scaled by a per-take tempo factor 0.6..1.6) */
+    double p_rest;       /* 0.15: a transition is a rest of 0.05..0.8 s */
+    double p_legato;     /* 0.6: a transition is legato (offset = next onset); else a short gap */
 } a2m_melody_params;
 a2m_melody_params a2m_melody_default_params(void);
 /* Intended notes (integer MIDI, velocity 50..120 drawn per note), sorted, *notes malloc'd;
@@ -43,14 +43,14 @@ int a2m_melody_random(a2m_melody_params p, uint64_t seed, a2m_note **notes, size
 
 /* ---- a performance of the notes (the pitch actually sung) ---- */
 typedef struct a2m_perf {
-    double detune_cents;     /* whole take, -35..35 */
-    double drift_cents;      /* amplitude of a slow wander (0.03-0.3 Hz), 0..20 */
-    double vibrato_hz;       /* 4.5..7 */
-    double vibrato_cents;    /* depth (peak), 0..60 */
-    double vibrato_delay_s;  /* after each onset before vibrato reaches full depth, 0.05..0.4 */
-    double glide_s;          /* portamento between legato notes (centred on the boundary), 0.03..0.12 */
-    double scoop_cents;      /* a note not tied to the previous one starts this far below, 0 (half the takes) or 20..120 */
-    double scoop_s;          /* and reaches its pitch after this long, 0.04..0.12 */
+    double detune_cents;    /* whole take, -35..35 */
+    double drift_cents;     /* amplitude of a slow wander (0.03-0.3 Hz), 0..20 */
+    double vibrato_hz;      /* 4.5..7 */
+    double vibrato_cents;   /* depth (peak), 0..60 */
+    double vibrato_delay_s; /* after each onset before vibrato reaches full depth, 0.05..0.4 */
+    double glide_s;         /* portamento between legato notes (centred on the boundary), 0.03..0.12 */
+    double scoop_cents; /* a note not tied to the previous one starts this far below, 0 (half the takes) or 20..120 */
+    double scoop_s;     /* and reaches its pitch after this long, 0.04..0.12 */
     double intonation_cents; /* each note sung off by N(0, this) cents (clipped at 2x), 0..25 */
     uint64_t note_seed;      /* draws each note's error from its onset time */
     double phase[4];         /* drift and vibrato phases, radians */
@@ -72,16 +72,16 @@ int a2m_gen_pitch_offset(const float *x, size_t n, int rate, double midi, double
 
 /* ---- additive voice ---- */
 typedef struct a2m_voice_params {
-    int rate;               /* 16000 */
-    double seconds;         /* output length; <= 0: last offset + release */
-    double formant_scale;   /* 1.0 (adult male); 1.1-1.2 brighter voices */
-    double tilt;            /* source slope: harmonic h at 1/h^tilt, 1.0 */
-    double breath;          /* breath noise relative to the tone, 0.02 */
-    double attack_s;        /* 0.04 */
-    double release_s;       /* 0.08 */
-    double peak;            /* output peak, 0.5 */
-    uint64_t seed;          /* vowels per note (a e i o u) and noise */
-    double consonants;      /* probability of a consonant before a note (lyrics), 0 */
+    int rate;             /* 16000 */
+    double seconds;       /* output length; <= 0: last offset + release */
+    double formant_scale; /* 1.0 (adult male); 1.1-1.2 brighter voices */
+    double tilt;          /* source slope: harmonic h at 1/h^tilt, 1.0 */
+    double breath;        /* breath noise relative to the tone, 0.02 */
+    double attack_s;      /* 0.04 */
+    double release_s;     /* 0.08 */
+    double peak;          /* output peak, 0.5 */
+    uint64_t seed;        /* vowels per note (a e i o u) and noise */
+    double consonants;    /* probability of a consonant before a note (lyrics), 0 */
 } a2m_voice_params;
 a2m_voice_params a2m_voice_default_params(void);
 /* Renders notes as performed by perf (legato notes as one continuous tone). */
@@ -121,8 +121,8 @@ int a2m_fluid_set_envelope(a2m_fluid *f, double attack_scale, double release_sca
  * sounding is the note plus perf's deviations, and each note starts its key's
  * lead early (at most half the time since the previous onset), so it is at half
  * level at its onset. */
-int a2m_fluid_render(a2m_fluid *f, size_t preset, const a2m_note *notes, size_t n, const a2m_perf *perf,
-                     double seconds, double peak, float **out, size_t *n_out);
+int a2m_fluid_render(a2m_fluid *f, size_t preset, const a2m_note *notes, size_t n, const a2m_perf *perf, double seconds,
+                     double peak, float **out, size_t *n_out);
 
 /* ---- festival (a subprocess) ---- */
 /* Sings notes (sorted, not overlapping, MIDI 24..71: its voice crashes above ~510 Hz) with festival's singing
@@ -145,7 +145,12 @@ int a2m_pitch_shift_formant(const float *x, size_t n, int rate, double semitones
 
 /* ---- augmentation ---- */
 typedef enum a2m_noise_kind {
-    A2M_NOISE_WHITE = 0, A2M_NOISE_PINK, A2M_NOISE_BROWN, A2M_NOISE_HUM, A2M_NOISE_BABBLE, A2M_NOISE_KINDS_
+    A2M_NOISE_WHITE = 0,
+    A2M_NOISE_PINK,
+    A2M_NOISE_BROWN,
+    A2M_NOISE_HUM,
+    A2M_NOISE_BABBLE,
+    A2M_NOISE_KINDS_
 } a2m_noise_kind;
 const char *a2m_noise_name(a2m_noise_kind k);
 /* Adds noise of a kind at snr_db relative to x's mean power (over the whole
@@ -167,17 +172,17 @@ int a2m_compress(float *x, size_t n, int rate, double threshold_db, double ratio
 int a2m_soft_clip(float *x, size_t n, double drive_db);
 
 typedef struct a2m_augment_info {
-    int applied;              /* 0: the take is clean */
+    int applied; /* 0: the take is clean */
     double gain_db;
-    int n_eq;                 /* 0..2 */
+    int n_eq; /* 0..2 */
     char eq_kind[2];
     double eq_hz[2], eq_q[2], eq_db[2];
-    double hp_hz, lp_hz;      /* 0: no band-limiting */
-    double rt60_s, drr_db;    /* rt60 0: no reverb */
-    int noise;                /* -1 none, else a2m_noise_kind */
+    double hp_hz, lp_hz;   /* 0: no band-limiting */
+    double rt60_s, drr_db; /* rt60 0: no reverb */
+    int noise;             /* -1 none, else a2m_noise_kind */
     double snr_db;
     double comp_threshold_db, comp_ratio; /* ratio 0: no AGC */
-    double clip_drive_db;     /* 0: no clipping */
+    double clip_drive_db;                 /* 0: no clipping */
 } a2m_augment_info;
 /* With probability p the take gets a random chain (reverb 50%, noise 80%,
  * band-limiting 50%, EQ 50%, AGC 30% (threshold -35..-15 dB, ratio 2..8),

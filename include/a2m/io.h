@@ -22,16 +22,16 @@ extern "C" {
  *   a folder, block device, socket or a link to nothing: refused (A2M_ERR_IO naming the path).
  * Temporaries are registered and a2m_temp_cleanup() (async-signal-safe) removes them. */
 typedef enum a2m_output_kind {
-    A2M_OUTPUT_NEW = 0,    /* nothing there yet */
-    A2M_OUTPUT_FILE = 1,   /* an existing regular file (perhaps through a symbolic link): replaced */
-    A2M_OUTPUT_STREAM = 2  /* device, FIFO or standard output: written through */
+    A2M_OUTPUT_NEW = 0,   /* nothing there yet */
+    A2M_OUTPUT_FILE = 1,  /* an existing regular file (perhaps through a symbolic link): replaced */
+    A2M_OUTPUT_STREAM = 2 /* device, FIFO or standard output: written through */
 } a2m_output_kind;
 int a2m_output_kind_of(const char *path, a2m_output_kind *kind);
 
 typedef struct a2m_atomic_file {
-    FILE *fp;        /* write here */
-    char *path;      /* final name */
-    char *tmp_path;  /* "<path>.tmp.<pid>.<n>" beside the (link's target) file; NULL when written through */
+    FILE *fp;       /* write here */
+    char *path;     /* final name */
+    char *tmp_path; /* "<path>.tmp.<pid>.<n>" beside the (link's target) file; NULL when written through */
 } a2m_atomic_file;
 
 /* Opens a temporary file beside path (or path itself when it is written through).
@@ -62,22 +62,21 @@ int a2m_is_dir(const char *path);
 int a2m_mkdirs(const char *path);
 
 /* ---- .npy arrays ------------------------------------------------------ */
-typedef enum a2m_dtype {
-    A2M_F32 = 0, A2M_F64 = 1, A2M_I64 = 2, A2M_I32 = 3, A2M_U8 = 4, A2M_I16 = 5
-} a2m_dtype;
+typedef enum a2m_dtype { A2M_F32 = 0, A2M_F64 = 1, A2M_I64 = 2, A2M_I32 = 3, A2M_U8 = 4, A2M_I16 = 5 } a2m_dtype;
 
 #define A2M_NPY_MAX_DIMS 8
 typedef struct a2m_array {
     a2m_dtype dtype;
     int ndim;
     size_t shape[A2M_NPY_MAX_DIMS];
-    void *data;      /* C order, little-endian, malloc'd */
+    void *data; /* C order, little-endian, malloc'd */
 } a2m_array;
 
 size_t a2m_dtype_size(a2m_dtype t);
 size_t a2m_array_count(const a2m_array *a);
 void a2m_array_free(a2m_array *a);
-/* Parses .npy bytes (versions 1-3, C or Fortran order (returned in C order), little-endian <f4 <f8 <i8 <i4 <i2 |u1 |b1).
+/* Parses .npy bytes (versions 1-3, C or Fortran order (returned in C order),
+ * little-endian <f4 <f8 <i8 <i4 <i2 |u1 |b1).
  * name is used in error messages only. */
 int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *out);
 int a2m_npy_load(const char *path, a2m_array *out);

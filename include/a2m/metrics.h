@@ -61,7 +61,7 @@ size_t a2m_worst_takes(const double *accuracy, size_t n, size_t k, size_t *order
 
 typedef struct a2m_reliability {
     int n_classes;
-    size_t n;                                  /* frames */
+    size_t n; /* frames */
     /* per confidence bin; 0 where the bin is empty */
     double bin_confidence[A2M_RELIABILITY_BINS]; /* mean confidence */
     double bin_accuracy[A2M_RELIABILITY_BINS];   /* share of correct predictions */
@@ -76,10 +76,10 @@ typedef struct a2m_reliability {
      * probability: prob_mean equals mean_confidence by construction;
      * prob_variance (population variance, as numpy's var) is the spread. */
     int64_t pred_count[A2M_MAX_CLASSES];
-    double class_confidence[A2M_MAX_CLASSES];   /* mean top probability */
-    double class_precision[A2M_MAX_CLASSES];    /* correct / predicted */
-    double class_prob_mean[A2M_MAX_CLASSES];    /* mean of p(c) */
-    double class_prob_variance[A2M_MAX_CLASSES];/* variance of p(c) */
+    double class_confidence[A2M_MAX_CLASSES];    /* mean top probability */
+    double class_precision[A2M_MAX_CLASSES];     /* correct / predicted */
+    double class_prob_mean[A2M_MAX_CLASSES];     /* mean of p(c) */
+    double class_prob_variance[A2M_MAX_CLASSES]; /* variance of p(c) */
 } a2m_reliability;
 
 /* probs [n x n_classes] (rows need not sum to 1: softmax output in float

@@ -11,11 +11,11 @@ extern "C" {
 #endif
 
 typedef struct a2m_note {
-    double onset;    /* seconds */
-    double offset;   /* seconds, > onset */
-    double pitch;    /* MIDI number; fractional allowed in CSV/metrics */
-    int velocity;    /* 1..127 */
-    int channel;     /* 0..15 */
+    double onset;  /* seconds */
+    double offset; /* seconds, > onset */
+    double pitch;  /* MIDI number; fractional allowed in CSV/metrics */
+    int velocity;  /* 1..127 */
+    int channel;   /* 0..15 */
 } a2m_note;
 
 typedef struct a2m_notes {
@@ -35,11 +35,11 @@ int a2m_midi_read(const char *path, a2m_notes *out);
 void a2m_notes_free(a2m_notes *n);
 
 typedef struct a2m_midi_write_params {
-    int ticks_per_beat;   /* 480 */
-    double tempo_bpm;     /* 120 */
-    int program;          /* General MIDI program 0..127, 0 (piano) */
-    int channel;          /* 0 */
-    int velocity;         /* used when a note's velocity is 0: 100 */
+    int ticks_per_beat; /* 480 */
+    double tempo_bpm;   /* 120 */
+    int program;        /* General MIDI program 0..127, 0 (piano) */
+    int channel;        /* 0 */
+    int velocity;       /* used when a note's velocity is 0: 100 */
 } a2m_midi_write_params;
 a2m_midi_write_params a2m_midi_write_default_params(void);
 /* Format-0 file, notes rounded to the nearest tick, written atomically. */
@@ -55,15 +55,15 @@ int a2m_notes_read_any(const char *path, a2m_notes *out);
 /* ---- frame labels ---- */
 #define A2M_MAX_CLASSES 64
 typedef struct a2m_label_params {
-    double sample_rate;   /* 16000 */
-    int hop;              /* 96 */
-    int n_notes;          /* 3: classes 1..n_notes; 0 is silence */
+    double sample_rate;             /* 16000 */
+    int hop;                        /* 96 */
+    int n_notes;                    /* 3: classes 1..n_notes; 0 is silence */
     int notes[A2M_MAX_CLASSES - 1]; /* {60, 64, 67} */
-    int transpose;        /* semitones added to MIDI pitches before the class lookup */
-    int onset_frames;     /* 0: none; N > 0: one more class, n_notes + 1 ("onset"), on the first N frames of
+    int transpose;                  /* semitones added to MIDI pitches before the class lookup */
+    int onset_frames;               /* 0: none; N > 0: one more class, n_notes + 1 ("onset"), on the first N frames of
                            * every mapped note (an onset target for note segmentation: a repeated pitch
                            * or a legato step starts a new note) */
-    int range_classes;    /* 0: notes outside the map are ignored; 1: two more classes after the others,
+    int range_classes;              /* 0: notes outside the map are ignored; 1: two more classes after the others,
                            * "below" and "above" the map's range, for notes under its lowest / over its highest
                            * note (a model then says a pitch is out of its range instead of folding it in) */
 } a2m_label_params;
@@ -79,8 +79,8 @@ a2m_label_params a2m_label_default_params(void);
  * notes overwrite earlier ones; frames clamped to [0, n_frames). Notes whose
  * (transposed) pitch is not in the map are ignored and counted in *n_unmapped
  * (may be NULL). */
-int a2m_labels_from_notes(const a2m_note *notes, size_t n, a2m_label_params p,
-                          int64_t *labels /* [n_frames] */, size_t n_frames, size_t *n_unmapped);
+int a2m_labels_from_notes(const a2m_note *notes, size_t n, a2m_label_params p, int64_t *labels /* [n_frames] */,
+                          size_t n_frames, size_t *n_unmapped);
 /* Note name "C4" (MIDI 60 = C4) into buf (>= 8 bytes). */
 const char *a2m_note_name(int midi, char *buf);
 

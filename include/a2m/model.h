@@ -18,23 +18,23 @@ extern "C" {
 #endif
 
 typedef struct a2m_model_info {
-    char arch[32];              /* "crnn", ... */
-    int n_bins;                 /* input features per frame: 252 */
-    int n_classes;              /* classes incl. silence: 4 */
-    int hidden;                 /* LSTM hidden size: 128 */
+    char arch[32];                    /* "crnn", ... */
+    int n_bins;                       /* input features per frame: 252 */
+    int n_classes;                    /* classes incl. silence: 4 */
+    int hidden;                       /* LSTM hidden size: 128 */
     int class_notes[A2M_MAX_CLASSES]; /* class -> MIDI note; [0] = -1 (silence) */
-    int transpose;              /* semitones the dataset's MIDI was shifted by */
-    a2m_cqt_params cqt;         /* features the model was trained on: rate, hop, dB step (and the CQT's bins) */
-    a2m_feat_params feat;       /* their kind (metadata feat.*, absent for the CQT) and mel/MFCC/LPC parameters */
-    double norm_mean, norm_std; /* (dB - mean) / std */
+    int transpose;                    /* semitones the dataset's MIDI was shifted by */
+    a2m_cqt_params cqt;               /* features the model was trained on: rate, hop, dB step (and the CQT's bins) */
+    a2m_feat_params feat;             /* their kind (metadata feat.*, absent for the CQT) and mel/MFCC/LPC parameters */
+    double norm_mean, norm_std;       /* (dB - mean) / std */
     size_t n_params;
-    char summary[1024];         /* training summary text ("" if none) */
-    double temperature;         /* 1 = none; T > 0: probabilities are softmax(logits / T) (temperature scaling fitted
+    char summary[1024]; /* training summary text ("" if none) */
+    double temperature; /* 1 = none; T > 0: probabilities are softmax(logits / T) (temperature scaling fitted
                                  * on validation by `a2m calibrate`, metadata "temperature") */
-    double dropout;             /* dropout before the output layer (metadata "dropout"; crnn: 0 unless trained with
+    double dropout;     /* dropout before the output layer (metadata "dropout"; crnn: 0 unless trained with
                                  * --dropout, unet files without the key: 0.25, its training default); used by
                                  * Monte-Carlo dropout runners */
-    int onset_head;             /* 1: the onset class's logit is an onset head of its own, p(onset) = sigmoid(logit),
+    int onset_head;     /* 1: the onset class's logit is an onset head of its own, p(onset) = sigmoid(logit),
                                  * beside a softmax over the other classes (train --onset-head; metadata
                                  * "onset_head", absent = 0: the onset class is one of the softmax's) */
 } a2m_model_info;
@@ -52,7 +52,8 @@ void a2m_model_del(a2m_model *m);
 int a2m_model_check_for_audio(const a2m_model *m, const char *path);
 const a2m_model_info *a2m_model_get_info(const a2m_model *m);
 /* Frame probabilities [n x n_classes] from a model's logits [n x n_classes]: softmax(logits / temperature), or with
- * an onset head (info->onset_head) the softmax over every class but the onset class and sigmoid(logit) in its column. */
+ * an onset head (info->onset_head) the softmax over every class but the onset class and sigmoid(logit) in its
+ * column. */
 void a2m_model_probs(const a2m_model_info *info, const float *logits, size_t n, float *probs);
 /* A2M_OK when features made with (c, f) are those the model was trained on (kind, rate, hop, and each
  * parameter of the kind), else A2M_ERR_FORMAT naming path and the first difference. */

@@ -53,13 +53,13 @@ int a2m_plot_reliability(const char *path, const a2m_reliability_curve *c, a2m_p
  * drawn as bands at the note's frequency) and two optional note layers
  * (reference, estimate) drawn as translucent rectangles. */
 typedef struct a2m_cqt_overlay {
-    const int64_t *labels;      /* [frames] or NULL */
-    const int *class_notes;     /* class -> MIDI, [0] = silence */
-    const a2m_note *ref;        /* or NULL */
+    const int64_t *labels;  /* [frames] or NULL */
+    const int *class_notes; /* class -> MIDI, [0] = silence */
+    const a2m_note *ref;    /* or NULL */
     size_t n_ref;
-    const a2m_note *est;        /* or NULL */
+    const a2m_note *est; /* or NULL */
     size_t n_est;
-    double note_transpose;      /* semitones added to drawn notes (the seed singer: -12) */
+    double note_transpose; /* semitones added to drawn notes (the seed singer: -12) */
 } a2m_cqt_overlay;
 int a2m_plot_cqt(const char *path, const float *db, size_t frames, a2m_cqt_params p, const a2m_cqt_overlay *ov,
                  const char *title, a2m_plot_size size);
@@ -84,9 +84,9 @@ typedef struct a2m_heatmap {
     double x_max;
     const char *x_label, *y_label, *unit;
     int n_yticks;
-    const double *ytick_pos;          /* row positions (fractional) */
+    const double *ytick_pos; /* row positions (fractional) */
     const char *const *ytick_text;
-    const int64_t *labels;            /* [n_x] classes or NULL */
+    const int64_t *labels; /* [n_x] classes or NULL */
     double clip_percent;
 } a2m_heatmap;
 int a2m_plot_heatmap(const char *path, const a2m_heatmap *h, const char *title, a2m_plot_size size);
@@ -95,9 +95,9 @@ int a2m_plot_heatmap(const char *path, const a2m_heatmap *h, const char *title, 
  * AUROC of detecting a wrong frame in the panel's title. */
 typedef struct a2m_cdf_panel {
     const char *name;
-    int n;                                /* points, >= 2 */
-    const double *x, *right, *wrong;      /* [n]: x increasing, CDFs in [0, 1] */
-    double auroc;                         /* NaN: not shown */
+    int n;                           /* points, >= 2 */
+    const double *x, *right, *wrong; /* [n]: x increasing, CDFs in [0, 1] */
+    double auroc;                    /* NaN: not shown */
 } a2m_cdf_panel;
 int a2m_plot_uncertainty(const char *path, const a2m_cdf_panel *panels, int n_panels, const char *title,
                          a2m_plot_size size);
@@ -109,8 +109,8 @@ typedef struct a2m_scatter_plot {
     const char *title, *xlabel, *ylabel;
     size_t n;
     const double *x, *y;
-    const int *hollow;          /* or NULL */
-    const double *line_y;       /* or NULL */
+    const int *hollow;    /* or NULL */
+    const double *line_y; /* or NULL */
     int log_x;
     int n_categories;
     const char *const *categories;

@@ -12,19 +12,19 @@
 extern "C" {
 #endif
 
-#define A2M_SEARCH_MAX_PARAMS 32
+#define A2M_SEARCH_MAX_PARAMS  32
 #define A2M_SEARCH_MAX_CHOICES 16
-#define A2M_SEARCH_NAME 32
+#define A2M_SEARCH_NAME        32
 
 typedef enum { A2M_PARAM_INT = 0, A2M_PARAM_FLOAT = 1, A2M_PARAM_CHOICE = 2 } a2m_param_kind;
 
 /* One searched (or fixed) a2m train option. A value in "internal" form is the number itself for int/float
  * and the index of the choice for categorical; a fixed value is a categorical with one choice. */
 typedef struct a2m_search_param {
-    char name[A2M_SEARCH_NAME];   /* the train option without "--": "lr", "class-weight-power", "loss" */
+    char name[A2M_SEARCH_NAME]; /* the train option without "--": "lr", "class-weight-power", "loss" */
     a2m_param_kind kind;
-    int log;                      /* int/float: sampled uniformly in log space */
-    double low, high, step;       /* int/float: inclusive range; step 0 = continuous (float only) */
+    int log;                /* int/float: sampled uniformly in log space */
+    double low, high, step; /* int/float: inclusive range; step 0 = continuous (float only) */
     int n_choices;
     char choices[A2M_SEARCH_MAX_CHOICES][A2M_SEARCH_NAME]; /* categorical: as the train option's text */
 } a2m_search_param;
@@ -59,28 +59,33 @@ void a2m_search_format_value(const a2m_search_param *p, double v, char *buf, siz
 void a2m_search_train_args(const a2m_search_space *s, const double *values, char *buf, size_t n);
 
 /* ---- samplers and pruner ---------------------------------------------------------------------------- */
-typedef enum { A2M_TRIAL_RUNNING = 0, A2M_TRIAL_COMPLETE = 1, A2M_TRIAL_PRUNED = 2, A2M_TRIAL_FAILED = 3 } a2m_trial_state;
+typedef enum {
+    A2M_TRIAL_RUNNING = 0,
+    A2M_TRIAL_COMPLETE = 1,
+    A2M_TRIAL_PRUNED = 2,
+    A2M_TRIAL_FAILED = 3
+} a2m_trial_state;
 const char *a2m_trial_state_name(int state);
 
 typedef struct a2m_search_trial {
-    int number;                   /* 0, 1, ... in the study */
-    int state;                    /* a2m_trial_state */
-    double value;                 /* objective of a complete trial (NaN otherwise) */
+    int number;                           /* 0, 1, ... in the study */
+    int state;                            /* a2m_trial_state */
+    double value;                         /* objective of a complete trial (NaN otherwise) */
     double params[A2M_SEARCH_MAX_PARAMS]; /* internal values, NaN = absent */
-    int n_steps;                  /* intermediate values: steps[k] is step k + 1 (epoch k + 1), NaN = missing */
+    int n_steps;                          /* intermediate values: steps[k] is step k + 1 (epoch k + 1), NaN = missing */
     double *steps;
-    double started, finished;     /* unix seconds (0 = not yet) */
+    double started, finished; /* unix seconds (0 = not yet) */
 } a2m_search_trial;
 
 typedef enum { A2M_SAMPLER_TPE = 0, A2M_SAMPLER_RANDOM = 1 } a2m_sampler_kind;
 
 /* TPE as Optuna's TPESampler defaults (independent, univariate Parzen estimators per parameter). */
 typedef struct a2m_tpe_params {
-    int n_startup_trials;         /* 10: random until this many complete or pruned trials */
-    int n_ei_candidates;          /* 24 */
-    double prior_weight;          /* 1 */
-    int consider_magic_clip;      /* 1 */
-    int consider_endpoints;       /* 0 */
+    int n_startup_trials;    /* 10: random until this many complete or pruned trials */
+    int n_ei_candidates;     /* 24 */
+    double prior_weight;     /* 1 */
+    int consider_magic_clip; /* 1 */
+    int consider_endpoints;  /* 0 */
 } a2m_tpe_params;
 a2m_tpe_params a2m_tpe_default_params(void);
 
@@ -91,8 +96,8 @@ int a2m_search_sample(const a2m_search_space *s, const a2m_search_trial *trials,
 
 /* Median pruner, Optuna's MedianPruner with a warm-up (docs/search.md: why 6). */
 typedef struct a2m_median_params {
-    int n_startup_trials;         /* 5: no pruning before this many complete trials */
-    int n_warmup_steps;           /* 6 (Optuna's default: 0): no pruning at steps (epochs) <= this */
+    int n_startup_trials; /* 5: no pruning before this many complete trials */
+    int n_warmup_steps;   /* 6 (Optuna's default: 0): no pruning at steps (epochs) <= this */
 } a2m_median_params;
 a2m_median_params a2m_median_default_params(void);
 /* *prune = 1 when the trial whose intermediate values are mine[0..step-1] should stop at step (1-based): its
@@ -105,9 +110,9 @@ int a2m_search_median_prune(const a2m_search_trial *trials, size_t n, const doub
 typedef struct a2m_study a2m_study;
 
 typedef struct a2m_study_info {
-    char objective[16];           /* "val_loss" (minimised) or "val_f1" (maximised) */
-    char sampler[16];             /* "tpe" or "random" */
-    char pruner[16];              /* "median" or "none" */
+    char objective[16]; /* "val_loss" (minimised) or "val_f1" (maximised) */
+    char sampler[16];   /* "tpe" or "random" */
+    char pruner[16];    /* "median" or "none" */
     long long seed;
     int epochs;
     char dataset[1024], splits[1024];
@@ -119,7 +124,7 @@ typedef struct a2m_study_info {
  * study). When the study exists and want is not NULL, its objective and space must be want's. info receives
  * the stored settings. */
 int a2m_study_new(const char *target, const char *name, const a2m_study_info *want, a2m_study **out,
-                   a2m_study_info *info);
+                  a2m_study_info *info);
 /* Opens an existing study (--show, plot); a missing file is an error, nothing is created. */
 int a2m_study_new_existing(const char *target, const char *name, a2m_study **out, a2m_study_info *info);
 void a2m_study_del(a2m_study *st);

@@ -12,60 +12,60 @@ extern "C" {
 #endif
 
 typedef struct a2m_train_params {
-    const char *arch;           /* "crnn" or "unet" */
-    int hidden;                 /* 128 */
-    double lr;                  /* 9.34e-4 */
-    int batch;                  /* 8 */
-    int epochs;                 /* 50 */
-    unsigned long long seed;    /* 0 */
-    double class_weight_power;  /* 0.75: w_c = (N / (C * count_c))^power; 0 = plain cross-entropy */
-    double onset_weight;        /* 1: the onset class (datasets made with --onset-frames) weighs this many times more
+    const char *arch;          /* "crnn" or "unet" */
+    int hidden;                /* 128 */
+    double lr;                 /* 9.34e-4 */
+    int batch;                 /* 8 */
+    int epochs;                /* 50 */
+    unsigned long long seed;   /* 0 */
+    double class_weight_power; /* 0.75: w_c = (N / (C * count_c))^power; 0 = plain cross-entropy */
+    double onset_weight;       /* 1: the onset class (datasets made with --onset-frames) weighs this many times more
                                  * in the loss (it is rare: ~3% of frames, and a repeated note's onset is subtle) */
-    int onset_head;             /* 0: the onset class is one of the softmax's classes; 1: an onset head of its own
+    int onset_head;            /* 0: the onset class is one of the softmax's classes; 1: an onset head of its own
                                  * (sigmoid, binary cross-entropy, positives weighted onset_weight), the softmax keeping
                                  * the note's pitch on onset frames; targets 0.5, 1, 1, 1, 0.5 over frames -1..3 of each
                                  * note start (the starts of the dataset's onset runs: made with --onset-frames) */
-    double focal_gamma;         /* 0 = cross-entropy, > 0 = focal loss */
-    double label_smoothing;     /* 0 = none; eps: target (1 - eps) on the label, eps / C everywhere (cross-entropy only) */
-    int patience;               /* 15 epochs without improvement of the selected metric -> stop */
-    int plateau;                /* 5: ReduceLROnPlateau patience (on val loss) */
-    double plateau_factor;      /* 0.5 */
-    int select_by_loss;         /* 0: keep the best val macro F1; 1: the best val loss */
-    int threads;                /* 1: threads of the OpenMP parts (the two LSTM directions). BLAS threads are the
+    double focal_gamma;        /* 0 = cross-entropy, > 0 = focal loss */
+    double label_smoothing;  /* 0 = none; eps: target (1 - eps) on the label, eps / C everywhere (cross-entropy only) */
+    int patience;            /* 15 epochs without improvement of the selected metric -> stop */
+    int plateau;             /* 5: ReduceLROnPlateau patience (on val loss) */
+    double plateau_factor;   /* 0.5 */
+    int select_by_loss;      /* 0: keep the best val macro F1; 1: the best val loss */
+    int threads;             /* 1: threads of the OpenMP parts (the two LSTM directions). BLAS threads are the
                                  * program's (openblas_set_num_threads in its main; a2m's is 1): the library never
                                  * changes them */
-    int window;                 /* training window in frames; 0 = whole takes */
-    int concat;                 /* 1: a batch element is one take (or window); N: N of them back to back, so the
+    int window;              /* training window in frames; 0 = whole takes */
+    int concat;              /* 1: a batch element is one take (or window); N: N of them back to back, so the
                                  * network also learns across take boundaries, as in long recordings */
-    double weight_decay;        /* 0 */
-    int adamw;                  /* 0: Adam (L2 in gradient), 1: AdamW */
-    double clip_norm;           /* 0 = no clipping */
-    double augment_gain_db;     /* random loudness change of each training sample, +-dB (0 = off) */
-    int augment_shift_bins;     /* random pitch shift of each training sample, +-bins (0 = off) */
-    int augment_transpose;      /* random transposition of each training sample by up to +-this many semitones,
+    double weight_decay;     /* 0 */
+    int adamw;               /* 0: Adam (L2 in gradient), 1: AdamW */
+    double clip_norm;        /* 0 = no clipping */
+    double augment_gain_db;  /* random loudness change of each training sample, +-dB (0 = off) */
+    int augment_shift_bins;  /* random pitch shift of each training sample, +-bins (0 = off) */
+    int augment_transpose;   /* random transposition of each training sample by up to +-this many semitones,
                                  * labels moved with it (needs consecutive semitone classes; the shift is drawn
                                  * among those that keep every labelled note inside the class range) */
-    int augment_mask_frames;    /* SpecAugment: one time mask of up to this many frames per sample (0 = off) */
-    int augment_mask_bins;      /* SpecAugment: one frequency mask of up to this many bins per sample (0 = off) */
-    double ema;                 /* 0 = off; d in (0, 1): validate and keep an exponential moving average of the
+    int augment_mask_frames; /* SpecAugment: one time mask of up to this many frames per sample (0 = off) */
+    int augment_mask_bins;   /* SpecAugment: one frequency mask of up to this many bins per sample (0 = off) */
+    double ema;              /* 0 = off; d in (0, 1): validate and keep an exponential moving average of the
                                  * weights, w_ema = d w_ema + (1 - d) w after every step (d warmed up as
                                  * min(d, (1 + step) / (10 + step))), instead of the weights themselves */
-    const float *soft_targets;  /* distillation: target distributions of every dataset frame [total_frames x classes]
+    const float *soft_targets;   /* distillation: target distributions of every dataset frame [total_frames x classes]
                                  * (e.g. the mean of teacher models' probabilities), or NULL */
-    double distill;             /* weight of soft_targets in the target: (1 - w) label (smoothed) + w soft target */
-    double dropout;             /* 0.25: dropout probability of architectures with a dropout layer (unet) */
-    const char *log_path;       /* per-epoch CSV or NULL */
-    const char *checkpoint_path;/* written atomically every epoch, or NULL */
-    int resume;                 /* continue from checkpoint_path */
+    double distill;              /* weight of soft_targets in the target: (1 - w) label (smoothed) + w soft target */
+    double dropout;              /* 0.25: dropout probability of architectures with a dropout layer (unet) */
+    const char *log_path;        /* per-epoch CSV or NULL */
+    const char *checkpoint_path; /* written atomically every epoch, or NULL */
+    int resume;                  /* continue from checkpoint_path */
 } a2m_train_params;
 
 a2m_train_params a2m_train_default_params(void);
 
 typedef struct a2m_train_epoch {
     int epoch, epochs;
-    size_t batch, n_batches;    /* progress inside the epoch */
+    size_t batch, n_batches; /* progress inside the epoch */
     double train_loss, val_loss, val_accuracy, val_f1_macro, lr, seconds;
-    int done;                   /* 1 when the epoch's validation is in */
+    int done; /* 1 when the epoch's validation is in */
     int best_epoch;
 } a2m_train_epoch;
 

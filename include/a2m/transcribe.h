@@ -15,17 +15,17 @@ extern "C" {
 typedef enum a2m_tuning_mode { A2M_TUNING_OFF = 0, A2M_TUNING_AUTO = 1, A2M_TUNING_FIXED = 2 } a2m_tuning_mode;
 
 typedef struct a2m_transcribe_params {
-    double window_s;     /* 6.0 (the BiLSTM was trained on 4 s takes; 6 s scores the same: see README); 0 = the
+    double window_s;         /* 6.0 (the BiLSTM was trained on 4 s takes; 6 s scores the same: see README); 0 = the
                           * whole recording as one sequence */
-    double hop_s;        /* window step, 4.0: windows overlap by 2 s, so every frame still has >= 1 s of context on
+    double hop_s;            /* window step, 4.0: windows overlap by 2 s, so every frame still has >= 1 s of context on
                           * both sides in some window, and the network runs 1.5 times per frame instead of the 2 times
                           * of 4 s / 2 s; outputs are blended with a sine taper */
-    int batch;           /* windows per network call, 8 */
-    double max_gap_ms;   /* fill silence gaps shorter than this between runs of one note; <0: use frames */
-    double min_note_ms;  /* drop notes shorter than this */
-    int max_gap_frames;  /* used when max_gap_ms < 0; -1 (the default): the model's kind's, 5 (the original's) for
+    int batch;               /* windows per network call, 8 */
+    double max_gap_ms;       /* fill silence gaps shorter than this between runs of one note; <0: use frames */
+    double min_note_ms;      /* drop notes shorter than this */
+    int max_gap_frames;      /* used when max_gap_ms < 0; -1 (the default): the model's kind's, 5 (the original's) for
                           * models without an onset class, 10 (60 ms) for any-pitch models */
-    int min_note_frames; /* -1: 10 for models without an onset class, 18 (108 ms) for any-pitch models (a sung
+    int min_note_frames;     /* -1: 10 for models without an onset class, 18 (108 ms) for any-pitch models (a sung
                           * note's consonant or breath otherwise splits it: singreal 3-fold with 10 frames, 5 gap
                           * frames and pitch cost 6: COnPOff 0.418, COnP 0.594; with 18, 10 and 10: 0.459, 0.620) */
     a2m_precision precision; /* A2M_PRECISION_FP32 (exact); BF16 is faster on CPUs with avx512_bf16 */
@@ -57,12 +57,12 @@ typedef struct a2m_transcribe_params {
     double onset_snap_ms;    /* 48: models with an onset class: a note's onset moves to the peak of p(onset) within
                               * this distance when that peak reaches 0.1 (the path's class boundary lags or leads
                               * the attack: singreal 3-fold COn 0.708 -> 0.76); 0 = off */
-    double tuning_lookahead_s; /* 20: windows wait for this much audio (or the end) before the first runs, so
+    double tuning_lookahead_s;  /* 20: windows wait for this much audio (or the end) before the first runs, so
                               * the first notes are read with an estimate from 20 s of singing, not 4 */
-    double mc_dropout;       /* 0: off; p in (0, 1): Monte-Carlo dropout, the network's dropout kept on at p (one
+    double mc_dropout;          /* 0: off; p in (0, 1): Monte-Carlo dropout, the network's dropout kept on at p (one
                               * stochastic pass; `a2m transcribe --mc-dropout T` averages T of them) */
     unsigned long long mc_seed; /* the masks of that pass */
-    double onset_gap_ms;     /* -1: a note is split at an onset peak only min_note from its ends and the previous cut;
+    double onset_gap_ms; /* -1: a note is split at an onset peak only min_note from its ends and the previous cut;
                               * >= 0: this far (a repeated note ~80 ms after the one before is missed otherwise) */
 } a2m_transcribe_params;
 /* One sequence (window_s 0) holds the whole recording's features and activations: longer ones are refused. */
@@ -70,8 +70,8 @@ typedef struct a2m_transcribe_params {
 a2m_transcribe_params a2m_transcribe_default_params(void);
 
 typedef struct a2m_transcribed_note {
-    a2m_note note;         /* onset/offset in seconds, pitch */
-    int cls;               /* model class */
+    a2m_note note; /* onset/offset in seconds, pitch */
+    int cls;       /* model class */
     size_t first_frame, n_frames;
     double confidence;     /* mean probability of the class over the note's frames */
     double confidence_var; /* its variance */
@@ -82,12 +82,12 @@ typedef struct a2m_transcribed_note {
 typedef struct a2m_transcription {
     size_t n_frames;
     int n_classes;
-    double frame_seconds;     /* hop / sample rate */
-    float *probs;             /* [n_frames x n_classes] */
-    int *classes;             /* [n_frames] after post-processing */
+    double frame_seconds; /* hop / sample rate */
+    float *probs;         /* [n_frames x n_classes] */
+    int *classes;         /* [n_frames] after post-processing */
     a2m_transcribed_note *notes;
     size_t n_notes;
-    double tuning_cents;      /* the shift the features were read with (A2M_TUNING_AUTO: the estimate over the
+    double tuning_cents; /* the shift the features were read with (A2M_TUNING_AUTO: the estimate over the
                                * whole recording; 0 when off or for models without an onset class) */
 } a2m_transcription;
 
@@ -153,8 +153,8 @@ typedef struct a2m_note_rules {
     int onset_snap;         /* models with an onset class: frames a note's onset may move to p(onset)'s peak (0: off) */
     const float *class_logprior; /* [n_classes] or NULL: added to each class's log probability in the Viterbi path
                              * (the key's scale: see a2m_transcribe_params.key_weight) */
-    int onset_gap;          /* 0: onset cuts keep min_note frames from a note's ends and the previous cut; > 0: this many */
-    int onset_sigmoid;      /* 1: the onset class's probability is an onset head's sigmoid (a2m_model_info.onset_head),
+    int onset_gap;     /* 0: onset cuts keep min_note frames from a note's ends and the previous cut; > 0: this many */
+    int onset_sigmoid; /* 1: the onset class's probability is an onset head's sigmoid (a2m_model_info.onset_head),
                              * not a share of the softmax: it is not shared among the pitches */
 } a2m_note_rules;
 /* The rules of transcription parameters p at frame_seconds per frame. */

@@ -23,7 +23,7 @@ static const size_t STREAM_MAX_BYTES = (size_t)4 << 30;
 
 /* ---- growable mono sample buffer (amortized doubling: linear memory) ---- */
 typedef struct sample_buf {
-    float *x;   /* [cap] */
+    float *x; /* [cap] */
     size_t n, cap;
 } sample_buf;
 
@@ -34,8 +34,8 @@ static int sample_buf_reserve(sample_buf *b, size_t extra, const char *name) {
 }
 
 int a2m_audio_is_file_name(const char *name) {
-    static const char *ext[] = {".wav", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aifc", ".au",
-                                ".snd", ".caf", ".w64", ".rf64", ".mp3", ".wv", ".voc"};
+    static const char *ext[] = {".wav", ".flac", ".ogg", ".oga", ".opus", ".aif", ".aiff", ".aifc",
+                                ".au",  ".snd",  ".caf", ".w64", ".rf64", ".mp3", ".wv",   ".voc"};
     const char *dot = strrchr(name, '.');
     if (!dot || name[0] == '.') return 0;
     for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
@@ -170,7 +170,9 @@ static sf_count_t mem_read(void *dst, sf_count_t n, void *u) {
     return n;
 }
 static sf_count_t mem_write(const void *src, sf_count_t n, void *u) {
-    (void)src; (void)n; (void)u;
+    (void)src;
+    (void)n;
+    (void)u;
     return 0;
 }
 
@@ -263,7 +265,8 @@ static int resample_named(const float *x, size_t n, double in_rate, double out_r
     double soxr_len = ceil((double)n * out_rate / in_rate);
     double librosa_len = ceil((double)n * (out_rate / in_rate));
     double cap = fmax(soxr_len, librosa_len);
-    if (cap > (double)(SIZE_MAX / sizeof(float) / 2)) return a2m_error(A2M_ERR_RANGE, "%s: resampled audio too long", name);
+    if (cap > (double)(SIZE_MAX / sizeof(float) / 2))
+        return a2m_error(A2M_ERR_RANGE, "%s: resampled audio too long", name);
     size_t olen = (size_t)soxr_len, final_len = (size_t)librosa_len;
     float *out = calloc(cap > 0 ? (size_t)cap : 1, sizeof *out);
     if (!out) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);

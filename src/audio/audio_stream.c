@@ -21,13 +21,13 @@ enum { STREAM_CHUNK = 4096 }; /* input frames decoded per read */
 struct a2m_audio_stream {
     const char *name;
     FILE *fp;
-    SNDFILE *sf;            /* NULL for raw float32 */
+    SNDFILE *sf; /* NULL for raw float32 */
     int channels;
     double in_rate, out_rate;
-    soxr_t soxr;            /* NULL when the rates are equal */
-    float *frames;          /* [STREAM_CHUNK x channels] decoded input */
-    float *mono;            /* [STREAM_CHUNK] */
-    float *held;            /* [held_cap] resampled samples not yet handed out */
+    soxr_t soxr;   /* NULL when the rates are equal */
+    float *frames; /* [STREAM_CHUNK x channels] decoded input */
+    float *mono;   /* [STREAM_CHUNK] */
+    float *held;   /* [held_cap] resampled samples not yet handed out */
     size_t held_n, held_pos, held_cap;
     uint64_t n_in, n_prod, n_out; /* input frames read, resampled samples made, samples handed out */
     int eof, flushed;
@@ -71,7 +71,8 @@ static int stream_setup(a2m_audio_stream *s, double target_rate, a2m_audio_strea
 
 /* The stream's format from libsndfile's header. */
 static int stream_from_sndfile(a2m_audio_stream *s, const SF_INFO *info) {
-    if (info->channels <= 0 || info->channels > 1024 || info->samplerate < PCM_MIN_RATE || info->samplerate > PCM_MAX_RATE) {
+    if (info->channels <= 0 || info->channels > 1024 || info->samplerate < PCM_MIN_RATE ||
+        info->samplerate > PCM_MAX_RATE) {
         int rc = a2m_error(A2M_ERR_FORMAT, "%s: bad header (%d channels, %d Hz; rates %g..%g Hz are read)", s->name,
                            info->channels, info->samplerate, PCM_MIN_RATE, PCM_MAX_RATE);
         a2m_audio_stream_del(s);
@@ -91,8 +92,8 @@ int a2m_audio_stream_new(FILE *fp, const char *name, double raw_rate, double tar
     if (raw_rate > 0) {
         if (!(raw_rate >= PCM_MIN_RATE && raw_rate <= PCM_MAX_RATE)) {
             a2m_audio_stream_del(s);
-            return a2m_error(A2M_ERR_ARG, "%s: raw sample rate %g Hz is outside %g..%g Hz", name, raw_rate, PCM_MIN_RATE,
-                             PCM_MAX_RATE);
+            return a2m_error(A2M_ERR_ARG, "%s: raw sample rate %g Hz is outside %g..%g Hz", name, raw_rate,
+                             PCM_MIN_RATE, PCM_MAX_RATE);
         }
         s->channels = 1;
         s->in_rate = raw_rate;
@@ -181,7 +182,8 @@ static int refill(a2m_audio_stream *s) {
         } else {
             /* one flush of the filter tail into what is left of ceil(n * out / in), as the whole-file path does */
             uint64_t olen = (uint64_t)ceil((double)s->n_in * s->out_rate / s->in_rate);
-            size_t room = olen > s->n_prod ? (olen - s->n_prod < s->held_cap ? (size_t)(olen - s->n_prod) : s->held_cap) : 0;
+            size_t room =
+                olen > s->n_prod ? (olen - s->n_prod < s->held_cap ? (size_t)(olen - s->n_prod) : s->held_cap) : 0;
             if (room) err = soxr_process(s->soxr, NULL, 0, NULL, s->held, room, &odone);
             s->flushed = 1;
         }

@@ -12,8 +12,8 @@
  * With the floor, n input samples give at most n * 384 resampled ones (the CLI's highest analysis rate, 384 kHz,
  * over 1 kHz), so the work is bounded by the file's real size. One-shot reads (the whole recording in memory)
  * also stop at 10 hours of audio: 576 M samples (2.3 GB) at 16 kHz; streams (transcribe) have no such cap. */
-#define PCM_MIN_RATE 1000.0
-#define PCM_MAX_RATE 768000.0
+#define PCM_MIN_RATE    1000.0
+#define PCM_MAX_RATE    768000.0
 #define PCM_MAX_SECONDS (10.0 * 3600.0)
 
 /* Interleaved frames [n x channels] -> mono by channel mean (librosa.to_mono). */

@@ -65,7 +65,8 @@ static double rise(double t, double len) {
 }
 
 static int check_params(const a2m_synth_params *p) {
-    if (p->rate < 1000 || p->rate > 384000) return a2m_error(A2M_ERR_ARG, "synth: rate %d outside 1000..384000", p->rate);
+    if (p->rate < 1000 || p->rate > 384000)
+        return a2m_error(A2M_ERR_ARG, "synth: rate %d outside 1000..384000", p->rate);
     if (p->n_harmonics < 1 || p->n_harmonics > 64)
         return a2m_error(A2M_ERR_ARG, "synth: %d harmonics outside 1..64", p->n_harmonics);
     if (!(p->vibrato_hz >= 0 && p->vibrato_hz < 50) || !(p->vibrato_cents >= 0 && p->vibrato_cents <= 200))
@@ -75,7 +76,8 @@ static int check_params(const a2m_synth_params *p) {
         return a2m_error(A2M_ERR_ARG, "synth: attack/release outside 0..2 s");
     if (!(p->gain > 0 && p->gain <= 1)) return a2m_error(A2M_ERR_ARG, "synth: gain %g outside (0, 1]", p->gain);
     if (!(fabs(p->transpose) <= 48)) return a2m_error(A2M_ERR_ARG, "synth: transpose %g outside -48..48", p->transpose);
-    if (!(p->duration_s <= MAX_DURATION_S)) return a2m_error(A2M_ERR_RANGE, "synth: duration above %g s", MAX_DURATION_S);
+    if (!(p->duration_s <= MAX_DURATION_S))
+        return a2m_error(A2M_ERR_RANGE, "synth: duration above %g s", MAX_DURATION_S);
     return A2M_OK;
 }
 
@@ -99,7 +101,8 @@ static void render_note(const a2m_note *note, const a2m_synth_params *p, uint64_
         double t = (double)i / rate - note->onset;
         double env = rise(t, attack);
         if (t > length) env *= 1.0 - rise(t - length, p->release_s);
-        double vib = p->vibrato_cents / 1200.0 * rise(t, VIBRATO_ONSET_S) * sin(2 * M_PI * p->vibrato_hz * t + vib_phase);
+        double vib =
+            p->vibrato_cents / 1200.0 * rise(t, VIBRATO_ONSET_S) * sin(2 * M_PI * p->vibrato_hz * t + vib_phase);
         double f = f0 * pow(2.0, vib);
         phase += 2 * M_PI * f / rate;
         if (phase > 2 * M_PI * 1024) phase -= 2 * M_PI * 1024; /* keep precision; harmonics stay aligned */

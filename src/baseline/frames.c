@@ -37,7 +37,8 @@ int a2m_frames_gather(const a2m_dataset *d, const size_t *takes, size_t n_takes,
             for (int c = -context; c <= context; c++) {
                 long s = (long)t + c;
                 s = s < 0 ? 0 : s >= (long)len ? (long)len - 1 : s; /* the take's edge frame repeats */
-                memcpy(xs + r * D + (size_t)(c + context) * B, d->features + (a + (size_t)s) * B, (size_t)B * sizeof *xs);
+                memcpy(xs + r * D + (size_t)(c + context) * B, d->features + (a + (size_t)s) * B,
+                       (size_t)B * sizeof *xs);
             }
         }
     }

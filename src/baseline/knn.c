@@ -76,7 +76,8 @@ static void rerank(cand *c, const float *train, const float *q, int dim, int k, 
         double d = dd[a];
         int32_t i = c->i[a];
         int p = a;
-        while (p > 0 && (dd[p - 1] > d || (dd[p - 1] == d && c->i[p - 1] > i))) dd[p] = dd[p - 1], c->i[p] = c->i[p - 1], p--;
+        while (p > 0 && (dd[p - 1] > d || (dd[p - 1] == d && c->i[p - 1] > i)))
+            dd[p] = dd[p - 1], c->i[p] = c->i[p - 1], p--;
         dd[p] = d, c->i[p] = i;
     }
     for (int a = 0; a < k; a++) out[a] = c->i[a];
@@ -113,7 +114,8 @@ int a2m_knn_search(const float *train, size_t n_train, const float *query, size_
     size_t n_tiles = (n_query + QUERY_TILE - 1) / QUERY_TILE, done = 0;
 #pragma omp parallel num_threads(nt)
     {
-        float *g = malloc((size_t)QUERY_TILE * TRAIN_TILE * sizeof *g), *cd = malloc((size_t)QUERY_TILE * cap * sizeof *cd);
+        float *g = malloc((size_t)QUERY_TILE * TRAIN_TILE * sizeof *g),
+              *cd = malloc((size_t)QUERY_TILE * cap * sizeof *cd);
         int32_t *ci = malloc((size_t)QUERY_TILE * cap * sizeof *ci);
         cand cs[QUERY_TILE];
         double *dd = malloc((size_t)cap * sizeof *dd);

@@ -76,7 +76,8 @@ static int accuracy_of(const a2m_logreg *m, const float *x, const int64_t *y, si
  * optimum, annealed 20%; annealed from 0.05, 4%);
  * returns the mean batch loss */
 static double train_epoch(a2m_logreg *m, const float *x, const int64_t *y, size_t n, a2m_logreg_params p, size_t *order,
-                          nn_rng *rng, float *xb, int64_t *yb, float *grad, float *mom, float *vel, float *lg, long *step) {
+                          nn_rng *rng, float *xb, int64_t *yb, float *grad, float *mom, float *vel, float *lg,
+                          long *step) {
     const double pi = 3.14159265358979323846;
     long total = (long)p.epochs * (long)((n + (size_t)p.batch - 1) / (size_t)p.batch);
     int D = m->dim, C = m->n_classes;
@@ -103,12 +104,12 @@ static double train_epoch(a2m_logreg *m, const float *x, const int64_t *y, size_
     return nb ? sum / (double)nb : 0;
 }
 
-int a2m_logreg_train(const float *x, const int64_t *y, size_t n, const float *xv, const int64_t *yv, size_t nv,
-                     int dim, int C, a2m_logreg_params p, a2m_logreg_epoch_fn cb, void *user, a2m_logreg *out,
-                     int *best_epoch) {
+int a2m_logreg_train(const float *x, const int64_t *y, size_t n, const float *xv, const int64_t *yv, size_t nv, int dim,
+                     int C, a2m_logreg_params p, a2m_logreg_epoch_fn cb, void *user, a2m_logreg *out, int *best_epoch) {
     memset(out, 0, sizeof *out);
     if (n < 1) return a2m_error(A2M_ERR_EMPTY, "no training frames");
-    if (dim < 1 || C < 2 || C > A2M_MAX_CLASSES) return a2m_error(A2M_ERR_ARG, "%d values per frame, %d classes", dim, C);
+    if (dim < 1 || C < 2 || C > A2M_MAX_CLASSES)
+        return a2m_error(A2M_ERR_ARG, "%d values per frame, %d classes", dim, C);
     if (p.epochs < 1 || p.batch < 1 || !(p.lr > 0) || !(p.l2 >= 0))
         return a2m_error(A2M_ERR_ARG, "logistic regression: epochs, batch and lr must be positive, l2 >= 0");
     int rc = check_labels(y, n, C, "training");
@@ -143,8 +144,7 @@ int a2m_logreg_train(const float *x, const int64_t *y, size_t n, const float *xv
         memcpy(m.w, best, nw * sizeof *best);
         memcpy(m.b, best + nw, (size_t)C * sizeof *best);
         *out = m;
-    } else
-        a2m_logreg_free(&m);
+    } else a2m_logreg_free(&m);
     free(best), free(grad), free(mom), free(vel), free(xb), free(lg), free(yb), free(pv), free(order);
     return rc;
 }

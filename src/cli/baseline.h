@@ -16,7 +16,7 @@ typedef struct bl_data {
     a2m_dataset d;
     int loaded, dim, n_classes;
     int class_notes[A2M_MAX_CLASSES];
-    float *x[3];   /* train, val, the scored split: [n x dim] */
+    float *x[3]; /* train, val, the scored split: [n x dim] */
     int64_t *y[3];
     size_t n[3], takes[3];
     const char *split_name[3];

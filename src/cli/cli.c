@@ -165,7 +165,8 @@ int cli_show_notes(const void *v, char *buf, size_t n) {
     for (int i = 0; i < l->n_notes && k + 16 < n;) {
         int j = i;
         while (j + 1 < l->n_notes && l->notes[j + 1] == l->notes[j] + 1) j++;
-        if (j - i >= 2) k += (size_t)snprintf(buf + k, n - k, "%s%d-%d", i ? "," : "", l->notes[i], l->notes[j]), i = j + 1;
+        if (j - i >= 2)
+            k += (size_t)snprintf(buf + k, n - k, "%s%d-%d", i ? "," : "", l->notes[i], l->notes[j]), i = j + 1;
         else k += (size_t)snprintf(buf + k, n - k, "%s%d", i ? "," : "", l->notes[i]), i++;
     }
     return 1;
@@ -182,13 +183,15 @@ int cli_output_problem(const char *out, const char *const *inputs, int n_inputs,
             return a2m_error(A2M_ERR_ARG, "%s: is the input %s (refused, even with --force)", out, inputs[i]);
     a2m_output_kind kind;
     int rc = a2m_output_kind_of(out, &kind);
-    if (!rc && kind == A2M_OUTPUT_FILE && !force) rc = a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to replace it)", out);
+    if (!rc && kind == A2M_OUTPUT_FILE && !force)
+        rc = a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to replace it)", out);
     return rc;
 }
 
 int cli_check_output(const char *cmd, const char **out, const char *const *inputs, int n_inputs, int force, int flags) {
     if (!strcmp(*out, "-")) {
-        if (!(flags & CLI_OUT_STDOUT)) return cli_usage_error(cmd, "'-' (standard output) is not possible for this output");
+        if (!(flags & CLI_OUT_STDOUT))
+            return cli_usage_error(cmd, "'-' (standard output) is not possible for this output");
         *out = "/dev/stdout";
     }
     if (!(flags & CLI_OUT_FOLDER)) {

@@ -13,7 +13,8 @@
 #include "cli/opts.h"
 
 static const char *usage =
-    "usage: a2m calibrate MODEL DATASET -o OUT [--splits SPLIT.json] [--split NAME] [--check NAME] [--threads N] [--force]\n"
+    "usage: a2m calibrate MODEL DATASET -o OUT [--splits SPLIT.json] [--split NAME] [--check NAME] [--threads N] "
+    "[--force]\n"
     "Fits the temperature T minimising the negative log-likelihood of softmax(logits / T) on the frames of\n"
     "one split (val: never the split a model is scored on) and writes MODEL with it to OUT; eval and\n"
     "transcribe then use softmax(logits / T). Prints the NLL and the expected calibration error (ECE, 10\n"
@@ -58,9 +59,10 @@ static int report_split(const a2m_model *m, const a2m_dataset *d, const char *sp
     if (!rc) a2m_softmax_temperature(p, z, n, C, 1.0), rc = a2m_reliability_compute(y, p, n, C, &r0);
     if (!rc) a2m_softmax_temperature(p, z, n, C, t), rc = a2m_reliability_compute(y, p, n, C, &r1);
     if (!rc)
-        printf("  %-6s %7zu frames  NLL %.4f -> %.4f  ECE %.4f -> %.4f  (accuracy %.4f, mean confidence %.4f -> %.4f)\n",
-               split, n, a2m_nll_temperature(z, y, n, C, 1.0), a2m_nll_temperature(z, y, n, C, t), r0.ece, r1.ece,
-               r0.accuracy, r0.mean_confidence, r1.mean_confidence);
+        printf(
+            "  %-6s %7zu frames  NLL %.4f -> %.4f  ECE %.4f -> %.4f  (accuracy %.4f, mean confidence %.4f -> %.4f)\n",
+            split, n, a2m_nll_temperature(z, y, n, C, 1.0), a2m_nll_temperature(z, y, n, C, t), r0.ece, r1.ece,
+            r0.accuracy, r0.mean_confidence, r1.mean_confidence);
     free(z), free(y), free(p);
     return rc;
 }
@@ -87,7 +89,8 @@ int cmd_calibrate(int argc, char **argv) {
     if ((rc = a2m_model_load(model, NULL, &m))) return cli_lib_fail(rc);
     if (a2m_model_get_info(m)->onset_head) { /* the fit is a softmax over every column; one of them is a sigmoid */
         a2m_model_del(m);
-        return cli_fail("%s: a model with an onset head (train --onset-head): temperature scaling is not supported", model);
+        return cli_fail("%s: a model with an onset head (train --onset-head): temperature scaling is not supported",
+                        model);
     }
     a2m_dataset d;
     if ((rc = a2m_model_check_for_audio(m, model)) || (rc = a2m_dataset_load(ds, &d))) {
@@ -103,7 +106,8 @@ int cmd_calibrate(int argc, char **argv) {
     printf("calibrating %s on %s, split '%s'%s\n", model, ds, split, old != 1.0 ? " (its temperature replaced)" : "");
     rc = report_split(m, &d, splits, split, threads, 1, &t);
     if (!rc && strcmp(check, "none")) rc = report_split(m, &d, splits, check, threads, t, NULL);
-    if (!rc) printf("temperature %.4f (%s)\n", t, t > 1 ? "the model was overconfident" : "the model was underconfident");
+    if (!rc)
+        printf("temperature %.4f (%s)\n", t, t > 1 ? "the model was overconfident" : "the model was underconfident");
     if (!rc) rc = a2m_model_set_temperature(m, t);
     if (!rc) rc = a2m_model_save(m, out);
     a2m_dataset_free(&d);

@@ -47,8 +47,8 @@ static const a2m_prf *metric(const a2m_note_metrics *m, int k) {
 }
 
 static json_t *prf_json(const a2m_prf *p) {
-    return json_pack("{s:f,s:f,s:f,s:f}", "precision", p->precision, "recall", p->recall, "f1", p->f1, "average_overlap",
-                     p->average_overlap);
+    return json_pack("{s:f,s:f,s:f,s:f}", "precision", p->precision, "recall", p->recall, "f1", p->f1,
+                     "average_overlap", p->average_overlap);
 }
 
 static int load_labels(const char *path, int64_t **v, size_t *n) {
@@ -62,8 +62,10 @@ static int load_labels(const char *path, int64_t **v, size_t *n) {
     *n = a.shape[0];
     *v = malloc((*n + 1) * sizeof **v);
     for (size_t i = 0; *v && i < *n; i++)
-        (*v)[i] = a.dtype == A2M_I64 ? ((int64_t *)a.data)[i] : a.dtype == A2M_I32 ? ((int32_t *)a.data)[i]
-                  : a.dtype == A2M_I16 ? ((int16_t *)a.data)[i] : ((uint8_t *)a.data)[i];
+        (*v)[i] = a.dtype == A2M_I64   ? ((int64_t *)a.data)[i]
+                  : a.dtype == A2M_I32 ? ((int32_t *)a.data)[i]
+                  : a.dtype == A2M_I16 ? ((int16_t *)a.data)[i]
+                                       : ((uint8_t *)a.data)[i];
     a2m_array_free(&a);
     return *v ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "out of memory");
 }
@@ -97,8 +99,10 @@ static void print_pair(const char *ref, const a2m_notes *r, const char *est, con
     printf("reference %s: %zu note%s; estimate %s: %zu note%s\n", ref, r->n, cli_s(r->n), est, e->n, cli_s(e->n));
     for (size_t i = 0; list && i < (r->n > e->n ? r->n : e->n); i++) {
         char a[64] = "", b[64] = "";
-        if (i < r->n) snprintf(a, sizeof a, "%8.3f %8.3f %5.1f", r->notes[i].onset, r->notes[i].offset, r->notes[i].pitch);
-        if (i < e->n) snprintf(b, sizeof b, "%8.3f %8.3f %5.1f", e->notes[i].onset, e->notes[i].offset, e->notes[i].pitch);
+        if (i < r->n)
+            snprintf(a, sizeof a, "%8.3f %8.3f %5.1f", r->notes[i].onset, r->notes[i].offset, r->notes[i].pitch);
+        if (i < e->n)
+            snprintf(b, sizeof b, "%8.3f %8.3f %5.1f", e->notes[i].onset, e->notes[i].offset, e->notes[i].pitch);
         printf("  ref %-26s   est %s\n", a, b);
     }
     printf("%-8s %9s %9s %9s %9s\n", "", "precision", "recall", "f1", "overlap");
@@ -127,8 +131,8 @@ static int run_pair(const char *ref, const char *est, const compare_opts *o) {
     a2m_note_metrics nm;
     rc = a2m_note_metrics_compute(r.notes, r.n, e.notes, e.n, o->p, &nm);
     if (!rc && o->json) {
-        json_t *j = json_pack("{s:o,s:o,s:o}", "COnPOff", prf_json(&nm.onset_pitch_offset), "COnP", prf_json(&nm.onset_pitch),
-                              "COn", prf_json(&nm.onset));
+        json_t *j = json_pack("{s:o,s:o,s:o}", "COnPOff", prf_json(&nm.onset_pitch_offset), "COnP",
+                              prf_json(&nm.onset_pitch), "COn", prf_json(&nm.onset));
         report_write_json("-", j);
         json_decref(j);
     } else if (!rc) print_pair(ref, &r, est, &e, &nm, o->list);
@@ -180,7 +184,8 @@ static int note_dir_add(note_dir *d, size_t *cap, const char *dir, const char *n
     char path[PATH_MAX];
     size_t dl = strlen(dir);
     struct stat st;
-    if (rank < 0 || snprintf(path, sizeof path, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", name) >= (int)sizeof path ||
+    if (rank < 0 ||
+        snprintf(path, sizeof path, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", name) >= (int)sizeof path ||
         stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return A2M_OK;
     if (a2m_grow(&d->f, cap, d->n + 1, sizeof *d->f, 64)) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", dir);
@@ -303,7 +308,9 @@ static void print_folders(const folder_run *f, const compare_opts *o) {
         if (s->est) snprintf(est, sizeof est, "%zu", s->n_est);
         printf("%-*s %6zu %6s %9.4f %9.4f %9.4f%s\n", w, s->ref->base, s->n_ref, est, s->m.onset_pitch_offset.f1,
                s->m.onset_pitch.f1, s->m.onset.f1,
-               s->est ? "" : o->skip_missing ? "  missing (left out)" : "  missing (counts as 0)");
+               s->est            ? ""
+               : o->skip_missing ? "  missing (left out)"
+                                 : "  missing (counts as 0)");
     }
     char label[64];
     int lw = snprintf(label, sizeof label, "mean over %zu file%s", f->n_files, cli_s(f->n_files));
@@ -325,8 +332,9 @@ static json_t *folders_json(const folder_run *f, const compare_opts *o) {
         json_array_append_new(files, e);
     }
     for (int k = 0; k < 3; k++)
-        json_object_set_new(mean, metric_names[k], json_pack("{s:f,s:f,s:f}", "precision", f->mean[k].precision, "recall",
-                                                             f->mean[k].recall, "f1", f->mean[k].f1));
+        json_object_set_new(mean, metric_names[k],
+                            json_pack("{s:f,s:f,s:f}", "precision", f->mean[k].precision, "recall", f->mean[k].recall,
+                                      "f1", f->mean[k].f1));
     return json_pack("{s:o,s:o,s:I,s:o}", "files", files, "mean", mean, "n_files", (json_int_t)f->n_files, "missing",
                      missing);
 }
@@ -350,7 +358,8 @@ static int write_csv(const folder_run *f, const compare_opts *o) {
     int rc = a2m_atomic_open(&af, o->csv, 1);
     if (rc) return rc;
     fputs("name,ref_notes,est_notes", af.fp);
-    for (int k = 0; k < 3; k++) fprintf(af.fp, ",%s_precision,%s_recall,%s_f1", metric_names[k], metric_names[k], metric_names[k]);
+    for (int k = 0; k < 3; k++)
+        fprintf(af.fp, ",%s_precision,%s_recall,%s_f1", metric_names[k], metric_names[k], metric_names[k]);
     fputs(",missing\n", af.fp);
     for (size_t i = 0; i < f->refs.n; i++) {
         const file_score *s = &f->s[i];
@@ -428,7 +437,8 @@ int cmd_compare(int argc, char **argv) {
         {CLI_FLAG_OPT("--frames", &o.frames), .help = "frame metrics of two label files (.npy)"},
         {CLI_INT_OPT("--classes", &o.classes, 1, A2M_MAX_CLASSES), .meta = "N", .nodef = 1,
          .help = "--frames: the class count (not given: the largest label + 1)"},
-        {CLI_DBL_OPT("--onset-tolerance", &o.p.onset_tolerance, 0, 10), .meta = "S", .help = "onset tolerance in seconds"},
+        {CLI_DBL_OPT("--onset-tolerance", &o.p.onset_tolerance, 0, 10), .meta = "S",
+         .help = "onset tolerance in seconds"},
         {CLI_DBL_OPT("--pitch-tolerance", &o.p.pitch_tolerance, 0, 1200), .meta = "CENTS", .help = "pitch tolerance"},
         {CLI_DBL_OPT("--offset-ratio", &o.p.offset_ratio, 0, 10), .meta = "R",
          .help = "offset tolerance as a ratio of the reference note's length"},
@@ -437,7 +447,8 @@ int cmd_compare(int argc, char **argv) {
         {CLI_INT_OPT("--transpose-ref", &o.transpose_ref, -48, 48), .meta = "N",
          .help = "semitones added to the reference's pitches"},
         {CLI_STR_OPT("--csv", &o.csv), .meta = "PER_FILE.csv", .help = "two folders: one row per file"},
-        {CLI_FLAG_OPT("--skip-missing", &o.skip_missing), .help = "two folders: leave out references without an estimate"},
+        {CLI_FLAG_OPT("--skip-missing", &o.skip_missing),
+         .help = "two folders: leave out references without an estimate"},
         {CLI_FLAG_OPT("--force", &o.force), .help = "replace an existing --csv file"},
         {.name = NULL}};
     const cli_spec spec = {"compare", usage, {{NULL, opts}}, NULL};
@@ -449,7 +460,8 @@ int cmd_compare(int argc, char **argv) {
     /* a folder beside a missing path is two folders, one of them missing (exit 1 naming it, not a usage error) */
     int dirs = is_folder_arg(ref) + is_folder_arg(est);
     if (dirs == 1 && (!a2m_path_exists(ref) || !a2m_path_exists(est))) dirs = 2;
-    if (dirs == 1) return cli_usage_error(argv[0], "REF and EST must both be folders or both be files (%s, %s)", ref, est);
+    if (dirs == 1)
+        return cli_usage_error(argv[0], "REF and EST must both be folders or both be files (%s, %s)", ref, est);
     if (dirs == 2 && o.frames) return cli_usage_error(argv[0], "--frames compares two label files, not folders");
     if (dirs == 0 && (o.csv || o.skip_missing || o.force))
         return cli_usage_error(argv[0], "--csv, --skip-missing and --force are for two folders");

@@ -51,19 +51,24 @@ int cmd_dataset(int argc, char **argv) {
          .given = &expect_given, .help = "frames each take must have"},
         {CLI_FLAG_OPT("--force", &force), .help = "replace an existing DATASET folder (never the input folder)"},
         {.name = NULL}};
-    const cli_spec spec = {"dataset", usage, {{NULL, opts}, {"features (as `a2m features`; the labels follow --sr and --hop):", feat}}, NULL};
+    const cli_spec spec = {"dataset",
+                           usage,
+                           {{NULL, opts}, {"features (as `a2m features`; the labels follow --sr and --hop):", feat}},
+                           NULL};
     int rc = cli_parse(argc, argv, &spec, &n_pos);
     if (rc >= 0) return rc;
     if (n_pos > 1) return cli_usage_error(argv[0], "one input folder expected");
     dir = n_pos ? argv[1] : NULL;
     if (!dir || !out) return cli_usage_error(argv[0], "needs DIR and -o DATASET");
     if (a2m_label_n_classes(&p.labels) > A2M_MAX_CLASSES)
-        return cli_usage_error(argv[0], "%d classes with --onset-frames/--range-classes: at most %d", a2m_label_n_classes(&p.labels), A2M_MAX_CLASSES);
+        return cli_usage_error(argv[0], "%d classes with --onset-frames/--range-classes: at most %d",
+                               a2m_label_n_classes(&p.labels), A2M_MAX_CLASSES);
     if (cli_feat_finish(argv[0], &fo)) return 2;
     p.cqt = fo.cqt, p.feat = fo.feat;
     p.labels.sample_rate = p.cqt.sample_rate, p.labels.hop = p.cqt.hop;
     a2m_cqt_params c = a2m_cqt_default_params(); /* the library's expect_frames is that of its default features */
-    if (!expect_given && !(p.cqt.sample_rate == c.sample_rate && p.cqt.hop == c.hop && p.cqt.drop_last_frame == c.drop_last_frame))
+    if (!expect_given &&
+        !(p.cqt.sample_rate == c.sample_rate && p.cqt.hop == c.hop && p.cqt.drop_last_frame == c.drop_last_frame))
         p.expect_frames = 0;
     if (p.take_seconds == 0) p.expect_frames = 0;
     if ((rc = cli_check_output(argv[0], &out, &dir, 1, force, CLI_OUT_FOLDER))) return rc;
@@ -75,7 +80,8 @@ int cmd_dataset(int argc, char **argv) {
     else cli_progress_done(bar, NULL);
     if (warnings) {
         char *save = NULL;
-        for (char *line = strtok_r(warnings, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) cli_warn("%s", line);
+        for (char *line = strtok_r(warnings, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+            cli_warn("%s", line);
         free(warnings);
     }
     if (rc) return cli_lib_fail(rc);

@@ -41,15 +41,20 @@ typedef struct embed_opts {
 static int embed_parse(int argc, char **argv, embed_opts *o) {
     int source = 0, init = !o->p.spectral_init, n_pos;
     const cli_option opts[] = {
-        {CLI_STR_OPT("--output", &o->out), .alias = "-o", .meta = "EMB.npy", .help = "the embedding (EMB.labels.npy beside it)"},
+        {CLI_STR_OPT("--output", &o->out), .alias = "-o", .meta = "EMB.npy",
+         .help = "the embedding (EMB.labels.npy beside it)"},
         {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
         {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split embedded"},
-        {CLI_CHOICE_OPT("--source", &source, "features|hidden"), .help = "the dataset's features or a network's hidden states"},
+        {CLI_CHOICE_OPT("--source", &source, "features|hidden"),
+         .help = "the dataset's features or a network's hidden states"},
         {CLI_STR_OPT("--model", &o->model), .meta = "M", .help = "--source hidden: the trained model"},
-        {CLI_INT_OPT("--n-neighbors", &o->p.n_neighbors, 2, 64), .meta = "N", .help = "neighbours of the kNN graph (the point itself counted)"},
+        {CLI_INT_OPT("--n-neighbors", &o->p.n_neighbors, 2, 64), .meta = "N",
+         .help = "neighbours of the kNN graph (the point itself counted)"},
         {CLI_DBL_OPT("--min-dist", &o->p.min_dist, 0, 3), .meta = "D", .help = "UMAP's min_dist"},
-        {CLI_INT_OPT("--epochs", &o->p.n_epochs, 0, 100000), .meta = "N", .help = "SGD epochs (0: umap-learn's choice)"},
-        {CLI_INT_OPT("--max-frames", &o->max_frames, 1, 1 << 30), .meta = "N", .nodef = 1, .help = "embed N frames drawn at random (--seed)"},
+        {CLI_INT_OPT("--epochs", &o->p.n_epochs, 0, 100000), .meta = "N",
+         .help = "SGD epochs (0: umap-learn's choice)"},
+        {CLI_INT_OPT("--max-frames", &o->max_frames, 1, 1 << 30), .meta = "N", .nodef = 1,
+         .help = "embed N frames drawn at random (--seed)"},
         {CLI_U64_OPT("--seed", &o->p.seed, 0, 2147483647), .meta = "S", .help = "the random draws"},
         {CLI_CHOICE_OPT("--init", &init, "spectral|random"), .help = "initial layout"},
         {CLI_INT_OPT("--threads", &o->p.n_threads, 1, 256), .meta = "N", .help = "threads of the kNN search"},
@@ -66,7 +71,8 @@ static int embed_parse(int argc, char **argv, embed_opts *o) {
     if (!o->ds) return cli_usage_error(argv[0], "needs DATASET");
     if (!o->out) return cli_usage_error(argv[0], "missing -o EMB.npy");
     if (!strcmp(o->source, "hidden") != !!o->model)
-        return cli_usage_error(argv[0], o->model ? "--model goes with --source hidden" : "--source hidden needs --model M");
+        return cli_usage_error(argv[0],
+                               o->model ? "--model goes with --source hidden" : "--source hidden needs --model M");
     return 0;
 }
 
@@ -204,8 +210,10 @@ static int write_json(const embed_opts *o, const frames *f, double seconds, doub
     json_t *j = json_pack("{s:s,s:s,s:s,s:I,s:I,s:i,s:f,s:i,s:I,s:f}", "dataset", o->ds, "split", o->split, "source",
                           o->source, "frames", (json_int_t)f->n, "dims", (json_int_t)f->dim, "n_neighbors",
                           o->p.n_neighbors, "min_dist", o->p.min_dist, "n_epochs",
-                          o->p.n_epochs ? o->p.n_epochs : f->n <= 10000 ? 500 : 200, "seed", (json_int_t)o->p.seed,
-                          "seconds", seconds);
+                          o->p.n_epochs   ? o->p.n_epochs
+                          : f->n <= 10000 ? 500
+                                          : 200,
+                          "seed", (json_int_t)o->p.seed, "seconds", seconds);
     if (!j) return a2m_error(A2M_ERR_NOMEM, "out of memory");
     if (o->trust) json_object_set_new(j, "trustworthiness", json_real(trust));
     if (o->model) json_object_set_new(j, "model", json_string(o->model));
@@ -228,8 +236,8 @@ static int load_frames(const embed_opts *o, frames *f) {
     if (!rc) rc = gather(&d, idx, n, m, o->model, o->p.n_threads, f);
     if (!rc) rc = subsample(f, (size_t)o->max_frames, o->p.seed);
     if (!rc && f->n < (size_t)o->p.n_neighbors)
-        rc = a2m_error(A2M_ERR_EMPTY, "%s: split '%s' has %zu frames, fewer than --n-neighbors %d", o->ds, o->split, f->n,
-                       o->p.n_neighbors);
+        rc = a2m_error(A2M_ERR_EMPTY, "%s: split '%s' has %zu frames, fewer than --n-neighbors %d", o->ds, o->split,
+                       f->n, o->p.n_neighbors);
     if (rc) frames_free(f);
     free(idx);
     a2m_model_del(m);
@@ -268,8 +276,8 @@ int cmd_embed(int argc, char **argv) {
     if (!rc) rc = write_outputs(&o, lab, &f, emb);
     if (!rc) {
         FILE *info = json && !strcmp(json, "-") ? stderr : stdout;
-        fprintf(info, "%s: %zu frames x %zu (%s, split '%s') -> %s, %s in %.2f s\n", o.ds, f.n, f.dim, o.source, o.split,
-                o.out, lab, seconds);
+        fprintf(info, "%s: %zu frames x %zu (%s, split '%s') -> %s, %s in %.2f s\n", o.ds, f.n, f.dim, o.source,
+                o.split, o.out, lab, seconds);
         if (o.trust) fprintf(info, "trustworthiness (k 5): %.4f\n", trust);
         if (json) rc = write_json(&o, &f, seconds, trust);
     }
@@ -303,11 +311,10 @@ static int load_2d(const char *path, a2m_array *a, size_t *n, size_t *d) {
 int cmd_trustworthiness(int argc, char **argv) {
     const char *x_path = NULL, *e_path = NULL;
     int k = 5, threads = 1, json = 0, n_pos; /* k: what embed --trust uses */
-    const cli_option opts[] = {
-        {CLI_INT_OPT("--k", &k, 1, 63), .meta = "K", .help = "neighbours"},
-        {CLI_INT_OPT("--threads", &threads, 1, 256), .meta = "N", .help = "threads"},
-        {CLI_FLAG_OPT("--json", &json), .help = "print the figure as JSON"},
-        {.name = NULL}};
+    const cli_option opts[] = {{CLI_INT_OPT("--k", &k, 1, 63), .meta = "K", .help = "neighbours"},
+                               {CLI_INT_OPT("--threads", &threads, 1, 256), .meta = "N", .help = "threads"},
+                               {CLI_FLAG_OPT("--json", &json), .help = "print the figure as JSON"},
+                               {.name = NULL}};
     const cli_spec spec = {"trust", trust_usage, {{NULL, opts}}, NULL};
     int rc = cli_parse(argc, argv, &spec, &n_pos);
     if (rc >= 0) return rc;
@@ -325,7 +332,9 @@ int cmd_trustworthiness(int argc, char **argv) {
     a2m_array_free(&x), a2m_array_free(&e);
     if (rc) return cli_lib_fail(rc);
     if (json) printf("{\"trustworthiness\": %.17g, \"k\": %d, \"n\": %zu}\n", t, k, n);
-    else printf("trustworthiness (k %d) of %s (%zu x %zu) for %s (%zu x %zu): %.6f\n", k, e_path, n, de, x_path, n, d, t);
+    else
+        printf("trustworthiness (k %d) of %s (%zu x %zu) for %s (%zu x %zu): %.6f\n", k, e_path, n, de, x_path, n, d,
+               t);
     return 0;
 }
 

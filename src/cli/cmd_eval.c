@@ -59,7 +59,8 @@ static void print_worst_takes(take_stat *ts, size_t n, const a2m_dataset *d, con
     for (size_t i = 0; acc && i < n; i++) acc[i] = ts[i].len ? take_acc(&ts[i]) : NAN;
     size_t n_worst = acc ? a2m_worst_takes(acc, n, 5, order) : 0;
     free(acc);
-    printf("\ntakes with the lowest accuracy (of %zu; split accuracy %.4f):\n", n, frames ? (double)correct / (double)frames : 0.0);
+    printf("\ntakes with the lowest accuracy (of %zu; split accuracy %.4f):\n", n,
+           frames ? (double)correct / (double)frames : 0.0);
     printf("  %-12s %8s %7s %10s  %s\n", "take", "accuracy", "frames", "without it", "most common confusion");
     for (size_t w = 0; w < n_worst; w++) {
         const take_stat *t = &ts[order[w]];
@@ -100,8 +101,10 @@ static int parse_eval(int argc, char **argv, eval_opts *o) {
     const cli_option opts[] = {
         {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split evaluated"},
         {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
-        {CLI_STR_OPT("--json", &o->json), .meta = "FILE", .help = "also write the metrics as JSON (- = standard output alone)"},
-        {CLI_STR_OPT("--ensemble", &o->ensemble), .meta = "M1,M2,...", .help = "the mean of several models (instead of MODEL)"},
+        {CLI_STR_OPT("--json", &o->json), .meta = "FILE",
+         .help = "also write the metrics as JSON (- = standard output alone)"},
+        {CLI_STR_OPT("--ensemble", &o->ensemble), .meta = "M1,M2,...",
+         .help = "the mean of several models (instead of MODEL)"},
         {CLI_INT_OPT("--threads", &o->threads, 1, 256), .meta = "N", .help = "threads"},
         {CLI_INT_OPT("--mc-dropout", &o->mc, 1, 1000), .meta = "T", .nodef = 1,
          .help = "Monte-Carlo dropout: the mean of T passes with dropout kept on"},
@@ -112,7 +115,8 @@ static int parse_eval(int argc, char **argv, eval_opts *o) {
     int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
     if (rc >= 0) return rc ? rc : -1;
     if (n_pos > 2) return cli_usage_error(argv[0], "too many arguments");
-    if (o->ensemble && n_pos == 2) return cli_usage_error(argv[0], "--ensemble replaces MODEL: a2m eval DATASET --ensemble M1,M2");
+    if (o->ensemble && n_pos == 2)
+        return cli_usage_error(argv[0], "--ensemble replaces MODEL: a2m eval DATASET --ensemble M1,M2");
     if (o->ensemble) o->ds = n_pos ? argv[1] : NULL;
     else o->model = n_pos ? argv[1] : NULL, o->ds = n_pos > 1 ? argv[2] : NULL;
     if ((!o->model && !o->ensemble) || !o->ds) return cli_usage_error(argv[0], "needs MODEL and DATASET");
@@ -120,22 +124,24 @@ static int parse_eval(int argc, char **argv, eval_opts *o) {
 }
 
 static json_t *error_split_json(const a2m_error_split *e) {
-    return json_pack("{s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I}}", "frames", (json_int_t)e->frames, "errors", (json_int_t)e->errors,
-                     "pitch", (json_int_t)e->pitch, "voicing", "onset", (json_int_t)e->onset, "offset",
-                     (json_int_t)e->offset, "missed", (json_int_t)e->missed, "extra", (json_int_t)e->extra);
+    return json_pack("{s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I}}", "frames", (json_int_t)e->frames, "errors",
+                     (json_int_t)e->errors, "pitch", (json_int_t)e->pitch, "voicing", "onset", (json_int_t)e->onset,
+                     "offset", (json_int_t)e->offset, "missed", (json_int_t)e->missed, "extra", (json_int_t)e->extra);
 }
 
 static void print_error_split(const a2m_error_split *e) {
     double n = e->frames ? (double)e->frames : 1;
-    printf("\nerrors: %zu of %zu frames (%.2f%%): pitch %zu (%.2f%%); voicing: onset %zu (%.2f%%), offset %zu (%.2f%%), "
-           "missed %zu (%.2f%%), extra %zu (%.2f%%)\n", e->errors, e->frames, 100 * e->errors / n, e->pitch, 100 * e->pitch / n,
-           e->onset, 100 * e->onset / n, e->offset, 100 * e->offset / n, e->missed, 100 * e->missed / n, e->extra,
-           100 * e->extra / n);
+    printf(
+        "\nerrors: %zu of %zu frames (%.2f%%): pitch %zu (%.2f%%); voicing: onset %zu (%.2f%%), offset %zu (%.2f%%), "
+        "missed %zu (%.2f%%), extra %zu (%.2f%%)\n",
+        e->errors, e->frames, 100 * e->errors / n, e->pitch, 100 * e->pitch / n, e->onset, 100 * e->onset / n,
+        e->offset, 100 * e->offset / n, e->missed, 100 * e->missed / n, e->extra, 100 * e->extra / n);
 }
 
 /* everything eval computes from the predictions, printed and (with --json) written */
 static int eval_report(const eval_opts *o, const cli_members *e, const a2m_dataset *d, take_stat *ts, size_t n,
-                       const int64_t *truth, const int64_t *pred, const float *probs, const float *measures, size_t frames) {
+                       const int64_t *truth, const int64_t *pred, const float *probs, const float *measures,
+                       size_t frames) {
     const a2m_model_info *in = a2m_model_get_info(e->m[0]);
     int C = in->n_classes;
     a2m_frame_metrics fm;
@@ -170,8 +176,8 @@ static int eval_report(const eval_opts *o, const cli_members *e, const a2m_datas
         json_t *per = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(per, json_pack("{s:s,s:I,s:o}", "name", d->names[ts[i].dataset_index], "frames",
-                                                 (json_int_t)ts[i].len,
-                                                 "accuracy", ts[i].len ? json_real(take_acc(&ts[i])) : json_null()));
+                                                 (json_int_t)ts[i].len, "accuracy",
+                                                 ts[i].len ? json_real(take_acc(&ts[i])) : json_null()));
         json_object_set_new(j, "per_take", per);
         rc = report_write_json(o->json, j);
         json_decref(j);
@@ -195,7 +201,8 @@ static int eval_run(const eval_opts *o, const cli_members *e, const a2m_dataset 
     size_t frames = 0;
     for (size_t i = 0; !rc && i < n; i++) frames += d->offsets[idx[i] + 1] - d->offsets[idx[i]];
     int C = in->n_classes;
-    int64_t *pred = rc ? NULL : malloc((frames + 1) * sizeof *pred), *truth = rc ? NULL : malloc((frames + 1) * sizeof *truth);
+    int64_t *pred = rc ? NULL : malloc((frames + 1) * sizeof *pred),
+            *truth = rc ? NULL : malloc((frames + 1) * sizeof *truth);
     float *probs = rc ? NULL : malloc((frames + 1) * (size_t)C * sizeof *probs);
     float *measures = rc ? NULL : malloc((frames + 1) * A2M_UNC_MEASURES * sizeof *measures);
     take_stat *ts = rc ? NULL : calloc(n + 1, sizeof *ts);

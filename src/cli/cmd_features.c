@@ -142,7 +142,8 @@ int cmd_features(int argc, char **argv) {
     cli_feat_options(&run.o, feat);
     const cli_option opts[] = {
         {CLI_STR_OPT("-o", &out), .meta = "OUT", .help = "the .npy file, or a folder (OUT/ or an existing one)"},
-        {CLI_INT_OPT("--threads", &threads, 1, 64), .meta = "N", .help = "files of a folder at once: N extractors, one a thread"},
+        {CLI_INT_OPT("--threads", &threads, 1, 64), .meta = "N",
+         .help = "files of a folder at once: N extractors, one a thread"},
         {CLI_FLAG_OPT("--force", &force), .help = "replace existing outputs (never an input)"},
         {.name = NULL}};
     const cli_spec spec = {"features", usage_head, {{NULL, opts}, {"features:", feat}}, usage_tail};

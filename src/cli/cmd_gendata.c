@@ -20,7 +20,8 @@
 #include "cli/opts.h"
 
 enum { RATE = 16000, ROW_MAX = 2048, MAX_SOUNDFONTS = 8 };
-static const char *const DEFAULT_SOUNDFONTS = "/usr/share/sounds/sf3/FluidR3Mono_GM.sf3,/usr/share/sounds/sf3/MuseScore_General_Lite.sf3";
+static const char *const DEFAULT_SOUNDFONTS =
+    "/usr/share/sounds/sf3/FluidR3Mono_GM.sf3,/usr/share/sounds/sf3/MuseScore_General_Lite.sf3";
 static const char *const MANIFEST_HEADER =
     "name,source,seconds,n_notes,pitch_lo,pitch_hi,voice,detune_cents,drift_cents,vibrato_hz,vibrato_cents,"
     "vibrato_delay_s,glide_s,scoop_cents,scoop_s,intonation_cents,take,shift,augment\n";
@@ -44,8 +45,7 @@ static const char *const GENDATA_HELP =
     "  festival the same melodies sung by festival's singing mode (text2wave, kal voice), one\n"
     "          syllable per note, detune and drift per note (no vibrato; festival glides), sung\n"
     "          shifted into MIDI 36-70 (its voice crashes above ~510 Hz) and shifted back by\n"
-    "          rubberband with new formants\n"
-;
+    "          rubberband with new formants\n";
 
 typedef enum { SRC_SYNTH, SRC_FLUID, SRC_SEED, SRC_FESTIVAL } source_kind;
 static const char *const SOURCE_NAMES[] = {"synth", "fluid", "seed", "festival"};
@@ -69,8 +69,8 @@ typedef struct run {
     size_t n_sf;
     seed_take *takes;
     size_t n_takes;
-    char **rows;           /* [count] manifest rows */
-    pthread_mutex_t lock;  /* next, done, failed, error, progress */
+    char **rows;          /* [count] manifest rows */
+    pthread_mutex_t lock; /* next, done, failed, error, progress */
     size_t next, done;
     int failed;
     char error[1024];
@@ -113,11 +113,14 @@ static int make_synth_take(const run *r, uint64_t s, take *t) {
     vp.peak = a2m_gen_range(&rng, 0.3, 0.9);
     vp.seed = a2m_gen_next(&rng);
     vp.consonants = a2m_gen_range(&rng, 0, 0.8);
-    int k = snprintf(t->voice, sizeof t->voice, "additive formants x%.2f tilt %.2f breath %.3f syllables ", vp.formant_scale,
-                     vp.tilt, vp.breath);
+    int k = snprintf(t->voice, sizeof t->voice, "additive formants x%.2f tilt %.2f breath %.3f syllables ",
+                     vp.formant_scale, vp.tilt, vp.breath);
     for (size_t i = 0; i < t->n && k + 8 < (int)sizeof t->voice; i++) { /* "pa/o/sha/mi" */
         char c = a2m_voice_consonant(&vp, i);
-        k += snprintf(t->voice + k, sizeof t->voice - (size_t)k, "%s%s%c", i ? "/" : "", c == 'S' ? "sh" : c ? (char[2]){c, 0} : "",
+        k += snprintf(t->voice + k, sizeof t->voice - (size_t)k, "%s%s%c", i ? "/" : "",
+                      c == 'S' ? "sh"
+                      : c      ? (char[2]){c, 0}
+                               : "",
                       a2m_voice_vowel(vp.seed, i));
     }
     return a2m_voice_render(t->notes, t->n, &t->perf, vp, &t->y, &t->ny);
@@ -132,7 +135,8 @@ static int make_fluid_take(const run *r, a2m_fluid *f, uint64_t s, take *t) {
     int rc = a2m_fluid_set_envelope(f, 1, release);
     if (rc) return rc;
     snprintf(t->voice, sizeof t->voice, "%s release x%.2f", a2m_fluid_preset_name(f, preset), release);
-    return a2m_fluid_render(f, preset, t->notes, t->n, &t->perf, r->o->seconds, a2m_gen_range(&rng, 0.3, 0.9), &t->y, &t->ny);
+    return a2m_fluid_render(f, preset, t->notes, t->n, &t->perf, r->o->seconds, a2m_gen_range(&rng, 0.3, 0.9), &t->y,
+                            &t->ny);
 }
 
 /* A take's formants for a voice shifted by shift semitones: they follow the shift by 0-40%
@@ -190,7 +194,8 @@ static int measure_seed_notes(const a2m_audio *a, const a2m_notes *mid, double *
 static void describe_seed(const char *wav, double formants, const double *cents, size_t n, char *buf, size_t cap) {
     const char *base = strrchr(wav, '/');
     size_t k = (size_t)snprintf(buf, cap, "%s formants x%.2f cents ", base ? base + 1 : wav, formants);
-    for (size_t i = 0; i < n && k + 8 < cap; i++) k += (size_t)snprintf(buf + k, cap - k, "%s%+.0f", i ? "/" : "", cents[i]);
+    for (size_t i = 0; i < n && k + 8 < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%+.0f", i ? "/" : "", cents[i]);
 }
 
 /* Seed take i % n_takes shifted by a drawn shift; its notes - 12 (or, --seed-pitch measured,
@@ -260,7 +265,8 @@ static int write_take(const run *r, size_t i, a2m_fluid *f, char *row) {
     snprintf(wav, sizeof wav, "%s/%s.wav", o->dir, name);
     snprintf(mid, sizeof mid, "%s/%s.mid", o->dir, name);
     if (!rc) rc = a2m_audio_write_wav(wav, t.y, t.ny, RATE);
-    if (!rc && (rc = a2m_midi_write(mid, t.notes, t.n, a2m_midi_write_default_params()))) remove(wav); /* both or neither */
+    if (!rc && (rc = a2m_midi_write(mid, t.notes, t.n, a2m_midi_write_default_params())))
+        remove(wav); /* both or neither */
     if (!rc) format_row(r, name, &t, &aug, row);
     free(t.notes);
     free(t.y);
@@ -365,7 +371,9 @@ static int write_manifest(const run *r) {
 
 /* ---- inputs ---- */
 
-static int cmp_takes(const void *a, const void *b) { return strcmp(((const seed_take *)a)->wav, ((const seed_take *)b)->wav); }
+static int cmp_takes(const void *a, const void *b) {
+    return strcmp(((const seed_take *)a)->wav, ((const seed_take *)b)->wav);
+}
 
 /* voice_NNN.wav files of dir that have a midi_NNN.mid, sorted. */
 static int list_seed_takes(run *r, const char *dir) {
@@ -375,7 +383,8 @@ static int list_seed_takes(run *r, const char *dir) {
     for (struct dirent *e; (e = readdir(d));) {
         size_t len = strlen(e->d_name);
         unsigned num;
-        if (len < 11 || len > 200 || strcmp(e->d_name + len - 4, ".wav") || sscanf(e->d_name, "voice_%u", &num) != 1) continue;
+        if (len < 11 || len > 200 || strcmp(e->d_name + len - 4, ".wav") || sscanf(e->d_name, "voice_%u", &num) != 1)
+            continue;
         if (a2m_grow(&r->takes, &cap, r->n_takes + 1, sizeof *r->takes, 64)) break;
         seed_take *t = &r->takes[r->n_takes];
         snprintf(t->wav, sizeof t->wav, "%s/%s", dir, e->d_name);
@@ -392,7 +401,8 @@ static int list_seed_takes(run *r, const char *dir) {
 /* Splits --soundfont and checks that a synthesizer loads them (the error names the file). */
 static int check_soundfonts(run *r, char *list) {
     for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (r->n_sf == MAX_SOUNDFONTS) return cli_usage_error("gendata", "--soundfont: at most %d files", MAX_SOUNDFONTS);
+        if (r->n_sf == MAX_SOUNDFONTS)
+            return cli_usage_error("gendata", "--soundfont: at most %d files", MAX_SOUNDFONTS);
         r->sf[r->n_sf++] = tok;
     }
     if (r->n_sf == 0) return cli_usage_error("gendata", "--soundfont: no file given");
@@ -456,7 +466,8 @@ static int parse_args(int argc, char **argv, options *o) {
         {CLI_INT_OPT("--count", &o->count, 1, 100000), .meta = "N", .nodef = 1,
          .help = "takes to write (required; for seed: (take, shift) pairs)"},
         {CLI_INT_OPT("--seed", &o->seed, 0, 2147483647), .meta = "S", .help = "run seed"},
-        {CLI_DBL_OPT("--seconds", &o->seconds, 1, 600), .meta = "S", .help = "take length for synth/fluid (seed takes keep their 4 s)"},
+        {CLI_DBL_OPT("--seconds", &o->seconds, 1, 600), .meta = "S",
+         .help = "take length for synth/fluid (seed takes keep their 4 s)"},
         {CLI_DBL_OPT("--augment", &o->augment, 0, 1), .meta = "P",
          .help = "probability of a random phone-like chain per take: EQ, room reverb,\n"
                  "band-limiting, noise (white/pink/brown/hum/babble, SNR 0-40 dB), gain (0: clean)"},
@@ -470,9 +481,11 @@ static int parse_args(int argc, char **argv, options *o) {
                  "nearest its sung pitch: the seed singer is often 50-100 cents off); the manifest's\n"
                  "voice column lists each note's cents"},
         {CLI_STR_OPT("--seed-dir", &o->seed_dir), .meta = "DIR", .show = show_seed_dir, .help = "seed takes"},
-        {CLI_STR_OPT("--soundfont", &o->soundfonts), .meta = "F[,F]", .show = show_soundfonts, .help = "soundfonts for fluid"},
+        {CLI_STR_OPT("--soundfont", &o->soundfonts), .meta = "F[,F]", .show = show_soundfonts,
+         .help = "soundfonts for fluid"},
         {CLI_INT_OPT("--jobs", &o->jobs, 1, 64), .meta = "N", .help = "worker threads"},
-        {CLI_FLAG_OPT("--force", &o->force), .help = "write into an existing DIR (takes of the same names are replaced)"},
+        {CLI_FLAG_OPT("--force", &o->force),
+         .help = "write into an existing DIR (takes of the same names are replaced)"},
         {.name = NULL}};
     const cli_spec spec = {"gendata", GENDATA_HELP, {{NULL, opts}}, NULL};
     int rc = cli_parse(argc, argv, &spec, &n_pos);
@@ -490,7 +503,8 @@ static int prepare(run *r, char *sf_list) {
     char buf[4096], in_real[PATH_MAX], out_real[PATH_MAX];
     const char *seed_dir = o->seed_dir ? o->seed_dir : default_seed_dir(buf, sizeof buf);
     int rc = 0;
-    if (o->source == SRC_SEED && realpath(seed_dir, in_real) && realpath(o->dir, out_real) && !strcmp(in_real, out_real))
+    if (o->source == SRC_SEED && realpath(seed_dir, in_real) && realpath(o->dir, out_real) &&
+        !strcmp(in_real, out_real))
         return cli_fail("%s: is the seed folder, an input", o->dir);
     if (o->source == SRC_SEED) rc = list_seed_takes(r, seed_dir);
     if (!rc && o->source == SRC_FLUID) rc = check_soundfonts(r, sf_list);
@@ -503,8 +517,7 @@ static int prepare(run *r, char *sf_list) {
 
 int cmd_gendata(int argc, char **argv) {
     a2m_melody_params mp = a2m_melody_default_params(); /* the melodies' length and range */
-    options o = {.seed = 1, .jobs = 1, .seconds = mp.seconds, .shifts = {-12, 12},
-                 .pitches = {mp.lo, mp.hi}};
+    options o = {.seed = 1, .jobs = 1, .seconds = mp.seconds, .shifts = {-12, 12}, .pitches = {mp.lo, mp.hi}};
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     run r;

@@ -34,23 +34,28 @@ typedef struct knn_opts {
 static int parse(int argc, char **argv, knn_opts *o) {
     *o = (knn_opts){NULL, CLI_SEED_SPLITS, "test", NULL, NULL, 0, 0, 0, 1, 0};
     const char *cmd = argv[0];
-    const cli_option opts[] = {
-        {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
-        {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split scored"},
-        {CLI_STR_OPT("--features", &o->kind), .meta = "KIND", .help = "the kind of features the dataset must hold (cqt, mel, mfcc, lpc)"},
-        {CLI_INT_OPT("--context", &o->context, 0, 100), .meta = "C", .help = "stack C frames each side (within a take)"},
-        {CLI_INT_OPT("--pca", &o->pca, 1, 100000), .meta = "D", .nodef = 1, .help = "keep the D leading principal axes of the training frames"},
-        {CLI_INT_OPT("--threads", &o->threads, 1, 256), .meta = "N", .help = "threads"},
-        {CLI_STR_OPT("--json", &o->json), .meta = "FILE", .help = "also write the metrics as JSON (- = standard output alone)"},
-        {CLI_FLAG_OPT("--force", &o->force), .help = "replace an existing --json file"},
-        {CLI_INT_OPT("--k", &o->k, 1, 1000), .meta = "K", .nodef = 1, .help = "neighbours (not given: chosen on the \"val\" split)"},
-        {.name = NULL}};
+    const cli_option opts[] = {{CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
+                               {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split scored"},
+                               {CLI_STR_OPT("--features", &o->kind), .meta = "KIND",
+                                .help = "the kind of features the dataset must hold (cqt, mel, mfcc, lpc)"},
+                               {CLI_INT_OPT("--context", &o->context, 0, 100), .meta = "C",
+                                .help = "stack C frames each side (within a take)"},
+                               {CLI_INT_OPT("--pca", &o->pca, 1, 100000), .meta = "D", .nodef = 1,
+                                .help = "keep the D leading principal axes of the training frames"},
+                               {CLI_INT_OPT("--threads", &o->threads, 1, 256), .meta = "N", .help = "threads"},
+                               {CLI_STR_OPT("--json", &o->json), .meta = "FILE",
+                                .help = "also write the metrics as JSON (- = standard output alone)"},
+                               {CLI_FLAG_OPT("--force", &o->force), .help = "replace an existing --json file"},
+                               {CLI_INT_OPT("--k", &o->k, 1, 1000), .meta = "K", .nodef = 1,
+                                .help = "neighbours (not given: chosen on the \"val\" split)"},
+                               {.name = NULL}};
     const cli_spec spec = {"knn", usage, {{NULL, opts}}, NULL};
     int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
     if (rc >= 0) return rc ? rc : -1;
     if (n_pos > 1) return cli_usage_error(cmd, "too many arguments");
     if (!(o->ds = n_pos ? argv[1] : NULL)) return cli_usage_error(cmd, "needs DATASET");
-    if (o->kind && strcmp(o->kind, "cqt") && strcmp(o->kind, "mel") && strcmp(o->kind, "mfcc") && strcmp(o->kind, "lpc"))
+    if (o->kind && strcmp(o->kind, "cqt") && strcmp(o->kind, "mel") && strcmp(o->kind, "mfcc") &&
+        strcmp(o->kind, "lpc"))
         return cli_usage_error(cmd, "--features %s: must be cqt, mel, mfcc or lpc", o->kind);
     if (o->json && strcmp(o->json, "-"))
         return cli_check_output(cmd, &o->json, (const char *[]){o->ds, o->splits}, 2, o->force, 0);
@@ -113,7 +118,8 @@ int cmd_knn(int argc, char **argv) {
         cli_warn("%s: no \"val\" split to choose k on: k = 5", o.splits);
     }
     if (!o.k) rc = choose_k(&b, o.threads, &o.k, tried);
-    if (!rc && (size_t)o.k > b.n[BL_TRAIN]) rc = a2m_error(A2M_ERR_ARG, "--k %d: the training split has %zu frames", o.k, b.n[BL_TRAIN]);
+    if (!rc && (size_t)o.k > b.n[BL_TRAIN])
+        rc = a2m_error(A2M_ERR_ARG, "--k %d: the training split has %zu frames", o.k, b.n[BL_TRAIN]);
     double t1 = bl_now();
     int32_t *nbr = NULL;
     int64_t *pred = rc ? NULL : malloc((b.n[BL_EVAL] + 1) * sizeof *pred);

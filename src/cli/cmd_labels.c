@@ -12,17 +12,15 @@
 #include "cli/opts.h"
 #include "a2m/dataset.h"
 
-static const char *const usage =
-    "usage: a2m labels IN.mid [--audio IN.wav | --duration S] [options] -o OUT.npy\n"
-    "\n"
-    "Frame classes of a MIDI file (or a notes CSV: onset_s,offset_s,midi_pitch),\n"
-    "as int64 [n_frames]: 0 = silence, k = the k-th note of --notes. A note covers\n"
-    "frames floor(onset*sr/hop) .. floor(offset*sr/hop)-1; later notes overwrite\n"
-    "earlier ones. The frame count is floor(samples/hop) of the audio (as the CQT\n"
-    "features, whose last frame is dropped) or of round(duration*sr).\n";
-static const char *const epilog =
-    "Prints the frames per class. Notes outside the class map are ignored with a\n"
-    "warning; a MIDI without notes gives all-silence labels and a warning.\n";
+static const char *const usage = "usage: a2m labels IN.mid [--audio IN.wav | --duration S] [options] -o OUT.npy\n"
+                                 "\n"
+                                 "Frame classes of a MIDI file (or a notes CSV: onset_s,offset_s,midi_pitch),\n"
+                                 "as int64 [n_frames]: 0 = silence, k = the k-th note of --notes. A note covers\n"
+                                 "frames floor(onset*sr/hop) .. floor(offset*sr/hop)-1; later notes overwrite\n"
+                                 "earlier ones. The frame count is floor(samples/hop) of the audio (as the CQT\n"
+                                 "features, whose last frame is dropped) or of round(duration*sr).\n";
+static const char *const epilog = "Prints the frames per class. Notes outside the class map are ignored with a\n"
+                                  "warning; a MIDI without notes gives all-silence labels and a warning.\n";
 
 typedef struct labels_args {
     const char *in, *out, *audio;
@@ -36,7 +34,8 @@ static int parse_args(int argc, char **argv, a2m_label_params *p, labels_args *a
         {CLI_STR_OPT("--output", &a->out), .alias = "-o", .meta = "OUT.npy",
          .help = "where to write the labels (required; - = standard output)"},
         {CLI_FLAG_OPT("--force", &a->force), .help = "replace an existing OUT.npy (never an input)"},
-        {CLI_STR_OPT("--audio", &a->audio), .meta = "IN.wav", .help = "take the length from this audio file (resampled to --sr)"},
+        {CLI_STR_OPT("--audio", &a->audio), .meta = "IN.wav",
+         .help = "take the length from this audio file (resampled to --sr)"},
         {CLI_DBL_OPT("--duration", &a->duration, 1e-3, 36000), .meta = "S", .given = &a->have_duration,
          .help = "length in seconds (the takes' length)"},
         {CLI_DBL_OPT("--sr", &p->sample_rate, 1000, 384000), .meta = "HZ", .help = "analysis sample rate"},
@@ -44,7 +43,8 @@ static int parse_args(int argc, char **argv, a2m_label_params *p, labels_args *a
         {CLI_CUSTOM_OPT("--notes", p, cli_opt_notes, cli_show_notes), .meta = "LIST",
          .help = "MIDI numbers of classes 1.. (ranges: 36-84)"},
         {CLI_INT_OPT("--transpose", &p->transpose, -127, 127), .meta = "N",
-         .help = "semitones added to the MIDI notes before the lookup\n(e.g. 12 if the MIDI is an octave below the class map)"},
+         .help = "semitones added to the MIDI notes before the lookup\n(e.g. 12 if the MIDI is an octave below the "
+                 "class map)"},
         {.name = NULL}};
     const cli_spec spec = {"labels", usage, {{NULL, opts}}, epilog};
     int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
@@ -120,7 +120,9 @@ int cmd_labels(int argc, char **argv) {
         return cli_lib_fail(rc);
     }
     if (notes.n == 0) cli_warn("%s: no notes: the labels are all silence", in);
-    if (unmapped) cli_warn("%s: %zu of %zu note%s %s not in the class map (ignored)", in, unmapped, notes.n, cli_s(notes.n), unmapped == 1 ? "is" : "are");
+    if (unmapped)
+        cli_warn("%s: %zu of %zu note%s %s not in the class map (ignored)", in, unmapped, notes.n, cli_s(notes.n),
+                 unmapped == 1 ? "is" : "are");
 
     print_counts(info, in, out, labels, n_frames, n_samples, &notes, &p);
     free(labels);

@@ -33,11 +33,15 @@ static int parse(int argc, char **argv, lin_opts *o) {
     const cli_option opts[] = {
         {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
         {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split scored"},
-        {CLI_STR_OPT("--features", &o->kind), .meta = "KIND", .help = "the kind of features the dataset must hold (cqt, mel, mfcc, lpc)"},
-        {CLI_INT_OPT("--context", &o->context, 0, 100), .meta = "C", .help = "stack C frames each side (within a take)"},
-        {CLI_INT_OPT("--pca", &o->pca, 1, 100000), .meta = "D", .nodef = 1, .help = "keep the D leading principal axes of the training frames"},
+        {CLI_STR_OPT("--features", &o->kind), .meta = "KIND",
+         .help = "the kind of features the dataset must hold (cqt, mel, mfcc, lpc)"},
+        {CLI_INT_OPT("--context", &o->context, 0, 100), .meta = "C",
+         .help = "stack C frames each side (within a take)"},
+        {CLI_INT_OPT("--pca", &o->pca, 1, 100000), .meta = "D", .nodef = 1,
+         .help = "keep the D leading principal axes of the training frames"},
         {CLI_INT_OPT("--threads", &o->p.n_threads, 1, 256), .meta = "N", .help = "threads"},
-        {CLI_STR_OPT("--json", &o->json), .meta = "FILE", .help = "also write the metrics as JSON (- = standard output alone)"},
+        {CLI_STR_OPT("--json", &o->json), .meta = "FILE",
+         .help = "also write the metrics as JSON (- = standard output alone)"},
         {CLI_FLAG_OPT("--force", &o->force), .help = "replace an existing --json file"},
         {CLI_INT_OPT("--epochs", &o->p.epochs, 1, 100000), .meta = "N", .help = "epochs"},
         {CLI_INT_OPT("--batch", &o->p.batch, 1, 1 << 20), .meta = "N", .help = "frames per mini-batch"},
@@ -50,7 +54,8 @@ static int parse(int argc, char **argv, lin_opts *o) {
     if (rc >= 0) return rc ? rc : -1;
     if (n_pos > 1) return cli_usage_error(cmd, "too many arguments");
     if (!(o->ds = n_pos ? argv[1] : NULL)) return cli_usage_error(cmd, "needs DATASET");
-    if (o->kind && strcmp(o->kind, "cqt") && strcmp(o->kind, "mel") && strcmp(o->kind, "mfcc") && strcmp(o->kind, "lpc"))
+    if (o->kind && strcmp(o->kind, "cqt") && strcmp(o->kind, "mel") && strcmp(o->kind, "mfcc") &&
+        strcmp(o->kind, "lpc"))
         return cli_usage_error(cmd, "--features %s: must be cqt, mel, mfcc or lpc", o->kind);
     if (o->json && strcmp(o->json, "-"))
         return cli_check_output(cmd, &o->json, (const char *[]){o->ds, o->splits}, 2, o->force, 0);
@@ -96,11 +101,11 @@ int cmd_linear(int argc, char **argv) {
     char title[512];
     snprintf(title, sizeof title, "logistic regression (context %d, %s%d values per frame, best epoch %d of %d) on %s",
              o.context, o.pca ? "PCA to " : "", b.dim, best, o.p.epochs, o.ds);
-    json_t *extra = json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:i,s:i,s:f,s:f,s:I,s:f,s:f}", "classifier", "logistic",
-                              "dataset", o.ds, "context", o.context, "pca", o.pca, "dim", b.dim, "explained_variance",
-                              map.explained, "epochs", o.p.epochs, "best_epoch", best, "lr", o.p.lr, "l2", o.p.l2,
-                              "train_frames", (json_int_t)b.n[BL_TRAIN], "seconds_train", t1 - t0, "seconds_predict",
-                              t2 - t1);
+    json_t *extra =
+        json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:i,s:i,s:f,s:f,s:I,s:f,s:f}", "classifier", "logistic", "dataset", o.ds,
+                  "context", o.context, "pca", o.pca, "dim", b.dim, "explained_variance", map.explained, "epochs",
+                  o.p.epochs, "best_epoch", best, "lr", o.p.lr, "l2", o.p.l2, "train_frames", (json_int_t)b.n[BL_TRAIN],
+                  "seconds_train", t1 - t0, "seconds_predict", t2 - t1);
     rc = bl_report(&b, title, pred, o.json, extra);
     if (!rc && (!o.json || strcmp(o.json, "-")))
         printf("\ntime: %.2f s to train (standardise, %d epochs), %.3f s to predict %zu frames\n", t1 - t0, o.p.epochs,

@@ -12,7 +12,6 @@
 #include "cli/opts.h"
 #include "nn/arch.h"
 
-
 /* Normalised features have a mean near 0: even an all-silent take is (-80 - -41.05) / 15.36 = -2.5;
  * raw CQT dB have a mean near the model's norm_mean (-41 for the seed data). --raw-db normalises them. */
 static int check_normalised(const char *feat, float *x, size_t n, const a2m_model_info *in, int raw_db) {
@@ -24,8 +23,10 @@ static int check_normalised(const char *feat, float *x, size_t n, const a2m_mode
         return A2M_OK;
     }
     if (fabs(mean) > 5)
-        return a2m_error(A2M_ERR_RANGE, "%s: looks like raw dB (mean %.1f, std %.1f), not normalised features: add --raw-db "
-                         "to normalise with the model's mean %.4f and std %.4f", feat, mean, sd, in->norm_mean, in->norm_std);
+        return a2m_error(A2M_ERR_RANGE,
+                         "%s: looks like raw dB (mean %.1f, std %.1f), not normalised features: add --raw-db "
+                         "to normalise with the model's mean %.4f and std %.4f",
+                         feat, mean, sd, in->norm_mean, in->norm_std);
     return A2M_OK;
 }
 
@@ -45,7 +46,8 @@ int cmd_forward(int argc, char **argv) {
          .help = "fp32 matches PyTorch to ~1e-5; bf16 (CPUs with avx512_bf16): logits within 0.015 of fp32\n"
                  "for models/a2m-crnn.safetensors (0.028 for the seed CRNN)"},
         {CLI_STR_OPT("--arch", &arch), .meta = "ARCH", .help = "the architecture (not given: from the file)"},
-        {CLI_FLAG_OPT("--raw-db", &raw_db), .help = "the features are raw dB: normalise them with the model's mean and std"},
+        {CLI_FLAG_OPT("--raw-db", &raw_db),
+         .help = "the features are raw dB: normalise them with the model's mean and std"},
         {CLI_FLAG_OPT("--force", &force), .help = "replace an existing LOGITS.npy"},
         {.name = NULL}};
     const cli_spec spec = {"forward", forward_usage, {{NULL, opts}}, NULL};
@@ -71,7 +73,8 @@ int cmd_forward(int argc, char **argv) {
     a2m_runner_params rp = a2m_runner_default_params();
     rp.max_frames = (int)x.shape[0], rp.precision = prec;
     if (!rc) rc = a2m_runner_new(m, rp, &r);
-    if (!rc && !(logits = malloc(x.shape[0] * in->n_classes * sizeof *logits))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    if (!rc && !(logits = malloc(x.shape[0] * in->n_classes * sizeof *logits)))
+        rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     if (!rc) rc = a2m_runner_forward(r, x.data, 1, (int)x.shape[0], logits);
     if (!rc) {
         size_t shape[2] = {x.shape[0], (size_t)in->n_classes};
@@ -96,18 +99,20 @@ int cmd_import(int argc, char **argv) {
     double mean = 0, std = 1;
     int force = 0, transpose = 0, have_mean = 0, have_std = 0, have_notes = 0, n_pos;
     a2m_label_params lp = a2m_label_default_params();
-    const cli_option opts[] = {
-        {CLI_STR_OPT("-o", &out), .meta = "MODEL", .help = "the a2m model"},
-        {CLI_DBL_OPT("--mean", &mean, -1000, 1000), .meta = "M", .given = &have_mean, .nodef = 1,
-         .help = "the dataset's global mean (dB; required)"},
-        {CLI_DBL_OPT("--std", &std, 1e-9, 1000), .meta = "S", .given = &have_std, .nodef = 1,
-         .help = "the dataset's global standard deviation (dB; required)"},
-        {CLI_STR_OPT("--arch", &arch), .meta = "ARCH", .help = "crnn, unet or transformer (not given: from the tensor names)"},
-        {CLI_CUSTOM_OPT("--notes", &lp, cli_opt_notes, cli_show_notes), .meta = "LIST", .given = &have_notes, .nodef = 1,
-         .help = "MIDI notes of classes 1.. (not given: the recognised model's class map)"},
-        {CLI_INT_OPT("--transpose", &transpose, -48, 48), .meta = "N", .help = "semitones the dataset's MIDI was shifted by"},
-        {CLI_FLAG_OPT("--force", &force), .help = "replace an existing MODEL"},
-        {.name = NULL}};
+    const cli_option opts[] = {{CLI_STR_OPT("-o", &out), .meta = "MODEL", .help = "the a2m model"},
+                               {CLI_DBL_OPT("--mean", &mean, -1000, 1000), .meta = "M", .given = &have_mean, .nodef = 1,
+                                .help = "the dataset's global mean (dB; required)"},
+                               {CLI_DBL_OPT("--std", &std, 1e-9, 1000), .meta = "S", .given = &have_std, .nodef = 1,
+                                .help = "the dataset's global standard deviation (dB; required)"},
+                               {CLI_STR_OPT("--arch", &arch), .meta = "ARCH",
+                                .help = "crnn, unet or transformer (not given: from the tensor names)"},
+                               {CLI_CUSTOM_OPT("--notes", &lp, cli_opt_notes, cli_show_notes), .meta = "LIST",
+                                .given = &have_notes, .nodef = 1,
+                                .help = "MIDI notes of classes 1.. (not given: the recognised model's class map)"},
+                               {CLI_INT_OPT("--transpose", &transpose, -48, 48), .meta = "N",
+                                .help = "semitones the dataset's MIDI was shifted by"},
+                               {CLI_FLAG_OPT("--force", &force), .help = "replace an existing MODEL"},
+                               {.name = NULL}};
     const cli_spec spec = {"import", import_usage, {{NULL, opts}}, NULL};
     int crc = cli_parse(argc, argv, &spec, &n_pos);
     if (crc >= 0) return crc;
@@ -115,7 +120,8 @@ int cmd_import(int argc, char **argv) {
     in_path = n_pos ? argv[1] : NULL;
     int *notes = lp.notes, n_notes = have_notes ? lp.n_notes : -1;
     if (!in_path || !out) return cli_usage_error(argv[0], "needs STATE_DICT and -o MODEL");
-    if (!have_mean || !have_std) return cli_usage_error(argv[0], "needs --mean and --std (the dataset's global normalisation)");
+    if (!have_mean || !have_std)
+        return cli_usage_error(argv[0], "needs --mean and --std (the dataset's global normalisation)");
     if ((crc = cli_check_output(argv[0], &out, &in_path, 1, force, CLI_OUT_STDOUT))) return crc;
     a2m_model *m;
     int rc = a2m_model_load(in_path, arch, &m);
@@ -141,8 +147,11 @@ int cmd_info(int argc, char **argv) {
     const cli_option opts[] = {
         {CLI_STR_OPT("--arch", &arch), .meta = "ARCH", .help = "the architecture (not given: from the file)"},
         {.name = NULL}};
-    const cli_spec spec = {"info", "usage: a2m info MODEL.safetensors\nPrints a model's architecture, size, classes, features and normalisation.\n",
-                           {{NULL, opts}}, NULL};
+    const cli_spec spec = {"info",
+                           "usage: a2m info MODEL.safetensors\nPrints a model's architecture, size, classes, features "
+                           "and normalisation.\n",
+                           {{NULL, opts}},
+                           NULL};
     int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
     if (rc >= 0) return rc;
     if (n_pos != 1) return cli_usage_error(argv[0], "needs one MODEL");
@@ -150,7 +159,8 @@ int cmd_info(int argc, char **argv) {
     rc = a2m_model_load(argv[1], arch, &m);
     if (rc) return cli_lib_fail(rc);
     const a2m_model_info *in = a2m_model_get_info(m);
-    printf("model         %s\narchitecture  %s (hidden %d)\nparameters    %zu\ninput         %d bins\nclasses       %d: silence",
+    printf("model         %s\narchitecture  %s (hidden %d)\nparameters    %zu\ninput         %d bins\nclasses       "
+           "%d: silence",
            argv[1], in->arch, in->hidden, in->n_params, in->n_bins, in->n_classes);
     for (int k = 1; k < in->n_classes; k++) {
         char nm[8];
@@ -167,7 +177,8 @@ int cmd_info(int argc, char **argv) {
                f->frame_length, in->cqt.drop_last_frame ? ", last frame dropped" : "");
     else {
         printf("features      %s sr %g, hop %d, n_fft %d, %d mels %g-%g Hz", f->kind == A2M_FEAT_MEL ? "mel" : "MFCC",
-               in->cqt.sample_rate, in->cqt.hop, f->n_fft, f->n_mels, f->fmin, f->fmax > 0 ? f->fmax : in->cqt.sample_rate / 2);
+               in->cqt.sample_rate, in->cqt.hop, f->n_fft, f->n_mels, f->fmin,
+               f->fmax > 0 ? f->fmax : in->cqt.sample_rate / 2);
         if (f->kind == A2M_FEAT_MFCC) printf(", %d coefficients", f->n_mfcc);
         printf(", top_db %g%s\n", in->cqt.top_db, in->cqt.drop_last_frame ? ", last frame dropped" : "");
     }

@@ -36,7 +36,6 @@ static const char *usage =
     "Figures are 1000 x 600 but confusion matrices, sized to their class count (740 x 600 up to 18\n"
     "classes, 1748 x 1608 for 64).\n";
 
-
 /* Reads the training log CSV (header epoch,train_loss,val_loss,val_accuracy,val_f1_macro,...). */
 static int read_log(const char *path, double **cols, size_t *n) {
     uint8_t *buf;
@@ -103,10 +102,13 @@ int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size si
     char fallback[64][8];
     for (int r = 0; !rc && r < n; r++) {
         json_t *row = json_array_get(conf, (size_t)r);
-        if ((int)json_array_size(row) != n) rc = a2m_error(A2M_ERR_FORMAT, "%s: confusion matrix is not square", json_path);
+        if ((int)json_array_size(row) != n)
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: confusion matrix is not square", json_path);
         for (int c = 0; !rc && c < n; c++) counts[r * n + c] = json_integer_value(json_array_get(row, (size_t)c));
         snprintf(fallback[r], sizeof fallback[r], "%d", r);
-        nm[r] = json_string_value(json_array_get(names, (size_t)r)) ? json_string_value(json_array_get(names, (size_t)r)) : fallback[r];
+        nm[r] = json_string_value(json_array_get(names, (size_t)r))
+                    ? json_string_value(json_array_get(names, (size_t)r))
+                    : fallback[r];
     }
     if (!rc && size.width == 0) size = a2m_plot_confusion_size(n); /* not given: one that fits n classes */
     if (!rc) rc = a2m_plot_confusion(out, counts, n, nm, size);
@@ -122,7 +124,8 @@ int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size 
     json_t *rel = json_object_get(root, "reliability"), *bins = json_object_get(rel, "bins");
     json_t *ece = json_object_get(rel, "ece"), *mce = json_object_get(rel, "mce");
     int n = (int)json_array_size(bins), rc = A2M_OK;
-    if (!json_is_object(rel)) rc = a2m_error(A2M_ERR_FORMAT, "%s: no \"reliability\" (made by a2m eval --json?)", json_path);
+    if (!json_is_object(rel))
+        rc = a2m_error(A2M_ERR_FORMAT, "%s: no \"reliability\" (made by a2m eval --json?)", json_path);
     else if (!json_is_number(ece) || !json_is_number(mce))
         rc = a2m_error(A2M_ERR_FORMAT, "%s: \"reliability\" has no \"ece\" or \"mce\"", json_path);
     else if (n <= 0 || n > 1000) rc = a2m_error(A2M_ERR_FORMAT, "%s: \"reliability\" has no \"bins\"", json_path);
@@ -130,12 +133,14 @@ int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size 
     int64_t *count = rc ? NULL : calloc((size_t)n, sizeof *count), total = 0;
     if (!rc && (!conf || !acc || !count)) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     for (int b = 0; !rc && b < n; b++) {
-        json_t *o = json_array_get(bins, (size_t)b), *jc = json_object_get(o, "confidence"), *ja = json_object_get(o, "accuracy"),
-               *jn = json_object_get(o, "count");
+        json_t *o = json_array_get(bins, (size_t)b), *jc = json_object_get(o, "confidence"),
+               *ja = json_object_get(o, "accuracy"), *jn = json_object_get(o, "count");
         if (!json_is_number(jc) || !json_is_number(ja) || !json_is_integer(jn))
-            rc = a2m_error(A2M_ERR_FORMAT, "%s: reliability bin %d lacks \"confidence\", \"accuracy\" or \"count\"", json_path, b);
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: reliability bin %d lacks \"confidence\", \"accuracy\" or \"count\"",
+                           json_path, b);
         else conf[b] = json_number_value(jc), acc[b] = json_number_value(ja), count[b] = json_integer_value(jn);
-        if (!rc && count[b] < 0) rc = a2m_error(A2M_ERR_FORMAT, "%s: reliability bin %d has a negative count", json_path, b);
+        if (!rc && count[b] < 0)
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: reliability bin %d has a negative count", json_path, b);
         total += rc ? 0 : count[b];
     }
     if (!rc && !total) rc = a2m_error(A2M_ERR_EMPTY, "%s: no frames in the reliability bins", json_path);
@@ -148,8 +153,8 @@ int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size 
     return rc;
 }
 
-int plot_cqt_file(const char *audio, const char *labels_midi, const char *ref, const char *est, const int *notes, int n_notes,
-                  double transpose, const char *out, a2m_plot_size size) {
+int plot_cqt_file(const char *audio, const char *labels_midi, const char *ref, const char *est, const int *notes,
+                  int n_notes, double transpose, const char *out, a2m_plot_size size) {
     a2m_cqt_params p = a2m_cqt_default_params();
     float *db;
     size_t frames;
@@ -177,7 +182,10 @@ int plot_cqt_file(const char *audio, const char *labels_midi, const char *ref, c
     if (!rc) {
         const char *base = strrchr(audio, '/') ? strrchr(audio, '/') + 1 : audio;
         char title[512];
-        snprintf(title, sizeof title, "%s%s", base, ref ? ": reference vs transcription" : labels_midi ? ": CQT + frame labels" : ": CQT");
+        snprintf(title, sizeof title, "%s%s", base,
+                 ref           ? ": reference vs transcription"
+                 : labels_midi ? ": CQT + frame labels"
+                               : ": CQT");
         rc = a2m_plot_cqt(out, db, frames, p, &ov, title, size);
     }
     free(db), free(labels);
@@ -198,13 +206,16 @@ static int parse_args(int argc, char **argv, plot_args *a) {
     cli_option feat[CLI_FEAT_N_OPTS + 1];
     cli_feat_options(&a->fo, feat);
     const cli_option opts[] = {
-        {CLI_STR_OPT("-o", &a->out), .meta = "OUT", .help = "the picture (default: the input's name with .KIND.png;\n- = standard output)"},
+        {CLI_STR_OPT("-o", &a->out), .meta = "OUT",
+         .help = "the picture (default: the input's name with .KIND.png;\n- = standard output)"},
         {CLI_STR_OPT("--labels", &a->labels), .meta = "FILE",
-         .help = "cqt, features, distances: the MIDI of the frame labels; embed: EMB.labels.npy\n(default: the one beside EMB.npy)"},
+         .help = "cqt, features, distances: the MIDI of the frame labels; embed: EMB.labels.npy\n(default: the one "
+                 "beside EMB.npy)"},
         {CLI_STR_OPT("--ref", &a->ref), .meta = "REF.mid", .help = "pianoroll: the reference notes"},
         {CLI_STR_OPT("--est", &a->est), .meta = "EST.mid", .help = "pianoroll: the transcription's notes"},
         {CLI_INT_OPT("--width", &a->size.width, 200, 10000), .meta = "W", .given = &a->sized, .help = "picture width"},
-        {CLI_INT_OPT("--height", &a->size.height, 200, 10000), .meta = "H", .given = &a->sized, .help = "picture height"},
+        {CLI_INT_OPT("--height", &a->size.height, 200, 10000), .meta = "H", .given = &a->sized,
+         .help = "picture height"},
         {CLI_CUSTOM_OPT("--notes", &a->lp, cli_opt_notes, cli_show_notes), .meta = "LIST", .given = &a->notes_given,
          .help = "classes of --labels"},
         {CLI_INT_OPT("--transpose", &a->transpose, -48, 48), .meta = "N",
@@ -228,12 +239,14 @@ int cmd_plot(int argc, char **argv) {
     if (rc >= 0) return rc;
     const char *in = a.in, *out = a.out, *labels = a.labels, *ref = a.ref, *est = a.est;
     a2m_plot_size size = a.size;
-    int *notes = a.lp.notes, n_notes = a.notes_given ? a.lp.n_notes : 0, transpose = a.transpose, force = a.force, sized = a.sized;
+    int *notes = a.lp.notes, n_notes = a.notes_given ? a.lp.n_notes : 0, transpose = a.transpose, force = a.force,
+        sized = a.sized;
     cli_feat_opts fo = a.fo;
     if (!in) return cli_usage_error(argv[0], "%s needs an input", kind);
     if (cli_feat_finish(argv[0], &fo)) return 2;
     if (out && !a2m_plot_format(out))
-        return cli_usage_error(argv[0], "-o %s: unknown picture format '%s' (png, svg or pdf)", out, strrchr(out, '.') + 1);
+        return cli_usage_error(argv[0], "-o %s: unknown picture format '%s' (png, svg or pdf)", out,
+                               strrchr(out, '.') + 1);
     char def[4096];
     if (!out) {
         snprintf(def, sizeof def, "%s", in);
@@ -243,11 +256,13 @@ int cmd_plot(int argc, char **argv) {
         snprintf(def + l, sizeof def - l, ".%s.png", kind);
         out = def;
     }
-    if ((rc = cli_check_output(argv[0], &out, (const char *[]){in, labels, ref, est}, 4, force, CLI_OUT_STDOUT))) return rc;
+    if ((rc = cli_check_output(argv[0], &out, (const char *[]){in, labels, ref, est}, 4, force, CLI_OUT_STDOUT)))
+        return rc;
     if (!strcmp(kind, "loss")) rc = plot_loss_file(in, out, size);
     else if (!strcmp(kind, "confusion")) rc = plot_confusion_file(in, out, sized ? size : (a2m_plot_size){0, 0});
     else if (!strcmp(kind, "reliability")) rc = plot_reliability_file(in, out, size);
-    else if (!strcmp(kind, "uncertainty")) rc = plot_uncertainty_file(in, out, sized ? size : (a2m_plot_size){1000, 800});
+    else if (!strcmp(kind, "uncertainty"))
+        rc = plot_uncertainty_file(in, out, sized ? size : (a2m_plot_size){1000, 800});
     else if (!strcmp(kind, "cqt")) rc = plot_cqt_file(in, labels, NULL, NULL, notes, n_notes, transpose, out, size);
     else if (!strcmp(kind, "pianoroll")) {
         if (!ref || !est) return cli_usage_error(argv[0], "pianoroll needs --ref and --est");
@@ -255,7 +270,11 @@ int cmd_plot(int argc, char **argv) {
     } else if (!strcmp(kind, "embed")) rc = plot_embed_file(in, labels, out, sized ? size : (a2m_plot_size){1000, 760});
     else if (!strcmp(kind, "features") || !strcmp(kind, "distances"))
         rc = plot_features_file(in, labels, notes, n_notes, &fo, kind[0] == 'd', out, size);
-    else return cli_usage_error(argv[0], "unknown picture '%s' (loss, confusion, reliability, uncertainty, cqt, pianoroll, embed, features, distances, search)", kind);
+    else
+        return cli_usage_error(argv[0],
+                               "unknown picture '%s' (loss, confusion, reliability, uncertainty, cqt, pianoroll, "
+                               "embed, features, distances, search)",
+                               kind);
     if (rc) return cli_lib_fail(rc);
     fprintf(stderr, "%s\n", out);
     return 0;

@@ -61,7 +61,8 @@ static int transcribe_take(const a2m_model *m, const char *wav, const char *est)
         size_t k = 0;
         for (size_t i = 0; notes && i < r.n_notes; i++)
             if (!r.notes[i].out_of_range) notes[k++] = r.notes[i].note;
-        rc = notes ? a2m_midi_write(est, notes, k, a2m_midi_write_default_params()) : a2m_error(A2M_ERR_NOMEM, "out of memory");
+        rc = notes ? a2m_midi_write(est, notes, k, a2m_midi_write_default_params())
+                   : a2m_error(A2M_ERR_NOMEM, "out of memory");
         free(notes);
         a2m_transcription_free(&r);
     }
@@ -74,12 +75,16 @@ static void write_worst_takes(FILE *fp, json_t *per_take, double split_accuracy)
     double frames, correct;
     int shown = worst_takes(per_take, order, &frames, &correct);
     if (!shown) return;
-    fprintf(fp, "\n## Takes with the lowest accuracy\n\nSplit accuracy %.4f.\n\n| take | frames | accuracy | split accuracy without it |\n"
-                "|---|---|---|---|\n", split_accuracy);
+    fprintf(fp,
+            "\n## Takes with the lowest accuracy\n\nSplit accuracy %.4f.\n\n| take | frames | accuracy | split "
+            "accuracy without it |\n"
+            "|---|---|---|---|\n",
+            split_accuracy);
     for (int k = 0; k < shown; k++) {
         json_t *t = json_array_get(per_take, order[k]);
         const char *name = json_string_value(json_object_get(t, "name"));
-        double len = (double)json_integer_value(json_object_get(t, "frames")), a = json_number_value(json_object_get(t, "accuracy"));
+        double len = (double)json_integer_value(json_object_get(t, "frames")),
+               a = json_number_value(json_object_get(t, "accuracy"));
         fprintf(fp, "| %s | %.0f | %.4f |", name ? name : "?", len, a);
         if (frames > len) fprintf(fp, " %.4f |\n", (correct - a * len) / (frames - len));
         else fprintf(fp, " - |\n");
@@ -92,7 +97,8 @@ static int take_figures(const a2m_model *model, const char *take, const char *au
     char wav[4096], mid[4096], cqt[4096], roll[4096], est[4096];
     snprintf(wav, sizeof wav, "%s/%s.wav", audio_dir, take);
     if (!a2m_dataset_midi_partner(audio_dir, take, mid, sizeof mid))
-        snprintf(mid, sizeof mid, "%s/midi_%s.mid", audio_dir, strncmp(take, "voice_", 6) ? take : take + 6); /* named when missing */
+        snprintf(mid, sizeof mid, "%s/midi_%s.mid", audio_dir,
+                 strncmp(take, "voice_", 6) ? take : take + 6); /* named when missing */
     snprintf(cqt, sizeof cqt, "%s/%s.cqt.png", dir, take);
     snprintf(roll, sizeof roll, "%s/%s.pianoroll.png", dir, take);
     snprintf(est, sizeof est, "%s/%s.transcribed.mid", dir, take);
@@ -122,7 +128,8 @@ static int parse_args(int argc, char **argv, report_args *a) {
         {CLI_STR_OPT("--splits", &a->splits), .meta = "SPLIT.json", .help = "the split file"},
         {CLI_STR_OPT("--log", &a->log), .meta = "LOG.csv", .help = "the training log (a2m train --log): DIR/loss.png"},
         {CLI_STR_OPT("--audio-dir", &a->audio_dir), .meta = "DIR", .help = "the takes' audio and MIDI"},
-        {CLI_INT_OPT("--transpose", &a->transpose, -48, 48), .meta = "N", .help = "semitones added to the MIDI notes drawn"},
+        {CLI_INT_OPT("--transpose", &a->transpose, -48, 48), .meta = "N",
+         .help = "semitones added to the MIDI notes drawn"},
         {CLI_FLAG_OPT("--force", &a->force), .help = "replace an existing DIR's files"},
         {.name = NULL}};
     const cli_spec spec = {"report", usage, {{NULL, opts}}, NULL};
@@ -144,23 +151,30 @@ static int write_readme(const char *md, const report_args *a, json_t *ev, const 
         fprintf(f.fp, "# a2m report\n\nModel `%s` on dataset `%s`, split `%s`.\n\n", model, ds, split);
         fprintf(f.fp, "| metric | value |\n|---|---|\n");
         const char *keys[] = {"accuracy", "balanced_accuracy", "f1_macro", "f1_weighted"};
-        for (int k = 0; k < 4; k++) fprintf(f.fp, "| %s | %.4f |\n", keys[k], json_real_value(json_object_get(ev, keys[k])));
+        for (int k = 0; k < 4; k++)
+            fprintf(f.fp, "| %s | %.4f |\n", keys[k], json_real_value(json_object_get(ev, keys[k])));
         fprintf(f.fp, "\nAll metrics: [eval.json](eval.json).\n\n## Confusion matrix\n\n![confusion](confusion.png)\n");
         json_t *rj = json_object_get(ev, "reliability");
-        fprintf(f.fp, "\n## Calibration\n\nExpected calibration error %.4f, maximum %.4f, mean confidence %.4f "
+        fprintf(f.fp,
+                "\n## Calibration\n\nExpected calibration error %.4f, maximum %.4f, mean confidence %.4f "
                 "(frames binned by their top probability):\n\n![reliability](reliability.png)\n",
                 json_number_value(json_object_get(rj, "ece")), json_number_value(json_object_get(rj, "mce")),
                 json_number_value(json_object_get(rj, "mean_confidence")));
         write_worst_takes(f.fp, json_object_get(ev, "per_take"), json_number_value(json_object_get(ev, "accuracy")));
         if (log) fprintf(f.fp, "\n## Training\n\n![loss](loss.png)\n");
         if (have_take)
-            fprintf(f.fp, "\n## Take %s\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
-                    "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", take, take, take);
+            fprintf(f.fp,
+                    "\n## Take %s\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
+                    "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n",
+                    take, take, take);
         if (have_worst > 0)
-            fprintf(f.fp, "\n## Take %s (the lowest accuracy)\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
-                    "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n", worst, worst, worst);
+            fprintf(f.fp,
+                    "\n## Take %s (the lowest accuracy)\n\nCQT with the frame labels over it:\n\n![cqt](%s.cqt.png)\n\n"
+                    "Reference (white) vs transcription (orange):\n\n![pianoroll](%s.pianoroll.png)\n",
+                    worst, worst, worst);
         if (left_out[0])
-            fprintf(f.fp, "\nTake figures left out: the audio or MIDI of %s is not in `%s` (`--audio-dir`).\n", left_out, audio_dir);
+            fprintf(f.fp, "\nTake figures left out: the audio or MIDI of %s is not in `%s` (`--audio-dir`).\n",
+                    left_out, audio_dir);
         rc = a2m_atomic_commit(&f);
     }
     return rc;
@@ -168,14 +182,16 @@ static int write_readme(const char *md, const report_args *a, json_t *ev, const 
 
 int cmd_report(int argc, char **argv) {
     /* --transpose -12: the seed singer sings an octave below the written notes */
-    report_args a = {.split = "test", .splits = CLI_SEED_SPLITS, .audio_dir = "../shared/data/seed/audio", .transpose = -12};
+    report_args a = {
+        .split = "test", .splits = CLI_SEED_SPLITS, .audio_dir = "../shared/data/seed/audio", .transpose = -12};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
     const char *model = a.model, *ds = a.ds, *dir = a.dir, *split = a.split, *splits = a.splits, *log = a.log,
                *audio_dir = a.audio_dir;
     int transpose = a.transpose, force = a.force;
     /* DIR is the report's own folder: an existing one (an older report) is replaced file by file with --force */
-    if ((rc = cli_check_output(argv[0], &dir, (const char *[]){model, ds, splits, log}, 4, force, CLI_OUT_FOLDER))) return rc;
+    if ((rc = cli_check_output(argv[0], &dir, (const char *[]){model, ds, splits, log}, 4, force, CLI_OUT_FOLDER)))
+        return rc;
     rc = a2m_mkdirs(dir);
     char eval_json[4096], conf[4096], rel[4096], loss[4096], md[4096];
     snprintf(eval_json, sizeof eval_json, "%s/eval.json", dir);
@@ -206,15 +222,19 @@ int cmd_report(int argc, char **argv) {
     size_t order[5];
     double wf, wc;
     json_t *per_take = json_object_get(ev, "per_take");
-    if (!rc && worst_takes(per_take, order, &wf, &wc) && json_string_value(json_object_get(json_array_get(per_take, order[0]), "name"))) {
-        snprintf(worst, sizeof worst, "%s", json_string_value(json_object_get(json_array_get(per_take, order[0]), "name")));
-        if (strcmp(worst, take) != 0 && !strchr(worst, '/')) rc = take_figures(mem.m[0], worst, audio_dir, dir, transpose, size, &have_worst);
+    if (!rc && worst_takes(per_take, order, &wf, &wc) &&
+        json_string_value(json_object_get(json_array_get(per_take, order[0]), "name"))) {
+        snprintf(worst, sizeof worst, "%s",
+                 json_string_value(json_object_get(json_array_get(per_take, order[0]), "name")));
+        if (strcmp(worst, take) != 0 && !strchr(worst, '/'))
+            rc = take_figures(mem.m[0], worst, audio_dir, dir, transpose, size, &have_worst);
         else have_worst = -1; /* no figures of its own */
     }
     char left_out[600] = ""; /* takes whose figures could not be made, for README.md */
     if (take[0] && !have_take) snprintf(left_out, sizeof left_out, "%s", take);
     if (worst[0] && !have_worst)
-        snprintf(left_out + strlen(left_out), sizeof left_out - strlen(left_out), "%s%s", left_out[0] ? " and " : "", worst);
+        snprintf(left_out + strlen(left_out), sizeof left_out - strlen(left_out), "%s%s", left_out[0] ? " and " : "",
+                 worst);
     if (!rc) {
         snprintf(md, sizeof md, "%s/README.md", dir);
         rc = write_readme(md, &a, ev, take, have_take, worst, have_worst, left_out);

@@ -32,13 +32,15 @@ static const char *const samplers = "tpe|random", *const pruners = "median|none"
 static int show_sampler(const void *v, char *buf, size_t n) {
     a2m_tpe_params t = a2m_tpe_default_params();
     return snprintf(buf, n, "%s; tpe: %d random start-up trials, %d candidates", *(const int *)v ? "random" : "tpe",
-                    t.n_startup_trials, t.n_ei_candidates), 1;
+                    t.n_startup_trials, t.n_ei_candidates),
+           1;
 }
 
 static int show_pruner(const void *v, char *buf, size_t n) {
     a2m_median_params m = a2m_median_default_params();
-    return snprintf(buf, n, "%s; median: once %d trials are complete, after epoch %d", *(const int *)v ? "none" : "median",
-                    m.n_startup_trials, m.n_warmup_steps), 1;
+    return snprintf(buf, n, "%s; median: once %d trials are complete, after epoch %d",
+                    *(const int *)v ? "none" : "median", m.n_startup_trials, m.n_warmup_steps),
+           1;
 }
 
 typedef struct search_opts {
@@ -56,17 +58,20 @@ static int parse(int argc, char **argv, search_opts *o) {
     int seed = 0, sampler = 0, pruner = 0, objective = 0, n_pos;
     const cli_option opts[] = {
         {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
-        {CLI_STR_OPT("--study", &o->study), .meta = "STUDY.db", .help = "the study (a SQLite file, or its name with --storage)"},
+        {CLI_STR_OPT("--study", &o->study), .meta = "STUDY.db",
+         .help = "the study (a SQLite file, or its name with --storage)"},
         {CLI_STR_OPT("--space", &o->space_path), .meta = "SPACE.json",
          .help = "parameters and ranges (docs/search.md); default: hidden, lr (log), batch,\n"
                  "dropout, class-weight-power, loss, label-smoothing"},
-        {CLI_INT_OPT("--trials", &o->trials, 1, 1000000), .meta = "N", .help = "trials of the study in all, over every worker"},
+        {CLI_INT_OPT("--trials", &o->trials, 1, 1000000), .meta = "N",
+         .help = "trials of the study in all, over every worker"},
         {CLI_CHOICE_OPT("--sampler", &sampler, samplers), .given = &o->given_sampler, .show = show_sampler,
          .help = "TPE (Optuna's defaults) or random"},
         {CLI_CHOICE_OPT("--pruner", &pruner, pruners), .given = &o->given_pruner, .show = show_pruner,
          .help = "stop a trial at an epoch where its best value is worse than the median of the\n"
                  "complete trials at that epoch"},
-        {CLI_INT_OPT("--epochs", &o->epochs, 1, 100000), .meta = "E", .given = &o->given_epochs, .help = "maximum epochs of a trial"},
+        {CLI_INT_OPT("--epochs", &o->epochs, 1, 100000), .meta = "E", .given = &o->given_epochs,
+         .help = "maximum epochs of a trial"},
         {CLI_INT_OPT("--seed", &seed, 0, 2147483647), .meta = "S", .given = &o->given_seed,
          .help = "seed of the sampler and of every trial's training"},
         {CLI_CHOICE_OPT("--objective", &objective, objectives), .given = &o->given_objective,
@@ -76,7 +81,8 @@ static int parse(int argc, char **argv, search_opts *o) {
         {CLI_INT_OPT("--threads", &o->threads, 1, 256), .meta = "N", .help = "training threads"},
         {CLI_DBL_OPT("--heartbeat", &o->heartbeat, 0.1, 86400), .meta = "S",
          .help = "seconds between heartbeats; a running trial silent for 2 S is failed"},
-        {CLI_FLAG_OPT("--show", &o->show), .help = "print the study: every trial, the best, and the `a2m train` options\nreproducing it"},
+        {CLI_FLAG_OPT("--show", &o->show),
+         .help = "print the study: every trial, the best, and the `a2m train` options\nreproducing it"},
         {CLI_FLAG_OPT("--json", &o->json), .help = "--show: as JSON"},
         {.name = NULL}};
     const cli_spec spec = {"search", usage, {{NULL, opts}}, epilog};
@@ -117,7 +123,8 @@ static void print_table(const a2m_study_info *in, const a2m_search_trial *t, siz
         for (int k = 0; k < s->n; k++) {
             char v[64];
             a2m_search_format_value(&s->p[k], t[i].params[k], v, sizeof v);
-            if (s->p[k].kind == A2M_PARAM_FLOAT && !isnan(t[i].params[k])) snprintf(v, sizeof v, "%.4g", t[i].params[k]);
+            if (s->p[k].kind == A2M_PARAM_FLOAT && !isnan(t[i].params[k]))
+                snprintf(v, sizeof v, "%.4g", t[i].params[k]);
             printf("  %*s", (int)strlen(s->p[k].name) > 9 ? (int)strlen(s->p[k].name) : 9, v);
         }
         printf("\n");
@@ -133,11 +140,14 @@ static json_t *trial_json(const a2m_study_info *in, const a2m_search_trial *t) {
         const a2m_search_param *sp = &in->space.p[k];
         char v[64];
         a2m_search_format_value(sp, t->params[k], v, sizeof v);
-        json_object_set_new(p, sp->name, isnan(t->params[k]) ? json_null()
-                                         : sp->kind == A2M_PARAM_CHOICE ? json_string(v) : json_real(t->params[k]));
+        json_object_set_new(p, sp->name,
+                            isnan(t->params[k])            ? json_null()
+                            : sp->kind == A2M_PARAM_CHOICE ? json_string(v)
+                                                           : json_real(t->params[k]));
     }
     json_object_set_new(o, "params", p);
-    for (int k = 0; k < t->n_steps; k++) json_array_append_new(iv, isnan(t->steps[k]) ? json_null() : json_real(t->steps[k]));
+    for (int k = 0; k < t->n_steps; k++)
+        json_array_append_new(iv, isnan(t->steps[k]) ? json_null() : json_real(t->steps[k]));
     json_object_set_new(o, "intermediate", iv);
     json_object_set_new(o, "seconds", t->finished > 0 ? json_real(t->finished - t->started) : json_null());
     return o;
@@ -197,12 +207,13 @@ static int show(const search_opts *o) {
         print_table(&in, t, n);
         int counts[4] = {0};
         for (size_t i = 0; i < n; i++) counts[t[i].state >= 0 && t[i].state < 4 ? t[i].state : 3]++;
-        printf("\n%zu trials: %d complete, %d pruned, %d failed, %d running\n", n, counts[1], counts[2], counts[3], counts[0]);
+        printf("\n%zu trials: %d complete, %d pruned, %d failed, %d running\n", n, counts[1], counts[2], counts[3],
+               counts[0]);
         if (best >= 0)
-            printf("best: trial %d, %s %.9g\n  a2m train %s --split %s --epochs %d --seed %lld %s -o MODEL.safetensors\n",
-                   t[best].number, in.objective, t[best].value, in.dataset, in.splits, in.epochs, in.seed, args);
-        else
-            printf("no complete trial yet\n");
+            printf(
+                "best: trial %d, %s %.9g\n  a2m train %s --split %s --epochs %d --seed %lld %s -o MODEL.safetensors\n",
+                t[best].number, in.objective, t[best].value, in.dataset, in.splits, in.epochs, in.seed, args);
+        else printf("no complete trial yet\n");
     }
     a2m_search_trials_free(t, n);
     return rc;
@@ -273,7 +284,8 @@ static int load_data(const char *ds, const char *splits, data *x) {
     if (rc) return rc;
     rc = a2m_split_load(splits, "train", &x->d, &x->tr, &x->ntr);
     if (!rc) rc = a2m_split_load(splits, "val", &x->d, &x->va, &x->nva);
-    if (!rc && x->nva == 0) rc = a2m_error(A2M_ERR_EMPTY, "%s: the \"val\" split is empty: nothing to score trials on", splits);
+    if (!rc && x->nva == 0)
+        rc = a2m_error(A2M_ERR_EMPTY, "%s: the \"val\" split is empty: nothing to score trials on", splits);
     if (rc) a2m_dataset_free(&x->d), free(x->tr), free(x->va), memset(x, 0, sizeof *x);
     return rc;
 }
@@ -288,8 +300,19 @@ static int run_trial(const search_opts *o, a2m_study *st, const a2m_study_info *
     char args[2048];
     a2m_search_train_args(&in->space, values, args, sizeof args);
     fprintf(stderr, "trial %d: %s\n", number, args);
-    trial_ctx c = {st, number, maximize, 0, 0, 0, isatty(fileno(stderr)), 0, NAN, mono_s(), o->heartbeat,
-                   a2m_median_default_params(), NULL};
+    trial_ctx c = {st,
+                   number,
+                   maximize,
+                   0,
+                   0,
+                   0,
+                   isatty(fileno(stderr)),
+                   0,
+                   NAN,
+                   mono_s(),
+                   o->heartbeat,
+                   a2m_median_default_params(),
+                   NULL};
     a2m_model *m = NULL;
     a2m_train_result res;
     if (!rc) rc = a2m_train(&x->d, x->tr, x->ntr, x->va, x->nva, p, on_progress, &c, &m, &res);
@@ -313,7 +336,8 @@ static int run_trial(const search_opts *o, a2m_study *st, const a2m_study_info *
     }
     rc = a2m_study_finish(st, number, c.pruned ? A2M_TRIAL_PRUNED : A2M_TRIAL_COMPLETE, c.pruned ? NAN : c.best, 0);
     if (rc) return rc == A2M_ERR_RANGE ? (cli_warn("%s", a2m_errmsg()), 0) : cli_lib_fail(rc);
-    if (c.pruned) fprintf(stderr, "trial %d pruned at epoch %d (best %s %.4f)\n", number, c.epochs_run, in->objective, c.best);
+    if (c.pruned)
+        fprintf(stderr, "trial %d pruned at epoch %d (best %s %.4f)\n", number, c.epochs_run, in->objective, c.best);
     else fprintf(stderr, "trial %d complete: %s %.6f (%d epochs)\n", number, in->objective, c.best, c.epochs_run);
     return 0;
 }
@@ -362,8 +386,8 @@ static int work(search_opts *o) {
     char worker[300], host[256] = "?";
     gethostname(host, sizeof host - 1);
     snprintf(worker, sizeof worker, "%s:%ld", host, (long)getpid());
-    fprintf(stderr, "a2m search: %s, %zu train / %zu val takes, %s %s, pruner %s, %d trials of up to %d epochs\n", target,
-            x.ntr, x.nva, in.objective, in.sampler, in.pruner, o->trials, in.epochs);
+    fprintf(stderr, "a2m search: %s, %zu train / %zu val takes, %s %s, pruner %s, %d trials of up to %d epochs\n",
+            target, x.ntr, x.nva, in.objective, in.sampler, in.pruner, o->trials, in.epochs);
     int done = 0;
     while (!rc && !cli_interrupted()) {
         int number;
@@ -380,8 +404,10 @@ static int work(search_opts *o) {
     if (!rc && cli_interrupted()) rc = 128 + cli_interrupted();
     a2m_study_del(st);
     a2m_dataset_free(&x.d), free(x.tr), free(x.va);
-    if (!rc) fprintf(stderr, "a2m search: this worker ran %d trial%s; a2m search --show %s%s%s for the results\n", done,
-                     cli_s((size_t)done), o->storage ? o->study : target, o->storage ? " --storage " : "", o->storage ? o->storage : "");
+    if (!rc)
+        fprintf(stderr, "a2m search: this worker ran %d trial%s; a2m search --show %s%s%s for the results\n", done,
+                cli_s((size_t)done), o->storage ? o->study : target, o->storage ? " --storage " : "",
+                o->storage ? o->storage : "");
     return rc;
 }
 

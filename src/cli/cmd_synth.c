@@ -109,7 +109,8 @@ int cmd_synth(int argc, char **argv) {
     int force = a.force;
     a2m_output_kind was = A2M_OUTPUT_NEW;
     int crc = cli_check_output("synth", &out, &in, 1, force, CLI_OUT_STDOUT);
-    if (!crc && midi_out) crc = cli_check_output("synth", &midi_out, (const char *[]){in, out}, 2, force, CLI_OUT_STDOUT);
+    if (!crc && midi_out)
+        crc = cli_check_output("synth", &midi_out, (const char *[]){in, out}, 2, force, CLI_OUT_STDOUT);
     if (crc) return crc;
     a2m_output_kind_of(out, &was);
     FILE *info = strcmp(out, "/dev/stdout") && strcmp(midi_out ? midi_out : "", "/dev/stdout") ? stdout : stderr;
@@ -145,7 +146,7 @@ int cmd_synth(int argc, char **argv) {
         return cli_lib_fail(rc);
     }
     fprintf(info, "%s: %zu note%s, %.3f s at %d Hz%s%s\n", out, notes.n, cli_s(notes.n), (double)n / p.rate, p.rate,
-           midi_out ? ", MIDI: " : "", midi_out ? midi_out : "");
+            midi_out ? ", MIDI: " : "", midi_out ? midi_out : "");
     a2m_notes_free(&notes);
     return 0;
 }

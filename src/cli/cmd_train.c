@@ -192,7 +192,8 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
         {CLI_INT_OPT("--threads", &p->threads, 1, 256), .meta = "N", .help = "threads"},
         {CLI_STR_OPT("--log", &p->log_path), .meta = "LOG.csv",
          .help = "per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds"},
-        {CLI_STR_OPT("--checkpoint", &a->ckpt), .meta = "CKPT", .help = "checkpoint written every epoch (default MODEL.ckpt)"},
+        {CLI_STR_OPT("--checkpoint", &a->ckpt), .meta = "CKPT",
+         .help = "checkpoint written every epoch (default MODEL.ckpt)"},
         {CLI_FLAG_OPT("--force", &a->force),
          .help = "replace an existing model, log or checkpoint (--resume reuses the last two)"},
         {CLI_FLAG_OPT("--resume", &p->resume), .help = "continue from the checkpoint"},
@@ -204,7 +205,8 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
     if (rc >= 0) return rc;
     if (n_pos > 1) return cli_usage_error(argv[0], "one dataset expected");
     a->ds = n_pos ? argv[1] : NULL;
-    if (!a->ds || !a->split || !a->out) return cli_usage_error(argv[0], "needs DATASET, --split SPLIT.json and -o MODEL");
+    if (!a->ds || !a->split || !a->out)
+        return cli_usage_error(argv[0], "needs DATASET, --split SPLIT.json and -o MODEL");
     if (distill_set && !a->teachers) return cli_usage_error(argv[0], "--distill needs --teacher");
     if (a->teachers && !distill_set) p->distill = teacher_distill;
     if (!dropout_set && !strcmp(p->arch, "transformer")) p->dropout = transformer_dropout;

@@ -39,9 +39,9 @@ typedef struct tr_opts {
     a2m_midi_write_params mp;
     int csv, json, probs, print, force, jobs;
     double raw_rate;
-    const char *ensemble;   /* --ensemble M1,M2,... */
-    int mc;                 /* --mc-dropout T */
-    int seed;               /* --seed S: the Monte-Carlo masks */
+    const char *ensemble;       /* --ensemble M1,M2,... */
+    int mc;                     /* --mc-dropout T */
+    int seed;                   /* --seed S: the Monte-Carlo masks */
     const cli_members *members; /* with ensemble or mc: the models averaged */
 } tr_opts;
 
@@ -78,7 +78,8 @@ static int show_frames_or_ms(const a2m_transcribe_params *tp, int which, char *b
     onset.class_notes[1] = A2M_CLASS_ONSET;
     a2m_transcribe_params a = transcribe_params_for_model(*tp, &plain), b = transcribe_params_for_model(*tp, &onset);
     return snprintf(buf, n, "%d; models with an onset class %d", which ? a.min_note_frames : a.max_gap_frames,
-                    which ? b.min_note_frames : b.max_gap_frames), 1;
+                    which ? b.min_note_frames : b.max_gap_frames),
+           1;
 }
 
 static int show_max_gap(const void *v, char *buf, size_t n) { return show_frames_or_ms(v, 0, buf, n); }
@@ -134,9 +135,7 @@ static const char *model_path_of(const char *arg, char *buf, size_t n) {
     return buf;
 }
 
-static void out_name(char *dst, size_t n, const char *base, const char *ext) {
-    snprintf(dst, n, "%s%s", base, ext);
-}
+static void out_name(char *dst, size_t n, const char *base, const char *ext) { snprintf(dst, n, "%s%s", base, ext); }
 
 static int write_notes_csv(const char *path, const a2m_transcription *r, int force) {
     a2m_atomic_file f;
@@ -159,22 +158,25 @@ static json_t *note_uncertainty(const a2m_transcribed_note *t, const float *meas
     for (size_t f = t->first_frame; f < t->first_frame + t->n_frames && f < n_frames; f++, k++)
         for (int q = 0; q < A2M_UNC_MEASURES; q++) s[q] += measures[f * A2M_UNC_MEASURES + q];
     json_t *o = json_object();
-    for (int q = 0; q < A2M_UNC_MEASURES; q++) json_object_set_new(o, a2m_unc_measure_name(q), json_real(k ? s[q] / (double)k : 0));
+    for (int q = 0; q < A2M_UNC_MEASURES; q++)
+        json_object_set_new(o, a2m_unc_measure_name(q), json_real(k ? s[q] / (double)k : 0));
     return o;
 }
 
 static int write_notes_json(const char *path, const char *input, const a2m_transcription *r, const float *measures,
                             int force) {
-    if (!force && a2m_path_exists(path)) return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to replace it)", path);
+    if (!force && a2m_path_exists(path))
+        return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to replace it)", path);
     json_t *arr = json_array();
     for (size_t i = 0; i < r->n_notes; i++) {
         char nm[8];
         const a2m_transcribed_note *t = &r->notes[i];
-        json_array_append_new(arr, json_pack("{s:f,s:f,s:i,s:s,s:f,s:f,s:i}", "onset", t->note.onset, "offset", t->note.offset,
-                                             "pitch", (int)t->note.pitch, "name", a2m_note_name((int)t->note.pitch, nm),
-                                             "confidence", t->confidence, "confidence_var", t->confidence_var,
-                                             "out_of_range", t->out_of_range));
-        if (measures) json_object_set_new(json_array_get(arr, i), "uncertainty", note_uncertainty(t, measures, r->n_frames));
+        json_array_append_new(arr, json_pack("{s:f,s:f,s:i,s:s,s:f,s:f,s:i}", "onset", t->note.onset, "offset",
+                                             t->note.offset, "pitch", (int)t->note.pitch, "name",
+                                             a2m_note_name((int)t->note.pitch, nm), "confidence", t->confidence,
+                                             "confidence_var", t->confidence_var, "out_of_range", t->out_of_range));
+        if (measures)
+            json_object_set_new(json_array_get(arr, i), "uncertainty", note_uncertainty(t, measures, r->n_frames));
     }
     json_t *o = json_pack("{s:s,s:f,s:I,s:f,s:o}", "input", input, "frame_seconds", r->frame_seconds, "frames",
                           (json_int_t)r->n_frames, "tuning_cents", r->tuning_cents, "notes", arr);
@@ -242,7 +244,9 @@ static void print_notes(FILE *out, const char *input, const a2m_transcription *r
         const a2m_transcribed_note *t = &r->notes[i];
         fprintf(out, "%8.3f %8.3f  %-4s (%d)  confidence %.2f%s\n", t->note.onset, t->note.offset,
                 a2m_note_name((int)t->note.pitch, nm), (int)t->note.pitch, t->confidence,
-                t->out_of_range < 0 ? "  below the model's range" : t->out_of_range > 0 ? "  above the model's range" : "");
+                t->out_of_range < 0   ? "  below the model's range"
+                : t->out_of_range > 0 ? "  above the model's range"
+                                      : "");
     }
 }
 
@@ -253,15 +257,18 @@ static void warn_out_of_range(const a2m_model *m, const char *input, const a2m_t
     size_t below = 0, above = 0;
     double first = -1;
     for (size_t i = 0; i < r->n_notes; i++) {
-        below += r->notes[i].out_of_range < 0, above += r->notes[i].out_of_range > 0;
+        below += r->notes[i].out_of_range<0, above += r->notes[i].out_of_range> 0;
         if (r->notes[i].out_of_range && first < 0) first = r->notes[i].note.onset;
     }
     int lo = 127, hi = 0;
     for (int c = 0; c < in->n_classes; c++)
-        if (in->class_notes[c] >= 0) lo = in->class_notes[c] < lo ? in->class_notes[c] : lo, hi = in->class_notes[c] > hi ? in->class_notes[c] : hi;
+        if (in->class_notes[c] >= 0)
+            lo = in->class_notes[c] < lo ? in->class_notes[c] : lo,
+            hi = in->class_notes[c] > hi ? in->class_notes[c] : hi;
     if (below + above)
         cli_warn("%s: %zu note%s below and %zu above the model's range (MIDI %d-%d), the first at %.2f s: left out "
-                 "of the MIDI (in --csv/--json with out_of_range)", input, below, cli_s(below), above, lo, hi, first);
+                 "of the MIDI (in --csv/--json with out_of_range)",
+                 input, below, cli_s(below), above, lo, hi, first);
 }
 
 static void print_stream_notes(void *user, const a2m_transcribed_note *n, size_t k) {
@@ -270,8 +277,7 @@ static void print_stream_notes(void *user, const a2m_transcribed_note *n, size_t
         if (n[i].out_of_range)
             cli_warn("<stdin>: a note %s the model's range at %.2f-%.2f s", n[i].out_of_range < 0 ? "below" : "above",
                      n[i].note.onset, n[i].note.offset);
-        else
-            printf("%.6f,%.6f,%d,%.4f\n", n[i].note.onset, n[i].note.offset, (int)n[i].note.pitch, n[i].confidence);
+        else printf("%.6f,%.6f,%d,%.4f\n", n[i].note.onset, n[i].note.offset, (int)n[i].note.pitch, n[i].confidence);
     }
     if (k) fflush(stdout);
 }
@@ -325,7 +331,8 @@ static int check_out_arg(const char *cmd, const char **out, const char **inputs,
     int many = n_in > 1 || (strcmp(inputs[0], "-") && a2m_is_dir(inputs[0]));
     if (!strcmp(*out, "-")) {
         if (many || !strcmp(inputs[0], "-") || o->csv || o->json || o->probs || o->print)
-            return cli_usage_error(cmd, "-o - (the MIDI on standard output) needs one input file and no --csv/--json/--probs/--print");
+            return cli_usage_error(
+                cmd, "-o - (the MIDI on standard output) needs one input file and no --csv/--json/--probs/--print");
         *out = "/dev/stdout";
         return 0;
     }
@@ -334,7 +341,8 @@ static int check_out_arg(const char *cmd, const char **out, const char **inputs,
         return cli_usage_error(cmd, "-o %s: several inputs write a folder of MIDI files: give -o FOLDER/", *out);
     a2m_output_kind kind = A2M_OUTPUT_NEW;
     if (!many && (o->csv || o->json || o->probs) && !a2m_output_kind_of(*out, &kind) && kind == A2M_OUTPUT_STREAM)
-        return cli_usage_error(cmd, "-o %s: --csv/--json/--probs are named after -o: give a file name", *out); /* not /dev/null.csv */
+        return cli_usage_error(cmd, "-o %s: --csv/--json/--probs are named after -o: give a file name",
+                               *out); /* not /dev/null.csv */
     return 0;
 }
 
@@ -350,29 +358,34 @@ static int transcribe_mean(const tr_opts *o, a2m_transcriber **t, const char *pa
     memset(out, 0, sizeof *out);
     for (int k = 0; !rc && k < e->n; k++) {
         a2m_transcribe_params tp = o->tp;
-        tp.notes_only = 0, tp.mc_dropout = o->mc ? a2m_model_get_info(e->m[k])->dropout : 0, tp.mc_seed = (unsigned)o->seed;
+        tp.notes_only = 0, tp.mc_dropout = o->mc ? a2m_model_get_info(e->m[k])->dropout : 0,
+        tp.mc_seed = (unsigned)o->seed;
         if (!t[k]) rc = a2m_transcriber_new(e->m[k], tp, &t[k]);
         for (int p = 0; !rc && p < passes; p++) {
             a2m_transcription r;
             if ((rc = a2m_transcriber_run_file(t[k], path, &r))) break;
             if (!acc.sum) rc = a2m_predictive_init(&acc, r.n_frames, r.n_classes);
             if (!rc && r.n_frames != acc.n)
-                rc = a2m_error(A2M_ERR_SHAPE, "%s: %s gives %zu frames, %s %zu: an ensemble's models share their features",
-                               path, e->path[k], r.n_frames, e->path[0], acc.n);
+                rc = a2m_error(A2M_ERR_SHAPE,
+                               "%s: %s gives %zu frames, %s %zu: an ensemble's models share their features", path,
+                               e->path[k], r.n_frames, e->path[0], acc.n);
             if (!rc) rc = a2m_predictive_add(&acc, r.probs);
             if (!rc && !out->probs) *out = r; /* the first: its buffers take the mean */
             else a2m_transcription_free(&r);
         }
     }
-    if (!rc && !(*measures = malloc((acc.n + 1) * A2M_UNC_MEASURES * sizeof **measures))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    if (!rc && !(*measures = malloc((acc.n + 1) * A2M_UNC_MEASURES * sizeof **measures)))
+        rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     if (!rc) rc = a2m_predictive_finish(&acc, out->probs, *measures);
     if (!rc) {
         const a2m_model_info *in = a2m_model_get_info(e->m[0]);
         int C = out->n_classes, onset = transcribe_onset_class(in->class_notes, C);
-        for (size_t f = 0; f < out->n_frames; f++) out->classes[f] = transcribe_frame_class(out->probs + f * C, C, onset);
+        for (size_t f = 0; f < out->n_frames; f++)
+            out->classes[f] = transcribe_frame_class(out->probs + f * C, C, onset);
         free(out->notes);
         out->notes = NULL, out->n_notes = 0;
-        a2m_transcribe_params tp = transcribe_params_for_model(o->tp, in); /* the model kind's defaults, as a transcriber's */
+        a2m_transcribe_params tp =
+            transcribe_params_for_model(o->tp, in); /* the model kind's defaults, as a transcriber's */
         a2m_note_rules rules = a2m_note_rules_from_params(tp, out->frame_seconds);
         rules.onset_sigmoid = in->onset_head;
         float prior[A2M_MAX_CLASSES];
@@ -449,7 +462,8 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
          .help = "fp32 (exact) or bf16 (about 2x faster network on CPUs with avx512_bf16;\n"
                  "logits within 0.015 of fp32 for models/a2m-crnn.safetensors (0.028 for the\n"
                  "seed CRNN); elsewhere fp32 runs)"},
-        {CLI_FLAG_OPT("--csv", &o->csv), .help = "also write notes (onset, offset, pitch, name, confidence mean/variance)"},
+        {CLI_FLAG_OPT("--csv", &o->csv),
+         .help = "also write notes (onset, offset, pitch, name, confidence mean/variance)"},
         {CLI_FLAG_OPT("--json", &o->json), .help = "also write the notes as JSON"},
         {CLI_FLAG_OPT("--probs", &o->probs), .help = "also write frame probabilities .npy [frames x classes]"},
         {CLI_FLAG_OPT("--print", &o->print), .help = "print the notes to standard output"},
@@ -524,7 +538,8 @@ static int transcribe_one(const a2m_model *m, a2m_transcriber **t, const char *p
         {
             if (o->print) print_notes(stdout, path, &r);
             warn_out_of_range(m, path, &r);
-            if (!rc && n_in == 1 && !o->print) fprintf(stderr, "%s: %zu note%s -> %s\n", path, r.n_notes, cli_s(r.n_notes), midi);
+            if (!rc && n_in == 1 && !o->print)
+                fprintf(stderr, "%s: %zu note%s -> %s\n", path, r.n_notes, cli_s(r.n_notes), midi);
         }
     }
     if (have) a2m_transcription_free(&r);
@@ -566,7 +581,8 @@ static int stdin_exit(const a2m_model *m, const char *out, const tr_opts *o) {
 }
 
 int cmd_transcribe(int argc, char **argv) {
-    tr_opts o = {a2m_transcribe_default_params(), a2m_midi_write_default_params(), 0, 0, 0, 0, 0, 1, 0, NULL, 0, 0, NULL};
+    tr_opts o = {
+        a2m_transcribe_default_params(), a2m_midi_write_default_params(), 0, 0, 0, 0, 0, 1, 0, NULL, 0, 0, NULL};
     const char *model = NULL, *out = NULL;
     int n_in, rc = parse_args(argc, argv, &o, &model, &out, &n_in);
     if (rc >= 0) return rc;

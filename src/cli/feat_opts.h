@@ -8,7 +8,7 @@
 typedef struct cli_feat_opts {
     a2m_cqt_params cqt;
     a2m_feat_params feat;
-    double fmin;             /* --fmin as given (<0: not given): the CQT's lowest bin or the mel bank's lower edge */
+    double fmin; /* --fmin as given (<0: not given): the CQT's lowest bin or the mel bank's lower edge */
     int bins_given, bpo_given;
 } cli_feat_opts;
 

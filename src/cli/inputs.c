@@ -92,8 +92,9 @@ int cli_inputs_expand(const char *const *args, int n_args, const char *out, cli_
         char *dot = strrchr(stem, '.'), *slash = strrchr(stem, '/');
         if (dot && (!slash || dot > slash)) *dot = '\0';
         if (single && out) snprintf(midi, sizeof midi, "%s", out);
-        else if (out) snprintf(midi, sizeof midi, "%.*s/%s.mid", (int)(ol > 1 && out[ol - 1] == '/' ? ol - 1 : ol), out,
-                               stem + r->roots[i]);
+        else if (out)
+            snprintf(midi, sizeof midi, "%.*s/%s.mid", (int)(ol > 1 && out[ol - 1] == '/' ? ol - 1 : ol), out,
+                     stem + r->roots[i]);
         else snprintf(midi, sizeof midi, "%s.mid", stem);
         if (!(r->midis[i] = strdup(midi))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     }

@@ -5,9 +5,9 @@
 #include <stddef.h>
 
 typedef struct cli_inputs {
-    char **paths;   /* [n] audio files: the arguments, folders replaced by the audio files under them */
-    char **midis;   /* [n] the MIDI file each one writes */
-    size_t *roots;  /* [n] how much of each path its output name leaves out (its argument's folder) */
+    char **paths;  /* [n] audio files: the arguments, folders replaced by the audio files under them */
+    char **midis;  /* [n] the MIDI file each one writes */
+    size_t *roots; /* [n] how much of each path its output name leaves out (its argument's folder) */
     int n;
 } cli_inputs;
 

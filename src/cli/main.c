@@ -15,7 +15,8 @@ const cli_command cli_commands[] = {
     {"features", "CQT, mel, MFCC or LPC features of audio files or a folder -> .npy", cmd_features},
     {"labels", "MIDI -> one class per frame -> .npy", cmd_labels},
     {"synth", "render a MIDI file with a voice-like tone -> .wav", cmd_synth},
-    {"gendata", "training data: random melodies sung (synth, fluid) or seed takes pitch-shifted, augmented", cmd_gendata},
+    {"gendata", "training data: random melodies sung (synth, fluid) or seed takes pitch-shifted, augmented",
+     cmd_gendata},
     {"dataset", "pair voice_N.wav with midi_N.mid in a folder -> dataset", cmd_dataset},
     {"train", "train a model on a dataset -> .safetensors", cmd_train},
     {"forward", "run a model on normalised features (or --raw-db: a2m features output) -> logits .npy", cmd_forward},
@@ -28,9 +29,10 @@ const cli_command cli_commands[] = {
     {"compare", "note (mir_eval) or frame (scikit-learn) metrics of two transcriptions", cmd_compare},
     {"embed", "UMAP of a dataset split's frames (features or hidden states) -> EMB.npy + EMB.labels.npy", cmd_embed},
     {"trust", "trustworthiness (scikit-learn's, k 5) of an embedding: X.npy EMB.npy", cmd_trustworthiness},
-    {"plot", "pictures (.png/.svg/.pdf): plot loss LOG.csv, plot confusion EVAL.json,\n"
-             "              plot reliability EVAL.json, plot uncertainty EVAL.json, plot cqt AUDIO, plot pianoroll AUDIO,\n"
-             "              plot embed EMB.npy, plot search STUDY.db -o DIR",
+    {"plot",
+     "pictures (.png/.svg/.pdf): plot loss LOG.csv, plot confusion EVAL.json,\n"
+     "              plot reliability EVAL.json, plot uncertainty EVAL.json, plot cqt AUDIO, plot pianoroll AUDIO,\n"
+     "              plot embed EMB.npy, plot search STUDY.db -o DIR",
      cmd_plot},
     {"report", "eval + figures + README.md of a model on a dataset split, in one folder", cmd_report},
     {"transcribe", "audio -> MIDI (+ notes CSV/JSON, frame probabilities)", cmd_transcribe},
@@ -40,12 +42,12 @@ const cli_command cli_commands[] = {
 const size_t cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
 
 static int usage(FILE *out) {
-    fprintf(out,
-            "a2m: transcribe singing to MIDI\n\n"
-            "usage: a2m <command> [options]\n"
-            "       a2m <command> --help   options of one command\n\n"
-            "commands:\n");
-    for (size_t i = 0; i < cli_n_commands; i++) fprintf(out, "  %-11s %s\n", cli_commands[i].name, cli_commands[i].summary);
+    fprintf(out, "a2m: transcribe singing to MIDI\n\n"
+                 "usage: a2m <command> [options]\n"
+                 "       a2m <command> --help   options of one command\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < cli_n_commands; i++)
+        fprintf(out, "  %-11s %s\n", cli_commands[i].name, cli_commands[i].summary);
     fprintf(out, "\nA first run: make demo (renders a MIDI with `a2m synth`, transcribes it, prints the notes).\n");
     return out == stdout ? 0 : 2;
 }

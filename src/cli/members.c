@@ -58,7 +58,8 @@ int cli_members_predict(const cli_members *e, const a2m_dataset *d, const size_t
     for (int i = 0; !rc && i < e->n; i++) {
         const a2m_model_info *in = a2m_model_get_info(e->m[i]);
         for (int t = 0; !rc && t < passes; t++) {
-            rc = a2m_model_logits_takes(e->m[i], d, idx, n, threads, e->mc ? in->dropout : 0, e->seed + (unsigned)t, logits);
+            rc = a2m_model_logits_takes(e->m[i], d, idx, n, threads, e->mc ? in->dropout : 0, e->seed + (unsigned)t,
+                                        logits);
             if (rc) a2m_error_prefix(rc, e->path[i]);
             else a2m_model_probs(in, logits, frames, probs); /* as a2m_model_predict_takes */
             if (!rc) rc = a2m_predictive_add(&acc, probs);
@@ -117,7 +118,8 @@ json_t *cli_uncertainty_json(const cli_members *e, const int64_t *truth, const i
 }
 
 void cli_uncertainty_print(FILE *out, const json_t *u) {
-    int samples = (int)json_integer_value(json_object_get(u, "samples")), models = (int)json_integer_value(json_object_get(u, "models"));
+    int samples = (int)json_integer_value(json_object_get(u, "samples")),
+        models = (int)json_integer_value(json_object_get(u, "models"));
     int passes = (int)json_integer_value(json_object_get(u, "mc_passes"));
     char how[64] = ", one pass each";
     if (passes) snprintf(how, sizeof how, " x %d Monte-Carlo pass%s", passes, passes > 1 ? "es" : "");
@@ -128,10 +130,12 @@ void cli_uncertainty_print(FILE *out, const json_t *u) {
     fprintf(out, "  %-20s %7s %13s %13s\n", "measure", "AUROC", "mean (right)", "mean (wrong)");
     for (int q = 0; q < A2M_UNC_MEASURES; q++) {
         const json_t *m = json_object_get(json_object_get(u, "measures"), a2m_unc_measure_name(q));
-        const json_t *a = json_object_get(m, "auroc"), *r = json_object_get(m, "mean_right"), *w = json_object_get(m, "mean_wrong");
+        const json_t *a = json_object_get(m, "auroc"), *r = json_object_get(m, "mean_right"),
+                     *w = json_object_get(m, "mean_wrong");
         char auc[16] = "-";
         if (json_is_real(a)) snprintf(auc, sizeof auc, "%.4f", json_real_value(a));
-        fprintf(out, "  %-20s %7s %13.4g %13.4g\n", a2m_unc_measure_name(q), auc, json_real_value(r), json_real_value(w));
+        fprintf(out, "  %-20s %7s %13.4g %13.4g\n", a2m_unc_measure_name(q), auc, json_real_value(r),
+                json_real_value(w));
     }
 }
 
@@ -141,41 +145,54 @@ int plot_uncertainty_file(const char *json_path, const char *out, a2m_plot_size 
     json_t *root = json_load_file(json_path, 0, &err);
     if (!root) return a2m_error(A2M_ERR_FORMAT, "%s: not JSON (%s)", json_path, err.text);
     json_t *ms = json_object_get(json_object_get(root, "uncertainty"), "measures");
-    int rc = json_is_object(ms) ? A2M_OK
-                                : a2m_error(A2M_ERR_FORMAT, "%s: no \"uncertainty\" (made by a2m eval --json?)", json_path);
+    int rc = json_is_object(ms)
+                 ? A2M_OK
+                 : a2m_error(A2M_ERR_FORMAT, "%s: no \"uncertainty\" (made by a2m eval --json?)", json_path);
     a2m_cdf_panel p[A2M_UNC_MEASURES];
     double *v[A2M_UNC_MEASURES][3] = {{NULL}};
     int np = 0;
     for (int q = 0; !rc && q < A2M_UNC_MEASURES; q++) {
-        json_t *m = json_object_get(ms, a2m_unc_measure_name(q)), *cdf = json_object_get(m, "cdf"), *a = json_object_get(m, "auroc");
+        json_t *m = json_object_get(ms, a2m_unc_measure_name(q)), *cdf = json_object_get(m, "cdf"),
+               *a = json_object_get(m, "auroc");
         if (!m) continue; /* a measure left out: no panel */
         const char *keys[3] = {"x", "right", "wrong"};
         int n = (int)json_array_size(json_object_get(cdf, "x"));
-        if (n < 2 || n > 100000) rc = a2m_error(A2M_ERR_FORMAT, "%s: uncertainty measure %s has no \"cdf\"", json_path, a2m_unc_measure_name(q));
+        if (n < 2 || n > 100000)
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: uncertainty measure %s has no \"cdf\"", json_path,
+                           a2m_unc_measure_name(q));
         for (int k = 0; !rc && k < 3; k++) {
             json_t *arr = json_object_get(cdf, keys[k]);
             if ((int)json_array_size(arr) != n) {
-                rc = a2m_error(A2M_ERR_FORMAT, "%s: %s cdf \"%s\" is not %d numbers", json_path, a2m_unc_measure_name(q), keys[k], n);
+                rc = a2m_error(A2M_ERR_FORMAT, "%s: %s cdf \"%s\" is not %d numbers", json_path,
+                               a2m_unc_measure_name(q), keys[k], n);
                 break;
             }
             if (!(v[np][k] = malloc((size_t)n * sizeof(double)))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
             for (int i = 0; !rc && i < n; i++) {
                 json_t *x = json_array_get(arr, (size_t)i);
-                if (!json_is_number(x)) rc = a2m_error(A2M_ERR_FORMAT, "%s: %s cdf \"%s\"[%d] is not a number", json_path,
-                                                       a2m_unc_measure_name(q), keys[k], i);
+                if (!json_is_number(x))
+                    rc = a2m_error(A2M_ERR_FORMAT, "%s: %s cdf \"%s\"[%d] is not a number", json_path,
+                                   a2m_unc_measure_name(q), keys[k], i);
                 else v[np][k][i] = json_number_value(x);
                 if (!rc && (k == 0 ? i && v[np][0][i] < v[np][0][i - 1] : !(v[np][k][i] >= 0 && v[np][k][i] <= 1)))
                     rc = a2m_error(A2M_ERR_RANGE, "%s: %s cdf \"%s\"[%d] = %g: %s", json_path, a2m_unc_measure_name(q),
                                    keys[k], i, v[np][k][i], k == 0 ? "x must not decrease" : "not a share in [0, 1]");
             }
         }
-        if (!rc) p[np] = (a2m_cdf_panel){a2m_unc_measure_name(q), n, v[np][0], v[np][1], v[np][2], json_is_number(a) ? json_number_value(a) : NAN};
+        if (!rc)
+            p[np] = (a2m_cdf_panel){a2m_unc_measure_name(q),
+                                    n,
+                                    v[np][0],
+                                    v[np][1],
+                                    v[np][2],
+                                    json_is_number(a) ? json_number_value(a) : NAN};
         np++;
     }
     if (!rc && !np) rc = a2m_error(A2M_ERR_FORMAT, "%s: \"uncertainty\" has no measures", json_path);
     char title[512];
     json_t *model = json_object_get(root, "model");
-    snprintf(title, sizeof title, "%s: CDFs of the uncertainty of right and wrong frames", json_is_string(model) ? json_string_value(model) : json_path);
+    snprintf(title, sizeof title, "%s: CDFs of the uncertainty of right and wrong frames",
+             json_is_string(model) ? json_string_value(model) : json_path);
     if (!rc) rc = a2m_plot_uncertainty(out, p, np, title, size);
     for (int q = 0; q < A2M_UNC_MEASURES; q++) free(v[q][0]), free(v[q][1]), free(v[q][2]);
     json_decref(root);

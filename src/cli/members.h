@@ -18,7 +18,7 @@ typedef struct cli_members {
     a2m_model *m[CLI_MAX_MEMBERS];
     const char *path[CLI_MAX_MEMBERS];
     int n;
-    int mc;        /* Monte-Carlo passes per model; 0: one deterministic pass */
+    int mc; /* Monte-Carlo passes per model; 0: one deterministic pass */
     unsigned long long seed;
     char list[4096];
 } cli_members;

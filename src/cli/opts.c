@@ -30,7 +30,8 @@ static int parse_whole(const char *cmd, const cli_option *o, const char *v, long
     errno = 0;
     long long x = strtoll(v, &end, 10);
     if (errno || end == v || *end || (double)x < o->lo || (double)x > o->hi) {
-        fprintf(stderr, "a2m %s: %s expects a whole number from %.0f to %.0f, got '%s'\n", cmd, o->name, o->lo, o->hi, v);
+        fprintf(stderr, "a2m %s: %s expects a whole number from %.0f to %.0f, got '%s'\n", cmd, o->name, o->lo, o->hi,
+                v);
         return 0;
     }
     *out = x;
@@ -161,7 +162,9 @@ static void opt_tail(const cli_option *o, char *buf, size_t n) {
     case CLI_ULL:
     case CLI_U64: snprintf(kind, sizeof kind, "integer %.0f..%.0f", o->lo, o->hi); break;
     case CLI_DOUBLE: snprintf(kind, sizeof kind, "number %g..%g", o->lo, o->hi); break;
-    case CLI_CHOICE: if (o->meta) snprintf(kind, sizeof kind, "%s", o->choices); break;
+    case CLI_CHOICE:
+        if (o->meta) snprintf(kind, sizeof kind, "%s", o->choices);
+        break;
     default: break;
     }
     if (kind[0] && def[0]) snprintf(buf, n, " [%s, default %s]", kind, def);

@@ -55,15 +55,18 @@ typedef struct cli_option {
 } cli_option;
 
 /* Table rows: {CLI_INT_OPT(name, &field, lo, hi), .meta = .., .help = ..}; _Generic refuses a wrong pointer. */
-#define CLI_INT_OPT(n, d, l, h) .name = (n), .type = CLI_INT, .dst = _Generic((d), int *: (d)), .lo = (l), .hi = (h)
-#define CLI_UINT_OPT(n, d, l, h) .name = (n), .type = CLI_UINT, .dst = _Generic((d), unsigned *: (d)), .lo = (l), .hi = (h)
-#define CLI_ULL_OPT(n, d, l, h) \
-    .name = (n), .type = CLI_ULL, .dst = _Generic((d), unsigned long long *: (d)), .lo = (l), .hi = (h)
-#define CLI_U64_OPT(n, d, l, h) .name = (n), .type = CLI_U64, .dst = _Generic((d), uint64_t *: (d)), .lo = (l), .hi = (h)
-#define CLI_DBL_OPT(n, d, l, h) .name = (n), .type = CLI_DOUBLE, .dst = _Generic((d), double *: (d)), .lo = (l), .hi = (h)
-#define CLI_STR_OPT(n, d) .name = (n), .type = CLI_STR, .dst = _Generic((d), const char **: (d))
-#define CLI_FLAG_OPT(n, d) .name = (n), .type = CLI_FLAG, .dst = _Generic((d), int *: (d))
-#define CLI_CHOICE_OPT(n, d, c) .name = (n), .type = CLI_CHOICE, .dst = _Generic((d), int *: (d)), .choices = (c)
+#define CLI_INT_OPT(n, d, l, h) .name = (n), .type = CLI_INT, .dst = _Generic((d), int * : (d)), .lo = (l), .hi = (h)
+#define CLI_UINT_OPT(n, d, l, h)                                                                                       \
+    .name = (n), .type = CLI_UINT, .dst = _Generic((d), unsigned * : (d)), .lo = (l), .hi = (h)
+#define CLI_ULL_OPT(n, d, l, h)                                                                                        \
+    .name = (n), .type = CLI_ULL, .dst = _Generic((d), unsigned long long * : (d)), .lo = (l), .hi = (h)
+#define CLI_U64_OPT(n, d, l, h)                                                                                        \
+    .name = (n), .type = CLI_U64, .dst = _Generic((d), uint64_t * : (d)), .lo = (l), .hi = (h)
+#define CLI_DBL_OPT(n, d, l, h)                                                                                        \
+    .name = (n), .type = CLI_DOUBLE, .dst = _Generic((d), double * : (d)), .lo = (l), .hi = (h)
+#define CLI_STR_OPT(n, d)          .name = (n), .type = CLI_STR, .dst = _Generic((d), const char ** : (d))
+#define CLI_FLAG_OPT(n, d)         .name = (n), .type = CLI_FLAG, .dst = _Generic((d), int * : (d))
+#define CLI_CHOICE_OPT(n, d, c)    .name = (n), .type = CLI_CHOICE, .dst = _Generic((d), int * : (d)), .choices = (c)
 #define CLI_CUSTOM_OPT(n, d, p, s) .name = (n), .type = CLI_CUSTOM, .dst = (d), .parse = (p), .show = (s)
 
 /* One group of options, printed under its title (NULL: "options:"); a table ends with {.name = NULL}. */

@@ -99,8 +99,8 @@ static int kind_axis(const cli_feat_opts *o, float **x, int *dim, size_t frames,
     }
 }
 
-int plot_features_file(const char *audio, const char *labels_midi, const int *notes, int n_notes, const cli_feat_opts *o,
-                       int dist, const char *out, a2m_plot_size size) {
+int plot_features_file(const char *audio, const char *labels_midi, const int *notes, int n_notes,
+                       const cli_feat_opts *o, int dist, const char *out, a2m_plot_size size) {
     float *x = NULL, *D = NULL;
     size_t frames;
     int64_t *labels = NULL;
@@ -112,20 +112,22 @@ int plot_features_file(const char *audio, const char *labels_midi, const int *no
     const char *base = strrchr(audio, '/') ? strrchr(audio, '/') + 1 : audio, *kind = a2m_feat_kind_name(o->feat.kind);
     char title[512];
     if (!rc && dist) {
-        if (!(D = distances(x, frames, dim))) rc = a2m_error(A2M_ERR_NOMEM, "%s: too many frames for a distance map", audio);
+        if (!(D = distances(x, frames, dim)))
+            rc = a2m_error(A2M_ERR_NOMEM, "%s: too many frames for a distance map", audio);
         for (int s = 0; s <= (int)dur; s++) tick(&t, s / dur * frames, "%.0f s", s);
-        h = (a2m_heatmap){D, frames, (int)frames, dur, "time (s)", "time of the other frame", "distance", 0, 0, 0,
-                          labels, 1};
+        h = (a2m_heatmap){D,          frames, (int)frames, dur, "time (s)", "time of the other frame",
+                          "distance", 0,      0,           0,   labels,     1};
         snprintf(title, sizeof title, "%s: Euclidean distance between every two %s frames", base, kind);
     } else if (!rc) {
         h = (a2m_heatmap){0, frames, dim, dur, "time (s)", 0, 0, 0, 0, 0, labels, 0};
         rc = kind_axis(o, &x, &dim, frames, &t, &h);
         h.values = x, h.n_y = dim;
-        static const char *const what[] = {"CQT (dB)", "mel spectrogram (dB)", "MFCC (each coefficient standardised over the take)", ""};
+        static const char *const what[] = {"CQT (dB)", "mel spectrogram (dB)",
+                                           "MFCC (each coefficient standardised over the take)", ""};
         snprintf(title, sizeof title, "%s: %s", base, what[o->feat.kind]);
         if (o->feat.kind == A2M_FEAT_LPC)
-            snprintf(title, sizeof title, "%s: spectral envelope of LPC order %d (%d-sample frames)", base, o->feat.order,
-                     o->feat.frame_length);
+            snprintf(title, sizeof title, "%s: spectral envelope of LPC order %d (%d-sample frames)", base,
+                     o->feat.order, o->feat.frame_length);
     }
     if (!rc) {
         h.n_yticks = t.n, h.ytick_pos = t.pos, h.ytick_text = t.ptr;

@@ -26,20 +26,23 @@ static double drawn_value(const a2m_search_trial *t, int *hollow) {
     return NAN;
 }
 
-static int draw_all(const char *dir, const a2m_study_info *in, const a2m_search_trial *t, size_t n, a2m_plot_size size) {
+static int draw_all(const char *dir, const a2m_study_info *in, const a2m_search_trial *t, size_t n,
+                    a2m_plot_size size) {
     double *x = malloc((3 * n + 1) * sizeof *x), *y = x ? x + n : NULL, *best = x ? x + 2 * n : NULL;
     int *hollow = malloc((n + 1) * sizeof *hollow), maximize = !strcmp(in->objective, "val_f1");
     if (!x || !hollow) return free(x), free(hollow), a2m_error(A2M_ERR_NOMEM, "out of memory");
     double b = NAN;
     for (size_t i = 0; i < n; i++) {
         x[i] = t[i].number, y[i] = drawn_value(&t[i], &hollow[i]);
-        if (t[i].state == A2M_TRIAL_COMPLETE && !isnan(t[i].value) && (isnan(b) || (maximize ? t[i].value > b : t[i].value < b)))
+        if (t[i].state == A2M_TRIAL_COMPLETE && !isnan(t[i].value) &&
+            (isnan(b) || (maximize ? t[i].value > b : t[i].value < b)))
             b = t[i].value;
         best[i] = b;
     }
     char path[4200], title[128];
     snprintf(path, sizeof path, "%s/history.png", dir);
-    snprintf(title, sizeof title, "optimisation history (%s, %s)", in->objective, maximize ? "higher is better" : "lower is better");
+    snprintf(title, sizeof title, "optimisation history (%s, %s)", in->objective,
+             maximize ? "higher is better" : "lower is better");
     a2m_scatter_plot p = {title, "trial", in->objective, n, x, y, hollow, best, 0, 0, NULL};
     int rc = a2m_plot_scatter(path, &p, size);
     for (int k = 0; !rc && k < in->space.n; k++) {
@@ -50,8 +53,9 @@ static int draw_all(const char *dir, const a2m_study_info *in, const a2m_search_
         for (size_t i = 0; i < n; i++) x[i] = t[i].params[k];
         snprintf(path, sizeof path, "%s/slice_%s.png", dir, sp->name);
         snprintf(title, sizeof title, "slice: %s", sp->name);
-        a2m_scatter_plot s = {title, sp->name, in->objective, n, x, y, hollow, NULL, sp->log,
-                              sp->kind == A2M_PARAM_CHOICE ? sp->n_choices : 0, cats};
+        a2m_scatter_plot s = {title, sp->name, in->objective, n,       x,
+                              y,     hollow,   NULL,          sp->log, sp->kind == A2M_PARAM_CHOICE ? sp->n_choices : 0,
+                              cats};
         rc = a2m_plot_scatter(path, &s, size);
     }
     free(x), free(hollow);
@@ -76,8 +80,10 @@ int cmd_plot_search(int argc, char **argv) {
     if (n_pos > 1) return cli_usage_error(argv[0], "one study expected");
     study = n_pos ? argv[2] : NULL;
     if (storage && !name) name = study;
-    if (!(storage ? name : study) || !out) return cli_usage_error(argv[0], "plot search needs STUDY.db (or --storage URL --study NAME) and -o DIR");
-    if ((rc = cli_check_output(argv[0], &out, (const char *[]){storage ? NULL : study}, 1, force, CLI_OUT_FOLDER))) return rc;
+    if (!(storage ? name : study) || !out)
+        return cli_usage_error(argv[0], "plot search needs STUDY.db (or --storage URL --study NAME) and -o DIR");
+    if ((rc = cli_check_output(argv[0], &out, (const char *[]){storage ? NULL : study}, 1, force, CLI_OUT_FOLDER)))
+        return rc;
     a2m_study *st;
     a2m_study_info in;
     rc = a2m_study_new_existing(storage ? storage : study, storage ? name : "default", &st, &in);

@@ -12,6 +12,6 @@ int plot_cqt_file(const char *audio, const char *labels_midi, const char *ref, c
 /* the points of `a2m embed` (EMB.npy) coloured by EMB.labels.npy (labels NULL: the one beside EMB.npy) */
 int plot_embed_file(const char *emb, const char *labels, const char *out, a2m_plot_size size);
 /* plot features / plot distances: the features of o (dist: the distances between their frames), labels from MIDI */
-int plot_features_file(const char *audio, const char *labels_midi, const int *notes, int n_notes, const cli_feat_opts *o,
-                       int dist, const char *out, a2m_plot_size size);
+int plot_features_file(const char *audio, const char *labels_midi, const int *notes, int n_notes,
+                       const cli_feat_opts *o, int dist, const char *out, a2m_plot_size size);
 #endif

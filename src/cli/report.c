@@ -38,8 +38,10 @@ void report_print_frame_metrics(FILE *out, const a2m_frame_metrics *fm, const in
     fprintf(out, "\n%14s %9s %9s %9.4f %9zu\n", "accuracy", "", "", fm->accuracy, fm->n);
     fprintf(out, "%14s %9.4f %9.4f %9.4f %9zu\n", "macro avg", present ? mp / present : 0, present ? mr / present : 0,
             fm->f1_macro, fm->n);
-    fprintf(out, "%14s %9.4f %9.4f %9.4f %9zu\n", "weighted avg", n ? wp / n : 0, n ? wr / n : 0, fm->f1_weighted, fm->n);
-    fprintf(out, "\nbalanced accuracy %.4f\n\nconfusion matrix (rows: reference, columns: predicted)\n%14s", fm->balanced_accuracy, "");
+    fprintf(out, "%14s %9.4f %9.4f %9.4f %9zu\n", "weighted avg", n ? wp / n : 0, n ? wr / n : 0, fm->f1_weighted,
+            fm->n);
+    fprintf(out, "\nbalanced accuracy %.4f\n\nconfusion matrix (rows: reference, columns: predicted)\n%14s",
+            fm->balanced_accuracy, "");
     for (int c = 0; c < C; c++) {
         report_class_name(class_notes, c, name, sizeof name);
         fprintf(out, " %12s", name);
@@ -62,7 +64,8 @@ void report_print_frame_metrics(FILE *out, const a2m_frame_metrics *fm, const in
         int br = -1;
         for (int r = 0; r < C; r++)
             for (int c = 0; c < C; c++)
-                if (r != c && fm->confusion[r][c] > best && fm->confusion[r][c] < last) best = fm->confusion[r][c], br = r;
+                if (r != c && fm->confusion[r][c] > best && fm->confusion[r][c] < last)
+                    best = fm->confusion[r][c], br = r;
         if (br < 0) break;
         for (int r = 0; r < C; r++)
             for (int c = 0; c < C; c++)
@@ -85,15 +88,15 @@ json_t *report_frame_metrics_json(const a2m_frame_metrics *fm, const int *class_
         json_t *row = json_array();
         for (int c = 0; c < C; c++) json_array_append_new(row, json_integer(fm->confusion[r][c]));
         json_array_append_new(conf, row);
-        json_array_append_new(per, json_pack("{s:f,s:f,s:f,s:I}", "precision", fm->precision[r], "recall", fm->recall[r],
-                                             "f1", fm->f1[r], "support", (json_int_t)fm->support[r]));
+        json_array_append_new(per, json_pack("{s:f,s:f,s:f,s:I}", "precision", fm->precision[r], "recall",
+                                             fm->recall[r], "f1", fm->f1[r], "support", (json_int_t)fm->support[r]));
         char name[32];
         report_class_name(class_notes, r, name, sizeof name);
         json_array_append_new(names, json_string(name));
     }
-    return json_pack("{s:f,s:f,s:f,s:f,s:o,s:o,s:o}", "accuracy", fm->accuracy, "balanced_accuracy", fm->balanced_accuracy,
-                     "f1_macro", fm->f1_macro, "f1_weighted", fm->f1_weighted, "confusion", conf, "per_class", per,
-                     "class_names", names);
+    return json_pack("{s:f,s:f,s:f,s:f,s:o,s:o,s:o}", "accuracy", fm->accuracy, "balanced_accuracy",
+                     fm->balanced_accuracy, "f1_macro", fm->f1_macro, "f1_weighted", fm->f1_weighted, "confusion", conf,
+                     "per_class", per, "class_names", names);
 }
 
 void report_print_reliability(FILE *out, const a2m_reliability *r, const int *class_notes) {
@@ -101,19 +104,21 @@ void report_print_reliability(FILE *out, const a2m_reliability *r, const int *cl
     int worst = -1;
     for (int b = 0; b < A2M_RELIABILITY_BINS; b++)
         if (r->bin_count[b] && (worst < 0 || fabs(r->bin_accuracy[b] - r->bin_confidence[b]) >
-                                                  fabs(r->bin_accuracy[worst] - r->bin_confidence[worst])))
+                                                 fabs(r->bin_accuracy[worst] - r->bin_confidence[worst])))
             worst = b;
     fprintf(out, "ECE %.4f  MCE %.4f", r->ece, r->mce);
     if (worst >= 0)
         fprintf(out, " (bin (%.1f, %.1f], %lld frame%s)", (double)worst / A2M_RELIABILITY_BINS,
-                (double)(worst + 1) / A2M_RELIABILITY_BINS, (long long)r->bin_count[worst], r->bin_count[worst] == 1 ? "" : "s");
+                (double)(worst + 1) / A2M_RELIABILITY_BINS, (long long)r->bin_count[worst],
+                r->bin_count[worst] == 1 ? "" : "s");
     fprintf(out, "  mean confidence %.4f  accuracy %.4f  mean entropy %.4f nats\n", r->mean_confidence, r->accuracy,
             r->mean_entropy);
     fprintf(out, "gap = accuracy - confidence (negative: overconfident)\n\n");
     fprintf(out, "%14s %9s %9s %9s %9s\n", "confidence", "frames", "mean conf", "accuracy", "gap");
     for (int b = 0; b < A2M_RELIABILITY_BINS; b++) {
         char bin[32];
-        snprintf(bin, sizeof bin, "(%.1f, %.1f]", (double)b / A2M_RELIABILITY_BINS, (double)(b + 1) / A2M_RELIABILITY_BINS);
+        snprintf(bin, sizeof bin, "(%.1f, %.1f]", (double)b / A2M_RELIABILITY_BINS,
+                 (double)(b + 1) / A2M_RELIABILITY_BINS);
         if (!r->bin_count[b]) fprintf(out, "%14s %9d %9s %9s %9s\n", bin, 0, "-", "-", "-");
         else
             fprintf(out, "%14s %9lld %9.4f %9.4f %+9.4f\n", bin, (long long)r->bin_count[b], r->bin_confidence[b],
@@ -124,22 +129,25 @@ void report_print_reliability(FILE *out, const a2m_reliability *r, const int *cl
     char name[32];
     for (int c = 0; c < r->n_classes; c++) {
         report_class_name(class_notes, c, name, sizeof name);
-        fprintf(out, "%14s %9lld %10.4f %9.4f %+9.4f %13.6f\n", name, (long long)r->pred_count[c], r->class_confidence[c],
-                r->class_precision[c], r->class_precision[c] - r->class_confidence[c], r->class_prob_variance[c]);
+        fprintf(out, "%14s %9lld %10.4f %9.4f %+9.4f %13.6f\n", name, (long long)r->pred_count[c],
+                r->class_confidence[c], r->class_precision[c], r->class_precision[c] - r->class_confidence[c],
+                r->class_prob_variance[c]);
     }
 }
 
 json_t *report_reliability_json(const a2m_reliability *r) {
     json_t *bins = json_array(), *per = json_array();
     for (int b = 0; b < A2M_RELIABILITY_BINS; b++)
-        json_array_append_new(bins, json_pack("{s:f,s:f,s:I}", "confidence", r->bin_confidence[b], "accuracy", r->bin_accuracy[b],
-                                              "count", (json_int_t)r->bin_count[b]));
+        json_array_append_new(bins, json_pack("{s:f,s:f,s:I}", "confidence", r->bin_confidence[b], "accuracy",
+                                              r->bin_accuracy[b], "count", (json_int_t)r->bin_count[b]));
     for (int c = 0; c < r->n_classes; c++)
-        json_array_append_new(per, json_pack("{s:f,s:f,s:f,s:f,s:I}", "mean_confidence", r->class_confidence[c], "precision",
-                                             r->class_precision[c], "prob_mean", r->class_prob_mean[c], "prob_variance",
-                                             r->class_prob_variance[c], "count", (json_int_t)r->pred_count[c]));
-    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:o,s:o}", "ece", r->ece, "mce", r->mce, "mean_confidence", r->mean_confidence,
-                     "accuracy", r->accuracy, "mean_entropy", r->mean_entropy, "bins", bins, "per_class", per);
+        json_array_append_new(per,
+                              json_pack("{s:f,s:f,s:f,s:f,s:I}", "mean_confidence", r->class_confidence[c], "precision",
+                                        r->class_precision[c], "prob_mean", r->class_prob_mean[c], "prob_variance",
+                                        r->class_prob_variance[c], "count", (json_int_t)r->pred_count[c]));
+    return json_pack("{s:f,s:f,s:f,s:f,s:f,s:o,s:o}", "ece", r->ece, "mce", r->mce, "mean_confidence",
+                     r->mean_confidence, "accuracy", r->accuracy, "mean_entropy", r->mean_entropy, "bins", bins,
+                     "per_class", per);
 }
 
 int report_write_json(const char *path, json_t *o) {

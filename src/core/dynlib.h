@@ -21,27 +21,27 @@
 
 #define A2M_DL_SLOT(f) __typeof__(f) *f;
 /* POSIX: a function's address from dlsym is copied out of the void * as its bytes */
-#define A2M_DL_RESOLVE(f)                                         \
-    if (!err_) {                                                  \
-        void *p_ = dlsym(h_, #f);                                 \
-        if (p_) memcpy(&fns_->f, &p_, sizeof p_);                 \
-        else err_ = "a function is missing: " #f;                 \
+#define A2M_DL_RESOLVE(f)                                                                                              \
+    if (!err_) {                                                                                                       \
+        void *p_ = dlsym(h_, #f);                                                                                      \
+        if (p_) memcpy(&fns_->f, &p_, sizeof p_);                                                                      \
+        else err_ = "a function is missing: " #f;                                                                      \
     }
 
-#define A2M_DL_DEFINE(prefix, soname, FNS)                                                            \
-    struct prefix##_fns prefix;                                                                       \
-    static pthread_once_t prefix##_once = PTHREAD_ONCE_INIT;                                          \
-    static char prefix##_err[320];                                                                    \
-    static void prefix##_init(void) {                                                                 \
-        struct prefix##_fns *fns_ = &prefix;                                                          \
-        void *h_ = dlopen(soname, RTLD_NOW | RTLD_LOCAL);                                             \
-        const char *err_ = h_ ? NULL : dlerror();                                                     \
-        FNS(A2M_DL_RESOLVE)                                                                           \
-        if (err_) snprintf(prefix##_err, sizeof prefix##_err, "%s (%s)", err_ ? err_ : "", soname);   \
-    }                                                                                                 \
-    int prefix##_load(void) {                                                                         \
-        pthread_once(&prefix##_once, prefix##_init);                                                  \
-        return prefix##_err[0] ? a2m_error(A2M_ERR_UNSUPPORTED, "%s", prefix##_err) : A2M_OK;         \
+#define A2M_DL_DEFINE(prefix, soname, FNS)                                                                             \
+    struct prefix##_fns prefix;                                                                                        \
+    static pthread_once_t prefix##_once = PTHREAD_ONCE_INIT;                                                           \
+    static char prefix##_err[320];                                                                                     \
+    static void prefix##_init(void) {                                                                                  \
+        struct prefix##_fns *fns_ = &prefix;                                                                           \
+        void *h_ = dlopen(soname, RTLD_NOW | RTLD_LOCAL);                                                              \
+        const char *err_ = h_ ? NULL : dlerror();                                                                      \
+        FNS(A2M_DL_RESOLVE)                                                                                            \
+        if (err_) snprintf(prefix##_err, sizeof prefix##_err, "%s (%s)", err_ ? err_ : "", soname);                    \
+    }                                                                                                                  \
+    int prefix##_load(void) {                                                                                          \
+        pthread_once(&prefix##_once, prefix##_init);                                                                   \
+        return prefix##_err[0] ? a2m_error(A2M_ERR_UNSUPPORTED, "%s", prefix##_err) : A2M_OK;                          \
     }
 
 #endif

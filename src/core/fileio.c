@@ -130,8 +130,7 @@ char *a2m_temp_path_for(const char *path) {
     unsigned k = atomic_fetch_add(&temp_counter, 1);
     if (kind == A2M_OUTPUT_STREAM) /* a device's folder (/dev) is no place for files: copied in at the end */
         snprintf(tmp, n, "%s/a2m.tmp.%ld.%u", dir, (long)getpid(), k);
-    else
-        snprintf(tmp, n, "%s.tmp.%ld.%u", base, (long)getpid(), k);
+    else snprintf(tmp, n, "%s.tmp.%ld.%u", base, (long)getpid(), k);
     a2m_temp_register(tmp);
     return tmp;
 }
@@ -160,7 +159,8 @@ int a2m_rename_into(const char *tmp_path, const char *path) {
     a2m_output_kind kind;
     int rc = classify(path, &kind, real);
     if (!rc && kind == A2M_OUTPUT_STREAM) rc = copy_into(tmp_path, path);
-    else if (!rc && rename(tmp_path, real) != 0) rc = a2m_error(A2M_ERR_IO, "%s: cannot write (%s)", path, strerror(errno));
+    else if (!rc && rename(tmp_path, real) != 0)
+        rc = a2m_error(A2M_ERR_IO, "%s: cannot write (%s)", path, strerror(errno));
     unlink(tmp_path);
     a2m_temp_forget(tmp_path);
     return rc;
@@ -179,7 +179,7 @@ int a2m_is_dir(const char *path) {
 int a2m_mkdirs(const char *path) {
     char *p = strdup(path);
     if (!p) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
-    for (char *s = p + 1; ; s++) {
+    for (char *s = p + 1;; s++) {
         if (*s == '/' || *s == '\0') {
             char c = *s;
             *s = '\0';
@@ -295,7 +295,8 @@ int a2m_read_file(const char *path, uint8_t **buf, size_t *len, size_t max_bytes
         free(b);
         return a2m_error(A2M_ERR_IO, "%s: read error", path);
     }
-    if (n == cap && cap >= max_bytes) { /* exactly at the cap: fine */ }
+    if (n == cap && cap >= max_bytes) { /* exactly at the cap: fine */
+    }
     *buf = b;
     *len = n;
     return A2M_OK;

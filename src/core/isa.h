@@ -15,8 +15,7 @@
 #ifndef A2M_CORE_ISA_H
 #define A2M_CORE_ISA_H
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__AVX2__) && \
-    !defined(A2M_NO_DISPATCH)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__AVX2__) && !defined(A2M_NO_DISPATCH)
 #define A2M_DISPATCH __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define A2M_DISPATCH

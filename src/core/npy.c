@@ -12,9 +12,13 @@
 
 #define NPY_MAX_FILE ((size_t)8 << 30)
 
-static const struct { const char *descr; a2m_dtype t; size_t size; } dtypes[] = {
-    {"<f4", A2M_F32, 4}, {"<f8", A2M_F64, 8}, {"<i8", A2M_I64, 8},
-    {"<i4", A2M_I32, 4}, {"|u1", A2M_U8, 1},  {"|b1", A2M_U8, 1}, {"<i2", A2M_I16, 2},
+static const struct {
+    const char *descr;
+    a2m_dtype t;
+    size_t size;
+} dtypes[] = {
+    {"<f4", A2M_F32, 4}, {"<f8", A2M_F64, 8}, {"<i8", A2M_I64, 8}, {"<i4", A2M_I32, 4},
+    {"|u1", A2M_U8, 1},  {"|b1", A2M_U8, 1},  {"<i2", A2M_I16, 2},
 };
 
 size_t a2m_dtype_size(a2m_dtype t) {
@@ -85,8 +89,7 @@ int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *o
     memset(out, 0, sizeof *out);
     a2m_reader r = a2m_reader_make(buf, len);
     const uint8_t *magic = a2m_rd_bytes(&r, 6);
-    if (!magic || memcmp(magic, "\x93NUMPY", 6) != 0)
-        return a2m_error(A2M_ERR_FORMAT, "%s: not a .npy file", name);
+    if (!magic || memcmp(magic, "\x93NUMPY", 6) != 0) return a2m_error(A2M_ERR_FORMAT, "%s: not a .npy file", name);
     uint8_t major = a2m_rd_u8(&r);
     (void)a2m_rd_u8(&r);
     size_t hlen;
@@ -100,8 +103,7 @@ int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *o
     const char *end = h + hlen;
     if (!p) return a2m_error(A2M_ERR_FORMAT, "%s: .npy header has no descr", name);
     while (p < end && isspace((unsigned char)*p)) p++;
-    if (p + 5 > end || (*p != '\'' && *p != '"'))
-        return a2m_error(A2M_ERR_FORMAT, "%s: bad .npy descr", name);
+    if (p + 5 > end || (*p != '\'' && *p != '"')) return a2m_error(A2M_ERR_FORMAT, "%s: bad .npy descr", name);
     int found = -1;
     for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
         if (memcmp(p + 1, dtypes[i].descr, 3) == 0 && p[4] == p[0]) found = (int)i;
@@ -139,7 +141,8 @@ int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *o
     if (count > NPY_MAX_FILE / esize) return a2m_error(A2M_ERR_FORMAT, "%s: .npy shape too large", name);
     size_t nbytes = count * esize;
     if (a2m_reader_left(&r) < nbytes)
-        return a2m_error(A2M_ERR_FORMAT, "%s: truncated .npy data (%zu of %zu bytes)", name, a2m_reader_left(&r), nbytes);
+        return a2m_error(A2M_ERR_FORMAT, "%s: truncated .npy data (%zu of %zu bytes)", name, a2m_reader_left(&r),
+                         nbytes);
     out->data = malloc(nbytes ? nbytes : 1);
     if (!out->data) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
     if (fortran && ndim > 1) from_fortran(buf + r.pos, out->shape, ndim, esize, out->data);
@@ -192,7 +195,8 @@ int a2m_npy_save(const char *path, a2m_dtype dtype, int ndim, const size_t *shap
     int n = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': False, 'shape': (", dtype_descr(dtype));
     size_t count = 1;
     for (int i = 0; i < ndim; i++) {
-        n += snprintf(header + n, sizeof header - (size_t)n, "%zu%s", shape[i], (ndim == 1 || i + 1 < ndim) ? ", " : "");
+        n +=
+            snprintf(header + n, sizeof header - (size_t)n, "%zu%s", shape[i], (ndim == 1 || i + 1 < ndim) ? ", " : "");
         count *= shape[i];
     }
     if (ndim == 1) n -= 1; /* numpy writes (5,) */

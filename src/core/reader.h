@@ -22,7 +22,10 @@ static inline a2m_reader a2m_reader_make(const uint8_t *p, size_t len) {
 }
 static inline size_t a2m_reader_left(const a2m_reader *r) { return r->failed ? 0 : r->len - r->pos; }
 static inline int a2m_reader_need(a2m_reader *r, size_t n) {
-    if (r->failed || n > r->len - r->pos) { r->failed = 1; return 0; }
+    if (r->failed || n > r->len - r->pos) {
+        r->failed = 1;
+        return 0;
+    }
     return 1;
 }
 static inline uint8_t a2m_rd_u8(a2m_reader *r) {

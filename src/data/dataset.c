@@ -38,11 +38,13 @@ long a2m_dataset_find(const a2m_dataset *d, const char *name) {
 }
 
 typedef struct take_pair {
-    char *name;  /* audio base name */
+    char *name; /* audio base name */
     char *wav, *mid;
 } take_pair;
 
-static int cmp_pair(const void *a, const void *b) { return strcmp(((const take_pair *)a)->name, ((const take_pair *)b)->name); }
+static int cmp_pair(const void *a, const void *b) {
+    return strcmp(((const take_pair *)a)->name, ((const take_pair *)b)->name);
+}
 
 int a2m_dataset_midi_partner(const char *dir, const char *take, char *out, size_t n) {
     char cand[2][4096];
@@ -151,7 +153,8 @@ static int take_features(builder *b, size_t i, const char *wav, const a2m_audio 
     *frames = a2m_feat_n_frames(b->cqt, len);
     if (b->p.expect_frames && *frames != b->p.expect_frames)
         return a2m_error(A2M_ERR_SHAPE, "%s: %zu frames, expected %zu", wav, *frames, b->p.expect_frames);
-    size_t off = out->offsets[i], cf = b->fcap, cl = b->fcap; /* features [fcap x nb] and labels [fcap], grown together */
+    size_t off = out->offsets[i], cf = b->fcap,
+           cl = b->fcap; /* features [fcap x nb] and labels [fcap], grown together */
     if (a2m_grow(&out->features, &cf, off + *frames, b->nb * sizeof *out->features, 4096) ||
         a2m_grow(&out->labels, &cl, off + *frames, sizeof *out->labels, 4096))
         return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", b->dir);
@@ -169,7 +172,8 @@ static int build_take(builder *b, size_t i, const take_pair *pair) {
     a2m_audio a;
     int rc = a2m_audio_read(pair->wav, b->p.cqt.sample_rate, &a);
     if (rc) return rc;
-    if (a2m_audio_is_silent(&a)) snprintf(line, sizeof line, "%s: silent audio", pair->wav), rc = append(b->warnings, line);
+    if (a2m_audio_is_silent(&a))
+        snprintf(line, sizeof line, "%s: silent audio", pair->wav), rc = append(b->warnings, line);
     size_t frames = 0, off = out->offsets[i];
     if (!rc) rc = take_features(b, i, pair->wav, &a, &frames);
     a2m_audio_free(&a);
@@ -202,8 +206,8 @@ static int builder_start(builder *b, size_t n) {
     int rc = b->samples ? a2m_feat_new(p->cqt, p->feat, b->samples, &b->cqt) : A2M_OK;
     size_t frames_each = b->cqt ? a2m_feat_n_frames(b->cqt, b->samples) : 0;
     if (!rc && p->expect_frames && frames_each && frames_each != p->expect_frames)
-        return a2m_error(A2M_ERR_SHAPE, "%s: %.3f s takes give %zu frames, not the expected %zu", b->dir, p->take_seconds,
-                         frames_each, p->expect_frames);
+        return a2m_error(A2M_ERR_SHAPE, "%s: %.3f s takes give %zu frames, not the expected %zu", b->dir,
+                         p->take_seconds, frames_each, p->expect_frames);
     b->out->names = calloc(n ? n : 1, sizeof *b->out->names);
     b->out->offsets = calloc(n + 1, sizeof *b->out->offsets);
     b->x = b->samples ? calloc(b->samples, sizeof *b->x) : NULL;
@@ -277,9 +281,9 @@ static int file_crc(const char *path, uint32_t *crc) {
 }
 
 static json_t *cqt_to_json(a2m_cqt_params c) {
-    return json_pack("{s:f,s:i,s:f,s:i,s:i,s:f,s:f,s:f,s:b}", "sample_rate", c.sample_rate, "hop", c.hop, "fmin", c.fmin,
-                     "n_bins", c.n_bins, "bins_per_octave", c.bins_per_octave, "ref", c.ref, "amin", c.amin, "top_db",
-                     c.top_db, "drop_last_frame", c.drop_last_frame);
+    return json_pack("{s:f,s:i,s:f,s:i,s:i,s:f,s:f,s:f,s:b}", "sample_rate", c.sample_rate, "hop", c.hop, "fmin",
+                     c.fmin, "n_bins", c.n_bins, "bins_per_octave", c.bins_per_octave, "ref", c.ref, "amin", c.amin,
+                     "top_db", c.top_db, "drop_last_frame", c.drop_last_frame);
 }
 
 static json_t *feat_to_json(a2m_feat_params f) {
@@ -292,7 +296,9 @@ static json_t *feat_to_json(a2m_feat_params f) {
  * command line checks the options, and against n_bins. */
 static int feat_from_json(const json_t *j, const char *dir, a2m_dataset *d) {
     d->feat = a2m_feat_default_params();
-    if (!j) return d->n_bins == d->cqt.n_bins ? A2M_OK : a2m_error(A2M_ERR_FORMAT, "%s: n_bins differs from the CQT's", dir);
+    if (!j)
+        return d->n_bins == d->cqt.n_bins ? A2M_OK
+                                          : a2m_error(A2M_ERR_FORMAT, "%s: n_bins differs from the CQT's", dir);
     a2m_feat_params *f = &d->feat;
     if (a2m_feat_kind_parse(json_string_value(json_object_get(j, "kind")), &f->kind))
         return a2m_error(A2M_ERR_FORMAT, "%s: index.json: unknown feature kind", dir);
@@ -306,8 +312,8 @@ static int feat_from_json(const json_t *j, const char *dir, a2m_dataset *d) {
     f->reflect_pad = json_is_true(json_object_get(j, "reflect_pad"));
     if (a2m_feat_check(d->cqt, *f)) return a2m_error(A2M_ERR_FORMAT, "%s: index.json: %s", dir, a2m_errmsg());
     if (a2m_feat_dim(d->cqt, *f) != d->n_bins)
-        return a2m_error(A2M_ERR_FORMAT, "%s: index.json: n_bins %d is not the %d values of %s features", dir, d->n_bins,
-                         a2m_feat_dim(d->cqt, *f), a2m_feat_kind_name(f->kind));
+        return a2m_error(A2M_ERR_FORMAT, "%s: index.json: n_bins %d is not the %d values of %s features", dir,
+                         d->n_bins, a2m_feat_dim(d->cqt, *f), a2m_feat_kind_name(f->kind));
     return A2M_OK;
 }
 
@@ -331,16 +337,19 @@ int a2m_dataset_save(const a2m_dataset *d, const char *dir) {
             json_array_append_new(frames, json_integer((json_int_t)(d->offsets[i + 1] - d->offsets[i])));
         }
         for (int k = 0; k < d->labels_p.n_notes; k++) json_array_append_new(notes, json_integer(d->labels_p.notes[k]));
-        for (int k = 0; k < a2m_label_n_classes(&d->labels_p); k++) json_array_append_new(counts, json_integer(d->class_counts[k]));
+        for (int k = 0; k < a2m_label_n_classes(&d->labels_p); k++)
+            json_array_append_new(counts, json_integer(d->class_counts[k]));
         json_t *root = json_pack(
-            "{s:s,s:i,s:o,s:o,s:I,s:i,s:f,s:f,s:f,s:o,s:{s:o,s:i,s:f,s:i,s:i,s:b},s:o,s:{s:s,s:I,s:s,s:I}}", "format", "a2m-dataset",
-            "version", A2M_DATASET_VERSION, "names", names, "frames", frames, "total_frames", (json_int_t)d->total_frames,
-            "n_bins", d->n_bins, "mean", d->mean, "std", d->std, "take_seconds", d->take_seconds, "cqt",
-            cqt_to_json(d->cqt), "labels", "notes", notes, "transpose", d->labels_p.transpose, "sample_rate",
-            d->labels_p.sample_rate, "hop", d->labels_p.hop, "onset_frames", d->labels_p.onset_frames, "range_classes", d->labels_p.range_classes != 0, "class_counts", counts, "files", "features",
+            "{s:s,s:i,s:o,s:o,s:I,s:i,s:f,s:f,s:f,s:o,s:{s:o,s:i,s:f,s:i,s:i,s:b},s:o,s:{s:s,s:I,s:s,s:I}}", "format",
+            "a2m-dataset", "version", A2M_DATASET_VERSION, "names", names, "frames", frames, "total_frames",
+            (json_int_t)d->total_frames, "n_bins", d->n_bins, "mean", d->mean, "std", d->std, "take_seconds",
+            d->take_seconds, "cqt", cqt_to_json(d->cqt), "labels", "notes", notes, "transpose", d->labels_p.transpose,
+            "sample_rate", d->labels_p.sample_rate, "hop", d->labels_p.hop, "onset_frames", d->labels_p.onset_frames,
+            "range_classes", d->labels_p.range_classes != 0, "class_counts", counts, "files", "features",
             "features.npy", "features_crc32", (json_int_t)cf, "labels", "labels.npy", "labels_crc32", (json_int_t)cl);
         if (root && json_object_set_new(root, "feature_params", feat_to_json(d->feat))) json_decref(root), root = NULL;
-        if (!root || json_dump_file(root, ipath, JSON_INDENT(1)) != 0) rc = a2m_error(A2M_ERR_IO, "%s: cannot write index.json", dir);
+        if (!root || json_dump_file(root, ipath, JSON_INDENT(1)) != 0)
+            rc = a2m_error(A2M_ERR_IO, "%s: cannot write index.json", dir);
         json_decref(root);
     }
     if (!rc) {
@@ -357,9 +366,7 @@ int a2m_dataset_save(const a2m_dataset *d, const char *dir) {
         }
         if (rename(tmp, dir) != 0) rc = a2m_error(A2M_ERR_IO, "%s: cannot move the dataset into place", dir);
     }
-    if (rc) {
-        unlink(fpath), unlink(lpath), unlink(ipath), rmdir(tmp);
-    }
+    if (rc) { unlink(fpath), unlink(lpath), unlink(ipath), rmdir(tmp); }
     free(tmp);
     return rc;
 }
@@ -378,7 +385,8 @@ int a2m_dataset_load(const char *dir, a2m_dataset *d) {
     if (!root) return a2m_error(A2M_ERR_FORMAT, "%s: cannot read index.json (%s)", dir, jerr.text);
     int rc = A2M_OK;
     json_t *names = json_object_get(root, "names"), *frames = json_object_get(root, "frames");
-    json_t *cq = json_object_get(root, "cqt"), *lb = json_object_get(root, "labels"), *files = json_object_get(root, "files");
+    json_t *cq = json_object_get(root, "cqt"), *lb = json_object_get(root, "labels"),
+           *files = json_object_get(root, "files");
     int version = (int)json_integer_value(json_object_get(root, "version"));
     if (version != A2M_DATASET_VERSION || !json_is_array(names) || !json_is_array(frames) || !cq || !lb || !files ||
         json_array_size(names) != json_array_size(frames))
@@ -409,8 +417,9 @@ int a2m_dataset_load(const char *dir, a2m_dataset *d) {
         }
         d->total_frames = d->offsets ? d->offsets[d->n_takes] : 0;
         d->n_bins = (int)json_integer_value(json_object_get(root, "n_bins"));
-        if (!rc && (fa.dtype != A2M_F32 || fa.ndim != 2 || fa.shape[0] != d->total_frames || fa.shape[1] != (size_t)d->n_bins ||
-            la.dtype != A2M_I64 || la.ndim != 1 || la.shape[0] != d->total_frames))
+        if (!rc &&
+            (fa.dtype != A2M_F32 || fa.ndim != 2 || fa.shape[0] != d->total_frames ||
+             fa.shape[1] != (size_t)d->n_bins || la.dtype != A2M_I64 || la.ndim != 1 || la.shape[0] != d->total_frames))
             rc = a2m_error(A2M_ERR_SHAPE, "%s: features/labels shapes do not match index.json", dir);
     }
     if (!rc) {
@@ -433,7 +442,8 @@ int a2m_dataset_load(const char *dir, a2m_dataset *d) {
         json_t *notes = json_object_get(lb, "notes");
         d->labels_p.n_notes = (int)json_array_size(notes);
         if (d->labels_p.n_notes >= A2M_MAX_CLASSES) rc = a2m_error(A2M_ERR_FORMAT, "%s: too many classes", dir);
-        for (int k = 0; k < d->labels_p.n_notes && !rc; k++) d->labels_p.notes[k] = (int)json_integer_value(json_array_get(notes, k));
+        for (int k = 0; k < d->labels_p.n_notes && !rc; k++)
+            d->labels_p.notes[k] = (int)json_integer_value(json_array_get(notes, k));
         d->labels_p.transpose = (int)json_integer_value(json_object_get(lb, "transpose"));
         d->labels_p.hop = (int)json_integer_value(json_object_get(lb, "hop"));
         d->labels_p.sample_rate = json_real_value(json_object_get(lb, "sample_rate"));
@@ -442,7 +452,8 @@ int a2m_dataset_load(const char *dir, a2m_dataset *d) {
             rc = a2m_error(A2M_ERR_FORMAT, "%s: bad onset_frames", dir);
         d->labels_p.onset_frames = (int)onset;
         d->labels_p.range_classes = json_is_true(json_object_get(lb, "range_classes")); /* absent: 0 */
-        if (!rc && a2m_label_n_classes(&d->labels_p) > A2M_MAX_CLASSES) rc = a2m_error(A2M_ERR_FORMAT, "%s: too many classes", dir);
+        if (!rc && a2m_label_n_classes(&d->labels_p) > A2M_MAX_CLASSES)
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: too many classes", dir);
         for (size_t f = 0; f < d->total_frames && !rc; f++) {
             if (d->labels[f] < 0 || d->labels[f] >= a2m_label_n_classes(&d->labels_p))
                 rc = a2m_error(A2M_ERR_FORMAT, "%s: label %lld out of range", dir, (long long)d->labels[f]);
@@ -471,8 +482,10 @@ int a2m_split_load(const char *path, const char *split, const a2m_dataset *d, si
         const char *name = json_string_value(json_array_get(arr, i));
         long k = name ? a2m_dataset_find(d, name) : -1;
         if (!name) /* a number or list where a take name belongs: say which entry (it used to print take "?") */
-            rc = a2m_error(A2M_ERR_FORMAT, "%s: entry %zu of split \"%s\" is not a take name (a string)", path, i + 1, split);
-        else if (k < 0) rc = a2m_error(A2M_ERR_FORMAT, "%s: take \"%s\" of split \"%s\" is not in the dataset", path, name, split);
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: entry %zu of split \"%s\" is not a take name (a string)", path, i + 1,
+                           split);
+        else if (k < 0)
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: take \"%s\" of split \"%s\" is not in the dataset", path, name, split);
         else out[i] = (size_t)k;
     }
     json_decref(root);

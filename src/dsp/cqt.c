@@ -75,8 +75,8 @@ int a2m_fftw_wisdom_save(const char *path) {
 fftwf_plan dsp_plan_r2c_many(int n, int howmany, float *in, fftwf_complex *out) {
     int nf = n / 2 + 1;
     pthread_mutex_lock(&fftw_plan_lock);
-    fftwf_plan plan = fftwf_plan_many_dft_r2c(1, &n, howmany, in, NULL, 1, n, out, NULL, 1, nf,
-                                              FFTW_MEASURE | FFTW_WISDOM_ONLY);
+    fftwf_plan plan =
+        fftwf_plan_many_dft_r2c(1, &n, howmany, in, NULL, 1, n, out, NULL, 1, nf, FFTW_MEASURE | FFTW_WISDOM_ONLY);
     if (!plan) {
         plan = fftwf_plan_many_dft_r2c(1, &n, howmany, in, NULL, 1, n, out, NULL, 1, nf, FFTW_MEASURE);
         wisdom_grew = 1;
@@ -113,11 +113,10 @@ typedef float v8sf __attribute__((vector_size(32)));
 typedef double v4df __attribute__((vector_size(32)));
 typedef float v8sf_u __attribute__((vector_size(32), aligned(4), may_alias));
 typedef double v4df_u __attribute__((vector_size(32), aligned(8), may_alias));
-#define ld8(p) (*(const v8sf_u *)(p))
+#define ld8(p)    (*(const v8sf_u *)(p))
 #define st8(p, v) (*(v8sf_u *)(p) = (v))
-#define ld4(p) (*(const v4df_u *)(p))
+#define ld4(p)    (*(const v4df_u *)(p))
 #define st4(p, v) (*(v4df_u *)(p) = (v))
-
 
 a2m_cqt_params a2m_cqt_default_params(void) {
     a2m_cqt_params p = {16000.0, 96, 32.70319566257483, 252, 36, 1.0, 1e-5, 80.0, 1};
@@ -175,8 +174,10 @@ static void sort_doubles(double *a, int n) {
         double pivot = a[mid];
         int i = -1, j = n;
         for (;;) { /* Hoare: [0, j] <= pivot <= [j + 1, n), 0 <= j < n - 1 */
-            do i++; while (a[i] < pivot);
-            do j--; while (a[j] > pivot);
+            do i++;
+            while (a[i] < pivot);
+            do j--;
+            while (a[j] > pivot);
             if (i >= j) break;
             t = a[i], a[i] = a[j], a[j] = t;
         }
@@ -442,7 +443,8 @@ int a2m_cqt_reserve(a2m_cqt *c, size_t max_samples) {
         cqt_octave *o = &c->oct[i];
         size_t frames = frames_for(len, o->hop);
         if (frames < max_frames) max_frames = frames;
-        if (signal_for(o, frames, len)) return a2m_error(A2M_ERR_NOMEM, "cqt: out of memory for %zu samples", max_samples);
+        if (signal_for(o, frames, len))
+            return a2m_error(A2M_ERR_NOMEM, "cqt: out of memory for %zu samples", max_samples);
         if (o->halve) len = (len + 1) / 2;
     }
     float *power = malloc(frames_for(max_samples, c->p.hop) * (size_t)c->p.n_bins * sizeof *power);
@@ -513,16 +515,13 @@ A2M_DISPATCH static void cqt_slide_body(cqt_octave *o, const float *p, int steps
     }
 }
 
-void cqt_slide(cqt_octave *o, const float *p, int steps, int n_out) {
-    cqt_slide_body(o, p, steps, n_out);
-}
+void cqt_slide(cqt_octave *o, const float *p, int steps, int n_out) { cqt_slide_body(o, p, steps, n_out); }
 
 /* Spectra (bins [j0, j0+nj)) of nb frames, the first starting at s, into xre/xim[bin][frame]. */
 void cqt_fft_block(cqt_octave *o, const float *s, size_t nb) {
     const int n_fft = o->n_fft, nf = n_fft / 2 + 1, nj = o->nj, j0 = o->j0;
     const int nq = nj < nf - j0 ? nj : nf - j0;
-    for (size_t b = 0; b < nb; b++)
-        memcpy(o->frames + b * n_fft, s + b * o->hop, (size_t)n_fft * sizeof *s);
+    for (size_t b = 0; b < nb; b++) memcpy(o->frames + b * n_fft, s + b * o->hop, (size_t)n_fft * sizeof *s);
     if (nb < FRAME_BLOCK) memset(o->frames + nb * n_fft, 0, (FRAME_BLOCK - nb) * n_fft * sizeof *s);
     fftwf_execute(o->plan);
     float *xre = o->xre, *xim = o->xim;
@@ -534,8 +533,8 @@ void cqt_fft_block(cqt_octave *o, const float *s, size_t nb) {
 
 /* The octave's kernels applied to the nb spectra in xre/xim: |response|^2
  * into rows [0, nb) of power (row stride n_bins_total, this octave's bins). */
-A2M_DISPATCH static void cqt_kernel_power_body(const cqt_octave *o, size_t nb, const double *inv_sqrt_len,
-                                                float *power, int n_bins_total) {
+A2M_DISPATCH static void cqt_kernel_power_body(const cqt_octave *o, size_t nb, const double *inv_sqrt_len, float *power,
+                                               int n_bins_total) {
     const float *xre = o->xre, *xim = o->xim;
     for (int k = 0; k < o->n_bins; k++) {
         v8sf re0 = {0}, re1 = {0}, re2 = {0}, re3 = {0}, im0 = {0}, im1 = {0}, im2 = {0}, im3 = {0};
@@ -623,7 +622,8 @@ static int compute_magnitude(a2m_cqt *c, const float *x, size_t n, size_t *all_f
             cqt_octave *next = &c->oct[i + 1];
             float *ndst = next->signal + next->off;
             if (o->halve) {
-                if (halve_into(o->halve, dst, len, ndst, &len)) return a2m_error(A2M_ERR_INTERNAL, "cqt: resampler failed");
+                if (halve_into(o->halve, dst, len, ndst, &len))
+                    return a2m_error(A2M_ERR_INTERNAL, "cqt: resampler failed");
             } else {
                 memcpy(ndst, dst, len * sizeof *dst);
             }
@@ -673,8 +673,7 @@ static void a2m_cqt_power_db_body(a2m_cqt_params p, const float *power, size_t n
     }
     float top_pw;
     memcpy(&top_pw, &top_bits, sizeof top_pw);
-    float floor_db =
-        p.top_db > 0 ? db_of_power(top_pw > amin2 ? top_pw : amin2) - ref_db - (float)p.top_db : -INFINITY;
+    float floor_db = p.top_db > 0 ? db_of_power(top_pw > amin2 ? top_pw : amin2) - ref_db - (float)p.top_db : -INFINITY;
     for (size_t i = 0; i < keep; i++) {
         float d = db_of_power(power[i] > amin2 ? power[i] : amin2) - ref_db;
         db[i] = d > floor_db ? d : floor_db;

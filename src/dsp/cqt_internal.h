@@ -10,39 +10,38 @@
 
 #include "a2m/cqt.h"
 
-#define FRAME_BLOCK 32  /* frames per FFTW execution / kernel product pass */
-#define BIN_ALIGN 16    /* nj is a multiple of this (>= the 8-bin panels of the sliding DFT) */
+#define FRAME_BLOCK 32 /* frames per FFTW execution / kernel product pass */
+#define BIN_ALIGN   16 /* nj is a multiple of this (>= the 8-bin panels of the sliding DFT) */
 #ifndef SLIDE_MAX_HOP
 #define SLIDE_MAX_HOP 48 /* octaves with hop <= this use the sliding DFT */
 #endif
 
-
 typedef struct cqt_octave {
-    int first_bin, n_bins;  /* output bins [first_bin, first_bin + n_bins) */
+    int first_bin, n_bins; /* output bins [first_bin, first_bin + n_bins) */
     int n_fft, hop;
     double sr;
-    int j0, nj;             /* DFT bins [j0, j0 + nj) cover every kept kernel entry; nj % BIN_ALIGN == 0 */
-    int *row;               /* [n_bins + 1] CSR row starts */
-    int *col;               /* DFT bin - j0 of each kept kernel entry */
-    float *kre, *kim;       /* kernel values */
-    float *xre, *xim;       /* [nj x FRAME_BLOCK] spectra of a block of frames, bin-major */
-    int sliding;            /* 1: sliding DFT, 0: FFT of every frame */
+    int j0, nj;       /* DFT bins [j0, j0 + nj) cover every kept kernel entry; nj % BIN_ALIGN == 0 */
+    int *row;         /* [n_bins + 1] CSR row starts */
+    int *col;         /* DFT bin - j0 of each kept kernel entry */
+    float *kre, *kim; /* kernel values */
+    float *xre, *xim; /* [nj x FRAME_BLOCK] spectra of a block of frames, bin-major */
+    int sliding;      /* 1: sliding DFT, 0: FFT of every frame */
     /* FFT front end */
-    float *frames;          /* [FRAME_BLOCK x n_fft], fftwf aligned */
-    fftwf_complex *spec;    /* [FRAME_BLOCK x (n_fft/2+1)] */
+    float *frames;       /* [FRAME_BLOCK x n_fft], fftwf aligned */
+    fftwf_complex *spec; /* [FRAME_BLOCK x (n_fft/2+1)] */
     fftwf_plan plan;
     /* sliding DFT front end */
-    int lead;               /* zeros before the frame-0 padding, a multiple of hop, >= n_fft/2 */
-    double *tw_re, *tw_im;  /* e^{-2 pi i (j0+q) m / n_fft} in panels of 8 bins: [nj/8][hop][8] */
-    double *rot_re, *rot_im;/* [nj] e^{2 pi i (j0+q) hop / n_fft} */
-    double *st_re, *st_im;  /* [nj] DFT of the current frame */
-    double *dd;             /* [(FRAME_BLOCK + 2) x hop] samples entering minus samples leaving */
-    double *u_re, *u_im;    /* [FRAME_BLOCK x nj] the update of each step before the rotation */
-    float *signal;          /* [lead zeros | n_fft/2 zeros | y | zeros] */
-    size_t off;             /* y starts at signal + off */
-    size_t signal_cap;      /* floats */
-    size_t max_len;         /* samples of y at this octave for max_samples input */
-    soxr_t halve;           /* to the next octave, NULL if the next one keeps the rate */
+    int lead;                /* zeros before the frame-0 padding, a multiple of hop, >= n_fft/2 */
+    double *tw_re, *tw_im;   /* e^{-2 pi i (j0+q) m / n_fft} in panels of 8 bins: [nj/8][hop][8] */
+    double *rot_re, *rot_im; /* [nj] e^{2 pi i (j0+q) hop / n_fft} */
+    double *st_re, *st_im;   /* [nj] DFT of the current frame */
+    double *dd;              /* [(FRAME_BLOCK + 2) x hop] samples entering minus samples leaving */
+    double *u_re, *u_im;     /* [FRAME_BLOCK x nj] the update of each step before the rotation */
+    float *signal;           /* [lead zeros | n_fft/2 zeros | y | zeros] */
+    size_t off;              /* y starts at signal + off */
+    size_t signal_cap;       /* floats */
+    size_t max_len;          /* samples of y at this octave for max_samples input */
+    soxr_t halve;            /* to the next octave, NULL if the next one keeps the rate */
 } cqt_octave;
 
 struct a2m_cqt {
@@ -50,8 +49,8 @@ struct a2m_cqt {
     size_t max_samples;
     int n_octaves;
     cqt_octave *oct;
-    double *inv_sqrt_len;   /* [n_bins] 1/sqrt(filter length at the input rate) */
-    float *power;           /* [max_frames x n_bins] |response|^2 scratch */
+    double *inv_sqrt_len; /* [n_bins] 1/sqrt(filter length at the input rate) */
+    float *power;         /* [max_frames x n_bins] |response|^2 scratch */
     size_t max_frames;
 };
 

@@ -36,12 +36,12 @@ typedef struct oct_state {
 } oct_state;
 
 struct a2m_cqt_stream {
-    a2m_cqt *c;          /* kernels, plans, halvers; the octaves' signal buffers are managed here */
-    oct_state *st;       /* [n_octaves] */
-    float *power;        /* [pw_cap x n_bins] frames [pw_base, pw_base + pw_cap) */
+    a2m_cqt *c;    /* kernels, plans, halvers; the octaves' signal buffers are managed here */
+    oct_state *st; /* [n_octaves] */
+    float *power;  /* [pw_cap x n_bins] frames [pw_base, pw_base + pw_cap) */
     size_t pw_base, pw_cap;
-    float *halved;       /* [HALVED_CHUNK] */
-    size_t n_in, n_out;  /* samples pushed, frames pulled */
+    float *halved;                  /* [HALVED_CHUNK] */
+    size_t n_in, n_out;             /* samples pushed, frames pulled */
     size_t all_frames, kept_frames; /* once finished: before and after the last-frame drop */
     int finished;
 };
@@ -179,7 +179,7 @@ static int compute_frames(a2m_cqt_stream *s, int i, size_t cap) {
     size_t ready = end < lead + n_fft ? 0 : (end - lead - n_fft) / hop + 1;
     if (ready > cap) ready = cap;
     if (ready <= S->next_t) return A2M_OK;
-#define AT(pos) (o->signal + ((pos) - S->base))
+#define AT(pos) (o->signal + ((pos)-S->base))
     if (o->sliding && !S->warm) { /* from the all-zero frame -lead/hop to frame 0, as the one-shot */
         memset(o->st_re, 0, (size_t)o->nj * sizeof *o->st_re);
         memset(o->st_im, 0, (size_t)o->nj * sizeof *o->st_im);
@@ -229,7 +229,8 @@ int a2m_cqt_stream_finish(a2m_cqt_stream *s) {
     for (int i = 0; i < s->c->n_octaves && !rc; i++) {
         cqt_octave *o = &s->c->oct[i];
         oct_state *S = &s->st[i];
-        if (S->y_len != len) return a2m_error(A2M_ERR_INTERNAL, "cqt stream: octave %d has %zu of %zu samples", i, S->y_len, len);
+        if (S->y_len != len)
+            return a2m_error(A2M_ERR_INTERNAL, "cqt stream: octave %d has %zu of %zu samples", i, S->y_len, len);
         rc = forward(s, i);
         if (!rc && o->halve) { /* the halver's tail, then zeros up to ceil(len / 2) */
             size_t half = (len + 1) / 2;

@@ -17,9 +17,7 @@ a2m_feat_params a2m_feat_default_params(void) {
 
 static const char *const kind_names[] = {"cqt", "mel", "mfcc", "lpc"};
 
-const char *a2m_feat_kind_name(a2m_feat_kind k) {
-    return (int)k >= 0 && (int)k < 4 ? kind_names[k] : "?";
-}
+const char *a2m_feat_kind_name(a2m_feat_kind k) { return (int)k >= 0 && (int)k < 4 ? kind_names[k] : "?"; }
 
 int a2m_feat_kind_parse(const char *s, a2m_feat_kind *k) {
     for (int i = 0; i < 4; i++)
@@ -50,8 +48,10 @@ int a2m_feat_check(a2m_cqt_params c, a2m_feat_params f) {
     case A2M_FEAT_MEL:
     case A2M_FEAT_MFCC: {
         double fmax = f.fmax > 0 ? f.fmax : c.sample_rate / 2;
-        if (f.n_fft < 16 || f.n_fft > 65536) return a2m_error(A2M_ERR_ARG, "features: n_fft %d not in 16..65536", f.n_fft);
-        if (f.n_mels < 1 || f.n_mels > 1024) return a2m_error(A2M_ERR_ARG, "features: n_mels %d not in 1..1024", f.n_mels);
+        if (f.n_fft < 16 || f.n_fft > 65536)
+            return a2m_error(A2M_ERR_ARG, "features: n_fft %d not in 16..65536", f.n_fft);
+        if (f.n_mels < 1 || f.n_mels > 1024)
+            return a2m_error(A2M_ERR_ARG, "features: n_mels %d not in 1..1024", f.n_mels);
         if (!(f.fmin >= 0) || !(fmax > f.fmin) || fmax > c.sample_rate / 2)
             return a2m_error(A2M_ERR_ARG, "features: need 0 <= fmin (%g) < fmax (%g) <= sample_rate/2", f.fmin, fmax);
         if (f.kind == A2M_FEAT_MFCC && (f.n_mfcc < 1 || f.n_mfcc > f.n_mels))
@@ -59,7 +59,8 @@ int a2m_feat_check(a2m_cqt_params c, a2m_feat_params f) {
         return A2M_OK;
     }
     case A2M_FEAT_LPC:
-        if (f.order < 1 || f.order > 256) return a2m_error(A2M_ERR_ARG, "features: LPC order %d not in 1..256", f.order);
+        if (f.order < 1 || f.order > 256)
+            return a2m_error(A2M_ERR_ARG, "features: LPC order %d not in 1..256", f.order);
         if (f.frame_length <= f.order + 1 || f.frame_length > 65536)
             return a2m_error(A2M_ERR_ARG, "features: LPC frame length %d not in order+2 (%d)..65536", f.frame_length,
                              f.order + 2);
@@ -164,7 +165,8 @@ int a2m_feat_from_file(const char *path, a2m_cqt_params c, a2m_feat_params f, a2
     }
     size_t frames = rc ? 0 : a2m_feat_n_frames(*use, a.n);
     if (!rc && frames == 0) rc = a2m_error(A2M_ERR_RANGE, "shorter than one frame");
-    if (!rc && !(*out = malloc(frames * (size_t)(*use)->dim * sizeof **out))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    if (!rc && !(*out = malloc(frames * (size_t)(*use)->dim * sizeof **out)))
+        rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     if (!rc && (rc = a2m_feat_do(*use, a.samples, a.n, *out))) {
         free(*out);
         *out = NULL;

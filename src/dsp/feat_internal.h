@@ -15,29 +15,29 @@ struct a2m_feat {
     a2m_feat_params f;
     size_t max_samples, max_frames; /* frames before the last-frame drop */
     int dim;
-    a2m_cqt *cqt;                   /* kind cqt */
-    size_t pad;                     /* samples added on each side: n_fft/2 (stft) or frame_length/2 (lpc) */
-    float *padded;                  /* [pad | x | pad] */
+    a2m_cqt *cqt;  /* kind cqt */
+    size_t pad;    /* samples added on each side: n_fft/2 (stft) or frame_length/2 (lpc) */
+    float *padded; /* [pad | x | pad] */
     /* mel, mfcc */
     int n_fft, nf;
-    float *window;                  /* [n_fft] periodic Hann */
-    fftwf_complex *frames;          /* [STFT_BLOCK/2 x n_fft] frame 2p + i frame 2p+1, fftwf aligned */
-    fftwf_complex *spec;            /* [STFT_BLOCK/2 x n_fft] their DFTs */
-    float *spow;                    /* [nf x STFT_BLOCK] |X|^2, bin-major: a bin of every frame together */
+    float *window;         /* [n_fft] periodic Hann */
+    fftwf_complex *frames; /* [STFT_BLOCK/2 x n_fft] frame 2p + i frame 2p+1, fftwf aligned */
+    fftwf_complex *spec;   /* [STFT_BLOCK/2 x n_fft] their DFTs */
+    float *spow;           /* [nf x STFT_BLOCK] |X|^2, bin-major: a bin of every frame together */
     fftwf_plan plan;
-    int *mel_start, *mel_len;       /* [n_mels]: band m weighs DFT bins [start, start + len) */
-    float *mel_w;                   /* the weights of every band, back to back */
-    size_t *mel_off;                /* [n_mels] offset of band m's weights in mel_w */
-    float *power;                   /* [max_frames x n_mels] mel power */
-    float *db;                      /* [max_frames x n_mels] dB mel (mfcc) */
-    float *dct;                     /* [n_mels x n_mfcc padded to 8] orthonormal DCT-II, column k = coefficient k */
+    int *mel_start, *mel_len; /* [n_mels]: band m weighs DFT bins [start, start + len) */
+    float *mel_w;             /* the weights of every band, back to back */
+    size_t *mel_off;          /* [n_mels] offset of band m's weights in mel_w */
+    float *power;             /* [max_frames x n_mels] mel power */
+    float *db;                /* [max_frames x n_mels] dB mel (mfcc) */
+    float *dct;               /* [n_mels x n_mfcc padded to 8] orthonormal DCT-II, column k = coefficient k */
     /* lpc */
-    double *fwd, *bwd;              /* [frame_length] prediction errors */
+    double *fwd, *bwd; /* [frame_length] prediction errors */
 };
 
 /* Frames of n samples before the last-frame drop (0 when none fits). */
 size_t feat_frames_all(const a2m_feat *e, size_t n);
-int stft_prepare(a2m_feat *e);      /* window, plan, mel bank, dct, scratch */
+int stft_prepare(a2m_feat *e); /* window, plan, mel bank, dct, scratch */
 void stft_free(a2m_feat *e);
 int stft_features(a2m_feat *e, size_t n, size_t all, size_t keep, float *out); /* e->padded holds the signal */
 int lpc_prepare(a2m_feat *e);

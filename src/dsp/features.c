@@ -14,7 +14,8 @@ int a2m_cqt_db_file(a2m_cqt *c, const char *path, float **db, size_t *n_frames) 
     size_t frames = a2m_cqt_n_frames(c, a.n);
     if (frames == 0) rc = a2m_error(A2M_ERR_RANGE, "%s: shorter than one frame", path);
     else if ((rc = a2m_cqt_reserve(c, a.n))) a2m_error_prefix(rc, path);
-    else if (!(*db = malloc(frames * (size_t)c->p.n_bins * sizeof **db))) rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
+    else if (!(*db = malloc(frames * (size_t)c->p.n_bins * sizeof **db)))
+        rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
     else if ((rc = a2m_cqt_db(c, a.samples, a.n, *db))) {
         free(*db);
         *db = NULL;

@@ -23,11 +23,11 @@ typedef float v8sf __attribute__((vector_size(32)));
 typedef float v8sf_u __attribute__((vector_size(32), aligned(4), may_alias));
 #ifdef __clang__
 #define SWAP_RI(v) __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6)
-#define REV_C(v) __builtin_shufflevector(v, v, 6, 7, 4, 5, 2, 3, 0, 1)
+#define REV_C(v)   __builtin_shufflevector(v, v, 6, 7, 4, 5, 2, 3, 0, 1)
 #else
 typedef int v8si __attribute__((vector_size(32)));
 #define SWAP_RI(v) __builtin_shuffle(v, (v8si){1, 0, 3, 2, 5, 4, 7, 6})
-#define REV_C(v) __builtin_shuffle(v, (v8si){6, 7, 4, 5, 2, 3, 0, 1})
+#define REV_C(v)   __builtin_shuffle(v, (v8si){6, 7, 4, 5, 2, 3, 0, 1})
 #endif
 
 /* librosa.hz_to_mel / mel_to_hz with htk=False (Slaney: linear below 1 kHz, logarithmic above). */
@@ -56,7 +56,7 @@ static int mel_bank(a2m_feat *e) {
     }
     double lo = hz_to_mel(e->f.fmin), hi = hz_to_mel(f_hi), step = (hi - lo) / (M + 1);
     for (int i = 0; i < M + 2; i++) edge[i] = mel_to_hz(i == M + 1 ? hi : lo + i * step); /* np.linspace */
-    const double bin_hz = 1.0 / (e->n_fft * (1.0 / sr)); /* np.fft.rfftfreq's step */
+    const double bin_hz = 1.0 / (e->n_fft * (1.0 / sr));                                  /* np.fft.rfftfreq's step */
     size_t at = 0;
     for (int m = 0; m < M; m++) {
         double d0 = edge[m + 1] - edge[m], d1 = edge[m + 2] - edge[m + 1], enorm = 2.0 / (edge[m + 2] - edge[m]);
@@ -97,7 +97,8 @@ int stft_prepare(a2m_feat *e) {
         if (!e->db || !e->dct) return A2M_ERR_NOMEM;
         for (int k = 0; k < K; k++) /* scipy.fftpack.dct(type=2, norm="ortho") */
             for (int i = 0; i < M; i++)
-                e->dct[(size_t)i * Kp + k] = (float)(cos(M_PI * k * (2 * i + 1) / (2.0 * M)) * sqrt((k ? 2.0 : 1.0) / M));
+                e->dct[(size_t)i * Kp + k] =
+                    (float)(cos(M_PI * k * (2 * i + 1) / (2.0 * M)) * sqrt((k ? 2.0 : 1.0) / M));
     }
     e->plan = dsp_plan_c2c_many(n, STFT_BLOCK / 2, e->frames, e->spec);
     return e->plan ? A2M_OK : A2M_ERR_INTERNAL;
@@ -121,13 +122,16 @@ static inline void pair_power(const float *Z, int n, int k0, int k1, float *out)
     }
     for (; k + 4 <= k1; k += 4) {
         v8sf f = *(const v8sf_u *)(Z + 2 * k), r = REV_C(*(const v8sf_u *)(Z + 2 * (n - k - 3)));
-        v8sf s = f + r, d = f - r, v = (v8sf){0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f} * (s * s + SWAP_RI(d * d));
-        for (int j = 0; j < 4; j++) out[(size_t)(k + j) * STFT_BLOCK] = v[2 * j], out[(size_t)(k + j) * STFT_BLOCK + 1] = v[2 * j + 1];
+        v8sf s = f + r, d = f - r,
+             v = (v8sf){0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f} * (s * s + SWAP_RI(d * d));
+        for (int j = 0; j < 4; j++)
+            out[(size_t)(k + j) * STFT_BLOCK] = v[2 * j], out[(size_t)(k + j) * STFT_BLOCK + 1] = v[2 * j + 1];
     }
     for (; k < k1; k++) {
         const float *f = Z + 2 * k, *r = Z + 2 * (n - k);
         float sr = f[0] + r[0], si = f[1] + r[1], dr = f[0] - r[0], di = f[1] - r[1];
-        out[(size_t)k * STFT_BLOCK] = 0.25f * (sr * sr + di * di), out[(size_t)k * STFT_BLOCK + 1] = 0.25f * (si * si + dr * dr);
+        out[(size_t)k * STFT_BLOCK] = 0.25f * (sr * sr + di * di),
+                        out[(size_t)k * STFT_BLOCK + 1] = 0.25f * (si * si + dr * dr);
     }
 }
 

@@ -12,8 +12,8 @@ enum { EMB_TILE_Q = 256, EMB_TILE_D = 2048 };
 /* Centred copy of x (distances unchanged; |x|^2 smaller, so |q|^2 + |d|^2 - 2 q.d loses fewer bits: CQT dB
  * rows have |x|^2 ~ 4e5 before centring) and each row's squared norm. */
 typedef struct emb_points {
-    float *xc;    /* [n x dim] */
-    float *norm;  /* [n] */
+    float *xc;   /* [n x dim] */
+    float *norm; /* [n] */
     size_t n, dim;
 } emb_points;
 int emb_points_new(const float *x, size_t n, size_t dim, emb_points *out);
@@ -27,9 +27,9 @@ double emb_dist2(const emb_points *p, size_t i, size_t j);
 /* Sparse symmetric graph in CSR, columns sorted within a row. */
 typedef struct emb_graph {
     size_t n, nnz;
-    size_t *rowptr;  /* [n + 1] */
-    int32_t *col;    /* [nnz] */
-    float *val;      /* [nnz] */
+    size_t *rowptr; /* [n + 1] */
+    int32_t *col;   /* [nnz] */
+    float *val;     /* [nnz] */
 } emb_graph;
 void emb_graph_free(emb_graph *g);
 /* umap-learn's fuzzy_simplicial_set from kNN idx/dist [n x k] (the point itself first): memberships

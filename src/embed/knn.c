@@ -134,8 +134,8 @@ static void knn_finish(const emb_points *p, size_t i, cand *c, int m, int k, int
 
 typedef struct knn_run {
     const emb_points *p;
-    cand *gc; /* [n x cap] candidates of every point, ascending */
-    int *gm;  /* [n] their count */
+    cand *gc;          /* [n x cap] candidates of every point, ascending */
+    int *gm;           /* [n] their count */
     omp_lock_t *locks; /* one a block */
     size_t n_blocks, done;
     int cap;
@@ -192,7 +192,8 @@ int a2m_knn_exact(const float *x, size_t n, size_t dim, int k, int n_threads, a2
     if (rc) return rc;
     /* 4 spare candidates: float ranks may swap neighbours whose squared distances differ by rounding */
     knn_run R = {&p, NULL, NULL, NULL, (n + KNN_B - 1) / KNN_B, 0, k - 1 + 4};
-    R.gc = malloc(n * R.cap * sizeof *R.gc), R.gm = calloc(n, sizeof *R.gm), R.locks = malloc(R.n_blocks * sizeof *R.locks);
+    R.gc = malloc(n * R.cap * sizeof *R.gc), R.gm = calloc(n, sizeof *R.gm),
+    R.locks = malloc(R.n_blocks * sizeof *R.locks);
     int nth = n_threads > 1 ? n_threads : 1;
     if (!R.gc || !R.gm || !R.locks) rc = a2m_error(A2M_ERR_NOMEM, "knn: out of memory for %zu points", n);
     for (size_t b = 0; b < R.n_blocks && !rc; b++) omp_init_lock(&R.locks[b]);

@@ -11,8 +11,8 @@
 #include "embed/embed_internal.h"
 
 /* sum over rows q0.. of max(0, rank - k) for their embedded neighbours nb [rows x (k + 1)] (self first) */
-static double block_penalty(const emb_points *p, size_t q0, int nq, const int32_t *nb, int k, float *tile,
-                            double *thr, size_t *cnt) {
+static double block_penalty(const emb_points *p, size_t q0, int nq, const int32_t *nb, int k, float *tile, double *thr,
+                            size_t *cnt) {
     for (int r = 0; r < nq; r++)
         for (int m = 0; m < k; m++) {
             thr[r * k + m] = emb_dist2(p, q0 + r, (size_t)nb[(q0 + r) * (k + 1) + 1 + m]);
@@ -56,7 +56,8 @@ static double block_penalty(const emb_points *p, size_t q0, int nq, const int32_
 int a2m_trustworthiness(const float *x, size_t n, size_t dim, const float *emb, size_t emb_dim, int k, int n_threads,
                         double *out) {
     if (k < 1 || k > 63 || (size_t)k >= n / 2.0)
-        return a2m_error(A2M_ERR_ARG, "trustworthiness: %d neighbours of %zu points (need 1 <= k < n / 2, k < 64)", k, n);
+        return a2m_error(A2M_ERR_ARG, "trustworthiness: %d neighbours of %zu points (need 1 <= k < n / 2, k < 64)", k,
+                         n);
     size_t n_blocks = (n + EMB_TILE_Q - 1) / EMB_TILE_Q;
     int32_t *nb = malloc(n * (k + 1) * sizeof *nb);
     float *nd = malloc(n * (k + 1) * sizeof *nd);

@@ -47,7 +47,8 @@ static double ab_residuals(const double *x, const double *y, double a, double b,
 
 int a2m_umap_find_ab(double spread, double min_dist, double *a_out, double *b_out) {
     if (!(spread > 0) || !(min_dist >= 0) || min_dist > 3 * spread || !isfinite(spread))
-        return a2m_error(A2M_ERR_ARG, "umap: min_dist %g and spread %g (need 0 <= min_dist <= 3 spread)", min_dist, spread);
+        return a2m_error(A2M_ERR_ARG, "umap: min_dist %g and spread %g (need 0 <= min_dist <= 3 spread)", min_dist,
+                         spread);
     double x[AB_POINTS], y[AB_POINTS], r[AB_POINTS], J[2 * AB_POINTS], r2[AB_POINTS];
     for (int i = 0; i < AB_POINTS; i++) {
         x[i] = spread * 3 * i / (AB_POINTS - 1.0); /* np.linspace(0, 3 spread, 300) */
@@ -74,7 +75,8 @@ int a2m_umap_find_ab(double spread, double min_dist, double *a_out, double *b_ou
             if (lambda > 1e12) break;
         }
     }
-    if (!isfinite(a) || !isfinite(b)) return a2m_error(A2M_ERR_INTERNAL, "umap: the a/b fit for min_dist %g diverged", min_dist);
+    if (!isfinite(a) || !isfinite(b))
+        return a2m_error(A2M_ERR_INTERNAL, "umap: the a/b fit for min_dist %g diverged", min_dist);
     *a_out = a, *b_out = b;
     return A2M_OK;
 }
@@ -89,7 +91,10 @@ static void smooth_knn_row(const float *d, int k, double mean_all, double *rho_o
     for (int j = 0; j < k; j++) mean += d[j];
     mean /= k;
     for (int j = 0; j < k; j++)
-        if (d[j] > 0) { rho = d[j]; break; } /* local_connectivity 1: the nearest nonzero distance */
+        if (d[j] > 0) {
+            rho = d[j];
+            break;
+        } /* local_connectivity 1: the nearest nonzero distance */
     for (int it = 0; it < 64; it++) {
         double psum = 0;
         for (int j = 1; j < k; j++) {
@@ -296,14 +301,16 @@ static int initial_layout(const emb_graph *g, const float *x, size_t dim, const 
     }
     for (int d = 0; d < 2 && !rc; d++) {
         float lo = INFINITY, hi = -INFINITY;
-        for (size_t i = 0; i < n; i++) lo = Y[2 * i + d] < lo ? Y[2 * i + d] : lo, hi = Y[2 * i + d] > hi ? Y[2 * i + d] : hi;
+        for (size_t i = 0; i < n; i++)
+            lo = Y[2 * i + d] < lo ? Y[2 * i + d] : lo, hi = Y[2 * i + d] > hi ? Y[2 * i + d] : hi;
         for (size_t i = 0; i < n; i++) Y[2 * i + d] = hi > lo ? 10 * (Y[2 * i + d] - lo) / (hi - lo) : 5;
     }
     free(init);
     return rc;
 }
 
-int a2m_umap(const float *x, size_t n, size_t dim, a2m_umap_params p, a2m_progress_fn progress, void *user, float *out) {
+int a2m_umap(const float *x, size_t n, size_t dim, a2m_umap_params p, a2m_progress_fn progress, void *user,
+             float *out) {
     if (p.n_neighbors < 2 || p.n_neighbors > 64 || (size_t)p.n_neighbors > n)
         return a2m_error(A2M_ERR_ARG, "umap: %d neighbours for %zu points (need 2..64 and at most the points)",
                          p.n_neighbors, n);

@@ -22,7 +22,8 @@ int a2m_frame_metrics_compute(const int64_t *y_true, const int64_t *y_pred, size
     int64_t correct = 0, pred_count[A2M_MAX_CLASSES] = {0};
     for (int c = 0; c < n_classes; c++) {
         correct += out->confusion[c][c];
-        for (int k = 0; k < n_classes; k++) out->support[c] += out->confusion[c][k], pred_count[c] += out->confusion[k][c];
+        for (int k = 0; k < n_classes; k++)
+            out->support[c] += out->confusion[c][k], pred_count[c] += out->confusion[k][c];
     }
     out->accuracy = n ? (double)correct / (double)n : 0.0;
     int present = 0, with_true = 0;

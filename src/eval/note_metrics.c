@@ -47,15 +47,15 @@ typedef struct matcher {
     int mode; /* 0: onset+pitch+offset, 1: onset+pitch, 2: onset only */
     a2m_note_metric_params p;
     sorted_est s;
-    size_t *lo, *hi;         /* [nr] candidate window [lo, hi) in sorted order */
-    double *rlhz;            /* [nr] reference log2 Hz */
-    long *est_of_ref;        /* [nr] sorted position, -1 = unmatched */
-    long *ref_of_est;        /* [ne] by sorted position */
-    size_t *dist;            /* [nr] BFS layer of the phase (NONE: not reached, or a dead end) */
-    size_t *next;            /* [nr] the next window position a phase's search tries */
-    size_t *stk, *via;       /* [nr] the path being searched: references, and the estimate each took */
-    size_t *queue;           /* [nr] the BFS queue */
-    size_t dist_free;        /* the layer where the BFS met free estimates */
+    size_t *lo, *hi;   /* [nr] candidate window [lo, hi) in sorted order */
+    double *rlhz;      /* [nr] reference log2 Hz */
+    long *est_of_ref;  /* [nr] sorted position, -1 = unmatched */
+    long *ref_of_est;  /* [ne] by sorted position */
+    size_t *dist;      /* [nr] BFS layer of the phase (NONE: not reached, or a dead end) */
+    size_t *next;      /* [nr] the next window position a phase's search tries */
+    size_t *stk, *via; /* [nr] the path being searched: references, and the estimate each took */
+    size_t *queue;     /* [nr] the BFS queue */
+    size_t dist_free;  /* the layer where the BFS met free estimates */
 } matcher;
 
 #define NONE SIZE_MAX
@@ -219,7 +219,8 @@ int a2m_note_metrics_compute(const a2m_note *ref, size_t n_ref, const a2m_note *
         for (size_t i = 0; i < ns[s]; i++)
             if (!isfinite(sets[s][i].onset) || !isfinite(sets[s][i].offset) || sets[s][i].offset < sets[s][i].onset ||
                 !(sets[s][i].pitch > 0))
-                return a2m_error(A2M_ERR_ARG, "note metrics: %s note %zu has bad times or pitch", s ? "estimated" : "reference", i);
+                return a2m_error(A2M_ERR_ARG, "note metrics: %s note %zu has bad times or pitch",
+                                 s ? "estimated" : "reference", i);
     if (n_ref == 0 || n_est == 0) return A2M_OK;
     matcher m;
     int rc = matcher_init(&m, ref, n_ref, est, n_est, p);

@@ -15,7 +15,8 @@ static int bin_of(double conf) {
 
 int a2m_reliability_compute(const int64_t *y_true, const float *probs, size_t n, int n_classes, a2m_reliability *out) {
     memset(out, 0, sizeof *out);
-    if (n_classes < 1 || n_classes > A2M_MAX_CLASSES) return a2m_error(A2M_ERR_ARG, "reliability: %d classes", n_classes);
+    if (n_classes < 1 || n_classes > A2M_MAX_CLASSES)
+        return a2m_error(A2M_ERR_ARG, "reliability: %d classes", n_classes);
     if (n && (!y_true || !probs)) return a2m_error(A2M_ERR_ARG, "reliability: no labels or probabilities");
     out->n_classes = n_classes;
     out->n = n;
@@ -27,14 +28,16 @@ int a2m_reliability_compute(const int64_t *y_true, const float *probs, size_t n,
     for (size_t i = 0; i < n; i++) {
         const float *p = probs + i * (size_t)C;
         if (y_true[i] < 0 || y_true[i] >= C)
-            return a2m_error(A2M_ERR_RANGE, "reliability: reference class %lld outside 0..%d at frame %zu", (long long)y_true[i],
-                             C - 1, i);
+            return a2m_error(A2M_ERR_RANGE, "reliability: reference class %lld outside 0..%d at frame %zu",
+                             (long long)y_true[i], C - 1, i);
         int top = 0;
         double h = 0;
         for (int c = 0; c < C; c++) {
             if (!isfinite(p[c]))
-                return a2m_error(A2M_ERR_NONFINITE, "reliability: probability of class %d is not finite at frame %zu", c, i);
-            if (p[c] < 0) return a2m_error(A2M_ERR_RANGE, "reliability: negative probability of class %d at frame %zu", c, i);
+                return a2m_error(A2M_ERR_NONFINITE, "reliability: probability of class %d is not finite at frame %zu",
+                                 c, i);
+            if (p[c] < 0)
+                return a2m_error(A2M_ERR_RANGE, "reliability: negative probability of class %d at frame %zu", c, i);
             if (p[c] > p[top]) top = c;
             if (p[c] > 0) h -= (double)p[c] * log((double)p[c]);
         }

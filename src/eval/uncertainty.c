@@ -8,7 +8,7 @@
 #include "a2m/uncertainty.h"
 
 static const char *const measure_names[A2M_UNC_MEASURES] = {"max_probability", "entropy", "variance",
-                                                             "mutual_information"};
+                                                            "mutual_information"};
 
 const char *a2m_unc_measure_name(int k) { return k >= 0 && k < A2M_UNC_MEASURES ? measure_names[k] : "?"; }
 
@@ -38,7 +38,8 @@ int a2m_predictive_add(a2m_predictive *p, const float *probs) {
     for (size_t i = 0; i < nc; i++) {
         if (!isfinite(probs[i]))
             return a2m_error(A2M_ERR_NONFINITE, "predictive: probability not finite at frame %zu", i / (size_t)p->C);
-        if (probs[i] < 0) return a2m_error(A2M_ERR_RANGE, "predictive: negative probability at frame %zu", i / (size_t)p->C);
+        if (probs[i] < 0)
+            return a2m_error(A2M_ERR_RANGE, "predictive: negative probability at frame %zu", i / (size_t)p->C);
     }
     for (size_t f = 0; f < p->n; f++) {
         const float *q = probs + f * (size_t)p->C;

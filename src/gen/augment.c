@@ -186,17 +186,46 @@ int a2m_biquad(float *x, size_t n, int rate, char kind, double f, double q, doub
     double A = pow(10, gain_db / 40), w = 2 * M_PI * f / rate, cw = cos(w), al = sin(w) / (2 * q);
     double sA = 2 * sqrt(A) * al, b0, b1, b2, a0, a1, a2;
     switch (kind) {
-    case 'p': b0 = 1 + al * A; b1 = -2 * cw; b2 = 1 - al * A; a0 = 1 + al / A; a1 = -2 * cw; a2 = 1 - al / A; break;
+    case 'p':
+        b0 = 1 + al * A;
+        b1 = -2 * cw;
+        b2 = 1 - al * A;
+        a0 = 1 + al / A;
+        a1 = -2 * cw;
+        a2 = 1 - al / A;
+        break;
     case 'l':
-        b0 = A * ((A + 1) - (A - 1) * cw + sA); b1 = 2 * A * ((A - 1) - (A + 1) * cw); b2 = A * ((A + 1) - (A - 1) * cw - sA);
-        a0 = (A + 1) + (A - 1) * cw + sA; a1 = -2 * ((A - 1) + (A + 1) * cw); a2 = (A + 1) + (A - 1) * cw - sA;
+        b0 = A * ((A + 1) - (A - 1) * cw + sA);
+        b1 = 2 * A * ((A - 1) - (A + 1) * cw);
+        b2 = A * ((A + 1) - (A - 1) * cw - sA);
+        a0 = (A + 1) + (A - 1) * cw + sA;
+        a1 = -2 * ((A - 1) + (A + 1) * cw);
+        a2 = (A + 1) + (A - 1) * cw - sA;
         break;
     case 'h':
-        b0 = A * ((A + 1) + (A - 1) * cw + sA); b1 = -2 * A * ((A - 1) + (A + 1) * cw); b2 = A * ((A + 1) + (A - 1) * cw - sA);
-        a0 = (A + 1) - (A - 1) * cw + sA; a1 = 2 * ((A - 1) - (A + 1) * cw); a2 = (A + 1) - (A - 1) * cw - sA;
+        b0 = A * ((A + 1) + (A - 1) * cw + sA);
+        b1 = -2 * A * ((A - 1) + (A + 1) * cw);
+        b2 = A * ((A + 1) + (A - 1) * cw - sA);
+        a0 = (A + 1) - (A - 1) * cw + sA;
+        a1 = 2 * ((A - 1) - (A + 1) * cw);
+        a2 = (A + 1) - (A - 1) * cw - sA;
         break;
-    case 'H': b0 = (1 + cw) / 2; b1 = -(1 + cw); b2 = b0; a0 = 1 + al; a1 = -2 * cw; a2 = 1 - al; break;
-    default: b0 = (1 - cw) / 2; b1 = 1 - cw; b2 = b0; a0 = 1 + al; a1 = -2 * cw; a2 = 1 - al; break;
+    case 'H':
+        b0 = (1 + cw) / 2;
+        b1 = -(1 + cw);
+        b2 = b0;
+        a0 = 1 + al;
+        a1 = -2 * cw;
+        a2 = 1 - al;
+        break;
+    default:
+        b0 = (1 - cw) / 2;
+        b1 = 1 - cw;
+        b2 = b0;
+        a0 = 1 + al;
+        a1 = -2 * cw;
+        a2 = 1 - al;
+        break;
     }
     double x1 = 0, x2 = 0, y1 = 0, y2 = 0;
     for (size_t i = 0; i < n; i++) { /* direct form I in double */
@@ -211,10 +240,10 @@ int a2m_biquad(float *x, size_t n, int rate, char kind, double f, double q, doub
 }
 
 int a2m_compress(float *x, size_t n, int rate, double threshold_db, double ratio, double attack_s, double release_s) {
-    if (!(threshold_db >= -60 && threshold_db <= 0) || !(ratio >= 1 && ratio <= 20) || !(attack_s > 0 && attack_s <= 2) ||
-        !(release_s > 0 && release_s <= 2) || rate <= 0)
-        return a2m_error(A2M_ERR_ARG, "augment: compressor %g dB, ratio %g, %g/%g s out of range", threshold_db, ratio, attack_s,
-                         release_s);
+    if (!(threshold_db >= -60 && threshold_db <= 0) || !(ratio >= 1 && ratio <= 20) ||
+        !(attack_s > 0 && attack_s <= 2) || !(release_s > 0 && release_s <= 2) || rate <= 0)
+        return a2m_error(A2M_ERR_ARG, "augment: compressor %g dB, ratio %g, %g/%g s out of range", threshold_db, ratio,
+                         attack_s, release_s);
     float peak = 0;
     for (size_t i = 0; i < n; i++) peak = fmaxf(peak, fabsf(x[i]));
     if (!(peak > 0)) return A2M_OK;
@@ -232,7 +261,8 @@ int a2m_compress(float *x, size_t n, int rate, double threshold_db, double ratio
 }
 
 int a2m_soft_clip(float *x, size_t n, double drive_db) {
-    if (!(drive_db >= 0 && drive_db <= 40)) return a2m_error(A2M_ERR_ARG, "augment: clipping drive %g dB outside 0..40", drive_db);
+    if (!(drive_db >= 0 && drive_db <= 40))
+        return a2m_error(A2M_ERR_ARG, "augment: clipping drive %g dB outside 0..40", drive_db);
     float peak = 0;
     for (size_t i = 0; i < n; i++) peak = fmaxf(peak, fabsf(x[i]));
     if (!(peak > 0) || drive_db == 0) return A2M_OK;
@@ -284,7 +314,8 @@ static int apply_chain(float *x, size_t n, int rate, const a2m_augment_info *in,
         rc = a2m_add_noise(x, n, rate, (a2m_noise_kind)in->noise, in->snr_db, a2m_gen_next(rng));
     if (!rc && in->hp_hz > 0) rc = a2m_biquad(x, n, rate, 'H', in->hp_hz, 0.7071, 0);
     if (!rc && in->lp_hz > 0) rc = a2m_biquad(x, n, rate, 'L', in->lp_hz, 0.7071, 0);
-    for (int k = 0; !rc && k < in->n_eq; k++) rc = a2m_biquad(x, n, rate, in->eq_kind[k], in->eq_hz[k], in->eq_q[k], in->eq_db[k]);
+    for (int k = 0; !rc && k < in->n_eq; k++)
+        rc = a2m_biquad(x, n, rate, in->eq_kind[k], in->eq_hz[k], in->eq_q[k], in->eq_db[k]);
     if (!rc && in->comp_ratio > 0) rc = a2m_compress(x, n, rate, in->comp_threshold_db, in->comp_ratio, 0.01, 0.15);
     if (!rc && in->clip_drive_db > 0) rc = a2m_soft_clip(x, n, in->clip_drive_db);
     if (rc) return rc;
@@ -300,7 +331,8 @@ int a2m_augment(float *x, size_t n, int rate, double p, uint64_t seed, a2m_augme
     if (!info) info = &local;
     memset(info, 0, sizeof *info);
     info->noise = -1;
-    if (!(p >= 0 && p <= 1) || rate < 8000) return a2m_error(A2M_ERR_ARG, "augment: probability %g outside 0..1 or rate %d", p, rate);
+    if (!(p >= 0 && p <= 1) || rate < 8000)
+        return a2m_error(A2M_ERR_ARG, "augment: probability %g outside 0..1 or rate %d", p, rate);
     uint64_t rng = seed;
     if (!(a2m_gen_uniform(&rng) < p)) return A2M_OK;
     draw_chain(&rng, rate, info);
@@ -318,7 +350,10 @@ void a2m_augment_describe(const a2m_augment_info *in, char *buf, size_t cap) {
 #define ADD(...) k += (size_t)snprintf(buf + (k < cap ? k : cap - 1), k < cap ? cap - k : 1, __VA_ARGS__)
     ADD("gain %+.1fdB", in->gain_db);
     for (int e = 0; e < in->n_eq; e++)
-        ADD("; eq %s %.0fHz q%.2f %+.1fdB", in->eq_kind[e] == 'p' ? "peak" : in->eq_kind[e] == 'l' ? "lowshelf" : "highshelf",
+        ADD("; eq %s %.0fHz q%.2f %+.1fdB",
+            in->eq_kind[e] == 'p'   ? "peak"
+            : in->eq_kind[e] == 'l' ? "lowshelf"
+                                    : "highshelf",
             in->eq_hz[e], in->eq_q[e], in->eq_db[e]);
     if (in->rt60_s > 0) ADD("; reverb rt60 %.2fs drr %.1fdB", in->rt60_s, in->drr_db);
     if (in->hp_hz > 0) ADD("; band %.0f-%.0fHz", in->hp_hz, in->lp_hz);

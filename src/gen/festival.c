@@ -30,7 +30,7 @@ enum { MAX_MIDI = 71 };
 static const double MAX_HZ = 500.0;
 
 /* one syllable each in festival's lexicon ("mm" was two, "em em", and every later note came late) */
-static const char *const SYLLABLES[] = {"la", "na", "da", "ma", "doo", "loo", "lee", "no",
+static const char *const SYLLABLES[] = {"la", "na", "da", "ma", "doo",  "loo", "lee",  "no",
                                         "so", "ah", "oh", "ba", "yeah", "hey", "moon", "too"};
 enum { N_SYLLABLES = sizeof SYLLABLES / sizeof SYLLABLES[0] };
 
@@ -71,7 +71,8 @@ static int run_text2wave(const char *score, const char *wav) {
     int err = posix_spawnp(&pid, "text2wave", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (err)
-        return a2m_error(A2M_ERR_IO, "text2wave: cannot run (%s; apt-get install festival festvox-kallpc16k)", strerror(err));
+        return a2m_error(A2M_ERR_IO, "text2wave: cannot run (%s; apt-get install festival festvox-kallpc16k)",
+                         strerror(err));
     int status = 0;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) return a2m_error(A2M_ERR_IO, "text2wave: lost the process (%s)", strerror(errno));
@@ -98,7 +99,8 @@ int a2m_festival_render(const a2m_note *notes, size_t n, const a2m_perf *perf, d
     if (n == 0 || !(seconds > 0 && seconds <= 600) || !(peak > 0 && peak <= 1))
         return a2m_error(A2M_ERR_ARG, "festival: no notes, length %g s or peak %g", seconds, peak);
     for (size_t i = 0; i < n; i++)
-        if (!(notes[i].onset >= 0 && notes[i].offset > notes[i].onset && notes[i].pitch >= 24 && notes[i].pitch <= MAX_MIDI) ||
+        if (!(notes[i].onset >= 0 && notes[i].offset > notes[i].onset && notes[i].pitch >= 24 &&
+              notes[i].pitch <= MAX_MIDI) ||
             (i && notes[i].onset < notes[i - 1].offset - 1e-9))
             return a2m_error(A2M_ERR_RANGE, "festival: note %zu out of range or overlapping", i);
     char score[4096], wav[4200];

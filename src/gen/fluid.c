@@ -156,7 +156,8 @@ int a2m_fluid_new(const char *const *soundfonts, size_t n_sf, int rate, a2m_flui
     f->synth = NULL;
     for (size_t i = 0; !rc && i < f->n_presets; i++)
         fluid_synth_program_select(f->keeper, (int)i, f->presets[i].keeper_id, f->presets[i].bank, f->presets[i].num);
-    if (!rc && f->n_presets == 0) rc = a2m_error(A2M_ERR_FORMAT, "%s: no voice preset (Aah/Ooh/Vox/Voice/Choir)", soundfonts[0]);
+    if (!rc && f->n_presets == 0)
+        rc = a2m_error(A2M_ERR_FORMAT, "%s: no voice preset (Aah/Ooh/Vox/Voice/Choir)", soundfonts[0]);
     if (rc) {
         a2m_fluid_del(f);
         return rc;
@@ -175,7 +176,9 @@ void a2m_fluid_del(a2m_fluid *f) {
 }
 
 size_t a2m_fluid_n_presets(const a2m_fluid *f) { return f ? f->n_presets : 0; }
-const char *a2m_fluid_preset_name(const a2m_fluid *f, size_t i) { return f && i < f->n_presets ? f->presets[i].name : ""; }
+const char *a2m_fluid_preset_name(const a2m_fluid *f, size_t i) {
+    return f && i < f->n_presets ? f->presets[i].name : "";
+}
 
 static void set_bend(fluid_synth_t *s, int chan, double semitones) {
     double v = 8192.0 + semitones / BEND_RANGE * 8192.0;
@@ -224,12 +227,15 @@ static void block_events(a2m_fluid *f, const float *tune, const float *lead, con
                          const a2m_perf *perf, size_t b, size_t *next) {
     double t = (double)(b * BLOCK) / f->rate;
     for (size_t i = *next >= 2 ? *next - 2 : 0; i < *next; i++) /* offs before ons: legato notes share the block */
-        if (off_block(&notes[i], f->rate) == b) fluid_synth_noteoff(f->synth, (int)(i % 2), (int)lround(notes[i].pitch));
+        if (off_block(&notes[i], f->rate) == b)
+            fluid_synth_noteoff(f->synth, (int)(i % 2), (int)lround(notes[i].pitch));
     while (*next < n && block_of(start_time(notes, *next, lead), f->rate) <= b) {
         size_t i = (*next)++;
         int key = (int)lround(notes[i].pitch);
-        set_bend(f->synth, (int)(i % 2), a2m_perf_pitch(perf, notes, n, fmax(t, notes[i].onset)) - key - (tune ? tune[key] / 100 : 0));
-        fluid_synth_noteon(f->synth, (int)(i % 2), key, notes[i].velocity >= 1 && notes[i].velocity <= 127 ? notes[i].velocity : 100);
+        set_bend(f->synth, (int)(i % 2),
+                 a2m_perf_pitch(perf, notes, n, fmax(t, notes[i].onset)) - key - (tune ? tune[key] / 100 : 0));
+        fluid_synth_noteon(f->synth, (int)(i % 2), key,
+                           notes[i].velocity >= 1 && notes[i].velocity <= 127 ? notes[i].velocity : 100);
     }
     for (size_t i = *next >= 2 ? *next - 2 : 0; i < *next; i++) /* bends of sounding notes; frozen in release */
         if (t >= notes[i].onset && t < notes[i].offset) {
@@ -242,7 +248,8 @@ static int check_notes(const a2m_note *notes, size_t n) {
     for (size_t i = 0; i < n; i++) {
         const a2m_note *nt = &notes[i];
         if (!(nt->onset >= 0 && nt->offset > nt->onset && nt->offset <= 3600 && nt->pitch >= 0 && nt->pitch <= 127))
-            return a2m_error(A2M_ERR_RANGE, "fluid: note %zu (%.3f-%.3f s, pitch %g) out of range", i, nt->onset, nt->offset, nt->pitch);
+            return a2m_error(A2M_ERR_RANGE, "fluid: note %zu (%.3f-%.3f s, pitch %g) out of range", i, nt->onset,
+                             nt->offset, nt->pitch);
         if (i > 0 && (nt->onset < notes[i - 1].onset || nt->onset < notes[i - 1].offset - 1e-9))
             return a2m_error(A2M_ERR_ARG, "fluid: notes must be sorted and not overlap (note %zu)", i);
     }
@@ -290,7 +297,8 @@ static double half_level_time(const float *y, int rate) {
 int a2m_fluid_key_tuning(a2m_fluid *f, size_t pi, int key, double *cents, double *lead_s) {
     *cents = 0;
     if (lead_s) *lead_s = 0;
-    if (!f || pi >= f->n_presets || key < 0 || key > 127) return a2m_error(A2M_ERR_ARG, "fluid: bad preset %zu or key %d", pi, key);
+    if (!f || pi >= f->n_presets || key < 0 || key > 127)
+        return a2m_error(A2M_ERR_ARG, "fluid: bad preset %zu or key %d", pi, key);
     if (!isnan(f->tuning[pi][key])) {
         *cents = f->tuning[pi][key];
         if (lead_s) *lead_s = f->lead[pi][key];

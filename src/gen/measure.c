@@ -25,7 +25,8 @@ static double harmonic_sum(const double *xw, size_t n, double rate, double f0) {
 
 int a2m_gen_pitch_offset(const float *x, size_t n, int rate, double midi, double *cents) {
     *cents = 0;
-    if (n < 256 || rate < 1000 || !(midi >= 0 && midi <= 127)) return a2m_error(A2M_ERR_ARG, "pitch: %zu samples, note %g", n, midi);
+    if (n < 256 || rate < 1000 || !(midi >= 0 && midi <= 127))
+        return a2m_error(A2M_ERR_ARG, "pitch: %zu samples, note %g", n, midi);
     double *xw = malloc(n * sizeof *xw);
     if (!xw) return a2m_error(A2M_ERR_NOMEM, "pitch: out of memory");
     for (size_t i = 0; i < n; i++) xw[i] = x[i] * (0.5 - 0.5 * cos(2 * M_PI * (double)i / (double)n));

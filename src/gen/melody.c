@@ -35,7 +35,8 @@ a2m_melody_params a2m_melody_default_params(void) {
 }
 
 static int check_melody(const a2m_melody_params *p) {
-    if (!(p->seconds >= 1 && p->seconds <= 600)) return a2m_error(A2M_ERR_ARG, "melody: %g s outside 1..600", p->seconds);
+    if (!(p->seconds >= 1 && p->seconds <= 600))
+        return a2m_error(A2M_ERR_ARG, "melody: %g s outside 1..600", p->seconds);
     if (p->lo < 0 || p->hi > 127 || p->hi < p->lo) return a2m_error(A2M_ERR_ARG, "melody: range %d..%d", p->lo, p->hi);
     if (p->max_range < 0) return a2m_error(A2M_ERR_ARG, "melody: negative max_range");
     if (!(p->min_dur_s > 0 && p->max_dur_s >= p->min_dur_s && p->median_dur_s > 0))
@@ -49,8 +50,11 @@ static int check_melody(const a2m_melody_params *p) {
  * 5-7 .12, 8-12 .03 (the shares of sung folk and pop melodies, roughly). */
 static int random_interval(uint64_t *rng) {
     double u = a2m_gen_uniform(rng);
-    int size = u < 0.15 ? 0 : u < 0.60 ? 1 + (int)(2 * a2m_gen_uniform(rng)) : u < 0.85 ? 3 + (int)(2 * a2m_gen_uniform(rng))
-             : u < 0.97 ? 5 + (int)(3 * a2m_gen_uniform(rng)) : 8 + (int)(5 * a2m_gen_uniform(rng));
+    int size = u < 0.15   ? 0
+               : u < 0.60 ? 1 + (int)(2 * a2m_gen_uniform(rng))
+               : u < 0.85 ? 3 + (int)(2 * a2m_gen_uniform(rng))
+               : u < 0.97 ? 5 + (int)(3 * a2m_gen_uniform(rng))
+                          : 8 + (int)(5 * a2m_gen_uniform(rng));
     return a2m_gen_uniform(rng) < 0.5 ? -size : size;
 }
 
@@ -95,7 +99,9 @@ int a2m_melody_random(a2m_melody_params p, uint64_t seed, a2m_note **notes, size
         if (d < p.min_dur_s) d = p.min_dur_s; /* a take always has one note */
         v[k++] = (a2m_note){t, t + d, pitch, 50 + (int)(71 * a2m_gen_uniform(&rng)), 0};
         double u = a2m_gen_uniform(&rng);
-        t += d + (u < p.p_rest ? a2m_gen_range(&rng, 0.05, 0.8) : u < p.p_rest + p.p_legato ? 0 : a2m_gen_range(&rng, 0.02, 0.12));
+        t += d + (u < p.p_rest                ? a2m_gen_range(&rng, 0.05, 0.8)
+                  : u < p.p_rest + p.p_legato ? 0
+                                              : a2m_gen_range(&rng, 0.02, 0.12));
         pitch = next_pitch(&rng, pitch, lo, hi);
     }
     *notes = v;
@@ -164,7 +170,8 @@ double a2m_perf_pitch(const a2m_perf *q, const a2m_note *notes, size_t n, double
     size_t i = note_at(notes, n, t);
     double pitch = sung(q, &notes[i]);
     double g = half_glide(q, notes, n, i); /* glide into the next note starts g before the boundary */
-    if (g > 0 && t > notes[i].offset - g) pitch += (sung(q, &notes[i + 1]) - pitch) * smoothstep((t - notes[i].offset + g) / (2 * g));
+    if (g > 0 && t > notes[i].offset - g)
+        pitch += (sung(q, &notes[i + 1]) - pitch) * smoothstep((t - notes[i].offset + g) / (2 * g));
     g = i > 0 ? half_glide(q, notes, n, i - 1) : 0; /* and ends g after it */
     if (g > 0 && t < notes[i].onset + g)
         pitch += (sung(q, &notes[i - 1]) - pitch) * (1 - smoothstep((t - notes[i].onset + g) / (2 * g)));

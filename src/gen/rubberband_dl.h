@@ -7,15 +7,15 @@
 
 #include "core/dynlib.h"
 
-#define A2M_RUBBERBAND_FNS(X) \
-    X(rubberband_available) \
-    X(rubberband_delete) \
-    X(rubberband_new) \
-    X(rubberband_process) \
-    X(rubberband_retrieve) \
-    X(rubberband_set_expected_input_duration) \
-    X(rubberband_set_formant_scale) \
-    X(rubberband_set_max_process_size) \
+#define A2M_RUBBERBAND_FNS(X)                                                                                          \
+    X(rubberband_available)                                                                                            \
+    X(rubberband_delete)                                                                                               \
+    X(rubberband_new)                                                                                                  \
+    X(rubberband_process)                                                                                              \
+    X(rubberband_retrieve)                                                                                             \
+    X(rubberband_set_expected_input_duration)                                                                          \
+    X(rubberband_set_formant_scale)                                                                                    \
+    X(rubberband_set_max_process_size)                                                                                 \
     X(rubberband_study)
 
 struct a2m_rubberband_fns {
@@ -26,15 +26,15 @@ extern struct a2m_rubberband_fns a2m_rubberband;
 int a2m_rubberband_load(void);
 
 #ifndef A2M_DL_NO_REDIRECT
-#define rubberband_available a2m_rubberband.rubberband_available
-#define rubberband_delete a2m_rubberband.rubberband_delete
-#define rubberband_new a2m_rubberband.rubberband_new
-#define rubberband_process a2m_rubberband.rubberband_process
-#define rubberband_retrieve a2m_rubberband.rubberband_retrieve
+#define rubberband_available                   a2m_rubberband.rubberband_available
+#define rubberband_delete                      a2m_rubberband.rubberband_delete
+#define rubberband_new                         a2m_rubberband.rubberband_new
+#define rubberband_process                     a2m_rubberband.rubberband_process
+#define rubberband_retrieve                    a2m_rubberband.rubberband_retrieve
 #define rubberband_set_expected_input_duration a2m_rubberband.rubberband_set_expected_input_duration
-#define rubberband_set_formant_scale a2m_rubberband.rubberband_set_formant_scale
-#define rubberband_set_max_process_size a2m_rubberband.rubberband_set_max_process_size
-#define rubberband_study a2m_rubberband.rubberband_study
+#define rubberband_set_formant_scale           a2m_rubberband.rubberband_set_formant_scale
+#define rubberband_set_max_process_size        a2m_rubberband.rubberband_set_max_process_size
+#define rubberband_study                       a2m_rubberband.rubberband_study
 #endif
 
 #endif

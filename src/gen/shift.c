@@ -39,8 +39,10 @@ int a2m_pitch_shift_formant(const float *x, size_t n, int rate, double semitones
                             size_t *ny) {
     *y = NULL;
     *ny = 0;
-    if (!(fabs(semitones) <= 48) || rate < 1000) return a2m_error(A2M_ERR_ARG, "shift: %g semitones outside -48..48", semitones);
-    if (!(formant_scale >= 0.5 && formant_scale <= 2)) return a2m_error(A2M_ERR_ARG, "shift: formant scale %g outside 0.5..2", formant_scale);
+    if (!(fabs(semitones) <= 48) || rate < 1000)
+        return a2m_error(A2M_ERR_ARG, "shift: %g semitones outside -48..48", semitones);
+    if (!(formant_scale >= 0.5 && formant_scale <= 2))
+        return a2m_error(A2M_ERR_ARG, "shift: formant scale %g outside 0.5..2", formant_scale);
     if (n == 0 || n > (size_t)1 << 30) return a2m_error(A2M_ERR_EMPTY, "shift: %zu samples", n);
     float *out = calloc(n, sizeof *out);
     if (!out) return a2m_error(A2M_ERR_NOMEM, "shift: out of memory");

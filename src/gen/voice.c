@@ -58,9 +58,9 @@ static double note_level(const a2m_note *nt) {
 static double crossfade(double t, double b, double fade) { return fmin(1, fmax(0, (t - b) / fade + 0.5)); }
 
 typedef struct phrase {
-    const a2m_note *notes;  /* the phrase's notes */
+    const a2m_note *notes; /* the phrase's notes */
     size_t n;
-    size_t first_index;     /* index of notes[0] in the take (vowel draw) */
+    size_t first_index; /* index of notes[0] in the take (vowel draw) */
 } phrase;
 
 /* Formant frequencies and level at time t inside a phrase. */
@@ -93,11 +93,13 @@ static void phrase_state(const phrase *ph, const a2m_voice_params *p, double t, 
 static void consonant_shape(char kind, double since, int tied, double *gain, double *hiss) {
     *gain = 1, *hiss = 0;
     if (kind == 'p') {
-        if (tied && since > -0.05 && since < 0.015) *gain = 0.05 + 0.95 * fmax(1 - rise(since + 0.05, 0.01), rise(since, 0.015));
+        if (tied && since > -0.05 && since < 0.015)
+            *gain = 0.05 + 0.95 * fmax(1 - rise(since + 0.05, 0.01), rise(since, 0.015));
         if (since >= 0 && since < 0.012) *hiss = 1.2 * (1 - since / 0.012);
     } else if (kind == 's' || kind == 'S') {
         if (since > -0.08 && since < 0) *hiss = 0.5 * rise(since + 0.08, 0.015) * (1 - rise(since + 0.01, 0.01));
-        if (tied && since > -0.09 && since < 0.01) *gain = 0.15 + 0.85 * fmax(1 - rise(since + 0.09, 0.015), rise(since, 0.01));
+        if (tied && since > -0.09 && since < 0.01)
+            *gain = 0.15 + 0.85 * fmax(1 - rise(since + 0.09, 0.015), rise(since, 0.01));
     } else if (kind == 'm' && tied && since > -0.05 && since < 0.03) {
         *gain = 1 - 0.65 * (1 - rise(fabs(since + 0.01), 0.04));
     }
@@ -105,7 +107,8 @@ static void consonant_shape(char kind, double since, int tied, double *gain, dou
 
 /* The consonant around time t in a phrase: the tone's gain, the noise level (times the note's
  * level) and its band (low and high cut-off, Hz). */
-static void consonant_state(const phrase *ph, const a2m_voice_params *p, double t, double *gain, double *hiss, double band[2]) {
+static void consonant_state(const phrase *ph, const a2m_voice_params *p, double t, double *gain, double *hiss,
+                            double band[2]) {
     size_t j = 0;
     while (j < ph->n && t >= ph->notes[j].onset + 0.02) j++; /* the note starting next, or just now */
     *gain = 1, *hiss = 0;
@@ -132,8 +135,8 @@ static double hz(double midi) { return 440.0 * pow(2.0, (midi - 69.0) / 12.0); }
 
 /* Adds one phrase into y[len]; its pitch follows its own notes, so a release
  * overlapping the next phrase keeps its pitch. */
-static void render_phrase(const phrase *ph, const a2m_perf *perf,
-                          const a2m_voice_params *p, uint64_t *rng, float *y, size_t len) {
+static void render_phrase(const phrase *ph, const a2m_perf *perf, const a2m_voice_params *p, uint64_t *rng, float *y,
+                          size_t len) {
     double rate = p->rate;
     size_t i0 = (size_t)ceil(fmax(0, ph->notes[0].onset - 0.1) * rate); /* room for a consonant */
     size_t i1 = (size_t)fmin((double)len, ceil((ph->notes[ph->n - 1].offset + p->release_s) * rate));
@@ -148,7 +151,8 @@ static void render_phrase(const phrase *ph, const a2m_perf *perf,
         double f_b = hz(a2m_perf_pitch(perf, ph->notes, ph->n, (double)e / rate));
         phrase_state(ph, p, (double)e / rate, F, &level1);
         consonant_state(ph, p, (double)e / rate, &gain1, &hiss1, band);
-        double a_lo = 1 - exp(-2 * M_PI * band[0] / rate), a_hi = 1 - exp(-2 * M_PI * fmin(band[1], 0.45 * rate) / rate);
+        double a_lo = 1 - exp(-2 * M_PI * band[0] / rate),
+               a_hi = 1 - exp(-2 * M_PI * fmin(band[1], 0.45 * rate) / rate);
         int nh = (int)fmin(MAX_H, 0.45 * rate / fmax(f_a, f_b));
         harmonic_amps(F, 0.5 * (f_a + f_b), p->tilt, nh, amp);
         for (size_t i = b; i < e; i++) {
@@ -181,7 +185,8 @@ static void render_phrase(const phrase *ph, const a2m_perf *perf,
 }
 
 static int check_voice(const a2m_note *notes, size_t n, const a2m_voice_params *p) {
-    if (p->rate < 8000 || p->rate > 192000) return a2m_error(A2M_ERR_ARG, "voice: rate %d outside 8000..192000", p->rate);
+    if (p->rate < 8000 || p->rate > 192000)
+        return a2m_error(A2M_ERR_ARG, "voice: rate %d outside 8000..192000", p->rate);
     if (!(p->formant_scale >= 0.5 && p->formant_scale <= 2) || !(p->tilt >= 0 && p->tilt <= 4) ||
         !(p->breath >= 0 && p->breath <= 1) || !(p->attack_s >= 0 && p->attack_s <= 2) ||
         !(p->release_s >= 0 && p->release_s <= 2) || !(p->peak > 0 && p->peak <= 1) || !(p->seconds <= 3600) ||

@@ -62,8 +62,8 @@ int a2m_labels_from_notes(const a2m_note *notes, size_t n, a2m_label_params p, i
                           size_t *n_unmapped) {
     if (n_unmapped) *n_unmapped = 0;
     if (!(p.sample_rate > 0) || p.hop <= 0 || p.n_notes < 0 ||
-        p.n_notes > A2M_MAX_CLASSES - 1 - (p.onset_frames > 0) - 2 * (p.range_classes != 0) ||
-        p.onset_frames < 0 || p.onset_frames > 1000)
+        p.n_notes > A2M_MAX_CLASSES - 1 - (p.onset_frames > 0) - 2 * (p.range_classes != 0) || p.onset_frames < 0 ||
+        p.onset_frames > 1000)
         return a2m_error(A2M_ERR_ARG, "labels: bad parameters (sr %g, hop %d, %d notes)", p.sample_rate, p.hop,
                          p.n_notes);
     memset(labels, 0, n_frames * sizeof *labels);

@@ -28,21 +28,22 @@ static const uint32_t DEFAULT_TEMPO_US = 500000;
 typedef enum msg_kind { MSG_OTHER, MSG_NOTE_ON, MSG_NOTE_OFF, MSG_TEMPO, MSG_END_OF_TRACK } msg_kind;
 
 typedef struct midi_msg {
-    uint64_t tick;    /* absolute, within its track */
-    size_t order;     /* position in the concatenated tracks: the stable-sort key */
-    uint32_t tempo;   /* MSG_TEMPO: microseconds per beat */
-    uint8_t kind;     /* msg_kind */
+    uint64_t tick;  /* absolute, within its track */
+    size_t order;   /* position in the concatenated tracks: the stable-sort key */
+    uint32_t tempo; /* MSG_TEMPO: microseconds per beat */
+    uint8_t kind;   /* msg_kind */
     uint8_t channel, pitch, velocity;
 } midi_msg;
 
 typedef struct msg_list {
-    midi_msg *m;  /* [cap] */
+    midi_msg *m; /* [cap] */
     size_t n, cap;
 } msg_list;
 
 static int msg_push(msg_list *l, midi_msg m, const char *name) {
     if (l->n >= MAX_EVENTS) return a2m_error(A2M_ERR_RANGE, "%s: more than %d MIDI events", name, MAX_EVENTS);
-    if (a2m_grow(&l->m, &l->cap, l->n + 1, sizeof *l->m, 256)) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
+    if (a2m_grow(&l->m, &l->cap, l->n + 1, sizeof *l->m, 256))
+        return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
     m.order = l->n;
     l->m[l->n++] = m;
     return A2M_OK;
@@ -63,14 +64,25 @@ static uint32_t read_vlq(a2m_reader *r) {
 /* Data bytes following a status byte of a channel or system common message; -1: undefined. */
 static int message_data_len(uint8_t status) {
     switch (status & 0xf0) {
-    case 0x80: case 0x90: case 0xa0: case 0xb0: case 0xe0: return 2;
-    case 0xc0: case 0xd0: return 1;
+    case 0x80:
+    case 0x90:
+    case 0xa0:
+    case 0xb0:
+    case 0xe0: return 2;
+    case 0xc0:
+    case 0xd0: return 1;
     default: break;
     }
     switch (status) {
-    case 0xf1: case 0xf3: return 1;
+    case 0xf1:
+    case 0xf3: return 1;
     case 0xf2: return 2;
-    case 0xf6: case 0xf8: case 0xfa: case 0xfb: case 0xfc: case 0xfe: return 0;
+    case 0xf6:
+    case 0xf8:
+    case 0xfa:
+    case 0xfb:
+    case 0xfc:
+    case 0xfe: return 0;
     default: return -1;
     }
 }
@@ -89,8 +101,8 @@ static int parse_track(const uint8_t *p, size_t len, const char *name, int track
         if (r.failed) break;
         if (status < 0x80) {
             if (!running)
-                return a2m_error(A2M_ERR_FORMAT, "%s: track %d: data byte 0x%02x without a running status",
-                                 name, track_index, status);
+                return a2m_error(A2M_ERR_FORMAT, "%s: track %d: data byte 0x%02x without a running status", name,
+                                 track_index, status);
             r.pos--; /* the byte is the first data byte */
             status = (uint8_t)running;
         }
@@ -118,8 +130,8 @@ static int parse_track(const uint8_t *p, size_t len, const char *name, int track
             if (r.failed) break;
             for (int i = 0; i < n; i++)
                 if (d[i] > 127)
-                    return a2m_error(A2M_ERR_FORMAT, "%s: track %d: data byte 0x%02x out of range", name,
-                                     track_index, d[i]);
+                    return a2m_error(A2M_ERR_FORMAT, "%s: track %d: data byte 0x%02x out of range", name, track_index,
+                                     d[i]);
             if (status < 0xf0) running = status;
             uint8_t type = status & 0xf0;
             if (type == 0x90 || type == 0x80) {
@@ -144,12 +156,12 @@ static int by_tick_then_order(const void *a, const void *b) {
 
 /* Open notes of one (channel, pitch), first in first out. */
 typedef struct open_notes {
-    size_t *idx;       /* [cap] indices into the note list */
+    size_t *idx; /* [cap] indices into the note list */
     size_t head, n, cap;
 } open_notes;
 
 typedef struct note_builder {
-    a2m_note *notes;   /* [cap] */
+    a2m_note *notes; /* [cap] */
     size_t n, cap;
     open_notes open[16 * 128];
 } note_builder;
@@ -257,7 +269,8 @@ int a2m_midi_parse(const uint8_t *buf, size_t len, const char *name, a2m_notes *
     out->first_tempo_bpm = 120.0;
     a2m_reader r = a2m_reader_make(buf, len);
     const uint8_t *magic = a2m_rd_bytes(&r, 4);
-    if (!magic || memcmp(magic, "MThd", 4) != 0) return a2m_error(A2M_ERR_FORMAT, "%s: not a MIDI file (no MThd)", name);
+    if (!magic || memcmp(magic, "MThd", 4) != 0)
+        return a2m_error(A2M_ERR_FORMAT, "%s: not a MIDI file (no MThd)", name);
     uint32_t hlen = a2m_rd_u32be(&r);
     if (r.failed || hlen < 6) return a2m_error(A2M_ERR_FORMAT, "%s: truncated MIDI header", name);
     uint16_t format = a2m_rd_u16be(&r);
@@ -266,7 +279,8 @@ int a2m_midi_parse(const uint8_t *buf, size_t len, const char *name, a2m_notes *
     a2m_rd_skip(&r, hlen - 6);
     if (r.failed) return a2m_error(A2M_ERR_FORMAT, "%s: truncated MIDI header", name);
     if (format > 2) return a2m_error(A2M_ERR_FORMAT, "%s: unknown MIDI format %u", name, format);
-    if (format == 2) return a2m_error(A2M_ERR_UNSUPPORTED, "%s: MIDI format 2 (independent tracks) is not supported", name);
+    if (format == 2)
+        return a2m_error(A2M_ERR_UNSUPPORTED, "%s: MIDI format 2 (independent tracks) is not supported", name);
     if (division & 0x8000) return a2m_error(A2M_ERR_UNSUPPORTED, "%s: SMPTE time division is not supported", name);
     if (division == 0) return a2m_error(A2M_ERR_FORMAT, "%s: zero ticks per beat", name);
     out->ticks_per_beat = division;

@@ -17,7 +17,7 @@ a2m_midi_write_params a2m_midi_write_default_params(void) {
 }
 
 typedef struct byte_buf {
-    uint8_t *b;   /* [cap] */
+    uint8_t *b; /* [cap] */
     size_t n, cap;
     int failed;
 } byte_buf;
@@ -97,8 +97,8 @@ static int encode_named(const a2m_note *notes, size_t n, a2m_midi_write_params p
         double pitch = round(nt->pitch);
         if (on < 0 || off > MAX_TICK || nt->offset <= nt->onset || pitch < 0 || pitch > 127) {
             free(ev);
-            return a2m_error(A2M_ERR_RANGE, "%s: note %zu (%.3f-%.3f s, pitch %g) out of range", name, i,
-                             nt->onset, nt->offset, nt->pitch);
+            return a2m_error(A2M_ERR_RANGE, "%s: note %zu (%.3f-%.3f s, pitch %g) out of range", name, i, nt->onset,
+                             nt->offset, nt->pitch);
         }
         if (off <= on) off = on + 1; /* never shorter than one tick */
         uint8_t vel = (uint8_t)(nt->velocity >= 1 && nt->velocity <= 127 ? nt->velocity : p.velocity);

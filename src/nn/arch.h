@@ -15,9 +15,9 @@ typedef struct nn_tensor {
     char name[64];
     int ndim;
     int shape[4];
-    size_t offset;   /* floats into the parameter array */
+    size_t offset; /* floats into the parameter array */
     size_t count;
-    int buffer;      /* 1 = not trained by the optimiser (BatchNorm running statistics) */
+    int buffer; /* 1 = not trained by the optimiser (BatchNorm running statistics) */
 } nn_tensor;
 
 struct a2m_model {
@@ -25,15 +25,15 @@ struct a2m_model {
     const struct a2m_arch *arch;
     nn_tensor tensors[A2M_MAX_TENSORS];
     int n_tensors;
-    float *params;   /* [n_params] one allocation */
+    float *params; /* [n_params] one allocation */
     size_t n_params;
-    int has_norm;    /* normalisation known: created with it, or norm_mean/norm_std in the file (not a state dict) */
+    int has_norm; /* normalisation known: created with it, or norm_mean/norm_std in the file (not a state dict) */
 };
 
 /* Activations/scratch for one batch shape, owned by a runner or a trainer. */
 typedef struct nn_buffers {
-    float *acts;     /* kept from forward for backward */
-    float *scratch;  /* temporary */
+    float *acts;    /* kept from forward for backward */
+    float *scratch; /* temporary */
     int max_batch, max_frames;
     /* training forward only: dropout probability and the seed of this batch's masks */
     float dropout;
@@ -55,8 +55,8 @@ typedef struct a2m_arch {
     size_t (*act_floats)(const a2m_model *m, int B, int T);
     size_t (*scratch_floats)(const a2m_model *m, int B, int T);
     /* x [B x T x n_bins] -> logits [B x T x n_classes]; lengths [B] or NULL */
-    void (*forward)(const a2m_model *m, const float *params, nn_buffers *buf, const float *x, const int *lengths,
-                    int B, int T, float *logits, int n_threads, int training);
+    void (*forward)(const a2m_model *m, const float *params, nn_buffers *buf, const float *x, const int *lengths, int B,
+                    int T, float *logits, int n_threads, int training);
     /* adds parameter gradients into grads [n_params] from dlogits */
     void (*backward)(const a2m_model *m, const float *params, float *grads, nn_buffers *buf, const float *x,
                      const int *lengths, const float *dlogits, int B, int T, int n_threads);

@@ -109,7 +109,9 @@ static int seq_len(const int *lengths, int b, int T) {
 }
 
 /* The dropout hash of a row: 32 bits from (seed's base, row). */
-static uint32_t row_seed(uint64_t base, uint64_t row) { return (uint32_t)(mix64(base + row * 0xD1B54A32D192ED03ull) >> 32); }
+static uint32_t row_seed(uint64_t base, uint64_t row) {
+    return (uint32_t)(mix64(base + row * 0xD1B54A32D192ED03ull) >> 32);
+}
 
 /* y[j] = a[j] * (inverted-dropout multiplier of element j of the row with hash rs), j in [0, L): a 32-bit
  * murmur3 finaliser of (rs ^ j) per element, u = its top 24 bits, dropped when u < p 2^24; 32-bit
@@ -223,14 +225,13 @@ static void rows_forward(float *p, float *pd, int n, int L, int T, size_t blk, i
         if (k0 > 0) memset(r, 0, (size_t)k0 * sizeof *r);
         if (k1 < L) memset(r + k1, 0, (size_t)(L - k1) * sizeof *r);
         if (dc.on)
-            dropped_row(pd + (size_t)i * T, p + (size_t)i * T, row_seed(dc.base, (uint64_t)blk * T + (uint64_t)(i0 + i)),
-                        L, dc.thr, dc.keep);
+            dropped_row(pd + (size_t)i * T, p + (size_t)i * T,
+                        row_seed(dc.base, (uint64_t)blk * T + (uint64_t)(i0 + i)), L, dc.thr, dc.keep);
     }
 }
 
 void attn_forward(float *ctx, float *P, const float *qkv, const int *lengths, const int *seg, float *scratch, int B,
-                  int T, int d,
-                  int H, float p_drop, uint64_t seed, int training, int n_threads) {
+                  int T, int d, int H, float p_drop, uint64_t seed, int training, int n_threads) {
     int dh = d / H, ld = 3 * d;
     float scale = 1.0f / sqrtf((float)dh);
     drop_cfg dc = drop_make(p_drop, seed, training);
@@ -270,9 +271,8 @@ static void rows_backward(float *ds, float *pd, const float *p, int n, int L, in
     }
 }
 
-void attn_backward(float *dqkv, const float *dctx, const float *qkv, const float *P, const int *lengths,
-                   float *scratch, int B, int T, int d, int H, float p_drop, uint64_t seed, int training,
-                   int n_threads) {
+void attn_backward(float *dqkv, const float *dctx, const float *qkv, const float *P, const int *lengths, float *scratch,
+                   int B, int T, int d, int H, float p_drop, uint64_t seed, int training, int n_threads) {
     int dh = d / H, ld = 3 * d;
     float scale = 1.0f / sqrtf((float)dh);
     drop_cfg dc = drop_make(p_drop, seed, training);
@@ -331,11 +331,10 @@ A2M_DISPATCH static void tdrop_off(float *out, float *in, const float *res, size
     }
 }
 
-void tdrop_forward(float *out, float *in, const float *res, float *mask, size_t n, float p, uint64_t seed,
-                   int training, int relu) {
+void tdrop_forward(float *out, float *in, const float *res, float *mask, size_t n, float p, uint64_t seed, int training,
+                   int relu) {
     drop_cfg c = drop_make(p, seed, training);
-    if (c.on)
-        tdrop_kernel(out, in, res, mask, n, (uint32_t)(c.base >> 32), c.thr, c.keep, relu);
+    if (c.on) tdrop_kernel(out, in, res, mask, n, (uint32_t)(c.base >> 32), c.thr, c.keep, relu);
     else {
         tdrop_off(out, in, res, n, relu);
         if (training)

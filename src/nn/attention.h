@@ -12,11 +12,11 @@
 /* ---- LayerNorm over the last dimension (PyTorch nn.LayerNorm, biased variance) ----
  * out[n] = (in[n] - mean_n) * rstd_n * w + b, rstd_n = 1 / sqrt(var_n + eps).
  * save [2 x N]: mean_n, rstd_n for backward. In place allowed. */
-void layernorm_forward(float *out,       /* [N x C] */
-                       float *save,      /* [2 x N] */
-                       const float *in,  /* [N x C] */
-                       const float *w,   /* [C] */
-                       const float *b,   /* [C] */
+void layernorm_forward(float *out,      /* [N x C] */
+                       float *save,     /* [2 x N] */
+                       const float *in, /* [N x C] */
+                       const float *w,  /* [C] */
+                       const float *b,  /* [C] */
                        int N, int C, float eps);
 /* in is the forward's input (not overwritten in place) */
 void layernorm_backward(float *din,        /* [N x C] or NULL */
@@ -66,13 +66,12 @@ void attn_forward(float *ctx,         /* [B*T x d] */
                   const float *qkv,   /* [B*T x 3d] */
                   const int *lengths, /* [B] or NULL */
                   const int *seg,     /* [B x T] or NULL */
-                  float *scratch, int B, int T, int d, int H, float p_drop, uint64_t seed, int training,
-                  int n_threads);
+                  float *scratch, int B, int T, int d, int H, float p_drop, uint64_t seed, int training, int n_threads);
 /* dqkv is OVERWRITTEN (padding rows 0). */
-void attn_backward(float *dqkv,        /* [B*T x 3d] */
-                   const float *dctx,  /* [B*T x d] */
-                   const float *qkv,   /* [B*T x 3d] from forward */
-                   const float *P,     /* from forward */
+void attn_backward(float *dqkv,       /* [B*T x 3d] */
+                   const float *dctx, /* [B*T x d] */
+                   const float *qkv,  /* [B*T x 3d] from forward */
+                   const float *P,    /* from forward */
                    const int *lengths, float *scratch, int B, int T, int d, int H, float p_drop, uint64_t seed,
                    int training, int n_threads);
 
@@ -81,8 +80,8 @@ void attn_backward(float *dqkv,        /* [B*T x 3d] */
  * when relu, then out[i] = in[i] * mask[i] (+ res[i] when res is not NULL), mask[i] in {0, 1 / (1 - p)}. Off
  * (!training or p <= 0): out = in (+ res), and mask all 1 when training (inference leaves mask alone; it may
  * be NULL then). out may be in. */
-void tdrop_forward(float *out, float *in, const float *res, float *mask, size_t n, float p, uint64_t seed,
-                   int training, int relu);
+void tdrop_forward(float *out, float *in, const float *res, float *mask, size_t n, float p, uint64_t seed, int training,
+                   int relu);
 /* din[i] = dout[i] * mask[i] (mask NULL: 1), 0 where gate is given and gate[i] <= 0 (the ReLU's output).
  * OVERWRITES din; din may be dout. */
 void tdrop_backward(float *din, const float *dout, const float *mask, const float *gate, size_t n);

@@ -15,14 +15,24 @@ enum { C1 = 64, C2 = 128, KS = 3 };
 
 static int crnn_layout(const a2m_model_info *in, nn_tensor *t, int max) {
     int H = in->hidden, F = in->n_bins, C = in->n_classes;
-    struct { const char *n; int nd, s0, s1, s2; } spec[] = {
-        {"conv.0.weight", 3, C1, F, KS}, {"conv.0.bias", 1, C1, 0, 0},
-        {"conv.2.weight", 3, C2, C1, KS}, {"conv.2.bias", 1, C2, 0, 0},
-        {"lstm.weight_ih_l0", 2, 4 * H, C2, 0}, {"lstm.weight_hh_l0", 2, 4 * H, H, 0},
-        {"lstm.bias_ih_l0", 1, 4 * H, 0, 0}, {"lstm.bias_hh_l0", 1, 4 * H, 0, 0},
-        {"lstm.weight_ih_l0_reverse", 2, 4 * H, C2, 0}, {"lstm.weight_hh_l0_reverse", 2, 4 * H, H, 0},
-        {"lstm.bias_ih_l0_reverse", 1, 4 * H, 0, 0}, {"lstm.bias_hh_l0_reverse", 1, 4 * H, 0, 0},
-        {"fc.weight", 2, C, 2 * H, 0}, {"fc.bias", 1, C, 0, 0},
+    struct {
+        const char *n;
+        int nd, s0, s1, s2;
+    } spec[] = {
+        {"conv.0.weight", 3, C1, F, KS},
+        {"conv.0.bias", 1, C1, 0, 0},
+        {"conv.2.weight", 3, C2, C1, KS},
+        {"conv.2.bias", 1, C2, 0, 0},
+        {"lstm.weight_ih_l0", 2, 4 * H, C2, 0},
+        {"lstm.weight_hh_l0", 2, 4 * H, H, 0},
+        {"lstm.bias_ih_l0", 1, 4 * H, 0, 0},
+        {"lstm.bias_hh_l0", 1, 4 * H, 0, 0},
+        {"lstm.weight_ih_l0_reverse", 2, 4 * H, C2, 0},
+        {"lstm.weight_hh_l0_reverse", 2, 4 * H, H, 0},
+        {"lstm.bias_ih_l0_reverse", 1, 4 * H, 0, 0},
+        {"lstm.bias_hh_l0_reverse", 1, 4 * H, 0, 0},
+        {"fc.weight", 2, C, 2 * H, 0},
+        {"fc.bias", 1, C, 0, 0},
     };
     int n = (int)(sizeof spec / sizeof spec[0]);
     if (n > max) return -1;
@@ -34,8 +44,8 @@ static int crnn_layout(const a2m_model_info *in, nn_tensor *t, int max) {
     return n;
 }
 
-
-static int crnn_recognise(const char *const *names, const int (*shapes)[4], const int *ndims, int n, a2m_model_info *info) {
+static int crnn_recognise(const char *const *names, const int (*shapes)[4], const int *ndims, int n,
+                          a2m_model_info *info) {
     int c0[4], hh[4], fc[4];
     if (!nn_find_shape(names, shapes, ndims, n, "conv.0.weight", 3, c0) ||
         !nn_find_shape(names, shapes, ndims, n, "lstm.weight_hh_l0", 2, hh) ||
@@ -124,7 +134,8 @@ static void crnn_backward(const a2m_model *m, const float *params, float *grads,
     int F = m->info.n_bins, H = m->info.hidden, C = m->info.n_classes;
     size_t BT = (size_t)B * T;
     crnn_acts a = crnn_split(m, buf->acts, B, T);
-    float *dlo = buf->scratch, *dh2 = dlo + BT * 2 * H, *dp2 = dh2 + BT * C2, *dh1 = dp2 + BT * C2, *dp1 = dh1 + BT * C1;
+    float *dlo = buf->scratch, *dh2 = dlo + BT * 2 * H, *dp2 = dh2 + BT * C2, *dh1 = dp2 + BT * C2,
+          *dp1 = dh1 + BT * C1;
     float *ls = dp1 + BT * C1, *dlod = ls + lstm_scratch_floats(B, T, C2, H);
     nn_zero(dlo, BT * 2 * H);
     if (buf->dropout > 0) { /* the training forward dropped a.lo into a.lod */
@@ -189,6 +200,7 @@ static int crnn_hidden(const a2m_model *m, nn_buffers *buf, const float *x, int 
 }
 
 const a2m_arch nn_arch_crnn = {
-    "crnn", crnn_layout, crnn_recognise, crnn_act_floats, crnn_scratch_floats, crnn_forward, crnn_backward, crnn_init, NULL,
-    crnn_infer_new_v, crnn_infer_precision_v, crnn_infer_forward_v, crnn_infer_del_v, crnn_hidden,
+    "crnn",           crnn_layout, crnn_recognise, crnn_act_floats,  crnn_scratch_floats,    crnn_forward,
+    crnn_backward,    crnn_init,   NULL,           crnn_infer_new_v, crnn_infer_precision_v, crnn_infer_forward_v,
+    crnn_infer_del_v, crnn_hidden,
 };

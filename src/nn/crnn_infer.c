@@ -22,19 +22,19 @@ enum { C1 = 64, C2 = 128, KS = 3, NZR = 64 };
 
 struct crnn_infer {
     int F, H, C, max_b, max_t;
-    int isa;           /* kernel level (infer_isa_level at creation, crnn_infer_cap_isa) */
-    float *w1, *b1;    /* Winograd F(2,3) [4][F x C1], [C1] */
-    float *u1, *m1;    /* [4][WT x F], [4][WT x C1]: transformed input, products of one block of tiles */
-    float *zero;       /* [F] zeros: the input outside [0, T) */
-    float *w2, *b2;    /* [3][C1 x C2], [C2] */
-    float *w2p;        /* conv2 for the sparse kernel: [C2/64 panels][3 C1 rows: tap, channel][64] */
-    int *nzo;          /* [NZR][3 C1] nonzero offsets and values of conv2's input windows */
+    int isa;        /* kernel level (infer_isa_level at creation, crnn_infer_cap_isa) */
+    float *w1, *b1; /* Winograd F(2,3) [4][F x C1], [C1] */
+    float *u1, *m1; /* [4][WT x F], [4][WT x C1]: transformed input, products of one block of tiles */
+    float *zero;    /* [F] zeros: the input outside [0, T) */
+    float *w2, *b2; /* [3][C1 x C2], [C2] */
+    float *w2p;     /* conv2 for the sparse kernel: [C2/64 panels][3 C1 rows: tap, channel][64] */
+    int *nzo;       /* [NZR][3 C1] nonzero offsets and values of conv2's input windows */
     float *nzv;
     int nzc[64];
     float *fc_w, *fc_b;
     lstm_infer_w lw;
     float *h1, *h2, *work;
-    crnn_bf16 *bf;     /* non-NULL: the bf16 path runs instead */
+    crnn_bf16 *bf; /* non-NULL: the bf16 path runs instead */
 };
 
 void crnn_infer_del(crnn_infer *s) {
@@ -42,7 +42,8 @@ void crnn_infer_del(crnn_infer *s) {
     crnn_bf16_del(s->bf);
     free(s->w1), free(s->b1), free(s->w2), free(s->b2), free(s->fc_w), free(s->fc_b);
     lstm_infer_free(&s->lw);
-    free(s->h1), free(s->h2), free(s->work), free(s->u1), free(s->m1), free(s->zero), free(s->w2p), free(s->nzo), free(s->nzv);
+    free(s->h1), free(s->h2), free(s->work), free(s->u1), free(s->m1), free(s->zero), free(s->w2p), free(s->nzo),
+        free(s->nzv);
     free(s);
 }
 
@@ -119,16 +120,15 @@ crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_b
     s->b2 = dup(P("conv.2.bias"), C2);
     s->fc_w = dup(P("fc.weight"), (size_t)C * 2 * H);
     s->fc_b = dup(P("fc.bias"), (size_t)C);
-    lstm_weights w[2] = {
-        {P("lstm.weight_ih_l0"), P("lstm.weight_hh_l0"), P("lstm.bias_ih_l0"), P("lstm.bias_hh_l0")},
-        {P("lstm.weight_ih_l0_reverse"), P("lstm.weight_hh_l0_reverse"), P("lstm.bias_ih_l0_reverse"),
-         P("lstm.bias_hh_l0_reverse")}};
+    lstm_weights w[2] = {{P("lstm.weight_ih_l0"), P("lstm.weight_hh_l0"), P("lstm.bias_ih_l0"), P("lstm.bias_hh_l0")},
+                         {P("lstm.weight_ih_l0_reverse"), P("lstm.weight_hh_l0_reverse"), P("lstm.bias_ih_l0_reverse"),
+                          P("lstm.bias_hh_l0_reverse")}};
     size_t BT = (size_t)max_batch * max_frames;
     s->h1 = malloc(BT * C1 * sizeof *s->h1);
     s->h2 = malloc(BT * C2 * sizeof *s->h2);
     s->work = malloc(lstm_infer_work_floats(max_batch, C2, H) * sizeof *s->work);
-    if (!s->w1 || !s->u1 || !s->m1 || !s->zero || !s->w2p || !s->nzo || !s->nzv || !s->b1 || !s->w2 || !s->b2 || !s->fc_w || !s->fc_b || !s->h1 || !s->h2 || !s->work ||
-        lstm_infer_pack(&s->lw, w, C2, H)) {
+    if (!s->w1 || !s->u1 || !s->m1 || !s->zero || !s->w2p || !s->nzo || !s->nzv || !s->b1 || !s->w2 || !s->b2 ||
+        !s->fc_w || !s->fc_b || !s->h1 || !s->h2 || !s->work || lstm_infer_pack(&s->lw, w, C2, H)) {
         crnn_infer_del(s);
         return NULL;
     }
@@ -143,8 +143,8 @@ static void conv3(float *out, size_t ldo, const float *in, size_t ldi, const flo
     if (T < 2) return;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T - 1, Cout, Cin, 1.0f, in, (int)ldi, w, Cout, 1.0f,
                 out + ldo, (int)ldo);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T - 1, Cout, Cin, 1.0f, in + ldi, (int)ldi, w + 2 * wk,
-                Cout, 1.0f, out, (int)ldo);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T - 1, Cout, Cin, 1.0f, in + ldi, (int)ldi, w + 2 * wk, Cout,
+                1.0f, out, (int)ldo);
 }
 
 /* conv1 (Winograd, see pack_conv_wino): out[t] over t in [0, T), rows strided */

@@ -28,10 +28,10 @@ void infer_sparse_panel(const float *wp, const int *off, const float *val, const
  * hidden units jb, 32 columns [i(8) f(8) g(8) o(8)]; H % 8 == 0. */
 typedef struct lstm_infer_w {
     int In, H;
-    float *whh;   /* per direction [H/8 blocks][H k][32]: whh[d][jb][k][q*8+jj] = w_hh[q*H + jb*8 + jj][k] */
-    float *bias;  /* per direction [4H] blocked: b_ih + b_hh */
-    float *wih;   /* [In x 8H]: row k = w_ih[.][k] of the forward then the reverse direction, blocked */
-    float *wihp;  /* NULL, or when 4H % 64 == 0 the same in column panels for the sparse projection:
+    float *whh;  /* per direction [H/8 blocks][H k][32]: whh[d][jb][k][q*8+jj] = w_hh[q*H + jb*8 + jj][k] */
+    float *bias; /* per direction [4H] blocked: b_ih + b_hh */
+    float *wih;  /* [In x 8H]: row k = w_ih[.][k] of the forward then the reverse direction, blocked */
+    float *wihp; /* NULL, or when 4H % 64 == 0 the same in column panels for the sparse projection:
                    * [2 directions][4H/64 panels][In][64], panel p = blocked columns p*64.. */
 } lstm_infer_w;
 

@@ -42,9 +42,7 @@ static bf16 f2bf(float f) {
     return (bf16)(u >> 16);
 }
 
-static void *amalloc(size_t bytes) {
-    return aligned_alloc(64, (bytes + 63) / 64 * 64);
-}
+static void *amalloc(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
 
 /* dense fp32 [K x N] (row stride N) -> panels of `width` columns:
  * [N/width][Kp/2][width][2], k pairs interleaved as vdpbf16ps reads them; rows >= K zero */
@@ -71,18 +69,18 @@ static int gate_row(int p, int H) {
 
 struct crnn_bf16 {
     int F, Fp, H, C, max_b, max_t, S;
-    int xs, Xw;        /* input parts per frame (2: x = hi + lo, both bf16), row width xs * Fp */
-    bf16 *w1, *w2;     /* conv panels (32 columns): [3Xw x C1], [3C1 x C2] */
+    int xs, Xw;    /* input parts per frame (2: x = hi + lo, both bf16), row width xs * Fp */
+    bf16 *w1, *w2; /* conv panels (32 columns): [3Xw x C1], [3C1 x C2] */
     float *b1, *b2;
-    bf16 *wih[2];      /* per direction [C2 x 4H] panels (32 columns), gate columns as gate_row */
-    float *bih[2];     /* b_ih + b_hh, same order */
-    bf16 *whh[2];      /* per direction [H x 4H] panels of 64 columns = one block of 16 units each */
+    bf16 *wih[2];  /* per direction [C2 x 4H] panels (32 columns), gate columns as gate_row */
+    float *bih[2]; /* b_ih + b_hh, same order */
+    bf16 *whh[2];  /* per direction [H x 4H] panels of 64 columns = one block of 16 units each */
     float *fc_w, *fc_b;
     bf16 *xb, *h1b, *h2b; /* [(T+2) x Xw], [(T+2) x C1], [T x B x C2] */
-    float *gates;      /* [2][S*B x 4H] */
-    bf16 *hb;          /* [2 directions][2][B x H] */
-    float *c, *hf;     /* [2][B x H], [B x H] */
-    int *act;          /* [B] */
+    float *gates;         /* [2][S*B x 4H] */
+    bf16 *hb;             /* [2 directions][2][B x H] */
+    float *c, *hf;        /* [2][B x H], [B x H] */
+    int *act;             /* [B] */
 };
 
 void crnn_bf16_del(crnn_bf16 *s) {
@@ -163,11 +161,11 @@ BF static void cvt_row_split(bf16 *hi, bf16 *lo, const float *src, int n, int n_
 /* ---- GEMM: C[M x N] = A[M x 2 K2] (bf16, row stride lda) B (panels of 32 columns), N % 32 == 0 ---- */
 typedef struct gemm_out {
     void *c;
-    size_t ldc;         /* elements */
-    int bf16_out;       /* 1: C is bf16, else fp32 */
-    const float *bias;  /* [N] or NULL */
+    size_t ldc;        /* elements */
+    int bf16_out;      /* 1: C is bf16, else fp32 */
+    const float *bias; /* [N] or NULL */
     int relu;
-    int valid;          /* rows >= valid are written as zeros */
+    int valid; /* rows >= valid are written as zeros */
 } gemm_out;
 
 enum { MR = 8 };
@@ -232,7 +230,8 @@ BF static AI __m512 sigm16(__m512 x) {
 }
 BF static AI __m512 tanh16(__m512 x) {
     __m512 one = _mm512_set1_ps(1.0f);
-    __m512 s = _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(one, nn_exp16(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f)))));
+    __m512 s =
+        _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(one, nn_exp16(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f)))));
     return _mm512_sub_ps(s, one);
 }
 
@@ -439,7 +438,8 @@ crnn_bf16 *crnn_bf16_new(const a2m_model *m, const float *params, int max_batch,
         const float *w = P("conv.2.weight"); /* [C2 x C1 x 3] */
         for (int k = 0; k < 3; k++)
             for (int ci = 0; ci < C1; ci++)
-                for (int co = 0; co < C2; co++) tmp[((size_t)k * C1 + ci) * C2 + co] = w[((size_t)co * C1 + ci) * 3 + k];
+                for (int co = 0; co < C2; co++)
+                    tmp[((size_t)k * C1 + ci) * C2 + co] = w[((size_t)co * C1 + ci) * 3 + k];
         ok = (s->w2 = pack_panels(tmp, 3 * C1, C2, 32)) != NULL;
     }
     const char *sfx[2] = {"", "_reverse"};

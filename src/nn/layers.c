@@ -121,8 +121,8 @@ size_t lstm_scratch_floats(int B, int T, int In, int H) {
 }
 
 A2M_DISPATCH
-static void lstm_dir_forward(float *out, const float *x_tm, const lstm_weights *w, const int *lengths, float *dc,
-                             int d, int B, int T, int In, int H) {
+static void lstm_dir_forward(float *out, const float *x_tm, const lstm_weights *w, const int *lengths, float *dc, int d,
+                             int B, int T, int In, int H) {
     int G4 = 4 * H;
     size_t TB = (size_t)T * B;
     float *gates = dc, *c = gates + TB * G4, *h = c + TB * H, *hs = h + TB * H, *cs = hs + (size_t)B * H;
@@ -268,9 +268,7 @@ A2M_DISPATCH static void softmax_rows_body(float *p, const float *logits, int N,
     }
 }
 
-void softmax_rows(float *p, const float *logits, int N, int C) {
-    softmax_rows_body(p, logits, N, C);
-}
+void softmax_rows(float *p, const float *logits, int N, int C) { softmax_rows_body(p, logits, N, C); }
 
 double softmax_xent_forward_backward(float *dlogits, const float *logits, const int64_t *labels, const float *class_w,
                                      double gamma, int N, int C, double *weight_sum) {

@@ -59,18 +59,20 @@ static inline float nn_tanhf(float x) {
     float z = a > 0.625f ? 0.0f : x * x; /* no overflow in the branch not taken */
     float small =
         ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
-         3.33332819422e-1f) * z * x + x;
+         3.33332819422e-1f) *
+            z * x +
+        x;
     return a > 0.625f ? big : small;
 }
 
 /* ---- Conv1d, kernel K (odd), stride 1, "same" zero padding K/2 ---- */
 /* scratch: conv1d_scratch_floats() floats (the im2col matrix) */
 size_t conv1d_scratch_floats(int B, int T, int Cin, int K);
-void conv1d_forward(float *out,       /* [B x T x Cout] */
-                    const float *in,  /* [B x T x Cin] */
-                    const float *w,   /* [Cout x Cin x K] */
-                    const float *b,   /* [Cout] or NULL (no bias, as before a BatchNorm) */
-                    float *col,       /* scratch [B*T x Cin*K], left holding im2col(in) */
+void conv1d_forward(float *out,      /* [B x T x Cout] */
+                    const float *in, /* [B x T x Cin] */
+                    const float *w,  /* [Cout x Cin x K] */
+                    const float *b,  /* [Cout] or NULL (no bias, as before a BatchNorm) */
+                    float *col,      /* scratch [B*T x Cin*K], left holding im2col(in) */
                     int B, int T, int Cin, int Cout, int K);
 /* col must still hold im2col(in) from the forward pass; it is overwritten. */
 void conv1d_backward(float *din,        /* [B x T x Cin] or NULL */
@@ -118,20 +120,16 @@ typedef struct lstm_grads {
 size_t lstm_cache_floats(int B, int T, int In, int H);
 /* Floats of scratch for backward. */
 size_t lstm_scratch_floats(int B, int T, int In, int H);
-void bilstm_forward(float *out,          /* [B x T x 2H] */
-                    const float *in,     /* [B x T x I] */
-                    const lstm_weights w[2],
-                    const int *lengths,  /* [B] or NULL */
-                    float *cache,        /* lstm_cache_floats() */
+void bilstm_forward(float *out,                                  /* [B x T x 2H] */
+                    const float *in,                             /* [B x T x I] */
+                    const lstm_weights w[2], const int *lengths, /* [B] or NULL */
+                    float *cache,                                /* lstm_cache_floats() */
                     int B, int T, int In, int H, int n_threads);
-void bilstm_backward(float *din,          /* [B x T x I] or NULL */
-                     const lstm_grads g[2],
-                     const float *dout,   /* [B x T x 2H] */
-                     const float *in,     /* [B x T x I] */
-                     const lstm_weights w[2],
-                     const int *lengths,
-                     const float *cache,  /* from forward */
-                     float *scratch,      /* lstm_scratch_floats() */
+void bilstm_backward(float *din,                                                      /* [B x T x I] or NULL */
+                     const lstm_grads g[2], const float *dout,                        /* [B x T x 2H] */
+                     const float *in,                                                 /* [B x T x I] */
+                     const lstm_weights w[2], const int *lengths, const float *cache, /* from forward */
+                     float *scratch,                                                  /* lstm_scratch_floats() */
                      int B, int T, int In, int H, int n_threads);
 
 /* ---- Softmax cross-entropy over rows, PyTorch semantics ----
@@ -266,28 +264,25 @@ void conv_transpose1d_backward(float *din,        /* [B x T x Cin] or NULL */
  *   out[b, t, c] = in[b, t, c] * s[b, c]
  * lengths[b] (or NULL = all T): the mean is over t < lengths[b]; padding
  * frames output 0 and get no gradient. */
-size_t se_cache_floats(int B, int C, int Cr);   /* z, h, s */
+size_t se_cache_floats(int B, int C, int Cr); /* z, h, s */
 size_t se_scratch_floats(int B, int C, int Cr);
-void se_forward(float *out,        /* [B x T x C] (not in place: backward needs in) */
-                const float *in,   /* [B x T x C] */
-                const float *w1,   /* [Cr x C] */
-                const float *b1,   /* [Cr] */
-                const float *w2,   /* [C x Cr] */
-                const float *b2,   /* [C] */
-                float *cache,      /* se_cache_floats(): z [B x C], h [B x Cr], s [B x C] */
-                const int *lengths,
-                int B, int T, int C, int Cr);
-void se_backward(float *din,        /* [B x T x C] or NULL */
-                 float *dw1,        /* [Cr x C] */
-                 float *db1,        /* [Cr] */
-                 float *dw2,        /* [C x Cr] */
-                 float *db2,        /* [C] */
-                 const float *dout, /* [B x T x C] */
-                 const float *in,   /* [B x T x C] */
-                 const float *w1, const float *w2,
-                 const float *cache,  /* from forward */
-                 float *scratch,      /* se_scratch_floats() */
-                 const int *lengths,
-                 int B, int T, int C, int Cr);
+void se_forward(float *out,      /* [B x T x C] (not in place: backward needs in) */
+                const float *in, /* [B x T x C] */
+                const float *w1, /* [Cr x C] */
+                const float *b1, /* [Cr] */
+                const float *w2, /* [C x Cr] */
+                const float *b2, /* [C] */
+                float *cache,    /* se_cache_floats(): z [B x C], h [B x Cr], s [B x C] */
+                const int *lengths, int B, int T, int C, int Cr);
+void se_backward(float *din,                                           /* [B x T x C] or NULL */
+                 float *dw1,                                           /* [Cr x C] */
+                 float *db1,                                           /* [Cr] */
+                 float *dw2,                                           /* [C x Cr] */
+                 float *db2,                                           /* [C] */
+                 const float *dout,                                    /* [B x T x C] */
+                 const float *in,                                      /* [B x T x C] */
+                 const float *w1, const float *w2, const float *cache, /* from forward */
+                 float *scratch,                                       /* se_scratch_floats() */
+                 const int *lengths, int B, int T, int C, int Cr);
 
 #endif

@@ -24,7 +24,6 @@
 #include "core/isa.h"
 #include "nn/infer.h"
 
-
 int lstm_infer_col(int p, int H) {
     int jb = p / 32, q = (p % 32) / 8, jj = p % 8;
     return q * H + jb * 8 + jj;
@@ -61,8 +60,8 @@ int lstm_infer_pack(lstm_infer_w *p, const lstm_weights w[2], int In, int H) {
         for (int d = 0; d < 2; d++)
             for (size_t pn = 0; pn < G4 / INFER_PW; pn++)
                 for (int k = 0; k < In; k++)
-                    memcpy(p->wihp + ((d * G4 / INFER_PW + pn) * In + k) * INFER_PW, p->wih + (size_t)k * 2 * G4 + d * G4 + pn * INFER_PW,
-                           INFER_PW * sizeof *p->wihp);
+                    memcpy(p->wihp + ((d * G4 / INFER_PW + pn) * In + k) * INFER_PW,
+                           p->wih + (size_t)k * 2 * G4 + d * G4 + pn * INFER_PW, INFER_PW * sizeof *p->wihp);
     return 0;
 }
 
@@ -71,12 +70,12 @@ void lstm_infer_free(lstm_infer_w *p) {
     p->whh = p->bias = p->wih = p->wihp = NULL;
 }
 
-
 /* ---------------------------------------------------------------- scalar */
 
 static inline float sigm(float x) { return nn_sigmoidf(x); }
 
-static void step_scalar(const float *W, const float *bias, const float *g, const float *hp, float *hn, float *c, int H) {
+static void step_scalar(const float *W, const float *bias, const float *g, const float *hp, float *hn, float *c,
+                        int H) {
     float a[32];
     for (int jb = 0; jb < H / 8; jb++) {
         const float *Wb = W + (size_t)jb * H * 32;
@@ -136,8 +135,8 @@ TGT static inline void cell8(__m256 ai, __m256 af, __m256 ag, __m256 ao, float *
 }
 
 /* block jb of one sequence: even and odd k in separate accumulators (8 independent FMA chains) */
-TGT static inline void blk1_avx2(const float *w, const float *bb, const float *gb, const float *hp, float *c,
-                                 float *hn, int H) {
+TGT static inline void blk1_avx2(const float *w, const float *bb, const float *gb, const float *hp, float *c, float *hn,
+                                 int H) {
     __m256 a0 = _mm256_add_ps(_mm256_loadu_ps(gb), _mm256_load_ps(bb));
     __m256 a1 = _mm256_add_ps(_mm256_loadu_ps(gb + 8), _mm256_load_ps(bb + 8));
     __m256 a2 = _mm256_add_ps(_mm256_loadu_ps(gb + 16), _mm256_load_ps(bb + 16));
@@ -184,7 +183,9 @@ TGT static inline void blk2_avx2(const float *w, const float *bb, const float *g
 /* one sequence with AVX-512 (same panels; a zmm holds a block's [i f] or [g o]
  * for one k): half the FMA instructions, four k apart (8 chains) */
 #define TGT512C __attribute__((target("avx512f,avx2,fma")))
-TGT512C static inline __m256 hi256(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
+TGT512C static inline __m256 hi256(__m512 v) {
+    return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
 /* the cell on a block's [i f] and [g o] pre-activations: sigmoid of both
  * halves of each at once, tanh g = 2 sigmoid(2g) - 1 */
 TGT512C static inline void cell16(__m512 aif, __m512 ago, float *c, float *hn) {
@@ -236,7 +237,8 @@ TGT512C static void step1_avx512(const float *W, const float *bias, const float 
  * g 2 / (1 + exp(-2 g)) - 1 as tanh8; nn_exp16 equals exp8 per lane (2^n by scalef or by the exponent bits: exact). */
 TGT512C static inline __m512 tanh16(__m512 x) {
     __m512 one = _mm512_set1_ps(1.0f);
-    __m512 s = _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(one, nn_exp16(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f)))));
+    __m512 s =
+        _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(one, nn_exp16(_mm512_mul_ps(x, _mm512_set1_ps(-2.0f)))));
     return _mm512_sub_ps(s, one);
 }
 TGT512C static inline __m512 sigm16(__m512 x) {
@@ -253,13 +255,14 @@ TGT512C static inline __m512 tanh_sigm16(__m512 ago) { /* [tanh g, sigmoid o] */
 TGT512C static inline void cell8x2(__m512 aif0, __m512 ago0, __m512 aif1, __m512 ago1, float *c0, float *c1, float *hn0,
                                    float *hn1) {
     __m512 if0 = sigm16(aif0), go0 = tanh_sigm16(ago0), if1 = sigm16(aif1), go1 = tanh_sigm16(ago1);
-    __m256 cn0 = _mm256_fmadd_ps(hi256(if0), _mm256_loadu_ps(c0), _mm256_mul_ps(_mm512_castps512_ps256(if0),
-                                                                                 _mm512_castps512_ps256(go0)));
-    __m256 cn1 = _mm256_fmadd_ps(hi256(if1), _mm256_loadu_ps(c1), _mm256_mul_ps(_mm512_castps512_ps256(if1),
-                                                                                 _mm512_castps512_ps256(go1)));
+    __m256 cn0 = _mm256_fmadd_ps(hi256(if0), _mm256_loadu_ps(c0),
+                                 _mm256_mul_ps(_mm512_castps512_ps256(if0), _mm512_castps512_ps256(go0)));
+    __m256 cn1 = _mm256_fmadd_ps(hi256(if1), _mm256_loadu_ps(c1),
+                                 _mm256_mul_ps(_mm512_castps512_ps256(if1), _mm512_castps512_ps256(go1)));
     _mm256_storeu_ps(c0, cn0);
     _mm256_storeu_ps(c1, cn1);
-    __m512 t = tanh16(_mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(cn0)), _mm256_castps_pd(cn1), 1)));
+    __m512 t = tanh16(
+        _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(cn0)), _mm256_castps_pd(cn1), 1)));
     _mm256_storeu_ps(hn0, _mm256_mul_ps(hi256(go0), _mm512_castps512_ps256(t)));
     _mm256_storeu_ps(hn1, _mm256_mul_ps(hi256(go1), hi256(t)));
 }
@@ -267,8 +270,8 @@ TGT512C static inline void cell8x2(__m512 aif0, __m512 ago0, __m512 aif1, __m512
 /* block jb of four sequences with AVX-512: a zmm holds the block's [i f] or [g o] for one k, the panel is loaded
  * once per k for all four (blk2_avx2 loads it once per pair: the loads, not the multiply-adds, bound that loop on
  * Zen 4). Lane for lane the same multiply-adds in the same order as blk2_avx2, and the same cell: the same bits. */
-TGT512C static inline void blk4_avx512(const float *w, const float *bb, const float *const g[4], const float *const hp[4],
-                                       float *const c[4], float *const hn[4], int H) {
+TGT512C static inline void blk4_avx512(const float *w, const float *bb, const float *const g[4],
+                                       const float *const hp[4], float *const c[4], float *const hn[4], int H) {
     __m512 b0 = _mm512_load_ps(bb), b1 = _mm512_load_ps(bb + 16), a[4][2];
     for (int s = 0; s < 4; s++)
         a[s][0] = _mm512_add_ps(_mm512_loadu_ps(g[s]), b0), a[s][1] = _mm512_add_ps(_mm512_loadu_ps(g[s] + 16), b1);
@@ -399,9 +402,10 @@ TGT512 static void proj_panel_avx512(const float *wp, const int *off, const floa
 /* nonzeros() with AVX-512 compresses (register forms: the memory forms are slow on Zen 4) */
 TGT512 static int nonzeros_avx512(const float *x, int In, int base, int *off, float *val) {
     int n = 0, k = 0;
-    __m512i idx = _mm512_add_epi32(
-        _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(INFER_PW)),
-        _mm512_set1_epi32(base));
+    __m512i idx =
+        _mm512_add_epi32(_mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32(INFER_PW)),
+                         _mm512_set1_epi32(base));
     for (; k + 16 <= In; k += 16) { /* n <= k: the 16-wide stores stay within the row */
         __m512 v = _mm512_loadu_ps(x + k);
         __mmask16 m = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
@@ -514,8 +518,8 @@ static void project(const lstm_infer_w *p, int d, const float *x, int rows, floa
  * frames base..base+n of each sequence that are not padding, one GEMM per sequence (hs [n x B x H] time-major, the
  * rows of sequence b B*H apart). Fused into the steps it was 7% of a 60 s transcription (53 short dot products and
  * their horizontal sums per step); as GEMMs over the chunk, ~1%. */
-static void fc_chunk(const float *hs, const int *lengths, const float *fc_w_d, float *logits, int B, int T, int H, int C,
-                     int base, int n) {
+static void fc_chunk(const float *hs, const int *lengths, const float *fc_w_d, float *logits, int B, int T, int H,
+                     int C, int base, int n) {
     for (int b = 0; b < B; b++) {
         int m = (lengths ? lengths[b] : T) - base;
         if (m > n) m = n;
@@ -559,10 +563,8 @@ static void bilstm_infer_body(const lstm_infer_w *p, const float *x, const int *
                     if (isa == 2 && na == 1) {
                         size_t b0 = (size_t)act[0];
                         step1_avx512(W, bias, gt + b0 * G4, hp + b0 * H, hn + b0 * H, cd + b0 * H, H);
-                    } else if (isa == 2)
-                        step_avx512(W, bias, gt, (size_t)G4, hp, hn, cd, act, na, H);
-                    else
-                        step_avx2(W, bias, gt, (size_t)G4, hp, hn, cd, act, na, H);
+                    } else if (isa == 2) step_avx512(W, bias, gt, (size_t)G4, hp, hn, cd, act, na, H);
+                    else step_avx2(W, bias, gt, (size_t)G4, hp, hn, cd, act, na, H);
                     na = 0;
                 }
 #endif

@@ -13,8 +13,8 @@
 
 static const a2m_arch *const arches[] = {&nn_arch_crnn, &nn_arch_unet, &nn_arch_transformer, &nn_arch_two_stage};
 
-int nn_find_shape(const char *const *names, const int (*shapes)[4], const int *ndims, int n, const char *want,
-                  int nd, int out[4]) {
+int nn_find_shape(const char *const *names, const int (*shapes)[4], const int *ndims, int n, const char *want, int nd,
+                  int out[4]) {
     for (int i = 0; i < n; i++)
         if (strcmp(names[i], want) == 0 && ndims[i] == nd) {
             memcpy(out, shapes[i], sizeof(int) * 4);
@@ -208,14 +208,29 @@ typedef struct meta_limit {
 } meta_limit;
 
 static const meta_limit meta_limits[] = {
-    {"n_bins", 1, 4096, 1},           {"n_classes", 2, A2M_MAX_CLASSES, 1}, {"hidden", 1, 4096, 1},
-    {"transpose", -127, 127, 1},      {"cqt.sample_rate", 1000, 384000, 0}, {"cqt.hop", 1, 65536, 1},
-    {"cqt.fmin", 1, 20000, 0},        {"cqt.n_bins", 2, 4096, 1},           {"cqt.bins_per_octave", 1, 512, 1},
-    {"cqt.ref", 1e-12, 1e12, 0},      {"cqt.amin", 1e-20, 1, 0},            {"cqt.top_db", 0, 1000, 0},
-    {"cqt.drop_last_frame", 0, 1, 1}, {"norm_mean", -1000, 1000, 0},        {"norm_std", 1e-6, 1000, 0},
-    {"feat.n_fft", 16, 65536, 1},     {"feat.n_mels", 1, 1024, 1},          {"feat.fmin", 0, 384000, 0},
-    {"feat.fmax", 0, 384000, 0},      {"feat.n_mfcc", 1, 1024, 1},          {"feat.order", 1, 256, 1},
-    {"feat.frame_length", 2, 65536, 1}, {"feat.reflect_pad", 0, 1, 1},
+    {"n_bins", 1, 4096, 1},
+    {"n_classes", 2, A2M_MAX_CLASSES, 1},
+    {"hidden", 1, 4096, 1},
+    {"transpose", -127, 127, 1},
+    {"cqt.sample_rate", 1000, 384000, 0},
+    {"cqt.hop", 1, 65536, 1},
+    {"cqt.fmin", 1, 20000, 0},
+    {"cqt.n_bins", 2, 4096, 1},
+    {"cqt.bins_per_octave", 1, 512, 1},
+    {"cqt.ref", 1e-12, 1e12, 0},
+    {"cqt.amin", 1e-20, 1, 0},
+    {"cqt.top_db", 0, 1000, 0},
+    {"cqt.drop_last_frame", 0, 1, 1},
+    {"norm_mean", -1000, 1000, 0},
+    {"norm_std", 1e-6, 1000, 0},
+    {"feat.n_fft", 16, 65536, 1},
+    {"feat.n_mels", 1, 1024, 1},
+    {"feat.fmin", 0, 384000, 0},
+    {"feat.fmax", 0, 384000, 0},
+    {"feat.n_mfcc", 1, 1024, 1},
+    {"feat.order", 1, 256, 1},
+    {"feat.frame_length", 2, 65536, 1},
+    {"feat.reflect_pad", 0, 1, 1},
 };
 
 /* Field k of the metadata into *v: 0 when absent (*v kept), 1 when valid, an error when malformed or out of range. */
@@ -298,7 +313,8 @@ static int meta_class_notes(const char *notes, const char *path, a2m_model_info 
     for (int k = 1; k < info->n_classes; k++) {
         char *end;
         long x = strtol(p, &end, 10);
-        if (end == p || x < A2M_CLASS_ABOVE || x > 127 || (*end != ',' && *end) || (k + 1 < info->n_classes) != (*end == ','))
+        if (end == p || x < A2M_CLASS_ABOVE || x > 127 || (*end != ',' && *end) ||
+            (k + 1 < info->n_classes) != (*end == ','))
             return a2m_error(A2M_ERR_FORMAT, "%s: metadata class_notes '%.60s' is not %d notes in %d..127", path, notes,
                              info->n_classes - 1, A2M_CLASS_ABOVE);
         info->class_notes[k] = (int)x;
@@ -309,7 +325,8 @@ static int meta_class_notes(const char *notes, const char *path, a2m_model_info 
 
 /* The tensors of a plain state dict name its architecture (arch, when given, restricts the search). */
 static int recognise_arch(const st_file *f, const char *path, const char **arch, a2m_model_info *info) {
-    if (f->n > A2M_MAX_TENSORS) return a2m_error(A2M_ERR_ARCH, "%s: %zu tensors: more than any architecture has", path, f->n);
+    if (f->n > A2M_MAX_TENSORS)
+        return a2m_error(A2M_ERR_ARCH, "%s: %zu tensors: more than any architecture has", path, f->n);
     const char *names[A2M_MAX_TENSORS];
     int shapes[A2M_MAX_TENSORS][4] = {{0}}, ndims[A2M_MAX_TENSORS];
     for (size_t i = 0; i < f->n; i++) {
@@ -332,8 +349,9 @@ static int recognise_arch(const st_file *f, const char *path, const char **arch,
 
 int a2m_model_check_for_audio(const a2m_model *m, const char *path) {
     if (!m->has_norm)
-        return a2m_error(A2M_ERR_FORMAT,
-                         "%s: no normalisation (norm_mean/norm_std): a PyTorch state dict; convert it with `a2m import`", path);
+        return a2m_error(
+            A2M_ERR_FORMAT,
+            "%s: no normalisation (norm_mean/norm_std): a PyTorch state dict; convert it with `a2m import`", path);
     int dim = a2m_feat_dim(m->info.cqt, m->info.feat);
     if (m->info.n_bins != dim) /* the features would hand the network frames of the wrong width */
         return a2m_error(A2M_ERR_FORMAT, "%s: metadata n_bins %d differs from the %d values of its %s features%s", path,
@@ -349,14 +367,17 @@ int a2m_model_check_features(const a2m_model *m, a2m_cqt_params c, a2m_feat_para
     if (f.kind != mf->kind) what = "kind";
     else if (c.sample_rate != mc->sample_rate || c.hop != mc->hop) what = "sample rate or hop";
     else if (c.drop_last_frame != mc->drop_last_frame) what = "last-frame drop";
-    else if (f.kind != A2M_FEAT_LPC && (c.ref != mc->ref || c.amin != mc->amin || c.top_db != mc->top_db)) what = "dB step";
-    else if (f.kind == A2M_FEAT_CQT && (c.fmin != mc->fmin || c.n_bins != mc->n_bins || c.bins_per_octave != mc->bins_per_octave))
+    else if (f.kind != A2M_FEAT_LPC && (c.ref != mc->ref || c.amin != mc->amin || c.top_db != mc->top_db))
+        what = "dB step";
+    else if (f.kind == A2M_FEAT_CQT &&
+             (c.fmin != mc->fmin || c.n_bins != mc->n_bins || c.bins_per_octave != mc->bins_per_octave))
         what = "CQT bins";
     else if ((f.kind == A2M_FEAT_MEL || f.kind == A2M_FEAT_MFCC) &&
              (f.n_fft != mf->n_fft || f.n_mels != mf->n_mels || f.fmin != mf->fmin || f.fmax != mf->fmax ||
               f.reflect_pad != mf->reflect_pad || (f.kind == A2M_FEAT_MFCC && f.n_mfcc != mf->n_mfcc)))
         what = "mel parameters";
-    else if (f.kind == A2M_FEAT_LPC && (f.order != mf->order || f.frame_length != mf->frame_length)) what = "LPC parameters";
+    else if (f.kind == A2M_FEAT_LPC && (f.order != mf->order || f.frame_length != mf->frame_length))
+        what = "LPC parameters";
     if (!what) return A2M_OK;
     return a2m_error(A2M_ERR_FORMAT, "%s: trained on %s features; these %s features differ in %s", path,
                      a2m_feat_kind_name(mf->kind), a2m_feat_kind_name(f.kind), what);
@@ -404,13 +425,14 @@ int a2m_model_load(const char *path, const char *arch, a2m_model **out) {
         int same = s->ndim == t->ndim;
         for (int d = 0; same && d < t->ndim; d++) same = s->shape[d] == t->shape[d];
         if (!same) {
-            rc = a2m_error(A2M_ERR_SHAPE, "%s: tensor %s has the wrong shape for %s (hidden %d, %d bins, %d classes)", path,
-                           t->name, arch, info.hidden, info.n_bins, info.n_classes);
+            rc = a2m_error(A2M_ERR_SHAPE, "%s: tensor %s has the wrong shape for %s (hidden %d, %d bins, %d classes)",
+                           path, t->name, arch, info.hidden, info.n_bins, info.n_classes);
             break;
         }
         memcpy(m->params + t->offset, s->data, t->count * sizeof(float));
     }
-    if (!rc && (size_t)m->n_tensors != f.n) rc = a2m_error(A2M_ERR_ARCH, "%s: extra tensors for architecture %s", path, arch);
+    if (!rc && (size_t)m->n_tensors != f.n)
+        rc = a2m_error(A2M_ERR_ARCH, "%s: extra tensors for architecture %s", path, arch);
     for (size_t i = 0; i < m->n_params && !rc; i++)
         if (!isfinite(m->params[i])) rc = a2m_error(A2M_ERR_NONFINITE, "%s: NaN or infinite weight", path);
     st_free(&f);
@@ -427,8 +449,8 @@ int a2m_model_load(const char *path, const char *arch, a2m_model **out) {
 
 struct a2m_runner {
     const a2m_model *m;
-    nn_buffers buf;    /* the training forward's buffers, when there is no inference path */
-    void *infer;       /* the arch's inference-only state */
+    nn_buffers buf; /* the training forward's buffers, when there is no inference path */
+    void *infer;    /* the arch's inference-only state */
     int n_threads;
     unsigned long long mc_seed, mc_calls; /* Monte-Carlo dropout runners: call k's masks from (mc_seed, k) */
 };

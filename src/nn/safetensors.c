@@ -8,7 +8,7 @@
 #include "core/reader.h"
 
 #define ST_MAX_HEADER ((size_t)100 << 20)
-#define ST_MAX_FILE ((size_t)4 << 30)
+#define ST_MAX_FILE   ((size_t)4 << 30)
 
 void st_free(st_file *f) {
     if (!f) return;
@@ -24,8 +24,7 @@ static float half_to_float(uint16_t h, int bf16) {
     else {
         uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, m = h & 0x3ff;
         if (e == 0 && m == 0) bits = s;
-        else if (e == 0) { /* subnormal */
-            e = 127 - 15 + 1;
+        else if (e == 0) { /* subnormal */ e = 127 - 15 + 1;
             while (!(m & 0x400)) m <<= 1, e--;
             bits = s | (e << 23) | ((m & 0x3ff) << 13);
         } else if (e == 31) bits = s | 0x7f800000u | (m << 13);
@@ -67,19 +66,25 @@ int st_parse(const uint8_t *buf, size_t len, const char *name, st_file *out) {
             const char *mk;
             json_t *mv;
             if (!json_is_object(val)) rc = a2m_error(A2M_ERR_FORMAT, "%s: __metadata__ is not an object", name);
-            else json_object_foreach(val, mk, mv) if (!json_is_string(mv)) rc = a2m_error(A2M_ERR_FORMAT, "%s: metadata value of %s is not a string", name, mk);
+            else
+                json_object_foreach(val, mk, mv) if (!json_is_string(mv)) rc =
+                    a2m_error(A2M_ERR_FORMAT, "%s: metadata value of %s is not a string", name, mk);
             if (!rc) out->meta = json_incref(val);
             if (rc) break;
             continue;
         }
-        json_t *dt = json_object_get(val, "dtype"), *sh = json_object_get(val, "shape"), *off = json_object_get(val, "data_offsets");
+        json_t *dt = json_object_get(val, "dtype"), *sh = json_object_get(val, "shape"),
+               *off = json_object_get(val, "data_offsets");
         if (!json_is_string(dt) || !json_is_array(sh) || !json_is_array(off) || json_array_size(off) != 2 ||
             json_array_size(sh) > ST_MAX_DIMS) {
             rc = a2m_error(A2M_ERR_FORMAT, "%s: tensor %s has a bad description", name, key);
             break;
         }
         const char *dts = json_string_value(dt);
-        size_t esize = !strcmp(dts, "F32") ? 4 : !strcmp(dts, "F64") ? 8 : (!strcmp(dts, "F16") || !strcmp(dts, "BF16")) ? 2 : 0;
+        size_t esize = !strcmp(dts, "F32")                             ? 4
+                       : !strcmp(dts, "F64")                           ? 8
+                       : (!strcmp(dts, "F16") || !strcmp(dts, "BF16")) ? 2
+                                                                       : 0;
         /* PyTorch's BatchNorm step counter (int64, one value): bookkeeping a2m neither needs nor keeps */
         size_t kl = strlen(key), sl = strlen("num_batches_tracked");
         int counter = !strcmp(dts, "I64") && kl >= sl && !strcmp(key + kl - sl, "num_batches_tracked");
@@ -92,7 +97,8 @@ int st_parse(const uint8_t *buf, size_t len, const char *name, st_file *out) {
             continue;
         }
         if (!esize) {
-            rc = a2m_error(A2M_ERR_UNSUPPORTED, "%s: tensor %s has dtype %s (F32, F64, F16, BF16 are read)", name, key, dts);
+            rc = a2m_error(A2M_ERR_UNSUPPORTED, "%s: tensor %s has dtype %s (F32, F64, F16, BF16 are read)", name, key,
+                           dts);
             break;
         }
         st_tensor *t = &out->t[out->n];
@@ -171,8 +177,8 @@ int st_write(const char *path, const st_out_tensor *t, size_t n, json_t *meta) {
             count *= (size_t)t[i].shape[d];
         }
         json_object_set_new(root, t[i].name,
-                            json_pack("{s:s,s:o,s:[I,I]}", "dtype", "F32", "shape", shape, "data_offsets", (json_int_t)off,
-                                      (json_int_t)(off + 4 * count)));
+                            json_pack("{s:s,s:o,s:[I,I]}", "dtype", "F32", "shape", shape, "data_offsets",
+                                      (json_int_t)off, (json_int_t)(off + 4 * count)));
         off += 4 * count;
     }
     if (meta) json_object_set(root, "__metadata__", meta);

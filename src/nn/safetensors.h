@@ -15,14 +15,14 @@ typedef struct st_tensor {
     char *name;
     int ndim;
     int64_t shape[ST_MAX_DIMS];
-    size_t count;          /* elements */
-    float *data;           /* converted to float32, malloc'd */
+    size_t count; /* elements */
+    float *data;  /* converted to float32, malloc'd */
 } st_tensor;
 
 typedef struct st_file {
     st_tensor *t;
     size_t n;
-    json_t *meta;          /* "__metadata__" object or NULL */
+    json_t *meta; /* "__metadata__" object or NULL */
 } st_file;
 
 int st_parse(const uint8_t *buf, size_t len, const char *name, st_file *out);

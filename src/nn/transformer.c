@@ -29,21 +29,29 @@
 #include "nn/layers.h"
 
 enum { C1 = 64, KS = 3, NL = 3, NH = 4, MAX_LEN = 2000 };
-#define BN_EPS 1e-5f
-#define LN_EPS 1e-5f
+#define BN_EPS      1e-5f
+#define LN_EPS      1e-5f
 #define BN_MOMENTUM 0.1f
 
-static const char *const layer_names[12] = {
-    "self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight", "self_attn.out_proj.bias",
-    "linear1.weight",           "linear1.bias",           "linear2.weight",            "linear2.bias",
-    "norm1.weight",             "norm1.bias",             "norm2.weight",              "norm2.bias"};
+static const char *const layer_names[12] = {"self_attn.in_proj_weight",
+                                            "self_attn.in_proj_bias",
+                                            "self_attn.out_proj.weight",
+                                            "self_attn.out_proj.bias",
+                                            "linear1.weight",
+                                            "linear1.bias",
+                                            "linear2.weight",
+                                            "linear2.bias",
+                                            "norm1.weight",
+                                            "norm1.bias",
+                                            "norm2.weight",
+                                            "norm2.bias"};
 
 static int tf_layout(const a2m_model_info *in, nn_tensor *t, int max) {
     int d = in->hidden, F = in->n_bins, C = in->n_classes, n = 0;
     if (d % (2 * NH) != 0 || NL * 12 + 17 > max) return -1; /* heads of even width; the table fits */
-#define TN(nm, nd, a, b, c, buf)                                                               \
-    (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = (nd), t[n].shape[0] = (a), \
-     t[n].shape[1] = (b), t[n].shape[2] = (c), t[n].buffer = (buf), n++)
+#define TN(nm, nd, a, b, c, buf)                                                                                       \
+    (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = (nd), t[n].shape[0] = (a), t[n].shape[1] = (b),      \
+     t[n].shape[2] = (c), t[n].buffer = (buf), n++)
     char nm[64];
     int conv[2][3] = {{0, F, C1}, {3, C1, d}};
     for (int i = 0; i < 2; i++) {
@@ -133,26 +141,26 @@ static tf_weights tf_bind(const a2m_model *m, const float *base) {
 
 /* Kept from forward for backward, per encoder layer (BT = B*T rows). */
 typedef struct tf_layer_acts {
-    float *qkv;     /* [BT x 3d] */
-    float *P;       /* attn_p_floats(B, T, NH) attention weights */
-    float *ctx;     /* [BT x d] heads concatenated */
-    float *m1, *x1; /* [BT x d] dropout1 mask, x + dropout1(out_proj(ctx)) = norm1's input */
-    float *s1, *y1; /* [B x 2 x T] norm1 mean/rstd of each sequence's frames, [BT x d] its output */
-    float *f1;      /* [BT x 4d] relu(linear1(y1)) */
-    float *mf, *f1d;/* [BT x 4d] its dropout mask and output */
-    float *m2, *x2; /* [BT x d] dropout2 mask, norm2's input */
-    float *s2;      /* [B x 2 x T] norm2 mean/rstd */
+    float *qkv;      /* [BT x 3d] */
+    float *P;        /* attn_p_floats(B, T, NH) attention weights */
+    float *ctx;      /* [BT x d] heads concatenated */
+    float *m1, *x1;  /* [BT x d] dropout1 mask, x + dropout1(out_proj(ctx)) = norm1's input */
+    float *s1, *y1;  /* [B x 2 x T] norm1 mean/rstd of each sequence's frames, [BT x d] its output */
+    float *f1;       /* [BT x 4d] relu(linear1(y1)) */
+    float *mf, *f1d; /* [BT x 4d] its dropout mask and output */
+    float *m2, *x2;  /* [BT x d] dropout2 mask, norm2's input */
+    float *s2;       /* [B x 2 x T] norm2 mean/rstd */
 } tf_layer_acts;
 
 typedef struct tf_acts {
-    int *len;             /* [B] valid frames (ints stored in the float buffer) */
-    float *col1, *c1, *h1;/* [BT x 3F] im2col, [BT x 64] conv out, BN + ReLU out */
-    float *col2, *c2, *h2;/* [BT x 192], [BT x d], [BT x d] */
-    float *xm;            /* [BT x F] the input with padding frames zeroed (when there is padding) */
-    float *bn_save;       /* [2 x 64 + 2 x d] BatchNorm mean, var of both */
-    float *m0;            /* [BT x d] positional-encoding dropout mask */
-    float *X[NL + 1];     /* [BT x d] each layer's input; X[NL] feeds fc */
-    float *ascr;          /* [B x attn_scratch_floats(T)] one a sequence */
+    int *len;              /* [B] valid frames (ints stored in the float buffer) */
+    float *col1, *c1, *h1; /* [BT x 3F] im2col, [BT x 64] conv out, BN + ReLU out */
+    float *col2, *c2, *h2; /* [BT x 192], [BT x d], [BT x d] */
+    float *xm;             /* [BT x F] the input with padding frames zeroed (when there is padding) */
+    float *bn_save;        /* [2 x 64 + 2 x d] BatchNorm mean, var of both */
+    float *m0;             /* [BT x d] positional-encoding dropout mask */
+    float *X[NL + 1];      /* [BT x d] each layer's input; X[NL] feeds fc */
+    float *ascr;           /* [B x attn_scratch_floats(T)] one a sequence */
     tf_layer_acts L[NL];
 } tf_acts;
 
@@ -243,9 +251,13 @@ static unsigned long long drop_seed(unsigned long long seed, int l, int k, int b
  * the same numbers: masks hash the sequence's number, parameter gradients are summed in sequence order. */
 static tf_layer_acts layer_rows(const tf_layer_acts *L, int b, int T, int d) {
     size_t r = (size_t)b * T, nd = r * d;
-    return (tf_layer_acts){L->qkv + 3 * nd, L->P + (size_t)b * NH * T * T, L->ctx + nd, L->m1 + nd, L->x1 + nd,
-                           L->s1 + 2 * r, L->y1 + nd, L->f1 + 4 * nd, L->mf + 4 * nd, L->f1d + 4 * nd,
-                           L->m2 + nd, L->x2 + nd, L->s2 + 2 * r};
+    return (tf_layer_acts){L->qkv + 3 * nd, L->P + (size_t)b * NH * T * T,
+                           L->ctx + nd,     L->m1 + nd,
+                           L->x1 + nd,      L->s1 + 2 * r,
+                           L->y1 + nd,      L->f1 + 4 * nd,
+                           L->mf + 4 * nd,  L->f1d + 4 * nd,
+                           L->m2 + nd,      L->x2 + nd,
+                           L->s2 + 2 * r};
 }
 
 static tf_grads grads_rows(const tf_grads *s, int b, int T, int d) {
@@ -286,8 +298,8 @@ static void seq_forward(const tf_weights *w, const tf_acts *a, const int *seg, i
     tdrop_forward(x0, x0, NULL, a->m0 + r * d, (size_t)T * d, p, drop_seed(seed, NL, 0, b), training, 0);
     for (int l = 0; l < NL; l++) {
         tf_layer_acts L = layer_rows(&a->L[l], b, T, d);
-        layer_forward(&w->layer[l], &L, ascr, a->X[l] + r * d, a->X[l + 1] + r * d, &a->len[b], sg, T, d, p, seed, l,
-                      b, training);
+        layer_forward(&w->layer[l], &L, ascr, a->X[l] + r * d, a->X[l + 1] + r * d, &a->len[b], sg, T, d, p, seed, l, b,
+                      training);
     }
     linear_forward(logits + r * C, a->X[NL] + r * d, w->fc_w, w->fc_b, T, d, C);
 }
@@ -429,7 +441,8 @@ static void tf_backward(const a2m_model *m, const float *params, float *grads, n
     mask_padding(s.dx2, a.len, B, T, d);
     tdrop_backward(s.dy1, s.dx2, NULL, a.h2, nd);
     nn_zero(s.dx1, nd);
-    batchnorm_backward(s.dx1, g.bn[1].w, g.bn[1].b, s.dy1, a.c2, w.bn[1].w, a.bn_save + 2 * C1, a.len, B, T, d, BN_EPS, 1);
+    batchnorm_backward(s.dx1, g.bn[1].w, g.bn[1].b, s.dy1, a.c2, w.bn[1].w, a.bn_save + 2 * C1, a.len, B, T, d, BN_EPS,
+                       1);
     nn_zero(s.dh1, (size_t)BT * C1);
     conv1d_backward(s.dh1, g.c3_w, g.c3_b, s.dx1, a.col2, w.c3_w, B, T, C1, d, KS);
     mask_padding(s.dh1, a.len, B, T, C1);
@@ -447,8 +460,7 @@ static void tf_update_buffers(const a2m_model *m, float *params, const nn_buffer
     for (int b = 0; b < B; b++) n += (size_t)a.len[b];
     int chans[2] = {C1, m->info.hidden};
     for (int i = 0; i < 2; i++) {
-        batchnorm_update_running(w.bn[i].rm, w.bn[i].rv, a.bn_save + (size_t)i * 2 * C1, n, chans[i],
-                                 BN_MOMENTUM);
+        batchnorm_update_running(w.bn[i].rm, w.bn[i].rv, a.bn_save + (size_t)i * 2 * C1, n, chans[i], BN_MOMENTUM);
         *w.bn[i].nbt += 1.0f;
     }
 }
@@ -547,7 +559,6 @@ static int tf_hidden(const a2m_model *m, nn_buffers *buf, const float *x, int T,
 }
 
 const a2m_arch nn_arch_transformer = {
-    "transformer", tf_layout,         tf_recognise,       tf_act_floats,    tf_scratch_floats,
-    tf_forward,    tf_backward,       tf_init,            tf_update_buffers, tf_infer_new,
-    tf_infer_precision, tf_infer_forward, tf_infer_del,   tf_hidden,
+    "transformer", tf_layout,         tf_recognise, tf_act_floats,      tf_scratch_floats, tf_forward,   tf_backward,
+    tf_init,       tf_update_buffers, tf_infer_new, tf_infer_precision, tf_infer_forward,  tf_infer_del, tf_hidden,
 };

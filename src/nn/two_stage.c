@@ -36,7 +36,8 @@ static int ts_layout(const a2m_model_info *in, nn_tensor *t, int max) {
     return n;
 }
 
-static int ts_recognise(const char *const *names, const int (*shapes)[4], const int *ndims, int n, a2m_model_info *info) {
+static int ts_recognise(const char *const *names, const int (*shapes)[4], const int *ndims, int n,
+                        a2m_model_info *info) {
     int c0[4], hh[4], vfc[4], pfc[4];
     if (n != 28 || !nn_find_shape(names, shapes, ndims, n, "voicing.conv.0.weight", 3, c0) ||
         !nn_find_shape(names, shapes, ndims, n, "voicing.lstm.weight_hh_l0", 2, hh) ||
@@ -127,8 +128,8 @@ static void stage_buffers(const a2m_model *v, const a2m_model *p, const nn_buffe
     *zp = *zv + (size_t)B * T * 2;
 }
 
-static void ts_forward(const a2m_model *m, const float *params, nn_buffers *buf, const float *x, const int *lengths, int B,
-                       int T, float *logits, int n_threads, int training) {
+static void ts_forward(const a2m_model *m, const float *params, nn_buffers *buf, const float *x, const int *lengths,
+                       int B, int T, float *logits, int n_threads, int training) {
     a2m_model v, p;
     stage_model(m, 0, &v), stage_model(m, 1, &p);
     nn_buffers bv, bp;
@@ -161,6 +162,7 @@ static void ts_init(const a2m_model *m, float *params, unsigned long long seed) 
 }
 
 const a2m_arch nn_arch_two_stage = {
-    "two-stage", ts_layout, ts_recognise, ts_act_floats, ts_scratch_floats, ts_forward, ts_backward, ts_init, NULL,
-    NULL, NULL, NULL, NULL, NULL,
+    "two-stage", ts_layout,   ts_recognise, ts_act_floats, ts_scratch_floats,
+    ts_forward,  ts_backward, ts_init,      NULL,          NULL,
+    NULL,        NULL,        NULL,         NULL,
 };

@@ -28,7 +28,7 @@
 #include "nn/layers.h"
 
 enum { C1 = 64, C2 = 128, KS = 3, SE_R = 8, SEC = C2 / SE_R };
-#define BN_EPS 1e-5f
+#define BN_EPS      1e-5f
 #define BN_MOMENTUM 0.1f
 
 static const char *const bn_names[5] = {"enc1", "enc2", "bott", "dec2", "dec1"};
@@ -36,11 +36,22 @@ static const char *const bn_names[5] = {"enc1", "enc2", "bott", "dec2", "dec1"};
 static int unet_layout(const a2m_model_info *in, nn_tensor *t, int max) {
     int H = in->hidden, F = in->n_bins, C = in->n_classes;
     int n = 0;
-#define T3(nm, a, b, c) (n < max ? (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = 3, t[n].shape[0] = (a), t[n].shape[1] = (b), t[n].shape[2] = (c), t[n].buffer = 0, n++) : n++)
-#define T2(nm, a, b) (n < max ? (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = 2, t[n].shape[0] = (a), t[n].shape[1] = (b), t[n].buffer = 0, n++) : n++)
-#define T1(nm, a, buf) (n < max ? (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = 1, t[n].shape[0] = (a), t[n].buffer = (buf), n++) : n++)
-    struct { const char *p; int cin, cout; } conv[5] = {
-        {"enc1", F, C1}, {"enc2", C1, C2}, {"bott", C2, C2}, {"dec2", 2 * C2, C2}, {"dec1", 2 * C1, C1}};
+#define T3(nm, a, b, c)                                                                                                \
+    (n < max ? (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = 3, t[n].shape[0] = (a),                   \
+                t[n].shape[1] = (b), t[n].shape[2] = (c), t[n].buffer = 0, n++)                                        \
+             : n++)
+#define T2(nm, a, b)                                                                                                   \
+    (n < max ? (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = 2, t[n].shape[0] = (a),                   \
+                t[n].shape[1] = (b), t[n].buffer = 0, n++)                                                             \
+             : n++)
+#define T1(nm, a, buf)                                                                                                 \
+    (n < max ? (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = 1, t[n].shape[0] = (a),                   \
+                t[n].buffer = (buf), n++)                                                                              \
+             : n++)
+    struct {
+        const char *p;
+        int cin, cout;
+    } conv[5] = {{"enc1", F, C1}, {"enc2", C1, C2}, {"bott", C2, C2}, {"dec2", 2 * C2, C2}, {"dec1", 2 * C1, C1}};
     char nm[64];
     for (int i = 0; i < 5; i++) {
         snprintf(nm, sizeof nm, "%s.0.weight", conv[i].p), T3(nm, conv[i].cout, conv[i].cin, KS);
@@ -68,7 +79,6 @@ static int unet_layout(const a2m_model_info *in, nn_tensor *t, int max) {
 #undef T3
     return n <= max ? n : -1;
 }
-
 
 static int unet_recognise(const char *const *names, const int (*shapes)[4], const int *ndims, int n,
                           a2m_model_info *info) {
@@ -158,18 +168,18 @@ static size_t unet_act_floats(const a2m_model *m, int B, int T) {
 
 /* Backward scratch: gradients of the activations. */
 typedef struct unet_grads {
-    float *dlod, *dlo;     /* [B x T x 2H] */
-    float *dlin;           /* [B x T x 64] */
-    float *ls;             /* lstm_scratch_floats */
-    float *g0a, *g0b;      /* [B x Tp x 64] level-0 temporaries */
-    float *dcat1;          /* [B x Tp x 128] */
-    float *du1, *de1;      /* [B x Tp x 64] */
-    float *g1a, *g1b;      /* [B x T1 x 128] level-1 temporaries */
-    float *dcat2;          /* [B x T1 x 256] */
-    float *du2, *de2;      /* [B x T1 x 128] */
-    float *dp1;            /* [B x T1 x 64] */
-    float *g2a, *g2b, *g2c;/* [B x T2 x 128] level-2 temporaries */
-    float *se_scratch;     /* se_scratch_floats */
+    float *dlod, *dlo;      /* [B x T x 2H] */
+    float *dlin;            /* [B x T x 64] */
+    float *ls;              /* lstm_scratch_floats */
+    float *g0a, *g0b;       /* [B x Tp x 64] level-0 temporaries */
+    float *dcat1;           /* [B x Tp x 128] */
+    float *du1, *de1;       /* [B x Tp x 64] */
+    float *g1a, *g1b;       /* [B x T1 x 128] level-1 temporaries */
+    float *dcat2;           /* [B x T1 x 256] */
+    float *du2, *de2;       /* [B x T1 x 128] */
+    float *dp1;             /* [B x T1 x 64] */
+    float *g2a, *g2b, *g2c; /* [B x T2 x 128] level-2 temporaries */
+    float *se_scratch;      /* se_scratch_floats */
 } unet_grads;
 
 static size_t unet_grads_split(const a2m_model *m, float *base, int B, int T, unet_grads *a) {
@@ -428,6 +438,18 @@ static void unet_init(const a2m_model *m, float *params, unsigned long long seed
 }
 
 const a2m_arch nn_arch_unet = {
-    "unet",       unet_layout,   unet_recognise, unet_act_floats, unet_scratch_floats, unet_forward, unet_backward,
-    unet_init,    unet_update_buffers, NULL, NULL, NULL, NULL, NULL,
+    "unet",
+    unet_layout,
+    unet_recognise,
+    unet_act_floats,
+    unet_scratch_floats,
+    unet_forward,
+    unet_backward,
+    unet_init,
+    unet_update_buffers,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };

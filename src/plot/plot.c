@@ -28,7 +28,9 @@ int figure_open(figure *f, const char *path, a2m_plot_size size) {
     if (rc) return a2m_error_prefix(rc, path);
     /* a .jpg name used to get PNG bytes: only the formats cairo writes are accepted */
     const char *fmt = a2m_plot_format(path);
-    if (!fmt) return a2m_error(A2M_ERR_UNSUPPORTED, "%s: unknown picture format (the name must end in .png, .svg or .pdf)", path);
+    if (!fmt)
+        return a2m_error(A2M_ERR_UNSUPPORTED, "%s: unknown picture format (the name must end in .png, .svg or .pdf)",
+                         path);
     f->tmp = a2m_temp_path_for(path);
     if (!f->tmp) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
     if (!strcmp(fmt, "svg")) f->surface = cairo_svg_surface_create(f->tmp, size.width, size.height);
@@ -54,7 +56,8 @@ int figure_close(figure *f) {
     if (f->png && cairo_surface_write_to_png(f->surface, f->tmp) != CAIRO_STATUS_SUCCESS)
         rc = a2m_error(A2M_ERR_IO, "%s: cannot write PNG", f->path);
     cairo_surface_finish(f->surface);
-    if (!rc && cairo_surface_status(f->surface) != CAIRO_STATUS_SUCCESS) rc = a2m_error(A2M_ERR_IO, "%s: cannot write", f->path);
+    if (!rc && cairo_surface_status(f->surface) != CAIRO_STATUS_SUCCESS)
+        rc = a2m_error(A2M_ERR_IO, "%s: cannot write", f->path);
     cairo_surface_destroy(f->surface);
     if (!rc) rc = a2m_rename_into(f->tmp, f->path);
     else remove(f->tmp);
@@ -64,8 +67,11 @@ int figure_close(figure *f) {
 
 /* viridis-like colour map, t in [0, 1] */
 static void colormap(double t, double *r, double *g, double *b) {
-    static const double k[5][3] = {{0.267, 0.005, 0.329}, {0.229, 0.322, 0.546}, {0.128, 0.567, 0.551},
-                                   {0.369, 0.789, 0.383}, {0.993, 0.906, 0.144}};
+    static const double k[5][3] = {{0.267, 0.005, 0.329},
+                                   {0.229, 0.322, 0.546},
+                                   {0.128, 0.567, 0.551},
+                                   {0.369, 0.789, 0.383},
+                                   {0.993, 0.906, 0.144}};
     t = t < 0 ? 0 : t > 1 ? 1 : t;
     double x = t * 4;
     int i = (int)x;
@@ -98,9 +104,9 @@ double nice_step(double range, int ticks) {
 
 /* Plot area with a frame, x ticks (values) and a label. */
 typedef struct axes {
-    double x0, y0, w, h;       /* pixels */
+    double x0, y0, w, h; /* pixels */
     double xmin, xmax, ymin, ymax;
-    int x_integer;             /* x ticks at whole numbers only (epochs) */
+    int x_integer; /* x ticks at whole numbers only (epochs) */
 } axes;
 
 /* Data is drawn clipped to the plot area: a value outside the axis range stops at the frame
@@ -464,7 +470,8 @@ int a2m_plot_reliability(const char *path, const a2m_reliability_curve *c, a2m_p
         cairo_fill(cr);
         /* gap between the bin's accuracy and its mean confidence */
         cairo_set_source_rgba(cr, 0.84, 0.15, 0.16, 0.4);
-        cairo_rectangle(cr, ax_x(&a, l), ax_y(&a, fmax(ac, cf)), ax_x(&a, r) - ax_x(&a, l), ax_y(&a, fmin(ac, cf)) - ax_y(&a, fmax(ac, cf)));
+        cairo_rectangle(cr, ax_x(&a, l), ax_y(&a, fmax(ac, cf)), ax_x(&a, r) - ax_x(&a, l),
+                        ax_y(&a, fmin(ac, cf)) - ax_y(&a, fmax(ac, cf)));
         cairo_fill(cr);
         cairo_set_source_rgb(cr, 0.84, 0.15, 0.16);
         cairo_set_line_width(cr, 1.5);
@@ -582,7 +589,8 @@ static void cqt_image(cairo_t *cr, const axes *a, const float *db, size_t frames
 }
 
 /* The frame labels as bands at their notes' bins, one colour of three per class. */
-static void cqt_label_bands(cairo_t *cr, const axes *a, const a2m_cqt_params *p, const a2m_cqt_overlay *ov, size_t frames) {
+static void cqt_label_bands(cairo_t *cr, const axes *a, const a2m_cqt_params *p, const a2m_cqt_overlay *ov,
+                            size_t frames) {
     static const double col[4][3] = {{1, 1, 1}, {1, 0.2, 0.2}, {0.2, 0.9, 1}, {1, 0.6, 0.1}};
     double frame_s = p->hop / p->sample_rate, dur = frames * frame_s, bps = p->bins_per_octave / 12.0;
     for (size_t t = 0; t < frames;) {
@@ -593,7 +601,8 @@ static void cqt_label_bands(cairo_t *cr, const axes *a, const a2m_cqt_params *p,
             double bin = bin_of_midi(p, ov->class_notes[cls] + ov->note_transpose);
             const double *cc = col[1 + (cls - 1) % 3];
             cairo_set_source_rgba(cr, cc[0], cc[1], cc[2], 0.75);
-            cairo_rectangle(cr, ax_x(a, t * frame_s), ax_y(a, bin + bps / 2), (u - t) * frame_s / dur * a->w, bps / p->n_bins * a->h);
+            cairo_rectangle(cr, ax_x(a, t * frame_s), ax_y(a, bin + bps / 2), (u - t) * frame_s / dur * a->w,
+                            bps / p->n_bins * a->h);
             cairo_fill(cr);
         }
         t = u;
@@ -623,7 +632,8 @@ static void cqt_notes(cairo_t *cr, const axes *a, const a2m_cqt_params *p, const
 }
 
 /* The y axis (note names at every C), the title, and the legend of the note layers. */
-static void cqt_axes_text(cairo_t *cr, const axes *a, const a2m_cqt_params *p, const a2m_cqt_overlay *ov, const char *title) {
+static void cqt_axes_text(cairo_t *cr, const axes *a, const a2m_cqt_params *p, const a2m_cqt_overlay *ov,
+                          const char *title) {
     cairo_set_source_rgb(cr, 0, 0, 0);
     for (int m = 0; m < 128; m += 12) {
         double bin = bin_of_midi(p, m);
@@ -796,13 +806,15 @@ static void cdf_panel(cairo_t *cr, const axes *a, const a2m_cdf_panel *p) {
 
 int a2m_plot_uncertainty(const char *path, const a2m_cdf_panel *panels, int n_panels, const char *title,
                          a2m_plot_size size) {
-    if (n_panels < 1 || n_panels > 4) return a2m_error(A2M_ERR_ARG, "%s: %d uncertainty panels (1 to 4)", path, n_panels);
+    if (n_panels < 1 || n_panels > 4)
+        return a2m_error(A2M_ERR_ARG, "%s: %d uncertainty panels (1 to 4)", path, n_panels);
     for (int k = 0; k < n_panels; k++) {
         const a2m_cdf_panel *p = &panels[k];
         if (p->n < 2) return a2m_error(A2M_ERR_ARG, "%s: panel %s has %d points", path, p->name, p->n);
         for (int i = 0; i < p->n; i++)
             if (!isfinite(p->x[i]) || (i && p->x[i] < p->x[i - 1]))
-                return a2m_error(A2M_ERR_RANGE, "%s: panel %s: x not finite and increasing at point %d", path, p->name, i);
+                return a2m_error(A2M_ERR_RANGE, "%s: panel %s: x not finite and increasing at point %d", path, p->name,
+                                 i);
     }
     figure f;
     int rc = figure_open(&f, path, size);
@@ -813,7 +825,8 @@ int a2m_plot_uncertainty(const char *path, const a2m_cdf_panel *panels, int n_pa
     text_at(cr, size.width / 2.0, 12, title ? title : "uncertainty: CDFs of right and wrong frames", 0.5, 1);
     for (int k = 0; k < n_panels; k++) {
         const a2m_cdf_panel *p = &panels[k];
-        axes a = {(k % cols) * cw + 80, 40 + (k / cols) * rh + 30, cw - 110, rh - 90, p->x[0], p->x[p->n - 1], 0, 1.02, 0};
+        axes a = {
+            (k % cols) * cw + 80, 40 + (k / cols) * rh + 30, cw - 110, rh - 90, p->x[0], p->x[p->n - 1], 0, 1.02, 0};
         if (!(a.xmax > a.xmin)) a.xmin -= 0.5, a.xmax += 0.5; /* one value: a unit range around it */
         cdf_panel(cr, &a, p);
     }

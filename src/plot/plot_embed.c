@@ -10,10 +10,9 @@
 #include "plot/plot_internal.h"
 
 /* Tableau 10 (matplotlib's default cycle); silence is drawn grey */
-static const double PALETTE[10][3] = {{0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}, {0.173, 0.627, 0.173},
-                                      {0.839, 0.153, 0.157}, {0.580, 0.404, 0.741}, {0.549, 0.337, 0.294},
-                                      {0.890, 0.467, 0.761}, {0.737, 0.741, 0.133}, {0.090, 0.745, 0.812},
-                                      {0.498, 0.498, 0.498}};
+static const double PALETTE[10][3] = {
+    {0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}, {0.173, 0.627, 0.173}, {0.839, 0.153, 0.157}, {0.580, 0.404, 0.741},
+    {0.549, 0.337, 0.294}, {0.890, 0.467, 0.761}, {0.737, 0.741, 0.133}, {0.090, 0.745, 0.812}, {0.498, 0.498, 0.498}};
 
 const char *a2m_embed_label_name(int64_t code, char *buf, size_t n) {
     if (code == -1) snprintf(buf, n, "silence");
@@ -45,7 +44,8 @@ static void class_colour(int64_t code, int k, double rgb[3]) {
 }
 
 /* distinct codes (at most A2M_EMBED_MAX_CLASSES, sorted for the legend) and the index of each point's */
-static int embed_classes(const int64_t *codes, size_t n, int64_t *cls, size_t *count, int *n_cls, unsigned char *which) {
+static int embed_classes(const int64_t *codes, size_t n, int64_t *cls, size_t *count, int *n_cls,
+                         unsigned char *which) {
     int m = 0;
     for (size_t i = 0; i < n; i++) {
         int k = 0;
@@ -141,11 +141,13 @@ int a2m_plot_embed(const char *path, const float *xy, const int64_t *codes, size
     int m = 0;
     unsigned char *which = malloc(n);
     size_t *order = draw_order(n);
-    int rc = which && order ? embed_classes(codes, n, cls, count, &m, which) : a2m_error(A2M_ERR_NOMEM, "out of memory");
+    int rc =
+        which && order ? embed_classes(codes, n, cls, count, &m, which) : a2m_error(A2M_ERR_NOMEM, "out of memory");
     for (int k = 0, c = 0; k < m; k++) class_colour(cls[k], cls[k] == -1 ? 0 : c++, rgb[k]);
     double lw = 200, x0 = 30, y0 = 44, w = size.width - x0 - lw - 20, h = size.height - y0 - 40;
     view v = {0};
-    if (!rc && (w < 50 || h < 50)) rc = a2m_error(A2M_ERR_ARG, "plot embed: %dx%d is too small", size.width, size.height);
+    if (!rc && (w < 50 || h < 50))
+        rc = a2m_error(A2M_ERR_ARG, "plot embed: %dx%d is too small", size.width, size.height);
     if (!rc) rc = fit_view(xy, n, x0, y0, w, h, &v);
     figure f;
     if (!rc) rc = figure_open(&f, path, size);

@@ -49,8 +49,8 @@ static int open_lite(sdb *db, const char *path, int create) {
     sqlite3_busy_timeout(db->lite, 600000); /* a worker waits for another's transaction (each is short) */
     /* WAL: readers never block the writer; synchronous FULL: a committed trial survives a crash */
     char *err = NULL;
-    if (sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL,
-                     NULL, &err) != SQLITE_OK) {
+    if (sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL,
+                     &err) != SQLITE_OK) {
         int rc = a2m_error(A2M_ERR_FORMAT, "%s: not a study database: %s", path, err ? err : "?");
         sqlite3_free(err);
         return rc;

@@ -25,6 +25,8 @@ void sdb_rollback(sdb *db);
 /* Runs sql with n text arguments; rows (may be NULL) receives the result. */
 int sdb_exec(sdb *db, const char *sql, int n, const char *const *args, sdb_rows *rows);
 void sdb_rows_free(sdb_rows *r);
-static inline const char *sdb_cell(const sdb_rows *r, int row, int col) { return r->cells[(size_t)row * r->n_cols + col]; }
+static inline const char *sdb_cell(const sdb_rows *r, int row, int col) {
+    return r->cells[(size_t)row * r->n_cols + col];
+}
 
 #endif

@@ -16,7 +16,7 @@ typedef struct opt_def {
     const char *name;
     char kind;
     double lo, hi;
-    size_t off;       /* field of a2m_train_params ('i': int, 'd': double) */
+    size_t off;        /* field of a2m_train_params ('i': int, 'd': double) */
     const char *words; /* 's': space-separated choices */
 } opt_def;
 
@@ -114,8 +114,9 @@ static int parse_range(const char *file, const opt_def *o, json_t *spec, int is_
         return a2m_error(A2M_ERR_FORMAT, "%s: \"%s\" takes %s", file, o->name,
                          o->kind == 's' ? "\"categorical\" choices" : "\"int\" values");
     if (!json_is_number(lo) || !json_is_number(hi) || (st && !json_is_number(st)) || (lg && !json_is_boolean(lg)))
-        return a2m_error(A2M_ERR_FORMAT, "%s: \"%s\": needs numbers \"low\", \"high\" (optional \"step\", \"log\": true)",
-                         file, o->name);
+        return a2m_error(A2M_ERR_FORMAT,
+                         "%s: \"%s\": needs numbers \"low\", \"high\" (optional \"step\", \"log\": true)", file,
+                         o->name);
     p->kind = is_int ? A2M_PARAM_INT : A2M_PARAM_FLOAT;
     p->low = json_number_value(lo), p->high = json_number_value(hi);
     p->step = st ? json_number_value(st) : is_int ? 1 : 0;
@@ -190,14 +191,13 @@ int a2m_search_space_load(const char *path, a2m_search_space *out) {
 }
 
 void a2m_search_space_default(a2m_search_space *out) {
-    static const char *def =
-        "{\"hidden\": {\"type\": \"categorical\", \"choices\": [32, 64, 128, 256]},"
-        " \"lr\": {\"type\": \"float\", \"low\": 1e-4, \"high\": 1e-2, \"log\": true},"
-        " \"batch\": {\"type\": \"categorical\", \"choices\": [4, 8, 16, 32]},"
-        " \"dropout\": {\"type\": \"float\", \"low\": 0, \"high\": 0.5},"
-        " \"class-weight-power\": {\"type\": \"float\", \"low\": 0, \"high\": 1},"
-        " \"loss\": {\"type\": \"categorical\", \"choices\": [\"ce\", \"focal\"]},"
-        " \"label-smoothing\": {\"type\": \"float\", \"low\": 0, \"high\": 0.2}}";
+    static const char *def = "{\"hidden\": {\"type\": \"categorical\", \"choices\": [32, 64, 128, 256]},"
+                             " \"lr\": {\"type\": \"float\", \"low\": 1e-4, \"high\": 1e-2, \"log\": true},"
+                             " \"batch\": {\"type\": \"categorical\", \"choices\": [4, 8, 16, 32]},"
+                             " \"dropout\": {\"type\": \"float\", \"low\": 0, \"high\": 0.5},"
+                             " \"class-weight-power\": {\"type\": \"float\", \"low\": 0, \"high\": 1},"
+                             " \"loss\": {\"type\": \"categorical\", \"choices\": [\"ce\", \"focal\"]},"
+                             " \"label-smoothing\": {\"type\": \"float\", \"low\": 0, \"high\": 0.2}}";
     a2m_search_space_parse(def, strlen(def), "default space", out);
 }
 
@@ -214,7 +214,7 @@ char *a2m_search_space_json(const a2m_search_space *s) {
         if (p->kind == A2M_PARAM_CHOICE) {
             for (int k = 0; k < p->n_choices; k++)
                 json_array_append_new(ch, d && d->kind == 's' ? json_string(p->choices[k])
-                                                               : num_json(strtod(p->choices[k], NULL)));
+                                                              : num_json(strtod(p->choices[k], NULL)));
             json_object_set_new(o, "type", json_string("categorical"));
             json_object_set_new(o, "choices", ch);
         } else {
@@ -243,7 +243,8 @@ static void shortest(double v, char *buf, size_t n) {
 
 void a2m_search_format_value(const a2m_search_param *p, double v, char *buf, size_t n) {
     if (isnan(v)) snprintf(buf, n, "-");
-    else if (p->kind == A2M_PARAM_CHOICE) snprintf(buf, n, "%s", p->choices[(int)v >= 0 && (int)v < p->n_choices ? (int)v : 0]);
+    else if (p->kind == A2M_PARAM_CHOICE)
+        snprintf(buf, n, "%s", p->choices[(int)v >= 0 && (int)v < p->n_choices ? (int)v : 0]);
     else if (p->kind == A2M_PARAM_INT) snprintf(buf, n, "%.0f", v);
     else shortest(v, buf, n);
 }
@@ -290,7 +291,8 @@ void a2m_search_train_args(const a2m_search_space *s, const double *values, char
     buf[0] = '\0';
     int focal = 1, mask_f = -1, mask_b = -1;
     for (int i = 0; i < s->n; i++)
-        if (!strcmp(s->p[i].name, "loss")) focal = (int)values[i] < s->p[i].n_choices && !strcmp(s->p[i].choices[(int)values[i]], "focal");
+        if (!strcmp(s->p[i].name, "loss"))
+            focal = (int)values[i] < s->p[i].n_choices && !strcmp(s->p[i].choices[(int)values[i]], "focal");
     for (int i = 0; i < s->n && used < n; i++) {
         const a2m_search_param *p = &s->p[i];
         char v[64];
@@ -299,10 +301,12 @@ void a2m_search_train_args(const a2m_search_space *s, const double *values, char
         if (!strcmp(p->name, "gamma") && !focal) continue;
         if (!strcmp(p->name, "augment-mask-frames")) mask_f = atoi(v);
         else if (!strcmp(p->name, "augment-mask-bins")) mask_b = atoi(v);
-        else if (!strcmp(p->name, "optimizer")) w = !strcmp(v, "adamw") ? snprintf(buf + used, n - used, "%s--adamw", used ? " " : "") : 0;
+        else if (!strcmp(p->name, "optimizer"))
+            w = !strcmp(v, "adamw") ? snprintf(buf + used, n - used, "%s--adamw", used ? " " : "") : 0;
         else w = snprintf(buf + used, n - used, "%s--%s %s", used ? " " : "", p->name, v);
         used += w > 0 ? (size_t)w : 0;
     }
     if ((mask_f >= 0 || mask_b >= 0) && used < n)
-        snprintf(buf + used, n - used, "%s--augment-mask %d,%d", used ? " " : "", mask_f > 0 ? mask_f : 0, mask_b > 0 ? mask_b : 0);
+        snprintf(buf + used, n - used, "%s--augment-mask %d,%d", used ? " " : "", mask_f > 0 ? mask_f : 0,
+                 mask_b > 0 ? mask_b : 0);
 }

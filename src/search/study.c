@@ -56,12 +56,15 @@ static int insert_study(a2m_study *st, const char *name, const a2m_study_info *w
     char seed[32], epochs[32], created[32];
     snprintf(seed, sizeof seed, "%lld", w->seed), snprintf(epochs, sizeof epochs, "%d", w->epochs);
     fmt_d(created, now_s());
-    const char *args[] = {name, w->objective, strcmp(w->objective, "val_f1") ? "minimize" : "maximize", w->sampler,
-                          w->pruner, seed, epochs, w->dataset, w->splits, space, created};
-    int rc = sdb_exec(st->db,
-                      "INSERT INTO studies (name, objective, direction, sampler, pruner, seed, epochs, dataset, splits, "
-                      "space, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                      11, args, NULL);
+    const char *args[] = {name,       w->objective, strcmp(w->objective, "val_f1") ? "minimize" : "maximize",
+                          w->sampler, w->pruner,    seed,
+                          epochs,     w->dataset,   w->splits,
+                          space,      created};
+    int rc =
+        sdb_exec(st->db,
+                 "INSERT INTO studies (name, objective, direction, sampler, pruner, seed, epochs, dataset, splits, "
+                 "space, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 11, args, NULL);
     free(space);
     return rc;
 }
@@ -103,8 +106,7 @@ static int check_same(const a2m_study_info *have, const a2m_study_info *want, co
         rc = a2m_error(A2M_ERR_ARG, "%s: the study optimises %s, not %s", target, have->objective, want->objective);
     else if (have->epochs != want->epochs)
         rc = a2m_error(A2M_ERR_ARG, "%s: the study trains %d epochs, not %d", target, have->epochs, want->epochs);
-    else if (strcmp(a, b))
-        rc = a2m_error(A2M_ERR_ARG, "%s: the study was made with another search space", target);
+    else if (strcmp(a, b)) rc = a2m_error(A2M_ERR_ARG, "%s: the study was made with another search space", target);
     free(a), free(b);
     return rc;
 }
@@ -138,7 +140,7 @@ static int study_open(const char *target, const char *name, const a2m_study_info
 }
 
 int a2m_study_new(const char *target, const char *name, const a2m_study_info *want, a2m_study **out,
-                   a2m_study_info *info) {
+                  a2m_study_info *info) {
     return study_open(target, name, want, 1, out, info);
 }
 
@@ -165,7 +167,9 @@ void a2m_search_trials_free(a2m_search_trial *trials, size_t n) {
     free(trials);
 }
 
-static double cell_d(const sdb_rows *r, int i, int j) { return sdb_cell(r, i, j) ? strtod(sdb_cell(r, i, j), NULL) : NAN; }
+static double cell_d(const sdb_rows *r, int i, int j) {
+    return sdb_cell(r, i, j) ? strtod(sdb_cell(r, i, j), NULL) : NAN;
+}
 
 /* Finds the trial of number (trials are in number order). */
 static a2m_search_trial *by_number(a2m_search_trial *t, size_t n, int number) {
@@ -188,7 +192,8 @@ static int load_params(a2m_study *st, a2m_search_trial *t, size_t n) {
     for (int i = 0; !rc && i < r.n_rows; i++) {
         a2m_search_trial *tr = by_number(t, n, atoi(sdb_cell(&r, i, 0)));
         for (int k = 0; tr && k < st->info.space.n; k++)
-            if (sdb_cell(&r, i, 1) && !strcmp(st->info.space.p[k].name, sdb_cell(&r, i, 1))) tr->params[k] = cell_d(&r, i, 2);
+            if (sdb_cell(&r, i, 1) && !strcmp(st->info.space.p[k].name, sdb_cell(&r, i, 1)))
+                tr->params[k] = cell_d(&r, i, 2);
     }
     sdb_rows_free(&r);
     return rc;
@@ -257,10 +262,11 @@ static int query_long(sdb *db, const char *sql, int n, const char *const *args, 
 static int choose_params(a2m_study *st, int number, a2m_tpe_params tp, double *values, long long *retry_of) {
     long long fid;
     const char *a1[] = {st->id};
-    int rc = query_long(st->db,
-                        "SELECT number FROM trials WHERE study_id = $1 AND state = 'failed' AND retry = 1 ORDER BY number "
-                        "LIMIT 1",
-                        1, a1, &fid);
+    int rc =
+        query_long(st->db,
+                   "SELECT number FROM trials WHERE study_id = $1 AND state = 'failed' AND retry = 1 ORDER BY number "
+                   "LIMIT 1",
+                   1, a1, &fid);
     a2m_search_trial *t = NULL;
     size_t n = 0;
     if (!rc) rc = a2m_study_trials(st, &t, &n);
@@ -275,7 +281,8 @@ static int choose_params(a2m_study *st, int number, a2m_tpe_params tp, double *v
     } else if (!rc) {
         uint64_t rng = (uint64_t)st->info.seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)number + 1) * 0xD1B54A32D192ED03ull;
         rc = a2m_search_sample(&st->info.space, t, n, !strcmp(st->info.objective, "val_f1"),
-                               strcmp(st->info.sampler, "random") ? A2M_SAMPLER_TPE : A2M_SAMPLER_RANDOM, tp, &rng, values);
+                               strcmp(st->info.sampler, "random") ? A2M_SAMPLER_TPE : A2M_SAMPLER_RANDOM, tp, &rng,
+                               values);
     }
     a2m_search_trials_free(t, n);
     return rc;
@@ -317,7 +324,8 @@ int a2m_study_next_trial(a2m_study *st, int n_trials, double stale_s, const char
         rc = query_long(st->db,
                         "SELECT count(*) FROM trials WHERE study_id = $1 AND NOT (state = 'failed' AND retry >= 1)", 1,
                         a1, &counted);
-    if (!rc) rc = query_long(st->db, "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = $1", 1, a1, &next);
+    if (!rc)
+        rc = query_long(st->db, "SELECT COALESCE(MAX(number) + 1, 0) FROM trials WHERE study_id = $1", 1, a1, &next);
     if (!rc && counted < n_trials) {
         rc = choose_params(st, (int)next, tp, values, &retry_of);
         if (!rc) rc = insert_trial(st, (int)next, worker, values, retry_of, &id);
@@ -334,7 +342,8 @@ static int running_id(a2m_study *st, int number, char *id) {
     snprintf(num, sizeof num, "%d", number);
     const char *a[] = {st->id, num};
     long long v;
-    int rc = query_long(st->db, "SELECT id FROM trials WHERE study_id = $1 AND number = $2 AND state = 'running'", 2, a, &v);
+    int rc =
+        query_long(st->db, "SELECT id FROM trials WHERE study_id = $1 AND number = $2 AND state = 'running'", 2, a, &v);
     if (!rc && v < 0) rc = a2m_error(A2M_ERR_RANGE, "trial %d is no longer running (its heartbeat was late)", number);
     snprintf(id, 24, "%lld", v);
     return rc;
@@ -353,7 +362,8 @@ int a2m_study_report(a2m_study *st, int number, int step, double value, a2m_medi
                       "INSERT INTO intermediate_values (trial_id, step, value) VALUES ($1, $2, $3) "
                       "ON CONFLICT (trial_id, step) DO UPDATE SET value = excluded.value",
                       3, a, NULL);
-    if (!rc) rc = sdb_exec(st->db, "UPDATE trials SET heartbeat = $2 WHERE id = $1", 2, (const char *[]){id, now}, NULL);
+    if (!rc)
+        rc = sdb_exec(st->db, "UPDATE trials SET heartbeat = $2 WHERE id = $1", 2, (const char *[]){id, now}, NULL);
     if (!rc && !strcmp(st->info.pruner, "median")) {
         a2m_search_trial *t;
         size_t n;
@@ -372,13 +382,15 @@ int a2m_study_heartbeat(a2m_study *st, int number) {
     char num[24], now[32];
     snprintf(num, sizeof num, "%d", number), fmt_d(now, now_s());
     const char *a[] = {st->id, num, now};
-    return sdb_exec(st->db, "UPDATE trials SET heartbeat = $3 WHERE study_id = $1 AND number = $2 AND state = 'running'",
-                    3, a, NULL);
+    return sdb_exec(st->db,
+                    "UPDATE trials SET heartbeat = $3 WHERE study_id = $1 AND number = $2 AND state = 'running'", 3, a,
+                    NULL);
 }
 
 int a2m_study_finish(a2m_study *st, int number, int state, double value, int retry) {
     char num[24], v[32], now[32], r[8];
-    snprintf(num, sizeof num, "%d", number), fmt_d(v, value), fmt_d(now, now_s()), snprintf(r, sizeof r, "%d", retry ? 1 : 0);
+    snprintf(num, sizeof num, "%d", number), fmt_d(v, value), fmt_d(now, now_s()),
+        snprintf(r, sizeof r, "%d", retry ? 1 : 0);
     const char *a[] = {st->id, num, a2m_trial_state_name(state), isnan(value) ? NULL : v, now, r};
     int rc = sdb_begin(st->db);
     char id[24];

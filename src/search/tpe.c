@@ -60,22 +60,25 @@ static double log_gauss_mass(double a, double b) {
 
 /* ---- one parameter's Parzen estimator --------------------------------------------------------------- */
 typedef struct parzen {
-    int n;                 /* components: observations + the prior */
+    int n;                  /* components: observations + the prior */
     double *w, *mu, *sigma; /* numerical; categorical: w and cat [n x n_choices] */
     double *cat;
-    double low, high, q;   /* transformed bounds, q = step (0: continuous) */
+    double low, high, q; /* transformed bounds, q = step (0: continuous) */
 } parzen;
 
 static void bounds(const a2m_search_param *p, double *lo, double *hi, double *q) {
     *q = 0;
-    if (p->log) *lo = log(p->kind == A2M_PARAM_INT ? p->low - 0.5 : p->low), *hi = log(p->kind == A2M_PARAM_INT ? p->high + 0.5 : p->high);
+    if (p->log)
+        *lo = log(p->kind == A2M_PARAM_INT ? p->low - 0.5 : p->low),
+        *hi = log(p->kind == A2M_PARAM_INT ? p->high + 0.5 : p->high);
     else if (p->step > 0) *q = p->step, *lo = p->low - 0.5 * p->step, *hi = p->high + 0.5 * p->step;
     else *lo = p->low, *hi = p->high;
 }
 
 /* Optuna's default_weights: 1 for the last 25 observations, a ramp from 1/n up for older ones */
 static void obs_weights(int n, double *w) {
-    for (int i = 0; i < n; i++) w[i] = n < 25 || i >= n - 25 ? 1.0 : 1.0 / n + (n - 26 > 0 ? (1.0 - 1.0 / n) * i / (n - 26) : 0);
+    for (int i = 0; i < n; i++)
+        w[i] = n < 25 || i >= n - 25 ? 1.0 : 1.0 / n + (n - 26 > 0 ? (1.0 - 1.0 / n) * i / (n - 26) : 0);
 }
 
 static int cmp_dbl_idx(const void *a, const void *b) {
@@ -90,7 +93,8 @@ static void numerical_sigmas(parzen *e, const a2m_tpe_params *tp) {
     for (int i = 0; i < n; i++) s[2 * i] = e->mu[i], s[2 * i + 1] = i;
     qsort(s, (size_t)n, 2 * sizeof *s, cmp_dbl_idx);
     for (int k = 0; k < n; k++) {
-        double left = s[2 * k] - (k ? s[2 * (k - 1)] : e->low), right = (k + 1 < n ? s[2 * (k + 1)] : e->high) - s[2 * k];
+        double left = s[2 * k] - (k ? s[2 * (k - 1)] : e->low),
+               right = (k + 1 < n ? s[2 * (k + 1)] : e->high) - s[2 * k];
         double sg = fmax(left, right);
         if (!tp->consider_endpoints && n >= 2 && k == 0) sg = s[2] - s[0];
         if (!tp->consider_endpoints && n >= 2 && k == n - 1) sg = s[2 * (n - 1)] - s[2 * (n - 2)];

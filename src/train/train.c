@@ -49,18 +49,19 @@ typedef struct sample {
 typedef struct batch_buf {
     nn_buffers nn;
     float *x, *logits, *dlogits;
-    float *soft;      /* [B x T x C] distillation targets, or NULL */
-    float *onset;     /* [B x T] onset-head targets (0 where onset_src is NULL) */
+    float *soft;            /* [B x T x C] distillation targets, or NULL */
+    float *onset;           /* [B x T] onset-head targets (0 where onset_src is NULL) */
     const float *onset_src; /* [total_frames] the dataset's onset-head targets, or NULL */
     int64_t *labels;
     int *lengths;
-    int *seg;         /* [B x T] first frame of each frame's take (concatenated takes) */
+    int *seg; /* [B x T] first frame of each frame's take (concatenated takes) */
     int B, T;
     unsigned long long mc_seed; /* Monte-Carlo dropout (nn.mc): masks of the batch at take i0 from mc_seed + i0 */
 } batch_buf;
 
 static void batch_free(batch_buf *b) {
-    free(b->nn.acts), free(b->nn.scratch), free(b->x), free(b->logits), free(b->dlogits), free(b->labels), free(b->lengths);
+    free(b->nn.acts), free(b->nn.scratch), free(b->x), free(b->logits), free(b->dlogits), free(b->labels),
+        free(b->lengths);
     free(b->seg);
     free(b->soft), free(b->onset);
     memset(b, 0, sizeof *b);
@@ -80,8 +81,8 @@ static int batch_alloc(batch_buf *b, const a2m_model *m, int B, int T, int with_
     b->seg = malloc(BT * sizeof(int));
     b->onset = calloc(BT, sizeof(float));
     b->soft = with_soft ? malloc(BT * m->info.n_classes * sizeof(float)) : NULL;
-    if (!b->nn.acts || (with_backward && !b->nn.scratch) || !b->x || !b->logits || !b->dlogits || !b->labels || !b->lengths || !b->seg || !b->onset ||
-        (with_soft && !b->soft)) {
+    if (!b->nn.acts || (with_backward && !b->nn.scratch) || !b->x || !b->logits || !b->dlogits || !b->labels ||
+        !b->lengths || !b->seg || !b->onset || (with_soft && !b->soft)) {
         batch_free(b);
         return a2m_error(A2M_ERR_NOMEM, "training: out of memory for batch %dx%d", B, T);
     }
@@ -143,11 +144,13 @@ static int transpose_labels(int64_t *lab, int len, int n_pitch, int below, int m
  * network learns to bridge what it cannot see from context. */
 static void mask_sample(float *x, int len, int F, int max_t, int max_f, nn_rng *rng) {
     if (max_t > 0 && len > 0) {
-        int w = (int)(nn_rng_next(rng) % (unsigned long long)(max_t + 1)), t0 = (int)(nn_rng_next(rng) % (unsigned long long)len);
+        int w = (int)(nn_rng_next(rng) % (unsigned long long)(max_t + 1)),
+            t0 = (int)(nn_rng_next(rng) % (unsigned long long)len);
         for (int t = t0; t < t0 + w && t < len; t++) memset(x + (size_t)t * F, 0, (size_t)F * sizeof *x);
     }
     if (max_f > 0) {
-        int w = (int)(nn_rng_next(rng) % (unsigned long long)(max_f + 1)), f0 = (int)(nn_rng_next(rng) % (unsigned long long)F);
+        int w = (int)(nn_rng_next(rng) % (unsigned long long)(max_f + 1)),
+            f0 = (int)(nn_rng_next(rng) % (unsigned long long)F);
         for (int t = 0; t < len; t++)
             for (int f = f0; f < f0 + w && f < F; f++) x[(size_t)t * F + f] = 0.0f;
     }
@@ -216,8 +219,8 @@ static size_t drop_masked(int64_t *truth, int64_t *pred, size_t n) {
 
 /* Whole-take evaluation: loss, predictions for every frame of the takes. */
 static int evaluate(const a2m_model *m, const float *params, const a2m_dataset *d, const size_t *idx, size_t n,
-                    const float *class_w, double gamma, double onset_w, batch_buf *b, int threads, double *loss, int64_t *pred,
-                    int64_t *truth, float *probs, float *logits) {
+                    const float *class_w, double gamma, double onset_w, batch_buf *b, int threads, double *loss,
+                    int64_t *pred, int64_t *truth, float *probs, float *logits) {
     double lsum = 0, wsum = 0;
     size_t pos = 0;
     int C = m->info.n_classes, head = m->info.onset_head ? nn_onset_class(&m->info) : -1;
@@ -227,15 +230,17 @@ static int evaluate(const a2m_model *m, const float *params, const a2m_dataset *
         for (int i = 0; i < nb; i++) {
             size_t t = idx[i0 + i];
             s[i] = (sample){t, 0, (int)(d->offsets[t + 1] - d->offsets[t])};
-            if (s[i].len > b->T) return a2m_error(A2M_ERR_RANGE, "take %s longer than the evaluation buffer", d->names[t]);
+            if (s[i].len > b->T)
+                return a2m_error(A2M_ERR_RANGE, "take %s longer than the evaluation buffer", d->names[t]);
         }
         int T = fill_batch(b, d, s, nb, m->info.norm_mean, m->info.norm_std);
         if (b->nn.mc) b->nn.seed = (b->mc_seed + i0) * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
         m->arch->forward(m, params, &b->nn, b->x, b->lengths, nb, T, b->logits, threads, 0);
         double ws;
-        double l = head >= 0 ? softmax_onset_xent_forward_backward(NULL, b->logits, b->labels, b->onset, class_w, 0.0, head,
-                                                                   onset_w, 1.0, nb * T, C, &ws)
-                             : softmax_xent_forward_backward(NULL, b->logits, b->labels, class_w, gamma, nb * T, C, &ws);
+        double l = head >= 0
+                       ? softmax_onset_xent_forward_backward(NULL, b->logits, b->labels, b->onset, class_w, 0.0, head,
+                                                             onset_w, 1.0, nb * T, C, &ws)
+                       : softmax_xent_forward_backward(NULL, b->logits, b->labels, class_w, gamma, nb * T, C, &ws);
         lsum += l * ws, wsum += ws;
         for (int i = 0; i < nb; i++) {
             const float *z = b->logits + (size_t)i * T * C;
@@ -274,7 +279,8 @@ int a2m_model_predict_takes(const a2m_model *m, const a2m_dataset *d, const size
 
 int a2m_model_logits_takes(const a2m_model *m, const a2m_dataset *d, const size_t *idx, size_t n, int threads,
                            double mc_dropout, unsigned long long seed, float *logits) {
-    if (!(mc_dropout >= 0 && mc_dropout < 1)) return a2m_error(A2M_ERR_ARG, "Monte-Carlo dropout %g outside [0, 1)", mc_dropout);
+    if (!(mc_dropout >= 0 && mc_dropout < 1))
+        return a2m_error(A2M_ERR_ARG, "Monte-Carlo dropout %g outside [0, 1)", mc_dropout);
     batch_buf b;
     int rc = takes_batch(m, d, idx, n, &b);
     if (rc) return rc;
@@ -308,13 +314,13 @@ static double now_s(void) {
 
 /* Training state saved in checkpoints. */
 typedef struct train_state {
-    int epoch;            /* epochs completed */
+    int epoch; /* epochs completed */
     long step;
     double lr;
     nn_rng rng;
     double best_metric, plateau_best;
     int best_epoch, bad_epochs, plateau_bad;
-    char *log;            /* CSV rows so far */
+    char *log; /* CSV rows so far */
 } train_state;
 
 /* A row of the log kept in checkpoints (a row it could not keep was dropped silently: now A2M_ERR_NOMEM). */
@@ -347,8 +353,9 @@ static void train_recipe(const a2m_train_params *p, char *buf, size_t n) {
              "--distill=%.17g;--dropout=%.17g;--plateau=%d;--select=%s;--onset-weight=%.17g;",
              p->arch, p->hidden, p->lr, p->batch, p->seed, p->class_weight_power, p->focal_gamma, p->label_smoothing,
              p->window, p->concat, p->weight_decay, p->adamw, p->clip_norm, p->augment_gain_db, p->augment_shift_bins,
-             p->augment_transpose, p->augment_mask_frames, p->augment_mask_bins, p->ema, p->soft_targets ? p->distill : 0.0,
-             p->dropout, p->plateau, p->select_by_loss ? "loss" : "f1", p->onset_weight);
+             p->augment_transpose, p->augment_mask_frames, p->augment_mask_bins, p->ema,
+             p->soft_targets ? p->distill : 0.0, p->dropout, p->plateau, p->select_by_loss ? "loss" : "f1",
+             p->onset_weight);
     size_t l = strlen(buf);
     if (p->onset_head) snprintf(buf + l, n - l, "--onset-head=1;"); /* only when set: older checkpoints still resume */
 }
@@ -360,7 +367,8 @@ static const char *recipe_value(const char *recipe, const char *key, size_t kl) 
     return NULL;
 }
 
-/* A recipe value of n bytes for messages: numbers as their shortest exact form (0.000934, not 0.00093400000000000004). */
+/* A recipe value of n bytes for messages: numbers as their shortest exact form (0.000934, not
+ * 0.00093400000000000004). */
 static void recipe_show(const char *v, size_t n, char out[64]) {
     snprintf(out, 64, "%.*s", (int)n, v);
     char *end;
@@ -389,20 +397,27 @@ static int recipe_check(const char *path, const char *saved, const a2m_train_par
             if (fe) recipe_show(fv, (size_t)(fe - fv), was_v);
             else snprintf(was_v, sizeof was_v, "missing");
             size_t l = strlen(diff);
-            snprintf(diff + l, sizeof diff - l, "%s%.*s %s (checkpoint: %s)", l ? ", " : "", (int)(kl - 1), a, now_v, was_v);
+            snprintf(diff + l, sizeof diff - l, "%s%.*s %s (checkpoint: %s)", l ? ", " : "", (int)(kl - 1), a, now_v,
+                     was_v);
         }
         a = end + 1;
     }
     if (!diff[0]) return A2M_OK;
-    return a2m_error(A2M_ERR_ARG, "%s: --resume with options that differ from the checkpoint's: %s; resume with its options or start over", path, diff);
+    return a2m_error(
+        A2M_ERR_ARG,
+        "%s: --resume with options that differ from the checkpoint's: %s; resume with its options or start over", path,
+        diff);
 }
 
 /* opt: grads | adam m | adam v | best | the weights' moving average (when with_ema) */
 static int save_checkpoint(const char *path, const a2m_model *m, const float *opt, int with_ema, const train_state *s,
                            const a2m_train_params *p) {
     int64_t n = (int64_t)m->n_params;
-    st_out_tensor t[5] = {{"params", 1, {n}, m->params}, {"adam_m", 1, {n}, opt + n},
-                          {"adam_v", 1, {n}, opt + 2 * n}, {"best", 1, {n}, opt + 3 * n}, {"ema", 1, {n}, opt + 4 * n}};
+    st_out_tensor t[5] = {{"params", 1, {n}, m->params},
+                          {"adam_m", 1, {n}, opt + n},
+                          {"adam_v", 1, {n}, opt + 2 * n},
+                          {"best", 1, {n}, opt + 3 * n},
+                          {"ema", 1, {n}, opt + 4 * n}};
     json_t *meta = json_object();
     if (!meta) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
     char b[64], recipe[1024];
@@ -432,7 +447,8 @@ static int ck_num(const st_file *f, const char *path, const char *k, double lo, 
     char *end = NULL;
     double x = s ? strtod(s, &end) : NAN;
     if (!s || end == s || *end || isnan(x) || x < lo || x > hi)
-        return a2m_error(A2M_ERR_FORMAT, "%s: checkpoint key \"%s\" is %s", path, k, s ? "not a valid number" : "missing");
+        return a2m_error(A2M_ERR_FORMAT, "%s: checkpoint key \"%s\" is %s", path, k,
+                         s ? "not a valid number" : "missing");
     *v = x;
     return A2M_OK;
 }
@@ -446,20 +462,23 @@ static int load_checkpoint(const char *path, a2m_model *m, float *opt, int with_
     float *dst[5] = {m->params, opt + m->n_params, opt + 2 * m->n_params, opt + 3 * m->n_params, opt + 4 * m->n_params};
     for (int i = 0; i < 4 + with_ema && !rc; i++) {
         const st_tensor *t = st_find(&f, names[i]);
-        if (!t || t->count != m->n_params) rc = a2m_error(A2M_ERR_SHAPE, "%s: checkpoint does not fit this model", path);
+        if (!t || t->count != m->n_params)
+            rc = a2m_error(A2M_ERR_SHAPE, "%s: checkpoint does not fit this model", path);
         else memcpy(dst[i], t->data, t->count * sizeof(float));
     }
     const char *recipe = st_meta(&f, "recipe"), *rng = st_meta(&f, "rng"), *log = st_meta(&f, "log");
     if (!rc && recipe) rc = recipe_check(path, recipe, p); /* checkpoints of older a2m versions have none */
     double v[9];
-    const char *keys[9] = {"epoch", "step", "lr", "best_metric", "plateau_best", "best_epoch", "bad_epochs", "plateau_bad", "n_params"};
+    const char *keys[9] = {"epoch",      "step",       "lr",          "best_metric", "plateau_best",
+                           "best_epoch", "bad_epochs", "plateau_bad", "n_params"};
     const double lo[9] = {0, 0, 0, -INFINITY, -INFINITY, 0, 0, 0, (double)m->n_params};
     const double hi[9] = {1e9, 1e18, 1e6, INFINITY, INFINITY, 1e9, 1e9, 1e9, (double)m->n_params};
     for (int i = 0; i < 9 && !rc; i++) rc = ck_num(&f, path, keys[i], lo[i], hi[i], &v[i]);
     char *end = NULL;
     unsigned long long r = rng ? strtoull(rng, &end, 10) : 0;
     if (!rc && (!rng || end == rng || *end))
-        rc = a2m_error(A2M_ERR_FORMAT, "%s: checkpoint key \"rng\" is %s", path, rng ? "not a valid number" : "missing");
+        rc =
+            a2m_error(A2M_ERR_FORMAT, "%s: checkpoint key \"rng\" is %s", path, rng ? "not a valid number" : "missing");
     if (!rc && !log) rc = a2m_error(A2M_ERR_FORMAT, "%s: checkpoint key \"log\" is missing", path);
     char *log_copy = rc ? NULL : strdup(log);
     if (!rc && !log_copy) rc = a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
@@ -482,28 +501,28 @@ typedef struct trainer {
     a2m_train_params p;
     a2m_train_progress_fn progress;
     void *user;
-    a2m_train_epoch ep;              /* what progress is shown (kept across calls: a batch's keeps the last val) */
+    a2m_train_epoch ep; /* what progress is shown (kept across calls: a batch's keeps the last val) */
     a2m_model *m;
-    size_t np;                       /* parameters */
-    int C;                           /* classes */
-    float *opt;                      /* grads | adam m | adam v | best | ema (when p.ema > 0): one allocation */
+    size_t np;  /* parameters */
+    int C;      /* classes */
+    float *opt; /* grads | adam m | adam v | best | ema (when p.ema > 0): one allocation */
     float *grads, *am, *av, *best, *ema;
-    const float *validated;          /* the weights validated and kept: the average (ema), or the weights */
-    sample *samples, *canonical;     /* this epoch's order; the order every epoch shuffles from */
+    const float *validated;      /* the weights validated and kept: the average (ema), or the weights */
+    sample *samples, *canonical; /* this epoch's order; the order every epoch shuffles from */
     size_t n_samples;
-    int maxT;                        /* the longest sample */
+    int maxT; /* the longest sample */
     float class_w[A2M_MAX_CLASSES];
-    const float *cw;                 /* class_w, or NULL for plain cross-entropy */
+    const float *cw;                             /* class_w, or NULL for plain cross-entropy */
     int n_pitch, bins_per_semitone, below_class; /* what transposition needs (semitone_classes, transpose_labels) */
-    batch_buf tb, vb;                /* training [batch x maxT*concat], validation [batch x longest val take] */
-    int64_t *vpred, *vtrue;          /* [frames of the val takes] */
-    a2m_dataset head_d;              /* an onset head's: the dataset with head_lab as its labels (d points here) */
-    int64_t *head_lab;               /* [total frames] onset frames given their note's pitch (train_onset_head_targets) */
-    float *head_tgt;                 /* [total frames] the onset head's targets */
+    batch_buf tb, vb;       /* training [batch x maxT*concat], validation [batch x longest val take] */
+    int64_t *vpred, *vtrue; /* [frames of the val takes] */
+    a2m_dataset head_d;     /* an onset head's: the dataset with head_lab as its labels (d points here) */
+    int64_t *head_lab;      /* [total frames] onset frames given their note's pitch (train_onset_head_targets) */
+    float *head_tgt;        /* [total frames] the onset head's targets */
     size_t n_val_frames;
     adam_params ap;
     train_state st;
-    double t_total;                  /* seconds of the epochs run in this call */
+    double t_total; /* seconds of the epochs run in this call */
     int epochs_run;
 } trainer;
 
@@ -528,14 +547,17 @@ static int check_params(a2m_train_params *p, size_t n_train) {
  * semitones of CQT bins; shifts and gains only make sense on CQT (gain also on mel) dB values. */
 static int check_augmentation(const a2m_dataset *d, const a2m_train_params *p) {
     if (p->onset_head && d->labels_p.onset_frames <= 0)
-        return a2m_error(A2M_ERR_ARG, "training: an onset head needs a dataset made with --onset-frames (its note starts)");
+        return a2m_error(A2M_ERR_ARG,
+                         "training: an onset head needs a dataset made with --onset-frames (its note starts)");
     if (p->augment_transpose > 0 && (!semitone_classes(&d->labels_p) || d->cqt.bins_per_octave % 12))
         return a2m_error(A2M_ERR_ARG, "training: --augment-transpose needs classes of consecutive semitones "
                                       "(e.g. --notes 36-84) and a CQT with a multiple of 12 bins per octave");
     if (d->feat.kind != A2M_FEAT_CQT && (p->augment_transpose > 0 || p->augment_shift_bins > 0 ||
                                          (d->feat.kind != A2M_FEAT_MEL && p->augment_gain_db > 0)))
-        return a2m_error(A2M_ERR_ARG, "training: %s features: pitch augmentation shifts CQT bins%s", a2m_feat_kind_name(d->feat.kind),
-                         d->feat.kind != A2M_FEAT_MEL ? " and gain adds dB to every value (CQT and mel only)" : " (CQT only)");
+        return a2m_error(A2M_ERR_ARG, "training: %s features: pitch augmentation shifts CQT bins%s",
+                         a2m_feat_kind_name(d->feat.kind),
+                         d->feat.kind != A2M_FEAT_MEL ? " and gain adds dB to every value (CQT and mel only)"
+                                                      : " (CQT only)");
     return A2M_OK;
 }
 
@@ -614,7 +636,8 @@ static int trainer_alloc(trainer *tr) {
         maxV = (int)l > maxV ? (int)l : maxV;
         tr->n_val_frames += l;
     }
-    if ((rc = batch_alloc(&tr->tb, tr->m, tr->p.batch, tr->maxT * tr->p.concat, 1, tr->p.soft_targets != NULL))) return rc;
+    if ((rc = batch_alloc(&tr->tb, tr->m, tr->p.batch, tr->maxT * tr->p.concat, 1, tr->p.soft_targets != NULL)))
+        return rc;
     if (tr->n_val && (rc = batch_alloc(&tr->vb, tr->m, tr->p.batch, maxV, 0, 0))) return rc;
     tr->tb.onset_src = tr->vb.onset_src = tr->head_tgt;
     tr->vpred = malloc((tr->n_val_frames + 1) * sizeof *tr->vpred);
@@ -626,8 +649,9 @@ static int trainer_alloc(trainer *tr) {
 /* Initial weights (their copies as the best and the average), or the checkpoint's when resuming. */
 static int trainer_start(trainer *tr) {
     const a2m_train_params *p = &tr->p;
-    tr->st = (train_state){0, 0, p->lr, {p->seed * 0x2545F4914F6CDD1Dull + 12345}, p->select_by_loss ? INFINITY : -INFINITY,
-                           INFINITY, 0, 0, 0, NULL};
+    tr->st = (train_state){
+        0, 0, p->lr, {p->seed * 0x2545F4914F6CDD1Dull + 12345}, p->select_by_loss ? INFINITY : -INFINITY, INFINITY, 0,
+        0, 0, NULL};
     tr->m->arch->init(tr->m, tr->m->params, p->seed);
     memcpy(tr->best, tr->m->params, tr->np * sizeof *tr->best);
     if (tr->ema) memcpy(tr->ema, tr->m->params, tr->np * sizeof *tr->ema);
@@ -664,7 +688,9 @@ static void augment_batch(trainer *tr, int nb, int T) {
     int F = tr->d->n_bins;
     for (int i = 0; p->augment_gain_db > 0 || p->augment_shift_bins > 0 || p->augment_transpose > 0 ? i < nb : 0; i++) {
         double gdb = p->augment_gain_db * (2 * nn_rng_uniform(&tr->st.rng) - 1);
-        int sh = p->augment_shift_bins ? (int)(nn_rng_next(&tr->st.rng) % (2 * p->augment_shift_bins + 1)) - p->augment_shift_bins : 0;
+        int sh = p->augment_shift_bins
+                     ? (int)(nn_rng_next(&tr->st.rng) % (2 * p->augment_shift_bins + 1)) - p->augment_shift_bins
+                     : 0;
         if (p->augment_transpose > 0)
             sh += tr->bins_per_semitone * transpose_labels(b->labels + (size_t)i * T, b->lengths[i], tr->n_pitch,
                                                            tr->below_class, p->augment_transpose, &tr->st.rng);
@@ -672,7 +698,8 @@ static void augment_batch(trainer *tr, int nb, int T) {
         augment(b->x + (size_t)i * T * F, b->lengths[i], F, gdb / tr->m->info.norm_std, sh);
     }
     for (int i = 0; p->augment_mask_frames > 0 || p->augment_mask_bins > 0 ? i < nb : 0; i++)
-        mask_sample(b->x + (size_t)i * T * F, b->lengths[i], F, p->augment_mask_frames, p->augment_mask_bins, &tr->st.rng);
+        mask_sample(b->x + (size_t)i * T * F, b->lengths[i], F, p->augment_mask_frames, p->augment_mask_bins,
+                    &tr->st.rng);
 }
 
 /* Forward and loss of the training batch [nb x T]: the mean loss (weight *ws), dlogits filled. Dropout masks
@@ -685,10 +712,11 @@ static double forward_loss(trainer *tr, int nb, int T, double *ws) {
     b->nn.seg = p->concat > 1 ? b->seg : NULL;
     tr->m->arch->forward(tr->m, tr->m->params, &b->nn, b->x, b->lengths, nb, T, b->logits, p->threads, 1);
     if (p->onset_head)
-        return softmax_onset_xent_forward_backward(b->dlogits, b->logits, b->labels, b->onset, tr->cw, p->label_smoothing,
-                                                   tr->d->labels_p.n_notes + 1, p->onset_weight, 1.0, nb * T, tr->C, ws);
-    return softmax_xent_smooth_forward_backward(b->dlogits, b->logits, b->labels, tr->cw, p->focal_gamma, p->label_smoothing,
-                                                b->soft, p->distill, nb * T, tr->C, ws);
+        return softmax_onset_xent_forward_backward(b->dlogits, b->logits, b->labels, b->onset, tr->cw,
+                                                   p->label_smoothing, tr->d->labels_p.n_notes + 1, p->onset_weight,
+                                                   1.0, nb * T, tr->C, ws);
+    return softmax_xent_smooth_forward_backward(b->dlogits, b->logits, b->labels, tr->cw, p->focal_gamma,
+                                                p->label_smoothing, b->soft, p->distill, nb * T, tr->C, ws);
 }
 
 /* Gradients of the training batch's loss (zeroed first), and the BatchNorm running statistics. */
@@ -754,7 +782,9 @@ static int validate(trainer *tr, const float *w, double *vloss, a2m_frame_metric
     if (!tr->n_val) return A2M_OK;
     int rc = evaluate(tr->m, w, tr->d, tr->val_idx, tr->n_val, tr->cw, tr->p.focal_gamma, tr->p.onset_weight, &tr->vb,
                       tr->p.threads, vloss, tr->vpred, tr->vtrue, NULL, NULL);
-    return rc ? rc : a2m_frame_metrics_compute(tr->vtrue, tr->vpred, drop_masked(tr->vtrue, tr->vpred, tr->n_val_frames), tr->C, fm);
+    return rc ? rc
+              : a2m_frame_metrics_compute(tr->vtrue, tr->vpred, drop_masked(tr->vtrue, tr->vpred, tr->n_val_frames),
+                                          tr->C, fm);
 }
 
 /* Keeps the validated weights when the selected metric improved (always without validation takes), counts the
@@ -777,8 +807,8 @@ static void select_and_schedule(trainer *tr, int e, double vloss, const a2m_fram
 static int end_epoch(trainer *tr, int e, double train_loss, double vloss, const a2m_frame_metrics *fm, double seconds) {
     const a2m_train_params *p = &tr->p;
     char row[256];
-    snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", e + 1, train_loss, vloss, fm->accuracy, fm->f1_macro,
-             tr->st.lr, seconds);
+    snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", e + 1, train_loss, vloss, fm->accuracy,
+             fm->f1_macro, tr->st.lr, seconds);
     int rc = log_append(&tr->st, row);
     if (rc) return rc;
     select_and_schedule(tr, e, vloss, fm);
@@ -789,8 +819,10 @@ static int end_epoch(trainer *tr, int e, double train_loss, double vloss, const 
     if (!tr->progress) return A2M_OK;
     a2m_train_epoch *ep = &tr->ep;
     ep->epoch = e + 1, ep->train_loss = train_loss, ep->val_loss = vloss, ep->val_accuracy = fm->accuracy;
-    ep->val_f1_macro = fm->f1_macro, ep->lr = tr->st.lr, ep->seconds = seconds, ep->done = 1, ep->best_epoch = tr->st.best_epoch;
-    if (tr->progress(tr->user, ep)) return a2m_error(A2M_ERR_CANCELLED, "training: stopped by the caller after epoch %d", e + 1);
+    ep->val_f1_macro = fm->f1_macro, ep->lr = tr->st.lr, ep->seconds = seconds, ep->done = 1,
+    ep->best_epoch = tr->st.best_epoch;
+    if (tr->progress(tr->user, ep))
+        return a2m_error(A2M_ERR_CANCELLED, "training: stopped by the caller after epoch %d", e + 1);
     return A2M_OK;
 }
 
@@ -805,13 +837,17 @@ static int summarise(trainer *tr, a2m_train_result *result) {
     char drop[32] = "";
     if (!strcmp(p->arch, "unet") || !strcmp(p->arch, "transformer") || p->dropout > 0)
         snprintf(drop, sizeof drop, ", dropout %g", p->dropout);
-    snprintf(tr->m->info.summary, sizeof tr->m->info.summary,
-             "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat %d, augment %g dB %d bins transpose %d, masks %d frames %d bins, label smoothing %g, onset weight %g%s, ema %g, distill %g%s; "
-             "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
-             p->arch, p->hidden, p->lr, p->batch, p->seed, p->class_weight_power, p->focal_gamma, p->window, p->concat,
-             p->augment_gain_db, p->augment_shift_bins, p->augment_transpose, p->augment_mask_frames, p->augment_mask_bins,
-             p->label_smoothing, p->onset_weight, p->onset_head ? " (onset head)" : "", p->ema, p->soft_targets ? p->distill : 0.0, drop, tr->st.epoch,
-             tr->st.best_epoch, bl, fm.accuracy, fm.f1_macro, tr->n_train, tr->n_val);
+    snprintf(
+        tr->m->info.summary, sizeof tr->m->info.summary,
+        "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat "
+        "%d, augment %g dB %d bins transpose %d, masks %d frames %d bins, label smoothing %g, onset weight %g%s, ema "
+        "%g, distill %g%s; "
+        "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
+        p->arch, p->hidden, p->lr, p->batch, p->seed, p->class_weight_power, p->focal_gamma, p->window, p->concat,
+        p->augment_gain_db, p->augment_shift_bins, p->augment_transpose, p->augment_mask_frames, p->augment_mask_bins,
+        p->label_smoothing, p->onset_weight, p->onset_head ? " (onset head)" : "", p->ema,
+        p->soft_targets ? p->distill : 0.0, drop, tr->st.epoch, tr->st.best_epoch, bl, fm.accuracy, fm.f1_macro,
+        tr->n_train, tr->n_val);
     if (result) {
         result->epochs_run = tr->st.epoch, result->best_epoch = tr->st.best_epoch;
         result->best_val_loss = bl, result->best_val_f1 = fm.f1_macro, result->best_val_accuracy = fm.accuracy;
@@ -845,8 +881,10 @@ void train_onset_head_targets(const a2m_dataset *d, int oc, int64_t *lab, float 
 static int onset_head_data(trainer *tr) {
     const a2m_dataset *d = tr->d;
     size_t total = d->offsets[d->n_takes];
-    tr->head_lab = malloc((total + 1) * sizeof *tr->head_lab), tr->head_tgt = malloc((total + 1) * sizeof *tr->head_tgt);
-    if (!tr->head_lab || !tr->head_tgt) return a2m_error(A2M_ERR_NOMEM, "training: out of memory for the onset head's targets");
+    tr->head_lab = malloc((total + 1) * sizeof *tr->head_lab),
+    tr->head_tgt = malloc((total + 1) * sizeof *tr->head_tgt);
+    if (!tr->head_lab || !tr->head_tgt)
+        return a2m_error(A2M_ERR_NOMEM, "training: out of memory for the onset head's targets");
     train_onset_head_targets(d, d->labels_p.n_notes + 1, tr->head_lab, tr->head_tgt);
     tr->head_d = *d, tr->head_d.labels = tr->head_lab, tr->d = &tr->head_d;
     return A2M_OK;
@@ -869,13 +907,21 @@ static int train_epochs(trainer *tr) {
 }
 
 int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, const size_t *val_idx, size_t n_val,
-              a2m_train_params p, a2m_train_progress_fn progress, void *user, a2m_model **out, a2m_train_result *result) {
+              a2m_train_params p, a2m_train_progress_fn progress, void *user, a2m_model **out,
+              a2m_train_result *result) {
     *out = NULL;
     int rc = check_params(&p, n_train);
     if (!rc) rc = check_augmentation(d, &p);
     if (rc) return rc;
-    trainer tr = {.d = d, .train_idx = train_idx, .val_idx = val_idx, .n_train = n_train, .n_val = n_val, .p = p,
-                  .progress = progress, .user = user, .maxT = 1};
+    trainer tr = {.d = d,
+                  .train_idx = train_idx,
+                  .val_idx = val_idx,
+                  .n_train = n_train,
+                  .n_val = n_val,
+                  .p = p,
+                  .progress = progress,
+                  .user = user,
+                  .maxT = 1};
     a2m_model_info info = model_info(d, &p);
     if ((rc = nn_model_create(p.arch, &info, &tr.m))) return rc;
     tr.C = info.n_classes;

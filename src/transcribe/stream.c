@@ -32,44 +32,44 @@ struct a2m_transcribe_stream {
     const a2m_model *m;
     a2m_transcribe_params p;
     int C, F, W, hop, hop_frames, gap, min_note, keep;
-    int onset;                         /* the model's onset class, or -1 */
-    int keep_frames;                   /* keep && !p.notes_only: frames kept too, not only the notes */
-    int legato;                        /* frames: the legato rule's reach (onset models) */
+    int onset;       /* the model's onset class, or -1 */
+    int keep_frames; /* keep && !p.notes_only: frames kept too, not only the notes */
+    int legato;      /* frames: the legato rule's reach (onset models) */
     a2m_cqt_stream *cqt;
     a2m_runner *runner;                /* p.batch windows */
     float *x, *logits, *p_win, *taper; /* [batch x W x F], [batch x W x C] x 2, [W] */
     /* power frames not yet behind every future window: absolute frame pw_start.. */
-    float *pw;                         /* [pw_cap x F] */
+    float *pw; /* [pw_cap x F] */
     size_t pw_start, pw_n, pw_cap;
-    size_t next_window;                /* index of the next window to run */
+    size_t next_window; /* index of the next window to run */
     /* blended probabilities of frames not yet final: absolute frame acc_start.. */
-    float *acc, *acc_w;                /* [2W x C], [2W] */
+    float *acc, *acc_w; /* [2W x C], [2W] */
     size_t acc_start;
     /* final frames not yet decided: absolute frame pend_start.. */
-    float *pend_p;                     /* [pend_cap x C] */
-    int *pend_c, *work_c;              /* [pend_cap] */
+    float *pend_p;        /* [pend_cap x C] */
+    int *pend_c, *work_c; /* [pend_cap] */
     size_t pend_start, pend_n, pend_cap;
     /* everything, when keep_frames: probs and post-processed classes of all frames */
-    float *all_p;                      /* [all_pn x C] */
-    int *all_c;                        /* [all_n] */
+    float *all_p; /* [all_pn x C] */
+    int *all_c;   /* [all_n] */
     size_t all_pn, all_pcap, all_n, all_cap;
-    a2m_transcribed_note *out;         /* notes decided by the last call */
+    a2m_transcribed_note *out; /* notes decided by the last call */
     size_t out_n, out_cap;
-    a2m_transcribed_note *all_notes;   /* every note, when keep_frames */
+    a2m_transcribed_note *all_notes; /* every note, when keep_frames */
     size_t all_notes_n, all_notes_cap;
     int finished;
     size_t total_samples;
     /* the recording's tuning (tuning.h): estimated from frames 0..tune_upto, or fixed */
-    a2m_tuning_mode tune_mode;         /* OFF for models without an onset class */
+    a2m_tuning_mode tune_mode; /* OFF for models without an onset class */
     transcribe_tuning tune;
-    size_t tune_upto, tune_ahead;      /* frames accumulated; frames the first window waits for */
-    double tune_bins;                  /* the shift the last window ran with */
-    float *tune_row;                   /* [F] */
+    size_t tune_upto, tune_ahead; /* frames accumulated; frames the first window waits for */
+    double tune_bins;             /* the shift the last window ran with */
+    float *tune_row;              /* [F] */
     /* the melody's scale (key.h): from every final frame so far; no decision before key_ahead frames are final */
     int key_on;
     transcribe_key key;
     size_t key_ahead;
-    float *key_prior;                  /* [C] */
+    float *key_prior; /* [C] */
 };
 
 void a2m_transcribe_stream_del(a2m_transcribe_stream *s) {
@@ -148,11 +148,10 @@ int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int k
         s->work_c = malloc(s->pend_cap * sizeof *s->work_c);
         s->tune_row = malloc((size_t)s->F * sizeof *s->tune_row);
         s->key_prior = malloc(C * sizeof *s->key_prior);
-        if (!s->key_prior || !s->x || !s->logits || !s->p_win || !s->taper || !s->acc || !s->acc_w || !s->pend_p || !s->pend_c ||
-            !s->work_c || !s->tune_row)
+        if (!s->key_prior || !s->x || !s->logits || !s->p_win || !s->taper || !s->acc || !s->acc_w || !s->pend_p ||
+            !s->pend_c || !s->work_c || !s->tune_row)
             rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
-        else
-            transcribe_window_taper(s->taper, s->W);
+        else transcribe_window_taper(s->taper, s->W);
     }
     if (!rc) {
         double frames_per_s = in->cqt.sample_rate / s->hop;
@@ -201,8 +200,8 @@ static int decide(a2m_transcribe_stream *s, size_t upto) {
         transcribe_key_logprior(tonic, s->p.key_weight, in->class_notes, s->C, s->key_prior);
         rules.class_logprior = s->key_prior;
     }
-    int rc = a2m_frames_to_notes(s->work_c, s->pend_p, upto, s->C, in->class_notes, s->hop / in->cqt.sample_rate,
-                                 rules, &notes, &n);
+    int rc = a2m_frames_to_notes(s->work_c, s->pend_p, upto, s->C, in->class_notes, s->hop / in->cqt.sample_rate, rules,
+                                 &notes, &n);
     if (rc) return rc;
     double frame_s = s->hop / in->cqt.sample_rate;
     GROW(s->out, s->out_cap, s->out_n + n + 1, rc);
@@ -275,7 +274,8 @@ static int finalise_frames(a2m_transcribe_stream *s, size_t upto) {
         memcpy(s->all_p + s->all_pn * C, s->pend_p + s->pend_n * C, n * C * sizeof *s->all_p);
         s->all_pn += n;
     }
-    if (s->key_on) transcribe_key_add(&s->key, s->pend_p + s->pend_n * C, n, (int)C, a2m_model_get_info(s->m)->class_notes);
+    if (s->key_on)
+        transcribe_key_add(&s->key, s->pend_p + s->pend_n * C, n, (int)C, a2m_model_get_info(s->m)->class_notes);
     s->pend_n += n;
     size_t rest = 2 * (size_t)s->W - n; /* slide the accumulators */
     memmove(s->acc, s->acc + n * C, rest * C * sizeof *s->acc);
@@ -286,7 +286,8 @@ static int finalise_frames(a2m_transcribe_stream *s, size_t upto) {
     if (s->pend_start + s->pend_n < s->key_ahead) return A2M_OK; /* the scale needs more frames (finish decides) */
     size_t barrier = last_barrier(s);
     const a2m_model_info *in = a2m_model_get_info(s->m);
-    if (barrier == 0 && s->pend_n > (size_t)(STREAM_MAX_PENDING_S * in->cqt.sample_rate / s->hop)) barrier = forced_cut(s);
+    if (barrier == 0 && s->pend_n > (size_t)(STREAM_MAX_PENDING_S * in->cqt.sample_rate / s->hop))
+        barrier = forced_cut(s);
     return decide(s, barrier);
 }
 
@@ -319,7 +320,8 @@ static double window_tuning(a2m_transcribe_stream *s, size_t k) {
     if (end > have) end = have;
     if (s->tune_upto < s->pw_start) s->tune_upto = s->pw_start; /* not reached: windows read past their hop */
     if (end > s->tune_upto) {
-        transcribe_tuning_add(&s->tune, s->pw + (s->tune_upto - s->pw_start) * (size_t)s->F, end - s->tune_upto, s->F, 0);
+        transcribe_tuning_add(&s->tune, s->pw + (s->tune_upto - s->pw_start) * (size_t)s->F, end - s->tune_upto, s->F,
+                              0);
         s->tune_upto = end;
     }
     return s->tune_bins = transcribe_tuning_bins(&s->tune);
@@ -415,7 +417,8 @@ int a2m_transcribe_stream_finish(a2m_transcribe_stream *s, const a2m_transcribed
 
 int a2m_transcribe_stream_result(a2m_transcribe_stream *s, a2m_transcription *out) {
     memset(out, 0, sizeof *out);
-    if (!s->keep || !s->finished) return a2m_error(A2M_ERR_ARG, "stream: result needs keep_frames and a finished stream");
+    if (!s->keep || !s->finished)
+        return a2m_error(A2M_ERR_ARG, "stream: result needs keep_frames and a finished stream");
     const a2m_model_info *in = a2m_model_get_info(s->m);
     out->n_frames = s->all_n;
     out->n_classes = s->C;

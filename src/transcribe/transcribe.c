@@ -19,8 +19,9 @@
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {6.0, 4.0, 8, -1, -1, -1, -1, A2M_PRECISION_FP32, 0.3, 0.6, 10.0, 2.0, 180.0, 0.0, 250.0, 15.0, 0,
-                                  A2M_TUNING_AUTO, 0.0, 2.0, 48.0, 20.0, 0.0, 0, -1.0};
+    a2m_transcribe_params p = {6.0,  4.0,  8,     -1,  -1,    -1,   -1, A2M_PRECISION_FP32, 0.3, 0.6,
+                               10.0, 2.0,  180.0, 0.0, 250.0, 15.0, 0,  A2M_TUNING_AUTO,    0.0, 2.0,
+                               48.0, 20.0, 0.0,   0,   -1.0};
     return p;
 }
 
@@ -53,13 +54,13 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
 struct a2m_transcriber {
     const a2m_model *m;
     a2m_transcribe_params p;
-    a2m_transcribe_stream *stream;    /* window mode */
+    a2m_transcribe_stream *stream; /* window mode */
     /* whole-recording mode: kept between calls, grown when a longer recording comes */
     a2m_feat *whole_cqt;
     a2m_runner *whole_runner;
     size_t whole_samples, whole_frames;
     float *whole_feat, *whole_logits;
-    double tuning_cents;   /* the last recording's, one-sequence mode */
+    double tuning_cents; /* the last recording's, one-sequence mode */
 };
 
 void a2m_transcriber_del(a2m_transcriber *t) {
@@ -174,8 +175,10 @@ int a2m_transcriber_run(a2m_transcriber *t, const float *x, size_t n, a2m_transc
     if (t->p.window_s > 0) return a2m_transcribe_stream_run(t->stream, NULL, x, n, NULL, NULL, NULL, out);
     /* one sequence: ~1.3 KB of features and activations per frame (3 GB for an hour, measured) */
     if ((double)n > A2M_WHOLE_MAX_SECONDS * in->cqt.sample_rate)
-        return a2m_error(A2M_ERR_RANGE, "%.0f s is too long for one sequence (--window 0 holds it all in memory): at most "
-                         "%.0f s; windows (the default) take any length", n / in->cqt.sample_rate, A2M_WHOLE_MAX_SECONDS);
+        return a2m_error(A2M_ERR_RANGE,
+                         "%.0f s is too long for one sequence (--window 0 holds it all in memory): at most "
+                         "%.0f s; windows (the default) take any length",
+                         n / in->cqt.sample_rate, A2M_WHOLE_MAX_SECONDS);
     out->probs = malloc(frames * C * sizeof *out->probs);
     out->classes = malloc(frames * sizeof *out->classes);
     if (!out->probs || !out->classes) {
@@ -277,7 +280,8 @@ static void join_glides(int *c, size_t n, run *r, int glide, int max_gap) {
             long j = legato_neighbour(r, k, i, +1, max_gap);
             if (j < 0) j = legato_neighbour(r, k, i, -1, max_gap);
             if (j < 0) continue;
-            size_t a = j > (long)i ? r[i].start : r[j].start + r[j].len, b = j > (long)i ? r[j].start : r[i].start + r[i].len;
+            size_t a = j > (long)i ? r[i].start : r[j].start + r[j].len,
+                   b = j > (long)i ? r[j].start : r[i].start + r[i].len;
             for (size_t f = a; f < b; f++) c[f] = r[j].cls;
             changed = 1; /* runs changed: recount */
         }
@@ -402,7 +406,8 @@ static a2m_transcribed_note make_note(const float *probs, int C, const int *clas
     if (t.out_of_range) { /* the range's edge note, one step outside */
         int lo = 127, hi = 0;
         for (int c = 0; c < C; c++)
-            if (class_notes[c] >= 0) lo = class_notes[c] < lo ? class_notes[c] : lo, hi = class_notes[c] > hi ? class_notes[c] : hi;
+            if (class_notes[c] >= 0)
+                lo = class_notes[c] < lo ? class_notes[c] : lo, hi = class_notes[c] > hi ? class_notes[c] : hi;
         pitch = t.out_of_range < 0 ? lo - 1 : hi + 1;
     }
     t.note = (a2m_note){start * frame_s + delay_s, (start + len) * frame_s + delay_s, pitch, 100, 0};
@@ -480,7 +485,8 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
     /* every onset cut adds a note; a cut needs min_note (or onset_gap) frames on each side: at most len / that */
     size_t cap = k + 1;
     for (size_t i = 0; onset >= 0 && i < k; i++)
-        if (r[i].cls != 0) cap += r[i].len / (size_t)(rules.onset_gap > 0 ? rules.onset_gap : min_note > 1 ? min_note : 1);
+        if (r[i].cls != 0)
+            cap += r[i].len / (size_t)(rules.onset_gap > 0 ? rules.onset_gap : min_note > 1 ? min_note : 1);
     a2m_transcribed_note *out = malloc(cap * sizeof *out);
     size_t *cuts = onset >= 0 ? malloc((n + 1) * sizeof *cuts) : NULL;
     if (!out || (onset >= 0 && !cuts)) {

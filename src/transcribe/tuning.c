@@ -24,7 +24,8 @@ static void add_frame(transcribe_tuning *t, const float *row, int F, int is_db) 
     for (int k = 1; k + 1 < F; k++) {
         if (!(row[k] > thr && row[k] > row[k - 1] && row[k] >= row[k + 1])) continue;
         float y0 = db_of(row, k - 1, is_db), y1 = db_of(row, k, is_db), y2 = db_of(row, k + 1, is_db);
-        float den = y0 - 2 * y1 + y2, pos = (float)(k % t->bins_per_semitone) + (den != 0 ? 0.5f * (y0 - y2) / den : 0.0f);
+        float den = y0 - 2 * y1 + y2,
+              pos = (float)(k % t->bins_per_semitone) + (den != 0 ? 0.5f * (y0 - y2) / den : 0.0f);
         float w = is_db ? expf(0.11512925f * y1) : sqrtf(row[k]); /* amplitude */
         re += w * cosf(turn * pos), im += w * sinf(turn * pos);
     }

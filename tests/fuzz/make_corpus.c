@@ -28,7 +28,8 @@ struct track_body {
 static void save_smf(const char *dir, const char *name, int format, int tpb, const struct track_body *t, int n) {
     uint8_t buf[1024];
     size_t len = 0;
-    const uint8_t head[14] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, (uint8_t)format, 0, (uint8_t)n, (uint8_t)(tpb >> 8), (uint8_t)tpb};
+    const uint8_t head[14] = {
+        'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, (uint8_t)format, 0, (uint8_t)n, (uint8_t)(tpb >> 8), (uint8_t)tpb};
     memcpy(buf, head, sizeof head);
     len += sizeof head;
     for (int k = 0; k < n; k++) {
@@ -49,10 +50,14 @@ int main(int argc, char **argv) {
     a2m_mkdirs(npy_dir);
 
     const a2m_note notes[] = {
-        {0.05, 0.5, 60, 92, 0}, {0.5, 1.0, 64, 89, 0}, {0.9, 1.4, 67, 93, 0}, {1.2, 3.5, 60, 70, 0},
-        {2.0, 2.1, 60, 50, 0},
+        {0.05, 0.5, 60, 92, 0}, {0.5, 1.0, 64, 89, 0}, {0.9, 1.4, 67, 93, 0},
+        {1.2, 3.5, 60, 70, 0},  {2.0, 2.1, 60, 50, 0},
     };
-    const struct { int tpb; double bpm; size_t n; } variants[] = {{96, 120, 5}, {480, 90, 3}, {24, 200, 1}, {960, 60, 0}};
+    const struct {
+        int tpb;
+        double bpm;
+        size_t n;
+    } variants[] = {{96, 120, 5}, {480, 90, 3}, {24, 200, 1}, {960, 60, 0}};
     for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
         a2m_midi_write_params p = a2m_midi_write_default_params();
         p.ticks_per_beat = variants[v].tpb;
@@ -67,10 +72,10 @@ int main(int argc, char **argv) {
         }
     }
     /* running status, sysex F0/F7, meta text, velocity-0 note-off, tempo change, pitch bend */
-    static const uint8_t running[] = {
-        0, 0xff, 0x03, 3, 'v', 'o', 'x', 0, 0xf0, 3, 0x7e, 0x09, 0xf7, 0, 0x90, 60, 100, 50, 64, 90,
-        50, 60, 0, 0, 0xff, 0x51, 3, 0x03, 0xd0, 0x90, 0, 0xf7, 1, 1, 0, 0xe0, 0, 64, 100, 0x80, 64, 0,
-        0, 0xff, 0x2f, 0};
+    static const uint8_t running[] = {0,    0xff, 0x03, 3,    'v',  'o',  'x', 0,    0xf0, 3,  0x7e, 0x09,
+                                      0xf7, 0,    0x90, 60,   100,  50,   64,  90,   50,   60, 0,    0,
+                                      0xff, 0x51, 3,    0x03, 0xd0, 0x90, 0,   0xf7, 1,    1,  0,    0xe0,
+                                      0,    64,   100,  0x80, 64,   0,    0,   0xff, 0x2f, 0};
     const struct track_body one[] = {{running, sizeof running}};
     save_smf(midi_dir, "running_status.mid", 0, 100, one, 1);
     /* format 1: tempo track + note track on channel 2 */
@@ -86,7 +91,13 @@ int main(int argc, char **argv) {
     static const int16_t i16[3] = {-1, 0, 1};
     static const uint8_t u8[4] = {0, 1, 255, 7};
     size_t s2x3[2] = {2, 3}, s4[1] = {4}, s3[1] = {3}, s2[1] = {2}, s1x2x2[3] = {1, 2, 2}, s0[1] = {0};
-    struct { const char *name; a2m_dtype t; int ndim; size_t *shape; const void *data; } arrays[] = {
+    struct {
+        const char *name;
+        a2m_dtype t;
+        int ndim;
+        size_t *shape;
+        const void *data;
+    } arrays[] = {
         {"f32_2x3.npy", A2M_F32, 2, s2x3, f32}, {"f64_3.npy", A2M_F64, 1, s3, f64},
         {"i64_4.npy", A2M_I64, 1, s4, i64},     {"i32_2.npy", A2M_I32, 1, s2, i32},
         {"i16_3.npy", A2M_I16, 1, s3, i16},     {"u8_1x2x2.npy", A2M_U8, 3, s1x2x2, u8},
