@@ -129,7 +129,8 @@ typedef struct train_args {
     int force;
 } train_args;
 
-/* The options into p and a (the library's defaults where not given): -1, or the exit code */
+/* The options into p and a (the library's defaults where not given): -1, or the exit code. Over 80 lines: most of
+ * it is train's option table, one row per option, which reads best whole. */
 static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a) {
     int distill_set = 0, dropout_set = 0, gamma_set = 0, loss = p->focal_gamma > 0, loss_set = 0, n_pos;
     const cli_option opts[] = {
