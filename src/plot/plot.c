@@ -560,19 +560,17 @@ static double midi_hz(double m) { return 440.0 * pow(2.0, (m - 69.0) / 12.0); }
 /* The CQT bin of a MIDI note (fractional; below 0 or past the top outside the image). */
 static double bin_of_midi(const a2m_cqt_params *p, double m) { return log2(midi_hz(m) / p->fmin) * p->bins_per_octave; }
 
-/* The dB image [frames x bins] in the axes, one pixel per (frame, bin) scaled; *vmin, *vmax: its colour range. */
-static void cqt_image(cairo_t *cr, const axes *a, const float *db, size_t frames, int nb, float *vmin, float *vmax) {
-    *vmin = INFINITY, *vmax = -INFINITY;
-    for (size_t i = 0; i < frames * (size_t)nb; i++) *vmin = fminf(*vmin, db[i]), *vmax = fmaxf(*vmax, db[i]);
-    if (!(*vmax > *vmin)) *vmax = *vmin + 1;
-    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)frames, nb);
+/* A matrix [nx x ny] (column t, row k at v[t * ny + k]; row 0 at the bottom) painted over the axes, one pixel a
+ * value scaled to them, coloured over [vmin, vmax]: the CQT figure and the heatmaps draw through it. */
+static void paint_matrix(cairo_t *cr, const axes *a, const float *v, int nx, int ny, float vmin, float vmax) {
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, nx, ny);
     unsigned char *data = cairo_image_surface_get_data(img);
     int stride = cairo_image_surface_get_stride(img);
-    for (int k = 0; k < nb; k++)
-        for (size_t t = 0; t < frames; t++) {
+    for (int k = 0; k < ny; k++)
+        for (int t = 0; t < nx; t++) {
             double r, g, b;
-            colormap((db[t * nb + k] - *vmin) / (*vmax - *vmin), &r, &g, &b);
-            uint32_t *px = (uint32_t *)(data + (size_t)(nb - 1 - k) * stride) + t;
+            colormap((v[(size_t)t * ny + k] - vmin) / (vmax - vmin), &r, &g, &b);
+            uint32_t *px = (uint32_t *)(data + (size_t)(ny - 1 - k) * stride) + t;
             *px = ((uint32_t)(r * 255) << 16) | ((uint32_t)(g * 255) << 8) | (uint32_t)(b * 255);
         }
     cairo_surface_mark_dirty(img);
@@ -580,12 +578,20 @@ static void cqt_image(cairo_t *cr, const axes *a, const float *db, size_t frames
     cairo_rectangle(cr, a->x0, a->y0, a->w, a->h);
     cairo_clip(cr);
     cairo_translate(cr, a->x0, a->y0);
-    cairo_scale(cr, a->w / frames, a->h / nb);
+    cairo_scale(cr, a->w / nx, a->h / ny);
     cairo_set_source_surface(cr, img, 0, 0);
     cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
     cairo_paint(cr);
     cairo_restore(cr);
     cairo_surface_destroy(img);
+}
+
+/* The dB image [frames x bins] in the axes; *vmin, *vmax: its colour range (min to max). */
+static void cqt_image(cairo_t *cr, const axes *a, const float *db, size_t frames, int nb, float *vmin, float *vmax) {
+    *vmin = INFINITY, *vmax = -INFINITY;
+    for (size_t i = 0; i < frames * (size_t)nb; i++) *vmin = fminf(*vmin, db[i]), *vmax = fmaxf(*vmax, db[i]);
+    if (!(*vmax > *vmin)) *vmax = *vmin + 1;
+    paint_matrix(cr, a, db, (int)frames, nb, *vmin, *vmax);
 }
 
 /* The frame labels as bands at their notes' bins, one colour of three per class. */
@@ -708,28 +714,7 @@ static int heat_range(const a2m_heatmap *h, float *vmin, float *vmax) {
 }
 
 static void heat_image(cairo_t *cr, const axes *a, const a2m_heatmap *h, float vmin, float vmax) {
-    int nx = (int)h->n_x, ny = h->n_y;
-    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, nx, ny);
-    unsigned char *data = cairo_image_surface_get_data(img);
-    int stride = cairo_image_surface_get_stride(img);
-    for (int k = 0; k < ny; k++)
-        for (int t = 0; t < nx; t++) {
-            double r, g, b;
-            colormap((h->values[(size_t)t * ny + k] - vmin) / (vmax - vmin), &r, &g, &b);
-            uint32_t *px = (uint32_t *)(data + (size_t)(ny - 1 - k) * stride) + t;
-            *px = ((uint32_t)(r * 255) << 16) | ((uint32_t)(g * 255) << 8) | (uint32_t)(b * 255);
-        }
-    cairo_surface_mark_dirty(img);
-    cairo_save(cr);
-    cairo_rectangle(cr, a->x0, a->y0, a->w, a->h);
-    cairo_clip(cr);
-    cairo_translate(cr, a->x0, a->y0);
-    cairo_scale(cr, a->w / nx, a->h / ny);
-    cairo_set_source_surface(cr, img, 0, 0);
-    cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_NEAREST);
-    cairo_paint(cr);
-    cairo_restore(cr);
-    cairo_surface_destroy(img);
+    paint_matrix(cr, a, h->values, (int)h->n_x, h->n_y, vmin, vmax);
 }
 
 /* One colour per class in a strip above the image (the CQT figure's label colours). */
