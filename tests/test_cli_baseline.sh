@@ -58,6 +58,16 @@ e 2 "$bin" knn "$tmp/ds" --k 0
 e 2 "$bin" knn "$tmp/ds" --features chroma
 e 2 "$bin" linear "$tmp/ds" --lr -1
 e 2 "$bin" linear "$tmp/ds" --bogus
+# the checks after parsing are one function for both commands: each must still make them
+for c in knn linear; do
+  e 2 "$bin" $c
+  e 2 "$bin" $c "$tmp/ds" "$tmp/ds"
+  e 2 "$bin" $c "$tmp/ds" --features chroma
+  grep -q -- "--features chroma: must be cqt, mel, mfcc or lpc" "$tmp/err.txt" && ok || bad "$c kind usage: $(cat "$tmp/err.txt")"
+  echo keep >"$tmp/exists.json"
+  e 1 "$bin" $c "$tmp/ds" --splits "$in/split.json" --json "$tmp/exists.json"
+  [ "$(cat "$tmp/exists.json")" = keep ] && ok || bad "$c replaced an existing --json file without --force"
+done
 e 1 "$bin" knn "$tmp/ds" --splits "$in/noval.json" --k 1000
 e 1 "$bin" knn "$tmp/ds" --splits "$in/split.json" --pca 100000
 grep -q "PCA to 100000 axes" "$tmp/err.txt" && ok || bad "pca message: $(cat "$tmp/err.txt")"

@@ -32,6 +32,11 @@ void bl_free(bl_data *b);
 
 double bl_now(void); /* monotonic seconds */
 
+/* After parsing: one DATASET (into *ds), --features a known kind, the --json file (unless "-") a new output or
+ * --force. Prints the failure; returns 0 or an exit code. */
+int bl_check_args(const char *cmd, char **argv, int n_pos, const char *kind, const char *splits, int force,
+                  const char **ds, const char **json);
+
 /* Metrics of pred against the scored split, printed (unless json is "-") and, with json, written with
  * extra's fields added (extra is consumed). Returns 0 or an exit code. */
 int bl_report(const bl_data *b, const char *title, const int64_t *pred, const char *json, json_t *extra);

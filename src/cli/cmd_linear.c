@@ -52,14 +52,7 @@ static int parse(int argc, char **argv, lin_opts *o) {
     const cli_spec spec = {"linear", usage, {{NULL, opts}}, NULL};
     int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
     if (rc >= 0) return rc ? rc : -1;
-    if (n_pos > 1) return cli_usage_error(cmd, "too many arguments");
-    if (!(o->ds = n_pos ? argv[1] : NULL)) return cli_usage_error(cmd, "needs DATASET");
-    if (o->kind && strcmp(o->kind, "cqt") && strcmp(o->kind, "mel") && strcmp(o->kind, "mfcc") &&
-        strcmp(o->kind, "lpc"))
-        return cli_usage_error(cmd, "--features %s: must be cqt, mel, mfcc or lpc", o->kind);
-    if (o->json && strcmp(o->json, "-"))
-        return cli_check_output(cmd, &o->json, (const char *[]){o->ds, o->splits}, 2, o->force, 0);
-    return 0;
+    return bl_check_args(cmd, argv, n_pos, o->kind, o->splits, o->force, &o->ds, &o->json);
 }
 
 static void on_epoch(void *user, int epoch, int epochs, double loss, double val_acc) {
