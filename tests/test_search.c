@@ -248,6 +248,18 @@ static void check_study(void) {
               "states");
         CHECK(t[1].params[0] == v1[0], "params stored exactly");
     }
+    /* read whole by name: the same trials and settings as through an open study */
+    a2m_search_trial *t2;
+    size_t n2r;
+    a2m_study_info in2;
+    CHECK(a2m_study_read(db, "default", &in2, &t2, &n2r) == A2M_OK && n2r == n && in2.epochs == 3 && in2.seed == 7,
+          "study read: %zu trials: %s", n2r, a2m_errmsg());
+    for (size_t i = 0; i < n && i < n2r; i++)
+        CHECK(t2[i].state == t[i].state && (t2[i].value == t[i].value || (isnan(t2[i].value) && isnan(t[i].value))) &&
+                  t2[i].params[0] == t[i].params[0],
+              "study read: trial %zu as stored", i);
+    a2m_search_trials_free(t2, n2r);
+    CHECK(a2m_study_read(db, "nosuch", &in2, &t2, &n2r) != A2M_OK && !t2 && n2r == 0, "study read: a missing name");
     a2m_search_trials_free(t, n);
     a2m_study_info other = want;
     other.epochs = 4;

@@ -143,6 +143,8 @@ int a2m_study_finish(a2m_study *st, int number, int state, double value, int ret
 /* Every trial in number order (caller frees with a2m_search_trials_free). */
 int a2m_study_trials(a2m_study *st, a2m_search_trial **trials, size_t *n);
 void a2m_search_trials_free(a2m_search_trial *trials, size_t n);
+/* An existing study read whole and closed again (what --show and plot search need): its info and every trial. */
+int a2m_study_read(const char *target, const char *name, a2m_study_info *info, a2m_search_trial **trials, size_t *n);
 
 #ifdef __cplusplus
 }

@@ -184,15 +184,11 @@ static int show_json(const a2m_study_info *in, const a2m_search_trial *t, size_t
 }
 
 static int show(const search_opts *o) {
-    a2m_study *st;
     a2m_study_info in;
     const char *target = o->storage ? o->storage : o->study;
-    int rc = a2m_study_new_existing(target, o->storage ? o->study : "default", &st, &in);
-    if (rc) return cli_lib_fail(rc);
     a2m_search_trial *t;
     size_t n;
-    rc = a2m_study_trials(st, &t, &n);
-    a2m_study_del(st);
+    int rc = a2m_study_read(target, o->storage ? o->study : "default", &in, &t, &n);
     if (rc) return cli_lib_fail(rc);
     int best = best_trial(t, n, !strcmp(in.objective, "val_f1"));
     char args[2048] = "";

@@ -84,14 +84,10 @@ int cmd_plot_search(int argc, char **argv) {
         return cli_usage_error(argv[0], "plot search needs STUDY.db (or --storage URL --study NAME) and -o DIR");
     if ((rc = cli_check_output(argv[0], &out, (const char *[]){storage ? NULL : study}, 1, force, CLI_OUT_FOLDER)))
         return rc;
-    a2m_study *st;
     a2m_study_info in;
-    rc = a2m_study_new_existing(storage ? storage : study, storage ? name : "default", &st, &in);
-    if (rc) return cli_lib_fail(rc);
     a2m_search_trial *t;
     size_t n;
-    rc = a2m_study_trials(st, &t, &n);
-    a2m_study_del(st);
+    rc = a2m_study_read(storage ? storage : study, storage ? name : "default", &in, &t, &n);
     if (rc) return cli_lib_fail(rc);
     size_t drawable = 0;
     for (size_t i = 0; i < n; i++) {

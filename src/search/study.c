@@ -249,6 +249,16 @@ int a2m_study_trials(a2m_study *st, a2m_search_trial **trials, size_t *n) {
     return rc;
 }
 
+int a2m_study_read(const char *target, const char *name, a2m_study_info *info, a2m_search_trial **trials, size_t *n) {
+    *trials = NULL, *n = 0;
+    a2m_study *st;
+    int rc = a2m_study_new_existing(target, name, &st, info);
+    if (rc) return rc;
+    rc = a2m_study_trials(st, trials, n);
+    a2m_study_del(st);
+    return rc;
+}
+
 /* A count or id from a one-cell query (-1: no row). */
 static int query_long(sdb *db, const char *sql, int n, const char *const *args, long long *out) {
     sdb_rows r;
