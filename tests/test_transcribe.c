@@ -10,6 +10,7 @@
 #include "a2m/transcribe.h"
 #include "check.h"
 #include "nn/arch.h"
+#include "transcribe/range.h"
 #include "transcribe/window.h"
 
 static void test_rules(void) {
@@ -28,7 +29,7 @@ static void test_rules(void) {
     a2m_transcribed_note *notes;
     size_t nn;
     CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006,
-                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes,
+                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, &notes,
                               &nn) == A2M_OK,
           "rules");
     CHECK(nn == 2, "two notes (%zu)", nn);
@@ -63,7 +64,7 @@ static void test_onset_rules(void) {
     a2m_transcribed_note *notes;
     size_t nn;
     CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
-                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes,
+                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, &notes,
                               &nn) == A2M_OK,
           "onset rules");
     CHECK(nn == 2, "repeated note split in two, weak note dropped (%zu notes)", nn);
@@ -77,7 +78,7 @@ static void test_onset_rules(void) {
     /* a higher threshold keeps one note; min_voicing 0.5 keeps the weak one */
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
     CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
-                              (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, &notes,
+                              (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, &notes,
                               &nn) == A2M_OK &&
               nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
           "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
@@ -102,7 +103,7 @@ static void test_onset_head_rules(void) {
                                         : 0.03f;
         else q[0] = 0.52f, q[1] = 0.46f, q[2] = 0.02f, q[3] = 0.9f;
     }
-    a2m_note_rules r = {5, 10, 0.5, 0.0, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 1};
+    a2m_note_rules r = {5, 10, 0.5, 0.0, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 1, NULL, 0};
     a2m_transcribed_note *notes;
     size_t nn;
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
@@ -137,9 +138,9 @@ static void test_glide_and_path(void) {
     const struct {
         a2m_note_rules r;
         size_t n;
-    } cases[3] = {{{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0}, 4},
-                  {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 0}, 2},
-                  {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0, 0}, 1}};
+    } cases[3] = {{{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, 4},
+                  {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, 2},
+                  {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, 1}};
     for (int k = 0; k < 3; k++) {
         a2m_transcribed_note *notes;
         size_t nn;
@@ -174,7 +175,7 @@ static void test_legato(void) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL, 0, 0};
+        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL, 0, 0, NULL, 0};
         CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "legato %d",
               legato);
         if (nn == 2)
@@ -203,7 +204,7 @@ static void test_onset_snap(void) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-        a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL, 0, 0};
+        a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL, 0, 0, NULL, 0};
         CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "snap %d",
               reach);
         size_t at = reach == 6 ? 26 : 30;
@@ -217,7 +218,68 @@ static void test_onset_snap(void) {
     }
 }
 
+/* Notes beyond the model's range (range.h): the regions of the shipped classes' CQT, a peak's prominence and
+ * pitch, then the rules with hand-made evidence: a run of "above" without a peak is dropped (noise), with one it is
+ * a note of the peak's pitch, split where the peak moves to another semitone and stays; a run of the octave
+ * below right before it joins it (the network folding the note's start into the range). */
+static void test_range_rules(void) {
+    enum { C = 7 };
+    int map[C] = {-1, 78, 80, 84, A2M_CLASS_ONSET, A2M_CLASS_BELOW, A2M_CLASS_ABOVE}, full[53];
+    full[0] = -1, full[50] = A2M_CLASS_ONSET, full[51] = A2M_CLASS_BELOW, full[52] = A2M_CLASS_ABOVE;
+    for (int c = 1; c <= 49; c++) full[c] = 35 + c;
+    transcribe_range rg;
+    int no_range[4] = {-1, 60, 64, 67};
+    CHECK(transcribe_range_init(&rg, a2m_cqt_default_params(), no_range, 4) == -1, "no below/above class: no check");
+    REQUIRE(transcribe_range_init(&rg, a2m_cqt_default_params(), full, 53) == 0, "range of MIDI 36..84");
+    CHECK(rg.above0 == 182 && rg.above1 == 252 && rg.below0 == 0 && rg.below1 == 35 && rg.half == 18,
+          "C1-based 36-bin CQT: above from bin 182 (MIDI 84.67), below up to bin 34 (MIDI 35.33): %d %d %d", rg.above0,
+          rg.below1, rg.half);
+    float db[252], ev[TRANSCRIBE_RANGE_VALUES];
+    for (int b = 0; b < 252; b++) db[b] = -40;
+    db[(90 - 24) * 3] = -10, db[(30 - 24) * 3 + 1] = -20; /* F#6, and F#1 a third of a semitone sharp */
+    transcribe_range_frame(&rg, db, ev);
+    CHECK_NEAR(ev[0], 30.0 - 30.0 / 37, 1e-4, "peak 30 dB over a flat octave: prominence over the 37-bin mean");
+    CHECK(ev[1] == 90 && ev[3] == 30, "pitches of the peaks: %g, %g", ev[1], ev[3]);
+    CHECK_NEAR(ev[2], 20.0 - 20.0 / 37, 1e-4, "below: bins 1..37 around bin 19");
+
+    enum { N = 120 };
+    float probs[N * C] = {0}, evs[N * TRANSCRIBE_RANGE_VALUES];
+    int cls[N];
+    a2m_note_rules r = {5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, evs, 15.0};
+    for (int trial = 0; trial < 3; trial++) {
+        for (int f = 0; f < N; f++) {
+            float *q = probs + f * C, *e = evs + f * TRANSCRIBE_RANGE_VALUES;
+            q[0] = 0.05f, q[1] = f < 20 ? 0.9f : 0.0f, q[6] = f < 20 ? 0.0f : 0.9f; /* 78, then above */
+            cls[f] = f < 20 ? 1 : 6;
+            transcribe_range_none(e);
+            e[0] = trial == 0 ? 8.0f : 25.0f, e[1] = f < 70 ? 90.0f : 92.0f; /* trial 0: no peak (noise) */
+            if (trial == 2 && f >= 70 && f < 75) e[1] = NAN; /* unmeasured frames: the cut comes at 75 */
+        }
+        a2m_transcribed_note *notes;
+        size_t nn;
+        REQUIRE(a2m_frames_to_notes(cls, probs, N, C, map, 0.006, r, &notes, &nn) == A2M_OK, "range rules");
+        if (trial == 0) {
+            CHECK(nn == 1 && notes[0].note.pitch == 78 && !notes[0].out_of_range,
+                  "no peak out there: the above run is dropped, the 78 stays (%zu notes)", nn);
+        } else {
+            CHECK(nn == 2, "trial %d: two notes (%zu)", trial, nn);
+            if (nn == 2) {
+                CHECK(notes[0].note.pitch == 90 && notes[0].out_of_range == 1 && notes[0].first_frame == 0 &&
+                          notes[0].n_frames == (trial == 2 ? 75u : 70u),
+                      "the 78 joins the F#6 above it: pitch %g, frames %zu+%zu", notes[0].note.pitch,
+                      notes[0].first_frame, notes[0].n_frames);
+                CHECK(notes[1].note.pitch == 92 && notes[1].out_of_range == 1 &&
+                          notes[1].first_frame == (trial == 2 ? 75u : 70u),
+                      "split where the peak moves to G#6 and stays: pitch %g at %zu", notes[1].note.pitch,
+                      notes[1].first_frame);
+            }
+        }
+        free(notes);
+    }
+}
+
 int main(void) {
+    test_range_rules();
     test_rules();
     test_legato();
     test_onset_snap();

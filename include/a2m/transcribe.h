@@ -64,6 +64,10 @@ typedef struct a2m_transcribe_params {
     unsigned long long mc_seed; /* the masks of that pass */
     double onset_gap_ms; /* -1: a note is split at an onset peak only min_note from its ends and the previous cut;
                               * >= 0: this far (a repeated note ~80 ms after the one before is missed otherwise) */
+    double range_min_db; /* 15: models with below/above-the-range classes (CQT): such a note is kept only where the
+                          * spectrum has a peak out there standing this many dB (mean over the note) above the
+                          * mean of the half octave around it, and takes that peak's pitch; noise and hum make the
+                          * network say "above" too (white noise: 8.6 dB, sung notes 17-27 dB); 0 = off */
 } a2m_transcribe_params;
 /* One sequence (window_s 0) holds the whole recording's features and activations: longer ones are refused. */
 #define A2M_WHOLE_MAX_SECONDS 900.0
@@ -75,8 +79,9 @@ typedef struct a2m_transcribed_note {
     size_t first_frame, n_frames;
     double confidence;     /* mean probability of the class over the note's frames */
     double confidence_var; /* its variance */
-    int out_of_range;      /* models with below/above classes: -1 sung below the model's lowest note (pitch is then
-                            * that note - 1), +1 above its highest (pitch: that note + 1), 0 inside the range */
+    int out_of_range;      /* models with below/above classes: -1 sung below the model's lowest note, +1 above its
+                            * highest, 0 inside the range; pitch is then the spectrum's peak out there (CQT models,
+                            * range_min_db > 0), else the range's edge note -1 / +1 */
 } a2m_transcribed_note;
 
 typedef struct a2m_transcription {
@@ -156,6 +161,9 @@ typedef struct a2m_note_rules {
     int onset_gap;     /* 0: onset cuts keep min_note frames from a note's ends and the previous cut; > 0: this many */
     int onset_sigmoid; /* 1: the onset class's probability is an onset head's sigmoid (a2m_model_info.onset_head),
                              * not a share of the softmax: it is not shared among the pitches */
+    const float *range_evidence; /* [n_frames x 4] or NULL: per frame the prominence (dB) and MIDI note of the
+                             * strongest CQT peak above the model's range, then below it (NaN: not measured) */
+    double range_min_db; /* with range_evidence: a below/above note whose mean prominence is under this is dropped */
 } a2m_note_rules;
 /* The rules of transcription parameters p at frame_seconds per frame. */
 a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_seconds);

@@ -449,6 +449,10 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
                  "semitone grid), off, or the tuning in cents (-50..50, + = sharp)"},
         {CLI_DBL_OPT("--dip", &tp->dip_depth, 0, 1), .meta = "D",
          .help = "* split a note where p(silence) rises D above its surroundings; 0 = off"},
+        {CLI_DBL_OPT("--range-evidence", &tp->range_min_db, 0, 100), .meta = "DB",
+         .help = "a note the model places below or above its range is kept only where the\n"
+                 "spectrum has a peak out there DB above its half octave (noise and hum make\n"
+                 "the network say so too), and takes that peak's pitch; 0 = off"},
         {CLI_STR_OPT("--ensemble", &o->ensemble), .meta = "M1,M2,...",
          .help = "the mean of several models' frame probabilities (instead of --model)"},
         {CLI_INT_OPT("--mc-dropout", &o->mc, 1, 1000), .meta = "T", .nodef = 1,

@@ -25,6 +25,7 @@
 #include "core/grow.h"
 #include "nn/layers.h"
 #include "transcribe/key.h"
+#include "transcribe/range.h"
 #include "transcribe/tuning.h"
 #include "transcribe/window.h"
 
@@ -70,6 +71,11 @@ struct a2m_transcribe_stream {
     transcribe_key key;
     size_t key_ahead;
     float *key_prior; /* [C] */
+    /* models with below/above classes: the spectrum's evidence for such notes (range.h) of the pending frames */
+    int range_on;
+    transcribe_range range;
+    float *pend_e;    /* [pend_cap x TRANSCRIBE_RANGE_VALUES] */
+    float *range_row; /* [F] */
 };
 
 void a2m_transcribe_stream_del(a2m_transcribe_stream *s) {
@@ -79,6 +85,7 @@ void a2m_transcribe_stream_del(a2m_transcribe_stream *s) {
     free(s->x), free(s->logits), free(s->p_win), free(s->taper), free(s->pw);
     free(s->acc), free(s->acc_w), free(s->pend_p), free(s->pend_c), free(s->work_c);
     free(s->all_p), free(s->all_c), free(s->out), free(s->all_notes), free(s->tune_row), free(s->key_prior);
+    free(s->pend_e), free(s->range_row);
     free(s);
 }
 
@@ -148,8 +155,13 @@ int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int k
         s->work_c = malloc(s->pend_cap * sizeof *s->work_c);
         s->tune_row = malloc((size_t)s->F * sizeof *s->tune_row);
         s->key_prior = malloc(C * sizeof *s->key_prior);
-        if (!s->key_prior || !s->x || !s->logits || !s->p_win || !s->taper || !s->acc || !s->acc_w || !s->pend_p ||
-            !s->pend_c || !s->work_c || !s->tune_row)
+        s->range_on = p.range_min_db > 0 && !transcribe_range_init(&s->range, in->cqt, in->class_notes, s->C);
+        if (s->range_on) {
+            s->pend_e = malloc(s->pend_cap * TRANSCRIBE_RANGE_VALUES * sizeof *s->pend_e);
+            s->range_row = malloc((size_t)s->F * sizeof *s->range_row);
+        }
+        if ((s->range_on && (!s->pend_e || !s->range_row)) || !s->key_prior || !s->x || !s->logits || !s->p_win ||
+            !s->taper || !s->acc || !s->acc_w || !s->pend_p || !s->pend_c || !s->work_c || !s->tune_row)
             rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
         else transcribe_window_taper(s->taper, s->W);
     }
@@ -177,10 +189,11 @@ static int grow(void *pp, size_t *cap, size_t need, size_t elem) {
 
 /* Pending arrays (probs [cap x C], raw classes, work copy) grown together: one capacity, each grown from it. */
 static int pend_reserve(a2m_transcribe_stream *s, size_t need) {
-    size_t cp = s->pend_cap, ca = s->pend_cap, cb = s->pend_cap;
+    size_t cp = s->pend_cap, ca = s->pend_cap, cb = s->pend_cap, ce = s->pend_cap;
     int rc = grow(&s->pend_p, &cp, need, (size_t)s->C * sizeof *s->pend_p);
     if (!rc) rc = grow(&s->pend_c, &ca, need, sizeof *s->pend_c);
     if (!rc) rc = grow(&s->work_c, &cb, need, sizeof *s->work_c);
+    if (!rc && s->range_on) rc = grow(&s->pend_e, &ce, need, TRANSCRIBE_RANGE_VALUES * sizeof *s->pend_e);
     if (!rc) s->pend_cap = cp;
     return rc;
 }
@@ -194,6 +207,7 @@ static int decide(a2m_transcribe_stream *s, size_t upto) {
     size_t n = 0;
     a2m_note_rules rules = a2m_note_rules_from_params(s->p, s->hop / in->cqt.sample_rate);
     rules.onset_sigmoid = in->onset_head;
+    rules.range_evidence = s->range_on ? s->pend_e : NULL;
     if (s->key_on) {
         double share;
         int tonic = transcribe_key_tonic(&s->key, &share);
@@ -228,6 +242,9 @@ static int decide(a2m_transcribe_stream *s, size_t upto) {
     s->pend_n -= upto;
     memmove(s->pend_c, s->pend_c + upto, s->pend_n * sizeof *s->pend_c);
     memmove(s->pend_p, s->pend_p + upto * s->C, s->pend_n * s->C * sizeof *s->pend_p);
+    if (s->range_on)
+        memmove(s->pend_e, s->pend_e + upto * TRANSCRIBE_RANGE_VALUES,
+                s->pend_n * TRANSCRIBE_RANGE_VALUES * sizeof *s->pend_e);
     s->pend_start += upto;
     return A2M_OK;
 }
@@ -258,6 +275,19 @@ static size_t forced_cut(const a2m_transcribe_stream *s) {
     return s->pend_n / 2;
 }
 
+/* Below/above p(class) a frame's out-of-range evidence is not worth measuring (a run of such frames is dropped) */
+#define RANGE_MIN_MASS 0.02f
+
+/* The out-of-range evidence of absolute frame `frame` with probabilities q, from its power frame (still in pw:
+ * final frames come before the next window's start, which pull_frames keeps). */
+static void range_evidence(const a2m_transcribe_stream *s, size_t frame, const float *q, float *ev) {
+    const a2m_model_info *in = a2m_model_get_info(s->m);
+    size_t row = frame - s->pw_start;
+    if (frame >= s->pw_start && row < s->pw_n && transcribe_range_mass(q, in->class_notes, s->C) >= RANGE_MIN_MASS)
+        transcribe_range_frame_power(&s->range, s->pw + row * (size_t)s->F, s->range_row, ev);
+    else transcribe_range_none(ev);
+}
+
 /* Frames [acc_start, upto) are final: blend, argmax, keep, and decide what can be decided. */
 static int finalise_frames(a2m_transcribe_stream *s, size_t upto) {
     size_t n = upto - s->acc_start, C = (size_t)s->C;
@@ -269,6 +299,7 @@ static int finalise_frames(a2m_transcribe_stream *s, size_t upto) {
         float w = s->acc_w[f] > 0 ? s->acc_w[f] : 1.0f;
         for (size_t c = 0; c < C; c++) q[c] = s->acc[f * C + c] / w;
         s->pend_c[s->pend_n + f] = transcribe_frame_class(q, (int)C, s->onset);
+        if (s->range_on) range_evidence(s, s->acc_start + f, q, s->pend_e + (s->pend_n + f) * TRANSCRIBE_RANGE_VALUES);
     }
     if (s->keep_frames) {
         memcpy(s->all_p + s->all_pn * C, s->pend_p + s->pend_n * C, n * C * sizeof *s->all_p);

@@ -15,13 +15,14 @@
 #include "a2m/uncertainty.h"
 #include "nn/layers.h"
 #include "transcribe/key.h"
+#include "transcribe/range.h"
 #include "transcribe/tuning.h"
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
     a2m_transcribe_params p = {6.0,  4.0,  8,     -1,  -1,    -1,   -1, A2M_PRECISION_FP32, 0.3, 0.6,
                                10.0, 2.0,  180.0, 0.0, 250.0, 15.0, 0,  A2M_TUNING_AUTO,    0.0, 2.0,
-                               48.0, 20.0, 0.0,   0,   -1.0};
+                               48.0, 20.0, 0.0,   0,   -1.0,  15.0};
     return p;
 }
 
@@ -48,6 +49,8 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
     r.class_logprior = NULL;
     r.onset_sigmoid = 0;
     r.onset_gap = p.onset_gap_ms < 0 ? 0 : transcribe_frames_from_ms(p.onset_gap_ms, 0, frame_s);
+    r.range_evidence = NULL;
+    r.range_min_db = p.range_min_db;
     return r;
 }
 
@@ -61,6 +64,9 @@ struct a2m_transcriber {
     size_t whole_samples, whole_frames;
     float *whole_feat, *whole_logits;
     double tuning_cents; /* the last recording's, one-sequence mode */
+    int whole_range;     /* models with below/above classes on the CQT: the evidence for such notes (range.h) */
+    transcribe_range range;
+    float *whole_ev; /* [whole_frames x TRANSCRIBE_RANGE_VALUES] */
 };
 
 void a2m_transcriber_del(a2m_transcriber *t) {
@@ -68,7 +74,7 @@ void a2m_transcriber_del(a2m_transcriber *t) {
     a2m_transcribe_stream_del(t->stream);
     a2m_feat_del(t->whole_cqt);
     a2m_runner_del(t->whole_runner);
-    free(t->whole_feat), free(t->whole_logits);
+    free(t->whole_feat), free(t->whole_logits), free(t->whole_ev);
     free(t);
 }
 
@@ -84,6 +90,9 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
     t->m = m;
     if (a2m_model_get_info(m)->feat.kind != A2M_FEAT_CQT) p.window_s = 0; /* no streaming front end but the CQT's */
     t->p = p = transcribe_params_for_model(p, a2m_model_get_info(m));
+    const a2m_model_info *in = a2m_model_get_info(m);
+    t->whole_range = p.range_min_db > 0 && in->feat.kind == A2M_FEAT_CQT &&
+                     !transcribe_range_init(&t->range, in->cqt, in->class_notes, in->n_classes);
     if (p.window_s > 0) {
         int rc = a2m_transcribe_stream_new(m, p, 1, &t->stream);
         if (rc) {
@@ -141,16 +150,20 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
     if (rc) return rc;
     if (frames > t->whole_frames) {
         a2m_runner_del(t->whole_runner);
-        free(t->whole_feat), free(t->whole_logits);
-        t->whole_runner = NULL, t->whole_feat = t->whole_logits = NULL, t->whole_frames = 0;
+        free(t->whole_feat), free(t->whole_logits), free(t->whole_ev);
+        t->whole_runner = NULL, t->whole_feat = t->whole_logits = t->whole_ev = NULL, t->whole_frames = 0;
         rc = a2m_runner_new(t->m, transcribe_runner_params(t->p, 1, (int)frames), &t->whole_runner);
         if (rc) return rc;
         t->whole_feat = malloc(frames * in->n_bins * sizeof *t->whole_feat);
         t->whole_logits = malloc(frames * in->n_classes * sizeof *t->whole_logits);
-        if (!t->whole_feat || !t->whole_logits) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+        t->whole_ev = t->whole_range ? malloc(frames * TRANSCRIBE_RANGE_VALUES * sizeof *t->whole_ev) : NULL;
+        if (!t->whole_feat || !t->whole_logits || (t->whole_range && !t->whole_ev))
+            return a2m_error(A2M_ERR_NOMEM, "out of memory");
         t->whole_frames = frames;
     }
     rc = a2m_feat_do(t->whole_cqt, x, n, t->whole_feat);
+    for (size_t f = 0; !rc && t->whole_range && f < frames; f++) /* the dB rows, before the tuning shift */
+        transcribe_range_frame(&t->range, t->whole_feat + f * in->n_bins, t->whole_ev + f * TRANSCRIBE_RANGE_VALUES);
     if (!rc) rc = tune_whole(t, frames);
     if (!rc) {
         transcribe_normalise(t->whole_feat, frames * in->n_bins, in->norm_mean, in->norm_std);
@@ -193,6 +206,7 @@ int a2m_transcriber_run(a2m_transcriber *t, const float *x, size_t n, a2m_transc
         for (size_t f = 0; f < frames; f++) out->classes[f] = transcribe_frame_class(out->probs + f * C, C, onset);
         a2m_note_rules rules = a2m_note_rules_from_params(t->p, out->frame_seconds);
         rules.onset_sigmoid = in->onset_head;
+        rules.range_evidence = t->whole_range ? t->whole_ev : NULL;
         float *prior = onset >= 0 && t->p.key_weight > 0 ? malloc((size_t)C * sizeof *prior) : NULL;
         if (prior) { /* the scale of the whole recording (the stream's, once it has every frame) */
             transcribe_key key;
@@ -391,9 +405,90 @@ static size_t onset_cuts(const float *probs, int C, int onset, size_t start, siz
     return k;
 }
 
-/* One note over frames [start, start + len) of class cls, with its confidence (mean and variance of p(cls)). */
-static a2m_transcribed_note make_note(const float *probs, int C, const int *class_notes, double frame_s, double delay_s,
-                                      size_t start, size_t len, int cls) {
+/* The out-of-range direction of class cls: -1 below the model's range, +1 above, 0 a class of the range. */
+static int range_dir(const int *class_notes, int cls) {
+    return class_notes[cls] == A2M_CLASS_BELOW ? -1 : class_notes[cls] == A2M_CLASS_ABOVE ? 1 : 0;
+}
+
+/* Whether the spectrum supports an out-of-range run [start, start + len) in direction dir: the mean prominence
+ * of its measured frames' peaks out there (range.h) reaches min_db. */
+static int range_supported(const float *ev, size_t start, size_t len, int dir, double min_db) {
+    double s = 0;
+    size_t k = 0;
+    for (size_t f = start; f < start + len; f++) {
+        float v = ev[f * TRANSCRIBE_RANGE_VALUES + (dir > 0 ? 0 : 2)];
+        if (!isnan(v)) s += v, k++;
+    }
+    return k > 0 && s / (double)k >= min_db;
+}
+
+/* The most common MIDI note of the region's peaks over frames [start, start + len), or -1. */
+static int range_pitch(const float *ev, size_t start, size_t len, int dir) {
+    int count[128] = {0}, best = -1;
+    for (size_t f = start; f < start + len; f++) {
+        float v = ev[f * TRANSCRIBE_RANGE_VALUES + (dir > 0 ? 1 : 3)];
+        if (!(v >= 0 && v < 128)) continue; /* NaN: not measured */
+        int m = (int)v;
+        if (++count[m] > (best < 0 ? 0 : count[best])) best = m;
+    }
+    return best;
+}
+
+/* Where an out-of-range run [start, start + len) changes pitch: frames where the spectrum's peak out there moves
+ * to another semitone and stays there (unmeasured frames aside) for min_len frames, min_len after the previous
+ * cut. The network's onsets are not used there: they cut a synthetic voice's held notes beyond the range in 2-3. */
+static size_t range_cuts(const float *ev, int dir, size_t start, size_t len, size_t min_len, size_t *cuts, size_t max) {
+    size_t k = 0, last = start, cand = 0, seen = 0;
+    int cur = -1, cand_p = -1;
+    for (size_t f = start; f < start + len && k < max; f++) {
+        float v = ev[f * TRANSCRIBE_RANGE_VALUES + (dir > 0 ? 1 : 3)];
+        int p = v >= 0 && v < 128 ? (int)v : -1;
+        if (p < 0) continue;
+        if (cur < 0 || p == cur) {
+            cur = cur < 0 ? p : cur, cand_p = -1;
+            continue;
+        }
+        if (p != cand_p) cand_p = p, cand = f, seen = 0;
+        if (++seen >= min_len) {
+            if (cand - last >= min_len && start + len - cand >= min_len) cuts[k++] = last = cand;
+            cur = p, cand_p = -1;
+        }
+    }
+    return k;
+}
+
+/* Out-of-range runs the spectrum does not support become silence (noise, hum: see range.h). A run of a pitch
+ * class next to a supported out-of-range run (or a silence shorter than the legato rule's away) whose peak is that pitch's octave (or octaves) joins it: the
+ * network folds the start of a note beyond its range into the range (a synthetic voice's F#6 began as 0.44 s of
+ * F#5). */
+static void check_out_of_range(int *classes, size_t n, run *r, const int *class_notes, const a2m_note_rules *rules) {
+    size_t k = runs_of(classes, n, r);
+    for (size_t i = 0; i < k; i++) {
+        int dir = r[i].cls ? range_dir(class_notes, r[i].cls) : 0;
+        if (dir && !range_supported(rules->range_evidence, r[i].start, r[i].len, dir, rules->range_min_db))
+            for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) classes[f] = 0;
+    }
+    k = runs_of(classes, n, r);
+    for (size_t i = 0; i < k; i++) {
+        int dir = r[i].cls ? range_dir(class_notes, r[i].cls) : 0;
+        if (!dir) continue;
+        int pitch = range_pitch(rules->range_evidence, r[i].start, r[i].len, dir);
+        for (int side = -1; pitch >= 0 && side <= 1; side += 2) {
+            long j = legato_neighbour(r, k, i, side, rules->legato > 1 ? rules->legato : 1);
+            if (j < 0 || range_dir(class_notes, r[j].cls)) continue;
+            int d = pitch - class_notes[r[j].cls];
+            size_t a = j < (long)i ? r[j].start : r[i].start + r[i].len,
+                   b = j < (long)i ? r[i].start : r[j].start + r[j].len;
+            if (d != 0 && d % 12 == 0) /* with the silence between */
+                for (size_t f = a; f < b; f++) classes[f] = r[i].cls;
+        }
+    }
+}
+
+/* One note over frames [start, start + len) of class cls, with its confidence (mean and variance of p(cls)); an
+ * out-of-range note's pitch from the spectrum's peaks (ev, or NULL: the range's edge note, one step outside). */
+static a2m_transcribed_note make_note(const float *probs, int C, const int *class_notes, const float *ev,
+                                      double frame_s, double delay_s, size_t start, size_t len, int cls) {
     double s = 0, s2 = 0;
     for (size_t f = start; f < start + len; f++) {
         double q = probs ? probs[f * C + cls] : 1.0;
@@ -401,9 +496,10 @@ static a2m_transcribed_note make_note(const float *probs, int C, const int *clas
     }
     double mean = s / len;
     a2m_transcribed_note t;
-    t.out_of_range = class_notes[cls] == A2M_CLASS_BELOW ? -1 : class_notes[cls] == A2M_CLASS_ABOVE ? 1 : 0;
+    t.out_of_range = range_dir(class_notes, cls);
     int pitch = class_notes[cls];
-    if (t.out_of_range) { /* the range's edge note, one step outside */
+    if (t.out_of_range && ev) pitch = range_pitch(ev, start, len, t.out_of_range);
+    if (t.out_of_range && pitch < 0) { /* the range's edge note, one step outside */
         int lo = 127, hi = 0;
         for (int c = 0; c < C; c++)
             if (class_notes[c] >= 0)
@@ -481,26 +577,35 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
         if (r[i].cls != 0 && (r[i].len < (size_t)min_note ||
                               (onset >= 0 && mean_voicing(probs, C, r[i].start, r[i].len) < rules.min_voicing)))
             for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) classes[f] = 0;
+    const float *ev = rules.range_evidence && rules.range_min_db > 0 ? rules.range_evidence : NULL;
+    if (ev) check_out_of_range(classes, n, r, class_notes, &rules);
     k = runs_of(classes, n, r);
-    /* every onset cut adds a note; a cut needs min_note (or onset_gap) frames on each side: at most len / that */
+    /* every onset (or range) cut adds a note; a cut needs min_note (or onset_gap) frames on each side: at most
+     * len / that */
     size_t cap = k + 1;
-    for (size_t i = 0; onset >= 0 && i < k; i++)
+    int cutting = onset >= 0 || ev;
+    for (size_t i = 0; cutting && i < k; i++)
         if (r[i].cls != 0)
             cap += r[i].len / (size_t)(rules.onset_gap > 0 ? rules.onset_gap : min_note > 1 ? min_note : 1);
     a2m_transcribed_note *out = malloc(cap * sizeof *out);
-    size_t *cuts = onset >= 0 ? malloc((n + 1) * sizeof *cuts) : NULL;
-    if (!out || (onset >= 0 && !cuts)) {
+    size_t *cuts = cutting ? malloc((n + 1) * sizeof *cuts) : NULL;
+    if (!out || (cutting && !cuts)) {
         free(r), free(out), free(cuts);
         return a2m_error(A2M_ERR_NOMEM, "out of memory");
     }
     size_t m = 0;
     for (size_t i = 0; i < k; i++) {
         if (r[i].cls == 0) continue;
-        size_t nc = onset >= 0 ? onset_cuts(probs, C, onset, r[i].start, r[i].len, &rules, cuts, n + 1) : 0;
+        int dir = range_dir(class_notes, r[i].cls);
+        size_t mn = min_note > 1 ? (size_t)min_note : 1,
+               nc = dir && ev    ? range_cuts(ev, dir, r[i].start, r[i].len, mn, cuts, n + 1)
+                    : onset >= 0 ? onset_cuts(probs, C, onset, r[i].start, r[i].len, &rules, cuts, n + 1)
+                                 : 0;
         size_t s0 = r[i].start;
         for (size_t c = 0; c <= nc; c++) {
             size_t e = c < nc ? cuts[c] : r[i].start + r[i].len;
-            out[m++] = make_note(probs, C, class_notes, frame_s, onset >= 0 ? rules.delay_s : 0, s0, e - s0, r[i].cls);
+            out[m++] =
+                make_note(probs, C, class_notes, ev, frame_s, onset >= 0 ? rules.delay_s : 0, s0, e - s0, r[i].cls);
             s0 = e;
         }
     }
