@@ -237,10 +237,14 @@ static void test_range_rules(void) {
     float db[252], ev[TRANSCRIBE_RANGE_VALUES];
     for (int b = 0; b < 252; b++) db[b] = -40;
     db[(90 - 24) * 3] = -10, db[(30 - 24) * 3 + 1] = -20; /* F#6, and F#1 a third of a semitone sharp */
-    transcribe_range_frame(&rg, db, ev);
+    transcribe_range_frame(&rg, db, 78, ev);
     CHECK_NEAR(ev[0], 30.0 - 30.0 / 37, 1e-4, "peak 30 dB over a flat octave: prominence over the 37-bin mean");
     CHECK(ev[1] == 90 && ev[3] == 30, "pitches of the peaks: %g, %g", ev[1], ev[3]);
     CHECK_NEAR(ev[2], 20.0 - 20.0 / 37, 1e-4, "below: bins 1..37 around bin 19");
+    CHECK(ev[5] == 78 && ev[4] < 1, "nothing at F#5 itself, the octave below the peak: %g dB", ev[4]);
+    db[(78 - 24) * 3 + 1] = -15; /* a fundamental there, a third of a semitone sharp */
+    transcribe_range_frame(&rg, db, 78, ev);
+    CHECK_NEAR(ev[4], 25.0 - 25.0 / 37, 1e-4, "F#5's bins reach a third of a semitone either side");
 
     enum { N = 120 };
     float probs[N * C] = {0}, evs[N * TRANSCRIBE_RANGE_VALUES];

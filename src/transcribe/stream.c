@@ -275,16 +275,14 @@ static size_t forced_cut(const a2m_transcribe_stream *s) {
     return s->pend_n / 2;
 }
 
-/* Below/above p(class) a frame's out-of-range evidence is not worth measuring (a run of such frames is dropped) */
-#define RANGE_MIN_MASS 0.02f
-
 /* The out-of-range evidence of absolute frame `frame` with probabilities q, from its power frame (still in pw:
  * final frames come before the next window's start, which pull_frames keeps). */
 static void range_evidence(const a2m_transcribe_stream *s, size_t frame, const float *q, float *ev) {
     const a2m_model_info *in = a2m_model_get_info(s->m);
     size_t row = frame - s->pw_start;
-    if (frame >= s->pw_start && row < s->pw_n && transcribe_range_mass(q, in->class_notes, s->C) >= RANGE_MIN_MASS)
-        transcribe_range_frame_power(&s->range, s->pw + row * (size_t)s->F, s->range_row, ev);
+    int top;
+    if (frame >= s->pw_start && row < s->pw_n && transcribe_range_wants(&s->range, q, in->class_notes, s->C, &top))
+        transcribe_range_frame_power(&s->range, s->pw + row * (size_t)s->F, top, s->range_row, ev);
     else transcribe_range_none(ev);
 }
 

@@ -162,8 +162,9 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
         t->whole_frames = frames;
     }
     rc = a2m_feat_do(t->whole_cqt, x, n, t->whole_feat);
-    for (size_t f = 0; !rc && t->whole_range && f < frames; f++) /* the dB rows, before the tuning shift */
-        transcribe_range_frame(&t->range, t->whole_feat + f * in->n_bins, t->whole_ev + f * TRANSCRIBE_RANGE_VALUES);
+    for (size_t f = 0; !rc && t->whole_range && f < frames; f++)              /* the dB rows, before the tuning shift */
+        transcribe_range_frame(&t->range, t->whole_feat + f * in->n_bins, -1, /* no probabilities yet: no fold check */
+                               t->whole_ev + f * TRANSCRIBE_RANGE_VALUES);
     if (!rc) rc = tune_whole(t, frames);
     if (!rc) {
         transcribe_normalise(t->whole_feat, frames * in->n_bins, in->norm_mean, in->norm_std);
@@ -457,17 +458,52 @@ static size_t range_cuts(const float *ev, int dir, size_t start, size_t len, siz
     return k;
 }
 
+/* A run of a pitch P in the range's top octave without a peak at P itself (mean prominence there under this, dB)
+ * but with a supported one out there an octave or octaves up is a note beyond the range folded in: a pure tone
+ * at MIDI 90 came out as F#5 (78), where a sung F#5 has its fundamental 15-25 dB over its half octave. */
+#define RANGE_NO_PEAK_DB 6.0
+
+static void unfold_top_octave(int *classes, size_t n, run *r, const int *class_notes, int C,
+                              const a2m_note_rules *rules) {
+    int above = -1;
+    for (int c = 0; c < C; c++) above = class_notes[c] == A2M_CLASS_ABOVE ? c : above;
+    size_t k = above < 0 ? 0 : runs_of(classes, n, r);
+    for (size_t i = 0; i < k; i++) {
+        int p = r[i].cls ? class_notes[r[i].cls] : -1;
+        if (p < 0) continue;
+        double own = 0, up = 0;
+        size_t ko = 0, ku = 0;
+        for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) {
+            const float *e = rules->range_evidence + f * TRANSCRIBE_RANGE_VALUES;
+            if (e[5] == p && !isnan(e[4])) own += e[4], ko++;
+            if (!isnan(e[0])) up += e[0], ku++;
+        }
+        int m = ko && ku ? range_pitch(rules->range_evidence, r[i].start, r[i].len, 1) : -1;
+        if (m > p && (m - p) % 12 == 0 && own / (double)ko < RANGE_NO_PEAK_DB && up / (double)ku >= rules->range_min_db)
+            for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) classes[f] = above;
+    }
+}
+
 /* Out-of-range runs the spectrum does not support become silence (noise, hum: see range.h). A run of a pitch
  * class next to a supported out-of-range run (or a silence shorter than the legato rule's away) whose peak is that pitch's octave (or octaves) joins it: the
  * network folds the start of a note beyond its range into the range (a synthetic voice's F#6 began as 0.44 s of
  * F#5). */
-static void check_out_of_range(int *classes, size_t n, run *r, const int *class_notes, const a2m_note_rules *rules) {
+static void check_out_of_range(int *classes, size_t n, run *r, const int *class_notes, int C,
+                               const a2m_note_rules *rules) {
+    unfold_top_octave(classes, n, r, class_notes, C, rules);
     size_t k = runs_of(classes, n, r);
     for (size_t i = 0; i < k; i++) {
         int dir = r[i].cls ? range_dir(class_notes, r[i].cls) : 0;
         if (dir && !range_supported(rules->range_evidence, r[i].start, r[i].len, dir, rules->range_min_db))
             for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) classes[f] = 0;
     }
+    /* a silence shorter than the legato rule's between two runs of one out-of-range class is filled: where such
+     * a line changes pitch is range_cuts' to say (the spectrum's), not the network's */
+    k = runs_of(classes, n, r);
+    for (size_t i = 1; i + 1 < k; i++)
+        if (r[i].cls == 0 && r[i].len < (size_t)rules->legato && r[i - 1].cls == r[i + 1].cls &&
+            range_dir(class_notes, r[i - 1].cls))
+            for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) classes[f] = r[i - 1].cls;
     k = runs_of(classes, n, r);
     for (size_t i = 0; i < k; i++) {
         int dir = r[i].cls ? range_dir(class_notes, r[i].cls) : 0;
@@ -578,7 +614,7 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
                               (onset >= 0 && mean_voicing(probs, C, r[i].start, r[i].len) < rules.min_voicing)))
             for (size_t f = r[i].start; f < r[i].start + r[i].len; f++) classes[f] = 0;
     const float *ev = rules.range_evidence && rules.range_min_db > 0 ? rules.range_evidence : NULL;
-    if (ev) check_out_of_range(classes, n, r, class_notes, &rules);
+    if (ev) check_out_of_range(classes, n, r, class_notes, C, &rules);
     k = runs_of(classes, n, r);
     /* every onset (or range) cut adds a note; a cut needs min_note (or onset_gap) frames on each side: at most
      * len / that */
