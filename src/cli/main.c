@@ -1,6 +1,5 @@
 /* a2m: sing -> MIDI. A thin command line over liba2m: one file per command. */
 #include <cblas.h>
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,11 +106,13 @@ static void wisdom_keep(const char *path) {
  * $OPENBLAS_NUM_THREADS says otherwise: setting it from an executable's .preinit_array is too early, libc's own
  * constructor then resets the environment); openblas_set_num_threads(1) alone leaves those threads spinning in
  * sched_yield until their timeout, ~5% of a 60 s transcription's CPU time. So they are stopped first, with the call
- * OpenBLAS's own fork handler makes (looked up: not in cblas.h, and absent from other BLAS libraries). */
+ * OpenBLAS's own fork handler makes (not in cblas.h, and absent from other BLAS libraries: a weak reference, NULL
+ * there; dlsym would not find it in the a2m command, which links OpenBLAS statically). */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
 static void blas_one_thread(void) {
     openblas_set_num_threads(1); /* first: it starts the pool again when there is none */
-    int (*shutdown)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "blas_thread_shutdown_");
-    if (shutdown) shutdown();
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
 }
 
 /* stdout is checked once here, after any command (help, results, notes): a write error is exit 1 */
