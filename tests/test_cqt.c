@@ -6,6 +6,8 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "check.h"
+#include "dsp/cqt_internal.h"
+#include "test_rand.h"
 
 static int cmp_float(const void *a, const void *b) {
     float x = *(const float *)a, y = *(const float *)b;
@@ -155,7 +157,35 @@ static void test_reserve(void) {
     free(x), free(a), free(b);
 }
 
+/* The kernel rows' sparsify threshold by selection equals the sorted reference's to the bit: kernel-like rows (a
+ * peak over a long tail of tiny magnitudes, as the 252 rows of the default CQT), uniform and quantised ones (ties),
+ * a single non-zero, a zero row, and rows whose 1% falls exactly on a value (the reference decides those). */
+static void test_sparsify_threshold(void) {
+    enum { N = 257 };
+    double m[N], w[N];
+    int bad = 0, rows = 0;
+    for (int r = 0; r < 3000; r++, rows++) {
+        int kind = r % 6, n = kind == 5 ? 1 + r % N : N;
+        double c = (r * 7) % N, norm = 0;
+        for (int j = 0; j < n; j++) {
+            double u = 0.5 * (frand() + 1.0), d = (j - c) / (1 + r % 5);
+            m[j] = kind == 0   ? 1.0 / (1.0 + d * d * d * d) + 1e-9 * u /* kernel-like */
+                   : kind == 1 ? u
+                   : kind == 2 ? (double)(int)(u * 4) /* 4 values: many ties */
+                   : kind == 3 ? (j == (int)c ? 1.0 : 0.0)
+                   : kind == 4 ? (j < 1 + r % 3 ? 1.0 : (j == N - 1 ? 99.0 : 0.0)) /* 1% exactly at a value */
+                               : u * u * u;
+            norm += m[j];
+        }
+        bad += cqt_sparsify_threshold(m, n, norm, w) != cqt_sparsify_threshold_sorted(m, n, norm, w);
+    }
+    CHECK(bad == 0, "selection threshold differs from the sorted one in %d of %d rows", bad, rows);
+    for (int j = 0; j < N; j++) m[j] = 0;
+    CHECK(cqt_sparsify_threshold(m, N, 0.0, w) == 0.0, "a zero row keeps everything (threshold 0)");
+}
+
 int main(void) {
+    test_sparsify_threshold();
     test_pitch();
     test_reserve();
     test_wisdom();

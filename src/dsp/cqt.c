@@ -197,6 +197,58 @@ static void sort_doubles(double *a, int n) {
     }
 }
 
+/* librosa's sparsify_rows threshold of one kernel row: the smallest magnitude at which the ascending cumulative
+ * share of the L1 norm reaches 1% (magnitudes >= it are kept). The reference: a full sort, the shares summed in
+ * ascending order. */
+double cqt_sparsify_threshold_sorted(const double *mags, int n, double norm, double *work) {
+    memcpy(work, mags, (size_t)n * sizeof *work);
+    sort_doubles(work, n);
+    double cum = 0;
+    for (int j = 0; j < n; j++) {
+        cum += work[j] / norm;
+        if (!(cum < 0.01)) return work[j];
+    }
+    return work[0];
+}
+
+/* The same threshold without the sort (it was 8% of a one-take `a2m features`): a quickselect that keeps the
+ * sum of everything below its range finds the smallest value v with sum(m <= v) >= 1% of the norm. Its sums
+ * run in another order than the sorted reference's, so v is taken only when sum(m < v) and sum(m <= v) are
+ * each more than a relative 1e-9 away from the 1% (rounding moves them by ~n 1e-16): then the sorted scan
+ * passes its 1% inside v's ties too, and the threshold is bit-identical; else the reference decides. */
+double cqt_sparsify_threshold(const double *mags, int n, double norm, double *work) {
+    double target = 0.01 * norm;
+    if (!(norm > 0) || !isfinite(norm) || n <= 0) return cqt_sparsify_threshold_sorted(mags, n, norm, work);
+    memcpy(work, mags, (size_t)n * sizeof *work);
+    double *a = work, below = 0, v = NAN;
+    int len = n;
+    while (len > 0) {
+        double x = a[0], y = a[len / 2], z = a[len - 1]; /* median of three as the pivot */
+        double p = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        int lt = 0, i = 0, gt = len; /* 3-way partition: [0, lt) < p, [lt, i) == p, [gt, len) > p */
+        double sum_lt = 0, sum_eq = 0;
+        while (i < gt) {
+            double e = a[i];
+            if (e < p) sum_lt += e, a[i] = a[lt], a[lt++] = e, i++;
+            else if (e > p) a[i] = a[--gt], a[gt] = e;
+            else sum_eq += e, i++;
+        }
+        if (below + sum_lt >= target) len = lt;
+        else if (below + sum_lt + sum_eq >= target) {
+            v = p;
+            break;
+        } else below += sum_lt + sum_eq, a += gt, len -= gt;
+    }
+    double lo = 0, hi = 0; /* sum(m < v), sum(m <= v) */
+    for (int j = 0; j < n; j++) {
+        if (mags[j] < v) lo += mags[j];
+        if (mags[j] <= v) hi += mags[j];
+    }
+    if (isnan(v) || !(lo < target * (1 - 1e-9)) || !(hi >= target * (1 + 1e-9)))
+        return cqt_sparsify_threshold_sorted(mags, n, norm, work);
+    return v;
+}
+
 /* A periodic Hann window of `count` points and its L1 norm, kept per bin position within the octave: the bins
  * of every octave at one position have the same length (Q sr_octave / f), so the window (a third of the cosines
  * of making the kernels) is computed once per position, not once per bin. */
@@ -268,17 +320,7 @@ static int build_octave_kernel(cqt_octave *o, const double *freqs, const double 
         fftw_execute(plan);
         double norm = 0;
         for (int j = 0; j < nf; j++) norm += (mags[j] = hypot(buf[j][0], buf[j][1]));
-        memcpy(sorted, mags, (size_t)nf * sizeof *sorted);
-        sort_doubles(sorted, nf);
-        /* threshold: first sorted index whose cumulative share reaches 1% */
-        double cum = 0, thresh = sorted[0];
-        for (int j = 0; j < nf; j++) {
-            cum += sorted[j] / norm;
-            if (!(cum < 0.01)) {
-                thresh = sorted[j];
-                break;
-            }
-        }
+        double thresh = cqt_sparsify_threshold(mags, nf, norm, sorted);
         o->row[k] = nnz;
         for (int j = 0; j < nf; j++)
             if (mags[j] >= thresh) {

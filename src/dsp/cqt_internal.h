@@ -62,6 +62,10 @@ void dsp_plan_destroy(fftwf_plan plan); /* safe on NULL */
 /* Sliding DFT: writes X_t .. X_{t+n_out-1} (p at frame t's first sample) into
  * xre/xim and takes `steps` steps; each step's arithmetic does not depend on
  * how steps are grouped into calls. */
+/* librosa's sparsify_rows threshold of a kernel row of n magnitudes (sum `norm`); work: n doubles. The sorted
+ * reference and the selection, bit-identical (test_cqt compares them). */
+double cqt_sparsify_threshold_sorted(const double *mags, int n, double norm, double *work);
+double cqt_sparsify_threshold(const double *mags, int n, double norm, double *work);
 void cqt_slide(cqt_octave *o, const float *p, int steps, int n_out);
 /* FFT spectra of nb (<= FRAME_BLOCK) frames, the first starting at s. */
 void cqt_fft_block(cqt_octave *o, const float *s, size_t nb);
