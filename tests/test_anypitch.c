@@ -243,6 +243,39 @@ static void test_out_of_range(const a2m_model *m) {
     free(x);
 }
 
+/* Each note says how it was sung: notes 30 cents sharp, 20 flat and in tune among others come out with those
+ * deviations (cents, the mean of the CQT's interpolated peak over the note), in window mode and in one sequence. */
+static void test_cents(const a2m_model *m) {
+    a2m_note mel[5] = {{0.3, 1.1, 60, 100, 0},
+                       {1.2, 2.0, 64.3, 100, 0},
+                       {2.1, 2.9, 67, 100, 0},
+                       {3.0, 3.8, 61.8, 100, 0},
+                       {3.9, 4.7, 57, 100, 0}};
+    const double want[5] = {0, 30, 0, -20, 0};
+    size_t n;
+    float *x = sing(mel, 5, 5.2, &n);
+    for (int whole = 0; whole < 2; whole++) {
+        a2m_transcribe_params p = a2m_transcribe_default_params();
+        p.window_s = whole ? 0 : p.window_s;
+        a2m_transcriber *t;
+        a2m_transcription r;
+        REQUIRE(a2m_transcriber_new(m, p, &t) == A2M_OK && a2m_transcriber_run(t, x, n, &r) == A2M_OK, "transcribe");
+        size_t good = 0;
+        for (size_t i = 0; i < r.n_notes; i++)
+            for (int j = 0; j < 5; j++)
+                if (fabs(r.notes[i].note.onset - mel[j].onset) < 0.1) {
+                    printf("  %s: MIDI %g sung %+.0f cents: %+.1f\n", whole ? "one sequence" : "windows",
+                           r.notes[i].note.pitch, want[j], r.notes[i].cents);
+                    good += r.notes[i].note.pitch == round(mel[j].pitch) && fabs(r.notes[i].cents - want[j]) < 8;
+                }
+        CHECK(good == 5 && r.n_notes == 5, "%s: %zu of 5 notes with their pitch and cents within 8 (%zu notes)",
+              whole ? "one sequence" : "windows", good, r.n_notes);
+        a2m_transcription_free(&r);
+        a2m_transcriber_del(t);
+    }
+    free(x);
+}
+
 int main(void) {
     a2m_model *m = load("a2m-anypitch.safetensors");
     if (!m) return test_done("test_anypitch");
@@ -257,6 +290,7 @@ int main(void) {
     test_detuned(m);
     test_not_singing(m);
     test_out_of_range(m);
+    test_cents(m);
     a2m_model_del(m);
     a2m_model *seed = load("a2m-crnn.safetensors");
     CHECK(seed && a2m_model_get_info(seed)->n_classes == 4, "the seed model is shipped beside it");

@@ -10,6 +10,7 @@
 #include "a2m/transcribe.h"
 #include "check.h"
 #include "nn/arch.h"
+#include "transcribe/intonation.h"
 #include "transcribe/range.h"
 #include "transcribe/window.h"
 
@@ -29,7 +30,7 @@ static void test_rules(void) {
     a2m_transcribed_note *notes;
     size_t nn;
     CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006,
-                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, &notes,
+                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, &notes,
                               &nn) == A2M_OK,
           "rules");
     CHECK(nn == 2, "two notes (%zu)", nn);
@@ -64,7 +65,7 @@ static void test_onset_rules(void) {
     a2m_transcribed_note *notes;
     size_t nn;
     CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
-                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, &notes,
+                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, &notes,
                               &nn) == A2M_OK,
           "onset rules");
     CHECK(nn == 2, "repeated note split in two, weak note dropped (%zu notes)", nn);
@@ -78,7 +79,7 @@ static void test_onset_rules(void) {
     /* a higher threshold keeps one note; min_voicing 0.5 keeps the weak one */
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
     CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
-                              (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, &notes,
+                              (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, &notes,
                               &nn) == A2M_OK &&
               nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
           "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
@@ -103,7 +104,7 @@ static void test_onset_head_rules(void) {
                                         : 0.03f;
         else q[0] = 0.52f, q[1] = 0.46f, q[2] = 0.02f, q[3] = 0.9f;
     }
-    a2m_note_rules r = {5, 10, 0.5, 0.0, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 1, NULL, 0};
+    a2m_note_rules r = {5, 10, 0.5, 0.0, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 1, NULL, 0, NULL};
     a2m_transcribed_note *notes;
     size_t nn;
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
@@ -138,9 +139,9 @@ static void test_glide_and_path(void) {
     const struct {
         a2m_note_rules r;
         size_t n;
-    } cases[3] = {{{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, 4},
-                  {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, 2},
-                  {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0, 0, NULL, 0}, 1}};
+    } cases[3] = {{{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, 4},
+                  {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, 2},
+                  {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, 1}};
     for (int k = 0; k < 3; k++) {
         a2m_transcribed_note *notes;
         size_t nn;
@@ -175,7 +176,7 @@ static void test_legato(void) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL, 0, 0, NULL, 0};
+        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL, 0, 0, NULL, 0, NULL};
         CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "legato %d",
               legato);
         if (nn == 2)
@@ -204,7 +205,7 @@ static void test_onset_snap(void) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-        a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL, 0, 0, NULL, 0};
+        a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL, 0, 0, NULL, 0, NULL};
         CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "snap %d",
               reach);
         size_t at = reach == 6 ? 26 : 30;
@@ -249,7 +250,7 @@ static void test_range_rules(void) {
     enum { N = 120 };
     float probs[N * C] = {0}, evs[N * TRANSCRIBE_RANGE_VALUES];
     int cls[N];
-    a2m_note_rules r = {5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, evs, 15.0};
+    a2m_note_rules r = {5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, evs, 15.0, NULL};
     for (int trial = 0; trial < 3; trial++) {
         for (int f = 0; f < N; f++) {
             float *q = probs + f * C, *e = evs + f * TRANSCRIBE_RANGE_VALUES;
@@ -282,7 +283,25 @@ static void test_range_rules(void) {
     }
 }
 
+/* The sung pitch of a frame (intonation.h): a peak shaped as a parabola in dB is found at its true fractional
+ * bin, in dB and power rows, with the tuning shift; a rise to the search window's edge is no peak; a note's cents
+ * leave out unmeasured frames and frames more than 75 cents away. */
+static void test_sung_pitch(void) {
+    a2m_cqt_params cq = a2m_cqt_default_params();
+    float db[252], pw[252];
+    double b0 = (64 - 24) * 3 + 0.4 + 1.0; /* E4 sung 0.467 semitone sharp, read with a shift of +1 bin */
+    for (int b = 0; b < 252; b++) db[b] = (float)(-40 - 2.0 * (b - b0) * (b - b0)), pw[b] = powf(10.0f, db[b] / 10);
+    CHECK_NEAR(transcribe_sung_pitch(cq, db, 0, 64, 1.0), 64 + 1.4 / 3, 1e-4, "dB row: the parabola's vertex");
+    CHECK_NEAR(transcribe_sung_pitch(cq, pw, 1, 64, 1.0), 64 + 1.4 / 3, 1e-3, "power row");
+    CHECK(isnan(transcribe_sung_pitch(cq, db, 0, 60, 0.0)), "4 semitones off: rising to the window's edge, NaN");
+    CHECK(isnan(transcribe_sung_pitch(cq, db, 0, 107, 0.0)), "the window past the CQT's top: NaN");
+    float sung[6] = {64.2f, 64.3f, NAN, 64.1f, 65.0f, 63.1f};
+    CHECK_NEAR(transcribe_note_cents(sung, 0, 6, 64), 20.0, 1e-4, "mean of 20, 30, 10 cents (NaN, 100, -90 left out)");
+    CHECK(isnan(transcribe_note_cents(sung, 4, 2, 64)), "nothing within 75 cents: NaN");
+}
+
 int main(void) {
+    test_sung_pitch();
     test_range_rules();
     test_rules();
     test_legato();

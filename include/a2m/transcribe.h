@@ -82,6 +82,9 @@ typedef struct a2m_transcribed_note {
     int out_of_range;      /* models with below/above classes: -1 sung below the model's lowest note, +1 above its
                             * highest, 0 inside the range; pitch is then the spectrum's peak out there (CQT models,
                             * range_min_db > 0), else the range's edge note -1 / +1 */
+    double cents;          /* how it was sung: the mean deviation of the sung pitch (the CQT's peak near the note,
+                            * parabola-interpolated) from the note's, in cents, + sharp, tuning included (a singer
+                            * 40 cents flat throughout: about -40 on every note); NaN when not measured */
 } a2m_transcribed_note;
 
 typedef struct a2m_transcription {
@@ -164,6 +167,8 @@ typedef struct a2m_note_rules {
     const float *range_evidence; /* [n_frames x 4] or NULL: per frame the prominence (dB) and MIDI note of the
                              * strongest CQT peak above the model's range, then below it (NaN: not measured) */
     double range_min_db; /* with range_evidence: a below/above note whose mean prominence is under this is dropped */
+    const float *sung_pitch; /* [n_frames] or NULL: each frame's sung pitch (fractional MIDI, NaN: not measured),
+                              * for the notes' cents */
 } a2m_note_rules;
 /* The rules of transcription parameters p at frame_seconds per frame. */
 a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_seconds);

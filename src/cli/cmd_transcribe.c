@@ -1,6 +1,7 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,6 +176,7 @@ static int write_notes_json(const char *path, const char *input, const a2m_trans
                                              t->note.offset, "pitch", (int)t->note.pitch, "name",
                                              a2m_note_name((int)t->note.pitch, nm), "confidence", t->confidence,
                                              "confidence_var", t->confidence_var, "out_of_range", t->out_of_range));
+        json_object_set_new(json_array_get(arr, i), "cents", isnan(t->cents) ? json_null() : json_real(t->cents));
         if (measures)
             json_object_set_new(json_array_get(arr, i), "uncertainty", note_uncertainty(t, measures, r->n_frames));
     }

@@ -24,6 +24,7 @@
 #include "a2m/uncertainty.h"
 #include "core/grow.h"
 #include "nn/layers.h"
+#include "transcribe/intonation.h"
 #include "transcribe/key.h"
 #include "transcribe/range.h"
 #include "transcribe/tuning.h"
@@ -76,6 +77,7 @@ struct a2m_transcribe_stream {
     transcribe_range range;
     float *pend_e;    /* [pend_cap x TRANSCRIBE_RANGE_VALUES] */
     float *range_row; /* [F] */
+    float *pend_sung; /* [pend_cap] each pending frame's sung pitch (intonation.h) */
 };
 
 void a2m_transcribe_stream_del(a2m_transcribe_stream *s) {
@@ -85,7 +87,7 @@ void a2m_transcribe_stream_del(a2m_transcribe_stream *s) {
     free(s->x), free(s->logits), free(s->p_win), free(s->taper), free(s->pw);
     free(s->acc), free(s->acc_w), free(s->pend_p), free(s->pend_c), free(s->work_c);
     free(s->all_p), free(s->all_c), free(s->out), free(s->all_notes), free(s->tune_row), free(s->key_prior);
-    free(s->pend_e), free(s->range_row);
+    free(s->pend_e), free(s->range_row), free(s->pend_sung);
     free(s);
 }
 
@@ -160,8 +162,9 @@ int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int k
             s->pend_e = malloc(s->pend_cap * TRANSCRIBE_RANGE_VALUES * sizeof *s->pend_e);
             s->range_row = malloc((size_t)s->F * sizeof *s->range_row);
         }
-        if ((s->range_on && (!s->pend_e || !s->range_row)) || !s->key_prior || !s->x || !s->logits || !s->p_win ||
-            !s->taper || !s->acc || !s->acc_w || !s->pend_p || !s->pend_c || !s->work_c || !s->tune_row)
+        s->pend_sung = malloc(s->pend_cap * sizeof *s->pend_sung);
+        if ((s->range_on && (!s->pend_e || !s->range_row)) || !s->pend_sung || !s->key_prior || !s->x || !s->logits ||
+            !s->p_win || !s->taper || !s->acc || !s->acc_w || !s->pend_p || !s->pend_c || !s->work_c || !s->tune_row)
             rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
         else transcribe_window_taper(s->taper, s->W);
     }
@@ -189,11 +192,12 @@ static int grow(void *pp, size_t *cap, size_t need, size_t elem) {
 
 /* Pending arrays (probs [cap x C], raw classes, work copy) grown together: one capacity, each grown from it. */
 static int pend_reserve(a2m_transcribe_stream *s, size_t need) {
-    size_t cp = s->pend_cap, ca = s->pend_cap, cb = s->pend_cap, ce = s->pend_cap;
+    size_t cp = s->pend_cap, ca = s->pend_cap, cb = s->pend_cap, ce = s->pend_cap, cs = s->pend_cap;
     int rc = grow(&s->pend_p, &cp, need, (size_t)s->C * sizeof *s->pend_p);
     if (!rc) rc = grow(&s->pend_c, &ca, need, sizeof *s->pend_c);
     if (!rc) rc = grow(&s->work_c, &cb, need, sizeof *s->work_c);
     if (!rc && s->range_on) rc = grow(&s->pend_e, &ce, need, TRANSCRIBE_RANGE_VALUES * sizeof *s->pend_e);
+    if (!rc) rc = grow(&s->pend_sung, &cs, need, sizeof *s->pend_sung);
     if (!rc) s->pend_cap = cp;
     return rc;
 }
@@ -208,6 +212,7 @@ static int decide(a2m_transcribe_stream *s, size_t upto) {
     a2m_note_rules rules = a2m_note_rules_from_params(s->p, s->hop / in->cqt.sample_rate);
     rules.onset_sigmoid = in->onset_head;
     rules.range_evidence = s->range_on ? s->pend_e : NULL;
+    rules.sung_pitch = s->pend_sung;
     if (s->key_on) {
         double share;
         int tonic = transcribe_key_tonic(&s->key, &share);
@@ -242,6 +247,7 @@ static int decide(a2m_transcribe_stream *s, size_t upto) {
     s->pend_n -= upto;
     memmove(s->pend_c, s->pend_c + upto, s->pend_n * sizeof *s->pend_c);
     memmove(s->pend_p, s->pend_p + upto * s->C, s->pend_n * s->C * sizeof *s->pend_p);
+    memmove(s->pend_sung, s->pend_sung + upto, s->pend_n * sizeof *s->pend_sung);
     if (s->range_on)
         memmove(s->pend_e, s->pend_e + upto * TRANSCRIBE_RANGE_VALUES,
                 s->pend_n * TRANSCRIBE_RANGE_VALUES * sizeof *s->pend_e);
@@ -286,6 +292,15 @@ static void range_evidence(const a2m_transcribe_stream *s, size_t frame, const f
     else transcribe_range_none(ev);
 }
 
+/* The sung pitch (intonation.h) of absolute frame `frame` of class c, from its power frame, or NaN. */
+static float sung_pitch(const a2m_transcribe_stream *s, size_t frame, int c) {
+    const a2m_model_info *in = a2m_model_get_info(s->m);
+    size_t row = frame - s->pw_start;
+    int p = c > 0 ? in->class_notes[c] : -1;
+    if (p < 0 || frame < s->pw_start || row >= s->pw_n) return NAN;
+    return transcribe_sung_pitch(in->cqt, s->pw + row * (size_t)s->F, 1, p, s->tune_bins);
+}
+
 /* Frames [acc_start, upto) are final: blend, argmax, keep, and decide what can be decided. */
 static int finalise_frames(a2m_transcribe_stream *s, size_t upto) {
     size_t n = upto - s->acc_start, C = (size_t)s->C;
@@ -298,6 +313,7 @@ static int finalise_frames(a2m_transcribe_stream *s, size_t upto) {
         for (size_t c = 0; c < C; c++) q[c] = s->acc[f * C + c] / w;
         s->pend_c[s->pend_n + f] = transcribe_frame_class(q, (int)C, s->onset);
         if (s->range_on) range_evidence(s, s->acc_start + f, q, s->pend_e + (s->pend_n + f) * TRANSCRIBE_RANGE_VALUES);
+        s->pend_sung[s->pend_n + f] = sung_pitch(s, s->acc_start + f, s->pend_c[s->pend_n + f]);
     }
     if (s->keep_frames) {
         memcpy(s->all_p + s->all_pn * C, s->pend_p + s->pend_n * C, n * C * sizeof *s->all_p);

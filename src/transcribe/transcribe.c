@@ -14,6 +14,7 @@
 #include "a2m/error.h"
 #include "a2m/uncertainty.h"
 #include "nn/layers.h"
+#include "transcribe/intonation.h"
 #include "transcribe/key.h"
 #include "transcribe/range.h"
 #include "transcribe/tuning.h"
@@ -50,6 +51,7 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
     r.onset_sigmoid = 0;
     r.onset_gap = p.onset_gap_ms < 0 ? 0 : transcribe_frames_from_ms(p.onset_gap_ms, 0, frame_s);
     r.range_evidence = NULL;
+    r.sung_pitch = NULL;
     r.range_min_db = p.range_min_db;
     return r;
 }
@@ -66,7 +68,8 @@ struct a2m_transcriber {
     double tuning_cents; /* the last recording's, one-sequence mode */
     int whole_range;     /* models with below/above classes on the CQT: the evidence for such notes (range.h) */
     transcribe_range range;
-    float *whole_ev; /* [whole_frames x TRANSCRIBE_RANGE_VALUES] */
+    float *whole_ev;   /* [whole_frames x TRANSCRIBE_RANGE_VALUES] */
+    float *whole_sung; /* [whole_frames] each frame's sung pitch (intonation.h), CQT models */
 };
 
 void a2m_transcriber_del(a2m_transcriber *t) {
@@ -74,7 +77,7 @@ void a2m_transcriber_del(a2m_transcriber *t) {
     a2m_transcribe_stream_del(t->stream);
     a2m_feat_del(t->whole_cqt);
     a2m_runner_del(t->whole_runner);
-    free(t->whole_feat), free(t->whole_logits), free(t->whole_ev);
+    free(t->whole_feat), free(t->whole_logits), free(t->whole_ev), free(t->whole_sung);
     free(t);
 }
 
@@ -150,14 +153,17 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
     if (rc) return rc;
     if (frames > t->whole_frames) {
         a2m_runner_del(t->whole_runner);
-        free(t->whole_feat), free(t->whole_logits), free(t->whole_ev);
-        t->whole_runner = NULL, t->whole_feat = t->whole_logits = t->whole_ev = NULL, t->whole_frames = 0;
+        free(t->whole_feat), free(t->whole_logits), free(t->whole_ev), free(t->whole_sung);
+        t->whole_runner = NULL, t->whole_feat = t->whole_logits = t->whole_ev = t->whole_sung = NULL;
+        t->whole_frames = 0;
         rc = a2m_runner_new(t->m, transcribe_runner_params(t->p, 1, (int)frames), &t->whole_runner);
         if (rc) return rc;
         t->whole_feat = malloc(frames * in->n_bins * sizeof *t->whole_feat);
         t->whole_logits = malloc(frames * in->n_classes * sizeof *t->whole_logits);
         t->whole_ev = t->whole_range ? malloc(frames * TRANSCRIBE_RANGE_VALUES * sizeof *t->whole_ev) : NULL;
-        if (!t->whole_feat || !t->whole_logits || (t->whole_range && !t->whole_ev))
+        int cqt = in->feat.kind == A2M_FEAT_CQT;
+        t->whole_sung = cqt ? malloc(frames * sizeof *t->whole_sung) : NULL;
+        if (!t->whole_feat || !t->whole_logits || (t->whole_range && !t->whole_ev) || (cqt && !t->whole_sung))
             return a2m_error(A2M_ERR_NOMEM, "out of memory");
         t->whole_frames = frames;
     }
@@ -172,6 +178,18 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
     }
     if (!rc) a2m_model_probs(in, t->whole_logits, frames, probs);
     return rc;
+}
+
+/* One sequence: each frame's sung pitch from the features the network read (shifted by the tuning, normalised:
+ * a peak's interpolated position is the same), the shift added back. */
+static void whole_sung_pitch(const a2m_transcriber *t, const a2m_transcription *out) {
+    const a2m_model_info *in = a2m_model_get_info(t->m);
+    for (size_t f = 0; t->whole_sung && f < out->n_frames; f++) {
+        int c = out->classes[f], p = c > 0 ? in->class_notes[c] : -1;
+        t->whole_sung[f] = p >= 0 ? transcribe_sung_pitch(in->cqt, t->whole_feat + f * in->n_bins, 0, p, 0.0) +
+                                        (float)(t->tuning_cents / 100.0)
+                                  : NAN;
+    }
 }
 
 int a2m_transcriber_run(a2m_transcriber *t, const float *x, size_t n, a2m_transcription *out) {
@@ -208,6 +226,8 @@ int a2m_transcriber_run(a2m_transcriber *t, const float *x, size_t n, a2m_transc
         a2m_note_rules rules = a2m_note_rules_from_params(t->p, out->frame_seconds);
         rules.onset_sigmoid = in->onset_head;
         rules.range_evidence = t->whole_range ? t->whole_ev : NULL;
+        rules.sung_pitch = t->whole_sung;
+        whole_sung_pitch(t, out);
         float *prior = onset >= 0 && t->p.key_weight > 0 ? malloc((size_t)C * sizeof *prior) : NULL;
         if (prior) { /* the scale of the whole recording (the stream's, once it has every frame) */
             transcribe_key key;
@@ -524,7 +544,8 @@ static void check_out_of_range(int *classes, size_t n, run *r, const int *class_
 /* One note over frames [start, start + len) of class cls, with its confidence (mean and variance of p(cls)); an
  * out-of-range note's pitch from the spectrum's peaks (ev, or NULL: the range's edge note, one step outside). */
 static a2m_transcribed_note make_note(const float *probs, int C, const int *class_notes, const float *ev,
-                                      double frame_s, double delay_s, size_t start, size_t len, int cls) {
+                                      const float *sung, double frame_s, double delay_s, size_t start, size_t len,
+                                      int cls) {
     double s = 0, s2 = 0;
     for (size_t f = start; f < start + len; f++) {
         double q = probs ? probs[f * C + cls] : 1.0;
@@ -543,6 +564,7 @@ static a2m_transcribed_note make_note(const float *probs, int C, const int *clas
         pitch = t.out_of_range < 0 ? lo - 1 : hi + 1;
     }
     t.note = (a2m_note){start * frame_s + delay_s, (start + len) * frame_s + delay_s, pitch, 100, 0};
+    t.cents = sung && !t.out_of_range ? transcribe_note_cents(sung, start, len, pitch) : NAN;
     t.cls = cls;
     t.first_frame = start, t.n_frames = len;
     t.confidence = mean;
@@ -640,8 +662,8 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
         size_t s0 = r[i].start;
         for (size_t c = 0; c <= nc; c++) {
             size_t e = c < nc ? cuts[c] : r[i].start + r[i].len;
-            out[m++] =
-                make_note(probs, C, class_notes, ev, frame_s, onset >= 0 ? rules.delay_s : 0, s0, e - s0, r[i].cls);
+            out[m++] = make_note(probs, C, class_notes, ev, rules.sung_pitch, frame_s, onset >= 0 ? rules.delay_s : 0,
+                                 s0, e - s0, r[i].cls);
             s0 = e;
         }
     }
