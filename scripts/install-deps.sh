@@ -10,6 +10,7 @@ PACKAGES=(
   libsoxr-dev                         # resampling (librosa's soxr_hq)
   libfftw3-dev                        # FFTW3 single precision (CQT)
   libopenblas-dev                     # CBLAS GEMM
+  gfortran                            # libgfortran for OpenBLAS's LAPACK when the a2m command links OpenBLAS statically
   libjansson-dev                      # JSON
   zlib1g-dev                          # CRC-32 of dataset files
   libcairo2-dev                       # plots (PNG/SVG/PDF)
