@@ -28,6 +28,7 @@ struct a2m_feat {
     int *mel_start, *mel_len; /* [n_mels]: band m weighs DFT bins [start, start + len) */
     float *mel_w;             /* the weights of every band, back to back */
     size_t *mel_off;          /* [n_mels] offset of band m's weights in mel_w */
+    float *mel_tile;          /* [n_mels x STFT_BLOCK] a block's mel power, band-major */
     float *power;             /* [max_frames x n_mels] mel power */
     float *db;                /* [max_frames x n_mels] dB mel (mfcc) */
     float *dct;               /* [n_mels x n_mfcc padded to 8] orthonormal DCT-II, column k = coefficient k */

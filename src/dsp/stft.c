@@ -84,8 +84,9 @@ int stft_prepare(a2m_feat *e) {
     e->frames = fftwf_alloc_complex((size_t)STFT_BLOCK / 2 * n);
     e->spec = fftwf_alloc_complex((size_t)STFT_BLOCK / 2 * n);
     e->spow = malloc((size_t)STFT_BLOCK * nf * sizeof *e->spow);
+    e->mel_tile = malloc((size_t)STFT_BLOCK * M * sizeof *e->mel_tile);
     e->power = malloc((e->max_frames ? e->max_frames : 1) * (size_t)M * sizeof *e->power);
-    if (!e->window || !e->frames || !e->spec || !e->spow || !e->power) return A2M_ERR_NOMEM;
+    if (!e->window || !e->frames || !e->spec || !e->spow || !e->mel_tile || !e->power) return A2M_ERR_NOMEM;
     for (int i = 0; i < n; i++) e->window[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * i / n)); /* periodic Hann */
     int rc = mel_bank(e);
     if (rc) return rc;
@@ -107,32 +108,51 @@ int stft_prepare(a2m_feat *e) {
 void stft_free(a2m_feat *e) {
     dsp_plan_destroy(e->plan);
     fftwf_free(e->frames), fftwf_free(e->spec);
-    free(e->window), free(e->spow), free(e->power), free(e->db), free(e->dct);
+    free(e->window), free(e->spow), free(e->mel_tile), free(e->power), free(e->db), free(e->dct);
     free(e->mel_start), free(e->mel_len), free(e->mel_off), free(e->mel_w);
 }
 
-/* |A[k]|^2, |B[k]|^2 for k in [k0, k1) of the pair whose DFT is Z [n complex] into out[k * STFT_BLOCK + 0, 1]:
- * with s = Z[k] + Z[n-k], d = Z[k] - Z[n-k], |A|^2 = (s.re^2 + d.im^2) / 4 and |B|^2 = (s.im^2 + d.re^2) / 4,
- * for 4 bins at once: s*s + SWAP_RI(d*d) is (|A|^2, |B|^2) interleaved, the layout of out. */
-static inline void pair_power(const float *Z, int n, int k0, int k1, float *out) {
-    int k = k0;
-    if (k == 0) { /* Z[n - 0] is Z[0]: A[0] = Re Z[0], B[0] = Im Z[0] */
-        out[0] = 0.25f * ((2 * Z[0]) * (2 * Z[0])), out[1] = 0.25f * ((2 * Z[1]) * (2 * Z[1]));
-        k = 1;
-    }
-    for (; k + 4 <= k1; k += 4) {
-        v8sf f = *(const v8sf_u *)(Z + 2 * k), r = REV_C(*(const v8sf_u *)(Z + 2 * (n - k - 3)));
-        v8sf s = f + r, d = f - r,
-             v = (v8sf){0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f} * (s * s + SWAP_RI(d * d));
-        for (int j = 0; j < 4; j++)
-            out[(size_t)(k + j) * STFT_BLOCK] = v[2 * j], out[(size_t)(k + j) * STFT_BLOCK + 1] = v[2 * j + 1];
-    }
-    for (; k < k1; k++) {
-        const float *f = Z + 2 * k, *r = Z + 2 * (n - k);
-        float sr = f[0] + r[0], si = f[1] + r[1], dr = f[0] - r[0], di = f[1] - r[1];
-        out[(size_t)k * STFT_BLOCK] = 0.25f * (sr * sr + di * di),
-                        out[(size_t)k * STFT_BLOCK + 1] = 0.25f * (si * si + dr * dr);
-    }
+/* 64-bit lanes (a complex value, or the (|A|^2, |B|^2) of one bin) for the 4 x 4 transposes below. */
+typedef long long v4di __attribute__((vector_size(32)));
+#ifdef __clang__
+#define SHUF2(a, b, ...)  __builtin_shufflevector(a, b, __VA_ARGS__)
+#define SHUF2F(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUF2(a, b, ...)  __builtin_shuffle(a, b, (v4di){__VA_ARGS__})
+#define SHUF2F(a, b, ...) __builtin_shuffle(a, b, (v8si){__VA_ARGS__})
+#endif
+
+/* (|A[k+j]|^2, |B[k+j]|^2) for j = 0..3 of the pair whose DFT is Z [n complex], 1 <= k, k + 3 <= n - 1:
+ * with s = Z[k] + Z[n-k], d = Z[k] - Z[n-k], |A|^2 = (s.re^2 + d.im^2) / 4 and |B|^2 = (s.im^2 + d.re^2) / 4;
+ * s * s + SWAP_RI(d * d) is both, interleaved. */
+static inline __attribute__((always_inline)) void pair_power4(const float *Z, int n, int k, v4di *out) {
+    v8sf f = *(const v8sf_u *)(Z + 2 * k), r = REV_C(*(const v8sf_u *)(Z + 2 * (n - k - 3)));
+    v8sf s = f + r, d = f - r;
+    *out = (v4di)((v8sf){0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f, 0.25f} * (s * s + SWAP_RI(d * d)));
+}
+
+/* The same for one bin k (0 <= k < nf) into out[0, 1]: Z[n - 0] is Z[0]. */
+static inline void pair_power1(const float *Z, int n, int k, float *out) {
+    const float *f = Z + 2 * k, *r = Z + 2 * (k ? n - k : 0);
+    float sr = f[0] + r[0], si = f[1] + r[1], dr = f[0] - r[0], di = f[1] - r[1];
+    out[0] = 0.25f * (sr * sr + di * di), out[1] = 0.25f * (si * si + dr * dr);
+}
+
+/* Rows k..k+3 of spow for the frames of pairs p..p+3 (8 floats a row): the four pairs' pair_power4 vectors
+ * transposed as 4 x 4 64-bit lanes, so each row is one store instead of four 8-byte ones. */
+static inline __attribute__((always_inline)) void four_pairs(const a2m_feat *e, size_t p, int k) {
+    const int n = e->n_fft;
+    const float *Z = (const float *)(e->spec + p * (size_t)n);
+    v4di v0, v1, v2, v3;
+    pair_power4(Z, n, k, &v0), pair_power4(Z + 2 * n, n, k, &v1);
+    pair_power4(Z + 4 * n, n, k, &v2), pair_power4(Z + 6 * n, n, k, &v3);
+    v4di lo01 = SHUF2(v0, v1, 0, 4, 2, 6), hi01 = SHUF2(v0, v1, 1, 5, 3, 7);
+    v4di lo23 = SHUF2(v2, v3, 0, 4, 2, 6), hi23 = SHUF2(v2, v3, 1, 5, 3, 7);
+    float *row = e->spow + (size_t)k * STFT_BLOCK + 2 * p;
+    *(v8sf_u *)row = (v8sf)SHUF2(lo01, lo23, 0, 1, 4, 5);
+    *(v8sf_u *)(row + STFT_BLOCK) = (v8sf)SHUF2(hi01, hi23, 0, 1, 4, 5);
+    *(v8sf_u *)(row + 2 * STFT_BLOCK) = (v8sf)SHUF2(lo01, lo23, 2, 3, 6, 7);
+    *(v8sf_u *)(row + 3 * STFT_BLOCK) = (v8sf)SHUF2(hi01, hi23, 2, 3, 6, 7);
 }
 
 /* |X|^2 of nb (<= STFT_BLOCK) windowed frames, the first starting at s, into e->spow [nf x STFT_BLOCK].
@@ -150,44 +170,93 @@ A2M_DISPATCH static void block_power(a2m_feat *e, const float *s, size_t nb) {
             for (int i = 0; i < n; i++) z[2 * i] = a[i] * e->window[i], z[2 * i + 1] = 0.0f;
     }
     fftwf_execute(e->plan);
-    /* bins in tiles of 16, every pair within a tile: the tile's rows of spow (2 KB) stay in L1 (bin-major
-     * stores straight across all 131 KB of spow per pair missed L1 at every store: 3x slower). */
-    for (int k0 = 0; k0 < nf; k0 += 16) {
-        int k1 = nf - k0 < 16 ? nf : k0 + 16;
-        for (size_t p = 0; p < pairs; p++)
-            pair_power((const float *)(e->spec + p * (size_t)n), n, k0, k1, e->spow + 2 * p);
+    /* bins 1.. in tiles of 16, every pair within a tile: the tile's rows of spow (2 KB) stay in L1 (bin-major
+     * stores straight across all 131 KB of spow per pair missed L1 at every store: 3x slower) */
+    const int kv = 1 + (nf - 1) / 4 * 4; /* bins [1, kv) in vectors; bin 0 and the rest one by one */
+    for (int k0 = 1; k0 < kv; k0 += 16) {
+        int k1 = kv - k0 < 16 ? kv : k0 + 16;
+        for (size_t p = 0; p < STFT_BLOCK / 2; p += 4)
+            for (int k = k0; k < k1; k += 4) four_pairs(e, p, k);
+    }
+    for (size_t p = 0; p < STFT_BLOCK / 2; p++) {
+        const float *Z = (const float *)(e->spec + p * (size_t)n);
+        pair_power1(Z, n, 0, e->spow + 2 * p);
+        for (int k = kv; k < nf; k++) pair_power1(Z, n, k, e->spow + (size_t)k * STFT_BLOCK + 2 * p);
     }
 }
 
-/* Mel power of nb frames from e->spow into rows of out [nb x n_mels]; each band sums its bins for all the
- * block's frames at once (vectors across frames). */
+/* 8 x 8 transpose: rows r[0..7] (8 floats each) into columns c[0..7] (c[j][i] = r[i][j]). */
+static inline __attribute__((always_inline)) void transpose8(const v8sf r[8], v8sf c[8]) {
+    v8sf t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = SHUF2F(r[2 * i], r[2 * i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[2 * i + 1] = SHUF2F(r[2 * i], r[2 * i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 2; i++)
+        for (int h = 0; h < 2; h++) {
+            u[4 * i + 2 * h] = SHUF2F(t[4 * i + h], t[4 * i + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[4 * i + 2 * h + 1] = SHUF2F(t[4 * i + h], t[4 * i + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (int j = 0; j < 4; j++) {
+        c[j] = SHUF2F(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        c[j + 4] = SHUF2F(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+/* Mel power of nb frames from e->spow into rows of out [nb x n_mels]: each band sums its bins for all the
+ * block's frames at once (4 vectors across frames, kept in registers), into a band-major tile, which is
+ * then transposed 8 x 8 into the frame-major rows (scalar stores of each band's 32 frames across 32 rows
+ * were 3/4 of this function's time). */
 A2M_DISPATCH static void block_mel(const a2m_feat *e, size_t nb, float *out) {
     const int M = e->f.n_mels;
+    float *tile = e->mel_tile; /* [n_mels x STFT_BLOCK] */
     for (int m = 0; m < M; m++) {
-        const float *w = e->mel_w + e->mel_off[m];
-        float acc[STFT_BLOCK] = {0};
-        for (int j = 0; j < e->mel_len[m]; j++) {
-            const float *q = e->spow + (size_t)(e->mel_start[m] + j) * STFT_BLOCK;
-            for (int b = 0; b < STFT_BLOCK; b++) acc[b] += w[j] * q[b];
+        const float *w = e->mel_w + e->mel_off[m], *q = e->spow + (size_t)e->mel_start[m] * STFT_BLOCK;
+        v8sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (int j = 0; j < e->mel_len[m]; j++, q += STFT_BLOCK) {
+            a0 += w[j] * *(const v8sf_u *)q, a1 += w[j] * *(const v8sf_u *)(q + 8);
+            a2 += w[j] * *(const v8sf_u *)(q + 16), a3 += w[j] * *(const v8sf_u *)(q + 24);
         }
-        for (size_t b = 0; b < nb; b++) out[b * (size_t)M + (size_t)m] = acc[b];
+        float *d = tile + (size_t)m * STFT_BLOCK;
+        *(v8sf_u *)d = a0, *(v8sf_u *)(d + 8) = a1, *(v8sf_u *)(d + 16) = a2, *(v8sf_u *)(d + 24) = a3;
     }
+    const int M8 = M / 8 * 8;
+    for (size_t b0 = 0; b0 < nb; b0 += 8)
+        for (int m0 = 0; m0 < M8; m0 += 8) {
+            v8sf r[8], c[8];
+            for (int i = 0; i < 8; i++) r[i] = *(const v8sf_u *)(tile + (size_t)(m0 + i) * STFT_BLOCK + b0);
+            transpose8(r, c);
+            for (size_t j = 0; j < 8 && b0 + j < nb; j++) *(v8sf_u *)(out + (b0 + j) * (size_t)M + m0) = c[j];
+        }
+    for (int m = M8; m < M; m++)
+        for (size_t b = 0; b < nb; b++) out[b * (size_t)M + (size_t)m] = tile[(size_t)m * STFT_BLOCK + b];
 }
 
-/* DCT-II of the dB mel frames: out [frames x n_mfcc], the coefficients of a frame summed together in float
- * vectors (rows padded to 8: 24 for 20 coefficients). Float sums of 128 terms: within 1e-6 of each
- * coefficient's range of the double ones (measured on the librosa references; the target is 1e-3). */
+/* DCT-II of the dB mel frames: out [frames x n_mfcc], 4 frames at a time, the coefficients of a frame summed
+ * in float vectors of 8 (rows of the DCT padded to 8: 24 for 20 coefficients), 3 such vectors a pass: 12
+ * independent sums in registers (one vector's chain of 128 dependent additions took 3x as long).
+ * Float sums of 128 terms: within 1e-6 of each coefficient's range of the double ones (measured on the
+ * librosa references; the target is 1e-3). */
 A2M_DISPATCH static void mfcc_of_db(const a2m_feat *e, const float *db, size_t frames, float *out) {
     const int M = e->f.n_mels, K = e->f.n_mfcc, Kp = (K + 7) / 8 * 8;
-    float acc[1024]; /* n_mfcc <= n_mels <= 1024 (a2m_feat_check) */
-    for (size_t t = 0; t < frames; t++) {
-        const float *x = db + t * (size_t)M;
-        for (int k0 = 0; k0 < Kp; k0 += 8) { /* 8 coefficients in one register over all the bands */
-            v8sf a = {0};
-            for (int i = 0; i < M; i++) a += *(const v8sf_u *)(e->dct + (size_t)i * Kp + k0) * x[i];
-            *(v8sf_u *)(acc + k0) = a;
+    float acc[4][1024]; /* n_mfcc <= n_mels <= 1024 (a2m_feat_check) */
+    for (size_t t = 0; t < frames; t += 4) {
+        const float *x[4];
+        for (size_t f = 0; f < 4; f++) x[f] = db + (t + f < frames ? t + f : t) * (size_t)M;
+        for (int k0 = 0; k0 < Kp; k0 += 24) { /* 3 groups of 8 coefficients (fewer at the end) */
+            const int g = Kp - k0 < 24 ? (Kp - k0) / 8 : 3;
+            v8sf a[4][3] = {{{0}}};
+            for (int i = 0; i < M; i++) {
+                const float *dc = e->dct + (size_t)i * Kp + k0;
+                v8sf d0 = *(const v8sf_u *)dc, d1 = g > 1 ? (v8sf) * (const v8sf_u *)(dc + 8) : d0,
+                     d2 = g > 2 ? (v8sf) * (const v8sf_u *)(dc + 16) : d0;
+                for (int f = 0; f < 4; f++) a[f][0] += d0 * x[f][i], a[f][1] += d1 * x[f][i], a[f][2] += d2 * x[f][i];
+            }
+            for (int f = 0; f < 4; f++)
+                for (int j = 0; j < g; j++) *(v8sf_u *)(acc[f] + k0 + 8 * j) = a[f][j];
         }
-        memcpy(out + t * (size_t)K, acc, (size_t)K * sizeof *out);
+        for (size_t f = 0; f < 4 && t + f < frames; f++)
+            memcpy(out + (t + f) * (size_t)K, acc[f], (size_t)K * sizeof *out);
     }
 }
 
