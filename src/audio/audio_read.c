@@ -5,6 +5,7 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "audio/pcm.h"
+#include "core/finite.h"
 #include "core/grow.h"
 
 #include <errno.h>
@@ -91,11 +92,10 @@ static int finish_audio(sample_buf *b, double rate, double target_rate, const ch
         free(b->x);
         return a2m_error(A2M_ERR_EMPTY, "%s: no audio samples", name);
     }
-    for (size_t i = 0; i < b->n; i++) {
-        if (!isfinite(b->x[i])) {
-            free(b->x);
-            return a2m_error(A2M_ERR_NONFINITE, "%s: sample %zu is not a finite number", name, i);
-        }
+    size_t bad = a2m_first_nonfinite(b->x, b->n);
+    if (bad < b->n) {
+        free(b->x);
+        return a2m_error(A2M_ERR_NONFINITE, "%s: sample %zu is not a finite number", name, bad);
     }
     if (target_rate <= 0 || target_rate == rate) {
         float *fit = realloc(b->x, b->n * sizeof *fit); /* give back the growth slack */

@@ -8,7 +8,9 @@
 
 #include "a2m/features.h"
 
-#define STFT_BLOCK 32 /* frames per FFTW execution (even: two frames a complex transform) */
+#define STFT_BLOCK 32 /* frames a block of mel sums (a multiple of 2 * FFT_PAIRS) */
+#define FFT_PAIRS                                                                                                      \
+    4 /* pairs of frames per FFTW execution (two frames a complex transform), 4 for the 4 x 4 transposes */
 
 struct a2m_feat {
     a2m_cqt_params c;
@@ -21,8 +23,8 @@ struct a2m_feat {
     /* mel, mfcc */
     int n_fft, nf;
     float *window;         /* [n_fft] periodic Hann */
-    fftwf_complex *frames; /* [STFT_BLOCK/2 x n_fft] frame 2p + i frame 2p+1, fftwf aligned */
-    fftwf_complex *spec;   /* [STFT_BLOCK/2 x n_fft] their DFTs */
+    fftwf_complex *frames; /* [FFT_PAIRS x n_fft] frame 2p + i frame 2p+1, fftwf aligned */
+    fftwf_complex *spec;   /* [FFT_PAIRS x n_fft] their DFTs */
     float *spow;           /* [nf x STFT_BLOCK] |X|^2, bin-major: a bin of every frame together */
     fftwf_plan plan;
     int *mel_start, *mel_len; /* [n_mels]: band m weighs DFT bins [start, start + len) */

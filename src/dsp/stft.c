@@ -81,8 +81,8 @@ static int mel_bank(a2m_feat *e) {
 int stft_prepare(a2m_feat *e) {
     const int n = e->n_fft, nf = e->nf, M = e->f.n_mels;
     e->window = malloc((size_t)n * sizeof *e->window);
-    e->frames = fftwf_alloc_complex((size_t)STFT_BLOCK / 2 * n);
-    e->spec = fftwf_alloc_complex((size_t)STFT_BLOCK / 2 * n);
+    e->frames = fftwf_alloc_complex((size_t)FFT_PAIRS * n);
+    e->spec = fftwf_alloc_complex((size_t)FFT_PAIRS * n);
     e->spow = malloc((size_t)STFT_BLOCK * nf * sizeof *e->spow);
     e->mel_tile = malloc((size_t)STFT_BLOCK * M * sizeof *e->mel_tile);
     e->power = malloc((e->max_frames ? e->max_frames : 1) * (size_t)M * sizeof *e->power);
@@ -101,7 +101,7 @@ int stft_prepare(a2m_feat *e) {
                 e->dct[(size_t)i * Kp + k] =
                     (float)(cos(M_PI * k * (2 * i + 1) / (2.0 * M)) * sqrt((k ? 2.0 : 1.0) / M));
     }
-    e->plan = dsp_plan_c2c_many(n, STFT_BLOCK / 2, e->frames, e->spec);
+    e->plan = dsp_plan_c2c_many(n, FFT_PAIRS, e->frames, e->spec);
     return e->plan ? A2M_OK : A2M_ERR_INTERNAL;
 }
 
@@ -138,11 +138,10 @@ static inline void pair_power1(const float *Z, int n, int k, float *out) {
     out[0] = 0.25f * (sr * sr + di * di), out[1] = 0.25f * (si * si + dr * dr);
 }
 
-/* Rows k..k+3 of spow for the frames of pairs p..p+3 (8 floats a row): the four pairs' pair_power4 vectors
- * transposed as 4 x 4 64-bit lanes, so each row is one store instead of four 8-byte ones. */
-static inline __attribute__((always_inline)) void four_pairs(const a2m_feat *e, size_t p, int k) {
+/* Rows k..k+3 of spow for the frames of pairs p..p+3 (8 floats a row), their DFTs at Z (n complex apart): the
+ * four pairs' pair_power4 vectors transposed as 4 x 4 64-bit lanes, so each row is one store, not four. */
+static inline __attribute__((always_inline)) void four_pairs(const a2m_feat *e, const float *Z, size_t p, int k) {
     const int n = e->n_fft;
-    const float *Z = (const float *)(e->spec + p * (size_t)n);
     v4di v0, v1, v2, v3;
     pair_power4(Z, n, k, &v0), pair_power4(Z + 2 * n, n, k, &v1);
     pair_power4(Z + 4 * n, n, k, &v2), pair_power4(Z + 6 * n, n, k, &v3);
@@ -155,33 +154,30 @@ static inline __attribute__((always_inline)) void four_pairs(const a2m_feat *e, 
     *(v8sf_u *)(row + 3 * STFT_BLOCK) = (v8sf)SHUF2(hi01, hi23, 2, 3, 6, 7);
 }
 
-/* |X|^2 of nb (<= STFT_BLOCK) windowed frames, the first starting at s, into e->spow [nf x STFT_BLOCK].
+/* |X|^2 of nb (<= STFT_BLOCK) windowed frames, the first starting at s, into e->spow [nf x STFT_BLOCK], by
+ * FFT_PAIRS pairs at a time (windowed, transformed and taken apart while their 128 KB are in L2).
  * Z = DFT(a + ib) gives A[k] = (Z[k] + conj Z[n-k]) / 2 and B[k] = (Z[k] - conj Z[n-k]) / 2i. */
 A2M_DISPATCH static void block_power(a2m_feat *e, const float *s, size_t nb) {
     const int n = e->n_fft, nf = e->nf, hop = e->c.hop;
     const size_t pairs = (nb + 1) / 2;
-    for (size_t p = 0; p < STFT_BLOCK / 2; p++) {
-        float *z = (float *)(e->frames + p * (size_t)n);
-        const float *a = s + 2 * p * (size_t)hop, *b = a + hop;
-        if (p >= pairs) memset(z, 0, 2 * (size_t)n * sizeof *z);
-        else if (2 * p + 1 < nb)
-            for (int i = 0; i < n; i++) z[2 * i] = a[i] * e->window[i], z[2 * i + 1] = b[i] * e->window[i];
-        else
-            for (int i = 0; i < n; i++) z[2 * i] = a[i] * e->window[i], z[2 * i + 1] = 0.0f;
-    }
-    fftwf_execute(e->plan);
-    /* bins 1.. in tiles of 16, every pair within a tile: the tile's rows of spow (2 KB) stay in L1 (bin-major
-     * stores straight across all 131 KB of spow per pair missed L1 at every store: 3x slower) */
     const int kv = 1 + (nf - 1) / 4 * 4; /* bins [1, kv) in vectors; bin 0 and the rest one by one */
-    for (int k0 = 1; k0 < kv; k0 += 16) {
-        int k1 = kv - k0 < 16 ? kv : k0 + 16;
-        for (size_t p = 0; p < STFT_BLOCK / 2; p += 4)
-            for (int k = k0; k < k1; k += 4) four_pairs(e, p, k);
-    }
-    for (size_t p = 0; p < STFT_BLOCK / 2; p++) {
-        const float *Z = (const float *)(e->spec + p * (size_t)n);
-        pair_power1(Z, n, 0, e->spow + 2 * p);
-        for (int k = kv; k < nf; k++) pair_power1(Z, n, k, e->spow + (size_t)k * STFT_BLOCK + 2 * p);
+    for (size_t p0 = 0; p0 < STFT_BLOCK / 2; p0 += FFT_PAIRS) {
+        for (size_t p = p0; p < p0 + FFT_PAIRS; p++) {
+            float *z = (float *)(e->frames + (p - p0) * (size_t)n);
+            const float *a = s + 2 * p * (size_t)hop, *b = a + hop;
+            if (p >= pairs) memset(z, 0, 2 * (size_t)n * sizeof *z);
+            else if (2 * p + 1 < nb)
+                for (int i = 0; i < n; i++) z[2 * i] = a[i] * e->window[i], z[2 * i + 1] = b[i] * e->window[i];
+            else
+                for (int i = 0; i < n; i++) z[2 * i] = a[i] * e->window[i], z[2 * i + 1] = 0.0f;
+        }
+        fftwf_execute(e->plan);
+        for (int k = 1; k < kv; k += 4) four_pairs(e, (const float *)e->spec, p0, k);
+        for (size_t p = p0; p < p0 + FFT_PAIRS; p++) {
+            const float *Z = (const float *)(e->spec + (p - p0) * (size_t)n);
+            pair_power1(Z, n, 0, e->spow + 2 * p);
+            for (int k = kv; k < nf; k++) pair_power1(Z, n, k, e->spow + (size_t)k * STFT_BLOCK + 2 * p);
+        }
     }
 }
 
