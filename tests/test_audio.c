@@ -257,6 +257,95 @@ static void test_stream(void) {
     fclose(fp);
 }
 
+/* A RIFF/WAVE image: 16-bit PCM (format tag tag, bits) with an optional chunk before the data, data_size
+ * declared (the frames written are n x channels of v). Returns its length. */
+static size_t wav_image(uint8_t *b, int channels, int rate, int tag, int bits, const char *extra, uint32_t extra_size,
+                        uint32_t data_size, const int16_t *v, size_t n) {
+    size_t at = 0;
+#define PUT4(s) (memcpy(b + at, s, 4), at += 4)
+#define PUTLE(x, k)                                                                                                    \
+    for (int i_ = 0; i_ < (k); i_++) b[at++] = (uint8_t)((uint32_t)(x) >> (8 * i_))
+    PUT4("RIFF");
+    PUTLE(0, 4); /* patched below */
+    PUT4("WAVE");
+    PUT4("fmt ");
+    PUTLE(16, 4);
+    PUTLE(tag, 2);
+    PUTLE(channels, 2);
+    PUTLE(rate, 4);
+    PUTLE(rate * channels * bits / 8, 4);
+    PUTLE(channels * bits / 8, 2);
+    PUTLE(bits, 2);
+    if (extra) {
+        PUT4(extra);
+        PUTLE(extra_size, 4);
+        memset(b + at, 'x', extra_size + (extra_size & 1)), at += extra_size + (extra_size & 1);
+    }
+    PUT4("data");
+    PUTLE(data_size, 4);
+    for (size_t i = 0; i < n * (size_t)channels; i++) PUTLE((uint16_t)v[i], 2);
+    uint32_t riff = (uint32_t)at - 8;
+    memcpy(b + 4, &riff, 4); /* little-endian hosts only (a2m's) */
+#undef PUT4
+#undef PUTLE
+    return at;
+}
+
+/* Plain 16-bit PCM WAV files are read without libsndfile (audio/wav.c); whatever they hold, the samples (and
+ * the errors) must be libsndfile's: the same bytes through a2m_audio_read_stream, which always decodes with
+ * libsndfile, are the reference. */
+static void test_wav_fast(void) {
+    int16_t v[3 * 500];
+    for (int i = 0; i < 3 * 500; i++) v[i] = (int16_t)((i * 7919) % 65536 - 32768);
+    v[0] = -32768, v[1] = 32767, v[2] = 0, v[3] = -1, v[4] = 1;
+    static const struct {
+        const char *what, *extra;
+        int channels, rate, tag, bits;
+        uint32_t extra_size, data_size; /* 0: the frames' size */
+        int want;                       /* expected a2m_audio_read result */
+    } cases[] = {
+        {"mono", NULL, 1, 16000, 1, 16, 0, 0, A2M_OK},
+        {"stereo, LIST before the data", "LIST", 2, 16000, 1, 16, 10, 0, A2M_OK},
+        {"3 channels at 44.1 kHz", "fact", 3, 44100, 1, 16, 4, 0, A2M_OK},
+        {"odd-sized chunk (libsndfile)", "junk", 1, 16000, 1, 16, 3, 0, A2M_OK},
+        {"data longer than the file (libsndfile)", NULL, 1, 16000, 1, 16, 0, 4000, A2M_OK},
+        {"data not whole frames (libsndfile)", NULL, 2, 16000, 1, 16, 0, 998, A2M_OK},
+        {"8-bit (libsndfile)", NULL, 1, 16000, 1, 8, 0, 0, A2M_OK},
+        {"rate 500 Hz (libsndfile, refused)", NULL, 1, 500, 1, 16, 0, 0, A2M_ERR_FORMAT},
+    };
+    uint8_t *b = malloc(64 + 3 * 500 * 2 + 64);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t n = 500; /* 8-bit: the same bytes, read as 1,000 samples */
+        uint32_t size = cases[k].data_size ? cases[k].data_size : (uint32_t)(n * 2 * (size_t)cases[k].channels);
+        size_t len = wav_image(b, cases[k].channels, cases[k].rate, cases[k].tag, cases[k].bits, cases[k].extra,
+                               cases[k].extra_size, size, v, n);
+        const char *path = tmp_file("fast.wav");
+        FILE *f = fopen(path, "wb");
+        CHECK(f && fwrite(b, 1, len, f) == len && fclose(f) == 0, "%s written", cases[k].what);
+        a2m_audio fast, ref;
+        int rc = a2m_audio_read(path, 0, &fast);
+        FILE *in = fmemopen(b, len, "rb");
+        int rc_ref = a2m_audio_read_stream(in, "stream", 0, 0, &ref);
+        fclose(in);
+        CHECK(rc == cases[k].want && rc == rc_ref, "%s: %d (libsndfile %d): %s", cases[k].what, rc, rc_ref,
+              a2m_errmsg());
+        if (rc || rc_ref) continue;
+        CHECK(fast.n == ref.n && fast.rate == ref.rate &&
+                  !memcmp(fast.samples, ref.samples, fast.n * sizeof *fast.samples),
+              "%s: %zu samples at %g Hz, libsndfile's %zu at %g, same bits", cases[k].what, fast.n, fast.rate, ref.n,
+              ref.rate);
+        if (k == 0)
+            CHECK(fast.n == 500 && fast.samples[0] == -1.0f && fast.samples[1] == 32767 / 32768.0f &&
+                      fast.samples[3] == -1 / 32768.0f && fast.samples[499] == v[499] / 32768.0f,
+                  "mono: x / 32768");
+        if (k == 1)
+            CHECK(fast.samples[0] == (-1.0f + 32767 / 32768.0f) / 2 && fast.samples[1] == (0.0f - 1 / 32768.0f) / 2,
+                  "stereo: the channel mean");
+        a2m_audio_free(&fast), a2m_audio_free(&ref);
+    }
+    free(b);
+}
+
 static void test_synth(void) {
     a2m_synth_params p = a2m_synth_default_params();
     CHECK(p.rate == 16000 && p.n_harmonics == 12 && p.gain == 0.5 && p.vibrato_hz == 5.5, "default params");
@@ -308,6 +397,7 @@ int main(void) {
     test_bad_inputs();
     test_silence_and_write();
     test_stream();
+    test_wav_fast();
     test_synth();
     const char *shared = test_shared_dir();
     if (shared) test_long_take(shared);

@@ -5,10 +5,12 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "audio/pcm.h"
+#include "audio/wav.h"
 #include "core/finite.h"
 #include "core/grow.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sndfile.h>
 #include <soxr.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum { DECODE_CHUNK_FRAMES = 16384 };
 /* Input stream cap (stdin is buffered whole so libsndfile can seek): 4 GiB. */
@@ -134,10 +137,56 @@ int a2m_audio_check_path(const char *path) {
     return A2M_OK;
 }
 
+/* count bytes from fd into b; 0 on an error or a short file */
+static int read_all(int fd, uint8_t *b, size_t count) {
+    while (count) {
+        ssize_t got = read(fd, b, count);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return 0;
+        b += got, count -= (size_t)got;
+    }
+    return 1;
+}
+
+/* Files up to this size may be read whole by read_wav_fast: 64 MB of 16-bit PCM is at most 33.5 M frames, under
+ * the one-shot cap of PCM_MAX_SECONDS at the lowest rate (36 M), so no length check is needed there. */
+enum { WAV_FAST_MAX_BYTES = 64 << 20 };
+
+/* A 16-bit PCM WAV file read whole and converted here (audio/wav.h). *done = 0 leaves the file to libsndfile:
+ * another format, anything unusual in a WAV file, or a read that failed (libsndfile then says what is wrong). */
+static int read_wav_fast(const char *path, double target_rate, a2m_audio *out, int *done) {
+    *done = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return A2M_OK;
+    struct stat st;
+    uint8_t head[12], *bytes = NULL;
+    size_t len = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 44 && st.st_size <= WAV_FAST_MAX_BYTES &&
+        read_all(fd, head, sizeof head) && !memcmp(head, "RIFF", 4) && !memcmp(head + 8, "WAVE", 4) &&
+        (bytes = malloc((size_t)st.st_size))) {
+        memcpy(bytes, head, sizeof head);
+        len = read_all(fd, bytes + sizeof head, (size_t)st.st_size - sizeof head) ? (size_t)st.st_size : 0;
+    }
+    close(fd);
+    wav_pcm16 w;
+    if (!len || !wav_pcm16_parse(bytes, len, &w)) {
+        free(bytes);
+        return A2M_OK;
+    }
+    *done = 1;
+    sample_buf b = {malloc(w.frames * sizeof *b.x), w.frames, w.frames};
+    if (b.x) wav_pcm16_mono(&w, 0, w.frames, b.x);
+    free(bytes);
+    if (!b.x) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);
+    return finish_audio(&b, w.rate, target_rate, path, out);
+}
+
 int a2m_audio_read(const char *path, double target_rate, a2m_audio *out) {
     memset(out, 0, sizeof *out);
-    int rc = a2m_audio_check_path(path);
+    int rc = a2m_audio_check_path(path), done;
     if (rc) return rc;
+    rc = read_wav_fast(path, target_rate, out, &done);
+    if (done) return rc;
     SF_INFO info;
     memset(&info, 0, sizeof info);
     SNDFILE *sf = sf_open(path, SFM_READ, &info);

