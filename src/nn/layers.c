@@ -65,7 +65,7 @@ void conv1d_forward(float *out, const float *in, const float *w, const float *b,
 void conv1d_backward(float *din, float *dw, float *db, const float *dout, float *col, const float *w, int B, int T,
                      int Cin, int Cout, int K) {
     int N = B * T, CK = Cin * K;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cout, CK, N, 1.0f, dout, Cout, col, CK, 1.0f, dw, CK);
+    if (dw) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cout, CK, N, 1.0f, dout, Cout, col, CK, 1.0f, dw, CK);
     for (int n = 0; db && n < N; n++) {
         const float *d = dout + (size_t)n * Cout;
         for (int c = 0; c < Cout; c++) db[c] += d[c];

@@ -76,7 +76,7 @@ void conv1d_forward(float *out,      /* [B x T x Cout] */
                     int B, int T, int Cin, int Cout, int K);
 /* col must still hold im2col(in) from the forward pass; it is overwritten. */
 void conv1d_backward(float *din,        /* [B x T x Cin] or NULL */
-                     float *dw,         /* [Cout x Cin x K] */
+                     float *dw,         /* [Cout x Cin x K] or NULL */
                      float *db,         /* [Cout] or NULL */
                      const float *dout, /* [B x T x Cout] */
                      float *col,        /* scratch from forward [B*T x Cin*K] */

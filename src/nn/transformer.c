@@ -407,6 +407,29 @@ static void seq_backward(const tf_weights *w, const tf_weights *gb, const tf_act
     tdrop_backward(sb.dx2, dout, a->m0 + r * d, NULL, nd); /* X0 = dropout(h2 + pe) */
 }
 
+/* conv1d_backward of the embedding's convolutions on nt threads: dW in 4 column ranges (the same 4 for every nt,
+ * so every nt gives the same numbers), then each sequence's d(input). One thread each, they were ~1 GFLOP a
+ * batch of 8 that the other core waited for. col is overwritten, as conv1d_backward does. */
+static void conv_backward_par(float *din, float *dw, float *db, const float *dout, float *col, const float *w, int B,
+                              int T, int Cin, int Cout, int nt) {
+    enum { NCH = 4 };
+    int CK = Cin * KS;
+    colsum_add(db, dout, B * T, Cout);
+#pragma omp parallel num_threads(nt)
+    {
+#pragma omp for schedule(static)
+        for (int c = 0; c < NCH; c++) {
+            int c0 = CK * c / NCH, c1 = CK * (c + 1) / NCH;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cout, c1 - c0, B * T, 1.0f, dout, Cout, col + c0, CK,
+                        1.0f, dw + c0, CK);
+        }
+#pragma omp for schedule(static)
+        for (int b = 0; b < (din ? B : 0); b++)
+            conv1d_backward(din + (size_t)b * T * Cin, NULL, NULL, dout + (size_t)b * T * Cout,
+                            col + (size_t)b * T * CK, w, 1, T, Cin, Cout, KS);
+    }
+}
+
 /* The encoder of each sequence (in parallel, gradients apart), their gradients summed in sequence order, then
  * the embedding (BatchNorm over the batch). */
 static void tf_backward(const a2m_model *m, const float *params, float *grads, nn_buffers *buf, const float *x,
@@ -444,12 +467,12 @@ static void tf_backward(const a2m_model *m, const float *params, float *grads, n
     batchnorm_backward(s.dx1, g.bn[1].w, g.bn[1].b, s.dy1, a.c2, w.bn[1].w, a.bn_save + 2 * C1, a.len, B, T, d, BN_EPS,
                        1);
     nn_zero(s.dh1, (size_t)BT * C1);
-    conv1d_backward(s.dh1, g.c3_w, g.c3_b, s.dx1, a.col2, w.c3_w, B, T, C1, d, KS);
+    conv_backward_par(s.dh1, g.c3_w, g.c3_b, s.dx1, a.col2, w.c3_w, B, T, C1, d, nt);
     mask_padding(s.dh1, a.len, B, T, C1);
     tdrop_backward(s.dc1, s.dh1, NULL, a.h1, (size_t)BT * C1);
     nn_zero(s.dh1, (size_t)BT * C1);
     batchnorm_backward(s.dh1, g.bn[0].w, g.bn[0].b, s.dc1, a.c1, w.bn[0].w, a.bn_save, a.len, B, T, C1, BN_EPS, 1);
-    conv1d_backward(NULL, g.c0_w, g.c0_b, s.dh1, a.col1, w.c0_w, B, T, F, C1, KS);
+    conv_backward_par(NULL, g.c0_w, g.c0_b, s.dh1, a.col1, w.c0_w, B, T, F, C1, nt);
 }
 
 static void tf_update_buffers(const a2m_model *m, float *params, const nn_buffers *buf, int B, int T) {
