@@ -8,9 +8,9 @@
 
 #include "a2m/features.h"
 
-#define STFT_BLOCK 32 /* frames a block of mel sums (a multiple of 2 * FFT_PAIRS) */
-#define FFT_PAIRS                                                                                                      \
-    4 /* pairs of frames per FFTW execution (two frames a complex transform), 4 for the 4 x 4 transposes */
+#define STFT_BLOCK 32 /* frames a block of mel sums: 4 vectors of 8 */
+/* pairs of frames an FFTW execution (two frames a complex transform): 4, the 8 frames of a vector */
+#define FFT_PAIRS  4
 
 struct a2m_feat {
     a2m_cqt_params c;
@@ -25,7 +25,7 @@ struct a2m_feat {
     float *window;         /* [n_fft] periodic Hann */
     fftwf_complex *frames; /* [FFT_PAIRS x n_fft] frame 2p + i frame 2p+1, fftwf aligned */
     fftwf_complex *spec;   /* [FFT_PAIRS x n_fft] their DFTs */
-    float *spow;           /* [nf x STFT_BLOCK] |X|^2, bin-major: a bin of every frame together */
+    float *spow;           /* [STFT_BLOCK / 8][nf][8] 4|X|^2, bin-major by the 8 frames of an FFTW execution */
     fftwf_plan plan;
     int *mel_start, *mel_len; /* [n_mels]: band m weighs DFT bins [start, start + len) */
     float *mel_w;             /* the weights of every band, back to back */
