@@ -62,7 +62,11 @@ static int mel_bank(a2m_feat *e) {
     for (int m = 0; m < M; m++) {
         double d0 = edge[m + 1] - edge[m], d1 = edge[m + 2] - edge[m + 1], enorm = 2.0 / (edge[m + 2] - edge[m]);
         int first = -1, last = -1;
-        for (int j = 0; j < nf; j++) {
+        /* v > 0 only strictly between edge[m] and edge[m + 2]: the bins there and one more each side (the loop
+         * over all nf bins for every band was 0.6% of a 45-take run) */
+        double j_lo = floor(edge[m] / bin_hz) - 1, j_hi = ceil(edge[m + 2] / bin_hz) + 1;
+        int j0 = j_lo > 0 ? (int)j_lo : 0, j1 = j_hi < nf - 1 ? (int)j_hi : nf - 1;
+        for (int j = j0; j <= j1; j++) {
             double fj = (double)j * bin_hz;
             float v = (float)fmax(0.0, fmin((fj - edge[m]) / d0, (edge[m + 2] - fj) / d1));
             if (v > 0 && first < 0) first = j;
