@@ -1,4 +1,4 @@
-/* Audio input and WAV output: libsndfile decodes, the channels are averaged
+/* Audio input and WAV output: libsndfile decodes (16-bit PCM WAV files: audio/wav.c), the channels are averaged
  * to mono (as librosa.to_mono does), libsoxr HQ resamples (as librosa.load's
  * default res_type "soxr_hq" does, including its output length). */
 #include "a2m/audio.h"
