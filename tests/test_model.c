@@ -1,6 +1,7 @@
 /* Model files: the original project's PyTorch CRNN reproduces its logits;
  * save/load round trip; wrong architectures and shapes are clear errors;
- * the whole CRNN's gradient passes a finite-difference check. */
+ * the whole CRNN's gradient passes a finite-difference check; the typed binding
+ * (crnn_bind, by table index) names the same tensors as a look-up by name. */
 #include <unistd.h>
 
 #include "a2m/error.h"
@@ -9,6 +10,7 @@
 #include "check.h"
 #include "gradcheck.h"
 #include "nn/arch.h"
+#include "nn/crnn.h"
 #include "nn/layers.h"
 #include "nn/safetensors.h"
 
@@ -164,7 +166,39 @@ static void test_counter_tensor(void) {
     }
 }
 
+/* crnn_bind's pointers are the named tensors' (parameters and, at the same offsets, gradients). */
+static void test_crnn_bind(void) {
+    a2m_model_info in = nn_model_default_info();
+    in.n_bins = 6, in.hidden = 8, in.n_classes = 5;
+    a2m_model *m = NULL;
+    REQUIRE(nn_model_create("crnn", &in, &m) == A2M_OK, "create: %s", a2m_errmsg());
+    float *grads = calloc(m->n_params, sizeof *grads);
+    REQUIRE(grads, "out of memory");
+    crnn_tensors w = crnn_bind(m, m->params), g = crnn_bind(m, grads);
+    struct {
+        const float *p;
+        const char *name;
+    } want[] = {{w.conv0_w, "conv.0.weight"},
+                {w.conv0_b, "conv.0.bias"},
+                {w.conv2_w, "conv.2.weight"},
+                {w.conv2_b, "conv.2.bias"},
+                {w.lstm.w_ih[0], "lstm.weight_ih_l0"},
+                {w.lstm.b_hh[0], "lstm.bias_hh_l0"},
+                {w.lstm.w_hh[1], "lstm.weight_hh_l0_reverse"},
+                {w.lstm.b_ih[1], "lstm.bias_ih_l0_reverse"},
+                {w.fc_w, "fc.weight"},
+                {w.fc_b, "fc.bias"}};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        CHECK(want[i].p == m->params + nn_model_tensor(m, want[i].name)->offset, "crnn_bind %s", want[i].name);
+    CHECK(g.fc_b - grads == w.fc_b - m->params && g.lstm.b_hh[1] - grads == w.lstm.b_hh[1] - m->params,
+          "gradients at the parameters' offsets");
+    CHECK(m->n_tensors == CRNN_N_TENSORS, "table of %d tensors", m->n_tensors);
+    free(grads);
+    a2m_model_del(m);
+}
+
 int main(void) {
+    test_crnn_bind();
     test_counter_tensor();
     test_model_gradient();
     const char *shared = test_shared_dir();

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "a2m/model.h"
+#include "nn/layers.h"
 
 #define A2M_MAX_TENSORS 64
 
@@ -78,6 +79,34 @@ typedef struct a2m_arch {
      * sequence x [T x n_bins], into out [T x dim] (buf sized for (1, T)); returns dim, or that alone for out NULL. */
     int (*hidden)(const a2m_model *m, nn_buffers *buf, const float *x, int T, float *out, int n_threads);
 } a2m_arch;
+
+/* One row of an architecture's tensor table: PyTorch's state-dict name, shape, 1 for a buffer. The tables are
+ * indexed by each architecture's enum of tensors (designated initialisers), which is then the tensor's index in
+ * a2m_model.tensors: weights are bound by index, never looked up by name on a pass. */
+typedef struct nn_tensor_spec {
+    char name[64];
+    int ndim;
+    int shape[3];
+    int buffer;
+} nn_tensor_spec;
+/* Copies the n rows of spec into t (room for max); returns n, or -1 when they do not fit. */
+int nn_layout_table(const nn_tensor_spec *spec, int n, nn_tensor *t, int max);
+
+/* Tensor i of m (its table index) inside base: the parameters, or the gradients at the same offsets. One bound
+ * struct type serves both, as llm.c's ParameterTensors; forward passes only read through it. */
+static inline float *nn_at(const a2m_model *m, const float *base, int i) {
+    return (float *)base + m->tensors[i].offset;
+}
+
+/* A BiLSTM's eight tensors, PyTorch's order from table index first: weight_ih_l0 [4H x In], weight_hh_l0
+ * [4H x H], bias_ih_l0 [4H], bias_hh_l0 [4H], then the same _reverse; [0] forward, [1] reverse. */
+typedef struct nn_bilstm_tensors {
+    float *w_ih[2], *w_hh[2], *b_ih[2], *b_hh[2];
+} nn_bilstm_tensors;
+void nn_bilstm_table(nn_tensor_spec *spec, int first, int In, int H);
+nn_bilstm_tensors nn_bilstm_bind(const a2m_model *m, const float *base, int first);
+void nn_bilstm_weights(const nn_bilstm_tensors *t, lstm_weights w[2]);
+void nn_bilstm_grads(const nn_bilstm_tensors *t, lstm_grads g[2]);
 
 const a2m_arch *nn_arch_find(const char *name);
 /* For recognise(): the shape of tensor `want` with nd dimensions among a file's tensors; 1 if found. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nn/arch.h"
+#include "nn/crnn.h"
 #include "nn/infer.h"
 #include "nn/layers.h"
 
@@ -15,33 +16,25 @@ enum { C1 = 64, C2 = 128, KS = 3 };
 
 static int crnn_layout(const a2m_model_info *in, nn_tensor *t, int max) {
     int H = in->hidden, F = in->n_bins, C = in->n_classes;
-    struct {
-        const char *n;
-        int nd, s0, s1, s2;
-    } spec[] = {
-        {"conv.0.weight", 3, C1, F, KS},
-        {"conv.0.bias", 1, C1, 0, 0},
-        {"conv.2.weight", 3, C2, C1, KS},
-        {"conv.2.bias", 1, C2, 0, 0},
-        {"lstm.weight_ih_l0", 2, 4 * H, C2, 0},
-        {"lstm.weight_hh_l0", 2, 4 * H, H, 0},
-        {"lstm.bias_ih_l0", 1, 4 * H, 0, 0},
-        {"lstm.bias_hh_l0", 1, 4 * H, 0, 0},
-        {"lstm.weight_ih_l0_reverse", 2, 4 * H, C2, 0},
-        {"lstm.weight_hh_l0_reverse", 2, 4 * H, H, 0},
-        {"lstm.bias_ih_l0_reverse", 1, 4 * H, 0, 0},
-        {"lstm.bias_hh_l0_reverse", 1, 4 * H, 0, 0},
-        {"fc.weight", 2, C, 2 * H, 0},
-        {"fc.bias", 1, C, 0, 0},
+    nn_tensor_spec spec[CRNN_N_TENSORS] = {
+        [CRNN_CONV0_W] = {"conv.0.weight", 3, {C1, F, KS}, 0},  [CRNN_CONV0_B] = {"conv.0.bias", 1, {C1}, 0},
+        [CRNN_CONV2_W] = {"conv.2.weight", 3, {C2, C1, KS}, 0}, [CRNN_CONV2_B] = {"conv.2.bias", 1, {C2}, 0},
+        [CRNN_FC_W] = {"fc.weight", 2, {C, 2 * H}, 0},          [CRNN_FC_B] = {"fc.bias", 1, {C}, 0},
     };
-    int n = (int)(sizeof spec / sizeof spec[0]);
-    if (n > max) return -1;
-    for (int i = 0; i < n; i++) {
-        snprintf(t[i].name, sizeof t[i].name, "%s", spec[i].n);
-        t[i].ndim = spec[i].nd;
-        t[i].shape[0] = spec[i].s0, t[i].shape[1] = spec[i].s1, t[i].shape[2] = spec[i].s2;
-    }
-    return n;
+    nn_bilstm_table(spec, CRNN_LSTM, C2, H);
+    return nn_layout_table(spec, CRNN_N_TENSORS, t, max);
+}
+
+crnn_tensors crnn_bind(const a2m_model *m, const float *base) {
+    return (crnn_tensors){
+        .conv0_w = nn_at(m, base, CRNN_CONV0_W),
+        .conv0_b = nn_at(m, base, CRNN_CONV0_B),
+        .conv2_w = nn_at(m, base, CRNN_CONV2_W),
+        .conv2_b = nn_at(m, base, CRNN_CONV2_B),
+        .lstm = nn_bilstm_bind(m, base, CRNN_LSTM),
+        .fc_w = nn_at(m, base, CRNN_FC_W),
+        .fc_b = nn_at(m, base, CRNN_FC_B),
+    };
 }
 
 static int crnn_recognise(const char *const *names, const int (*shapes)[4], const int *ndims, int n,
@@ -91,19 +84,10 @@ static size_t crnn_scratch_floats(const a2m_model *m, int B, int T) {
     return BT * 2 * H * 2 + BT * C2 * 2 + BT * C1 * 2 + lstm_scratch_floats(B, T, C2, H);
 }
 
-#define P(name) (params + nn_model_tensor(m, name)->offset)
-#define G(name) (grads + nn_model_tensor(m, name)->offset)
-
 static void mask_padding(float *x, const int *lengths, int B, int T, int C) {
     if (!lengths) return;
     for (int b = 0; b < B; b++)
         for (int t = lengths[b]; t < T; t++) memset(x + ((size_t)b * T + t) * C, 0, (size_t)C * sizeof *x);
-}
-
-static void lstm_bind(const a2m_model *m, const float *params, lstm_weights w[2]) {
-    w[0] = (lstm_weights){P("lstm.weight_ih_l0"), P("lstm.weight_hh_l0"), P("lstm.bias_ih_l0"), P("lstm.bias_hh_l0")};
-    w[1] = (lstm_weights){P("lstm.weight_ih_l0_reverse"), P("lstm.weight_hh_l0_reverse"), P("lstm.bias_ih_l0_reverse"),
-                          P("lstm.bias_hh_l0_reverse")};
 }
 
 static void crnn_forward(const a2m_model *m, const float *params, nn_buffers *buf, const float *x, const int *lengths,
@@ -111,21 +95,22 @@ static void crnn_forward(const a2m_model *m, const float *params, nn_buffers *bu
     int F = m->info.n_bins, H = m->info.hidden, C = m->info.n_classes;
     size_t BT = (size_t)B * T;
     crnn_acts a = crnn_split(m, buf->acts, B, T);
-    conv1d_forward(a.h1, x, P("conv.0.weight"), P("conv.0.bias"), a.col1, B, T, F, C1, KS);
+    crnn_tensors p = crnn_bind(m, params);
+    conv1d_forward(a.h1, x, p.conv0_w, p.conv0_b, a.col1, B, T, F, C1, KS);
     relu_forward(a.h1, a.h1, BT * C1);
     mask_padding(a.h1, lengths, B, T, C1);
-    conv1d_forward(a.h2, a.h1, P("conv.2.weight"), P("conv.2.bias"), a.col2, B, T, C1, C2, KS);
+    conv1d_forward(a.h2, a.h1, p.conv2_w, p.conv2_b, a.col2, B, T, C1, C2, KS);
     relu_forward(a.h2, a.h2, BT * C2);
     mask_padding(a.h2, lengths, B, T, C2);
     lstm_weights w[2];
-    lstm_bind(m, params, w);
+    nn_bilstm_weights(&p.lstm, w);
     bilstm_forward(a.lo, a.h2, w, lengths, a.cache, B, T, C2, H, n_threads);
     const float *fc_in = a.lo;
     if ((training || buf->mc) && buf->dropout > 0) {
         dropout_forward(a.lod, a.lo, a.dmask, BT * 2 * H, buf->dropout, buf->seed, 1);
         fc_in = a.lod;
     }
-    linear_forward(logits, fc_in, P("fc.weight"), P("fc.bias"), (int)BT, 2 * H, C);
+    linear_forward(logits, fc_in, p.fc_w, p.fc_b, (int)BT, 2 * H, C);
 }
 
 static void crnn_backward(const a2m_model *m, const float *params, float *grads, nn_buffers *buf, const float *x,
@@ -134,33 +119,33 @@ static void crnn_backward(const a2m_model *m, const float *params, float *grads,
     int F = m->info.n_bins, H = m->info.hidden, C = m->info.n_classes;
     size_t BT = (size_t)B * T;
     crnn_acts a = crnn_split(m, buf->acts, B, T);
+    crnn_tensors p = crnn_bind(m, params), g = crnn_bind(m, grads);
     float *dlo = buf->scratch, *dh2 = dlo + BT * 2 * H, *dp2 = dh2 + BT * C2, *dh1 = dp2 + BT * C2,
           *dp1 = dh1 + BT * C1;
     float *ls = dp1 + BT * C1, *dlod = ls + lstm_scratch_floats(B, T, C2, H);
     nn_zero(dlo, BT * 2 * H);
     if (buf->dropout > 0) { /* the training forward dropped a.lo into a.lod */
         nn_zero(dlod, BT * 2 * H);
-        linear_backward(dlod, G("fc.weight"), G("fc.bias"), dlogits, a.lod, P("fc.weight"), (int)BT, 2 * H, C);
+        linear_backward(dlod, g.fc_w, g.fc_b, dlogits, a.lod, p.fc_w, (int)BT, 2 * H, C);
         dropout_backward(dlo, dlod, a.dmask, BT * 2 * H);
     } else {
-        linear_backward(dlo, G("fc.weight"), G("fc.bias"), dlogits, a.lo, P("fc.weight"), (int)BT, 2 * H, C);
+        linear_backward(dlo, g.fc_w, g.fc_b, dlogits, a.lo, p.fc_w, (int)BT, 2 * H, C);
     }
     lstm_weights w[2];
-    lstm_bind(m, params, w);
-    lstm_grads g[2] = {{G("lstm.weight_ih_l0"), G("lstm.weight_hh_l0"), G("lstm.bias_ih_l0"), G("lstm.bias_hh_l0")},
-                       {G("lstm.weight_ih_l0_reverse"), G("lstm.weight_hh_l0_reverse"), G("lstm.bias_ih_l0_reverse"),
-                        G("lstm.bias_hh_l0_reverse")}};
+    lstm_grads lg[2];
+    nn_bilstm_weights(&p.lstm, w);
+    nn_bilstm_grads(&g.lstm, lg);
     nn_zero(dh2, BT * C2);
-    bilstm_backward(dh2, g, dlo, a.h2, w, lengths, a.cache, ls, B, T, C2, H, n_threads);
+    bilstm_backward(dh2, lg, dlo, a.h2, w, lengths, a.cache, ls, B, T, C2, H, n_threads);
     mask_padding(dh2, lengths, B, T, C2);
     nn_zero(dp2, BT * C2);
     relu_backward(dp2, dh2, a.h2, BT * C2);
     nn_zero(dh1, BT * C1);
-    conv1d_backward(dh1, G("conv.2.weight"), G("conv.2.bias"), dp2, a.col2, P("conv.2.weight"), B, T, C1, C2, KS);
+    conv1d_backward(dh1, g.conv2_w, g.conv2_b, dp2, a.col2, p.conv2_w, B, T, C1, C2, KS);
     mask_padding(dh1, lengths, B, T, C1);
     nn_zero(dp1, BT * C1);
     relu_backward(dp1, dh1, a.h1, BT * C1);
-    conv1d_backward(NULL, G("conv.0.weight"), G("conv.0.bias"), dp1, a.col1, P("conv.0.weight"), B, T, F, C1, KS);
+    conv1d_backward(NULL, g.conv0_w, g.conv0_b, dp1, a.col1, p.conv0_w, B, T, F, C1, KS);
 }
 
 /* PyTorch defaults: conv/linear weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -170,9 +155,9 @@ static void crnn_init(const a2m_model *m, float *params, unsigned long long seed
     for (int i = 0; i < m->n_tensors; i++) {
         const nn_tensor *t = &m->tensors[i];
         double bound;
-        if (strncmp(t->name, "lstm.", 5) == 0) bound = 1.0 / sqrt(m->info.hidden);
-        else if (strncmp(t->name, "conv.0", 6) == 0) bound = 1.0 / sqrt(m->info.n_bins * KS);
-        else if (strncmp(t->name, "conv.2", 6) == 0) bound = 1.0 / sqrt(C1 * KS);
+        if (i >= CRNN_LSTM && i < CRNN_FC_W) bound = 1.0 / sqrt(m->info.hidden);
+        else if (i < CRNN_CONV2_W) bound = 1.0 / sqrt(m->info.n_bins * KS);
+        else if (i < CRNN_LSTM) bound = 1.0 / sqrt(C1 * KS);
         else bound = 1.0 / sqrt(2 * m->info.hidden);
         for (size_t k = 0; k < t->count; k++) params[t->offset + k] = (float)((2 * nn_rng_uniform(&r) - 1) * bound);
     }

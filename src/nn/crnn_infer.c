@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/isa.h"
+#include "nn/crnn.h"
 #include "nn/infer.h"
 #include "nn/layers.h"
 
@@ -84,8 +85,6 @@ static float *pack_conv_wino(const float *w, int Cin, int Cout) {
     return p;
 }
 
-#define P(name) (params + nn_model_tensor(m, name)->offset)
-
 crnn_infer *crnn_infer_new(const a2m_model *m, const float *params, int max_batch, int max_frames) {
     return crnn_infer_new_ex(m, params, max_batch, max_frames, A2M_PRECISION_FP32);
 }
@@ -103,12 +102,13 @@ crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_b
     if (!s) return NULL;
     if (precision == A2M_PRECISION_BF16 && (s->bf = crnn_bf16_new(m, params, max_batch, max_frames))) return s;
     s->F = F, s->H = H, s->C = C, s->max_b = max_batch, s->max_t = max_frames, s->isa = infer_isa_level();
-    s->w1 = pack_conv_wino(P("conv.0.weight"), F, C1);
+    crnn_tensors wt = crnn_bind(m, params);
+    s->w1 = pack_conv_wino(wt.conv0_w, F, C1);
     s->u1 = malloc((size_t)4 * WT * F * sizeof *s->u1);
     s->m1 = malloc((size_t)4 * WT * C1 * sizeof *s->m1);
     s->zero = calloc((size_t)F, sizeof *s->zero);
-    s->b1 = dup(P("conv.0.bias"), C1);
-    s->w2 = pack_conv(P("conv.2.weight"), C1, C2);
+    s->b1 = dup(wt.conv0_b, C1);
+    s->w2 = pack_conv(wt.conv2_w, C1, C2);
     s->w2p = aligned_alloc(64, (size_t)KS * C1 * C2 * sizeof *s->w2p);
     s->nzo = malloc((size_t)NZR * KS * C1 * sizeof *s->nzo);
     s->nzv = malloc((size_t)NZR * KS * C1 * sizeof *s->nzv);
@@ -117,12 +117,11 @@ crnn_infer *crnn_infer_new_ex(const a2m_model *m, const float *params, int max_b
             for (int k = 0; k < KS * C1; k++)
                 memcpy(s->w2p + ((size_t)pn * KS * C1 + k) * INFER_PW, s->w2 + (size_t)k * C2 + pn * INFER_PW,
                        INFER_PW * sizeof *s->w2p);
-    s->b2 = dup(P("conv.2.bias"), C2);
-    s->fc_w = dup(P("fc.weight"), (size_t)C * 2 * H);
-    s->fc_b = dup(P("fc.bias"), (size_t)C);
-    lstm_weights w[2] = {{P("lstm.weight_ih_l0"), P("lstm.weight_hh_l0"), P("lstm.bias_ih_l0"), P("lstm.bias_hh_l0")},
-                         {P("lstm.weight_ih_l0_reverse"), P("lstm.weight_hh_l0_reverse"), P("lstm.bias_ih_l0_reverse"),
-                          P("lstm.bias_hh_l0_reverse")}};
+    s->b2 = dup(wt.conv2_b, C2);
+    s->fc_w = dup(wt.fc_w, (size_t)C * 2 * H);
+    s->fc_b = dup(wt.fc_b, (size_t)C);
+    lstm_weights w[2];
+    nn_bilstm_weights(&wt.lstm, w);
     size_t BT = (size_t)max_batch * max_frames;
     s->h1 = malloc(BT * C1 * sizeof *s->h1);
     s->h2 = malloc(BT * C2 * sizeof *s->h2);

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "nn/arch.h"
+#include "nn/crnn.h"
 #include "nn/infer.h"
 
 typedef uint16_t bf16;
@@ -409,8 +410,6 @@ static int chunk_steps(int B) { return B >= CHUNK_ROWS ? 1 : CHUNK_ROWS / B; }
 
 /* -------------------------------------------------------------- packing */
 
-#define P(name) (params + nn_model_tensor(m, name)->offset)
-
 crnn_bf16 *crnn_bf16_new(const a2m_model *m, const float *params, int max_batch, int max_frames) {
     int F = m->info.n_bins, H = m->info.hidden, C = m->info.n_classes, G4 = 4 * H;
     if (!infer_bf16_available() || H % UB || max_batch <= 0 || max_frames <= 0) return NULL;
@@ -424,9 +423,10 @@ crnn_bf16 *crnn_bf16_new(const a2m_model *m, const float *params, int max_batch,
     if (tmp_n < (size_t)(C2 > H ? C2 : H) * G4) tmp_n = (size_t)(C2 > H ? C2 : H) * G4;
     float *tmp = calloc(tmp_n, sizeof *tmp);
     int ok = tmp != NULL;
+    crnn_tensors wt = crnn_bind(m, params);
     /* convs: dense [3 Cin' x Cout] with k = tap * Cin' + ci (tap 0 = frame t-1), Cin' = Cin rounded up to even */
     if (ok) {
-        const float *w = P("conv.0.weight"); /* [C1 x F x 3] */
+        const float *w = wt.conv0_w; /* [C1 x F x 3] */
         for (int k = 0; k < 3; k++)
             for (int ci = 0; ci < F; ci++)
                 for (int co = 0; co < C1; co++)
@@ -435,21 +435,15 @@ crnn_bf16 *crnn_bf16_new(const a2m_model *m, const float *params, int max_batch,
         ok = (s->w1 = pack_panels(tmp, 3 * Xw, C1, 32)) != NULL;
     }
     if (ok) {
-        const float *w = P("conv.2.weight"); /* [C2 x C1 x 3] */
+        const float *w = wt.conv2_w; /* [C2 x C1 x 3] */
         for (int k = 0; k < 3; k++)
             for (int ci = 0; ci < C1; ci++)
                 for (int co = 0; co < C2; co++)
                     tmp[((size_t)k * C1 + ci) * C2 + co] = w[((size_t)co * C1 + ci) * 3 + k];
         ok = (s->w2 = pack_panels(tmp, 3 * C1, C2, 32)) != NULL;
     }
-    const char *sfx[2] = {"", "_reverse"};
     for (int d = 0; d < 2 && ok; d++) {
-        char n_ih[64], n_hh[64], n_bi[64], n_bh[64];
-        snprintf(n_ih, sizeof n_ih, "lstm.weight_ih_l0%s", sfx[d]);
-        snprintf(n_hh, sizeof n_hh, "lstm.weight_hh_l0%s", sfx[d]);
-        snprintf(n_bi, sizeof n_bi, "lstm.bias_ih_l0%s", sfx[d]);
-        snprintf(n_bh, sizeof n_bh, "lstm.bias_hh_l0%s", sfx[d]);
-        const float *wih = P(n_ih), *whh = P(n_hh), *bi = P(n_bi), *bh = P(n_bh);
+        const float *wih = wt.lstm.w_ih[d], *whh = wt.lstm.w_hh[d], *bi = wt.lstm.b_ih[d], *bh = wt.lstm.b_hh[d];
         for (int k = 0; k < C2; k++)
             for (int p = 0; p < G4; p++) tmp[(size_t)k * G4 + p] = wih[(size_t)gate_row(p, H) * C2 + k];
         ok = (s->wih[d] = pack_panels(tmp, C2, G4, 32)) != NULL;
@@ -478,9 +472,9 @@ crnn_bf16 *crnn_bf16_new(const a2m_model *m, const float *params, int max_batch,
         crnn_bf16_del(s);
         return NULL;
     }
-    memcpy(s->b1, P("conv.0.bias"), C1 * sizeof(float));
-    memcpy(s->b2, P("conv.2.bias"), C2 * sizeof(float));
-    memcpy(s->fc_w, P("fc.weight"), (size_t)C * 2 * H * sizeof(float));
-    memcpy(s->fc_b, P("fc.bias"), (size_t)C * sizeof(float));
+    memcpy(s->b1, wt.conv0_b, C1 * sizeof(float));
+    memcpy(s->b2, wt.conv2_b, C2 * sizeof(float));
+    memcpy(s->fc_w, wt.fc_w, (size_t)C * 2 * H * sizeof(float));
+    memcpy(s->fc_b, wt.fc_b, (size_t)C * sizeof(float));
     return s;
 }

@@ -95,6 +95,50 @@ const nn_tensor *nn_model_tensor(const a2m_model *m, const char *name) {
     return NULL; /* a bug in an arch file: every name it uses is in its layout */
 }
 
+int nn_layout_table(const nn_tensor_spec *spec, int n, nn_tensor *t, int max) {
+    if (n > max) return -1;
+    for (int i = 0; i < n; i++) {
+        memset(&t[i], 0, sizeof t[i]);
+        memcpy(t[i].name, spec[i].name, sizeof t[i].name);
+        t[i].ndim = spec[i].ndim, t[i].buffer = spec[i].buffer;
+        memcpy(t[i].shape, spec[i].shape, sizeof spec[i].shape);
+    }
+    return n;
+}
+
+void nn_bilstm_table(nn_tensor_spec *spec, int first, int In, int H) {
+    for (int d = 0; d < 2; d++) {
+        const char *sfx = d ? "_reverse" : "";
+        nn_tensor_spec *s = spec + first + 4 * d;
+        s[0] = (nn_tensor_spec){.ndim = 2, .shape = {4 * H, In}};
+        s[1] = (nn_tensor_spec){.ndim = 2, .shape = {4 * H, H}};
+        s[2] = (nn_tensor_spec){.ndim = 1, .shape = {4 * H}};
+        s[3] = (nn_tensor_spec){.ndim = 1, .shape = {4 * H}};
+        snprintf(s[0].name, sizeof s[0].name, "lstm.weight_ih_l0%s", sfx);
+        snprintf(s[1].name, sizeof s[1].name, "lstm.weight_hh_l0%s", sfx);
+        snprintf(s[2].name, sizeof s[2].name, "lstm.bias_ih_l0%s", sfx);
+        snprintf(s[3].name, sizeof s[3].name, "lstm.bias_hh_l0%s", sfx);
+    }
+}
+
+nn_bilstm_tensors nn_bilstm_bind(const a2m_model *m, const float *base, int first) {
+    nn_bilstm_tensors t;
+    for (int d = 0; d < 2; d++) {
+        int i = first + 4 * d;
+        t.w_ih[d] = nn_at(m, base, i), t.w_hh[d] = nn_at(m, base, i + 1);
+        t.b_ih[d] = nn_at(m, base, i + 2), t.b_hh[d] = nn_at(m, base, i + 3);
+    }
+    return t;
+}
+
+void nn_bilstm_weights(const nn_bilstm_tensors *t, lstm_weights w[2]) {
+    for (int d = 0; d < 2; d++) w[d] = (lstm_weights){t->w_ih[d], t->w_hh[d], t->b_ih[d], t->b_hh[d]};
+}
+
+void nn_bilstm_grads(const nn_bilstm_tensors *t, lstm_grads g[2]) {
+    for (int d = 0; d < 2; d++) g[d] = (lstm_grads){t->w_ih[d], t->w_hh[d], t->b_ih[d], t->b_hh[d]};
+}
+
 int nn_model_create(const char *arch, const a2m_model_info *info, a2m_model **out) {
     *out = NULL;
     const a2m_arch *a = nn_arch_find(arch);

@@ -46,36 +46,50 @@ static const char *const layer_names[12] = {"self_attn.in_proj_weight",
                                             "norm2.weight",
                                             "norm2.bias"};
 
-static int tf_layout(const a2m_model_info *in, nn_tensor *t, int max) {
-    int d = in->hidden, F = in->n_bins, C = in->n_classes, n = 0;
-    if (d % (2 * NH) != 0 || NL * 12 + 17 > max) return -1; /* heads of even width; the table fits */
-#define TN(nm, nd, a, b, c, buf)                                                                                       \
-    (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = (nd), t[n].shape[0] = (a), t[n].shape[1] = (b),      \
-     t[n].shape[2] = (c), t[n].buffer = (buf), n++)
-    char nm[64];
-    int conv[2][3] = {{0, F, C1}, {3, C1, d}};
-    for (int i = 0; i < 2; i++) {
-        int k = conv[i][0], cin = conv[i][1], cout = conv[i][2];
-        snprintf(nm, sizeof nm, "conv_embedding.%d.weight", k), TN(nm, 3, cout, cin, KS, 0);
-        snprintf(nm, sizeof nm, "conv_embedding.%d.bias", k), TN(nm, 1, cout, 0, 0, 0);
-        snprintf(nm, sizeof nm, "conv_embedding.%d.weight", k + 1), TN(nm, 1, cout, 0, 0, 0);
-        snprintf(nm, sizeof nm, "conv_embedding.%d.bias", k + 1), TN(nm, 1, cout, 0, 0, 0);
-        snprintf(nm, sizeof nm, "conv_embedding.%d.running_mean", k + 1), TN(nm, 1, cout, 0, 0, 1);
-        snprintf(nm, sizeof nm, "conv_embedding.%d.running_var", k + 1), TN(nm, 1, cout, 0, 0, 1);
-        snprintf(nm, sizeof nm, "conv_embedding.%d.num_batches_tracked", k + 1), TN(nm, 0, 0, 0, 0, 1);
+/* The tensor table's order (tf_layout), the index of each tensor in a2m_model.tensors. */
+enum tf_tensor {
+    TF_CONV0, /* each conv block seven: conv weight, bias, BatchNorm weight, bias, running_mean, running_var,
+               * num_batches_tracked */
+    TF_CONV3 = TF_CONV0 + 7,
+    TF_PE = TF_CONV3 + 7,
+    TF_LAYERS, /* NL x 12: layer_names' order */
+    TF_FC_W = TF_LAYERS + NL * 12,
+    TF_FC_B,
+    TF_N_TENSORS
+};
+
+/* conv_embedding.k (Conv1d(cin, cout, 3)) and conv_embedding.k+1 (BatchNorm1d(cout)) from table index first */
+static void conv_block_table(nn_tensor_spec *spec, int first, int k, int cin, int cout) {
+    static const char *const sfx[7] = {
+        "weight", "bias", "weight", "bias", "running_mean", "running_var", "num_batches_tracked"};
+    for (int i = 0; i < 7; i++) {
+        nn_tensor_spec *s = spec + first + i;
+        *s = i == 0  ? (nn_tensor_spec){.ndim = 3, .shape = {cout, cin, KS}}
+             : i < 6 ? (nn_tensor_spec){.ndim = 1, .shape = {cout}, .buffer = i >= 4}
+                     : (nn_tensor_spec){.ndim = 0, .buffer = 1};
+        snprintf(s->name, sizeof s->name, "conv_embedding.%d.%s", k + (i >= 2), sfx[i]);
     }
-    TN("pos_encoder.pe", 3, 1, MAX_LEN, d, 1);
+}
+
+static int tf_layout(const a2m_model_info *in, nn_tensor *t, int max) {
+    int d = in->hidden, F = in->n_bins, C = in->n_classes;
+    if (d % (2 * NH) != 0) return -1; /* heads of even width */
+    nn_tensor_spec spec[TF_N_TENSORS] = {
+        [TF_PE] = {"pos_encoder.pe", 3, {1, MAX_LEN, d}, 1},
+        [TF_FC_W] = {"fc.weight", 2, {C, d}, 0},
+        [TF_FC_B] = {"fc.bias", 1, {C}, 0},
+    };
+    conv_block_table(spec, TF_CONV0, 0, F, C1);
+    conv_block_table(spec, TF_CONV3, 3, C1, d);
     int shapes[12][2] = {{3 * d, d}, {3 * d, 0}, {d, d}, {d, 0}, {4 * d, d}, {4 * d, 0},
                          {d, 4 * d}, {d, 0},     {d, 0}, {d, 0}, {d, 0},     {d, 0}};
     for (int l = 0; l < NL; l++)
         for (int k = 0; k < 12; k++) {
-            snprintf(nm, sizeof nm, "transformer_encoder.layers.%d.%s", l, layer_names[k]);
-            TN(nm, shapes[k][1] ? 2 : 1, shapes[k][0], shapes[k][1], 0, 0);
+            nn_tensor_spec *s = &spec[TF_LAYERS + 12 * l + k];
+            *s = (nn_tensor_spec){.ndim = shapes[k][1] ? 2 : 1, .shape = {shapes[k][0], shapes[k][1]}};
+            snprintf(s->name, sizeof s->name, "transformer_encoder.layers.%d.%s", l, layer_names[k]);
         }
-    TN("fc.weight", 2, C, d, 0, 0);
-    TN("fc.bias", 1, C, 0, 0, 0);
-#undef TN
-    return n;
+    return nn_layout_table(spec, TF_N_TENSORS, t, max);
 }
 
 static int tf_recognise(const char *const *names, const int (*shapes)[4], const int *ndims, int n,
@@ -93,7 +107,7 @@ static int tf_recognise(const char *const *names, const int (*shapes)[4], const 
 
 /* ------------------------------------------------------------ weights */
 
-/* The parameters (or their gradients: the same offsets) bound by name once per pass, llm.c's ParameterTensors. */
+/* The parameters (or their gradients: the same offsets) as typed pointers, llm.c's ParameterTensors. */
 enum { IN_W, IN_B, OUT_W, OUT_B, L1_W, L1_B, L2_W, L2_B, N1_W, N1_B, N2_W, N2_B }; /* layer_names order */
 typedef struct tf_layer_w {
     float *p[12];
@@ -109,31 +123,18 @@ typedef struct tf_weights {
     float *fc_w, *fc_b;
 } tf_weights;
 
-static float *at(const a2m_model *m, const float *base, const char *name) {
-    return (float *)base + nn_model_tensor(m, name)->offset;
-}
-
 static tf_weights tf_bind(const a2m_model *m, const float *base) {
     tf_weights w;
-    w.c0_w = at(m, base, "conv_embedding.0.weight"), w.c0_b = at(m, base, "conv_embedding.0.bias");
-    w.c3_w = at(m, base, "conv_embedding.3.weight"), w.c3_b = at(m, base, "conv_embedding.3.bias");
-    char nm[96];
-    const char *bn_f[5] = {"weight", "bias", "running_mean", "running_var", "num_batches_tracked"};
     for (int i = 0; i < 2; i++) {
-        float **f[5] = {&w.bn[i].w, &w.bn[i].b, &w.bn[i].rm, &w.bn[i].rv, &w.bn[i].nbt};
-        for (int k = 0; k < 5; k++) {
-            snprintf(nm, sizeof nm, "conv_embedding.%d.%s", i ? 4 : 1, bn_f[k]);
-            *f[k] = at(m, base, nm);
-        }
+        int k = i ? TF_CONV3 : TF_CONV0;
+        float **f[7] = {i ? &w.c3_w : &w.c0_w, i ? &w.c3_b : &w.c0_b, &w.bn[i].w,  &w.bn[i].b,
+                        &w.bn[i].rm,           &w.bn[i].rv,           &w.bn[i].nbt};
+        for (int j = 0; j < 7; j++) *f[j] = nn_at(m, base, k + j);
     }
-    w.pe = at(m, base, "pos_encoder.pe");
-    for (int l = 0; l < NL; l++) {
-        for (int k = 0; k < 12; k++) {
-            snprintf(nm, sizeof nm, "transformer_encoder.layers.%d.%s", l, layer_names[k]);
-            w.layer[l].p[k] = at(m, base, nm);
-        }
-    }
-    w.fc_w = at(m, base, "fc.weight"), w.fc_b = at(m, base, "fc.bias");
+    w.pe = nn_at(m, base, TF_PE);
+    for (int l = 0; l < NL; l++)
+        for (int k = 0; k < 12; k++) w.layer[l].p[k] = nn_at(m, base, TF_LAYERS + 12 * l + k);
+    w.fc_w = nn_at(m, base, TF_FC_W), w.fc_b = nn_at(m, base, TF_FC_B);
     return w;
 }
 
@@ -197,9 +198,7 @@ static size_t tf_act_floats(const a2m_model *m, int B, int T) {
 }
 
 /* The encoder's and fc's parameters: one range at the end of the parameter vector (tf_layout's order). */
-static size_t tail_start(const a2m_model *m) {
-    return nn_model_tensor(m, "transformer_encoder.layers.0.self_attn.in_proj_weight")->offset;
-}
+static size_t tail_start(const a2m_model *m) { return m->tensors[TF_LAYERS].offset; }
 
 /* Backward scratch: gradients of the activations. */
 typedef struct tf_grads {

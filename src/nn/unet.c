@@ -33,51 +33,54 @@ enum { C1 = 64, C2 = 128, KS = 3, SE_R = 8, SEC = C2 / SE_R };
 
 static const char *const bn_names[5] = {"enc1", "enc2", "bott", "dec2", "dec1"};
 
+/* The tensor table's order (unet_layout), the index of each tensor in a2m_model.tensors. */
+enum unet_tensor {
+    UNET_ENC1, /* each conv block five: conv weight, BatchNorm weight, bias, running_mean, running_var */
+    UNET_ENC2 = UNET_ENC1 + 5,
+    UNET_BOTT = UNET_ENC2 + 5,
+    UNET_SE0_W = UNET_BOTT + 5,
+    UNET_SE0_B,
+    UNET_SE2_W,
+    UNET_SE2_B,
+    UNET_UP2_W,
+    UNET_UP2_B,
+    UNET_DEC2,
+    UNET_UP1_W = UNET_DEC2 + 5,
+    UNET_UP1_B,
+    UNET_DEC1,
+    UNET_LSTM = UNET_DEC1 + 5, /* eight: nn_bilstm_bind's order */
+    UNET_FC_W = UNET_LSTM + 8,
+    UNET_FC_B,
+    UNET_N_TENSORS
+};
+
+/* Conv1d(cin, cout, 3, bias=False) + BatchNorm1d(cout) named prefix.0 and prefix.1, from table index first */
+static void block_table(nn_tensor_spec *spec, int first, const char *prefix, int cin, int cout) {
+    static const char *const sfx[5] = {"0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var"};
+    for (int k = 0; k < 5; k++) {
+        nn_tensor_spec *s = spec + first + k;
+        *s = k ? (nn_tensor_spec){.ndim = 1, .shape = {cout}, .buffer = k >= 3}
+               : (nn_tensor_spec){.ndim = 3, .shape = {cout, cin, KS}};
+        snprintf(s->name, sizeof s->name, "%s.%s", prefix, sfx[k]);
+    }
+}
+
 static int unet_layout(const a2m_model_info *in, nn_tensor *t, int max) {
     int H = in->hidden, F = in->n_bins, C = in->n_classes;
-    int n = 0;
-#define T3(nm, a, b, c)                                                                                                \
-    (n < max ? (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = 3, t[n].shape[0] = (a),                   \
-                t[n].shape[1] = (b), t[n].shape[2] = (c), t[n].buffer = 0, n++)                                        \
-             : n++)
-#define T2(nm, a, b)                                                                                                   \
-    (n < max ? (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = 2, t[n].shape[0] = (a),                   \
-                t[n].shape[1] = (b), t[n].buffer = 0, n++)                                                             \
-             : n++)
-#define T1(nm, a, buf)                                                                                                 \
-    (n < max ? (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].ndim = 1, t[n].shape[0] = (a),                   \
-                t[n].buffer = (buf), n++)                                                                              \
-             : n++)
-    struct {
-        const char *p;
-        int cin, cout;
-    } conv[5] = {{"enc1", F, C1}, {"enc2", C1, C2}, {"bott", C2, C2}, {"dec2", 2 * C2, C2}, {"dec1", 2 * C1, C1}};
-    char nm[64];
-    for (int i = 0; i < 5; i++) {
-        snprintf(nm, sizeof nm, "%s.0.weight", conv[i].p), T3(nm, conv[i].cout, conv[i].cin, KS);
-        snprintf(nm, sizeof nm, "%s.1.weight", conv[i].p), T1(nm, conv[i].cout, 0);
-        snprintf(nm, sizeof nm, "%s.1.bias", conv[i].p), T1(nm, conv[i].cout, 0);
-        snprintf(nm, sizeof nm, "%s.1.running_mean", conv[i].p), T1(nm, conv[i].cout, 1);
-        snprintf(nm, sizeof nm, "%s.1.running_var", conv[i].p), T1(nm, conv[i].cout, 1);
-        if (i == 2) {
-            T2("se.fc.0.weight", SEC, C2), T1("se.fc.0.bias", SEC, 0);
-            T2("se.fc.2.weight", C2, SEC), T1("se.fc.2.bias", C2, 0);
-            T3("up2.weight", C2, C2, 2), T1("up2.bias", C2, 0);
-        }
-        if (i == 3) T3("up1.weight", C2, C1, 2), T1("up1.bias", C1, 0);
-    }
-    const char *sfx[2] = {"", "_reverse"};
-    for (int d = 0; d < 2; d++) {
-        snprintf(nm, sizeof nm, "lstm.weight_ih_l0%s", sfx[d]), T2(nm, 4 * H, C1);
-        snprintf(nm, sizeof nm, "lstm.weight_hh_l0%s", sfx[d]), T2(nm, 4 * H, H);
-        snprintf(nm, sizeof nm, "lstm.bias_ih_l0%s", sfx[d]), T1(nm, 4 * H, 0);
-        snprintf(nm, sizeof nm, "lstm.bias_hh_l0%s", sfx[d]), T1(nm, 4 * H, 0);
-    }
-    T2("fc.weight", C, 2 * H), T1("fc.bias", C, 0);
-#undef T1
-#undef T2
-#undef T3
-    return n <= max ? n : -1;
+    nn_tensor_spec spec[UNET_N_TENSORS] = {
+        [UNET_SE0_W] = {"se.fc.0.weight", 2, {SEC, C2}, 0}, [UNET_SE0_B] = {"se.fc.0.bias", 1, {SEC}, 0},
+        [UNET_SE2_W] = {"se.fc.2.weight", 2, {C2, SEC}, 0}, [UNET_SE2_B] = {"se.fc.2.bias", 1, {C2}, 0},
+        [UNET_UP2_W] = {"up2.weight", 3, {C2, C2, 2}, 0},   [UNET_UP2_B] = {"up2.bias", 1, {C2}, 0},
+        [UNET_UP1_W] = {"up1.weight", 3, {C2, C1, 2}, 0},   [UNET_UP1_B] = {"up1.bias", 1, {C1}, 0},
+        [UNET_FC_W] = {"fc.weight", 2, {C, 2 * H}, 0},      [UNET_FC_B] = {"fc.bias", 1, {C}, 0},
+    };
+    block_table(spec, UNET_ENC1, "enc1", F, C1);
+    block_table(spec, UNET_ENC2, "enc2", C1, C2);
+    block_table(spec, UNET_BOTT, "bott", C2, C2);
+    block_table(spec, UNET_DEC2, "dec2", 2 * C2, C2);
+    block_table(spec, UNET_DEC1, "dec1", 2 * C1, C1);
+    nn_bilstm_table(spec, UNET_LSTM, C1, H);
+    return nn_layout_table(spec, UNET_N_TENSORS, t, max);
 }
 
 static int unet_recognise(const char *const *names, const int (*shapes)[4], const int *ndims, int n,
@@ -206,18 +209,40 @@ static size_t unet_scratch_floats(const a2m_model *m, int B, int T) {
     return unet_grads_split(m, NULL, B, T, &g);
 }
 
-#define P(name) (params + nn_model_tensor(m, name)->offset)
-#define G(name) (grads + nn_model_tensor(m, name)->offset)
+/* A conv block's tensors (block_table) */
+typedef struct unet_block {
+    float *conv_w;           /* [cout x cin x 3] */
+    float *bn_w, *bn_b;      /* [cout] */
+    float *bn_mean, *bn_var; /* [cout] running statistics (buffers) */
+} unet_block;
 
-static const float *pt(const a2m_model *m, const float *params, const char *prefix, const char *suffix) {
-    char nm[64];
-    snprintf(nm, sizeof nm, "%s%s", prefix, suffix);
-    return params + nn_model_tensor(m, nm)->offset;
-}
-static float *gt(const a2m_model *m, float *grads, const char *prefix, const char *suffix) {
-    char nm[64];
-    snprintf(nm, sizeof nm, "%s%s", prefix, suffix);
-    return grads + nn_model_tensor(m, nm)->offset;
+/* The parameters (or their gradients: the same offsets) as typed pointers, llm.c's ParameterTensors. */
+typedef struct unet_tensors {
+    unet_block blk[5];      /* enc1, enc2, bott, dec2, dec1 (bn_names' order) */
+    float *se0_w, *se0_b;   /* [16 x 128], [16] */
+    float *se2_w, *se2_b;   /* [128 x 16], [128] */
+    float *up2_w, *up2_b;   /* [128 x 128 x 2], [128] */
+    float *up1_w, *up1_b;   /* [128 x 64 x 2], [64] */
+    nn_bilstm_tensors lstm; /* 64 inputs, H hidden */
+    float *fc_w, *fc_b;     /* [C x 2H], [C] */
+} unet_tensors;
+enum { ENC1, ENC2, BOTT, DEC2, DEC1 };
+
+static unet_tensors unet_bind(const a2m_model *m, const float *base) {
+    static const int first[5] = {UNET_ENC1, UNET_ENC2, UNET_BOTT, UNET_DEC2, UNET_DEC1};
+    unet_tensors w;
+    for (int i = 0; i < 5; i++) {
+        int k = first[i];
+        w.blk[i] = (unet_block){nn_at(m, base, k), nn_at(m, base, k + 1), nn_at(m, base, k + 2), nn_at(m, base, k + 3),
+                                nn_at(m, base, k + 4)};
+    }
+    w.se0_w = nn_at(m, base, UNET_SE0_W), w.se0_b = nn_at(m, base, UNET_SE0_B);
+    w.se2_w = nn_at(m, base, UNET_SE2_W), w.se2_b = nn_at(m, base, UNET_SE2_B);
+    w.up2_w = nn_at(m, base, UNET_UP2_W), w.up2_b = nn_at(m, base, UNET_UP2_B);
+    w.up1_w = nn_at(m, base, UNET_UP1_W), w.up1_b = nn_at(m, base, UNET_UP1_B);
+    w.lstm = nn_bilstm_bind(m, base, UNET_LSTM);
+    w.fc_w = nn_at(m, base, UNET_FC_W), w.fc_b = nn_at(m, base, UNET_FC_B);
+    return w;
 }
 
 /* Zeroes frames t >= len[b] of x [B x T x C]. */
@@ -243,37 +268,26 @@ static void split_grad(float *da, float *db, const float *d, size_t rows, int Ca
     }
 }
 
-static void lstm_bind(const a2m_model *m, const float *params, lstm_weights w[2]) {
-    w[0] = (lstm_weights){P("lstm.weight_ih_l0"), P("lstm.weight_hh_l0"), P("lstm.bias_ih_l0"), P("lstm.bias_hh_l0")};
-    w[1] = (lstm_weights){P("lstm.weight_ih_l0_reverse"), P("lstm.weight_hh_l0_reverse"), P("lstm.bias_ih_l0_reverse"),
-                          P("lstm.bias_hh_l0_reverse")};
-}
-
-/* Conv1d (no bias) + BatchNorm1d + ReLU on level lengths len; returns nothing, keeps conv out and BN stats. */
-static void conv_bn_relu(const a2m_model *m, const float *params, const char *name, float *out, float *conv_out,
-                         const float *in, float *col, float *save, const int *len, int B, int T, int Cin, int Cout,
-                         int training) {
-    conv1d_forward(conv_out, in, pt(m, params, name, ".0.weight"), NULL, col, B, T, Cin, Cout, KS);
-    batchnorm_forward(out, conv_out, pt(m, params, name, ".1.weight"), pt(m, params, name, ".1.bias"),
-                      pt(m, params, name, ".1.running_mean"), pt(m, params, name, ".1.running_var"), save, len, B, T,
-                      Cout, BN_EPS, training);
+/* Conv1d (no bias) + BatchNorm1d + ReLU of block w on level lengths len; keeps conv out and BN stats. */
+static void conv_bn_relu(const unet_block *w, float *out, float *conv_out, const float *in, float *col, float *save,
+                         const int *len, int B, int T, int Cin, int Cout, int training) {
+    conv1d_forward(conv_out, in, w->conv_w, NULL, col, B, T, Cin, Cout, KS);
+    batchnorm_forward(out, conv_out, w->bn_w, w->bn_b, w->bn_mean, w->bn_var, save, len, B, T, Cout, BN_EPS, training);
     relu_forward(out, out, (size_t)B * T * Cout); /* padding stays 0 */
 }
 
-/* Backward of conv_bn_relu: din += d(in) (if din), parameter gradients added. dout is the gradient of out;
+/* Backward of conv_bn_relu: din += d(in) (if din), parameter gradients added into g. dout is the gradient of out;
  * tmp_a, tmp_b [B x T x Cout] temporaries. */
-static void conv_bn_relu_backward(const a2m_model *m, const float *params, float *grads, const char *name, float *din,
-                                  const float *dout, const float *out, const float *conv_out, float *col,
-                                  const float *save, const int *len, float *tmp_a, float *tmp_b, int B, int T, int Cin,
-                                  int Cout, int training) {
+static void conv_bn_relu_backward(const unet_block *w, const unet_block *g, float *din, const float *dout,
+                                  const float *out, const float *conv_out, float *col, const float *save,
+                                  const int *len, float *tmp_a, float *tmp_b, int B, int T, int Cin, int Cout,
+                                  int training) {
     size_t n = (size_t)B * T * Cout;
     nn_zero(tmp_a, n);
     relu_backward(tmp_a, dout, out, n);
     nn_zero(tmp_b, n);
-    batchnorm_backward(tmp_b, gt(m, grads, name, ".1.weight"), gt(m, grads, name, ".1.bias"), tmp_a, conv_out,
-                       pt(m, params, name, ".1.weight"), save, len, B, T, Cout, BN_EPS, training);
-    conv1d_backward(din, gt(m, grads, name, ".0.weight"), NULL, tmp_b, col, pt(m, params, name, ".0.weight"), B, T, Cin,
-                    Cout, KS);
+    batchnorm_backward(tmp_b, g->bn_w, g->bn_b, tmp_a, conv_out, w->bn_w, save, len, B, T, Cout, BN_EPS, training);
+    conv1d_backward(din, g->conv_w, NULL, tmp_b, col, w->conv_w, B, T, Cin, Cout, KS);
 }
 
 static void unet_forward(const a2m_model *m, const float *params, nn_buffers *buf, const float *x, const int *lengths,
@@ -292,30 +306,30 @@ static void unet_forward(const a2m_model *m, const float *params, nn_buffers *bu
     for (int b = 0; b < B; b++)
         memcpy(a.xp + (size_t)b * Tp * F, x + (size_t)b * T * F, (size_t)L0[b] * F * sizeof *a.xp);
     float *sv = a.save;
-    conv_bn_relu(m, params, "enc1", a.e1, a.e1c, a.xp, a.col_e1, sv, L0, B, Tp, F, C1, training);
+    unet_tensors p = unet_bind(m, params);
+    conv_bn_relu(&p.blk[ENC1], a.e1, a.e1c, a.xp, a.col_e1, sv, L0, B, Tp, F, C1, training);
     maxpool1d_forward(a.p1, a.e1, B, Tp, C1, 2);
-    conv_bn_relu(m, params, "enc2", a.e2, a.e2c, a.p1, a.col_e2, sv + 2 * C2, L1, B, T1, C1, C2, training);
+    conv_bn_relu(&p.blk[ENC2], a.e2, a.e2c, a.p1, a.col_e2, sv + 2 * C2, L1, B, T1, C1, C2, training);
     maxpool1d_forward(a.p2, a.e2, B, T1, C2, 2);
-    conv_bn_relu(m, params, "bott", a.bb, a.bc, a.p2, a.col_b, sv + 4 * C2, L2, B, T2, C2, C2, training);
-    se_forward(a.bo, a.bb, P("se.fc.0.weight"), P("se.fc.0.bias"), P("se.fc.2.weight"), P("se.fc.2.bias"), a.se_cache,
-               L2, B, T2, C2, SEC);
+    conv_bn_relu(&p.blk[BOTT], a.bb, a.bc, a.p2, a.col_b, sv + 4 * C2, L2, B, T2, C2, C2, training);
+    se_forward(a.bo, a.bb, p.se0_w, p.se0_b, p.se2_w, p.se2_b, a.se_cache, L2, B, T2, C2, SEC);
     /* up2 into the first half of cat2's rows: computed into d2 (free until dec2) then concatenated */
-    conv_transpose1d_forward(a.d2, a.bo, P("up2.weight"), P("up2.bias"), a.col_u2, B, T2, C2, C2, 2, 2);
+    conv_transpose1d_forward(a.d2, a.bo, p.up2_w, p.up2_b, a.col_u2, B, T2, C2, C2, 2, 2);
     mask_frames(a.d2, L1, B, T1, C2);
     concat(a.cat2, a.d2, a.e2, (size_t)B * T1, C2, C2);
-    conv_bn_relu(m, params, "dec2", a.d2, a.d2c, a.cat2, a.col_d2, sv + 6 * C2, L1, B, T1, 2 * C2, C2, training);
-    conv_transpose1d_forward(a.d1, a.d2, P("up1.weight"), P("up1.bias"), a.col_u1, B, T1, C2, C1, 2, 2);
+    conv_bn_relu(&p.blk[DEC2], a.d2, a.d2c, a.cat2, a.col_d2, sv + 6 * C2, L1, B, T1, 2 * C2, C2, training);
+    conv_transpose1d_forward(a.d1, a.d2, p.up1_w, p.up1_b, a.col_u1, B, T1, C2, C1, 2, 2);
     mask_frames(a.d1, L0, B, Tp, C1);
     concat(a.cat1, a.d1, a.e1, (size_t)B * Tp, C1, C1);
-    conv_bn_relu(m, params, "dec1", a.d1, a.d1c, a.cat1, a.col_d1, sv + 8 * C2, L0, B, Tp, 2 * C1, C1, training);
+    conv_bn_relu(&p.blk[DEC1], a.d1, a.d1c, a.cat1, a.col_d1, sv + 8 * C2, L0, B, Tp, 2 * C1, C1, training);
     for (int b = 0; b < B; b++)
         memcpy(a.lin + (size_t)b * T * C1, a.d1 + (size_t)b * Tp * C1, (size_t)T * C1 * sizeof *a.lin);
     lstm_weights w[2];
-    lstm_bind(m, params, w);
+    nn_bilstm_weights(&p.lstm, w);
     bilstm_forward(a.lo, a.lin, w, lengths, a.cache, B, T, C1, H, n_threads);
     int drop = training || buf->mc;
     dropout_forward(a.lod, a.lo, a.dmask, BT * 2 * H, drop ? buf->dropout : 0.0f, buf->seed, drop);
-    linear_forward(logits, a.lod, P("fc.weight"), P("fc.bias"), (int)BT, 2 * H, C);
+    linear_forward(logits, a.lod, p.fc_w, p.fc_b, (int)BT, 2 * H, C);
 }
 
 static void unet_backward(const a2m_model *m, const float *params, float *grads, nn_buffers *buf, const float *x,
@@ -331,16 +345,16 @@ static void unet_backward(const a2m_model *m, const float *params, float *grads,
     unet_grads_split(m, buf->scratch, B, T, &g);
     const int *L0 = a.len, *L1 = L0 + B, *L2 = L1 + B;
     const float *sv = a.save;
+    unet_tensors p = unet_bind(m, params), gw = unet_bind(m, grads);
 
     nn_zero(g.dlod, BT * 2 * H);
-    linear_backward(g.dlod, G("fc.weight"), G("fc.bias"), dlogits, a.lod, P("fc.weight"), (int)BT, 2 * H, C);
+    linear_backward(g.dlod, gw.fc_w, gw.fc_b, dlogits, a.lod, p.fc_w, (int)BT, 2 * H, C);
     nn_zero(g.dlo, BT * 2 * H);
     dropout_backward(g.dlo, g.dlod, a.dmask, BT * 2 * H);
     lstm_weights w[2];
-    lstm_bind(m, params, w);
-    lstm_grads lg[2] = {{G("lstm.weight_ih_l0"), G("lstm.weight_hh_l0"), G("lstm.bias_ih_l0"), G("lstm.bias_hh_l0")},
-                        {G("lstm.weight_ih_l0_reverse"), G("lstm.weight_hh_l0_reverse"), G("lstm.bias_ih_l0_reverse"),
-                         G("lstm.bias_hh_l0_reverse")}};
+    lstm_grads lg[2];
+    nn_bilstm_weights(&p.lstm, w);
+    nn_bilstm_grads(&gw.lstm, lg);
     nn_zero(g.dlin, BT * C1);
     bilstm_backward(g.dlin, lg, g.dlo, a.lin, w, lengths, a.cache, g.ls, B, T, C1, H, n_threads);
 
@@ -350,54 +364,52 @@ static void unet_backward(const a2m_model *m, const float *params, float *grads,
     for (int b = 0; b < B; b++)
         memcpy(dd1 + (size_t)b * Tp * C1, g.dlin + (size_t)b * T * C1, (size_t)T * C1 * sizeof *dd1);
     nn_zero(g.dcat1, b0 * 2 * C1);
-    conv_bn_relu_backward(m, params, grads, "dec1", g.dcat1, dd1, a.d1, a.d1c, a.col_d1, sv + 8 * C2, L0, g.g0a, g.g0b,
-                          B, Tp, 2 * C1, C1, training);
+    conv_bn_relu_backward(&p.blk[DEC1], &gw.blk[DEC1], g.dcat1, dd1, a.d1, a.d1c, a.col_d1, sv + 8 * C2, L0, g.g0a,
+                          g.g0b, B, Tp, 2 * C1, C1, training);
     nn_zero(g.de1, b0 * C1);
     split_grad(g.du1, g.de1, g.dcat1, b0, C1, C1);
     mask_frames(g.du1, L0, B, Tp, C1);
     /* up1 from d2 */
     float *dd2 = g.du2; /* gradient of d2 [B x T1 x 128]; du2 is free until its split */
     nn_zero(dd2, b1 * C2);
-    conv_transpose1d_backward(dd2, G("up1.weight"), G("up1.bias"), g.du1, a.d2, P("up1.weight"), a.col_u1, B, T1, C2,
-                              C1, 2, 2);
+    conv_transpose1d_backward(dd2, gw.up1_w, gw.up1_b, g.du1, a.d2, p.up1_w, a.col_u1, B, T1, C2, C1, 2, 2);
     nn_zero(g.dcat2, b1 * 2 * C2);
-    conv_bn_relu_backward(m, params, grads, "dec2", g.dcat2, dd2, a.d2, a.d2c, a.col_d2, sv + 6 * C2, L1, g.g1a, g.g1b,
-                          B, T1, 2 * C2, C2, training);
+    conv_bn_relu_backward(&p.blk[DEC2], &gw.blk[DEC2], g.dcat2, dd2, a.d2, a.d2c, a.col_d2, sv + 6 * C2, L1, g.g1a,
+                          g.g1b, B, T1, 2 * C2, C2, training);
     nn_zero(g.de2, b1 * C2);
     split_grad(g.du2, g.de2, g.dcat2, b1, C2, C2);
     mask_frames(g.du2, L1, B, T1, C2);
     /* up2 from the SE output */
     float *dbo = g.g2a, *dbb = g.g2b, *dp2 = g.g2c;
     nn_zero(dbo, b2 * C2);
-    conv_transpose1d_backward(dbo, G("up2.weight"), G("up2.bias"), g.du2, a.bo, P("up2.weight"), a.col_u2, B, T2, C2,
-                              C2, 2, 2);
+    conv_transpose1d_backward(dbo, gw.up2_w, gw.up2_b, g.du2, a.bo, p.up2_w, a.col_u2, B, T2, C2, C2, 2, 2);
     nn_zero(dbb, b2 * C2);
-    se_backward(dbb, G("se.fc.0.weight"), G("se.fc.0.bias"), G("se.fc.2.weight"), G("se.fc.2.bias"), dbo, a.bb,
-                P("se.fc.0.weight"), P("se.fc.2.weight"), a.se_cache, g.se_scratch, L2, B, T2, C2, SEC);
+    se_backward(dbb, gw.se0_w, gw.se0_b, gw.se2_w, gw.se2_b, dbo, a.bb, p.se0_w, p.se2_w, a.se_cache, g.se_scratch, L2,
+                B, T2, C2, SEC);
     nn_zero(dp2, b2 * C2);
     /* dbo is free now: temporaries of the bottleneck's backward are dbo and g1a (>= level-2 size) */
-    conv_bn_relu_backward(m, params, grads, "bott", dp2, dbb, a.bb, a.bc, a.col_b, sv + 4 * C2, L2, dbo, g.g1a, B, T2,
-                          C2, C2, training);
+    conv_bn_relu_backward(&p.blk[BOTT], &gw.blk[BOTT], dp2, dbb, a.bb, a.bc, a.col_b, sv + 4 * C2, L2, dbo, g.g1a, B,
+                          T2, C2, C2, training);
     /* enc2 gets the skip gradient (already in de2) plus the pool's */
     maxpool1d_backward(g.de2, dp2, a.e2, B, T1, C2, 2);
     nn_zero(g.dp1, b1 * C1);
-    conv_bn_relu_backward(m, params, grads, "enc2", g.dp1, g.de2, a.e2, a.e2c, a.col_e2, sv + 2 * C2, L1, g.g1a, g.g1b,
-                          B, T1, C1, C2, training);
+    conv_bn_relu_backward(&p.blk[ENC2], &gw.blk[ENC2], g.dp1, g.de2, a.e2, a.e2c, a.col_e2, sv + 2 * C2, L1, g.g1a,
+                          g.g1b, B, T1, C1, C2, training);
     maxpool1d_backward(g.de1, g.dp1, a.e1, B, Tp, C1, 2);
-    conv_bn_relu_backward(m, params, grads, "enc1", NULL, g.de1, a.e1, a.e1c, a.col_e1, sv, L0, g.g0a, g.g0b, B, Tp, F,
-                          C1, training);
+    conv_bn_relu_backward(&p.blk[ENC1], &gw.blk[ENC1], NULL, g.de1, a.e1, a.e1c, a.col_e1, sv, L0, g.g0a, g.g0b, B, Tp,
+                          F, C1, training);
 }
 
 static void unet_update_buffers(const a2m_model *m, float *params, const nn_buffers *buf, int B, int T) {
     unet_acts a;
     unet_acts_split(m, buf->acts, B, T, &a);
+    unet_tensors p = unet_bind(m, params);
     int chans[5] = {C1, C2, C2, C2, C1}, level[5] = {0, 1, 2, 1, 0};
     for (int i = 0; i < 5; i++) {
         size_t n = 0;
         for (int b = 0; b < B; b++) n += (size_t)a.len[level[i] * B + b];
-        batchnorm_update_running((float *)pt(m, params, bn_names[i], ".1.running_mean"),
-                                 (float *)pt(m, params, bn_names[i], ".1.running_var"), a.save + (size_t)i * 2 * C2, n,
-                                 chans[i], BN_MOMENTUM);
+        batchnorm_update_running(p.blk[i].bn_mean, p.blk[i].bn_var, a.save + (size_t)i * 2 * C2, n, chans[i],
+                                 BN_MOMENTUM);
     }
 }
 
