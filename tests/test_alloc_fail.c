@@ -855,6 +855,18 @@ static int case_train_arch(void *p) {
     return rc;
 }
 
+/* a2m_train_teacher_targets of two teachers (the tiny crnn, saved in tmpdir) */
+static int case_teacher_targets(void *p) {
+    ctx2 *c = p;
+    char path[700];
+    snprintf(path, sizeof path, "%s/teacher.safetensors", tmpdir);
+    const char *teachers[2] = {path, path};
+    float *soft = NULL;
+    int rc = a2m_train_teacher_targets(&c->ds, teachers, 2, 1, &soft);
+    free(soft);
+    return rc;
+}
+
 static int make_tiny(const char *arch, a2m_model **m) {
     a2m_model_info in = nn_model_default_info();
     in.n_bins = 6, in.hidden = 8, in.n_classes = 4, in.dropout = 0.25;
@@ -906,6 +918,12 @@ static void more_cases(ctx *c0) {
         CHECK(make_tiny(archs[a], &c.tiny) == A2M_OK, "tiny %s: %s", archs[a], a2m_errmsg());
         if (c.tiny) harness(runner_names[a], case_runner, &c);
         if (c.tiny && a == 1) harness("model_logits_takes mc", case_model_takes, &c);
+        if (c.tiny && a == 2) {
+            char path[700];
+            snprintf(path, sizeof path, "%s/teacher.safetensors", tmpdir);
+            CHECK(a2m_model_save(c.tiny, path) == A2M_OK, "teacher: %s", a2m_errmsg());
+            harness("a2m_train_teacher_targets", case_teacher_targets, &c);
+        }
         a2m_model_del(c.tiny);
         c.tiny = NULL;
     }

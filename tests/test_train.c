@@ -1,6 +1,7 @@
 /* Training on a small synthetic dataset: it learns, the same seed gives the
  * same weights, a run resumed from its checkpoint equals an uninterrupted
- * one, windows with padding train, and bad parameters are refused. */
+ * one, windows with padding train, distillation's targets are the teachers' mean,
+ * and bad parameters are refused. */
 #include <unistd.h>
 
 #include "a2m/error.h"
@@ -108,6 +109,43 @@ static void test_onset_targets(void) {
     CHECK(same_t, "targets 0.5 1 1 1 0.5 around each start, none before a take's first frame");
 }
 
+/* Distillation's targets from teacher files: the mean of running the teachers directly; a missing file, a
+ * teacher of other classes and no teacher are errors (the first two naming the file). */
+static void check_teachers(const a2m_dataset *d, const a2m_model *t1, const a2m_model *t2) {
+    const char *p1 = test_tmp("teacher1.safetensors"), *p2 = test_tmp("teacher2.safetensors");
+    REQUIRE(a2m_model_save(t1, p1) == A2M_OK && a2m_model_save(t2, p2) == A2M_OK, "save: %s", a2m_errmsg());
+    size_t n = d->total_frames * (size_t)t1->info.n_classes, all[TAKES];
+    for (size_t i = 0; i < TAKES; i++) all[i] = i;
+    float *q1 = malloc(n * sizeof *q1), *q2 = malloc(n * sizeof *q2), *got = NULL;
+    REQUIRE(q1 && q2, "out of memory");
+    CHECK(a2m_model_predict_takes(t1, d, all, TAKES, 1, NULL, q1) == A2M_OK, "teacher 1 directly");
+    CHECK(a2m_model_predict_takes(t2, d, all, TAKES, 1, NULL, q2) == A2M_OK, "teacher 2 directly");
+    const char *both[2] = {p1, p2};
+    CHECK(a2m_train_teacher_targets(d, both, 2, 2, &got) == A2M_OK && got, "targets: %s", a2m_errmsg());
+    double worst = 0, apart = 0;
+    for (size_t k = 0; got && k < n; k++) {
+        worst = fmax(worst, fabs(got[k] - 0.5 * ((double)q1[k] + q2[k])));
+        apart = fmax(apart, fabs((double)q1[k] - q2[k]));
+    }
+    CHECK(worst <= 1e-6 && apart > 0.01, "the teachers' mean (max error %.2g; teachers %.3g apart)", worst, apart);
+    free(got), got = NULL;
+    const char *missing[2] = {p1, test_tmp("no-such-teacher.safetensors")};
+    CHECK(a2m_train_teacher_targets(d, missing, 2, 1, &got) == A2M_ERR_IO && !got &&
+              strstr(a2m_errmsg(), "no-such-teacher"),
+          "a missing teacher: %s", a2m_errmsg());
+    a2m_model_info other = t1->info;
+    other.n_classes = t1->info.n_classes + 1;
+    a2m_model *wide = NULL;
+    REQUIRE(nn_model_create("crnn", &other, &wide) == A2M_OK, "create: %s", a2m_errmsg());
+    CHECK(a2m_model_save(wide, p2) == A2M_OK, "save");
+    CHECK(a2m_train_teacher_targets(d, both, 2, 1, &got) == A2M_ERR_SHAPE && !got && strstr(a2m_errmsg(), p2),
+          "a teacher of other classes: %s", a2m_errmsg());
+    CHECK(a2m_train_teacher_targets(d, both, 0, 1, &got) == A2M_ERR_ARG && !got, "no teacher");
+    a2m_model_del(wide);
+    free(q1), free(q2);
+    unlink(p1), unlink(p2);
+}
+
 int main(void) {
     test_onset_targets();
     a2m_dataset d;
@@ -127,6 +165,11 @@ int main(void) {
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &long_run, &rl) == A2M_OK, "longer run");
     CHECK(rl.best_val_accuracy >= 0.9, "25 epochs reach %.3f val accuracy", rl.best_val_accuracy);
     a2m_model_del(long_run);
+    p = small_params();
+    p.seed = 7;
+    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "another seed");
+    check_teachers(&d, a, c);
+    a2m_model_del(c);
 
     /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight */
     const char *ckpt = test_tmp("train.ckpt"), *log = test_tmp("train.csv");

@@ -86,6 +86,12 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
               a2m_train_params p, a2m_train_progress_fn progress, void *user, a2m_model **out,
               a2m_train_result *result);
 
+/* Distillation's soft targets (a2m_train_params.soft_targets): the mean of the n_teachers models' (files)
+ * class probabilities for every frame of d, *out [total_frames x classes] (the caller frees it). Every teacher
+ * must have d's bins, classes and features; a file that is missing or not a model is an error naming it. */
+int a2m_train_teacher_targets(const a2m_dataset *d, const char *const *teachers, int n_teachers, int n_threads,
+                              float **out);
+
 #ifdef __cplusplus
 }
 #endif

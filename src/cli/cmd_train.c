@@ -44,42 +44,17 @@ static int on_progress(void *user, const a2m_train_epoch *e) {
     return 0;
 }
 
-/* The mean class probabilities of the teacher models (comma-separated paths) for every frame of d. */
+/* Distillation's targets from --teacher M1[,M2...] (a2m_train_teacher_targets). */
 static int teacher_targets(const char *list, const a2m_dataset *d, int threads, float **out) {
-    *out = NULL;
-    size_t *all = malloc((d->n_takes + 1) * sizeof *all);
-    int64_t *pred = malloc((d->total_frames + 1) * sizeof *pred);
-    float *probs = NULL, *sum = NULL;
-    int rc = all && pred ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; !rc && i < d->n_takes; i++) all[i] = i;
-    char paths[4096];
-    snprintf(paths, sizeof paths, "%s", list);
+    char paths[4096], *save = NULL;
+    const char *tok[64];
     int n = 0;
-    char *save = NULL;
-    for (char *tok = strtok_r(paths, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save), n++) {
-        a2m_model *t;
-        if ((rc = a2m_model_load(tok, NULL, &t))) break;
-        const a2m_model_info *ti = a2m_model_get_info(t);
-        int C = d->labels_p.n_notes + 1;
-        if (ti->n_bins != d->n_bins || ti->n_classes != C)
-            rc = a2m_error(A2M_ERR_SHAPE, "%s: teacher has %d bins and %d classes, the dataset %d and %d", tok,
-                           ti->n_bins, ti->n_classes, d->n_bins, C);
-        if (!rc) rc = a2m_model_check_features(t, d->cqt, d->feat, tok);
-        size_t count = d->total_frames * (size_t)C;
-        if (!rc && !sum) {
-            sum = calloc(count + 1, sizeof *sum), probs = malloc((count + 1) * sizeof *probs);
-            if (!sum || !probs) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
-        }
-        if (!rc) rc = a2m_model_predict_takes(t, d, all, d->n_takes, threads, pred, probs);
-        if (rc) a2m_error_prefix(rc, tok);
-        for (size_t k = 0; !rc && k < count; k++) sum[k] += probs[k];
-        a2m_model_del(t);
-    }
-    if (!rc && n == 0) rc = a2m_error(A2M_ERR_ARG, "--teacher: no model given");
-    for (size_t k = 0; !rc && k < d->total_frames * (size_t)(d->labels_p.n_notes + 1); k++) sum[k] /= (float)n;
-    free(all), free(pred), free(probs);
-    if (rc) free(sum);
-    else *out = sum, fprintf(stderr, "a2m train: distilling from %d teacher%s\n", n, n == 1 ? "" : "s");
+    snprintf(paths, sizeof paths, "%s", list);
+    for (char *t = strtok_r(paths, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (n < 64) tok[n++] = t;
+        else return a2m_error(A2M_ERR_ARG, "--teacher: more than 64 models");
+    int rc = a2m_train_teacher_targets(d, tok, n, threads, out);
+    if (!rc) fprintf(stderr, "a2m train: distilling from %d teacher%s\n", n, n == 1 ? "" : "s");
     return rc;
 }
 
