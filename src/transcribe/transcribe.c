@@ -505,9 +505,9 @@ static void unfold_top_octave(int *classes, size_t n, run *r, const int *class_n
 }
 
 /* Out-of-range runs the spectrum does not support become silence (noise, hum: see range.h). A run of a pitch
- * class next to a supported out-of-range run (or a silence shorter than the legato rule's away) whose peak is that pitch's octave (or octaves) joins it: the
- * network folds the start of a note beyond its range into the range (a synthetic voice's F#6 began as 0.44 s of
- * F#5). */
+ * class next to a supported out-of-range run (or a silence shorter than the legato rule's away) whose peak is
+ * that pitch's octave (or octaves) joins it: the network folds the start of a note beyond its range into the
+ * range (a synthetic voice's F#6 began as 0.44 s of F#5). */
 static void check_out_of_range(int *classes, size_t n, run *r, const int *class_notes, int C,
                                const a2m_note_rules *rules) {
     unfold_top_octave(classes, n, r, class_notes, C, rules);
