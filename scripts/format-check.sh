@@ -4,9 +4,10 @@
 #   scripts/format-check.sh                  every tracked .c/.h
 #   scripts/format-check.sh --since main     the .c/.h files changed since main (committed or not)
 #   scripts/format-check.sh FILE...          these files
-# Prints per file the lines clang-format would change and the lines over 120 columns, then the totals; exit 1 when a file needs reformatting or a line is over 120 columns (was: reformatting only)
-# when anything would change (clang-format -i FILE applies it). Needs clang-format (Debian: apt-get install
-# clang-format; version 14 reads this .clang-format).
+# Prints per file the lines clang-format would change and the lines over 120 columns, then the totals; exit 1
+# when anything would change (clang-format -i FILE applies it) or a line is over 120 columns (clang-format
+# leaves some comments long: wrap them by hand). Needs clang-format (Debian: apt-get install clang-format;
+# version 14 reads this .clang-format).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
