@@ -9,13 +9,16 @@
 #include "cli/cli.h"
 #include "cli/report.h"
 
-int bl_check_args(const char *cmd, char **argv, int n_pos, const char *kind, const char *splits, int force,
-                  const char **ds, const char **json) {
-    if (n_pos > 1) return cli_usage_error(cmd, "too many arguments");
-    if (!(*ds = n_pos ? argv[1] : NULL)) return cli_usage_error(cmd, "needs DATASET");
+int bl_parse(int argc, char **argv, const cli_spec *spec, bl_args *a) {
+    const char *cmd = argv[0];
+    int rc = cli_parse_pos(argc, argv, spec, (const char **[]){&a->ds}, 1);
+    if (rc >= 0) return rc ? rc : -1;
+    if (!a->ds) return cli_usage_error(cmd, "needs DATASET");
+    const char *kind = a->kind;
     if (kind && strcmp(kind, "cqt") && strcmp(kind, "mel") && strcmp(kind, "mfcc") && strcmp(kind, "lpc"))
         return cli_usage_error(cmd, "--features %s: must be cqt, mel, mfcc or lpc", kind);
-    if (*json && strcmp(*json, "-")) return cli_check_output(cmd, json, (const char *[]){*ds, splits}, 2, force, 0);
+    if (a->json && strcmp(a->json, "-"))
+        return cli_check_output(cmd, &a->json, (const char *[]){a->ds, a->splits}, 2, a->force, 0);
     return 0;
 }
 

@@ -69,20 +69,18 @@ static int report_split(const a2m_model *m, const a2m_dataset *d, const char *sp
 
 int cmd_calibrate(int argc, char **argv) {
     const char *model = NULL, *ds = NULL, *out = NULL, *split = "val", *check = "test", *splits = CLI_SEED_SPLITS;
-    int threads = 1, force = 0, n_pos;
+    int threads = 1, force = 0;
     const cli_option opts[] = {
         {CLI_STR_OPT("-o", &out), .meta = "OUT", .help = "the model with its temperature"},
-        {CLI_STR_OPT("--splits", &splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_SPLITS_ROW(&splits)},
         {CLI_STR_OPT("--split", &split), .meta = "NAME", .help = "the split the temperature is fitted on"},
         {CLI_STR_OPT("--check", &check), .meta = "NAME", .help = "the split scored before and after (none: skipped)"},
-        {CLI_INT_OPT("--threads", &threads, 1, 256), .meta = "N", .help = "threads"},
+        {CLI_THREADS_ROW(&threads)},
         {CLI_FLAG_OPT("--force", &force), .help = "replace an existing OUT"},
         {.name = NULL}};
     const cli_spec spec = {"calibrate", usage, {{NULL, opts}}, NULL};
-    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    int rc = cli_parse_pos(argc, argv, &spec, (const char **[]){&model, &ds}, 2);
     if (rc >= 0) return rc;
-    if (n_pos > 2) return cli_usage_error(argv[0], "too many arguments");
-    model = n_pos > 0 ? argv[1] : NULL, ds = n_pos > 1 ? argv[2] : NULL;
     if (!model || !ds || !out) return cli_usage_error(argv[0], "needs MODEL, DATASET and -o OUT");
     if ((rc = cli_check_output(argv[0], &out, (const char *[]){model, ds, splits}, 3, force, 0))) return rc;
     a2m_model *m;

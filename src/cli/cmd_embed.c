@@ -39,11 +39,11 @@ typedef struct embed_opts {
 } embed_opts;
 
 static int embed_parse(int argc, char **argv, embed_opts *o) {
-    int source = 0, init = !o->p.spectral_init, n_pos;
+    int source = 0, init = !o->p.spectral_init;
     const cli_option opts[] = {
         {CLI_STR_OPT("--output", &o->out), .alias = "-o", .meta = "EMB.npy",
          .help = "the embedding (EMB.labels.npy beside it)"},
-        {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_SPLITS_ROW(&o->splits)},
         {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split embedded"},
         {CLI_CHOICE_OPT("--source", &source, "features|hidden"),
          .help = "the dataset's features or a network's hidden states"},
@@ -63,10 +63,8 @@ static int embed_parse(int argc, char **argv, embed_opts *o) {
         {CLI_FLAG_OPT("--force", &o->force), .help = "replace existing outputs"},
         {.name = NULL}};
     const cli_spec spec = {"embed", embed_usage, {{NULL, opts}}, NULL};
-    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    int rc = cli_parse_pos(argc, argv, &spec, (const char **[]){&o->ds}, 1);
     if (rc >= 0) return rc ? rc : -1;
-    if (n_pos > 1) return cli_usage_error(argv[0], "too many arguments");
-    o->ds = n_pos ? argv[1] : NULL;
     o->source = source ? "hidden" : "features", o->p.spectral_init = !init;
     if (!o->ds) return cli_usage_error(argv[0], "needs DATASET");
     if (!o->out) return cli_usage_error(argv[0], "missing -o EMB.npy");
@@ -310,16 +308,14 @@ static int load_2d(const char *path, a2m_array *a, size_t *n, size_t *d) {
 
 int cmd_trustworthiness(int argc, char **argv) {
     const char *x_path = NULL, *e_path = NULL;
-    int k = 5, threads = 1, json = 0, n_pos; /* k: what embed --trust uses */
+    int k = 5, threads = 1, json = 0; /* k: what embed --trust uses */
     const cli_option opts[] = {{CLI_INT_OPT("--k", &k, 1, 63), .meta = "K", .help = "neighbours"},
-                               {CLI_INT_OPT("--threads", &threads, 1, 256), .meta = "N", .help = "threads"},
+                               {CLI_THREADS_ROW(&threads)},
                                {CLI_FLAG_OPT("--json", &json), .help = "print the figure as JSON"},
                                {.name = NULL}};
     const cli_spec spec = {"trust", trust_usage, {{NULL, opts}}, NULL};
-    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    int rc = cli_parse_pos(argc, argv, &spec, (const char **[]){&x_path, &e_path}, 2);
     if (rc >= 0) return rc;
-    if (n_pos > 2) return cli_usage_error(argv[0], "too many arguments");
-    x_path = n_pos > 0 ? argv[1] : NULL, e_path = n_pos > 1 ? argv[2] : NULL;
     if (!x_path || !e_path) return cli_usage_error(argv[0], "needs X.npy and EMB.npy");
     openblas_set_num_threads(1);
     a2m_array x = {0}, e = {0};

@@ -100,12 +100,12 @@ static int parse_eval(int argc, char **argv, eval_opts *o) {
     *o = (eval_opts){NULL, NULL, "test", "../shared/data/seed/split.json", NULL, NULL, 1, 0, 0, 0, 0};
     const cli_option opts[] = {
         {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split evaluated"},
-        {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_SPLITS_ROW(&o->splits)},
         {CLI_STR_OPT("--json", &o->json), .meta = "FILE",
          .help = "also write the metrics as JSON (- = standard output alone)"},
         {CLI_STR_OPT("--ensemble", &o->ensemble), .meta = "M1,M2,...",
          .help = "the mean of several models (instead of MODEL)"},
-        {CLI_INT_OPT("--threads", &o->threads, 1, 256), .meta = "N", .help = "threads"},
+        {CLI_THREADS_ROW(&o->threads)},
         {CLI_INT_OPT("--mc-dropout", &o->mc, 1, 1000), .meta = "T", .nodef = 1,
          .help = "Monte-Carlo dropout: the mean of T passes with dropout kept on"},
         {CLI_ULL_OPT("--seed", &o->seed, 0, 2147483647), .meta = "S", .help = "the Monte-Carlo dropout masks"},

@@ -27,32 +27,18 @@ static const int k_grid[] = {1, 3, 5, 7, 9, 11, 15, 21, 31, 45, 63, 91, 127};
 enum { N_GRID = sizeof k_grid / sizeof k_grid[0] };
 
 typedef struct knn_opts {
-    const char *ds, *splits, *split, *kind, *json;
-    int k, context, pca, threads, force;
+    bl_args a;
+    int k, threads;
 } knn_opts;
 
 static int parse(int argc, char **argv, knn_opts *o) {
-    *o = (knn_opts){NULL, CLI_SEED_SPLITS, "test", NULL, NULL, 0, 0, 0, 1, 0};
-    const char *cmd = argv[0];
-    const cli_option opts[] = {{CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
-                               {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split scored"},
-                               {CLI_STR_OPT("--features", &o->kind), .meta = "KIND",
-                                .help = "the kind of features the dataset must hold (cqt, mel, mfcc, lpc)"},
-                               {CLI_INT_OPT("--context", &o->context, 0, 100), .meta = "C",
-                                .help = "stack C frames each side (within a take)"},
-                               {CLI_INT_OPT("--pca", &o->pca, 1, 100000), .meta = "D", .nodef = 1,
-                                .help = "keep the D leading principal axes of the training frames"},
-                               {CLI_INT_OPT("--threads", &o->threads, 1, 256), .meta = "N", .help = "threads"},
-                               {CLI_STR_OPT("--json", &o->json), .meta = "FILE",
-                                .help = "also write the metrics as JSON (- = standard output alone)"},
-                               {CLI_FLAG_OPT("--force", &o->force), .help = "replace an existing --json file"},
+    *o = (knn_opts){BL_ARGS_DEFAULT, 0, 1};
+    const cli_option opts[] = {BL_OPTION_ROWS(&o->a, &o->threads),
                                {CLI_INT_OPT("--k", &o->k, 1, 1000), .meta = "K", .nodef = 1,
                                 .help = "neighbours (not given: chosen on the \"val\" split)"},
                                {.name = NULL}};
     const cli_spec spec = {"knn", usage, {{NULL, opts}}, NULL};
-    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
-    if (rc >= 0) return rc ? rc : -1;
-    return bl_check_args(cmd, argv, n_pos, o->kind, o->splits, o->force, &o->ds, &o->json);
+    return bl_parse(argc, argv, &spec, &o->a);
 }
 
 /* neighbours of a split's frames, with a progress bar */
@@ -100,15 +86,15 @@ int cmd_knn(int argc, char **argv) {
     bl_data b;
     a2m_frame_map map = {0};
     double t0 = 0;
-    if ((rc = bl_load(o.ds, o.splits, o.split, o.kind, o.context, &b)) || (t0 = bl_now(), 0) ||
-        (rc = bl_map(&b, 0, o.pca, o.threads, &map))) {
+    if ((rc = bl_load(o.a.ds, o.a.splits, o.a.split, o.a.kind, o.a.context, &b)) || (t0 = bl_now(), 0) ||
+        (rc = bl_map(&b, 0, o.a.pca, o.threads, &map))) {
         bl_free(&b);
         return rc;
     }
     json_t *tried = json_array();
     if (!o.k && !b.n[BL_VAL]) {
         o.k = 5; /* scikit-learn's default */
-        cli_warn("%s: no \"val\" split to choose k on: k = 5", o.splits);
+        cli_warn("%s: no \"val\" split to choose k on: k = 5", o.a.splits);
     }
     if (!o.k) rc = choose_k(&b, o.threads, &o.k, tried);
     if (!rc && (size_t)o.k > b.n[BL_TRAIN])
@@ -126,14 +112,14 @@ int cmd_knn(int argc, char **argv) {
         return cli_lib_fail(rc);
     }
     char title[512];
-    snprintf(title, sizeof title, "kNN (k %d, context %d, %s%d values per frame) on %s", o.k, o.context,
-             o.pca ? "PCA to " : "", b.dim, o.ds);
-    json_t *extra = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:f,s:o,s:I,s:f,s:f}", "classifier", "knn", "dataset", o.ds,
-                              "k", o.k, "context", o.context, "pca", o.pca, "dim", b.dim, "explained_variance",
+    snprintf(title, sizeof title, "kNN (k %d, context %d, %s%d values per frame) on %s", o.k, o.a.context,
+             o.a.pca ? "PCA to " : "", b.dim, o.a.ds);
+    json_t *extra = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:f,s:o,s:I,s:f,s:f}", "classifier", "knn", "dataset", o.a.ds,
+                              "k", o.k, "context", o.a.context, "pca", o.a.pca, "dim", b.dim, "explained_variance",
                               map.explained, "k_selection", tried, "train_frames", (json_int_t)b.n[BL_TRAIN],
                               "seconds_train", t1 - t0, "seconds_predict", t2 - t1);
-    rc = bl_report(&b, title, pred, o.json, extra);
-    if (!rc && (!o.json || strcmp(o.json, "-")))
+    rc = bl_report(&b, title, pred, o.a.json, extra);
+    if (!rc && (!o.a.json || strcmp(o.a.json, "-")))
         printf("\ntime: %.2f s to fit (centre, PCA, choose k), %.2f s to predict %zu frames (%d thread%s)\n", t1 - t0,
                t2 - t1, b.n[BL_EVAL], o.threads, cli_s((size_t)o.threads));
     free(nbr), free(pred), bl_free(&b), a2m_frame_map_free(&map);

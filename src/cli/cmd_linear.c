@@ -22,27 +22,14 @@ static const char *usage =
     "(--split) and the time to train and to predict; --json FILE as `a2m knn`.\n";
 
 typedef struct lin_opts {
-    const char *ds, *splits, *split, *kind, *json;
-    int context, pca, force;
+    bl_args a;
     a2m_logreg_params p;
 } lin_opts;
 
 static int parse(int argc, char **argv, lin_opts *o) {
-    *o = (lin_opts){NULL, CLI_SEED_SPLITS, "test", NULL, NULL, 0, 0, 0, a2m_logreg_default_params()};
-    const char *cmd = argv[0];
+    *o = (lin_opts){BL_ARGS_DEFAULT, a2m_logreg_default_params()};
     const cli_option opts[] = {
-        {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
-        {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split scored"},
-        {CLI_STR_OPT("--features", &o->kind), .meta = "KIND",
-         .help = "the kind of features the dataset must hold (cqt, mel, mfcc, lpc)"},
-        {CLI_INT_OPT("--context", &o->context, 0, 100), .meta = "C",
-         .help = "stack C frames each side (within a take)"},
-        {CLI_INT_OPT("--pca", &o->pca, 1, 100000), .meta = "D", .nodef = 1,
-         .help = "keep the D leading principal axes of the training frames"},
-        {CLI_INT_OPT("--threads", &o->p.n_threads, 1, 256), .meta = "N", .help = "threads"},
-        {CLI_STR_OPT("--json", &o->json), .meta = "FILE",
-         .help = "also write the metrics as JSON (- = standard output alone)"},
-        {CLI_FLAG_OPT("--force", &o->force), .help = "replace an existing --json file"},
+        BL_OPTION_ROWS(&o->a, &o->p.n_threads),
         {CLI_INT_OPT("--epochs", &o->p.epochs, 1, 100000), .meta = "N", .help = "epochs"},
         {CLI_INT_OPT("--batch", &o->p.batch, 1, 1 << 20), .meta = "N", .help = "frames per mini-batch"},
         {CLI_DBL_OPT("--lr", &o->p.lr, 1e-9, 10), .meta = "X", .help = "Adam's learning rate"},
@@ -50,9 +37,7 @@ static int parse(int argc, char **argv, lin_opts *o) {
         {CLI_U64_OPT("--seed", &o->p.seed, 0, 2147483647), .meta = "S", .help = "the shuffle of each epoch"},
         {.name = NULL}};
     const cli_spec spec = {"linear", usage, {{NULL, opts}}, NULL};
-    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
-    if (rc >= 0) return rc ? rc : -1;
-    return bl_check_args(cmd, argv, n_pos, o->kind, o->splits, o->force, &o->ds, &o->json);
+    return bl_parse(argc, argv, &spec, &o->a);
 }
 
 static void on_epoch(void *user, int epoch, int epochs, double loss, double val_acc) {
@@ -70,8 +55,8 @@ int cmd_linear(int argc, char **argv) {
     bl_data b;
     a2m_frame_map map = {0};
     double t0 = 0;
-    if ((rc = bl_load(o.ds, o.splits, o.split, o.kind, o.context, &b)) || (t0 = bl_now(), 0) ||
-        (rc = bl_map(&b, 1, o.pca, o.p.n_threads, &map))) {
+    if ((rc = bl_load(o.a.ds, o.a.splits, o.a.split, o.a.kind, o.a.context, &b)) || (t0 = bl_now(), 0) ||
+        (rc = bl_map(&b, 1, o.a.pca, o.p.n_threads, &map))) {
         bl_free(&b);
         return rc;
     }
@@ -93,14 +78,14 @@ int cmd_linear(int argc, char **argv) {
     }
     char title[512];
     snprintf(title, sizeof title, "logistic regression (context %d, %s%d values per frame, best epoch %d of %d) on %s",
-             o.context, o.pca ? "PCA to " : "", b.dim, best, o.p.epochs, o.ds);
+             o.a.context, o.a.pca ? "PCA to " : "", b.dim, best, o.p.epochs, o.a.ds);
     json_t *extra =
-        json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:i,s:i,s:f,s:f,s:I,s:f,s:f}", "classifier", "logistic", "dataset", o.ds,
-                  "context", o.context, "pca", o.pca, "dim", b.dim, "explained_variance", map.explained, "epochs",
+        json_pack("{s:s,s:s,s:i,s:i,s:i,s:f,s:i,s:i,s:f,s:f,s:I,s:f,s:f}", "classifier", "logistic", "dataset", o.a.ds,
+                  "context", o.a.context, "pca", o.a.pca, "dim", b.dim, "explained_variance", map.explained, "epochs",
                   o.p.epochs, "best_epoch", best, "lr", o.p.lr, "l2", o.p.l2, "train_frames", (json_int_t)b.n[BL_TRAIN],
                   "seconds_train", t1 - t0, "seconds_predict", t2 - t1);
-    rc = bl_report(&b, title, pred, o.json, extra);
-    if (!rc && (!o.json || strcmp(o.json, "-")))
+    rc = bl_report(&b, title, pred, o.a.json, extra);
+    if (!rc && (!o.a.json || strcmp(o.a.json, "-")))
         printf("\ntime: %.2f s to train (standardise, %d epochs), %.3f s to predict %zu frames\n", t1 - t0, o.p.epochs,
                t2 - t1, b.n[BL_EVAL]);
     free(pred), a2m_logreg_free(&m), bl_free(&b), a2m_frame_map_free(&map);

@@ -38,7 +38,7 @@ static const char *forward_usage =
 
 int cmd_forward(int argc, char **argv) {
     const char *model = NULL, *feat = NULL, *out = NULL, *arch = NULL;
-    int force = 0, raw_db = 0, n_pos;
+    int force = 0, raw_db = 0;
     a2m_precision prec = A2M_PRECISION_FP32;
     const cli_option opts[] = {
         {CLI_STR_OPT("-o", &out), .meta = "LOGITS.npy", .help = "the logits (- = standard output)"},
@@ -51,10 +51,8 @@ int cmd_forward(int argc, char **argv) {
         {CLI_FLAG_OPT("--force", &force), .help = "replace an existing LOGITS.npy"},
         {.name = NULL}};
     const cli_spec spec = {"forward", forward_usage, {{NULL, opts}}, NULL};
-    int crc = cli_parse(argc, argv, &spec, &n_pos);
+    int crc = cli_parse_pos(argc, argv, &spec, (const char **[]){&model, &feat}, 2);
     if (crc >= 0) return crc;
-    if (n_pos > 2) return cli_usage_error(argv[0], "too many arguments");
-    model = n_pos > 0 ? argv[1] : NULL, feat = n_pos > 1 ? argv[2] : NULL;
     if (!model || !feat || !out) return cli_usage_error(argv[0], "needs MODEL, FEATURES.npy and -o LOGITS.npy");
     if ((crc = cli_check_output(argv[0], &out, (const char *[]){model, feat}, 2, force, CLI_OUT_STDOUT))) return crc;
     a2m_model *m;

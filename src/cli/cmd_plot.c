@@ -223,10 +223,8 @@ static int parse_args(int argc, char **argv, plot_args *a) {
         {CLI_FLAG_OPT("--force", &a->force), .help = "replace an existing OUT"},
         {.name = NULL}};
     const cli_spec spec = {"plot", usage, {{NULL, opts}, {"features and distances (as `a2m features`):", feat}}, NULL};
-    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    int rc = cli_parse_pos(argc, argv, &spec, (const char **[]){&a->in}, 1);
     if (rc >= 0) return rc;
-    if (n_pos > 1) return cli_usage_error("plot", "too many arguments");
-    a->in = n_pos ? argv[1] : NULL;
     return -1;
 }
 

@@ -125,7 +125,7 @@ static int parse_args(int argc, char **argv, report_args *a) {
     const cli_option opts[] = {
         {CLI_STR_OPT("-o", &a->dir), .meta = "DIR", .help = "the report's folder"},
         {CLI_STR_OPT("--split", &a->split), .meta = "NAME", .help = "the split evaluated"},
-        {CLI_STR_OPT("--splits", &a->splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_SPLITS_ROW(&a->splits)},
         {CLI_STR_OPT("--log", &a->log), .meta = "LOG.csv", .help = "the training log (a2m train --log): DIR/loss.png"},
         {CLI_STR_OPT("--audio-dir", &a->audio_dir), .meta = "DIR", .help = "the takes' audio and MIDI"},
         {CLI_INT_OPT("--transpose", &a->transpose, -48, 48), .meta = "N",
@@ -133,10 +133,8 @@ static int parse_args(int argc, char **argv, report_args *a) {
         {CLI_FLAG_OPT("--force", &a->force), .help = "replace an existing DIR's files"},
         {.name = NULL}};
     const cli_spec spec = {"report", usage, {{NULL, opts}}, NULL};
-    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    int rc = cli_parse_pos(argc, argv, &spec, (const char **[]){&a->model, &a->ds}, 2);
     if (rc >= 0) return rc;
-    if (n_pos > 2) return cli_usage_error(argv[0], "too many arguments");
-    a->model = n_pos > 0 ? argv[1] : NULL, a->ds = n_pos > 1 ? argv[2] : NULL;
     if (!a->model || !a->ds || !a->dir) return cli_usage_error(argv[0], "needs MODEL, DATASET and -o DIR");
     return -1;
 }

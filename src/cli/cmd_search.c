@@ -57,7 +57,7 @@ static int parse(int argc, char **argv, search_opts *o) {
     o->trials = 20, o->epochs = 50, o->threads = 1, o->heartbeat = 30;
     int seed = 0, sampler = 0, pruner = 0, objective = 0, n_pos;
     const cli_option opts[] = {
-        {CLI_STR_OPT("--splits", &o->splits), .meta = "SPLIT.json", .help = "the split file"},
+        {CLI_SPLITS_ROW(&o->splits)},
         {CLI_STR_OPT("--study", &o->study), .meta = "STUDY.db",
          .help = "the study (a SQLite file, or its name with --storage)"},
         {CLI_STR_OPT("--space", &o->space_path), .meta = "SPACE.json",

@@ -130,6 +130,14 @@ int cli_parse(int argc, char **argv, const cli_spec *s, int *n_pos) {
     return -1;
 }
 
+int cli_parse_pos(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos) {
+    int n_pos, rc = cli_parse(argc, argv, spec, &n_pos);
+    if (rc >= 0) return rc;
+    if (n_pos > max_pos) return cli_usage_error(spec->cmd, "too many arguments");
+    for (int i = 0; i < max_pos; i++) *pos[i] = i < n_pos ? argv[1 + i] : NULL;
+    return -1;
+}
+
 void cli_opt_default(const cli_option *o, char *buf, size_t n) {
     const void *d = o->def ? o->def : o->dst;
     buf[0] = '\0';

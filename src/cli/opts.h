@@ -69,6 +69,10 @@ typedef struct cli_option {
 #define CLI_CHOICE_OPT(n, d, c)    .name = (n), .type = CLI_CHOICE, .dst = _Generic((d), int * : (d)), .choices = (c)
 #define CLI_CUSTOM_OPT(n, d, p, s) .name = (n), .type = CLI_CUSTOM, .dst = (d), .parse = (p), .show = (s)
 
+/* Rows several commands share word for word: {CLI_SPLITS_ROW(&splits)}, {CLI_THREADS_ROW(&threads)}. */
+#define CLI_SPLITS_ROW(d)  CLI_STR_OPT("--splits", d), .meta = "SPLIT.json", .help = "the split file"
+#define CLI_THREADS_ROW(d) CLI_INT_OPT("--threads", d, 1, 256), .meta = "N", .help = "threads"
+
 /* One group of options, printed under its title (NULL: "options:"); a table ends with {.name = NULL}. */
 typedef struct cli_group {
     const char *title;
@@ -87,6 +91,10 @@ typedef struct cli_spec {
  * a usage error is printed and returns 2; otherwise returns -1 with the values stored, and the positional
  * arguments moved to argv[1 .. *n_pos] in their order ("-" is positional: standard input/output). */
 int cli_parse(int argc, char **argv, const cli_spec *spec, int *n_pos);
+/* cli_parse, then the positional arguments into *pos[0 .. max_pos-1] (NULL where not given); more than max_pos
+ * is the usage error "too many arguments" (2). Returns as cli_parse:
+ *   if ((rc = cli_parse_pos(argc, argv, &spec, (const char **[]){&model, &ds}, 2)) >= 0) return rc; */
+int cli_parse_pos(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos);
 /* The help (usage, every option with its value type, range and default, epilog) to out. */
 void cli_print_help(FILE *out, const cli_spec *spec);
 /* The default of one option as cli_print_help shows it ("" when none): for tests and the help. */
