@@ -116,6 +116,23 @@ static void test_parser(void) {
     T(parse(&v, (const char *[]){"--str", "-h", NULL}, &n, pos) == -1 && !strcmp(v.s, "-h"));
 }
 
+/* cli_parse_pos: the positionals into their variables (NULL where not given), more than it takes refused (2) */
+static void test_parse_pos(void) {
+    int i = 0;
+    const cli_option opts[] = {{CLI_INT_OPT("--int", &i, 0, 9), .help = "an int"}, {.name = NULL}};
+    const cli_spec spec = {"t", NULL, {{NULL, opts}}, NULL};
+    const char *a = "old", *b = "old";
+    char *argv1[] = {"t", "x", "--int", "3", NULL};
+    T(cli_parse_pos(4, argv1, &spec, (const char **[]){&a, &b}, 2) == -1);
+    T(a && !strcmp(a, "x") && b == NULL && i == 3);
+    char *argv2[] = {"t", "x", "y", "z", NULL};
+    T(cli_parse_pos(4, argv2, &spec, (const char **[]){&a, &b}, 2) == 2);
+    char *argv3[] = {"t", "-", "y", NULL};
+    T(cli_parse_pos(3, argv3, &spec, (const char **[]){&a, &b}, 2) == -1 && !strcmp(a, "-") && !strcmp(b, "y"));
+    char *argv4[] = {"t", "--int", "10", NULL};
+    T(cli_parse_pos(3, argv4, &spec, (const char **[]){&a}, 1) == 2); /* cli_parse's own errors pass through */
+}
+
 /* ---- every command's help against the library --------------------------------------------------------------- */
 
 static char *run_out(const char *cmd) {
@@ -330,6 +347,7 @@ static void test_commands(void) {
 
 int main(void) {
     test_parser();
+    test_parse_pos();
     test_commands();
     return test_done("test_cli_opts");
 }
