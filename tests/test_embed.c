@@ -54,7 +54,7 @@ static void test_knn(void) {
     float *x = malloc(N * D * sizeof *x), dist[N * K];
     int32_t idx[N * K];
     uint64_t s = 5;
-    for (int t = 0; t < N * D; t++) x[t] = (float)(100 + 10 * emb_uniform(&s)); /* offset: the centring matters */
+    for (int t = 0; t < N * D; t++) x[t] = (float)(100 + 10 * a2m_uniform53(&s)); /* offset: the centring matters */
     CHECK(a2m_knn_exact(x, N, D, K, 2, NULL, NULL, idx, dist) == 0, "knn: %s", a2m_errmsg());
     int wrong = 0;
     double maxerr = 0;
@@ -214,7 +214,7 @@ static void test_hidden(void) {
     int F = a2m_model_get_info(m)->n_bins, C = a2m_model_get_info(m)->n_classes, dim = 0;
     float *x = malloc((size_t)T * F * sizeof *x), *h = malloc((size_t)T * 256 * sizeof *h), logits[T * 8];
     uint64_t s = 9;
-    for (int t = 0; t < T * F; t++) x[t] = (float)(2 * emb_uniform(&s) - 1);
+    for (int t = 0; t < T * F; t++) x[t] = (float)(2 * a2m_uniform53(&s) - 1);
     CHECK(a2m_model_hidden(m, x, T, 1, NULL, &dim) == 0 && dim == 128, "hidden size %d", dim);
     CHECK(a2m_model_hidden(m, x, T, 1, h, &dim) == 0, "hidden: %s", a2m_errmsg());
     a2m_runner *r;

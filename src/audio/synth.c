@@ -5,6 +5,7 @@
  * parameters and the seed. */
 #include "a2m/audio.h"
 #include "a2m/error.h"
+#include "core/rand.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -34,15 +35,6 @@ a2m_synth_params a2m_synth_default_params(void) {
     p.seed = 1;
     return p;
 }
-
-/* splitmix64: small, fast, and the same everywhere. */
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_uniform(uint64_t *s) { return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0); }
 
 /* Amplitude of harmonic number h (1 = fundamental) at frequency f of a sung
  * vowel: a glottal source falling 6 dB per octave of harmonic number, shaped
@@ -89,7 +81,7 @@ static void render_note(const a2m_note *note, const a2m_synth_params *p, uint64_
     double level = 0.4 + 0.6 * vel / 127.0;
     double length = note->offset - note->onset;
     double attack = fmin(p->attack_s, 0.5 * length);
-    double vib_phase = 2 * M_PI * rng_uniform(rng);
+    double vib_phase = 2 * M_PI * a2m_uniform53(rng);
     double amp[64];
     for (int k = 0; k < p->n_harmonics; k++) amp[k] = vowel_envelope(f0 * (k + 1), k + 1);
     size_t first = (size_t)ceil(note->onset * rate);
@@ -109,7 +101,7 @@ static void render_note(const a2m_note *note, const a2m_synth_params *p, uint64_
         double tone = 0;
         for (int k = 0; k < p->n_harmonics && f * (k + 1) < 0.95 * nyquist; k++) tone += amp[k] * sin((k + 1) * phase);
         /* breath: white noise through a one-pole low-pass minus a slower one (a crude band-pass) */
-        double white = 2 * rng_uniform(rng) - 1;
+        double white = 2 * a2m_uniform53(rng) - 1;
         noise_lp += noise_coef * (white - noise_lp);
         noise_bp += 0.05 * (noise_lp - noise_bp);
         out[i] += (float)(level * env * (tone + p->breath * 8.0 * (noise_lp - noise_bp)));

@@ -9,6 +9,7 @@
 #include "a2m/dataset.h"
 #include "a2m/embed.h"
 #include "a2m/error.h"
+#include "a2m/gen.h"
 #include "a2m/io.h"
 #include "a2m/model.h"
 #include "cli/cli.h"
@@ -142,13 +143,6 @@ static int gather(const a2m_dataset *d, const size_t *idx, size_t n_takes, const
     return rc;
 }
 
-static uint64_t splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* keeps max frames drawn at random (a partial Fisher-Yates shuffle of the indices, seeded), in order */
 static int subsample(frames *f, size_t max, uint64_t seed) {
     if (!max || max >= f->n) return A2M_OK;
@@ -161,7 +155,7 @@ static int subsample(frames *f, size_t max, uint64_t seed) {
     uint64_t s = seed ^ 0x5DEECE66Dull;
     for (size_t i = 0; i < f->n; i++) perm[i] = i;
     for (size_t i = 0; i < max; i++) {
-        size_t j = i + (size_t)(splitmix(&s) % (f->n - i)), t = perm[i];
+        size_t j = i + (size_t)(a2m_gen_next(&s) % (f->n - i)), t = perm[i];
         perm[i] = perm[j], perm[j] = t, keep[perm[i]] = 1;
     }
     size_t w = 0;

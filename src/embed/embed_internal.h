@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/rand.h"
+
 /* Query rows x database rows of one squared-distance tile: 256 x 2048 floats = 2 MB a thread, about L2-sized
  * halves; the GEMM inside is 256 x 2048 x dim. */
 enum { EMB_TILE_Q = 256, EMB_TILE_D = 2048 };
@@ -39,14 +41,5 @@ int emb_fuzzy_graph(const int32_t *idx, const float *dist, size_t n, int k, emb_
 /* Spectral initialisation of umap-learn (spectral_layout / multi_component_layout) into init [n x 2] (double),
  * x [n x dim] for the components' centroids. rng_seed seeds the random placement of tiny components. */
 int emb_spectral_init(const emb_graph *g, const float *x, size_t dim, uint64_t rng_seed, double *init);
-
-/* splitmix64: seeds and streams */
-static inline uint64_t emb_splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-static inline double emb_uniform(uint64_t *s) { return (double)(emb_splitmix(s) >> 11) * (1.0 / 9007199254740992.0); }
 
 #endif

@@ -126,7 +126,7 @@ static void lanczos_basis(const comp *c, int m, uint64_t *seed, double *V, doubl
         beta[j] = nw;
         if (nw < 1e-10) { /* breakdown */
             beta[j] = 0;
-            for (size_t r = 0; r < n; r++) w[r] = emb_uniform(seed) - 0.5;
+            for (size_t r = 0; r < n; r++) w[r] = a2m_uniform53(seed) - 0.5;
             nw = reorthogonalise(V, j + 1, n, w, h);
         }
         for (size_t r = 0; r < n; r++) v[n + r] = w[r] / nw;
@@ -212,7 +212,7 @@ static int place_component(const emb_graph *g, const size_t *members, size_t nc,
                            const double *centre, double range, int alone, uint64_t *seed, double *init) {
     if (nc < 4) {
         for (size_t r = 0; r < nc; r++)
-            for (int a = 0; a < 2; a++) init[2 * members[r] + a] = centre[a] + range * (2 * emb_uniform(seed) - 1);
+            for (int a = 0; a < 2; a++) init[2 * members[r] + a] = centre[a] + range * (2 * a2m_uniform53(seed) - 1);
         return A2M_OK;
     }
     comp cg;

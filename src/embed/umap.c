@@ -269,7 +269,7 @@ static int optimize_layout(float *Y, const emb_graph *g, int n_epochs, double a,
         E.eps_neg[t] = E.next_neg[t] = E.eps[t] / p->negative_sample_rate;
     }
     uint32_t rng[3];
-    for (int t = 0; t < 3; t++) rng[t] = (uint32_t)(emb_splitmix(seed) >> 32) | 0x10u; /* no zero low bits */
+    for (int t = 0; t < 3; t++) rng[t] = (uint32_t)(a2m_splitmix64(seed) >> 32) | 0x10u; /* no zero low bits */
     sgd_coef c = {(float)a, (float)b, (float)p->repulsion, (float)p->learning_rate, (int)g->n};
     for (int n = 0; n < n_epochs; n++) {
         sgd_epoch(Y, &E, n, &c, rng);
@@ -290,12 +290,12 @@ static int initial_layout(const emb_graph *g, const float *x, size_t dim, const 
     double *init = malloc(n * 2 * sizeof *init), mx = 0;
     if (!init) return a2m_error(A2M_ERR_NOMEM, "umap: out of memory for the layout");
     int rc = A2M_OK;
-    if (p->spectral_init) rc = emb_spectral_init(g, x, dim, emb_splitmix(seed), init);
+    if (p->spectral_init) rc = emb_spectral_init(g, x, dim, a2m_splitmix64(seed), init);
     else
-        for (size_t t = 0; t < 2 * n; t++) init[t] = 20 * emb_uniform(seed) - 10;
+        for (size_t t = 0; t < 2 * n; t++) init[t] = 20 * a2m_uniform53(seed) - 10;
     for (size_t t = 0; t < 2 * n && !rc; t++) mx = fabs(init[t]) > mx ? fabs(init[t]) : mx;
     for (size_t t = 0; t < 2 * n && !rc; t++) {
-        double u1 = emb_uniform(seed), u2 = emb_uniform(seed); /* Box-Muller */
+        double u1 = a2m_uniform53(seed), u2 = a2m_uniform53(seed); /* Box-Muller */
         double z = sqrt(-2 * log(1 - u1)) * cos(2 * M_PI * u2);
         Y[t] = (float)(init[t] * (mx > 0 ? 10 / mx : 1)) + (float)(1e-4 * z);
     }

@@ -2,18 +2,14 @@
  * pitch actually sung): seeded, the same seed gives the same numbers. */
 #include "a2m/error.h"
 #include "a2m/gen.h"
+#include "core/rand.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t a2m_gen_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-double a2m_gen_uniform(uint64_t *s) { return (double)(a2m_gen_next(s) >> 11) * (1.0 / 9007199254740992.0); }
+uint64_t a2m_gen_next(uint64_t *s) { return a2m_splitmix64(s); }
+double a2m_gen_uniform(uint64_t *s) { return a2m_uniform53(s); }
 double a2m_gen_range(uint64_t *s, double lo, double hi) { return lo + (hi - lo) * a2m_gen_uniform(s); }
 double a2m_gen_normal(uint64_t *s) {
     double u = a2m_gen_uniform(s), v = a2m_gen_uniform(s);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "a2m/error.h"
+#include "core/rand.h"
 #include "nn/arch.h"
 #include "a2m/uncertainty.h"
 #include "nn/infer.h"
@@ -29,11 +30,11 @@ const a2m_arch *nn_arch_find(const char *name) {
     return NULL;
 }
 
-unsigned long long nn_rng_next(nn_rng *r) { /* splitmix64 */
-    unsigned long long z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+/* splitmix64 (core/rand.h) on the state checkpoints keep as unsigned long long */
+unsigned long long nn_rng_next(nn_rng *r) {
+    uint64_t s = r->s, x = a2m_splitmix64(&s);
+    r->s = s;
+    return x;
 }
 double nn_rng_uniform(nn_rng *r) { return (double)(nn_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
 

@@ -17,6 +17,7 @@
 
 #include "a2m/error.h"
 #include "a2m/search.h"
+#include "core/rand.h"
 #include "search/tpe_internal.h"
 
 a2m_tpe_params a2m_tpe_default_params(void) { return (a2m_tpe_params){10, 24, 1.0, 1, 0}; }
@@ -31,16 +32,9 @@ const char *a2m_trial_state_name(int state) {
     return state >= 0 && state < 4 ? names[state] : "?";
 }
 
-/* ---- random numbers (splitmix64) -------------------------------------------------------------------- */
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-static double rng_uniform(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
+/* ---- random numbers (splitmix64, core/rand.h) ------------------------------------------------------- */
 static double rng_normal(uint64_t *s) {
-    double u = 1.0 - rng_uniform(s), v = rng_uniform(s);
+    double u = 1.0 - a2m_uniform53(s), v = a2m_uniform53(s);
     return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
 }
 
@@ -140,7 +134,7 @@ static int parzen_make(parzen *e, const a2m_search_param *p, const double *obs, 
 static void parzen_free(parzen *e) { free(e->w), free(e->mu), free(e->sigma), free(e->cat); }
 
 static int pick(const double *w, int n, uint64_t *rng) {
-    double u = rng_uniform(rng), c = 0;
+    double u = a2m_uniform53(rng), c = 0;
     for (int i = 0; i < n; i++)
         if (u < (c += w[i])) return i;
     return n - 1;
@@ -195,18 +189,18 @@ static double parzen_log_pdf(const parzen *e, const a2m_search_param *p, double 
 }
 
 static double random_value(const a2m_search_param *p, uint64_t *rng) {
-    if (p->kind == A2M_PARAM_CHOICE) return (double)(rng_next(rng) % (uint64_t)p->n_choices);
+    if (p->kind == A2M_PARAM_CHOICE) return (double)(a2m_splitmix64(rng) % (uint64_t)p->n_choices);
     double lo, hi, q;
     if (p->log) {
         bounds(p, &lo, &hi, &q);
         if (p->kind == A2M_PARAM_FLOAT) lo = log(p->low), hi = log(p->high);
-        return from_uniform(p, lo + (hi - lo) * rng_uniform(rng));
+        return from_uniform(p, lo + (hi - lo) * a2m_uniform53(rng));
     }
     if (p->step > 0) {
         uint64_t n = (uint64_t)llround((p->high - p->low) / p->step) + 1;
-        return p->low + p->step * (double)(rng_next(rng) % n);
+        return p->low + p->step * (double)(a2m_splitmix64(rng) % n);
     }
-    return p->low + (p->high - p->low) * rng_uniform(rng);
+    return p->low + (p->high - p->low) * a2m_uniform53(rng);
 }
 
 /* ---- ranking the history ---------------------------------------------------------------------------- */
