@@ -1,5 +1,6 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
+#include "core/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -252,6 +253,16 @@ void a2m_atomic_abort(a2m_atomic_file *f) {
     free(f->path);
     free(f->tmp_path);
     f->path = f->tmp_path = NULL;
+}
+
+int a2m_parse_file(const char *path, size_t max_bytes, a2m_parse_fn parse, void *out) {
+    uint8_t *buf;
+    size_t len;
+    int rc = a2m_read_file(path, &buf, &len, max_bytes);
+    if (rc) return rc;
+    rc = parse(buf, len, path, out);
+    free(buf);
+    return rc;
 }
 
 int a2m_read_file(const char *path, uint8_t **buf, size_t *len, size_t max_bytes) {

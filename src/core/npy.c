@@ -2,6 +2,7 @@
  * accept exactly the keys numpy writes ('descr', 'fortran_order', 'shape')
  * and check that the data length matches the shape before touching it. */
 #include "a2m/error.h"
+#include "core/fileio.h"
 #include "a2m/io.h"
 #include "core/reader.h"
 
@@ -152,15 +153,13 @@ int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *o
     return A2M_OK;
 }
 
+static int npy_parse(const uint8_t *buf, size_t len, const char *name, void *out) {
+    return a2m_npy_parse(buf, len, name, out);
+}
+
 int a2m_npy_load(const char *path, a2m_array *out) {
     memset(out, 0, sizeof *out);
-    uint8_t *buf;
-    size_t len;
-    int rc = a2m_read_file(path, &buf, &len, NPY_MAX_FILE);
-    if (rc) return rc;
-    rc = a2m_npy_parse(buf, len, path, out);
-    free(buf);
-    return rc;
+    return a2m_parse_file(path, NPY_MAX_FILE, npy_parse, out);
 }
 
 int a2m_npy_load_f32(const char *path, a2m_array *out) {

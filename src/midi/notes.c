@@ -1,6 +1,7 @@
 /* Note lists from CSV ("onset_s,offset_s,midi_pitch", header optional, extra
  * columns ignored), from a file of either kind, and note names. */
 #include "a2m/error.h"
+#include "core/fileio.h"
 #include "a2m/io.h"
 #include "a2m/midi.h"
 #include "core/grow.h"
@@ -80,16 +81,15 @@ static int parse_csv(const char *text, size_t len, const char *name, a2m_notes *
     return A2M_OK;
 }
 
+static int csv_parse_file(const uint8_t *buf, size_t len, const char *name, void *out) {
+    if (memchr(buf, '\0', len)) return a2m_error(A2M_ERR_FORMAT, "%s: not a text file", name);
+    return parse_csv((const char *)buf, len, name, out);
+}
+
 int a2m_notes_read_csv(const char *path, a2m_notes *out) {
     memset(out, 0, sizeof *out);
     out->first_tempo_bpm = 120.0;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = a2m_read_file(path, &buf, &len, CSV_MAX_BYTES);
-    if (rc) return rc;
-    if (memchr(buf, '\0', len)) rc = a2m_error(A2M_ERR_FORMAT, "%s: not a text file", path);
-    if (!rc) rc = parse_csv((const char *)buf, len, path, out);
-    free(buf);
+    int rc = a2m_parse_file(path, CSV_MAX_BYTES, csv_parse_file, out);
     if (rc) a2m_notes_free(out);
     return rc;
 }

@@ -13,6 +13,7 @@
  *     double precision (mido.tick2second), the tempo starting at 500000 us
  *     per beat and changing after each set_tempo message. */
 #include "a2m/error.h"
+#include "core/fileio.h"
 #include "a2m/io.h"
 #include "a2m/midi.h"
 #include "core/grow.h"
@@ -313,19 +314,13 @@ int a2m_midi_parse(const uint8_t *buf, size_t len, const char *name, a2m_notes *
     return rc;
 }
 
+static int midi_parse_file(const uint8_t *buf, size_t len, const char *name, void *out) {
+    return len ? a2m_midi_parse(buf, len, name, out) : a2m_error(A2M_ERR_EMPTY, "%s: empty file", name);
+}
+
 int a2m_midi_read(const char *path, a2m_notes *out) {
     memset(out, 0, sizeof *out);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = a2m_read_file(path, &buf, &len, MIDI_MAX_BYTES);
-    if (rc) return rc;
-    if (len == 0) {
-        free(buf);
-        return a2m_error(A2M_ERR_EMPTY, "%s: empty file", path);
-    }
-    rc = a2m_midi_parse(buf, len, path, out);
-    free(buf);
-    return rc;
+    return a2m_parse_file(path, MIDI_MAX_BYTES, midi_parse_file, out);
 }
 
 void a2m_notes_free(a2m_notes *n) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "a2m/error.h"
+#include "core/fileio.h"
 #include "a2m/io.h"
 #include "core/reader.h"
 
@@ -145,15 +146,13 @@ int st_parse(const uint8_t *buf, size_t len, const char *name, st_file *out) {
     return rc;
 }
 
+static int st_parse_v(const uint8_t *buf, size_t len, const char *name, void *out) {
+    return st_parse(buf, len, name, out);
+}
+
 int st_read(const char *path, st_file *out) {
     memset(out, 0, sizeof *out);
-    uint8_t *buf;
-    size_t len;
-    int rc = a2m_read_file(path, &buf, &len, ST_MAX_FILE);
-    if (rc) return rc;
-    rc = st_parse(buf, len, path, out);
-    free(buf);
-    return rc;
+    return a2m_parse_file(path, ST_MAX_FILE, st_parse_v, out);
 }
 
 const st_tensor *st_find(const st_file *f, const char *name) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "a2m/error.h"
+#include "core/fileio.h"
 #include "a2m/search.h"
 #include "a2m/io.h"
 
@@ -181,13 +182,12 @@ int a2m_search_space_parse(const char *json, size_t len, const char *name, a2m_s
     return rc;
 }
 
+static int space_parse_file(const uint8_t *buf, size_t len, const char *name, void *out) {
+    return a2m_search_space_parse((const char *)buf, len, name, out);
+}
+
 int a2m_search_space_load(const char *path, a2m_search_space *out) {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = a2m_read_file(path, &buf, &len, 1 << 20);
-    if (!rc) rc = a2m_search_space_parse((const char *)buf, len, path, out);
-    free(buf);
-    return rc;
+    return a2m_parse_file(path, 1 << 20, space_parse_file, out);
 }
 
 void a2m_search_space_default(a2m_search_space *out) {
