@@ -14,12 +14,17 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 
+/* One line to stderr: the prefix, the message, a newline */
+static void say(const char *prefix, const char *fmt, va_list ap) {
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 int cli_fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("a2m: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say("a2m: ", fmt, ap);
     va_end(ap);
     return 1;
 }
@@ -44,9 +49,7 @@ int cli_lib_fail(int rc) {
 void cli_warn(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("a2m: warning: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say("a2m: warning: ", fmt, ap);
     va_end(ap);
 }
 

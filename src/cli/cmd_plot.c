@@ -12,6 +12,7 @@
 #include "cli/members.h"
 #include "cli/opts.h"
 #include "cli/plots.h"
+#include "cli/report.h"
 
 static const char *usage =
     "usage: a2m plot loss LOG.csv [-o OUT.png]\n"
@@ -91,11 +92,11 @@ int plot_loss_file(const char *log, const char *out, a2m_plot_size size) {
 
 /* size {0, 0}: a2m_plot_confusion_size of the matrix's class count */
 int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size size) {
-    json_error_t err;
-    json_t *root = json_load_file(json_path, 0, &err);
-    if (!root) return a2m_error(A2M_ERR_FORMAT, "%s: not JSON (%s)", json_path, err.text);
+    json_t *root;
+    int rc = report_load_json(json_path, &root);
+    if (rc) return rc;
     json_t *conf = json_object_get(root, "confusion"), *names = json_object_get(root, "class_names");
-    int n = (int)json_array_size(conf), rc = A2M_OK;
+    int n = (int)json_array_size(conf);
     if (n <= 0 || n > 64) rc = a2m_error(A2M_ERR_FORMAT, "%s: no \"confusion\" matrix", json_path);
     int64_t *counts = rc ? NULL : calloc((size_t)n * n, sizeof *counts);
     const char *nm[64];
@@ -118,12 +119,12 @@ int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size si
 }
 
 int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size size) {
-    json_error_t err;
-    json_t *root = json_load_file(json_path, 0, &err);
-    if (!root) return a2m_error(A2M_ERR_FORMAT, "%s: not JSON (%s)", json_path, err.text);
+    json_t *root;
+    int rc = report_load_json(json_path, &root);
+    if (rc) return rc;
     json_t *rel = json_object_get(root, "reliability"), *bins = json_object_get(rel, "bins");
     json_t *ece = json_object_get(rel, "ece"), *mce = json_object_get(rel, "mce");
-    int n = (int)json_array_size(bins), rc = A2M_OK;
+    int n = (int)json_array_size(bins);
     if (!json_is_object(rel))
         rc = a2m_error(A2M_ERR_FORMAT, "%s: no \"reliability\" (made by a2m eval --json?)", json_path);
     else if (!json_is_number(ece) || !json_is_number(mce))

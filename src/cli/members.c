@@ -9,6 +9,7 @@
 #include "a2m/train.h"
 #include "a2m/uncertainty.h"
 #include "cli/cli.h"
+#include "cli/report.h"
 #include "nn/layers.h"
 
 static int member_add(cli_members *e, const char *cmd, const char *path) {
@@ -141,13 +142,12 @@ void cli_uncertainty_print(FILE *out, const json_t *u) {
 
 /* a2m plot uncertainty EVAL.json: the CDF panels of eval --json's "uncertainty" */
 int plot_uncertainty_file(const char *json_path, const char *out, a2m_plot_size size) {
-    json_error_t err;
-    json_t *root = json_load_file(json_path, 0, &err);
-    if (!root) return a2m_error(A2M_ERR_FORMAT, "%s: not JSON (%s)", json_path, err.text);
+    json_t *root;
+    int rc = report_load_json(json_path, &root);
+    if (rc) return rc;
     json_t *ms = json_object_get(json_object_get(root, "uncertainty"), "measures");
-    int rc = json_is_object(ms)
-                 ? A2M_OK
-                 : a2m_error(A2M_ERR_FORMAT, "%s: no \"uncertainty\" (made by a2m eval --json?)", json_path);
+    if (!json_is_object(ms))
+        rc = a2m_error(A2M_ERR_FORMAT, "%s: no \"uncertainty\" (made by a2m eval --json?)", json_path);
     a2m_cdf_panel p[A2M_UNC_MEASURES];
     double *v[A2M_UNC_MEASURES][3] = {{NULL}};
     int np = 0;

@@ -150,6 +150,12 @@ json_t *report_reliability_json(const a2m_reliability *r) {
                      "per_class", per);
 }
 
+int report_load_json(const char *path, json_t **root) {
+    json_error_t err;
+    *root = json_load_file(path, 0, &err);
+    return *root ? A2M_OK : a2m_error(A2M_ERR_FORMAT, "%s: not JSON (%s)", path, err.text);
+}
+
 int report_write_json(const char *path, json_t *o) {
     if (!strcmp(path, "-")) {
         json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));

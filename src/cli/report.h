@@ -15,6 +15,8 @@ json_t *report_frame_metrics_json(const a2m_frame_metrics *fm, const int *class_
 void report_print_reliability(FILE *out, const a2m_reliability *r, const int *class_notes);
 /* {"ece", "mce", "mean_confidence", "accuracy", "mean_entropy", "bins": [...], "per_class": [...]} */
 json_t *report_reliability_json(const a2m_reliability *r);
+/* a JSON document read from path into *root (to json_decref), or A2M_ERR_FORMAT "PATH: not JSON (why)" */
+int report_load_json(const char *path, json_t **root);
 /* atomic write of a JSON document */
 int report_write_json(const char *path, json_t *o);
 /* eval's --json document of MODEL on a split, nothing printed (cmd_eval.c); returns the exit code */
