@@ -182,13 +182,17 @@ static a2m_search_trial *by_number(a2m_search_trial *t, size_t n, int number) {
     return lo < n && t[lo].number == number ? &t[lo] : NULL;
 }
 
+/* The rows of a query whose one argument ($1) is the study's id */
+static int study_rows(a2m_study *st, const char *sql, sdb_rows *r) {
+    return sdb_exec(st->db, sql, 1, (const char *[]){st->id}, r);
+}
+
 static int load_params(a2m_study *st, a2m_search_trial *t, size_t n) {
     sdb_rows r;
-    const char *args[] = {st->id};
-    int rc = sdb_exec(st->db,
-                      "SELECT t.number, p.name, p.value FROM params p JOIN trials t ON t.id = p.trial_id "
-                      "WHERE t.study_id = $1",
-                      1, args, &r);
+    int rc = study_rows(st,
+                        "SELECT t.number, p.name, p.value FROM params p JOIN trials t ON t.id = p.trial_id "
+                        "WHERE t.study_id = $1",
+                        &r);
     for (int i = 0; !rc && i < r.n_rows; i++) {
         a2m_search_trial *tr = by_number(t, n, atoi(sdb_cell(&r, i, 0)));
         for (int k = 0; tr && k < st->info.space.n; k++)
@@ -201,11 +205,11 @@ static int load_params(a2m_study *st, a2m_search_trial *t, size_t n) {
 
 static int load_steps(a2m_study *st, a2m_search_trial *t, size_t n) {
     sdb_rows r;
-    const char *args[] = {st->id};
-    int rc = sdb_exec(st->db,
-                      "SELECT t.number, i.step, i.value FROM intermediate_values i JOIN trials t ON t.id = i.trial_id "
-                      "WHERE t.study_id = $1 ORDER BY t.number, i.step",
-                      1, args, &r);
+    int rc =
+        study_rows(st,
+                   "SELECT t.number, i.step, i.value FROM intermediate_values i JOIN trials t ON t.id = i.trial_id "
+                   "WHERE t.study_id = $1 ORDER BY t.number, i.step",
+                   &r);
     for (int i = 0; !rc && i < r.n_rows; i++) {
         a2m_search_trial *tr = by_number(t, n, atoi(sdb_cell(&r, i, 0)));
         int step = atoi(sdb_cell(&r, i, 1));
@@ -228,10 +232,8 @@ static int load_steps(a2m_study *st, a2m_search_trial *t, size_t n) {
 int a2m_study_trials(a2m_study *st, a2m_search_trial **trials, size_t *n) {
     *trials = NULL, *n = 0;
     sdb_rows r;
-    const char *args[] = {st->id};
-    int rc = sdb_exec(st->db,
-                      "SELECT number, state, value, started, finished FROM trials WHERE study_id = $1 ORDER BY number",
-                      1, args, &r);
+    int rc = study_rows(
+        st, "SELECT number, state, value, started, finished FROM trials WHERE study_id = $1 ORDER BY number", &r);
     if (rc) return rc;
     a2m_search_trial *t = calloc((size_t)r.n_rows + 1, sizeof *t);
     if (!t) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
