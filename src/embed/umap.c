@@ -9,16 +9,14 @@
 #include "embed/embed_internal.h"
 
 a2m_umap_params a2m_umap_default_params(void) {
-    a2m_umap_params p = {0};
-    p.n_neighbors = 5;
-    p.min_dist = 0.01;
-    p.spread = 1.0;
-    p.negative_sample_rate = 5;
-    p.learning_rate = 1.0;
-    p.repulsion = 1.0;
-    p.spectral_init = 1;
-    p.n_threads = 1;
-    return p;
+    return (a2m_umap_params){.n_neighbors = 5,
+                             .min_dist = 0.01,
+                             .spread = 1.0,
+                             .negative_sample_rate = 5,
+                             .learning_rate = 1.0,
+                             .repulsion = 1.0,
+                             .spectral_init = 1,
+                             .n_threads = 1};
 }
 
 void emb_graph_free(emb_graph *g) {

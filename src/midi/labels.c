@@ -8,17 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-a2m_label_params a2m_label_default_params(void) {
-    a2m_label_params p;
-    memset(&p, 0, sizeof p);
-    p.sample_rate = 16000;
-    p.hop = 96;
-    p.n_notes = 3;
-    p.notes[0] = 60;
-    p.notes[1] = 64;
-    p.notes[2] = 67;
-    p.transpose = 0;
-    return p;
+a2m_label_params a2m_label_default_params(void) { /* transpose 0, no onset or range classes */
+    return (a2m_label_params){.sample_rate = 16000, .hop = 96, .n_notes = 3, .notes = {60, 64, 67}};
 }
 
 int a2m_label_n_classes(const a2m_label_params *p) {
