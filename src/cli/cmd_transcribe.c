@@ -407,7 +407,8 @@ static int transcribe_mean(const tr_opts *o, a2m_transcriber **t, const char *pa
 }
 
 /* The options into o (the library's defaults where not given), the inputs to argv[1 .. *n_in]: -1, or the exit
- * code (0 after --help, 2 after a usage error). */
+ * code (0 after --help, 2 after a usage error). Over 80 lines: most of it is transcribe's option table, one row an
+ * option in the order --help lists them (as train's parse_args); the checks after it are six lines. */
 static int parse_args(int argc, char **argv, tr_opts *o, const char **model, const char **out, int *n_in) {
     a2m_transcribe_params *tp = &o->tp;
     const cli_option opts[] = {
