@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Whole-process start-up and per-file cost, one thread, measured by hyperfine beside the references in the same
-# run (issue 13): features of one 4 s take (FFTW wisdom cache warm, first run, no cache), features of a folder
-# of 45 takes (ms a take), transcription of a 30 s recording with the default model, and the original Python
-# pipeline (bench/ref_pipeline.py: librosa's CQT algorithm in numpy/scipy + the CRNN in PyTorch, Debian
-# python3-numpy/-scipy/-torch) on the same file. Targets: one take <= 20 ms, a folder <= 4 ms a take, 30 s
-# <= 90 ms and >= 10x the Python pipeline. CPU time (user + sys) is printed too: on a shared machine the wall
-# time also counts waiting for a core.
+# run (issue 13): features of one 4 s take (caches warm: FFTW wisdom and CQT kernels; first run; no cache),
+# features of a folder of 45 takes (ms a take), transcription of a 30 s recording with the default model, and the
+# original Python pipeline (bench/ref_pipeline.py: librosa's CQT algorithm in numpy/scipy + the CRNN in PyTorch,
+# Debian python3-numpy/-scipy/-torch) on the same file. Targets: one take <= 20 ms, a folder <= 4 ms a take,
+# 30 s <= 90 ms and >= 10x the Python pipeline. CPU time (user + sys) is printed too: on a shared machine the
+# wall time also counts waiting for a core.
 # Usage: bench/startup.sh BUILD_DIR [SHARED_DIR]
 set -euo pipefail
 build=${1:-build}
@@ -25,13 +25,14 @@ notes=$(awk 'BEGIN { srand(7); t = 0.3; p = 57; s = "";
   print s }')
 "$a2m" synth --notes "$notes" --duration 30 --sr 44100 -o "$tmp/m30.wav" >/dev/null
 w="$tmp/wisdom"
-cmds=(-n "features 1 take (wisdom warm)" "env A2M_FFTW_WISDOM=$w $a2m features $take -o $tmp/x.npy --force"
-      -n "features 1 take (no wisdom)" "env A2M_FFTW_WISDOM= $a2m features $take -o $tmp/x.npy --force"
-      -n "features 45 takes (wisdom warm)" "env A2M_FFTW_WISDOM=$w $a2m features $tmp/takes -o $tmp/f --force"
-      -n "transcribe 30 s (wisdom warm)" "env A2M_FFTW_WISDOM=$w $a2m transcribe $tmp/m30.wav -o $tmp/m.mid --force")
+# the CQT kernels are cached beside the wisdom ($tmp/cqt-kernels); A2M_FFTW_WISDOM= turns both caches off
+cmds=(-n "features 1 take (caches warm)" "env A2M_FFTW_WISDOM=$w $a2m features $take -o $tmp/x.npy --force"
+      -n "features 1 take (no cache)" "env A2M_FFTW_WISDOM= $a2m features $take -o $tmp/x.npy --force"
+      -n "features 45 takes (caches warm)" "env A2M_FFTW_WISDOM=$w $a2m features $tmp/takes -o $tmp/f --force"
+      -n "transcribe 30 s (caches warm)" "env A2M_FFTW_WISDOM=$w $a2m transcribe $tmp/m30.wav -o $tmp/m.mid --force")
 hyperfine -N --warmup 2 --runs 10 --export-json "$tmp/h.json" "${cmds[@]}" | grep -vE "^\s*$"
-hyperfine -N --warmup 1 --runs 10 --export-json "$tmp/first.json" --prepare "rm -f $w" \
-  -n "features 1 take (first run: wisdom measured and saved)" "env A2M_FFTW_WISDOM=$w $a2m features $take -o $tmp/x.npy --force" \
+hyperfine -N --warmup 1 --runs 10 --export-json "$tmp/first.json" --prepare "rm -f $w $tmp/cqt-kernels" \
+  -n "features 1 take (first run: caches made and saved)" "env A2M_FFTW_WISDOM=$w $a2m features $take -o $tmp/x.npy --force" \
   | grep -vE "^\s*$"
 ref=()
 if /usr/bin/python3 -c "import numpy, scipy, torch" 2>/dev/null; then

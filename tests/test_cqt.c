@@ -1,5 +1,6 @@
 /* CQT against librosa 0.10's values for 12 takes, plus pitch and bad-parameter checks. */
 #include <stdint.h>
+#include <zlib.h>
 
 #include "a2m/audio.h"
 #include "a2m/cqt.h"
@@ -135,6 +136,68 @@ static void test_wisdom(void) {
     free(x), free(a), free(b);
 }
 
+/* Writes bytes with a fresh CRC-32 in their last 4 (the kernel file's checksum). */
+static void write_with_crc(const char *path, uint8_t *b, size_t len) {
+    uint32_t c = (uint32_t)crc32(0L, b, (uInt)(len - 4));
+    for (int i = 0; i < 4; i++) b[len - 4 + i] = (uint8_t)(c >> (8 * i));
+    FILE *f = fopen(path, "wb");
+    if (f) fwrite(b, 1, len, f), fclose(f);
+}
+
+/* The CQT kernel cache: the second CQT of one parameter set takes the kernels the first made (the same bits),
+ * saved and loaded back none is made anew, a loaded kernel is the one used, and a damaged file, one of another
+ * build, a truncated or missing one are refused whole (the kernels already loaded stay). */
+static void test_kernel_cache(void) {
+    a2m_cqt_params p = a2m_cqt_default_params();
+    p.fmin *= 1.01; /* parameters no other test uses: the first CQT makes its kernels */
+    size_t n = 16000, frames = n / 96, bytes = frames * 252 * sizeof(float);
+    float *x = malloc(n * sizeof *x), *a = malloc(bytes), *b = malloc(bytes);
+    for (size_t i = 0; i < n; i++) x[i] = (float)sin(2 * M_PI * 220 * i / 16000.0);
+    a2m_cqt *c;
+    CHECK(a2m_cqt_new(p, n, &c) == A2M_OK && a2m_cqt_db(c, x, n, a) == A2M_OK, "cqt");
+    a2m_cqt_del(c);
+    CHECK(a2m_cqt_kernels_new(), "kernels made");
+    const char *path = test_tmp("kernels");
+    CHECK(a2m_cqt_kernels_save(path) == A2M_OK && !a2m_cqt_kernels_new(), "kernels saved: %s", a2m_errmsg());
+    CHECK(a2m_cqt_kernels_load(path) == A2M_OK, "kernels loaded: %s", a2m_errmsg());
+    CHECK(a2m_cqt_new(p, n, &c) == A2M_OK && a2m_cqt_db(c, x, n, b) == A2M_OK, "cqt from the cache");
+    a2m_cqt_del(c);
+    CHECK(!a2m_cqt_kernels_new(), "no kernel made again");
+    CHECK(memcmp(a, b, bytes) == 0, "the same dB to the last bit");
+    uint8_t *file = NULL;
+    size_t len = 0;
+    CHECK(a2m_read_file(path, &file, &len, 1 << 24) == A2M_OK && len > 1000, "kernel file: %zu bytes", len);
+    if (file && len > 1000) {
+        /* the last float of the file is an imaginary part of the last octave's kernel: scaled, then used */
+        file[len - 5] ^= 0x20;
+        write_with_crc(path, file, len);
+        CHECK(a2m_cqt_kernels_load(path) == A2M_OK, "a kernel changed under a valid checksum loads");
+        CHECK(a2m_cqt_new(p, n, &c) == A2M_OK && a2m_cqt_db(c, x, n, b) == A2M_OK, "cqt from the changed kernels");
+        a2m_cqt_del(c);
+        CHECK(memcmp(a, b, bytes) != 0, "the loaded kernels are the ones used");
+        file[len - 5] ^= 0x20;
+        write_with_crc(path, file, len);
+        CHECK(a2m_cqt_kernels_load(path) == A2M_OK, "restored");
+        file[len / 2] ^= 1; /* a byte changed, the checksum not */
+        FILE *f = fopen(path, "wb");
+        if (f) fwrite(file, 1, len, f), fclose(f);
+        CHECK(a2m_cqt_kernels_load(path) == A2M_ERR_FORMAT, "a damaged file is refused");
+        file[len / 2] ^= 1;
+        file[12] ^= 1; /* the build tag */
+        write_with_crc(path, file, len);
+        CHECK(a2m_cqt_kernels_load(path) == A2M_ERR_FORMAT, "kernels of another build refused");
+        file[12] ^= 1;
+        write_with_crc(path, file, len / 2);
+        CHECK(a2m_cqt_kernels_load(path) == A2M_ERR_FORMAT, "a truncated file is refused");
+        CHECK(a2m_cqt_new(p, n, &c) == A2M_OK && !a2m_cqt_kernels_new(), "the loaded kernels stay after refusals");
+        a2m_cqt_del(c);
+    }
+    remove(path);
+    CHECK(a2m_cqt_kernels_load(path) == A2M_ERR_IO, "a missing file: A2M_ERR_IO");
+    CHECK(a2m_cqt_kernels_save("/nonexistent/dir/kernels") == A2M_ERR_IO, "an unwritable path is an error");
+    free(file), free(x), free(a), free(b);
+}
+
 /* One CQT for inputs of any length (a2m_cqt_reserve): grown from 1 s to 3 s, then used for 1 s again, the same
  * bits as CQTs made for each length. */
 static void test_reserve(void) {
@@ -189,6 +252,7 @@ int main(void) {
     test_pitch();
     test_reserve();
     test_wisdom();
+    test_kernel_cache();
     const char *shared = test_shared_dir();
     if (shared) test_reference(shared);
     return test_done("test_cqt");

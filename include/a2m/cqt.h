@@ -37,6 +37,15 @@ int a2m_fftw_wisdom_load(const char *path);
 int a2m_fftw_wisdom_new(void);
 /* Writes the wisdom atomically (a temporary file renamed over path). */
 int a2m_fftw_wisdom_save(const char *path);
+/* CQT kernels kept between runs (process-wide, as the wisdom; the program's main loads and saves them): making
+ * them was ~30% of a one-take `a2m features`. Load before making CQTs; 0 when loaded, A2M_ERR_IO or
+ * A2M_ERR_FORMAT when the file is missing, corrupt or from another build (the caller goes on without it: the
+ * kernels are made anew, the same bits). */
+int a2m_cqt_kernels_load(const char *path);
+/* 1 when a CQT has made kernels that the loaded file did not have (worth saving). */
+int a2m_cqt_kernels_new(void);
+/* Writes the kernels atomically (a temporary file renamed over path). */
+int a2m_cqt_kernels_save(const char *path);
 
 int a2m_cqt_new(a2m_cqt_params p, size_t max_samples, a2m_cqt **out);
 void a2m_cqt_del(a2m_cqt *c); /* safe on NULL and on half-built objects */

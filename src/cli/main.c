@@ -92,14 +92,24 @@ static const char *wisdom_path(char *buf, size_t n) {
     return buf;
 }
 
-/* Saves the wisdom when this run measured new plans; a cache that cannot be written is no error. */
-static void wisdom_keep(const char *path) {
-    if (!path || !a2m_fftw_wisdom_new()) return;
+/* The CQT kernel cache lives beside the wisdom (the same folder, "cqt-kernels"): none when there is no wisdom. */
+static const char *kernels_path(const char *wisdom, char *buf, size_t n) {
+    if (!wisdom) return NULL;
+    const char *slash = strrchr(wisdom, '/');
+    int dir = slash ? (int)(slash - wisdom) + 1 : 0;
+    return snprintf(buf, n, "%.*scqt-kernels", dir, wisdom) < (int)n ? buf : NULL;
+}
+
+/* Saves the wisdom and the CQT kernels when this run made new ones; a cache that cannot be written is no error. */
+static void caches_keep(const char *wisdom, const char *kernels) {
+    int plans = wisdom && a2m_fftw_wisdom_new(), kern = kernels && a2m_cqt_kernels_new();
+    if (!plans && !kern) return;
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
+    snprintf(dir, sizeof dir, "%s", wisdom);
     char *slash = strrchr(dir, '/');
     if (slash && slash != dir) *slash = '\0', a2m_mkdirs(dir);
-    a2m_fftw_wisdom_save(path);
+    if (plans) a2m_fftw_wisdom_save(wisdom);
+    if (kern) a2m_cqt_kernels_save(kernels);
 }
 
 /* OpenBLAS starts its thread pool in its library constructor, before main (one thread per core unless
@@ -122,10 +132,11 @@ int main(int argc, char **argv) {
      * n_threads (training's two LSTM directions, --jobs inputs); BLAS threads spinning beside them only cost time
      * on these small products, and results do not depend on --threads */
     blas_one_thread();
-    char buf[4096];
-    const char *wisdom = wisdom_path(buf, sizeof buf);
+    char buf[4096], kbuf[4096];
+    const char *wisdom = wisdom_path(buf, sizeof buf), *kernels = kernels_path(wisdom, kbuf, sizeof kbuf);
     if (wisdom) a2m_fftw_wisdom_load(wisdom); /* a missing or foreign cache is measured anew */
+    if (kernels) a2m_cqt_kernels_load(kernels);
     int rc = run(argc, argv);
-    wisdom_keep(wisdom);
+    caches_keep(wisdom, kernels);
     return cli_finish_stdout(rc);
 }

@@ -270,16 +270,21 @@ static const double *hann_window(hann_cache *h, long count, double *l1) {
 
 /* Builds one octave's sparse frequency-domain kernel exactly as
  * librosa's __vqt_filter_fft + sparsify_rows + the sqrt(sr/my_sr) rescale. */
+/* The filter lengths of an octave's bins at its rate (Q my_sr / f) and its transform size (the next power of 2). */
+static int octave_lengths(const cqt_octave *o, const double *alpha_lengths_at_sr, double sr, double *lengths) {
+    double maxlen = 0;
+    for (int k = 0; k < o->n_bins; k++) {
+        lengths[k] = alpha_lengths_at_sr[k] * o->sr / sr;
+        if (lengths[k] > maxlen) maxlen = lengths[k];
+    }
+    return (int)pow(2.0, ceil(log2(maxlen)));
+}
+
 static int build_octave_kernel(cqt_octave *o, const double *freqs, const double *alpha_lengths_at_sr, double sr,
                                hann_cache *hann) {
     int nb = o->n_bins;
     double lengths[512];
-    double maxlen = 0;
-    for (int k = 0; k < nb; k++) {
-        lengths[k] = alpha_lengths_at_sr[k] * o->sr / sr; /* Q * my_sr / f */
-        if (lengths[k] > maxlen) maxlen = lengths[k];
-    }
-    int n_fft = (int)pow(2.0, ceil(log2(maxlen)));
+    int n_fft = octave_lengths(o, alpha_lengths_at_sr, sr, lengths);
     o->n_fft = n_fft;
     int nf = n_fft / 2 + 1;
     fftw_complex *buf = fftw_alloc_complex((size_t)n_fft);
@@ -346,6 +351,18 @@ static int build_octave_kernel(cqt_octave *o, const double *freqs, const double 
     float *r2 = realloc(kre, keep * sizeof *kre), *i2 = realloc(kim, keep * sizeof *kim);
     o->col = c2 ? c2 : col, o->kre = r2 ? r2 : kre, o->kim = i2 ? i2 : kim;
     return A2M_OK;
+}
+
+/* An octave's kernels from the process's kernel cache (cqt_cache.c), else made and put there. */
+static int octave_kernel(a2m_cqt_params p, int octave, cqt_octave *o, const double *freqs,
+                         const double *alpha_lengths_at_sr, hann_cache *hann) {
+    double lengths[512];
+    int found = 0,
+        rc = cqt_kernels_get(p, octave, octave_lengths(o, alpha_lengths_at_sr, p.sample_rate, lengths), o, &found);
+    if (rc || found) return rc;
+    rc = build_octave_kernel(o, freqs, alpha_lengths_at_sr, p.sample_rate, hann);
+    if (!rc) cqt_kernels_put(p, octave, o);
+    return rc;
 }
 
 /* The padded signal buffer of an octave for `frames` frames of `len` samples (its y), zeros. */
@@ -445,7 +462,7 @@ int a2m_cqt_new(a2m_cqt_params p, size_t max_samples, a2m_cqt **out) {
         cqt_octave *o = &c->oct[i];
         int hi = n - bpo * i, lo = hi - bpo < 0 ? 0 : hi - bpo;
         o->first_bin = lo, o->n_bins = hi - lo, o->sr = sr, o->hop = hop;
-        rc = build_octave_kernel(o, freqs + lo, lengths + lo, p.sample_rate, hann);
+        rc = octave_kernel(p, i, o, freqs + lo, lengths + lo, hann);
         if (rc) break;
         size_t frames = frames_for(len, hop);
         if (frames < c->max_frames) c->max_frames = frames;

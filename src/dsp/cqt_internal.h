@@ -7,6 +7,7 @@
 #include <fftw3.h>
 #include <soxr.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "a2m/cqt.h"
 
@@ -53,6 +54,22 @@ struct a2m_cqt {
     float *power;         /* [max_frames x n_bins] |response|^2 scratch */
     size_t max_frames;
 };
+
+/* The CQT kernel cache (cqt_cache.c): one octave's sparse kernels, keyed by the parameters and the octave. */
+typedef struct cqt_kernel_entry {
+    double sample_rate, fmin;
+    int hop, n_bins, bpo, octave, n_fft, rows, nnz;
+    int *row, *col; /* [rows + 1], [nnz] (columns before prepare_front_end's shift) */
+    float *re, *im; /* [nnz] */
+} cqt_kernel_entry;
+typedef struct cqt_kernel_set {
+    cqt_kernel_entry *e;
+    size_t n, cap;
+} cqt_kernel_set;
+int cqt_kernels_parse(const uint8_t *buf, size_t len, const char *name, uint32_t *tag, cqt_kernel_set *out);
+void cqt_kernels_clear(cqt_kernel_set *s);
+int cqt_kernels_get(a2m_cqt_params p, int octave, int n_fft, cqt_octave *o, int *found);
+void cqt_kernels_put(a2m_cqt_params p, int octave, const cqt_octave *o);
 
 /* FFTW planning shared by every feature kind (FFTW planning is not thread-safe: one process-wide lock). */
 fftwf_plan dsp_plan_r2c_many(int n, int howmany, float *in, fftwf_complex *out);

@@ -5,13 +5,16 @@
  * MIDI seeds: encoder output at several resolutions and tempos, plus hand-made
  * files with running status, sysex, a tempo change and format 1 tracks.
  * .npy seeds: one small array of every dtype, 1-3 dimensions.
- * WAV seeds: a short tone from a2m's WAV writer, and a hand-made stereo file with a LIST chunk before the data. */
+ * WAV seeds: a short tone from a2m's WAV writer, and a hand-made stereo file with a LIST chunk before the data.
+ * CQT kernel seed: the kernels of a small CQT (2 octaves of 6 bins), as saved, without the 4-byte checksum (the
+ * fuzz target parses a file's body). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "a2m/audio.h"
+#include "a2m/cqt.h"
 #include "a2m/io.h"
 #include "a2m/midi.h"
 
@@ -60,8 +63,28 @@ static void wav_seeds(const char *dir) {
     save(dir, "stereo_list.wav", stereo, sizeof stereo);
 }
 
+static void kernel_seed(const char *root) {
+    char dir[900], path[1000];
+    snprintf(dir, sizeof dir, "%s/fuzz_cqt_kernels", root);
+    snprintf(path, sizeof path, "%s/small.tmp", dir);
+    a2m_mkdirs(dir);
+    a2m_cqt_params p = a2m_cqt_default_params();
+    p.n_bins = 12, p.bins_per_octave = 6, p.fmin = 1000;
+    a2m_cqt *c;
+    uint8_t *buf;
+    size_t len;
+    if (a2m_cqt_new(p, 4000, &c) != 0) return;
+    a2m_cqt_del(c);
+    if (a2m_cqt_kernels_save(path) == 0 && a2m_read_file(path, &buf, &len, 1 << 20) == 0 && len > 4) {
+        save(dir, "small", buf, len - 4);
+        free(buf);
+    }
+    remove(path);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) return 2;
+    kernel_seed(argv[1]);
     char midi_dir[900], npy_dir[900], wav_dir[900];
     snprintf(midi_dir, sizeof midi_dir, "%s/fuzz_midi", argv[1]);
     snprintf(npy_dir, sizeof npy_dir, "%s/fuzz_npy", argv[1]);
