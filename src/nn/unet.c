@@ -332,6 +332,21 @@ static void unet_forward(const a2m_model *m, const float *params, nn_buffers *bu
     linear_forward(logits, a.lod, p.fc_w, p.fc_b, (int)BT, 2 * H, C);
 }
 
+/* A decoder level's backward (after a training forward): conv-BN-ReLU block w (gradients into g) over the
+ * concatenation [up, skip] (2C channels in, C out) from dd, the gradient of its output d [B x Tn x C]; the input's
+ * gradient (dcat, [B x Tn x 2C]) splits into the up path's du (frames past L zeroed) and the skip's de. dd may be
+ * du's memory. */
+static void dec_backward(const unet_block *w, const unet_block *g, float *du, float *de, float *dcat, const float *dd,
+                         const float *d, const float *dc, float *col, const float *save, const int *L, float *tmp_a,
+                         float *tmp_b, int B, int Tn, int C) {
+    size_t rows = (size_t)B * Tn;
+    nn_zero(dcat, rows * 2 * C);
+    conv_bn_relu_backward(w, g, dcat, dd, d, dc, col, save, L, tmp_a, tmp_b, B, Tn, 2 * C, C, 1);
+    nn_zero(de, rows * C);
+    split_grad(du, de, dcat, rows, C, C);
+    mask_frames(du, L, B, Tn, C);
+}
+
 static void unet_backward(const a2m_model *m, const float *params, float *grads, nn_buffers *buf, const float *x,
                           const int *lengths, const float *dlogits, int B, int T, int n_threads) {
     (void)x;
@@ -363,22 +378,14 @@ static void unet_backward(const a2m_model *m, const float *params, float *grads,
     nn_zero(dd1, b0 * C1);
     for (int b = 0; b < B; b++)
         memcpy(dd1 + (size_t)b * Tp * C1, g.dlin + (size_t)b * T * C1, (size_t)T * C1 * sizeof *dd1);
-    nn_zero(g.dcat1, b0 * 2 * C1);
-    conv_bn_relu_backward(&p.blk[DEC1], &gw.blk[DEC1], g.dcat1, dd1, a.d1, a.d1c, a.col_d1, sv + 8 * C2, L0, g.g0a,
-                          g.g0b, B, Tp, 2 * C1, C1, training);
-    nn_zero(g.de1, b0 * C1);
-    split_grad(g.du1, g.de1, g.dcat1, b0, C1, C1);
-    mask_frames(g.du1, L0, B, Tp, C1);
+    dec_backward(&p.blk[DEC1], &gw.blk[DEC1], g.du1, g.de1, g.dcat1, dd1, a.d1, a.d1c, a.col_d1, sv + 8 * C2, L0, g.g0a,
+                 g.g0b, B, Tp, C1);
     /* up1 from d2 */
     float *dd2 = g.du2; /* gradient of d2 [B x T1 x 128]; du2 is free until its split */
     nn_zero(dd2, b1 * C2);
     conv_transpose1d_backward(dd2, gw.up1_w, gw.up1_b, g.du1, a.d2, p.up1_w, a.col_u1, B, T1, C2, C1, 2, 2);
-    nn_zero(g.dcat2, b1 * 2 * C2);
-    conv_bn_relu_backward(&p.blk[DEC2], &gw.blk[DEC2], g.dcat2, dd2, a.d2, a.d2c, a.col_d2, sv + 6 * C2, L1, g.g1a,
-                          g.g1b, B, T1, 2 * C2, C2, training);
-    nn_zero(g.de2, b1 * C2);
-    split_grad(g.du2, g.de2, g.dcat2, b1, C2, C2);
-    mask_frames(g.du2, L1, B, T1, C2);
+    dec_backward(&p.blk[DEC2], &gw.blk[DEC2], g.du2, g.de2, g.dcat2, dd2, a.d2, a.d2c, a.col_d2, sv + 6 * C2, L1, g.g1a,
+                 g.g1b, B, T1, C2);
     /* up2 from the SE output */
     float *dbo = g.g2a, *dbb = g.g2b, *dp2 = g.g2c;
     nn_zero(dbo, b2 * C2);
