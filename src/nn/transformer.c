@@ -247,7 +247,9 @@ static unsigned long long drop_seed(unsigned long long seed, int l, int k, int b
  * buffer. The sequences of a batch then run on n_threads OpenMP threads with no barrier from the positional
  * encoding to the logits (one GEMM a thread, BLAS on one thread as main() sets it; threads inside the small
  * products and the softmax rows spent minutes in hand-offs on a loaded machine), and every n_threads gives
- * the same numbers: masks hash the sequence's number, parameter gradients are summed in sequence order. */
+ * the same numbers: masks hash the sequence's number, parameter gradients are summed in sequence order.
+ * Sequences are handed out one at a time (schedule dynamic): a thread the system preempts for a while no
+ * longer holds its fixed half of the batch while the other waits at the barrier. */
 static tf_layer_acts layer_rows(const tf_layer_acts *L, int b, int T, int d) {
     size_t r = (size_t)b * T, nd = r * d;
     return (tf_layer_acts){L->qkv + 3 * nd, L->P + (size_t)b * NH * T * T,
@@ -334,7 +336,7 @@ static void tf_run(const a2m_model *m, const float *params, tf_acts *a, const fl
     batchnorm_forward(a->h2, a->c2, w.bn[1].w, w.bn[1].b, w.bn[1].rm, w.bn[1].rv, a->bn_save + 2 * C1, a->len, B, T, d,
                       BN_EPS, training);
     relu_forward(a->h2, a->h2, (size_t)BT * d);
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int b = 0; b < B; b++) seq_forward(&w, a, seg, b, T, d, C, logits, p, seed, training);
 }
 
@@ -445,7 +447,7 @@ static void tf_backward(const a2m_model *m, const float *params, float *grads, n
     tf_weights w = tf_bind(m, params), g = tf_bind(m, grads);
 #pragma omp parallel num_threads(nt)
     {
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int b = 0; b < B; b++) {
             float *gs = s.gseq + (size_t)b * tn;
             nn_zero(gs, tn);
