@@ -197,11 +197,57 @@ static void test_crnn_bind(void) {
     a2m_model_del(m);
 }
 
+/* What import sets (a2m_model_set_norm / _classes / _summary): good values land and survive a save and load,
+ * bad ones are refused with the model unchanged; a state dict (shared data) can run on audio once normalised. */
+static void test_import_info(const char *shared) {
+    a2m_model_info in = nn_model_default_info();
+    in.n_bins = 6, in.hidden = 8, in.n_classes = 4;
+    a2m_model *m = NULL;
+    REQUIRE(nn_model_create("crnn", &in, &m) == A2M_OK, "create: %s", a2m_errmsg());
+    const int notes[3] = {48, 50, A2M_CLASS_ONSET};
+    CHECK(a2m_model_set_norm(m, -41.5, 15.25) == A2M_OK, "norm: %s", a2m_errmsg());
+    CHECK(a2m_model_set_classes(m, notes, 3, -12) == A2M_OK, "classes: %s", a2m_errmsg());
+    CHECK(a2m_model_set_summary(m, "imported from x") == A2M_OK, "summary: %s", a2m_errmsg());
+    const double bad_norm[][2] = {{NAN, 1}, {0, NAN}, {INFINITY, 1}, {0, 0}, {0, -1}, {1001, 1}, {0, 1e-7}};
+    for (size_t i = 0; i < sizeof bad_norm / sizeof *bad_norm; i++)
+        CHECK(a2m_model_set_norm(m, bad_norm[i][0], bad_norm[i][1]) == A2M_ERR_RANGE, "norm %g, %g refused",
+              bad_norm[i][0], bad_norm[i][1]);
+    const int far[3] = {48, 128, 52};
+    CHECK(a2m_model_set_classes(m, notes, 2, 0) == A2M_ERR_SHAPE && strstr(a2m_errmsg(), "4 classes"),
+          "2 notes for 4 classes: %s", a2m_errmsg());
+    CHECK(a2m_model_set_classes(m, far, 3, 0) == A2M_ERR_RANGE, "note 128 refused");
+    CHECK(a2m_model_set_classes(m, NULL, 0, 200) == A2M_ERR_RANGE, "transpose 200 refused");
+    char longer[1100];
+    memset(longer, 'x', sizeof longer - 1), longer[sizeof longer - 1] = 0;
+    CHECK(a2m_model_set_summary(m, longer) == A2M_ERR_RANGE, "a summary over 1023 bytes refused");
+    const char *tmp = test_tmp("import.safetensors");
+    CHECK(a2m_model_save(m, tmp) == A2M_OK, "save: %s", a2m_errmsg());
+    a2m_model_del(m);
+    REQUIRE(a2m_model_load(tmp, NULL, &m) == A2M_OK, "reload: %s", a2m_errmsg());
+    const a2m_model_info *got = a2m_model_get_info(m);
+    CHECK(got->norm_mean == -41.5 && got->norm_std == 15.25 && got->transpose == -12 && got->class_notes[1] == 48 &&
+              got->class_notes[3] == A2M_CLASS_ONSET && !strcmp(got->summary, "imported from x"),
+          "set values kept through a refused change, a save and a load");
+    CHECK(a2m_model_set_classes(m, NULL, -1, 3) == A2M_OK && got->transpose == 3 && got->class_notes[2] == 50,
+          "notes NULL keeps the classes");
+    a2m_model_del(m);
+    unlink(tmp);
+    if (!shared) return;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/reference/seed_crnn/seed_crnn.safetensors", shared);
+    REQUIRE(a2m_model_load(path, NULL, &m) == A2M_OK, "load seed: %s", a2m_errmsg());
+    CHECK(a2m_model_check_for_audio(m, path) == A2M_ERR_FORMAT, "a state dict has no normalisation");
+    CHECK(a2m_model_set_norm(m, -41.0, 15.4) == A2M_OK && a2m_model_check_for_audio(m, path) == A2M_OK,
+          "normalised, it runs on audio: %s", a2m_errmsg());
+    a2m_model_del(m);
+}
+
 int main(void) {
     test_crnn_bind();
     test_counter_tensor();
     test_model_gradient();
     const char *shared = test_shared_dir();
     if (shared) test_seed_parity(shared);
+    test_import_info(shared);
     return test_done("test_model");
 }

@@ -110,6 +110,16 @@ a2m_precision a2m_runner_precision(const a2m_runner *r);
 /* x: [B x T x n_bins] normalised features; logits: [B x T x n_classes]. */
 int a2m_runner_forward(a2m_runner *r, const float *x, int B, int T, float *logits);
 
+/* What `a2m import` gives a plain PyTorch state dict, each checked against the limits a2m_model_load applies to
+ * a file's metadata (otherwise A2M_ERR_RANGE, the model unchanged):
+ * the input normalisation (dB - mean) / std, mean in [-1000, 1000], std in [1e-6, 1000] (the model can then run
+ * on audio: a2m_model_check_for_audio); */
+int a2m_model_set_norm(a2m_model *m, double mean, double std);
+/* the MIDI notes of classes 1.. (notes NULL keeps them; else n_notes + 1 == n_classes, or A2M_ERR_SHAPE; each in
+ * A2M_CLASS_ABOVE..127) and the semitones the dataset's MIDI was shifted by (-127..127); */
+int a2m_model_set_classes(a2m_model *m, const int *notes, int n_notes, int transpose);
+/* the summary text (shorter than a2m_model_info.summary). */
+int a2m_model_set_summary(a2m_model *m, const char *summary);
 /* Temperature scaling: stored in the model's info (and its file's metadata when saved); t in [0.01, 100]. */
 int a2m_model_set_temperature(a2m_model *m, double t);
 

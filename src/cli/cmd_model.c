@@ -124,17 +124,15 @@ int cmd_import(int argc, char **argv) {
     a2m_model *m;
     int rc = a2m_model_load(in_path, arch, &m);
     if (rc) return cli_lib_fail(rc);
-    m->info.norm_mean = mean, m->info.norm_std = std, m->info.transpose = transpose;
-    if (n_notes >= 0) {
-        if (n_notes + 1 != m->info.n_classes) {
-            int n_classes = m->info.n_classes;
-            a2m_model_del(m);
-            return cli_fail("%s: %d note%s given, the model has %d classes (silence + notes)", in_path, n_notes,
-                            cli_s((size_t)n_notes), n_classes);
-        }
-        for (int k = 0; k < n_notes; k++) m->info.class_notes[k + 1] = notes[k];
+    char summary[sizeof a2m_model_get_info(m)->summary]; /* a long path cut, as the summary always was */
+    snprintf(summary, sizeof summary, "imported from %s", in_path);
+    rc = a2m_model_set_norm(m, mean, std);
+    if (!rc) rc = a2m_model_set_classes(m, n_notes >= 0 ? notes : NULL, n_notes, transpose);
+    if (!rc) rc = a2m_model_set_summary(m, summary);
+    if (rc) {
+        a2m_model_del(m);
+        return cli_lib_fail(a2m_error_prefix(rc, in_path));
     }
-    snprintf(m->info.summary, sizeof m->info.summary, "imported from %s", in_path);
     rc = a2m_model_save(m, out);
     a2m_model_del(m);
     return rc ? cli_lib_fail(rc) : 0;

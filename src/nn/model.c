@@ -90,6 +90,41 @@ int a2m_model_set_temperature(a2m_model *m, double t) {
     return A2M_OK;
 }
 
+/* The limits below are those a2m_model_load checks in a file's metadata (meta_limits, meta_class_notes): a model
+ * set within them saves to a file that loads. */
+int a2m_model_set_norm(a2m_model *m, double mean, double std) {
+    if (!(mean >= -1000 && mean <= 1000) || !(std >= 1e-6 && std <= 1000))
+        return a2m_error(A2M_ERR_RANGE,
+                         "normalisation mean %g, std %g: the mean must be in [-1000, 1000], the std in "
+                         "[1e-6, 1000]",
+                         mean, std);
+    m->info.norm_mean = mean, m->info.norm_std = std;
+    m->has_norm = 1;
+    return A2M_OK;
+}
+
+int a2m_model_set_classes(a2m_model *m, const int *notes, int n_notes, int transpose) {
+    if (transpose < -127 || transpose > 127)
+        return a2m_error(A2M_ERR_RANGE, "transpose %d outside [-127, 127]", transpose);
+    if (notes && n_notes + 1 != m->info.n_classes)
+        return a2m_error(A2M_ERR_SHAPE, "%d note%s given, the model has %d classes (silence + notes)", n_notes,
+                         n_notes == 1 ? "" : "s", m->info.n_classes);
+    for (int k = 0; notes && k < n_notes; k++)
+        if (notes[k] < A2M_CLASS_ABOVE || notes[k] > 127)
+            return a2m_error(A2M_ERR_RANGE, "class %d: note %d outside %d..127", k + 1, notes[k], A2M_CLASS_ABOVE);
+    for (int k = 0; notes && k < n_notes; k++) m->info.class_notes[k + 1] = notes[k];
+    m->info.transpose = transpose;
+    return A2M_OK;
+}
+
+int a2m_model_set_summary(a2m_model *m, const char *summary) {
+    size_t n = strlen(summary);
+    if (n >= sizeof m->info.summary)
+        return a2m_error(A2M_ERR_RANGE, "summary of %zu bytes: at most %zu", n, sizeof m->info.summary - 1);
+    memcpy(m->info.summary, summary, n + 1);
+    return A2M_OK;
+}
+
 const nn_tensor *nn_model_tensor(const a2m_model *m, const char *name) {
     for (int i = 0; i < m->n_tensors; i++)
         if (strcmp(m->tensors[i].name, name) == 0) return &m->tensors[i];
