@@ -37,9 +37,10 @@ a2m_umap_params a2m_umap_default_params(void);
 int a2m_umap_find_ab(double spread, double min_dist, double *a, double *b);
 
 /* Exact k nearest neighbours of each row of x [n x dim] (Euclidean), the row itself first (distance 0), the
- * others by distance (ties: lower index first). idx [n x k], dist [n x k]. Candidates are found with float
- * GEMM tiles (memory: n_threads x 256 x 2048 floats besides the data) and ranked by exact double distances.
- * progress (may be NULL) is called from one thread with what = "neighbours". */
+ * others by distance (ties: lower index first). idx [n x k], dist [n x k]. The search a2m_knn_search runs
+ * (baseline.h): candidates from float GEMM tiles (memory: n_threads x 256 x 4096 floats besides the centred
+ * data), ranked by exact double distances. progress (may be NULL) is called by one thread at a time, counting
+ * points, with what = "neighbours". */
 int a2m_knn_exact(const float *x, size_t n, size_t dim, int k, int n_threads, a2m_progress_fn progress, void *user,
                   int32_t *idx, float *dist);
 
