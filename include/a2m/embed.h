@@ -38,9 +38,10 @@ int a2m_umap_find_ab(double spread, double min_dist, double *a, double *b);
 
 /* Exact k nearest neighbours of each row of x [n x dim] (Euclidean), the row itself first (distance 0), the
  * others by distance (ties: lower index first). idx [n x k], dist [n x k]. The search a2m_knn_search runs
- * (baseline.h): candidates from float GEMM tiles (memory: n_threads x 256 x 4096 floats besides the centred
- * data), ranked by exact double distances. progress (may be NULL) is called by one thread at a time, counting
- * points, with what = "neighbours". */
+ * (baseline.h), on the centred data against itself: candidates from float GEMM tiles (memory: n_threads x
+ * 1024 x 1024 floats besides the data; only the tiles on and above the diagonal), ranked by exact double
+ * distances. progress (may be NULL) is called by one thread at a time, counting tiles, with what =
+ * "neighbours". */
 int a2m_knn_exact(const float *x, size_t n, size_t dim, int k, int n_threads, a2m_progress_fn progress, void *user,
                   int32_t *idx, float *dist);
 

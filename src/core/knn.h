@@ -12,9 +12,11 @@
 /* For each query row the k nearest data rows (squared Euclidean; equal distances in data order), nearest
  * first, into nbr [n_query rows of ld, the k from column 0] and, when dist is not NULL, their exact distances
  * (sqrt of the double sum) likewise. exclude_self: the queries are the data (query == data, n_query ==
- * n_data) and row i is never its own neighbour. Candidates come from float GEMM tiles of 256 queries x 4096
- * data rows (4 MB a thread, whatever n is) and the k + 8 best are re-ranked by distances recomputed in
- * double. progress (may be NULL) counts queries, with `what`. Checks nothing: the callers check k and n. */
+ * n_data) and row i is never its own neighbour. Candidates come from float GEMM tiles (4 MB a thread,
+ * whatever n is: 256 queries x 4096 data rows; against itself 1024 x 1024 points, only the tiles on and above
+ * the diagonal, each feeding rows and columns) and the k + 8 best are re-ranked by distances recomputed in
+ * double. progress (may be NULL) is called by one thread at a time with `what`: queries, or tiles against
+ * itself. Checks nothing: the callers check k and n. */
 int knn_tiled(const float *data, size_t n_data, const float *query, size_t n_query, int dim, int k, int exclude_self,
               int n_threads, a2m_progress_fn progress, void *user, const char *what, int32_t *nbr, float *dist, int ld);
 
