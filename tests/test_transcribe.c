@@ -10,6 +10,7 @@
 #include "a2m/transcribe.h"
 #include "check.h"
 #include "nn/arch.h"
+#include "transcribe/flux.h"
 #include "transcribe/intonation.h"
 #include "transcribe/range.h"
 #include "transcribe/window.h"
@@ -29,10 +30,11 @@ static void test_rules(void) {
     int notes_map[4] = {-1, 60, 64, 67};
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006,
-                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, &notes,
-                              &nn) == A2M_OK,
-          "rules");
+    CHECK(
+        a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006,
+                            (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL},
+                            &notes, &nn) == A2M_OK,
+        "rules");
     CHECK(nn == 2, "two notes (%zu)", nn);
     if (nn == 2) {
         CHECK(notes[0].note.pitch == 60 && notes[0].first_frame == 2 && notes[0].n_frames == 27, "gap filled: %zu+%zu",
@@ -64,10 +66,11 @@ static void test_onset_rules(void) {
           cls[0], cls[21], cls[60]);
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
-                              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, &notes,
-                              &nn) == A2M_OK,
-          "onset rules");
+    CHECK(
+        a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
+                            (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL},
+                            &notes, &nn) == A2M_OK,
+        "onset rules");
     CHECK(nn == 2, "repeated note split in two, weak note dropped (%zu notes)", nn);
     if (nn == 2) {
         CHECK(notes[0].first_frame == 5 && notes[0].n_frames == 15 && notes[1].first_frame == 20 &&
@@ -78,11 +81,12 @@ static void test_onset_rules(void) {
     free(notes);
     /* a higher threshold keeps one note; min_voicing 0.5 keeps the weak one */
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-    CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
-                              (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, &notes,
-                              &nn) == A2M_OK &&
-              nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
-          "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
+    CHECK(
+        a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
+                            (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL},
+                            &notes, &nn) == A2M_OK &&
+            nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
+        "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
     free(notes);
 }
 
@@ -104,7 +108,7 @@ static void test_onset_head_rules(void) {
                                         : 0.03f;
         else q[0] = 0.52f, q[1] = 0.46f, q[2] = 0.02f, q[3] = 0.9f;
     }
-    a2m_note_rules r = {5, 10, 0.5, 0.0, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 1, NULL, 0, NULL};
+    a2m_note_rules r = {5, 10, 0.5, 0.0, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 1, NULL, 0, NULL, 0, NULL};
     a2m_transcribed_note *notes;
     size_t nn;
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
@@ -139,9 +143,9 @@ static void test_glide_and_path(void) {
     const struct {
         a2m_note_rules r;
         size_t n;
-    } cases[3] = {{{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, 4},
-                  {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, 2},
-                  {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL}, 1}};
+    } cases[3] = {{{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL}, 4},
+                  {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL}, 2},
+                  {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL}, 1}};
     for (int k = 0; k < 3; k++) {
         a2m_transcribed_note *notes;
         size_t nn;
@@ -176,7 +180,7 @@ static void test_legato(void) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL, 0, 0, NULL, 0, NULL};
+        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL};
         CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "legato %d",
               legato);
         if (nn == 2)
@@ -205,7 +209,7 @@ static void test_onset_snap(void) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-        a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL, 0, 0, NULL, 0, NULL};
+        a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL, 0, 0, NULL, 0, NULL, 0, NULL};
         CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "snap %d",
               reach);
         size_t at = reach == 6 ? 26 : 30;
@@ -250,7 +254,7 @@ static void test_range_rules(void) {
     enum { N = 120 };
     float probs[N * C] = {0}, evs[N * TRANSCRIBE_RANGE_VALUES];
     int cls[N];
-    a2m_note_rules r = {5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, evs, 15.0, NULL};
+    a2m_note_rules r = {5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, evs, 15.0, NULL, 0, NULL};
     for (int trial = 0; trial < 3; trial++) {
         for (int f = 0; f < N; f++) {
             float *q = probs + f * C, *e = evs + f * TRANSCRIBE_RANGE_VALUES;
@@ -300,12 +304,63 @@ static void test_sung_pitch(void) {
     CHECK(isnan(transcribe_note_cents(sung, 4, 2, 64)), "nothing within 75 cents: NaN");
 }
 
+/* Onset snap with the spectral flux: a 60 over frames 1..29 and a 61 over 30..49 (legato), p(onset) peaking at
+ * frame 24 (0.5) and at 28 (0.45), the sound rising at 28 (flux 5 dB): p(onset) alone moves the 61 to 24; with a
+ * flux weight of 0.03 (0.45 + 0.15 > 0.5) to 28. Without any p(onset) reaching 0.1 the flux moves nothing. */
+static void test_onset_flux(void) {
+    enum { N = 52, C = 4 };
+    float probs[N * C], flux[N];
+    int cls[N], notes_map[C] = {-1, 60, 61, A2M_CLASS_ONSET};
+    for (int weak = 0; weak <= 1; weak++) {
+        for (int f = 0; f < N; f++) {
+            float *q = probs + f * C;
+            int sil = f < 1 || f >= 50;
+            q[3] = weak ? 0.05f : f == 24 ? 0.5f : f == 28 ? 0.45f : 0.01f;
+            q[0] = sil ? 0.9f : 0.05f, q[1] = sil ? 0.04f : f < 30 ? 0.9f - q[3] : 0.01f;
+            q[2] = 1 - q[0] - q[1] - q[3];
+            flux[f] = f == 28 ? 5.0f : 0.5f;
+        }
+        for (int w = 0; w <= 1; w++) {
+            a2m_transcribed_note *notes;
+            size_t nn;
+            for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
+            a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, 12, NULL, 0, 0, NULL, 0, NULL, w ? 0.03 : 0, flux};
+            CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2,
+                  "flux %d %d", weak, w);
+            size_t at = weak ? 30 : w ? 28 : 24;
+            if (nn == 2)
+                CHECK(notes[0].first_frame == 1 && notes[0].n_frames == at - 1 && notes[1].first_frame == at &&
+                          notes[0].note.offset == notes[1].note.onset,
+                      "flux %d %d: %zu+%zu, %zu+%zu", weak, w, notes[0].first_frame, notes[0].n_frames,
+                      notes[1].first_frame, notes[1].n_frames);
+            free(notes);
+        }
+    }
+    /* the flux itself: mean over bins of the rise in dB from 2 frames before, floored at -80 dB */
+    transcribe_flux fl;
+    REQUIRE(transcribe_flux_init(&fl, 2) == A2M_OK, "flux init");
+    const float db[5 * 2] = {-90, -10, -90, -10, -60, -10, -20, -4, -20, -4};
+    float out[5];
+    transcribe_flux_add(&fl, db, 3, 0, 0, 0, out); /* in two pieces: the same as in one */
+    transcribe_flux_add(&fl, db + 6, 2, 0, 0, 0, out + 3);
+    const float want[5] = {0, 0, 10, (60 + 6) / 2.0f, (40 + 6) / 2.0f}; /* -90 counts as -80 */
+    for (int f = 0; f < 5; f++)
+        CHECK(fabsf(out[f] - want[f]) < 1e-5f, "flux frame %d: %g, want %g", f, out[f], want[f]);
+    const float pw[2] = {1e-3f, 1.0f}; /* power rows: 10 log10, the floor applied to them too */
+    transcribe_flux_reset(&fl);
+    for (int f = 0; f < 3; f++)
+        transcribe_flux_add(&fl, f == 2 ? pw : (const float[2]){1e-12f, 1e-12f}, 1, 1, 1e-10f, 0, out);
+    CHECK(fabsf(out[0] - (50 + 80) / 2.0f) < 1e-3f, "flux of power rows: %g", out[0]);
+    transcribe_flux_free(&fl);
+}
+
 int main(void) {
     test_sung_pitch();
     test_range_rules();
     test_rules();
     test_legato();
     test_onset_snap();
+    test_onset_flux();
     test_onset_rules();
     test_onset_head_rules();
     test_glide_and_path();

@@ -54,9 +54,11 @@ typedef struct a2m_transcribe_params {
     double tuning_cents;     /* A2M_TUNING_FIXED: the recording's tuning, -50..50 cents (+ = sharp) */
     double key_weight;       /* 0 (off): models with an onset class: pitches outside the melody's major scale (estimated
                               * from the frame probabilities, key.h) cost this many nats a frame in the Viterbi path */
-    double onset_snap_ms;    /* 48: models with an onset class: a note's onset moves to the peak of p(onset) within
-                              * this distance when that peak reaches 0.1 (the path's class boundary lags or leads
-                              * the attack: singreal 3-fold COn 0.708 -> 0.76); 0 = off */
+    double onset_snap_ms;    /* 120: models with an onset class: a note's onset moves to the peak of p(onset) (plus
+                              * onset_flux times the spectral flux) within this distance when p(onset) reaches 0.1
+                              * there, the note and the one before keeping min_note frames (the path's class
+                              * boundary lags or leads the attack: singreal 3-fold COn 0.708 -> 0.770 at 48 ms
+                              * without the flux, 0.803 at 120 ms with it; docs/anypitch.md "Onset errors") */
     double tuning_lookahead_s;  /* 20: windows wait for this much audio (or the end) before the first runs, so
                               * the first notes are read with an estimate from 20 s of singing, not 4 */
     double mc_dropout;          /* 0: off; p in (0, 1): Monte-Carlo dropout, the network's dropout kept on at p (one
@@ -68,6 +70,10 @@ typedef struct a2m_transcribe_params {
                           * spectrum has a peak out there standing this many dB (mean over the note) above the
                           * mean of the half octave around it, and takes that peak's pitch; noise and hum make the
                           * network say "above" too (white noise: 8.6 dB, sung notes 17-27 dB); 0 = off */
+    double onset_flux;   /* 0.03: models with an onset class: the onset snap picks the frame of the largest p(onset)
+                              * + onset_flux x the CQT's spectral flux (mean rise in dB over 12 ms): p(onset) often
+                              * peaks on several frames around a note change, the sound's rise tells them apart
+                              * (singreal COn nested 3-fold 0.770 -> 0.791, the snap grid alone 0.785); 0 = off */
 } a2m_transcribe_params;
 /* One sequence (window_s 0) holds the whole recording's features and activations: longer ones are refused. */
 #define A2M_WHOLE_MAX_SECONDS 900.0
@@ -169,6 +175,8 @@ typedef struct a2m_note_rules {
     double range_min_db; /* with range_evidence: a below/above note whose mean prominence is under this is dropped */
     const float *sung_pitch; /* [n_frames] or NULL: each frame's sung pitch (fractional MIDI, NaN: not measured),
                               * for the notes' cents */
+    double flux_weight;      /* the onset snap's weight of onset_flux (a2m_transcribe_params.onset_flux) */
+    const float *onset_flux; /* [n_frames] or NULL: the spectral flux of each frame (set by the transcriber) */
 } a2m_note_rules;
 /* The rules of transcription parameters p at frame_seconds per frame. */
 a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_seconds);

@@ -446,7 +446,11 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
          .help = "* a p(onset) peak of twice --onset-threshold may split a note MS from its ends and\n"
                  "the previous split; -1 = --min-note, as any split"},
         {CLI_DBL_OPT("--onset-snap", &tp->onset_snap_ms, 0, 1000), .meta = "MS",
-         .help = "* a note's onset moves to the peak of p(onset) within MS when it reaches 0.1; 0 = off"},
+         .help = "* a note's onset moves to the peak of p(onset) + --onset-flux x the spectral flux\n"
+                 "within MS, when p(onset) reaches 0.1 there; 0 = off"},
+        {CLI_DBL_OPT("--onset-flux", &tp->onset_flux, 0, 100), .meta = "W",
+         .help = "* the onset snap's weight of the sound's spectral flux (mean rise in dB over 12 ms)\n"
+                 "beside p(onset); 0 = p(onset) only"},
         {CLI_CUSTOM_OPT("--tuning", tp, parse_tuning, show_tuning), .meta = "T",
          .help = "* auto (estimate the recording's tuning from the spectrum, shift it onto the\n"
                  "semitone grid), off, or the tuning in cents (-50..50, + = sharp)"},

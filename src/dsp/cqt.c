@@ -37,6 +37,7 @@
 #include "a2m/error.h"
 #include "core/isa.h"
 #include "dsp/cqt_internal.h"
+#include "dsp/db.h"
 
 static pthread_mutex_t fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;
 static int wisdom_grew; /* a plan was measured that the loaded wisdom lacked (under fftw_plan_lock) */
@@ -700,21 +701,6 @@ int a2m_cqt_magnitude(a2m_cqt *c, const float *x, size_t n, float *mag) {
     return A2M_OK;
 }
 
-/* 10 log10(pw) for normal pw > 0, vectorisable: pw = 2^e m with m in
- * [sqrt(1/2), sqrt(2)), ln m = 2 atanh(s), s = (m-1)/(m+1), |s| < 0.172, by
- * its series to s^9 (truncation < 1e-9); within ~1e-5 dB of log10f. */
-static inline float db_of_power(float pw) {
-    uint32_t i;
-    memcpy(&i, &pw, sizeof i);
-    int32_t e = (int32_t)(i - 0x3f3504f3u) >> 23; /* 0x3f3504f3: sqrt(1/2) */
-    uint32_t mi = i - ((uint32_t)e << 23);
-    float m;
-    memcpy(&m, &mi, sizeof m);
-    float s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
-    float ln_m = 2.0f * s * (1.0f + s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9)))));
-    return (float)(10.0 / M_LN10) * ((float)e * (float)M_LN2 + ln_m);
-}
-
 /* amplitude_to_db(ref, amin, top_db): 10 log10(max(amin^2, |C|^2)) - 10 log10(max(amin^2, ref^2)),
  * floored at (max over the first n_max frames) - top_db. */
 A2M_DISPATCH
@@ -732,9 +718,10 @@ static void a2m_cqt_power_db_body(a2m_cqt_params p, const float *power, size_t n
     }
     float top_pw;
     memcpy(&top_pw, &top_bits, sizeof top_pw);
-    float floor_db = p.top_db > 0 ? db_of_power(top_pw > amin2 ? top_pw : amin2) - ref_db - (float)p.top_db : -INFINITY;
+    float floor_db =
+        p.top_db > 0 ? a2m_db_of_power(top_pw > amin2 ? top_pw : amin2) - ref_db - (float)p.top_db : -INFINITY;
     for (size_t i = 0; i < keep; i++) {
-        float d = db_of_power(power[i] > amin2 ? power[i] : amin2) - ref_db;
+        float d = a2m_db_of_power(power[i] > amin2 ? power[i] : amin2) - ref_db;
         db[i] = d > floor_db ? d : floor_db;
     }
 }

@@ -25,6 +25,7 @@
 #include "core/grow.h"
 #include "nn/layers.h"
 #include "transcribe/intonation.h"
+#include "transcribe/flux.h"
 #include "transcribe/key.h"
 #include "transcribe/range.h"
 #include "transcribe/tuning.h"
@@ -78,6 +79,11 @@ struct a2m_transcribe_stream {
     float *pend_e;    /* [pend_cap x TRANSCRIBE_RANGE_VALUES] */
     float *range_row; /* [F] */
     float *pend_sung; /* [pend_cap] each pending frame's sung pitch (intonation.h) */
+    /* the spectral flux of CQT frames not yet decided (flux.h; the onset snap's): absolute frame flux_start.. */
+    int flux_on;
+    transcribe_flux flux_state;
+    float *flux;
+    size_t flux_start, flux_n, flux_cap;
 };
 
 void a2m_transcribe_stream_del(a2m_transcribe_stream *s) {
@@ -88,6 +94,7 @@ void a2m_transcribe_stream_del(a2m_transcribe_stream *s) {
     free(s->acc), free(s->acc_w), free(s->pend_p), free(s->pend_c), free(s->work_c);
     free(s->all_p), free(s->all_c), free(s->out), free(s->all_notes), free(s->tune_row), free(s->key_prior);
     free(s->pend_e), free(s->range_row), free(s->pend_sung);
+    transcribe_flux_free(&s->flux_state), free(s->flux);
     free(s);
 }
 
@@ -106,6 +113,8 @@ void a2m_transcribe_stream_reset(a2m_transcribe_stream *s) {
     transcribe_tuning_init(&s->tune, a2m_model_get_info(s->m)->cqt.bins_per_octave);
     s->tune_upto = 0;
     transcribe_key_init(&s->key);
+    transcribe_flux_reset(&s->flux_state);
+    s->flux_start = s->flux_n = 0;
     s->tune_bins = s->tune_mode == A2M_TUNING_FIXED ? s->p.tuning_cents / 100.0 * s->tune.bins_per_semitone : 0;
 }
 
@@ -173,8 +182,10 @@ int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int k
         s->tune_ahead = s->tune_mode == A2M_TUNING_AUTO ? (size_t)ceil(p.tuning_lookahead_s * frames_per_s) : 0;
         s->key_on = s->onset >= 0 && p.key_weight > 0;
         s->key_ahead = s->key_on ? (size_t)ceil(p.tuning_lookahead_s * frames_per_s) : 0;
-        a2m_transcribe_stream_reset(s);
+        s->flux_on = s->onset >= 0 && p.onset_flux > 0 && p.onset_snap_ms > 0;
+        if (s->flux_on) rc = transcribe_flux_init(&s->flux_state, s->F);
     }
+    if (!rc) a2m_transcribe_stream_reset(s);
     if (rc) {
         a2m_transcribe_stream_del(s);
         return rc;
@@ -219,8 +230,16 @@ static int decide(a2m_transcribe_stream *s, size_t upto) {
         transcribe_key_logprior(tonic, s->p.key_weight, in->class_notes, s->C, s->key_prior);
         rules.class_logprior = s->key_prior;
     }
-    int rc = a2m_frames_to_notes(s->work_c, s->pend_p, upto, s->C, in->class_notes, s->hop / in->cqt.sample_rate, rules,
-                                 &notes, &n);
+    int rc = A2M_OK;
+    if (s->flux_on) { /* every pending frame has its CQT frame; padded past the end of the recording, if ever */
+        size_t need = s->pend_start + upto - s->flux_start;
+        GROW(s->flux, s->flux_cap, need, rc);
+        if (rc) return rc;
+        for (; s->flux_n < need; s->flux_n++) s->flux[s->flux_n] = 0;
+        rules.onset_flux = s->flux + (s->pend_start - s->flux_start);
+    }
+    rc = a2m_frames_to_notes(s->work_c, s->pend_p, upto, s->C, in->class_notes, s->hop / in->cqt.sample_rate, rules,
+                             &notes, &n);
     if (rc) return rc;
     double frame_s = s->hop / in->cqt.sample_rate;
     GROW(s->out, s->out_cap, s->out_n + n + 1, rc);
@@ -252,6 +271,11 @@ static int decide(a2m_transcribe_stream *s, size_t upto) {
         memmove(s->pend_e, s->pend_e + upto * TRANSCRIBE_RANGE_VALUES,
                 s->pend_n * TRANSCRIBE_RANGE_VALUES * sizeof *s->pend_e);
     s->pend_start += upto;
+    if (s->flux_on) { /* the decided frames' flux is not needed any more */
+        size_t drop = s->pend_start - s->flux_start < s->flux_n ? s->pend_start - s->flux_start : s->flux_n;
+        memmove(s->flux, s->flux + drop, (s->flux_n - drop) * sizeof *s->flux);
+        s->flux_n -= drop, s->flux_start += drop;
+    }
     return A2M_OK;
 }
 
@@ -344,10 +368,18 @@ static int pull_frames(a2m_transcribe_stream *s) {
         memmove(s->pw, s->pw + drop * F, (s->pw_n - drop) * F * sizeof *s->pw);
         s->pw_n -= drop, s->pw_start += drop;
     }
-    size_t ready = a2m_cqt_stream_ready(s->cqt);
+    size_t ready = a2m_cqt_stream_ready(s->cqt), at = s->pw_n;
     int rc = A2M_OK;
     GROW(s->pw, s->pw_cap, (s->pw_n + ready) * F, rc);
     if (!rc) s->pw_n += a2m_cqt_stream_pull(s->cqt, s->pw + s->pw_n * F, ready);
+    if (!rc && s->flux_on) GROW(s->flux, s->flux_cap, s->flux_n + (s->pw_n - at), rc);
+    if (!rc && s->flux_on) {
+        a2m_cqt_params c = a2m_model_get_info(s->m)->cqt;
+        float amin2 = (float)(c.amin * c.amin), ref_db = (float)(10.0 * log10(fmax(c.amin * c.amin, c.ref * c.ref)));
+        transcribe_flux_add(&s->flux_state, s->pw + at * F, s->pw_n - at, 1, amin2 > 0 ? amin2 : 1e-30f, ref_db,
+                            s->flux + s->flux_n);
+        s->flux_n += s->pw_n - at;
+    }
     return rc;
 }
 
