@@ -2,27 +2,7 @@
 # CLI tests of `a2m labels` and `a2m synth`: reference-exact labels, synth
 # round trips, and every bad input -> non-zero exit, a one-line message naming
 # the file, and no output file left behind.
-set -u
-bin=${A2M_BIN:?A2M_BIN not set}
-shared=${A2M_SHARED:-../shared}
-tmp=$(mktemp -d /tmp/a2m_test_cli_am.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect_fail CODE NAME_IN_MESSAGE OUTPUT -- command...
-expect_fail() {
-  local code=$1 name=$2 output=$3; shift 4
-  "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"; local rc=$?
-  if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, expected $code ($(cat "$tmp/err.txt"))"; return; fi
-  if [ "$code" -eq 1 ]; then
-    if [ "$(wc -l <"$tmp/err.txt")" -ne 1 ]; then bad "$*: message is not one line: $(cat "$tmp/err.txt")"; return; fi
-    if ! grep -qF -- "$name" "$tmp/err.txt"; then bad "$*: message does not name $name: $(cat "$tmp/err.txt")"; return; fi
-  fi
-  if [ -n "$output" ] && ls "$output"* >/dev/null 2>&1; then bad "$*: left $(ls "$output"*)"; return; fi
-  ok
-}
+. "${BASH_SOURCE%/*}/cli_common.sh"
 
 # --- help and usage ---
 "$bin" labels --help | grep -q "usage: a2m labels" && ok || bad "labels --help"
@@ -62,7 +42,7 @@ expect_fail 1 "--notes" "$tmp/long.wav" -- "$bin" synth --notes "60:0-4000" -o "
 ls "$tmp"/*.tmp.* >/dev/null 2>&1 && bad "temporary files left: $(ls "$tmp"/*.tmp.*)" || ok
 
 # --- reference-exact labels ---
-if [ -f "$shared/data/seed/split.json" ]; then
+if have_shared "reference checks" data/seed/audio data/reference/labels; then
   for k in 001 110 187 300; do
     "$bin" labels "$shared/data/seed/audio/midi_$k.mid" -o "$tmp/l$k.npy" >/dev/null 2>"$tmp/err.txt" || bad "labels $k"
     cmp -s "$tmp/l$k.npy" "$shared/data/reference/labels/voice_$k.npy" && ok || bad "labels $k differ from the reference"
@@ -71,8 +51,6 @@ if [ -f "$shared/data/seed/split.json" ]; then
   # the real take's audio gives the same frame count as --duration 4
   "$bin" labels "$shared/data/seed/audio/midi_001.mid" --audio "$shared/data/seed/audio/voice_001.wav" -o "$tmp/la.npy" >/dev/null &&
     cmp -s "$tmp/la.npy" "$shared/data/reference/labels/voice_001.npy" && ok || bad "labels --audio voice_001.wav"
-else
-  echo "SKIP reference checks: shared data not found at $shared"
 fi
 
 # --- synth: inline notes -> WAV + MIDI; labels from the rendered audio's length ---
@@ -99,5 +77,4 @@ expect_fail 2 "" "$tmp/two.npy" -- bash -c "cd '$tmp' && '$bin' labels --duratio
 printf 'onset_s,offset_s,midi_pitch\n0.5,1.5,60\n' >"$tmp/n.csv"
 "$bin" labels "$tmp/n.csv" --notes 60 -o "$tmp/csv.npy" >"$tmp/out.txt" && grep -q "class 1 C4 (60): 167" "$tmp/out.txt" && ok || bad "CSV labels: $(cat "$tmp/out.txt")"
 
-echo "test_cli_audio_midi: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

@@ -4,26 +4,7 @@
 # preferred over .csv), --csv rows, --json, --skip-missing, usage errors, bad
 # files, write errors on standard output (/dev/full), 50,000 vs 50,000 notes
 # (bounded matching), and singreal against itself.
-set -u
-bin=${A2M_BIN:?A2M_BIN not set}
-shared=${A2M_SHARED:-../shared}
-tmp=$(mktemp -d /tmp/a2m_test_cli_compare.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect_fail CODE NAME_IN_MESSAGE -- command...: the exit code, and for 1 a one-line message naming NAME
-expect_fail() {
-  local code=$1 name=$2; shift 3
-  "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"; local rc=$?
-  if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, expected $code ($(cat "$tmp/err.txt"))"; return; fi
-  if [ "$code" -eq 1 ]; then
-    if [ "$(wc -l <"$tmp/err.txt")" -ne 1 ]; then bad "$*: message is not one line: $(cat "$tmp/err.txt")"; return; fi
-    if ! grep -qF -- "$name" "$tmp/err.txt"; then bad "$*: message does not name $name: $(cat "$tmp/err.txt")"; return; fi
-  fi
-  ok
-}
+. "${BASH_SOURCE%/*}/cli_common.sh"
 
 # json_check FILE PYTHON_EXPRESSION_OF_d: the document parses and the expression is true
 json_check() {
@@ -83,7 +64,7 @@ printf 'onset_s,offset_s,midi_pitch\n0.5,1.0,48\n1.5,2.0,52\n' >"$tmp/oct_est.cs
 json_check "$tmp/o1.json" "d['COnP']['f1'] == 0 and d['COn']['f1'] == 1"
 "$bin" compare "$tmp/oct_ref.csv" "$tmp/oct_est.csv" --json --transpose-ref -12 >"$tmp/o2.json" 2>/dev/null || bad "--transpose-ref -12"
 json_check "$tmp/o2.json" "d['COnP']['f1'] == 1 and d['COnPOff']['f1'] == 1"
-expect_fail 2 "" -- "$bin" compare "$tmp/oct_ref.csv" "$tmp/oct_est.csv" --transpose-ref 60
+expect_fail 2 "" "" -- "$bin" compare "$tmp/oct_ref.csv" "$tmp/oct_est.csv" --transpose-ref 60
 # the tolerances apply to every pair: at 0.6 s b's estimate 65:3.5-4 finds its reference (COn 4/4)
 "$bin" compare "$tmp/ref" "$tmp/est" --json --onset-tolerance 0.6 >"$tmp/t.json" 2>/dev/null || bad "--onset-tolerance"
 json_check "$tmp/t.json" "n(d['files'][1]['COn']['f1'], 1) and n(d['files'][0]['COn']['f1'], 6/7)"
@@ -100,10 +81,10 @@ b,4,4,0.250000,0.250000,0.250000,0.500000,0.500000,0.500000,0.750000,0.750000,0.
 c,2,0,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,0.000000,1
 EOF
 cmp -s "$tmp/per_file.csv" "$tmp/want.csv" && ok || bad "--csv content: $(diff "$tmp/want.csv" "$tmp/per_file.csv")"
-expect_fail 1 "$tmp/per_file.csv" -- "$bin" compare "$tmp/ref" "$tmp/est" --csv "$tmp/per_file.csv"
+expect_fail 1 "$tmp/per_file.csv" "" -- "$bin" compare "$tmp/ref" "$tmp/est" --csv "$tmp/per_file.csv"
 "$bin" compare "$tmp/ref" "$tmp/est" --skip-missing --csv "$tmp/per_file.csv" --force >/dev/null 2>&1 || bad "--csv --force"
 [ "$(wc -l <"$tmp/per_file.csv")" -eq 3 ] && ! grep -q '^c,' "$tmp/per_file.csv" && ok || bad "--skip-missing --csv: $(cat "$tmp/per_file.csv")"
-expect_fail 1 "$tmp/ref/a.csv" -- "$bin" compare "$tmp/ref" "$tmp/est" --csv "$tmp/ref/a.csv" --force
+expect_fail 1 "$tmp/ref/a.csv" "" -- "$bin" compare "$tmp/ref" "$tmp/est" --csv "$tmp/ref/a.csv" --force
 cmp -s "$tmp/ref/a.csv" <(printf 'onset,offset,pitch\n0,0.5,60\n1,1.5,62\n2,2.5,64\n') && ok || bad "an input was overwritten"
 # a name with a comma and a quote is one quoted CSV field
 mkdir "$tmp/qr" "$tmp/qe"
@@ -115,27 +96,27 @@ python3 -c "import csv,sys; r=list(csv.reader(open(sys.argv[1]))); sys.exit(0 if
 # --- usage errors and bad inputs ---
 "$bin" compare --help | grep -q "REF_DIR EST_DIR" && ok || bad "compare --help"
 "$bin" compare --help | grep -q ".mid is taken" && ok || bad "--help says .mid is preferred"
-expect_fail 2 "" -- "$bin" compare "$tmp/ref" "$tmp/est/a.csv"
-expect_fail 2 "" -- "$bin" compare "$tmp/ref/a.csv" "$tmp/est"
-expect_fail 2 "" -- "$bin" compare "$tmp/ref/a.csv" "$tmp/est/a.csv" --csv "$tmp/x.csv"
-expect_fail 2 "" -- "$bin" compare "$tmp/ref/a.csv" "$tmp/est/a.csv" --skip-missing
-expect_fail 2 "" -- "$bin" compare --frames "$tmp/ref" "$tmp/est"
-expect_fail 2 "" -- "$bin" compare "$tmp/ref" "$tmp/est" --list
-expect_fail 2 "" -- "$bin" compare "$tmp/ref" "$tmp/est" --csv -
-expect_fail 2 "" -- "$bin" compare "$tmp/ref" "$tmp/est" --csv
-expect_fail 2 "" -- "$bin" compare "$tmp/ref" "$tmp/est" --onset-tolerance -1
+expect_fail 2 "" "" -- "$bin" compare "$tmp/ref" "$tmp/est/a.csv"
+expect_fail 2 "" "" -- "$bin" compare "$tmp/ref/a.csv" "$tmp/est"
+expect_fail 2 "" "" -- "$bin" compare "$tmp/ref/a.csv" "$tmp/est/a.csv" --csv "$tmp/x.csv"
+expect_fail 2 "" "" -- "$bin" compare "$tmp/ref/a.csv" "$tmp/est/a.csv" --skip-missing
+expect_fail 2 "" "" -- "$bin" compare --frames "$tmp/ref" "$tmp/est"
+expect_fail 2 "" "" -- "$bin" compare "$tmp/ref" "$tmp/est" --list
+expect_fail 2 "" "" -- "$bin" compare "$tmp/ref" "$tmp/est" --csv -
+expect_fail 2 "" "" -- "$bin" compare "$tmp/ref" "$tmp/est" --csv
+expect_fail 2 "" "" -- "$bin" compare "$tmp/ref" "$tmp/est" --onset-tolerance -1
 [ -e "$tmp/x.csv" ] && bad "usage error left $tmp/x.csv" || ok
 mkdir "$tmp/empty"
-expect_fail 1 "$tmp/empty" -- "$bin" compare "$tmp/empty" "$tmp/est"
-expect_fail 1 "$tmp/nothere" -- "$bin" compare "$tmp/ref" "$tmp/nothere/"
-expect_fail 1 "$tmp/nothere" -- "$bin" compare "$tmp/nothere" "$tmp/est"
+expect_fail 1 "$tmp/empty" "" -- "$bin" compare "$tmp/empty" "$tmp/est"
+expect_fail 1 "$tmp/nothere" "" -- "$bin" compare "$tmp/ref" "$tmp/nothere/"
+expect_fail 1 "$tmp/nothere" "" -- "$bin" compare "$tmp/nothere" "$tmp/est"
 mkdir "$tmp/none"
-expect_fail 1 "no reference has an estimate" -- "$bin" compare "$tmp/ref" "$tmp/none" --skip-missing
+expect_fail 1 "no reference has an estimate" "" -- "$bin" compare "$tmp/ref" "$tmp/none" --skip-missing
 # a broken file fails the whole comparison (a silently dropped file would bias the mean), naming it; no --csv left
 mkdir "$tmp/bad"; cp "$tmp/ref/"*.csv "$tmp/bad/"; printf '0,1,sixty\n' >"$tmp/bad/b.csv"
-expect_fail 1 "$tmp/bad/b.csv" -- "$bin" compare "$tmp/bad" "$tmp/est" --csv "$tmp/bad.csv"
+expect_fail 1 "$tmp/bad/b.csv" "$tmp/bad.csv" -- "$bin" compare "$tmp/bad" "$tmp/est" --csv "$tmp/bad.csv"
 [ -e "$tmp/bad.csv" ] && bad "failed compare left $tmp/bad.csv" || ok
-expect_fail 1 "$tmp/bad/b.csv" -- "$bin" compare "$tmp/est" "$tmp/bad"
+expect_fail 1 "$tmp/bad/b.csv" "" -- "$bin" compare "$tmp/est" "$tmp/bad"
 
 # --- standard output write errors: exit 1, one line naming standard output and the reason ---
 full_check() {
@@ -174,13 +155,10 @@ printf '0.11,0.45,60\n0.13,0.52,60\n' >"$tmp/aug_est.csv"
 json_check "$tmp/aug.json" "n(d['COnPOff']['f1'], 1) and n(d['COnP']['f1'], 1)"
 
 # --- real data: singreal against itself is perfect ---
-if [ -d "$shared/data/singreal" ]; then
+if have_shared "singreal check" data/singreal; then
   "$bin" compare "$shared/data/singreal" "$shared/data/singreal" --json >"$tmp/sr.json" 2>"$tmp/err.txt" || bad "singreal: $(cat "$tmp/err.txt")"
   json_check "$tmp/sr.json" "d['n_files'] == 18 and d['missing'] == [] and all(n(d['mean'][m][k], 1) for m in ('COnPOff', 'COnP', 'COn') for k in ('precision', 'recall', 'f1'))"
-else
-  echo "SKIP singreal check: shared data not found at $shared"
 fi
 
 ls "$tmp"/*.tmp.* "$tmp"/*/*.tmp.* >/dev/null 2>&1 && bad "temporary files left" || ok
-echo "test_cli_compare: $passes passed, $fails failed"
-[ $fails -eq 0 ]
+finish

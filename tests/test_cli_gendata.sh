@@ -2,28 +2,8 @@
 # CLI tests of `a2m gendata`: usage errors (exit 2), missing seed folder or
 # soundfont (exit 1, one line naming the file), an existing folder refused
 # without --force, and the same bytes whatever --jobs for every source.
-set -u
-bin=${A2M_BIN:?A2M_BIN not set}
-shared=${A2M_SHARED:-../shared}
+. "${BASH_SOURCE%/*}/cli_common.sh"
 sf=/usr/share/sounds/sf3/FluidR3Mono_GM.sf3
-tmp=$(mktemp -d /tmp/a2m_test_cli_gendata.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect_fail CODE NAME_IN_MESSAGE OUTPUT -- command...
-expect_fail() {
-  local code=$1 name=$2 output=$3; shift 4
-  "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"; local rc=$?
-  if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, expected $code ($(cat "$tmp/err.txt"))"; return; fi
-  if [ "$code" -eq 1 ]; then
-    if [ "$(wc -l <"$tmp/err.txt")" -ne 1 ]; then bad "$*: message is not one line: $(cat "$tmp/err.txt")"; return; fi
-    if ! grep -qF -- "$name" "$tmp/err.txt"; then bad "$*: message does not name $name: $(cat "$tmp/err.txt")"; return; fi
-  fi
-  if [ -n "$output" ] && [ -e "$output" ]; then bad "$*: left $output"; return; fi
-  ok
-}
 
 # same_dirs A B: every file byte-identical
 same_dirs() {
@@ -117,7 +97,7 @@ else
 fi
 
 # --- seed ---
-if [ -d "$shared/data/seed/audio" ]; then
+if have_shared "seed part" data/seed/audio; then
   "$bin" gendata -o "$tmp/d1" --source seed --count 3 --augment 1 --jobs 1 --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1 &&
   "$bin" gendata -o "$tmp/d2" --source seed --count 3 --augment 1 --jobs 2 --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1 && ok || bad "seed"
   same_dirs "$tmp/d1" "$tmp/d2"
@@ -131,9 +111,6 @@ if [ -d "$shared/data/seed/audio" ]; then
   # voice_001 as sung: its first "60" at ~49.1, so measured labels start a semitone above written - 12
   "$bin" gendata -o "$tmp/d4" --source seed --count 1 --shifts 0..0 --seed-pitch measured --seed-dir "$shared/data/seed/audio" >/dev/null 2>&1
   grep -q "^seed_00000,seed,4.000,4,49,55,voice_001.wav formants x[01].[0-9][0-9] cents +1[0-9][0-9]/" "$tmp/d4/manifest.csv" && ok || bad "--seed-pitch measured: $(tail -1 "$tmp/d4/manifest.csv")"
-else
-  echo "SKIP seed part: $shared/data/seed/audio missing"
 fi
 
-echo "test_cli_gendata: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish
