@@ -2,61 +2,44 @@
 # CLI tests of the feature kinds: `a2m features --kind mel|mfcc|lpc` (shapes, a folder through one extractor,
 # the librosa references when ../shared is there), bad options (usage errors) and bad input (one line naming
 # the file, no output left).
-set -u
-bin=${A2M_BIN:?A2M_BIN not set}
-shared=${A2M_SHARED:-../shared}
-tmp=$(mktemp -d /tmp/a2m_test_cli_feat.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-expect_fail() {
-  local code=$1 name=$2 output=$3; shift 4
-  "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"; local rc=$?
-  if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, expected $code ($(cat "$tmp/err.txt"))"; return; fi
-  if [ "$code" -eq 1 ] && [ "$(grep '^a2m: ' "$tmp/err.txt" | grep -vc '^a2m: warning')" -ne 1 ]; then
-    bad "$*: not one error line: $(cat "$tmp/err.txt")"; return; fi
-  if ! grep -qF -- "$name" "$tmp/err.txt"; then bad "$*: message does not name '$name': $(cat "$tmp/err.txt")"; return; fi
-  if [ -n "$output" ] && ls "$output"* >/dev/null 2>&1; then bad "$*: left $(ls "$output"*)"; return; fi
-  ok
-}
-run() { "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" && ok || bad "$* -> $(cat "$tmp/err.txt")"; }
+. "${BASH_SOURCE%/*}/cli_common.sh"
 # shape of a .npy from its header: "(667, 128)"
 shape() { head -c 128 "$1" | tr -d '\0' | grep -ao "'shape': ([0-9, ]*)" | sed "s/'shape': //"; }
 
 mkdir -p "$tmp/takes"
 for i in 1 2 3 4; do
   n1=$((60 + 4 * (i % 3))); n2=$((64 + 3 * (i % 2)))
-  run "$bin" synth --notes "$n1:0.3-1.6,$n2:2.0-3.5" --duration 4 --seed $i --write-midi "$tmp/takes/midi_00$i.mid" -o "$tmp/takes/voice_00$i.wav"
+  expect_ok "$bin" synth --notes "$n1:0.3-1.6,$n2:2.0-3.5" --duration 4 --seed $i --write-midi "$tmp/takes/midi_00$i.mid" -o "$tmp/takes/voice_00$i.wav"
 done
 w="$tmp/takes/voice_001.wav"
 
 # --- shapes: 4 s at hop 96 = 667 frames, 666 with the last dropped (the dataset convention) ---
-run "$bin" features --kind mel "$w" -o "$tmp/mel.npy";   [ "$(shape "$tmp/mel.npy")" = "(666, 128)" ] && ok || bad "mel shape $(shape "$tmp/mel.npy")"
-run "$bin" features --kind mfcc "$w" -o "$tmp/mfcc.npy"; [ "$(shape "$tmp/mfcc.npy")" = "(666, 20)" ] && ok || bad "mfcc shape"
-run "$bin" features --kind lpc "$w" -o "$tmp/lpc.npy";   [ "$(shape "$tmp/lpc.npy")" = "(666, 17)" ] && ok || bad "lpc shape"
-run "$bin" features --kind mel --n-mels 40 --n-fft 1024 --fmin 50 --fmax 4000 --keep-last-frame "$w" -o "$tmp/m40.npy"
+expect_ok "$bin" features --kind mel "$w" -o "$tmp/mel.npy";   [ "$(shape "$tmp/mel.npy")" = "(666, 128)" ] && ok || bad "mel shape $(shape "$tmp/mel.npy")"
+expect_ok "$bin" features --kind mfcc "$w" -o "$tmp/mfcc.npy"; [ "$(shape "$tmp/mfcc.npy")" = "(666, 20)" ] && ok || bad "mfcc shape"
+expect_ok "$bin" features --kind lpc "$w" -o "$tmp/lpc.npy";   [ "$(shape "$tmp/lpc.npy")" = "(666, 17)" ] && ok || bad "lpc shape"
+expect_ok "$bin" features --kind mel --n-mels 40 --n-fft 1024 --fmin 50 --fmax 4000 --keep-last-frame "$w" -o "$tmp/m40.npy"
 [ "$(shape "$tmp/m40.npy")" = "(667, 40)" ] && ok || bad "mel 40 shape $(shape "$tmp/m40.npy")"
-run "$bin" features --kind mfcc --n-mfcc 13 --hop 160 "$w" -o "$tmp/m13.npy"; [ "$(shape "$tmp/m13.npy")" = "(400, 13)" ] && ok || bad "mfcc 13 shape $(shape "$tmp/m13.npy")"
-run "$bin" features --kind lpc --order 8 --frame-length 512 "$w" -o "$tmp/l8.npy"; [ "$(shape "$tmp/l8.npy")" = "(666, 9)" ] && ok || bad "lpc 8 shape"
-run "$bin" features --bpo 12 "$w" -o "$tmp/cqt12.npy"; [ "$(shape "$tmp/cqt12.npy")" = "(666, 84)" ] && ok || bad "cqt --bpo 12: 7 octaves $(shape "$tmp/cqt12.npy")"
-run "$bin" features --bpo 24 --fmin 65.406 --bins 120 "$w" -o "$tmp/cqt24.npy"; [ "$(shape "$tmp/cqt24.npy")" = "(666, 120)" ] && ok || bad "cqt 24 shape"
+expect_ok "$bin" features --kind mfcc --n-mfcc 13 --hop 160 "$w" -o "$tmp/m13.npy"; [ "$(shape "$tmp/m13.npy")" = "(400, 13)" ] && ok || bad "mfcc 13 shape $(shape "$tmp/m13.npy")"
+expect_ok "$bin" features --kind lpc --order 8 --frame-length 512 "$w" -o "$tmp/l8.npy"; [ "$(shape "$tmp/l8.npy")" = "(666, 9)" ] && ok || bad "lpc 8 shape"
+expect_ok "$bin" features --bpo 12 "$w" -o "$tmp/cqt12.npy"; [ "$(shape "$tmp/cqt12.npy")" = "(666, 84)" ] && ok || bad "cqt --bpo 12: 7 octaves $(shape "$tmp/cqt12.npy")"
+expect_ok "$bin" features --bpo 24 --fmin 65.406 --bins 120 "$w" -o "$tmp/cqt24.npy"; [ "$(shape "$tmp/cqt24.npy")" = "(666, 120)" ] && ok || bad "cqt 24 shape"
 # a folder: every file through one extractor gives the same bytes as one file at a time
-run "$bin" features --kind mfcc "$tmp/takes" -o "$tmp/dir"
+expect_ok "$bin" features --kind mfcc "$tmp/takes" -o "$tmp/dir"
 cmp -s "$tmp/dir/voice_001.npy" "$tmp/mfcc.npy" && ok || bad "folder output differs from the single file's"
 [ "$(ls "$tmp/dir" | wc -l)" -eq 4 ] && ok || bad "folder: $(ls "$tmp/dir")"
 # --threads: the files shared by 3 workers, each with its own extractor: the same bytes; a broken file among
 # them fails alone (exit 1 naming it), the others written; --threads 0 is a usage error
 mkdir -p "$tmp/tk"; cp "$tmp"/takes/*.wav "$tmp/tk/"
 printf 'RIFF\x10\0\0\0WAVEjunk' >"$tmp/tk/voice_009.wav"
-expect_fail 1 voice_009.wav "" -- "$bin" features --kind mfcc "$tmp/tk" -o "$tmp/dir3" --threads 3
+LOG_OK=batch expect_fail 1 voice_009.wav "" -- "$bin" features --kind mfcc "$tmp/tk" -o "$tmp/dir3" --threads 3
 for i in 1 2 3 4; do cmp -s "$tmp/dir3/voice_00$i.npy" "$tmp/dir/voice_00$i.npy" || bad "--threads 3: voice_00$i differs"; done; ok
 expect_fail 2 "--threads" "$tmp/dir4" -- "$bin" features --kind mfcc "$tmp/tk" -o "$tmp/dir4" --threads 0
 
 # --- the librosa references (../shared) ---
 ref="$shared/data/reference/librosa_features"
-if [ -d "$ref" ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
-  for k in mel mfcc lpc; do run "$bin" features --kind $k --keep-last-frame "$shared/data/seed/audio/voice_150.wav" -o "$tmp/r.$k.npy"; done
+if have_shared "librosa references" data/reference/librosa_features data/seed/audio/voice_150.wav &&
+  /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  for k in mel mfcc lpc; do expect_ok "$bin" features --kind $k --keep-last-frame "$shared/data/seed/audio/voice_150.wav" -o "$tmp/r.$k.npy"; done
   /usr/bin/python3 - "$tmp" "$ref" <<'PY' && ok || bad "features differ from librosa's"
 import numpy as np, sys
 t, r = sys.argv[1], sys.argv[2]
@@ -82,7 +65,7 @@ expect_fail 2 "--n-fft" "$tmp/x.npy" -- "$bin" features --kind mel --n-fft 8 "$w
 expect_fail 2 "--pad" "$tmp/x.npy" -- "$bin" features --kind mel --pad edge "$w" -o "$tmp/x.npy"
 expect_fail 2 "--n-mels" "$tmp/x.npy" -- "$bin" features --kind mel --n-mels "$w" -o "$tmp/x.npy"
 # --- bad input: one line naming the file ---
-run "$bin" synth --notes "60:0-0.01" --duration 0.02 -o "$tmp/short.wav"
+expect_ok "$bin" synth --notes "60:0-0.01" --duration 0.02 -o "$tmp/short.wav"
 expect_fail 1 "short.wav" "$tmp/x.npy" -- "$bin" features --kind lpc "$tmp/short.wav" -o "$tmp/x.npy"
 printf 'not audio' >"$tmp/text.wav"
 expect_fail 1 "text.wav" "$tmp/x.npy" -- "$bin" features --kind mel "$tmp/text.wav" -o "$tmp/x.npy"
@@ -91,23 +74,23 @@ expect_fail 1 "text.wav" "$tmp/x.npy" -- "$bin" features --kind mel "$tmp/text.w
 cat >"$tmp/split.json" <<JSON
 {"train": ["voice_001", "voice_002"], "val": ["voice_003"], "test": ["voice_004"]}
 JSON
-run "$bin" dataset "$tmp/takes" --kind mel --n-mels 64 -o "$tmp/mel.ds"
+expect_ok "$bin" dataset "$tmp/takes" --kind mel --n-mels 64 -o "$tmp/mel.ds"
 grep -q "4 takes, 2664 frames x 64 bins of mel" "$tmp/out.txt" && ok || bad "mel dataset summary: $(cat "$tmp/out.txt")"
 grep -q '"kind": "mel"' "$tmp/mel.ds/index.json" && ok || bad "index.json has no feature kind"
-run "$bin" train "$tmp/mel.ds" --split "$tmp/split.json" --hidden 8 --epochs 2 -o "$tmp/mel.safetensors"
-run "$bin" info "$tmp/mel.safetensors"
+expect_ok "$bin" train "$tmp/mel.ds" --split "$tmp/split.json" --hidden 8 --epochs 2 -o "$tmp/mel.safetensors"
+expect_ok "$bin" info "$tmp/mel.safetensors"
 grep -q "input         64 bins" "$tmp/out.txt" && grep -q "features      mel sr 16000, hop 96, n_fft 2048, 64 mels 0-8000 Hz" "$tmp/out.txt" && ok || bad "info: $(cat "$tmp/out.txt")"
-run "$bin" eval "$tmp/mel.safetensors" "$tmp/mel.ds" --splits "$tmp/split.json"
-run "$bin" transcribe "$w" --model "$tmp/mel.safetensors" --csv -o "$tmp/t.mid"
+expect_ok "$bin" eval "$tmp/mel.safetensors" "$tmp/mel.ds" --splits "$tmp/split.json"
+expect_ok "$bin" transcribe "$w" --model "$tmp/mel.safetensors" --csv -o "$tmp/t.mid"
 [ -s "$tmp/t.mid" ] && ok || bad "transcribe with the mel model wrote no MIDI"
 # the transcription computes the features the model was trained on: its frame count and the model's
 # probabilities are those of the mel features of the file (not of a CQT of 252 bins, which it cannot take)
-run "$bin" transcribe "$w" --model "$tmp/mel.safetensors" --probs -o "$tmp/p.mid"
+expect_ok "$bin" transcribe "$w" --model "$tmp/mel.safetensors" --probs -o "$tmp/p.mid"
 [ "$(shape "$tmp/p.probs.npy")" = "(666, 4)" ] && ok || bad "mel model probs shape $(shape "$tmp/p.probs.npy" 2>/dev/null)"
 # a CQT dataset with a mel model, a mel dataset of other parameters: refused, naming the model and the difference
-run "$bin" dataset "$tmp/takes" -o "$tmp/cqt.ds"
+expect_ok "$bin" dataset "$tmp/takes" -o "$tmp/cqt.ds"
 expect_fail 1 "differ in kind" "" -- "$bin" eval "$tmp/mel.safetensors" "$tmp/cqt.ds" --splits "$tmp/split.json"
-run "$bin" dataset "$tmp/takes" --kind mfcc --n-mfcc 64 --n-mels 64 -o "$tmp/mfcc.ds"
+expect_ok "$bin" dataset "$tmp/takes" --kind mfcc --n-mfcc 64 --n-mels 64 -o "$tmp/mfcc.ds"
 expect_fail 1 "mel.safetensors" "" -- "$bin" eval "$tmp/mel.safetensors" "$tmp/mfcc.ds" --splits "$tmp/split.json"
 # hostile feature metadata (same-length edits of the header): one line naming the model
 sed 's/"feat.kind":"mel"/"feat.kind":"xyz"/' "$tmp/mel.safetensors" >"$tmp/h1.safetensors"
@@ -122,22 +105,21 @@ done
 expect_fail 1 "holds mel features, not cqt" "" -- "$bin" knn "$tmp/mel.ds" --splits "$tmp/split.json" --features cqt
 # streaming needs the CQT's front end; pitch augmentation needs CQT bins
 expect_fail 1 "no streaming" "" -- "$bin" transcribe - --model "$tmp/mel.safetensors" -o "$tmp/s.mid" < "$w"
-expect_fail 1 "pitch augmentation" "$tmp/aug" -- "$bin" train "$tmp/mfcc.ds" --split "$tmp/split.json" --epochs 1 --augment-shift 2 -o "$tmp/aug.safetensors"
+LOG_OK=1 expect_fail 1 "pitch augmentation" "$tmp/aug" -- "$bin" train "$tmp/mfcc.ds" --split "$tmp/split.json" --epochs 1 --augment-shift 2 -o "$tmp/aug.safetensors"
 # lpc: 17 values a frame through the whole chain
-run "$bin" dataset "$tmp/takes" --kind lpc -o "$tmp/lpc.ds"
-run "$bin" train "$tmp/lpc.ds" --split "$tmp/split.json" --hidden 8 --epochs 1 -o "$tmp/lpc.safetensors"
-run "$bin" transcribe "$w" --model "$tmp/lpc.safetensors" -o "$tmp/l.mid"
+expect_ok "$bin" dataset "$tmp/takes" --kind lpc -o "$tmp/lpc.ds"
+expect_ok "$bin" train "$tmp/lpc.ds" --split "$tmp/split.json" --hidden 8 --epochs 1 -o "$tmp/lpc.safetensors"
+expect_ok "$bin" transcribe "$w" --model "$tmp/lpc.safetensors" -o "$tmp/l.mid"
 expect_fail 2 "--kind" "$tmp/bad.ds" -- "$bin" dataset "$tmp/takes" --kind cepstrum -o "$tmp/bad.ds"
 
 # --- pictures of the features (docs/features.md) ---
 for k in mel mfcc lpc cqt; do
-  run "$bin" plot features "$w" --kind $k --labels "$tmp/takes/midi_001.mid" -o "$tmp/f_$k.png"
+  expect_ok "$bin" plot features "$w" --kind $k --labels "$tmp/takes/midi_001.mid" -o "$tmp/f_$k.png"
   head -c 8 "$tmp/f_$k.png" | grep -q PNG && ok || bad "plot features --kind $k: no PNG"
 done
-run "$bin" plot distances "$w" --kind mfcc --labels "$tmp/takes/midi_001.mid" -o "$tmp/d.svg"
+expect_ok "$bin" plot distances "$w" --kind mfcc --labels "$tmp/takes/midi_001.mid" -o "$tmp/d.svg"
 grep -q "<svg" "$tmp/d.svg" && ok || bad "plot distances: no SVG"
 expect_fail 2 "--kind" "$tmp/p.png" -- "$bin" plot features "$w" --kind chroma -o "$tmp/p.png"
 expect_fail 1 "text.wav" "$tmp/p.png" -- "$bin" plot distances "$tmp/text.wav" --kind mel -o "$tmp/p.png"
 
-echo "test_cli_features: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

@@ -3,29 +3,16 @@
 # a symbolic link or an existing file without --force; standard output write errors are exit 1; a folder
 # output is made only when something is written; Ctrl-C (SIGINT/SIGTERM) leaves no temporary behind and
 # the streaming transcription keeps what it decided. Each case is counted; the counts are printed.
-set -u
-bin=${A2M_BIN:?A2M_BIN not set}
+. "${BASH_SOURCE%/*}/cli_common.sh"
 defmodel="${A2M_SOURCE:-.}/models/a2m-crnn.safetensors"
-tmp=$(mktemp -d /tmp/a2m_test_outputs.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
 export TMPDIR="$tmp/tmpdir" # where the temporaries of a device output go: checked empty
 mkdir -p "$TMPDIR"
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 sum() { md5sum <"$1" | cut -d' ' -f1; }
 in="$tmp/in"; mkdir -p "$in"
 
 # --- inputs: synthetic takes, a dataset, a small model, a log, eval JSON, normalised features ---------
-for i in 1 2 3 4 5 6; do
-  n=$((60 + 4 * (i % 3)))
-  "$bin" synth --notes "$n:0.3-1.6,64:2.0-3.5" --write-midi "$in/midi_00$i.mid" -o "$in/plain.wav" --force >/dev/null 2>&1
-  "$bin" synth "$in/midi_00$i.mid" --duration 4 --seed $i -o "$in/voice_00$i.wav" >/dev/null 2>&1
-done
-rm -f "$in/plain.wav"
-cat >"$in/split.json" <<JSON
-{"train": ["voice_001", "voice_002", "voice_003", "voice_004"], "val": ["voice_005"], "test": ["voice_006"]}
-JSON
+synth_takes "$in" 6 64
+split_six "$in/split.json"
 "$bin" dataset "$in" -o "$tmp/ds" >/dev/null 2>&1 || bad "setup: dataset"
 "$bin" train "$tmp/ds" --split "$in/split.json" --hidden 8 --epochs 1 --log "$in/log.csv" -o "$in/m.safetensors" >/dev/null 2>&1 || bad "setup: train"
 "$bin" eval "$in/m.safetensors" "$tmp/ds" --splits "$in/split.json" --json "$in/eval.json" >/dev/null 2>&1 || bad "setup: eval"
@@ -237,5 +224,4 @@ fi
 
 echo "per command (file rules): $(for c in $cmds; do printf '%s=%s ' "$c" "${per_cmd[$c]:-0}"; done)"
 echo "standard output write errors: $n_full"
-echo "outputs: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

@@ -3,35 +3,13 @@
 # options that reproduce the best (checked by running them), two workers share one study, a worker killed
 # with -9 loses no complete trial and its running trial is failed and re-run, Ctrl-C marks the trial failed
 # (exit 130), bad inputs are one-line errors naming the file, and plot search draws the figures.
-set -u
-bin=${A2M_BIN:?A2M_BIN not set}
-tmp=$(mktemp -d /tmp/a2m_test_search.XXXXXX)
+. "${BASH_SOURCE%/*}/cli_common.sh"
 pids=()
-trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-run() { "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" && ok || bad "$* -> $(tail -3 "$tmp/err.txt")"; }
-expect_fail() { # CODE NAME CMD...: exit CODE; for 1, exactly one error line naming NAME
-  local code=$1 name=$2; shift 2
-  "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"; local rc=$?
-  if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, expected $code ($(tail -2 "$tmp/err.txt"))"; return; fi
-  if [ "$code" -eq 1 ]; then
-    if [ "$(grep '^a2m: ' "$tmp/err.txt" | grep -vc '^a2m: warning')" -ne 1 ]; then bad "$*: not one error line: $(cat "$tmp/err.txt")"; return; fi
-    grep -qF -- "$name" "$tmp/err.txt" || { bad "$*: message does not name $name: $(cat "$tmp/err.txt")"; return; }
-  fi
-  ok
-}
+at_exit 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done'
 # --- a tiny dataset of synthetic takes (4 s) ---
-mkdir -p "$tmp/takes"
-for i in 1 2 3 4 5 6; do
-  a=$((i % 3)); n1=$((60 + 4 * a)); n2=$((64 + 3 * (i % 2)))
-  run "$bin" synth --notes "$n1:0.3-1.6,$n2:2.0-3.5" --write-midi "$tmp/takes/midi_00$i.mid" -o "$tmp/p.wav"
-  run "$bin" synth "$tmp/takes/midi_00$i.mid" --transpose -12 --duration 4 --seed $i -o "$tmp/takes/voice_00$i.wav"
-  rm -f "$tmp/p.wav"
-done
+synth_takes "$tmp/takes" 6 moving --transpose -12
 echo '{"train": ["voice_001", "voice_002", "voice_003", "voice_004"], "val": ["voice_005", "voice_006"]}' >"$tmp/split.json"
-run "$bin" dataset "$tmp/takes" -o "$tmp/ds"
+expect_ok "$bin" dataset "$tmp/takes" -o "$tmp/ds"
 cat >"$tmp/space.json" <<'JSON'
 {"hidden": {"type": "categorical", "choices": [4, 8]},
  "lr": {"type": "float", "low": 1e-3, "high": 3e-2, "log": true},
@@ -40,7 +18,7 @@ JSON
 S=("$bin" search "$tmp/ds" --splits "$tmp/split.json" --space "$tmp/space.json")
 
 # --- a study, --show, the best reproduced by a2m train ---
-run "${S[@]}" --study "$tmp/a.db" --trials 6 --epochs 3
+expect_ok "${S[@]}" --study "$tmp/a.db" --trials 6 --epochs 3
 "$bin" search --show "$tmp/a.db" >"$tmp/show.txt" 2>&1 && ok || bad "show: $(cat "$tmp/show.txt")"
 grep -q "^6 trials: " "$tmp/show.txt" && ok || bad "show counts: $(cat "$tmp/show.txt")"
 [ "$(grep -cE '^ +[0-5]  (complete|pruned) ' "$tmp/show.txt")" -eq 6 ] && ok || bad "show rows: $(cat "$tmp/show.txt")"
@@ -48,7 +26,7 @@ best=$(sed -n 's/^best: trial [0-9]*, val_loss \([0-9.e-]*\)$/\1/p' "$tmp/show.t
 cmd=$(grep "^  a2m train " "$tmp/show.txt" | sed 's/^  a2m train //; s/ -o MODEL.safetensors$//')
 [ -n "$best" ] && [ -n "$cmd" ] && ok || bad "show best: $(cat "$tmp/show.txt")"
 # shellcheck disable=SC2086
-run "$bin" train $cmd --log "$tmp/best.csv" -o "$tmp/best.safetensors"
+expect_ok "$bin" train $cmd --log "$tmp/best.csv" -o "$tmp/best.safetensors"
 minloss=$(awk -F, 'NR > 1 && (m == "" || $3 < m) {m = $3} END {print m}' "$tmp/best.csv")
 awk -v a="$best" -v b="$minloss" 'BEGIN {d = a - b; exit !(d < 2e-6 && d > -2e-6)}' && ok ||
   bad "a2m train with the best trial's options: val loss $minloss, the study's $best ($cmd)"
@@ -58,24 +36,24 @@ for key in '"objective": "val_loss"' '"direction": "minimize"' '"sampler": "tpe"
 done
 [ "$(grep -c '"number":' "$tmp/show.json")" -eq 7 ] && ok || bad "show --json: 6 trials + best"
 # the same --study again: nothing left to run (6 trials made), settings taken from the study
-run "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/a.db" --trials 6
+expect_ok "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/a.db" --trials 6
 grep -q "this worker ran 0 trials" "$tmp/err.txt" && ok || bad "a finished study runs nothing: $(cat "$tmp/err.txt")"
-expect_fail 1 "$tmp/a.db" "${S[@]}" --study "$tmp/a.db" --epochs 4
-expect_fail 1 "$tmp/a.db" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/a.db" --objective val_f1
+expect_fail 1 "$tmp/a.db" "" -- "${S[@]}" --study "$tmp/a.db" --epochs 4
+expect_fail 1 "$tmp/a.db" "" -- "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/a.db" --objective val_f1
 
 # --- maximising val_f1 with random search ---
-run "${S[@]}" --study "$tmp/f.db" --trials 2 --epochs 2 --objective val_f1 --sampler random
+expect_ok "${S[@]}" --study "$tmp/f.db" --trials 2 --epochs 2 --objective val_f1 --sampler random
 "$bin" search --show "$tmp/f.db" --json >"$tmp/f.json"
 grep -q '"direction": "maximize"' "$tmp/f.json" && grep -q '"sampler": "random"' "$tmp/f.json" && ok || bad "val_f1 study: $(head -8 "$tmp/f.json")"
 "$bin" search --show "$tmp/f.db" | grep -q "^best: trial [01], val_f1 0\.[0-9]" && ok || bad "val_f1 best"
 
 # --- plot search ---
-run "$bin" plot search "$tmp/a.db" -o "$tmp/plots"
+expect_ok "$bin" plot search "$tmp/a.db" -o "$tmp/plots"
 for f in history.png slice_hidden.png slice_lr.png slice_label-smoothing.png; do
   [ -s "$tmp/plots/$f" ] && ok || bad "plot search: no $f ($(ls "$tmp/plots" 2>&1))"
 done
 [ ! -e "$tmp/plots/slice_batch.png" ] && ok || bad "a fixed parameter gets no slice"
-expect_fail 1 "$tmp/plots" "$bin" plot search "$tmp/a.db" -o "$tmp/plots"
+expect_fail 1 "$tmp/plots" "" -- "$bin" plot search "$tmp/a.db" -o "$tmp/plots"
 
 # --- two workers at once on one study: 8 trials between them, each number once ---
 "${S[@]}" --study "$tmp/b.db" --trials 8 --epochs 3 --pruner none >"$tmp/w1.txt" 2>&1 & p1=$!; pids+=($p1)
@@ -88,14 +66,14 @@ n1=$(sed -n 's/.*this worker ran \([0-9]*\) trial.*/\1/p' "$tmp/w1.txt"); n2=$(s
 
 # --- kill -9 of a worker: the complete trial stays, the running trial is failed and re-run ---
 K=("${S[@]}" --study "$tmp/c.db" --trials 2 --epochs 40 --pruner none --heartbeat 0.3)
-run "${K[@]}" --trials 1 # trial 0, complete
+expect_ok "${K[@]}" --trials 1 # trial 0, complete
 "${K[@]}" >"$tmp/k.txt" 2>&1 & pk=$!; pids+=($pk)
 for _ in $(seq 3000); do grep -q "trial 1 epoch" "$tmp/k.txt" && break; sleep 0.1; done
 kill -9 $pk; wait $pk 2>/dev/null
 "$bin" search --show "$tmp/c.db" >"$tmp/c1.txt"
 grep -qE '^ +0  complete ' "$tmp/c1.txt" && grep -qE '^ +1  running ' "$tmp/c1.txt" && ok || bad "after kill -9: $(cat "$tmp/c1.txt")"
 sleep 1 # the heartbeat is 0.3 s: the killed trial is stale after 0.6 s
-run "${K[@]}"
+expect_ok "${K[@]}"
 "$bin" search --show "$tmp/c.db" >"$tmp/c2.txt"
 grep -qE '^ +0  complete ' "$tmp/c2.txt" && grep -qE '^ +1  failed ' "$tmp/c2.txt" && grep -qE '^ +2  complete ' "$tmp/c2.txt" &&
   grep -q "^3 trials: 2 complete, 0 pruned, 1 failed" "$tmp/c2.txt" && ok || bad "after the second worker: $(cat "$tmp/c2.txt")"
@@ -114,26 +92,25 @@ grep -q "interrupted: trial 0 marked failed, to be re-run" "$tmp/i.txt" && ok ||
 
 # --- bad inputs ---
 echo '{"lr": {"type": "float", "low": 0.1, "high": 0.01}}' >"$tmp/bad.json"
-expect_fail 1 "$tmp/bad.json" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --space "$tmp/bad.json"
+expect_fail 1 "$tmp/bad.json" "" -- "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --space "$tmp/bad.json"
 [ ! -e "$tmp/e.db" ] && ok || bad "a bad space leaves no study"
 echo 'not json' >"$tmp/bad2.json"
-expect_fail 1 "$tmp/bad2.json" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --space "$tmp/bad2.json"
-expect_fail 1 "$tmp/nope.json" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --space "$tmp/nope.json"
-expect_fail 1 "$tmp/split.json" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/split.json"
-expect_fail 1 "$tmp/missing.db" "$bin" search --show "$tmp/missing.db"
+expect_fail 1 "$tmp/bad2.json" "" -- "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --space "$tmp/bad2.json"
+expect_fail 1 "$tmp/nope.json" "" -- "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --space "$tmp/nope.json"
+expect_fail 1 "$tmp/split.json" "" -- "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/split.json"
+expect_fail 1 "$tmp/missing.db" "" -- "$bin" search --show "$tmp/missing.db"
 [ ! -e "$tmp/missing.db" ] && ok || bad "--show made a study"
 head -c 3000 /dev/urandom >"$tmp/junk.db"
-expect_fail 1 "$tmp/junk.db" "$bin" search --show "$tmp/junk.db"
-expect_fail 1 "$tmp/junk.db" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/junk.db"
-expect_fail 1 "/dev/null" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study /dev/null
-expect_fail 1 "PostgreSQL" "$bin" search --show --study x --storage "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
-expect_fail 2 "" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --sampler grid
-expect_fail 2 "" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --pruner hyperband
-expect_fail 2 "" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --trials 0
-expect_fail 2 "" "$bin" search "$tmp/ds" --study "$tmp/e.db"
-expect_fail 2 "" "$bin" search --show
-expect_fail 2 "" "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --json
+expect_fail 1 "$tmp/junk.db" "" -- "$bin" search --show "$tmp/junk.db"
+expect_fail 1 "$tmp/junk.db" "" -- "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/junk.db"
+expect_fail 1 "/dev/null" "" -- "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study /dev/null
+expect_fail 1 "PostgreSQL" "" -- "$bin" search --show --study x --storage "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"
+expect_fail 2 "" "" -- "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --sampler grid
+expect_fail 2 "" "" -- "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --pruner hyperband
+expect_fail 2 "" "" -- "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --trials 0
+expect_fail 2 "" "" -- "$bin" search "$tmp/ds" --study "$tmp/e.db"
+expect_fail 2 "" "" -- "$bin" search --show
+expect_fail 2 "" "" -- "$bin" search "$tmp/ds" --splits "$tmp/split.json" --study "$tmp/e.db" --json
 "$bin" search --help | grep -q "^usage: a2m search DATASET --splits SPLIT.json --study STUDY.db" && ok || bad "help"
 
-echo "test_cli_search.sh: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

@@ -3,48 +3,26 @@
 # --mc-dropout / --ensemble (the "uncertainty" and "error_split" of --json, repeatable per --seed), a2m
 # calibrate (temperature stored and applied), plot uncertainty, transcribe --ensemble / --mc-dropout (per-note
 # uncertainty in --json, .uncertainty.npy), and bad uses -> exit 1 with a one-line message naming the file, or 2.
-set -u
-bin=${A2M_BIN:?A2M_BIN not set}
-tmp=$(mktemp -d /tmp/a2m_test_cli_unc.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-run() { "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" && ok || bad "$* -> $(cat "$tmp/err.txt")"; }
-expect_fail() { # code name-in-message command...
-  local code=$1 name=$2; shift 2
-  "$@" >"$tmp/out.txt" 2>"$tmp/err.txt"; local rc=$?
-  if [ "$rc" -ne "$code" ]; then bad "$* -> exit $rc, expected $code ($(cat "$tmp/err.txt"))"; return; fi
-  if [ "$code" -eq 1 ] && { [ "$(grep '^a2m: ' "$tmp/err.txt" | grep -vc '^a2m: warning')" -ne 1 ] || ! grep -qF -- "$name" "$tmp/err.txt"; }; then
-    bad "$*: not one error line naming $name: $(cat "$tmp/err.txt")"; return
-  fi
-  ok
-}
+. "${BASH_SOURCE%/*}/cli_common.sh"
 jget() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
-mkdir -p "$tmp/takes"
-for i in 1 2 3 4 5 6; do
-  a=$(( (i % 3) )); n1=$((60 + 4 * a)); n2=$((64 + 3 * (i % 2)))
-  run "$bin" synth --notes "$n1:0.3-1.6,$n2:2.0-3.5" --write-midi "$tmp/takes/midi_00$i.mid" -o "$tmp/takes/plain_$i.wav"
-  run "$bin" synth "$tmp/takes/midi_00$i.mid" --transpose -12 --duration 4 --seed $i -o "$tmp/takes/voice_00$i.wav"
-  rm -f "$tmp/takes/plain_$i.wav"
-done
-echo '{"train": ["voice_001", "voice_002", "voice_003", "voice_004"], "val": ["voice_005"], "test": ["voice_006"]}' >"$tmp/split.json"
-run "$bin" dataset "$tmp/takes" -o "$tmp/ds"
+synth_takes "$tmp/takes" 6 moving --transpose -12
+split_six "$tmp/split.json"
+expect_ok "$bin" dataset "$tmp/takes" -o "$tmp/ds"
 S=(--splits "$tmp/split.json")
-run "$bin" train "$tmp/ds" --split "$tmp/split.json" --hidden 8 --epochs 8 --lr 0.01 -o "$tmp/plain.safetensors"
-run "$bin" train "$tmp/ds" --split "$tmp/split.json" --hidden 8 --epochs 8 --lr 0.01 --dropout 0.3 -o "$tmp/drop.safetensors"
-run "$bin" train "$tmp/ds" --split "$tmp/split.json" --hidden 8 --epochs 8 --lr 0.01 --model two-stage -o "$tmp/two.safetensors"
-run "$bin" info "$tmp/two.safetensors"
+expect_ok "$bin" train "$tmp/ds" --split "$tmp/split.json" --hidden 8 --epochs 8 --lr 0.01 -o "$tmp/plain.safetensors"
+expect_ok "$bin" train "$tmp/ds" --split "$tmp/split.json" --hidden 8 --epochs 8 --lr 0.01 --dropout 0.3 -o "$tmp/drop.safetensors"
+expect_ok "$bin" train "$tmp/ds" --split "$tmp/split.json" --hidden 8 --epochs 8 --lr 0.01 --model two-stage -o "$tmp/two.safetensors"
+expect_ok "$bin" info "$tmp/two.safetensors"
 grep -q "two-stage" "$tmp/out.txt" && ok || bad "info names the two-stage architecture: $(cat "$tmp/out.txt")"
 
 # Monte-Carlo dropout: 3 passes, the same seed gives the same file, another seed other numbers
-run "$bin" eval "$tmp/drop.safetensors" "$tmp/ds" "${S[@]}" --mc-dropout 3 --json "$tmp/mc.json"
+expect_ok "$bin" eval "$tmp/drop.safetensors" "$tmp/ds" "${S[@]}" --mc-dropout 3 --json "$tmp/mc.json"
 grep -q "^uncertainty (1 model x 3 Monte-Carlo passes = 3 samples)" "$tmp/out.txt" && ok || bad "mc eval output: $(cat "$tmp/out.txt")"
 grep -q "^errors: .* pitch .*voicing: onset .*offset .*missed .*extra" "$tmp/out.txt" && ok || bad "error split printed"
-run "$bin" eval "$tmp/drop.safetensors" "$tmp/ds" "${S[@]}" --mc-dropout 3 --json "$tmp/mc2.json"
+expect_ok "$bin" eval "$tmp/drop.safetensors" "$tmp/ds" "${S[@]}" --mc-dropout 3 --json "$tmp/mc2.json"
 cmp -s "$tmp/mc.json" "$tmp/mc2.json" && ok || bad "the same --seed gives the same eval"
-run "$bin" eval "$tmp/drop.safetensors" "$tmp/ds" "${S[@]}" --mc-dropout 3 --seed 7 --json "$tmp/mc3.json"
+expect_ok "$bin" eval "$tmp/drop.safetensors" "$tmp/ds" "${S[@]}" --mc-dropout 3 --seed 7 --json "$tmp/mc3.json"
 [ "$(jget "$tmp/mc.json" "d['uncertainty']['measures']['variance']['mean_right']")" != \
   "$(jget "$tmp/mc3.json" "d['uncertainty']['measures']['variance']['mean_right']")" ] && ok || bad "another seed, other passes"
 [ "$(jget "$tmp/mc.json" "d['uncertainty']['samples']")" = 3 ] && ok || bad "samples"
@@ -54,16 +32,16 @@ run "$bin" eval "$tmp/drop.safetensors" "$tmp/ds" "${S[@]}" --mc-dropout 3 --see
   && ok || bad "error split adds up"
 [ "$(jget "$tmp/mc.json" "abs(d['error_split']['errors'] / 666 - (1 - d['accuracy'])) < 1e-9")" = True ] && ok || bad "errors = 1 - accuracy"
 # an ensemble of three models, one of them the two-stage model
-run "$bin" eval "$tmp/ds" --ensemble "$tmp/plain.safetensors,$tmp/drop.safetensors,$tmp/two.safetensors" "${S[@]}" --json "$tmp/ens.json"
+expect_ok "$bin" eval "$tmp/ds" --ensemble "$tmp/plain.safetensors,$tmp/drop.safetensors,$tmp/two.safetensors" "${S[@]}" --json "$tmp/ens.json"
 [ "$(jget "$tmp/ens.json" "d['uncertainty']['models'], d['uncertainty']['mc_passes']")" = "(3, 0)" ] && ok || bad "ensemble json"
 [ "$(jget "$tmp/ens.json" "d['uncertainty']['measures']['mutual_information']['mean_right'] > 0")" = True ] && ok || bad "ensemble MI > 0"
-run "$bin" plot uncertainty "$tmp/ens.json" -o "$tmp/unc.png"
+expect_ok "$bin" plot uncertainty "$tmp/ens.json" -o "$tmp/unc.png"
 [ -s "$tmp/unc.png" ] && ok || bad "plot uncertainty"
-expect_fail 1 "$tmp/plain.safetensors" "$bin" eval "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}" --mc-dropout 2
-expect_fail 2 "" "$bin" eval "$tmp/plain.safetensors" "$tmp/ds" --ensemble "$tmp/drop.safetensors"
-expect_fail 2 "" "$bin" eval "$tmp/plain.safetensors" "$tmp/ds" --mc-dropout 0
+expect_fail 1 "$tmp/plain.safetensors" "" -- "$bin" eval "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}" --mc-dropout 2
+expect_fail 2 "" "" -- "$bin" eval "$tmp/plain.safetensors" "$tmp/ds" --ensemble "$tmp/drop.safetensors"
+expect_fail 2 "" "" -- "$bin" eval "$tmp/plain.safetensors" "$tmp/ds" --mc-dropout 0
 echo '{"accuracy": 1}' >"$tmp/no_unc.json"
-expect_fail 1 "$tmp/no_unc.json" "$bin" plot uncertainty "$tmp/no_unc.json" -o "$tmp/x.png"
+expect_fail 1 "$tmp/no_unc.json" "$tmp/x.png" -- "$bin" plot uncertainty "$tmp/no_unc.json" -o "$tmp/x.png"
 [ ! -e "$tmp/x.png" ] && ok || bad "failed plot left a file"
 # hostile "uncertainty": wrong lengths, strings, x not increasing, NaN -> one-line errors, no picture
 cdf() { echo "{\"uncertainty\": {\"measures\": {\"entropy\": {\"auroc\": 0.7, \"cdf\": {\"x\": $1, \"right\": $2, \"wrong\": $3}}}}}"; }
@@ -73,18 +51,18 @@ cdf '[1, 0]' '[0, 1]' '[0, 1]' >"$tmp/h3.json"
 cdf '[0]' '[0]' '[0]' >"$tmp/h4.json"
 echo '{"uncertainty": {"measures": {"entropy": {"cdf": {"x": [0, NaN], "right": [0, 1], "wrong": [0, 1]}}}}}' >"$tmp/h5.json"
 for h in h1 h2 h3 h4 h5; do
-  expect_fail 1 "$tmp/$h.json" "$bin" plot uncertainty "$tmp/$h.json" -o "$tmp/$h.png"
+  expect_fail 1 "$tmp/$h.json" "$tmp/$h.png" -- "$bin" plot uncertainty "$tmp/$h.json" -o "$tmp/$h.png"
   [ ! -e "$tmp/$h.png" ] && ok || bad "$h: picture left"
 done
 cdf '[0, 0.5, 1]' '[0, 0.5, 1]' '[0, 0.2, 1]' >"$tmp/one_panel.json"
-run "$bin" plot uncertainty "$tmp/one_panel.json" -o "$tmp/one_panel.svg"
+expect_ok "$bin" plot uncertainty "$tmp/one_panel.json" -o "$tmp/one_panel.svg"
 grep -q "<svg" "$tmp/one_panel.svg" && ok || bad "one-panel svg"
 
 # calibrate: fitted on val, stored, applied by eval
-run "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}" -o "$tmp/cal.safetensors"
+expect_ok "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}" -o "$tmp/cal.safetensors"
 grep -q "^temperature [0-9.]*" "$tmp/out.txt" && ok || bad "calibrate output: $(cat "$tmp/out.txt")"
 t=$(sed -n 's/^temperature \([0-9.]*\).*/\1/p' "$tmp/out.txt")
-run "$bin" eval "$tmp/cal.safetensors" "$tmp/ds" "${S[@]}" --json "$tmp/cal.json"
+expect_ok "$bin" eval "$tmp/cal.safetensors" "$tmp/ds" "${S[@]}" --json "$tmp/cal.json"
 [ "$(jget "$tmp/cal.json" "'%.4f' % d['temperature']")" = "$t" ] && ok || bad "eval applies the stored temperature $t"
 # a temperature or dropout out of range in a model file: refused at load, naming the file and the field
 for kv in temperature=0 temperature=nan dropout=1 dropout=x; do
@@ -95,27 +73,26 @@ h["__metadata__"][sys.argv[3]] = sys.argv[4]
 t = json.dumps(h).encode(); t += b" " * (-len(t) % 8)
 open(sys.argv[2], "wb").write(struct.pack("<Q", len(t)) + t + b[8 + n:])
 PY
-  expect_fail 1 "metadata ${kv%%=*}" "$bin" eval "$tmp/badmeta.safetensors" "$tmp/ds" "${S[@]}"
+  expect_fail 1 "metadata ${kv%%=*}" "" -- "$bin" eval "$tmp/badmeta.safetensors" "$tmp/ds" "${S[@]}"
 done
-expect_fail 2 "" "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}"
-expect_fail 1 "$tmp/cal.safetensors" "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}" -o "$tmp/cal.safetensors"
-expect_fail 1 "nosuch" "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}" --split nosuch -o "$tmp/cal2.safetensors"
+expect_fail 2 "" "" -- "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}"
+expect_fail 1 "$tmp/cal.safetensors" "" -- "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}" -o "$tmp/cal.safetensors"
+expect_fail 1 "nosuch" "$tmp/cal2.safetensors" -- "$bin" calibrate "$tmp/plain.safetensors" "$tmp/ds" "${S[@]}" --split nosuch -o "$tmp/cal2.safetensors"
 [ ! -e "$tmp/cal2.safetensors" ] && ok || bad "failed calibrate left a file"
 
 # transcribe: per-note uncertainty, .uncertainty.npy; two-stage models transcribe
 w="$tmp/takes/voice_006.wav"
-run "$bin" transcribe "$w" --model "$tmp/drop.safetensors" --mc-dropout 2 --json --probs -o "$tmp/t.mid"
+expect_ok "$bin" transcribe "$w" --model "$tmp/drop.safetensors" --mc-dropout 2 --json --probs -o "$tmp/t.mid"
 [ -s "$tmp/t.uncertainty.npy" ] && ok || bad "uncertainty.npy"
 [ "$(jget "$tmp/t.json" "all(set(n['uncertainty']) == {'max_probability','entropy','variance','mutual_information'} for n in d['notes'])")" = True ] \
   && ok || bad "per-note uncertainty: $(cat "$tmp/t.json")"
-run "$bin" transcribe "$w" --ensemble "$tmp/plain.safetensors,$tmp/two.safetensors" --json -o "$tmp/e.mid"
+expect_ok "$bin" transcribe "$w" --ensemble "$tmp/plain.safetensors,$tmp/two.safetensors" --json -o "$tmp/e.mid"
 grep -q '"mutual_information"' "$tmp/e.json" && ok || bad "ensemble transcribe json"
-run "$bin" transcribe "$w" --model "$tmp/two.safetensors" --json -o "$tmp/two.mid"
+expect_ok "$bin" transcribe "$w" --model "$tmp/two.safetensors" --json -o "$tmp/two.mid"
 ! grep -q '"uncertainty"' "$tmp/two.json" && ok || bad "one model: no uncertainty keys"
-expect_fail 2 "" "$bin" transcribe - --mc-dropout 2 --model "$tmp/drop.safetensors" </dev/null
-expect_fail 2 "" "$bin" transcribe "$w" --model "$tmp/drop.safetensors" --ensemble "$tmp/plain.safetensors" -o "$tmp/z.mid"
-expect_fail 1 "$tmp/plain.safetensors" "$bin" transcribe "$w" --model "$tmp/plain.safetensors" --mc-dropout 2 -o "$tmp/z.mid"
+expect_fail 2 "" "" -- "$bin" transcribe - --mc-dropout 2 --model "$tmp/drop.safetensors" </dev/null
+expect_fail 2 "" "$tmp/z.mid" -- "$bin" transcribe "$w" --model "$tmp/drop.safetensors" --ensemble "$tmp/plain.safetensors" -o "$tmp/z.mid"
+expect_fail 1 "$tmp/plain.safetensors" "$tmp/z.mid" -- "$bin" transcribe "$w" --model "$tmp/plain.safetensors" --mc-dropout 2 -o "$tmp/z.mid"
 [ ! -e "$tmp/z.mid" ] && ok || bad "failed transcribe left a file"
 
-echo "test_cli_uncertainty: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

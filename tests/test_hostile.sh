@@ -7,14 +7,10 @@
 # is not one line or does not name the file, hostile inputs accepted where a refusal is required, and
 # outputs left behind or replaced by a failed run. Prints the counts; fails if any is non-zero.
 # The inputs are written by tests/hostile/make_hostile.py (python3, standard library only).
-set -u
-bin=${A2M_BIN:?A2M_BIN not set}
-src=${A2M_SOURCE:?A2M_SOURCE not set}
+. "${BASH_SOURCE%/*}/cli_common.sh"
 model=$src/models/a2m-crnn.safetensors
 if [ ! -f "$model" ]; then echo "SKIP: $model not found"; exit 77; fi
 if ! command -v python3 >/dev/null; then echo "SKIP: python3 not found (writes the hostile inputs)"; exit 77; fi
-tmp=$(mktemp -d /tmp/a2m_test_hostile.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
 h=$tmp/h
 python3 "$src/tests/hostile/make_hostile.py" "$h" "$model" || { echo "FAIL: make_hostile.py"; exit 1; }
 
@@ -35,15 +31,15 @@ hostile() {
   timeout -k 2 10 "$@" <"${STDIN:-/dev/null}" >"$tmp/out.txt" 2>"$tmp/err.txt"; rc=$?
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then hangs=$((hangs + 1)); say "HANG: $*"; return; fi
   if [ "$rc" -ge 128 ]; then crashes=$((crashes + 1)); say "CRASH ($rc): $*"; return; fi
+  if sanitizer_report "$tmp/err.txt"; then crashes=$((crashes + 1)); say "SANITIZER ($rc): $*: $(head -c 300 "$tmp/err.txt")"; return; fi
   if [ "$rc" -eq 1 ]; then
-    # the error is the last line, "a2m: ..."; before it only progress ("features: 3/9 ...") and
-    # information lines ("a2m train: 2 train takes, ...") may appear
-    local extra
-    extra=$(tr '\r' '\n' <"$tmp/err.txt" | sed '$d' | grep -cvE '^(a2m [a-z]+: |[a-z]+: [0-9]+/[0-9]+ |$)')
-    if [ "$(tail -n 1 "$tmp/err.txt" | grep -c '^a2m: ')" -ne 1 ] || [ "$extra" -ne 0 ]; then
+    # the error is the one line "a2m: ...": before it only progress ("features: 3/9 ...") and information
+    # lines ("a2m train: 2 train takes, ...") may appear; the error line names the file
+    if ! LOG_OK=1 one_error_line "$tmp/err.txt"; then
       multiline=$((multiline + 1)); say "NOT ONE LINE: $*: $(head -c 300 "$tmp/err.txt")"
+    elif ! grep -qF -- "$name" "$tmp/err_line.txt"; then
+      unnamed=$((unnamed + 1)); say "DOES NOT NAME $name: $*: $(head -c 300 "$tmp/err.txt")"
     fi
-    if ! grep -qF -- "$name" "$tmp/err.txt"; then unnamed=$((unnamed + 1)); say "DOES NOT NAME $name: $*: $(head -c 300 "$tmp/err.txt")"; fi
     if [ -n "${WANT:-}" ] && ! grep -qF -- "$WANT" "$tmp/err.txt"; then unnamed=$((unnamed + 1)); say "DOES NOT SAY $WANT: $*: $(head -c 300 "$tmp/err.txt")"; fi
     if [ -n "$out" ] && ls -d "$out"* >/dev/null 2>&1; then left=$((left + 1)); say "LEFT $(ls -d "$out"*): $*"; fi
     if [ -n "$keep" ] && [ "$(cat "$keep")" != SENTINEL ]; then left=$((left + 1)); say "REPLACED $keep: $*"; fi

@@ -5,26 +5,11 @@
 # thread counts of the environment do not matter (a2m's main sets OpenBLAS to one thread; --threads runs the
 # two LSTM directions on threads of their own, each the same arithmetic), so --threads 1 and 2 give the same
 # file too. Another seed gives another file (the comparison can fail).
-set -u
-bin=${A2M_BIN:?A2M_BIN not set}
-tmp=$(mktemp -d /tmp/a2m_test_repro.XXXXXX)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-fails=0; passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-run() { "$@" >"$tmp/out.txt" 2>"$tmp/err.txt" && ok || bad "$* -> $(cat "$tmp/err.txt")"; }
+. "${BASH_SOURCE%/*}/cli_common.sh"
 
-mkdir -p "$tmp/takes"
-for i in 1 2 3 4 5 6; do
-  n1=$((60 + 4 * (i % 3))); n2=$((64 + 3 * (i % 2)))
-  run "$bin" synth --notes "$n1:0.3-1.6,$n2:2.0-3.5" --write-midi "$tmp/takes/midi_00$i.mid" -o "$tmp/plain.wav"
-  run "$bin" synth "$tmp/takes/midi_00$i.mid" --transpose -12 --duration 4 --seed $i -o "$tmp/takes/voice_00$i.wav"
-  rm -f "$tmp/plain.wav"
-done
-cat >"$tmp/split.json" <<JSON
-{"train": ["voice_001", "voice_002", "voice_003", "voice_004"], "val": ["voice_005"], "test": ["voice_006"]}
-JSON
-run "$bin" dataset "$tmp/takes" -o "$tmp/ds"
+synth_takes "$tmp/takes" 6 moving --transpose -12
+split_six "$tmp/split.json"
+expect_ok "$bin" dataset "$tmp/takes" -o "$tmp/ds"
 
 # train NAME THREADS SEED [ENV...]: the make-model recipe, small
 train() {
@@ -51,5 +36,4 @@ same a d
 cmp -s "$tmp/a.safetensors" "$tmp/f.safetensors" && bad "seeds 0 and 1 gave the same file" || ok
 [ "$(wc -l <"$tmp/a.losses")" -eq 4 ] && ok || bad "log: $(cat "$tmp/a.losses")"
 
-echo "test_train_reproducible: $passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish
