@@ -25,14 +25,11 @@ static int check_passed, check_failed;
 /* A set-up step the rest of the test needs (a model loaded, a file made): on failure it counts and reports as
  * CHECK, then stops the test (exit 1) instead of going on to dereference what failed. */
 #define REQUIRE(cond, ...)                                                                                             \
-    do { /* cond once: it is often the set-up call itself */                                                           \
-        if (cond) {                                                                                                    \
-            check_passed++;                                                                                            \
-        } else {                                                                                                       \
-            check_failed++;                                                                                            \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                                            \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fprintf(stderr, "\nstopped: a set-up step failed (%d passed, %d failed)\n", check_passed, check_failed);   \
+    do { /* cond once, through CHECK: it is often the set-up call itself */                                            \
+        int failed_before_ = check_failed;                                                                             \
+        CHECK(cond, __VA_ARGS__);                                                                                      \
+        if (check_failed != failed_before_) {                                                                          \
+            fprintf(stderr, "stopped: a set-up step failed (%d passed, %d failed)\n", check_passed, check_failed);     \
             exit(1);                                                                                                   \
         }                                                                                                              \
     } while (0)

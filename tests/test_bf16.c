@@ -16,15 +16,9 @@
 #include "a2m/model.h"
 #include "a2m/transcribe.h"
 #include "check.h"
+#include "model_check.h"
 #include "nn/arch.h"
 #include "nn/infer.h"
-
-/* A runner of batch x frames at a precision (the library's defaults otherwise). */
-static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
-    a2m_runner_params p = a2m_runner_default_params();
-    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
-    return p;
-}
 
 /* max abs logit difference bf16 vs fp32, relative to the largest |logit| (bf16 keeps 8 bits of mantissa, so
  * errors scale with the logits: 0.003 of the range for the seed CRNN, 0.017 for the shipped model) */

@@ -8,16 +8,10 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "check.h"
+#include "model_check.h"
 #include "embed/embed_internal.h"
 #include "a2m/model.h"
 #include "nn/arch.h"
-
-/* A runner of batch x frames at a precision (the library's defaults otherwise). */
-static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
-    a2m_runner_params p = a2m_runner_default_params();
-    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
-    return p;
-}
 
 static const char *ref_path(const char *name) {
     static char buf[4][4096];

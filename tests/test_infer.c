@@ -5,17 +5,11 @@
 #include "a2m/error.h"
 #include "a2m/model.h"
 #include "check.h"
+#include "model_check.h"
 #include <string.h>
 #include <unistd.h>
 #include "nn/arch.h"
 #include "nn/infer.h"
-
-/* A runner of batch x frames at a precision (the library's defaults otherwise). */
-static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
-    a2m_runner_params p = a2m_runner_default_params();
-    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
-    return p;
-}
 
 static unsigned long long rs = 88172645463325252ull;
 static float frand(void) { /* uniform [-1, 1) */

@@ -8,18 +8,12 @@
 #include "a2m/io.h"
 #include "a2m/model.h"
 #include "check.h"
+#include "model_check.h"
 #include "gradcheck.h"
 #include "nn/arch.h"
 #include "nn/crnn.h"
 #include "nn/layers.h"
 #include "nn/safetensors.h"
-
-/* A runner of batch x frames at a precision (the library's defaults otherwise). */
-static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
-    a2m_runner_params p = a2m_runner_default_params();
-    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
-    return p;
-}
 
 static double max_abs_diff(const float *a, const float *b, size_t n) {
     double m = 0;

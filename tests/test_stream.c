@@ -139,15 +139,9 @@ static void test_legato_bounded(const a2m_model *m) {
     free(x);
 }
 
-int main(void) {
-    const char *shared = test_shared_dir();
-    const char *src = getenv("A2M_SOURCE") ? getenv("A2M_SOURCE") : ".";
-    char path[4096], model_path[4096];
-    snprintf(model_path, sizeof model_path, "%s/models/a2m-crnn.safetensors", src);
-    a2m_model *m;
-    CHECK(a2m_model_load(model_path, NULL, &m) == A2M_OK, "default model: %s", a2m_errmsg());
-
-    /* synthetic: notes rendered by the synthesizer, 21 s (not a whole number of windows): a melody and its repeat */
+/* Synthetic: notes rendered by the synthesizer, 21 s (not a whole number of windows): a melody and its repeat,
+ * streamed in pieces of 1 sample to more than the whole; and 1000 samples, shorter than a window. */
+static void test_synth_melody(const a2m_model *m) {
     a2m_note mel[16] = {{0.3, 1.2, 48, 100, 0}, {1.5, 2.4, 52, 100, 0}, {2.9, 3.5, 55, 100, 0},
                         {4.0, 5.1, 52, 100, 0}, {5.6, 6.0, 48, 100, 0}, {6.5, 8.2, 55, 100, 0},
                         {8.6, 9.4, 48, 100, 0}, {9.9, 10.6, 52, 100, 0}};
@@ -156,22 +150,22 @@ int main(void) {
     sp.duration_s = 21.03;
     float *x;
     size_t n;
-    CHECK(a2m_synth_render(mel, sizeof mel / sizeof *mel, sp, &x, &n) == A2M_OK, "synth");
+    REQUIRE(a2m_synth_render(mel, sizeof mel / sizeof *mel, sp, &x, &n) == A2M_OK, "synth");
     size_t pieces[] = {1, 97, 4096, 32000, 1000000};
     for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++)
         test_stream_equals_whole(m, x, n, pieces[i], "synth 21 s");
     test_stream_equals_whole(m, x, 1000, 333, "1000 samples (shorter than a window)");
     free(x);
+}
 
-    test_legato_bounded(m);
-
-    /* bad use */
+/* Bad use: whole-sequence mode, finish without samples, push or finish after finish, too short after a reset. */
+static void test_bad_use(const a2m_model *m) {
     a2m_transcribe_stream *s;
     a2m_transcribe_params p = a2m_transcribe_default_params();
     p.window_s = 0;
     CHECK(a2m_transcribe_stream_new(m, p, 0, &s) == A2M_ERR_ARG && s == NULL, "whole-sequence mode cannot stream");
     p = a2m_transcribe_default_params();
-    CHECK(a2m_transcribe_stream_new(m, p, 0, &s) == A2M_OK, "stream");
+    REQUIRE(a2m_transcribe_stream_new(m, p, 0, &s) == A2M_OK, "stream");
     const a2m_transcribed_note *got;
     size_t k;
     CHECK(a2m_transcribe_stream_finish(s, &got, &k) == A2M_ERR_EMPTY, "finish without samples is an error");
@@ -187,24 +181,29 @@ int main(void) {
           "after a reset, 50 samples are shorter than one frame: %s", a2m_errmsg());
     a2m_transcribe_stream_del(s);
     a2m_transcribe_stream_del(NULL);
+}
 
-    if (shared) {
-        snprintf(path, sizeof path, "%s/data/seed/long/Prueba.wav", shared); /* 22.05 kHz stereo 24-bit */
-        test_reader(path, 16000);
-        test_reader(path, 0);
-        snprintf(path, sizeof path, "%s/data/seed/audio/voice_001.wav", shared);
-        test_reader(path, 16000);
-        a2m_audio a;
-        snprintf(path, sizeof path, "%s/data/seed/long/Prueba.wav", shared);
-        CHECK(a2m_audio_read(path, 16000, &a) == A2M_OK, "Prueba");
-        test_stream_equals_whole(m, a.samples, a.n, 1234, "Prueba");
-        a2m_audio_free(&a);
-    }
+/* The shared takes (../shared): the stream reader against the whole-file reader, and Prueba streamed. */
+static void test_shared_takes(const a2m_model *m, const char *shared) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/seed/long/Prueba.wav", shared); /* 22.05 kHz stereo 24-bit */
+    test_reader(path, 16000);
+    test_reader(path, 0);
+    snprintf(path, sizeof path, "%s/data/seed/audio/voice_001.wav", shared);
+    test_reader(path, 16000);
+    a2m_audio a;
+    snprintf(path, sizeof path, "%s/data/seed/long/Prueba.wav", shared);
+    REQUIRE(a2m_audio_read(path, 16000, &a) == A2M_OK, "Prueba");
+    test_stream_equals_whole(m, a.samples, a.n, 1234, "Prueba");
+    a2m_audio_free(&a);
+}
 
-    /* streams that are not audio, empty, or end inside a sample */
+/* Streams that are not audio, empty, or end inside a sample; files opened as streams: not audio, missing, a
+ * folder. */
+static void test_odd_streams(void) {
     char tmpl[] = "/tmp/a2m_test_stream_XXXXXX";
     int fd = mkstemp(tmpl);
-    CHECK(fd >= 0, "temp file");
+    REQUIRE(fd >= 0, "temp file");
     FILE *f = fdopen(fd, "w+b");
     fputs("this is not audio at all, just some text bytes", f);
     rewind(f);
@@ -212,14 +211,13 @@ int main(void) {
     CHECK(a2m_audio_stream_new(f, "text", 0, 16000, &as) == A2M_ERR_FORMAT && !as, "text is not audio: %s",
           a2m_errmsg());
     fclose(f);
-    /* files opened as streams: not audio, missing, a folder */
     CHECK(a2m_audio_stream_new_file(tmpl, 16000, &as) == A2M_ERR_FORMAT && !as &&
               strstr(a2m_errmsg(), "not an audio file") && strstr(a2m_errmsg(), tmpl),
           "text file: %s", a2m_errmsg());
     CHECK(a2m_audio_stream_new_file("/nonexistent/x.wav", 16000, &as) == A2M_ERR_IO && !as, "missing file");
     CHECK(a2m_audio_stream_new_file("/tmp", 16000, &as) == A2M_ERR_IO && !as, "folder");
     f = fopen(tmpl, "rb"); /* libsndfile read the descriptor: a fresh handle for the next case */
-    CHECK(a2m_audio_stream_new(f, "raw", 16000, 16000, &as) == A2M_OK, "raw open");
+    REQUIRE(a2m_audio_stream_new(f, "raw", 16000, 16000, &as) == A2M_OK, "raw open");
     float buf[64];
     size_t got_n;
     int rc = A2M_OK;
@@ -230,18 +228,32 @@ int main(void) {
     a2m_audio_stream_del(as);
     fclose(f);
     f = fopen(tmpl, "w+b");
-    CHECK(a2m_audio_stream_new(f, "empty", 16000, 16000, &as) == A2M_OK, "empty raw open");
+    REQUIRE(a2m_audio_stream_new(f, "empty", 16000, 16000, &as) == A2M_OK, "empty raw open");
     CHECK(a2m_audio_stream_read(as, buf, 64, &got_n) == A2M_ERR_EMPTY, "empty raw stream");
     a2m_audio_stream_del(as);
     float nan_samples[3] = {0.1f, NAN, 0.2f};
     fwrite(nan_samples, sizeof nan_samples, 1, f);
     fclose(f);
     f = fopen(tmpl, "rb");
-    CHECK(a2m_audio_stream_new(f, "nan", 16000, 16000, &as) == A2M_OK, "nan raw open");
+    REQUIRE(a2m_audio_stream_new(f, "nan", 16000, 16000, &as) == A2M_OK, "nan raw open");
     CHECK(a2m_audio_stream_read(as, buf, 64, &got_n) == A2M_ERR_NONFINITE, "NaN in a raw stream");
     a2m_audio_stream_del(as);
     fclose(f);
     remove(tmpl);
+}
+
+int main(void) {
+    const char *src = getenv("A2M_SOURCE") ? getenv("A2M_SOURCE") : ".";
+    char model_path[4096];
+    snprintf(model_path, sizeof model_path, "%s/models/a2m-crnn.safetensors", src);
+    a2m_model *m;
+    REQUIRE(a2m_model_load(model_path, NULL, &m) == A2M_OK, "default model: %s", a2m_errmsg());
+    test_synth_melody(m);
+    test_legato_bounded(m);
+    test_bad_use(m);
+    const char *shared = test_shared_dir();
+    if (shared) test_shared_takes(m, shared);
+    test_odd_streams();
     a2m_model_del(m);
     return test_done("test_stream");
 }

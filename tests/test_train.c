@@ -7,6 +7,7 @@
 #include "a2m/error.h"
 #include "a2m/train.h"
 #include "check.h"
+#include "model_check.h"
 #include "synth_dataset.h"
 #include "nn/arch.h"
 #include "train/onset.h"
@@ -33,23 +34,6 @@ static void check_option(a2m_dataset *d, size_t *tr, size_t *va, const a2m_model
     a2m_model_del(c);
     c = NULL;
     CHECK(a2m_train(d, tr, 4, va, 2, bad, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "bad %s refused", what);
-}
-
-/* 2 epochs, then 2 more from the checkpoint == 4 straight (selected by loss: no early stop involved) */
-static void check_resume(a2m_dataset *d, size_t *tr, size_t *va, a2m_train_params p, const char *ckpt, const char *log,
-                         const char *what) {
-    unlink(ckpt);
-    p.select_by_loss = 1, p.epochs = 4;
-    a2m_model *straight = NULL, *c = NULL;
-    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &straight, NULL) == A2M_OK, "%s straight", what);
-    p.checkpoint_path = ckpt, p.log_path = log, p.epochs = 2;
-    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "%s first half", what);
-    a2m_model_del(c);
-    p.epochs = 4, p.resume = 1;
-    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "%s resumed: %s", what, a2m_errmsg());
-    CHECK(c && straight && memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0,
-          "%s: resumed run equals the straight run", what);
-    a2m_model_del(c), a2m_model_del(straight);
 }
 
 /* A host stops training from its progress callback (call `stop_at`, counting from 1; 4 train takes at batch 2 make
@@ -146,34 +130,47 @@ static void check_teachers(const a2m_dataset *d, const a2m_model *t1, const a2m_
     unlink(p1), unlink(p2);
 }
 
-int main(void) {
-    test_onset_targets();
-    a2m_dataset d;
-    make_dataset(&d);
-    size_t tr[4] = {0, 1, 2, 3}, va[2] = {4, 5};
+static size_t tr[4] = {0, 1, 2, 3}, va[2] = {4, 5}; /* the train and val takes of the synthetic dataset */
+
+/* The same seed gives the same weights, and 4 epochs learn the synthetic task: that model is the plain one the
+ * options below are compared against. */
+static a2m_model *test_same_seed(a2m_dataset *d) {
     a2m_train_params p = small_params();
-    a2m_model *a, *b, *c;
+    a2m_model *a, *b;
     a2m_train_result ra, rb;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &a, &ra) == A2M_OK, "train: %s", a2m_errmsg());
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &b, &rb) == A2M_OK, "train again");
+    REQUIRE(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &a, &ra) == A2M_OK, "train: %s", a2m_errmsg());
+    REQUIRE(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &b, &rb) == A2M_OK, "train again");
     CHECK(a->n_params == b->n_params && memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0,
           "same seed, same weights");
     CHECK(ra.best_val_accuracy > 0.5, "learns the synthetic task (val accuracy %.3f)", ra.best_val_accuracy);
+    a2m_model_del(b);
+    return a;
+}
+
+static void test_longer_run(a2m_dataset *d) {
+    a2m_train_params p = small_params();
     p.epochs = 25;
     a2m_model *long_run;
     a2m_train_result rl;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &long_run, &rl) == A2M_OK, "longer run");
+    REQUIRE(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &long_run, &rl) == A2M_OK, "longer run");
     CHECK(rl.best_val_accuracy >= 0.9, "25 epochs reach %.3f val accuracy", rl.best_val_accuracy);
     a2m_model_del(long_run);
-    p = small_params();
-    p.seed = 7;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "another seed");
-    check_teachers(&d, a, c);
-    a2m_model_del(c);
+}
 
-    /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight */
+/* distillation's targets from teacher files: the plain model a and one of another seed */
+static void test_teacher_targets(a2m_dataset *d, const a2m_model *a) {
+    a2m_train_params p = small_params();
+    p.seed = 7;
+    a2m_model *c;
+    REQUIRE(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_OK, "another seed");
+    check_teachers(d, a, c);
+    a2m_model_del(c);
+}
+
+/* resume: 2 epochs, then 2 more from the checkpoint == 4 straight; the log has a line per epoch */
+static void test_resume_log(a2m_dataset *d) {
     const char *ckpt = test_tmp("train.ckpt"), *log = test_tmp("train.csv");
-    check_resume(&d, tr, va, small_params(), ckpt, log, "plain");
+    check_resume(d, tr, va, small_params(), ckpt, log, "plain");
     FILE *f = fopen(log, "r");
     int lines = 0;
     char buf[256];
@@ -181,71 +178,106 @@ int main(void) {
     if (f) fclose(f);
     CHECK(lines == 5, "log has a header and 4 epochs (%d lines)", lines);
     unlink(log);
+    unlink(ckpt);
+}
 
-    /* windows shorter than a take, with a padded last window */
-    p = small_params();
+/* windows shorter than a take, with a padded last window */
+static void test_windowed_focal(a2m_dataset *d) {
+    a2m_train_params p = small_params();
     p.window = 15;
     p.focal_gamma = 2;
     p.adamw = 1, p.weight_decay = 0.01, p.clip_norm = 1.0;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK && isfinite(ra.best_val_loss),
+    a2m_model *c;
+    a2m_train_result r;
+    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, &r) == A2M_OK && isfinite(r.best_val_loss),
           "windowed focal training");
     a2m_model_del(c);
+}
 
-    /* concatenated samples: 3 windows back to back per batch element (the last element shorter) */
-    p = small_params();
+/* A training option (p) that learns, repeats (two runs, the same weights) and changes what is learned (against
+ * the plain model a) */
+static void check_repeats(a2m_dataset *d, const a2m_model *a, a2m_train_params p, const char *what) {
+    a2m_model *c, *c2 = NULL;
+    a2m_train_result r;
+    REQUIRE(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, &r) == A2M_OK, "%s training: %s", what, a2m_errmsg());
+    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c2, NULL) == A2M_OK, "%s again", what);
+    CHECK(c2 && memcmp(c->params, c2->params, c->n_params * sizeof(float)) == 0, "%s runs repeat", what);
+    CHECK(a->n_params == c->n_params && memcmp(a->params, c->params, a->n_params * sizeof(float)) != 0,
+          "%s changes what is learned", what);
+    CHECK(r.best_val_accuracy > 0.5, "%s training learns (val accuracy %.3f)", what, r.best_val_accuracy);
+    a2m_model_del(c), a2m_model_del(c2);
+}
+
+/* concatenated samples: 3 windows back to back per batch element (the last element shorter); concat 0 refused */
+static void test_concat(a2m_dataset *d, const a2m_model *a) {
+    a2m_train_params p = small_params();
     p.window = 15, p.concat = 3;
-    a2m_model *c2 = NULL;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK, "concatenated training: %s", a2m_errmsg());
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c2, NULL) == A2M_OK, "concatenated again");
-    CHECK(c && c2 && memcmp(c->params, c2->params, c->n_params * sizeof(float)) == 0, "concatenated runs repeat");
-    CHECK(c && a->n_params == c->n_params && memcmp(a->params, c->params, a->n_params * sizeof(float)) != 0,
-          "concatenation changes what is learned");
-    CHECK(ra.best_val_accuracy > 0.5, "concatenated training learns (val accuracy %.3f)", ra.best_val_accuracy);
-    a2m_model_del(c), a2m_model_del(c2);
+    check_repeats(d, a, p, "concatenated");
     p.concat = 0;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "concat 0 refused");
+    a2m_model *c;
+    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "concat 0 refused");
+}
 
-    /* SpecAugment masks: still learns, repeats, and changes what is learned */
-    p = small_params();
+/* SpecAugment masks: still learns, repeats, and changes what is learned */
+static void test_masks(a2m_dataset *d, const a2m_model *a) {
+    a2m_train_params p = small_params();
     p.augment_mask_frames = 6, p.augment_mask_bins = 2;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, &ra) == A2M_OK, "masked training: %s", a2m_errmsg());
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c2, NULL) == A2M_OK, "masked again");
-    CHECK(c && c2 && memcmp(c->params, c2->params, c->n_params * sizeof(float)) == 0, "masked runs repeat");
-    CHECK(c && memcmp(a->params, c->params, a->n_params * sizeof(float)) != 0, "masks change what is learned");
-    CHECK(ra.best_val_accuracy > 0.5, "masked training learns (val accuracy %.3f)", ra.best_val_accuracy);
-    a2m_model_del(c), a2m_model_del(c2);
+    check_repeats(d, a, p, "masked");
+}
 
-    /* label smoothing and the weights' moving average: learn, change the weights, bad values refused */
+/* label smoothing and the weights' moving average: learn, change the weights, bad values refused; a run with the
+ * moving average resumes into the straight run */
+static void test_smoothing_ema(a2m_dataset *d, const a2m_model *a) {
     a2m_train_params good = small_params(), bad = small_params();
     good.label_smoothing = 0.2, bad.label_smoothing = 1.0;
-    check_option(&d, tr, va, a, good, bad, "label smoothing");
+    check_option(d, tr, va, a, good, bad, "label smoothing");
     good = small_params(), bad = small_params();
     good.ema = 0.9, bad.ema = 1.0;
-    check_option(&d, tr, va, a, good, bad, "ema");
-    check_resume(&d, tr, va, good, ckpt, NULL, "ema");
+    check_option(d, tr, va, a, good, bad, "ema");
+    const char *ckpt = test_tmp("train.ckpt");
+    check_resume(d, tr, va, good, ckpt, NULL, "ema");
     unlink(ckpt);
-    /* distillation: the first model's probabilities as soft targets; a weight without targets is refused */
+}
+
+/* distillation: the first model's probabilities as soft targets; a weight without targets is refused */
+static void test_distillation(a2m_dataset *d, const a2m_model *a) {
     size_t all[TAKES];
     for (size_t i = 0; i < TAKES; i++) all[i] = i;
-    float *soft = malloc(d.total_frames * (size_t)a->info.n_classes * sizeof *soft);
-    CHECK(a2m_model_predict_takes(a, &d, all, TAKES, 1, NULL, soft) == A2M_OK, "teacher probabilities");
-    good = small_params(), bad = small_params();
+    float *soft = malloc(d->total_frames * (size_t)a->info.n_classes * sizeof *soft);
+    REQUIRE(soft && a2m_model_predict_takes(a, d, all, TAKES, 1, NULL, soft) == A2M_OK, "teacher probabilities");
+    a2m_train_params good = small_params(), bad = small_params();
     good.soft_targets = soft, good.distill = 0.5, bad.distill = 0.5;
-    check_option(&d, tr, va, a, good, bad, "distillation");
+    check_option(d, tr, va, a, good, bad, "distillation");
     free(soft);
+}
 
-    check_cancel(&d, tr, va);
-
-    /* bad parameters */
-    p = small_params();
+static void test_bad_params(a2m_dataset *d) {
+    a2m_model *c;
+    a2m_train_params p = small_params();
     p.batch = 0;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "batch 0 refused");
+    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL, "batch 0 refused");
     p = small_params();
     p.arch = "nonesuch";
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARCH, "unknown arch refused");
-    CHECK(a2m_train(&d, tr, 0, va, 2, small_params(), NULL, NULL, &c, NULL) == A2M_ERR_EMPTY, "no training takes");
+    CHECK(a2m_train(d, tr, 4, va, 2, p, NULL, NULL, &c, NULL) == A2M_ERR_ARCH, "unknown arch refused");
+    CHECK(a2m_train(d, tr, 0, va, 2, small_params(), NULL, NULL, &c, NULL) == A2M_ERR_EMPTY, "no training takes");
+}
 
-    a2m_model_del(a), a2m_model_del(b);
+int main(void) {
+    test_onset_targets();
+    a2m_dataset d;
+    make_dataset(&d);
+    a2m_model *a = test_same_seed(&d);
+    test_longer_run(&d);
+    test_teacher_targets(&d, a);
+    test_resume_log(&d);
+    test_windowed_focal(&d);
+    test_concat(&d, a);
+    test_masks(&d, a);
+    test_smoothing_ema(&d, a);
+    test_distillation(&d, a);
+    check_cancel(&d, tr, va);
+    test_bad_params(&d);
+    a2m_model_del(a);
     a2m_dataset_free(&d);
     return test_done("test_train");
 }

@@ -354,6 +354,106 @@ static void test_onset_flux(void) {
     transcribe_flux_free(&fl);
 }
 
+/* The original project's seed CRNN (../shared) with the seed data's normalisation figures. */
+static a2m_model *load_seed_model(const char *shared) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/reference/seed_crnn/seed_crnn.safetensors", shared);
+    a2m_model *m;
+    REQUIRE(a2m_model_load(path, NULL, &m) == A2M_OK, "seed model: %s", a2m_errmsg());
+    snprintf(path, sizeof path, "%s/data/reference/librosa_cqt/cqt_mean_std.npy", shared);
+    a2m_array ms;
+    REQUIRE(a2m_npy_load(path, &ms) == A2M_OK && ms.dtype == A2M_F64 && ms.shape[0] >= 2, "mean/std: %s", a2m_errmsg());
+    m->info.norm_mean = ((double *)ms.data)[0], m->info.norm_std = ((double *)ms.data)[1];
+    a2m_array_free(&ms);
+    return m;
+}
+
+/* The notes of Prueba.mid against (at most 256 of) the transcription's */
+static a2m_note_metrics prueba_metrics(const char *shared, const a2m_transcription *t) {
+    a2m_notes ref;
+    char mid[4096];
+    snprintf(mid, sizeof mid, "%s/data/seed/long/Prueba.mid", shared);
+    REQUIRE(a2m_midi_read(mid, &ref) == A2M_OK, "Prueba.mid");
+    a2m_note est[256];
+    size_t ne = t->n_notes < 256 ? t->n_notes : 256;
+    for (size_t i = 0; i < ne; i++) est[i] = t->notes[i].note;
+    a2m_note_metrics nm;
+    a2m_note_metrics_compute(ref.notes, ref.n, est, ne, a2m_note_metric_default_params(), &nm);
+    a2m_notes_free(&ref);
+    return nm;
+}
+
+/* Window vs whole sequence with the shipped default model: the same argmax nearly everywhere, and the Prueba
+ * targets. */
+static void test_default_model_windows(const char *shared) {
+    const char *src = getenv("A2M_SOURCE") ? getenv("A2M_SOURCE") : ".";
+    char model_path[4096], path[4096];
+    snprintf(model_path, sizeof model_path, "%s/models/a2m-crnn.safetensors", src);
+    snprintf(path, sizeof path, "%s/data/seed/long/Prueba.wav", shared);
+    a2m_model *dm = NULL;
+    REQUIRE(a2m_model_load(model_path, NULL, &dm) == A2M_OK, "default model %s: %s", model_path, a2m_errmsg());
+    a2m_transcribe_params pw = a2m_transcribe_default_params(), pf = pw;
+    pf.window_s = 0;
+    a2m_transcriber *dw, *df;
+    a2m_transcription aw, af;
+    REQUIRE(a2m_transcriber_new(dm, pw, &dw) == A2M_OK && a2m_transcriber_new(dm, pf, &df) == A2M_OK, "transcribers");
+    REQUIRE(a2m_transcriber_run_file(dw, path, &aw) == A2M_OK && a2m_transcriber_run_file(df, path, &af) == A2M_OK,
+            "both modes");
+    REQUIRE(aw.n_frames == af.n_frames && aw.n_frames == 4000, "24 s = 4000 frames (%zu)", aw.n_frames);
+    size_t same = 0;
+    for (size_t f = 0; f < aw.n_frames; f++) {
+        const float *a = aw.probs + f * 4, *b = af.probs + f * 4;
+        int ia = 0, ib = 0;
+        for (int c = 1; c < 4; c++) ia = a[c] > a[ia] ? c : ia, ib = b[c] > b[ib] ? c : ib;
+        same += ia == ib;
+    }
+    double agree = (double)same / (double)aw.n_frames;
+    printf("default model: window vs whole-sequence argmax agreement %.4f\n", agree);
+    CHECK(agree >= 0.99, "agreement %.4f", agree);
+    a2m_note_metrics dmm = prueba_metrics(shared, &aw);
+    printf("default model on Prueba: COnP F1 %.3f, COnPOff F1 %.3f\n", dmm.onset_pitch.f1, dmm.onset_pitch_offset.f1);
+    CHECK(dmm.onset_pitch.f1 >= 0.90 && dmm.onset_pitch_offset.f1 >= 0.85, "Prueba targets");
+    a2m_transcription_free(&aw), a2m_transcription_free(&af);
+    a2m_transcriber_del(dw), a2m_transcriber_del(df);
+    a2m_model_del(dm);
+}
+
+/* The original project's model with consistent features on Prueba (windows); every note's confidence in (0, 1]. */
+static void test_seed_model_prueba(const a2m_model *m, const char *shared) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/seed/long/Prueba.wav", shared);
+    a2m_transcriber *tw;
+    REQUIRE(a2m_transcriber_new(m, a2m_transcribe_default_params(), &tw) == A2M_OK, "window transcriber");
+    a2m_transcription rw;
+    REQUIRE(a2m_transcriber_run_file(tw, path, &rw) == A2M_OK, "window mode: %s", a2m_errmsg());
+    a2m_note_metrics nm = prueba_metrics(shared, &rw);
+    printf("seed CRNN on Prueba (windows): COnP F1 %.3f, COnPOff F1 %.3f\n", nm.onset_pitch.f1,
+           nm.onset_pitch_offset.f1);
+    CHECK(nm.onset_pitch.f1 >= 0.8, "the original's model with consistent features reaches ~0.83 COnP (%.3f)",
+          nm.onset_pitch.f1);
+    for (size_t i = 0; i < rw.n_notes; i++)
+        CHECK(rw.notes[i].confidence > 0 && rw.notes[i].confidence <= 1 && rw.notes[i].confidence_var >= 0,
+              "confidence");
+    a2m_transcription_free(&rw);
+    a2m_transcriber_del(tw);
+}
+
+/* Bad inputs: no samples, fewer than a frame, a missing file (named in the message), NaN samples. */
+static void test_bad_inputs(const a2m_model *m) {
+    a2m_transcriber *tw;
+    REQUIRE(a2m_transcriber_new(m, a2m_transcribe_default_params(), &tw) == A2M_OK, "window transcriber");
+    a2m_transcription r;
+    float x[50] = {0};
+    CHECK(a2m_transcriber_run(tw, x, 0, &r) == A2M_ERR_EMPTY, "no samples");
+    CHECK(a2m_transcriber_run(tw, x, 50, &r) == A2M_ERR_RANGE, "shorter than a frame");
+    CHECK(a2m_transcriber_run_file(tw, "/nonexistent.wav", &r) == A2M_ERR_IO, "missing file");
+    CHECK(strstr(a2m_errmsg(), "/nonexistent.wav") != NULL, "message names the file");
+    float y[20000] = {0};
+    y[100] = NAN;
+    CHECK(a2m_transcriber_run(tw, y, 20000, &r) == A2M_ERR_NONFINITE, "NaN samples: %s", a2m_errmsg());
+    a2m_transcriber_del(tw);
+}
+
 int main(void) {
     test_sung_pitch();
     test_range_rules();
@@ -366,97 +466,10 @@ int main(void) {
     test_glide_and_path();
     const char *shared = test_shared_dir();
     if (!shared) return test_done("test_transcribe");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/data/reference/seed_crnn/seed_crnn.safetensors", shared);
-    a2m_model *m;
-    REQUIRE(a2m_model_load(path, NULL, &m) == A2M_OK, "seed model: %s", a2m_errmsg());
-    snprintf(path, sizeof path, "%s/data/reference/librosa_cqt/cqt_mean_std.npy", shared);
-    a2m_array ms;
-    REQUIRE(a2m_npy_load(path, &ms) == A2M_OK && ms.dtype == A2M_F64 && ms.shape[0] >= 2, "mean/std: %s", a2m_errmsg());
-    m->info.norm_mean = ((double *)ms.data)[0], m->info.norm_std = ((double *)ms.data)[1];
-    a2m_array_free(&ms);
-
-    /* window vs whole sequence with the shipped default model */
-    const char *src = getenv("A2M_SOURCE") ? getenv("A2M_SOURCE") : ".";
-    char model_path[4096];
-    snprintf(model_path, sizeof model_path, "%s/models/a2m-crnn.safetensors", src);
-    a2m_model *dm = NULL;
-    snprintf(path, sizeof path, "%s/data/seed/long/Prueba.wav", shared);
-    a2m_transcribe_params p = a2m_transcribe_default_params();
-    if (a2m_model_load(model_path, NULL, &dm) == A2M_OK) {
-        a2m_transcriber *dw, *df;
-        a2m_transcribe_params pw = p, pf = p;
-        pf.window_s = 0;
-        a2m_transcription aw, af;
-        CHECK(a2m_transcriber_new(dm, pw, &dw) == A2M_OK && a2m_transcriber_new(dm, pf, &df) == A2M_OK, "transcribers");
-        CHECK(a2m_transcriber_run_file(dw, path, &aw) == A2M_OK && a2m_transcriber_run_file(df, path, &af) == A2M_OK,
-              "both modes");
-        CHECK(aw.n_frames == af.n_frames && aw.n_frames == 4000, "24 s = 4000 frames (%zu)", aw.n_frames);
-        size_t same = 0;
-        for (size_t f = 0; f < aw.n_frames; f++) {
-            const float *a = aw.probs + f * 4, *b = af.probs + f * 4;
-            int ia = 0, ib = 0;
-            for (int c = 1; c < 4; c++) ia = a[c] > a[ia] ? c : ia, ib = b[c] > b[ib] ? c : ib;
-            same += ia == ib;
-        }
-        double agree = (double)same / (double)aw.n_frames;
-        printf("default model: window vs whole-sequence argmax agreement %.4f\n", agree);
-        CHECK(agree >= 0.99, "agreement %.4f", agree);
-        a2m_notes pref;
-        char mid[4096];
-        snprintf(mid, sizeof mid, "%s/data/seed/long/Prueba.mid", shared);
-        CHECK(a2m_midi_read(mid, &pref) == A2M_OK, "Prueba.mid");
-        a2m_note est[256];
-        size_t ne = aw.n_notes < 256 ? aw.n_notes : 256;
-        for (size_t i = 0; i < ne; i++) est[i] = aw.notes[i].note;
-        a2m_note_metrics dmm;
-        a2m_note_metrics_compute(pref.notes, pref.n, est, ne, a2m_note_metric_default_params(), &dmm);
-        printf("default model on Prueba: COnP F1 %.3f, COnPOff F1 %.3f\n", dmm.onset_pitch.f1,
-               dmm.onset_pitch_offset.f1);
-        CHECK(dmm.onset_pitch.f1 >= 0.90 && dmm.onset_pitch_offset.f1 >= 0.85, "Prueba targets");
-        a2m_notes_free(&pref);
-        a2m_transcription_free(&aw), a2m_transcription_free(&af);
-        a2m_transcriber_del(dw), a2m_transcriber_del(df);
-        a2m_model_del(dm);
-    } else {
-        CHECK(0, "default model %s: %s", model_path, a2m_errmsg());
-    }
-
-    /* the original project's model with consistent features */
-    a2m_transcriber *tw;
-    CHECK(a2m_transcriber_new(m, p, &tw) == A2M_OK, "window transcriber");
-    a2m_transcription rw;
-    CHECK(a2m_transcriber_run_file(tw, path, &rw) == A2M_OK, "window mode: %s", a2m_errmsg());
-    a2m_notes ref;
-    snprintf(path, sizeof path, "%s/data/seed/long/Prueba.mid", shared);
-    CHECK(a2m_midi_read(path, &ref) == A2M_OK, "Prueba.mid");
-    a2m_note est[256];
-    size_t ne = rw.n_notes < 256 ? rw.n_notes : 256;
-    for (size_t i = 0; i < ne; i++) est[i] = rw.notes[i].note;
-    a2m_note_metrics nm;
-    a2m_note_metrics_compute(ref.notes, ref.n, est, ne, a2m_note_metric_default_params(), &nm);
-    printf("seed CRNN on Prueba (windows): COnP F1 %.3f, COnPOff F1 %.3f\n", nm.onset_pitch.f1,
-           nm.onset_pitch_offset.f1);
-    CHECK(nm.onset_pitch.f1 >= 0.8, "the original's model with consistent features reaches ~0.83 COnP (%.3f)",
-          nm.onset_pitch.f1);
-    for (size_t i = 0; i < rw.n_notes; i++)
-        CHECK(rw.notes[i].confidence > 0 && rw.notes[i].confidence <= 1 && rw.notes[i].confidence_var >= 0,
-              "confidence");
-    a2m_notes_free(&ref);
-
-    /* bad inputs */
-    a2m_transcription r;
-    float x[50] = {0};
-    CHECK(a2m_transcriber_run(tw, x, 0, &r) == A2M_ERR_EMPTY, "no samples");
-    CHECK(a2m_transcriber_run(tw, x, 50, &r) == A2M_ERR_RANGE, "shorter than a frame");
-    CHECK(a2m_transcriber_run_file(tw, "/nonexistent.wav", &r) == A2M_ERR_IO, "missing file");
-    CHECK(strstr(a2m_errmsg(), "/nonexistent.wav") != NULL, "message names the file");
-    x[3] = NAN;
-    float y[20000] = {0};
-    y[100] = NAN;
-    CHECK(a2m_transcriber_run(tw, y, 20000, &r) == A2M_ERR_NONFINITE, "NaN samples: %s", a2m_errmsg());
-    a2m_transcription_free(&rw);
-    a2m_transcriber_del(tw);
+    a2m_model *m = load_seed_model(shared);
+    test_default_model_windows(shared);
+    test_seed_model_prueba(m, shared);
+    test_bad_inputs(m);
     a2m_model_del(m);
     return test_done("test_transcribe");
 }

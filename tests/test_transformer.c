@@ -12,17 +12,12 @@
 #include "a2m/io.h"
 #include "a2m/train.h"
 #include "check.h"
+#include "gradcheck.h"
+#include "model_check.h"
 #include "synth_dataset.h"
 #include "nn/arch.h"
 #include "nn/attention.h"
 #include "nn/layers.h"
-
-/* A runner of batch x frames at a precision (the library's defaults otherwise). */
-static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
-    a2m_runner_params p = a2m_runner_default_params();
-    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
-    return p;
-}
 
 enum { GB = 2, GT = 9, GF = 6, GC = 4, GD = 8 };
 static a2m_model *gm;
@@ -31,65 +26,7 @@ static float gx[GB * GT * GF];
 static int64_t glab[GB * GT];
 static int glen[GB] = {GT, 6};
 
-static double model_loss(void *ctx) {
-    float logits[GB * GT * GC];
-    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, GB, GT, logits, 1, 1);
-    return *(double *)ctx * softmax_xent_forward_backward(NULL, logits, glab, NULL, 0, GB * GT, GC, NULL);
-}
-
-/* gradcheck_steps with gradcheck's kink test at each step: a step whose one-sided slopes disagree
- * (a ReLU input crossed 0: the feed-forward's 4d ReLUs per frame and the embedding's make that common
- * at every step for some points) says nothing about the gradient and is skipped; a point counts when
- * a step without a kink agrees within tol. A wrong gradient fails at every kink-free step. At most a
- * quarter of the points may be all kinks. */
-static int gradcheck_kinks(const char *what, float *p, const float *g, size_t n, void *ctx, double tol,
-                           size_t max_checks, double *worst) {
-    static const double steps[4] = {1e-2, 3e-3, 1e-3, 3e-4};
-    size_t stride = n > max_checks ? n / max_checks : 1;
-    int failures = 0, checked = 0, kinks = 0;
-    *worst = 0;
-    for (size_t i = 0; i < n; i += stride) {
-        double best = INFINITY, best_num = 0;
-        int smooth = 0;
-        for (int s = 0; s < 4 && best > tol; s++) {
-            float saved = p[i];
-            p[i] = (float)(saved + steps[s]);
-            double fp = model_loss(ctx);
-            p[i] = (float)(saved - steps[s]);
-            double fm = model_loss(ctx);
-            p[i] = saved;
-            double f0 = model_loss(ctx), num = (fp - fm) / (2 * steps[s]);
-            double right = (fp - f0) / steps[s], left = (f0 - fm) / steps[s];
-            double scale = fmax(1.0, fmax(fabs(num), fabs((double)g[i])));
-            if (fabs(right - left) > 10 * tol * scale + 1e-3) continue; /* kink at this step */
-            smooth = 1;
-            double err = fabs(num - g[i]) / scale;
-            if (err < best) best = err, best_num = num;
-        }
-        if (!smooth) {
-            kinks++;
-            continue;
-        }
-        checked++;
-        if (best > *worst) *worst = best;
-        if (best > tol) {
-            if (failures < 5)
-                fprintf(stderr, "gradcheck %s[%zu]: analytic %.6g numeric %.6g (rel err %.3g)\n", what, i, (double)g[i],
-                        best_num, best);
-            failures++;
-        }
-    }
-    fprintf(stderr, "gradcheck %s: %d checked, %d all kinks, worst rel err %.3g, %d failed\n", what, checked, kinks,
-            *worst, failures);
-    return checked && kinks * 3 <= checked ? failures : failures + 1;
-}
-
-static void alloc_buffers(const a2m_model *m, nn_buffers *b, int B, int T) {
-    memset(b, 0, sizeof *b);
-    b->acts = malloc(m->arch->act_floats(m, B, T) * sizeof(float));
-    b->scratch = malloc(m->arch->scratch_floats(m, B, T) * sizeof(float));
-    b->max_batch = B, b->max_frames = T;
-}
+static double model_loss(void *ctx) { return *(double *)ctx * model_xent(gm, &gbuf, gx, glab, glen, GB, GT, GC); }
 
 static void test_gradient(void) {
     a2m_model_info in = nn_model_default_info();
@@ -108,11 +45,7 @@ static void test_gradient(void) {
         for (int t = 0; t < GT; t++) glab[b * GT + t] = t < glen[b] ? (t * 3 + b) % GC : -1;
     alloc_buffers(gm, &gbuf, GB, GT);
     gbuf.dropout = 0.2f, gbuf.seed = 99;
-    float logits[GB * GT * GC], dlogits[GB * GT * GC];
-    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, GB, GT, logits, 1, 1);
-    softmax_xent_forward_backward(dlogits, logits, glab, NULL, 0, GB * GT, GC, NULL);
-    float *grads = calloc(gm->n_params, sizeof *grads);
-    gm->arch->backward(gm, gm->params, grads, &gbuf, gx, glen, dlogits, GB, GT, 1);
+    float *grads = model_grads(gm, &gbuf, gx, glab, glen, GB, GT, GC);
     /* each tensor's loss scaled so its largest gradient is 1 (as test_unet.c) */
     int failed = 0, n_checked = 0;
     double worst_all = 0;
@@ -135,7 +68,12 @@ static void test_gradient(void) {
         char what[96];
         snprintf(what, sizeof what, "transformer %s", t->name);
         double worst;
-        int bad = gradcheck_kinks(what, gm->params + t->offset, g, t->count, &scale, 2e-2, 12, &worst);
+        /* with the kink test at each step: a step whose one-sided slopes disagree (a ReLU input crossed 0: the
+         * feed-forward's 4d ReLUs per frame and the embedding's make that common at every step for some points)
+         * is skipped; at most a quarter of the points may be all kinks */
+        static const double steps[4] = {1e-2, 3e-3, 1e-3, 3e-4};
+        int bad = gradcheck_steps(what, gm->params + t->offset, g, t->count, model_loss, &scale, steps, 4, 1, 2e-2, 12,
+                                  &worst);
         if (worst > worst_all) worst_all = worst;
         failed += bad != 0, n_checked++;
         free(g);
@@ -288,12 +226,6 @@ static void test_reference(void) {
 
 /* ---- smoke training ---- */
 enum { TAKES = 6, FRAMES = 42, BINS = 8 };
-static double epoch_loss[16];
-static int on_epoch(void *user, const a2m_train_epoch *e) {
-    (void)user;
-    if (e->done && e->epoch <= 16) epoch_loss[e->epoch - 1] = e->train_loss;
-    return 0;
-}
 
 static void test_training(void) {
     a2m_dataset d;
@@ -312,24 +244,12 @@ static void test_training(void) {
         CHECK(r.best_val_accuracy > 0.5, "learns the synthetic task (val accuracy %.3f)", r.best_val_accuracy);
     }
     /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight */
-    const char *ckpt = test_tmp("transformer.ckpt");
-    unlink(ckpt);
-    a2m_train_params q = p;
-    q.epochs = 4, q.select_by_loss = 1;
-    a2m_model *straight = NULL, *c = NULL;
-    CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &straight, NULL) == A2M_OK, "straight");
-    q.checkpoint_path = ckpt, q.epochs = 2;
-    CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "first half");
-    a2m_model_del(c);
-    q.epochs = 4, q.resume = 1;
-    CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "resumed: %s", a2m_errmsg());
-    CHECK(c && straight && memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0,
-          "resumed transformer run equals the straight run");
-    a2m_model_del(c), a2m_model_del(straight), a2m_model_del(m);
-    unlink(ckpt);
+    check_resume(&d, tr, va, p, test_tmp("transformer.ckpt"), NULL, "transformer");
+    a2m_model_del(m);
     /* --concat 2: two windows back to back per sequence, attending within each (nn_buffers.seg) */
     a2m_train_params cc = p;
     cc.concat = 2, cc.epochs = 6;
+    a2m_model *c = NULL;
     memset(epoch_loss, 0, sizeof epoch_loss);
     CHECK(a2m_train(&d, tr, 4, va, 2, cc, on_epoch, NULL, &c, &r) == A2M_OK, "concat 2: %s", a2m_errmsg());
     CHECK(c && epoch_loss[5] < 0.7 * epoch_loss[0] && r.best_val_accuracy > 0.5, "concat 2 learns: %.4f -> %.4f, %.3f",

@@ -9,18 +9,12 @@
 #include "a2m/error.h"
 #include "a2m/train.h"
 #include "check.h"
+#include "model_check.h"
 #include "synth_dataset.h"
 #include "gradcheck.h"
 #include "nn/arch.h"
 #include "nn/layers.h"
 #include "nn/safetensors.h"
-
-/* A runner of batch x frames at a precision (the library's defaults otherwise). */
-static a2m_runner_params runner_params(int max_batch, int max_frames, a2m_precision precision) {
-    a2m_runner_params p = a2m_runner_default_params();
-    p.max_batch = max_batch, p.max_frames = max_frames, p.precision = precision;
-    return p;
-}
 
 enum { GB = 2, GT = 11, GF = 6, GC = 4 };
 static a2m_model *gm;
@@ -30,56 +24,7 @@ static int64_t glab[GB * GT];
 static int glen[GB] = {GT, 8};
 
 /* ctx: the loss scale (see test_gradient) */
-static double model_loss(void *ctx) {
-    float logits[GB * GT * GC];
-    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, GB, GT, logits, 1, 1);
-    return *(double *)ctx * softmax_xent_forward_backward(NULL, logits, glab, NULL, 0, GB * GT, GC, NULL);
-}
-
-/* Central differences at steps 1e-2, 1e-3, 3e-4: a point passes when one of them agrees with the
- * analytic gradient within tol (relative to max(1, |g|), as gradcheck.h). Through a whole U-Net a
- * parameter feeds many ReLU and max-pool inputs; a step can carry one of them across its kink
- * without the one-sided slopes differing enough for gradcheck.h's kink test, and a smaller step
- * then removes the crossing. A wrong gradient (index, missing term) fails at every step.
- * Returns failures; *worst = the largest per-point best error. */
-static int gradcheck_steps(const char *what, float *p, const float *g, size_t n, gradcheck_loss_fn loss, void *ctx,
-                           double tol, size_t max_checks, double *worst) {
-    static const double steps[3] = {1e-2, 1e-3, 3e-4};
-    size_t stride = n > max_checks ? n / max_checks : 1;
-    int failures = 0, checked = 0;
-    *worst = 0;
-    for (size_t i = 0; i < n; i += stride) {
-        double best = INFINITY, best_num = 0;
-        for (int s = 0; s < 3 && best > tol; s++) {
-            float saved = p[i];
-            p[i] = (float)(saved + steps[s]);
-            double fp = loss(ctx);
-            p[i] = (float)(saved - steps[s]);
-            double fm = loss(ctx);
-            p[i] = saved;
-            double num = (fp - fm) / (2 * steps[s]);
-            double err = fabs(num - g[i]) / fmax(1.0, fmax(fabs(num), fabs((double)g[i])));
-            if (err < best) best = err, best_num = num;
-        }
-        checked++;
-        if (best > *worst) *worst = best;
-        if (best > tol) {
-            if (failures < 5)
-                fprintf(stderr, "gradcheck %s[%zu]: analytic %.6g numeric %.6g (rel err %.3g)\n", what, i, (double)g[i],
-                        best_num, best);
-            failures++;
-        }
-    }
-    fprintf(stderr, "gradcheck %s: %d checked, worst rel err %.3g, %d failed\n", what, checked, *worst, failures);
-    return checked ? failures : 1;
-}
-
-static void alloc_buffers(const a2m_model *m, nn_buffers *b, int B, int T) {
-    memset(b, 0, sizeof *b);
-    b->acts = malloc(m->arch->act_floats(m, B, T) * sizeof(float));
-    b->scratch = malloc(m->arch->scratch_floats(m, B, T) * sizeof(float));
-    b->max_batch = B, b->max_frames = T;
-}
+static double model_loss(void *ctx) { return *(double *)ctx * model_xent(gm, &gbuf, gx, glab, glen, GB, GT, GC); }
 
 static void test_gradient(void) {
     a2m_model_info in = nn_model_default_info();
@@ -98,11 +43,7 @@ static void test_gradient(void) {
         for (int t = 0; t < GT; t++) glab[b * GT + t] = t < glen[b] ? (t * 3 + b) % GC : -1;
     alloc_buffers(gm, &gbuf, GB, GT);
     gbuf.dropout = 0.3f, gbuf.seed = 99;
-    float logits[GB * GT * GC], dlogits[GB * GT * GC];
-    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, GB, GT, logits, 1, 1);
-    softmax_xent_forward_backward(dlogits, logits, glab, NULL, 0, GB * GT, GC, NULL);
-    float *grads = calloc(gm->n_params, sizeof *grads);
-    gm->arch->backward(gm, gm->params, grads, &gbuf, gx, glen, dlogits, GB, GT, 1);
+    float *grads = model_grads(gm, &gbuf, gx, glab, glen, GB, GT, GC);
     /* The checker's error is relative to max(1, |gradient|): the loss is scaled per tensor so that the
      * tensor's largest gradient is 1, making every check relative to the tensor's gradient scale
      * (the gradients here are 1e-4 .. 1e-1, which an unscaled check would barely test). */
@@ -120,7 +61,12 @@ static void test_gradient(void) {
         char what[96];
         snprintf(what, sizeof what, "unet %s", t->name);
         double worst;
-        int bad = gradcheck_steps(what, gm->params + t->offset, g, t->count, model_loss, &scale, 2e-2, 12, &worst);
+        /* steps 1e-2, 1e-3, 3e-4 without the kink test: through a whole U-Net a parameter feeds many ReLU and
+         * max-pool inputs; a step can carry one of them across its kink without the one-sided slopes differing
+         * enough for the kink test, and a smaller step then removes the crossing */
+        static const double steps[3] = {1e-2, 1e-3, 3e-4};
+        int bad = gradcheck_steps(what, gm->params + t->offset, g, t->count, model_loss, &scale, steps, 3, 0, 2e-2, 12,
+                                  &worst);
         if (worst > worst_all) worst_all = worst;
         failed += bad != 0;
         free(g);
@@ -232,13 +178,6 @@ static void test_file_round_trip(void) {
 enum { TAKES = 6, FRAMES = 42, BINS = 8 };
 static void make_dataset(a2m_dataset *d) { make_synth_dataset(d, TAKES, FRAMES, BINS); }
 
-static double epoch_loss[16];
-static int on_epoch(void *user, const a2m_train_epoch *e) {
-    (void)user;
-    if (e->done && e->epoch <= 16) epoch_loss[e->epoch - 1] = e->train_loss;
-    return 0;
-}
-
 static void test_training(void) {
     a2m_dataset d;
     make_dataset(&d);
@@ -282,23 +221,7 @@ static void test_training(void) {
     }
     /* resume: 2 epochs, then 2 more from the checkpoint == 4 straight (running statistics and dropout masks
      * included) */
-    {
-        const char *ckpt = test_tmp("unet.ckpt");
-        unlink(ckpt);
-        a2m_train_params q = p;
-        q.epochs = 4, q.select_by_loss = 1;
-        a2m_model *straight = NULL, *c = NULL;
-        CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &straight, NULL) == A2M_OK, "straight");
-        q.checkpoint_path = ckpt, q.epochs = 2;
-        CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "first half");
-        a2m_model_del(c);
-        q.epochs = 4, q.resume = 1;
-        CHECK(a2m_train(&d, tr, 4, va, 2, q, NULL, NULL, &c, NULL) == A2M_OK, "resumed: %s", a2m_errmsg());
-        CHECK(c && straight && memcmp(c->params, straight->params, c->n_params * sizeof(float)) == 0,
-              "resumed unet run equals the straight run");
-        a2m_model_del(c), a2m_model_del(straight);
-        unlink(ckpt);
-    }
+    check_resume(&d, tr, va, p, test_tmp("unet.ckpt"), NULL, "unet");
     p.dropout = 1.0;
     a2m_model *bad;
     CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &bad, NULL) == A2M_ERR_ARG, "dropout 1 refused");
