@@ -22,7 +22,7 @@
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {6.0,   4.0,  8,     -1,  -1,    -1,   -1,  A2M_PRECISION_FP32, 0.3, 0.6,
+    a2m_transcribe_params p = {6.0,   4.0,  4,     -1,  -1,    -1,   -1,  A2M_PRECISION_FP32, 0.3, 0.6,
                                10.0,  2.0,  180.0, 0.0, 250.0, 15.0, 0,   A2M_TUNING_AUTO,    0.0, 2.0,
                                120.0, 20.0, 0.0,   0,   -1.0,  15.0, 0.03};
     return p;
