@@ -6,6 +6,7 @@
 
 #include "a2m/embed.h"
 #include "a2m/error.h"
+#include "core/cmp.h"
 #include "embed/embed_internal.h"
 
 a2m_umap_params a2m_umap_default_params(void) {
@@ -115,9 +116,7 @@ typedef struct coo {
 
 static int coo_cmp(const void *pa, const void *pb) {
     const coo *a = pa, *b = pb;
-    if (a->i != b->i) return a->i < b->i ? -1 : 1;
-    if (a->j != b->j) return a->j < b->j ? -1 : 1;
-    return a->transposed - b->transposed;
+    return a2m_cmp_keys(3, (double[]){a->i, a->j, a->transposed}, (double[]){b->i, b->j, b->transposed});
 }
 
 /* memberships exp(-(d - rho) / sigma) of the kNN entries, each also as its transpose */

@@ -17,6 +17,7 @@
 
 #include "a2m/error.h"
 #include "a2m/search.h"
+#include "core/cmp.h"
 #include "core/rand.h"
 #include "search/tpe_internal.h"
 
@@ -211,9 +212,7 @@ typedef struct ranked {
 
 static int cmp_ranked(const void *a, const void *b) {
     const ranked *x = a, *y = b;
-    if (x->step != y->step) return x->step < y->step ? -1 : 1;
-    if (x->score != y->score) return x->score < y->score ? -1 : 1;
-    return x->idx - y->idx; /* stable */
+    return a2m_cmp_keys(3, (double[]){x->step, x->score, x->idx}, (double[]){y->step, y->score, y->idx}); /* stable */
 }
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
