@@ -158,12 +158,9 @@ int a2m_fluid_new(const char *const *soundfonts, size_t n_sf, int rate, a2m_flui
         fluid_synth_program_select(f->keeper, (int)i, f->presets[i].keeper_id, f->presets[i].bank, f->presets[i].num);
     if (!rc && f->n_presets == 0)
         rc = a2m_error(A2M_ERR_FORMAT, "%s: no voice preset (Aah/Ooh/Vox/Voice/Choir)", soundfonts[0]);
-    if (rc) {
-        a2m_fluid_del(f);
-        return rc;
-    }
-    *out = f;
-    return A2M_OK;
+    if (rc) a2m_fluid_del(f); /* the half-built synth: its _del frees whatever was made */
+    else *out = f;
+    return rc;
 }
 
 void a2m_fluid_del(a2m_fluid *f) {

@@ -102,15 +102,10 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
     const a2m_model_info *in = a2m_model_get_info(m);
     t->whole_range = p.range_min_db > 0 && in->feat.kind == A2M_FEAT_CQT &&
                      !transcribe_range_init(&t->range, in->cqt, in->class_notes, in->n_classes);
-    if (p.window_s > 0) {
-        int rc = a2m_transcribe_stream_new(m, p, 1, &t->stream);
-        if (rc) {
-            a2m_transcriber_del(t);
-            return rc;
-        }
-    }
-    *out = t;
-    return A2M_OK;
+    int rc = p.window_s > 0 ? a2m_transcribe_stream_new(m, p, 1, &t->stream) : A2M_OK;
+    if (rc) a2m_transcriber_del(t);
+    else *out = t;
+    return rc;
 }
 
 void a2m_transcription_free(a2m_transcription *r) {
