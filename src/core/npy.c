@@ -153,9 +153,8 @@ int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *o
     return A2M_OK;
 }
 
-static int npy_parse(const uint8_t *buf, size_t len, const char *name, void *out) {
-    return a2m_npy_parse(buf, len, name, out);
-}
+/* a2m_npy_parse as an a2m_parse_fn */
+static int npy_parse(const uint8_t *b, size_t n, const char *name, void *out) { return a2m_npy_parse(b, n, name, out); }
 
 int a2m_npy_load(const char *path, a2m_array *out) {
     memset(out, 0, sizeof *out);

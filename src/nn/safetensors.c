@@ -146,9 +146,8 @@ int st_parse(const uint8_t *buf, size_t len, const char *name, st_file *out) {
     return rc;
 }
 
-static int st_parse_v(const uint8_t *buf, size_t len, const char *name, void *out) {
-    return st_parse(buf, len, name, out);
-}
+/* st_parse as an a2m_parse_fn */
+static int st_parse_v(const uint8_t *b, size_t n, const char *name, void *out) { return st_parse(b, n, name, out); }
 
 int st_read(const char *path, st_file *out) {
     memset(out, 0, sizeof *out);
