@@ -90,11 +90,20 @@ int plot_loss_file(const char *log, const char *out, a2m_plot_size size) {
     return rc;
 }
 
-/* size {0, 0}: a2m_plot_confusion_size of the matrix's class count */
-int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size size) {
+/* a plot of an eval report's JSON root; json_path names the file in errors */
+typedef int (*json_plot_fn)(json_t *root, const char *json_path, const char *out, a2m_plot_size size);
+
+/* loads json_path, draws it with plot, frees it */
+static int plot_json_file(const char *json_path, const char *out, a2m_plot_size size, json_plot_fn plot) {
     json_t *root;
     int rc = report_load_json(json_path, &root);
-    if (rc) return rc;
+    if (!rc) rc = plot(root, json_path, out, size);
+    json_decref(root);
+    return rc;
+}
+
+static int plot_confusion_json(json_t *root, const char *json_path, const char *out, a2m_plot_size size) {
+    int rc = A2M_OK;
     json_t *conf = json_object_get(root, "confusion"), *names = json_object_get(root, "class_names");
     int n = (int)json_array_size(conf);
     if (n <= 0 || n > 64) rc = a2m_error(A2M_ERR_FORMAT, "%s: no \"confusion\" matrix", json_path);
@@ -114,14 +123,16 @@ int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size si
     if (!rc && size.width == 0) size = a2m_plot_confusion_size(n); /* not given: one that fits n classes */
     if (!rc) rc = a2m_plot_confusion(out, counts, n, nm, size);
     free(counts);
-    json_decref(root);
     return rc;
 }
 
-int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size size) {
-    json_t *root;
-    int rc = report_load_json(json_path, &root);
-    if (rc) return rc;
+/* size {0, 0}: a2m_plot_confusion_size of the matrix's class count */
+int plot_confusion_file(const char *json_path, const char *out, a2m_plot_size size) {
+    return plot_json_file(json_path, out, size, plot_confusion_json);
+}
+
+static int plot_reliability_json(json_t *root, const char *json_path, const char *out, a2m_plot_size size) {
+    int rc = A2M_OK;
     json_t *rel = json_object_get(root, "reliability"), *bins = json_object_get(rel, "bins");
     json_t *ece = json_object_get(rel, "ece"), *mce = json_object_get(rel, "mce");
     int n = (int)json_array_size(bins);
@@ -150,8 +161,11 @@ int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size 
         rc = a2m_plot_reliability(out, &c, size);
     }
     free(conf), free(acc), free(count);
-    json_decref(root);
     return rc;
+}
+
+int plot_reliability_file(const char *json_path, const char *out, a2m_plot_size size) {
+    return plot_json_file(json_path, out, size, plot_reliability_json);
 }
 
 int plot_cqt_file(const char *audio, const char *labels_midi, const char *ref, const char *est, const int *notes,
