@@ -133,6 +133,45 @@ static void test_parse_pos(void) {
     T(cli_parse_pos(3, argv4, &spec, (const char **[]){&a}, 1) == 2); /* cli_parse's own errors pass through */
 }
 
+/* cli_parse_req with argv's arguments (NULL-terminated) on a table of -o (required) and --int; its stderr into err */
+static int parse_req(char **argv, const char **a, const char **b, const char **o, char *err, size_t n) {
+    int i = 0, argc = 0;
+    const cli_option opts[] = {{CLI_STR_OPT("-o", o), .meta = "OUT", .help = "out", .required = 1},
+                               {CLI_INT_OPT("--int", &i, 0, 9), .help = "an int"},
+                               {.name = NULL}};
+    const cli_spec spec = {"t", "usage: t A [B] -o OUT\n", {{NULL, opts}}, NULL};
+    while (argv[argc]) argc++;
+    *a = *b = *o = NULL;
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    if (!tmp || saved < 0) return 99;
+    fflush(stderr), dup2(fileno(tmp), 2);
+    int rc = cli_parse_req(argc, argv, &spec, (const char **[]){a, b}, 2, 1, "A and -o OUT");
+    fflush(stderr), dup2(saved, 2), close(saved);
+    rewind(tmp);
+    size_t got = fread(err, 1, n - 1, tmp);
+    err[got] = '\0';
+    fclose(tmp);
+    return rc;
+}
+
+/* cli_parse_req: the first n_req positionals and the .required rows, one missing is "needs WHAT" (2); --help and
+ * cli_parse_pos's errors come first; optional positionals beyond n_req may be absent */
+static void test_parse_req(void) {
+    const char *a, *b, *o;
+    char err[512];
+    T(parse_req((char *[]){"t", "x", "-o", "y", NULL}, &a, &b, &o, err, sizeof err) == -1);
+    T(a && !strcmp(a, "x") && !b && o && !strcmp(o, "y") && !err[0]);
+    T(parse_req((char *[]){"t", "-o", "y", "x", "z", NULL}, &a, &b, &o, err, sizeof err) == -1 && b && !strcmp(b, "z"));
+    const char *needs = "a2m t: needs A and -o OUT\nTry 'a2m t --help'.\n";
+    T(parse_req((char *[]){"t", "x", NULL}, &a, &b, &o, err, sizeof err) == 2 && !strcmp(err, needs)); /* no -o */
+    T(parse_req((char *[]){"t", "-o", "y", NULL}, &a, &b, &o, err, sizeof err) == 2 && !strcmp(err, needs));
+    T(parse_req((char *[]){"t", NULL}, &a, &b, &o, err, sizeof err) == 2 && !strcmp(err, needs));
+    T(parse_req((char *[]){"t", "x", "y", "z", NULL}, &a, &b, &o, err, sizeof err) == 2 && strstr(err, "too many"));
+    T(parse_req((char *[]){"t", "--int", "10", NULL}, &a, &b, &o, err, sizeof err) == 2 && strstr(err, "--int"));
+    T(parse_req((char *[]){"t", "--help", NULL}, &a, &b, &o, err, sizeof err) == 0 && !err[0]); /* help, no -o */
+}
+
 /* ---- every command's help against the library --------------------------------------------------------------- */
 
 static char *run_out(const char *cmd) {
@@ -348,6 +387,7 @@ static void test_commands(void) {
 int main(void) {
     test_parser();
     test_parse_pos();
+    test_parse_req();
     test_commands();
     return test_done("test_cli_opts");
 }

@@ -11,9 +11,8 @@
 
 int bl_parse(int argc, char **argv, const cli_spec *spec, bl_args *a) {
     const char *cmd = argv[0];
-    int rc = cli_parse_pos(argc, argv, spec, (const char **[]){&a->ds}, 1);
+    int rc = cli_parse_req(argc, argv, spec, (const char **[]){&a->ds}, 1, 1, "DATASET");
     if (rc >= 0) return rc ? rc : -1;
-    if (!a->ds) return cli_usage_error(cmd, "needs DATASET");
     const char *kind = a->kind;
     if (kind && strcmp(kind, "cqt") && strcmp(kind, "mel") && strcmp(kind, "mfcc") && strcmp(kind, "lpc"))
         return cli_usage_error(cmd, "--features %s: must be cqt, mel, mfcc or lpc", kind);

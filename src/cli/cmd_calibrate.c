@@ -71,7 +71,7 @@ int cmd_calibrate(int argc, char **argv) {
     const char *model = NULL, *ds = NULL, *out = NULL, *split = "val", *check = "test", *splits = CLI_SEED_SPLITS;
     int threads = 1, force = 0;
     const cli_option opts[] = {
-        {CLI_STR_OPT("-o", &out), .meta = "OUT", .help = "the model with its temperature"},
+        {CLI_STR_OPT("-o", &out), .meta = "OUT", .help = "the model with its temperature", .required = 1},
         {CLI_SPLITS_ROW(&splits)},
         {CLI_STR_OPT("--split", &split), .meta = "NAME", .help = "the split the temperature is fitted on"},
         {CLI_STR_OPT("--check", &check), .meta = "NAME", .help = "the split scored before and after (none: skipped)"},
@@ -79,10 +79,8 @@ int cmd_calibrate(int argc, char **argv) {
         {CLI_FLAG_OPT("--force", &force), .help = "replace an existing OUT"},
         {.name = NULL}};
     const cli_spec spec = {"calibrate", usage, {{NULL, opts}}, NULL};
-    int rc = cli_parse_pos(argc, argv, &spec, (const char **[]){&model, &ds}, 2);
-    if (rc >= 0) return rc;
-    if (!model || !ds || !out) return cli_usage_error(argv[0], "needs MODEL, DATASET and -o OUT");
-    if ((rc = cli_check_output(argv[0], &out, (const char *[]){model, ds, splits}, 3, force, 0))) return rc;
+    int rc = cli_parse_req(argc, argv, &spec, (const char **[]){&model, &ds}, 2, 2, "MODEL, DATASET and -o OUT");
+    if (rc >= 0 || (rc = cli_check_output(argv[0], &out, (const char *[]){model, ds, splits}, 3, force, 0))) return rc;
     a2m_model *m;
     if ((rc = a2m_model_load(model, NULL, &m))) return cli_lib_fail(rc);
     if (a2m_model_get_info(m)->onset_head) { /* the fit is a softmax over every column; one of them is a sigmoid */

@@ -308,9 +308,8 @@ int cmd_trustworthiness(int argc, char **argv) {
                                {CLI_FLAG_OPT("--json", &json), .help = "print the figure as JSON"},
                                {.name = NULL}};
     const cli_spec spec = {"trust", trust_usage, {{NULL, opts}}, NULL};
-    int rc = cli_parse_pos(argc, argv, &spec, (const char **[]){&x_path, &e_path}, 2);
+    int rc = cli_parse_req(argc, argv, &spec, (const char **[]){&x_path, &e_path}, 2, 2, "X.npy and EMB.npy");
     if (rc >= 0) return rc;
-    if (!x_path || !e_path) return cli_usage_error(argv[0], "needs X.npy and EMB.npy");
     openblas_set_num_threads(1);
     a2m_array x = {0}, e = {0};
     size_t n, d, ne, de;

@@ -41,7 +41,7 @@ int cmd_forward(int argc, char **argv) {
     int force = 0, raw_db = 0;
     a2m_precision prec = A2M_PRECISION_FP32;
     const cli_option opts[] = {
-        {CLI_STR_OPT("-o", &out), .meta = "LOGITS.npy", .help = "the logits (- = standard output)"},
+        {CLI_STR_OPT("-o", &out), .meta = "LOGITS.npy", .help = "the logits (- = standard output)", .required = 1},
         {CLI_CUSTOM_OPT("--precision", &prec, cli_opt_precision, cli_show_precision), .meta = "P",
          .help = "fp32 matches PyTorch to ~1e-5; bf16 (CPUs with avx512_bf16): logits within 0.015 of fp32\n"
                  "for models/a2m-crnn.safetensors (0.028 for the seed CRNN)"},
@@ -51,9 +51,9 @@ int cmd_forward(int argc, char **argv) {
         {CLI_FLAG_OPT("--force", &force), .help = "replace an existing LOGITS.npy"},
         {.name = NULL}};
     const cli_spec spec = {"forward", forward_usage, {{NULL, opts}}, NULL};
-    int crc = cli_parse_pos(argc, argv, &spec, (const char **[]){&model, &feat}, 2);
+    const char **pos[] = {&model, &feat};
+    int crc = cli_parse_req(argc, argv, &spec, pos, 2, 2, "MODEL, FEATURES.npy and -o LOGITS.npy");
     if (crc >= 0) return crc;
-    if (!model || !feat || !out) return cli_usage_error(argv[0], "needs MODEL, FEATURES.npy and -o LOGITS.npy");
     if ((crc = cli_check_output(argv[0], &out, (const char *[]){model, feat}, 2, force, CLI_OUT_STDOUT))) return crc;
     a2m_model *m;
     int rc = a2m_model_load(model, arch, &m);

@@ -123,7 +123,7 @@ typedef struct report_args {
 /* The options into a: -1, or the exit code */
 static int parse_args(int argc, char **argv, report_args *a) {
     const cli_option opts[] = {
-        {CLI_STR_OPT("-o", &a->dir), .meta = "DIR", .help = "the report's folder"},
+        {CLI_STR_OPT("-o", &a->dir), .meta = "DIR", .help = "the report's folder", .required = 1},
         {CLI_STR_OPT("--split", &a->split), .meta = "NAME", .help = "the split evaluated"},
         {CLI_SPLITS_ROW(&a->splits)},
         {CLI_STR_OPT("--log", &a->log), .meta = "LOG.csv", .help = "the training log (a2m train --log): DIR/loss.png"},
@@ -133,10 +133,7 @@ static int parse_args(int argc, char **argv, report_args *a) {
         {CLI_FLAG_OPT("--force", &a->force), .help = "replace an existing DIR's files"},
         {.name = NULL}};
     const cli_spec spec = {"report", usage, {{NULL, opts}}, NULL};
-    int rc = cli_parse_pos(argc, argv, &spec, (const char **[]){&a->model, &a->ds}, 2);
-    if (rc >= 0) return rc;
-    if (!a->model || !a->ds || !a->dir) return cli_usage_error(argv[0], "needs MODEL, DATASET and -o DIR");
-    return -1;
+    return cli_parse_req(argc, argv, &spec, (const char **[]){&a->model, &a->ds}, 2, 2, "MODEL, DATASET and -o DIR");
 }
 
 /* DIR/README.md: the metrics, the figures, the worst takes, and which takes have no figures */

@@ -138,6 +138,17 @@ int cli_parse_pos(int argc, char **argv, const cli_spec *spec, const char **cons
     return -1;
 }
 
+int cli_parse_req(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos, int n_req,
+                  const char *what) {
+    int rc = cli_parse_pos(argc, argv, spec, pos, max_pos), missing = 0;
+    if (rc >= 0) return rc;
+    for (int i = 0; i < n_req && i < max_pos; i++) missing |= !*pos[i];
+    for (int g = 0; g < CLI_MAX_GROUPS && spec->groups[g].opts; g++)
+        for (const cli_option *o = spec->groups[g].opts; o->name; o++)
+            missing |= o->required && o->type == CLI_STR && !*(const char *const *)o->dst;
+    return missing ? cli_usage_error(spec->cmd, "needs %s", what) : -1;
+}
+
 void cli_opt_default(const cli_option *o, char *buf, size_t n) {
     const void *d = o->def ? o->def : o->dst;
     buf[0] = '\0';

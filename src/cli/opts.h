@@ -48,6 +48,7 @@ typedef struct cli_option {
     int *given;          /* set to 1 when the option is given; NULL: not kept */
     const void *def;     /* the default shown, of dst's type, when dst does not hold it (a "not given" sentinel) */
     int nodef;           /* 1: show no default (dst's value before parsing is no default to speak of) */
+    int required;        /* CLI_STR: 1 when the command cannot run without it (cli_parse_req); not in the help */
     /* CLI_CUSTOM: returns 1, or 0 after printing the error (cli_usage_error or the cli_parse_* messages) */
     int (*parse)(const char *cmd, const char *name, const char *value, void *dst);
     /* CLI_CUSTOM, or any type whose default needs words: the default as text into buf (0: none to show) */
@@ -95,6 +96,11 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, int *n_pos);
  * is the usage error "too many arguments" (2). Returns as cli_parse:
  *   if ((rc = cli_parse_pos(argc, argv, &spec, (const char **[]){&model, &ds}, 2)) >= 0) return rc; */
 int cli_parse_pos(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos);
+/* cli_parse_pos, then what the command cannot run without: the first n_req positional arguments and every CLI_STR
+ * row marked .required = 1; one missing is the usage error "needs WHAT" (2), WHAT naming them all:
+ *   int rc = cli_parse_req(argc, argv, &spec, (const char **[]){&model, &ds}, 2, 2, "MODEL, DATASET and -o OUT"); */
+int cli_parse_req(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos, int n_req,
+                  const char *what);
 /* The help (usage, every option with its value type, range and default, epilog) to out. */
 void cli_print_help(FILE *out, const cli_spec *spec);
 /* The default of one option as cli_print_help shows it ("" when none): for tests and the help. */
