@@ -289,6 +289,21 @@ TGT512C static inline void blk4_avx512(const float *w, const float *bb, const fl
     cell8x2(a[2][0], a[2][1], a[3][0], a[3][1], c[2], c[3], hn[2], hn[3]);
 }
 
+/* Sequences act[i..na) of one 8-unit block jb (w, bb; gates at column o, cell and hidden at o8): two at a time,
+ * then the last alone. The tail of both steps, so a sequence's numbers do not depend on the kernel level. */
+TGT static void pairs_avx2(const float *w, const float *bb, const float *g, size_t ldg, size_t o, size_t o8,
+                           const float *hp, float *hn, float *c, const int *act, int i, int na, int H) {
+    for (; i + 2 <= na; i += 2) {
+        size_t b0 = (size_t)act[i], b1 = (size_t)act[i + 1];
+        blk2_avx2(w, bb, g + b0 * ldg + o, g + b1 * ldg + o, hp + b0 * H, hp + b1 * H, c + b0 * H + o8, c + b1 * H + o8,
+                  hn + b0 * H + o8, hn + b1 * H + o8, H);
+    }
+    if (i < na) {
+        size_t b0 = (size_t)act[i];
+        blk1_avx2(w, bb, g + b0 * ldg + o, hp + b0 * H, c + b0 * H + o8, hn + b0 * H + o8, H);
+    }
+}
+
 /* one step of one direction for the na sequences act[] (na >= 2) with AVX-512: fours, then blk2_avx2/blk1_avx2 for
  * what is left, as step_avx2 would (so a sequence's numbers do not depend on the kernel level 1 or 2) */
 TGT512C static void step_avx512(const float *W, const float *bias, const float *g, size_t ldg, const float *hp,
@@ -306,15 +321,7 @@ TGT512C static void step_avx512(const float *W, const float *bias, const float *
             }
             blk4_avx512(w, bb, gs, hs, cs, hns, H);
         }
-        for (; i + 2 <= na; i += 2) {
-            size_t b0 = (size_t)act[i], b1 = (size_t)act[i + 1];
-            blk2_avx2(w, bb, g + b0 * ldg + o, g + b1 * ldg + o, hp + b0 * H, hp + b1 * H, c + b0 * H + o8,
-                      c + b1 * H + o8, hn + b0 * H + o8, hn + b1 * H + o8, H);
-        }
-        if (i < na) {
-            size_t b0 = (size_t)act[i];
-            blk1_avx2(w, bb, g + b0 * ldg + o, hp + b0 * H, c + b0 * H + o8, hn + b0 * H + o8, H);
-        }
+        pairs_avx2(w, bb, g, ldg, o, o8, hp, hn, c, act, i, na, H);
     }
 }
 
@@ -324,15 +331,7 @@ TGT static void step_avx2(const float *W, const float *bias, const float *g, siz
         const float *w = W + (size_t)jb * H * 32, *bb = bias + jb * 32;
         size_t o = (size_t)jb * 32, o8 = (size_t)jb * 8;
         int i = 0;
-        for (; i + 2 <= na; i += 2) {
-            size_t b0 = (size_t)act[i], b1 = (size_t)act[i + 1];
-            blk2_avx2(w, bb, g + b0 * ldg + o, g + b1 * ldg + o, hp + b0 * H, hp + b1 * H, c + b0 * H + o8,
-                      c + b1 * H + o8, hn + b0 * H + o8, hn + b1 * H + o8, H);
-        }
-        if (i < na) {
-            size_t b0 = (size_t)act[i];
-            blk1_avx2(w, bb, g + b0 * ldg + o, hp + b0 * H, c + b0 * H + o8, hn + b0 * H + o8, H);
-        }
+        pairs_avx2(w, bb, g, ldg, o, o8, hp, hn, c, act, i, na, H);
     }
 }
 
