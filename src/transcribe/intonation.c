@@ -1,5 +1,7 @@
 #include "transcribe/intonation.h"
 
+#include "dsp/db.h"
+
 #include <math.h>
 
 float transcribe_sung_pitch(a2m_cqt_params cq, const float *row, int is_power, int p, double shift_bins) {
@@ -9,7 +11,7 @@ float transcribe_sung_pitch(a2m_cqt_params cq, const float *row, int is_power, i
     float v[7]; /* bins c-3..c+3: the search over c-2..c+2 and one neighbour either side */
     for (int i = 0; i < 7; i++) {
         float x = row[c - 3 + i];
-        v[i] = is_power ? 10.0f * log10f(x > 1e-10f ? x : 1e-10f) : x;
+        v[i] = is_power ? a2m_db_of_power(x > 1e-10f ? x : 1e-10f) : x; /* dsp/db.h, as the CQT and the flux */
     }
     int k = 1;
     for (int i = 2; i <= 5; i++) k = v[i] > v[k] ? i : k;

@@ -1,5 +1,7 @@
 #include "transcribe/range.h"
 
+#include "dsp/db.h"
+
 #include <math.h>
 
 #include "a2m/midi.h"
@@ -84,7 +86,7 @@ void transcribe_range_frame_power(const transcribe_range *r, const float *power,
     int w[2][2] = {{(t0 < r->above0 ? t0 : r->above0) - r->half, r->above1}, {0, r->below1 + r->half}};
     for (int k = 0; k < 2; k++) {
         int b0 = w[k][0] < 0 ? 0 : w[k][0], b1 = w[k][1] > r->n_bins ? r->n_bins : w[k][1];
-        for (int b = b0; b < b1; b++) scratch[b] = 10.0f * log10f(power[b] > 1e-10f ? power[b] : 1e-10f);
+        for (int b = b0; b < b1; b++) scratch[b] = a2m_db_of_power(power[b] > 1e-10f ? power[b] : 1e-10f);
     }
     transcribe_range_frame(r, scratch, top, ev);
 }
