@@ -46,6 +46,7 @@
 #include "a2m/train.h"
 #include "a2m/transcribe.h"
 #include "check.h"
+#include "study_check.h"
 #include "nn/arch.h"
 #include "nn/safetensors.h"
 #include "synth_dataset.h"
@@ -709,16 +710,8 @@ static int case_space_parse(void *p) {
 /* a study in a fresh SQLite file: two trials asked, reported, told; the trials read back */
 static int case_study(void *p) {
     ctx2 *c = p;
-    char side[700];
-    remove(c->db);
-    snprintf(side, sizeof side, "%s-wal", c->db), remove(side);
-    snprintf(side, sizeof side, "%s-shm", c->db), remove(side);
-    a2m_study_info want;
-    memset(&want, 0, sizeof want);
-    snprintf(want.objective, sizeof want.objective, "val_loss");
-    snprintf(want.sampler, sizeof want.sampler, "tpe");
-    snprintf(want.pruner, sizeof want.pruner, "median");
-    want.epochs = 3, want.seed = 7;
+    test_study_fresh(c->db);
+    a2m_study_info want = test_study_want();
     int rc = a2m_search_space_load(c->space, &want.space);
     a2m_study *st = NULL;
     a2m_study_info in;

@@ -6,6 +6,7 @@
 #include "a2m/error.h"
 #include "a2m/search.h"
 #include "check.h"
+#include "study_check.h"
 #include "ref/search_ref.h"
 #include "search/tpe_internal.h"
 
@@ -200,15 +201,8 @@ static void check_median(void) {
 
 static void check_study(void) {
     const char *db = test_tmp("study.db");
-    char wal[300], shm[300];
-    snprintf(wal, sizeof wal, "%s-wal", db), snprintf(shm, sizeof shm, "%s-shm", db);
-    unlink(db), unlink(wal), unlink(shm);
-    a2m_study_info want;
-    memset(&want, 0, sizeof want);
-    snprintf(want.objective, sizeof want.objective, "val_loss");
-    snprintf(want.sampler, sizeof want.sampler, "tpe");
-    snprintf(want.pruner, sizeof want.pruner, "median");
-    want.epochs = 3, want.seed = 7;
+    test_study_fresh(db);
+    a2m_study_info want = test_study_want();
     parse("{\"lr\": {\"type\": \"float\", \"low\": 1e-4, \"high\": 1e-2, \"log\": true}, \"batch\": {\"type\": "
           "\"categorical\", \"choices\": [4, 8]}}",
           &want.space);
@@ -267,13 +261,13 @@ static void check_study(void) {
     CHECK(a2m_study_new(db, "default", &other, &st3, NULL) == A2M_ERR_ARG && strstr(a2m_errmsg(), "epochs"),
           "another epoch count is refused: %s", a2m_errmsg());
     a2m_study_del(st), a2m_study_del(st2);
-    unlink(db), unlink(wal), unlink(shm);
+    test_study_fresh(db);
     FILE *f = fopen(db, "wb");
     fputs("this is not a database, just text long enough to be looked at by SQLite as a header ....", f);
     fclose(f);
     CHECK(a2m_study_new_existing(db, "default", &st, &in) != A2M_OK && strstr(a2m_errmsg(), db), "not a database: %s",
           a2m_errmsg());
-    unlink(db), unlink(wal), unlink(shm);
+    test_study_fresh(db);
 }
 
 int main(void) {
