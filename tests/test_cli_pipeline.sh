@@ -63,6 +63,14 @@ expect_fail 1 "split.json" "$tmp/st3" -- "$bin" train "$tmp/ds" --split "$tmp/sp
 expect_ok "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid" --csv --json --probs
 [ -f "$tmp/t1.mid" ] && [ -f "$tmp/t1.csv" ] && [ -f "$tmp/t1.json" ] && [ -f "$tmp/t1.probs.npy" ] && ok || bad "transcribe outputs"
 grep -q '"tuning_cents": 0' "$tmp/t1.json" && ok || bad "transcribe --json: tuning_cents 0 for a model without an onset class"
+# the shipped any-pitch model: a note sung 30 cents sharp says so in --json ("cents"), and a note above the range
+# is reported with the pitch sung (MIDI 90), out of the MIDI
+expect_ok "$bin" synth --notes "64.3:0.3-1.3,90:1.6-2.6" -o "$tmp/c.wav"
+expect_ok "$bin" transcribe "$tmp/c.wav" -o "$tmp/c.mid" --json
+jq -e '.notes[0].pitch == 64 and .notes[0].cents > 22 and .notes[0].cents < 38' "$tmp/c.json" >/dev/null && ok ||
+  bad "transcribe --json: cents of a note 30 cents sharp: $(jq -c '.notes[0]' "$tmp/c.json")"
+jq -e '[.notes[] | select(.out_of_range == 1 and .pitch == 90)] | length == 1' "$tmp/c.json" >/dev/null && ok ||
+  bad "transcribe --json: MIDI 90 reported above the range as 90: $(jq -c '.notes' "$tmp/c.json")"
 expect_fail 1 "t1.mid" "" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid"
 expect_ok "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1.mid" --force
 # --precision: bf16 runs where the CPU has avx512_bf16 (fp32 with a warning elsewhere); anything else is a usage error
@@ -71,6 +79,10 @@ expect_ok "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.w
 expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --precision fp16
 expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --key-weight -1
 expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --onset-snap -5
+for bad in "--range-evidence -1" "--range-evidence nan" "--range-evidence 101" "--onset-flux -1"; do
+  # shellcheck disable=SC2086
+  expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" $bad
+done
 for t in 51 -50.5 sharp ""; do
   expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --tuning "$t"
 done
