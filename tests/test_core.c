@@ -1,5 +1,7 @@
 /* Core: error codes, atomic output, .npy round trips and hostile .npy bytes. */
+#include <dirent.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "a2m/error.h"
@@ -107,6 +109,52 @@ static void test_atomic(void) {
     unlink(p);
 }
 
+static int count_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    if (d) closedir(d);
+    return n;
+}
+
+static int file_is(const char *path, const char *text) {
+    uint8_t *buf;
+    size_t n;
+    if (a2m_read_file(path, &buf, &n, 100) != A2M_OK) return 0;
+    int same = n == strlen(text) && memcmp(buf, text, n) == 0;
+    free(buf);
+    return same;
+}
+
+static int write_atomic(const char *path, const char *text) {
+    a2m_atomic_file f;
+    int rc = a2m_atomic_open(&f, path, 1);
+    if (!rc) fputs(text, f.fp), rc = a2m_atomic_commit(&f);
+    return rc;
+}
+
+/* Replacing an existing file (the names swapped, then the old one unlinked: fileio.c's replace_file) behaves as
+ * rename() over it: the new content under the name, a hard link to the old file keeps the old content, a
+ * symbolic link stays a link to the new content, no temporary left; a temporary folder onto a file is refused. */
+static void test_replace(void) {
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", test_tmp("replace"));
+    REQUIRE(mkdir(dir, 0777) == 0, "mkdir %s", dir);
+    char p[300], hard[300], sym[300], sub[300];
+    snprintf(p, sizeof p, "%s/out.npy", dir), snprintf(hard, sizeof hard, "%s/hard", dir);
+    snprintf(sym, sizeof sym, "%s/link", dir), snprintf(sub, sizeof sub, "%s/sub", dir);
+    CHECK(write_atomic(p, "old") == A2M_OK && link(p, hard) == 0, "first version");
+    CHECK(write_atomic(p, "new!") == A2M_OK && file_is(p, "new!"), "replaced: %s", a2m_errmsg());
+    CHECK(file_is(hard, "old"), "a hard link to the old file keeps it");
+    CHECK(symlink(p, sym) == 0 && write_atomic(sym, "third") == A2M_OK, "through a link: %s", a2m_errmsg());
+    struct stat ls;
+    CHECK(lstat(sym, &ls) == 0 && S_ISLNK(ls.st_mode) && file_is(p, "third"), "the link stays a link");
+    CHECK(count_entries(dir) == 3, "out.npy, hard, link and no temporary: %d entries", count_entries(dir));
+    CHECK(mkdir(sub, 0777) == 0 && a2m_rename_into(sub, p) == A2M_ERR_IO && file_is(p, "third"),
+          "a folder onto a file refused, the file kept");
+    unlink(p), unlink(hard), unlink(sym), rmdir(sub), rmdir(dir);
+}
+
 /* a2m_grow: doubling from the first size, the contents kept; an overflowing size refused, the array kept */
 static void test_grow(void) {
     int *a = NULL;
@@ -128,5 +176,6 @@ int main(void) {
     test_npy_hostile();
     test_npy_fortran();
     test_atomic();
+    test_replace();
     return test_done("test_core");
 }

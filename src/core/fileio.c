@@ -155,12 +155,38 @@ static int copy_into(const char *tmp_path, const char *path) {
     return e ? a2m_error(A2M_ERR_IO, "%s: cannot write (%s)", path, strerror(e)) : A2M_OK;
 }
 
+/* Puts the finished regular file tmp_path in place of the existing regular file real. rename() over an existing
+ * file makes ext4 (auto_da_alloc, the default) allocate and start writing the new file's blocks inside the rename:
+ * `a2m features DIR -o OUT --force` over last run's 45 .npy waited 0.39 s in rename (strace -T: 8.6 ms a file, up
+ * to 28 ms) and spent ~1.4 ms CPU a file more than into a new folder. Swapping the two names (renameat2
+ * RENAME_EXCHANGE, Linux 3.15+, one atomic step: real is the old file or the new one, never neither) and then
+ * unlinking the temporary, which now names the old file, is a rename onto a free name for ext4: the new file is
+ * written back later, as a file written into a new folder is. The temporary stays registered until then, so an
+ * interrupt in between removes it. What it gives up is ext4's guess for programs that do not fsync: a power cut
+ * before the write-back may leave the replaced file empty, as it may any new file a2m writes (a2m never fsyncs).
+ * Elsewhere (another kernel, a file system refusing the flag): rename(). */
+static int replace_file(const char *tmp_path, const char *real) {
+#if defined(__linux__) && defined(SYS_renameat2)
+    const unsigned exchange = 1u << 1; /* RENAME_EXCHANGE (<linux/fs.h>) */
+    struct stat ts;                    /* a temporary folder (a dataset) onto a file fails, as with rename() */
+    if (lstat(tmp_path, &ts) == 0 && S_ISREG(ts.st_mode) &&
+        syscall(SYS_renameat2, AT_FDCWD, tmp_path, AT_FDCWD, real, exchange) == 0) {
+        if (unlink(tmp_path) == 0 || errno == ENOENT) return 0;
+        int e = errno; /* a folder put at real since classify(): back where it was, refused as rename() would */
+        syscall(SYS_renameat2, AT_FDCWD, tmp_path, AT_FDCWD, real, exchange);
+        errno = e;
+        return -1;
+    }
+#endif
+    return rename(tmp_path, real);
+}
+
 int a2m_rename_into(const char *tmp_path, const char *path) {
     char real[PATH_MAX];
     a2m_output_kind kind;
     int rc = classify(path, &kind, real);
     if (!rc && kind == A2M_OUTPUT_STREAM) rc = copy_into(tmp_path, path);
-    else if (!rc && rename(tmp_path, real) != 0)
+    else if (!rc && (kind == A2M_OUTPUT_FILE ? replace_file(tmp_path, real) : rename(tmp_path, real)) != 0)
         rc = a2m_error(A2M_ERR_IO, "%s: cannot write (%s)", path, strerror(errno));
     unlink(tmp_path);
     a2m_temp_forget(tmp_path);
