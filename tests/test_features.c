@@ -8,6 +8,7 @@
 #include "a2m/features.h"
 #include "a2m/io.h"
 #include "check.h"
+#include "dsp/feat_internal.h"
 #include "test_rand.h"
 
 static a2m_feat_params kind(a2m_feat_kind k) {
@@ -16,15 +17,17 @@ static a2m_feat_params kind(a2m_feat_kind k) {
     return f;
 }
 
-/* librosa's 667 frames of a 4 s take (the last one kept) against voice_NNN.KIND.npy. */
+/* librosa's 667 frames of a 4 s take (the last one kept) against voice_NNN.KIND.npy; mel and MFCC by both
+ * STFT paths (FFTW's transforms, and stft_lanes.c's whatever the CPU). */
 static void test_reference(const char *shared) {
     static const int takes[] = {1, 150, 250};
-    static const a2m_feat_kind kinds[] = {A2M_FEAT_MEL, A2M_FEAT_MFCC, A2M_FEAT_LPC};
+    static const a2m_feat_kind kinds[] = {A2M_FEAT_MEL, A2M_FEAT_MFCC, A2M_FEAT_LPC, A2M_FEAT_MEL, A2M_FEAT_MFCC};
     a2m_cqt_params c = a2m_cqt_default_params();
     c.drop_last_frame = 0;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 5; k++) {
         a2m_feat *e = NULL;
         CHECK(a2m_feat_new(c, kind(kinds[k]), 64000, &e) == A2M_OK, "new: %s", a2m_errmsg());
+        if (kinds[k] != A2M_FEAT_LPC) CHECK((k < 3 ? stft_use_fftw(e) : stft_use_lanes(e)) == A2M_OK, "path");
         double sum = 0, worst = 0, worst_rel = 0;
         size_t count = 0;
         for (int t = 0; t < 3; t++) {
@@ -55,8 +58,9 @@ static void test_reference(const char *shared) {
             a2m_audio_free(&a);
             a2m_array_free(&r);
         }
-        printf("%s vs librosa over 3 takes: mean abs diff %.3g, max %.3g, max / coefficient range %.3g\n",
-               a2m_feat_kind_name(kinds[k]), sum / count, worst, worst_rel);
+        printf("%s%s vs librosa over 3 takes: mean abs diff %.3g, max %.3g, max / coefficient range %.3g\n",
+               a2m_feat_kind_name(kinds[k]), k == 2 ? "" : k < 3 ? " (FFTW)" : " (lanes)", sum / count, worst,
+               worst_rel);
         if (kinds[k] == A2M_FEAT_MEL)
             CHECK(sum / count <= 0.01 && worst <= 0.1, "mel %.4g / %.4g dB", sum / count, worst);
         if (kinds[k] == A2M_FEAT_MFCC) CHECK(worst_rel <= 1e-3, "mfcc %.3g of the range", worst_rel);
@@ -149,6 +153,51 @@ static void test_bad(void) {
     a2m_feat_del(NULL);
 }
 
+/* stft_lanes.c against the FFTW path (each forced, whatever the CPU) on noise with a tone: n_fft 256 to 8192,
+ * hops, band counts that are not multiples of 16 and frame counts that are not; the largest difference in dB
+ * (mel) or of a coefficient's range (MFCC). A wrong twiddle or untangling moves bands by decibels. */
+static void test_lanes(void) {
+    static const int nfft[] = {256, 512, 1024, 2048, 4096, 8192}, hop[] = {64, 160, 96, 96, 512, 333};
+    static const int mels[] = {40, 64, 100, 128, 128, 200};
+    const size_t n = 20011;
+    float *y = malloc(n * sizeof *y);
+    for (size_t i = 0; i < n; i++) y[i] = 0.3f * (float)sin(2 * M_PI * 440.0 * i / 16000.0) + 0.05f * frand();
+    double worst_db = 0, worst_rel = 0;
+    for (int t = 0; t < 12; t++) {
+        a2m_cqt_params c = a2m_cqt_default_params();
+        a2m_feat_params f = kind(t % 2 ? A2M_FEAT_MFCC : A2M_FEAT_MEL);
+        f.n_fft = nfft[t / 2], f.n_mels = mels[t / 2], c.hop = hop[t / 2];
+        a2m_feat *e[2] = {NULL, NULL};
+        CHECK(a2m_feat_new(c, f, n, &e[0]) == A2M_OK && a2m_feat_new(c, f, n, &e[1]) == A2M_OK, "%s", a2m_errmsg());
+        CHECK(stft_use_fftw(e[0]) == A2M_OK && stft_use_lanes(e[1]) == A2M_OK, "n_fft %d: both paths", f.n_fft);
+        size_t frames = a2m_feat_n_frames(e[0], n), dim = (size_t)a2m_feat_dim(c, f);
+        float *a = malloc(frames * dim * sizeof *a), *b = malloc(frames * dim * sizeof *b);
+        CHECK(a2m_feat_do(e[0], y, n, a) == A2M_OK && a2m_feat_do(e[1], y, n, b) == A2M_OK, "%s", a2m_errmsg());
+        for (size_t j = 0; j < dim; j++) {
+            float lo = a[j], hi = a[j];
+            for (size_t i = 0; i < frames; i++) lo = fminf(lo, a[i * dim + j]), hi = fmaxf(hi, a[i * dim + j]);
+            for (size_t i = 0; i < frames; i++) {
+                double d = fabs((double)a[i * dim + j] - b[i * dim + j]);
+                if (t % 2) worst_rel = fmax(worst_rel, d / (hi - lo));
+                else worst_db = fmax(worst_db, d);
+            }
+        }
+        free(a), free(b);
+        a2m_feat_del(e[0]), a2m_feat_del(e[1]);
+    }
+    printf("lanes vs FFTW, n_fft 256-8192: mel max %.3g dB, mfcc max %.3g of a coefficient's range\n", worst_db,
+           worst_rel);
+    CHECK(worst_db <= 1e-3 && worst_rel <= 1e-5, "lanes: %.3g dB, %.3g", worst_db, worst_rel);
+    a2m_feat_params f = kind(A2M_FEAT_MEL); /* not a power of two, or too short: the FFTW path only */
+    f.n_fft = 1000;
+    a2m_feat *e = NULL;
+    CHECK(a2m_feat_new(a2m_cqt_default_params(), f, n, &e) == A2M_OK && !e->lanes &&
+              stft_use_lanes(e) == A2M_ERR_ARG && !e->lanes,
+          "n_fft 1000: FFTW");
+    a2m_feat_del(e);
+    free(y);
+}
+
 /* The CQT through a2m_feat is a2m_cqt_db, for 12 bins per octave too. */
 static void test_cqt_kind(void) {
     a2m_cqt_params c = a2m_cqt_default_params();
@@ -171,6 +220,7 @@ int main(void) {
     test_lpc_ar2();
     test_bad();
     test_cqt_kind();
+    test_lanes();
     const char *shared = test_shared_dir();
     if (shared) test_reference(shared);
     int rc = test_done("test_features");

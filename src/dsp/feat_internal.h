@@ -11,6 +11,7 @@
 #define STFT_BLOCK 32 /* frames a block of mel sums: 4 vectors of 8 */
 /* pairs of frames an FFTW execution (two frames a complex transform): 4, the 8 frames of a vector */
 #define FFT_PAIRS  4
+#define LANES      16 /* frames a block of stft_lanes.c */
 
 struct a2m_feat {
     a2m_cqt_params c;
@@ -34,6 +35,15 @@ struct a2m_feat {
     float *power;             /* [max_frames x n_mels] mel power */
     float *db;                /* [max_frames x n_mels] dB mel (mfcc) */
     float *dct;               /* [n_mels x n_mfcc padded to 8] orthonormal DCT-II, column k = coefficient k */
+    /* mel, mfcc with a power-of-two n_fft on AVX-512 CPUs (stft_lanes.c): 16 frames a block, one a lane */
+    int lanes;                /* 1: this path, the FFTW buffers above unused */
+    float *lx;                /* [lr][lc + 1][2][LANES] the four-step transform's columns done */
+    float *lpow;              /* [nf][LANES] 4|X|^2 */
+    float *ltile;             /* [n_mels][LANES] a block's mel power */
+    int lr, lc;               /* n_fft/2 = lr x lc, the four-step transform's column and row lengths */
+    float *lsub;              /* [9 lr + 2 lc][2][LANES] 8 columns and a scratch, or two rows */
+    float *ltw, *ltw_c, *ltw_x; /* Stockham twiddles of lr, of lc; W^(b k) between the steps [lc][lr] */
+    float *lrot;              /* W_n^k, k <= n_fft/2 */
     /* lpc */
     double *fwd, *bwd; /* [frame_length] prediction errors */
 };
@@ -42,7 +52,13 @@ struct a2m_feat {
 size_t feat_frames_all(const a2m_feat *e, size_t n);
 int stft_prepare(a2m_feat *e); /* window, plan, mel bank, dct, scratch */
 void stft_free(a2m_feat *e);
+int stft_use_fftw(a2m_feat *e);  /* the FFTW path for any n_fft (tests compare the two) */
+int stft_use_lanes(a2m_feat *e); /* the lane path where n_fft allows, on any CPU (slow without AVX-512) */
 int stft_features(a2m_feat *e, size_t n, size_t all, size_t keep, float *out); /* e->padded holds the signal */
+/* after stft's mel bank: e->lanes = 1 when n_fft is a power of two >= 256 and the CPU has AVX-512 (or force) */
+int lanes_prepare(a2m_feat *e, int force);
+void lanes_free(a2m_feat *e);
+void lanes_block(a2m_feat *e, const float *s, int nb, float *out); /* mel power of nb <= LANES frames */
 int lpc_prepare(a2m_feat *e);
 void lpc_free(a2m_feat *e);
 void lpc_features(a2m_feat *e, size_t keep, float *out);

@@ -6,7 +6,9 @@
  * The DFTs: two real frames a, b as one complex transform of a + ib (FFTW single precision, batched,
  * planned once per extractor, from the FFTW wisdom when it has the plan), separated by conjugate symmetry.
  * Debian's FFTW does a 2048-point r2c in 2.5 us and a 2048-point c2c in 2.1 us on this machine (Zen 4):
- * 1.1 us a frame instead of 2.5, the largest single cost of a mel take (667 frames). */
+ * 1.1 us a frame instead of 2.5, the largest single cost of a mel take (667 frames).
+ * On CPUs with AVX-512 and a power-of-two n_fft >= 256, stft_lanes.c does the frames 16 at a time instead
+ * (its own transforms, 10-15% less time a take in-process); the mel sums' dB and MFCC steps are shared. */
 #include <fftw3.h>
 #include <math.h>
 #include <stdlib.h>
@@ -83,15 +85,33 @@ static int mel_bank(a2m_feat *e) {
     return A2M_OK;
 }
 
-int stft_prepare(a2m_feat *e) {
-    const int n = e->n_fft, nf = e->nf, M = e->f.n_mels;
-    e->window = malloc((size_t)n * sizeof *e->window);
+/* The FFTW path's buffers and plan (where stft_lanes.c's path is not used, or stft_use_fftw). */
+static int fftw_prepare(a2m_feat *e) {
+    const int n = e->n_fft;
     e->frames = fftwf_alloc_complex((size_t)FFT_PAIRS * n);
     e->spec = fftwf_alloc_complex((size_t)FFT_PAIRS * n);
-    e->spow = malloc((size_t)STFT_BLOCK * nf * sizeof *e->spow);
-    e->mel_tile = malloc((size_t)STFT_BLOCK * M * sizeof *e->mel_tile);
+    e->spow = malloc((size_t)STFT_BLOCK * e->nf * sizeof *e->spow);
+    e->mel_tile = malloc((size_t)STFT_BLOCK * e->f.n_mels * sizeof *e->mel_tile);
+    if (!e->frames || !e->spec || !e->spow || !e->mel_tile) return A2M_ERR_NOMEM;
+    e->plan = dsp_plan_c2c_many(n, FFT_PAIRS, e->frames, e->spec);
+    return e->plan ? A2M_OK : A2M_ERR_INTERNAL;
+}
+
+int stft_use_fftw(a2m_feat *e) {
+    e->lanes = 0;
+    return e->plan ? A2M_OK : fftw_prepare(e);
+}
+
+int stft_use_lanes(a2m_feat *e) {
+    int rc = e->lanes ? A2M_OK : lanes_prepare(e, 1);
+    return rc ? rc : e->lanes ? A2M_OK : A2M_ERR_ARG;
+}
+
+int stft_prepare(a2m_feat *e) {
+    const int n = e->n_fft, M = e->f.n_mels;
+    e->window = malloc((size_t)n * sizeof *e->window);
     e->power = malloc((e->max_frames ? e->max_frames : 1) * (size_t)M * sizeof *e->power);
-    if (!e->window || !e->frames || !e->spec || !e->spow || !e->mel_tile || !e->power) return A2M_ERR_NOMEM;
+    if (!e->window || !e->power) return A2M_ERR_NOMEM;
     for (int i = 0; i < n; i++) e->window[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * i / n)); /* periodic Hann */
     int rc = mel_bank(e);
     if (rc) return rc;
@@ -106,8 +126,8 @@ int stft_prepare(a2m_feat *e) {
                 e->dct[(size_t)i * Kp + k] =
                     (float)(cos(M_PI * k * (2 * i + 1) / (2.0 * M)) * sqrt((k ? 2.0 : 1.0) / M));
     }
-    e->plan = dsp_plan_c2c_many(n, FFT_PAIRS, e->frames, e->spec);
-    return e->plan ? A2M_OK : A2M_ERR_INTERNAL;
+    if ((rc = lanes_prepare(e, 0))) return rc;
+    return e->lanes ? A2M_OK : fftw_prepare(e);
 }
 
 void stft_free(a2m_feat *e) {
@@ -115,6 +135,7 @@ void stft_free(a2m_feat *e) {
     fftwf_free(e->frames), fftwf_free(e->spec);
     free(e->window), free(e->spow), free(e->mel_tile), free(e->power), free(e->db), free(e->dct);
     free(e->mel_start), free(e->mel_len), free(e->mel_off), free(e->mel_w);
+    lanes_free(e);
 }
 
 /* 64-bit lanes (a complex value, or the (|A|^2, |B|^2) of one bin) for the 4 x 4 transposes below. */
@@ -273,7 +294,10 @@ A2M_DISPATCH static void mfcc_of_db(const a2m_feat *e, const float *db, size_t f
 int stft_features(a2m_feat *e, size_t n, size_t all, size_t keep, float *out) {
     (void)n;
     const int M = e->f.n_mels;
-    for (size_t t0 = 0; t0 < all; t0 += STFT_BLOCK) {
+    for (size_t t0 = 0; e->lanes && t0 < all; t0 += LANES)
+        lanes_block(e, e->padded + t0 * (size_t)e->c.hop, all - t0 < LANES ? (int)(all - t0) : LANES,
+                    e->power + t0 * (size_t)M);
+    for (size_t t0 = 0; !e->lanes && t0 < all; t0 += STFT_BLOCK) {
         size_t nb = all - t0 < STFT_BLOCK ? all - t0 : STFT_BLOCK;
         block_power(e, e->padded + t0 * (size_t)e->c.hop, nb);
         block_mel(e, nb, e->power + t0 * (size_t)M);
