@@ -199,7 +199,8 @@ static void test_kernel_cache(void) {
 }
 
 /* One CQT for inputs of any length (a2m_cqt_reserve): grown from 1 s to 3 s, then used for 1 s again, the same
- * bits as CQTs made for each length. */
+ * bits as CQTs made for each length. The second use clears the halvers (soxr_clear) where a fresh CQT's are used
+ * as soxr_create made them (cqt_halver_fresh): the same bits either way. */
 static void test_reserve(void) {
     a2m_cqt_params p = a2m_cqt_default_params();
     size_t n1 = 16000, n3 = 48000;

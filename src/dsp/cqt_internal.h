@@ -43,6 +43,7 @@ typedef struct cqt_octave {
     size_t signal_cap;       /* floats */
     size_t max_len;          /* samples of y at this octave for max_samples input */
     soxr_t halve;            /* to the next octave, NULL if the next one keeps the rate */
+    int halve_used;          /* halve has had a signal since soxr_create or its last soxr_clear */
 } cqt_octave;
 
 struct a2m_cqt {
@@ -88,5 +89,7 @@ void cqt_slide(cqt_octave *o, const float *p, int steps, int n_out);
 void cqt_fft_block(cqt_octave *o, const float *s, size_t nb);
 /* Kernels applied to the nb spectra in xre/xim: |response|^2 into rows of power. */
 void cqt_kernel_power(const cqt_octave *o, size_t nb, const double *inv_sqrt_len, float *power, int n_bins_total);
+/* Octave o's halver (if any) ready for a new signal: cleared only if it has had one. */
+void cqt_halver_fresh(cqt_octave *o);
 
 #endif

@@ -58,7 +58,7 @@ void a2m_cqt_stream_reset(a2m_cqt_stream *s) {
         cqt_octave *o = &s->c->oct[i];
         memset(o->signal, 0, o->off * sizeof *o->signal);
         s->st[i] = (oct_state){0, o->off, 0, 0, 0, 0, 0};
-        if (o->halve) soxr_clear(o->halve);
+        cqt_halver_fresh(o);
     }
     s->pw_base = s->n_in = s->n_out = s->all_frames = s->kept_frames = 0;
     s->finished = 0;
