@@ -58,9 +58,9 @@ static void test_reference(const char *shared) {
             a2m_audio_free(&a);
             a2m_array_free(&r);
         }
+        const char *path = k == 2 ? "" : k < 3 ? " (FFTW)" : " (lanes)";
         printf("%s%s vs librosa over 3 takes: mean abs diff %.3g, max %.3g, max / coefficient range %.3g\n",
-               a2m_feat_kind_name(kinds[k]), k == 2 ? "" : k < 3 ? " (FFTW)" : " (lanes)", sum / count, worst,
-               worst_rel);
+               a2m_feat_kind_name(kinds[k]), path, sum / count, worst, worst_rel);
         if (kinds[k] == A2M_FEAT_MEL)
             CHECK(sum / count <= 0.01 && worst <= 0.1, "mel %.4g / %.4g dB", sum / count, worst);
         if (kinds[k] == A2M_FEAT_MFCC) CHECK(worst_rel <= 1e-3, "mfcc %.3g of the range", worst_rel);

@@ -36,14 +36,14 @@ struct a2m_feat {
     float *db;                /* [max_frames x n_mels] dB mel (mfcc) */
     float *dct;               /* [n_mels x n_mfcc padded to 8] orthonormal DCT-II, column k = coefficient k */
     /* mel, mfcc with a power-of-two n_fft on AVX-512 CPUs (stft_lanes.c): 16 frames a block, one a lane */
-    int lanes;                /* 1: this path, the FFTW buffers above unused */
-    float *lx;                /* [lr][lc + 1][2][LANES] the four-step transform's columns done */
-    float *lpow;              /* [nf][LANES] 4|X|^2 */
-    float *ltile;             /* [n_mels][LANES] a block's mel power */
-    int lr, lc;               /* n_fft/2 = lr x lc, the four-step transform's column and row lengths */
-    float *lsub;              /* [9 lr + 2 lc][2][LANES] 8 columns and a scratch, or two rows */
+    int lanes;                  /* 1: this path, the FFTW buffers above unused */
+    float *lx;                  /* [lr][lc + 1][2][LANES] the four-step transform's columns done */
+    float *lpow;                /* [nf][LANES] 4|X|^2 */
+    float *ltile;               /* [n_mels][LANES] a block's mel power */
+    int lr, lc;                 /* n_fft/2 = lr x lc, the four-step transform's column and row lengths */
+    float *lsub;                /* [9 lr + 2 lc][2][LANES] 8 columns and a scratch, or two rows */
     float *ltw, *ltw_c, *ltw_x; /* Stockham twiddles of lr, of lc; W^(b k) between the steps [lc][lr] */
-    float *lrot;              /* W_n^k, k <= n_fft/2 */
+    float *lrot;                /* W_n^k, k <= n_fft/2 */
     /* lpc */
     double *fwd, *bwd; /* [frame_length] prediction errors */
 };
