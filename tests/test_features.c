@@ -191,8 +191,8 @@ static void test_lanes(void) {
     a2m_feat_params f = kind(A2M_FEAT_MEL); /* not a power of two, or too short: the FFTW path only */
     f.n_fft = 1000;
     a2m_feat *e = NULL;
-    CHECK(a2m_feat_new(a2m_cqt_default_params(), f, n, &e) == A2M_OK && !e->lanes &&
-              stft_use_lanes(e) == A2M_ERR_ARG && !e->lanes,
+    CHECK(a2m_feat_new(a2m_cqt_default_params(), f, n, &e) == A2M_OK && !e->lanes && stft_use_lanes(e) == A2M_ERR_ARG &&
+              !e->lanes,
           "n_fft 1000: FFTW");
     a2m_feat_del(e);
     free(y);

@@ -100,24 +100,29 @@ void lanes_free(a2m_feat *e) { free(e->lx), free(e->lsub), free(e->lpow), free(e
 /* 16 x 16 transpose in place: at level b, rows i and i + b (bit b of i clear) swap their off-diagonal
  * b-blocks (lo[p] = p & b ? 16 + p - b : p, hi[p] = p & b ? 16 + p : p + b, 16+ the second row); after
  * b = 8, 4, 2, 1 row j holds column j. */
-static const v16i tr_lo[4] = {{0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
-                              {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
-                              {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
-                              {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}};
-static const v16i tr_hi[4] = {{1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31},
-                              {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
-                              {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
-                              {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31}};
-#define TR_LEVEL(l, b)                                                                                                 \
+#ifdef __clang__
+#define SHUF16(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define SHUF16(a, b, ...) __builtin_shuffle(a, b, (v16i){__VA_ARGS__})
+#endif
+#define TR_LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define TR_HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define TR_LO4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define TR_HI4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define TR_LO2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define TR_HI2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define TR_LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define TR_HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+#define TR_LEVEL(b)                                                                                                    \
     _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) if (!(i & (b))) {                                            \
         v16 a_ = r[i], c_ = r[i + (b)];                                                                                \
-        r[i] = __builtin_shuffle(a_, c_, tr_lo[l]), r[i + (b)] = __builtin_shuffle(a_, c_, tr_hi[l]);                  \
+        r[i] = SHUF16(a_, c_, TR_LO##b), r[i + (b)] = SHUF16(a_, c_, TR_HI##b);                                        \
     }
 INL void transpose16(v16 r[16]) {
-    TR_LEVEL(3, 8)
-    TR_LEVEL(2, 4)
-    TR_LEVEL(1, 2)
-    TR_LEVEL(0, 1)
+    TR_LEVEL(8)
+    TR_LEVEL(4)
+    TR_LEVEL(2)
+    TR_LEVEL(1)
 }
 
 /* (re, im) vectors times the scalar complex (wr, wi) */
