@@ -19,16 +19,12 @@ static const double FORMANT_BW_HZ[3] = {130.0, 70.0, 160.0};
 static const double FORMANT_GAIN[3] = {1.0, 0.5, 0.25};
 static const double VIBRATO_ONSET_S = 0.15; /* vibrato fades in over this time */
 
-a2m_synth_params a2m_synth_default_params(void) { /* transpose 0, duration_s 0: the notes' length */
-    return (a2m_synth_params){.rate = 16000,
-                              .n_harmonics = 12,
-                              .vibrato_hz = 5.5,
-                              .vibrato_cents = 30,
-                              .breath = 0.02,
-                              .attack_s = 0.04,
-                              .release_s = 0.08,
-                              .gain = 0.5,
-                              .seed = 1};
+/* transpose 0, duration_s 0: the notes' length */
+a2m_synth_params a2m_synth_default_params(void) {
+    a2m_synth_params p = {.rate = 16000, .n_harmonics = 12, .breath = 0.02, .gain = 0.5, .seed = 1};
+    p.vibrato_hz = 5.5, p.vibrato_cents = 30; /* faded in over VIBRATO_ONSET_S */
+    p.attack_s = 0.04, p.release_s = 0.08;    /* the raised-cosine ramps of each note */
+    return p;
 }
 
 /* Amplitude of harmonic number h (1 = fundamental) at frequency f of a sung
