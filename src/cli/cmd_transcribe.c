@@ -22,6 +22,11 @@
 #include "transcribe/key.h"
 #include "transcribe/window.h"
 
+/* The mark that starts the help of an option acting on models with an onset class only, as the usage says */
+#define ONSET_ONLY         "* "
+/* A row of a duration in milliseconds: {MS_OPT("--glide", &tp->glide_ms, 0, 10000), .help = ..} */
+#define MS_OPT(n, d, l, h) CLI_DBL_OPT(n, d, l, h), .meta = "MS"
+
 static const char *usage =
     "usage: a2m transcribe [--model MODEL] INPUT... [-o OUT] [options]\n"
     "Audio (any format libsndfile reads, any rate, any length) -> MIDI.\n"
@@ -29,7 +34,7 @@ static const char *usage =
     "files under it; with several inputs or a folder, -o is a folder: files land at its top, folders are\n"
     "mirrored below it (takes/a/x.wav -> OUT/a/x.mid). Two inputs that would write one output are an error.\n"
     "INPUT '-' reads audio from standard input (a WAV stream, or raw float32 with --raw-rate).\n"
-    "Options marked * act on models with an onset class (anypitch) only.\n";
+    "Options marked " ONSET_ONLY "act on models with an onset class (anypitch) only.\n";
 static const char *epilog =
     "-o OUT/ (a trailing slash) is a folder even for one input; -o - writes the MIDI of one input file to\n"
     "standard output. Ctrl-C (SIGINT/SIGTERM) while reading '-' ends the input there: the notes decided are\n"
@@ -426,36 +431,36 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
         {CLI_CUSTOM_OPT("--min-note", tp, parse_min_note, show_min_note), .meta = "N[ms]",
          .help = "drop notes shorter than N frames or N ms"},
         {CLI_DBL_OPT("--onset-threshold", &tp->onset_threshold, 0, 1), .meta = "P",
-         .help = "* split a note where p(onset) peaks at or above P"},
+         .help = ONSET_ONLY "split a note where p(onset) peaks at or above P"},
         {CLI_DBL_OPT("--min-voicing", &tp->min_voicing, 0, 1), .meta = "P",
-         .help = "* drop notes whose mean p(sung) is below P"},
+         .help = ONSET_ONLY "drop notes whose mean p(sung) is below P"},
         {CLI_DBL_OPT("--pitch-cost", &tp->pitch_cost, 0, 1000), .meta = "N",
-         .help = "* a pitch change in the smoothed path costs N nats"},
-        {CLI_DBL_OPT("--glide", &tp->glide_ms, 0, 10000), .meta = "MS",
-         .help = "* shorter pitch runs in a legato line join the note they lead to"},
-        {CLI_DBL_OPT("--legato", &tp->legato_ms, 0, 10000), .meta = "MS",
-         .help = "* a silence shorter than MS between two notes is no rest: the first note ends\n"
-                 "where the next begins"},
-        {CLI_DBL_OPT("--delay", &tp->delay_ms, -1000, 1000), .meta = "MS",
-         .help = "* added to every note's onset and offset (annotation conventions differ:\n"
-                 "singreal's onsets are ~40 ms after the sound's)"},
+         .help = ONSET_ONLY "a pitch change in the smoothed path costs N nats"},
+        {MS_OPT("--glide", &tp->glide_ms, 0, 10000),
+         .help = ONSET_ONLY "shorter pitch runs in a legato line join the note they lead to"},
+        {MS_OPT("--legato", &tp->legato_ms, 0, 10000),
+         .help = ONSET_ONLY "a silence shorter than MS between two notes is no rest: the first note ends\n"
+                            "where the next begins"},
+        {MS_OPT("--delay", &tp->delay_ms, -1000, 1000),
+         .help = ONSET_ONLY "added to every note's onset and offset (annotation conventions differ:\n"
+                            "singreal's onsets are ~40 ms after the sound's)"},
         {CLI_DBL_OPT("--key-weight", &tp->key_weight, 0, 100), .meta = "N",
-         .help = "* a pitch outside the melody's major scale (estimated from the whole recording)\n"
-                 "costs N nats a frame in the smoothed path; 0 = off"},
-        {CLI_DBL_OPT("--onset-gap", &tp->onset_gap_ms, -1, 10000), .meta = "MS",
-         .help = "* a p(onset) peak of twice --onset-threshold may split a note MS from its ends and\n"
-                 "the previous split; -1 = --min-note, as any split"},
-        {CLI_DBL_OPT("--onset-snap", &tp->onset_snap_ms, 0, 1000), .meta = "MS",
-         .help = "* a note's onset moves to the peak of p(onset) + --onset-flux x the spectral flux\n"
-                 "within MS, when p(onset) reaches 0.1 there; 0 = off"},
+         .help = ONSET_ONLY "a pitch outside the melody's major scale (estimated from the whole recording)\n"
+                            "costs N nats a frame in the smoothed path; 0 = off"},
+        {MS_OPT("--onset-gap", &tp->onset_gap_ms, -1, 10000),
+         .help = ONSET_ONLY "a p(onset) peak of twice --onset-threshold may split a note MS from its ends and\n"
+                            "the previous split; -1 = --min-note, as any split"},
+        {MS_OPT("--onset-snap", &tp->onset_snap_ms, 0, 1000),
+         .help = ONSET_ONLY "a note's onset moves to the peak of p(onset) + --onset-flux x the spectral flux\n"
+                            "within MS, when p(onset) reaches 0.1 there; 0 = off"},
         {CLI_DBL_OPT("--onset-flux", &tp->onset_flux, 0, 100), .meta = "W",
-         .help = "* the onset snap's weight of the sound's spectral flux (mean rise in dB over 12 ms)\n"
-                 "beside p(onset); 0 = p(onset) only"},
+         .help = ONSET_ONLY "the onset snap's weight of the sound's spectral flux (mean rise in dB over 12 ms)\n"
+                            "beside p(onset); 0 = p(onset) only"},
         {CLI_CUSTOM_OPT("--tuning", tp, parse_tuning, show_tuning), .meta = "T",
-         .help = "* auto (estimate the recording's tuning from the spectrum, shift it onto the\n"
-                 "semitone grid), off, or the tuning in cents (-50..50, + = sharp)"},
+         .help = ONSET_ONLY "auto (estimate the recording's tuning from the spectrum, shift it onto the\n"
+                            "semitone grid), off, or the tuning in cents (-50..50, + = sharp)"},
         {CLI_DBL_OPT("--dip", &tp->dip_depth, 0, 1), .meta = "D",
-         .help = "* split a note where p(silence) rises D above its surroundings; 0 = off"},
+         .help = ONSET_ONLY "split a note where p(silence) rises D above its surroundings; 0 = off"},
         {CLI_DBL_OPT("--range-evidence", &tp->range_min_db, 0, 100), .meta = "DB",
          .help = "a note the model places below or above its range is kept only where the\n"
                  "spectrum has a peak out there DB above its half octave (noise and hum make\n"
