@@ -133,6 +133,30 @@ static void test_parse_pos(void) {
     T(cli_parse_pos(3, argv4, &spec, (const char **[]){&a}, 1) == 2); /* cli_parse's own errors pass through */
 }
 
+/* cli_parse_upto: as cli_parse_pos, but the first argument beyond max_pos is named in the usage error */
+static void test_parse_upto(void) {
+    const cli_option opts[] = {{CLI_FLAG_OPT("--f", &(int){0}), .help = "a flag"}, {.name = NULL}};
+    const cli_spec spec = {"t", NULL, {{NULL, opts}}, NULL};
+    const char *a = "old";
+    char err[512];
+    T(cli_parse_upto(3, (char *[]){"t", "--f", "x", NULL}, &spec, (const char **[]){&a}, 1) == -1 && !strcmp(a, "x"));
+    T(cli_parse_upto(2, (char *[]){"t", "--f", NULL}, &spec, (const char **[]){&a}, 1) == -1 && a == NULL);
+    T(cli_parse_upto(2, (char *[]){"t", "--f", NULL}, &spec, NULL, 0) == -1);
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    REQ(tmp && saved >= 0);
+    fflush(stderr), dup2(fileno(tmp), 2);
+    int rc1 = cli_parse_upto(4, (char *[]){"t", "x", "--f", "y", NULL}, &spec, (const char **[]){&a}, 1);
+    int rc0 = cli_parse_upto(2, (char *[]){"t", "z", NULL}, &spec, NULL, 0);
+    fflush(stderr), dup2(saved, 2), close(saved);
+    rewind(tmp);
+    err[fread(err, 1, sizeof err - 1, tmp)] = '\0';
+    fclose(tmp);
+    T(rc1 == 2 && rc0 == 2);
+    T(!strcmp(err, "a2m t: unexpected argument 'y'\nTry 'a2m t --help'.\n"
+                   "a2m t: unexpected argument 'z'\nTry 'a2m t --help'.\n"));
+}
+
 /* cli_parse_req with argv's arguments (NULL-terminated) on a table of -o (required) and --int; its stderr into err */
 static int parse_req(char **argv, const char **a, const char **b, const char **o, char *err, size_t n) {
     int i = 0, argc = 0;
@@ -387,6 +411,7 @@ static void test_commands(void) {
 int main(void) {
     test_parser();
     test_parse_pos();
+    test_parse_upto();
     test_parse_req();
     test_commands();
     return test_done("test_cli_opts");

@@ -457,7 +457,7 @@ static int show_seed_dir(const void *v, char *buf, size_t n) {
 }
 
 static int parse_args(int argc, char **argv, options *o) {
-    int have_source = 0, source = 0, n_pos;
+    int have_source = 0, source = 0;
     const cli_option opts[] = {
         {CLI_STR_OPT("--output", &o->dir), .alias = "-o", .meta = "DIR",
          .help = "output folder; an existing one is refused unless --force"},
@@ -488,9 +488,8 @@ static int parse_args(int argc, char **argv, options *o) {
          .help = "write into an existing DIR (takes of the same names are replaced)"},
         {.name = NULL}};
     const cli_spec spec = {"gendata", GENDATA_HELP, {{NULL, opts}}, NULL};
-    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    int rc = cli_parse_upto(argc, argv, &spec, NULL, 0);
     if (rc >= 0) return rc ? rc : -1;
-    if (n_pos) return cli_usage_error("gendata", "unexpected argument '%s'", argv[1]);
     o->source = (source_kind)source;
     if (!o->dir) return cli_usage_error("gendata", "missing -o DIR");
     if (!have_source) return cli_usage_error("gendata", "missing --source synth|fluid|seed|festival");

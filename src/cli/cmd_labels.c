@@ -31,8 +31,7 @@ typedef struct labels_args {
 /* The options into p and a: -1, or the exit code */
 static int parse_args(int argc, char **argv, a2m_label_params *p, labels_args *a) {
     const cli_option opts[] = {
-        {CLI_STR_OPT("--output", &a->out), .alias = "-o", .meta = "OUT.npy",
-         .help = "where to write the labels (required; - = standard output)"},
+        {CLI_OUTPUT_ROW(&a->out, "OUT.npy", "where to write the labels")},
         {CLI_FLAG_OPT("--force", &a->force), .help = "replace an existing OUT.npy (never an input)"},
         {CLI_STR_OPT("--audio", &a->audio), .meta = "IN.wav",
          .help = "take the length from this audio file (resampled to --sr)"},
@@ -47,10 +46,8 @@ static int parse_args(int argc, char **argv, a2m_label_params *p, labels_args *a
                  "class map)"},
         {.name = NULL}};
     const cli_spec spec = {"labels", usage, {{NULL, opts}}, epilog};
-    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    int rc = cli_parse_upto(argc, argv, &spec, (const char **[]){&a->in}, 1);
     if (rc >= 0) return rc;
-    if (n_pos > 1) return cli_usage_error("labels", "unexpected argument '%s'", argv[2]);
-    a->in = n_pos ? argv[1] : NULL;
     if (!a->in) return cli_usage_error("labels", "missing the input MIDI file");
     if (!a->out) return cli_usage_error("labels", "missing -o OUT.npy");
     if (a->audio && a->have_duration) return cli_usage_error("labels", "give --audio or --duration, not both");

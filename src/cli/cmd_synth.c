@@ -25,15 +25,16 @@ static int show_duration(const void *v, char *buf, size_t n) {
 }
 
 typedef struct synth_args {
+    a2m_synth_params p;
     const char *in, *out, *inline_notes, *midi_out;
     int force;
 } synth_args;
 
-/* The options into p and a: -1, or the exit code */
-static int parse_args(int argc, char **argv, a2m_synth_params *p, synth_args *a) {
+/* The options into a (a->p holding the library's defaults): -1, or the exit code */
+static int parse_args(int argc, char **argv, synth_args *a) {
+    a2m_synth_params *p = &a->p;
     const cli_option opts[] = {
-        {CLI_STR_OPT("--output", &a->out), .alias = "-o", .meta = "OUT.wav",
-         .help = "where to write the audio (required; - = standard output)"},
+        {CLI_OUTPUT_ROW(&a->out, "OUT.wav", "where to write the audio")},
         {CLI_FLAG_OPT("--force", &a->force), .help = "replace existing outputs (never the input)"},
         {CLI_STR_OPT("--notes", &a->inline_notes), .meta = "LIST",
          .help = "inline notes PITCH:ONSET-OFFSET[,...] (MIDI number, seconds)"},
@@ -50,10 +51,8 @@ static int parse_args(int argc, char **argv, a2m_synth_params *p, synth_args *a)
         {CLI_DBL_OPT("--breath", &p->breath, 0, 1), .meta = "B", .help = "breath noise level relative to the tone"},
         {.name = NULL}};
     const cli_spec spec = {"synth", usage, {{NULL, opts}}, NULL};
-    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
+    int rc = cli_parse_upto(argc, argv, &spec, (const char **[]){&a->in}, 1);
     if (rc >= 0) return rc;
-    if (n_pos > 1) return cli_usage_error("synth", "unexpected argument '%s'", argv[2]);
-    a->in = n_pos ? argv[1] : NULL;
     if (!a->in && !a->inline_notes) return cli_usage_error("synth", "give an input MIDI file or --notes");
     if (a->in && a->inline_notes) return cli_usage_error("synth", "give an input MIDI file or --notes, not both");
     if (!a->out) return cli_usage_error("synth", "missing -o OUT.wav");
@@ -101,10 +100,10 @@ static int parse_inline_notes(const char *s, a2m_note **out, size_t *n_out) {
 }
 
 int cmd_synth(int argc, char **argv) {
-    a2m_synth_params p = a2m_synth_default_params();
-    synth_args a = {0};
-    int rc = parse_args(argc, argv, &p, &a);
+    synth_args a = {.p = a2m_synth_default_params()};
+    int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
+    const a2m_synth_params p = a.p;
     const char *in = a.in, *out = a.out, *inline_notes = a.inline_notes, *midi_out = a.midi_out;
     int force = a.force;
     a2m_output_kind was = A2M_OUTPUT_NEW;

@@ -130,12 +130,22 @@ int cli_parse(int argc, char **argv, const cli_spec *s, int *n_pos) {
     return -1;
 }
 
-int cli_parse_pos(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos) {
+/* cli_parse_pos and cli_parse_upto: an argument beyond max_pos named in the error, or not */
+static int parse_pos(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos, int named) {
     int n_pos, rc = cli_parse(argc, argv, spec, &n_pos);
     if (rc >= 0) return rc;
+    if (n_pos > max_pos && named) return cli_usage_error(spec->cmd, "unexpected argument '%s'", argv[1 + max_pos]);
     if (n_pos > max_pos) return cli_usage_error(spec->cmd, "too many arguments");
     for (int i = 0; i < max_pos; i++) *pos[i] = i < n_pos ? argv[1 + i] : NULL;
     return -1;
+}
+
+int cli_parse_pos(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos) {
+    return parse_pos(argc, argv, spec, pos, max_pos, 0);
+}
+
+int cli_parse_upto(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos) {
+    return parse_pos(argc, argv, spec, pos, max_pos, 1);
 }
 
 int cli_parse_req(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos, int n_req,

@@ -70,6 +70,10 @@ typedef struct cli_option {
 #define CLI_CHOICE_OPT(n, d, c)    .name = (n), .type = CLI_CHOICE, .dst = _Generic((d), int * : (d)), .choices = (c)
 #define CLI_CUSTOM_OPT(n, d, p, s) .name = (n), .type = CLI_CUSTOM, .dst = (d), .parse = (p), .show = (s)
 
+/* The -o/--output row of a command that writes one file, "-" for standard output (the command refuses no -o):
+ * {CLI_OUTPUT_ROW(&out, "OUT.wav", "where to write the audio")}. */
+#define CLI_OUTPUT_ROW(d, m, what)                                                                                     \
+    CLI_STR_OPT("--output", d), .alias = "-o", .meta = (m), .help = what " (required; - = standard output)"
 /* Rows several commands share word for word: {CLI_SPLITS_ROW(&splits)}, {CLI_THREADS_ROW(&threads)}. */
 #define CLI_SPLITS_ROW(d)  CLI_STR_OPT("--splits", d), .meta = "SPLIT.json", .help = "the split file"
 #define CLI_THREADS_ROW(d) CLI_INT_OPT("--threads", d, 1, 256), .meta = "N", .help = "threads"
@@ -96,6 +100,8 @@ int cli_parse(int argc, char **argv, const cli_spec *spec, int *n_pos);
  * is the usage error "too many arguments" (2). Returns as cli_parse:
  *   if ((rc = cli_parse_pos(argc, argv, &spec, (const char **[]){&model, &ds}, 2)) >= 0) return rc; */
 int cli_parse_pos(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos);
+/* cli_parse_pos, but the first argument beyond max_pos is named: the usage error "unexpected argument 'X'" (2) */
+int cli_parse_upto(int argc, char **argv, const cli_spec *spec, const char **const *pos, int max_pos);
 /* cli_parse_pos, then what the command cannot run without: the first n_req positional arguments and every CLI_STR
  * row marked .required = 1; one missing is the usage error "needs WHAT" (2), WHAT naming them all:
  *   int rc = cli_parse_req(argc, argv, &spec, (const char **[]){&model, &ds}, 2, 2, "MODEL, DATASET and -o OUT"); */
