@@ -102,12 +102,25 @@ static int show_gamma(const void *v, char *buf, size_t n) {
 typedef struct train_args {
     const char *ds, *split, *out, *ckpt, *train_on, *val_on, *teachers;
     int force;
+    int loss;                                          /* --loss: 0 ce, 1 focal */
+    int distill_set, dropout_set, gamma_set, loss_set; /* given: the defaults that follow other options stand back */
 } train_args;
 
-/* The options into p and a (the library's defaults where not given): -1, or the exit code. Over 80 lines: most of
- * it is train's option table, one row per option, which reads best whole. */
+/* The defaults that follow other options (--teacher's distillation weight, the transformer's dropout, focal's
+ * gamma) into p: -1, or 2 after a usage error. */
+static int follow_options(const char *cmd, a2m_train_params *p, const train_args *a) {
+    if (a->distill_set && !a->teachers) return cli_usage_error(cmd, "--distill needs --teacher");
+    if (a->teachers && !a->distill_set) p->distill = teacher_distill;
+    if (!a->dropout_set && !strcmp(p->arch, "transformer")) p->dropout = transformer_dropout;
+    if (a->loss_set && a->loss == 0) p->focal_gamma = 0; /* ce */
+    else if (a->loss_set && !a->gamma_set && p->focal_gamma == 0) p->focal_gamma = focal_gamma;
+    return -1;
+}
+
+/* The options into p and a (the library's defaults where not given): -1, or the exit code. Most of it is train's
+ * option table, one row per option, which reads best whole. */
 static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a) {
-    int distill_set = 0, dropout_set = 0, gamma_set = 0, loss = p->focal_gamma > 0, loss_set = 0, n_pos;
+    a->loss = p->focal_gamma > 0;
     const cli_option opts[] = {
         {CLI_STR_OPT("-o", &a->out), .meta = "MODEL", .help = "the trained model (.safetensors)"},
         {CLI_STR_OPT("--split", &a->split), .meta = "SPLIT.json", .help = "the split file (names of takes per split)"},
@@ -117,7 +130,7 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
                  "two-stage (a voicing crnn, silence or sung, then a pitch crnn on the sung frames)"},
         {CLI_INT_OPT("--hidden", &p->hidden, 1, 4096), .meta = "N",
          .help = "LSTM hidden size; the transformer's d_model, a multiple of 8"},
-        {CLI_DBL_OPT("--dropout", &p->dropout, 0, 0.95), .meta = "P", .given = &dropout_set, .show = show_dropout,
+        {CLI_DBL_OPT("--dropout", &p->dropout, 0, 0.95), .meta = "P", .given = &a->dropout_set, .show = show_dropout,
          .help = "dropout: unet before the output layer (0.25); crnn and two-stage before the output\n"
                  "layer, none by default (what `--mc-dropout` of eval/transcribe samples); the\n"
                  "transformer everywhere"},
@@ -127,8 +140,8 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
         {CLI_ULL_OPT("--seed", &p->seed, 0, 2147483647), .meta = "N", .help = "seed of initialisation and shuffling"},
         {CLI_DBL_OPT("--class-weight-power", &p->class_weight_power, 0, 4), .meta = "X",
          .help = "class weights (N/(C*count))^X; 0 = plain cross-entropy"},
-        {CLI_CHOICE_OPT("--loss", &loss, "ce|focal"), .given = &loss_set, .help = "loss: cross-entropy or focal"},
-        {CLI_DBL_OPT("--gamma", &p->focal_gamma, 0, 10), .meta = "X", .given = &gamma_set, .show = show_gamma,
+        {CLI_CHOICE_OPT("--loss", &a->loss, "ce|focal"), .given = &a->loss_set, .help = "loss: cross-entropy or focal"},
+        {CLI_DBL_OPT("--gamma", &p->focal_gamma, 0, 10), .meta = "X", .given = &a->gamma_set, .show = show_gamma,
          .help = "focal gamma"},
         {CLI_INT_OPT("--patience", &p->patience, 1, 100000), .meta = "N", .help = "early stopping patience in epochs"},
         {CLI_INT_OPT("--plateau", &p->plateau, 0, 100000), .meta = "N",
@@ -159,13 +172,13 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
          .help = "cross-entropy towards (1 - X) on the label and X / classes on every class"},
         {CLI_STR_OPT("--teacher", &a->teachers), .meta = "M1[,M2...]",
          .help = "distillation: also learn the mean probabilities of these trained models"},
-        {CLI_DBL_OPT("--distill", &p->distill, 0, 1), .meta = "W", .given = &distill_set, .def = &teacher_distill,
+        {CLI_DBL_OPT("--distill", &p->distill, 0, 1), .meta = "W", .given = &a->distill_set, .def = &teacher_distill,
          .help = "weight of the teachers' probabilities in the target (with --teacher)"},
         {CLI_DBL_OPT("--ema", &p->ema, 0, 0.9999), .meta = "D",
          .help = "validate and keep a moving average of the weights, decay D (0 = off; e.g. 0.99)"},
         {CLI_INT_OPT("--concat", &p->concat, 1, 64), .meta = "N",
          .help = "each batch element is N shuffled takes (or windows) back to back"},
-        {CLI_INT_OPT("--threads", &p->threads, 1, 256), .meta = "N", .help = "threads"},
+        {CLI_THREADS_ROW(&p->threads)},
         {CLI_STR_OPT("--log", &p->log_path), .meta = "LOG.csv",
          .help = "per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds"},
         {CLI_STR_OPT("--checkpoint", &a->ckpt), .meta = "CKPT",
@@ -177,18 +190,13 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
         {CLI_STR_OPT("--val-on", &a->val_on), .meta = "NAME", .help = "the split to validate on, or none"},
         {.name = NULL}};
     const cli_spec spec = {"train", usage, {{NULL, opts}}, NULL};
-    int rc = cli_parse(argc, argv, &spec, &n_pos);
+    int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
     if (rc >= 0) return rc;
     if (n_pos > 1) return cli_usage_error(argv[0], "one dataset expected");
     a->ds = n_pos ? argv[1] : NULL;
     if (!a->ds || !a->split || !a->out)
         return cli_usage_error(argv[0], "needs DATASET, --split SPLIT.json and -o MODEL");
-    if (distill_set && !a->teachers) return cli_usage_error(argv[0], "--distill needs --teacher");
-    if (a->teachers && !distill_set) p->distill = teacher_distill;
-    if (!dropout_set && !strcmp(p->arch, "transformer")) p->dropout = transformer_dropout;
-    if (loss_set && loss == 0) p->focal_gamma = 0; /* ce */
-    else if (loss_set && !gamma_set && p->focal_gamma == 0) p->focal_gamma = focal_gamma;
-    return -1;
+    return follow_options(argv[0], p, a);
 }
 
 int cmd_train(int argc, char **argv) {
