@@ -1,7 +1,7 @@
 /* libFuzzer target: the command line's option parser (src/cli/opts.c) on arbitrary arguments: the bytes split at
  * NULs into argv, parsed against a table of every value type; a parse that succeeds leaves every value in its
- * range and the positionals among the arguments. Messages go to /dev/null (the FILE streams only: the sanitizers'
- * reports still reach file descriptor 2). */
+ * range and the positionals among the arguments (cli_parse, then cli_parse_upto on a copy). Messages go to
+ * /dev/null (the FILE streams only: the sanitizers' reports still reach file descriptor 2). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     argv[argc++] = "fuzz";
     for (char *p = buf; p < buf + size && argc < 257; p += strlen(p) + 1) argv[argc++] = p;
     argv[argc] = NULL;
+    char *argv2[258]; /* a second parse's own copy: cli_parse moves the positionals to the front of its argv */
+    memcpy(argv2, argv, (size_t)(argc + 1) * sizeof *argv);
     int flag = 0, off = 1, i = 0, choice = 0, given = 0;
     unsigned u = 0;
     unsigned long long ull = 0;
@@ -55,6 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (int k = 0; k < lp.n_notes; k++)
             if (lp.notes[k] < 0 || lp.notes[k] > 127) abort();
     } else if (rc != 0 && rc != 2) abort();
+    /* cli_parse_upto: one positional at most, NULL or one of the arguments, a second one a usage error */
+    const char *first = "unset";
+    rc = cli_parse_upto(argc, argv2, &spec, (const char **[]){&first}, 1);
+    if (rc == -1 && first && !(first >= buf && first <= buf + size)) abort();
+    if (rc != -1 && rc != 0 && rc != 2) abort();
     free(buf);
     return 0;
 }
