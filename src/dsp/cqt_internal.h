@@ -38,6 +38,7 @@ typedef struct cqt_octave {
     double *st_re, *st_im;   /* [nj] DFT of the current frame */
     double *dd;              /* [(FRAME_BLOCK + 2) x hop] samples entering minus samples leaving */
     double *u_re, *u_im;     /* [FRAME_BLOCK x nj] the update of each step before the rotation */
+    float *xt_re, *xt_im;    /* [FRAME_BLOCK x nj] each step's spectrum, step-major, before steps_to_bins */
     float *signal;           /* [lead zeros | n_fft/2 zeros | y | zeros] */
     size_t off;              /* y starts at signal + off */
     size_t signal_cap;       /* floats */
