@@ -20,6 +20,17 @@ head -1 "$tmp/log.csv" | grep -q "^epoch,train_loss,val_loss,val_accuracy,val_f1
 [ ! -e "$tmp/m.safetensors.ckpt" ] && ok || bad "checkpoint left after a finished run"
 expect_ok "$bin" info "$tmp/m.safetensors"
 grep -q "crnn (hidden 16)" "$tmp/out.txt" && ok || bad "info"
+# --init: fine-tuning starts from the model's weights: with a learning rate of 1e-9 its first epoch's val loss is
+# the model's best epoch's (best by val macro F1), not a fresh start's; a model of another width or not a model is
+# refused naming the file
+expect_ok "$bin" train "$tmp/ds" --split "$tmp/split.json" --init "$tmp/m.safetensors" --lr 1e-9 --epochs 1 --log "$tmp/ft.csv" -o "$tmp/ft.safetensors"
+grep -q "starting from $tmp/m.safetensors" "$tmp/err.txt" && ok || bad "--init not said: $(cat "$tmp/err.txt")"
+best=$(tail -n +2 "$tmp/log.csv" | sort -t, -k5,5g | tail -1 | cut -d, -f3)
+ft=$(tail -1 "$tmp/ft.csv" | cut -d, -f3)
+awk -v a="$best" -v b="$ft" 'BEGIN { d = a - b; exit !(d < 1e-4 && d > -1e-4) }' && ok || bad "--init: val loss $ft, the model's best $best"
+LOG_OK=1 expect_fail 1 "hidden size" "$tmp/ft8" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --init "$tmp/m.safetensors" --hidden 8 --epochs 1 -o "$tmp/ft8.safetensors"
+grep -qF "$tmp/m.safetensors" "$tmp/err_line.txt" && ok || bad "--init mismatch does not name the model: $(cat "$tmp/err.txt")"
+LOG_OK=1 expect_fail 1 "split.json" "$tmp/ft9" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --init "$tmp/split.json" --epochs 1 -o "$tmp/ft9.safetensors"
 expect_ok "$bin" eval "$tmp/m.safetensors" "$tmp/ds" --splits "$tmp/split.json" --json "$tmp/eval.json"
 grep -q '"f1_macro"' "$tmp/eval.json" && ok || bad "eval json"
 # every earlier section is still printed, then reliability and the worst takes

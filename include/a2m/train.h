@@ -57,9 +57,15 @@ typedef struct a2m_train_params {
     const char *log_path;        /* per-epoch CSV or NULL */
     const char *checkpoint_path; /* written atomically every epoch, or NULL */
     int resume;                  /* continue from checkpoint_path */
+    const a2m_model *init;       /* NULL, or a trained model whose weights and normalisation start the training
+                                  * (fine-tuning): same architecture, hidden size, classes and features as the
+                                  * dataset's; a resumed run takes the checkpoint's weights instead */
 } a2m_train_params;
 
 a2m_train_params a2m_train_default_params(void);
+/* A2M_OK when p->init (if any) can start training on d with p: the architecture, hidden size, onset head,
+ * classes and features training would give; else A2M_ERR_ARG naming path and what differs. */
+int a2m_train_check_init(const a2m_dataset *d, const a2m_train_params *p, const char *path);
 
 typedef struct a2m_train_epoch {
     int epoch, epochs;

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/opts.h"
+#include "cli/report.h"
 #include "nn/arch.h"
 
 /* Normalised features have a mean near 0: even an all-silent take is (-80 - -41.05) / 15.36 = -2.5;
@@ -159,8 +160,9 @@ int cmd_info(int argc, char **argv) {
            "%d: silence",
            argv[1], in->arch, in->hidden, in->n_params, in->n_bins, in->n_classes);
     for (int k = 1; k < in->n_classes; k++) {
-        char nm[8];
-        printf(", %s (%d)", a2m_note_name(in->class_notes[k], nm), in->class_notes[k]);
+        char nm[32];
+        report_class_name(in->class_notes, k, nm, sizeof nm); /* onset and range classes by name, not "? (-2)" */
+        printf(", %s", nm);
     }
     const a2m_feat_params *f = &in->feat;
     printf("\ntranspose     %d\n", in->transpose);

@@ -100,8 +100,8 @@ static int show_gamma(const void *v, char *buf, size_t n) {
 }
 
 typedef struct train_args {
-    const char *ds, *split, *out, *ckpt, *train_on, *val_on, *teachers;
-    int force;
+    const char *ds, *split, *out, *ckpt, *train_on, *val_on, *teachers, *init;
+    int force, arch_set, hidden_set;
     int loss;                                          /* --loss: 0 ce, 1 focal */
     int distill_set, dropout_set, gamma_set, loss_set; /* given: the defaults that follow other options stand back */
 } train_args;
@@ -124,11 +124,11 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
     const cli_option opts[] = {
         {CLI_STR_OPT("-o", &a->out), .meta = "MODEL", .help = "the trained model (.safetensors)"},
         {CLI_STR_OPT("--split", &a->split), .meta = "SPLIT.json", .help = "the split file (names of takes per split)"},
-        {CLI_STR_OPT("--model", &p->arch), .meta = "ARCH",
+        {CLI_STR_OPT("--model", &p->arch), .meta = "ARCH", .given = &a->arch_set,
          .help = "architecture: crnn, unet (U-Net over time + BiLSTM), transformer (the\n"
                  "original's AudioTransNet: conv embedding, 3 encoder layers, 4 heads) or\n"
                  "two-stage (a voicing crnn, silence or sung, then a pitch crnn on the sung frames)"},
-        {CLI_INT_OPT("--hidden", &p->hidden, 1, 4096), .meta = "N",
+        {CLI_INT_OPT("--hidden", &p->hidden, 1, 4096), .meta = "N", .given = &a->hidden_set,
          .help = "LSTM hidden size; the transformer's d_model, a multiple of 8"},
         {CLI_DBL_OPT("--dropout", &p->dropout, 0, 0.95), .meta = "P", .given = &a->dropout_set, .show = show_dropout,
          .help = "dropout: unet before the output layer (0.25); crnn and two-stage before the output\n"
@@ -170,6 +170,9 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
          .help = "SpecAugment: a time mask of up to T frames and a band of up to F bins per sample"},
         {CLI_DBL_OPT("--label-smoothing", &p->label_smoothing, 0, 0.99), .meta = "X",
          .help = "cross-entropy towards (1 - X) on the label and X / classes on every class"},
+        {CLI_STR_OPT("--init", &a->init), .meta = "MODEL",
+         .help = "fine-tuning: start from this trained model's weights and normalisation (its architecture\n"
+                 "and hidden size unless --model/--hidden say otherwise; classes and features as the dataset's)"},
         {CLI_STR_OPT("--teacher", &a->teachers), .meta = "M1[,M2...]",
          .help = "distillation: also learn the mean probabilities of these trained models"},
         {CLI_DBL_OPT("--distill", &p->distill, 0, 1), .meta = "W", .given = &a->distill_set, .def = &teacher_distill,
@@ -197,6 +200,19 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
     if (!a->ds || !a->split || !a->out)
         return cli_usage_error(argv[0], "needs DATASET, --split SPLIT.json and -o MODEL");
     return follow_options(argv[0], p, a);
+}
+
+/* --init MODEL: the model fine-tuning starts from; its architecture and hidden size unless given. */
+static int load_init(const char *path, const train_args *a, a2m_train_params *p, a2m_model **out) {
+    int rc = a2m_model_load(path, NULL, out);
+    if (!rc) rc = a2m_model_check_for_audio(*out, path);
+    if (rc) return rc;
+    const a2m_model_info *info = a2m_model_get_info(*out);
+    if (!a->arch_set) p->arch = info->arch;
+    if (!a->hidden_set) p->hidden = info->hidden;
+    p->init = *out;
+    fprintf(stderr, "a2m train: starting from %s\n", path);
+    return A2M_OK;
 }
 
 int cmd_train(int argc, char **argv) {
@@ -238,9 +254,13 @@ int cmd_train(int argc, char **argv) {
         return cli_lib_fail(rc);
     }
     float *soft = NULL;
-    if (teachers && (rc = teacher_targets(teachers, &d, p.threads, &soft))) {
+    a2m_model *init = NULL;
+    if (teachers) rc = teacher_targets(teachers, &d, p.threads, &soft);
+    if (!rc && a.init) rc = load_init(a.init, &a, &p, &init);
+    if (!rc && a.init) rc = a2m_train_check_init(&d, &p, a.init);
+    if (rc) {
         a2m_dataset_free(&d);
-        free(tr), free(va);
+        free(tr), free(va), free(soft);
         return cli_lib_fail(rc);
     }
     p.soft_targets = soft;
@@ -258,7 +278,7 @@ int cmd_train(int argc, char **argv) {
         struct stat st; /* the finished model supersedes the checkpoint; a device, FIFO or link given as one stays */
         if (lstat(ckpt, &st) == 0 && S_ISREG(st.st_mode)) unlink(ckpt);
     }
-    a2m_model_del(m);
+    a2m_model_del(m), a2m_model_del(init);
     a2m_dataset_free(&d);
     free(tr), free(va), free(soft);
     return rc ? cli_lib_fail(rc) : 0;

@@ -582,6 +582,30 @@ static a2m_model_info model_info(const a2m_dataset *d, const a2m_train_params *p
     return info;
 }
 
+/* What of p->init differs from the model training would create (architecture, hidden size, onset head, classes,
+ * features), or NULL. */
+static const char *init_mismatch(const a2m_model_info *m, const a2m_model_info *info, const char *arch) {
+    if (strcmp(m->arch, arch)) return "architecture";
+    if (m->hidden != info->hidden) return "hidden size";
+    if (m->onset_head != info->onset_head) return "onset head";
+    if (m->n_classes != info->n_classes ||
+        memcmp(m->class_notes, info->class_notes, (size_t)m->n_classes * sizeof *m->class_notes))
+        return "classes";
+    if (m->n_bins != info->n_bins || m->feat.kind != info->feat.kind ||
+        m->cqt.bins_per_octave != info->cqt.bins_per_octave || m->cqt.hop != info->cqt.hop ||
+        m->cqt.sample_rate != info->cqt.sample_rate || m->cqt.fmin != info->cqt.fmin)
+        return "features";
+    return NULL;
+}
+
+int a2m_train_check_init(const a2m_dataset *d, const a2m_train_params *p, const char *path) {
+    if (!p->init) return A2M_OK;
+    a2m_model_info info = model_info(d, p);
+    const char *what = init_mismatch(&p->init->info, &info, p->arch);
+    if (what) return a2m_error(A2M_ERR_ARG, "%s: its %s differs from the dataset's and the options'", path, what);
+    return A2M_OK;
+}
+
 /* The training samples: whole takes, or windows of p.window frames; canonical keeps their first order. */
 static int make_samples(trainer *tr) {
     size_t cap = 0;
@@ -653,6 +677,7 @@ static int trainer_start(trainer *tr) {
         0, 0, p->lr, {p->seed * 0x2545F4914F6CDD1Dull + 12345}, p->select_by_loss ? INFINITY : -INFINITY, INFINITY, 0,
         0, 0, NULL};
     tr->m->arch->init(tr->m, tr->m->params, p->seed);
+    if (p->init) memcpy(tr->m->params, p->init->params, tr->np * sizeof *tr->m->params);
     memcpy(tr->best, tr->m->params, tr->np * sizeof *tr->best);
     if (tr->ema) memcpy(tr->ema, tr->m->params, tr->np * sizeof *tr->ema);
     tr->ap = adam_default_params();
@@ -923,6 +948,8 @@ int a2m_train(const a2m_dataset *d, const size_t *train_idx, size_t n_train, con
                   .user = user,
                   .maxT = 1};
     a2m_model_info info = model_info(d, &p);
+    if (p.init && (rc = a2m_train_check_init(d, &p, "the initial model"))) return rc;
+    if (p.init) info.norm_mean = p.init->info.norm_mean, info.norm_std = p.init->info.norm_std; /* what it learnt */
     if ((rc = nn_model_create(p.arch, &info, &tr.m))) return rc;
     tr.C = info.n_classes;
     tr.n_pitch = semitone_classes(&d->labels_p), tr.bins_per_semitone = d->cqt.bins_per_octave / 12;
