@@ -259,6 +259,7 @@ int cmd_train(int argc, char **argv) {
     if (!rc && a.init) rc = load_init(a.init, &a, &p, &init);
     if (!rc && a.init) rc = a2m_train_check_init(&d, &p, a.init);
     if (rc) {
+        a2m_model_del(init);
         a2m_dataset_free(&d);
         free(tr), free(va), free(soft);
         return cli_lib_fail(rc);
