@@ -106,9 +106,13 @@ typedef struct train_args {
     int distill_set, dropout_set, gamma_set, loss_set; /* given: the defaults that follow other options stand back */
 } train_args;
 
-/* The defaults that follow other options (--teacher's distillation weight, the transformer's dropout, focal's
- * gamma) into p: -1, or 2 after a usage error. */
-static int follow_options(const char *cmd, a2m_train_params *p, const train_args *a) {
+/* The positional argument and the required options, then the defaults that follow other options (--teacher's
+ * distillation weight, the transformer's dropout, focal's gamma) into p: -1, or 2 after a usage error. */
+static int follow_options(int n_pos, char **argv, a2m_train_params *p, train_args *a) {
+    const char *cmd = argv[0];
+    if (n_pos > 1) return cli_usage_error(cmd, "one dataset expected");
+    a->ds = n_pos ? argv[1] : NULL;
+    if (!a->ds || !a->split || !a->out) return cli_usage_error(cmd, "needs DATASET, --split SPLIT.json and -o MODEL");
     if (a->distill_set && !a->teachers) return cli_usage_error(cmd, "--distill needs --teacher");
     if (a->teachers && !a->distill_set) p->distill = teacher_distill;
     if (!a->dropout_set && !strcmp(p->arch, "transformer")) p->dropout = transformer_dropout;
@@ -171,8 +175,8 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
         {CLI_DBL_OPT("--label-smoothing", &p->label_smoothing, 0, 0.99), .meta = "X",
          .help = "cross-entropy towards (1 - X) on the label and X / classes on every class"},
         {CLI_STR_OPT("--init", &a->init), .meta = "MODEL",
-         .help = "fine-tuning: start from this trained model's weights and normalisation (its architecture\n"
-                 "and hidden size unless --model/--hidden say otherwise; classes and features as the dataset's)"},
+         .help = "fine-tuning: start from this model's weights and\n"
+                 "normalisation (its architecture and hidden size unless --model/--hidden say otherwise)"},
         {CLI_STR_OPT("--teacher", &a->teachers), .meta = "M1[,M2...]",
          .help = "distillation: also learn the mean probabilities of these trained models"},
         {CLI_DBL_OPT("--distill", &p->distill, 0, 1), .meta = "W", .given = &a->distill_set, .def = &teacher_distill,
@@ -195,11 +199,7 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
     const cli_spec spec = {"train", usage, {{NULL, opts}}, NULL};
     int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
     if (rc >= 0) return rc;
-    if (n_pos > 1) return cli_usage_error(argv[0], "one dataset expected");
-    a->ds = n_pos ? argv[1] : NULL;
-    if (!a->ds || !a->split || !a->out)
-        return cli_usage_error(argv[0], "needs DATASET, --split SPLIT.json and -o MODEL");
-    return follow_options(argv[0], p, a);
+    return follow_options(n_pos, argv, p, a);
 }
 
 /* --init MODEL: the model fine-tuning starts from; its architecture and hidden size unless given. */
