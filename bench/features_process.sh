@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whole-process feature extraction over the 45 takes of the seed test split (a2m features --kind mel|mfcc|lpc
 # DIR: start-up, reading, features, .npy writing, all in the measured time; a new output folder each run, as a
-# user's first run writes one) by hyperfine, with --threads 1 and 2, beside the same features computed
+# user's first run writes one) by hyperfine, with --threads 1 and the default (every core of the machine), beside the same features computed
 # in-process by numpy (bench/features_numpy.py: librosa 0.10's code path written out in numpy/scipy, checked
 # against the librosa references; librosa itself is not packaged by Debian 12), one thread (numpy's FFT is
 # single-threaded; OPENBLAS_NUM_THREADS=1 for its einsum). Per take: wall clock and CPU time (user + system).
@@ -24,8 +24,8 @@ per_take() { /usr/bin/python3 -c "import json,sys; r = json.load(open(sys.argv[1
 print(r['mean'] * 1000 / $takes, (r['user'] + r['system']) * 1000 / $takes)" "$@"; }
 for k in mel mfcc lpc; do
   hyperfine --warmup 1 --runs 5 --export-json "$tmp/$k.json" --prepare "rm -rf $tmp/out_$k" \
-    -n "a2m features --kind $k ($takes takes)" "$a2m features --kind $k $tmp/test -o $tmp/out_$k" \
-    -n "a2m features --kind $k --threads 2" "$a2m features --kind $k $tmp/test -o $tmp/out_$k --threads 2" \
+    -n "a2m features --kind $k --threads 1 ($takes takes)" "$a2m features --kind $k $tmp/test -o $tmp/out_$k --threads 1" \
+    -n "a2m features --kind $k (default: every core, $(getconf _NPROCESSORS_ONLN) here)" "$a2m features --kind $k $tmp/test -o $tmp/out_$k" \
     | grep -vE "^\s*$" >&2
   read -r a ac < <(per_take "$tmp/$k.json" 0)
   read -r a2 ac2 < <(per_take "$tmp/$k.json" 1)
@@ -34,10 +34,10 @@ for k in mel mfcc lpc; do
     printf "%-5s numpy in-process %6.2f ms a take (%5.2f CPU)\n" $k "$r" "$rc"
     printf "%-5s a2m, 1 thread    %6.2f ms a take (%5.2f CPU; whole process / %d): %5.1fx wall, %5.1fx CPU\n" \
       $k "$a" "$ac" "$takes" "$(awk "BEGIN { print $r / $a }")" "$(awk "BEGIN { print $rc / $ac }")"
-    printf "%-5s a2m, 2 threads   %6.2f ms a take (%5.2f CPU; whole process / %d): %5.1fx wall, %5.1fx CPU\n" \
+    printf "%-5s a2m, default     %6.2f ms a take (%5.2f CPU; whole process / %d): %5.1fx wall, %5.1fx CPU\n" \
       $k "$a2" "$ac2" "$takes" "$(awk "BEGIN { print $r / $a2 }")" "$(awk "BEGIN { print $rc / $ac2 }")"
   else
-    printf "%-5s a2m %6.2f ms a take (%5.2f CPU), 2 threads %6.2f (%5.2f CPU)   (numpy/scipy missing: no reference)\n" \
+    printf "%-5s a2m 1 thread %6.2f ms a take (%5.2f CPU), default (every core) %6.2f (%5.2f CPU)   (numpy/scipy missing: no reference)\n" \
       $k "$a" "$ac" "$a2" "$ac2"
   fi
 done

@@ -34,7 +34,7 @@ cmds=(-n "features 1 take (caches warm)" "env A2M_FFTW_WISDOM=$w $a2m features $
       -n "features 1 take (no cache)" "env A2M_FFTW_WISDOM= $a2m features $take -o $tmp/x.npy --force"
       -n "transcribe 30 s (caches warm)" "env A2M_FFTW_WISDOM=$w $a2m transcribe $tmp/m30.wav -o $tmp/m.mid --force")
 hyperfine -N --warmup 2 --runs 10 --export-json "$tmp/h.json" "${cmds[@]}" | grep -vE "^\s*$"
-fdir="env A2M_FFTW_WISDOM=$w $a2m features $tmp/takes"
+fdir="env A2M_FFTW_WISDOM=$w $a2m features $tmp/takes --threads 1" # one thread (issue 13); the default uses every core
 hyperfine -N --warmup 2 --runs 15 --export-json "$tmp/dir.json" --prepare "rm -rf $tmp/fnew" \
   -n "features 45 takes, --force over the last run's files" "$fdir -o $tmp/f --force" \
   -n "features 45 takes into a new folder" "$fdir -o $tmp/fnew" \

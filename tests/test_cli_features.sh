@@ -23,9 +23,13 @@ expect_ok "$bin" features --kind mfcc --n-mfcc 13 --hop 160 "$w" -o "$tmp/m13.np
 expect_ok "$bin" features --kind lpc --order 8 --frame-length 512 "$w" -o "$tmp/l8.npy"; [ "$(shape "$tmp/l8.npy")" = "(666, 9)" ] && ok || bad "lpc 8 shape"
 expect_ok "$bin" features --bpo 12 "$w" -o "$tmp/cqt12.npy"; [ "$(shape "$tmp/cqt12.npy")" = "(666, 84)" ] && ok || bad "cqt --bpo 12: 7 octaves $(shape "$tmp/cqt12.npy")"
 expect_ok "$bin" features --bpo 24 --fmin 65.406 --bins 120 "$w" -o "$tmp/cqt24.npy"; [ "$(shape "$tmp/cqt24.npy")" = "(666, 120)" ] && ok || bad "cqt 24 shape"
-# a folder: every file through one extractor gives the same bytes as one file at a time
-expect_ok "$bin" features --kind mfcc "$tmp/takes" -o "$tmp/dir"
+# a folder: every file through one extractor gives the same bytes as one file at a time, on one thread and with
+# the default (the machine's cores)
+expect_ok "$bin" features --kind mfcc "$tmp/takes" -o "$tmp/dir" --threads 1
 cmp -s "$tmp/dir/voice_001.npy" "$tmp/mfcc.npy" && ok || bad "folder output differs from the single file's"
+expect_ok "$bin" features --kind mfcc "$tmp/takes" -o "$tmp/dird"
+for i in 1 2 3 4; do cmp -s "$tmp/dird/voice_00$i.npy" "$tmp/dir/voice_00$i.npy" || bad "default threads: voice_00$i differs"; done; ok
+"$bin" features --help | grep -q "default the machine's cores, $(getconf _NPROCESSORS_ONLN) here" && ok || bad "--threads default not shown"
 [ "$(ls "$tmp/dir" | wc -l)" -eq 4 ] && ok || bad "folder: $(ls "$tmp/dir")"
 # --threads: the files shared by 3 workers, each with its own extractor: the same bytes; a broken file among
 # them fails alone (exit 1 naming it), the others written; --threads 0 is a usage error

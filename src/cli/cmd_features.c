@@ -134,15 +134,27 @@ static int features_dir(const char *in, const char *out, feat_run *p, int force,
     return w.failed ? 1 : 0;
 }
 
+/* A folder's files go to as many threads as the machine has cores unless --threads says otherwise: each file is
+ * independent, so the outputs are the same bytes for any count (tests/test_cli_features.sh). */
+static int cores(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+static int show_threads(const void *v, char *buf, size_t n) {
+    (void)v;
+    return snprintf(buf, n, "the machine's cores, %d here", cores()), 1;
+}
+
 int cmd_features(int argc, char **argv) {
     const char *in = NULL, *out = NULL;
-    int force = 0, threads = 1, n_pos;
+    int force = 0, threads = 0, n_pos; /* 0: cores() */
     feat_run run = {cli_feat_opts_default(), NULL};
     cli_option feat[CLI_FEAT_N_OPTS + 1];
     cli_feat_options(&run.o, feat);
     const cli_option opts[] = {
         {CLI_STR_OPT("-o", &out), .meta = "OUT", .help = "the .npy file, or a folder (OUT/ or an existing one)"},
-        {CLI_INT_OPT("--threads", &threads, 1, 64), .meta = "N",
+        {CLI_INT_OPT("--threads", &threads, 1, 64), .meta = "N", .show = show_threads,
          .help = "files of a folder at once: N extractors, one a thread"},
         {CLI_FLAG_OPT("--force", &force), .help = "replace existing outputs (never an input)"},
         {.name = NULL}};
@@ -167,7 +179,7 @@ int cmd_features(int argc, char **argv) {
         mallopt(M_MMAP_THRESHOLD, 32 << 20);
         mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
-        rc = features_dir(in, out, &run, force, threads);
+        rc = features_dir(in, out, &run, force, threads ? threads : cores());
     }
     a2m_feat_del(run.e);
     return rc;
