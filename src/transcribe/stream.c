@@ -445,8 +445,12 @@ int a2m_transcribe_stream_push(a2m_transcribe_stream *s, const float *x, size_t 
     int rc = A2M_OK;
     while (n > 0 && !rc) {
         size_t take = n < piece ? n : piece;
-        rc = a2m_cqt_stream_push(s->cqt, x, take);
-        if (!rc) rc = pull_frames(s);
+        /* the CQT gets the piece in parts of 256 frames (1.5 s), each pulled at once: its frame buffer stays at
+         * 0.3 MB instead of the piece's 16 s (4 MB written once, 1k page faults); the frames are the same */
+        for (size_t at = 0, part = 256 * (size_t)s->hop; at < take && !rc; at += part) {
+            rc = a2m_cqt_stream_push(s->cqt, x + at, take - at < part ? take - at : part);
+            if (!rc) rc = pull_frames(s);
+        }
         s->total_samples += take, x += take, n -= take;
         while (!rc) { /* the windows whose frames all exist */
             size_t have = s->pw_start + s->pw_n;
