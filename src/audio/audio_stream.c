@@ -15,6 +15,7 @@
 #include "a2m/audio.h"
 #include "a2m/error.h"
 #include "audio/pcm.h"
+#include "core/finite.h"
 
 enum { STREAM_CHUNK = 4096 }; /* input frames decoded per read */
 
@@ -151,10 +152,10 @@ static int decode_chunk(a2m_audio_stream *s, size_t *got) {
         pcm_f32le_decode(s->mono, bytes, n / 4);
         *got = n / 4;
     }
-    for (size_t i = 0; i < *got; i++)
-        if (!isfinite(s->mono[i]))
-            return a2m_error(A2M_ERR_NONFINITE, "%s: sample %llu is not a finite number", s->name,
-                             (unsigned long long)(s->n_in + i));
+    size_t bad = a2m_first_nonfinite(s->mono, *got);
+    if (bad < *got)
+        return a2m_error(A2M_ERR_NONFINITE, "%s: sample %llu is not a finite number", s->name,
+                         (unsigned long long)(s->n_in + bad));
     return A2M_OK;
 }
 

@@ -18,15 +18,15 @@
 
 /* Interleaved frames [n x channels] -> mono by channel mean (librosa.to_mono). */
 static inline void pcm_mix_mono(float *mono, const float *frames, size_t n, int channels) {
+    if (channels == 1) { /* a copy (the per-sample branch was half of the stream reader's own time) */
+        memcpy(mono, frames, n * sizeof *mono);
+        return;
+    }
     for (size_t f = 0; f < n; f++) {
         const float *fr = frames + f * (size_t)channels;
-        if (channels == 1) {
-            mono[f] = fr[0];
-        } else {
-            float sum = 0.0f;
-            for (int c = 0; c < channels; c++) sum += fr[c];
-            mono[f] = sum / (float)channels;
-        }
+        float sum = 0.0f;
+        for (int c = 0; c < channels; c++) sum += fr[c];
+        mono[f] = sum / (float)channels;
     }
 }
 

@@ -20,6 +20,7 @@
 
 #include "a2m/cqt.h"
 #include "a2m/error.h"
+#include "core/finite.h"
 #include "core/grow.h"
 #include "dsp/cqt_internal.h"
 
@@ -208,8 +209,8 @@ static int compute_frames(a2m_cqt_stream *s, int i, size_t cap) {
 
 int a2m_cqt_stream_push(a2m_cqt_stream *s, const float *x, size_t n) {
     if (s->finished) return a2m_error(A2M_ERR_ARG, "cqt stream: push after finish");
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return a2m_error(A2M_ERR_NONFINITE, "cqt: NaN or infinite sample at %zu", s->n_in + i);
+    size_t bad = a2m_first_nonfinite(x, n);
+    if (bad < n) return a2m_error(A2M_ERR_NONFINITE, "cqt: NaN or infinite sample at %zu", s->n_in + bad);
     int rc = append(s, 0, x, n, 1);
     s->n_in += n;
     for (int i = 0; i < s->c->n_octaves && !rc; i++) {
