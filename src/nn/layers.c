@@ -256,15 +256,30 @@ void bilstm_backward(float *din, const lstm_grads g[2], const float *dout, const
 
 /* ------------------------------------------------------------------ Loss */
 
+/* q = exp(z - max z) of one row, in vectors */
+static inline void softmax_exp_row(float *q, const float *z, int C) {
+    float m = z[0];
+    for (int c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
+    for (int c = 0; c < C; c++) q[c] = nn_expf(z[c] - m); /* z - m may be -inf: clamped */
+}
+
+/* Rows in fours: each row's exponentials vectorise apart from its sum, and the four sums (each row's in class
+ * order, in double, as one row at a time) are four dependency chains instead of one: a row's sum was
+ * latency-bound, and softmax 2.3% of a 30 s transcription (the any-pitch model's 7000 rows of 53 classes). */
 A2M_DISPATCH static void softmax_rows_body(float *p, const float *logits, int N, int C) {
-    for (int n = 0; n < N; n++) {
-        const float *z = logits + (size_t)n * C;
+    for (int n = 0; n < N; n += 4) {
+        int rows = N - n < 4 ? N - n : 4;
         float *q = p + (size_t)n * C;
-        float m = z[0];
-        for (int c = 1; c < C; c++) m = z[c] > m ? z[c] : m;
-        double s = 0;
-        for (int c = 0; c < C; c++) s += (q[c] = nn_expf(z[c] - m)); /* z - m may be -inf: clamped */
-        for (int c = 0; c < C; c++) q[c] = (float)(q[c] / s);
+        double s[4] = {0, 0, 0, 0};
+        for (int r = 0; r < rows; r++) softmax_exp_row(q + (size_t)r * C, logits + (size_t)(n + r) * C, C);
+        if (rows == 4)
+            for (int c = 0; c < C; c++)
+                for (int r = 0; r < 4; r++) s[r] += q[(size_t)r * C + c];
+        else
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < C; c++) s[r] += q[(size_t)r * C + c];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < C; c++) q[(size_t)r * C + c] = (float)(q[(size_t)r * C + c] / s[r]);
     }
 }
 
