@@ -252,8 +252,10 @@ TGT512C static inline __m512 tanh_sigm16(__m512 ago) { /* [tanh g, sigmoid o] */
     __m512 sub = _mm512_setr_ps(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     return _mm512_sub_ps(_mm512_div_ps(num, _mm512_add_ps(one, nn_exp16(_mm512_mul_ps(ago, ns)))), sub);
 }
-TGT512C static inline void cell8x2(__m512 aif0, __m512 ago0, __m512 aif1, __m512 ago1, float *c0, float *c1, float *hn0,
-                                   float *hn1) {
+/* always inlined: with blk2_avx512 its second caller, GCC made it a call (2% of a 30 s transcription) */
+#define INLINE512 TGT512C static inline __attribute__((always_inline))
+INLINE512 void cell8x2(__m512 aif0, __m512 ago0, __m512 aif1, __m512 ago1, float *c0, float *c1, float *hn0,
+                       float *hn1) {
     __m512 if0 = sigm16(aif0), go0 = tanh_sigm16(ago0), if1 = sigm16(aif1), go1 = tanh_sigm16(ago1);
     __m256 cn0 = _mm256_fmadd_ps(hi256(if0), _mm256_loadu_ps(c0),
                                  _mm256_mul_ps(_mm512_castps512_ps256(if0), _mm512_castps512_ps256(go0)));
@@ -289,6 +291,24 @@ TGT512C static inline void blk4_avx512(const float *w, const float *bb, const fl
     cell8x2(a[2][0], a[2][1], a[3][0], a[3][1], c[2], c[3], hn[2], hn[3]);
 }
 
+/* block jb of two sequences with AVX-512: blk4_avx512 for a pair, lane for lane blk2_avx2's multiply-adds and cell
+ * (the same bits) in half the instructions; a step of two or three sequences (a batch's tail of windows) was
+ * blk2_avx2's, 6% of a 30 s transcription */
+TGT512C static inline void blk2_avx512(const float *w, const float *bb, const float *g0, const float *g1,
+                                       const float *hp0, const float *hp1, float *c0, float *c1, float *hn0,
+                                       float *hn1, int H) {
+    __m512 b0 = _mm512_load_ps(bb), b1 = _mm512_load_ps(bb + 16);
+    __m512 a0 = _mm512_add_ps(_mm512_loadu_ps(g0), b0), a1 = _mm512_add_ps(_mm512_loadu_ps(g0 + 16), b1);
+    __m512 e0 = _mm512_add_ps(_mm512_loadu_ps(g1), b0), e1 = _mm512_add_ps(_mm512_loadu_ps(g1 + 16), b1);
+    for (int k = 0; k < H; k++, w += 32) {
+        __m512 w0 = _mm512_load_ps(w), w1 = _mm512_load_ps(w + 16);
+        __m512 x0 = _mm512_set1_ps(hp0[k]), x1 = _mm512_set1_ps(hp1[k]);
+        a0 = _mm512_fmadd_ps(w0, x0, a0), a1 = _mm512_fmadd_ps(w1, x0, a1);
+        e0 = _mm512_fmadd_ps(w0, x1, e0), e1 = _mm512_fmadd_ps(w1, x1, e1);
+    }
+    cell8x2(a0, a1, e0, e1, c0, c1, hn0, hn1);
+}
+
 /* Sequences act[i..na) of one 8-unit block jb (w, bb; gates at column o, cell and hidden at o8): two at a time,
  * then the last alone. The tail of both steps, so a sequence's numbers do not depend on the kernel level. */
 TGT static void pairs_avx2(const float *w, const float *bb, const float *g, size_t ldg, size_t o, size_t o8,
@@ -304,8 +324,8 @@ TGT static void pairs_avx2(const float *w, const float *bb, const float *g, size
     }
 }
 
-/* one step of one direction for the na sequences act[] (na >= 2) with AVX-512: fours, then blk2_avx2/blk1_avx2 for
- * what is left, as step_avx2 would (so a sequence's numbers do not depend on the kernel level 1 or 2) */
+/* one step of one direction for the na sequences act[] (na >= 2) with AVX-512: fours, then pairs, then blk1_avx2 for
+ * the last, as step_avx2 would (so a sequence's numbers do not depend on the kernel level 1 or 2) */
 TGT512C static void step_avx512(const float *W, const float *bias, const float *g, size_t ldg, const float *hp,
                                 float *hn, float *c, const int *act, int na, int H) {
     for (int jb = 0; jb < H / 8; jb++) {
@@ -321,7 +341,12 @@ TGT512C static void step_avx512(const float *W, const float *bias, const float *
             }
             blk4_avx512(w, bb, gs, hs, cs, hns, H);
         }
-        pairs_avx2(w, bb, g, ldg, o, o8, hp, hn, c, act, i, na, H);
+        for (; i + 2 <= na; i += 2) {
+            size_t b0 = (size_t)act[i], b1 = (size_t)act[i + 1];
+            blk2_avx512(w, bb, g + b0 * ldg + o, g + b1 * ldg + o, hp + b0 * H, hp + b1 * H, c + b0 * H + o8,
+                        c + b1 * H + o8, hn + b0 * H + o8, hn + b1 * H + o8, H);
+        }
+        pairs_avx2(w, bb, g, ldg, o, o8, hp, hn, c, act, i, na, H); /* the last one alone, if any */
     }
 }
 
