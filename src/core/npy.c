@@ -7,9 +7,11 @@
 #include "core/reader.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #define NPY_MAX_FILE ((size_t)8 << 30)
 
@@ -186,6 +188,19 @@ int a2m_npy_load_f32(const char *path, a2m_array *out) {
     return A2M_OK;
 }
 
+/* The header and the data in one writev (written around stdio, which holds nothing): through stdio a take's
+ * features (660 KB) were three writes (4096, 663552 and 3808 bytes, strace). Returns 0 or the errno. */
+static int write_all(int fd, struct iovec *iov, int n) {
+    while (n > 0) {
+        ssize_t w = writev(fd, iov, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno : EIO;
+        for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--) w -= (ssize_t)iov->iov_len;
+        if (n > 0) iov->iov_base = (char *)iov->iov_base + w, iov->iov_len -= (size_t)w;
+    }
+    return 0;
+}
+
 int a2m_npy_save(const char *path, a2m_dtype dtype, int ndim, const size_t *shape, const void *data) {
     if (ndim < 0 || ndim > A2M_NPY_MAX_DIMS || !dtype_descr(dtype))
         return a2m_error(A2M_ERR_ARG, "%s: bad array description", path);
@@ -202,15 +217,20 @@ int a2m_npy_save(const char *path, a2m_dtype dtype, int ndim, const size_t *shap
     /* pad with spaces so magic(6)+version(2)+len(2)+header+'\n' is a multiple of 64 */
     size_t total = 10 + (size_t)n + 1;
     size_t pad = (64 - total % 64) % 64;
+    uint16_t hl = (uint16_t)((size_t)n + pad + 1);
+    uint8_t head[10 + sizeof header + 64] = {
+        0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(hl & 0xff), (uint8_t)(hl >> 8)};
+    memcpy(head + 10, header, (size_t)n);
+    memset(head + 10 + n, ' ', pad);
+    head[total + pad - 1] = '\n';
     a2m_atomic_file f;
     int rc = a2m_atomic_open(&f, path, 1);
     if (rc) return rc;
-    uint16_t hl = (uint16_t)((size_t)n + pad + 1);
-    uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(hl & 0xff), (uint8_t)(hl >> 8)};
-    fwrite(pre, 1, 10, f.fp);
-    fwrite(header, 1, (size_t)n, f.fp);
-    for (size_t i = 0; i < pad; i++) fputc(' ', f.fp);
-    fputc('\n', f.fp);
-    if (count) fwrite(data, a2m_dtype_size(dtype), count, f.fp);
+    struct iovec iov[2] = {{head, total + pad}, {(void *)(uintptr_t)data, count * a2m_dtype_size(dtype)}};
+    int e = write_all(fileno(f.fp), iov, 2);
+    if (e) {
+        a2m_atomic_abort(&f);
+        return a2m_error(A2M_ERR_IO, "%s: write failed (%s)", path, strerror(e));
+    }
     return a2m_atomic_commit(&f);
 }
