@@ -299,7 +299,11 @@ int a2m_read_file(const char *path, uint8_t **buf, size_t *len, size_t max_bytes
     if (S_ISDIR(st.st_mode)) return a2m_error(A2M_ERR_IO, "%s: is a folder, not a file", path);
     FILE *fp = fopen(path, "rb");
     if (!fp) return a2m_error(A2M_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    /* a regular file's size (+1 to see its end) at once: a 1 MB model was read through 64 KB doubling (1 MB of
+     * copies); anything else, or a file that changes, still grows by doubling */
     size_t cap = 1 << 16, n = 0;
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < max_bytes && (size_t)st.st_size + 1 > cap)
+        cap = (size_t)st.st_size + 1;
     uint8_t *b = malloc(cap);
     if (!b) {
         fclose(fp);
