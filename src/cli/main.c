@@ -138,7 +138,7 @@ static void blas_one_thread(void) {
  * ~10 ms (perf stat, 30 runs; the same as glibc's tunables glibc.malloc.hugetlb=1 + top_pad, which a program cannot
  * set for itself). Process-wide, so here in main and never in the library; where THP is off it only costs the
  * untouched address space. */
-#define HEAP_PAD (64 << 20)
+#define HEAP_PAD  (64 << 20)
 #define HEAP_HUGE ((uintptr_t)2 << 20)
 
 static void heap_hugepages(void) {

@@ -41,7 +41,7 @@ struct a2m_cqt_stream {
     oct_state *st; /* [n_octaves] */
     float *power;  /* [pw_cap x n_bins] frames [pw_base, pw_base + pw_cap) */
     size_t pw_base, pw_cap;
-    size_t pw_top; /* rows below it hold (parts of) computed frames; above it, nothing yet */
+    size_t pw_top;                  /* rows below it hold (parts of) computed frames; above it, nothing yet */
     float *halved;                  /* [HALVED_CHUNK] */
     size_t n_in, n_out;             /* samples pushed, frames pulled */
     size_t all_frames, kept_frames; /* once finished: before and after the last-frame drop */

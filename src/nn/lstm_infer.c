@@ -295,8 +295,8 @@ TGT512C static inline void blk4_avx512(const float *w, const float *bb, const fl
  * (the same bits) in half the instructions; a step of two or three sequences (a batch's tail of windows) was
  * blk2_avx2's, 6% of a 30 s transcription */
 TGT512C static inline void blk2_avx512(const float *w, const float *bb, const float *g0, const float *g1,
-                                       const float *hp0, const float *hp1, float *c0, float *c1, float *hn0,
-                                       float *hn1, int H) {
+                                       const float *hp0, const float *hp1, float *c0, float *c1, float *hn0, float *hn1,
+                                       int H) {
     __m512 b0 = _mm512_load_ps(bb), b1 = _mm512_load_ps(bb + 16);
     __m512 a0 = _mm512_add_ps(_mm512_loadu_ps(g0), b0), a1 = _mm512_add_ps(_mm512_loadu_ps(g0 + 16), b1);
     __m512 e0 = _mm512_add_ps(_mm512_loadu_ps(g1), b0), e1 = _mm512_add_ps(_mm512_loadu_ps(g1 + 16), b1);
