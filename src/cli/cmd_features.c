@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #ifdef __GLIBC__
-#include <malloc.h>
 #endif
 
 #include "a2m/audio.h"
@@ -171,14 +170,7 @@ int cmd_features(int argc, char **argv) {
         if (!rc && (rc = one_file(in, out, &run))) rc = cli_lib_fail(rc);
     } else if (!strcmp(out, "-")) rc = cli_usage_error(argv[0], "-o -: a folder input writes a folder of files");
     else {
-#ifdef __GLIBC__
-        /* a take's buffers (audio, features, ~0.6 MB) are freed and allocated again for every file; glibc gave
-         * them back to the kernel each time (heap trimmed, mappings unmapped) and faulted them in again:
-         * 127 page faults a take, 6,735 for the 45 seed test takes, 1,026 with these (about 10% of the CPU
-         * time of `a2m features --kind mel` over them) */
-        mallopt(M_MMAP_THRESHOLD, 32 << 20);
-        mallopt(M_TRIM_THRESHOLD, 256 << 20);
-#endif
+        /* a take's buffers are reused from the heap across files: main's heap settings (src/cli/main.c) */
         rc = features_dir(in, out, &run, force, threads ? threads : cores());
     }
     a2m_feat_del(run.e);
