@@ -34,6 +34,9 @@ typedef struct a2m_train_params {
     int threads;             /* 1: threads of the OpenMP parts (the two LSTM directions). BLAS threads are the
                                  * program's (openblas_set_num_threads in its main; a2m's is 1): the library never
                                  * changes them */
+    a2m_precision precision; /* A2M_PRECISION_FP32; BF16: mixed-precision products (bf16 operands, fp32 sums,
+                                 * weights, Adam, softmax, norms and loss) where the architecture has them (the
+                                 * transformer) and the CPU has avx512_bf16, fp32 otherwise */
     int window;              /* training window in frames; 0 = whole takes */
     int concat;              /* 1: a batch element is one take (or window); N: N of them back to back, so the
                                  * network also learns across take boundaries, as in long recordings */

@@ -114,7 +114,7 @@ int cli_parse_precision(const char *cmd, const char *s, a2m_precision *out) {
         return 0;
     }
     if (!a2m_precision_available(p))
-        cli_warn("%s: %s inference needs a CPU with avx512_bf16 (and A2M_FORCE_FP32 unset); running fp32", cmd,
+        cli_warn("%s: %s needs a CPU with avx512_bf16 (and A2M_FORCE_FP32 unset); running fp32", cmd,
                  a2m_precision_name(p));
     *out = p;
     return 1;

@@ -45,6 +45,9 @@ typedef struct nn_buffers {
     /* 1: Monte-Carlo dropout: an inference forward (training 0: BatchNorm running statistics) with dropout active
      * at probability `dropout`, masks from `seed` */
     int mc;
+    /* training forward and backward: A2M_PRECISION_BF16 runs the architecture's mixed-precision products where it
+     * has them (the transformer) and the CPU has AVX512_BF16; 0 (fp32) otherwise */
+    int precision;
 } nn_buffers;
 
 typedef struct a2m_arch {

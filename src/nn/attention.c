@@ -9,6 +9,7 @@
 #include "core/isa.h"
 #include "nn/attn_avx512.h"
 #include "nn/layers.h"
+#include "nn/mm_bf16.h"
 
 /* ------------------------------------------------------------ LayerNorm */
 
@@ -338,6 +339,105 @@ void attn_backward(float *dqkv, const float *dctx, const float *qkv, const float
                 rows_backward(ds, pd, p, n, L, T, blk, i0, scale, dc, n_threads);
                 block_grads(1, ds, dc.on ? pd : p, dc_h, q, k, v, vt, dq, dk, dv, i0, n, L, T, d, dh, ld, fast);
             }
+        }
+    }
+}
+
+/* ------------------------------------------------- mixed precision */
+
+/* n elements from *at, in steps of 32 (64 bytes) */
+static mmbf16 *carve(mmbf16 **at, size_t n) {
+    mmbf16 *p = *at;
+    *at += (n + 31) & ~(size_t)31;
+    return p;
+}
+
+/* The operands of one head: forward Q rows, K^T and V panels, one block's dropped P rows; backward V^T and K
+ * panels, then per block dctx_h rows and panels, (dropped) P^T panels, dS rows and dS^T panels, Q panels. */
+typedef struct attn_bfbuf {
+    mmbf16 *qr, *kp, *vp, *pr;               /* forward */
+    mmbf16 *vp2, *kp2, *dr, *dp, *pp, *sr, *sp, *qp; /* backward */
+} attn_bfbuf;
+
+static size_t attn_bf_split(mmbf16 *base, int T, int dh, attn_bfbuf *o) {
+    mmbf16 *at = base;
+    size_t T2 = (size_t)(T + 1) & ~(size_t)1;
+    o->qr = carve(&at, (size_t)T * dh), o->kp = carve(&at, mmbf_panel_elems(dh, T));
+    o->vp = carve(&at, mmbf_panel_elems(T, dh)), o->pr = carve(&at, RB * T2);
+    size_t fwd = (size_t)(at - base);
+    at = base;
+    o->vp2 = carve(&at, mmbf_panel_elems(dh, T)), o->kp2 = carve(&at, mmbf_panel_elems(T, dh));
+    o->dr = carve(&at, (size_t)RB * dh), o->dp = carve(&at, mmbf_panel_elems(RB, dh));
+    o->pp = carve(&at, mmbf_panel_elems(RB, T)), o->sr = carve(&at, RB * T2);
+    o->sp = carve(&at, mmbf_panel_elems(RB, T)), o->qp = carve(&at, mmbf_panel_elems(RB, dh));
+    size_t bwd = (size_t)(at - base);
+    return fwd > bwd ? fwd : bwd;
+}
+
+size_t attn_bf16_scratch(int T, int dh) {
+    attn_bfbuf o;
+    return attn_bf_split(NULL, T, dh, &o);
+}
+
+void attn_forward_bf16(float *ctx, float *P, const float *qkv, int L, const int *seg, float *scratch, uint16_t *bscr,
+                       int T, int d, int H, float p_drop, uint64_t seed, int training) {
+    int dh = d / H, ld = 3 * d, T2 = (T + 1) & ~1;
+    float scale = 1.0f / sqrtf((float)dh);
+    drop_cfg dc = drop_make(p_drop, seed, training);
+    attn_bfbuf o;
+    attn_bf_split(bscr, T, dh, &o);
+    if (L < T) memset(ctx + (size_t)L * d, 0, (size_t)(T - L) * d * sizeof *ctx);
+    for (int h = 0; h < H; h++) {
+        const float *q = qkv + h * dh, *k = q + d, *v = q + 2 * d;
+        mmbf_rows(o.qr, (size_t)dh, q, (size_t)ld, L, dh);
+        mmbf_pack_nk(o.kp, k, (size_t)ld, L, dh);
+        mmbf_pack_kn(o.vp, v, (size_t)ld, L, dh);
+        for (int i0 = 0; i0 < L; i0 += RB) {
+            int n = L - i0 < RB ? L - i0 : RB;
+            float *p = P + (size_t)h * T * T + (size_t)i0 * T;
+            mmbf_gemm(p, (size_t)T, (mmbf_a){o.qr + (size_t)i0 * dh, (size_t)dh, 0}, o.kp, n, L, dh, scale, 0, NULL);
+            rows_forward(p, scratch, n, L, T, (size_t)h, i0, seg, dc, 1);
+            mmbf_rows(o.pr, (size_t)T2, dc.on ? scratch : p, (size_t)T, n, L);
+            mmbf_gemm(ctx + (size_t)i0 * d + h * dh, (size_t)d, (mmbf_a){o.pr, (size_t)T2, 0}, o.vp, n, dh, L, 1.0f, 0,
+                      NULL);
+        }
+    }
+}
+
+/* block rows [i0, i0 + n) of head h: dV += Pd^T dctx_h, dQ = dS K, dK += dS^T Q (ds, pd fp32 of the block) */
+static void block_grads_bf16(const attn_bfbuf *o, const float *ds, const float *pd, const float *dc_h, const float *q,
+                             float *dq, float *dk, float *dv, int i0, int n, int L, int T, int d, int dh, int ld) {
+    int T2 = (T + 1) & ~1;
+    mmbf_pack_kn(o->pp, pd, (size_t)T, n, L);
+    mmbf_pack_kn(o->dp, dc_h, (size_t)d, n, dh);
+    mmbf_gemm(dv, (size_t)ld, (mmbf_a){o->pp, 0, 1}, o->dp, L, dh, n, 1.0f, 1, NULL);
+    mmbf_rows(o->sr, (size_t)T2, ds, (size_t)T, n, L);
+    mmbf_gemm(dq + (size_t)i0 * ld, (size_t)ld, (mmbf_a){o->sr, (size_t)T2, 0}, o->kp2, n, dh, L, 1.0f, 0, NULL);
+    mmbf_pack_kn(o->sp, ds, (size_t)T, n, L);
+    mmbf_pack_kn(o->qp, q + (size_t)i0 * ld, (size_t)ld, n, dh);
+    mmbf_gemm(dk, (size_t)ld, (mmbf_a){o->sp, 0, 1}, o->qp, L, dh, n, 1.0f, 1, NULL);
+}
+
+void attn_backward_bf16(float *dqkv, const float *dctx, const float *qkv, const float *P, int L, float *scratch,
+                        uint16_t *bscr, int T, int d, int H, float p_drop, uint64_t seed) {
+    int dh = d / H, ld = 3 * d;
+    float scale = 1.0f / sqrtf((float)dh), *pd = scratch, *ds = scratch + (size_t)RB * T;
+    drop_cfg dc = drop_make(p_drop, seed, 1);
+    attn_bfbuf o;
+    attn_bf_split(bscr, T, dh, &o);
+    memset(dqkv, 0, (size_t)T * ld * sizeof *dqkv);
+    for (int h = 0; h < H; h++) {
+        const float *q = qkv + h * dh, *k = q + d, *v = q + 2 * d;
+        float *dq = dqkv + h * dh, *dk = dq + d, *dv = dq + 2 * d;
+        mmbf_pack_nk(o.vp2, v, (size_t)ld, L, dh);
+        mmbf_pack_kn(o.kp2, k, (size_t)ld, L, dh);
+        for (int i0 = 0; i0 < L; i0 += RB) {
+            int n = L - i0 < RB ? L - i0 : RB;
+            const float *p = P + (size_t)h * T * T + (size_t)i0 * T, *dc_h = dctx + (size_t)i0 * d + h * dh;
+            mmbf_rows(o.dr, (size_t)dh, dc_h, (size_t)d, n, dh);
+            mmbf_gemm(ds, (size_t)T, (mmbf_a){o.dr, (size_t)dh, 0}, o.vp2, n, L, dh, 1.0f, 0, NULL);
+            rows_backward(ds, pd, p, n, L, T, (size_t)h, i0, scale, dc, 1);
+            block_grads_bf16(&o, ds, dc.on ? pd : p, dc_h, q, dq, dk, dv, i0, n, L, T, d, dh, ld);
         }
     }
 }

@@ -75,6 +75,16 @@ void attn_backward(float *dqkv,       /* [B*T x 3d] */
                    const int *lengths, float *scratch, int B, int T, int d, int H, float p_drop, uint64_t seed,
                    int training, int n_threads);
 
+/* ---- Mixed precision (mm_bf16.h; call only where mmbf_available()) ----
+ * attn_forward / attn_backward of ONE sequence (B = 1, L valid frames) with the four products of forward and
+ * backward as bf16 operands with fp32 sums; scores, softmax, dropout (the same masks as fp32's), P and every
+ * output stay fp32. bscr: attn_bf16_scratch(T, d / H) bf16 elements (operands packed per head and block). */
+size_t attn_bf16_scratch(int T, int dh);
+void attn_forward_bf16(float *ctx, float *P, const float *qkv, int L, const int *seg, float *scratch, uint16_t *bscr,
+                       int T, int d, int H, float p_drop, uint64_t seed, int training);
+void attn_backward_bf16(float *dqkv, const float *dctx, const float *qkv, const float *P, int L, float *scratch,
+                        uint16_t *bscr, int T, int d, int H, float p_drop, uint64_t seed);
+
 /* ---- The encoder layer's fused elementwise steps ----
  * Inverted dropout (p resolved to 2^-24) with a 32-bit hash of (seed, i) per element: first in[i] = max(in[i], 0)
  * when relu, then out[i] = in[i] * mask[i] (+ res[i] when res is not NULL), mask[i] in {0, 1 / (1 - p)}. Off

@@ -27,6 +27,7 @@
 #include "nn/arch.h"
 #include "nn/attention.h"
 #include "nn/layers.h"
+#include "nn/mm_bf16.h"
 
 enum { C1 = 64, KS = 3, NL = 3, NH = 4, MAX_LEN = 2000 };
 #define BN_EPS      1e-5f
@@ -163,7 +164,68 @@ typedef struct tf_acts {
     float *X[NL + 1];      /* [BT x d] each layer's input; X[NL] feeds fc */
     float *ascr;           /* [B x attn_scratch_floats(T)] one a sequence */
     tf_layer_acts L[NL];
+    mmbf16 *wpk;  /* --precision bf16: the encoder's linear weights packed (tf_pack_weights), once a step */
+    mmbf16 *bscr; /* [B x bf_seq_elems] each sequence's bf16 operands */
 } tf_acts;
+
+/* The encoder's four linear layers (IN_W, OUT_W, L1_W, L2_W) as (Cout, Cin), and their bf16 packings. */
+enum { NLIN = 4 };
+static const int lin_w[NLIN] = {IN_W, OUT_W, L1_W, L2_W};
+static void lin_shape(int k, int d, int *cout, int *cin) {
+    static const int sh[NLIN][2] = {{3, 1}, {1, 1}, {4, 1}, {1, 4}};
+    *cout = sh[k][0] * d, *cin = sh[k][1] * d;
+}
+typedef struct tf_bfw {
+    const mmbf16 *nk[NLIN], *kn[NLIN]; /* forward's W^T panels, backward's W panels */
+} tf_bfw;
+
+static size_t up32(size_t n) { return (n + 31) & ~(size_t)31; }
+
+static size_t wpk_elems(int d) {
+    size_t n = 0;
+    for (int k = 0; k < NLIN; k++) {
+        int co, ci;
+        lin_shape(k, d, &co, &ci);
+        n += up32(mmbf_panel_elems(ci, co)) + up32(mmbf_panel_elems(co, ci));
+    }
+    return NL * n;
+}
+
+static size_t bf_seq_elems(int T, int d) {
+    size_t n = attn_bf16_scratch(T, d / NH);
+    for (int k = 0; k < NLIN; k++) {
+        int co, ci;
+        lin_shape(k, d, &co, &ci);
+        size_t l = up32(mmbf_linear_scratch(T, ci, co));
+        n = l > n ? l : n;
+    }
+    return up32(n);
+}
+
+/* where layer l's packings are in wpk */
+static tf_bfw tf_packed(const mmbf16 *wpk, int d, int l) {
+    tf_bfw o;
+    const mmbf16 *at = wpk + (size_t)l * (wpk_elems(d) / NL);
+    for (int k = 0; k < NLIN; k++) {
+        int co, ci;
+        lin_shape(k, d, &co, &ci);
+        o.nk[k] = at, o.kn[k] = at + up32(mmbf_panel_elems(ci, co));
+        at = o.kn[k] + up32(mmbf_panel_elems(co, ci));
+    }
+    return o;
+}
+
+/* packs layer l's weights into wpk (the backward's kn only when training) */
+static tf_bfw tf_pack_weights(mmbf16 *wpk, const tf_layer_w *w, int d, int l, int training) {
+    tf_bfw o = tf_packed(wpk, d, l);
+    for (int k = 0; k < NLIN; k++) {
+        int co, ci;
+        lin_shape(k, d, &co, &ci);
+        mmbf_pack_nk(wpk + (o.nk[k] - wpk), w->p[lin_w[k]], (size_t)ci, co, ci);
+        if (training) mmbf_pack_kn(wpk + (o.kn[k] - wpk), w->p[lin_w[k]], (size_t)ci, co, ci);
+    }
+    return o;
+}
 
 #define TAKE(ptr, nfl) ((ptr) = base ? (void *)(base + off) : NULL, off += (nfl))
 
@@ -179,6 +241,12 @@ static size_t tf_acts_split(const a2m_model *m, float *base, int B, int T, int s
     TAKE(a->m0, BT * d);
     for (int l = 0; l <= NL; l++) TAKE(a->X[l], BT * d);
     TAKE(a->ascr, (size_t)B * attn_scratch_floats(T));
+    a->wpk = a->bscr = NULL;
+    if (!shared_p) { /* training buffers: room for bf16 operands (half a float each) */
+        float *wp, *bs;
+        TAKE(wp, wpk_elems(d) / 2 + 16), TAKE(bs, (size_t)B * bf_seq_elems(T, d) / 2 + 16);
+        a->wpk = wp ? (mmbf16 *)wp : NULL, a->bscr = bs ? (mmbf16 *)bs : NULL;
+    }
     for (int l = 0; l < NL; l++) {
         tf_layer_acts *L = &a->L[l];
         TAKE(L->qkv, BT * 3 * d);
@@ -271,44 +339,58 @@ static tf_grads grads_rows(const tf_grads *s, int b, int T, int d) {
 
 /* ------------------------------------------------------------- forward */
 
+/* Linear layer k (0..3: in_proj, out_proj, linear1, linear2) of a layer, fp32 or (bs: the sequence's bf16
+ * scratch) mixed precision. */
+static void lin_fwd(int k, float *out, const float *in, const tf_layer_w *w, const tf_bfw *bw, mmbf16 *bs, int T,
+                    int d) {
+    int co, ci;
+    lin_shape(k, d, &co, &ci);
+    if (bs) mmbf_linear_forward(out, in, bw->nk[k], w->p[lin_w[k] + 1], T, ci, co, bs);
+    else linear_forward(out, in, w->p[lin_w[k]], w->p[lin_w[k] + 1], T, ci, co);
+}
+
 /* One post-norm encoder layer on one sequence of T frames: xin [T x d] -> xout [T x d]. */
-static void layer_forward(const tf_layer_w *w, const tf_layer_acts *L, float *ascr, const float *xin, float *xout,
-                          const int *len, const int *seg, int T, int d, float p, unsigned long long seed, int l, int b,
-                          int training) {
+static void layer_forward(const tf_layer_w *w, const tf_bfw *bw, mmbf16 *bs, const tf_layer_acts *L, float *ascr,
+                          const float *xin, float *xout, const int *len, const int *seg, int T, int d, float p,
+                          unsigned long long seed, int l, int b, int training) {
     size_t nd = (size_t)T * d, nf = nd * 4;
-    linear_forward(L->qkv, xin, w->p[IN_W], w->p[IN_B], T, d, 3 * d);
-    attn_forward(L->ctx, L->P, L->qkv, len, seg, ascr, 1, T, d, NH, p, drop_seed(seed, l, 0, b), training, 1);
-    linear_forward(L->x1, L->ctx, w->p[OUT_W], w->p[OUT_B], T, d, d);
+    lin_fwd(0, L->qkv, xin, w, bw, bs, T, d);
+    if (bs)
+        attn_forward_bf16(L->ctx, L->P, L->qkv, *len, seg, ascr, bs, T, d, NH, p, drop_seed(seed, l, 0, b), training);
+    else attn_forward(L->ctx, L->P, L->qkv, len, seg, ascr, 1, T, d, NH, p, drop_seed(seed, l, 0, b), training, 1);
+    lin_fwd(1, L->x1, L->ctx, w, bw, bs, T, d);
     tdrop_forward(L->x1, L->x1, xin, L->m1, nd, p, drop_seed(seed, l, 1, b), training, 0); /* xin + dropout1 */
     layernorm_forward(L->y1, L->s1, L->x1, w->p[N1_W], w->p[N1_B], T, d, LN_EPS);
-    linear_forward(L->f1, L->y1, w->p[L1_W], w->p[L1_B], T, d, 4 * d);
+    lin_fwd(2, L->f1, L->y1, w, bw, bs, T, d);
     tdrop_forward(L->f1d, L->f1, NULL, L->mf, nf, p, drop_seed(seed, l, 2, b), training, 1); /* relu, dropout */
-    linear_forward(L->x2, L->f1d, w->p[L2_W], w->p[L2_B], T, 4 * d, d);
+    lin_fwd(3, L->x2, L->f1d, w, bw, bs, T, d);
     tdrop_forward(L->x2, L->x2, L->y1, L->m2, nd, p, drop_seed(seed, l, 3, b), training, 0); /* y1 + dropout2 */
     layernorm_forward(xout, L->s2, L->x2, w->p[N2_W], w->p[N2_B], T, d, LN_EPS);
 }
 
 /* Sequence b from the embedding's output h2 to its logits [T x C]: positional encoding, encoder layers, fc. */
-static void seq_forward(const tf_weights *w, const tf_acts *a, const int *seg, int b, int T, int d, int C,
-                        float *logits, float p, unsigned long long seed, int training) {
+static void seq_forward(const tf_weights *w, const tf_bfw *bw, const tf_acts *a, const int *seg, int b, int T, int d,
+                        int C, float *logits, float p, unsigned long long seed, int training) {
     size_t r = (size_t)b * T;
     const int *sg = seg ? seg + r : NULL;
     float *x0 = a->X[0] + r * d, *ascr = a->ascr + (size_t)b * attn_scratch_floats(T);
     memcpy(x0, a->h2 + r * d, (size_t)T * d * sizeof *x0);
     posenc_add(x0, w->pe, MAX_LEN, sg, 1, T, d);
     tdrop_forward(x0, x0, NULL, a->m0 + r * d, (size_t)T * d, p, drop_seed(seed, NL, 0, b), training, 0);
+    mmbf16 *bs = bw ? a->bscr + (size_t)b * bf_seq_elems(T, d) : NULL;
     for (int l = 0; l < NL; l++) {
         tf_layer_acts L = layer_rows(&a->L[l], b, T, d);
-        layer_forward(&w->layer[l], &L, ascr, a->X[l] + r * d, a->X[l + 1] + r * d, &a->len[b], sg, T, d, p, seed, l, b,
-                      training);
+        layer_forward(&w->layer[l], bw ? &bw[l] : NULL, bs, &L, ascr, a->X[l] + r * d, a->X[l + 1] + r * d, &a->len[b],
+                      sg, T, d, p, seed, l, b, training);
     }
     linear_forward(logits + r * C, a->X[NL] + r * d, w->fc_w, w->fc_b, T, d, C);
 }
 
-/* conv_embedding (sequences in parallel, BatchNorm over the batch), then each sequence's seq_forward */
+/* conv_embedding (sequences in parallel, BatchNorm over the batch), then each sequence's seq_forward; bf: the
+ * encoder's products in mixed precision (a's bf16 buffers). */
 static void tf_run(const a2m_model *m, const float *params, tf_acts *a, const float *x, const int *lengths,
                    const int *seg, int B, int T, float *logits, float p, unsigned long long seed, int n_threads,
-                   int training) {
+                   int training, int bf) {
     int F = m->info.n_bins, d = m->info.hidden, C = m->info.n_classes, BT = B * T;
     int nt = n_threads < 1 ? 1 : n_threads > B ? B : n_threads;
     tf_weights w = tf_bind(m, params);
@@ -336,16 +418,21 @@ static void tf_run(const a2m_model *m, const float *params, tf_acts *a, const fl
     batchnorm_forward(a->h2, a->c2, w.bn[1].w, w.bn[1].b, w.bn[1].rm, w.bn[1].rv, a->bn_save + 2 * C1, a->len, B, T, d,
                       BN_EPS, training);
     relu_forward(a->h2, a->h2, (size_t)BT * d);
+    tf_bfw bw[NL];
+    for (int l = 0; bf && l < NL; l++) bw[l] = tf_pack_weights(a->wpk, &w.layer[l], d, l, training);
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-    for (int b = 0; b < B; b++) seq_forward(&w, a, seg, b, T, d, C, logits, p, seed, training);
+    for (int b = 0; b < B; b++) seq_forward(&w, bf ? bw : NULL, a, seg, b, T, d, C, logits, p, seed, training);
 }
+
+/* --precision bf16 where the CPU has it (else fp32: the CLI says so) */
+static int tf_bf(const nn_buffers *buf) { return buf->precision == A2M_PRECISION_BF16 && mmbf_available(); }
 
 static void tf_forward(const a2m_model *m, const float *params, nn_buffers *buf, const float *x, const int *lengths,
                        int B, int T, float *logits, int n_threads, int training) {
     tf_acts a;
     tf_acts_split(m, buf->acts, B, T, 0, &a);
     tf_run(m, params, &a, x, lengths, training ? buf->seg : NULL, B, T, logits, training ? buf->dropout : 0.0f,
-           buf->seed, n_threads, training);
+           buf->seed, n_threads, training, tf_bf(buf));
 }
 
 /* ------------------------------------------------------------ backward */
@@ -358,27 +445,42 @@ static void lin_backward(float *din, float *dw, float *db, const float *dout, co
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, Cin, Cout, 1.0f, dout, Cout, w, Cin, beta, din, Cin);
 }
 
+/* lin_backward of linear layer k (0..3) of a layer, fp32 or (bs) mixed precision */
+static void lin_bwd(int k, float *din, const tf_layer_w *g, const float *dout, const float *in, const tf_layer_w *w,
+                    const tf_bfw *bw, mmbf16 *bs, int T, int d, float beta) {
+    int co, ci;
+    lin_shape(k, d, &co, &ci);
+    if (!bs) {
+        lin_backward(din, g->p[lin_w[k]], g->p[lin_w[k] + 1], dout, in, w->p[lin_w[k]], T, ci, co, beta);
+        return;
+    }
+    colsum_add(g->p[lin_w[k] + 1], dout, T, co);
+    mmbf_linear_backward(din, g->p[lin_w[k]], dout, in, bw->kn[k], T, ci, co, beta != 0.0f, bs);
+}
+
 /* One layer of one sequence: dxin = d(xin) from dxout (overwritten); parameter gradients added into g. */
-static void layer_backward(const tf_layer_w *w, const tf_layer_w *g, const tf_layer_acts *L, float *ascr,
-                           const float *xin, const float *dxout, float *dxin, const tf_grads *s, const int *len, int T,
-                           int d, float p, unsigned long long seed, int l, int b) {
+static void layer_backward(const tf_layer_w *w, const tf_layer_w *g, const tf_bfw *bw, mmbf16 *bs,
+                           const tf_layer_acts *L, float *ascr, const float *xin, const float *dxout, float *dxin,
+                           const tf_grads *s, const int *len, int T, int d, float p, unsigned long long seed, int l,
+                           int b) {
     size_t nd = (size_t)T * d, nf = nd * 4;
     /* xout = norm2(x2), x2 = y1 + dropout2(linear2(f1d)), f1d = dropout(relu(linear1(y1))) */
     nn_zero(s->dx2, nd);
     layernorm_backward(s->dx2, g->p[N2_W], g->p[N2_B], dxout, L->x2, w->p[N2_W], L->s2, T, d);
     tdrop_backward(s->dproj, s->dx2, L->m2, NULL, nd);
-    lin_backward(s->df1, g->p[L2_W], g->p[L2_B], s->dproj, L->f1d, w->p[L2_W], T, 4 * d, d, 0.0f);
+    lin_bwd(3, s->df1, g, s->dproj, L->f1d, w, bw, bs, T, d, 0.0f);
     tdrop_backward(s->df1, s->df1, L->mf, L->f1, nf);
     memcpy(s->dy1, s->dx2, nd * sizeof *s->dy1);
-    lin_backward(s->dy1, g->p[L1_W], g->p[L1_B], s->df1, L->y1, w->p[L1_W], T, d, 4 * d, 1.0f);
+    lin_bwd(2, s->dy1, g, s->df1, L->y1, w, bw, bs, T, d, 1.0f);
     /* y1 = norm1(x1), x1 = xin + dropout1(out_proj(ctx)) */
     nn_zero(s->dx1, nd);
     layernorm_backward(s->dx1, g->p[N1_W], g->p[N1_B], s->dy1, L->x1, w->p[N1_W], L->s1, T, d);
     tdrop_backward(s->dproj, s->dx1, L->m1, NULL, nd);
-    lin_backward(s->dctx, g->p[OUT_W], g->p[OUT_B], s->dproj, L->ctx, w->p[OUT_W], T, d, d, 0.0f);
-    attn_backward(s->dqkv, s->dctx, L->qkv, L->P, len, ascr, 1, T, d, NH, p, drop_seed(seed, l, 0, b), 1, 1);
+    lin_bwd(1, s->dctx, g, s->dproj, L->ctx, w, bw, bs, T, d, 0.0f);
+    if (bs) attn_backward_bf16(s->dqkv, s->dctx, L->qkv, L->P, *len, ascr, bs, T, d, NH, p, drop_seed(seed, l, 0, b));
+    else attn_backward(s->dqkv, s->dctx, L->qkv, L->P, len, ascr, 1, T, d, NH, p, drop_seed(seed, l, 0, b), 1, 1);
     memcpy(dxin, s->dx1, nd * sizeof *dxin);
-    lin_backward(dxin, g->p[IN_W], g->p[IN_B], s->dqkv, xin, w->p[IN_W], T, d, 3 * d, 1.0f);
+    lin_bwd(0, dxin, g, s->dqkv, xin, w, bw, bs, T, d, 1.0f);
 }
 
 /* g's encoder and fc pointers moved from the range starting at from to the one starting at to */
@@ -391,8 +493,9 @@ static tf_weights tail_moved(const tf_weights *g, const float *from, float *to) 
 }
 
 /* Sequence b from dlogits to d(h2) (in s->dx2's rows): fc and the layers' gradients into gb (its own). */
-static void seq_backward(const tf_weights *w, const tf_weights *gb, const tf_acts *a, const tf_grads *s,
-                         const float *dlogits, int b, int T, int d, int C, float p, unsigned long long seed) {
+static void seq_backward(const tf_weights *w, const tf_weights *gb, const tf_bfw *bw, const tf_acts *a,
+                         const tf_grads *s, const float *dlogits, int b, int T, int d, int C, float p,
+                         unsigned long long seed) {
     size_t r = (size_t)b * T, nd = (size_t)T * d;
     tf_grads sb = grads_rows(s, b, T, d);
     float *ascr = a->ascr + (size_t)b * attn_scratch_floats(T);
@@ -400,8 +503,8 @@ static void seq_backward(const tf_weights *w, const tf_weights *gb, const tf_act
     float *dout = sb.dXa, *din = sb.dXb;
     for (int l = NL - 1; l >= 0; l--) {
         tf_layer_acts L = layer_rows(&a->L[l], b, T, d);
-        layer_backward(&w->layer[l], &gb->layer[l], &L, ascr, a->X[l] + r * d, dout, din, &sb, &a->len[b], T, d, p,
-                       seed, l, b);
+        layer_backward(&w->layer[l], &gb->layer[l], bw ? &bw[l] : NULL, bw ? a->bscr + (size_t)b * bf_seq_elems(T, d) : NULL,
+                       &L, ascr, a->X[l] + r * d, dout, din, &sb, &a->len[b], T, d, p, seed, l, b);
         float *t = dout;
         dout = din, din = t;
     }
@@ -445,6 +548,9 @@ static void tf_backward(const a2m_model *m, const float *params, float *grads, n
     tf_grads s;
     tf_grads_split(m, buf->scratch, B, T, &s);
     tf_weights w = tf_bind(m, params), g = tf_bind(m, grads);
+    tf_bfw bw[NL]; /* the forward packed them in a.wpk: the same layout, pointers only */
+    int bf = tf_bf(buf);
+    for (int l = 0; bf && l < NL; l++) bw[l] = tf_packed(a.wpk, d, l);
 #pragma omp parallel num_threads(nt)
     {
 #pragma omp for schedule(dynamic, 1)
@@ -452,7 +558,7 @@ static void tf_backward(const a2m_model *m, const float *params, float *grads, n
             float *gs = s.gseq + (size_t)b * tn;
             nn_zero(gs, tn);
             tf_weights gb = tail_moved(&g, grads + t0, gs);
-            seq_backward(&w, &gb, &a, &s, dlogits, b, T, d, C, p, buf->seed);
+            seq_backward(&w, &gb, bf ? bw : NULL, &a, &s, dlogits, b, T, d, C, p, buf->seed);
         }
 #pragma omp for schedule(static)
         for (size_t i = 0; i < tn; i++) {
@@ -558,7 +664,7 @@ static void tf_infer_forward(void *state, const float *x, const int *lengths, in
     tf_infer *s = state;
     tf_acts a;
     tf_acts_split(s->m, s->acts, B, T, 1, &a);
-    tf_run(s->m, s->params, &a, x, lengths, NULL, B, T, logits, 0.0f, 0, 1, 0);
+    tf_run(s->m, s->params, &a, x, lengths, NULL, B, T, logits, 0.0f, 0, 1, 0, 0);
 }
 
 static void tf_infer_del(void *state) {
@@ -576,7 +682,7 @@ static int tf_hidden(const a2m_model *m, nn_buffers *buf, const float *x, int T,
     if (!logits) return -1;
     tf_acts a;
     tf_acts_split(m, buf->acts, 1, T, 0, &a);
-    tf_run(m, m->params, &a, x, NULL, NULL, 1, T, logits, 0.0f, 0, n_threads, 0);
+    tf_run(m, m->params, &a, x, NULL, NULL, 1, T, logits, 0.0f, 0, n_threads, 0, 0);
     memcpy(out, a.X[NL], (size_t)T * d * sizeof *out);
     free(logits);
     return d;

@@ -358,6 +358,8 @@ static void train_recipe(const a2m_train_params *p, char *buf, size_t n) {
              p->onset_weight);
     size_t l = strlen(buf);
     if (p->onset_head) snprintf(buf + l, n - l, "--onset-head=1;"); /* only when set: older checkpoints still resume */
+    l = strlen(buf);
+    if (p->precision == A2M_PRECISION_BF16) snprintf(buf + l, n - l, "--precision=bf16;");
 }
 
 /* The value of entry "key=" (kl bytes with the '=') of a recipe, up to its ';' (NULL if absent). */
@@ -735,6 +737,7 @@ static double forward_loss(trainer *tr, int nb, int T, double *ws) {
     b->nn.dropout = (float)p->dropout;
     b->nn.seed = (p->seed + 1) * 0xD1B54A32D192ED03ull + (unsigned long long)tr->st.step;
     b->nn.seg = p->concat > 1 ? b->seg : NULL;
+    b->nn.precision = p->precision;
     tr->m->arch->forward(tr->m, tr->m->params, &b->nn, b->x, b->lengths, nb, T, b->logits, p->threads, 1);
     if (p->onset_head)
         return softmax_onset_xent_forward_backward(b->dlogits, b->logits, b->labels, b->onset, tr->cw,
@@ -805,6 +808,7 @@ static int validate(trainer *tr, const float *w, double *vloss, a2m_frame_metric
     *vloss = 0;
     memset(fm, 0, sizeof *fm);
     if (!tr->n_val) return A2M_OK;
+    tr->vb.nn.precision = tr->p.precision; /* validation at the training's precision */
     int rc = evaluate(tr->m, w, tr->d, tr->val_idx, tr->n_val, tr->cw, tr->p.focal_gamma, tr->p.onset_weight, &tr->vb,
                       tr->p.threads, vloss, tr->vpred, tr->vtrue, NULL, NULL);
     return rc ? rc
