@@ -122,7 +122,7 @@ static int follow_options(int n_pos, char **argv, a2m_train_params *p, train_arg
 }
 
 /* The options into p and a (the library's defaults where not given): -1, or the exit code. Most of it is train's
- * option table, one row per option, which reads best whole. */
+ * option table, one row per option, which reads best whole: over 80 lines for that reason. */
 static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a) {
     a->loss = p->focal_gamma > 0;
     const cli_option opts[] = {
@@ -269,8 +269,8 @@ int cmd_train(int argc, char **argv) {
         return cli_lib_fail(rc);
     }
     p.soft_targets = soft;
-    fprintf(stderr, "a2m train: %zu train take%s, %zu val take%s, %s hidden %d, %d thread%s%s\n", ntr, cli_s(ntr),
-            nva, cli_s(nva), p.arch, p.hidden, p.threads, cli_s((size_t)p.threads),
+    fprintf(stderr, "a2m train: %zu train take%s, %zu val take%s, %s hidden %d, %d thread%s%s\n", ntr, cli_s(ntr), nva,
+            cli_s(nva), p.arch, p.hidden, p.threads, cli_s((size_t)p.threads),
             p.precision == A2M_PRECISION_BF16 && a2m_precision_available(p.precision) ? ", bf16 products" : "");
     progress_ctx pc = {NULL, isatty(fileno(stderr))};
     a2m_model *m = NULL;

@@ -355,7 +355,7 @@ static mmbf16 *carve(mmbf16 **at, size_t n) {
 /* The operands of one head: forward Q rows, K^T and V panels, one block's dropped P rows; backward V^T and K
  * panels, then per block dctx_h rows and panels, (dropped) P^T panels, dS rows and dS^T panels, Q panels. */
 typedef struct attn_bfbuf {
-    mmbf16 *qr, *kp, *vp, *pr;               /* forward */
+    mmbf16 *qr, *kp, *vp, *pr;                       /* forward */
     mmbf16 *vp2, *kp2, *dr, *dp, *pp, *sr, *sp, *qp; /* backward */
 } attn_bfbuf;
 

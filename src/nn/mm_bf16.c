@@ -123,7 +123,9 @@ BF static AI void tile(const int mr, int K2, const uint32_t *a, size_t ars, size
     for (int r = 0; r < mr; r++) {
         float *d = c + (size_t)r * ldc;
         __m512 v0 = _mm512_fmadd_ps(c0[r], al, bs0), v1 = _mm512_fmadd_ps(c1[r], al, bs1);
-        if (beta) v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, d)), v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, d + 16));
+        if (beta)
+            v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, d)),
+            v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, d + 16));
         _mm512_mask_storeu_ps(d, m0, v0);
         _mm512_mask_storeu_ps(d + 16, m1, v1);
     }
@@ -166,8 +168,12 @@ void mmbf_gemm(float *c, size_t ldc, mmbf_a a, const mmbf16 *bp, int M, int N, i
 }
 
 #else /* no x86-64: mmbf_available() is 0, never called */
-void mmbf_pack_kn(mmbf16 *p, const float *src, size_t ld, int K, int N) { (void)p, (void)src, (void)ld, (void)K, (void)N; }
-void mmbf_pack_nk(mmbf16 *p, const float *src, size_t ld, int N, int K) { (void)p, (void)src, (void)ld, (void)N, (void)K; }
+void mmbf_pack_kn(mmbf16 *p, const float *src, size_t ld, int K, int N) {
+    (void)p, (void)src, (void)ld, (void)K, (void)N;
+}
+void mmbf_pack_nk(mmbf16 *p, const float *src, size_t ld, int N, int K) {
+    (void)p, (void)src, (void)ld, (void)N, (void)K;
+}
 void mmbf_rows(mmbf16 *dst, size_t ldd, const float *src, size_t lds, int M, int K) {
     (void)dst, (void)ldd, (void)src, (void)lds, (void)M, (void)K;
 }

@@ -503,8 +503,9 @@ static void seq_backward(const tf_weights *w, const tf_weights *gb, const tf_bfw
     float *dout = sb.dXa, *din = sb.dXb;
     for (int l = NL - 1; l >= 0; l--) {
         tf_layer_acts L = layer_rows(&a->L[l], b, T, d);
-        layer_backward(&w->layer[l], &gb->layer[l], bw ? &bw[l] : NULL, bw ? a->bscr + (size_t)b * bf_seq_elems(T, d) : NULL,
-                       &L, ascr, a->X[l] + r * d, dout, din, &sb, &a->len[b], T, d, p, seed, l, b);
+        layer_backward(&w->layer[l], &gb->layer[l], bw ? &bw[l] : NULL,
+                       bw ? a->bscr + (size_t)b * bf_seq_elems(T, d) : NULL, &L, ascr, a->X[l] + r * d, dout, din, &sb,
+                       &a->len[b], T, d, p, seed, l, b);
         float *t = dout;
         dout = din, din = t;
     }
