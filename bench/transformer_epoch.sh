@@ -9,6 +9,7 @@
 #   A2M_BENCH_RUNS=N    hyperfine runs per command (default 2)
 #   A2M_BENCH_A2M_THREADS="1 2"  a2m thread counts to time (default both)
 #   A2M_BENCH_TORCH_THREADS="2 1"  PyTorch thread counts (default both; the first is the reference)
+#   A2M_BENCH_PRECISIONS="fp32 bf16"  a2m --precision values (bf16: mixed-precision products, avx512_bf16 CPUs)
 # On a loaded machine compare the CPU times (user + system) beside the wall times. a2m --threads N runs the
 # sequences of a batch on N threads (BLAS on one thread each): a handful of barriers a batch.
 set -euo pipefail
@@ -38,7 +39,11 @@ cmds=()
 for t in ${A2M_BENCH_TORCH_THREADS:-2 1}; do
   cmds+=(-n "PyTorch 1.13, $t thread$([ "$t" = 1 ] || echo s)$([ ${#cmds[@]} = 0 ] && echo " (reference)")" "$torch $t")
 done
-for t in ${A2M_BENCH_A2M_THREADS:-1 2}; do cmds+=(-n "a2m train --threads $t" "OPENBLAS_NUM_THREADS=$t $train --threads $t"); done
+for t in ${A2M_BENCH_A2M_THREADS:-1 2}; do
+  for pr in ${A2M_BENCH_PRECISIONS:-fp32 bf16}; do
+    cmds+=(-n "a2m train --threads $t --precision $pr" "OPENBLAS_NUM_THREADS=$t $train --threads $t --precision $pr")
+  done
+done
 hyperfine --runs "$runs" --export-json "$tmp/h.json" "${cmds[@]}" | grep -vE "^\s*$"
 /usr/bin/python3 - "$tmp/h.json" "$takes" <<'EOF'
 import json, sys
@@ -47,6 +52,6 @@ ref = r[0]
 print(f"one epoch, {sys.argv[2]} train takes + 45 val, whole process (mean of runs):")
 for x in r:
     cpu = x["user"] + x["system"]
-    print(f"  {x['command']:38s} wall {x['mean']:8.2f} s  cpu {cpu:8.2f} s   reference / this: "
+    print(f"  {x['command']:52s} wall {x['mean']:8.2f} s  cpu {cpu:8.2f} s   reference / this: "
           f"wall {ref['mean'] / x['mean']:5.1f}x  cpu {(ref['user'] + ref['system']) / cpu:5.1f}x")
 EOF
