@@ -13,6 +13,7 @@
 #include "transcribe/flux.h"
 #include "transcribe/intonation.h"
 #include "transcribe/range.h"
+#include "transcribe/split.h"
 #include "transcribe/window.h"
 
 static void test_rules(void) {
@@ -30,11 +31,11 @@ static void test_rules(void) {
     int notes_map[4] = {-1, 60, 64, 67};
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(
-        a2m_frames_to_notes(cls, NULL, (size_t)n, 4, notes_map, 0.006,
-                            (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL},
-                            &notes, &nn) == A2M_OK,
-        "rules");
+    CHECK(a2m_frames_to_notes(
+              cls, NULL, (size_t)n, 4, notes_map, 0.006,
+              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL, {0, 0, 0}},
+              &notes, &nn) == A2M_OK,
+          "rules");
     CHECK(nn == 2, "two notes (%zu)", nn);
     if (nn == 2) {
         CHECK(notes[0].note.pitch == 60 && notes[0].first_frame == 2 && notes[0].n_frames == 27, "gap filled: %zu+%zu",
@@ -66,11 +67,11 @@ static void test_onset_rules(void) {
           cls[0], cls[21], cls[60]);
     a2m_transcribed_note *notes;
     size_t nn;
-    CHECK(
-        a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
-                            (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL},
-                            &notes, &nn) == A2M_OK,
-        "onset rules");
+    CHECK(a2m_frames_to_notes(
+              cls, probs, N, C, notes_map, 0.006,
+              (a2m_note_rules){5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL, {0, 0, 0}},
+              &notes, &nn) == A2M_OK,
+          "onset rules");
     CHECK(nn == 2, "repeated note split in two, weak note dropped (%zu notes)", nn);
     if (nn == 2) {
         CHECK(notes[0].first_frame == 5 && notes[0].n_frames == 15 && notes[1].first_frame == 20 &&
@@ -81,12 +82,12 @@ static void test_onset_rules(void) {
     free(notes);
     /* a higher threshold keeps one note; min_voicing 0.5 keeps the weak one */
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-    CHECK(
-        a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006,
-                            (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL},
-                            &notes, &nn) == A2M_OK &&
-            nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
-        "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
+    CHECK(a2m_frames_to_notes(
+              cls, probs, N, C, notes_map, 0.006,
+              (a2m_note_rules){5, 10, 0.6, 0.5, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL, {0, 0, 0}},
+              &notes, &nn) == A2M_OK &&
+              nn == 2 && notes[0].n_frames == 40 && notes[1].note.pitch == 61,
+          "threshold 0.6: one 60 of 40 frames and the 61 (%zu notes)", nn);
     free(notes);
 }
 
@@ -108,7 +109,7 @@ static void test_onset_head_rules(void) {
                                         : 0.03f;
         else q[0] = 0.52f, q[1] = 0.46f, q[2] = 0.02f, q[3] = 0.9f;
     }
-    a2m_note_rules r = {5, 10, 0.5, 0.0, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 1, NULL, 0, NULL, 0, NULL};
+    a2m_note_rules r = {5, 10, 0.5, 0.0, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 1, NULL, 0, NULL, 0, NULL, {0, 0, 0}};
     a2m_transcribed_note *notes;
     size_t nn;
     for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
@@ -143,9 +144,9 @@ static void test_glide_and_path(void) {
     const struct {
         a2m_note_rules r;
         size_t n;
-    } cases[3] = {{{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL}, 4},
-                  {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL}, 2},
-                  {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL}, 1}};
+    } cases[3] = {{{5, 3, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL, {0, 0, 0}}, 4},
+                  {{5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL, {0, 0, 0}}, 2},
+                  {{5, 3, 0.3, 0.6, 6, 2, 17, 0, 0, 0, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL, {0, 0, 0}}, 1}};
     for (int k = 0; k < 3; k++) {
         a2m_transcribed_note *notes;
         size_t nn;
@@ -180,7 +181,7 @@ static void test_legato(void) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL};
+        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, legato, 0, NULL, 0, 0, NULL, 0, NULL, 0, NULL, {0, 0, 0}};
         CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "legato %d",
               legato);
         if (nn == 2)
@@ -209,7 +210,7 @@ static void test_onset_snap(void) {
         a2m_transcribed_note *notes;
         size_t nn;
         for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-        a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL, 0, 0, NULL, 0, NULL, 0, NULL};
+        a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, reach, NULL, 0, 0, NULL, 0, NULL, 0, NULL, {0, 0, 0}};
         CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2, "snap %d",
               reach);
         size_t at = reach == 6 ? 26 : 30;
@@ -254,7 +255,7 @@ static void test_range_rules(void) {
     enum { N = 120 };
     float probs[N * C] = {0}, evs[N * TRANSCRIBE_RANGE_VALUES];
     int cls[N];
-    a2m_note_rules r = {5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, evs, 15.0, NULL, 0, NULL};
+    a2m_note_rules r = {5, 10, 0.3, 0.6, 0, 0, 0, 0, 0, 0, 0, NULL, 0, 0, evs, 15.0, NULL, 0, NULL, {0, 0, 0}};
     for (int trial = 0; trial < 3; trial++) {
         for (int f = 0; f < N; f++) {
             float *q = probs + f * C, *e = evs + f * TRANSCRIBE_RANGE_VALUES;
@@ -324,7 +325,8 @@ static void test_onset_flux(void) {
             a2m_transcribed_note *notes;
             size_t nn;
             for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
-            a2m_note_rules r = {5, 3, 0.9, 0.6, 6, 2, 0, 0, 0, 10, 12, NULL, 0, 0, NULL, 0, NULL, w ? 0.03 : 0, flux};
+            a2m_note_rules r = {5,    3, 0.9,  0.6,          6,    2,        0, 0, 0, 10, 12, NULL, 0, 0,
+                                NULL, 0, NULL, w ? 0.03 : 0, flux, {0, 0, 0}};
             CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == 2,
                   "flux %d %d", weak, w);
             size_t at = weak ? 30 : w ? 28 : 24;
@@ -352,6 +354,45 @@ static void test_onset_flux(void) {
         transcribe_flux_add(&fl, f == 2 ? pw : (const float[2]){1e-12f, 1e-12f}, 1, 1, 1e-10f, 0, out);
     CHECK(fabsf(out[0] - (50 + 80) / 2.0f) < 1e-3f, "flux of power rows: %g", out[0]);
     transcribe_flux_free(&fl);
+}
+
+/* The split score (split.h): one note of MIDI 60 over frames 1..59 with an inner p(onset) peak of 0.32 at frame 30
+ * (its mass taken from p(60): 0.85 -> 0.54 there), the flux 0.5 dB but where said. The old rule (threshold 0.3,
+ * p(onset) alone) splits it; the default weights (0.06 per dB, 2 per nat, 0.6 per unit of dip; threshold 0.6)
+ * score it 0.32 + 0.03 + 0.6 x (0.8447 - 0.54) = 0.533 and keep one note, unless the sound rises there (6 dB:
+ * + 0.33 = 0.863), which splits it one frame before the peak. */
+static void test_split_score(void) {
+    enum { N = 62, C = 4 };
+    float probs[N * C], flux[N];
+    int cls[N], notes_map[C] = {-1, 60, 61, A2M_CLASS_ONSET};
+    for (int f = 0; f < N; f++) {
+        float *q = probs + f * C;
+        int sil = f < 1 || f >= 60;
+        q[3] = f == 30 ? 0.32f : 0.01f, q[2] = 0.01f;
+        q[1] = sil ? 0.04f : 0.85f - (q[3] - 0.01f);
+        q[0] = 1 - q[1] - q[2] - q[3];
+    }
+    a2m_transcribe_params dp = a2m_transcribe_default_params();
+    for (int k = 0; k < 3; k++) { /* old rule; defaults, flat flux; defaults, 6 dB at frame 30 */
+        for (int f = 0; f < N; f++) flux[f] = k == 2 && f == 30 ? 6.0f : 0.5f;
+        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 10, 0, NULL, 0, 0, NULL, 0, NULL, 0, flux, {0, 0, 0}};
+        if (k) r.onset_threshold = dp.onset_threshold, r.split = dp.split;
+        for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
+        a2m_transcribed_note *notes;
+        size_t nn, want = k == 1 ? 1 : 2;
+        CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == want,
+              "split case %d: %zu notes, want %zu", k, nn, want);
+        if (nn == 2) CHECK(notes[1].first_frame == 29 && notes[0].first_frame == 1, "split case %d: at 29", k);
+        free(notes);
+    }
+    a2m_split_weights w = dp.split;
+    double js = transcribe_pitch_divergence(probs, C, notes_map, 30, 1, 60), mean = (58 * 0.85 + 0.54) / 59;
+    CHECK(js > 0 && js < 1e-3, "divergence of a barely moving distribution: %g", js);
+    double want = 0.32 + 0.06 * 6 + 2 * js + 0.6 * (mean - 0.54); /* the largest divergence within 2 frames: f=30's */
+    CHECK_NEAR(transcribe_split_score(probs, C, 3, notes_map, 1, flux, w, 30, 1, 60), want, 2e-3, "split score");
+    /* all of the pitch mass moving from 60 to 61 at frame 30: ln 2 */
+    for (int f = 0; f < N; f++) probs[f * C + 2] = f >= 30 ? probs[f * C + 1] : 0, probs[f * C + 1] *= f < 30;
+    CHECK_NEAR(transcribe_pitch_divergence(probs, C, notes_map, 30, 1, 60), log(2.0), 1e-9, "divergence ln 2");
 }
 
 /* The original project's seed CRNN (../shared) with the seed data's normalisation figures. */
@@ -461,6 +502,7 @@ int main(void) {
     test_legato();
     test_onset_snap();
     test_onset_flux();
+    test_split_score();
     test_onset_rules();
     test_onset_head_rules();
     test_glide_and_path();

@@ -14,6 +14,12 @@ extern "C" {
 
 typedef enum a2m_tuning_mode { A2M_TUNING_OFF = 0, A2M_TUNING_AUTO = 1, A2M_TUNING_FIXED = 2 } a2m_tuning_mode;
 
+/* The weights of a split score (a2m_transcribe_params.split): per dB of spectral flux, per nat of the pitch
+ * distribution's change, per unit of the note's own class dipping. */
+typedef struct a2m_split_weights {
+    double flux, pitch, dip;
+} a2m_split_weights;
+
 typedef struct a2m_transcribe_params {
     double window_s;         /* 6.0 (the BiLSTM was trained on 4 s takes; 6 s scores the same: see README); 0 = the
                           * whole recording as one sequence */
@@ -32,7 +38,8 @@ typedef struct a2m_transcribe_params {
                           * note's consonant or breath otherwise splits it: singreal 3-fold with 10 frames, 5 gap
                           * frames and pitch cost 6: COnPOff 0.418, COnP 0.594; with 18, 10 and 10: 0.459, 0.620) */
     a2m_precision precision; /* A2M_PRECISION_FP32 (exact); BF16 is faster on CPUs with avx512_bf16 */
-    double onset_threshold;  /* 0.3: models with an onset class split notes where p(onset) peaks above this */
+    double onset_threshold;  /* 0.6: models with an onset class split notes where p(onset) peaks and its split score
+                              * (split) reaches this */
     double min_voicing;      /* 0.6: models with an onset class drop notes whose mean p(sung) is below this */
     double pitch_cost;       /* 10: models with an onset class: cost (nats) of a pitch change in the smoothed path */
     double voicing_cost;     /* 2: ... of a change between silence and singing */
@@ -67,16 +74,22 @@ typedef struct a2m_transcribe_params {
     double mc_dropout;          /* 0: off; p in (0, 1): Monte-Carlo dropout, the network's dropout kept on at p (one
                               * stochastic pass; `a2m transcribe --mc-dropout T` averages T of them) */
     unsigned long long mc_seed; /* the masks of that pass */
-    double onset_gap_ms; /* -1: a note is split at an onset peak only min_note from its ends and the previous cut;
+    double onset_gap_ms;     /* -1: a note is split at an onset peak only min_note from its ends and the previous cut;
                               * >= 0: this far (a repeated note ~80 ms after the one before is missed otherwise) */
-    double range_min_db; /* 15: models with below/above-the-range classes (CQT): such a note is kept only where the
+    double range_min_db;     /* 15: models with below/above-the-range classes (CQT): such a note is kept only where the
                           * spectrum has a peak out there standing this many dB (mean over the note) above the
                           * mean of the half octave around it, and takes that peak's pitch; noise and hum make the
                           * network say "above" too (white noise: 8.6 dB, sung notes 17-27 dB); 0 = off */
-    double onset_flux;   /* 0.03: models with an onset class: the onset snap picks the frame of the largest p(onset)
+    double onset_flux;       /* 0.03: models with an onset class: the onset snap picks the frame of the largest p(onset)
                               * + onset_flux x the CQT's spectral flux (mean rise in dB over 12 ms): p(onset) often
                               * peaks on several frames around a note change, the sound's rise tells them apart
                               * (singreal COn nested 3-fold 0.770 -> 0.791, the snap grid alone 0.785); 0 = off */
+    a2m_split_weights split; /* {0.06, 2, 0.6}: models with an onset class split a note at an inner p(onset) peak
+                              * (>= 0.05) where p(onset) + flux x the flux (dB, the largest within 12 ms) + pitch x
+                              * the pitch distribution's change (Jensen-Shannon, nats) + dip x the dip of the note's
+                              * own class reaches onset_threshold (then 0.6; all 0: p(onset) alone, the threshold 0.3
+                              * before): singreal 3-fold COn 0.803 -> 0.813 (nested 0.806), generated validation
+                              * takes 0.744 -> 0.751 (transcribe/split.h, docs/anypitch.md "The split score") */
 } a2m_transcribe_params;
 /* One sequence (window_s 0) holds the whole recording's features and activations: longer ones are refused. */
 #define A2M_WHOLE_MAX_SECONDS 900.0
@@ -180,6 +193,7 @@ typedef struct a2m_note_rules {
                               * for the notes' cents */
     double flux_weight;      /* the onset snap's weight of onset_flux (a2m_transcribe_params.onset_flux) */
     const float *onset_flux; /* [n_frames] or NULL: the spectral flux of each frame (set by the transcriber) */
+    a2m_split_weights split; /* the split score's weights (a2m_transcribe_params.split) */
 } a2m_note_rules;
 /* The rules of transcription parameters p at frame_seconds per frame. */
 a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_seconds);

@@ -431,7 +431,8 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
         {CLI_CUSTOM_OPT("--min-note", tp, parse_min_note, show_min_note), .meta = "N[ms]",
          .help = "drop notes shorter than N frames or N ms"},
         {CLI_DBL_OPT("--onset-threshold", &tp->onset_threshold, 0, 1), .meta = "P",
-         .help = ONSET_ONLY "split a note where p(onset) peaks at or above P"},
+         .help = ONSET_ONLY "split a note where p(onset) peaks and its split score (p(onset) + the\n"
+                            "--split-* weights' evidence) reaches P"},
         {CLI_DBL_OPT("--min-voicing", &tp->min_voicing, 0, 1), .meta = "P",
          .help = ONSET_ONLY "drop notes whose mean p(sung) is below P"},
         {CLI_DBL_OPT("--pitch-cost", &tp->pitch_cost, 0, 1000), .meta = "N",
@@ -456,6 +457,14 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
         {CLI_DBL_OPT("--onset-flux", &tp->onset_flux, 0, 100), .meta = "W",
          .help = ONSET_ONLY "the onset snap's weight of the sound's spectral flux (mean rise in dB over 12 ms)\n"
                             "beside p(onset); 0 = p(onset) only"},
+        {CLI_DBL_OPT("--split-flux", &tp->split.flux, 0, 100), .meta = "W",
+         .help = ONSET_ONLY "the split score's weight of the spectral flux (dB, the largest within 12 ms)"},
+        {CLI_DBL_OPT("--split-pitch", &tp->split.pitch, 0, 100), .meta = "W",
+         .help = ONSET_ONLY "the split score's weight of the pitch distribution's change (Jensen-Shannon\n"
+                            "divergence, nats, of the 30 ms before and after)"},
+        {CLI_DBL_OPT("--split-dip", &tp->split.dip, 0, 100), .meta = "W",
+         .help = ONSET_ONLY "the split score's weight of the note's own class dipping there (mean p(class)\n"
+                            "over the note - its least within 25 ms); all three 0: p(onset) alone"},
         {CLI_CUSTOM_OPT("--tuning", tp, parse_tuning, show_tuning), .meta = "T",
          .help = ONSET_ONLY "auto (estimate the recording's tuning from the spectrum, shift it onto the\n"
                             "semitone grid), off, or the tuning in cents (-50..50, + = sharp)"},

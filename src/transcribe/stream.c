@@ -182,7 +182,7 @@ int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int k
         s->tune_ahead = s->tune_mode == A2M_TUNING_AUTO ? (size_t)ceil(p.tuning_lookahead_s * frames_per_s) : 0;
         s->key_on = s->onset >= 0 && p.key_weight > 0;
         s->key_ahead = s->key_on ? (size_t)ceil(p.tuning_lookahead_s * frames_per_s) : 0;
-        s->flux_on = s->onset >= 0 && p.onset_flux > 0 && p.onset_snap_ms > 0;
+        s->flux_on = s->onset >= 0 && ((p.onset_flux > 0 && p.onset_snap_ms > 0) || p.split.flux > 0);
         if (s->flux_on) rc = transcribe_flux_init(&s->flux_state, s->F);
     }
     if (!rc) a2m_transcribe_stream_reset(s);

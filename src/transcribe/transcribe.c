@@ -18,13 +18,14 @@
 #include "transcribe/intonation.h"
 #include "transcribe/key.h"
 #include "transcribe/range.h"
+#include "transcribe/split.h"
 #include "transcribe/tuning.h"
 #include "transcribe/window.h"
 
 a2m_transcribe_params a2m_transcribe_default_params(void) {
-    a2m_transcribe_params p = {6.0,   4.0,  4,     -1,  -1,    -1,   -1,  A2M_PRECISION_FP32, 0.3, 0.6,
-                               10.0,  2.0,  180.0, 0.0, 250.0, 15.0, 0,   A2M_TUNING_AUTO,    0.0, 2.0,
-                               120.0, 20.0, 0.0,   0,   -1.0,  15.0, 0.03};
+    a2m_transcribe_params p = {6.0,   4.0,  4,     -1,  -1,    -1,   -1,   A2M_PRECISION_FP32, 0.6, 0.6,
+                               10.0,  2.0,  180.0, 0.0, 250.0, 15.0, 0,    A2M_TUNING_AUTO,    0.0, 2.0,
+                               120.0, 20.0, 0.0,   0,   -1.0,  15.0, 0.03, {0.06, 2.0, 0.6}};
     return p;
 }
 
@@ -56,6 +57,7 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
     r.range_min_db = p.range_min_db;
     r.flux_weight = p.onset_flux;
     r.onset_flux = NULL;
+    r.split = p.split;
     return r;
 }
 
@@ -90,9 +92,9 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
     if (p.window_s < 0 || p.batch <= 0 || p.batch > 256 || (p.window_s > 0 && !(p.hop_s > 0 && p.hop_s <= p.window_s)))
         return a2m_error(A2M_ERR_ARG, "transcribe: bad window parameters");
     if (!(p.tuning_cents >= -50 && p.tuning_cents <= 50) || !(p.key_weight >= 0) || !(p.onset_snap_ms >= 0) ||
-        !(p.onset_flux >= 0))
+        !(p.onset_flux >= 0) || !(p.split.flux >= 0 && p.split.pitch >= 0 && p.split.dip >= 0))
         return a2m_error(A2M_ERR_ARG,
-                         "transcribe: tuning %g cents outside -50..50, or a negative key weight, snap or flux weight",
+                         "transcribe: tuning %g cents outside -50..50, or a negative key, snap, flux or split weight",
                          p.tuning_cents);
     a2m_transcriber *t = calloc(1, sizeof *t);
     if (!t) return a2m_error(A2M_ERR_NOMEM, "out of memory");
@@ -420,9 +422,25 @@ static int cut_room(size_t f, size_t start, size_t end, size_t last, size_t gap)
     return f > start + gap && f + gap < end && f - 1 - last >= gap && f - 1 >= last;
 }
 
-static size_t onset_cuts(const float *probs, int C, int onset, size_t start, size_t len, const a2m_note_rules *r,
-                         size_t *cuts, size_t max) {
-    size_t k = 0, mn = r->min_note > 1 ? (size_t)r->min_note : 1, last = start, end = start + len;
+/* p(onset) must reach this at a peak for the split score (split.h) to be read there */
+#define SPLIT_MIN_ONSET 0.05f
+
+/* Whether a p(onset) peak at f (a local maximum) of a note of class cls over [start, end) splits it: its split
+ * score (p(onset) alone when every weight is 0) reaches the threshold. */
+static int split_here(const float *probs, int C, int onset, const int *class_notes, int cls, size_t f, size_t start,
+                      size_t end, const a2m_note_rules *r) {
+    a2m_split_weights w = r->split;
+    float o = probs[f * C + onset];
+    if (!(w.flux > 0 || w.pitch > 0 || w.dip > 0)) return o >= r->onset_threshold;
+    if (o < fminf(SPLIT_MIN_ONSET, (float)r->onset_threshold)) return 0;
+    const float *flux = w.flux > 0 ? r->onset_flux : NULL;
+    return transcribe_split_score(probs, C, onset, class_notes, cls, flux, w, f, start, end) >= r->onset_threshold;
+}
+
+static size_t onset_cuts(const float *probs, int C, int onset, const int *class_notes, const run *run_i,
+                         const a2m_note_rules *r, size_t *cuts, size_t max) {
+    size_t start = run_i->start, end = start + run_i->len, k = 0, mn = r->min_note > 1 ? (size_t)r->min_note : 1,
+           last = start;
     /* a peak of twice the threshold may be onset_gap from the ends and the previous cut (a quick repeated note) */
     size_t near = r->onset_gap > 0 && (size_t)r->onset_gap < mn ? (size_t)r->onset_gap : mn;
     float strong = (float)fmin(2 * r->onset_threshold, 0.95);
@@ -430,7 +448,8 @@ static size_t onset_cuts(const float *probs, int C, int onset, size_t start, siz
         float o = probs[f * C + onset];
         int room = cut_room(f, start, end, last, mn);
         if (!room && !(o >= strong && cut_room(f, start, end, last, near))) continue;
-        if (o >= r->onset_threshold && local_peak(probs, C, onset, f, start, end)) {
+        if (local_peak(probs, C, onset, f, start, end) &&
+            split_here(probs, C, onset, class_notes, run_i->cls, f, start, end, r)) {
             cuts[k++] = last = f - 1; /* onset targets cover a note's first frames: the cut is just before */
         } else if (room && r->dip_depth > 0 && probs[f * C] >= 0.25f && local_peak(probs, C, 0, f, start, end) &&
                    voicing_dip(probs, C, f, start, end) >= r->dip_depth) {
@@ -688,7 +707,7 @@ int a2m_frames_to_notes(int *classes, const float *probs, size_t n, int C, const
         int dir = range_dir(class_notes, r[i].cls);
         size_t mn = min_note > 1 ? (size_t)min_note : 1,
                nc = dir && ev    ? range_cuts(ev, dir, r[i].start, r[i].len, mn, cuts, n + 1)
-                    : onset >= 0 ? onset_cuts(probs, C, onset, r[i].start, r[i].len, &rules, cuts, n + 1)
+                    : onset >= 0 ? onset_cuts(probs, C, onset, class_notes, &r[i], &rules, cuts, n + 1)
                                  : 0;
         size_t s0 = r[i].start;
         for (size_t c = 0; c <= nc; c++) {
