@@ -20,6 +20,11 @@ head -1 "$tmp/log.csv" | grep -q "^epoch,train_loss,val_loss,val_accuracy,val_f1
 [ ! -e "$tmp/m.safetensors.ckpt" ] && ok || bad "checkpoint left after a finished run"
 expect_ok "$bin" info "$tmp/m.safetensors"
 grep -q "crnn (hidden 16)" "$tmp/out.txt" && ok || bad "info"
+# the shipped any-pitch model: its classes after the notes 36-84 are named (onset, below / above the range), not
+# printed as the negative codes the model stores for them
+expect_ok "$bin" info "${A2M_SOURCE:-.}/models/a2m-anypitch.safetensors"
+grep -q "^classes       53: silence, C2 (36), C#2 (37), .*, B5 (83), C6 (84), onset, below range, above range$" \
+  "$tmp/out.txt" && ok || bad "info any-pitch classes: $(grep "^classes" "$tmp/out.txt")"
 # --init: fine-tuning starts from the model's weights: with a learning rate of 1e-9 its first epoch's val loss is
 # the model's best epoch's (best by val macro F1), not a fresh start's; a model of another width or not a model is
 # refused naming the file
