@@ -395,6 +395,36 @@ static void test_split_score(void) {
     CHECK_NEAR(transcribe_pitch_divergence(probs, C, notes_map, 30, 1, 60), log(2.0), 1e-9, "divergence ln 2");
 }
 
+/* --onset-gap: a peak whose split score reaches twice the threshold splits a note closer than min_note to its
+ * start; the bar is the score's, so the default threshold 0.6 leaves it reachable (p(onset) 0.5 here: the old bar
+ * on p(onset) alone, min(1.2, 0.95), never let it split). */
+static void test_onset_gap(void) {
+    enum { N = 62, C = 4, PEAK = 8 };
+    float probs[N * C], flux[N];
+    int cls[N], notes_map[C] = {-1, 60, 61, A2M_CLASS_ONSET};
+    a2m_transcribe_params dp = a2m_transcribe_default_params();
+    for (int k = 0; k < 3; k++) { /* gap off, 15 dB of flux; gap 3, 15 dB; gap 3, flat flux */
+        for (int f = 0; f < N; f++) {
+            float *q = probs + f * C;
+            int sil = f < 1 || f >= 60;
+            q[3] = f == PEAK ? 0.5f : 0.01f, q[2] = 0.01f;
+            q[1] = sil ? 0.04f : 0.85f - (q[3] - 0.01f);
+            q[0] = 1 - q[1] - q[2] - q[3];
+            flux[f] = k < 2 && f == PEAK ? 15.0f : 0.5f;
+        }
+        a2m_note_rules r = {5, 3, 0.3, 0.6, 6, 2, 0, 0, 0, 10, 0, NULL, 0, 0, NULL, 0, NULL, 0, flux, {0, 0, 0}};
+        r.onset_threshold = dp.onset_threshold, r.split = dp.split, r.min_note = 10;
+        r.onset_gap = k ? 3 : 0;
+        for (int f = 0; f < N; f++) cls[f] = transcribe_frame_class(probs + f * C, C, 3);
+        a2m_transcribed_note *notes;
+        size_t nn, want = k == 1 ? 2 : 1;
+        CHECK(a2m_frames_to_notes(cls, probs, N, C, notes_map, 0.006, r, &notes, &nn) == A2M_OK && nn == want,
+              "onset gap case %d: %zu notes, want %zu", k, nn, want);
+        if (nn == 2) CHECK(notes[1].first_frame == PEAK - 1, "onset gap: the cut at %d", PEAK - 1);
+        free(notes);
+    }
+}
+
 /* The original project's seed CRNN (../shared) with the seed data's normalisation figures. */
 static a2m_model *load_seed_model(const char *shared) {
     char path[4096];
@@ -503,6 +533,7 @@ int main(void) {
     test_onset_snap();
     test_onset_flux();
     test_split_score();
+    test_onset_gap();
     test_onset_rules();
     test_onset_head_rules();
     test_glide_and_path();

@@ -449,8 +449,8 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
          .help = ONSET_ONLY "a pitch outside the melody's major scale (estimated from the whole recording)\n"
                             "costs N nats a frame in the smoothed path; 0 = off"},
         {MS_OPT("--onset-gap", &tp->onset_gap_ms, -1, 10000),
-         .help = ONSET_ONLY "a p(onset) peak of twice --onset-threshold may split a note MS from its ends and\n"
-                            "the previous split; -1 = --min-note, as any split"},
+         .help = ONSET_ONLY "a p(onset) peak whose split score reaches twice --onset-threshold may split a\n"
+                            "note MS from its ends and the previous split; -1 = --min-note, as any split"},
         {MS_OPT("--onset-snap", &tp->onset_snap_ms, 0, 1000),
          .help = ONSET_ONLY "a note's onset moves to the peak of p(onset) + --onset-flux x the spectral flux\n"
                             "within MS, when p(onset) reaches 0.1 there; 0 = off"},

@@ -425,31 +425,35 @@ static int cut_room(size_t f, size_t start, size_t end, size_t last, size_t gap)
 /* p(onset) must reach this at a peak for the split score (split.h) to be read there */
 #define SPLIT_MIN_ONSET 0.05f
 
-/* Whether a p(onset) peak at f (a local maximum) of a note of class cls over [start, end) splits it: its split
- * score (p(onset) alone when every weight is 0) reaches the threshold. */
-static int split_here(const float *probs, int C, int onset, const int *class_notes, int cls, size_t f, size_t start,
-                      size_t end, const a2m_note_rules *r) {
+/* The split score of a p(onset) peak at f (a local maximum) of a note of class cls over [start, end): p(onset)
+ * alone when every weight is 0, else split.h's score; -1 where p(onset) is too low for the score to be read. */
+static double split_score_at(const float *probs, int C, int onset, const int *class_notes, int cls, size_t f,
+                             size_t start, size_t end, const a2m_note_rules *r) {
     a2m_split_weights w = r->split;
     float o = probs[f * C + onset];
-    if (!(w.flux > 0 || w.pitch > 0 || w.dip > 0)) return o >= r->onset_threshold;
-    if (o < fminf(SPLIT_MIN_ONSET, (float)r->onset_threshold)) return 0;
+    if (!(w.flux > 0 || w.pitch > 0 || w.dip > 0)) return o;
+    if (o < fminf(SPLIT_MIN_ONSET, (float)r->onset_threshold)) return -1;
     const float *flux = w.flux > 0 ? r->onset_flux : NULL;
-    return transcribe_split_score(probs, C, onset, class_notes, cls, flux, w, f, start, end) >= r->onset_threshold;
+    return transcribe_split_score(probs, C, onset, class_notes, cls, flux, w, f, start, end);
 }
 
 static size_t onset_cuts(const float *probs, int C, int onset, const int *class_notes, const run *run_i,
                          const a2m_note_rules *r, size_t *cuts, size_t max) {
     size_t start = run_i->start, end = start + run_i->len, k = 0, mn = r->min_note > 1 ? (size_t)r->min_note : 1,
            last = start;
-    /* a peak of twice the threshold may be onset_gap from the ends and the previous cut (a quick repeated note) */
+    /* a peak whose split score reaches twice the threshold may be onset_gap from the ends and the previous cut (a
+     * quick repeated note); p(onset) alone can reach 0.95 at most. The bar is on the score, not on p(onset): with
+     * the split score's threshold 0.6, p(onset) >= 1.2 would never pass (the gap would do nothing). */
+    a2m_split_weights w = r->split;
+    int weighted = w.flux > 0 || w.pitch > 0 || w.dip > 0;
     size_t near = r->onset_gap > 0 && (size_t)r->onset_gap < mn ? (size_t)r->onset_gap : mn;
-    float strong = (float)fmin(2 * r->onset_threshold, 0.95);
+    double strong = weighted ? 2 * r->onset_threshold : fmin(2 * r->onset_threshold, 0.95);
     for (size_t f = start + near + 1; f + near < end && k < max; f++) {
-        float o = probs[f * C + onset];
         int room = cut_room(f, start, end, last, mn);
-        if (!room && !(o >= strong && cut_room(f, start, end, last, near))) continue;
+        if (!room && !cut_room(f, start, end, last, near)) continue;
         if (local_peak(probs, C, onset, f, start, end) &&
-            split_here(probs, C, onset, class_notes, run_i->cls, f, start, end, r)) {
+            split_score_at(probs, C, onset, class_notes, run_i->cls, f, start, end, r) >=
+                (room ? r->onset_threshold : strong)) {
             cuts[k++] = last = f - 1; /* onset targets cover a note's first frames: the cut is just before */
         } else if (room && r->dip_depth > 0 && probs[f * C] >= 0.25f && local_peak(probs, C, 0, f, start, end) &&
                    voicing_dip(probs, C, f, start, end) >= r->dip_depth) {
