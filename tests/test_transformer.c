@@ -259,6 +259,8 @@ static void test_bf16_gemm(void) {
     for (int n = 0; n < N; n++) bias[n] = 0.1f * n;
     mmbf_rows(ar, K + 1, a, K, M, K), mmbf_pack_kn(ap, at, M, K, M);
     mmbf_pack_kn(bp, b, N, K, N), mmbf_pack_nk(bq, bt, K, N, K);
+    /* the same panels from B and from B^T (pack_nk transposes 16 x 16 blocks: K2 34 and N 37 end inside one) */
+    CHECK(!memcmp(bp, bq, mmbf_panel_elems(K, N) * sizeof *bp), "mmbf_pack_nk(B^T) == mmbf_pack_kn(B), bitwise");
     for (int form = 0; form < 3; form++) {
         mmbf_a A = form == 1 ? (mmbf_a){ap, 0, 1} : (mmbf_a){ar, K + 1, 0};
         for (int i = 0; i < M * N; i++) c[i] = 1.0f;
