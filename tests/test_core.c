@@ -80,11 +80,29 @@ static void test_npy_fortran(void) {
     const int16_t col_major[6] = {0, 3, 1, 4, 2, 5}; /* [[0 1 2] [3 4 5]] */
     memcpy(buf + 80, col_major, sizeof col_major);
     a2m_array a;
-    CHECK(a2m_npy_parse((const uint8_t *)buf, 80 + sizeof col_major, "f", &a) == A2M_OK, "%s", a2m_errmsg());
-    const int16_t *v = a.data;
-    CHECK(a.ndim == 2 && a.shape[0] == 2 && a.shape[1] == 3, "shape");
-    for (int i = 0; i < 6; i++) CHECK(v[i] == i, "element %d is %d", i, v[i]);
+    for (int take = 0; take < 2; take++) { /* a2m_npy_parse, then a2m_npy_parse_take of a malloc'd copy */
+        uint8_t *own = malloc(sizeof buf);
+        memcpy(own, buf, sizeof buf);
+        int rc = take ? a2m_npy_parse_take(own, 80 + sizeof col_major, "f", &a)
+                      : a2m_npy_parse((const uint8_t *)buf, 80 + sizeof col_major, "f", &a);
+        if (!take) free(own);
+        CHECK(rc == A2M_OK, "%s", a2m_errmsg());
+        const int16_t *v = a.data;
+        CHECK(a.ndim == 2 && a.shape[0] == 2 && a.shape[1] == 3, "shape");
+        for (int i = 0; i < 6; i++) CHECK(v[i] == i, "element %d is %d", i, v[i]);
+        a2m_array_free(&a);
+    }
+    /* C order in place: the data moved to the front of the taken buffer; a bad header frees it */
+    for (size_t i = 10; i + 6 < 80; i++) /* the same header length (the header holds NULs: no strstr) */
+        if (!memcmp(buf + i, "True, ", 6)) memcpy(buf + i, "False,", 6);
+    uint8_t *own = malloc(sizeof buf);
+    memcpy(own, buf, sizeof buf);
+    CHECK(a2m_npy_parse_take(own, 80 + sizeof col_major, "c", &a) == A2M_OK, "%s", a2m_errmsg());
+    CHECK(a.ndim == 2 && memcmp(a.data, col_major, sizeof col_major) == 0, "C order taken in place");
     a2m_array_free(&a);
+    own = malloc(8);
+    memcpy(own, "notnumpy", 8);
+    CHECK(a2m_npy_parse_take(own, 8, "bad", &a) == A2M_ERR_FORMAT, "bad bytes refused (and freed: ASan)");
 }
 
 static void test_atomic(void) {

@@ -88,7 +88,8 @@ static void from_fortran(const uint8_t *src, const size_t *shape, int ndim, size
     }
 }
 
-int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *out) {
+/* own: buf itself (malloc'd), handed to out->data with the data moved to its front (C order), else copied */
+static int parse_npy(const uint8_t *buf, size_t len, const char *name, a2m_array *out, uint8_t *own) {
     memset(out, 0, sizeof *out);
     a2m_reader r = a2m_reader_make(buf, len);
     const uint8_t *magic = a2m_rd_bytes(&r, 6);
@@ -146,13 +147,30 @@ int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *o
     if (a2m_reader_left(&r) < nbytes)
         return a2m_error(A2M_ERR_FORMAT, "%s: truncated .npy data (%zu of %zu bytes)", name, a2m_reader_left(&r),
                          nbytes);
+    out->ndim = ndim;
+    out->dtype = dtypes[found].t;
+    if (own && !(fortran && ndim > 1)) { /* realloc only shrinks: its failure keeps the larger block */
+        memmove(own, own + r.pos, nbytes);
+        uint8_t *shrunk = realloc(own, nbytes ? nbytes : 1);
+        out->data = shrunk ? shrunk : own;
+        return A2M_OK;
+    }
     out->data = malloc(nbytes ? nbytes : 1);
     if (!out->data) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
     if (fortran && ndim > 1) from_fortran(buf + r.pos, out->shape, ndim, esize, out->data);
     else memcpy(out->data, buf + r.pos, nbytes);
-    out->ndim = ndim;
-    out->dtype = dtypes[found].t;
+    free(own);
     return A2M_OK;
+}
+
+int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *out) {
+    return parse_npy(buf, len, name, out, NULL);
+}
+
+int a2m_npy_parse_take(uint8_t *buf, size_t len, const char *name, a2m_array *out) {
+    int rc = parse_npy(buf, len, name, out, buf);
+    if (rc) free(buf);
+    return rc;
 }
 
 /* a2m_npy_parse as an a2m_parse_fn */
