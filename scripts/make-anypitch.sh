@@ -17,7 +17,9 @@
 #   frames) and seed takes of the seed split's train and val parts only (its test split's figure held out); use
 #   its own A2M_WORK (the seed takes differ). Measured against the shipped recipe in docs/anypitch.md.
 # Environment: A2M_WORK (default data/anypitch), A2M_SHARED (default ../shared), THREADS (2),
-#   EPOCHS, HIDDEN, SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations).
+#   EPOCHS, HIDDEN, SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations;
+#   the validation takes stay every source's). The checkpoint is named after the output, so runs with other OUTs
+#   never resume each other's (one at a time: the split file is $A2M_WORK/split-FOLD.json).
 set -euo pipefail
 build=${1:-build}
 fold=${2:-all}
@@ -117,4 +119,4 @@ if [ -n "${OUT:-}" ]; then out=$OUT log=${OUT%.safetensors}.log.csv; fi
 "$a2m" train "$work/ds" --split "$split" --hidden "$hidden" --epochs "$epochs" --window 666 --batch 16 \
   --lr 1.5e-3 --plateau 2 --augment-transpose 12 --augment-shift 1 --augment-gain 6 --class-weight-power 0 \
   $([ "$recipe" = onset ] && echo --onset-head) --onset-weight 4 --label-smoothing 0.05 --ema 0.999 --patience 100 --seed 0 --threads "$threads" \
-  --checkpoint "$work/ckpt-$fold" --resume --log "$log" -o "$out" --force
+  --checkpoint "$work/ckpt-$(basename "${out%.safetensors}")" --resume --log "$log" -o "$out" --force
