@@ -23,6 +23,12 @@ for f in "$prefix/bin/a2m" "$prefix/include/a2m.h" "$libdir/liba2m.a" "$libdir/l
          "$libdir/cmake/a2m/a2mConfig.cmake" "$libdir/cmake/a2m/a2mConfigVersion.cmake"; do
   [ -f "$f" ] || fail "not installed: $f"
 done
+# no run-time search path with an empty entry (the loader reads it as the current folder: a library there would be
+# loaded), in the built command or the installed files
+for b in "$A2M_BIN" "$prefix/bin/a2m" "$libdir/liba2m.so"; do
+  rp=$(readelf -d "$b" | sed -n 's/.*(R[UN]*PATH).*\[\(.*\)\]/\1/p')
+  if [ -n "$rp" ]; then case ":$rp:" in *::*) fail "$b: run-time search path '$rp' has an empty entry" ;; esac; fi
+done
 # every per-domain header is installed and in the umbrella header
 for h in "$A2M_SOURCE"/include/a2m/*.h; do
   h=$(basename "$h")

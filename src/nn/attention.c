@@ -25,8 +25,10 @@
 
 /* Sums in double as before, now in vectors (omp simd reductions: lanes summed at the end): the layer norms were
  * 3.7% of a bf16 training epoch as scalar loops. */
-ROWS_DISPATCH void layernorm_forward(float *out, float *save, const float *in, const float *w, const float *b, int N,
-                                     int C, float eps) {
+/* Dispatched bodies are static (core/isa.h: clang names an external function's ifunc NAME.ifunc, so the fuzz build,
+ * clang's, did not link); the entry points below call them. */
+ROWS_DISPATCH static void layernorm_forward_rows(float *out, float *save, const float *in, const float *w,
+                                                 const float *b, int N, int C, float eps) {
     for (int n = 0; n < N; n++) {
         const float *x = in + (size_t)n * C;
         double s = 0, v = 0;
@@ -43,8 +45,8 @@ ROWS_DISPATCH void layernorm_forward(float *out, float *save, const float *in, c
     }
 }
 
-ROWS_DISPATCH void layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in,
-                                      const float *w, const float *save, int N, int C) {
+ROWS_DISPATCH static void layernorm_backward_rows(float *din, float *dw, float *db, const float *dout, const float *in,
+                                                  const float *w, const float *save, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *x = in + (size_t)n * C, *g = dout + (size_t)n * C;
         float m = save[n], rstd = save[N + n];
@@ -66,6 +68,16 @@ ROWS_DISPATCH void layernorm_backward(float *din, float *dw, float *db, const fl
 #pragma omp simd
         for (int c = 0; c < C; c++) d[c] += rstd * (g[c] * w[c] - a - (x[c] - m) * rstd * bx);
     }
+}
+
+void layernorm_forward(float *out, float *save, const float *in, const float *w, const float *b, int N, int C,
+                       float eps) {
+    layernorm_forward_rows(out, save, in, w, b, N, C, eps);
+}
+
+void layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                        const float *save, int N, int C) {
+    layernorm_backward_rows(din, dw, db, dout, in, w, save, N, C);
 }
 
 /* ----------------------------------------------------------------- GELU */
