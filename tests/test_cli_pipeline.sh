@@ -70,6 +70,7 @@ expect_ok "$bin" train "$tmp/ds" --split "$tmp/split.json" --epochs 2 --hidden 8
 expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --distill 0.5 -o "$tmp/st2.safetensors"
 expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --teacher "$tmp/m.safetensors" --distill 2 -o "$tmp/st2.safetensors"
 expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --ema 1.5 -o "$tmp/st2.safetensors"
+expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --precision fp16 -o "$tmp/st2.safetensors"
 expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --onset-weight 0 -o "$tmp/st2.safetensors"
 expect_fail 2 "" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --augment-transpose -1 -o "$tmp/st2.safetensors"
 LOG_OK=1 expect_fail 1 "augment-transpose" "$tmp/st2" -- "$bin" train "$tmp/ds" --split "$tmp/split.json" --augment-transpose 3 --epochs 1 -o "$tmp/st2.safetensors"

@@ -188,7 +188,7 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
         {CLI_THREADS_ROW(&p->threads)},
         {CLI_CUSTOM_OPT("--precision", &p->precision, cli_opt_precision, cli_show_precision), .meta = "P",
          .help = "fp32, or bf16: the transformer's matrix products with bf16 operands and fp32 sums\n"
-                 "(weights, Adam, softmax, norms, loss stay fp32; ~2x faster epochs). Needs a CPU with\n"
+                 "(weights, Adam, softmax, norms, loss stay fp32; epochs ~1.5x faster). Needs a CPU with\n"
                  "avx512_bf16, else a note and fp32; other models train in fp32"},
         {CLI_STR_OPT("--log", &p->log_path), .meta = "LOG.csv",
          .help = "per-epoch log: epoch,train_loss,val_loss,val_accuracy,val_f1_macro,lr,seconds"},
@@ -271,7 +271,9 @@ int cmd_train(int argc, char **argv) {
     p.soft_targets = soft;
     fprintf(stderr, "a2m train: %zu train take%s, %zu val take%s, %s hidden %d, %d thread%s%s\n", ntr, cli_s(ntr), nva,
             cli_s(nva), p.arch, p.hidden, p.threads, cli_s((size_t)p.threads),
-            p.precision == A2M_PRECISION_BF16 && a2m_precision_available(p.precision) ? ", bf16 products" : "");
+            p.precision == A2M_PRECISION_BF16 && a2m_precision_available(p.precision) && !strcmp(p.arch, "transformer")
+                ? ", bf16 products"
+                : "");
     progress_ctx pc = {NULL, isatty(fileno(stderr))};
     a2m_model *m = NULL;
     a2m_train_result res;

@@ -425,13 +425,16 @@ static int cut_room(size_t f, size_t start, size_t end, size_t last, size_t gap)
 /* p(onset) must reach this at a peak for the split score (split.h) to be read there */
 #define SPLIT_MIN_ONSET 0.05f
 
+/* Whether the split score has any weight beside p(onset)'s (all 0: the rule is p(onset) alone) */
+static int split_weighted(a2m_split_weights w) { return w.flux > 0 || w.pitch > 0 || w.dip > 0; }
+
 /* The split score of a p(onset) peak at f (a local maximum) of a note of class cls over [start, end): p(onset)
  * alone when every weight is 0, else split.h's score; -1 where p(onset) is too low for the score to be read. */
 static double split_score_at(const float *probs, int C, int onset, const int *class_notes, int cls, size_t f,
                              size_t start, size_t end, const a2m_note_rules *r) {
     a2m_split_weights w = r->split;
     float o = probs[f * C + onset];
-    if (!(w.flux > 0 || w.pitch > 0 || w.dip > 0)) return o;
+    if (!split_weighted(w)) return o;
     if (o < fminf(SPLIT_MIN_ONSET, (float)r->onset_threshold)) return -1;
     const float *flux = w.flux > 0 ? r->onset_flux : NULL;
     return transcribe_split_score(probs, C, onset, class_notes, cls, flux, w, f, start, end);
@@ -444,8 +447,7 @@ static size_t onset_cuts(const float *probs, int C, int onset, const int *class_
     /* a peak whose split score reaches twice the threshold may be onset_gap from the ends and the previous cut (a
      * quick repeated note); p(onset) alone can reach 0.95 at most. The bar is on the score, not on p(onset): with
      * the split score's threshold 0.6, p(onset) >= 1.2 would never pass (the gap would do nothing). */
-    a2m_split_weights w = r->split;
-    int weighted = w.flux > 0 || w.pitch > 0 || w.dip > 0;
+    int weighted = split_weighted(r->split);
     size_t near = r->onset_gap > 0 && (size_t)r->onset_gap < mn ? (size_t)r->onset_gap : mn;
     double strong = weighted ? 2 * r->onset_threshold : fmin(2 * r->onset_threshold, 0.95);
     for (size_t f = start + near + 1; f + near < end && k < max; f++) {
