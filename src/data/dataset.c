@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "a2m/audio.h"
 #include "a2m/dataset.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
+#include "core/crc32.h"
 #include "core/grow.h"
 
 a2m_dataset_params a2m_dataset_default_params(void) {
@@ -262,16 +262,7 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
     return A2M_OK;
 }
 
-static uint32_t buf_crc(const uint8_t *buf, size_t len) {
-    uint32_t c = (uint32_t)crc32(0L, buf, (uInt)0);
-    size_t pos = 0;
-    while (pos < len) {
-        uInt chunk = (uInt)(len - pos > (1u << 30) ? (1u << 30) : len - pos);
-        c = (uint32_t)crc32(c, buf + pos, chunk);
-        pos += chunk;
-    }
-    return c;
-}
+static uint32_t buf_crc(const uint8_t *buf, size_t len) { return a2m_crc32(0, buf, len); }
 
 /* CRC-32 of a file into *crc; the read's error (A2M_ERR_NOMEM stays A2M_ERR_NOMEM) otherwise. */
 static int file_crc(const char *path, uint32_t *crc) {
