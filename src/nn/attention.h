@@ -87,14 +87,12 @@ void attn_backward_bf16(float *dqkv, const float *dctx, const float *qkv, const 
 
 /* ---- The encoder layer's fused elementwise steps ----
  * Inverted dropout (p resolved to 2^-24) with a 32-bit hash of (seed, i) per element: first in[i] = max(in[i], 0)
- * when relu, then out[i] = in[i] * mask[i] (+ res[i] when res is not NULL), mask[i] in {0, 1 / (1 - p)}. Off
- * (!training or p <= 0): out = in (+ res), and mask all 1 when training (inference leaves mask alone; it may
- * be NULL then). out may be in. */
-void tdrop_forward(float *out, float *in, const float *res, float *mask, size_t n, float p, uint64_t seed, int training,
-                   int relu);
-/* din[i] = dout[i] * mask[i] (mask NULL: 1), 0 where gate is given and gate[i] <= 0 (the ReLU's output).
- * OVERWRITES din; din may be dout. */
-void tdrop_backward(float *din, const float *dout, const float *mask, const float *gate, size_t n);
+ * when relu, then out[i] = in[i] * k[i] (+ res[i] when res is not NULL), k[i] in {0, 1 / (1 - p)}. Off
+ * (!training or p <= 0): out = in (+ res). out may be in. No mask is kept: backward hashes (seed, i) again. */
+void tdrop_forward(float *out, float *in, const float *res, size_t n, float p, uint64_t seed, int training, int relu);
+/* din[i] = dout[i] * k[i] (the k of tdrop_forward with the same p and seed in training; p <= 0: 1), 0 where gate
+ * is given and gate[i] <= 0 (the ReLU's output). OVERWRITES din; din may be dout. */
+void tdrop_backward(float *din, const float *dout, const float *gate, size_t n, float p, uint64_t seed);
 /* db[c] += sum over rows n of d[n][c]  (d [N x C]) */
 void colsum_add(float *db, const float *d, int N, int C);
 

@@ -143,15 +143,15 @@ static tf_weights tf_bind(const a2m_model *m, const float *base) {
 
 /* Kept from forward for backward, per encoder layer (BT = B*T rows). */
 typedef struct tf_layer_acts {
-    float *qkv;      /* [BT x 3d] */
-    float *P;        /* attn_p_floats(B, T, NH) attention weights */
-    float *ctx;      /* [BT x d] heads concatenated */
-    float *m1, *x1;  /* [BT x d] dropout1 mask, x + dropout1(out_proj(ctx)) = norm1's input */
-    float *s1, *y1;  /* [B x 2 x T] norm1 mean/rstd of each sequence's frames, [BT x d] its output */
-    float *f1;       /* [BT x 4d] relu(linear1(y1)) */
-    float *mf, *f1d; /* [BT x 4d] its dropout mask and output */
-    float *m2, *x2;  /* [BT x d] dropout2 mask, norm2's input */
-    float *s2;       /* [B x 2 x T] norm2 mean/rstd */
+    float *qkv;     /* [BT x 3d] */
+    float *P;       /* attn_p_floats(B, T, NH) attention weights */
+    float *ctx;     /* [BT x d] heads concatenated */
+    float *x1;      /* [BT x d] x + dropout1(out_proj(ctx)) = norm1's input */
+    float *s1, *y1; /* [B x 2 x T] norm1 mean/rstd of each sequence's frames, [BT x d] its output */
+    float *f1;      /* [BT x 4d] relu(linear1(y1)) */
+    float *f1d;     /* [BT x 4d] its dropout's output (the dropouts keep no mask: tdrop_backward hashes again) */
+    float *x2;      /* [BT x d] norm2's input */
+    float *s2;      /* [B x 2 x T] norm2 mean/rstd */
 } tf_layer_acts;
 
 typedef struct tf_acts {
@@ -160,7 +160,6 @@ typedef struct tf_acts {
     float *col2, *c2, *h2; /* [BT x 192], [BT x d], [BT x d] */
     float *xm;             /* [BT x F] the input with padding frames zeroed (when there is padding) */
     float *bn_save;        /* [2 x 64 + 2 x d] BatchNorm mean, var of both */
-    float *m0;             /* [BT x d] positional-encoding dropout mask */
     float *X[NL + 1];      /* [BT x d] each layer's input; X[NL] feeds fc */
     float *ascr;           /* [B x attn_scratch_floats(T)] one a sequence */
     tf_layer_acts L[NL];
@@ -238,7 +237,6 @@ static size_t tf_acts_split(const a2m_model *m, float *base, int B, int T, int s
     TAKE(a->col2, BT * C1 * KS), TAKE(a->c2, BT * d), TAKE(a->h2, BT * d);
     TAKE(a->xm, BT * F);
     TAKE(a->bn_save, 2 * (size_t)C1 + 2 * (size_t)d);
-    TAKE(a->m0, BT * d);
     for (int l = 0; l <= NL; l++) TAKE(a->X[l], BT * d);
     TAKE(a->ascr, (size_t)B * attn_scratch_floats(T));
     a->wpk = a->bscr = NULL;
@@ -252,10 +250,10 @@ static size_t tf_acts_split(const a2m_model *m, float *base, int B, int T, int s
         TAKE(L->qkv, BT * 3 * d);
         if (!shared_p || l == 0) TAKE(L->P, attn_p_floats(B, T, NH));
         else L->P = a->L[0].P;
-        TAKE(L->ctx, BT * d), TAKE(L->m1, BT * d), TAKE(L->x1, BT * d);
+        TAKE(L->ctx, BT * d), TAKE(L->x1, BT * d);
         TAKE(L->s1, 2 * BT), TAKE(L->y1, BT * d);
-        TAKE(L->f1, BT * 4 * d), TAKE(L->mf, BT * 4 * d), TAKE(L->f1d, BT * 4 * d);
-        TAKE(L->m2, BT * d), TAKE(L->x2, BT * d), TAKE(L->s2, 2 * BT);
+        TAKE(L->f1, BT * 4 * d), TAKE(L->f1d, BT * 4 * d);
+        TAKE(L->x2, BT * d), TAKE(L->s2, 2 * BT);
     }
     return off;
 }
@@ -320,13 +318,16 @@ static unsigned long long drop_seed(unsigned long long seed, int l, int k, int b
  * longer holds its fixed half of the batch while the other waits at the barrier. */
 static tf_layer_acts layer_rows(const tf_layer_acts *L, int b, int T, int d) {
     size_t r = (size_t)b * T, nd = r * d;
-    return (tf_layer_acts){L->qkv + 3 * nd, L->P + (size_t)b * NH * T * T,
-                           L->ctx + nd,     L->m1 + nd,
-                           L->x1 + nd,      L->s1 + 2 * r,
-                           L->y1 + nd,      L->f1 + 4 * nd,
-                           L->mf + 4 * nd,  L->f1d + 4 * nd,
-                           L->m2 + nd,      L->x2 + nd,
-                           L->s2 + 2 * r};
+    return (tf_layer_acts){.qkv = L->qkv + 3 * nd,
+                           .P = L->P + (size_t)b * NH * T * T,
+                           .ctx = L->ctx + nd,
+                           .x1 = L->x1 + nd,
+                           .s1 = L->s1 + 2 * r,
+                           .y1 = L->y1 + nd,
+                           .f1 = L->f1 + 4 * nd,
+                           .f1d = L->f1d + 4 * nd,
+                           .x2 = L->x2 + nd,
+                           .s2 = L->s2 + 2 * r};
 }
 
 static tf_grads grads_rows(const tf_grads *s, int b, int T, int d) {
@@ -359,12 +360,12 @@ static void layer_forward(const tf_layer_w *w, const tf_bfw *bw, mmbf16 *bs, con
         attn_forward_bf16(L->ctx, L->P, L->qkv, *len, seg, ascr, bs, T, d, NH, p, drop_seed(seed, l, 0, b), training);
     else attn_forward(L->ctx, L->P, L->qkv, len, seg, ascr, 1, T, d, NH, p, drop_seed(seed, l, 0, b), training, 1);
     lin_fwd(1, L->x1, L->ctx, w, bw, bs, T, d);
-    tdrop_forward(L->x1, L->x1, xin, L->m1, nd, p, drop_seed(seed, l, 1, b), training, 0); /* xin + dropout1 */
+    tdrop_forward(L->x1, L->x1, xin, nd, p, drop_seed(seed, l, 1, b), training, 0); /* xin + dropout1 */
     layernorm_forward(L->y1, L->s1, L->x1, w->p[N1_W], w->p[N1_B], T, d, LN_EPS);
     lin_fwd(2, L->f1, L->y1, w, bw, bs, T, d);
-    tdrop_forward(L->f1d, L->f1, NULL, L->mf, nf, p, drop_seed(seed, l, 2, b), training, 1); /* relu, dropout */
+    tdrop_forward(L->f1d, L->f1, NULL, nf, p, drop_seed(seed, l, 2, b), training, 1); /* relu, dropout */
     lin_fwd(3, L->x2, L->f1d, w, bw, bs, T, d);
-    tdrop_forward(L->x2, L->x2, L->y1, L->m2, nd, p, drop_seed(seed, l, 3, b), training, 0); /* y1 + dropout2 */
+    tdrop_forward(L->x2, L->x2, L->y1, nd, p, drop_seed(seed, l, 3, b), training, 0); /* y1 + dropout2 */
     layernorm_forward(xout, L->s2, L->x2, w->p[N2_W], w->p[N2_B], T, d, LN_EPS);
 }
 
@@ -376,7 +377,7 @@ static void seq_forward(const tf_weights *w, const tf_bfw *bw, const tf_acts *a,
     float *x0 = a->X[0] + r * d, *ascr = a->ascr + (size_t)b * attn_scratch_floats(T);
     memcpy(x0, a->h2 + r * d, (size_t)T * d * sizeof *x0);
     posenc_add(x0, w->pe, MAX_LEN, sg, 1, T, d);
-    tdrop_forward(x0, x0, NULL, a->m0 + r * d, (size_t)T * d, p, drop_seed(seed, NL, 0, b), training, 0);
+    tdrop_forward(x0, x0, NULL, (size_t)T * d, p, drop_seed(seed, NL, 0, b), training, 0);
     mmbf16 *bs = bw ? a->bscr + (size_t)b * bf_seq_elems(T, d) : NULL;
     for (int l = 0; l < NL; l++) {
         tf_layer_acts L = layer_rows(&a->L[l], b, T, d);
@@ -467,15 +468,15 @@ static void layer_backward(const tf_layer_w *w, const tf_layer_w *g, const tf_bf
     /* xout = norm2(x2), x2 = y1 + dropout2(linear2(f1d)), f1d = dropout(relu(linear1(y1))) */
     nn_zero(s->dx2, nd);
     layernorm_backward(s->dx2, g->p[N2_W], g->p[N2_B], dxout, L->x2, w->p[N2_W], L->s2, T, d);
-    tdrop_backward(s->dproj, s->dx2, L->m2, NULL, nd);
+    tdrop_backward(s->dproj, s->dx2, NULL, nd, p, drop_seed(seed, l, 3, b));
     lin_bwd(3, s->df1, g, s->dproj, L->f1d, w, bw, bs, T, d, 0.0f);
-    tdrop_backward(s->df1, s->df1, L->mf, L->f1, nf);
+    tdrop_backward(s->df1, s->df1, L->f1, nf, p, drop_seed(seed, l, 2, b));
     memcpy(s->dy1, s->dx2, nd * sizeof *s->dy1);
     lin_bwd(2, s->dy1, g, s->df1, L->y1, w, bw, bs, T, d, 1.0f);
     /* y1 = norm1(x1), x1 = xin + dropout1(out_proj(ctx)) */
     nn_zero(s->dx1, nd);
     layernorm_backward(s->dx1, g->p[N1_W], g->p[N1_B], s->dy1, L->x1, w->p[N1_W], L->s1, T, d);
-    tdrop_backward(s->dproj, s->dx1, L->m1, NULL, nd);
+    tdrop_backward(s->dproj, s->dx1, NULL, nd, p, drop_seed(seed, l, 1, b));
     lin_bwd(1, s->dctx, g, s->dproj, L->ctx, w, bw, bs, T, d, 0.0f);
     if (bs) attn_backward_bf16(s->dqkv, s->dctx, L->qkv, L->P, *len, ascr, bs, T, d, NH, p, drop_seed(seed, l, 0, b));
     else attn_backward(s->dqkv, s->dctx, L->qkv, L->P, len, ascr, 1, T, d, NH, p, drop_seed(seed, l, 0, b), 1, 1);
@@ -509,7 +510,7 @@ static void seq_backward(const tf_weights *w, const tf_weights *gb, const tf_bfw
         float *t = dout;
         dout = din, din = t;
     }
-    tdrop_backward(sb.dx2, dout, a->m0 + r * d, NULL, nd); /* X0 = dropout(h2 + pe) */
+    tdrop_backward(sb.dx2, dout, NULL, nd, p, drop_seed(seed, NL, 0, b)); /* X0 = dropout(h2 + pe) */
 }
 
 /* conv1d_backward of the embedding's convolutions on nt threads: dW in 4 column ranges (the same 4 for every nt,
@@ -570,14 +571,14 @@ static void tf_backward(const a2m_model *m, const float *params, float *grads, n
     }
     /* d(h2) in s.dx2: through ReLU, BatchNorm, conv 3, ReLU, BatchNorm, conv 0 */
     mask_padding(s.dx2, a.len, B, T, d);
-    tdrop_backward(s.dy1, s.dx2, NULL, a.h2, nd);
+    tdrop_backward(s.dy1, s.dx2, a.h2, nd, 0.0f, 0);
     nn_zero(s.dx1, nd);
     batchnorm_backward(s.dx1, g.bn[1].w, g.bn[1].b, s.dy1, a.c2, w.bn[1].w, a.bn_save + 2 * C1, a.len, B, T, d, BN_EPS,
                        1);
     nn_zero(s.dh1, (size_t)BT * C1);
     conv_backward_par(s.dh1, g.c3_w, g.c3_b, s.dx1, a.col2, w.c3_w, B, T, C1, d, nt);
     mask_padding(s.dh1, a.len, B, T, C1);
-    tdrop_backward(s.dc1, s.dh1, NULL, a.h1, (size_t)BT * C1);
+    tdrop_backward(s.dc1, s.dh1, a.h1, (size_t)BT * C1, 0.0f, 0);
     nn_zero(s.dh1, (size_t)BT * C1);
     batchnorm_backward(s.dh1, g.bn[0].w, g.bn[0].b, s.dc1, a.c1, w.bn[0].w, a.bn_save, a.len, B, T, C1, BN_EPS, 1);
     conv_backward_par(NULL, g.c0_w, g.c0_b, s.dh1, a.col1, w.c0_w, B, T, F, C1, nt);
