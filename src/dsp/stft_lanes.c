@@ -5,12 +5,14 @@
  *   the even and odd samples are one complex sequence of h = n_fft/2 points, transformed in four steps
  *   (h = R x C: R-point DFTs down the columns, twiddles, C-point DFTs along the rows) so that each small
  *   transform works in L1, by radix-8 Stockham stages and a last radix-4 or radix-2 one;
- * - rows_power: rows k1 and R - k1 hold Z[k] and Z[h - k], which untangle into the real transform's bins:
- *   4|X[k]|^2 (the 1/4 is in the mel weights, as for stft.c's pairs);
+ * - rows_power: rows k1 and R - k1 hold Z[k] and Z[h - k], which untangle into the real transform's bins
+ *   k and h - k at once, from the rows' last butterflies in registers: 4|X[k]|^2 (the 1/4 is in the mel
+ *   weights, as for stft.c's pairs);
  * - each mel band sums its bins for the 16 frames as one vector; 16 x 16 transposes into frame rows.
  * Measured in-process on one take (667 frames, `a2m_feat_do`, min of 30 alternated runs, Zen 4 with Debian's
  * FFTW, which has AVX but no AVX2/FMA/AVX-512 codelets): 0.79-0.83 ms a take against 0.87-0.96 for the FFTW
- * path (FFTW's transform alone 0.8 us a frame, 0.53 ms a take). The same code in the x86-64-v3 clone (each
+ * path (FFTW's transform alone 0.8 us a frame, 0.53 ms a take); session 20: 0.60 ms a take (45 takes,
+ * 0.78 before), the same bits. The same code in the x86-64-v3 clone (each
  * 16-float vector two AVX2 halves) took 6x as long: it is used only where the v4 clone runs. Differences to
  * the FFTW path: within 1.2e-4 dB (test_features). */
 #include <math.h>
@@ -39,6 +41,8 @@
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16_u __attribute__((vector_size(64), aligned(4), may_alias));
 typedef int v16i __attribute__((vector_size(64)));
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8_u __attribute__((vector_size(32), aligned(4), may_alias));
 
 static void *alloc64(size_t n_floats) { return aligned_alloc(64, (n_floats * sizeof(float) + 63) / 64 * 64); }
 
@@ -118,6 +122,8 @@ void lanes_free(a2m_feat *e) { free(e->lx), free(e->lsub), free(e->lpow), free(e
         v16 a_ = r[i], c_ = r[i + (b)];                                                                                \
         r[i] = SHUF16(a_, c_, TR_LO##b), r[i + (b)] = SHUF16(a_, c_, TR_HI##b);                                        \
     }
+/* two 8-float halves as one vector (GCC >= 12 and clang have __builtin_shufflevector) */
+#define JOIN8(lo, hi) __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 INL void transpose16(v16 r[16]) {
     TR_LEVEL(8)
     TR_LEVEL(4)
@@ -163,25 +169,32 @@ INL void dft4(v16 xr[4], v16 xi[4]) {
     xr[1] = t1r + t3i, xi[1] = t1i - t3r, xr[3] = t1r - t3i, xi[3] = t1i + t3r; /* t1 -+ j t3 */
 }
 
-/* One radix-8 Stockham stage (length m, stride s): each 8-point DFT as two 4-point ones, even and odd
- * inputs, joined by W_8^k; the outputs times W_m^(p k), skipped for p = 0 (all ones). */
+/* The 8-point DFT of a[2 s j] (complex, j < 8) into zr + i zi: two 4-point DFTs, even and odd inputs, joined
+ * by W_8^k. */
+INL void bfly8(const v16 *a, int s, v16 zr[8], v16 zi[8]) {
+    const float h = (float)M_SQRT1_2;
+    v16 er[4], ei[4], orr[4], oi[4];
+    for (int j = 0; j < 4; j++) {
+        const v16 *b = a + 4 * s * j;
+        er[j] = b[0], ei[j] = b[1], orr[j] = b[2 * s], oi[j] = b[2 * s + 1];
+    }
+    dft4(er, ei), dft4(orr, oi);
+    v16 w1r = (orr[1] + oi[1]) * h, w1i = (oi[1] - orr[1]) * h;  /* W_8 = (1 - j) / sqrt 2 */
+    v16 w3r = (oi[3] - orr[3]) * h, w3i = -(oi[3] + orr[3]) * h; /* W_8^3 = (-1 - j) / sqrt 2 */
+    zr[0] = er[0] + orr[0], zr[1] = er[1] + w1r, zr[2] = er[2] + oi[2], zr[3] = er[3] + w3r;
+    zr[4] = er[0] - orr[0], zr[5] = er[1] - w1r, zr[6] = er[2] - oi[2], zr[7] = er[3] - w3r;
+    zi[0] = ei[0] + oi[0], zi[1] = ei[1] + w1i, zi[2] = ei[2] - orr[2], zi[3] = ei[3] + w3i; /* W_8^2 = -j */
+    zi[4] = ei[0] - oi[0], zi[5] = ei[1] - w1i, zi[6] = ei[2] + orr[2], zi[7] = ei[3] - w3i;
+}
+
+/* One radix-8 Stockham stage (length m, stride s): bfly8 of inputs p + j m/8, the outputs times W_m^(p k),
+ * skipped for p = 0 (all ones). */
 INL void stage8(const float *tw, int m, int s, const v16 *x, v16 *y) {
     const int q8 = m / 8;
-    const float h = (float)M_SQRT1_2;
     for (int p = 0; p < q8; p++, tw += 14) {
         for (int q = 0; q < s; q++) {
-            v16 er[4], ei[4], orr[4], oi[4];
-            for (int j = 0; j < 4; j++) {
-                const v16 *a = x + 2 * (q + s * (p + 2 * j * q8)), *b = a + 2 * s * q8;
-                er[j] = a[0], ei[j] = a[1], orr[j] = b[0], oi[j] = b[1];
-            }
-            dft4(er, ei), dft4(orr, oi);
-            v16 w1r = (orr[1] + oi[1]) * h, w1i = (oi[1] - orr[1]) * h;  /* W_8 = (1 - j) / sqrt 2 */
-            v16 w3r = (oi[3] - orr[3]) * h, w3i = -(oi[3] + orr[3]) * h; /* W_8^3 = (-1 - j) / sqrt 2 */
-            v16 zr[8] = {er[0] + orr[0], er[1] + w1r, er[2] + oi[2], er[3] + w3r,
-                         er[0] - orr[0], er[1] - w1r, er[2] - oi[2], er[3] - w3r};
-            v16 zi[8] = {ei[0] + oi[0], ei[1] + w1i, ei[2] - orr[2], ei[3] + w3i,
-                         ei[0] - oi[0], ei[1] - w1i, ei[2] + orr[2], ei[3] - w3i}; /* W_8^2 = -j */
+            v16 zr[8], zi[8];
+            bfly8(x + 2 * (q + s * p), s * q8, zr, zi);
             v16 *o = y + 2 * (q + s * 8 * p);
             o[0] = zr[0], o[1] = zi[0];
             if (p == 0)
@@ -244,20 +257,27 @@ INL void column_fft(const a2m_feat *e, v16 *g, v16 *t, v16 *out, int b, const in
  * so that each small transform works in L1 (16 lanes make the whole sequence 128 KB at n_fft 2048; radix-4
  * stages over all of it in L2: 0.93 ms a take in-process, now 0.82): complex C a + b is column b, row a; for
  * each b the R-point DFT over a, times W_h^(b k1), into x[(C + 1) k1 + b] (rows a value longer: at 4 KB apart
- * a column's values share L1's sets, 1.5 ms a take). Columns go 8 at a time: 16 samples of each of the 16
- * frames, transposed (frame f in lane f), are row a of 8 columns. */
+ * a column's values share L1's sets, 1.5 ms a take). Columns go 4 at a time: 8 samples of rows a and a + 1 of
+ * each of the 16 frames, transposed (frame f in lane f), are those rows of 4 columns (8 at a time from one row
+ * filled 32 KB, all of L1: in-process 0.63 -> 0.60 ms a take, min of 8 alternated runs of 40 x 45 takes). */
 INL void columns(const a2m_feat *e, const float *s, int nb, v16 *x, const int R, const int C) {
     const int hop = e->c.hop;
-    v16 *g = (v16 *)e->lsub, *t = g + 16 * R; /* [8 columns][R complex], then a transform's scratch */
-    for (int b0 = 0; b0 < C; b0 += 8) {
-        for (int a = 0; a < R; a++) {
-            const int j0 = 2 * (C * a + b0);
+    v16 *g = (v16 *)e->lsub, *t = g + 8 * R; /* [4 columns][R complex], then a transform's scratch (of 9 R) */
+    for (int b0 = 0; b0 < C; b0 += 4) {
+        for (int a = 0; a < R; a += 2) {
+            const int j0 = 2 * (C * a + b0), j1 = j0 + 2 * C;
             v16 r[16];
-            for (int f = 0; f < 16; f++) r[f] = f < nb ? (v16) * (const v16_u *)(s + (size_t)f * hop + j0) : (v16){0};
+            for (int f = 0; f < 16; f++) {
+                const float *sf = s + (size_t)f * hop;
+                v8 lo = f < nb ? (v8) * (const v8_u *)(sf + j0) : (v8){0},
+                   hi = f < nb ? (v8) * (const v8_u *)(sf + j1) : (v8){0};
+                r[f] = JOIN8(lo, hi);
+            }
             transpose16(r);
-            for (int j = 0; j < 16; j++) g[2 * R * (j / 2) + 2 * a + (j & 1)] = r[j] * e->window[j0 + j];
+            for (int j = 0; j < 16; j++)
+                g[2 * R * ((j & 7) / 2) + 2 * (a + j / 8) + (j & 1)] = r[j] * e->window[(j < 8 ? j0 : j1) + (j & 7)];
         }
-        for (int c = 0; c < 8; c++) column_fft(e, g + 2 * R * c, t, x + 2 * (b0 + c), b0 + c, R, C);
+        for (int c = 0; c < 4; c++) column_fft(e, g + 2 * R * c, t, x + 2 * (b0 + c), b0 + c, R, C);
     }
 }
 
@@ -270,21 +290,68 @@ INL void power_bin(const a2m_feat *e, int k, const v16 *u, const v16 *v, v16 *pw
     pw[k] = yr * yr + yi * yi;
 }
 
+/* The stages of fft_small but its last, of radix *r = 2, 4 or 8, which has no twiddles (p = 0): returns the
+ * buffer holding the values (x or y), *s the last stage's stride. */
+INL v16 *fft_head(const float *tw, int m, v16 *x, v16 *y, int *r, int *s) {
+    for (*s = 1; m >= 16; *s *= 8, m /= 8) {
+        stage8(tw, m, *s, x, y), tw += 14 * (m / 8);
+        v16 *t = x;
+        x = y, y = t;
+    }
+    *r = m;
+    return x;
+}
+
+/* fft_small's last stage (radix r, stride s, no twiddles) for outputs q + s j, j < r, into z[2 j], z[2 j + 1]:
+ * the same operations as the stage's. */
+INL void fft_last(const v16 *x, int r, int s, int q, v16 *z) {
+    const v16 *a = x + 2 * q;
+    if (r == 8) {
+        v16 zr[8], zi[8];
+        bfly8(a, s, zr, zi);
+        for (int j = 0; j < 8; j++) z[2 * j] = zr[j], z[2 * j + 1] = zi[j];
+    } else if (r == 4) bfly4(a, a + 2 * s, a + 4 * s, a + 6 * s, NULL, z, 1);
+    else z[0] = a[0] + a[2 * s], z[1] = a[1] + a[2 * s + 1], z[2] = a[0] - a[2 * s], z[3] = a[1] - a[2 * s + 1];
+}
+
+/* power_bin of bin k and of bin h - k at once, 0 < k < h, k != h/2: Z[h - k] and Z[k] give conj A and -conj B,
+ * and W_n^(h - k) = -conj W_n^k (exactly, in the float table, but at k = h/2), so 2 conj X[h - k] = A + i W_n^k B:
+ * the same bits as two power_bin calls with 17 operations instead of 26. */
+INL void power_pair(const a2m_feat *e, int k, int h, const v16 *u, const v16 *v, v16 *pw) {
+    v16 ar = u[0] + v[0], ai = u[1] - v[1], br = u[0] - v[0], bi = u[1] + v[1], tr, ti;
+    CMUL(bi, -br, e->lrot[2 * k], e->lrot[2 * k + 1], tr, ti); /* -iB = (bi, -br) */
+    v16 yr = ar + tr, yi = ai + ti, zr = ar - tr, zi = ai - ti;
+    pw[k] = yr * yr + yi * yi, pw[h - k] = zr * zr + zi * zi;
+}
+
+/* Row 0 of x (k1 = 0): its C-point DFT over b is Z[R k2], paired with itself (Z[h - R k2] = Z[R (C - k2)]). */
+INL void row0_power(const a2m_feat *e, v16 *x, v16 *pw, const int R, const int C) {
+    const v16 *u = fft_small(e->ltw_c, C, x, (v16 *)e->lsub);
+    for (int k2 = 0; k2 < C; k2++) power_bin(e, R * k2, u + 2 * k2, u + 2 * ((C - k2) % C), pw);
+    power_bin(e, R * C, u, u, pw);
+}
+
 /* The second step: row k1 of x, its C-point DFT over b, is Z[k1 + R k2] for k2 < C, and Z[h - k] is in row
- * R - k1 (k1 > 0; row 0 holds its own): the two rows transformed, then the power of both rows' bins. */
+ * R - k1 (k1 > 0; row 0 holds its own). The two rows' last stages feed the power of both rows' bins straight
+ * from registers, a butterfly of one row with the mirrored butterfly of the other (stored and read again, the
+ * rows' values and loading them again for the power: in-process 0.78 -> 0.63 ms a take, min of 8 alternated
+ * runs of 40 x 45 takes, load ~6). */
 INL void rows_power(const a2m_feat *e, v16 *x, v16 *pw, const int R, const int C) {
     const int Cp = C + 1, h = R * C;
     v16 *t0 = (v16 *)e->lsub, *t1 = t0 + 2 * C;
-    for (int k1 = 0; k1 <= R / 2; k1++) {
-        const int k1p = (R - k1) % R;
-        const v16 *u = fft_small(e->ltw_c, C, x + 2 * Cp * k1, t0);
-        const v16 *v = k1p == k1 ? u : fft_small(e->ltw_c, C, x + 2 * Cp * k1p, t1);
-        for (int k2 = 0; k2 < C; k2++) {
-            const int k = k1 + R * k2, m2 = k1 ? C - 1 - k2 : (C - k2) % C;
-            power_bin(e, k, u + 2 * k2, v + 2 * m2, pw);
-            if (k1p != k1) power_bin(e, k1p + R * k2, v + 2 * k2, u + 2 * (C - 1 - k2), pw);
+    row0_power(e, x, pw, R, C);
+    for (int k1 = 1; k1 <= R / 2; k1++) {
+        const int k1p = R - k1;
+        int r, s;
+        const v16 *u = fft_head(e->ltw_c, C, x + 2 * Cp * k1, t0, &r, &s);
+        const v16 *v = k1p == k1 ? u : fft_head(e->ltw_c, C, x + 2 * Cp * k1p, t1, &r, &s);
+        for (int q = 0; q < s; q++) {
+            v16 zu[16], zv[16]; /* u[q + s j], v[s - 1 - q + s j] */
+            fft_last(u, r, s, q, zu), fft_last(v, r, s, s - 1 - q, zv);
+            for (int j = 0; j < r; j++) /* v[C - 1 - k2] is zv[r - 1 - j] */
+                if (k1p != k1 || 2 * (q + s * j) < C)
+                    power_pair(e, k1 + R * (q + s * j), h, zu + 2 * j, zv + 2 * (r - 1 - j), pw);
         }
-        if (!k1) power_bin(e, h, u, u, pw);
     }
 }
 
