@@ -33,6 +33,14 @@ static void test_round_trip(const a2m_dataset *d, const char *dir) {
     CHECK(e.cqt.hop == d->cqt.hop && e.cqt.n_bins == d->cqt.n_bins && e.take_seconds == d->take_seconds, "parameters");
     CHECK(a2m_dataset_find(&e, "take2") == 2 && a2m_dataset_find(&e, "take9") == -1, "find");
     a2m_dataset_free(&e);
+    for (int nt = 2; nt <= 5; nt += 3) { /* read and checksummed in parts (CRCs joined), the same arrays */
+        REQUIRE(a2m_dataset_load_threads(dir, nt, &e) == A2M_OK, "load on %d threads: %s", nt, a2m_errmsg());
+        CHECK(e.total_frames == (size_t)TAKES * FRAMES &&
+                  !memcmp(e.features, d->features, (size_t)TAKES * FRAMES * BINS * sizeof *e.features) &&
+                  !memcmp(e.labels, d->labels, (size_t)TAKES * FRAMES * sizeof *e.labels),
+              "%d threads: the same features and labels", nt);
+        a2m_dataset_free(&e);
+    }
 }
 
 static void test_checksum(const char *dir) {
@@ -47,6 +55,8 @@ static void test_checksum(const char *dir) {
     fclose(f);
     a2m_dataset e;
     CHECK(a2m_dataset_load(dir, &e) == A2M_ERR_FORMAT, "changed features.npy refused");
+    CHECK(strstr(a2m_errmsg(), dir) && strstr(a2m_errmsg(), "checksum"), "message: %s", a2m_errmsg());
+    CHECK(a2m_dataset_load_threads(dir, 2, &e) == A2M_ERR_FORMAT, "changed features.npy refused (2 threads)");
     CHECK(strstr(a2m_errmsg(), dir) && strstr(a2m_errmsg(), "checksum"), "message: %s", a2m_errmsg());
 }
 

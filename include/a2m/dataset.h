@@ -56,6 +56,8 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
                       char **warnings);
 int a2m_dataset_save(const a2m_dataset *d, const char *dir);
 int a2m_dataset_load(const char *dir, a2m_dataset *out);
+/* a2m_dataset_load with its files read and checksummed by n_threads threads (each a part of each file) */
+int a2m_dataset_load_threads(const char *dir, int n_threads, a2m_dataset *out);
 void a2m_dataset_free(a2m_dataset *d);
 /* The MIDI file paired with take `take` (an audio file's name without its extension) in dir, the rule
  * a2m_dataset_build pairs by: dir/midi_N.mid for voice_N, else dir/<take>.mid. 1 with the path in out [n] when

@@ -237,7 +237,7 @@ int cmd_train(int argc, char **argv) {
         return cli_fail("%s: --resume, but no checkpoint %s: already finished? use --force to start over", out, ckpt);
     if ((rc = check_outputs(argv[0], out, p.log_path, ckpt, ds, split, force, p.resume))) return rc;
     a2m_dataset d;
-    rc = a2m_dataset_load(ds, &d);
+    rc = a2m_dataset_load_threads(ds, p.threads, &d);
     if (rc) return cli_lib_fail(rc);
     size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
     char names[256];
