@@ -21,7 +21,7 @@ typedef struct transcribe_tuning {
 } transcribe_tuning;
 
 void transcribe_tuning_init(transcribe_tuning *t, int bins_per_octave);
-/* Adds n frames [n x F] of power (is_db 0: |C|^2) or dB (is_db 1). */
+/* Adds n frames [n x F] of power (is_db 0: |C|^2, non-negative and finite, as the CQT gives) or dB (is_db 1). */
 void transcribe_tuning_add(transcribe_tuning *t, const float *frames, size_t n, int F, int is_db);
 /* The estimate in bins, in (-bins_per_semitone/2, bins_per_semitone/2]; 0 before any peak. */
 double transcribe_tuning_bins(const transcribe_tuning *t);
