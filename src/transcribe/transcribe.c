@@ -363,11 +363,15 @@ static int viterbi_classes(const float *probs, size_t n, int C, int onset, const
         const float *q = probs + f * C;
         float ps = 0;
         for (int c = 1; c < C && !r->onset_sigmoid; c++) ps += c == onset ? 0 : q[c];
-        int b1 = -1, b2 = -1; /* best and second-best pitch of the previous frame */
+        /* best and second-best pitch of the previous frame, their scores kept beside them (read back through the
+         * index, each compare waited for a load: this loop was a third of the decoder's time, perf annotate) */
+        int b1 = -1, b2 = -1;
+        float v1 = 0, v2 = 0;
         for (int c = 1; f > 0 && c < C; c++) {
             if (c == onset) continue;
-            if (b1 < 0 || prev[c] > prev[b1]) b2 = b1, b1 = c;
-            else if (b2 < 0 || prev[c] > prev[b2]) b2 = c;
+            float x = prev[c];
+            if (b1 < 0 || x > v1) b2 = b1, v2 = v1, b1 = c, v1 = x;
+            else if (b2 < 0 || x > v2) b2 = c, v2 = x;
         }
         int *bk = back + f * C;
         for (int c = 0; c < C; c++) {
