@@ -124,11 +124,15 @@ void lanes_free(a2m_feat *e) { free(e->lx), free(e->lsub), free(e->lpow), free(e
     }
 /* two 8-float halves as one vector (GCC >= 12 and clang have __builtin_shufflevector) */
 #define JOIN8(lo, hi) __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+/* transpose16 but its first level (b = 8) */
+INL void transpose16_from4(v16 r[16]) {
+    TR_LEVEL(4);
+    TR_LEVEL(2);
+    TR_LEVEL(1);
+}
 INL void transpose16(v16 r[16]) {
-    TR_LEVEL(8)
-    TR_LEVEL(4)
-    TR_LEVEL(2)
-    TR_LEVEL(1)
+    TR_LEVEL(8);
+    transpose16_from4(r);
 }
 
 /* (re, im) vectors times the scalar complex (wr, wi) */
@@ -267,13 +271,15 @@ INL void columns(const a2m_feat *e, const float *s, int nb, v16 *x, const int R,
         for (int a = 0; a < R; a += 2) {
             const int j0 = 2 * (C * a + b0), j1 = j0 + 2 * C;
             v16 r[16];
+            v8 h0[16], h1[16]; /* frame f's 8 samples from j0 and from j1 */
             for (int f = 0; f < 16; f++) {
                 const float *sf = s + (size_t)f * hop;
-                v8 lo = f < nb ? (v8) * (const v8_u *)(sf + j0) : (v8){0},
-                   hi = f < nb ? (v8) * (const v8_u *)(sf + j1) : (v8){0};
-                r[f] = JOIN8(lo, hi);
+                h0[f] = f < nb ? (v8) * (const v8_u *)(sf + j0) : (v8){0};
+                h1[f] = f < nb ? (v8) * (const v8_u *)(sf + j1) : (v8){0};
             }
-            transpose16(r);
+            for (int f = 0; f < 8; f++) /* transpose16's first level done by the joins */
+                r[f] = JOIN8(h0[f], h0[f + 8]), r[f + 8] = JOIN8(h1[f], h1[f + 8]);
+            transpose16_from4(r);
             for (int j = 0; j < 16; j++)
                 g[2 * R * ((j & 7) / 2) + 2 * (a + j / 8) + (j & 1)] = r[j] * e->window[(j < 8 ? j0 : j1) + (j & 7)];
         }
