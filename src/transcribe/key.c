@@ -3,14 +3,22 @@
 
 #include <string.h>
 
+#include "a2m/midi.h"
+
 static const int major_scale[12] = {1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1};
 
 void transcribe_key_init(transcribe_key *k) { memset(k, 0, sizeof *k); }
 
+/* Each frame's pitch classes' probabilities added in class order, as ever; the classes' pitch classes looked up
+ * once a call, not an integer division per class and frame (0.55% of a 60 s transcription, perf). */
 void transcribe_key_add(transcribe_key *k, const float *probs, size_t n, int C, const int *class_notes) {
-    for (size_t f = 0; f < n; f++)
-        for (int c = 0; c < C; c++)
-            if (class_notes[c] >= 0) k->mass[class_notes[c] % 12] += probs[f * (size_t)C + c];
+    int pc[A2M_MAX_CLASSES], m = 0, cls[A2M_MAX_CLASSES];
+    for (int c = 0; c < C && c < A2M_MAX_CLASSES; c++)
+        if (class_notes[c] >= 0) cls[m] = c, pc[m++] = class_notes[c] % 12;
+    for (size_t f = 0; f < n; f++) {
+        const float *q = probs + f * (size_t)C;
+        for (int i = 0; i < m; i++) k->mass[pc[i]] += q[cls[i]];
+    }
 }
 
 int transcribe_key_tonic(const transcribe_key *k, double *share) {
