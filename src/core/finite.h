@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef uint32_t a2m_v4u __attribute__((vector_size(16)));
 typedef uint32_t a2m_v4u_u __attribute__((vector_size(16), aligned(4), may_alias));
@@ -26,6 +27,21 @@ static inline size_t a2m_first_nonfinite(const float *x, size_t n) {
                 if (!isfinite(x[i])) return i;
     }
     return n;
+}
+
+/* The largest of n non-negative floats (powers: never NaN, inputs are checked finite), 0 when n is 0, compared by
+ * their bits, which order as the values do: a loop that vectorises in every caller's ISA clone, where a search
+ * for the index (x[k] > x[top]) ran one compare a value. */
+static inline __attribute__((always_inline)) float a2m_max_nonneg(const float *x, size_t n) {
+    uint32_t top = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, &x[i], sizeof b);
+        top = b > top ? b : top;
+    }
+    float v;
+    memcpy(&v, &top, sizeof v);
+    return v;
 }
 
 #endif

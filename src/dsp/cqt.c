@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "a2m/error.h"
+#include "core/finite.h"
 #include "core/isa.h"
 #include "dsp/cqt_internal.h"
 #include "dsp/db.h"
@@ -780,14 +781,7 @@ static void a2m_cqt_power_db_body(a2m_cqt_params p, const float *power, size_t n
     if (!(amin2 >= FLT_MIN)) amin2 = FLT_MIN;
     float ref_db = (float)(10.0 * log10(fmax(p.amin * p.amin, p.ref * p.ref)));
     /* the loudest frame is the one with the largest power: max over the bits of non-negative floats */
-    uint32_t top_bits = 0;
-    for (size_t i = 0; i < count; i++) {
-        uint32_t b;
-        memcpy(&b, &power[i], sizeof b);
-        top_bits = b > top_bits ? b : top_bits;
-    }
-    float top_pw;
-    memcpy(&top_pw, &top_bits, sizeof top_pw);
+    float top_pw = a2m_max_nonneg(power, count);
     float floor_db =
         p.top_db > 0 ? a2m_db_of_power(top_pw > amin2 ? top_pw : amin2) - ref_db - (float)p.top_db : -INFINITY;
     for (size_t i = 0; i < keep; i++) {

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/finite.h"
 #include "core/isa.h"
 
 enum { TUNING_MASK_BINS = 4096 };
@@ -19,20 +20,8 @@ static float db_of(const float *row, int k, int is_db) {
     return is_db ? row[k] : 4.3429448f * logf(row[k] > 1e-30f ? row[k] : 1e-30f);
 }
 
-/* The largest of n non-negative floats (power: never NaN, the CQT refuses non-finite samples), by their bits,
- * which order as the values do: a loop that vectorises, where the index search it replaced (row[k] > row[top]) ran
- * one compare a bin. */
-A2M_DISPATCH static float max_power(const float *row, int n) {
-    uint32_t top = 0;
-    for (int k = 0; k < n; k++) {
-        uint32_t b;
-        memcpy(&b, &row[k], sizeof b);
-        top = b > top ? b : top;
-    }
-    float v;
-    memcpy(&v, &top, sizeof v);
-    return v;
-}
+/* The loudest bin's power (core/finite.h), in this file's ISA clones (it runs on every frame). */
+A2M_DISPATCH static float max_power(const float *row, int n) { return a2m_max_nonneg(row, (size_t)n); }
 
 /* peak[k] = 1 where bin k (0 < k < F-1) is above thr and a local maximum, in one loop that vectorises (branches on
  * every bin were ~2% of a 60 s transcription, perf); bins 0 and F-1 are never peaks. */
