@@ -19,8 +19,9 @@ typedef struct a2m_audio {
 } a2m_audio;
 
 /* Reads path, mixes to mono, resamples to target_rate (<= 0: keep the file's rate).
- * Errors: missing file, folder, not audio, zero samples (A2M_ERR_EMPTY),
- * NaN/inf samples (A2M_ERR_NONFINITE). Silent audio is returned as is: callers
+ * Errors: missing file, folder, not audio, a WAV file cut short (its data chunk
+ * declares more bytes than the file holds: A2M_ERR_FORMAT), zero samples
+ * (A2M_ERR_EMPTY), NaN/inf samples (A2M_ERR_NONFINITE). Silent audio is returned as is: callers
  * that cannot use it check a2m_audio_is_silent(). */
 int a2m_audio_read(const char *path, double target_rate, a2m_audio *out);
 /* Same from an open stream (stdin): a WAV/FLAC/... stream, or raw float32
@@ -33,7 +34,8 @@ int a2m_audio_read_stream(FILE *fp, const char *name, double raw_rate, double ta
 typedef struct a2m_audio_stream a2m_audio_stream;
 int a2m_audio_stream_new(FILE *fp, const char *name, double raw_rate, double target_rate, a2m_audio_stream **out);
 /* A file read as a stream (any format libsndfile reads): the same samples as
- * a2m_audio_read, in memory that does not grow with the file. */
+ * a2m_audio_read, in memory that does not grow with the file (and the same
+ * errors: a WAV file cut short is refused). */
 int a2m_audio_stream_new_file(const char *path, double target_rate, a2m_audio_stream **out);
 /* The checks every file reader makes first: exists, not a folder, not empty. */
 int a2m_audio_check_path(const char *path);

@@ -187,6 +187,7 @@ int a2m_audio_read(const char *path, double target_rate, a2m_audio *out) {
     if (rc) return rc;
     rc = read_wav_fast(path, target_rate, out, &done);
     if (done) return rc;
+    if ((rc = wav_check_whole(path))) return rc; /* libsndfile would read a cut WAV file as far as it goes */
     SF_INFO info;
     memset(&info, 0, sizeof info);
     SNDFILE *sf = sf_open(path, SFM_READ, &info);

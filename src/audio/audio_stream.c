@@ -15,6 +15,7 @@
 #include "a2m/audio.h"
 #include "a2m/error.h"
 #include "audio/pcm.h"
+#include "audio/wav.h"
 #include "core/finite.h"
 
 enum { STREAM_CHUNK = 4096 }; /* input frames decoded per read */
@@ -116,6 +117,7 @@ int a2m_audio_stream_new(FILE *fp, const char *name, double raw_rate, double tar
 int a2m_audio_stream_new_file(const char *path, double target_rate, a2m_audio_stream **out) {
     *out = NULL;
     int rc = a2m_audio_check_path(path);
+    if (!rc) rc = wav_check_whole(path); /* libsndfile would read a cut WAV file as far as it goes */
     if (rc) return rc;
     a2m_audio_stream *s = calloc(1, sizeof *s);
     if (!s) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", path);

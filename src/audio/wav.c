@@ -1,7 +1,12 @@
 /* 16-bit PCM WAV files read without libsndfile (audio/wav.h). */
 #include "audio/wav.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "a2m/error.h"
 
 #include "audio/pcm.h"
 #include "core/reader.h"
@@ -65,4 +70,42 @@ void wav_pcm16_mono(const wav_pcm16 *w, size_t first, size_t n, float *out) {
         for (int c = 0; c < ch; c++) frame[c] = pcm16_float(p + 2 * c);
         pcm_mix_mono(out + f, frame, 1, ch);
     }
+}
+
+uint64_t wav_missing_bytes(const uint8_t *head, size_t head_len, uint64_t file_size, uint32_t *declared) {
+    *declared = 0;
+    a2m_reader r = a2m_reader_make(head, head_len);
+    const uint8_t *riff = a2m_rd_bytes(&r, 4);
+    a2m_rd_skip(&r, 4);
+    const uint8_t *wave = a2m_rd_bytes(&r, 4);
+    if (!riff || !wave || memcmp(riff, "RIFF", 4) || memcmp(wave, "WAVE", 4)) return 0;
+    for (int chunk = 0; chunk < 64; chunk++) { /* a data chunk after 64 others: not looked for */
+        const uint8_t *id = a2m_rd_bytes(&r, 4);
+        uint32_t size = a2m_rd_u32le(&r);
+        if (r.failed) return 0;
+        if (!memcmp(id, "data", 4)) {
+            *declared = size;
+            uint64_t after = file_size > r.pos ? file_size - r.pos : 0; /* the bytes after the chunk's header */
+            return size > 0 && size < 0x7fff0000u && size > after ? size - after : 0;
+        }
+        if (size > a2m_reader_left(&r)) return 0;    /* the next header lies beyond head */
+        a2m_rd_skip(&r, (size_t)size + (size & 1u)); /* chunks are padded to even sizes */
+    }
+    return 0;
+}
+
+int wav_check_whole(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return A2M_OK; /* the reader that follows says why */
+    uint8_t head[4096];
+    struct stat st;
+    ssize_t got = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? pread(fd, head, sizeof head, 0) : -1;
+    close(fd);
+    uint32_t declared;
+    uint64_t missing = got > 0 ? wav_missing_bytes(head, (size_t)got, (uint64_t)st.st_size, &declared) : 0;
+    if (!missing) return A2M_OK;
+    return a2m_error(A2M_ERR_FORMAT,
+                     "%s: truncated: its WAV data chunk declares %u bytes, %llu of them are missing "
+                     "(a copy or recording cut short)",
+                     path, declared, (unsigned long long)missing);
 }
