@@ -40,6 +40,21 @@ static int open_pg(sdb *db, const char *url) {
     return A2M_OK;
 }
 
+/* WAL: readers never block the writer; synchronous FULL: a committed trial survives a crash. Switching a new file
+ * to WAL takes an exclusive lock for a moment, and a second worker starting on the same new study then got
+ * "database is locked" without its busy handler being asked (test_cli_search's two workers: 1 start in 3-5 under
+ * load): such a refusal is tried again, every 10 ms for up to 60 s. */
+static int lite_pragmas(sqlite3 *lite, char **err) {
+    for (int waited_ms = 0;; waited_ms += 10) {
+        int rc = sqlite3_exec(lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL,
+                              NULL, err);
+        if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited_ms >= 60000) return rc;
+        sqlite3_free(*err);
+        *err = NULL;
+        sqlite3_sleep(10);
+    }
+}
+
 static int open_lite(sdb *db, const char *path, int create) {
     snprintf(db->name, sizeof db->name, "%s", path);
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
@@ -47,10 +62,8 @@ static int open_lite(sdb *db, const char *path, int create) {
         return a2m_error(A2M_ERR_IO, "%s: cannot open the study database: %s", path,
                          db->lite ? sqlite3_errmsg(db->lite) : "out of memory");
     sqlite3_busy_timeout(db->lite, 600000); /* a worker waits for another's transaction (each is short) */
-    /* WAL: readers never block the writer; synchronous FULL: a committed trial survives a crash */
     char *err = NULL;
-    if (sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON", NULL, NULL,
-                     &err) != SQLITE_OK) {
+    if (lite_pragmas(db->lite, &err) != SQLITE_OK) {
         int rc = a2m_error(A2M_ERR_FORMAT, "%s: not a study database: %s", path, err ? err : "?");
         sqlite3_free(err);
         return rc;
