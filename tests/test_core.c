@@ -9,9 +9,7 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "check.h"
-#include "core/crc32.h"
 #include "core/grow.h"
-#include "core/logf_exact.h"
 
 static void test_errors(void) {
     CHECK(strcmp(a2m_strerror(A2M_OK), "ok") == 0, "strerror ok");
@@ -191,71 +189,9 @@ static void test_grow(void) {
     free(a);
 }
 
-/* a2m_crc32 (carry-less folding where the CPU has it) against zlib's crc32 at every length to 600 bytes (the
- * folding's 64- and 16-byte steps, its tails) and at longer ones, from every alignment, continuing from a CRC */
-static void test_crc32(void) {
-    enum { N = 70000 };
-    uint8_t *b = malloc(N + 64);
-    CHECK(b != NULL, "alloc");
-    if (!b) return;
-    uint64_t s = 0x9E3779B97F4A7C15ull;
-    for (size_t i = 0; i < N + 64; i++)
-        s = s * 6364136223846793005ull + 1442695040888963407ull, b[i] = (uint8_t)(s >> 56);
-    int bad = 0;
-    for (size_t len = 0; len < 600; len++)
-        for (size_t off = 0; off < 64; off += 7) {
-            uint32_t c0 = (uint32_t)(len * 2654435761u);
-            bad += a2m_crc32(c0, b + off, len) != (uint32_t)crc32(c0, b + off, (uInt)len);
-        }
-    size_t lens[] = {1000, 4096, 4097, 65535, N};
-    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++)
-        for (size_t off = 0; off < 64; off += 13)
-            bad += a2m_crc32(0, b + off, lens[i]) != (uint32_t)crc32(0, b + off, (uInt)lens[i]);
-    CHECK(bad == 0, "a2m_crc32 differs from zlib's crc32 in %d cases", bad);
-    CHECK(a2m_crc32(0, (const uint8_t *)"123456789", 9) == 0xCBF43926u, "the check value of CRC-32");
-    free(b);
-}
-
-/* a2m_logf_exact against logf: every 61st float of [1e-6, 1e6] (5.5M), in runs of 1-7 floats so the four-wide body
- * and the scalar tail both run, bit for bit where the C library is glibc (whose __logf_fma it reproduces; this
- * build's 3.3e8 floats of that range were checked exhaustively once), else within 1 ulp */
-static void test_logf_exact(void) {
-    enum { N = 4096 };
-    static float x[N], y[N];
-    float lo = 1e-6f, hi = 1e6f;
-    uint32_t a, b;
-    memcpy(&a, &lo, sizeof a), memcpy(&b, &hi, sizeof b);
-    long bad = 0, n_all = 0;
-    for (uint32_t u = a; u <= b;) {
-        int n = 0;
-        for (; n < N && u <= b; n++, u += 61) memcpy(&x[n], &u, sizeof u);
-        for (int i = 0; i < n;) { /* runs of 1..7 */
-            int m = 1 + (i / 7) % 7 < n - i ? 1 + (i / 7) % 7 : n - i;
-            a2m_logf_exact(x + i, y + i, m);
-            i += m;
-        }
-        for (int i = 0; i < n; i++) {
-            float r = logf(x[i]);
-#ifdef __GLIBC__
-            int ok = memcmp(&r, &y[i], sizeof r) == 0;
-#else
-            int ok = fabsf(r - y[i]) <= 2 * FLT_EPSILON * fabsf(r) + FLT_MIN;
-#endif
-            if (!ok && bad++ < 3) fprintf(stderr, "logf(%a) = %a, a2m_logf_exact %a\n", x[i], r, y[i]);
-        }
-        n_all += n;
-    }
-    CHECK(bad == 0 && n_all > 5000000, "%ld of %ld differ", bad, n_all);
-    float one = 1.0f, z;
-    a2m_logf_exact(&one, &z, 1);
-    CHECK(z == 0.0f && !signbit(z), "log 1 = %a", z);
-}
-
 int main(void) {
     test_errors();
-    test_crc32();
     test_grow();
-    test_logf_exact();
     test_npy_roundtrip();
     test_npy_hostile();
     test_npy_fortran();

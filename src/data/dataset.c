@@ -14,7 +14,6 @@
 #include "a2m/dataset.h"
 #include "a2m/error.h"
 #include "a2m/io.h"
-#include "core/crc32.h"
 #include "core/grow.h"
 
 a2m_dataset_params a2m_dataset_default_params(void) {
@@ -266,7 +265,16 @@ int a2m_dataset_build(const char *dir, a2m_dataset_params p, a2m_progress_fn pro
     return A2M_OK;
 }
 
-static uint32_t buf_crc(const uint8_t *buf, size_t len) { return a2m_crc32(0, buf, len); }
+/* zlib's CRC-32 of any length (its crc32 takes at most 4 GiB a call) */
+static uint32_t buf_crc(const uint8_t *buf, size_t len) {
+    uint32_t c = 0;
+    for (size_t pos = 0; pos < len;) {
+        uInt chunk = (uInt)(len - pos > (1u << 30) ? (1u << 30) : len - pos);
+        c = (uint32_t)crc32(c, buf + pos, chunk);
+        pos += chunk;
+    }
+    return c;
+}
 
 /* CRC-32 of a file into *crc; the read's error (A2M_ERR_NOMEM stays A2M_ERR_NOMEM) otherwise. */
 static int file_crc(const char *path, uint32_t *crc) {
@@ -310,7 +318,7 @@ static int read_parts(const char *path, int np, uint8_t **out, size_t *len, uint
             if (r <= 0) bad = 1; /* an error, or the file shorter than it was */
             else at += (size_t)r;
         }
-        if (!bad) c[k] = a2m_crc32(0, b + o, e - o);
+        if (!bad) c[k] = buf_crc(b + o, e - o);
     }
     close(fd);
     if (bad) {

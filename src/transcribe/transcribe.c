@@ -13,7 +13,6 @@
 #include "a2m/features.h"
 #include "a2m/error.h"
 #include "a2m/uncertainty.h"
-#include "core/logf_exact.h"
 #include "nn/layers.h"
 #include "transcribe/flux.h"
 #include "transcribe/intonation.h"
@@ -342,8 +341,8 @@ static void join_glides(int *c, size_t n, run *r, int glide, int max_gap) {
 
 /* lp[c] = log p(state c) of one frame q: state 0 silence, else pitch class c; the onset class's mass is shared among
  * the pitches in proportion (an onset frame is a sung frame of some pitch), unless it is an onset head's sigmoid
- * (pitch_sum 0: the softmax already gives onset frames their pitch). Every state at once, the logarithms four at a
- * time (a2m_logf_exact: logf's bits; 520k calls to logf were 1.6% of a 60 s transcription); lp[onset] is log 1. */
+ * (pitch_sum 0: the softmax already gives onset frames their pitch). Every state of the frame at once (the sums
+ * vectorise; libm's logf after them); lp[onset] is log 1. */
 static void states_logp(const float *q, int C, int onset, float pitch_sum, float *lp) {
     float qo = q[onset]; /* onset >= 0: viterbi_classes runs for models with an onset class */
     lp[0] = q[0] > 1e-6f ? q[0] : 1e-6f;
@@ -352,7 +351,7 @@ static void states_logp(const float *q, int C, int onset, float pitch_sum, float
         lp[c] = v > 1e-6f ? v : 1e-6f;
     }
     lp[onset] = 1.0f;
-    a2m_logf_exact(lp, lp, C);
+    for (int c = 0; c < C; c++) lp[c] = logf(lp[c]);
 }
 
 /* The most likely class path (Viterbi) of frames [0, n): staying costs nothing, a change of pitch pitch_cost, a
