@@ -69,6 +69,12 @@ static int decode_mono(SNDFILE *sf, const SF_INFO *info, const char *name, sampl
     if (!frames) return a2m_error(A2M_ERR_NOMEM, "%s: out of memory", name);
     for (;;) {
         sf_count_t got = sf_readf_float(sf, frames, DECODE_CHUNK_FRAMES);
+        /* asked after every read, as the stream does: the next read clears it (a FLAC file cut short: 'lost sync'
+         * on the read that came short, then 0 frames and no error: 12,288 of 32,000 frames were taken whole) */
+        if (sf_error(sf) != SF_ERR_NO_ERROR) {
+            rc = a2m_error(A2M_ERR_FORMAT, "%s: decoding failed (%s)", name, sf_strerror(sf));
+            break;
+        }
         if (got <= 0) break;
         if (out->n + (size_t)got > max_n) {
             rc = a2m_error(A2M_ERR_RANGE, "%s: longer than %.0f hours (one-shot read; `transcribe` streams)", name,
@@ -81,8 +87,6 @@ static int decode_mono(SNDFILE *sf, const SF_INFO *info, const char *name, sampl
         out->n += (size_t)got;
     }
     free(frames);
-    if (!rc && sf_error(sf) != SF_ERR_NO_ERROR)
-        rc = a2m_error(A2M_ERR_FORMAT, "%s: decoding failed (%s)", name, sf_strerror(sf));
     return rc;
 }
 
