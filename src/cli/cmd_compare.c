@@ -70,16 +70,27 @@ static int load_labels(const char *path, int64_t **v, size_t *n) {
     return *v ? A2M_OK : a2m_error(A2M_ERR_NOMEM, "out of memory");
 }
 
+/* Every label of path's v[n] a class 0..classes-1, or an error naming the file (a label of 2^63 - 1 made the class
+ * count overflow; the metrics' own message named no file) */
+static int check_labels(const char *path, const int64_t *v, size_t n, int classes) {
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < 0 || v[i] >= classes)
+            return a2m_error(A2M_ERR_RANGE, "%s: label %lld at frame %zu is outside 0..%d%s", path, (long long)v[i], i,
+                             classes - 1, classes < A2M_MAX_CLASSES ? " (--classes)" : "");
+    return A2M_OK;
+}
+
 static int run_frames(const char *ref, const char *est, compare_opts *o) {
     int64_t *a = NULL, *b = NULL;
     size_t na = 0, nb = 0;
     int rc = load_labels(ref, &a, &na);
     if (!rc) rc = load_labels(est, &b, &nb);
     if (!rc && na != nb) rc = a2m_error(A2M_ERR_SHAPE, "%s has %zu frames, %s has %zu", ref, na, est, nb);
-    if (!rc && !o->classes) {
+    int limit = o->classes ? o->classes : A2M_MAX_CLASSES;
+    if (!rc && !(rc = check_labels(ref, a, na, limit)) && !(rc = check_labels(est, b, nb, limit)) && !o->classes) {
         int64_t mx = 0;
         for (size_t i = 0; i < na; i++) mx = a[i] > mx ? a[i] : mx, mx = b[i] > mx ? b[i] : mx;
-        o->classes = (int)(mx + 1 > A2M_MAX_CLASSES ? A2M_MAX_CLASSES : mx + 1);
+        o->classes = (int)mx + 1;
     }
     a2m_frame_metrics fm;
     if (!rc) rc = a2m_frame_metrics_compute(a, b, na, o->classes, &fm);
