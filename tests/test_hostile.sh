@@ -174,5 +174,15 @@ cp "$tmp/fin.safetensors" "$tmp/fin.copy"
 WANT="already finished" hostile fail "fin.safetensors" "" -- "${train[@]}" -o "$tmp/fin.safetensors" --resume
 cmp -s "$tmp/fin.safetensors" "$tmp/fin.copy" || { left=$((left + 1)); say "REPLACED $tmp/fin.safetensors by --resume"; }
 
+# --- split files that do not parse or hold no names: refused naming the file; a report's new folder goes too ---
+printf '{"train": ["voice_001"' >"$tmp/split_cut.json"
+printf '{"train": 5, "val": [1, 2], "test": {"a": 1}}' >"$tmp/split_types.json"
+for s in "$tmp/split_cut.json" "$tmp/split_types.json"; do
+  WARN_OK=1 hostile fail "$s" "$o.rep" -- "$bin" report "$model" "$tmp/ds" --splits "$s" --split val --audio-dir "$good" -o "$o.rep"
+  WARN_OK=1 hostile fail "$s" "$o.json" -- "$bin" eval "$model" "$tmp/ds" --splits "$s" --split val --json "$o.json"
+  hostile fail "$s" "$o.safetensors" -- "$bin" train "$tmp/ds" --split "$s" --epochs 1 --hidden 8 -o "$o.safetensors"
+  hostile fail "$s" "" -- "$bin" knn "$tmp/ds" --splits "$s" --split val
+done
+
 echo "test_hostile: $runs runs: $crashes crashes, $hangs hangs (> 10 s), $multiline messages not one line, $unnamed not naming the file, $accepted hostile inputs accepted or odd exit codes, $left outputs left or replaced, $setup_fail setup failures"
 [ $((crashes + hangs + multiline + unnamed + accepted + left + setup_fail)) -eq 0 ]

@@ -175,19 +175,34 @@ static int write_readme(const char *md, const report_args *a, json_t *ev, const 
     return rc;
 }
 
+static int report_run(const char *cmd, report_args a);
+
 int cmd_report(int argc, char **argv) {
     /* --transpose -12: the seed singer sings an octave below the written notes */
     report_args a = {
         .split = "test", .splits = CLI_SEED_SPLITS, .audio_dir = "../shared/data/seed/audio", .transpose = -12};
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
+    /* DIR is the report's own folder: an existing one (an older report) is replaced file by file with --force */
+    if ((rc = cli_check_output(argv[0], &a.dir, (const char *[]){a.model, a.ds, a.splits, a.log}, 4, a.force,
+                               CLI_OUT_FOLDER)))
+        return rc;
+    /* a folder this run makes is a temporary until the report is whole: a failure (a split file that does not
+     * parse, a model that does not load) or an interrupt removes it and what went in (it was left empty) */
+    int made = !a2m_path_exists(a.dir);
+    if (made && (rc = a2m_mkdirs(a.dir))) return cli_lib_fail(rc);
+    if (made) a2m_temp_register(a.dir);
+    int ec = report_run(argv[0], a);
+    if (made && ec) a2m_temp_cleanup();
+    if (made) a2m_temp_forget(a.dir);
+    return ec;
+}
+
+/* The report into the existing folder a.dir: the exit code */
+static int report_run(const char *cmd, report_args a) {
     const char *model = a.model, *ds = a.ds, *dir = a.dir, *split = a.split, *splits = a.splits, *log = a.log,
                *audio_dir = a.audio_dir;
-    int transpose = a.transpose, force = a.force;
-    /* DIR is the report's own folder: an existing one (an older report) is replaced file by file with --force */
-    if ((rc = cli_check_output(argv[0], &dir, (const char *[]){model, ds, splits, log}, 4, force, CLI_OUT_FOLDER)))
-        return rc;
-    rc = a2m_mkdirs(dir);
+    int transpose = a.transpose, rc = a2m_mkdirs(dir);
     char eval_json[4096], conf[4096], rel[4096], loss[4096], md[4096];
     snprintf(eval_json, sizeof eval_json, "%s/eval.json", dir);
     snprintf(conf, sizeof conf, "%s/confusion.png", dir);
@@ -196,7 +211,7 @@ int cmd_report(int argc, char **argv) {
     if (rc) return cli_lib_fail(rc);
     cli_members mem; /* the model, for the takes' transcriptions */
     int ec = cli_eval_json(model, ds, split, splits, eval_json);
-    if (!ec && (ec = cli_members_load(&mem, argv[0], model, NULL, 0, 0))) cli_members_free(&mem);
+    if (!ec && (ec = cli_members_load(&mem, cmd, model, NULL, 0, 0))) cli_members_free(&mem);
     if (ec) return ec;
     a2m_plot_size size = {1000, 600};
     if (!rc) rc = plot_confusion_file(eval_json, conf, (a2m_plot_size){0, 0}); /* sized by the class count */
