@@ -184,5 +184,17 @@ for s in "$tmp/split_cut.json" "$tmp/split_types.json"; do
   hostile fail "$s" "" -- "$bin" knn "$tmp/ds" --splits "$s" --split val
 done
 
+# --- a device as an input: refused at once by name (/dev/zero as a .npy was read into 8 GB before its cap said
+# "larger than", a model into 4 GB; as audio it was "an empty file") ---
+if [ -c /dev/zero ]; then
+  WANT="is a device" hostile fail /dev/zero "" -- "$bin" info /dev/zero
+  WANT="is a device" hostile fail /dev/zero "$o.npy" -- "$bin" forward "$model" /dev/zero -o "$o.npy"
+  WANT="is a device" hostile fail /dev/zero "" -- "$bin" trust "$tmp/feat.npy" /dev/zero
+  WANT="is a device" hostile fail /dev/zero "$o.png" -- "$bin" plot loss /dev/zero -o "$o.png"
+  WANT="is a device" hostile fail /dev/zero "$o.npy" -- "$bin" features /dev/zero -o "$o.npy"
+  WANT="is a device" hostile fail /dev/zero "$o.npy" -- "$bin" labels "$gm" --audio /dev/zero -o "$o.npy"
+  WANT="is a device" hostile fail /dev/zero "$o.mid" -- "$bin" transcribe /dev/zero --model "$model" -o "$o.mid"
+fi
+
 echo "test_hostile: $runs runs: $crashes crashes, $hangs hangs (> 10 s), $multiline messages not one line, $unnamed not naming the file, $accepted hostile inputs accepted or odd exit codes, $left outputs left or replaced, $setup_fail setup failures"
 [ $((crashes + hangs + multiline + unnamed + accepted + left + setup_fail)) -eq 0 ]

@@ -297,6 +297,9 @@ int a2m_read_file(const char *path, uint8_t **buf, size_t *len, size_t max_bytes
     struct stat st;
     if (stat(path, &st) != 0) return a2m_error(A2M_ERR_IO, "%s: no such file", path);
     if (S_ISDIR(st.st_mode)) return a2m_error(A2M_ERR_IO, "%s: is a folder, not a file", path);
+    /* a device holds no file: /dev/zero as a .npy was read into 8 GB before its cap refused it (a pipe, whose
+     * writer ends it, is still read) */
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return a2m_error(A2M_ERR_IO, "%s: is a device, not a file", path);
     FILE *fp = fopen(path, "rb");
     if (!fp) return a2m_error(A2M_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
     /* a regular file's size (+1 to see its end) at once: a 1 MB model was read through 64 KB doubling (1 MB of
