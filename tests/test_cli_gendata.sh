@@ -113,4 +113,22 @@ if have_shared "seed part" data/seed/audio; then
   grep -q "^seed_00000,seed,4.000,4,49,55,voice_001.wav formants x[01].[0-9][0-9] cents +1[0-9][0-9]/" "$tmp/d4/manifest.csv" && ok || bad "--seed-pitch measured: $(tail -1 "$tmp/d4/manifest.csv")"
 fi
 
+# --- SIGTERM (as Ctrl-C): the takes being made finish, manifest.csv lists every take on disk (it was not written:
+# the takes were left without rows, and over an older run with --force its rows described other takes), exit 143 ---
+o=$tmp/int
+"$bin" gendata -o "$o" --source synth --count 6 --seconds 1 >/dev/null 2>&1 || bad "gendata before the interrupt"
+"$bin" gendata -o "$o" --source synth --count 2000 --seconds 1 --seed 2 --force >/dev/null 2>"$tmp/int.txt" &
+pid=$!
+for i in $(seq 400); do [ -e "$o/synth_00007.mid" ] && break; sleep 0.05; done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+n=$(ls "$o" | grep -c '\.wav$')
+[ "$rc" -eq 143 ] && grep -q "^a2m gendata: interrupted: $n of 2000 takes written" "$tmp/int.txt" && ok ||
+  bad "gendata interrupted: exit $rc, $n takes, $(cat "$tmp/int.txt")"
+[ "$(ls "$o" | grep -c '\.mid$')" -eq "$n" ] && [ "$(tail -n +2 "$o/manifest.csv" | wc -l)" -eq "$n" ] &&
+  ! ls "$o" | grep -q '\.tmp\.' && ok || bad "after the interrupt: $n .wav, $(ls "$o" | grep -c '\.mid$') .mid, $(ls "$o" | grep '\.tmp\.' | head -1), manifest: $(wc -l <"$o/manifest.csv")"
+"$bin" gendata -o "$tmp/int_ref" --source synth --count "$n" --seconds 1 --seed 2 >/dev/null 2>&1
+diff -r "$o" "$tmp/int_ref" >/dev/null && ok || bad "interrupted folder differs from --count $n: $(diff -rq "$o" "$tmp/int_ref" | head -2)"
+
 finish

@@ -284,7 +284,7 @@ static void *worker(void *arg) {
     for (;;) {
         pthread_mutex_lock(&r->lock);
         size_t i = r->next++;
-        int stop = rc || r->failed || i >= (size_t)r->o->count;
+        int stop = rc || r->failed || i >= (size_t)r->o->count || cli_interrupted();
         if (rc && !r->failed) {
             r->failed = 1;
             snprintf(r->error, sizeof r->error, "%s", a2m_errmsg());
@@ -314,12 +314,13 @@ static int run_workers(run *r) {
 
 /* ---- manifest: earlier rows kept (except takes rewritten now) and the new ones, sorted by name ---- */
 
+/* An old row whose take this run wrote again (an interrupted run leaves the rows of takes it did not reach) */
 static int rewritten(const run *r, const char *line) {
     size_t len = strlen(SOURCE_NAMES[r->o->source]);
     if (strncmp(line, SOURCE_NAMES[r->o->source], len) || line[len] != '_') return 0;
     char *end;
     long i = strtol(line + len + 1, &end, 10);
-    return *end == ',' && i >= 0 && i < r->o->count;
+    return *end == ',' && i >= 0 && i < r->o->count && r->rows[i];
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -334,6 +335,7 @@ static int collect_rows(const run *r, char *text, size_t text_len, char ***lines
     for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
         if (strncmp(line, "name,", 5) && !rewritten(r, line)) v[k++] = line;
     for (int i = 0; i < r->o->count; i++) {
+        if (!r->rows[i]) continue; /* not reached (an interrupt) or failed */
         r->rows[i][strcspn(r->rows[i], "\n")] = 0;
         v[k++] = r->rows[i];
     }
@@ -529,13 +531,19 @@ int cmd_gendata(int argc, char **argv) {
     if (!rc) {
         pthread_mutex_init(&r.lock, NULL);
         r.progress = cli_progress_new("gendata", (size_t)o.count);
-        if (run_workers(&r)) {
-            cli_progress_free(r.progress);
-            rc = cli_fail("%s", r.error);
-        } else {
-            cli_progress_done(r.progress, NULL);
-            int mrc = write_manifest(&r);
-            rc = mrc ? cli_lib_fail(mrc) : 0;
+        /* the first Ctrl-C lets the takes being made finish and lists every take written in manifest.csv (the
+         * takes were kept without their rows; with --force over an older run, its rows described other takes);
+         * a second one ends at once */
+        cli_signals_graceful();
+        rc = run_workers(&r) ? cli_fail("%s", r.error) : 0;
+        if (rc || cli_interrupted()) cli_progress_free(r.progress);
+        else cli_progress_done(r.progress, NULL);
+        int mrc = rc ? 0 : write_manifest(&r);
+        if (mrc) rc = cli_lib_fail(mrc);
+        if (!rc && cli_interrupted()) {
+            fprintf(stderr, "a2m gendata: interrupted: %zu of %d takes written, listed in %s/manifest.csv\n", r.done,
+                    o.count, o.dir);
+            rc = 128 + cli_interrupted();
         }
         pthread_mutex_destroy(&r.lock);
     }
