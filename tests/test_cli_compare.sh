@@ -123,16 +123,19 @@ import struct, sys
 def npy(path, values):
     h = b"{'descr': '<i8', 'fortran_order': False, 'shape': (%d,), }" % len(values)
     h += b" " * (63 - (10 + len(h)) % 64) + b"\n"
-    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + struct.pack("<%dq" % len(values), *values))
+    data = struct.pack("<%dq" % len(values), *values)
+    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h + data)
 npy(sys.argv[1] + "/lab_ok.npy", [0, 1, 2, 1])
 npy(sys.argv[1] + "/lab_max.npy", [0, 1, 2**63 - 1, 1])
 npy(sys.argv[1] + "/lab_neg.npy", [0, -1, 2, 1])
 PY
-expect_fail 1 "$tmp/lab_max.npy: label 9223372036854775807 at frame 2" "" -- "$bin" compare --frames "$tmp/lab_ok.npy" "$tmp/lab_max.npy"
+expect_fail 1 "$tmp/lab_max.npy: label 9223372036854775807 at frame 2" "" -- \
+  "$bin" compare --frames "$tmp/lab_ok.npy" "$tmp/lab_max.npy"
 expect_fail 1 "$tmp/lab_neg.npy: label -1 at frame 1" "" -- "$bin" compare --frames "$tmp/lab_neg.npy" "$tmp/lab_ok.npy"
-expect_fail 1 "$tmp/lab_ok.npy: label 2 at frame 2 is outside 0..1 (--classes)" "" -- "$bin" compare --frames "$tmp/lab_ok.npy" "$tmp/lab_ok.npy" --classes 2
+expect_fail 1 "$tmp/lab_ok.npy: label 2 at frame 2 is outside 0..1 (--classes)" "" -- \
+  "$bin" compare --frames "$tmp/lab_ok.npy" "$tmp/lab_ok.npy" --classes 2
 expect_ok "$bin" compare --frames "$tmp/lab_ok.npy" "$tmp/lab_ok.npy" --json
-grep -q '"accuracy": 1' "$tmp/out.txt" && ok || bad "--frames of one label file with itself: $(head -c 300 "$tmp/out.txt")"
+grep -q '"accuracy": 1' "$tmp/out.txt" && ok || bad "--frames of a label file with itself: $(head -c 300 "$tmp/out.txt")"
 
 # --- standard output write errors: exit 1, one line naming standard output and the reason ---
 full_check() {

@@ -127,8 +127,11 @@ n=$(ls "$o" | grep -c '\.wav$')
 [ "$rc" -eq 143 ] && grep -q "^a2m gendata: interrupted: $n of 2000 takes written" "$tmp/int.txt" && ok ||
   bad "gendata interrupted: exit $rc, $n takes, $(cat "$tmp/int.txt")"
 [ "$(ls "$o" | grep -c '\.mid$')" -eq "$n" ] && [ "$(tail -n +2 "$o/manifest.csv" | wc -l)" -eq "$n" ] &&
-  ! ls "$o" | grep -q '\.tmp\.' && ok || bad "after the interrupt: $n .wav, $(ls "$o" | grep -c '\.mid$') .mid, $(ls "$o" | grep '\.tmp\.' | head -1), manifest: $(wc -l <"$o/manifest.csv")"
+  ! ls "$o" | grep -q '\.tmp\.' && ok ||
+  bad "after the interrupt: $n .wav, $(ls "$o" | grep -c '\.mid$') .mid, $(ls "$o" | grep '\.tmp\.' | head -1),\
+ manifest: $(wc -l <"$o/manifest.csv")"
 "$bin" gendata -o "$tmp/int_ref" --source synth --count "$n" --seconds 1 --seed 2 >/dev/null 2>&1
-diff -r "$o" "$tmp/int_ref" >/dev/null && ok || bad "interrupted folder differs from --count $n: $(diff -rq "$o" "$tmp/int_ref" | head -2)"
+diff -r "$o" "$tmp/int_ref" >/dev/null && ok ||
+  bad "interrupted folder differs from --count $n: $(diff -rq "$o" "$tmp/int_ref" | head -2)"
 
 finish

@@ -178,7 +178,8 @@ cmp -s "$tmp/fin.safetensors" "$tmp/fin.copy" || { left=$((left + 1)); say "REPL
 printf '{"train": ["voice_001"' >"$tmp/split_cut.json"
 printf '{"train": 5, "val": [1, 2], "test": {"a": 1}}' >"$tmp/split_types.json"
 for s in "$tmp/split_cut.json" "$tmp/split_types.json"; do
-  WARN_OK=1 hostile fail "$s" "$o.rep" -- "$bin" report "$model" "$tmp/ds" --splits "$s" --split val --audio-dir "$good" -o "$o.rep"
+  WARN_OK=1 hostile fail "$s" "$o.rep" -- \
+    "$bin" report "$model" "$tmp/ds" --splits "$s" --split val --audio-dir "$good" -o "$o.rep"
   WARN_OK=1 hostile fail "$s" "$o.json" -- "$bin" eval "$model" "$tmp/ds" --splits "$s" --split val --json "$o.json"
   hostile fail "$s" "$o.safetensors" -- "$bin" train "$tmp/ds" --split "$s" --epochs 1 --hidden 8 -o "$o.safetensors"
   hostile fail "$s" "" -- "$bin" knn "$tmp/ds" --splits "$s" --split val
