@@ -398,6 +398,17 @@ static void test_synth(void) {
     CHECK(fabs(test_hz_to_midi(f0) - 48) < 0.3, "transposed to MIDI 48: %.2f Hz", f0);
     CHECK(peak(y + 19200, 32000 - 19200) == 0, "silent after the release");
     free(y);
+    /* 4,000 notes at once for 4 s: 16,320 s of note time, about a minute of work, refused before any of it (a
+     * 4 KB MIDI file of 65,535 one-note tracks ran for minutes) */
+    enum { CHORD = 4000 };
+    a2m_note *chord = malloc(CHORD * sizeof *chord);
+    for (int i = 0; chord && i < CHORD; i++) chord[i] = (a2m_note){0, 4, 40 + i % 40, 100, 0};
+    y = NULL;
+    CHECK(chord && a2m_synth_render(chord, CHORD, a2m_synth_default_params(), &y, &n) == A2M_ERR_RANGE &&
+              strstr(a2m_errmsg(), "16320 s in all") && !y,
+          "a crowd's note time refused: %s", a2m_errmsg());
+    free(y);
+    free(chord);
     /* no notes: silence of the given duration, or nothing to render */
     CHECK(a2m_synth_render(NULL, 0, p, &y, &n) == A2M_OK && n == 32000 && peak(y, n) == 0, "silence");
     free(y);
