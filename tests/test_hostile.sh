@@ -196,6 +196,11 @@ if [ -c /dev/zero ]; then
   WANT="is a device" hostile fail /dev/zero "$o.npy" -- "$bin" labels "$gm" --audio /dev/zero -o "$o.npy"
   WANT="is a device" hostile fail /dev/zero "$o.mid" -- "$bin" transcribe /dev/zero --model "$model" -o "$o.mid"
 fi
+# a FIFO named as audio (its size is 0: it was "an empty file"); standard input is the way in
+if mkfifo "$tmp/pipe.wav" 2>/dev/null; then
+  WANT="is a pipe" hostile fail "$tmp/pipe.wav" "$o.npy" -- "$bin" features "$tmp/pipe.wav" -o "$o.npy"
+  WANT="is a pipe" hostile fail "$tmp/pipe.wav" "$o.mid" -- "$bin" transcribe "$tmp/pipe.wav" --model "$model" -o "$o.mid"
+fi
 
 echo "test_hostile: $runs runs: $crashes crashes, $hangs hangs (> 10 s), $multiline messages not one line, $unnamed not naming the file, $accepted hostile inputs accepted or odd exit codes, $left outputs left or replaced, $setup_fail setup failures"
 [ $((crashes + hangs + multiline + unnamed + accepted + left + setup_fail)) -eq 0 ]

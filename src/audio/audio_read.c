@@ -139,6 +139,8 @@ int a2m_audio_check_path(const char *path) {
     if (S_ISDIR(st.st_mode)) return a2m_error(A2M_ERR_IO, "%s: is a folder, not an audio file", path);
     if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) /* /dev/zero was called an empty file */
         return a2m_error(A2M_ERR_IO, "%s: is a device, not an audio file (standard input: give -)", path);
+    if (S_ISFIFO(st.st_mode)) /* its size is 0: it was called an empty file */
+        return a2m_error(A2M_ERR_IO, "%s: is a pipe, not an audio file (feed it to standard input: give -)", path);
     if (st.st_size == 0) return a2m_error(A2M_ERR_EMPTY, "%s: empty file", path);
     return A2M_OK;
 }
