@@ -527,6 +527,11 @@ typedef struct trainer {
     train_state st;
     double t_total; /* seconds of the epochs run in this call */
     int epochs_run;
+    /* the best weights' validation when this call made it (not across --resume): summarise's, without a second
+     * pass over the val takes (one validation a run fewer; deterministic, so the same numbers) */
+    int best_known;
+    double best_vloss;
+    a2m_frame_metrics best_fm;
 } trainer;
 
 /* The parameters' ranges; dropout -1 becomes the architecture's default. */
@@ -836,6 +841,7 @@ static void select_and_schedule(trainer *tr, int e, double vloss, const a2m_fram
     if (better || !tr->n_val) {
         st->best_metric = metric, st->best_epoch = e + 1, st->bad_epochs = 0;
         memcpy(tr->best, tr->validated, tr->np * sizeof *tr->best);
+        tr->best_known = 1, tr->best_vloss = vloss, tr->best_fm = *fm;
     } else {
         st->bad_epochs++;
     }
@@ -866,13 +872,14 @@ static int end_epoch(trainer *tr, int e, double train_loss, double vloss, const 
     return A2M_OK;
 }
 
-/* The best weights back into the model, validated once more for the model's summary and the result. */
+/* The best weights back into the model, with their validation (once more where a resumed run kept them) for the
+ * model's summary and the result. */
 static int summarise(trainer *tr, a2m_train_result *result) {
     const a2m_train_params *p = &tr->p;
     memcpy(tr->m->params, tr->best, tr->np * sizeof *tr->best);
-    double bl;
-    a2m_frame_metrics fm;
-    int rc = validate(tr, tr->m->params, &bl, &fm);
+    double bl = tr->best_vloss;
+    a2m_frame_metrics fm = tr->best_fm;
+    int rc = tr->best_known ? A2M_OK : validate(tr, tr->m->params, &bl, &fm);
     if (rc) return rc;
     char drop[32] = "";
     if (!strcmp(p->arch, "unet") || !strcmp(p->arch, "transformer") || p->dropout > 0)
