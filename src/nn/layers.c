@@ -20,7 +20,7 @@ size_t conv1d_scratch_floats(int B, int T, int Cin, int K) { return (size_t)B * 
 
 /* col[(b*T+t)][ci*K+k] = in[b][t+k-K/2][ci] (0 outside the sequence): the
  * PyTorch weight [Cout x Cin x K] then multiplies col rows directly. */
-static void im2col(float *col, const float *in, int B, int T, int Cin, int K) {
+void conv1d_im2col(float *col, const float *in, int B, int T, int Cin, int K) {
     int pad = K / 2;
     size_t ck = (size_t)Cin * K;
     for (int b = 0; b < B; b++)
@@ -38,7 +38,7 @@ static void im2col(float *col, const float *in, int B, int T, int Cin, int K) {
         }
 }
 
-static void col2im_add(float *din, const float *col, int B, int T, int Cin, int K) {
+void conv1d_col2im_add(float *din, const float *col, int B, int T, int Cin, int K) {
     int pad = K / 2;
     size_t ck = (size_t)Cin * K;
     for (int b = 0; b < B; b++)
@@ -56,7 +56,7 @@ static void col2im_add(float *din, const float *col, int B, int T, int Cin, int 
 void conv1d_forward(float *out, const float *in, const float *w, const float *b, float *col, int B, int T, int Cin,
                     int Cout, int K) {
     int N = B * T, CK = Cin * K;
-    im2col(col, in, B, T, Cin, K);
+    conv1d_im2col(col, in, B, T, Cin, K);
     if (b)
         for (int n = 0; n < N; n++) memcpy(out + (size_t)n * Cout, b, (size_t)Cout * sizeof *out);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, Cout, CK, 1.0f, col, CK, w, CK, b ? 1.0f : 0.0f, out, Cout);
@@ -73,7 +73,7 @@ void conv1d_backward(float *din, float *dw, float *db, const float *dout, float 
     if (!din) return;
     /* dcol = dout W, reusing the im2col buffer */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, CK, Cout, 1.0f, dout, Cout, w, CK, 0.0f, col, CK);
-    col2im_add(din, col, B, T, Cin, K);
+    conv1d_col2im_add(din, col, B, T, Cin, K);
 }
 
 /* ------------------------------------------------------------------ ReLU */

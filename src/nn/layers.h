@@ -82,6 +82,10 @@ void conv1d_backward(float *din,        /* [B x T x Cin] or NULL */
                      float *col,        /* scratch from forward [B*T x Cin*K] */
                      const float *w,    /* [Cout x Cin x K] */
                      int B, int T, int Cin, int Cout, int K);
+/* the two halves of the product's operand: col [B*T x Cin*K] from in, and din += col2im(col) (the Transformer's
+ * mixed-precision convolutions use them around the bf16 products) */
+void conv1d_im2col(float *col, const float *in, int B, int T, int Cin, int K);
+void conv1d_col2im_add(float *din, const float *col, int B, int T, int Cin, int K);
 
 /* ---- ReLU (in place allowed) ---- */
 void relu_forward(float *out, const float *in, size_t n);

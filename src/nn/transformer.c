@@ -163,8 +163,9 @@ typedef struct tf_acts {
     float *X[NL + 1];      /* [BT x d] each layer's input; X[NL] feeds fc */
     float *ascr;           /* [B x attn_scratch_floats(T)] one a sequence */
     tf_layer_acts L[NL];
-    mmbf16 *wpk;  /* --precision bf16: the encoder's linear weights packed (tf_pack_weights), once a step */
-    mmbf16 *bscr; /* [B x bf_seq_elems] each sequence's bf16 operands */
+    mmbf16 *wpk;    /* --precision bf16: the encoder's linear weights packed (tf_pack_weights), once a step */
+    mmbf16 *bscr;   /* [B x bstride] each sequence's bf16 operands */
+    size_t bstride; /* bf_seq_elems */
 } tf_acts;
 
 /* The encoder's four linear layers (IN_W, OUT_W, L1_W, L2_W) as (Cout, Cin), and their bf16 packings. */
@@ -180,22 +181,43 @@ typedef struct tf_bfw {
 
 static size_t up32(size_t n) { return (n + 31) & ~(size_t)31; }
 
-static size_t wpk_elems(int d) {
+static size_t layer_wpk_elems(int d) {
     size_t n = 0;
     for (int k = 0; k < NLIN; k++) {
         int co, ci;
         lin_shape(k, d, &co, &ci);
         n += up32(mmbf_panel_elems(ci, co)) + up32(mmbf_panel_elems(co, ci));
     }
-    return NL * n;
+    return n;
 }
 
-static size_t bf_seq_elems(int T, int d) {
+/* The embedding's convolutions in mixed precision: im2col's [T x Cin K] times W^T [Cin K x Cout] as a linear
+ * layer's product, but for the first's forward: the raw features rounded to bf16 there took the step's loss
+ * from 4e-5 to 2.1e-4 relative to fp32's and the first BatchNorm's bias gradient from 2% to 9.6% (the test's
+ * limit 10%); in fp32 they stay at 7.7e-5 and 3.9%. The second's W^T (forward) and W (its input's gradient)
+ * are packed after the layers' in wpk. */
+typedef struct tf_bfc {
+    const mmbf16 *nk3, *kn3;
+} tf_bfc;
+
+static size_t wpk_elems(int d) {
+    return NL * layer_wpk_elems(d) + up32(mmbf_panel_elems(C1 * KS, d)) + up32(mmbf_panel_elems(d, C1 * KS));
+}
+
+/* a sequence's scratch of conv_seq_bwd_bf16: dout's panels, then im2col's panels or dout's rows */
+static size_t conv_bf_scratch(int T, int Cin, int Cout) {
+    size_t rows = (size_t)T * (size_t)((Cout + 1) & ~1), cols = mmbf_panel_elems(T, Cin * KS);
+    return up32(mmbf_panel_elems(T, Cout)) + up32(rows > cols ? rows : cols);
+}
+
+/* a sequence's bf16 scratch: the largest of the attention's, the linear layers' and the convolutions' */
+static size_t bf_seq_elems(int T, int d, int F) {
     size_t n = attn_bf16_scratch(T, d / NH);
-    for (int k = 0; k < NLIN; k++) {
+    size_t c[3] = {mmbf_linear_scratch(T, C1 * KS, d), conv_bf_scratch(T, C1, d), conv_bf_scratch(T, F, C1)};
+    for (int k = 0; k < NLIN + 3; k++) {
         int co, ci;
-        lin_shape(k, d, &co, &ci);
-        size_t l = up32(mmbf_linear_scratch(T, ci, co));
+        if (k < NLIN) lin_shape(k, d, &co, &ci);
+        size_t l = k < NLIN ? mmbf_linear_scratch(T, ci, co) : c[k - NLIN];
         n = l > n ? l : n;
     }
     return up32(n);
@@ -204,7 +226,7 @@ static size_t bf_seq_elems(int T, int d) {
 /* where layer l's packings are in wpk */
 static tf_bfw tf_packed(const mmbf16 *wpk, int d, int l) {
     tf_bfw o;
-    const mmbf16 *at = wpk + (size_t)l * (wpk_elems(d) / NL);
+    const mmbf16 *at = wpk + (size_t)l * layer_wpk_elems(d);
     for (int k = 0; k < NLIN; k++) {
         int co, ci;
         lin_shape(k, d, &co, &ci);
@@ -226,6 +248,20 @@ static tf_bfw tf_pack_weights(mmbf16 *wpk, const tf_layer_w *w, int d, int l, in
     return o;
 }
 
+/* where the second convolution's packings are in wpk */
+static tf_bfc tf_conv_packed(const mmbf16 *wpk, int d) {
+    const mmbf16 *at = wpk + NL * layer_wpk_elems(d);
+    return (tf_bfc){at, at + up32(mmbf_panel_elems(C1 * KS, d))};
+}
+
+/* packs the second convolution's weight c3_w [d x C1 KS] into wpk (W only when training) */
+static tf_bfc tf_pack_conv(mmbf16 *wpk, const float *c3_w, int d, int training) {
+    tf_bfc o = tf_conv_packed(wpk, d);
+    mmbf_pack_nk(wpk + (o.nk3 - wpk), c3_w, (size_t)C1 * KS, d, C1 * KS);
+    if (training) mmbf_pack_kn(wpk + (o.kn3 - wpk), c3_w, (size_t)C1 * KS, d, C1 * KS);
+    return o;
+}
+
 #define TAKE(ptr, nfl) ((ptr) = base ? (void *)(base + off) : NULL, off += (nfl))
 
 /* shared_p: every layer uses one attention-weight buffer (inference keeps nothing for backward) */
@@ -239,10 +275,10 @@ static size_t tf_acts_split(const a2m_model *m, float *base, int B, int T, int s
     TAKE(a->bn_save, 2 * (size_t)C1 + 2 * (size_t)d);
     for (int l = 0; l <= NL; l++) TAKE(a->X[l], BT * d);
     TAKE(a->ascr, (size_t)B * attn_scratch_floats(T));
-    a->wpk = a->bscr = NULL;
+    a->wpk = a->bscr = NULL, a->bstride = bf_seq_elems(T, d, F);
     if (!shared_p) { /* training buffers: room for bf16 operands (half a float each) */
         float *wp, *bs;
-        TAKE(wp, wpk_elems(d) / 2 + 16), TAKE(bs, (size_t)B * bf_seq_elems(T, d) / 2 + 16);
+        TAKE(wp, wpk_elems(d) / 2 + 16), TAKE(bs, (size_t)B * a->bstride / 2 + 16);
         a->wpk = wp ? (mmbf16 *)wp : NULL, a->bscr = bs ? (mmbf16 *)bs : NULL;
     }
     for (int l = 0; l < NL; l++) {
@@ -274,8 +310,17 @@ typedef struct tf_grads {
     float *df1;             /* [BT x 4d] */
     float *dqkv;            /* [BT x 3d] */
     float *dh1, *dc1;       /* [BT x 64] */
-    float *gseq;            /* [B x (n_params - tail_start)] each sequence's encoder and fc gradients */
+    float *gseq; /* [B x (n_params - tail_start)] each sequence's encoder and fc gradients (at least the size of
+                  * a convolution's weight: conv_backward_bf16's per sequence) */
 } tf_grads;
+
+/* gseq's floats a sequence: the encoder's and fc's gradients, or a convolution's weight gradient */
+static size_t gseq_stride(const a2m_model *m) {
+    size_t tn = m->n_params - tail_start(m), nc0 = (size_t)C1 * m->info.n_bins * KS,
+           nc3 = (size_t)m->info.hidden * C1 * KS;
+    tn = tn > nc0 ? tn : nc0;
+    return tn > nc3 ? tn : nc3;
+}
 
 static size_t tf_grads_split(const a2m_model *m, float *base, int B, int T, tf_grads *g) {
     int d = m->info.hidden;
@@ -286,7 +331,7 @@ static size_t tf_grads_split(const a2m_model *m, float *base, int B, int T, tf_g
     TAKE(g->df1, BT * 4 * d);
     TAKE(g->dqkv, BT * 3 * d);
     TAKE(g->dh1, BT * C1), TAKE(g->dc1, BT * C1);
-    TAKE(g->gseq, (size_t)B * (m->n_params - tail_start(m)));
+    TAKE(g->gseq, (size_t)B * gseq_stride(m));
     return off;
 }
 #undef TAKE
@@ -378,13 +423,24 @@ static void seq_forward(const tf_weights *w, const tf_bfw *bw, const tf_acts *a,
     memcpy(x0, a->h2 + r * d, (size_t)T * d * sizeof *x0);
     posenc_add(x0, w->pe, MAX_LEN, sg, 1, T, d);
     tdrop_forward(x0, x0, NULL, (size_t)T * d, p, drop_seed(seed, NL, 0, b), training, 0);
-    mmbf16 *bs = bw ? a->bscr + (size_t)b * bf_seq_elems(T, d) : NULL;
+    mmbf16 *bs = bw ? a->bscr + (size_t)b * a->bstride : NULL;
     for (int l = 0; l < NL; l++) {
         tf_layer_acts L = layer_rows(&a->L[l], b, T, d);
         layer_forward(&w->layer[l], bw ? &bw[l] : NULL, bs, &L, ascr, a->X[l] + r * d, a->X[l + 1] + r * d, &a->len[b],
                       sg, T, d, p, seed, l, b, training);
     }
     linear_forward(logits + r * C, a->X[NL] + r * d, w->fc_w, w->fc_b, T, d, C);
+}
+
+/* One sequence's convolution, fp32 or (bs: its bf16 scratch) mixed precision with W^T packed as w_nk. */
+static void conv_fwd(float *out, const float *in, const float *w, const float *bias, const mmbf16 *w_nk, float *col,
+                     mmbf16 *bs, int T, int Cin, int Cout) {
+    if (!bs) {
+        conv1d_forward(out, in, w, bias, col, 1, T, Cin, Cout, KS);
+        return;
+    }
+    conv1d_im2col(col, in, 1, T, Cin, KS);
+    mmbf_linear_forward(out, col, w_nk, bias, T, Cin * KS, Cout, bs);
 }
 
 /* conv_embedding (sequences in parallel, BatchNorm over the batch), then each sequence's seq_forward; bf: the
@@ -412,10 +468,11 @@ static void tf_run(const a2m_model *m, const float *params, tf_acts *a, const fl
     batchnorm_forward(a->h1, a->c1, w.bn[0].w, w.bn[0].b, w.bn[0].rm, w.bn[0].rv, a->bn_save, a->len, B, T, C1, BN_EPS,
                       training);
     relu_forward(a->h1, a->h1, (size_t)BT * C1); /* padding stays 0 */
+    tf_bfc bc = bf ? tf_pack_conv(a->wpk, w.c3_w, d, training) : (tf_bfc){NULL, NULL};
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int b = 0; b < B; b++)
-        conv1d_forward(a->c2 + (size_t)b * T * d, a->h1 + (size_t)b * T * C1, w.c3_w, w.c3_b,
-                       a->col2 + (size_t)b * T * C1 * KS, 1, T, C1, d, KS);
+        conv_fwd(a->c2 + (size_t)b * T * d, a->h1 + (size_t)b * T * C1, w.c3_w, w.c3_b, bc.nk3,
+                 a->col2 + (size_t)b * T * C1 * KS, bf ? a->bscr + b * a->bstride : NULL, T, C1, d);
     batchnorm_forward(a->h2, a->c2, w.bn[1].w, w.bn[1].b, w.bn[1].rm, w.bn[1].rv, a->bn_save + 2 * C1, a->len, B, T, d,
                       BN_EPS, training);
     relu_forward(a->h2, a->h2, (size_t)BT * d);
@@ -504,9 +561,8 @@ static void seq_backward(const tf_weights *w, const tf_weights *gb, const tf_bfw
     float *dout = sb.dXa, *din = sb.dXb;
     for (int l = NL - 1; l >= 0; l--) {
         tf_layer_acts L = layer_rows(&a->L[l], b, T, d);
-        layer_backward(&w->layer[l], &gb->layer[l], bw ? &bw[l] : NULL,
-                       bw ? a->bscr + (size_t)b * bf_seq_elems(T, d) : NULL, &L, ascr, a->X[l] + r * d, dout, din, &sb,
-                       &a->len[b], T, d, p, seed, l, b);
+        layer_backward(&w->layer[l], &gb->layer[l], bw ? &bw[l] : NULL, bw ? a->bscr + (size_t)b * a->bstride : NULL,
+                       &L, ascr, a->X[l] + r * d, dout, din, &sb, &a->len[b], T, d, p, seed, l, b);
         float *t = dout;
         dout = din, din = t;
     }
@@ -533,6 +589,43 @@ static void conv_backward_par(float *din, float *dw, float *db, const float *dou
         for (int b = 0; b < (din ? B : 0); b++)
             conv1d_backward(din + (size_t)b * T * Cin, NULL, NULL, dout + (size_t)b * T * Cout,
                             col + (size_t)b * T * CK, w, 1, T, Cin, Cout, KS);
+    }
+}
+
+/* One sequence's share of a mixed-precision convolution's backward: gw = dout^T col (overwritten), and din +=
+ * col2im(dout W) when din (col overwritten by dout W, as conv1d_backward's). bs: conv_bf_scratch elements. */
+static void conv_seq_bwd_bf16(float *din, float *gw, const float *dout, float *col, const mmbf16 *w_kn, int T, int Cin,
+                              int Cout, mmbf16 *bs) {
+    int CK = Cin * KS;
+    size_t ld = (size_t)((Cout + 1) & ~1);
+    mmbf16 *dyp = bs, *xp = bs + up32(mmbf_panel_elems(T, Cout));
+    mmbf_pack_kn(dyp, dout, (size_t)Cout, T, Cout);
+    mmbf_pack_kn(xp, col, (size_t)CK, T, CK);
+    mmbf_gemm(gw, (size_t)CK, (mmbf_a){dyp, 0, 1}, xp, Cout, CK, T, 1.0f, 0, NULL);
+    if (!din) return;
+    mmbf_rows(xp, ld, dout, (size_t)Cout, T, Cout);
+    mmbf_gemm(col, (size_t)CK, (mmbf_a){xp, ld, 0}, w_kn, T, CK, Cout, 1.0f, 0, NULL);
+    conv1d_col2im_add(din, col, 1, T, Cin, KS);
+}
+
+/* conv_backward_par in mixed precision: each sequence's weight gradient apart (gseq's rows, gstride apart), then
+ * summed in sequence order, so every nt gives the same numbers. */
+static void conv_backward_bf16(float *din, float *dw, float *db, const float *dout, float *col, const mmbf16 *w_kn,
+                               const tf_acts *a, float *gseq, size_t gstride, int B, int T, int Cin, int Cout, int nt) {
+    size_t nw = (size_t)Cout * Cin * KS;
+    colsum_add(db, dout, B * T, Cout);
+#pragma omp parallel num_threads(nt)
+    {
+#pragma omp for schedule(dynamic, 1)
+        for (int b = 0; b < B; b++)
+            conv_seq_bwd_bf16(din ? din + (size_t)b * T * Cin : NULL, gseq + b * gstride, dout + (size_t)b * T * Cout,
+                              col + (size_t)b * T * Cin * KS, w_kn, T, Cin, Cout, a->bscr + b * a->bstride);
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < nw; i++) {
+            float acc = 0.0f;
+            for (int b = 0; b < B; b++) acc += gseq[b * gstride + i];
+            dw[i] += acc;
+        }
     }
 }
 
@@ -576,12 +669,16 @@ static void tf_backward(const a2m_model *m, const float *params, float *grads, n
     batchnorm_backward(s.dx1, g.bn[1].w, g.bn[1].b, s.dy1, a.c2, w.bn[1].w, a.bn_save + 2 * C1, a.len, B, T, d, BN_EPS,
                        1);
     nn_zero(s.dh1, (size_t)BT * C1);
-    conv_backward_par(s.dh1, g.c3_w, g.c3_b, s.dx1, a.col2, w.c3_w, B, T, C1, d, nt);
+    size_t gst = gseq_stride(m);
+    tf_bfc bc = bf ? tf_conv_packed(a.wpk, d) : (tf_bfc){NULL, NULL};
+    if (bf) conv_backward_bf16(s.dh1, g.c3_w, g.c3_b, s.dx1, a.col2, bc.kn3, &a, s.gseq, gst, B, T, C1, d, nt);
+    else conv_backward_par(s.dh1, g.c3_w, g.c3_b, s.dx1, a.col2, w.c3_w, B, T, C1, d, nt);
     mask_padding(s.dh1, a.len, B, T, C1);
     tdrop_backward(s.dc1, s.dh1, a.h1, (size_t)BT * C1, 0.0f, 0);
     nn_zero(s.dh1, (size_t)BT * C1);
     batchnorm_backward(s.dh1, g.bn[0].w, g.bn[0].b, s.dc1, a.c1, w.bn[0].w, a.bn_save, a.len, B, T, C1, BN_EPS, 1);
-    conv_backward_par(NULL, g.c0_w, g.c0_b, s.dh1, a.col1, w.c0_w, B, T, F, C1, nt);
+    if (bf) conv_backward_bf16(NULL, g.c0_w, g.c0_b, s.dh1, a.col1, NULL, &a, s.gseq, gst, B, T, F, C1, nt);
+    else conv_backward_par(NULL, g.c0_w, g.c0_b, s.dh1, a.col1, w.c0_w, B, T, F, C1, nt);
 }
 
 static void tf_update_buffers(const a2m_model *m, float *params, const nn_buffers *buf, int B, int T) {
