@@ -164,6 +164,10 @@ static void test_bad_use(const a2m_model *m) {
     a2m_transcribe_params p = a2m_transcribe_default_params();
     p.window_s = 0;
     CHECK(a2m_transcribe_stream_new(m, p, 0, &s) == A2M_ERR_ARG && s == NULL, "whole-sequence mode cannot stream");
+    p.window_s = A2M_WHOLE_MAX_SECONDS + 1; /* buffers of 901 s for any input (3,600 s ran out of memory) */
+    CHECK(a2m_transcribe_stream_new(m, p, 0, &s) == A2M_ERR_ARG && s == NULL && strstr(a2m_errmsg(), "901 s"),
+          "a window longer than the longest sequence refused: %s", a2m_errmsg());
+    a2m_transcribe_stream_del(s);
     p = a2m_transcribe_default_params();
     REQUIRE(a2m_transcribe_stream_new(m, p, 0, &s) == A2M_OK, "stream");
     const a2m_transcribed_note *got;

@@ -421,7 +421,7 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
          .help = "a model file, or a shipped model: anypitch (any melody, MIDI 36-84; the default,\n"
                  "unless $A2M_MODEL names a file) or seed (the seed project's C/E/G)"},
         {CLI_STR_OPT("-o", out), .meta = "OUT", .help = "the MIDI file, or the folder of several inputs' MIDI files"},
-        {CLI_DBL_OPT("--window", &tp->window_s, 0, 3600), .meta = "S",
+        {CLI_DBL_OPT("--window", &tp->window_s, 0, A2M_WHOLE_MAX_SECONDS), .meta = "S",
          .help = "window length in seconds (1.5 training takes); 0 = one sequence (models on\n"
                  "mel, MFCC or LPC features always run so, up to 900 s; `-` needs a CQT model)"},
         {CLI_DBL_OPT("--hop", &tp->hop_s, 0.01, 3600), .meta = "S",

@@ -123,6 +123,10 @@ int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int k
     *out = NULL;
     if (!(p.window_s > 0)) return a2m_error(A2M_ERR_ARG, "stream: needs window mode (--window > 0)");
     if (!(p.hop_s > 0 && p.hop_s <= p.window_s)) return a2m_error(A2M_ERR_ARG, "stream: bad window hop");
+    /* a window's buffers are sized by it, whatever the input: 1,800 s made a 4 s file take 1.1 GB and 6.5 s, 3,600 s
+     * ran out of memory; no window is longer than the longest one sequence */
+    if (p.window_s > A2M_WHOLE_MAX_SECONDS)
+        return a2m_error(A2M_ERR_ARG, "stream: window %g s is longer than %g s", p.window_s, A2M_WHOLE_MAX_SECONDS);
     if (p.batch <= 0 || p.batch > 256) return a2m_error(A2M_ERR_ARG, "stream: batch %d outside 1..256", p.batch);
     if (!(p.tuning_cents >= -50 && p.tuning_cents <= 50) || !(p.tuning_lookahead_s >= 0 && p.tuning_lookahead_s <= 600))
         return a2m_error(A2M_ERR_ARG, "stream: tuning %g cents outside -50..50 or look-ahead %g s outside 0..600",
