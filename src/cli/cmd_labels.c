@@ -106,7 +106,7 @@ int cmd_labels(int argc, char **argv) {
     int64_t *labels = malloc(n_frames * sizeof *labels);
     if (!labels) {
         a2m_notes_free(&notes);
-        return cli_fail("out of memory");
+        return cli_fail("%s: out of memory for %zu frames (%zu samples / hop %d)", in, n_frames, n_samples, p.hop);
     }
     size_t unmapped = 0;
     rc = a2m_labels_from_notes(notes.notes, notes.n, p, labels, n_frames, &unmapped);
