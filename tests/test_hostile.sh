@@ -185,6 +185,14 @@ for s in "$tmp/split_cut.json" "$tmp/split_types.json"; do
   hostile fail "$s" "" -- "$bin" knn "$tmp/ds" --splits "$s" --split val
 done
 
+# --- a model whose classes do not cover the dataset's (MIDI 36-84 classes, a 4-class model): named up front (it
+# failed in the metrics: "label outside 0..3", naming neither) ---
+setup "$bin" dataset "$good" -o "$tmp/ds_wide" --notes 36-84
+WANT="4 classes, but the dataset" WARN_OK=1 hostile fail "$model" "$o.json" -- \
+  "$bin" eval "$model" "$tmp/ds_wide" --splits "$tmp/split.json" --split val --json "$o.json"
+WANT="4 classes, but the dataset" hostile fail "$model" "$o.safetensors" -- \
+  "$bin" calibrate "$model" "$tmp/ds_wide" --splits "$tmp/split.json" -o "$o.safetensors"
+
 # --- a device as an input: refused at once by name (/dev/zero as a .npy was read into 8 GB before its cap said
 # "larger than", a model into 4 GB; as audio it was "an empty file") ---
 if [ -c /dev/zero ]; then

@@ -10,6 +10,7 @@
 #include "a2m/uncertainty.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/members.h"
 #include "cli/opts.h"
 
 static const char *usage =
@@ -93,7 +94,7 @@ int cmd_calibrate(int argc, char **argv) {
         a2m_model_del(m);
         return cli_lib_fail(rc);
     }
-    if ((rc = a2m_model_check_features(m, d.cqt, d.feat, model))) {
+    if ((rc = a2m_model_check_features(m, d.cqt, d.feat, model)) || (rc = cli_model_classes_cover(m, model, &d, ds))) {
         a2m_dataset_free(&d);
         a2m_model_del(m);
         return cli_lib_fail(rc);

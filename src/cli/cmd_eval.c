@@ -190,6 +190,7 @@ static int eval_run(const eval_opts *o, const cli_members *e, const a2m_dataset 
     const a2m_model_info *in = a2m_model_get_info(e->m[0]);
     for (int k = 0; k < e->n; k++) {
         int rc = a2m_model_check_features(e->m[k], d->cqt, d->feat, e->path[k]); /* the features it was trained on */
+        if (!rc) rc = cli_model_classes_cover(e->m[k], e->path[k], d, o->ds);
         if (rc) return rc;
         const a2m_model_info *mi = a2m_model_get_info(e->m[k]);
         if (fabs(mi->norm_mean - d->mean) > 1e-3 || fabs(mi->norm_std - d->std) > 1e-3)

@@ -45,6 +45,15 @@ int cli_members_load(cli_members *e, const char *cmd, const char *model, const c
     return e->n ? 0 : cli_usage_error(cmd, "--ensemble: no model given");
 }
 
+int cli_model_classes_cover(const a2m_model *m, const char *model_path, const a2m_dataset *d, const char *ds_path) {
+    int classes = a2m_model_get_info(m)->n_classes, top = -1;
+    for (int c = 0; c < A2M_MAX_CLASSES; c++)
+        if (d->class_counts[c] > 0) top = c;
+    if (top < classes) return A2M_OK;
+    return a2m_error(A2M_ERR_SHAPE, "%s: %d classes, but the dataset %s has frames of class %d (%d classes)",
+                     model_path, classes, ds_path, top, a2m_label_n_classes(&d->labels_p));
+}
+
 void cli_members_free(cli_members *e) {
     for (int i = 0; i < e->n; i++) a2m_model_del(e->m[i]);
     e->n = 0;

@@ -28,6 +28,9 @@ typedef struct cli_members {
 int cli_members_load(cli_members *e, const char *cmd, const char *model, const char *list, int mc,
                      unsigned long long seed);
 void cli_members_free(cli_members *e);
+/* 0 when every class the dataset ds_path holds (a frame of it) is one of the model's classes, else an a2m_error
+ * naming both (a 4-class model on a dataset of 53 classes failed in the metrics, naming neither) */
+int cli_model_classes_cover(const a2m_model *m, const char *model_path, const a2m_dataset *d, const char *ds_path);
 /* Mean probabilities probs [frames x C] and measures [frames x A2M_UNC_MEASURES] (or NULL) over every model
  * and pass for dataset takes idx (frames their total). */
 int cli_members_predict(const cli_members *e, const a2m_dataset *d, const size_t *idx, size_t n, size_t frames,
