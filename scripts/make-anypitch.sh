@@ -2,7 +2,8 @@
 # Rebuilds the any-pitch model (models/a2m-anypitch.safetensors) from nothing but ../shared/data and a2m:
 #   1. training data: `a2m gendata` (seed takes pitch-shifted by rubberband, synthetic melodies sung by the
 #      additive voice, by fluidsynth's voice presets and by festival, phone-like augmentation), every choice
-#      seeded;
+#      seeded; the seed takes are those of the seed split's train and val parts only (255 of 300), so the seed
+#      test split's figure is a held-out one (gen/seed-tv; until 2026-12-02 all 300, in gen/seed);
 #   2. one folder of links to those takes and to the singreal recordings (as sr_NAME);
 #   3. one dataset: CQT dB, classes silence + MIDI 36..84 + onset (first 4 frames of a note, 24 ms) + below/above
 #      the range (melodies of MIDI 24..100 teach the model to say so instead of folding them in);
@@ -14,8 +15,7 @@
 #   OUT: another output file (e.g. to compare a FOLD=all model before it replaces the shipped one).
 #   RECIPE "shipped" (default): the shipped model's recipe. "onset": the onset class as an onset head of its own
 #   (train --onset-head: a sigmoid on frames -1..3 of each note start, the pitch softmax keeping the note on those
-#   frames) and seed takes of the seed split's train and val parts only (its test split's figure held out); use
-#   its own A2M_WORK (the seed takes differ). Measured against the shipped recipe in docs/anypitch.md.
+#   frames). Measured against the shipped recipe in docs/anypitch.md.
 # Environment: A2M_WORK (default data/anypitch), A2M_SHARED (default ../shared), THREADS (2),
 #   EPOCHS, HIDDEN, SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations;
 #   the validation takes stay every source's). The checkpoint is named after the output, so runs with other OUTs
@@ -44,17 +44,16 @@ gen() { # NAME SOURCE COUNT SEED [options]
   "$a2m" gendata -o "$work/gen/$name" --source "$src" --count "$count" --seed "$seed" --jobs "$threads" --force "$@"
   touch "$work/gen/$name/.done"
 }
-# RECIPE=onset: the seed takes of the seed split's train and val parts only (the test split's figure held out)
-seeddir="$shared/data/seed/audio"
-if [ "$recipe" = onset ]; then seeddir="$work/seed-trainval"; fi
-if [ "$recipe" = onset ] && [ ! -f "$work/gen/seed/.done" ]; then
+# The seed split's train and val takes only (the test split's figure held out), linked into one folder.
+seeddir="$work/seed-trainval"
+if [ ! -f "$work/gen/seed-tv/.done" ]; then
   rm -rf "$seeddir" && mkdir -p "$seeddir"
   for v in $(sed -n '/"test"/q;p' "$shared/data/seed/split.json" | grep -o 'voice_[0-9]*'); do
     ln -s "$(realpath "$shared/data/seed/audio/$v.wav")" "$seeddir/$v.wav"
     ln -s "$(realpath "$shared/data/seed/audio/midi_${v#voice_}.mid")" "$seeddir/midi_${v#voice_}.mid"
   done
 fi
-gen seed seed 1200 3 --augment 0.5 --seed-dir "$seeddir"
+gen seed-tv seed 1200 3 --augment 0.5 --seed-dir "$seeddir"
 gen synth synth 800 1 --augment 0.6
 gen fluid fluid 800 2 --augment 0.6
 # melodies reaching beyond the classes (MIDI 24..100): their notes outside 36..84 are labelled "below"/"above"
@@ -62,12 +61,13 @@ gen wide synth 400 4 --augment 0.6 --pitches 24..100
 gen festival festival 200 5 --augment 0.6
 
 # 2. links: every take under one folder, names unique per source
+gen_dir() { if [ "$1" = seed ]; then echo seed-tv; else echo "$1"; fi; } # a source's folder under gen/
 all="$work/all"
 rm -rf "$all" && mkdir -p "$all"
 # a take's name in the dataset: its folder's name and number (wide/synth_00007.wav -> wide_00007)
 take_name() { local b; b=$(basename "$2" .wav); echo "${1}_${b##*_}"; }
 for src in seed synth fluid wide festival; do
-  for f in "$work/gen/$src"/*.wav; do
+  for f in "$work/gen/$(gen_dir "$src")"/*.wav; do
     b=$(take_name "$src" "$f")
     ln -s "$(realpath "$f")" "$all/$b.wav"
     ln -s "$(realpath "${f%.wav}.mid")" "$all/$b.mid"
@@ -95,7 +95,7 @@ split="$work/split-$fold.json"
 train=() val=()
 for src in seed synth fluid wide festival; do
   i=0
-  for f in "$work/gen/$src"/*.wav; do
+  for f in "$work/gen/$(gen_dir "$src")"/*.wav; do
     if [ $((i % 20)) -eq 0 ]; then val+=("$(take_name "$src" "$f")")
     else case " $sources " in *" $src "*) train+=("$(take_name "$src" "$f")") ;; esac; fi
     i=$((i + 1))
