@@ -478,12 +478,19 @@ enum { BN_BLOCK = 64 }; /* channels per pass: per-channel sums in double without
 size_t batchnorm_forward(float *out, const float *in, const float *weight, const float *bias, const float *running_mean,
                          const float *running_var, float *save, const int *lengths, int B, int T, int C, float eps,
                          int training) {
+    return batchnorm_forward_channels(out, in, weight, bias, running_mean, running_var, save, lengths, B, T, C, eps,
+                                      training, 0, C);
+}
+
+size_t batchnorm_forward_channels(float *out, const float *in, const float *weight, const float *bias,
+                                  const float *running_mean, const float *running_var, float *save, const int *lengths,
+                                  int B, int T, int C, float eps, int training, int c_lo, int c_hi) {
     float *mean = save, *var = save + C;
-    size_t n = 0;
+    size_t n = 0, nh = (size_t)(c_hi - c_lo);
     for (int b = 0; b < B; b++) n += (size_t)valid_len(lengths, b, T);
     if (training) {
-        for (int c0 = 0; c0 < C; c0 += BN_BLOCK) {
-            int nc = C - c0 < BN_BLOCK ? C - c0 : BN_BLOCK;
+        for (int c0 = c_lo; c0 < c_hi; c0 += BN_BLOCK) {
+            int nc = c_hi - c0 < BN_BLOCK ? c_hi - c0 : BN_BLOCK;
             double s[BN_BLOCK] = {0}, q[BN_BLOCK] = {0};
             for (int b = 0; b < B; b++)
                 for (int t = 0, L = valid_len(lengths, b, T); t < L; t++) {
@@ -502,8 +509,8 @@ size_t batchnorm_forward(float *out, const float *in, const float *weight, const
             for (int c = 0; c < nc; c++) mean[c0 + c] = (float)s[c], var[c0 + c] = n ? (float)(q[c] / (double)n) : 0.0f;
         }
     } else {
-        memcpy(mean, running_mean, (size_t)C * sizeof *mean);
-        memcpy(var, running_var, (size_t)C * sizeof *var);
+        memcpy(mean + c_lo, running_mean + c_lo, nh * sizeof *mean);
+        memcpy(var + c_lo, running_var + c_lo, nh * sizeof *var);
     }
     for (int b = 0; b < B; b++) {
         int L = valid_len(lengths, b, T);
@@ -511,10 +518,10 @@ size_t batchnorm_forward(float *out, const float *in, const float *weight, const
             const float *x = in + ((size_t)b * T + t) * C;
             float *y = out + ((size_t)b * T + t) * C;
             if (t >= L) {
-                memset(y, 0, (size_t)C * sizeof *y);
+                memset(y + c_lo, 0, nh * sizeof *y);
                 continue;
             }
-            for (int c = 0; c < C; c++) y[c] = (x[c] - mean[c]) / sqrtf(var[c] + eps) * weight[c] + bias[c];
+            for (int c = c_lo; c < c_hi; c++) y[c] = (x[c] - mean[c]) / sqrtf(var[c] + eps) * weight[c] + bias[c];
         }
     }
     return n;
@@ -532,11 +539,17 @@ void batchnorm_update_running(float *running_mean, float *running_var, const flo
 void batchnorm_backward(float *din, float *dweight, float *dbias, const float *dout, const float *in,
                         const float *weight, const float *save, const int *lengths, int B, int T, int C, float eps,
                         int training) {
+    batchnorm_backward_channels(din, dweight, dbias, dout, in, weight, save, lengths, B, T, C, eps, training, 0, C);
+}
+
+void batchnorm_backward_channels(float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                                 const float *weight, const float *save, const int *lengths, int B, int T, int C,
+                                 float eps, int training, int c_lo, int c_hi) {
     const float *mean = save, *var = save + C;
     size_t n = 0;
     for (int b = 0; b < B; b++) n += (size_t)valid_len(lengths, b, T);
-    for (int c0 = 0; c0 < C; c0 += BN_BLOCK) {
-        int nc = C - c0 < BN_BLOCK ? C - c0 : BN_BLOCK;
+    for (int c0 = c_lo; c0 < c_hi; c0 += BN_BLOCK) {
+        int nc = c_hi - c0 < BN_BLOCK ? c_hi - c0 : BN_BLOCK;
         double sdy[BN_BLOCK] = {0}, sdyx[BN_BLOCK] = {0};
         float inv[BN_BLOCK];
         for (int c = 0; c < nc; c++) inv[c] = 1.0f / sqrtf(var[c0 + c] + eps);

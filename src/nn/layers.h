@@ -227,6 +227,14 @@ void batchnorm_backward(float *din,          /* [B x T x C] or NULL */
                         const float *save,   /* [2*C] from forward */
                         const int *lengths,  /* [B] or NULL */
                         int B, int T, int C, float eps, int training);
+/* The two on channels [c_lo, c_hi) only (the rest of out, din, save, dweight, dbias untouched): every channel's
+ * numbers are those of the whole call's, so threads may share a batch by channel ranges. */
+size_t batchnorm_forward_channels(float *out, const float *in, const float *weight, const float *bias,
+                                  const float *running_mean, const float *running_var, float *save, const int *lengths,
+                                  int B, int T, int C, float eps, int training, int c_lo, int c_hi);
+void batchnorm_backward_channels(float *din, float *dweight, float *dbias, const float *dout, const float *in,
+                                 const float *weight, const float *save, const int *lengths, int B, int T, int C,
+                                 float eps, int training, int c_lo, int c_hi);
 
 /* ---- MaxPool1d over time, kernel K = stride K, no padding (PyTorch: Tout = T / K, floor) ----
  * Ties: the first maximum wins (its input frame gets the gradient). */
