@@ -216,6 +216,17 @@ static void test_bad_inputs(void) {
     CHECK(write_tone(ogg, SF_FORMAT_OGG | SF_FORMAT_VORBIS, 16000, 1, 16000, 440, 0.5), "ogg written");
     CHECK(truncate(ogg, 60) == 0, "ogg cut");
     expect_error(ogg, A2M_ERR_FORMAT, "Ogg Vorbis cut after its first page");
+    /* an RF64 file (the data size in its ds64 chunk) read whole, then cut in half: refused as a WAV file cut short
+     * is (libsndfile read the half and said nothing) */
+    const char *rf64 = tmp_file("cut.rf64");
+    CHECK(write_tone(rf64, SF_FORMAT_RF64 | SF_FORMAT_PCM_16, 16000, 1, 16000, 440, 0.5), "rf64 written");
+    CHECK(a2m_audio_read(rf64, 0, &a) == A2M_OK && a.n == 16000, "a whole RF64 file: %s", a2m_errmsg());
+    a2m_audio_free(&a);
+    CHECK(stat(rf64, &st) == 0 && truncate(rf64, st.st_size / 2) == 0, "rf64 cut");
+    CHECK(a2m_audio_read(rf64, 0, &a) == A2M_ERR_FORMAT && strstr(a2m_errmsg(), "cut.rf64: truncated") &&
+              strstr(a2m_errmsg(), "declares 32000 bytes"),
+          "a cut RF64 file refused by name: %s", a2m_errmsg());
+    a2m_audio_free(&a);
 }
 
 static void test_silence_and_write(void) {

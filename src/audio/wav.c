@@ -72,23 +72,39 @@ void wav_pcm16_mono(const wav_pcm16 *w, size_t first, size_t n, float *out) {
     }
 }
 
-uint64_t wav_missing_bytes(const uint8_t *head, size_t head_len, uint64_t file_size, uint32_t *declared) {
+/* RF64 / BW64 (a RIFF/WAVE file past 4 GB): the data chunk's size 0xffffffff stands for the ds64 chunk's 64-bit one.
+ * That one of 0 or 2^63 and above: a writer that could not seek back (read to the end). */
+static uint64_t missing_of(uint64_t declared, int wide, uint64_t after) {
+    int streamed = declared == 0 || (wide ? declared >= (UINT64_C(1) << 63) : declared >= 0x7fff0000u);
+    return !streamed && declared > after ? declared - after : 0;
+}
+
+uint64_t wav_missing_bytes(const uint8_t *head, size_t head_len, uint64_t file_size, uint64_t *declared) {
     *declared = 0;
     a2m_reader r = a2m_reader_make(head, head_len);
     const uint8_t *riff = a2m_rd_bytes(&r, 4);
     a2m_rd_skip(&r, 4);
     const uint8_t *wave = a2m_rd_bytes(&r, 4);
-    if (!riff || !wave || memcmp(riff, "RIFF", 4) || memcmp(wave, "WAVE", 4)) return 0;
+    if (!riff || !wave || memcmp(wave, "WAVE", 4)) return 0;
+    int rf64 = !memcmp(riff, "RF64", 4) || !memcmp(riff, "BW64", 4), have_ds64 = 0;
+    if (!rf64 && memcmp(riff, "RIFF", 4)) return 0;
+    uint64_t ds64_data = 0;
     for (int chunk = 0; chunk < 64; chunk++) { /* a data chunk after 64 others: not looked for */
         const uint8_t *id = a2m_rd_bytes(&r, 4);
         uint32_t size = a2m_rd_u32le(&r);
         if (r.failed) return 0;
         if (!memcmp(id, "data", 4)) {
-            *declared = size;
+            int wide = rf64 && have_ds64 && size == 0xffffffffu;
+            *declared = wide ? ds64_data : size;
             uint64_t after = file_size > r.pos ? file_size - r.pos : 0; /* the bytes after the chunk's header */
-            return size > 0 && size < 0x7fff0000u && size > after ? size - after : 0;
+            return missing_of(*declared, wide, after);
         }
-        if (size > a2m_reader_left(&r)) return 0;    /* the next header lies beyond head */
+        if (size > a2m_reader_left(&r)) return 0; /* the next header lies beyond head */
+        if (rf64 && !memcmp(id, "ds64", 4) && size >= 16) { /* the RIFF size, then the data size */
+            a2m_reader d = a2m_reader_make(head + r.pos, size);
+            a2m_rd_skip(&d, 8);
+            ds64_data = a2m_rd_u64le(&d), have_ds64 = !d.failed;
+        }
         a2m_rd_skip(&r, (size_t)size + (size & 1u)); /* chunks are padded to even sizes */
     }
     return 0;
@@ -101,11 +117,11 @@ int wav_check_whole(const char *path) {
     struct stat st;
     ssize_t got = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? pread(fd, head, sizeof head, 0) : -1;
     close(fd);
-    uint32_t declared;
+    uint64_t declared;
     uint64_t missing = got > 0 ? wav_missing_bytes(head, (size_t)got, (uint64_t)st.st_size, &declared) : 0;
     if (!missing) return A2M_OK;
     return a2m_error(A2M_ERR_FORMAT,
-                     "%s: truncated: its WAV data chunk declares %u bytes, %llu of them are missing "
+                     "%s: truncated: its WAV data chunk declares %llu bytes, %llu of them are missing "
                      "(a copy or recording cut short)",
-                     path, declared, (unsigned long long)missing);
+                     path, (unsigned long long)declared, (unsigned long long)missing);
 }

@@ -27,8 +27,9 @@ int wav_pcm16_parse(const uint8_t *b, size_t len, wav_pcm16 *w);
  * file's first bytes (its chunk headers up to the data's), and the file's size: > 0 for a file cut short (a copy or
  * recording interrupted); 0 for a whole file, another kind of file, a data chunk header not within head, or the
  * sizes a writer that could not seek back leaves (0, or 0x7fff0000 and above: read to the end, as libsndfile does).
- * *declared: the data chunk's size, where one was found. */
-uint64_t wav_missing_bytes(const uint8_t *head, size_t head_len, uint64_t file_size, uint32_t *declared);
+ * RF64/BW64 files too, whose data size 0xffffffff stands for their ds64 chunk's 64-bit one (0 or 2^63 and above:
+ * read to the end). *declared: the data chunk's size, where one was found. */
+uint64_t wav_missing_bytes(const uint8_t *head, size_t head_len, uint64_t file_size, uint64_t *declared);
 
 /* A2M_ERR_FORMAT naming path when it is a WAV file cut short (wav_missing_bytes over its first 4 KB), else A2M_OK
  * (any other file, or one that cannot be opened: the reader that follows reports that). */

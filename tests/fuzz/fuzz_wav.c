@@ -6,7 +6,7 @@
 #include "audio/wav.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    uint32_t declared;
+    uint64_t declared;
     const uint64_t sizes[3] = {size, (uint64_t)size / 2, (uint64_t)1 << 40};
     for (int k = 0; k < 3; k++)
         if (wav_missing_bytes(data, size, sizes[k], &declared) > declared) abort(); /* never more than it declares */
