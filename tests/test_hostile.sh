@@ -193,6 +193,12 @@ WANT="4 classes, but the dataset" WARN_OK=1 hostile fail "$model" "$o.json" -- \
 WANT="4 classes, but the dataset" hostile fail "$model" "$o.safetensors" -- \
   "$bin" calibrate "$model" "$tmp/ds_wide" --splits "$tmp/split.json" -o "$o.safetensors"
 
+# --- a model, log or checkpoint in a folder that is not there: said before training (the first epoch's checkpoint
+# failed after the epoch) ---
+WANT="no folder" hostile fail "$tmp/nofolder/m.safetensors" "" -- "${train[@]}" -o "$tmp/nofolder/m.safetensors"
+WANT="no folder" hostile fail "$tmp/nofolder/log.csv" "$o.safetensors" -- \
+  "${train[@]}" -o "$o.safetensors" --log "$tmp/nofolder/log.csv"
+
 # --- a device as an input: refused at once by name (/dev/zero as a .npy was read into 8 GB before its cap said
 # "larger than", a model into 4 GB; as audio it was "an empty file") ---
 if [ -c /dev/zero ]; then
