@@ -99,7 +99,7 @@ uint64_t wav_missing_bytes(const uint8_t *head, size_t head_len, uint64_t file_s
             uint64_t after = file_size > r.pos ? file_size - r.pos : 0; /* the bytes after the chunk's header */
             return missing_of(*declared, wide, after);
         }
-        if (size > a2m_reader_left(&r)) return 0; /* the next header lies beyond head */
+        if (size > a2m_reader_left(&r)) return 0;           /* the next header lies beyond head */
         if (rf64 && !memcmp(id, "ds64", 4) && size >= 16) { /* the RIFF size, then the data size */
             a2m_reader d = a2m_reader_make(head + r.pos, size);
             a2m_rd_skip(&d, 8);
