@@ -2,8 +2,8 @@
 # Rebuilds the any-pitch model (models/a2m-anypitch.safetensors) from nothing but ../shared/data and a2m:
 #   1. training data: `a2m gendata` (seed takes pitch-shifted by rubberband, synthetic melodies sung by the
 #      additive voice, by fluidsynth's voice presets and by festival, phone-like augmentation), every choice
-#      seeded; the seed takes are those of the seed split's train and val parts only (255 of 300), so the seed
-#      test split's figure is a held-out one (gen/seed-tv; until 2026-12-02 all 300, in gen/seed);
+#      seeded; SEED_TAKES "all" (default, the shipped model's): the 300 seed takes (gen/seed); "trainval": the
+#      seed split's train and val takes only (255; gen/seed-tv), so the seed test split's figure is held out;
 #   2. one folder of links to those takes and to the singreal recordings (as sr_NAME);
 #   3. one dataset: CQT dB, classes silence + MIDI 36..84 + onset (first 4 frames of a note, 24 ms) + below/above
 #      the range (melodies of MIDI 24..100 teach the model to say so instead of folding them in);
@@ -44,16 +44,22 @@ gen() { # NAME SOURCE COUNT SEED [options]
   "$a2m" gendata -o "$work/gen/$name" --source "$src" --count "$count" --seed "$seed" --jobs "$threads" --force "$@"
   touch "$work/gen/$name/.done"
 }
-# The seed split's train and val takes only (the test split's figure held out), linked into one folder.
-seeddir="$work/seed-trainval"
-if [ ! -f "$work/gen/seed-tv/.done" ]; then
+seed_takes=${SEED_TAKES:-all}
+case $seed_takes in all|trainval) ;; *) echo "make-anypitch: SEED_TAKES is all or trainval, not '$seed_takes'" >&2; exit 1 ;; esac
+gen_dir() { # a source's folder under gen/
+  if [ "$1" = seed ] && [ "$seed_takes" = trainval ]; then echo seed-tv; else echo "$1"; fi
+}
+# SEED_TAKES=trainval: the seed split's train and val takes only (the test split's figure held out), linked
+seeddir="$shared/data/seed/audio"
+if [ "$seed_takes" = trainval ]; then seeddir="$work/seed-trainval"; fi
+if [ "$seed_takes" = trainval ] && [ ! -f "$work/gen/seed-tv/.done" ]; then
   rm -rf "$seeddir" && mkdir -p "$seeddir"
   for v in $(sed -n '/"test"/q;p' "$shared/data/seed/split.json" | grep -o 'voice_[0-9]*'); do
     ln -s "$(realpath "$shared/data/seed/audio/$v.wav")" "$seeddir/$v.wav"
     ln -s "$(realpath "$shared/data/seed/audio/midi_${v#voice_}.mid")" "$seeddir/midi_${v#voice_}.mid"
   done
 fi
-gen seed-tv seed 1200 3 --augment 0.5 --seed-dir "$seeddir"
+gen "$(gen_dir seed)" seed 1200 3 --augment 0.5 --seed-dir "$seeddir"
 gen synth synth 800 1 --augment 0.6
 gen fluid fluid 800 2 --augment 0.6
 # melodies reaching beyond the classes (MIDI 24..100): their notes outside 36..84 are labelled "below"/"above"
@@ -61,7 +67,6 @@ gen wide synth 400 4 --augment 0.6 --pitches 24..100
 gen festival festival 200 5 --augment 0.6
 
 # 2. links: every take under one folder, names unique per source
-gen_dir() { if [ "$1" = seed ]; then echo seed-tv; else echo "$1"; fi; } # a source's folder under gen/
 all="$work/all"
 rm -rf "$all" && mkdir -p "$all"
 # a take's name in the dataset: its folder's name and number (wide/synth_00007.wav -> wide_00007)
