@@ -202,13 +202,12 @@ int cmd_report(int argc, char **argv) {
 static int report_run(const char *cmd, report_args a) {
     const char *model = a.model, *ds = a.ds, *dir = a.dir, *split = a.split, *splits = a.splits, *log = a.log,
                *audio_dir = a.audio_dir;
-    int transpose = a.transpose, rc = a2m_mkdirs(dir);
+    int transpose = a.transpose, rc = A2M_OK;
     char eval_json[4096], conf[4096], rel[4096], loss[4096], md[4096];
     snprintf(eval_json, sizeof eval_json, "%s/eval.json", dir);
     snprintf(conf, sizeof conf, "%s/confusion.png", dir);
     snprintf(rel, sizeof rel, "%s/reliability.png", dir);
     snprintf(loss, sizeof loss, "%s/loss.png", dir);
-    if (rc) return cli_lib_fail(rc);
     cli_members mem; /* the model, for the takes' transcriptions */
     int ec = cli_eval_json(model, ds, split, splits, eval_json);
     if (!ec && (ec = cli_members_load(&mem, cmd, model, NULL, 0, 0))) cli_members_free(&mem);
