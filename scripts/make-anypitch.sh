@@ -17,7 +17,7 @@
 #   (train --onset-head: a sigmoid on frames -1..3 of each note start, the pitch softmax keeping the note on those
 #   frames). Measured against the shipped recipe in docs/anypitch.md.
 # Environment: A2M_WORK (default data/anypitch), A2M_SHARED (default ../shared), THREADS (2),
-#   EPOCHS, HIDDEN, SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations;
+#   EPOCHS, HIDDEN, LR_SCHEDULE (plateau, the shipped model's, or cosine: train --lr-schedule), SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations;
 #   the validation takes stay every source's). The checkpoint is named after the output, so runs with other OUTs
 #   never resume each other's (one at a time: the split file is $A2M_WORK/split-FOLD.json).
 set -euo pipefail
@@ -31,6 +31,8 @@ epochs=${EPOCHS:-10}
 hidden=${HIDDEN:-96}
 sources=${SOURCES:-seed synth fluid wide festival singreal}
 recipe=${RECIPE:-shipped}
+lr_schedule=${LR_SCHEDULE:-plateau}
+case $lr_schedule in plateau|cosine) ;; *) echo "make-anypitch: LR_SCHEDULE is plateau or cosine, not '$lr_schedule'" >&2; exit 1 ;; esac
 case $recipe in shipped|onset) ;; *) echo "make-anypitch: RECIPE is shipped or onset, not '$recipe'" >&2; exit 1 ;; esac
 singreal="$shared/data/singreal"
 [ -x "$a2m" ] || { echo "make-anypitch: $a2m not built" >&2; exit 1; }
@@ -122,6 +124,6 @@ if [ "$fold" = all ]; then out=models/a2m-anypitch.safetensors log=models/a2m-an
 else out="$work/cv-$fold.safetensors" log="$work/cv-$fold.log.csv"; fi
 if [ -n "${OUT:-}" ]; then out=$OUT log=${OUT%.safetensors}.log.csv; fi
 "$a2m" train "$work/ds" --split "$split" --hidden "$hidden" --epochs "$epochs" --window 666 --batch 16 \
-  --lr 1.5e-3 --plateau 2 --augment-transpose 12 --augment-shift 1 --augment-gain 6 --class-weight-power 0 \
+  --lr 1.5e-3 --plateau 2 --lr-schedule "$lr_schedule" --augment-transpose 12 --augment-shift 1 --augment-gain 6 --class-weight-power 0 \
   $([ "$recipe" = onset ] && echo --onset-head) --onset-weight 4 --label-smoothing 0.05 --ema 0.999 --patience 100 --seed 0 --threads "$threads" \
   --checkpoint "$work/ckpt-$(basename "${out%.safetensors}")" --resume --log "$log" -o "$out" --force

@@ -48,8 +48,7 @@ static int stop_after(void *user, const a2m_train_epoch *e) {
     return ++s->calls >= s->stop_at;
 }
 
-static void check_cancel(a2m_dataset *d, size_t *tr, size_t *va) {
-    a2m_train_params p = small_params();
+static void check_cancel(a2m_dataset *d, size_t *tr, size_t *va, a2m_train_params p) {
     p.select_by_loss = 1;
     a2m_model *c = (a2m_model *)&p, *straight = NULL;
     stopper s = {0, 4}; /* epoch 2, batch 1 */
@@ -251,6 +250,47 @@ static void test_distillation(a2m_dataset *d, const a2m_model *a) {
     free(soft);
 }
 
+/* Every batch's step size as the progress callback sees it (after the step). */
+typedef struct {
+    double lr[16];
+    int n;
+} lr_trace;
+static int trace_lr(void *user, const a2m_train_epoch *e) {
+    lr_trace *t = user;
+    if (!e->done && t->n < 16) t->lr[t->n++] = e->lr;
+    return 0;
+}
+
+/* Cosine annealing: step k (0-based) of the run's 8 (4 epochs x 2 batches) at lr (1 + cos(pi k / 8)) / 2, whatever
+ * the validation loss does; learns, changes what is learned, a bad value refused; stopped after epoch 2 and
+ * resumed, it equals the straight run; a resume with other --epochs (another schedule) is refused. */
+static void test_cosine(a2m_dataset *d, const a2m_model *a) {
+    a2m_train_params good = small_params(), bad = small_params();
+    good.lr_cosine = 1, bad.lr_cosine = 2;
+    check_option(d, tr, va, a, good, bad, "cosine schedule");
+    lr_trace t = {{0}, 0};
+    a2m_model *c = NULL;
+    REQUIRE(a2m_train(d, tr, 4, va, 2, good, trace_lr, &t, &c, NULL) == A2M_OK, "cosine traced");
+    CHECK(t.n == 8, "8 steps traced (%d)", t.n);
+    double worst = 0;
+    for (int k = 0; k < t.n; k++) worst = fmax(worst, fabs(t.lr[k] - good.lr * 0.5 * (1 + cos(acos(-1.0) * k / 8))));
+    CHECK(worst < 1e-15 && t.lr[7] < 0.04 * good.lr, "step sizes as the formula (worst %.3g, last %.4g)", worst,
+          t.lr[7]);
+    a2m_model_del(c);
+    check_cancel(d, tr, va, good);
+    const char *ckpt = test_tmp("cosine.ckpt");
+    unlink(ckpt);
+    good.epochs = 2, good.checkpoint_path = ckpt;
+    REQUIRE(a2m_train(d, tr, 4, va, 2, good, NULL, NULL, &c, NULL) == A2M_OK, "cosine, 2 epochs");
+    a2m_model_del(c);
+    c = NULL;
+    good.epochs = 4, good.resume = 1;
+    CHECK(a2m_train(d, tr, 4, va, 2, good, NULL, NULL, &c, NULL) == A2M_ERR_ARG && c == NULL &&
+              strstr(a2m_errmsg(), "--epochs"),
+          "a cosine run resumed with other --epochs refused: %s", a2m_errmsg());
+    unlink(ckpt);
+}
+
 static void test_bad_params(a2m_dataset *d) {
     a2m_model *c;
     a2m_train_params p = small_params();
@@ -275,7 +315,8 @@ int main(void) {
     test_masks(&d, a);
     test_smoothing_ema(&d, a);
     test_distillation(&d, a);
-    check_cancel(&d, tr, va);
+    check_cancel(&d, tr, va, small_params());
+    test_cosine(&d, a);
     test_bad_params(&d);
     a2m_model_del(a);
     a2m_dataset_free(&d);

@@ -30,6 +30,9 @@ typedef struct a2m_train_params {
     int patience;            /* 15 epochs without improvement of the selected metric -> stop */
     int plateau;             /* 5: ReduceLROnPlateau patience (on val loss) */
     double plateau_factor;   /* 0.5 */
+    int lr_cosine;           /* 0: the plateau schedule above; 1: cosine annealing, step s of the run's S (epochs x an
+                              * epoch's batches) at lr (1 + cos(pi s / S)) / 2, down to ~0 at the last step (PyTorch's
+                              * CosineAnnealingLR, eta_min 0, stepped per batch); the plateau schedule off */
     int select_by_loss;      /* 0: keep the best val macro F1; 1: the best val loss */
     int threads;             /* 1: threads of the OpenMP parts (the two LSTM directions). BLAS threads are the
                                  * program's (openblas_set_num_threads in its main; a2m's is 1): the library never

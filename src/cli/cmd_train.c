@@ -159,6 +159,9 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
         {CLI_INT_OPT("--patience", &p->patience, 1, 100000), .meta = "N", .help = "early stopping patience in epochs"},
         {CLI_INT_OPT("--plateau", &p->plateau, 0, 100000), .meta = "N",
          .help = "ReduceLROnPlateau patience on val loss, factor 0.5"},
+        {CLI_CHOICE_OPT("--lr-schedule", &p->lr_cosine, "plateau|cosine"),
+         .help = "the step size: ReduceLROnPlateau (--plateau), or cosine annealing from --lr to 0 over the --epochs, "
+                 "every batch"},
         {CLI_CHOICE_OPT("--select", &p->select_by_loss, "f1|loss"), .help = "best epoch by val macro F1 or val loss"},
         {CLI_DBL_OPT("--weight-decay", &p->weight_decay, 0, 1), .meta = "X",
          .help = "L2 (Adam) or, with --adamw, decoupled weight decay"},

@@ -33,6 +33,7 @@ static const opt_def opts[] = {
     {"gamma", 'd', 0, 10, F(focal_gamma), NULL},
     {"patience", 'i', 1, 100000, F(patience), NULL},
     {"plateau", 'i', 0, 100000, F(plateau), NULL},
+    {"lr-schedule", 's', 0, 0, 0, "plateau cosine"},
     {"select", 's', 0, 0, 0, "f1 loss"},
     {"weight-decay", 'd', 0, 1, F(weight_decay), NULL},
     {"optimizer", 's', 0, 0, 0, "adam adamw"},
@@ -52,7 +53,8 @@ static const opt_def opts[] = {
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
 const char *a2m_search_space_names(void) {
-    return "model hidden dropout lr batch class-weight-power loss gamma patience plateau select weight-decay "
+    return "model hidden dropout lr batch class-weight-power loss gamma patience plateau lr-schedule select "
+           "weight-decay "
            "optimizer clip window augment-gain augment-shift augment-transpose augment-mask-frames "
            "augment-mask-bins onset-weight label-smoothing ema concat";
 }
@@ -257,6 +259,7 @@ static int set_opt(a2m_train_params *p, const opt_def *o, const char *text, int 
         if (!strcmp(o->name, "model")) p->arch = archs[k >= 0 && k < 3 ? k : 0];
         else if (!strcmp(o->name, "loss")) *focal = k;
         else if (!strcmp(o->name, "select")) p->select_by_loss = k;
+        else if (!strcmp(o->name, "lr-schedule")) p->lr_cosine = k;
         else p->adamw = k;
         return k >= 0 ? A2M_OK : a2m_error(A2M_ERR_ARG, "search: %s: no choice %s", o->name, text);
     }

@@ -357,6 +357,9 @@ static void train_recipe(const a2m_train_params *p, char *buf, size_t n) {
              p->soft_targets ? p->distill : 0.0, p->dropout, p->plateau, p->select_by_loss ? "loss" : "f1",
              p->onset_weight);
     size_t l = strlen(buf);
+    if (p->lr_cosine) /* only when set, as below; the schedule's length is the run's, so --epochs too */
+        snprintf(buf + l, n - l, "--lr-schedule=cosine;--epochs=%d;", p->epochs);
+    l = strlen(buf);
     if (p->onset_head) snprintf(buf + l, n - l, "--onset-head=1;"); /* only when set: older checkpoints still resume */
     l = strlen(buf);
     if (p->precision == A2M_PRECISION_BF16) snprintf(buf + l, n - l, "--precision=bf16;");
@@ -544,7 +547,7 @@ static int check_params(a2m_train_params *p, size_t n_train) {
         !(p->dropout >= 0 && p->dropout < 1) || p->concat < 1 || p->concat > 64 ||
         !(p->label_smoothing >= 0 && p->label_smoothing < 1) || !(p->ema >= 0 && p->ema < 1) ||
         !(p->distill >= 0 && p->distill <= 1) || (p->distill > 0 && !p->soft_targets) ||
-        !(p->onset_weight > 0 && p->onset_weight <= 100))
+        !(p->onset_weight > 0 && p->onset_weight <= 100) || (p->lr_cosine != 0 && p->lr_cosine != 1))
         return a2m_error(A2M_ERR_ARG, "training: bad parameters");
     if (p->onset_head && (p->focal_gamma > 0 || p->soft_targets))
         return a2m_error(A2M_ERR_ARG, "training: an onset head combines with neither focal loss nor distillation");
@@ -780,6 +783,15 @@ static void update(trainer *tr) {
     for (size_t i = 0; i < tr->np; i++) tr->ema[i] = dk * tr->ema[i] + wk * tr->m->params[i];
 }
 
+/* Cosine annealing's step size for the next step (its 0-based number: st.step) of the run's epochs x n_batches;
+ * the plateau schedule keeps the epoch's lr. */
+static void schedule_step(trainer *tr, size_t n_batches) {
+    if (!tr->p.lr_cosine) return;
+    double s = (double)tr->st.step, total = (double)tr->p.epochs * (double)n_batches;
+    tr->st.lr = tr->p.lr * 0.5 * (1.0 + cos(acos(-1.0) * fmin(s / total, 1.0)));
+    tr->ap.lr = tr->st.lr;
+}
+
 /* The caller's progress callback after batch bi of epoch e (0-based); A2M_ERR_CANCELLED when it says stop. */
 static int report_batch(trainer *tr, int e, size_t bi, size_t n_batches, double train_loss) {
     if (!tr->progress) return A2M_OK;
@@ -807,6 +819,7 @@ static int train_epoch(trainer *tr, int e, double *train_loss) {
         augment_batch(tr, nb, T);
         double ws, l = forward_loss(tr, nb, T, &ws);
         backward(tr, nb, T);
+        schedule_step(tr, n_batches);
         update(tr);
         loss_sum += l * ws, w_sum += ws;
         int rc = report_batch(tr, e, bi, n_batches, loss_sum / w_sum);
@@ -845,6 +858,7 @@ static void select_and_schedule(trainer *tr, int e, double vloss, const a2m_fram
     } else {
         st->bad_epochs++;
     }
+    if (tr->p.lr_cosine) return;
     if (vloss < st->plateau_best * (1 - 1e-4)) st->plateau_best = vloss, st->plateau_bad = 0;
     else if (++st->plateau_bad > tr->p.plateau) st->lr *= tr->p.plateau_factor, st->plateau_bad = 0;
 }
@@ -888,13 +902,13 @@ static int summarise(trainer *tr, a2m_train_result *result) {
         tr->m->info.summary, sizeof tr->m->info.summary,
         "a2m train: %s hidden %d, lr %g, batch %d, seed %llu, class-weight-power %g, focal gamma %g, window %d, concat "
         "%d, augment %g dB %d bins transpose %d, masks %d frames %d bins, label smoothing %g, onset weight %g%s, ema "
-        "%g, distill %g%s; "
+        "%g, distill %g%s%s; "
         "%d epochs run, best epoch %d: val loss %.4f, val accuracy %.4f, val macro F1 %.4f; %zu train / %zu val takes",
         p->arch, p->hidden, p->lr, p->batch, p->seed, p->class_weight_power, p->focal_gamma, p->window, p->concat,
         p->augment_gain_db, p->augment_shift_bins, p->augment_transpose, p->augment_mask_frames, p->augment_mask_bins,
         p->label_smoothing, p->onset_weight, p->onset_head ? " (onset head)" : "", p->ema,
-        p->soft_targets ? p->distill : 0.0, drop, tr->st.epoch, tr->st.best_epoch, bl, fm.accuracy, fm.f1_macro,
-        tr->n_train, tr->n_val);
+        p->soft_targets ? p->distill : 0.0, drop, p->lr_cosine ? ", lr cosine" : "", tr->st.epoch, tr->st.best_epoch,
+        bl, fm.accuracy, fm.f1_macro, tr->n_train, tr->n_val);
     if (result) {
         result->epochs_run = tr->st.epoch, result->best_epoch = tr->st.best_epoch;
         result->best_val_loss = bl, result->best_val_f1 = fm.f1_macro, result->best_val_accuracy = fm.accuracy;
