@@ -200,6 +200,11 @@ WANT="4 classes, but the dataset" hostile fail "$model" "$o.safetensors" -- \
 WANT="no folder" hostile fail "$tmp/nofolder/m.safetensors" "" -- "${train[@]}" -o "$tmp/nofolder/m.safetensors"
 WANT="no folder" hostile fail "$tmp/nofolder/log.csv" "$o.safetensors" -- \
   "${train[@]}" -o "$o.safetensors" --log "$tmp/nofolder/log.csv"
+# ... and every other command's file output, before its work (they said "cannot write" after it)
+WANT="no folder" hostile fail "$tmp/nofolder/f.npy" "" -- "$bin" features "$good/voice_001.wav" -o "$tmp/nofolder/f.npy"
+WANT="no folder" hostile fail "$tmp/nofolder/s.wav" "" -- "$bin" synth "$good/midi_001.mid" -o "$tmp/nofolder/s.wav"
+WANT="no folder" hostile fail "$tmp/nofolder/l.npy" "" -- "$bin" labels "$good/midi_001.mid" -o "$tmp/nofolder/l.npy"
+WANT="no folder" hostile fail "$tmp/nofolder/c.csv" "" -- "$bin" compare "$good" "$good" --csv "$tmp/nofolder/c.csv"
 
 # --- a device as an input: refused at once by name (/dev/zero as a .npy was read into 8 GB before its cap said
 # "larger than", a model into 4 GB; as audio it was "an empty file") ---

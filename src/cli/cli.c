@@ -180,6 +180,16 @@ static int same_file(const char *a, const char *b) {
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* A new output's folder must be there (unless the command makes it: CLI_OUT_MADE_FOLDER), said before the work (features, synth, labels, compare --csv, eval --json
+ * ... wrote "cannot write" after it; train said it before its first epoch on its own). */
+static int check_folder(const char *out) {
+    const char *slash = strrchr(out, '/');
+    char dir[4200];
+    if (!slash || slash == out || (size_t)(slash - out) >= sizeof dir) return A2M_OK;
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - out), out);
+    return a2m_is_dir(dir) ? A2M_OK : a2m_error(A2M_ERR_IO, "%s: no folder %s to write it in", out, dir);
+}
+
 int cli_output_problem(const char *out, const char *const *inputs, int n_inputs, int force) {
     for (int i = 0; i < n_inputs; i++)
         if (inputs[i] && strcmp(inputs[i], "-") && same_file(out, inputs[i]))
@@ -199,6 +209,7 @@ int cli_check_output(const char *cmd, const char **out, const char *const *input
     }
     if (!(flags & CLI_OUT_FOLDER)) {
         int rc = cli_output_problem(*out, inputs, n_inputs, force);
+        if (!rc && !(flags & CLI_OUT_MADE_FOLDER) && !a2m_path_exists(*out)) rc = check_folder(*out);
         return rc ? cli_lib_fail(rc) : 0;
     }
     for (int i = 0; i < n_inputs; i++)

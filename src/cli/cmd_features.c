@@ -51,7 +51,7 @@ static int one_into_dir(const char *src, const char *name, const char *out, feat
     snprintf(dst, sizeof dst, "%s%s%.*s.npy", out, ol && out[ol - 1] == '/' ? "" : "/",
              (int)(strrchr(name, '.') ? strrchr(name, '.') - name : (ptrdiff_t)strlen(name)), name);
     const char *d = dst;
-    int rc = cli_check_output("features", &d, &src, 1, force, 0);
+    int rc = cli_check_output("features", &d, &src, 1, force, CLI_OUT_MADE_FOLDER);
     if (rc) return rc;
     if ((rc = a2m_mkdirs(out)) || (rc = one_file(src, dst, p))) return cli_lib_fail(rc);
     return 0;

@@ -59,7 +59,8 @@ static int teacher_targets(const char *list, const a2m_dataset *d, int threads, 
 }
 
 /* The model, log and checkpoint: none may be an input; existing ones need --force (the log and checkpoint
- * of a --resume are continued). */
+ * of a --resume are continued); a folder that is not there is said now (cli_check_output), not after the first
+ * epoch. */
 static int check_outputs(const char *cmd, const char *out, const char *log, const char *ckpt, const char *ds,
                          const char *split, int force, int resume) {
     char f[3][4200];
@@ -69,15 +70,6 @@ static int check_outputs(const char *cmd, const char *out, const char *log, cons
     int rc = cli_check_output(cmd, &out, ins, 5, force, 0);
     if (!rc && log) rc = cli_check_output(cmd, &log, ins, 5, force || resume, 0);
     if (!rc) rc = cli_check_output(cmd, &ckpt, ins, 5, force || resume, 0);
-    /* a folder that is not there is said now: the first epoch's checkpoint (or the log, the model) failed after it */
-    const char *outs[] = {out, log, ckpt};
-    for (int i = 0; !rc && i < 3; i++) {
-        const char *slash = outs[i] ? strrchr(outs[i], '/') : NULL;
-        char dir[4200];
-        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - outs[i]) : 0, outs[i] ? outs[i] : "");
-        if (slash && slash != outs[i] && !a2m_is_dir(dir))
-            rc = cli_fail("%s: no folder %s to write it in", outs[i], dir);
-    }
     return rc;
 }
 
