@@ -9,6 +9,7 @@
 #include "a2m/error.h"
 #include "a2m/io.h"
 #include "check.h"
+#include "core/finite.h"
 #include "core/grow.h"
 
 static void test_errors(void) {
@@ -189,8 +190,29 @@ static void test_grow(void) {
     free(a);
 }
 
+/* The scan for samples that are NaN, infinite or beyond +-1e6: at every position (vector body and tail, first and
+ * later chunks), the bound itself allowed, the next float past it and -0 / denormals not flagged wrongly. */
+static void test_absurd_scan(void) {
+    enum { N = 2100 };
+    static float x[N];
+    for (size_t i = 0; i < N; i++) x[i] = (float)(i % 7) * 1e5f - 3e5f; /* within +-1e6 */
+    x[5] = 1e6f, x[6] = -1e6f, x[7] = -0.0f, x[8] = FLT_TRUE_MIN;
+    CHECK(a2m_first_absurd(x, N) == N, "no absurd sample in a good signal");
+    const float bad[] = {NAN, INFINITY, -INFINITY, 3e38f, -3e38f, 0}; /* [5]: set to the float after 1e6 */
+    int wrong = 0;
+    for (int b = 0; b < 6; b++)
+        for (size_t at = 0; at < N; at += 97) {
+            float keep = x[at];
+            x[at] = b == 5 ? nextafterf(1e6f, 2e6f) : bad[b];
+            wrong += a2m_first_absurd(x, N) != at || a2m_first_absurd(x, at) != at;
+            x[at] = keep;
+        }
+    CHECK(wrong == 0, "each absurd sample found where it is (%d wrong)", wrong);
+}
+
 int main(void) {
     test_errors();
+    test_absurd_scan();
     test_grow();
     test_npy_roundtrip();
     test_npy_hostile();

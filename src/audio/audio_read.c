@@ -99,10 +99,11 @@ static int finish_audio(sample_buf *b, double rate, double target_rate, const ch
         free(b->x);
         return a2m_error(A2M_ERR_EMPTY, "%s: no audio samples", name);
     }
-    size_t bad = a2m_first_nonfinite(b->x, b->n);
+    size_t bad = a2m_first_absurd(b->x, b->n);
     if (bad < b->n) {
+        double v = b->x[bad];
         free(b->x);
-        return a2m_error(A2M_ERR_NONFINITE, "%s: sample %zu is not a finite number", name, bad);
+        return a2m_error(A2M_ERR_NONFINITE, "%s: sample %zu is %g: not a finite number within +-1e6", name, bad, v);
     }
     if (target_rate <= 0 || target_rate == rate) {
         float *fit = realloc(b->x, b->n * sizeof *fit); /* give back the growth slack */

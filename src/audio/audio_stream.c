@@ -154,10 +154,10 @@ static int decode_chunk(a2m_audio_stream *s, size_t *got) {
         pcm_f32le_decode(s->mono, bytes, n / 4);
         *got = n / 4;
     }
-    size_t bad = a2m_first_nonfinite(s->mono, *got);
+    size_t bad = a2m_first_absurd(s->mono, *got);
     if (bad < *got)
-        return a2m_error(A2M_ERR_NONFINITE, "%s: sample %llu is not a finite number", s->name,
-                         (unsigned long long)(s->n_in + bad));
+        return a2m_error(A2M_ERR_NONFINITE, "%s: sample %llu is %g: not a finite number within +-1e6", s->name,
+                         (unsigned long long)(s->n_in + bad), (double)s->mono[bad]);
     return A2M_OK;
 }
 

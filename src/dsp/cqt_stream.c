@@ -213,8 +213,10 @@ static int compute_frames(a2m_cqt_stream *s, int i, size_t cap) {
 
 int a2m_cqt_stream_push(a2m_cqt_stream *s, const float *x, size_t n) {
     if (s->finished) return a2m_error(A2M_ERR_ARG, "cqt stream: push after finish");
-    size_t bad = a2m_first_nonfinite(x, n);
-    if (bad < n) return a2m_error(A2M_ERR_NONFINITE, "cqt: NaN or infinite sample at %zu", s->n_in + bad);
+    size_t bad = a2m_first_absurd(x, n);
+    if (bad < n)
+        return a2m_error(A2M_ERR_NONFINITE, "cqt: sample %zu is %g: not a finite number within +-1e6", s->n_in + bad,
+                         (double)x[bad]);
     int rc = append(s, 0, x, n, 1);
     s->n_in += n;
     for (int i = 0; i < s->c->n_octaves && !rc; i++) {

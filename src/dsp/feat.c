@@ -134,8 +134,10 @@ int a2m_feat_do(a2m_feat *e, const float *x, size_t n, float *out) {
     if (n == 0) return a2m_error(A2M_ERR_EMPTY, "features: empty input");
     if (n > e->max_samples)
         return a2m_error(A2M_ERR_RANGE, "features: %zu samples, more than the %zu prepared for", n, e->max_samples);
-    size_t bad = a2m_first_nonfinite(x, n);
-    if (bad < n) return a2m_error(A2M_ERR_NONFINITE, "features: NaN or infinite sample at %zu", bad);
+    size_t bad = a2m_first_absurd(x, n);
+    if (bad < n)
+        return a2m_error(A2M_ERR_NONFINITE, "features: sample %zu is %g: not a finite number within +-1e6", bad,
+                         (double)x[bad]);
     size_t all = feat_frames_all(e, n), keep = a2m_feat_n_frames(e, n);
     if (keep == 0) return a2m_error(A2M_ERR_RANGE, "features: %zu samples are shorter than one frame", n);
     int lpc = e->f.kind == A2M_FEAT_LPC;

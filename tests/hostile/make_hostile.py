@@ -9,6 +9,7 @@ more data than the file holds, no channels), NaN/inf samples, empty and garbage 
 declare absurd lengths, track counts, tempo 0, a zero time division, or deltas of hours.
 """
 import json
+import math
 import os
 import random
 import struct
@@ -90,6 +91,9 @@ def audio(out):
     wav(os.path.join(out, "a_nan.wav"), 16000, nan, bits=32, fmt=3)
     inf = struct.pack("<f", 0.1) * 8000 + struct.pack("<f", float("inf")) * 8000
     wav(os.path.join(out, "a_inf.wav"), 16000, inf, bits=32, fmt=3)
+    # a float sine of +-3e38: finite, but its powers overflow (it read as silence, 0 notes, without a word)
+    huge = b"".join(struct.pack("<f", 3e38 * math.sin(i / 10.0)) for i in range(16000))
+    wav(os.path.join(out, "a_huge.wav"), 16000, huge, bits=32, fmt=3)
     open(os.path.join(out, "a_empty.wav"), "wb").close()
     open(os.path.join(out, "a_garbage.wav"), "wb").write(random.Random(2).randbytes(50000))
     os.makedirs(os.path.join(out, "a_dir.wav"), exist_ok=True)
