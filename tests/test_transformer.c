@@ -278,10 +278,10 @@ static void test_bf16_gemm(void) {
 }
 
 /* A training step (d_model 64, dropout on, a padded sequence) in bf16 against fp32: the same masks, so the loss
- * and every tensor's gradient differ by the operands' rounding only. Measured: loss 7.7e-5 relative (4.1e-5
- * before the embedding's second convolution went bf16); gradients (relative L2 per tensor) 0.3-1% near the
- * output, growing layer by layer down to the embedding's 2-4%, the worst the linear1 weights at 3.0-4.7% (the
- * ReLU gate after them, and a sum over frames that cancels) */
+ * and every tensor's gradient differ by the operands' rounding only. Measured: loss 1.8e-5 relative (7.7e-5
+ * before the attention kept bf16 P, 4.1e-5 before the embedding's second convolution went bf16); gradients
+ * (relative L2 per tensor) 0.3-1% near the output, growing layer by layer down to the embedding's 2-4%, the worst
+ * the linear1 weights at 3.0-4.7% (the ReLU gate after them, and a sum over frames that cancels) */
 static void test_bf16_step(void) {
     enum { B = 2, T = 70, F = 12, C = 4 };
     a2m_model_info in = nn_model_default_info();
@@ -326,6 +326,42 @@ static void test_bf16_step(void) {
     memcpy(m->params, p0, m->n_params * sizeof *p0);
     free(p0), free(g[0]), free(g[1]), free(nb.acts), free(nb.scratch);
     a2m_model_del(m);
+}
+
+/* The bf16 attention of one sequence (attn_rows_bf16.c's rows: bf16 P kept with its dropout bits) against fp32's:
+ * padding (L < T, an odd L), two segments (a row's keys a range: the concatenated takes), dropout on and off.
+ * The same masks, so ctx and dqkv differ by the operands' rounding only; a mask that differed (a dropped element
+ * of ten) or an unscaled kept one (1 / (1 - p)) puts them ~10% apart (ctx 0.1 with the kept ones unscaled).
+ * Measured: ctx 1.1e-3 relative (dropout) / 1.0e-3 (none), dqkv 3.9e-3. */
+static void test_bf16_attention(void) {
+    enum { T = 100, L = 91, D = 64, H = 2 };
+    if (!mmbf_available()) return;
+    float *qkv = malloc((size_t)T * 3 * D * sizeof *qkv), *dctx = malloc((size_t)T * D * sizeof *dctx);
+    float *ctx[2], *dq[2], *P = malloc(attn_p_floats(1, T, H) * sizeof *P);
+    float *scr = malloc(attn_scratch_floats(T) * sizeof *scr);
+    uint16_t *bs = malloc(attn_bf16_scratch(T, D / H) * sizeof *bs);
+    int seg[T], len = L;
+    for (int t = 0; t < T; t++) seg[t] = t < 40 ? 0 : 40;
+    for (int i = 0; i < T * 3 * D; i++) qkv[i] = 1.5f * (float)sin(0.37 * i + 0.2 * (i % 7));
+    for (int i = 0; i < T * D; i++) dctx[i] = (float)cos(0.23 * i);
+    for (int k = 0; k < 2; k++)
+        ctx[k] = malloc((size_t)T * D * sizeof(float)), dq[k] = malloc((size_t)T * 3 * D * sizeof(float));
+    for (int train = 1; train >= 0; train--) {
+        attn_forward(ctx[0], P, qkv, &len, seg, scr, 1, T, D, H, 0.1f, 9, train, 1);
+        if (train) attn_backward(dq[0], dctx, qkv, P, &len, scr, 1, T, D, H, 0.1f, 9, 1, 1);
+        attn_forward_bf16(ctx[1], P, qkv, L, seg, scr, bs, T, D, H, 0.1f, 9, train);
+        if (train) attn_backward_bf16(dq[1], dctx, qkv, P, L, scr, bs, T, D, H, 0.1f, 9);
+        double ec = rel_l2(ctx[0], ctx[1], (size_t)T * D), eq = train ? rel_l2(dq[0], dq[1], (size_t)T * 3 * D) : 0;
+        printf("bf16 attention vs fp32 (%s): ctx %.2g, dqkv %.2g relative\n", train ? "dropout" : "no dropout", ec, eq);
+        CHECK(ec < 1e-2 && ec > 0, "bf16 attention ctx within 1e-2 of fp32's (%.3g, %s)", ec, train ? "train" : "eval");
+        if (train) CHECK(eq < 2e-2 && eq > 0, "bf16 attention dqkv within 2e-2 of fp32's (%.3g)", eq);
+        double pad = 0;
+        for (int i = L * D; i < T * D; i++) pad += fabs(ctx[1][i]);
+        for (int i = L * 3 * D; train && i < T * 3 * D; i++) pad += fabs(dq[1][i]);
+        CHECK(pad == 0, "bf16 attention: padding rows 0 (%g)", pad);
+    }
+    for (int k = 0; k < 2; k++) free(ctx[k]), free(dq[k]);
+    free(qkv), free(dctx), free(P), free(scr), free(bs);
 }
 
 /* ---- smoke training ---- */
@@ -387,6 +423,7 @@ int main(void) {
     test_training();
     test_bf16_gemm();
     test_bf16_step();
+    test_bf16_attention();
     if (gm) free(gbuf.acts), free(gbuf.scratch), a2m_model_del(gm);
     return test_done("test_transformer");
 }

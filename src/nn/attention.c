@@ -8,6 +8,7 @@
 
 #include "core/isa.h"
 #include "nn/attn_avx512.h"
+#include "nn/attn_rows_bf16.h"
 #include "nn/layers.h"
 #include "nn/mm_bf16.h"
 
@@ -135,7 +136,9 @@ static inline uint64_t mix64(uint64_t z) { /* splitmix64 finaliser, as dropout_f
  * T = 666 is 1.8 MB and went to memory between each). */
 enum { RB = 64 };
 
-size_t attn_p_floats(int B, int T, int H) { return (size_t)B * H * T * T; }
+/* fp32: P [H x T x T]; bf16: the kept bf16 P [H x T x T2] and the mask words [H x T x W] (attn_bf_kept), which fit
+ * in the same floats but at T = 1 */
+size_t attn_p_floats(int B, int T, int H) { return (size_t)B * H * T * (T > 1 ? T : 2); }
 /* two blocks of rows, then one head's K^T (forward) or V^T (backward) for the AVX-512 kernels */
 size_t attn_scratch_floats(int T) { return (size_t)2 * RB * T + (size_t)ATTN512_DH * attn512_pad(T); }
 
@@ -403,9 +406,17 @@ size_t attn_bf16_scratch(int T, int dh) {
     return attn_bf_split(NULL, T, dh, &o);
 }
 
+/* where a sequence's kept bf16 P rows of head h ([T x T2]) and their dropout mask words ([T x W]) are in its P */
+static mmbf16 *kept_p(const float *P, int T, int h) { return (mmbf16 *)P + (size_t)h * T * ((T + 1) & ~1); }
+static uint32_t *kept_mask(const float *P, int T, int H, int h) {
+    return (uint32_t *)kept_p(P, T, H) + (size_t)h * T * attnbf_mask_words(T);
+}
+
+/* The rows of a block are attn_rows_bf16.c's: the softmax's bf16 P kept (training) with its dropout bits, and the
+ * context's operand, P with the dropped elements zeroed, times 1 / (1 - p) as the product's alpha. */
 void attn_forward_bf16(float *ctx, float *P, const float *qkv, int L, const int *seg, float *scratch, uint16_t *bscr,
                        int T, int d, int H, float p_drop, uint64_t seed, int training) {
-    int dh = d / H, ld = 3 * d, T2 = (T + 1) & ~1;
+    int dh = d / H, ld = 3 * d, T2 = (T + 1) & ~1, W = attnbf_mask_words(T);
     float scale = 1.0f / sqrtf((float)dh);
     drop_cfg dc = drop_make(p_drop, seed, training);
     attn_bfbuf o;
@@ -413,39 +424,48 @@ void attn_forward_bf16(float *ctx, float *P, const float *qkv, int L, const int 
     if (L < T) memset(ctx + (size_t)L * d, 0, (size_t)(T - L) * d * sizeof *ctx);
     for (int h = 0; h < H; h++) {
         const float *q = qkv + h * dh, *k = q + d, *v = q + 2 * d;
+        mmbf16 *pk = training ? kept_p(P, T, h) : NULL;
+        uint32_t *mk = dc.on ? kept_mask(P, T, H, h) : NULL;
         mmbf_rows(o.qr, (size_t)dh, q, (size_t)ld, L, dh);
         mmbf_pack_nk(o.kp, k, (size_t)ld, L, dh);
         mmbf_pack_kn(o.vp, v, (size_t)ld, L, dh);
         for (int i0 = 0; i0 < L; i0 += RB) {
             int n = L - i0 < RB ? L - i0 : RB;
-            float *p = P + (size_t)h * T * T + (size_t)i0 * T;
-            mmbf_gemm(p, (size_t)T, (mmbf_a){o.qr + (size_t)i0 * dh, (size_t)dh, 0}, o.kp, n, L, dh, scale, 0, NULL);
-            rows_forward(p, scratch, n, L, T, (size_t)h, i0, seg, dc, 1);
-            mmbf_rows(o.pr, (size_t)T2, dc.on ? scratch : p, (size_t)T, n, L);
-            mmbf_gemm(ctx + (size_t)i0 * d + h * dh, (size_t)d, (mmbf_a){o.pr, (size_t)T2, 0}, o.vp, n, dh, L, 1.0f, 0,
+            mmbf_gemm(scratch, (size_t)T, (mmbf_a){o.qr + (size_t)i0 * dh, (size_t)dh, 0}, o.kp, n, L, dh, scale, 0,
                       NULL);
+            for (int i = 0; i < n; i++) {
+                int k0, k1, r = i0 + i;
+                key_range(seg, r, L, &k0, &k1);
+                attnbf_row_forward(scratch + (size_t)i * T, L, k0, k1, dc.on,
+                                   dc.on ? row_seed(dc.base, (uint64_t)h * T + (uint64_t)r) : 0, dc.thr,
+                                   o.pr + (size_t)i * T2, pk ? pk + (size_t)r * T2 : NULL,
+                                   mk ? mk + (size_t)r * W : NULL);
+            }
+            mmbf_gemm(ctx + (size_t)i0 * d + h * dh, (size_t)d, (mmbf_a){o.pr, (size_t)T2, 0}, o.vp, n, dh, L, dc.keep,
+                      0, NULL);
         }
     }
 }
 
-/* block rows [i0, i0 + n) of head h: dV += Pd^T dctx_h, dQ = dS K, dK += dS^T Q (ds, pd fp32 of the block) */
-static void block_grads_bf16(const attn_bfbuf *o, const float *ds, const float *pd, const float *dc_h, const float *q,
-                             float *dq, float *dk, float *dv, int i0, int n, int L, int T, int d, int dh, int ld) {
+/* block rows [i0, i0 + n) of head h: dV += Pd^T dctx_h (Pd: the kept P rows pk with their masks mk, the dropout's
+ * 1 / (1 - p) as alpha), dQ = dS K, dK += dS^T Q (dS: the block's bf16 rows in o->sr) */
+static void block_grads_bf16(const attn_bfbuf *o, const mmbf16 *pk, const uint32_t *mk, float keep, const float *dc_h,
+                             const float *q, float *dq, float *dk, float *dv, int i0, int n, int L, int T, int d,
+                             int dh, int ld) {
     int T2 = (T + 1) & ~1;
-    mmbf_pack_kn(o->pp, pd, (size_t)T, n, L);
+    attnbf_pack_kept(o->pp, pk, (size_t)T2, mk, (size_t)attnbf_mask_words(T), n, L);
     mmbf_pack_kn(o->dp, dc_h, (size_t)d, n, dh);
-    mmbf_gemm(dv, (size_t)ld, (mmbf_a){o->pp, 0, 1}, o->dp, L, dh, n, 1.0f, 1, NULL);
-    mmbf_rows(o->sr, (size_t)T2, ds, (size_t)T, n, L);
+    mmbf_gemm(dv, (size_t)ld, (mmbf_a){o->pp, 0, 1}, o->dp, L, dh, n, keep, 1, NULL);
     mmbf_gemm(dq + (size_t)i0 * ld, (size_t)ld, (mmbf_a){o->sr, (size_t)T2, 0}, o->kp2, n, dh, L, 1.0f, 0, NULL);
-    mmbf_pack_kn(o->sp, ds, (size_t)T, n, L);
+    attnbf_pack_kept(o->sp, o->sr, (size_t)T2, NULL, 0, n, L);
     mmbf_pack_kn(o->qp, q + (size_t)i0 * ld, (size_t)ld, n, dh);
     mmbf_gemm(dk, (size_t)ld, (mmbf_a){o->sp, 0, 1}, o->qp, L, dh, n, 1.0f, 1, NULL);
 }
 
 void attn_backward_bf16(float *dqkv, const float *dctx, const float *qkv, const float *P, int L, float *scratch,
                         uint16_t *bscr, int T, int d, int H, float p_drop, uint64_t seed) {
-    int dh = d / H, ld = 3 * d;
-    float scale = 1.0f / sqrtf((float)dh), *pd = scratch, *ds = scratch + (size_t)RB * T;
+    int dh = d / H, ld = 3 * d, T2 = (T + 1) & ~1, W = attnbf_mask_words(T);
+    float scale = 1.0f / sqrtf((float)dh), *ds = scratch;
     drop_cfg dc = drop_make(p_drop, seed, 1);
     attn_bfbuf o;
     attn_bf_split(bscr, T, dh, &o);
@@ -453,15 +473,21 @@ void attn_backward_bf16(float *dqkv, const float *dctx, const float *qkv, const 
     for (int h = 0; h < H; h++) {
         const float *q = qkv + h * dh, *k = q + d, *v = q + 2 * d;
         float *dq = dqkv + h * dh, *dk = dq + d, *dv = dq + 2 * d;
+        const mmbf16 *pk = kept_p(P, T, h);
+        const uint32_t *mk = dc.on ? kept_mask(P, T, H, h) : NULL;
         mmbf_pack_nk(o.vp2, v, (size_t)ld, L, dh);
         mmbf_pack_kn(o.kp2, k, (size_t)ld, L, dh);
         for (int i0 = 0; i0 < L; i0 += RB) {
             int n = L - i0 < RB ? L - i0 : RB;
-            const float *p = P + (size_t)h * T * T + (size_t)i0 * T, *dc_h = dctx + (size_t)i0 * d + h * dh;
+            const float *dc_h = dctx + (size_t)i0 * d + h * dh;
+            const mmbf16 *pb = pk + (size_t)i0 * T2;
+            const uint32_t *mb = mk ? mk + (size_t)i0 * W : NULL;
             mmbf_rows(o.dr, (size_t)dh, dc_h, (size_t)d, n, dh);
             mmbf_gemm(ds, (size_t)T, (mmbf_a){o.dr, (size_t)dh, 0}, o.vp2, n, L, dh, 1.0f, 0, NULL);
-            rows_backward(ds, pd, p, n, L, T, (size_t)h, i0, scale, dc, 1);
-            block_grads_bf16(&o, ds, dc.on ? pd : p, dc_h, q, dq, dk, dv, i0, n, L, T, d, dh, ld);
+            for (int i = 0; i < n; i++)
+                attnbf_row_backward(ds + (size_t)i * T, pb + (size_t)i * T2, mb ? mb + (size_t)i * W : NULL, L, scale,
+                                    dc.keep, o.sr + (size_t)i * T2, i + 1 < n ? pb + (size_t)(i + 1) * T2 : NULL);
+            block_grads_bf16(&o, pb, mb, dc.keep, dc_h, q, dq, dk, dv, i0, n, L, T, d, dh, ld);
         }
     }
 }

@@ -77,8 +77,10 @@ void attn_backward(float *dqkv,       /* [B*T x 3d] */
 
 /* ---- Mixed precision (mm_bf16.h; call only where mmbf_available()) ----
  * attn_forward / attn_backward of ONE sequence (B = 1, L valid frames) with the four products of forward and
- * backward as bf16 operands with fp32 sums; scores, softmax, dropout (the same masks as fp32's), P and every
- * output stay fp32. bscr: attn_bf16_scratch(T, d / H) bf16 elements (operands packed per head and block). */
+ * backward as bf16 operands with fp32 sums; scores, softmax, the softmax's gradient and every output stay fp32,
+ * the dropout masks are fp32's. P (attn_p_floats(1, T, H) floats) keeps, from a training forward, the softmax's
+ * weights rounded to bf16 and the dropout as bits (attn_rows_bf16.h): the backward's weights are those bf16 ones.
+ * bscr: attn_bf16_scratch(T, d / H) bf16 elements (operands packed per head and block). */
 size_t attn_bf16_scratch(int T, int dh);
 void attn_forward_bf16(float *ctx, float *P, const float *qkv, int L, const int *seg, float *scratch, uint16_t *bscr,
                        int T, int d, int H, float p_drop, uint64_t seed, int training);

@@ -364,7 +364,7 @@ static unsigned long long drop_seed(unsigned long long seed, int l, int k, int b
 static tf_layer_acts layer_rows(const tf_layer_acts *L, int b, int T, int d) {
     size_t r = (size_t)b * T, nd = r * d;
     return (tf_layer_acts){.qkv = L->qkv + 3 * nd,
-                           .P = L->P + (size_t)b * NH * T * T,
+                           .P = L->P + (size_t)b * attn_p_floats(1, T, NH),
                            .ctx = L->ctx + nd,
                            .x1 = L->x1 + nd,
                            .s1 = L->s1 + 2 * r,
