@@ -448,18 +448,19 @@ void attn_forward_bf16(float *ctx, float *P, const float *qkv, int L, const int 
 }
 
 /* block rows [i0, i0 + n) of head h: dV += Pd^T dctx_h (Pd: the kept P rows pk with their masks mk, the dropout's
- * 1 / (1 - p) as alpha), dQ = dS K, dK += dS^T Q (dS: the block's bf16 rows in o->sr) */
+ * 1 / (1 - p) as alpha), dQ = dS K, dK += dS^T Q (dS: the block's bf16 rows in o->sr); the first block (i0 0)
+ * writes dV and dK (every row below L) instead of adding to them */
 static void block_grads_bf16(const attn_bfbuf *o, const mmbf16 *pk, const uint32_t *mk, float keep, const float *dc_h,
                              const float *q, float *dq, float *dk, float *dv, int i0, int n, int L, int T, int d,
                              int dh, int ld) {
     int T2 = (T + 1) & ~1;
     attnbf_pack_kept(o->pp, pk, (size_t)T2, mk, (size_t)attnbf_mask_words(T), n, L);
     mmbf_pack_kn(o->dp, dc_h, (size_t)d, n, dh);
-    mmbf_gemm(dv, (size_t)ld, (mmbf_a){o->pp, 0, 1}, o->dp, L, dh, n, keep, 1, NULL);
+    mmbf_gemm(dv, (size_t)ld, (mmbf_a){o->pp, 0, 1}, o->dp, L, dh, n, keep, i0 > 0, NULL);
     mmbf_gemm(dq + (size_t)i0 * ld, (size_t)ld, (mmbf_a){o->sr, (size_t)T2, 0}, o->kp2, n, dh, L, 1.0f, 0, NULL);
     attnbf_pack_kept(o->sp, o->sr, (size_t)T2, NULL, 0, n, L);
     mmbf_pack_kn(o->qp, q + (size_t)i0 * ld, (size_t)ld, n, dh);
-    mmbf_gemm(dk, (size_t)ld, (mmbf_a){o->sp, 0, 1}, o->qp, L, dh, n, 1.0f, 1, NULL);
+    mmbf_gemm(dk, (size_t)ld, (mmbf_a){o->sp, 0, 1}, o->qp, L, dh, n, 1.0f, i0 > 0, NULL);
 }
 
 void attn_backward_bf16(float *dqkv, const float *dctx, const float *qkv, const float *P, int L, float *scratch,
@@ -469,7 +470,7 @@ void attn_backward_bf16(float *dqkv, const float *dctx, const float *qkv, const 
     drop_cfg dc = drop_make(p_drop, seed, 1);
     attn_bfbuf o;
     attn_bf_split(bscr, T, dh, &o);
-    memset(dqkv, 0, (size_t)T * ld * sizeof *dqkv);
+    if (L < T) memset(dqkv + (size_t)L * ld, 0, (size_t)(T - L) * ld * sizeof *dqkv); /* the rest: every block's */
     for (int h = 0; h < H; h++) {
         const float *q = qkv + h * dh, *k = q + d, *v = q + 2 * d;
         float *dq = dqkv + h * dh, *dk = dq + d, *dv = dq + 2 * d;
