@@ -68,24 +68,36 @@ gen fluid fluid 800 2 --augment 0.6
 gen wide synth 400 4 --augment 0.6 --pitches 24..100
 gen festival festival 200 5 --augment 0.6
 
-# 2. links: every take under one folder, names unique per source
+# 2. links: every take under one folder, names unique per source. Made in a folder of this run's own, then
+#    renamed over the last one (two runs, e.g. two folds, may start side by side); one ln per source whose files
+#    carry its name (a realpath, a basename and an ln per file took 10+ minutes for the 6,836 links on a loaded
+#    machine)
 all="$work/all"
-rm -rf "$all" && mkdir -p "$all"
-# a take's name in the dataset: its folder's name and number (wide/synth_00007.wav -> wide_00007)
-take_name() { local b; b=$(basename "$2" .wav); echo "${1}_${b##*_}"; }
+links="$all.tmp.$$"
+rm -rf "$links" && mkdir -p "$links"
+# a take's name in the dataset: its folder's name and number (wide/synth_00007.wav -> wide_00007), into $tn
+take_name() { local b=${2##*/}; b=${b%.wav}; tn="${1}_${b##*_}"; }
 for src in seed synth fluid wide festival; do
-  for f in "$work/gen/$(gen_dir "$src")"/*.wav; do
-    b=$(take_name "$src" "$f")
-    ln -s "$(realpath "$f")" "$all/$b.wav"
-    ln -s "$(realpath "${f%.wav}.mid")" "$all/$b.mid"
-  done
+  dir=$(realpath "$work/gen/$(gen_dir "$src")")
+  takes=("$dir"/*.wav)
+  b=${takes[0]##*/}
+  if [ "${b%_*}" = "$src" ]; then # the files carry the source's name already: one ln for all
+    ln -s -t "$links" "${takes[@]}" "${takes[@]/%.wav/.mid}"
+  else
+    for f in "${takes[@]}"; do
+      take_name "$src" "$f"
+      ln -s "$f" "$links/$tn.wav"
+      ln -s "${f%.wav}.mid" "$links/$tn.mid"
+    done
+  fi
 done
 mapfile -t sr < <(cd "$singreal" && ls *.wav | LC_ALL=C sort)
+srdir=$(realpath "$singreal")
 for f in "${sr[@]}"; do
-  b=${f%.wav}
-  ln -s "$(realpath "$singreal/$b.wav")" "$all/sr_$b.wav"
-  ln -s "$(realpath "$singreal/$b.mid")" "$all/sr_$b.mid"
+  ln -s "$srdir/$f" "$links/sr_$f"
+  ln -s "$srdir/${f%.wav}.mid" "$links/sr_${f%.wav}.mid"
 done
+rm -rf "$all" && mv "$links" "$all"
 
 # 3. the dataset (made again only when the takes changed)
 stamp=$(cd "$all" && ls -lL --time-style=+%s | md5sum | cut -c1-16) # the takes' sizes and times, not the links'
@@ -103,8 +115,9 @@ train=() val=()
 for src in seed synth fluid wide festival; do
   i=0
   for f in "$work/gen/$(gen_dir "$src")"/*.wav; do
-    if [ $((i % 20)) -eq 0 ]; then val+=("$(take_name "$src" "$f")")
-    else case " $sources " in *" $src "*) train+=("$(take_name "$src" "$f")") ;; esac; fi
+    take_name "$src" "$f"
+    if [ $((i % 20)) -eq 0 ]; then val+=("$tn")
+    else case " $sources " in *" $src "*) train+=("$tn") ;; esac; fi
     i=$((i + 1))
   done
 done
