@@ -4,6 +4,7 @@
 #include "a2m/error.h"
 #include "core/fileio.h"
 #include "a2m/io.h"
+#include "core/npy_view.h"
 #include "core/reader.h"
 
 #include <ctype.h>
@@ -88,8 +89,9 @@ static void from_fortran(const uint8_t *src, const size_t *shape, int ndim, size
     }
 }
 
-/* own: buf itself (malloc'd), handed to out->data with the data moved to its front (C order), else copied */
-static int parse_npy(const uint8_t *buf, size_t len, const char *name, a2m_array *out, uint8_t *own) {
+/* own: buf itself (malloc'd), handed to out->data with the data moved to its front (C order), else copied; view
+ * (own NULL): no data taken, *view the data's offset in buf (C order only) */
+static int parse_npy(const uint8_t *buf, size_t len, const char *name, a2m_array *out, uint8_t *own, size_t *view) {
     memset(out, 0, sizeof *out);
     a2m_reader r = a2m_reader_make(buf, len);
     const uint8_t *magic = a2m_rd_bytes(&r, 6);
@@ -149,6 +151,10 @@ static int parse_npy(const uint8_t *buf, size_t len, const char *name, a2m_array
                          nbytes);
     out->ndim = ndim;
     out->dtype = dtypes[found].t;
+    if (view) {
+        *view = r.pos;
+        return fortran && ndim > 1 ? a2m_error(A2M_ERR_UNSUPPORTED, "%s: Fortran order", name) : A2M_OK;
+    }
     if (own && !(fortran && ndim > 1)) { /* realloc only shrinks: its failure keeps the larger block */
         memmove(own, own + r.pos, nbytes);
         uint8_t *shrunk = realloc(own, nbytes ? nbytes : 1);
@@ -164,11 +170,15 @@ static int parse_npy(const uint8_t *buf, size_t len, const char *name, a2m_array
 }
 
 int a2m_npy_parse(const uint8_t *buf, size_t len, const char *name, a2m_array *out) {
-    return parse_npy(buf, len, name, out, NULL);
+    return parse_npy(buf, len, name, out, NULL, NULL);
+}
+
+int a2m_npy_view(const uint8_t *buf, size_t len, const char *name, a2m_array *out, size_t *offset) {
+    return parse_npy(buf, len, name, out, NULL, offset);
 }
 
 int a2m_npy_parse_take(uint8_t *buf, size_t len, const char *name, a2m_array *out) {
-    int rc = parse_npy(buf, len, name, out, buf);
+    int rc = parse_npy(buf, len, name, out, buf, NULL);
     if (rc) free(buf);
     return rc;
 }
