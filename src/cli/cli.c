@@ -180,8 +180,9 @@ static int same_file(const char *a, const char *b) {
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* A new output's folder must be there (unless the command makes it: CLI_OUT_MADE_FOLDER), said before the work (features, synth, labels, compare --csv, eval --json
- * ... wrote "cannot write" after it; train said it before its first epoch on its own). */
+/* A new output's folder must be there (unless the command makes it: CLI_OUT_MADE_FOLDER), said before the work
+ * (features, synth, labels, compare --csv, eval --json ... wrote "cannot write" after it; train said it before
+ * its first epoch on its own). */
 static int check_folder(const char *out) {
     const char *slash = strrchr(out, '/');
     char dir[4200];

@@ -60,7 +60,8 @@ int cli_show_notes(const void *value, char *buf, size_t n);
  * force (1); "-" is standard output when flags has CLI_OUT_STDOUT (*out becomes "/dev/stdout"), else a
  * usage error (2); CLI_OUT_FOLDER: a folder the command replaces as a whole (dataset): an existing one
  * needs force and anything else there is refused. A new file's folder must exist ("a2m: OUT: no folder DIR to
- * write it in", 1) unless CLI_OUT_MADE_FOLDER (the command makes it). inputs may hold NULLs. Returns 0 when out may be written. */
+ * write it in", 1) unless CLI_OUT_MADE_FOLDER (the command makes it). inputs may hold NULLs. Returns 0 when out
+ * may be written. */
 enum { CLI_OUT_STDOUT = 1, CLI_OUT_FOLDER = 2, CLI_OUT_MADE_FOLDER = 4 };
 int cli_check_output(const char *cmd, const char **out, const char *const *inputs, int n_inputs, int force, int flags);
 /* The same checks for one output file without printing (for job threads): an a2m_error code or 0. */
