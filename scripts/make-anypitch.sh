@@ -97,7 +97,8 @@ for f in "${sr[@]}"; do
   ln -s "$srdir/$f" "$links/sr_$f"
   ln -s "$srdir/${f%.wav}.mid" "$links/sr_${f%.wav}.mid"
 done
-rm -rf "$all" && mv "$links" "$all"
+# -T: never into a folder another run renamed there in between (its links are these same links: ours go)
+rm -rf "$all" && { mv -T "$links" "$all" 2>/dev/null || rm -rf "$links"; }
 
 # 3. the dataset (made again only when the takes changed)
 stamp=$(cd "$all" && ls -lL --time-style=+%s | md5sum | cut -c1-16) # the takes' sizes and times, not the links'
