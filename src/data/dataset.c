@@ -326,12 +326,24 @@ static int file_crc(const char *path, uint32_t *crc) {
     return A2M_OK;
 }
 
+enum { MAX_PARTS = 16 }; /* a file's CRC-32 in at most this many parts, one a thread */
+
+/* Where part k of n bytes in np parts ends (part k starts where part k - 1 ends; part 0 at 0). */
+static size_t part_end(size_t n, int np, int k) { return k == np - 1 ? n : n / (size_t)np * (size_t)(k + 1); }
+
+/* The CRC-32 of n bytes from the CRC-32s c[0..np) of its parts (zlib's crc32_combine). */
+static uint32_t parts_crc(const uint32_t *c, size_t n, int np) {
+    uint32_t crc = c[0];
+    for (int k = 1; k < np; k++)
+        crc = (uint32_t)crc32_combine(crc, c[k], (z_off_t)(part_end(n, np, k) - part_end(n, np, k - 1)));
+    return crc;
+}
+
 /* A regular file's bytes read in np contiguous parts by np threads, each part's CRC-32 computed by the thread that
  * read it and the parts' CRCs joined (zlib's crc32_combine): the copy from the page cache, the first writes' page
  * faults and the checksum of the seed set's 200 MB features were ~0.15 s of CPU time at every `a2m train` start
  * (perf), all of it serial. A2M_ERR_NOMEM, or A2M_ERR_IO (the caller names the file). */
 static int read_parts(const char *path, int np, uint8_t **out, size_t *len, uint32_t *crc) {
-    enum { MAX_PARTS = 16 };
     np = np < 1 ? 1 : np > MAX_PARTS ? MAX_PARTS : np;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -349,7 +361,7 @@ static int read_parts(const char *path, int np, uint8_t **out, size_t *len, uint
     int bad = 0;
 #pragma omp parallel for num_threads(np) schedule(static) reduction(| : bad)
     for (int k = 0; k < np; k++) {
-        size_t o = n / np * k, e = k == np - 1 ? n : n / np * (k + 1);
+        size_t o = k ? part_end(n, np, k - 1) : 0, e = part_end(n, np, k);
         c[k] = 0;
         for (size_t at = o; at < e && !bad;) {
             ssize_t r = pread(fd, b + at, e - at, (off_t)at);
@@ -364,9 +376,7 @@ static int read_parts(const char *path, int np, uint8_t **out, size_t *len, uint
         free(b);
         return A2M_ERR_IO;
     }
-    *crc = c[0];
-    for (int k = 1; k < np; k++)
-        *crc = (uint32_t)crc32_combine(*crc, c[k], (z_off_t)((k == np - 1 ? n : n / np * (k + 1)) - n / np * k));
+    *crc = parts_crc(c, n, np);
     *out = b, *len = n;
     return A2M_OK;
 }
@@ -393,7 +403,6 @@ static int npy_load_checked(const char *path, uint32_t crc, const char *dir, con
  * C-order array in place (the data 4-byte aligned in the file). 1 with *a filled (a2m_dataset_free unmaps it), -1
  * for a checksum that does not match, 0 when the file cannot be used so (the caller reads it). */
 static int npy_map_checked(const char *path, uint32_t crc, a2m_array *a, int n_threads) {
-    enum { MAX_PARTS = 16 };
     int np = n_threads < 1 ? 1 : n_threads > MAX_PARTS ? MAX_PARTS : n_threads;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -408,10 +417,11 @@ static int npy_map_checked(const char *path, uint32_t crc, a2m_array *a, int n_t
     if (m == MAP_FAILED) return 0;
     uint32_t c[MAX_PARTS];
 #pragma omp parallel for num_threads(np) schedule(static)
-    for (int k = 0; k < np; k++) c[k] = buf_crc(m + n / np * k, (k == np - 1 ? n : n / np * (k + 1)) - n / np * k);
-    uint32_t got = c[0];
-    for (int k = 1; k < np; k++)
-        got = (uint32_t)crc32_combine(got, c[k], (z_off_t)((k == np - 1 ? n : n / np * (k + 1)) - n / np * k));
+    for (int k = 0; k < np; k++) {
+        size_t o = k ? part_end(n, np, k - 1) : 0;
+        c[k] = buf_crc(m + o, part_end(n, np, k) - o);
+    }
+    uint32_t got = parts_crc(c, n, np);
     int ok = got != crc                                                            ? -1
              : a2m_npy_view(m, n, path, a, &off) || a->dtype != A2M_F32 || off % 4 ? 0
                                                                                    : map_note(m, n, m + off);
