@@ -49,6 +49,13 @@ expect_fail 2 "--source" "$tmp/x" -- "$bin" embed "$tmp/ds" --source pixels -o "
 expect_fail 2 "/dev/null" "" -- "$bin" embed "$tmp/ds" --splits "$tmp/split.json" -o /dev/null
 expect_fail 2 "-o" "" -- "$bin" embed "$tmp/ds" --splits "$tmp/split.json"
 expect_fail 1 "exists" "" -- "$bin" embed "$tmp/ds" --splits "$tmp/split.json" -o "$tmp/e.npy"
+# all outputs or none: the figures cannot be written, so neither .npy stays
+# all outputs or none: the figures cannot be written (after the work, so progress lines come before the error)
+"$bin" embed "$tmp/ds" --splits "$tmp/split.json" --json /dev/full -o "$tmp/full.npy" 2>"$tmp/full.err"
+rc=$?
+[ $rc = 1 ] && tail -n 1 "$tmp/full.err" | grep -q '^a2m.*/dev/full: write failed' && ok ||
+  bad "embed --json /dev/full: exit $rc, $(tail -n 1 "$tmp/full.err")"
+ls "$tmp"/full*.npy 2>/dev/null && bad "embed --json /dev/full left its .npy outputs" || ok
 expect_fail 1 "split.json" "$tmp/x" -- "$bin" embed "$tmp/ds" --splits "$tmp/split.json" --split nosuch -o "$tmp/x.npy"
 expect_fail 1 "$tmp/nods" "$tmp/x" -- "$bin" embed "$tmp/nods" --splits "$tmp/split.json" -o "$tmp/x.npy"
 expect_fail 1 "e.json" "$tmp/x" -- "$bin" embed "$tmp/ds" --splits "$tmp/split.json" --source hidden --model "$tmp/e.json" -o "$tmp/x.npy"

@@ -198,6 +198,12 @@ static int write_outputs(const embed_opts *o, const char *lab, const frames *f, 
     return rc;
 }
 
+/* all outputs or none: after a later one failed (--json onto a full disk), the files this run made go again (what
+ * --force replaced before is gone) */
+static void remove_new(const char *path, a2m_output_kind was) {
+    if (was == A2M_OUTPUT_NEW && strcmp(path, "-")) remove(path);
+}
+
 static int write_json(const embed_opts *o, const frames *f, double seconds, double trust) {
     json_t *j = json_pack("{s:s,s:s,s:s,s:I,s:I,s:i,s:f,s:i,s:I,s:f}", "dataset", o->ds, "split", o->split, "source",
                           o->source, "frames", (json_int_t)f->n, "dims", (json_int_t)f->dim, "n_neighbors",
@@ -254,6 +260,8 @@ int cmd_embed(int argc, char **argv) {
         (rc = cli_check_output(argv[0], (const char **)&lab, ins, 3, o.force, 0)) ||
         (json && strcmp(json, "-") && (rc = cli_check_output(argv[0], &json, ins, 3, o.force, 0))))
         return free(lab), rc;
+    a2m_output_kind was_out = A2M_OUTPUT_NEW, was_lab = A2M_OUTPUT_NEW;
+    a2m_output_kind_of(o.out, &was_out), a2m_output_kind_of(lab, &was_lab);
     openblas_set_num_threads(1); /* the library calls BLAS from its own --threads threads */
     frames f = {0};
     double t0 = now_s(), trust = 0;
@@ -272,6 +280,7 @@ int cmd_embed(int argc, char **argv) {
                 o.split, o.out, lab, seconds);
         if (o.trust) fprintf(info, "trustworthiness (k 5): %.4f\n", trust);
         if (json) rc = write_json(&o, &f, seconds, trust);
+        if (rc) remove_new(o.out, was_out), remove_new(lab, was_lab);
     }
     frames_free(&f);
     free(emb), free(lab);
