@@ -88,6 +88,10 @@ expect_ok "$bin" transcribe "$w" --model "$tmp/drop.safetensors" --mc-dropout 2 
   && ok || bad "per-note uncertainty: $(cat "$tmp/t.json")"
 expect_ok "$bin" transcribe "$w" --ensemble "$tmp/plain.safetensors,$tmp/two.safetensors" --json -o "$tmp/e.mid"
 grep -q '"mutual_information"' "$tmp/e.json" && ok || bad "ensemble transcribe json"
+# an ensemble of models with an onset class (the scale's prior; it crashed: a NULL share in key.c)
+ap="${A2M_SOURCE:-.}/models/a2m-anypitch.safetensors"
+expect_ok "$bin" transcribe "$w" --ensemble "$ap,$ap" --json -o "$tmp/ea.mid"
+[ "$(jget "$tmp/ea.json" "len(d['notes']) >= 1")" = True ] && ok || bad "any-pitch ensemble: no notes"
 expect_ok "$bin" transcribe "$w" --model "$tmp/two.safetensors" --json -o "$tmp/two.mid"
 ! grep -q '"uncertainty"' "$tmp/two.json" && ok || bad "one model: no uncertainty keys"
 expect_fail 2 "" "" -- "$bin" transcribe - --mc-dropout 2 --model "$tmp/drop.safetensors" </dev/null

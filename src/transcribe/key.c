@@ -30,7 +30,7 @@ int transcribe_key_tonic(const transcribe_key *k, double *share) {
         for (int pc = 0; pc < 12; pc++) m += major_scale[(pc - t + 12) % 12] ? k->mass[pc] : 0;
         if (m > best) best = m, tonic = t;
     }
-    *share = total > 0 ? best / total : 0;
+    if (share) *share = total > 0 ? best / total : 0;
     return tonic;
 }
 

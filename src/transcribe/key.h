@@ -17,7 +17,8 @@ typedef struct transcribe_key {
 void transcribe_key_init(transcribe_key *k);
 /* Adds frames probs [n x C]; class_notes gives each class's MIDI note (< 0: silence, onset, range classes). */
 void transcribe_key_add(transcribe_key *k, const float *probs, size_t n, int C, const int *class_notes);
-/* The tonic (0 = C) of the major scale holding the most mass, and that share of all the mass (0 when none). */
+/* The tonic (0 = C) of the major scale holding the most mass, and into *share (when not NULL) that share of all the
+ * mass (0 when none). */
 int transcribe_key_tonic(const transcribe_key *k, double *share);
 /* prior [C]: -weight for pitches outside the major scale on `tonic`, 0 for the others and every non-pitch class. */
 void transcribe_key_logprior(int tonic, double weight, const int *class_notes, int C, float *prior);
