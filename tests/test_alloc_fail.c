@@ -399,6 +399,7 @@ static void harness(const char *what, case_fn fn, void *ctx) {
 typedef struct ctx {
     char model[512], wav[512], data[512], out[600], saved_ds[600];
     a2m_model *m;
+    a2m_model *m2; /* the seed model again, with a dropout to sample: an ensemble's second member */
     a2m_dataset ds;
     float *x;
     size_t n;
@@ -476,6 +477,27 @@ static int case_transcribe_file(void *p) {
     a2m_transcriber_del(t);
     return rc;
 }
+
+/* an ensemble (a2m_transcriber_new_members): two models, window mode with two Monte-Carlo passes each (4 members on
+ * 2 runners, the frames' uncertainty kept) from the file, or one sequence of the two models from the samples */
+static int case_members(ctx *c, int window) {
+    const a2m_model *models[2] = {c->m, c->m2};
+    a2m_transcribe_params tp = a2m_transcribe_default_params();
+    if (window) tp.mc_passes = 2, tp.mc_dropout = 0.25;
+    else tp.window_s = 0;
+    a2m_transcriber *t;
+    int rc = a2m_transcriber_new_members(models, 2, tp, &t);
+    if (rc) return rc;
+    a2m_transcription r;
+    memset(&r, 0, sizeof r);
+    rc = window ? a2m_transcriber_run_file(t, c->wav, &r) : a2m_transcriber_run(t, c->x, c->n, &r);
+    if (!rc && (!r.uncertainty || !r.probs)) rc = A2M_ERR_ARG; /* the frames and their uncertainty are kept */
+    a2m_transcription_free(&r);
+    a2m_transcriber_del(t);
+    return rc;
+}
+static int case_members_window(void *p) { return case_members(p, 1); }
+static int case_members_whole(void *p) { return case_members(p, 0); }
 
 static int case_audio_read(void *p) {
     ctx *c = p;
@@ -1009,6 +1031,8 @@ int main(void) {
     harness("a2m_train+model_save", case_train, &c);
     a2m_dataset_free(&c.ds);
     CHECK(a2m_model_load(c.model, NULL, &c.m) == A2M_OK, "model: %s", a2m_errmsg());
+    CHECK(a2m_model_load(c.model, NULL, &c.m2) == A2M_OK, "model: %s", a2m_errmsg());
+    if (c.m2) c.m2->info.dropout = 0.25;
     a2m_audio au;
     CHECK(a2m_audio_read(c.wav, 16000, &au) == A2M_OK, "audio: %s", a2m_errmsg());
     c.x = au.samples, c.n = au.n;
@@ -1016,8 +1040,13 @@ int main(void) {
         harness("a2m_transcribe_stream push/finish", case_stream, &c);
         harness("a2m_transcriber_run_file+midi", case_transcribe_file, &c);
     }
+    if (c.m && c.m2 && c.x) {
+        harness("a2m_transcriber_new_members window mc", case_members_window, &c);
+        harness("a2m_transcriber_new_members whole", case_members_whole, &c);
+    }
     a2m_audio_free(&au);
     a2m_model_del(c.m);
+    a2m_model_del(c.m2);
     more_cases(&c);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -8,6 +8,7 @@
 #include "a2m/io.h"
 #include "a2m/metrics.h"
 #include "a2m/transcribe.h"
+#include "a2m/uncertainty.h"
 #include "check.h"
 #include "nn/arch.h"
 #include "transcribe/flux.h"
@@ -509,6 +510,54 @@ static void test_seed_model_prueba(const a2m_model *m, const char *shared) {
     a2m_transcriber_del(tw);
 }
 
+/* An ensemble of one model twice (a2m_transcriber_new_members): the mean of two equal probabilities is exact and the
+ * decoder is one model's, so probabilities and notes are those of the model alone; its uncertainty has every frame,
+ * the variance and mutual information of two equal samples 0. Members of other classes, or Monte-Carlo passes of a
+ * model without dropout, are refused. */
+static void test_members(const a2m_model *m, const char *shared) {
+    const char *src = getenv("A2M_SOURCE") ? getenv("A2M_SOURCE") : ".";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/models/a2m-anypitch.safetensors", src);
+    a2m_model *ap = NULL;
+    REQUIRE(a2m_model_load(path, NULL, &ap) == A2M_OK, "any-pitch model: %s", a2m_errmsg());
+    a2m_transcribe_params p = a2m_transcribe_default_params();
+    a2m_transcriber *t1, *t2, *bad = NULL;
+    const a2m_model *other[2] = {m, ap}, *twice[2] = {m, m};
+    CHECK(a2m_transcriber_new_members(other, 2, p, &bad) == A2M_ERR_FORMAT && !bad &&
+              strstr(a2m_errmsg(), "ensemble member 2"),
+          "other classes refused, naming the member: %s", a2m_errmsg());
+    a2m_transcribe_params mc = p;
+    mc.mc_passes = 2;
+    CHECK(a2m_transcriber_new_members(twice, 1, mc, &bad) == A2M_ERR_ARG && !bad, "passes without dropout: %s",
+          a2m_errmsg());
+    snprintf(path, sizeof path, "%s/data/seed/long/Prueba.wav", shared);
+    REQUIRE(a2m_transcriber_new(m, p, &t1) == A2M_OK && a2m_transcriber_new_members(twice, 2, p, &t2) == A2M_OK,
+            "transcribers: %s", a2m_errmsg());
+    a2m_transcription r1, r2;
+    REQUIRE(a2m_transcriber_run_file(t1, path, &r1) == A2M_OK && a2m_transcriber_run_file(t2, path, &r2) == A2M_OK,
+            "runs: %s", a2m_errmsg());
+    CHECK(r1.n_frames == r2.n_frames && !memcmp(r1.probs, r2.probs, r1.n_frames * 4 * sizeof *r1.probs),
+          "the mean of [m, m] is m's probabilities");
+    int same = r1.n_notes == r2.n_notes && r1.n_notes > 10;
+    for (size_t i = 0; same && i < r1.n_notes; i++)
+        same = r1.notes[i].first_frame == r2.notes[i].first_frame && r1.notes[i].n_frames == r2.notes[i].n_frames &&
+               r1.notes[i].note.pitch == r2.notes[i].note.pitch && r1.notes[i].confidence == r2.notes[i].confidence;
+    CHECK(same, "[m, m] gives m's notes (%zu and %zu)", r1.n_notes, r2.n_notes);
+    CHECK(!r1.uncertainty && r2.uncertainty, "uncertainty from the members' transcriber only");
+    double spread = 0, top = 0;
+    for (size_t f = 0; r2.uncertainty && f < r2.n_frames; f++) {
+        const float *u = r2.uncertainty + f * A2M_UNC_MEASURES, *q = r1.probs + f * 4;
+        spread += u[A2M_UNC_VARIANCE] + u[A2M_UNC_MUTUAL];
+        double mx = fmax(fmax(q[0], q[1]), fmax(q[2], q[3]));
+        top = fmax(top, fabs(u[A2M_UNC_MAXPROB] - mx));
+    }
+    CHECK(spread == 0 && top < 1e-7, "two equal samples: variance and MI 0 (%g), max_probability the max (%g)", spread,
+          top);
+    a2m_transcription_free(&r1), a2m_transcription_free(&r2);
+    a2m_transcriber_del(t1), a2m_transcriber_del(t2);
+    a2m_model_del(ap);
+}
+
 /* Bad inputs: no samples, fewer than a frame, a missing file (named in the message), NaN samples. */
 static void test_bad_inputs(const a2m_model *m) {
     a2m_transcriber *tw;
@@ -543,6 +592,7 @@ int main(void) {
     test_default_model_windows(shared);
     test_seed_model_prueba(m, shared);
     test_bad_inputs(m);
+    test_members(m, shared);
     a2m_model_del(m);
     return test_done("test_transcribe");
 }

@@ -72,8 +72,8 @@ typedef struct a2m_transcribe_params {
     double tuning_lookahead_s;  /* 20: windows wait for this much audio (or the end) before the first runs, so
                               * the first notes are read with an estimate from 20 s of singing, not 4 */
     double mc_dropout;          /* 0: off; p in (0, 1): Monte-Carlo dropout, the network's dropout kept on at p (one
-                              * stochastic pass; `a2m transcribe --mc-dropout T` averages T of them) */
-    unsigned long long mc_seed; /* the masks of that pass */
+                              * stochastic pass, or mc_passes of them; `a2m transcribe --mc-dropout T` averages T) */
+    unsigned long long mc_seed; /* the masks of that pass (mc_passes: of the first) */
     double onset_gap_ms;     /* -1: a note is split at an onset peak only min_note from its ends and the previous cut;
                               * >= 0: this far (a repeated note ~80 ms after the one before is missed otherwise) */
     double range_min_db;     /* 15: models with below/above-the-range classes (CQT): such a note is kept only where the
@@ -90,6 +90,11 @@ typedef struct a2m_transcribe_params {
                               * own class reaches onset_threshold (then 0.6; all 0: p(onset) alone, the threshold 0.3
                               * before): singreal 3-fold COn 0.803 -> 0.813 (nested 0.806), generated validation
                               * takes 0.744 -> 0.751 (transcribe/split.h, docs/anypitch.md "The split score") */
+    int mc_passes;           /* 0: each model of a transcriber runs once (with mc_dropout's pass when that is > 0);
+                              * T > 0: T Monte-Carlo dropout passes of each, members of the ensemble, the dropout at
+                              * mc_dropout, or at the model's own (a2m_model_info.dropout) when mc_dropout is 0; pass
+                              * t's masks from mc_seed + t and the window's index (window mode: the same however the
+                              * audio is pushed) or the recording (one sequence) */
 } a2m_transcribe_params;
 /* One sequence (window_s 0) holds the whole recording's features and activations: longer ones are refused. */
 #define A2M_WHOLE_MAX_SECONDS 900.0
@@ -119,11 +124,23 @@ typedef struct a2m_transcription {
     size_t n_notes;
     double tuning_cents; /* the shift the features were read with (A2M_TUNING_AUTO: the estimate over the
                                * whole recording; 0 when off or for models without an onset class) */
+    float *uncertainty;  /* [n_frames x A2M_UNC_MEASURES] (uncertainty.h: a2m_predictive's measures over the
+                          * members' probabilities) from transcribers and streams made by *_new_members with the
+                          * frames kept; else NULL */
 } a2m_transcription;
 
 typedef struct a2m_transcriber a2m_transcriber;
 
 int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcriber **out);
+/* An ensemble: n models (each p.mc_passes times with Monte-Carlo dropout when that is > 0) are the members, at most
+ * 256 (window mode keeps ~1.2 MB a member of the any-pitch model). The features are made once (the first model's
+ * front end: every model must have the same features, bins and classes, else A2M_ERR_FORMAT naming the member), each
+ * member normalises them with its model's mean and std, runs its own network and blends its windows; a frame's
+ * probabilities (probs, decoded into notes as one model's are) are the members' mean, and
+ * a2m_transcription.uncertainty their predictive measures. One model without passes decodes exactly as
+ * a2m_transcriber_new's transcriber, and so does an ensemble of one model twice. The models are shared read-only
+ * and must outlive t. */
+int a2m_transcriber_new_members(const a2m_model *const *models, int n, a2m_transcribe_params p, a2m_transcriber **out);
 void a2m_transcriber_del(a2m_transcriber *t);
 /* x: mono samples at the model's analysis rate. */
 int a2m_transcriber_run(a2m_transcriber *t, const float *x, size_t n, a2m_transcription *out);
@@ -143,6 +160,9 @@ void a2m_transcription_free(a2m_transcription *r);
 typedef struct a2m_transcribe_stream a2m_transcribe_stream;
 int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
                               a2m_transcribe_stream **out);
+/* A stream of an ensemble's members (a2m_transcriber_new_members) */
+int a2m_transcribe_stream_new_members(const a2m_model *const *models, int n, a2m_transcribe_params p, int keep_frames,
+                                      a2m_transcribe_stream **out);
 void a2m_transcribe_stream_del(a2m_transcribe_stream *s);
 /* Ready for a new recording (plans and weights kept). */
 void a2m_transcribe_stream_reset(a2m_transcribe_stream *s);

@@ -19,7 +19,6 @@
 #include "cli/members.h"
 #include "cli/opts.h"
 #include "cli/report.h"
-#include "transcribe/key.h"
 #include "transcribe/window.h"
 
 /* The mark that starts the help of an option acting on models with an onset class only, as the usage says */
@@ -289,6 +288,14 @@ static void print_stream_notes(void *user, const a2m_transcribed_note *n, size_t
     if (k) fflush(stdout);
 }
 
+/* The transcriber of the options: one model, or with --ensemble / --mc-dropout the members (every model, each
+ * --mc-dropout passes), whose mean probabilities are decoded as one model's and whose predictive uncertainty comes
+ * with the frames (a2m_transcription.uncertainty). */
+static int transcriber_for(const a2m_model *m, const tr_opts *o, a2m_transcriber **t) {
+    if (!o->members) return a2m_transcriber_new(m, o->tp, t);
+    return a2m_transcriber_new_members((const a2m_model *const *)o->members->m, o->members->n, o->tp, t);
+}
+
 /* stdin: windows run as the audio arrives and each note is printed as a CSV line
  * (onset_s,offset_s,midi_pitch,confidence) the moment it is decided; with -o the
  * files are written at the end. --window 0 needs the whole recording first. */
@@ -304,12 +311,12 @@ static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *
         int rc = a2m_audio_read_stream(stdin, name, o->raw_rate, rate, &a);
         if (rc) return rc;
         a2m_transcriber *t;
-        rc = a2m_transcriber_new(m, o->tp, &t);
+        rc = transcriber_for(m, o, &t);
         a2m_transcription r;
         if (!rc) rc = a2m_transcriber_run(t, a.samples, a.n, &r);
         if (!rc) {
             print_stream_notes(NULL, r.notes, r.n_notes);
-            if (out) rc = write_outputs(name, out, &r, NULL, o);
+            if (out) rc = write_outputs(name, out, &r, r.uncertainty, o);
             a2m_transcription_free(&r);
         }
         a2m_transcriber_del(t);
@@ -319,11 +326,14 @@ static int transcribe_stdin(const a2m_model *m, const char *out, const tr_opts *
     a2m_audio_stream *in = NULL;
     a2m_transcribe_stream *st = NULL;
     int rc = a2m_audio_stream_new(stdin, name, o->raw_rate, rate, &in);
-    if (!rc) rc = a2m_transcribe_stream_new(m, o->tp, out != NULL, &st);
+    if (!rc && o->members)
+        rc = a2m_transcribe_stream_new_members((const a2m_model *const *)o->members->m, o->members->n, o->tp,
+                                               out != NULL, &st);
+    else if (!rc) rc = a2m_transcribe_stream_new(m, o->tp, out != NULL, &st);
     a2m_transcription r;
     if (!rc) rc = a2m_transcribe_stream_run(st, in, NULL, 0, name, print_stream_notes, NULL, out ? &r : NULL);
     if (!rc && out) {
-        rc = write_outputs(name, out, &r, NULL, o);
+        rc = write_outputs(name, out, &r, r.uncertainty, o);
         a2m_transcription_free(&r);
     }
     a2m_transcribe_stream_del(st);
@@ -351,64 +361,6 @@ static int check_out_arg(const char *cmd, const char **out, const char **inputs,
         return cli_usage_error(cmd, "-o %s: --csv/--json/--probs are named after -o: give a file name",
                                *out); /* not /dev/null.csv */
     return 0;
-}
-
-/* --ensemble / --mc-dropout: every model (t[k], made here on first use) run over the file, each --mc-dropout
- * times (a Monte-Carlo runner draws new masks at every call), the mean probabilities decoded into notes as one
- * transcription does (a2m_frames_to_notes over the whole recording); *measures [frames x A2M_UNC_MEASURES]. */
-static int transcribe_mean(const tr_opts *o, a2m_transcriber **t, const char *path, a2m_transcription *out,
-                           float **measures) {
-    const cli_members *e = o->members;
-    a2m_predictive acc = {0};
-    int rc = A2M_OK, passes = o->mc ? o->mc : 1;
-    *measures = NULL;
-    memset(out, 0, sizeof *out);
-    for (int k = 0; !rc && k < e->n; k++) {
-        a2m_transcribe_params tp = o->tp;
-        tp.notes_only = 0, tp.mc_dropout = o->mc ? a2m_model_get_info(e->m[k])->dropout : 0,
-        tp.mc_seed = (unsigned)o->seed;
-        if (!t[k]) rc = a2m_transcriber_new(e->m[k], tp, &t[k]);
-        for (int p = 0; !rc && p < passes; p++) {
-            a2m_transcription r;
-            if ((rc = a2m_transcriber_run_file(t[k], path, &r))) break;
-            if (!acc.sum) rc = a2m_predictive_init(&acc, r.n_frames, r.n_classes);
-            if (!rc && r.n_frames != acc.n)
-                rc = a2m_error(A2M_ERR_SHAPE,
-                               "%s: %s gives %zu frames, %s %zu: an ensemble's models share their features", path,
-                               e->path[k], r.n_frames, e->path[0], acc.n);
-            if (!rc) rc = a2m_predictive_add(&acc, r.probs);
-            if (!rc && !out->probs) *out = r; /* the first: its buffers take the mean */
-            else a2m_transcription_free(&r);
-        }
-    }
-    if (!rc && !(*measures = malloc((acc.n + 1) * A2M_UNC_MEASURES * sizeof **measures)))
-        rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
-    if (!rc) rc = a2m_predictive_finish(&acc, out->probs, *measures);
-    if (!rc) {
-        const a2m_model_info *in = a2m_model_get_info(e->m[0]);
-        int C = out->n_classes, onset = transcribe_onset_class(in->class_notes, C);
-        for (size_t f = 0; f < out->n_frames; f++)
-            out->classes[f] = transcribe_frame_class(out->probs + f * C, C, onset);
-        free(out->notes);
-        out->notes = NULL, out->n_notes = 0;
-        a2m_transcribe_params tp =
-            transcribe_params_for_model(o->tp, in); /* the model kind's defaults, as a transcriber's */
-        a2m_note_rules rules = a2m_note_rules_from_params(tp, out->frame_seconds);
-        rules.onset_sigmoid = in->onset_head;
-        float prior[A2M_MAX_CLASSES];
-        if (onset >= 0 && tp.key_weight > 0) { /* the melody's scale, from the whole recording's mean (key.h) */
-            transcribe_key k;
-            transcribe_key_init(&k);
-            transcribe_key_add(&k, out->probs, out->n_frames, C, in->class_notes);
-            transcribe_key_logprior(transcribe_key_tonic(&k, NULL), tp.key_weight, in->class_notes, C, prior);
-            rules.class_logprior = prior;
-        }
-        rc = a2m_frames_to_notes(out->classes, out->probs, out->n_frames, C, in->class_notes, out->frame_seconds, rules,
-                                 &out->notes, &out->n_notes);
-    }
-    a2m_predictive_free(&acc);
-    if (rc) a2m_transcription_free(out), free(*measures), *measures = NULL;
-    return rc;
 }
 
 /* The options into o (the library's defaults where not given), the inputs to argv[1 .. *n_in]: -1, or the exit
@@ -507,8 +459,6 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
     if (*n_in == 0) return cli_usage_error(argv[0], "needs at least one input");
     if ((rc = check_out_arg(argv[0], out, inputs, *n_in, o))) return rc;
     if (o->ensemble && *model) return cli_usage_error(argv[0], "--ensemble replaces --model");
-    if ((o->ensemble || o->mc) && *n_in == 1 && !strcmp(inputs[0], "-"))
-        return cli_usage_error(argv[0], "--ensemble and --mc-dropout read files (several passes), not standard input");
     return -1;
 }
 
@@ -552,13 +502,11 @@ static int make_out_dir(const char *midi) {
 static int transcribe_one(const a2m_model *m, a2m_transcriber **t, const char *path, const char *midi, int n_in,
                           const tr_opts *o) {
     a2m_transcription r;
-    float *measures = NULL;
-    int rc = *t || o->members ? A2M_OK : a2m_transcriber_new(m, o->tp, t), have = 0;
-    if (!rc && o->members) rc = transcribe_mean(o, t, path, &r, &measures), have = !rc;
-    else if (!rc) rc = a2m_transcriber_run_file(*t, path, &r), have = !rc;
+    int rc = *t ? A2M_OK : transcriber_for(m, o, t), have = 0;
+    if (!rc) rc = a2m_transcriber_run_file(*t, path, &r), have = !rc;
     if (!rc) rc = make_out_dir(midi);
     if (!rc) {
-        rc = write_outputs(path, midi, &r, measures, o);
+        rc = write_outputs(path, midi, &r, r.uncertainty, o);
 #pragma omp critical
         {
             if (o->print) print_notes(stdout, path, &r);
@@ -568,21 +516,20 @@ static int transcribe_one(const a2m_model *m, a2m_transcriber **t, const char *p
         }
     }
     if (have) a2m_transcription_free(&r);
-    free(measures);
     return rc;
 }
 
-/* Every input (in parallel with --jobs): one transcriber per thread (and per model averaged), kept across its
- * inputs (CQT plans and packed weights are made once). The number of inputs that failed. */
+/* Every input (in parallel with --jobs): one transcriber per thread (with --ensemble / --mc-dropout: of all the
+ * members), kept across its inputs (CQT plans and packed weights are made once). The number of inputs that failed. */
 static int transcribe_all(const a2m_model *m, const cli_inputs *ins, const tr_opts *o) {
-    int n_in = ins->n, failed = 0, per = o->members ? o->members->n : 1;
+    int n_in = ins->n, failed = 0;
     cli_progress *bar = n_in > 1 ? cli_progress_new("transcribe", (size_t)n_in) : NULL;
     size_t done = 0;
-    a2m_transcriber **per_thread = calloc((size_t)o->jobs * (size_t)per, sizeof *per_thread);
+    a2m_transcriber **per_thread = calloc((size_t)o->jobs, sizeof *per_thread);
     if (!per_thread) n_in = 0, failed = 1, cli_fail("out of memory");
 #pragma omp parallel for num_threads(o->jobs) schedule(dynamic, 1) reduction(+ : failed)
     for (int i = 0; i < n_in; i++) {
-        int lrc = transcribe_one(m, &per_thread[omp_get_thread_num() * per], ins->paths[i], ins->midis[i], n_in, o);
+        int lrc = transcribe_one(m, &per_thread[omp_get_thread_num()], ins->paths[i], ins->midis[i], n_in, o);
 #pragma omp critical
         {
             if (lrc) cli_lib_fail(lrc);
@@ -590,7 +537,7 @@ static int transcribe_all(const a2m_model *m, const cli_inputs *ins, const tr_op
         }
         failed += lrc != 0;
     }
-    for (int j = 0; per_thread && j < o->jobs * per; j++) a2m_transcriber_del(per_thread[j]);
+    for (int j = 0; per_thread && j < o->jobs; j++) a2m_transcriber_del(per_thread[j]);
     free(per_thread);
     if (bar) cli_progress_done(bar, NULL);
     return failed;
@@ -612,9 +559,12 @@ int cmd_transcribe(int argc, char **argv) {
     int n_in, rc = parse_args(argc, argv, &o, &model, &out, &n_in);
     if (rc >= 0) return rc;
     const char **inputs = (const char **)argv + 1;
-    o.tp.notes_only = !o.probs; /* frames are kept only to be written: memory stays flat over long files */
     a2m_model *m = NULL;
     if ((rc = load_models(argv[0], model, &o, &m))) return rc;
+    /* frames are kept only to be written (--probs, an ensemble's per-note uncertainty in --json): memory stays flat
+     * over long files */
+    o.tp.notes_only = !o.probs && !(o.members && o.json);
+    o.tp.mc_passes = o.mc, o.tp.mc_seed = (unsigned)o.seed; /* each model's own dropout (mc_dropout 0) */
     if (n_in == 1 && !strcmp(inputs[0], "-")) {
         rc = stdin_exit(m, out, &o);
         free_models(&o, m);

@@ -21,9 +21,11 @@ static int member_add(cli_members *e, const char *cmd, const char *path) {
     e->m[e->n] = m, e->path[e->n++] = path;
     const a2m_model_info *a = a2m_model_get_info(e->m[0]), *b = a2m_model_get_info(m);
     if (b->n_classes != a->n_classes || memcmp(a->class_notes, b->class_notes, sizeof a->class_notes) ||
-        b->n_bins != a->n_bins)
-        return cli_fail("%s: %d classes (%d bins), not those of %s: an ensemble's models share their classes", path,
-                        b->n_classes, b->n_bins, e->path[0]);
+        b->n_bins != a->n_bins || b->onset_head != a->onset_head)
+        return cli_fail("%s: %d classes (%d bins%s), not those of %s: an ensemble's models share their classes", path,
+                        b->n_classes, b->n_bins, b->onset_head ? ", an onset head" : "", e->path[0]);
+    /* the members read one front end's features (the first model's) */
+    if ((rc = a2m_model_check_features(m, a->cqt, a->feat, path))) return cli_lib_fail(rc);
     if (e->mc && strcmp(b->arch, "crnn") && strcmp(b->arch, "unet") && strcmp(b->arch, "two-stage"))
         return cli_fail("%s: Monte-Carlo dropout runs crnn, unet and two-stage models, not %s", path, b->arch);
     if (e->mc && !(b->dropout > 0))

@@ -6,6 +6,7 @@
 
 #include "a2m/error.h"
 #include "a2m/uncertainty.h"
+#include "eval/predictive.h"
 
 static const char *const measure_names[A2M_UNC_MEASURES] = {"max_probability", "entropy", "variance",
                                                             "mutual_information"};
@@ -41,42 +42,48 @@ int a2m_predictive_add(a2m_predictive *p, const float *probs) {
         if (probs[i] < 0)
             return a2m_error(A2M_ERR_RANGE, "predictive: negative probability at frame %zu", i / (size_t)p->C);
     }
-    for (size_t f = 0; f < p->n; f++) {
-        const float *q = probs + f * (size_t)p->C;
-        double h = 0;
-        for (int c = 0; c < p->C; c++) {
-            double v = q[c];
-            p->sum[f * (size_t)p->C + c] += v, p->sum2[f * (size_t)p->C + c] += v * v;
-            if (v > 0) h -= v * log(v);
-        }
-        p->ent[f] += h;
-    }
+    for (size_t f = 0; f < p->n; f++)
+        predictive_frame_add(p->sum + f * (size_t)p->C, p->sum2 + f * (size_t)p->C, p->ent + f,
+                             probs + f * (size_t)p->C, p->C);
     p->S++;
     return A2M_OK;
 }
 
+void predictive_frame_add(double *sum, double *sum2, double *ent, const float *q, int C) {
+    double h = 0;
+    for (int c = 0; c < C; c++) {
+        double v = q[c];
+        sum[c] += v, sum2[c] += v * v;
+        if (v > 0) h -= v * log(v);
+    }
+    *ent += h;
+}
+
+void predictive_frame_finish(const double *s, const double *s2, double ent, int samples, int C, float *mean,
+                             float *measures) {
+    double S = samples, h = 0;
+    int top = 0;
+    for (int c = 0; c < C; c++) {
+        double m = s[c] / S;
+        if (mean) mean[c] = (float)m;
+        if (m > s[top] / S) top = c;
+        if (m > 0) h -= m * log(m);
+    }
+    if (!measures) return;
+    double mt = s[top] / S, var = s2[top] / S - mt * mt, mi = h - ent / S;
+    measures[A2M_UNC_MAXPROB] = (float)mt;
+    measures[A2M_UNC_ENTROPY] = (float)h;
+    /* E[p^2] - E[p]^2 of values in [0, 1] loses at most ~1e-16 absolute: clamped at 0, as is the MI */
+    measures[A2M_UNC_VARIANCE] = (float)(var > 0 ? var : 0);
+    measures[A2M_UNC_MUTUAL] = (float)(mi > 0 ? mi : 0);
+}
+
 int a2m_predictive_finish(const a2m_predictive *p, float *mean, float *measures) {
     if (p->S < 1) return a2m_error(A2M_ERR_ARG, "predictive: no samples");
-    double S = p->S;
-    for (size_t f = 0; f < p->n; f++) {
-        const double *s = p->sum + f * (size_t)p->C, *s2 = p->sum2 + f * (size_t)p->C;
-        int top = 0;
-        double h = 0;
-        for (int c = 0; c < p->C; c++) {
-            double m = s[c] / S;
-            if (mean) mean[f * (size_t)p->C + c] = (float)m;
-            if (m > s[top] / S) top = c;
-            if (m > 0) h -= m * log(m);
-        }
-        if (!measures) continue;
-        double mt = s[top] / S, var = s2[top] / S - mt * mt, mi = h - p->ent[f] / S;
-        float *u = measures + f * A2M_UNC_MEASURES;
-        u[A2M_UNC_MAXPROB] = (float)mt;
-        u[A2M_UNC_ENTROPY] = (float)h;
-        /* E[p^2] - E[p]^2 of values in [0, 1] loses at most ~1e-16 absolute: clamped at 0, as is the MI */
-        u[A2M_UNC_VARIANCE] = (float)(var > 0 ? var : 0);
-        u[A2M_UNC_MUTUAL] = (float)(mi > 0 ? mi : 0);
-    }
+    size_t C = (size_t)p->C;
+    for (size_t f = 0; f < p->n; f++)
+        predictive_frame_finish(p->sum + f * C, p->sum2 + f * C, p->ent[f], p->S, p->C, mean ? mean + f * C : NULL,
+                                measures ? measures + f * A2M_UNC_MEASURES : NULL);
     return A2M_OK;
 }
 

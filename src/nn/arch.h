@@ -136,4 +136,8 @@ extern const a2m_arch nn_arch_unet;
 extern const a2m_arch nn_arch_transformer;
 extern const a2m_arch nn_arch_two_stage; /* two_stage.c: a voicing crnn and a pitch crnn */
 
+/* A Monte-Carlo dropout runner's next forward draws the masks of call `calls` of a runner made with mc_seed seed
+ * (the transcriber's passes share one runner per model; a pass's window k draws call k's masks). */
+void nn_runner_mc_seek(a2m_runner *r, unsigned long long seed, unsigned long long calls);
+
 #endif

@@ -602,6 +602,10 @@ void a2m_runner_del(a2m_runner *r) {
     free(r);
 }
 
+void nn_runner_mc_seek(a2m_runner *r, unsigned long long seed, unsigned long long calls) {
+    r->mc_seed = seed, r->mc_calls = calls;
+}
+
 int a2m_runner_forward(a2m_runner *r, const float *x, int B, int T, float *logits) {
     if (B <= 0 || T <= 0 || B > r->buf.max_batch || T > r->buf.max_frames)
         return a2m_error(A2M_ERR_ARG, "forward: batch %dx%d exceeds the runner's %dx%d", B, T, r->buf.max_batch,

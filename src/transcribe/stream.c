@@ -23,6 +23,8 @@
 #include "a2m/transcribe.h"
 #include "a2m/uncertainty.h"
 #include "core/grow.h"
+#include "eval/predictive.h"
+#include "nn/arch.h"
 #include "nn/layers.h"
 #include "transcribe/flux.h"
 #include "transcribe/intonation.h"
@@ -31,22 +33,32 @@
 #include "transcribe/tuning.h"
 #include "transcribe/window.h"
 
+/* A member of the ensemble (one model, or one Monte-Carlo pass of one): its runner and its blended windows. */
+typedef struct stream_member {
+    transcribe_member def;
+    a2m_runner *runner; /* its own, or NULL: member def.runner's */
+    float *acc;         /* [2W x C] blended probabilities of frames not yet final (from absolute acc_start) */
+} stream_member;
+
 struct a2m_transcribe_stream {
-    const a2m_model *m;
+    const a2m_model *m; /* the first member's: the front end, classes and decoder of all */
+    stream_member *mb;
+    int n_mb;
+    int unc;   /* made by a2m_transcribe_stream_new_members: the predictive measures of kept frames */
+    float *xn; /* [batch x W x F] a member's normalised features (several members), x holding the shared ones */
     a2m_transcribe_params p;
     int C, F, W, hop, hop_frames, gap, min_note, keep;
     int onset;       /* the model's onset class, or -1 */
     int keep_frames; /* keep && !p.notes_only: frames kept too, not only the notes */
     int legato;      /* frames: the legato rule's reach (onset models) */
     a2m_cqt_stream *cqt;
-    a2m_runner *runner;                /* p.batch windows */
-    float *x, *logits, *p_win, *taper; /* [batch x W x F], [batch x W x C] x 2, [W] */
+    float *x, *logits, *p_win, *taper; /* [batch x W x F], [batch x W x C], [members x batch x W x C], [W] */
     /* power frames not yet behind every future window: absolute frame pw_start.. */
     float *pw; /* [pw_cap x F] */
     size_t pw_start, pw_n, pw_cap;
     size_t next_window; /* index of the next window to run */
-    /* blended probabilities of frames not yet final: absolute frame acc_start.. */
-    float *acc, *acc_w; /* [2W x C], [2W] */
+    /* the taper's weights of frames not yet final (the members' probabilities in stream_member.acc) */
+    float *acc_w; /* [2W] */
     size_t acc_start;
     /* final frames not yet decided: absolute frame pend_start.. */
     float *pend_p;        /* [pend_cap x C] */
@@ -54,6 +66,7 @@ struct a2m_transcribe_stream {
     size_t pend_start, pend_n, pend_cap;
     /* everything, when keep_frames: probs and post-processed classes of all frames */
     float *all_p; /* [all_pn x C] */
+    float *all_u; /* [all_pn x A2M_UNC_MEASURES] with unc */
     int *all_c;   /* [all_n] */
     size_t all_pn, all_pcap, all_n, all_cap;
     a2m_transcribed_note *out; /* notes decided by the last call */
@@ -89,9 +102,10 @@ struct a2m_transcribe_stream {
 void a2m_transcribe_stream_del(a2m_transcribe_stream *s) {
     if (!s) return;
     a2m_cqt_stream_del(s->cqt);
-    a2m_runner_del(s->runner);
+    for (int i = 0; s->mb && i < s->n_mb; i++) a2m_runner_del(s->mb[i].runner), free(s->mb[i].acc);
+    free(s->mb), free(s->xn), free(s->all_u);
     free(s->x), free(s->logits), free(s->p_win), free(s->taper), free(s->pw);
-    free(s->acc), free(s->acc_w), free(s->pend_p), free(s->pend_c), free(s->work_c);
+    free(s->acc_w), free(s->pend_p), free(s->pend_c), free(s->work_c);
     free(s->all_p), free(s->all_c), free(s->out), free(s->all_notes), free(s->tune_row), free(s->key_prior);
     free(s->pend_e), free(s->range_row), free(s->pend_sung);
     transcribe_flux_free(&s->flux_state), free(s->flux);
@@ -101,11 +115,11 @@ void a2m_transcribe_stream_del(a2m_transcribe_stream *s) {
 void a2m_transcribe_stream_reset(a2m_transcribe_stream *s) {
     a2m_cqt_stream_reset(s->cqt);
     s->pw_start = s->pw_n = s->next_window = s->acc_start = 0;
-    memset(s->acc, 0, 2 * (size_t)s->W * s->C * sizeof *s->acc);
+    for (int i = 0; i < s->n_mb; i++) memset(s->mb[i].acc, 0, 2 * (size_t)s->W * s->C * sizeof *s->mb[i].acc);
     memset(s->acc_w, 0, 2 * (size_t)s->W * sizeof *s->acc_w);
     s->pend_start = s->pend_n = 0;
-    free(s->all_p), free(s->all_c), free(s->all_notes);
-    s->all_p = NULL, s->all_c = NULL, s->all_notes = NULL;
+    free(s->all_p), free(s->all_c), free(s->all_notes), free(s->all_u);
+    s->all_p = NULL, s->all_c = NULL, s->all_notes = NULL, s->all_u = NULL;
     s->all_pn = s->all_pcap = s->all_n = s->all_cap = s->all_notes_n = s->all_notes_cap = 0;
     s->out_n = 0;
     s->finished = 0;
@@ -118,8 +132,54 @@ void a2m_transcribe_stream_reset(a2m_transcribe_stream *s) {
     s->tune_bins = s->tune_mode == A2M_TUNING_FIXED ? s->p.tuning_cents / 100.0 * s->tune.bins_per_semitone : 0;
 }
 
-int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
-                              a2m_transcribe_stream **out) {
+/* The members' runners (one per model) and blend buffers, and the buffers sized by them. */
+static int stream_members(a2m_transcribe_stream *s, const transcribe_member *def, int n) {
+    size_t W = (size_t)s->W, C = (size_t)s->C, B = (size_t)s->p.batch;
+    if (!(s->mb = calloc((size_t)n, sizeof *s->mb))) return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    s->n_mb = n;
+    int rc = A2M_OK;
+    for (int i = 0; i < n && !rc; i++) {
+        s->mb[i].def = def[i];
+        if (!(s->mb[i].acc = calloc(2 * W * C, sizeof *s->mb[i].acc))) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+        if (!rc && def[i].runner == i)
+            rc = a2m_runner_new(def[i].m, transcribe_runner_params(s->p, &def[i], s->p.batch, s->W), &s->mb[i].runner);
+    }
+    if (rc) return rc;
+    s->p_win = malloc((size_t)n * B * W * C * sizeof *s->p_win);
+    s->xn = n > 1 ? malloc(B * W * (size_t)s->F * sizeof *s->xn) : NULL;
+    return !s->p_win || (n > 1 && !s->xn) ? a2m_error(A2M_ERR_NOMEM, "out of memory") : A2M_OK;
+}
+
+/* The buffers of one window batch, the pending frames and the decoder. */
+static int stream_buffers(a2m_transcribe_stream *s) {
+    const a2m_model_info *in = a2m_model_get_info(s->m);
+    size_t W = (size_t)s->W, C = (size_t)s->C, B = (size_t)s->p.batch;
+    s->pend_cap = 4 * W;
+    s->x = malloc(B * W * s->F * sizeof *s->x);
+    s->logits = malloc(B * W * C * sizeof *s->logits);
+    s->taper = malloc(W * sizeof *s->taper);
+    s->acc_w = calloc(2 * W, sizeof *s->acc_w);
+    s->pend_p = malloc(s->pend_cap * C * sizeof *s->pend_p);
+    s->pend_c = malloc(s->pend_cap * sizeof *s->pend_c);
+    s->work_c = malloc(s->pend_cap * sizeof *s->work_c);
+    s->tune_row = malloc((size_t)s->F * sizeof *s->tune_row);
+    s->key_prior = malloc(C * sizeof *s->key_prior);
+    s->range_on = s->p.range_min_db > 0 && !transcribe_range_init(&s->range, in->cqt, in->class_notes, s->C);
+    if (s->range_on) {
+        s->pend_e = malloc(s->pend_cap * TRANSCRIBE_RANGE_VALUES * sizeof *s->pend_e);
+        s->range_row = malloc((size_t)s->F * sizeof *s->range_row);
+    }
+    s->pend_sung = malloc(s->pend_cap * sizeof *s->pend_sung);
+    if ((s->range_on && (!s->pend_e || !s->range_row)) || !s->pend_sung || !s->key_prior || !s->x || !s->logits ||
+        !s->taper || !s->acc_w || !s->pend_p || !s->pend_c || !s->work_c || !s->tune_row)
+        return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    transcribe_window_taper(s->taper, s->W);
+    return A2M_OK;
+}
+
+/* The stream of members def[0..n) (unc: keep their predictive measures with the frames). */
+static int stream_make(const transcribe_member *def, int n, a2m_transcribe_params p, int keep_frames, int unc,
+                       a2m_transcribe_stream **out) {
     *out = NULL;
     if (!(p.window_s > 0)) return a2m_error(A2M_ERR_ARG, "stream: needs window mode (--window > 0)");
     if (!(p.hop_s > 0 && p.hop_s <= p.window_s)) return a2m_error(A2M_ERR_ARG, "stream: bad window hop");
@@ -131,6 +191,7 @@ int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int k
     if (!(p.tuning_cents >= -50 && p.tuning_cents <= 50) || !(p.tuning_lookahead_s >= 0 && p.tuning_lookahead_s <= 600))
         return a2m_error(A2M_ERR_ARG, "stream: tuning %g cents outside -50..50 or look-ahead %g s outside 0..600",
                          p.tuning_cents, p.tuning_lookahead_s);
+    const a2m_model *m = def[0].m;
     const a2m_model_info *in = a2m_model_get_info(m);
     if (in->feat.kind != A2M_FEAT_CQT) /* the streaming front end is the CQT's (cqt_stream.c) */
         return a2m_error(A2M_ERR_ARG, "stream: a model on %s features transcribes whole files only (no streaming)",
@@ -138,7 +199,7 @@ int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int k
     p = transcribe_params_for_model(p, in);
     a2m_transcribe_stream *s = calloc(1, sizeof *s);
     if (!s) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    s->m = m, s->p = p, s->keep = keep_frames, s->keep_frames = keep_frames && !p.notes_only;
+    s->m = m, s->p = p, s->keep = keep_frames, s->keep_frames = keep_frames && !p.notes_only, s->unc = unc;
     s->C = in->n_classes, s->F = in->n_bins, s->hop = in->cqt.hop;
     s->onset = transcribe_onset_class(in->class_notes, in->n_classes);
     s->tune_mode = s->onset >= 0 ? p.tuning : A2M_TUNING_OFF;
@@ -155,32 +216,8 @@ int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int k
         s->W = (int)(win_samples / (size_t)s->hop + (in->cqt.drop_last_frame ? 0 : 1));
         if (s->W < 1) rc = a2m_error(A2M_ERR_ARG, "stream: window shorter than one frame");
     }
-    if (!rc) rc = a2m_runner_new(m, transcribe_runner_params(p, p.batch, s->W), &s->runner);
-    if (!rc) {
-        size_t W = (size_t)s->W, C = (size_t)s->C, B = (size_t)p.batch;
-        s->pend_cap = 4 * W;
-        s->x = malloc(B * W * s->F * sizeof *s->x);
-        s->logits = malloc(B * W * C * sizeof *s->logits);
-        s->p_win = malloc(B * W * C * sizeof *s->p_win);
-        s->taper = malloc(W * sizeof *s->taper);
-        s->acc = calloc(2 * W * C, sizeof *s->acc);
-        s->acc_w = calloc(2 * W, sizeof *s->acc_w);
-        s->pend_p = malloc(s->pend_cap * C * sizeof *s->pend_p);
-        s->pend_c = malloc(s->pend_cap * sizeof *s->pend_c);
-        s->work_c = malloc(s->pend_cap * sizeof *s->work_c);
-        s->tune_row = malloc((size_t)s->F * sizeof *s->tune_row);
-        s->key_prior = malloc(C * sizeof *s->key_prior);
-        s->range_on = p.range_min_db > 0 && !transcribe_range_init(&s->range, in->cqt, in->class_notes, s->C);
-        if (s->range_on) {
-            s->pend_e = malloc(s->pend_cap * TRANSCRIBE_RANGE_VALUES * sizeof *s->pend_e);
-            s->range_row = malloc((size_t)s->F * sizeof *s->range_row);
-        }
-        s->pend_sung = malloc(s->pend_cap * sizeof *s->pend_sung);
-        if ((s->range_on && (!s->pend_e || !s->range_row)) || !s->pend_sung || !s->key_prior || !s->x || !s->logits ||
-            !s->p_win || !s->taper || !s->acc || !s->acc_w || !s->pend_p || !s->pend_c || !s->work_c || !s->tune_row)
-            rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
-        else transcribe_window_taper(s->taper, s->W);
-    }
+    if (!rc) rc = stream_members(s, def, n);
+    if (!rc) rc = stream_buffers(s);
     if (!rc) {
         double frames_per_s = in->cqt.sample_rate / s->hop;
         s->tune_ahead = s->tune_mode == A2M_TUNING_AUTO ? (size_t)ceil(p.tuning_lookahead_s * frames_per_s) : 0;
@@ -196,6 +233,27 @@ int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int k
     }
     *out = s;
     return A2M_OK;
+}
+
+int transcribe_stream_members(const a2m_model *const *models, int n, a2m_transcribe_params p, int keep_frames, int unc,
+                              a2m_transcribe_stream **out) {
+    *out = NULL;
+    transcribe_member *def;
+    int n_def, rc = transcribe_members(models, n, p, &def, &n_def);
+    if (rc) return rc;
+    rc = stream_make(def, n_def, p, keep_frames, unc, out);
+    free(def);
+    return rc;
+}
+
+int a2m_transcribe_stream_new(const a2m_model *m, a2m_transcribe_params p, int keep_frames,
+                              a2m_transcribe_stream **out) {
+    return transcribe_stream_members(&m, 1, p, keep_frames, 0, out);
+}
+
+int a2m_transcribe_stream_new_members(const a2m_model *const *models, int n, a2m_transcribe_params p, int keep_frames,
+                                      a2m_transcribe_stream **out) {
+    return transcribe_stream_members(models, n, p, keep_frames, 1, out);
 }
 
 /* a2m_grow from 64 elements, raising its error: 0 or A2M_ERR_NOMEM. Used through GROW, which keeps an error
@@ -329,16 +387,38 @@ static float sung_pitch(const a2m_transcribe_stream *s, size_t frame, int c) {
     return transcribe_sung_pitch(in->cqt, s->pw + row * (size_t)s->F, 1, p, s->tune_bins);
 }
 
+/* Final frame f (from acc_start) of every member, blended with weight w: their mean into q [C] and their predictive
+ * measures into u (or NULL), as a2m_predictive computes them (eval/predictive.h). */
+static void members_mean(const a2m_transcribe_stream *s, size_t f, float w, float *q, float *u) {
+    double sum[A2M_MAX_CLASSES] = {0}, sum2[A2M_MAX_CLASSES] = {0}, ent = 0;
+    float one[A2M_MAX_CLASSES];
+    int C = s->C;
+    for (int i = 0; i < s->n_mb; i++) {
+        for (int c = 0; c < C; c++) one[c] = s->mb[i].acc[f * (size_t)C + (size_t)c] / w;
+        predictive_frame_add(sum, sum2, &ent, one, C);
+    }
+    predictive_frame_finish(sum, sum2, ent, s->n_mb, C, q, u);
+}
+
 /* Frames [acc_start, upto) are final: blend, argmax, keep, and decide what can be decided. */
 static int finalise_frames(a2m_transcribe_stream *s, size_t upto) {
     size_t n = upto - s->acc_start, C = (size_t)s->C;
-    int rc = pend_reserve(s, s->pend_n + n);
+    int rc = pend_reserve(s, s->pend_n + n), unc = s->unc && s->keep_frames;
     if (!rc && s->keep_frames) GROW(s->all_p, s->all_pcap, (s->all_pn + n) * C, rc);
+    if (!rc && unc) { /* all_u has all_p's frames: its capacity from theirs */
+        size_t cap = s->all_pcap / C * A2M_UNC_MEASURES;
+        float *u = realloc(s->all_u, (cap + 1) * sizeof *s->all_u);
+        if (u) s->all_u = u;
+        else rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    }
     if (rc) return rc;
+    const float *acc = s->mb[0].acc;
     for (size_t f = 0; f < n; f++) {
         float *q = s->pend_p + (s->pend_n + f) * C;
         float w = s->acc_w[f] > 0 ? s->acc_w[f] : 1.0f;
-        for (size_t c = 0; c < C; c++) q[c] = s->acc[f * C + c] / w;
+        if (s->n_mb > 1 || unc) members_mean(s, f, w, q, unc ? s->all_u + (s->all_pn + f) * A2M_UNC_MEASURES : NULL);
+        else
+            for (size_t c = 0; c < C; c++) q[c] = acc[f * C + c] / w;
         s->pend_c[s->pend_n + f] = transcribe_frame_class(q, (int)C, s->onset);
         if (s->range_on) range_evidence(s, s->acc_start + f, q, s->pend_e + (s->pend_n + f) * TRANSCRIBE_RANGE_VALUES);
         s->pend_sung[s->pend_n + f] = sung_pitch(s, s->acc_start + f, s->pend_c[s->pend_n + f]);
@@ -351,9 +431,12 @@ static int finalise_frames(a2m_transcribe_stream *s, size_t upto) {
         transcribe_key_add(&s->key, s->pend_p + s->pend_n * C, n, (int)C, a2m_model_get_info(s->m)->class_notes);
     s->pend_n += n;
     size_t rest = 2 * (size_t)s->W - n; /* slide the accumulators */
-    memmove(s->acc, s->acc + n * C, rest * C * sizeof *s->acc);
+    for (int i = 0; i < s->n_mb; i++) {
+        float *a = s->mb[i].acc;
+        memmove(a, a + n * C, rest * C * sizeof *a);
+        memset(a + rest * C, 0, n * C * sizeof *a);
+    }
     memmove(s->acc_w, s->acc_w + n, rest * sizeof *s->acc_w);
-    memset(s->acc + rest * C, 0, n * C * sizeof *s->acc);
     memset(s->acc_w + rest, 0, n * sizeof *s->acc_w);
     s->acc_start = upto;
     if (s->pend_start + s->pend_n < s->key_ahead) return A2M_OK; /* the scale needs more frames (finish decides) */
@@ -408,6 +491,31 @@ static double window_tuning(a2m_transcribe_stream *s, size_t k) {
     return s->tune_bins = transcribe_tuning_bins(&s->tune);
 }
 
+/* Member i's network over windows [k0, k0 + nb) of features (s->x, normalised already for one member): its
+ * probabilities into its part of p_win. A Monte-Carlo pass runs window by window, window k with the masks of call k
+ * of its seed: they depend on the window alone, not on how the audio was cut into pushes (batches). */
+static int member_forward(a2m_transcribe_stream *s, int i, size_t k0, int nb) {
+    stream_member *mb = &s->mb[i];
+    const a2m_model_info *in = a2m_model_get_info(mb->def.m);
+    size_t W = (size_t)s->W, C = (size_t)s->C, n = (size_t)nb * W * (size_t)s->F;
+    const float *x = s->x;
+    if (s->n_mb > 1) { /* the shared features, normalised with the member's model's mean and std */
+        memcpy(s->xn, s->x, n * sizeof *s->xn);
+        transcribe_normalise(s->xn, n, in->norm_mean, in->norm_std);
+        x = s->xn;
+    }
+    a2m_runner *r = s->mb[mb->def.runner].runner;
+    int rc = A2M_OK;
+    for (int b = 0; mb->def.dropout > 0 && b < nb && !rc; b++) {
+        nn_runner_mc_seek(r, mb->def.seed, k0 + (size_t)b);
+        rc = a2m_runner_forward(r, x + (size_t)b * W * (size_t)s->F, 1, (int)W, s->logits + (size_t)b * W * C);
+    }
+    if (!(mb->def.dropout > 0)) rc = a2m_runner_forward(r, x, nb, (int)W, s->logits);
+    if (!rc) /* temperature scaling (a2m calibrate), onset head */
+        a2m_model_probs(in, s->logits, (size_t)nb * W, s->p_win + (size_t)i * (size_t)s->p.batch * W * C);
+    return rc;
+}
+
 /* Runs windows [k0, k0 + nb) in one network call and blends them in order. Frames before the next window's start are
  * final after each; when the recording has ended (n_win > 0), its last window finalises everything up to `frames`. */
 static int run_windows(a2m_transcribe_stream *s, size_t k0, int nb, size_t n_win, size_t frames) {
@@ -420,20 +528,23 @@ static int run_windows(a2m_transcribe_stream *s, size_t k0, int nb, size_t n_win
         a2m_cqt_power_db(in->cqt, pw, W, W, x);
         for (size_t j = 0; j < W; j++) { /* the shift and the normalisation row by row, in L1 */
             transcribe_tuning_shift(x + j * F, 1, s->F, shift, s->tune_row);
-            transcribe_normalise(x + j * F, F, in->norm_mean, in->norm_std);
+            if (s->n_mb == 1) transcribe_normalise(x + j * F, F, in->norm_mean, in->norm_std);
         }
     }
-    int rc = a2m_runner_forward(s->runner, s->x, nb, (int)W, s->logits);
+    int rc = A2M_OK;
+    for (int i = 0; i < s->n_mb && !rc; i++) rc = member_forward(s, i, k0, nb);
     if (rc) return rc;
-    a2m_model_probs(in, s->logits, (size_t)nb * W, s->p_win); /* temperature scaling (a2m calibrate), onset head */
     for (int b = 0; b < nb && !rc; b++) {
         size_t k = k0 + (size_t)b, f0 = k * hf - s->acc_start;
-        const float *p = s->p_win + (size_t)b * W * C;
-        for (size_t j = 0; j < W; j++) {
-            float w = s->taper[j];
-            for (size_t c = 0; c < C; c++) s->acc[(f0 + j) * C + c] += w * p[j * C + c];
-            s->acc_w[f0 + j] += w;
+        for (int i = 0; i < s->n_mb; i++) { /* each member blends its own windows */
+            const float *p = s->p_win + ((size_t)i * (size_t)s->p.batch + (size_t)b) * W * C;
+            float *acc = s->mb[i].acc;
+            for (size_t j = 0; j < W; j++) {
+                float w = s->taper[j];
+                for (size_t c = 0; c < C; c++) acc[(f0 + j) * C + c] += w * p[j * C + c];
+            }
         }
+        for (size_t j = 0; j < W; j++) s->acc_w[f0 + j] += s->taper[j];
         s->next_window = k + 1;
         size_t upto = n_win && k + 1 >= n_win ? frames : (k + 1) * hf;
         if (upto > s->acc_start) rc = finalise_frames(s, upto);
@@ -511,8 +622,9 @@ int a2m_transcribe_stream_result(a2m_transcribe_stream *s, a2m_transcription *ou
     out->n_classes = s->C;
     out->frame_seconds = s->hop / in->cqt.sample_rate;
     out->probs = s->all_p, out->classes = s->all_c, out->notes = s->all_notes, out->n_notes = s->all_notes_n;
+    out->uncertainty = s->all_u;
     out->tuning_cents = s->tune.bins_per_semitone ? s->tune_bins * 100.0 / s->tune.bins_per_semitone : 0;
-    s->all_p = NULL, s->all_c = NULL, s->all_notes = NULL;
+    s->all_p = NULL, s->all_c = NULL, s->all_notes = NULL, s->all_u = NULL;
     s->all_pn = s->all_pcap = s->all_n = s->all_cap = s->all_notes_n = s->all_notes_cap = 0;
     if (!out->notes) out->notes = malloc(sizeof *out->notes); /* callers may index notes[0..n) only */
     return A2M_OK;

@@ -13,6 +13,7 @@
 #include "a2m/features.h"
 #include "a2m/error.h"
 #include "a2m/uncertainty.h"
+#include "nn/arch.h"
 #include "nn/layers.h"
 #include "transcribe/flux.h"
 #include "transcribe/intonation.h"
@@ -25,7 +26,7 @@
 a2m_transcribe_params a2m_transcribe_default_params(void) {
     a2m_transcribe_params p = {6.0,   4.0,  4,     -1,  -1,    -1,   -1,   A2M_PRECISION_FP32, 0.6, 0.6,
                                10.0,  2.0,  180.0, 0.0, 250.0, 15.0, 0,    A2M_TUNING_AUTO,    0.0, 2.0,
-                               120.0, 20.0, 0.0,   0,   -1.0,  15.0, 0.03, {0.06, 2.0, 0.6}};
+                               120.0, 20.0, 0.0,   0,   -1.0,  15.0, 0.03, {0.06, 2.0, 0.6},   0};
     return p;
 }
 
@@ -62,14 +63,18 @@ a2m_note_rules a2m_note_rules_from_params(a2m_transcribe_params p, double frame_
 }
 
 struct a2m_transcriber {
-    const a2m_model *m;
+    const a2m_model *m; /* the first member's: the front end, classes and decoder of all */
     a2m_transcribe_params p;
+    transcribe_member *mb; /* the members (window.h) */
+    int n_mb;
+    int unc;                       /* made by a2m_transcriber_new_members: the predictive measures */
     a2m_transcribe_stream *stream; /* window mode */
     /* whole-recording mode: kept between calls, grown when a longer recording comes */
     a2m_feat *whole_cqt;
-    a2m_runner *whole_runner;
+    a2m_runner **whole_runner; /* [n_mb]: a member's own, or NULL (it runs on member mb[i].runner's) */
     size_t whole_samples, whole_frames;
     float *whole_feat, *whole_logits;
+    float *whole_xn;     /* [whole_frames x n_bins]: a member's normalised features (several members) */
     float *whole_flux;   /* [whole_frames]: the onset snap's spectral flux (flux.h), models with an onset class */
     double tuning_cents; /* the last recording's, one-sequence mode */
     int whole_range;     /* models with below/above classes on the CQT: the evidence for such notes (range.h) */
@@ -78,16 +83,23 @@ struct a2m_transcriber {
     float *whole_sung; /* [whole_frames] each frame's sung pitch (intonation.h), CQT models */
 };
 
+static void whole_runners_del(a2m_transcriber *t) {
+    for (int i = 0; t->whole_runner && i < t->n_mb; i++) a2m_runner_del(t->whole_runner[i]), t->whole_runner[i] = NULL;
+}
+
 void a2m_transcriber_del(a2m_transcriber *t) {
     if (!t) return;
     a2m_transcribe_stream_del(t->stream);
     a2m_feat_del(t->whole_cqt);
-    a2m_runner_del(t->whole_runner);
+    whole_runners_del(t);
+    free(t->whole_runner), free(t->mb);
     free(t->whole_feat), free(t->whole_logits), free(t->whole_ev), free(t->whole_sung), free(t->whole_flux);
+    free(t->whole_xn);
     free(t);
 }
 
-int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcriber **out) {
+static int transcriber_make(const a2m_model *const *models, int n, a2m_transcribe_params p, int unc,
+                            a2m_transcriber **out) {
     *out = NULL;
     if (p.window_s < 0 || p.batch <= 0 || p.batch > 256 || (p.window_s > 0 && !(p.hop_s > 0 && p.hop_s <= p.window_s)))
         return a2m_error(A2M_ERR_ARG, "transcribe: bad window parameters");
@@ -98,21 +110,39 @@ int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcr
                          p.tuning_cents);
     a2m_transcriber *t = calloc(1, sizeof *t);
     if (!t) return a2m_error(A2M_ERR_NOMEM, "out of memory");
-    t->m = m;
+    int rc = transcribe_members(models, n, p, &t->mb, &t->n_mb);
+    if (!rc && !(t->whole_runner = calloc((size_t)t->n_mb, sizeof *t->whole_runner)))
+        rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
+    if (rc) {
+        a2m_transcriber_del(t);
+        return rc;
+    }
+    const a2m_model *m = t->m = models[0];
+    t->unc = unc;
     if (a2m_model_get_info(m)->feat.kind != A2M_FEAT_CQT) p.window_s = 0; /* no streaming front end but the CQT's */
     t->p = p = transcribe_params_for_model(p, a2m_model_get_info(m));
     const a2m_model_info *in = a2m_model_get_info(m);
     t->whole_range = p.range_min_db > 0 && in->feat.kind == A2M_FEAT_CQT &&
                      !transcribe_range_init(&t->range, in->cqt, in->class_notes, in->n_classes);
-    int rc = p.window_s > 0 ? a2m_transcribe_stream_new(m, p, 1, &t->stream) : A2M_OK;
+    rc = p.window_s > 0 ? transcribe_stream_members(models, n, p, 1, unc, &t->stream) : A2M_OK;
     if (rc) a2m_transcriber_del(t);
     else *out = t;
     return rc;
 }
 
+int a2m_transcriber_new(const a2m_model *m, a2m_transcribe_params p, a2m_transcriber **out) {
+    return transcriber_make(&m, 1, p, 0, out);
+}
+
+int a2m_transcriber_new_members(const a2m_model *const *models, int n, a2m_transcribe_params p, a2m_transcriber **out) {
+    *out = NULL;
+    if (!models || n < 1) return a2m_error(A2M_ERR_ARG, "transcribe: no model");
+    return transcriber_make(models, n, p, 1, out);
+}
+
 void a2m_transcription_free(a2m_transcription *r) {
     if (!r) return;
-    free(r->probs), free(r->classes), free(r->notes);
+    free(r->probs), free(r->classes), free(r->notes), free(r->uncertainty);
     memset(r, 0, sizeof *r);
 }
 
@@ -159,39 +189,73 @@ static int whole_features(a2m_transcriber *t, size_t n) {
 /* One sequence: the features of the whole recording, one forward pass. The feature
  * plans and the runner are kept for the next recording (remade only when a
  * longer one comes: FFT planning and weight packing cost milliseconds). */
-static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *probs, size_t frames) {
+/* One sequence: the members' runners and the buffers for `frames` frames, remade when a longer recording comes. */
+static int whole_buffers(a2m_transcriber *t, size_t frames) {
+    if (frames <= t->whole_frames) return A2M_OK;
+    const a2m_model_info *in = a2m_model_get_info(t->m);
+    whole_runners_del(t);
+    free(t->whole_feat), free(t->whole_logits), free(t->whole_ev), free(t->whole_sung), free(t->whole_flux);
+    free(t->whole_xn);
+    t->whole_feat = t->whole_logits = t->whole_ev = t->whole_sung = t->whole_flux = t->whole_xn = NULL;
+    t->whole_frames = 0;
+    int rc = A2M_OK;
+    for (int i = 0; i < t->n_mb && !rc; i++)
+        if (t->mb[i].runner == i)
+            rc = a2m_runner_new(t->mb[i].m, transcribe_runner_params(t->p, &t->mb[i], 1, (int)frames),
+                                &t->whole_runner[i]);
+    if (rc) return rc;
+    t->whole_feat = malloc(frames * in->n_bins * sizeof *t->whole_feat);
+    t->whole_logits = malloc(frames * in->n_classes * sizeof *t->whole_logits);
+    t->whole_ev = t->whole_range ? malloc(frames * TRANSCRIBE_RANGE_VALUES * sizeof *t->whole_ev) : NULL;
+    int cqt = in->feat.kind == A2M_FEAT_CQT, several = t->n_mb > 1;
+    t->whole_sung = cqt ? malloc(frames * sizeof *t->whole_sung) : NULL;
+    t->whole_flux = cqt ? malloc(frames * sizeof *t->whole_flux) : NULL;
+    t->whole_xn = several ? malloc(frames * in->n_bins * sizeof *t->whole_xn) : NULL;
+    if (!t->whole_feat || !t->whole_logits || (t->whole_range && !t->whole_ev) ||
+        (cqt && (!t->whole_sung || !t->whole_flux)) || (several && !t->whole_xn))
+        return a2m_error(A2M_ERR_NOMEM, "out of memory");
+    t->whole_frames = frames;
+    return A2M_OK;
+}
+
+/* One sequence: every member's network over the features (whole_feat, normalised in place for one member, else a
+ * copy per member and whole_feat by the first's model at the end, as one model reads them: the sung pitch does);
+ * probs [frames x C] their mean, measures (or NULL) their predictive measures. */
+static int whole_members(a2m_transcriber *t, size_t frames, float *probs, float *measures) {
+    const a2m_model_info *in0 = a2m_model_get_info(t->m);
+    size_t nf = frames * (size_t)in0->n_bins;
+    a2m_predictive acc = {0};
+    int several = t->n_mb > 1, mean = several || measures;
+    int rc = mean ? a2m_predictive_init(&acc, frames, in0->n_classes) : A2M_OK;
+    for (int i = 0; i < t->n_mb && !rc; i++) {
+        const a2m_model_info *in = a2m_model_get_info(t->mb[i].m);
+        float *x = several ? t->whole_xn : t->whole_feat;
+        if (several) memcpy(x, t->whole_feat, nf * sizeof *x);
+        transcribe_normalise(x, nf, in->norm_mean, in->norm_std);
+        a2m_runner *r = t->whole_runner[t->mb[i].runner];
+        if (t->mb[i].dropout > 0) nn_runner_mc_seek(r, t->mb[i].seed, 0); /* every recording: the pass's masks */
+        rc = a2m_runner_forward(r, x, 1, (int)frames, t->whole_logits);
+        if (!rc) a2m_model_probs(in, t->whole_logits, frames, probs);
+        if (!rc && mean) rc = a2m_predictive_add(&acc, probs);
+    }
+    if (!rc && several) transcribe_normalise(t->whole_feat, nf, in0->norm_mean, in0->norm_std);
+    if (!rc && mean) rc = a2m_predictive_finish(&acc, probs, measures);
+    a2m_predictive_free(&acc);
+    return rc;
+}
+
+static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *probs, float *measures, size_t frames) {
     const a2m_model_info *in = a2m_model_get_info(t->m);
     int rc = whole_features(t, n);
+    if (!rc) rc = whole_buffers(t, frames);
     if (rc) return rc;
-    if (frames > t->whole_frames) {
-        a2m_runner_del(t->whole_runner);
-        free(t->whole_feat), free(t->whole_logits), free(t->whole_ev), free(t->whole_sung), free(t->whole_flux);
-        t->whole_runner = NULL, t->whole_feat = t->whole_logits = t->whole_ev = t->whole_sung = t->whole_flux = NULL;
-        t->whole_frames = 0;
-        rc = a2m_runner_new(t->m, transcribe_runner_params(t->p, 1, (int)frames), &t->whole_runner);
-        if (rc) return rc;
-        t->whole_feat = malloc(frames * in->n_bins * sizeof *t->whole_feat);
-        t->whole_logits = malloc(frames * in->n_classes * sizeof *t->whole_logits);
-        t->whole_ev = t->whole_range ? malloc(frames * TRANSCRIBE_RANGE_VALUES * sizeof *t->whole_ev) : NULL;
-        int cqt = in->feat.kind == A2M_FEAT_CQT;
-        t->whole_sung = cqt ? malloc(frames * sizeof *t->whole_sung) : NULL;
-        t->whole_flux = cqt ? malloc(frames * sizeof *t->whole_flux) : NULL;
-        if (!t->whole_feat || !t->whole_logits || (t->whole_range && !t->whole_ev) ||
-            (cqt && (!t->whole_sung || !t->whole_flux)))
-            return a2m_error(A2M_ERR_NOMEM, "out of memory");
-        t->whole_frames = frames;
-    }
     rc = a2m_feat_do(t->whole_cqt, x, n, t->whole_feat);
     if (!rc && in->feat.kind == A2M_FEAT_CQT) rc = flux_whole(t, frames);
     for (size_t f = 0; !rc && t->whole_range && f < frames; f++)              /* the dB rows, before the tuning shift */
         transcribe_range_frame(&t->range, t->whole_feat + f * in->n_bins, -1, /* no probabilities yet: no fold check */
                                t->whole_ev + f * TRANSCRIBE_RANGE_VALUES);
     if (!rc) rc = tune_whole(t, frames);
-    if (!rc) {
-        transcribe_normalise(t->whole_feat, frames * in->n_bins, in->norm_mean, in->norm_std);
-        rc = a2m_runner_forward(t->whole_runner, t->whole_feat, 1, (int)frames, t->whole_logits);
-    }
-    if (!rc) a2m_model_probs(in, t->whole_logits, frames, probs);
+    if (!rc) rc = whole_members(t, frames, probs, measures);
     return rc;
 }
 
@@ -228,12 +292,13 @@ int a2m_transcriber_run(a2m_transcriber *t, const float *x, size_t n, a2m_transc
                          n / in->cqt.sample_rate, A2M_WHOLE_MAX_SECONDS);
     out->probs = malloc(frames * C * sizeof *out->probs);
     out->classes = malloc(frames * sizeof *out->classes);
-    if (!out->probs || !out->classes) {
+    out->uncertainty = t->unc ? malloc(frames * A2M_UNC_MEASURES * sizeof *out->uncertainty) : NULL;
+    if (!out->probs || !out->classes || (t->unc && !out->uncertainty)) {
         a2m_transcription_free(out);
         return a2m_error(A2M_ERR_NOMEM, "out of memory");
     }
     out->n_frames = frames, out->n_classes = C, out->frame_seconds = hop / in->cqt.sample_rate;
-    int rc = probs_whole(t, x, n, out->probs, frames);
+    int rc = probs_whole(t, x, n, out->probs, out->uncertainty, frames);
     out->tuning_cents = t->tuning_cents;
     if (!rc) {
         int onset = transcribe_onset_class(in->class_notes, C);
