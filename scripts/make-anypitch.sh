@@ -2,8 +2,8 @@
 # Rebuilds the any-pitch model (models/a2m-anypitch.safetensors) from nothing but ../shared/data and a2m:
 #   1. training data: `a2m gendata` (seed takes pitch-shifted by rubberband, synthetic melodies sung by the
 #      additive voice, by fluidsynth's voice presets and by festival, phone-like augmentation), every choice
-#      seeded; SEED_TAKES "all" (default, the shipped model's): the 300 seed takes (gen/seed); "trainval": the
-#      seed split's train and val takes only (255; gen/seed-tv), so the seed test split's figure is held out;
+#      seeded; SEED_TAKES "trainval" (default, the shipped model's): the seed split's train and val takes only
+#      (255; gen/seed-tv), so the seed test split's figure is held out; "all": the 300 seed takes (gen/seed);
 #   2. one folder of links to those takes and to the singreal recordings (as sr_NAME);
 #   3. one dataset: CQT dB, classes silence + MIDI 36..84 + onset (first 4 frames of a note, 24 ms) + below/above
 #      the range (melodies of MIDI 24..100 teach the model to say so instead of folding them in);
@@ -17,7 +17,8 @@
 #   (train --onset-head: a sigmoid on frames -1..3 of each note start, the pitch softmax keeping the note on those
 #   frames). Measured against the shipped recipe in docs/anypitch.md.
 # Environment: A2M_WORK (default data/anypitch), A2M_SHARED (default ../shared), THREADS (2),
-#   EPOCHS, HIDDEN, LR_SCHEDULE (plateau, the shipped model's, or cosine: train --lr-schedule), SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations;
+#   EPOCHS, HIDDEN, TRAIN_SEED (0: train --seed, for a second draw of the same recipe),
+#   LR_SCHEDULE (cosine, the shipped model's, or plateau: train --lr-schedule), SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations;
 #   the validation takes stay every source's). The checkpoint is named after the output, so runs with other OUTs
 #   never resume each other's (one at a time: the split file is $A2M_WORK/split-FOLD.json).
 set -euo pipefail
@@ -31,7 +32,14 @@ epochs=${EPOCHS:-10}
 hidden=${HIDDEN:-96}
 sources=${SOURCES:-seed synth fluid wide festival singreal}
 recipe=${RECIPE:-shipped}
-lr_schedule=${LR_SCHEDULE:-plateau}
+lr_schedule=${LR_SCHEDULE:-cosine}
+train_seed=${TRAIN_SEED:-0}
+# OpenBLAS picks its kernels by CPU (or by $OPENBLAS_CORETYPE), and each kind sums in its own order: the same recipe
+# trained e92163f8 (Haswell), 0d75288a (SkylakeX), 29440d26 (Cooperlake, its own choice on a Zen 5) for the seed
+# model. Pinned to Haswell's kernels (what this machine kind's environment sets) wherever the CPU has them, so a
+# machine that sets or picks others trains with the same sums (the features may still differ in the last bits where
+# FFTW or the CQT's lanes choose other code: AVX-512 or not).
+if grep -q -w avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell; fi
 case $lr_schedule in plateau|cosine) ;; *) echo "make-anypitch: LR_SCHEDULE is plateau or cosine, not '$lr_schedule'" >&2; exit 1 ;; esac
 case $recipe in shipped|onset) ;; *) echo "make-anypitch: RECIPE is shipped or onset, not '$recipe'" >&2; exit 1 ;; esac
 singreal="$shared/data/singreal"
@@ -46,7 +54,7 @@ gen() { # NAME SOURCE COUNT SEED [options]
   "$a2m" gendata -o "$work/gen/$name" --source "$src" --count "$count" --seed "$seed" --jobs "$threads" --force "$@"
   touch "$work/gen/$name/.done"
 }
-seed_takes=${SEED_TAKES:-all}
+seed_takes=${SEED_TAKES:-trainval}
 case $seed_takes in all|trainval) ;; *) echo "make-anypitch: SEED_TAKES is all or trainval, not '$seed_takes'" >&2; exit 1 ;; esac
 gen_dir() { # a source's folder under gen/
   if [ "$1" = seed ] && [ "$seed_takes" = trainval ]; then echo seed-tv; else echo "$1"; fi
@@ -139,5 +147,5 @@ else out="$work/cv-$fold.safetensors" log="$work/cv-$fold.log.csv"; fi
 if [ -n "${OUT:-}" ]; then out=$OUT log=${OUT%.safetensors}.log.csv; fi
 "$a2m" train "$work/ds" --split "$split" --hidden "$hidden" --epochs "$epochs" --window 666 --batch 16 \
   --lr 1.5e-3 --plateau 2 --lr-schedule "$lr_schedule" --augment-transpose 12 --augment-shift 1 --augment-gain 6 --class-weight-power 0 \
-  $([ "$recipe" = onset ] && echo --onset-head) --onset-weight 4 --label-smoothing 0.05 --ema 0.999 --patience 100 --seed 0 --threads "$threads" \
+  $([ "$recipe" = onset ] && echo --onset-head) --onset-weight 4 --label-smoothing 0.05 --ema 0.999 --patience 100 --seed "$train_seed" --threads "$threads" \
   --checkpoint "$work/ckpt-$(basename "${out%.safetensors}")" --resume --log "$log" -o "$out" --force
