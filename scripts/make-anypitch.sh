@@ -46,6 +46,10 @@ singreal="$shared/data/singreal"
 [ -x "$a2m" ] || { echo "make-anypitch: $a2m not built" >&2; exit 1; }
 [ -d "$shared/data/seed/audio" ] || { echo "make-anypitch: $shared/data/seed/audio missing" >&2; exit 1; }
 mkdir -p "$work/gen"
+# The CQT's FFT plans from the wisdom kept beside the seed model (scripts/make-model.sh says why: FFTW_MEASURE chooses
+# by timing, and plans differ in the last bits), so a machine without a2m's cache makes the same features; a copy, so
+# models/ never changes
+if cp models/a2m-crnn.fftw-wisdom "$work/fftw-wisdom" 2>/dev/null; then export A2M_FFTW_WISDOM="$work/fftw-wisdom"; fi
 
 # 1. generated takes (a folder is complete once its .done exists; an interrupted one is made again)
 gen() { # NAME SOURCE COUNT SEED [options]
