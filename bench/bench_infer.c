@@ -59,7 +59,7 @@ int main(int argc, char **argv) {
             double t = now() - t0;
             best = t < best ? t : best;
         }
-        nn_buffers buf = {malloc(m->arch->act_floats(m, B, T) * sizeof(float)), NULL, B, T, 0.0f, 0, NULL, 0, 0};
+        nn_buffers buf = {malloc(m->arch->act_floats(m, B, T) * sizeof(float)), NULL, B, T, 0.0f, 0, NULL, 0, 0, 0};
         double best2 = 1e9;
         for (int k = 0; k < (reps + 3) / 4; k++) {
             double t0 = now();

@@ -49,6 +49,19 @@ static void test_dropout(void) {
     for (int i = 0; i < BIG; i++) dropped += mk[i] == 0.0f;
     CHECK_NEAR(dropped / (double)BIG, 0.3, 0.01, "drop rate");
     free(x), free(mk);
+    /* per sequence (the transcriber's Monte-Carlo windows): sequence b's mask is that of the sequence alone with
+     * seed + b x step, whatever batch it is in; step 0 is the one-seed mask over the whole batch */
+    enum { SB = 3, SN = DN / 3 };
+    float ms[SB * SN], os[SB * SN], m1[SN], o1[SN];
+    dropout_forward_seqs(os, d_in, ms, SB, SN, 0.4f, 42, 1000003, 1);
+    int seq_ok = 1;
+    for (int b = 0; b < SB; b++) {
+        dropout_forward(o1, d_in + b * SN, m1, SN, 0.4f, 42 + (uint64_t)b * 1000003, 1);
+        seq_ok &= !memcmp(m1, ms + b * SN, sizeof m1) && !memcmp(o1, os + b * SN, sizeof o1);
+    }
+    CHECK(seq_ok && memcmp(ms, ms + SN, sizeof m1), "sequence b's mask: seed + b step's, the sequences' differ");
+    dropout_forward_seqs(os, d_in, ms, SB, SN, 0.4f, 42, 0, 1);
+    CHECK(!memcmp(ms, d_mask, SB * SN * sizeof *ms), "step 0: the one-seed mask");
     /* gradient */
     drop_loss(NULL);
     float din[DN] = {0};

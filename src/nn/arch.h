@@ -48,6 +48,8 @@ typedef struct nn_buffers {
     /* training forward and backward: A2M_PRECISION_BF16 runs the architecture's mixed-precision products where it
      * has them (the transformer) and the CPU has AVX512_BF16; 0 (fp32) otherwise */
     int precision;
+    /* 0: one seed's masks over the batch; else sequence b's masks from seed + b x seq_step (dropout_forward_seqs) */
+    unsigned long long seq_step;
 } nn_buffers;
 
 typedef struct a2m_arch {
@@ -136,8 +138,9 @@ extern const a2m_arch nn_arch_unet;
 extern const a2m_arch nn_arch_transformer;
 extern const a2m_arch nn_arch_two_stage; /* two_stage.c: a voicing crnn and a pitch crnn */
 
-/* A Monte-Carlo dropout runner's next forward draws the masks of call `calls` of a runner made with mc_seed seed
- * (the transcriber's passes share one runner per model; a pass's window k draws call k's masks). */
+/* A Monte-Carlo dropout runner's sequences from now on draw their masks per sequence: sequence b of its next forward
+ * those of call `calls` + b of a runner made with mc_seed seed run on it alone, whatever the batch (the transcriber's
+ * passes share one runner per model; a pass's window k draws call k's masks). */
 void nn_runner_mc_seek(a2m_runner *r, unsigned long long seed, unsigned long long calls);
 
 #endif

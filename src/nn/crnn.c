@@ -107,7 +107,7 @@ static void crnn_forward(const a2m_model *m, const float *params, nn_buffers *bu
     bilstm_forward(a.lo, a.h2, w, lengths, a.cache, B, T, C2, H, n_threads);
     const float *fc_in = a.lo;
     if ((training || buf->mc) && buf->dropout > 0) {
-        dropout_forward(a.lod, a.lo, a.dmask, BT * 2 * H, buf->dropout, buf->seed, 1);
+        dropout_forward_seqs(a.lod, a.lo, a.dmask, B, (size_t)T * 2 * H, buf->dropout, buf->seed, buf->seq_step, 1);
         fc_in = a.lod;
     }
     linear_forward(logits, fc_in, p.fc_w, p.fc_b, (int)BT, 2 * H, C);

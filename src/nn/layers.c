@@ -461,6 +461,17 @@ void dropout_forward(float *out, const float *in, float *mask, size_t n, float p
     }
 }
 
+void dropout_forward_seqs(float *out, const float *in, float *mask, int B, size_t n, float p, uint64_t seed,
+                          uint64_t step, int training) {
+    if (!step) {
+        dropout_forward(out, in, mask, (size_t)B * n, p, seed, training);
+        return;
+    }
+    for (int b = 0; b < B; b++)
+        dropout_forward(out + (size_t)b * n, in + (size_t)b * n, mask + (size_t)b * n, n, p, seed + (uint64_t)b * step,
+                        training);
+}
+
 void dropout_backward(float *din, const float *dout, const float *mask, size_t n) {
     for (size_t i = 0; i < n; i++) din[i] += dout[i] * mask[i];
 }

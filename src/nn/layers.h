@@ -187,6 +187,11 @@ void dropout_forward(float *out,      /* [n] */
                      const float *in, /* [n] */
                      float *mask,     /* [n] written, kept for backward */
                      size_t n, float p, uint64_t seed, int training);
+/* Dropout over B sequences of n values each: step 0, dropout_forward over all B x n with seed; else sequence b's
+ * masks from seed + b x step, as dropout_forward of that sequence alone with that seed (the transcriber's Monte-Carlo
+ * passes: a window's masks whatever batch it runs in). */
+void dropout_forward_seqs(float *out, const float *in, float *mask, int B, size_t n, float p, uint64_t seed,
+                          uint64_t step, int training);
 /* din += dout * mask */
 void dropout_backward(float *din, const float *dout, const float *mask, size_t n);
 

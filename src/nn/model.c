@@ -602,8 +602,12 @@ void a2m_runner_del(a2m_runner *r) {
     free(r);
 }
 
+/* a Monte-Carlo runner's call k draws masks from seed (mc_seed x golden + k) x this + 1 */
+#define MC_SEED_MUL 0xBF58476D1CE4E5B9ull
+
 void nn_runner_mc_seek(a2m_runner *r, unsigned long long seed, unsigned long long calls) {
     r->mc_seed = seed, r->mc_calls = calls;
+    r->buf.seq_step = MC_SEED_MUL; /* call k's seed (below) + b x this = call k + b's */
 }
 
 int a2m_runner_forward(a2m_runner *r, const float *x, int B, int T, float *logits) {
@@ -615,7 +619,7 @@ int a2m_runner_forward(a2m_runner *r, const float *x, int B, int T, float *logit
         return A2M_OK;
     }
     /* activations are laid out for (B, T): reuse the buffer sized for the maximum */
-    if (r->buf.mc) r->buf.seed = (r->mc_seed * 0x9E3779B97F4A7C15ull + r->mc_calls++) * 0xBF58476D1CE4E5B9ull + 1;
+    if (r->buf.mc) r->buf.seed = (r->mc_seed * 0x9E3779B97F4A7C15ull + r->mc_calls++) * MC_SEED_MUL + 1;
     r->m->arch->forward(r->m, r->m->params, &r->buf, x, NULL, B, T, logits, r->n_threads, 0);
     return A2M_OK;
 }

@@ -124,6 +124,7 @@ static void stage_buffers(const a2m_model *v, const a2m_model *p, const nn_buffe
     *bv = *buf, *bp = *buf;
     bp->acts = buf->acts + nn_arch_crnn.act_floats(v, B, T);
     bp->seed = buf->seed * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull;
+    bp->seq_step = buf->seq_step * 0xD1B54A32D192ED03ull; /* sequence b's: (seed + b step) x that + the same */
     *zv = bp->acts + nn_arch_crnn.act_floats(p, B, T);
     *zp = *zv + (size_t)B * T * 2;
 }

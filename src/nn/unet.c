@@ -328,7 +328,8 @@ static void unet_forward(const a2m_model *m, const float *params, nn_buffers *bu
     nn_bilstm_weights(&p.lstm, w);
     bilstm_forward(a.lo, a.lin, w, lengths, a.cache, B, T, C1, H, n_threads);
     int drop = training || buf->mc;
-    dropout_forward(a.lod, a.lo, a.dmask, BT * 2 * H, drop ? buf->dropout : 0.0f, buf->seed, drop);
+    dropout_forward_seqs(a.lod, a.lo, a.dmask, B, (size_t)T * 2 * H, drop ? buf->dropout : 0.0f, buf->seed,
+                         buf->seq_step, drop);
     linear_forward(logits, a.lod, p.fc_w, p.fc_b, (int)BT, 2 * H, C);
 }
 
