@@ -120,6 +120,8 @@ open(sys.argv[2], "wb").write(struct.pack("<Q", len(t)) + t + b[8 + n:])
 PY
 expect_fail 1 "$tmp/fmin.safetensors" "$tmp/z.mid" -- "$bin" transcribe "$w" --ensemble "$tmp/plain.safetensors,$tmp/fmin.safetensors" -o "$tmp/z.mid"
 grep -q "CQT bins" "$tmp/err.txt" && ok || bad "the difference named: $(cat "$tmp/err.txt")"
+# at most 256 members (window mode keeps ~1.2 MB a member of the any-pitch model)
+expect_fail 1 "300 members (1 model x 300 passes): at most 256" "$tmp/z.mid" -- "$bin" transcribe "$w" --model "$tmp/drop.safetensors" --mc-dropout 300 -o "$tmp/z.mid"
 expect_ok "$bin" transcribe "$w" --model "$tmp/two.safetensors" --json -o "$tmp/two.mid"
 ! grep -q '"uncertainty"' "$tmp/two.json" && ok || bad "one model: no uncertainty keys"
 # standard input with --mc-dropout / --ensemble: the members run as the audio comes (pushed in quarter seconds), a

@@ -53,9 +53,11 @@ int transcribe_members(const a2m_model *const *models, int n, a2m_transcribe_par
                        int *n_out) {
     *out = NULL, *n_out = 0;
     int passes = p.mc_passes > 0 ? p.mc_passes : 1;
-    if (n < 1 || p.mc_passes < 0 || (long)n * passes > TRANSCRIBE_MAX_MEMBERS)
-        return a2m_error(A2M_ERR_ARG, "transcribe: %d models x %d passes: 1 to %d members", n, passes,
-                         TRANSCRIBE_MAX_MEMBERS);
+    if (n < 1 || p.mc_passes < 0)
+        return a2m_error(A2M_ERR_ARG, "transcribe: %d models, %d Monte-Carlo passes", n, p.mc_passes);
+    if ((long)n * passes > TRANSCRIBE_MAX_MEMBERS)
+        return a2m_error(A2M_ERR_ARG, "transcribe: %ld members (%d model%s x %d passes): at most %d", (long)n * passes,
+                         n, n == 1 ? "" : "s", passes, TRANSCRIBE_MAX_MEMBERS);
     if (!(p.mc_dropout >= 0 && p.mc_dropout < 1))
         return a2m_error(A2M_ERR_ARG, "transcribe: Monte-Carlo dropout %g outside [0, 1)", p.mc_dropout);
     for (int i = 1; i < n; i++) {
