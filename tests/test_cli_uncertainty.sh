@@ -92,6 +92,11 @@ grep -q '"mutual_information"' "$tmp/e.json" && ok || bad "ensemble transcribe j
 ap="${A2M_SOURCE:-.}/models/a2m-anypitch.safetensors"
 expect_ok "$bin" transcribe "$w" --ensemble "$ap,$ap" --json -o "$tmp/ea.mid"
 [ "$(jget "$tmp/ea.json" "len(d['notes']) >= 1")" = True ] && ok || bad "any-pitch ensemble: no notes"
+# members by the shipped names, as --model takes them (it took paths only: "anypitch: no such file")
+expect_ok "$bin" transcribe "$w" --ensemble anypitch,anypitch --json -o "$tmp/en.mid"
+cmp -s "$tmp/ea.mid" "$tmp/en.mid" && ok || bad "--ensemble anypitch,anypitch is not the shipped file twice"
+expect_fail 1 "nosuch" "$tmp/z.mid" -- "$bin" transcribe "$w" --ensemble anypitch,nosuch -o "$tmp/z.mid"
+expect_fail 1 "share their classes" "$tmp/z.mid" -- "$bin" transcribe "$w" --ensemble anypitch,seed -o "$tmp/z.mid"
 # an ensemble of one model twice decodes as that model: the mean of two equal probabilities is exact, and the
 # members' mean goes through the one decoder (flux, range evidence, sung pitch, scale). Before, a second decoder
 # without those gave the shipped model's 26 notes of a singreal recording as 25.

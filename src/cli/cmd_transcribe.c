@@ -1,5 +1,4 @@
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <omp.h>
@@ -17,6 +16,7 @@
 #include "a2m/uncertainty.h"
 #include "cli/inputs.h"
 #include "cli/members.h"
+#include "cli/models.h"
 #include "cli/opts.h"
 #include "cli/report.h"
 #include "transcribe/window.h"
@@ -106,38 +106,6 @@ static int show_tuning(const void *v, char *buf, size_t n) {
     if (tp->tuning == A2M_TUNING_FIXED) snprintf(buf, n, "%g", tp->tuning_cents);
     else snprintf(buf, n, "%s", tp->tuning == A2M_TUNING_AUTO ? "auto" : "off");
     return 1;
-}
-
-/* Shipped models by name: `--model anypitch` (the default: any melody, MIDI 36-84) and `--model seed` (the seed
- * project's three classes, C/E/G as written). */
-static const char *shipped_file(const char *name) {
-    if (!strcmp(name, "anypitch")) return "a2m-anypitch.safetensors";
-    if (!strcmp(name, "seed")) return "a2m-crnn.safetensors";
-    return NULL;
-}
-
-/* The model file of --model M: a shipped model's name (looked up in the installed PREFIX/share/a2m/models beside
- * PREFIX/bin/a2m, then in models/ of the source tree the executable was built in, then ./models), else M itself as
- * a path. Without --model: $A2M_MODEL, else the shipped "anypitch". */
-static const char *model_path_of(const char *arg, char *buf, size_t n) {
-    const char *env = getenv("A2M_MODEL");
-    if (!arg && env && *env) return env;
-    if (arg && a2m_path_exists(arg)) return arg; /* a file of that name wins over a shipped name */
-    const char *file = shipped_file(arg ? arg : "anypitch");
-    if (!file) return arg;
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len > 0) {
-        exe[len] = '\0';
-        char *dir = dirname(exe);
-        const char *rel[] = {"%s/../share/a2m/models/%s", "%s/../models/%s", "%s/models/%s"};
-        for (size_t i = 0; i < sizeof rel / sizeof *rel; i++) {
-            snprintf(buf, n, rel[i], dir, file);
-            if (a2m_path_exists(buf)) return buf;
-        }
-    }
-    snprintf(buf, n, "models/%s", file);
-    return buf;
 }
 
 static void out_name(char *dst, size_t n, const char *base, const char *ext) { snprintf(dst, n, "%s%s", base, ext); }
@@ -427,7 +395,8 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
                  "spectrum has a peak out there DB above its half octave (noise and hum make\n"
                  "the network say so too), and takes that peak's pitch; 0 = off"},
         {CLI_STR_OPT("--ensemble", &o->ensemble), .meta = "M1,M2,...",
-         .help = "the mean of several models' frame probabilities (instead of --model)"},
+         .help = "the mean of several models' frame probabilities (instead of --model):\n"
+                 "files or the shipped names (anypitch, seed)"},
         {CLI_INT_OPT("--mc-dropout", &o->mc, 1, 1000), .meta = "T", .nodef = 1,
          .help = "Monte-Carlo dropout: the mean of T passes with the network's dropout kept on\n"
                  "(models trained with --dropout). With --ensemble or --mc-dropout, --json gives\n"
@@ -467,7 +436,7 @@ static cli_members mem; /* with --ensemble / --mc-dropout: the models averaged (
 /* The model (or the models averaged) into *m; 0 or the exit code (the error printed) */
 static int load_models(const char *cmd, const char *model, tr_opts *o, a2m_model **m) {
     static char mbuf[PATH_MAX]; /* model_path outlives this call */
-    model = model_path_of(model, mbuf, sizeof mbuf);
+    model = cli_model_path(model, mbuf, sizeof mbuf);
     int rc;
     if (o->ensemble || o->mc) {
         if ((rc = cli_members_load(&mem, cmd, model, o->ensemble, o->mc, (unsigned)o->seed))) {

@@ -1,6 +1,7 @@
 /* Ensembles and Monte-Carlo dropout for eval/calibrate/transcribe; the uncertainty summary of eval. */
 #include "cli/members.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,17 @@
 #include "a2m/train.h"
 #include "a2m/uncertainty.h"
 #include "cli/cli.h"
+#include "cli/models.h"
 #include "cli/report.h"
 #include "nn/layers.h"
 
-static int member_add(cli_members *e, const char *cmd, const char *path) {
+/* path: a file or a shipped model's name (cli_model_path), kept as the member's path */
+static int member_add(cli_members *e, const char *cmd, const char *name) {
     if (e->n == CLI_MAX_MEMBERS) return cli_usage_error(cmd, "--ensemble: more than %d models", CLI_MAX_MEMBERS);
+    char buf[PATH_MAX];
+    const char *path = cli_model_path(name, buf, sizeof buf);
+    if (path == buf && !(path = e->owned[e->n] = strdup(buf)))
+        return cli_lib_fail(a2m_error(A2M_ERR_NOMEM, "out of memory"));
     a2m_model *m;
     int rc = a2m_model_load(path, NULL, &m);
     if (!rc && (rc = a2m_model_check_for_audio(m, path))) a2m_model_del(m);
@@ -58,6 +65,7 @@ int cli_model_classes_cover(const a2m_model *m, const char *model_path, const a2
 
 void cli_members_free(cli_members *e) {
     for (int i = 0; i < e->n; i++) a2m_model_del(e->m[i]);
+    for (int i = 0; i < CLI_MAX_MEMBERS; i++) free(e->owned[i]), e->owned[i] = NULL;
     e->n = 0;
 }
 

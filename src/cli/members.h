@@ -16,14 +16,15 @@
 
 typedef struct cli_members {
     a2m_model *m[CLI_MAX_MEMBERS];
-    const char *path[CLI_MAX_MEMBERS];
+    const char *path[CLI_MAX_MEMBERS]; /* as given, or owned[i]: a shipped model's file */
+    char *owned[CLI_MAX_MEMBERS];
     int n;
     int mc; /* Monte-Carlo passes per model; 0: one deterministic pass */
     unsigned long long seed;
     char list[4096];
 } cli_members;
 
-/* model (one file) or list ("M1,M2,..."); every model must run on audio and share the first one's classes;
+/* model (one file) or list ("M1,M2,...": files or shipped names, cli_model_path); every model must run on audio and share the first one's classes;
  * with mc, each must have dropout. Failures are reported (one line) and return the exit code. */
 int cli_members_load(cli_members *e, const char *cmd, const char *model, const char *list, int mc,
                      unsigned long long seed);
