@@ -24,8 +24,9 @@ typedef struct cli_members {
     char list[4096];
 } cli_members;
 
-/* model (one file) or list ("M1,M2,...": files or shipped names, cli_model_path); every model must run on audio and share the first one's classes;
- * with mc, each must have dropout. Failures are reported (one line) and return the exit code. */
+/* model (one file) or list ("M1,M2,...": files or shipped names, cli_model_path); every model must run on audio
+ * and share the first one's classes; with mc, each must have dropout. Failures are reported (one line) and return
+ * the exit code. */
 int cli_members_load(cli_members *e, const char *cmd, const char *model, const char *list, int mc,
                      unsigned long long seed);
 void cli_members_free(cli_members *e);
