@@ -19,7 +19,7 @@ int wav_pcm16_parse(const uint8_t *b, size_t len, wav_pcm16 *w) {
     const uint8_t *wave = a2m_rd_bytes(&r, 4);
     if (!riff || !wave || memcmp(riff, "RIFF", 4) || memcmp(wave, "WAVE", 4)) return 0;
     int have_fmt = 0, block_align = 0;
-    for (;;) {
+    for (int chunk = 0; chunk <= WAV_FAST_MAX_CHUNKS; chunk++) {
         const uint8_t *id = a2m_rd_bytes(&r, 4);
         uint32_t size = a2m_rd_u32le(&r);
         if (r.failed || size > a2m_reader_left(&r)) return 0;
@@ -41,6 +41,7 @@ int wav_pcm16_parse(const uint8_t *b, size_t len, wav_pcm16 *w) {
             return 0;
         have_fmt = 1, block_align = align, w->channels = channels, w->rate = rate;
     }
+    return 0;
 }
 
 /* One little-endian int16 as libsndfile's normalised float read gives it. */

@@ -19,8 +19,13 @@ typedef struct wav_pcm16 {
 
 /* 1 when the len bytes at b are a whole RIFF/WAVE file of 16-bit PCM (format tag 1, 1..8 channels, a rate
  * within PCM_MIN_RATE..PCM_MAX_RATE) whose "fmt " chunk comes before a non-empty "data" chunk that lies
- * entirely inside the bytes, every chunk before the data of even size; 0 for anything else (libsndfile's
- * to read, or to report). */
+ * entirely inside the bytes, every chunk before the data of even size, at most WAV_FAST_MAX_CHUNKS chunks before
+ * it; 0 for anything else (libsndfile's to read, or to report). */
+/* libsndfile refuses a WAV file whose data chunk comes after ~6,500 tiny chunks ("No 'data' chunk marker": 6,547
+ * JUNK chunks of 2 bytes read, 6,548 not; 609 of 100 bytes, 610 not). Past this many the fast path leaves the
+ * file to libsndfile, so every command (features, dataset, transcribe's file and stream paths) reads or refuses
+ * such a file alike; real files have a handful. */
+#define WAV_FAST_MAX_CHUNKS 64
 int wav_pcm16_parse(const uint8_t *b, size_t len, wav_pcm16 *w);
 
 /* How many bytes a RIFF/WAVE file's "data" chunk declares beyond the end of the file, from head [head_len], the
