@@ -20,6 +20,10 @@ trap 'rm -rf "$work"' EXIT
 # 12 builds it; another FFTW build measures anew, silently). A copy, so the file in models/ never changes.
 cp models/a2m-crnn.fftw-wisdom "$work/fftw-wisdom" 2>/dev/null || true
 export A2M_FFTW_WISDOM="$work/fftw-wisdom"
+# OpenBLAS picks its kernels by CPU (or by $OPENBLAS_CORETYPE) and each kind sums in its own order: this recipe
+# trained e92163f8... with Haswell's kernels, 0d75288a... with SkylakeX's, 29440d26... with Cooperlake's (OpenBLAS
+# 0.3.21's own choice on a Zen 5; README). Pinned to Haswell's wherever the CPU has AVX2, as make-anypitch.sh does.
+if grep -q -w avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell; fi
 "$a2m" dataset "$shared/data/seed/audio" -o "$work/seed-dataset"
 # Recipe, chosen on the split (trained on "train", best epoch by "val" macro F1, scored on "test"; test
 # accuracy of seeds 0/1/2 where three were run; differences of a few tenths are within what the seed,
