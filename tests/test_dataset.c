@@ -40,6 +40,20 @@ static void test_round_trip(const a2m_dataset *d, const char *dir) {
     CHECK(!memcmp(e.features, d->features, (size_t)TAKES * FRAMES * BINS * sizeof *e.features),
           "features written after a load: the file's unchanged");
     a2m_dataset_free(&e);
+    /* each loaded dataset holds its own mapping (a process-wide table of 64 did before: the 65th was read) */
+    enum { OPEN = 70 };
+    a2m_dataset *many = calloc(OPEN, sizeof *many);
+    REQUIRE(many != NULL, "datasets");
+    int inside = 0;
+    for (int k = 0; k < OPEN; k++) {
+        REQUIRE(a2m_dataset_load(dir, &many[k]) == A2M_OK, "load %d: %s", k, a2m_errmsg());
+        const char *m = many[k].features_map, *f = (const char *)many[k].features;
+        inside += m && f > m && f + (size_t)TAKES * FRAMES * BINS * sizeof(float) <= m + many[k].features_map_len;
+    }
+    CHECK(inside == OPEN, "%d datasets open at once: %d have their features in their own mapping", OPEN, inside);
+    for (int k = 0; k < OPEN; k++) a2m_dataset_free(&many[k]);
+    CHECK(!many[0].features_map && !many[0].features, "freed: the mapping released");
+    free(many);
     for (int nt = 2; nt <= 5; nt += 3) { /* read and checksummed in parts (CRCs joined), the same arrays */
         REQUIRE(a2m_dataset_load_threads(dir, nt, &e) == A2M_OK, "load on %d threads: %s", nt, a2m_errmsg());
         CHECK(e.total_frames == (size_t)TAKES * FRAMES &&

@@ -36,6 +36,10 @@ typedef struct a2m_dataset {
     a2m_label_params labels_p;
     double take_seconds; /* 4.0: duration used for the frame count; <= 0: from audio */
     int64_t class_counts[A2M_MAX_CLASSES];
+    /* a2m_dataset_load's mapping of features.npy that features lies in (a2m_dataset_free unmaps it), or NULL:
+     * features is malloc'd (a2m_dataset_build's, a caller's) and freed */
+    void *features_map;
+    size_t features_map_len;
 } a2m_dataset;
 
 typedef struct a2m_dataset_params {

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,38 +28,14 @@ a2m_dataset_params a2m_dataset_default_params(void) {
     return p;
 }
 
-/* Feature arrays a2m_dataset_load mapped from their file (features.npy, MAP_PRIVATE: written elements are the
+/* Feature arrays a2m_dataset_load maps from their file (features.npy, MAP_PRIVATE: written elements are the
  * process's copies) instead of reading them: the page cache's pages are mapped as they are, where a read copies them
  * into fresh pages, and in the KVM guests this project runs in a fresh page's first write costs ~17 us at load ~5:
  * the seed set's 200 MB read and checksummed in 1.05 s of CPU time, mapped and checksummed in 0.17 s (minor faults
- * 49 k -> 3 k). a2m_dataset_free unmaps the arrays listed here and frees the others (a2m_dataset_build's, a
- * caller's). A full table: the next loads read. */
-enum { MAX_MAPS = 64 };
-static struct {
-    void *base, *data;
-    size_t len;
-} maps[MAX_MAPS];
-static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* records a mapping of data; 0 when the table is full */
-static int map_note(void *base, size_t len, void *data) {
-    int ok = 0;
-    pthread_mutex_lock(&maps_lock);
-    for (int i = 0; i < MAX_MAPS && !ok; i++)
-        if (!maps[i].data) maps[i].base = base, maps[i].len = len, maps[i].data = data, ok = 1;
-    pthread_mutex_unlock(&maps_lock);
-    return ok;
-}
-
-/* unmaps data when it is a mapped array, else frees it */
-static void features_release(void *data) {
-    void *base = NULL;
-    size_t len = 0;
-    pthread_mutex_lock(&maps_lock);
-    for (int i = 0; data && i < MAX_MAPS && !base; i++)
-        if (maps[i].data == data) base = maps[i].base, len = maps[i].len, maps[i].data = NULL;
-    pthread_mutex_unlock(&maps_lock);
-    if (base) munmap(base, len);
+ * 49 k -> 3 k). The dataset keeps its mapping (features_map); a2m_dataset_free unmaps it, or frees features that
+ * are not mapped (a2m_dataset_build's, a caller's). (A process-wide table of mappings did this before.) */
+static void features_release(void *data, void *map, size_t map_len) {
+    if (map) munmap(map, map_len);
     else free(data);
 }
 
@@ -69,7 +44,7 @@ void a2m_dataset_free(a2m_dataset *d) {
     if (d->names)
         for (size_t i = 0; i < d->n_takes; i++) free(d->names[i]);
     free(d->names), free(d->offsets), free(d->labels);
-    features_release(d->features);
+    features_release(d->features, d->features_map, d->features_map_len);
     memset(d, 0, sizeof *d);
 }
 
@@ -400,9 +375,10 @@ static int npy_load_checked(const char *path, uint32_t crc, const char *dir, con
 }
 
 /* npy_load_checked by mapping path (features.npy): its CRC-32 in n_threads parts, then a little-endian float32
- * C-order array in place (the data 4-byte aligned in the file). 1 with *a filled (a2m_dataset_free unmaps it), -1
- * for a checksum that does not match, 0 when the file cannot be used so (the caller reads it). */
-static int npy_map_checked(const char *path, uint32_t crc, a2m_array *a, int n_threads) {
+ * C-order array in place (the data 4-byte aligned in the file). 1 with *a filled and the mapping in *map, *map_len
+ * (munmap it when done), -1 for a checksum that does not match, 0 when the file cannot be used so (the caller reads
+ * it). */
+static int npy_map_checked(const char *path, uint32_t crc, a2m_array *a, int n_threads, void **map, size_t *map_len) {
     int np = n_threads < 1 ? 1 : n_threads > MAX_PARTS ? MAX_PARTS : n_threads;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -422,11 +398,9 @@ static int npy_map_checked(const char *path, uint32_t crc, a2m_array *a, int n_t
         c[k] = buf_crc(m + o, part_end(n, np, k) - o);
     }
     uint32_t got = parts_crc(c, n, np);
-    int ok = got != crc                                                            ? -1
-             : a2m_npy_view(m, n, path, a, &off) || a->dtype != A2M_F32 || off % 4 ? 0
-                                                                                   : map_note(m, n, m + off);
+    int ok = got != crc ? -1 : a2m_npy_view(m, n, path, a, &off) || a->dtype != A2M_F32 || off % 4 ? 0 : 1;
     if (ok == 1) {
-        a->data = m + off;
+        a->data = m + off, *map = m, *map_len = n;
         return 1;
     }
     munmap(m, n);
@@ -547,7 +521,9 @@ int a2m_dataset_load_threads(const char *dir, int n_threads, a2m_dataset *d) {
         rc = a2m_error(A2M_ERR_FORMAT, "%s: index.json is not an a2m dataset of version %d", dir, A2M_DATASET_VERSION);
     a2m_array fa = {0}, la = {0};
     uint32_t fcrc = (uint32_t)json_integer_value(json_object_get(files, "features_crc32"));
-    int mapped = rc ? 0 : npy_map_checked(fpath, fcrc, &fa, n_threads);
+    void *map = NULL;
+    size_t map_len = 0;
+    int mapped = rc ? 0 : npy_map_checked(fpath, fcrc, &fa, n_threads, &map, &map_len);
     if (mapped < 0) rc = a2m_error(A2M_ERR_FORMAT, "%s: features.npy is missing or its checksum does not match", dir);
     else if (!rc && !mapped) rc = npy_load_checked(fpath, fcrc, dir, "features.npy", &fa, n_threads);
     if (!rc)
@@ -571,8 +547,8 @@ int a2m_dataset_load_threads(const char *dir, int n_threads, a2m_dataset *d) {
             rc = a2m_error(A2M_ERR_SHAPE, "%s: features/labels shapes do not match index.json", dir);
     }
     if (!rc) {
-        d->features = fa.data, d->labels = la.data;
-        fa.data = la.data = NULL;
+        d->features = fa.data, d->labels = la.data, d->features_map = map, d->features_map_len = map_len;
+        fa.data = la.data = map = NULL;
         d->mean = json_real_value(json_object_get(root, "mean"));
         d->std = json_real_value(json_object_get(root, "std"));
         d->take_seconds = json_real_value(json_object_get(root, "take_seconds"));
@@ -608,7 +584,7 @@ int a2m_dataset_load_threads(const char *dir, int n_threads, a2m_dataset *d) {
             else d->class_counts[d->labels[f]]++;
         }
     }
-    features_release(fa.data), a2m_array_free(&la);
+    features_release(fa.data, map, map_len), a2m_array_free(&la);
     json_decref(root);
     if (rc) a2m_dataset_free(d);
     return rc;
