@@ -17,7 +17,7 @@
 #   (train --onset-head: a sigmoid on frames -1..3 of each note start, the pitch softmax keeping the note on those
 #   frames). Measured against the shipped recipe in docs/anypitch.md.
 # Environment: A2M_WORK (default data/anypitch), A2M_SHARED (default ../shared), THREADS (2),
-#   EPOCHS, HIDDEN, TRAIN_SEED (0: train --seed, for a second draw of the same recipe),
+#   EPOCHS, HIDDEN (128 since session 24; 96 before: docs/anypitch.md "Hidden 128"), TRAIN_SEED (0: train --seed, for a second draw of the same recipe),
 #   LR_SCHEDULE (cosine, the shipped model's, or plateau: train --lr-schedule), SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations;
 #   the validation takes stay every source's). The checkpoint is named after the output, so runs with other OUTs
 #   never resume each other's (one at a time: the split file is $A2M_WORK/split-FOLD.json).
@@ -29,7 +29,7 @@ shared=${A2M_SHARED:-../shared}
 work=${A2M_WORK:-data/anypitch}
 threads=${THREADS:-2}
 epochs=${EPOCHS:-10}
-hidden=${HIDDEN:-96}
+hidden=${HIDDEN:-128}
 sources=${SOURCES:-seed synth fluid wide festival singreal}
 recipe=${RECIPE:-shipped}
 lr_schedule=${LR_SCHEDULE:-cosine}
