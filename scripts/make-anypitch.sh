@@ -46,6 +46,11 @@ singreal="$shared/data/singreal"
 [ -x "$a2m" ] || { echo "make-anypitch: $a2m not built" >&2; exit 1; }
 [ -d "$shared/data/seed/audio" ] || { echo "make-anypitch: $shared/data/seed/audio missing" >&2; exit 1; }
 mkdir -p "$work/gen"
+# The wisdom's copy and steps 1-3 under a lock: a second run started beside this one (another fold) while the data
+# are made again would delete them under this run (session 25: fold 0's dataset lost its links when fold 1 started
+# 45 s later and found the data's stamp changed).
+exec 9>"$work/data.lock"
+flock 9
 # The CQT's FFT plans from the wisdom kept beside the seed model (scripts/make-model.sh says why: FFTW_MEASURE chooses
 # by timing, and plans differ in the last bits), so a machine without a2m's cache makes the same features; a copy, so
 # models/ never changes
@@ -120,6 +125,7 @@ if [ ! -f "$work/ds/index.json" ] || [ "$(cat "$work/ds.stamp" 2>/dev/null)" != 
   "$a2m" dataset "$all" -o "$work/ds" --notes 36-84 --onset-frames 4 --range-classes --take-seconds 0 --expect-frames 0
   echo "$stamp" > "$work/ds.stamp"
 fi
+flock -u 9
 
 # 4. the split: every 20th generated take validates (epoch choice, learning-rate schedule); the rest and
 #    the singreal files outside FOLD train, singreal repeated 8 times (5.8 min against ~4 h generated)
