@@ -11,6 +11,7 @@
 #include "a2m/metrics.h"
 #include "a2m/transcribe.h"
 #include "check.h"
+#include "transcribe/fold.h"
 #include "transcribe/key.h"
 #include "transcribe/tuning.h"
 #include "test_rand.h"
@@ -276,6 +277,87 @@ static void test_cents(const a2m_model *m) {
     free(x);
 }
 
+/* The fold of disallowed pitches (fold.h) on made-up frames: below the lowest allowed note, between two (nearer one
+ * side, and equally near: half each) and above; silence, onset and range classes untouched; the sum kept. */
+static void test_fold(void) {
+    enum { C = 9 };
+    const int notes[C] = {-1, 47, 48, 49, 50, 51, 52, 53, A2M_CLASS_ONSET};
+    unsigned char set[16] = {0};
+    transcribe_fold f;
+    float q[C] = {0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.2f}, keep[C];
+    memcpy(keep, q, sizeof q);
+    CHECK(transcribe_fold_init(&f, set, notes, C) == A2M_OK && !f.on, "an empty set: off");
+    transcribe_fold_frame(&f, q, C);
+    CHECK(!memcmp(q, keep, sizeof q), "off: the frame untouched");
+    set[70 / 8] = 1 << (70 % 8);
+    CHECK(transcribe_fold_init(&f, set, notes, C) == A2M_ERR_ARG, "no allowed note among the model's: refused");
+    set[70 / 8] = 0, set[48 / 8] |= 1 << (48 % 8), set[52 / 8] |= 1 << (52 % 8);
+    CHECK(transcribe_fold_init(&f, set, notes, C) == A2M_OK && f.on, "{48, 52}");
+    transcribe_fold_frame(&f, q, C);
+    /* 48 gets 47, 49 and half of 50; 52 half of 50, 51 and 53 */
+    float sum = 0;
+    for (int c = 0; c < C; c++) sum += q[c];
+    CHECK(fabsf(q[2] - 0.35f) < 1e-6f && fabsf(q[6] - 0.35f) < 1e-6f && q[1] == 0 && q[3] == 0 && q[4] == 0 &&
+              q[5] == 0 && q[7] == 0 && q[0] == 0.1f && q[8] == 0.2f && fabsf(sum - 1) < 1e-6f,
+          "folded: 48 %g, 52 %g (0.35 each), silence %g, onset %g, sum %g", q[2], q[6], q[0], q[8], sum);
+    /* a model without an onset class (argmax voicing): a silent frame stays as it is, a sung one is folded */
+    const int three[4] = {-1, 60, 64, 67};
+    float silent[4] = {0.4f, 0.1f, 0.2f, 0.3f}, sung[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+    memset(set, 0, sizeof set);
+    set[60 / 8] |= 1 << (60 % 8), set[64 / 8] |= 1 << (64 % 8);
+    CHECK(transcribe_fold_init(&f, set, three, 4) == A2M_OK, "{60, 64} of 60, 64, 67");
+    transcribe_fold_frame(&f, silent, 4);
+    transcribe_fold_frame(&f, sung, 4);
+    CHECK(silent[0] == 0.4f && silent[3] == 0.3f && sung[3] == 0 && fabsf(sung[2] - 0.7f) < 1e-6f,
+          "argmax voicing: silent frame kept (%g %g), sung folded (E %g)", silent[0], silent[3], sung[2]);
+}
+
+/* A singer who means C3, E3, G3 but sings two of the Cs as C#3 and the G as F#3 (an amateur's loose notes, as the
+ * seed singer's): the pitch sung is read as such, and told the three notes (`--notes C3,E3,G3`) every note comes out
+ * as meant, in window mode, in one sequence and streamed in pieces (the same notes as the file). */
+static void test_notes_allowed(const a2m_model *m) {
+    static const double sung[6] = {49, 52, 54, 52, 49, 52}, meant[6] = {48, 52, 55, 52, 48, 52};
+    a2m_note mel[6], ref[6];
+    for (int i = 0; i < 6; i++) {
+        mel[i] = (a2m_note){0.4 + 0.8 * i, 1.1 + 0.8 * i, sung[i], 100, 0};
+        ref[i] = mel[i], ref[i].pitch = meant[i];
+    }
+    size_t n;
+    float *x = sing(mel, 6, 5.6, &n);
+    double f1[3];
+    for (int k = 0; k < 3; k++) {
+        a2m_transcribe_params p = a2m_transcribe_default_params();
+        if (k) REQUIRE(a2m_note_set_parse("C3,E3,G3", p.notes) == A2M_OK, "C3,E3,G3");
+        p.window_s = k == 2 ? 0 : p.window_s;
+        a2m_transcriber *t;
+        a2m_transcription r;
+        REQUIRE(a2m_transcriber_new(m, p, &t) == A2M_OK && a2m_transcriber_run(t, x, n, &r) == A2M_OK, "transcribe");
+        a2m_note est[32];
+        size_t e = 0, others = 0;
+        for (size_t i = 0; i < r.n_notes && e < 32; i++) {
+            est[e++] = r.notes[i].note;
+            others += r.notes[i].note.pitch != 48 && r.notes[i].note.pitch != 52 && r.notes[i].note.pitch != 55;
+        }
+        a2m_note_metrics nm;
+        CHECK(a2m_note_metrics_compute(ref, 6, est, e, a2m_note_metric_default_params(), &nm) == A2M_OK, "metrics");
+        f1[k] = nm.onset_pitch.f1;
+        printf("C3 E3 G3 sung as C#3 E3 F#3, %s: %zu notes, COnP F1 %.3f against the notes meant\n",
+               k == 0   ? "every pitch"
+               : k == 1 ? "--notes C3,E3,G3"
+                        : "--notes C3,E3,G3, one sequence",
+               r.n_notes, f1[k]);
+        if (k) CHECK(others == 0, "%zu notes outside C3, E3, G3", others);
+        if (k == 1) check_stream_equals(m, p, x, n, 3001, &r);
+        a2m_transcription_free(&r);
+        a2m_transcriber_del(t);
+    }
+    CHECK(f1[0] <= 0.5 && f1[1] >= 0.99 && f1[2] >= 0.99,
+          "COnP F1: the pitch sung %.3f (<= 0.5), told the notes %.3f "
+          "and %.3f (1)",
+          f1[0], f1[1], f1[2]);
+    free(x);
+}
+
 int main(void) {
     a2m_model *m = load("a2m-anypitch.safetensors");
     if (!m) return test_done("test_anypitch");
@@ -286,7 +368,9 @@ int main(void) {
           "classes: silence, MIDI 36..84, onset, below, above (%d)", in->n_classes);
     test_tuning_estimate();
     test_key();
+    test_fold();
     test_melody(m);
+    test_notes_allowed(m);
     test_detuned(m);
     test_not_singing(m);
     test_out_of_range(m);

@@ -103,6 +103,16 @@ done
 for t in 51 -50.5 sharp ""; do
   expect_fail 2 "" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --tuning "$t"
 done
+# --notes: a malformed item is a usage error naming it; notes none of which the model has, one line naming the model;
+# told 60 and 64 only, the take's G (67: voice_001 sings 64 then 67) comes out as the nearer E, nothing else moves
+expect_fail 2 "H3" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --notes 60,H3
+expect_fail 1 "m.safetensors" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --notes 20-30
+expect_ok "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1n.mid" --csv --notes C4,E4
+expect_ok "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1a.mid" --csv
+if [ "$(cut -d, -f3 "$tmp/t1a.csv" | sed 1d | tr '\n' ' ')" = "64 67 " ] &&
+  [ "$(cut -d, -f3 "$tmp/t1n.csv" | sed 1d | tr '\n' ' ')" = "64 64 " ]; then ok; else
+  bad "transcribe --notes C4,E4: $(cut -d, -f1-3 "$tmp/t1a.csv" | tr '\n' ' ') -> $(cut -d, -f1-3 "$tmp/t1n.csv" | tr '\n' ' ')"
+fi
 expect_ok "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" "$tmp/takes/voice_002.wav" -o "$tmp/many" --jobs 2
 [ -f "$tmp/many/voice_001.mid" ] && [ -f "$tmp/many/voice_002.mid" ] && ok || bad "many inputs"
 # a folder as input: its audio files, the outputs mirroring its tree (two x.wav in a/ and b/ stay apart)

@@ -391,6 +391,44 @@ static void test_note_names(void) {
     CHECK(strcmp(a2m_note_name(128, buf), "?") == 0, "128 = ?");
 }
 
+static int in_set(const unsigned char *set, int n) { return (set[n / 8] >> (n % 8)) & 1; }
+
+static int set_count(const unsigned char *set) {
+    int k = 0;
+    for (int n = 0; n < 128; n++) k += in_set(set, n);
+    return k;
+}
+
+/* `--notes` texts: numbers, names with and without an octave, ranges; every malformed item refused by name */
+static void test_note_sets(void) {
+    unsigned char set[16];
+    CHECK(a2m_note_set_parse("48,52,55", set) == A2M_OK && set_count(set) == 3 && in_set(set, 48) && in_set(set, 52) &&
+              in_set(set, 55),
+          "48,52,55");
+    CHECK(a2m_note_set_parse("C3, E3 ,G3", set) == A2M_OK && set_count(set) == 3 && in_set(set, 48) &&
+              in_set(set, 52) && in_set(set, 55),
+          "C3,E3,G3 (spaces around items)");
+    CHECK(a2m_note_set_parse("C3-G3", set) == A2M_OK && set_count(set) == 8 && in_set(set, 48) && in_set(set, 55),
+          "C3-G3: 48..55");
+    CHECK(a2m_note_set_parse("Bb2,B#3,Cb4,c-1,G9,f#3", set) == A2M_OK && set_count(set) == 6 && in_set(set, 46) &&
+              in_set(set, 60) && in_set(set, 59) && in_set(set, 0) && in_set(set, 127) && in_set(set, 54),
+          "Bb2 46, B#3 60, Cb4 59, c-1 0, G9 127, f#3 54");
+    CHECK(a2m_note_set_parse("C,E,G", set) == A2M_OK && set_count(set) == 11 + 11 + 11 && in_set(set, 0) &&
+              in_set(set, 4) && in_set(set, 127) && !in_set(set, 1) && in_set(set, 120),
+          "C,E,G: every octave (%d notes)", set_count(set));
+    CHECK(a2m_note_set_parse("Cb", set) == A2M_OK && in_set(set, 11) && !in_set(set, 0), "Cb: the pitch class B");
+    static const char *bad[] = {"",     ",",   "48,", ",48", "48,,52", "H3", "C3-",   "60-50", "C-E",
+                                "C-G3", "128", "G#9", "C10", "C3x",    "-5", "48 52", "C##3",  "4-"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        set[0] = 0xff;
+        int rc = a2m_note_set_parse(bad[i], set);
+        CHECK(rc == A2M_ERR_ARG && set[0] == 0 && strstr(a2m_errmsg(), "is not a note"), "\"%s\" refused: %s", bad[i],
+              a2m_errmsg());
+    }
+    CHECK(a2m_note_set_parse("48,H3", set) == A2M_ERR_ARG && strstr(a2m_errmsg(), "\"H3\""), "names the item: %s",
+          a2m_errmsg());
+}
+
 int main(void) {
     test_running_status_sysex_vel0();
     test_tempo_change();
@@ -399,6 +437,7 @@ int main(void) {
     test_rejected();
     test_files();
     test_note_names();
+    test_note_sets();
     const char *shared = test_shared_dir();
     if (shared) test_reference_files(shared);
     return test_done("test_midi");

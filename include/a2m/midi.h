@@ -83,6 +83,11 @@ int a2m_labels_from_notes(const a2m_note *notes, size_t n, a2m_label_params p, i
                           size_t n_frames, size_t *n_unmapped);
 /* Note name "C4" (MIDI 60 = C4) into buf (>= 8 bytes). */
 const char *a2m_note_name(int midi, char *buf);
+/* A set of notes from text (`a2m transcribe --notes`): comma-separated MIDI numbers (0-127), names with an octave
+ * (C4 = 60, F#3, Bb2, C-1 = 0), ranges of either ("48-55", "C3-G3", both ends included), and names without an
+ * octave for that pitch class in every octave ("C,D,E,F,G,A,B": C major). Into set: bit n % 8 of set[n / 8] for
+ * note n (cleared first). A2M_ERR_ARG naming the item at fault; an empty text or item is one. */
+int a2m_note_set_parse(const char *text, unsigned char set[16]);
 
 #ifdef __cplusplus
 }

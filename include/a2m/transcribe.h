@@ -95,6 +95,10 @@ typedef struct a2m_transcribe_params {
                               * mc_dropout, or at the model's own (a2m_model_info.dropout) when mc_dropout is 0; pass
                               * t's masks from mc_seed + t and the window's index (window mode: the same however the
                               * audio is pushed) or the recording (one sequence) */
+    unsigned char notes[16]; /* all clear (the default): every pitch the model knows. Else the notes allowed (bit
+                              * n % 8 of byte n / 8 for MIDI note n, a2m_note_set_parse): each frame's probability
+                              * of another pitch goes to the nearest allowed one, for a user who knows the melody's
+                              * notes (a scale, an exercise's three): transcribe/fold.h */
 } a2m_transcribe_params;
 /* One sequence (window_s 0) holds the whole recording's features and activations: longer ones are refused. */
 #define A2M_WHOLE_MAX_SECONDS 900.0

@@ -175,6 +175,32 @@ int cli_show_notes(const void *v, char *buf, size_t n) {
     return 1;
 }
 
+/* a set of notes (unsigned char [16]): a2m_note_set_parse's text */
+int cli_opt_note_set(const char *cmd, const char *opt, const char *v, void *dst) {
+    if (a2m_note_set_parse(v, dst) == A2M_OK) return 1;
+    return cli_usage_error(cmd, "%s: %s", opt, a2m_errmsg()), 0;
+}
+
+/* "all", or the MIDI notes allowed (a run of 3 or more as "48-55") */
+int cli_show_note_set(const void *v, char *buf, size_t n) {
+    const unsigned char *set = v;
+    size_t k = 0;
+    snprintf(buf, n, "all");
+    for (int i = 0; i < 128 && k + 16 < n;) {
+        if (!((set[i / 8] >> (i % 8)) & 1)) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j + 1 < 128 && (set[(j + 1) / 8] >> ((j + 1) % 8)) & 1) j++;
+        k += (size_t)(j - i >= 2 ? snprintf(buf + k, n - k, "%s%d-%d", k ? "," : "", i, j)
+                                 : snprintf(buf + k, n - k, "%s%d", k ? "," : "", i));
+        if (j - i == 1) k += (size_t)snprintf(buf + k, n - k, ",%d", j);
+        i = j + 1;
+    }
+    return 1;
+}
+
 static int same_file(const char *a, const char *b) {
     struct stat sa, sb;
     return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;

@@ -52,6 +52,10 @@ int cli_parse_note_list(const char *s, int *notes, int max);
 /* --notes LIST as an option table's parse and show functions (dst: an a2m_label_params' notes and n_notes) */
 int cli_opt_notes(const char *cmd, const char *name, const char *value, void *dst);
 int cli_show_notes(const void *value, char *buf, size_t n);
+/* --notes of transcribe and eval: a set of notes, unsigned char [16] (a2m_note_set_parse); shown as "all" when
+ * empty, else as MIDI numbers and ranges */
+int cli_opt_note_set(const char *cmd, const char *name, const char *value, void *dst);
+int cli_show_note_set(const void *value, char *buf, size_t n);
 
 /* ---- outputs ------------------------------------------------------------
  * Every command checks each output before any work (the rules of include/a2m/io.h, plus):

@@ -9,6 +9,7 @@
 #include "a2m/metrics.h"
 #include "a2m/train.h"
 #include "cli/cli.h"
+#include "transcribe/fold.h"
 #include "transcribe/window.h"
 #include "cli/commands.h"
 #include "cli/members.h"
@@ -92,12 +93,13 @@ typedef struct eval_opts {
     const char *model, *ds, *split, *splits, *json, *ensemble;
     int threads, force, mc;
     unsigned long long seed;
-    int quiet; /* nothing printed: the JSON alone (cli_eval_json) */
+    int quiet;               /* nothing printed: the JSON alone (cli_eval_json) */
+    unsigned char notes[16]; /* --notes: the notes allowed (transcribe/fold.h), all clear: every one */
 } eval_opts;
 
 /* 0, -1 after --help, or the exit code of a usage error */
 static int parse_eval(int argc, char **argv, eval_opts *o) {
-    *o = (eval_opts){NULL, NULL, "test", "../shared/data/seed/split.json", NULL, NULL, 1, 0, 0, 0, 0};
+    *o = (eval_opts){NULL, NULL, "test", "../shared/data/seed/split.json", NULL, NULL, 1, 0, 0, 0, 0, {0}};
     const cli_option opts[] = {
         {CLI_STR_OPT("--split", &o->split), .meta = "NAME", .help = "the split evaluated"},
         {CLI_SPLITS_ROW(&o->splits)},
@@ -105,6 +107,9 @@ static int parse_eval(int argc, char **argv, eval_opts *o) {
          .help = "also write the metrics as JSON (- = standard output alone)"},
         {CLI_STR_OPT("--ensemble", &o->ensemble), .meta = "M1,M2,...",
          .help = "the mean of several models (instead of MODEL)"},
+        {CLI_CUSTOM_OPT("--notes", o->notes, cli_opt_note_set, cli_show_note_set), .meta = "LIST",
+         .help = "the notes allowed, as `a2m transcribe --notes`: each frame's other pitches count as\n"
+                 "the nearest allowed one before its class is read"},
         {CLI_THREADS_ROW(&o->threads)},
         {CLI_INT_OPT("--mc-dropout", &o->mc, 1, 1000), .meta = "T", .nodef = 1,
          .help = "Monte-Carlo dropout: the mean of T passes with dropout kept on"},
@@ -197,6 +202,12 @@ static int eval_run(const eval_opts *o, const cli_members *e, const a2m_dataset 
             cli_warn("%s: model normalisation (%.4f, %.4f) differs from the dataset's (%.4f, %.4f); using the model's",
                      e->path[k], mi->norm_mean, mi->norm_std, d->mean, d->std);
     }
+    transcribe_fold fold; /* --notes the model cannot say: before the work */
+    if (transcribe_fold_init(&fold, o->notes, in->class_notes, in->n_classes)) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", a2m_errmsg());
+        return a2m_error(A2M_ERR_ARG, "%s: --notes: %s", e->path[0], why);
+    }
     size_t *idx = NULL, n = 0;
     int rc = a2m_split_load(o->splits, o->split, d, &idx, &n);
     size_t frames = 0;
@@ -209,6 +220,7 @@ static int eval_run(const eval_opts *o, const cli_members *e, const a2m_dataset 
     take_stat *ts = rc ? NULL : calloc(n + 1, sizeof *ts);
     if (!rc && (!pred || !truth || !probs || !ts || !measures)) rc = a2m_error(A2M_ERR_NOMEM, "out of memory");
     if (!rc) rc = cli_members_predict(e, d, idx, n, frames, o->threads, probs, measures);
+    for (size_t f = 0; !rc && f < frames; f++) transcribe_fold_frame(&fold, probs + f * C, C);
     /* a model's onset class is a segmentation cue: against labels without one, an onset frame counts as its note */
     int onset = transcribe_onset_class(in->class_notes, C);
     if (d->labels_p.onset_frames > 0 && !in->onset_head) onset = -1; /* labels with the onset class: plain argmax */
@@ -253,7 +265,7 @@ int cmd_eval(int argc, char **argv) {
 /* What `a2m eval MODEL DATASET --split S --splits F --json PATH` writes, printing nothing: report's eval.json.
  * Returns the exit code (failures said in one line). */
 int cli_eval_json(const char *model, const char *ds, const char *split, const char *splits, const char *json) {
-    eval_opts o = {model, ds, split, splits, json, NULL, 1, 1, 0, 0, 1};
+    eval_opts o = {model, ds, split, splits, json, NULL, 1, 1, 0, 0, 1, {0}};
     cli_members e;
     int rc = cli_members_load(&e, "report", model, NULL, 0, 0);
     if (rc) {

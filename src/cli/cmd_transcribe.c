@@ -19,6 +19,7 @@
 #include "cli/models.h"
 #include "cli/opts.h"
 #include "cli/report.h"
+#include "transcribe/fold.h"
 #include "transcribe/window.h"
 
 /* The mark that starts the help of an option acting on models with an onset class only, as the usage says */
@@ -385,6 +386,10 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
         {CLI_DBL_OPT("--split-dip", &tp->split.dip, 0, 100), .meta = "W",
          .help = ONSET_ONLY "the split score's weight of the note's own class dipping there (mean p(class)\n"
                             "over the note - its least within 25 ms); all three 0: p(onset) alone"},
+        {CLI_CUSTOM_OPT("--notes", tp->notes, cli_opt_note_set, cli_show_note_set), .meta = "LIST",
+         .help = "the notes the melody may have: MIDI numbers, names (C4 = 60, F#3, Bb2), ranges\n"
+                 "(48-55, C3-G3) or names without an octave for every octave (C,D,E,F,G,A,B: C major);\n"
+                 "each frame's other pitches count as the nearest allowed one (a C sung as C# is a C)"},
         {CLI_CUSTOM_OPT("--tuning", tp, parse_tuning, show_tuning), .meta = "T",
          .help = ONSET_ONLY "auto (estimate the recording's tuning from the spectrum, shift it onto the\n"
                             "semitone grid), off, or the tuning in cents (-50..50, + = sharp)"},
@@ -433,6 +438,11 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
 
 static cli_members mem; /* with --ensemble / --mc-dropout: the models averaged (the first is the model) */
 
+static void free_models(const tr_opts *o, a2m_model *m) {
+    if (o->members) cli_members_free(&mem);
+    else a2m_model_del(m);
+}
+
 /* The model (or the models averaged) into *m; 0 or the exit code (the error printed) */
 static int load_models(const char *cmd, const char *model, tr_opts *o, a2m_model **m) {
     static char mbuf[PATH_MAX]; /* model_path outlives this call */
@@ -450,12 +460,13 @@ static int load_models(const char *cmd, const char *model, tr_opts *o, a2m_model
         if (rc) return cli_lib_fail(rc);
     }
     model_path = model;
+    transcribe_fold fold; /* --notes the model cannot say: before any input is read */
+    const a2m_model_info *in = a2m_model_get_info(*m);
+    if (transcribe_fold_init(&fold, o->tp.notes, in->class_notes, in->n_classes)) {
+        free_models(o, *m);
+        return cli_fail("%s: --notes: %s", model, a2m_errmsg());
+    }
     return 0;
-}
-
-static void free_models(const tr_opts *o, a2m_model *m) {
-    if (o->members) cli_members_free(&mem);
-    else a2m_model_del(m);
 }
 
 /* The MIDI's folder (outputs mirroring a folder tree) */

@@ -115,3 +115,57 @@ const char *a2m_note_name(int midi, char *buf) {
     snprintf(buf, 8, "%s%d", names[midi % 12], midi / 12 - 1);
     return buf;
 }
+
+/* One note of a set's text at *s: a MIDI number, or a name with an octave (*is_class 0), or a name alone (the pitch
+ * class, *is_class 1, *note 0..11). Advances *s; 0 when there is none. */
+static int note_token(const char **s, int *note, int *is_class) {
+    static const int letter_pc[7] = {9, 11, 0, 2, 4, 5, 7}; /* A B C D E F G */
+    const char *p = *s;
+    char *end;
+    *is_class = 0;
+    if (isdigit((unsigned char)*p)) {
+        long v = strtol(p, &end, 10);
+        if (v > 127) return 0;
+        *note = (int)v, *s = end;
+        return 1;
+    }
+    int l = toupper((unsigned char)*p) - 'A';
+    if (l < 0 || l > 6) return 0;
+    int pc = letter_pc[l];
+    p++;
+    if (*p == '#') pc++, p++;
+    else if (*p == 'b') pc--, p++;
+    if (isdigit((unsigned char)*p) || (*p == '-' && isdigit((unsigned char)p[1]))) {
+        long oct = strtol(p, &end, 10);
+        long v = (oct + 1) * 12 + pc;
+        if (oct < -1 || oct > 9 || v < 0 || v > 127) return 0;
+        *note = (int)v, *s = end;
+        return 1;
+    }
+    *note = (pc + 12) % 12, *is_class = 1, *s = p;
+    return 1;
+}
+
+int a2m_note_set_parse(const char *text, unsigned char set[16]) {
+    memset(set, 0, 16);
+    const char *p = text;
+    do {
+        const char *item = p;
+        int lo, hi, cls, cls2 = 0;
+        while (*p == ' ') p++;
+        int ok = note_token(&p, &lo, &cls);
+        hi = lo;
+        if (ok && *p == '-') p++, ok = !cls && note_token(&p, &hi, &cls2) && !cls2 && hi >= lo;
+        while (ok && *p == ' ') p++;
+        if (!ok || (*p && *p != ',')) {
+            size_t n = strcspn(item, ",");
+            memset(set, 0, 16);
+            return a2m_error(A2M_ERR_ARG,
+                             "\"%.*s\" is not a note (MIDI 0-127, a name as C4 or F#3 or Bb, or a range "
+                             "as 48-55)",
+                             (int)(n < 40 ? n : 40), item);
+        }
+        for (int n = lo; n <= (cls ? 127 : hi); n += cls ? 12 : 1) set[n / 8] |= (unsigned char)(1u << (n % 8));
+    } while (*p++ == ',');
+    return A2M_OK;
+}

@@ -27,6 +27,7 @@
 #include "nn/arch.h"
 #include "nn/layers.h"
 #include "transcribe/flux.h"
+#include "transcribe/fold.h"
 #include "transcribe/intonation.h"
 #include "transcribe/key.h"
 #include "transcribe/range.h"
@@ -85,7 +86,8 @@ struct a2m_transcribe_stream {
     int key_on;
     transcribe_key key;
     size_t key_ahead;
-    float *key_prior; /* [C] */
+    float *key_prior;     /* [C] */
+    transcribe_fold fold; /* the notes the user allows (fold.h) */
     /* models with below/above classes: the spectrum's evidence for such notes (range.h) of the pending frames */
     int range_on;
     transcribe_range range;
@@ -216,6 +218,7 @@ static int stream_make(const transcribe_member *def, int n, a2m_transcribe_param
         s->W = (int)(win_samples / (size_t)s->hop + (in->cqt.drop_last_frame ? 0 : 1));
         if (s->W < 1) rc = a2m_error(A2M_ERR_ARG, "stream: window shorter than one frame");
     }
+    if (!rc) rc = transcribe_fold_init(&s->fold, p.notes, in->class_notes, s->C);
     if (!rc) rc = stream_members(s, def, n);
     if (!rc) rc = stream_buffers(s);
     if (!rc) {
@@ -419,6 +422,7 @@ static int finalise_frames(a2m_transcribe_stream *s, size_t upto) {
         if (s->n_mb > 1 || unc) members_mean(s, f, w, q, unc ? s->all_u + (s->all_pn + f) * A2M_UNC_MEASURES : NULL);
         else
             for (size_t c = 0; c < C; c++) q[c] = acc[f * C + c] / w;
+        transcribe_fold_frame(&s->fold, q, (int)C);
         s->pend_c[s->pend_n + f] = transcribe_frame_class(q, (int)C, s->onset);
         if (s->range_on) range_evidence(s, s->acc_start + f, q, s->pend_e + (s->pend_n + f) * TRANSCRIBE_RANGE_VALUES);
         s->pend_sung[s->pend_n + f] = sung_pitch(s, s->acc_start + f, s->pend_c[s->pend_n + f]);

@@ -16,6 +16,7 @@
 #include "nn/arch.h"
 #include "nn/layers.h"
 #include "transcribe/flux.h"
+#include "transcribe/fold.h"
 #include "transcribe/intonation.h"
 #include "transcribe/key.h"
 #include "transcribe/range.h"
@@ -26,7 +27,7 @@
 a2m_transcribe_params a2m_transcribe_default_params(void) {
     a2m_transcribe_params p = {6.0,   4.0,  4,     -1,  -1,    -1,   -1,   A2M_PRECISION_FP32, 0.6, 0.6,
                                10.0,  2.0,  180.0, 0.0, 250.0, 15.0, 0,    A2M_TUNING_AUTO,    0.0, 2.0,
-                               120.0, 20.0, 0.0,   0,   -1.0,  15.0, 0.03, {0.06, 2.0, 0.6},   0};
+                               120.0, 20.0, 0.0,   0,   -1.0,  15.0, 0.03, {0.06, 2.0, 0.6},   0,   {0}};
     return p;
 }
 
@@ -79,8 +80,9 @@ struct a2m_transcriber {
     double tuning_cents; /* the last recording's, one-sequence mode */
     int whole_range;     /* models with below/above classes on the CQT: the evidence for such notes (range.h) */
     transcribe_range range;
-    float *whole_ev;   /* [whole_frames x TRANSCRIBE_RANGE_VALUES] */
-    float *whole_sung; /* [whole_frames] each frame's sung pitch (intonation.h), CQT models */
+    float *whole_ev;      /* [whole_frames x TRANSCRIBE_RANGE_VALUES] */
+    float *whole_sung;    /* [whole_frames] each frame's sung pitch (intonation.h), CQT models */
+    transcribe_fold fold; /* the notes the user allows (fold.h) */
 };
 
 static void whole_runners_del(a2m_transcriber *t) {
@@ -124,7 +126,8 @@ static int transcriber_make(const a2m_model *const *models, int n, a2m_transcrib
     const a2m_model_info *in = a2m_model_get_info(m);
     t->whole_range = p.range_min_db > 0 && in->feat.kind == A2M_FEAT_CQT &&
                      !transcribe_range_init(&t->range, in->cqt, in->class_notes, in->n_classes);
-    rc = p.window_s > 0 ? transcribe_stream_members(models, n, p, 1, unc, &t->stream) : A2M_OK;
+    rc = transcribe_fold_init(&t->fold, p.notes, in->class_notes, in->n_classes);
+    if (!rc && p.window_s > 0) rc = transcribe_stream_members(models, n, p, 1, unc, &t->stream);
     if (rc) a2m_transcriber_del(t);
     else *out = t;
     return rc;
@@ -256,6 +259,8 @@ static int probs_whole(a2m_transcriber *t, const float *x, size_t n, float *prob
                                t->whole_ev + f * TRANSCRIBE_RANGE_VALUES);
     if (!rc) rc = tune_whole(t, frames);
     if (!rc) rc = whole_members(t, frames, probs, measures);
+    for (size_t f = 0; !rc && f < frames; f++)
+        transcribe_fold_frame(&t->fold, probs + f * in->n_classes, in->n_classes);
     return rc;
 }
 

@@ -36,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     double d = 0;
     const char *s = NULL;
     a2m_label_params lp = a2m_label_default_params();
+    unsigned char set[16] = {0};
     const cli_option opts[] = {
         {CLI_FLAG_OPT("--flag", &flag), .help = "f"},
         {.name = "--keep", .type = CLI_FLAG_OFF, .dst = &off, .help = "k"},
@@ -47,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         {CLI_STR_OPT("--str", &s), .meta = "S", .help = "s"},
         {CLI_CHOICE_OPT("--choice", &choice, "ab|cd|ef"), .help = "c"},
         {CLI_CUSTOM_OPT("--notes", &lp, cli_opt_notes, cli_show_notes), .meta = "LIST", .help = "n"},
+        {CLI_CUSTOM_OPT("--note-set", set, cli_opt_note_set, cli_show_note_set), .meta = "LIST", .help = "s"},
         {.name = NULL}};
     const cli_spec spec = {"fuzz", "usage\n", {{NULL, opts}}, NULL};
     int n_pos, rc = cli_parse(argc, argv, &spec, &n_pos);
