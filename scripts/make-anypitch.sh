@@ -19,7 +19,7 @@
 # Environment: A2M_WORK (default data/anypitch), A2M_SHARED (default ../shared), THREADS (2),
 #   EPOCHS, HIDDEN (128 since session 24; 96 before: docs/anypitch.md "Hidden 128"), TRAIN_SEED (0: train --seed, for a second draw of the same recipe),
 #   LR_SCHEDULE (cosine, the shipped model's, or plateau: train --lr-schedule), SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations;
-#   the validation takes stay every source's). The checkpoint is named after the output, so runs with other OUTs
+#   the validation takes stay every source's). The checkpoint is named after the output's path, so runs with other OUTs
 #   never resume each other's (one at a time: the split file is $A2M_WORK/split-FOLD.json).
 set -euo pipefail
 build=${1:-build}
@@ -155,7 +155,10 @@ json_list() { local first=1 x; for x in "$@"; do [ $first = 1 ] || echo ','; fir
 if [ "$fold" = all ]; then out=models/a2m-anypitch.safetensors log=models/a2m-anypitch.log.csv
 else out="$work/cv-$fold.safetensors" log="$work/cv-$fold.log.csv"; fi
 if [ -n "${OUT:-}" ]; then out=$OUT log=${OUT%.safetensors}.log.csv; fi
+# the checkpoint after the output's whole path: two OUTs of one name in two folders (session 26: .../h192/cv-0 beside
+# the default cv-0) never share one
+ckpt="$work/ckpt-$(basename "${out%.safetensors}")-$(realpath -m "$out" | cksum | cut -d' ' -f1)"
 "$a2m" train "$work/ds" --split "$split" --hidden "$hidden" --epochs "$epochs" --window 666 --batch 16 \
   --lr 1.5e-3 --plateau 2 --lr-schedule "$lr_schedule" --augment-transpose 12 --augment-shift 1 --augment-gain 6 --class-weight-power 0 \
   $([ "$recipe" = onset ] && echo --onset-head) --onset-weight 4 --label-smoothing 0.05 --ema 0.999 --patience 100 --seed "$train_seed" --threads "$threads" \
-  --checkpoint "$work/ckpt-$(basename "${out%.safetensors}")" --resume --log "$log" -o "$out" --force
+  --checkpoint "$ckpt" --resume --log "$log" -o "$out" --force
