@@ -42,6 +42,16 @@ static float *sing(const a2m_note *notes, size_t n_notes, double seconds, size_t
     return x;
 }
 
+/* mir_eval's COnP F1 of r's notes (the first 128) against ref */
+static double onset_pitch_f1(const a2m_note *ref, size_t n_ref, const a2m_transcription *r) {
+    a2m_note est[128];
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_notes && k < 128; i++) est[k++] = r->notes[i].note;
+    a2m_note_metrics nm;
+    CHECK(a2m_note_metrics_compute(ref, n_ref, est, k, a2m_note_metric_default_params(), &nm) == A2M_OK, "metrics");
+    return nm.onset_pitch.f1;
+}
+
 /* x streamed in pieces of `piece` samples gives the notes of r (the file's), to the bit. */
 static void check_stream_equals(const a2m_model *m, a2m_transcribe_params p, const float *x, size_t n, size_t piece,
                                 const a2m_transcription *r) {
@@ -164,17 +174,12 @@ static void test_detuned(const a2m_model *m) {
         a2m_transcriber *t;
         a2m_transcription r;
         CHECK(a2m_transcriber_new(m, p, &t) == A2M_OK && a2m_transcriber_run(t, x, n, &r) == A2M_OK, "transcribe");
-        a2m_note est[96];
-        size_t k = 0;
-        for (size_t i = 0; i < r.n_notes && k < 96; i++) est[k++] = r.notes[i].note;
-        a2m_note_metrics nm;
-        CHECK(a2m_note_metrics_compute(ref, 24, est, k, a2m_note_metric_default_params(), &nm) == A2M_OK, "metrics");
-        f1[on] = nm.onset_pitch.f1;
+        f1[on] = onset_pitch_f1(ref, 24, &r);
         printf("melody 45 cents flat, tuning %s: %zu notes, COnP F1 %.3f, tuning %.1f cents\n",
                on == 1   ? "auto"
                : on == 2 ? "+45 (the wrong way)"
                          : "off",
-               r.n_notes, nm.onset_pitch.f1, r.tuning_cents);
+               r.n_notes, f1[on], r.tuning_cents);
         if (on == 1) {
             CHECK(fabs(r.tuning_cents + 45) < 12, "estimated %.1f cents, sung -45", r.tuning_cents);
             check_stream_equals(m, p, x, n, 4096, &r);
@@ -332,15 +337,10 @@ static void test_notes_allowed(const a2m_model *m) {
         a2m_transcriber *t;
         a2m_transcription r;
         REQUIRE(a2m_transcriber_new(m, p, &t) == A2M_OK && a2m_transcriber_run(t, x, n, &r) == A2M_OK, "transcribe");
-        a2m_note est[32];
-        size_t e = 0, others = 0;
-        for (size_t i = 0; i < r.n_notes && e < 32; i++) {
-            est[e++] = r.notes[i].note;
+        size_t others = 0;
+        for (size_t i = 0; i < r.n_notes; i++)
             others += r.notes[i].note.pitch != 48 && r.notes[i].note.pitch != 52 && r.notes[i].note.pitch != 55;
-        }
-        a2m_note_metrics nm;
-        CHECK(a2m_note_metrics_compute(ref, 6, est, e, a2m_note_metric_default_params(), &nm) == A2M_OK, "metrics");
-        f1[k] = nm.onset_pitch.f1;
+        f1[k] = onset_pitch_f1(ref, 6, &r);
         printf("C3 E3 G3 sung as C#3 E3 F#3, %s: %zu notes, COnP F1 %.3f against the notes meant\n",
                k == 0   ? "every pitch"
                : k == 1 ? "--notes C3,E3,G3"
