@@ -417,8 +417,26 @@ static void test_note_sets(void) {
               in_set(set, 4) && in_set(set, 127) && !in_set(set, 1) && in_set(set, 120),
           "C,E,G: every octave (%d notes)", set_count(set));
     CHECK(a2m_note_set_parse("Cb", set) == A2M_OK && in_set(set, 11) && !in_set(set, 0), "Cb: the pitch class B");
-    static const char *bad[] = {"",     ",",   "48,", ",48", "48,,52", "H3", "C3-",   "60-50", "C-E",
-                                "C-G3", "128", "G#9", "C10", "C3x",    "-5", "48 52", "C##3",  "4-"};
+    static const char *bad[] = {"",
+                                ",",
+                                "48,",
+                                ",48",
+                                "48,,52",
+                                "H3",
+                                "C3-",
+                                "60-50",
+                                "C-E",
+                                "C-G3",
+                                "128",
+                                "G#9",
+                                "C10",
+                                "e0333333333333333333333333333-40",
+                                "C-99999999999999999999999",
+                                "C3x",
+                                "-5",
+                                "48 52",
+                                "C##3",
+                                "4-"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         set[0] = 0xff;
         int rc = a2m_note_set_parse(bad[i], set);

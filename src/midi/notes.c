@@ -136,9 +136,10 @@ static int note_token(const char **s, int *note, int *is_class) {
     if (*p == '#') pc++, p++;
     else if (*p == 'b') pc--, p++;
     if (isdigit((unsigned char)*p) || (*p == '-' && isdigit((unsigned char)p[1]))) {
-        long oct = strtol(p, &end, 10);
+        long oct = strtol(p, &end, 10); /* LONG_MAX on overflow: checked before the sum (the fuzzer's e0333...3) */
+        if (oct < -1 || oct > 9) return 0;
         long v = (oct + 1) * 12 + pc;
-        if (oct < -1 || oct > 9 || v < 0 || v > 127) return 0;
+        if (v < 0 || v > 127) return 0;
         *note = (int)v, *s = end;
         return 1;
     }
