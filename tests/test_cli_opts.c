@@ -116,6 +116,18 @@ static void test_parser(void) {
     T(parse(&v, (const char *[]){"--str", "-h", NULL}, &n, pos) == -1 && !strcmp(v.s, "-h"));
 }
 
+/* --notes of transcribe and eval: a set shown as cli_show_notes shows a list ("all" when empty); a parse error is a
+ * usage error (0 from the parse function) and leaves the set empty */
+static void test_note_set_option(void) {
+    unsigned char set[16] = {0};
+    char buf[256];
+    T(cli_show_note_set(set, buf, sizeof buf) && !strcmp(buf, "all"));
+    T(cli_opt_note_set("t", "--notes", "C3-G3,60,D4,127", set) == 1);
+    cli_show_note_set(set, buf, sizeof buf);
+    CHECK(!strcmp(buf, "48-55,60,62,127"), "shown: %s", buf);
+    T(cli_opt_note_set("t", "--notes", "C3,Z", set) == 0 && set[48 / 8] == 0);
+}
+
 /* cli_parse_pos: the positionals into their variables (NULL where not given), more than it takes refused (2) */
 static void test_parse_pos(void) {
     int i = 0;
@@ -411,6 +423,7 @@ static void test_commands(void) {
 int main(void) {
     test_parser();
     test_parse_pos();
+    test_note_set_option();
     test_parse_upto();
     test_parse_req();
     test_commands();

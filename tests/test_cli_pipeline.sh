@@ -45,6 +45,12 @@ for line in "precision    recall  f1-score   support" "balanced accuracy" "confu
   grep -qF -- "$line" "$tmp/out.txt" && ok || bad "eval output lacks '$line': $(cat "$tmp/out.txt")"
 done
 grep -q "^  voice_006 " "$tmp/out.txt" && ok || bad "eval worst takes: $(cat "$tmp/out.txt")"
+# eval --notes: told 60 and 64 only, no frame is predicted 67 (column 3 of the confusion matrix), where the model
+# alone predicts some; notes none of which the model has: one line naming the model
+expect_ok "$bin" eval "$tmp/m.safetensors" "$tmp/ds" --splits "$tmp/split.json" --json "$tmp/eval-n.json" --notes 60,64
+g_all=$(jq '[.confusion[][3]] | add' "$tmp/eval.json") g_told=$(jq '[.confusion[][3]] | add' "$tmp/eval-n.json")
+[ "$g_all" -gt 0 ] && [ "$g_told" -eq 0 ] && ok || bad "eval --notes 60,64: frames predicted 67: $g_all -> $g_told"
+expect_fail 1 "m.safetensors" "$tmp/eval-x.json" -- "$bin" eval "$tmp/m.safetensors" "$tmp/ds" --splits "$tmp/split.json" --json "$tmp/eval-x.json" --notes 20
 for key in accuracy balanced_accuracy f1_weighted confusion per_class class_names split model n_takes \
            reliability ece mce mean_confidence bins count prob_mean prob_variance mean_entropy per_take; do
   grep -q "\"$key\":" "$tmp/eval.json" && ok || bad "eval json lacks \"$key\""

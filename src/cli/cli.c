@@ -160,18 +160,21 @@ int cli_opt_notes(const char *cmd, const char *name, const char *v, void *dst) {
     return cli_usage_error(cmd, "%s expects MIDI numbers like 60,64,67", name), 0;
 }
 
-/* "60,64,67" (a range of 3 or more consecutive notes as "36-84") */
-int cli_show_notes(const void *v, char *buf, size_t n) {
-    const a2m_label_params *l = v;
+/* notes [n] as "60,64,67", a run of 3 or more consecutive notes as "36-84" */
+static void show_note_runs(const int *notes, int count, char *buf, size_t n) {
     size_t k = 0;
     buf[0] = '\0';
-    for (int i = 0; i < l->n_notes && k + 16 < n;) {
+    for (int i = 0; i < count && k + 16 < n;) {
         int j = i;
-        while (j + 1 < l->n_notes && l->notes[j + 1] == l->notes[j] + 1) j++;
-        if (j - i >= 2)
-            k += (size_t)snprintf(buf + k, n - k, "%s%d-%d", i ? "," : "", l->notes[i], l->notes[j]), i = j + 1;
-        else k += (size_t)snprintf(buf + k, n - k, "%s%d", i ? "," : "", l->notes[i]), i++;
+        while (j + 1 < count && notes[j + 1] == notes[j] + 1) j++;
+        if (j - i >= 2) k += (size_t)snprintf(buf + k, n - k, "%s%d-%d", i ? "," : "", notes[i], notes[j]), i = j + 1;
+        else k += (size_t)snprintf(buf + k, n - k, "%s%d", i ? "," : "", notes[i]), i++;
     }
+}
+
+int cli_show_notes(const void *v, char *buf, size_t n) {
+    const a2m_label_params *l = v;
+    show_note_runs(l->notes, l->n_notes, buf, n);
     return 1;
 }
 
@@ -181,23 +184,14 @@ int cli_opt_note_set(const char *cmd, const char *opt, const char *v, void *dst)
     return cli_usage_error(cmd, "%s: %s", opt, a2m_errmsg()), 0;
 }
 
-/* "all", or the MIDI notes allowed (a run of 3 or more as "48-55") */
+/* "all", or the MIDI notes allowed as cli_show_notes shows a list */
 int cli_show_note_set(const void *v, char *buf, size_t n) {
     const unsigned char *set = v;
-    size_t k = 0;
-    snprintf(buf, n, "all");
-    for (int i = 0; i < 128 && k + 16 < n;) {
-        if (!((set[i / 8] >> (i % 8)) & 1)) {
-            i++;
-            continue;
-        }
-        int j = i;
-        while (j + 1 < 128 && (set[(j + 1) / 8] >> ((j + 1) % 8)) & 1) j++;
-        k += (size_t)(j - i >= 2 ? snprintf(buf + k, n - k, "%s%d-%d", k ? "," : "", i, j)
-                                 : snprintf(buf + k, n - k, "%s%d", k ? "," : "", i));
-        if (j - i == 1) k += (size_t)snprintf(buf + k, n - k, ",%d", j);
-        i = j + 1;
-    }
+    int notes[128], count = 0;
+    for (int i = 0; i < 128; i++)
+        if ((set[i / 8] >> (i % 8)) & 1) notes[count++] = i;
+    if (count) show_note_runs(notes, count, buf, n);
+    else snprintf(buf, n, "all");
     return 1;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "a2m/error.h"
+#include "nn/layers.h"
 
 static int allowed_note(const unsigned char *set, int note) {
     return note >= 0 && note < 128 && (set[note / 8] >> (note % 8)) & 1;
@@ -47,9 +48,7 @@ int transcribe_fold_init(transcribe_fold *f, const unsigned char *allowed, const
 
 void transcribe_fold_frame(const transcribe_fold *f, float *q, int C) {
     if (!f->on) return;
-    int top = 0;
-    for (int c = 1; f->argmax_voicing && c < C; c++) top = q[c] > q[top] ? c : top;
-    if (f->argmax_voicing && f->class_notes[top] < 0) return;
+    if (f->argmax_voicing && f->class_notes[nn_argmax(q, C)] < 0) return; /* window.h's rule for these models */
     float out[A2M_MAX_CLASSES] = {0};
     for (int c = 0; c < C; c++) {
         out[f->to[c][0]] += f->share[c] * q[c];
