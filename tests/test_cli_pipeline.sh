@@ -113,7 +113,11 @@ done
 # told 60 and 64 only, the take's G (67: voice_001 sings 64 then 67) comes out as the nearer E, nothing else moves
 expect_fail 2 "H3" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --notes 60,H3
 expect_fail 1 "m.safetensors" "$tmp/t1c.mid" -- "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1c.mid" --notes 20-30
-expect_ok "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1n.mid" --csv --notes C4,E4
+expect_ok "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1n.mid" --csv --json --notes C4,E4
+# --json records what was asked: the model and the notes allowed (null: every note)
+jq -e '.allowed_notes == [60, 64] and (.model | endswith("m.safetensors"))' "$tmp/t1n.json" >/dev/null && ok ||
+  bad "transcribe --json --notes C4,E4: header $(jq -c '{model, allowed_notes}' "$tmp/t1n.json")"
+jq -e '.allowed_notes == null' "$tmp/t1.json" >/dev/null && ok || bad "transcribe --json: allowed_notes null without --notes"
 expect_ok "$bin" transcribe --model "$tmp/m.safetensors" "$tmp/takes/voice_001.wav" -o "$tmp/t1a.mid" --csv
 if [ "$(cut -d, -f3 "$tmp/t1a.csv" | sed 1d | tr '\n' ' ')" = "64 67 " ] &&
   [ "$(cut -d, -f3 "$tmp/t1n.csv" | sed 1d | tr '\n' ' ')" = "64 64 " ]; then ok; else

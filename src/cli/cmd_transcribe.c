@@ -137,10 +137,20 @@ static json_t *note_uncertainty(const a2m_transcribed_note *t, const float *meas
     return o;
 }
 
+/* --notes as a JSON list of MIDI numbers, null when every note is allowed */
+static json_t *allowed_notes_json(const unsigned char set[16]) {
+    json_t *a = json_array();
+    for (int i = 0; i < 128; i++)
+        if ((set[i / 8] >> (i % 8)) & 1) json_array_append_new(a, json_integer(i));
+    if (json_array_size(a)) return a;
+    json_decref(a);
+    return json_null();
+}
+
+static const char *model_path; /* an input too: no output may be it */
+
 static int write_notes_json(const char *path, const char *input, const a2m_transcription *r, const float *measures,
-                            int force) {
-    if (!force && a2m_path_exists(path))
-        return a2m_error(A2M_ERR_EXISTS, "%s: exists (use --force to replace it)", path);
+                            const tr_opts *opt) { /* check_outputs has refused an existing file */
     json_t *arr = json_array();
     for (size_t i = 0; i < r->n_notes; i++) {
         char nm[8];
@@ -153,14 +163,16 @@ static int write_notes_json(const char *path, const char *input, const a2m_trans
         if (measures)
             json_object_set_new(json_array_get(arr, i), "uncertainty", note_uncertainty(t, measures, r->n_frames));
     }
-    json_t *o = json_pack("{s:s,s:f,s:I,s:f,s:o}", "input", input, "frame_seconds", r->frame_seconds, "frames",
-                          (json_int_t)r->n_frames, "tuning_cents", r->tuning_cents, "notes", arr);
+    json_t *o = json_pack("{s:s,s:s,s:o,s:f,s:I,s:f,s:o}", "input", input, "model",
+                          opt->ensemble ? opt->ensemble
+                          : model_path  ? model_path
+                                        : "",
+                          "allowed_notes", allowed_notes_json(opt->tp.notes), "frame_seconds", r->frame_seconds,
+                          "frames", (json_int_t)r->n_frames, "tuning_cents", r->tuning_cents, "notes", arr);
     int rc = report_write_json(path, o);
     json_decref(o);
     return rc;
 }
-
-static const char *model_path; /* an input too: no output may be it */
 
 /* Every output of one input, checked before any is written (nothing half-written when one exists): none
  * may be the input or the model, an existing one needs --force, devices and FIFOs are written through. */
@@ -198,7 +210,7 @@ static int write_outputs(const char *input, const char *midi_path, const a2m_tra
     rc = a2m_midi_write(midi_path, notes, k, o->mp);
     free(notes);
     if (!rc && o->csv) out_name(p, sizeof p, base, ".csv"), rc = write_notes_csv(p, r, 1);
-    if (!rc && o->json) out_name(p, sizeof p, base, ".json"), rc = write_notes_json(p, input, r, measures, 1);
+    if (!rc && o->json) out_name(p, sizeof p, base, ".json"), rc = write_notes_json(p, input, r, measures, o);
     if (!rc && o->probs) {
         out_name(p, sizeof p, base, ".probs.npy");
         size_t shape[2] = {r->n_frames, (size_t)r->n_classes};
