@@ -11,6 +11,7 @@
 #include "synth_dataset.h"
 #include "nn/arch.h"
 #include "train/onset.h"
+#include "train/transpose.h"
 
 enum { TAKES = 6, FRAMES = 40, BINS = 8 };
 
@@ -302,8 +303,41 @@ static void test_bad_params(a2m_dataset *d) {
     CHECK(a2m_train(d, tr, 0, va, 2, small_params(), NULL, NULL, &c, NULL) == A2M_ERR_EMPTY, "no training takes");
 }
 
+/* Transposition moves a sample's labels and its distillation targets together: 3 frames of classes silence, pitches
+ * 1..5, onset, below, above (C 9), transposed by +2 then -3: each pitch's mass lands 2 up (4 and 5 beyond the range
+ * on "above"), then 3 down (on "below" past the first); silence and onset stay, every row still sums to 1. Without
+ * range classes the edge pitch keeps what leaves. The labels' draw keeps a note inside 1..5. */
+static void test_transpose_soft(void) {
+    enum { C = 9, NP = 5, BELOW = 7 };
+    float q[3 * C] = {0.1f, 0.2f, 0.3f, 0, 0.4f, 0, 0, 0, 0, /* */ 0, 0, 0,    0,   0,
+                      0.5f, 0.5f, 0,    0, 0.7f, 0, 0, 0, 0, 0,       0, 0.1f, 0.2f};
+    train_transpose_soft(q, 3, C, NP, BELOW, 2);
+    const float up[3 * C] = {0.1f, 0,    0, 0.2f, 0.3f, 0, 0, 0, 0.4f, /* */ 0, 0, 0,    0,   0,
+                             0,    0.5f, 0, 0.5f, 0.7f, 0, 0, 0, 0,    0,       0, 0.1f, 0.2f};
+    double worst = 0;
+    for (int k = 0; k < 3 * C; k++) worst = fmax(worst, fabs(q[k] - up[k]));
+    CHECK(worst < 1e-7, "soft targets transposed +2 (max error %.2g)", worst);
+    train_transpose_soft(q, 3, C, NP, BELOW, -3);
+    CHECK(fabs(q[BELOW] - 0.2f) < 1e-7 && fabs(q[1] - 0.3f) < 1e-7 && fabs(q[8] - 0.4f) < 1e-7,
+          "then -3: C and D below the range, E on pitch 1, the above mass stays (%g %g %g)", q[BELOW], q[1], q[8]);
+    for (int t = 0; t < 3; t++) {
+        double sum = 0;
+        for (int k = 0; k < C; k++) sum += q[t * C + k];
+        CHECK(fabs(sum - 1) < 1e-6, "row %d sums to 1 (%g)", t, sum);
+    }
+    float e[C] = {0, 0.5f, 0.5f, 0, 0, 0, 0, 0, 0};
+    train_transpose_soft(e, 1, 7, NP, 0, -1);
+    CHECK(fabs(e[1] - 1) < 1e-7, "no range classes: the edge pitch keeps what leaves (%g)", e[1]);
+    int64_t lab[4] = {0, 2, 6, 3};
+    nn_rng rng = {12345};
+    int st = train_transpose_labels(lab, 4, NP, BELOW, 12, &rng);
+    CHECK(st >= -1 && st <= 2 && lab[1] == 2 + st && lab[2] == 6 && lab[3] == 3 + st,
+          "labels moved by the drawn %d, onset kept", st);
+}
+
 int main(void) {
     test_onset_targets();
+    test_transpose_soft();
     a2m_dataset d;
     make_dataset(&d);
     a2m_model *a = test_same_seed(&d);

@@ -19,6 +19,7 @@
 #include "nn/layers.h"
 #include "nn/safetensors.h"
 #include "train/onset.h"
+#include "train/transpose.h"
 
 a2m_train_params a2m_train_default_params(void) {
     a2m_train_params p;
@@ -112,28 +113,6 @@ static int semitone_classes(const a2m_label_params *lp) {
     for (int k = 1; k < lp->n_notes; k++)
         if (lp->notes[k] != lp->notes[k - 1] + 1) return 0;
     return lp->n_notes;
-}
-
-/* Draws a transposition in [-max, max] semitones that keeps the pitch labels of one sample inside 1..n_pitch,
- * moves them, and returns it (0 when none fits). Silence, onset, below/above (class `below` and the next, or
- * below 0: none) and padding labels stay; a sample with a note below the range is only moved down, one above
- * only up, so those labels stay true. */
-static int transpose_labels(int64_t *lab, int len, int n_pitch, int below, int max, nn_rng *rng) {
-    int64_t lo = n_pitch + 1, hi = 0;
-    int has_below = 0, has_above = 0;
-    for (int t = 0; t < len; t++) {
-        if (lab[t] >= 1 && lab[t] <= n_pitch) lo = lab[t] < lo ? lab[t] : lo, hi = lab[t] > hi ? lab[t] : hi;
-        has_below |= below > 0 && lab[t] == below, has_above |= below > 0 && lab[t] == below + 1;
-    }
-    int down = hi ? (int)(1 - lo) : -max, up = hi ? (int)(n_pitch - hi) : max; /* allowed range */
-    if (has_below) up = up < 0 ? up : 0; /* a note below the range may not be moved up into it */
-    if (has_above) down = down > 0 ? down : 0;
-    down = down < -max ? -max : down, up = up > max ? max : up;
-    if (up < down) return 0;
-    int s = down + (int)(nn_rng_next(rng) % (unsigned long long)(up - down + 1));
-    for (int t = 0; t < len && s; t++)
-        if (lab[t] >= 1 && lab[t] <= n_pitch) lab[t] += s;
-    return s;
 }
 
 /* Fills x (normalised, zero padded), labels (-1 on padding) and lengths from nb batch elements, element i
@@ -737,9 +716,14 @@ static void augment_batch(trainer *tr, int nb, int T) {
         int sh = p->augment_shift_bins
                      ? (int)(nn_rng_next(&tr->st.rng) % (2 * p->augment_shift_bins + 1)) - p->augment_shift_bins
                      : 0;
-        if (p->augment_transpose > 0)
-            sh += tr->bins_per_semitone * transpose_labels(b->labels + (size_t)i * T, b->lengths[i], tr->n_pitch,
-                                                           tr->below_class, p->augment_transpose, &tr->st.rng);
+        if (p->augment_transpose > 0) {
+            int st = train_transpose_labels(b->labels + (size_t)i * T, b->lengths[i], tr->n_pitch, tr->below_class,
+                                            p->augment_transpose, &tr->st.rng);
+            if (b->soft)
+                train_transpose_soft(b->soft + (size_t)i * T * tr->C, b->lengths[i], tr->C, tr->n_pitch,
+                                     tr->below_class, st);
+            sh += tr->bins_per_semitone * st;
+        }
         sh = sh >= F ? F - 1 : sh <= -F ? 1 - F : sh;
         augment(b->x + (size_t)i * T * F, b->lengths[i], F, gdb / tr->m->info.norm_std, sh);
     }
