@@ -27,9 +27,7 @@ int train_transpose_labels(int64_t *lab, int len, int n_pitch, int below, int ma
     return s;
 }
 
-/* Moves the distillation targets of one sample [len x C] by s semitones, as train_transpose_labels moved its labels (the
- * teachers saw the take untransposed): pitch class k's probability goes to k + s; what leaves the range goes to
- * the below/above class (class `below` and the next), or stays on the edge pitch where the model has none. */
+/* The teachers saw the take untransposed: their targets move as its labels did (transpose.h). */
 void train_transpose_soft(float *soft, int len, int C, int n_pitch, int below, int s) {
     float row[A2M_MAX_CLASSES];
     for (int t = 0; t < len && s; t++) {
