@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "a2m/error.h"
+#include "a2m/midi.h"
 #include "a2m/model.h"
 #include "a2m/train.h"
 
@@ -13,7 +14,7 @@ static int add_teacher(const char *path, const a2m_dataset *d, const size_t *all
     int rc = a2m_model_load(path, NULL, &t);
     if (rc) return rc;
     const a2m_model_info *ti = a2m_model_get_info(t);
-    int C = d->labels_p.n_notes + 1;
+    int C = a2m_label_n_classes(&d->labels_p);
     if (ti->n_bins != d->n_bins || ti->n_classes != C)
         rc = a2m_error(A2M_ERR_SHAPE, "%s: teacher has %d bins and %d classes, the dataset %d and %d", path, ti->n_bins,
                        ti->n_classes, d->n_bins, C);
@@ -29,7 +30,7 @@ int a2m_train_teacher_targets(const a2m_dataset *d, const char *const *teachers,
                               float **out) {
     *out = NULL;
     if (n_teachers <= 0) return a2m_error(A2M_ERR_ARG, "distillation: no teacher model given");
-    size_t count = d->total_frames * (size_t)(d->labels_p.n_notes + 1);
+    size_t count = d->total_frames * (size_t)a2m_label_n_classes(&d->labels_p);
     size_t *all = malloc((d->n_takes + 1) * sizeof *all);
     int64_t *pred = malloc((d->total_frames + 1) * sizeof *pred);
     float *probs = malloc((count + 1) * sizeof *probs), *sum = calloc(count + 1, sizeof *sum);
