@@ -60,6 +60,11 @@ grep -q "3 notes, 4.000 s" "$tmp/out.txt" && ok || bad "synth summary: $(cat "$t
 "$bin" labels "$tmp/s.mid" --duration 4 -o "$tmp/sd.npy" >/dev/null || bad "labels --duration"
 cmp -s "$tmp/sa.npy" "$tmp/sd.npy" && ok || bad "labels from the synth audio length != labels from its duration"
 grep -q "class 1 C4 (60): 167" "$tmp/out.txt" && ok || bad "class counts: $(cat "$tmp/out.txt")"
+# --notes by name: the same classes as the numbers (the default 60,64,67); another order, other classes
+"$bin" labels "$tmp/s.mid" --duration 4 --notes C4,E4,G4 -o "$tmp/sn.npy" >/dev/null && cmp -s "$tmp/sd.npy" "$tmp/sn.npy" &&
+  ok || bad "labels --notes C4,E4,G4 differ from 60,64,67"
+"$bin" labels "$tmp/s.mid" --duration 4 --notes G4,E4,C4 -o "$tmp/sr.npy" >/dev/null && ! cmp -s "$tmp/sd.npy" "$tmp/sr.npy" &&
+  ok || bad "labels --notes G4,E4,C4: the order not kept"
 # same seed, same bytes; other seed, other bytes
 "$bin" synth "$tmp/s.mid" -o "$tmp/s1.wav" >/dev/null && "$bin" synth "$tmp/s.mid" -o "$tmp/s2.wav" >/dev/null &&
   cmp -s "$tmp/s1.wav" "$tmp/s2.wav" && ok || bad "synth not deterministic"

@@ -128,6 +128,20 @@ static void test_note_set_option(void) {
     T(cli_opt_note_set("t", "--notes", "C3,Z", set) == 0 && set[48 / 8] == 0);
 }
 
+/* --notes of dataset and labels: an ordered class list, names as transcribe's set reads them; each item's notes
+ * ascending, the items in the order given; what the set refuses, and an empty item, refused */
+static void test_note_list(void) {
+    int notes[64];
+    T(cli_parse_note_list("G3,C3,E3", notes, 64) == 3 && notes[0] == 55 && notes[1] == 48 && notes[2] == 52);
+    T(cli_parse_note_list("C2-C6", notes, 64) == 49 && notes[0] == 36 && notes[48] == 84);
+    T(cli_parse_note_list("36-38,Bb4,60", notes, 64) == 5 && notes[2] == 38 && notes[3] == 70 && notes[4] == 60);
+    T(cli_parse_note_list("C", notes, 64) == 11 && notes[0] == 0 && notes[10] == 120);
+    T(cli_parse_note_list("36-84", notes, 48) == -1); /* 49 notes, room for 48 */
+    const char *bad[] = {"", ",60", "60,", "60,,64", "84-36", "128", "H3", "C3-", "x"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
+        CHECK(cli_parse_note_list(bad[k], notes, 64) == -1, "'%s'", bad[k]);
+}
+
 /* cli_parse_pos: the positionals into their variables (NULL where not given), more than it takes refused (2) */
 static void test_parse_pos(void) {
     int i = 0;
@@ -421,6 +435,7 @@ static void test_commands(void) {
 }
 
 int main(void) {
+    test_note_list();
     test_parser();
     test_parse_pos();
     test_note_set_option();

@@ -133,23 +133,20 @@ int cli_show_precision(const void *value, char *buf, size_t n) {
 /* "60,64,67" or ranges "36-84" (both ends included), mixed: "36-40,60" -> notes; returns count or -1 */
 int cli_parse_note_list(const char *s, int *notes, int max) {
     int n = 0;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10), last = v;
-        if (end == p || v < 0 || v > 127) return -1;
-        p = end;
-        if (*p == '-') {
-            last = strtol(p + 1, &end, 10);
-            if (end == p + 1 || last < v || last > 127) return -1;
-            p = end;
-        }
-        for (long k = v; k <= last; k++) {
+    for (const char *p = s; *p;) { /* each item as a2m_note_set_parse reads it, its notes in ascending order */
+        size_t len = strcspn(p, ",");
+        char item[64];
+        unsigned char set[16];
+        if (len == 0 || len >= sizeof item) return -1;
+        memcpy(item, p, len), item[len] = '\0';
+        if (a2m_note_set_parse(item, set) != A2M_OK) return -1;
+        for (int k = 0; k < 128; k++) {
+            if (!((set[k / 8] >> (k % 8)) & 1)) continue;
             if (n == max) return -1;
-            notes[n++] = (int)k;
+            notes[n++] = k;
         }
-        if (*p == ',') p++;
-        else if (*p) return -1;
+        p += len;
+        if (*p == ',' && !*++p) return -1; /* a trailing comma */
     }
     return n > 0 ? n : -1;
 }
@@ -157,7 +154,7 @@ int cli_parse_note_list(const char *s, int *notes, int max) {
 int cli_opt_notes(const char *cmd, const char *name, const char *v, void *dst) {
     a2m_label_params *l = dst;
     if ((l->n_notes = cli_parse_note_list(v, l->notes, A2M_MAX_CLASSES - 1)) > 0) return 1;
-    return cli_usage_error(cmd, "%s expects MIDI numbers like 60,64,67", name), 0;
+    return cli_usage_error(cmd, "%s expects notes like 60,64,67, C4,E4,G4 or 36-84", name), 0;
 }
 
 /* notes [n] as "60,64,67", a run of 3 or more consecutive notes as "36-84" */

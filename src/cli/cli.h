@@ -47,7 +47,8 @@ int cli_parse_precision(const char *cmd, const char *s, a2m_precision *out);
 /* The same as an option table's parse and show functions (src/cli/opts.h; dst: an a2m_precision) */
 int cli_opt_precision(const char *cmd, const char *name, const char *value, void *dst);
 int cli_show_precision(const void *value, char *buf, size_t n);
-/* "60,64,67" or ranges "36-84" (both ends included), mixed: "36-40,60" -> notes; returns the count or -1 */
+/* "60,64,67", names "C4,E4,G4", ranges "36-84" / "C2-C6" (both ends included), mixed: "36-40,C4" -> notes in the
+ * order given (a range or an octave-less name, "C", ascending); each item as a2m_note_set_parse; the count or -1 */
 int cli_parse_note_list(const char *s, int *notes, int max);
 /* --notes LIST as an option table's parse and show functions (dst: an a2m_label_params' notes and n_notes) */
 int cli_opt_notes(const char *cmd, const char *name, const char *value, void *dst);

@@ -36,10 +36,11 @@ int cmd_dataset(int argc, char **argv) {
     const cli_option opts[] = {
         {CLI_STR_OPT("-o", &out), .meta = "DATASET", .help = "the dataset folder"},
         {CLI_CUSTOM_OPT("--notes", &p.labels, cli_opt_notes, cli_show_notes), .meta = "LIST",
-         .help = "MIDI notes of classes 1.. (ranges: 36-84; 0 is silence)"},
+         .help = "the notes of classes 1.. in order: MIDI numbers or names (C4 = 60), ranges 36-84 or\n"
+                 "C2-C6; 0 is silence"},
         {CLI_INT_OPT("--onset-frames", &p.labels.onset_frames, 0, 100), .meta = "N",
          .help = "one more class, \"onset\", on the first N frames of every note (0 = none;\n"
-                 "the any-pitch model uses 3)"},
+                 "the any-pitch model uses 4)"},
         {CLI_FLAG_OPT("--range-classes", &p.labels.range_classes),
          .help = "two more classes, \"below\" and \"above\", for notes outside the --notes range\n"
                  "(otherwise they are left out): a model then reports them instead of folding them in"},

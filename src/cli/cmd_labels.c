@@ -40,7 +40,7 @@ static int parse_args(int argc, char **argv, a2m_label_params *p, labels_args *a
         {CLI_DBL_OPT("--sr", &p->sample_rate, 1000, 384000), .meta = "HZ", .help = "analysis sample rate"},
         {CLI_INT_OPT("--hop", &p->hop, 1, 1 << 20), .meta = "N", .help = "hop length in samples"},
         {CLI_CUSTOM_OPT("--notes", p, cli_opt_notes, cli_show_notes), .meta = "LIST",
-         .help = "MIDI numbers of classes 1.. (ranges: 36-84)"},
+         .help = "the notes of classes 1.. in order: MIDI numbers or names (C4 = 60), ranges 36-84 or C2-C6"},
         {CLI_INT_OPT("--transpose", &p->transpose, -127, 127), .meta = "N",
          .help = "semitones added to the MIDI notes before the lookup\n(e.g. 12 if the MIDI is an octave below the "
                  "class map)"},
