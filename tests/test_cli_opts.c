@@ -137,6 +137,10 @@ static void test_note_list(void) {
     T(cli_parse_note_list("36-38,Bb4,60", notes, 64) == 5 && notes[2] == 38 && notes[3] == 70 && notes[4] == 60);
     T(cli_parse_note_list("C", notes, 64) == 11 && notes[0] == 0 && notes[10] == 120);
     T(cli_parse_note_list("36-84", notes, 48) == -1); /* 49 notes, room for 48 */
+    T(cli_parse_note_list("60,C4,D4", notes, 2) == -1 && cli_parse_note_list("60,C4", notes, 2) == 2);
+    char longest[80];
+    memset(longest, '0', sizeof longest - 3), memcpy(longest + sizeof longest - 3, "60", 3); /* 000...060: 79 bytes */
+    T(cli_parse_note_list(longest, notes, 64) == -1); /* an item longer than any note's text */
     const char *bad[] = {"", ",60", "60,", "60,,64", "84-36", "128", "H3", "C3-", "x"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
         CHECK(cli_parse_note_list(bad[k], notes, 64) == -1, "'%s'", bad[k]);

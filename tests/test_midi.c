@@ -417,6 +417,12 @@ static void test_note_sets(void) {
               in_set(set, 4) && in_set(set, 127) && !in_set(set, 1) && in_set(set, 120),
           "C,E,G: every octave (%d notes)", set_count(set));
     CHECK(a2m_note_set_parse("Cb", set) == A2M_OK && in_set(set, 11) && !in_set(set, 0), "Cb: the pitch class B");
+    int list[128];
+    CHECK(a2m_note_set_parse("G3,C3-D3,127,0", set) == A2M_OK && a2m_note_set_list(set, list) == 6 && list[0] == 0 &&
+              list[1] == 48 && list[3] == 50 && list[4] == 55 && list[5] == 127,
+          "the set listed in ascending order");
+    memset(set, 0, sizeof set);
+    CHECK(a2m_note_set_list(set, list) == 0, "an empty set lists no note");
     static const char *bad[] = {"",
                                 ",",
                                 "48,",

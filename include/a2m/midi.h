@@ -88,6 +88,8 @@ const char *a2m_note_name(int midi, char *buf);
  * octave for that pitch class in every octave ("C,D,E,F,G,A,B": C major). Into set: bit n % 8 of set[n / 8] for
  * note n (cleared first). A2M_ERR_ARG naming the item at fault; an empty text or item is one. */
 int a2m_note_set_parse(const char *text, unsigned char set[16]);
+/* The notes of such a set in ascending order into notes [128]; returns their count (0: the set is empty). */
+int a2m_note_set_list(const unsigned char set[16], int notes[128]);
 
 #ifdef __cplusplus
 }

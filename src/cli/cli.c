@@ -137,14 +137,13 @@ int cli_parse_note_list(const char *s, int *notes, int max) {
         size_t len = strcspn(p, ",");
         char item[64];
         unsigned char set[16];
+        int in_item[128];
         if (len == 0 || len >= sizeof item) return -1;
         memcpy(item, p, len), item[len] = '\0';
         if (a2m_note_set_parse(item, set) != A2M_OK) return -1;
-        for (int k = 0; k < 128; k++) {
-            if (!((set[k / 8] >> (k % 8)) & 1)) continue;
-            if (n == max) return -1;
-            notes[n++] = k;
-        }
+        int m = a2m_note_set_list(set, in_item);
+        if (m > max - n) return -1;
+        memcpy(notes + n, in_item, (size_t)m * sizeof *notes), n += m;
         p += len;
         if (*p == ',' && !*++p) return -1; /* a trailing comma */
     }
@@ -184,9 +183,7 @@ int cli_opt_note_set(const char *cmd, const char *opt, const char *v, void *dst)
 /* "all", or the MIDI notes allowed as cli_show_notes shows a list */
 int cli_show_note_set(const void *v, char *buf, size_t n) {
     const unsigned char *set = v;
-    int notes[128], count = 0;
-    for (int i = 0; i < 128; i++)
-        if ((set[i / 8] >> (i % 8)) & 1) notes[count++] = i;
+    int notes[128], count = a2m_note_set_list(set, notes);
     if (count) show_note_runs(notes, count, buf, n);
     else snprintf(buf, n, "all");
     return 1;

@@ -139,12 +139,11 @@ static json_t *note_uncertainty(const a2m_transcribed_note *t, const float *meas
 
 /* --notes as a JSON list of MIDI numbers, null when every note is allowed */
 static json_t *allowed_notes_json(const unsigned char set[16]) {
+    int notes[128], count = a2m_note_set_list(set, notes);
+    if (!count) return json_null();
     json_t *a = json_array();
-    for (int i = 0; i < 128; i++)
-        if ((set[i / 8] >> (i % 8)) & 1) json_array_append_new(a, json_integer(i));
-    if (json_array_size(a)) return a;
-    json_decref(a);
-    return json_null();
+    for (int i = 0; i < count; i++) json_array_append_new(a, json_integer(notes[i]));
+    return a;
 }
 
 static const char *model_path; /* an input too: no output may be it */

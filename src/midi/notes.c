@@ -170,3 +170,10 @@ int a2m_note_set_parse(const char *text, unsigned char set[16]) {
     } while (*p++ == ',');
     return A2M_OK;
 }
+
+int a2m_note_set_list(const unsigned char set[16], int notes[128]) {
+    int count = 0;
+    for (int n = 0; n < 128; n++)
+        if ((set[n / 8] >> (n % 8)) & 1) notes[count++] = n;
+    return count;
+}

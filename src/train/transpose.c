@@ -5,10 +5,7 @@
 
 #include "a2m/midi.h"
 
-/* Draws a transposition in [-max, max] semitones that keeps the pitch labels of one sample inside 1..n_pitch,
- * moves them, and returns it (0 when none fits). Silence, onset, below/above (class `below` and the next, or
- * below 0: none) and padding labels stay; a sample with a note below the range is only moved down, one above
- * only up, so those labels stay true. */
+/* The transposition drawn within what keeps every label true (transpose.h). */
 int train_transpose_labels(int64_t *lab, int len, int n_pitch, int below, int max, nn_rng *rng) {
     int64_t lo = n_pitch + 1, hi = 0;
     int has_below = 0, has_above = 0;
