@@ -59,7 +59,8 @@ int main(int argc, char **argv) {
             double t = now() - t0;
             best = t < best ? t : best;
         }
-        nn_buffers buf = {malloc(m->arch->act_floats(m, B, T) * sizeof(float)), NULL, B, T, 0.0f, 0, NULL, 0, 0, 0};
+        nn_buffers buf = {
+            .acts = malloc(m->arch->act_floats(m, B, T) * sizeof(float)), .max_batch = B, .max_frames = T};
         double best2 = 1e9;
         for (int k = 0; k < (reps + 3) / 4; k++) {
             double t0 = now();

@@ -17,6 +17,7 @@
 #   (train --onset-head: a sigmoid on frames -1..3 of each note start, the pitch softmax keeping the note on those
 #   frames). Measured against the shipped recipe in docs/anypitch.md.
 # Environment: A2M_WORK (default data/anypitch), A2M_SHARED (default ../shared), THREADS (2),
+#   ARCH (crnn, the shipped model's; harmonic: train --model harmonic, measured in docs/anypitch.md),
 #   EPOCHS, HIDDEN (128 since session 24; 96 before: docs/anypitch.md "Hidden 128"), TRAIN_SEED (0: train --seed, for a second draw of the same recipe),
 #   LR_SCHEDULE (cosine, the shipped model's, or plateau: train --lr-schedule), SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations;
 #   the validation takes stay every source's). The checkpoint is named after the output's path, so runs with other OUTs
@@ -34,6 +35,7 @@ sources=${SOURCES:-seed synth fluid wide festival singreal}
 recipe=${RECIPE:-shipped}
 lr_schedule=${LR_SCHEDULE:-cosine}
 train_seed=${TRAIN_SEED:-0}
+arch=${ARCH:-crnn}
 # OpenBLAS picks its kernels by CPU (or by $OPENBLAS_CORETYPE), and each kind sums in its own order: the same recipe
 # trained e92163f8 (Haswell), 0d75288a (SkylakeX), 29440d26 (Cooperlake, its own choice on a Zen 5) for the seed
 # model. Pinned to Haswell's kernels (what this machine kind's environment sets) wherever the CPU has them, so a
@@ -158,7 +160,7 @@ if [ -n "${OUT:-}" ]; then out=$OUT log=${OUT%.safetensors}.log.csv; fi
 # the checkpoint after the output's whole path: two OUTs of one name in two folders (session 26: .../h192/cv-0 beside
 # the default cv-0) never share one
 ckpt="$work/ckpt-$(basename "${out%.safetensors}")-$(realpath -m "$out" | cksum | cut -d' ' -f1)"
-"$a2m" train "$work/ds" --split "$split" --hidden "$hidden" --epochs "$epochs" --window 666 --batch 16 \
+"$a2m" train "$work/ds" --split "$split" --model "$arch" --hidden "$hidden" --epochs "$epochs" --window 666 --batch 16 \
   --lr 1.5e-3 --plateau 2 --lr-schedule "$lr_schedule" --augment-transpose 12 --augment-shift 1 --augment-gain 6 --class-weight-power 0 \
   $([ "$recipe" = onset ] && echo --onset-head) --onset-weight 4 --label-smoothing 0.05 --ema 0.999 --patience 100 --seed "$train_seed" --threads "$threads" \
   --checkpoint "$ckpt" --resume --log "$log" -o "$out" --force

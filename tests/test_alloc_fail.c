@@ -856,7 +856,7 @@ static int case_notes_labels(void *p) {
     return rc;
 }
 
-/* a tiny transformer and two-stage model trained for an epoch and saved */
+/* a tiny transformer, two-stage or harmonic model trained for an epoch and saved */
 static int case_train_arch(void *p) {
     ctx2 *c = p;
     a2m_train_params tp = a2m_train_default_params();
@@ -927,9 +927,10 @@ static void more_cases(ctx *c0) {
     static const char *const kind_names[3] = {"a2m_feat_from_file mel", "a2m_feat_from_file mfcc",
                                               "a2m_feat_from_file lpc"};
     for (int k = 0; k < 3; k++) c.kind = kinds[k], harness(kind_names[k], case_feat, &c);
-    static const char *const archs[3] = {"transformer", "two-stage", "crnn"};
-    static const char *const runner_names[3] = {"runner transformer", "runner two-stage", "runner crnn"};
-    for (int a = 0; a < 3; a++) {
+    static const char *const archs[4] = {"transformer", "two-stage", "crnn", "harmonic"};
+    static const char *const runner_names[4] = {"runner transformer", "runner two-stage", "runner crnn",
+                                                "runner harmonic"};
+    for (int a = 0; a < 4; a++) {
         CHECK(make_tiny(archs[a], &c.tiny) == A2M_OK, "tiny %s: %s", archs[a], a2m_errmsg());
         if (c.tiny) harness(runner_names[a], case_runner, &c);
         if (c.tiny && a == 1) harness("model_logits_takes mc", case_model_takes, &c);
@@ -945,9 +946,12 @@ static void more_cases(ctx *c0) {
     harness("a2m_midi_encode+write", case_midi_write, &c);
     harness("a2m_npy_load", case_npy_load, &c);
     harness("notes csv+labels", case_notes_labels, &c);
-    for (int a = 0; a < 2; a++) {
+    static const char *const train_names[4] = {"a2m_train transformer", "a2m_train two-stage", NULL,
+                                               "a2m_train harmonic"};
+    for (int a = 0; a < 4; a++) {
+        if (!train_names[a]) continue; /* the crnn's training paths: the cases above */
         c.arch = archs[a];
-        harness(a ? "a2m_train two-stage" : "a2m_train transformer", case_train_arch, &c);
+        harness(train_names[a], case_train_arch, &c);
     }
     harness("st_parse", case_st_parse, &c);
     harness("metrics", case_metrics, &c);

@@ -22,7 +22,7 @@ static double compare(a2m_model *m, crnn_infer *s, int B, int T, const int *leng
     size_t n = (size_t)B * T;
     float *x = malloc(n * F * sizeof *x), *z0 = malloc(n * C * sizeof *z0), *z1 = malloc(n * C * sizeof *z1);
     for (size_t i = 0; i < n * F; i++) x[i] = 2.0f * frand(); /* padding frames hold values too */
-    nn_buffers buf = {malloc(m->arch->act_floats(m, B, T) * sizeof(float)), NULL, B, T, 0.0f, 0, NULL, 0, 0, 0};
+    nn_buffers buf = {.acts = malloc(m->arch->act_floats(m, B, T) * sizeof(float)), .max_batch = B, .max_frames = T};
     m->arch->forward(m, m->params, &buf, x, lengths, B, T, z0, 1, 0);
     for (size_t i = 0; i < n * C; i++) z1[i] = NAN;
     crnn_infer_forward(s, x, lengths, B, T, z1);
@@ -103,7 +103,7 @@ static void test_onset_head(void) {
     CHECK(m->info.onset_head == 1 && nn_onset_class(&m->info) == 4, "onset head read back (%d)", m->info.onset_head);
     float x[B * T * F], z0[B * T * C], z1[B * T * C], p0[B * T * C], p1[B * T * C];
     for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = 2.0f * frand();
-    nn_buffers buf = {malloc(m->arch->act_floats(m, B, T) * sizeof(float)), NULL, B, T, 0.0f, 0, NULL, 0, 0, 0};
+    nn_buffers buf = {.acts = malloc(m->arch->act_floats(m, B, T) * sizeof(float)), .max_batch = B, .max_frames = T};
     m->arch->forward(m, m->params, &buf, x, NULL, B, T, z0, 1, 0);
     a2m_runner *r;
     crnn_infer *probe = crnn_infer_new(m, m->params, B, T); /* the runner's packed path exists for this shape */

@@ -181,7 +181,7 @@ static void test_crnn_scaled_inputs(void) {
     int F = in.n_bins, C = m->info.n_classes;
     float *x = malloc((size_t)B * T * F * sizeof *x), z[B * T * 8], p[B * T * 8];
     for (int i = 0; i < B * T * F; i++) x[i] = 1e4f * frand();
-    nn_buffers buf = {malloc(m->arch->act_floats(m, B, T) * sizeof(float)), NULL, B, T, 0.0f, 0, NULL, 0, 0, 0};
+    nn_buffers buf = {.acts = malloc(m->arch->act_floats(m, B, T) * sizeof(float)), .max_batch = B, .max_frames = T};
     m->arch->forward(m, m->params, &buf, x, NULL, B, T, z, 1, 0);
     softmax_rows(p, z, B * T, C);
     CHECK(all_finite(z, (size_t)B * T * C) && all_finite(p, (size_t)B * T * C), "training forward finite");

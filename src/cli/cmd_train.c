@@ -132,7 +132,8 @@ static int parse_args(int argc, char **argv, a2m_train_params *p, train_args *a)
         {CLI_STR_OPT("--model", &p->arch), .meta = "ARCH", .given = &a->arch_set,
          .help = "architecture: crnn, unet (U-Net over time + BiLSTM), transformer (the\n"
                  "original's AudioTransNet: conv embedding, 3 encoder layers, 4 heads) or\n"
-                 "two-stage (a voicing crnn, silence or sung, then a pitch crnn on the sung frames)"},
+                 "two-stage (a voicing crnn, silence or sung, then a pitch crnn on the sung frames) or\n"
+                 "harmonic (harmonic stacking and a convolution shared along frequency, then a crnn)"},
         {CLI_INT_OPT("--hidden", &p->hidden, 1, 4096), .meta = "N", .given = &a->hidden_set,
          .help = "LSTM hidden size; the transformer's d_model, a multiple of 8"},
         {CLI_DBL_OPT("--dropout", &p->dropout, 0, 0.95), .meta = "P", .given = &a->dropout_set, .show = show_dropout,

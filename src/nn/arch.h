@@ -50,6 +50,9 @@ typedef struct nn_buffers {
     int precision;
     /* 0: one seed's masks over the batch; else sequence b's masks from seed + b x seq_step (dropout_forward_seqs) */
     unsigned long long seq_step;
+    /* backward only, or NULL: [B x T x n_bins] the crnn adds the gradient of its input here (a front end's, as
+     * harmonic.c's, trains through it) */
+    float *dx;
 } nn_buffers;
 
 typedef struct a2m_arch {
@@ -137,6 +140,7 @@ extern const a2m_arch nn_arch_crnn;
 extern const a2m_arch nn_arch_unet;
 extern const a2m_arch nn_arch_transformer;
 extern const a2m_arch nn_arch_two_stage; /* two_stage.c: a voicing crnn and a pitch crnn */
+extern const a2m_arch nn_arch_harmonic;  /* harmonic.c: harmonic stacking and a convolution along frequency, a crnn */
 
 /* A Monte-Carlo dropout runner's sequences from now on draw their masks per sequence: sequence b of its next forward
  * those of call `calls` + b of a runner made with mc_seed seed run on it alone, whatever the batch (the transcriber's

@@ -145,7 +145,7 @@ static void crnn_backward(const a2m_model *m, const float *params, float *grads,
     mask_padding(dh1, lengths, B, T, C1);
     nn_zero(dp1, BT * C1);
     relu_backward(dp1, dh1, a.h1, BT * C1);
-    conv1d_backward(NULL, g.conv0_w, g.conv0_b, dp1, a.col1, p.conv0_w, B, T, F, C1, KS);
+    conv1d_backward(buf->dx, g.conv0_w, g.conv0_b, dp1, a.col1, p.conv0_w, B, T, F, C1, KS);
 }
 
 /* PyTorch defaults: conv/linear weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))

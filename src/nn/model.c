@@ -12,7 +12,8 @@
 #include "nn/layers.h"
 #include "nn/safetensors.h"
 
-static const a2m_arch *const arches[] = {&nn_arch_crnn, &nn_arch_unet, &nn_arch_transformer, &nn_arch_two_stage};
+static const a2m_arch *const arches[] = {&nn_arch_crnn, &nn_arch_unet, &nn_arch_transformer, &nn_arch_two_stage,
+                                         &nn_arch_harmonic};
 
 int nn_find_shape(const char *const *names, const int (*shapes)[4], const int *ndims, int n, const char *want, int nd,
                   int out[4]) {
