@@ -768,13 +768,7 @@ int a2m_cqt_magnitude(a2m_cqt *c, const float *x, size_t n, float *mag) {
  * floored at (max over the first n_max frames) - top_db. Also in an x86-64-v4 clone (GCC, as stft.c's DCT):
  * the mel and MFCC features' dB pass, 4% of a mel take in-process in the v3 clone (perf); the same bits (the
  * same operations, element by element). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX512F__) &&                        \
-    !defined(A2M_NO_DISPATCH)
-#define DB_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DB_DISPATCH A2M_DISPATCH
-#endif
-DB_DISPATCH
+A2M_DISPATCH_V4
 static void a2m_cqt_power_db_body(a2m_cqt_params p, const float *power, size_t n_max, size_t n_keep, float *db) {
     size_t count = n_max * (size_t)p.n_bins, keep = n_keep * (size_t)p.n_bins;
     float amin2 = (float)(p.amin * p.amin);

@@ -21,12 +21,6 @@
 
 /* MFCC's DCT also in an x86-64-v4 clone (GCC, as attention.c): in-process MFCC of a take 0.87 ms instead of
  * 0.92 (min of 6 alternated processes, one take x 200; the same bits: the sums' order is the source's) */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX512F__) &&                        \
-    !defined(A2M_NO_DISPATCH)
-#define DCT_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DCT_DISPATCH A2M_DISPATCH
-#endif
 
 /* GCC/clang vector extensions (as cqt.c): AVX2 in the x86-64-v3 clone of block_power, SSE pairs elsewhere.
  * v8sf holds 4 complex values (re, im interleaved); SWAP_RI swaps re and im, REV_C reverses the 4 values. */
@@ -277,7 +271,7 @@ A2M_DISPATCH static void block_mel(const a2m_feat *e, size_t nb, float *out) {
  * independent sums in registers (one vector's chain of 128 dependent additions took 3x as long).
  * Float sums of 128 terms: within 1e-6 of each coefficient's range of the double ones (measured on the
  * librosa references; the target is 1e-3). */
-DCT_DISPATCH static void mfcc_of_db(const a2m_feat *e, const float *db, size_t frames, float *out) {
+A2M_DISPATCH_V4 static void mfcc_of_db(const a2m_feat *e, const float *db, size_t frames, float *out) {
     const int M = e->f.n_mels, K = e->f.n_mfcc, Kp = (K + 7) / 8 * 8;
     float acc[4][1024]; /* n_mfcc <= n_mels <= 1024 (a2m_feat_check) */
     for (size_t t = 0; t < frames; t += 4) {

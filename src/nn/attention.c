@@ -15,12 +15,6 @@
 /* The rows' loops (and the layer norms', the fused dropouts') also get an AVX-512 clone (x86-64-v4, 512-bit
  * vectors; GCC only): the forward's softmax + dropout row went from 14% to 10% of attn_forward + attn_backward's
  * time (perf, one thread). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__AVX512F__) &&                        \
-    !defined(A2M_NO_DISPATCH)
-#define ROWS_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define ROWS_DISPATCH A2M_DISPATCH
-#endif
 
 /* ------------------------------------------------------------ LayerNorm */
 
@@ -28,8 +22,8 @@
  * 3.7% of a bf16 training epoch as scalar loops. */
 /* Dispatched bodies are static (core/isa.h: clang names an external function's ifunc NAME.ifunc, so the fuzz build,
  * clang's, did not link); the entry points below call them. */
-ROWS_DISPATCH static void layernorm_forward_rows(float *out, float *save, const float *in, const float *w,
-                                                 const float *b, int N, int C, float eps) {
+A2M_DISPATCH_V4 static void layernorm_forward_rows(float *out, float *save, const float *in, const float *w,
+                                                   const float *b, int N, int C, float eps) {
     for (int n = 0; n < N; n++) {
         const float *x = in + (size_t)n * C;
         double s = 0, v = 0;
@@ -46,8 +40,8 @@ ROWS_DISPATCH static void layernorm_forward_rows(float *out, float *save, const 
     }
 }
 
-ROWS_DISPATCH static void layernorm_backward_rows(float *din, float *dw, float *db, const float *dout, const float *in,
-                                                  const float *w, const float *save, int N, int C) {
+A2M_DISPATCH_V4 static void layernorm_backward_rows(float *din, float *dw, float *db, const float *dout,
+                                                    const float *in, const float *w, const float *save, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *x = in + (size_t)n * C, *g = dout + (size_t)n * C;
         float m = save[n], rstd = save[N + n];
@@ -155,7 +149,7 @@ static uint32_t row_seed(uint64_t base, uint64_t row) {
 /* y[j] = a[j] * (inverted-dropout multiplier of element j of the row with hash rs), j in [0, L): a 32-bit
  * murmur3 finaliser of (rs ^ j) per element, u = its top 24 bits, dropped when u < p 2^24; 32-bit
  * arithmetic vectorises (a 64-bit hash per element was 23% of a training epoch). y may be a. */
-ROWS_DISPATCH static void dropped_row(float *y, const float *a, uint32_t rs, int L, uint32_t thr, float keep) {
+A2M_DISPATCH_V4 static void dropped_row(float *y, const float *a, uint32_t rs, int L, uint32_t thr, float keep) {
 #pragma omp simd
     for (int j = 0; j < L; j++) {
         uint32_t h = (rs ^ (uint32_t)j) * 0x9E3779B1u;
@@ -166,7 +160,7 @@ ROWS_DISPATCH static void dropped_row(float *y, const float *a, uint32_t rs, int
 }
 
 /* r[0..L) <- softmax(r) */
-ROWS_DISPATCH static void softmax_row(float *r, int L) {
+A2M_DISPATCH_V4 static void softmax_row(float *r, int L) {
     float mx = r[0], s = 0;
 #pragma omp simd reduction(max : mx)
     for (int j = 0; j < L; j++) mx = r[j] > mx ? r[j] : mx;
@@ -178,7 +172,7 @@ ROWS_DISPATCH static void softmax_row(float *r, int L) {
 }
 
 /* softmax_row, and pd[0..L) <- dropped_row(r) in its last pass (one pass less over the row) */
-ROWS_DISPATCH static void softmax_drop_row(float *r, float *pd, int L, uint32_t rs, uint32_t thr, float keep) {
+A2M_DISPATCH_V4 static void softmax_drop_row(float *r, float *pd, int L, uint32_t rs, uint32_t thr, float keep) {
     float mx = r[0], s = 0;
 #pragma omp simd reduction(max : mx)
     for (int j = 0; j < L; j++) mx = r[j] > mx ? r[j] : mx;
@@ -196,7 +190,7 @@ ROWS_DISPATCH static void softmax_drop_row(float *r, float *pd, int L, uint32_t 
 }
 
 /* g <- scale * r * (g - s), s = sum(r * g) (computed here when have_s is 0) */
-ROWS_DISPATCH static void softmax_grad_row(float *g, const float *r, int L, float scale, int have_s, float s) {
+A2M_DISPATCH_V4 static void softmax_grad_row(float *g, const float *r, int L, float scale, int have_s, float s) {
     if (!have_s) {
         s = 0;
 #pragma omp simd reduction(+ : s)
@@ -208,8 +202,8 @@ ROWS_DISPATCH static void softmax_grad_row(float *g, const float *r, int L, floa
 
 /* dropped_row of p into pd and of g in place with one hash per element (the same mask), returning
  * sum(p * g) of the masked g for the softmax's gradient: one pass where there were three. */
-ROWS_DISPATCH static float dropped_pair(float *pd, const float *p, float *g, uint32_t rs, int L, uint32_t thr,
-                                        float keep) {
+A2M_DISPATCH_V4 static float dropped_pair(float *pd, const float *p, float *g, uint32_t rs, int L, uint32_t thr,
+                                          float keep) {
     float s = 0;
 #pragma omp simd reduction(+ : s)
     for (int j = 0; j < L; j++) {
@@ -506,8 +500,8 @@ static inline float tdrop_k(uint32_t rs, uint32_t i, uint32_t thr, float keep) {
     return (int32_t)(h >> 8) < (int32_t)thr ? 0.0f : keep;
 }
 
-ROWS_DISPATCH static void tdrop_kernel(float *out, float *in, const float *res, size_t n, uint32_t rs, uint32_t thr,
-                                       float keep, int relu) {
+A2M_DISPATCH_V4 static void tdrop_kernel(float *out, float *in, const float *res, size_t n, uint32_t rs, uint32_t thr,
+                                         float keep, int relu) {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float k = tdrop_k(rs, (uint32_t)i, thr, keep);
@@ -517,7 +511,7 @@ ROWS_DISPATCH static void tdrop_kernel(float *out, float *in, const float *res, 
     }
 }
 
-ROWS_DISPATCH static void tdrop_off(float *out, float *in, const float *res, size_t n, int relu) {
+A2M_DISPATCH_V4 static void tdrop_off(float *out, float *in, const float *res, size_t n, int relu) {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float x = relu && in[i] < 0.0f ? 0.0f : in[i];
@@ -532,8 +526,8 @@ void tdrop_forward(float *out, float *in, const float *res, size_t n, float p, u
     else tdrop_off(out, in, res, n, relu);
 }
 
-ROWS_DISPATCH static void tdrop_bwd_kernel(float *din, const float *dout, const float *gate, size_t n, uint32_t rs,
-                                           uint32_t thr, float keep) {
+A2M_DISPATCH_V4 static void tdrop_bwd_kernel(float *din, const float *dout, const float *gate, size_t n, uint32_t rs,
+                                             uint32_t thr, float keep) {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) {
         float g = dout[i] * tdrop_k(rs, (uint32_t)i, thr, keep);
@@ -541,7 +535,7 @@ ROWS_DISPATCH static void tdrop_bwd_kernel(float *din, const float *dout, const 
     }
 }
 
-ROWS_DISPATCH static void tdrop_bwd_off(float *din, const float *dout, const float *gate, size_t n) {
+A2M_DISPATCH_V4 static void tdrop_bwd_off(float *din, const float *dout, const float *gate, size_t n) {
 #pragma omp simd
     for (size_t i = 0; i < n; i++) din[i] = gate && !(gate[i] > 0.0f) ? 0.0f : dout[i];
 }
@@ -552,7 +546,7 @@ void tdrop_backward(float *din, const float *dout, const float *gate, size_t n, 
     else tdrop_bwd_off(din, dout, gate, n);
 }
 
-ROWS_DISPATCH static void colsum_kernel(float *db, const float *d, int N, int C) {
+A2M_DISPATCH_V4 static void colsum_kernel(float *db, const float *d, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *r = d + (size_t)n * C;
 #pragma omp simd

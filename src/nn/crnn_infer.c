@@ -35,7 +35,10 @@ struct crnn_infer {
     float *fc_w, *fc_b;
     lstm_infer_w lw;
     float *h1, *h2, *work;
-    crnn_bf16 *bf; /* non-NULL: the bf16 path runs instead */
+    crnn_bf16 *bf;       /* non-NULL: the bf16 path runs instead */
+    crnn_front_fn front; /* non-NULL: each sequence's input rows from front(front_ctx, ...) into xb [max_t x F] */
+    void *front_ctx;
+    float *xb;
 };
 
 void crnn_infer_del(crnn_infer *s) {
@@ -45,7 +48,14 @@ void crnn_infer_del(crnn_infer *s) {
     lstm_infer_free(&s->lw);
     free(s->h1), free(s->h2), free(s->work), free(s->u1), free(s->m1), free(s->zero), free(s->w2p), free(s->nzo),
         free(s->nzv);
+    free(s->xb);
     free(s);
+}
+
+int crnn_infer_set_front(crnn_infer *s, crnn_front_fn fn, void *ctx) {
+    if (s->bf || !(s->xb = malloc((size_t)s->max_t * s->F * sizeof *s->xb))) return -1;
+    s->front = fn, s->front_ctx = ctx;
+    return 0;
 }
 
 static float *dup(const float *p, size_t n) {
@@ -232,7 +242,12 @@ void crnn_infer_forward(crnn_infer *s, const float *x, const int *lengths, int B
     for (int b = 0; b < B; b++) {
         int len = lengths ? lengths[b] : T;
         float *h1 = s->h1 + (size_t)b * C1, *h2 = s->h2 + (size_t)b * C2;
-        conv3_wino(s, h1, (size_t)B * C1, x + (size_t)b * T * F, (size_t)F, T, F, C1);
+        const float *xb = x + (size_t)b * T * F;
+        if (s->front) {
+            s->front(s->front_ctx, x, b, T, len, s->xb);
+            xb = s->xb;
+        }
+        conv3_wino(s, h1, (size_t)B * C1, xb, (size_t)F, T, F, C1);
         bias_relu_mask(h1, (size_t)B * C1, s->b1, T, len, C1);
         if (isa) conv2_sparse(s, h2, (size_t)B * C2, h1, (size_t)B * C1, T, len, isa);
         else {

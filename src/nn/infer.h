@@ -69,6 +69,12 @@ void crnn_infer_cap_isa(crnn_infer *s, int level);
 void crnn_infer_del(crnn_infer *s);
 /* x [B x T x n_bins] -> logits [B x T x n_classes]; lengths [B] or NULL; B, T within the maxima. */
 void crnn_infer_forward(crnn_infer *s, const float *x, const int *lengths, int B, int T, float *logits);
+/* A front end before the fp32 path's first convolution (harmonic.c): fn(ctx, x, b, T, len, out) writes sequence b's
+ * T input rows [T x n_bins] into out, from crnn_infer_forward's x (then the front's input, any layout fn reads).
+ * One sequence's rows at a time: max_frames x n_bins floats, not the whole batch's. 0, or -1 if out of memory or
+ * the state runs the bf16 path (which takes the crnn's input whole). */
+typedef void (*crnn_front_fn)(void *ctx, const float *x, int b, int T, int len, float *out);
+int crnn_infer_set_front(crnn_infer *s, crnn_front_fn fn, void *ctx);
 
 /* ---- bf16 kernels (src/nn/infer_bf16.c): AVX512_BF16, chosen at run time ---- */
 /* CPU has avx512f/bw/vl/bf16 and A2M_FORCE_FP32 is not set */
