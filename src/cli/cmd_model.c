@@ -88,10 +88,11 @@ int cmd_forward(int argc, char **argv) {
 
 static const char *import_usage =
     "usage: a2m import STATE_DICT.safetensors --mean M --std S -o MODEL.safetensors\n"
-    "         [--arch crnn|unet|transformer] [--notes LIST] [--transpose N] [--force]\n"
+    "         [--arch crnn|unet|transformer|two-stage|harmonic] [--notes LIST] [--transpose N] [--force]\n"
     "Makes a self-contained a2m model (with feature parameters, normalisation and class map\n"
     "in its metadata) from a plain PyTorch state dict saved as safetensors; the architecture is\n"
-    "recognised from the tensor names (the original's CRNN and AudioTransNet, a2m's U-Net).\n";
+    "recognised from the tensor names (the original's CRNN and AudioTransNet, a2m's U-Net, two-stage\n"
+    "and harmonic CRNN).\n";
 
 int cmd_import(int argc, char **argv) {
     const char *in_path = NULL, *out = NULL, *arch = NULL;
@@ -104,7 +105,7 @@ int cmd_import(int argc, char **argv) {
                                {CLI_DBL_OPT("--std", &std, 1e-9, 1000), .meta = "S", .given = &have_std, .nodef = 1,
                                 .help = "the dataset's global standard deviation (dB; required)"},
                                {CLI_STR_OPT("--arch", &arch), .meta = "ARCH",
-                                .help = "crnn, unet or transformer (not given: from the tensor names)"},
+                                .help = "crnn, unet, transformer, two-stage or harmonic (not given: from the tensor names)"},
                                {CLI_CUSTOM_OPT("--notes", &lp, cli_opt_notes, cli_show_notes), .meta = "LIST",
                                 .given = &have_notes, .nodef = 1,
                                 .help = "MIDI notes of classes 1.. (not given: the recognised model's class map)"},
