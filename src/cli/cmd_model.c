@@ -99,20 +99,20 @@ int cmd_import(int argc, char **argv) {
     double mean = 0, std = 1;
     int force = 0, transpose = 0, have_mean = 0, have_std = 0, have_notes = 0, n_pos;
     a2m_label_params lp = a2m_label_default_params();
-    const cli_option opts[] = {{CLI_STR_OPT("-o", &out), .meta = "MODEL", .help = "the a2m model"},
-                               {CLI_DBL_OPT("--mean", &mean, -1000, 1000), .meta = "M", .given = &have_mean, .nodef = 1,
-                                .help = "the dataset's global mean (dB; required)"},
-                               {CLI_DBL_OPT("--std", &std, 1e-9, 1000), .meta = "S", .given = &have_std, .nodef = 1,
-                                .help = "the dataset's global standard deviation (dB; required)"},
-                               {CLI_STR_OPT("--arch", &arch), .meta = "ARCH",
-                                .help = "crnn, unet, transformer, two-stage or harmonic (not given: from the tensor names)"},
-                               {CLI_CUSTOM_OPT("--notes", &lp, cli_opt_notes, cli_show_notes), .meta = "LIST",
-                                .given = &have_notes, .nodef = 1,
-                                .help = "MIDI notes of classes 1.. (not given: the recognised model's class map)"},
-                               {CLI_INT_OPT("--transpose", &transpose, -48, 48), .meta = "N",
-                                .help = "semitones the dataset's MIDI was shifted by"},
-                               {CLI_FLAG_OPT("--force", &force), .help = "replace an existing MODEL"},
-                               {.name = NULL}};
+    const cli_option opts[] = {
+        {CLI_STR_OPT("-o", &out), .meta = "MODEL", .help = "the a2m model"},
+        {CLI_DBL_OPT("--mean", &mean, -1000, 1000), .meta = "M", .given = &have_mean, .nodef = 1,
+         .help = "the dataset's global mean (dB; required)"},
+        {CLI_DBL_OPT("--std", &std, 1e-9, 1000), .meta = "S", .given = &have_std, .nodef = 1,
+         .help = "the dataset's global standard deviation (dB; required)"},
+        {CLI_STR_OPT("--arch", &arch), .meta = "ARCH",
+         .help = "crnn, unet, transformer, two-stage or harmonic (not given: from the tensor names)"},
+        {CLI_CUSTOM_OPT("--notes", &lp, cli_opt_notes, cli_show_notes), .meta = "LIST", .given = &have_notes,
+         .nodef = 1, .help = "MIDI notes of classes 1.. (not given: the recognised model's class map)"},
+        {CLI_INT_OPT("--transpose", &transpose, -48, 48), .meta = "N",
+         .help = "semitones the dataset's MIDI was shifted by"},
+        {CLI_FLAG_OPT("--force", &force), .help = "replace an existing MODEL"},
+        {.name = NULL}};
     const cli_spec spec = {"import", import_usage, {{NULL, opts}}, NULL};
     int crc = cli_parse(argc, argv, &spec, &n_pos);
     if (crc >= 0) return crc;
