@@ -79,4 +79,40 @@ static inline void check_resume(a2m_dataset *d, size_t *tr, size_t *va, a2m_trai
     unlink(ckpt);
 }
 
+/* The training options of the synthetic-task tests (synth_dataset.h): small and quick, and they learn it */
+static inline a2m_train_params synth_task_params(const char *arch) {
+    a2m_train_params p = a2m_train_default_params();
+    p.arch = arch, p.hidden = 8, p.batch = 2, p.epochs = 20, p.lr = 1e-2, p.seed = 3, p.patience = 100;
+    return p;
+}
+
+/* Trains p.arch on d (takes tr, validated on va), checks it learns (best validation accuracy >= min_acc), saves it
+ * as test_tmp(file), loads it back as that architecture and checks the reloaded model's logits over the takes all
+ * [n_all] equal the trained one's (classes n_classes). Returns the trained model (the caller frees it), or NULL. */
+static inline a2m_model *check_train_save_load(a2m_dataset *d, size_t *tr, size_t n_tr, size_t *va, size_t n_va,
+                                               size_t *all, size_t n_all, a2m_train_params p, double min_acc,
+                                               int n_classes, const char *file) {
+    a2m_model *m = NULL;
+    a2m_train_result r;
+    CHECK(a2m_train(d, tr, n_tr, va, n_va, p, NULL, NULL, &m, &r) == A2M_OK, "%s trains: %s", p.arch, a2m_errmsg());
+    CHECK(r.best_val_accuracy >= min_acc, "%s learns the synthetic task (val accuracy %.3f)", p.arch,
+          r.best_val_accuracy);
+    const char *path = test_tmp(file);
+    CHECK(m && a2m_model_save(m, path) == A2M_OK, "save %s", p.arch);
+    a2m_model *back = NULL;
+    CHECK(a2m_model_load(path, NULL, &back) == A2M_OK && !strcmp(a2m_model_get_info(back)->arch, p.arch), "load %s: %s",
+          p.arch, a2m_errmsg());
+    size_t n = d->total_frames * (size_t)n_classes;
+    float *z1 = malloc(n * sizeof *z1), *z2 = malloc(n * sizeof *z2);
+    if (m && back) {
+        a2m_model_logits_takes(m, d, all, n_all, 1, 0, 0, z1);
+        a2m_model_logits_takes(back, d, all, n_all, 1, 0, 0, z2);
+        CHECK(!memcmp(z1, z2, n * sizeof *z1), "a reloaded %s model gives the same logits", p.arch);
+    }
+    free(z1), free(z2);
+    a2m_model_del(back);
+    unlink(path);
+    return m;
+}
+
 #endif

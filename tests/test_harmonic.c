@@ -8,81 +8,72 @@
 #include "a2m/train.h"
 #include "check.h"
 #include "gradcheck.h"
+#include "model_check.h"
 #include "nn/arch.h"
 #include "nn/layers.h"
 #include "synth_dataset.h"
 
+/* The whole-model check's fixture: two sequences of 5 frames (the second 3 long), labels with ignored frames, the
+ * loss times `scale` (1, or so the tensor under test has gradients of order 1: gradcheck's tolerance is relative to
+ * max(1, |g|), and the front's gradients, ~1e-2, would pass at twice their value) */
 enum { GB = 2, GT = 5, GF = 9, GC = 4 };
-static a2m_model *gm;
-static nn_buffers gbuf;
-static float gx[GB * GT * GF];
-static int64_t glab[GB * GT] = {0, 1, 2, 3, -1, 3, 2, 1, 0, -1};
-static int glen[GB] = {5, 4};
+typedef struct harm_fixture {
+    a2m_model *m;
+    nn_buffers buf;
+    float x[GB * GT * GF];
+    double scale;
+} harm_fixture;
+static const int64_t fixture_labels[GB * GT] = {1, 0, 3, 2, 1, 2, 3, 0, -1, -1};
+static const int fixture_lengths[GB] = {5, 3};
 
-static double model_loss(void *ctx) {
-    (void)ctx;
-    float logits[GB * GT * GC];
-    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, GB, GT, logits, 1, 1);
-    return softmax_xent_forward_backward(NULL, logits, glab, NULL, 0, GB * GT, GC, NULL);
+static double fixture_loss(void *ctx) {
+    harm_fixture *f = ctx;
+    return f->scale * model_xent(f->m, &f->buf, f->x, fixture_labels, fixture_lengths, GB, GT, GC);
 }
 
-/* the loss scaled so the tensor under test has gradients of order 1 (gradcheck's tolerance is relative to
- * max(1, |g|): the front's gradients, ~1e-2, would pass at twice their value) */
-static double g_scale = 1;
-static double scaled_loss(void *ctx) { return g_scale * model_loss(ctx); }
-
-static int check_scaled(const char *what, const nn_tensor *t, const float *grads, size_t max_checks) {
+static int check_scaled(harm_fixture *f, const char *what, const nn_tensor *t, const float *grads, size_t max_checks) {
     double big = 0;
     for (size_t i = 0; i < t->count; i++) big = fmax(big, fabs(grads[t->offset + i]));
-    g_scale = big > 0 ? 1 / big : 1;
+    f->scale = big > 0 ? 1 / big : 1;
     float *g = malloc(t->count * sizeof *g);
-    for (size_t i = 0; i < t->count; i++) g[i] = (float)(grads[t->offset + i] * g_scale);
+    for (size_t i = 0; i < t->count; i++) g[i] = (float)(grads[t->offset + i] * f->scale);
     /* each front weight feeds every bin of every frame: a step of 1e-2 can carry some max-pool winner across its kink,
      * so smaller steps too (a point passes at one; a wrong gradient fails at all) */
     static const double steps[] = {1e-2, 3e-3, 1e-3, 3e-4};
-    double worst;
-    int failures = gradcheck_steps(what, gm->params + t->offset, g, t->count, scaled_loss, NULL, steps, 4, 0, 2e-2,
+    double worst; /* 3e-2: the right gradients pass within 0.02 at some step, wrong ones (twice the bias, a tap off
+                   * by one) fail by 0.5-1.7 at every step */
+    int failures = gradcheck_steps(what, f->m->params + t->offset, g, t->count, fixture_loss, f, steps, 4, 0, 3e-2,
                                    max_checks, &worst);
     free(g);
+    f->scale = 1;
     return failures;
-}
-
-static const nn_tensor *tensor(const a2m_model *m, const char *name) {
-    for (int i = 0; i < m->n_tensors; i++)
-        if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
-    return NULL;
 }
 
 /* 9 bins of a 3-bin-a-octave CQT: the stack's shifts -3, 0, 3, 5, 6, 7 reach past both ends */
 static void check_gradient(void) {
+    static harm_fixture f = {.scale = 1};
     a2m_model_info in = nn_model_default_info();
     in.n_bins = GF, in.hidden = 3, in.cqt.bins_per_octave = 3;
-    CHECK(nn_model_create("harmonic", &in, &gm) == A2M_OK, "create: %s", a2m_errmsg());
-    if (!gm) return;
-    gm->arch->init(gm, gm->params, 7);
-    for (size_t i = 0; i < sizeof gx / sizeof *gx; i++) gx[i] = (float)sin(1.7 * i) + 0.2f * (float)cos(0.3 * i * i);
-    gbuf = (nn_buffers){0};
-    gbuf.acts = malloc(gm->arch->act_floats(gm, GB, GT) * sizeof(float));
-    gbuf.scratch = malloc(gm->arch->scratch_floats(gm, GB, GT) * sizeof(float));
-    float logits[GB * GT * GC], dlogits[GB * GT * GC];
-    gm->arch->forward(gm, gm->params, &gbuf, gx, glen, GB, GT, logits, 1, 1);
-    softmax_xent_forward_backward(dlogits, logits, glab, NULL, 0, GB * GT, GC, NULL);
-    float *grads = calloc(gm->n_params, sizeof *grads);
-    gm->arch->backward(gm, gm->params, grads, &gbuf, gx, glen, dlogits, GB, GT, 1);
-    CHECK(gradcheck("harmonic, every tensor", gm->params, grads, gm->n_params, model_loss, NULL, 1e-2, 2e-2, 600) == 0,
+    CHECK(nn_model_create("harmonic", &in, &f.m) == A2M_OK, "create: %s", a2m_errmsg());
+    if (!f.m) return;
+    f.m->arch->init(f.m, f.m->params, 7);
+    for (int i = 0; i < GB * GT * GF; i++) f.x[i] = (float)(cos(0.9 * i) - 0.3 * sin(0.05 * i * i));
+    alloc_buffers(f.m, &f.buf, GB, GT);
+    float *grads = model_grads(f.m, &f.buf, f.x, fixture_labels, fixture_lengths, GB, GT, GC);
+    CHECK(gradcheck("harmonic, every tensor", f.m->params, grads, f.m->n_params, fixture_loss, &f, 1e-2, 2e-2, 600) ==
+              0,
           "whole-model gradient");
-    const nn_tensor *hw = tensor(gm, "harm.weight"), *hb = tensor(gm, "harm.bias");
+    const nn_tensor *hw = nn_model_tensor(f.m, "harm.weight"), *hb = nn_model_tensor(f.m, "harm.bias");
     CHECK(hw && hb && hw->count == 8 * 6 * 3 && hb->count == 8, "the front's tensors");
     if (hw && hb) {
         double g2 = 0;
         for (size_t i = 0; i < hw->count; i++) g2 += (double)grads[hw->offset + i] * grads[hw->offset + i];
         CHECK(g2 > 0, "the front gets a gradient");
-        CHECK(check_scaled("harm.weight", hw, grads, 200) == 0, "harm.weight gradient");
-        CHECK(check_scaled("harm.bias", hb, grads, 8) == 0, "harm.bias gradient");
+        CHECK(check_scaled(&f, "harm.weight", hw, grads, 200) == 0, "harm.weight gradient");
+        CHECK(check_scaled(&f, "harm.bias", hb, grads, 8) == 0, "harm.bias gradient");
     }
-    free(grads), free(gbuf.acts), free(gbuf.scratch);
-    a2m_model_del(gm);
-    gm = NULL;
+    free(grads), free(f.buf.acts), free(f.buf.scratch);
+    a2m_model_del(f.m);
 }
 
 /* the front's output (the first B*T*8*84 floats of the activations) for one frame x [252] */
@@ -159,32 +150,13 @@ static void check_inference(void) {
     a2m_model_del(m);
 }
 
+/* the synthetic task over 12 bins: 5 takes trained on, takes 0 and 3 validated */
 static void check_training(void) {
     a2m_dataset d;
-    make_synth_dataset(&d, 6, 40, 12);
-    size_t tr[4] = {0, 1, 2, 3}, va[2] = {4, 5}, all[6] = {0, 1, 2, 3, 4, 5};
-    a2m_train_params p = a2m_train_default_params();
-    p.hidden = 8, p.batch = 2, p.epochs = 20, p.lr = 1e-2, p.seed = 3, p.patience = 100;
-    p.arch = "harmonic";
-    a2m_model *m = NULL;
-    a2m_train_result r;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &m, &r) == A2M_OK, "harmonic trains: %s", a2m_errmsg());
-    CHECK(r.best_val_accuracy >= 0.9, "harmonic learns the synthetic task (val accuracy %.3f)", r.best_val_accuracy);
-    const char *path = test_tmp("harmonic.safetensors");
-    CHECK(m && a2m_model_save(m, path) == A2M_OK, "save");
-    a2m_model *back = NULL;
-    CHECK(a2m_model_load(path, NULL, &back) == A2M_OK && !strcmp(a2m_model_get_info(back)->arch, "harmonic"),
-          "load: %s", a2m_errmsg());
-    size_t n = d.total_frames;
-    float *z1 = malloc(n * 4 * sizeof *z1), *z2 = malloc(n * 4 * sizeof *z2);
-    if (m && back) {
-        a2m_model_logits_takes(m, &d, all, 6, 1, 0, 0, z1);
-        a2m_model_logits_takes(back, &d, all, 6, 1, 0, 0, z2);
-        CHECK(!memcmp(z1, z2, n * 4 * sizeof *z1), "a reloaded harmonic model gives the same logits");
-    }
-    a2m_model_del(back), a2m_model_del(m);
-    free(z1), free(z2);
-    unlink(path);
+    make_synth_dataset(&d, 7, 40, 12);
+    size_t takes[7] = {1, 2, 4, 5, 6, 0, 3};
+    a2m_model_del(check_train_save_load(&d, takes, 5, takes + 5, 2, takes, 7, synth_task_params("harmonic"), 0.9, 4,
+                                        "harmonic.safetensors"));
     a2m_dataset_free(&d);
 }
 

@@ -8,6 +8,7 @@
 #include "a2m/train.h"
 #include "check.h"
 #include "gradcheck.h"
+#include "model_check.h"
 #include "nn/arch.h"
 #include "nn/layers.h"
 #include "synth_dataset.h"
@@ -65,27 +66,12 @@ static void check_training(void) {
     a2m_dataset d;
     make_synth_dataset(&d, 6, 40, 8);
     size_t tr[4] = {0, 1, 2, 3}, va[2] = {4, 5}, all[6] = {0, 1, 2, 3, 4, 5};
-    a2m_train_params p = a2m_train_default_params();
-    p.hidden = 8, p.batch = 2, p.epochs = 20, p.lr = 1e-2, p.seed = 3, p.patience = 100;
-    p.arch = "two-stage";
-    a2m_model *m = NULL;
-    a2m_train_result r;
-    CHECK(a2m_train(&d, tr, 4, va, 2, p, NULL, NULL, &m, &r) == A2M_OK, "two-stage trains: %s", a2m_errmsg());
-    CHECK(r.best_val_accuracy >= 0.9, "two-stage learns the synthetic task (val accuracy %.3f)", r.best_val_accuracy);
-    const char *path = test_tmp("two_stage.safetensors");
-    CHECK(m && a2m_model_save(m, path) == A2M_OK, "save");
-    a2m_model *back = NULL;
-    CHECK(a2m_model_load(path, NULL, &back) == A2M_OK && !strcmp(a2m_model_get_info(back)->arch, "two-stage"),
-          "load: %s", a2m_errmsg());
+    a2m_train_params p = synth_task_params("two-stage");
+    a2m_model_del(check_train_save_load(&d, tr, 4, va, 2, all, 6, p, 0.9, 4, "two_stage.safetensors"));
     size_t n = d.total_frames;
     float *z1 = malloc(n * 4 * sizeof *z1), *z2 = malloc(n * 4 * sizeof *z2), *z3 = malloc(n * 4 * sizeof *z3);
-    if (m && back) {
-        a2m_model_logits_takes(m, &d, all, 6, 1, 0, 0, z1);
-        a2m_model_logits_takes(back, &d, all, 6, 1, 0, 0, z2);
-        CHECK(!memcmp(z1, z2, n * 4 * sizeof *z1), "reloaded two-stage model gives the same logits");
-    }
-    a2m_model_del(back), a2m_model_del(m);
-    unlink(path);
+    a2m_model *m;
+    a2m_train_result r;
 
     /* crnn with dropout: trains, stores its dropout; Monte-Carlo passes repeat per seed, differ between seeds */
     p.arch = "crnn", p.dropout = 0.3, p.epochs = 8;
