@@ -203,7 +203,9 @@ static void harm_forward(const a2m_model *m, const float *params, nn_buffers *bu
     harm_geom g = geom(&m->info);
     size_t BTD = (size_t)B * T * c.info.n_bins;
     float *u = buf->acts, *arg = u + BTD, *work = arg + BTD;
-    front_forward(&g, nn_at(m, params, HARM_W), nn_at(m, params, HARM_B), x, lengths, B, T, u, arg, work);
+    /* the pools' winners only where a backward follows */
+    front_forward(&g, nn_at(m, params, HARM_W), nn_at(m, params, HARM_B), x, lengths, B, T, u, training ? arg : NULL,
+                  work);
     nn_buffers cb = *buf;
     cb.acts = work + work_floats(&g);
     nn_arch_crnn.forward(&c, params, &cb, u, lengths, B, T, logits, n_threads, training);
