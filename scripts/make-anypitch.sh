@@ -20,7 +20,9 @@
 #   ARCH (crnn, the shipped model's; harmonic: train --model harmonic, measured in docs/anypitch.md),
 #   EPOCHS, HIDDEN (128 since session 24; 96 before: docs/anypitch.md "Hidden 128"), TRAIN_SEED (0: train --seed, for a second draw of the same recipe),
 #   LR_SCHEDULE (cosine, the shipped model's, or plateau: train --lr-schedule), SOURCES ("seed synth fluid wide festival singreal": what goes into training, for ablations;
-#   the validation takes stay every source's). The checkpoint is named after the output's path, so runs with other OUTs
+#   the validation takes stay every source's), SR_COPIES (8: each singreal file's copies in training), SR_VARIANTS (0:
+#   each singreal file's variants pitch-shifted -6..+6 with new formants, time-stretched x0.8..1.25 and half through the
+#   phone-like chain by `gendata --source recorded`, as takes srx_N of file N % 18: measured in docs/anypitch.md). The checkpoint is named after the output's path, so runs with other OUTs
 #   never resume each other's (one at a time: the split file is $A2M_WORK/split-FOLD.json).
 set -euo pipefail
 build=${1:-build}
@@ -68,7 +70,9 @@ gen() { # NAME SOURCE COUNT SEED [options]
 seed_takes=${SEED_TAKES:-trainval}
 case $seed_takes in all|trainval) ;; *) echo "make-anypitch: SEED_TAKES is all or trainval, not '$seed_takes'" >&2; exit 1 ;; esac
 gen_dir() { # a source's folder under gen/
-  if [ "$1" = seed ] && [ "$seed_takes" = trainval ]; then echo seed-tv; else echo "$1"; fi
+  if [ "$1" = seed ] && [ "$seed_takes" = trainval ]; then echo seed-tv
+  elif [ "$1" = srx ]; then echo "srx${SR_VARIANTS:-0}"
+  else echo "$1"; fi
 }
 # SEED_TAKES=trainval: the seed split's train and val takes only (the test split's figure held out), linked
 seeddir="$shared/data/seed/audio"
@@ -86,6 +90,12 @@ gen fluid fluid 800 2 --augment 0.6
 # melodies reaching beyond the classes (MIDI 24..100): their notes outside 36..84 are labelled "below"/"above"
 gen wide synth 400 4 --augment 0.6 --pitches 24..100
 gen festival festival 200 5 --augment 0.6
+sr_variants=${SR_VARIANTS:-0}
+sr_copies=${SR_COPIES:-8}
+n_sr=$(ls "$singreal"/*.wav | wc -l)
+if [ "$sr_variants" -gt 0 ]; then
+  gen "srx$sr_variants" recorded $((n_sr * sr_variants)) 6 --recordings "$singreal" --shifts -6..6 --stretch 0.8..1.25 --augment 0.5
+fi
 
 # 2. links: every take under one folder, names unique per source. Made in a folder of this run's own, then
 #    renamed over the last one (two runs, e.g. two folds, may start side by side); one ln per source whose files
@@ -96,7 +106,9 @@ links="$all.tmp.$$"
 rm -rf "$links" && mkdir -p "$links"
 # a take's name in the dataset: its folder's name and number (wide/synth_00007.wav -> wide_00007), into $tn
 take_name() { local b=${2##*/}; b=${b%.wav}; tn="${1}_${b##*_}"; }
-for src in seed synth fluid wide festival; do
+gen_sources="seed synth fluid wide festival"
+if [ "$sr_variants" -gt 0 ]; then gen_sources+=" srx"; fi
+for src in $gen_sources; do
   dir=$(realpath "$work/gen/$(gen_dir "$src")")
   takes=("$dir"/*.wav)
   b=${takes[0]##*/}
@@ -143,13 +155,18 @@ for src in seed synth fluid wide festival; do
   done
 done
 case " $sources " in *" singreal "*)
-  for rep in 1 2 3 4 5 6 7 8; do
+  for ((rep = 0; rep < sr_copies; rep++)); do
     i=0
     for f in "${sr[@]}"; do
       if [ "$fold" = all ] || [ $((i % 3)) -ne "$fold" ]; then train+=("sr_${f%.wav}"); fi
       i=$((i + 1))
     done
-  done ;;
+  done
+  if [ "$sr_variants" -gt 0 ]; then # variant i is of singreal file i % n_sr (gendata's cycling)
+    for ((i = 0; i < n_sr * sr_variants; i++)); do
+      if [ "$fold" = all ] || [ $(((i % n_sr) % 3)) -ne "$fold" ]; then train+=("$(printf 'srx_%05d' "$i")"); fi
+    done
+  fi ;;
 esac
 json_list() { local first=1 x; for x in "$@"; do [ $first = 1 ] || echo ','; first=0; printf '"%s"' "$x"; done; }
 { echo '{"train": ['; json_list "${train[@]}"; echo '], "val": ['; json_list "${val[@]}"; echo ']}'; } > "$split"

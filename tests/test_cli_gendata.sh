@@ -113,6 +113,40 @@ if have_shared "seed part" data/seed/audio; then
   grep -q "^seed_00000,seed,4.000,4,49,55,voice_001.wav formants x[01].[0-9][0-9] cents +1[0-9][0-9]/" "$tmp/d4/manifest.csv" && ok || bad "--seed-pitch measured: $(tail -1 "$tmp/d4/manifest.csv")"
 fi
 
+# --- recorded: any NAME.wav + NAME.mid, shifted and stretched; the notes move with them ---
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source recorded --count 2
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source recorded --count 2 --recordings "$tmp/s3" --stretch 1.2..1.1
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source recorded --count 2 --recordings "$tmp/s3" --stretch 0.1..1
+expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source recorded --count 2 --recordings "$tmp/s3" --stretch nan..1
+expect_fail 1 "$tmp/empty_seed" "$o" -- "$bin" gendata -o "$o" --source recorded --count 2 --recordings "$tmp/empty_seed"
+expect_fail 1 "$tmp/s3" "" -- "$bin" gendata -o "$tmp/s3" --source recorded --count 1 --recordings "$tmp/s3" --force
+# frames of a MIDI's notes (voiced) and of its rests, at a duration: from `a2m labels`' class counts
+frames() { # MIDI SECONDS -> "voiced silent"
+  "$bin" labels "$1" --duration "$2" --notes 12-108 -o /dev/null 2>&1 |
+    awk '/ frames \(/ {n = $2} /class 0 silence/ {s = $NF} END {print n - s, s}'
+}
+if [ -f "$tmp/s3/synth_00000.mid" ] &&
+   "$bin" gendata -o "$tmp/r1" --source recorded --count 3 --recordings "$tmp/s3" --shifts 2..2 --stretch 1.25..1.25 \
+     --jobs 1 >/dev/null 2>&1 &&
+   "$bin" gendata -o "$tmp/r2" --source recorded --count 3 --recordings "$tmp/s3" --shifts 2..2 --stretch 1.25..1.25 \
+     --jobs 2 >/dev/null 2>&1; then
+  ok
+  same_dirs "$tmp/r1" "$tmp/r2"
+  # take 2 cycles back to recording 1 (synth_00000, 3 s): 3.75 s, its notes 2 semitones up, every time x1.25
+  row=$(awk -F, '$1 == "recorded_00002"' "$tmp/r1/manifest.csv")
+  lo0=$(awk -F, '$1 == "synth_00000" {print $5}' "$tmp/s3/manifest.csv")
+  [ "$(echo "$row" | cut -d, -f3)" = 3.750 ] && [ "$(echo "$row" | cut -d, -f5)" -eq $((lo0 + 2)) ] &&
+    [ "$(echo "$row" | cut -d, -f17,18)" = "1,+2" ] && echo "$row" | grep -q ",synth_00000.wav formants x[0-9.]* stretch x1.250 cents " &&
+    ok || bad "recorded_00002: $row (synth_00000's lowest note $lo0)"
+  read -r v0 s0 < <(frames "$tmp/s3/synth_00000.mid" 3)
+  read -r v1 s1 < <(frames "$tmp/r1/recorded_00002.mid" 3.75)
+  [ $((4 * v1 - 5 * v0)) -ge -40 ] && [ $((4 * v1 - 5 * v0)) -le 40 ] && [ $((4 * s1 - 5 * s0)) -ge -40 ] &&
+    [ $((4 * s1 - 5 * s0)) -le 40 ] && ok || bad "stretch x1.25: voiced $v0 -> $v1 frames, silent $s0 -> $s1"
+  [ "$(stat -c %s "$tmp/r1/recorded_00002.wav")" -eq $((60000 * 2 + 44)) ] && ok || bad "recorded_00002.wav: $(stat -c %s "$tmp/r1/recorded_00002.wav") bytes"
+else
+  bad "gendata --source recorded failed"
+fi
+
 # --- SIGTERM (as Ctrl-C): the takes being made finish, manifest.csv lists every take on disk (it was not written:
 # the takes were left without rows, and over an older run with --force its rows described other takes), exit 143 ---
 o=$tmp/int

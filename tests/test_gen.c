@@ -382,6 +382,39 @@ static void test_shift(void) {
     free(x);
 }
 
+/* A time stretch: the length and the onset scale by the ratio, the pitch moves by the shift alone. */
+static void test_stretch(void) {
+    a2m_note v[1] = {{0.5, 1.8, 57, 100, 0}};
+    a2m_perf q = a2m_perf_none();
+    a2m_voice_params p = a2m_voice_default_params();
+    p.seconds = 2.2;
+    p.breath = 0;
+    float *x, *y;
+    size_t n, ny;
+    a2m_voice_render(v, 1, &q, p, &x, &n);
+    for (int k = 0; k < 3; k++) {
+        double r = (double[]){0.8, 1.25, 1.1}[k], st = (double[]){0, 3, -4}[k];
+        CHECK(a2m_stretch_shift(x, n, 16000, st, 1.0, r, &y, &ny) == A2M_OK && ny == (size_t)llround(n * r),
+              "stretch x%g: %zu samples for %zu", r, ny, n);
+        if (!y) continue;
+        /* the note's middle (1.15 s) times the ratio */
+        double f = f0_near(y + (size_t)(1.15 * r * 16000) - 4000, 8000, 16000, hz(57 + st));
+        CHECK(fabs(cents(f, hz(57 + st))) < 10, "stretched x%g, shifted %+g: %.1f cents off", r, st,
+              cents(f, hz(57 + st)));
+        long want = lround(onset_sample(x, n) * r), got = (long)onset_sample(y, ny);
+        CHECK(labs(got - want) <= 320, "stretch x%g: onset at %ld, %ld expected (20 ms allowed)", r, got, want);
+        double tail = rms(y + ny - 1600, 1600), body = rms(y + (size_t)(1.15 * r * 16000), 1600);
+        CHECK(tail < 0.05 * body, "stretch x%g: the rest after the note stays quiet (%g vs %g)", r, tail, body);
+        free(y);
+    }
+    CHECK(a2m_stretch_shift(x, n, 16000, 0, 1.0, 1.0, &y, &ny) == A2M_OK && ny == n && !memcmp(x, y, n * sizeof *x),
+          "ratio 1, no shift: a copy");
+    free(y);
+    CHECK(a2m_stretch_shift(x, n, 16000, 0, 1.0, 3.0, &y, &ny) == A2M_ERR_ARG && !y, "ratio 3 refused");
+    CHECK(a2m_stretch_shift(x, n, 16000, 0, 1.0, NAN, &y, &ny) == A2M_ERR_ARG && !y, "ratio NaN refused");
+    free(x);
+}
+
 /* A real seed take: its first note moves by the shift (within 10 cents) under rubberband. */
 static void test_shift_seed(void) {
     const char *shared = test_shared_dir();
@@ -518,6 +551,7 @@ int main(void) {
     test_voice_pitch();
     test_fluid();
     test_shift();
+    test_stretch();
     test_shift_seed();
     test_festival();
     test_noise();

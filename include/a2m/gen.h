@@ -142,6 +142,10 @@ int a2m_pitch_shift(const float *x, size_t n, int rate, double semitones, float 
  * singer's vocal tract (higher voices have higher formants). */
 int a2m_pitch_shift_formant(const float *x, size_t n, int rate, double semitones, double formant_scale, float **y,
                             size_t *ny);
+/* Same, and every time multiplied by time_ratio (0.5..2; > 1 slower): *ny ==
+ * round(n * time_ratio), a note at t..u in x sits at t * r..u * r in y. */
+int a2m_stretch_shift(const float *x, size_t n, int rate, double semitones, double formant_scale, double time_ratio,
+                      float **y, size_t *ny);
 
 /* ---- augmentation ---- */
 typedef enum a2m_noise_kind {

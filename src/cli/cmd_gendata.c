@@ -27,7 +27,7 @@ static const char *const MANIFEST_HEADER =
     "vibrato_delay_s,glide_s,scoop_cents,scoop_s,intonation_cents,take,shift,augment\n";
 
 static const char *const GENDATA_HELP =
-    "usage: a2m gendata -o DIR --source synth|fluid|seed|festival --count N [options]\n"
+    "usage: a2m gendata -o DIR --source synth|fluid|seed|festival|recorded --count N [options]\n"
     "\n"
     "Writes DIR/<source>_<NNNNN>.wav (16 kHz mono 16-bit) and .mid (the notes meant, at the\n"
     "pitch sung, format 0) for N takes, and adds one row per take to DIR/manifest.csv with every\n"
@@ -45,18 +45,23 @@ static const char *const GENDATA_HELP =
     "  festival the same melodies sung by festival's singing mode (text2wave, kal voice), one\n"
     "          syllable per note, detune and drift per note (no vibrato; festival glides), sung\n"
     "          shifted into MIDI 36-70 (its voice crashes above ~510 Hz) and shifted back by\n"
-    "          rubberband with new formants\n";
+    "          rubberband with new formants\n"
+    "  recorded any recordings with their notes (--recordings, NAME.wav + NAME.mid, sorted by\n"
+    "          name, cycling: take i is recording i % n), pitch-shifted as seed takes are and\n"
+    "          time-stretched by a ratio drawn from --stretch; MIDI = the notes as written + shift,\n"
+    "          every time times the ratio (more variety from a few real recordings)\n";
 
-typedef enum { SRC_SYNTH, SRC_FLUID, SRC_SEED, SRC_FESTIVAL } source_kind;
-static const char *const SOURCE_NAMES[] = {"synth", "fluid", "seed", "festival"};
+typedef enum { SRC_SYNTH, SRC_FLUID, SRC_SEED, SRC_FESTIVAL, SRC_RECORDED } source_kind;
+static const char *const SOURCE_NAMES[] = {"synth", "fluid", "seed", "festival", "recorded"};
 
 typedef struct options {
-    const char *dir, *seed_dir, *soundfonts;
+    const char *dir, *seed_dir, *recordings, *soundfonts;
     source_kind source;
     int count, seed, jobs, force, measured;
     int shifts[2];  /* --shifts LO..HI (seed) */
     int pitches[2]; /* --pitches LO..HI: the melodies' range (synth, fluid, festival) */
     double seconds, augment;
+    double stretch[2]; /* --stretch LO..HI: time ratios (seed, recorded) */
 } options;
 
 typedef struct seed_take {
@@ -87,6 +92,7 @@ typedef struct take {
     char voice[512];
     a2m_perf perf;
     int has_perf, seed_index, shift;
+    double stretch;
 } take;
 
 static void note_range(const take *t, int *lo, int *hi) {
@@ -174,37 +180,51 @@ static int make_festival_take(const run *r, uint64_t s, take *t) {
     return rc;
 }
 
-/* How far each note of a seed take is sung off its written pitch - 12, in cents
- * (within +-100; 0 for notes under 0.1 s), over the middle 60% of the note.
+/* How far each note of a recorded take is sung off its written pitch + offset (seed: -12), in
+ * cents (within +-100; 0 for notes under 0.1 s), over the middle 60% of the note.
  * The seed singer's intonation spreads: voice_001's first "60" is sung at 49.1. */
-static int measure_seed_notes(const a2m_audio *a, const a2m_notes *mid, double *cents) {
+static int measure_notes(const a2m_audio *a, const a2m_notes *mid, int offset, double *cents) {
     for (size_t k = 0; k < mid->n; k++) {
         const a2m_note *nt = &mid->notes[k];
         double len = nt->offset - nt->onset;
         size_t from = (size_t)((nt->onset + 0.2 * len) * RATE), n = (size_t)(0.6 * len * RATE);
         cents[k] = 0;
         if (len < 0.1 || from + n > a->n) continue;
-        int rc = a2m_gen_pitch_offset(a->samples + from, n, RATE, nt->pitch - 12, &cents[k]);
+        int rc = a2m_gen_pitch_offset(a->samples + from, n, RATE, nt->pitch + offset, &cents[k]);
         if (rc && rc != A2M_ERR_EMPTY) return rc;
     }
     return A2M_OK;
 }
 
-/* "voice_001.wav formants x1.12 cents +105/+45/+40/+3" */
-static void describe_seed(const char *wav, double formants, const double *cents, size_t n, char *buf, size_t cap) {
+/* "voice_001.wav formants x1.12 cents +105/+45/+40/+3" (stretched: "... stretch x1.10 cents ...") */
+static void describe_recorded(const char *wav, double formants, double stretch, const double *cents, size_t n,
+                              char *buf, size_t cap) {
     const char *base = strrchr(wav, '/');
-    size_t k = (size_t)snprintf(buf, cap, "%s formants x%.2f cents ", base ? base + 1 : wav, formants);
+    size_t k = (size_t)snprintf(buf, cap, "%s formants x%.2f ", base ? base + 1 : wav, formants);
+    if (stretch != 1) k += (size_t)snprintf(buf + k, cap - k, "stretch x%.3f ", stretch);
+    k += (size_t)snprintf(buf + k, cap - k, "cents ");
     for (size_t i = 0; i < n && k + 8 < cap; i++)
         k += (size_t)snprintf(buf + k, cap - k, "%s%+.0f", i ? "/" : "", cents[i]);
 }
 
-/* Seed take i % n_takes shifted by a drawn shift; its notes - 12 (or, --seed-pitch measured,
- * the nearest semitone to the pitch sung) + shift. */
-static int make_seed_take(const run *r, size_t i, uint64_t s, take *t) {
+/* The time ratio of a recorded take: 1 unless --stretch asks, drawn from its own stream (so the seed
+ * source's takes without --stretch keep the bytes they had before it existed), uniform in log. */
+static double draw_stretch(const options *o, uint64_t s) {
+    if (o->stretch[0] == 1 && o->stretch[1] == 1) return 1;
+    uint64_t rng = a2m_gen_seed(s, "stretch", 0);
+    return exp(a2m_gen_range(&rng, log(o->stretch[0]), log(o->stretch[1])));
+}
+
+/* Recording i % n_takes shifted by a drawn shift and stretched by a drawn ratio; its notes + offset
+ * (seed: - 12; or, --seed-pitch measured, the nearest semitone to the pitch sung) + shift, every time
+ * times the ratio. */
+static int make_recorded_take(const run *r, size_t i, uint64_t s, take *t) {
     const seed_take *st = &r->takes[i % r->n_takes];
+    int offset = r->o->source == SRC_SEED ? -12 : 0;
     uint64_t rng = a2m_gen_seed(s, "shift", 0);
     t->seed_index = (int)(i % r->n_takes);
     t->shift = r->o->shifts[0] + (int)(a2m_gen_uniform(&rng) * (r->o->shifts[1] - r->o->shifts[0] + 1));
+    t->stretch = draw_stretch(r->o, s);
     double formants = random_formants(&rng, t->shift); /* another singer */
     a2m_audio a = {0};
     a2m_notes mid = {0};
@@ -212,15 +232,18 @@ static int make_seed_take(const run *r, size_t i, uint64_t s, take *t) {
     if (!rc) rc = a2m_midi_read(st->mid, &mid);
     double *cents = calloc(mid.n + 1, sizeof *cents);
     if (!rc && !cents) rc = a2m_error(A2M_ERR_NOMEM, "gendata: out of memory");
-    if (!rc && (rc = measure_seed_notes(&a, &mid, cents))) a2m_error_prefix(rc, st->wav);
-    if (!rc && (rc = a2m_pitch_shift_formant(a.samples, a.n, RATE, t->shift, formants, &t->y, &t->ny)))
+    if (!rc && (rc = measure_notes(&a, &mid, offset, cents))) a2m_error_prefix(rc, st->wav);
+    if (!rc && (rc = a2m_stretch_shift(a.samples, a.n, RATE, t->shift, formants, t->stretch, &t->y, &t->ny)))
         a2m_error_prefix(rc, st->wav);
     a2m_audio_free(&a);
     t->notes = mid.notes;
     t->n = mid.n;
-    for (size_t k = 0; !rc && k < t->n; k++)
-        t->notes[k].pitch += t->shift - 12 + (r->o->measured ? round(cents[k] / 100) : 0);
-    if (!rc) describe_seed(st->wav, formants, cents, t->n, t->voice, sizeof t->voice);
+    for (size_t k = 0; !rc && k < t->n; k++) {
+        t->notes[k].pitch += t->shift + offset + (r->o->measured ? round(cents[k] / 100) : 0);
+        t->notes[k].onset *= t->stretch;
+        t->notes[k].offset *= t->stretch;
+    }
+    if (!rc) describe_recorded(st->wav, formants, t->stretch, cents, t->n, t->voice, sizeof t->voice);
     free(cents);
     return rc;
 }
@@ -235,7 +258,8 @@ static void format_row(const run *r, const char *name, const take *t, const a2m_
         snprintf(perf, sizeof perf, "%.1f,%.1f,%.2f,%.1f,%.3f,%.3f,%.1f,%.3f,%.1f", q->detune_cents, q->drift_cents,
                  q->vibrato_hz, q->vibrato_cents, q->vibrato_delay_s, q->glide_s, q->scoop_cents, q->scoop_s,
                  q->intonation_cents);
-    if (r->o->source == SRC_SEED) snprintf(seed, sizeof seed, "%d,%+d", t->seed_index + 1, t->shift);
+    if (r->o->source == SRC_SEED || r->o->source == SRC_RECORDED)
+        snprintf(seed, sizeof seed, "%d,%+d", t->seed_index + 1, t->shift);
     snprintf(row, ROW_MAX, "%s,%s,%.3f,%zu,%d,%d,%s,%s,%s,%s\n", name, SOURCE_NAMES[r->o->source], (double)t->ny / RATE,
              t->n, lo, hi, t->voice, perf, seed, chain);
 }
@@ -245,8 +269,8 @@ static int write_take(const run *r, size_t i, a2m_fluid *f, char *row) {
     uint64_t s = a2m_gen_seed((uint64_t)o->seed, SOURCE_NAMES[o->source], i);
     take t = {0};
     int rc = A2M_OK;
-    if (o->source == SRC_SEED) {
-        rc = make_seed_take(r, i, s, &t);
+    if (o->source == SRC_SEED || o->source == SRC_RECORDED) {
+        rc = make_recorded_take(r, i, s, &t);
     } else {
         a2m_melody_params mp = a2m_melody_default_params();
         mp.seconds = o->seconds;
@@ -377,15 +401,17 @@ static int cmp_takes(const void *a, const void *b) {
     return strcmp(((const seed_take *)a)->wav, ((const seed_take *)b)->wav);
 }
 
-/* voice_NNN.wav files of dir that have a midi_NNN.mid, sorted. */
-static int list_seed_takes(run *r, const char *dir) {
+/* The takes of dir, sorted: seed, voice_NNN.wav with a midi_NNN.mid; recorded, any NAME.wav with a NAME.mid. */
+static int list_takes(run *r, const char *dir) {
+    int seed = r->o->source == SRC_SEED;
     DIR *d = opendir(dir);
-    if (!d) return cli_fail("%s: cannot open the seed folder", dir);
+    if (!d) return cli_fail("%s: cannot open the %s folder", dir, seed ? "seed" : "recordings");
     size_t cap = 0;
     for (struct dirent *e; (e = readdir(d));) {
         size_t len = strlen(e->d_name);
         unsigned num;
-        if (len < 11 || len > 200 || strcmp(e->d_name + len - 4, ".wav") || sscanf(e->d_name, "voice_%u", &num) != 1)
+        if (len < 5 || len > 200 || strcmp(e->d_name + len - 4, ".wav") ||
+            (seed && (len < 11 || sscanf(e->d_name, "voice_%u", &num) != 1)))
             continue;
         if (a2m_grow(&r->takes, &cap, r->n_takes + 1, sizeof *r->takes, 64)) break;
         seed_take *t = &r->takes[r->n_takes];
@@ -395,7 +421,8 @@ static int list_seed_takes(run *r, const char *dir) {
         if (a2m_dataset_midi_partner(dir, take, t->mid, sizeof t->mid)) r->n_takes++;
     }
     closedir(d);
-    if (r->n_takes == 0) return cli_fail("%s: no voice_NNN.wav with a midi_NNN.mid", dir);
+    if (r->n_takes == 0)
+        return cli_fail("%s: no %s", dir, seed ? "voice_NNN.wav with a midi_NNN.mid" : "NAME.wav with a NAME.mid");
     qsort(r->takes, r->n_takes, sizeof *r->takes, cmp_takes);
     return 0;
 }
@@ -443,6 +470,22 @@ static int parse_pitches(const char *cmd, const char *name, const char *v, void 
     return parse_range(name, v, dst, 12, 108);
 }
 
+/* --stretch LO..HI: time ratios within 0.5..2 */
+static int parse_stretch(const char *cmd, const char *name, const char *v, void *dst) {
+    (void)cmd;
+    double *r = dst, a, b;
+    char tail;
+    if (sscanf(v, "%lf..%lf%c", &a, &b, &tail) != 2 || !(a <= b && a >= 0.5 && b <= 2))
+        return cli_usage_error("gendata", "%s: '%s' is not LO..HI within 0.5..2", name, v), 0;
+    r[0] = a, r[1] = b;
+    return 1;
+}
+
+static int show_stretch(const void *v, char *buf, size_t n) {
+    const double *r = v;
+    return snprintf(buf, n, "%g..%g", r[0], r[1]), 1;
+}
+
 static int show_range(const void *v, char *buf, size_t n) {
     const int *r = v;
     return snprintf(buf, n, "%d..%d", r[0], r[1]), 1;
@@ -463,10 +506,10 @@ static int parse_args(int argc, char **argv, options *o) {
     const cli_option opts[] = {
         {CLI_STR_OPT("--output", &o->dir), .alias = "-o", .meta = "DIR",
          .help = "output folder; an existing one is refused unless --force"},
-        {CLI_CHOICE_OPT("--source", &source, "synth|fluid|seed|festival"), .given = &have_source, .nodef = 1,
+        {CLI_CHOICE_OPT("--source", &source, "synth|fluid|seed|festival|recorded"), .given = &have_source, .nodef = 1,
          .help = "where the takes come from (required)"},
         {CLI_INT_OPT("--count", &o->count, 1, 100000), .meta = "N", .nodef = 1,
-         .help = "takes to write (required; for seed: (take, shift) pairs)"},
+         .help = "takes to write (required; for seed/recorded: (take, shift) pairs, cycling the takes)"},
         {CLI_INT_OPT("--seed", &o->seed, 0, 2147483647), .meta = "S", .help = "run seed"},
         {CLI_DBL_OPT("--seconds", &o->seconds, 1, 600), .meta = "S",
          .help = "take length for synth/fluid (seed takes keep their 4 s)"},
@@ -474,7 +517,7 @@ static int parse_args(int argc, char **argv, options *o) {
          .help = "probability of a random phone-like chain per take: EQ, room reverb,\n"
                  "band-limiting, noise (white/pink/brown/hum/babble, SNR 0-40 dB), gain (0: clean)"},
         {CLI_CUSTOM_OPT("--shifts", o->shifts, parse_shifts, show_range), .meta = "LO..HI",
-         .help = "seed shifts in semitones, drawn uniformly"},
+         .help = "seed/recorded shifts in semitones, drawn uniformly"},
         {CLI_CUSTOM_OPT("--pitches", o->pitches, parse_pitches, show_range), .meta = "LO..HI",
          .help = "synth/fluid/festival melodies inside MIDI LO..HI (wider ranges teach a model\n"
                  "what lies beyond its classes)"},
@@ -483,6 +526,10 @@ static int parse_args(int argc, char **argv, options *o) {
                  "nearest its sung pitch: the seed singer is often 50-100 cents off); the manifest's\n"
                  "voice column lists each note's cents"},
         {CLI_STR_OPT("--seed-dir", &o->seed_dir), .meta = "DIR", .show = show_seed_dir, .help = "seed takes"},
+        {CLI_STR_OPT("--recordings", &o->recordings), .meta = "DIR", .nodef = 1,
+         .help = "recorded: a folder of NAME.wav + NAME.mid (required for recorded)"},
+        {CLI_CUSTOM_OPT("--stretch", o->stretch, parse_stretch, show_stretch), .meta = "LO..HI",
+         .help = "seed/recorded: time ratios drawn uniformly in log (> 1 slower; 1..1 off)"},
         {CLI_STR_OPT("--soundfont", &o->soundfonts), .meta = "F[,F]", .show = show_soundfonts,
          .help = "soundfonts for fluid"},
         {CLI_INT_OPT("--jobs", &o->jobs, 1, 64), .meta = "N", .help = "worker threads"},
@@ -494,7 +541,9 @@ static int parse_args(int argc, char **argv, options *o) {
     if (rc >= 0) return rc ? rc : -1;
     o->source = (source_kind)source;
     if (!o->dir) return cli_usage_error("gendata", "missing -o DIR");
-    if (!have_source) return cli_usage_error("gendata", "missing --source synth|fluid|seed|festival");
+    if (!have_source) return cli_usage_error("gendata", "missing --source synth|fluid|seed|festival|recorded");
+    if (o->source == SRC_RECORDED && !o->recordings)
+        return cli_usage_error("gendata", "--source recorded needs --recordings DIR");
     if (!o->count) return cli_usage_error("gendata", "missing --count N");
     return 0;
 }
@@ -502,12 +551,13 @@ static int parse_args(int argc, char **argv, options *o) {
 static int prepare(run *r, char *sf_list) {
     const options *o = r->o;
     char buf[4096], in_real[PATH_MAX], out_real[PATH_MAX];
-    const char *seed_dir = o->seed_dir ? o->seed_dir : default_seed_dir(buf, sizeof buf);
-    int rc = 0;
-    if (o->source == SRC_SEED && realpath(seed_dir, in_real) && realpath(o->dir, out_real) &&
-        !strcmp(in_real, out_real))
-        return cli_fail("%s: is the seed folder, an input", o->dir);
-    if (o->source == SRC_SEED) rc = list_seed_takes(r, seed_dir);
+    const char *in = o->source == SRC_RECORDED ? o->recordings
+                     : o->seed_dir             ? o->seed_dir
+                                               : default_seed_dir(buf, sizeof buf);
+    int recorded = o->source == SRC_SEED || o->source == SRC_RECORDED, rc = 0;
+    if (recorded && realpath(in, in_real) && realpath(o->dir, out_real) && !strcmp(in_real, out_real))
+        return cli_fail("%s: is the %s folder, an input", o->dir, o->source == SRC_SEED ? "seed" : "recordings");
+    if (recorded) rc = list_takes(r, in);
     if (!rc && o->source == SRC_FLUID) rc = check_soundfonts(r, sf_list);
     if (rc) return rc;
     if (a2m_path_exists(o->dir) && !a2m_is_dir(o->dir)) return cli_fail("%s: exists and is not a folder", o->dir);
@@ -518,7 +568,8 @@ static int prepare(run *r, char *sf_list) {
 
 int cmd_gendata(int argc, char **argv) {
     a2m_melody_params mp = a2m_melody_default_params(); /* the melodies' length and range */
-    options o = {.seed = 1, .jobs = 1, .seconds = mp.seconds, .shifts = {-12, 12}, .pitches = {mp.lo, mp.hi}};
+    options o = {
+        .seed = 1, .jobs = 1, .seconds = mp.seconds, .shifts = {-12, 12}, .pitches = {mp.lo, mp.hi}, .stretch = {1, 1}};
     int rc = parse_args(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     run r;
