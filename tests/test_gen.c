@@ -338,15 +338,23 @@ static size_t onset_sample(const float *x, size_t n) {
     return n;
 }
 
-static void test_shift(void) {
-    a2m_note v[1] = {{0.3, 1.8, 57, 100, 0}};
+/* One plain note of MIDI 57 (no vibrato, no breath) from onset to 1.8 s of a 2.2 s take. */
+static float *plain_note(double onset, size_t *n) {
+    a2m_note v[1] = {{onset, 1.8, 57, 100, 0}};
     a2m_perf q = a2m_perf_none();
     a2m_voice_params p = a2m_voice_default_params();
     p.seconds = 2.2;
     p.breath = 0;
-    float *x, *y;
+    float *x = NULL;
+    CHECK(a2m_voice_render(v, 1, &q, p, &x, n) == A2M_OK, "plain note rendered");
+    return x;
+}
+
+static void test_shift(void) {
+    float *y;
     size_t n, ny;
-    a2m_voice_render(v, 1, &q, p, &x, &n);
+    float *x = plain_note(0.3, &n);
+    if (!x) return;
     for (int k = 0; k < 3; k++) {
         double st = (double[]){5, -7, 12}[k];
         CHECK(a2m_pitch_shift(x, n, 16000, st, &y, &ny) == A2M_OK && ny == n, "shift %g keeps %zu samples", st, n);
@@ -384,14 +392,10 @@ static void test_shift(void) {
 
 /* A time stretch: the length and the onset scale by the ratio, the pitch moves by the shift alone. */
 static void test_stretch(void) {
-    a2m_note v[1] = {{0.5, 1.8, 57, 100, 0}};
-    a2m_perf q = a2m_perf_none();
-    a2m_voice_params p = a2m_voice_default_params();
-    p.seconds = 2.2;
-    p.breath = 0;
-    float *x, *y;
+    float *y;
     size_t n, ny;
-    a2m_voice_render(v, 1, &q, p, &x, &n);
+    float *x = plain_note(0.5, &n);
+    if (!x) return;
     for (int k = 0; k < 3; k++) {
         double r = (double[]){0.8, 1.25, 1.1}[k], st = (double[]){0, 3, -4}[k];
         CHECK(a2m_stretch_shift(x, n, 16000, st, 1.0, r, &y, &ny) == A2M_OK && ny == (size_t)llround(n * r),
