@@ -92,8 +92,12 @@ gen wide synth 400 4 --augment 0.6 --pitches 24..100
 gen festival festival 200 5 --augment 0.6
 sr_variants=${SR_VARIANTS:-0}
 sr_copies=${SR_COPIES:-8}
-n_sr=$(ls "$singreal"/*.wav | wc -l)
+n_sr=0
 if [ "$sr_variants" -gt 0 ]; then
+  # gendata's recordings: the .wav files with a .mid beside them; counted only here, so a run without variants
+  # (the shipped recipe) still goes on where singreal is missing, as it did before SR_VARIANTS
+  for f in "$singreal"/*.wav; do [ -f "${f%.wav}.mid" ] && n_sr=$((n_sr + 1)); done
+  [ "$n_sr" -gt 0 ] || { echo "make-anypitch: SR_VARIANTS: no .wav with a .mid in $singreal" >&2; exit 1; }
   gen "srx$sr_variants" recorded $((n_sr * sr_variants)) 6 --recordings "$singreal" --shifts -6..6 --stretch 0.8..1.25 --augment 0.5
 fi
 

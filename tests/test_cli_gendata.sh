@@ -120,6 +120,12 @@ expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source recorded --count 2 --re
 expect_fail 2 "" "$o" -- "$bin" gendata -o "$o" --source recorded --count 2 --recordings "$tmp/s3" --stretch nan..1
 expect_fail 1 "$tmp/empty_seed" "$o" -- "$bin" gendata -o "$o" --source recorded --count 2 --recordings "$tmp/empty_seed"
 expect_fail 1 "$tmp/s3" "" -- "$bin" gendata -o "$tmp/s3" --source recorded --count 1 --recordings "$tmp/s3" --force
+# a recording whose MIDI is not MIDI: exit 1 naming it, no manifest
+mkdir -p "$tmp/badrec"
+[ -f "$tmp/s3/synth_00000.wav" ] && cp "$tmp/s3/synth_00000.wav" "$tmp/badrec/take.wav"
+echo "not midi" >"$tmp/badrec/take.mid"
+expect_fail 1 "take.mid" "" -- "$bin" gendata -o "$tmp/br" --source recorded --count 1 --recordings "$tmp/badrec"
+[ -e "$tmp/br/manifest.csv" ] && bad "a failed recorded run wrote a manifest" || ok
 # frames of a MIDI's notes (voiced) and of its rests, at a duration: from `a2m labels`' class counts
 frames() { # MIDI SECONDS -> "voiced silent"
   "$bin" labels "$1" --duration "$2" --notes 12-108 -o /dev/null 2>&1 |
