@@ -49,6 +49,13 @@ static void check_space(void) {
     CHECK(j && parse(j, &s2) == A2M_OK && s2.n == s.n && s2.p[0].high == 224 && !strcmp(s2.p[4].choices[0], "adamw"),
           "round trip: %s", j ? j : "");
     free(j);
+    /* a step that snaps high to low + step reads back: 1e-4 + 4 - 1e-4 rounds to 3.9999999999999996 < 4 */
+    CHECK(parse("{\"lr\": {\"type\": \"float\", \"low\": 1e-4, \"high\": 5, \"step\": 4}}", &s) == A2M_OK, "step 4: %s",
+          a2m_errmsg());
+    j = a2m_search_space_json(&s);
+    CHECK(j && parse(j, &s2) == A2M_OK && s2.p[0].high == s.p[0].high && s2.p[0].step == 4, "snapped round trip: %s",
+          j ? j : a2m_errmsg());
+    free(j);
     a2m_search_space_default(&s);
     CHECK(s.n == 7 && !strcmp(s.p[0].name, "hidden") && !strcmp(s.p[6].name, "label-smoothing"), "default space");
     const char *bad[] = {"[]",

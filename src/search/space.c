@@ -128,7 +128,9 @@ static int parse_range(const char *file, const opt_def *o, json_t *spec, int is_
         return a2m_error(A2M_ERR_FORMAT, "%s: \"%s\": needs %g <= low < high <= %g", file, o->name, o->lo, o->hi);
     if (is_int && (p->low != floor(p->low) || p->high != floor(p->high) || p->step != floor(p->step)))
         return a2m_error(A2M_ERR_FORMAT, "%s: \"%s\": an int range has integer low, high and step", file, o->name);
-    if (!(p->step >= 0 && p->step <= p->high - p->low) || (is_int && p->step < 1))
+    /* high - low may round below a step that fits exactly: 1e-4 .. 1e-4 + 4 stored and read back gives
+     * 3.9999999999999996 (a fuzzer's find), so the step may exceed the width by the same 1e-9 the snap allows */
+    if (!(p->step >= 0 && p->step <= (p->high - p->low) * (1 + 1e-9)) || (is_int && p->step < 1))
         return a2m_error(A2M_ERR_FORMAT, "%s: \"%s\": step must be in (0, high - low]", file, o->name);
     if (p->log && (p->low <= 0 || (p->step != (is_int ? 1 : 0))))
         return a2m_error(A2M_ERR_FORMAT, "%s: \"%s\": a log range needs low > 0 and no step", file, o->name);
