@@ -124,8 +124,20 @@ expect_fail 1 "$tmp/s3" "" -- "$bin" gendata -o "$tmp/s3" --source recorded --co
 mkdir -p "$tmp/badrec"
 [ -f "$tmp/s3/synth_00000.wav" ] && cp "$tmp/s3/synth_00000.wav" "$tmp/badrec/take.wav"
 echo "not midi" >"$tmp/badrec/take.mid"
-expect_fail 1 "take.mid" "" -- "$bin" gendata -o "$tmp/br" --source recorded --count 1 --recordings "$tmp/badrec"
-[ -e "$tmp/br/manifest.csv" ] && bad "a failed recorded run wrote a manifest" || ok
+expect_fail 1 "take.mid" "$tmp/br" -- "$bin" gendata -o "$tmp/br" --source recorded --count 1 --recordings "$tmp/badrec"
+# a take that fails after others were written: a folder the run made is removed with them; inside an older
+# folder (--force) the manifest lists the takes written, as after an interrupt
+[ -f "$tmp/s3/synth_00000.mid" ] && cp "$tmp/s3/synth_00000.wav" "$tmp/badrec/a.wav" &&
+  cp "$tmp/s3/synth_00000.mid" "$tmp/badrec/a.mid"
+mv "$tmp/badrec/take.mid" "$tmp/badrec/z.mid" && mv "$tmp/badrec/take.wav" "$tmp/badrec/z.wav"
+expect_fail 1 "z.mid" "$tmp/br" -- "$bin" gendata -o "$tmp/br" --source recorded --count 3 --jobs 1 \
+  --recordings "$tmp/badrec"
+mkdir -p "$tmp/br2" && echo keep >"$tmp/br2/other.txt"
+expect_fail 1 "z.mid" "" -- "$bin" gendata -o "$tmp/br2" --force --source recorded --count 3 --jobs 1 \
+  --recordings "$tmp/badrec"
+[ "$(ls "$tmp/br2" | tr '\n' ' ')" = "manifest.csv other.txt recorded_00000.mid recorded_00000.wav " ] &&
+  [ "$(cut -d, -f1 "$tmp/br2/manifest.csv" | tr '\n' ' ')" = "name recorded_00000 " ] && ok ||
+  bad "a failed run with --force: $(ls "$tmp/br2" | tr '\n' ' '), manifest $(cat "$tmp/br2/manifest.csv" 2>&1)"
 # frames of a MIDI's notes (voiced) and of its rests, at a duration: from `a2m labels`' class counts
 frames() { # MIDI SECONDS -> "voiced silent"
   "$bin" labels "$1" --duration "$2" --notes 12-108 -o /dev/null 2>&1 |

@@ -6,7 +6,9 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "a2m/audio.h"
 #include "a2m/dataset.h"
@@ -78,6 +80,7 @@ typedef struct run {
     pthread_mutex_t lock; /* next, done, failed, error, progress */
     size_t next, done;
     int failed;
+    int created; /* this run made o->dir: a failed run removes what it wrote and the folder */
     char error[1024];
     cli_progress *progress;
 } run;
@@ -562,8 +565,24 @@ static int prepare(run *r, char *sf_list) {
     if (rc) return rc;
     if (a2m_path_exists(o->dir) && !a2m_is_dir(o->dir)) return cli_fail("%s: exists and is not a folder", o->dir);
     if (a2m_path_exists(o->dir) && !o->force) return cli_fail("%s: exists (--force writes into it)", o->dir);
+    r->created = !a2m_path_exists(o->dir);
     if ((rc = a2m_mkdirs(o->dir))) return cli_lib_fail(rc);
     return 0;
+}
+
+/* A failed run into a folder it made leaves nothing: its takes, then the folder (empty unless someone wrote
+ * into it meanwhile, in which case rmdir fails and it stays). */
+static void remove_written(const run *r) {
+    char path[4200];
+    for (int i = 0; i < r->o->count; i++) {
+        if (!r->rows[i]) continue;
+        const char *ext[] = {"wav", "mid"};
+        for (int k = 0; k < 2; k++) {
+            snprintf(path, sizeof path, "%s/%s_%05d.%s", r->o->dir, SOURCE_NAMES[r->o->source], i, ext[k]);
+            remove(path);
+        }
+    }
+    rmdir(r->o->dir);
 }
 
 int cmd_gendata(int argc, char **argv) {
@@ -589,7 +608,9 @@ int cmd_gendata(int argc, char **argv) {
         rc = run_workers(&r) ? cli_fail("%s", r.error) : 0;
         if (rc || cli_interrupted()) cli_progress_free(r.progress);
         else cli_progress_done(r.progress, NULL);
-        int mrc = rc ? 0 : write_manifest(&r);
+        if (rc && r.created) remove_written(&r);
+        /* a failure inside an older folder (--force) lists, as an interrupt does, the takes it rewrote */
+        int mrc = rc && r.created ? 0 : write_manifest(&r);
         if (mrc) rc = cli_lib_fail(mrc);
         if (!rc && cli_interrupted()) {
             fprintf(stderr, "a2m gendata: interrupted: %zu of %d takes written, listed in %s/manifest.csv\n", r.done,
