@@ -134,7 +134,9 @@ static int parse_range(const char *file, const opt_def *o, json_t *spec, int is_
         return a2m_error(A2M_ERR_FORMAT, "%s: \"%s\": step must be in (0, high - low]", file, o->name);
     if (p->log && (p->low <= 0 || (p->step != (is_int ? 1 : 0))))
         return a2m_error(A2M_ERR_FORMAT, "%s: \"%s\": a log range needs low > 0 and no step", file, o->name);
-    if (p->step > 0) p->high = p->low + floor((p->high - p->low) / p->step + 1e-9) * p->step; /* as Optuna */
+    /* high snapped to the last step, as Optuna, but never above the high given: low + k step may round 1 ulp
+     * past it (0.95 -> 0.95000000000000007, out of dropout's range when stored and read back) */
+    if (p->step > 0) p->high = fmin(p->low + floor((p->high - p->low) / p->step + 1e-9) * p->step, p->high);
     return A2M_OK;
 }
 

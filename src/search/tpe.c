@@ -199,7 +199,7 @@ static double random_value(const a2m_search_param *p, uint64_t *rng) {
     }
     if (p->step > 0) {
         uint64_t n = (uint64_t)llround((p->high - p->low) / p->step) + 1;
-        return p->low + p->step * (double)(a2m_splitmix64(rng) % n);
+        return fmin(p->low + p->step * (double)(a2m_splitmix64(rng) % n), p->high); /* the last step may round up */
     }
     return p->low + (p->high - p->low) * a2m_uniform53(rng);
 }
