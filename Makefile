@@ -6,7 +6,7 @@ JOBS       ?= 2
 FUZZ_SECONDS ?= 15
 A2M        := $(BUILD)/a2m
 
-.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model model-transformer gendata clean compare-features eval-anypitch-cv two-stage uncertainty search-seed
+.PHONY: all deps build asan fuzz-build test test-release test-asan fuzz demo bench model model-transformer model-anypitch model-anypitch-b gendata clean compare-features eval-anypitch-cv two-stage uncertainty search-seed
 
 all: build
 
@@ -67,6 +67,10 @@ uncertainty: build
 FOLD ?= all
 model-anypitch: build
 	@bash scripts/make-anypitch.sh $(BUILD) $(FOLD)
+
+# The shipped second draw of the same recipe (train --seed 1), for `a2m transcribe --ensemble anypitch,anypitch-b`.
+model-anypitch-b: build
+	@TRAIN_SEED=1 OUT=models/a2m-anypitch-b.safetensors bash scripts/make-anypitch.sh $(BUILD) all
 
 # Scores a model on singreal (FOLD's files), Prueba at the pitch sung and the seed test split.
 MODEL ?= models/a2m-anypitch.safetensors

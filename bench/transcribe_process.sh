@@ -31,6 +31,7 @@ for s in 60 30; do
          -n "a2m transcribe ${s} s --model seed" "$a2m transcribe $tmp/melody$s.wav -o $tmp/s.mid --force --model seed")
 done
 cmds+=(-n "a2m transcribe 60 s --window 0 (anypitch)" "$a2m transcribe $tmp/melody60.wav -o $tmp/w.mid --force --window 0")
+cmds+=(-n "a2m transcribe 60 s --ensemble anypitch,anypitch-b" "$a2m transcribe $tmp/melody60.wav -o $tmp/e.mid --force --ensemble anypitch,anypitch-b")
 cmds+=(-n "a2m transcribe 60 s --notes C major (anypitch)" "$a2m transcribe $tmp/melody60.wav -o $tmp/n.mid --force --notes C,D,E,F,G,A,B")
 if command -v aubionotes >/dev/null; then
   cmds+=(-n "aubionotes 60 s (aubio 0.4.9, reference)" "aubionotes -i $tmp/melody60.wav"

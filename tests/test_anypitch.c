@@ -358,14 +358,30 @@ static void test_notes_allowed(const a2m_model *m) {
     free(x);
 }
 
-int main(void) {
-    a2m_model *m = load("a2m-anypitch.safetensors");
-    if (!m) return test_done("test_anypitch");
+static void check_classes(const a2m_model *m) {
     const a2m_model_info *in = a2m_model_get_info(m);
     CHECK(in->n_classes == 53 && in->class_notes[1] == 36 && in->class_notes[49] == 84 &&
               in->class_notes[50] == A2M_CLASS_ONSET && in->class_notes[51] == A2M_CLASS_BELOW &&
               in->class_notes[52] == A2M_CLASS_ABOVE,
           "classes: silence, MIDI 36..84, onset, below, above (%d)", in->n_classes);
+}
+
+/* The second draw of the recipe (`--ensemble anypitch,anypitch-b`) meets a user's melody, noise and range as the
+ * default does: its own file, the same classes. */
+static void test_second_draw(void) {
+    a2m_model *b = load("a2m-anypitch-b.safetensors");
+    if (!b) return;
+    check_classes(b);
+    test_melody(b);
+    test_not_singing(b);
+    test_out_of_range(b);
+    a2m_model_del(b);
+}
+
+int main(void) {
+    a2m_model *m = load("a2m-anypitch.safetensors");
+    if (!m) return test_done("test_anypitch");
+    check_classes(m);
     test_tuning_estimate();
     test_key();
     test_fold();
@@ -376,6 +392,7 @@ int main(void) {
     test_out_of_range(m);
     test_cents(m);
     a2m_model_del(m);
+    test_second_draw();
     a2m_model *seed = load("a2m-crnn.safetensors");
     CHECK(seed && a2m_model_get_info(seed)->n_classes == 4, "the seed model is shipped beside it");
     a2m_model_del(seed);

@@ -95,6 +95,11 @@ expect_ok "$bin" transcribe "$w" --ensemble "$ap,$ap" --json -o "$tmp/ea.mid"
 # members by the shipped names, as --model takes them (it took paths only: "anypitch: no such file")
 expect_ok "$bin" transcribe "$w" --ensemble anypitch,anypitch --json -o "$tmp/en.mid"
 cmp -s "$tmp/ea.mid" "$tmp/en.mid" && ok || bad "--ensemble anypitch,anypitch is not the shipped file twice"
+# the shipped second draw by its name: the file beside the default
+expect_ok "$bin" transcribe "$w" --ensemble "$ap,${ap%.safetensors}-b.safetensors" -o "$tmp/eb1.mid"
+expect_ok "$bin" transcribe "$w" --ensemble anypitch,anypitch-b --json -o "$tmp/eb2.mid"
+cmp -s "$tmp/eb1.mid" "$tmp/eb2.mid" && [ "$(jget "$tmp/eb2.json" "d['model']")" = "anypitch,anypitch-b" ] && ok ||
+  bad "--ensemble anypitch,anypitch-b is not the two shipped files"
 expect_fail 1 "nosuch" "$tmp/z.mid" -- "$bin" transcribe "$w" --ensemble anypitch,nosuch -o "$tmp/z.mid"
 expect_fail 1 "share their classes" "$tmp/z.mid" -- "$bin" transcribe "$w" --ensemble anypitch,seed -o "$tmp/z.mid"
 # an ensemble of one model twice decodes as that model: the mean of two equal probabilities is exact, and the

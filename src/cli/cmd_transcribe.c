@@ -412,7 +412,8 @@ static int parse_args(int argc, char **argv, tr_opts *o, const char **model, con
                  "the network say so too), and takes that peak's pitch; 0 = off"},
         {CLI_STR_OPT("--ensemble", &o->ensemble), .meta = "M1,M2,...",
          .help = "the mean of several models' frame probabilities (instead of --model):\n"
-                 "files or the shipped names (anypitch, seed)"},
+                 "files or the shipped names (anypitch, anypitch-b, seed); anypitch,anypitch-b:\n"
+                 "two draws of one recipe (singreal cross-validated COn 0.831, one 0.808), 0.6x the speed"},
         {CLI_INT_OPT("--mc-dropout", &o->mc, 1, 1000), .meta = "T", .nodef = 1,
          .help = "Monte-Carlo dropout: the mean of T passes with the network's dropout kept on\n"
                  "(models trained with --dropout). With --ensemble or --mc-dropout, --json gives\n"

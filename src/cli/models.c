@@ -12,6 +12,7 @@
 
 static const char *shipped_file(const char *name) {
     if (!strcmp(name, "anypitch")) return "a2m-anypitch.safetensors";
+    if (!strcmp(name, "anypitch-b")) return "a2m-anypitch-b.safetensors"; /* its second draw, for --ensemble */
     if (!strcmp(name, "seed")) return "a2m-crnn.safetensors";
     return NULL;
 }
