@@ -267,6 +267,13 @@ static void format_row(const run *r, const char *name, const take *t, const a2m_
              t->n, lo, hi, t->voice, perf, seed, chain);
 }
 
+/* Take i's files: DIR/NAME.wav and DIR/NAME.mid, NAME = source_00042 (the manifest's first column) */
+static void take_paths(const options *o, size_t i, char name[64], char wav[4200], char mid[4200]) {
+    snprintf(name, 64, "%s_%05zu", SOURCE_NAMES[o->source], i);
+    snprintf(wav, 4200, "%s/%s.wav", o->dir, name);
+    snprintf(mid, 4200, "%s/%s.mid", o->dir, name);
+}
+
 static int write_take(const run *r, size_t i, a2m_fluid *f, char *row) {
     const options *o = r->o;
     uint64_t s = a2m_gen_seed((uint64_t)o->seed, SOURCE_NAMES[o->source], i);
@@ -288,9 +295,7 @@ static int write_take(const run *r, size_t i, a2m_fluid *f, char *row) {
     a2m_augment_info aug;
     if (!rc) rc = a2m_augment(t.y, t.ny, RATE, o->augment, a2m_gen_seed(s, "augment", 0), &aug);
     char name[64], wav[4200], mid[4200];
-    snprintf(name, sizeof name, "%s_%05zu", SOURCE_NAMES[o->source], i);
-    snprintf(wav, sizeof wav, "%s/%s.wav", o->dir, name);
-    snprintf(mid, sizeof mid, "%s/%s.mid", o->dir, name);
+    take_paths(o, i, name, wav, mid);
     if (!rc) rc = a2m_audio_write_wav(wav, t.y, t.ny, RATE);
     if (!rc && (rc = a2m_midi_write(mid, t.notes, t.n, a2m_midi_write_default_params())))
         remove(wav); /* both or neither */
@@ -573,14 +578,12 @@ static int prepare(run *r, char *sf_list) {
 /* A failed run into a folder it made leaves nothing: its takes, then the folder (empty unless someone wrote
  * into it meanwhile, in which case rmdir fails and it stays). */
 static void remove_written(const run *r) {
-    char path[4200];
-    for (int i = 0; i < r->o->count; i++) {
+    char name[64], wav[4200], mid[4200];
+    for (size_t i = 0; i < (size_t)r->o->count; i++) {
         if (!r->rows[i]) continue;
-        const char *ext[] = {"wav", "mid"};
-        for (int k = 0; k < 2; k++) {
-            snprintf(path, sizeof path, "%s/%s_%05d.%s", r->o->dir, SOURCE_NAMES[r->o->source], i, ext[k]);
-            remove(path);
-        }
+        take_paths(r->o, i, name, wav, mid);
+        remove(wav);
+        remove(mid);
     }
     rmdir(r->o->dir);
 }
